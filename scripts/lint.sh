@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Checks what the compiler does not: dependency direction between modules, and that the
+# deterministic cores (consensus, data, resp) do no I/O and read no clock or hidden randomness.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+
+# allowed project includes per module (besides its own folder and util/)
+declare -A allowed=(
+  [consensus]="" [data]="" [resp]="" [util]=""
+  [storage]="" [net]=""
+  [server]="consensus data resp storage net"
+)
+for mod in "${!allowed[@]}"; do
+  [ -d "src/$mod" ] || continue
+  while IFS= read -r line; do
+    file=${line%%:*}
+    inc=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$line")
+    dir=${inc%%/*}
+    [ "$dir" = "$inc" ] && continue            # same-folder include
+    [ "$dir" = "$mod" ] || [ "$dir" = "util" ] && continue
+    ok=0
+    for a in ${allowed[$mod]}; do [ "$a" = "$dir" ] && ok=1; done
+    if [ $ok -eq 0 ]; then
+      echo "lint: $file includes \"$inc\": src/$mod may not depend on src/$dir"
+      fail=1
+    fi
+  done < <(grep -Hn '#include "' src/$mod/*.[ch] 2>/dev/null)
+done
+
+# deterministic cores: no clocks, randomness, files or sockets
+for mod in consensus data resp; do
+  [ -d "src/$mod" ] || continue
+  hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday|socket|open|fopen|fwrite|write|read|fsync|getpid|sleep|usleep)\s*\(' src/$mod/*.[ch] 2>/dev/null | grep -vE '^\S+:[0-9]+:\s*(//|\*|/\*)')
+  if [ -n "$hits" ]; then
+    echo "lint: src/$mod must stay free of I/O, clocks and hidden randomness:"
+    echo "$hits"
+    fail=1
+  fi
+  hits=$(grep -nE '#include <(sys/socket|sys/time|time|unistd|fcntl|pthread|stdio)\.h>' src/$mod/*.[ch] 2>/dev/null)
+  if [ -n "$hits" ]; then
+    echo "lint: src/$mod includes a system header for I/O, time or threads:"
+    echo "$hits"
+    fail=1
+  fi
+done
+
+# never kill by name
+if grep -rnE '\b(pkill|killall)\b' --include='*.py' --include='*.sh' --include='Makefile' --include='*.mk' . | grep -v '^./.git/' | grep -v 'scripts/lint.sh'; then
+  echo "lint: stop processes by PID, never by name"
+  fail=1
+fi
+[ $fail -eq 0 ] && echo "lint: ok"
+exit $fail
