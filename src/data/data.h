@@ -1,0 +1,113 @@
+/* data.h — the keyspace and Redis command semantics, with no I/O.
+ *
+ * The data layer owns the dataset and the table of data commands (strings, keys, hashes, ...).
+ * It never reads a clock or a random source: the caller passes `now_ms` (Unix time in
+ * milliseconds) to every call. Given the same dataset, the same argv and the same now_ms,
+ * data_exec produces the same effect and reply on every replica — that is what lets the
+ * replicated server apply one log entry identically everywhere (DESIGN.md Principle 2).
+ *
+ * Replies leave through a data_reply_ops table so this module knows nothing of RESP; the
+ * server maps each op to the RESP2 or RESP3 encoding the connection uses.
+ *
+ * Reads never mutate: a key whose expiry time has passed is treated as absent by reads but
+ * is only deleted by a write (or by data_expire_* below, driven by the server / leader).
+ *
+ * Ownership: argv bytes belong to the caller and are only read during the call. Everything
+ * passed to reply ops is valid only during that op call (copy it if you need it later). */
+#ifndef SYNOD_DATA_H
+#define SYNOD_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct data_store data_store;
+
+/* One command argument: bytes, not NUL-terminated, may contain NULs. */
+typedef struct {
+    const char *ptr;
+    size_t len;
+} data_arg;
+
+/* How a reply is emitted. `ctx` is the caller's (e.g. the client connection). */
+typedef struct {
+    void (*status)(void *ctx, const char *s, size_t len); /* +OK */
+    void (*error)(void *ctx, const char *s, size_t len);  /* "ERR ..." / "WRONGTYPE ..." (no '-') */
+    void (*integer)(void *ctx, long long v);              /* :1 */
+    void (*bulk)(void *ctx, const char *p, size_t len);   /* $3 foo */
+    void (*null)(void *ctx);                              /* RESP2 $-1, RESP3 _ */
+    void (*null_array)(void *ctx);                        /* RESP2 *-1, RESP3 _ */
+    void (*array)(void *ctx, size_t n);                   /* *n, then n elements */
+    void (*map)(void *ctx, size_t n_pairs);               /* RESP3 %n, RESP2 *2n */
+    void (*set)(void *ctx, size_t n);                     /* RESP3 ~n, RESP2 *n */
+    void (*dbl)(void *ctx, double v);                     /* RESP3 ,v  RESP2 bulk string */
+} data_reply_ops;
+
+/* Command flags (a command may have several). */
+enum {
+    DATA_CMD_WRITE = 1u << 0,    /* may modify the dataset: goes through the log when replicated */
+    DATA_CMD_READONLY = 1u << 1, /* never modifies the dataset */
+    DATA_CMD_FAST = 1u << 2,     /* O(1) or O(log n) */
+    DATA_CMD_DENYOOM = 1u << 3,  /* may grow memory */
+};
+
+typedef struct data_cmd data_cmd;
+
+/* Static description of a command, as COMMAND INFO / COMMAND DOCS report it. */
+typedef struct {
+    const char *name;  /* lower case, e.g. "get" */
+    int arity;         /* Redis arity: argc including the name; negative = at least -arity */
+    uint32_t flags;    /* DATA_CMD_* */
+    int first_key;     /* argv index of the first key, 0 if none */
+    int last_key;      /* argv index of the last key, -1 = last argument */
+    int key_step;      /* distance between keys */
+    const char *group; /* "string", "keyspace", "hash", "server", ... */
+    const char *summary;
+    const char *since; /* Redis version that introduced it, e.g. "1.0.0" */
+} data_cmd_info;
+
+/* Table lookup by name, case-insensitive. NULL if the data layer has no such command. */
+const data_cmd *data_cmd_lookup(const char *name, size_t len);
+const data_cmd_info *data_cmd_describe(const data_cmd *cmd);
+size_t data_cmd_count(void);
+const data_cmd *data_cmd_at(size_t i);
+
+data_store *data_create(void);
+void data_destroy(data_store *ds);
+
+/* Executes one command (argv[0] is the command name) at time now_ms, emitting exactly one
+ * reply through ops. Checks arity and arguments itself: bad input gets a Redis 7 error reply
+ * and changes nothing. Returns 1 if the dataset was modified, 0 otherwise. */
+int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
+              const data_reply_ops *ops, void *ctx);
+
+/* Rewrites a write command into its deterministic form before it is proposed to the log:
+ * relative times become absolute (SET .. EX 10 -> SET .. PXAT now+10000, EXPIRE -> PEXPIREAT,
+ * SETEX -> SET .. PXAT, GETEX EX -> GETEX PXAT, ...). Writes the new argv into `out` (at most
+ * out_cap elements; strings live in `scratch`, a buffer of scratch_cap bytes) and returns the
+ * new argc, or 0 if the command needs no rewrite (or is invalid: the original then produces
+ * the error when executed). Never changes the dataset. */
+int data_rewrite(const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms, data_arg *out,
+                 int out_cap, char *scratch, size_t scratch_cap);
+
+/* Active expiry: reports up to `max` keys whose expiry time is <= now_ms, sampled as Redis's
+ * active expire cycle does (bounded work per call), without deleting them. The caller deletes
+ * them (single node: data_exec DEL; replicated: the leader proposes DELs). Returns how many
+ * keys were reported. */
+typedef void (*data_key_cb)(void *ctx, const char *key, size_t len);
+size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx);
+
+typedef struct {
+    uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
+    uint64_t expires;      /* keys with an expiry time */
+    uint64_t memory_bytes; /* bytes allocated for the dataset */
+} data_stats;
+void data_get_stats(const data_store *ds, data_stats *out);
+
+/* Snapshot of the whole dataset in a versioned, checksummed binary format. The writer is
+ * called with consecutive chunks; it returns 0, or a negative value to abort. Loading checks
+ * the format and fails with a negative code (dataset unchanged) on any malformed byte. */
+typedef int (*data_write_cb)(void *ctx, const void *buf, size_t len);
+int data_snapshot_save(const data_store *ds, data_write_cb write, void *ctx);
+int data_snapshot_load(data_store *ds, const void *buf, size_t len);
+
+#endif
