@@ -22,7 +22,7 @@ typedef struct {
 
 typedef struct net_timer {
     uint64_t id;
-    int64_t due_ms; /* on the monotonic clock */
+    int64_t due_ms;    /* on the monotonic clock */
     uint64_t ran_pass; /* the pass that last ran it (or that created it): once per pass */
     net_timer_cb cb;
     void *ctx;

@@ -14,14 +14,16 @@ static void pending_remove(client *c)
 {
     server *s = c->srv;
     if (!(c->flags & CLIENT_PENDING_WRITE)) return;
-    if (c->pending_prev) c->pending_prev->pending_next = c->pending_next;
-    else s->pending = c->pending_next;
+    if (c->pending_prev)
+        c->pending_prev->pending_next = c->pending_next;
+    else
+        s->pending = c->pending_next;
     if (c->pending_next) c->pending_next->pending_prev = c->pending_prev;
     c->pending_prev = c->pending_next = NULL;
     c->flags &= ~CLIENT_PENDING_WRITE;
 }
 
-void client_mark_pending(client *c)
+void srv_client_mark_pending(client *c)
 {
     if (c->flags & CLIENT_PENDING_WRITE) return;
     server *s = c->srv;
@@ -32,14 +34,16 @@ void client_mark_pending(client *c)
     s->pending = c;
 }
 
-void client_free(client *c)
+void srv_client_free(client *c)
 {
     server *s = c->srv;
-    if (s->cfg.log_verbose) srv_log(SRV_LOG_INFO, "client id=%llu addr=%s closed",
-                                    (unsigned long long)c->id, c->addr);
+    if (s->cfg.log_verbose)
+        srv_log(SRV_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
     pending_remove(c);
-    if (c->prev) c->prev->next = c->next;
-    else s->clients = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     s->n_clients--;
     SYN_ASSERT(s->n_clients >= 0);
@@ -60,7 +64,7 @@ static void reject(int fd, const char *msg)
     close(fd);
 }
 
-void client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
+void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
 {
     (void)events;
     server *s = ctx;
@@ -144,7 +148,7 @@ static void process_input(client *c)
             const char *msg = resp_parser_error(c->parser);
             srv_log(SRV_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
                     (unsigned long long)c->id, c->addr, msg);
-            reply_error(c, msg);
+            srv_reply_error(c, msg);
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
             pos = c->qlen;
             break;
@@ -157,7 +161,7 @@ static void process_input(client *c)
                     cap *= 2;
                 data_arg *na = realloc(s->argv, sizeof(*na) * (size_t)cap);
                 if (!na) {
-                    reply_error(c, "ERR out of memory");
+                    srv_reply_error(c, "ERR out of memory");
                     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
                     break;
                 }
@@ -183,7 +187,7 @@ static void process_input(client *c)
         c->qbuf = NULL;
         c->qcap = 0;
     }
-    if (out_pending(c) > 0) client_mark_pending(c);
+    if (out_pending(c) > 0) srv_client_mark_pending(c);
 }
 
 static void on_readable(client *c)
@@ -223,8 +227,10 @@ static void on_readable(client *c)
     c->last_ms = net_mono_ms();
     s->stats.net_input_bytes += (uint64_t)n;
     if ((long long)c->qlen > s->cfg.client_query_buffer_limit) {
-        srv_log(SRV_LOG_WARN, "closing client id=%llu addr=%s that reached max query buffer "
-                "length (%zu bytes)", (unsigned long long)c->id, c->addr, c->qlen);
+        srv_log(SRV_LOG_WARN,
+                "closing client id=%llu addr=%s that reached max query buffer "
+                "length (%zu bytes)",
+                (unsigned long long)c->id, c->addr, c->qlen);
         c->flags |= CLIENT_CLOSE_ASAP;
         return;
     }
@@ -275,7 +281,7 @@ static int flush_client(client *c)
 {
     int rc = write_out(c);
     if (rc < 0) {
-        client_free(c);
+        srv_client_free(c);
         return 1;
     }
     if (rc == 1) {
@@ -285,7 +291,7 @@ static int flush_client(client *c)
     }
     c->flags &= ~CLIENT_WANT_WRITE;
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-        client_free(c);
+        srv_client_free(c);
         return 1;
     }
     if (c->flags & CLIENT_PAUSED) {
@@ -302,11 +308,13 @@ static void client_on_io(net_loop *l, int fd, int events, void *ctx)
     (void)fd;
     client *c = ctx;
     if ((events & NET_WRITABLE) && flush_client(c)) return;
-    if ((events & NET_READABLE) && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY |
-                                                 CLIENT_PAUSED)))
+    if ((events & NET_READABLE) &&
+        !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PAUSED)))
         on_readable(c);
-    if (c->flags & CLIENT_CLOSE_ASAP) client_free(c);
-    else if (c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY)) update_watch(c);
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        srv_client_free(c);
+    else if (c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY))
+        update_watch(c);
 }
 
 void srv_before_sleep(net_loop *l, void *ctx)
@@ -322,15 +330,17 @@ void srv_before_sleep(net_loop *l, void *ctx)
             client *next = c->pending_next;
             c->pending_prev = c->pending_next = NULL;
             c->flags &= ~CLIENT_PENDING_WRITE;
-            if (c->flags & CLIENT_CLOSE_ASAP) client_free(c);
-            else if (!(c->flags & CLIENT_WANT_WRITE)) flush_client(c);
+            if (c->flags & CLIENT_CLOSE_ASAP)
+                srv_client_free(c);
+            else if (!(c->flags & CLIENT_WANT_WRITE))
+                flush_client(c);
             /* else: already waiting for the socket; the writable event continues */
             c = next;
         }
     }
 }
 
-void client_list_line(const client *c, char *out, size_t cap)
+void srv_client_list_line(const client *c, char *out, size_t cap)
 {
     int64_t now = net_mono_ms();
     int mask = net_loop_mask(c->srv->loop, c->fd);
@@ -341,7 +351,7 @@ void client_list_line(const client *c, char *out, size_t cap)
              "resp=%d",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-             c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap,
-             sizeof(*c) + c->qcap + c->out.cap, (mask & NET_READABLE) ? "r" : "",
-             (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, c->proto);
+             c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
+             (mask & NET_READABLE) ? "r" : "", (mask & NET_WRITABLE) ? "w" : "", c->last_cmd,
+             c->proto);
 }

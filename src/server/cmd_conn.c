@@ -31,22 +31,24 @@ static int arg_ll(const data_arg *a, long long *out)
     return 0;
 }
 
-void cmd_ping(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     if (argc > 2) {
-        reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        srv_reply_error(c, "ERR wrong number of arguments for 'ping' command");
         return;
     }
-    if (argc == 2) reply_bulk(c, argv[1].ptr, argv[1].len);
-    else reply_status(c, "PONG");
+    if (argc == 2)
+        srv_reply_bulk(c, argv[1].ptr, argv[1].len);
+    else
+        srv_reply_status(c, "PONG");
 }
 
-void cmd_echo(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_echo(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
-    reply_bulk(c, argv[1].ptr, argv[1].len);
+    srv_reply_bulk(c, argv[1].ptr, argv[1].len);
 }
 
 /* Client names: printable ASCII without spaces (Redis's validateClientName). */
@@ -60,14 +62,15 @@ static int valid_name(const data_arg *a)
 static int set_name(client *c, const data_arg *a)
 {
     if (!valid_name(a)) {
-        reply_error(c, "ERR Client names cannot contain spaces, newlines or special characters.");
+        srv_reply_error(c,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
         return -1;
     }
     char *n = NULL;
     if (a->len) {
         n = malloc(a->len + 1);
         if (!n) {
-            reply_error(c, "ERR out of memory");
+            srv_reply_error(c, "ERR out of memory");
             return -1;
         }
         memcpy(n, a->ptr, a->len);
@@ -85,17 +88,17 @@ static int auth_ok(const data_arg *user)
     return arg_is(user, "default");
 }
 
-void cmd_hello(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     long long ver = 0;
     if (argc >= 2) {
         if (arg_ll(&argv[1], &ver) < 0) {
-            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            srv_reply_error(c, "ERR Protocol version is not an integer or out of range");
             return;
         }
         if (ver < 2 || ver > 3) {
-            reply_error(c, "NOPROTO unsupported protocol version");
+            srv_reply_error(c, "NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -108,85 +111,85 @@ void cmd_hello(server *s, client *c, int argc, const data_arg *argv)
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             name = &argv[j + 1];
             if (!valid_name(name)) {
-                reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
-                               "characters.");
+                srv_reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+                                   "characters.");
                 return;
             }
             j++;
         } else {
-            reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len,
-                         argv[j].ptr);
+            srv_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len,
+                             argv[j].ptr);
             return;
         }
     }
     if (user && !auth_ok(user)) {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
     if (name && set_name(c, name) < 0) return;
     if (ver) c->proto = (int)ver;
-    reply_map(c, 7);
-    reply_cstr(c, "server");
-    reply_cstr(c, "redis");
-    reply_cstr(c, "version");
-    reply_cstr(c, SRV_REDIS_VERSION);
-    reply_cstr(c, "proto");
-    reply_int(c, c->proto);
-    reply_cstr(c, "id");
-    reply_int(c, (long long)c->id);
-    reply_cstr(c, "mode");
-    reply_cstr(c, "standalone");
-    reply_cstr(c, "role");
-    reply_cstr(c, "master");
-    reply_cstr(c, "modules");
-    reply_array(c, 0);
+    srv_reply_map(c, 7);
+    srv_reply_cstr(c, "server");
+    srv_reply_cstr(c, "redis");
+    srv_reply_cstr(c, "version");
+    srv_reply_cstr(c, SRV_REDIS_VERSION);
+    srv_reply_cstr(c, "proto");
+    srv_reply_int(c, c->proto);
+    srv_reply_cstr(c, "id");
+    srv_reply_int(c, (long long)c->id);
+    srv_reply_cstr(c, "mode");
+    srv_reply_cstr(c, "standalone");
+    srv_reply_cstr(c, "role");
+    srv_reply_cstr(c, "master");
+    srv_reply_cstr(c, "modules");
+    srv_reply_array(c, 0);
 }
 
-void cmd_auth(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     if (argc > 3) {
-        reply_error(c, "ERR syntax error");
+        srv_reply_error(c, "ERR syntax error");
         return;
     }
     if (argc == 2) {
-        reply_error(c, "ERR AUTH <password> called without any password configured for the "
-                       "default user. Are you sure your configuration is correct?");
+        srv_reply_error(c, "ERR AUTH <password> called without any password configured for the "
+                           "default user. Are you sure your configuration is correct?");
         return;
     }
     if (!auth_ok(&argv[1])) {
-        reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    reply_status(c, "OK");
+    srv_reply_status(c, "OK");
 }
 
-void cmd_select(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_select(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     long long db;
     if (arg_ll(&argv[1], &db) < 0 || db < INT_MIN || db > INT_MAX) {
-        reply_error(c, "ERR value is not an integer or out of range");
+        srv_reply_error(c, "ERR value is not an integer or out of range");
         return;
     }
     if (db != 0) {
-        reply_error(c, "ERR DB index is out of range");
+        srv_reply_error(c, "ERR DB index is out of range");
         return;
     }
-    reply_status(c, "OK");
+    srv_reply_status(c, "OK");
 }
 
-void cmd_quit(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_quit(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     (void)argv;
-    reply_status(c, "OK");
+    srv_reply_status(c, "OK");
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
-void cmd_reset(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -194,58 +197,61 @@ void cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     c->proto = 2;
     free(c->name);
     c->name = NULL;
-    reply_status(c, "RESET");
+    srv_reply_status(c, "RESET");
 }
 
-void cmd_client_id(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_id(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     (void)argv;
-    reply_int(c, (long long)c->id);
+    srv_reply_int(c, (long long)c->id);
 }
 
-void cmd_client_setname(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_setname(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
-    if (set_name(c, &argv[2]) == 0) reply_status(c, "OK");
+    if (set_name(c, &argv[2]) == 0) srv_reply_status(c, "OK");
 }
 
-void cmd_client_getname(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     (void)argv;
-    if (c->name) reply_cstr(c, c->name);
-    else reply_null(c);
+    if (c->name)
+        srv_reply_cstr(c, c->name);
+    else
+        srv_reply_null(c);
 }
 
-void cmd_client_info(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     (void)argv;
     char line[1024];
-    client_list_line(c, line, sizeof(line));
+    srv_client_list_line(c, line, sizeof(line));
     size_t n = strlen(line);
     line[n++] = '\n';
-    reply_verbatim(c, line, n);
+    srv_reply_verbatim(c, line, n);
 }
 
-void cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
 {
     /* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]] */
     int only_none = 0;
     long long ids[64];
     int n_ids = 0, by_id = 0;
     if (argc >= 4 && arg_is(&argv[2], "type") && argc == 4) {
-        if (arg_is(&argv[3], "normal")) only_none = 0;
+        if (arg_is(&argv[3], "normal"))
+            only_none = 0;
         else if (arg_is(&argv[3], "master") || arg_is(&argv[3], "replica") ||
                  arg_is(&argv[3], "slave") || arg_is(&argv[3], "pubsub"))
             only_none = 1;
         else {
-            reply_errorf(c, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
+            srv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
             return;
         }
     } else if (argc >= 4 && arg_is(&argv[2], "id")) {
@@ -253,20 +259,20 @@ void cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
         for (int i = 3; i < argc; i++) {
             long long v;
             if (arg_ll(&argv[i], &v) < 0 || v <= 0) {
-                reply_error(c, "ERR Invalid client ID");
+                srv_reply_error(c, "ERR Invalid client ID");
                 return;
             }
             if (n_ids < 64) ids[n_ids++] = v;
         }
     } else if (argc != 2) {
-        reply_error(c, "ERR syntax error");
+        srv_reply_error(c, "ERR syntax error");
         return;
     }
     /* bounded by maxclients lines of at most 1 KB */
     size_t cap = (size_t)(s->n_clients + 1) * 1024, len = 0;
     char *buf = malloc(cap);
     if (!buf) {
-        reply_error(c, "ERR out of memory");
+        srv_reply_error(c, "ERR out of memory");
         return;
     }
     for (client *o = s->clients; o && !only_none; o = o->next) {
@@ -277,28 +283,28 @@ void cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
             if (!hit) continue;
         }
         char line[1024];
-        client_list_line(o, line, sizeof(line));
+        srv_client_list_line(o, line, sizeof(line));
         size_t n = strlen(line);
         if (len + n + 1 > cap) break;
         memcpy(buf + len, line, n);
         buf[len + n] = '\n';
         len += n + 1;
     }
-    reply_verbatim(c, buf, len);
+    srv_reply_verbatim(c, buf, len);
     free(buf);
 }
 
-static void reply_help(client *c, const char *const *lines)
+static void srv_reply_help(client *c, const char *const *lines)
 {
     size_t n = 0;
     while (lines[n])
         n++;
-    reply_array(c, n);
+    srv_reply_array(c, n);
     for (size_t i = 0; i < n; i++)
-        reply_status(c, lines[i]);
+        srv_reply_status(c, lines[i]);
 }
 
-void cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -323,10 +329,10 @@ void cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
         "    Print this help.",
         NULL,
     };
-    reply_help(c, lines);
+    srv_reply_help(c, lines);
 }
 
-void cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -347,10 +353,10 @@ void cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
         "    Print this help.",
         NULL,
     };
-    reply_help(c, lines);
+    srv_reply_help(c, lines);
 }
 
-void cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -367,5 +373,5 @@ void cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
         "    Print this help.",
         NULL,
     };
-    reply_help(c, lines);
+    srv_reply_help(c, lines);
 }

@@ -9,7 +9,7 @@
 
 #include "server/server.h"
 
-void cmd_command(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -17,15 +17,15 @@ void cmd_command(server *s, client *c, int argc, const data_arg *argv)
     srv_cmd_reply_all(c, 0);
 }
 
-void cmd_command_count(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
     (void)argv;
-    reply_int(c, (long long)srv_cmd_count());
+    srv_reply_int(c, (long long)srv_cmd_count());
 }
 
-void cmd_time(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argc;
@@ -34,9 +34,9 @@ void cmd_time(server *s, client *c, int argc, const data_arg *argv)
     char a[32], b[32];
     snprintf(a, sizeof(a), "%lld", (long long)(us / 1000000));
     snprintf(b, sizeof(b), "%lld", (long long)(us % 1000000));
-    reply_array(c, 2);
-    reply_cstr(c, a);
-    reply_cstr(c, b);
+    srv_reply_array(c, 2);
+    srv_reply_cstr(c, a);
+    srv_reply_cstr(c, b);
 }
 
 /* --- INFO -------------------------------------------------------------------------------- */
@@ -58,10 +58,14 @@ static void sb_printf(resp_buf *b, const char *fmt, ...)
 
 static void human_bytes(char *out, size_t cap, unsigned long long n)
 {
-    if (n < 1024) snprintf(out, cap, "%lluB", n);
-    else if (n < 1024ull * 1024) snprintf(out, cap, "%.2fK", (double)n / 1024);
-    else if (n < 1024ull * 1024 * 1024) snprintf(out, cap, "%.2fM", (double)n / (1024 * 1024));
-    else snprintf(out, cap, "%.2fG", (double)n / (1024.0 * 1024 * 1024));
+    if (n < 1024)
+        snprintf(out, cap, "%lluB", n);
+    else if (n < 1024ull * 1024)
+        snprintf(out, cap, "%.2fK", (double)n / 1024);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(out, cap, "%.2fM", (double)n / (1024 * 1024));
+    else
+        snprintf(out, cap, "%.2fG", (double)n / (1024.0 * 1024 * 1024));
 }
 
 static unsigned long long rss_bytes(void)
@@ -125,8 +129,7 @@ static void info_stats(server *s, resp_buf *b)
               (unsigned long long)st->connections_received,
               (unsigned long long)st->commands_processed, (unsigned long long)st->net_input_bytes,
               (unsigned long long)st->net_output_bytes,
-              (unsigned long long)st->connections_rejected,
-              (unsigned long long)st->expired_keys);
+              (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys);
 }
 
 static void info_replication(server *s, resp_buf *b)
@@ -172,14 +175,14 @@ typedef struct {
 
 /* The INFO sections, in output order. */
 static const info_section sections[] = {
-    {"server", info_server, 1},   {"clients", info_clients, 1},
-    {"memory", info_memory, 1},   {"stats", info_stats, 1},
+    {"server", info_server, 1},           {"clients", info_clients, 1},
+    {"memory", info_memory, 1},           {"stats", info_stats, 1},
     {"replication", info_replication, 1}, {"keyspace", info_keyspace, 1},
     {"consensus", info_consensus, 1},
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
-void cmd_info(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv)
 {
     int want[N_SECTIONS] = {0};
     if (argc == 1) {
@@ -205,13 +208,13 @@ void cmd_info(server *s, client *c, int argc, const data_arg *argv)
         if (b.len) sb_printf(&b, "\r\n");
         sections[i].fn(s, &b);
     }
-    reply_verbatim(c, b.data ? b.data : "", b.len);
+    srv_reply_verbatim(c, b.data ? b.data : "", b.len);
     resp_buf_deinit(&b);
 }
 
 /* --- CONFIG ------------------------------------------------------------------------------ */
 
-void cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
 {
     size_t nk = srv_config_key_count();
     int hit[64] = {0};
@@ -226,20 +229,20 @@ void cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
             }
         }
     }
-    reply_map(c, n);
+    srv_reply_map(c, n);
     for (size_t k = 0; k < nk && k < 64; k++) {
         if (!hit[k]) continue;
         char val[SRV_PATH_MAX];
         srv_config_key_value(&s->cfg, k, val, sizeof(val));
-        reply_cstr(c, srv_config_key_name(k));
-        reply_cstr(c, val);
+        srv_reply_cstr(c, srv_config_key_name(k));
+        srv_reply_cstr(c, val);
     }
 }
 
-void cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
 {
     if (argc % 2) {
-        reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        srv_reply_error(c, "ERR wrong number of arguments for 'config|set' command");
         return;
     }
     /* all or nothing: apply to a copy, commit if every pair is valid */
@@ -247,49 +250,54 @@ void cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
     for (int a = 2; a < argc; a += 2) {
         char key[128], val[256], err[512];
         if (argv[a].len >= sizeof(key) || memchr(argv[a].ptr, '\0', argv[a].len)) {
-            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                         (int)(argv[a].len > 128 ? 128 : argv[a].len), argv[a].ptr);
+            srv_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                             (int)(argv[a].len > 128 ? 128 : argv[a].len), argv[a].ptr);
             return;
         }
         memcpy(key, argv[a].ptr, argv[a].len);
         key[argv[a].len] = '\0';
         for (int b = 2; b < a; b += 2) {
             if (argv[b].len == argv[a].len && strncasecmp(argv[b].ptr, key, argv[a].len) == 0) {
-                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                                "duplicate parameter", key);
+                srv_reply_errorf(c,
+                                 "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                                 "duplicate parameter",
+                                 key);
                 return;
             }
         }
         if (argv[a + 1].len >= sizeof(val) || memchr(argv[a + 1].ptr, '\0', argv[a + 1].len)) {
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                            "argument couldn't be parsed into an integer", key);
+            srv_reply_errorf(c,
+                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                             "argument couldn't be parsed into an integer",
+                             key);
             return;
         }
         memcpy(val, argv[a + 1].ptr, argv[a + 1].len);
         val[argv[a + 1].len] = '\0';
         if (srv_config_set(&next, key, val, 1, err, sizeof(err)) < 0) {
-            reply_errorf(c, "ERR %s", err);
+            srv_reply_errorf(c, "ERR %s", err);
             return;
         }
     }
     if (next.maxclients > net_loop_max_fds(s->loop) - SRV_FD_RESERVE) {
-        reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
-                        "The operating system is not able to handle the specified number of "
-                        "clients, try with %lld",
-                     (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
+        srv_reply_errorf(c,
+                         "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+                         "The operating system is not able to handle the specified number of "
+                         "clients, try with %lld",
+                         (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
         return;
     }
     s->cfg = next;
     srv_config_applied(s);
-    reply_status(c, "OK");
+    srv_reply_status(c, "OK");
 }
 
-void cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)argc;
     (void)argv;
     uint64_t applied = s->stats.applied_writes; /* a log index, not a statistic */
     memset(&s->stats, 0, sizeof(s->stats));
     s->stats.applied_writes = applied;
-    reply_status(c, "OK");
+    srv_reply_status(c, "OK");
 }

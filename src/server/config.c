@@ -118,8 +118,9 @@ static int parse_mem(const char *s, long long *out)
     static const struct {
         const char *suf;
         long long mul;
-    } sufs[] = {{"kb", 1024}, {"mb", 1024 * 1024}, {"gb", 1024ll * 1024 * 1024}, {"k", 1000},
-                {"m", 1000 * 1000}, {"g", 1000ll * 1000 * 1000}, {"b", 1}};
+    } sufs[] = {{"kb", 1024}, {"mb", 1024 * 1024}, {"gb", 1024ll * 1024 * 1024},
+                {"k", 1000},  {"m", 1000 * 1000},  {"g", 1000ll * 1000 * 1000},
+                {"b", 1}};
     for (size_t i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
         size_t sl = strlen(sufs[i].suf);
         if (n > sl && strcasecmp(s + n - sl, sufs[i].suf) == 0) {
@@ -170,8 +171,8 @@ static int parse_cluster(srv_config *c, const char *value, char *err, size_t cap
         }
         if (net_parse_hostport(eq + 1, m[n].host, sizeof(m[n].host), &m[n].port) < 0 ||
             m[n].port == 0) {
-            errf(err, cap, "cluster: bad address '%s' for member %lld (expected HOST:PORT)",
-                 eq + 1, id);
+            errf(err, cap, "cluster: bad address '%s' for member %lld (expected HOST:PORT)", eq + 1,
+                 id);
             return -1;
         }
         for (int i = 0; i < n; i++) {
@@ -200,8 +201,10 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
     const key_def *k = find_key(key);
     if (!k || !(k->flags & (runtime ? K_RUNTIME : K_STARTUP))) {
         if (runtime && k && (k->flags & (K_STARTUP | K_COMPAT)))
-            errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - can't set "
-                 "immutable config", k->name);
+            errf(err, cap,
+                 "CONFIG SET failed (possibly related to argument '%s') - can't set "
+                 "immutable config",
+                 k->name);
         else if (runtime)
             errf(err, cap, "Unknown option or number of arguments for CONFIG SET - '%s'", key);
         else
@@ -215,8 +218,10 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
     case K_MEM:
         if ((k->type == K_INT ? parse_ll(value, &v) : parse_mem(value, &v)) < 0) {
             if (runtime)
-                errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - argument "
-                     "couldn't be parsed into an integer", k->name);
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - argument "
+                     "couldn't be parsed into an integer",
+                     k->name);
             else
                 errf(err, cap, "%s: bad value '%s' (expected an integer%s)", k->name, value,
                      k->type == K_MEM ? " with an optional kb/mb/gb suffix" : "");
@@ -224,11 +229,13 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         if (v < k->min || v > k->max) {
             if (runtime)
-                errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - argument "
-                     "must be between %lld and %lld inclusive", k->name, k->min, k->max);
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - argument "
+                     "must be between %lld and %lld inclusive",
+                     k->name, k->min, k->max);
             else
-                errf(err, cap, "%s: bad value '%s' (must be between %lld and %lld)", k->name,
-                     value, k->min, k->max);
+                errf(err, cap, "%s: bad value '%s' (must be between %lld and %lld)", k->name, value,
+                     k->min, k->max);
             return -1;
         }
         *(long long *)(base + k->offset) = v;
@@ -299,8 +306,8 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
         out[0] = '\0';
         for (int m = 0; m < c->n_members && used < cap; m++) {
             const srv_member *mb = &c->members[m];
-            int w = snprintf(out + used, cap - used, strchr(mb->host, ':') ? "%s%lld=[%s]:%d"
-                                                                            : "%s%lld=%s:%d",
+            int w = snprintf(out + used, cap - used,
+                             strchr(mb->host, ':') ? "%s%lld=[%s]:%d" : "%s%lld=%s:%d",
                              m ? "," : "", mb->id, mb->host, mb->port);
             if (w < 0) break;
             used += (size_t)w;
@@ -564,8 +571,7 @@ int srv_glob_match(const char *p, size_t plen, const char *s, size_t slen, int n
             }
             /* fall through */
         default:
-            if (!slen ||
-                lower_if((unsigned char)*p, nocase) != lower_if((unsigned char)*s, nocase))
+            if (!slen || lower_if((unsigned char)*p, nocase) != lower_if((unsigned char)*s, nocase))
                 return 0;
             s++;
             slen--;

@@ -15,11 +15,10 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
         client *c = s->clients;
         while (c) {
             client *next = c->next;
-            if (now - c->last_ms > s->cfg.timeout_s * 1000 &&
-                !(c->flags & CLIENT_WANT_WRITE)) {
+            if (now - c->last_ms > s->cfg.timeout_s * 1000 && !(c->flags & CLIENT_WANT_WRITE)) {
                 srv_log(SRV_LOG_INFO, "closing idle client id=%llu addr=%s",
                         (unsigned long long)c->id, c->addr);
-                client_free(c);
+                srv_client_free(c);
             }
             c = next;
         }

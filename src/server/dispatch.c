@@ -12,11 +12,11 @@
 #include "util/assert.h"
 
 typedef struct srv_cmd {
-    const char *name;     /* lower case; "client|setname" style full name for subcommands */
-    int arity;            /* argc including the name; negative: at least -arity */
-    const char *flags;    /* COMMAND's flags, space-separated */
-    const char *acl;      /* ACL categories, space-separated (without '@') */
-    srv_cmd_fn fn;        /* NULL for a container that needs a subcommand */
+    const char *name;  /* lower case; "client|setname" style full name for subcommands */
+    int arity;         /* argc including the name; negative: at least -arity */
+    const char *flags; /* COMMAND's flags, space-separated */
+    const char *acl;   /* ACL categories, space-separated (without '@') */
+    srv_cmd_fn fn;     /* NULL for a container that needs a subcommand */
     const struct srv_cmd *subs;
     size_t n_subs;
     const char *group;
@@ -28,70 +28,69 @@ typedef struct srv_cmd {
 #define NOSUBS  NULL, 0
 
 static const srv_cmd client_subs[] = {
-    {"client|id", 2, "noscript loading stale", "slow connection", cmd_client_id, NOSUBS,
+    {"client|id", 2, "noscript loading stale", "slow connection", srv_cmd_client_id, NOSUBS,
      "connection", "Returns the client ID for the current connection", "5.0.0"},
-    {"client|setname", 3, "noscript loading stale", "slow connection", cmd_client_setname,
+    {"client|setname", 3, "noscript loading stale", "slow connection", srv_cmd_client_setname,
      NOSUBS, "connection", "Set the current connection name", "2.6.9"},
-    {"client|getname", 2, "noscript loading stale", "slow connection", cmd_client_getname,
+    {"client|getname", 2, "noscript loading stale", "slow connection", srv_cmd_client_getname,
      NOSUBS, "connection", "Get the current connection name", "2.6.9"},
     {"client|list", -2, "admin noscript loading stale", "admin slow dangerous connection",
-     cmd_client_list, NOSUBS, "connection", "Get the list of client connections", "2.4.0"},
-    {"client|info", 2, "noscript loading stale", "slow connection", cmd_client_info, NOSUBS,
+     srv_cmd_client_list, NOSUBS, "connection", "Get the list of client connections", "2.4.0"},
+    {"client|info", 2, "noscript loading stale", "slow connection", srv_cmd_client_info, NOSUBS,
      "connection", "Returns information about the current client connection.", "6.2.0"},
-    {"client|help", 2, "loading stale", "slow connection", cmd_client_help, NOSUBS,
+    {"client|help", 2, "loading stale", "slow connection", srv_cmd_client_help, NOSUBS,
      "connection", "Show helpful text about the different subcommands", "5.0.0"},
 };
 
 static const srv_cmd command_subs[] = {
-    {"command|count", 2, "loading stale", "slow connection", cmd_command_count, NOSUBS,
+    {"command|count", 2, "loading stale", "slow connection", srv_cmd_command_count, NOSUBS,
      "server", "Get total number of Redis commands", "2.8.13"},
-    {"command|docs", -2, "loading stale", "slow connection", cmd_command_docs, NOSUBS, "server",
+    {"command|docs", -2, "loading stale", "slow connection", srv_cmd_command_docs, NOSUBS, "server",
      "Get array of specific Redis command documentation", "7.0.0"},
-    {"command|info", -2, "loading stale", "slow connection", cmd_command_info, NOSUBS, "server",
-     "Get array of specific Redis command details, or all when no argument is given.",
-     "2.8.13"},
-    {"command|list", -2, "loading stale", "slow connection", cmd_command_list, NOSUBS, "server",
+    {"command|info", -2, "loading stale", "slow connection", srv_cmd_command_info, NOSUBS, "server",
+     "Get array of specific Redis command details, or all when no argument is given.", "2.8.13"},
+    {"command|list", -2, "loading stale", "slow connection", srv_cmd_command_list, NOSUBS, "server",
      "Get an array of Redis command names", "7.0.0"},
-    {"command|help", 2, "loading stale", "slow connection", cmd_command_help, NOSUBS, "server",
+    {"command|help", 2, "loading stale", "slow connection", srv_cmd_command_help, NOSUBS, "server",
      "Show helpful text about the different subcommands", "5.0.0"},
 };
 
 static const srv_cmd config_subs[] = {
-    {"config|get", -3, "admin noscript loading stale", "admin slow dangerous", cmd_config_get,
+    {"config|get", -3, "admin noscript loading stale", "admin slow dangerous", srv_cmd_config_get,
      NOSUBS, "server", "Get the values of configuration parameters", "2.0.0"},
-    {"config|set", -4, "admin noscript loading stale", "admin slow dangerous", cmd_config_set,
+    {"config|set", -4, "admin noscript loading stale", "admin slow dangerous", srv_cmd_config_set,
      NOSUBS, "server", "Set configuration parameters to the given values", "2.0.0"},
     {"config|resetstat", 2, "admin noscript loading stale", "admin slow dangerous",
-     cmd_config_resetstat, NOSUBS, "server", "Reset the stats returned by INFO", "2.0.0"},
-    {"config|help", 2, "loading stale", "slow", cmd_config_help, NOSUBS, "server",
+     srv_cmd_config_resetstat, NOSUBS, "server", "Reset the stats returned by INFO", "2.0.0"},
+    {"config|help", 2, "loading stale", "slow", srv_cmd_config_help, NOSUBS, "server",
      "Show helpful text about the different subcommands", "5.0.0"},
 };
 
 /* The table of server commands. */
 static const srv_cmd srv_cmds[] = {
-    {"ping", -1, "fast", "fast connection", cmd_ping, NOSUBS, "connection", "Ping the server",
+    {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
-    {"echo", 2, "fast", "fast connection", cmd_echo, NOSUBS, "connection",
+    {"echo", 2, "fast", "fast connection", srv_cmd_echo, NOSUBS, "connection",
      "Echo the given string", "1.0.0"},
-    {"hello", -1, "noscript loading stale fast no_auth allow_busy", "fast connection", cmd_hello,
-     NOSUBS, "connection", "Handshake with Redis", "6.0.0"},
-    {"auth", -2, "noscript loading stale fast no_auth allow_busy", "fast connection", cmd_auth,
+    {"hello", -1, "noscript loading stale fast no_auth allow_busy", "fast connection",
+     srv_cmd_hello, NOSUBS, "connection", "Handshake with Redis", "6.0.0"},
+    {"auth", -2, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_auth,
      NOSUBS, "connection", "Authenticate to the server", "1.0.0"},
-    {"select", 2, "loading stale fast", "fast connection", cmd_select, NOSUBS, "connection",
+    {"select", 2, "loading stale fast", "fast connection", srv_cmd_select, NOSUBS, "connection",
      "Change the selected database for the current connection", "1.0.0"},
-    {"quit", -1, "noscript loading stale fast no_auth allow_busy", "fast connection", cmd_quit,
+    {"quit", -1, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_quit,
      NOSUBS, "connection", "Close the connection", "1.0.0"},
-    {"reset", 1, "noscript loading stale fast no_auth allow_busy", "fast connection", cmd_reset,
+    {"reset", 1, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_reset,
      NOSUBS, "connection", "Reset the connection", "6.2.0"},
     {"client", -2, "", "slow", NULL, SUBS(client_subs), "connection",
      "A container for client connection commands", "2.4.0"},
-    {"command", -1, "loading stale", "slow connection", cmd_command, SUBS(command_subs),
+    {"command", -1, "loading stale", "slow connection", srv_cmd_command, SUBS(command_subs),
      "server", "Get array of Redis command details", "2.8.13"},
     {"config", -2, "", "slow", NULL, SUBS(config_subs), "server",
      "A container for server configuration commands", "2.0.0"},
-    {"info", -1, "loading stale", "slow dangerous", cmd_info, NOSUBS, "server",
+    {"info", -1, "loading stale", "slow dangerous", srv_cmd_info, NOSUBS, "server",
      "Get information and statistics about the server", "1.0.0"},
-    {"time", 1, "loading stale fast", "fast", cmd_time, NOSUBS, "server",
+    {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
      "Return the current server time", "2.6.0"},
 };
 #define N_SRV_CMDS (sizeof(srv_cmds) / sizeof(srv_cmds[0]))
@@ -103,17 +102,17 @@ int64_t srv_now_ms(void)
 
 /* --- replies ----------------------------------------------------------------------------- */
 
-void reply_status(client *c, const char *s)
+void srv_reply_status(client *c, const char *s)
 {
     resp_add_status(&c->out, s, strlen(s));
 }
 
-void reply_error(client *c, const char *s)
+void srv_reply_error(client *c, const char *s)
 {
     resp_add_error(&c->out, s, strlen(s));
 }
 
-void reply_errorf(client *c, const char *fmt, ...)
+void srv_reply_errorf(client *c, const char *fmt, ...)
 {
     char buf[512];
     va_list ap;
@@ -128,42 +127,42 @@ void reply_errorf(client *c, const char *fmt, ...)
     resp_add_error(&c->out, buf, (size_t)n);
 }
 
-void reply_int(client *c, long long v)
+void srv_reply_int(client *c, long long v)
 {
     resp_add_int(&c->out, v);
 }
 
-void reply_bulk(client *c, const char *p, size_t len)
+void srv_reply_bulk(client *c, const char *p, size_t len)
 {
     resp_add_bulk(&c->out, p, len);
 }
 
-void reply_cstr(client *c, const char *s)
+void srv_reply_cstr(client *c, const char *s)
 {
     resp_add_bulk(&c->out, s, strlen(s));
 }
 
-void reply_null(client *c)
+void srv_reply_null(client *c)
 {
     resp_add_null(&c->out, c->proto);
 }
 
-void reply_array(client *c, size_t n)
+void srv_reply_array(client *c, size_t n)
 {
     resp_add_array(&c->out, n);
 }
 
-void reply_map(client *c, size_t n_pairs)
+void srv_reply_map(client *c, size_t n_pairs)
 {
     resp_add_map(&c->out, n_pairs, c->proto);
 }
 
-void reply_set(client *c, size_t n)
+void srv_reply_set(client *c, size_t n)
 {
     resp_add_set(&c->out, n, c->proto);
 }
 
-void reply_verbatim(client *c, const char *p, size_t len)
+void srv_reply_verbatim(client *c, const char *p, size_t len)
 {
     resp_add_verbatim(&c->out, p, len, c->proto);
 }
@@ -216,8 +215,8 @@ static void op_dbl(void *ctx, double v)
 }
 
 const data_reply_ops srv_client_reply_ops = {
-    op_status, op_error, op_integer, op_bulk, op_null, op_null_array,
-    op_array,  op_map,   op_set,     op_dbl,
+    op_status,     op_error, op_integer, op_bulk, op_null,
+    op_null_array, op_array, op_map,     op_set,  op_dbl,
 };
 
 /* --- dispatch ---------------------------------------------------------------------------- */
@@ -240,7 +239,7 @@ static int argn(const data_arg *a, int max)
     return (int)(n > (size_t)max ? (size_t)max : n);
 }
 
-static void reply_unknown(client *c, int argc, const data_arg *argv)
+static void srv_reply_unknown(client *c, int argc, const data_arg *argv)
 {
     char args[256];
     size_t len = 0;
@@ -253,8 +252,8 @@ static void reply_unknown(client *c, int argc, const data_arg *argv)
         len += (size_t)w;
         if (len >= sizeof(args)) len = sizeof(args) - 1;
     }
-    reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s",
-                 argn(&argv[0], 128), argv[0].ptr, args);
+    srv_reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                     argn(&argv[0], 128), argv[0].ptr, args);
 }
 
 static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const data_arg *argv)
@@ -270,9 +269,13 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
         char scratch[256];
         int n = 0;
         if (argc + 8 <= (int)(sizeof(rw) / sizeof(rw[0])))
-            n = data_rewrite(dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])),
-                             scratch, sizeof(scratch));
+            n = data_rewrite(dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])), scratch,
+                             sizeof(scratch));
         if (n > 0) {
+            /* the rewrite may change the command itself (PEXPIRE -> PEXPIREAT) */
+            const data_cmd *rdc = data_cmd_lookup(rw[0].ptr, rw[0].len);
+            SYN_ASSERT(rdc != NULL);
+            dc = rdc;
             argc = n;
             argv = rw;
         }
@@ -293,7 +296,7 @@ void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
     }
     const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
     if (!cmd) {
-        reply_unknown(c, argc, argv);
+        srv_reply_unknown(c, argc, argv);
         return;
     }
     if (cmd->subs && argc >= 2) {
@@ -303,16 +306,16 @@ void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
             size_t i;
             for (i = 0; cmd->name[i] && i < sizeof(upper) - 1; i++)
                 upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
-                                                                              : cmd->name[i]);
+                                                                             : cmd->name[i]);
             upper[i] = '\0';
-            reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", argn(&argv[1], 128),
-                         argv[1].ptr, upper);
+            srv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", argn(&argv[1], 128),
+                             argv[1].ptr, upper);
             return;
         }
         cmd = sub;
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
-        reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
         return;
     }
     c->last_cmd = cmd->name;
@@ -341,9 +344,9 @@ static size_t count_words(const char *s)
     return n;
 }
 
-static void reply_words(client *c, const char *s, int status, const char *prefix)
+static void srv_reply_words(client *c, const char *s, int status, const char *prefix)
 {
-    reply_set(c, count_words(s));
+    srv_reply_set(c, count_words(s));
     for (const char *p = s; *p;) {
         while (*p == ' ')
             p++;
@@ -353,90 +356,96 @@ static void reply_words(client *c, const char *s, int status, const char *prefix
             e++;
         char w[64];
         snprintf(w, sizeof(w), "%s%.*s", prefix, (int)(e - p), p);
-        if (status) reply_status(c, w);
-        else reply_cstr(c, w);
+        if (status)
+            srv_reply_status(c, w);
+        else
+            srv_reply_cstr(c, w);
         p = e;
     }
 }
 
 /* One COMMAND INFO entry (Redis 7: name, arity, flags, first key, last key, step, ACL
  * categories, tips, key specs, subcommands). */
-static void reply_srv_info(client *c, const srv_cmd *cmd)
+static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
 {
     const char *nm = cmd->name;
-    reply_array(c, 10);
-    reply_cstr(c, nm);
-    reply_int(c, cmd->arity);
-    reply_words(c, cmd->flags, 1, "");
-    reply_int(c, 0);
-    reply_int(c, 0);
-    reply_int(c, 0);
-    reply_words(c, cmd->acl, 1, "@");
-    reply_set(c, 0);
-    reply_array(c, 0);
-    reply_array(c, cmd->n_subs);
+    srv_reply_array(c, 10);
+    srv_reply_cstr(c, nm);
+    srv_reply_int(c, cmd->arity);
+    srv_reply_words(c, cmd->flags, 1, "");
+    srv_reply_int(c, 0);
+    srv_reply_int(c, 0);
+    srv_reply_int(c, 0);
+    srv_reply_words(c, cmd->acl, 1, "@");
+    srv_reply_set(c, 0);
+    srv_reply_array(c, 0);
+    srv_reply_array(c, cmd->n_subs);
     for (size_t i = 0; i < cmd->n_subs; i++)
-        reply_srv_info(c, &cmd->subs[i]);
+        srv_reply_srv_info(c, &cmd->subs[i]);
 }
 
-static void reply_data_info(client *c, const data_cmd_info *in)
+static void srv_reply_data_info(client *c, const data_cmd_info *in)
 {
-    reply_array(c, 10);
-    reply_cstr(c, in->name);
-    reply_int(c, in->arity);
+    srv_reply_array(c, 10);
+    srv_reply_cstr(c, in->name);
+    srv_reply_int(c, in->arity);
     size_t nf = 0;
     if (in->flags & DATA_CMD_WRITE) nf++;
     if (in->flags & DATA_CMD_READONLY) nf++;
     if (in->flags & DATA_CMD_DENYOOM) nf++;
     if (in->flags & DATA_CMD_FAST) nf++;
-    reply_set(c, nf);
-    if (in->flags & DATA_CMD_WRITE) reply_status(c, "write");
-    if (in->flags & DATA_CMD_READONLY) reply_status(c, "readonly");
-    if (in->flags & DATA_CMD_DENYOOM) reply_status(c, "denyoom");
-    if (in->flags & DATA_CMD_FAST) reply_status(c, "fast");
-    reply_int(c, in->first_key);
-    reply_int(c, in->last_key);
-    reply_int(c, in->key_step);
+    srv_reply_set(c, nf);
+    if (in->flags & DATA_CMD_WRITE) srv_reply_status(c, "write");
+    if (in->flags & DATA_CMD_READONLY) srv_reply_status(c, "readonly");
+    if (in->flags & DATA_CMD_DENYOOM) srv_reply_status(c, "denyoom");
+    if (in->flags & DATA_CMD_FAST) srv_reply_status(c, "fast");
+    srv_reply_int(c, in->first_key);
+    srv_reply_int(c, in->last_key);
+    srv_reply_int(c, in->key_step);
     char acl[128];
-    snprintf(acl, sizeof(acl), "%s %s %s",
-             (in->flags & DATA_CMD_WRITE) ? "write" : "read",
+    snprintf(acl, sizeof(acl), "%s %s %s", (in->flags & DATA_CMD_WRITE) ? "write" : "read",
              strcmp(in->group, "generic") == 0 ? "keyspace" : in->group,
              (in->flags & DATA_CMD_FAST) ? "fast" : "slow");
-    reply_words(c, acl, 1, "@");
-    reply_set(c, 0);
-    reply_array(c, 0);
-    reply_array(c, 0);
+    srv_reply_words(c, acl, 1, "@");
+    srv_reply_set(c, 0);
+    srv_reply_array(c, 0);
+    srv_reply_array(c, 0);
 }
 
-static void reply_docs(client *c, const char *name, const char *summary, const char *since,
-                       const char *group)
+static void srv_reply_docs(client *c, const char *name, const char *summary, const char *since,
+                           const char *group)
 {
-    reply_cstr(c, name);
-    reply_map(c, 3);
-    reply_cstr(c, "summary");
-    reply_cstr(c, summary);
-    reply_cstr(c, "since");
-    reply_cstr(c, since);
-    reply_cstr(c, "group");
-    reply_cstr(c, group);
+    srv_reply_cstr(c, name);
+    srv_reply_map(c, 3);
+    srv_reply_cstr(c, "summary");
+    srv_reply_cstr(c, summary);
+    srv_reply_cstr(c, "since");
+    srv_reply_cstr(c, since);
+    srv_reply_cstr(c, "group");
+    srv_reply_cstr(c, group);
 }
 
 /* COMMAND / COMMAND INFO (docs = 0) and COMMAND DOCS (docs = 1) of every command */
 void srv_cmd_reply_all(client *c, int docs)
 {
     size_t nd = data_cmd_count();
-    if (docs) reply_map(c, N_SRV_CMDS + nd);
-    else reply_array(c, N_SRV_CMDS + nd);
+    if (docs)
+        srv_reply_map(c, N_SRV_CMDS + nd);
+    else
+        srv_reply_array(c, N_SRV_CMDS + nd);
     for (size_t i = 0; i < N_SRV_CMDS; i++) {
         if (docs)
-            reply_docs(c, srv_cmds[i].name, srv_cmds[i].summary, srv_cmds[i].since,
-                       srv_cmds[i].group);
-        else reply_srv_info(c, &srv_cmds[i]);
+            srv_reply_docs(c, srv_cmds[i].name, srv_cmds[i].summary, srv_cmds[i].since,
+                           srv_cmds[i].group);
+        else
+            srv_reply_srv_info(c, &srv_cmds[i]);
     }
     for (size_t i = 0; i < nd; i++) {
         const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
-        if (docs) reply_docs(c, in->name, in->summary, in->since, in->group);
-        else reply_data_info(c, in);
+        if (docs)
+            srv_reply_docs(c, in->name, in->summary, in->since, in->group);
+        else
+            srv_reply_data_info(c, in);
     }
 }
 
@@ -448,8 +457,10 @@ static int one_cmd(client *c, const data_arg *name, int docs, int emit)
     if (dc) {
         if (emit) {
             const data_cmd_info *in = data_cmd_describe(dc);
-            if (docs) reply_docs(c, in->name, in->summary, in->since, in->group);
-            else reply_data_info(c, in);
+            if (docs)
+                srv_reply_docs(c, in->name, in->summary, in->since, in->group);
+            else
+                srv_reply_data_info(c, in);
         }
         return 1;
     }
@@ -465,29 +476,31 @@ static int one_cmd(client *c, const data_arg *name, int docs, int emit)
         }
     }
     if (!cmd) {
-        if (emit && !docs) reply_null(c);
+        if (emit && !docs) srv_reply_null(c);
         return 0;
     }
     if (emit) {
-        if (docs) reply_docs(c, cmd->name, cmd->summary, cmd->since, cmd->group);
-        else reply_srv_info(c, cmd);
+        if (docs)
+            srv_reply_docs(c, cmd->name, cmd->summary, cmd->since, cmd->group);
+        else
+            srv_reply_srv_info(c, cmd);
     }
     return 1;
 }
 
-void cmd_command_info(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command_info(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     if (argc == 2) {
         srv_cmd_reply_all(c, 0);
         return;
     }
-    reply_array(c, (size_t)(argc - 2));
+    srv_reply_array(c, (size_t)(argc - 2));
     for (int i = 2; i < argc; i++)
         one_cmd(c, &argv[i], 0, 1);
 }
 
-void cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     if (argc == 2) {
@@ -497,23 +510,23 @@ void cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
     size_t n = 0;
     for (int i = 2; i < argc; i++)
         n += (size_t)one_cmd(c, &argv[i], 1, 0);
-    reply_map(c, n);
+    srv_reply_map(c, n);
     for (int i = 2; i < argc; i++)
         one_cmd(c, &argv[i], 1, 1);
 }
 
-void cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
     (void)argv;
     if (argc != 2) {
-        reply_error(c, "ERR syntax error");
+        srv_reply_error(c, "ERR syntax error");
         return;
     }
     size_t nd = data_cmd_count();
-    reply_array(c, N_SRV_CMDS + nd);
+    srv_reply_array(c, N_SRV_CMDS + nd);
     for (size_t i = 0; i < N_SRV_CMDS; i++)
-        reply_cstr(c, srv_cmds[i].name);
+        srv_reply_cstr(c, srv_cmds[i].name);
     for (size_t i = 0; i < nd; i++)
-        reply_cstr(c, data_cmd_describe(data_cmd_at(i))->name);
+        srv_reply_cstr(c, data_cmd_describe(data_cmd_at(i))->name);
 }

@@ -24,7 +24,11 @@ void srv_log(int level, const char *fmt, ...)
     /* one write per line: lines of concurrent nodes sharing a terminal do not interleave */
     char line[1200];
     int n = snprintf(line, sizeof(line), "%d:M %s.%03d %c %s\n", (int)getpid(), when,
-                     (int)(tv.tv_usec / 1000), marks[level < 0 ? 0 : level > 2 ? 2 : level], msg);
+                     (int)(tv.tv_usec / 1000),
+                     marks[level < 0   ? 0
+                           : level > 2 ? 2
+                                       : level],
+                     msg);
     if (n < 0) return;
     if ((size_t)n >= sizeof(line)) n = (int)sizeof(line) - 1;
     /* a failed log write has nowhere to be reported */

@@ -26,8 +26,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cfg.n_members > 1) {
-        fprintf(stderr, "synod: cluster: %d members given, but this build serves a single node "
-                        "only (replication comes with issue 4)\n",
+        fprintf(stderr,
+                "synod: cluster: %d members given, but this build serves a single node "
+                "only (replication comes with issue 4)\n",
                 cfg.n_members);
         return 1;
     }

@@ -73,7 +73,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     int port = net_local_port(fd);
     snprintf(s->listen_addr, sizeof(s->listen_addr),
              strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d", s->cfg.listen_host, port);
-    if (net_loop_watch(s->loop, fd, NET_READABLE, client_accept_cb, s) < 0) return -1;
+    if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) return -1;
 
     sigset_t set;
     sigemptyset(&set);
@@ -96,10 +96,11 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
 
 int srv_run(server *s)
 {
-    srv_log(SRV_LOG_INFO, "synod %s node %lld ready: clients on %s (single node, leader, "
+    srv_log(SRV_LOG_INFO,
+            "synod %s node %lld ready: clients on %s (single node, leader, "
             "fsync %s, maxclients %lld)",
             SRV_VERSION, s->cfg.id, s->listen_addr,
-            s->cfg.fsync == SRV_FSYNC_ALWAYS ? "always"
+            s->cfg.fsync == SRV_FSYNC_ALWAYS  ? "always"
             : s->cfg.fsync == SRV_FSYNC_BATCH ? "batch"
                                               : "never",
             s->cfg.maxclients);
@@ -114,7 +115,7 @@ int srv_run(server *s)
 void srv_deinit(server *s)
 {
     while (s->clients)
-        client_free(s->clients);
+        srv_client_free(s->clients);
     if (s->loop && s->listen_fd >= 0) {
         (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
         close(s->listen_fd);

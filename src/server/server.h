@@ -18,11 +18,11 @@
 #include "resp/resp.h"
 #include "server/config.h"
 
-#define SRV_VERSION        "0.1.0"
-#define SRV_REDIS_VERSION  "7.0.0" /* the Redis whose commands and replies we follow */
-#define SRV_IOBUF_BYTES    (16 * 1024)
+#define SRV_VERSION         "0.1.0"
+#define SRV_REDIS_VERSION   "7.0.0" /* the Redis whose commands and replies we follow */
+#define SRV_IOBUF_BYTES     (16 * 1024)
 #define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
-#define SRV_FD_RESERVE     64                    /* descriptors kept for listeners, logs, disk */
+#define SRV_FD_RESERVE      64                   /* descriptors kept for listeners, logs, disk */
 
 typedef struct server server;
 typedef struct client client;
@@ -99,11 +99,11 @@ int srv_run(server *s);
 void srv_deinit(server *s);
 
 /* clients (client.c) */
-void client_accept_cb(net_loop *l, int fd, int events, void *ctx);
-void client_free(client *c);
-void client_mark_pending(client *c);
+void srv_client_accept_cb(net_loop *l, int fd, int events, void *ctx);
+void srv_client_free(client *c);
+void srv_client_mark_pending(client *c);
 void srv_before_sleep(net_loop *l, void *ctx);
-void client_list_line(const client *c, char *out, size_t cap);
+void srv_client_list_line(const client *c, char *out, size_t cap);
 
 /* dispatch and replies (dispatch.c) */
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv);
@@ -111,46 +111,46 @@ size_t srv_cmd_count(void);
 void srv_cmd_reply_all(client *c, int docs);
 int64_t srv_now_ms(void);
 
-void reply_status(client *c, const char *s);
-void reply_error(client *c, const char *s);
-void reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void reply_int(client *c, long long v);
-void reply_bulk(client *c, const char *p, size_t len);
-void reply_cstr(client *c, const char *s); /* bulk */
-void reply_null(client *c);
-void reply_array(client *c, size_t n);
-void reply_map(client *c, size_t n_pairs);
-void reply_set(client *c, size_t n);
-void reply_verbatim(client *c, const char *p, size_t len);
+void srv_reply_status(client *c, const char *s);
+void srv_reply_error(client *c, const char *s);
+void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_reply_int(client *c, long long v);
+void srv_reply_bulk(client *c, const char *p, size_t len);
+void srv_reply_cstr(client *c, const char *s); /* bulk */
+void srv_reply_null(client *c);
+void srv_reply_array(client *c, size_t n);
+void srv_reply_map(client *c, size_t n_pairs);
+void srv_reply_set(client *c, size_t n);
+void srv_reply_verbatim(client *c, const char *p, size_t len);
 extern const data_reply_ops srv_client_reply_ops;
 
 /* command handlers (cmd_conn.c, cmd_server.c) */
 typedef void (*srv_cmd_fn)(server *s, client *c, int argc, const data_arg *argv);
-void cmd_ping(server *s, client *c, int argc, const data_arg *argv);
-void cmd_echo(server *s, client *c, int argc, const data_arg *argv);
-void cmd_hello(server *s, client *c, int argc, const data_arg *argv);
-void cmd_auth(server *s, client *c, int argc, const data_arg *argv);
-void cmd_select(server *s, client *c, int argc, const data_arg *argv);
-void cmd_quit(server *s, client *c, int argc, const data_arg *argv);
-void cmd_reset(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_id(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_setname(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_getname(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
-void cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command_count(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command_docs(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command_info(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command_list(server *s, client *c, int argc, const data_arg *argv);
-void cmd_command_help(server *s, client *c, int argc, const data_arg *argv);
-void cmd_info(server *s, client *c, int argc, const data_arg *argv);
-void cmd_config_get(server *s, client *c, int argc, const data_arg *argv);
-void cmd_config_set(server *s, client *c, int argc, const data_arg *argv);
-void cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
-void cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
-void cmd_time(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_echo(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_select(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_quit(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_id(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_setname(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);
