@@ -1,5 +1,7 @@
 """Differential tests: keyspace commands, raw RESP replies of redis-server 7.0 vs synod."""
 
+import time
+
 import pytest
 
 from .diff import SCAN, TTL, U, cases
@@ -154,6 +156,27 @@ CASES = [
 ]
 
 XFAIL = {}
+
+
+def test_expiry_passes(pair):
+    """Keys whose expiry passes vanish the same way on both servers (lazy access, and the active
+    cycle for DBSIZE / KEYS / SCAN which count keys nobody touched)."""
+    for i in range(20):
+        pair.step(("SET", "s%d" % i, "v", "PX", "150"))
+    pair.step(("HSET", "h", "f", "v"))
+    pair.step(("PEXPIRE", "h", "150"))
+    pair.step(("SET", "keep", "v", "EX", "1000"))
+    pair.step(("GETEX", "s0", "PX", "150"))
+    time.sleep(1.5)
+    pair.step(("DBSIZE",))
+    pair.step(U("KEYS", "*"))
+    pair.step(SCAN())
+    for args in (("GET", "s1"), ("EXISTS", "s2", "h"), ("TTL", "s3"), ("PTTL", "h"),
+                 ("HGET", "h", "f"), ("TYPE", "s4"), ("STRLEN", "s5"), ("APPEND", "s6", "x"),
+                 ("TTL", "s6"), ("INCR", "s7"), ("RENAME", "s8", "x"), ("PERSIST", "s9"),
+                 ("HLEN", "h"), ("DBSIZE",)):
+        pair.step(args)
+    pair.assert_clean()
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))

@@ -46,6 +46,13 @@ CASES = [
         ("CONFIG", "GET"), ("CONFIG", "SET", "nosuchparam", "1"), ("CONFIG", "SET", "maxclients"),
         ("CONFIG", "SET"),
     ]),
+    # Set the same value on both servers, then the reply is comparable byte for byte.
+    ("config_set_maxclients", [
+        ("CONFIG", "SET", "maxclients", "1000"), ("CONFIG", "GET", "maxclients"),
+        ("CONFIG", "SET", "maxclients", "abc"), ("CONFIG", "SET", "maxclients", "-1"),
+        ("CONFIG", "GET", "maxclients"), ("CONFIG", "SET", "maxclients", "10000"),
+        ("CONFIG", "SET", "MAXCLIENTS", "10000"), ("CONFIG", "GET", "MAXCLIENTS"),
+    ]),
     ("command_count", [SHAPE("COMMAND", "COUNT"), ("COMMAND", "COUNT", "x")]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
