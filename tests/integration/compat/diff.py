@@ -184,6 +184,8 @@ class Pair:
                 out.append("<timeout: no reply>")
             except OSError as e:
                 out.append("<socket error: %s>" % e)
+            except (ProtocolError, ValueError) as e:
+                out.append("<malformed reply: %s; buffered %r>" % (e, conn.buf[:200]))
         return out[0], out[1]
 
     def step(self, step):
@@ -208,6 +210,10 @@ class Pair:
             )
         if not ok:
             self.mismatches.append(Mismatch(step, ref, tgt, "" if step.mode == "exact" else step.mode))
+            if isinstance(tgt, str) and not isinstance(ref, str):
+                # The target closed, timed out or broke the framing: later replies on this
+                # connection would be misaligned, so stop the scenario here.
+                self.assert_clean("aborted")
         return ref
 
     def run(self, steps):
@@ -242,7 +248,7 @@ class Pair:
             for _ in range(max_rounds):
                 try:
                     raw = conn.call(*(head + [cursor] + list(opts)))
-                except (EOFError, socket.timeout, OSError) as e:
+                except (EOFError, OSError, ProtocolError, ValueError) as e:
                     res = "<%s>" % e
                     break
                 t = _tree(raw)

@@ -105,7 +105,7 @@ def parse(raw):
 class RawConn:
     """One TCP connection; replies are returned as raw bytes."""
 
-    def __init__(self, host, port, timeout=10.0):
+    def __init__(self, host, port, timeout=5.0):
         self.addr = (host, port)
         self.timeout = timeout
         self.sock = socket.create_connection(self.addr, timeout=timeout)

@@ -149,3 +149,28 @@ def test_random_run_accepts_reordered_hash_replies(servers, twin):
 
     p = _pair(servers, twin, _when("HKEYS", rev))
     assert run_random(p, 11, 1500) is None
+
+
+class GarbageConn(RawConn):
+    """Injects bytes that are not RESP in front of the reply to the next request."""
+
+    def send_raw(self, data):
+        super().send_raw(data)
+        if b"ECHO" in data:
+            self.buf = b"?garbage\r\n" + self.buf
+
+
+def test_malformed_target_reply_aborts_scenario(servers, twin):
+    """A reply that is not valid RESP is reported, and the scenario stops (framing is lost)."""
+    p = Pair(RawConn("127.0.0.1", servers[0].port), GarbageConn("127.0.0.1", twin.port))
+    with pytest.raises(AssertionError, match="malformed reply"):
+        p.run([("ECHO", "x"), ("PING",)])
+    assert p.mismatches == []
+
+
+def test_closed_target_aborts_scenario(servers, twin):
+    p = _pair(servers, twin, lambda req, rep: rep)
+    p.tgt.send_raw(b"QUIT\r\n")
+    assert p.tgt.read_reply() == b"+OK\r\n"
+    with pytest.raises(AssertionError, match="connection closed"):
+        p.run([("PING",), ("PING",)])
