@@ -150,12 +150,12 @@ def servers():
 
 
 @pytest.fixture
-def pair(servers):
+def pair(servers, request):
     ref, tgt = servers
     for s in (ref, tgt):
         if not s.alive():
             s.restart()
-    p = Pair(ref.connect(), tgt.connect(), tgt.name)
+    p = Pair(ref.connect(), tgt.connect(), tgt.name, request.node.name)
     for conn in (p.ref, p.tgt):
         r = conn.call("FLUSHALL")
         assert r == b"+OK\r\n", "FLUSHALL before test: %r" % r

@@ -8,7 +8,7 @@ see the same state; clock-dependent replies are compared with a tolerance.
 
 import random
 
-from .diff import HSCAN, PAIRS, SCAN, SHAPE, TTL, U, Step
+from .diff import GEQ, HSCAN, PAIRS, SCAN, SHAPE, TTL, U, Step
 
 KEYS = ["k0", "k1", "k2", "h0", "h1"]
 FIELDS = ["f0", "f1", "f2", "f3"]
@@ -154,8 +154,12 @@ class Gen:
             lambda: Step("PING", *self.c([[], ["hi"]])),
             lambda: Step("ECHO", v()),
             lambda: Step("SELECT", self.c(["0", "1", "abc"])),
-            lambda: Step("DBSIZE"),
-            lambda: Step("FLUSHDB") if r.random() < 0.2 else Step("DBSIZE"),
+            # DBSIZE counts logically expired keys until they are reclaimed; when that happens
+            # is timing (Redis: on access or in the active cycle), so after past-time expiries
+            # the two counts may differ, the target's never being lower. Exact DBSIZE after
+            # expired-key access is a table case (test_compat_keys: lazy_expire_dbsize).
+            lambda: GEQ("DBSIZE"),
+            lambda: Step("FLUSHDB") if r.random() < 0.2 else GEQ("DBSIZE"),
             lambda: SHAPE("HELLO", self.c(["2", "3", "2", "4"])),
             lambda: Step("CLIENT", "GETNAME"),
             lambda: Step("CLIENT", "SETNAME", self.c(["n1", "", "bad name"])),

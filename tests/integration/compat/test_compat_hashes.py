@@ -68,6 +68,8 @@ CASES = [
         ("HSET", "h", "i", "5"), ("HINCRBYFLOAT", "h", "i", "0.25"), ("HINCRBY", "h", "i", "1"),
         ("HSET", "h", "big", "1.1e4932"), ("HINCRBYFLOAT", "h", "big", "1.1e4932"),
         ("HINCRBYFLOAT", "h", "e", "1e308"), ("HINCRBYFLOAT", "h", "e", "1.5e20"),
+        ("HSET", "h", "z", b"1.5\x00"), ("HINCRBYFLOAT", "h", "z", "1"),
+        ("HINCRBYFLOAT", "h", "f", b"1\x00"),
         ("HINCRBYFLOAT", "h", "f"), ("HINCRBYFLOAT", "h"), ("HINCRBYFLOAT",),
     ]),
     ("hsetnx_hstrlen", [

@@ -52,6 +52,15 @@ CASES = [
         ("EXPIREAT", "a", "0"), ("DBSIZE",), ("HSET", "h", "f", "v"), ("EXPIRE", "h", "-1"),
         ("EXISTS", "h"), ("EXPIRE", "none", "-1"),
     ]),
+    # Redis deletes a logically expired key when a command finds it, so DBSIZE drops at once
+    # (DBSIZE is not compared before the access: the active cycle may or may not have run).
+    ("lazy_expire_dbsize", [
+        ("SET", "a", "v", "EXAT", "1"), ("GET", "a"), ("DBSIZE",),
+        ("SET", "b", "v", "PXAT", "1"), ("EXISTS", "b"), ("DBSIZE",),
+        ("SET", "c", "v"), ("GETEX", "c", "PXAT", "1"), ("DBSIZE",), ("TTL", "c"), ("DBSIZE",),
+        ("SET", "d", "v", "PXAT", "1"), ("TTL", "d"), ("DBSIZE",),
+        ("HSET", "e", "f", "v"), ("PEXPIREAT", "e", "1"), ("DBSIZE",),
+    ]),
     ("expire_bad_args", [
         ("SET", "k", "v"), ("EXPIRE", "k", "abc"), ("EXPIRE", "k", "1.5"), ("EXPIRE", "k", ""),
         ("EXPIRE", "k"), ("EXPIRE",), ("PEXPIRE", "k", "x"), ("EXPIREAT", "k", "x"),

@@ -10,7 +10,7 @@ import os
 import random
 
 from .diff import Mismatch, equivalent, show
-from .randgen import Gen
+from .randgen import KEYS, Gen
 
 DEFAULT_SEED = 20261129
 
@@ -35,8 +35,33 @@ def run_random(pair, seed, n):
             ctx = "\n".join("    #%d %r" % (i - len(history[-16:-1]) + j, s)
                             for j, s in enumerate(history[-16:-1]))
             return ("seed %d: command #%d differs (replay: SEED=%d COMPAT_N=%d)\n%s\n"
-                    "  preceding commands:\n%s" % (seed, i, seed, i + 1, m, ctx))
+                    "  preceding commands:\n%s\n  state after it:\n%s"
+                    % (seed, i, seed, i + 1, m, ctx, dump_state(pair)))
     return None
+
+
+def dump_state(pair):
+    """Type, value and expiry of every generator key on both sides (for the bug report)."""
+    lines = []
+    for key in KEYS:
+        for name, conn in (("redis", pair.ref), ("synod", pair.tgt)):
+            try:
+                t = conn.call("TYPE", key)
+                if b"hash" in t:
+                    val = conn.call("HGETALL", key)
+                else:
+                    val = conn.call("GET", key)
+                lines.append("    %-6s %s %s %s pttl=%s" % (key, name, show(t), show(val),
+                                                          show(conn.call("PTTL", key))))
+            except (OSError, EOFError, ValueError) as e:
+                lines.append("    %s %s: <%s>" % (key, name, e))
+    for name, conn in (("redis", pair.ref), ("synod", pair.tgt)):
+        try:
+            lines.append("    DBSIZE %s %s  KEYS * %s" % (name, show(conn.call("DBSIZE")),
+                                                    show(conn.call("KEYS", "*"))))
+        except (OSError, EOFError, ValueError) as e:
+            lines.append("    %s: <%s>" % (name, e))
+    return "\n".join(lines)
 
 
 def test_random_differential(pair):
