@@ -12,7 +12,8 @@ CASES = [
     ("get_set_basic", [
         ("GET", "k"), ("SET", "k", "v"), ("GET", "k"), ("SET", "k", ""), ("GET", "k"),
         ("SET", "k", "x" * 1000), ("GET", "k"), ("SET", "k", b"\x00\xff\r\n"), ("GET", "k"),
-        ("SET", "k", "123"), ("GET", "k"),
+        ("SET", "k", "123"), ("GET", "k"), ("SET", "big", "x" * 1000000), ("GET", "big"),
+        ("STRLEN", "big"), ("APPEND", "big", "y" * 100000), ("GETRANGE", "big", "999990", "1000010"),
     ]),
     ("set_arity", [("SET",), ("SET", "k"), ("GET",), ("GET", "a", "b")]),
     ("set_ex_px", [
