@@ -507,29 +507,24 @@ void cmd_setrange(data_call *c)
 
 /* ---- deterministic rewrite (see data_rewrite) ---- */
 
-/* Replaces argv[at] (the EX/PX token) and argv[at+1] by "PXAT" and the absolute time. */
-static int rewrite_pxat(const data_call *c, int at, int64_t ms, data_arg *out, int out_cap,
+/* Copies argv without its EX/PX options (and their values) and appends PXAT ms. The command
+ * was validated, so any other expiry option cannot be present. */
+static int rewrite_pxat(const data_call *c, int from, int64_t ms, data_arg *out, int out_cap,
                         char *scratch, size_t scratch_cap)
 {
     SYN_ASSERT(out_cap >= c->argc && scratch_cap >= 24);
-    for (int i = 0; i < c->argc; i++)
-        out[i] = c->argv[i];
-    out[at] = (data_arg){"PXAT", 4};
-    out[at + 1] = (data_arg){scratch, fmt_ll(scratch, ms)};
-    return c->argc;
-}
-
-/* Position of the relative EX/PX token among SET/GETEX options (the last one wins). */
-static int relative_token(const data_call *c, int from)
-{
-    int at = 0;
-    for (int j = from; j < c->argc; j++) {
-        if (is_opt2(&c->argv[j], 'e', 'x') || is_opt2(&c->argv[j], 'p', 'x'))
-            at = j++;
-        else if (arg_eq(&c->argv[j], "exat") || arg_eq(&c->argv[j], "pxat"))
+    int n = 0;
+    for (int j = 0; j < c->argc; j++) {
+        if (j >= from && (is_opt2(&c->argv[j], 'e', 'x') || is_opt2(&c->argv[j], 'p', 'x'))) {
             j++;
+            continue;
+        }
+        out[n++] = c->argv[j];
     }
-    return at;
+    SYN_ASSERT(n + 2 <= c->argc);
+    out[n++] = (data_arg){"PXAT", 4};
+    out[n++] = (data_arg){scratch, fmt_ll(scratch, ms)};
+    return n;
 }
 
 int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
@@ -543,9 +538,7 @@ int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size
         if (parse_set_opts(c, is_set ? 3 : 2, is_set, &flags, &expire) < 0) return 0;
         if (!(flags & (SO_EX | SO_PX))) return 0;
         if (set_expire_or_reply(c, flags, expire, &ms) < 0) return 0;
-        int at = relative_token(c, is_set ? 3 : 2);
-        SYN_ASSERT(at > 0 && &c->argv[at + 1] == expire);
-        return rewrite_pxat(c, at, ms, out, out_cap, scratch, scratch_cap);
+        return rewrite_pxat(c, is_set ? 3 : 2, ms, out, out_cap, scratch, scratch_cap);
     }
     if (strcmp(c->name, "setex") == 0 || strcmp(c->name, "psetex") == 0) {
         if (c->argc != 4) return 0;

@@ -187,5 +187,13 @@ int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size
 /* Hash values (hash.c). */
 void hash_free(size_t *mem, dentry *e);
 uint64_t hash_len(dentry *e);
+/* A new empty hash entry (callers must add a field before the key becomes visible). */
+dentry *hash_new_entry(size_t *mem, const char *key, size_t klen, int64_t expire_ms);
+int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl); /* 1 found */
+int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v,
+             size_t vl); /* 1 new */
+typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
+void hash_each(dentry *e, hash_each_cb cb, void *ctx);
+void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */
 
 #endif

@@ -14,8 +14,6 @@ typedef struct {
     unsigned char b[];
 } phash;
 
-typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
-
 static phash *ph_new(size_t *mem)
 {
     phash *p = dmem_alloc(mem, sizeof(phash) + 32);
@@ -123,7 +121,7 @@ void hash_free(size_t *mem, dentry *e)
     }
 }
 
-static int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl)
+int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl)
 {
     if (is_table(e)) {
         dpos pos;
@@ -165,7 +163,7 @@ static void hash_to_table(size_t *mem, dentry *e)
 }
 
 /* Sets field to value; returns 1 if the field is new. */
-static int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v, size_t vl)
+int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v, size_t vl)
 {
     if (!is_table(e)) {
         phash *p = dentry_ptr(e);
@@ -233,7 +231,7 @@ static void each_field_cb(void *ctx, dentry *f)
     ec->cb(ec->ctx, dentry_key(f), f->klen, dentry_val(f), f->vlen);
 }
 
-static void hash_each(dentry *e, hash_each_cb cb, void *ctx)
+void hash_each(dentry *e, hash_each_cb cb, void *ctx)
 {
     if (is_table(e)) {
         each_ctx ec = {cb, ctx};
@@ -241,6 +239,18 @@ static void hash_each(dentry *e, hash_each_cb cb, void *ctx)
     } else {
         ph_each(dentry_ptr(e), cb, ctx);
     }
+}
+
+dentry *hash_new_entry(size_t *mem, const char *key, size_t klen, int64_t expire_ms)
+{
+    dentry *e = dentry_new(mem, DT_HASH, key, klen, NULL, 0, sizeof(void *), expire_ms);
+    dentry_set_ptr(e, ph_new(mem));
+    return e;
+}
+
+void hash_set_mem(dentry *e, size_t *mem)
+{
+    if (is_table(e)) ((dict *)dentry_ptr(e))->mem = mem;
 }
 
 /* ---- commands ---- */
@@ -267,9 +277,7 @@ static dentry *hash_write(data_call *c)
         }
         return e;
     }
-    dentry *e = dentry_new(&c->ds->mem, DT_HASH, c->argv[1].ptr, c->argv[1].len, NULL, 0,
-                           sizeof(void *), -1);
-    dentry_set_ptr(e, ph_new(&c->ds->mem));
+    dentry *e = hash_new_entry(&c->ds->mem, c->argv[1].ptr, c->argv[1].len, -1);
     ks_insert(c, e);
     return e;
 }

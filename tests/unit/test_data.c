@@ -505,11 +505,270 @@ static void keys_match_redis(void **state)
     data_destroy(ds);
 }
 
+/* ---- expiry ---- */
+
+static void reset_clock(void)
+{
+    t_now_ms = 1700000000000ll;
+}
+
+static void lazy_expiry_reads_do_not_delete(void **state)
+{
+    (void)state;
+    reset_clock();
+    data_store *ds = data_create();
+    int64_t t0 = t_now_ms;
+    int dirty;
+    assert_reply(ds, "SET k v PX 100", "+OK");
+    assert_reply(ds, "SET p v", "+OK");
+    t_now_ms = t0 + 99;
+    assert_reply(ds, "GET k", "\"v\"");
+    assert_reply(ds, "PTTL k", ":1");
+    t_now_ms = t0 + 100;
+    assert_string_equal(rec_run(ds, "GET k", &dirty), "(nil)");
+    assert_int_equal(dirty, 0);
+    assert_reply(ds, "EXISTS k", ":0");
+    assert_reply(ds, "TTL k", ":-2");
+    assert_reply(ds, "TYPE k", "+none");
+    assert_reply(ds, "STRLEN k", ":0");
+    assert_reply(ds, "MGET k p", "*2 (nil) \"v\"");
+    assert_reply(ds, "KEYS *", "*1 \"p\"");
+    assert_reply(ds, "SCAN 0 COUNT 100", "*2 \"0\" *1 \"p\"");
+    assert_reply(ds, "DBSIZE", ":2"); /* still stored: reads never delete */
+    data_stats st;
+    data_get_stats(ds, &st);
+    assert_int_equal(st.keys, 2);
+    assert_int_equal(st.expires, 1);
+    /* a write on the key deletes it first: dirty even though DEL finds nothing */
+    assert_string_equal(rec_run(ds, "DEL k", &dirty), ":0");
+    assert_int_equal(dirty, 1);
+    assert_reply(ds, "DBSIZE", ":1");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.expires, 0);
+    /* TTL rounds like Redis, and writes over an expired key start fresh */
+    t_now_ms = t0;
+    assert_reply(ds, "SET k v EX 10", "+OK");
+    t_now_ms = t0 + 2500;
+    assert_reply(ds, "TTL k", ":8");
+    assert_reply(ds, "PTTL k", ":7500");
+    t_now_ms = t0 + 10000;
+    assert_reply(ds, "APPEND k x", ":1");
+    assert_reply(ds, "TTL k", ":-1");
+    assert_reply(ds, "EXPIRE k 1", ":1");
+    t_now_ms = t0 + 10999;
+    assert_reply(ds, "INCR k", "-ERR value is not an integer or out of range");
+    t_now_ms = t0 + 11000;
+    assert_reply(ds, "INCR k", ":1");
+    assert_reply(ds, "SET k 5 PX 1", "+OK");
+    t_now_ms += 1;
+    assert_reply(ds, "INCR k", ":1");
+    assert_reply(ds, "HSET k f v",
+                 "-WRONGTYPE Operation against a key holding the wrong kind of value");
+    assert_reply(ds, "PEXPIRE k 1", ":1");
+    t_now_ms += 1;
+    assert_reply(ds, "HSET k f v", ":1");
+    assert_reply(ds, "RENAME k k2", "+OK");
+    assert_reply(ds, "PEXPIRE k2 1", ":1");
+    t_now_ms += 1;
+    assert_reply(ds, "RENAME k2 k3", "-ERR no such key");
+    assert_reply(ds, "SETNX k2 x", ":1");
+    data_destroy(ds);
+    t_now_ms = t0;
+}
+
+typedef struct {
+    data_store *ds;
+    int reported;
+    int bad; /* a reported key that was not expired */
+} sample_ctx;
+
+static void sample_cb(void *ctx, const char *key, size_t len)
+{
+    sample_ctx *s = ctx;
+    s->reported++;
+    data_arg argv[2] = {{"PTTL", 4}, {key, len}};
+    if (strcmp(rec_exec_argv(s->ds, 2, argv, NULL), ":-2") != 0) s->bad++;
+    argv[0] = (data_arg){"DEL", 3};
+    (void)rec_exec_argv(s->ds, 2, argv, NULL); /* deleting inside the callback is allowed */
+}
+
+static void active_expiry_sampling(void **state)
+{
+    (void)state;
+    reset_clock();
+    data_store *ds = data_create();
+    int64_t t0 = t_now_ms;
+    char line[64];
+    for (int i = 0; i < 3000; i++) {
+        if (i % 10 < 3)
+            snprintf(line, sizeof line, "SET key:%d v PX %d", i, 1 + i % 7);
+        else if (i % 10 == 3)
+            snprintf(line, sizeof line, "SET key:%d v EX 1000", i); /* expires later */
+        else
+            snprintf(line, sizeof line, "SET key:%d v", i);
+        assert_reply(ds, line, "+OK");
+    }
+    sample_ctx s = {ds, 0, 0};
+    assert_int_equal(data_expire_sample(ds, t0, 20, sample_cb, &s), 0); /* nothing due yet */
+    t_now_ms = t0 + 10;
+    int calls = 0;
+    size_t got;
+    do {
+        got = data_expire_sample(ds, t_now_ms, 20, sample_cb, &s);
+        assert_true(got <= 20); /* bounded work per call */
+        calls++;
+    } while ((got > 0 || s.reported < 900) && calls < 10000);
+    assert_int_equal(s.bad, 0);
+    assert_int_equal(s.reported, 900);
+    assert_reply(ds, "DBSIZE", ":2100");
+    data_stats st;
+    data_get_stats(ds, &st);
+    assert_int_equal(st.expires, 300);
+    data_destroy(ds);
+    t_now_ms = t0;
+}
+
+/* ---- rewrite ---- */
+
+static const char *rewritten(const char *line, int64_t now_ms)
+{
+    static char out_s[512];
+    static data_arg argv[64];
+    char store[256];
+    int argc = rec_split(line, store, argv);
+    const data_cmd *cmd = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    assert_non_null(cmd);
+    data_arg out[64];
+    char scratch[64];
+    int n = data_rewrite(cmd, argc, argv, now_ms, out, 64, scratch, sizeof scratch);
+    if (n == 0) return "(none)";
+    size_t o = 0;
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(out_s + o, sizeof out_s - o, "%s%.*s", i ? " " : "", (int)out[i].len,
+                              out[i].ptr);
+    return out_s;
+}
+
+static void rewrite_makes_times_absolute(void **state)
+{
+    (void)state;
+    reset_clock();
+    int64_t now = 1700000000000ll;
+    assert_string_equal(rewritten("SET k v EX 10", now), "SET k v PXAT 1700000010000");
+    assert_string_equal(rewritten("set k v px 10 NX GET", now),
+                        "set k v NX GET PXAT 1700000000010");
+    assert_string_equal(rewritten("SET k v EX 10 EX 20", now), "SET k v PXAT 1700000020000");
+    assert_string_equal(rewritten("SET k v GET Ex 5 xx", now), "SET k v GET xx PXAT 1700000005000");
+    assert_string_equal(rewritten("SET k v", now), "(none)");
+    assert_string_equal(rewritten("SET k v EXAT 100", now), "(none)");
+    assert_string_equal(rewritten("SET k v PXAT 100", now), "(none)");
+    assert_string_equal(rewritten("SET k v KEEPTTL", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX 0", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX abc", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX 10 PX 10", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX 10 FOO", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX 9223372036854775", now), "(none)");
+    assert_string_equal(rewritten("SET k v EX", now), "(none)");
+    assert_string_equal(rewritten("SET k", now), "(none)");
+    assert_string_equal(rewritten("SETEX k 10 v", now), "SET k v PXAT 1700000010000");
+    assert_string_equal(rewritten("PSETEX k 10 v", now), "SET k v PXAT 1700000000010");
+    assert_string_equal(rewritten("SETEX k 0 v", now), "(none)");
+    assert_string_equal(rewritten("SETEX k 10", now), "(none)");
+    assert_string_equal(rewritten("GETEX k EX 10", now), "GETEX k PXAT 1700000010000");
+    assert_string_equal(rewritten("GETEX k PX 10", now), "GETEX k PXAT 1700000000010");
+    assert_string_equal(rewritten("GETEX k PERSIST", now), "(none)");
+    assert_string_equal(rewritten("GETEX k EX 10 PERSIST", now), "(none)");
+    assert_string_equal(rewritten("EXPIRE k 10", now), "PEXPIREAT k 1700000010000");
+    assert_string_equal(rewritten("EXPIRE k 10 NX", now), "PEXPIREAT k 1700000010000 NX");
+    assert_string_equal(rewritten("PEXPIRE k -5 gt", now), "PEXPIREAT k 1699999999995 gt");
+    assert_string_equal(rewritten("EXPIRE k 10 FOO", now), "(none)");
+    assert_string_equal(rewritten("EXPIRE k 10 NX XX", now), "(none)");
+    assert_string_equal(rewritten("EXPIRE k x", now), "(none)");
+    assert_string_equal(rewritten("EXPIRE k 9223372036854775807", now), "(none)");
+    assert_string_equal(rewritten("EXPIREAT k 10", now), "(none)");
+    assert_string_equal(rewritten("GET k", now), "(none)");
+    assert_string_equal(rewritten("INCR k", now), "(none)");
+
+    /* applying the rewritten form later yields the leader's absolute time */
+    data_store *ds = data_create();
+    int64_t t0 = t_now_ms;
+    char line[128];
+    snprintf(line, sizeof line, "%s", rewritten("SET k v EX 10", t0));
+    t_now_ms = t0 + 5000;
+    assert_reply(ds, line, "+OK");
+    snprintf(line, sizeof line, "PEXPIRETIME k");
+    assert_reply(ds, line, ":1700000010000");
+    snprintf(line, sizeof line, "%s", rewritten("EXPIRE k 1", t0));
+    assert_reply(ds, line, ":1"); /* already in the past at apply time: deleted */
+    assert_reply(ds, "EXISTS k", ":0");
+    assert_reply(ds, "DBSIZE", ":0");
+    data_destroy(ds);
+    t_now_ms = t0;
+}
+
+static void command_table(void **state)
+{
+    (void)state;
+    assert_true(data_cmd_count() >= 56);
+    const char *names[] = {
+        "get",        "set",          "setnx",    "setex",       "psetex", "getset",
+        "getdel",     "getex",        "mget",     "mset",        "msetnx", "incr",
+        "decr",       "incrby",       "decrby",   "incrbyfloat", "append", "strlen",
+        "getrange",   "setrange",     "del",      "unlink",      "exists", "type",
+        "expire",     "pexpire",      "expireat", "pexpireat",   "ttl",    "pttl",
+        "expiretime", "pexpiretime",  "persist",  "keys",        "scan",   "rename",
+        "renamenx",   "touch",        "hset",     "hget",        "hmset",  "hmget",
+        "hgetall",    "hdel",         "hexists",  "hlen",        "hkeys",  "hvals",
+        "hincrby",    "hincrbyfloat", "hsetnx",   "hstrlen",     "hscan",  "dbsize",
+        "flushdb",    "flushall"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const data_cmd *c = data_cmd_lookup(names[i], strlen(names[i]));
+        assert_non_null(c);
+        assert_string_equal(data_cmd_describe(c)->name, names[i]);
+    }
+    assert_ptr_equal(data_cmd_lookup("GeT", 3), data_cmd_lookup("get", 3));
+    assert_null(data_cmd_lookup("nosuch", 6));
+    assert_null(data_cmd_lookup("", 0));
+    for (size_t i = 0; i < data_cmd_count(); i++) {
+        const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
+        assert_true(in->arity != 0);
+        assert_true((in->flags & DATA_CMD_WRITE) != (in->flags & DATA_CMD_READONLY) >> 1 ||
+                    (in->flags & (DATA_CMD_WRITE | DATA_CMD_READONLY)) != 0);
+        assert_ptr_equal(data_cmd_lookup(in->name, strlen(in->name)), data_cmd_at(i));
+    }
+    assert_null(data_cmd_at(data_cmd_count()));
+    const data_cmd_info *set = data_cmd_describe(data_cmd_lookup("set", 3));
+    assert_int_equal(set->arity, -3);
+    assert_true(set->flags & DATA_CMD_WRITE);
+    const data_cmd_info *mset = data_cmd_describe(data_cmd_lookup("mset", 4));
+    assert_int_equal(mset->first_key, 1);
+    assert_int_equal(mset->last_key, -1);
+    assert_int_equal(mset->key_step, 2);
+}
+
+static void binary_safe_keys_and_values(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    assert_reply(ds, "SET \"a\\x00b\" \"\\x00\\xff\\r\\n\"", "+OK");
+    assert_reply(ds, "GET \"a\\x00b\"", "\"\\x00\\xff\\x0d\\x0a\"");
+    assert_reply(ds, "GET a", "(nil)");
+    assert_reply(ds, "SET \"\" empty", "+OK");
+    assert_reply(ds, "GET \"\"", "\"empty\"");
+    assert_reply(ds, "?KEYS *" + 1, "*2 \"\" \"a\\x00b\"");
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(strings_match_redis),
         cmocka_unit_test(keys_match_redis),
+        cmocka_unit_test(lazy_expiry_reads_do_not_delete),
+        cmocka_unit_test(active_expiry_sampling),
+        cmocka_unit_test(rewrite_makes_times_absolute),
+        cmocka_unit_test(command_table),
+        cmocka_unit_test(binary_safe_keys_and_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
