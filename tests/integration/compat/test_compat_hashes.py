@@ -101,7 +101,9 @@ CASES = [
     ]),
 ]
 
-XFAIL = {}
+XFAIL = {
+    "hincrbyfloat": "B2 numbers with embedded NUL bytes are parsed as C strings",
+}
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))

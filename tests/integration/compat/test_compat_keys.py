@@ -56,6 +56,9 @@ CASES = [
     # (DBSIZE is not compared before the access: the active cycle may or may not have run).
     ("lazy_expire_dbsize", [
         ("SET", "a", "v", "EXAT", "1"), ("GET", "a"), ("DBSIZE",),
+        ("SET", "a1", "v", "EXAT", "1"), ("STRLEN", "a1"), ("DBSIZE",),
+        ("SET", "a2", "v", "PXAT", "1"), ("TYPE", "a2"), ("DBSIZE",),
+        ("SET", "a3", "v", "EXAT", "1"), ("GETRANGE", "a3", "0", "1"), ("DBSIZE",),
         ("SET", "b", "v", "PXAT", "1"), ("EXISTS", "b"), ("DBSIZE",),
         ("SET", "c", "v"), ("GETEX", "c", "PXAT", "1"), ("DBSIZE",), ("TTL", "c"), ("DBSIZE",),
         ("SET", "d", "v", "PXAT", "1"), ("TTL", "d"), ("DBSIZE",),
@@ -164,7 +167,9 @@ CASES = [
     ]),
 ]
 
-XFAIL = {}
+XFAIL = {
+    "lazy_expire_dbsize": "B3 a key found expired by a command stays counted by DBSIZE",
+}
 
 
 def test_expiry_passes(pair):

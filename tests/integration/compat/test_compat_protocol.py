@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from .diff import TARGET, show
+from .diff import show, xfail_marks
 
 OPEN_QUIET_S = 0.4  # a server that keeps the connection open is read until this long idle
 
@@ -82,9 +82,7 @@ def _both(connect, data, quiet_s=OPEN_QUIET_S, fragment=None):
 def _params():
     out = []
     for cid, data in CASES:
-        marks = []
-        if cid in XFAIL and TARGET != "redis":
-            marks.append(pytest.mark.xfail(strict=True, reason="synod bug: " + XFAIL[cid]))
+        marks = xfail_marks(XFAIL[cid]) if cid in XFAIL else []
         out.append(pytest.param(data, id=cid, marks=marks))
     return out
 

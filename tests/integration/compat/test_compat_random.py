@@ -28,11 +28,15 @@ def run_random(pair, seed, n):
     steps = Gen(seed).sequence(n)
     history = []
     for i, step in enumerate(steps):
-        before = len(pair.mismatches)
-        pair.step(step)
+        m = None
+        try:
+            pair.step(step)
+            if pair.mismatches:
+                m = pair.mismatches.pop()
+        except AssertionError as e:  # the target's connection broke (closed, died, garbage)
+            m = str(e)
         history.append(step)
-        if len(pair.mismatches) > before:
-            m = pair.mismatches.pop()
+        if m is not None:
             ctx = "\n".join("    #%d %r" % (i - len(history[-16:-1]) + j, s)
                             for j, s in enumerate(history[-16:-1]))
             return ("seed %d: command #%d differs (replay: SEED=%d COMPAT_N=%d)\n%s\n"
@@ -44,7 +48,7 @@ def run_random(pair, seed, n):
 def dump_state(pair):
     """Type, value and expiry of every generator key on both sides (for the bug report)."""
     lines = []
-    for key in KEYS:
+    for key in KEYS + ["missing"]:
         for name, conn in (("redis", pair.ref), ("synod", pair.tgt)):
             try:
                 t = conn.call("TYPE", key)

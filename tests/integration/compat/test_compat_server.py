@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .diff import PAIRS, SHAPE, U, Mismatch, cases, show
+from .diff import PAIRS, SHAPE, U, Mismatch, cases, show, xfail_marks
 from .resp_raw import parse
 
 CASES = [
@@ -57,7 +57,9 @@ CASES = [
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
 
-XFAIL = {}
+XFAIL = {
+    "config_set_maxclients": "B4 CONFIG SET maxclients range text; B5 CONFIG GET echoes the name",
+}
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))
@@ -211,7 +213,9 @@ def test_info_structure(pair, proto):
     pair.assert_clean()
 
 
-def test_command_info_and_docs(pair):
+@pytest.mark.parametrize("dummy", [pytest.param(0, id="issue2", marks=xfail_marks(
+    "B6 COMMAND INFO echo lacks the loading/stale flags"))])
+def test_command_info_and_docs(pair, dummy):
     """COMMAND INFO: name, arity, key positions exact, flags as a set (clients route on these)."""
     for name in ISSUE2_COMMANDS:
         ref, tgt = pair.both("COMMAND", "INFO", name.lower())

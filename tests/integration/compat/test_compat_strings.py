@@ -192,7 +192,10 @@ CASES = [
 ]
 
 # Open synod bugs: case id -> reason (see /work/wt/COMPAT-BUGS.md).
-XFAIL = {}
+XFAIL = {
+    "incrbyfloat": "B2 numbers with embedded NUL bytes are parsed as C strings",
+    "setrange_overflowing_offset": "B1 SETRANGE offset near INT64_MAX aborts the server",
+}
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))
