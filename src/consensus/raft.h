@@ -160,7 +160,7 @@ typedef enum {
     RAFT_MSG_PRE_VOTE = 5, /* Pre-Vote (dissertation §9.6): term = the term it would use */
     RAFT_MSG_PRE_VOTE_RESP = 6,
     RAFT_MSG_HEARTBEAT = 7,      /* commit = min(leader commit, follower match), ctx = round */
-    RAFT_MSG_HEARTBEAT_RESP = 8, /* ctx echoed */
+    RAFT_MSG_HEARTBEAT_RESP = 8, /* ctx echoed; index/log_term = follower last entry */
     RAFT_MSG_SNAPSHOT = 9,       /* InstallSnapshot chunk (§7): snapshot, snap_* fields */
     RAFT_MSG_SNAPSHOT_RESP = 10, /* snap_offset = bytes received so far; reject => restart at it */
     RAFT_MSG_TIMEOUT_NOW = 11,   /* leadership transfer (§3.10): campaign now, skip pre-vote */

@@ -251,6 +251,8 @@ void raft_handle_heartbeat(raft *r, const raft_message *m)
     raft_set_commit(r, c);
     raft_message *resp = raft_send(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
     resp->ctx = m->ctx;
+    resp->index = r->last_index; /* lets the leader notice lost appends */
+    resp->log_term = r->last_term;
 }
 
 /* Where to resume after a rejection: Raft §5.3's optimisation with the follower's conflict
@@ -335,8 +337,12 @@ void raft_handle_heartbeat_resp(raft *r, const raft_message *m)
         raft_send_snapshot(r, pr); /* resend the chunk that may have been lost */
         return;
     }
+    /* Pipelined appends that the follower still lacks a heartbeat round later were probably
+     * lost: fall back to probing from match + 1 (a reordered network costs a resend). */
+    if (pr->state == PR_REPLICATE && pr->n_inflight > 0 && m->index + 1 < pr->next)
+        become_probe(r, pr);
     pr->paused = false;
-    if (pr->match < r->last_index) send_all(r, pr, false);
+    if (pr->match < r->last_index) send_all(r, pr, pr->state == PR_PROBE);
 }
 
 void raft_transfer_check(raft *r, progress *pr)

@@ -13,6 +13,10 @@
 
 #define FX_MAX 8
 
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+
 typedef struct fx_ent {
     uint64_t term, index;
     raft_entry_type type;
