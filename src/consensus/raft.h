@@ -23,8 +23,9 @@
  *         raft_ready rd; raft_ready_get(r, &rd);
  *         1. if rd.snapshot.present: store the chunk (rd.snapshot.data at rd.snapshot.offset);
  *            if rd.snapshot.done the whole snapshot is complete: make it durable and restore the
- *            state machine from it (it replaces everything up to rd.snapshot.meta.index; the
- *            log up to that index may be discarded).
+ *            state machine from it (it replaces everything up to rd.snapshot.meta.index) and
+ *            discard the WHOLE stored log: the core's log is now empty after meta.index, and
+ *            on restart cfg.snapshot = that meta, cfg.last_index = meta.index.
  *         2. append rd.entries to the log. rd.entries[0].index may be <= the last index already
  *            stored: delete every stored entry with index >= rd.entries[0].index first (a
  *            conflicting suffix being overwritten, Raft §5.3).
@@ -159,7 +160,7 @@ typedef enum {
     RAFT_MSG_PRE_VOTE = 5, /* Pre-Vote (dissertation §9.6): term = the term it would use */
     RAFT_MSG_PRE_VOTE_RESP = 6,
     RAFT_MSG_HEARTBEAT = 7,      /* commit = min(leader commit, follower match), ctx = round */
-    RAFT_MSG_HEARTBEAT_RESP = 8, /* ctx echoed */
+    RAFT_MSG_HEARTBEAT_RESP = 8, /* ctx echoed; index/log_term = follower last entry */
     RAFT_MSG_SNAPSHOT = 9,       /* InstallSnapshot chunk (§7): snapshot, snap_* fields */
     RAFT_MSG_SNAPSHOT_RESP = 10, /* snap_offset = bytes received so far; reject => restart at it */
     RAFT_MSG_TIMEOUT_NOW = 11,   /* leadership transfer (§3.10): campaign now, skip pre-vote */
