@@ -147,7 +147,7 @@ static void set_generic(data_call *c, int flags, const data_arg *key, const data
             reply_null(c);
         return;
     }
-    ks_set_string(c, key, val->ptr, val->len, expire_ms, (flags & SO_KEEPTTL) != 0);
+    ks_set_string_at(c, key, found, pos, val->ptr, val->len, expire_ms, (flags & SO_KEEPTTL) != 0);
     if (flags & SO_GET) return;
     if (int_reply)
         reply_int(c, 1);

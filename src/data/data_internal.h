@@ -138,6 +138,9 @@ void ks_delete(data_call *c, dpos pos);
 /* Sets key to a string value, replacing any value; keep_ttl keeps the old expiry. */
 void ks_set_string(data_call *c, const data_arg *key, const char *v, size_t vlen, int64_t expire_ms,
                    int keep_ttl);
+/* The same for a key just looked up with ks_write (found, pos), saving a second lookup. */
+void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, const char *v,
+                      size_t vlen, int64_t expire_ms, int keep_ttl);
 /* Resizes the string at pos to hold vlen bytes (growing capacity greedily when grow is set);
  * returns the (possibly moved) entry. Bytes beyond the old length are uninitialised. */
 dentry *ks_string_resize(data_call *c, dpos pos, size_t vlen, int grow);

@@ -123,9 +123,16 @@ void ks_set_string(data_call *c, const data_arg *key, const char *v, size_t vlen
                    int keep_ttl)
 {
     dpos pos;
+    int found = ks_write(c, key, &pos);
+    ks_set_string_at(c, key, found, pos, v, vlen, expire_ms, keep_ttl);
+}
+
+void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, const char *v,
+                      size_t vlen, int64_t expire_ms, int keep_ttl)
+{
     data_store *ds = c->ds;
     c->dirty = 1;
-    if (!ks_write(c, key, &pos)) {
+    if (!found) {
         ks_insert(c, dentry_new(&ds->mem, DT_STRING, key->ptr, key->len, v, vlen, vlen,
                                 keep_ttl ? -1 : expire_ms));
         return;

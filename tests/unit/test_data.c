@@ -489,11 +489,112 @@ static const rec_step keys_script[] = {
     {NULL, NULL},
 };
 
+static const rec_step misc_script[] = {
+    {"FLUSHALL", "+OK"},
+    {"SET k v PXAT 1", "+OK"},
+    {"DBSIZE", ":1"},
+    {"SET k v EXAT 0", "-ERR invalid expire time in 'set' command"},
+    {"SET k v PXAT -1", "-ERR invalid expire time in 'set' command"},
+    {"SET k v PX 0", "-ERR invalid expire time in 'set' command"},
+    {"GETEX k EXAT 0", "(nil)"},
+    {"SET k v EX 100", "+OK"},
+    {"GETSET k w", "\"v\""},
+    {"TTL k", ":-1"},
+    {"SET k v EX 100", "+OK"},
+    {"SET k w KEEPTTL GET", "\"v\""},
+    {"TTL k", ":100"},
+    {"SET nk v KEEPTTL", "+OK"},
+    {"TTL nk", ":-1"},
+    {"HSET h f v", ":1"},
+    {"HSETNX h f v", ":0"},
+    {"SET s v", "+OK"},
+    {"HSETNX s f v", "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+    {"MSETNX h x", ":0"},
+    {"MSETNX new1 x new2 y", ":1"},
+    {"MGET new1 new2", "*2 \"x\" \"y\""},
+    {"HMGET s a", "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+    {"TOUCH", "-ERR wrong number of arguments for 'touch' command"},
+    {"UNLINK", "-ERR wrong number of arguments for 'unlink' command"},
+    {"SET e v PX 100000", "+OK"},
+    {"RENAMENX e nk", ":0"},
+    {"RENAMENX e fresh", ":1"},
+    {"TTL fresh", ":100"},
+    {"SETRANGE fresh 1 \"\\x00\"", ":2"},
+    {"GET fresh", "\"v\\x00\""},
+    {"APPEND fresh \"\"", ":2"},
+    {"GET fresh", "\"v\\x00\""},
+    {"SETRANGE z 3 ab", ":5"},
+    {"GET z", "\"\\x00\\x00\\x00ab\""},
+    {"GETRANGE z 0 100", "\"\\x00\\x00\\x00ab\""},
+    {"GETRANGE z -2 -1", "\"ab\""},
+    {"GETRANGE z -1 0", "\"\""},
+    {"GETRANGE z 3 -1", "\"ab\""},
+    {"STRLEN z", ":5"},
+    {"SET big 12345678901234567890", "+OK"},
+    {"INCR big", "-ERR value is not an integer or out of range"},
+    {"SET neg -9223372036854775808", "+OK"},
+    {"INCR neg", ":-9223372036854775807"},
+    {"DECR neg", ":-9223372036854775808"},
+    {"SET z0 0", "+OK"},
+    {"DECR z0", ":-1"},
+    {"INCRBY z0 -9223372036854775807", ":-9223372036854775808"},
+    {"DECR z0", "-ERR increment or decrement would overflow"},
+    {"DECR z0", "-ERR increment or decrement would overflow"},
+    {"SET fl 1.5", "+OK"},
+    {"INCR fl", "-ERR value is not an integer or out of range"},
+    {"INCRBYFLOAT fl 1.5", "\"3\""},
+    {"INCRBYFLOAT fl -3", "\"0\""},
+    {"INCRBYFLOAT fl 1e-20", "\"0\""},
+    {"INCRBYFLOAT fl 123456789.123456789", "\"123456789.12345678899873747\""},
+    {"SET fl 0.1", "+OK"},
+    {"INCRBYFLOAT fl 0.2", "\"0.3\""},
+    {"SET fl 1e10", "+OK"},
+    {"INCRBYFLOAT fl 0", "\"10000000000\""},
+    {"SET fl -0", "+OK"},
+    {"INCRBYFLOAT fl 0", "\"0\""},
+    {"SET fl \"1 \"", "+OK"},
+    {"INCRBYFLOAT fl 1", "-ERR value is not a valid float"},
+    {"SET fl \" 1\"", "+OK"},
+    {"INCRBYFLOAT fl 1", "-ERR value is not a valid float"},
+    {"SET fl 5", "+OK"},
+    {"INCRBYFLOAT fl -5", "\"0\""},
+    {"INCRBYFLOAT fl \"-1.5e3\"", "\"-1500\""},
+    {"INCRBYFLOAT fl 3.0000000000000001", "\"-1496.99999999999999989\""},
+    {"HINCRBYFLOAT hf f 10.50", "\"10.5\""},
+    {"HINCRBYFLOAT hf f 0.1", "\"10.6\""},
+    {"HINCRBYFLOAT hf f -5e2", "\"-489.39999999999999999\""},
+    {"HINCRBYFLOAT hf f 1e400",
+     "\"1000000000000000000028188068394758651458645343362905203862591069353968553400862986203936399"
+     "484832416052209405392731761620029582277725925573402382897659334066101779744743454617391786244"
+     "811667497172377894382439159333804747067502624668440135923751360383034373548550524495596497902"
+     "182503828009106841494740245689865304095101751265809261582758892018347251164331659136266413817"
+     "6309734806343732497430221946880\""},
+    {"HSET hf g 1e400", ":1"},
+    {"HINCRBYFLOAT hf g 1",
+     "\"1000000000000000000028188068394758651458645343362905203862591069353968553400862986203936399"
+     "484832416052209405392731761620029582277725925573402382897659334066101779744743454617391786244"
+     "811667497172377894382439159333804747067502624668440135923751360383034373548550524495596497902"
+     "182503828009106841494740245689865304095101751265809261582758892018347251164331659136266413817"
+     "6309734806343732497430221946880\""},
+    {"EXPIRE h 100", ":1"},
+    {"EXPIRE h 100 XX GT", ":0"},
+    {"EXPIRE h 50 XX GT", ":0"},
+    {"EXPIRE h 50 xx lt", ":1"},
+    {"TTL h", ":50"},
+    {"PEXPIRE h 200000 GT", ":1"},
+    {"PTTL h", ":200000"},
+    {"TYPE h", "+hash"},
+    {NULL, NULL},
+};
+
 static void strings_match_redis(void **state)
 {
     (void)state;
     data_store *ds = data_create();
     run_script(ds, strings_script);
+    data_destroy(ds);
+    ds = data_create();
+    run_script(ds, misc_script);
     data_destroy(ds);
 }
 
