@@ -154,7 +154,7 @@ bool raft_promotable(const raft *r)
     return raft_is_voter(r, r->cfg.id) && !r->stepped_removed;
 }
 
-static bool membership_valid(const raft_membership *m)
+bool raft_membership_valid(const raft_membership *m)
 {
     if (m->n_voters > RAFT_MAX_MEMBERS || m->n_learners > RAFT_MAX_MEMBERS ||
         m->n_voters + m->n_learners > RAFT_MAX_MEMBERS)
@@ -184,11 +184,11 @@ raft *raft_create(const raft_config *cfg, int *err_out)
         !cfg->storage.snapshot_chunk)
         return NULL;
     if (cfg->lease_reads && (!cfg->check_quorum || cfg->max_clock_drift_ticks == 0 ||
-                             cfg->max_clock_drift_ticks >= cfg->election_tick))
+                             cfg->max_clock_drift_ticks + 1 >= cfg->election_tick))
         return NULL;
     const raft_snapshot_meta *s = &cfg->snapshot;
     const raft_hard_state *hs = &cfg->hard_state;
-    if (!membership_valid(&cfg->members) || !membership_valid(&s->config)) return NULL;
+    if (!raft_membership_valid(&cfg->members) || !raft_membership_valid(&s->config)) return NULL;
     if (cfg->last_index < s->index || hs->commit > cfg->last_index || hs->commit < s->index ||
         (cfg->last_index == s->index && cfg->last_term != s->term) || cfg->last_term > hs->term ||
         (s->index > 0 && s->term == 0))

@@ -298,9 +298,12 @@ typedef struct raft_config {
     bool check_quorum; /* leader steps down without a quorum heard within election_tick;
                           followers ignore (pre-)votes while they hear from a leader */
     /* Lease reads (dissertation §6.4.1). Needs check_quorum. The lease lasts
-     * election_tick - max_clock_drift_ticks ticks from the send of the last heartbeat round a
-     * quorum acknowledged; max_clock_drift_ticks bounds how many ticks any follower's clock may
-     * gain on the leader's during one election_tick. 0 < drift < election_tick. */
+     * election_tick - max_clock_drift_ticks - 1 ticks (the 1 covers tick granularity) from the
+     * send of the last heartbeat round a quorum acknowledged; max_clock_drift_ticks bounds how
+     * many ticks any follower's clock may gain on the leader's during one election_tick.
+     * 0 < drift < election_tick - 1. Followers (and restarted nodes, for their first
+     * election_tick) refuse votes during that window; only a TimeoutNow overrides it, and a
+     * leader that sent one serves no lease read for the rest of its term. */
     bool lease_reads;
     uint32_t max_clock_drift_ticks;
 

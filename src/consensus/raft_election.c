@@ -24,6 +24,7 @@ static void reset_term_state(raft *r, uint64_t term)
     r->heartbeat_elapsed = 0;
     r->transfer_to = 0;
     r->transfer_elapsed = 0;
+    r->transfer_sent = false;
     r->need_bcast = r->need_round = r->need_bcast_commit = false;
 }
 
@@ -236,9 +237,7 @@ static int validate(const raft *r, const raft_message *m)
     if (m->type == RAFT_MSG_SNAPSHOT) {
         const raft_snapshot_meta *s = &m->snapshot;
         if (s->index == 0 || s->term == 0 || s->term > m->term) return -RAFT_EINVAL;
-        if (s->config.n_voters > RAFT_MAX_MEMBERS || s->config.n_learners > RAFT_MAX_MEMBERS ||
-            s->config.n_voters + s->config.n_learners > RAFT_MAX_MEMBERS)
-            return -RAFT_EINVAL;
+        if (!raft_membership_valid(&s->config) || s->config.n_voters == 0) return -RAFT_EINVAL;
         if (m->snap_len > 0 && !m->snap_data) return -RAFT_EINVAL;
         if (m->snap_offset > UINT64_MAX - m->snap_len) return -RAFT_EINVAL;
     }

@@ -91,6 +91,7 @@ struct raft {
     uint64_t uncommitted_bytes;
     raft_id transfer_to;
     uint32_t transfer_elapsed;
+    bool transfer_sent;  /* TimeoutNow already sent for this transfer */
     bool lease_disabled; /* a TimeoutNow went out this term: never serve lease reads again */
     uint64_t round;      /* last heartbeat round sent */
     uint64_t round_tick[ROUND_RING];
@@ -137,6 +138,7 @@ bool raft_is_voter(const raft *r, raft_id id);
 bool raft_is_learner(const raft *r, raft_id id);
 progress *raft_progress_of(raft *r, raft_id id);
 bool raft_promotable(const raft *r);
+bool raft_membership_valid(const raft_membership *m);
 int raft_drop_outbox_leader_msgs(raft *r);
 
 /* log.c */

@@ -133,8 +133,9 @@ void raft_handle_read_index_resp(raft *r, const raft_message *m)
 
 /* The lease: followers that acked a heartbeat round sent at tick T will not grant a vote before
  * they count election_tick ticks after receiving it (in_lease in raft_election.c); their clocks
- * may run faster by at most max_clock_drift_ticks per election timeout, so no other leader can
- * exist before T + election_tick - drift on our clock. */
+ * may run faster by at most max_clock_drift_ticks per election timeout, and their first tick may
+ * come right after the heartbeat (one tick of granularity), so no other leader can exist before
+ * T + election_tick - drift - 1 on our clock. */
 bool raft_lease_valid(const raft *r)
 {
     if (!r->cfg.lease_reads || r->role != RAFT_LEADER || r->lease_disabled || r->transfer_to)
@@ -145,7 +146,7 @@ bool raft_lease_valid(const raft *r)
         vals[i] = r->prs[i].id == r->cfg.id ? r->now_tick : r->prs[i].ack_tick;
     uint64_t t = raft_quorum_value(r, vals);
     if (t == 0) return false;
-    return r->now_tick < t + r->cfg.election_tick - r->cfg.max_clock_drift_ticks;
+    return r->now_tick + 1 < t + r->cfg.election_tick - r->cfg.max_clock_drift_ticks;
 }
 
 int raft_read_lease(raft *r, uint64_t ctx)

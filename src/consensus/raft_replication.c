@@ -347,8 +347,9 @@ void raft_handle_heartbeat_resp(raft *r, const raft_message *m)
 
 void raft_transfer_check(raft *r, progress *pr)
 {
-    if (r->transfer_to != pr->id || pr->match != r->last_index) return;
+    if (r->transfer_to != pr->id || pr->match != r->last_index || r->transfer_sent) return;
     raft_send(r, RAFT_MSG_TIMEOUT_NOW, pr->id);
+    r->transfer_sent = true;  /* once: a second one could make it campaign twice */
     r->lease_disabled = true; /* the target may win before our lease would end */
 }
 
@@ -356,6 +357,7 @@ void raft_abort_transfer(raft *r)
 {
     r->transfer_to = 0;
     r->transfer_elapsed = 0;
+    r->transfer_sent = false;
 }
 
 int raft_transfer_leader(raft *r, raft_id to)
@@ -368,6 +370,7 @@ int raft_transfer_leader(raft *r, raft_id to)
     if (r->transfer_to == to) return 0;
     r->transfer_to = to;
     r->transfer_elapsed = 0;
+    r->transfer_sent = false;
     if (pr->match == r->last_index)
         raft_transfer_check(r, pr);
     else
