@@ -102,6 +102,7 @@ uint64_t dict_buckets(const dict *d);
 /* Memory accounting wrappers: charge usable size + chunk header to *mem (may be NULL). Out of
  * memory stops the process (as in Redis). */
 void *dmem_alloc(size_t *mem, size_t n);
+void *dmem_calloc(size_t *mem, size_t n, size_t size);
 void *dmem_realloc(size_t *mem, void *p, size_t n);
 void dmem_free(size_t *mem, void *p);
 

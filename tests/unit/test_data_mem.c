@@ -79,11 +79,15 @@ static void memory_per_key(void **state)
     data_store *ds = data_create();
     char key[48], val[64];
     data_arg argv[3] = {{"SET", 3}, {key, 16}, {val, 32}};
-    double t0 = now_s();
+    double t0 = now_s(), worst = 0;
     for (long i = 0; i < n; i++) {
         snprintf(key, sizeof key, "key:%012ld", i % 1000000000000l);
         snprintf(val, sizeof val, "vvvvvvvvvvvvvvvvvvvvvv%010ld", i % 10000000000l);
+        double a = now_s();
         assert_int_equal(data_exec(ds, set, 3, argv, 0, &ops, NULL), 1);
+        double b = now_s();
+        /* the SETs that start a table resize (the table doubles when full) */
+        if ((i & (i - 1)) == 0 && b - a > worst) worst = b - a;
     }
     double t1 = now_s();
     argv[0] = (data_arg){"GET", 3};
@@ -100,9 +104,9 @@ static void memory_per_key(void **state)
     double acct = (double)st.memory_bytes / (double)n;
     double heap = (double)(after - before) / (double)n;
     printf("data-mem: %ld keys: %.1f bytes/key (accounted), %.1f bytes/key (heap)%s; "
-           "SET %.2f Mops/s, GET %.2f Mops/s\n",
+           "SET %.2f Mops/s (slowest resize-starting SET %.3f ms), GET %.2f Mops/s\n",
            n, acct, heap, MEM_ASAN ? " [ASan: heap not meaningful]" : "", n / (t1 - t0) / 1e6,
-           n / (t2 - t1) / 1e6);
+           worst * 1e3, n / (t2 - t1) / 1e6);
     if (!MEM_ASAN) {
         assert_true(heap <= BYTES_PER_KEY_MAX);
         /* the accounting tracks the real heap closely */
