@@ -1,0 +1,18 @@
+# mk/faults.mk — cluster fault tests, nemesis runs and the cluster benchmark (issue 4).
+# docs/testing-faults.md explains the harness, the history format and how to replay a seed.
+#
+#   make faults-test        only tests/integration/cluster (also part of `make integration`)
+#   make faults-long        a 5-minute nemesis run against a 3-node cluster (in `make test-long`)
+#   SEED=n make faults-test replay a randomised run
+
+FAULTS_PYTEST = cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod \
+	LINCHECK_BIN=$(CURDIR)/build/rel/sim/lincheck timeout 3600 $(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: faults-test faults-long
+faults-test: build/rel/synod build/rel/sim/lincheck
+	$(FAULTS_PYTEST) -x cluster
+
+faults-long: build/rel/synod build/rel/sim/lincheck
+	NEMESIS_SECONDS=$${NEMESIS_SECONDS:-300} $(FAULTS_PYTEST) -x -s cluster/test_cluster_nemesis.py
+
+test-long: faults-long
