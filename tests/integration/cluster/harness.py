@@ -4,7 +4,7 @@
                     client namespace (10.77.0.100); per-host blackhole routes cut links
                     (block / partition / isolate / heal). Names carry the test run's PID.
     Proc            one server process, by PID: start, kill (SIGKILL), pause (SIGSTOP),
-                    resume (SIGCONT), restart, stop (bounded; never pkill).
+                    resume (SIGCONT), restart, stop (bounded; by PID only).
     SynodNode       a Proc running synod with a fixed id, client/peer ports and data dir.
     SynodCluster    N SynodNodes (on loopback, or one per NetLab host); INFO consensus,
                     wait_leader, wait_converged, stale reads.
