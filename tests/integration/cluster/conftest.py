@@ -69,7 +69,28 @@ def _probe_cluster_support():
 
 
 @pytest.fixture(scope="session")
-def cluster_required():
+def _fake_store():
+    """With SYNOD_BIN=.../fake_synod.py (make faults-fake): the redis-server its nodes share,
+    on a unix socket so that nodes in any network namespace reach it."""
+    if os.path.basename(SYNOD_BIN) != "fake_synod.py":
+        yield None
+        return
+    d = tempfile.mkdtemp(prefix="fake-synod-store-")
+    sock = os.path.join(d, "store.sock")
+    p = Proc("fake-store", ["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                            "--dir", d], os.path.join(d, "store.log")).start()  # fmt: skip
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    os.environ["FAKE_SYNOD_STORE"] = sock
+    yield sock
+    p.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cluster_required(_fake_store):
     if not _probe_result:
         if not os.path.exists(SYNOD_BIN):
             pytest.fail(f"synod binary not built: {SYNOD_BIN}")

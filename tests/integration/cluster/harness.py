@@ -596,4 +596,5 @@ def wait_for(pred, timeout, interval=0.05, what="condition"):
         if v:
             return v
         time.sleep(interval)
+    what = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -387,3 +387,113 @@ def wait_redis(port, proc, timeout=10.0):
             return False
 
     wait_for(up, timeout, what=f"{proc.name} to answer PING")
+
+
+class Writers:
+    """Write load for the fault tests: `n` threads, each doing, against a random target (or
+    its pinned one), SET w:<client>:<seq> <client>:<seq> (unique) or, when incr_key is given,
+    every other op INCR incr_key. Keeps what was acknowledged, what is indeterminate and when
+    each acknowledged write was invoked and answered (time.monotonic())."""
+
+    def __init__(self, targets, n=4, op_timeout=2.0, incr_key=None, pin=None, prefix="w"):
+        self.targets, self.n, self.op_timeout = list(targets), n, op_timeout
+        self.incr_key, self.pin, self.prefix = incr_key, pin or {}, prefix
+        self.lock = threading.Lock()
+        self.acked = {}  # key -> value
+        self.unknown = set()  # keys whose SET has an unknown outcome
+        self.incr_outs = []  # values returned by acknowledged INCRs
+        self.incr_unknown = 0
+        self.ok_times = []
+        self.stop_event = threading.Event()
+        self.threads = []
+        self.errors = []
+
+    def _run(self, cid):
+        rng = random.Random(cid)
+        conns = {}
+        seq = 0
+        try:
+            while not self.stop_event.is_set():
+                t = self.pin.get(cid) or rng.choice(self.targets)
+                c = conns.get(t.name) or conns.setdefault(t.name, t.conn(self.op_timeout))
+                seq += 1
+                incr = self.incr_key is not None and seq % 2 == 0
+                key, val = f"{self.prefix}:{cid}:{seq}", f"{cid}:{seq}"
+                try:
+                    c.connect()
+                except (redis.RedisError, OSError):
+                    conns.pop(t.name).close()
+                    self.stop_event.wait(0.05)
+                    continue
+                t_invoke = time.monotonic()
+                try:
+                    out = c.call("INCR", self.incr_key) if incr else c.call("SET", key, val)
+                except (redis.RedisError, OSError):
+                    with self.lock:
+                        if incr:
+                            self.incr_unknown += 1
+                        else:
+                            self.unknown.add(key)
+                    conns.pop(t.name).close()
+                    self.stop_event.wait(0.05)
+                    continue
+                with self.lock:
+                    if incr:
+                        self.incr_outs.append(int(out))
+                    else:
+                        assert out == "OK", out
+                        self.acked[key] = val
+                    self.ok_times.append((t_invoke, time.monotonic()))
+        except Exception as e:  # noqa: BLE001 — surfaced by stop()
+            self.errors.append(repr(e))
+        finally:
+            for c in conns.values():
+                c.close()
+
+    def start(self):
+        for cid in range(1, self.n + 1):
+            th = threading.Thread(target=self._run, args=(cid,), daemon=True)
+            th.start()
+            self.threads.append(th)
+        return self
+
+    def stop(self):
+        self.stop_event.set()
+        for th in self.threads:
+            th.join(timeout=self.op_timeout + 10)
+        assert not any(th.is_alive() for th in self.threads), "writer stuck"
+        assert not self.errors, self.errors
+
+    def n_ok(self):
+        with self.lock:
+            return len(self.ok_times)
+
+    def first_ok_after(self, t):
+        """Acknowledgement time of the first write invoked after t, or None."""
+        with self.lock:
+            return next((a for i, a in self.ok_times if i > t), None)
+
+    def wait_ok(self, n, timeout):
+        wait_for(lambda: self.n_ok() >= n, timeout, what=f"{n} acknowledged writes")
+
+    def check_incr(self, final):
+        """INCR: no acknowledged value returned twice (no duplicate application) and the final
+        count explained by acknowledged plus possibly-applied increments."""
+        outs = sorted(self.incr_outs)
+        dups = [v for i, v in enumerate(outs) if i and outs[i - 1] == v]
+        assert not dups, f"INCR returned the same value twice: {dups[:10]}"
+        lo, hi = len(outs), len(outs) + self.incr_unknown
+        assert lo <= final <= hi, f"counter {final}, expected {lo}..{hi} (acked..acked+unknown)"
+        assert not outs or outs[-1] <= final, f"acked INCR returned {outs[-1]} > final {final}"
+
+
+def read_all(target, keys, timeout=5.0, chunk=500):
+    """Values of keys read through `target` with its default (linearizable) consistency."""
+    c = target.client(timeout)
+    try:
+        out = []
+        for i in range(0, len(keys), chunk):
+            out += c.mget(keys[i : i + chunk])
+        return dict(zip(keys, out))
+    finally:
+        c.close()
