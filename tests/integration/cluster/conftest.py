@@ -3,11 +3,13 @@ and read them: docs/testing-faults.md.
 
     netlab              a harness.NetLab with 3 hosts (skips if namespaces cannot be made);
                         destroyed at the end, after stopping any process left inside it
-    make_cluster(n=3, lab=None, start=True) -> SynodCluster
+    make_cluster(n=3, lab=None, start=True, binary=None, env=None) -> SynodCluster
                         nodes stopped by PID at the end; a node that was not killed on purpose
                         must exit 0 on SIGTERM (a crash or sanitizer report fails the test)
     cluster_required    session fixture: skips when this synod build has no cluster mode
                         (use as `pytestmark = pytest.mark.usefixtures("cluster_required")`)
+    fake_env(bug="") -> env  a shared store for fake_synod.py nodes (make_cluster(binary=
+                        FAKE_SYNOD, env=fake_env())); bug="stale-minority" breaks them
     redis_proc(name, *args) -> (Proc, port)
                         a redis-server on a free loopback port (for the checker's self-tests)
 """
@@ -68,25 +70,53 @@ def _probe_cluster_support():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+FAKE_SYNOD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_synod.py")
+
+
+def _start_store(d):
+    """The redis-server that fake_synod.py nodes share, on a unix socket (reachable from
+    every network namespace). Returns (Proc, socket path)."""
+    sock = os.path.join(d, "store.sock")
+    p = Proc("fake-store", ["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
+                            "--dir", d], os.path.join(d, "store.log")).start()  # fmt: skip
+    for _ in range(200):
+        if os.path.exists(sock):
+            return p, sock
+        time.sleep(0.05)
+    p.stop()
+    raise RuntimeError(f"fake store did not start: {p.log()}")
+
+
 @pytest.fixture(scope="session")
 def _fake_store():
-    """With SYNOD_BIN=.../fake_synod.py (make faults-fake): the redis-server its nodes share,
-    on a unix socket so that nodes in any network namespace reach it."""
+    """With SYNOD_BIN=.../fake_synod.py (make faults-fake) the whole suite runs against the
+    stand-in; its nodes need the shared store."""
     if os.path.basename(SYNOD_BIN) != "fake_synod.py":
         yield None
         return
     d = tempfile.mkdtemp(prefix="fake-synod-store-")
-    sock = os.path.join(d, "store.sock")
-    p = Proc("fake-store", ["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",
-                            "--dir", d], os.path.join(d, "store.log")).start()  # fmt: skip
-    for _ in range(100):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.05)
+    p, sock = _start_store(d)
     os.environ["FAKE_SYNOD_STORE"] = sock
     yield sock
     p.stop()
     shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_env(tmp_path):
+    """fake_env(bug="") -> environment for SynodCluster(binary=FAKE_SYNOD, env=...)."""
+    procs = []
+
+    def make(bug=""):
+        d = tmp_path / f"store{len(procs) + 1}"
+        d.mkdir()
+        p, sock = _start_store(str(d))
+        procs.append(p)
+        return dict(os.environ, FAKE_SYNOD_STORE=sock, FAKE_SYNOD_BUG=bug)
+
+    yield make
+    for p in procs:
+        p.stop()
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +155,8 @@ def netlab(_netlab_available):
 def make_cluster(tmp_path):
     made = []
 
-    def make(n=3, lab=None, start=True, extra_args=()):
-        c = SynodCluster(tmp_path / f"cluster{len(made) + 1}", n, lab, extra_args)
+    def make(n=3, lab=None, start=True, extra_args=(), binary=None, env=None):
+        c = SynodCluster(tmp_path / f"cluster{len(made) + 1}", n, lab, extra_args, binary, env)
         os.makedirs(c.tmp_dir, exist_ok=True)
         made.append(c)
         if start:

@@ -218,10 +218,11 @@ def run(cmd, args, conn_state):
     if name not in ("GET", "SET", "INCR", "MGET"):
         raise Err(f"ERR unknown command '{cmd}'")
     stale = conn_state.get("level") == "stale"
-    if not stale and not wait_quorum():
-        if BUG == "stale-minority" and name == "GET":
-            return ("$", stale_cache.get(args[0]))
-        raise Err("CLUSTERDOWN no leader")
+    if not stale:
+        if BUG == "stale-minority" and name == "GET" and not consensus_state()["leader_id"]:
+            return ("$", stale_cache.get(args[0]))  # the bug: a minority serves old data
+        if not wait_quorum():
+            raise Err("CLUSTERDOWN no leader")
     c = db()
     if name == "GET":
         v = c.get(key(args[0]))

@@ -309,8 +309,9 @@ class Proc:
 
     registry = []
 
-    def __init__(self, name, argv, log_path, netns=None):
+    def __init__(self, name, argv, log_path, netns=None, env=None):
         self.name, self.argv, self.log_path, self.netns = name, list(argv), log_path, netns
+        self.env = env
         self.proc = None
         self.paused = False
         self.expect_unclean_exit = False
@@ -327,7 +328,7 @@ class Proc:
             self.starts += 1
             log.write(f"\n==== start #{self.starts}: {' '.join(cmd)}\n".encode())
             log.flush()
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         self.paused = False
         self.expect_unclean_exit = False
         if self not in Proc.registry:
@@ -412,14 +413,14 @@ def parse_info(text):
 
 class SynodNode(Proc):
     def __init__(self, node_id, host, port, peer_port, data_dir, log_path, netns=None,
-                 cluster_arg="", extra_args=()):  # fmt: skip
+                 cluster_arg="", extra_args=(), binary=None, env=None):  # fmt: skip
         self.id, self.host, self.port, self.peer_port = node_id, host, port, peer_port
         self.data_dir = data_dir
         self.client_netns = None  # namespace clients connect from (set by SynodCluster)
-        argv = [SYNOD_BIN, "--id", str(node_id), "--listen", f"{host}:{port}",
+        argv = [binary or SYNOD_BIN, "--id", str(node_id), "--listen", f"{host}:{port}",
                 "--peer-listen", f"{host}:{peer_port}", "--cluster", cluster_arg,
                 "--data-dir", data_dir, "--fsync", "always", *extra_args]  # fmt: skip
-        super().__init__(f"node{node_id}", argv, log_path, netns)
+        super().__init__(f"node{node_id}", argv, log_path, netns, env)
 
     @property
     def addr(self):
@@ -459,9 +460,10 @@ class SynodNode(Proc):
 
 class SynodCluster:
     """n synod nodes. lab=None: all on 127.0.0.1 with free ports; else node i runs in
-    lab.hosts[i] on lab.addrs[i] (fixed ports) and clients connect from lab.client_ns."""
+    lab.hosts[i] on lab.addrs[i] (fixed ports) and clients connect from lab.client_ns.
+    binary/env: another executable (fake_synod.py) and its environment."""
 
-    def __init__(self, tmp_dir, n=3, lab=None, extra_args=()):
+    def __init__(self, tmp_dir, n=3, lab=None, extra_args=(), binary=None, env=None):
         self.tmp_dir, self.lab = str(tmp_dir), lab
         if lab:
             assert len(lab.hosts) >= n
@@ -484,6 +486,8 @@ class SynodCluster:
                 netns=lab.hosts[i] if lab else None,
                 cluster_arg=cluster_arg,
                 extra_args=extra_args,
+                binary=binary,
+                env=env,
             )
             node.client_netns = lab.client_ns if lab else None
             self.nodes.append(node)

@@ -497,3 +497,39 @@ def read_all(target, keys, timeout=5.0, chunk=500):
         return dict(zip(keys, out))
     finally:
         c.close()
+
+
+def cluster_nemesis_run(c, lab, seed, seconds, actions=None, clients=5, keys=("a", "b", "c", "d"),
+                        cycle=False):  # fmt: skip
+    """The nemesis test on a started SynodCluster `c` (lab: its NetLab or None): workload +
+    nemesis for `seconds`, then heal, wait for a leader and convergence, 2 s more of workload,
+    one read of every key on every node. Returns (History, time the cluster had healed)."""
+
+    def restart(node):
+        node.start()
+        node.wait_serving()
+
+    def leader():
+        return c.leader(infos=c.infos(timeout=0.5))
+
+    if actions is None:
+        actions = ["kill", "kill_leader", "pause", "pause_leader"]
+        if lab:
+            actions += ["partition", "isolate_leader", "asymmetric", "bridge"]
+    h = History()
+    w = Workload(h, c.nodes, keys, clients=clients, seed=seed, op_timeout=1.5, think_s=0.005)
+    nem = Nemesis(seed, c.nodes, actions, leader_fn=leader, lab=lab, restart=restart, cycle=cycle)
+    w.start()
+    nem.start()
+    try:
+        w.stop_event.wait(seconds)
+        nem.stop()  # heals whatever is still in effect
+        c.wait_leader()
+        c.wait_converged(list(keys))
+        t_healed = h.now()
+        w.stop_event.wait(2.0)  # post-heal operations are checked too
+    finally:
+        nem.stop_event.set()
+        w.stop()
+    w.final_reads()
+    return h, t_healed
