@@ -104,8 +104,14 @@ typedef struct {
 void data_get_stats(const data_store *ds, data_stats *out);
 
 /* Snapshot of the whole dataset in a versioned, checksummed binary format. The writer is
- * called with consecutive chunks; it returns 0, or a negative value to abort. Loading checks
- * the format and fails with a negative code (dataset unchanged) on any malformed byte. */
+ * called with consecutive chunks (at most 64 KB each); it returns 0, or a negative value to
+ * abort, which data_snapshot_save then returns. Loading checks the format and fails with
+ * DATA_SNAPSHOT_E* (dataset unchanged) on any malformed byte; on success the dataset is
+ * replaced. Expiry times are absolute, so logically expired keys load as expired. */
+enum {
+    DATA_SNAPSHOT_ECORRUPT = -1, /* truncated, bad checksum, or malformed content */
+    DATA_SNAPSHOT_EVERSION = -2, /* a format version this build cannot read */
+};
 typedef int (*data_write_cb)(void *ctx, const void *buf, size_t len);
 int data_snapshot_save(const data_store *ds, data_write_cb write, void *ctx);
 int data_snapshot_load(data_store *ds, const void *buf, size_t len);

@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""bench/redis_compare.py — synod (single node) against a real redis-server, in one run.
+
+Starts redis-server (--save '' --appendonly no) and synod on free loopback ports, runs
+redis-benchmark (SET GET INCR HSET, 50 clients, pipeline 1 and 16, random keys) against each,
+alternating between the two in every round so both see the same machine load, and prints
+throughput and p99 (median of the rounds) with synod/redis ratios. Then loads 1,000,000 keys
+(16-byte keys, 32-byte values) into fresh instances of both and compares their RSS.
+
+Usage: bench/redis_compare.py [--requests N] [--rounds R] [--keys K] [--quick]
+                              [--only throughput|memory]
+Env: SYNOD_BIN (default build/rel/synod), REDIS_SERVER (default redis-server).
+Targets (issue 2): throughput >= 0.9x Redis, p99 no worse, memory <= 1.2x.
+"""
+
+import argparse
+import csv
+import io
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+SYNOD_BIN = os.environ.get("SYNOD_BIN", os.path.join(ROOT, "build", "rel", "synod"))
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "redis-server")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ping(port, proc, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} not ready")
+
+
+class Server:
+    def __init__(self, name, cmd, port, log):
+        self.name, self.port = name, port
+        self.log = open(log, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_ping(port, self.proc)
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        """By PID: SIGTERM, then SIGKILL."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+
+def start_servers(tmp):
+    os.makedirs(tmp, exist_ok=True)
+    rport, sport = free_port(), free_port()
+    redis = Server(
+        "redis",
+        [REDIS_SERVER, "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+         "no", "--dir", tmp],
+        rport,
+        os.path.join(tmp, "redis.log"),
+    )
+    try:
+        synod = Server(
+            "synod",
+            [SYNOD_BIN, "--listen", f"127.0.0.1:{sport}", "--data-dir",
+             os.path.join(tmp, "synod")],
+            sport,
+            os.path.join(tmp, "synod.log"),
+        )
+    except Exception:
+        redis.stop()
+        raise
+    return redis, synod
+
+
+def cli(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True, text=True,
+                         timeout=60)
+    return out.stdout.strip()
+
+
+def run_benchmark(port, test, pipeline, requests, clients, keyspace):
+    out = subprocess.run(
+        ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests), "-c", str(clients),
+         "-P", str(pipeline), "-r", str(keyspace), "--csv"],
+        capture_output=True, text=True, timeout=600,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"redis-benchmark failed: {out.stderr}")
+    row = list(csv.DictReader(io.StringIO(out.stdout)))[0]
+    return float(row["rps"]), float(row["p99_latency_ms"])
+
+
+def bench_throughput(redis, synod, args):
+    results = []
+    for pipeline in (1, 16):
+        for test in ("set", "get", "incr", "hset"):
+            runs = {"redis": [], "synod": []}
+            for rnd in range(args.rounds):
+                order = (redis, synod) if rnd % 2 == 0 else (synod, redis)
+                for srv in order:
+                    runs[srv.name].append(
+                        run_benchmark(srv.port, test, pipeline, args.requests, 50, 100000))
+            med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v))
+                   for k, v in runs.items()}
+            results.append((test.upper(), pipeline, med["redis"], med["synod"]))
+            print(f"  {test.upper():5} P{pipeline:<3} redis {med['redis'][0]:>11,.0f} rps "
+                  f"p99 {med['redis'][1]:.3f} ms | synod {med['synod'][0]:>11,.0f} rps "
+                  f"p99 {med['synod'][1]:.3f} ms", file=sys.stderr, flush=True)
+    return results
+
+
+def load_keys(port, n):
+    """n SETs of 16-byte keys and 32-byte values through redis-cli --pipe."""
+    val = b"v" * 32
+    data = b"".join(
+        b"*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$32\r\n%s\r\n" % (i, val) for i in range(n))
+    out = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=data,
+                         capture_output=True, timeout=600)
+    if out.returncode != 0 or b"errors: 0" not in out.stdout:
+        raise RuntimeError(f"loading failed: {out.stdout!r} {out.stderr!r}")
+
+
+def bench_memory(redis, synod, n):
+    res = {}
+    for srv in (redis, synod):
+        before = srv.rss_kb()
+        load_keys(srv.port, n)
+        dbsize = int(cli(srv.port, "dbsize"))
+        if dbsize != n:
+            raise RuntimeError(f"{srv.name}: dbsize {dbsize} != {n}")
+        time.sleep(0.5)
+        res[srv.name] = (before, srv.rss_kb())
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=200000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--keys", type=int, default=1000000)
+    ap.add_argument("--quick", action="store_true", help="small run for a smoke test")
+    ap.add_argument("--only", choices=["throughput", "memory"], help="run one part")
+    args = ap.parse_args()
+    if args.quick:
+        args.requests, args.rounds, args.keys = 20000, 1, 50000
+    results, mem = [], None
+    with tempfile.TemporaryDirectory(prefix="synod-bench-") as tmp:
+        if args.only != "memory":
+            redis, synod = start_servers(os.path.join(tmp, "t"))
+            try:
+                rv = cli(redis.port, "info", "server").split("redis_version:")[1].split()[0]
+                print(f"== synod vs redis-server {rv}: redis-benchmark, 50 clients, "
+                      f"{args.requests} requests, median of {args.rounds} rounds, random keys",
+                      file=sys.stderr)
+                results = bench_throughput(redis, synod, args)
+            finally:
+                redis.stop()
+                synod.stop()
+        if args.only != "throughput":
+            # fresh servers, so benchmark leftovers do not count
+            redis, synod = start_servers(os.path.join(tmp, "m"))
+            try:
+                mem = bench_memory(redis, synod, args.keys)
+            finally:
+                redis.stop()
+                synod.stop()
+
+    if results:
+        ok = True
+        print()
+        print("| test | pipeline | redis rps | synod rps | ratio | redis p99 ms | synod p99 ms |")
+        print("|---|---|---|---|---|---|---|")
+        for test, pipeline, (rr, rp), (sr, sp) in results:
+            ratio = sr / rr if rr else 0
+            ok = ok and ratio >= 0.9 and sp <= rp
+            print(f"| {test} | {pipeline} | {rr:,.0f} | {sr:,.0f} | {ratio:.2f}x | {rp:.3f} | "
+                  f"{sp:.3f} |")
+        print(f"throughput >= 0.9x and p99 no worse in every case: {'met' if ok else 'NOT met'}")
+    if mem:
+        (rb, ra), (sb, sa) = mem["redis"], mem["synod"]
+        print()
+        print(f"| memory, {args.keys:,} keys (16 B keys, 32 B values) | redis | synod | ratio |")
+        print("|---|---|---|---|")
+        print(f"| RSS after load (MB) | {ra / 1024:.1f} | {sa / 1024:.1f} | {sa / ra:.2f}x |")
+        print(f"| RSS growth for the data (MB) | {(ra - rb) / 1024:.1f} | {(sa - sb) / 1024:.1f} "
+              f"| {(sa - sb) / max(ra - rb, 1):.2f}x |")
+        print(f"memory <= 1.2x: {'met' if sa <= 1.2 * ra else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+/* raft_internal.h — the instance layout and the functions the raft_*.c files share. */
+#ifndef SYNOD_CONSENSUS_RAFT_INTERNAL_H
+#define SYNOD_CONSENSUS_RAFT_INTERNAL_H
+
+#include "consensus/raft.h"
+
+#include "util/assert.h"
+
+/* Progress of one follower as seen by the leader (etcd's tracker.Progress). */
+typedef enum {
+    PR_PROBE = 0,     /* next unknown: one APPEND in flight, then wait (paused) */
+    PR_REPLICATE = 1, /* steady state: pipeline up to max_inflight APPENDs */
+    PR_SNAPSHOT = 2,  /* sending the snapshot in chunks, one chunk in flight */
+} pr_state;
+
+typedef struct progress {
+    raft_id id;
+    bool voter;
+    uint64_t match; /* highest index known replicated there; match < next */
+    uint64_t next;  /* next index to send */
+    pr_state state;
+    bool paused;         /* PROBE/SNAPSHOT: a message is in flight, wait for a reply */
+    bool recent_active;  /* heard from it since the last check-quorum period */
+    uint32_t n_inflight; /* REPLICATE: entries of inflight[] in use, <= cfg.max_inflight */
+    uint32_t inflight_head;
+    uint64_t *inflight;  /* ring: last index of each APPEND in flight, ascending */
+    uint64_t ack_round;  /* highest heartbeat round it acknowledged (this term) */
+    uint64_t ack_tick;   /* leader tick at which that round was sent (lease) */
+    uint64_t snap_index; /* SNAPSHOT: index of the snapshot being sent */
+    uint64_t snap_acked; /* SNAPSHOT: bytes acknowledged */
+} progress;
+
+typedef struct pending_read {
+    uint64_t ctx;
+    uint64_t index; /* read index; 0 = not assigned yet (waiting for this term's no-op) */
+    uint64_t round; /* heartbeat round that confirms it; 0 = needs a new round */
+    raft_id from;   /* 0 = local request, else the follower that forwarded it */
+} pending_read;
+
+typedef struct read_queue { /* bounded FIFO ring */
+    uint32_t head, n;
+    pending_read items[RAFT_MAX_PENDING_READS];
+} read_queue;
+
+typedef struct out_msg {
+    raft_message m;
+    uint64_t lazy_lo; /* != 0: entries lazy_lo.. are in the memory log, resolved at Ready */
+} out_msg;
+
+#define ROUND_RING 1024 /* send ticks of the last heartbeat rounds (lease) */
+
+struct raft {
+    raft_config cfg;
+    uint64_t rng;
+
+    /* durable state */
+    uint64_t term;
+    raft_id vote;
+
+    raft_role role;
+    raft_id leader;
+    raft_membership conf; /* membership as of `applied` */
+
+    /* log. Invariants: snap.index <= applied <= commit <= last_index (SYN_ASSERT'd);
+     * stable <= last_index; every entry > stable is in memory (mem_first <= stable + 1). */
+    raft_snapshot_meta snap;
+    uint64_t last_index, last_term;
+    uint64_t stable;  /* entries <= stable are durable (advance'd) */
+    uint64_t commit;  /* highest index known committed */
+    uint64_t applied; /* highest index the application applied (advance'd) */
+    raft_entry *mem;  /* entries mem[mem_off .. mem_off + mem_n) have indexes mem_first.. */
+    size_t mem_cap, mem_off, mem_n;
+    uint64_t mem_first;
+
+    /* timers (ticks) */
+    uint64_t now_tick;
+    uint32_t election_elapsed;
+    uint32_t heartbeat_elapsed;
+    uint32_t randomized_timeout;
+
+    /* election */
+    raft_id votes_granted[RAFT_MAX_MEMBERS];
+    raft_id votes_rejected[RAFT_MAX_MEMBERS];
+    uint32_t n_granted, n_rejected;
+
+    /* leader */
+    progress prs[RAFT_MAX_MEMBERS];
+    uint32_t n_prs;
+    uint64_t noop_index; /* this term's no-op; reads and conf changes wait for its commit */
+    uint64_t pending_conf_index;
+    uint64_t uncommitted_bytes;
+    raft_id transfer_to;
+    uint32_t transfer_elapsed;
+    bool transfer_sent;  /* TimeoutNow already sent for this transfer */
+    bool lease_disabled; /* a TimeoutNow went out this term: never serve lease reads again */
+    uint64_t round;      /* last heartbeat round sent */
+    uint64_t round_tick[ROUND_RING];
+    bool need_bcast;        /* send appends to everyone at the next Ready */
+    bool need_bcast_commit; /* ... even empty ones: the commit index moved */
+    bool need_round;        /* send a heartbeat round at the next Ready (pending reads) */
+    bool stepped_removed;   /* removed from the config: never campaign */
+
+    /* reads */
+    read_queue reads;     /* leader: waiting for a round / for the no-op */
+    read_queue confirmed; /* confirmed, waiting for applied >= index (or failed) */
+
+    /* follower: snapshot being received */
+    raft_snapshot_meta recv_snap;
+    uint64_t recv_offset;
+    bool recv_active;
+    raft_snapshot_chunk chunk; /* handed out in the next Ready */
+    uint8_t *chunk_buf;
+
+    /* output */
+    out_msg *outbox;
+    size_t out_n, out_cap;
+    raft_message *rd_msgs;
+    size_t rd_msgs_cap;
+    raft_read_state *rd_reads;
+    raft_hard_state prev_hs;
+    raft_soft_state prev_ss;
+    bool in_ready;
+    uint64_t rd_stable_to;  /* what the Ready being processed persists */
+    uint64_t rd_applied_to; /* ... applies */
+    uint32_t rd_n_reads;    /* ... releases from `confirmed` */
+    void **scratch;         /* blocks freed at advance */
+    size_t scratch_n, scratch_cap;
+    bool oom; /* an allocation failed while producing output: fatal */
+};
+
+/* raft.c */
+uint64_t raft_rand(raft *r);
+void *raft_scratch(raft *r, size_t bytes); /* freed at the next advance; aborts on OOM */
+raft_message *raft_send(raft *r, raft_msg_type type, raft_id to);
+out_msg *raft_send_out(raft *r, raft_msg_type type, raft_id to);
+uint64_t raft_quorum_value(const raft *r, const uint64_t *vals_by_pr);
+bool raft_is_voter(const raft *r, raft_id id);
+bool raft_is_learner(const raft *r, raft_id id);
+progress *raft_progress_of(raft *r, raft_id id);
+bool raft_promotable(const raft *r);
+bool raft_membership_valid(const raft_membership *m);
+int raft_drop_outbox_leader_msgs(raft *r);
+
+/* log.c */
+int raft_log_term(raft *r, uint64_t index, uint64_t *term_out);
+raft_entry *raft_log_mem_at(raft *r, uint64_t index); /* NULL if not in memory */
+int raft_log_append(raft *r, uint64_t term, raft_entry_type type, const void *data, uint32_t len);
+void raft_log_truncate_from(raft *r, uint64_t index);
+void raft_log_trim(raft *r);
+void raft_log_reset(raft *r, uint64_t index, uint64_t term);
+void raft_log_free(raft *r);
+/* Entries [lo, hi] for a message or for applying: from memory (lazy, stable until advance) or
+ * copied from storage. Returns count (>= 1) or negative error; *lazy set if from memory. */
+int raft_log_slice(raft *r, uint64_t lo, uint64_t hi, uint64_t max_bytes, const raft_entry **out,
+                   bool *lazy);
+bool raft_log_up_to_date(const raft *r, uint64_t last_index, uint64_t last_term);
+
+/* election.c */
+void raft_become_follower(raft *r, uint64_t term, raft_id leader);
+void raft_become_leader(raft *r);
+void raft_campaign(raft *r, bool pre, bool transfer);
+void raft_reset_election_timer(raft *r);
+int raft_step_vote(raft *r, const raft_message *m);
+void raft_step_vote_resp(raft *r, const raft_message *m);
+
+/* replication.c */
+void raft_pr_reset(raft *r, progress *pr, bool keep_match);
+void raft_send_append(raft *r, progress *pr, bool allow_empty);
+void raft_bcast_append(raft *r, bool allow_empty);
+void raft_bcast_heartbeat(raft *r);
+bool raft_maybe_commit(raft *r);
+void raft_handle_append(raft *r, const raft_message *m);
+void raft_handle_append_resp(raft *r, const raft_message *m);
+void raft_handle_heartbeat(raft *r, const raft_message *m);
+void raft_handle_heartbeat_resp(raft *r, const raft_message *m);
+void raft_transfer_check(raft *r, progress *pr);
+void raft_abort_transfer(raft *r);
+void raft_set_commit(raft *r, uint64_t commit);
+
+/* readonly.c */
+void raft_reads_fail_all(raft *r, int err);
+void raft_reads_on_commit(raft *r);
+void raft_reads_on_round_ack(raft *r);
+void raft_reads_assign_round(raft *r);
+void raft_handle_read_index(raft *r, const raft_message *m);
+void raft_handle_read_index_resp(raft *r, const raft_message *m);
+bool raft_lease_valid(const raft *r);
+int raft_reads_push(read_queue *q, const pending_read *pr);
+
+/* membership.c */
+void raft_conf_rebuild_progress(raft *r);
+void raft_conf_apply(raft *r, const raft_entry *e);
+bool raft_has_unapplied_conf(raft *r);
+
+/* snapshot.c */
+void raft_send_snapshot(raft *r, progress *pr);
+void raft_handle_snapshot(raft *r, const raft_message *m);
+void raft_handle_snapshot_resp(raft *r, const raft_message *m);
+
+#endif

@@ -1,0 +1,189 @@
+/* raft_log.c — the in-memory part of the log, and term/entry lookups that fall back to the
+ * caller's storage for entries the core no longer holds (Raft §5.3, §7). */
+#include "consensus/raft_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+raft_entry *raft_log_mem_at(raft *r, uint64_t index)
+{
+    if (index < r->mem_first || index >= r->mem_first + r->mem_n) return NULL;
+    return &r->mem[r->mem_off + (index - r->mem_first)];
+}
+
+int raft_log_term(raft *r, uint64_t index, uint64_t *term_out)
+{
+    if (index == r->snap.index) {
+        *term_out = r->snap.term;
+        return 0;
+    }
+    if (index < r->snap.index) return -RAFT_ECOMPACTED;
+    if (index > r->last_index) return -RAFT_EUNAVAIL;
+    raft_entry *e = raft_log_mem_at(r, index);
+    if (e) {
+        *term_out = e->term;
+        return 0;
+    }
+    int rc = r->cfg.storage.term(r->cfg.storage.ud, index, term_out);
+    return rc < 0 ? rc : 0;
+}
+
+bool raft_log_up_to_date(const raft *r, uint64_t last_index, uint64_t last_term)
+{
+    /* Raft §5.4.1: compare last terms, then lengths. */
+    return last_term > r->last_term || (last_term == r->last_term && last_index >= r->last_index);
+}
+
+static void mem_reserve_one(raft *r)
+{
+    if (r->mem_off + r->mem_n < r->mem_cap) return;
+    if (r->mem_off > 0 && r->mem_off >= r->mem_cap / 2) {
+        memmove(r->mem, r->mem + r->mem_off, r->mem_n * sizeof(raft_entry));
+        r->mem_off = 0;
+        return;
+    }
+    size_t cap = r->mem_cap ? r->mem_cap * 2 : 256;
+    raft_entry *m = realloc(r->mem, cap * sizeof(raft_entry));
+    SYN_ASSERT(m != NULL); /* out of memory in the core: no safe way to continue */
+    r->mem = m;
+    r->mem_cap = cap;
+}
+
+int raft_log_append(raft *r, uint64_t term, raft_entry_type type, const void *data, uint32_t len)
+{
+    SYN_ASSERT_CMP(term, >=, r->last_term);
+    SYN_ASSERT(r->mem_n == 0 || r->mem_first + r->mem_n == r->last_index + 1);
+    uint8_t *copy = NULL;
+    if (len > 0) {
+        copy = malloc(len);
+        if (!copy) return -RAFT_ENOMEM;
+        memcpy(copy, data, len);
+    }
+    mem_reserve_one(r);
+    if (r->mem_n == 0) r->mem_first = r->last_index + 1;
+    raft_entry *e = &r->mem[r->mem_off + r->mem_n++];
+    e->term = term;
+    e->index = ++r->last_index;
+    e->type = type;
+    e->len = len;
+    e->data = copy;
+    r->last_term = term;
+    return 0;
+}
+
+static void free_entry(raft_entry *e)
+{
+    free((void *)e->data);
+    e->data = NULL;
+}
+
+/* Drop entries >= index (a conflicting suffix, Raft §5.3). Committed entries never go. */
+void raft_log_truncate_from(raft *r, uint64_t index)
+{
+    SYN_ASSERT_CMP(index, >, r->commit);
+    SYN_ASSERT_CMP(index, <=, r->last_index);
+    if (index <= r->mem_first) {
+        for (size_t i = 0; i < r->mem_n; i++)
+            free_entry(&r->mem[r->mem_off + i]);
+        r->mem_n = 0;
+        r->mem_off = 0;
+        r->mem_first = index;
+    } else {
+        size_t keep = (size_t)(index - r->mem_first);
+        for (size_t i = keep; i < r->mem_n; i++)
+            free_entry(&r->mem[r->mem_off + i]);
+        r->mem_n = keep;
+    }
+    r->last_index = index - 1;
+    if (r->stable > r->last_index) r->stable = r->last_index;
+    uint64_t t = 0;
+    int rc = raft_log_term(r, r->last_index, &t);
+    SYN_ASSERT(rc == 0); /* the entry before a conflict is committed or stored */
+    r->last_term = t;
+}
+
+/* Forget entries the core no longer needs in memory: everything covered by the snapshot, and
+ * durable + applied entries beyond the retained tail. Only called when no Ready is out (nothing
+ * points into the memory log). */
+void raft_log_trim(raft *r)
+{
+    SYN_ASSERT(!r->in_ready);
+    uint64_t done = r->applied < r->stable ? r->applied : r->stable;
+    uint64_t keep_from =
+        done > r->cfg.mem_retain_entries ? done - r->cfg.mem_retain_entries + 1 : 1;
+    if (keep_from <= r->snap.index) keep_from = r->snap.index + 1;
+    while (r->mem_n > 0 && r->mem_first < keep_from) {
+        free_entry(&r->mem[r->mem_off]);
+        r->mem_off++;
+        r->mem_n--;
+        r->mem_first++;
+    }
+    if (r->mem_n == 0) {
+        r->mem_off = 0;
+        r->mem_first = r->last_index + 1;
+    }
+}
+
+/* The log becomes empty after `index` (snapshot installed). */
+void raft_log_reset(raft *r, uint64_t index, uint64_t term)
+{
+    for (size_t i = 0; i < r->mem_n; i++)
+        free_entry(&r->mem[r->mem_off + i]);
+    r->mem_n = 0;
+    r->mem_off = 0;
+    r->mem_first = index + 1;
+    r->last_index = index;
+    r->last_term = term;
+    r->stable = index;
+}
+
+void raft_log_free(raft *r)
+{
+    for (size_t i = 0; i < r->mem_n; i++)
+        free_entry(&r->mem[r->mem_off + i]);
+    free(r->mem);
+    r->mem = NULL;
+    r->mem_n = r->mem_cap = r->mem_off = 0;
+}
+
+int raft_log_slice(raft *r, uint64_t lo, uint64_t hi, uint64_t max_bytes, const raft_entry **out,
+                   bool *lazy)
+{
+    SYN_ASSERT(lo >= 1 && lo <= hi && hi <= r->last_index);
+    if (lo <= r->snap.index) return -RAFT_ECOMPACTED;
+    if (lo >= r->mem_first) {
+        const raft_entry *e = raft_log_mem_at(r, lo);
+        uint64_t bytes = e->len, n = 1;
+        while (lo + n <= hi) {
+            const raft_entry *x = e + n;
+            if (bytes + x->len > max_bytes) break;
+            bytes += x->len;
+            n++;
+        }
+        *out = e;
+        *lazy = true;
+        return (int)n;
+    }
+    /* From storage: only below the memory log, copied so the storage's pointers may die. */
+    uint64_t shi = hi < r->mem_first ? hi : r->mem_first - 1;
+    size_t cap = (size_t)(shi - lo + 1);
+    if (cap > 4096) cap = 4096;
+    raft_entry *tmp = raft_scratch(r, cap * sizeof(raft_entry));
+    size_t n = 0;
+    int rc = r->cfg.storage.entries(r->cfg.storage.ud, lo, shi + 1, max_bytes, tmp, cap, &n);
+    if (rc < 0) return rc;
+    if (n == 0 || n > cap) return -RAFT_EUNAVAIL;
+    for (size_t i = 0; i < n; i++) {
+        if (tmp[i].index != lo + i) return -RAFT_EUNAVAIL;
+        if (tmp[i].len > 0) {
+            uint8_t *d = raft_scratch(r, tmp[i].len);
+            memcpy(d, tmp[i].data, tmp[i].len);
+            tmp[i].data = d;
+        } else {
+            tmp[i].data = NULL;
+        }
+    }
+    *out = tmp;
+    *lazy = false;
+    return (int)n;
+}

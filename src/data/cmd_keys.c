@@ -1,0 +1,442 @@
+/* cmd_keys.c — generic key commands: DEL, EXISTS, TYPE, expiry, KEYS, SCAN, RENAME, DBSIZE. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "data/data_internal.h"
+#include "util/assert.h"
+
+void cmd_del(data_call *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++) {
+        dpos pos;
+        if (ks_write(c, &c->argv[i], &pos)) {
+            ks_delete(c, pos);
+            n++;
+        }
+    }
+    reply_int(c, n);
+}
+
+void cmd_exists(data_call *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++)
+        n += ks_read(c, &c->argv[i]) != NULL;
+    reply_int(c, n);
+}
+
+void cmd_touch(data_call *c)
+{
+    cmd_exists(c);
+}
+
+static const char *type_name(const dentry *e)
+{
+    return e->type == DT_STRING ? "string" : "hash";
+}
+
+void cmd_type(data_call *c)
+{
+    dentry *e = ks_read(c, &c->argv[1]);
+    const char *t = e ? type_name(e) : "none";
+    c->ops->status(c->rctx, t, strlen(t));
+}
+
+void cmd_dbsize(data_call *c)
+{
+    reply_int(c, (long long)dict_size(&c->ds->keys));
+}
+
+void cmd_flushdb(data_call *c)
+{
+    if (c->argc > 2 ||
+        (c->argc == 2 && !arg_eq(&c->argv[1], "sync") && !arg_eq(&c->argv[1], "async"))) {
+        reply_syntax(c);
+        return;
+    }
+    ks_flush(c->ds);
+    c->dirty = 1;
+    reply_ok(c);
+}
+
+/* Redis addReplyErrorFormat: the text is cut at a NUL and newlines become spaces. */
+static void reply_unsupported(data_call *c, const data_arg *opt)
+{
+    char buf[128];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "ERR Unsupported option ");
+    for (size_t i = 0; i < opt->len && n + 1 < sizeof buf && opt->ptr[i]; i++)
+        buf[n++] = (opt->ptr[i] == '\r' || opt->ptr[i] == '\n') ? ' ' : opt->ptr[i];
+    c->ops->error(c->rctx, buf, n);
+}
+
+enum { EX_NX = 1, EX_XX = 2, EX_GT = 4, EX_LT = 8 };
+
+static int parse_expire_flags(data_call *c, int *flags)
+{
+    *flags = 0;
+    for (int j = 3; j < c->argc; j++) {
+        const data_arg *o = &c->argv[j];
+        if (arg_eq(o, "nx"))
+            *flags |= EX_NX;
+        else if (arg_eq(o, "xx"))
+            *flags |= EX_XX;
+        else if (arg_eq(o, "gt"))
+            *flags |= EX_GT;
+        else if (arg_eq(o, "lt"))
+            *flags |= EX_LT;
+        else {
+            reply_unsupported(c, o);
+            return -1;
+        }
+    }
+    if ((*flags & EX_NX) && (*flags & (EX_XX | EX_GT | EX_LT))) {
+        reply_err(c, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return -1;
+    }
+    if ((*flags & EX_GT) && (*flags & EX_LT)) {
+        reply_err(c, "ERR GT and LT options at the same time are not compatible");
+        return -1;
+    }
+    return 0;
+}
+
+static void reply_expire_time(data_call *c)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "ERR invalid expire time in '%s' command", c->name);
+    c->ops->error(c->rctx, buf, (size_t)n);
+}
+
+/* Redis expireGenericCommand; basetime is now (relative forms) or 0 (absolute forms). */
+static void expire_generic(data_call *c, long long basetime, int seconds)
+{
+    int flags;
+    long long when;
+    if (parse_expire_flags(c, &flags) < 0) return;
+    if (arg_ll_or_reply(c, &c->argv[2], &when) < 0) return;
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) {
+            reply_expire_time(c);
+            return;
+        }
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - basetime) {
+        reply_expire_time(c);
+        return;
+    }
+    when += basetime;
+    dpos pos;
+    if (!ks_write(c, &c->argv[1], &pos)) {
+        reply_int(c, 0);
+        return;
+    }
+    long long cur = dentry_expire(*pos.slot);
+    if (((flags & EX_NX) && cur != -1) || ((flags & EX_XX) && cur == -1) ||
+        ((flags & EX_GT) && (cur == -1 || when <= cur)) ||
+        ((flags & EX_LT) && cur != -1 && when >= cur)) {
+        reply_int(c, 0);
+        return;
+    }
+    if (when <= c->now_ms)
+        ks_delete(c, pos);
+    else
+        (void)ks_set_expire(c, pos, when);
+    reply_int(c, 1);
+}
+
+void cmd_expire(data_call *c)
+{
+    expire_generic(c, c->now_ms, 1);
+}
+
+void cmd_pexpire(data_call *c)
+{
+    expire_generic(c, c->now_ms, 0);
+}
+
+void cmd_expireat(data_call *c)
+{
+    expire_generic(c, 0, 1);
+}
+
+void cmd_pexpireat(data_call *c)
+{
+    expire_generic(c, 0, 0);
+}
+
+static void ttl_generic(data_call *c, int ms, int absolute)
+{
+    dentry *e = ks_read(c, &c->argv[1]);
+    if (!e) {
+        reply_int(c, -2);
+        return;
+    }
+    long long ex = dentry_expire(e);
+    if (ex == -1) {
+        reply_int(c, -1);
+        return;
+    }
+    long long t = absolute ? ex : ex - c->now_ms;
+    if (t < 0) t = 0;
+    reply_int(c, ms ? t : (t + 500) / 1000);
+}
+
+void cmd_ttl(data_call *c)
+{
+    ttl_generic(c, 0, 0);
+}
+
+void cmd_pttl(data_call *c)
+{
+    ttl_generic(c, 1, 0);
+}
+
+void cmd_expiretime(data_call *c)
+{
+    ttl_generic(c, 0, 1);
+}
+
+void cmd_pexpiretime(data_call *c)
+{
+    ttl_generic(c, 1, 1);
+}
+
+void cmd_persist(data_call *c)
+{
+    dpos pos;
+    if (!ks_write(c, &c->argv[1], &pos) || !((*pos.slot)->flags & DE_EXPIRE)) {
+        reply_int(c, 0);
+        return;
+    }
+    (void)ks_set_expire(c, pos, -1);
+    reply_int(c, 1);
+}
+
+/* A growable array of entry pointers, for replies whose length must be known first. */
+typedef struct {
+    dentry **v;
+    size_t n, cap;
+    const data_arg *pattern; /* NULL = everything */
+    const data_arg *type;    /* NULL = any type */
+    int64_t now_ms;
+} entry_list;
+
+static void list_push(entry_list *l, dentry *e)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = dmem_realloc(NULL, l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = e;
+}
+
+static void keys_cb(void *ctx, dentry *e)
+{
+    entry_list *l = ctx;
+    if (ks_is_expired(e, l->now_ms)) return;
+    if (l->pattern && !glob_match(l->pattern->ptr, l->pattern->len, dentry_key(e), e->klen, 0))
+        return;
+    list_push(l, e);
+}
+
+static void reply_keys(data_call *c, entry_list *l)
+{
+    c->ops->array(c->rctx, l->n);
+    for (size_t i = 0; i < l->n; i++)
+        reply_bulk(c, dentry_key(l->v[i]), l->v[i]->klen);
+    dmem_free(NULL, l->v);
+}
+
+void cmd_keys(data_call *c)
+{
+    const data_arg *p = &c->argv[1];
+    entry_list l = {.now_ms = c->now_ms, .pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p};
+    dict_each(&c->ds->keys, keys_cb, &l);
+    reply_keys(c, &l);
+}
+
+static void scan_collect_cb(void *ctx, dentry *e)
+{
+    list_push(ctx, e);
+}
+
+/* Redis parseScanCursorOrReply: strtoul over the whole argument, so "-1" wraps around. */
+int scan_cursor_or_reply(data_call *c, const data_arg *a, uint64_t *out)
+{
+    char buf[128];
+    if (a->len >= sizeof buf) {
+        reply_err(c, "ERR invalid cursor");
+        return -1;
+    }
+    memcpy(buf, a->ptr, a->len);
+    buf[a->len] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (isspace((unsigned char)buf[0]) || end[0] != '\0' || errno == ERANGE) {
+        reply_err(c, "ERR invalid cursor");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Parses SCAN/HSCAN options from argv[from]; -1 after an error reply. */
+int scan_opts_or_reply(data_call *c, int from, int allow_type, long long *count,
+                       const data_arg **pattern, const data_arg **type)
+{
+    *count = 10;
+    *pattern = NULL;
+    *type = NULL;
+    for (int i = from; i < c->argc;) {
+        int left = c->argc - i;
+        const data_arg *o = &c->argv[i];
+        if (arg_eq(o, "count") && left >= 2) {
+            if (arg_ll_or_reply(c, &c->argv[i + 1], count) < 0) return -1;
+            if (*count < 1) {
+                reply_syntax(c);
+                return -1;
+            }
+        } else if (arg_eq(o, "match") && left >= 2) {
+            const data_arg *p = &c->argv[i + 1];
+            *pattern = (p->len == 1 && p->ptr[0] == '*') ? NULL : p;
+        } else if (arg_eq(o, "type") && allow_type && left >= 2) {
+            *type = &c->argv[i + 1];
+        } else {
+            reply_syntax(c);
+            return -1;
+        }
+        i += 2;
+    }
+    return 0;
+}
+
+void reply_cursor(data_call *c, uint64_t cursor)
+{
+    char buf[24];
+    size_t n = 0;
+    char tmp[24];
+    do {
+        tmp[n++] = (char)('0' + cursor % 10);
+        cursor /= 10;
+    } while (cursor);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    c->ops->array(c->rctx, 2);
+    reply_bulk(c, buf, n);
+}
+
+void cmd_scan(data_call *c)
+{
+    uint64_t cursor;
+    long long count;
+    const data_arg *pattern, *type;
+    if (scan_cursor_or_reply(c, &c->argv[1], &cursor) < 0) return;
+    if (scan_opts_or_reply(c, 2, 1, &count, &pattern, &type) < 0) return;
+    entry_list l = {0};
+    long long iters = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
+    do {
+        cursor = dict_scan(&c->ds->keys, cursor, scan_collect_cb, &l);
+    } while (cursor && iters-- && l.n < (unsigned long long)count);
+    size_t kept = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        dentry *e = l.v[i];
+        if (pattern && !glob_match(pattern->ptr, pattern->len, dentry_key(e), e->klen, 0)) continue;
+        if (ks_is_expired(e, c->now_ms)) continue;
+        if (type && !arg_eq(type, type_name(e))) continue;
+        l.v[kept++] = e;
+    }
+    l.n = kept;
+    reply_cursor(c, cursor);
+    reply_keys(c, &l);
+}
+
+/* Moves the entry's value (and expiry) under a new key name; frees the old shell. */
+static dentry *rekey(size_t *mem, dentry *e, const data_arg *key)
+{
+    int64_t ex = dentry_expire(e);
+    dentry *ne;
+    if (e->type == DT_STRING) {
+        ne = dentry_new(mem, DT_STRING, key->ptr, key->len, dentry_val(e), e->vlen, e->vlen, ex);
+    } else {
+        ne = dentry_new(mem, e->type, key->ptr, key->len, NULL, 0, sizeof(void *), ex);
+        ne->vlen = e->vlen;
+        ne->flags |= e->flags & DE_HASH_TABLE;
+        dentry_set_ptr(ne, dentry_ptr(e));
+    }
+    dmem_free(mem, e);
+    return ne;
+}
+
+static void rename_generic(data_call *c, int nx)
+{
+    const data_arg *src = &c->argv[1], *dst = &c->argv[2];
+    dpos pos;
+    if (!ks_write(c, src, &pos)) {
+        reply_err(c, "ERR no such key");
+        return;
+    }
+    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        if (nx)
+            reply_int(c, 0);
+        else
+            reply_ok(c);
+        return;
+    }
+    dpos dpos_;
+    if (ks_write(c, dst, &dpos_)) {
+        if (nx) {
+            reply_int(c, 0);
+            return;
+        }
+        ks_delete(c, dpos_);
+    }
+    /* positions are stale after the deletes above: look the source up again */
+    int found = dict_find(&c->ds->keys, src->ptr, src->len, &pos);
+    SYN_ASSERT(found);
+    dentry *e = dict_unlink(&c->ds->keys, pos);
+    if (e->flags & DE_EXPIRE) c->ds->expires--;
+    ks_insert(c, rekey(&c->ds->mem, e, dst));
+    if (nx)
+        reply_int(c, 1);
+    else
+        reply_ok(c);
+}
+
+void cmd_rename(data_call *c)
+{
+    rename_generic(c, 0);
+}
+
+void cmd_renamenx(data_call *c)
+{
+    rename_generic(c, 1);
+}
+
+/* EXPIRE/PEXPIRE k t [flags] -> PEXPIREAT k now+t [flags], when the command is valid. */
+int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
+{
+    int seconds = strcmp(c->name, "expire") == 0;
+    if (!seconds && strcmp(c->name, "pexpire") != 0) return 0;
+    if (c->argc < 3) return 0;
+    int flags;
+    long long when;
+    if (parse_expire_flags(c, &flags) < 0) return 0;
+    if (arg_ll_or_reply(c, &c->argv[2], &when) < 0) return 0;
+    if (seconds) {
+        if (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000) return 0;
+        when *= 1000;
+    }
+    if (when > LLONG_MAX - c->now_ms) return 0;
+    when += c->now_ms;
+    SYN_ASSERT(out_cap >= c->argc && scratch_cap >= 24);
+    for (int i = 0; i < c->argc; i++)
+        out[i] = c->argv[i];
+    out[0] = (data_arg){"PEXPIREAT", 9};
+    out[2] = (data_arg){scratch, fmt_ll(scratch, when)};
+    return c->argc;
+}

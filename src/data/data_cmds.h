@@ -1,0 +1,129 @@
+/* data_cmds.h — the one table of data commands (an X-macro): name, Redis arity, flags, key
+ * positions, group, since, summary, handler. Internal to src/data. */
+#ifndef SYNOD_DATA_CMDS_H
+#define SYNOD_DATA_CMDS_H
+
+#define DC_W DATA_CMD_WRITE
+#define DC_R DATA_CMD_READONLY
+#define DC_F DATA_CMD_FAST
+#define DC_M DATA_CMD_DENYOOM
+
+/* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
+#define DATA_COMMANDS(X)                                                                           \
+    X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
+      cmd_get)                                                                                     \
+    X(set, -3, DC_W | DC_M, 1, 1, 1, "string", "1.0.0",                                            \
+      "Sets the string value of a key, ignoring its type.", cmd_set)                               \
+    X(setnx, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                    \
+      "Set the string value of a key only when the key doesn't exist.", cmd_setnx)                 \
+    X(setex, 4, DC_W | DC_M, 1, 1, 1, "string", "2.0.0",                                           \
+      "Sets the string value and expiration time of a key.", cmd_setex)                            \
+    X(psetex, 4, DC_W | DC_M, 1, 1, 1, "string", "2.6.0",                                          \
+      "Sets both string value and expiration time in milliseconds of a key.", cmd_psetex)          \
+    X(getset, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                   \
+      "Returns the previous string value of a key after setting it to a new value.", cmd_getset)   \
+    X(getdel, 2, DC_W | DC_F, 1, 1, 1, "string", "6.2.0",                                          \
+      "Returns the string value of a key after deleting the key.", cmd_getdel)                     \
+    X(getex, -2, DC_W | DC_F, 1, 1, 1, "string", "6.2.0",                                          \
+      "Returns the string value of a key after setting its expiration time.", cmd_getex)           \
+    X(mget, -2, DC_R | DC_F, 1, -1, 1, "string", "1.0.0",                                          \
+      "Atomically returns the string values of one or more keys.", cmd_mget)                       \
+    X(mset, -3, DC_W | DC_M, 1, -1, 2, "string", "1.0.1",                                          \
+      "Atomically creates or modifies the string values of one or more keys.", cmd_mset)           \
+    X(msetnx, -3, DC_W | DC_M, 1, -1, 2, "string", "1.0.1",                                        \
+      "Atomically modifies the string values of one or more keys only when all keys don't "        \
+      "exist.",                                                                                    \
+      cmd_msetnx)                                                                                  \
+    X(incr, 2, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                     \
+      "Increments the integer value of a key by one.", cmd_incr)                                   \
+    X(decr, 2, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                     \
+      "Decrements the integer value of a key by one.", cmd_decr)                                   \
+    X(incrby, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                   \
+      "Increments the integer value of a key by a number.", cmd_incrby)                            \
+    X(decrby, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "1.0.0",                                   \
+      "Decrements a number from the integer value of a key.", cmd_decrby)                          \
+    X(incrbyfloat, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "2.6.0",                              \
+      "Increment the floating point value of a key by a number.", cmd_incrbyfloat)                 \
+    X(append, 3, DC_W | DC_M | DC_F, 1, 1, 1, "string", "2.0.0",                                   \
+      "Appends a string to the value of a key. Creates the key if it doesn't exist.", cmd_append)  \
+    X(strlen, 2, DC_R | DC_F, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.", \
+      cmd_strlen)                                                                                  \
+    X(getrange, 4, DC_R, 1, 1, 1, "string", "2.4.0",                                               \
+      "Returns a substring of the string stored at a key.", cmd_getrange)                          \
+    X(setrange, 4, DC_W | DC_M, 1, 1, 1, "string", "2.2.0",                                        \
+      "Overwrites a part of a string value with another by an offset.", cmd_setrange)              \
+    X(del, -2, DC_W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_del)           \
+    X(unlink, -2, DC_W | DC_F, 1, -1, 1, "generic", "4.0.0",                                       \
+      "Asynchronously deletes one or more keys.", cmd_del)                                         \
+    X(exists, -2, DC_R | DC_F, 1, -1, 1, "generic", "1.0.0",                                       \
+      "Determines whether one or more keys exist.", cmd_exists)                                    \
+    X(type, 2, DC_R | DC_F, 1, 1, 1, "generic", "1.0.0",                                           \
+      "Determines the type of value stored at a key.", cmd_type)                                   \
+    X(expire, -3, DC_W | DC_F, 1, 1, 1, "generic", "1.0.0",                                        \
+      "Sets the expiration time of a key in seconds.", cmd_expire)                                 \
+    X(pexpire, -3, DC_W | DC_F, 1, 1, 1, "generic", "2.6.0",                                       \
+      "Sets the expiration time of a key in milliseconds.", cmd_pexpire)                           \
+    X(expireat, -3, DC_W | DC_F, 1, 1, 1, "generic", "1.2.0",                                      \
+      "Sets the expiration time of a key to a Unix timestamp.", cmd_expireat)                      \
+    X(pexpireat, -3, DC_W | DC_F, 1, 1, 1, "generic", "2.6.0",                                     \
+      "Sets the expiration time of a key to a Unix milliseconds timestamp.", cmd_pexpireat)        \
+    X(ttl, 2, DC_R | DC_F, 1, 1, 1, "generic", "1.0.0",                                            \
+      "Returns the expiration time in seconds of a key.", cmd_ttl)                                 \
+    X(pttl, 2, DC_R | DC_F, 1, 1, 1, "generic", "2.6.0",                                           \
+      "Returns the expiration time in milliseconds of a key.", cmd_pttl)                           \
+    X(expiretime, 2, DC_R | DC_F, 1, 1, 1, "generic", "7.0.0",                                     \
+      "Returns the expiration time of a key as a Unix timestamp.", cmd_expiretime)                 \
+    X(pexpiretime, 2, DC_R | DC_F, 1, 1, 1, "generic", "7.0.0",                                    \
+      "Returns the expiration time of a key as a Unix milliseconds timestamp.", cmd_pexpiretime)   \
+    X(persist, 2, DC_W | DC_F, 1, 1, 1, "generic", "2.2.0",                                        \
+      "Removes the expiration time of a key.", cmd_persist)                                        \
+    X(keys, 2, DC_R, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.",   \
+      cmd_keys)                                                                                    \
+    X(scan, -2, DC_R, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", \
+      cmd_scan)                                                                                    \
+    X(rename, 3, DC_W, 1, 2, 1, "generic", "1.0.0",                                                \
+      "Renames a key and overwrites the destination.", cmd_rename)                                 \
+    X(renamenx, 3, DC_W | DC_F, 1, 2, 1, "generic", "1.0.0",                                       \
+      "Renames a key only when the target key name doesn't exist.", cmd_renamenx)                  \
+    X(touch, -2, DC_R | DC_F, 1, -1, 1, "generic", "3.2.1",                                        \
+      "Returns the number of existing keys out of those specified after updating the time they "   \
+      "were last accessed.",                                                                       \
+      cmd_touch)                                                                                   \
+    X(hset, -4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.0.0",                                      \
+      "Creates or modifies the value of a field in a hash.", cmd_hset)                             \
+    X(hsetnx, 4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.0.0",                                     \
+      "Sets the value of a field in a hash only when the field doesn't exist.", cmd_hsetnx)        \
+    X(hget, 3, DC_R | DC_F, 1, 1, 1, "hash", "2.0.0", "Returns the value of a field in a hash.",   \
+      cmd_hget)                                                                                    \
+    X(hmset, -4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.0.0",                                     \
+      "Sets the values of multiple fields.", cmd_hmset)                                            \
+    X(hmget, -3, DC_R | DC_F, 1, 1, 1, "hash", "2.0.0",                                            \
+      "Returns the values of all fields in a hash.", cmd_hmget)                                    \
+    X(hgetall, 2, DC_R, 1, 1, 1, "hash", "2.0.0", "Returns all fields and values in a hash.",      \
+      cmd_hgetall)                                                                                 \
+    X(hdel, -3, DC_W | DC_F, 1, 1, 1, "hash", "2.0.0",                                             \
+      "Deletes one or more fields and their values from a hash. Deletes the hash if no fields "    \
+      "remain.",                                                                                   \
+      cmd_hdel)                                                                                    \
+    X(hexists, 3, DC_R | DC_F, 1, 1, 1, "hash", "2.0.0",                                           \
+      "Determines whether a field exists in a hash.", cmd_hexists)                                 \
+    X(hlen, 2, DC_R | DC_F, 1, 1, 1, "hash", "2.0.0", "Returns the number of fields in a hash.",   \
+      cmd_hlen)                                                                                    \
+    X(hkeys, 2, DC_R, 1, 1, 1, "hash", "2.0.0", "Returns all fields in a hash.", cmd_hkeys)        \
+    X(hvals, 2, DC_R, 1, 1, 1, "hash", "2.0.0", "Returns all values in a hash.", cmd_hvals)        \
+    X(hincrby, 4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.0.0",                                    \
+      "Increments the integer value of a field in a hash by a number.", cmd_hincrby)               \
+    X(hincrbyfloat, 4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.6.0",                               \
+      "Increments the floating point value of a field by a number.", cmd_hincrbyfloat)             \
+    X(hstrlen, 3, DC_R | DC_F, 1, 1, 1, "hash", "3.2.0",                                           \
+      "Returns the length of the value of a field.", cmd_hstrlen)                                  \
+    X(hscan, -3, DC_R, 1, 1, 1, "hash", "2.8.0", "Iterates over fields and values of a hash.",     \
+      cmd_hscan)                                                                                   \
+    X(dbsize, 1, DC_R | DC_F, 0, 0, 0, "server", "1.0.0",                                          \
+      "Returns the number of keys in the database.", cmd_dbsize)                                   \
+    X(flushdb, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database.", \
+      cmd_flushdb)                                                                                 \
+    X(flushall, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",      \
+      cmd_flushdb)
+
+#endif

@@ -1,0 +1,203 @@
+/* data_internal.h — shared internals of the data layer: entries, the hash table, the store,
+ * the command call context and small parsing/formatting helpers. Not a public header. */
+#ifndef SYNOD_DATA_INTERNAL_H
+#define SYNOD_DATA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "data/data.h"
+#include "data/data_cmds.h"
+
+/* stdio.h is banned in the deterministic core to keep file I/O out of it (scripts/lint.sh).
+ * Formatting into memory is pure, so only snprintf is declared (same prototype as glibc). */
+extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...);
+
+#define DATA_STRING_MAX_BYTES   (512ll * 1024 * 1024) /* proto-max-bulk-len */
+#define DATA_HASH_PACKED_FIELDS 128                   /* hash-max-listpack-entries */
+#define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
+
+enum { DT_STRING = 0, DT_HASH = 1 };
+enum {
+    DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
+    DE_HASH_TABLE = 1u << 1 /* DT_HASH: value is a dict* (else a packed hash) */
+};
+
+/* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then
+ * the value. A string value is embedded (vlen bytes used of vcap); a hash stores a pointer. */
+typedef struct dentry {
+    struct dentry *next; /* bucket chain */
+    uint32_t klen;
+    uint32_t vlen; /* <= vcap */
+    uint32_t vcap;
+    uint8_t type;  /* DT_* */
+    uint8_t flags; /* DE_* */
+    char data[];
+} dentry;
+
+#define DENTRY_HDR offsetof(dentry, data)
+
+static inline char *dentry_key(dentry *e)
+{
+    return e->data + ((e->flags & DE_EXPIRE) ? 8 : 0);
+}
+static inline char *dentry_val(dentry *e)
+{
+    return dentry_key(e) + e->klen;
+}
+static inline int64_t dentry_expire(const dentry *e)
+{
+    int64_t v = -1;
+    if (e->flags & DE_EXPIRE) memcpy(&v, e->data, 8);
+    return v;
+}
+static inline void *dentry_ptr(dentry *e)
+{
+    void *p;
+    memcpy(&p, dentry_val(e), sizeof p);
+    return p;
+}
+static inline void dentry_set_ptr(dentry *e, void *p)
+{
+    memcpy(dentry_val(e), &p, sizeof p);
+}
+
+/* Chained hash table with power-of-two sizes and incremental rehashing (one bucket moved per
+ * insert/delete, so a resize never stalls a command). Entries are owned by the caller. */
+typedef struct {
+    dentry **t[2];
+    uint64_t size[2]; /* 0 or a power of two */
+    uint64_t used[2];
+    int64_t rehash_idx; /* -1 when not rehashing; else buckets of t[0] below it are moved */
+    size_t *mem;        /* byte counter to charge for bucket arrays (may be NULL) */
+} dict;
+
+/* Where an entry is linked: *slot == entry. Valid until the next insert/unlink. */
+typedef struct {
+    dentry **slot;
+    int tab;
+} dpos;
+
+uint64_t dict_hash(const char *p, size_t n);
+void dict_init(dict *d, size_t *mem);
+void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg);
+uint64_t dict_size(const dict *d);
+int dict_find(const dict *d, const char *key, size_t klen, dpos *pos); /* 1 found, 0 not */
+/* Links e (its key must not be present). May grow the table. */
+void dict_insert(dict *d, dentry *e);
+/* Unlinks the entry at pos and returns it. May shrink the table. */
+dentry *dict_unlink(dict *d, dpos pos);
+/* Replaces the entry at pos by ne (same key), e.g. after realloc. */
+void dict_replace(dpos pos, dentry *ne);
+typedef void (*dict_scan_cb)(void *ctx, dentry *e);
+/* Reverse-binary cursor scan as Redis's dictScan: every entry present for the whole scan is
+ * reported at least once across resizes. Returns the next cursor (0 = done). */
+uint64_t dict_scan(const dict *d, uint64_t cursor, dict_scan_cb cb, void *ctx);
+/* Calls cb on every entry (no mutation allowed during the walk). */
+void dict_each(const dict *d, dict_scan_cb cb, void *ctx);
+/* Number of bucket slots in the tables (for sampling budgets). */
+uint64_t dict_buckets(const dict *d);
+
+/* Memory accounting wrappers: charge usable size + chunk header to *mem (may be NULL). Out of
+ * memory stops the process (as in Redis). */
+void *dmem_alloc(size_t *mem, size_t n);
+void *dmem_calloc(size_t *mem, size_t n, size_t size);
+void *dmem_realloc(size_t *mem, void *p, size_t n);
+void dmem_free(size_t *mem, void *p);
+
+struct data_store {
+    dict keys;
+    uint64_t expires;       /* entries with DE_EXPIRE */
+    size_t mem;             /* bytes allocated for the dataset */
+    uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
+};
+
+/* Entry helpers (keyspace.c). */
+dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const char *v,
+                   size_t vlen, size_t vcap, int64_t expire_ms);
+void dentry_free(size_t *mem, dentry *e);
+
+/* One command call. */
+typedef struct {
+    data_store *ds;
+    int argc;
+    const data_arg *argv;
+    int64_t now_ms;
+    const data_reply_ops *ops;
+    void *rctx;
+    int dirty;
+    const char *name; /* lower-case command name for error messages */
+} data_call;
+
+typedef void (*data_handler)(data_call *c);
+
+/* Keyspace access (keyspace.c). Expired entries are invisible to reads; writes delete them. */
+dentry *ks_read(data_call *c, const data_arg *key);
+int ks_write(data_call *c, const data_arg *key, dpos *pos); /* 1 if a live key is at pos */
+void ks_delete(data_call *c, dpos pos);
+/* Sets key to a string value, replacing any value; keep_ttl keeps the old expiry. */
+void ks_set_string(data_call *c, const data_arg *key, const char *v, size_t vlen, int64_t expire_ms,
+                   int keep_ttl);
+/* The same for a key just looked up with ks_write (found, pos), saving a second lookup. */
+void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, const char *v,
+                      size_t vlen, int64_t expire_ms, int keep_ttl);
+/* Resizes the string at pos to hold vlen bytes (growing capacity greedily when grow is set);
+ * returns the (possibly moved) entry. Bytes beyond the old length are uninitialised. */
+dentry *ks_string_resize(data_call *c, dpos pos, size_t vlen, int grow);
+/* Sets or clears (expire_ms < 0) the expiry of the entry at pos; returns the entry. */
+dentry *ks_set_expire(data_call *c, dpos pos, int64_t expire_ms);
+void ks_insert(data_call *c, dentry *e);
+int ks_is_expired(const dentry *e, int64_t now_ms);
+void ks_flush(data_store *ds); /* deletes every key */
+
+/* SCAN helpers shared by SCAN and HSCAN (cmd_keys.c). */
+int scan_cursor_or_reply(data_call *c, const data_arg *a, uint64_t *out);
+int scan_opts_or_reply(data_call *c, int from, int allow_type, long long *count,
+                       const data_arg **pattern, const data_arg **type);
+/* Emits the 2-element array header and the cursor; the caller then emits the elements. */
+void reply_cursor(data_call *c, uint64_t cursor);
+
+/* Replies. */
+void reply_ok(data_call *c);
+void reply_err(data_call *c, const char *msg);
+void reply_wrongtype(data_call *c);
+void reply_syntax(data_call *c);
+void reply_not_int(data_call *c);
+void reply_arity(data_call *c);
+void reply_bulk(data_call *c, const char *p, size_t n);
+void reply_int(data_call *c, long long v);
+void reply_null(data_call *c);
+
+/* Parsing and formatting (util.c). */
+int arg_eq(const data_arg *a, const char *lower);          /* case-insensitive compare */
+int parse_ll(const char *s, size_t len, long long *out);   /* Redis string2ll rules */
+int parse_ld(const char *s, size_t len, long double *out); /* Redis string2ld rules */
+size_t fmt_ll(char *buf, long long v);                     /* buf >= 21 bytes */
+size_t fmt_ld(char *buf, size_t cap, long double v);       /* Redis LD_STR_HUMAN, 0 on error */
+int glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
+/* Parses an argument as a long long or replies "value is not an integer". 0 ok, -1 replied. */
+int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out);
+
+/* Command handlers. */
+#define DATA_X(name, arity, flags, fk, lk, step, group, since, summary, fn) void fn(data_call *c);
+DATA_COMMANDS(DATA_X)
+#undef DATA_X
+
+/* Deterministic rewrites (cmd_string.c, cmd_keys.c): new argc or 0; c's replies are discarded. */
+int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+
+/* Hash values (hash.c). */
+void hash_free(size_t *mem, dentry *e);
+uint64_t hash_len(dentry *e);
+/* A new empty hash entry (callers must add a field before the key becomes visible). */
+dentry *hash_new_entry(size_t *mem, const char *key, size_t klen, int64_t expire_ms);
+int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl); /* 1 found */
+int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v,
+             size_t vl); /* 1 new */
+typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
+void hash_each(dentry *e, hash_each_cb cb, void *ctx);
+void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */
+
+#endif

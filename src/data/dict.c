@@ -1,0 +1,287 @@
+/* dict.c — chained hash table with incremental rehashing and a resize-safe scan cursor. */
+#include <malloc.h>
+#include <stdlib.h>
+
+#include "data/data_internal.h"
+#include "util/assert.h"
+
+#define DICT_MIN_SIZE 4
+/* Buckets moved per insert/unlink while rehashing: growth doubles the table when used ==
+ * size, so moving >= 1 bucket per insert finishes before the next growth is due. */
+#define DICT_REHASH_STEPS 2
+#define DICT_EMPTY_VISITS 10 /* bound on empty buckets skipped per step */
+
+/* Out of memory stops the process, as Redis's zmalloc does: every allocation here is bounded by
+ * the size limits on input (512 MB per string), and half-applied commands would be worse. */
+void *dmem_alloc(size_t *mem, size_t n)
+{
+    void *p = malloc(n);
+    SYN_ASSERT(p != NULL);
+    if (mem) *mem += malloc_usable_size(p) + sizeof(size_t);
+    return p;
+}
+
+/* Zeroed memory. Large bucket arrays come from fresh mmapped pages that glibc does not clear
+ * again, so growing a big table costs no memset pass (no latency spike on resize). */
+void *dmem_calloc(size_t *mem, size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    SYN_ASSERT(p != NULL);
+    if (mem) *mem += malloc_usable_size(p) + sizeof(size_t);
+    return p;
+}
+
+void *dmem_realloc(size_t *mem, void *p, size_t n)
+{
+    size_t old = p ? malloc_usable_size(p) + sizeof(size_t) : 0;
+    void *q = realloc(p, n);
+    SYN_ASSERT(q != NULL);
+    if (mem) *mem += malloc_usable_size(q) + sizeof(size_t) - old;
+    return q;
+}
+
+void dmem_free(size_t *mem, void *p)
+{
+    if (!p) return;
+    if (mem) *mem -= malloc_usable_size(p) + sizeof(size_t);
+    free(p);
+}
+
+static inline uint64_t rd64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* A fixed-key multiply-xorshift hash. Fixed so that no randomness enters the core; hash
+ * flooding resistance would need a per-process key supplied by the server. */
+uint64_t dict_hash(const char *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0x100000001b3ull);
+    while (n >= 8) {
+        h = (h ^ mix64(rd64(p))) * 0x9fb21c651e98df25ull;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t t = 0;
+    memcpy(&t, p, n);
+    h = (h ^ mix64(t ^ ((uint64_t)n << 56))) * 0x9fb21c651e98df25ull;
+    return mix64(h);
+}
+
+void dict_init(dict *d, size_t *mem)
+{
+    memset(d, 0, sizeof *d);
+    d->rehash_idx = -1;
+    d->mem = mem;
+}
+
+void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg)
+{
+    for (int t = 0; t < 2; t++) {
+        for (uint64_t i = 0; i < d->size[t]; i++) {
+            dentry *e = d->t[t][i];
+            while (e) {
+                dentry *next = e->next;
+                if (free_entry) free_entry(e, arg);
+                e = next;
+            }
+        }
+        dmem_free(d->mem, d->t[t]);
+    }
+    size_t *mem = d->mem;
+    dict_init(d, mem);
+}
+
+uint64_t dict_size(const dict *d)
+{
+    return d->used[0] + d->used[1];
+}
+
+uint64_t dict_buckets(const dict *d)
+{
+    return d->size[0] + d->size[1];
+}
+
+static inline int key_eq(dentry *e, const char *key, size_t klen)
+{
+    return e->klen == klen && memcmp(dentry_key(e), key, klen) == 0;
+}
+
+int dict_find(const dict *d, const char *key, size_t klen, dpos *pos)
+{
+    if (dict_size(d) == 0) return 0;
+    uint64_t h = dict_hash(key, klen);
+    for (int t = 0; t < 2; t++) {
+        if (d->size[t] == 0) continue;
+        uint64_t idx = h & (d->size[t] - 1);
+        /* buckets of t[0] below rehash_idx are already empty */
+        if (t == 0 && d->rehash_idx >= 0 && idx < (uint64_t)d->rehash_idx) continue;
+        dentry **slot = &d->t[t][idx];
+        while (*slot) {
+            if (key_eq(*slot, key, klen)) {
+                pos->slot = slot;
+                pos->tab = t;
+                return 1;
+            }
+            slot = &(*slot)->next;
+        }
+        if (d->rehash_idx < 0) break;
+    }
+    return 0;
+}
+
+static void rehash_step(dict *d, int steps)
+{
+    int empty = DICT_EMPTY_VISITS;
+    while (steps-- > 0 && d->rehash_idx >= 0) {
+        while ((uint64_t)d->rehash_idx < d->size[0] && !d->t[0][d->rehash_idx]) {
+            d->rehash_idx++;
+            if (--empty == 0) return;
+        }
+        if ((uint64_t)d->rehash_idx < d->size[0]) {
+            dentry *e = d->t[0][d->rehash_idx];
+            while (e) {
+                dentry *next = e->next;
+                uint64_t idx = dict_hash(dentry_key(e), e->klen) & (d->size[1] - 1);
+                e->next = d->t[1][idx];
+                d->t[1][idx] = e;
+                d->used[0]--;
+                d->used[1]++;
+                e = next;
+            }
+            d->t[0][d->rehash_idx] = NULL;
+            d->rehash_idx++;
+        }
+        if ((uint64_t)d->rehash_idx >= d->size[0]) {
+            SYN_ASSERT_CMP(d->used[0], ==, 0);
+            dmem_free(d->mem, d->t[0]);
+            d->t[0] = d->t[1];
+            d->size[0] = d->size[1];
+            d->used[0] = d->used[1];
+            d->t[1] = NULL;
+            d->size[1] = 0;
+            d->used[1] = 0;
+            d->rehash_idx = -1;
+        }
+    }
+}
+
+/* Starts moving everything into a table of new_size buckets. */
+static void start_resize(dict *d, uint64_t new_size)
+{
+    SYN_ASSERT(d->rehash_idx < 0);
+    SYN_ASSERT(new_size < (SIZE_MAX / sizeof(dentry *)));
+    dentry **t = dmem_calloc(d->mem, new_size, sizeof(dentry *));
+    if (d->size[0] == 0) {
+        d->t[0] = t;
+        d->size[0] = new_size;
+        return;
+    }
+    d->t[1] = t;
+    d->size[1] = new_size;
+    d->rehash_idx = 0;
+}
+
+void dict_insert(dict *d, dentry *e)
+{
+    if (d->rehash_idx >= 0) rehash_step(d, DICT_REHASH_STEPS);
+    if (d->rehash_idx < 0) {
+        if (d->size[0] == 0)
+            start_resize(d, DICT_MIN_SIZE);
+        else if (d->used[0] >= d->size[0])
+            start_resize(d, d->size[0] * 2);
+    }
+    int t = d->rehash_idx >= 0 ? 1 : 0;
+    uint64_t idx = dict_hash(dentry_key(e), e->klen) & (d->size[t] - 1);
+    e->next = d->t[t][idx];
+    d->t[t][idx] = e;
+    d->used[t]++;
+}
+
+dentry *dict_unlink(dict *d, dpos pos)
+{
+    dentry *e = *pos.slot;
+    *pos.slot = e->next;
+    e->next = NULL;
+    d->used[pos.tab]--;
+    if (d->rehash_idx >= 0) {
+        rehash_step(d, DICT_REHASH_STEPS);
+    } else if (d->size[0] > DICT_MIN_SIZE && d->used[0] * 8 < d->size[0]) {
+        uint64_t ns = DICT_MIN_SIZE;
+        while (ns < d->used[0] * 2)
+            ns *= 2;
+        if (ns < d->size[0]) start_resize(d, ns);
+    }
+    return e;
+}
+
+void dict_replace(dpos pos, dentry *ne)
+{
+    *pos.slot = ne;
+}
+
+static inline uint64_t rev64(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ull) | ((v & 0x5555555555555555ull) << 1);
+    v = ((v >> 2) & 0x3333333333333333ull) | ((v & 0x3333333333333333ull) << 2);
+    v = ((v >> 4) & 0x0f0f0f0f0f0f0f0full) | ((v & 0x0f0f0f0f0f0f0f0full) << 4);
+    v = ((v >> 8) & 0x00ff00ff00ff00ffull) | ((v & 0x00ff00ff00ff00ffull) << 8);
+    v = ((v >> 16) & 0x0000ffff0000ffffull) | ((v & 0x0000ffff0000ffffull) << 16);
+    return (v >> 32) | (v << 32);
+}
+
+static void emit_bucket(dentry *e, dict_scan_cb cb, void *ctx)
+{
+    while (e) {
+        dentry *next = e->next;
+        cb(ctx, e);
+        e = next;
+    }
+}
+
+uint64_t dict_scan(const dict *d, uint64_t v, dict_scan_cb cb, void *ctx)
+{
+    if (dict_size(d) == 0 || d->size[0] == 0) return 0;
+    if (d->rehash_idx < 0) {
+        uint64_t m0 = d->size[0] - 1;
+        emit_bucket(d->t[0][v & m0], cb, ctx);
+        v |= ~m0;
+        v = rev64(v);
+        v++;
+        v = rev64(v);
+        return v;
+    }
+    int small = d->size[0] <= d->size[1] ? 0 : 1;
+    int large = 1 - small;
+    uint64_t m0 = d->size[small] - 1, m1 = d->size[large] - 1;
+    emit_bucket(d->t[small][v & m0], cb, ctx);
+    /* then every bucket of the larger table that expands the smaller one's bucket */
+    do {
+        emit_bucket(d->t[large][v & m1], cb, ctx);
+        v |= ~m1;
+        v = rev64(v);
+        v++;
+        v = rev64(v);
+    } while (v & (m0 ^ m1));
+    return v;
+}
+
+void dict_each(const dict *d, dict_scan_cb cb, void *ctx)
+{
+    for (int t = 0; t < 2; t++)
+        for (uint64_t i = 0; i < d->size[t]; i++)
+            emit_bucket(d->t[t][i], cb, ctx);
+}

@@ -1,0 +1,378 @@
+/* keyspace.c — the store, entries, lazy expiry, the command table and data_exec. */
+#include <ctype.h>
+#include <stdlib.h>
+
+#include "data/data_internal.h"
+#include "util/assert.h"
+
+struct data_cmd {
+    data_cmd_info info;
+    data_handler fn;
+};
+
+static const data_cmd cmd_table[] = {
+#define DATA_X(name, arity, flags, fk, lk, step, group, since, summary, fn)                        \
+    {{#name, arity, flags, fk, lk, step, group, summary, since}, fn},
+    DATA_COMMANDS(DATA_X)
+#undef DATA_X
+};
+
+#define CMD_COUNT (sizeof cmd_table / sizeof cmd_table[0])
+
+const data_cmd *data_cmd_lookup(const char *name, size_t len)
+{
+    char low[24];
+    if (len == 0 || len >= sizeof low) return NULL;
+    for (size_t i = 0; i < len; i++)
+        low[i] = (char)tolower((unsigned char)name[i]);
+    for (size_t i = 0; i < CMD_COUNT; i++) {
+        const char *n = cmd_table[i].info.name;
+        if (n[0] == low[0] && strlen(n) == len && memcmp(n, low, len) == 0) return &cmd_table[i];
+    }
+    return NULL;
+}
+
+const data_cmd_info *data_cmd_describe(const data_cmd *cmd)
+{
+    return &cmd->info;
+}
+
+size_t data_cmd_count(void)
+{
+    return CMD_COUNT;
+}
+
+const data_cmd *data_cmd_at(size_t i)
+{
+    return i < CMD_COUNT ? &cmd_table[i] : NULL;
+}
+
+/* ---- entries ---- */
+
+static size_t dentry_bytes(const dentry *e)
+{
+    size_t v = e->type == DT_STRING ? e->vcap : sizeof(void *);
+    return DENTRY_HDR + ((e->flags & DE_EXPIRE) ? 8 : 0) + e->klen + v;
+}
+
+dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const char *v,
+                   size_t vlen, size_t vcap, int64_t expire_ms)
+{
+    SYN_ASSERT(vlen <= vcap && vcap <= UINT32_MAX && klen <= UINT32_MAX);
+    size_t ex = expire_ms >= 0 ? 8 : 0;
+    dentry *e = dmem_alloc(mem, DENTRY_HDR + ex + klen + vcap);
+    e->next = NULL;
+    e->klen = (uint32_t)klen;
+    e->vlen = (uint32_t)vlen;
+    e->vcap = (uint32_t)vcap;
+    e->type = type;
+    e->flags = ex ? DE_EXPIRE : 0;
+    if (ex) memcpy(e->data, &expire_ms, 8);
+    if (klen) memcpy(dentry_key(e), k, klen);
+    if (vlen) memcpy(dentry_val(e), v, vlen);
+    return e;
+}
+
+void dentry_free(size_t *mem, dentry *e)
+{
+    if (e->type == DT_HASH) hash_free(mem, e);
+    dmem_free(mem, e);
+}
+
+int ks_is_expired(const dentry *e, int64_t now_ms)
+{
+    return (e->flags & DE_EXPIRE) && dentry_expire(e) <= now_ms;
+}
+
+/* ---- keyspace access ---- */
+
+dentry *ks_read(data_call *c, const data_arg *key)
+{
+    dpos pos;
+    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) return NULL;
+    dentry *e = *pos.slot;
+    return ks_is_expired(e, c->now_ms) ? NULL : e;
+}
+
+int ks_write(data_call *c, const data_arg *key, dpos *pos)
+{
+    if (!dict_find(&c->ds->keys, key->ptr, key->len, pos)) return 0;
+    if (ks_is_expired(*pos->slot, c->now_ms)) {
+        ks_delete(c, *pos);
+        return 0;
+    }
+    return 1;
+}
+
+void ks_delete(data_call *c, dpos pos)
+{
+    dentry *e = dict_unlink(&c->ds->keys, pos);
+    if (e->flags & DE_EXPIRE) c->ds->expires--;
+    dentry_free(&c->ds->mem, e);
+    c->dirty = 1;
+}
+
+void ks_insert(data_call *c, dentry *e)
+{
+    if (e->flags & DE_EXPIRE) c->ds->expires++;
+    dict_insert(&c->ds->keys, e);
+    c->dirty = 1;
+}
+
+void ks_set_string(data_call *c, const data_arg *key, const char *v, size_t vlen, int64_t expire_ms,
+                   int keep_ttl)
+{
+    dpos pos;
+    int found = ks_write(c, key, &pos);
+    ks_set_string_at(c, key, found, pos, v, vlen, expire_ms, keep_ttl);
+}
+
+void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, const char *v,
+                      size_t vlen, int64_t expire_ms, int keep_ttl)
+{
+    data_store *ds = c->ds;
+    c->dirty = 1;
+    if (!found) {
+        ks_insert(c, dentry_new(&ds->mem, DT_STRING, key->ptr, key->len, v, vlen, vlen,
+                                keep_ttl ? -1 : expire_ms));
+        return;
+    }
+    dentry *old = *pos.slot;
+    if (keep_ttl) expire_ms = dentry_expire(old);
+    int had = (old->flags & DE_EXPIRE) != 0, has = expire_ms >= 0;
+    /* reuse the allocation when the new value fits without wasting much of it */
+    if (old->type == DT_STRING && had == has && vlen <= old->vcap && old->vcap <= vlen + 32) {
+        if (has) memcpy(old->data, &expire_ms, 8);
+        if (vlen) memcpy(dentry_val(old), v, vlen);
+        old->vlen = (uint32_t)vlen;
+        return;
+    }
+    dentry *ne = dentry_new(&ds->mem, DT_STRING, key->ptr, key->len, v, vlen, vlen, expire_ms);
+    ne->next = old->next;
+    dict_replace(pos, ne);
+    ds->expires += (uint64_t)has - (uint64_t)had;
+    dentry_free(&ds->mem, old);
+}
+
+dentry *ks_string_resize(data_call *c, dpos pos, size_t vlen, int grow)
+{
+    dentry *e = *pos.slot;
+    SYN_ASSERT(e->type == DT_STRING);
+    c->dirty = 1;
+    if (vlen <= e->vcap) {
+        e->vlen = (uint32_t)vlen;
+        return e;
+    }
+    size_t cap = vlen;
+    if (grow) cap = vlen < (1u << 20) ? vlen * 2 : vlen + (1u << 20);
+    if (cap > UINT32_MAX) cap = vlen;
+    size_t head = DENTRY_HDR + ((e->flags & DE_EXPIRE) ? 8 : 0) + e->klen;
+    dentry *ne = dmem_realloc(&c->ds->mem, e, head + cap);
+    ne->vcap = (uint32_t)cap;
+    ne->vlen = (uint32_t)vlen;
+    dict_replace(pos, ne);
+    return ne;
+}
+
+dentry *ks_set_expire(data_call *c, dpos pos, int64_t expire_ms)
+{
+    dentry *e = *pos.slot;
+    c->dirty = 1;
+    int had = (e->flags & DE_EXPIRE) != 0;
+    if (had && expire_ms >= 0) {
+        memcpy(e->data, &expire_ms, 8);
+        return e;
+    }
+    if (!had && expire_ms < 0) return e;
+    size_t body = dentry_bytes(e) - DENTRY_HDR - (had ? 8 : 0); /* key + value */
+    if (had) {
+        memmove(e->data, e->data + 8, body);
+        e->flags &= (uint8_t)~DE_EXPIRE;
+        e = dmem_realloc(&c->ds->mem, e, DENTRY_HDR + body);
+        c->ds->expires--;
+    } else {
+        e = dmem_realloc(&c->ds->mem, e, DENTRY_HDR + 8 + body);
+        memmove(e->data + 8, e->data, body);
+        memcpy(e->data, &expire_ms, 8);
+        e->flags |= DE_EXPIRE;
+        c->ds->expires++;
+    }
+    dict_replace(pos, e);
+    return e;
+}
+
+/* ---- replies ---- */
+
+void reply_ok(data_call *c)
+{
+    c->ops->status(c->rctx, "OK", 2);
+}
+void reply_err(data_call *c, const char *msg)
+{
+    c->ops->error(c->rctx, msg, strlen(msg));
+}
+void reply_wrongtype(data_call *c)
+{
+    reply_err(c, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+void reply_syntax(data_call *c)
+{
+    reply_err(c, "ERR syntax error");
+}
+void reply_not_int(data_call *c)
+{
+    reply_err(c, "ERR value is not an integer or out of range");
+}
+void reply_arity(data_call *c)
+{
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "ERR wrong number of arguments for '%s' command", c->name);
+    c->ops->error(c->rctx, buf, (size_t)n);
+}
+void reply_bulk(data_call *c, const char *p, size_t n)
+{
+    c->ops->bulk(c->rctx, p, n);
+}
+void reply_int(data_call *c, long long v)
+{
+    c->ops->integer(c->rctx, v);
+}
+void reply_null(data_call *c)
+{
+    c->ops->null(c->rctx);
+}
+
+/* ---- store ---- */
+
+data_store *data_create(void)
+{
+    data_store *ds = calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    dict_init(&ds->keys, &ds->mem);
+    return ds;
+}
+
+static void free_cb(dentry *e, void *arg)
+{
+    dentry_free(arg, e);
+}
+
+void ks_flush(data_store *ds)
+{
+    dict_deinit(&ds->keys, free_cb, &ds->mem);
+    ds->expires = 0;
+    ds->expire_cursor = 0;
+}
+
+void data_destroy(data_store *ds)
+{
+    if (!ds) return;
+    ks_flush(ds);
+    SYN_ASSERT_CMP(ds->mem, ==, 0);
+    free(ds);
+}
+
+int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
+              const data_reply_ops *ops, void *ctx)
+{
+    SYN_ASSERT(ds && cmd && ops && argc >= 1);
+    data_call c = {ds, argc, argv, now_ms, ops, ctx, 0, cmd->info.name};
+    int arity = cmd->info.arity;
+    if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
+        reply_arity(&c);
+        return 0;
+    }
+    cmd->fn(&c);
+    return c.dirty;
+}
+
+void data_get_stats(const data_store *ds, data_stats *out)
+{
+    out->keys = dict_size(&ds->keys);
+    out->expires = ds->expires;
+    out->memory_bytes = ds->mem + sizeof *ds;
+}
+
+/* ---- deterministic rewrite ---- */
+
+static void discard_str(void *ctx, const char *s, size_t n)
+{
+    (void)ctx, (void)s, (void)n;
+}
+static void discard_int(void *ctx, long long v)
+{
+    (void)ctx, (void)v;
+}
+static void discard_void(void *ctx)
+{
+    (void)ctx;
+}
+static void discard_n(void *ctx, size_t n)
+{
+    (void)ctx, (void)n;
+}
+static void discard_dbl(void *ctx, double v)
+{
+    (void)ctx, (void)v;
+}
+static const data_reply_ops discard_ops = {discard_str,  discard_str,  discard_int, discard_str,
+                                           discard_void, discard_void, discard_n,   discard_n,
+                                           discard_n,    discard_dbl};
+
+int data_rewrite(const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms, data_arg *out,
+                 int out_cap, char *scratch, size_t scratch_cap)
+{
+    /* the parsers are shared with execution; their error replies go nowhere */
+    data_call c = {NULL, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name};
+    int n = string_rewrite(&c, out, out_cap, scratch, scratch_cap);
+    if (n == 0) n = expire_rewrite(&c, out, out_cap, scratch, scratch_cap);
+    return n;
+}
+
+/* ---- active expiry ---- */
+
+#define EXPIRE_BATCH       64    /* entries collected per scan step before reporting */
+#define EXPIRE_MAX_BUCKETS 20000 /* bound on buckets visited per call */
+#define EXPIRE_MIN_BUCKETS 64
+
+typedef struct {
+    int64_t now_ms;
+    dentry *found[EXPIRE_BATCH * 2];
+    size_t n;
+    uint64_t seen; /* entries with an expiry examined */
+} expire_scan;
+
+static void expire_scan_cb(void *ctx, dentry *e)
+{
+    expire_scan *s = ctx;
+    if (!(e->flags & DE_EXPIRE)) return;
+    s->seen++;
+    if (dentry_expire(e) <= s->now_ms && s->n < sizeof s->found / sizeof s->found[0])
+        s->found[s->n++] = e;
+}
+
+/* Walks the table with a persistent resize-safe cursor (so repeated calls cover every key),
+ * like Redis's cycle samples its expires table: the budget grows with how sparse keys with
+ * an expiry are, and is bounded. Keys are reported after each step, so the callback may delete
+ * the reported key (e.g. with data_exec DEL) without disturbing the walk. */
+size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx)
+{
+    if (ds->expires == 0 || max == 0) return 0;
+    uint64_t keys = dict_size(&ds->keys);
+    uint64_t budget = (uint64_t)max * 4 * (keys / ds->expires + 1);
+    if (budget < EXPIRE_MIN_BUCKETS) budget = EXPIRE_MIN_BUCKETS;
+    if (budget > EXPIRE_MAX_BUCKETS) budget = EXPIRE_MAX_BUCKETS;
+    size_t reported = 0;
+    expire_scan s = {.now_ms = now_ms};
+    for (uint64_t step = 0; step < budget && reported < max; step++) {
+        s.n = 0;
+        ds->expire_cursor = dict_scan(&ds->keys, ds->expire_cursor, expire_scan_cb, &s);
+        for (size_t i = 0; i < s.n && reported < max; i++) {
+            dentry *e = s.found[i];
+            cb(ctx, dentry_key(e), e->klen);
+            reported++;
+        }
+        if (ds->expire_cursor == 0) break; /* a full cycle: let the caller come back later */
+    }
+    return reported;
+}

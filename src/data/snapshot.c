@@ -1,0 +1,222 @@
+/* snapshot.c — versioned, checksummed binary snapshot of the dataset.
+ *
+ * Layout (integers little-endian):
+ *   "SYNODDS\0" | u32 version (1) | u32 reserved (0)
+ *   records:  u8 kind (1 string, 2 hash) | u8 flags (bit 0: has expiry) | [i64 expire_ms]
+ *             | u32 klen | key | string: u32 vlen | value
+ *                              | hash:   u32 nfields (>= 1) | nfields x (u32 len | field
+ *                                        | u32 len | value)
+ *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
+ * The whole file is checked against the CRC before any record is parsed, and every record is
+ * still parsed with bounds checks (a valid CRC does not make the input trusted). */
+#include <stdlib.h>
+
+#include "data/data_internal.h"
+#include "util/assert.h"
+#include "util/crc32c.h"
+
+#define SNAP_MAGIC    "SYNODDS"
+#define SNAP_VERSION  1
+#define SNAP_HDR      16
+#define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
+#define SNAP_CHUNK    (64 * 1024)
+#define SNAP_K_STRING 1
+#define SNAP_K_HASH   2
+#define SNAP_K_END    0xff
+#define SNAP_F_EXPIRE 1
+
+typedef struct {
+    unsigned char *buf;
+    size_t len;
+    uint32_t crc;
+    data_write_cb wr;
+    void *ctx;
+    int err;
+} snap_out;
+
+static void out_flush(snap_out *o)
+{
+    if (o->err || o->len == 0) return;
+    o->crc = crc32c(o->crc, o->buf, o->len);
+    int rc = o->wr(o->ctx, o->buf, o->len);
+    if (rc < 0) o->err = rc;
+    o->len = 0;
+}
+
+static void out_bytes(snap_out *o, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    while (n && !o->err) {
+        size_t k = SNAP_CHUNK - o->len;
+        if (k > n) k = n;
+        memcpy(o->buf + o->len, s, k);
+        o->len += k;
+        s += k;
+        n -= k;
+        if (o->len == SNAP_CHUNK) out_flush(o);
+    }
+}
+
+static void out_u(snap_out *o, uint64_t v, int bytes)
+{
+    unsigned char b[8];
+    for (int i = 0; i < bytes; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    out_bytes(o, b, (size_t)bytes);
+}
+
+static void out_str(snap_out *o, const char *p, size_t n)
+{
+    out_u(o, n, 4);
+    out_bytes(o, p, n);
+}
+
+static void save_field(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
+{
+    out_str(ctx, f, fl);
+    out_str(ctx, v, vl);
+}
+
+static void save_entry(void *ctx, dentry *e)
+{
+    snap_out *o = ctx;
+    int ex = (e->flags & DE_EXPIRE) != 0;
+    out_u(o, e->type == DT_STRING ? SNAP_K_STRING : SNAP_K_HASH, 1);
+    out_u(o, ex ? SNAP_F_EXPIRE : 0, 1);
+    if (ex) out_u(o, (uint64_t)dentry_expire(e), 8);
+    out_str(o, dentry_key(e), e->klen);
+    if (e->type == DT_STRING) {
+        out_str(o, dentry_val(e), e->vlen);
+    } else {
+        out_u(o, hash_len(e), 4);
+        hash_each(e, save_field, o);
+    }
+}
+
+int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
+{
+    snap_out o = {.buf = malloc(SNAP_CHUNK), .wr = wr, .ctx = ctx};
+    SYN_ASSERT(o.buf != NULL);
+    out_bytes(&o, SNAP_MAGIC, 8);
+    out_u(&o, SNAP_VERSION, 4);
+    out_u(&o, 0, 4);
+    dict_each(&ds->keys, save_entry, &o);
+    out_u(&o, SNAP_K_END, 1);
+    out_u(&o, dict_size(&ds->keys), 8);
+    out_flush(&o); /* the CRC covers everything written so far */
+    out_u(&o, o.crc, 4);
+    out_flush(&o);
+    free(o.buf);
+    return o.err;
+}
+
+/* ---- load ---- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t left;
+} snap_in;
+
+static int in_u(snap_in *in, int bytes, uint64_t *v)
+{
+    if (in->left < (size_t)bytes) return -1;
+    *v = 0;
+    for (int i = 0; i < bytes; i++)
+        *v |= (uint64_t)in->p[i] << (8 * i);
+    in->p += bytes;
+    in->left -= (size_t)bytes;
+    return 0;
+}
+
+static int in_str(snap_in *in, const char **s, size_t *n)
+{
+    uint64_t len;
+    if (in_u(in, 4, &len) < 0 || len > DATA_STRING_MAX_BYTES || len > in->left) return -1;
+    *s = (const char *)in->p;
+    *n = (size_t)len;
+    in->p += len;
+    in->left -= (size_t)len;
+    return 0;
+}
+
+/* Parses one record into a new entry; NULL if malformed. */
+static dentry *load_record(snap_in *in, unsigned kind, size_t *mem)
+{
+    uint64_t flags, ex = (uint64_t)-1, n;
+    const char *k, *v, *f;
+    size_t kl, vl, fl;
+    if (in_u(in, 1, &flags) < 0 || (flags & ~(uint64_t)SNAP_F_EXPIRE)) return NULL;
+    if ((flags & SNAP_F_EXPIRE) && (in_u(in, 8, &ex) < 0 || (int64_t)ex < 0)) return NULL;
+    if (in_str(in, &k, &kl) < 0) return NULL;
+    if (kind == SNAP_K_STRING) {
+        if (in_str(in, &v, &vl) < 0) return NULL;
+        return dentry_new(mem, DT_STRING, k, kl, v, vl, vl, (int64_t)ex);
+    }
+    if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 8) return NULL;
+    dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
+    for (uint64_t i = 0; i < n; i++) {
+        if (in_str(in, &f, &fl) < 0 || in_str(in, &v, &vl) < 0 ||
+            !hash_set(mem, e, f, fl, v, vl)) { /* a repeated field is malformed too */
+            dentry_free(mem, e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+static void repoint_cb(void *ctx, dentry *e)
+{
+    if (e->type == DT_HASH) hash_set_mem(e, ctx);
+}
+
+int data_snapshot_load(data_store *ds, const void *buf, size_t len)
+{
+    const unsigned char *b = buf;
+    if (len < SNAP_HDR + SNAP_TRAILER || memcmp(b, SNAP_MAGIC, 8) != 0)
+        return DATA_SNAPSHOT_ECORRUPT;
+    snap_in hdr = {b + 8, 8};
+    uint64_t version, reserved, want_crc, count, kind;
+    (void)in_u(&hdr, 4, &version);
+    (void)in_u(&hdr, 4, &reserved);
+    snap_in tail = {b + len - 4, 4};
+    (void)in_u(&tail, 4, &want_crc);
+    if (crc32c(0, b, len - 4) != (uint32_t)want_crc) return DATA_SNAPSHOT_ECORRUPT;
+    if (version != SNAP_VERSION) return DATA_SNAPSHOT_EVERSION;
+    if (reserved != 0) return DATA_SNAPSHOT_ECORRUPT;
+
+    data_store *tmp = data_create();
+    SYN_ASSERT(tmp != NULL);
+    data_call c = {.ds = tmp, .now_ms = INT64_MIN};
+    snap_in in = {b + SNAP_HDR, len - SNAP_HDR - 4};
+    uint64_t records = 0;
+    int rc = DATA_SNAPSHOT_ECORRUPT;
+    for (;;) {
+        if (in_u(&in, 1, &kind) < 0) goto fail;
+        if (kind == SNAP_K_END) break;
+        if (kind != SNAP_K_STRING && kind != SNAP_K_HASH) goto fail;
+        dentry *e = load_record(&in, (unsigned)kind, &tmp->mem);
+        if (!e) goto fail;
+        dpos pos;
+        if (dict_find(&tmp->keys, dentry_key(e), e->klen, &pos)) {
+            dentry_free(&tmp->mem, e);
+            goto fail;
+        }
+        ks_insert(&c, e);
+        records++;
+    }
+    if (in_u(&in, 8, &count) < 0 || count != records || in.left != 0) goto fail;
+
+    /* success: swap the new dataset in */
+    ks_flush(ds);
+    ds->keys = tmp->keys;
+    ds->keys.mem = &ds->mem;
+    ds->mem = tmp->mem;
+    ds->expires = tmp->expires;
+    ds->expire_cursor = 0;
+    dict_each(&ds->keys, repoint_cb, &ds->mem);
+    free(tmp);
+    return 0;
+fail:
+    data_destroy(tmp);
+    return rc;
+}

@@ -1,0 +1,357 @@
+/* client.c — client connections: accept, buffered reads, request parsing, buffered writes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server/server.h"
+#include "util/assert.h"
+
+static void client_on_io(net_loop *l, int fd, int events, void *ctx);
+
+static void pending_remove(client *c)
+{
+    server *s = c->srv;
+    if (!(c->flags & CLIENT_PENDING_WRITE)) return;
+    if (c->pending_prev)
+        c->pending_prev->pending_next = c->pending_next;
+    else
+        s->pending = c->pending_next;
+    if (c->pending_next) c->pending_next->pending_prev = c->pending_prev;
+    c->pending_prev = c->pending_next = NULL;
+    c->flags &= ~CLIENT_PENDING_WRITE;
+}
+
+void srv_client_mark_pending(client *c)
+{
+    if (c->flags & CLIENT_PENDING_WRITE) return;
+    server *s = c->srv;
+    c->flags |= CLIENT_PENDING_WRITE;
+    c->pending_prev = NULL;
+    c->pending_next = s->pending;
+    if (s->pending) s->pending->pending_prev = c;
+    s->pending = c;
+}
+
+void srv_client_free(client *c)
+{
+    server *s = c->srv;
+    if (s->cfg.log_verbose)
+        srv_log(SRV_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
+    pending_remove(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->n_clients--;
+    SYN_ASSERT(s->n_clients >= 0);
+    int rc = net_loop_watch(s->loop, c->fd, 0, NULL, NULL);
+    SYN_ASSERT(rc == 0);
+    close(c->fd);
+    resp_parser_destroy(c->parser);
+    resp_buf_deinit(&c->out);
+    free(c->qbuf);
+    free(c->name);
+    free(c);
+}
+
+static void reject(int fd, const char *msg)
+{
+    /* best effort: the connection is closed right after */
+    (void)!write(fd, msg, strlen(msg));
+    close(fd);
+}
+
+void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
+{
+    (void)events;
+    server *s = ctx;
+    /* bounded: at most this many accepts per readiness event, so one busy listener cannot
+     * starve the connected clients */
+    for (int i = 0; i < 1000; i++) {
+        char peer[64];
+        int fd = net_tcp_accept(lfd, peer, sizeof(peer));
+        if (fd == -EAGAIN) return;
+        if (fd < 0) {
+            srv_log(SRV_LOG_WARN, "accept: %s", strerror(-fd));
+            return;
+        }
+        if (s->n_clients >= s->cfg.maxclients || fd >= net_loop_max_fds(l) - 1) {
+            s->stats.connections_rejected++;
+            reject(fd, "-ERR max number of clients reached\r\n");
+            continue;
+        }
+        client *c = calloc(1, sizeof(*c));
+        resp_parser *p = resp_parser_create(&s->limits);
+        if (!c || !p) {
+            free(c);
+            resp_parser_destroy(p);
+            srv_log(SRV_LOG_WARN, "out of memory accepting a client");
+            close(fd);
+            continue;
+        }
+        c->srv = s;
+        c->fd = fd;
+        c->id = s->next_client_id++;
+        c->proto = 2;
+        c->parser = p;
+        resp_buf_init(&c->out);
+        snprintf(c->addr, sizeof(c->addr), "%s", peer);
+        if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
+        c->ctime_ms = c->last_ms = net_mono_ms();
+        c->last_cmd = "NULL";
+        int rc = net_loop_watch(l, fd, NET_READABLE, client_on_io, c);
+        if (rc < 0) {
+            srv_log(SRV_LOG_WARN, "watch client fd %d: %s", fd, strerror(-rc));
+            resp_parser_destroy(p);
+            resp_buf_deinit(&c->out);
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->next = s->clients;
+        if (s->clients) s->clients->prev = c;
+        s->clients = c;
+        s->n_clients++;
+        s->stats.connections_received++;
+        if (s->cfg.log_verbose)
+            srv_log(SRV_LOG_INFO, "client id=%llu addr=%s connected", (unsigned long long)c->id,
+                    c->addr);
+    }
+}
+
+static size_t out_pending(const client *c)
+{
+    return c->out.len - c->out_sent;
+}
+
+/* Parses and executes every complete request in the query buffer, then keeps the unparsed
+ * tail at the front of the buffer. */
+static void process_input(client *c)
+{
+    server *s = c->srv;
+    size_t pos = 0;
+    while (pos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+        if ((long long)out_pending(c) > SRV_OUT_PAUSE_BYTES) {
+            /* back-pressure: the client is not reading its replies */
+            c->flags |= CLIENT_PAUSED;
+            break;
+        }
+        size_t used = 0;
+        resp_arg *args = NULL;
+        int argc = 0;
+        int rc = resp_parse(c->parser, c->qbuf + pos, c->qlen - pos, &used, &args, &argc);
+        if (rc == RESP_INCOMPLETE) break;
+        if (rc == RESP_ERROR) {
+            const char *msg = resp_parser_error(c->parser);
+            srv_log(SRV_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
+                    (unsigned long long)c->id, c->addr, msg);
+            srv_reply_error(c, msg);
+            c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+            pos = c->qlen;
+            break;
+        }
+        SYN_ASSERT(used > 0 && used <= c->qlen - pos);
+        if (argc > 0) {
+            if (argc > s->argv_cap) {
+                int cap = s->argv_cap ? s->argv_cap : 16;
+                while (cap < argc)
+                    cap *= 2;
+                data_arg *na = realloc(s->argv, sizeof(*na) * (size_t)cap);
+                if (!na) {
+                    srv_reply_error(c, "ERR out of memory");
+                    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+                    break;
+                }
+                s->argv = na;
+                s->argv_cap = cap;
+            }
+            for (int i = 0; i < argc; i++) {
+                s->argv[i].ptr = args[i].ptr;
+                s->argv[i].len = args[i].len;
+            }
+            srv_dispatch(s, c, argc, s->argv);
+            s->stats.commands_processed++;
+        }
+        pos += used;
+    }
+    if (pos > 0) {
+        memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
+        c->qlen -= pos;
+    }
+    if (c->qlen == 0 && c->qcap > 4 * SRV_IOBUF_BYTES) {
+        /* a big request passed: give the memory back */
+        free(c->qbuf);
+        c->qbuf = NULL;
+        c->qcap = 0;
+    }
+    if (out_pending(c) > 0) srv_client_mark_pending(c);
+}
+
+static void on_readable(client *c)
+{
+    server *s = c->srv;
+    size_t want = SRV_IOBUF_BYTES;
+    size_t need = resp_parser_need(c->parser);
+    /* a big bulk in progress: read exactly what it still needs, in one buffer */
+    if (need > want && need < (size_t)s->cfg.client_query_buffer_limit) want = need;
+    if (c->qcap - c->qlen < want) {
+        size_t ncap = c->qlen + want;
+        if (ncap < SRV_IOBUF_BYTES) ncap = SRV_IOBUF_BYTES;
+        char *nb = realloc(c->qbuf, ncap);
+        if (!nb) {
+            srv_log(SRV_LOG_WARN, "out of memory reading from client id=%llu",
+                    (unsigned long long)c->id);
+            c->flags |= CLIENT_CLOSE_ASAP;
+            return;
+        }
+        c->qbuf = nb;
+        c->qcap = ncap;
+    }
+    ssize_t n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return;
+        if (s->cfg.log_verbose)
+            srv_log(SRV_LOG_INFO, "reading from client id=%llu: %s", (unsigned long long)c->id,
+                    strerror(errno));
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    if (n == 0) {
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    c->qlen += (size_t)n;
+    c->last_ms = net_mono_ms();
+    s->stats.net_input_bytes += (uint64_t)n;
+    if ((long long)c->qlen > s->cfg.client_query_buffer_limit) {
+        srv_log(SRV_LOG_WARN,
+                "closing client id=%llu addr=%s that reached max query buffer "
+                "length (%zu bytes)",
+                (unsigned long long)c->id, c->addr, c->qlen);
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
+    if (!(c->flags & CLIENT_PAUSED)) process_input(c);
+}
+
+/* Writes as much pending output as the socket takes. Returns 0 when everything is written,
+ * 1 when the socket is full, -1 on a write error (the client is marked for closing). */
+static int write_out(client *c)
+{
+    server *s = c->srv;
+    while (out_pending(c) > 0) {
+        ssize_t n = write(c->fd, c->out.data + c->out_sent, out_pending(c));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return 1;
+            c->flags |= CLIENT_CLOSE_ASAP;
+            return -1;
+        }
+        c->out_sent += (size_t)n;
+        s->stats.net_output_bytes += (uint64_t)n;
+    }
+    c->out.len = 0;
+    c->out_sent = 0;
+    if (c->out.cap > 4 * SRV_IOBUF_BYTES) {
+        resp_buf_deinit(&c->out);
+        resp_buf_init(&c->out);
+    }
+    return 0;
+}
+
+/* The watched mask follows the client's state: readable unless paused (back-pressure) or
+ * closing, writable while output waits for the socket. */
+static void update_watch(client *c)
+{
+    int mask = 0;
+    if (!(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
+        mask |= NET_READABLE;
+    if (c->flags & CLIENT_WANT_WRITE) mask |= NET_WRITABLE;
+    if (mask == net_loop_mask(c->srv->loop, c->fd)) return;
+    int rc = net_loop_watch(c->srv->loop, c->fd, mask, client_on_io, c);
+    SYN_ASSERT(rc == 0);
+}
+
+/* Writes pending output; on completion resumes a paused client or frees one that asked to be
+ * closed. Returns 1 if the client was freed. */
+static int flush_client(client *c)
+{
+    int rc = write_out(c);
+    if (rc < 0) {
+        srv_client_free(c);
+        return 1;
+    }
+    if (rc == 1) {
+        c->flags |= CLIENT_WANT_WRITE;
+        update_watch(c);
+        return 0;
+    }
+    c->flags &= ~CLIENT_WANT_WRITE;
+    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+        srv_client_free(c);
+        return 1;
+    }
+    if (c->flags & CLIENT_PAUSED) {
+        c->flags &= ~CLIENT_PAUSED;
+        process_input(c); /* may pause again; its output is flushed by the caller's loop */
+    }
+    update_watch(c);
+    return 0;
+}
+
+static void client_on_io(net_loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)fd;
+    client *c = ctx;
+    if ((events & NET_WRITABLE) && flush_client(c)) return;
+    if ((events & NET_READABLE) &&
+        !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PAUSED)))
+        on_readable(c);
+    if (c->flags & CLIENT_CLOSE_ASAP)
+        srv_client_free(c);
+    else if (c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY))
+        update_watch(c);
+}
+
+void srv_before_sleep(net_loop *l, void *ctx)
+{
+    (void)l;
+    server *s = ctx;
+    /* A flushed client that was paused processes more input and may queue output again, so
+     * repeat until nothing is pending: each round consumes buffered input, which is finite. */
+    while (s->pending) {
+        client *c = s->pending;
+        s->pending = NULL;
+        while (c) {
+            client *next = c->pending_next;
+            c->pending_prev = c->pending_next = NULL;
+            c->flags &= ~CLIENT_PENDING_WRITE;
+            if (c->flags & CLIENT_CLOSE_ASAP)
+                srv_client_free(c);
+            else if (!(c->flags & CLIENT_WANT_WRITE))
+                flush_client(c);
+            /* else: already waiting for the socket; the writable event continues */
+            c = next;
+        }
+    }
+}
+
+void srv_client_list_line(const client *c, char *out, size_t cap)
+{
+    int64_t now = net_mono_ms();
+    int mask = net_loop_mask(c->srv->loop, c->fd);
+    snprintf(out, cap,
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=N db=0 sub=0 "
+             "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
+             "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
+             "resp=%d",
+             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+             c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
+             (mask & NET_READABLE) ? "r" : "", (mask & NET_WRITABLE) ? "w" : "", c->last_cmd,
+             c->proto);
+}

@@ -1,0 +1,377 @@
+/* cmd_conn.c — connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/server.h"
+
+static int arg_is(const data_arg *a, const char *s)
+{
+    return strlen(s) == a->len && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+/* Redis's string2ll: no spaces, no '+', no leading zeros, fits in a long long. */
+static int arg_ll(const data_arg *a, long long *out)
+{
+    char buf[32];
+    if (a->len == 0 || a->len >= sizeof(buf)) return -1;
+    memcpy(buf, a->ptr, a->len);
+    buf[a->len] = '\0';
+    const char *d = buf[0] == '-' ? buf + 1 : buf;
+    if (!*d || (d[0] == '0' && d[1]) || (buf[0] == '-' && d[0] == '0')) return -1;
+    for (const char *p = d; *p; p++)
+        if (*p < '0' || *p > '9') return -1;
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno) return -1;
+    *out = v;
+    return 0;
+}
+
+void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    if (argc > 2) {
+        srv_reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (argc == 2)
+        srv_reply_bulk(c, argv[1].ptr, argv[1].len);
+    else
+        srv_reply_status(c, "PONG");
+}
+
+void srv_cmd_echo(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    srv_reply_bulk(c, argv[1].ptr, argv[1].len);
+}
+
+/* Client names: printable ASCII without spaces (Redis's validateClientName). */
+static int valid_name(const data_arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->ptr[i] < '!' || a->ptr[i] > '~') return 0;
+    return 1;
+}
+
+static int set_name(client *c, const data_arg *a)
+{
+    if (!valid_name(a)) {
+        srv_reply_error(c,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
+        return -1;
+    }
+    char *n = NULL;
+    if (a->len) {
+        n = malloc(a->len + 1);
+        if (!n) {
+            srv_reply_error(c, "ERR out of memory");
+            return -1;
+        }
+        memcpy(n, a->ptr, a->len);
+        n[a->len] = '\0';
+    }
+    free(c->name);
+    c->name = n;
+    return 0;
+}
+
+/* No ACL users exist: the default user has no password, so AUTH default <anything> succeeds
+ * (as on a Redis without requirepass). */
+static int auth_ok(const data_arg *user)
+{
+    return arg_is(user, "default");
+}
+
+void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    long long ver = 0;
+    if (argc >= 2) {
+        if (arg_ll(&argv[1], &ver) < 0) {
+            srv_reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver < 2 || ver > 3) {
+            srv_reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    const data_arg *user = NULL, *name = NULL;
+    for (int j = 2; j < argc; j++) {
+        int more = argc - 1 - j;
+        if (arg_is(&argv[j], "auth") && more >= 2) {
+            user = &argv[j + 1];
+            j += 2;
+        } else if (arg_is(&argv[j], "setname") && more >= 1) {
+            name = &argv[j + 1];
+            if (!valid_name(name)) {
+                srv_reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+                                   "characters.");
+                return;
+            }
+            j++;
+        } else {
+            srv_reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'", (int)argv[j].len,
+                             argv[j].ptr);
+            return;
+        }
+    }
+    if (user && !auth_ok(user)) {
+        srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    if (name && set_name(c, name) < 0) return;
+    if (ver) c->proto = (int)ver;
+    srv_reply_map(c, 7);
+    srv_reply_cstr(c, "server");
+    srv_reply_cstr(c, "redis");
+    srv_reply_cstr(c, "version");
+    srv_reply_cstr(c, SRV_REDIS_VERSION);
+    srv_reply_cstr(c, "proto");
+    srv_reply_int(c, c->proto);
+    srv_reply_cstr(c, "id");
+    srv_reply_int(c, (long long)c->id);
+    srv_reply_cstr(c, "mode");
+    srv_reply_cstr(c, "standalone");
+    srv_reply_cstr(c, "role");
+    srv_reply_cstr(c, "master");
+    srv_reply_cstr(c, "modules");
+    srv_reply_array(c, 0);
+}
+
+void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    if (argc > 3) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    if (argc == 2) {
+        srv_reply_error(c, "ERR AUTH <password> called without any password configured for the "
+                           "default user. Are you sure your configuration is correct?");
+        return;
+    }
+    if (!auth_ok(&argv[1])) {
+        srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    srv_reply_status(c, "OK");
+}
+
+void srv_cmd_select(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    long long db;
+    if (arg_ll(&argv[1], &db) < 0 || db < INT_MIN || db > INT_MAX) {
+        srv_reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    if (db != 0) {
+        srv_reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    srv_reply_status(c, "OK");
+}
+
+void srv_cmd_quit(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    srv_reply_status(c, "OK");
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    c->proto = 2;
+    free(c->name);
+    c->name = NULL;
+    srv_reply_status(c, "RESET");
+}
+
+void srv_cmd_client_id(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    srv_reply_int(c, (long long)c->id);
+}
+
+void srv_cmd_client_setname(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    if (set_name(c, &argv[2]) == 0) srv_reply_status(c, "OK");
+}
+
+void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    if (c->name)
+        srv_reply_cstr(c, c->name);
+    else
+        srv_reply_null(c);
+}
+
+void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    char line[1024];
+    srv_client_list_line(c, line, sizeof(line));
+    size_t n = strlen(line);
+    line[n++] = '\n';
+    srv_reply_verbatim(c, line, n);
+}
+
+void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
+{
+    /* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]] */
+    int only_none = 0;
+    long long ids[64];
+    int n_ids = 0, by_id = 0;
+    if (argc >= 4 && arg_is(&argv[2], "type") && argc == 4) {
+        if (arg_is(&argv[3], "normal"))
+            only_none = 0;
+        else if (arg_is(&argv[3], "master") || arg_is(&argv[3], "replica") ||
+                 arg_is(&argv[3], "slave") || arg_is(&argv[3], "pubsub"))
+            only_none = 1;
+        else {
+            srv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
+            return;
+        }
+    } else if (argc >= 4 && arg_is(&argv[2], "id")) {
+        by_id = 1;
+        for (int i = 3; i < argc; i++) {
+            long long v;
+            if (arg_ll(&argv[i], &v) < 0 || v <= 0) {
+                srv_reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+            if (n_ids < 64) ids[n_ids++] = v;
+        }
+    } else if (argc != 2) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    /* bounded by maxclients lines of at most 1 KB */
+    size_t cap = (size_t)(s->n_clients + 1) * 1024, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        srv_reply_error(c, "ERR out of memory");
+        return;
+    }
+    for (client *o = s->clients; o && !only_none; o = o->next) {
+        if (by_id) {
+            int hit = 0;
+            for (int i = 0; i < n_ids; i++)
+                if ((unsigned long long)ids[i] == o->id) hit = 1;
+            if (!hit) continue;
+        }
+        char line[1024];
+        srv_client_list_line(o, line, sizeof(line));
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) break;
+        memcpy(buf + len, line, n);
+        buf[len + n] = '\n';
+        len += n + 1;
+    }
+    srv_reply_verbatim(c, buf, len);
+    free(buf);
+}
+
+static void srv_reply_help(client *c, const char *const *lines)
+{
+    size_t n = 0;
+    while (lines[n])
+        n++;
+    srv_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        srv_reply_status(c, lines[i]);
+}
+
+void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    static const char *const lines[] = {
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "    * ID <client-id> [<client-id> ...]",
+        "      Return clients of specified IDs only.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    srv_reply_help(c, lines);
+}
+
+void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    static const char *const lines[] = {
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    srv_reply_help(c, lines);
+}
+
+void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    static const char *const lines[] = {
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    srv_reply_help(c, lines);
+}

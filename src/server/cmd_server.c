@@ -1,0 +1,303 @@
+/* cmd_server.c — server commands: COMMAND, INFO, CONFIG, TIME. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "server/server.h"
+
+void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    srv_cmd_reply_all(c, 0);
+}
+
+void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    srv_reply_int(c, (long long)srv_cmd_count());
+}
+
+void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argc;
+    (void)argv;
+    int64_t us = net_wall_us();
+    char a[32], b[32];
+    snprintf(a, sizeof(a), "%lld", (long long)(us / 1000000));
+    snprintf(b, sizeof(b), "%lld", (long long)(us % 1000000));
+    srv_reply_array(c, 2);
+    srv_reply_cstr(c, a);
+    srv_reply_cstr(c, b);
+}
+
+/* --- INFO -------------------------------------------------------------------------------- */
+
+static void sb_printf(resp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(resp_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    resp_buf_reserve(b, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static void human_bytes(char *out, size_t cap, unsigned long long n)
+{
+    if (n < 1024)
+        snprintf(out, cap, "%lluB", n);
+    else if (n < 1024ull * 1024)
+        snprintf(out, cap, "%.2fK", (double)n / 1024);
+    else if (n < 1024ull * 1024 * 1024)
+        snprintf(out, cap, "%.2fM", (double)n / (1024 * 1024));
+    else
+        snprintf(out, cap, "%.2fG", (double)n / (1024.0 * 1024 * 1024));
+}
+
+static unsigned long long rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long long size = 0, resident = 0;
+    int ok = fscanf(f, "%llu %llu", &size, &resident) == 2;
+    fclose(f);
+    return ok ? resident * (unsigned long long)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static void info_server(server *s, resp_buf *b)
+{
+    struct utsname u;
+    if (uname(&u) < 0) memset(&u, 0, sizeof(u));
+    int64_t up_s = (net_mono_ms() - s->start_mono_ms) / 1000;
+    sb_printf(b,
+              "# Server\r\nredis_version:%s\r\nsynod_version:%s\r\nredis_mode:standalone\r\n"
+              "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\nprocess_id:%d\r\n"
+              "tcp_port:%d\r\nlisten_addr:%s\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
+              "hz:%lld\r\nconfig_file:%s\r\n",
+              SRV_REDIS_VERSION, SRV_VERSION, u.sysname, u.release, u.machine,
+              (int)(sizeof(void *) * 8), (int)getpid(), net_local_port(s->listen_fd),
+              s->listen_addr, (long long)up_s, (long long)(up_s / 86400), s->cfg.hz,
+              s->config_file);
+}
+
+static void info_clients(server *s, resp_buf *b)
+{
+    sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
+              s->n_clients, s->cfg.maxclients);
+}
+
+static void info_memory(server *s, resp_buf *b)
+{
+    data_stats ds;
+    data_get_stats(s->ds, &ds);
+    unsigned long long clients = 0;
+    for (client *c = s->clients; c; c = c->next)
+        clients += sizeof(*c) + c->qcap + c->out.cap;
+    unsigned long long used = ds.memory_bytes + clients;
+    unsigned long long rss = rss_bytes();
+    char h1[32], h2[32];
+    human_bytes(h1, sizeof(h1), used);
+    human_bytes(h2, sizeof(h2), rss);
+    sb_printf(b,
+              "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+              "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
+              "maxmemory:0\r\nmem_allocator:libc\r\n",
+              used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients);
+}
+
+static void info_stats(server *s, resp_buf *b)
+{
+    const srv_stats *st = &s->stats;
+    sb_printf(b,
+              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+              "rejected_connections:%llu\r\nexpired_keys:%llu\r\n",
+              (unsigned long long)st->connections_received,
+              (unsigned long long)st->commands_processed, (unsigned long long)st->net_input_bytes,
+              (unsigned long long)st->net_output_bytes,
+              (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys);
+}
+
+static void info_replication(server *s, resp_buf *b)
+{
+    (void)s;
+    sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+}
+
+static void info_keyspace(server *s, resp_buf *b)
+{
+    data_stats ds;
+    data_get_stats(s->ds, &ds);
+    sb_printf(b, "# Keyspace\r\n");
+    if (ds.keys)
+        sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)ds.keys,
+                  (unsigned long long)ds.expires);
+}
+
+/* The single node is its own leader of term 1; every executed write is one applied entry. */
+static void info_consensus(server *s, resp_buf *b)
+{
+    const srv_config *cfg = &s->cfg;
+    sb_printf(b,
+              "# Consensus\r\nnode_id:%lld\r\nrole:leader\r\nterm:1\r\nleader_id:%lld\r\n"
+              "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\nmembers:",
+              cfg->id, cfg->id, s->listen_addr, (unsigned long long)s->stats.applied_writes,
+              (unsigned long long)s->stats.applied_writes);
+    if (cfg->n_members == 0) {
+        sb_printf(b, "%lld=%s:%d", cfg->id, cfg->peer_host, cfg->peer_port);
+    } else {
+        for (int i = 0; i < cfg->n_members; i++)
+            sb_printf(b, "%s%lld=%s:%d", i ? "," : "", cfg->members[i].id, cfg->members[i].host,
+                      cfg->members[i].port);
+    }
+    sb_printf(b, "\r\n");
+}
+
+typedef struct {
+    const char *name;
+    void (*fn)(server *s, resp_buf *b);
+    int in_default;
+} info_section;
+
+/* The INFO sections, in output order. */
+static const info_section sections[] = {
+    {"server", info_server, 1},           {"clients", info_clients, 1},
+    {"memory", info_memory, 1},           {"stats", info_stats, 1},
+    {"replication", info_replication, 1}, {"keyspace", info_keyspace, 1},
+    {"consensus", info_consensus, 1},
+};
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv)
+{
+    int want[N_SECTIONS] = {0};
+    if (argc == 1) {
+        for (size_t i = 0; i < N_SECTIONS; i++)
+            want[i] = sections[i].in_default;
+    }
+    for (int a = 1; a < argc; a++) {
+        for (size_t i = 0; i < N_SECTIONS; i++) {
+            const data_arg *x = &argv[a];
+            int all = (x->len == 3 && strncasecmp(x->ptr, "all", 3) == 0) ||
+                      (x->len == 10 && strncasecmp(x->ptr, "everything", 10) == 0);
+            int def = x->len == 7 && strncasecmp(x->ptr, "default", 7) == 0;
+            if (all || (def && sections[i].in_default) ||
+                (strlen(sections[i].name) == x->len &&
+                 strncasecmp(sections[i].name, x->ptr, x->len) == 0))
+                want[i] = 1;
+        }
+    }
+    resp_buf b;
+    resp_buf_init(&b);
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (!want[i]) continue;
+        if (b.len) sb_printf(&b, "\r\n");
+        sections[i].fn(s, &b);
+    }
+    srv_reply_verbatim(c, b.data ? b.data : "", b.len);
+    resp_buf_deinit(&b);
+}
+
+/* --- CONFIG ------------------------------------------------------------------------------ */
+
+void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
+{
+    size_t nk = srv_config_key_count();
+    int hit[64] = {0};
+    size_t n = 0;
+    for (size_t k = 0; k < nk && k < 64; k++) {
+        const char *name = srv_config_key_name(k);
+        for (int a = 2; a < argc; a++) {
+            if (srv_glob_match(argv[a].ptr, argv[a].len, name, strlen(name), 1)) {
+                hit[k] = 1;
+                n++;
+                break;
+            }
+        }
+    }
+    srv_reply_map(c, n);
+    for (size_t k = 0; k < nk && k < 64; k++) {
+        if (!hit[k]) continue;
+        char val[SRV_PATH_MAX];
+        srv_config_key_value(&s->cfg, k, val, sizeof(val));
+        srv_reply_cstr(c, srv_config_key_name(k));
+        srv_reply_cstr(c, val);
+    }
+}
+
+void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
+{
+    if (argc % 2) {
+        srv_reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    /* all or nothing: apply to a copy, commit if every pair is valid */
+    srv_config next = s->cfg;
+    for (int a = 2; a < argc; a += 2) {
+        char key[128], val[256], err[512];
+        if (argv[a].len >= sizeof(key) || memchr(argv[a].ptr, '\0', argv[a].len)) {
+            srv_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                             (int)(argv[a].len > 128 ? 128 : argv[a].len), argv[a].ptr);
+            return;
+        }
+        memcpy(key, argv[a].ptr, argv[a].len);
+        key[argv[a].len] = '\0';
+        for (int b = 2; b < a; b += 2) {
+            if (argv[b].len == argv[a].len && strncasecmp(argv[b].ptr, key, argv[a].len) == 0) {
+                srv_reply_errorf(c,
+                                 "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                                 "duplicate parameter",
+                                 key);
+                return;
+            }
+        }
+        if (argv[a + 1].len >= sizeof(val) || memchr(argv[a + 1].ptr, '\0', argv[a + 1].len)) {
+            srv_reply_errorf(c,
+                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
+                             "argument couldn't be parsed into an integer",
+                             key);
+            return;
+        }
+        memcpy(val, argv[a + 1].ptr, argv[a + 1].len);
+        val[argv[a + 1].len] = '\0';
+        if (srv_config_set(&next, key, val, 1, err, sizeof(err)) < 0) {
+            srv_reply_errorf(c, "ERR %s", err);
+            return;
+        }
+    }
+    if (next.maxclients > net_loop_max_fds(s->loop) - SRV_FD_RESERVE) {
+        srv_reply_errorf(c,
+                         "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
+                         "The operating system is not able to handle the specified number of "
+                         "clients, try with %lld",
+                         (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
+        return;
+    }
+    s->cfg = next;
+    srv_config_applied(s);
+    srv_reply_status(c, "OK");
+}
+
+void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc;
+    (void)argv;
+    uint64_t applied = s->stats.applied_writes; /* a log index, not a statistic */
+    memset(&s->stats, 0, sizeof(s->stats));
+    s->stats.applied_writes = applied;
+    srv_reply_status(c, "OK");
+}

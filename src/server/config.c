@@ -1,0 +1,584 @@
+/* config.c — the key table behind the command line, the config file and CONFIG GET/SET. */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "util/assert.h"
+
+#define SYNOD_VERSION "0.1.0"
+
+typedef enum { K_INT, K_MEM, K_ADDR, K_PATH, K_FSYNC, K_CLUSTER, K_CONST } key_type;
+
+/* Flags of a key. */
+enum {
+    K_STARTUP = 1, /* command line and config file */
+    K_RUNTIME = 2, /* CONFIG SET */
+    K_COMPAT = 4,  /* reported by CONFIG GET for Redis tools (redis-benchmark asks); fixed */
+};
+
+typedef struct {
+    const char *name;
+    key_type type;
+    unsigned flags;
+    size_t offset; /* into srv_config; for K_ADDR the host field (the port follows it) */
+    long long min, max;
+    const char *help;
+} key_def;
+
+#define OFF(f) offsetof(srv_config, f)
+/* The single table of settings. */
+static const key_def keys[] = {
+    {"id", K_INT, K_STARTUP, OFF(id), 1, INT_MAX, "this node's id in the cluster"},
+    {"listen", K_ADDR, K_STARTUP, OFF(listen_host), 0, 0, "client address HOST:PORT"},
+    {"peer-listen", K_ADDR, K_STARTUP, OFF(peer_host), 0, 0, "peer address HOST:PORT"},
+    {"cluster", K_CLUSTER, K_STARTUP, 0, 0, 0, "voting members ID=HOST:PORT,..."},
+    {"data-dir", K_PATH, K_STARTUP, OFF(data_dir), 0, 0, "directory for the log/snapshots"},
+    {"fsync", K_FSYNC, K_STARTUP, OFF(fsync), 0, 0, "always|batch|never"},
+    {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 1000000,
+     "max connected clients"},
+    {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
+     LLONG_MAX, "max bulk string length"},
+    {"client-query-buffer-limit", K_MEM, K_STARTUP | K_RUNTIME, OFF(client_query_buffer_limit),
+     1024 * 1024, LLONG_MAX, "max bytes of unprocessed input per client"},
+    {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 1, 500, "cron frequency (active expiry)"},
+    {"timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(timeout_s), 0, INT_MAX,
+     "close clients idle this many seconds (0 = never)"},
+    {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
+     "1 = log every connection"},
+    {"save", K_CONST, K_COMPAT, 0, 0, 0, ""},
+    {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
+    {"databases", K_CONST, K_COMPAT, 0, 0, 0, "1"},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *fsync_names[] = {"always", "batch", "never"};
+
+void srv_config_defaults(srv_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = 1;
+    snprintf(c->listen_host, sizeof(c->listen_host), "127.0.0.1");
+    c->listen_port = 7379;
+    snprintf(c->peer_host, sizeof(c->peer_host), "127.0.0.1");
+    c->peer_port = 17379;
+    snprintf(c->data_dir, sizeof(c->data_dir), "./synod-data");
+    c->fsync = SRV_FSYNC_ALWAYS;
+    c->maxclients = 10000;
+    c->proto_max_bulk_len = 512ll * 1024 * 1024;
+    c->client_query_buffer_limit = 1024ll * 1024 * 1024;
+    c->hz = 10;
+    c->timeout_s = 0;
+    c->log_verbose = 0;
+}
+
+static const key_def *find_key(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcasecmp(keys[i].name, name) == 0) return &keys[i];
+    return NULL;
+}
+
+static void errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* Strict decimal integer: optional '-', digits, no spaces, no overflow. */
+static int parse_ll(const char *s, long long *out)
+{
+    if (!*s) return -1;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || isspace((unsigned char)s[0]) || s[0] == '+') return -1;
+    *out = v;
+    return 0;
+}
+
+/* Memory size as Redis writes it: 100, 1k (1000), 1kb (1024), 1m, 1mb, 1g, 1gb. */
+static int parse_mem(const char *s, long long *out)
+{
+    size_t n = strlen(s);
+    long long mul = 1;
+    char num[32];
+    size_t digits = n;
+    static const struct {
+        const char *suf;
+        long long mul;
+    } sufs[] = {{"kb", 1024}, {"mb", 1024 * 1024}, {"gb", 1024ll * 1024 * 1024},
+                {"k", 1000},  {"m", 1000 * 1000},  {"g", 1000ll * 1000 * 1000},
+                {"b", 1}};
+    for (size_t i = 0; i < sizeof(sufs) / sizeof(sufs[0]); i++) {
+        size_t sl = strlen(sufs[i].suf);
+        if (n > sl && strcasecmp(s + n - sl, sufs[i].suf) == 0) {
+            mul = sufs[i].mul;
+            digits = n - sl;
+            break;
+        }
+    }
+    if (digits == 0 || digits >= sizeof(num)) return -1;
+    memcpy(num, s, digits);
+    num[digits] = '\0';
+    long long v;
+    if (parse_ll(num, &v) < 0 || v < 0) return -1;
+    if (v > LLONG_MAX / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int parse_cluster(srv_config *c, const char *value, char *err, size_t cap)
+{
+    srv_member m[SRV_MEMBERS_MAX];
+    int n = 0;
+    const char *p = value;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char item[SRV_HOST_MAX + 32];
+        if (len == 0 || len >= sizeof(item)) {
+            errf(err, cap, "cluster: bad member '%.*s' (expected ID=HOST:PORT)", (int)len, p);
+            return -1;
+        }
+        if (n == SRV_MEMBERS_MAX) {
+            errf(err, cap, "cluster: more than %d members", SRV_MEMBERS_MAX);
+            return -1;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        char *eq = strchr(item, '=');
+        long long id;
+        if (!eq) {
+            errf(err, cap, "cluster: bad member '%s' (expected ID=HOST:PORT)", item);
+            return -1;
+        }
+        *eq = '\0';
+        if (parse_ll(item, &id) < 0 || id < 1 || id > INT_MAX) {
+            errf(err, cap, "cluster: bad member id '%s' in '%.*s'", item, (int)len, p);
+            return -1;
+        }
+        if (net_parse_hostport(eq + 1, m[n].host, sizeof(m[n].host), &m[n].port) < 0 ||
+            m[n].port == 0) {
+            errf(err, cap, "cluster: bad address '%s' for member %lld (expected HOST:PORT)", eq + 1,
+                 id);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            if (m[i].id == id) {
+                errf(err, cap, "cluster: member id %lld listed twice", id);
+                return -1;
+            }
+        }
+        m[n].id = id;
+        n++;
+        p += len;
+        if (*p == ',') p++;
+    }
+    if (n == 0) {
+        errf(err, cap, "cluster: empty member list");
+        return -1;
+    }
+    memcpy(c->members, m, sizeof(m[0]) * (size_t)n);
+    c->n_members = n;
+    return 0;
+}
+
+int srv_config_set(srv_config *c, const char *key, const char *value, int runtime, char *err,
+                   size_t cap)
+{
+    const key_def *k = find_key(key);
+    if (!k || !(k->flags & (runtime ? K_RUNTIME : K_STARTUP))) {
+        if (runtime && k && (k->flags & (K_STARTUP | K_COMPAT)))
+            errf(err, cap,
+                 "CONFIG SET failed (possibly related to argument '%s') - can't set "
+                 "immutable config",
+                 k->name);
+        else if (runtime)
+            errf(err, cap, "Unknown option or number of arguments for CONFIG SET - '%s'", key);
+        else
+            errf(err, cap, "unknown key '%s'", key);
+        return -1;
+    }
+    char *base = (char *)c;
+    long long v;
+    switch (k->type) {
+    case K_INT:
+    case K_MEM:
+        if ((k->type == K_INT ? parse_ll(value, &v) : parse_mem(value, &v)) < 0) {
+            if (runtime)
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - argument "
+                     "couldn't be parsed into an integer",
+                     k->name);
+            else
+                errf(err, cap, "%s: bad value '%s' (expected an integer%s)", k->name, value,
+                     k->type == K_MEM ? " with an optional kb/mb/gb suffix" : "");
+            return -1;
+        }
+        if (v < k->min || v > k->max) {
+            if (runtime)
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - argument "
+                     "must be between %lld and %lld inclusive",
+                     k->name, k->min, k->max);
+            else
+                errf(err, cap, "%s: bad value '%s' (must be between %lld and %lld)", k->name, value,
+                     k->min, k->max);
+            return -1;
+        }
+        *(long long *)(base + k->offset) = v;
+        return 0;
+    case K_ADDR: {
+        char host[SRV_HOST_MAX];
+        int port;
+        if (net_parse_hostport(value, host, sizeof(host), &port) < 0) {
+            errf(err, cap, "%s: bad address '%s' (expected HOST:PORT)", k->name, value);
+            return -1;
+        }
+        memcpy(base + k->offset, host, sizeof(host));
+        *(int *)(base + k->offset + SRV_HOST_MAX) = port;
+        return 0;
+    }
+    case K_PATH:
+        if (!*value || strlen(value) >= SRV_PATH_MAX) {
+            errf(err, cap, "%s: bad path '%s'", k->name, value);
+            return -1;
+        }
+        snprintf(base + k->offset, SRV_PATH_MAX, "%s", value);
+        return 0;
+    case K_FSYNC:
+        for (int i = 0; i < 3; i++) {
+            if (strcasecmp(value, fsync_names[i]) == 0) {
+                c->fsync = i;
+                return 0;
+            }
+        }
+        errf(err, cap, "fsync: bad value '%s' (expected always|batch|never)", value);
+        return -1;
+    case K_CLUSTER: return parse_cluster(c, value, err, cap);
+    case K_CONST: break;
+    }
+    SYN_ASSERT(0);
+    return -1;
+}
+
+size_t srv_config_key_count(void)
+{
+    return N_KEYS;
+}
+
+const char *srv_config_key_name(size_t i)
+{
+    SYN_ASSERT(i < N_KEYS);
+    return keys[i].name;
+}
+
+void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
+{
+    SYN_ASSERT(i < N_KEYS);
+    const key_def *k = &keys[i];
+    const char *base = (const char *)c;
+    switch (k->type) {
+    case K_INT:
+    case K_MEM: snprintf(out, cap, "%lld", *(const long long *)(base + k->offset)); return;
+    case K_ADDR: {
+        const char *host = base + k->offset;
+        int port = *(const int *)(base + k->offset + SRV_HOST_MAX);
+        snprintf(out, cap, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+        return;
+    }
+    case K_PATH: snprintf(out, cap, "%s", base + k->offset); return;
+    case K_FSYNC: snprintf(out, cap, "%s", fsync_names[c->fsync]); return;
+    case K_CLUSTER: {
+        size_t used = 0;
+        out[0] = '\0';
+        for (int m = 0; m < c->n_members && used < cap; m++) {
+            const srv_member *mb = &c->members[m];
+            int w = snprintf(out + used, cap - used,
+                             strchr(mb->host, ':') ? "%s%lld=[%s]:%d" : "%s%lld=%s:%d",
+                             m ? "," : "", mb->id, mb->host, mb->port);
+            if (w < 0) break;
+            used += (size_t)w;
+        }
+        return;
+    }
+    case K_CONST: snprintf(out, cap, "%s", k->help); return;
+    }
+}
+
+/* --- command line and file --------------------------------------------------------------- */
+
+static void print_help(void)
+{
+    printf("Usage: synod [--config FILE] [--id N] [--listen HOST:PORT] [--peer-listen HOST:PORT]\n"
+           "             [--cluster ID=HOST:PORT,...] [--data-dir DIR] "
+           "[--fsync always|batch|never]\n"
+           "       synod --version | --help\n\n"
+           "With no arguments: a single-node cluster, id 1, clients on 127.0.0.1:7379,\n"
+           "peers on 127.0.0.1:17379, data in ./synod-data.\n\n"
+           "Every key below can be given as --key VALUE or as a 'key value' line in the\n"
+           "config file ('#' starts a comment); the command line overrides the file.\n\n");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (!(keys[i].flags & K_STARTUP)) continue;
+        printf("  %-27s %s%s\n", keys[i].name, keys[i].help,
+               (keys[i].flags & K_RUNTIME) ? " (CONFIG SET)" : "");
+    }
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static int load_file(srv_config *c, const char *path, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        errf(err, cap, "config: cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char line[8192];
+    int lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof(line) - 1 && line[n - 1] != '\n') {
+            errf(err, cap, "config: %s:%d: line too long", path, lineno);
+            rc = -1;
+            break;
+        }
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *s = trim(line);
+        if (!*s) continue;
+        char *sp = s;
+        while (*sp && !isspace((unsigned char)*sp))
+            sp++;
+        char *value = "";
+        if (*sp) {
+            *sp = '\0';
+            value = trim(sp + 1);
+        }
+        /* quoted values ("" for an empty one) */
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        char kerr[512];
+        const key_def *k = find_key(s);
+        if (!*value && k && k->type != K_CONST) {
+            errf(err, cap, "config: %s:%d: key '%s' needs a value", path, lineno, s);
+            rc = -1;
+            break;
+        }
+        if (srv_config_set(c, s, value, 0, kerr, sizeof(kerr)) < 0) {
+            errf(err, cap, "config: %s:%d: %s", path, lineno, kerr);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        errf(err, cap, "config: error reading '%s': %s", path, strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+static int validate(srv_config *c, char *err, size_t cap)
+{
+    if (c->n_members > 0) {
+        int self = -1;
+        for (int i = 0; i < c->n_members; i++)
+            if (c->members[i].id == c->id) self = i;
+        if (self < 0) {
+            errf(err, cap, "cluster: this node's id %lld is not in the member list", c->id);
+            return -1;
+        }
+    }
+    /* the data directory must exist (created if missing) and be writable */
+    char tmp[SRV_PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s", c->data_dir);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST) break;
+        *p = '/';
+    }
+    if (mkdir(c->data_dir, 0755) < 0 && errno != EEXIST) {
+        errf(err, cap, "data-dir: cannot create '%s': %s", c->data_dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (stat(c->data_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        errf(err, cap, "data-dir: '%s' is not a directory", c->data_dir);
+        return -1;
+    }
+    if (access(c->data_dir, W_OK | X_OK) < 0) {
+        errf(err, cap, "data-dir: '%s' is not writable: %s", c->data_dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int srv_config_parse_args(srv_config *c, int argc, char **argv, char *err, size_t cap)
+{
+    srv_config_defaults(c);
+    /* --help/--version win; --config is loaded before the other options apply */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help();
+            return SRV_CONFIG_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+            printf("synod %s\n", SYNOD_VERSION);
+            return SRV_CONFIG_EXIT_OK;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--config", 8) != 0 || (a[8] != '\0' && a[8] != '=')) continue;
+        const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!path || !*path) {
+            errf(err, cap, "--config needs a file name");
+            return SRV_CONFIG_ERROR;
+        }
+        if (load_file(c, path, err, cap) < 0) return SRV_CONFIG_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || !a[2]) {
+            errf(err, cap, "unexpected argument '%s' (see --help)", a);
+            return SRV_CONFIG_ERROR;
+        }
+        char key[128];
+        const char *value;
+        const char *eq = strchr(a, '=');
+        size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (klen >= sizeof(key)) klen = sizeof(key) - 1;
+        memcpy(key, a + 2, klen);
+        key[klen] = '\0';
+        if (eq) {
+            value = eq + 1;
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            errf(err, cap, "--%s needs a value", key);
+            return SRV_CONFIG_ERROR;
+        }
+        if (strcmp(key, "config") == 0) continue; /* loaded above */
+        char kerr[512];
+        if (srv_config_set(c, key, value, 0, kerr, sizeof(kerr)) < 0) {
+            errf(err, cap, "--%s", kerr);
+            return SRV_CONFIG_ERROR;
+        }
+    }
+    if (validate(c, err, cap) < 0) return SRV_CONFIG_ERROR;
+    return SRV_CONFIG_RUN;
+}
+
+/* --- glob -------------------------------------------------------------------------------- */
+
+static int lower_if(int ch, int nocase)
+{
+    return nocase ? tolower(ch) : ch;
+}
+
+int srv_glob_match(const char *p, size_t plen, const char *s, size_t slen, int nocase)
+{
+    /* bounded recursion: one level per '*' in the pattern (patterns come from clients, so
+     * consecutive stars are collapsed) */
+    while (plen) {
+        switch (*p) {
+        case '*':
+            while (plen > 1 && p[1] == '*') {
+                p++;
+                plen--;
+            }
+            if (plen == 1) return 1;
+            for (size_t i = 0; i <= slen; i++)
+                if (srv_glob_match(p + 1, plen - 1, s + i, slen - i, nocase)) return 1;
+            return 0;
+        case '?':
+            if (!slen) return 0;
+            s++;
+            slen--;
+            break;
+        case '[': {
+            if (!slen) return 0;
+            p++;
+            plen--;
+            int neg = plen && *p == '^';
+            if (neg) {
+                p++;
+                plen--;
+            }
+            int match = 0;
+            while (plen && *p != ']') {
+                if (*p == '\\' && plen >= 2) {
+                    p++;
+                    plen--;
+                    if (*p == *s) match = 1;
+                } else if (plen >= 3 && p[1] == '-') {
+                    int lo = lower_if((unsigned char)p[0], nocase);
+                    int hi = lower_if((unsigned char)p[2], nocase);
+                    int ch = lower_if((unsigned char)*s, nocase);
+                    if (lo > hi) {
+                        int t = lo;
+                        lo = hi;
+                        hi = t;
+                    }
+                    if (ch >= lo && ch <= hi) match = 1;
+                    p += 2;
+                    plen -= 2;
+                } else if (lower_if((unsigned char)*p, nocase) ==
+                           lower_if((unsigned char)*s, nocase)) {
+                    match = 1;
+                }
+                p++;
+                plen--;
+            }
+            if (neg) match = !match;
+            if (!match) return 0;
+            s++;
+            slen--;
+            if (!plen) return 0; /* unterminated class: Redis treats the end as ']' */
+            break;
+        }
+        case '\\':
+            if (plen >= 2) {
+                p++;
+                plen--;
+            }
+            /* fall through */
+        default:
+            if (!slen || lower_if((unsigned char)*p, nocase) != lower_if((unsigned char)*s, nocase))
+                return 0;
+            s++;
+            slen--;
+            break;
+        }
+        p++;
+        plen--;
+    }
+    return slen == 0;
+}

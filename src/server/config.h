@@ -1,0 +1,67 @@
+/* config.h — synod's settings: one table of keys shared by the command line, the config file
+ * and CONFIG GET/SET (DESIGN.md "Interfaces users rely on").
+ *
+ * Every key can be given as `--key value` (or `--key=value`) or as a `key value` line in the
+ * file named by --config (`#` starts a comment); command-line values override the file.
+ * Keys marked runtime can also be changed with CONFIG SET. Errors name the key and the value. */
+#ifndef SYNOD_SERVER_CONFIG_H
+#define SYNOD_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#define SRV_HOST_MAX    256
+#define SRV_PATH_MAX    4096
+#define SRV_MEMBERS_MAX 9 /* voting members in --cluster */
+
+enum { SRV_FSYNC_ALWAYS = 0, SRV_FSYNC_BATCH = 1, SRV_FSYNC_NEVER = 2 };
+
+typedef struct {
+    long long id;
+    char host[SRV_HOST_MAX];
+    int port;
+} srv_member;
+
+typedef struct {
+    long long id; /* this node's id, >= 1 */
+    char listen_host[SRV_HOST_MAX];
+    int listen_port;
+    char peer_host[SRV_HOST_MAX];
+    int peer_port;
+    srv_member members[SRV_MEMBERS_MAX]; /* from --cluster; n_members == 0: just this node */
+    int n_members;
+    char data_dir[SRV_PATH_MAX];
+    int fsync; /* SRV_FSYNC_* */
+    /* runtime (CONFIG SET) */
+    long long maxclients;
+    long long proto_max_bulk_len;        /* bytes */
+    long long client_query_buffer_limit; /* bytes */
+    long long hz;                        /* server cron frequency (active expiry) */
+    long long timeout_s;                 /* close clients idle this long; 0 = never */
+    long long log_verbose;               /* 1: log every connection */
+} srv_config;
+
+void srv_config_defaults(srv_config *c);
+
+/* Outcome of srv_config_parse_args. */
+enum { SRV_CONFIG_RUN = 0, SRV_CONFIG_EXIT_OK = 1, SRV_CONFIG_ERROR = -1 };
+
+/* Parses argv (loading --config first, then applying the other options in order) and
+ * validates the result (addresses, cluster membership, data dir usable). On error writes a
+ * message naming the key into err and returns SRV_CONFIG_ERROR; --help and --version print to
+ * stdout and return SRV_CONFIG_EXIT_OK. */
+int srv_config_parse_args(srv_config *c, int argc, char **argv, char *err, size_t err_cap);
+
+/* Sets one key from its text form. `runtime` = called by CONFIG SET (only runtime keys may
+ * change). Returns 0, or -1 with a message in err (Redis's CONFIG SET wording when runtime). */
+int srv_config_set(srv_config *c, const char *key, const char *value, int runtime, char *err,
+                   size_t err_cap);
+
+/* Key table access for CONFIG GET: names (lower case) and current values as text. */
+size_t srv_config_key_count(void);
+const char *srv_config_key_name(size_t i);
+void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t out_cap);
+
+/* Redis-style glob match (* ? [a-z] [^x] \x), case-insensitive when nocase. */
+int srv_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
+
+#endif

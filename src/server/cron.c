@@ -1,0 +1,112 @@
+/* cron.c — periodic work: idle-client timeouts and the active expiry cycle. */
+#include <string.h>
+#include <stdlib.h>
+
+#include "server/server.h"
+#include "util/assert.h"
+
+int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    server *s = ctx;
+    if (s->cfg.timeout_s > 0) {
+        int64_t now = net_mono_ms();
+        client *c = s->clients;
+        while (c) {
+            client *next = c->next;
+            if (now - c->last_ms > s->cfg.timeout_s * 1000 && !(c->flags & CLIENT_WANT_WRITE)) {
+                srv_log(SRV_LOG_INFO, "closing idle client id=%llu addr=%s",
+                        (unsigned long long)c->id, c->addr);
+                srv_client_free(c);
+            }
+            c = next;
+        }
+    }
+    return 1000 / s->cfg.hz;
+}
+
+/* Keys reported by data_expire_sample are copied out first (the pointers are only valid
+ * during the callback) and deleted after it returns. */
+static void collect_key(void *ctx, const char *key, size_t len)
+{
+    server *s = ctx;
+    if (s->exp_n >= sizeof(s->exp_off) / sizeof(s->exp_off[0])) return;
+    if (s->exp_cap - s->exp_len < len) {
+        size_t ncap = (s->exp_len + len) * 2;
+        char *nb = realloc(s->exp_buf, ncap);
+        if (!nb) return; /* skipped: the next cycle reports it again */
+        s->exp_buf = nb;
+        s->exp_cap = ncap;
+    }
+    memcpy(s->exp_buf + s->exp_len, key, len);
+    s->exp_len += len;
+    s->exp_off[++s->exp_n] = s->exp_len;
+}
+
+static void discard_status(void *ctx, const char *p, size_t len)
+{
+    (void)ctx, (void)p, (void)len;
+}
+static void discard_int(void *ctx, long long v)
+{
+    (void)ctx, (void)v;
+}
+static void discard_n(void *ctx, size_t n)
+{
+    (void)ctx, (void)n;
+}
+static void discard_none(void *ctx)
+{
+    (void)ctx;
+}
+static void discard_dbl(void *ctx, double v)
+{
+    (void)ctx, (void)v;
+}
+static const data_reply_ops discard_ops = {
+    discard_status, discard_status, discard_int, discard_status, discard_none,
+    discard_none,   discard_n,      discard_n,   discard_n,      discard_dbl,
+};
+
+#define EXPIRE_KEYS_PER_SAMPLE 20
+#define EXPIRE_CPU_PERCENT     25
+
+/* Like Redis's active expire cycle: sample keys with a deadline, delete the expired ones, and
+ * repeat while a sample keeps finding many (over a quarter), within a time budget of 25% of
+ * the cron period. The deletes are ordinary DELs at the same now_ms: in the replicated server
+ * the leader proposes exactly these (DESIGN.md Principle 2). */
+int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    server *s = ctx;
+    int64_t period_ms = 1000 / s->cfg.hz;
+    int64_t start_us = net_mono_us();
+    int64_t budget_us = period_ms * 1000 * EXPIRE_CPU_PERCENT / 100;
+    int64_t now_ms = srv_now_ms();
+    const data_cmd *del = data_cmd_lookup("del", 3);
+    SYN_ASSERT(del != NULL);
+    for (;;) {
+        s->exp_n = 0;
+        s->exp_len = 0;
+        s->exp_off[0] = 0;
+        size_t n = data_expire_sample(s->ds, now_ms, EXPIRE_KEYS_PER_SAMPLE, collect_key, s);
+        for (size_t i = 0; i < s->exp_n; i++) {
+            data_arg argv[2] = {{"DEL", 3},
+                                {s->exp_buf + s->exp_off[i], s->exp_off[i + 1] - s->exp_off[i]}};
+            if (data_exec(s->ds, del, 2, argv, now_ms, &discard_ops, NULL)) {
+                s->stats.expired_keys++;
+                s->stats.applied_writes++;
+            }
+        }
+        if (n * 4 <= EXPIRE_KEYS_PER_SAMPLE) break;
+        if (net_mono_us() - start_us > budget_us) break;
+    }
+    if (s->exp_cap > 64 * 1024) {
+        free(s->exp_buf);
+        s->exp_buf = NULL;
+        s->exp_cap = 0;
+    }
+    return period_ms;
+}

@@ -1,0 +1,532 @@
+/* dispatch.c — the server command table, command dispatch and the reply helpers.
+ *
+ * Data commands (strings, keys, hashes, DBSIZE, FLUSHDB, ...) come from the data layer's table
+ * (data_cmd_lookup); server commands (connection, introspection, configuration) are described
+ * once in srv_cmds below: name, arity, flags, handler, subcommands, docs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/server.h"
+#include "util/assert.h"
+
+typedef struct srv_cmd {
+    const char *name;  /* lower case; "client|setname" style full name for subcommands */
+    int arity;         /* argc including the name; negative: at least -arity */
+    const char *flags; /* COMMAND's flags, space-separated */
+    const char *acl;   /* ACL categories, space-separated (without '@') */
+    srv_cmd_fn fn;     /* NULL for a container that needs a subcommand */
+    const struct srv_cmd *subs;
+    size_t n_subs;
+    const char *group;
+    const char *summary;
+    const char *since;
+} srv_cmd;
+
+#define SUBS(a) a, sizeof(a) / sizeof(a[0])
+#define NOSUBS  NULL, 0
+
+static const srv_cmd client_subs[] = {
+    {"client|id", 2, "noscript loading stale", "slow connection", srv_cmd_client_id, NOSUBS,
+     "connection", "Returns the client ID for the current connection", "5.0.0"},
+    {"client|setname", 3, "noscript loading stale", "slow connection", srv_cmd_client_setname,
+     NOSUBS, "connection", "Set the current connection name", "2.6.9"},
+    {"client|getname", 2, "noscript loading stale", "slow connection", srv_cmd_client_getname,
+     NOSUBS, "connection", "Get the current connection name", "2.6.9"},
+    {"client|list", -2, "admin noscript loading stale", "admin slow dangerous connection",
+     srv_cmd_client_list, NOSUBS, "connection", "Get the list of client connections", "2.4.0"},
+    {"client|info", 2, "noscript loading stale", "slow connection", srv_cmd_client_info, NOSUBS,
+     "connection", "Returns information about the current client connection.", "6.2.0"},
+    {"client|help", 2, "loading stale", "slow connection", srv_cmd_client_help, NOSUBS,
+     "connection", "Show helpful text about the different subcommands", "5.0.0"},
+};
+
+static const srv_cmd command_subs[] = {
+    {"command|count", 2, "loading stale", "slow connection", srv_cmd_command_count, NOSUBS,
+     "server", "Get total number of Redis commands", "2.8.13"},
+    {"command|docs", -2, "loading stale", "slow connection", srv_cmd_command_docs, NOSUBS, "server",
+     "Get array of specific Redis command documentation", "7.0.0"},
+    {"command|info", -2, "loading stale", "slow connection", srv_cmd_command_info, NOSUBS, "server",
+     "Get array of specific Redis command details, or all when no argument is given.", "2.8.13"},
+    {"command|list", -2, "loading stale", "slow connection", srv_cmd_command_list, NOSUBS, "server",
+     "Get an array of Redis command names", "7.0.0"},
+    {"command|help", 2, "loading stale", "slow connection", srv_cmd_command_help, NOSUBS, "server",
+     "Show helpful text about the different subcommands", "5.0.0"},
+};
+
+static const srv_cmd config_subs[] = {
+    {"config|get", -3, "admin noscript loading stale", "admin slow dangerous", srv_cmd_config_get,
+     NOSUBS, "server", "Get the values of configuration parameters", "2.0.0"},
+    {"config|set", -4, "admin noscript loading stale", "admin slow dangerous", srv_cmd_config_set,
+     NOSUBS, "server", "Set configuration parameters to the given values", "2.0.0"},
+    {"config|resetstat", 2, "admin noscript loading stale", "admin slow dangerous",
+     srv_cmd_config_resetstat, NOSUBS, "server", "Reset the stats returned by INFO", "2.0.0"},
+    {"config|help", 2, "loading stale", "slow", srv_cmd_config_help, NOSUBS, "server",
+     "Show helpful text about the different subcommands", "5.0.0"},
+};
+
+/* The table of server commands. */
+static const srv_cmd srv_cmds[] = {
+    {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
+     "1.0.0"},
+    {"echo", 2, "fast", "fast connection", srv_cmd_echo, NOSUBS, "connection",
+     "Echo the given string", "1.0.0"},
+    {"hello", -1, "noscript loading stale fast no_auth allow_busy", "fast connection",
+     srv_cmd_hello, NOSUBS, "connection", "Handshake with Redis", "6.0.0"},
+    {"auth", -2, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_auth,
+     NOSUBS, "connection", "Authenticate to the server", "1.0.0"},
+    {"select", 2, "loading stale fast", "fast connection", srv_cmd_select, NOSUBS, "connection",
+     "Change the selected database for the current connection", "1.0.0"},
+    {"quit", -1, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_quit,
+     NOSUBS, "connection", "Close the connection", "1.0.0"},
+    {"reset", 1, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_reset,
+     NOSUBS, "connection", "Reset the connection", "6.2.0"},
+    {"client", -2, "", "slow", NULL, SUBS(client_subs), "connection",
+     "A container for client connection commands", "2.4.0"},
+    {"command", -1, "loading stale", "slow connection", srv_cmd_command, SUBS(command_subs),
+     "server", "Get array of Redis command details", "2.8.13"},
+    {"config", -2, "", "slow", NULL, SUBS(config_subs), "server",
+     "A container for server configuration commands", "2.0.0"},
+    {"info", -1, "loading stale", "slow dangerous", srv_cmd_info, NOSUBS, "server",
+     "Get information and statistics about the server", "1.0.0"},
+    {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
+     "Return the current server time", "2.6.0"},
+};
+#define N_SRV_CMDS (sizeof(srv_cmds) / sizeof(srv_cmds[0]))
+
+int64_t srv_now_ms(void)
+{
+    return net_wall_ms();
+}
+
+/* --- replies ----------------------------------------------------------------------------- */
+
+void srv_reply_status(client *c, const char *s)
+{
+    resp_add_status(&c->out, s, strlen(s));
+}
+
+void srv_reply_error(client *c, const char *s)
+{
+    resp_add_error(&c->out, s, strlen(s));
+}
+
+void srv_reply_errorf(client *c, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof(buf)) n = (int)sizeof(buf) - 1;
+    /* an error reply is one line: newlines from arguments become spaces, as in Redis */
+    for (int i = 0; i < n; i++)
+        if (buf[i] == '\r' || buf[i] == '\n') buf[i] = ' ';
+    resp_add_error(&c->out, buf, (size_t)n);
+}
+
+void srv_reply_int(client *c, long long v)
+{
+    resp_add_int(&c->out, v);
+}
+
+void srv_reply_bulk(client *c, const char *p, size_t len)
+{
+    resp_add_bulk(&c->out, p, len);
+}
+
+void srv_reply_cstr(client *c, const char *s)
+{
+    resp_add_bulk(&c->out, s, strlen(s));
+}
+
+void srv_reply_null(client *c)
+{
+    resp_add_null(&c->out, c->proto);
+}
+
+void srv_reply_array(client *c, size_t n)
+{
+    resp_add_array(&c->out, n);
+}
+
+void srv_reply_map(client *c, size_t n_pairs)
+{
+    resp_add_map(&c->out, n_pairs, c->proto);
+}
+
+void srv_reply_set(client *c, size_t n)
+{
+    resp_add_set(&c->out, n, c->proto);
+}
+
+void srv_reply_verbatim(client *c, const char *p, size_t len)
+{
+    resp_add_verbatim(&c->out, p, len, c->proto);
+}
+
+/* data_reply_ops onto a client's output, in the client's protocol */
+static void op_status(void *ctx, const char *s, size_t len)
+{
+    resp_add_status(&((client *)ctx)->out, s, len);
+}
+static void op_error(void *ctx, const char *s, size_t len)
+{
+    resp_add_error(&((client *)ctx)->out, s, len);
+}
+static void op_integer(void *ctx, long long v)
+{
+    resp_add_int(&((client *)ctx)->out, v);
+}
+static void op_bulk(void *ctx, const char *p, size_t len)
+{
+    resp_add_bulk(&((client *)ctx)->out, p, len);
+}
+static void op_null(void *ctx)
+{
+    client *c = ctx;
+    resp_add_null(&c->out, c->proto);
+}
+static void op_null_array(void *ctx)
+{
+    client *c = ctx;
+    resp_add_null_array(&c->out, c->proto);
+}
+static void op_array(void *ctx, size_t n)
+{
+    resp_add_array(&((client *)ctx)->out, n);
+}
+static void op_map(void *ctx, size_t n)
+{
+    client *c = ctx;
+    resp_add_map(&c->out, n, c->proto);
+}
+static void op_set(void *ctx, size_t n)
+{
+    client *c = ctx;
+    resp_add_set(&c->out, n, c->proto);
+}
+static void op_dbl(void *ctx, double v)
+{
+    client *c = ctx;
+    resp_add_double(&c->out, v, c->proto);
+}
+
+const data_reply_ops srv_client_reply_ops = {
+    op_status,     op_error, op_integer, op_bulk, op_null,
+    op_null_array, op_array, op_map,     op_set,  op_dbl,
+};
+
+/* --- dispatch ---------------------------------------------------------------------------- */
+
+static const srv_cmd *find_in(const srv_cmd *t, size_t n, const data_arg *name, int sub)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *nm = t[i].name;
+        if (sub) nm = strchr(nm, '|') + 1;
+        if (strlen(nm) == name->len && strncasecmp(nm, name->ptr, name->len) == 0) return &t[i];
+    }
+    return NULL;
+}
+
+/* "%.128s" of an argument as Redis prints it: stops at a NUL byte, at most max bytes. */
+static int argn(const data_arg *a, int max)
+{
+    const char *nul = memchr(a->ptr, '\0', a->len);
+    size_t n = nul ? (size_t)(nul - a->ptr) : a->len;
+    return (int)(n > (size_t)max ? (size_t)max : n);
+}
+
+static void srv_reply_unknown(client *c, int argc, const data_arg *argv)
+{
+    char args[256];
+    size_t len = 0;
+    args[0] = '\0';
+    for (int i = 1; i < argc && len < 128; i++) {
+        int room = 128 - (int)len;
+        int n = argn(&argv[i], room);
+        int w = snprintf(args + len, sizeof(args) - len, "'%.*s' ", n, argv[i].ptr);
+        if (w < 0) break;
+        len += (size_t)w;
+        if (len >= sizeof(args)) len = sizeof(args) - 1;
+    }
+    srv_reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s",
+                     argn(&argv[0], 128), argv[0].ptr, args);
+}
+
+static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const data_arg *argv)
+{
+    const data_cmd_info *info = data_cmd_describe(dc);
+    c->last_cmd = info->name;
+    int64_t now_ms = srv_now_ms();
+    if (info->flags & DATA_CMD_WRITE) {
+        /* Execute exactly what the replicated server will log: the deterministic form with
+         * absolute times (DESIGN.md Principle 2). In issue 4 this is where the rewritten
+         * command is proposed instead, and the reply waits for it to be applied. */
+        data_arg rw[64];
+        char scratch[256];
+        int n = 0;
+        if (argc + 8 <= (int)(sizeof(rw) / sizeof(rw[0])))
+            n = data_rewrite(dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])), scratch,
+                             sizeof(scratch));
+        if (n > 0) {
+            /* the rewrite may change the command itself (PEXPIRE -> PEXPIREAT) */
+            const data_cmd *rdc = data_cmd_lookup(rw[0].ptr, rw[0].len);
+            SYN_ASSERT(rdc != NULL);
+            dc = rdc;
+            argc = n;
+            argv = rw;
+        }
+        if (data_exec(s->ds, dc, argc, argv, now_ms, &srv_client_reply_ops, c))
+            s->stats.applied_writes++;
+        return;
+    }
+    data_exec(s->ds, dc, argc, argv, now_ms, &srv_client_reply_ops, c);
+}
+
+void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
+{
+    SYN_ASSERT(argc > 0);
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) {
+        exec_data(s, c, dc, argc, argv);
+        return;
+    }
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
+    if (!cmd) {
+        srv_reply_unknown(c, argc, argv);
+        return;
+    }
+    if (cmd->subs && argc >= 2) {
+        const srv_cmd *sub = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
+        if (!sub) {
+            char upper[32];
+            size_t i;
+            for (i = 0; cmd->name[i] && i < sizeof(upper) - 1; i++)
+                upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
+                                                                             : cmd->name[i]);
+            upper[i] = '\0';
+            srv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", argn(&argv[1], 128),
+                             argv[1].ptr, upper);
+            return;
+        }
+        cmd = sub;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return;
+    }
+    c->last_cmd = cmd->name;
+    SYN_ASSERT(cmd->fn != NULL);
+    cmd->fn(s, c, argc, argv);
+}
+
+/* --- COMMAND ------------------------------------------------------------------------------ */
+
+size_t srv_cmd_count(void)
+{
+    return N_SRV_CMDS + data_cmd_count();
+}
+
+static size_t count_words(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p) break;
+        n++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
+static void srv_reply_words(client *c, const char *s, int status, const char *prefix)
+{
+    srv_reply_set(c, count_words(s));
+    for (const char *p = s; *p;) {
+        while (*p == ' ')
+            p++;
+        if (!*p) break;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        char w[64];
+        snprintf(w, sizeof(w), "%s%.*s", prefix, (int)(e - p), p);
+        if (status)
+            srv_reply_status(c, w);
+        else
+            srv_reply_cstr(c, w);
+        p = e;
+    }
+}
+
+/* One COMMAND INFO entry (Redis 7: name, arity, flags, first key, last key, step, ACL
+ * categories, tips, key specs, subcommands). */
+static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
+{
+    const char *nm = cmd->name;
+    srv_reply_array(c, 10);
+    srv_reply_cstr(c, nm);
+    srv_reply_int(c, cmd->arity);
+    srv_reply_words(c, cmd->flags, 1, "");
+    srv_reply_int(c, 0);
+    srv_reply_int(c, 0);
+    srv_reply_int(c, 0);
+    srv_reply_words(c, cmd->acl, 1, "@");
+    srv_reply_set(c, 0);
+    srv_reply_array(c, 0);
+    srv_reply_array(c, cmd->n_subs);
+    for (size_t i = 0; i < cmd->n_subs; i++)
+        srv_reply_srv_info(c, &cmd->subs[i]);
+}
+
+static void srv_reply_data_info(client *c, const data_cmd_info *in)
+{
+    srv_reply_array(c, 10);
+    srv_reply_cstr(c, in->name);
+    srv_reply_int(c, in->arity);
+    size_t nf = 0;
+    if (in->flags & DATA_CMD_WRITE) nf++;
+    if (in->flags & DATA_CMD_READONLY) nf++;
+    if (in->flags & DATA_CMD_DENYOOM) nf++;
+    if (in->flags & DATA_CMD_FAST) nf++;
+    srv_reply_set(c, nf);
+    if (in->flags & DATA_CMD_WRITE) srv_reply_status(c, "write");
+    if (in->flags & DATA_CMD_READONLY) srv_reply_status(c, "readonly");
+    if (in->flags & DATA_CMD_DENYOOM) srv_reply_status(c, "denyoom");
+    if (in->flags & DATA_CMD_FAST) srv_reply_status(c, "fast");
+    srv_reply_int(c, in->first_key);
+    srv_reply_int(c, in->last_key);
+    srv_reply_int(c, in->key_step);
+    char acl[128];
+    snprintf(acl, sizeof(acl), "%s %s %s", (in->flags & DATA_CMD_WRITE) ? "write" : "read",
+             strcmp(in->group, "generic") == 0 ? "keyspace" : in->group,
+             (in->flags & DATA_CMD_FAST) ? "fast" : "slow");
+    srv_reply_words(c, acl, 1, "@");
+    srv_reply_set(c, 0);
+    srv_reply_array(c, 0);
+    srv_reply_array(c, 0);
+}
+
+static void srv_reply_docs(client *c, const char *name, const char *summary, const char *since,
+                           const char *group)
+{
+    srv_reply_cstr(c, name);
+    srv_reply_map(c, 3);
+    srv_reply_cstr(c, "summary");
+    srv_reply_cstr(c, summary);
+    srv_reply_cstr(c, "since");
+    srv_reply_cstr(c, since);
+    srv_reply_cstr(c, "group");
+    srv_reply_cstr(c, group);
+}
+
+/* COMMAND / COMMAND INFO (docs = 0) and COMMAND DOCS (docs = 1) of every command */
+void srv_cmd_reply_all(client *c, int docs)
+{
+    size_t nd = data_cmd_count();
+    if (docs)
+        srv_reply_map(c, N_SRV_CMDS + nd);
+    else
+        srv_reply_array(c, N_SRV_CMDS + nd);
+    for (size_t i = 0; i < N_SRV_CMDS; i++) {
+        if (docs)
+            srv_reply_docs(c, srv_cmds[i].name, srv_cmds[i].summary, srv_cmds[i].since,
+                           srv_cmds[i].group);
+        else
+            srv_reply_srv_info(c, &srv_cmds[i]);
+    }
+    for (size_t i = 0; i < nd; i++) {
+        const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
+        if (docs)
+            srv_reply_docs(c, in->name, in->summary, in->since, in->group);
+        else
+            srv_reply_data_info(c, in);
+    }
+}
+
+/* One name of COMMAND INFO/DOCS: returns whether it is a known command; when emit is set,
+ * replies its entry (an unknown name is a null in INFO and skipped in DOCS). */
+static int one_cmd(client *c, const data_arg *name, int docs, int emit)
+{
+    const data_cmd *dc = data_cmd_lookup(name->ptr, name->len);
+    if (dc) {
+        if (emit) {
+            const data_cmd_info *in = data_cmd_describe(dc);
+            if (docs)
+                srv_reply_docs(c, in->name, in->summary, in->since, in->group);
+            else
+                srv_reply_data_info(c, in);
+        }
+        return 1;
+    }
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, name, 0);
+    if (!cmd) {
+        /* "client|list" style names */
+        const char *bar = memchr(name->ptr, '|', name->len);
+        if (bar) {
+            data_arg parent = {name->ptr, (size_t)(bar - name->ptr)};
+            data_arg sub = {bar + 1, name->len - parent.len - 1};
+            const srv_cmd *p = find_in(srv_cmds, N_SRV_CMDS, &parent, 0);
+            if (p && p->subs) cmd = find_in(p->subs, p->n_subs, &sub, 1);
+        }
+    }
+    if (!cmd) {
+        if (emit && !docs) srv_reply_null(c);
+        return 0;
+    }
+    if (emit) {
+        if (docs)
+            srv_reply_docs(c, cmd->name, cmd->summary, cmd->since, cmd->group);
+        else
+            srv_reply_srv_info(c, cmd);
+    }
+    return 1;
+}
+
+void srv_cmd_command_info(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    if (argc == 2) {
+        srv_cmd_reply_all(c, 0);
+        return;
+    }
+    srv_reply_array(c, (size_t)(argc - 2));
+    for (int i = 2; i < argc; i++)
+        one_cmd(c, &argv[i], 0, 1);
+}
+
+void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    if (argc == 2) {
+        srv_cmd_reply_all(c, 1);
+        return;
+    }
+    size_t n = 0;
+    for (int i = 2; i < argc; i++)
+        n += (size_t)one_cmd(c, &argv[i], 1, 0);
+    srv_reply_map(c, n);
+    for (int i = 2; i < argc; i++)
+        one_cmd(c, &argv[i], 1, 1);
+}
+
+void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    (void)argv;
+    if (argc != 2) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    size_t nd = data_cmd_count();
+    srv_reply_array(c, N_SRV_CMDS + nd);
+    for (size_t i = 0; i < N_SRV_CMDS; i++)
+        srv_reply_cstr(c, srv_cmds[i].name);
+    for (size_t i = 0; i < nd; i++)
+        srv_reply_cstr(c, data_cmd_describe(data_cmd_at(i))->name);
+}

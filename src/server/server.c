@@ -1,0 +1,132 @@
+/* server.c — server lifecycle: listen, signals, crons, run, shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "server/server.h"
+#include "util/assert.h"
+
+static void on_signal(net_loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    (void)ctx;
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof(si));
+    if (n != (ssize_t)sizeof(si)) return;
+    srv_log(SRV_LOG_WARN, "received %s, shutting down", strsignal((int)si.ssi_signo));
+    net_loop_stop(l);
+}
+
+void srv_config_applied(server *s)
+{
+    s->limits.max_bulk_len = s->cfg.proto_max_bulk_len;
+    s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
+    for (client *c = s->clients; c; c = c->next)
+        resp_parser_set_limits(c->parser, &s->limits);
+}
+
+int srv_init(server *s, const srv_config *cfg, const char *config_file)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+    s->listen_fd = -1;
+    s->sig_fd = -1;
+    s->next_client_id = 1;
+    snprintf(s->config_file, sizeof(s->config_file), "%s", config_file ? config_file : "");
+    s->start_wall_ms = net_wall_ms();
+    s->start_mono_ms = net_mono_ms();
+    srv_config_applied(s);
+
+    /* descriptors: every client, plus listeners, the signal fd, logs and (later) disk */
+    long want = (long)s->cfg.maxclients + SRV_FD_RESERVE;
+    long got = net_raise_nofile(want);
+    if (got < want) {
+        long maxc = got - SRV_FD_RESERVE;
+        if (maxc < 1) {
+            srv_log(SRV_LOG_WARN, "only %ld file descriptors available", got);
+            return -1;
+        }
+        srv_log(SRV_LOG_WARN,
+                "maxclients %lld lowered to %ld: the file descriptor limit is %ld (raise it "
+                "with ulimit -n)",
+                s->cfg.maxclients, maxc, got);
+        s->cfg.maxclients = maxc;
+    }
+    s->loop = net_loop_create((int)(s->cfg.maxclients + SRV_FD_RESERVE));
+    s->ds = data_create();
+    if (!s->loop || !s->ds) {
+        srv_log(SRV_LOG_WARN, "out of memory at startup");
+        return -1;
+    }
+
+    int fd = net_tcp_listen(s->cfg.listen_host, s->cfg.listen_port, 511);
+    if (fd < 0) {
+        fprintf(stderr, "synod: listen %s:%d: %s\n", s->cfg.listen_host, s->cfg.listen_port,
+                fd == -EADDRNOTAVAIL ? "address not available on this host" : strerror(-fd));
+        return -1;
+    }
+    s->listen_fd = fd;
+    int port = net_local_port(fd);
+    snprintf(s->listen_addr, sizeof(s->listen_addr),
+             strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d", s->cfg.listen_host, port);
+    if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) return -1;
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
+    s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (s->sig_fd < 0 || net_loop_watch(s->loop, s->sig_fd, NET_READABLE, on_signal, s) < 0) {
+        srv_log(SRV_LOG_WARN, "signalfd: %s", strerror(errno));
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    net_loop_set_before_sleep(s->loop, srv_before_sleep, s);
+    s->cron_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_cron, s);
+    s->expire_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_expire_cron, s);
+    if (!s->cron_timer || !s->expire_timer) return -1;
+    return 0;
+}
+
+int srv_run(server *s)
+{
+    srv_log(SRV_LOG_INFO,
+            "synod %s node %lld ready: clients on %s (single node, leader, "
+            "fsync %s, maxclients %lld)",
+            SRV_VERSION, s->cfg.id, s->listen_addr,
+            s->cfg.fsync == SRV_FSYNC_ALWAYS  ? "always"
+            : s->cfg.fsync == SRV_FSYNC_BATCH ? "batch"
+                                              : "never",
+            s->cfg.maxclients);
+    int rc = net_loop_run(s->loop);
+    if (rc < 0) srv_log(SRV_LOG_WARN, "event loop: %s", strerror(-rc));
+    /* flush what the last pass produced before closing */
+    srv_before_sleep(s->loop, s);
+    srv_log(SRV_LOG_INFO, "synod node %lld stopped", s->cfg.id);
+    return rc < 0 ? -1 : 0;
+}
+
+void srv_deinit(server *s)
+{
+    while (s->clients)
+        srv_client_free(s->clients);
+    if (s->loop && s->listen_fd >= 0) {
+        (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
+        close(s->listen_fd);
+    }
+    if (s->loop && s->sig_fd >= 0) {
+        (void)net_loop_watch(s->loop, s->sig_fd, 0, NULL, NULL);
+        close(s->sig_fd);
+    }
+    net_loop_destroy(s->loop);
+    if (s->ds) data_destroy(s->ds);
+    free(s->argv);
+    free(s->exp_buf);
+    memset(s, 0, sizeof(*s));
+}

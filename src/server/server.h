@@ -1,0 +1,166 @@
+/* server.h — the single-node server: client sessions over the event loop, command dispatch
+ * (server commands here, data commands from src/data), crons (active expiry, idle clients).
+ *
+ * Internal to src/server. The flow of one request: client_on_readable appends bytes to the
+ * client's query buffer, resp_parse cuts every complete request out of it, srv_dispatch runs
+ * each one and appends its reply to the client's output buffer, and the loop's before-sleep
+ * hook (srv_before_sleep) writes all pending output in one go. That hook is where the
+ * replicated server (issue 4) will first persist the pass's log entries: a write's reply is
+ * produced only once its entry is applied, so nothing leaves before it is durable. */
+#ifndef SYNOD_SERVER_SERVER_H
+#define SYNOD_SERVER_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "net/net.h"
+#include "resp/resp.h"
+#include "server/config.h"
+
+#define SRV_VERSION         "0.1.0"
+#define SRV_REDIS_VERSION   "7.0.0" /* the Redis whose commands and replies we follow */
+#define SRV_IOBUF_BYTES     (16 * 1024)
+#define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
+#define SRV_FD_RESERVE      64                   /* descriptors kept for listeners, logs, disk */
+
+typedef struct server server;
+typedef struct client client;
+
+enum {
+    CLIENT_CLOSE_AFTER_REPLY = 1u << 0, /* QUIT, protocol error: close once output is written */
+    CLIENT_CLOSE_ASAP = 1u << 1,        /* close at the next safe point, unsent output dropped */
+    CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
+    CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
+    CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
+};
+
+struct client {
+    uint64_t id;
+    int fd;
+    int proto; /* 2 or 3 (HELLO) */
+    unsigned flags;
+    server *srv;
+    /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
+    char *qbuf;
+    size_t qlen, qcap;
+    resp_parser *parser;
+    /* output: out.data[out_sent..out.len) not yet written */
+    resp_buf out;
+    size_t out_sent;
+    char *name; /* CLIENT SETNAME; NULL = none */
+    char addr[64], laddr[64];
+    int64_t ctime_ms; /* monotonic */
+    int64_t last_ms;  /* monotonic, last interaction */
+    const char *last_cmd;
+    client *prev, *next;                 /* server.clients */
+    client *pending_prev, *pending_next; /* server.pending (flag CLIENT_PENDING_WRITE) */
+};
+
+typedef struct {
+    uint64_t connections_received;
+    uint64_t connections_rejected;
+    uint64_t commands_processed;
+    uint64_t net_input_bytes;
+    uint64_t net_output_bytes;
+    uint64_t expired_keys;
+    uint64_t applied_writes; /* write commands executed: the single node's log index */
+} srv_stats;
+
+struct server {
+    srv_config cfg;
+    char config_file[SRV_PATH_MAX];
+    net_loop *loop;
+    int listen_fd;
+    char listen_addr[SRV_HOST_MAX + 16]; /* actual address after bind (port 0 resolved) */
+    int sig_fd;
+    data_store *ds;
+    client *clients; /* all connected clients */
+    client *pending; /* clients with output to write in the before-sleep hook */
+    long n_clients;
+    uint64_t next_client_id;
+    resp_limits limits;
+    srv_stats stats;
+    int64_t start_wall_ms, start_mono_ms;
+    uint64_t cron_timer, expire_timer;
+    /* scratch reused by every command (single thread): argv as data_arg */
+    data_arg *argv;
+    int argv_cap;
+    /* scratch for active expiry: keys reported by data_expire_sample */
+    char *exp_buf;
+    size_t exp_len, exp_cap;
+    size_t exp_off[32];
+    size_t exp_n;
+};
+
+/* lifecycle (server.c) */
+int srv_init(server *s, const srv_config *cfg, const char *config_file);
+int srv_run(server *s);
+void srv_deinit(server *s);
+
+/* clients (client.c) */
+void srv_client_accept_cb(net_loop *l, int fd, int events, void *ctx);
+void srv_client_free(client *c);
+void srv_client_mark_pending(client *c);
+void srv_before_sleep(net_loop *l, void *ctx);
+void srv_client_list_line(const client *c, char *out, size_t cap);
+
+/* dispatch and replies (dispatch.c) */
+void srv_dispatch(server *s, client *c, int argc, const data_arg *argv);
+size_t srv_cmd_count(void);
+void srv_cmd_reply_all(client *c, int docs);
+int64_t srv_now_ms(void);
+
+void srv_reply_status(client *c, const char *s);
+void srv_reply_error(client *c, const char *s);
+void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void srv_reply_int(client *c, long long v);
+void srv_reply_bulk(client *c, const char *p, size_t len);
+void srv_reply_cstr(client *c, const char *s); /* bulk */
+void srv_reply_null(client *c);
+void srv_reply_array(client *c, size_t n);
+void srv_reply_map(client *c, size_t n_pairs);
+void srv_reply_set(client *c, size_t n);
+void srv_reply_verbatim(client *c, const char *p, size_t len);
+extern const data_reply_ops srv_client_reply_ops;
+
+/* command handlers (cmd_conn.c, cmd_server.c) */
+typedef void (*srv_cmd_fn)(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_echo(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_select(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_quit(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_id(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_setname(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
+
+/* apply a changed runtime setting (server.c) */
+void srv_config_applied(server *s);
+
+/* crons (cron.c) */
+int64_t srv_cron(net_loop *l, uint64_t id, void *ctx);
+int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx);
+
+/* log.c: Redis-like lines on stderr: "pid:M 29 Nov 2026 06:55:00.123 * message" */
+enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN };
+void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

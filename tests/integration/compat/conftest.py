@@ -1,0 +1,204 @@
+"""Fixtures for the differential compatibility suite.
+
+Two servers run for the whole session:
+  - the reference: a real redis-server 7.0 (no persistence, `--databases 1` because synod serves
+    only database 0, so `SELECT 1` is an error on both sides);
+  - the target: synod (SYNOD_BIN), or, with COMPAT_TARGET=redis, a second redis-server, which
+    validates the harness itself (every comparison must then pass).
+Each test gets a `pair` of fresh raw connections, both databases flushed.
+Servers listen on 127.0.0.1 on free ports and are stopped by PID. If the target dies during a
+test, the test fails with the tail of its log and the target is restarted for the next test.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from .diff import Pair
+from .resp_raw import RawConn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SYNOD = os.environ.get("SYNOD_BIN", os.path.join(HERE, "../../../build/rel/synod"))
+TARGET = os.environ.get("COMPAT_TARGET", "synod")
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, argv_fn, workdir):
+        self.name = name
+        self.argv_fn = argv_fn  # (port, datadir) -> argv
+        self.workdir = workdir
+        self.proc = None
+        self.port = None
+        self.restarts = 0
+        self.log_path = os.path.join(workdir, name + ".log")
+
+    def start(self):
+        self.port = free_port()
+        datadir = os.path.join(self.workdir, "%s-data-%d" % (self.name, self.restarts))
+        os.makedirs(datadir, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv_fn(self.port, datadir), stdout=log, stderr=subprocess.STDOUT, cwd=datadir
+        )
+        log.close()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited at start (rc %s):\n%s"
+                                   % (self.name, self.proc.returncode, self.log_tail()))
+            try:
+                c = RawConn("127.0.0.1", self.port, timeout=2)
+                r = c.call("PING")
+                c.close()
+                if r == b"+PONG\r\n":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("%s did not answer PING within 15 s:\n%s" % (self.name, self.log_tail()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.restarts += 1
+        self.start()
+
+    def death_note(self):
+        """"" while running; otherwise the exit status and the log tail (waits up to 1 s)."""
+        if self.proc is None:
+            return ""
+        try:
+            self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return ""
+        return "%s died (rc %s); log tail:\n%s" % (self.name, self.proc.returncode, self.log_tail(8))
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log_path, "rb") as f:
+                return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
+        except OSError:
+            return "(no log)"
+
+    def connect(self):
+        return RawConn("127.0.0.1", self.port)
+
+
+def redis_argv(port, datadir):
+    return [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+            "no", "--databases", "1", "--dir", datadir, "--daemonize", "no"]
+
+
+def _synod_help():
+    try:
+        out = subprocess.run([SYNOD, "--help"], capture_output=True, text=True, timeout=10)
+        return out.stdout + out.stderr
+    except OSError:
+        return ""
+
+
+def synod_argv_fn():
+    helptext = _synod_help()
+    extra = os.environ.get("SYNOD_ARGS", "").split()
+
+    def argv(port, datadir):
+        a = [SYNOD, "--listen", "127.0.0.1:%d" % port, "--data-dir", datadir]
+        if "--peer-listen" in helptext:
+            # Never the default 17379: other test runs share this machine.
+            a += ["--peer-listen", "127.0.0.1:%d" % free_port()]
+        if "--fsync" in helptext and not any(x.startswith("--fsync") for x in extra):
+            # Durability is not under test here; fsync per write would only slow the suite.
+            a += ["--fsync", "never"]
+        return a + extra
+
+    return argv
+
+
+@pytest.fixture(scope="session")
+def servers():
+    workdir = tempfile.mkdtemp(prefix="synod-compat-")
+    ref = Server("redis-ref", redis_argv, workdir)
+    if TARGET == "redis":
+        tgt = Server("redis-target", redis_argv, workdir)
+    else:
+        tgt = Server("synod", synod_argv_fn(), workdir)
+    try:
+        ref.start()
+        tgt.start()
+        yield ref, tgt
+    finally:
+        ref.stop()
+        tgt.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def pair(servers, request):
+    ref, tgt = servers
+    for s in (ref, tgt):
+        if not s.alive():
+            s.restart()
+    p = Pair(ref.connect(), tgt.connect(), tgt.name, request.node.name, tgt.death_note)
+    for conn in (p.ref, p.tgt):
+        r = conn.call("FLUSHALL")
+        assert r == b"+OK\r\n", "FLUSHALL before test: %r" % r
+    yield p
+    p.ref.close()
+    p.tgt.close()
+    if not tgt.alive():
+        note = tgt.death_note()
+        tgt.restart()
+        call = getattr(request.node, "rep_call", None)
+        if call is not None and call.passed:
+            # The test itself saw nothing wrong, but the target died: still a failure.
+            pytest.fail(note)
+        # Otherwise the test already failed (or xfailed) on the dead connection, with the note.
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def connect(servers):
+    """Open extra raw connections: connect('ref') / connect('tgt')."""
+    opened = []
+
+    def _connect(which):
+        c = servers[0 if which == "ref" else 1].connect()
+        opened.append(c)
+        return c
+
+    yield _connect
+    for c in opened:
+        c.close()

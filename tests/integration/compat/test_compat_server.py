@@ -1,0 +1,362 @@
+"""Differential tests: connection and server commands, arity and unknown-command errors.
+
+Replies whose values legitimately differ between two servers (connection ids, clocks, server
+name/version, INFO contents, CLIENT LIST fields such as memory counters) are compared by
+structure; everything else byte for byte.
+"""
+
+import time
+
+import pytest
+
+from .diff import PAIRS, SHAPE, U, Mismatch, cases, show, xfail_marks
+from .resp_raw import parse
+
+CASES = [
+    ("ping_echo", [
+        ("PING",), ("PING", "hello"), ("PING", ""), ("PING", "a", "b"), ("ping",), ("PiNg", "x"),
+        ("ECHO", "hello"), ("ECHO", ""), ("ECHO", b"\x00\r\n"), ("ECHO",), ("ECHO", "a", "b"),
+    ]),
+    # The reference runs with --databases 1: synod serves only database 0 (issue 2).
+    ("select", [
+        ("SELECT", "0"), ("SELECT", "1"), ("SELECT", "abc"), ("SELECT", "-1"), ("SELECT", "1.0"),
+        ("SELECT", ""), ("SELECT", "99999999999999999999"), ("SELECT",), ("SELECT", "0", "1"),
+        ("SET", "k", "v"), ("SELECT", "0"), ("GET", "k"),
+    ]),
+    ("unknown_commands", [
+        ("FOO",), ("FOO", "a", "b"), ("foo", "a b", "c"), ("NOSUCH", "x" * 200),
+        ("FOO",) + tuple("a%d" % i for i in range(30)), ("",), ("GET\r\n",), (b"\xff\xfe",),
+        ("CLIENT", "FOO"), ("CLIENT", "foo", "bar"), ("CONFIG", "FOO"), ("COMMAND", "FOO"),
+        ("CLIENT",), ("CONFIG",),
+    ]),
+    ("client_name", [
+        ("CLIENT", "GETNAME"), ("CLIENT", "SETNAME", "conn1"), ("CLIENT", "GETNAME"),
+        ("CLIENT", "SETNAME", "a b"), ("CLIENT", "SETNAME", "a\nb"), ("CLIENT", "SETNAME", "\x01"),
+        ("CLIENT", "GETNAME"), ("CLIENT", "SETNAME", ""), ("CLIENT", "GETNAME"),
+        ("CLIENT", "SETNAME"), ("CLIENT", "SETNAME", "a", "b"), ("CLIENT", "GETNAME", "x"),
+        ("client", "setname", "Mixed-Case_1"), ("CLIENT", "GETNAME"),
+        # CLIENT ID: the value is a per-server connection counter; only its type is compared.
+        SHAPE("CLIENT", "ID"), ("CLIENT", "ID", "x"),
+    ]),
+    ("dbsize_time_config", [
+        ("DBSIZE",), ("SET", "a", "1"), ("DBSIZE",),
+        SHAPE("TIME",), ("TIME", "x"),
+        # The value of maxclients is the server's own setting; name and reply type must match.
+        SHAPE("CONFIG", "GET", "maxclients"), ("CONFIG", "GET", "nosuchparam"),
+        ("CONFIG", "GET"), ("CONFIG", "SET", "nosuchparam", "1"), ("CONFIG", "SET", "maxclients"),
+        ("CONFIG", "SET"),
+    ]),
+    # Set the same value on both servers, then the reply is comparable byte for byte.
+    ("config_set_maxclients", [
+        ("CONFIG", "SET", "maxclients", "1000"), ("CONFIG", "GET", "maxclients"),
+        ("CONFIG", "SET", "maxclients", "abc"), ("CONFIG", "SET", "maxclients", "-1"),
+        ("CONFIG", "GET", "maxclients"), ("CONFIG", "SET", "maxclients", "10000"),
+        ("CONFIG", "SET", "MAXCLIENTS", "10000"), ("CONFIG", "GET", "MAXCLIENTS"),
+    ]),
+    ("command_count", [SHAPE("COMMAND", "COUNT"), ("COMMAND", "COUNT", "x")]),
+    ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+]
+
+XFAIL = {
+    "config_set_maxclients": "B4 CONFIG SET maxclients range text; B5 CONFIG GET echoes the name",
+}
+
+
+@pytest.mark.parametrize("steps", cases(CASES, XFAIL))
+def test_server_table(pair, steps, request):
+    pair.run(steps)
+    pair.assert_clean(request.node.name)
+
+
+# --- arity errors -----------------------------------------------------------------------------
+
+ISSUE2_COMMANDS = (
+    "GET SET SETNX SETEX PSETEX GETSET GETDEL GETEX MGET MSET MSETNX INCR DECR INCRBY DECRBY "
+    "INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT "
+    "PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST KEYS SCAN RENAME RENAMENX TOUCH HSET HGET "
+    "HMSET HMGET HGETALL HDEL HEXISTS HLEN HKEYS HVALS HINCRBY HINCRBYFLOAT HSETNX HSTRLEN HSCAN "
+    "PING ECHO SELECT DBSIZE FLUSHDB FLUSHALL TIME HELLO CLIENT COMMAND CONFIG INFO QUIT RESET"
+).split()
+SUBCOMMANDS = "CLIENT|ID CLIENT|SETNAME CLIENT|GETNAME CLIENT|LIST CLIENT|INFO CONFIG|GET CONFIG|SET " \
+              "COMMAND|COUNT COMMAND|DOCS COMMAND|INFO".split()
+
+
+def _arity(conn, name):
+    tree = parse(conn.call("COMMAND", "INFO", name))
+    return tree[1][0][1][1][1]
+
+
+def _wrong_counts(arity):
+    """Argument counts (command name included) that violate Redis's arity rule."""
+    if arity > 0:
+        return [n for n in (arity - 1, arity + 1, arity + 3) if n >= 1]
+    need = -arity
+    return [n for n in range(1, need)]
+
+
+@pytest.mark.parametrize("name", ISSUE2_COMMANDS + SUBCOMMANDS)
+def test_arity_errors(pair, name):
+    """Every wrong argument count gets Redis's exact error (text uses the lowercase name)."""
+    arity = _arity(pair.ref, name)
+    parts = name.split("|")
+    counts = _wrong_counts(arity)
+    if name in ("QUIT",):
+        counts = []  # QUIT closes the connection whatever its arguments; covered below
+    for n in counts:
+        args = list(parts) + ["arg%d" % i for i in range(max(0, n - len(parts)))]
+        if len(args) != n:
+            continue  # a subcommand cannot have fewer arguments than its own name
+        pair.step(tuple(args))
+        if parts[0] not in ("HELLO", "CLIENT", "CONFIG", "COMMAND", "SELECT"):
+            pair.step(tuple([parts[0].lower().capitalize()] + args[1:]))
+    pair.assert_clean(name)
+
+
+# --- structure-only replies ------------------------------------------------------------------
+
+def test_time_shape_and_value(pair):
+    """TIME: two bulk strings of digits; the clocks of both servers agree within 5 s."""
+    ref, tgt = pair.both("TIME")
+    for raw in (ref, tgt):
+        t = parse(raw)
+        assert t[0] == "array" and len(t[1]) == 2, show(raw)
+        assert all(x[0] == "bulk" and x[1].isdigit() for x in t[1]), show(raw)
+        assert 0 <= int(t[1][1][1]) < 1000000, show(raw)
+    assert abs(int(parse(ref)[1][0][1]) - int(parse(tgt)[1][0][1])) <= 5
+    assert abs(int(parse(tgt)[1][0][1]) - time.time()) <= 5
+
+
+def test_command_count_positive(pair):
+    ref, tgt = pair.both("COMMAND", "COUNT")
+    assert parse(tgt)[0] == "int" and parse(tgt)[1] > 0, show(tgt)
+
+
+def test_config_get_maxclients_shape(pair):
+    """CONFIG GET maxclients: [name, decimal] (RESP2) — value is each server's own setting."""
+    for proto in ("2", "3"):
+        pair.both("HELLO", proto)
+        ref, tgt = pair.both("CONFIG", "GET", "maxclients")
+        for raw in (ref, tgt):
+            t = parse(raw)
+            if proto == "2":
+                assert t[0] == "array" and len(t[1]) == 2, show(raw)
+                name, val = t[1]
+            else:
+                assert t[0] == "map" and len(t[1]) == 1, show(raw)
+                name, val = t[1][0]
+            assert name == ("bulk", b"maxclients") and val[0] == "bulk" and val[1].isdigit(), show(raw)
+        pair.step(U("CONFIG", "GET", "nosuch*"))
+    pair.assert_clean()
+
+
+def _client_fields(raw):
+    t = parse(raw)
+    assert t[0] in ("bulk", "verbatim"), show(raw)
+    body = t[1][4:] if t[0] == "verbatim" else t[1]
+    lines = body.decode().split("\n")
+    assert lines[-1] == "", "CLIENT LIST/INFO must end with a newline: %s" % show(raw)
+    out = []
+    for line in lines[:-1]:
+        fields = dict(f.split("=", 1) for f in line.split(" "))
+        out.append(fields)
+    return t[0], out
+
+
+# Fields every client tool reads from CLIENT LIST / INFO; the rest (memory counters, buffer
+# sizes, event flags) describe Redis internals and may legitimately differ.
+CLIENT_FIELDS = {"id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "cmd", "resp"}
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+def test_client_list_info_structure(pair, proto):
+    pair.step(SHAPE("HELLO", proto))
+    pair.step(("CLIENT", "SETNAME", "me"))
+    for sub in ("LIST", "INFO"):
+        ref, tgt = pair.both("CLIENT", sub)
+        rtype, rlines = _client_fields(ref)
+        ttype, tlines = _client_fields(tgt)
+        assert ttype == rtype, "CLIENT %s reply type: redis %s, synod %s" % (sub, rtype, ttype)
+        mine = [f for f in tlines if f.get("name") == "me"]
+        assert len(mine) == 1, "own connection not listed once: %s" % show(tgt)
+        missing = CLIENT_FIELDS - set(mine[0])
+        assert not missing, "CLIENT %s lacks fields %s: %s" % (sub, sorted(missing), show(tgt))
+        assert mine[0]["db"] == "0" and mine[0]["resp"] == proto
+        assert mine[0]["cmd"] == "client|" + sub.lower(), mine[0]["cmd"]
+        assert mine[0]["laddr"].endswith(":%d" % pair.tgt.addr[1])
+        if sub == "INFO":
+            assert len(tlines) == 1
+    ref, tgt = pair.both("CLIENT", "ID")
+    assert parse(tgt)[0] == "int"
+    pair.assert_clean()
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+def test_info_structure(pair, proto):
+    """INFO's contents are server-specific; its framing and the keyspace line are not."""
+    pair.step(SHAPE("HELLO", proto))
+    pair.step(("MSET", "a", "1", "b", "2"))
+    pair.step(("SET", "c", "3", "EX", "1000"))
+    for args in (("INFO",), ("INFO", "keyspace"), ("INFO", "server"), ("INFO", "nosuchsection")):
+        ref, tgt = pair.both(*args)
+        rt, tt = parse(ref), parse(tgt)
+        assert tt[0] == rt[0], "%r reply type: redis %s synod %s" % (args, show(ref), show(tgt))
+        body = tt[1][4:] if tt[0] == "verbatim" else tt[1]
+        for line in body.decode().split("\r\n"):
+            assert line == "" or line.startswith("# ") or ":" in line, (args, line)
+        if args == ("INFO", "keyspace"):
+            # avg_ttl is an estimate: compare the line up to it.
+            want = [x for x in rt[1].split(b"\r\n") if x.startswith(b"db0:")][0].split(b",avg_ttl")[0]
+            got = [x for x in body.split(b"\r\n") if x.startswith(b"db0:")]
+            assert got and got[0].startswith(want), (show(ref), show(tgt))
+        if args == ("INFO", "nosuchsection"):
+            assert body == (rt[1][4:] if rt[0] == "verbatim" else rt[1]), (show(ref), show(tgt))
+    pair.assert_clean()
+
+
+@pytest.mark.parametrize("dummy", [pytest.param(0, id="issue2", marks=xfail_marks(
+    "B6 COMMAND INFO echo lacks the loading/stale flags"))])
+def test_command_info_and_docs(pair, dummy):
+    """COMMAND INFO: name, arity, key positions exact, flags as a set (clients route on these)."""
+    for name in ISSUE2_COMMANDS:
+        ref, tgt = pair.both("COMMAND", "INFO", name.lower())
+        r, t = parse(ref), parse(tgt)
+        assert t[0] == "array" and len(t[1]) == 1 and t[1][0][0] == "array", (name, show(tgt))
+        rr, tt = r[1][0][1], t[1][0][1]
+        if tt[0:2] != rr[0:2] or tt[3:6] != rr[3:6]:
+            pair.mismatches.append(Mismatch(("COMMAND", "INFO", name.lower()), ref, tgt,
+                                            "name, arity or key positions differ"))
+        elif sorted(map(repr, tt[2][1])) != sorted(map(repr, rr[2][1])):
+            pair.mismatches.append(Mismatch(("COMMAND", "INFO", name.lower()), ref, tgt,
+                                            "flags differ (compared as a set)"))
+    pair.step(("COMMAND", "INFO", "nosuchcommand"))
+    pair.step(("COMMAND", "INFO", "nosuchcommand", "nosuch2"))
+    for proto in ("2", "3"):
+        pair.both("HELLO", proto)
+        ref, tgt = pair.both("COMMAND", "DOCS", "get")
+        r, t = parse(ref), parse(tgt)
+        assert t[0] == r[0], (show(ref), show(tgt))
+        items = t[1] if t[0] == "map" else [(t[1][i], t[1][i + 1]) for i in range(0, len(t[1]), 2)]
+        assert len(items) == 1 and items[0][0] == ("bulk", b"get"), show(tgt)
+        doc = items[0][1]
+        keys = [k for k, _ in doc[1]] if doc[0] == "map" else doc[1][0::2]
+        assert {("bulk", b"summary"), ("bulk", b"since"), ("bulk", b"group")} <= set(keys), show(tgt)
+    pair.assert_clean()
+
+
+# --- HELLO and RESP3 --------------------------------------------------------------------------
+
+# Values that are per server: server name, version, connection id.
+HELLO_FREE = {b"server", b"version", b"id"}
+
+
+def _hello_fields(raw):
+    t = parse(raw)
+    if t[0] == "map":
+        return t[0], [(k, v) for k, v in t[1]]
+    assert t[0] == "array", show(raw)
+    return t[0], [(t[1][i], t[1][i + 1]) for i in range(0, len(t[1]), 2)]
+
+
+def _check_hello(pair, *args):
+    ref, tgt = pair.both(*args)
+    if parse(ref)[0] == "error":
+        pair.step(("ECHO", "after-error"))
+        if ref != tgt:
+            pair.mismatches.append(Mismatch(args, ref, tgt))
+        return
+    rk, rf = _hello_fields(ref)
+    tk, tf = _hello_fields(tgt)
+    ok = rk == tk and [k for k, _ in rf] == [k for k, _ in tf]
+    if ok:
+        for (k, rv), (_, tv) in zip(rf, tf):
+            if k[1] in HELLO_FREE:
+                ok = ok and rv[0] == tv[0]
+            else:
+                ok = ok and rv == tv
+    if not ok:
+        pair.mismatches.append(Mismatch(args, ref, tgt, "HELLO: keys, order, proto/mode/role/modules"))
+
+
+def test_hello_versions(pair):
+    _check_hello(pair, "HELLO")
+    _check_hello(pair, "HELLO", "2")
+    _check_hello(pair, "HELLO", "3")
+    _check_hello(pair, "HELLO")
+    _check_hello(pair, "HELLO", "4")
+    _check_hello(pair, "HELLO", "1")
+    _check_hello(pair, "HELLO", "0")
+    _check_hello(pair, "HELLO", "abc")
+    _check_hello(pair, "HELLO", "-1")
+    _check_hello(pair, "HELLO", "3", "FOO")
+    _check_hello(pair, "HELLO", "3", "SETNAME")
+    _check_hello(pair, "HELLO", "3", "SETNAME", "hello-name")
+    pair.step(("CLIENT", "GETNAME"))
+    _check_hello(pair, "HELLO", "2", "SETNAME", "bad name")
+    pair.step(("CLIENT", "GETNAME"))
+    _check_hello(pair, "HELLO", "2")
+    pair.step(("GET", "missing"))  # back in RESP2: $-1
+    pair.assert_clean()
+
+
+RESP3_STEPS = [
+    ("GET", "missing"), ("HGET", "missing", "f"), ("GETDEL", "missing"), ("GETEX", "missing"),
+    ("SET", "k", "v", "GET"), ("SET", "k", "v", "NX", "GET"), ("SET", "new", "v", "XX"),
+    ("SET", "new", "v", "NX"), ("SETNX", "k", "v"),
+    ("MGET", "k", "missing"), ("HSET", "h", "a", "1", "b", "2"), ("HMGET", "h", "a", "zz"),
+    ("HGETALL", "missing"), ("HKEYS", "missing"),
+    ("HINCRBYFLOAT", "h", "a", "1.5"), ("INCRBYFLOAT", "f", "10.5"), ("INCRBYFLOAT", "f", "3.0e3"),
+    ("HEXISTS", "h", "a"), ("EXISTS", "k"), ("TTL", "k"), ("EXPIRE", "k", "1000", "NX"),
+    ("PERSIST", "k"), ("TYPE", "h"), ("SCAN", "0", "MATCH", "nomatch"), ("HSCAN", "h", "0", "MATCH", "a"),
+    ("KEYS", "k"), ("CONFIG", "GET", "nosuch"), ("CLIENT", "GETNAME"), ("ECHO", "x"), ("PING",),
+    ("PING", "x"), ("INCR", "n"), ("RENAMENX", "k", "h"), ("COMMAND", "INFO", "nosuchcmd"),
+    ("GETRANGE", "k", "0", "-1"), ("FOO",), ("GET",), ("HGET", "k", "f"),
+]
+
+
+def test_resp3_encodings(pair):
+    """After HELLO 3: nulls are `_`, maps are `%`, and (Redis 7.0) INCRBYFLOAT / HINCRBYFLOAT
+    still reply bulk strings, not doubles: none of issue 2's commands replies a RESP3 double."""
+    _check_hello(pair, "HELLO", "3")
+    for s in RESP3_STEPS:
+        pair.step(s)
+    pair.step(PAIRS("HGETALL", "h"))
+    pair.step(U("HVALS", "h"))
+    pair.step(SHAPE("CONFIG", "GET", "maxclients"))
+    pair.step(SHAPE("TIME",))
+    pair.step(SHAPE("HELLO",))
+    pair.step(SHAPE("CLIENT", "INFO"))
+    pair.step(SHAPE("INFO", "keyspace"))
+    pair.step(("RESET",))
+    pair.step(("GET", "missing"))  # RESET returns to RESP2
+    pair.step(("CLIENT", "GETNAME"))
+    pair.assert_clean()
+
+
+def test_reset(pair):
+    pair.step(("CLIENT", "SETNAME", "x"))
+    pair.step(SHAPE("HELLO", "3"))
+    pair.step(("RESET",))
+    pair.step(("CLIENT", "GETNAME"))
+    pair.step(("GET", "nokey"))
+    pair.step(("SELECT", "0"))
+    pair.assert_clean()
+
+
+def test_quit_closes(pair):
+    ref, tgt = pair.both("QUIT")
+    assert tgt == ref == b"+OK\r\n", (show(ref), show(tgt))
+    for conn in (pair.ref, pair.tgt):
+        data, closed = conn.drain(quiet_s=2.0, max_s=3.0)
+        assert data == b"" and closed, (conn.addr, data, closed)
+
+
+def test_quit_with_args_and_pipeline(connect):
+    """QUIT in a pipeline: replies before it, +OK, then close; later commands are not run."""
+    results = []
+    for side in ("ref", "tgt"):
+        c = connect(side)
+        c.send_raw(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nQUIT\r\n$1\r\nx\r\n*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$1\r\n1\r\n")
+        results.append(c.drain(quiet_s=2.0, max_s=3.0))
+    assert results[1] == results[0], "redis %r / synod %r" % tuple(results)
+    check = [connect(s).call("EXISTS", "q") for s in ("ref", "tgt")]
+    assert check[1] == check[0], check

@@ -1,0 +1,610 @@
+/* sim.c — the simulated cluster: nodes, network, event loop, Ready processing (see sim.h).
+ * The client workload and the fault schedule live in sim_world.c. */
+#include "sim_internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tracing and failure ---- */
+
+void sim_trace(sim *s, const char *fmt, ...)
+{
+    if (!s->opt.verbose) return;
+    printf("[%8" PRIu64 " t=%9.3fms] ", s->step, (double)s->now_us / 1000.0);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+void sim_fail(sim *s, const char *fmt, ...)
+{
+    if (s->failed) return;
+    s->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
+    va_end(ap);
+    sim_trace(s, "FAILURE: %s", s->why);
+}
+
+/* ---- event heap, ordered by (time, seq) so equal times keep insertion order ---- */
+
+static bool ev_less(const sim_event *a, const sim_event *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+void sim_schedule(sim *s, sim_event ev)
+{
+    if (s->n_events == s->cap_events) {
+        size_t ncap = s->cap_events ? s->cap_events * 2 : 1024;
+        sim_event *n = realloc(s->events, ncap * sizeof *n);
+        if (!n) {
+            sim_fail(s, "out of memory (event queue)");
+            free(ev.msg);
+            return;
+        }
+        s->events = n;
+        s->cap_events = ncap;
+    }
+    ev.seq = s->next_seq++;
+    size_t i = s->n_events++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ev_less(&ev, &s->events[p])) break;
+        s->events[i] = s->events[p];
+        i = p;
+    }
+    s->events[i] = ev;
+}
+
+static sim_event pop_event(sim *s)
+{
+    sim_event top = s->events[0], last = s->events[--s->n_events];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const sim_event *mv = &last;
+        if (l < s->n_events && ev_less(&s->events[l], mv)) m = l, mv = &s->events[l];
+        if (r < s->n_events && ev_less(&s->events[r], mv)) m = r;
+        if (m == i) break;
+        s->events[i] = s->events[m];
+        i = m;
+    }
+    if (s->n_events) s->events[i] = last;
+    return top;
+}
+
+/* ---- network ---- */
+
+static const char *msg_name(raft_msg_type t)
+{
+    static const char *n[] = {"?",          "APPEND",         "APPEND_RESP",   "VOTE",
+                              "VOTE_RESP",  "PRE_VOTE",       "PRE_VOTE_RESP", "HEARTBEAT",
+                              "HB_RESP",    "SNAPSHOT",       "SNAPSHOT_RESP", "TIMEOUT_NOW",
+                              "READ_INDEX", "READ_INDEX_RESP"};
+    return t <= RAFT_MSG_TYPE_MAX ? n[t] : "?";
+}
+
+/* Deep copy: the message, its entries and their data in one block. */
+static sim_msg *msg_copy(const raft_message *m)
+{
+    size_t bytes = sizeof(sim_msg) + m->n_entries * sizeof(raft_entry) + m->snap_len;
+    for (uint32_t i = 0; i < m->n_entries; i++)
+        bytes += m->entries[i].len;
+    sim_msg *c = malloc(bytes);
+    if (!c) return NULL;
+    c->m = *m;
+    raft_entry *ents = (raft_entry *)(c + 1);
+    uint8_t *p = (uint8_t *)(ents + m->n_entries);
+    for (uint32_t i = 0; i < m->n_entries; i++) {
+        ents[i] = m->entries[i];
+        if (ents[i].len) {
+            memcpy(p, m->entries[i].data, ents[i].len);
+            ents[i].data = p;
+            p += ents[i].len;
+        } else {
+            ents[i].data = NULL;
+        }
+    }
+    c->m.entries = m->n_entries ? ents : NULL;
+    if (m->snap_len) {
+        memcpy(p, m->snap_data, m->snap_len);
+        c->m.snap_data = p;
+    } else {
+        c->m.snap_data = NULL;
+    }
+    return c;
+}
+
+static void net_send(sim *s, const raft_message *m)
+{
+    int from = (int)m->from, to = (int)m->to;
+    if (to < 1 || to > SIM_MAX_NODES || !s->nodes[to].exists) return;
+    if (s->cut[from][to] || sim_rng_chance(&s->rng, s->drop_ppm)) {
+        sim_trace(s, "drop %s %d->%d", msg_name(m->type), from, to);
+        return;
+    }
+    int copies = sim_rng_chance(&s->rng, s->dup_ppm) ? 2 : 1;
+    for (int c = 0; c < copies; c++) {
+        sim_msg *mc = msg_copy(m);
+        if (!mc) {
+            sim_fail(s, "out of memory (message)");
+            return;
+        }
+        int64_t delay = sim_rng_range(&s->rng, s->lat_min_us, s->lat_max_us);
+        if (sim_rng_chance(&s->rng, s->slow_msg_ppm))
+            delay += sim_rng_range(&s->rng, 5000, s->slow_msg_max_us);
+        sim_schedule(s, (sim_event){.t = s->now_us + delay,
+                                    .kind = EV_DELIVER,
+                                    .node = to,
+                                    .gen = s->nodes[to].gen,
+                                    .msg = mc});
+    }
+}
+
+/* ---- nodes ---- */
+
+static void on_durable_hs(void *ud, const raft_hard_state *hs)
+{
+    sim_node *n = ud;
+    if (inv_durable_hard_state(n->s->inv, n->idx, hs->term, hs->vote, hs->commit) != 0)
+        sim_fail(n->s, "%s", inv_message(n->s->inv));
+}
+
+void sim_check_node(sim *s, sim_node *n)
+{
+    if (!n->up || s->failed) return;
+    raft_status st;
+    raft_status_get(n->r, &st);
+    if (inv_state(s->inv, n->idx, st.role == RAFT_LEADER, st.term, st.commit) != 0) {
+        sim_fail(s, "%s", inv_message(s->inv));
+        return;
+    }
+    if (st.role == RAFT_LEADER) {
+        if (st.term > s->max_leader_term) s->elections++, s->max_leader_term = st.term;
+        s->leader_hint = n->idx;
+    }
+    if (st.commit > s->max_commit) s->max_commit = st.commit;
+}
+
+/* KV snapshot: applied index, applied chain, then each key's value. */
+static uint32_t kv_encode(const sim_node *n, uint64_t chain, uint8_t *buf)
+{
+    uint8_t *p = buf;
+    memcpy(p, &n->applied, 8), p += 8;
+    memcpy(p, &chain, 8), p += 8;
+    for (int k = 0; k < SIM_KEYS; k++) {
+        *p++ = n->kv[k].kind;
+        memcpy(p, &n->kv[k].v, 8), p += 8;
+    }
+    return (uint32_t)(p - buf);
+}
+
+static int kv_decode(sim_node *n, const uint8_t *buf, uint32_t len, uint64_t *chain)
+{
+    if (len != SIM_SNAP_BYTES) return -1;
+    const uint8_t *p = buf;
+    memcpy(&n->applied, p, 8), p += 8;
+    memcpy(chain, p, 8), p += 8;
+    for (int k = 0; k < SIM_KEYS; k++) {
+        n->kv[k].kind = *p++;
+        memcpy(&n->kv[k].v, p, 8), p += 8;
+    }
+    return 0;
+}
+
+/* The invariant checker's view of this node's log = the volatile disk image. */
+static void inv_reload_log(sim *s, sim_node *n)
+{
+    const sim_disk_image *img = &n->disk.vol;
+    uint64_t chain = 0;
+    if (img->snap.index) {
+        sim_node tmp;
+        if (kv_decode(&tmp, img->snap_data, img->snap_len, &chain) != 0)
+            sim_fail(s, "node %d: bad snapshot on disk", n->idx);
+    }
+    inv_log_reset(s->inv, n->idx, img->log.base, img->snap.term, chain);
+    for (size_t i = 0; i < img->log.len; i++) {
+        const sim_disk_entry *e = &img->log.e[i];
+        if (inv_log_append(s->inv, n->idx, e->index, e->term,
+                           inv_entry_hash(e->term, e->type, e->data, e->len)) != 0) {
+            sim_fail(s, "%s", inv_message(s->inv));
+            return;
+        }
+    }
+}
+
+int sim_node_start(sim *s, sim_node *n)
+{
+    raft_config cfg;
+    raft_config_default(&cfg);
+    cfg.id = (raft_id)n->idx;
+    cfg.members = s->bootstrap;
+    cfg.election_tick = SIM_ELECTION_TICK;
+    cfg.heartbeat_tick = SIM_HEARTBEAT_TICK;
+    cfg.seed = sim_rng_next(&s->rng);
+    cfg.max_inflight = 64;
+    cfg.max_batch_bytes = s->batch_bytes;
+    cfg.mem_retain_entries = 64;
+    cfg.promote_max_lag = 16;
+    cfg.lease_reads = true;
+    cfg.max_clock_drift_ticks = 2;
+    const sim_disk_image *img = &n->disk.durable;
+    cfg.hard_state = img->hs;
+    /* A snapshot the node made is durable at once while the hard state carrying the commit
+     * index that covered it may have been lost with unsynced writes: what a snapshot holds is
+     * committed, so the restart raises commit to it (as the server must). */
+    if (cfg.hard_state.commit < img->snap.index) cfg.hard_state.commit = img->snap.index;
+    cfg.snapshot = img->snap;
+    cfg.last_index = sim_disk_last_index(img);
+    cfg.last_term = sim_disk_last_term(img);
+    cfg.storage = sim_disk_storage(&n->disk);
+    int err = 0;
+    n->r = raft_create(&cfg, &err);
+    if (!n->r) {
+        sim_fail(s, "node %d: raft_create failed: %s", n->idx, raft_strerror(err));
+        return -1;
+    }
+    n->up = true;
+    n->busy = false;
+    n->gen++;
+    n->missed_ticks = 0;
+    memset(n->kv, 0, sizeof n->kv);
+    n->applied = 0;
+    uint64_t chain = 0;
+    if (img->snap.index && kv_decode(n, img->snap_data, img->snap_len, &chain) != 0) {
+        sim_fail(s, "node %d: bad snapshot on disk", n->idx);
+        return -1;
+    }
+    if (img->snap.index) n->applied = img->snap.index;
+    inv_apply_reset(s->inv, n->idx, n->applied, chain);
+    inv_reload_log(s, n);
+    /* tick periods differ slightly per node: clocks drift, within the configured bound */
+    n->tick_us = SIM_TICK_US + sim_rng_range(&s->rng, -SIM_TICK_US / 40, SIM_TICK_US / 40);
+    sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 1, n->tick_us),
+                                .kind = EV_TICK,
+                                .node = n->idx,
+                                .gen = n->gen});
+    sim_trace(s,
+              "node %d starts: term %" PRIu64 " vote %" PRIu64 " commit %" PRIu64 " snap %" PRIu64
+              " last %" PRIu64,
+              n->idx, img->hs.term, img->hs.vote, img->hs.commit, img->snap.index, cfg.last_index);
+    sim_check_node(s, n);
+    return 0;
+}
+
+void sim_node_crash(sim *s, sim_node *n)
+{
+    if (!n->up) return;
+    sim_trace(s, "node %d CRASHES (%zu unsynced writes)", n->idx, n->disk.n_pending);
+    raft_destroy(n->r);
+    n->r = NULL;
+    n->up = false;
+    while (n->inbox_len > 0) {
+        free(n->inbox[n->inbox_head]);
+        n->inbox_head = (n->inbox_head + 1) % SIM_INBOX_MAX;
+        n->inbox_len--;
+    }
+    n->busy = false;
+    n->gen++;
+    inv_crash(s->inv, n->idx);
+    if (sim_disk_crash(&n->disk, &s->rng) != 0) sim_fail(s, "node %d: disk crash failed", n->idx);
+    inv_reload_log(s, n);
+    s->crashes++;
+}
+
+/* Removed from the cluster: stop it and delete its data. */
+void sim_node_stop(sim *s, sim_node *n)
+{
+    sim_node_crash(s, n);
+    s->crashes--;
+    sim_disk_wipe(&n->disk);
+    n->exists = false;
+    sim_trace(s, "node %d stopped and wiped", n->idx);
+}
+
+/* ---- the Ready loop (THE READY CONTRACT in raft.h) ---- */
+
+static void take_snapshot_if_due(sim *s, sim_node *n)
+{
+    if (n->applied < n->disk.vol.snap.index + s->snap_every) return;
+    raft_snapshot_meta meta;
+    if (raft_snapshot_meta_applied(n->r, &meta) != 0 || meta.index != n->applied) {
+        sim_fail(s, "node %d: raft_snapshot_meta_applied disagrees with applied %" PRIu64, n->idx,
+                 n->applied);
+        return;
+    }
+    uint8_t buf[SIM_SNAP_BYTES];
+    uint32_t len = kv_encode(n, inv_applied_chain(s->inv, n->idx), buf);
+    if (sim_disk_local_snapshot(&n->disk, &meta, buf, len) != 0) {
+        sim_fail(s, "node %d: snapshot write failed", n->idx);
+        return;
+    }
+    int rc = raft_compact(n->r, &meta);
+    if (rc != 0) {
+        sim_fail(s, "node %d: raft_compact(%" PRIu64 ") failed: %s", n->idx, meta.index,
+                 raft_strerror(rc));
+        return;
+    }
+    inv_log_compact(s->inv, n->idx, meta.index);
+    s->snapshots++;
+    sim_trace(s, "node %d snapshot at %" PRIu64, n->idx, meta.index);
+}
+
+static void finish_ready(sim *s, sim_node *n)
+{
+    raft_ready *rd = &n->rd;
+    for (size_t i = 0; i < rd->n_messages && !s->failed; i++) {
+        const raft_message *m = &rd->messages[i];
+        if (m->type == RAFT_MSG_VOTE_RESP && !m->reject &&
+            inv_vote_granted(s->inv, n->idx, m->term, m->to) != 0) {
+            sim_fail(s, "%s", inv_message(s->inv));
+            break;
+        }
+        if (s->opt.verbose)
+            sim_trace(s,
+                      "send %s %d->%d term %" PRIu64 " idx %" PRIu64 " n=%u commit %" PRIu64 "%s",
+                      msg_name(m->type), (int)m->from, (int)m->to, m->term, m->index, m->n_entries,
+                      m->commit, m->reject ? " REJECT" : "");
+        net_send(s, m);
+    }
+    for (size_t i = 0; i < rd->n_committed && !s->failed; i++) {
+        const raft_entry *e = &rd->committed[i];
+        if (inv_apply(s->inv, n->idx, e->index,
+                      inv_entry_hash(e->term, e->type, e->data, e->len)) != 0) {
+            sim_fail(s, "%s", inv_message(s->inv));
+            break;
+        }
+        n->applied = e->index;
+        sim_world_apply(s, n, e);
+    }
+    for (size_t i = 0; i < rd->n_read_states && !s->failed; i++)
+        sim_world_read_state(s, n, &rd->read_states[i]);
+    raft_advance(n->r, rd);
+    n->busy = false;
+    if (!s->failed) take_snapshot_if_due(s, n);
+}
+
+/* Steps 1-4 of the contract; returns true if the node waits for its disk. */
+static bool start_ready(sim *s, sim_node *n)
+{
+    raft_ready *rd = &n->rd;
+    raft_ready_get(n->r, rd);
+    n->busy = true;
+    sim_disk_begin_batch(&n->disk);
+    if (rd->snapshot.present) {
+        const raft_snapshot_chunk *c = &rd->snapshot;
+        if (c->offset == 0) n->recv_len = 0;
+        if (c->offset != n->recv_len || c->offset + c->len > SIM_SNAP_MAX) {
+            sim_fail(s, "node %d: snapshot chunk at %" PRIu64 " but %u bytes received", n->idx,
+                     c->offset, n->recv_len);
+            return false;
+        }
+        if (c->len) memcpy(n->recv + c->offset, c->data, c->len);
+        n->recv_len += c->len;
+        if (c->done) {
+            uint64_t chain = 0;
+            if (kv_decode(n, n->recv, n->recv_len, &chain) != 0 || n->applied != c->meta.index) {
+                sim_fail(s, "node %d: received a malformed snapshot", n->idx);
+                return false;
+            }
+            if (sim_disk_install_snapshot(&n->disk, &c->meta, n->recv, n->recv_len) != 0)
+                sim_fail(s, "node %d: snapshot write failed", n->idx);
+            inv_apply_reset(s->inv, n->idx, c->meta.index, chain);
+            inv_log_reset(s->inv, n->idx, c->meta.index, c->meta.term, chain);
+            sim_trace(s, "node %d installs snapshot at %" PRIu64, n->idx, c->meta.index);
+        }
+    }
+    for (size_t i = 0; i < rd->n_entries && !s->failed; i++) {
+        const raft_entry *e = &rd->entries[i];
+        if (sim_disk_append(&n->disk, e) != 0) {
+            sim_fail(s, "node %d: entry %" PRIu64 " does not follow its log (last %" PRIu64 ")",
+                     n->idx, e->index, sim_disk_last_index(&n->disk.vol));
+            return false;
+        }
+        if (inv_log_append(s->inv, n->idx, e->index, e->term,
+                           inv_entry_hash(e->term, e->type, e->data, e->len)) != 0) {
+            sim_fail(s, "%s", inv_message(s->inv));
+            return false;
+        }
+    }
+    if (rd->has_hard_state && sim_disk_set_hs(&n->disk, &rd->hard_state) != 0)
+        sim_fail(s, "node %d: hard state write failed", n->idx);
+    if (!rd->must_sync) return false;
+    int64_t lat = n->slow_disk_until_us > s->now_us
+                      ? sim_rng_range(&s->rng, 2000, 60000)
+                      : (sim_rng_chance(&s->rng, 500000) ? 0 : sim_rng_range(&s->rng, 50, 400));
+    if (lat == 0) {
+        if (sim_disk_sync(&n->disk) != 0) sim_fail(s, "node %d: sync failed", n->idx);
+        return false;
+    }
+    n->busy_until_us = s->now_us + lat;
+    sim_schedule(
+        s, (sim_event){.t = n->busy_until_us, .kind = EV_DISK_DONE, .node = n->idx, .gen = n->gen});
+    return true;
+}
+
+static void deliver(sim *s, sim_node *n, sim_msg *msg)
+{
+    const raft_message *m = &msg->m;
+    sim_trace(s, "recv %s %d->%d term %" PRIu64 " idx %" PRIu64 " n=%u%s", msg_name(m->type),
+              (int)m->from, (int)m->to, m->term, m->index, m->n_entries,
+              m->reject ? " REJECT" : "");
+    int rc = raft_step(n->r, m);
+    if (rc != 0 && rc != -RAFT_ESTOPPED)
+        sim_fail(s, "node %d: raft_step(%s) of a well-formed message failed: %s", n->idx,
+                 msg_name(m->type), raft_strerror(rc));
+    free(msg);
+}
+
+/* Runs the node until it waits for its disk or has nothing left: Readies, then ticks that fired
+ * while it was busy, then messages that queued in its inbox meanwhile. */
+void sim_process_ready(sim *s, sim_node *n)
+{
+    for (int rounds = 0; n->up && !n->busy && !s->failed; rounds++) {
+        if (rounds > 100000) {
+            sim_fail(s, "node %d keeps producing Readies without input", n->idx);
+            return;
+        }
+        if (raft_has_ready(n->r)) {
+            if (start_ready(s, n)) return; /* resumes at EV_DISK_DONE */
+            if (s->failed) return;
+            finish_ready(s, n);
+            sim_check_node(s, n);
+        } else if (n->missed_ticks > 0) {
+            n->missed_ticks--; /* ticks that fired while the disk was busy: the clock went on */
+            raft_tick(n->r);
+        } else if (n->inbox_len > 0) {
+            sim_msg *m = n->inbox[n->inbox_head];
+            n->inbox_head = (n->inbox_head + 1) % SIM_INBOX_MAX;
+            n->inbox_len--;
+            if (s->cut[m->m.from][n->idx])
+                free(m);
+            else
+                deliver(s, n, m);
+        } else {
+            break;
+        }
+    }
+    sim_check_node(s, n);
+}
+
+/* ---- the event loop ---- */
+
+static void handle_event(sim *s, sim_event *ev)
+{
+    sim_node *n = ev->node ? &s->nodes[ev->node] : NULL;
+    switch (ev->kind) {
+    case EV_TICK:
+        if (!n->up || ev->gen != n->gen) break;
+        sim_schedule(
+            s, (sim_event){
+                   .t = s->now_us + n->tick_us, .kind = EV_TICK, .node = n->idx, .gen = n->gen});
+        if (n->busy) {
+            n->missed_ticks++; /* delivered as soon as the disk returns: the clock kept going */
+            break;
+        }
+        raft_tick(n->r);
+        sim_process_ready(s, n);
+        break;
+    case EV_DELIVER: {
+        if (!n->up || !n->exists || s->cut[ev->msg->m.from][ev->node]) {
+            free(ev->msg);
+            break;
+        }
+        if (n->busy) { /* inside a Ready: the message waits in the node's socket buffer */
+            if (n->inbox_len == SIM_INBOX_MAX) {
+                free(ev->msg); /* buffer full: lost, like an overflowing socket */
+                break;
+            }
+            n->inbox[(n->inbox_head + n->inbox_len) % SIM_INBOX_MAX] = ev->msg;
+            n->inbox_len++;
+            break;
+        }
+        deliver(s, n, ev->msg);
+        sim_process_ready(s, n);
+        break;
+    }
+    case EV_DISK_DONE:
+        if (!n->up || ev->gen != n->gen || !n->busy) break;
+        if (sim_disk_sync(&n->disk) != 0) sim_fail(s, "node %d: sync failed", n->idx);
+        finish_ready(s, n);
+        sim_process_ready(s, n);
+        break;
+    default: sim_world_event(s, ev); break;
+    }
+}
+
+static int sim_setup(sim *s, const sim_options *opt)
+{
+    memset(s, 0, sizeof *s);
+    s->opt = *opt;
+    sim_rng_seed(&s->rng, opt->seed);
+    s->inv = inv_create(SIM_MAX_NODES);
+    if (!s->inv) return -1;
+    s->bootstrap.n_voters = (uint32_t)opt->nodes;
+    for (int i = 1; i <= opt->nodes; i++)
+        s->bootstrap.voters[i - 1] = (raft_id)i;
+    s->next_id = opt->nodes + 1;
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *n = &s->nodes[i];
+        n->idx = i;
+        n->s = s;
+        sim_disk_init(&n->disk);
+        n->disk.on_durable_hs = on_durable_hs;
+        n->disk.ud = n;
+    }
+    s->lat_min_us = 100;
+    s->lat_max_us = 2000;
+    s->slow_msg_max_us = 50000;
+    s->snap_every = (uint64_t)sim_rng_range(&s->rng, 20, 200);
+    /* small batches split appends (and snapshots, chunked by the same bound) into many messages */
+    static const uint64_t batch_bytes[] = {16, 40, 100, 4096};
+    s->batch_bytes = batch_bytes[sim_rng_below(&s->rng, 4)];
+    for (int i = 1; i <= opt->nodes; i++) {
+        s->nodes[i].exists = true;
+        if (sim_node_start(s, &s->nodes[i]) != 0) return -1;
+    }
+    sim_world_init(s);
+    return 0;
+}
+
+static void sim_teardown(sim *s)
+{
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node_crash(s, &s->nodes[i]);
+        sim_disk_deinit(&s->nodes[i].disk);
+    }
+    for (size_t i = 0; i < s->n_events; i++)
+        free(s->events[i].msg);
+    free(s->events);
+    sim_world_deinit(s);
+    inv_destroy(s->inv);
+}
+
+int sim_run(const sim_options *opt, sim_result *res)
+{
+    sim *s = calloc(1, sizeof *s);
+    if (!s) return -1;
+    memset(res, 0, sizeof *res);
+    if (sim_setup(s, opt) != 0) {
+        memcpy(res->why, s->why, sizeof res->why);
+        sim_teardown(s);
+        free(s);
+        return -1;
+    }
+    while (!s->failed && s->n_events > 0) {
+        if (s->step >= opt->steps && sim_world_done(s)) break;
+        sim_event ev = pop_event(s);
+        s->now_us = ev.t;
+        s->step++;
+        handle_event(s, &ev);
+        if (s->step > opt->steps * 20) {
+            sim_fail(s, "run did not end (step bound)");
+            break;
+        }
+    }
+    if (!s->failed) sim_world_finish(s);
+    res->ok = !s->failed;
+    res->steps = s->step;
+    res->virtual_us = s->now_us;
+    res->commits = s->max_commit;
+    res->elections = s->elections;
+    res->crashes = s->crashes;
+    res->snapshots = s->snapshots;
+    res->conf_changes = s->conf_changes;
+    res->transfers = s->transfers;
+    res->ops_ok = s->ops_ok;
+    res->ops_pending = s->ops_pending;
+    res->lin_unknown = s->lin_unknown;
+    snprintf(res->why, sizeof res->why, "%s", s->why);
+    sim_teardown(s);
+    free(s);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* sim.h — deterministic simulator of a synod consensus cluster.
+ *
+ * One run = one seed: 3 or 5 raft instances in one process, virtual time, a fake network
+ * (drop, duplicate, reorder, delay, symmetric and asymmetric partitions), fake disks with
+ * fsync (crash loses unsynced writes, possibly torn), slow disks, crashes and restarts,
+ * membership changes, leadership transfers, snapshots; a KV workload whose history is checked
+ * by lincheck; safety invariants (invariants.h) after every step; liveness after the faults
+ * heal. All randomness comes from the seed, so a seed replays a run step for step. */
+#ifndef SYNOD_SIM_SIM_H
+#define SYNOD_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t seed;
+    int nodes;      /* 3 or 5 voters at the start */
+    uint64_t steps; /* events to process (the run continues past it only to prove liveness) */
+    bool verbose;   /* trace every event to stdout */
+    bool quiet;     /* no output on success */
+} sim_options;
+
+typedef struct {
+    bool ok;
+    uint64_t steps;               /* events processed */
+    int64_t virtual_us;           /* virtual time at the end */
+    uint64_t ops_ok, ops_pending; /* client operations completed / indeterminate */
+    uint64_t commits;             /* highest commit index seen */
+    uint64_t elections;           /* distinct leader terms */
+    uint64_t crashes, snapshots, conf_changes, transfers;
+    bool lin_unknown; /* the linearizability search hit its limit */
+    char why[600];    /* first failure */
+} sim_result;
+
+/* Runs one seed. Returns 0 (result filled; result->ok says pass/fail) or -1 on setup error. */
+int sim_run(const sim_options *opt, sim_result *result);
+
+#endif

@@ -1,0 +1,164 @@
+/* sim_internal.h — state shared by sim.c (cluster, network, Ready loop) and sim_world.c
+ * (client workload, faults, membership, liveness, history check). */
+#ifndef SYNOD_SIM_SIM_INTERNAL_H
+#define SYNOD_SIM_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "consensus/raft.h"
+#include "invariants.h"
+#include "lincheck.h"
+#include "sim.h"
+#include "sim_disk.h"
+#include "sim_rng.h"
+
+#define SIM_MAX_NODES      12 /* node ids 1..12: initial voters, then replacements */
+#define SIM_KEYS           3
+#define SIM_CLIENTS        4
+#define SIM_SNAP_BYTES     (16 + SIM_KEYS * 9)
+#define SIM_SNAP_MAX       4096
+#define SIM_INBOX_MAX      1024
+#define SIM_TICK_US        10000 /* one raft tick = 10 ms of virtual time */
+#define SIM_ELECTION_TICK  10
+#define SIM_HEARTBEAT_TICK 2
+#define SIM_OP_TIMEOUT_US  400000
+#define SIM_LIVENESS_US    10000000 /* after healing: a leader and a new commit within 10 s */
+
+typedef struct sim sim;
+
+typedef struct {
+    raft_message m; /* entries and data follow in the same allocation */
+} sim_msg;
+
+typedef enum {
+    EV_TICK = 1,
+    EV_DELIVER,
+    EV_DISK_DONE,
+    EV_CLIENT,  /* node = 0, arg = client */
+    EV_FAULT,   /* the fault schedule */
+    EV_RESTART, /* node comes back */
+    EV_HEAL,    /* end of the fault phase */
+    EV_LIVENESS /* liveness probe */
+} sim_event_kind;
+
+typedef struct {
+    int64_t t;
+    uint64_t seq; /* tie-break: insertion order */
+    uint8_t kind;
+    int node;
+    uint32_t gen; /* node incarnation the event belongs to (stale events are ignored) */
+    uint64_t arg;
+    sim_msg *msg; /* EV_DELIVER, owned by the event */
+} sim_event;
+
+typedef struct {
+    uint8_t kind; /* lincheck_vkind */
+    int64_t v;
+} sim_kv;
+
+typedef struct {
+    sim *s;
+    int idx;     /* == raft id */
+    bool exists; /* a member (or joining); false = never started or removed */
+    bool up;
+    uint32_t gen;
+    raft *r;
+    sim_disk disk;
+    bool busy; /* between raft_ready_get and raft_advance, waiting for the disk */
+    int64_t busy_until_us;
+    raft_ready rd;
+    uint32_t missed_ticks;
+    int64_t tick_us;
+    int64_t slow_disk_until_us;
+    sim_kv kv[SIM_KEYS];
+    uint64_t applied;
+    sim_msg *inbox[SIM_INBOX_MAX]; /* messages that arrived while busy, FIFO, owned */
+    size_t inbox_head, inbox_len;
+    uint8_t recv[SIM_SNAP_MAX]; /* snapshot being received */
+    uint32_t recv_len;
+} sim_node;
+
+typedef struct {
+    bool active;
+    uint8_t op; /* lincheck_opkind */
+    uint8_t key;
+    bool lease;
+    int node;
+    uint32_t node_gen;
+    uint32_t req;
+    int64_t value;
+    int64_t call; /* history time (step number) */
+    int64_t deadline_us;
+} sim_client;
+
+struct sim {
+    sim_options opt;
+    sim_rng rng;
+    int64_t now_us;
+    uint64_t step;
+    bool failed;
+    char why[600];
+
+    sim_event *events; /* binary heap */
+    size_t n_events, cap_events;
+    uint64_t next_seq;
+
+    sim_node nodes[SIM_MAX_NODES + 1]; /* 1-based */
+    raft_membership bootstrap;
+    int next_id;
+    inv_checker *inv;
+
+    /* network faults */
+    bool cut[SIM_MAX_NODES + 1][SIM_MAX_NODES + 1]; /* cut[a][b]: a cannot send to b */
+    uint32_t drop_ppm, dup_ppm, slow_msg_ppm;
+    int64_t lat_min_us, lat_max_us, slow_msg_max_us;
+    uint64_t snap_every;
+    uint64_t batch_bytes; /* raft max_batch_bytes for this run */
+
+    /* workload */
+    sim_client clients[SIM_CLIENTS];
+    lincheck_op *history;
+    size_t n_history, cap_history;
+    uint32_t next_req;
+
+    /* phases */
+    bool healed;
+    int64_t healed_at_us;
+    bool live; /* liveness proven after healing */
+    uint32_t marker_req;
+    int marker_node;
+    uint32_t marker_gen;
+
+    /* membership */
+    int joining;  /* id being added as learner, 0 = none */
+    int removing; /* id whose removal was proposed, 0 = none */
+
+    /* stats */
+    int leader_hint;
+    uint64_t max_leader_term, elections, max_commit, crashes, snapshots, conf_changes, transfers;
+    uint64_t ops_ok, ops_pending;
+    bool lin_unknown;
+};
+
+/* sim.c */
+void sim_trace(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_schedule(sim *s, sim_event ev);
+int sim_node_start(sim *s, sim_node *n);
+void sim_node_crash(sim *s, sim_node *n);
+void sim_node_stop(sim *s, sim_node *n);
+void sim_process_ready(sim *s, sim_node *n);
+void sim_check_node(sim *s, sim_node *n);
+
+/* sim_world.c */
+void sim_world_init(sim *s);
+void sim_world_deinit(sim *s);
+void sim_world_event(sim *s, sim_event *ev);
+void sim_world_apply(sim *s, sim_node *n, const raft_entry *e);
+void sim_world_read_state(sim *s, sim_node *n, const raft_read_state *rs);
+bool sim_world_done(sim *s);   /* may the run stop (liveness proven)? */
+void sim_world_finish(sim *s); /* end of run: liveness verdict, history check */
+
+#endif

@@ -1,0 +1,113 @@
+/* sim_main.c — runs simulator seeds.
+ *
+ *   sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] [--verbose] [--expect-fail]
+ *
+ * Runs seeds N .. N+COUNT-1 (--nodes 0: odd seeds with 5 nodes, even seeds with 3). Every
+ * failure prints its seed and the command that replays it. Exit 0 if every seed passed;
+ * with --expect-fail, exit 0 only if some seed FAILED (for builds with a deliberate bug). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
+                    "[--verbose] [--expect-fail]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = 1, count = 1, steps = 10000;
+    int nodes = 0;
+    bool verbose = false, expect_fail = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has = i + 1 < argc;
+        if (!strcmp(a, "--seed") && has)
+            seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--seeds") && has)
+            count = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--steps") && has)
+            steps = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--nodes") && has)
+            nodes = atoi(argv[++i]);
+        else if (!strcmp(a, "--verbose"))
+            verbose = true;
+        else if (!strcmp(a, "--expect-fail"))
+            expect_fail = true;
+        else
+            return usage();
+    }
+    if (nodes != 0 && nodes != 3 && nodes != 5) return usage();
+    if (count == 0 || steps < 100) return usage();
+
+    double t0 = now_s();
+    uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
+             ccs = 0, transfers = 0, elections = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        uint64_t sd = seed + k;
+        sim_options opt = {.seed = sd,
+                           .nodes = nodes ? nodes : (sd % 2 ? 5 : 3),
+                           .steps = steps,
+                           .verbose = verbose,
+                           .quiet = expect_fail};
+        sim_result r;
+        if (sim_run(&opt, &r) != 0) {
+            printf("seed %" PRIu64 ": setup failed: %s\n", sd, r.why);
+            return 2;
+        }
+        total_steps += r.steps;
+        ops += r.ops_ok;
+        pend += r.ops_pending;
+        crashes += r.crashes;
+        snaps += r.snapshots;
+        ccs += r.conf_changes;
+        transfers += r.transfers;
+        elections += r.elections;
+        if (r.lin_unknown) unknown++;
+        if (!r.ok) {
+            failed++;
+            printf("FAIL seed=%" PRIu64 " nodes=%d: %s\n", sd, opt.nodes, r.why);
+            printf("  replay: make sim SEED=%" PRIu64 " NODES=%d STEPS=%" PRIu64 " VERBOSE=1\n", sd,
+                   opt.nodes, steps);
+            if (expect_fail) break;
+        } else if (verbose || count == 1) {
+            printf("ok seed=%" PRIu64 " nodes=%d: %" PRIu64
+                   " steps, %.1f virtual s, commit %" PRIu64 ", %" PRIu64 " leader terms, %" PRIu64
+                   " ops (+%" PRIu64 " indeterminate), %" PRIu64 " crashes, %" PRIu64
+                   " snapshots, %" PRIu64 " conf changes, %" PRIu64 " transfers%s\n",
+                   sd, opt.nodes, r.steps, (double)r.virtual_us / 1e6, r.commits, r.elections,
+                   r.ops_ok, r.ops_pending, r.crashes, r.snapshots, r.conf_changes, r.transfers,
+                   r.lin_unknown ? ", lincheck UNKNOWN" : "");
+        }
+    }
+    double dt = now_s() - t0;
+    printf("sim: seeds %" PRIu64 "..%" PRIu64 ", %" PRIu64 " failed, %" PRIu64
+           " steps in %.1f s (%.0f steps/s); %" PRIu64 " client ops (+%" PRIu64
+           " indeterminate), %" PRIu64 " leader terms, %" PRIu64 " crashes, %" PRIu64
+           " snapshots, %" PRIu64 " conf changes, %" PRIu64 " transfers, %" PRIu64
+           " lincheck unknown\n",
+           seed, seed + count - 1, failed, total_steps, dt, (double)total_steps / (dt > 0 ? dt : 1),
+           ops, pend, elections, crashes, snaps, ccs, transfers, unknown);
+    if (expect_fail) {
+        if (failed) {
+            printf("sim: the deliberately broken build was caught, as it must be\n");
+            return 0;
+        }
+        printf("sim: FAILED to detect the deliberately broken build in %" PRIu64 " seeds\n", count);
+        return 1;
+    }
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,474 @@
+/* sim_world.c — what happens to the simulated cluster: a KV client workload (writes, incrs,
+ * ReadIndex and lease reads) whose history is checked by lincheck, the fault schedule
+ * (crashes, partitions, lossy network, slow disks, leadership transfers, membership changes),
+ * healing and the liveness probe. */
+#include "sim_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CMD_WRITE = 1, CMD_INCR = 2, CMD_MARKER = 3 };
+#define CMD_BYTES 16
+
+static void encode_cmd(uint8_t *b, int kind, int key, int client, uint32_t req, int64_t value)
+{
+    memset(b, 0, CMD_BYTES);
+    b[0] = (uint8_t)kind;
+    b[1] = (uint8_t)key;
+    b[2] = (uint8_t)client;
+    memcpy(b + 4, &req, 4);
+    memcpy(b + 8, &value, 8);
+}
+
+static sim_node *up_node(sim *s, int id)
+{
+    if (id < 1 || id > SIM_MAX_NODES) return NULL;
+    sim_node *n = &s->nodes[id];
+    return n->exists && n->up ? n : NULL;
+}
+
+/* The up node that believes it leads the highest term, or NULL. */
+static sim_node *find_leader(sim *s)
+{
+    sim_node *best = NULL;
+    uint64_t best_term = 0;
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *n = up_node(s, i);
+        if (!n) continue;
+        raft_status st;
+        raft_status_get(n->r, &st);
+        if (st.role == RAFT_LEADER && st.term >= best_term) best = n, best_term = st.term;
+    }
+    return best;
+}
+
+static sim_node *random_up_node(sim *s)
+{
+    int ids[SIM_MAX_NODES], k = 0;
+    for (int i = 1; i <= SIM_MAX_NODES; i++)
+        if (up_node(s, i)) ids[k++] = i;
+    return k ? &s->nodes[ids[sim_rng_below(&s->rng, (uint64_t)k)]] : NULL;
+}
+
+/* ---- history ---- */
+
+static void record(sim *s, const sim_client *c, int ci, bool pending, lincheck_value out)
+{
+    if (c->op == LINCHECK_READ && pending) return; /* no effect, nothing to check */
+    if (s->n_history == s->cap_history) {
+        size_t ncap = s->cap_history ? s->cap_history * 2 : 1024;
+        lincheck_op *n = realloc(s->history, ncap * sizeof *n);
+        if (!n) {
+            sim_fail(s, "out of memory (history)");
+            return;
+        }
+        s->history = n;
+        s->cap_history = ncap;
+    }
+    lincheck_op op = {.client = ci,
+                      .key = c->key,
+                      .op = c->op,
+                      .pending = pending,
+                      .call = c->call,
+                      .ret = (int64_t)s->step,
+                      .out = out};
+    if (c->op == LINCHECK_WRITE) op.arg = lincheck_int(c->value);
+    if (c->op == LINCHECK_INCR) op.arg = lincheck_int(1);
+    s->history[s->n_history++] = op;
+    if (pending)
+        s->ops_pending++;
+    else
+        s->ops_ok++;
+}
+
+static void client_next(sim *s, int ci, int64_t delay_us)
+{
+    sim_schedule(s, (sim_event){.t = s->now_us + delay_us, .kind = EV_CLIENT, .arg = (uint64_t)ci});
+}
+
+static void client_done(sim *s, int ci, bool pending, lincheck_value out, bool record_it)
+{
+    sim_client *c = &s->clients[ci];
+    if (record_it) record(s, c, ci, pending, out);
+    sim_trace(s, "client %d %s op %d key %d -> %s %" PRId64, ci, pending ? "GAVE UP" : "done",
+              c->op, c->key, out.kind == LINCHECK_NIL ? "nil" : "", out.v);
+    c->active = false;
+    client_next(s, ci, sim_rng_range(&s->rng, 2000, 60000));
+}
+
+static void client_start(sim *s, int ci)
+{
+    sim_client *c = &s->clients[ci];
+    sim_node *n = NULL;
+    if (s->leader_hint && sim_rng_chance(&s->rng, 800000)) n = up_node(s, s->leader_hint);
+    if (!n) n = random_up_node(s);
+    if (!n) {
+        client_next(s, ci, 20000);
+        return;
+    }
+    if (n->busy) {
+        sim_schedule(
+            s, (sim_event){.t = n->busy_until_us + 1, .kind = EV_CLIENT, .arg = (uint64_t)ci});
+        return;
+    }
+    uint32_t req = ++s->next_req;
+    c->key = (uint8_t)sim_rng_below(&s->rng, SIM_KEYS);
+    c->req = req;
+    c->node = n->idx;
+    c->node_gen = n->gen;
+    c->call = (int64_t)s->step;
+    c->lease = false;
+    uint64_t pick = sim_rng_below(&s->rng, 100);
+    int rc;
+    if (pick < 60) {
+        c->op = pick < 35 ? LINCHECK_WRITE : LINCHECK_INCR;
+        c->value = (int64_t)req;
+        uint8_t cmd[CMD_BYTES];
+        encode_cmd(cmd, c->op == LINCHECK_WRITE ? CMD_WRITE : CMD_INCR, c->key, ci, req, c->value);
+        rc = raft_propose(n->r, cmd, CMD_BYTES, NULL);
+    } else {
+        c->op = LINCHECK_READ;
+        c->lease = pick >= 85;
+        uint64_t ctx = ((uint64_t)ci << 32) | req;
+        rc = c->lease ? raft_read_lease(n->r, ctx) : raft_read_index(n->r, ctx);
+    }
+    if (rc != 0) { /* refused, no effect: try elsewhere soon */
+        raft_status st;
+        raft_status_get(n->r, &st);
+        if (st.leader) s->leader_hint = (int)st.leader;
+        client_next(s, ci, sim_rng_range(&s->rng, 5000, 30000));
+        return;
+    }
+    c->active = true;
+    c->deadline_us = s->now_us + SIM_OP_TIMEOUT_US;
+    sim_trace(s, "client %d -> node %d: op %d key %d req %u%s", ci, n->idx, c->op, c->key, req,
+              c->lease ? " (lease)" : "");
+    sim_schedule(
+        s, (sim_event){.t = c->deadline_us, .kind = EV_CLIENT, .arg = (uint64_t)ci, .gen = req});
+    sim_process_ready(s, n);
+}
+
+static void client_event(sim *s, const sim_event *ev)
+{
+    int ci = (int)ev->arg;
+    sim_client *c = &s->clients[ci];
+    if (ev->gen) { /* a timeout */
+        if (c->active && c->req == ev->gen) client_done(s, ci, true, lincheck_nil(), true);
+        return;
+    }
+    if (!c->active) client_start(s, ci);
+}
+
+void sim_world_apply(sim *s, sim_node *n, const raft_entry *e)
+{
+    if (e->type != RAFT_ENTRY_NORMAL) return;
+    if (e->len != CMD_BYTES) {
+        sim_fail(s, "node %d applied a NORMAL entry %" PRIu64 " of %u bytes the sim never proposed",
+                 n->idx, e->index, e->len);
+        return;
+    }
+    int kind = e->data[0], key = e->data[1], ci = e->data[2];
+    uint32_t req;
+    int64_t value;
+    memcpy(&req, e->data + 4, 4);
+    memcpy(&value, e->data + 8, 8);
+    if (kind == CMD_MARKER) {
+        if (!s->live) sim_trace(s, "liveness: marker %u committed", req);
+        s->live = true;
+        return;
+    }
+    if (key >= SIM_KEYS || ci >= SIM_CLIENTS) {
+        sim_fail(s, "node %d applied a corrupt entry %" PRIu64, n->idx, e->index);
+        return;
+    }
+    sim_kv *kv = &n->kv[key];
+    if (kind == CMD_WRITE) {
+        kv->kind = LINCHECK_INT;
+        kv->v = value;
+    } else {
+        kv->v = (kv->kind == LINCHECK_INT ? kv->v : 0) + 1;
+        kv->kind = LINCHECK_INT;
+    }
+    sim_client *c = &s->clients[ci];
+    if (c->active && c->req == req && c->node == n->idx && c->node_gen == n->gen)
+        client_done(s, ci, false, lincheck_int(kv->v), true);
+}
+
+void sim_world_read_state(sim *s, sim_node *n, const raft_read_state *rs)
+{
+    int ci = (int)(rs->ctx >> 32);
+    uint32_t req = (uint32_t)rs->ctx;
+    if (ci >= SIM_CLIENTS) {
+        sim_fail(s, "node %d released a read with unknown ctx %" PRIu64, n->idx, rs->ctx);
+        return;
+    }
+    if (rs->err == 0 && n->applied < rs->index) {
+        sim_fail(s,
+                 "node %d released read %" PRIu64 " at index %" PRIu64
+                 " before applying it (applied %" PRIu64 ")",
+                 n->idx, rs->ctx, rs->index, n->applied);
+        return;
+    }
+    sim_client *c = &s->clients[ci];
+    if (!c->active || c->req != req || c->node != n->idx || c->node_gen != n->gen) return;
+    if (rs->err) {
+        client_done(s, ci, false, lincheck_nil(), false); /* refused: no result, retry */
+        return;
+    }
+    sim_kv kv = n->kv[c->key];
+    lincheck_value out = {kv.kind, kv.kind == LINCHECK_NIL ? 0 : kv.v};
+    client_done(s, ci, false, out, true);
+}
+
+/* ---- membership and transfers ---- */
+
+static bool in_config(const raft_membership *m, int id, bool *learner)
+{
+    for (uint32_t i = 0; i < m->n_voters; i++)
+        if (m->voters[i] == (raft_id)id) return *learner = false, true;
+    for (uint32_t i = 0; i < m->n_learners; i++)
+        if (m->learners[i] == (raft_id)id) return *learner = true, true;
+    return false;
+}
+
+static int conf_change(sim *s, sim_node *l, raft_cc_type type, int id)
+{
+    raft_conf_change cc = {.type = type, .node = (raft_id)id};
+    int rc = raft_propose_conf_change(l->r, &cc, NULL);
+    sim_trace(s, "leader %d proposes conf change %d node %d: %s", l->idx, type, id,
+              raft_strerror(rc));
+    if (rc == 0) s->conf_changes++;
+    sim_process_ready(s, l);
+    return rc;
+}
+
+/* Voters cycle between N and N+1: add a fresh learner, promote it, remove a random voter
+ * (possibly the leader). Removed nodes are stopped and wiped; ids are never reused. */
+static void membership_step(sim *s, sim_node *l)
+{
+    raft_status st;
+    raft_status_get(l->r, &st);
+    const raft_membership *m = &st.config;
+    bool learner;
+    if (s->removing) {
+        if (in_config(m, s->removing, &learner)) {
+            conf_change(s, l, RAFT_CC_REMOVE, s->removing);
+        } else {
+            if (s->removing != l->idx && s->nodes[s->removing].exists)
+                sim_node_stop(s, &s->nodes[s->removing]);
+            s->removing = 0;
+        }
+        return;
+    }
+    if (m->n_learners > 0) {
+        conf_change(s, l, RAFT_CC_PROMOTE, (int)m->learners[0]);
+        return;
+    }
+    if (s->joining && in_config(m, s->joining, &learner)) s->joining = 0;
+    if ((int)m->n_voters > s->opt.nodes) {
+        int victim = (int)m->voters[sim_rng_below(&s->rng, m->n_voters)];
+        if (conf_change(s, l, RAFT_CC_REMOVE, victim) == 0) s->removing = victim;
+        return;
+    }
+    if (!s->joining) {
+        if (s->next_id > SIM_MAX_NODES) return;
+        sim_node *n = &s->nodes[s->next_id];
+        n->exists = true;
+        if (sim_node_start(s, n) != 0) return;
+        s->joining = s->next_id++;
+    }
+    conf_change(s, l, RAFT_CC_ADD_LEARNER, s->joining);
+}
+
+static void transfer_step(sim *s, sim_node *l)
+{
+    raft_status st;
+    raft_status_get(l->r, &st);
+    if (st.config.n_voters < 2) return;
+    raft_id to = st.config.voters[sim_rng_below(&s->rng, st.config.n_voters)];
+    if (to == (raft_id)l->idx) return;
+    int rc = raft_transfer_leader(l->r, to);
+    sim_trace(s, "leader %d transfers to %d: %s", l->idx, (int)to, raft_strerror(rc));
+    if (rc == 0) s->transfers++;
+    sim_process_ready(s, l);
+}
+
+/* ---- faults ---- */
+
+static void clear_cuts(sim *s)
+{
+    memset(s->cut, 0, sizeof s->cut);
+}
+
+static void crash_node(sim *s, sim_node *n)
+{
+    if (!n) return;
+    sim_node_crash(s, n);
+    sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 20000, 1500000),
+                                .kind = EV_RESTART,
+                                .node = n->idx,
+                                .gen = n->gen});
+}
+
+static void heal(sim *s)
+{
+    sim_trace(s, "HEAL: network repaired, disks fast, every node up");
+    clear_cuts(s);
+    s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *n = &s->nodes[i];
+        n->slow_disk_until_us = 0;
+        if (n->exists && !n->up) sim_node_start(s, n);
+    }
+    s->healed = true;
+    s->healed_at_us = s->now_us;
+    sim_schedule(s, (sim_event){.t = s->now_us + 1000, .kind = EV_LIVENESS});
+}
+
+static void fault_event(sim *s)
+{
+    if (s->healed) return;
+    if (s->step >= s->opt.steps * 7 / 10) {
+        heal(s);
+        return;
+    }
+    sim_schedule(
+        s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 20000, 300000), .kind = EV_FAULT});
+    sim_node *l = find_leader(s);
+    int pick = (int)sim_rng_below(&s->rng, 14);
+    sim_trace(s, "fault %d (leader %d)", pick, l ? l->idx : 0);
+    switch (pick) {
+    case 0: crash_node(s, random_up_node(s)); break;
+    case 1: crash_node(s, l); break;
+    case 2: /* isolate the leader (or a random node) both ways */
+    case 3: {
+        sim_node *x = l ? l : random_up_node(s);
+        if (!x) break;
+        for (int i = 1; i <= SIM_MAX_NODES; i++)
+            if (i != x->idx) s->cut[x->idx][i] = s->cut[i][x->idx] = true;
+        break;
+    }
+    case 4: { /* asymmetric: the leader can send but not hear, or hear but not send */
+        sim_node *x = l ? l : random_up_node(s);
+        if (!x) break;
+        bool out = sim_rng_below(&s->rng, 2);
+        for (int i = 1; i <= SIM_MAX_NODES; i++)
+            if (i != x->idx) {
+                if (out)
+                    s->cut[x->idx][i] = true;
+                else
+                    s->cut[i][x->idx] = true;
+            }
+        break;
+    }
+    case 5: { /* a node that can reach only one other */
+        sim_node *x = random_up_node(s), *y = random_up_node(s);
+        if (!x || !y || x == y) break;
+        for (int i = 1; i <= SIM_MAX_NODES; i++)
+            if (i != x->idx && i != y->idx) s->cut[x->idx][i] = s->cut[i][x->idx] = true;
+        break;
+    }
+    case 6: { /* one random link, one direction */
+        int a = (int)sim_rng_range(&s->rng, 1, SIM_MAX_NODES);
+        int b = (int)sim_rng_range(&s->rng, 1, SIM_MAX_NODES);
+        if (a != b) s->cut[a][b] = true;
+        break;
+    }
+    case 7:
+    case 8: clear_cuts(s); break;
+    case 9: { /* network quality */
+        static const uint32_t drops[] = {0, 0, 10000, 50000, 200000};
+        s->drop_ppm = drops[sim_rng_below(&s->rng, 5)];
+        s->dup_ppm = sim_rng_below(&s->rng, 2) ? 0 : 20000;
+        s->slow_msg_ppm = sim_rng_below(&s->rng, 2) ? 0 : 50000;
+        break;
+    }
+    case 10: {
+        sim_node *x = random_up_node(s);
+        if (x) x->slow_disk_until_us = s->now_us + sim_rng_range(&s->rng, 50000, 1000000);
+        break;
+    }
+    case 11:
+        if (l && !l->busy) transfer_step(s, l);
+        break;
+    default:
+        if (l && !l->busy) membership_step(s, l);
+        break;
+    }
+}
+
+static void liveness_event(sim *s)
+{
+    if (s->live) return;
+    if (s->now_us > s->healed_at_us + SIM_LIVENESS_US) {
+        sim_node *l = find_leader(s);
+        sim_fail(s, "LIVENESS: %.1f s after the faults healed, no new entry committed (leader: %d)",
+                 (double)(s->now_us - s->healed_at_us) / 1e6, l ? l->idx : 0);
+        return;
+    }
+    sim_schedule(s, (sim_event){.t = s->now_us + 100000, .kind = EV_LIVENESS});
+    sim_node *l = find_leader(s);
+    if (!l || l->busy) return;
+    uint8_t cmd[CMD_BYTES];
+    encode_cmd(cmd, CMD_MARKER, 0, 0, ++s->marker_req, 0);
+    int rc = raft_propose(l->r, cmd, CMD_BYTES, NULL);
+    sim_trace(s, "liveness probe: propose marker on %d: %s", l->idx, raft_strerror(rc));
+    sim_process_ready(s, l);
+}
+
+void sim_world_event(sim *s, sim_event *ev)
+{
+    switch (ev->kind) {
+    case EV_CLIENT: client_event(s, ev); break;
+    case EV_FAULT: fault_event(s); break;
+    case EV_RESTART: {
+        sim_node *n = &s->nodes[ev->node];
+        if (n->exists && !n->up && n->gen == ev->gen) sim_node_start(s, n);
+        break;
+    }
+    case EV_LIVENESS: liveness_event(s); break;
+    default: sim_fail(s, "unknown event %d", ev->kind);
+    }
+}
+
+void sim_world_init(sim *s)
+{
+    for (int i = 0; i < SIM_CLIENTS; i++)
+        client_next(s, i, sim_rng_range(&s->rng, 1000, 50000));
+    sim_schedule(s, (sim_event){.t = sim_rng_range(&s->rng, 100000, 500000), .kind = EV_FAULT});
+}
+
+void sim_world_deinit(sim *s)
+{
+    free(s->history);
+}
+
+bool sim_world_done(sim *s)
+{
+    return s->healed && s->live;
+}
+
+void sim_world_finish(sim *s)
+{
+    if (!s->live) {
+        sim_fail(s, "LIVENESS: the run ended without a commit after healing");
+        return;
+    }
+    for (int i = 0; i < SIM_CLIENTS; i++)
+        if (s->clients[i].active) record(s, &s->clients[i], i, true, lincheck_nil());
+    lincheck_report rep;
+    if (lincheck_check(s->history, s->n_history, NULL, &rep) != 0) {
+        sim_fail(s, "lincheck: out of memory");
+        return;
+    }
+    if (rep.result == LINCHECK_UNKNOWN) s->lin_unknown = true;
+    if (rep.result == LINCHECK_FAIL) {
+        if (!s->opt.quiet) lincheck_print_report(stdout, s->history, &rep, NULL, NULL);
+        sim_fail(s,
+                 "LINEARIZABILITY: the client history of key %u is not linearizable "
+                 "(op at step %" PRId64 ")",
+                 rep.key, s->history[rep.stuck_op].call);
+    }
+}

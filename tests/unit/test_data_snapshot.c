@@ -1,0 +1,300 @@
+/* test_data_snapshot.c — snapshot round trip, and rejection of every corrupted or truncated
+ * snapshot with the dataset left unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_data_recorder.h"
+#include "util/crc32c.h"
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+    int chunks;
+} sbuf;
+
+static int sbuf_write(void *ctx, const void *buf, size_t len)
+{
+    sbuf *b = ctx;
+    assert_true(len > 0 && len <= 64 * 1024);
+    if (b->len + len > b->cap) {
+        b->cap = (b->len + len) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->len, buf, len);
+    b->len += len;
+    b->chunks++;
+    return 0;
+}
+
+static sbuf save(data_store *ds)
+{
+    sbuf b = {0};
+    assert_int_equal(data_snapshot_save(ds, sbuf_write, &b), 0);
+    return b;
+}
+
+/* A canonical text of the whole dataset: keys sorted, with type, expiry and contents. */
+static char *dump(data_store *ds)
+{
+    char *keys = strdup(rec_run(ds, "KEYS *", NULL));
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    /* tokens after "*n" are the quoted key names, with no spaces in these tests */
+    char *save_ptr;
+    char *tok[4096];
+    int n = 0;
+    for (char *t = strtok_r(keys, " ", &save_ptr); t; t = strtok_r(NULL, " ", &save_ptr))
+        if (t[0] == '"' && n < 4096) tok[n++] = t;
+    qsort(tok, (size_t)n, sizeof tok[0], rec_cmp_tok);
+    for (int i = 0; i < n; i++) {
+        char line[512];
+        const char *cmds[] = {"TYPE", "PEXPIRETIME", "GET", "HGETALL"};
+        for (int c = 0; c < 4; c++) {
+            snprintf(line, sizeof line, "%s %s", cmds[c], tok[i]);
+            char *r = strdup(rec_run(ds, line, NULL));
+            if (c == 3) rec_sort_tokens(r);
+            size_t need = strlen(tok[i]) + strlen(r) + 8;
+            if (len + need >= cap) {
+                cap = (len + need) * 2;
+                out = realloc(out, cap);
+            }
+            len += (size_t)sprintf(out + len, "%s %s\n", tok[i], r);
+            free(r);
+        }
+    }
+    free(keys);
+    return out;
+}
+
+static void fill(data_store *ds)
+{
+    assert_reply(ds, "SET s1 hello", "+OK");
+    assert_reply(ds, "SET empty \"\"", "+OK");
+    assert_reply(ds, "SET \"bin\\x00key\" \"\\x00\\x01\\xff\"", "+OK");
+    assert_reply(ds, "SET ttl v PXAT 1800000000000", "+OK");
+    assert_reply(ds, "SET gone v PXAT 1", "+OK"); /* logically expired, still stored */
+    assert_reply(ds, "HSET h a 1 b 2", ":2");
+    assert_reply(ds, "HSET ht f v", ":1");
+    assert_reply(ds, "PEXPIREAT ht 1900000000000", ":1");
+    assert_reply(ds, "INCRBY n -42", ":-42");
+}
+
+static void fill_big(data_store *ds)
+{
+    char line[256];
+    for (int i = 0; i < 300; i++) {
+        snprintf(line, sizeof line, "HSET big field:%d value:%d", i, i);
+        assert_reply(ds, line, ":1");
+    }
+    for (int i = 0; i < 2000; i++) {
+        snprintf(line, sizeof line, "SET key:%d 0123456789abcdef0123456789abcdef%d", i, i);
+        assert_reply(ds, line, "+OK");
+    }
+    assert_reply(ds, "SETRANGE large 100000 x", ":100001");
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    data_store *a = data_create(), *b = data_create();
+    fill(a);
+    fill_big(a);
+    sbuf s = save(a);
+    assert_true(s.chunks > 1); /* more than one 64 KB chunk */
+    assert_reply(b, "SET old v", "+OK");
+    assert_int_equal(data_snapshot_load(b, s.p, s.len), 0);
+    char *da = dump(a), *db = dump(b);
+    assert_string_equal(da, db);
+    assert_reply(b, "EXISTS old", ":0");
+    assert_reply(b, "DBSIZE", ":2010");
+    assert_reply(b, "GET gone", "(nil)");
+    assert_reply(b, "PEXPIRETIME ttl", ":1800000000000");
+    data_stats sa, sb;
+    data_get_stats(a, &sa);
+    data_get_stats(b, &sb);
+    assert_int_equal(sa.keys, sb.keys);
+    assert_int_equal(sa.expires, sb.expires);
+    /* the loaded dataset is fully usable (hash tables re-pointed to the new store) */
+    assert_reply(b, "HSET big field:1 changed", ":0");
+    assert_reply(b, "HDEL big field:2", ":1");
+    assert_reply(b, "HLEN big", ":299");
+    /* an empty dataset round-trips too */
+    data_store *e = data_create();
+    sbuf s2 = save(e);
+    assert_int_equal(data_snapshot_load(b, s2.p, s2.len), 0);
+    assert_reply(b, "DBSIZE", ":0");
+    free(da);
+    free(db);
+    free(s.p);
+    free(s2.p);
+    data_destroy(a);
+    data_destroy(b);
+    data_destroy(e);
+}
+
+static void every_corruption_is_rejected(void **state)
+{
+    (void)state;
+    data_store *a = data_create(), *b = data_create();
+    fill(a);
+    sbuf s = save(a);
+    assert_reply(b, "SET keep me", "+OK");
+    char *before = dump(b);
+    unsigned char *copy = malloc(s.len);
+    for (size_t i = 0; i < s.len; i++) {
+        for (int m = 0; m < 3; m++) {
+            static const unsigned char masks[] = {0x01, 0x80, 0xff};
+            memcpy(copy, s.p, s.len);
+            copy[i] ^= masks[m];
+            int rc = data_snapshot_load(b, copy, s.len);
+            if (rc >= 0) fail_msg("flip of byte %zu with mask %#x was accepted", i, masks[m]);
+        }
+    }
+    for (size_t n = 0; n < s.len; n++) {
+        int rc = data_snapshot_load(b, s.p, n);
+        if (rc >= 0) fail_msg("truncation to %zu bytes was accepted", n);
+    }
+    /* trailing garbage */
+    unsigned char *longer = malloc(s.len + 1);
+    memcpy(longer, s.p, s.len);
+    longer[s.len] = 0;
+    assert_true(data_snapshot_load(b, longer, s.len + 1) < 0);
+    char *after = dump(b);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    free(copy);
+    free(longer);
+    free(s.p);
+    data_destroy(a);
+    data_destroy(b);
+}
+
+/* Hand-built snapshots with a valid CRC but malformed content. */
+typedef struct {
+    unsigned char b[512];
+    size_t n;
+} craft;
+
+static void c_u(craft *c, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        c->b[c->n++] = (unsigned char)(v >> (8 * i));
+}
+static void c_s(craft *c, const char *s)
+{
+    c_u(c, strlen(s), 4);
+    memcpy(c->b + c->n, s, strlen(s));
+    c->n += strlen(s);
+}
+static void c_hdr(craft *c, uint32_t version)
+{
+    c->n = 0;
+    memcpy(c->b, "SYNODDS", 8);
+    c->n = 8;
+    c_u(c, version, 4);
+    c_u(c, 0, 4);
+}
+static void c_end(craft *c, uint64_t count)
+{
+    c_u(c, 0xff, 1);
+    c_u(c, count, 8);
+    c_u(c, crc32c(0, c->b, c->n), 4);
+}
+
+static void crafted_snapshots(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    assert_reply(ds, "SET keep me", "+OK");
+    craft c;
+    /* valid: one string, one hash */
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_u(&c, 2, 1), c_u(&c, 1, 1), c_u(&c, 1800000000000ull, 8), c_s(&c, "h"), c_u(&c, 1, 4);
+    c_s(&c, "f"), c_s(&c, "x");
+    c_end(&c, 2);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), 0);
+    assert_reply(ds, "GET k", "\"v\"");
+    assert_reply(ds, "HGET h f", "\"x\"");
+    assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
+    /* unsupported version */
+    c_hdr(&c, 2);
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
+    /* duplicate key */
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "w");
+    c_end(&c, 2);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    /* empty hash, duplicate field, unknown kind, unknown flag, negative expiry, bad count */
+    c_hdr(&c, 1);
+    c_u(&c, 2, 1), c_u(&c, 0, 1), c_s(&c, "h"), c_u(&c, 0, 4);
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1);
+    c_u(&c, 2, 1), c_u(&c, 0, 1), c_s(&c, "h"), c_u(&c, 2, 4);
+    c_s(&c, "f"), c_s(&c, "1"), c_s(&c, "f"), c_s(&c, "2");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1);
+    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 2, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 1, 1), c_u(&c, (uint64_t)-5, 8), c_s(&c, "k"), c_s(&c, "v");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_end(&c, 2);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    /* a length running past the end */
+    c_hdr(&c, 1);
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_u(&c, 1000, 4);
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    /* the last valid load is still in place */
+    assert_reply(ds, "DBSIZE", ":2");
+    assert_reply(ds, "GET k", "\"v\"");
+    data_destroy(ds);
+}
+
+static int failing_write(void *ctx, const void *buf, size_t len)
+{
+    (void)buf, (void)len;
+    int *calls = ctx;
+    return ++*calls == 2 ? -7 : 0;
+}
+
+static void writer_error_is_returned(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    fill_big(ds);
+    int calls = 0;
+    assert_int_equal(data_snapshot_save(ds, failing_write, &calls), -7);
+    assert_int_equal(calls, 2); /* stops at the first error */
+    data_destroy(ds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(every_corruption_is_rejected),
+        cmocka_unit_test(crafted_snapshots),
+        cmocka_unit_test(writer_error_is_returned),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

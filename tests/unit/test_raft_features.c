@@ -1,0 +1,351 @@
+/* test_raft_features.c — ReadIndex (batched, forwarded, refused before the no-op commits),
+ * leases under clock drift, leadership transfer, snapshot install for a lagging follower,
+ * learners + promotion, removing the leader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_raft_fixture.h"
+
+static raft_config base_cfg(void)
+{
+    raft_config c;
+    raft_config_default(&c);
+    c.seed = 11;
+    return c;
+}
+
+static uint64_t sent_of_type[RAFT_MSG_TYPE_MAX + 1];
+static bool count_filter(fx *f, raft_message *m)
+{
+    (void)f;
+    sent_of_type[m->type]++;
+    return true;
+}
+
+static void test_read_index_batched(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 1);
+    uint64_t idx;
+    fx_propose(&f, l, "w1", &idx);
+    fx_node *ln = fx_node_of(&f, l);
+    memset(sent_of_type, 0, sizeof(sent_of_type));
+    f.filter = count_filter;
+    /* 50 reads before one Ready: one heartbeat round (2 heartbeats) confirms all of them */
+    for (uint64_t k = 1; k <= 50; k++)
+        assert_int_equal(raft_read_index(ln->r, k), 0);
+    fx_flush(&f);
+    assert_int_equal(sent_of_type[RAFT_MSG_HEARTBEAT], 2);
+    assert_int_equal(ln->n_reads, 50);
+    for (size_t k = 0; k < 50; k++) {
+        assert_int_equal(ln->reads[k].ctx, k + 1);
+        assert_int_equal(ln->reads[k].err, 0);
+        assert_true(ln->reads[k].index >= idx);
+        assert_true(ln->applied >= ln->reads[k].index);
+    }
+    /* a follower forwards to the leader and gets a read index it then waits to apply */
+    raft_id fol = l == 1 ? 2 : 1;
+    fx_node *fn = fx_node_of(&f, fol);
+    assert_int_equal(raft_read_index(fn->r, 777), 0);
+    fx_flush(&f);
+    assert_int_equal(fn->n_reads, 1);
+    assert_int_equal(fn->reads[0].ctx, 777);
+    assert_int_equal(fn->reads[0].err, 0);
+    assert_true(fn->reads[0].index >= idx && fn->applied >= fn->reads[0].index);
+    fx_destroy(&f);
+}
+
+static bool drop_appends(fx *f, raft_message *m)
+{
+    (void)f;
+    return m->type != RAFT_MSG_APPEND;
+}
+
+static void test_read_index_waits_for_noop(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 1);
+    fx_propose(&f, l, "before", NULL);
+    /* a new leader whose no-op cannot replicate must not answer reads */
+    raft_id nl = l == 3 ? 2 : 3;
+    f.filter = drop_appends;
+    assert_true(fx_campaign_win(&f, nl));
+    fx_node *n = fx_node_of(&f, nl);
+    assert_int_equal(raft_read_index(n->r, 5), 0);
+    fx_tick(&f, 3);
+    assert_int_equal(n->n_reads, 0);
+    assert_int_equal(raft_read_lease(n->r, 6), -RAFT_ENOTREADY); /* and no lease either */
+    raft_status st = fx_status(&f, nl);
+    assert_true(st.commit < st.last_index);
+    f.filter = NULL;
+    fx_tick(&f, 2);
+    assert_int_equal(n->n_reads, 1);
+    assert_int_equal(n->reads[0].ctx, 5);
+    assert_int_equal(n->reads[0].err, 0);
+    assert_true(n->reads[0].index >= st.last_index); /* at least the no-op */
+    fx_destroy(&f);
+}
+
+static void test_read_index_stale_leader(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 1);
+    fx_isolate(&f, l);
+    fx_node *n = fx_node_of(&f, l);
+    assert_int_equal(raft_read_index(n->r, 9), 0);
+    fx_tick(&f, 3);
+    assert_int_equal(n->n_reads, 0); /* no quorum: not confirmed */
+    fx_tick(&f, (int)c.election_tick * 2);
+    /* stepped down: the read fails instead of hanging */
+    assert_int_equal(n->n_reads, 1);
+    assert_int_equal(n->reads[0].err, -RAFT_ENOTLEADER);
+    fx_destroy(&f);
+}
+
+static void test_lease_reads(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    c.max_clock_drift_ticks = 2;
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 200);
+    assert_true(l != 0);
+    fx_tick(&f, 2);
+    fx_node *n = fx_node_of(&f, l);
+    assert_true(fx_status(&f, l).lease_valid);
+    assert_int_equal(raft_read_lease(n->r, 1), 0);
+    fx_flush(&f);
+    assert_int_equal(n->n_reads, 1);
+    assert_int_equal(n->reads[0].err, 0);
+    /* followers cannot serve lease reads */
+    raft_id fol = l == 1 ? 2 : 1;
+    assert_int_equal(raft_read_lease(fx_node_of(&f, fol)->r, 2), -RAFT_ENOTLEADER);
+    /* cut off: the lease runs out within election_tick - drift ticks of the last ack, and
+     * before any other node can become leader */
+    fx_isolate(&f, l);
+    int expired_at = -1;
+    for (int t = 1; t <= 40; t++) {
+        fx_tick(&f, 1);
+        bool valid = fx_status(&f, l).lease_valid;
+        if (!valid && expired_at < 0) expired_at = t;
+        for (raft_id id = 1; id <= 3; id++)
+            if (id != l && fx_status(&f, id).role == RAFT_LEADER) assert_false(valid);
+    }
+    assert_true(expired_at > 0 && expired_at <= (int)(c.election_tick - c.max_clock_drift_ticks));
+    assert_int_equal(raft_read_lease(n->r, 3),
+                     fx_status(&f, l).role == RAFT_LEADER ? -RAFT_ENOTREADY : -RAFT_ENOTLEADER);
+    raft_id l2 = fx_leader(&f);
+    assert_true(l2 != 0 && l2 != l);
+    fx_destroy(&f);
+}
+
+static bool block_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    return m->to != 3;
+}
+
+static void test_leadership_transfer(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_propose(&f, 1, "a", NULL);
+    /* simple transfer to an up-to-date follower */
+    assert_int_equal(raft_transfer_leader(fx_node_of(&f, 1)->r, 2), 0);
+    fx_flush(&f);
+    assert_int_equal(fx_leader(&f), 2);
+    assert_int_equal(fx_status(&f, 1).leader, 2);
+    /* a transfer to a lagging node: proposals are refused until it completes or times out */
+    f.filter = block_to_3;
+    fx_propose(&f, 2, "b", NULL);
+    raft *r2 = fx_node_of(&f, 2)->r;
+    assert_int_equal(raft_transfer_leader(r2, 3), 0);
+    assert_int_equal(raft_propose(r2, "c", 1, NULL), -RAFT_ETRANSFER);
+    assert_true(fx_status(&f, 2).transferring);
+    fx_tick(&f, (int)c.election_tick + 1);
+    assert_false(fx_status(&f, 2).transferring); /* aborted after an election timeout */
+    assert_int_equal(fx_leader(&f), 2);
+    assert_int_equal(raft_propose(r2, "c", 1, NULL), 0);
+    /* once 3 is reachable, it catches up first and then takes over */
+    f.filter = NULL;
+    assert_int_equal(raft_transfer_leader(r2, 3), 0);
+    fx_tick(&f, 2);
+    assert_int_equal(fx_leader(&f), 3);
+    uint64_t idx;
+    assert_int_equal(fx_propose(&f, 3, "d", &idx), 0);
+    fx_tick(&f, 1);
+    for (raft_id id = 1; id <= 3; id++) {
+        assert_int_equal(fx_applied_find(&f, id, "d"), idx);
+        assert_true(fx_applied_find(&f, id, "c") > 0);
+    }
+    assert_int_equal(raft_transfer_leader(fx_node_of(&f, 3)->r, 3), -RAFT_EINVAL);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+static uint64_t snap_chunks;
+static bool count_snaps(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_SNAPSHOT) snap_chunks++;
+    return true;
+}
+
+static void test_snapshot_lagging_follower(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_batch_bytes = 100; /* also the chunk size: the snapshot takes many chunks */
+    c.mem_retain_entries = 4;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    char b[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(b, sizeof(b), "value-%d", i);
+        fx_propose(&f, 1, b, NULL);
+    }
+    fx_tick(&f, 1);
+    fx_snapshot(&f, 1);
+    fx_snapshot(&f, 2);
+    assert_true(fx_status(&f, 1).snapshot_index > 60);
+    /* more writes after the snapshot */
+    fx_propose(&f, 1, "post-snap", NULL);
+    snap_chunks = 0;
+    f.filter = count_snaps;
+    fx_heal(&f);
+    fx_tick(&f, 5);
+    assert_true(snap_chunks > 5);
+    raft_status s1 = fx_status(&f, 1), s3 = fx_status(&f, 3);
+    assert_int_equal(s3.snapshot_index, s1.snapshot_index);
+    assert_int_equal(s3.commit, s1.commit);
+    assert_int_equal(s3.applied, s1.applied);
+    assert_true(fx_applied_find(&f, 3, "value-59") > 0);
+    assert_true(fx_applied_find(&f, 3, "post-snap") > 0);
+    assert_true(fx_sm_consistent(&f));
+    /* and it restarts from its installed snapshot */
+    fx_crash(&f, 3);
+    fx_restart(&f, 3);
+    fx_tick(&f, 3);
+    assert_true(fx_applied_find(&f, 3, "post-snap") > 0);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+static void test_learner_catch_up_and_promote(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.promote_max_lag = 5;
+    fx_init(&f, 3, 0, 1, &c); /* node 4 exists but is not a member */
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    for (int i = 0; i < 20; i++)
+        fx_propose(&f, 1, "x", NULL);
+    assert_int_equal(fx_status(&f, 4).role, RAFT_LEARNER);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    raft_conf_change cc = {.type = RAFT_CC_ADD_LEARNER, .node = 4};
+    fx_isolate(&f, 4);
+    assert_int_equal(raft_propose_conf_change(r1, &cc, NULL), 0);
+    fx_tick(&f, 1);
+    assert_int_equal(fx_status(&f, 1).config.n_learners, 1);
+    /* a second change while... fine now (applied); but promotion of a lagging learner fails */
+    cc.type = RAFT_CC_PROMOTE;
+    assert_int_equal(raft_propose_conf_change(r1, &cc, NULL), -RAFT_ENOTREADY);
+    fx_heal(&f);
+    fx_tick(&f, 3);
+    assert_true(fx_applied_find(&f, 4, "x") > 0);
+    assert_int_equal(fx_status(&f, 4).role, RAFT_LEARNER);
+    /* learners never campaign and never count in the quorum */
+    assert_int_equal(raft_propose_conf_change(r1, &cc, NULL), 0);
+    assert_int_equal(raft_propose_conf_change(r1, &cc, NULL), -RAFT_EBUSY); /* one at a time */
+    fx_tick(&f, 2);
+    raft_status s4 = fx_status(&f, 4);
+    assert_int_equal(s4.config.n_voters, 4);
+    assert_int_equal(s4.role, RAFT_FOLLOWER);
+    /* 4 voters: quorum 3. With 1 and 2 down nothing commits; with 2 down it does. */
+    fx_crash(&f, 2);
+    uint64_t idx;
+    assert_int_equal(fx_propose(&f, 1, "with-4", &idx), 0);
+    fx_tick(&f, 1);
+    assert_int_equal(fx_applied_find(&f, 4, "with-4"), idx);
+    fx_restart(&f, 2);
+    fx_tick(&f, 3);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+static void test_remove_leader(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_propose(&f, 1, "a", NULL);
+    raft_conf_change cc = {.type = RAFT_CC_REMOVE, .node = 1};
+    assert_int_equal(raft_propose_conf_change(fx_node_of(&f, 1)->r, &cc, NULL), 0);
+    fx_tick(&f, 2);
+    raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(s1.role, RAFT_LEARNER);
+    assert_int_equal(s1.config.n_voters, 2);
+    raft_id l = fx_elect_any(&f, 50);
+    assert_true(l == 2 || l == 3);
+    uint64_t idx;
+    assert_int_equal(fx_propose(&f, l, "b", &idx), 0);
+    fx_tick(&f, 1);
+    assert_int_equal(fx_applied_find(&f, l, "b"), idx);
+    /* the removed node never campaigns again */
+    fx_tick(&f, 50);
+    assert_int_not_equal(fx_status(&f, 1).role, RAFT_CANDIDATE);
+    assert_int_equal(fx_leader(&f), l);
+    /* removing a follower: a 2-node cluster down to 1 still commits */
+    cc.node = l == 2 ? 3 : 2;
+    assert_int_equal(raft_propose_conf_change(fx_node_of(&f, l)->r, &cc, NULL), 0);
+    fx_tick(&f, 2);
+    fx_crash(&f, cc.node);
+    assert_int_equal(fx_propose(&f, l, "alone", &idx), 0);
+    fx_tick(&f, 1);
+    assert_int_equal(fx_applied_find(&f, l, "alone"), idx);
+    fx_destroy(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_index_batched),
+        cmocka_unit_test(test_read_index_waits_for_noop),
+        cmocka_unit_test(test_read_index_stale_leader),
+        cmocka_unit_test(test_lease_reads),
+        cmocka_unit_test(test_leadership_transfer),
+        cmocka_unit_test(test_snapshot_lagging_follower),
+        cmocka_unit_test(test_learner_catch_up_and_promote),
+        cmocka_unit_test(test_remove_leader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
