@@ -52,7 +52,8 @@ int parse_ll(const char *s, size_t len, long long *out)
     return 1;
 }
 
-/* Redis string2ld: strtold over the whole argument, no leading space, no NaN, no overflow. */
+/* Redis string2ld: strtold over the whole argument (an embedded NUL ends it: rejected), no
+ * leading space, no NaN, no overflow. */
 int parse_ld(const char *s, size_t len, long double *out)
 {
     char buf[LD_MAX_CHARS];
@@ -62,7 +63,7 @@ int parse_ld(const char *s, size_t len, long double *out)
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
-    if (isspace((unsigned char)buf[0]) || end[0] != '\0' ||
+    if (isspace((unsigned char)buf[0]) || end[0] != '\0' || (size_t)(end - buf) != len ||
         (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
         isnan(v))
         return 0;

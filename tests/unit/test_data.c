@@ -490,6 +490,16 @@ static const rec_step keys_script[] = {
 };
 
 static const rec_step misc_script[] = {
+    /* an embedded NUL makes a float invalid (found by differential fuzzing) */
+    {"SET nul \"\\x00\\xff\"", "+OK"},
+    {"INCRBYFLOAT nul 1", "-ERR value is not a valid float"},
+    {"SET nul2 \"1\\x00\"", "+OK"},
+    {"INCRBYFLOAT nul2 1", "-ERR value is not a valid float"},
+    {"INCRBYFLOAT nul2 \"1\\x00\"", "-ERR value is not a valid float"},
+    {"HSET hn f \"2\\x00\"", ":1"},
+    {"HINCRBYFLOAT hn f 1", "-ERR hash value is not a float"},
+    {"HINCRBYFLOAT hn g \"1\\x002\"", "-ERR value is not a valid float"},
+    {"INCRBY nul2 1", "-ERR value is not an integer or out of range"},
     {"FLUSHALL", "+OK"},
     {"SET k v PXAT 1", "+OK"},
     {"DBSIZE", ":1"},

@@ -53,12 +53,32 @@ CASES = [
         ("CONFIG", "GET", "maxclients"), ("CONFIG", "SET", "maxclients", "10000"),
         ("CONFIG", "SET", "MAXCLIENTS", "10000"), ("CONFIG", "GET", "MAXCLIENTS"),
     ]),
+    # Parameters synod supports (its --help): same values set on both, then compared exactly.
+    ("config_set_supported", [
+        ("CONFIG", "SET", "hz", "10"), ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "abc"),
+        ("CONFIG", "SET", "hz", "0"), ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "10"),
+        ("CONFIG", "SET", "timeout", "0"), ("CONFIG", "GET", "timeout"),
+        ("CONFIG", "SET", "timeout", "-1"), ("CONFIG", "SET", "timeout", "x"),
+        ("CONFIG", "SET", "proto-max-bulk-len", "536870912"), ("CONFIG", "GET", "proto-max-bulk-len"),
+        ("CONFIG", "SET", "proto-max-bulk-len", "512mb"), ("CONFIG", "GET", "proto-max-bulk-len"),
+        ("CONFIG", "SET", "proto-max-bulk-len", "abc"), ("CONFIG", "SET", "proto-max-bulk-len", "1"),
+        ("CONFIG", "SET", "client-query-buffer-limit", "1gb"),
+        ("CONFIG", "GET", "client-query-buffer-limit"),
+        ("CONFIG", "SET", "client-query-buffer-limit", "1073741824"),
+        ("CONFIG", "SET", "client-query-buffer-limit", "x"),
+        # CONFIG GET with several names: Redis 7.0 collects matches in a dict, order undefined.
+        ("CONFIG", "SET", "hz", "10", "timeout", "0"), PAIRS("CONFIG", "GET", "hz", "timeout"),
+        ("CONFIG", "SET", "hz", "10", "hz", "11"), ("CONFIG", "SET", "hz", "10", "nosuch", "1"),
+        ("CONFIG", "SET", "hz", "10", "timeout"), ("CONFIG", "GET", "hz"),
+        ("CONFIG", "SET", "timeout", "0"),
+    ]),
     ("command_count", [SHAPE("COMMAND", "COUNT"), ("COMMAND", "COUNT", "x")]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
 
 XFAIL = {
     "config_set_maxclients": "B4 CONFIG SET maxclients range text; B5 CONFIG GET echoes the name",
+    "config_set_supported": "B7 CONFIG SET hz 0; B8 memory-value error text; B9 odd CONFIG SET args",
 }
 
 
@@ -295,7 +315,57 @@ def test_hello_versions(pair):
     pair.step(("CLIENT", "GETNAME"))
     _check_hello(pair, "HELLO", "2")
     pair.step(("GET", "missing"))  # back in RESP2: $-1
+    # The reference has no password: the default user accepts any password.
+    _check_hello(pair, "HELLO", "3", "AUTH", "default", "anything")
+    _check_hello(pair, "HELLO", "2", "AUTH", "nosuchuser", "pw")
+    _check_hello(pair, "HELLO", "3", "AUTH", "default")
+    _check_hello(pair, "HELLO", "AUTH", "default", "pw")
     pair.assert_clean()
+
+
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def bulk_limit_1mb(pair):
+    """proto-max-bulk-len lowered to 1 MB on both servers for one test, then restored."""
+    for conn in (pair.ref, pair.tgt):
+        r = conn.call("CONFIG", "SET", "proto-max-bulk-len", str(MB))
+        assert r == b"+OK\r\n", r
+    yield
+    for conn in (pair.ref, pair.tgt):
+        conn.call("CONFIG", "SET", "proto-max-bulk-len", "536870912")
+
+
+@pytest.mark.parametrize("dummy", [pytest.param(0, id="1mb", marks=xfail_marks(
+    "B10 SETRANGE/APPEND limit ignores the configured proto-max-bulk-len"))])
+def test_proto_max_bulk_len_strings(pair, bulk_limit_1mb, dummy):
+    """The string size limit follows proto-max-bulk-len (Redis's checkStringLength)."""
+    pair.step(("CONFIG", "GET", "proto-max-bulk-len"))
+    pair.step(("SET", "k", "abc"))
+    pair.step(("SETRANGE", "k", str(MB - 1), "x"))
+    pair.step(("SETRANGE", "k", str(MB), "x"))
+    pair.step(("SETRANGE", "k", str(MB - 1), "xy"))
+    pair.step(("STRLEN", "k"))
+    pair.step(("APPEND", "k", "z"))
+    pair.step(("SETRANGE", "k", "0", "q"))
+    pair.step(("SET", "big", "x" * (MB - 1)))
+    pair.step(("APPEND", "big", "y"))
+    pair.step(("APPEND", "big", "y"))
+    pair.step(("SET", "atlimit", "x" * MB))
+    pair.step(("STRLEN", "atlimit"))
+    pair.assert_clean()
+
+
+def test_proto_max_bulk_len_request(pair, connect, bulk_limit_1mb):
+    """A request bulk longer than proto-max-bulk-len is a protocol error; the connection closes."""
+    out = []
+    for side in ("ref", "tgt"):
+        c = connect(side)
+        c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$%d\r\n" % (MB + 1))
+        out.append(c.drain(quiet_s=0.5, max_s=3.0))
+    assert out[1] == out[0], "redis %r / synod %r" % tuple(out)
+    assert out[0][1] is True
 
 
 RESP3_STEPS = [
