@@ -224,6 +224,7 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     raft_become_follower(r, r->term, 0);
     r->prev_ss.role = r->role;
     r->prev_ss.leader = 0;
+    raft_check_invariants(r);
     *err_out = 0;
     return r;
 }
@@ -248,6 +249,23 @@ void raft_destroy(raft *r)
     free(r->rd_reads);
     free(r->chunk_buf);
     free(r);
+}
+
+/* The instance's own invariants (Raft Figure 2 and our log layout); on after every input. */
+void raft_check_invariants(const raft *r)
+{
+    SYN_ASSERT_CMP(r->snap.index, <=, r->applied);
+    SYN_ASSERT_CMP(r->applied, <=, r->commit);
+    SYN_ASSERT_CMP(r->commit, <=, r->last_index);
+    SYN_ASSERT_CMP(r->stable, <=, r->last_index);
+    SYN_ASSERT_CMP(r->snap.index, <=, r->stable);
+    SYN_ASSERT_CMP(r->mem_first, <=, r->stable + 1); /* unpersisted entries are in memory */
+    SYN_ASSERT(r->mem_n == 0 || r->mem_first + r->mem_n == r->last_index + 1);
+    SYN_ASSERT_CMP(r->last_term, <=, r->term);
+    SYN_ASSERT(r->role != RAFT_LEADER || r->leader == r->cfg.id);
+    SYN_ASSERT(r->role != RAFT_CANDIDATE || r->vote == r->cfg.id);
+    SYN_ASSERT_CMP(r->reads.n, <=, RAFT_MAX_PENDING_READS);
+    SYN_ASSERT_CMP(r->confirmed.n, <=, RAFT_MAX_PENDING_READS);
 }
 
 raft_id raft_id_of(const raft *r)
@@ -424,6 +442,7 @@ void raft_advance(raft *r, const raft_ready *rd)
         }
     }
     raft_log_trim(r);
+    raft_check_invariants(r);
 }
 
 int raft_snapshot_meta_applied(const raft *r, raft_snapshot_meta *out)

@@ -215,6 +215,7 @@ void raft_tick(raft *r)
         r->heartbeat_elapsed = 0;
         raft_bcast_heartbeat(r);
     }
+    raft_check_invariants(r);
 }
 
 static int validate(const raft *r, const raft_message *m)
@@ -323,10 +324,13 @@ int raft_step(raft *r, const raft_message *m)
         return 0;
     }
 
-    if (vote_req) return raft_step_vote(r, m);
-    if (r->role == RAFT_LEADER)
+    if (vote_req) {
+        raft_step_vote(r, m);
+    } else if (r->role == RAFT_LEADER) {
         step_leader(r, m);
-    else
+    } else {
         step_follower(r, m);
+    }
+    raft_check_invariants(r);
     return 0;
 }

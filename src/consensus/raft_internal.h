@@ -139,6 +139,7 @@ bool raft_is_learner(const raft *r, raft_id id);
 progress *raft_progress_of(raft *r, raft_id id);
 bool raft_promotable(const raft *r);
 bool raft_membership_valid(const raft_membership *m);
+void raft_check_invariants(const raft *r);
 int raft_drop_outbox_leader_msgs(raft *r);
 
 /* log.c */
