@@ -189,7 +189,7 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     const raft_snapshot_meta *s = &cfg->snapshot;
     const raft_hard_state *hs = &cfg->hard_state;
     if (!raft_membership_valid(&cfg->members) || !raft_membership_valid(&s->config)) return NULL;
-    if (cfg->last_index < s->index || hs->commit > cfg->last_index || hs->commit < s->index ||
+    if (cfg->last_index < s->index || hs->commit > cfg->last_index ||
         (cfg->last_index == s->index && cfg->last_term != s->term) || cfg->last_term > hs->term ||
         (s->index > 0 && s->term == 0))
         return NULL;
@@ -215,7 +215,9 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     r->last_index = cfg->last_index;
     r->last_term = cfg->last_term;
     r->stable = cfg->last_index;
-    r->commit = hs->commit;
+    /* A snapshot only holds committed entries, and it may be durable while the hard state
+     * that advanced commit past it (a Ready without must_sync) was lost: commit >= snapshot. */
+    r->commit = hs->commit > s->index ? hs->commit : s->index;
     r->applied = s->index;
     r->mem_first = r->last_index + 1;
     r->prev_hs = *hs;

@@ -309,7 +309,13 @@ typedef struct raft_config {
 
     /* Restart: what the caller restored from disk (all zero for a brand-new node). The core
      * re-delivers committed entries from snapshot.index + 1 (the state machine is restored from
-     * the snapshot, then entries are re-applied), reading them through `storage`. */
+     * the snapshot, then entries are re-applied), reading them through `storage`.
+     * Requirements (else -RAFT_EINVAL): snapshot.index <= last_index, hard_state.commit <=
+     * last_index, last_term <= hard_state.term — they hold when the entries and the hard state
+     * of one Ready are made durable together (one WAL batch; a torn batch is dropped whole).
+     * hard_state.commit < snapshot.index is fine (a Ready that only moved commit has
+     * must_sync == false and may be lost while the snapshot survived): the core raises commit
+     * to snapshot.index itself. */
     raft_hard_state hard_state;
     raft_snapshot_meta snapshot;
     uint64_t last_index; /* last entry in the persisted log (>= snapshot.index) */

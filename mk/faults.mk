@@ -1,0 +1,42 @@
+# mk/faults.mk — cluster fault tests, nemesis runs and the cluster benchmark (issue 4).
+# docs/testing-faults.md explains the harness, the history format and how to replay a seed.
+#
+#   make faults-test        only tests/integration/cluster (also part of `make integration`)
+#   make faults-long        a 5-minute nemesis run against a 3-node cluster (in `make test-long`)
+#   make faults-fake        the same tests against fake_synod.py (checks the tests, not synod)
+#   SEED=n make faults-test replay a randomised run
+#   make bench-cluster      synod 3-node vs etcd 3-node vs redis (in `make bench`)
+
+FAULTS_PYTEST = cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod \
+	LINCHECK_BIN=$(CURDIR)/build/rel/sim/lincheck timeout 3600 $(PY) -m pytest -q -p no:cacheprovider
+
+.PHONY: faults-test faults-long faults-fake
+faults-test: build/rel/synod build/rel/sim/lincheck
+	$(FAULTS_PYTEST) -x cluster
+
+# every cluster test against tests/integration/cluster/fake_synod.py (a stand-in, not Raft):
+# checks the harness and the tests themselves, not synod
+faults-fake: build/rel/sim/lincheck
+	cd tests/integration && SYNOD_BIN=$(CURDIR)/tests/integration/cluster/fake_synod.py \
+	LINCHECK_BIN=$(CURDIR)/build/rel/sim/lincheck timeout 1800 $(PY) -m pytest -q \
+	-p no:cacheprovider -x cluster
+
+faults-long: build/rel/synod build/rel/sim/lincheck
+	NEMESIS_SECONDS=$${NEMESIS_SECONDS:-300} $(FAULTS_PYTEST) -x -s cluster/test_cluster_nemesis.py
+
+test-long: faults-long
+
+# bench-cluster (part of `make bench`): synod 3-node vs etcd 3-node vs redis appendfsync always,
+# 50 clients, writes and linearizable reads. bench-cluster-quick: 2 s per test, 1 round.
+build/rel/bench/bench_cluster_http: bench/bench_cluster_http.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(REL_CFLAGS) $< $(LDLIBS) -o $@
+
+.PHONY: bench-cluster bench-cluster-quick
+bench-cluster: build/rel/synod build/rel/bench/bench_cluster_http
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_cluster.py
+
+bench-cluster-quick: build/rel/synod build/rel/bench/bench_cluster_http
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_cluster.py --quick
+
+BENCH_EXTRA += bench-cluster
