@@ -81,9 +81,11 @@ sim: build/asan/sim/sim
 sim-test: build/asan/sim/sim
 	timeout 600 build/asan/sim/sim --seed 1 --seeds $(SIM_TEST_SEEDS) --nodes 0 --steps 10000
 
-# Passes only if the checks catch a core that commits old-term entries by counting replicas.
-sim-bug-test: build/asan/sim/sim-bug
+# Passes only if the checks catch a core that commits old-term entries by counting replicas,
+# and lincheck catches a server that answers reads from local state without ReadIndex.
+sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim
 	timeout 600 build/asan/sim/sim-bug --seed 1 --seeds $(SIM_BUG_SEEDS) --nodes 0 --steps 10000 --expect-fail
+	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --stale-reads --expect-fail
 
 # SEEDS seeds from SEED, split over JOBS processes.
 sim-long: build/rel/sim/sim

@@ -41,6 +41,10 @@ typedef enum {
 
 const char *inv_kind_name(inv_kind k);
 
+/* Turns one check off (to show the others catch the consequences of the bug it would catch
+ * first). All checks are on after inv_create. */
+void inv_disable(inv_checker *c, inv_kind k);
+
 /* max_nodes bounds node ids: 1 <= node <= max_nodes. NULL on no memory. */
 inv_checker *inv_create(int max_nodes);
 void inv_destroy(inv_checker *c);

@@ -167,10 +167,17 @@ void sim_check_node(sim *s, sim_node *n)
         return;
     }
     if (st.role == RAFT_LEADER) {
-        if (st.term > s->max_leader_term) s->elections++, s->max_leader_term = st.term;
+        if (st.term > s->max_leader_term) {
+            s->elections++;
+            s->max_leader_term = st.term;
+            sim_world_new_leader(s, n, st.term);
+        }
         s->leader_hint = n->idx;
     }
     if (st.commit > s->max_commit) s->max_commit = st.commit;
+    if (st.role == RAFT_LEADER && st.commit > n->last_commit)
+        sim_world_leader_commit(s, n, st.term);
+    n->last_commit = st.commit;
 }
 
 /* KV snapshot: applied index, applied chain, then each key's value. */
@@ -294,6 +301,17 @@ void sim_node_crash(sim *s, sim_node *n)
     n->busy = false;
     n->gen++;
     inv_crash(s->inv, n->idx);
+    n->last_commit = 0;
+    /* what it sent but the kernel had not transmitted yet dies with it */
+    for (size_t i = 0; i < s->n_events; i++) {
+        sim_event *ev = &s->events[i];
+        if (ev->kind == EV_DELIVER && ev->msg->m.from == (raft_id)n->idx &&
+            sim_rng_chance(&s->rng, 300000)) {
+            free(ev->msg);
+            ev->msg = NULL;
+            ev->kind = EV_NONE;
+        }
+    }
     if (sim_disk_crash(&n->disk, &s->rng) != 0) sim_fail(s, "node %d: disk crash failed", n->idx);
     inv_reload_log(s, n);
     s->crashes++;
@@ -517,6 +535,7 @@ static void handle_event(sim *s, sim_event *ev)
         finish_ready(s, n);
         sim_process_ready(s, n);
         break;
+    case EV_NONE: break;
     default: sim_world_event(s, ev); break;
     }
 }
@@ -528,6 +547,7 @@ static int sim_setup(sim *s, const sim_options *opt)
     sim_rng_seed(&s->rng, opt->seed);
     s->inv = inv_create(SIM_MAX_NODES);
     if (!s->inv) return -1;
+    if (opt->no_commit_rule) inv_disable(s->inv, INV_LEADER_COMMIT_RULE);
     s->bootstrap.n_voters = (uint32_t)opt->nodes;
     for (int i = 1; i <= opt->nodes; i++)
         s->bootstrap.voters[i - 1] = (raft_id)i;

@@ -14,10 +14,12 @@
 
 typedef struct {
     uint64_t seed;
-    int nodes;      /* 3 or 5 voters at the start */
-    uint64_t steps; /* events to process (the run continues past it only to prove liveness) */
-    bool verbose;   /* trace every event to stdout */
-    bool quiet;     /* no output on success */
+    int nodes;           /* 3 or 5 voters at the start */
+    uint64_t steps;      /* events to process (the run continues past it only to prove liveness) */
+    bool verbose;        /* trace every event to stdout */
+    bool quiet;          /* no output on success */
+    bool no_commit_rule; /* skip LEADER_COMMIT_RULE: catch that bug by its consequences */
+    bool stale_reads;    /* deliberately broken: serve reads from the local state at once */
 } sim_options;
 
 typedef struct {

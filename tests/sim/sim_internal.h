@@ -36,11 +36,13 @@ typedef enum {
     EV_TICK = 1,
     EV_DELIVER,
     EV_DISK_DONE,
-    EV_CLIENT,  /* node = 0, arg = client */
-    EV_FAULT,   /* the fault schedule */
-    EV_RESTART, /* node comes back */
-    EV_HEAL,    /* end of the fault phase */
-    EV_LIVENESS /* liveness probe */
+    EV_CLIENT,   /* node = 0, arg = client */
+    EV_FAULT,    /* the fault schedule */
+    EV_RESTART,  /* node comes back */
+    EV_HEAL,     /* end of the fault phase */
+    EV_LIVENESS, /* liveness probe */
+    EV_CHURN,    /* crash node if it still leads term arg (leader churn) */
+    EV_NONE      /* cancelled in place (e.g. a message lost with its sender's send buffer) */
 } sim_event_kind;
 
 typedef struct {
@@ -74,6 +76,7 @@ typedef struct {
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];
     uint64_t applied;
+    uint64_t last_commit;          /* commit seen after the last step (churn trigger) */
     sim_msg *inbox[SIM_INBOX_MAX]; /* messages that arrived while busy, FIFO, owned */
     size_t inbox_head, inbox_len;
     uint8_t recv[SIM_SNAP_MAX]; /* snapshot being received */
@@ -131,6 +134,11 @@ struct sim {
     int marker_node;
     uint32_t marker_gen;
 
+    /* leader churn: until churn_until_us every new leader is crashed soon after it wins,
+     * which leaves partly replicated entries of many terms behind (Raft Figure 8) */
+    int64_t churn_until_us;
+    uint64_t churned_term;
+
     /* membership */
     int joining;  /* id being added as learner, 0 = none */
     int removing; /* id whose removal was proposed, 0 = none */
@@ -156,6 +164,8 @@ void sim_check_node(sim *s, sim_node *n);
 void sim_world_init(sim *s);
 void sim_world_deinit(sim *s);
 void sim_world_event(sim *s, sim_event *ev);
+void sim_world_new_leader(sim *s, sim_node *n, uint64_t term);
+void sim_world_leader_commit(sim *s, sim_node *n, uint64_t term);
 void sim_world_apply(sim *s, sim_node *n, const raft_entry *e);
 void sim_world_read_state(sim *s, sim_node *n, const raft_read_state *rs);
 bool sim_world_done(sim *s);   /* may the run stop (liveness proven)? */

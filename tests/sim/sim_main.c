@@ -4,7 +4,9 @@
  *
  * Runs seeds N .. N+COUNT-1 (--nodes 0: odd seeds with 5 nodes, even seeds with 3). Every
  * failure prints its seed and the command that replays it. Exit 0 if every seed passed;
- * with --expect-fail, exit 0 only if some seed FAILED (for builds with a deliberate bug). */
+ * with --expect-fail, exit 0 only if some seed FAILED (for builds with a deliberate bug).
+ * --stale-reads breaks the simulated server on purpose (reads answered from the local state
+ * machine of whatever node the client picked, no ReadIndex): lincheck must catch it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@ static double now_s(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
-                    "[--verbose] [--expect-fail]\n");
+                    "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads]\n");
     return 2;
 }
 
@@ -31,7 +33,7 @@ int main(int argc, char **argv)
 {
     uint64_t seed = 1, count = 1, steps = 10000;
     int nodes = 0;
-    bool verbose = false, expect_fail = false;
+    bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -47,12 +49,17 @@ int main(int argc, char **argv)
             verbose = true;
         else if (!strcmp(a, "--expect-fail"))
             expect_fail = true;
+        else if (!strcmp(a, "--no-commit-rule"))
+            no_commit_rule = true;
+        else if (!strcmp(a, "--stale-reads"))
+            stale_reads = true;
         else
             return usage();
     }
     if (nodes != 0 && nodes != 3 && nodes != 5) return usage();
     if (count == 0 || steps < 100) return usage();
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* failures show up at once in long runs */
     double t0 = now_s();
     uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
              ccs = 0, transfers = 0, elections = 0;
@@ -62,7 +69,9 @@ int main(int argc, char **argv)
                            .nodes = nodes ? nodes : (sd % 2 ? 5 : 3),
                            .steps = steps,
                            .verbose = verbose,
-                           .quiet = expect_fail};
+                           .quiet = expect_fail,
+                           .no_commit_rule = no_commit_rule,
+                           .stale_reads = stale_reads};
         sim_result r;
         if (sim_run(&opt, &r) != 0) {
             printf("seed %" PRIu64 ": setup failed: %s\n", sd, r.why);

@@ -128,6 +128,14 @@ static void client_start(sim *s, int ci)
         uint8_t cmd[CMD_BYTES];
         encode_cmd(cmd, c->op == LINCHECK_WRITE ? CMD_WRITE : CMD_INCR, c->key, ci, req, c->value);
         rc = raft_propose(n->r, cmd, CMD_BYTES, NULL);
+    } else if (s->opt.stale_reads) {
+        c->op = LINCHECK_READ;
+        c->active = true;
+        sim_kv kv = n->kv[c->key];
+        s->step++; /* the answer comes back after the invocation */
+        client_done(s, ci, false, (lincheck_value){kv.kind, kv.kind == LINCHECK_NIL ? 0 : kv.v},
+                    true);
+        return;
     } else {
         c->op = LINCHECK_READ;
         c->lease = pick >= 85;
@@ -337,7 +345,7 @@ static void fault_event(sim *s)
     sim_schedule(
         s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 20000, 300000), .kind = EV_FAULT});
     sim_node *l = find_leader(s);
-    int pick = (int)sim_rng_below(&s->rng, 14);
+    int pick = (int)sim_rng_below(&s->rng, 15);
     sim_trace(s, "fault %d (leader %d)", pick, l ? l->idx : 0);
     switch (pick) {
     case 0: crash_node(s, random_up_node(s)); break;
@@ -393,6 +401,7 @@ static void fault_event(sim *s)
     case 11:
         if (l && !l->busy) transfer_step(s, l);
         break;
+    case 12: s->churn_until_us = s->now_us + sim_rng_range(&s->rng, 200000, 1500000); break;
     default:
         if (l && !l->busy) membership_step(s, l);
         break;
@@ -418,6 +427,42 @@ static void liveness_event(sim *s)
     sim_process_ready(s, l);
 }
 
+void sim_world_new_leader(sim *s, sim_node *n, uint64_t term)
+{
+    if (s->healed || s->now_us >= s->churn_until_us || term <= s->churned_term) return;
+    s->churned_term = term;
+    sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 500, 30000),
+                                .kind = EV_CHURN,
+                                .node = n->idx,
+                                .gen = n->gen,
+                                .arg = term});
+}
+
+/* A leader's commit index advanced: during churn, sometimes crash it right there, before the
+ * followers learn of the commit (the window Raft Figure 8 is about). */
+void sim_world_leader_commit(sim *s, sim_node *n, uint64_t term)
+{
+    if (s->healed || s->now_us >= s->churn_until_us || !sim_rng_chance(&s->rng, 250000)) return;
+    sim_schedule(
+        s,
+        (sim_event){.t = s->now_us, .kind = EV_CHURN, .node = n->idx, .gen = n->gen, .arg = term});
+}
+
+static void churn_event(sim *s, const sim_event *ev)
+{
+    sim_node *n = &s->nodes[ev->node];
+    if (s->healed || !n->up || n->gen != ev->gen) return;
+    raft_status st;
+    raft_status_get(n->r, &st);
+    if (st.role != RAFT_LEADER || st.term != ev->arg) return;
+    sim_trace(s, "churn: crash leader %d of term %" PRIu64, n->idx, st.term);
+    sim_node_crash(s, n);
+    sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 5000, 300000),
+                                .kind = EV_RESTART,
+                                .node = n->idx,
+                                .gen = n->gen});
+}
+
 void sim_world_event(sim *s, sim_event *ev)
 {
     switch (ev->kind) {
@@ -429,6 +474,7 @@ void sim_world_event(sim *s, sim_event *ev)
         break;
     }
     case EV_LIVENESS: liveness_event(s); break;
+    case EV_CHURN: churn_event(s, ev); break;
     default: sim_fail(s, "unknown event %d", ev->kind);
     }
 }
