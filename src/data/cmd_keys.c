@@ -57,7 +57,10 @@ void cmd_flushdb(data_call *c)
         reply_syntax(c);
         return;
     }
-    ks_flush(c->ds);
+    if (c->argc == 2 && arg_eq(&c->argv[1], "async"))
+        ks_flush_async(c->ds);
+    else
+        ks_flush(c->ds);
     c->dirty = 1;
     reply_ok(c);
 }

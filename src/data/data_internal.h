@@ -96,6 +96,9 @@ typedef void (*dict_scan_cb)(void *ctx, dentry *e);
 uint64_t dict_scan(const dict *d, uint64_t cursor, dict_scan_cb cb, void *ctx);
 /* Calls cb on every entry (no mutation allowed during the walk). */
 void dict_each(const dict *d, dict_scan_cb cb, void *ctx);
+/* Frees up to about `budget` entries of a dict being discarded (whole chains at a time), using
+ * rehash_idx as the cursor; returns 1 once everything, tables included, is freed. */
+int dict_free_some(dict *d, size_t budget, void (*free_entry)(dentry *e, void *arg), void *arg);
 /* Number of bucket slots in the tables (for sampling budgets). */
 uint64_t dict_buckets(const dict *d);
 
@@ -106,11 +109,18 @@ void *dmem_calloc(size_t *mem, size_t n, size_t size);
 void *dmem_realloc(size_t *mem, void *p, size_t n);
 void dmem_free(size_t *mem, void *p);
 
+#define DATA_GARBAGE_SLOTS 4
+
 struct data_store {
     dict keys;
     uint64_t expires;       /* entries with DE_EXPIRE */
-    size_t mem;             /* bytes allocated for the dataset */
+    size_t mem;             /* bytes allocated for the dataset (and garbage not yet freed) */
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
+    /* Keyspaces detached by FLUSHALL/FLUSHDB ASYNC, freed a bounded number of entries at a
+     * time by later calls (Redis frees them in a thread; the core has none). Invisible to
+     * every command. */
+    dict garbage[DATA_GARBAGE_SLOTS];
+    int garbage_n;
 };
 
 /* Entry helpers (keyspace.c). */
@@ -149,7 +159,9 @@ dentry *ks_string_resize(data_call *c, dpos pos, size_t vlen, int grow);
 dentry *ks_set_expire(data_call *c, dpos pos, int64_t expire_ms);
 void ks_insert(data_call *c, dentry *e);
 int ks_is_expired(const dentry *e, int64_t now_ms);
-void ks_flush(data_store *ds); /* deletes every key */
+void ks_flush(data_store *ds);       /* deletes every key now */
+void ks_flush_async(data_store *ds); /* detaches every key, freed later by ks_free_garbage */
+void ks_free_garbage(data_store *ds, size_t budget);
 
 /* SCAN helpers shared by SCAN and HSCAN (cmd_keys.c). */
 int scan_cursor_or_reply(data_call *c, const data_arg *a, uint64_t *out);

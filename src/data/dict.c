@@ -105,6 +105,32 @@ void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg)
     dict_init(d, mem);
 }
 
+int dict_free_some(dict *d, size_t budget, void (*free_entry)(dentry *e, void *arg), void *arg)
+{
+    /* a discarded dict is never rehashed again, so rehash_idx is free to serve as the cursor
+     * over both tables: [0, size0) then [size0, size0 + size1) */
+    if (d->rehash_idx < 0) d->rehash_idx = 0;
+    size_t freed = 0;
+    while (freed < budget && (uint64_t)d->rehash_idx < d->size[0] + d->size[1]) {
+        uint64_t i = (uint64_t)d->rehash_idx;
+        int t = i < d->size[0] ? 0 : 1;
+        dentry **b = &d->t[t][t ? i - d->size[0] : i];
+        while (*b) {
+            dentry *next = (*b)->next;
+            free_entry(*b, arg);
+            *b = next;
+            freed++;
+        }
+        d->rehash_idx++;
+    }
+    if ((uint64_t)d->rehash_idx < d->size[0] + d->size[1]) return 0;
+    dmem_free(d->mem, d->t[0]);
+    dmem_free(d->mem, d->t[1]);
+    size_t *mem = d->mem;
+    dict_init(d, mem);
+    return 1;
+}
+
 uint64_t dict_size(const dict *d)
 {
     return d->used[0] + d->used[1];

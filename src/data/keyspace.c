@@ -264,13 +264,36 @@ void ks_flush(data_store *ds)
     ds->expire_cursor = 0;
 }
 
+void ks_flush_async(data_store *ds)
+{
+    if (dict_size(&ds->keys) == 0) return;
+    if (ds->garbage_n == DATA_GARBAGE_SLOTS) ks_free_garbage(ds, SIZE_MAX); /* bounded backlog */
+    ds->garbage[ds->garbage_n++] = ds->keys;
+    dict_init(&ds->keys, &ds->mem);
+    ds->expires = 0;
+    ds->expire_cursor = 0;
+}
+
+void ks_free_garbage(data_store *ds, size_t budget)
+{
+    while (ds->garbage_n > 0) {
+        dict *g = &ds->garbage[0];
+        if (!dict_free_some(g, budget, free_cb, &ds->mem)) return;
+        memmove(&ds->garbage[0], &ds->garbage[1], sizeof(dict) * (size_t)--ds->garbage_n);
+    }
+}
+
 void data_destroy(data_store *ds)
 {
     if (!ds) return;
+    ks_free_garbage(ds, SIZE_MAX);
     ks_flush(ds);
     SYN_ASSERT_CMP(ds->mem, ==, 0);
     free(ds);
 }
+
+#define GARBAGE_PER_EXEC   64    /* entries of flushed keyspaces freed per command */
+#define GARBAGE_PER_SAMPLE 16384 /* ... and per active expiry call (~1 ms of work) */
 
 int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
               const data_reply_ops *ops, void *ctx)
@@ -282,6 +305,14 @@ int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *arg
         reply_arity(&c);
         return 0;
     }
+    /* no key or value may exceed proto-max-bulk-len (also keeps lengths within 32 bits) */
+    for (int i = 1; i < argc; i++) {
+        if (argv[i].len > DATA_STRING_MAX_BYTES) {
+            reply_err(&c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            return 0;
+        }
+    }
+    if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_EXEC);
     cmd->fn(&c);
     return c.dirty;
 }
@@ -357,6 +388,7 @@ static void expire_scan_cb(void *ctx, dentry *e)
  * the reported key (e.g. with data_exec DEL) without disturbing the walk. */
 size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx)
 {
+    if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_SAMPLE);
     if (ds->expires == 0 || max == 0) return 0;
     uint64_t keys = dict_size(&ds->keys);
     uint64_t budget = (uint64_t)max * 4 * (keys / ds->expires + 1);

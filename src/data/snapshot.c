@@ -210,7 +210,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     ks_flush(ds);
     ds->keys = tmp->keys;
     ds->keys.mem = &ds->mem;
-    ds->mem = tmp->mem;
+    ds->mem += tmp->mem; /* what is left in ds->mem is flushed-async garbage */
     ds->expires = tmp->expires;
     ds->expire_cursor = 0;
     dict_each(&ds->keys, repoint_cb, &ds->mem);

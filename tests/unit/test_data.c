@@ -616,6 +616,21 @@ static void keys_match_redis(void **state)
     data_destroy(ds);
 }
 
+typedef struct {
+    unsigned char *p;
+    size_t len;
+} sbuf_t;
+
+static int buf_write(void *ctx, const void *p, size_t n)
+{
+    sbuf_t *b = ctx;
+    b->p = realloc(b->p, b->len + n);
+    assert_non_null(b->p);
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
 /* ---- expiry ---- */
 
 static void reset_clock(void)
@@ -870,6 +885,71 @@ static void binary_safe_keys_and_values(void **state)
     data_destroy(ds);
 }
 
+static void nop_key(void *ctx, const char *key, size_t len)
+{
+    (void)ctx, (void)key, (void)len;
+}
+
+static void flush_async_frees_incrementally(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    char line[64];
+    data_stats empty, full, st;
+    data_get_stats(ds, &empty);
+    for (int round = 0; round < 6; round++) { /* more rounds than garbage slots */
+        for (int i = 0; i < 5000; i++) {
+            snprintf(line, sizeof line, "SET key:%d v%d", i, i);
+            assert_reply(ds, line, "+OK");
+        }
+        assert_reply(ds, "HSET h f v", ":1");
+        data_get_stats(ds, &full);
+        assert_reply(ds, round % 2 ? "FLUSHDB ASYNC" : "FLUSHALL async", "+OK");
+        assert_reply(ds, "DBSIZE", ":0");
+        assert_reply(ds, "GET key:1", "(nil)");
+        data_get_stats(ds, &st);
+        assert_int_equal(st.keys, 0);
+        assert_true(st.memory_bytes > full.memory_bytes / 2); /* not freed yet */
+    }
+    /* later calls free the backlog a bounded amount at a time */
+    assert_reply(ds, "SET x y", "+OK");
+    data_get_stats(ds, &st);
+    assert_true(st.memory_bytes > full.memory_bytes / 2);
+    for (int i = 0; i < 100; i++)
+        (void)data_expire_sample(ds, t_now_ms, 10, nop_key, NULL);
+    assert_reply(ds, "DEL x", ":1");
+    data_get_stats(ds, &st);
+    assert_true(st.memory_bytes <= empty.memory_bytes + 1024);
+    /* a snapshot loaded while garbage is pending keeps the accounting right (destroy checks) */
+    for (int i = 0; i < 3000; i++) {
+        snprintf(line, sizeof line, "SET key:%d v%d", i, i);
+        assert_reply(ds, line, "+OK");
+    }
+    assert_reply(ds, "FLUSHALL ASYNC", "+OK");
+    data_store *other = data_create();
+    assert_reply(other, "SET a b", "+OK");
+    sbuf_t buf = {0};
+    assert_int_equal(data_snapshot_save(other, buf_write, &buf), 0);
+    assert_int_equal(data_snapshot_load(ds, buf.p, buf.len), 0);
+    assert_reply(ds, "GET a", "\"b\"");
+    free(buf.p);
+    data_destroy(other);
+    data_destroy(ds); /* asserts that every accounted byte was freed */
+}
+
+static void oversized_argument_is_rejected(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    static char small[8] = "k";
+    data_arg argv[3] = {{"SET", 3}, {small, 1}, {small, (size_t)600 << 20}};
+    /* rejected before any byte is read (the pointer only covers 8 bytes) */
+    assert_string_equal(rec_exec_argv(ds, 3, argv, NULL),
+                        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "DBSIZE", ":0");
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +960,8 @@ int main(void)
         cmocka_unit_test(rewrite_makes_times_absolute),
         cmocka_unit_test(command_table),
         cmocka_unit_test(binary_safe_keys_and_values),
+        cmocka_unit_test(flush_async_frees_incrementally),
+        cmocka_unit_test(oversized_argument_is_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 harness before the real cluster exists (`make faults-fake`). NOT a model of Raft.
 
 It takes synod's command line (--id --listen --peer-listen --cluster --data-dir --fsync) and
-serves GET SET INCR MGET PING INFO [consensus] SYNOD CONSISTENCY from one redis-server shared by
+serves GET SET INCR MGET PING INFO [consensus] SYNOD CONSISTENCY|TRANSFER-LEADER from one redis-server shared by
 the nodes (on a unix socket, FAKE_SYNOD_STORE, started by conftest.py). A node serves a linearizable request only if
 it reaches a majority right now (a PING/PONG on each peer port, so a paused or cut-off peer
 counts as unreachable), else it answers -CLUSTERDOWN after 2 s. The leader is sticky (stored
@@ -214,6 +214,13 @@ def run(cmd, args, conn_state):
         return ("$", info())
     if name == "SYNOD" and len(args) == 2 and args[0].upper() == "CONSISTENCY":
         conn_state["level"] = args[1].lower()
+        return ("+", "OK")
+    if name == "SYNOD" and len(args) == 2 and args[0].upper() == "TRANSFER-LEADER":
+        db().set(key("#leader"), int(args[1]))
+        db().incr(key("#term"))
+        return ("+", "OK")
+    if name == "READONLY":
+        conn_state["level"] = "stale"
         return ("+", "OK")
     if name not in ("GET", "SET", "INCR", "MGET"):
         raise Err(f"ERR unknown command '{cmd}'")

@@ -9,7 +9,8 @@ Written against the interface of DESIGN.md before the cluster exists: the module
   write it accepted is lost or applied twice (unique values, INCR results);
 - kill -9 of all nodes, restart of all: every acknowledged write is there;
 - a corrupted WAL byte in the middle of a segment: the node refuses to start, naming the file
-  and the offset.
+  and the offset;
+- SYNOD TRANSFER-LEADER under write load: only a short pause in writes (issue 4, Done when).
 """
 
 import glob
@@ -171,3 +172,29 @@ def test_corrupt_wal_byte_is_detected_at_restart(make_cluster):
     cl = ld.client(timeout=10)
     assert cl.set("after-corruption", "1")
     cl.close()
+
+
+def test_writes_keep_flowing_during_leadership_transfer(make_cluster):
+    """Done-when of issue 4: SYNOD TRANSFER-LEADER causes only a short pause in writes."""
+    c = make_cluster(3)
+    old = c.wait_leader()
+    target = next(n for n in c.nodes if n is not old)
+    w = Writers(c.nodes, n=4).start()
+    try:
+        w.wait_ok(100, timeout=20)
+        t0 = time.monotonic()
+        cl = old.client(timeout=10)
+        cl.execute_command("SYNOD", "TRANSFER-LEADER", str(target.id))
+        cl.close()
+        wait_for(lambda: c.leader() is target, LEADER_WAIT_S, what=f"node{target.id} to lead")
+        t1 = time.monotonic()
+        w.wait_ok(w.n_ok() + 100, timeout=20)
+    finally:
+        w.stop()
+    acks = sorted(a for _, a in w.ok_times if t0 - 0.5 <= a)
+    acks = [a for a in acks if a <= max(t1 + 1.0, acks[0])]
+    gap = max((b - a for a, b in zip(acks, acks[1:])), default=0.0)
+    print(f"transfer node{old.id} -> node{target.id} took {t1 - t0:.2f}s; "
+          f"longest pause in writes {gap * 1000:.0f} ms")  # fmt: skip
+    assert gap <= 2 * ELECTION_TIMEOUT_S, f"writes paused {gap:.2f}s during the transfer"
+    assert_acked_present(c, w)
