@@ -185,6 +185,8 @@ def http_bench(port, mode, clients, seconds):
     kv = dict(f.split("=") for f in out.stdout.split())
     if int(kv["errors"]):
         log(f"  etcd {mode}: {kv['errors']} error responses (not counted)")
+    log(f"  (etcd load generator used {100 * float(kv['cpu_s']) / float(kv['seconds']):.0f}% "
+        f"of one core)")  # fmt: skip
     return {"rps": float(kv["rps"]), "p50": float(kv["p50_ms"]), "p99": float(kv["p99_ms"])}
 
 

@@ -434,7 +434,7 @@ static bool start_ready(sim *s, sim_node *n)
     }
     if (rd->has_hard_state && sim_disk_set_hs(&n->disk, &rd->hard_state) != 0)
         sim_fail(s, "node %d: hard state write failed", n->idx);
-    if (!rd->must_sync) return false;
+    if (!rd->must_sync || s->opt.skip_fsync) return false;
     int64_t lat = n->slow_disk_until_us > s->now_us
                       ? sim_rng_range(&s->rng, 2000, 60000)
                       : (sim_rng_chance(&s->rng, 500000) ? 0 : sim_rng_range(&s->rng, 50, 400));

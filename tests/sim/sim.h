@@ -20,6 +20,7 @@ typedef struct {
     bool quiet;          /* no output on success */
     bool no_commit_rule; /* skip LEADER_COMMIT_RULE: catch that bug by its consequences */
     bool stale_reads;    /* deliberately broken: serve reads from the local state at once */
+    bool skip_fsync;     /* deliberately broken: ignore must_sync (send before durable) */
 } sim_options;
 
 typedef struct {

@@ -6,7 +6,9 @@
  * failure prints its seed and the command that replays it. Exit 0 if every seed passed;
  * with --expect-fail, exit 0 only if some seed FAILED (for builds with a deliberate bug).
  * --stale-reads breaks the simulated server on purpose (reads answered from the local state
- * machine of whatever node the client picked, no ReadIndex): lincheck must catch it. */
+ * machine of whatever node the client picked, no ReadIndex): lincheck must catch it.
+ * --skip-fsync breaks it differently: messages leave before the writes they depend on are
+ * durable (the Ready contract ignored), so crashes lose votes and acknowledged entries. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +26,9 @@ static double now_s(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
-                    "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads]\n");
+    fprintf(stderr,
+            "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
+            "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n");
     return 2;
 }
 
@@ -34,6 +37,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1, count = 1, steps = 10000;
     int nodes = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
+    bool skip_fsync = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -53,6 +57,8 @@ int main(int argc, char **argv)
             no_commit_rule = true;
         else if (!strcmp(a, "--stale-reads"))
             stale_reads = true;
+        else if (!strcmp(a, "--skip-fsync"))
+            skip_fsync = true;
         else
             return usage();
     }
@@ -63,7 +69,8 @@ int main(int argc, char **argv)
     double t0 = now_s();
     uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
              ccs = 0, transfers = 0, elections = 0;
-    for (uint64_t k = 0; k < count; k++) {
+    uint64_t ran = 0;
+    for (uint64_t k = 0; k < count; k++, ran++) {
         uint64_t sd = seed + k;
         sim_options opt = {.seed = sd,
                            .nodes = nodes ? nodes : (sd % 2 ? 5 : 3),
@@ -71,7 +78,8 @@ int main(int argc, char **argv)
                            .verbose = verbose,
                            .quiet = expect_fail,
                            .no_commit_rule = no_commit_rule,
-                           .stale_reads = stale_reads};
+                           .stale_reads = stale_reads,
+                           .skip_fsync = skip_fsync};
         sim_result r;
         if (sim_run(&opt, &r) != 0) {
             printf("seed %" PRIu64 ": setup failed: %s\n", sd, r.why);
@@ -91,7 +99,10 @@ int main(int argc, char **argv)
             printf("FAIL seed=%" PRIu64 " nodes=%d: %s\n", sd, opt.nodes, r.why);
             printf("  replay: make sim SEED=%" PRIu64 " NODES=%d STEPS=%" PRIu64 " VERBOSE=1\n", sd,
                    opt.nodes, steps);
-            if (expect_fail) break;
+            if (expect_fail) {
+                ran++;
+                break;
+            }
         } else if (verbose || count == 1) {
             printf("ok seed=%" PRIu64 " nodes=%d: %" PRIu64
                    " steps, %.1f virtual s, commit %" PRIu64 ", %" PRIu64 " leader terms, %" PRIu64
@@ -108,7 +119,7 @@ int main(int argc, char **argv)
            " indeterminate), %" PRIu64 " leader terms, %" PRIu64 " crashes, %" PRIu64
            " snapshots, %" PRIu64 " conf changes, %" PRIu64 " transfers, %" PRIu64
            " lincheck unknown\n",
-           seed, seed + count - 1, failed, total_steps, dt, (double)total_steps / (dt > 0 ? dt : 1),
+           seed, seed + ran - 1, failed, total_steps, dt, (double)total_steps / (dt > 0 ? dt : 1),
            ops, pend, elections, crashes, snaps, ccs, transfers, unknown);
     if (expect_fail) {
         if (failed) {

@@ -526,7 +526,7 @@ class SynodCluster:
         infos = infos if infos is not None else self.infos(nodes)
         best = None
         for nid, inf in infos.items():
-            if not inf or inf.get("role") != "leader":
+            if not inf or inf.get("role") != "leader" or not inf.get("term", "").isdigit():
                 continue
             term = inf.get("term")
             backers = sum(
