@@ -52,7 +52,7 @@ define fuzz_run_all
 	    -artifact_prefix=build/fuzz/artifacts/$$t- $(FUZZ_ARGS) \
 	    build/fuzz/work/$$t $$seeds 2>build/fuzz/$$t.log \
 	    || { tail -n 60 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (log: build/fuzz/$$t.log)"; exit 1; }; \
-	  grep -E '^(INFO: Seed|Done|stat::number_of_executed_units|stat::average_exec_per_sec)|^#[0-9]+.*DONE' \
+	  grep -aE '^(INFO: Seed|Done|stat::number_of_executed_units|stat::average_exec_per_sec)|^#[0-9]+.*DONE' \
 	    build/fuzz/$$t.log | sed "s|^|  $$t: |"; \
 	done
 endef

@@ -156,6 +156,24 @@ static int parse_ll(const char *s, size_t n, long long *out)
     return 1;
 }
 
+/* Fast path for the usual "*3\r\n" / "$16\r\n": plain digits up to '\r' plus one more byte
+ * present. Redis would find that '\r' and accept those digits, so the result is the same as
+ * the general path's. Returns 1 with *ll and *cr set, 0 to take the general path. */
+static int quick_count(const char *buf, size_t len, size_t start, long long *ll, size_t *cr)
+{
+    size_t i = start + 1, end = start + 1 + 18; /* 18 digits never overflow */
+    if (end > len) end = len;
+    long long v = 0;
+    while (i < end && buf[i] >= '0' && buf[i] <= '9')
+        v = v * 10 + (buf[i++] - '0');
+    size_t digits = i - start - 1;
+    if (digits == 0 || i + 1 >= len || buf[i] != '\r') return 0;
+    if (digits > 1 && buf[start + 1] == '0') return 0; /* leading zero: invalid, say so below */
+    *ll = v;
+    *cr = i;
+    return 1;
+}
+
 static void begin_line(resp_parser *p, int state, size_t at)
 {
     p->state = state;
@@ -173,7 +191,21 @@ static int find_delim(resp_parser *p, const char *buf, size_t len, char delim, s
     if (!p->nul_blocked) {
         size_t end = p->line_start + LINE_MAX_BYTES + 1; /* a delimiter here is still allowed */
         if (end > len) end = len;
-        if (p->scan < end) {
+        /* count lines are short: a plain loop beats two memchr calls there */
+        size_t quick_end = p->scan + 32 < end ? p->scan + 32 : end;
+        for (size_t i = p->scan; i < quick_end; i++) {
+            if (buf[i] == delim) {
+                p->scan = *at = i;
+                return 1;
+            }
+            if (buf[i] == '\0') {
+                p->nul_blocked = 1;
+                p->scan = i;
+                break;
+            }
+        }
+        if (!p->nul_blocked) p->scan = quick_end;
+        if (!p->nul_blocked && p->scan < end) {
             const char *from = buf + p->scan;
             const char *d = memchr(from, delim, end - p->scan);
             const char *stop = d ? d : buf + end;
@@ -345,12 +377,14 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
     size_t cr;
     long long ll;
     if (p->state == ST_MB_COUNT) {
-        int r = find_delim(p, buf, len, '\r', &cr, PROTO_ERR("too big mbulk count string"));
-        if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
-        if (len - cr < 2) return RESP_INCOMPLETE; /* the byte after '\r' (never checked) */
-        if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll) ||
-            ll > p->limits.max_multibulk_len)
-            return fail(p, PROTO_ERR("invalid multibulk length"));
+        if (!quick_count(buf, len, p->line_start, &ll, &cr)) {
+            int r = find_delim(p, buf, len, '\r', &cr, PROTO_ERR("too big mbulk count string"));
+            if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
+            if (len - cr < 2) return RESP_INCOMPLETE; /* the byte after '\r' (never checked) */
+            if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
+                return fail(p, PROTO_ERR("invalid multibulk length"));
+        }
+        if (ll > p->limits.max_multibulk_len) return fail(p, PROTO_ERR("invalid multibulk length"));
         p->pos = cr + 2;
         if (ll <= 0) return finish_multibulk(p, buf, consumed); /* empty request */
         p->mb_left = ll;
@@ -360,18 +394,22 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
     }
     while (p->mb_left > 0) {
         if (p->state == ST_BULK_COUNT) {
-            int r = find_delim(p, buf, len, '\r', &cr, PROTO_ERR("too big bulk count string"));
-            if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
-            if (len - cr < 2) return RESP_INCOMPLETE;
-            char c = buf[p->line_start];
-            if (c != '$') {
-                char msg[64] = PROTO_ERR("expected '$', got 'x'");
-                /* Redis maps CR and LF in error replies to spaces */
-                msg[strlen(msg) - 2] = (c == '\r' || c == '\n') ? ' ' : c;
-                return fail(p, msg);
+            if (p->line_start >= len) return RESP_INCOMPLETE;
+            if (buf[p->line_start] != '$' || !quick_count(buf, len, p->line_start, &ll, &cr)) {
+                int r = find_delim(p, buf, len, '\r', &cr, PROTO_ERR("too big bulk count string"));
+                if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
+                if (len - cr < 2) return RESP_INCOMPLETE;
+                char c = buf[p->line_start];
+                if (c != '$') {
+                    char msg[64] = PROTO_ERR("expected '$', got 'x'");
+                    /* Redis maps CR and LF in error replies to spaces */
+                    msg[strlen(msg) - 2] = (c == '\r' || c == '\n') ? ' ' : c;
+                    return fail(p, msg);
+                }
+                if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
+                    return fail(p, PROTO_ERR("invalid bulk length"));
             }
-            if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll) || ll < 0 ||
-                ll > p->limits.max_bulk_len)
+            if (ll < 0 || ll > p->limits.max_bulk_len)
                 return fail(p, PROTO_ERR("invalid bulk length"));
             p->bulk_len = ll;
             p->pos = cr + 2;

@@ -94,7 +94,7 @@ static void feed(const uint8_t *in, size_t len, const resp_limits *lim, uint32_t
             size_t n = 1 + x % max;
             if (n < take) take = n;
         }
-        char *nb = malloc(plen + take + 1);
+        char *nb = malloc(plen + take); /* exact size: overreads trip ASan */
         CHECK(nb != NULL);
         memcpy(nb, pend, plen);
         memcpy(nb + plen, in + off, take);
@@ -147,7 +147,7 @@ static void feed(const uint8_t *in, size_t len, const resp_limits *lim, uint32_t
             return;
         }
         CHECK(r == RESP_INCOMPLETE && resp_parser_error(p) == NULL);
-        nb = malloc(plen - start + 1);
+        nb = malloc(plen - start ? plen - start : 1);
         CHECK(nb != NULL);
         memcpy(nb, pend + start, plen - start);
         free(pend);

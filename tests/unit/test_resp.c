@@ -71,7 +71,7 @@ static char *run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
     for (size_t c = 0; c <= ncuts && !failed; c++) {
         size_t end = c < ncuts ? cuts[c] : len;
         assert_true(end >= off && end <= len);
-        char *nb = malloc(plen + (end - off) + 1);
+        char *nb = malloc(plen + (end - off) ? plen + (end - off) : 1); /* exact size */
         memcpy(nb, pend, plen);
         memcpy(nb + plen, in + off, end - off);
         free(pend);
@@ -108,7 +108,7 @@ static char *run(const char *in, size_t len, const size_t *cuts, size_t ncuts,
             assert_null(resp_parser_error(p));
             break;
         }
-        nb = malloc(plen - start + 1);
+        nb = malloc(plen - start ? plen - start : 1);
         memcpy(nb, pend + start, plen - start);
         free(pend);
         pend = nb;
