@@ -274,6 +274,7 @@ int sim_node_start(sim *s, sim_node *n)
     inv_reload_log(s, n);
     /* tick periods differ slightly per node: clocks drift, within the configured bound */
     n->tick_us = SIM_TICK_US + sim_rng_range(&s->rng, -SIM_TICK_US / 40, SIM_TICK_US / 40);
+    if (s->opt.clock_skew) n->tick_us = sim_rng_range(&s->rng, SIM_TICK_US, 10 * SIM_TICK_US);
     sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 1, n->tick_us),
                                 .kind = EV_TICK,
                                 .node = n->idx,

@@ -21,6 +21,8 @@ typedef struct {
     bool no_commit_rule; /* skip LEADER_COMMIT_RULE: catch that bug by its consequences */
     bool stale_reads;    /* deliberately broken: serve reads from the local state at once */
     bool skip_fsync;     /* deliberately broken: ignore must_sync (send before durable) */
+    bool clock_skew;     /* deliberately broken: node clocks differ up to 4x, past the lease's
+                            drift bound */
 } sim_options;
 
 typedef struct {

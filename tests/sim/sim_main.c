@@ -8,7 +8,9 @@
  * --stale-reads breaks the simulated server on purpose (reads answered from the local state
  * machine of whatever node the client picked, no ReadIndex): lincheck must catch it.
  * --skip-fsync breaks it differently: messages leave before the writes they depend on are
- * durable (the Ready contract ignored), so crashes lose votes and acknowledged entries. */
+ * durable (the Ready contract ignored), so crashes lose votes and acknowledged entries.
+ * --clock-skew lets node clocks run up to 4x apart, far past the lease's drift bound: lease
+ * reads on a slow-clocked deposed leader return stale values, which lincheck must catch. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
-            "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n");
+            "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n"
+            "           [--clock-skew]\n");
     return 2;
 }
 
@@ -37,7 +40,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1, count = 1, steps = 10000;
     int nodes = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
-    bool skip_fsync = false;
+    bool skip_fsync = false, clock_skew = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -59,6 +62,8 @@ int main(int argc, char **argv)
             stale_reads = true;
         else if (!strcmp(a, "--skip-fsync"))
             skip_fsync = true;
+        else if (!strcmp(a, "--clock-skew"))
+            clock_skew = true;
         else
             return usage();
     }
@@ -79,7 +84,8 @@ int main(int argc, char **argv)
                            .quiet = expect_fail,
                            .no_commit_rule = no_commit_rule,
                            .stale_reads = stale_reads,
-                           .skip_fsync = skip_fsync};
+                           .skip_fsync = skip_fsync,
+                           .clock_skew = clock_skew};
         sim_result r;
         if (sim_run(&opt, &r) != 0) {
             printf("seed %" PRIu64 ": setup failed: %s\n", sd, r.why);

@@ -226,6 +226,12 @@ void sim_world_read_state(sim *s, sim_node *n, const raft_read_state *rs)
         return;
     }
     sim_kv kv = n->kv[c->key];
+    if (s->opt.verbose && c->lease) {
+        raft_status st;
+        raft_status_get(n->r, &st);
+        sim_trace(s, "lease read served by %d in term %" PRIu64 " (newest leader term %" PRIu64 ")",
+                  n->idx, st.term, s->max_leader_term);
+    }
     lincheck_value out = {kv.kind, kv.kind == LINCHECK_NIL ? 0 : kv.v};
     client_done(s, ci, false, out, true);
 }

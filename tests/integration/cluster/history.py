@@ -502,8 +502,9 @@ def read_all(target, keys, timeout=5.0, chunk=500):
 def cluster_nemesis_run(c, lab, seed, seconds, actions=None, clients=5, keys=("a", "b", "c", "d"),
                         cycle=False):  # fmt: skip
     """The nemesis test on a started SynodCluster `c` (lab: its NetLab or None): workload +
-    nemesis for `seconds`, then heal, wait for a leader and convergence, 2 s more of workload,
-    one read of every key on every node. Returns (History, time the cluster had healed)."""
+    nemesis for `seconds`, then heal, wait for a leader, 2 s more of workload, stop it, wait
+    until all nodes converge, one read of every key on every node. Returns (History, time the
+    cluster had a leader again after healing, the nemesis's log lines)."""
 
     def restart(node):
         node.start()
@@ -525,11 +526,11 @@ def cluster_nemesis_run(c, lab, seed, seconds, actions=None, clients=5, keys=("a
         w.stop_event.wait(seconds)
         nem.stop()  # heals whatever is still in effect
         c.wait_leader()
-        c.wait_converged(list(keys))
         t_healed = h.now()
         w.stop_event.wait(2.0)  # post-heal operations are checked too
     finally:
         nem.stop_event.set()
         w.stop()
+    c.wait_converged(list(keys))  # without load, or the indexes never agree
     w.final_reads()
-    return h, t_healed
+    return h, t_healed, nem.log

@@ -18,15 +18,15 @@ PARTITIONS = ["isolate_leader", "partition", "pause_leader", "kill_leader", "asy
 def test_fake_cluster_under_nemesis_is_linearizable(netlab, make_cluster, fake_env, tmp_path):
     seed = seed_from_env()
     c = make_cluster(3, lab=netlab, binary=FAKE_SYNOD, env=fake_env())
-    h, _ = cluster_nemesis_run(c, netlab, seed, seconds=7, actions=PARTITIONS, cycle=True)
+    h, _, log = cluster_nemesis_run(c, netlab, seed, seconds=7, actions=PARTITIONS, cycle=True)
+    assert sum("heal" in line or "SIG" in line for line in log) >= 2, log
     check_history(h, str(tmp_path / f"fake-seed{seed}.jsonl"), min_ok=100)
-    assert h.counts["indeterminate"] + h.counts["read_failed"] > 0, "the faults did nothing"
 
 
 def test_fake_cluster_stale_minority_reads_are_caught(netlab, make_cluster, fake_env, tmp_path):
     seed = seed_from_env()
     c = make_cluster(3, lab=netlab, binary=FAKE_SYNOD, env=fake_env(bug="stale-minority"))
-    h, _ = cluster_nemesis_run(
+    h, _, _ = cluster_nemesis_run(
         c, netlab, seed, seconds=7, actions=["isolate_leader", "partition"], cycle=True
     )
     path = str(tmp_path / f"fake-bug-seed{seed}.jsonl")

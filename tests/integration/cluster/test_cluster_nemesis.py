@@ -28,7 +28,7 @@ def test_nemesis_linearizable(request, make_cluster, _netlab_available, tmp_path
     if not lab:
         print(f"no network namespaces ({why}): kills and pauses only, no partitions")
     c = make_cluster(3, lab=lab)
-    h, t_healed = cluster_nemesis_run(c, lab, seed, seconds)
+    h, t_healed, _ = cluster_nemesis_run(c, lab, seed, seconds)
     check_history(h, str(tmp_path / f"nemesis-seed{seed}.jsonl"), min_ok=100)
     after = [e for e in h.completed() if e["invoke"] > t_healed and e["op"] != "read"]
     assert after, "no write succeeded after healing"
