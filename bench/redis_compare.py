@@ -65,6 +65,12 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    def cpu_s(self):
+        """User + system CPU seconds the server has used (from /proc/PID/stat)."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         """By PID: SIGTERM, then SIGKILL."""
         if self.proc.poll() is None:
@@ -120,6 +126,8 @@ def run_benchmark(port, test, pipeline, requests, clients, keyspace):
 
 
 def bench_throughput(redis, synod, args):
+    """Per case: median rps and p99 over the rounds, and the server's CPU time per request
+    (less sensitive than rps to other load on a shared machine)."""
     results = []
     for pipeline in (1, 16):
         for test in ("set", "get", "incr", "hset"):
@@ -127,14 +135,17 @@ def bench_throughput(redis, synod, args):
             for rnd in range(args.rounds):
                 order = (redis, synod) if rnd % 2 == 0 else (synod, redis)
                 for srv in order:
-                    runs[srv.name].append(
-                        run_benchmark(srv.port, test, pipeline, args.requests, 50, 100000))
-            med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v))
+                    cpu0 = srv.cpu_s()
+                    rps, p99 = run_benchmark(srv.port, test, pipeline, args.requests, 50, 100000)
+                    cpu_us = (srv.cpu_s() - cpu0) * 1e6 / args.requests
+                    runs[srv.name].append((rps, p99, cpu_us))
+            med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3))
                    for k, v in runs.items()}
             results.append((test.upper(), pipeline, med["redis"], med["synod"]))
             print(f"  {test.upper():5} P{pipeline:<3} redis {med['redis'][0]:>11,.0f} rps "
-                  f"p99 {med['redis'][1]:.3f} ms | synod {med['synod'][0]:>11,.0f} rps "
-                  f"p99 {med['synod'][1]:.3f} ms", file=sys.stderr, flush=True)
+                  f"p99 {med['redis'][1]:.3f} ms {med['redis'][2]:.2f} us/req | synod "
+                  f"{med['synod'][0]:>11,.0f} rps p99 {med['synod'][1]:.3f} ms "
+                  f"{med['synod'][2]:.2f} us/req", file=sys.stderr, flush=True)
     return results
 
 
@@ -197,13 +208,14 @@ def main():
     if results:
         ok = True
         print()
-        print("| test | pipeline | redis rps | synod rps | ratio | redis p99 ms | synod p99 ms |")
-        print("|---|---|---|---|---|---|---|")
-        for test, pipeline, (rr, rp), (sr, sp) in results:
+        print("| test | pipeline | redis rps | synod rps | ratio | redis p99 ms | synod p99 ms "
+              "| redis CPU us/req | synod CPU us/req |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for test, pipeline, (rr, rp, rc), (sr, sp, sc) in results:
             ratio = sr / rr if rr else 0
             ok = ok and ratio >= 0.9 and sp <= rp
             print(f"| {test} | {pipeline} | {rr:,.0f} | {sr:,.0f} | {ratio:.2f}x | {rp:.3f} | "
-                  f"{sp:.3f} |")
+                  f"{sp:.3f} | {rc:.2f} | {sc:.2f} |")
         print(f"throughput >= 0.9x and p99 no worse in every case: {'met' if ok else 'NOT met'}")
     if mem:
         (rb, ra), (sb, sa) = mem["redis"], mem["synod"]

@@ -35,6 +35,12 @@ typedef struct {
 } key_def;
 
 #define OFF(f) offsetof(srv_config, f)
+/* K_ADDR keys find the port right after the host field */
+_Static_assert(offsetof(srv_config, listen_port) ==
+                   offsetof(srv_config, listen_host) + SRV_HOST_MAX,
+               "listen_port must follow listen_host");
+_Static_assert(offsetof(srv_config, peer_port) == offsetof(srv_config, peer_host) + SRV_HOST_MAX,
+               "peer_port must follow peer_host");
 /* The single table of settings. */
 static const key_def keys[] = {
     {"id", K_INT, K_STARTUP, OFF(id), 1, INT_MAX, "this node's id in the cluster"},
