@@ -398,6 +398,11 @@ static void test_malformed_messages(void **state)
     e[1].data = NULL;
     assert_int_equal(raft_step(r, &m), -RAFT_EINVAL); /* len without data */
     assert_int_equal(fx_status(&f, 1).term, 0);       /* nothing changed */
+    m.n_entries = 0;
+    m.entries = NULL;
+    m.term = UINT64_MAX; /* would overflow term + 1 */
+    assert_int_equal(raft_step(r, &m), -RAFT_EINVAL);
+    m.term = 5;
     m.type = RAFT_MSG_SNAPSHOT;
     m.n_entries = 0;
     m.entries = NULL;
