@@ -1,0 +1,707 @@
+/* wal.c — the write-ahead log: segments, group commit, truncation, compaction, recovery. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage_internal.h"
+#include "util/assert.h"
+#include "wal.h"
+
+#define WAL_PATH_MAX     4096
+#define WAL_SEG_NAME_LEN 41u /* "wal-" 16 hex "-" 16 hex ".log" */
+
+struct wal_seg {
+    uint64_t seq; /* strictly increasing along w->segs */
+    uint64_t first_index;
+};
+
+/* Entries from `index` on have `term`, up to the next run. */
+struct term_run {
+    uint64_t index, term;
+};
+
+struct wal {
+    char *dir;
+    int lock_fd;
+    struct wal_options opt;
+    struct wal_seg *segs; /* ascending seq; the last one is open for appends */
+    size_t n_segs, cap_segs;
+    int fd; /* the last segment */
+    char path[WAL_PATH_MAX];
+    uint64_t written_bytes; /* of the last segment: handed to pwrite */
+    uint64_t synced_bytes;  /* of the last segment: covered by fdatasync; <= written_bytes */
+    uint8_t *buf;           /* records not yet written; buf_len <= opt.buffer_max_bytes */
+    size_t buf_len;
+    uint64_t last_index, last_term; /* last entry (or the compaction point when empty) */
+    uint64_t written_index;         /* entries <= this were handed to pwrite */
+    uint64_t synced_index;          /* entries <= this are fdatasync'd; <= written_index */
+    uint64_t compact_index;         /* entries <= this are covered by a snapshot */
+    uint64_t base_term;             /* term at compact_index, 0 if unknown */
+    struct term_run *runs;          /* terms of entries compact_index+1..last_index */
+    size_t n_runs, cap_runs;
+    struct wal_hard_state hs; /* last saved (maybe not yet durable) */
+    int failed;               /* 0, or the code of the I/O error that stopped the WAL */
+    uint64_t last_fsync_ms;
+    uint64_t fsyncs;
+    char err[512];
+};
+
+static uint64_t default_now_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_ms(const struct wal *w)
+{
+    return w->opt.now_ms(w->opt.now_ctx);
+}
+
+static void seg_path(const struct wal *w, const struct wal_seg *s, char *out, size_t len)
+{
+    snprintf(out, len, "%s/wal-%016" PRIx64 "-%016" PRIx64 ".log", w->dir, s->seq, s->first_index);
+}
+
+static bool parse_seg_name(const char *name, uint64_t *seq, uint64_t *first)
+{
+    if (strlen(name) != WAL_SEG_NAME_LEN || strncmp(name, "wal-", 4) != 0 || name[20] != '-' ||
+        strcmp(name + 37, ".log") != 0)
+        return false;
+    for (int i = 4; i < 37; i++) {
+        if (i == 20) continue;
+        char c = name[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    *seq = strtoull(name + 4, NULL, 16);
+    *first = strtoull(name + 21, NULL, 16);
+    return true;
+}
+
+/* Stops the WAL for good: from now on every write call fails. */
+static int wal_fail(struct wal *w, int code)
+{
+    if (!w->failed) {
+        w->failed = code;
+        st_log(&w->opt.io, "WAL failed, refusing further writes: %s", w->err);
+    }
+    return code;
+}
+
+static int check_failed(struct wal *w)
+{
+    return w->failed ? STORAGE_EFAILED : 0;
+}
+
+/* ---- term runs ---- */
+
+static int runs_push(struct wal *w, uint64_t index, uint64_t term)
+{
+    if (w->n_runs > 0 && w->runs[w->n_runs - 1].term == term) return 0;
+    if (w->n_runs == w->cap_runs) {
+        size_t cap = w->cap_runs ? w->cap_runs * 2 : 16;
+        struct term_run *r = realloc(w->runs, cap * sizeof *r);
+        if (!r) return st_error(w->err, sizeof w->err, STORAGE_ENOMEM, "WAL: out of memory");
+        w->runs = r;
+        w->cap_runs = cap;
+    }
+    w->runs[w->n_runs++] = (struct term_run){index, term};
+    return 0;
+}
+
+/* Forgets entries >= from; sets last_index/last_term. */
+static void runs_truncate(struct wal *w, uint64_t from)
+{
+    while (w->n_runs > 0 && w->runs[w->n_runs - 1].index >= from)
+        w->n_runs--;
+    w->last_index = from - 1;
+    w->last_term =
+        w->n_runs ? w->runs[w->n_runs - 1].term : (from - 1 == w->compact_index ? w->base_term : 0);
+}
+
+/* Forgets entries <= upto (upto < last_index). */
+static void runs_compact(struct wal *w, uint64_t upto)
+{
+    size_t drop = 0;
+    uint64_t term_at_upto = w->base_term;
+    while (drop < w->n_runs && w->runs[drop].index <= upto) {
+        term_at_upto = w->runs[drop].term;
+        drop++;
+    }
+    /* keep the run covering upto+1 */
+    if (drop > 0 && (drop == w->n_runs || w->runs[drop].index > upto + 1)) {
+        drop--;
+        w->runs[drop].index = upto + 1;
+    }
+    if (drop) memmove(w->runs, w->runs + drop, (w->n_runs - drop) * sizeof *w->runs);
+    w->n_runs -= drop;
+    w->base_term = term_at_upto;
+}
+
+/* ---- writing ---- */
+
+static int flush_buf(struct wal *w)
+{
+    if (w->buf_len == 0) return 0;
+    int rc = st_pwrite_all(&w->opt.io, w->fd, w->path, w->written_bytes, w->buf, w->buf_len, w->err,
+                           sizeof w->err);
+    if (rc) return wal_fail(w, rc);
+    w->written_bytes += w->buf_len;
+    w->buf_len = 0;
+    w->written_index = w->last_index;
+    return 0;
+}
+
+static int sync_now(struct wal *w)
+{
+    if (w->synced_bytes == w->written_bytes && w->synced_index == w->written_index) return 0;
+    int rc = st_fdatasync(&w->opt.io, w->fd, w->path, w->err, sizeof w->err);
+    if (rc) return wal_fail(w, rc);
+    w->fsyncs++;
+    w->synced_bytes = w->written_bytes;
+    w->synced_index = w->written_index;
+    w->last_fsync_ms = now_ms(w);
+    return 0;
+}
+
+static int segs_push(struct wal *w, struct wal_seg s)
+{
+    if (w->n_segs == w->cap_segs) {
+        size_t cap = w->cap_segs ? w->cap_segs * 2 : 16;
+        struct wal_seg *n = realloc(w->segs, cap * sizeof *n);
+        if (!n) return st_error(w->err, sizeof w->err, STORAGE_ENOMEM, "WAL: out of memory");
+        w->segs = n;
+        w->cap_segs = cap;
+    }
+    w->segs[w->n_segs++] = s;
+    return 0;
+}
+
+/* Removes segment files [from, to) of w->segs, newest first (see docs/storage.md: a crash in
+ * the middle must leave a prefix of them, which replays without a gap). */
+static void remove_segments(struct wal *w, size_t from, size_t to)
+{
+    char path[WAL_PATH_MAX];
+    for (size_t k = to; k-- > from;) {
+        seg_path(w, &w->segs[k], path, sizeof path);
+        if (unlink(path) != 0 && errno != ENOENT)
+            st_log(&w->opt.io, "could not remove WAL segment %s: %s", path, strerror(errno));
+    }
+    memmove(w->segs + from, w->segs + to, (w->n_segs - to) * sizeof *w->segs);
+    w->n_segs -= to - from;
+}
+
+/* Starts a new last segment whose first entry will be first_index: header and current hard
+ * state to "<name>.tmp", fsync, rename, fsync dir. The previous segment must be fully synced. */
+static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
+{
+    SYN_ASSERT(w->buf_len == 0);
+    struct wal_seg s = {w->n_segs ? w->segs[w->n_segs - 1].seq + 1 : 1, first_index};
+    char path[WAL_PATH_MAX], tmp[WAL_PATH_MAX + 8];
+    seg_path(w, &s, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        st_error(w->err, sizeof w->err, st_errno_code(e), "create %s: %s", tmp, strerror(e));
+        return wal_fail(w, st_errno_code(e));
+    }
+    uint8_t head[WAL_HEADER_BYTES + WAL_REC_HEADER_BYTES + WAL_HS_BYTES];
+    wal_encode_header(head, s.seq, s.first_index, flags);
+    wal_encode_hard_state(head + WAL_HEADER_BYTES, &w->hs);
+    int rc = st_pwrite_all(&w->opt.io, fd, tmp, 0, head, sizeof head, w->err, sizeof w->err);
+    if (!rc) rc = st_fsync(&w->opt.io, fd, tmp, w->err, sizeof w->err);
+    if (!rc && rename(tmp, path) != 0)
+        rc = st_error(w->err, sizeof w->err, STORAGE_EIO, "rename %s: %s", tmp, strerror(errno));
+    if (!rc) rc = st_fsync_dir(&w->opt.io, w->dir, w->err, sizeof w->err);
+    if (!rc) rc = segs_push(w, s);
+    if (rc) {
+        close(fd);
+        unlink(tmp);
+        return wal_fail(w, rc);
+    }
+    if (w->fd >= 0) close(w->fd);
+    w->fd = fd;
+    memcpy(w->path, path, sizeof path);
+    w->written_bytes = w->synced_bytes = sizeof head;
+    return 0;
+}
+
+static int rollover(struct wal *w)
+{
+    int rc = flush_buf(w);
+    /* Always synced, whatever the policy: only the last segment may have a torn tail. */
+    if (!rc) rc = sync_now(w);
+    if (!rc) rc = create_segment(w, w->last_index + 1, 0);
+    return rc;
+}
+
+/* Queues one framed record of `size` bytes, encoded by the callback into the buffer. */
+static int put_record(struct wal *w, size_t size, const struct wal_entry *e,
+                      const struct wal_hard_state *hs)
+{
+    const size_t min_seg = WAL_HEADER_BYTES + WAL_REC_HEADER_BYTES + WAL_HS_BYTES;
+    if (w->written_bytes + w->buf_len >= w->opt.segment_max_bytes &&
+        w->written_bytes + w->buf_len > min_seg) {
+        int rc = rollover(w);
+        if (rc) return rc;
+    }
+    if (w->buf_len + size > w->opt.buffer_max_bytes) {
+        int rc = flush_buf(w);
+        if (rc) return rc;
+    }
+    if (size <= w->opt.buffer_max_bytes) {
+        if (e)
+            wal_encode_entry(w->buf + w->buf_len, e);
+        else
+            wal_encode_hard_state(w->buf + w->buf_len, hs);
+        w->buf_len += size;
+        return 0;
+    }
+    /* Bigger than the whole buffer: write it on its own. */
+    uint8_t *tmp = malloc(size);
+    if (!tmp) return st_error(w->err, sizeof w->err, STORAGE_ENOMEM, "WAL: out of memory");
+    wal_encode_entry(tmp, e);
+    int rc = st_pwrite_all(&w->opt.io, w->fd, w->path, w->written_bytes, tmp, size, w->err,
+                           sizeof w->err);
+    free(tmp);
+    if (rc) return wal_fail(w, rc);
+    w->written_bytes += size;
+    return 0;
+}
+
+int wal_append(struct wal *w, const struct wal_entry *entries, size_t n)
+{
+    int rc = check_failed(w);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (entries[i].len > WAL_ENTRY_MAX_BYTES)
+            return st_error(w->err, sizeof w->err, STORAGE_ETOOBIG,
+                            "WAL: entry %" PRIu64 " has %u bytes, limit %u", entries[i].index,
+                            entries[i].len, WAL_ENTRY_MAX_BYTES);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct wal_entry *e = &entries[i];
+        SYN_ASSERT_CMP(e->index, ==, w->last_index + 1);
+        SYN_ASSERT_CMP(e->term, >=, w->last_term);
+        rc = runs_push(w, e->index, e->term);
+        if (!rc) rc = put_record(w, wal_entry_record_bytes(e->len), e, NULL);
+        if (rc) return rc;
+        w->last_index = e->index;
+        w->last_term = e->term;
+        if (w->buf_len == 0) w->written_index = e->index; /* written directly */
+    }
+    return 0;
+}
+
+int wal_save_hard_state(struct wal *w, const struct wal_hard_state *hs)
+{
+    int rc = check_failed(w);
+    if (rc) return rc;
+    if (memcmp(hs, &w->hs, sizeof *hs) == 0) return 0;
+    rc = put_record(w, WAL_REC_HEADER_BYTES + WAL_HS_BYTES, NULL, hs);
+    if (rc) return rc;
+    w->hs = *hs;
+    return 0;
+}
+
+int wal_sync(struct wal *w)
+{
+    int rc = check_failed(w);
+    if (!rc) rc = flush_buf(w);
+    if (rc) return rc;
+    switch (w->opt.fsync) {
+    case WAL_FSYNC_ALWAYS: return sync_now(w);
+    case WAL_FSYNC_BATCH:
+        if (now_ms(w) - w->last_fsync_ms >= w->opt.batch_interval_ms) return sync_now(w);
+        return 0;
+    case WAL_FSYNC_NEVER: return 0;
+    }
+    return 0;
+}
+
+int64_t wal_sync_due_in_ms(struct wal *w)
+{
+    if (w->failed) return -1;
+    bool unwritten = w->buf_len > 0;
+    bool unsynced = unwritten || w->synced_bytes != w->written_bytes;
+    switch (w->opt.fsync) {
+    case WAL_FSYNC_ALWAYS: return unsynced ? 0 : -1;
+    case WAL_FSYNC_NEVER: return unwritten ? 0 : -1;
+    case WAL_FSYNC_BATCH: {
+        if (!unsynced) return -1;
+        if (unwritten) return 0;
+        uint64_t since = now_ms(w) - w->last_fsync_ms;
+        return since >= w->opt.batch_interval_ms ? 0 : (int64_t)(w->opt.batch_interval_ms - since);
+    }
+    }
+    return -1;
+}
+
+int wal_truncate_suffix(struct wal *w, uint64_t from_index)
+{
+    int rc = check_failed(w);
+    if (rc) return rc;
+    SYN_ASSERT_CMP(from_index, >, w->compact_index);
+    SYN_ASSERT_CMP(from_index, <=, w->last_index + 1);
+    if (from_index == w->last_index + 1) return 0;
+    rc = flush_buf(w);
+    if (!rc) rc = sync_now(w);
+    if (!rc) rc = create_segment(w, from_index, 0);
+    if (rc) return rc;
+    runs_truncate(w, from_index);
+    if (w->written_index > w->last_index) w->written_index = w->last_index;
+    if (w->synced_index > w->last_index) w->synced_index = w->last_index;
+    /* Segments that start at or after from_index hold nothing live any more. */
+    size_t k = w->n_segs - 1, stale_from = k;
+    while (stale_from > 0 && w->segs[stale_from - 1].first_index >= from_index)
+        stale_from--;
+    remove_segments(w, stale_from, k);
+    return 0;
+}
+
+/* Deletes the segments whose live entries are all <= upto: segment k is covered when some later
+ * segment starts at or before upto+1. Such segments always form a prefix of the list. */
+static void remove_covered(struct wal *w, uint64_t upto)
+{
+    size_t covered = 0;
+    uint64_t min_first = UINT64_MAX;
+    for (size_t k = w->n_segs; k-- > 1;) {
+        if (w->segs[k].first_index < min_first) min_first = w->segs[k].first_index;
+        if (min_first <= upto + 1) {
+            covered = k;
+            break;
+        }
+    }
+    if (covered > 0) remove_segments(w, 0, covered);
+}
+
+int wal_compact(struct wal *w, uint64_t upto_index)
+{
+    int rc = check_failed(w);
+    if (rc) return rc;
+    if (upto_index <= w->compact_index) return 0;
+    if (upto_index < w->last_index) {
+        runs_compact(w, upto_index);
+        w->compact_index = upto_index;
+        remove_covered(w, upto_index);
+        return 0;
+    }
+    /* The snapshot covers the whole log: continue after it in a RESET segment. */
+    uint64_t term = upto_index == w->last_index ? w->last_term : 0;
+    rc = flush_buf(w);
+    if (!rc) rc = sync_now(w);
+    if (!rc) rc = create_segment(w, upto_index + 1, WAL_SEG_RESET);
+    if (rc) return rc;
+    remove_segments(w, 0, w->n_segs - 1);
+    w->n_runs = 0;
+    w->compact_index = w->last_index = w->written_index = w->synced_index = upto_index;
+    w->base_term = w->last_term = term;
+    return 0;
+}
+
+uint64_t wal_last_index(const struct wal *w)
+{
+    return w->last_index;
+}
+uint64_t wal_last_term(const struct wal *w)
+{
+    return w->last_term;
+}
+uint64_t wal_synced_index(const struct wal *w)
+{
+    return w->synced_index;
+}
+bool wal_failed(const struct wal *w)
+{
+    return w->failed != 0;
+}
+const char *wal_last_error(const struct wal *w)
+{
+    return w->err;
+}
+const char *wal_dir(const struct wal *w)
+{
+    return w->dir;
+}
+
+void wal_stats(const struct wal *w, struct wal_stats *out)
+{
+    out->n_segments = w->n_segs;
+    out->last_path = w->path;
+    out->written_bytes = w->written_bytes;
+    out->synced_bytes = w->synced_bytes;
+    out->fsyncs = w->fsyncs;
+}
+
+static void wal_free(struct wal *w)
+{
+    if (w->fd >= 0) close(w->fd);
+    if (w->lock_fd >= 0) close(w->lock_fd); /* releases the flock */
+    free(w->buf);
+    free(w->segs);
+    free(w->runs);
+    free(w->dir);
+    free(w);
+}
+
+void wal_close(struct wal *w)
+{
+    if (!w) return;
+    if (!w->failed && w->fd >= 0) {
+        if (flush_buf(w) == 0) sync_now(w);
+    }
+    wal_free(w);
+}
+
+void wal_crash(struct wal *w)
+{
+    if (w) wal_free(w);
+}
+
+void wal_recovered_deinit(struct wal_recovered *r)
+{
+    for (size_t i = 0; i < r->n_entries; i++)
+        free((void *)r->entries[i].data);
+    free(r->entries);
+    snap_deinit(&r->snapshot);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- opening and recovery ---- */
+
+/* flock on dir/LOCK, held for the life of w; the file holds the owner's pid for the message. */
+static int lock_dir(struct wal *w, char *err, size_t err_len)
+{
+    char path[WAL_PATH_MAX];
+    snprintf(path, sizeof path, "%s/LOCK", w->dir);
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0)
+        return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
+    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "?";
+        ssize_t n = pread(w->lock_fd, pid, sizeof pid - 1, 0);
+        if (n > 0) pid[n] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        if (e == EWOULDBLOCK)
+            return st_error(err, err_len, STORAGE_ELOCKED,
+                            "data directory %s is in use by another process (pid %s holds %s)",
+                            w->dir, pid, path);
+        return st_error(err, err_len, STORAGE_EIO, "flock %s: %s", path, strerror(e));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(w->lock_fd, 0) != 0 || pwrite(w->lock_fd, pid, (size_t)n, 0) != n)
+        st_log(&w->opt.io, "could not write pid to %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+    const struct wal_seg *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Lists the segments (sorted by seq) and removes leftover .tmp files of interrupted writes. */
+static int scan_dir(struct wal *w, char *err, size_t err_len)
+{
+    DIR *d = opendir(w->dir);
+    if (!d) return st_error(err, err_len, STORAGE_EIO, "open %s: %s", w->dir, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        struct wal_seg s;
+        if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0 &&
+            (strncmp(de->d_name, "wal-", 4) == 0 || strncmp(de->d_name, "snap-", 5) == 0)) {
+            char path[WAL_PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", w->dir, de->d_name);
+            st_log(&w->opt.io, "removing %s left by an interrupted write", path);
+            if (unlink(path) != 0)
+                rc = st_error(err, err_len, STORAGE_EIO, "unlink %s: %s", path, strerror(errno));
+        } else if (parse_seg_name(de->d_name, &s.seq, &s.first_index)) {
+            rc = segs_push(w, s);
+            if (rc) st_error(err, err_len, rc, "%s", w->err);
+        }
+    }
+    closedir(d);
+    if (rc) return rc;
+    if (w->n_segs) qsort(w->segs, w->n_segs, sizeof *w->segs, cmp_seq);
+    for (size_t k = 1; k < w->n_segs; k++)
+        if (w->segs[k].seq == w->segs[k - 1].seq)
+            return st_error(err, err_len, STORAGE_ECORRUPT,
+                            "%s: two WAL segments with sequence number %" PRIu64, w->dir,
+                            w->segs[k].seq);
+    return 0;
+}
+
+/* Cuts a torn tail off the last segment, durably. */
+static int cut_torn_tail(struct wal *w, const char *path, size_t valid_end, size_t len, char *err,
+                         size_t err_len)
+{
+    st_log(&w->opt.io, "%s: torn record at offset %zu (file has %zu bytes): truncated", path,
+           valid_end, len);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (ftruncate(fd, (off_t)valid_end) != 0)
+        rc = st_error(err, err_len, STORAGE_EIO, "truncate %s: %s", path, strerror(errno));
+    if (!rc) rc = st_fsync(&w->opt.io, fd, path, err, err_len);
+    close(fd);
+    return rc;
+}
+
+/* What we replay must be durable before anyone acts on it: after a process crash the tail we
+ * just read may still sit only in the page cache. */
+static int sync_file(struct wal *w, const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
+    int rc = st_fdatasync(&w->opt.io, fd, path, err, err_len);
+    close(fd);
+    return rc;
+}
+
+static int replay(struct wal *w, struct wal_recovery *rc_, uint64_t *last_len, char *err,
+                  size_t err_len)
+{
+    char path[WAL_PATH_MAX];
+    for (size_t k = 0; k < w->n_segs; k++) {
+        bool is_last = k + 1 == w->n_segs;
+        seg_path(w, &w->segs[k], path, sizeof path);
+        uint8_t *buf;
+        size_t len, end;
+        int rc = st_read_file(path, WAL_SEGMENT_FILE_MAX, &buf, &len, err, err_len);
+        if (rc) return rc;
+        rc = wal_recover_segment(rc_, path, buf, len, is_last, w->segs[k].seq,
+                                 w->segs[k].first_index, &end, err, err_len);
+        free(buf);
+        if (rc < 0) return rc;
+        if (rc == 1)
+            rc = cut_torn_tail(w, path, end, len, err, err_len);
+        else
+            rc = sync_file(w, path, err, err_len);
+        if (rc) return rc;
+        if (is_last) *last_len = end;
+    }
+    return 0;
+}
+
+static void apply_options(struct wal *w, const struct wal_options *opts)
+{
+    if (opts) w->opt = *opts;
+    if (!w->opt.batch_interval_ms) w->opt.batch_interval_ms = 10;
+    if (!w->opt.segment_max_bytes) w->opt.segment_max_bytes = 64ull << 20;
+    if (!w->opt.buffer_max_bytes) w->opt.buffer_max_bytes = 1u << 20;
+    if (!w->opt.now_ms) w->opt.now_ms = default_now_ms;
+}
+
+/* Opens the existing last segment for appends at its (recovered) end. */
+static int open_last(struct wal *w, uint64_t len, char *err, size_t err_len)
+{
+    seg_path(w, &w->segs[w->n_segs - 1], w->path, sizeof w->path);
+    w->fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (w->fd < 0)
+        return st_error(err, err_len, STORAGE_EIO, "open %s: %s", w->path, strerror(errno));
+    w->written_bytes = w->synced_bytes = len;
+    return 0;
+}
+
+static int recover(struct wal *w, struct wal_recovered *rec, char *err, size_t err_len)
+{
+    int rc = scan_dir(w, err, err_len);
+    if (rc) return rc;
+    char why[512];
+    rc = snap_load_newest(w->dir, &w->opt.io, &rec->snapshot, why, sizeof why);
+    if (rc && rc != STORAGE_ENOENT) return st_error(err, err_len, rc, "%s", why);
+    rec->has_snapshot = rc == 0;
+    uint64_t s_index = rec->snapshot.index, s_term = rec->snapshot.term;
+
+    struct wal_recovery r;
+    wal_recovery_init(&r, s_index, s_term);
+    uint64_t last_len = 0;
+    rc = replay(w, &r, &last_len, err, err_len);
+    if (rc) {
+        wal_recovery_deinit(&r);
+        return rc;
+    }
+    bool reset = false;
+    if (r.have_term_at_snap && r.term_at_snap != s_term) {
+        st_log(&w->opt.io,
+               "%s: log entry %" PRIu64 " has term %" PRIu64 ", the snapshot says %" PRIu64
+               ": dropping the log after the snapshot (Raft §7)",
+               w->dir, s_index, r.term_at_snap, s_term);
+        reset = true;
+    }
+    if (r.last_index < s_index) reset = true; /* the log lags a snapshot installed from a peer */
+    w->hs = r.hs;
+    w->compact_index = s_index;
+    w->base_term = s_term;
+    if (reset || w->n_segs == 0) {
+        uint32_t flags = s_index > 0 ? WAL_SEG_RESET : 0;
+        w->last_index = s_index;
+        w->last_term = s_term;
+        rc = create_segment(w, s_index + 1, flags);
+        if (rc) {
+            wal_recovery_deinit(&r);
+            return st_error(err, err_len, rc, "%s", w->err);
+        }
+        remove_segments(w, 0, w->n_segs - 1);
+        wal_recovery_deinit(&r);
+    } else {
+        rc = open_last(w, last_len, err, err_len);
+        for (size_t i = 0; !rc && i < r.n; i++)
+            rc = runs_push(w, r.entries[i].index, r.entries[i].term);
+        if (rc) {
+            wal_recovery_deinit(&r);
+            return rc == STORAGE_ENOMEM ? st_error(err, err_len, rc, "WAL: out of memory") : rc;
+        }
+        w->last_index = r.last_index;
+        w->last_term = r.last_term ? r.last_term : s_term;
+        rec->entries = r.entries; /* ownership moves to the caller */
+        rec->n_entries = r.n;
+        remove_covered(w, s_index);
+    }
+    rec->hard_state = w->hs;
+    w->written_index = w->synced_index = w->last_index;
+    w->last_fsync_ms = now_ms(w);
+    return 0;
+}
+
+int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
+             struct wal_recovered *rec, char *err, size_t err_len)
+{
+    *out = NULL;
+    memset(rec, 0, sizeof *rec);
+    if (err && err_len) err[0] = 0;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return st_error(err, err_len, STORAGE_EIO, "create data directory %s: %s", dir,
+                        strerror(errno));
+    struct wal *w = calloc(1, sizeof *w);
+    if (!w) return st_error(err, err_len, STORAGE_ENOMEM, "WAL: out of memory");
+    w->fd = w->lock_fd = -1;
+    apply_options(w, opts);
+    w->dir = strdup(dir);
+    w->buf = malloc(w->opt.buffer_max_bytes);
+    int rc = (!w->dir || !w->buf) ? st_error(err, err_len, STORAGE_ENOMEM, "WAL: out of memory")
+                                  : lock_dir(w, err, err_len);
+    if (!rc) rc = recover(w, rec, err, err_len);
+    if (rc) {
+        wal_recovered_deinit(rec);
+        wal_free(w);
+        return rc;
+    }
+    w->err[0] = 0;
+    *out = w;
+    return 0;
+}

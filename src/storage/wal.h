@@ -1,0 +1,142 @@
+/* wal.h — the write-ahead log of a Raft node: entries and hard state, durably, in segments.
+ *
+ * The server hands the WAL what the consensus core asks to persist (entries, hard state), calls
+ * wal_sync() once per event-loop pass (group commit), and only then sends the messages and
+ * replies that depend on it. On disk: segment files "wal-<seq>-<first index>.log" (16 hex digits
+ * each) of CRC32C-framed records in a data directory, next to the snapshot files of snap.h and a
+ * LOCK file. Format, recovery rules and guarantees: docs/storage.md.
+ *
+ * A struct wal is single-threaded: one caller at a time. */
+#ifndef SYNOD_STORAGE_WAL_H
+#define SYNOD_STORAGE_WAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snap.h"
+#include "storage.h"
+
+/* Largest entry payload the WAL accepts (the record length field is 32 bits). */
+#define WAL_ENTRY_MAX_BYTES (256u << 20)
+
+/* A log entry as storage sees it: the type byte and payload are opaque. */
+struct wal_entry {
+    uint64_t index; /* >= 1; consecutive entries have consecutive indexes */
+    uint64_t term;  /* non-decreasing along the log */
+    uint8_t type;
+    uint32_t len;
+    const uint8_t *data; /* len bytes; for appends borrowed for the call only */
+};
+
+/* Raft's persistent state besides the log (Raft §5.2 Figure 2, plus the commit index). */
+struct wal_hard_state {
+    uint64_t term;
+    uint64_t vote; /* node id voted for in `term`, 0 = none */
+    uint64_t commit;
+};
+
+enum wal_fsync_policy {
+    /* fdatasync on every wal_sync(): when it returns 0, everything appended before is on stable
+     * storage and survives power loss. The default, and the only one that keeps Raft safe. */
+    WAL_FSYNC_ALWAYS = 0,
+    /* wal_sync() writes to the kernel at once (survives a process crash) but fdatasyncs at most
+     * once per batch_interval_ms; power loss can lose that window of acknowledged writes and of
+     * votes. The caller asks wal_sync_due_in_ms() when to call wal_sync() again. */
+    WAL_FSYNC_BATCH = 1,
+    /* wal_sync() only writes to the kernel; the OS flushes when it likes. Survives process
+     * crashes, not power loss. Rollover, truncation, compaction and snapshots still fsync, so
+     * the file set stays consistent. */
+    WAL_FSYNC_NEVER = 2,
+};
+
+struct wal_options {
+    enum wal_fsync_policy fsync;
+    uint32_t batch_interval_ms;    /* WAL_FSYNC_BATCH only; 0 means 10 */
+    uint64_t segment_max_bytes;    /* roll over to a new segment past this; 0 means 64 MiB */
+    size_t buffer_max_bytes;       /* pending bytes kept before a write(); 0 means 1 MiB */
+    struct storage_io io;          /* fault hook and log sink (copied) */
+    uint64_t (*now_ms)(void *ctx); /* monotonic clock for batch mode; NULL = CLOCK_MONOTONIC */
+    void *now_ctx;
+};
+
+/* What wal_open found on disk. Owned by the caller; free with wal_recovered_deinit. */
+struct wal_recovered {
+    bool has_snapshot;
+    struct snap snapshot; /* newest valid snapshot (zeroed when has_snapshot is false) */
+    struct wal_hard_state hard_state; /* last one saved, zeros if none */
+    struct wal_entry *entries;        /* entries after the snapshot, consecutive; data owned here */
+    size_t n_entries;
+};
+
+void wal_recovered_deinit(struct wal_recovered *r);
+
+struct wal;
+
+/* Opens (creating it if missing) the data directory `dir`, locks it (flock on dir/LOCK:
+ * STORAGE_ELOCKED if another process holds it), loads the newest snapshot, replays the
+ * segments, truncates a torn tail of the last segment (logged), and removes leftover .tmp files.
+ * Corruption anywhere else returns STORAGE_ECORRUPT with the file and byte offset in err.
+ * `opts` may be NULL for defaults. On success *out is ready for appends after the last entry. */
+int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
+             struct wal_recovered *rec, char *err, size_t err_len);
+
+/* Flushes and fdatasyncs what is pending (whatever the policy), unlocks, frees w. */
+void wal_close(struct wal *w);
+
+/* Frees w WITHOUT writing what is still buffered: what a crash would leave on disk. For tests
+ * and simulations. */
+void wal_crash(struct wal *w);
+
+/* Buffers entries (copied). entries[0].index must be wal_last_index()+1 and terms must not go
+ * down; violating that is a caller bug (asserted). Nothing is durable until wal_sync().
+ * STORAGE_EFAILED once the WAL has failed, STORAGE_ETOOBIG for an entry over the limit. */
+int wal_append(struct wal *w, const struct wal_entry *entries, size_t n);
+
+/* Buffers a new hard state (skipped if equal to the last one). Durable after wal_sync(). */
+int wal_save_hard_state(struct wal *w, const struct wal_hard_state *hs);
+
+/* Group commit: writes everything buffered since the last call and applies the fsync policy
+ * (one fdatasync for all of it under ALWAYS). After a write or fsync error the WAL is failed:
+ * this and every later write call returns the error (STORAGE_ENOSPC / STORAGE_EIO first, then
+ * STORAGE_EFAILED); wal_last_error() says what happened. */
+int wal_sync(struct wal *w);
+
+/* BATCH policy: milliseconds until wal_sync() should run again to fdatasync written data
+ * (0 = now), -1 when nothing is waiting. ALWAYS: 0 if anything is unsynced. NEVER: -1. */
+int64_t wal_sync_due_in_ms(struct wal *w);
+
+/* Removes entries from_index..last (Raft §5.3: a follower drops a conflicting uncommitted
+ * tail). Durable and crash-safe when it returns 0: it fdatasyncs what is pending, then starts a
+ * new segment whose first index is from_index (written to a .tmp, fsync'd, renamed, directory
+ * fsync'd); on replay a segment overrides the tail of the log from its first index. Requires
+ * compacted index < from_index <= last index + 1. */
+int wal_truncate_suffix(struct wal *w, uint64_t from_index);
+
+/* Log compaction behind a durable snapshot at upto_index: deletes whole segments holding only
+ * entries <= upto_index. If upto_index >= the last index (e.g. a snapshot installed from the
+ * leader), all entries are dropped and the log continues at upto_index+1. The snapshot file
+ * must already be durable (snap_save) or a restart finds a gap. */
+int wal_compact(struct wal *w, uint64_t upto_index);
+
+uint64_t wal_last_index(const struct wal *w);   /* 0 or the compacted index when empty */
+uint64_t wal_last_term(const struct wal *w);    /* term of the last entry (or snapshot) */
+uint64_t wal_synced_index(const struct wal *w); /* last index covered by an fdatasync */
+bool wal_failed(const struct wal *w);
+/* Message about the last error (file and cause), "" if none. Valid until the next call on w. */
+const char *wal_last_error(const struct wal *w);
+
+/* For tests, benchmarks and INFO. last_path is valid until the next call on w. */
+struct wal_stats {
+    size_t n_segments;
+    const char *last_path;  /* path of the segment being appended to */
+    uint64_t written_bytes; /* bytes of the last segment handed to write() */
+    uint64_t synced_bytes;  /* bytes of the last segment covered by an fdatasync */
+    uint64_t fsyncs;        /* fdatasync calls on segments so far */
+};
+void wal_stats(const struct wal *w, struct wal_stats *out);
+
+/* The directory the WAL lives in (for snap_save into the same place). */
+const char *wal_dir(const struct wal *w);
+
+#endif

@@ -1,0 +1,309 @@
+/* wal_format.c — WAL segment and record encoding, and the replay of segment images. No I/O:
+ * wal.c reads files and hands their bytes here, and so does the fuzz target. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage_internal.h"
+#include "util/assert.h"
+#include "util/crc32c.h"
+
+/* ---- encoding ---- */
+
+static uint32_t header_crc(const uint8_t *h)
+{
+    uint32_t c = crc32c(0, h, 12);
+    return crc32c(c, h + 16, WAL_HEADER_BYTES - 16);
+}
+
+void wal_encode_header(uint8_t out[WAL_HEADER_BYTES], uint64_t seq, uint64_t first_index,
+                       uint32_t flags)
+{
+    memset(out, 0, WAL_HEADER_BYTES);
+    memcpy(out, WAL_MAGIC, 8);
+    st_put32(out + 8, WAL_VERSION);
+    st_put64(out + 16, seq);
+    st_put64(out + 24, first_index);
+    st_put32(out + 32, flags);
+    st_put32(out + 12, header_crc(out));
+}
+
+static void encode_rec_header(uint8_t *out, uint8_t type, uint32_t len, uint32_t payload_crc)
+{
+    st_put32(out, len);
+    out[4] = type;
+    out[5] = out[6] = out[7] = 0;
+    st_put32(out + 8, payload_crc);
+    st_put32(out + 12, crc32c(0, out, 12));
+}
+
+void wal_encode_record(uint8_t *out, uint8_t type, const uint8_t *payload, uint32_t len)
+{
+    memcpy(out + WAL_REC_HEADER_BYTES, payload, len);
+    encode_rec_header(out, type, len, crc32c(0, payload, len));
+}
+
+size_t wal_entry_record_bytes(uint32_t data_len)
+{
+    return WAL_REC_HEADER_BYTES + WAL_ENTRY_FIXED_BYTES + (size_t)data_len;
+}
+
+void wal_encode_entry(uint8_t *out, const struct wal_entry *e)
+{
+    uint8_t *p = out + WAL_REC_HEADER_BYTES;
+    st_put64(p, e->index);
+    st_put64(p + 8, e->term);
+    p[16] = e->type;
+    if (e->len) memcpy(p + WAL_ENTRY_FIXED_BYTES, e->data, e->len);
+    uint32_t len = WAL_ENTRY_FIXED_BYTES + e->len;
+    encode_rec_header(out, WAL_REC_ENTRY, len, crc32c(0, p, len));
+}
+
+void wal_encode_hard_state(uint8_t out[WAL_REC_HEADER_BYTES + WAL_HS_BYTES],
+                           const struct wal_hard_state *hs)
+{
+    uint8_t p[WAL_HS_BYTES];
+    st_put64(p, hs->term);
+    st_put64(p + 8, hs->vote);
+    st_put64(p + 16, hs->commit);
+    wal_encode_record(out, WAL_REC_HARD_STATE, p, WAL_HS_BYTES);
+}
+
+/* ---- decoding ---- */
+
+enum rec_status { REC_OK, REC_BAD, REC_RUNS_PAST_END };
+
+/* Checks the record framed at off. On REC_OK sets *type, *payload, *plen. *why names a defect. */
+static enum rec_status decode_rec(const uint8_t *buf, size_t len, size_t off, uint8_t *type,
+                                  const uint8_t **payload, uint32_t *plen, const char **why)
+{
+    SYN_ASSERT(off <= len);
+    if (len - off < WAL_REC_HEADER_BYTES) {
+        *why = "record header cut short by the end of the file";
+        return REC_RUNS_PAST_END;
+    }
+    const uint8_t *h = buf + off;
+    if (st_get32(h + 12) != crc32c(0, h, 12) || h[5] || h[6] || h[7]) {
+        *why = "record header checksum mismatch";
+        return REC_BAD;
+    }
+    uint32_t n = st_get32(h);
+    if (n > WAL_ENTRY_FIXED_BYTES + WAL_ENTRY_MAX_BYTES) {
+        *why = "record length over the limit";
+        return REC_BAD;
+    }
+    if (n > len - off - WAL_REC_HEADER_BYTES) {
+        *why = "record runs past the end of the file";
+        return REC_RUNS_PAST_END;
+    }
+    if (st_get32(h + 8) != crc32c(0, h + WAL_REC_HEADER_BYTES, n)) {
+        *why = "record checksum mismatch";
+        return REC_BAD;
+    }
+    *type = h[4];
+    *payload = h + WAL_REC_HEADER_BYTES;
+    *plen = n;
+    return REC_OK;
+}
+
+/* Offset of the first well-formed record at or after `from`, or len if none. */
+static size_t find_valid_record(const uint8_t *buf, size_t len, size_t from)
+{
+    for (size_t p = from; p + WAL_REC_HEADER_BYTES <= len; p++) {
+        uint8_t t;
+        const uint8_t *pl;
+        uint32_t n;
+        const char *why;
+        if (decode_rec(buf, len, p, &t, &pl, &n, &why) == REC_OK) return p;
+    }
+    return len;
+}
+
+/* ---- replay ---- */
+
+void wal_recovery_init(struct wal_recovery *rc, uint64_t snap_index, uint64_t snap_term)
+{
+    memset(rc, 0, sizeof *rc);
+    rc->snap_index = snap_index;
+    rc->snap_term = snap_term;
+}
+
+static void drop_entries_from(struct wal_recovery *rc, uint64_t index)
+{
+    while (rc->n > 0 && rc->entries[rc->n - 1].index >= index) {
+        rc->n--;
+        free((void *)rc->entries[rc->n].data);
+    }
+}
+
+void wal_recovery_deinit(struct wal_recovery *rc)
+{
+    drop_entries_from(rc, 0);
+    free(rc->entries);
+    memset(rc, 0, sizeof *rc);
+}
+
+/* Term of entry `index` in the current lineage, 0 when not known. */
+static uint64_t known_term(const struct wal_recovery *rc, uint64_t index)
+{
+    if (index == 0) return 0;
+    if (index > rc->snap_index) {
+        if (rc->n == 0) return 0;
+        uint64_t first = rc->entries[0].index;
+        if (index < first || index >= first + rc->n) return 0;
+        return rc->entries[index - first].term;
+    }
+    if (index == rc->snap_index) return rc->have_term_at_snap ? rc->term_at_snap : rc->snap_term;
+    return 0;
+}
+
+/* A segment starting at `first` takes over the log from there (Raft §5.3 truncation, done by
+ * starting a new segment); a RESET segment also forgets everything before it. */
+static void begin_segment(struct wal_recovery *rc, uint64_t first, bool reset)
+{
+    if (reset) {
+        drop_entries_from(rc, 0);
+        rc->have_term_at_snap = false;
+        rc->last_index = first - 1;
+        rc->last_term = first - 1 == rc->snap_index ? rc->snap_term : 0;
+    } else if (first <= rc->last_index) {
+        drop_entries_from(rc, first);
+        if (first <= rc->snap_index) rc->have_term_at_snap = false;
+        rc->last_index = first - 1;
+        rc->last_term = known_term(rc, first - 1);
+    } else if (first > rc->last_index + 1) {
+        /* Only right after the snapshot (check_header enforces it): the log restarts there. */
+        rc->have_term_at_snap = false;
+        rc->last_index = first - 1;
+        rc->last_term = known_term(rc, first - 1);
+    }
+}
+
+static int add_entry(struct wal_recovery *rc, const uint8_t *p, uint32_t plen, const char *name,
+                     size_t off, char *err, size_t err_len)
+{
+    if (plen < WAL_ENTRY_FIXED_BYTES)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset %zu: entry record too short (%u bytes)", name, off, plen);
+    uint64_t index = st_get64(p), term = st_get64(p + 8);
+    if (index != rc->last_index + 1)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset %zu: entry index %llu does not follow index %llu", name, off,
+                        (unsigned long long)index, (unsigned long long)rc->last_index);
+    if (term < rc->last_term)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset %zu: entry %llu has term %llu below the previous term %llu",
+                        name, off, (unsigned long long)index, (unsigned long long)term,
+                        (unsigned long long)rc->last_term);
+    rc->last_index = index;
+    rc->last_term = term;
+    if (index == rc->snap_index) {
+        rc->have_term_at_snap = true;
+        rc->term_at_snap = term;
+    }
+    if (index <= rc->snap_index) return 0; /* covered by the snapshot: not returned */
+    if (rc->n == rc->cap) {
+        size_t cap = rc->cap ? rc->cap * 2 : 64;
+        struct wal_entry *e = realloc(rc->entries, cap * sizeof *e);
+        if (!e) return st_error(err, err_len, STORAGE_ENOMEM, "%s: out of memory", name);
+        rc->entries = e;
+        rc->cap = cap;
+    }
+    uint32_t dlen = plen - WAL_ENTRY_FIXED_BYTES;
+    uint8_t *data = malloc(dlen ? dlen : 1);
+    if (!data) return st_error(err, err_len, STORAGE_ENOMEM, "%s: out of memory", name);
+    if (dlen) memcpy(data, p + WAL_ENTRY_FIXED_BYTES, dlen);
+    rc->entries[rc->n++] =
+        (struct wal_entry){.index = index, .term = term, .type = p[16], .len = dlen, .data = data};
+    return 0;
+}
+
+static int check_header(struct wal_recovery *rc, const char *name, const uint8_t *buf, size_t len,
+                        uint64_t expect_seq, uint64_t expect_first, uint64_t *first,
+                        uint32_t *flags, char *err, size_t err_len)
+{
+    if (len < WAL_HEADER_BYTES)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset 0: segment header cut short (%zu bytes)", name, len);
+    if (memcmp(buf, WAL_MAGIC, 8) != 0)
+        return st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset 0: not a WAL segment", name);
+    if (st_get32(buf + 8) != WAL_VERSION)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset 8: format version %u, this build reads version %u", name,
+                        st_get32(buf + 8), WAL_VERSION);
+    if (st_get32(buf + 12) != header_crc(buf) || st_get32(buf + 36) != 0)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset 0: segment header checksum mismatch", name);
+    uint64_t seq = st_get64(buf + 16);
+    *first = st_get64(buf + 24);
+    *flags = st_get32(buf + 32);
+    if ((expect_seq != UINT64_MAX && seq != expect_seq) ||
+        (expect_first != UINT64_MAX && *first != expect_first))
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset 16: header says seq %llu first index %llu, unlike the name",
+                        name, (unsigned long long)seq, (unsigned long long)*first);
+    if (*first == 0 || *first == UINT64_MAX || (*flags & ~WAL_SEG_RESET))
+        return st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset 24: bad first index or flags",
+                        name);
+    uint64_t end = rc->last_index > rc->snap_index ? rc->last_index : rc->snap_index;
+    if (*first > end + 1)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset 24: segment starts at index %llu but the log before it ends "
+                        "at %llu: entries are missing",
+                        name, (unsigned long long)*first, (unsigned long long)end);
+    return 0;
+}
+
+int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t *buf, size_t len,
+                        bool is_last, uint64_t expect_seq, uint64_t expect_first, size_t *valid_end,
+                        char *err, size_t err_len)
+{
+    *valid_end = 0;
+    uint64_t first = 0;
+    uint32_t flags = 0;
+    int rc_ =
+        check_header(rc, name, buf, len, expect_seq, expect_first, &first, &flags, err, err_len);
+    if (rc_) return rc_;
+    begin_segment(rc, first, flags & WAL_SEG_RESET);
+    size_t off = WAL_HEADER_BYTES;
+    while (off < len) {
+        uint8_t type = 0;
+        const uint8_t *p = NULL;
+        uint32_t plen = 0;
+        const char *why = "";
+        enum rec_status st = decode_rec(buf, len, off, &type, &p, &plen, &why);
+        if (st != REC_OK) {
+            if (!is_last)
+                return st_error(err, err_len, STORAGE_ECORRUPT,
+                                "%s: offset %zu: %s (in a segment that is not the last)", name, off,
+                                why);
+            /* A torn write leaves nothing valid after it. If the header is intact its length
+             * tells where the damaged record ends; otherwise look at every byte after it. */
+            size_t scan_from = off + 1;
+            if (st == REC_BAD && st_get32(buf + off + 12) == crc32c(0, buf + off, 12))
+                scan_from = off + WAL_REC_HEADER_BYTES + st_get32(buf + off);
+            size_t next = st == REC_RUNS_PAST_END ? len : find_valid_record(buf, len, scan_from);
+            if (next < len)
+                return st_error(err, err_len, STORAGE_ECORRUPT,
+                                "%s: offset %zu: %s, followed by a valid record at offset %zu",
+                                name, off, why, next);
+            *valid_end = off;
+            return 1;
+        }
+        if (type == WAL_REC_ENTRY) {
+            rc_ = add_entry(rc, p, plen, name, off, err, err_len);
+            if (rc_) return rc_;
+        } else if (type == WAL_REC_HARD_STATE && plen == WAL_HS_BYTES) {
+            rc->hs.term = st_get64(p);
+            rc->hs.vote = st_get64(p + 8);
+            rc->hs.commit = st_get64(p + 16);
+            rc->have_hs = true;
+        } else {
+            return st_error(err, err_len, STORAGE_ECORRUPT,
+                            "%s: offset %zu: unknown record type %u or bad length %u", name, off,
+                            type, plen);
+        }
+        off += WAL_REC_HEADER_BYTES + plen;
+    }
+    *valid_end = len;
+    return 0;
+}

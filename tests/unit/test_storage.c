@@ -1,0 +1,1137 @@
+/* test_storage.c — the WAL and snapshot files: round trips, truncation, compaction, rollover,
+ * torn tails, corruption, snapshot atomicity, injected disk errors, a randomised model test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "storage/snap.h"
+#include "storage/storage.h"
+#include "storage/wal.h"
+#include "util/assert.h"
+
+/* ---- fixtures ---- */
+
+struct fx {
+    char dir[64];
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/synod-test-storage-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* Log lines from the storage module, kept for assertions. */
+static char log_text[65536];
+static void capture_log(void *ctx, const char *msg)
+{
+    (void)ctx;
+    size_t n = strlen(log_text);
+    snprintf(log_text + n, sizeof log_text - n, "%s\n", msg);
+}
+
+static struct wal_options opts_default(void)
+{
+    struct wal_options o = {0};
+    o.io.log = capture_log;
+    return o;
+}
+
+/* Deterministic payload for (index, term). */
+static uint32_t payload_len(uint64_t index)
+{
+    return (uint32_t)((index * 7) % 61);
+}
+static void payload_fill(uint8_t *buf, uint64_t index, uint64_t term)
+{
+    for (uint32_t i = 0; i < payload_len(index); i++)
+        buf[i] = (uint8_t)(index * 31 + term * 17 + i);
+}
+
+static void append_range(struct wal *w, uint64_t from, uint64_t to, uint64_t term)
+{
+    for (uint64_t i = from; i <= to; i++) {
+        uint8_t data[64];
+        payload_fill(data, i, term);
+        struct wal_entry e = {.index = i,
+                              .term = term,
+                              .type = (uint8_t)(i % 3),
+                              .len = payload_len(i),
+                              .data = data};
+        assert_int_equal(wal_append(w, &e, 1), 0);
+    }
+}
+
+static void check_entry(const struct wal_entry *e, uint64_t index, uint64_t term)
+{
+    uint8_t data[64];
+    payload_fill(data, index, term);
+    assert_int_equal(e->index, index);
+    assert_int_equal(e->term, term);
+    assert_int_equal(e->type, index % 3);
+    assert_int_equal(e->len, payload_len(index));
+    assert_memory_equal(e->data, data, e->len);
+}
+
+static struct wal *open_ok(const char *dir, const struct wal_options *o, struct wal_recovered *r)
+{
+    struct wal *w = NULL;
+    char err[512] = "";
+    int rc = wal_open(dir, o, &w, r, err, sizeof err);
+    if (rc) fail_msg("wal_open: %d %s", rc, err);
+    return w;
+}
+
+static int open_err(const char *dir, const struct wal_options *o, char *err, size_t err_len)
+{
+    struct wal *w = NULL;
+    struct wal_recovered r;
+    int rc = wal_open(dir, o, &w, &r, err, err_len);
+    assert_null(w);
+    return rc;
+}
+
+static size_t count_files(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strncmp(de->d_name, prefix, strlen(prefix)) == 0) n++;
+    closedir(d);
+    return n;
+}
+
+/* Path of the n-th (0-based, by name) file starting with prefix. */
+static void nth_file(const char *dir, const char *prefix, size_t n, char *out, size_t len)
+{
+    struct dirent **list;
+    int k = scandir(dir, &list, NULL, alphasort);
+    assert_true(k >= 0);
+    size_t seen = 0;
+    out[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (strncmp(list[i]->d_name, prefix, strlen(prefix)) == 0 && seen++ == n)
+            snprintf(out, len, "%s/%s", dir, list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+    assert_true(out[0] != 0);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(*len + 1);
+    assert_int_equal(fread(b, 1, *len, f), *len);
+    fclose(f);
+    return b;
+}
+
+static void write_all(const char *path, const uint8_t *b, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    fclose(f);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* ---- round trips ---- */
+
+static void round_trip(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 0);
+    assert_false(r.has_snapshot);
+    assert_int_equal(wal_last_index(w), 0);
+    append_range(w, 1, 50, 1);
+    struct wal_hard_state hs = {.term = 3, .vote = 2, .commit = 40};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    append_range(w, 51, 100, 3);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_synced_index(w), 100);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 100);
+    for (uint64_t i = 1; i <= 100; i++)
+        check_entry(&r.entries[i - 1], i, i <= 50 ? 1 : 3);
+    assert_memory_equal(&r.hard_state, &hs, sizeof hs);
+    assert_int_equal(wal_last_index(w), 100);
+    assert_int_equal(wal_last_term(w), 3);
+    append_range(w, 101, 110, 4);
+    wal_close(w); /* a clean close syncs */
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 110);
+    check_entry(&r.entries[109], 110, 4);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void crash_drops_only_unsynced(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 10, 1);
+    assert_int_equal(wal_sync(w), 0);
+    append_range(w, 11, 15, 1);
+    struct wal_hard_state hs = {.term = 9, .vote = 1, .commit = 3};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 10);
+    assert_int_equal(r.hard_state.term, 0);
+    assert_int_equal(wal_last_index(w), 10);
+    append_range(w, 11, 12, 2);
+    wal_crash(w); /* nothing synced, nothing written */
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 10);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void group_commit_one_fsync(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    uint64_t before = st.fsyncs;
+    append_range(w, 1, 16, 1);
+    struct wal_hard_state hs = {.term = 1, .vote = 1, .commit = 5};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    append_range(w, 17, 40, 1);
+    assert_int_equal(wal_sync_due_in_ms(w), 0);
+    assert_int_equal(wal_sync(w), 0);
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs, before + 1);
+    assert_int_equal(st.synced_bytes, st.written_bytes);
+    assert_int_equal(wal_sync_due_in_ms(w), -1);
+    assert_int_equal(wal_sync(w), 0); /* nothing new: no fsync */
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs, before + 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static uint64_t fake_now;
+static uint64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static void fsync_policies(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.fsync = WAL_FSYNC_BATCH;
+    o.batch_interval_ms = 100;
+    o.now_ms = fake_clock;
+    fake_now = 1000;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    struct wal_stats st;
+    append_range(w, 1, 5, 1);
+    assert_int_equal(wal_sync_due_in_ms(w), 0); /* buffered: write now */
+    assert_int_equal(wal_sync(w), 0);
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs, 0);
+    assert_int_equal(wal_synced_index(w), 0);
+    assert_true(st.written_bytes > st.synced_bytes);
+    fake_now = 1040;
+    assert_int_equal(wal_sync_due_in_ms(w), 60);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_synced_index(w), 0);
+    fake_now = 1100;
+    assert_int_equal(wal_sync_due_in_ms(w), 0);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_synced_index(w), 5);
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs, 1);
+    assert_int_equal(wal_sync_due_in_ms(w), -1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    o.fsync = WAL_FSYNC_NEVER;
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 5);
+    append_range(w, 6, 9, 1);
+    assert_int_equal(wal_sync_due_in_ms(w), 0);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_sync_due_in_ms(w), -1);
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs, 0);
+    wal_crash(w); /* written to the kernel: survives a process crash */
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 9);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* ---- truncation, rollover, compaction ---- */
+
+static void truncate_suffix_reopen(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 20, 1);
+    struct wal_hard_state hs = {.term = 2, .vote = 3, .commit = 12};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0); /* lands after entry 20 in the file */
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_truncate_suffix(w, 15), 0);
+    assert_int_equal(wal_last_index(w), 14);
+    assert_int_equal(wal_last_term(w), 1);
+    assert_int_equal(wal_synced_index(w), 14);
+    append_range(w, 15, 18, 2);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(wal_truncate_suffix(w, 19), 0); /* == last+1: nothing to do */
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 18);
+    for (uint64_t i = 1; i <= 18; i++)
+        check_entry(&r.entries[i - 1], i, i < 15 ? 1 : 2);
+    assert_memory_equal(&r.hard_state, &hs, sizeof hs); /* not lost with the cut tail */
+    /* A truncation that is not followed by appends is durable too. */
+    assert_int_equal(wal_truncate_suffix(w, 3), 0);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 2);
+    assert_int_equal(wal_last_index(w), 2);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void rollover_and_truncate_across_segments(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 1024;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 300, 1);
+    assert_int_equal(wal_sync(w), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    assert_true(st.n_segments >= 10);
+    assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
+    size_t before = st.n_segments;
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 300);
+    for (uint64_t i = 1; i <= 300; i++)
+        check_entry(&r.entries[i - 1], i, 1);
+    assert_int_equal(wal_truncate_suffix(w, 101), 0);
+    wal_stats(w, &st);
+    assert_true(st.n_segments < before);
+    assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
+    append_range(w, 101, 150, 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 150);
+    for (uint64_t i = 1; i <= 150; i++)
+        check_entry(&r.entries[i - 1], i, i <= 100 ? 1 : 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
+{
+    char conf[32], data[64], err[256];
+    snprintf(conf, sizeof conf, "conf@%" PRIu64, index);
+    snprintf(data, sizeof data, "dataset through %" PRIu64, index);
+    struct snap s = {.index = index,
+                     .term = term,
+                     .conf = (uint8_t *)conf,
+                     .conf_len = (uint32_t)strlen(conf),
+                     .data = (uint8_t *)data,
+                     .data_len = strlen(data)};
+    int rc = snap_save(dir, &s, NULL, err, sizeof err);
+    if (rc) fail_msg("snap_save: %s", err);
+}
+
+static void compaction(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 1024;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 300, 2);
+    assert_int_equal(wal_sync(w), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    size_t before = st.n_segments;
+    save_snapshot(f->dir, 200, 2);
+    assert_int_equal(wal_compact(w, 200), 0);
+    wal_stats(w, &st);
+    assert_true(st.n_segments < before && st.n_segments >= 2);
+    assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
+    assert_int_equal(wal_last_index(w), 300);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_true(r.has_snapshot);
+    assert_int_equal(r.snapshot.index, 200);
+    assert_int_equal(r.snapshot.term, 2);
+    assert_memory_equal(r.snapshot.conf, "conf@200", 8);
+    assert_int_equal(r.snapshot.data_len, strlen("dataset through 200"));
+    assert_int_equal(r.n_entries, 100);
+    check_entry(&r.entries[0], 201, 2);
+    check_entry(&r.entries[99], 300, 2);
+
+    /* A snapshot beyond the log (installed from the leader): the log restarts after it. */
+    save_snapshot(f->dir, 500, 4);
+    assert_int_equal(count_files(f->dir, "snap-"), 1); /* the older one is gone */
+    assert_int_equal(wal_compact(w, 500), 0);
+    assert_int_equal(wal_last_index(w), 500);
+    wal_stats(w, &st);
+    assert_int_equal(st.n_segments, 1);
+    append_range(w, 501, 510, 4);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.snapshot.index, 500);
+    assert_int_equal(r.n_entries, 10);
+    check_entry(&r.entries[0], 501, 4);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void snapshot_ahead_of_log_at_open(void **state)
+{
+    /* Crash after the snapshot was written but before wal_compact: the open resets the log. */
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 30, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    save_snapshot(f->dir, 100, 3);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 0);
+    assert_int_equal(wal_last_index(w), 100);
+    assert_int_equal(wal_last_term(w), 3);
+    append_range(w, 101, 105, 3);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 5);
+    check_entry(&r.entries[0], 101, 3);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+static void snapshot_conflicting_with_log(void **state)
+{
+    /* The log holds entry 10 with term 1, the snapshot says term 2 (Raft §7): drop the log. */
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 20, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    save_snapshot(f->dir, 10, 2);
+    log_text[0] = 0;
+    w = open_ok(f->dir, &o, &r);
+    assert_non_null(strstr(log_text, "dropping the log"));
+    assert_int_equal(r.n_entries, 0);
+    assert_int_equal(wal_last_index(w), 10);
+    append_range(w, 11, 12, 2);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 2);
+    check_entry(&r.entries[1], 12, 2);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* ---- torn tails and corruption ---- */
+
+static size_t entry_rec_bytes(uint64_t index)
+{
+    return 16 + 17 + payload_len(index);
+}
+#define SEG_HEAD_BYTES 80 /* segment header 40 + the hard-state record 40 */
+
+/* Offset of entry `index`'s record in a segment that starts at entry 1 with no other records. */
+static size_t rec_offset(uint64_t index)
+{
+    size_t off = SEG_HEAD_BYTES;
+    for (uint64_t i = 1; i < index; i++)
+        off += entry_rec_bytes(i);
+    return off;
+}
+
+static void write_five(const char *dir, char *seg, size_t seg_len)
+{
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(dir, &o, &r);
+    append_range(w, 1, 5, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    nth_file(dir, "wal-", 0, seg, seg_len);
+}
+
+static void expect_torn_recovery(const char *dir, const char *seg, size_t start)
+{
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    log_text[0] = 0;
+    struct wal *w = open_ok(dir, &o, &r);
+    assert_int_equal(r.n_entries, 4);
+    for (uint64_t i = 1; i <= 4; i++)
+        check_entry(&r.entries[i - 1], i, 1);
+    assert_non_null(strstr(log_text, "torn record"));
+    assert_int_equal(file_size(seg), start);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+}
+
+static void torn_tail_every_offset(void **state)
+{
+    struct fx *f = *state;
+    char seg[512];
+    write_five(f->dir, seg, sizeof seg);
+    size_t len;
+    uint8_t *orig = read_all(seg, &len);
+    size_t start = rec_offset(5);
+    assert_int_equal(len, start + entry_rec_bytes(5));
+    for (size_t cut = start + 1; cut < len; cut++) { /* a partial write */
+        write_all(seg, orig, cut);
+        expect_torn_recovery(f->dir, seg, start);
+    }
+    for (size_t p = start; p < len; p++) { /* a bad checksum in the last record */
+        uint8_t *b = malloc(len);
+        memcpy(b, orig, len);
+        b[p] ^= 0x40;
+        write_all(seg, b, len);
+        free(b);
+        expect_torn_recovery(f->dir, seg, start);
+    }
+    for (size_t cut = start + 1; cut < len; cut += 7) { /* a partial write then zeros */
+        uint8_t *b = calloc(1, len + 600);
+        memcpy(b, orig, cut);
+        write_all(seg, b, len + 600);
+        free(b);
+        expect_torn_recovery(f->dir, seg, start);
+    }
+    /* The repaired WAL takes appends after entry 4. */
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_last_index(w), 4);
+    append_range(w, 5, 6, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 6);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    free(orig);
+}
+
+static void flipped_byte_mid_segment(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 10, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    char seg[512], err[512], want[64];
+    nth_file(f->dir, "wal-", 0, seg, sizeof seg);
+    size_t len;
+    uint8_t *b = read_all(seg, &len);
+    size_t off = rec_offset(3);
+    b[off + 20] ^= 1; /* inside entry 3's payload */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    snprintf(want, sizeof want, "offset %zu", off);
+    assert_non_null(strstr(err, seg));
+    assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "followed by a valid record"));
+    assert_int_equal(file_size(seg), len); /* nothing was cut */
+    b[off + 20] ^= 1;
+    b[off + 2] ^= 0x10; /* the length field of entry 3: header checksum */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, want));
+    b[off + 2] ^= 0x10;
+    b[8] = 9; /* format version */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "version"));
+    b[8] = 1;
+    write_all(seg, b, len);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 10);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    free(b);
+}
+
+static void corruption_in_older_segments(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 512;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 60, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    assert_true(count_files(f->dir, "wal-") >= 4);
+    char seg[512], err[512];
+    size_t len;
+
+    /* The last record of the first segment: not a torn tail since it is not the last segment. */
+    nth_file(f->dir, "wal-", 0, seg, sizeof seg);
+    uint8_t *b = read_all(seg, &len);
+    b[len - 1] ^= 0xff;
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, seg));
+    assert_non_null(strstr(err, "not the last"));
+    b[len - 1] ^= 0xff;
+    write_all(seg, b, len);
+    free(b);
+
+    /* A segment that vanished: a gap in the indexes. */
+    char seg2[512], aside[600];
+    nth_file(f->dir, "wal-", 1, seg2, sizeof seg2);
+    snprintf(aside, sizeof aside, "%s/aside", f->dir);
+    assert_int_equal(rename(seg2, aside), 0);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "missing"));
+
+    /* A header that disagrees with the file name. */
+    char renamed[600];
+    strcpy(renamed, seg2);
+    renamed[strlen(renamed) - 5] ^= 1; /* last hex digit of the first index */
+    assert_int_equal(rename(aside, renamed), 0);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_true(strstr(err, "unlike the name") != NULL || strstr(err, "missing") != NULL);
+    assert_int_equal(rename(renamed, seg2), 0);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 60);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* ---- snapshots ---- */
+
+static void snapshot_round_trip_and_stream(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    struct snap s;
+    assert_int_equal(snap_load_newest(f->dir, NULL, &s, err, sizeof err), STORAGE_ENOENT);
+    struct snap_writer *sw;
+    assert_int_equal(snap_writer_begin(f->dir, 42, 7, "abc", 3, NULL, &sw, err, sizeof err), 0);
+    uint8_t chunk[1000];
+    for (int c = 0; c < 5; c++) {
+        memset(chunk, 'a' + c, sizeof chunk);
+        assert_int_equal(snap_writer_append(sw, chunk, sizeof chunk, err, sizeof err), 0);
+    }
+    assert_int_equal(count_files(f->dir, "snap-"), 1); /* only the .tmp so far */
+    assert_int_equal(snap_load_newest(f->dir, NULL, &s, err, sizeof err), STORAGE_ENOENT);
+    assert_int_equal(snap_writer_finish(sw, err, sizeof err), 0);
+    assert_int_equal(snap_load_newest(f->dir, NULL, &s, err, sizeof err), 0);
+    assert_int_equal(s.index, 42);
+    assert_int_equal(s.term, 7);
+    assert_int_equal(s.conf_len, 3);
+    assert_memory_equal(s.conf, "abc", 3);
+    assert_int_equal(s.data_len, 5000);
+    assert_int_equal(s.data[0], 'a');
+    assert_int_equal(s.data[4999], 'e');
+    snap_deinit(&s);
+
+    assert_int_equal(snap_writer_begin(f->dir, 50, 7, NULL, 0, NULL, &sw, err, sizeof err), 0);
+    snap_writer_abort(sw);
+    assert_int_equal(count_files(f->dir, "snap-"), 1);
+}
+
+static void snapshot_atomicity(void **state)
+{
+    struct fx *f = *state;
+    char err[256], path10[600], tmp[700];
+    save_snapshot(f->dir, 10, 1);
+    nth_file(f->dir, "snap-", 0, path10, sizeof path10);
+    size_t len10;
+    uint8_t *b10 = read_all(path10, &len10);
+    /* A crash while writing a newer snapshot leaves a partial .tmp: ignored and removed. */
+    snprintf(tmp, sizeof tmp, "%s/snap-0000000000000002-0000000000000014.snap.tmp", f->dir);
+    write_all(tmp, (const uint8_t *)"SYNODSNP partial", 16);
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    log_text[0] = 0;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_true(r.has_snapshot);
+    assert_int_equal(r.snapshot.index, 10);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_non_null(strstr(log_text, "interrupted write"));
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* A newer snapshot that fails its checksum: the older one (still there) is used. */
+    save_snapshot(f->dir, 20, 2);
+    assert_int_equal(access(path10, F_OK), -1); /* removed once the newer was durable */
+    write_all(path10, b10, len10);
+    char path20[600];
+    nth_file(f->dir, "snap-", 1, path20, sizeof path20);
+    size_t len20;
+    uint8_t *b20 = read_all(path20, &len20);
+    b20[len20 / 2] ^= 1;
+    write_all(path20, b20, len20);
+    struct snap s;
+    log_text[0] = 0;
+    struct storage_io io = {.log = capture_log};
+    assert_int_equal(snap_load_newest(f->dir, &io, &s, err, sizeof err), 0);
+    assert_int_equal(s.index, 10);
+    assert_non_null(strstr(log_text, "skipping snapshot"));
+    assert_non_null(strstr(log_text, path20));
+    snap_deinit(&s);
+    /* A truncated snapshot is rejected by snap_decode without reading out of bounds. */
+    for (size_t cut = 0; cut < len10; cut += 5) {
+        assert_int_equal(snap_decode(b10, cut, "x", &s, err, sizeof err), STORAGE_ECORRUPT);
+    }
+    assert_int_equal(snap_decode(b10, len10, "x", &s, err, sizeof err), 0);
+    snap_deinit(&s);
+    free(b10);
+    free(b20);
+}
+
+/* ---- injected faults ---- */
+
+struct faults {
+    int write_errno; /* errno for the next writes, 0 = none */
+    int fsync_errno;
+    int calls;
+};
+
+static int fault_hook(void *ctx, enum storage_op op, const char *path)
+{
+    struct faults *ft = ctx;
+    (void)path;
+    ft->calls++;
+    if (op == STORAGE_OP_WRITE) return ft->write_errno;
+    return ft->fsync_errno;
+}
+
+static void expect_failed_state(struct wal *w, int first_rc, const char *why)
+{
+    assert_true(wal_failed(w));
+    assert_non_null(strstr(wal_last_error(w), why));
+    uint8_t d = 1;
+    struct wal_entry e = {.index = wal_last_index(w) + 1, .term = 9, .len = 1, .data = &d};
+    struct wal_hard_state hs = {.term = 99};
+    assert_int_equal(wal_append(w, &e, 1), STORAGE_EFAILED);
+    assert_int_equal(wal_save_hard_state(w, &hs), STORAGE_EFAILED);
+    assert_int_equal(wal_sync(w), STORAGE_EFAILED);
+    assert_int_equal(wal_compact(w, 1), STORAGE_EFAILED);
+    assert_int_equal(wal_truncate_suffix(w, 1), STORAGE_EFAILED);
+    assert_int_equal(wal_sync_due_in_ms(w), -1);
+    (void)first_rc;
+}
+
+static void injected_enospc_and_eio(void **state)
+{
+    struct fx *f = *state;
+    struct faults ft = {0};
+    struct wal_options o = opts_default();
+    o.io.fault = fault_hook;
+    o.io.fault_ctx = &ft;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 5, 1);
+    assert_int_equal(wal_sync(w), 0);
+    assert_true(ft.calls > 0);
+
+    ft.write_errno = ENOSPC;
+    append_range(w, 6, 7, 1); /* buffered: fine until written */
+    assert_int_equal(wal_sync(w), STORAGE_ENOSPC);
+    ft.write_errno = 0; /* space freed: the WAL stays failed (it never pretends) */
+    expect_failed_state(w, STORAGE_ENOSPC, "No space left");
+    assert_int_equal(wal_synced_index(w), 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 5);
+    append_range(w, 6, 8, 1);
+    ft.fsync_errno = EIO;
+    assert_int_equal(wal_sync(w), STORAGE_EIO);
+    ft.fsync_errno = 0;
+    expect_failed_state(w, STORAGE_EIO, "Input/output error");
+    assert_int_equal(wal_synced_index(w), 5);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+
+    /* Failing while rolling over to a new segment. */
+    o.segment_max_bytes = 300;
+    w = open_ok(f->dir, &o, &r);
+    uint64_t last = wal_last_index(w);
+    ft.fsync_errno = ENOSPC;
+    int rc = 0;
+    for (uint64_t i = last + 1; i < last + 40 && rc == 0; i++) {
+        uint8_t d[40] = {0};
+        struct wal_entry e = {.index = i, .term = 1, .len = sizeof d, .data = d};
+        rc = wal_append(w, &e, 1);
+    }
+    assert_int_equal(rc, STORAGE_ENOSPC);
+    ft.fsync_errno = 0;
+    expect_failed_state(w, STORAGE_ENOSPC, "No space");
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_true(r.n_entries >= 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* A snapshot that cannot be written leaves the previous one and no .tmp. */
+    save_snapshot(f->dir, 3, 1);
+    struct snap s = {.index = 4, .term = 1, .data = (uint8_t *)"x", .data_len = 1};
+    struct storage_io io = {.fault = fault_hook, .fault_ctx = &ft, .log = capture_log};
+    char err[256];
+    ft.fsync_errno = EIO;
+    assert_int_equal(snap_save(f->dir, &s, &io, err, sizeof err), STORAGE_EIO);
+    ft.fsync_errno = 0;
+    ft.write_errno = ENOSPC;
+    assert_int_equal(snap_save(f->dir, &s, &io, err, sizeof err), STORAGE_ENOSPC);
+    ft.write_errno = 0;
+    assert_int_equal(count_files(f->dir, "snap-"), 1);
+    struct snap got;
+    assert_int_equal(snap_load_newest(f->dir, NULL, &got, err, sizeof err), 0);
+    assert_int_equal(got.index, 3);
+    snap_deinit(&got);
+}
+
+static void too_big_and_lock(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r, r2;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    uint8_t d = 0;
+    struct wal_entry e = {.index = 1, .term = 1, .len = WAL_ENTRY_MAX_BYTES + 1, .data = &d};
+    assert_int_equal(wal_append(w, &e, 1), STORAGE_ETOOBIG);
+    assert_false(wal_failed(w));
+    char err[512];
+    struct wal *w2 = NULL;
+    assert_int_equal(wal_open(f->dir, &o, &w2, &r2, err, sizeof err), STORAGE_ELOCKED);
+    assert_null(w2);
+    assert_non_null(strstr(err, "in use by another process"));
+    assert_non_null(strstr(err, f->dir));
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    assert_string_equal(storage_strerror(STORAGE_ENOSPC), "no space left on device");
+}
+
+/* ---- randomised test against an in-memory model ---- */
+
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static uint64_t rnd_below(uint64_t n)
+{
+    return n ? rnd() % n : 0;
+}
+
+struct model {
+    uint64_t terms[20000]; /* terms[i] = term of entry i; entries 1..last */
+    uint64_t last;
+    uint64_t durable; /* entries <= durable must survive any crash */
+    uint64_t snap_index;
+    uint64_t term;                  /* term for the next appends */
+    uint64_t hs_durable, hs_latest; /* hard-state terms: synced, last saved */
+};
+
+/* Power-loss model: the fault hook notes each file's size when it is fsync'd; a crash may then
+ * drop any suffix of the bytes written after that, in every segment (not only the last). */
+struct synced_sizes {
+    char name[4096][48];
+    off_t size[4096];
+    int n;
+};
+static struct synced_sizes synced_tab;
+
+static int note_fsync(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx;
+    struct stat st;
+    if (op != STORAGE_OP_FSYNC || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char name[48];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base); /* without .log/.tmp */
+    int k = 0;
+    while (k < synced_tab.n && strcmp(synced_tab.name[k], name) != 0)
+        k++;
+    if (k == synced_tab.n) {
+        SYN_ASSERT(k < 4096);
+        synced_tab.n++;
+        snprintf(synced_tab.name[k], sizeof synced_tab.name[k], "%s", name);
+    }
+    synced_tab.size[k] = st.st_size;
+    return 0;
+}
+
+/* Cuts every WAL segment of dir back to a random length between its synced and current size;
+ * with `zeros`, pads the cut with zeros (a torn write of a block). */
+static void lose_unsynced(const char *dir, bool zeros)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "wal-", 4) != 0) continue;
+        char path[600], name[64];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(de->d_name, "."), de->d_name);
+        off_t synced = -1, size = file_size(path);
+        for (int k = 0; k < synced_tab.n; k++)
+            if (strcmp(synced_tab.name[k], name) == 0) synced = synced_tab.size[k];
+        if (synced < 0) fail_msg("segment %s was never fsync'd", path);
+        if (size <= synced) continue;
+        off_t keep = synced + (off_t)rnd_below((uint64_t)(size - synced) + 1);
+        assert_int_equal(truncate(path, keep), 0);
+        if (zeros && keep < size) assert_int_equal(truncate(path, size), 0);
+    }
+    closedir(d);
+}
+
+static void model_check(struct model *m, struct wal *w, struct wal_recovered *r)
+{
+    assert_int_equal(r->has_snapshot, m->snap_index > 0);
+    if (m->snap_index) assert_int_equal(r->snapshot.index, m->snap_index);
+    uint64_t last = m->snap_index + r->n_entries;
+    if (r->n_entries == 0 && m->snap_index == 0) last = 0;
+    assert_int_equal(wal_last_index(w), last > m->snap_index ? last : m->snap_index);
+    if (last < m->durable || last > m->last)
+        fail_msg("recovered last %" PRIu64 ", durable %" PRIu64 ", model last %" PRIu64, last,
+                 m->durable, m->last);
+    for (size_t i = 0; i < r->n_entries; i++)
+        check_entry(&r->entries[i], m->snap_index + 1 + i, m->terms[m->snap_index + 1 + i]);
+    uint64_t t = r->hard_state.term;
+    if (t < m->hs_durable || t > m->hs_latest)
+        fail_msg("hard state term %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]", t, m->hs_durable,
+                 m->hs_latest);
+    if (t) {
+        assert_int_equal(r->hard_state.vote, t % 5);
+        assert_int_equal(r->hard_state.commit, t * 7);
+    }
+    m->last = last > m->snap_index ? last : m->snap_index;
+    m->durable = m->last;
+    m->hs_durable = m->hs_latest = t;
+}
+
+static void random_ops_against_model(void **state)
+{
+    struct fx *f = *state;
+    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    const char *env = getenv("STORAGE_SEED");
+    if (env) seed = strtoull(env, NULL, 0);
+    int steps = 1200;
+    if (getenv("STORAGE_STEPS")) steps = atoi(getenv("STORAGE_STEPS"));
+    if (getenv("STORAGE_TRACE")) setvbuf(stdout, NULL, _IONBF, 0);
+    printf("random_ops_against_model: seed=%" PRIu64 " steps=%d (replay: STORAGE_SEED=%" PRIu64
+           ")\n",
+           seed, steps, seed);
+    fflush(stdout);
+    rng_state = seed;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 1024;
+    o.buffer_max_bytes = 256; /* records reach the kernel before wal_sync */
+    o.io.fault = note_fsync;
+    memset(&synced_tab, 0, sizeof synced_tab);
+    struct model *m = calloc(1, sizeof *m);
+    m->term = 1;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    int crashes = 0, truncs = 0, compacts = 0;
+    for (int step = 0; step < steps; step++) {
+        uint64_t op = rnd_below(100);
+        if (getenv("STORAGE_TRACE"))
+            printf("step %d op %" PRIu64 " last %" PRIu64 " durable %" PRIu64 " snap %" PRIu64 "\n",
+                   step, op, m->last, m->durable, m->snap_index);
+        if (op < 40 && m->last < 19000) {
+            if (rnd_below(10) == 0) m->term++;
+            uint64_t k = 1 + rnd_below(8);
+            append_range(w, m->last + 1, m->last + k, m->term);
+            for (uint64_t i = 1; i <= k; i++)
+                m->terms[m->last + i] = m->term;
+            m->last += k;
+        } else if (op < 55) {
+            assert_int_equal(wal_sync(w), 0);
+            m->durable = m->last;
+            m->hs_durable = m->hs_latest;
+        } else if (op < 62) {
+            uint64_t t = ++m->hs_latest;
+            struct wal_hard_state hs = {.term = t, .vote = t % 5, .commit = t * 7};
+            assert_int_equal(wal_save_hard_state(w, &hs), 0);
+        } else if (op < 70) {
+            if (m->last <= m->snap_index) continue;
+            uint64_t from = m->snap_index + 1 + rnd_below(m->last - m->snap_index + 1);
+            assert_int_equal(wal_truncate_suffix(w, from), 0);
+            if (from <= m->last) { /* everything before is synced ahead of the new segment */
+                truncs++;
+                m->hs_durable = m->hs_latest;
+                m->last = from - 1;
+                m->durable = m->last;
+            }
+        } else if (op < 75) {
+            uint64_t idx;
+            if (rnd_below(6) == 0) { /* a snapshot from the leader, past our log */
+                idx = m->last + 1 + rnd_below(5);
+                if (idx >= 19000) continue;
+                m->term++;
+                m->terms[idx] = m->term;
+            } else {
+                if (m->durable <= m->snap_index) continue;
+                idx = m->snap_index + 1 + rnd_below(m->durable - m->snap_index);
+            }
+            save_snapshot(f->dir, idx, m->terms[idx]);
+            assert_int_equal(wal_compact(w, idx), 0);
+            compacts++;
+            m->snap_index = idx;
+            if (idx >= m->last) {
+                m->last = m->durable = idx;
+                m->hs_durable = m->hs_latest;
+            }
+        } else if (op < 83) {
+            wal_crash(w);
+            crashes++;
+            uint64_t c = rnd_below(3);
+            if (c > 0) lose_unsynced(f->dir, c == 2);
+            w = open_ok(f->dir, &o, &r);
+            model_check(m, w, &r);
+            wal_recovered_deinit(&r);
+        } else if (op < 86) {
+            wal_close(w);
+            m->durable = m->last;
+            m->hs_durable = m->hs_latest;
+            w = open_ok(f->dir, &o, &r);
+            model_check(m, w, &r);
+            wal_recovered_deinit(&r);
+        }
+        if (m->term < wal_last_term(w)) m->term = wal_last_term(w);
+    }
+    wal_close(w);
+    m->durable = m->last;
+    m->hs_durable = m->hs_latest;
+    w = open_ok(f->dir, &o, &r);
+    model_check(m, w, &r);
+    wal_recovered_deinit(&r);
+    wal_close(w);
+    printf("random_ops_against_model: %d crashes, %d truncations, %d compactions, last %" PRIu64
+           "\n",
+           crashes, truncs, compacts, m->last);
+    assert_true(crashes > 0 && truncs > 0 && compacts > 0);
+    free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(crash_drops_only_unsynced, setup, teardown),
+        cmocka_unit_test_setup_teardown(group_commit_one_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(fsync_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollover_and_truncate_across_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(compaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_conflicting_with_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(torn_tail_every_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(flipped_byte_mid_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(corruption_in_older_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_round_trip_and_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_atomicity, setup, teardown),
+        cmocka_unit_test_setup_teardown(injected_enospc_and_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(too_big_and_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_ops_against_model, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
