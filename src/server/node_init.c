@@ -85,6 +85,8 @@ int node_create(server *s)
     rc.heartbeat_tick = NODE_HEARTBEAT_TICKS;
     rc.seed = (uint64_t)net_mono_us() ^ ((uint64_t)cfg->id << 32);
     rc.lease_reads = true;
+    /* one entry (a command with its values) may be this big; also the snapshot chunk size */
+    rc.max_batch_bytes = NODE_ENTRY_MAX_BYTES;
     rc.max_clock_drift_ticks = 2;
 
     struct wal_options wo = {0};

@@ -16,8 +16,9 @@
 #define NODE_TICK_MS         40 /* election timeout 12..24 ticks: 480..960 ms */
 #define NODE_ELECTION_TICKS  12
 #define NODE_HEARTBEAT_TICKS 2
-#define NODE_PENDING_MAX     (1u << 20) /* proposals awaiting apply */
-#define NODE_SNAP_EVERY      100000     /* automatic snapshot after this many applied entries */
+#define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
+#define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
+#define NODE_SNAP_EVERY      100000      /* automatic snapshot after this many applied entries */
 
 enum { NENTRY_CMD = 1, NENTRY_ADDR = 2 };
 

@@ -22,6 +22,7 @@
 #define PEER_OUT_MAX_BYTES (64u << 20) /* queued bytes per connection; beyond: drop batches */
 #define PEER_BATCH_MAX     (8u << 20)  /* a batch frame is closed past this many bytes */
 #define PEER_TIMER_MS      50
+#define PEER_FRAME_MAX     (128u << 20) /* largest frame accepted from a peer */
 #define PEER_PING_MS       200
 #define PEER_SILENT_MS     1500
 #define PEER_CONNECT_MS    1000
@@ -295,8 +296,8 @@ static void conn_read(pconn *c)
     for (int round = 0; round < 16; round++) {
         if (c->in_cap - c->in_len < 64 * 1024) {
             size_t ncap = c->in_cap ? c->in_cap * 2 : 128 * 1024;
-            if (ncap > FRAME_MAX_PAYLOAD_DEFAULT + FRAME_HEADER_BYTES + 128 * 1024)
-                ncap = FRAME_MAX_PAYLOAD_DEFAULT + FRAME_HEADER_BYTES + 128 * 1024;
+            if (ncap > PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024)
+                ncap = PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024;
             if (ncap <= c->in_cap) {
                 conn_close(c, "input buffer full");
                 return;
@@ -326,8 +327,7 @@ static void conn_read(pconn *c)
         for (;;) {
             frame f;
             size_t used = 0;
-            int rc = frame_decode(c->in + pos, c->in_len - pos, FRAME_MAX_PAYLOAD_DEFAULT, &f,
-                                  &used, NULL);
+            int rc = frame_decode(c->in + pos, c->in_len - pos, PEER_FRAME_MAX, &f, &used, NULL);
             if (rc == FRAME_INCOMPLETE) break;
             if (rc != FRAME_OK) {
                 srv_log(SRV_LOG_WARN, "peer node %llu: bad frame (%s), closing",
@@ -585,7 +585,7 @@ void peer_net_send(peer_net *pn, const raft_message *m)
     plink *lk = link_of(pn, m->to);
     if (!lk || lk->c.state != C_READY) return; /* dropped: Raft retries */
     size_t sz = rcodec_msg_size(m);
-    if (sz + 8 > PEER_BATCH_MAX * 2) return; /* cannot happen with max_batch_bytes 1 MiB */
+    if (sz + 8 > PEER_FRAME_MAX) return; /* cannot happen: entries are capped far below */
     if (lk->batch_n && lk->batch.len + 4 + sz > PEER_BATCH_MAX) link_close_batch(lk);
     if (!lk->batch_n) {
         lk->batch.len = 0;
