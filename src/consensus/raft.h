@@ -266,6 +266,8 @@ typedef struct raft_storage {
                    size_t cap, size_t *n_out);
     /* Term of the entry at `index` (index == snapshot index gives the snapshot's term). */
     int (*term)(void *ud, uint64_t index, uint64_t *term_out);
+    /* first_index / last_index are optional (may be NULL) and not consulted by the core today:
+     * it tracks both itself from cfg and from what it hands out. */
     /* Index of the first entry still stored (snapshot index + 1 when the log is empty). */
     uint64_t (*first_index)(void *ud);
     /* Index of the last entry stored (snapshot index when the log is empty). */
@@ -321,7 +323,7 @@ typedef struct raft_config {
     uint64_t last_index; /* last entry in the persisted log (>= snapshot.index) */
     uint64_t last_term;  /* its term */
 
-    raft_storage storage; /* callbacks; all must be set */
+    raft_storage storage; /* callbacks; entries, term and snapshot_chunk must be set */
 } raft_config;
 
 /* Fill *cfg with defaults: election_tick 10, heartbeat_tick 1, max_inflight 256,

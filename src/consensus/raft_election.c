@@ -225,7 +225,12 @@ static int validate(const raft *r, const raft_message *m)
     if (m->n_entries > RAFT_MAX_MSG_ENTRIES || (m->n_entries > 0 && !m->entries))
         return -RAFT_EINVAL;
     if (m->n_entries > 0 && m->type != RAFT_MSG_APPEND) return -RAFT_EINVAL;
-    if (m->index > UINT64_MAX - RAFT_MAX_MSG_ENTRIES) return -RAFT_EINVAL;
+    /* Terms and indexes near 2^64 could only come from a broken or hostile peer; refusing them
+     * keeps every term + 1 and index + n below overflow. */
+    const uint64_t sane = UINT64_MAX >> 2;
+    if (m->term > sane || m->index > sane || m->log_term > sane || m->snapshot.index > sane ||
+        m->snapshot.term > sane)
+        return -RAFT_EINVAL;
     uint64_t prev_term = m->log_term;
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const raft_entry *e = &m->entries[i];

@@ -383,9 +383,12 @@ void cmd_incrbyfloat(data_call *c)
     reply_bulk(c, buf, n);
 }
 
+/* size and add are >= 0; compared without computing size + add, which may overflow (SETRANGE
+ * with an offset near LLONG_MAX). */
 static int check_len_or_reply(data_call *c, long long size, long long add)
 {
-    if (size + add > DATA_STRING_MAX_BYTES) {
+    SYN_ASSERT(size >= 0 && add >= 0);
+    if (size > c->ds->max_string_bytes || add > c->ds->max_string_bytes - size) {
         reply_err(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return -1;
     }

@@ -96,6 +96,23 @@ int data_rewrite(const data_cmd *cmd, int argc, const data_arg *argv, int64_t no
 typedef void (*data_key_cb)(void *ctx, const char *key, size_t len);
 size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx);
 
+/* Lazy expiry, as Redis does it: reads treat an expired key as absent without deleting it, but
+ * remember it (a bounded list). The caller drains that list after a command and deletes the
+ * keys (single node: data_exec DEL; replicated: the leader proposes DELs), so an expired key
+ * disappears as soon as it is touched, not only when the active cycle finds it. The callback
+ * may run data_exec. Returns how many keys were reported. */
+size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx);
+
+/* Deletes `key` only if it exists and its expiry time is <= now_ms; returns 1 if it did. This,
+ * not DEL, is how expiry decisions are applied (and replicated as their own log entries): the
+ * key may have been written again between the decision and its application, and a DEL would
+ * then destroy the new value. */
+int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms);
+
+/* proto-max-bulk-len for values built by commands (APPEND, SETRANGE): clamped to
+ * [1, 512 MB]. Replicas must use the same value, or they would apply differently. */
+void data_set_max_string_bytes(data_store *ds, long long n);
+
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */

@@ -109,7 +109,9 @@ void *dmem_calloc(size_t *mem, size_t n, size_t size);
 void *dmem_realloc(size_t *mem, void *p, size_t n);
 void dmem_free(size_t *mem, void *p);
 
-#define DATA_GARBAGE_SLOTS 4
+#define DATA_GARBAGE_SLOTS    4
+#define DATA_EXPIRED_SEEN_MAX 32
+#define DATA_EXPIRED_SEEN_KEY 1024 /* longer keys are left to the active cycle */
 
 struct data_store {
     dict keys;
@@ -121,6 +123,13 @@ struct data_store {
      * every command. */
     dict garbage[DATA_GARBAGE_SLOTS];
     int garbage_n;
+    long long max_string_bytes; /* proto-max-bulk-len: 1..DATA_STRING_MAX_BYTES */
+    /* Keys that reads found logically expired (copies), for data_take_expired; bounded. */
+    struct {
+        char *key;
+        size_t len;
+    } expired_seen[DATA_EXPIRED_SEEN_MAX];
+    int expired_seen_n;
 };
 
 /* Entry helpers (keyspace.c). */

@@ -86,12 +86,58 @@ int ks_is_expired(const dentry *e, int64_t now_ms)
 
 /* ---- keyspace access ---- */
 
+/* Remembers a key a read found expired so the caller can delete it (data_take_expired); the
+ * read itself changes nothing of the dataset. */
+static void note_expired_seen(data_store *ds, const char *key, size_t len)
+{
+    if (ds->expired_seen_n == DATA_EXPIRED_SEEN_MAX || len > DATA_EXPIRED_SEEN_KEY) return;
+    for (int i = 0; i < ds->expired_seen_n; i++)
+        if (ds->expired_seen[i].len == len && memcmp(ds->expired_seen[i].key, key, len) == 0)
+            return;
+    char *copy = malloc(len ? len : 1);
+    if (!copy) return; /* only a hint: the active cycle deletes the key later */
+    memcpy(copy, key, len);
+    ds->expired_seen[ds->expired_seen_n].key = copy;
+    ds->expired_seen[ds->expired_seen_n].len = len;
+    ds->expired_seen_n++;
+}
+
+size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx)
+{
+    size_t n = 0;
+    while (ds->expired_seen_n > 0) {
+        int i = --ds->expired_seen_n;
+        if (cb) cb(ctx, ds->expired_seen[i].key, ds->expired_seen[i].len);
+        free(ds->expired_seen[i].key);
+        n++;
+    }
+    return n;
+}
+
+int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key, len, &pos) || !ks_is_expired(*pos.slot, now_ms)) return 0;
+    data_call c = {.ds = ds, .now_ms = now_ms};
+    ks_delete(&c, pos);
+    return 1;
+}
+
+void data_set_max_string_bytes(data_store *ds, long long n)
+{
+    if (n < 1) n = 1;
+    if (n > DATA_STRING_MAX_BYTES) n = DATA_STRING_MAX_BYTES;
+    ds->max_string_bytes = n;
+}
+
 dentry *ks_read(data_call *c, const data_arg *key)
 {
     dpos pos;
     if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) return NULL;
     dentry *e = *pos.slot;
-    return ks_is_expired(e, c->now_ms) ? NULL : e;
+    if (!ks_is_expired(e, c->now_ms)) return e;
+    note_expired_seen(c->ds, dentry_key(e), e->klen);
+    return NULL;
 }
 
 int ks_write(data_call *c, const data_arg *key, dpos *pos)
@@ -249,6 +295,7 @@ data_store *data_create(void)
     data_store *ds = calloc(1, sizeof *ds);
     if (!ds) return NULL;
     dict_init(&ds->keys, &ds->mem);
+    ds->max_string_bytes = DATA_STRING_MAX_BYTES;
     return ds;
 }
 
@@ -287,6 +334,7 @@ void data_destroy(data_store *ds)
 {
     if (!ds) return;
     ks_free_garbage(ds, SIZE_MAX);
+    data_take_expired(ds, NULL, NULL);
     ks_flush(ds);
     SYN_ASSERT_CMP(ds->mem, ==, 0);
     free(ds);

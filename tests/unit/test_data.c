@@ -950,6 +950,88 @@ static void oversized_argument_is_rejected(void **state)
     data_destroy(ds);
 }
 
+static void setrange_offset_cannot_overflow(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    assert_reply(ds, "SET k abc", "+OK");
+    assert_reply(ds, "SETRANGE k 9223372036854775807 x",
+                 "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "SETRANGE n 9223372036854775806 xy",
+                 "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "GET k", "\"abc\"");
+    assert_reply(ds, "EXISTS n", ":0");
+    data_destroy(ds);
+}
+
+static void string_limit_follows_proto_max_bulk_len(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    data_set_max_string_bytes(ds, 8);
+    assert_reply(ds, "SET k abcd", "+OK");
+    assert_reply(ds, "APPEND k efgh", ":8");
+    assert_reply(ds, "APPEND k i", "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "SETRANGE k 7 x", ":8");
+    assert_reply(ds, "SETRANGE k 8 x",
+                 "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "SETRANGE j 7 xy",
+                 "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    assert_reply(ds, "GET k", "\"abcdefgx\"");
+    data_set_max_string_bytes(ds, 1ll << 40); /* clamped to 512 MB */
+    assert_reply(ds, "SETRANGE k 536870912 x",
+                 "-ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    data_destroy(ds);
+}
+
+typedef struct {
+    data_store *ds;
+    int64_t now_ms;
+    int deleted;
+} expire_ctx;
+
+static void expire_seen_cb(void *ctx, const char *key, size_t len)
+{
+    expire_ctx *x = ctx;
+    x->deleted += data_expire_key(x->ds, key, len, x->now_ms);
+}
+
+static void reads_report_expired_keys_for_deletion(void **state)
+{
+    (void)state;
+    reset_clock();
+    data_store *ds = data_create();
+    int64_t t0 = t_now_ms;
+    assert_reply(ds, "SET k v PX 100", "+OK");
+    assert_reply(ds, "SET q v PX 100", "+OK");
+    assert_int_equal(data_take_expired(ds, NULL, NULL), 0);
+    t_now_ms = t0 + 100;
+    assert_reply(ds, "GET k", "(nil)");
+    assert_reply(ds, "GET k", "(nil)"); /* reported once */
+    assert_reply(ds, "DBSIZE", ":2");
+    expire_ctx x = {ds, t_now_ms, 0};
+    assert_int_equal(data_take_expired(ds, expire_seen_cb, &x), 1);
+    assert_int_equal(x.deleted, 1);
+    assert_reply(ds, "DBSIZE", ":1");
+    assert_int_equal(data_take_expired(ds, NULL, NULL), 0);
+    /* a key written again between the read and the deletion survives the deletion */
+    assert_reply(ds, "GET q", "(nil)");
+    assert_reply(ds, "SET q fresh", "+OK");
+    x.deleted = 0;
+    assert_int_equal(data_take_expired(ds, expire_seen_cb, &x), 1);
+    assert_int_equal(x.deleted, 0);
+    assert_reply(ds, "GET q", "\"fresh\"");
+    /* the list is bounded and freed with the store (ASan checks the leak) */
+    char cmd[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(cmd, sizeof cmd, "SET e%d v PXAT 1", i);
+        assert_reply(ds, cmd, "+OK");
+        snprintf(cmd, sizeof cmd, "GET e%d", i);
+        assert_reply(ds, cmd, "(nil)");
+    }
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +1044,9 @@ int main(void)
         cmocka_unit_test(binary_safe_keys_and_values),
         cmocka_unit_test(flush_async_frees_incrementally),
         cmocka_unit_test(oversized_argument_is_rejected),
+        cmocka_unit_test(setrange_offset_cannot_overflow),
+        cmocka_unit_test(string_limit_follows_proto_max_bulk_len),
+        cmocka_unit_test(reads_report_expired_keys_for_deletion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,6 +398,11 @@ static void test_malformed_messages(void **state)
     e[1].data = NULL;
     assert_int_equal(raft_step(r, &m), -RAFT_EINVAL); /* len without data */
     assert_int_equal(fx_status(&f, 1).term, 0);       /* nothing changed */
+    m.n_entries = 0;
+    m.entries = NULL;
+    m.term = UINT64_MAX; /* would overflow term + 1 */
+    assert_int_equal(raft_step(r, &m), -RAFT_EINVAL);
+    m.term = 5;
     m.type = RAFT_MSG_SNAPSHOT;
     m.n_entries = 0;
     m.entries = NULL;
@@ -415,7 +420,7 @@ static void test_random_faults(void **state)
     const char *env = getenv("RAFT_TEST_SEED");
     if (env) seed = strtoull(env, NULL, 10);
     printf("test_random_faults seed=%llu\n", (unsigned long long)seed);
-    for (int run = 0; run < 6; run++) {
+    for (int run = 0; run < 16; run++) {
         uint64_t s = seed + (uint64_t)run;
         fx f;
         raft_config c = base_cfg();
@@ -468,8 +473,10 @@ static void test_random_faults(void **state)
         if (!l) fail_msg("no leader after healing (seed %llu)", (unsigned long long)s);
         uint64_t idx = 0;
         fx_tick(&f, 3);
-        l = fx_leader(&f);
-        assert_int_equal(fx_propose(&f, l, "final", &idx), 0);
+        l = fx_elect_any(&f, 300);
+        if (!l) fail_msg("leader lost after healing (seed %llu)", (unsigned long long)s);
+        if (fx_propose(&f, l, "final", &idx) != 0)
+            fail_msg("propose failed (seed %llu)", (unsigned long long)s);
         fx_tick(&f, 3);
         for (int i = 0; i < n; i++)
             if (fx_applied_find(&f, f.nodes[i].id, "final") != idx)

@@ -337,6 +337,60 @@ static void test_remove_leader(void **state)
     fx_destroy(&f);
 }
 
+/* A follower behind the leader's in-memory tail (but not behind a snapshot) is fed from the
+ * leader's storage. */
+static void test_catch_up_from_storage(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.mem_retain_entries = 2;
+    c.max_batch_bytes = 40;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    char b[32];
+    for (int i = 0; i < 80; i++) {
+        snprintf(b, sizeof(b), "s-%d", i);
+        fx_propose(&f, 1, b, NULL);
+    }
+    fx_tick(&f, 1);
+    fx_storage_reads = 0;
+    fx_heal(&f);
+    fx_tick(&f, 4);
+    assert_true(fx_storage_reads > 0);
+    assert_int_equal(fx_status(&f, 3).snapshot_index, 0); /* no snapshot was needed */
+    assert_true(fx_applied_find(&f, 3, "s-79") > 0);
+    assert_int_equal(fx_status(&f, 3).applied, fx_status(&f, 1).applied);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+static void test_report_unreachable_and_snapshot(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    /* appends in flight to 2 are lost; the transport says so; 2 still catches up */
+    fx_isolate(&f, 2);
+    for (int i = 0; i < 10; i++)
+        raft_propose(r1, "u", 1, NULL);
+    fx_flush(&f);
+    raft_report_unreachable(r1, 2);
+    raft_report_snapshot(r1, 2, false); /* not sending one: ignored */
+    raft_report_unreachable(r1, 99);    /* unknown: ignored */
+    fx_heal(&f);
+    fx_tick(&f, 2);
+    assert_int_equal(fx_status(&f, 2).applied, fx_status(&f, 1).applied);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +402,8 @@ int main(void)
         cmocka_unit_test(test_snapshot_lagging_follower),
         cmocka_unit_test(test_learner_catch_up_and_promote),
         cmocka_unit_test(test_remove_leader),
+        cmocka_unit_test(test_catch_up_from_storage),
+        cmocka_unit_test(test_report_unreachable_and_snapshot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,10 +84,12 @@ static uint8_t *fx_dup(const uint8_t *d, uint32_t len)
 }
 
 /* ---- storage callbacks ---- */
+static uint64_t fx_storage_reads; /* calls of the entries callback (tests check the path) */
 static int fx_st_entries(void *ud, uint64_t lo, uint64_t hi, uint64_t max_bytes, raft_entry *out,
                          size_t cap, size_t *n_out)
 {
     fx_node *nd = ud;
+    fx_storage_reads++;
     if (lo <= nd->snap.index) return -RAFT_ECOMPACTED;
     uint64_t last = nd->snap.index + nd->n_log;
     if (hi > last + 1 || lo >= hi) return -RAFT_EUNAVAIL;
@@ -573,6 +575,7 @@ static void fx_snapshot(fx *f, raft_id id)
     fx_node *nd = fx_node_of(f, id);
     raft_snapshot_meta meta;
     if (raft_snapshot_meta_applied(nd->r, &meta) != 0) abort();
+    if (meta.index <= nd->snap.index) return; /* nothing new to snapshot */
     free(nd->snap_data);
     nd->snap_data = fx_sm_serialize(nd, &nd->snap_len);
     /* drop log entries <= meta.index from storage */

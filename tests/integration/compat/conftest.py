@@ -44,7 +44,18 @@ class Server:
         self.restarts = 0
         self.log_path = os.path.join(workdir, name + ".log")
 
-    def start(self):
+    def start(self, attempts=3):
+        # The free port is found by binding port 0 and closing it; another process may take it
+        # before the server binds it, so retry on a fresh port.
+        for i in range(attempts):
+            try:
+                return self._start_once()
+            except RuntimeError:
+                self.stop()
+                if i == attempts - 1:
+                    raise
+
+    def _start_once(self):
         self.port = free_port()
         datadir = os.path.join(self.workdir, "%s-data-%d" % (self.name, self.restarts))
         os.makedirs(datadir, exist_ok=True)
