@@ -374,6 +374,8 @@ int raft_transfer_leader(raft *r, raft_id to);
  * (raft_advance of the Ready whose committed entries contain it). One at a time: -RAFT_EBUSY
  * while a previous change is not applied or this term's no-op is not committed. PROMOTE is
  * refused (-RAFT_ENOTREADY) until the learner caught up (match + promote_max_lag >= last).
+ * A change that does not fit the membership (adding a member, removing a stranger or the last
+ * voter) is -RAFT_EINVAL; during a leadership transfer -RAFT_ETRANSFER.
  * Removing the leader itself: it keeps leading until the change is applied, then steps down
  * (and sends TimeoutNow to the most up-to-date remaining voter). */
 typedef enum {
