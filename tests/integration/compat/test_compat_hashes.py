@@ -102,7 +102,6 @@ CASES = [
 ]
 
 XFAIL = {
-    "hincrbyfloat": "B2 numbers with embedded NUL bytes are parsed as C strings",
 }
 
 
