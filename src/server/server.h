@@ -6,7 +6,14 @@
  * each one and appends its reply to the client's output buffer, and the loop's before-sleep
  * hook (srv_before_sleep) writes all pending output in one go. That hook is where the
  * replicated server (issue 4) will first persist the pass's log entries: a write's reply is
- * produced only once its entry is applied, so nothing leaves before it is durable. */
+ * produced only once its entry is applied, so nothing leaves before it is durable.
+ *
+ * Where issue 4 plugs in: exec_data (dispatch.c) already executes every write in the form
+ * data_rewrite gives it (absolute times), i.e. exactly the log entry to propose. To replicate,
+ * propose that argv there instead of calling data_exec, stop processing the client's input
+ * (as CLIENT_PAUSED does in process_input, so pipelined replies keep their order), and when
+ * the entry is applied run data_exec with the entry's now_ms and resume the client. The
+ * active expiry cycle (cron.c) likewise turns into proposing its DELs on the leader. */
 #ifndef SYNOD_SERVER_SERVER_H
 #define SYNOD_SERVER_SERVER_H
 
