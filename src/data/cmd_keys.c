@@ -440,6 +440,6 @@ int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size
     for (int i = 0; i < c->argc; i++)
         out[i] = c->argv[i];
     out[0] = (data_arg){"PEXPIREAT", 9};
-    out[2] = (data_arg){scratch, fmt_ll(scratch, when)};
+    out[2] = (data_arg){scratch, syn_ll2string(scratch, when)};
     return c->argc;
 }

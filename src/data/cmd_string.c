@@ -303,7 +303,7 @@ static void incr_generic(data_call *c, long long incr)
             reply_wrongtype(c);
             return;
         }
-        if (!parse_ll(dentry_val(e), e->vlen, &v)) {
+        if (!syn_string2ll(dentry_val(e), e->vlen, &v)) {
             reply_not_int(c);
             return;
         }
@@ -315,7 +315,7 @@ static void incr_generic(data_call *c, long long incr)
     }
     v += incr;
     char buf[24];
-    size_t n = fmt_ll(buf, v);
+    size_t n = syn_ll2string(buf, v);
     store_keep_ttl(c, found, pos, buf, n);
     reply_int(c, v);
 }
@@ -526,7 +526,7 @@ static int rewrite_pxat(const data_call *c, int from, int64_t ms, data_arg *out,
     }
     SYN_ASSERT(n + 2 <= c->argc);
     out[n++] = (data_arg){"PXAT", 4};
-    out[n++] = (data_arg){scratch, fmt_ll(scratch, ms)};
+    out[n++] = (data_arg){scratch, syn_ll2string(scratch, ms)};
     return n;
 }
 
@@ -551,7 +551,7 @@ int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size
         out[1] = c->argv[1];
         out[2] = c->argv[3];
         out[3] = (data_arg){"PXAT", 4};
-        out[4] = (data_arg){scratch, fmt_ll(scratch, ms)};
+        out[4] = (data_arg){scratch, syn_ll2string(scratch, ms)};
         return 5;
     }
     return 0;

@@ -9,6 +9,7 @@
 
 #include "data/data.h"
 #include "data/data_cmds.h"
+#include "util/strconv.h"
 
 /* stdio.h is banned in the deterministic core to keep file I/O out of it (scripts/lint.sh).
  * Formatting into memory is pure, so only snprintf is declared (same prototype as glibc). */
@@ -192,9 +193,7 @@ void reply_null(data_call *c);
 
 /* Parsing and formatting (util.c). */
 int arg_eq(const data_arg *a, const char *lower);          /* case-insensitive compare */
-int parse_ll(const char *s, size_t len, long long *out);   /* Redis string2ll rules */
 int parse_ld(const char *s, size_t len, long double *out); /* Redis string2ld rules */
-size_t fmt_ll(char *buf, long long v);                     /* buf >= 21 bytes */
 size_t fmt_ld(char *buf, size_t cap, long double v);       /* Redis LD_STR_HUMAN, 0 on error */
 int glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
 /* Parses an argument as a long long or replies "value is not an integer". 0 ok, -1 replied. */

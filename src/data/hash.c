@@ -455,7 +455,7 @@ void cmd_hincrby(data_call *c)
     if (!e) return;
     const char *cur;
     size_t cl;
-    if (hash_get(e, c->argv[2].ptr, c->argv[2].len, &cur, &cl) && !parse_ll(cur, cl, &v)) {
+    if (hash_get(e, c->argv[2].ptr, c->argv[2].len, &cur, &cl) && !syn_string2ll(cur, cl, &v)) {
         reply_err(c, "ERR hash value is not an integer");
         return;
     }
@@ -466,7 +466,7 @@ void cmd_hincrby(data_call *c)
     }
     v += incr;
     char buf[24];
-    size_t n = fmt_ll(buf, v);
+    size_t n = syn_ll2string(buf, v);
     hash_set(&c->ds->mem, e, c->argv[2].ptr, c->argv[2].len, buf, n);
     c->dirty = 1;
     reply_int(c, v);

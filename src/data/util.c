@@ -19,39 +19,6 @@ int arg_eq(const data_arg *a, const char *lower)
     return 1;
 }
 
-/* Redis string2ll: optional '-', no '+', no spaces, no leading zeros, no "-0", fits int64. */
-int parse_ll(const char *s, size_t len, long long *out)
-{
-    if (len == 0 || len >= 21) return 0;
-    if (len == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        i = 1;
-        if (len == 1) return 0;
-    }
-    if (s[i] < '1' || s[i] > '9') return 0;
-    unsigned long long v = 0;
-    for (; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1) return 0;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX) return 0;
-        *out = (long long)v;
-    }
-    return 1;
-}
-
 /* Redis string2ld: strtold over the whole argument (an embedded NUL ends it: rejected), no
  * leading space, no NaN, no overflow. */
 int parse_ld(const char *s, size_t len, long double *out)
@@ -69,23 +36,6 @@ int parse_ld(const char *s, size_t len, long double *out)
         return 0;
     *out = v;
     return 1;
-}
-
-size_t fmt_ll(char *buf, long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    size_t o = 0;
-    if (v < 0) buf[o++] = '-';
-    while (n)
-        buf[o++] = tmp[--n];
-    buf[o] = '\0';
-    return o;
 }
 
 /* Redis ld2string(LD_STR_HUMAN): "%.17Lf" with trailing zeros (and a bare '.') trimmed. */
@@ -218,7 +168,7 @@ int glob_match(const char *pat, size_t plen, const char *s, size_t slen, int noc
 
 int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out)
 {
-    if (parse_ll(a->ptr, a->len, out)) return 0;
+    if (syn_string2ll(a->ptr, a->len, out)) return 0;
     reply_not_int(c);
     return -1;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/strconv.h"
+
 #include "util/assert.h"
 
 #define BUF_MIN_CAP 64
@@ -56,29 +58,12 @@ void resp_buf_append(resp_buf *b, const void *p, size_t len)
     b->len += len;
 }
 
-/* Writes v in decimal to out (at least 21 bytes); returns the length. */
-static size_t fmt_ll(char *out, long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    size_t k = 0;
-    if (v < 0) out[k++] = '-';
-    while (n)
-        out[k++] = tmp[--n];
-    return k;
-}
-
 /* "<prefix><v>\r\n" */
 static void add_prefixed_ll(resp_buf *b, char prefix, long long v)
 {
     char tmp[32];
     tmp[0] = prefix;
-    size_t n = 1 + fmt_ll(tmp + 1, v);
+    size_t n = 1 + syn_ll2string(tmp + 1, v);
     tmp[n++] = '\r';
     tmp[n++] = '\n';
     resp_buf_append(b, tmp, n);

@@ -20,12 +20,12 @@
 #include <string.h>
 
 #include "util/assert.h"
+#include "util/strconv.h"
 
 #define LINE_MAX_BYTES    RESP_MAX_INLINE_LEN /* PROTO_INLINE_MAX_SIZE */
 #define ARGV_PREALLOC_MAX 1024                /* Redis: argv_len = min(multibulklen, 1024) */
 #define ARGV_KEEP_MAX     4096                /* larger argv arrays are freed between requests */
 #define STORE_KEEP_MAX    (16 * 1024)
-#define LONG_STR_SIZE     21 /* Redis: string2ll rejects strings this long or longer */
 #define PROTO_ERR(msg)    "ERR Protocol error: " msg
 
 enum {
@@ -122,38 +122,6 @@ static int fail(resp_parser *p, const char *msg)
     memcpy(p->err, msg, n + 1);
     p->state = ST_ERROR;
     return RESP_ERROR;
-}
-
-/* Redis's string2ll: optional '-', no '+', no leading zeros, no spaces, < 21 bytes. */
-static int parse_ll(const char *s, size_t n, long long *out)
-{
-    if (n == 0 || n >= LONG_STR_SIZE) return 0;
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return 1;
-    }
-    size_t i = 0;
-    int neg = 0;
-    if (s[0] == '-') {
-        neg = 1;
-        if (++i == n) return 0;
-    }
-    if (s[i] < '1' || s[i] > '9') return 0;
-    unsigned long long v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (ULLONG_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (unsigned long long)LLONG_MAX + 1) return 0;
-        *out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-    } else {
-        if (v > (unsigned long long)LLONG_MAX) return 0;
-        *out = (long long)v;
-    }
-    return 1;
 }
 
 /* Fast path for the usual "*3\r\n" / "$16\r\n": plain digits up to '\r' plus one more byte
@@ -381,7 +349,7 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
             int r = find_delim(p, buf, len, '\r', &cr, PROTO_ERR("too big mbulk count string"));
             if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
             if (len - cr < 2) return RESP_INCOMPLETE; /* the byte after '\r' (never checked) */
-            if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
+            if (!syn_string2ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
                 return fail(p, PROTO_ERR("invalid multibulk length"));
         }
         if (ll > p->limits.max_multibulk_len) return fail(p, PROTO_ERR("invalid multibulk length"));
@@ -406,7 +374,7 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
                     msg[strlen(msg) - 2] = (c == '\r' || c == '\n') ? ' ' : c;
                     return fail(p, msg);
                 }
-                if (!parse_ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
+                if (!syn_string2ll(buf + p->line_start + 1, cr - p->line_start - 1, &ll))
                     return fail(p, PROTO_ERR("invalid bulk length"));
             }
             if (ll < 0 || ll > p->limits.max_bulk_len)

@@ -1,4 +1,4 @@
-// fuzz-sources: src/resp/*.c src/util/assert.c
+// fuzz-sources: src/resp/*.c src/util/assert.c src/util/strconv.c
 /* fuzz_resp.c — libFuzzer target for the RESP parser and encoder.
  *
  * Input layout: byte 0 = options (bit 0: small limits, bits 1-2: fragment size class),
