@@ -230,7 +230,6 @@ CASES = [
 
 # Open synod bugs: case id -> reason (see /work/wt/COMPAT-BUGS.md).
 XFAIL = {
-    "setrange_overflowing_offset": "B1 SETRANGE offset near INT64_MAX aborts the server",
 }
 
 
