@@ -31,13 +31,13 @@ done
 # deterministic cores: no clocks, randomness, files or sockets
 for mod in consensus data resp; do
   [ -d "src/$mod" ] || continue
-  hits=$(grep -nE '\b(rand|srand|random|time|clock_gettime|gettimeofday|socket|open|fopen|fwrite|write|read|fsync|getpid|sleep|usleep)\s*\(' src/$mod/*.[ch] 2>/dev/null | grep -vE '^\S+:[0-9]+:\s*(//|\*|/\*)')
+  hits=$(grep -HnE '\b(rand|srand|random|time|clock_gettime|gettimeofday|socket|open|fopen|fwrite|write|read|fsync|getpid|sleep|usleep)\s*\(' src/$mod/*.[ch] 2>/dev/null | grep -vE '^\S+:[0-9]+:\s*(//|\*|/\*)')
   if [ -n "$hits" ]; then
     echo "lint: src/$mod must stay free of I/O, clocks and hidden randomness:"
     echo "$hits"
     fail=1
   fi
-  hits=$(grep -nE '#include <(sys/socket|sys/time|time|unistd|fcntl|pthread|stdio)\.h>' src/$mod/*.[ch] 2>/dev/null)
+  hits=$(grep -HnE '#include <(sys/socket|sys/time|time|unistd|fcntl|pthread|stdio)\.h>' src/$mod/*.[ch] 2>/dev/null)
   if [ -n "$hits" ]; then
     echo "lint: src/$mod includes a system header for I/O, time or threads:"
     echo "$hits"

@@ -98,7 +98,8 @@ void resp_add_null_array(resp_buf *b, int proto); /* *-1 / _ */
 void resp_add_array(resp_buf *b, size_t n);
 void resp_add_map(resp_buf *b, size_t n_pairs, int proto); /* %n / *2n */
 void resp_add_set(resp_buf *b, size_t n, int proto);       /* ~n / *n */
-/* ,v / bulk "v": printf "%.17g" (so 1.1 is "1.1000000000000001"), "inf", "-inf", "nan" */
+/* ,v / bulk "v": printf "%.17g" (1.1 is "1.1000000000000001"; NaN is "nan" or "-nan" as
+ * printf spells it, like Redis 7.0), infinities "inf" / "-inf" */
 void resp_add_double(resp_buf *b, double v, int proto);
 void resp_add_bool(resp_buf *b, int v, int proto);                         /* #t / :1 */
 void resp_add_verbatim(resp_buf *b, const char *p, size_t len, int proto); /* =txt: / bulk */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -40,6 +41,7 @@ void srv_client_free(client *c)
     if (s->cfg.log_verbose)
         srv_log(SRV_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
     pending_remove(c);
+    if (s->node) node_client_freed(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -101,6 +103,7 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         snprintf(c->addr, sizeof(c->addr), "%s", peer);
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
         c->ctime_ms = c->last_ms = net_mono_ms();
+        c->consistency = s->cfg.consistency;
         c->last_cmd = "NULL";
         int rc = net_loop_watch(l, fd, NET_READABLE, client_on_io, c);
         if (rc < 0) {
@@ -172,7 +175,9 @@ static void process_input(client *c)
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
             }
-            srv_dispatch(s, c, argc, s->argv);
+            int route = s->node ? node_route(s, c, argc, s->argv) : NODE_LOCAL;
+            if (route == NODE_STALL) break; /* not consumed: re-run later */
+            if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);
             s->stats.commands_processed++;
         }
         pos += used;
@@ -188,6 +193,12 @@ static void process_input(client *c)
         c->qcap = 0;
     }
     if (out_pending(c) > 0) srv_client_mark_pending(c);
+}
+
+void srv_client_process(client *c)
+{
+    if (!(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
+        process_input(c);
 }
 
 static void on_readable(client *c)

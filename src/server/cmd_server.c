@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "server/node.h"
 #include "server/server.h"
 
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv)
@@ -151,6 +152,10 @@ static void info_keyspace(server *s, resp_buf *b)
 /* The single node is its own leader of term 1; every executed write is one applied entry. */
 static void info_consensus(server *s, resp_buf *b)
 {
+    if (s->node) {
+        node_info(s, b);
+        return;
+    }
     const srv_config *cfg = &s->cfg;
     sb_printf(b,
               "# Consensus\r\nnode_id:%lld\r\nrole:leader\r\nterm:1\r\nleader_id:%lld\r\n"

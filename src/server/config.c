@@ -16,7 +16,17 @@
 
 #define SYNOD_VERSION "0.1.0"
 
-typedef enum { K_INT, K_MEM, K_ADDR, K_PATH, K_FSYNC, K_CLUSTER, K_CONST } key_type;
+typedef enum {
+    K_INT,
+    K_MEM,
+    K_ADDR,
+    K_PATH,
+    K_FSYNC,
+    K_CLUSTER,
+    K_CONST,
+    K_NAME,
+    K_CONSIST
+} key_type;
 
 /* Flags of a key. */
 enum {
@@ -49,6 +59,12 @@ static const key_def keys[] = {
     {"cluster", K_CLUSTER, K_STARTUP, 0, 0, 0, "voting members ID=HOST:PORT,..."},
     {"data-dir", K_PATH, K_STARTUP, OFF(data_dir), 0, 0, "directory for the log/snapshots"},
     {"fsync", K_FSYNC, K_STARTUP, OFF(fsync), 0, 0, "always|batch|never"},
+    {"cluster-id", K_NAME, K_STARTUP, OFF(cluster_id), 0, 0, "cluster name checked by peers"},
+    {"cluster-down-timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(cluster_down_timeout_ms), 0, 3600000,
+     "ms a command waits for a leader before -CLUSTERDOWN"},
+    {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
+    {"consistency", K_CONSIST, K_STARTUP, OFF(consistency), 0, 0,
+     "default reads: linearizable|lease|stale"},
     {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 1000000,
      "max connected clients"},
     {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
@@ -67,6 +83,7 @@ static const key_def keys[] = {
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *fsync_names[] = {"always", "batch", "never"};
+static const char *consist_names[] = {"linearizable", "lease", "stale"};
 
 void srv_config_defaults(srv_config *c)
 {
@@ -78,6 +95,8 @@ void srv_config_defaults(srv_config *c)
     c->peer_port = 17379;
     snprintf(c->data_dir, sizeof(c->data_dir), "./synod-data");
     c->fsync = SRV_FSYNC_ALWAYS;
+    snprintf(c->cluster_id, sizeof(c->cluster_id), "synod");
+    c->cluster_down_timeout_ms = 3000;
     c->maxclients = 10000;
     c->proto_max_bulk_len = 512ll * 1024 * 1024;
     c->client_query_buffer_limit = 1024ll * 1024 * 1024;
@@ -274,6 +293,23 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         errf(err, cap, "fsync: bad value '%s' (expected always|batch|never)", value);
         return -1;
     case K_CLUSTER: return parse_cluster(c, value, err, cap);
+    case K_NAME:
+        if (!*value || strlen(value) >= sizeof(c->cluster_id)) {
+            errf(err, cap, "%s: bad value '%s' (1 to %zu bytes)", k->name, value,
+                 sizeof(c->cluster_id) - 1);
+            return -1;
+        }
+        snprintf(c->cluster_id, sizeof(c->cluster_id), "%s", value);
+        return 0;
+    case K_CONSIST:
+        for (int i = 0; i < 3; i++) {
+            if (strcasecmp(value, consist_names[i]) == 0) {
+                c->consistency = i;
+                return 0;
+            }
+        }
+        errf(err, cap, "consistency: bad value '%s' (expected linearizable|lease|stale)", value);
+        return -1;
     case K_CONST: break;
     }
     SYN_ASSERT(0);
@@ -321,6 +357,8 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
         return;
     }
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
+    case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
+    case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     }
 }
 
@@ -416,7 +454,7 @@ static int validate(srv_config *c, char *err, size_t cap)
         int self = -1;
         for (int i = 0; i < c->n_members; i++)
             if (c->members[i].id == c->id) self = i;
-        if (self < 0) {
+        if (self < 0 && !c->join) {
             errf(err, cap, "cluster: this node's id %lld is not in the member list", c->id);
             return -1;
         }

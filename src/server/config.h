@@ -30,7 +30,11 @@ typedef struct {
     srv_member members[SRV_MEMBERS_MAX]; /* from --cluster; n_members == 0: just this node */
     int n_members;
     char data_dir[SRV_PATH_MAX];
-    int fsync; /* SRV_FSYNC_* */
+    int fsync;                         /* SRV_FSYNC_* */
+    char cluster_id[65];               /* peers of another cluster id are refused */
+    long long cluster_down_timeout_ms; /* a command waits this long for a leader */
+    long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
+    int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
     /* runtime (CONFIG SET) */
     long long maxclients;
     long long proto_max_bulk_len;        /* bytes */

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "server/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -82,6 +83,10 @@ int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
     (void)id;
     server *s = ctx;
     int64_t period_ms = 1000 / s->cfg.hz;
+    if (s->node) { /* replicated: only the leader decides, and logs DELs */
+        node_expire_cycle(s);
+        return period_ms;
+    }
     int64_t start_us = net_mono_us();
     int64_t budget_us = period_ms * 1000 * EXPIRE_CPU_PERCENT / 100;
     int64_t now_ms = srv_now_ms();

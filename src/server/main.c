@@ -25,13 +25,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "synod: %s\n", err);
         return 1;
     }
-    if (cfg.n_members > 1) {
-        fprintf(stderr,
-                "synod: cluster: %d members given, but this build serves a single node "
-                "only (replication comes with issue 4)\n",
-                cfg.n_members);
-        return 1;
-    }
     if (srv_init(&srv, &cfg, config_file_arg(argc, argv)) < 0) {
         srv_deinit(&srv);
         return 1;

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "server/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -87,7 +88,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    net_loop_set_before_sleep(s->loop, srv_before_sleep, s);
+    if (node_create(s) < 0) return -1;
+    net_loop_set_before_sleep(s->loop, node_before_sleep, s);
     s->cron_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_cron, s);
     s->expire_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_expire_cron, s);
     if (!s->cron_timer || !s->expire_timer) return -1;
@@ -97,9 +99,10 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
 int srv_run(server *s)
 {
     srv_log(SRV_LOG_INFO,
-            "synod %s node %lld ready: clients on %s (single node, leader, "
+            "synod %s node %lld ready: clients on %s (%s, "
             "fsync %s, maxclients %lld)",
             SRV_VERSION, s->cfg.id, s->listen_addr,
+            s->cfg.n_members > 1 ? "cluster member" : "single node",
             s->cfg.fsync == SRV_FSYNC_ALWAYS  ? "always"
             : s->cfg.fsync == SRV_FSYNC_BATCH ? "batch"
                                               : "never",
@@ -107,7 +110,7 @@ int srv_run(server *s)
     int rc = net_loop_run(s->loop);
     if (rc < 0) srv_log(SRV_LOG_WARN, "event loop: %s", strerror(-rc));
     /* flush what the last pass produced before closing */
-    srv_before_sleep(s->loop, s);
+    node_before_sleep(s->loop, s);
     srv_log(SRV_LOG_INFO, "synod node %lld stopped", s->cfg.id);
     return rc < 0 ? -1 : 0;
 }
@@ -116,6 +119,7 @@ void srv_deinit(server *s)
 {
     while (s->clients)
         srv_client_free(s->clients);
+    node_destroy(s);
     if (s->loop && s->listen_fd >= 0) {
         (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
         close(s->listen_fd);

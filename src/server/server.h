@@ -6,7 +6,14 @@
  * each one and appends its reply to the client's output buffer, and the loop's before-sleep
  * hook (srv_before_sleep) writes all pending output in one go. That hook is where the
  * replicated server (issue 4) will first persist the pass's log entries: a write's reply is
- * produced only once its entry is applied, so nothing leaves before it is durable. */
+ * produced only once its entry is applied, so nothing leaves before it is durable.
+ *
+ * Where issue 4 plugs in: exec_data (dispatch.c) already executes every write in the form
+ * data_rewrite gives it (absolute times), i.e. exactly the log entry to propose. To replicate,
+ * propose that argv there instead of calling data_exec, stop processing the client's input
+ * (as CLIENT_PAUSED does in process_input, so pipelined replies keep their order), and when
+ * the entry is applied run data_exec with the entry's now_ms and resume the client. The
+ * active expiry cycle (cron.c) likewise turns into proposing its DELs on the leader. */
 #ifndef SYNOD_SERVER_SERVER_H
 #define SYNOD_SERVER_SERVER_H
 
@@ -33,7 +40,13 @@ enum {
     CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
+    CLIENT_STALLED = 1u << 5,           /* node_route said wait: input re-run before sleeping */
 };
+
+/* Per-connection read consistency (SYNOD CONSISTENCY, DESIGN.md "Consistency levels"). */
+enum { CONS_LINEARIZABLE = 0, CONS_LEASE = 1, CONS_STALE = 2 };
+/* Kinds of asynchronous requests in flight for a client (node.c). */
+enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
 
 struct client {
     uint64_t id;
@@ -55,6 +68,14 @@ struct client {
     const char *last_cmd;
     client *prev, *next;                 /* server.clients */
     client *pending_prev, *pending_next; /* server.pending (flag CLIENT_PENDING_WRITE) */
+    /* cluster (node.c): requests whose replies are still to come, all of kind async_kind
+     * (replies must leave in request order, so a request of another kind waits) */
+    int n_async;
+    int async_kind;
+    int64_t stall_since_ms; /* waiting for a leader since (monotonic); 0 = not waiting */
+    int consistency;        /* CONS_* */
+    int readonly;           /* READONLY: stale reads allowed on this connection */
+    int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
 };
 
 typedef struct {
@@ -91,6 +112,7 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
+    struct node *node; /* the replicated node (node.c); never NULL while running */
 };
 
 /* lifecycle (server.c) */
@@ -104,6 +126,7 @@ void srv_client_free(client *c);
 void srv_client_mark_pending(client *c);
 void srv_before_sleep(net_loop *l, void *ctx);
 void srv_client_list_line(const client *c, char *out, size_t cap);
+void srv_client_process(client *c); /* runs the requests in c's query buffer (node.c) */
 
 /* dispatch and replies (dispatch.c) */
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv);

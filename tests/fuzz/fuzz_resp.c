@@ -5,9 +5,9 @@
  * bytes 1-2 = seed of the fragmentation, the rest = bytes a client sent.
  * Checks: consumed in (0, len] on success and 0 otherwise; multibulk args lie inside the bytes
  * the request consumed; inline args total no more than the line; errors are sticky and carry
- * "ERR Protocol error: "; the result of fragmented feeding equals the unsplit one; every
- * request re-encoded as an array of bulks parses back to the same arguments; status/error lines
- * never contain CR/LF; doubles round-trip through their text. */
+ * "ERR Protocol error: "; resp_parser_need never promises too much; the result of fragmented
+ * feeding equals the unsplit one; every request re-encoded as an array of bulks parses back to the
+ * same arguments; status/error lines never contain CR/LF; doubles round-trip through their text. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -83,6 +83,7 @@ static void feed(const uint8_t *in, size_t len, const resp_limits *lim, uint32_t
     char *pend = malloc(1);
     CHECK(pend != NULL);
     size_t plen = 0, off = 0;
+    size_t wait_until = 0; /* the pending request stays incomplete below this many bytes */
     uint32_t x = seed | 1;
     while (off < len) {
         size_t take = len - off;
@@ -111,10 +112,14 @@ static void feed(const uint8_t *in, size_t len, const resp_limits *lim, uint32_t
             const char *buf = pend + start;
             size_t blen = plen - start;
             r = resp_parse(p, buf, blen, &used, &argv, &argc);
+            if (blen < wait_until) CHECK(r == RESP_INCOMPLETE); /* resp_parser_need was right */
             if (r != RESP_OK) {
                 CHECK(used == 0);
+                if (r == RESP_INCOMPLETE && resp_parser_need(p) > 0)
+                    wait_until = blen + resp_parser_need(p);
                 break;
             }
+            wait_until = 0;
             CHECK(used > 0 && used <= blen && argc >= 0 && (argc == 0 || argv != NULL));
             size_t total = 0;
             for (int i = 0; i < argc; i++) {

@@ -79,7 +79,9 @@ def test_config_file(synod_server, run_synod, tmp_path):
     assert r.config_get("proto-max-bulk-len") == {"proto-max-bulk-len": str(2 * 1024 * 1024)}
     assert os.path.isdir(tmp_path / "cdata")
     assert r.info("server")["config_file"] == str(conf)
-    # the command line overrides the file
+    # the command line overrides the file (one process per data directory: its WAL is locked)
+    r.close()
+    assert p.stop() == 0
     p2 = synod_server("--hz", "30", "--config", str(conf), defaults=False)
     assert p2.client().config_get("hz") == {"hz": "30"}
 

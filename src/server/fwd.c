@@ -1,0 +1,370 @@
+/* fwd.c — a follower relays client commands to the leader's client port and the replies back.
+ *
+ * One connection per protocol version (RESP2, RESP3 after HELLO 3) to the current leader. The
+ * leader answers a connection's requests in order, so each reply goes to the oldest waiting
+ * client: a small RESP reply framer (resp_reply_len) cuts whole replies out of the stream and
+ * their bytes are appended unchanged to the waiting client's output. A lost connection, or one
+ * silent for FWD_TIMEOUT_MS with requests outstanding, fails every waiter with an error (the
+ * outcome of those requests is unknown to us, and the error says so). */
+#include <errno.h>
+#include <stdbool.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "server/node.h"
+#include "util/assert.h"
+
+#define FWD_TIMEOUT_MS  5000
+#define FWD_WAITERS_MAX (1u << 20)
+#define FWD_IN_MAX      (512u << 20)
+
+typedef struct {
+    struct fwd *f;
+    int fd; /* -1: closed */
+    int proto;
+    bool connecting;
+    char addr[300];
+    resp_buf out;
+    size_t out_sent;
+    char *in;
+    size_t in_len, in_cap;
+    client **w; /* ring of waiters; NULL = reply to discard (HELLO, gone client) */
+    size_t w_head, w_n, w_cap;
+    int64_t last_progress_ms;
+} fconn;
+
+struct fwd {
+    server *s;
+    fconn conns[2];
+    uint64_t timer;
+};
+
+/* Length of the first complete RESP2/RESP3 reply in p[0..len): > 0, 0 if incomplete, -1 if
+ * malformed. */
+static long reply_len(const char *p, size_t len)
+{
+    size_t pos = 0;
+    long long remaining = 1;
+    while (remaining > 0) {
+        if (pos >= len) return 0;
+        char t = p[pos];
+        const char *nl = memchr(p + pos, '\n', len - pos);
+        if (!nl) return 0;
+        size_t line_end = (size_t)(nl - p) + 1;
+        if (line_end - pos < 3 || p[line_end - 2] != '\r') return -1;
+        remaining--;
+        long long n = 0;
+        bool neg = false;
+        if (strchr("$!=*~>%|", t)) {
+            size_t i = pos + 1;
+            if (p[i] == '-') {
+                neg = true;
+                i++;
+            }
+            if (i >= line_end - 2) return -1;
+            for (; i < line_end - 2; i++) {
+                if (p[i] < '0' || p[i] > '9' || n > (1ll << 40)) return -1;
+                n = n * 10 + (p[i] - '0');
+            }
+        }
+        pos = line_end;
+        switch (t) {
+        case '+':
+        case '-':
+        case ':':
+        case '_':
+        case ',':
+        case '#':
+        case '(': break;
+        case '$':
+        case '!':
+        case '=':
+            if (neg) break;
+            if (len - pos < (size_t)n + 2) return 0;
+            pos += (size_t)n + 2;
+            break;
+        case '*':
+        case '~':
+        case '>':
+            if (!neg) remaining += n;
+            break;
+        case '%': remaining += 2 * n; break;
+        case '|': remaining += 2 * n + 1; break;
+        default: return -1;
+        }
+    }
+    return (long)pos;
+}
+
+static void waiter_done(client *c)
+{
+    SYN_ASSERT(c->n_async > 0);
+    if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
+    srv_client_mark_pending(c);
+    c->flags |= CLIENT_STALLED;
+}
+
+static void fconn_close(fconn *fc, const char *why)
+{
+    if (fc->fd >= 0) {
+        (void)net_loop_watch(fc->f->s->loop, fc->fd, 0, NULL, NULL);
+        close(fc->fd);
+        if (fc->w_n)
+            srv_log(SRV_LOG_WARN, "connection to the leader at %s lost (%s): %zu requests failed",
+                    fc->addr, why, fc->w_n);
+    }
+    fc->fd = -1;
+    fc->connecting = false;
+    while (fc->w_n) {
+        client *c = fc->w[fc->w_head];
+        fc->w_head = (fc->w_head + 1) % fc->w_cap;
+        fc->w_n--;
+        if (!c) continue;
+        srv_reply_error(c, "TRYAGAIN connection to the leader lost; outcome unknown");
+        waiter_done(c);
+    }
+    fc->out.len = fc->out_sent = 0;
+    fc->in_len = 0;
+}
+
+static void fconn_io(net_loop *l, int fd, int events, void *ctx);
+
+static void fconn_watch(fconn *fc)
+{
+    int mask = NET_READABLE;
+    if (fc->connecting || fc->out_sent < fc->out.len) mask |= NET_WRITABLE;
+    if (net_loop_mask(fc->f->s->loop, fc->fd) != mask)
+        (void)net_loop_watch(fc->f->s->loop, fc->fd, mask, fconn_io, fc);
+}
+
+static int fconn_write(fconn *fc)
+{
+    while (fc->out_sent < fc->out.len) {
+        ssize_t n = write(fc->fd, fc->out.data + fc->out_sent, fc->out.len - fc->out_sent);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            fconn_close(fc, strerror(errno));
+            return -1;
+        }
+        fc->out_sent += (size_t)n;
+    }
+    if (fc->out_sent == fc->out.len) fc->out.len = fc->out_sent = 0;
+    fconn_watch(fc);
+    return 0;
+}
+
+static void fconn_read(fconn *fc)
+{
+    if (fc->in_cap - fc->in_len < 16384) {
+        size_t ncap = fc->in_cap ? fc->in_cap * 2 : 65536;
+        char *nb = ncap <= FWD_IN_MAX ? realloc(fc->in, ncap) : NULL;
+        if (!nb) {
+            fconn_close(fc, "reply too large");
+            return;
+        }
+        fc->in = nb;
+        fc->in_cap = ncap;
+    }
+    ssize_t n = read(fc->fd, fc->in + fc->in_len, fc->in_cap - fc->in_len);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        fconn_close(fc, n == 0 ? "closed by the leader" : strerror(errno));
+        return;
+    }
+    fc->in_len += (size_t)n;
+    fc->last_progress_ms = net_mono_ms();
+    size_t pos = 0;
+    for (;;) {
+        long rl = reply_len(fc->in + pos, fc->in_len - pos);
+        if (rl == 0) break;
+        if (rl < 0 || fc->w_n == 0) {
+            fconn_close(fc, "unexpected reply");
+            return;
+        }
+        client *c = fc->w[fc->w_head];
+        fc->w_head = (fc->w_head + 1) % fc->w_cap;
+        fc->w_n--;
+        if (c) {
+            resp_buf_append(&c->out, fc->in + pos, (size_t)rl);
+            waiter_done(c);
+        }
+        pos += (size_t)rl;
+    }
+    if (pos) {
+        memmove(fc->in, fc->in + pos, fc->in_len - pos);
+        fc->in_len -= pos;
+    }
+}
+
+static void fconn_io(net_loop *l, int fd, int events, void *ctx)
+{
+    (void)l, (void)fd;
+    fconn *fc = ctx;
+    if (fc->connecting) {
+        if (!(events & NET_WRITABLE)) return;
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (getsockopt(fc->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+        if (err) {
+            fconn_close(fc, strerror(err));
+            return;
+        }
+        fc->connecting = false;
+    }
+    if ((events & NET_WRITABLE) && fconn_write(fc) < 0) return;
+    if (events & NET_READABLE) fconn_read(fc);
+}
+
+static int fconn_open(fconn *fc, const char *addr)
+{
+    char host[300], portstr[16];
+    int port;
+    if (net_parse_hostport(addr, host, sizeof(host), &port) < 0) return -EINVAL;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res) return -EHOSTUNREACH;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        return -errno;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (rc < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (fd >= net_loop_max_fds(fc->f->s->loop)) {
+        close(fd);
+        return -EMFILE;
+    }
+    fc->fd = fd;
+    fc->connecting = true;
+    snprintf(fc->addr, sizeof(fc->addr), "%s", addr);
+    fc->last_progress_ms = net_mono_ms();
+    fconn_watch(fc);
+    return 0;
+}
+
+static int push_waiter(fconn *fc, client *c)
+{
+    if (fc->w_n == fc->w_cap) {
+        if (fc->w_cap >= FWD_WAITERS_MAX) return -EAGAIN;
+        size_t ncap = fc->w_cap ? fc->w_cap * 2 : 256;
+        client **nw = malloc(ncap * sizeof(*nw));
+        if (!nw) return -ENOMEM;
+        for (size_t i = 0; i < fc->w_n; i++)
+            nw[i] = fc->w[(fc->w_head + i) % fc->w_cap];
+        free(fc->w);
+        fc->w = nw;
+        fc->w_cap = ncap;
+        fc->w_head = 0;
+    }
+    fc->w[(fc->w_head + fc->w_n) % fc->w_cap] = c;
+    fc->w_n++;
+    return 0;
+}
+
+static void add_command(resp_buf *b, int argc, const data_arg *argv)
+{
+    resp_add_array(b, (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        resp_add_bulk(b, argv[i].ptr, argv[i].len);
+}
+
+int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    fconn *fc = &f->conns[c->proto == 3 ? 1 : 0];
+    if (fc->fd >= 0 && strcmp(fc->addr, addr) != 0) {
+        if (fc->w_n) return -EAGAIN; /* replies from the old leader still to relay */
+        fconn_close(fc, "leader changed");
+    }
+    if (fc->fd < 0) {
+        int rc = fconn_open(fc, addr);
+        if (rc < 0) return rc;
+        /* mark the connection as a relay: the leader never relays its requests again */
+        data_arg fw[2] = {{"SYNOD", 5}, {"FORWARDED", 9}};
+        add_command(&fc->out, 2, fw);
+        if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+        if (fc->proto == 3) {
+            data_arg h[2] = {{"HELLO", 5}, {"3", 1}};
+            add_command(&fc->out, 2, h);
+            if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+        }
+    }
+    bool was_idle = fc->w_n == 0;
+    int rc = push_waiter(fc, c);
+    if (rc < 0) return rc;
+    if (was_idle) fc->last_progress_ms = net_mono_ms();
+    add_command(&fc->out, argc, argv);
+    c->n_async++;
+    c->async_kind = ASYNC_FWD;
+    if (!fc->connecting) (void)fconn_write(fc);
+    return 0;
+}
+
+void fwd_client_freed(fwd *f, client *c)
+{
+    for (int k = 0; k < 2; k++) {
+        fconn *fc = &f->conns[k];
+        for (size_t i = 0; i < fc->w_n; i++)
+            if (fc->w[(fc->w_head + i) % fc->w_cap] == c)
+                fc->w[(fc->w_head + i) % fc->w_cap] = NULL;
+    }
+}
+
+static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l, (void)id;
+    fwd *f = ctx;
+    int64_t now = net_mono_ms();
+    for (int k = 0; k < 2; k++) {
+        fconn *fc = &f->conns[k];
+        if (fc->fd >= 0 && fc->w_n && now - fc->last_progress_ms > FWD_TIMEOUT_MS)
+            fconn_close(fc, "no reply in time");
+    }
+    return 200;
+}
+
+fwd *fwd_create(server *s)
+{
+    fwd *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    f->s = s;
+    for (int k = 0; k < 2; k++) {
+        f->conns[k].f = f;
+        f->conns[k].fd = -1;
+        f->conns[k].proto = k ? 3 : 2;
+        resp_buf_init(&f->conns[k].out);
+    }
+    f->timer = net_timer_add(s->loop, 200, fwd_timer, f);
+    if (!f->timer) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void fwd_destroy(fwd *f)
+{
+    for (int k = 0; k < 2; k++) {
+        fconn *fc = &f->conns[k];
+        fconn_close(fc, "shutdown");
+        resp_buf_deinit(&fc->out);
+        free(fc->in);
+        free(fc->w);
+    }
+    (void)net_timer_cancel(f->s->loop, f->timer);
+    free(f);
+}

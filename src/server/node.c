@@ -1,0 +1,692 @@
+/* node.c — the raft driver: restart, the Ready loop, apply, client routing (see node.h). */
+#include "server/node_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "storage/snap.h"
+#include "util/assert.h"
+
+static void discard_s(void *ctx, const char *p, size_t len)
+{
+    (void)ctx, (void)p, (void)len;
+}
+static void discard_i(void *ctx, long long v)
+{
+    (void)ctx, (void)v;
+}
+static void discard_n(void *ctx, size_t n)
+{
+    (void)ctx, (void)n;
+}
+static void discard_0(void *ctx)
+{
+    (void)ctx;
+}
+static void discard_d(void *ctx, double v)
+{
+    (void)ctx, (void)v;
+}
+static const data_reply_ops discard_ops = {
+    discard_s, discard_s, discard_i, discard_s, discard_0,
+    discard_0, discard_n, discard_n, discard_n, discard_d,
+};
+
+void node_set_addr(node *n, raft_id id, const char *addr)
+{
+    int slot = -1;
+    for (int i = 0; i < NODE_ADDRS_MAX; i++) {
+        if (n->addrs[i].id == id) {
+            slot = i;
+            break;
+        }
+        if (!n->addrs[i].id && slot < 0) slot = i;
+    }
+    if (slot < 0) return;
+    n->addrs[slot].id = id;
+    snprintf(n->addrs[slot].addr, sizeof(n->addrs[slot].addr), "%s", addr);
+    if (n->pn && id != (raft_id)n->s->cfg.id) (void)peer_net_set_addr(n->pn, id, addr);
+}
+
+const char *node_get_addr(const node *n, raft_id id)
+{
+    for (int i = 0; i < NODE_ADDRS_MAX; i++)
+        if (n->addrs[i].id == id) return n->addrs[i].addr;
+    return "";
+}
+
+static void client_done(client *c)
+{
+    SYN_ASSERT(c->n_async > 0);
+    if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
+    srv_client_mark_pending(c);
+    c->flags |= CLIENT_STALLED; /* more input may wait behind this reply */
+}
+
+static void reply_err(client *c, const char *msg)
+{
+    if (!c) return;
+    srv_reply_error(c, msg);
+    client_done(c);
+}
+
+/* --- proposals and reads ----------------------------------------------------------------- */
+
+static node_prop *prop_at(node *n, size_t i)
+{
+    return &n->props[(n->props_head + i) % n->props_cap];
+}
+
+static void prop_pop(node *n)
+{
+    n->props_head = (n->props_head + 1) % n->props_cap;
+    n->props_n--;
+}
+
+static int reserve_prop(node *n);
+
+static void track(node *n, client *c, uint64_t idx)
+{
+    raft_status st;
+    raft_status_get(n->r, &st);
+    node_prop *p = &n->props[(n->props_head + n->props_n) % n->props_cap];
+    p->index = idx;
+    p->term = st.term;
+    p->c = c;
+    n->props_n++;
+    if (c) {
+        c->n_async++;
+        c->async_kind = ASYNC_LOG;
+    }
+}
+
+int node_propose_cc(node *n, client *c, const raft_conf_change *cc)
+{
+    int rc = reserve_prop(n);
+    if (rc < 0) return rc;
+    uint64_t idx = 0;
+    rc = raft_propose_conf_change(n->r, cc, &idx);
+    if (rc < 0) return rc;
+    track(n, c, idx);
+    return 0;
+}
+
+int node_propose(node *n, client *c, const void *data, size_t len)
+{
+    int rc = reserve_prop(n);
+    if (rc < 0) return rc;
+    uint64_t idx = 0;
+    rc = raft_propose(n->r, data, len, &idx);
+    if (rc < 0) return rc;
+    track(n, c, idx);
+    return 0;
+}
+
+static int reserve_prop(node *n)
+{
+    if (n->props_n == n->props_cap) {
+        if (n->props_cap >= NODE_PENDING_MAX) return -RAFT_EBUSY;
+        size_t ncap = n->props_cap ? n->props_cap * 2 : 1024;
+        node_prop *np = malloc(ncap * sizeof(*np));
+        if (!np) return -RAFT_ENOMEM;
+        for (size_t i = 0; i < n->props_n; i++)
+            np[i] = *prop_at(n, i);
+        free(n->props);
+        n->props = np;
+        n->props_cap = ncap;
+        n->props_head = 0;
+    }
+    return 0;
+}
+
+static void fail_all(node *n, const char *msg)
+{
+    while (n->props_n) {
+        reply_err(prop_at(n, 0)->c, msg);
+        prop_pop(n);
+    }
+    for (size_t i = 0; i < n->reads_n; i++) {
+        reply_err(n->reads[i].c, msg);
+        free(n->reads[i].cmd);
+    }
+    n->reads_n = 0;
+}
+
+static void exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
+{
+    int64_t now_ms;
+    int argc;
+    if (nentry_decode_cmd(n, data, len, &now_ms, &argc) < 0) {
+        srv_log(SRV_LOG_WARN, "malformed command entry skipped");
+        if (c) srv_reply_error(c, "ERR malformed log entry");
+        return;
+    }
+    const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
+    if (!dc) {
+        if (c) srv_reply_error(c, "ERR unknown command in log entry");
+        return;
+    }
+    data_exec(n->s->ds, dc, argc, n->argv, now_ms, c ? &srv_client_reply_ops : &discard_ops, c);
+}
+
+static void apply_entry(node *n, const raft_entry *e)
+{
+    client *c = NULL;
+    bool mine = false;
+    while (n->props_n && prop_at(n, 0)->index < e->index) {
+        reply_err(prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
+        prop_pop(n);
+    }
+    if (n->props_n && prop_at(n, 0)->index == e->index) {
+        node_prop *p = prop_at(n, 0);
+        if (p->term == e->term) {
+            c = p->c;
+            mine = c != NULL;
+        } else {
+            reply_err(p->c, "TRYAGAIN the write was overwritten by a new leader");
+        }
+        prop_pop(n);
+    }
+    if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
+        if (e->data[0] == NENTRY_CMD) {
+            exec_cmd(n, e->data, e->len, c);
+            n->s->stats.applied_writes++;
+        } else if (e->data[0] == NENTRY_ADDR) {
+            raft_id id;
+            char a[NODE_ADDR_MAX];
+            if (nentry_decode_addr(e->data, e->len, &id, a, sizeof(a)) == 0)
+                node_set_addr(n, id, a);
+            if (c) srv_reply_status(c, "OK");
+        } else if (c) {
+            srv_reply_error(c, "ERR malformed log entry");
+        }
+    } else if (c) {
+        srv_reply_status(c, "OK");
+    }
+    if (mine) client_done(c);
+    n->applied = e->index;
+    n->applied_since_snap++;
+}
+
+static void serve_read(node *n, const raft_read_state *rs)
+{
+    for (size_t i = 0; i < n->reads_n; i++) {
+        node_read *rd = &n->reads[i];
+        if (rd->ctx != rs->ctx) continue;
+        if (rd->c) {
+            if (rs->err) {
+                srv_reply_errorf(rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
+                                 raft_strerror(rs->err));
+            } else {
+                exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
+            }
+            client_done(rd->c);
+        }
+        free(rd->cmd);
+        n->reads[i] = n->reads[--n->reads_n];
+        return;
+    }
+}
+
+/* --- storage failure ------------------------------------------------------------------------ */
+
+static void node_fail(node *n, const char *what)
+{
+    n->failed = true;
+    snprintf(n->fail_msg, sizeof(n->fail_msg), "%s", what);
+    srv_log(SRV_LOG_WARN,
+            "storage failed: %s; this node stops taking part in the cluster and refuses writes",
+            what);
+    fail_all(n, "ERR storage failure on this node: the write was not acknowledged");
+}
+
+/* --- snapshots ------------------------------------------------------------------------------ */
+
+static int buf_write(void *ctx, const void *p, size_t len)
+{
+    resp_buf_append(ctx, p, len);
+    return 0;
+}
+
+static int save_snapshot_file(node *n, const raft_snapshot_meta *meta, uint8_t *data, size_t len,
+                              char *err, size_t cap)
+{
+    uint8_t conf[8192];
+    size_t cl = nconf_encode(n, &meta->config, conf, sizeof(conf));
+    if (!cl) {
+        snprintf(err, cap, "membership too large");
+        return -1;
+    }
+    struct snap sn = {meta->index, meta->term, conf, (uint32_t)cl, data, len};
+    return snap_save(n->s->cfg.data_dir, &sn, NULL, err, cap);
+}
+
+int node_snapshot(node *n, char *err, size_t cap)
+{
+    if (n->failed) {
+        snprintf(err, cap, "storage failed: %s", n->fail_msg);
+        return -1;
+    }
+    raft_snapshot_meta meta;
+    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index == 0) {
+        snprintf(err, cap, "nothing applied yet");
+        return -1;
+    }
+    if (meta.index <= n->snap_meta.index) return 0;
+    resp_buf b;
+    resp_buf_init(&b);
+    if (data_snapshot_save(n->s->ds, buf_write, &b) < 0 ||
+        save_snapshot_file(n, &meta, (uint8_t *)b.data, b.len, err, cap) < 0) {
+        resp_buf_deinit(&b);
+        return -1;
+    }
+    int rc = raft_compact(n->r, &meta);
+    if (rc < 0) {
+        snprintf(err, cap, "raft_compact: %s", raft_strerror(rc));
+        resp_buf_deinit(&b);
+        return -1;
+    }
+    if (wal_compact(n->wal, meta.index) < 0) {
+        snprintf(err, cap, "%s", wal_last_error(n->wal));
+        node_fail(n, err);
+        resp_buf_deinit(&b);
+        return -1;
+    }
+    nlog_compact(n, meta.index);
+    free(n->snap_data);
+    n->snap_data = (uint8_t *)b.data;
+    n->snap_len = b.len;
+    n->snap_meta = meta;
+    n->applied_since_snap = 0;
+    srv_log(SRV_LOG_INFO, "snapshot at index %llu (term %llu, %zu bytes)",
+            (unsigned long long)meta.index, (unsigned long long)meta.term, b.len);
+    return 0;
+}
+
+/* Step 1 of the Ready contract (follower): a chunk of the leader's snapshot. */
+static int install_chunk(node *n, const raft_snapshot_chunk *ch)
+{
+    if (ch->offset == 0) n->in_snap.len = 0;
+    if (ch->offset != n->in_snap.len) return 0; /* out of order: the core restarts it */
+    if (ch->len) resp_buf_append(&n->in_snap, ch->data, ch->len);
+    if (!ch->done) return 0;
+    if (data_snapshot_load(n->s->ds, n->in_snap.data, n->in_snap.len) < 0) {
+        node_fail(n, "snapshot received from the leader does not load");
+        return -1;
+    }
+    char err[512];
+    if (save_snapshot_file(n, &ch->meta, (uint8_t *)n->in_snap.data, n->in_snap.len, err,
+                           sizeof(err)) < 0) {
+        node_fail(n, err);
+        return -1;
+    }
+    if (wal_last_index(n->wal) > ch->meta.index &&
+        wal_truncate_suffix(n->wal, ch->meta.index + 1) < 0) {
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    if (wal_compact(n->wal, ch->meta.index) < 0) {
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    nlog_compact(n, UINT64_MAX - 1);
+    n->log_first = ch->meta.index + 1;
+    free(n->snap_data);
+    n->snap_data = (uint8_t *)n->in_snap.data;
+    n->snap_len = n->in_snap.len;
+    resp_buf_init(&n->in_snap);
+    n->snap_meta = ch->meta;
+    n->applied = ch->meta.index;
+    srv_log(SRV_LOG_INFO, "installed the leader's snapshot at index %llu",
+            (unsigned long long)ch->meta.index);
+    return 0;
+}
+
+/* --- the Ready loop ------------------------------------------------------------------------- */
+
+static int persist_entries(node *n, const raft_entry *e, size_t cnt)
+{
+    if (e[0].index <= wal_last_index(n->wal)) {
+        if (wal_truncate_suffix(n->wal, e[0].index) < 0) return -1;
+    }
+    struct wal_entry we[64];
+    for (size_t i = 0; i < cnt;) {
+        size_t k = 0;
+        for (; k < 64 && i + k < cnt; k++) {
+            const raft_entry *x = &e[i + k];
+            we[k] = (struct wal_entry){x->index, x->term, (uint8_t)x->type, x->len, x->data};
+        }
+        if (wal_append(n->wal, we, k) < 0) return -1;
+        i += k;
+    }
+    if (nlog_append(n, e, cnt) < 0) {
+        snprintf(n->fail_msg, sizeof(n->fail_msg), "out of memory");
+        return -2;
+    }
+    return 0;
+}
+
+static void on_soft_state(node *n, const raft_soft_state *ss)
+{
+    if (ss->leader != n->leader)
+        srv_log(SRV_LOG_INFO, "leader is now node %llu (this node: %s)",
+                (unsigned long long)ss->leader, raft_role_name(ss->role));
+    if (n->role == RAFT_LEADER && ss->role != RAFT_LEADER)
+        fail_all(n, "TRYAGAIN leadership lost; the write may or may not have been applied");
+    n->role = ss->role;
+    n->leader = ss->leader;
+}
+
+void node_process(node *n)
+{
+    for (int round = 0; round < 8 && !n->failed && raft_has_ready(n->r); round++) {
+        raft_ready rd;
+        raft_ready_get(n->r, &rd);
+        if (rd.has_soft_state) on_soft_state(n, &rd.soft_state);
+        if (rd.snapshot.present && install_chunk(n, &rd.snapshot) < 0) return;
+        if (rd.n_entries) {
+            int rc = persist_entries(n, rd.entries, rd.n_entries);
+            if (rc < 0) {
+                node_fail(n, rc == -2 ? "out of memory" : wal_last_error(n->wal));
+                return;
+            }
+        }
+        if (rd.has_hard_state) {
+            struct wal_hard_state hs = {rd.hard_state.term, rd.hard_state.vote,
+                                        rd.hard_state.commit};
+            if (wal_save_hard_state(n->wal, &hs) < 0) {
+                node_fail(n, wal_last_error(n->wal));
+                return;
+            }
+        }
+        if (rd.must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
+            node_fail(n, wal_last_error(n->wal));
+            return;
+        }
+        if (n->pn)
+            for (size_t i = 0; i < rd.n_messages; i++)
+                peer_net_send(n->pn, &rd.messages[i]);
+        for (size_t i = 0; i < rd.n_committed; i++)
+            apply_entry(n, &rd.committed[i]);
+        for (size_t i = 0; i < rd.n_read_states; i++)
+            serve_read(n, &rd.read_states[i]);
+        raft_advance(n->r, &rd);
+    }
+    if (n->pn) peer_net_flush(n->pn);
+    if (!n->failed && n->applied_since_snap >= NODE_SNAP_EVERY) {
+        char err[512];
+        if (node_snapshot(n, err, sizeof(err)) < 0)
+            srv_log(SRV_LOG_WARN, "automatic snapshot failed: %s", err);
+    }
+}
+
+int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l, (void)id;
+    node *n = ctx;
+    if (n->failed) return NODE_TICK_MS;
+    raft_tick(n->r);
+    /* leader: promote learners that caught up (the core refuses until they have) */
+    if (n->role == RAFT_LEADER && ++n->promote_ticks >= 25) {
+        n->promote_ticks = 0;
+        raft_status st;
+        raft_status_get(n->r, &st);
+        for (uint32_t i = 0; i < st.config.n_learners; i++) {
+            raft_conf_change cc = {RAFT_CC_PROMOTE, st.config.learners[i]};
+            if (node_propose_cc(n, NULL, &cc) == 0) break;
+        }
+    }
+    return NODE_TICK_MS;
+}
+
+void node_on_peer_msg(void *ctx, const raft_message *m)
+{
+    node *n = ctx;
+    if (n->failed) return;
+    (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
+}
+
+void node_before_sleep(net_loop *l, void *ctx)
+{
+    server *s = ctx;
+    node *n = s->node;
+    /* clients that waited (for a leader, or for earlier replies) try again; a completion in
+     * node_process may unblock more, so a few rounds (bounded) */
+    for (int round = 0; round < 4; round++) {
+        int any = 0;
+        for (client *c = s->clients; c; c = c->next) {
+            if (!(c->flags & CLIENT_STALLED)) continue;
+            c->flags &= ~CLIENT_STALLED;
+            srv_client_process(c);
+            any = 1;
+        }
+        node_process(n);
+        if (!any) break;
+    }
+    srv_before_sleep(l, s);
+}
+
+/* --- routing client requests ------------------------------------------------------------------ */
+
+static bool single_voter(const node *n)
+{
+    raft_status st;
+    raft_status_get(n->r, &st);
+    return st.config.n_voters == 1 && st.config.voters[0] == st.id && st.config.n_learners == 0;
+}
+
+static const char *leader_client_addr(const node *n)
+{
+    if (!n->leader) return "";
+    if (n->leader == (raft_id)n->s->cfg.id) return n->s->listen_addr;
+    return n->pn ? peer_net_client_addr(n->pn, n->leader) : "";
+}
+
+/* Waiting for a leader: stall, or give up after the cluster-down timeout. */
+static int wait_leader(node *n, client *c)
+{
+    int64_t now = net_mono_ms();
+    if (!c->stall_since_ms) c->stall_since_ms = now;
+    if (now - c->stall_since_ms < n->s->cfg.cluster_down_timeout_ms) {
+        c->flags |= CLIENT_STALLED;
+        return NODE_STALL;
+    }
+    c->stall_since_ms = 0;
+    srv_reply_error(c, n->failed ? "CLUSTERDOWN storage failure on this node"
+                                 : "CLUSTERDOWN The cluster is down (no leader)");
+    return NODE_DONE;
+}
+
+static int stall(client *c)
+{
+    c->flags |= CLIENT_STALLED;
+    return NODE_STALL;
+}
+
+static int route_write(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv)
+{
+    if (n->failed) {
+        srv_reply_errorf(c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
+        return NODE_DONE;
+    }
+    int64_t now_ms = srv_now_ms();
+    data_arg rw[64];
+    char scratch[256];
+    int k = 0;
+    if (argc + 8 <= 64) k = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, sizeof(scratch));
+    if (k > 0) argc = k, argv = rw;
+    nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
+    int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
+    if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
+    if (rc < 0) {
+        srv_reply_errorf(c, "ERR %s", raft_strerror(rc));
+        return NODE_DONE;
+    }
+    return NODE_DONE;
+}
+
+static int route_read(node *n, client *c, int argc, const data_arg *argv)
+{
+    if (n->reads_n == n->reads_cap) {
+        size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
+        if (ncap > RAFT_MAX_PENDING_READS) return stall(c);
+        node_read *nr = realloc(n->reads, ncap * sizeof(*nr));
+        if (!nr) return stall(c);
+        n->reads = nr;
+        n->reads_cap = ncap;
+    }
+    uint64_t ctx = ++n->next_ctx;
+    int rc = -RAFT_ENOTREADY;
+    if (c->consistency == CONS_LEASE) rc = raft_read_lease(n->r, ctx);
+    if (rc < 0) rc = raft_read_index(n->r, ctx);
+    if (rc < 0) return stall(c);
+    nentry_encode_cmd(&n->scratch, srv_now_ms(), argc, argv);
+    node_read *rd = &n->reads[n->reads_n++];
+    rd->ctx = ctx;
+    rd->c = c;
+    rd->cmd = malloc(n->scratch.len);
+    SYN_ASSERT(rd->cmd != NULL);
+    memcpy(rd->cmd, n->scratch.data, n->scratch.len);
+    rd->cmd_len = n->scratch.len;
+    c->n_async++;
+    c->async_kind = ASYNC_READ;
+    return NODE_DONE;
+}
+
+static bool arg_is(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+int node_route(server *s, client *c, int argc, const data_arg *argv)
+{
+    node *n = s->node;
+    bool is_synod = arg_is(&argv[0], "synod");
+    if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite") || is_synod) {
+        if (c->n_async) return stall(c);
+        if (is_synod) {
+            node_cmd_synod(n, c, argc, argv);
+        } else if (argc != 1) {
+            srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command",
+                             arg_is(&argv[0], "readonly") ? "readonly" : "readwrite");
+        } else {
+            c->readonly = arg_is(&argv[0], "readonly");
+            srv_reply_status(c, "OK");
+        }
+        return NODE_DONE;
+    }
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (!dc) return c->n_async ? stall(c) : NODE_LOCAL;
+    const data_cmd_info *info = data_cmd_describe(dc);
+    bool write = (info->flags & DATA_CMD_WRITE) != 0;
+    if (!write && (c->consistency == CONS_STALE || c->readonly))
+        return c->n_async ? stall(c) : NODE_LOCAL;
+    /* bad arity never reaches the log */
+    if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
+        return c->n_async ? stall(c) : NODE_LOCAL;
+    if (!n->leader || n->failed) {
+        if (n->failed && !write && !c->n_async) return NODE_LOCAL;
+        return c->n_async ? stall(c) : wait_leader(n, c);
+    }
+    c->stall_since_ms = 0;
+    if (n->role == RAFT_LEADER) {
+        if (write) {
+            if (c->n_async && c->async_kind != ASYNC_LOG) return stall(c);
+            return route_write(n, c, dc, argc, argv);
+        }
+        if (c->n_async) return stall(c);
+        if (single_voter(n)) return NODE_LOCAL; /* applied == committed between passes */
+        return route_read(n, c, argc, argv);
+    }
+    /* follower: relay to the leader's client port (once: a relayed request is not relayed on) */
+    if (c->forwarded) {
+        if (c->n_async) return stall(c);
+        srv_reply_error(c, "TRYAGAIN not the leader any more");
+        return NODE_DONE;
+    }
+    if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
+    const char *addr = leader_client_addr(n);
+    if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
+    int rc = fwd_send(n->fw, addr, c, argc, argv);
+    if (rc < 0) return stall(c);
+    return NODE_DONE;
+}
+
+void node_client_freed(server *s, client *c)
+{
+    node *n = s->node;
+    for (size_t i = 0; i < n->props_n; i++)
+        if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
+    for (size_t i = 0; i < n->reads_n; i++)
+        if (n->reads[i].c == c) n->reads[i].c = NULL;
+    if (n->fw) fwd_client_freed(n->fw, c);
+}
+
+/* --- active expiry (leader only, DESIGN.md Principle 2) ------------------------------------ */
+
+typedef struct {
+    node *n;
+    int64_t now_ms;
+} exp_ctx;
+
+static void expire_key(void *ctx, const char *key, size_t len)
+{
+    exp_ctx *x = ctx;
+    data_arg argv[2] = {{"DEL", 3}, {key, len}};
+    resp_buf b;
+    resp_buf_init(&b);
+    nentry_encode_cmd(&b, x->now_ms, 2, argv);
+    if (node_propose(x->n, NULL, b.data, b.len) == 0) {
+        raft_status st;
+        raft_status_get(x->n->r, &st);
+        x->n->expire_wait_index = st.last_index;
+        x->n->s->stats.expired_keys++;
+    }
+    resp_buf_deinit(&b);
+}
+
+void node_expire_cycle(server *s)
+{
+    node *n = s->node;
+    if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index) return;
+    exp_ctx x = {n, srv_now_ms()};
+    (void)data_expire_sample(s->ds, x.now_ms, 64, expire_key, &x);
+}
+
+/* --- INFO consensus ------------------------------------------------------------------------- */
+
+void node_info(server *s, resp_buf *b)
+{
+    node *n = s->node;
+    raft_status st;
+    raft_status_get(n->r, &st);
+    char line[1024];
+    int k =
+        snprintf(line, sizeof(line),
+                 "# Consensus\r\nnode_id:%lld\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
+                 "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
+                 "snapshot_index:%llu\r\nstorage:%s\r\nmembers:",
+                 s->cfg.id, st.role == RAFT_PRE_CANDIDATE ? "candidate" : raft_role_name(st.role),
+                 (unsigned long long)st.term, (unsigned long long)st.leader, leader_client_addr(n),
+                 (unsigned long long)st.commit, (unsigned long long)n->applied,
+                 (unsigned long long)n->snap_meta.index, n->failed ? "failed" : "ok");
+    resp_buf_append(b, line, (size_t)k);
+    int first = 1;
+    for (uint32_t i = 0; i < st.config.n_voters; i++, first = 0) {
+        k = snprintf(line, sizeof(line), "%s%llu=%s", first ? "" : ",",
+                     (unsigned long long)st.config.voters[i],
+                     node_get_addr(n, st.config.voters[i]));
+        resp_buf_append(b, line, (size_t)k);
+    }
+    for (uint32_t i = 0; i < st.config.n_learners; i++, first = 0) {
+        k = snprintf(line, sizeof(line), "%s%llu=%s(learner)", first ? "" : ",",
+                     (unsigned long long)st.config.learners[i],
+                     node_get_addr(n, st.config.learners[i]));
+        resp_buf_append(b, line, (size_t)k);
+    }
+    resp_buf_append(b, "\r\n", 2);
+}

@@ -1,0 +1,179 @@
+/* node_init.c — starting the replicated node: recover from disk, create raft, join the peers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/node_internal.h"
+#include "util/assert.h"
+
+static void storage_log(void *ctx, const char *msg)
+{
+    (void)ctx;
+    srv_log(SRV_LOG_WARN, "storage: %s", msg);
+}
+
+static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
+{
+    server *s = n->s;
+    if (rec->has_snapshot) {
+        struct snap *sn = &rec->snapshot;
+        if (data_snapshot_load(s->ds, sn->data, (size_t)sn->data_len) < 0) {
+            srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s does not load",
+                    (unsigned long long)sn->index, s->cfg.data_dir);
+            return -1;
+        }
+        raft_membership m;
+        if (nconf_decode(n, sn->conf, sn->conf_len, &m) < 0) {
+            srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s: bad membership",
+                    (unsigned long long)sn->index, s->cfg.data_dir);
+            return -1;
+        }
+        n->snap_meta.index = sn->index;
+        n->snap_meta.term = sn->term;
+        n->snap_meta.config = m;
+        n->snap_data = sn->data;
+        n->snap_len = (size_t)sn->data_len;
+        sn->data = NULL; /* ours now */
+        n->applied = sn->index;
+    }
+    n->log_first = n->snap_meta.index + 1;
+    for (size_t i = 0; i < rec->n_entries; i++) {
+        const struct wal_entry *w = &rec->entries[i];
+        raft_entry e = {w->term, w->index, (raft_entry_type)w->type, w->len, w->data};
+        if (w->type > RAFT_ENTRY_CONF_CHANGE || nlog_append(n, &e, 1) < 0) return -1;
+    }
+    rc->snapshot = n->snap_meta;
+    rc->last_index = nlog_last(n);
+    rc->last_term = n->log_n ? n->log[n->log_n - 1].term : n->snap_meta.term;
+    rc->hard_state.term = rec->hard_state.term;
+    rc->hard_state.vote = rec->hard_state.vote;
+    rc->hard_state.commit = rec->hard_state.commit;
+    /* raft.h restart contract: commit <= last_index, last_term <= term (a torn batch is dropped
+     * whole, so these hold; clamp defensively without ever lowering a term) */
+    if (rc->hard_state.commit > rc->last_index) rc->hard_state.commit = rc->last_index;
+    if (rc->hard_state.term < rc->last_term) {
+        rc->hard_state.term = rc->last_term;
+        rc->hard_state.vote = 0;
+    }
+    return 0;
+}
+
+int node_create(server *s)
+{
+    node *n = calloc(1, sizeof(*n));
+    if (!n) return -1;
+    n->s = s;
+    s->node = n;
+    resp_buf_init(&n->in_snap);
+    resp_buf_init(&n->scratch);
+    const srv_config *cfg = &s->cfg;
+    /* bootstrap membership and addresses */
+    raft_config rc;
+    raft_config_default(&rc);
+    rc.id = (raft_id)cfg->id;
+    if (cfg->n_members == 0) {
+        rc.members.n_voters = 1;
+        rc.members.voters[0] = rc.id;
+    } else {
+        for (int i = 0; i < cfg->n_members; i++) {
+            if (cfg->join && cfg->members[i].id == cfg->id) continue;
+            rc.members.voters[rc.members.n_voters++] = (raft_id)cfg->members[i].id;
+        }
+    }
+    rc.election_tick = NODE_ELECTION_TICKS;
+    rc.heartbeat_tick = NODE_HEARTBEAT_TICKS;
+    rc.seed = (uint64_t)net_mono_us() ^ ((uint64_t)cfg->id << 32);
+    rc.lease_reads = true;
+    /* one entry (a command with its values) may be this big; also the snapshot chunk size */
+    rc.max_batch_bytes = NODE_ENTRY_MAX_BYTES;
+    rc.max_clock_drift_ticks = 2;
+
+    struct wal_options wo = {0};
+    wo.fsync = cfg->fsync == SRV_FSYNC_ALWAYS  ? WAL_FSYNC_ALWAYS
+               : cfg->fsync == SRV_FSYNC_BATCH ? WAL_FSYNC_BATCH
+                                               : WAL_FSYNC_NEVER;
+    wo.io.log = storage_log;
+    struct wal_recovered rec;
+    memset(&rec, 0, sizeof(rec));
+    char err[1024];
+    int wrc = wal_open(cfg->data_dir, &wo, &n->wal, &rec, err, sizeof(err));
+    if (wrc < 0) {
+        srv_log(SRV_LOG_WARN, "cannot open the log in %s: %s (%s)", cfg->data_dir, err,
+                storage_strerror(wrc));
+        fprintf(stderr, "synod: %s\n", err);
+        return -1;
+    }
+    int rrc = recover(n, &rec, &rc);
+    wal_recovered_deinit(&rec);
+    if (rrc < 0) return -1;
+    nlog_storage(n, &rc.storage);
+
+    if (cfg->n_members > 1 || cfg->join) {
+        int fd = net_tcp_listen(cfg->peer_host, cfg->peer_port, 128);
+        if (fd < 0) {
+            fprintf(stderr, "synod: peer-listen %s:%d: %s\n", cfg->peer_host, cfg->peer_port,
+                    strerror(-fd));
+            return -1;
+        }
+        peer_net_config pc = {rc.id, cfg->cluster_id, s->listen_addr, NULL, n};
+        pc.on_msg = node_on_peer_msg;
+        n->pn = peer_net_create(s->loop, &pc, fd);
+        n->fw = fwd_create(s);
+        if (!n->pn || !n->fw) return -1;
+    }
+    for (int i = 0; i < cfg->n_members; i++) {
+        char a[NODE_ADDR_MAX];
+        snprintf(a, sizeof(a), strchr(cfg->members[i].host, ':') ? "[%s]:%d" : "%s:%d",
+                 cfg->members[i].host, cfg->members[i].port);
+        node_set_addr(n, (raft_id)cfg->members[i].id, a);
+    }
+    int err_rc = 0;
+    n->r = raft_create(&rc, &err_rc);
+    if (!n->r) {
+        srv_log(SRV_LOG_WARN, "raft_create: %s (hard state term %llu commit %llu, last %llu)",
+                raft_strerror(err_rc), (unsigned long long)rc.hard_state.term,
+                (unsigned long long)rc.hard_state.commit, (unsigned long long)rc.last_index);
+        return -1;
+    }
+    n->role = RAFT_FOLLOWER;
+    n->tick_timer = net_timer_add(s->loop, NODE_TICK_MS, node_tick_cb, n);
+    if (!n->tick_timer) return -1;
+    /* a single voter elects itself at once (replaying its log), so it serves from the start */
+    raft_status st;
+    raft_status_get(n->r, &st);
+    if (st.config.n_voters == 1 && st.config.voters[0] == rc.id) {
+        for (int i = 0; i < 4 * (int)NODE_ELECTION_TICKS && n->role != RAFT_LEADER; i++) {
+            raft_tick(n->r);
+            node_process(n);
+        }
+        for (int i = 0; i < 16 && raft_has_ready(n->r); i++)
+            node_process(n);
+    }
+    srv_log(
+        SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s", cfg->id,
+        n->log_n, (unsigned long long)n->snap_meta.index, (unsigned long long)rc.hard_state.term,
+        cfg->n_members > 1 ? "peers on " : "single node", cfg->n_members > 1 ? cfg->peer_host : "");
+    return 0;
+}
+
+void node_destroy(server *s)
+{
+    node *n = s->node;
+    if (!n) return;
+    if (n->tick_timer) (void)net_timer_cancel(s->loop, n->tick_timer);
+    peer_net_destroy(n->pn);
+    if (n->fw) fwd_destroy(n->fw);
+    raft_destroy(n->r);
+    if (n->wal) wal_close(n->wal);
+    nlog_deinit(n);
+    for (size_t i = 0; i < n->reads_n; i++)
+        free(n->reads[i].cmd);
+    free(n->reads);
+    free(n->props);
+    free(n->argv);
+    resp_buf_deinit(&n->in_snap);
+    resp_buf_deinit(&n->scratch);
+    free(n);
+    s->node = NULL;
+}

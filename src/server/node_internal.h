@@ -1,0 +1,104 @@
+/* node_internal.h — state of the replicated node shared by node.c, node_log.c, node_cmd.c. */
+#ifndef SYNOD_SERVER_NODE_INTERNAL_H
+#define SYNOD_SERVER_NODE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/raft.h"
+#include "server/node.h"
+#include "server/peer.h"
+#include "server/server.h"
+#include "storage/wal.h"
+
+#define NODE_ADDRS_MAX       (2 * RAFT_MAX_MEMBERS)
+#define NODE_ADDR_MAX        256
+#define NODE_TICK_MS         40 /* election timeout 12..24 ticks: 480..960 ms */
+#define NODE_ELECTION_TICKS  12
+#define NODE_HEARTBEAT_TICKS 2
+#define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
+#define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
+#define NODE_SNAP_EVERY      100000      /* automatic snapshot after this many applied entries */
+
+enum { NENTRY_CMD = 1, NENTRY_ADDR = 2 };
+
+typedef struct {
+    uint64_t index, term;
+    client *c; /* NULL once the client is gone */
+} node_prop;
+
+typedef struct {
+    uint64_t ctx;
+    client *c;
+    char *cmd; /* encoded command (nentry_encode_cmd format), malloc'd */
+    size_t cmd_len;
+} node_read;
+
+typedef struct node {
+    server *s;
+    raft *r;
+    struct wal *wal;
+    peer_net *pn;
+    fwd *fw;
+    uint64_t tick_timer;
+    bool failed; /* storage failed: raft frozen, writes refused */
+    char fail_msg[512];
+    raft_role role;
+    raft_id leader;
+    uint64_t applied;
+    uint64_t applied_since_snap;
+    uint64_t expire_wait_index; /* leader: DELs proposed up to here, wait until applied */
+    /* persisted log from log_first (log[i].index == log_first + i), copies */
+    raft_entry *log;
+    size_t log_n, log_cap;
+    uint64_t log_first;
+    raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
+    uint8_t *snap_data;
+    size_t snap_len;
+    /* snapshot being received from the leader */
+    resp_buf in_snap;
+    /* peer addresses (bootstrap --cluster + ADDR entries) */
+    struct {
+        raft_id id;
+        char addr[NODE_ADDR_MAX];
+    } addrs[NODE_ADDRS_MAX];
+    /* proposals in index order */
+    node_prop *props;
+    size_t props_head, props_n, props_cap; /* ring */
+    node_read *reads;
+    size_t reads_n, reads_cap;
+    uint64_t next_ctx;
+    int promote_ticks;
+    data_arg *argv;
+    int argv_cap;
+    resp_buf scratch;
+    char cluster_id[65];
+} node;
+
+/* node_log.c */
+uint64_t nlog_last(const node *n);
+int nlog_append(node *n, const raft_entry *e, size_t cnt);
+void nlog_compact(node *n, uint64_t upto);
+void nlog_deinit(node *n);
+void nlog_storage(node *n, raft_storage *st);
+size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_t cap);
+int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m);
+int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv);
+int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc);
+void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr);
+int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap);
+
+/* node.c */
+void node_set_addr(node *n, raft_id id, const char *addr);
+const char *node_get_addr(const node *n, raft_id id);
+int node_propose(node *n, client *c, const void *data, size_t len);
+int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
+int node_snapshot(node *n, char *err, size_t cap);
+void node_process(node *n);
+int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);
+void node_on_peer_msg(void *ctx, const raft_message *m);
+
+/* node_cmd.c */
+void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
+
+#endif

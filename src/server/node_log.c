@@ -1,0 +1,304 @@
+/* node_log.c — the node's in-memory copy of its persisted log and latest snapshot, served to
+ * the consensus core through raft_storage callbacks, plus the entry payload encoding.
+ *
+ * The WAL (storage/wal.h) is append-only and has no read API: what the core may ask back
+ * (entries for lagging followers, terms, the snapshot) is kept here, from the last snapshot to
+ * the last persisted entry. Automatic snapshots bound its size. */
+#include "server/node_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/assert.h"
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (i * 8));
+}
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+uint64_t nlog_last(const node *n)
+{
+    return n->log_n ? n->log_first + n->log_n - 1 : n->snap_meta.index;
+}
+
+static void free_range(node *n, size_t from)
+{
+    for (size_t i = from; i < n->log_n; i++)
+        free((void *)n->log[i].data);
+}
+
+int nlog_append(node *n, const raft_entry *e, size_t cnt)
+{
+    if (!cnt) return 0;
+    uint64_t first = e[0].index;
+    SYN_ASSERT(first > n->snap_meta.index && first <= nlog_last(n) + 1);
+    if (first <= nlog_last(n)) { /* conflicting suffix (Raft §5.3) */
+        size_t keep = (size_t)(first - n->log_first);
+        free_range(n, keep);
+        n->log_n = keep;
+    }
+    if (!n->log_n) n->log_first = first;
+    if (n->log_n + cnt > n->log_cap) {
+        size_t ncap = n->log_cap ? n->log_cap : 1024;
+        while (ncap < n->log_n + cnt)
+            ncap *= 2;
+        raft_entry *nl = realloc(n->log, ncap * sizeof(*nl));
+        if (!nl) return -1;
+        n->log = nl;
+        n->log_cap = ncap;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        raft_entry *d = &n->log[n->log_n + i];
+        *d = e[i];
+        d->data = NULL;
+        if (e[i].len) {
+            uint8_t *p = malloc(e[i].len);
+            if (!p) return -1;
+            memcpy(p, e[i].data, e[i].len);
+            d->data = p;
+        }
+    }
+    n->log_n += cnt;
+    return 0;
+}
+
+void nlog_compact(node *n, uint64_t upto)
+{
+    if (!n->log_n || upto < n->log_first) return;
+    if (upto >= nlog_last(n)) {
+        free_range(n, 0);
+        n->log_n = 0;
+        n->log_first = upto + 1;
+        return;
+    }
+    size_t drop = (size_t)(upto - n->log_first + 1);
+    for (size_t i = 0; i < drop; i++)
+        free((void *)n->log[i].data);
+    memmove(n->log, n->log + drop, (n->log_n - drop) * sizeof(*n->log));
+    n->log_n -= drop;
+    n->log_first = upto + 1;
+}
+
+void nlog_deinit(node *n)
+{
+    free_range(n, 0);
+    free(n->log);
+    n->log = NULL;
+    n->log_n = n->log_cap = 0;
+    free(n->snap_data);
+    n->snap_data = NULL;
+}
+
+/* --- raft_storage callbacks ------------------------------------------------------------------ */
+
+static int st_entries(void *ud, uint64_t lo, uint64_t hi, uint64_t max_bytes, raft_entry *out,
+                      size_t cap, size_t *n_out)
+{
+    node *n = ud;
+    if (lo <= n->snap_meta.index || (n->log_n && lo < n->log_first)) return -RAFT_ECOMPACTED;
+    if (!n->log_n || hi - 1 > nlog_last(n) || lo >= hi) return -RAFT_EUNAVAIL;
+    size_t k = 0;
+    uint64_t bytes = 0;
+    for (uint64_t i = lo; i < hi && k < cap; i++) {
+        const raft_entry *e = &n->log[i - n->log_first];
+        if (k > 0 && bytes + e->len > max_bytes) break;
+        bytes += e->len;
+        out[k++] = *e;
+    }
+    *n_out = k;
+    return 0;
+}
+
+static int st_term(void *ud, uint64_t index, uint64_t *term_out)
+{
+    node *n = ud;
+    if (index == n->snap_meta.index) {
+        *term_out = n->snap_meta.term;
+        return 0;
+    }
+    if (index < n->snap_meta.index || (n->log_n && index < n->log_first)) return -RAFT_ECOMPACTED;
+    if (!n->log_n || index > nlog_last(n)) return -RAFT_EUNAVAIL;
+    *term_out = n->log[index - n->log_first].term;
+    return 0;
+}
+
+static uint64_t st_first(void *ud)
+{
+    node *n = ud;
+    return n->log_n ? n->log_first : n->snap_meta.index + 1;
+}
+
+static uint64_t st_last(void *ud)
+{
+    return nlog_last(ud);
+}
+
+static int st_snapshot(void *ud, uint64_t offset, uint8_t *buf, uint32_t cap,
+                       raft_snapshot_meta *meta_out, uint32_t *len_out, bool *done_out)
+{
+    node *n = ud;
+    if (!n->snap_meta.index || !n->snap_data) return -RAFT_EUNAVAIL;
+    if (offset > n->snap_len) return -RAFT_EINVAL;
+    size_t left = n->snap_len - (size_t)offset;
+    uint32_t len = left < cap ? (uint32_t)left : cap;
+    memcpy(buf, n->snap_data + offset, len);
+    *meta_out = n->snap_meta;
+    *len_out = len;
+    *done_out = offset + len >= n->snap_len;
+    return 0;
+}
+
+void nlog_storage(node *n, raft_storage *st)
+{
+    st->ud = n;
+    st->entries = st_entries;
+    st->term = st_term;
+    st->first_index = st_first;
+    st->last_index = st_last;
+    st->snapshot_chunk = st_snapshot;
+}
+
+/* --- snapshot conf blob: membership + peer addresses ------------------------------------- */
+
+size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_t cap)
+{
+    size_t need = 8 + 8 * ((size_t)m->n_voters + m->n_learners) + 4;
+    for (int i = 0; i < NODE_ADDRS_MAX; i++)
+        if (n->addrs[i].id) need += 8 + 2 + strlen(n->addrs[i].addr);
+    if (need > cap) return 0;
+    uint8_t *p = out;
+    put32(p, m->n_voters), put32(p + 4, m->n_learners), p += 8;
+    for (uint32_t i = 0; i < m->n_voters; i++)
+        put64(p, m->voters[i]), p += 8;
+    for (uint32_t i = 0; i < m->n_learners; i++)
+        put64(p, m->learners[i]), p += 8;
+    uint8_t *cnt = p;
+    p += 4;
+    uint32_t k = 0;
+    for (int i = 0; i < NODE_ADDRS_MAX; i++) {
+        if (!n->addrs[i].id) continue;
+        size_t l = strlen(n->addrs[i].addr);
+        put64(p, n->addrs[i].id), p += 8;
+        p[0] = (uint8_t)(l >> 8), p[1] = (uint8_t)l, p += 2;
+        memcpy(p, n->addrs[i].addr, l), p += l;
+        k++;
+    }
+    put32(cnt, k);
+    return (size_t)(p - out);
+}
+
+int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m)
+{
+    const uint8_t *end = p + len;
+    memset(m, 0, sizeof(*m));
+    if (len < 12) return -1;
+    m->n_voters = get32(p), m->n_learners = get32(p + 4), p += 8;
+    if (m->n_voters > RAFT_MAX_MEMBERS || m->n_learners > RAFT_MAX_MEMBERS) return -1;
+    if ((size_t)(end - p) < 8 * ((size_t)m->n_voters + m->n_learners) + 4) return -1;
+    for (uint32_t i = 0; i < m->n_voters; i++)
+        m->voters[i] = get64(p), p += 8;
+    for (uint32_t i = 0; i < m->n_learners; i++)
+        m->learners[i] = get64(p), p += 8;
+    uint32_t k = get32(p);
+    p += 4;
+    for (uint32_t i = 0; i < k; i++) {
+        if (end - p < 10) return -1;
+        uint64_t id = get64(p);
+        size_t l = (size_t)p[8] << 8 | p[9];
+        p += 10;
+        if ((size_t)(end - p) < l || l >= NODE_ADDR_MAX) return -1;
+        char a[NODE_ADDR_MAX];
+        memcpy(a, p, l);
+        a[l] = '\0';
+        p += l;
+        node_set_addr(n, id, a);
+    }
+    return p == end ? 0 : -1;
+}
+
+/* --- entry payloads ------------------------------------------------------------------------ */
+
+int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv)
+{
+    size_t need = 1 + 8 + 4;
+    for (int i = 0; i < argc; i++)
+        need += 4 + argv[i].len;
+    b->len = 0;
+    resp_buf_reserve(b, need);
+    uint8_t *p = (uint8_t *)b->data;
+    *p++ = NENTRY_CMD;
+    put64(p, (uint64_t)now_ms), p += 8;
+    put32(p, (uint32_t)argc), p += 4;
+    for (int i = 0; i < argc; i++) {
+        put32(p, (uint32_t)argv[i].len), p += 4;
+        memcpy(p, argv[i].ptr, argv[i].len), p += argv[i].len;
+    }
+    b->len = need;
+    return 0;
+}
+
+int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
+{
+    const uint8_t *end = p + len;
+    if (len < 13 || p[0] != NENTRY_CMD) return -1;
+    *now_ms = (int64_t)get64(p + 1);
+    uint32_t k = get32(p + 9);
+    p += 13;
+    if (k == 0 || k > (uint32_t)(end - p) / 4) return -1;
+    if ((int)k > n->argv_cap) {
+        data_arg *na = realloc(n->argv, k * sizeof(*na));
+        if (!na) return -1;
+        n->argv = na;
+        n->argv_cap = (int)k;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        if (end - p < 4) return -1;
+        uint32_t l = get32(p);
+        p += 4;
+        if ((size_t)(end - p) < l) return -1;
+        n->argv[i].ptr = (const char *)p;
+        n->argv[i].len = l;
+        p += l;
+    }
+    if (p != end) return -1;
+    *argc = (int)k;
+    return 0;
+}
+
+void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr)
+{
+    size_t l = strlen(addr);
+    b->len = 0;
+    resp_buf_reserve(b, 1 + 8 + l);
+    uint8_t *p = (uint8_t *)b->data;
+    p[0] = NENTRY_ADDR;
+    put64(p + 1, id);
+    memcpy(p + 9, addr, l);
+    b->len = 9 + l;
+}
+
+int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap)
+{
+    if (len < 9 || p[0] != NENTRY_ADDR || len - 9 >= cap) return -1;
+    *id = get64(p + 1);
+    memcpy(addr, p + 9, len - 9);
+    addr[len - 9] = '\0';
+    return *id ? 0 : -1;
+}

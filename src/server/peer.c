@@ -1,0 +1,611 @@
+/* peer.c — the peer transport (see peer.h). */
+#include "server/peer.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/frame.h"
+#include "resp/resp.h"
+#include "server/raftcodec.h"
+#include "server/server.h"
+#include "util/assert.h"
+
+#define PEER_LINKS_MAX     (2 * RAFT_MAX_MEMBERS)
+#define PEER_INBOUND_MAX   64
+#define PEER_OUT_MAX_BYTES (64u << 20) /* queued bytes per connection; beyond: drop batches */
+#define PEER_BATCH_MAX     (8u << 20)  /* a batch frame is closed past this many bytes */
+#define PEER_TIMER_MS      50
+#define PEER_FRAME_MAX     (128u << 20) /* largest frame accepted from a peer */
+#define PEER_PING_MS       200
+#define PEER_SILENT_MS     1500
+#define PEER_CONNECT_MS    1000
+#define PEER_BACKOFF_MIN   100
+#define PEER_BACKOFF_MAX   2000
+
+enum { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_READY };
+
+typedef struct pconn {
+    peer_net *pn;
+    int fd; /* -1 when closed */
+    int state;
+    bool outbound;
+    bool close_after_write; /* a REJECT was queued */
+    raft_id id;             /* outbound: the node dialled; inbound: learned from its hello */
+    uint8_t *in;            /* in[0..in_len) received, not yet a whole frame */
+    size_t in_len, in_cap;
+    resp_buf out; /* out.data[out_sent..out.len) not yet written */
+    size_t out_sent;
+    int64_t since_ms, last_rx_ms, last_tx_ms;
+} pconn;
+
+typedef struct {
+    raft_id id; /* 0 = free slot */
+    char addr[FRAME_ADDR_MAX + 1];
+    pconn c;
+    int64_t next_try_ms;
+    int backoff_ms;
+    resp_buf batch; /* u32 count, then u32 len + message, ... (raftcodec.h) */
+    uint32_t batch_n;
+} plink;
+
+typedef struct {
+    raft_id id;
+    char addr[FRAME_ADDR_MAX + 1];
+} caddr_entry;
+
+struct peer_net {
+    net_loop *loop;
+    raft_id self;
+    char cluster_id[FRAME_CLUSTER_ID_MAX + 1];
+    char client_addr[FRAME_ADDR_MAX + 1];
+    peer_msg_cb on_msg;
+    void *ctx;
+    int lfd;
+    uint64_t timer;
+    plink links[PEER_LINKS_MAX];
+    pconn *inbound[PEER_INBOUND_MAX];
+    caddr_entry caddrs[PEER_LINKS_MAX];
+    rcodec_scratch scratch;
+};
+
+static void conn_io(net_loop *l, int fd, int events, void *ctx);
+
+static plink *link_of(const peer_net *pn, raft_id id)
+{
+    for (int i = 0; i < PEER_LINKS_MAX; i++)
+        if (pn->links[i].id == id) return (plink *)&pn->links[i];
+    return NULL;
+}
+
+static void set_client_addr(peer_net *pn, raft_id id, const char *addr)
+{
+    caddr_entry *free_e = NULL;
+    for (int i = 0; i < PEER_LINKS_MAX; i++) {
+        if (pn->caddrs[i].id == id) {
+            snprintf(pn->caddrs[i].addr, sizeof(pn->caddrs[i].addr), "%s", addr);
+            return;
+        }
+        if (!pn->caddrs[i].id && !free_e) free_e = &pn->caddrs[i];
+    }
+    if (!free_e) return;
+    free_e->id = id;
+    snprintf(free_e->addr, sizeof(free_e->addr), "%s", addr);
+}
+
+const char *peer_net_client_addr(const peer_net *pn, raft_id id)
+{
+    for (int i = 0; i < PEER_LINKS_MAX; i++)
+        if (pn->caddrs[i].id == id) return pn->caddrs[i].addr;
+    return "";
+}
+
+const char *peer_net_addr(const peer_net *pn, raft_id id)
+{
+    plink *lk = link_of(pn, id);
+    return lk ? lk->addr : NULL;
+}
+
+/* --- connections --------------------------------------------------------------------------- */
+
+static void conn_update_watch(pconn *c)
+{
+    int mask = NET_READABLE;
+    if (c->state == C_CONNECTING || c->out_sent < c->out.len) mask |= NET_WRITABLE;
+    if (net_loop_mask(c->pn->loop, c->fd) != mask)
+        (void)net_loop_watch(c->pn->loop, c->fd, mask, conn_io, c);
+}
+
+static void conn_reset(pconn *c)
+{
+    if (c->fd >= 0) {
+        (void)net_loop_watch(c->pn->loop, c->fd, 0, NULL, NULL);
+        close(c->fd);
+    }
+    c->fd = -1;
+    c->state = C_IDLE;
+    c->close_after_write = false;
+    free(c->in);
+    c->in = NULL;
+    c->in_len = c->in_cap = 0;
+    resp_buf_deinit(&c->out);
+    resp_buf_init(&c->out);
+    c->out_sent = 0;
+}
+
+/* Closes c: an outbound link retries later, an inbound connection is freed. */
+static void conn_close(pconn *c, const char *why)
+{
+    peer_net *pn = c->pn;
+    if (c->outbound) {
+        plink *lk = link_of(pn, c->id);
+        SYN_ASSERT(lk != NULL);
+        if (c->state == C_READY)
+            srv_log(SRV_LOG_WARN, "peer link to node %llu (%s) closed: %s",
+                    (unsigned long long)c->id, lk->addr, why);
+        conn_reset(c);
+        lk->backoff_ms = lk->backoff_ms ? lk->backoff_ms * 2 : PEER_BACKOFF_MIN;
+        if (lk->backoff_ms > PEER_BACKOFF_MAX) lk->backoff_ms = PEER_BACKOFF_MAX;
+        lk->next_try_ms = net_mono_ms() + lk->backoff_ms;
+        lk->batch.len = 0;
+        lk->batch_n = 0;
+        return;
+    }
+    if (c->state == C_READY)
+        srv_log(SRV_LOG_INFO, "peer connection from node %llu closed: %s",
+                (unsigned long long)c->id, why);
+    conn_reset(c);
+    for (int i = 0; i < PEER_INBOUND_MAX; i++)
+        if (pn->inbound[i] == c) pn->inbound[i] = NULL;
+    free(c);
+}
+
+/* Writes what the socket takes. Returns 0, or -1 if the connection was closed. */
+static int conn_write(pconn *c)
+{
+    while (c->out_sent < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            conn_close(c, strerror(errno));
+            return -1;
+        }
+        c->out_sent += (size_t)n;
+    }
+    if (c->out_sent == c->out.len) {
+        c->out.len = c->out_sent = 0;
+        if (c->close_after_write) {
+            conn_close(c, "handshake refused");
+            return -1;
+        }
+    } else if (c->out_sent > (1u << 20)) {
+        resp_buf_consume(&c->out, c->out_sent);
+        c->out_sent = 0;
+    }
+    conn_update_watch(c);
+    return 0;
+}
+
+static void conn_queue_frame(pconn *c, uint8_t type, const void *payload, uint32_t len)
+{
+    uint8_t hdr[FRAME_HEADER_BYTES];
+    frame_write_header(hdr, type, payload, len);
+    resp_buf_append(&c->out, hdr, sizeof(hdr));
+    if (len) resp_buf_append(&c->out, payload, len);
+    c->last_tx_ms = net_mono_ms();
+}
+
+static void send_hello(pconn *c, raft_id to)
+{
+    frame_hello h;
+    uint8_t buf[FRAME_HELLO_MAX_BYTES];
+    frame_hello_init(&h, c->pn->self, to, c->pn->cluster_id, c->pn->client_addr);
+    long n = frame_hello_encode(&h, buf, sizeof(buf));
+    SYN_ASSERT(n > 0);
+    conn_queue_frame(c, FRAME_T_HELLO, buf, (uint32_t)n);
+}
+
+/* Handles one whole frame. Returns 0, or -1 if the connection was closed. */
+static int conn_frame(pconn *c, const frame *f)
+{
+    peer_net *pn = c->pn;
+    if (f->type == FRAME_T_PING) return 0;
+    if (c->state != C_READY) {
+        if (f->type == FRAME_T_REJECT && c->outbound) {
+            srv_log(SRV_LOG_WARN, "node %llu refused our handshake: %.*s",
+                    (unsigned long long)c->id, (int)(f->len > 300 ? 300 : f->len),
+                    (const char *)f->payload);
+            conn_close(c, "handshake refused by the peer");
+            return -1;
+        }
+        if (f->type != FRAME_T_HELLO) {
+            conn_close(c, "first frame is not a hello");
+            return -1;
+        }
+        frame_hello theirs, mine;
+        if (frame_hello_decode(f->payload, f->len, &theirs) != FRAME_OK) {
+            conn_close(c, "malformed hello");
+            return -1;
+        }
+        frame_hello_init(&mine, pn->self, c->outbound ? c->id : 0, pn->cluster_id, pn->client_addr);
+        char err[512];
+        int rc = frame_hello_check(&mine, &theirs, err, sizeof(err));
+        if (rc == FRAME_OK && theirs.node_id == pn->self) {
+            rc = FRAME_ERR_HELLO_NODE;
+            snprintf(err, sizeof(err), "peer claims this node's own id %llu",
+                     (unsigned long long)pn->self);
+        }
+        if (rc != FRAME_OK) {
+            srv_log(SRV_LOG_WARN, "peer handshake refused (%s): %s",
+                    c->outbound ? "outbound" : "inbound", err);
+            if (c->outbound) {
+                conn_close(c, "handshake refused");
+                return -1;
+            }
+            conn_queue_frame(c, FRAME_T_REJECT, err, (uint32_t)strlen(err));
+            c->close_after_write = true;
+            c->state = C_HANDSHAKE;
+            return 0;
+        }
+        set_client_addr(pn, theirs.node_id, theirs.client_addr);
+        if (!c->outbound) {
+            c->id = theirs.node_id;
+            send_hello(c, c->id);
+        } else {
+            plink *lk = link_of(pn, c->id);
+            lk->backoff_ms = 0;
+            srv_log(SRV_LOG_INFO, "peer link to node %llu (%s) up", (unsigned long long)c->id,
+                    lk->addr);
+        }
+        c->state = C_READY;
+        return 0;
+    }
+    if (f->type != FRAME_T_RAFT || c->outbound || c->close_after_write) {
+        if (f->type == FRAME_T_RAFT) return 0; /* not expected on this direction: ignore */
+        conn_close(c, "unexpected frame type");
+        return -1;
+    }
+    size_t off = 0;
+    uint32_t left = 0;
+    raft_message m;
+    for (;;) {
+        int rc = rcodec_batch_next(f->payload, f->len, &off, &left, &m, &pn->scratch);
+        if (rc == 0) break;
+        if (rc < 0) {
+            conn_close(c, rc == RCODEC_ENOMEM ? "out of memory" : "malformed raft message");
+            return -1;
+        }
+        if (m.from != c->id || m.to != pn->self) {
+            conn_close(c, "raft message with wrong sender or destination");
+            return -1;
+        }
+        pn->on_msg(pn->ctx, &m);
+    }
+    return 0;
+}
+
+static void conn_read(pconn *c)
+{
+    for (int round = 0; round < 16; round++) {
+        if (c->in_cap - c->in_len < 64 * 1024) {
+            size_t ncap = c->in_cap ? c->in_cap * 2 : 128 * 1024;
+            if (ncap > PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024)
+                ncap = PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024;
+            if (ncap <= c->in_cap) {
+                conn_close(c, "input buffer full");
+                return;
+            }
+            uint8_t *nb = realloc(c->in, ncap);
+            if (!nb) {
+                conn_close(c, "out of memory");
+                return;
+            }
+            c->in = nb;
+            c->in_cap = ncap;
+        }
+        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) return;
+            conn_close(c, strerror(errno));
+            return;
+        }
+        if (n == 0) {
+            conn_close(c, "closed by the peer");
+            return;
+        }
+        c->in_len += (size_t)n;
+        c->last_rx_ms = net_mono_ms();
+        size_t pos = 0;
+        for (;;) {
+            frame f;
+            size_t used = 0;
+            int rc = frame_decode(c->in + pos, c->in_len - pos, PEER_FRAME_MAX, &f, &used, NULL);
+            if (rc == FRAME_INCOMPLETE) break;
+            if (rc != FRAME_OK) {
+                srv_log(SRV_LOG_WARN, "peer node %llu: bad frame (%s), closing",
+                        (unsigned long long)c->id, frame_strerror(rc));
+                conn_close(c, frame_strerror(rc));
+                return;
+            }
+            if (conn_frame(c, &f) < 0) return;
+            pos += used;
+        }
+        if (pos) {
+            memmove(c->in, c->in + pos, c->in_len - pos);
+            c->in_len -= pos;
+        }
+        if (c->out_sent < c->out.len && conn_write(c) < 0) return;
+        if ((size_t)n < c->in_cap - c->in_len) break;
+    }
+}
+
+static void conn_io(net_loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)fd;
+    pconn *c = ctx;
+    if (c->state == C_CONNECTING) {
+        if (!(events & NET_WRITABLE)) return;
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) err = errno;
+        if (err) {
+            conn_close(c, strerror(err));
+            return;
+        }
+        c->state = C_HANDSHAKE;
+        c->last_rx_ms = net_mono_ms();
+        send_hello(c, c->id);
+        (void)conn_write(c);
+        return;
+    }
+    if ((events & NET_WRITABLE) && conn_write(c) < 0) return;
+    if (events & NET_READABLE) {
+        conn_read(c);
+        return; /* c may be gone */
+    }
+}
+
+static void link_connect(peer_net *pn, plink *lk)
+{
+    pconn *c = &lk->c;
+    char host[FRAME_ADDR_MAX + 1], portstr[16];
+    int port;
+    if (net_parse_hostport(lk->addr, host, sizeof(host), &port) < 0) return;
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, portstr, &hints, &res) != 0 || !res) {
+        lk->next_try_ms = net_mono_ms() + PEER_BACKOFF_MAX;
+        return;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        freeaddrinfo(res);
+        lk->next_try_ms = net_mono_ms() + PEER_BACKOFF_MAX;
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    c->fd = fd;
+    c->since_ms = c->last_rx_ms = c->last_tx_ms = net_mono_ms();
+    c->state = C_CONNECTING;
+    if (rc < 0 && errno != EINPROGRESS) {
+        conn_close(c, strerror(errno));
+        return;
+    }
+    if (net_loop_watch(pn->loop, fd, NET_WRITABLE | NET_READABLE, conn_io, c) < 0)
+        conn_close(c, "cannot watch the socket");
+}
+
+static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
+{
+    (void)events;
+    peer_net *pn = ctx;
+    for (int i = 0; i < 64; i++) {
+        int fd = net_tcp_accept(lfd, NULL, 0);
+        if (fd < 0) return;
+        int slot = -1;
+        for (int j = 0; j < PEER_INBOUND_MAX; j++)
+            if (!pn->inbound[j]) {
+                slot = j;
+                break;
+            }
+        pconn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
+        if (!c || fd >= net_loop_max_fds(l)) {
+            free(c);
+            close(fd);
+            continue;
+        }
+        c->pn = pn;
+        c->fd = fd;
+        c->state = C_HANDSHAKE;
+        resp_buf_init(&c->out);
+        c->since_ms = c->last_rx_ms = c->last_tx_ms = net_mono_ms();
+        if (net_loop_watch(l, fd, NET_READABLE, conn_io, c) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        pn->inbound[slot] = c;
+    }
+}
+
+/* Reconnects, pings and drops silent connections. */
+static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    peer_net *pn = ctx;
+    int64_t now = net_mono_ms();
+    for (int i = 0; i < PEER_LINKS_MAX; i++) {
+        plink *lk = &pn->links[i];
+        if (!lk->id) continue;
+        pconn *c = &lk->c;
+        if (c->state == C_IDLE) {
+            if (now >= lk->next_try_ms) link_connect(pn, lk);
+            continue;
+        }
+        if (c->state == C_CONNECTING) {
+            if (now - c->since_ms > PEER_CONNECT_MS) conn_close(c, "connect timed out");
+            continue;
+        }
+        if (now - c->last_rx_ms > PEER_SILENT_MS) {
+            conn_close(c, "peer silent");
+            continue;
+        }
+        if (now - c->last_tx_ms >= PEER_PING_MS && c->out_sent == c->out.len) {
+            conn_queue_frame(c, FRAME_T_PING, NULL, 0);
+            (void)conn_write(c);
+        }
+    }
+    for (int i = 0; i < PEER_INBOUND_MAX; i++) {
+        pconn *c = pn->inbound[i];
+        if (!c) continue;
+        if (now - c->last_rx_ms > PEER_SILENT_MS) {
+            conn_close(c, "peer silent");
+            continue;
+        }
+        if (c->state == C_READY && now - c->last_tx_ms >= PEER_PING_MS &&
+            c->out_sent == c->out.len) {
+            conn_queue_frame(c, FRAME_T_PING, NULL, 0);
+            (void)conn_write(c);
+        }
+    }
+    return PEER_TIMER_MS;
+}
+
+/* --- public --------------------------------------------------------------------------------- */
+
+peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd)
+{
+    peer_net *pn = calloc(1, sizeof(*pn));
+    if (!pn) return NULL;
+    pn->loop = l;
+    pn->self = cfg->self;
+    snprintf(pn->cluster_id, sizeof(pn->cluster_id), "%s", cfg->cluster_id);
+    snprintf(pn->client_addr, sizeof(pn->client_addr), "%s", cfg->client_addr);
+    pn->on_msg = cfg->on_msg;
+    pn->ctx = cfg->ctx;
+    pn->lfd = listen_fd;
+    if (net_loop_watch(l, listen_fd, NET_READABLE, accept_cb, pn) < 0) {
+        free(pn);
+        return NULL;
+    }
+    pn->timer = net_timer_add(l, PEER_TIMER_MS, peer_timer, pn);
+    if (!pn->timer) {
+        (void)net_loop_watch(l, listen_fd, 0, NULL, NULL);
+        free(pn);
+        return NULL;
+    }
+    return pn;
+}
+
+void peer_net_destroy(peer_net *pn)
+{
+    if (!pn) return;
+    for (int i = 0; i < PEER_LINKS_MAX; i++)
+        if (pn->links[i].id) peer_net_remove(pn, pn->links[i].id);
+    for (int i = 0; i < PEER_INBOUND_MAX; i++)
+        if (pn->inbound[i]) conn_close(pn->inbound[i], "shutdown");
+    (void)net_timer_cancel(pn->loop, pn->timer);
+    (void)net_loop_watch(pn->loop, pn->lfd, 0, NULL, NULL);
+    close(pn->lfd);
+    rcodec_scratch_deinit(&pn->scratch);
+    free(pn);
+}
+
+int peer_net_set_addr(peer_net *pn, raft_id id, const char *hostport)
+{
+    char host[FRAME_ADDR_MAX + 1];
+    int port;
+    if (id == 0 || id == pn->self || strlen(hostport) > FRAME_ADDR_MAX ||
+        net_parse_hostport(hostport, host, sizeof(host), &port) < 0)
+        return -EINVAL;
+    plink *lk = link_of(pn, id);
+    if (lk) {
+        if (strcmp(lk->addr, hostport) == 0) return 0;
+        conn_reset(&lk->c);
+    } else {
+        lk = link_of(pn, 0);
+        if (!lk) return -EINVAL;
+        memset(lk, 0, sizeof(*lk));
+        lk->id = id;
+        lk->c.fd = -1;
+        lk->c.pn = pn;
+        lk->c.outbound = true;
+        lk->c.id = id;
+        resp_buf_init(&lk->c.out);
+        resp_buf_init(&lk->batch);
+    }
+    snprintf(lk->addr, sizeof(lk->addr), "%s", hostport);
+    lk->next_try_ms = 0;
+    return 0;
+}
+
+void peer_net_remove(peer_net *pn, raft_id id)
+{
+    plink *lk = link_of(pn, id);
+    if (!lk) return;
+    conn_reset(&lk->c);
+    resp_buf_deinit(&lk->c.out);
+    resp_buf_deinit(&lk->batch);
+    memset(lk, 0, sizeof(*lk));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static void link_close_batch(plink *lk)
+{
+    if (!lk->batch_n) return;
+    pconn *c = &lk->c;
+    put32((uint8_t *)lk->batch.data, lk->batch_n);
+    if (c->state == C_READY && c->out.len - c->out_sent + lk->batch.len < PEER_OUT_MAX_BYTES)
+        conn_queue_frame(c, FRAME_T_RAFT, lk->batch.data, (uint32_t)lk->batch.len);
+    lk->batch.len = 0;
+    lk->batch_n = 0;
+}
+
+void peer_net_send(peer_net *pn, const raft_message *m)
+{
+    plink *lk = link_of(pn, m->to);
+    if (!lk || lk->c.state != C_READY) return; /* dropped: Raft retries */
+    size_t sz = rcodec_msg_size(m);
+    if (sz + 8 > PEER_FRAME_MAX) return; /* cannot happen: entries are capped far below */
+    if (lk->batch_n && lk->batch.len + 4 + sz > PEER_BATCH_MAX) link_close_batch(lk);
+    if (!lk->batch_n) {
+        lk->batch.len = 0;
+        uint8_t zero[4] = {0};
+        resp_buf_append(&lk->batch, zero, 4);
+    }
+    resp_buf_reserve(&lk->batch, 4 + sz);
+    put32((uint8_t *)lk->batch.data + lk->batch.len, (uint32_t)sz);
+    size_t w = rcodec_msg_encode(m, (uint8_t *)lk->batch.data + lk->batch.len + 4);
+    SYN_ASSERT(w == sz);
+    lk->batch.len += 4 + sz;
+    lk->batch_n++;
+}
+
+void peer_net_flush(peer_net *pn)
+{
+    for (int i = 0; i < PEER_LINKS_MAX; i++) {
+        plink *lk = &pn->links[i];
+        if (!lk->id) continue;
+        link_close_batch(lk);
+        if (lk->c.state == C_READY && lk->c.out_sent < lk->c.out.len) (void)conn_write(&lk->c);
+    }
+}

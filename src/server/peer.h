@@ -1,0 +1,53 @@
+/* peer.h — the peer transport: persistent TCP connections between synod nodes carrying
+ * checksummed frames (src/net/frame.h) after a version + cluster-id + node-id handshake.
+ *
+ * Each node dials every peer it knows and sends its raft messages on that outbound link only;
+ * it receives a peer's messages on the link that peer dialled. So a pair of nodes uses two
+ * connections, one per direction, and no tie-breaking is needed. Messages queued for a link that
+ * is not connected are dropped (Raft tolerates loss; the core retries). Links reconnect with
+ * exponential backoff (100 ms .. 2 s); both ends send a PING frame every 200 ms and close a
+ * link silent for 1.5 s, so a half-open connection (peer frozen, partition) is noticed without
+ * waiting for TCP's retransmission timers. Messages sent during one loop pass are batched into
+ * one frame per link (peer_net_flush). Malformed frames or messages close the connection. */
+#ifndef SYNOD_SERVER_PEER_H
+#define SYNOD_SERVER_PEER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "consensus/raft.h"
+#include "net/net.h"
+
+typedef struct peer_net peer_net;
+
+/* A message received from a peer (already decoded, not yet validated by raft_step). Pointers in
+ * m are valid during the call only. */
+typedef void (*peer_msg_cb)(void *ctx, const raft_message *m);
+
+typedef struct {
+    raft_id self;
+    const char *cluster_id;  /* copied */
+    const char *client_addr; /* this node's client address, told to peers in the hello */
+    peer_msg_cb on_msg;
+    void *ctx;
+} peer_net_config;
+
+/* Takes ownership of listen_fd (a listening TCP socket for peers). NULL on out-of-memory. */
+peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd);
+void peer_net_destroy(peer_net *pn);
+
+/* Adds or updates the peer address of node id ("host:port"); 0 or -EINVAL. */
+int peer_net_set_addr(peer_net *pn, raft_id id, const char *hostport);
+void peer_net_remove(peer_net *pn, raft_id id);
+/* The peer address of id, NULL if unknown. Valid until the next call that changes it. */
+const char *peer_net_addr(const peer_net *pn, raft_id id);
+
+/* Queues m for its destination (m->to); sent at the next peer_net_flush. */
+void peer_net_send(peer_net *pn, const raft_message *m);
+/* Writes every queued batch. Call once per loop pass, after the WAL sync. */
+void peer_net_flush(peer_net *pn);
+
+/* Client address node id announced in its hello ("" if never heard). */
+const char *peer_net_client_addr(const peer_net *pn, raft_id id);
+
+#endif
