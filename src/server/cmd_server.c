@@ -223,14 +223,18 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
 {
     size_t nk = srv_config_key_count();
     int hit[64] = {0};
+    const data_arg *exact[64] = {0}; /* Redis echoes a non-glob name as the client wrote it */
     size_t n = 0;
     for (size_t k = 0; k < nk && k < 64; k++) {
         const char *name = srv_config_key_name(k);
         for (int a = 2; a < argc; a++) {
             if (srv_glob_match(argv[a].ptr, argv[a].len, name, strlen(name), 1)) {
+                if (!hit[k]) n++;
                 hit[k] = 1;
-                n++;
-                break;
+                if (!memchr(argv[a].ptr, '*', argv[a].len) &&
+                    !memchr(argv[a].ptr, '?', argv[a].len) &&
+                    !memchr(argv[a].ptr, '[', argv[a].len) && !exact[k])
+                    exact[k] = &argv[a];
             }
         }
     }
@@ -239,15 +243,22 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
         if (!hit[k]) continue;
         char val[SRV_PATH_MAX];
         srv_config_key_value(&s->cfg, k, val, sizeof(val));
-        srv_reply_cstr(c, srv_config_key_name(k));
+        if (exact[k])
+            srv_reply_bulk(c, exact[k]->ptr, exact[k]->len);
+        else
+            srv_reply_cstr(c, srv_config_key_name(k));
         srv_reply_cstr(c, val);
     }
 }
 
 void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
 {
-    if (argc % 2) {
+    if (argc < 4) {
         srv_reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    if (argc % 2) {
+        srv_reply_error(c, "ERR syntax error");
         return;
     }
     /* all or nothing: apply to a copy, commit if every pair is valid */

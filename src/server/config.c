@@ -65,13 +65,14 @@ static const key_def keys[] = {
     {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
     {"consistency", K_CONSIST, K_STARTUP, OFF(consistency), 0, 0,
      "default reads: linearizable|lease|stale"},
-    {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 1000000,
+    {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 4294967295ll,
      "max connected clients"},
     {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
      LLONG_MAX, "max bulk string length"},
     {"client-query-buffer-limit", K_MEM, K_STARTUP | K_RUNTIME, OFF(client_query_buffer_limit),
      1024 * 1024, LLONG_MAX, "max bytes of unprocessed input per client"},
-    {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 1, 500, "cron frequency (active expiry)"},
+    /* Redis accepts any hz >= 0 and clamps it to 1..500 (in srv_config_set) */
+    {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 0, INT_MAX, "cron frequency (active expiry)"},
     {"timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(timeout_s), 0, INT_MAX,
      "close clients idle this many seconds (0 = never)"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
@@ -244,9 +245,9 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         if ((k->type == K_INT ? parse_ll(value, &v) : parse_mem(value, &v)) < 0) {
             if (runtime)
                 errf(err, cap,
-                     "CONFIG SET failed (possibly related to argument '%s') - argument "
-                     "couldn't be parsed into an integer",
-                     k->name);
+                     "CONFIG SET failed (possibly related to argument '%s') - argument %s", k->name,
+                     k->type == K_MEM ? "must be a memory value"
+                                      : "couldn't be parsed into an integer");
             else
                 errf(err, cap, "%s: bad value '%s' (expected an integer%s)", k->name, value,
                      k->type == K_MEM ? " with an optional kb/mb/gb suffix" : "");
@@ -263,6 +264,7 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
                      k->min, k->max);
             return -1;
         }
+        if (k->offset == OFF(hz)) v = v < 1 ? 1 : v > 500 ? 500 : v;
         *(long long *)(base + k->offset) = v;
         return 0;
     case K_ADDR: {

@@ -256,6 +256,20 @@ static void srv_reply_unknown(client *c, int argc, const data_arg *argv)
                      argn(&argv[0], 128), argv[0].ptr, args);
 }
 
+typedef struct {
+    server *s;
+    int64_t now_ms;
+} expire_ctx;
+
+static void expire_seen(void *ctx, const char *key, size_t len)
+{
+    expire_ctx *x = ctx;
+    if (data_expire_key(x->s->ds, key, len, x->now_ms)) {
+        x->s->stats.expired_keys++;
+        x->s->stats.applied_writes++;
+    }
+}
+
 static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const data_arg *argv)
 {
     const data_cmd_info *info = data_cmd_describe(dc);
@@ -281,9 +295,13 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
         }
         if (data_exec(s->ds, dc, argc, argv, now_ms, &srv_client_reply_ops, c))
             s->stats.applied_writes++;
-        return;
+    } else {
+        data_exec(s->ds, dc, argc, argv, now_ms, &srv_client_reply_ops, c);
     }
-    data_exec(s->ds, dc, argc, argv, now_ms, &srv_client_reply_ops, c);
+    /* Lazy expiry as Redis does it: a key the command found expired goes away now (the read
+     * itself changed nothing). data_expire_key deletes only if it is still expired. */
+    expire_ctx x = {s, now_ms};
+    data_take_expired(s->ds, expire_seen, &x);
 }
 
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)

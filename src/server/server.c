@@ -26,6 +26,7 @@ void srv_config_applied(server *s)
 {
     s->limits.max_bulk_len = s->cfg.proto_max_bulk_len;
     s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
+    if (s->ds) data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
 }
@@ -63,6 +64,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         srv_log(SRV_LOG_WARN, "out of memory at startup");
         return -1;
     }
+    data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
 
     int fd = net_tcp_listen(s->cfg.listen_host, s->cfg.listen_port, 511);
     if (fd < 0) {

@@ -176,9 +176,7 @@ CASES = [
     ]),
 ]
 
-XFAIL = {
-    "lazy_expire_dbsize": "B3 a key found expired by a command stays counted by DBSIZE",
-}
+XFAIL = {}
 
 
 def test_expiry_passes(pair):

@@ -76,10 +76,7 @@ CASES = [
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
 
-XFAIL = {
-    "config_set_maxclients": "B4 CONFIG SET maxclients range text; B5 CONFIG GET echoes the name",
-    "config_set_supported": "B7 CONFIG SET hz 0; B8 memory-value error text; B9 odd CONFIG SET args",
-}
+XFAIL = {}
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))
@@ -337,9 +334,7 @@ def bulk_limit_1mb(pair):
         conn.call("CONFIG", "SET", "proto-max-bulk-len", "536870912")
 
 
-@pytest.mark.parametrize("dummy", [pytest.param(0, id="1mb", marks=xfail_marks(
-    "B10 SETRANGE/APPEND limit ignores the configured proto-max-bulk-len"))])
-def test_proto_max_bulk_len_strings(pair, bulk_limit_1mb, dummy):
+def test_proto_max_bulk_len_strings(pair, bulk_limit_1mb):
     """The string size limit follows proto-max-bulk-len (Redis's checkStringLength)."""
     pair.step(("CONFIG", "GET", "proto-max-bulk-len"))
     pair.step(("SET", "k", "abc"))

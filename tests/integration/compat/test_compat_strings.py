@@ -229,8 +229,7 @@ CASES = [
 ]
 
 # Open synod bugs: case id -> reason (see /work/wt/COMPAT-BUGS.md).
-XFAIL = {
-}
+XFAIL = {}
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))
