@@ -8,12 +8,10 @@
  * replicated server (issue 4) will first persist the pass's log entries: a write's reply is
  * produced only once its entry is applied, so nothing leaves before it is durable.
  *
- * Where issue 4 plugs in: exec_data (dispatch.c) already executes every write in the form
- * data_rewrite gives it (absolute times), i.e. exactly the log entry to propose. To replicate,
- * propose that argv there instead of calling data_exec, stop processing the client's input
- * (as CLIENT_PAUSED does in process_input, so pipelined replies keep their order), and when
- * the entry is applied run data_exec with the entry's now_ms and resume the client. The
- * active expiry cycle (cron.c) likewise turns into proposing its DELs on the leader. */
+ * Replication (issue 4, node.h): process_input asks node_route first. Writes are proposed to
+ * the Raft log in their data_rewrite form and answered when applied (node.c); a client whose
+ * earlier requests still wait stalls (CLIENT_STALLED) so replies keep their order; followers
+ * relay to the leader (fwd.c); the active expiry cycle proposes DELs on the leader only. */
 #ifndef SYNOD_SERVER_SERVER_H
 #define SYNOD_SERVER_SERVER_H
 
