@@ -138,13 +138,21 @@ int net_loop_mask(const net_loop *l, int fd)
     return l->fds[fd].mask;
 }
 
+/* now + delay_ms, saturating: a huge delay means "never", not a signed overflow. */
+static int64_t due_after(int64_t now_ms, int64_t delay_ms)
+{
+    if (delay_ms <= 0) return now_ms;
+    if (delay_ms > INT64_MAX - now_ms) return INT64_MAX;
+    return now_ms + delay_ms;
+}
+
 uint64_t net_timer_add(net_loop *l, int64_t delay_ms, net_timer_cb cb, void *ctx)
 {
     SYN_ASSERT(cb != NULL);
     net_timer *t = malloc(sizeof(*t));
     if (!t) return 0;
     t->id = l->next_timer_id++;
-    t->due_ms = net_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
+    t->due_ms = due_after(net_mono_ms(), delay_ms);
     t->ran_pass = l->timer_pass;
     t->cb = cb;
     t->ctx = ctx;
@@ -177,16 +185,19 @@ void net_loop_stop(net_loop *l)
     l->stop = 1;
 }
 
-/* Runs every timer that is due. A callback may add or cancel timers (itself included), so
- * after each call the scan restarts; the bound is the timers due now, each run once per pass. */
+/* Runs every timer that is due, earliest deadline first (ties: the older timer first). A
+ * callback may add or cancel timers (itself included), so after each call the scan restarts;
+ * the bound is the timers due now, each run once per pass. */
 static void run_timers(net_loop *l)
 {
     int64_t now = net_mono_ms();
     uint64_t pass = ++l->timer_pass; /* timers added by callbacks carry it: next pass */
     for (;;) {
-        net_timer *t = l->timers;
-        while (t && !(t->due_ms <= now && t->ran_pass != pass))
-            t = t->next;
+        net_timer *t = NULL;
+        for (net_timer *c = l->timers; c; c = c->next) {
+            if (c->due_ms > now || c->ran_pass == pass) continue;
+            if (!t || c->due_ms < t->due_ms || (c->due_ms == t->due_ms && c->id < t->id)) t = c;
+        }
         if (!t) return;
         uint64_t id = t->id;
         t->ran_pass = pass;
@@ -201,7 +212,7 @@ static void run_timers(net_loop *l)
             *pp = dead->next;
             free(dead);
         } else {
-            (*pp)->due_ms = now + (next > 0 ? next : 0);
+            (*pp)->due_ms = due_after(now, next);
         }
     }
 }
@@ -240,10 +251,10 @@ int net_loop_once(net_loop *l, int64_t timeout_ms)
 
 int net_loop_run(net_loop *l)
 {
+    int rc = 0;
     l->stop = 0;
-    while (!l->stop) {
-        int rc = net_loop_once(l, -1);
-        if (rc < 0) return rc;
-    }
-    return 0;
+    while (!l->stop && rc >= 0)
+        rc = net_loop_once(l, -1);
+    l->stop = 0; /* consumed: a later net_loop_once is a full pass again */
+    return rc < 0 ? rc : 0;
 }

@@ -40,14 +40,16 @@ int net_loop_max_fds(const net_loop *l);
 int net_loop_watch(net_loop *l, int fd, int mask, net_io_cb cb, void *ctx);
 int net_loop_mask(const net_loop *l, int fd); /* currently watched mask, 0 if none */
 
-/* Adds a timer due in delay_ms. Returns its id (> 0), or 0 on out-of-memory. */
+/* Adds a timer due in delay_ms (a huge delay saturates: never due). Due timers run earliest
+ * deadline first (ties: older first), each at most once per pass; a timer added by a callback
+ * runs in a later pass. Returns its id (> 0), or 0 on out-of-memory. */
 uint64_t net_timer_add(net_loop *l, int64_t delay_ms, net_timer_cb cb, void *ctx);
 int net_timer_cancel(net_loop *l, uint64_t id); /* 0, or -ENOENT */
 
 void net_loop_set_before_sleep(net_loop *l, net_hook_cb cb, void *ctx);
 
-/* Runs until net_loop_stop is called (from a callback). Returns 0, or -errno if epoll_wait
- * fails with anything but EINTR. */
+/* Runs until net_loop_stop is called (from a callback; the stop is consumed on return).
+ * Returns 0, or -errno if epoll_wait fails with anything but EINTR. */
 int net_loop_run(net_loop *l);
 void net_loop_stop(net_loop *l);
 /* One pass: before-sleep hook, wait at most timeout_ms (-1 = until an event or timer),
