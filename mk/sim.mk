@@ -3,6 +3,8 @@
 #   make sim SEED=n [NODES=3|5] [STEPS=10000] [VERBOSE=1]   one seed (replays a failure exactly)
 #   make sim-test        500 seeds x 10,000 steps, 3 and 5 nodes, ASan/UBSan   (in `make test`)
 #   make sim-bug-test    a core built with -DRAFT_TEST_BUG_COMMIT_OLD_TERM must FAIL (in `make test`)
+#   make sim-lease-bug-test  a core built with -DRAFT_TEST_BUG_LEASE_NEVER_EXPIRES must FAIL
+#                        lincheck within SIM_LEASE_BUG_SEEDS seeds           (in `make test`)
 #   make sim-bug-deep    the same bug caught by its consequences only (slow, not in `make test`)
 #   make sim-long [SEEDS=100000] [SEED=1] [JOBS=2]   many seeds, optimised build
 #   make lincheck-test   checker unit tests + CLI exit codes                  (in `make test`)
@@ -17,6 +19,7 @@ STEPS ?= 10000
 SEEDS ?= 100000
 SIM_TEST_SEEDS ?= 500
 SIM_BUG_SEEDS ?= 300
+SIM_LEASE_BUG_SEEDS ?= 50
 VERBOSE ?= 0
 SIM_VERBOSE_FLAG := $(if $(filter 1 yes true,$(VERBOSE)),--verbose,)
 
@@ -48,7 +51,7 @@ build/asan/sim/test_invariants: tests/sim/test_invariants.c tests/sim/invariants
 	@mkdir -p $(@D)
 	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) tests/sim/test_invariants.c tests/sim/invariants.c -lcmocka $(LDLIBS) -o $@
 
-.PHONY: lincheck-test sim-unit sim sim-test sim-bug-test sim-bug-deep sim-long
+.PHONY: lincheck-test sim-unit sim sim-test sim-bug-test sim-lease-bug-test sim-bug-deep sim-long
 lincheck-test: build/asan/sim/test_lincheck build/asan/sim/lincheck build/rel/sim/lincheck
 	build/asan/sim/test_lincheck
 	@bash tests/sim/lincheck_cli_test.sh build/asan/sim/lincheck
@@ -90,6 +93,24 @@ sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --stale-reads --expect-fail
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --skip-fsync --expect-fail
 
+# A core whose lease never expires (raft_lease_valid true while it leads with its no-op
+# committed): the lease phase (an isolated leader asked for lease reads while the majority
+# elects a new leader and commits writes) must make lincheck reject a history within
+# SIM_LEASE_BUG_SEEDS seeds (with the direct LEASE check off), and the LEASE check must catch
+# it too; the FAIL lines name the seeds that caught it.
+build/asan/sim/sim-lease-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) -DRAFT_TEST_BUG_LEASE_NEVER_EXPIRES $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
+
+sim-lease-bug-test: build/asan/sim/sim-lease-bug
+	@for c in "--no-lease-check:LINEARIZABILITY" ":LEASE"; do \
+	  flag=$${c%%:*}; want=$${c#*:}; \
+	  out=$$(timeout 300 build/asan/sim/sim-lease-bug --seed 1 --seeds $(SIM_LEASE_BUG_SEEDS) --nodes 0 --steps 10000 --expect-fail $$flag); rc=$$?; \
+	  echo "$$out" | grep -E '^(FAIL|sim:)'; \
+	  [ $$rc -eq 0 ] || exit 1; \
+	  echo "$$out" | grep -q "^FAIL.*: $$want" || { echo "sim-lease-bug-test: caught, but not by $$want"; exit 1; }; \
+	done
+
 # The same bug caught by its consequences alone (LEADER_COMMIT_RULE off): a later leader lacks an
 # entry the buggy leader committed (Raft Figure 8). Rarer - about 1 seed in 2,500 (seeds 2292 and
 # 4920 of the first run) - so it is not part of `make test`. Stops at the first catch.
@@ -98,7 +119,7 @@ build/rel/sim/sim-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE_HDRS)
 	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_REL) -DRAFT_TEST_BUG_COMMIT_OLD_TERM $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
 
 sim-bug-deep: build/rel/sim/sim-bug
-	build/rel/sim/sim-bug --seed $(SEED) --seeds 20000 --nodes 0 --steps 10000 --no-commit-rule --expect-fail
+	build/rel/sim/sim-bug --seed $(SEED) --seeds 20000 --nodes 0 --steps 10000 --no-commit-rule --no-lease-phase --expect-fail
 
 # SEEDS seeds from SEED, split over JOBS processes.
 sim-long: build/rel/sim/sim
@@ -112,6 +133,6 @@ sim-long: build/rel/sim/sim
 	done; rc=0; for p in $$pids; do wait $$p || rc=1; done; \
 	cat build/rel/sim/long-*.log | grep -E '^(FAIL|  replay|sim:)'; exit $$rc
 
-TEST_EXTRA += sim-test sim-bug-test
+TEST_EXTRA += sim-test sim-bug-test sim-lease-bug-test
 
 endif

@@ -141,6 +141,11 @@ bool raft_lease_valid(const raft *r)
     if (!r->cfg.lease_reads || r->role != RAFT_LEADER || r->lease_disabled || r->transfer_to)
         return false;
     if (r->commit < r->noop_index) return false;
+#ifdef RAFT_TEST_BUG_LEASE_NEVER_EXPIRES
+    /* Deliberate bug for the simulator's self-test only (mk/sim.mk, sim-lease-bug-test): the
+     * lease never expires while this node leads. Never defined in a real build. */
+    return true;
+#endif
     uint64_t vals[RAFT_MAX_MEMBERS];
     for (uint32_t i = 0; i < r->n_prs; i++)
         vals[i] = r->prs[i].id == r->cfg.id ? r->now_tick : r->prs[i].ack_tick;

@@ -274,6 +274,10 @@ int sim_node_start(sim *s, sim_node *n)
     inv_reload_log(s, n);
     /* tick periods differ slightly per node: clocks drift, within the configured bound */
     n->tick_us = SIM_TICK_US + sim_rng_range(&s->rng, -SIM_TICK_US / 40, SIM_TICK_US / 40);
+    if (s->opt.clock_drift_pct)
+        n->tick_us = sim_rng_range(
+            &s->rng, SIM_TICK_US - SIM_TICK_US * (int64_t)s->opt.clock_drift_pct / 100,
+            SIM_TICK_US);
     if (s->opt.clock_skew) n->tick_us = sim_rng_range(&s->rng, SIM_TICK_US, 10 * SIM_TICK_US);
     sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 1, n->tick_us),
                                 .kind = EV_TICK,
@@ -546,6 +550,7 @@ static int sim_setup(sim *s, const sim_options *opt)
     memset(s, 0, sizeof *s);
     s->opt = *opt;
     sim_rng_seed(&s->rng, opt->seed);
+    sim_rng_seed(&s->lease_rng, opt->seed ^ 0x6c65617365ULL); /* "lease" */
     s->inv = inv_create(SIM_MAX_NODES);
     if (!s->inv) return -1;
     if (opt->no_commit_rule) inv_disable(s->inv, INV_LEADER_COMMIT_RULE);
@@ -624,6 +629,9 @@ int sim_run(const sim_options *opt, sim_result *res)
     res->ops_ok = s->ops_ok;
     res->ops_pending = s->ops_pending;
     res->lin_unknown = s->lin_unknown;
+    res->lease_phases = s->lease_phases;
+    res->lease_reads_in_phase = s->lease_reads_in_phase;
+    res->lease_deposed_grants = s->lease_deposed_grants;
     snprintf(res->why, sizeof res->why, "%s", s->why);
     sim_teardown(s);
     free(s);

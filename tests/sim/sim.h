@@ -21,8 +21,13 @@ typedef struct {
     bool no_commit_rule; /* skip LEADER_COMMIT_RULE: catch that bug by its consequences */
     bool stale_reads;    /* deliberately broken: serve reads from the local state at once */
     bool skip_fsync;     /* deliberately broken: ignore must_sync (send before durable) */
-    bool clock_skew;     /* deliberately broken: node clocks differ up to 4x, past the lease's
+    bool clock_skew;     /* deliberately broken: node clocks differ up to 10x, past the lease's
                             drift bound */
+    uint32_t clock_drift_pct; /* 0: tick periods 10 ms +-2.5%; else drawn from
+                                 [10 ms * (1 - pct/100), 10 ms] per node (probe the drift bound) */
+    bool no_lease_phase;      /* never run the lease phase (to compare what it catches) */
+    bool no_lease_check;      /* don't fail a lease read granted by a deposed leader (leave
+                                 the stale read it may cause to lincheck) */
 } sim_options;
 
 typedef struct {
@@ -33,8 +38,12 @@ typedef struct {
     uint64_t commits;             /* highest commit index seen */
     uint64_t elections;           /* distinct leader terms */
     uint64_t crashes, snapshots, conf_changes, transfers;
-    bool lin_unknown; /* the linearizability search hit its limit */
-    char why[600];    /* first failure */
+    uint64_t lease_phases;         /* lease phases run (an isolated leader, see sim_world.c) */
+    uint64_t lease_reads_in_phase; /* lease reads the isolated leader granted during them */
+    uint64_t lease_deposed_grants; /* lease reads granted by a leader whose term is older than
+                                      the newest leader's: must stay 0 with a correct lease */
+    bool lin_unknown;              /* the linearizability search hit its limit */
+    char why[600];                 /* first failure */
 } sim_result;
 
 /* Runs one seed. Returns 0 (result filled; result->ok says pass/fail) or -1 on setup error. */

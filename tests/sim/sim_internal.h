@@ -36,13 +36,14 @@ typedef enum {
     EV_TICK = 1,
     EV_DELIVER,
     EV_DISK_DONE,
-    EV_CLIENT,   /* node = 0, arg = client */
-    EV_FAULT,    /* the fault schedule */
-    EV_RESTART,  /* node comes back */
-    EV_HEAL,     /* end of the fault phase */
-    EV_LIVENESS, /* liveness probe */
-    EV_CHURN,    /* crash node if it still leads term arg (leader churn) */
-    EV_NONE      /* cancelled in place (e.g. a message lost with its sender's send buffer) */
+    EV_CLIENT,    /* node = 0, arg = client */
+    EV_FAULT,     /* the fault schedule */
+    EV_RESTART,   /* node comes back */
+    EV_HEAL,      /* end of the fault phase */
+    EV_LIVENESS,  /* liveness probe */
+    EV_CHURN,     /* crash node if it still leads term arg (leader churn) */
+    EV_LEASE_END, /* end of the lease phase: the isolated leader's links come back */
+    EV_NONE       /* cancelled in place (e.g. a message lost with its sender's send buffer) */
 } sim_event_kind;
 
 typedef struct {
@@ -138,6 +139,17 @@ struct sim {
      * which leaves partly replicated entries of many terms behind (Raft Figure 8) */
     int64_t churn_until_us;
     uint64_t churned_term;
+
+    /* lease phase: lease_node (a leader when the phase began) is cut off from the majority
+     * until lease_until_us; clients send lease reads of lease_key to it and writes of that key
+     * to the other side, which elects a new leader. A lease that outlives the old leader's
+     * quorum shows up as a stale read. 0 = no phase running. */
+    sim_rng lease_rng; /* the phase's own draws (seeded from the seed too) */
+    int lease_node;
+    uint32_t lease_gen;
+    int64_t lease_until_us;
+    uint8_t lease_key;
+    uint64_t lease_phases, lease_reads_in_phase, lease_deposed_grants;
 
     /* membership */
     int joining;  /* id being added as learner, 0 = none */

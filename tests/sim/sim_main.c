@@ -9,8 +9,16 @@
  * machine of whatever node the client picked, no ReadIndex): lincheck must catch it.
  * --skip-fsync breaks it differently: messages leave before the writes they depend on are
  * durable (the Ready contract ignored), so crashes lose votes and acknowledged entries.
- * --clock-skew lets node clocks run up to 4x apart, far past the lease's drift bound: lease
- * reads on a slow-clocked deposed leader return stale values, which lincheck must catch. */
+ * --clock-skew lets node clocks run up to 10x apart, far past the lease's drift bound: lease
+ * reads on a slow-clocked deposed leader return stale values, which lincheck must catch.
+ * --clock-drift PCT draws each node's tick period from [10 ms * (1 - PCT/100), 10 ms]: the
+ * lease allows followers to gain max_clock_drift_ticks (2) per election_tick (10), i.e. clocks
+ * up to 20% fast, so PCT < 16 stays inside the bound and PCT >= 17 can leave it.
+ * --no-lease-phase never runs the lease phase (an isolated leader asked for lease reads while
+ * the others elect a new leader and commit writes), to compare what it catches.
+ * A lease read granted by a deposed leader (one whose term is older than the newest leader's)
+ * fails the run (LEASE); --no-lease-check only counts it and leaves the stale read it may
+ * cause to lincheck. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +39,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
             "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n"
-            "           [--clock-skew]\n");
+            "           [--clock-skew] [--no-lease-phase] [--no-lease-check]\n"
+            "           [--clock-drift PCT]\n");
     return 2;
 }
 
@@ -39,8 +48,9 @@ int main(int argc, char **argv)
 {
     uint64_t seed = 1, count = 1, steps = 10000;
     int nodes = 0;
+    uint32_t drift_pct = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
-    bool skip_fsync = false, clock_skew = false;
+    bool skip_fsync = false, clock_skew = false, no_lease_phase = false, no_lease_check = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has = i + 1 < argc;
@@ -64,16 +74,22 @@ int main(int argc, char **argv)
             skip_fsync = true;
         else if (!strcmp(a, "--clock-skew"))
             clock_skew = true;
+        else if (!strcmp(a, "--no-lease-phase"))
+            no_lease_phase = true;
+        else if (!strcmp(a, "--clock-drift") && has)
+            drift_pct = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--no-lease-check"))
+            no_lease_check = true;
         else
             return usage();
     }
     if (nodes != 0 && nodes != 3 && nodes != 5) return usage();
-    if (count == 0 || steps < 100) return usage();
+    if (count == 0 || steps < 100 || drift_pct > 90) return usage();
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* failures show up at once in long runs */
     double t0 = now_s();
     uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
-             ccs = 0, transfers = 0, elections = 0;
+             ccs = 0, transfers = 0, elections = 0, lphases = 0, lreads = 0, ldeposed = 0;
     uint64_t ran = 0;
     for (uint64_t k = 0; k < count; k++, ran++) {
         uint64_t sd = seed + k;
@@ -85,7 +101,10 @@ int main(int argc, char **argv)
                            .no_commit_rule = no_commit_rule,
                            .stale_reads = stale_reads,
                            .skip_fsync = skip_fsync,
-                           .clock_skew = clock_skew};
+                           .clock_skew = clock_skew,
+                           .no_lease_phase = no_lease_phase,
+                           .no_lease_check = no_lease_check,
+                           .clock_drift_pct = drift_pct};
         sim_result r;
         if (sim_run(&opt, &r) != 0) {
             printf("seed %" PRIu64 ": setup failed: %s\n", sd, r.why);
@@ -99,6 +118,9 @@ int main(int argc, char **argv)
         ccs += r.conf_changes;
         transfers += r.transfers;
         elections += r.elections;
+        lphases += r.lease_phases;
+        lreads += r.lease_reads_in_phase;
+        ldeposed += r.lease_deposed_grants;
         if (r.lin_unknown) unknown++;
         if (!r.ok) {
             failed++;
@@ -127,6 +149,9 @@ int main(int argc, char **argv)
            " lincheck unknown\n",
            seed, seed + ran - 1, failed, total_steps, dt, (double)total_steps / (dt > 0 ? dt : 1),
            ops, pend, elections, crashes, snaps, ccs, transfers, unknown);
+    printf("sim: %" PRIu64 " lease phases, %" PRIu64
+           " lease reads granted by the isolated leader, %" PRIu64 " granted by a deposed leader\n",
+           lphases, lreads, ldeposed);
     if (expect_fail) {
         if (failed) {
             printf("sim: the deliberately broken build was caught, as it must be\n");

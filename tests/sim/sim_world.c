@@ -52,6 +52,38 @@ static sim_node *random_up_node(sim *s)
     return k ? &s->nodes[ids[sim_rng_below(&s->rng, (uint64_t)k)]] : NULL;
 }
 
+/* ---- the lease phase (see lease_phase_start) ---- */
+
+static bool lease_phase_on(const sim *s)
+{
+    return s->lease_node != 0 && s->now_us < s->lease_until_us;
+}
+
+/* The isolated leader, if it is still the incarnation the phase cut off. */
+static sim_node *lease_phase_node(sim *s)
+{
+    sim_node *n = up_node(s, s->lease_node);
+    return n && n->gen == s->lease_gen ? n : NULL;
+}
+
+/* The majority side: its leader if one is known, else any up node but the isolated one. */
+static sim_node *majority_node(sim *s)
+{
+    int ids[SIM_MAX_NODES], k = 0;
+    sim_node *best = NULL;
+    uint64_t best_term = 0;
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *n = up_node(s, i);
+        if (!n || i == s->lease_node) continue;
+        ids[k++] = i;
+        raft_status st;
+        raft_status_get(n->r, &st);
+        if (st.role == RAFT_LEADER && st.term >= best_term) best = n, best_term = st.term;
+    }
+    if (best) return best;
+    return k ? &s->nodes[ids[sim_rng_below(&s->rng, (uint64_t)k)]] : NULL;
+}
+
 /* ---- history ---- */
 
 static void record(sim *s, const sim_client *c, int ci, bool pending, lincheck_value out)
@@ -95,14 +127,20 @@ static void client_done(sim *s, int ci, bool pending, lincheck_value out, bool r
     sim_trace(s, "client %d %s op %d key %d -> %s %" PRId64, ci, pending ? "GAVE UP" : "done",
               c->op, c->key, out.kind == LINCHECK_NIL ? "nil" : "", out.v);
     c->active = false;
-    client_next(s, ci, sim_rng_range(&s->rng, 2000, 60000));
+    client_next(s, ci,
+                lease_phase_on(s) ? sim_rng_range(&s->rng, 1000, 10000)
+                                  : sim_rng_range(&s->rng, 2000, 60000));
 }
 
 static void client_start(sim *s, int ci)
 {
     sim_client *c = &s->clients[ci];
     sim_node *n = NULL;
-    if (s->leader_hint && sim_rng_chance(&s->rng, 800000)) n = up_node(s, s->leader_hint);
+    /* lease phase: half the clients read the phase's key by lease at the isolated leader, the
+     * others write it on the majority side */
+    bool phase = lease_phase_on(s), phase_read = phase && ci < SIM_CLIENTS / 2;
+    if (phase) n = phase_read ? lease_phase_node(s) : majority_node(s);
+    if (!n && s->leader_hint && sim_rng_chance(&s->rng, 800000)) n = up_node(s, s->leader_hint);
     if (!n) n = random_up_node(s);
     if (!n) {
         client_next(s, ci, 20000);
@@ -121,6 +159,10 @@ static void client_start(sim *s, int ci)
     c->call = (int64_t)s->step;
     c->lease = false;
     uint64_t pick = sim_rng_below(&s->rng, 100);
+    if (phase) {
+        c->key = s->lease_key;
+        pick = phase_read ? 90 : pick % 60; /* lease read / write or incr */
+    }
     int rc;
     if (pick < 60) {
         c->op = pick < 35 ? LINCHECK_WRITE : LINCHECK_INCR;
@@ -141,12 +183,32 @@ static void client_start(sim *s, int ci)
         c->lease = pick >= 85;
         uint64_t ctx = ((uint64_t)ci << 32) | req;
         rc = c->lease ? raft_read_lease(n->r, ctx) : raft_read_index(n->r, ctx);
+        if (rc == 0 && c->lease) {
+            raft_status st;
+            raft_status_get(n->r, &st);
+            if (phase && n->idx == s->lease_node) s->lease_reads_in_phase++;
+            /* the lease's promise (§6.4.1): no other node leads while it is valid */
+            if (st.term < s->max_leader_term) {
+                s->lease_deposed_grants++;
+                sim_trace(s,
+                          "LEASE READ GRANTED by deposed leader %d of term %" PRIu64
+                          " (newest leader term %" PRIu64 ")",
+                          n->idx, st.term, s->max_leader_term);
+                if (!s->opt.no_lease_check)
+                    sim_fail(s,
+                             "LEASE (§6.4.1): leader %d of term %" PRIu64
+                             " granted a lease read while a leader of term %" PRIu64 " exists",
+                             n->idx, st.term, s->max_leader_term);
+            }
+        }
     }
     if (rc != 0) { /* refused, no effect: try elsewhere soon */
         raft_status st;
         raft_status_get(n->r, &st);
         if (st.leader) s->leader_hint = (int)st.leader;
-        client_next(s, ci, sim_rng_range(&s->rng, 5000, 30000));
+        client_next(s, ci,
+                    phase ? sim_rng_range(&s->rng, 1000, 5000)
+                          : sim_rng_range(&s->rng, 5000, 30000));
         return;
     }
     c->active = true;
@@ -330,6 +392,7 @@ static void heal(sim *s)
 {
     sim_trace(s, "HEAL: network repaired, disks fast, every node up");
     clear_cuts(s);
+    s->lease_node = 0;
     s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
     for (int i = 1; i <= SIM_MAX_NODES; i++) {
         sim_node *n = &s->nodes[i];
@@ -341,9 +404,52 @@ static void heal(sim *s)
     sim_schedule(s, (sim_event){.t = s->now_us + 1000, .kind = EV_LIVENESS});
 }
 
+/* The lease phase: the leader L is cut off from everyone (both ways, or it cannot send, or it
+ * cannot hear) while clients keep asking L for lease reads and give the other side writes of
+ * the same key. The other side elects L' and commits the writes. A correct lease has expired
+ * before L' can win (followers refuse votes while they may still count as L's lease), so L
+ * grants no lease read once L' exists; a lease that outlives L's quorum answers with the old
+ * value after a write on L' completed, and lincheck rejects the history. Other faults wait
+ * until the phase ends; L's links come back at lease_until_us. */
+static void lease_phase_start(sim *s, sim_node *l)
+{
+    clear_cuts(s);
+    s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
+    s->churn_until_us = 0;
+    uint64_t how = sim_rng_below(&s->lease_rng, 10);
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        if (i == l->idx) continue;
+        if (how < 6 || how == 8) s->cut[l->idx][i] = true; /* L cannot send */
+        if (how < 6 || how == 9) s->cut[i][l->idx] = true; /* L cannot hear */
+    }
+    s->lease_node = l->idx;
+    s->lease_gen = l->gen;
+    s->lease_key = (uint8_t)sim_rng_below(&s->lease_rng, SIM_KEYS);
+    s->lease_until_us = s->now_us + sim_rng_range(&s->lease_rng, 300000, 800000);
+    s->lease_phases++;
+    sim_trace(s, "LEASE PHASE: leader %d cut off (%s) until t=%" PRId64 " ms, key %d", l->idx,
+              how < 6    ? "both ways"
+              : how == 8 ? "cannot send"
+                         : "cannot hear",
+              s->lease_until_us / 1000, s->lease_key);
+    sim_schedule(s, (sim_event){.t = s->lease_until_us, .kind = EV_LEASE_END});
+}
+
+static void lease_phase_end(sim *s)
+{
+    if (!s->lease_node || s->healed) return;
+    sim_trace(s, "LEASE PHASE ends: node %d reconnected", s->lease_node);
+    clear_cuts(s);
+    s->lease_node = 0;
+}
+
 static void fault_event(sim *s)
 {
     if (s->healed) return;
+    if (s->lease_node) { /* the lease phase runs alone */
+        sim_schedule(s, (sim_event){.t = s->lease_until_us + 1, .kind = EV_FAULT});
+        return;
+    }
     if (s->step >= s->opt.steps * 7 / 10) {
         heal(s);
         return;
@@ -351,6 +457,12 @@ static void fault_event(sim *s)
     sim_schedule(
         s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 20000, 300000), .kind = EV_FAULT});
     sim_node *l = find_leader(s);
+    /* one fault in 16 starts a lease phase; drawn from a stream of its own, so with
+     * --no-lease-phase a seed runs exactly as it did before the phase existed */
+    if (l && !s->opt.no_lease_phase && sim_rng_chance(&s->lease_rng, 62500)) {
+        lease_phase_start(s, l);
+        return;
+    }
     int pick = (int)sim_rng_below(&s->rng, 15);
     sim_trace(s, "fault %d (leader %d)", pick, l ? l->idx : 0);
     switch (pick) {
@@ -481,6 +593,7 @@ void sim_world_event(sim *s, sim_event *ev)
     }
     case EV_LIVENESS: liveness_event(s); break;
     case EV_CHURN: churn_event(s, ev); break;
+    case EV_LEASE_END: lease_phase_end(s); break;
     default: sim_fail(s, "unknown event %d", ev->kind);
     }
 }
