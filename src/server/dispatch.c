@@ -300,6 +300,7 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     }
     /* Lazy expiry as Redis does it: a key the command found expired goes away now (the read
      * itself changed nothing). data_expire_key deletes only if it is still expired. */
+    if (s->node) return; /* replicated: the leader logs expiry decisions (node.c) */
     expire_ctx x = {s, now_ms};
     data_take_expired(s->ds, expire_seen, &x);
 }

@@ -195,6 +195,13 @@ static void apply_entry(node *n, const raft_entry *e)
         if (e->data[0] == NENTRY_CMD) {
             exec_cmd(n, e->data, e->len, c);
             n->s->stats.applied_writes++;
+        } else if (e->data[0] == NENTRY_EXPIRE) {
+            int64_t now_ms;
+            int argc;
+            if (nentry_decode_cmd(n, e->data, e->len, &now_ms, &argc) == 0 && argc == 1 &&
+                data_expire_key(n->s->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
+                n->s->stats.expired_keys++;
+            if (c) srv_reply_status(c, "OK");
         } else if (e->data[0] == NENTRY_ADDR) {
             raft_id id;
             char a[NODE_ADDR_MAX];
@@ -450,6 +457,8 @@ void node_on_peer_msg(void *ctx, const raft_message *m)
     (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
 }
 
+static void take_lazy_expired(node *n);
+
 void node_before_sleep(net_loop *l, void *ctx)
 {
     server *s = ctx;
@@ -464,6 +473,7 @@ void node_before_sleep(net_loop *l, void *ctx)
             srv_client_process(c);
             any = 1;
         }
+        take_lazy_expired(n);
         node_process(n);
         if (!any) break;
     }
@@ -636,17 +646,27 @@ typedef struct {
 static void expire_key(void *ctx, const char *key, size_t len)
 {
     exp_ctx *x = ctx;
-    data_arg argv[2] = {{"DEL", 3}, {key, len}};
+    node *n = x->n;
+    if (n->failed || n->role != RAFT_LEADER) return; /* followers never expire on their own */
+    data_arg argv[1] = {{key, len}};
     resp_buf b;
     resp_buf_init(&b);
-    nentry_encode_cmd(&b, x->now_ms, 2, argv);
-    if (node_propose(x->n, NULL, b.data, b.len) == 0) {
+    nentry_encode_cmd(&b, x->now_ms, 1, argv);
+    ((uint8_t *)b.data)[0] = NENTRY_EXPIRE;
+    if (node_propose(n, NULL, b.data, b.len) == 0) {
         raft_status st;
-        raft_status_get(x->n->r, &st);
-        x->n->expire_wait_index = st.last_index;
-        x->n->s->stats.expired_keys++;
+        raft_status_get(n->r, &st);
+        n->expire_wait_index = st.last_index;
     }
     resp_buf_deinit(&b);
+}
+
+/* Keys that reads found expired (data_take_expired): the leader logs their expiry, the others
+ * drop the list. Called outside a Ready (raft_propose is not allowed inside one). */
+static void take_lazy_expired(node *n)
+{
+    exp_ctx x = {n, srv_now_ms()};
+    (void)data_take_expired(n->s->ds, expire_key, &x);
 }
 
 void node_expire_cycle(server *s)

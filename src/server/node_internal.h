@@ -20,7 +20,10 @@
 #define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
 #define NODE_SNAP_EVERY      100000      /* automatic snapshot after this many applied entries */
 
-enum { NENTRY_CMD = 1, NENTRY_ADDR = 2 };
+/* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
+ * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
+ * still expired then, so a value written after the decision survives). */
+enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3 };
 
 typedef struct {
     uint64_t index, term;

@@ -257,7 +257,7 @@ int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *arg
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
 {
     const uint8_t *end = p + len;
-    if (len < 13 || p[0] != NENTRY_CMD) return -1;
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return -1;
     *now_ms = (int64_t)get64(p + 1);
     uint32_t k = get32(p + 9);
     p += 13;

@@ -296,12 +296,10 @@ class Pair:
 
 TARGET = os.environ.get("COMPAT_TARGET", "synod")
 
-# Open synod bugs (see /work/wt/COMPAT-BUGS.md) are marked xfail with this strictness: strict
-# means a fixed bug turns the mark into a failure, so the mark gets removed with the fix.
-# While other helpers are still landing fixes it is False (a strict mark would stop a fix from
-# landing: its `make test` would fail on the XPASS, and the mark cannot go before the fix);
-# the compat helper sets it to True at the deadline.
-XFAIL_STRICT = False
+# Open synod bugs (see COMPAT-BUGS.md: B3-B10 at the last landing) are marked xfail with this
+# strictness: strict means a fixed bug turns the mark into a failure (XPASS), so whoever fixes a
+# bug removes its entry from the test file's XFAIL dict in the same commit as the fix.
+XFAIL_STRICT = True
 
 
 def xfail_marks(reason):
