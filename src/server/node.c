@@ -63,6 +63,7 @@ static void client_done(client *c)
 {
     SYN_ASSERT(c->n_async > 0);
     if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
+    c->srv->node->completions++;
     srv_client_mark_pending(c);
     c->flags |= CLIENT_STALLED; /* more input may wait behind this reply */
 }
@@ -459,13 +460,28 @@ void node_on_peer_msg(void *ctx, const raft_message *m)
 
 static void take_lazy_expired(node *n);
 
+#define NODE_BEFORE_SLEEP_ROUNDS 256
+
+static int64_t wake_once(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    (void)id;
+    (void)ctx;
+    return NET_TIMER_STOP;
+}
+
 void node_before_sleep(net_loop *l, void *ctx)
 {
     server *s = ctx;
     node *n = s->node;
-    /* clients that waited (for a leader, or for earlier replies) try again; a completion in
-     * node_process may unblock more, so a few rounds (bounded) */
-    for (int round = 0; round < 4; round++) {
+    /* Clients that waited (for a leader, or for earlier replies) try again. A completion in
+     * node_process unblocks the rest of a client's pipeline (a read queued behind a write),
+     * so go round while rounds complete requests: without that a mixed pipeline advanced a
+     * few commands per tick. Bounded; past the bound a zero-delay timer keeps the loop from
+     * sleeping on work that is ready. */
+    int round;
+    for (round = 0; round < NODE_BEFORE_SLEEP_ROUNDS; round++) {
+        uint64_t done_before = n->completions;
         int any = 0;
         for (client *c = s->clients; c; c = c->next) {
             if (!(c->flags & CLIENT_STALLED)) continue;
@@ -475,8 +491,9 @@ void node_before_sleep(net_loop *l, void *ctx)
         }
         take_lazy_expired(n);
         node_process(n);
-        if (!any) break;
+        if (!any || n->completions == done_before) break;
     }
+    if (round == NODE_BEFORE_SLEEP_ROUNDS) net_timer_add(l, 0, wake_once, NULL);
     srv_before_sleep(l, s);
 }
 

@@ -44,7 +44,8 @@ typedef struct node {
     peer_net *pn;
     fwd *fw;
     uint64_t tick_timer;
-    bool failed; /* storage failed: raft frozen, writes refused */
+    uint64_t completions; /* client requests answered asynchronously (progress counter) */
+    bool failed;          /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
     raft_role role;
     raft_id leader;
