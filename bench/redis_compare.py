@@ -96,8 +96,11 @@ def start_servers(tmp):
     try:
         synod = Server(
             "synod",
+            # Like for like with the Redis above (no AOF, no RDB): the WAL is written but not
+            # fsync'd. Durable writes are compared with appendfsync-always Redis and etcd in
+            # bench/bench_cluster.py.
             [SYNOD_BIN, "--listen", f"127.0.0.1:{sport}", "--data-dir",
-             os.path.join(tmp, "synod")],
+             os.path.join(tmp, "synod"), "--fsync", "never"],
             sport,
             os.path.join(tmp, "synod.log"),
         )

@@ -70,7 +70,7 @@ static const srv_cmd config_subs[] = {
 static const srv_cmd srv_cmds[] = {
     {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
-    {"echo", 2, "fast", "fast connection", srv_cmd_echo, NOSUBS, "connection",
+    {"echo", 2, "loading stale fast", "fast connection", srv_cmd_echo, NOSUBS, "connection",
      "Echo the given string", "1.0.0"},
     {"hello", -1, "noscript loading stale fast no_auth allow_busy", "fast connection",
      srv_cmd_hello, NOSUBS, "connection", "Handshake with Redis", "6.0.0"},

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .diff import PAIRS, SHAPE, U, Mismatch, cases, show, xfail_marks
+from .diff import PAIRS, SHAPE, U, Mismatch, cases, show
 from .resp_raw import parse
 
 CASES = [
@@ -230,9 +230,7 @@ def test_info_structure(pair, proto):
     pair.assert_clean()
 
 
-@pytest.mark.parametrize("dummy", [pytest.param(0, id="issue2", marks=xfail_marks(
-    "B6 COMMAND INFO echo lacks the loading/stale flags"))])
-def test_command_info_and_docs(pair, dummy):
+def test_command_info_and_docs(pair):
     """COMMAND INFO: name, arity, key positions exact, flags as a set (clients route on these)."""
     for name in ISSUE2_COMMANDS:
         ref, tgt = pair.both("COMMAND", "INFO", name.lower())
