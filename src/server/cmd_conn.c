@@ -7,28 +7,17 @@
 #include <strings.h>
 
 #include "server/server.h"
+#include "util/strconv.h"
 
 static int arg_is(const data_arg *a, const char *s)
 {
     return strlen(s) == a->len && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-/* Redis's string2ll: no spaces, no '+', no leading zeros, fits in a long long. */
+/* Redis's string2ll rules (util/strconv.h); 0 or -1. */
 static int arg_ll(const data_arg *a, long long *out)
 {
-    char buf[32];
-    if (a->len == 0 || a->len >= sizeof(buf)) return -1;
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    const char *d = buf[0] == '-' ? buf + 1 : buf;
-    if (!*d || (d[0] == '0' && d[1]) || (buf[0] == '-' && d[0] == '0')) return -1;
-    for (const char *p = d; *p; p++)
-        if (*p < '0' || *p > '9') return -1;
-    errno = 0;
-    long long v = strtoll(buf, NULL, 10);
-    if (errno) return -1;
-    *out = v;
-    return 0;
+    return syn_string2ll(a->ptr, a->len, out) ? 0 : -1;
 }
 
 void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv)
