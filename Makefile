@@ -101,4 +101,4 @@ clean:
 	rm -rf build
 
 -include mk/*.mk
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) build/rel/src/server/main.d build/asan/src/server/main.d

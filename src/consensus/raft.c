@@ -275,6 +275,16 @@ raft_id raft_id_of(const raft *r)
     return r->cfg.id;
 }
 
+uint64_t raft_term_of(const raft *r)
+{
+    return r->term;
+}
+
+bool raft_sole_voter(const raft *r)
+{
+    return r->conf.n_voters == 1 && r->conf.voters[0] == r->cfg.id && r->conf.n_learners == 0;
+}
+
 int raft_propose(raft *r, const void *data, size_t len, uint64_t *index_out)
 {
     SYN_ASSERT(!r->in_ready);

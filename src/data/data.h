@@ -109,6 +109,11 @@ size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx);
  * then destroy the new value. */
 int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms);
 
+/* Memory hint for applying a batch of commands: data_prefetch(ds, key, len, 0) for a command a
+ * few positions ahead, then stage 1 for one nearer, hides the two cache misses of each key
+ * lookup behind the work of the commands in between. Changes nothing. */
+void data_prefetch(const data_store *ds, const char *key, size_t len, int stage);
+
 /* proto-max-bulk-len for values built by commands (APPEND, SETRANGE): clamped to
  * [1, 512 MB]. Replicas must use the same value, or they would apply differently. */
 void data_set_max_string_bytes(data_store *ds, long long n);

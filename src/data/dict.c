@@ -169,6 +169,23 @@ int dict_find(const dict *d, const char *key, size_t klen, dpos *pos)
     return 0;
 }
 
+void dict_prefetch(const dict *d, const char *key, size_t klen, int stage)
+{
+    if (dict_size(d) == 0) return;
+    uint64_t h = dict_hash(key, klen);
+    for (int t = 0; t < 2; t++) {
+        if (d->size[t] == 0) continue;
+        dentry *const *slot = &d->t[t][h & (d->size[t] - 1)];
+        if (stage == 0) {
+            __builtin_prefetch(slot);
+        } else if (*slot) {
+            __builtin_prefetch(*slot);
+            __builtin_prefetch((const char *)*slot + 64);
+        }
+        if (d->rehash_idx < 0) break;
+    }
+}
+
 static void rehash_step(dict *d, int steps)
 {
     int empty = DICT_EMPTY_VISITS;

@@ -123,6 +123,11 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
     return 1;
 }
 
+void data_prefetch(const data_store *ds, const char *key, size_t len, int stage)
+{
+    dict_prefetch(&ds->keys, key, len, stage);
+}
+
 void data_set_max_string_bytes(data_store *ds, long long n)
 {
     if (n < 1) n = 1;

@@ -65,6 +65,8 @@ static const key_def keys[] = {
     {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
     {"consistency", K_CONSIST, K_STARTUP, OFF(consistency), 0, 0,
      "default reads: linearizable|lease|stale"},
+    {"snapshot-count", K_INT, K_STARTUP | K_RUNTIME, OFF(snapshot_count), 1, LLONG_MAX,
+     "applied entries between automatic (background) snapshots"},
     {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 4294967295ll,
      "max connected clients"},
     {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
@@ -98,6 +100,8 @@ void srv_config_defaults(srv_config *c)
     c->fsync = SRV_FSYNC_ALWAYS;
     snprintf(c->cluster_id, sizeof(c->cluster_id), "synod");
     c->cluster_down_timeout_ms = 3000;
+    c->snapshot_count =
+        1000000; /* the log is on disk (WAL), not in memory: a long interval is cheap */
     c->maxclients = 10000;
     c->proto_max_bulk_len = 512ll * 1024 * 1024;
     c->client_query_buffer_limit = 1024ll * 1024 * 1024;

@@ -35,6 +35,7 @@ typedef struct {
     long long cluster_down_timeout_ms; /* a command waits this long for a leader */
     long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
     int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
+    long long snapshot_count;          /* applied entries between automatic snapshots */
     /* runtime (CONFIG SET) */
     long long maxclients;
     long long proto_max_bulk_len;        /* bytes */

@@ -92,11 +92,9 @@ static int reserve_prop(node *n);
 
 static void track(node *n, client *c, uint64_t idx)
 {
-    raft_status st;
-    raft_status_get(n->r, &st);
     node_prop *p = &n->props[(n->props_head + n->props_n) % n->props_cap];
     p->index = idx;
-    p->term = st.term;
+    p->term = raft_term_of(n->r);
     p->c = c;
     n->props_n++;
     if (c) {
@@ -218,6 +216,31 @@ static void apply_entry(node *n, const raft_entry *e)
     if (mine) client_done(c);
     n->applied = e->index;
     n->applied_since_snap++;
+    n->applied_bytes_since_snap += e->len;
+}
+
+/* Entries' keys are looked up PREFETCH_D and 2*PREFETCH_D positions ahead (bucket, then entry),
+ * so a batch pays its cache misses in parallel instead of one after the other. */
+#define PREFETCH_D 6
+
+static void prefetch_entry(node *n, const raft_entry *e, int stage)
+{
+    const char *key;
+    size_t klen;
+    if (e->type == RAFT_ENTRY_NORMAL && nentry_key(e->data, e->len, &key, &klen) == 0)
+        data_prefetch(n->s->ds, key, klen, stage);
+}
+
+static void apply_batch(node *n, const raft_entry *ents, size_t cnt)
+{
+    if (cnt > 1)
+        for (size_t j = 0; j < cnt && j < 2 * PREFETCH_D; j++)
+            prefetch_entry(n, &ents[j], 0);
+    for (size_t i = 0; i < cnt; i++) {
+        if (i + 2 * PREFETCH_D < cnt) prefetch_entry(n, &ents[i + 2 * PREFETCH_D], 0);
+        if (cnt > 1 && i + PREFETCH_D < cnt) prefetch_entry(n, &ents[i + PREFETCH_D], 1);
+        apply_entry(n, &ents[i]);
+    }
 }
 
 static void serve_read(node *n, const raft_read_state *rs)
@@ -242,7 +265,7 @@ static void serve_read(node *n, const raft_read_state *rs)
 
 /* --- storage failure ------------------------------------------------------------------------ */
 
-static void node_fail(node *n, const char *what)
+void node_fail(node *n, const char *what)
 {
     n->failed = true;
     snprintf(n->fail_msg, sizeof(n->fail_msg), "%s", what);
@@ -250,108 +273,6 @@ static void node_fail(node *n, const char *what)
             "storage failed: %s; this node stops taking part in the cluster and refuses writes",
             what);
     fail_all(n, "ERR storage failure on this node: the write was not acknowledged");
-}
-
-/* --- snapshots ------------------------------------------------------------------------------ */
-
-static int buf_write(void *ctx, const void *p, size_t len)
-{
-    resp_buf_append(ctx, p, len);
-    return 0;
-}
-
-static int save_snapshot_file(node *n, const raft_snapshot_meta *meta, uint8_t *data, size_t len,
-                              char *err, size_t cap)
-{
-    uint8_t conf[8192];
-    size_t cl = nconf_encode(n, &meta->config, conf, sizeof(conf));
-    if (!cl) {
-        snprintf(err, cap, "membership too large");
-        return -1;
-    }
-    struct snap sn = {meta->index, meta->term, conf, (uint32_t)cl, data, len};
-    return snap_save(n->s->cfg.data_dir, &sn, NULL, err, cap);
-}
-
-int node_snapshot(node *n, char *err, size_t cap)
-{
-    if (n->failed) {
-        snprintf(err, cap, "storage failed: %s", n->fail_msg);
-        return -1;
-    }
-    raft_snapshot_meta meta;
-    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index == 0) {
-        snprintf(err, cap, "nothing applied yet");
-        return -1;
-    }
-    if (meta.index <= n->snap_meta.index) return 0;
-    resp_buf b;
-    resp_buf_init(&b);
-    if (data_snapshot_save(n->s->ds, buf_write, &b) < 0 ||
-        save_snapshot_file(n, &meta, (uint8_t *)b.data, b.len, err, cap) < 0) {
-        resp_buf_deinit(&b);
-        return -1;
-    }
-    int rc = raft_compact(n->r, &meta);
-    if (rc < 0) {
-        snprintf(err, cap, "raft_compact: %s", raft_strerror(rc));
-        resp_buf_deinit(&b);
-        return -1;
-    }
-    if (wal_compact(n->wal, meta.index) < 0) {
-        snprintf(err, cap, "%s", wal_last_error(n->wal));
-        node_fail(n, err);
-        resp_buf_deinit(&b);
-        return -1;
-    }
-    nlog_compact(n, meta.index);
-    free(n->snap_data);
-    n->snap_data = (uint8_t *)b.data;
-    n->snap_len = b.len;
-    n->snap_meta = meta;
-    n->applied_since_snap = 0;
-    srv_log(SRV_LOG_INFO, "snapshot at index %llu (term %llu, %zu bytes)",
-            (unsigned long long)meta.index, (unsigned long long)meta.term, b.len);
-    return 0;
-}
-
-/* Step 1 of the Ready contract (follower): a chunk of the leader's snapshot. */
-static int install_chunk(node *n, const raft_snapshot_chunk *ch)
-{
-    if (ch->offset == 0) n->in_snap.len = 0;
-    if (ch->offset != n->in_snap.len) return 0; /* out of order: the core restarts it */
-    if (ch->len) resp_buf_append(&n->in_snap, ch->data, ch->len);
-    if (!ch->done) return 0;
-    if (data_snapshot_load(n->s->ds, n->in_snap.data, n->in_snap.len) < 0) {
-        node_fail(n, "snapshot received from the leader does not load");
-        return -1;
-    }
-    char err[512];
-    if (save_snapshot_file(n, &ch->meta, (uint8_t *)n->in_snap.data, n->in_snap.len, err,
-                           sizeof(err)) < 0) {
-        node_fail(n, err);
-        return -1;
-    }
-    if (wal_last_index(n->wal) > ch->meta.index &&
-        wal_truncate_suffix(n->wal, ch->meta.index + 1) < 0) {
-        node_fail(n, wal_last_error(n->wal));
-        return -1;
-    }
-    if (wal_compact(n->wal, ch->meta.index) < 0) {
-        node_fail(n, wal_last_error(n->wal));
-        return -1;
-    }
-    nlog_compact(n, UINT64_MAX - 1);
-    n->log_first = ch->meta.index + 1;
-    free(n->snap_data);
-    n->snap_data = (uint8_t *)n->in_snap.data;
-    n->snap_len = n->in_snap.len;
-    resp_buf_init(&n->in_snap);
-    n->snap_meta = ch->meta;
-    n->applied = ch->meta.index;
-    srv_log(SRV_LOG_INFO, "installed the leader's snapshot at index %llu",
-            (unsigned long long)ch->meta.index);
-    return 0;
 }
 
 /* --- the Ready loop ------------------------------------------------------------------------- */
@@ -370,10 +291,6 @@ static int persist_entries(node *n, const raft_entry *e, size_t cnt)
         }
         if (wal_append(n->wal, we, k) < 0) return -1;
         i += k;
-    }
-    if (nlog_append(n, e, cnt) < 0) {
-        snprintf(n->fail_msg, sizeof(n->fail_msg), "out of memory");
-        return -2;
     }
     return 0;
 }
@@ -395,11 +312,11 @@ void node_process(node *n)
         raft_ready rd;
         raft_ready_get(n->r, &rd);
         if (rd.has_soft_state) on_soft_state(n, &rd.soft_state);
-        if (rd.snapshot.present && install_chunk(n, &rd.snapshot) < 0) return;
+        if (rd.snapshot.present && node_snap_install(n, &rd.snapshot) < 0) return;
         if (rd.n_entries) {
             int rc = persist_entries(n, rd.entries, rd.n_entries);
             if (rc < 0) {
-                node_fail(n, rc == -2 ? "out of memory" : wal_last_error(n->wal));
+                node_fail(n, wal_last_error(n->wal));
                 return;
             }
         }
@@ -418,18 +335,13 @@ void node_process(node *n)
         if (n->pn)
             for (size_t i = 0; i < rd.n_messages; i++)
                 peer_net_send(n->pn, &rd.messages[i]);
-        for (size_t i = 0; i < rd.n_committed; i++)
-            apply_entry(n, &rd.committed[i]);
+        apply_batch(n, rd.committed, rd.n_committed);
         for (size_t i = 0; i < rd.n_read_states; i++)
             serve_read(n, &rd.read_states[i]);
         raft_advance(n->r, &rd);
     }
     if (n->pn) peer_net_flush(n->pn);
-    if (!n->failed && n->applied_since_snap >= NODE_SNAP_EVERY) {
-        char err[512];
-        if (node_snapshot(n, err, sizeof(err)) < 0)
-            srv_log(SRV_LOG_WARN, "automatic snapshot failed: %s", err);
-    }
+    node_snap_maybe_start(n);
 }
 
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
@@ -437,6 +349,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     (void)l, (void)id;
     node *n = ctx;
     if (n->failed) return NODE_TICK_MS;
+    node_snap_poll(n);
     raft_tick(n->r);
     /* leader: promote learners that caught up (the core refuses until they have) */
     if (n->role == RAFT_LEADER && ++n->promote_ticks >= 25) {
@@ -497,13 +410,6 @@ void node_before_sleep(net_loop *l, void *ctx)
 }
 
 /* --- routing client requests ------------------------------------------------------------------ */
-
-static bool single_voter(const node *n)
-{
-    raft_status st;
-    raft_status_get(n->r, &st);
-    return st.config.n_voters == 1 && st.config.voters[0] == st.id && st.config.n_learners == 0;
-}
 
 static const char *leader_client_addr(const node *n)
 {
@@ -625,7 +531,7 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
             return route_write(n, c, dc, argc, argv);
         }
         if (c->n_async) return stall(c);
-        if (single_voter(n)) return NODE_LOCAL; /* applied == committed between passes */
+        if (raft_sole_voter(n->r)) return NODE_LOCAL; /* applied == committed between passes */
         return route_read(n, c, argc, argv);
     }
     /* follower: relay to the leader's client port (once: a relayed request is not relayed on) */

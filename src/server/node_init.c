@@ -32,20 +32,20 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
         n->snap_meta.index = sn->index;
         n->snap_meta.term = sn->term;
         n->snap_meta.config = m;
-        n->snap_data = sn->data;
-        n->snap_len = (size_t)sn->data_len;
-        sn->data = NULL; /* ours now */
         n->applied = sn->index;
     }
-    n->log_first = n->snap_meta.index + 1;
     for (size_t i = 0; i < rec->n_entries; i++) {
-        const struct wal_entry *w = &rec->entries[i];
-        raft_entry e = {w->term, w->index, (raft_entry_type)w->type, w->len, w->data};
-        if (w->type > RAFT_ENTRY_CONF_CHANGE || nlog_append(n, &e, 1) < 0) return -1;
+        if (rec->entries[i].type > RAFT_ENTRY_CONF_CHANGE) {
+            srv_log(SRV_LOG_WARN, "log entry %llu in %s has unknown type %u",
+                    (unsigned long long)rec->entries[i].index, s->cfg.data_dir,
+                    rec->entries[i].type);
+            return -1;
+        }
     }
+    /* the entries themselves stay on disk: the core reads them back through nlog_storage */
     rc->snapshot = n->snap_meta;
-    rc->last_index = nlog_last(n);
-    rc->last_term = n->log_n ? n->log[n->log_n - 1].term : n->snap_meta.term;
+    rc->last_index = wal_last_index(n->wal);
+    rc->last_term = rc->last_index > n->snap_meta.index ? wal_last_term(n->wal) : n->snap_meta.term;
     rc->hard_state.term = rec->hard_state.term;
     rc->hard_state.vote = rec->hard_state.vote;
     rc->hard_state.commit = rec->hard_state.commit;
@@ -65,6 +65,7 @@ int node_create(server *s)
     if (!n) return -1;
     n->s = s;
     s->node = n;
+    n->snap_fd = -1;
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
     const srv_config *cfg = &s->cfg;
@@ -107,6 +108,7 @@ int node_create(server *s)
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
     if (rrc < 0) return -1;
+    (void)node_snap_open(n); /* the dataset image itself is not kept in memory */
     nlog_storage(n, &rc.storage);
 
     if (cfg->n_members > 1 || cfg->join) {
@@ -150,10 +152,11 @@ int node_create(server *s)
         for (int i = 0; i < 16 && raft_has_ready(n->r); i++)
             node_process(n);
     }
-    srv_log(
-        SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s", cfg->id,
-        n->log_n, (unsigned long long)n->snap_meta.index, (unsigned long long)rc.hard_state.term,
-        cfg->n_members > 1 ? "peers on " : "single node", cfg->n_members > 1 ? cfg->peer_host : "");
+    srv_log(SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",
+            cfg->id, (size_t)(wal_last_index(n->wal) - n->snap_meta.index),
+            (unsigned long long)n->snap_meta.index, (unsigned long long)rc.hard_state.term,
+            cfg->n_members > 1 ? "peers on " : "single node",
+            cfg->n_members > 1 ? cfg->peer_host : "");
     return 0;
 }
 
@@ -162,6 +165,7 @@ void node_destroy(server *s)
     node *n = s->node;
     if (!n) return;
     if (n->tick_timer) (void)net_timer_cancel(s->loop, n->tick_timer);
+    node_snap_stop(n);
     peer_net_destroy(n->pn);
     if (n->fw) fwd_destroy(n->fw);
     raft_destroy(n->r);

@@ -18,7 +18,6 @@
 #define NODE_HEARTBEAT_TICKS 2
 #define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
 #define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
-#define NODE_SNAP_EVERY      100000      /* automatic snapshot after this many applied entries */
 
 /* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
  * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
@@ -50,15 +49,16 @@ typedef struct node {
     raft_role role;
     raft_id leader;
     uint64_t applied;
-    uint64_t applied_since_snap;
-    uint64_t expire_wait_index; /* leader: DELs proposed up to here, wait until applied */
-    /* persisted log from log_first (log[i].index == log_first + i), copies */
-    raft_entry *log;
-    size_t log_n, log_cap;
-    uint64_t log_first;
+    uint64_t applied_since_snap;       /* entries applied since the last snapshot */
+    uint64_t applied_bytes_since_snap; /* and their payload bytes */
+    uint64_t expire_wait_index;        /* leader: DELs proposed up to here, wait until applied */
+    struct wal_entry *rd_tmp;          /* entries read back from the WAL for the core */
+    size_t rd_cap;
     raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
-    uint8_t *snap_data;
-    size_t snap_len;
+    int snap_fd;                  /* its file, to serve followers (-1: none) */
+    uint64_t snap_off, snap_len;  /* where its dataset bytes are in the file */
+    int bg_pid;                   /* background snapshot child (0: none) */
+    raft_snapshot_meta bg_meta;   /* what it is writing */
     /* snapshot being received from the leader */
     resp_buf in_snap;
     /* peer addresses (bootstrap --cluster + ADDR entries) */
@@ -80,15 +80,14 @@ typedef struct node {
 } node;
 
 /* node_log.c */
-uint64_t nlog_last(const node *n);
-int nlog_append(node *n, const raft_entry *e, size_t cnt);
-void nlog_compact(node *n, uint64_t upto);
 void nlog_deinit(node *n);
 void nlog_storage(node *n, raft_storage *st);
 size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_t cap);
 int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m);
 int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv);
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc);
+/* The first key of a command or expiry entry (argv[1] / argv[0]), without decoding the rest. */
+int nentry_key(const uint8_t *p, size_t len, const char **key, size_t *klen);
 void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr);
 int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap);
 
@@ -97,10 +96,18 @@ void node_set_addr(node *n, raft_id id, const char *addr);
 const char *node_get_addr(const node *n, raft_id id);
 int node_propose(node *n, client *c, const void *data, size_t len);
 int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
-int node_snapshot(node *n, char *err, size_t cap);
+void node_fail(node *n, const char *what);
 void node_process(node *n);
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);
 void node_on_peer_msg(void *ctx, const raft_message *m);
+
+/* node_snap.c */
+int node_snapshot(node *n, char *err, size_t cap); /* in the foreground (SYNOD SNAPSHOT) */
+void node_snap_maybe_start(node *n);               /* background, every snapshot-count entries */
+void node_snap_poll(node *n);                      /* background snapshot finished? */
+void node_snap_stop(node *n);                      /* kill a running background snapshot */
+int node_snap_install(node *n, const raft_snapshot_chunk *ch); /* follower: leader's chunk */
+int node_snap_open(node *n); /* open the snapshot file of snap_meta for serving followers */
 
 /* node_cmd.c */
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);

@@ -1,13 +1,15 @@
-/* node_log.c — the node's in-memory copy of its persisted log and latest snapshot, served to
- * the consensus core through raft_storage callbacks, plus the entry payload encoding.
+/* node_log.c — the node's persisted log and latest snapshot, served to the consensus core
+ * through raft_storage callbacks, plus the entry payload encoding.
  *
- * The WAL (storage/wal.h) is append-only and has no read API: what the core may ask back
- * (entries for lagging followers, terms, the snapshot) is kept here, from the last snapshot to
- * the last persisted entry. Automatic snapshots bound its size. */
+ * Nothing of the log is copied in memory here: the core keeps its recent tail itself
+ * (mem_retain_entries); older entries (a lagging follower, a restart) are read back from the WAL
+ * segments and terms come from the WAL's term runs. The snapshot is read from its file. */
 #include "server/node_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/assert.h"
 
@@ -33,94 +35,30 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-uint64_t nlog_last(const node *n)
-{
-    return n->log_n ? n->log_first + n->log_n - 1 : n->snap_meta.index;
-}
-
-static void free_range(node *n, size_t from)
-{
-    for (size_t i = from; i < n->log_n; i++)
-        free((void *)n->log[i].data);
-}
-
-int nlog_append(node *n, const raft_entry *e, size_t cnt)
-{
-    if (!cnt) return 0;
-    uint64_t first = e[0].index;
-    SYN_ASSERT(first > n->snap_meta.index && first <= nlog_last(n) + 1);
-    if (first <= nlog_last(n)) { /* conflicting suffix (Raft §5.3) */
-        size_t keep = (size_t)(first - n->log_first);
-        free_range(n, keep);
-        n->log_n = keep;
-    }
-    if (!n->log_n) n->log_first = first;
-    if (n->log_n + cnt > n->log_cap) {
-        size_t ncap = n->log_cap ? n->log_cap : 1024;
-        while (ncap < n->log_n + cnt)
-            ncap *= 2;
-        raft_entry *nl = realloc(n->log, ncap * sizeof(*nl));
-        if (!nl) return -1;
-        n->log = nl;
-        n->log_cap = ncap;
-    }
-    for (size_t i = 0; i < cnt; i++) {
-        raft_entry *d = &n->log[n->log_n + i];
-        *d = e[i];
-        d->data = NULL;
-        if (e[i].len) {
-            uint8_t *p = malloc(e[i].len);
-            if (!p) return -1;
-            memcpy(p, e[i].data, e[i].len);
-            d->data = p;
-        }
-    }
-    n->log_n += cnt;
-    return 0;
-}
-
-void nlog_compact(node *n, uint64_t upto)
-{
-    if (!n->log_n || upto < n->log_first) return;
-    if (upto >= nlog_last(n)) {
-        free_range(n, 0);
-        n->log_n = 0;
-        n->log_first = upto + 1;
-        return;
-    }
-    size_t drop = (size_t)(upto - n->log_first + 1);
-    for (size_t i = 0; i < drop; i++)
-        free((void *)n->log[i].data);
-    memmove(n->log, n->log + drop, (n->log_n - drop) * sizeof(*n->log));
-    n->log_n -= drop;
-    n->log_first = upto + 1;
-}
-
-void nlog_deinit(node *n)
-{
-    free_range(n, 0);
-    free(n->log);
-    n->log = NULL;
-    n->log_n = n->log_cap = 0;
-    free(n->snap_data);
-    n->snap_data = NULL;
-}
-
-/* --- raft_storage callbacks ------------------------------------------------------------------ */
+/* --- raft_storage callbacks: the WAL is the log ---------------------------------------------- */
 
 static int st_entries(void *ud, uint64_t lo, uint64_t hi, uint64_t max_bytes, raft_entry *out,
                       size_t cap, size_t *n_out)
 {
     node *n = ud;
-    if (lo <= n->snap_meta.index || (n->log_n && lo < n->log_first)) return -RAFT_ECOMPACTED;
-    if (!n->log_n || hi - 1 > nlog_last(n) || lo >= hi) return -RAFT_EUNAVAIL;
+    if (lo <= n->snap_meta.index) return -RAFT_ECOMPACTED;
+    if (lo >= hi || hi - 1 > wal_last_index(n->wal)) return -RAFT_EUNAVAIL;
+    if (cap > n->rd_cap) {
+        struct wal_entry *t = realloc(n->rd_tmp, cap * sizeof(*t));
+        if (!t) return -RAFT_ENOMEM;
+        n->rd_tmp = t;
+        n->rd_cap = cap;
+    }
     size_t k = 0;
-    uint64_t bytes = 0;
-    for (uint64_t i = lo; i < hi && k < cap; i++) {
-        const raft_entry *e = &n->log[i - n->log_first];
-        if (k > 0 && bytes + e->len > max_bytes) break;
-        bytes += e->len;
-        out[k++] = *e;
+    char err[512];
+    if (wal_read_entries(n->wal, lo, hi, max_bytes, n->rd_tmp, cap, &k, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_WARN, "reading log entries %llu..%llu back: %s", (unsigned long long)lo,
+                (unsigned long long)(hi - 1), err);
+        return -RAFT_EUNAVAIL;
+    }
+    for (size_t i = 0; i < k; i++) {
+        const struct wal_entry *w = &n->rd_tmp[i];
+        out[i] = (raft_entry){w->term, w->index, (raft_entry_type)w->type, w->len, w->data};
     }
     *n_out = k;
     return 0;
@@ -133,36 +71,49 @@ static int st_term(void *ud, uint64_t index, uint64_t *term_out)
         *term_out = n->snap_meta.term;
         return 0;
     }
-    if (index < n->snap_meta.index || (n->log_n && index < n->log_first)) return -RAFT_ECOMPACTED;
-    if (!n->log_n || index > nlog_last(n)) return -RAFT_EUNAVAIL;
-    *term_out = n->log[index - n->log_first].term;
-    return 0;
+    if (index < n->snap_meta.index) return -RAFT_ECOMPACTED;
+    return wal_term_at(n->wal, index, term_out) == 0 ? 0 : -RAFT_EUNAVAIL;
 }
 
 static uint64_t st_first(void *ud)
 {
     node *n = ud;
-    return n->log_n ? n->log_first : n->snap_meta.index + 1;
+    return n->snap_meta.index + 1;
 }
 
 static uint64_t st_last(void *ud)
 {
-    return nlog_last(ud);
+    node *n = ud;
+    return wal_last_index(n->wal);
 }
 
 static int st_snapshot(void *ud, uint64_t offset, uint8_t *buf, uint32_t cap,
                        raft_snapshot_meta *meta_out, uint32_t *len_out, bool *done_out)
 {
     node *n = ud;
-    if (!n->snap_meta.index || !n->snap_data) return -RAFT_EUNAVAIL;
+    if (!n->snap_meta.index || n->snap_fd < 0) return -RAFT_EUNAVAIL;
     if (offset > n->snap_len) return -RAFT_EINVAL;
-    size_t left = n->snap_len - (size_t)offset;
+    uint64_t left = n->snap_len - offset;
     uint32_t len = left < cap ? (uint32_t)left : cap;
-    memcpy(buf, n->snap_data + offset, len);
+    for (uint32_t got = 0; got < len;) {
+        ssize_t r = pread(n->snap_fd, buf + got, len - got, (off_t)(n->snap_off + offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -RAFT_EUNAVAIL; /* retried later */
+        got += (uint32_t)r;
+    }
     *meta_out = n->snap_meta;
     *len_out = len;
     *done_out = offset + len >= n->snap_len;
     return 0;
+}
+
+void nlog_deinit(node *n)
+{
+    free(n->rd_tmp);
+    n->rd_tmp = NULL;
+    n->rd_cap = 0;
+    if (n->snap_fd >= 0) close(n->snap_fd);
+    n->snap_fd = -1;
 }
 
 void nlog_storage(node *n, raft_storage *st)
@@ -279,6 +230,25 @@ int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, in
     }
     if (p != end) return -1;
     *argc = (int)k;
+    return 0;
+}
+
+int nentry_key(const uint8_t *p, size_t len, const char **key, size_t *klen)
+{
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return -1;
+    uint32_t argc = get32(p + 9);
+    size_t off = 13;
+    if (p[0] == NENTRY_CMD) { /* skip the command name */
+        if (argc < 2 || len - off < 4) return -1;
+        uint32_t l = get32(p + off);
+        if (l > len - off - 4) return -1;
+        off += 4 + l;
+    }
+    if (len - off < 4) return -1;
+    uint32_t l = get32(p + off);
+    if (l > len - off - 4) return -1;
+    *key = (const char *)p + off + 4;
+    *klen = l;
     return 0;
 }
 

@@ -188,6 +188,49 @@ int snap_save(const char *dir, const struct snap *s, const struct storage_io *io
     return snap_writer_finish(w, err, err_len);
 }
 
+void snap_tmp_path(const char *dir, uint64_t index, uint64_t term, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap.tmp", dir, term, index);
+}
+
+int snap_open_data(const char *dir, uint64_t index, uint64_t term, int *fd_out, uint64_t *off_out,
+                   uint64_t *len_out, char *err, size_t err_len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap", dir, term, index);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return st_error(err, err_len, st_errno_code(e), "open %s: %s", path, strerror(e));
+    }
+    uint8_t h[SNAP_HEADER_BYTES], t[SNAP_TRAILER_BYTES];
+    off_t size = lseek(fd, 0, SEEK_END);
+    int rc = 0;
+    if (size < (off_t)(SNAP_HEADER_BYTES + SNAP_TRAILER_BYTES) ||
+        pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h ||
+        pread(fd, t, sizeof t, size - (off_t)sizeof t) != (ssize_t)sizeof t) {
+        rc = st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset 0: cannot read header/trailer",
+                      path);
+    } else if (memcmp(h, SNAP_MAGIC, 8) != 0 || st_get32(h + 8) != SNAP_VERSION ||
+               st_get32(h + 12) != snap_header_crc(h) || st_get64(h + 16) != index ||
+               st_get64(h + 24) != term) {
+        rc = st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset 0: bad header", path);
+    } else {
+        uint64_t conf_len = st_get32(h + 32), data_len = st_get64(t);
+        if (SNAP_HEADER_BYTES + conf_len + data_len + SNAP_TRAILER_BYTES != (uint64_t)size) {
+            rc = st_error(err, err_len, STORAGE_ECORRUPT,
+                          "%s: sizes do not add up to the file size", path);
+        } else {
+            *fd_out = fd;
+            *off_out = SNAP_HEADER_BYTES + conf_len;
+            *len_out = data_len;
+            return 0;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
 int snap_decode(const uint8_t *buf, size_t len, const char *name, struct snap *out, char *err,
                 size_t err_len)
 {

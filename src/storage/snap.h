@@ -50,6 +50,17 @@ void snap_writer_abort(struct snap_writer *w);
 int snap_save(const char *dir, const struct snap *s, const struct storage_io *io, char *err,
               size_t err_len);
 
+/* Opens the snapshot file of (index, term) in dir to read its dataset bytes in place (serving it
+ * to followers without holding it in memory): *fd_out (read-only; the caller closes it), the
+ * dataset's byte offset in the file and its length. Checks the header and that the sizes add up
+ * (the whole-file CRC was checked when the file was loaded or written). */
+int snap_open_data(const char *dir, uint64_t index, uint64_t term, int *fd_out, uint64_t *off_out,
+                   uint64_t *len_out, char *err, size_t err_len);
+
+/* The temporary name a writer for (index, term) uses: to clean up after a writer that was
+ * killed (a background snapshot process). */
+void snap_tmp_path(const char *dir, uint64_t index, uint64_t term, char *out, size_t cap);
+
 /* Loads the newest valid snapshot of dir into *out. A snapshot file that fails its checks is
  * logged and skipped in favour of an older one. Returns STORAGE_ENOENT when there is none. */
 int snap_load_newest(const char *dir, const struct storage_io *io, struct snap *out, char *err,

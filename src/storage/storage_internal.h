@@ -82,6 +82,11 @@ void wal_encode_entry(uint8_t *out, const struct wal_entry *e);
 void wal_encode_hard_state(uint8_t out[WAL_REC_HEADER_BYTES + WAL_HS_BYTES],
                            const struct wal_hard_state *hs);
 
+/* Checks the record framed at buf[off..len): 0 with type, payload and plen set, 1 when it runs
+ * past len (read more), -1 when it is damaged (*why says how). */
+int wal_decode_record(const uint8_t *buf, size_t len, size_t off, uint8_t *type,
+                      const uint8_t **payload, uint32_t *plen, const char **why);
+
 /* Replay state across the segments of one directory, in seq order. Pure: no I/O. */
 struct wal_recovery {
     uint64_t snap_index, snap_term; /* newest snapshot (0, 0 if none) */

@@ -28,6 +28,13 @@ struct term_run {
     uint64_t index, term;
 };
 
+/* Where an entry's record starts in a segment file: lets reads skip the scan from the top. */
+struct pos_mark {
+    uint64_t seq, index, off;
+};
+
+#define WAL_MARK_EVERY 64 /* one mark per this many appended entries */
+
 struct wal {
     char *dir;
     int lock_fd;
@@ -47,6 +54,11 @@ struct wal {
     uint64_t base_term;             /* term at compact_index, 0 if unknown */
     struct term_run *runs;          /* terms of entries compact_index+1..last_index */
     size_t n_runs, cap_runs;
+    struct pos_mark *marks; /* ascending (seq, index) */
+    size_t n_marks, cap_marks;
+    struct pos_mark cursor; /* where the last read stopped (seq 0: none) */
+    uint8_t *rbuf;          /* what wal_read_entries returned points in here */
+    size_t rbuf_cap;
     struct wal_hard_state hs; /* last saved (maybe not yet durable) */
     int failed;               /* 0, or the code of the I/O error that stopped the WAL */
     uint64_t last_fsync_ms;
@@ -147,6 +159,39 @@ static void runs_compact(struct wal *w, uint64_t upto)
     w->base_term = term_at_upto;
 }
 
+/* ---- position marks ---- */
+
+static bool seg_exists(const struct wal *w, uint64_t seq)
+{
+    for (size_t k = 0; k < w->n_segs; k++)
+        if (w->segs[k].seq == seq) return true;
+    return false;
+}
+
+/* Forgets marks of deleted segments. */
+static void marks_drop_missing(struct wal *w)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < w->n_marks; i++)
+        if (seg_exists(w, w->marks[i].seq)) w->marks[j++] = w->marks[i];
+    w->n_marks = j;
+    if (w->cursor.seq && !seg_exists(w, w->cursor.seq)) w->cursor.seq = 0;
+}
+
+/* A mark for the entry just queued at byte `off` of the last segment (best effort: a mark that
+ * cannot be stored only makes reads scan further). */
+static void mark_push(struct wal *w, uint64_t index, uint64_t off)
+{
+    if (w->n_marks == w->cap_marks) {
+        size_t cap = w->cap_marks ? w->cap_marks * 2 : 64;
+        struct pos_mark *m = realloc(w->marks, cap * sizeof *m);
+        if (!m) return;
+        w->marks = m;
+        w->cap_marks = cap;
+    }
+    w->marks[w->n_marks++] = (struct pos_mark){w->segs[w->n_segs - 1].seq, index, off};
+}
+
 /* ---- writing ---- */
 
 static int flush_buf(struct wal *w)
@@ -198,6 +243,7 @@ static void remove_segments(struct wal *w, size_t from, size_t to)
     }
     memmove(w->segs + from, w->segs + to, (w->n_segs - to) * sizeof *w->segs);
     w->n_segs -= to - from;
+    marks_drop_missing(w);
 }
 
 /* Starts a new last segment whose first entry will be first_index: header and current hard
@@ -209,7 +255,7 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     char path[WAL_PATH_MAX], tmp[WAL_PATH_MAX + 8];
     seg_path(w, &s, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read: wal_read_entries */
     if (fd < 0) {
         int e = errno;
         st_error(w->err, sizeof w->err, st_errno_code(e), "create %s: %s", tmp, strerror(e));
@@ -295,6 +341,9 @@ int wal_append(struct wal *w, const struct wal_entry *entries, size_t n)
         SYN_ASSERT_CMP(e->term, >=, w->last_term);
         rc = runs_push(w, e->index, e->term);
         if (!rc) rc = put_record(w, wal_entry_record_bytes(e->len), e, NULL);
+        if (!rc &&
+            (e->index % WAL_MARK_EVERY == 0 || e->index == w->segs[w->n_segs - 1].first_index))
+            mark_push(w, e->index, w->written_bytes + w->buf_len - wal_entry_record_bytes(e->len));
         if (rc) return rc;
         w->last_index = e->index;
         w->last_term = e->term;
@@ -409,6 +458,173 @@ int wal_compact(struct wal *w, uint64_t upto_index)
     return 0;
 }
 
+/* ---- reading entries back ---- */
+
+int wal_term_at(const struct wal *w, uint64_t index, uint64_t *term)
+{
+    if (index == w->compact_index && w->base_term) {
+        *term = w->base_term;
+        return 0;
+    }
+    if (index <= w->compact_index || index > w->last_index || w->n_runs == 0) return STORAGE_ENOENT;
+    size_t lo = 0, hi = w->n_runs; /* last run with runs[k].index <= index */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->runs[mid].index <= index)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (w->runs[lo].index > index) return STORAGE_ENOENT;
+    *term = w->runs[lo].term;
+    return 0;
+}
+
+static int rbuf_reserve(struct wal *w, size_t need)
+{
+    if (need <= w->rbuf_cap) return 0;
+    size_t cap = w->rbuf_cap ? w->rbuf_cap : (1u << 16);
+    while (cap < need)
+        cap *= 2;
+    uint8_t *b = realloc(w->rbuf, cap);
+    if (!b) return STORAGE_ENOMEM;
+    w->rbuf = b;
+    w->rbuf_cap = cap;
+    return 0;
+}
+
+int wal_read_entries(struct wal *w, uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                     struct wal_entry *out, size_t cap, size_t *n_out, char *err, size_t err_len)
+{
+    *n_out = 0;
+    if (lo <= w->compact_index || lo > w->last_index || hi <= lo || cap == 0)
+        return st_error(err, err_len, STORAGE_ENOENT,
+                        "WAL: entries %" PRIu64 "..%" PRIu64 " not in the log (%" PRIu64
+                        "..%" PRIu64 ")",
+                        lo, hi - 1, w->compact_index + 1, w->last_index);
+    if (hi > w->last_index + 1) hi = w->last_index + 1;
+    if (w->rbuf_cap > (8u << 20)) { /* a big read earlier: give the memory back */
+        free(w->rbuf);
+        w->rbuf = NULL;
+        w->rbuf_cap = 0;
+    }
+    if (hi - 1 > w->written_index) {
+        int rc = w->failed ? STORAGE_EFAILED : flush_buf(w);
+        if (rc) return st_error(err, err_len, rc, "WAL: %s", w->err);
+    }
+    /* the live copy of lo is in the newest segment starting at or before it; entries from the
+     * first index of any newer segment on are stale there (a truncation overrode them) */
+    size_t k = w->n_segs;
+    while (k > 0 && w->segs[k - 1].first_index > lo)
+        k--;
+    if (k == 0)
+        return st_error(err, err_len, STORAGE_ECORRUPT, "WAL: no segment holds entry %" PRIu64, lo);
+    const struct wal_seg *sg = &w->segs[k - 1];
+    uint64_t limit = hi; /* exclusive */
+    for (size_t j = k; j < w->n_segs; j++)
+        if (w->segs[j].first_index < limit) limit = w->segs[j].first_index;
+    uint64_t off = WAL_HEADER_BYTES;
+    for (size_t i = 0; i < w->n_marks; i++) /* marks ascend: keep the last one that fits */
+        if (w->marks[i].seq == sg->seq && w->marks[i].index <= lo) off = w->marks[i].off;
+    if (w->cursor.seq == sg->seq && w->cursor.index <= lo && w->cursor.off > off)
+        off = w->cursor.off;
+
+    char path[WAL_PATH_MAX];
+    seg_path(w, sg, path, sizeof path);
+    bool is_last = sg == &w->segs[w->n_segs - 1];
+    int fd = is_last ? w->fd : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
+    uint64_t file_end;
+    if (is_last) {
+        file_end = w->written_bytes;
+    } else {
+        struct stat stt;
+        file_end = fstat(fd, &stt) == 0 ? (uint64_t)stt.st_size : 0;
+    }
+    /* read forward from off into rbuf, record by record; data offsets become pointers at the end
+     * (rbuf may move while it grows) */
+    size_t have = 0, pos = 0, n = 0;
+    uint64_t bytes = 0, next = lo, mark_off = off;
+    int rc = 0;
+    while (n < cap && next < limit) {
+        uint8_t type;
+        const uint8_t *pl;
+        uint32_t plen;
+        const char *why = "";
+        int d = wal_decode_record(w->rbuf ? w->rbuf : (const uint8_t *)"", have, pos, &type, &pl,
+                                  &plen, &why);
+        if (d == 1) {                /* need more bytes */
+            if (n == 0 && pos > 0) { /* nothing kept yet: drop what was skipped */
+                memmove(w->rbuf, w->rbuf + pos, have - pos);
+                off += pos;
+                have -= pos;
+                pos = 0;
+            }
+            uint64_t at = off + have;
+            if (at >= file_end) {
+                if (n > 0) break; /* the rest is in the next segment */
+                rc = st_error(err, err_len, STORAGE_ECORRUPT,
+                              "%s: entry %" PRIu64 " missing (segment ends at %" PRIu64 ")", path,
+                              next, file_end);
+                break;
+            }
+            size_t want = have - pos < WAL_REC_HEADER_BYTES
+                              ? (1u << 16)
+                              : WAL_REC_HEADER_BYTES + st_get32(w->rbuf + pos) + (1u << 16);
+            if (at + want > file_end) want = (size_t)(file_end - at);
+            if ((rc = rbuf_reserve(w, have + want)) != 0) {
+                st_error(err, err_len, rc, "WAL: out of memory reading %s", path);
+                break;
+            }
+            ssize_t got = pread(fd, w->rbuf + have, want, (off_t)at);
+            if (got <= 0) {
+                rc = st_error(err, err_len, STORAGE_EIO, "read %s at %" PRIu64 ": %s", path, at,
+                              got < 0 ? strerror(errno) : "end of file");
+                break;
+            }
+            have += (size_t)got;
+            continue;
+        }
+        if (d < 0) {
+            rc = st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset %" PRIu64 ": %s", path,
+                          off + pos, why);
+            break;
+        }
+        size_t rec_at = pos;
+        pos += WAL_REC_HEADER_BYTES + plen;
+        if (type != WAL_REC_ENTRY) continue;
+        if (plen < WAL_ENTRY_FIXED_BYTES) {
+            rc = st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset %" PRIu64 ": short entry",
+                          path, off + rec_at);
+            break;
+        }
+        uint64_t idx = st_get64(pl);
+        if (idx < next) continue;
+        if (idx != next) {
+            rc = st_error(err, err_len, STORAGE_ECORRUPT,
+                          "%s: offset %" PRIu64 ": entry %" PRIu64 " where %" PRIu64 " belongs",
+                          path, off + rec_at, idx, next);
+            break;
+        }
+        uint32_t dlen = plen - WAL_ENTRY_FIXED_BYTES;
+        if (n > 0 && bytes + dlen > max_bytes) break;
+        out[n] = (struct wal_entry){idx, st_get64(pl + 8), pl[16], dlen, NULL};
+        /* for now the data pointer holds the offset into rbuf */
+        out[n].data = (const uint8_t *)(uintptr_t)(pl + WAL_ENTRY_FIXED_BYTES - w->rbuf);
+        bytes += dlen;
+        n++;
+        next++;
+        mark_off = off + pos;
+    }
+    if (!is_last) close(fd);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++)
+        out[i].data = out[i].len ? w->rbuf + (uintptr_t)out[i].data : NULL;
+    w->cursor = (struct pos_mark){sg->seq, next, mark_off};
+    *n_out = n;
+    return 0;
+}
+
 uint64_t wal_last_index(const struct wal *w)
 {
     return w->last_index;
@@ -450,6 +666,8 @@ static void wal_free(struct wal *w)
     free(w->buf);
     free(w->segs);
     free(w->runs);
+    free(w->marks);
+    free(w->rbuf);
     free(w->dir);
     free(w);
 }
@@ -610,7 +828,7 @@ static void apply_options(struct wal *w, const struct wal_options *opts)
 static int open_last(struct wal *w, uint64_t len, char *err, size_t err_len)
 {
     seg_path(w, &w->segs[w->n_segs - 1], w->path, sizeof w->path);
-    w->fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    w->fd = open(w->path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0)
         return st_error(err, err_len, STORAGE_EIO, "open %s: %s", w->path, strerror(errno));
     w->written_bytes = w->synced_bytes = len;

@@ -119,6 +119,15 @@ int wal_truncate_suffix(struct wal *w, uint64_t from_index);
  * must already be durable (snap_save) or a restart finds a gap. */
 int wal_compact(struct wal *w, uint64_t upto_index);
 
+/* Reads entries lo..hi-1 back from the segment files (lagging followers, restart): as many as
+ * fit in max_bytes of data (at least one) and cap, into out[0..*n_out). Their data points into
+ * a buffer of w, valid until the next call on w. Entries outside compacted+1..last are
+ * STORAGE_ENOENT; a record that fails its checks is STORAGE_ECORRUPT (err names file+offset). */
+int wal_read_entries(struct wal *w, uint64_t lo, uint64_t hi, uint64_t max_bytes,
+                     struct wal_entry *out, size_t cap, size_t *n_out, char *err, size_t err_len);
+/* Term of the entry at index (compacted index: the snapshot's term, when known). */
+int wal_term_at(const struct wal *w, uint64_t index, uint64_t *term);
+
 uint64_t wal_last_index(const struct wal *w);   /* 0 or the compacted index when empty */
 uint64_t wal_last_term(const struct wal *w);    /* term of the last entry (or snapshot) */
 uint64_t wal_synced_index(const struct wal *w); /* last index covered by an fdatasync */

@@ -105,6 +105,13 @@ static enum rec_status decode_rec(const uint8_t *buf, size_t len, size_t off, ui
     return REC_OK;
 }
 
+int wal_decode_record(const uint8_t *buf, size_t len, size_t off, uint8_t *type,
+                      const uint8_t **payload, uint32_t *plen, const char **why)
+{
+    enum rec_status st = decode_rec(buf, len, off, type, payload, plen, why);
+    return st == REC_OK ? 0 : st == REC_RUNS_PAST_END ? 1 : -1;
+}
+
 /* Offset of the first well-formed record at or after `from`, or len if none. */
 static size_t find_valid_record(const uint8_t *buf, size_t len, size_t from)
 {

@@ -1030,7 +1030,7 @@ static void random_ops_against_model(void **state)
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
     wal_recovered_deinit(&r);
-    int crashes = 0, truncs = 0, compacts = 0;
+    int crashes = 0, truncs = 0, compacts = 0, reads = 0;
     for (int step = 0; step < steps; step++) {
         uint64_t op = rnd_below(100);
         if (getenv("STORAGE_TRACE"))
@@ -1088,7 +1088,41 @@ static void random_ops_against_model(void **state)
             w = open_ok(f->dir, &o, &r);
             model_check(m, w, &r);
             wal_recovered_deinit(&r);
-        } else if (op < 86) {
+        } else if (op < 95) {
+            /* read a random range back (what a lagging follower would be sent) */
+            if (m->last <= m->snap_index) continue;
+            uint64_t lo = m->snap_index + 1 + rnd_below(m->last - m->snap_index);
+            uint64_t hi = lo + 1 + rnd_below(40);
+            uint64_t max_bytes = rnd_below(2) ? UINT64_MAX : rnd_below(200);
+            struct wal_entry es[64];
+            while (lo < hi && lo <= m->last) {
+                size_t n = 0;
+                char err[256];
+                int rc = wal_read_entries(w, lo, hi, max_bytes, es, 64, &n, err, sizeof err);
+                if (rc) fail_msg("read %" PRIu64 "..%" PRIu64 ": %s", lo, hi, err);
+                assert_true(n >= 1);
+                for (size_t i = 0; i < n; i++) {
+                    check_entry(&es[i], lo + i, m->terms[lo + i]);
+                    uint64_t t = 0;
+                    assert_int_equal(wal_term_at(w, lo + i, &t), 0);
+                    assert_int_equal(t, m->terms[lo + i]);
+                }
+                lo += n;
+                reads++;
+            }
+            uint64_t t = 0;
+            char err[256];
+            size_t n = 0;
+            assert_int_not_equal(
+                wal_read_entries(w, m->last + 1, m->last + 2, 100, es, 64, &n, err, sizeof err), 0);
+            if (m->snap_index) {
+                assert_int_not_equal(wal_read_entries(w, m->snap_index, m->snap_index + 1, 100, es,
+                                                      64, &n, err, sizeof err),
+                                     0);
+                if (m->snap_index > 1)
+                    assert_int_not_equal(wal_term_at(w, m->snap_index - 1, &t), 0);
+            }
+        } else if (op < 97) {
             wal_close(w);
             m->durable = m->last;
             m->hs_durable = m->hs_latest;
@@ -1105,10 +1139,10 @@ static void random_ops_against_model(void **state)
     model_check(m, w, &r);
     wal_recovered_deinit(&r);
     wal_close(w);
-    printf("random_ops_against_model: %d crashes, %d truncations, %d compactions, last %" PRIu64
-           "\n",
-           crashes, truncs, compacts, m->last);
-    assert_true(crashes > 0 && truncs > 0 && compacts > 0);
+    printf("random_ops_against_model: %d crashes, %d truncations, %d compactions, %d reads, "
+           "last %" PRIu64 "\n",
+           crashes, truncs, compacts, reads, m->last);
+    assert_true(crashes > 0 && truncs > 0 && compacts > 0 && reads > 0);
     free(m);
 }
 

@@ -1,0 +1,257 @@
+/* node_snap.c — snapshots of the node: taken in a forked child (automatic, every snapshot-count
+ * applied entries) or in the foreground (SYNOD SNAPSHOT), installed from the leader (followers),
+ * and served to lagging followers straight from the snapshot file.
+ *
+ * Background snapshots work as Redis's BGSAVE: fork() freezes a copy-on-write image of the
+ * dataset at the applied index; the child streams it into a snapshot file (tmp, fsync, rename);
+ * the parent keeps serving and, once the child exited 0, compacts the raft log and the WAL up to
+ * that index. The data store is never serialised on the event loop, so a big keyspace does not
+ * stall writes, and no copy of the snapshot is held in memory: followers are served with pread()
+ * from the file (an open descriptor keeps it readable even after a newer snapshot replaced it). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "server/node_internal.h"
+#include "storage/snap.h"
+
+#define SNAP_WBUF (256u << 10)
+
+typedef struct {
+    struct snap_writer *w;
+    char *buf;
+    size_t n;
+    char err[512];
+    int failed;
+} snap_out;
+
+static int out_flush(snap_out *o)
+{
+    if (o->failed) return -1;
+    if (o->n && snap_writer_append(o->w, o->buf, o->n, o->err, sizeof(o->err)) != 0) {
+        o->failed = 1;
+        return -1;
+    }
+    o->n = 0;
+    return 0;
+}
+
+static int out_write(void *ctx, const void *p, size_t len)
+{
+    snap_out *o = ctx;
+    if (o->failed) return -1;
+    if (o->n + len > SNAP_WBUF && out_flush(o) < 0) return -1;
+    if (len >= SNAP_WBUF) {
+        if (snap_writer_append(o->w, p, len, o->err, sizeof(o->err)) != 0) {
+            o->failed = 1;
+            return -1;
+        }
+        return 0;
+    }
+    memcpy(o->buf + o->n, p, len);
+    o->n += len;
+    return 0;
+}
+
+/* Streams the dataset into the durable snapshot file for meta. */
+static int write_snapshot(node *n, const raft_snapshot_meta *meta, char *err, size_t cap)
+{
+    uint8_t conf[8192];
+    size_t cl = nconf_encode(n, &meta->config, conf, sizeof(conf));
+    if (!cl) {
+        snprintf(err, cap, "membership too large");
+        return -1;
+    }
+    snap_out o = {0};
+    o.buf = malloc(SNAP_WBUF);
+    if (!o.buf) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    if (snap_writer_begin(n->s->cfg.data_dir, meta->index, meta->term, conf, (uint32_t)cl, NULL,
+                          &o.w, err, cap) != 0) {
+        free(o.buf);
+        return -1;
+    }
+    int rc = data_snapshot_save(n->s->ds, out_write, &o);
+    if (rc == 0) rc = out_flush(&o);
+    free(o.buf);
+    if (rc < 0) {
+        snprintf(err, cap, "%s", o.failed ? o.err : "dataset could not be serialised");
+        snap_writer_abort(o.w);
+        return -1;
+    }
+    return snap_writer_finish(o.w, err, cap) == 0 ? 0 : -1;
+}
+
+/* Points the follower-serving descriptor at the snapshot of n->snap_meta. */
+int node_snap_open(node *n)
+{
+    if (n->snap_fd >= 0) close(n->snap_fd);
+    n->snap_fd = -1;
+    n->snap_len = 0;
+    if (!n->snap_meta.index) return 0;
+    char err[512];
+    if (snap_open_data(n->s->cfg.data_dir, n->snap_meta.index, n->snap_meta.term, &n->snap_fd,
+                       &n->snap_off, &n->snap_len, err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_WARN, "snapshot at index %llu cannot be served to followers: %s",
+                (unsigned long long)n->snap_meta.index, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The snapshot of meta is durable: forget the log it covers. */
+static int snapshot_taken(node *n, const raft_snapshot_meta *meta, char *err, size_t cap)
+{
+    int rc = raft_compact(n->r, meta);
+    if (rc < 0) {
+        snprintf(err, cap, "raft_compact: %s", raft_strerror(rc));
+        return -1;
+    }
+    if (wal_compact(n->wal, meta->index) < 0) {
+        snprintf(err, cap, "%s", wal_last_error(n->wal));
+        node_fail(n, err);
+        return -1;
+    }
+    n->snap_meta = *meta;
+    (void)node_snap_open(n);
+    srv_log(SRV_LOG_INFO, "snapshot at index %llu (term %llu, %llu bytes)",
+            (unsigned long long)meta->index, (unsigned long long)meta->term,
+            (unsigned long long)n->snap_len);
+    return 0;
+}
+
+/* Kills a running background snapshot (its result would be stale or in the way). */
+void node_snap_stop(node *n)
+{
+    if (n->bg_pid <= 0) return;
+    (void)kill(n->bg_pid, SIGKILL);
+    while (waitpid(n->bg_pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    char tmp[4096 + 16];
+    snap_tmp_path(n->s->cfg.data_dir, n->bg_meta.index, n->bg_meta.term, tmp, sizeof(tmp));
+    (void)unlink(tmp);
+    n->bg_pid = 0;
+}
+
+int node_snapshot(node *n, char *err, size_t cap)
+{
+    if (n->failed) {
+        snprintf(err, cap, "storage failed: %s", n->fail_msg);
+        return -1;
+    }
+    raft_snapshot_meta meta;
+    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index == 0) {
+        snprintf(err, cap, "nothing applied yet");
+        return -1;
+    }
+    if (meta.index <= n->snap_meta.index) return 0;
+    node_snap_stop(n);
+    if (write_snapshot(n, &meta, err, cap) < 0) return -1;
+    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    return snapshot_taken(n, &meta, err, cap);
+}
+
+void node_snap_maybe_start(node *n)
+{
+    /* Every snapshot-count entries, but not before the log since the last snapshot is as big as
+     * that snapshot: the cost of writing snapshots then stays proportional to the write traffic
+     * (a big keyspace is not serialised again after every few writes), and the WAL on disk
+     * stays within about twice the dataset image. */
+    if (n->failed || n->bg_pid > 0 || n->applied_since_snap < (uint64_t)n->s->cfg.snapshot_count ||
+        n->applied_bytes_since_snap < n->snap_len)
+        return;
+    raft_snapshot_meta meta;
+    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index <= n->snap_meta.index) return;
+    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        srv_log(SRV_LOG_WARN, "background snapshot: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        /* the child: only writes the file; dies with the parent */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(2);
+        char err[512];
+        if (write_snapshot(n, &meta, err, sizeof(err)) < 0) {
+            srv_log(SRV_LOG_WARN, "background snapshot at index %llu failed: %s",
+                    (unsigned long long)meta.index, err);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    n->bg_pid = pid;
+    n->bg_meta = meta;
+}
+
+void node_snap_poll(node *n)
+{
+    if (n->bg_pid <= 0) return;
+    int status = 0;
+    pid_t r = waitpid(n->bg_pid, &status, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR)) return;
+    n->bg_pid = 0;
+    if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        srv_log(SRV_LOG_WARN, "background snapshot at index %llu did not complete; retrying later",
+                (unsigned long long)n->bg_meta.index);
+        return;
+    }
+    if (n->failed || n->bg_meta.index <= n->snap_meta.index) return;
+    char err[512];
+    if (snapshot_taken(n, &n->bg_meta, err, sizeof(err)) < 0)
+        srv_log(SRV_LOG_WARN, "background snapshot at index %llu: %s",
+                (unsigned long long)n->bg_meta.index, err);
+}
+
+/* Step 1 of the Ready contract (follower): a chunk of the leader's snapshot. */
+int node_snap_install(node *n, const raft_snapshot_chunk *ch)
+{
+    if (ch->offset == 0) n->in_snap.len = 0;
+    if (ch->offset != n->in_snap.len) return 0; /* out of order: the core restarts it */
+    if (ch->len) resp_buf_append(&n->in_snap, ch->data, ch->len);
+    if (!ch->done) return 0;
+    node_snap_stop(n); /* an older image of what is about to be replaced */
+    if (data_snapshot_load(n->s->ds, n->in_snap.data, n->in_snap.len) < 0) {
+        node_fail(n, "snapshot received from the leader does not load");
+        return -1;
+    }
+    char err[512];
+    uint8_t conf[8192];
+    size_t cl = nconf_encode(n, &ch->meta.config, conf, sizeof(conf));
+    struct snap sn = {ch->meta.index, ch->meta.term, conf, (uint32_t)cl, (uint8_t *)n->in_snap.data,
+                      n->in_snap.len};
+    if (!cl) {
+        node_fail(n, "snapshot received from the leader: membership too large");
+        return -1;
+    }
+    if (snap_save(n->s->cfg.data_dir, &sn, NULL, err, sizeof(err)) < 0) {
+        node_fail(n, err);
+        return -1;
+    }
+    resp_buf_deinit(&n->in_snap);
+    resp_buf_init(&n->in_snap);
+    if (wal_last_index(n->wal) > ch->meta.index &&
+        wal_truncate_suffix(n->wal, ch->meta.index + 1) < 0) {
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    if (wal_compact(n->wal, ch->meta.index) < 0) {
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    n->snap_meta = ch->meta;
+    n->applied = ch->meta.index;
+    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    (void)node_snap_open(n);
+    srv_log(SRV_LOG_INFO, "installed the leader's snapshot at index %llu",
+            (unsigned long long)ch->meta.index);
+    return 0;
+}
