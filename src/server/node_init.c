@@ -95,6 +95,7 @@ int node_create(server *s)
                : cfg->fsync == SRV_FSYNC_BATCH ? WAL_FSYNC_BATCH
                                                : WAL_FSYNC_NEVER;
     wo.io.log = storage_log;
+    wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     struct wal_recovered rec;
     memset(&rec, 0, sizeof(rec));
     char err[1024];

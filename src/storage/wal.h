@@ -56,6 +56,7 @@ struct wal_options {
     uint64_t segment_max_bytes;    /* roll over to a new segment past this; 0 means 64 MiB */
     size_t buffer_max_bytes;       /* pending bytes kept before a write(); 0 means 1 MiB */
     struct storage_io io;          /* fault hook and log sink (copied) */
+    bool async_remove;             /* delete old segments on a background thread (bgrm.h) */
     uint64_t (*now_ms)(void *ctx); /* monotonic clock for batch mode; NULL = CLOCK_MONOTONIC */
     void *now_ctx;
 };
