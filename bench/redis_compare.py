@@ -179,7 +179,7 @@ def bench_memory(redis, synod, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=200000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--quick", action="store_true", help="small run for a smoke test")
     ap.add_argument("--only", choices=["throughput", "memory"], help="run one part")
