@@ -283,6 +283,103 @@ void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
     free(buf);
 }
 
+static int arg_eq_str(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && memcmp(a->ptr, s, a->len) == 0;
+}
+
+/* CLIENT KILL addr | CLIENT KILL [ID id] [TYPE t] [ADDR a] [LADDR a] [USER u] [SKIPME yes|no]
+ * as Redis 7.0: the old form answers OK or "No such client" and may kill the caller; the new
+ * form answers the number killed and skips the caller unless SKIPME no. The caller is closed
+ * after its reply; others at the next safe point (before the loop sleeps). */
+void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
+{
+    const data_arg *addr = NULL, *laddr = NULL;
+    long long id = 0;
+    int skipme = 1, match_none = 0, old_form = argc == 3;
+    if (old_form) {
+        addr = &argv[2];
+        skipme = 0;
+    } else {
+        for (int i = 2; i < argc; i += 2) {
+            int more = i + 1 < argc;
+            if (more && arg_is(&argv[i], "id")) {
+                if (arg_ll(&argv[i + 1], &id) < 0 || id < 1) {
+                    srv_reply_error(c, "ERR client-id should be greater than 0");
+                    return;
+                }
+            } else if (more && arg_is(&argv[i], "type")) {
+                const data_arg *t = &argv[i + 1];
+                if (arg_is(t, "normal")) {
+                    /* every client of ours is a normal one */
+                } else if (arg_is(t, "master") || arg_is(t, "replica") || arg_is(t, "slave") ||
+                           arg_is(t, "pubsub")) {
+                    match_none = 1;
+                } else {
+                    srv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t->len, t->ptr);
+                    return;
+                }
+            } else if (more && arg_is(&argv[i], "addr")) {
+                addr = &argv[i + 1];
+            } else if (more && arg_is(&argv[i], "laddr")) {
+                laddr = &argv[i + 1];
+            } else if (more && arg_is(&argv[i], "user")) {
+                if (!arg_eq_str(&argv[i + 1], "default")) {
+                    srv_reply_errorf(c, "ERR No such user '%.*s'", (int)argv[i + 1].len,
+                                     argv[i + 1].ptr);
+                    return;
+                }
+            } else if (more && arg_is(&argv[i], "skipme")) {
+                if (arg_is(&argv[i + 1], "yes")) {
+                    skipme = 1;
+                } else if (arg_is(&argv[i + 1], "no")) {
+                    skipme = 0;
+                } else {
+                    srv_reply_error(c, "ERR syntax error");
+                    return;
+                }
+            } else {
+                srv_reply_error(c, "ERR syntax error");
+                return;
+            }
+        }
+    }
+    long long killed = 0;
+    int close_self = 0;
+    for (client *o = s->clients; o && !match_none; o = o->next) {
+        if (addr && !arg_eq_str(addr, o->addr)) continue;
+        if (laddr && !arg_eq_str(laddr, o->laddr)) continue;
+        if (id && (unsigned long long)id != o->id) continue;
+        if (o == c && skipme) continue;
+        if (o->flags & CLIENT_CLOSE_ASAP) continue; /* already going */
+        if (o == c) {
+            close_self = 1;
+        } else {
+            o->flags |= CLIENT_CLOSE_ASAP;
+            srv_client_mark_pending(o);
+        }
+        killed++;
+    }
+    if (old_form) {
+        if (killed)
+            srv_reply_status(c, "OK");
+        else
+            srv_reply_error(c, "ERR No such client");
+    } else {
+        srv_reply_int(c, killed);
+    }
+    if (close_self) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc;
+    if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off"))
+        srv_reply_status(c, "OK"); /* no client eviction here: nothing to exempt */
+    else
+        srv_reply_error(c, "ERR syntax error");
+}
+
 static void srv_reply_help(client *c, const char *const *lines)
 {
     size_t n = 0;
@@ -306,12 +403,30 @@ void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
         "    Return the ID of the current connection.",
         "INFO",
         "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
         "LIST [options ...]",
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
         "    * ID <client-id> [<client-id> ...]",
         "      Return clients of specified IDs only.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",

@@ -38,6 +38,11 @@ static const srv_cmd client_subs[] = {
      srv_cmd_client_list, NOSUBS, "connection", "Get the list of client connections", "2.4.0"},
     {"client|info", 2, "noscript loading stale", "slow connection", srv_cmd_client_info, NOSUBS,
      "connection", "Returns information about the current client connection.", "6.2.0"},
+    {"client|kill", -3, "admin noscript loading stale", "admin slow dangerous connection",
+     srv_cmd_client_kill, NOSUBS, "connection", "Kill the connection of a client", "2.4.0"},
+    {"client|no-evict", 3, "admin noscript loading stale", "admin slow dangerous connection",
+     srv_cmd_client_no_evict, NOSUBS, "connection",
+     "Set client eviction mode for the current connection", "7.0.0"},
     {"client|help", 2, "loading stale", "slow connection", srv_cmd_client_help, NOSUBS,
      "connection", "Show helpful text about the different subcommands", "5.0.0"},
 };

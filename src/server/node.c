@@ -243,24 +243,43 @@ static void apply_batch(node *n, const raft_entry *ents, size_t cnt)
     }
 }
 
-static void serve_read(node *n, const raft_read_state *rs)
+static void mark_read_done(node *n, const raft_read_state *rs)
 {
     for (size_t i = 0; i < n->reads_n; i++) {
         node_read *rd = &n->reads[i];
         if (rd->ctx != rs->ctx) continue;
-        if (rd->c) {
-            if (rs->err) {
-                srv_reply_errorf(rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
-                                 raft_strerror(rs->err));
-            } else {
-                exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
-            }
-            client_done(rd->c);
-        }
-        free(rd->cmd);
-        n->reads[i] = n->reads[--n->reads_n];
+        rd->done = true;
+        rd->err = rs->err;
         return;
     }
+}
+
+/* Answers every confirmed read whose client has no earlier read still waiting (a client's
+ * pipelined reads are answered in request order even when a lease read overtakes a ReadIndex
+ * one), and keeps the rest in arrival order. */
+static void serve_reads(node *n)
+{
+    uint64_t pass = ++n->read_pass;
+    size_t j = 0;
+    for (size_t i = 0; i < n->reads_n; i++) {
+        node_read *rd = &n->reads[i];
+        if (rd->done && (!rd->c || rd->c->read_pass != pass)) {
+            if (rd->c) {
+                if (rd->err) {
+                    srv_reply_errorf(rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
+                                     raft_strerror(rd->err));
+                } else {
+                    exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
+                }
+                client_done(rd->c);
+            }
+            free(rd->cmd);
+            continue;
+        }
+        if (rd->c) rd->c->read_pass = pass;
+        n->reads[j++] = *rd;
+    }
+    n->reads_n = j;
 }
 
 /* --- storage failure ------------------------------------------------------------------------ */
@@ -337,7 +356,8 @@ void node_process(node *n)
                 peer_net_send(n->pn, &rd.messages[i]);
         apply_batch(n, rd.committed, rd.n_committed);
         for (size_t i = 0; i < rd.n_read_states; i++)
-            serve_read(n, &rd.read_states[i]);
+            mark_read_done(n, &rd.read_states[i]);
+        if (rd.n_read_states) serve_reads(n);
         raft_advance(n->r, &rd);
     }
     if (n->pn) peer_net_flush(n->pn);
@@ -484,6 +504,8 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     SYN_ASSERT(rd->cmd != NULL);
     memcpy(rd->cmd, n->scratch.data, n->scratch.len);
     rd->cmd_len = n->scratch.len;
+    rd->done = false;
+    rd->err = 0;
     c->n_async++;
     c->async_kind = ASYNC_READ;
     return NODE_DONE;
@@ -530,8 +552,10 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
             if (c->n_async && c->async_kind != ASYNC_LOG) return stall(c);
             return route_write(n, c, dc, argc, argv);
         }
-        if (c->n_async) return stall(c);
-        if (raft_sole_voter(n->r)) return NODE_LOCAL; /* applied == committed between passes */
+        if (raft_sole_voter(n->r)) /* applied == committed between passes */
+            return c->n_async ? stall(c) : NODE_LOCAL;
+        /* pipelined reads go out together (one ReadIndex round); after a write, wait for it */
+        if (c->n_async && c->async_kind != ASYNC_READ) return stall(c);
         return route_read(n, c, argc, argv);
     }
     /* follower: relay to the leader's client port (once: a relayed request is not relayed on) */

@@ -34,6 +34,8 @@ typedef struct {
     client *c;
     char *cmd; /* encoded command (nentry_encode_cmd format), malloc'd */
     size_t cmd_len;
+    bool done; /* its read state arrived (err: the core's error, 0 = confirmed) */
+    int err;
 } node_read;
 
 typedef struct node {
@@ -69,8 +71,9 @@ typedef struct node {
     /* proposals in index order */
     node_prop *props;
     size_t props_head, props_n, props_cap; /* ring */
-    node_read *reads;
+    node_read *reads; /* in arrival order: a client's reads are answered in that order */
     size_t reads_n, reads_cap;
+    uint64_t read_pass; /* serve_reads pass number (client.read_pass marks a blocked client) */
     uint64_t next_ctx;
     int promote_ticks;
     data_arg *argv;

@@ -74,6 +74,7 @@ struct client {
     int consistency;        /* CONS_* */
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
+    uint64_t read_pass;     /* node.c serve_reads: an earlier read of this client is pending */
 };
 
 typedef struct {
@@ -159,6 +160,8 @@ void srv_cmd_client_setname(server *s, client *c, int argc, const data_arg *argv
 void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv);

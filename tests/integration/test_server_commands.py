@@ -149,6 +149,27 @@ def test_client_commands(synod):
     assert help_lines[0].startswith("CLIENT <subcommand>")
 
 
+def test_client_kill(synod, raw):
+    a = synod.client(decode_responses=True)
+    sb = synod.sock()
+    sb.sendall(b"CLIENT ID\r\n")
+    idb = raw.read(sb, 1)[0][0]
+    # new form: the number killed, here by id; the victim's connection is closed
+    assert a.execute_command("CLIENT", "KILL", "ID", str(idb)) == 1
+    assert raw.until_closed(sb) == b""
+    # old form by address: OK, then "No such client" once it is gone
+    sc = synod.sock()
+    addr = "%s:%d" % sc.getsockname()
+    assert a.execute_command("CLIENT", "KILL", addr) == "OK"
+    assert raw.until_closed(sc) == b""
+    assert err(a, "CLIENT", "KILL", addr) == "No such client"
+    # SKIPME yes (the default) spares the caller; SKIPME no closes it right after its reply
+    assert a.execute_command("CLIENT", "KILL", "TYPE", "normal") == 0
+    sd = synod.sock()
+    sd.sendall(b"CLIENT KILL USER default SKIPME no\r\nPING\r\n")
+    assert raw.until_closed(sd) == b":2\r\n"  # a and itself; the PING after it never runs
+
+
 def test_command_introspection(synod):
     r = synod.client(decode_responses=True)
     n = r.command_count()

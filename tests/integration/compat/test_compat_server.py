@@ -73,6 +73,19 @@ CASES = [
         ("CONFIG", "SET", "timeout", "0"),
     ]),
     ("command_count", [SHAPE("COMMAND", "COUNT"), ("COMMAND", "COUNT", "x")]),
+    # CLIENT KILL paths whose outcome does not depend on which other connections exist
+    ("client_kill", [
+        ("CLIENT", "KILL"), ("CLIENT", "KILL", "1.2.3.4:5"), ("CLIENT", "KILL", "nonsense"),
+        ("CLIENT", "KILL", "ID", "abc"), ("CLIENT", "KILL", "ID", "0"), ("CLIENT", "KILL", "ID", "-3"),
+        ("CLIENT", "KILL", "ID", "99999999"), ("CLIENT", "KILL", "TYPE", "foo"),
+        ("CLIENT", "KILL", "TYPE", "pubsub"), ("CLIENT", "KILL", "TYPE", "master"),
+        ("CLIENT", "KILL", "USER", "nobody"), ("CLIENT", "KILL", "SKIPME", "maybe"),
+        ("CLIENT", "KILL", "ID", "5", "SKIPME"), ("CLIENT", "KILL", "FOO", "bar"),
+        ("CLIENT", "KILL", "ADDR", "1.2.3.4:5", "LADDR", "6.7.8.9:10"),
+        ("CLIENT", "KILL", "ADDR", "1.2.3.4:5", "SKIPME", "no"),
+        ("CLIENT", "NO-EVICT", "on"), ("CLIENT", "NO-EVICT", "OFF"), ("CLIENT", "NO-EVICT", "x"),
+        ("CLIENT", "NO-EVICT"), ("PING",),
+    ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
 
@@ -94,7 +107,8 @@ ISSUE2_COMMANDS = (
     "HMSET HMGET HGETALL HDEL HEXISTS HLEN HKEYS HVALS HINCRBY HINCRBYFLOAT HSETNX HSTRLEN HSCAN "
     "PING ECHO SELECT DBSIZE FLUSHDB FLUSHALL TIME HELLO CLIENT COMMAND CONFIG INFO QUIT RESET"
 ).split()
-SUBCOMMANDS = "CLIENT|ID CLIENT|SETNAME CLIENT|GETNAME CLIENT|LIST CLIENT|INFO CONFIG|GET CONFIG|SET " \
+SUBCOMMANDS = "CLIENT|ID CLIENT|SETNAME CLIENT|GETNAME CLIENT|LIST CLIENT|INFO CLIENT|KILL " \
+              "CLIENT|NO-EVICT CONFIG|GET CONFIG|SET " \
               "COMMAND|COUNT COMMAND|DOCS COMMAND|INFO".split()
 
 
