@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,10 @@ void node_snap_maybe_start(node *n)
         /* the child: only writes the file; dies with the parent */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(2);
+        /* lowest CPU and I/O priority: on a busy machine the snapshot waits, not the clients
+         * (ioprio class IDLE = 3, shifted by 13; who = IOPRIO_WHO_PROCESS, 0 = this one) */
+        (void)nice(19);
+        (void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
         char err[512];
         if (write_snapshot(n, &meta, err, sizeof(err)) < 0) {
             srv_log(SRV_LOG_WARN, "background snapshot at index %llu failed: %s",
