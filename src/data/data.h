@@ -109,10 +109,16 @@ size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx);
  * then destroy the new value. */
 int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms);
 
-/* Memory hint for applying a batch of commands: data_prefetch(ds, key, len, 0) for a command a
- * few positions ahead, then stage 1 for one nearer, hides the two cache misses of each key
- * lookup behind the work of the commands in between. Changes nothing. */
-void data_prefetch(const data_store *ds, const char *key, size_t len, int stage);
+/* Memory hint for applying a batch of commands (argv as they will be executed, or at least
+ * their first three arguments): stage 0 for a command some positions ahead, then 1, 2, 3 as it
+ * comes nearer, hides the cache misses of its key lookup (bucket, entry) and, for a hash
+ * command, of its field lookup behind the work of the commands in between. Changes nothing. */
+typedef struct {
+    uint64_t hkey, hfield; /* computed at stage 0, reused by the later stages */
+    int field;
+} data_prefetch_state;
+void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int stage,
+                   data_prefetch_state *st);
 
 /* proto-max-bulk-len for values built by commands (APPEND, SETRANGE): clamped to
  * [1, 512 MB]. Replicas must use the same value, or they would apply differently. */

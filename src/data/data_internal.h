@@ -85,9 +85,10 @@ void dict_init(dict *d, size_t *mem);
 void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg);
 uint64_t dict_size(const dict *d);
 int dict_find(const dict *d, const char *key, size_t klen, dpos *pos); /* 1 found, 0 not */
-/* Cache hints for a lookup coming soon: stage 0 fetches the bucket, stage 1 (issued later, once
- * the bucket has arrived) the first entry of its chain. No effect on the contents. */
-void dict_prefetch(const dict *d, const char *key, size_t klen, int stage);
+int dict_find_h(const dict *d, const char *key, size_t klen, uint64_t h, dpos *pos); /* h given */
+/* Cache hints for a lookup of hash h coming soon: stage 0 fetches the bucket, stage 1 (issued
+ * later, once the bucket has arrived) the first entry of its chain. Changes nothing. */
+void dict_prefetch_h(const dict *d, uint64_t h, int stage);
 /* Links e (its key must not be present). May grow the table. */
 void dict_insert(dict *d, dentry *e);
 /* Unlinks the entry at pos and returns it. May shrink the table. */

@@ -146,10 +146,9 @@ static inline int key_eq(dentry *e, const char *key, size_t klen)
     return e->klen == klen && memcmp(dentry_key(e), key, klen) == 0;
 }
 
-int dict_find(const dict *d, const char *key, size_t klen, dpos *pos)
+int dict_find_h(const dict *d, const char *key, size_t klen, uint64_t h, dpos *pos)
 {
     if (dict_size(d) == 0) return 0;
-    uint64_t h = dict_hash(key, klen);
     for (int t = 0; t < 2; t++) {
         if (d->size[t] == 0) continue;
         uint64_t idx = h & (d->size[t] - 1);
@@ -169,10 +168,15 @@ int dict_find(const dict *d, const char *key, size_t klen, dpos *pos)
     return 0;
 }
 
-void dict_prefetch(const dict *d, const char *key, size_t klen, int stage)
+int dict_find(const dict *d, const char *key, size_t klen, dpos *pos)
+{
+    if (dict_size(d) == 0) return 0;
+    return dict_find_h(d, key, klen, dict_hash(key, klen), pos);
+}
+
+void dict_prefetch_h(const dict *d, uint64_t h, int stage)
 {
     if (dict_size(d) == 0) return;
-    uint64_t h = dict_hash(key, klen);
     for (int t = 0; t < 2; t++) {
         if (d->size[t] == 0) continue;
         dentry *const *slot = &d->t[t][h & (d->size[t] - 1)];

@@ -123,9 +123,26 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
     return 1;
 }
 
-void data_prefetch(const data_store *ds, const char *key, size_t len, int stage)
+void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int stage,
+                   data_prefetch_state *st)
 {
-    dict_prefetch(&ds->keys, key, len, stage);
+    if (argc < 2) return;
+    if (stage == 0) {
+        st->hkey = dict_hash(argv[1].ptr, argv[1].len);
+        /* hash commands (H...) name a field after the key: its lookup misses too */
+        st->field = argc >= 3 && (argv[0].ptr[0] | 0x20) == 'h';
+        if (st->field) st->hfield = dict_hash(argv[2].ptr, argv[2].len);
+    }
+    if (stage < 2) {
+        dict_prefetch_h(&ds->keys, st->hkey, stage);
+        return;
+    }
+    if (!st->field) return;
+    dpos pos; /* found again each time: a command in between may have replaced the value */
+    if (!dict_find_h(&ds->keys, argv[1].ptr, argv[1].len, st->hkey, &pos)) return;
+    dentry *e = *pos.slot;
+    if (e->type != DT_HASH || !(e->flags & DE_HASH_TABLE)) return;
+    dict_prefetch_h(dentry_ptr(e), st->hfield, stage - 2);
 }
 
 void data_set_max_string_bytes(data_store *ds, long long n)

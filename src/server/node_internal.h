@@ -89,8 +89,9 @@ size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_
 int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m);
 int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv);
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc);
-/* The first key of a command or expiry entry (argv[1] / argv[0]), without decoding the rest. */
-int nentry_key(const uint8_t *p, size_t len, const char **key, size_t *klen);
+/* The first `max` arguments of a command entry (an expiry entry reads as "expire" KEY) without
+ * decoding the rest; how many (0 if malformed). */
+int nentry_head(const uint8_t *p, size_t len, data_arg *out, int max);
 void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr);
 int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap);
 

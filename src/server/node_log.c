@@ -233,23 +233,21 @@ int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, in
     return 0;
 }
 
-int nentry_key(const uint8_t *p, size_t len, const char **key, size_t *klen)
+int nentry_head(const uint8_t *p, size_t len, data_arg *out, int max)
 {
-    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return -1;
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return 0;
     uint32_t argc = get32(p + 9);
     size_t off = 13;
-    if (p[0] == NENTRY_CMD) { /* skip the command name */
-        if (argc < 2 || len - off < 4) return -1;
+    int k = 0;
+    if (p[0] == NENTRY_EXPIRE) out[k++] = (data_arg){"expire", 6}; /* argv[0] is the key */
+    for (uint32_t i = 0; i < argc && k < max; i++) {
+        if (len - off < 4) return 0;
         uint32_t l = get32(p + off);
-        if (l > len - off - 4) return -1;
+        if (l > len - off - 4) return 0;
+        out[k++] = (data_arg){(const char *)p + off + 4, l};
         off += 4 + l;
     }
-    if (len - off < 4) return -1;
-    uint32_t l = get32(p + off);
-    if (l > len - off - 4) return -1;
-    *key = (const char *)p + off + 4;
-    *klen = l;
-    return 0;
+    return k;
 }
 
 void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr)
