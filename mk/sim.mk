@@ -79,6 +79,10 @@ build/asan/sim/sim-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE_HDRS
 	@mkdir -p $(@D)
 	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) -DRAFT_TEST_BUG_COMMIT_OLD_TERM $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
 
+build/asan/sim/sim-ack-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) -DRAFT_TEST_BUG_ACK_BEFORE_FSYNC $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
+
 sim: build/asan/sim/sim
 	build/asan/sim/sim --seed $(SEED) --nodes $(NODES) --steps $(STEPS) $(SIM_VERBOSE_FLAG)
 
@@ -87,11 +91,14 @@ sim-test: build/asan/sim/sim
 
 # Passes only if the checks catch a core that commits old-term entries by counting replicas,
 # lincheck catches a server that answers reads from local state without ReadIndex, and the
-# crash model catches a server that sends messages before its writes are fsync'd.
-sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim
+# crash model catches a server that sends messages before its writes are fsync'd, and one whose
+# followers acknowledge entries before their fsync (only the leader's appends may go early,
+# raft_may_send_early: the power loss of busy followers in the commit window catches it).
+sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim build/asan/sim/sim-ack-bug
 	timeout 600 build/asan/sim/sim-bug --seed 1 --seeds $(SIM_BUG_SEEDS) --nodes 0 --steps 10000 --expect-fail
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --stale-reads --expect-fail
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --skip-fsync --expect-fail
+	timeout 600 build/asan/sim/sim-ack-bug --seed 1 --seeds 500 --nodes 0 --steps 10000 --expect-fail
 
 # A core whose lease never expires (raft_lease_valid true while it leads with its no-op
 # committed): the lease phase (an isolated leader asked for lease reads while the majority

@@ -280,6 +280,20 @@ uint64_t raft_term_of(const raft *r)
     return r->term;
 }
 
+bool raft_may_send_early(const raft_message *m, uint64_t durable_term)
+{
+    switch (m->type) {
+    case RAFT_MSG_APPEND:
+    case RAFT_MSG_HEARTBEAT:
+    case RAFT_MSG_SNAPSHOT:
+    case RAFT_MSG_TIMEOUT_NOW: return m->term == durable_term && durable_term > 0;
+#ifdef RAFT_TEST_BUG_ACK_BEFORE_FSYNC
+    case RAFT_MSG_APPEND_RESP: return true; /* followers acknowledge what is not on disk yet */
+#endif
+    default: return false;
+    }
+}
+
 bool raft_sole_voter(const raft *r)
 {
     return r->conf.n_voters == 1 && r->conf.voters[0] == r->cfg.id && r->conf.n_learners == 0;

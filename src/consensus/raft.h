@@ -32,6 +32,8 @@
  *         3. if rd.has_hard_state: store rd.hard_state.
  *         4. make 1-3 durable (fsync) if rd.must_sync.
  *         5. only now send rd.messages (in any order; they may be dropped/reordered/duplicated).
+ *            Exception (optional): messages for which raft_may_send_early(m, durable_term) is
+ *            true may leave before step 4 (see below).
  *         6. apply rd.committed in order (entries of type NORMAL carry the application's data;
  *            NOOP and CONF_CHANGE entries are applied by the core itself at step 7, the
  *            application may just note them).
@@ -44,6 +46,13 @@
  * send appends before its own fsync) and it covers votes: a vote is never granted on the wire
  * before the vote is on disk. The leader counts its own log as replicated only after the
  * raft_advance of the Ready that carried those entries (so its own fsync is just another ack).
+ *
+ * The one exception, dissertation §10.2.1 (etcd does the same): a leader's APPEND, HEARTBEAT,
+ * SNAPSHOT and TIMEOUT_NOW messages may be sent BEFORE the fsync of their Ready, so that its own
+ * disk write overlaps the followers' - provided the message's term is already durable on this
+ * node (durable_term = the term of the last hard state that step 4 made durable). Safe because
+ * the leader's own entries count toward commit only after raft_advance, i.e. after its fsync;
+ * votes and every response still wait for step 4. raft_may_send_early says which messages.
  *
  * Between raft_ready_get and raft_advance the caller must make no other call on that instance
  * except the const getters (raft_status, raft_id_of ...). Other instances are independent.
@@ -407,6 +416,11 @@ int raft_compact(raft *r, const raft_snapshot_meta *meta);
 void raft_report_unreachable(raft *r, raft_id id);
 /* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 later). */
 void raft_report_snapshot(raft *r, raft_id id, bool ok);
+
+/* The exception to the durability rule (see THE READY CONTRACT): m may leave before the fsync
+ * of its Ready when it is a leader's APPEND/HEARTBEAT/SNAPSHOT/TIMEOUT_NOW of a term that is
+ * already durable on this node. */
+bool raft_may_send_early(const raft_message *m, uint64_t durable_term);
 
 /* ---- outputs ---------------------------------------------------------------------------- */
 bool raft_has_ready(const raft *r);

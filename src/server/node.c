@@ -320,6 +320,28 @@ static int persist_entries(node *n, const raft_entry *e, size_t cnt)
     return 0;
 }
 
+/* The leader's appends (and heartbeats, snapshot chunks, TimeoutNow) of a term already on disk
+ * leave before its own fsync, which then overlaps the followers' (raft_may_send_early,
+ * dissertation §10.2.1); everything else waits for the fsync. Returns how many left. */
+static size_t send_early(node *n, const raft_ready *rd)
+{
+    if (rd->n_messages > n->sent_early_cap) {
+        uint8_t *p = realloc(n->sent_early, rd->n_messages);
+        if (!p) return 0; /* then all of them simply wait for the fsync */
+        n->sent_early = p;
+        n->sent_early_cap = rd->n_messages;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < rd->n_messages; i++) {
+        n->sent_early[i] = raft_may_send_early(&rd->messages[i], n->durable_term);
+        if (!n->sent_early[i]) continue;
+        peer_net_send(n->pn, &rd->messages[i]);
+        k++;
+    }
+    if (k) peer_net_flush(n->pn);
+    return k;
+}
+
 static void on_soft_state(node *n, const raft_soft_state *ss)
 {
     if (ss->leader != n->leader)
@@ -353,13 +375,15 @@ void node_process(node *n)
                 return;
             }
         }
+        size_t early = n->pn && rd.must_sync ? send_early(n, &rd) : 0;
         if (rd.must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
             node_fail(n, wal_last_error(n->wal));
             return;
         }
+        if (rd.has_hard_state) n->durable_term = rd.hard_state.term;
         if (n->pn)
             for (size_t i = 0; i < rd.n_messages; i++)
-                peer_net_send(n->pn, &rd.messages[i]);
+                if (!early || !n->sent_early[i]) peer_net_send(n->pn, &rd.messages[i]);
         apply_batch(n, rd.committed, rd.n_committed);
         for (size_t i = 0; i < rd.n_read_states; i++)
             mark_read_done(n, &rd.read_states[i]);

@@ -47,6 +47,7 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
     rc->last_index = wal_last_index(n->wal);
     rc->last_term = rc->last_index > n->snap_meta.index ? wal_last_term(n->wal) : n->snap_meta.term;
     rc->hard_state.term = rec->hard_state.term;
+    n->durable_term = rec->hard_state.term;
     rc->hard_state.vote = rec->hard_state.vote;
     rc->hard_state.commit = rec->hard_state.commit;
     /* raft.h restart contract: commit <= last_index, last_term <= term (a torn batch is dropped
@@ -176,6 +177,7 @@ void node_destroy(server *s)
         free(n->reads[i].cmd);
     free(n->reads);
     free(n->props);
+    free(n->sent_early);
     free(n->argv);
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);

@@ -54,7 +54,10 @@ typedef struct node {
     uint64_t applied_since_snap;       /* entries applied since the last snapshot */
     uint64_t applied_bytes_since_snap; /* and their payload bytes */
     uint64_t expire_wait_index;        /* leader: DELs proposed up to here, wait until applied */
-    struct wal_entry *rd_tmp;          /* entries read back from the WAL for the core */
+    uint64_t durable_term; /* term of the last hard state written + synced (raft_may_send_early) */
+    uint8_t *sent_early;   /* per message of the current Ready: already sent */
+    size_t sent_early_cap;
+    struct wal_entry *rd_tmp; /* entries read back from the WAL for the core */
     size_t rd_cap;
     raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
     int snap_fd;                  /* its file, to serve followers (-1: none) */

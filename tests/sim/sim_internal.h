@@ -72,6 +72,8 @@ typedef struct {
     bool busy; /* between raft_ready_get and raft_advance, waiting for the disk */
     int64_t busy_until_us;
     raft_ready rd;
+    uint8_t *sent_early; /* rd.messages[i] already left before the fsync (raft_may_send_early) */
+    size_t sent_early_cap;
     uint32_t missed_ticks;
     int64_t tick_us;
     int64_t slow_disk_until_us;

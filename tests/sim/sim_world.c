@@ -579,6 +579,20 @@ static void churn_event(sim *s, const sim_event *ev)
                                 .kind = EV_RESTART,
                                 .node = n->idx,
                                 .gen = n->gen});
+    /* Sometimes a power loss takes the followers whose disk writes are in flight too: what they
+     * acknowledged must already be durable, so the entry just committed survives on a majority
+     * (a driver that acks before its fsync loses it here). */
+    if (!sim_rng_chance(&s->rng, 500000)) return;
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *f = &s->nodes[i];
+        if (!f->up || !f->busy || f == n) continue;
+        sim_trace(s, "churn: power loss on busy follower %d", f->idx);
+        sim_node_crash(s, f);
+        sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 5000, 300000),
+                                    .kind = EV_RESTART,
+                                    .node = f->idx,
+                                    .gen = f->gen});
+    }
 }
 
 void sim_world_event(sim *s, sim_event *ev)
