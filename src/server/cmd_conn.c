@@ -473,6 +473,8 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
         "    Print this help.",
         NULL,

@@ -308,6 +308,24 @@ void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
     srv_reply_status(c, "OK");
 }
 
+void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc;
+    (void)argv;
+    if (!s->config_file[0]) {
+        srv_reply_error(c, "ERR The server is running without a config file");
+        return;
+    }
+    char err[512];
+    if (srv_config_rewrite(&s->cfg, s->config_file, err, sizeof(err)) < 0) {
+        srv_log(SRV_LOG_WARN, "CONFIG REWRITE failed: %s", err);
+        srv_reply_errorf(c, "ERR %s", err);
+        return;
+    }
+    srv_log(SRV_LOG_INFO, "CONFIG REWRITE executed with success.");
+    srv_reply_status(c, "OK");
+}
+
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)argc;

@@ -66,6 +66,11 @@ size_t srv_config_key_count(void);
 const char *srv_config_key_name(size_t i);
 void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t out_cap);
 
+/* CONFIG REWRITE: the file at path gets the current value of every setting it mentions (other
+ * lines, comments included, are kept), plus the settings that differ from their default;
+ * written to path.tmp, fsync'd and renamed over path. -1 with Redis's message in err. */
+int srv_config_rewrite(const srv_config *c, const char *path, char *err, size_t cap);
+
 /* Redis-style glob match (* ? [a-z] [^x] \x), case-insensitive when nocase. */
 int srv_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
 

@@ -67,6 +67,9 @@ static const srv_cmd config_subs[] = {
      NOSUBS, "server", "Set configuration parameters to the given values", "2.0.0"},
     {"config|resetstat", 2, "admin noscript loading stale", "admin slow dangerous",
      srv_cmd_config_resetstat, NOSUBS, "server", "Reset the stats returned by INFO", "2.0.0"},
+    {"config|rewrite", 2, "admin noscript loading stale", "admin slow dangerous",
+     srv_cmd_config_rewrite, NOSUBS, "server",
+     "Rewrite the configuration file with the in memory configuration", "2.8.0"},
     {"config|help", 2, "loading stale", "slow", srv_cmd_config_help, NOSUBS, "server",
      "Show helpful text about the different subcommands", "5.0.0"},
 };

@@ -174,6 +174,7 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
 
 /* apply a changed runtime setting (server.c) */
