@@ -109,6 +109,12 @@ size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx);
  * then destroy the new value. */
 int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms);
 
+/* Keys the hash of every table of the store (SipHash-1-3): the server passes a random seed at
+ * startup so clients cannot pick colliding keys or fields (hash flooding). Only on an empty
+ * store (-1 otherwise). The seed changes iteration order (KEYS, SCAN, HGETALL), never what a
+ * command does; replicas may use different seeds. data_create's store has the seed {0, 0}. */
+int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1);
+
 /* Memory hint for applying a batch of commands (argv as they will be executed, or at least
  * their first three arguments): stage 0 for a command some positions ahead, then 1, 2, 3 as it
  * comes nearer, hides the cache misses of its key lookup (bucket, entry) and, for a hash

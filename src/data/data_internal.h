@@ -72,6 +72,7 @@ typedef struct {
     uint64_t used[2];
     int64_t rehash_idx; /* -1 when not rehashing; else buckets of t[0] below it are moved */
     size_t *mem;        /* byte counter to charge for bucket arrays (may be NULL) */
+    uint64_t k0, k1;    /* hash key: the store's seed (every table of a store has the same) */
 } dict;
 
 /* Where an entry is linked: *slot == entry. Valid until the next insert/unlink. */
@@ -80,8 +81,11 @@ typedef struct {
     int tab;
 } dpos;
 
-uint64_t dict_hash(const char *p, size_t n);
-void dict_init(dict *d, size_t *mem);
+/* The table's keyed hash (SipHash-1-3 with its seed); dict_siphash is the general form. */
+uint64_t dict_hash(const dict *d, const char *p, size_t n);
+uint64_t dict_siphash(uint64_t k0, uint64_t k1, const char *p, size_t n, int c_rounds,
+                      int d_rounds);
+void dict_init(dict *d, size_t *mem, const uint64_t seed[2]);
 void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg);
 uint64_t dict_size(const dict *d);
 int dict_find(const dict *d, const char *key, size_t klen, dpos *pos); /* 1 found, 0 not */
@@ -120,6 +124,7 @@ void dmem_free(size_t *mem, void *p);
 
 struct data_store {
     dict keys;
+    uint64_t hash_seed[2];  /* data_set_hash_seed; {0, 0} until then */
     uint64_t expires;       /* entries with DE_EXPIRE */
     size_t mem;             /* bytes allocated for the dataset (and garbage not yet freed) */
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */
@@ -218,8 +223,8 @@ uint64_t hash_len(dentry *e);
 /* A new empty hash entry (callers must add a field before the key becomes visible). */
 dentry *hash_new_entry(size_t *mem, const char *key, size_t klen, int64_t expire_ms);
 int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl); /* 1 found */
-int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v,
-             size_t vl); /* 1 new */
+int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size_t fl,
+             const char *v, size_t vl); /* 1 new */
 typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
 void hash_each(dentry *e, hash_each_cb cb, void *ctx);
 void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */

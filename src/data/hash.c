@@ -150,11 +150,11 @@ static void convert_cb(void *ctx, const char *f, size_t fl, const char *v, size_
     dict_insert(cc->d, dentry_new(cc->mem, DT_STRING, f, fl, v, vl, vl, -1));
 }
 
-static void hash_to_table(size_t *mem, dentry *e)
+static void hash_to_table(size_t *mem, const uint64_t seed[2], dentry *e)
 {
     phash *p = dentry_ptr(e);
     dict *d = dmem_alloc(mem, sizeof *d);
-    dict_init(d, mem);
+    dict_init(d, mem, seed);
     convert_ctx cc = {d, mem};
     ph_each(p, convert_cb, &cc);
     dmem_free(mem, p);
@@ -163,14 +163,15 @@ static void hash_to_table(size_t *mem, dentry *e)
 }
 
 /* Sets field to value; returns 1 if the field is new. */
-int hash_set(size_t *mem, dentry *e, const char *f, size_t fl, const char *v, size_t vl)
+int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size_t fl,
+             const char *v, size_t vl)
 {
     if (!is_table(e)) {
         phash *p = dentry_ptr(e);
         long off = ph_find(p, f, fl);
         if (fl > DATA_HASH_PACKED_VALUE || vl > DATA_HASH_PACKED_VALUE ||
             (off < 0 && p->n + 1 > DATA_HASH_PACKED_FIELDS)) {
-            hash_to_table(mem, e);
+            hash_to_table(mem, seed, e);
         } else if (off < 0) {
             dentry_set_ptr(e, ph_append(mem, p, f, fl, v, vl));
             return 1;
@@ -292,8 +293,8 @@ static void hset_generic(data_call *c, int ok_reply)
     if (!e) return;
     long long created = 0;
     for (int i = 2; i < c->argc; i += 2)
-        created += hash_set(&c->ds->mem, e, c->argv[i].ptr, c->argv[i].len, c->argv[i + 1].ptr,
-                            c->argv[i + 1].len);
+        created += hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[i].ptr, c->argv[i].len,
+                            c->argv[i + 1].ptr, c->argv[i + 1].len);
     c->dirty = 1;
     if (ok_reply)
         reply_ok(c);
@@ -321,7 +322,8 @@ void cmd_hsetnx(data_call *c)
         reply_int(c, 0);
         return;
     }
-    hash_set(&c->ds->mem, e, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len);
+    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr,
+             c->argv[3].len);
     c->dirty = 1;
     reply_int(c, 1);
 }
@@ -467,7 +469,7 @@ void cmd_hincrby(data_call *c)
     v += incr;
     char buf[24];
     size_t n = syn_ll2string(buf, v);
-    hash_set(&c->ds->mem, e, c->argv[2].ptr, c->argv[2].len, buf, n);
+    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, buf, n);
     c->dirty = 1;
     reply_int(c, v);
 }
@@ -498,7 +500,7 @@ void cmd_hincrbyfloat(data_call *c)
         reply_err(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    hash_set(&c->ds->mem, e, c->argv[2].ptr, c->argv[2].len, buf, n);
+    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, buf, n);
     c->dirty = 1;
     reply_bulk(c, buf, n);
 }

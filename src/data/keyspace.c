@@ -128,10 +128,10 @@ void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int sta
 {
     if (argc < 2) return;
     if (stage == 0) {
-        st->hkey = dict_hash(argv[1].ptr, argv[1].len);
+        st->hkey = dict_hash(&ds->keys, argv[1].ptr, argv[1].len);
         /* hash commands (H...) name a field after the key: its lookup misses too */
         st->field = argc >= 3 && (argv[0].ptr[0] | 0x20) == 'h';
-        if (st->field) st->hfield = dict_hash(argv[2].ptr, argv[2].len);
+        if (st->field) st->hfield = dict_hash(&ds->keys, argv[2].ptr, argv[2].len);
     }
     if (stage < 2) {
         dict_prefetch_h(&ds->keys, st->hkey, stage);
@@ -316,9 +316,18 @@ data_store *data_create(void)
 {
     data_store *ds = calloc(1, sizeof *ds);
     if (!ds) return NULL;
-    dict_init(&ds->keys, &ds->mem);
+    dict_init(&ds->keys, &ds->mem, ds->hash_seed);
     ds->max_string_bytes = DATA_STRING_MAX_BYTES;
     return ds;
+}
+
+int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1)
+{
+    if (dict_size(&ds->keys) != 0 || ds->garbage_n != 0) return -1;
+    ds->hash_seed[0] = k0;
+    ds->hash_seed[1] = k1;
+    dict_init(&ds->keys, &ds->mem, ds->hash_seed);
+    return 0;
 }
 
 static void free_cb(dentry *e, void *arg)
@@ -338,7 +347,7 @@ void ks_flush_async(data_store *ds)
     if (dict_size(&ds->keys) == 0) return;
     if (ds->garbage_n == DATA_GARBAGE_SLOTS) ks_free_garbage(ds, SIZE_MAX); /* bounded backlog */
     ds->garbage[ds->garbage_n++] = ds->keys;
-    dict_init(&ds->keys, &ds->mem);
+    dict_init(&ds->keys, &ds->mem, ds->hash_seed);
     ds->expires = 0;
     ds->expire_cursor = 0;
 }

@@ -140,7 +140,7 @@ static int in_str(snap_in *in, const char **s, size_t *n)
 }
 
 /* Parses one record into a new entry; NULL if malformed. */
-static dentry *load_record(snap_in *in, unsigned kind, size_t *mem)
+static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64_t seed[2])
 {
     uint64_t flags, ex = (uint64_t)-1, n;
     const char *k, *v, *f;
@@ -156,7 +156,7 @@ static dentry *load_record(snap_in *in, unsigned kind, size_t *mem)
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
         if (in_str(in, &f, &fl) < 0 || in_str(in, &v, &vl) < 0 ||
-            !hash_set(mem, e, f, fl, v, vl)) { /* a repeated field is malformed too */
+            !hash_set(mem, seed, e, f, fl, v, vl)) { /* a repeated field is malformed too */
             dentry_free(mem, e);
             return NULL;
         }
@@ -186,6 +186,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
 
     data_store *tmp = data_create();
     SYN_ASSERT(tmp != NULL);
+    /* the same seed: its tables move into ds as they are */
+    (void)data_set_hash_seed(tmp, ds->hash_seed[0], ds->hash_seed[1]);
     data_call c = {.ds = tmp, .now_ms = INT64_MIN};
     snap_in in = {b + SNAP_HDR, len - SNAP_HDR - 4};
     uint64_t records = 0;
@@ -194,7 +196,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH) goto fail;
-        dentry *e = load_record(&in, (unsigned)kind, &tmp->mem);
+        dentry *e = load_record(&in, (unsigned)kind, &tmp->mem, tmp->hash_seed);
         if (!e) goto fail;
         dpos pos;
         if (dict_find(&tmp->keys, dentry_key(e), e->klen, &pos)) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -65,6 +66,13 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         return -1;
     }
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
+    /* a secret hash seed per process: clients cannot aim keys at one bucket */
+    uint64_t seed[2];
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        srv_log(SRV_LOG_WARN, "getrandom: %s", strerror(errno));
+        return -1;
+    }
+    (void)data_set_hash_seed(s->ds, seed[0], seed[1]);
 
     int fd = net_tcp_listen(s->cfg.listen_host, s->cfg.listen_port, 511);
     if (fd < 0) {
