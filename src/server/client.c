@@ -175,6 +175,13 @@ static void process_input(client *c)
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
             }
+            if (s->pause_end_ms) {
+                const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);
+                if (dc && srv_paused(s, (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0)) {
+                    c->flags |= CLIENT_STALLED; /* CLIENT PAUSE: re-run on a later pass */
+                    break;
+                }
+            }
             int route = s->node ? node_route(s, c, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) break; /* not consumed: re-run later */
             if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);

@@ -371,6 +371,65 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
     if (close_self) c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
+static int64_t pause_over(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l, (void)id, (void)ctx;
+    return NET_TIMER_STOP; /* waking the loop is enough: paused clients are re-run every pass */
+}
+
+int srv_paused(server *s, int write)
+{
+    if (!s->pause_end_ms) return 0;
+    if (net_mono_ms() >= s->pause_end_ms) {
+        s->pause_end_ms = 0;
+        return 0;
+    }
+    return s->pause_all || write;
+}
+
+/* CLIENT PAUSE timeout-ms [WRITE|ALL]: data commands of every client (ALL, the default) or only
+ * writes (WRITE, reads go on) wait until the time is up or CLIENT UNPAUSE; the leader also
+ * stops deciding expirations meanwhile. Connection and server commands are never paused. */
+void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv)
+{
+    int all = 1;
+    if (argc > 4) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    if (argc == 4) {
+        if (arg_is(&argv[3], "write")) {
+            all = 0;
+        } else if (!arg_is(&argv[3], "all")) {
+            srv_reply_error(c, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    long long ms;
+    if (arg_ll(&argv[2], &ms) < 0) {
+        srv_reply_error(c, "ERR timeout is not an integer or out of range");
+        return;
+    }
+    if (ms < 0) {
+        srv_reply_error(c, "ERR timeout is negative");
+        return;
+    }
+    int64_t now = net_mono_ms(), end = ms > INT64_MAX - now ? INT64_MAX : now + ms;
+    /* as Redis: a second pause extends, never shortens; ALL wins over WRITE while both last */
+    if (!s->pause_end_ms || end > s->pause_end_ms) s->pause_end_ms = end;
+    if (all) s->pause_all = 1;
+    if (ms > 0) (void)net_timer_add(s->loop, ms < INT32_MAX ? ms : INT32_MAX, pause_over, NULL);
+    srv_reply_status(c, "OK");
+}
+
+void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    s->pause_end_ms = 0;
+    s->pause_all = 0;
+    srv_reply_status(c, "OK");
+}
+
 void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s, (void)argc;
@@ -427,8 +486,12 @@ void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
         "      Return clients of specified IDs only.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "HELP",
         "    Print this help.",
         NULL,

@@ -641,6 +641,7 @@ static void expire_key(void *ctx, const char *key, size_t len)
  * drop the list. Called outside a Ready (raft_propose is not allowed inside one). */
 static void take_lazy_expired(node *n)
 {
+    if (srv_paused(n->s, 1)) return; /* CLIENT PAUSE: no expirations meanwhile (Redis too) */
     exp_ctx x = {n, srv_now_ms()};
     (void)data_take_expired(n->s->ds, expire_key, &x);
 }
@@ -649,6 +650,7 @@ void node_expire_cycle(server *s)
 {
     node *n = s->node;
     if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index) return;
+    if (srv_paused(s, 1)) return; /* CLIENT PAUSE: expiring keys would be writes */
     exp_ctx x = {n, srv_now_ms()};
     (void)data_expire_sample(s->ds, x.now_ms, 64, expire_key, &x);
 }

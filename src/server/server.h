@@ -111,7 +111,9 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
-    struct node *node; /* the replicated node (node.c); never NULL while running */
+    struct node *node;    /* the replicated node (node.c); never NULL while running */
+    int64_t pause_end_ms; /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
+    int pause_all;        /* ALL (every data command waits) or WRITE (only writes wait) */
 };
 
 /* lifecycle (server.c) */
@@ -161,6 +163,10 @@ void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv
 void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);
+/* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */
+int srv_paused(server *s, int write);
 void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);

@@ -319,3 +319,30 @@ def test_config_rewrite(synod_server, tmp_path):
     r2 = synod_server("--config", str(conf)).client(decode_responses=True)
     assert r2.config_get("hz") == {"hz": "20"} and r2.config_get("timeout") == {"timeout": "30"}
     assert r2.config_get("maxclients") == {"maxclients": "100"}
+
+
+def test_client_pause(synod, raw):
+    a = synod.client(decode_responses=True)
+    a.set("k", "1")
+    b = synod.sock()
+    # WRITE: reads go on, writes wait until UNPAUSE
+    assert a.execute_command("CLIENT", "PAUSE", "5000", "WRITE") == "OK"
+    b.sendall(b"GET k\r\n")
+    assert raw.read(b, 1)[0] == [b"1"]
+    b.sendall(b"SET k 2\r\nGET k\r\n")
+    b.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        b.recv(100)
+    assert a.get("k") == "1"  # the paused write has not run
+    assert a.execute_command("CLIENT", "UNPAUSE") == "OK"
+    assert raw.read(b, 2)[0] == ["OK", b"2"]
+    # ALL: every data command waits for the timeout, connection commands do not
+    t0 = time.monotonic()
+    assert a.execute_command("CLIENT", "PAUSE", "400") == "OK"
+    assert a.ping()
+    b.sendall(b"GET k\r\n")
+    assert raw.read(b, 1)[0] == [b"2"]
+    waited = time.monotonic() - t0
+    assert 0.3 <= waited < 5, waited
+    assert err(a, "CLIENT", "PAUSE", "-1") == "timeout is negative"
+    assert err(a, "CLIENT", "PAUSE", "10", "x") == "CLIENT PAUSE mode must be WRITE or ALL"

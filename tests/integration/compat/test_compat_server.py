@@ -86,6 +86,12 @@ CASES = [
         ("CLIENT", "NO-EVICT", "on"), ("CLIENT", "NO-EVICT", "OFF"), ("CLIENT", "NO-EVICT", "x"),
         ("CLIENT", "NO-EVICT"), ("PING",),
     ]),
+    ("client_pause_errors", [
+        ("CLIENT", "PAUSE"), ("CLIENT", "PAUSE", "abc"), ("CLIENT", "PAUSE", "-1"),
+        ("CLIENT", "PAUSE", "1.5"), ("CLIENT", "PAUSE", "10", "FOO"), ("CLIENT", "PAUSE", "0"),
+        ("CLIENT", "PAUSE", "0", "write"), ("CLIENT", "PAUSE", "0", "ALL"),
+        ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
+    ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
 ]
 
@@ -108,7 +114,7 @@ ISSUE2_COMMANDS = (
     "PING ECHO SELECT DBSIZE FLUSHDB FLUSHALL TIME HELLO CLIENT COMMAND CONFIG INFO QUIT RESET"
 ).split()
 SUBCOMMANDS = "CLIENT|ID CLIENT|SETNAME CLIENT|GETNAME CLIENT|LIST CLIENT|INFO CLIENT|KILL " \
-              "CLIENT|NO-EVICT CONFIG|GET CONFIG|SET " \
+              "CLIENT|NO-EVICT CLIENT|PAUSE CLIENT|UNPAUSE CONFIG|GET CONFIG|SET " \
               "COMMAND|COUNT COMMAND|DOCS COMMAND|INFO".split()
 
 
