@@ -257,3 +257,29 @@ class _Raw:
 @pytest.fixture
 def raw():
     return _Raw()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """make(n=3, extra_args=()) starts a cluster of real synod processes on loopback (the
+    cluster/ harness); every node must exit cleanly at the end unless a test killed it."""
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
+    from harness import SynodCluster
+
+    made = []
+
+    def make(n=3, extra_args=()):
+        c = SynodCluster(tmp_path / f"c{len(made)}", n, extra_args=extra_args)
+        os.makedirs(c.tmp_dir, exist_ok=True)
+        made.append(c)
+        return c.start()
+
+    yield make
+    bad = []
+    for c in made:
+        for node, rc in c.stop():
+            if rc not in (0, None) and not getattr(node, "expect_unclean_exit", False):
+                bad.append((node.name, rc, node.log()[-2000:]))
+    assert not bad, bad

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
-from harness import SynodCluster, SynodNode, free_ports, wait_for  # noqa: E402
+from harness import SynodNode, free_ports, wait_for  # noqa: E402
 
 
 def _read_until(s, tail):
@@ -25,25 +25,6 @@ def _read_until(s, tail):
         buf += chunk
     assert buf.endswith(tail), buf
     return buf
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    made = []
-
-    def make(n=3, extra_args=()):
-        c = SynodCluster(tmp_path / f"c{len(made)}", n, extra_args=extra_args)
-        os.makedirs(c.tmp_dir, exist_ok=True)
-        made.append(c)
-        return c.start()
-
-    yield make
-    bad = []
-    for c in made:
-        for node, rc in c.stop():
-            if rc not in (0, None) and not getattr(node, "expect_unclean_exit", False):
-                bad.append((node.name, rc, node.log()[-2000:]))
-    assert not bad, bad
 
 
 def test_single_node_survives_kill9(synod_server, tmp_path):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
-from harness import SynodCluster, wait_for  # noqa: E402
+from harness import wait_for  # noqa: E402
 
 
 def _fill(r, prefix, n, batch=500):
@@ -26,25 +26,6 @@ def _consensus(r):
 
 def _snap_files(d):
     return sorted(f for f in os.listdir(d) if f.endswith(".snap"))
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    made = []
-
-    def make(n=3, extra_args=()):
-        c = SynodCluster(tmp_path / f"c{len(made)}", n, extra_args=extra_args)
-        os.makedirs(c.tmp_dir, exist_ok=True)
-        made.append(c)
-        return c.start()
-
-    yield make
-    bad = []
-    for c in made:
-        for node, rc in c.stop():
-            if rc not in (0, None) and not getattr(node, "expect_unclean_exit", False):
-                bad.append((node.name, rc, node.log()[-2000:]))
-    assert not bad, bad
 
 
 def test_background_snapshots_then_kill9_restart(synod_server, tmp_path):
