@@ -21,6 +21,7 @@
 #include "util/assert.h"
 
 #define FWD_TIMEOUT_MS  5000
+#define FWD_STALE_MS    1000 /* grace for a former leader's replies once another one leads */
 #define FWD_WAITERS_MAX (1u << 20)
 #define FWD_IN_MAX      (512u << 20)
 
@@ -331,8 +332,15 @@ static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
     int64_t now = net_mono_ms();
     for (int k = 0; k < 2; k++) {
         fconn *fc = &f->conns[k];
-        if (fc->fd >= 0 && fc->w_n && now - fc->last_progress_ms > FWD_TIMEOUT_MS)
+        if (fc->fd < 0 || !fc->w_n) continue;
+        if (now - fc->last_progress_ms > FWD_TIMEOUT_MS) {
             fconn_close(fc, "no reply in time");
+        } else if (now - fc->last_progress_ms > FWD_STALE_MS &&
+                   strcmp(fc->addr, node_leader_client_addr(f->s)) != 0) {
+            /* another node leads now and this one is silent: new requests wait behind these
+             * (replies go out in order), so give up on them sooner than FWD_TIMEOUT_MS */
+            fconn_close(fc, "former leader silent");
+        }
     }
     return 200;
 }

@@ -468,6 +468,11 @@ static const char *leader_client_addr(const node *n)
     return n->pn ? peer_net_client_addr(n->pn, n->leader) : "";
 }
 
+const char *node_leader_client_addr(server *s)
+{
+    return leader_client_addr(s->node);
+}
+
 /* Waiting for a leader: stall, or give up after the cluster-down timeout. */
 static int wait_leader(node *n, client *c)
 {

@@ -29,9 +29,10 @@ enum { NODE_LOCAL = 0, NODE_DONE = 1, NODE_STALL = 2 };
  * must come first); it is re-run from node_before_sleep. */
 int node_route(server *s, client *c, int argc, const data_arg *argv);
 
-void node_client_freed(server *s, client *c); /* drops references to c */
-void node_expire_cycle(server *s);            /* leader: propose DELs of expired keys */
-void node_info(server *s, resp_buf *b);       /* the "# Consensus" INFO section */
+void node_client_freed(server *s, client *c);   /* drops references to c */
+void node_expire_cycle(server *s);              /* leader: propose DELs of expired keys */
+void node_info(server *s, resp_buf *b);         /* the "# Consensus" INFO section */
+const char *node_leader_client_addr(server *s); /* "" while no leader is known */
 
 /* fwd.c: relaying commands to the leader's client port. */
 typedef struct fwd fwd;

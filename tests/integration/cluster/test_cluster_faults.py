@@ -82,7 +82,7 @@ def test_sigstop_leader_steps_down_and_loses_nothing(make_cluster):
         # progress goes on, slowly: a third of the unpinned writers' ops go to the frozen node
         # and wait out their 2 s timeout, and requests the others relayed to it before the
         # election hold their connection for the relay timeout (5 s); measured ~3.5 acks/s here,
-        # down to 1.6/s on a loaded machine (the old 20 s wait failed 1 run in 8 under load)
+        # down to 1.6/s on a loaded machine (the old 20 s wait failed 1 run in 8)
         w.wait_ok(w.n_ok() + 50, timeout=60)
         old.resume()
 
