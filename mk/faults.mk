@@ -7,8 +7,9 @@
 #   SEED=n make faults-test replay a randomised run
 #   make bench-cluster      synod 3-node vs etcd 3-node vs redis (in `make bench`)
 
-FAULTS_PYTEST = cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod \
-	LINCHECK_BIN=$(CURDIR)/build/rel/sim/lincheck timeout 3600 $(PY) -m pytest -q -p no:cacheprovider
+FAULTS_ENV = SYNOD_BIN=$(CURDIR)/build/rel/synod LINCHECK_BIN=$(CURDIR)/build/rel/sim/lincheck
+FAULTS_PYTEST = cd tests/integration && $(FAULTS_ENV) \
+	timeout 3600 $(PY) -m pytest -q -p no:cacheprovider
 
 .PHONY: faults-test faults-long faults-fake
 faults-test: build/rel/synod build/rel/sim/lincheck
@@ -22,7 +23,8 @@ faults-fake: build/rel/sim/lincheck
 	-p no:cacheprovider -x cluster
 
 faults-long: build/rel/synod build/rel/sim/lincheck
-	NEMESIS_SECONDS=$${NEMESIS_SECONDS:-300} $(FAULTS_PYTEST) -x -s cluster/test_cluster_nemesis.py
+	cd tests/integration && NEMESIS_SECONDS=$${NEMESIS_SECONDS:-300} $(FAULTS_ENV) \
+	timeout 3600 $(PY) -m pytest -q -p no:cacheprovider -x -s cluster/test_cluster_nemesis.py
 
 test-long: faults-long
 
