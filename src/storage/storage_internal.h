@@ -99,7 +99,17 @@ struct wal_recovery {
     size_t n, cap;
     struct wal_hard_state hs;
     bool have_hs;
+    /* where entries start in their segment (every WAL_MARK_EVERY-th index and each segment's
+     * first), so reads after a restart need not scan a segment from its top; best effort */
+    struct wal_mark {
+        uint64_t seq, index, off;
+    } * marks;
+    size_t n_marks, cap_marks;
+    uint64_t seq;       /* of the segment being replayed */
+    bool seg_has_entry; /* it has given an entry already */
 };
+
+#define WAL_MARK_EVERY 64 /* one position mark per this many entries */
 
 void wal_recovery_init(struct wal_recovery *rc, uint64_t snap_index, uint64_t snap_term);
 void wal_recovery_deinit(struct wal_recovery *rc);

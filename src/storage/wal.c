@@ -34,8 +34,6 @@ struct pos_mark {
     uint64_t seq, index, off;
 };
 
-#define WAL_MARK_EVERY 64 /* one mark per this many appended entries */
-
 struct wal {
     char *dir;
     int lock_fd;
@@ -181,17 +179,21 @@ static void marks_drop_missing(struct wal *w)
     if (w->cursor.seq && !seg_exists(w, w->cursor.seq)) w->cursor.seq = 0;
 }
 
+static bool grow_marks(struct wal *w)
+{
+    size_t cap = w->cap_marks ? w->cap_marks * 2 : 64;
+    struct pos_mark *m = realloc(w->marks, cap * sizeof *m);
+    if (!m) return false;
+    w->marks = m;
+    w->cap_marks = cap;
+    return true;
+}
+
 /* A mark for the entry just queued at byte `off` of the last segment (best effort: a mark that
  * cannot be stored only makes reads scan further). */
 static void mark_push(struct wal *w, uint64_t index, uint64_t off)
 {
-    if (w->n_marks == w->cap_marks) {
-        size_t cap = w->cap_marks ? w->cap_marks * 2 : 64;
-        struct pos_mark *m = realloc(w->marks, cap * sizeof *m);
-        if (!m) return;
-        w->marks = m;
-        w->cap_marks = cap;
-    }
+    if (w->n_marks == w->cap_marks && !grow_marks(w)) return;
     w->marks[w->n_marks++] = (struct pos_mark){w->segs[w->n_segs - 1].seq, index, off};
 }
 
@@ -911,6 +913,12 @@ static int recover(struct wal *w, struct wal_recovered *rec, char *err, size_t e
         }
         w->last_index = r.last_index;
         w->last_term = r.last_term ? r.last_term : s_term;
+        for (size_t i = 0; i < r.n_marks; i++) /* where replayed entries sit, for reads */
+            if (w->n_marks < w->cap_marks || grow_marks(w))
+                w->marks[w->n_marks++] =
+                    (struct pos_mark){r.marks[i].seq, r.marks[i].index, r.marks[i].off};
+        marks_drop_missing(w);
+        free(r.marks);
         rec->entries = r.entries; /* ownership moves to the caller */
         rec->n_entries = r.n;
         remove_covered(w, s_index);

@@ -146,6 +146,7 @@ void wal_recovery_deinit(struct wal_recovery *rc)
 {
     drop_entries_from(rc, 0);
     free(rc->entries);
+    free(rc->marks);
     memset(rc, 0, sizeof *rc);
 }
 
@@ -271,6 +272,8 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
         check_header(rc, name, buf, len, expect_seq, expect_first, &first, &flags, err, err_len);
     if (rc_) return rc_;
     begin_segment(rc, first, flags & WAL_SEG_RESET);
+    rc->seq = expect_seq != UINT64_MAX ? expect_seq : st_get64(buf + 16);
+    rc->seg_has_entry = false;
     size_t off = WAL_HEADER_BYTES;
     while (off < len) {
         uint8_t type = 0;
@@ -299,6 +302,17 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
         if (type == WAL_REC_ENTRY) {
             rc_ = add_entry(rc, p, plen, name, off, err, err_len);
             if (rc_) return rc_;
+            uint64_t index = st_get64(p);
+            if ((index % WAL_MARK_EVERY == 0 || !rc->seg_has_entry) && rc->n_marks < SIZE_MAX / 2) {
+                if (rc->n_marks == rc->cap_marks) {
+                    size_t cap = rc->cap_marks ? rc->cap_marks * 2 : 64;
+                    struct wal_mark *m = realloc(rc->marks, cap * sizeof *m);
+                    if (m) rc->marks = m, rc->cap_marks = cap;
+                }
+                if (rc->n_marks < rc->cap_marks)
+                    rc->marks[rc->n_marks++] = (struct wal_mark){rc->seq, index, off};
+            }
+            rc->seg_has_entry = true;
         } else if (type == WAL_REC_HARD_STATE && plen == WAL_HS_BYTES) {
             rc->hs.term = st_get64(p);
             rc->hs.vote = st_get64(p + 8);
