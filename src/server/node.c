@@ -668,15 +668,17 @@ void node_info(server *s, resp_buf *b)
     raft_status st;
     raft_status_get(n->r, &st);
     char line[1024];
-    int k =
-        snprintf(line, sizeof(line),
-                 "# Consensus\r\nnode_id:%lld\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
-                 "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
-                 "snapshot_index:%llu\r\nstorage:%s\r\nmembers:",
-                 s->cfg.id, st.role == RAFT_PRE_CANDIDATE ? "candidate" : raft_role_name(st.role),
-                 (unsigned long long)st.term, (unsigned long long)st.leader, leader_client_addr(n),
-                 (unsigned long long)st.commit, (unsigned long long)n->applied,
-                 (unsigned long long)n->snap_meta.index, n->failed ? "failed" : "ok");
+    int k = snprintf(
+        line, sizeof(line),
+        "# Consensus\r\nnode_id:%lld\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
+        "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
+        "snapshot_index:%llu\r\nsnapshot_bytes:%llu\r\nsnapshot_in_progress:%d\r\n"
+        "entries_since_snapshot:%llu\r\nstorage:%s\r\nmembers:",
+        s->cfg.id, st.role == RAFT_PRE_CANDIDATE ? "candidate" : raft_role_name(st.role),
+        (unsigned long long)st.term, (unsigned long long)st.leader, leader_client_addr(n),
+        (unsigned long long)st.commit, (unsigned long long)n->applied,
+        (unsigned long long)n->snap_meta.index, (unsigned long long)n->snap_len, n->bg_pid > 0,
+        (unsigned long long)n->applied_since_snap, n->failed ? "failed" : "ok");
     resp_buf_append(b, line, (size_t)k);
     int first = 1;
     for (uint32_t i = 0; i < st.config.n_voters; i++, first = 0) {

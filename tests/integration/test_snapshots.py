@@ -38,6 +38,9 @@ def test_background_snapshots_then_kill9_restart(synod_server, tmp_path):
     wait_for(lambda: int(r.info("consensus")["snapshot_index"]) >= 1000, 10,
              what="an automatic snapshot")
     assert len(_snap_files(d)) == 1, os.listdir(d)  # older ones are deleted
+    info = r.info("consensus")
+    assert int(info["snapshot_bytes"]) > 1000 * 5 and int(info["snapshot_in_progress"]) in (0, 1)
+    assert int(info["entries_since_snapshot"]) < 5000
     assert "background snapshot" not in p.log()  # no failure reported
     _fill(r, "after", 100)
     os.kill(p.pid, signal.SIGKILL)
