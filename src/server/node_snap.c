@@ -181,6 +181,7 @@ void node_snap_maybe_start(node *n)
         /* the child: only writes the file; dies with the parent */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(2);
+        wal_forget_in_child(n->wal); /* the data dir lock must not outlive the parent */
         /* lowest CPU and I/O priority: on a busy machine the snapshot waits, not the clients
          * (ioprio class IDLE = 3, shifted by 13; who = IOPRIO_WHO_PROCESS, 0 = this one) */
         (void)nice(19);

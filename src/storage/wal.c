@@ -708,6 +708,13 @@ void wal_close(struct wal *w)
     wal_free(w);
 }
 
+void wal_forget_in_child(struct wal *w)
+{
+    if (w->fd >= 0) close(w->fd);
+    if (w->lock_fd >= 0) close(w->lock_fd);
+    w->fd = w->lock_fd = -1;
+}
+
 void wal_crash(struct wal *w)
 {
     if (w) wal_free(w);

@@ -85,6 +85,11 @@ int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
 /* Flushes and fdatasyncs what is pending (whatever the policy), unlocks, frees w. */
 void wal_close(struct wal *w);
 
+/* In a forked child (a background snapshot): closes the child's copies of the WAL's descriptors
+ * without writing anything, so the directory lock (flock) is released as soon as the parent
+ * exits, not when the child does. w must not be used in the child afterwards. */
+void wal_forget_in_child(struct wal *w);
+
 /* Frees w WITHOUT writing what is still buffered: what a crash would leave on disk. For tests
  * and simulations. */
 void wal_crash(struct wal *w);
