@@ -297,7 +297,8 @@ void node_fail(node *n, const char *what)
     srv_log(SRV_LOG_WARN,
             "storage failed: %s; this node stops taking part in the cluster and refuses writes",
             what);
-    fail_all(n, "ERR storage failure on this node: the write was not acknowledged");
+    /* pending writes may still commit on the other nodes (their entries may have been sent) */
+    fail_all(n, "ERR storage failure on this node; the write may or may not have been applied");
 }
 
 /* --- the Ready loop ------------------------------------------------------------------------- */
