@@ -54,6 +54,7 @@ void srv_client_free(client *c)
     close(c->fd);
     resp_parser_destroy(c->parser);
     resp_buf_deinit(&c->out);
+    resp_buf_deinit(&c->multi);
     free(c->qbuf);
     free(c->name);
     free(c);
@@ -100,6 +101,7 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->proto = 2;
         c->parser = p;
         resp_buf_init(&c->out);
+        resp_buf_init(&c->multi);
         snprintf(c->addr, sizeof(c->addr), "%s", peer);
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
         c->ctime_ms = c->last_ms = net_mono_ms();
@@ -174,6 +176,19 @@ static void process_input(client *c)
             for (int i = 0; i < argc; i++) {
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
+            }
+            int m = srv_multi_filter(s, c, argc, s->argv);
+            if (m == MULTI_STALL) break; /* not consumed: re-run later */
+            if (m == MULTI_DONE) {
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
+            }
+            if (m == MULTI_EXEC) {
+                if (node_exec(s, c) == NODE_STALL) break; /* re-run later: still queued */
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
             }
             if (s->pause_end_ms) {
                 const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);

@@ -186,6 +186,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     c->proto = 2;
     free(c->name);
     c->name = NULL;
+    srv_multi_reset(c);
     srv_reply_status(c, "RESET");
 }
 

@@ -81,6 +81,14 @@ static const srv_cmd config_subs[] = {
 };
 
 /* The table of server commands. */
+/* MULTI/EXEC/DISCARD reach dispatch only inside a transaction's EXEC (multi.c never queues
+ * them), so this is not expected to run. */
+static void srv_cmd_multi_late(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, "ERR Command not allowed inside a transaction");
+}
+
 static const srv_cmd srv_cmds[] = {
     {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
@@ -106,6 +114,13 @@ static const srv_cmd srv_cmds[] = {
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
      "Return the current server time", "2.6.0"},
+    /* run by multi.c before dispatch; listed for COMMAND */
+    {"multi", 1, "noscript loading stale fast allow_busy", "fast transaction", srv_cmd_multi_late,
+     NOSUBS, "transactions", "Mark the start of a transaction block", "1.2.0"},
+    {"exec", 1, "noscript loading stale skip_slowlog", "slow transaction", srv_cmd_multi_late,
+     NOSUBS, "transactions", "Execute all commands issued after MULTI", "1.2.0"},
+    {"discard", 1, "noscript loading stale fast allow_busy", "fast transaction", srv_cmd_multi_late,
+     NOSUBS, "transactions", "Discard all commands issued after MULTI", "2.0.0"},
 };
 #define N_SRV_CMDS (sizeof(srv_cmds) / sizeof(srv_cmds[0]))
 
@@ -317,6 +332,35 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     if (s->node) return; /* replicated: the leader logs expiry decisions (node.c) */
     expire_ctx x = {s, now_ms};
     data_take_expired(s->ds, expire_seen, &x);
+}
+
+int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) {
+        const data_cmd_info *info = data_cmd_describe(dc);
+        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity) {
+            srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", info->name);
+            return -1;
+        }
+        return 0;
+    }
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
+    if (!cmd) {
+        srv_reply_unknown(c, argc, argv);
+        return -1;
+    }
+    if (cmd->subs && argc >= 2) {
+        const srv_cmd *sub = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
+        if (!sub) return 0; /* the unknown-subcommand error comes from EXEC, as in Redis */
+        cmd = sub;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+        srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return -1;
+    }
+    return 0;
 }
 
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)

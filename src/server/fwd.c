@@ -284,7 +284,8 @@ static void add_command(resp_buf *b, int argc, const data_arg *argv)
         resp_add_bulk(b, argv[i].ptr, argv[i].len);
 }
 
-int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+/* The relay connection for c's protocol, open to addr: 0, or -EAGAIN / -errno. */
+static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
 {
     fconn *fc = &f->conns[c->proto == 3 ? 1 : 0];
     if (fc->fd >= 0 && strcmp(fc->addr, addr) != 0) {
@@ -304,8 +305,49 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
             if (push_waiter(fc, NULL) < 0) return -ENOMEM;
         }
     }
+    *out = fc;
+    return 0;
+}
+
+int fwd_send_multi(fwd *f, const char *addr, client *c)
+{
+    fconn *fc;
+    int rc = conn_for(f, addr, c, &fc);
+    if (rc < 0) return rc;
+    /* contiguous on the shared connection: nothing of another client can come in between */
+    if ((size_t)c->multi_n + 2 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
     bool was_idle = fc->w_n == 0;
-    int rc = push_waiter(fc, c);
+    data_arg m[1] = {{"MULTI", 5}};
+    add_command(&fc->out, 1, m);
+    if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k;
+    while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+        add_command(&fc->out, k, argv);
+        if (push_waiter(fc, NULL) < 0) { /* the +QUEUED replies are dropped */
+            free(argv);
+            return -ENOMEM;
+        }
+    }
+    free(argv);
+    data_arg e[1] = {{"EXEC", 4}};
+    add_command(&fc->out, 1, e);
+    if (push_waiter(fc, c) < 0) return -ENOMEM;
+    if (was_idle) fc->last_progress_ms = net_mono_ms();
+    c->n_async++;
+    c->async_kind = ASYNC_FWD;
+    if (!fc->connecting) (void)fconn_write(fc);
+    return 0;
+}
+
+int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    fconn *fc;
+    int rc = conn_for(f, addr, c, &fc);
+    if (rc < 0) return rc;
+    bool was_idle = fc->w_n == 0;
+    rc = push_waiter(fc, c);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     add_command(&fc->out, argc, argv);

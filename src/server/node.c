@@ -172,6 +172,71 @@ static void exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
     data_exec(n->s->ds, dc, argc, n->argv, now_ms, c ? &srv_client_reply_ops : &discard_ops, c);
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Walks a NENTRY_MULTI entry: the next command into n->argv; its argc, 0 at the end, -1 if
+ * malformed. */
+static int multi_next(node *n, const uint8_t *p, size_t len, size_t *off)
+{
+    if (*off == len) return 0;
+    if (len - *off < 4) return -1;
+    uint32_t argc = be32(p + *off);
+    size_t o = *off + 4;
+    if (argc == 0 || argc > (len - o) / 4) return -1;
+    if ((int)argc > n->argv_cap) {
+        data_arg *na = realloc(n->argv, argc * sizeof(*na));
+        if (!na) return -1;
+        n->argv = na;
+        n->argv_cap = (int)argc;
+    }
+    for (uint32_t i = 0; i < argc; i++) {
+        if (len - o < 4) return -1;
+        uint32_t l = be32(p + o);
+        o += 4;
+        if (len - o < l) return -1;
+        n->argv[i].ptr = (const char *)p + o;
+        n->argv[i].len = l;
+        o += l;
+    }
+    *off = o;
+    return (int)argc;
+}
+
+/* EXEC applied: every command at this point of the log, nothing in between. The client that
+ * proposed it gets the array of replies; server commands (PING, CLIENT ...) only run for it. */
+static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
+{
+    if (len < 13) goto bad;
+    int64_t now_ms = 0;
+    for (int i = 0; i < 8; i++)
+        now_ms = (int64_t)((uint64_t)now_ms << 8 | p[1 + i]);
+    uint32_t count = be32(p + 9), seen = 0;
+    size_t off = 13;
+    int k;
+    while ((k = multi_next(n, p, len, &off)) > 0)
+        seen++;
+    if (k < 0 || seen != count) goto bad;
+    if (c) srv_reply_array(c, count);
+    off = 13;
+    while ((k = multi_next(n, p, len, &off)) > 0) {
+        const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
+        if (dc) {
+            if (data_exec(n->s->ds, dc, k, n->argv, now_ms,
+                          c ? &srv_client_reply_ops : &discard_ops, c))
+                n->s->stats.applied_writes++;
+        } else if (c) {
+            srv_dispatch(n->s, c, k, n->argv);
+        }
+    }
+    return;
+bad:
+    srv_log(SRV_LOG_WARN, "malformed transaction entry skipped");
+    if (c) srv_reply_error(c, "ERR malformed log entry");
+}
+
 static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
@@ -194,6 +259,8 @@ static void apply_entry(node *n, const raft_entry *e)
         if (e->data[0] == NENTRY_CMD) {
             exec_cmd(n, e->data, e->len, c);
             n->s->stats.applied_writes++;
+        } else if (e->data[0] == NENTRY_MULTI) {
+            exec_multi(n, e->data, e->len, c);
         } else if (e->data[0] == NENTRY_EXPIRE) {
             int64_t now_ms;
             int argc;
@@ -461,6 +528,73 @@ void node_before_sleep(net_loop *l, void *ctx)
 }
 
 /* --- routing client requests ------------------------------------------------------------------ */
+
+static int stall(client *c);
+static int wait_leader(node *n, client *c);
+static const char *leader_client_addr(const node *n);
+
+int node_exec(server *s, client *c)
+{
+    node *n = s->node;
+    if (c->n_async) return stall(c); /* earlier replies first */
+    if (!n->leader || n->failed) return wait_leader(n, c);
+    c->stall_since_ms = 0;
+    if (n->role != RAFT_LEADER) {
+        if (c->forwarded) {
+            srv_multi_reset(c);
+            srv_reply_error(c, "TRYAGAIN not the leader any more");
+            return NODE_DONE;
+        }
+        const char *addr = leader_client_addr(n);
+        if (!addr[0]) return wait_leader(n, c);
+        if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c);
+        srv_multi_reset(c);
+        return NODE_DONE;
+    }
+    /* one entry: the leader's clock and every command, writes in their deterministic form */
+    int64_t now_ms = srv_now_ms();
+    resp_buf *b = &n->scratch;
+    b->len = 0;
+    uint8_t h[13];
+    h[0] = NENTRY_MULTI;
+    for (int i = 0; i < 8; i++)
+        h[1 + i] = (uint8_t)((uint64_t)now_ms >> (56 - 8 * i));
+    uint32_t cnt = (uint32_t)c->multi_n;
+    h[9] = (uint8_t)(cnt >> 24), h[10] = (uint8_t)(cnt >> 16), h[11] = (uint8_t)(cnt >> 8),
+    h[12] = (uint8_t)cnt;
+    resp_buf_append(b, h, sizeof(h));
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k;
+    while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+        const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+        data_arg rw[64];
+        char scratch[256];
+        const data_arg *av = argv;
+        int argc = k;
+        if (dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) && argc + 8 <= 64) {
+            int r = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, sizeof(scratch));
+            if (r > 0) av = rw, argc = r;
+        }
+        uint8_t w[4];
+        w[0] = (uint8_t)(argc >> 24), w[1] = (uint8_t)(argc >> 16), w[2] = (uint8_t)(argc >> 8),
+        w[3] = (uint8_t)argc;
+        resp_buf_append(b, w, 4);
+        for (int i = 0; i < argc; i++) {
+            uint32_t l = (uint32_t)av[i].len;
+            w[0] = (uint8_t)(l >> 24), w[1] = (uint8_t)(l >> 16), w[2] = (uint8_t)(l >> 8),
+            w[3] = (uint8_t)l;
+            resp_buf_append(b, w, 4);
+            resp_buf_append(b, av[i].ptr, av[i].len);
+        }
+    }
+    free(argv);
+    int rc = node_propose(n, c, b->data, b->len);
+    if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
+    srv_multi_reset(c);
+    if (rc < 0) srv_reply_errorf(c, "ERR %s", raft_strerror(rc));
+    return NODE_DONE;
+}
 
 static const char *leader_client_addr(const node *n)
 {

@@ -29,7 +29,10 @@ enum { NODE_LOCAL = 0, NODE_DONE = 1, NODE_STALL = 2 };
  * must come first); it is re-run from node_before_sleep. */
 int node_route(server *s, client *c, int argc, const data_arg *argv);
 
-void node_client_freed(server *s, client *c);   /* drops references to c */
+void node_client_freed(server *s, client *c); /* drops references to c */
+/* EXEC of c's queued transaction (multi.c): one log entry on the leader, relayed whole by a
+ * follower. NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */
+int node_exec(server *s, client *c);
 void node_expire_cycle(server *s);              /* leader: propose DELs of expired keys */
 void node_info(server *s, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(server *s); /* "" while no leader is known */
@@ -43,5 +46,7 @@ void fwd_destroy(fwd *f);
  * replies to relay (retry later), -ENOMEM. */
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
 void fwd_client_freed(fwd *f, client *c);
+/* c's queued transaction as one contiguous MULTI ... EXEC; only EXEC's reply reaches c. */
+int fwd_send_multi(fwd *f, const char *addr, client *c);
 
 #endif

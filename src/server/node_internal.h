@@ -22,7 +22,9 @@
 /* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
  * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
  * still expired then, so a value written after the decision survives). */
-enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3 };
+enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3, NENTRY_MULTI = 4 };
+/* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its
+ * arguments as len (4) + bytes: applied as one unit, replies gathered into one array. */
 
 typedef struct {
     uint64_t index, term;

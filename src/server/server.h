@@ -75,6 +75,9 @@ struct client {
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
     uint64_t read_pass;     /* node.c serve_reads: an earlier read of this client is pending */
+    /* MULTI (multi.c): queued commands, encoded; dirty = a queued command was refused */
+    int in_multi, multi_dirty, multi_n;
+    resp_buf multi;
 };
 
 typedef struct {
@@ -163,6 +166,18 @@ void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv
 void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv);
+/* Answers the error Redis would (unknown command, subcommand, arity) and returns -1, or 0 if
+ * the command would run. For MULTI's queueing. */
+int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv);
+
+/* multi.c: MULTI/EXEC/DISCARD. srv_multi_filter sees every command first: MULTI_DONE = it
+ * answered (queued, or MULTI/DISCARD/an error), MULTI_EXEC = run the transaction (node_exec),
+ * MULTI_PASS = not its business. srv_multi_next decodes queued command by command from *off
+ * into a growing argv; returns argc or -1 at the end. */
+enum { MULTI_PASS = 0, MULTI_DONE = 1, MULTI_EXEC = 2, MULTI_STALL = 3 /* re-run later */ };
+int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv);
+void srv_multi_reset(client *c);
+int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap);
 void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);
 /* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */

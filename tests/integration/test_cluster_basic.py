@@ -227,3 +227,38 @@ def test_pipelined_reads_on_the_leader_keep_order(cluster, level):
         if i == 1000:
             p.set("k", "x")
     assert p.execute() == ["250"] * 1001 + [True] + ["x"] * 999
+
+
+def test_multi_exec_through_leader_and_follower(cluster):
+    """MULTI/EXEC is one log entry: applied whole on every node, with a client's transaction
+    relayed from a follower as one unit (other clients of that follower interleave around it,
+    never inside it). redis-py's default pipeline is a transaction."""
+    c = cluster()
+    ld = c.wait_leader()
+    fol = next(n for n in c.nodes if n is not ld)
+    for node in (ld, fol):
+        r = node.client()
+        p = r.pipeline()  # transaction=True: MULTI ... EXEC
+        p.set(f"t:{node.id}", "1").incr(f"t:{node.id}").get(f"t:{node.id}").hset("th", node.id, 1)
+        assert p.execute() == [True, 2, "2", 1]
+    # many transactions from several clients of the follower at once: each one whole
+    import threading
+
+    def worker(i):
+        r = fol.client()
+        for j in range(30):
+            p = r.pipeline()
+            p.set(f"tx:{i}", j).incr("tx:ctr").get(f"tx:{i}")
+            out = p.execute()
+            assert out[0] is True and out[2] == str(j), out
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for node in c.nodes:
+        rr = node.client()
+        assert rr.execute_command("READONLY") in ("OK", True)
+        wait_for(lambda: rr.get("tx:ctr") == "120", 10, what=f"node{node.id} applied everything")
+        assert rr.hgetall("th") == {str(ld.id): "1", str(fol.id): "1"}

@@ -86,6 +86,22 @@ CASES = [
         ("CLIENT", "NO-EVICT", "on"), ("CLIENT", "NO-EVICT", "OFF"), ("CLIENT", "NO-EVICT", "x"),
         ("CLIENT", "NO-EVICT"), ("PING",),
     ]),
+    ("multi_exec", [
+        ("MULTI",), ("SET", "a", "1"), ("INCR", "a"), ("GET", "a"), ("PING",), ("ECHO", "x"),
+        ("SET", "s", "abc"), ("INCR", "s"), ("HSET", "h", "f", "v"), ("HGETALL", "h"),
+        ("DEL", "nokey"), ("EXEC",),
+        ("MULTI",), ("EXEC",),
+        ("MULTI",), ("FOO",), ("SET", "b", "2"), ("GET",), ("EXEC",), ("GET", "b"),
+        ("EXEC",), ("DISCARD",), ("EXEC", "x"), ("MULTI", "x"), ("DISCARD", "x"),
+        ("MULTI",), ("DISCARD", "x"), ("SET", "g", "1"), ("EXEC",), ("EXISTS", "g"),
+        ("MULTI",), ("MULTI",), ("SET", "c", "3"), ("DISCARD",), ("GET", "c"),
+        ("MULTI",), ("WATCH", "a"), ("DISCARD",),
+        ("MULTI",), ("EXEC", "x"), ("EXEC",),
+        ("MULTI",), ("SET", "e", "1", "EX", "100"), ("TTL", "e"), ("EXPIRE", "e", "50"),
+        ("TTL", "e"), ("EXEC",),
+        ("MULTI",), ("CLIENT", "SETNAME", "tx"), ("CLIENT", "GETNAME"), ("EXEC",),
+        ("MULTI",), ("SET", "f", "1"), ("DISCARD",), ("EXISTS", "f"),
+    ]),
     ("client_pause_errors", [
         ("CLIENT", "PAUSE"), ("CLIENT", "PAUSE", "abc"), ("CLIENT", "PAUSE", "-1"),
         ("CLIENT", "PAUSE", "1.5"), ("CLIENT", "PAUSE", "10", "FOO"), ("CLIENT", "PAUSE", "0"),
@@ -111,7 +127,8 @@ ISSUE2_COMMANDS = (
     "INCRBYFLOAT APPEND STRLEN GETRANGE SETRANGE DEL UNLINK EXISTS TYPE EXPIRE PEXPIRE EXPIREAT "
     "PEXPIREAT TTL PTTL EXPIRETIME PEXPIRETIME PERSIST KEYS SCAN RENAME RENAMENX TOUCH HSET HGET "
     "HMSET HMGET HGETALL HDEL HEXISTS HLEN HKEYS HVALS HINCRBY HINCRBYFLOAT HSETNX HSTRLEN HSCAN "
-    "PING ECHO SELECT DBSIZE FLUSHDB FLUSHALL TIME HELLO CLIENT COMMAND CONFIG INFO QUIT RESET"
+    "PING ECHO SELECT DBSIZE FLUSHDB FLUSHALL TIME HELLO CLIENT COMMAND CONFIG INFO QUIT RESET "
+    "MULTI EXEC DISCARD"
 ).split()
 SUBCOMMANDS = "CLIENT|ID CLIENT|SETNAME CLIENT|GETNAME CLIENT|LIST CLIENT|INFO CLIENT|KILL " \
               "CLIENT|NO-EVICT CLIENT|PAUSE CLIENT|UNPAUSE CONFIG|GET CONFIG|SET " \
