@@ -185,6 +185,11 @@ static void process_input(client *c)
                 continue;
             }
             if (m == MULTI_EXEC) {
+                if (s->pause_end_ms && c->multi_n &&
+                    srv_paused(s, srv_multi_has_write(c))) { /* CLIENT PAUSE holds EXEC too */
+                    c->flags |= CLIENT_STALLED;
+                    break;
+                }
                 if (node_exec(s, c) == NODE_STALL) break; /* re-run later: still queued */
                 s->stats.commands_processed++;
                 pos += used;

@@ -417,8 +417,13 @@ void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv)
     }
     int64_t now = net_mono_ms(), end = ms > INT64_MAX - now ? INT64_MAX : now + ms;
     /* as Redis: a second pause extends, never shortens; ALL wins over WRITE while both last */
-    if (!s->pause_end_ms || end > s->pause_end_ms) s->pause_end_ms = end;
-    if (all) s->pause_all = 1;
+    if (!srv_paused(s, 1)) { /* none in force (an expired one is forgotten here) */
+        s->pause_end_ms = end;
+        s->pause_all = all;
+    } else {
+        if (end > s->pause_end_ms) s->pause_end_ms = end;
+        if (all) s->pause_all = 1;
+    }
     if (ms > 0) (void)net_timer_add(s->loop, ms < INT32_MAX ? ms : INT32_MAX, pause_over, NULL);
     srv_reply_status(c, "OK");
 }

@@ -83,6 +83,19 @@ int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap)
     return (int)argc;
 }
 
+int srv_multi_has_write(const client *c)
+{
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k, w = 0;
+    while (!w && (k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+        const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+        w = dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE);
+    }
+    free(argv);
+    return w;
+}
+
 int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
 {
     bool mine = c->in_multi || arg_is(&argv[0], "multi") || arg_is(&argv[0], "exec") ||

@@ -177,6 +177,7 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv);
 enum { MULTI_PASS = 0, MULTI_DONE = 1, MULTI_EXEC = 2, MULTI_STALL = 3 /* re-run later */ };
 int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv);
 void srv_multi_reset(client *c);
+int srv_multi_has_write(const client *c); /* a queued command may modify the dataset */
 int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap);
 void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);

@@ -344,5 +344,16 @@ def test_client_pause(synod, raw):
     assert raw.read(b, 1)[0] == [b"2"]
     waited = time.monotonic() - t0
     assert 0.3 <= waited < 5, waited
+    # a transaction with a write waits for the pause too; one of reads only does not (WRITE)
+    assert a.execute_command("CLIENT", "PAUSE", "5000", "WRITE") == "OK"
+    b.sendall(b"MULTI\r\nGET k\r\nEXEC\r\n")
+    assert raw.read(b, 3)[0] == ["OK", "QUEUED", [b"2"]]
+    b.sendall(b"MULTI\r\nINCR k\r\nEXEC\r\n")
+    assert raw.read(b, 2)[0] == ["OK", "QUEUED"]
+    b.settimeout(0.3)
+    with pytest.raises(socket.timeout):
+        b.recv(100)
+    assert a.execute_command("CLIENT", "UNPAUSE") == "OK"
+    assert raw.read(b, 1)[0] == [[3]]
     assert err(a, "CLIENT", "PAUSE", "-1") == "timeout is negative"
     assert err(a, "CLIENT", "PAUSE", "10", "x") == "CLIENT PAUSE mode must be WRITE or ALL"
