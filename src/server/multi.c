@@ -7,8 +7,7 @@
  * reply is the array of the commands' replies. A follower relays the queued commands to the
  * leader as one contiguous MULTI ... EXEC (fwd.c). WATCH is not implemented.
  *
- * Queue format (c->multi): per command argc (u32) then each argument as len (u32) + bytes, all
- * big-endian like the log entries. */
+ * Queue format (c->multi): the commands one after another as nentry_put_args writes them. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
 static int arg_is(const data_arg *a, const char *s)
 {
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 void srv_multi_reset(client *c)
@@ -47,40 +35,14 @@ void srv_multi_reset(client *c)
 
 static void queue(client *c, int argc, const data_arg *argv)
 {
-    size_t need = 4;
-    for (int i = 0; i < argc; i++)
-        need += 4 + argv[i].len;
-    resp_buf_reserve(&c->multi, need);
-    uint8_t *p = (uint8_t *)c->multi.data + c->multi.len;
-    put32(p, (uint32_t)argc), p += 4;
-    for (int i = 0; i < argc; i++) {
-        put32(p, (uint32_t)argv[i].len), p += 4;
-        memcpy(p, argv[i].ptr, argv[i].len), p += argv[i].len;
-    }
-    c->multi.len += need;
+    nentry_put_args(&c->multi, argc, argv);
     c->multi_n++;
 }
 
 int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap)
 {
-    const uint8_t *b = (const uint8_t *)c->multi.data;
-    if (*off + 4 > c->multi.len) return -1;
-    uint32_t argc = get32(b + *off);
-    size_t o = *off + 4;
-    if ((int)argc > *cap) {
-        data_arg *na = realloc(*argv, argc * sizeof(*na));
-        if (!na) return -1;
-        *argv = na;
-        *cap = (int)argc;
-    }
-    for (uint32_t i = 0; i < argc; i++) {
-        uint32_t l = get32(b + o);
-        (*argv)[i].ptr = (const char *)b + o + 4;
-        (*argv)[i].len = l;
-        o += 4 + l;
-    }
-    *off = o;
-    return (int)argc;
+    int k = nentry_get_args((const uint8_t *)c->multi.data, c->multi.len, off, argv, cap);
+    return k > 0 ? k : -1;
 }
 
 int srv_multi_has_write(const client *c)

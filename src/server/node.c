@@ -172,39 +172,6 @@ static void exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
     data_exec(n->s->ds, dc, argc, n->argv, now_ms, c ? &srv_client_reply_ops : &discard_ops, c);
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Walks a NENTRY_MULTI entry: the next command into n->argv; its argc, 0 at the end, -1 if
- * malformed. */
-static int multi_next(node *n, const uint8_t *p, size_t len, size_t *off)
-{
-    if (*off == len) return 0;
-    if (len - *off < 4) return -1;
-    uint32_t argc = be32(p + *off);
-    size_t o = *off + 4;
-    if (argc == 0 || argc > (len - o) / 4) return -1;
-    if ((int)argc > n->argv_cap) {
-        data_arg *na = realloc(n->argv, argc * sizeof(*na));
-        if (!na) return -1;
-        n->argv = na;
-        n->argv_cap = (int)argc;
-    }
-    for (uint32_t i = 0; i < argc; i++) {
-        if (len - o < 4) return -1;
-        uint32_t l = be32(p + o);
-        o += 4;
-        if (len - o < l) return -1;
-        n->argv[i].ptr = (const char *)p + o;
-        n->argv[i].len = l;
-        o += l;
-    }
-    *off = o;
-    return (int)argc;
-}
-
 /* EXEC applied: every command at this point of the log, nothing in between. The client that
  * proposed it gets the array of replies; server commands (PING, CLIENT ...) only run for it. */
 static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
@@ -213,15 +180,16 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     int64_t now_ms = 0;
     for (int i = 0; i < 8; i++)
         now_ms = (int64_t)((uint64_t)now_ms << 8 | p[1 + i]);
-    uint32_t count = be32(p + 9), seen = 0;
+    uint32_t count = (uint32_t)p[9] << 24 | (uint32_t)p[10] << 16 | (uint32_t)p[11] << 8 | p[12];
+    uint32_t seen = 0;
     size_t off = 13;
     int k;
-    while ((k = multi_next(n, p, len, &off)) > 0)
+    while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0)
         seen++;
     if (k < 0 || seen != count) goto bad;
     if (c) srv_reply_array(c, count);
     off = 13;
-    while ((k = multi_next(n, p, len, &off)) > 0) {
+    while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
         if (dc) {
             if (data_exec(n->s->ds, dc, k, n->argv, now_ms,
@@ -533,6 +501,19 @@ static int stall(client *c);
 static int wait_leader(node *n, client *c);
 static const char *leader_client_addr(const node *n);
 
+/* A write in the form the log carries (DESIGN.md Principle 2: absolute times, ...): *out =
+ * the rewritten argv in rw[64] (scratch holds its new values), or argv itself; returns argc. */
+static int rewrite_write(const data_cmd *dc, int64_t now_ms, int argc, const data_arg *argv,
+                         data_arg rw[64], char *scratch, size_t scratch_cap, const data_arg **out)
+{
+    *out = argv;
+    if (!dc || !(data_cmd_describe(dc)->flags & DATA_CMD_WRITE) || argc + 8 > 64) return argc;
+    int k = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, scratch_cap);
+    if (k <= 0) return argc;
+    *out = rw;
+    return k;
+}
+
 int node_exec(server *s, client *c)
 {
     node *n = s->node;
@@ -554,39 +535,20 @@ int node_exec(server *s, client *c)
     /* one entry: the leader's clock and every command, writes in their deterministic form */
     int64_t now_ms = srv_now_ms();
     resp_buf *b = &n->scratch;
-    b->len = 0;
-    uint8_t h[13];
-    h[0] = NENTRY_MULTI;
-    for (int i = 0; i < 8; i++)
-        h[1 + i] = (uint8_t)((uint64_t)now_ms >> (56 - 8 * i));
-    uint32_t cnt = (uint32_t)c->multi_n;
-    h[9] = (uint8_t)(cnt >> 24), h[10] = (uint8_t)(cnt >> 16), h[11] = (uint8_t)(cnt >> 8),
-    h[12] = (uint8_t)cnt;
-    resp_buf_append(b, h, sizeof(h));
+    nentry_put_header(b, NENTRY_MULTI, now_ms);
+    uint8_t cnt[4] = {(uint8_t)(c->multi_n >> 24), (uint8_t)(c->multi_n >> 16),
+                      (uint8_t)(c->multi_n >> 8), (uint8_t)c->multi_n};
+    resp_buf_append(b, cnt, sizeof(cnt));
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k;
     while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
-        const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
         data_arg rw[64];
         char scratch[256];
         const data_arg *av = argv;
-        int argc = k;
-        if (dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) && argc + 8 <= 64) {
-            int r = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, sizeof(scratch));
-            if (r > 0) av = rw, argc = r;
-        }
-        uint8_t w[4];
-        w[0] = (uint8_t)(argc >> 24), w[1] = (uint8_t)(argc >> 16), w[2] = (uint8_t)(argc >> 8),
-        w[3] = (uint8_t)argc;
-        resp_buf_append(b, w, 4);
-        for (int i = 0; i < argc; i++) {
-            uint32_t l = (uint32_t)av[i].len;
-            w[0] = (uint8_t)(l >> 24), w[1] = (uint8_t)(l >> 16), w[2] = (uint8_t)(l >> 8),
-            w[3] = (uint8_t)l;
-            resp_buf_append(b, w, 4);
-            resp_buf_append(b, av[i].ptr, av[i].len);
-        }
+        const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+        int argc = rewrite_write(dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
+        nentry_put_args(b, argc, av);
     }
     free(argv);
     int rc = node_propose(n, c, b->data, b->len);
@@ -638,9 +600,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     int64_t now_ms = srv_now_ms();
     data_arg rw[64];
     char scratch[256];
-    int k = 0;
-    if (argc + 8 <= 64) k = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, sizeof(scratch));
-    if (k > 0) argc = k, argv = rw;
+    argc = rewrite_write(dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);

@@ -37,6 +37,13 @@ void node_expire_cycle(server *s);              /* leader: propose DELs of expir
 void node_info(server *s, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(server *s); /* "" while no leader is known */
 
+/* node_log.c: a command's arguments as log entries (and MULTI's queue) hold them: argc (u32),
+ * then len (u32) + bytes for each, big-endian. nentry_put_args appends to b; nentry_get_args
+ * decodes the command at *off into a growing argv (pointing into p): argc, 0 at the end, -1 if
+ * malformed. */
+void nentry_put_args(resp_buf *b, int argc, const data_arg *argv);
+int nentry_get_args(const uint8_t *p, size_t len, size_t *off, data_arg **argv, int *cap);
+
 /* fwd.c: relaying commands to the leader's client port. */
 typedef struct fwd fwd;
 fwd *fwd_create(server *s);

@@ -92,6 +92,8 @@ void nlog_deinit(node *n);
 void nlog_storage(node *n, raft_storage *st);
 size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_t cap);
 int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m);
+/* b = type byte + leader's now_ms (the common entry header; b is reset first). */
+void nentry_put_header(resp_buf *b, uint8_t type, int64_t now_ms);
 int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv);
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc);
 /* The first `max` arguments of a command entry (an expiry entry reads as "expire" KEY) without

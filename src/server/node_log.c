@@ -186,50 +186,72 @@ int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m)
 
 /* --- entry payloads ------------------------------------------------------------------------ */
 
-int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv)
+void nentry_put_args(resp_buf *b, int argc, const data_arg *argv)
 {
-    size_t need = 1 + 8 + 4;
+    size_t need = 4;
     for (int i = 0; i < argc; i++)
         need += 4 + argv[i].len;
-    b->len = 0;
     resp_buf_reserve(b, need);
-    uint8_t *p = (uint8_t *)b->data;
-    *p++ = NENTRY_CMD;
-    put64(p, (uint64_t)now_ms), p += 8;
+    uint8_t *p = (uint8_t *)b->data + b->len;
     put32(p, (uint32_t)argc), p += 4;
     for (int i = 0; i < argc; i++) {
         put32(p, (uint32_t)argv[i].len), p += 4;
         memcpy(p, argv[i].ptr, argv[i].len), p += argv[i].len;
     }
-    b->len = need;
+    b->len += need;
+}
+
+int nentry_get_args(const uint8_t *p, size_t len, size_t *off, data_arg **argv, int *cap)
+{
+    if (*off == len) return 0;
+    size_t o = *off;
+    if (len - o < 4) return -1;
+    uint32_t k = get32(p + o);
+    o += 4;
+    if (k == 0 || k > (len - o) / 4) return -1;
+    if ((int)k > *cap) {
+        data_arg *na = realloc(*argv, k * sizeof(*na));
+        if (!na) return -1;
+        *argv = na;
+        *cap = (int)k;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        if (len - o < 4) return -1;
+        uint32_t l = get32(p + o);
+        o += 4;
+        if (len - o < l) return -1;
+        (*argv)[i].ptr = (const char *)p + o;
+        (*argv)[i].len = l;
+        o += l;
+    }
+    *off = o;
+    return (int)k;
+}
+
+void nentry_put_header(resp_buf *b, uint8_t type, int64_t now_ms)
+{
+    uint8_t h[9];
+    h[0] = type;
+    put64(h + 1, (uint64_t)now_ms);
+    b->len = 0;
+    resp_buf_append(b, h, sizeof(h));
+}
+
+int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv)
+{
+    nentry_put_header(b, NENTRY_CMD, now_ms);
+    nentry_put_args(b, argc, argv);
     return 0;
 }
 
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
 {
-    const uint8_t *end = p + len;
     if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return -1;
     *now_ms = (int64_t)get64(p + 1);
-    uint32_t k = get32(p + 9);
-    p += 13;
-    if (k == 0 || k > (uint32_t)(end - p) / 4) return -1;
-    if ((int)k > n->argv_cap) {
-        data_arg *na = realloc(n->argv, k * sizeof(*na));
-        if (!na) return -1;
-        n->argv = na;
-        n->argv_cap = (int)k;
-    }
-    for (uint32_t i = 0; i < k; i++) {
-        if (end - p < 4) return -1;
-        uint32_t l = get32(p);
-        p += 4;
-        if ((size_t)(end - p) < l) return -1;
-        n->argv[i].ptr = (const char *)p;
-        n->argv[i].len = l;
-        p += l;
-    }
-    if (p != end) return -1;
-    *argc = (int)k;
+    size_t off = 9;
+    int k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap);
+    if (k <= 0 || off != len) return -1;
+    *argc = k;
     return 0;
 }
 

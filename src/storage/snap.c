@@ -40,6 +40,13 @@ void snap_deinit(struct snap *s)
     memset(s, 0, sizeof *s);
 }
 
+/* "<dir>/snap-<term>-<index>.snap<suffix>" (the one place the name is spelt). */
+static void snap_path(const char *dir, uint64_t index, uint64_t term, const char *suffix, char *out,
+                      size_t cap)
+{
+    snprintf(out, cap, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap%s", dir, term, index, suffix);
+}
+
 static uint32_t snap_header_crc(const uint8_t *h)
 {
     return crc32c(crc32c(0, h, 12), h + 16, SNAP_HEADER_BYTES - 16);
@@ -84,8 +91,7 @@ int snap_writer_begin(const char *dir, uint64_t index, uint64_t term, const void
     }
     w->io = io;
     w->index = index;
-    snprintf(w->path, sizeof w->path, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap", dir, term,
-             index);
+    snap_path(dir, index, term, "", w->path, sizeof w->path);
     snprintf(w->tmp, sizeof w->tmp, "%s.tmp", w->path);
     w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
@@ -190,14 +196,14 @@ int snap_save(const char *dir, const struct snap *s, const struct storage_io *io
 
 void snap_tmp_path(const char *dir, uint64_t index, uint64_t term, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap.tmp", dir, term, index);
+    snap_path(dir, index, term, ".tmp", out, cap);
 }
 
 int snap_open_data(const char *dir, uint64_t index, uint64_t term, int *fd_out, uint64_t *off_out,
                    uint64_t *len_out, char *err, size_t err_len)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/snap-%016" PRIx64 "-%016" PRIx64 ".snap", dir, term, index);
+    snap_path(dir, index, term, "", path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
