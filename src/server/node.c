@@ -259,17 +259,22 @@ static void apply_entry(node *n, const raft_entry *e)
  * in parallel instead of one after the other. */
 #define PREFETCH_D 3
 
-static void prefetch_entry(node *n, const raft_entry *e, int stage, data_prefetch_state *st)
+typedef struct {
+    data_arg a[3]; /* the entry's first arguments, decoded once at stage 0 */
+    int k;
+    data_prefetch_state st;
+} prefetch_slot;
+
+static void prefetch_entry(node *n, const raft_entry *e, int stage, prefetch_slot *ps)
 {
-    data_arg a[3];
-    if (e->type != RAFT_ENTRY_NORMAL) return;
-    int k = nentry_head(e->data, e->len, a, 3);
-    if (k >= 2) data_prefetch(n->s->ds, k, a, stage, st);
+    if (stage == 0)
+        ps->k = e->type == RAFT_ENTRY_NORMAL ? nentry_head(e->data, e->len, ps->a, 3) : 0;
+    if (ps->k >= 2) data_prefetch(n->s->ds, ps->k, ps->a, stage, &ps->st);
 }
 
 static void apply_batch(node *n, const raft_entry *ents, size_t cnt)
 {
-    data_prefetch_state ring[4 * PREFETCH_D + 1]; /* per entry in flight, by index */
+    prefetch_slot ring[4 * PREFETCH_D + 1]; /* per entry in flight, by index */
     const size_t rn = sizeof(ring) / sizeof(ring[0]);
     if (cnt > 1)
         for (int st = 0; st < 4; st++)
