@@ -129,22 +129,13 @@ progress *raft_progress_of(raft *r, raft_id id)
     return NULL;
 }
 
-static int cmp_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* The largest value that a majority of voters has reached (vals indexed like prs). */
+/* The largest value that a quorum of voters has reached (vals indexed like prs). */
 uint64_t raft_quorum_value(const raft *r, const uint64_t *vals_by_pr)
 {
-    uint64_t v[RAFT_MAX_MEMBERS];
-    uint32_t n = 0;
+    raft_id ids[RAFT_MAX_MEMBERS];
     for (uint32_t i = 0; i < r->n_prs; i++)
-        if (r->prs[i].voter) v[n++] = vals_by_pr[i];
-    if (n == 0) return 0;
-    qsort(v, n, sizeof(v[0]), cmp_desc);
-    return v[n / 2];
+        ids[i] = r->prs[i].id;
+    return raft_majority_value(&r->quorum, ids, vals_by_pr, r->n_prs);
 }
 
 /* May this node start an election? Voters only, never with membership changes still to apply
@@ -221,6 +212,7 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     r->applied = s->index;
     r->mem_first = r->last_index + 1;
     r->prev_hs = *hs;
+    r->leader_contact_elapsed = cfg->lease_reads ? 0 : cfg->election_tick;
     r->role = RAFT_FOLLOWER;
     raft_conf_rebuild_progress(r);
     raft_become_follower(r, r->term, 0);

@@ -78,12 +78,10 @@ static void send_votes(raft *r, bool pre, bool transfer)
     }
 }
 
-static int tally(raft *r)
+static raft_vote_result tally(raft *r)
 {
-    uint32_t q = r->conf.n_voters / 2 + 1;
-    if (r->n_granted >= q) return 1;
-    if (r->n_rejected >= q) return -1;
-    return 0;
+    return raft_majority_vote(&r->quorum, r->votes_granted, r->n_granted, r->votes_rejected,
+                              r->n_rejected);
 }
 
 static void record_vote(raft *r, raft_id from, bool granted)
@@ -101,7 +99,7 @@ static void record_vote(raft *r, raft_id from, bool granted)
 
 void raft_campaign(raft *r, bool pre, bool transfer)
 {
-    if (!raft_promotable(r) || raft_has_unapplied_conf(r)) {
+    if (!raft_promotable(r) || raft_has_unapplied_conf(r) || raft_config_unknown(r)) {
         raft_reset_election_timer(r);
         return;
     }
@@ -119,7 +117,7 @@ void raft_campaign(raft *r, bool pre, bool transfer)
         r->vote = r->cfg.id;
     }
     record_vote(r, r->cfg.id, true);
-    if (tally(r) == 1) {
+    if (tally(r) == RAFT_VOTE_WON) {
         if (pre)
             raft_campaign(r, false, transfer);
         else
@@ -135,10 +133,8 @@ void raft_campaign(raft *r, bool pre, bool transfer)
 static bool in_lease(const raft *r)
 {
     if (!r->cfg.check_quorum) return false;
-    /* With leases, a restarted node may have acked a heartbeat just before it went down: it
-     * waits one election timeout before voting, as if it had just heard from the leader. */
-    if (r->cfg.lease_reads && r->now_tick < r->cfg.election_tick) return true;
-    return r->leader != 0 && r->election_elapsed < r->cfg.election_tick;
+    if (r->role == RAFT_LEADER) return true;
+    return r->leader_contact_elapsed < r->cfg.election_tick;
 }
 
 int raft_step_vote(raft *r, const raft_message *m)
@@ -168,32 +164,34 @@ void raft_step_vote_resp(raft *r, const raft_message *m)
     bool pre = m->type == RAFT_MSG_PRE_VOTE_RESP;
     if ((pre && r->role != RAFT_PRE_CANDIDATE) || (!pre && r->role != RAFT_CANDIDATE)) return;
     record_vote(r, m->from, !m->reject);
-    int t = tally(r);
-    if (t == 1) {
+    raft_vote_result t = tally(r);
+    if (t == RAFT_VOTE_WON) {
         if (pre)
             raft_campaign(r, false, false);
         else
             raft_become_leader(r);
-    } else if (t == -1) {
+    } else if (t == RAFT_VOTE_LOST) {
         raft_become_follower(r, r->term, 0);
     }
 }
 
 static bool quorum_active(raft *r)
 {
+    raft_id active[RAFT_MAX_MEMBERS];
     uint32_t n = 0;
     for (uint32_t i = 0; i < r->n_prs; i++) {
         progress *pr = &r->prs[i];
-        if (pr->voter && (pr->recent_active || pr->id == r->cfg.id)) n++;
+        if (pr->recent_active || pr->id == r->cfg.id) active[n++] = pr->id;
         if (pr->id != r->cfg.id) pr->recent_active = false;
     }
-    return n >= r->conf.n_voters / 2 + 1;
+    return raft_majority_is_quorum(&r->quorum, active, n);
 }
 
 void raft_tick(raft *r)
 {
     SYN_ASSERT(!r->in_ready);
     r->now_tick++;
+    if (r->leader_contact_elapsed < UINT32_MAX) r->leader_contact_elapsed++;
     if (r->role != RAFT_LEADER) {
         if (r->election_elapsed < UINT32_MAX) r->election_elapsed++;
         if (r->election_elapsed >= r->randomized_timeout && raft_promotable(r)) {
@@ -272,6 +270,7 @@ static void step_follower(raft *r, const raft_message *m)
             raft_become_follower(r, r->term, m->from);
         r->leader = m->from;
         r->election_elapsed = 0;
+        r->leader_contact_elapsed = 0;
         if (m->type == RAFT_MSG_APPEND)
             raft_handle_append(r, m);
         else if (m->type == RAFT_MSG_HEARTBEAT)
@@ -303,8 +302,15 @@ int raft_step(raft *r, const raft_message *m)
     if (rc < 0) return rc;
     bool vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PRE_VOTE;
 
+    /* Leader stickiness: while this node may still count toward a leader's lease it ignores
+     * (pre-)votes for a term above the leader's; checked on the vote request itself, not on
+     * `leader`, which any higher-term message clears (a delayed vote response, an append
+     * response from a node whose term grew in a failed campaign). A vote already granted in
+     * this term may be repeated. */
+    if (vote_req && !m->transfer && m->term >= r->term && in_lease(r) &&
+        !(m->term == r->term && r->vote == m->from))
+        return 0;
     if (m->term > r->term) {
-        if (vote_req && !m->transfer && in_lease(r)) return 0; /* leader stickiness */
         if (m->type == RAFT_MSG_PRE_VOTE) {
             /* never changes our term */
         } else if (m->type == RAFT_MSG_PRE_VOTE_RESP && !m->reject) {

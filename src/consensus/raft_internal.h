@@ -30,6 +30,14 @@ typedef struct progress {
     uint64_t snap_acked; /* SNAPSHOT: bytes acknowledged */
 } progress;
 
+/* A majority configuration (raft_quorum.c): the voters of one membership. */
+typedef struct raft_majority {
+    uint32_t n;
+    raft_id ids[RAFT_MAX_MEMBERS];
+} raft_majority;
+
+typedef enum { RAFT_VOTE_PENDING = 0, RAFT_VOTE_WON, RAFT_VOTE_LOST } raft_vote_result;
+
 typedef struct pending_read {
     uint64_t ctx;
     uint64_t index; /* read index; 0 = not assigned yet (waiting for this term's no-op) */
@@ -60,6 +68,8 @@ struct raft {
     raft_role role;
     raft_id leader;
     raft_membership conf; /* membership as of `applied` */
+    raft_majority
+        quorum; /* conf's voters; rebuilt with the progress (raft_conf_rebuild_progress) */
 
     /* log. Invariants: snap.index <= applied <= commit <= last_index (SYN_ASSERT'd);
      * stable <= last_index; every entry > stable is in memory (mem_first <= stable + 1). */
@@ -77,6 +87,12 @@ struct raft {
     uint32_t election_elapsed;
     uint32_t heartbeat_elapsed;
     uint32_t randomized_timeout;
+    /* Ticks since this node last heard from a leader of its term (APPEND, HEARTBEAT or
+     * SNAPSHOT), kept apart from `leader`: a higher-term message that is not from a leader
+     * clears `leader` but must not end the stickiness that protects that leader's lease (§9.6,
+     * §6.4.1). Starts at 0 with lease reads (a restarted node may have acked a heartbeat just
+     * before it went down), else at election_tick. */
+    uint32_t leader_contact_elapsed;
 
     /* election */
     raft_id votes_granted[RAFT_MAX_MEMBERS];
@@ -178,6 +194,20 @@ void raft_transfer_check(raft *r, progress *pr);
 void raft_abort_transfer(raft *r);
 void raft_set_commit(raft *r, uint64_t commit);
 
+/* quorum.c */
+void raft_majority_init(raft_majority *q, const raft_membership *m);
+uint32_t raft_majority_size(const raft_majority *q); /* voters needed for a quorum */
+/* Do the voters among set[0..n_set) form a quorum? (ids outside q are ignored) */
+bool raft_majority_is_quorum(const raft_majority *q, const raft_id *set, uint32_t n_set);
+/* An election's state given the voters that granted and those that rejected. */
+raft_vote_result raft_majority_vote(const raft_majority *q, const raft_id *granted,
+                                    uint32_t n_granted, const raft_id *rejected,
+                                    uint32_t n_rejected);
+/* The largest v such that a quorum of voters has a value >= v; vals[i] belongs to ids[i] and a
+ * voter not listed counts as 0 (commit index: match indexes; reads: acked rounds). */
+uint64_t raft_majority_value(const raft_majority *q, const raft_id *ids, const uint64_t *vals,
+                             uint32_t n);
+
 /* readonly.c */
 void raft_reads_fail_all(raft *r, int err);
 void raft_reads_on_commit(raft *r);
@@ -192,6 +222,7 @@ int raft_reads_push(read_queue *q, const pending_read *pr);
 void raft_conf_rebuild_progress(raft *r);
 void raft_conf_apply(raft *r, const raft_entry *e);
 bool raft_has_unapplied_conf(raft *r);
+bool raft_config_unknown(raft *r);
 
 /* snapshot.c */
 void raft_send_snapshot(raft *r, progress *pr);

@@ -75,6 +75,7 @@ void raft_conf_rebuild_progress(raft *r)
     }
     SYN_ASSERT(n_spare == 0);
     r->n_prs = n;
+    raft_majority_init(&r->quorum, &r->conf);
 }
 
 static int find(const raft_id *ids, uint32_t n, raft_id id)
@@ -176,6 +177,40 @@ bool raft_has_unapplied_conf(raft *r)
         if (e->type == RAFT_ENTRY_CONF_CHANGE) return true;
     }
     return false;
+}
+
+/* Does this node's log hold two or more configuration changes above its commit index?
+ *
+ * Changes take effect when applied, so a node counts votes in the configuration as of its
+ * applied index. That is safe while it is at most one change behind the newest one in its log:
+ * a leader proposes change k+1 only after k committed, and two configurations one voter apart
+ * share a voter in every pair of majorities (§4.1). A node that holds k AND k+1 above its commit
+ * index may be two changes behind the real configuration (it lost the hard state that said k
+ * was committed: a crash kept the entries but not the commit, or the commit-only hard state was
+ * never synced), and the majorities of configurations two voters apart need not overlap: such a
+ * node must not campaign until a leader tells it the commit index (issue 8, bug 1). Reads the
+ * tail from storage when it is not in memory (after a restart); a read error counts as yes. */
+bool raft_config_unknown(raft *r)
+{
+    uint32_t n = 0;
+    uint64_t i = r->commit + 1;
+    while (i <= r->last_index && n < 2) {
+        const raft_entry *e = raft_log_mem_at(r, i);
+        if (e) {
+            if (e->type == RAFT_ENTRY_CONF_CHANGE) n++;
+            i++;
+            continue;
+        }
+        uint64_t hi = r->mem_n > 0 && r->mem_first > i ? r->mem_first : r->last_index + 1;
+        raft_entry buf[64];
+        size_t got = 0;
+        int rc = r->cfg.storage.entries(r->cfg.storage.ud, i, hi, 1u << 20, buf, 64, &got);
+        if (rc < 0 || got == 0) return true;
+        for (size_t k = 0; k < got; k++)
+            if (buf[k].type == RAFT_ENTRY_CONF_CHANGE) n++;
+        i += got;
+    }
+    return n >= 2;
 }
 
 int raft_propose_conf_change(raft *r, const raft_conf_change *cc, uint64_t *index_out)

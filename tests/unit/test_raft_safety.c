@@ -1,0 +1,244 @@
+/* test_raft_safety.c — scripted scenarios for safety bugs found by review (issue 8): a node that
+ * lost its commit index must not count votes in a configuration two changes old, leader
+ * stickiness survives a higher-term message that is not a vote, and the majority abstraction
+ * against a trivially correct model. Each scenario fails on the core without its fix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "consensus/raft_internal.h"
+#include "test_raft_fixture.h"
+
+static raft_config base_cfg(void)
+{
+    raft_config c;
+    raft_config_default(&c);
+    c.seed = 7;
+    return c;
+}
+
+static void add_voter(fx *f, raft_id leader, raft_id node)
+{
+    raft_conf_change cc = {.type = RAFT_CC_ADD_VOTER, .node = node};
+    assert_int_equal(raft_propose_conf_change(fx_node_of(f, leader)->r, &cc, NULL), 0);
+    fx_flush(f);
+    fx_tick(f, 2);
+}
+
+/* Issue 8, bug 1. Voters {1,2,3}; the leader adds 4 (index 2) then 5 (index 3); 2 and 3 hold
+ * both changes. With 2 and 3 cut off, X commits at index 4 on {1,4,5}. Node 3 restarts with
+ * its entries but commit 1 (a torn write kept the entries, not the hard state), so its applied
+ * configuration is {1,2,3}; with 1, 4 and 5 down, 2's vote would make it leader of a "quorum"
+ * {2,3} and it would commit its no-op at index 4: two entries committed at one index. A node
+ * whose log holds two configuration changes above its commit index does not know its
+ * configuration and must not campaign. */
+static void test_stale_config_after_lost_commit(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 2, &c); /* 4 and 5 exist, not members */
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    add_voter(&f, 1, 4);
+    add_voter(&f, 1, 5);
+    raft_status s3 = fx_status(&f, 3);
+    assert_int_equal(s3.last_index, 3);
+    assert_int_equal(s3.config.n_voters, 5);
+    /* 2 and 3 cut off; X commits on {1,4,5} */
+    fx_isolate(&f, 2);
+    fx_isolate(&f, 3);
+    for (raft_id a = 1; a <= 5; a++)
+        for (raft_id b = 1; b <= 5; b++)
+            if (a != 2 && a != 3 && b != 2 && b != 3) f.cut[a][b] = false;
+    uint64_t x_index = 0;
+    assert_int_equal(fx_propose(&f, 1, "X", &x_index), 0);
+    fx_tick(&f, 1);
+    assert_int_equal(x_index, 4);
+    assert_int_equal(fx_applied_find(&f, 1, "X"), 4);
+    /* node 3 comes back with its entries but without the hard state that carried commit 3 */
+    fx_crash(&f, 3);
+    fx_node_of(&f, 3)->hs.commit = 1;
+    fx_node_of(&f, 2)->hs.commit = 1;
+    fx_crash(&f, 2);
+    fx_restart(&f, 2);
+    fx_restart(&f, 3);
+    fx_crash(&f, 1);
+    fx_crash(&f, 4);
+    fx_crash(&f, 5);
+    fx_heal(&f);
+    for (int t = 0; t < 200; t++) {
+        fx_tick(&f, 1);
+        assert_int_equal(fx_count_leaders(&f), 0);
+    }
+    /* nothing committed at index 4 but X: bring the rest back, all agree */
+    fx_restart(&f, 1);
+    fx_restart(&f, 4);
+    fx_restart(&f, 5);
+    raft_id l = fx_elect_any(&f, 300);
+    assert_true(l != 0);
+    fx_tick(&f, 5);
+    for (raft_id id = 1; id <= 5; id++)
+        assert_int_equal(fx_applied_find(&f, id, "X"), 4);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+/* With one change above commit the node may campaign: the change before it is committed, and
+ * the two configurations differ by one voter, so their majorities overlap (§4.1). */
+static void test_one_unknown_change_may_campaign(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 1, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    add_voter(&f, 1, 4);
+    fx_crash(&f, 1);
+    fx_crash(&f, 2);
+    fx_node_of(&f, 2)->hs.commit = 1; /* index 2 (add 4) above commit */
+    fx_restart(&f, 2);
+    assert_true(fx_campaign_win(&f, 2)); /* votes of 2, 3, 4: a majority of {1,2,3,4} */
+    fx_destroy(&f);
+}
+
+/* Issue 8, bug 3: a follower that just heard from its leader gets a higher-term message that is
+ * not a vote (a delayed vote response, an append response of a node whose term grew in a failed
+ * campaign). It adopts the term and forgets the leader, but it must keep refusing votes for an
+ * election timeout: the leader's lease counts on it. */
+static int granted_to_3;
+static bool watch_votes(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_VOTE_RESP && m->to == 3 && !m->reject) granted_to_3++;
+    return true;
+}
+
+static void test_stickiness_survives_higher_term(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    raft_id l = 1;
+    fx_tick(&f, 3);
+    assert_true(fx_status(&f, l).lease_valid);
+    raft_status s2 = fx_status(&f, 2);
+    fx_isolate(&f, 3); /* 3's messages are delivered by hand below */
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_APPEND_RESP;
+    m.from = 3;
+    m.to = 2;
+    m.term = s2.term + 1;
+    assert_int_equal(raft_step(fx_node_of(&f, 2)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(fx_status(&f, 2).term, s2.term + 1);
+    granted_to_3 = 0;
+    f.filter = watch_votes;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_VOTE;
+    m.from = 3;
+    m.to = 2;
+    m.term = s2.term + 1;
+    m.index = s2.last_index;
+    m.log_term = s2.last_term;
+    f.cut[2][3] = false;
+    assert_int_equal(raft_step(fx_node_of(&f, 2)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(granted_to_3, 0);
+    /* the same at a term above the one it just adopted */
+    m.term = s2.term + 2;
+    assert_int_equal(raft_step(fx_node_of(&f, 2)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(granted_to_3, 0);
+    /* an election timeout later (no word from a leader) it votes again */
+    fx_isolate(&f, 2);
+    for (uint32_t t = 0; t < c.election_tick; t++)
+        raft_tick(fx_node_of(&f, 2)->r);
+    f.cut[2][3] = false;
+    m.term = fx_status(&f, 2).term + 1;
+    assert_int_equal(raft_step(fx_node_of(&f, 2)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(granted_to_3, 1);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* raft_majority_* against a model: sort the voters' values, take the (n/2+1)-th largest. */
+static uint64_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return *s >> 33;
+}
+
+static void test_majority_model(void **state)
+{
+    (void)state;
+    uint64_t seed = 20261204;
+    printf("test_majority_model: seed %llu\n", (unsigned long long)seed);
+    for (int round = 0; round < 20000; round++) {
+        raft_membership m;
+        memset(&m, 0, sizeof m);
+        m.n_voters = 1 + (uint32_t)(lcg(&seed) % RAFT_MAX_MEMBERS);
+        for (uint32_t i = 0; i < m.n_voters; i++)
+            m.voters[i] = 100 + i * 3;
+        raft_majority q;
+        raft_majority_init(&q, &m);
+        /* ids: a random subset of the voters plus strangers, in random order */
+        raft_id ids[2 * RAFT_MAX_MEMBERS];
+        uint64_t vals[2 * RAFT_MAX_MEMBERS];
+        uint32_t n = 0;
+        uint64_t model[RAFT_MAX_MEMBERS];
+        uint32_t present = 0;
+        for (uint32_t i = 0; i < m.n_voters; i++) {
+            uint64_t v = lcg(&seed) % 8;
+            model[i] = 0;
+            if (lcg(&seed) % 4 == 0) continue; /* absent: counts as 0 */
+            ids[n] = m.voters[i];
+            vals[n++] = v;
+            model[i] = v;
+            present++;
+        }
+        for (int k = 0; k < 3; k++) {
+            ids[n] = 7; /* never a voter */
+            vals[n++] = 1000;
+        }
+        for (uint32_t i = n; i > 1; i--) {
+            uint32_t j = (uint32_t)(lcg(&seed) % i);
+            raft_id ti = ids[i - 1];
+            uint64_t tv = vals[i - 1];
+            ids[i - 1] = ids[j], vals[i - 1] = vals[j];
+            ids[j] = ti, vals[j] = tv;
+        }
+        for (uint32_t i = 0; i < m.n_voters; i++) /* model: sort descending */
+            for (uint32_t j = i + 1; j < m.n_voters; j++)
+                if (model[j] > model[i]) {
+                    uint64_t t = model[i];
+                    model[i] = model[j], model[j] = t;
+                }
+        uint32_t need = m.n_voters / 2 + 1;
+        assert_int_equal(raft_majority_value(&q, ids, vals, n), model[need - 1]);
+        assert_int_equal(raft_majority_is_quorum(&q, ids, n), present >= need);
+        raft_vote_result vr = raft_majority_vote(&q, ids, n, NULL, 0);
+        assert_int_equal(vr, present >= need ? RAFT_VOTE_WON : RAFT_VOTE_PENDING);
+        vr = raft_majority_vote(&q, NULL, 0, ids, n);
+        assert_int_equal(vr, m.n_voters - present < need ? RAFT_VOTE_LOST : RAFT_VOTE_PENDING);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stale_config_after_lost_commit),
+        cmocka_unit_test(test_one_unknown_change_may_campaign),
+        cmocka_unit_test(test_stickiness_survives_higher_term),
+        cmocka_unit_test(test_majority_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
