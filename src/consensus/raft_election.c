@@ -307,9 +307,15 @@ int raft_step(raft *r, const raft_message *m)
      * `leader`, which any higher-term message clears (a delayed vote response, an append
      * response from a node whose term grew in a failed campaign). A vote already granted in
      * this term may be repeated. */
+#ifndef RAFT_TEST_BUG_STICKINESS
     if (vote_req && !m->transfer && m->term >= r->term && in_lease(r) &&
         !(m->term == r->term && r->vote == m->from))
         return 0;
+#else
+    /* Deliberate bug for the unit test's self-check only (mk/consensus.mk): the old rule, on
+     * higher terms only and keyed on `leader`, which any higher-term message clears. */
+    if (vote_req && !m->transfer && m->term > r->term && r->leader != 0 && in_lease(r)) return 0;
+#endif
     if (m->term > r->term) {
         if (m->type == RAFT_MSG_PRE_VOTE) {
             /* never changes our term */

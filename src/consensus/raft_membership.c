@@ -192,6 +192,11 @@ bool raft_has_unapplied_conf(raft *r)
  * tail from storage when it is not in memory (after a restart); a read error counts as yes. */
 bool raft_config_unknown(raft *r)
 {
+#ifdef RAFT_TEST_BUG_STALE_CONFIG
+    /* Deliberate bug for the simulator's self-test only (mk/sim.mk): campaign with a
+     * configuration that may be two changes old. Never defined in a real build. */
+    return false;
+#endif
     uint32_t n = 0;
     uint64_t i = r->commit + 1;
     while (i <= r->last_index && n < 2) {

@@ -249,6 +249,16 @@ int sim_node_start(sim *s, sim_node *n)
      * index that covered it may have been lost with unsynced writes: what a snapshot holds is
      * committed, so the restart raises commit to it (as the server must). */
     if (cfg.hard_state.commit < img->snap.index) cfg.hard_state.commit = img->snap.index;
+    if (s->opt.torn_prefix) {
+        /* the old WAL kept entries whose hard state was lost; the server then clamped as here
+         * (a durable vote in a term needs a durable hard state of that term, so none is lost) */
+        uint64_t last = sim_disk_last_index(img), last_term = sim_disk_last_term(img);
+        if (cfg.hard_state.commit > last) cfg.hard_state.commit = last;
+        if (cfg.hard_state.term < last_term) {
+            cfg.hard_state.term = last_term;
+            cfg.hard_state.vote = 0;
+        }
+    }
     cfg.snapshot = img->snap;
     cfg.last_index = sim_disk_last_index(img);
     cfg.last_term = sim_disk_last_term(img);
@@ -318,7 +328,10 @@ void sim_node_crash(sim *s, sim_node *n)
             ev->kind = EV_NONE;
         }
     }
-    if (sim_disk_crash(&n->disk, &s->rng) != 0) sim_fail(s, "node %d: disk crash failed", n->idx);
+    size_t kept = 0, pending = n->disk.n_pending;
+    if (sim_disk_crash(&n->disk, &s->rng, s->opt.torn_prefix, &kept) != 0)
+        sim_fail(s, "node %d: disk crash failed", n->idx);
+    sim_trace(s, "node %d: %zu of %zu unsynced records survive", n->idx, kept, pending);
     inv_reload_log(s, n);
     s->crashes++;
 }
@@ -402,7 +415,6 @@ static bool start_ready(sim *s, sim_node *n)
     raft_ready *rd = &n->rd;
     raft_ready_get(n->r, rd);
     n->busy = true;
-    sim_disk_begin_batch(&n->disk);
     if (rd->snapshot.present) {
         const raft_snapshot_chunk *c = &rd->snapshot;
         if (c->offset == 0) n->recv_len = 0;
@@ -458,6 +470,7 @@ static bool start_ready(sim *s, sim_node *n)
         net_send(s, m);
     }
     if (!rd->must_sync || s->opt.skip_fsync) return false;
+    if (sim_disk_end_batch(&n->disk) != 0) sim_fail(s, "node %d: batch end failed", n->idx);
     int64_t lat = n->slow_disk_until_us > s->now_us
                       ? sim_rng_range(&s->rng, 2000, 60000)
                       : (sim_rng_chance(&s->rng, 500000) ? 0 : sim_rng_range(&s->rng, 50, 400));

@@ -114,6 +114,7 @@ static int apply_op(sim_disk *d, sim_disk_image *img, const sim_disk_op *op, boo
         return 0;
     case SIM_DISK_SNAPSHOT:
         return image_set_snapshot(img, &op->snap, op->snap_data, op->snap_len, true);
+    case SIM_DISK_END: return 0;
     }
     return -1;
 }
@@ -163,9 +164,12 @@ void sim_disk_wipe(sim_disk *d)
     d->ud = ud;
 }
 
-void sim_disk_begin_batch(sim_disk *d)
+int sim_disk_end_batch(sim_disk *d)
 {
+    sim_disk_op op = {.kind = SIM_DISK_END};
+    int rc = push_op(d, &op);
     d->batch++;
+    return rc;
 }
 
 int sim_disk_append(sim_disk *d, const raft_entry *e)
@@ -213,19 +217,32 @@ int sim_disk_sync(sim_disk *d)
     return rc;
 }
 
-int sim_disk_crash(sim_disk *d, sim_rng *rng)
+int sim_disk_crash(sim_disk *d, sim_rng *rng, bool torn_prefix, size_t *kept_records)
 {
-    size_t batches = 0;
-    for (size_t i = 0; i < d->n_pending; i++)
-        if (i == 0 || d->pending[i].batch != d->pending[i - 1].batch) batches++;
-    size_t keep = batches ? (size_t)sim_rng_below(rng, batches + 1) : 0, seen = 0;
+    /* How many pending records are readable: the kernel wrote them in order and the power
+     * went at a random point, or (one crash in four) each sector persisted or not on its own,
+     * and the first one that did not ends what recovery can read. */
+    size_t intact = 0;
+    if (d->n_pending > 0) {
+        if (sim_rng_below(rng, 4) != 0) {
+            intact = (size_t)sim_rng_below(rng, d->n_pending + 1);
+        } else {
+            while (intact < d->n_pending && sim_rng_below(rng, 8) != 0)
+                intact++;
+        }
+    }
+    /* recovery: an unfinished batch (no batch end after it) is truncated */
+    size_t keep = intact;
+    if (!torn_prefix)
+        while (keep > 0 && d->pending[keep - 1].kind != SIM_DISK_END)
+            keep--;
     int rc = 0;
     for (size_t i = 0; i < d->n_pending; i++) {
-        if (i == 0 || d->pending[i].batch != d->pending[i - 1].batch) seen++;
-        if (seen <= keep && rc == 0 && apply_op(d, &d->durable, &d->pending[i], true) != 0) rc = -1;
+        if (i < keep && rc == 0 && apply_op(d, &d->durable, &d->pending[i], true) != 0) rc = -1;
         op_free(&d->pending[i]);
     }
     d->n_pending = 0;
+    if (kept_records) *kept_records = keep;
     if (rc == 0) rc = image_copy(&d->vol, &d->durable);
     return rc;
 }

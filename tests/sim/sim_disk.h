@@ -1,9 +1,16 @@
 /* sim_disk.h — a fake disk for one simulated node: a log, a hard state and a snapshot, with
- * fsync modelled. Writes land in a volatile image at once (what the node reads back) and in a
- * queue of pending operations; sim_disk_sync makes them durable. Writes are grouped in batches
- * (one per Ready: one WAL record group under one checksum). A crash keeps a random prefix of
- * the pending batches (the torn tail of an append-only WAL: restart truncates at the first torn
- * batch, so a batch survives whole or not at all) and drops the rest. */
+ * fsync modelled as the real WAL does it (src/storage/wal.c, docs/storage.md). Writes land in a
+ * volatile image at once (what the node reads back) and in a queue of pending records, one per
+ * entry / hard state / snapshot, in the order the driver writes them. sim_disk_end_batch writes
+ * the batch-end record that wal_sync writes before its fdatasync; sim_disk_sync makes
+ * everything durable.
+ *
+ * Power loss: each pending record reaches the disk or not, either as a prefix (the kernel wrote
+ * the buffer in order) or scattered (sectors of an unsynced write persisted out of order).
+ * Recovery then keeps the intact prefix of the pending records and, as the WAL does, cuts it
+ * back to the last batch end: an unfinished batch is dropped whole. With torn_prefix (the WAL
+ * before batch ends existed) the intact prefix is kept record by record, so a Ready's entries
+ * can survive without its hard state. */
 #ifndef SYNOD_SIM_DISK_H
 #define SYNOD_SIM_DISK_H
 
@@ -35,7 +42,7 @@ typedef struct {
     sim_disk_log log;
 } sim_disk_image;
 
-typedef enum { SIM_DISK_APPEND, SIM_DISK_HS, SIM_DISK_SNAPSHOT } sim_disk_op_kind;
+typedef enum { SIM_DISK_APPEND, SIM_DISK_HS, SIM_DISK_SNAPSHOT, SIM_DISK_END } sim_disk_op_kind;
 
 typedef struct {
     sim_disk_op_kind kind;
@@ -59,8 +66,9 @@ typedef struct {
 
 void sim_disk_init(sim_disk *d);
 void sim_disk_deinit(sim_disk *d);
-/* Starts a new batch: the writes that follow survive a crash together or not at all. */
-void sim_disk_begin_batch(sim_disk *d);
+/* The batch-end record (wal_sync writes it before the fdatasync): the records since the
+ * previous one survive a crash together or not at all. */
+int sim_disk_end_batch(sim_disk *d);
 /* Volatile writes (pending until sync). Return 0 or -1 on no memory. */
 int sim_disk_append(sim_disk *d, const raft_entry *e);
 int sim_disk_set_hs(sim_disk *d, const raft_hard_state *hs);
@@ -71,8 +79,9 @@ int sim_disk_install_snapshot(sim_disk *d, const raft_snapshot_meta *m, const ui
 int sim_disk_local_snapshot(sim_disk *d, const raft_snapshot_meta *m, const uint8_t *data,
                             uint32_t len);
 int sim_disk_sync(sim_disk *d);
-/* Power loss: a random prefix of the pending writes survives (torn), vol = durable. */
-int sim_disk_crash(sim_disk *d, sim_rng *rng);
+/* Power loss (see above); vol = durable afterwards. *kept_records (may be NULL) = pending
+ * records that survived. */
+int sim_disk_crash(sim_disk *d, sim_rng *rng, bool torn_prefix, size_t *kept_records);
 /* Wipes everything (a node removed and its data directory deleted). */
 void sim_disk_wipe(sim_disk *d);
 

@@ -39,7 +39,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
             "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n"
-            "           [--clock-skew] [--no-lease-phase] [--no-lease-check]\n"
+            "           [--clock-skew] [--no-lease-phase] [--no-lease-check] [--torn-prefix]\n"
             "           [--clock-drift PCT]\n");
     return 2;
 }
@@ -50,6 +50,7 @@ int main(int argc, char **argv)
     int nodes = 0;
     uint32_t drift_pct = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
+    bool torn_prefix = false;
     bool skip_fsync = false, clock_skew = false, no_lease_phase = false, no_lease_check = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -78,6 +79,8 @@ int main(int argc, char **argv)
             no_lease_phase = true;
         else if (!strcmp(a, "--clock-drift") && has)
             drift_pct = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--torn-prefix"))
+            torn_prefix = true;
         else if (!strcmp(a, "--no-lease-check"))
             no_lease_check = true;
         else
@@ -101,6 +104,7 @@ int main(int argc, char **argv)
                            .no_commit_rule = no_commit_rule,
                            .stale_reads = stale_reads,
                            .skip_fsync = skip_fsync,
+                           .torn_prefix = torn_prefix,
                            .clock_skew = clock_skew,
                            .no_lease_phase = no_lease_phase,
                            .no_lease_check = no_lease_check,
