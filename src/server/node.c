@@ -435,13 +435,36 @@ void node_process(node *n)
     node_snap_maybe_start(n);
 }
 
+/* Raft's clock is the monotonic clock: every NODE_TICK_MS that passed is one raft_tick, given
+ * before the core sees anything else. A timer alone falls behind real time whenever the loop
+ * stalls (a long fsync, the fork of a snapshot, a foreground SYNOD SNAPSHOT, SIGSTOP) because it
+ * fires once, late; the leader's lease counted in such ticks would outlive the followers'
+ * election timeout and a cut-off leader could answer a lease read after a new leader committed
+ * a newer write (issue 8, bug 2; the simulator's --lose-stalled-ticks is that driver). So the
+ * tick timer, every peer message and every lease read catch up first. Past two election
+ * timeouts more ticks change nothing (timers elapsed, lease over), so a long stall is cut
+ * there instead of replaying thousands of heartbeat rounds. */
+void node_catch_up(node *n)
+{
+    if (n->failed) return;
+    int64_t now = net_mono_ms();
+    int k = 0;
+    const int max_ticks = 2 * NODE_ELECTION_TICKS + 2;
+    while (now >= n->tick_due_ms && k < max_ticks) {
+        raft_tick(n->r);
+        n->tick_due_ms += NODE_TICK_MS;
+        k++;
+    }
+    if (now >= n->tick_due_ms) n->tick_due_ms = now + NODE_TICK_MS;
+}
+
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
 {
     (void)l, (void)id;
     node *n = ctx;
     if (n->failed) return NODE_TICK_MS;
     node_snap_poll(n);
-    raft_tick(n->r);
+    node_catch_up(n);
     /* leader: promote learners that caught up (the core refuses until they have) */
     if (n->role == RAFT_LEADER && ++n->promote_ticks >= 25) {
         n->promote_ticks = 0;
@@ -452,13 +475,15 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
             if (node_propose_cc(n, NULL, &cc) == 0) break;
         }
     }
-    return NODE_TICK_MS;
+    int64_t wait = n->tick_due_ms - net_mono_ms();
+    return wait < 1 ? 1 : wait;
 }
 
 void node_on_peer_msg(void *ctx, const raft_message *m)
 {
     node *n = ctx;
     if (n->failed) return;
+    node_catch_up(n);         /* the core judges the message at the right time */
     (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
 }
 
@@ -628,7 +653,10 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     }
     uint64_t ctx = ++n->next_ctx;
     int rc = -RAFT_ENOTREADY;
-    if (c->consistency == CONS_LEASE) rc = raft_read_lease(n->r, ctx);
+    if (c->consistency == CONS_LEASE) {
+        node_catch_up(n); /* the lease is judged on an up-to-date clock */
+        rc = raft_read_lease(n->r, ctx);
+    }
     if (rc < 0) rc = raft_read_index(n->r, ctx);
     if (rc < 0) return stall(c);
     nentry_encode_cmd(&n->scratch, srv_now_ms(), argc, argv);

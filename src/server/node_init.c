@@ -141,6 +141,7 @@ int node_create(server *s)
         return -1;
     }
     n->role = RAFT_FOLLOWER;
+    n->tick_due_ms = net_mono_ms() + NODE_TICK_MS;
     n->tick_timer = net_timer_add(s->loop, NODE_TICK_MS, node_tick_cb, n);
     if (!n->tick_timer) return -1;
     /* a single voter elects itself at once (replaying its log), so it serves from the start */

@@ -47,6 +47,7 @@ typedef struct node {
     peer_net *pn;
     fwd *fw;
     uint64_t tick_timer;
+    int64_t tick_due_ms;  /* monotonic time of the next raft tick (node_catch_up) */
     uint64_t completions; /* client requests answered asynchronously (progress counter) */
     bool failed;          /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
@@ -110,6 +111,7 @@ int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
 void node_fail(node *n, const char *what);
 void node_process(node *n);
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);
+void node_catch_up(node *n);
 void node_on_peer_msg(void *ctx, const raft_message *m);
 
 /* node_snap.c */

@@ -181,6 +181,21 @@ void sim_check_node(sim *s, sim_node *n)
     n->last_commit = st.commit;
 }
 
+bool sim_node_stalled(const sim *s, const sim_node *n)
+{
+    return n->stalled_until_us > s->now_us;
+}
+
+/* Stalls an idle node's event loop until until_us (see sim_internal.h). */
+void sim_node_stall(sim *s, sim_node *n, int64_t until_us)
+{
+    if (!n->up || n->busy || until_us <= s->now_us) return;
+    n->stalled_until_us = until_us;
+    n->stall_lost_tick = false;
+    sim_trace(s, "node %d STALLS until t=%.3fms", n->idx, (double)until_us / 1000.0);
+    sim_schedule(s, (sim_event){.t = until_us, .kind = EV_THAW, .node = n->idx, .gen = n->gen});
+}
+
 /* KV snapshot: applied index, applied chain, then each key's value. */
 static uint32_t kv_encode(const sim_node *n, uint64_t chain, uint8_t *buf)
 {
@@ -273,6 +288,7 @@ int sim_node_start(sim *s, sim_node *n)
     n->busy = false;
     n->gen++;
     n->missed_ticks = 0;
+    n->stalled_until_us = 0;
     memset(n->kv, 0, sizeof n->kv);
     n->applied = 0;
     uint64_t chain = 0;
@@ -501,7 +517,7 @@ static void deliver(sim *s, sim_node *n, sim_msg *msg)
  * while it was busy, then messages that queued in its inbox meanwhile. */
 void sim_process_ready(sim *s, sim_node *n)
 {
-    for (int rounds = 0; n->up && !n->busy && !s->failed; rounds++) {
+    for (int rounds = 0; n->up && !n->busy && !sim_node_stalled(s, n) && !s->failed; rounds++) {
         if (rounds > 100000) {
             sim_fail(s, "node %d keeps producing Readies without input", n->idx);
             return;
@@ -540,8 +556,12 @@ static void handle_event(sim *s, sim_event *ev)
         sim_schedule(
             s, (sim_event){
                    .t = s->now_us + n->tick_us, .kind = EV_TICK, .node = n->idx, .gen = n->gen});
-        if (n->busy) {
-            n->missed_ticks++; /* delivered as soon as the disk returns: the clock kept going */
+        if (sim_node_stalled(s, n) && s->opt.lose_stalled_ticks) {
+            n->stall_lost_tick = true; /* the timer fires once when the loop runs again */
+            break;
+        }
+        if (n->busy || sim_node_stalled(s, n)) {
+            n->missed_ticks++; /* delivered before any message once it runs: the clock went on */
             break;
         }
         raft_tick(n->r);
@@ -552,7 +572,7 @@ static void handle_event(sim *s, sim_event *ev)
             free(ev->msg);
             break;
         }
-        if (n->busy) { /* inside a Ready: the message waits in the node's socket buffer */
+        if (n->busy || sim_node_stalled(s, n)) { /* waits in the node's socket buffer */
             if (n->inbox_len == SIM_INBOX_MAX) {
                 free(ev->msg); /* buffer full: lost, like an overflowing socket */
                 break;
@@ -569,6 +589,14 @@ static void handle_event(sim *s, sim_event *ev)
         if (!n->up || ev->gen != n->gen || !n->busy) break;
         if (sim_disk_sync(&n->disk) != 0) sim_fail(s, "node %d: sync failed", n->idx);
         finish_ready(s, n);
+        sim_process_ready(s, n);
+        break;
+    case EV_THAW:
+        if (!n->up || ev->gen != n->gen || sim_node_stalled(s, n)) break;
+        sim_trace(s, "node %d runs again (%u ticks to catch up%s)", n->idx, n->missed_ticks,
+                  n->stall_lost_tick ? ", the others lost" : "");
+        if (n->stall_lost_tick) n->missed_ticks++;
+        n->stall_lost_tick = false;
         sim_process_ready(s, n);
         break;
     case EV_NONE: break;

@@ -26,6 +26,8 @@ typedef struct {
     uint32_t clock_drift_pct; /* 0: tick periods 10 ms +-2.5%; else drawn from
                                  [10 ms * (1 - pct/100), 10 ms] per node (probe the drift bound) */
     bool no_lease_phase;      /* never run the lease phase (to compare what it catches) */
+    bool lose_stalled_ticks;  /* deliberately broken: ticks that fall in a stalled event loop
+                                 are lost but one (a timer re-armed without catch-up) */
     bool torn_prefix;         /* the WAL before batch ends: a crash keeps any record prefix, so a
                                  Ready's entries may survive without its hard state */
     bool no_lease_check;      /* don't fail a lease read granted by a deposed leader (leave

@@ -43,6 +43,7 @@ typedef enum {
     EV_LIVENESS,  /* liveness probe */
     EV_CHURN,     /* crash node if it still leads term arg (leader churn) */
     EV_LEASE_END, /* end of the lease phase: the isolated leader's links come back */
+    EV_THAW,      /* a stalled node's event loop runs again */
     EV_NONE       /* cancelled in place (e.g. a message lost with its sender's send buffer) */
 } sim_event_kind;
 
@@ -75,6 +76,13 @@ typedef struct {
     uint8_t *sent_early; /* rd.messages[i] already left before the fsync (raft_may_send_early) */
     size_t sent_early_cap;
     uint32_t missed_ticks;
+    /* The node's event loop is stalled (a long fsync, a fork, a stop signal) until then: it
+     * handles nothing; messages wait in its inbox and its clock keeps going. Whether the ticks
+     * that fell in the stall reach the core before its I/O (the driver catches up on the
+     * monotonic clock) or are lost (--lose-stalled-ticks: a tick timer re-armed without
+     * catch-up) is what the lease depends on (issue 8, bug 2). */
+    int64_t stalled_until_us;
+    bool stall_lost_tick; /* --lose-stalled-ticks: the one tick the timer delivers late */
     int64_t tick_us;
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];
@@ -173,6 +181,8 @@ void sim_node_crash(sim *s, sim_node *n);
 void sim_node_stop(sim *s, sim_node *n);
 void sim_process_ready(sim *s, sim_node *n);
 void sim_check_node(sim *s, sim_node *n);
+bool sim_node_stalled(const sim *s, const sim_node *n);
+void sim_node_stall(sim *s, sim_node *n, int64_t until_us);
 
 /* sim_world.c */
 void sim_world_init(sim *s);

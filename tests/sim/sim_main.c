@@ -40,6 +40,7 @@ static int usage(void)
             "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
             "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n"
             "           [--clock-skew] [--no-lease-phase] [--no-lease-check] [--torn-prefix]\n"
+            "           [--lose-stalled-ticks]\n"
             "           [--clock-drift PCT]\n");
     return 2;
 }
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
     int nodes = 0;
     uint32_t drift_pct = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
-    bool torn_prefix = false;
+    bool torn_prefix = false, lose_stalled_ticks = false;
     bool skip_fsync = false, clock_skew = false, no_lease_phase = false, no_lease_check = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
             no_lease_phase = true;
         else if (!strcmp(a, "--clock-drift") && has)
             drift_pct = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--lose-stalled-ticks"))
+            lose_stalled_ticks = true;
         else if (!strcmp(a, "--torn-prefix"))
             torn_prefix = true;
         else if (!strcmp(a, "--no-lease-check"))
@@ -105,6 +108,7 @@ int main(int argc, char **argv)
                            .stale_reads = stale_reads,
                            .skip_fsync = skip_fsync,
                            .torn_prefix = torn_prefix,
+                           .lose_stalled_ticks = lose_stalled_ticks,
                            .clock_skew = clock_skew,
                            .no_lease_phase = no_lease_phase,
                            .no_lease_check = no_lease_check,

@@ -146,9 +146,9 @@ static void client_start(sim *s, int ci)
         client_next(s, ci, 20000);
         return;
     }
-    if (n->busy) {
-        sim_schedule(
-            s, (sim_event){.t = n->busy_until_us + 1, .kind = EV_CLIENT, .arg = (uint64_t)ci});
+    if (n->busy || sim_node_stalled(s, n)) {
+        int64_t t = n->busy ? n->busy_until_us : n->stalled_until_us;
+        sim_schedule(s, (sim_event){.t = t + 1, .kind = EV_CLIENT, .arg = (uint64_t)ci});
         return;
     }
     uint32_t req = ++s->next_req;
@@ -427,6 +427,12 @@ static void lease_phase_start(sim *s, sim_node *l)
     s->lease_key = (uint8_t)sim_rng_below(&s->lease_rng, SIM_KEYS);
     s->lease_until_us = s->now_us + sim_rng_range(&s->lease_rng, 300000, 800000);
     s->lease_phases++;
+    /* one phase in three the leader's event loop also stalls for 1.5 to 4 election timeouts
+     * from the start (its last acks are fresh, its clock must keep counting meanwhile) */
+    if (sim_rng_below(&s->lease_rng, 3) == 0)
+        sim_node_stall(s, l,
+                       s->now_us + sim_rng_range(&s->lease_rng, 15, 40) * SIM_ELECTION_TICK *
+                                       SIM_TICK_US / 10);
     sim_trace(s, "LEASE PHASE: leader %d cut off (%s) until t=%" PRId64 " ms, key %d", l->idx,
               how < 6    ? "both ways"
               : how == 8 ? "cannot send"
@@ -517,11 +523,11 @@ static void fault_event(sim *s)
         break;
     }
     case 11:
-        if (l && !l->busy) transfer_step(s, l);
+        if (l && !l->busy && !sim_node_stalled(s, l)) transfer_step(s, l);
         break;
     case 12: s->churn_until_us = s->now_us + sim_rng_range(&s->rng, 200000, 1500000); break;
     default:
-        if (l && !l->busy) membership_step(s, l);
+        if (l && !l->busy && !sim_node_stalled(s, l)) membership_step(s, l);
         break;
     }
 }
@@ -537,7 +543,7 @@ static void liveness_event(sim *s)
     }
     sim_schedule(s, (sim_event){.t = s->now_us + 100000, .kind = EV_LIVENESS});
     sim_node *l = find_leader(s);
-    if (!l || l->busy) return;
+    if (!l || l->busy || sim_node_stalled(s, l)) return;
     uint8_t cmd[CMD_BYTES];
     encode_cmd(cmd, CMD_MARKER, 0, 0, ++s->marker_req, 0);
     int rc = raft_propose(l->r, cmd, CMD_BYTES, NULL);
