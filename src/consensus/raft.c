@@ -138,11 +138,12 @@ uint64_t raft_quorum_value(const raft *r, const uint64_t *vals_by_pr)
     return raft_majority_value(&r->quorum, ids, vals_by_pr, r->n_prs);
 }
 
-/* May this node start an election? Voters only, never with membership changes still to apply
- * (the configuration it would count votes in may be out of date). */
+/* May this node start an election? Voters of its applied configuration only; a removed node
+ * stops being one when it applies its removal (one that never learns of it is kept out by
+ * Pre-Vote and stickiness). raft_campaign adds the checks that need the log. */
 bool raft_promotable(const raft *r)
 {
-    return raft_is_voter(r, r->cfg.id) && !r->stepped_removed;
+    return raft_is_voter(r, r->cfg.id);
 }
 
 bool raft_membership_valid(const raft_membership *m)

@@ -72,7 +72,10 @@
  * entries (and everything stored before a restart) are read back through raft_storage, a small
  * set of callbacks the caller implements over its WAL (tests use an in-memory one).
  *
- * Time: one raft_tick is the caller's unit (e.g. 10 ms). Timeouts are counted in ticks.
+ * Time: one raft_tick is the caller's unit (e.g. 10 ms). Timeouts are counted in ticks, and
+ * ticks must follow real time: a caller whose loop stalls must give the ticks it missed before
+ * anything else once it runs again (a timer that simply fires late loses them, and a lease
+ * measured in lost ticks outlives the followers' election timeout).
  * ------------------------------------------------------------------------------------------- */
 #ifndef SYNOD_CONSENSUS_RAFT_H
 #define SYNOD_CONSENSUS_RAFT_H
@@ -324,6 +327,9 @@ typedef struct raft_config {
      * Requirements (else -RAFT_EINVAL): snapshot.index <= last_index, hard_state.commit <=
      * last_index, last_term <= hard_state.term — they hold when the entries and the hard state
      * of one Ready are made durable together (one WAL batch; a torn batch is dropped whole).
+     * The core does not rely on that for safety: a node whose log holds two membership changes
+     * above its restored commit index (the hard state saying the first was committed was lost)
+     * does not campaign until a leader tells it the commit index.
      * hard_state.commit < snapshot.index is fine (a Ready that only moved commit has
      * must_sync == false and may be lost while the snapshot survived): the core raises commit
      * to snapshot.index itself. */

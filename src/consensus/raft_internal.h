@@ -114,7 +114,6 @@ struct raft {
     bool need_bcast;        /* send appends to everyone at the next Ready */
     bool need_bcast_commit; /* ... even empty ones: the commit index moved */
     bool need_round;        /* send a heartbeat round at the next Ready (pending reads) */
-    bool stepped_removed;   /* removed from the config: never campaign */
 
     /* reads */
     read_queue reads;     /* leader: waiting for a round / for the no-op */
