@@ -182,6 +182,9 @@ typedef enum {
 
 #define RAFT_MSG_TYPE_MAX 13
 
+/* raft_step refuses (-RAFT_EINVAL) a message whose term exceeds this node's by more. */
+#define RAFT_MAX_TERM_JUMP (1ull << 32)
+
 /* One message. Unused fields are zero. Caps on untrusted input: n_entries <= RAFT_MAX_MSG_ENTRIES,
  * snap_len <= UINT32_MAX; raft_step checks entry indexes are consecutive from index + 1. */
 #define RAFT_MAX_MSG_ENTRIES 65536

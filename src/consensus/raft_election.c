@@ -229,6 +229,10 @@ static int validate(const raft *r, const raft_message *m)
     if (m->term > sane || m->index > sane || m->log_term > sane || m->snapshot.index > sane ||
         m->snapshot.term > sane)
         return -RAFT_EINVAL;
+    /* No single message moves this node's term by more than RAFT_MAX_TERM_JUMP: real terms grow
+     * by one per election (2^32 of them take a century at one a second), while a forged term
+     * near the bound above would leave every node unable to campaign (term + 1 fails it). */
+    if (m->term > r->term && m->term - r->term > RAFT_MAX_TERM_JUMP) return -RAFT_EINVAL;
     uint64_t prev_term = m->log_term;
     for (uint32_t i = 0; i < m->n_entries; i++) {
         const raft_entry *e = &m->entries[i];

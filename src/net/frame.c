@@ -147,11 +147,13 @@ void frame_hello_init(frame_hello *h, uint64_t node_id, uint64_t to_node_id, con
 }
 
 /* Layout: u16 version, u16 reserved (0), u64 node_id, u64 to_node_id,
- * u8 cluster_id_len, cluster_id, u8 client_addr_len, client_addr. */
+ * u8 cluster_id_len, cluster_id, u8 client_addr_len, client_addr,
+ * (protocol 2) u8 flags, u64 incarnation, nonce[FRAME_NONCE_BYTES]. */
 long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
 {
     SYN_ASSERT(h->cluster_id_len <= FRAME_CLUSTER_ID_MAX);
-    size_t n = 2 + 2 + 8 + 8 + 1 + (size_t)h->cluster_id_len + 1 + (size_t)h->client_addr_len;
+    size_t n = 2 + 2 + 8 + 8 + 1 + (size_t)h->cluster_id_len + 1 + (size_t)h->client_addr_len + 1 +
+               8 + FRAME_NONCE_BYTES;
     if (cap < n) return FRAME_ERR_NOSPACE;
     uint8_t *p = out;
     put_u16(p, h->version);
@@ -165,6 +167,11 @@ long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
     *p++ = h->client_addr_len;
     memcpy(p, h->client_addr, h->client_addr_len);
     p += h->client_addr_len;
+    *p++ = h->flags;
+    put_u64(p, h->incarnation);
+    p += 8;
+    memcpy(p, h->nonce, FRAME_NONCE_BYTES);
+    p += FRAME_NONCE_BYTES;
     SYN_ASSERT((size_t)(p - out) == n);
     return (long)n;
 }
@@ -187,6 +194,14 @@ int frame_hello_decode(const uint8_t *p, size_t len, frame_hello *out)
     if (len - at < n) return FRAME_ERR_HELLO_MALFORMED;
     memcpy(out->client_addr, p + at, n);
     out->client_addr_len = (uint8_t)n;
+    at += n;
+    /* protocol 1 stops here; frame_hello_check then names the version difference */
+    if (out->version < 2) return FRAME_OK;
+    if (len - at < 1 + 8 + FRAME_NONCE_BYTES) return FRAME_ERR_HELLO_MALFORMED;
+    out->flags = p[at++];
+    out->incarnation = get_u64(p + at);
+    at += 8;
+    memcpy(out->nonce, p + at, FRAME_NONCE_BYTES);
     return FRAME_OK;
 }
 

@@ -21,7 +21,7 @@
 #define FRAME_HEADER_BYTES          16
 #define FRAME_MAX_PAYLOAD_DEFAULT   (16u * 1024 * 1024)
 #define FRAME_MAX_PAYLOAD_HARD      (256u * 1024 * 1024) /* no receiver accepts more */
-#define FRAME_PEER_PROTOCOL_VERSION 1                    /* meaning of the messages (hello) */
+#define FRAME_PEER_PROTOCOL_VERSION 2                    /* meaning of the messages (hello) */
 
 /* Frame types. The codec only rejects 0; the server gives meaning to the payloads. */
 enum {
@@ -31,6 +31,7 @@ enum {
     FRAME_T_FORWARD = 4,       /* a client request forwarded to the leader */
     FRAME_T_FORWARD_REPLY = 5, /* the leader's reply to a FORWARD */
     FRAME_T_PING = 6,          /* keepalive (empty payload) */
+    FRAME_T_AUTH = 7,          /* handshake: proof of the cluster secret (FRAME_AUTH_PROOF_BYTES) */
 };
 
 /* Error codes, one table (X-macro) for codes and texts. */
@@ -88,6 +89,7 @@ long frame_encode(uint8_t *out, size_t cap, uint8_t type, const void *payload, u
 
 #define FRAME_CLUSTER_ID_MAX 64
 #define FRAME_ADDR_MAX       255
+#define FRAME_NONCE_BYTES    16
 
 /* The FRAME_T_HELLO payload. Each side sends one right after connecting and checks the other's
  * with frame_hello_check before any other frame is accepted. */
@@ -99,11 +101,19 @@ typedef struct {
     uint8_t client_addr_len; /* <= FRAME_ADDR_MAX */
     char cluster_id[FRAME_CLUSTER_ID_MAX + 1]; /* NUL-terminated copy; may hold any bytes */
     char client_addr[FRAME_ADDR_MAX + 1];      /* sender's client address "host:port" */
+    /* protocol 2 */
+    uint8_t flags;        /* FRAME_HELLO_F_* */
+    uint64_t incarnation; /* random per process: two live processes with one node id differ */
+    uint8_t nonce[FRAME_NONCE_BYTES]; /* random per connection: the challenge for the proof */
 } frame_hello;
 
-#define FRAME_HELLO_MAX_BYTES (2 + 2 + 8 + 8 + 1 + FRAME_CLUSTER_ID_MAX + 1 + FRAME_ADDR_MAX)
+#define FRAME_HELLO_F_SECRET 1 /* the sender proves a cluster secret (FRAME_T_AUTH follows) */
+#define FRAME_HELLO_MAX_BYTES                                                                      \
+    (2 + 2 + 8 + 8 + 1 + FRAME_CLUSTER_ID_MAX + 1 + FRAME_ADDR_MAX + 1 + 8 + FRAME_NONCE_BYTES)
+#define FRAME_AUTH_PROOF_BYTES 32 /* HMAC-SHA-256 (src/net/peerauth.h) */
 
-/* Fills h (strings are truncated to their maxima, which callers should validate earlier). */
+/* Fills h (strings are truncated to their maxima, which callers should validate earlier);
+ * flags, incarnation and nonce are zero: the caller sets them. */
 void frame_hello_init(frame_hello *h, uint64_t node_id, uint64_t to_node_id, const char *cluster_id,
                       const char *client_addr);
 /* Payload bytes into out[0..cap); returns the length or FRAME_ERR_NOSPACE. */

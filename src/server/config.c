@@ -25,6 +25,8 @@ typedef enum {
     K_CLUSTER,
     K_CONST,
     K_NAME,
+    K_SECRET,
+    K_SECRET_FILE,
     K_CONSIST
 } key_type;
 
@@ -60,6 +62,10 @@ static const key_def keys[] = {
     {"data-dir", K_PATH, K_STARTUP, OFF(data_dir), 0, 0, "directory for the log/snapshots"},
     {"fsync", K_FSYNC, K_STARTUP, OFF(fsync), 0, 0, "always|batch|never"},
     {"cluster-id", K_NAME, K_STARTUP, OFF(cluster_id), 0, 0, "cluster name checked by peers"},
+    {"cluster-secret", K_SECRET, K_STARTUP, OFF(cluster_secret), 0, 0,
+     "shared secret peers prove in the handshake (16+ bytes)"},
+    {"cluster-secret-file", K_SECRET_FILE, K_STARTUP, OFF(cluster_secret), 0, 0,
+     "file whose first line is the cluster secret"},
     {"cluster-down-timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(cluster_down_timeout_ms), 0, 3600000,
      "ms a command waits for a leader before -CLUSTERDOWN"},
     {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
@@ -124,6 +130,18 @@ static void errf(char *err, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, cap, fmt, ap);
     va_end(ap);
+}
+
+static int set_secret(srv_config *c, const char *key, const char *value, char *err, size_t cap)
+{
+    size_t n = strlen(value);
+    if (n < 16 || n > SRV_SECRET_MAX) {
+        errf(err, cap, "%s: the secret must have 16 to %d bytes (it has %zu)", key, SRV_SECRET_MAX,
+             n);
+        return -1;
+    }
+    memcpy(c->cluster_secret, value, n + 1);
+    return 0;
 }
 
 /* Strict decimal integer: optional '-', digits, no spaces, no overflow. */
@@ -307,6 +325,19 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         snprintf(c->cluster_id, sizeof(c->cluster_id), "%s", value);
         return 0;
+    case K_SECRET_FILE: {
+        FILE *f = fopen(value, "r");
+        char line[SRV_SECRET_MAX + 2] = "";
+        if (!f) {
+            errf(err, cap, "%s: cannot read '%s': %s", k->name, value, strerror(errno));
+            return -1;
+        }
+        if (!fgets(line, sizeof(line), f)) line[0] = '\0';
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+        return set_secret(c, "cluster-secret-file", line, err, cap);
+    }
+    case K_SECRET: return set_secret(c, k->name, value, err, cap);
     case K_CONSIST:
         for (int i = 0; i < 3; i++) {
             if (strcasecmp(value, consist_names[i]) == 0) {
@@ -364,6 +395,8 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     }
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
     case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
+    case K_SECRET: snprintf(out, cap, "%s", c->cluster_secret); return;
+    case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     }
 }
@@ -389,11 +422,13 @@ static void put_kv(FILE *f, const char *name, const char *value)
         fprintf(f, "%s %s\n", name, value);
 }
 
-/* Is key i worth a line in the file? Every setting except the fixed Redis-compatibility ones
- * and `join` (a one-time action, not a state). */
+/* Is key i worth a line in the file? Every setting except the fixed Redis-compatibility ones,
+ * `join` (a one-time action, not a state) and the secret keys (they cannot change at run time;
+ * their lines stay as they are, and a secret read from a file is never copied into this one). */
 static int rewritable(size_t i)
 {
-    return (keys[i].flags & (K_STARTUP | K_RUNTIME)) && strcmp(keys[i].name, "join") != 0;
+    return (keys[i].flags & (K_STARTUP | K_RUNTIME)) && strcmp(keys[i].name, "join") != 0 &&
+           keys[i].type != K_SECRET && keys[i].type != K_SECRET_FILE;
 }
 
 int srv_config_rewrite(const srv_config *c, const char *path, char *err, size_t cap)
@@ -539,6 +574,12 @@ static int load_file(srv_config *c, const char *path, char *err, size_t cap)
     return rc;
 }
 
+/* 127.0.0.0/8, ::1 or "localhost": only this machine can reach it. */
+static int host_is_loopback(const char *h)
+{
+    return strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcasecmp(h, "localhost") == 0;
+}
+
 static int validate(srv_config *c, char *err, size_t cap)
 {
     if (c->n_members > 0) {
@@ -547,6 +588,23 @@ static int validate(srv_config *c, char *err, size_t cap)
             if (c->members[i].id == c->id) self = i;
         if (self < 0 && !c->join) {
             errf(err, cap, "cluster: this node's id %lld is not in the member list", c->id);
+            return -1;
+        }
+    }
+    /* Peers prove a shared secret (or, later, TLS certificates) before any consensus message is
+     * read; on loopback a cluster may run without one (tests, make run), anywhere else the peer
+     * port would believe anyone who can reach it. */
+    if (!c->cluster_secret[0] && (c->n_members > 1 || c->join)) {
+        const char *open_host = NULL;
+        if (!host_is_loopback(c->peer_host)) open_host = c->peer_host;
+        for (int i = 0; i < c->n_members && !open_host; i++)
+            if (!host_is_loopback(c->members[i].host)) open_host = c->members[i].host;
+        if (open_host) {
+            errf(err, cap,
+                 "cluster: peer address '%s' is not loopback and peers are not authenticated: "
+                 "set cluster-secret (or cluster-secret-file) to a shared secret of 16+ bytes "
+                 "(tls-cluster is not available yet)",
+                 open_host);
             return -1;
         }
     }

@@ -12,6 +12,7 @@
 #define SRV_HOST_MAX    256
 #define SRV_PATH_MAX    4096
 #define SRV_MEMBERS_MAX 9 /* voting members in --cluster */
+#define SRV_SECRET_MAX  512
 
 enum { SRV_FSYNC_ALWAYS = 0, SRV_FSYNC_BATCH = 1, SRV_FSYNC_NEVER = 2 };
 
@@ -30,12 +31,13 @@ typedef struct {
     srv_member members[SRV_MEMBERS_MAX]; /* from --cluster; n_members == 0: just this node */
     int n_members;
     char data_dir[SRV_PATH_MAX];
-    int fsync;                         /* SRV_FSYNC_* */
-    char cluster_id[65];               /* peers of another cluster id are refused */
-    long long cluster_down_timeout_ms; /* a command waits this long for a leader */
-    long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
-    int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
-    long long snapshot_count;          /* applied entries between automatic snapshots */
+    int fsync;                               /* SRV_FSYNC_* */
+    char cluster_id[65];                     /* peers of another cluster id are refused */
+    char cluster_secret[SRV_SECRET_MAX + 1]; /* proven by both ends of a peer link; "" = none */
+    long long cluster_down_timeout_ms;       /* a command waits this long for a leader */
+    long long join;                          /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
+    int consistency;          /* default read level: 0 linearizable, 1 lease, 2 stale */
+    long long snapshot_count; /* applied entries between automatic snapshots */
     /* runtime (CONFIG SET) */
     long long maxclients;
     long long proto_max_bulk_len;        /* bytes */

@@ -120,7 +120,8 @@ int node_create(server *s)
                     strerror(-fd));
             return -1;
         }
-        peer_net_config pc = {rc.id, cfg->cluster_id, s->listen_addr, NULL, n};
+        peer_net_config pc = {
+            rc.id, cfg->cluster_id, s->listen_addr, cfg->peer_host, cfg->cluster_secret, NULL, n};
         pc.on_msg = node_on_peer_msg;
         n->pn = peer_net_create(s->loop, &pc, fd);
         n->fw = fwd_create(s);

@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "net/frame.h"
+#include "net/peerauth.h"
 #include "resp/resp.h"
 #include "server/raftcodec.h"
 #include "server/server.h"
@@ -19,6 +21,9 @@
 
 #define PEER_LINKS_MAX     (2 * RAFT_MAX_MEMBERS)
 #define PEER_INBOUND_MAX   64
+#define PEER_PREAUTH_MAX   16 /* inbound connections not yet authenticated (oldest evicted) */
+#define PEER_PREAUTH_FRAME (4u << 10)  /* largest frame before the handshake completes */
+#define PEER_HANDSHAKE_MS  2000        /* a handshake not done by then is closed */
 #define PEER_OUT_MAX_BYTES (64u << 20) /* queued bytes per connection; beyond: drop batches */
 #define PEER_BATCH_MAX     (8u << 20)  /* a batch frame is closed past this many bytes */
 #define PEER_TIMER_MS      50
@@ -29,7 +34,9 @@
 #define PEER_BACKOFF_MIN   100
 #define PEER_BACKOFF_MAX   2000
 
-enum { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_READY };
+/* C_HANDSHAKE: hello sent or awaited; C_AUTH: hellos exchanged, waiting for the other side's
+ * proof of the cluster secret; C_READY: authenticated, consensus frames flow. */
+enum { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_AUTH, C_READY };
 
 typedef struct pconn {
     peer_net *pn;
@@ -43,6 +50,11 @@ typedef struct pconn {
     resp_buf out; /* out.data[out_sent..out.len) not yet written */
     size_t out_sent;
     int64_t since_ms, last_rx_ms, last_tx_ms;
+    uint64_t incarnation;             /* inbound: the peer process's, from its hello */
+    char remote_ip[INET6_ADDRSTRLEN]; /* inbound: the connection's source address */
+    /* the two hello payloads as sent (the transcript the proofs cover) */
+    uint8_t hello_mine[FRAME_HELLO_MAX_BYTES], hello_theirs[FRAME_HELLO_MAX_BYTES];
+    uint32_t hello_mine_len, hello_theirs_len;
 } pconn;
 
 typedef struct {
@@ -53,6 +65,8 @@ typedef struct {
     int backoff_ms;
     resp_buf batch; /* u32 count, then u32 len + message, ... (raftcodec.h) */
     uint32_t batch_n;
+    pconn *in;        /* the authenticated inbound connection from this node, if any */
+    bool warned_addr; /* a connection from the wrong address was logged */
 } plink;
 
 typedef struct {
@@ -65,6 +79,12 @@ struct peer_net {
     raft_id self;
     char cluster_id[FRAME_CLUSTER_ID_MAX + 1];
     char client_addr[FRAME_ADDR_MAX + 1];
+    char bind_host[FRAME_ADDR_MAX + 1]; /* outbound connections leave from this address */
+    uint8_t secret[SRV_SECRET_MAX];
+    size_t secret_len; /* 0: no cluster secret (loopback only, config.c) */
+    uint64_t incarnation;
+    raft_id warned_ids[8]; /* non-members whose connection was logged (once each) */
+    uint32_t warned_next;
     peer_msg_cb on_msg;
     void *ctx;
     int lfd;
@@ -160,6 +180,8 @@ static void conn_close(pconn *c, const char *why)
     if (c->state == C_READY)
         srv_log(SRV_LOG_INFO, "peer connection from node %llu closed: %s",
                 (unsigned long long)c->id, why);
+    plink *from = c->id ? link_of(pn, c->id) : NULL;
+    if (from && from->in == c) from->in = NULL;
     conn_reset(c);
     for (int i = 0; i < PEER_INBOUND_MAX; i++)
         if (pn->inbound[i] == c) pn->inbound[i] = NULL;
@@ -204,12 +226,233 @@ static void conn_queue_frame(pconn *c, uint8_t type, const void *payload, uint32
 
 static void send_hello(pconn *c, raft_id to)
 {
+    peer_net *pn = c->pn;
     frame_hello h;
-    uint8_t buf[FRAME_HELLO_MAX_BYTES];
-    frame_hello_init(&h, c->pn->self, to, c->pn->cluster_id, c->pn->client_addr);
-    long n = frame_hello_encode(&h, buf, sizeof(buf));
+    frame_hello_init(&h, pn->self, to, pn->cluster_id, pn->client_addr);
+    h.flags = pn->secret_len ? FRAME_HELLO_F_SECRET : 0;
+    h.incarnation = pn->incarnation;
+    if (peerauth_random(h.nonce, sizeof(h.nonce)) < 0) {
+        /* without a fresh nonce a proof could be replayed: no handshake at all */
+        srv_log(SRV_LOG_WARN, "peer handshake: no random bytes from the kernel");
+        memset(h.nonce, 0, sizeof(h.nonce));
+        c->close_after_write = true;
+    }
+    long n = frame_hello_encode(&h, c->hello_mine, sizeof(c->hello_mine));
     SYN_ASSERT(n > 0);
-    conn_queue_frame(c, FRAME_T_HELLO, buf, (uint32_t)n);
+    c->hello_mine_len = (uint32_t)n;
+    conn_queue_frame(c, FRAME_T_HELLO, c->hello_mine, (uint32_t)n);
+}
+
+/* Refuses an inbound handshake: logs (once per cause when `once` is set), tells the peer why,
+ * closes after the write. Returns 0 (the connection lives until the reason is written). */
+static int refuse(pconn *c, const char *err, bool log)
+{
+    if (log)
+        srv_log(SRV_LOG_WARN, "peer handshake refused (%s): %s",
+                c->outbound ? "outbound" : "inbound", err);
+    if (c->outbound) {
+        conn_close(c, "handshake refused");
+        return -1;
+    }
+    conn_queue_frame(c, FRAME_T_REJECT, err, (uint32_t)strlen(err));
+    c->close_after_write = true;
+    c->state = C_HANDSHAKE;
+    return 0;
+}
+
+static bool warned_id(peer_net *pn, raft_id id)
+{
+    for (int i = 0; i < 8; i++)
+        if (pn->warned_ids[i] == id) return true;
+    pn->warned_ids[pn->warned_next++ % 8] = id;
+    return false;
+}
+
+/* Does the inbound connection come from the address the member is configured with? Numeric
+ * comparison of the source address with what the member's peer host resolves to. */
+static bool addr_matches(const pconn *c, const plink *lk)
+{
+    char host[FRAME_ADDR_MAX + 1];
+    int port;
+    if (net_parse_hostport(lk->addr, host, sizeof(host), &port) < 0) return false;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return false;
+    bool ok = false;
+    for (struct addrinfo *a = res; a && !ok; a = a->ai_next) {
+        char ip[INET6_ADDRSTRLEN];
+        if (getnameinfo(a->ai_addr, a->ai_addrlen, ip, sizeof(ip), NULL, 0, NI_NUMERICHOST) == 0)
+            ok = strcmp(ip, c->remote_ip) == 0;
+    }
+    freeaddrinfo(res);
+    return ok;
+}
+
+/* Trust only members: a node we have no address for is not in our configuration, and a member
+ * must connect from its configured address. A second live process with the id of a connected
+ * member is refused loudly. 0 = admitted, else the connection is being refused. */
+static int admit_inbound(pconn *c, const frame_hello *theirs)
+{
+    peer_net *pn = c->pn;
+    char err[640];
+    plink *lk = link_of(pn, theirs->node_id);
+    if (!lk) {
+        snprintf(err, sizeof(err), "node %llu is not a member of this node's configuration",
+                 (unsigned long long)theirs->node_id);
+        return refuse(c, err, !warned_id(pn, theirs->node_id)) ? -1 : 1;
+    }
+    if (!addr_matches(c, lk)) {
+        snprintf(err, sizeof(err),
+                 "connection claiming node %llu comes from %s, but that member's address is %s",
+                 (unsigned long long)theirs->node_id, c->remote_ip, lk->addr);
+        bool log = !lk->warned_addr;
+        lk->warned_addr = true;
+        return refuse(c, err, log) ? -1 : 1;
+    }
+    pconn *old = lk->in;
+    if (old && old != c && old->incarnation != theirs->incarnation &&
+        net_mono_ms() - old->last_rx_ms <= PEER_SILENT_MS) {
+        snprintf(err, sizeof(err),
+                 "node %llu is already connected from a live process (incarnation %016llx); a "
+                 "second process (incarnation %016llx) claims the same node id: refused. Two "
+                 "processes must never share a node id",
+                 (unsigned long long)theirs->node_id, (unsigned long long)old->incarnation,
+                 (unsigned long long)theirs->incarnation);
+        return refuse(c, err, true) ? -1 : 1;
+    }
+    return 0;
+}
+
+/* The handshake is complete: consensus frames may flow. */
+static void conn_ready(pconn *c, const frame_hello *theirs)
+{
+    peer_net *pn = c->pn;
+    set_client_addr(pn, theirs->node_id, theirs->client_addr);
+    if (c->outbound) {
+        plink *lk = link_of(pn, c->id);
+        lk->backoff_ms = 0;
+        srv_log(SRV_LOG_INFO, "peer link to node %llu (%s) up%s", (unsigned long long)c->id,
+                lk->addr, pn->secret_len ? ", authenticated" : "");
+    } else {
+        plink *lk = link_of(pn, c->id);
+        if (lk->in && lk->in != c) conn_close(lk->in, "replaced by a new connection");
+        lk->in = c;
+    }
+    c->state = C_READY;
+}
+
+static int send_proof(pconn *c)
+{
+    peer_net *pn = c->pn;
+    uint8_t proof[PEERAUTH_PROOF_BYTES];
+    const uint8_t *d = c->outbound ? c->hello_mine : c->hello_theirs;
+    const uint8_t *a = c->outbound ? c->hello_theirs : c->hello_mine;
+    uint32_t dl = c->outbound ? c->hello_mine_len : c->hello_theirs_len;
+    uint32_t al = c->outbound ? c->hello_theirs_len : c->hello_mine_len;
+    if (peerauth_proof(pn->secret, pn->secret_len,
+                       c->outbound ? PEERAUTH_ROLE_DIALER : PEERAUTH_ROLE_ACCEPTOR, d, dl, a, al,
+                       proof) < 0) {
+        conn_close(c, "cannot compute the handshake proof");
+        return -1;
+    }
+    conn_queue_frame(c, FRAME_T_AUTH, proof, sizeof(proof));
+    return 0;
+}
+
+static bool proof_ok(pconn *c, const frame *f)
+{
+    peer_net *pn = c->pn;
+    uint8_t want[PEERAUTH_PROOF_BYTES];
+    const uint8_t *d = c->outbound ? c->hello_mine : c->hello_theirs;
+    const uint8_t *a = c->outbound ? c->hello_theirs : c->hello_mine;
+    uint32_t dl = c->outbound ? c->hello_mine_len : c->hello_theirs_len;
+    uint32_t al = c->outbound ? c->hello_theirs_len : c->hello_mine_len;
+    return f->len == PEERAUTH_PROOF_BYTES &&
+           peerauth_proof(pn->secret, pn->secret_len,
+                          c->outbound ? PEERAUTH_ROLE_ACCEPTOR : PEERAUTH_ROLE_DIALER, d, dl, a, al,
+                          want) == 0 &&
+           peerauth_equal(want, f->payload);
+}
+
+/* The handshake (docs/peer-protocol.md): HELLO each way; with a cluster secret each side then
+ * proves it (FRAME_T_AUTH: the acceptor right after its hello, the dialer once the acceptor's
+ * proof checked out). Nothing but these frames is accepted before C_READY. */
+static int conn_handshake(pconn *c, const frame *f)
+{
+    peer_net *pn = c->pn;
+    if (f->type == FRAME_T_REJECT && c->outbound) {
+        srv_log(SRV_LOG_WARN, "node %llu refused our handshake: %.*s", (unsigned long long)c->id,
+                (int)(f->len > 300 ? 300 : f->len), (const char *)f->payload);
+        conn_close(c, "handshake refused by the peer");
+        return -1;
+    }
+    if (c->close_after_write) return 0; /* refused: ignore what follows */
+    if (c->state == C_AUTH) {
+        if (f->type != FRAME_T_AUTH || !proof_ok(c, f)) {
+            if (!c->outbound)
+                srv_log(SRV_LOG_WARN,
+                        "peer connection claiming node %llu from %s failed to "
+                        "prove the cluster secret: closed",
+                        (unsigned long long)c->id, c->remote_ip);
+            else
+                srv_log(SRV_LOG_WARN, "node %llu (%s) failed to prove the cluster secret",
+                        (unsigned long long)c->id, link_of(pn, c->id)->addr);
+            conn_close(c, "bad handshake proof");
+            return -1;
+        }
+        frame_hello theirs;
+        if (frame_hello_decode(c->hello_theirs, c->hello_theirs_len, &theirs) != FRAME_OK) {
+            conn_close(c, "malformed hello");
+            return -1;
+        }
+        if (c->outbound && send_proof(c) < 0) return -1;
+        conn_ready(c, &theirs);
+        return 0;
+    }
+    if (f->type != FRAME_T_HELLO || f->len > sizeof(c->hello_theirs)) {
+        conn_close(c, "first frame is not a hello");
+        return -1;
+    }
+    frame_hello theirs, mine;
+    if (frame_hello_decode(f->payload, f->len, &theirs) != FRAME_OK) {
+        conn_close(c, "malformed hello");
+        return -1;
+    }
+    memcpy(c->hello_theirs, f->payload, f->len);
+    c->hello_theirs_len = f->len;
+    frame_hello_init(&mine, pn->self, c->outbound ? c->id : 0, pn->cluster_id, pn->client_addr);
+    char err[512];
+    int rc = frame_hello_check(&mine, &theirs, err, sizeof(err));
+    if (rc == FRAME_OK && theirs.node_id == pn->self) {
+        rc = FRAME_ERR_HELLO_NODE;
+        snprintf(err, sizeof(err), "peer claims this node's own id %llu",
+                 (unsigned long long)pn->self);
+    }
+    if (rc == FRAME_OK && ((theirs.flags & FRAME_HELLO_F_SECRET) != 0) != (pn->secret_len > 0)) {
+        rc = FRAME_ERR_HELLO_CLUSTER;
+        snprintf(err, sizeof(err), "peer node %llu %s a cluster secret, this node (%llu) %s",
+                 (unsigned long long)theirs.node_id,
+                 theirs.flags & FRAME_HELLO_F_SECRET ? "uses" : "does not use",
+                 (unsigned long long)pn->self, pn->secret_len ? "does" : "does not");
+    }
+    if (rc != FRAME_OK) return refuse(c, err, true);
+    if (!c->outbound) {
+        int a = admit_inbound(c, &theirs);
+        if (a != 0) return a < 0 ? -1 : 0;
+        c->id = theirs.node_id;
+        c->incarnation = theirs.incarnation;
+        send_hello(c, c->id);
+        if (pn->secret_len) {
+            if (send_proof(c) < 0) return -1;
+            c->state = C_AUTH;
+            return 0;
+        }
+    } else if (pn->secret_len) {
+        c->state = C_AUTH; /* the acceptor's proof comes next */
+        return 0;
+    }
+    conn_ready(c, &theirs);
+    return 0;
 }
 
 /* Handles one whole frame. Returns 0, or -1 if the connection was closed. */
@@ -217,56 +460,7 @@ static int conn_frame(pconn *c, const frame *f)
 {
     peer_net *pn = c->pn;
     if (f->type == FRAME_T_PING) return 0;
-    if (c->state != C_READY) {
-        if (f->type == FRAME_T_REJECT && c->outbound) {
-            srv_log(SRV_LOG_WARN, "node %llu refused our handshake: %.*s",
-                    (unsigned long long)c->id, (int)(f->len > 300 ? 300 : f->len),
-                    (const char *)f->payload);
-            conn_close(c, "handshake refused by the peer");
-            return -1;
-        }
-        if (f->type != FRAME_T_HELLO) {
-            conn_close(c, "first frame is not a hello");
-            return -1;
-        }
-        frame_hello theirs, mine;
-        if (frame_hello_decode(f->payload, f->len, &theirs) != FRAME_OK) {
-            conn_close(c, "malformed hello");
-            return -1;
-        }
-        frame_hello_init(&mine, pn->self, c->outbound ? c->id : 0, pn->cluster_id, pn->client_addr);
-        char err[512];
-        int rc = frame_hello_check(&mine, &theirs, err, sizeof(err));
-        if (rc == FRAME_OK && theirs.node_id == pn->self) {
-            rc = FRAME_ERR_HELLO_NODE;
-            snprintf(err, sizeof(err), "peer claims this node's own id %llu",
-                     (unsigned long long)pn->self);
-        }
-        if (rc != FRAME_OK) {
-            srv_log(SRV_LOG_WARN, "peer handshake refused (%s): %s",
-                    c->outbound ? "outbound" : "inbound", err);
-            if (c->outbound) {
-                conn_close(c, "handshake refused");
-                return -1;
-            }
-            conn_queue_frame(c, FRAME_T_REJECT, err, (uint32_t)strlen(err));
-            c->close_after_write = true;
-            c->state = C_HANDSHAKE;
-            return 0;
-        }
-        set_client_addr(pn, theirs.node_id, theirs.client_addr);
-        if (!c->outbound) {
-            c->id = theirs.node_id;
-            send_hello(c, c->id);
-        } else {
-            plink *lk = link_of(pn, c->id);
-            lk->backoff_ms = 0;
-            srv_log(SRV_LOG_INFO, "peer link to node %llu (%s) up", (unsigned long long)c->id,
-                    lk->addr);
-        }
-        c->state = C_READY;
-        return 0;
-    }
+    if (c->state != C_READY) return conn_handshake(c, f);
     if (f->type != FRAME_T_RAFT || c->outbound || c->close_after_write) {
         if (f->type == FRAME_T_RAFT) return 0; /* not expected on this direction: ignore */
         conn_close(c, "unexpected frame type");
@@ -294,14 +488,16 @@ static int conn_frame(pconn *c, const frame *f)
 static void conn_read(pconn *c)
 {
     for (int round = 0; round < 16; round++) {
-        if (c->in_cap - c->in_len < 64 * 1024) {
-            size_t ncap = c->in_cap ? c->in_cap * 2 : 128 * 1024;
-            if (ncap > PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024)
-                ncap = PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024;
-            if (ncap <= c->in_cap) {
-                conn_close(c, "input buffer full");
-                return;
-            }
+        /* before the handshake completes a stranger gets a few KiB of buffer, not 128 MiB */
+        size_t max_cap = c->state == C_READY ? PEER_FRAME_MAX + FRAME_HEADER_BYTES + 128 * 1024
+                                             : 2 * (PEER_PREAUTH_FRAME + FRAME_HEADER_BYTES);
+        if (c->in_len == c->in_cap && c->in_cap >= max_cap) {
+            conn_close(c, "input buffer full");
+            return;
+        }
+        if (c->in_cap - c->in_len < 64 * 1024 && c->in_cap < max_cap) {
+            size_t ncap = c->in_cap ? c->in_cap * 2 : (c->state == C_READY ? 128 * 1024 : 4096);
+            if (ncap > max_cap) ncap = max_cap;
             uint8_t *nb = realloc(c->in, ncap);
             if (!nb) {
                 conn_close(c, "out of memory");
@@ -327,7 +523,8 @@ static void conn_read(pconn *c)
         for (;;) {
             frame f;
             size_t used = 0;
-            int rc = frame_decode(c->in + pos, c->in_len - pos, PEER_FRAME_MAX, &f, &used, NULL);
+            uint32_t max = c->state == C_READY ? PEER_FRAME_MAX : PEER_PREAUTH_FRAME;
+            int rc = frame_decode(c->in + pos, c->in_len - pos, max, &f, &used, NULL);
             if (rc == FRAME_INCOMPLETE) break;
             if (rc != FRAME_OK) {
                 srv_log(SRV_LOG_WARN, "peer node %llu: bad frame (%s), closing",
@@ -374,6 +571,21 @@ static void conn_io(net_loop *l, int fd, int events, void *ctx)
     }
 }
 
+/* Outbound connections leave from this node's peer address (when it is a specific one), so the
+ * receiver's check of the source address against the member's address holds on machines with
+ * several interfaces. Best effort: the receiver refuses and logs if it does not. */
+static void bind_source(const peer_net *pn, int fd, int family)
+{
+    if (!pn->bind_host[0]) return;
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo(pn->bind_host, NULL, &hints, &res) != 0 || !res) return;
+    (void)bind(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+}
+
 static void link_connect(peer_net *pn, plink *lk)
 {
     pconn *c = &lk->c;
@@ -395,6 +607,7 @@ static void link_connect(peer_net *pn, plink *lk)
     }
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    bind_source(pn, fd, res->ai_family);
     int rc = connect(fd, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
     c->fd = fd;
@@ -406,6 +619,44 @@ static void link_connect(peer_net *pn, plink *lk)
     }
     if (net_loop_watch(pn->loop, fd, NET_WRITABLE | NET_READABLE, conn_io, c) < 0)
         conn_close(c, "cannot watch the socket");
+}
+
+static int preauth_count(const peer_net *pn)
+{
+    int n = 0;
+    for (int i = 0; i < PEER_INBOUND_MAX; i++)
+        if (pn->inbound[i] && pn->inbound[i]->state != C_READY) n++;
+    return n;
+}
+
+/* Makes room for a new inbound connection when the slots or the unauthenticated quota are
+ * used up: the oldest unauthenticated connection goes (strangers trickling bytes cannot keep
+ * a member out; a member's handshake takes one round trip). Returns a free slot, or -1 if every
+ * slot holds an authenticated peer. */
+static int evict_preauth(peer_net *pn, int free_slot)
+{
+    int oldest = -1;
+    for (int i = 0; i < PEER_INBOUND_MAX; i++) {
+        pconn *c = pn->inbound[i];
+        if (c && c->state != C_READY && (oldest < 0 || c->since_ms < pn->inbound[oldest]->since_ms))
+            oldest = i;
+    }
+    if (oldest < 0) return free_slot;
+    conn_close(pn->inbound[oldest], "evicted: too many unauthenticated connections");
+    return free_slot >= 0 ? free_slot : oldest;
+}
+
+/* The numeric source address of an accepted connection (IPv4-mapped IPv6 as plain IPv4). */
+static void remote_ip_of(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    out[0] = '\0';
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) return;
+    if (getnameinfo((struct sockaddr *)&ss, len, out, (socklen_t)cap, NULL, 0, NI_NUMERICHOST))
+        out[0] = '\0';
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
 static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
@@ -421,6 +672,7 @@ static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
                 slot = j;
                 break;
             }
+        if (slot < 0 || preauth_count(pn) >= PEER_PREAUTH_MAX) slot = evict_preauth(pn, slot);
         pconn *c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
         if (!c || fd >= net_loop_max_fds(l)) {
             free(c);
@@ -430,6 +682,7 @@ static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->pn = pn;
         c->fd = fd;
         c->state = C_HANDSHAKE;
+        remote_ip_of(fd, c->remote_ip, sizeof(c->remote_ip));
         resp_buf_init(&c->out);
         c->since_ms = c->last_rx_ms = c->last_tx_ms = net_mono_ms();
         if (net_loop_watch(l, fd, NET_READABLE, conn_io, c) < 0) {
@@ -460,6 +713,10 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
             if (now - c->since_ms > PEER_CONNECT_MS) conn_close(c, "connect timed out");
             continue;
         }
+        if (c->state != C_READY && now - c->since_ms > PEER_HANDSHAKE_MS) {
+            conn_close(c, "handshake not completed in time");
+            continue;
+        }
         if (now - c->last_rx_ms > PEER_SILENT_MS) {
             conn_close(c, "peer silent");
             continue;
@@ -472,6 +729,10 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
     for (int i = 0; i < PEER_INBOUND_MAX; i++) {
         pconn *c = pn->inbound[i];
         if (!c) continue;
+        if (c->state != C_READY && now - c->since_ms > PEER_HANDSHAKE_MS) {
+            conn_close(c, "handshake not completed in time");
+            continue;
+        }
         if (now - c->last_rx_ms > PEER_SILENT_MS) {
             conn_close(c, "peer silent");
             continue;
@@ -495,6 +756,18 @@ peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd
     pn->self = cfg->self;
     snprintf(pn->cluster_id, sizeof(pn->cluster_id), "%s", cfg->cluster_id);
     snprintf(pn->client_addr, sizeof(pn->client_addr), "%s", cfg->client_addr);
+    if (cfg->bind_host && strcmp(cfg->bind_host, "0.0.0.0") != 0 &&
+        strcmp(cfg->bind_host, "::") != 0)
+        snprintf(pn->bind_host, sizeof(pn->bind_host), "%s", cfg->bind_host);
+    if (cfg->secret && cfg->secret[0]) {
+        pn->secret_len = strlen(cfg->secret);
+        SYN_ASSERT(pn->secret_len <= sizeof(pn->secret));
+        memcpy(pn->secret, cfg->secret, pn->secret_len);
+    }
+    if (peerauth_random(&pn->incarnation, sizeof(pn->incarnation)) < 0) {
+        free(pn);
+        return NULL;
+    }
     pn->on_msg = cfg->on_msg;
     pn->ctx = cfg->ctx;
     pn->lfd = listen_fd;

@@ -1,5 +1,10 @@
 /* peer.h — the peer transport: persistent TCP connections between synod nodes carrying
- * checksummed frames (src/net/frame.h) after a version + cluster-id + node-id handshake.
+ * checksummed frames (src/net/frame.h) after a version + cluster-id + node-id handshake in
+ * which, with a cluster secret, both ends prove the secret (src/net/peerauth.h) before any
+ * consensus frame is read. Only members are admitted (a node id this node has an address for,
+ * connecting from that address); a second live process with a connected member's id is
+ * refused. Before the handshake completes a connection may send frames of a few KiB, has 2 s
+ * to finish, and the oldest unauthenticated connection is evicted when 16 are open.
  *
  * Each node dials every peer it knows and sends its raft messages on that outbound link only;
  * it receives a peer's messages on the link that peer dialled. So a pair of nodes uses two
@@ -28,6 +33,8 @@ typedef struct {
     raft_id self;
     const char *cluster_id;  /* copied */
     const char *client_addr; /* this node's client address, told to peers in the hello */
+    const char *bind_host;   /* this node's peer host: outbound links leave from it (NULL: any) */
+    const char *secret;      /* cluster secret both ends prove (NULL or "": none), copied */
     peer_msg_cb on_msg;
     void *ctx;
 } peer_net_config;

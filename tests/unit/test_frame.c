@@ -246,9 +246,13 @@ static void hello_round_trip(void **state)
     frame_hello h, d;
     frame_hello_init(&h, 3, 1, "prod-a", "10.0.0.3:7379");
     assert_int_equal(h.version, FRAME_PEER_PROTOCOL_VERSION);
+    h.flags = FRAME_HELLO_F_SECRET;
+    h.incarnation = 0x0102030405060708ull;
+    for (int i = 0; i < FRAME_NONCE_BYTES; i++)
+        h.nonce[i] = (uint8_t)(0xa0 + i);
     uint8_t buf[FRAME_HELLO_MAX_BYTES];
     long n = frame_hello_encode(&h, buf, sizeof buf);
-    assert_int_equal(n, 20 + 1 + 6 + 1 + 13);
+    assert_int_equal(n, 20 + 1 + 6 + 1 + 13 + 1 + 8 + FRAME_NONCE_BYTES);
     assert_int_equal(frame_hello_decode(buf, (size_t)n, &d), FRAME_OK);
     assert_int_equal(d.version, h.version);
     assert_int_equal(d.node_id, 3);
@@ -256,6 +260,9 @@ static void hello_round_trip(void **state)
     assert_string_equal(d.cluster_id, "prod-a");
     assert_int_equal(d.cluster_id_len, 6);
     assert_string_equal(d.client_addr, "10.0.0.3:7379");
+    assert_int_equal(d.flags, FRAME_HELLO_F_SECRET);
+    assert_true(d.incarnation == 0x0102030405060708ull);
+    assert_memory_equal(d.nonce, h.nonce, FRAME_NONCE_BYTES);
     assert_int_equal(frame_hello_encode(&h, buf, (size_t)n - 1), FRAME_ERR_NOSPACE);
     /* every truncation is malformed; trailing bytes are ignored */
     for (long k = 0; k < n; k++)
@@ -319,7 +326,7 @@ static void hello_check_messages(void **state)
     them.version = 7;
     assert_int_equal(frame_hello_check(&me, &them, err, sizeof err), FRAME_ERR_HELLO_VERSION);
     assert_string_equal(err, "peer node 3 speaks peer protocol version 7, this node (1) "
-                             "version 1");
+                             "version 2");
 
     frame_hello_init(&them, 2, 1, "prod-a", "");
     assert_int_equal(frame_hello_check(&me, &them, err, sizeof err), FRAME_ERR_HELLO_NODE);

@@ -170,6 +170,36 @@ static void test_stickiness_survives_higher_term(void **state)
     fx_destroy(&f);
 }
 
+/* Issue 9: one forged message with a term near the sanity bound left every node unable to
+ * campaign (term + 1 failed validation). No message may move the term by more than
+ * RAFT_MAX_TERM_JUMP; a large legal jump leaves elections working. */
+static void test_term_jump_bounded(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    uint64_t t = fx_status(&f, 1).term;
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_HEARTBEAT_RESP;
+    m.from = 2;
+    m.to = 1;
+    m.term = (UINT64_MAX >> 2) - 1;
+    assert_int_equal(raft_step(fx_node_of(&f, 1)->r, &m), -RAFT_EINVAL);
+    assert_int_equal(fx_status(&f, 1).term, t);
+    assert_int_equal(fx_status(&f, 1).role, RAFT_LEADER);
+    m.term = t + RAFT_MAX_TERM_JUMP; /* the largest jump allowed: adopted, and it can recover */
+    assert_int_equal(raft_step(fx_node_of(&f, 1)->r, &m), 0);
+    assert_int_equal(fx_status(&f, 1).term, t + RAFT_MAX_TERM_JUMP);
+    raft_id l = fx_elect_any(&f, 300);
+    assert_true(l != 0);
+    assert_true(fx_status(&f, l).term > t + RAFT_MAX_TERM_JUMP);
+    fx_destroy(&f);
+}
+
 /* raft_majority_* against a model: sort the voters' values, take the (n/2+1)-th largest. */
 static uint64_t lcg(uint64_t *s)
 {
@@ -239,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_one_unknown_change_may_campaign),
         cmocka_unit_test(test_stickiness_survives_higher_term),
         cmocka_unit_test(test_majority_model),
+        cmocka_unit_test(test_term_jump_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
