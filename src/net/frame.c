@@ -148,12 +148,12 @@ void frame_hello_init(frame_hello *h, uint64_t node_id, uint64_t to_node_id, con
 
 /* Layout: u16 version, u16 reserved (0), u64 node_id, u64 to_node_id,
  * u8 cluster_id_len, cluster_id, u8 client_addr_len, client_addr,
- * (protocol 2) u8 flags, u64 incarnation, nonce[FRAME_NONCE_BYTES]. */
+ * (protocol 2) u8 flags, u64 incarnation, nonce[FRAME_NONCE_BYTES], data_id[16]. */
 long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
 {
     SYN_ASSERT(h->cluster_id_len <= FRAME_CLUSTER_ID_MAX);
     size_t n = 2 + 2 + 8 + 8 + 1 + (size_t)h->cluster_id_len + 1 + (size_t)h->client_addr_len + 1 +
-               8 + FRAME_NONCE_BYTES;
+               8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES;
     if (cap < n) return FRAME_ERR_NOSPACE;
     uint8_t *p = out;
     put_u16(p, h->version);
@@ -172,6 +172,8 @@ long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
     p += 8;
     memcpy(p, h->nonce, FRAME_NONCE_BYTES);
     p += FRAME_NONCE_BYTES;
+    memcpy(p, h->data_id, FRAME_DATA_ID_BYTES);
+    p += FRAME_DATA_ID_BYTES;
     SYN_ASSERT((size_t)(p - out) == n);
     return (long)n;
 }
@@ -197,11 +199,14 @@ int frame_hello_decode(const uint8_t *p, size_t len, frame_hello *out)
     at += n;
     /* protocol 1 stops here; frame_hello_check then names the version difference */
     if (out->version < 2) return FRAME_OK;
-    if (len - at < 1 + 8 + FRAME_NONCE_BYTES) return FRAME_ERR_HELLO_MALFORMED;
+    if (len - at < 1 + 8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES)
+        return FRAME_ERR_HELLO_MALFORMED;
     out->flags = p[at++];
     out->incarnation = get_u64(p + at);
     at += 8;
     memcpy(out->nonce, p + at, FRAME_NONCE_BYTES);
+    at += FRAME_NONCE_BYTES;
+    memcpy(out->data_id, p + at, FRAME_DATA_ID_BYTES);
     return FRAME_OK;
 }
 

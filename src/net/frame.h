@@ -90,6 +90,7 @@ long frame_encode(uint8_t *out, size_t cap, uint8_t type, const void *payload, u
 #define FRAME_CLUSTER_ID_MAX 64
 #define FRAME_ADDR_MAX       255
 #define FRAME_NONCE_BYTES    16
+#define FRAME_DATA_ID_BYTES  16
 
 /* The FRAME_T_HELLO payload. Each side sends one right after connecting and checks the other's
  * with frame_hello_check before any other frame is accepted. */
@@ -104,12 +105,14 @@ typedef struct {
     /* protocol 2 */
     uint8_t flags;        /* FRAME_HELLO_F_* */
     uint64_t incarnation; /* random per process: two live processes with one node id differ */
-    uint8_t nonce[FRAME_NONCE_BYTES]; /* random per connection: the challenge for the proof */
+    uint8_t nonce[FRAME_NONCE_BYTES];     /* random per connection: the challenge for the proof */
+    uint8_t data_id[FRAME_DATA_ID_BYTES]; /* random per data directory (a wiped member differs) */
 } frame_hello;
 
 #define FRAME_HELLO_F_SECRET 1 /* the sender proves a cluster secret (FRAME_T_AUTH follows) */
 #define FRAME_HELLO_MAX_BYTES                                                                      \
-    (2 + 2 + 8 + 8 + 1 + FRAME_CLUSTER_ID_MAX + 1 + FRAME_ADDR_MAX + 1 + 8 + FRAME_NONCE_BYTES)
+    (2 + 2 + 8 + 8 + 1 + FRAME_CLUSTER_ID_MAX + 1 + FRAME_ADDR_MAX + 1 + 8 + FRAME_NONCE_BYTES +   \
+     FRAME_DATA_ID_BYTES)
 #define FRAME_AUTH_PROOF_BYTES 32 /* HMAC-SHA-256 (src/net/peerauth.h) */
 
 /* Fills h (strings are truncated to their maxima, which callers should validate earlier);

@@ -223,6 +223,10 @@ static void apply_entry(node *n, const raft_entry *e)
         }
         prop_pop(n);
     }
+    raft_conf_change cc;
+    if (e->type == RAFT_ENTRY_CONF_CHANGE && raft_conf_change_decode(e, &cc) == 0 &&
+        cc.type == RAFT_CC_REMOVE)
+        node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
     if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
         if (e->data[0] == NENTRY_CMD) {
             exec_cmd(n, e->data, e->len, c);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/frame.h"
 #include "server/node_internal.h"
 #include "util/assert.h"
 
@@ -60,6 +61,26 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
     return 0;
 }
 
+static bool node_is_member(void *ctx, raft_id id)
+{
+    node *n = ctx;
+    if (!n->r) return false;
+    raft_status st;
+    raft_status_get(n->r, &st);
+    for (uint32_t i = 0; i < st.config.n_voters; i++)
+        if (st.config.voters[i] == id) return true;
+    for (uint32_t i = 0; i < st.config.n_learners; i++)
+        if (st.config.learners[i] == id) return true;
+    return false;
+}
+
+_Static_assert(FRAME_DATA_ID_BYTES == IDENT_DATA_ID_BYTES, "one data id size");
+
+static int node_check_peer(void *ctx, raft_id id, const uint8_t *data_id, char *err, size_t len)
+{
+    return node_ident_peer(ctx, id, data_id, err, len);
+}
+
 int node_create(server *s)
 {
     node *n = calloc(1, sizeof(*n));
@@ -107,9 +128,10 @@ int node_create(server *s)
         fprintf(stderr, "synod: %s\n", err);
         return -1;
     }
+    bool fresh = !rec.has_snapshot && rec.n_entries == 0 && rec.hard_state.term == 0;
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
-    if (rrc < 0) return -1;
+    if (rrc < 0 || node_ident_check(n, fresh) < 0) return -1;
     (void)node_snap_open(n); /* the dataset image itself is not kept in memory */
     nlog_storage(n, &rc.storage);
 
@@ -120,8 +142,16 @@ int node_create(server *s)
                     strerror(-fd));
             return -1;
         }
-        peer_net_config pc = {
-            rc.id, cfg->cluster_id, s->listen_addr, cfg->peer_host, cfg->cluster_secret, NULL, n};
+        peer_net_config pc = {0};
+        pc.self = rc.id;
+        pc.cluster_id = cfg->cluster_id;
+        pc.client_addr = s->listen_addr;
+        pc.bind_host = cfg->peer_host;
+        pc.secret = cfg->cluster_secret;
+        pc.data_id = n->ident.data_id;
+        pc.is_member = node_is_member;
+        pc.check_peer = node_check_peer;
+        pc.ctx = n;
         pc.on_msg = node_on_peer_msg;
         n->pn = peer_net_create(s->loop, &pc, fd);
         n->fw = fwd_create(s);

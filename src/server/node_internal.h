@@ -9,6 +9,7 @@
 #include "server/node.h"
 #include "server/peer.h"
 #include "server/server.h"
+#include "storage/identity.h"
 #include "storage/wal.h"
 
 #define NODE_ADDRS_MAX       (2 * RAFT_MAX_MEMBERS)
@@ -44,6 +45,7 @@ typedef struct node {
     server *s;
     raft *r;
     struct wal *wal;
+    struct identity ident; /* the data directory's IDENTITY (node_ident.c) */
     peer_net *pn;
     fwd *fw;
     uint64_t tick_timer;
@@ -111,6 +113,14 @@ int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
 void node_fail(node *n, const char *what);
 void node_process(node *n);
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);
+/* node_ident.c: check (or record) the data directory's identity against the flags; fresh = no
+ * log or snapshot found. 0, or -1 after printing why. */
+int node_ident_check(node *n, bool fresh);
+/* A peer's data id seen in a handshake: recorded the first time; -1 (reason in err) if it is
+ * not the one recorded (the member's data was lost). */
+int node_ident_peer(node *n, raft_id peer, const uint8_t *data_id, char *err, size_t err_len);
+/* A member was removed: it may come back with new data. */
+void node_ident_forget(node *n, raft_id peer);
 void node_catch_up(node *n);
 void node_on_peer_msg(void *ctx, const raft_message *m);
 

@@ -67,6 +67,7 @@ typedef struct {
     uint32_t batch_n;
     pconn *in;        /* the authenticated inbound connection from this node, if any */
     bool warned_addr; /* a connection from the wrong address was logged */
+    bool warned_data; /* a refused data id was logged */
 } plink;
 
 typedef struct {
@@ -83,6 +84,9 @@ struct peer_net {
     uint8_t secret[SRV_SECRET_MAX];
     size_t secret_len; /* 0: no cluster secret (loopback only, config.c) */
     uint64_t incarnation;
+    uint8_t data_id[FRAME_DATA_ID_BYTES];
+    bool (*is_member)(void *ctx, raft_id id);
+    int (*check_peer)(void *ctx, raft_id id, const uint8_t *data_id, char *err, size_t err_len);
     raft_id warned_ids[8]; /* non-members whose connection was logged (once each) */
     uint32_t warned_next;
     peer_msg_cb on_msg;
@@ -231,6 +235,7 @@ static void send_hello(pconn *c, raft_id to)
     frame_hello_init(&h, pn->self, to, pn->cluster_id, pn->client_addr);
     h.flags = pn->secret_len ? FRAME_HELLO_F_SECRET : 0;
     h.incarnation = pn->incarnation;
+    memcpy(h.data_id, pn->data_id, sizeof(h.data_id));
     if (peerauth_random(h.nonce, sizeof(h.nonce)) < 0) {
         /* without a fresh nonce a proof could be replayed: no handshake at all */
         srv_log(SRV_LOG_WARN, "peer handshake: no random bytes from the kernel");
@@ -296,7 +301,7 @@ static int admit_inbound(pconn *c, const frame_hello *theirs)
     peer_net *pn = c->pn;
     char err[640];
     plink *lk = link_of(pn, theirs->node_id);
-    if (!lk) {
+    if (!lk || (pn->is_member && !pn->is_member(pn->ctx, theirs->node_id))) {
         snprintf(err, sizeof(err), "node %llu is not a member of this node's configuration",
                  (unsigned long long)theirs->node_id);
         return refuse(c, err, !warned_id(pn, theirs->node_id)) ? -1 : 1;
@@ -323,10 +328,20 @@ static int admit_inbound(pconn *c, const frame_hello *theirs)
     return 0;
 }
 
-/* The handshake is complete: consensus frames may flow. */
-static void conn_ready(pconn *c, const frame_hello *theirs)
+/* The handshake is complete: consensus frames may flow, unless the peer's data is not the data
+ * the cluster knew (checked only now: an unauthenticated hello must not write the record).
+ * Returns 0, or -1 if the connection was closed. */
+static int conn_ready(pconn *c, const frame_hello *theirs)
 {
     peer_net *pn = c->pn;
+    char err[600];
+    if (pn->check_peer &&
+        pn->check_peer(pn->ctx, theirs->node_id, theirs->data_id, err, sizeof(err)) < 0) {
+        plink *lk = link_of(pn, theirs->node_id);
+        bool log = lk && !lk->warned_data;
+        if (lk) lk->warned_data = true;
+        return refuse(c, err, log) < 0 ? -1 : 0;
+    }
     set_client_addr(pn, theirs->node_id, theirs->client_addr);
     if (c->outbound) {
         plink *lk = link_of(pn, c->id);
@@ -339,6 +354,7 @@ static void conn_ready(pconn *c, const frame_hello *theirs)
         lk->in = c;
     }
     c->state = C_READY;
+    return 0;
 }
 
 static int send_proof(pconn *c)
@@ -406,8 +422,7 @@ static int conn_handshake(pconn *c, const frame *f)
             return -1;
         }
         if (c->outbound && send_proof(c) < 0) return -1;
-        conn_ready(c, &theirs);
-        return 0;
+        return conn_ready(c, &theirs);
     }
     if (f->type != FRAME_T_HELLO || f->len > sizeof(c->hello_theirs)) {
         conn_close(c, "first frame is not a hello");
@@ -451,8 +466,7 @@ static int conn_handshake(pconn *c, const frame *f)
         c->state = C_AUTH; /* the acceptor's proof comes next */
         return 0;
     }
-    conn_ready(c, &theirs);
-    return 0;
+    return conn_ready(c, &theirs);
 }
 
 /* Handles one whole frame. Returns 0, or -1 if the connection was closed. */
@@ -764,6 +778,9 @@ peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd
         SYN_ASSERT(pn->secret_len <= sizeof(pn->secret));
         memcpy(pn->secret, cfg->secret, pn->secret_len);
     }
+    if (cfg->data_id) memcpy(pn->data_id, cfg->data_id, sizeof(pn->data_id));
+    pn->is_member = cfg->is_member;
+    pn->check_peer = cfg->check_peer;
     if (peerauth_random(&pn->incarnation, sizeof(pn->incarnation)) < 0) {
         free(pn);
         return NULL;

@@ -35,6 +35,12 @@ typedef struct {
     const char *client_addr; /* this node's client address, told to peers in the hello */
     const char *bind_host;   /* this node's peer host: outbound links leave from it (NULL: any) */
     const char *secret;      /* cluster secret both ends prove (NULL or "": none), copied */
+    const uint8_t *data_id;  /* FRAME_DATA_ID_BYTES identifying this node's data (copied) */
+    /* Is id a member of this node's current configuration? (inbound admission) */
+    bool (*is_member)(void *ctx, raft_id id);
+    /* An authenticated peer's data id: 0 = known or now recorded, -1 = not the data the cluster
+     * knew (reason in err): the connection is refused. */
+    int (*check_peer)(void *ctx, raft_id id, const uint8_t *data_id, char *err, size_t err_len);
     peer_msg_cb on_msg;
     void *ctx;
 } peer_net_config;

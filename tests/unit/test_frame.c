@@ -250,9 +250,11 @@ static void hello_round_trip(void **state)
     h.incarnation = 0x0102030405060708ull;
     for (int i = 0; i < FRAME_NONCE_BYTES; i++)
         h.nonce[i] = (uint8_t)(0xa0 + i);
+    for (int i = 0; i < FRAME_DATA_ID_BYTES; i++)
+        h.data_id[i] = (uint8_t)(0x10 + i);
     uint8_t buf[FRAME_HELLO_MAX_BYTES];
     long n = frame_hello_encode(&h, buf, sizeof buf);
-    assert_int_equal(n, 20 + 1 + 6 + 1 + 13 + 1 + 8 + FRAME_NONCE_BYTES);
+    assert_int_equal(n, 20 + 1 + 6 + 1 + 13 + 1 + 8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES);
     assert_int_equal(frame_hello_decode(buf, (size_t)n, &d), FRAME_OK);
     assert_int_equal(d.version, h.version);
     assert_int_equal(d.node_id, 3);
@@ -263,6 +265,7 @@ static void hello_round_trip(void **state)
     assert_int_equal(d.flags, FRAME_HELLO_F_SECRET);
     assert_true(d.incarnation == 0x0102030405060708ull);
     assert_memory_equal(d.nonce, h.nonce, FRAME_NONCE_BYTES);
+    assert_memory_equal(d.data_id, h.data_id, FRAME_DATA_ID_BYTES);
     assert_int_equal(frame_hello_encode(&h, buf, (size_t)n - 1), FRAME_ERR_NOSPACE);
     /* every truncation is malformed; trailing bytes are ignored */
     for (long k = 0; k < n; k++)

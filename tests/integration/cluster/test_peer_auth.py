@@ -50,10 +50,10 @@ def frame(ftype, payload=b"", declared_len=None):
     return head + struct.pack(">I", crc32c(head + payload)) + payload
 
 
-def hello(node_id, to_id, flags, cluster_id=b"synod", client_addr=b"127.0.0.1:1"):
+def hello(node_id, to_id, flags, cluster_id=b"synod", client_addr=b"127.0.0.1:1", data_id=None):
     return (struct.pack(">HHQQ", 2, 0, node_id, to_id) + bytes([len(cluster_id)]) + cluster_id
             + bytes([len(client_addr)]) + client_addr + bytes([flags])
-            + struct.pack(">Q", 0x5EED) + os.urandom(16))  # fmt: skip
+            + struct.pack(">Q", 0x5EED) + os.urandom(16) + (data_id or os.urandom(16)))  # fmt: skip
 
 
 MSG_APPEND, MSG_HEARTBEAT_RESP = 1, 8
@@ -115,14 +115,22 @@ def snapshot_state(c):
             for n in c.nodes}  # fmt: skip
 
 
-def forge(c, leader, s_to, flags, with_auth):
+def data_id_of(node):
+    with open(os.path.join(node.data_dir, "IDENTITY")) as f:
+        for line in f:
+            if line.startswith("data-id "):
+                return bytes.fromhex(line.split()[1])
+    raise AssertionError("no data-id in IDENTITY")
+
+
+def forge(c, leader, s_to, flags, with_auth, data_id=None):
     """A stranger claims to be the leader toward node s_to: hello, maybe a bogus proof, then a
     forged APPEND (an injected write) and a HEARTBEAT_RESP with a much higher term."""
     inf = s_to.info()
     term, last = int(inf["term"]), int(inf["commit_index"])
     s = peer_conn(s_to)
     try:
-        s.sendall(frame(HELLO, hello(leader.id, s_to.id, flags)))
+        s.sendall(frame(HELLO, hello(leader.id, s_to.id, flags, data_id=data_id)))
         if with_auth:
             s.sendall(frame(AUTH, os.urandom(32)))
         cmd = b"\x01" + b"\x00" * 8 + b"*3\r\n$3\r\nSET\r\n$8\r\ninjected\r\n$5\r\npwned\r\n"
@@ -156,8 +164,18 @@ def test_stranger_without_secret_changes_nothing(tmp_path):
                 assert after[nid][k] == before[nid][k], (nid, k, before, after)
         for n in c.nodes:
             assert c.stale_get(n, ["injected", "k"]) == [None, "v1"]
-        log = c.node(1).log()
-        assert "failed to prove the cluster secret" in log or "does not use a cluster secret" in log
+        assert any("handshake refused" in n.log() for n in c.nodes)
+        # a member that is down, impersonated with a bogus proof: the proof is what fails
+        f1 = next(n for n in c.nodes if n is not leader)
+        f1.expect_unclean_exit = True
+        f1.kill()
+        wait_for(lambda: "peer connection from node %d closed" % f1.id in leader.log(), 5,
+                 what="the leader noticing the dead member")  # fmt: skip
+        term = leader.info()["term"]
+        frames, closed = forge(c, f1, leader, 1, True, data_id=data_id_of(f1))
+        assert closed and all(t in (HELLO, AUTH, REJECT, PING) for t, _ in frames), frames
+        assert "failed to prove the cluster secret" in leader.log()
+        assert leader.info()["term"] == term and leader.info()["role"] == "leader"
     finally:
         c.stop()
 
@@ -165,7 +183,8 @@ def test_stranger_without_secret_changes_nothing(tmp_path):
 def test_forgery_works_without_secret_on_loopback(tmp_path):
     """Control: without a secret (loopback only, as documented) the same frames are believed
     once the member they impersonate is not connected (a connected member's id is refused as a
-    duplicate process, shown first), so the test above could fail."""
+    duplicate process, shown first) and they carry its data id (read from its IDENTITY here;
+    another data id is refused as a wiped member), so the test above could fail."""
     c = SynodCluster(tmp_path, 3).start()
     try:
         leader = c.wait_leader()
@@ -180,7 +199,11 @@ def test_forgery_works_without_secret_on_loopback(tmp_path):
         f1.kill()
         wait_for(lambda: "peer connection from node %d closed" % f1.id in leader.log(), 5,
                  what="the leader noticing the dead member")  # fmt: skip
-        forge(c, f1, leader, 0, False)
+        forge(c, f1, leader, 0, False)  # a data id the leader does not know: refused
+        time.sleep(0.3)
+        assert int(leader.info()["term"]) == term
+        assert "data directory is not the one this cluster knew" in leader.log()
+        forge(c, f1, leader, 0, False, data_id=data_id_of(f1))
         wait_for(lambda: int((leader.info() or {"term": "0"})["term"]) >= term + 1000, 5,
                  what="the forged term")  # fmt: skip
     finally:
