@@ -460,19 +460,26 @@ static void remove_covered(struct wal *w, uint64_t upto)
     if (covered > 0) remove_segments(w, 0, covered);
 }
 
-int wal_compact(struct wal *w, uint64_t upto_index)
+int wal_compact(struct wal *w, uint64_t upto_index, uint64_t upto_term)
 {
     int rc = check_failed(w);
     if (rc) return rc;
     if (upto_index <= w->compact_index) return 0;
+    SYN_ASSERT(upto_term > 0);
     if (upto_index < w->last_index) {
+        /* The entry at upto_index stays in the log, so it is the snapshot's (Log Matching, Raft
+         * §5.3): a snapshot that conflicts with the log must be installed over a truncated one. */
+        uint64_t own = 0;
+        SYN_ASSERT(wal_term_at(w, upto_index, &own) == 0);
+        SYN_ASSERT_CMP(own, ==, upto_term);
         runs_compact(w, upto_index);
         w->compact_index = upto_index;
         remove_covered(w, upto_index);
         return 0;
     }
-    /* The snapshot covers the whole log: continue after it in a RESET segment. */
-    uint64_t term = upto_index == w->last_index ? w->last_term : 0;
+    /* The snapshot covers the whole log: continue after it in a RESET segment. Its term, not the
+     * term of our own entry at upto_index: a follower may hold a conflicting entry there (issue
+     * 8, bug 4: the leader's next append, of the snapshot's term, then tripped the term check). */
     rc = flush_buf(w);
     if (!rc) rc = sync_now(w);
     if (!rc) rc = create_segment(w, upto_index + 1, WAL_SEG_RESET);
@@ -480,7 +487,7 @@ int wal_compact(struct wal *w, uint64_t upto_index)
     remove_segments(w, 0, w->n_segs - 1);
     w->n_runs = 0;
     w->compact_index = w->last_index = w->written_index = w->synced_index = upto_index;
-    w->base_term = w->last_term = term;
+    w->base_term = w->last_term = upto_term;
     return 0;
 }
 

@@ -119,11 +119,13 @@ int64_t wal_sync_due_in_ms(struct wal *w);
  * compacted index < from_index <= last index + 1. */
 int wal_truncate_suffix(struct wal *w, uint64_t from_index);
 
-/* Log compaction behind a durable snapshot at upto_index: deletes whole segments holding only
- * entries <= upto_index. If upto_index >= the last index (e.g. a snapshot installed from the
- * leader), all entries are dropped and the log continues at upto_index+1. The snapshot file
- * must already be durable (snap_save) or a restart finds a gap. */
-int wal_compact(struct wal *w, uint64_t upto_index);
+/* Log compaction behind a durable snapshot at (upto_index, upto_term): deletes whole segments
+ * holding only entries <= upto_index. If upto_index >= the last index (e.g. a snapshot installed
+ * from the leader), all entries are dropped and the log continues at upto_index+1 with
+ * last_term = upto_term (whatever term our own entry at upto_index had). If upto_index < the
+ * last index, the log's entry there must have upto_term (asserted: truncate a conflicting tail
+ * first). The snapshot file must already be durable (snap_save) or a restart finds a gap. */
+int wal_compact(struct wal *w, uint64_t upto_index, uint64_t upto_term);
 
 /* Reads entries lo..hi-1 back from the segment files (lagging followers, restart): as many as
  * fit in max_bytes of data (at least one) and cap, into out[0..*n_out). Their data points into

@@ -429,7 +429,7 @@ static void compaction(void **state)
     wal_stats(w, &st);
     size_t before = st.n_segments;
     save_snapshot(f->dir, 200, 2);
-    assert_int_equal(wal_compact(w, 200), 0);
+    assert_int_equal(wal_compact(w, 200, 2), 0);
     wal_stats(w, &st);
     assert_true(st.n_segments < before && st.n_segments >= 2);
     assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
@@ -450,7 +450,7 @@ static void compaction(void **state)
     /* A snapshot beyond the log (installed from the leader): the log restarts after it. */
     save_snapshot(f->dir, 500, 4);
     assert_int_equal(count_files(f->dir, "snap-"), 1); /* the older one is gone */
-    assert_int_equal(wal_compact(w, 500), 0);
+    assert_int_equal(wal_compact(w, 500, 4), 0);
     assert_int_equal(wal_last_index(w), 500);
     wal_stats(w, &st);
     assert_int_equal(st.n_segments, 1);
@@ -513,6 +513,70 @@ static void snapshot_conflicting_with_log(void **state)
     w = open_ok(f->dir, &o, &r);
     assert_int_equal(r.n_entries, 2);
     check_entry(&r.entries[1], 12, 2);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Bug 4 of issue 8: a follower installs the leader's snapshot over a conflicting entry, the way
+ * node_snap_install does (truncate after the snapshot's index, then compact). The log's term at
+ * the snapshot index must be the snapshot's, not the follower's own conflicting entry's: a
+ * leader's next append (with the snapshot's term) must be accepted and replay afterwards. */
+static void install_over(const char *dir, struct wal *w, uint64_t idx, uint64_t term)
+{
+    if (wal_last_index(w) > idx) assert_int_equal(wal_truncate_suffix(w, idx + 1), 0);
+    save_snapshot(dir, idx, term);
+    assert_int_equal(wal_compact(w, idx, term), 0);
+}
+
+static void snapshot_install_over_conflicting_entry(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    /* The follower's entries 8..10 are of term 6 (a deposed leader's); the new leader's
+     * snapshot says entry 8 has term 5. */
+    struct wal *w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    append_range(w, 1, 7, 3);
+    append_range(w, 8, 10, 6);
+    assert_int_equal(wal_sync(w), 0);
+    install_over(f->dir, w, 8, 5);
+    assert_int_equal(wal_last_index(w), 8);
+    assert_int_equal(wal_last_term(w), 5);
+    uint64_t t = 0;
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    append_range(w, 9, 9, 5); /* aborted on SYN_ASSERT(e->term >= w->last_term) before */
+    assert_int_equal(wal_sync(w), 0);
+    wal_close(w);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.snapshot.index, 8);
+    assert_int_equal(r.n_entries, 1);
+    check_entry(&r.entries[0], 9, 5);
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* The same with a lower conflicting term (entries of term 3 up to 10, snapshot (12, 5)
+     * after a fresh start): last_term and the term at the snapshot index are the snapshot's. */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/b", f->dir);
+    w = open_ok(sub, &o, &r);
+    wal_recovered_deinit(&r);
+    append_range(w, 1, 10, 3);
+    assert_int_equal(wal_sync(w), 0);
+    install_over(sub, w, 8, 5);
+    assert_int_equal(wal_last_term(w), 5);
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    append_range(w, 9, 10, 5);
+    wal_close(w);
+    w = open_ok(sub, &o, &r);
+    assert_int_equal(r.n_entries, 2);
+    check_entry(&r.entries[0], 9, 5);
+    check_entry(&r.entries[1], 10, 5);
+    assert_int_equal(wal_last_term(w), 5);
     wal_close(w);
     wal_recovered_deinit(&r);
 }
@@ -803,7 +867,7 @@ static void expect_failed_state(struct wal *w, int first_rc, const char *why)
     assert_int_equal(wal_append(w, &e, 1), STORAGE_EFAILED);
     assert_int_equal(wal_save_hard_state(w, &hs), STORAGE_EFAILED);
     assert_int_equal(wal_sync(w), STORAGE_EFAILED);
-    assert_int_equal(wal_compact(w, 1), STORAGE_EFAILED);
+    assert_int_equal(wal_compact(w, 1, 1), STORAGE_EFAILED);
     assert_int_equal(wal_truncate_suffix(w, 1), STORAGE_EFAILED);
     assert_int_equal(wal_sync_due_in_ms(w), -1);
     (void)first_rc;
@@ -1073,7 +1137,7 @@ static void random_ops_against_model(void **state)
                 idx = m->snap_index + 1 + rnd_below(m->durable - m->snap_index);
             }
             save_snapshot(f->dir, idx, m->terms[idx]);
-            assert_int_equal(wal_compact(w, idx), 0);
+            assert_int_equal(wal_compact(w, idx, m->terms[idx]), 0);
             compacts++;
             m->snap_index = idx;
             if (idx >= m->last) {
@@ -1203,6 +1267,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_conflicting_with_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_install_over_conflicting_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(flipped_byte_mid_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(corruption_in_older_segments, setup, teardown),
