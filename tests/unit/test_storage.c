@@ -95,6 +95,16 @@ static void append_range(struct wal *w, uint64_t from, uint64_t to, uint64_t ter
     }
 }
 
+/* Appends from..to in batches of `per` entries, each closed by wal_sync (as the server does, one
+ * Ready at a time): segments roll over only between batches. */
+static void append_batches(struct wal *w, uint64_t from, uint64_t to, uint64_t term, uint64_t per)
+{
+    for (uint64_t i = from; i <= to; i += per) {
+        append_range(w, i, i + per - 1 < to ? i + per - 1 : to, term);
+        assert_int_equal(wal_sync(w), 0);
+    }
+}
+
 static void check_entry(const struct wal_entry *e, uint64_t index, uint64_t term)
 {
     uint8_t data[64];
@@ -371,8 +381,7 @@ static void rollover_and_truncate_across_segments(void **state)
     o.segment_max_bytes = 1024;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 300, 1);
-    assert_int_equal(wal_sync(w), 0);
+    append_batches(w, 1, 300, 1, 7);
     struct wal_stats st;
     wal_stats(w, &st);
     assert_true(st.n_segments >= 10);
@@ -389,7 +398,7 @@ static void rollover_and_truncate_across_segments(void **state)
     wal_stats(w, &st);
     assert_true(st.n_segments < before);
     assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
-    append_range(w, 101, 150, 5);
+    append_batches(w, 101, 150, 5, 9);
     wal_close(w);
     wal_recovered_deinit(&r);
 
@@ -423,8 +432,7 @@ static void compaction(void **state)
     o.segment_max_bytes = 1024;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 300, 2);
-    assert_int_equal(wal_sync(w), 0);
+    append_batches(w, 1, 300, 2, 5);
     struct wal_stats st;
     wal_stats(w, &st);
     size_t before = st.n_segments;
@@ -589,7 +597,8 @@ static size_t entry_rec_bytes(uint64_t index)
 }
 #define SEG_HEAD_BYTES 80 /* segment header 40 + the hard-state record 40 */
 
-/* Offset of entry `index`'s record in a segment that starts at entry 1 with no other records. */
+/* Offset of entry `index`'s record in a segment that starts at entry 1 and whose first batch
+ * holds entries 1..index (no other records before it). */
 static size_t rec_offset(uint64_t index)
 {
     size_t off = SEG_HEAD_BYTES;
@@ -597,16 +606,25 @@ static size_t rec_offset(uint64_t index)
         off += entry_rec_bytes(i);
     return off;
 }
+#define BATCH_END_BYTES 40 /* record header 16 + seq, own offset, synced offset */
 
-static void write_five(const char *dir, char *seg, size_t seg_len)
+/* Entries 1..4 in one synced batch, entry 5 in a second one (closed by wal_close). Returns the
+ * offset where the second batch starts. */
+static size_t write_five(const char *dir, char *seg, size_t seg_len)
 {
     struct wal_options o = opts_default();
     struct wal_recovered r;
     struct wal *w = open_ok(dir, &o, &r);
-    append_range(w, 1, 5, 1);
+    append_range(w, 1, 4, 1);
+    assert_int_equal(wal_sync(w), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    append_range(w, 5, 5, 1);
     wal_close(w);
     wal_recovered_deinit(&r);
     nth_file(dir, "wal-", 0, seg, seg_len);
+    assert_int_equal(st.written_bytes, rec_offset(5) + BATCH_END_BYTES);
+    return (size_t)st.written_bytes;
 }
 
 static void expect_torn_recovery(const char *dir, const char *seg, size_t start)
@@ -618,7 +636,8 @@ static void expect_torn_recovery(const char *dir, const char *seg, size_t start)
     assert_int_equal(r.n_entries, 4);
     for (uint64_t i = 1; i <= 4; i++)
         check_entry(&r.entries[i - 1], i, 1);
-    assert_non_null(strstr(log_text, "torn record"));
+    assert_true(strstr(log_text, "torn record") || strstr(log_text, "unfinished batch"));
+    assert_non_null(strstr(log_text, "truncated"));
     assert_int_equal(file_size(seg), start);
     wal_crash(w);
     wal_recovered_deinit(&r);
@@ -628,16 +647,15 @@ static void torn_tail_every_offset(void **state)
 {
     struct fx *f = *state;
     char seg[512];
-    write_five(f->dir, seg, sizeof seg);
+    size_t start = write_five(f->dir, seg, sizeof seg);
     size_t len;
     uint8_t *orig = read_all(seg, &len);
-    size_t start = rec_offset(5);
-    assert_int_equal(len, start + entry_rec_bytes(5));
+    assert_int_equal(len, start + entry_rec_bytes(5) + BATCH_END_BYTES);
     for (size_t cut = start + 1; cut < len; cut++) { /* a partial write */
         write_all(seg, orig, cut);
         expect_torn_recovery(f->dir, seg, start);
     }
-    for (size_t p = start; p < len; p++) { /* a bad checksum in the last record */
+    for (size_t p = start; p < len; p++) { /* a bad checksum in the last batch */
         uint8_t *b = malloc(len);
         memcpy(b, orig, len);
         b[p] ^= 0x40;
@@ -648,10 +666,12 @@ static void torn_tail_every_offset(void **state)
     for (size_t cut = start + 1; cut < len; cut += 7) { /* a partial write then zeros */
         uint8_t *b = calloc(1, len + 600);
         memcpy(b, orig, cut);
+        bool intact = memcmp(b, orig, len) == 0; /* the cut bytes were zeros anyway */
         write_all(seg, b, len + 600);
         free(b);
-        expect_torn_recovery(f->dir, seg, start);
+        if (!intact) expect_torn_recovery(f->dir, seg, start);
     }
+    write_all(seg, orig, start);
     /* The repaired WAL takes appends after entry 4. */
     struct wal_options o = opts_default();
     struct wal_recovered r;
@@ -667,14 +687,18 @@ static void torn_tail_every_offset(void **state)
     free(orig);
 }
 
+/* Damage inside the synced part of the last segment (a later batch end says the segment was
+ * fdatasync'd past it) is corruption, with file and offset: that record was acknowledged. */
 static void flipped_byte_mid_segment(void **state)
 {
     struct fx *f = *state;
     struct wal_options o = opts_default();
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 10, 1);
-    wal_close(w);
+    append_range(w, 1, 5, 1);
+    assert_int_equal(wal_sync(w), 0);
+    append_range(w, 6, 10, 1);
+    wal_close(w); /* its batch end says: synced through the end of the first batch */
     wal_recovered_deinit(&r);
     char seg[512], err[512], want[64];
     nth_file(f->dir, "wal-", 0, seg, sizeof seg);
@@ -688,18 +712,31 @@ static void flipped_byte_mid_segment(void **state)
     assert_non_null(strstr(err, seg));
     assert_non_null(strstr(err, want));
     assert_non_null(strstr(err, "followed by a valid record"));
+    assert_non_null(strstr(err, "covered by an fsync"));
     assert_int_equal(file_size(seg), len); /* nothing was cut */
     b[off + 20] ^= 1;
     b[off + 2] ^= 0x10; /* the length field of entry 3: header checksum */
     write_all(seg, b, len);
     assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
     assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "covered by an fsync"));
     b[off + 2] ^= 0x10;
+    b[SEG_HEAD_BYTES - 3] ^= 1; /* the segment's own hard state: fsync'd at creation */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "offset 40"));
+    assert_non_null(strstr(err, "covered by an fsync"));
+    b[SEG_HEAD_BYTES - 3] ^= 1;
     b[8] = 9; /* format version */
     write_all(seg, b, len);
     assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
     assert_non_null(strstr(err, "version"));
-    b[8] = 1;
+    b[8] = 1; /* the format before batch-end records: refused by name */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "format version 1"));
+    assert_non_null(strstr(err, "batch-end"));
+    b[8] = 2;
     write_all(seg, b, len);
     w = open_ok(f->dir, &o, &r);
     assert_int_equal(r.n_entries, 10);
@@ -715,7 +752,7 @@ static void corruption_in_older_segments(void **state)
     o.segment_max_bytes = 512;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 60, 1);
+    append_batches(w, 1, 60, 1, 3);
     wal_close(w);
     wal_recovered_deinit(&r);
     assert_true(count_files(f->dir, "wal-") >= 4);
@@ -846,13 +883,14 @@ struct faults {
     int write_errno; /* errno for the next writes, 0 = none */
     int fsync_errno;
     int calls;
+    const char *only; /* fail only paths containing this (NULL: all) */
 };
 
 static int fault_hook(void *ctx, enum storage_op op, const char *path)
 {
     struct faults *ft = ctx;
-    (void)path;
     ft->calls++;
+    if (ft->only && !strstr(path, ft->only)) return 0;
     if (op == STORAGE_OP_WRITE) return ft->write_errno;
     return ft->fsync_errno;
 }
@@ -906,19 +944,23 @@ static void injected_enospc_and_eio(void **state)
     wal_crash(w);
     wal_recovered_deinit(&r);
 
-    /* Failing while rolling over to a new segment. */
+    /* Failing while rolling over to a new segment (at a wal_sync: batches stay whole). */
     o.segment_max_bytes = 300;
     w = open_ok(f->dir, &o, &r);
     uint64_t last = wal_last_index(w);
+    ft.only = ".tmp";
     ft.fsync_errno = ENOSPC;
     int rc = 0;
     for (uint64_t i = last + 1; i < last + 40 && rc == 0; i++) {
         uint8_t d[40] = {0};
         struct wal_entry e = {.index = i, .term = 1, .len = sizeof d, .data = d};
         rc = wal_append(w, &e, 1);
+        if (!rc) rc = wal_sync(w);
     }
     assert_int_equal(rc, STORAGE_ENOSPC);
+    assert_non_null(strstr(wal_last_error(w), ".tmp"));
     ft.fsync_errno = 0;
+    ft.only = NULL;
     expect_failed_state(w, STORAGE_ENOSPC, "No space");
     wal_crash(w);
     wal_recovered_deinit(&r);
@@ -1242,9 +1284,10 @@ static void read_back_detects_corruption(void **state)
     int fd = open(seg, O_RDWR);
     assert_true(fd >= 0);
     uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, size - 20), 1);
+    off_t at = size - 40 - 20; /* before the batch-end record, inside entry 200 */
+    assert_int_equal(pread(fd, &b, 1, at), 1);
     b ^= 0x40;
-    assert_int_equal(pwrite(fd, &b, 1, size - 20), 1);
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
     close(fd);
     int rc = wal_read_entries(w, 150, 201, UINT64_MAX, es, 256, &n, err, sizeof err);
     assert_int_equal(rc, STORAGE_ECORRUPT);
