@@ -51,10 +51,41 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
     n->durable_term = rec->hard_state.term;
     rc->hard_state.vote = rec->hard_state.vote;
     rc->hard_state.commit = rec->hard_state.commit;
-    /* raft.h restart contract: commit <= last_index, last_term <= term (a torn batch is dropped
-     * whole, so these hold; clamp defensively without ever lowering a term) */
+    /* raft.h restart contract: commit <= last_index, last_term <= term. A commit past the log
+     * is clamped (a Ready that installed a snapshot and the ones after it move commit and the
+     * log separately). */
     if (rc->hard_state.commit > rc->last_index) rc->hard_state.commit = rc->last_index;
     if (rc->hard_state.term < rc->last_term) {
+        /* The WAL keeps a Ready's entries and hard state together (a torn batch is dropped
+         * whole, docs/storage.md), so an entry newer than the stored term means damaged storage:
+         * refuse to start rather than vote or lead on it. */
+        if (rc->last_index > n->snap_meta.index) {
+            srv_log(SRV_LOG_WARN,
+                    "data directory %s: log entry %llu has term %llu but the stored term is %llu: "
+                    "entries survived without the hard state written with them, which the WAL "
+                    "rules out unless the disk lost data; refusing to start",
+                    s->cfg.data_dir, (unsigned long long)rc->last_index,
+                    (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term);
+            fprintf(stderr,
+                    "synod: data directory %s: log entry %llu has term %llu above the stored "
+                    "term %llu (damaged storage); refusing to start\n",
+                    s->cfg.data_dir, (unsigned long long)rc->last_index,
+                    (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term);
+            return -1;
+        }
+        /* The one legitimate way here: node_snap_install makes the leader's snapshot durable
+         * (and resets the log behind it) before the Ready's hard state is written, and the Ready
+         * carrying a snapshot's last chunk may be the first to see the leader's term; a crash
+         * in between leaves a snapshot newer than the stored term and nothing after it. The
+         * snapshot holds committed entries only, and no vote was cast in its term (a vote is
+         * durable before it is sent, so the stored term would be that term): taking the
+         * snapshot's term with no vote is what the lost hard state would have said. */
+        srv_log(SRV_LOG_INFO,
+                "data directory %s: the snapshot at index %llu has term %llu, above the stored "
+                "term %llu (a crash right after installing it): continuing in term %llu",
+                s->cfg.data_dir, (unsigned long long)n->snap_meta.index,
+                (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term,
+                (unsigned long long)rc->last_term);
         rc->hard_state.term = rc->last_term;
         rc->hard_state.vote = 0;
     }

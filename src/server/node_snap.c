@@ -115,7 +115,7 @@ static int snapshot_taken(node *n, const raft_snapshot_meta *meta, char *err, si
         snprintf(err, cap, "raft_compact: %s", raft_strerror(rc));
         return -1;
     }
-    if (wal_compact(n->wal, meta->index) < 0) {
+    if (wal_compact(n->wal, meta->index, meta->term) < 0) {
         snprintf(err, cap, "%s", wal_last_error(n->wal));
         node_fail(n, err);
         return -1;
@@ -249,7 +249,7 @@ int node_snap_install(node *n, const raft_snapshot_chunk *ch)
         node_fail(n, wal_last_error(n->wal));
         return -1;
     }
-    if (wal_compact(n->wal, ch->meta.index) < 0) {
+    if (wal_compact(n->wal, ch->meta.index, ch->meta.term) < 0) {
         node_fail(n, wal_last_error(n->wal));
         return -1;
     }

@@ -56,17 +56,28 @@ int st_read_file(const char *path, uint64_t max_bytes, uint8_t **out, size_t *le
                  size_t err_len);
 
 /* ---- WAL format ---- */
-#define WAL_MAGIC   "SYNODWAL"
-#define WAL_VERSION 1u
+#define WAL_MAGIC "SYNODWAL"
+/* 2: batch-end records (docs/storage.md "Batches"). Version 1 (no batch ends: a torn batch
+ * could leave entries without their hard state) is refused with a message naming it. */
+#define WAL_VERSION 2u
 #define WAL_HEADER_BYTES                                                                           \
     40u /* magic 8, version 4, crc 4, seq 8, first index 8, flags 4, zero 4                        \
          */
-#define WAL_REC_HEADER_BYTES  16u          /* len 4, type 1, zero 3, payload crc 4, header crc 4 */
-#define WAL_ENTRY_FIXED_BYTES 17u          /* index 8, term 8, type 1, then data */
-#define WAL_HS_BYTES          24u          /* term 8, vote 8, commit 8 */
-#define WAL_SEGMENT_FILE_MAX  (4ull << 30) /* bigger segment files are rejected */
+#define WAL_REC_HEADER_BYTES    16u /* len 4, type 1, zero 3, payload crc 4, header crc 4 */
+#define WAL_ENTRY_FIXED_BYTES   17u /* index 8, term 8, type 1, then data */
+#define WAL_HS_BYTES            24u /* term 8, vote 8, commit 8 */
+#define WAL_BATCH_END_BYTES     24u /* segment seq 8, own offset 8, synced offset 8 */
+#define WAL_BATCH_END_REC_BYTES (WAL_REC_HEADER_BYTES + WAL_BATCH_END_BYTES)
+/* A segment's header and its first record (the hard state at creation): written to a .tmp
+ * and fsync'd before the rename, so complete and synced on their own. */
+#define WAL_SEG_BASE_BYTES   (WAL_HEADER_BYTES + WAL_REC_HEADER_BYTES + WAL_HS_BYTES)
+#define WAL_SEGMENT_FILE_MAX (4ull << 30) /* bigger segment files are rejected */
 
-enum wal_rec_type { WAL_REC_ENTRY = 1, WAL_REC_HARD_STATE = 2 };
+/* A batch end closes everything since the previous one (or since the segment's base): recovery
+ * keeps a batch of the last segment only when its batch end is there. Its payload says where it
+ * sits (segment seq and its own offset, so a copy inside an entry's data is not taken for one)
+ * and how far the segment was covered by an fdatasync when it was written. */
+enum wal_rec_type { WAL_REC_ENTRY = 1, WAL_REC_HARD_STATE = 2, WAL_REC_BATCH_END = 3 };
 
 /* Segment header flag: the log before this segment is replaced by the snapshot at first-1
  * (written when the log is reset behind an installed snapshot); replay forgets older entries. */
@@ -81,6 +92,8 @@ size_t wal_entry_record_bytes(uint32_t data_len);
 void wal_encode_entry(uint8_t *out, const struct wal_entry *e);
 void wal_encode_hard_state(uint8_t out[WAL_REC_HEADER_BYTES + WAL_HS_BYTES],
                            const struct wal_hard_state *hs);
+void wal_encode_batch_end(uint8_t out[WAL_BATCH_END_REC_BYTES], uint64_t seq, uint64_t off,
+                          uint64_t synced_off);
 
 /* Checks the record framed at buf[off..len): 0 with type, payload and plen set, 1 when it runs
  * past len (read more), -1 when it is damaged (*why says how). */
@@ -116,8 +129,11 @@ void wal_recovery_deinit(struct wal_recovery *rc);
 
 /* Replays one segment image. expect_seq/expect_first come from the file name (UINT64_MAX: take
  * the header's). On success returns 0 with *valid_end == len, or 1 with *valid_end < len when
- * only the last segment has a torn tail there (the caller truncates the file). Any other defect
- * returns STORAGE_ECORRUPT (or STORAGE_ENOMEM) with name and byte offset in err. */
+ * the last segment ends in an unfinished batch or an unsynced torn tail: only the complete
+ * batches before *valid_end are replayed, err says what was found (the caller logs it and
+ * truncates the file). Any other defect (damage in an older segment or inside the synced part
+ * of the last one, a bad shape behind a valid checksum) returns STORAGE_ECORRUPT (or
+ * STORAGE_ENOMEM) with name and byte offset in err. Rules: docs/storage.md "Recovery". */
 int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t *buf, size_t len,
                         bool is_last, uint64_t expect_seq, uint64_t expect_first, size_t *valid_end,
                         char *err, size_t err_len);

@@ -47,6 +47,7 @@ struct wal {
     uint64_t wb_from;       /* of the last segment: writeback not yet started from here */
     uint8_t *buf;           /* records not yet written; buf_len <= opt.buffer_max_bytes */
     size_t buf_len;
+    bool batch_open; /* records queued in the last segment since its last batch end (or base) */
     uint64_t last_index, last_term; /* last entry (or the compaction point when empty) */
     uint64_t written_index;         /* entries <= this were handed to pwrite */
     uint64_t synced_index;          /* entries <= this are fdatasync'd; <= written_index */
@@ -227,6 +228,25 @@ static int flush_buf(struct wal *w)
     return 0;
 }
 
+/* Closes the batch of everything queued since the previous batch end: recovery keeps a batch of
+ * the last segment only if its batch end reached the disk (raft.h: the entries and hard state of
+ * a Ready are durable together or not at all, even when the buffer was written in the middle).
+ * The record also says how far this segment is known synced, so that recovery can tell damage
+ * to acknowledged data from an unsynced torn tail. Queued, not written. */
+static int end_batch(struct wal *w)
+{
+    if (!w->batch_open) return 0;
+    if (w->buf_len + WAL_BATCH_END_REC_BYTES > w->opt.buffer_max_bytes) {
+        int rc = flush_buf(w);
+        if (rc) return rc;
+    }
+    uint64_t off = w->written_bytes + w->buf_len;
+    wal_encode_batch_end(w->buf + w->buf_len, w->segs[w->n_segs - 1].seq, off, w->synced_bytes);
+    w->buf_len += WAL_BATCH_END_REC_BYTES;
+    w->batch_open = false;
+    return 0;
+}
+
 static int sync_now(struct wal *w)
 {
     if (w->synced_bytes == w->written_bytes && w->synced_index == w->written_index) return 0;
@@ -276,6 +296,7 @@ static void remove_segments(struct wal *w, size_t from, size_t to)
 static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
 {
     SYN_ASSERT(w->buf_len == 0);
+    SYN_ASSERT(!w->batch_open); /* a batch never spans two segments */
     struct wal_seg s = {w->n_segs ? w->segs[w->n_segs - 1].seq + 1 : 1, first_index};
     char path[WAL_PATH_MAX], tmp[WAL_PATH_MAX + 8];
     seg_path(w, &s, path, sizeof path);
@@ -286,7 +307,7 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
         st_error(w->err, sizeof w->err, st_errno_code(e), "create %s: %s", tmp, strerror(e));
         return wal_fail(w, st_errno_code(e));
     }
-    uint8_t head[WAL_HEADER_BYTES + WAL_REC_HEADER_BYTES + WAL_HS_BYTES];
+    uint8_t head[WAL_SEG_BASE_BYTES];
     wal_encode_header(head, s.seq, s.first_index, flags);
     wal_encode_hard_state(head + WAL_HEADER_BYTES, &w->hs);
     int rc = st_pwrite_all(&w->opt.io, fd, tmp, 0, head, sizeof head, w->err, sizeof w->err);
@@ -307,25 +328,24 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     return 0;
 }
 
-static int rollover(struct wal *w)
+/* Called at a batch boundary only (wal_sync, after the batch end), so that a batch never spans
+ * two segments: a segment may exceed segment_max_bytes by up to one batch. */
+static int maybe_rollover(struct wal *w)
 {
-    int rc = flush_buf(w);
+    SYN_ASSERT(!w->batch_open && w->buf_len == 0);
+    if (w->written_bytes < w->opt.segment_max_bytes || w->written_bytes <= WAL_SEG_BASE_BYTES)
+        return 0;
     /* Always synced, whatever the policy: only the last segment may have a torn tail. */
-    if (!rc) rc = sync_now(w);
+    int rc = sync_now(w);
     if (!rc) rc = create_segment(w, w->last_index + 1, 0);
     return rc;
 }
 
-/* Queues one framed record of `size` bytes, encoded by the callback into the buffer. */
+/* Queues one framed record of `size` bytes (entry e, or else hard state hs) in the open batch. */
 static int put_record(struct wal *w, size_t size, const struct wal_entry *e,
                       const struct wal_hard_state *hs)
 {
-    const size_t min_seg = WAL_HEADER_BYTES + WAL_REC_HEADER_BYTES + WAL_HS_BYTES;
-    if (w->written_bytes + w->buf_len >= w->opt.segment_max_bytes &&
-        w->written_bytes + w->buf_len > min_seg) {
-        int rc = rollover(w);
-        if (rc) return rc;
-    }
+    w->batch_open = true;
     if (w->buf_len + size > w->opt.buffer_max_bytes) {
         int rc = flush_buf(w);
         if (rc) return rc;
@@ -392,22 +412,24 @@ int wal_save_hard_state(struct wal *w, const struct wal_hard_state *hs)
 int wal_sync(struct wal *w)
 {
     int rc = check_failed(w);
+    if (!rc) rc = end_batch(w);
     if (!rc) rc = flush_buf(w);
     if (rc) return rc;
     switch (w->opt.fsync) {
-    case WAL_FSYNC_ALWAYS: return sync_now(w);
+    case WAL_FSYNC_ALWAYS: rc = sync_now(w); break;
     case WAL_FSYNC_BATCH:
-        if (now_ms(w) - w->last_fsync_ms >= w->opt.batch_interval_ms) return sync_now(w);
-        return 0;
-    case WAL_FSYNC_NEVER: return 0;
+        if (now_ms(w) - w->last_fsync_ms >= w->opt.batch_interval_ms) rc = sync_now(w);
+        break;
+    case WAL_FSYNC_NEVER: break;
     }
-    return 0;
+    if (!rc) rc = maybe_rollover(w);
+    return rc;
 }
 
 int64_t wal_sync_due_in_ms(struct wal *w)
 {
     if (w->failed) return -1;
-    bool unwritten = w->buf_len > 0;
+    bool unwritten = w->buf_len > 0 || w->batch_open;
     bool unsynced = unwritten || w->synced_bytes != w->written_bytes;
     switch (w->opt.fsync) {
     case WAL_FSYNC_ALWAYS: return unsynced ? 0 : -1;
@@ -429,7 +451,8 @@ int wal_truncate_suffix(struct wal *w, uint64_t from_index)
     SYN_ASSERT_CMP(from_index, >, w->compact_index);
     SYN_ASSERT_CMP(from_index, <=, w->last_index + 1);
     if (from_index == w->last_index + 1) return 0;
-    rc = flush_buf(w);
+    rc = end_batch(w); /* what is pending is a batch of its own: whole in the old segment */
+    if (!rc) rc = flush_buf(w);
     if (!rc) rc = sync_now(w);
     if (!rc) rc = create_segment(w, from_index, 0);
     if (rc) return rc;
@@ -460,27 +483,35 @@ static void remove_covered(struct wal *w, uint64_t upto)
     if (covered > 0) remove_segments(w, 0, covered);
 }
 
-int wal_compact(struct wal *w, uint64_t upto_index)
+int wal_compact(struct wal *w, uint64_t upto_index, uint64_t upto_term)
 {
     int rc = check_failed(w);
     if (rc) return rc;
     if (upto_index <= w->compact_index) return 0;
+    SYN_ASSERT(upto_term > 0);
     if (upto_index < w->last_index) {
+        /* The entry at upto_index stays in the log, so it is the snapshot's (Log Matching, Raft
+         * §5.3): a snapshot that conflicts with the log must be installed over a truncated one. */
+        uint64_t own = 0;
+        SYN_ASSERT(wal_term_at(w, upto_index, &own) == 0);
+        SYN_ASSERT_CMP(own, ==, upto_term);
         runs_compact(w, upto_index);
         w->compact_index = upto_index;
         remove_covered(w, upto_index);
         return 0;
     }
-    /* The snapshot covers the whole log: continue after it in a RESET segment. */
-    uint64_t term = upto_index == w->last_index ? w->last_term : 0;
-    rc = flush_buf(w);
+    /* The snapshot covers the whole log: continue after it in a RESET segment. Its term, not the
+     * term of our own entry at upto_index: a follower may hold a conflicting entry there (issue
+     * 8, bug 4: the leader's next append, of the snapshot's term, then tripped the term check). */
+    rc = end_batch(w);
+    if (!rc) rc = flush_buf(w);
     if (!rc) rc = sync_now(w);
     if (!rc) rc = create_segment(w, upto_index + 1, WAL_SEG_RESET);
     if (rc) return rc;
     remove_segments(w, 0, w->n_segs - 1);
     w->n_runs = 0;
     w->compact_index = w->last_index = w->written_index = w->synced_index = upto_index;
-    w->base_term = w->last_term = term;
+    w->base_term = w->last_term = upto_term;
     return 0;
 }
 
@@ -703,7 +734,7 @@ void wal_close(struct wal *w)
 {
     if (!w) return;
     if (!w->failed && w->fd >= 0) {
-        if (flush_buf(w) == 0) sync_now(w);
+        if (end_batch(w) == 0 && flush_buf(w) == 0) sync_now(w);
     }
     wal_free(w);
 }
@@ -736,9 +767,19 @@ static int lock_dir(struct wal *w, char *err, size_t err_len)
 {
     char path[WAL_PATH_MAX];
     snprintf(path, sizeof path, "%s/LOCK", w->dir);
-    w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    bool created = true;
+    w->lock_fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (w->lock_fd < 0 && errno == EEXIST) {
+        created = false;
+        w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    }
     if (w->lock_fd < 0)
         return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
+    /* A new name is durable once its directory is synced. */
+    if (created) {
+        int rc = st_fsync_dir(&w->opt.io, w->dir, err, err_len);
+        if (rc) return rc;
+    }
     if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char pid[32] = "?";
@@ -797,12 +838,12 @@ static int scan_dir(struct wal *w, char *err, size_t err_len)
     return 0;
 }
 
-/* Cuts a torn tail off the last segment, durably. */
-static int cut_torn_tail(struct wal *w, const char *path, size_t valid_end, size_t len, char *err,
-                         size_t err_len)
+/* Cuts an unfinished batch or an unsynced torn tail off the last segment, durably. `why` is
+ * what wal_recover_segment found. */
+static int cut_torn_tail(struct wal *w, const char *path, size_t valid_end, const char *why,
+                         char *err, size_t err_len)
 {
-    st_log(&w->opt.io, "%s: torn record at offset %zu (file has %zu bytes): truncated", path,
-           valid_end, len);
+    st_log(&w->opt.io, "%s", why);
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return st_error(err, err_len, STORAGE_EIO, "open %s: %s", path, strerror(errno));
     int rc = 0;
@@ -835,14 +876,13 @@ static int replay(struct wal *w, struct wal_recovery *rc_, uint64_t *last_len, c
         size_t len, end;
         int rc = st_read_file(path, WAL_SEGMENT_FILE_MAX, &buf, &len, err, err_len);
         if (rc) return rc;
+        char msg[1024] = "";
         rc = wal_recover_segment(rc_, path, buf, len, is_last, w->segs[k].seq,
-                                 w->segs[k].first_index, &end, err, err_len);
+                                 w->segs[k].first_index, &end, msg, sizeof msg);
         free(buf);
-        if (rc < 0) return rc;
-        if (rc == 1)
-            rc = cut_torn_tail(w, path, end, len, err, err_len);
-        else
-            rc = sync_file(w, path, err, err_len);
+        if (rc < 0) return st_error(err, err_len, rc, "%s", msg);
+        rc = rc == 1 ? cut_torn_tail(w, path, end, msg, err, err_len)
+                     : sync_file(w, path, err, err_len);
         if (rc) return rc;
         if (is_last) *last_len = end;
     }
@@ -855,6 +895,7 @@ static void apply_options(struct wal *w, const struct wal_options *opts)
     if (!w->opt.batch_interval_ms) w->opt.batch_interval_ms = 10;
     if (!w->opt.segment_max_bytes) w->opt.segment_max_bytes = 64ull << 20;
     if (!w->opt.buffer_max_bytes) w->opt.buffer_max_bytes = 1u << 20;
+    if (w->opt.buffer_max_bytes < 256) w->opt.buffer_max_bytes = 256; /* a hard state fits */
     if (!w->opt.now_ms) w->opt.now_ms = default_now_ms;
 }
 
@@ -936,13 +977,33 @@ static int recover(struct wal *w, struct wal_recovered *rec, char *err, size_t e
     return 0;
 }
 
+/* fsync of the directory that holds `dir`: a directory just created is forgotten by a power
+ * loss (with every file in it, however synced) until its parent is synced. */
+static int fsync_parent(const struct storage_io *io, const char *dir, char *err, size_t err_len)
+{
+    char parent[WAL_PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = 0;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        snprintf(parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    return st_fsync_dir(io, parent, err, err_len);
+}
+
 int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
              struct wal_recovered *rec, char *err, size_t err_len)
 {
     *out = NULL;
     memset(rec, 0, sizeof *rec);
     if (err && err_len) err[0] = 0;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+    bool created = mkdir(dir, 0755) == 0;
+    if (!created && errno != EEXIST)
         return st_error(err, err_len, STORAGE_EIO, "create data directory %s: %s", dir,
                         strerror(errno));
     struct wal *w = calloc(1, sizeof *w);
@@ -952,7 +1013,9 @@ int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
     w->dir = strdup(dir);
     w->buf = malloc(w->opt.buffer_max_bytes);
     int rc = (!w->dir || !w->buf) ? st_error(err, err_len, STORAGE_ENOMEM, "WAL: out of memory")
-                                  : lock_dir(w, err, err_len);
+             : created            ? fsync_parent(&w->opt.io, dir, err, err_len)
+                                  : 0;
+    if (!rc) rc = lock_dir(w, err, err_len);
     if (!rc) rc = recover(w, rec, err, err_len);
     if (!rc && w->opt.async_remove) w->bgrm = bgrm_start(); /* NULL: unlink inline */
     if (rc) {

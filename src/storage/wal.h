@@ -2,9 +2,12 @@
  *
  * The server hands the WAL what the consensus core asks to persist (entries, hard state), calls
  * wal_sync() once per event-loop pass (group commit), and only then sends the messages and
- * replies that depend on it. On disk: segment files "wal-<seq>-<first index>.log" (16 hex digits
- * each) of CRC32C-framed records in a data directory, next to the snapshot files of snap.h and a
- * LOCK file. Format, recovery rules and guarantees: docs/storage.md.
+ * replies that depend on it. Everything queued between two wal_sync() calls is one batch: after a
+ * crash, recovery returns all of it or none of it (a Ready's entries never come back without
+ * its hard state). On disk: segment files "wal-<seq>-<first index>.log" (16 hex digits each) of
+ * CRC32C-framed records, each batch closed by a batch-end record, in a data directory next to
+ * the snapshot files of snap.h and a LOCK file. Format, recovery rules and guarantees:
+ * docs/storage.md.
  *
  * A struct wal is single-threaded: one caller at a time. */
 #ifndef SYNOD_STORAGE_WAL_H
@@ -53,7 +56,8 @@ enum wal_fsync_policy {
 struct wal_options {
     enum wal_fsync_policy fsync;
     uint32_t batch_interval_ms;    /* WAL_FSYNC_BATCH only; 0 means 10 */
-    uint64_t segment_max_bytes;    /* roll over to a new segment past this; 0 means 64 MiB */
+    uint64_t segment_max_bytes;    /* roll over at the first wal_sync() past this (a batch never
+                                      spans two segments); 0 means 64 MiB */
     size_t buffer_max_bytes;       /* pending bytes kept before a write(); 0 means 1 MiB */
     struct storage_io io;          /* fault hook and log sink (copied) */
     bool async_remove;             /* delete old segments on a background thread (bgrm.h) */
@@ -74,10 +78,12 @@ void wal_recovered_deinit(struct wal_recovered *r);
 
 struct wal;
 
-/* Opens (creating it if missing) the data directory `dir`, locks it (flock on dir/LOCK:
- * STORAGE_ELOCKED if another process holds it), loads the newest snapshot, replays the
- * segments, truncates a torn tail of the last segment (logged), and removes leftover .tmp files.
- * Corruption anywhere else returns STORAGE_ECORRUPT with the file and byte offset in err.
+/* Opens (creating it if missing, and fsyncing its parent then) the data directory `dir`, locks it
+ * (flock on dir/LOCK: STORAGE_ELOCKED if another process holds it), loads the newest snapshot,
+ * replays the segments, truncates the last segment back to its last complete batch when it ends
+ * in an unfinished batch or in damage no fsync covered (logged), and removes leftover .tmp
+ * files. Damage to data an fsync covered, or anywhere but the last segment, returns
+ * STORAGE_ECORRUPT with the file and byte offset in err (nothing is modified).
  * `opts` may be NULL for defaults. On success *out is ready for appends after the last entry. */
 int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
              struct wal_recovered *rec, char *err, size_t err_len);
@@ -94,36 +100,44 @@ void wal_forget_in_child(struct wal *w);
  * and simulations. */
 void wal_crash(struct wal *w);
 
-/* Buffers entries (copied). entries[0].index must be wal_last_index()+1 and terms must not go
- * down; violating that is a caller bug (asserted). Nothing is durable until wal_sync().
+/* Buffers entries (copied) into the open batch. entries[0].index must be wal_last_index()+1 and
+ * terms must not go down; violating that is a caller bug (asserted). Nothing is durable, or
+ * even recoverable after a crash, until the wal_sync() that closes the batch; a full buffer is
+ * written to the kernel before that, but recovery ignores it without its batch end.
  * STORAGE_EFAILED once the WAL has failed, STORAGE_ETOOBIG for an entry over the limit. */
 int wal_append(struct wal *w, const struct wal_entry *entries, size_t n);
 
-/* Buffers a new hard state (skipped if equal to the last one). Durable after wal_sync(). */
+/* Buffers a new hard state into the open batch (skipped if equal to the last one). Durable after
+ * wal_sync(), together with the entries of the same batch. */
 int wal_save_hard_state(struct wal *w, const struct wal_hard_state *hs);
 
-/* Group commit: writes everything buffered since the last call and applies the fsync policy
- * (one fdatasync for all of it under ALWAYS). After a write or fsync error the WAL is failed:
+/* Group commit: closes the batch (a batch-end record, if anything was queued since the last
+ * call), writes it and applies the fsync policy (one fdatasync for all of it under ALWAYS), then
+ * rolls over to a new segment if this one is full. After a write or fsync error the WAL is failed:
  * this and every later write call returns the error (STORAGE_ENOSPC / STORAGE_EIO first, then
  * STORAGE_EFAILED); wal_last_error() says what happened. */
 int wal_sync(struct wal *w);
 
 /* BATCH policy: milliseconds until wal_sync() should run again to fdatasync written data
- * (0 = now), -1 when nothing is waiting. ALWAYS: 0 if anything is unsynced. NEVER: -1. */
+ * (0 = now), -1 when nothing is waiting. ALWAYS: 0 if anything is unsynced. NEVER: 0 while a
+ * batch is open or buffered, else -1. */
 int64_t wal_sync_due_in_ms(struct wal *w);
 
 /* Removes entries from_index..last (Raft §5.3: a follower drops a conflicting uncommitted
- * tail). Durable and crash-safe when it returns 0: it fdatasyncs what is pending, then starts a
+ * tail). Durable and crash-safe when it returns 0: it closes the pending batch (it stays whole in
+ * the old segment) and fdatasyncs it, then starts a
  * new segment whose first index is from_index (written to a .tmp, fsync'd, renamed, directory
  * fsync'd); on replay a segment overrides the tail of the log from its first index. Requires
  * compacted index < from_index <= last index + 1. */
 int wal_truncate_suffix(struct wal *w, uint64_t from_index);
 
-/* Log compaction behind a durable snapshot at upto_index: deletes whole segments holding only
- * entries <= upto_index. If upto_index >= the last index (e.g. a snapshot installed from the
- * leader), all entries are dropped and the log continues at upto_index+1. The snapshot file
- * must already be durable (snap_save) or a restart finds a gap. */
-int wal_compact(struct wal *w, uint64_t upto_index);
+/* Log compaction behind a durable snapshot at (upto_index, upto_term): deletes whole segments
+ * holding only entries <= upto_index. If upto_index >= the last index (e.g. a snapshot installed
+ * from the leader), all entries are dropped and the log continues at upto_index+1 with
+ * last_term = upto_term (whatever term our own entry at upto_index had). If upto_index < the
+ * last index, the log's entry there must have upto_term (asserted: truncate a conflicting tail
+ * first). The snapshot file must already be durable (snap_save) or a restart finds a gap. */
+int wal_compact(struct wal *w, uint64_t upto_index, uint64_t upto_term);
 
 /* Reads entries lo..hi-1 back from the segment files (lagging followers, restart): as many as
  * fit in max_bytes of data (at least one) and cap, into out[0..*n_out). Their data points into

@@ -1,5 +1,6 @@
 /* wal_format.c — WAL segment and record encoding, and the replay of segment images. No I/O:
  * wal.c reads files and hands their bytes here, and so does the fuzz target. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,16 @@ void wal_encode_hard_state(uint8_t out[WAL_REC_HEADER_BYTES + WAL_HS_BYTES],
     wal_encode_record(out, WAL_REC_HARD_STATE, p, WAL_HS_BYTES);
 }
 
+void wal_encode_batch_end(uint8_t out[WAL_BATCH_END_REC_BYTES], uint64_t seq, uint64_t off,
+                          uint64_t synced_off)
+{
+    uint8_t p[WAL_BATCH_END_BYTES];
+    st_put64(p, seq);
+    st_put64(p + 8, off);
+    st_put64(p + 16, synced_off);
+    wal_encode_record(out, WAL_REC_BATCH_END, p, WAL_BATCH_END_BYTES);
+}
+
 /* ---- decoding ---- */
 
 enum rec_status { REC_OK, REC_BAD, REC_RUNS_PAST_END };
@@ -110,19 +121,6 @@ int wal_decode_record(const uint8_t *buf, size_t len, size_t off, uint8_t *type,
 {
     enum rec_status st = decode_rec(buf, len, off, type, payload, plen, why);
     return st == REC_OK ? 0 : st == REC_RUNS_PAST_END ? 1 : -1;
-}
-
-/* Offset of the first well-formed record at or after `from`, or len if none. */
-static size_t find_valid_record(const uint8_t *buf, size_t len, size_t from)
-{
-    for (size_t p = from; p + WAL_REC_HEADER_BYTES <= len; p++) {
-        uint8_t t;
-        const uint8_t *pl;
-        uint32_t n;
-        const char *why;
-        if (decode_rec(buf, len, p, &t, &pl, &n, &why) == REC_OK) return p;
-    }
-    return len;
 }
 
 /* ---- replay ---- */
@@ -236,8 +234,12 @@ static int check_header(struct wal_recovery *rc, const char *name, const uint8_t
         return st_error(err, err_len, STORAGE_ECORRUPT, "%s: offset 0: not a WAL segment", name);
     if (st_get32(buf + 8) != WAL_VERSION)
         return st_error(err, err_len, STORAGE_ECORRUPT,
-                        "%s: offset 8: format version %u, this build reads version %u", name,
-                        st_get32(buf + 8), WAL_VERSION);
+                        "%s: offset 8: format version %u, this build reads version %u%s", name,
+                        st_get32(buf + 8), WAL_VERSION,
+                        st_get32(buf + 8) == 1
+                            ? " (version 1 has no batch-end records, so a torn batch cannot be "
+                              "told from a complete one; it is not read)"
+                            : "");
     if (st_get32(buf + 12) != header_crc(buf) || st_get32(buf + 36) != 0)
         return st_error(err, err_len, STORAGE_ECORRUPT,
                         "%s: offset 0: segment header checksum mismatch", name);
@@ -261,6 +263,148 @@ static int check_header(struct wal_recovery *rc, const char *name, const uint8_t
     return 0;
 }
 
+/* What the framing of one segment image says, before anything of it is applied. */
+struct seg_scan {
+    size_t damage; /* offset of the first record that fails its checks; len if none */
+    enum rec_status damage_st;
+    const char *why;     /* what is wrong with it */
+    size_t complete_end; /* end of the last batch-end record before the damage (or the base) */
+    uint64_t synced_max; /* largest synced offset claimed for this segment, anywhere in it */
+    size_t synced_claim; /* offset of the batch end that claims it; 0: the segment's creation */
+    size_t valid_after;  /* first well-formed record after the damage; len if none */
+};
+
+/* The synced offset a batch-end payload claims, or -1 if it does not describe a batch end at
+ * offset `off` of segment `seq` (a bad shape; or, past damage, bytes that only look like one). */
+static int64_t batch_end_synced(const uint8_t *p, uint32_t plen, uint64_t seq, size_t off)
+{
+    if (plen != WAL_BATCH_END_BYTES || st_get64(p) != seq || st_get64(p + 8) != off) return -1;
+    uint64_t synced = st_get64(p + 16);
+    if (synced < WAL_SEG_BASE_BYTES || synced > off) return -1;
+    return (int64_t)synced;
+}
+
+/* Walks the records of buf from the header on: where the complete batches end, where the first
+ * damaged record is, and (past it) which valid batch ends an out-of-order write left behind. */
+static int scan_segment(const char *name, const uint8_t *buf, size_t len, uint64_t seq,
+                        struct seg_scan *sc, char *err, size_t err_len)
+{
+    *sc = (struct seg_scan){.damage = len,
+                            .complete_end = WAL_SEG_BASE_BYTES,
+                            .synced_max = WAL_SEG_BASE_BYTES,
+                            .valid_after = len};
+    size_t off = WAL_HEADER_BYTES;
+    if (len == WAL_HEADER_BYTES)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset %zu: segment ends before its hard-state record (it is "
+                        "written with the header, before the segment is renamed into place)",
+                        name, off);
+    while (off < len) {
+        uint8_t type = 0;
+        const uint8_t *p = NULL;
+        uint32_t plen = 0;
+        const char *why = "";
+        enum rec_status st = decode_rec(buf, len, off, &type, &p, &plen, &why);
+        if (st != REC_OK) {
+            sc->damage = off;
+            sc->damage_st = st;
+            sc->why = why;
+            break;
+        }
+        if (off == WAL_HEADER_BYTES && (type != WAL_REC_HARD_STATE || plen != WAL_HS_BYTES))
+            return st_error(err, err_len, STORAGE_ECORRUPT,
+                            "%s: offset %zu: record type %u where the segment's hard state "
+                            "belongs",
+                            name, off, type);
+        if (type == WAL_REC_BATCH_END) {
+            int64_t synced = batch_end_synced(p, plen, seq, off);
+            if (synced < 0)
+                return st_error(err, err_len, STORAGE_ECORRUPT,
+                                "%s: offset %zu: batch-end record that does not describe itself "
+                                "(length %u)",
+                                name, off, plen);
+            if ((uint64_t)synced > sc->synced_max) {
+                sc->synced_max = (uint64_t)synced;
+                sc->synced_claim = off;
+            }
+            sc->complete_end = off + WAL_BATCH_END_REC_BYTES;
+        }
+        off += WAL_REC_HEADER_BYTES + plen;
+    }
+    if (sc->damage == len || sc->damage_st != REC_BAD) return 0;
+    /* Past a damaged record: sectors of a write may persist in any order, so later records may
+     * be intact. A batch end among them says how far the segment was synced. If the damaged
+     * record's header is intact its length says where it ends; else try every byte. */
+    size_t p = sc->damage + 1;
+    if (st_get32(buf + sc->damage + 12) == crc32c(0, buf + sc->damage, 12))
+        p = sc->damage + WAL_REC_HEADER_BYTES + st_get32(buf + sc->damage);
+    while (p < len && len - p >= WAL_REC_HEADER_BYTES) {
+        uint8_t type = 0;
+        const uint8_t *pl = NULL;
+        uint32_t plen = 0;
+        const char *why = "";
+        if (decode_rec(buf, len, p, &type, &pl, &plen, &why) != REC_OK) {
+            p++;
+            continue;
+        }
+        if (sc->valid_after == len) sc->valid_after = p;
+        int64_t synced = type == WAL_REC_BATCH_END ? batch_end_synced(pl, plen, seq, p) : -1;
+        if (synced > 0 && (uint64_t)synced > sc->synced_max) {
+            sc->synced_max = (uint64_t)synced;
+            sc->synced_claim = p;
+        }
+        p += WAL_REC_HEADER_BYTES + plen;
+    }
+    return 0;
+}
+
+/* Decides what a damaged or unfinished tail means: 1 with *valid_end (the end of the last
+ * complete batch) and a description in err when it is cut off, or STORAGE_ECORRUPT. */
+static int judge_tail(const struct seg_scan *sc, const char *name, size_t len, bool is_last,
+                      size_t *valid_end, char *err, size_t err_len)
+{
+    char after[96] = "";
+    if (sc->valid_after < len)
+        snprintf(after, sizeof after, ", followed by a valid record at offset %zu",
+                 sc->valid_after);
+    if (sc->damage < len) {
+        if (!is_last)
+            return st_error(err, err_len, STORAGE_ECORRUPT,
+                            "%s: offset %zu: %s%s (in a segment that is not the last)", name,
+                            sc->damage, sc->why, after);
+        if (sc->synced_max > sc->damage) {
+            char claim[96] = "its creation (header and first hard state are fsync'd first)";
+            if (sc->synced_claim)
+                snprintf(claim, sizeof claim, "the batch-end record at offset %zu",
+                         sc->synced_claim);
+            return st_error(err, err_len, STORAGE_ECORRUPT,
+                            "%s: offset %zu: %s%s; the record was covered by an fsync (synced "
+                            "through offset %llu, says %s): the disk lost or damaged "
+                            "acknowledged data",
+                            name, sc->damage, sc->why, after, (unsigned long long)sc->synced_max,
+                            claim);
+        }
+        *valid_end = sc->complete_end;
+        st_error(err, err_len, 0,
+                 "%s: torn record at offset %zu (%s%s; not covered by any fsync, file has %zu "
+                 "bytes): truncated to offset %zu, the end of the last complete batch",
+                 name, sc->damage, sc->why, after, len, sc->complete_end);
+        return 1;
+    }
+    if (sc->complete_end >= len) return 0;
+    if (!is_last)
+        return st_error(err, err_len, STORAGE_ECORRUPT,
+                        "%s: offset %zu: records after the last batch end, in a segment that is "
+                        "not the last",
+                        name, sc->complete_end);
+    *valid_end = sc->complete_end;
+    st_error(err, err_len, 0,
+             "%s: unfinished batch at offset %zu (no batch-end record after it, file has %zu "
+             "bytes): truncated there, the end of the last complete batch",
+             name, sc->complete_end, len);
+    return 1;
+}
+
 int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t *buf, size_t len,
                         bool is_last, uint64_t expect_seq, uint64_t expect_first, size_t *valid_end,
                         char *err, size_t err_len)
@@ -271,34 +415,27 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
     int rc_ =
         check_header(rc, name, buf, len, expect_seq, expect_first, &first, &flags, err, err_len);
     if (rc_) return rc_;
+    uint64_t seq = st_get64(buf + 16);
+    struct seg_scan sc;
+    rc_ = scan_segment(name, buf, len, seq, &sc, err, err_len);
+    if (rc_) return rc_;
+    size_t end = len;
+    int torn = judge_tail(&sc, name, len, is_last, &end, err, err_len);
+    if (torn < 0) return torn;
+    SYN_ASSERT(end >= WAL_SEG_BASE_BYTES && end <= len);
+
+    /* Only complete batches are applied: every record before `end` passed its checks above. */
     begin_segment(rc, first, flags & WAL_SEG_RESET);
-    rc->seq = expect_seq != UINT64_MAX ? expect_seq : st_get64(buf + 16);
+    rc->seq = seq;
     rc->seg_has_entry = false;
     size_t off = WAL_HEADER_BYTES;
-    while (off < len) {
+    while (off < end) {
         uint8_t type = 0;
         const uint8_t *p = NULL;
         uint32_t plen = 0;
         const char *why = "";
-        enum rec_status st = decode_rec(buf, len, off, &type, &p, &plen, &why);
-        if (st != REC_OK) {
-            if (!is_last)
-                return st_error(err, err_len, STORAGE_ECORRUPT,
-                                "%s: offset %zu: %s (in a segment that is not the last)", name, off,
-                                why);
-            /* A torn write leaves nothing valid after it. If the header is intact its length
-             * tells where the damaged record ends; otherwise look at every byte after it. */
-            size_t scan_from = off + 1;
-            if (st == REC_BAD && st_get32(buf + off + 12) == crc32c(0, buf + off, 12))
-                scan_from = off + WAL_REC_HEADER_BYTES + st_get32(buf + off);
-            size_t next = st == REC_RUNS_PAST_END ? len : find_valid_record(buf, len, scan_from);
-            if (next < len)
-                return st_error(err, err_len, STORAGE_ECORRUPT,
-                                "%s: offset %zu: %s, followed by a valid record at offset %zu",
-                                name, off, why, next);
-            *valid_end = off;
-            return 1;
-        }
+        enum rec_status st = decode_rec(buf, end, off, &type, &p, &plen, &why);
+        SYN_ASSERT(st == REC_OK);
         if (type == WAL_REC_ENTRY) {
             rc_ = add_entry(rc, p, plen, name, off, err, err_len);
             if (rc_) return rc_;
@@ -318,13 +455,13 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
             rc->hs.vote = st_get64(p + 8);
             rc->hs.commit = st_get64(p + 16);
             rc->have_hs = true;
-        } else {
+        } else if (type != WAL_REC_BATCH_END) { /* batch ends were checked by scan_segment */
             return st_error(err, err_len, STORAGE_ECORRUPT,
                             "%s: offset %zu: unknown record type %u or bad length %u", name, off,
                             type, plen);
         }
         off += WAL_REC_HEADER_BYTES + plen;
     }
-    *valid_end = len;
-    return 0;
+    *valid_end = end;
+    return torn;
 }

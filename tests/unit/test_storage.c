@@ -95,6 +95,16 @@ static void append_range(struct wal *w, uint64_t from, uint64_t to, uint64_t ter
     }
 }
 
+/* Appends from..to in batches of `per` entries, each closed by wal_sync (as the server does, one
+ * Ready at a time): segments roll over only between batches. */
+static void append_batches(struct wal *w, uint64_t from, uint64_t to, uint64_t term, uint64_t per)
+{
+    for (uint64_t i = from; i <= to; i += per) {
+        append_range(w, i, i + per - 1 < to ? i + per - 1 : to, term);
+        assert_int_equal(wal_sync(w), 0);
+    }
+}
+
 static void check_entry(const struct wal_entry *e, uint64_t index, uint64_t term)
 {
     uint8_t data[64];
@@ -371,8 +381,7 @@ static void rollover_and_truncate_across_segments(void **state)
     o.segment_max_bytes = 1024;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 300, 1);
-    assert_int_equal(wal_sync(w), 0);
+    append_batches(w, 1, 300, 1, 7);
     struct wal_stats st;
     wal_stats(w, &st);
     assert_true(st.n_segments >= 10);
@@ -389,7 +398,7 @@ static void rollover_and_truncate_across_segments(void **state)
     wal_stats(w, &st);
     assert_true(st.n_segments < before);
     assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
-    append_range(w, 101, 150, 5);
+    append_batches(w, 101, 150, 5, 9);
     wal_close(w);
     wal_recovered_deinit(&r);
 
@@ -423,13 +432,12 @@ static void compaction(void **state)
     o.segment_max_bytes = 1024;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 300, 2);
-    assert_int_equal(wal_sync(w), 0);
+    append_batches(w, 1, 300, 2, 5);
     struct wal_stats st;
     wal_stats(w, &st);
     size_t before = st.n_segments;
     save_snapshot(f->dir, 200, 2);
-    assert_int_equal(wal_compact(w, 200), 0);
+    assert_int_equal(wal_compact(w, 200, 2), 0);
     wal_stats(w, &st);
     assert_true(st.n_segments < before && st.n_segments >= 2);
     assert_int_equal(count_files(f->dir, "wal-"), st.n_segments);
@@ -450,7 +458,7 @@ static void compaction(void **state)
     /* A snapshot beyond the log (installed from the leader): the log restarts after it. */
     save_snapshot(f->dir, 500, 4);
     assert_int_equal(count_files(f->dir, "snap-"), 1); /* the older one is gone */
-    assert_int_equal(wal_compact(w, 500), 0);
+    assert_int_equal(wal_compact(w, 500, 4), 0);
     assert_int_equal(wal_last_index(w), 500);
     wal_stats(w, &st);
     assert_int_equal(st.n_segments, 1);
@@ -517,6 +525,70 @@ static void snapshot_conflicting_with_log(void **state)
     wal_recovered_deinit(&r);
 }
 
+/* Bug 4 of issue 8: a follower installs the leader's snapshot over a conflicting entry, the way
+ * node_snap_install does (truncate after the snapshot's index, then compact). The log's term at
+ * the snapshot index must be the snapshot's, not the follower's own conflicting entry's: a
+ * leader's next append (with the snapshot's term) must be accepted and replay afterwards. */
+static void install_over(const char *dir, struct wal *w, uint64_t idx, uint64_t term)
+{
+    if (wal_last_index(w) > idx) assert_int_equal(wal_truncate_suffix(w, idx + 1), 0);
+    save_snapshot(dir, idx, term);
+    assert_int_equal(wal_compact(w, idx, term), 0);
+}
+
+static void snapshot_install_over_conflicting_entry(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    /* The follower's entries 8..10 are of term 6 (a deposed leader's); the new leader's
+     * snapshot says entry 8 has term 5. */
+    struct wal *w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    append_range(w, 1, 7, 3);
+    append_range(w, 8, 10, 6);
+    assert_int_equal(wal_sync(w), 0);
+    install_over(f->dir, w, 8, 5);
+    assert_int_equal(wal_last_index(w), 8);
+    assert_int_equal(wal_last_term(w), 5);
+    uint64_t t = 0;
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    append_range(w, 9, 9, 5); /* aborted on SYN_ASSERT(e->term >= w->last_term) before */
+    assert_int_equal(wal_sync(w), 0);
+    wal_close(w);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.snapshot.index, 8);
+    assert_int_equal(r.n_entries, 1);
+    check_entry(&r.entries[0], 9, 5);
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* The same with a lower conflicting term (entries of term 3 up to 10, snapshot (12, 5)
+     * after a fresh start): last_term and the term at the snapshot index are the snapshot's. */
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/b", f->dir);
+    w = open_ok(sub, &o, &r);
+    wal_recovered_deinit(&r);
+    append_range(w, 1, 10, 3);
+    assert_int_equal(wal_sync(w), 0);
+    install_over(sub, w, 8, 5);
+    assert_int_equal(wal_last_term(w), 5);
+    assert_int_equal(wal_term_at(w, 8, &t), 0);
+    assert_int_equal(t, 5);
+    append_range(w, 9, 10, 5);
+    wal_close(w);
+    w = open_ok(sub, &o, &r);
+    assert_int_equal(r.n_entries, 2);
+    check_entry(&r.entries[0], 9, 5);
+    check_entry(&r.entries[1], 10, 5);
+    assert_int_equal(wal_last_term(w), 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
 /* ---- torn tails and corruption ---- */
 
 static size_t entry_rec_bytes(uint64_t index)
@@ -525,7 +597,8 @@ static size_t entry_rec_bytes(uint64_t index)
 }
 #define SEG_HEAD_BYTES 80 /* segment header 40 + the hard-state record 40 */
 
-/* Offset of entry `index`'s record in a segment that starts at entry 1 with no other records. */
+/* Offset of entry `index`'s record in a segment that starts at entry 1 and whose first batch
+ * holds entries 1..index (no other records before it). */
 static size_t rec_offset(uint64_t index)
 {
     size_t off = SEG_HEAD_BYTES;
@@ -533,16 +606,25 @@ static size_t rec_offset(uint64_t index)
         off += entry_rec_bytes(i);
     return off;
 }
+#define BATCH_END_BYTES 40 /* record header 16 + seq, own offset, synced offset */
 
-static void write_five(const char *dir, char *seg, size_t seg_len)
+/* Entries 1..4 in one synced batch, entry 5 in a second one (closed by wal_close). Returns the
+ * offset where the second batch starts. */
+static size_t write_five(const char *dir, char *seg, size_t seg_len)
 {
     struct wal_options o = opts_default();
     struct wal_recovered r;
     struct wal *w = open_ok(dir, &o, &r);
-    append_range(w, 1, 5, 1);
+    append_range(w, 1, 4, 1);
+    assert_int_equal(wal_sync(w), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    append_range(w, 5, 5, 1);
     wal_close(w);
     wal_recovered_deinit(&r);
     nth_file(dir, "wal-", 0, seg, seg_len);
+    assert_int_equal(st.written_bytes, rec_offset(5) + BATCH_END_BYTES);
+    return (size_t)st.written_bytes;
 }
 
 static void expect_torn_recovery(const char *dir, const char *seg, size_t start)
@@ -554,7 +636,8 @@ static void expect_torn_recovery(const char *dir, const char *seg, size_t start)
     assert_int_equal(r.n_entries, 4);
     for (uint64_t i = 1; i <= 4; i++)
         check_entry(&r.entries[i - 1], i, 1);
-    assert_non_null(strstr(log_text, "torn record"));
+    assert_true(strstr(log_text, "torn record") || strstr(log_text, "unfinished batch"));
+    assert_non_null(strstr(log_text, "truncated"));
     assert_int_equal(file_size(seg), start);
     wal_crash(w);
     wal_recovered_deinit(&r);
@@ -564,16 +647,15 @@ static void torn_tail_every_offset(void **state)
 {
     struct fx *f = *state;
     char seg[512];
-    write_five(f->dir, seg, sizeof seg);
+    size_t start = write_five(f->dir, seg, sizeof seg);
     size_t len;
     uint8_t *orig = read_all(seg, &len);
-    size_t start = rec_offset(5);
-    assert_int_equal(len, start + entry_rec_bytes(5));
+    assert_int_equal(len, start + entry_rec_bytes(5) + BATCH_END_BYTES);
     for (size_t cut = start + 1; cut < len; cut++) { /* a partial write */
         write_all(seg, orig, cut);
         expect_torn_recovery(f->dir, seg, start);
     }
-    for (size_t p = start; p < len; p++) { /* a bad checksum in the last record */
+    for (size_t p = start; p < len; p++) { /* a bad checksum in the last batch */
         uint8_t *b = malloc(len);
         memcpy(b, orig, len);
         b[p] ^= 0x40;
@@ -584,10 +666,12 @@ static void torn_tail_every_offset(void **state)
     for (size_t cut = start + 1; cut < len; cut += 7) { /* a partial write then zeros */
         uint8_t *b = calloc(1, len + 600);
         memcpy(b, orig, cut);
+        bool intact = memcmp(b, orig, len) == 0; /* the cut bytes were zeros anyway */
         write_all(seg, b, len + 600);
         free(b);
-        expect_torn_recovery(f->dir, seg, start);
+        if (!intact) expect_torn_recovery(f->dir, seg, start);
     }
+    write_all(seg, orig, start);
     /* The repaired WAL takes appends after entry 4. */
     struct wal_options o = opts_default();
     struct wal_recovered r;
@@ -603,14 +687,18 @@ static void torn_tail_every_offset(void **state)
     free(orig);
 }
 
+/* Damage inside the synced part of the last segment (a later batch end says the segment was
+ * fdatasync'd past it) is corruption, with file and offset: that record was acknowledged. */
 static void flipped_byte_mid_segment(void **state)
 {
     struct fx *f = *state;
     struct wal_options o = opts_default();
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 10, 1);
-    wal_close(w);
+    append_range(w, 1, 5, 1);
+    assert_int_equal(wal_sync(w), 0);
+    append_range(w, 6, 10, 1);
+    wal_close(w); /* its batch end says: synced through the end of the first batch */
     wal_recovered_deinit(&r);
     char seg[512], err[512], want[64];
     nth_file(f->dir, "wal-", 0, seg, sizeof seg);
@@ -624,24 +712,268 @@ static void flipped_byte_mid_segment(void **state)
     assert_non_null(strstr(err, seg));
     assert_non_null(strstr(err, want));
     assert_non_null(strstr(err, "followed by a valid record"));
+    assert_non_null(strstr(err, "covered by an fsync"));
     assert_int_equal(file_size(seg), len); /* nothing was cut */
     b[off + 20] ^= 1;
     b[off + 2] ^= 0x10; /* the length field of entry 3: header checksum */
     write_all(seg, b, len);
     assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
     assert_non_null(strstr(err, want));
+    assert_non_null(strstr(err, "covered by an fsync"));
     b[off + 2] ^= 0x10;
+    b[SEG_HEAD_BYTES - 3] ^= 1; /* the segment's own hard state: fsync'd at creation */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "offset 40"));
+    assert_non_null(strstr(err, "covered by an fsync"));
+    b[SEG_HEAD_BYTES - 3] ^= 1;
     b[8] = 9; /* format version */
     write_all(seg, b, len);
     assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
     assert_non_null(strstr(err, "version"));
-    b[8] = 1;
+    b[8] = 1; /* the format before batch-end records: refused by name */
+    write_all(seg, b, len);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "format version 1"));
+    assert_non_null(strstr(err, "batch-end"));
+    b[8] = 2;
     write_all(seg, b, len);
     w = open_ok(f->dir, &o, &r);
     assert_int_equal(r.n_entries, 10);
     wal_close(w);
     wal_recovered_deinit(&r);
     free(b);
+}
+
+/* A crash keeps any prefix of what was written of an unsynced batch (cut at every byte: at
+ * record boundaries and inside records, with or without zeros after): recovery gives the whole
+ * batch (entries and hard state) or none of it. Entries without their batch end never return. */
+static void expect_state(const char *dir, uint64_t n, uint64_t hs_term, size_t size,
+                         const char *seg)
+{
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    log_text[0] = 0;
+    struct wal *w = open_ok(dir, &o, &r);
+    if (r.n_entries != n || r.hard_state.term != hs_term)
+        fail_msg("recovered %zu entries, hard state term %" PRIu64 "; want %" PRIu64 ", %" PRIu64
+                 " (log: %s)",
+                 r.n_entries, r.hard_state.term, n, hs_term, log_text);
+    for (uint64_t i = 1; i <= n; i++)
+        check_entry(&r.entries[i - 1], i, i <= 3 ? 1 : 2);
+    assert_int_equal(file_size(seg), size);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+}
+
+static void unsynced_batch_all_or_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.buffer_max_bytes = 256; /* the batch reaches the kernel before its batch end */
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 3, 1);
+    struct wal_hard_state hs1 = {.term = 1, .vote = 1, .commit = 2};
+    assert_int_equal(wal_save_hard_state(w, &hs1), 0);
+    assert_int_equal(wal_sync(w), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    size_t start = (size_t)st.written_bytes;
+    /* One Ready: entries, then the hard state that commits them (the driver's order). */
+    append_range(w, 4, 8, 2);
+    struct wal_hard_state hs2 = {.term = 2, .vote = 0, .commit = 8};
+    assert_int_equal(wal_save_hard_state(w, &hs2), 0);
+    wal_stats(w, &st);
+    assert_true(st.written_bytes > start); /* part of it was written already */
+    wal_crash(w);                          /* no wal_sync: no batch end */
+    wal_recovered_deinit(&r);
+    char seg[512];
+    nth_file(f->dir, "wal-", 0, seg, sizeof seg);
+    assert_true((size_t)file_size(seg) > start);
+    expect_state(f->dir, 3, 1, start, seg);
+    assert_non_null(strstr(log_text, "unfinished batch"));
+
+    /* The same batch, completed, then every prefix of it. */
+    w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    append_range(w, 4, 8, 2);
+    assert_int_equal(wal_save_hard_state(w, &hs2), 0);
+    assert_int_equal(wal_sync(w), 0);
+    wal_crash(w);
+    size_t len;
+    uint8_t *orig = read_all(seg, &len);
+    int boundaries = 0;
+    for (size_t cut = start; cut < len; cut++) {
+        write_all(seg, orig, cut);
+        expect_state(f->dir, 3, 1, start, seg);
+        if (strstr(log_text, "unfinished batch")) boundaries++;
+        uint8_t *b = calloc(1, len);
+        memcpy(b, orig, cut);
+        if (memcmp(b, orig, len) != 0) {
+            write_all(seg, b, len); /* the rest of the block: zeros */
+            expect_state(f->dir, 3, 1, start, seg);
+        }
+        free(b);
+    }
+    assert_int_equal(boundaries, 5 + 1); /* after each entry and after the hard state */
+    write_all(seg, orig, len);
+    expect_state(f->dir, 8, 2, len, seg);
+    free(orig);
+}
+
+/* Sectors of an unsynced write may persist out of order: a hole (zeros) inside an unsynced
+ * batch, followed by intact records, is a torn tail, truncated to the last batch end before it
+ * (it stopped the node before). The same hole inside a batch that a later batch end says was
+ * fdatasync'd is corruption. */
+static void out_of_order_sectors(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    char seg[512], err[1024], want[64];
+    struct wal_stats st;
+    size_t b2, b3;
+    for (int synced = 0; synced <= 1; synced++) {
+        char dir[128];
+        snprintf(dir, sizeof dir, "%s/%d", f->dir, synced);
+        o.fsync = WAL_FSYNC_ALWAYS;
+        struct wal *w = open_ok(dir, &o, &r);
+        wal_recovered_deinit(&r);
+        append_range(w, 1, 3, 1);
+        wal_close(w);
+        o.fsync = synced ? WAL_FSYNC_ALWAYS : WAL_FSYNC_NEVER;
+        w = open_ok(dir, &o, &r);
+        wal_recovered_deinit(&r);
+        wal_stats(w, &st);
+        b2 = (size_t)st.written_bytes;
+        append_range(w, 4, 6, 2);
+        assert_int_equal(wal_sync(w), 0);
+        wal_stats(w, &st);
+        b3 = (size_t)st.written_bytes;
+        append_range(w, 7, 9, 2);
+        assert_int_equal(wal_sync(w), 0);
+        wal_crash(w);
+        nth_file(dir, "wal-", 0, seg, sizeof seg);
+        size_t len;
+        uint8_t *b = read_all(seg, &len);
+        size_t hole = b2 + entry_rec_bytes(4) + 5; /* inside entry 5, header included */
+        memset(b + hole, 0, 30);
+        write_all(seg, b, len);
+        free(b);
+        snprintf(want, sizeof want, "offset %zu", b2 + entry_rec_bytes(4));
+        if (!synced) {
+            log_text[0] = 0;
+            w = open_ok(dir, &o, &r);
+            assert_int_equal(r.n_entries, 3);
+            assert_non_null(strstr(log_text, "torn record"));
+            assert_non_null(strstr(log_text, want));
+            assert_non_null(strstr(log_text, "followed by a valid record"));
+            assert_int_equal(file_size(seg), b2);
+            append_range(w, 4, 4, 3);
+            wal_close(w);
+            wal_recovered_deinit(&r);
+            w = open_ok(dir, &o, &r);
+            assert_int_equal(r.n_entries, 4);
+            check_entry(&r.entries[3], 4, 3);
+            wal_close(w);
+            wal_recovered_deinit(&r);
+        } else {
+            /* the batch end of 7..9 says: synced through b3, past the hole */
+            assert_int_equal(open_err(dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+            assert_non_null(strstr(err, seg));
+            assert_non_null(strstr(err, want));
+            assert_non_null(strstr(err, "covered by an fsync"));
+            char claim[64];
+            snprintf(claim, sizeof claim, "batch-end record at offset %zu",
+                     b3 + entry_rec_bytes(7) + entry_rec_bytes(8) + entry_rec_bytes(9));
+            assert_non_null(strstr(err, claim));
+            assert_int_equal(file_size(seg), len);
+        }
+    }
+}
+
+/* A batch never spans two segments: rollover waits for wal_sync, truncate_suffix closes the
+ * pending batch in the old segment first (else the old segment, no longer the last, would end
+ * in records without a batch end: corruption at the next open). */
+static void rollover_and_truncate_keep_batches_whole(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 300;
+    o.buffer_max_bytes = 256;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    struct wal_stats st;
+    append_range(w, 1, 20, 1); /* one batch, several segments' worth */
+    wal_stats(w, &st);
+    assert_int_equal(st.n_segments, 1);
+    assert_int_equal(wal_sync(w), 0);
+    wal_stats(w, &st);
+    assert_int_equal(st.n_segments, 2); /* rolled over after the batch end */
+    assert_non_null(strstr(st.last_path, "-0000000000000015.log"));
+    append_range(w, 21, 40, 1); /* reaches the kernel, never completed */
+    wal_crash(w);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 20);
+    wal_recovered_deinit(&r);
+
+    append_range(w, 21, 25, 1);
+    assert_int_equal(wal_sync(w), 0);
+    append_range(w, 26, 33, 2); /* pending, partly written */
+    struct wal_hard_state hs = {.term = 2, .vote = 0, .commit = 20};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    assert_int_equal(wal_truncate_suffix(w, 30), 0);
+    wal_crash(w);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 29);
+    check_entry(&r.entries[28], 29, 2);
+    assert_memory_equal(&r.hard_state, &hs, sizeof hs);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Creating the data directory fsyncs its parent (else a power loss can forget the directory
+ * with every synced file in it); creating LOCK fsyncs the directory. */
+static char fsynced_paths[4096];
+static int note_fsync_path(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx;
+    if (op == STORAGE_OP_FSYNC) {
+        size_t n = strlen(fsynced_paths);
+        snprintf(fsynced_paths + n, sizeof fsynced_paths - n, "%s|", path);
+    }
+    return 0;
+}
+
+static void data_dir_creation_is_durable(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.io.fault = note_fsync_path;
+    char dir[128], want[160];
+    snprintf(dir, sizeof dir, "%s/data", f->dir);
+    fsynced_paths[0] = 0;
+    struct wal_recovered r;
+    struct wal *w = open_ok(dir, &o, &r);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    snprintf(want, sizeof want, "|%s|", f->dir); /* after the first entry */
+    char with_bar[4200];
+    snprintf(with_bar, sizeof with_bar, "|%s", fsynced_paths);
+    assert_non_null(strstr(with_bar, want));
+    assert_true(strstr(with_bar, want) < strstr(with_bar, "LOCK") || !strstr(with_bar, "LOCK"));
+    snprintf(want, sizeof want, "|%s|", dir);
+    assert_non_null(strstr(with_bar, want));
+    /* Reopening creates nothing: no fsync of the parent. */
+    fsynced_paths[0] = 0;
+    w = open_ok(dir, &o, &r);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    snprintf(with_bar, sizeof with_bar, "|%s", fsynced_paths);
+    snprintf(want, sizeof want, "|%s|", f->dir);
+    assert_null(strstr(with_bar, want));
 }
 
 static void corruption_in_older_segments(void **state)
@@ -651,7 +983,7 @@ static void corruption_in_older_segments(void **state)
     o.segment_max_bytes = 512;
     struct wal_recovered r;
     struct wal *w = open_ok(f->dir, &o, &r);
-    append_range(w, 1, 60, 1);
+    append_batches(w, 1, 60, 1, 3);
     wal_close(w);
     wal_recovered_deinit(&r);
     assert_true(count_files(f->dir, "wal-") >= 4);
@@ -782,13 +1114,14 @@ struct faults {
     int write_errno; /* errno for the next writes, 0 = none */
     int fsync_errno;
     int calls;
+    const char *only; /* fail only paths containing this (NULL: all) */
 };
 
 static int fault_hook(void *ctx, enum storage_op op, const char *path)
 {
     struct faults *ft = ctx;
-    (void)path;
     ft->calls++;
+    if (ft->only && !strstr(path, ft->only)) return 0;
     if (op == STORAGE_OP_WRITE) return ft->write_errno;
     return ft->fsync_errno;
 }
@@ -803,7 +1136,7 @@ static void expect_failed_state(struct wal *w, int first_rc, const char *why)
     assert_int_equal(wal_append(w, &e, 1), STORAGE_EFAILED);
     assert_int_equal(wal_save_hard_state(w, &hs), STORAGE_EFAILED);
     assert_int_equal(wal_sync(w), STORAGE_EFAILED);
-    assert_int_equal(wal_compact(w, 1), STORAGE_EFAILED);
+    assert_int_equal(wal_compact(w, 1, 1), STORAGE_EFAILED);
     assert_int_equal(wal_truncate_suffix(w, 1), STORAGE_EFAILED);
     assert_int_equal(wal_sync_due_in_ms(w), -1);
     (void)first_rc;
@@ -842,19 +1175,23 @@ static void injected_enospc_and_eio(void **state)
     wal_crash(w);
     wal_recovered_deinit(&r);
 
-    /* Failing while rolling over to a new segment. */
+    /* Failing while rolling over to a new segment (at a wal_sync: batches stay whole). */
     o.segment_max_bytes = 300;
     w = open_ok(f->dir, &o, &r);
     uint64_t last = wal_last_index(w);
+    ft.only = ".tmp";
     ft.fsync_errno = ENOSPC;
     int rc = 0;
     for (uint64_t i = last + 1; i < last + 40 && rc == 0; i++) {
         uint8_t d[40] = {0};
         struct wal_entry e = {.index = i, .term = 1, .len = sizeof d, .data = d};
         rc = wal_append(w, &e, 1);
+        if (!rc) rc = wal_sync(w);
     }
     assert_int_equal(rc, STORAGE_ENOSPC);
+    assert_non_null(strstr(wal_last_error(w), ".tmp"));
     ft.fsync_errno = 0;
+    ft.only = NULL;
     expect_failed_state(w, STORAGE_ENOSPC, "No space");
     wal_crash(w);
     wal_recovered_deinit(&r);
@@ -925,9 +1262,37 @@ struct model {
     uint64_t last;
     uint64_t durable; /* entries <= durable must survive any crash */
     uint64_t snap_index;
-    uint64_t term;                  /* term for the next appends */
-    uint64_t hs_durable, hs_latest; /* hard-state terms: synced, last saved */
+    uint64_t term;      /* term for the next appends */
+    uint64_t hs_latest; /* hard-state term last saved (terms only grow in this test) */
+    bool never;         /* the WAL is open with WAL_FSYNC_NEVER: wal_sync() does not fsync */
+    /* What a crash may bring back: the state at the last fsync (cand[0]) or at any later batch
+     * end (wal_sync() under NEVER), never anything in between (a batch is whole or absent). */
+    struct mstate {
+        uint64_t last, hs;
+    } cand[2048];
+    size_t n_cand;
 };
+
+/* Everything written so far is durable (an fsync that covered it). */
+static void model_durable(struct model *m)
+{
+    m->durable = m->last;
+    m->cand[0] = (struct mstate){m->last, m->hs_latest};
+    m->n_cand = 1;
+}
+
+/* A wal_sync(): one batch end. */
+static void model_batch(struct model *m)
+{
+    if (!m->never) {
+        model_durable(m);
+        return;
+    }
+    struct mstate now = {m->last, m->hs_latest}, *prev = &m->cand[m->n_cand - 1];
+    if (prev->last == now.last && prev->hs == now.hs) return;
+    SYN_ASSERT(m->n_cand < sizeof m->cand / sizeof m->cand[0]);
+    m->cand[m->n_cand++] = now;
+}
 
 /* Power-loss model: the fault hook notes each file's size when it is fsync'd; a crash may then
  * drop any suffix of the bytes written after that, in every segment (not only the last). */
@@ -981,6 +1346,30 @@ static void lose_unsynced(const char *dir, bool zeros)
     closedir(d);
 }
 
+/* Out-of-order persistence of an unsynced write: a hole of zeros somewhere in the unsynced part
+ * of the last segment, with whatever came after it kept. */
+static void punch_unsynced_hole(const char *dir)
+{
+    char path[600], name[64];
+    size_t n = count_files(dir, "wal-");
+    nth_file(dir, "wal-", n - 1, path, sizeof path);
+    const char *base = strrchr(path, '/') + 1;
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+    off_t synced = -1, size = file_size(path);
+    for (int k = 0; k < synced_tab.n; k++)
+        if (strcmp(synced_tab.name[k], name) == 0) synced = synced_tab.size[k];
+    if (synced < 0) fail_msg("segment %s was never fsync'd", path);
+    if (size <= synced) return;
+    off_t at = synced + (off_t)rnd_below((uint64_t)(size - synced));
+    size_t len = 1 + rnd_below(64);
+    if (at + (off_t)len > size) len = (size_t)(size - at);
+    uint8_t zeros[64] = {0};
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, zeros, len, at), (ssize_t)len);
+    close(fd);
+}
+
 static void model_check(struct model *m, struct wal *w, struct wal_recovered *r)
 {
     assert_int_equal(r->has_snapshot, m->snap_index > 0);
@@ -988,22 +1377,38 @@ static void model_check(struct model *m, struct wal *w, struct wal_recovered *r)
     uint64_t last = m->snap_index + r->n_entries;
     if (r->n_entries == 0 && m->snap_index == 0) last = 0;
     assert_int_equal(wal_last_index(w), last > m->snap_index ? last : m->snap_index);
-    if (last < m->durable || last > m->last)
-        fail_msg("recovered last %" PRIu64 ", durable %" PRIu64 ", model last %" PRIu64, last,
-                 m->durable, m->last);
+    uint64_t t = r->hard_state.term;
+    size_t k = 0;
+    while (k < m->n_cand && !(m->cand[k].last == last && m->cand[k].hs == t))
+        k++;
+    if (k == m->n_cand) {
+        char states[4096] = "";
+        for (size_t i = 0; i < m->n_cand && strlen(states) < sizeof states - 64; i++)
+            snprintf(states + strlen(states), sizeof states - strlen(states),
+                     " (%" PRIu64 ", %" PRIu64 ")", m->cand[i].last, m->cand[i].hs);
+        fail_msg("recovered last %" PRIu64 " with hard-state term %" PRIu64
+                 ", not the state at a batch end since the last fsync:%s",
+                 last, t, states);
+    }
     for (size_t i = 0; i < r->n_entries; i++)
         check_entry(&r->entries[i], m->snap_index + 1 + i, m->terms[m->snap_index + 1 + i]);
-    uint64_t t = r->hard_state.term;
-    if (t < m->hs_durable || t > m->hs_latest)
-        fail_msg("hard state term %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]", t, m->hs_durable,
-                 m->hs_latest);
     if (t) {
         assert_int_equal(r->hard_state.vote, t % 5);
         assert_int_equal(r->hard_state.commit, t * 7);
     }
     m->last = last > m->snap_index ? last : m->snap_index;
-    m->durable = m->last;
-    m->hs_durable = m->hs_latest = t;
+    m->hs_latest = t;
+    model_durable(m);
+}
+
+/* Opens with a random fsync policy: ALWAYS (every batch end durable) or NEVER (batch ends only
+ * reach the kernel; a crash may keep any prefix of them, or punch holes). */
+static struct wal *model_open(struct model *m, struct wal_options *o, struct wal_recovered *r,
+                              const char *dir)
+{
+    m->never = rnd_below(2);
+    o->fsync = m->never ? WAL_FSYNC_NEVER : WAL_FSYNC_ALWAYS;
+    return open_ok(dir, o, r);
 }
 
 static void random_ops_against_model(void **state)
@@ -1027,15 +1432,17 @@ static void random_ops_against_model(void **state)
     memset(&synced_tab, 0, sizeof synced_tab);
     struct model *m = calloc(1, sizeof *m);
     m->term = 1;
+    model_durable(m);
     struct wal_recovered r;
-    struct wal *w = open_ok(f->dir, &o, &r);
+    struct wal *w = model_open(m, &o, &r, f->dir);
     wal_recovered_deinit(&r);
-    int crashes = 0, truncs = 0, compacts = 0, reads = 0;
+    int crashes = 0, truncs = 0, compacts = 0, installs = 0, reads = 0, holes = 0;
     for (int step = 0; step < steps; step++) {
         uint64_t op = rnd_below(100);
         if (getenv("STORAGE_TRACE"))
-            printf("step %d op %" PRIu64 " last %" PRIu64 " durable %" PRIu64 " snap %" PRIu64 "\n",
-                   step, op, m->last, m->durable, m->snap_index);
+            printf("step %d op %" PRIu64 " last %" PRIu64 " durable %" PRIu64 " snap %" PRIu64
+                   " never %d\n",
+                   step, op, m->last, m->durable, m->snap_index, m->never);
         if (op < 40 && m->last < 19000) {
             if (rnd_below(10) == 0) m->term++;
             uint64_t k = 1 + rnd_below(8);
@@ -1045,8 +1452,7 @@ static void random_ops_against_model(void **state)
             m->last += k;
         } else if (op < 55) {
             assert_int_equal(wal_sync(w), 0);
-            m->durable = m->last;
-            m->hs_durable = m->hs_latest;
+            model_batch(m);
         } else if (op < 62) {
             uint64_t t = ++m->hs_latest;
             struct wal_hard_state hs = {.term = t, .vote = t % 5, .commit = t * 7};
@@ -1055,37 +1461,50 @@ static void random_ops_against_model(void **state)
             if (m->last <= m->snap_index) continue;
             uint64_t from = m->snap_index + 1 + rnd_below(m->last - m->snap_index + 1);
             assert_int_equal(wal_truncate_suffix(w, from), 0);
-            if (from <= m->last) { /* everything before is synced ahead of the new segment */
+            if (from <= m->last) { /* the pending batch is closed and synced, then cut */
                 truncs++;
-                m->hs_durable = m->hs_latest;
                 m->last = from - 1;
-                m->durable = m->last;
+                model_durable(m);
             }
         } else if (op < 75) {
-            uint64_t idx;
-            if (rnd_below(6) == 0) { /* a snapshot from the leader, past our log */
+            uint64_t idx, term;
+            uint64_t kind = rnd_below(8);
+            if (kind == 0) { /* a snapshot from the leader, past our log */
                 idx = m->last + 1 + rnd_below(5);
                 if (idx >= 19000) continue;
-                m->term++;
-                m->terms[idx] = m->term;
-            } else {
+                term = ++m->term;
+            } else if (kind == 1) { /* the leader's, over a conflicting entry of ours */
+                if (m->last <= m->snap_index) continue;
+                idx = m->snap_index + 1 + rnd_below(m->last - m->snap_index);
+                term = 1 + rnd_below(m->term + 1);
+                if (idx < m->last) assert_int_equal(wal_truncate_suffix(w, idx + 1), 0);
+                m->last = idx;
+                m->term = term;
+                installs++;
+            } else { /* our own, of durable entries */
                 if (m->durable <= m->snap_index) continue;
                 idx = m->snap_index + 1 + rnd_below(m->durable - m->snap_index);
+                term = m->terms[idx];
             }
-            save_snapshot(f->dir, idx, m->terms[idx]);
-            assert_int_equal(wal_compact(w, idx), 0);
+            m->terms[idx] = term;
+            save_snapshot(f->dir, idx, term);
+            assert_int_equal(wal_compact(w, idx, term), 0);
             compacts++;
             m->snap_index = idx;
             if (idx >= m->last) {
-                m->last = m->durable = idx;
-                m->hs_durable = m->hs_latest;
+                m->last = idx;
+                model_durable(m);
             }
+            uint64_t t = 0;
+            assert_int_equal(wal_term_at(w, idx, &t), 0);
+            assert_int_equal(t, term);
         } else if (op < 83) {
             wal_crash(w);
             crashes++;
-            uint64_t c = rnd_below(3);
-            if (c > 0) lose_unsynced(f->dir, c == 2);
-            w = open_ok(f->dir, &o, &r);
+            uint64_t c = rnd_below(4);
+            if (c == 1 || c == 2) lose_unsynced(f->dir, c == 2);
+            if (c == 3) punch_unsynced_hole(f->dir), holes++;
+            w = model_open(m, &o, &r, f->dir);
             model_check(m, w, &r);
             wal_recovered_deinit(&r);
         } else if (op < 95) {
@@ -1124,24 +1543,22 @@ static void random_ops_against_model(void **state)
             }
         } else if (op < 97) {
             wal_close(w);
-            m->durable = m->last;
-            m->hs_durable = m->hs_latest;
-            w = open_ok(f->dir, &o, &r);
+            model_durable(m);
+            w = model_open(m, &o, &r, f->dir);
             model_check(m, w, &r);
             wal_recovered_deinit(&r);
         }
         if (m->term < wal_last_term(w)) m->term = wal_last_term(w);
     }
     wal_close(w);
-    m->durable = m->last;
-    m->hs_durable = m->hs_latest;
+    model_durable(m);
     w = open_ok(f->dir, &o, &r);
     model_check(m, w, &r);
     wal_recovered_deinit(&r);
     wal_close(w);
-    printf("random_ops_against_model: %d crashes, %d truncations, %d compactions, %d reads, "
-           "last %" PRIu64 "\n",
-           crashes, truncs, compacts, reads, m->last);
+    printf("random_ops_against_model: %d crashes (%d with a hole), %d truncations, %d compactions "
+           "(%d over a conflicting entry), %d reads, last %" PRIu64 "\n",
+           crashes, holes, truncs, compacts, installs, reads, m->last);
     assert_true(crashes > 0 && truncs > 0 && compacts > 0 && reads > 0);
     free(m);
 }
@@ -1178,9 +1595,10 @@ static void read_back_detects_corruption(void **state)
     int fd = open(seg, O_RDWR);
     assert_true(fd >= 0);
     uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, size - 20), 1);
+    off_t at = size - 40 - 20; /* before the batch-end record, inside entry 200 */
+    assert_int_equal(pread(fd, &b, 1, at), 1);
     b ^= 0x40;
-    assert_int_equal(pwrite(fd, &b, 1, size - 20), 1);
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
     close(fd);
     int rc = wal_read_entries(w, 150, 201, UINT64_MAX, es, 256, &n, err, sizeof err);
     assert_int_equal(rc, STORAGE_ECORRUPT);
@@ -1203,8 +1621,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_conflicting_with_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_install_over_conflicting_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(flipped_byte_mid_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(unsynced_batch_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(out_of_order_sectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollover_and_truncate_keep_batches_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(data_dir_creation_is_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(corruption_in_older_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_round_trip_and_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_atomicity, setup, teardown),

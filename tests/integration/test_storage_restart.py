@@ -1,0 +1,60 @@
+"""Restart contract checks on data directories written by hand (WAL format v2, docs/storage.md).
+
+The WAL keeps the entries and the hard state of one Ready together (batch-end records), so a log
+whose last entry is newer than the stored term can only come from a damaged disk: the server must
+refuse to start and say which directory and which terms. A snapshot newer than the stored term
+with nothing after it is legitimate (a crash right after installing a leader's snapshot) and
+starts."""
+
+import struct
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+
+
+def record(rtype, payload):
+    head = struct.pack("<IB3xI", len(payload), rtype, crc32c(payload))
+    return head + struct.pack("<I", crc32c(head)) + payload
+
+
+def segment(seq, first, hs_term, entries):
+    """Header, the segment's hard state, the entries [(index, term)] as NOOPs, a batch end."""
+    h = bytearray(b"SYNODWAL" + struct.pack("<IIQQII", 2, 0, seq, first, 0, 0))
+    struct.pack_into("<I", h, 12, crc32c(bytes(h[:12]) + bytes(h[16:])))
+    out = bytes(h) + record(2, struct.pack("<QQQ", hs_term, 0, 0))
+    for index, term in entries:
+        out += record(1, struct.pack("<QQB", index, term, 1))
+    return out + record(3, struct.pack("<QQQ", seq, len(out), 80))
+
+
+def write_dir(path, hs_term, entries):
+    path.mkdir()
+    (path / "wal-0000000000000001-0000000000000001.log").write_bytes(
+        segment(1, 1, hs_term, entries)
+    )
+
+
+def test_log_newer_than_the_stored_term_refuses_to_start(run_synod, tmp_path):
+    d = tmp_path / "damaged"
+    write_dir(d, hs_term=2, entries=[(1, 2), (2, 5)])
+    p = run_synod("--listen", "127.0.0.1:0", "--data-dir", str(d), timeout=20)
+    assert p.returncode != 0
+    out = p.stdout + p.stderr
+    assert "refusing to start" in out, out
+    assert str(d) in out and "term 5" in out and "term 2" in out, out
+
+
+def test_consistent_hand_written_log_starts(synod_server, tmp_path):
+    d = tmp_path / "fine"
+    write_dir(d, hs_term=5, entries=[(1, 2), (2, 5)])
+    p = synod_server("--data-dir", str(d))
+    assert p.client().ping()
