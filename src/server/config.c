@@ -2,6 +2,7 @@
 #include "server/config.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -617,7 +618,20 @@ static int validate(srv_config *c, char *err, size_t cap)
         if (mkdir(tmp, 0755) < 0 && errno != EEXIST) break;
         *p = '/';
     }
-    if (mkdir(c->data_dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(c->data_dir, 0755) == 0) {
+        /* the new directory's entry must survive a power loss before anything inside it counts */
+        snprintf(tmp, sizeof(tmp), "%s", c->data_dir);
+        char *slash = strrchr(tmp, '/');
+        const char *parent = slash ? (slash == tmp ? "/" : (*slash = '\0', tmp)) : ".";
+        int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0) {
+            errf(err, cap, "data-dir: cannot fsync the parent of '%s': %s", c->data_dir,
+                 strerror(errno));
+            if (dfd >= 0) close(dfd);
+            return -1;
+        }
+        close(dfd);
+    } else if (errno != EEXIST) {
         errf(err, cap, "data-dir: cannot create '%s': %s", c->data_dir, strerror(errno));
         return -1;
     }

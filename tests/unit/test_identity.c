@@ -1,0 +1,109 @@
+/* test_identity.c — the IDENTITY file: round trip, peers, and bad files reported (not crashed). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "storage/identity.h"
+#include "storage/storage.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/synod-ident-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *text)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/IDENTITY", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void round_trip(void **state)
+{
+    (void)state;
+    struct identity a, b;
+    char err[512];
+    assert_int_equal(ident_load(dir, &a, err, sizeof(err)), STORAGE_ENOENT);
+    memset(&a, 0, sizeof(a));
+    a.node_id = 3;
+    snprintf(a.cluster_id, sizeof(a.cluster_id), "prod");
+    snprintf(a.cluster, sizeof(a.cluster), "1=10.0.0.1:7379,3=10.0.0.3:7379");
+    a.joined = true;
+    for (int i = 0; i < IDENT_DATA_ID_BYTES; i++)
+        a.data_id[i] = (uint8_t)(i * 7);
+    uint8_t d[IDENT_DATA_ID_BYTES];
+    memset(d, 0xab, sizeof(d));
+    assert_true(ident_set_peer(&a, 1, d));
+    d[0] = 1;
+    assert_true(ident_set_peer(&a, 2, d));
+    assert_true(ident_set_peer(&a, 2, d)); /* replaces */
+    assert_int_equal(a.n_peers, 2);
+    assert_int_equal(ident_save(dir, &a, err, sizeof(err)), 0);
+    assert_int_equal(ident_load(dir, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.node_id, 3);
+    assert_string_equal(b.cluster_id, "prod");
+    assert_string_equal(b.cluster, a.cluster);
+    assert_true(b.joined);
+    assert_memory_equal(b.data_id, a.data_id, IDENT_DATA_ID_BYTES);
+    assert_int_equal(b.n_peers, 2);
+    assert_memory_equal(ident_peer_data_id(&b, 2), d, IDENT_DATA_ID_BYTES);
+    assert_null(ident_peer_data_id(&b, 9));
+    ident_forget_peer(&b, 1);
+    assert_null(ident_peer_data_id(&b, 1));
+    assert_non_null(ident_peer_data_id(&b, 2));
+}
+
+static void bad_files_are_errors(void **state)
+{
+    (void)state;
+    struct identity a;
+    char err[512];
+    static const char *bad[] = {
+        "version 1\nnode-id 0\ndata-id 000102030405060708090a0b0c0d0e0f\n",
+        "version 2\nnode-id 1\ndata-id 000102030405060708090a0b0c0d0e0f\n",
+        "version 1\nnode-id 1\ndata-id 00\n",
+        "version 1\nnode-id 1\n",
+        "version 1\nnode-id 1\ndata-id 000102030405060708090a0b0c0d0e0f\nbogus x\n",
+        "version 1\nnode-id 1\ndata-id 000102030405060708090a0b0c0d0e0f\npeer 2 zz\n",
+        "\xff\xfe garbage",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        write_file(bad[i]);
+        err[0] = '\0';
+        assert_int_equal(ident_load(dir, &a, err, sizeof(err)), STORAGE_ECORRUPT);
+        assert_non_null(strstr(err, "IDENTITY"));
+    }
+    write_file("# comment\nversion 1\nnode-id 7\ndata-id 000102030405060708090a0b0c0d0e0f\n");
+    assert_int_equal(ident_load(dir, &a, err, sizeof(err)), 0);
+    assert_int_equal(a.node_id, 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_files_are_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
