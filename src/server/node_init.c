@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/node_internal.h"
 #include "util/assert.h"
@@ -11,6 +12,17 @@ static void storage_log(void *ctx, const char *msg)
 {
     (void)ctx;
     srv_log(SRV_LOG_WARN, "storage: %s", msg);
+}
+
+/* Test failpoint (docs/testing-faults.md): with SYNOD_FAILPOINT_STORAGE=<path> in the
+ * environment, once the WAL is open every WAL write and fsync fails with ENOSPC while <path>
+ * exists, so the integration tests can fill the disk of one node at a chosen moment (also before
+ * its first Ready). Unset in production: no hook is installed and nothing is checked. */
+static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
+{
+    const node *n = ctx;
+    (void)op, (void)path;
+    return n->failpoint_armed && access(n->failpoint_path, F_OK) == 0 ? ENOSPC : 0;
 }
 
 static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
@@ -96,6 +108,13 @@ int node_create(server *s)
                : cfg->fsync == SRV_FSYNC_BATCH ? WAL_FSYNC_BATCH
                                                : WAL_FSYNC_NEVER;
     wo.io.log = storage_log;
+    const char *fp = getenv("SYNOD_FAILPOINT_STORAGE");
+    if (fp && fp[0]) {
+        n->failpoint_path = fp; /* the environment outlives the node */
+        wo.io.fault = failpoint_storage;
+        wo.io.fault_ctx = n;
+        srv_log(SRV_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
+    }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     struct wal_recovered rec;
     memset(&rec, 0, sizeof(rec));
@@ -107,6 +126,7 @@ int node_create(server *s)
         fprintf(stderr, "synod: %s\n", err);
         return -1;
     }
+    n->failpoint_armed = n->failpoint_path != NULL;
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
     if (rrc < 0) return -1;
