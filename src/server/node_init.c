@@ -169,11 +169,13 @@ int node_create(server *s)
     raft_status st;
     raft_status_get(n->r, &st);
     if (st.config.n_voters == 1 && st.config.voters[0] == rc.id) {
-        for (int i = 0; i < 4 * (int)NODE_ELECTION_TICKS && n->role != RAFT_LEADER; i++) {
+        /* a storage failure (node_fail) freezes the instance mid-Ready: no more calls then */
+        for (int i = 0; i < 4 * (int)NODE_ELECTION_TICKS && n->role != RAFT_LEADER && !n->failed;
+             i++) {
             raft_tick(n->r);
             node_process(n);
         }
-        for (int i = 0; i < 16 && raft_has_ready(n->r); i++)
+        for (int i = 0; i < 16 && !n->failed && raft_has_ready(n->r); i++)
             node_process(n);
     }
     srv_log(SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",

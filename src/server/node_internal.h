@@ -106,6 +106,8 @@ void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr);
 int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap);
 
 /* node.c */
+#define NODE_EFAILED (-1000)       /* node_propose*: storage failed, the raft instance is frozen */
+const char *node_strerror(int rc); /* NODE_EFAILED or a -RAFT_E* code */
 void node_set_addr(node *n, raft_id id, const char *addr);
 const char *node_get_addr(const node *n, raft_id id);
 int node_propose(node *n, client *c, const void *data, size_t len);
