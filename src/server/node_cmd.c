@@ -154,6 +154,7 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
         }
         srv_reply_error(c, "ERR consistency must be linearizable, lease or stale");
     } else if (is(sub, "snapshot") && argc == 2) {
+        if (refuse_failed(n, c)) return;
         char err[512];
         if (node_snapshot(n, err, sizeof(err)) < 0)
             srv_reply_errorf(c, "ERR snapshot failed: %s", err);
