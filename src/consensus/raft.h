@@ -423,7 +423,10 @@ int raft_compact(raft *r, const raft_snapshot_meta *meta);
 
 /* Transport feedback: `id` could not be reached; its progress falls back to probing. */
 void raft_report_unreachable(raft *r, raft_id id);
-/* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 later). */
+/* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 at the next
+ * tick). Without feedback a chunk whose SNAPSHOT_RESP does not come is resent after 4 election
+ * timeouts, doubling up to 16 while nothing answers (never on heartbeat responses: a chunk is up
+ * to max_batch_bytes). */
 void raft_report_snapshot(raft *r, raft_id id, bool ok);
 
 /* The exception to the durability rule (see THE READY CONTRACT): m may leave before the fsync
