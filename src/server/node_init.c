@@ -36,11 +36,18 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
             return -1;
         }
         raft_membership m;
-        if (nconf_decode(n, sn->conf, sn->conf_len, &m) < 0) {
+        nconf_addr addrs[NODE_ADDRS_MAX];
+        size_t n_addrs = 0;
+        if (nconf_decode(sn->conf, sn->conf_len, &m, addrs, &n_addrs) < 0) {
             srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s: bad membership",
                     (unsigned long long)sn->index, s->cfg.data_dir);
             return -1;
         }
+        nconf_apply_addrs(n, addrs, n_addrs); /* --cluster's addresses are set after these */
+        n->snap_conf = malloc(sn->conf_len ? sn->conf_len : 1);
+        if (!n->snap_conf) return -1;
+        memcpy(n->snap_conf, sn->conf, sn->conf_len);
+        n->snap_conf_len = sn->conf_len;
         n->snap_meta.index = sn->index;
         n->snap_meta.term = sn->term;
         n->snap_meta.config = m;
