@@ -26,6 +26,12 @@
  *            state machine from it (it replaces everything up to rd.snapshot.meta.index) and
  *            discard the WHOLE stored log: the core's log is now empty after meta.index, and
  *            on restart cfg.snapshot = that meta, cfg.last_index = meta.index.
+ *            Chunks come in order: offset 0 starts a snapshot (drop any partial one), every
+ *            other chunk has the meta of the previous one and starts where it ended. When the
+ *            done chunk is handed out the core has ALREADY installed the snapshot (and answers
+ *            the leader after step 4): a chunk the caller cannot store or does not expect must
+ *            stop the node (never skip it and go on), since the core's state no longer
+ *            matches the state machine's.
  *         2. append rd.entries to the log. rd.entries[0].index may be <= the last index already
  *            stored: delete every stored entry with index >= rd.entries[0].index first (a
  *            conflicting suffix being overwritten, Raft §5.3).
@@ -423,7 +429,10 @@ int raft_compact(raft *r, const raft_snapshot_meta *meta);
 
 /* Transport feedback: `id` could not be reached; its progress falls back to probing. */
 void raft_report_unreachable(raft *r, raft_id id);
-/* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 later). */
+/* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 at the next
+ * tick). Without feedback a chunk whose SNAPSHOT_RESP does not come is resent after 4 election
+ * timeouts, doubling up to 16 while nothing answers (never on heartbeat responses: a chunk is up
+ * to max_batch_bytes). */
 void raft_report_snapshot(raft *r, raft_id id, bool ok);
 
 /* The exception to the durability rule (see THE READY CONTRACT): m may leave before the fsync

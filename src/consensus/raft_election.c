@@ -213,6 +213,7 @@ void raft_tick(raft *r)
         r->heartbeat_elapsed = 0;
         raft_bcast_heartbeat(r);
     }
+    raft_snapshot_tick(r);
     raft_check_invariants(r);
 }
 

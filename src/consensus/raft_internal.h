@@ -23,11 +23,13 @@ typedef struct progress {
     bool recent_active;  /* heard from it since the last check-quorum period */
     uint32_t n_inflight; /* REPLICATE: entries of inflight[] in use, <= cfg.max_inflight */
     uint32_t inflight_head;
-    uint64_t *inflight;  /* ring: last index of each APPEND in flight, ascending */
-    uint64_t ack_round;  /* highest heartbeat round it acknowledged (this term) */
-    uint64_t ack_tick;   /* leader tick at which that round was sent (lease) */
-    uint64_t snap_index; /* SNAPSHOT: index of the snapshot being sent */
-    uint64_t snap_acked; /* SNAPSHOT: bytes acknowledged */
+    uint64_t *inflight;       /* ring: last index of each APPEND in flight, ascending */
+    uint64_t ack_round;       /* highest heartbeat round it acknowledged (this term) */
+    uint64_t ack_tick;        /* leader tick at which that round was sent (lease) */
+    uint64_t snap_index;      /* SNAPSHOT: index of the snapshot being sent */
+    uint64_t snap_acked;      /* SNAPSHOT: bytes acknowledged */
+    uint64_t snap_sent_tick;  /* SNAPSHOT: now_tick when the chunk in flight was sent */
+    uint32_t snap_wait_ticks; /* SNAPSHOT: resend it if no SNAPSHOT_RESP within this */
 } progress;
 
 /* A majority configuration (raft_quorum.c): the voters of one membership. */
@@ -225,6 +227,7 @@ bool raft_config_unknown(raft *r);
 
 /* snapshot.c */
 void raft_send_snapshot(raft *r, progress *pr);
+void raft_snapshot_tick(raft *r); /* leader: resend a chunk whose answer did not come */
 void raft_handle_snapshot(raft *r, const raft_message *m);
 void raft_handle_snapshot_resp(raft *r, const raft_message *m);
 

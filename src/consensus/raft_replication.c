@@ -332,11 +332,7 @@ void raft_handle_heartbeat_resp(raft *r, const raft_message *m)
         }
         raft_reads_on_round_ack(r);
     }
-    if (pr->state == PR_SNAPSHOT) {
-        pr->paused = false;
-        raft_send_snapshot(r, pr); /* resend the chunk that may have been lost */
-        return;
-    }
+    if (pr->state == PR_SNAPSHOT) return; /* a lost chunk is resent on a timeout (snapshot.c) */
     /* Pipelined appends that the follower still lacks a heartbeat round later were probably
      * lost: fall back to probing from match + 1 (a reordered network costs a resend). */
     if (pr->state == PR_REPLICATE && pr->n_inflight > 0 && m->index + 1 < pr->next)

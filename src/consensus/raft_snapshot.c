@@ -1,11 +1,30 @@
 /* raft_snapshot.c — log compaction and InstallSnapshot in chunks (Raft §7). The leader streams
  * the application's latest snapshot (read through storage.snapshot_chunk) one chunk of at most
  * max_batch_bytes at a time; the follower hands each chunk to its application in a Ready and
- * installs the snapshot with the last one. */
+ * installs the snapshot with the last one.
+ *
+ * Flow control: one chunk in flight per follower. The next one goes when its SNAPSHOT_RESP
+ * arrives; a chunk (or its answer) that was lost is resent only after SNAP_RESEND_ELECTIONS
+ * election timeouts without any SNAPSHOT_RESP, doubling up to SNAP_RESEND_MAX_ELECTIONS while
+ * nothing answers — never on heartbeat responses, which would resend a chunk of up to
+ * max_batch_bytes (64 MiB in the server) every heartbeat round to a follower that is merely
+ * busy writing or installing the previous one. The timeout is generous because loss is rare
+ * (peer links are ordered streams: a chunk is lost only with its connection) while a slow
+ * answer is normal: the last chunk is answered only after the follower loaded and fsync'd the
+ * whole snapshot. In the server (40 ms ticks, election_tick 12) that is ~1.9 s, then ~3.8 s,
+ * capped at ~7.7 s. */
 #include "consensus/raft_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define SNAP_RESEND_ELECTIONS     4
+#define SNAP_RESEND_MAX_ELECTIONS 16
+
+static uint32_t resend_base(const raft *r)
+{
+    return SNAP_RESEND_ELECTIONS * r->cfg.election_tick;
+}
 
 int raft_compact(raft *r, const raft_snapshot_meta *meta)
 {
@@ -30,6 +49,7 @@ void raft_send_snapshot(raft *r, progress *pr)
         pr->snap_index = 0;
         pr->snap_acked = 0;
         pr->paused = false;
+        pr->snap_wait_ticks = resend_base(r);
     }
     if (pr->paused) return;
     uint32_t cap =
@@ -41,7 +61,7 @@ void raft_send_snapshot(raft *r, progress *pr)
     memset(&meta, 0, sizeof(meta));
     uint64_t off = pr->snap_acked;
     int rc = r->cfg.storage.snapshot_chunk(r->cfg.storage.ud, off, buf, cap, &meta, &len, &done);
-    if (rc < 0 || meta.index == 0 || len > cap) return; /* retried on the next heartbeat resp */
+    if (rc < 0 || meta.index == 0 || len > cap) return; /* retried at the next tick */
     if (pr->snap_index != meta.index) {
         /* A newer snapshot replaced the one being sent: start it from the beginning. */
         if (off != 0) {
@@ -60,6 +80,26 @@ void raft_send_snapshot(raft *r, progress *pr)
     m->snap_done = done;
     m->commit = r->commit;
     pr->paused = true;
+    pr->snap_sent_tick = r->now_tick;
+}
+
+void raft_snapshot_tick(raft *r)
+{
+    SYN_ASSERT(r->role == RAFT_LEADER);
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        progress *pr = &r->prs[i];
+        if (pr->state != PR_SNAPSHOT || pr->id == r->cfg.id) continue;
+        if (pr->paused) {
+            if (r->now_tick - pr->snap_sent_tick < pr->snap_wait_ticks) continue;
+            /* no answer in time: the chunk or its answer was lost; wait longer next time */
+            uint32_t cap = SNAP_RESEND_MAX_ELECTIONS * r->cfg.election_tick;
+            pr->snap_wait_ticks = pr->snap_wait_ticks > cap / 2 ? cap : 2 * pr->snap_wait_ticks;
+            pr->paused = false;
+        }
+        /* not paused: nothing in flight (storage could not read the chunk, or the transport
+         * reported a failed send): try again now */
+        raft_send_snapshot(r, pr);
+    }
 }
 
 static void respond(raft *r, raft_id to, uint64_t offset, uint64_t index, bool reject)
@@ -152,6 +192,7 @@ void raft_handle_snapshot_resp(raft *r, const raft_message *m)
         return;
     }
     if (pr->state != PR_SNAPSHOT) return;
+    pr->snap_wait_ticks = resend_base(r); /* it answers: back to the normal timeout */
     pr->snap_acked = m->reject
                          ? m->snap_offset
                          : (m->snap_offset > pr->snap_acked ? m->snap_offset : pr->snap_acked);

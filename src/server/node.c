@@ -105,6 +105,7 @@ static void track(node *n, client *c, uint64_t idx)
 
 int node_propose_cc(node *n, client *c, const raft_conf_change *cc)
 {
+    if (n->failed) return NODE_EFAILED; /* the raft instance is frozen mid-Ready */
     int rc = reserve_prop(n);
     if (rc < 0) return rc;
     uint64_t idx = 0;
@@ -116,6 +117,7 @@ int node_propose_cc(node *n, client *c, const raft_conf_change *cc)
 
 int node_propose(node *n, client *c, const void *data, size_t len)
 {
+    if (n->failed) return NODE_EFAILED; /* the raft instance is frozen mid-Ready */
     int rc = reserve_prop(n);
     if (rc < 0) return rc;
     uint64_t idx = 0;
@@ -334,15 +336,31 @@ static void serve_reads(node *n)
 
 /* --- storage failure ------------------------------------------------------------------------ */
 
+/* The node stops taking part in consensus for good (until a restart): its raft instance may be
+ * frozen in the middle of a Ready (no raft_advance: that would claim a persistence that did not
+ * happen), so from here on nothing calls into it but the const getters (raft_status_get ...):
+ * every entry point checks n->failed (node_process, ticks, peer messages, proposals, reads,
+ * SYNOD MEMBER / TRANSFER-LEADER / SNAPSHOT, expiry). It no longer knows who leads, so it does
+ * not report itself (or anyone) leader, refuses writes and linearizable/lease reads at once
+ * with -ERR, and serves only stale reads (READONLY, SYNOD CONSISTENCY stale). */
 void node_fail(node *n, const char *what)
 {
+    if (n->failed) return; /* the first cause is the one reported */
     n->failed = true;
     snprintf(n->fail_msg, sizeof(n->fail_msg), "%s", what);
     srv_log(SRV_LOG_WARN,
-            "storage failed: %s; this node stops taking part in the cluster and refuses writes",
+            "storage failed: %s; this node stops taking part in the cluster and refuses writes "
+            "and linearizable reads",
             what);
     /* pending writes may still commit on the other nodes (their entries may have been sent) */
     fail_all(n, "ERR storage failure on this node; the write may or may not have been applied");
+    if (n->role != RAFT_LEARNER) n->role = RAFT_FOLLOWER;
+    n->leader = 0;
+}
+
+const char *node_strerror(int rc)
+{
+    return rc == NODE_EFAILED ? "storage failure on this node" : raft_strerror(rc);
 }
 
 /* --- the Ready loop ------------------------------------------------------------------------- */
@@ -466,7 +484,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
 {
     (void)l, (void)id;
     node *n = ctx;
-    if (n->failed) return NODE_TICK_MS;
+    if (n->failed) return NODE_TICK_MS; /* no raft_tick: the instance may be mid-Ready */
     node_snap_poll(n);
     node_catch_up(n);
     /* leader: promote learners that caught up (the core refuses until they have) */
@@ -486,7 +504,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
 void node_on_peer_msg(void *ctx, const raft_message *m)
 {
     node *n = ctx;
-    if (n->failed) return;
+    if (n->failed) return;    /* no raft_step: the instance may be mid-Ready */
     node_catch_up(n);         /* the core judges the message at the right time */
     (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
 }
@@ -552,7 +570,13 @@ int node_exec(server *s, client *c)
 {
     node *n = s->node;
     if (c->n_async) return stall(c); /* earlier replies first */
-    if (!n->leader || n->failed) return wait_leader(n, c);
+    if (n->failed) {
+        srv_multi_reset(c);
+        srv_reply_errorf(c, "ERR storage failure on this node, transactions refused: %s",
+                         n->fail_msg);
+        return NODE_DONE;
+    }
+    if (!n->leader) return wait_leader(n, c);
     c->stall_since_ms = 0;
     if (n->role != RAFT_LEADER) {
         if (c->forwarded) {
@@ -614,8 +638,7 @@ static int wait_leader(node *n, client *c)
         return NODE_STALL;
     }
     c->stall_since_ms = 0;
-    srv_reply_error(c, n->failed ? "CLUSTERDOWN storage failure on this node"
-                                 : "CLUSTERDOWN The cluster is down (no leader)");
+    srv_reply_error(c, "CLUSTERDOWN The cluster is down (no leader)");
     return NODE_DONE;
 }
 
@@ -709,10 +732,21 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
     /* bad arity never reaches the log */
     if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
         return c->n_async ? stall(c) : NODE_LOCAL;
-    if (!n->leader || n->failed) {
-        if (n->failed && !write && !c->n_async) return NODE_LOCAL;
-        return c->n_async ? stall(c) : wait_leader(n, c);
+    if (n->failed) {
+        /* Refused at once (waiting would not help: only a restart clears it). Its state is
+         * frozen at some past commit, so only stale reads (answered above) may see it. */
+        if (c->n_async) return stall(c);
+        if (write)
+            srv_reply_errorf(c, "ERR storage failure on this node, writes refused: %s",
+                             n->fail_msg);
+        else
+            srv_reply_errorf(c,
+                             "ERR storage failure on this node, %s reads refused (READONLY or "
+                             "SYNOD CONSISTENCY stale read its possibly stale data): %s",
+                             c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
+        return NODE_DONE;
     }
+    if (!n->leader) return c->n_async ? stall(c) : wait_leader(n, c);
     c->stall_since_ms = 0;
     if (n->role == RAFT_LEADER) {
         if (write) {
@@ -799,18 +833,24 @@ void node_info(server *s, resp_buf *b)
     node *n = s->node;
     raft_status st;
     raft_status_get(n->r, &st);
+    /* a failed node's instance is frozen: what it last believed is no longer true */
+    const char *role = st.role == RAFT_PRE_CANDIDATE ? "candidate" : raft_role_name(st.role);
+    raft_id leader = st.leader;
+    if (n->failed) {
+        role = raft_role_name(n->role);
+        leader = 0;
+    }
     char line[1024];
-    int k = snprintf(
-        line, sizeof(line),
-        "# Consensus\r\nnode_id:%lld\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
-        "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
-        "snapshot_index:%llu\r\nsnapshot_bytes:%llu\r\nsnapshot_in_progress:%d\r\n"
-        "entries_since_snapshot:%llu\r\nstorage:%s\r\nmembers:",
-        s->cfg.id, st.role == RAFT_PRE_CANDIDATE ? "candidate" : raft_role_name(st.role),
-        (unsigned long long)st.term, (unsigned long long)st.leader, leader_client_addr(n),
-        (unsigned long long)st.commit, (unsigned long long)n->applied,
-        (unsigned long long)n->snap_meta.index, (unsigned long long)n->snap_len, n->bg_pid > 0,
-        (unsigned long long)n->applied_since_snap, n->failed ? "failed" : "ok");
+    int k = snprintf(line, sizeof(line),
+                     "# Consensus\r\nnode_id:%lld\r\nrole:%s\r\nterm:%llu\r\nleader_id:%llu\r\n"
+                     "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
+                     "snapshot_index:%llu\r\nsnapshot_bytes:%llu\r\nsnapshot_in_progress:%d\r\n"
+                     "entries_since_snapshot:%llu\r\nstorage:%s\r\nmembers:",
+                     s->cfg.id, role, (unsigned long long)st.term, (unsigned long long)leader,
+                     leader_client_addr(n), (unsigned long long)st.commit,
+                     (unsigned long long)n->applied, (unsigned long long)n->snap_meta.index,
+                     (unsigned long long)n->snap_len, n->bg_pid > 0,
+                     (unsigned long long)n->applied_since_snap, n->failed ? "failed" : "ok");
     resp_buf_append(b, line, (size_t)k);
     int first = 1;
     for (uint32_t i = 0; i < st.config.n_voters; i++, first = 0) {

@@ -41,6 +41,16 @@ static const char *const help_lines[] = {
     "    List the members: id, peer address, role.",
 };
 
+/* A node whose storage failed takes no part in membership or leadership any more (its raft
+ * instance is frozen, node_fail): such commands get an error, here and not relayed (it no
+ * longer knows the leader). */
+static bool refuse_failed(node *n, client *c)
+{
+    if (!n->failed) return false;
+    srv_reply_errorf(c, "ERR storage failure on this node: %s", n->fail_msg);
+    return true;
+}
+
 /* Leader-only subcommands run on a follower are relayed to the leader. */
 static bool relay(node *n, client *c, int argc, const data_arg *argv)
 {
@@ -69,7 +79,8 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
                 srv_reply_array(c, 3);
                 srv_reply_int(c, (long long)id);
                 srv_reply_cstr(c, node_get_addr(n, id));
-                srv_reply_cstr(c, k ? "learner" : id == st.leader ? "leader" : "voter");
+                bool lead = id == st.leader && !n->failed; /* frozen: may be stale */
+                srv_reply_cstr(c, k ? "learner" : lead ? "leader" : "voter");
             }
         }
         return;
@@ -85,7 +96,7 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
         srv_reply_error(c, "ERR invalid node id");
         return;
     }
-    if (relay(n, c, argc, argv)) return;
+    if (refuse_failed(n, c) || relay(n, c, argc, argv)) return;
     int rc;
     if (add) {
         char a[NODE_ADDR_MAX], host[NODE_ADDR_MAX];
@@ -110,7 +121,7 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
         raft_conf_change cc = {RAFT_CC_REMOVE, id};
         rc = node_propose_cc(n, c, &cc);
     }
-    if (rc < 0) srv_reply_errorf(c, "ERR membership change refused: %s", raft_strerror(rc));
+    if (rc < 0) srv_reply_errorf(c, "ERR membership change refused: %s", node_strerror(rc));
 }
 
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
@@ -143,6 +154,7 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
         }
         srv_reply_error(c, "ERR consistency must be linearizable, lease or stale");
     } else if (is(sub, "snapshot") && argc == 2) {
+        if (refuse_failed(n, c)) return;
         char err[512];
         if (node_snapshot(n, err, sizeof(err)) < 0)
             srv_reply_errorf(c, "ERR snapshot failed: %s", err);
@@ -154,6 +166,7 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
             srv_reply_error(c, "ERR invalid node id");
             return;
         }
+        if (refuse_failed(n, c)) return;
         if (id == (raft_id)n->s->cfg.id && n->role == RAFT_LEADER) {
             srv_reply_status(c, "OK");
             return;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/frame.h"
 #include "server/node_internal.h"
@@ -12,6 +13,17 @@ static void storage_log(void *ctx, const char *msg)
 {
     (void)ctx;
     srv_log(SRV_LOG_WARN, "storage: %s", msg);
+}
+
+/* Test failpoint (docs/testing-faults.md): with SYNOD_FAILPOINT_STORAGE=<path> in the
+ * environment, once the WAL is open every WAL write and fsync fails with ENOSPC while <path>
+ * exists, so the integration tests can fill the disk of one node at a chosen moment (also before
+ * its first Ready). Unset in production: no hook is installed and nothing is checked. */
+static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
+{
+    const node *n = ctx;
+    (void)op, (void)path;
+    return n->failpoint_armed && access(n->failpoint_path, F_OK) == 0 ? ENOSPC : 0;
 }
 
 static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
@@ -25,11 +37,18 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
             return -1;
         }
         raft_membership m;
-        if (nconf_decode(n, sn->conf, sn->conf_len, &m) < 0) {
+        nconf_addr addrs[NODE_ADDRS_MAX];
+        size_t n_addrs = 0;
+        if (nconf_decode(sn->conf, sn->conf_len, &m, addrs, &n_addrs) < 0) {
             srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s: bad membership",
                     (unsigned long long)sn->index, s->cfg.data_dir);
             return -1;
         }
+        nconf_apply_addrs(n, addrs, n_addrs); /* --cluster's addresses are set after these */
+        n->snap_conf = malloc(sn->conf_len ? sn->conf_len : 1);
+        if (!n->snap_conf) return -1;
+        memcpy(n->snap_conf, sn->conf, sn->conf_len);
+        n->snap_conf_len = sn->conf_len;
         n->snap_meta.index = sn->index;
         n->snap_meta.term = sn->term;
         n->snap_meta.config = m;
@@ -148,6 +167,13 @@ int node_create(server *s)
                : cfg->fsync == SRV_FSYNC_BATCH ? WAL_FSYNC_BATCH
                                                : WAL_FSYNC_NEVER;
     wo.io.log = storage_log;
+    const char *fp = getenv("SYNOD_FAILPOINT_STORAGE");
+    if (fp && fp[0]) {
+        n->failpoint_path = fp; /* the environment outlives the node */
+        wo.io.fault = failpoint_storage;
+        wo.io.fault_ctx = n;
+        srv_log(SRV_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
+    }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     struct wal_recovered rec;
     memset(&rec, 0, sizeof(rec));
@@ -160,6 +186,7 @@ int node_create(server *s)
         return -1;
     }
     bool fresh = !rec.has_snapshot && rec.n_entries == 0 && rec.hard_state.term == 0;
+    n->failpoint_armed = n->failpoint_path != NULL;
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
     if (rrc < 0 || node_ident_check(n, fresh) < 0) return -1;
@@ -210,11 +237,13 @@ int node_create(server *s)
     raft_status st;
     raft_status_get(n->r, &st);
     if (st.config.n_voters == 1 && st.config.voters[0] == rc.id) {
-        for (int i = 0; i < 4 * (int)NODE_ELECTION_TICKS && n->role != RAFT_LEADER; i++) {
+        /* a storage failure (node_fail) freezes the instance mid-Ready: no more calls then */
+        for (int i = 0; i < 4 * (int)NODE_ELECTION_TICKS && n->role != RAFT_LEADER && !n->failed;
+             i++) {
             raft_tick(n->r);
             node_process(n);
         }
-        for (int i = 0; i < 16 && raft_has_ready(n->r); i++)
+        for (int i = 0; i < 16 && !n->failed && raft_has_ready(n->r); i++)
             node_process(n);
     }
     srv_log(SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",

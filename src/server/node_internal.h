@@ -53,6 +53,8 @@ typedef struct node {
     uint64_t completions; /* client requests answered asynchronously (progress counter) */
     bool failed;          /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
+    const char *failpoint_path; /* test failpoint (node_init.c), NULL in production */
+    bool failpoint_armed;       /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;
     uint64_t applied;
@@ -67,10 +69,15 @@ typedef struct node {
     raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
     int snap_fd;                  /* its file, to serve followers (-1: none) */
     uint64_t snap_off, snap_len;  /* where its dataset bytes are in the file */
-    int bg_pid;                   /* background snapshot child (0: none) */
-    raft_snapshot_meta bg_meta;   /* what it is writing */
-    /* snapshot being received from the leader */
+    uint8_t *snap_conf;           /* its conf blob (nconf_encode), served ahead of the dataset */
+    uint32_t snap_conf_len;
+    int bg_pid;                 /* background snapshot child (0: none) */
+    raft_snapshot_meta bg_meta; /* what it is writing */
+    uint8_t *bg_conf;           /* ... and its conf blob (taken at the fork) */
+    uint32_t bg_conf_len;
+    /* snapshot stream being received from the leader (nsnap_* format), in chunk order */
     resp_buf in_snap;
+    raft_snapshot_meta in_snap_meta;
     /* peer addresses (bootstrap --cluster + ADDR entries) */
     struct {
         raft_id id;
@@ -93,8 +100,31 @@ typedef struct node {
 /* node_log.c */
 void nlog_deinit(node *n);
 void nlog_storage(node *n, raft_storage *st);
+
+/* Conf blob (stored in snapshot files, and sent to followers inside InstallSnapshot): the
+ * membership plus every peer address the node knows, so a node restored from a snapshot knows
+ * the addresses of members whose ADDR entries the snapshot compacted away. NCONF_MAX_BYTES
+ * bounds it. nconf_decode only parses (no side effect): *addrs gets up to NODE_ADDRS_MAX
+ * addresses; the caller applies them with node_set_addr once it accepted the snapshot. */
+#define NCONF_MAX_BYTES                                                                            \
+    (8 + 8 * 2 * RAFT_MAX_MEMBERS + 4 + NODE_ADDRS_MAX * (8 + 2 + NODE_ADDR_MAX))
+typedef struct {
+    raft_id id;
+    char addr[NODE_ADDR_MAX];
+} nconf_addr;
 size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_t cap);
-int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m);
+int nconf_decode(const uint8_t *p, size_t len, raft_membership *m, nconf_addr *addrs,
+                 size_t *n_addrs);
+void nconf_apply_addrs(node *n, const nconf_addr *addrs, size_t n_addrs);
+
+/* The InstallSnapshot stream a leader serves (storage.snapshot_chunk) and a follower reassembles:
+ * "SYN1", conf blob length (4, big-endian), the conf blob, the dataset image (the same bytes as
+ * in the snapshot file). nsnap_parse checks the framing: -1 if malformed. */
+#define NSNAP_MAGIC     "SYN1"
+#define NSNAP_HDR_BYTES 8
+void nsnap_header(uint8_t out[NSNAP_HDR_BYTES], uint32_t conf_len);
+int nsnap_parse(const uint8_t *p, size_t len, const uint8_t **conf, uint32_t *conf_len,
+                const uint8_t **data, size_t *data_len);
 /* b = type byte + leader's now_ms (the common entry header; b is reset first). */
 void nentry_put_header(resp_buf *b, uint8_t type, int64_t now_ms);
 int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *argv);
@@ -106,6 +136,8 @@ void nentry_encode_addr(resp_buf *b, raft_id id, const char *addr);
 int nentry_decode_addr(const uint8_t *p, size_t len, raft_id *id, char *addr, size_t cap);
 
 /* node.c */
+#define NODE_EFAILED (-1000)       /* node_propose*: storage failed, the raft instance is frozen */
+const char *node_strerror(int rc); /* NODE_EFAILED or a -RAFT_E* code */
 void node_set_addr(node *n, raft_id id, const char *addr);
 const char *node_get_addr(const node *n, raft_id id);
 int node_propose(node *n, client *c, const void *data, size_t len);

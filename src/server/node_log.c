@@ -87,23 +87,33 @@ static uint64_t st_last(void *ud)
     return wal_last_index(n->wal);
 }
 
+/* The nsnap_* stream: header and conf blob from memory, then the dataset from the file. */
 static int st_snapshot(void *ud, uint64_t offset, uint8_t *buf, uint32_t cap,
                        raft_snapshot_meta *meta_out, uint32_t *len_out, bool *done_out)
 {
     node *n = ud;
-    if (!n->snap_meta.index || n->snap_fd < 0) return -RAFT_EUNAVAIL;
-    if (offset > n->snap_len) return -RAFT_EINVAL;
-    uint64_t left = n->snap_len - offset;
+    if (!n->snap_meta.index || n->snap_fd < 0 || !n->snap_conf) return -RAFT_EUNAVAIL;
+    uint8_t hdr[NSNAP_HDR_BYTES];
+    nsnap_header(hdr, n->snap_conf_len);
+    uint64_t pre = NSNAP_HDR_BYTES + (uint64_t)n->snap_conf_len, total = pre + n->snap_len;
+    if (offset > total) return -RAFT_EINVAL;
+    uint64_t left = total - offset;
     uint32_t len = left < cap ? (uint32_t)left : cap;
-    for (uint32_t got = 0; got < len;) {
-        ssize_t r = pread(n->snap_fd, buf + got, len - got, (off_t)(n->snap_off + offset + got));
+    uint32_t got = 0;
+    for (; got < len && offset + got < pre; got++) {
+        uint64_t o = offset + got;
+        buf[got] = o < NSNAP_HDR_BYTES ? hdr[o] : n->snap_conf[o - NSNAP_HDR_BYTES];
+    }
+    while (got < len) {
+        uint64_t at = n->snap_off + (offset + got - pre);
+        ssize_t r = pread(n->snap_fd, buf + got, len - got, (off_t)at);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return -RAFT_EUNAVAIL; /* retried later */
         got += (uint32_t)r;
     }
     *meta_out = n->snap_meta;
     *len_out = len;
-    *done_out = offset + len >= n->snap_len;
+    *done_out = offset + len >= total;
     return 0;
 }
 
@@ -114,6 +124,10 @@ void nlog_deinit(node *n)
     n->rd_cap = 0;
     if (n->snap_fd >= 0) close(n->snap_fd);
     n->snap_fd = -1;
+    free(n->snap_conf);
+    n->snap_conf = NULL;
+    free(n->bg_conf);
+    n->bg_conf = NULL;
 }
 
 void nlog_storage(node *n, raft_storage *st)
@@ -155,10 +169,12 @@ size_t nconf_encode(const node *n, const raft_membership *m, uint8_t *out, size_
     return (size_t)(p - out);
 }
 
-int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m)
+int nconf_decode(const uint8_t *p, size_t len, raft_membership *m, nconf_addr *addrs,
+                 size_t *n_addrs)
 {
     const uint8_t *end = p + len;
     memset(m, 0, sizeof(*m));
+    *n_addrs = 0;
     if (len < 12) return -1;
     m->n_voters = get32(p), m->n_learners = get32(p + 4), p += 8;
     if (m->n_voters > RAFT_MAX_MEMBERS || m->n_learners > RAFT_MAX_MEMBERS) return -1;
@@ -169,19 +185,45 @@ int nconf_decode(node *n, const uint8_t *p, size_t len, raft_membership *m)
         m->learners[i] = get64(p), p += 8;
     uint32_t k = get32(p);
     p += 4;
+    if (k > NODE_ADDRS_MAX) return -1;
     for (uint32_t i = 0; i < k; i++) {
         if (end - p < 10) return -1;
         uint64_t id = get64(p);
         size_t l = (size_t)p[8] << 8 | p[9];
         p += 10;
-        if ((size_t)(end - p) < l || l >= NODE_ADDR_MAX) return -1;
-        char a[NODE_ADDR_MAX];
-        memcpy(a, p, l);
-        a[l] = '\0';
+        if ((size_t)(end - p) < l || l >= NODE_ADDR_MAX || id == 0) return -1;
+        addrs[i].id = id;
+        memcpy(addrs[i].addr, p, l);
+        addrs[i].addr[l] = '\0';
         p += l;
-        node_set_addr(n, id, a);
     }
+    *n_addrs = k;
     return p == end ? 0 : -1;
+}
+
+void nconf_apply_addrs(node *n, const nconf_addr *addrs, size_t n_addrs)
+{
+    for (size_t i = 0; i < n_addrs; i++)
+        node_set_addr(n, addrs[i].id, addrs[i].addr);
+}
+
+void nsnap_header(uint8_t out[NSNAP_HDR_BYTES], uint32_t conf_len)
+{
+    memcpy(out, NSNAP_MAGIC, 4);
+    put32(out + 4, conf_len);
+}
+
+int nsnap_parse(const uint8_t *p, size_t len, const uint8_t **conf, uint32_t *conf_len,
+                const uint8_t **data, size_t *data_len)
+{
+    if (len < NSNAP_HDR_BYTES || memcmp(p, NSNAP_MAGIC, 4) != 0) return -1;
+    uint32_t cl = get32(p + 4);
+    if (cl > NCONF_MAX_BYTES || cl > len - NSNAP_HDR_BYTES) return -1;
+    *conf = p + NSNAP_HDR_BYTES;
+    *conf_len = cl;
+    *data = p + NSNAP_HDR_BYTES + cl;
+    *data_len = len - NSNAP_HDR_BYTES - cl;
+    return 0;
 }
 
 /* --- entry payloads ------------------------------------------------------------------------ */

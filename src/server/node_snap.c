@@ -59,23 +59,33 @@ static int out_write(void *ctx, const void *p, size_t len)
     return 0;
 }
 
-/* Streams the dataset into the durable snapshot file for meta. */
-static int write_snapshot(node *n, const raft_snapshot_meta *meta, char *err, size_t cap)
+/* The conf blob of a snapshot of membership m with the addresses known now (malloc'd; NULL if
+ * it does not fit, which NCONF_MAX_BYTES rules out, or no memory). */
+static uint8_t *conf_blob(const node *n, const raft_membership *m, uint32_t *len)
 {
-    uint8_t conf[8192];
-    size_t cl = nconf_encode(n, &meta->config, conf, sizeof(conf));
+    uint8_t *p = malloc(NCONF_MAX_BYTES);
+    if (!p) return NULL;
+    size_t cl = nconf_encode(n, m, p, NCONF_MAX_BYTES);
     if (!cl) {
-        snprintf(err, cap, "membership too large");
-        return -1;
+        free(p);
+        return NULL;
     }
+    *len = (uint32_t)cl;
+    return p;
+}
+
+/* Streams the dataset into the durable snapshot file for meta, with conf blob conf. */
+static int write_snapshot(node *n, const raft_snapshot_meta *meta, const uint8_t *conf, uint32_t cl,
+                          char *err, size_t cap)
+{
     snap_out o = {0};
     o.buf = malloc(SNAP_WBUF);
     if (!o.buf) {
         snprintf(err, cap, "out of memory");
         return -1;
     }
-    if (snap_writer_begin(n->s->cfg.data_dir, meta->index, meta->term, conf, (uint32_t)cl, NULL,
-                          &o.w, err, cap) != 0) {
+    if (snap_writer_begin(n->s->cfg.data_dir, meta->index, meta->term, conf, cl, NULL, &o.w, err,
+                          cap) != 0) {
         free(o.buf);
         return -1;
     }
@@ -107,21 +117,34 @@ int node_snap_open(node *n)
     return 0;
 }
 
-/* The snapshot of meta is durable: forget the log it covers. */
-static int snapshot_taken(node *n, const raft_snapshot_meta *meta, char *err, size_t cap)
+/* The new snapshot file of meta (conf blob conf, ownership taken) becomes the one followers
+ * are served from. */
+static void snap_set_current(node *n, const raft_snapshot_meta *meta, uint8_t *conf, uint32_t cl)
+{
+    free(n->snap_conf);
+    n->snap_conf = conf;
+    n->snap_conf_len = cl;
+    n->snap_meta = *meta;
+    (void)node_snap_open(n);
+}
+
+/* The snapshot of meta is durable: forget the log it covers. Takes ownership of conf. */
+static int snapshot_taken(node *n, const raft_snapshot_meta *meta, uint8_t *conf, uint32_t cl,
+                          char *err, size_t cap)
 {
     int rc = raft_compact(n->r, meta);
     if (rc < 0) {
+        free(conf);
         snprintf(err, cap, "raft_compact: %s", raft_strerror(rc));
         return -1;
     }
     if (wal_compact(n->wal, meta->index, meta->term) < 0) {
+        free(conf);
         snprintf(err, cap, "%s", wal_last_error(n->wal));
         node_fail(n, err);
         return -1;
     }
-    n->snap_meta = *meta;
-    (void)node_snap_open(n);
+    snap_set_current(n, meta, conf, cl);
     srv_log(SRV_LOG_INFO, "snapshot at index %llu (term %llu, %llu bytes)",
             (unsigned long long)meta->index, (unsigned long long)meta->term,
             (unsigned long long)n->snap_len);
@@ -139,6 +162,8 @@ void node_snap_stop(node *n)
     snap_tmp_path(n->s->cfg.data_dir, n->bg_meta.index, n->bg_meta.term, tmp, sizeof(tmp));
     (void)unlink(tmp);
     n->bg_pid = 0;
+    free(n->bg_conf);
+    n->bg_conf = NULL;
 }
 
 int node_snapshot(node *n, char *err, size_t cap)
@@ -154,9 +179,18 @@ int node_snapshot(node *n, char *err, size_t cap)
     }
     if (meta.index <= n->snap_meta.index) return 0;
     node_snap_stop(n);
-    if (write_snapshot(n, &meta, err, cap) < 0) return -1;
+    uint32_t cl = 0;
+    uint8_t *conf = conf_blob(n, &meta.config, &cl);
+    if (!conf) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    if (write_snapshot(n, &meta, conf, cl, err, cap) < 0) {
+        free(conf);
+        return -1;
+    }
     n->applied_since_snap = n->applied_bytes_since_snap = 0;
-    return snapshot_taken(n, &meta, err, cap);
+    return snapshot_taken(n, &meta, conf, cl, err, cap);
 }
 
 void node_snap_maybe_start(node *n)
@@ -170,11 +204,15 @@ void node_snap_maybe_start(node *n)
         return;
     raft_snapshot_meta meta;
     if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index <= n->snap_meta.index) return;
+    uint32_t cl = 0;
+    uint8_t *conf = conf_blob(n, &meta.config, &cl); /* the child writes these very bytes */
+    if (!conf) return;
     n->applied_since_snap = n->applied_bytes_since_snap = 0;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         srv_log(SRV_LOG_WARN, "background snapshot: fork: %s", strerror(errno));
+        free(conf);
         return;
     }
     if (pid == 0) {
@@ -187,7 +225,7 @@ void node_snap_maybe_start(node *n)
         (void)nice(19);
         (void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
         char err[512];
-        if (write_snapshot(n, &meta, err, sizeof(err)) < 0) {
+        if (write_snapshot(n, &meta, conf, cl, err, sizeof(err)) < 0) {
             srv_log(SRV_LOG_WARN, "background snapshot at index %llu failed: %s",
                     (unsigned long long)meta.index, err);
             _exit(1);
@@ -196,6 +234,9 @@ void node_snap_maybe_start(node *n)
     }
     n->bg_pid = pid;
     n->bg_meta = meta;
+    free(n->bg_conf);
+    n->bg_conf = conf;
+    n->bg_conf_len = cl;
 }
 
 void node_snap_poll(node *n)
@@ -205,59 +246,117 @@ void node_snap_poll(node *n)
     pid_t r = waitpid(n->bg_pid, &status, WNOHANG);
     if (r == 0 || (r < 0 && errno == EINTR)) return;
     n->bg_pid = 0;
+    uint8_t *conf = n->bg_conf;
+    n->bg_conf = NULL;
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         srv_log(SRV_LOG_WARN, "background snapshot at index %llu did not complete; retrying later",
                 (unsigned long long)n->bg_meta.index);
+        free(conf);
         return;
     }
-    if (n->failed || n->bg_meta.index <= n->snap_meta.index) return;
+    if (n->failed || n->bg_meta.index <= n->snap_meta.index) {
+        free(conf);
+        return;
+    }
     char err[512];
-    if (snapshot_taken(n, &n->bg_meta, err, sizeof(err)) < 0)
+    if (snapshot_taken(n, &n->bg_meta, conf, n->bg_conf_len, err, sizeof(err)) < 0)
         srv_log(SRV_LOG_WARN, "background snapshot at index %llu: %s",
                 (unsigned long long)n->bg_meta.index, err);
 }
 
-/* Step 1 of the Ready contract (follower): a chunk of the leader's snapshot. */
-int node_snap_install(node *n, const raft_snapshot_chunk *ch)
+static bool same_membership(const raft_membership *a, const raft_membership *b)
 {
-    if (ch->offset == 0) n->in_snap.len = 0;
-    if (ch->offset != n->in_snap.len) return 0; /* out of order: the core restarts it */
-    if (ch->len) resp_buf_append(&n->in_snap, ch->data, ch->len);
-    if (!ch->done) return 0;
+    if (a->n_voters != b->n_voters || a->n_learners != b->n_learners) return false;
+    for (uint32_t i = 0; i < a->n_voters; i++)
+        if (a->voters[i] != b->voters[i]) return false;
+    for (uint32_t i = 0; i < a->n_learners; i++)
+        if (a->learners[i] != b->learners[i]) return false;
+    return true;
+}
+
+/* The whole snapshot stream arrived: restore the dataset, learn the members' addresses, make it
+ * durable and forget the log it replaces. */
+static int install_done(node *n, const raft_snapshot_meta *meta)
+{
+    const uint8_t *rconf, *data;
+    uint32_t rconf_len;
+    size_t data_len;
+    raft_membership m;
+    nconf_addr addrs[NODE_ADDRS_MAX];
+    size_t n_addrs = 0;
+    if (nsnap_parse((const uint8_t *)n->in_snap.data, n->in_snap.len, &rconf, &rconf_len, &data,
+                    &data_len) < 0 ||
+        nconf_decode(rconf, rconf_len, &m, addrs, &n_addrs) < 0) {
+        node_fail(n, "snapshot received from the leader is malformed (bad framing or membership)");
+        return -1;
+    }
+    if (!same_membership(&m, &meta->config)) {
+        node_fail(n, "snapshot received from the leader: its membership does not match its "
+                     "metadata");
+        return -1;
+    }
     node_snap_stop(n); /* an older image of what is about to be replaced */
-    if (data_snapshot_load(n->s->ds, n->in_snap.data, n->in_snap.len) < 0) {
+    if (data_snapshot_load(n->s->ds, data, data_len) < 0) {
         node_fail(n, "snapshot received from the leader does not load");
         return -1;
     }
+    nconf_apply_addrs(n, addrs, n_addrs);
     char err[512];
-    uint8_t conf[8192];
-    size_t cl = nconf_encode(n, &ch->meta.config, conf, sizeof(conf));
-    struct snap sn = {ch->meta.index, ch->meta.term, conf, (uint32_t)cl, (uint8_t *)n->in_snap.data,
-                      n->in_snap.len};
-    if (!cl) {
-        node_fail(n, "snapshot received from the leader: membership too large");
+    uint32_t cl = 0;
+    uint8_t *conf = conf_blob(n, &meta->config, &cl); /* the leader's addresses and ours */
+    if (!conf) {
+        node_fail(n, "snapshot received from the leader: out of memory");
         return -1;
     }
+    struct snap sn = {meta->index, meta->term, conf, cl, (uint8_t *)data, data_len};
     if (snap_save(n->s->cfg.data_dir, &sn, NULL, err, sizeof(err)) < 0) {
+        free(conf);
         node_fail(n, err);
         return -1;
     }
     resp_buf_deinit(&n->in_snap);
     resp_buf_init(&n->in_snap);
-    if (wal_last_index(n->wal) > ch->meta.index &&
-        wal_truncate_suffix(n->wal, ch->meta.index + 1) < 0) {
+    if (wal_last_index(n->wal) > meta->index && wal_truncate_suffix(n->wal, meta->index + 1) < 0) {
+        free(conf);
         node_fail(n, wal_last_error(n->wal));
         return -1;
     }
-    if (wal_compact(n->wal, ch->meta.index, ch->meta.term) < 0) {
+    if (wal_compact(n->wal, meta->index, meta->term) < 0) {
+        free(conf);
         node_fail(n, wal_last_error(n->wal));
         return -1;
     }
-    n->snap_meta = ch->meta;
-    n->applied = ch->meta.index;
+    snap_set_current(n, meta, conf, cl);
+    n->applied = meta->index;
     n->applied_since_snap = n->applied_bytes_since_snap = 0;
-    (void)node_snap_open(n);
     srv_log(SRV_LOG_INFO, "installed the leader's snapshot at index %llu",
-            (unsigned long long)ch->meta.index);
+            (unsigned long long)meta->index);
     return 0;
+}
+
+/* Step 1 of the Ready contract (follower): a chunk of the leader's snapshot. The core hands out
+ * chunks in order (offset 0 starts a snapshot, each next one continues the same snapshot where
+ * the previous ended) and, with the last one, has already installed the snapshot and will
+ * acknowledge it once this Ready is durable: a chunk that does not fit cannot be skipped (the
+ * replica would diverge silently), so it is fatal, as every failure here (node_fail, -1). */
+int node_snap_install(node *n, const raft_snapshot_chunk *ch)
+{
+    if (ch->offset == 0) {
+        n->in_snap.len = 0;
+        n->in_snap_meta = ch->meta;
+    } else if (ch->offset != n->in_snap.len || ch->meta.index != n->in_snap_meta.index ||
+               ch->meta.term != n->in_snap_meta.term) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "snapshot chunk out of order: offset %llu of snapshot %llu/%llu after %zu bytes "
+                 "of snapshot %llu/%llu (a bug: the consensus core hands out chunks in order)",
+                 (unsigned long long)ch->offset, (unsigned long long)ch->meta.index,
+                 (unsigned long long)ch->meta.term, n->in_snap.len,
+                 (unsigned long long)n->in_snap_meta.index,
+                 (unsigned long long)n->in_snap_meta.term);
+        node_fail(n, msg);
+        return -1;
+    }
+    if (ch->len) resp_buf_append(&n->in_snap, ch->data, ch->len);
+    return ch->done ? install_done(n, &ch->meta) : 0;
 }

@@ -257,6 +257,68 @@ static void test_snapshot_lagging_follower(void **state)
     fx_destroy(&f);
 }
 
+/* Counts SNAPSHOT chunks; drops SNAPSHOT_RESP while snap_resp_lost (a follower that is slow
+ * to answer, or answers that are lost). */
+static bool snap_resp_lost;
+static bool count_snaps_drop_resp(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_SNAPSHOT) snap_chunks++;
+    return !(snap_resp_lost && m->type == RAFT_MSG_SNAPSHOT_RESP);
+}
+
+/* A follower in snapshot state is not sent its current chunk (up to max_batch_bytes, 64 MiB in
+ * the server) again on every heartbeat response: only after a timeout with no SNAPSHOT_RESP
+ * (4 election timeouts, doubling while nothing answers). Before, every heartbeat round resent
+ * it: here 1 chunk per tick. */
+static void test_snapshot_chunk_resent_on_timeout_only(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_batch_bytes = 100; /* the snapshot takes many chunks */
+    c.mem_retain_entries = 4;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    char b[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(b, sizeof(b), "value-%d", i);
+        fx_propose(&f, 1, b, NULL);
+    }
+    fx_tick(&f, 1);
+    fx_snapshot(&f, 1);
+    fx_propose(&f, 1, "post-snap", NULL);
+    snap_chunks = 0;
+    snap_resp_lost = true;
+    f.filter = count_snaps_drop_resp;
+    fx_heal(&f);
+    /* heartbeats go out every tick (heartbeat_tick 1) and node 3 answers each one */
+    uint64_t hb_resp_before = fx_node_of(&f, 3)->msgs_sent;
+    uint32_t wait = 4 * c.election_tick; /* the resend timeout */
+    fx_tick(&f, (int)wait - 2);
+    assert_true(fx_node_of(&f, 3)->msgs_sent - hb_resp_before >= wait - 2);
+    assert_int_equal(snap_chunks, 1); /* the first chunk, once */
+    /* still no answer: the chunk goes again after the timeout (a lost chunk is recovered) */
+    fx_tick(&f, 4);
+    assert_int_equal(snap_chunks, 2);
+    /* then the wait doubles while nothing answers */
+    fx_tick(&f, (int)(2 * wait) - 4);
+    assert_int_equal(snap_chunks, 2);
+    fx_tick(&f, 4);
+    assert_int_equal(snap_chunks, 3);
+    /* answers flow again: the transfer completes chunk by chunk, no timeout needed */
+    snap_resp_lost = false;
+    fx_tick(&f, (int)(5 * wait)); /* the chunk in flight is resent within 4 * wait */
+    raft_status s1 = fx_status(&f, 1), s3 = fx_status(&f, 3);
+    assert_int_equal(s3.snapshot_index, s1.snapshot_index);
+    assert_int_equal(s3.applied, s1.applied);
+    assert_true(fx_applied_find(&f, 3, "post-snap") > 0);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
 static void test_learner_catch_up_and_promote(void **state)
 {
     (void)state;
@@ -400,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_lease_reads),
         cmocka_unit_test(test_leadership_transfer),
         cmocka_unit_test(test_snapshot_lagging_follower),
+        cmocka_unit_test(test_snapshot_chunk_resent_on_timeout_only),
         cmocka_unit_test(test_learner_catch_up_and_promote),
         cmocka_unit_test(test_remove_leader),
         cmocka_unit_test(test_catch_up_from_storage),
