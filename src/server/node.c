@@ -487,6 +487,13 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     if (n->failed) return NODE_TICK_MS; /* no raft_tick: the instance may be mid-Ready */
     node_snap_poll(n);
     node_catch_up(n);
+    /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
+     * even when no new write comes to carry it (otherwise the window had no bound) */
+    if (n->s->cfg.fsync == SRV_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
+        wal_sync(n->wal) < 0) {
+        node_fail(n, wal_last_error(n->wal));
+        return NODE_TICK_MS;
+    }
     /* leader: promote learners that caught up (the core refuses until they have) */
     if (n->role == RAFT_LEADER && ++n->promote_ticks >= 25) {
         n->promote_ticks = 0;

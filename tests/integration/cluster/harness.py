@@ -27,6 +27,7 @@ import time
 import redis
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+LAB_SECRET = "netlab shared secret for tests"
 SYNOD_BIN = os.environ.get("SYNOD_BIN", os.path.join(ROOT, "build", "rel", "synod"))
 # Upper bound on one election timeout of the cluster, used to size waits ("a new leader within
 # a few election timeouts"). Override when the cluster's default changes.
@@ -479,6 +480,9 @@ class SynodCluster:
             p = free_ports(2 * n)
             ports = [(p[2 * i], p[2 * i + 1]) for i in range(n)]
         cluster_arg = ",".join(f"{i + 1}={hosts[i]}:{ports[i][1]}" for i in range(n))
+        if lab and not binary and "--cluster-secret" not in extra_args:
+            # peers on non-loopback addresses must prove a shared secret (docs/cluster.md)
+            extra_args = ("--cluster-secret", LAB_SECRET, *extra_args)
         self.nodes = []
         for i in range(n):
             node = SynodNode(
