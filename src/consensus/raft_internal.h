@@ -32,6 +32,8 @@ typedef struct progress {
     uint64_t snap_acked;      /* SNAPSHOT: bytes acknowledged */
     uint64_t snap_sent_tick;  /* SNAPSHOT: now_tick when the chunk in flight was sent */
     uint32_t snap_wait_ticks; /* SNAPSHOT: resend it if no SNAPSHOT_RESP within this */
+    bool snap_lost;           /* SNAPSHOT: the transport lost the chunk in flight (its link
+                                 closed): resend it at the next heartbeat response */
 } progress;
 
 /* A majority configuration (raft_quorum.c): the voters of one membership. */

@@ -17,6 +17,7 @@ void raft_pr_reset(raft *r, progress *pr, bool keep_match)
     pr->ack_tick = 0;
     pr->snap_index = 0;
     pr->snap_acked = 0;
+    pr->snap_lost = false;
 }
 
 static bool inflight_full(const raft *r, const progress *pr)
@@ -47,6 +48,7 @@ static void become_probe(raft *r, progress *pr)
 {
     pr->state = PR_PROBE;
     pr->paused = false;
+    pr->snap_lost = false;
     pr->n_inflight = pr->inflight_head = 0;
     pr->next = pr->match + 1;
     (void)r;
@@ -56,6 +58,7 @@ static void become_replicate(progress *pr)
 {
     pr->state = PR_REPLICATE;
     pr->paused = false;
+    pr->snap_lost = false;
     pr->n_inflight = pr->inflight_head = 0;
     pr->next = pr->match + 1;
 }
@@ -356,7 +359,16 @@ void raft_handle_heartbeat_resp(raft *r, const raft_message *m)
         }
         raft_reads_on_round_ack(r);
     }
-    if (pr->state == PR_SNAPSHOT) return; /* a lost chunk is resent on a timeout (snapshot.c) */
+    if (pr->state == PR_SNAPSHOT) {
+        /* A lost chunk is resent on a timeout (snapshot.c), or at once when the transport said
+         * it was lost (raft_report_unreachable) and the follower answers again. */
+        if (pr->snap_lost) {
+            pr->snap_lost = false;
+            pr->paused = false;
+            raft_send_snapshot(r, pr);
+        }
+        return;
+    }
     if (pr->state == PR_REPLICATE && appends_lost(r, pr, m)) become_probe(r, pr);
     pr->paused = false;
     if (pr->match < r->last_index) send_all(r, pr, pr->state == PR_PROBE);
@@ -401,4 +413,5 @@ void raft_report_unreachable(raft *r, raft_id id)
     progress *pr = raft_progress_of(r, id);
     if (r->role != RAFT_LEADER || !pr || id == r->cfg.id) return;
     if (pr->state == PR_REPLICATE) become_probe(r, pr);
+    if (pr->state == PR_SNAPSHOT && pr->paused) pr->snap_lost = true;
 }

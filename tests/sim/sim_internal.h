@@ -25,6 +25,9 @@
 #define SIM_HEARTBEAT_TICK 2
 #define SIM_OP_TIMEOUT_US  400000
 #define SIM_LIVENESS_US    10000000 /* after healing: a leader and a new commit within 10 s */
+/* after a link phase's reopen: the follower catches up within this (the snapshot resend
+ * timeout's cap, 16 election timeouts = 1.6 s, plus the transfer) */
+#define SIM_LINK_QUIET_US 2500000
 
 typedef struct sim sim;
 
@@ -180,7 +183,7 @@ struct sim {
     int64_t link_until_us, link_flush_us;
     uint64_t link_outages;
     /* the link phase (sim_world.c, link_phase_start): an outage between the leader and a
-     * follower, alone, then a quiet second; link_phase_us = its end, 0 = none */
+     * follower, alone, then SIM_LINK_QUIET_US of quiet; link_phase_us = its end, 0 = none */
     int64_t link_phase_us;
     int link_leader, link_follower;
     uint32_t link_leader_gen, link_follower_gen;

@@ -460,9 +460,9 @@ static void lease_phase_end(sim *s)
  * and delivered just before the reopen while F's answers die, as with a stopped follower
  * whose links the transport closed as silent), alone: other faults wait, the network is
  * otherwise clean. After the reopen (where each transport may report the other unreachable),
- * one quiet second: if L still leads its term, F (same incarnation) must have applied L's
- * commit index of the reopen. A leader that never replicates to F again (issue 8: a full
- * window whose acknowledgements were lost) fails here. */
+ * SIM_LINK_QUIET_US of quiet: if L still leads its term, F (same incarnation) must have
+ * applied L's commit index of the reopen. A leader that never replicates to F again (issue 8:
+ * a full window whose acknowledgements were lost) fails here. */
 static void link_phase_start(sim *s, sim_node *l)
 {
     int ids[SIM_MAX_NODES], k = 0;
@@ -482,7 +482,7 @@ static void link_phase_start(sim *s, sim_node *l)
     s->link_term = st.term;
     s->link_commit = 0;
     int64_t dur = sim_rng_range(&s->link_rng, 100000, 1500000);
-    s->link_phase_us = s->now_us + dur + 1000000;
+    s->link_phase_us = s->now_us + dur + SIM_LINK_QUIET_US;
     sim_link_outage_start(s, l->idx, f->idx, dur);
     sim_schedule(s, (sim_event){.t = s->link_phase_us, .kind = EV_LINK_CHECK});
 }
@@ -512,11 +512,12 @@ static void link_phase_check(sim *s)
     if (!in_config(&st.config, f->idx, &learner)) return;
     s->link_checks++;
     if (f->applied < s->link_commit)
-        sim_fail(
-            s,
-            "CATCH-UP: 1 s after its link to leader %d reopened, follower %d has applied %" PRIu64
-            ", below the leader's commit %" PRIu64 " of the reopen (leader commit now %" PRIu64 ")",
-            l->idx, f->idx, f->applied, s->link_commit, st.commit);
+        sim_fail(s,
+                 "CATCH-UP: %.1f s after its link to leader %d reopened, follower %d has applied "
+                 "%" PRIu64 ", below the leader's commit %" PRIu64
+                 " of the reopen (leader commit now %" PRIu64 ")",
+                 (double)SIM_LINK_QUIET_US / 1e6, l->idx, f->idx, f->applied, s->link_commit,
+                 st.commit);
 }
 
 static void fault_event(sim *s)
