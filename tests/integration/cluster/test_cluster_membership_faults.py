@@ -29,10 +29,16 @@ import time
 import pytest
 import redis
 
-from harness import LEADER_WAIT_S, SynodNode, free_ports, wait_for
+from harness import LEADER_WAIT_S, SYNOD_BIN, SynodNode, free_ports, wait_for
 from history import History, Workload, Writers, check_history, read_all, seed_from_env
 
-pytestmark = pytest.mark.usefixtures("cluster_required")
+pytestmark = [
+    pytest.mark.usefixtures("cluster_required"),
+    pytest.mark.skipif(
+        os.path.basename(SYNOD_BIN) == "fake_synod.py",
+        reason="fake_synod.py has no membership changes (SYNOD MEMBER, --join)",
+    ),
+]
 
 KEYS = ("a", "b", "c", "d")
 CHANGE_TIMEOUT_S = 20.0
