@@ -192,7 +192,7 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     r->cfg = *cfg;
     if (r->cfg.mem_retain_entries == 0) r->cfg.mem_retain_entries = 1;
     for (uint32_t i = 0; i < RAFT_MAX_MEMBERS; i++) {
-        r->prs[i].inflight = calloc(cfg->max_inflight, sizeof(uint64_t));
+        r->prs[i].inflight = calloc(2 * (size_t)cfg->max_inflight, sizeof(uint64_t));
         if (!r->prs[i].inflight) {
             raft_destroy(r);
             return NULL;

@@ -427,7 +427,11 @@ int raft_conf_change_decode(const raft_entry *e, raft_conf_change *out);
 int raft_snapshot_meta_applied(const raft *r, raft_snapshot_meta *out);
 int raft_compact(raft *r, const raft_snapshot_meta *meta);
 
-/* Transport feedback: `id` could not be reached; its progress falls back to probing. */
+/* Transport feedback: messages to or from `id` were lost (its link closed, a send was dropped).
+ * A replicating follower falls back to probing (no more pipelining into a dead link; the probe
+ * goes out at its next heartbeat response); a snapshot chunk in flight is resent at its next
+ * heartbeat response instead of after the resend timeout. The driver calls it outside a Ready
+ * (node.c, from peer_net_take_unreachable). */
 void raft_report_unreachable(raft *r, raft_id id);
 /* Transport feedback on a snapshot send to `id` (ok=false: restart it from offset 0 at the next
  * tick). Without feedback a chunk whose SNAPSHOT_RESP does not come is resent after 4 election

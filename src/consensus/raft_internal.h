@@ -23,13 +23,17 @@ typedef struct progress {
     bool recent_active;  /* heard from it since the last check-quorum period */
     uint32_t n_inflight; /* REPLICATE: entries of inflight[] in use, <= cfg.max_inflight */
     uint32_t inflight_head;
-    uint64_t *inflight;       /* ring: last index of each APPEND in flight, ascending */
+    uint64_t *inflight;       /* ring of 2 * cfg.max_inflight: [i] last index of each APPEND in
+                                 flight (ascending), [max_inflight + i] the heartbeat round
+                                 (`round`) current when it was sent */
     uint64_t ack_round;       /* highest heartbeat round it acknowledged (this term) */
     uint64_t ack_tick;        /* leader tick at which that round was sent (lease) */
     uint64_t snap_index;      /* SNAPSHOT: index of the snapshot being sent */
     uint64_t snap_acked;      /* SNAPSHOT: bytes acknowledged */
     uint64_t snap_sent_tick;  /* SNAPSHOT: now_tick when the chunk in flight was sent */
     uint32_t snap_wait_ticks; /* SNAPSHOT: resend it if no SNAPSHOT_RESP within this */
+    bool snap_lost;           /* SNAPSHOT: the transport lost the chunk in flight (its link
+                                 closed): resend it at the next heartbeat response */
 } progress;
 
 /* A majority configuration (raft_quorum.c): the voters of one membership. */

@@ -416,8 +416,20 @@ static void on_soft_state(node *n, const raft_soft_state *ss)
     n->leader = ss->leader;
 }
 
+/* Peers whose links lost messages: the leader stops pipelining to them and probes (outside a
+ * Ready, as raft_report_unreachable requires). */
+static void report_unreachable(node *n)
+{
+    raft_id ids[16];
+    size_t k;
+    while ((k = peer_net_take_unreachable(n->pn, ids, 16)) > 0)
+        for (size_t i = 0; i < k; i++)
+            raft_report_unreachable(n->r, ids[i]);
+}
+
 void node_process(node *n)
 {
+    if (n->pn && !n->failed) report_unreachable(n);
     for (int round = 0; round < 8 && !n->failed && raft_has_ready(n->r); round++) {
         raft_ready rd;
         raft_ready_get(n->r, &rd);

@@ -68,6 +68,7 @@ typedef struct {
     pconn *in;        /* the authenticated inbound connection from this node, if any */
     bool warned_addr; /* a connection from the wrong address was logged */
     bool warned_data; /* a refused data id was logged */
+    bool lost;        /* messages to or from this peer were lost since peer_net_take_unreachable */
 } plink;
 
 typedef struct {
@@ -173,6 +174,8 @@ static void conn_close(pconn *c, const char *why)
         if (c->state == C_READY)
             srv_log(SRV_LOG_WARN, "peer link to node %llu (%s) closed: %s",
                     (unsigned long long)c->id, lk->addr, why);
+        /* what it still queued, or wrote but the peer never read, is gone */
+        if (c->state == C_READY || lk->batch_n) lk->lost = true;
         conn_reset(c);
         lk->backoff_ms = lk->backoff_ms ? lk->backoff_ms * 2 : PEER_BACKOFF_MIN;
         if (lk->backoff_ms > PEER_BACKOFF_MAX) lk->backoff_ms = PEER_BACKOFF_MAX;
@@ -186,6 +189,8 @@ static void conn_close(pconn *c, const char *why)
                 (unsigned long long)c->id, why);
     plink *from = c->id ? link_of(pn, c->id) : NULL;
     if (from && from->in == c) from->in = NULL;
+    /* what the peer sent us on it and we did not read (its acknowledgements) is gone */
+    if (from && c->state == C_READY) from->lost = true;
     conn_reset(c);
     for (int i = 0; i < PEER_INBOUND_MAX; i++)
         if (pn->inbound[i] == c) pn->inbound[i] = NULL;
@@ -866,6 +871,8 @@ static void link_close_batch(plink *lk)
     put32((uint8_t *)lk->batch.data, lk->batch_n);
     if (c->state == C_READY && c->out.len - c->out_sent + lk->batch.len < PEER_OUT_MAX_BYTES)
         conn_queue_frame(c, FRAME_T_RAFT, lk->batch.data, (uint32_t)lk->batch.len);
+    else
+        lk->lost = true; /* dropped */
     lk->batch.len = 0;
     lk->batch_n = 0;
 }
@@ -873,7 +880,11 @@ static void link_close_batch(plink *lk)
 void peer_net_send(peer_net *pn, const raft_message *m)
 {
     plink *lk = link_of(pn, m->to);
-    if (!lk || lk->c.state != C_READY) return; /* dropped: Raft retries */
+    if (!lk) return;
+    if (lk->c.state != C_READY) { /* dropped: Raft retries */
+        lk->lost = true;
+        return;
+    }
     size_t sz = rcodec_msg_size(m);
     if (sz + 8 > PEER_FRAME_MAX) return; /* cannot happen: entries are capped far below */
     if (lk->batch_n && lk->batch.len + 4 + sz > PEER_BATCH_MAX) link_close_batch(lk);
@@ -898,4 +909,16 @@ void peer_net_flush(peer_net *pn)
         link_close_batch(lk);
         if (lk->c.state == C_READY && lk->c.out_sent < lk->c.out.len) (void)conn_write(&lk->c);
     }
+}
+
+size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max)
+{
+    size_t k = 0;
+    for (int i = 0; i < PEER_LINKS_MAX && k < max; i++) {
+        plink *lk = &pn->links[i];
+        if (!lk->id || !lk->lost) continue;
+        lk->lost = false;
+        out[k++] = lk->id;
+    }
+    return k;
 }

@@ -9,7 +9,8 @@
  * Each node dials every peer it knows and sends its raft messages on that outbound link only;
  * it receives a peer's messages on the link that peer dialled. So a pair of nodes uses two
  * connections, one per direction, and no tie-breaking is needed. Messages queued for a link that
- * is not connected are dropped (Raft tolerates loss; the core retries). Links reconnect with
+ * is not connected are dropped (Raft tolerates loss; the core retries; peer_net_take_unreachable
+ * names the peers that lost messages, for raft_report_unreachable). Links reconnect with
  * exponential backoff (100 ms .. 2 s); both ends send a PING frame every 200 ms and close a
  * link silent for 1.5 s, so a half-open connection (peer frozen, partition) is noticed without
  * waiting for TCP's retransmission timers. Messages sent during one loop pass are batched into
@@ -18,6 +19,7 @@
 #define SYNOD_SERVER_PEER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "consensus/raft.h"
@@ -59,6 +61,12 @@ const char *peer_net_addr(const peer_net *pn, raft_id id);
 void peer_net_send(peer_net *pn, const raft_message *m);
 /* Writes every queued batch. Call once per loop pass, after the WAL sync. */
 void peer_net_flush(peer_net *pn);
+
+/* Ids (at most max, into out) of the peers that lost messages since the last call: a link to
+ * or from it closed (what was queued or unread is gone), or messages to it were dropped (link
+ * down, send queue full). The driver reports them to the core (raft_report_unreachable), which
+ * stops pipelining to them and probes; Raft recovers without it, only later. Returns the count. */
+size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max);
 
 /* Client address node id announced in its hello ("" if never heard). */
 const char *peer_net_client_addr(const peer_net *pn, raft_id id);

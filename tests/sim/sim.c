@@ -123,11 +123,99 @@ static sim_msg *msg_copy(const raft_message *m)
     return c;
 }
 
+/* ---- link outages (see sim_internal.h) ---- */
+
+/* 0: from->to is not affected by the outage; 1: lost; 2: held until link_flush_us (written
+ * before the stopped receiver resumed and read its socket; after that the link is gone). */
+static int link_closed(const sim *s, int from, int to)
+{
+    if (!s->link_a || s->now_us >= s->link_until_us) return 0;
+    bool held = s->now_us < s->link_flush_us;
+    if (from == s->link_a && to == s->link_b) return held && s->link_held[0] ? 2 : 1;
+    if (from == s->link_b && to == s->link_a) return held && s->link_held[1] ? 2 : 1;
+    return 0;
+}
+
+void sim_link_outage_start(sim *s, int a, int b, int64_t dur_us)
+{
+    sim_link_outage_end(s);
+    s->link_a = a;
+    s->link_b = b;
+    s->link_until_us = s->now_us + dur_us;
+    /* 0 (half the time): a->b held, 1: b->a held, 2: both lost */
+    int held = (int)sim_rng_below(&s->link_rng, 4);
+    if (held == 3) held = 0;
+    s->link_held[0] = held == 0;
+    s->link_held[1] = held == 1;
+    int64_t lead = sim_rng_range(&s->link_rng, 1000, dur_us / 2 > 50000 ? 50000 : dur_us / 2);
+    s->link_flush_us = s->link_until_us - lead;
+    s->link_outages++;
+    /* what was in flight: already in the receiver's socket buffer, or lost with the link */
+    int lost = 0;
+    for (size_t i = 0; i < s->n_events; i++) {
+        sim_event *ev = &s->events[i];
+        if (ev->kind != EV_DELIVER) continue;
+        int f = (int)ev->msg->m.from;
+        if (!((f == a && ev->node == b) || (f == b && ev->node == a))) continue;
+        if (!sim_rng_chance(&s->link_rng, 500000)) continue;
+        free(ev->msg);
+        ev->msg = NULL;
+        ev->kind = EV_NONE;
+        lost++;
+    }
+    sim_trace(s,
+              "LINK %d<->%d closed for %" PRId64 " ms (%s), %d messages in flight lost; held "
+              "messages arrive at t=%" PRId64 " ms",
+              a, b, dur_us / 1000,
+              held == 0   ? "a->b held"
+              : held == 1 ? "b->a held"
+                          : "both lost",
+              lost, s->link_flush_us / 1000);
+    sim_schedule(s, (sim_event){.t = s->link_until_us, .kind = EV_LINK_UP, .arg = s->link_outages});
+}
+
+/* The link reopens; each side's transport may report the other unreachable (it saw the link
+ * close), as the driver does (node.c, peer_net_take_unreachable). */
+void sim_link_outage_end(sim *s)
+{
+    if (!s->link_a) return;
+    int ends[2] = {s->link_a, s->link_b};
+    sim_trace(s, "LINK %d<->%d reopens", ends[0], ends[1]);
+    s->link_a = s->link_b = 0;
+    for (int k = 0; k < 2; k++) {
+        sim_node *n = &s->nodes[ends[k]];
+        if (!n->up || !sim_rng_chance(&s->link_rng, 500000)) continue;
+        sim_schedule(s, (sim_event){.t = s->now_us,
+                                    .kind = EV_UNREACHABLE,
+                                    .node = n->idx,
+                                    .gen = n->gen,
+                                    .arg = (uint64_t)ends[1 - k]});
+    }
+}
+
+void sim_report_unreachable(sim *s, sim_node *n, int peer)
+{
+    if (n->busy || sim_node_stalled(s, n)) { /* the driver reports before its next Ready */
+        int64_t t = n->busy ? n->busy_until_us : 0;
+        if (n->stalled_until_us > t) t = n->stalled_until_us;
+        sim_schedule(s, (sim_event){.t = t + 1,
+                                    .kind = EV_UNREACHABLE,
+                                    .node = n->idx,
+                                    .gen = n->gen,
+                                    .arg = (uint64_t)peer});
+        return;
+    }
+    sim_trace(s, "node %d: transport reports %d unreachable", n->idx, peer);
+    raft_report_unreachable(n->r, (raft_id)peer);
+    sim_process_ready(s, n);
+}
+
 static void net_send(sim *s, const raft_message *m)
 {
     int from = (int)m->from, to = (int)m->to;
     if (to < 1 || to > SIM_MAX_NODES || !s->nodes[to].exists) return;
-    if (s->cut[from][to] || sim_rng_chance(&s->rng, s->drop_ppm)) {
+    int link = link_closed(s, from, to);
+    if (link == 1 || s->cut[from][to] || sim_rng_chance(&s->rng, s->drop_ppm)) {
         sim_trace(s, "drop %s %d->%d", msg_name(m->type), from, to);
         return;
     }
@@ -141,7 +229,8 @@ static void net_send(sim *s, const raft_message *m)
         int64_t delay = sim_rng_range(&s->rng, s->lat_min_us, s->lat_max_us);
         if (sim_rng_chance(&s->rng, s->slow_msg_ppm))
             delay += sim_rng_range(&s->rng, 5000, s->slow_msg_max_us);
-        sim_schedule(s, (sim_event){.t = s->now_us + delay,
+        int64_t base = link == 2 ? s->link_flush_us : s->now_us; /* held: read on resume */
+        sim_schedule(s, (sim_event){.t = base + delay,
                                     .kind = EV_DELIVER,
                                     .node = to,
                                     .gen = s->nodes[to].gen,
@@ -252,7 +341,7 @@ int sim_node_start(sim *s, sim_node *n)
     cfg.election_tick = SIM_ELECTION_TICK;
     cfg.heartbeat_tick = SIM_HEARTBEAT_TICK;
     cfg.seed = sim_rng_next(&s->rng);
-    cfg.max_inflight = 64;
+    cfg.max_inflight = s->max_inflight;
     cfg.max_batch_bytes = s->batch_bytes;
     cfg.mem_retain_entries = 64;
     cfg.promote_max_lag = 16;
@@ -610,6 +699,11 @@ static int sim_setup(sim *s, const sim_options *opt)
     s->opt = *opt;
     sim_rng_seed(&s->rng, opt->seed);
     sim_rng_seed(&s->lease_rng, opt->seed ^ 0x6c65617365ULL); /* "lease" */
+    sim_rng_seed(&s->link_rng, opt->seed ^ 0x6c696e6bULL);    /* "link" */
+    /* small windows fill (flow control, lost acknowledgements of a full window); from the
+     * link stream, so the main stream's draws stay as they were */
+    static const uint32_t windows[] = {4, 8, 64, 64};
+    s->max_inflight = windows[sim_rng_below(&s->link_rng, 4)];
     s->inv = inv_create(SIM_MAX_NODES);
     if (!s->inv) return -1;
     if (opt->no_commit_rule) inv_disable(s->inv, INV_LEADER_COMMIT_RULE);
@@ -693,6 +787,8 @@ int sim_run(const sim_options *opt, sim_result *res)
     res->ops_pending = s->ops_pending;
     res->lin_unknown = s->lin_unknown;
     res->lease_phases = s->lease_phases;
+    res->link_outages = s->link_outages;
+    res->link_checks = s->link_checks;
     res->lease_reads_in_phase = s->lease_reads_in_phase;
     res->lease_deposed_grants = s->lease_deposed_grants;
     snprintf(res->why, sizeof res->why, "%s", s->why);

@@ -1,7 +1,8 @@
 /* sim.h — deterministic simulator of a synod consensus cluster.
  *
  * One run = one seed: 3 or 5 raft instances in one process, virtual time, a fake network
- * (drop, duplicate, reorder, delay, symmetric and asymmetric partitions), fake disks with
+ * (drop, duplicate, reorder, delay, symmetric and asymmetric partitions, peer links closed and
+ * reopened with messages lost both ways), fake disks with
  * fsync (crash loses unsynced writes, possibly torn), slow disks, crashes and restarts,
  * membership changes, leadership transfers, snapshots; a KV workload whose history is checked
  * by lincheck; safety invariants (invariants.h) after every step; liveness after the faults
@@ -46,6 +47,8 @@ typedef struct {
     uint64_t lease_reads_in_phase; /* lease reads the isolated leader granted during them */
     uint64_t lease_deposed_grants; /* lease reads granted by a leader whose term is older than
                                       the newest leader's: must stay 0 with a correct lease */
+    uint64_t link_outages;         /* link phases run (a closed leader-follower link) */
+    uint64_t link_checks;          /* ... whose follower's catch-up was checked */
     bool lin_unknown;              /* the linearizability search hit its limit */
     char why[600];                 /* first failure */
 } sim_result;

@@ -25,6 +25,9 @@
 #define SIM_HEARTBEAT_TICK 2
 #define SIM_OP_TIMEOUT_US  400000
 #define SIM_LIVENESS_US    10000000 /* after healing: a leader and a new commit within 10 s */
+/* after a link phase's reopen: the follower catches up within this (the snapshot resend
+ * timeout's cap, 16 election timeouts = 1.6 s, plus the transfer) */
+#define SIM_LINK_QUIET_US 2500000
 
 typedef struct sim sim;
 
@@ -36,15 +39,18 @@ typedef enum {
     EV_TICK = 1,
     EV_DELIVER,
     EV_DISK_DONE,
-    EV_CLIENT,    /* node = 0, arg = client */
-    EV_FAULT,     /* the fault schedule */
-    EV_RESTART,   /* node comes back */
-    EV_HEAL,      /* end of the fault phase */
-    EV_LIVENESS,  /* liveness probe */
-    EV_CHURN,     /* crash node if it still leads term arg (leader churn) */
-    EV_LEASE_END, /* end of the lease phase: the isolated leader's links come back */
-    EV_THAW,      /* a stalled node's event loop runs again */
-    EV_NONE       /* cancelled in place (e.g. a message lost with its sender's send buffer) */
+    EV_CLIENT,      /* node = 0, arg = client */
+    EV_FAULT,       /* the fault schedule */
+    EV_RESTART,     /* node comes back */
+    EV_HEAL,        /* end of the fault phase */
+    EV_LIVENESS,    /* liveness probe */
+    EV_CHURN,       /* crash node if it still leads term arg (leader churn) */
+    EV_LEASE_END,   /* end of the lease phase: the isolated leader's links come back */
+    EV_THAW,        /* a stalled node's event loop runs again */
+    EV_LINK_UP,     /* end of a link outage (arg = its number) */
+    EV_LINK_CHECK,  /* end of the link phase: the cut-off follower must have caught up */
+    EV_UNREACHABLE, /* the transport tells node that peer arg lost messages */
+    EV_NONE         /* cancelled in place (e.g. a message lost with its sender's send buffer) */
 } sim_event_kind;
 
 typedef struct {
@@ -129,7 +135,8 @@ struct sim {
     uint32_t drop_ppm, dup_ppm, slow_msg_ppm;
     int64_t lat_min_us, lat_max_us, slow_msg_max_us;
     uint64_t snap_every;
-    uint64_t batch_bytes; /* raft max_batch_bytes for this run */
+    uint64_t batch_bytes;  /* raft max_batch_bytes for this run */
+    uint32_t max_inflight; /* raft max_inflight for this run */
 
     /* workload */
     sim_client clients[SIM_CLIENTS];
@@ -140,7 +147,9 @@ struct sim {
     /* phases */
     bool healed;
     int64_t healed_at_us;
-    bool live; /* liveness proven after healing */
+    bool live;             /* liveness proven after healing */
+    uint64_t marker_index; /* index of the first marker committed after healing */
+    bool caught_up;        /* every member of the leader's config applied it */
     uint32_t marker_req;
     int marker_node;
     uint32_t marker_gen;
@@ -160,6 +169,26 @@ struct sim {
     int64_t lease_until_us;
     uint8_t lease_key;
     uint64_t lease_phases, lease_reads_in_phase, lease_deposed_grants;
+
+    /* link outage: the peer link between link_a and link_b closed (as the real transport closes
+     * a link silent for 1.5 s, e.g. to a stopped process) until link_until_us. Messages in
+     * flight when it closes are lost or not (already in the receiver's socket buffer); sent
+     * meanwhile, one direction's are lost, the other's are lost too or held (written to a
+     * stopped peer's socket) and delivered at link_flush_us, shortly before the reopen, while
+     * the answers still die. At the reopen each side's transport may report the other
+     * unreachable (raft_report_unreachable). link_a == 0: none. */
+    sim_rng link_rng; /* the outages' own draws (seeded from the seed) */
+    int link_a, link_b;
+    bool link_held[2]; /* [0]: a->b held (else lost), [1]: b->a */
+    int64_t link_until_us, link_flush_us;
+    uint64_t link_outages;
+    /* the link phase (sim_world.c, link_phase_start): an outage between the leader and a
+     * follower, alone, then SIM_LINK_QUIET_US of quiet; link_phase_us = its end, 0 = none */
+    int64_t link_phase_us;
+    int link_leader, link_follower;
+    uint32_t link_leader_gen, link_follower_gen;
+    uint64_t link_term, link_commit; /* the leader's term, its commit at the reopen */
+    uint64_t link_checks;            /* phases whose catch-up was checked */
 
     /* membership */
     int joining;  /* id being added as learner, 0 = none */
@@ -183,6 +212,9 @@ void sim_process_ready(sim *s, sim_node *n);
 void sim_check_node(sim *s, sim_node *n);
 bool sim_node_stalled(const sim *s, const sim_node *n);
 void sim_node_stall(sim *s, sim_node *n, int64_t until_us);
+void sim_link_outage_start(sim *s, int a, int b, int64_t dur_us);
+void sim_link_outage_end(sim *s);
+void sim_report_unreachable(sim *s, sim_node *n, int peer);
 
 /* sim_world.c */
 void sim_world_init(sim *s);

@@ -95,7 +95,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0); /* failures show up at once in long runs */
     double t0 = now_s();
     uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
-             ccs = 0, transfers = 0, elections = 0, lphases = 0, lreads = 0, ldeposed = 0;
+             ccs = 0, transfers = 0, elections = 0, lphases = 0, lreads = 0, ldeposed = 0,
+             links = 0, link_checks = 0;
     uint64_t ran = 0;
     for (uint64_t k = 0; k < count; k++, ran++) {
         uint64_t sd = seed + k;
@@ -127,6 +128,8 @@ int main(int argc, char **argv)
         transfers += r.transfers;
         elections += r.elections;
         lphases += r.lease_phases;
+        links += r.link_outages;
+        link_checks += r.link_checks;
         lreads += r.lease_reads_in_phase;
         ldeposed += r.lease_deposed_grants;
         if (r.lin_unknown) unknown++;
@@ -160,6 +163,8 @@ int main(int argc, char **argv)
     printf("sim: %" PRIu64 " lease phases, %" PRIu64
            " lease reads granted by the isolated leader, %" PRIu64 " granted by a deposed leader\n",
            lphases, lreads, ldeposed);
+    printf("sim: %" PRIu64 " link outages, %" PRIu64 " followers checked to catch up after one\n",
+           links, link_checks);
     if (expect_fail) {
         if (failed) {
             printf("sim: the deliberately broken build was caught, as it must be\n");

@@ -245,7 +245,10 @@ void sim_world_apply(sim *s, sim_node *n, const raft_entry *e)
     memcpy(&req, e->data + 4, 4);
     memcpy(&value, e->data + 8, 8);
     if (kind == CMD_MARKER) {
-        if (!s->live) sim_trace(s, "liveness: marker %u committed", req);
+        if (!s->live) {
+            sim_trace(s, "liveness: marker %u committed at %" PRIu64, req, e->index);
+            s->marker_index = e->index;
+        }
         s->live = true;
         return;
     }
@@ -392,6 +395,8 @@ static void heal(sim *s)
 {
     sim_trace(s, "HEAL: network repaired, disks fast, every node up");
     clear_cuts(s);
+    sim_link_outage_end(s);
+    s->link_phase_us = 0;
     s->lease_node = 0;
     s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
     for (int i = 1; i <= SIM_MAX_NODES; i++) {
@@ -414,6 +419,7 @@ static void heal(sim *s)
 static void lease_phase_start(sim *s, sim_node *l)
 {
     clear_cuts(s);
+    sim_link_outage_end(s);
     s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
     s->churn_until_us = 0;
     uint64_t how = sim_rng_below(&s->lease_rng, 10);
@@ -449,11 +455,80 @@ static void lease_phase_end(sim *s)
     s->lease_node = 0;
 }
 
+/* The link phase: the peer link between the leader L and a follower F closes for 100 ms ..
+ * 1.5 s (sim_link_outage_start: messages in flight lost or not, L's appends possibly held
+ * and delivered just before the reopen while F's answers die, as with a stopped follower
+ * whose links the transport closed as silent), alone: other faults wait, the network is
+ * otherwise clean. After the reopen (where each transport may report the other unreachable),
+ * SIM_LINK_QUIET_US of quiet: if L still leads its term, F (same incarnation) must have
+ * applied L's commit index of the reopen. A leader that never replicates to F again (issue 8:
+ * a full window whose acknowledgements were lost) fails here. */
+static void link_phase_start(sim *s, sim_node *l)
+{
+    int ids[SIM_MAX_NODES], k = 0;
+    for (int i = 1; i <= SIM_MAX_NODES; i++)
+        if (i != l->idx && up_node(s, i)) ids[k++] = i;
+    if (!k) return;
+    sim_node *f = &s->nodes[ids[sim_rng_below(&s->link_rng, (uint64_t)k)]];
+    clear_cuts(s);
+    s->drop_ppm = s->dup_ppm = s->slow_msg_ppm = 0;
+    s->churn_until_us = 0;
+    raft_status st;
+    raft_status_get(l->r, &st);
+    s->link_leader = l->idx;
+    s->link_leader_gen = l->gen;
+    s->link_follower = f->idx;
+    s->link_follower_gen = f->gen;
+    s->link_term = st.term;
+    s->link_commit = 0;
+    int64_t dur = sim_rng_range(&s->link_rng, 100000, 1500000);
+    s->link_phase_us = s->now_us + dur + SIM_LINK_QUIET_US;
+    sim_link_outage_start(s, l->idx, f->idx, dur);
+    sim_schedule(s, (sim_event){.t = s->link_phase_us, .kind = EV_LINK_CHECK});
+}
+
+static void link_phase_reopen(sim *s)
+{
+    sim_link_outage_end(s);
+    sim_node *l = up_node(s, s->link_leader);
+    if (!s->link_phase_us || !l || l->gen != s->link_leader_gen) return;
+    raft_status st;
+    raft_status_get(l->r, &st);
+    s->link_commit = st.commit;
+}
+
+static void link_phase_check(sim *s)
+{
+    if (!s->link_phase_us) return;
+    s->link_phase_us = 0;
+    sim_node *l = up_node(s, s->link_leader), *f = up_node(s, s->link_follower);
+    if (!l || !f || l->gen != s->link_leader_gen || f->gen != s->link_follower_gen ||
+        !s->link_commit)
+        return;
+    raft_status st;
+    raft_status_get(l->r, &st);
+    if (st.role != RAFT_LEADER || st.term != s->link_term) return;
+    bool learner;
+    if (!in_config(&st.config, f->idx, &learner)) return;
+    s->link_checks++;
+    if (f->applied < s->link_commit)
+        sim_fail(s,
+                 "CATCH-UP: %.1f s after its link to leader %d reopened, follower %d has applied "
+                 "%" PRIu64 ", below the leader's commit %" PRIu64
+                 " of the reopen (leader commit now %" PRIu64 ")",
+                 (double)SIM_LINK_QUIET_US / 1e6, l->idx, f->idx, f->applied, s->link_commit,
+                 st.commit);
+}
+
 static void fault_event(sim *s)
 {
     if (s->healed) return;
     if (s->lease_node) { /* the lease phase runs alone */
         sim_schedule(s, (sim_event){.t = s->lease_until_us + 1, .kind = EV_FAULT});
+        return;
+    }
+    if (s->link_phase_us) { /* so does the link phase */
+        sim_schedule(s, (sim_event){.t = s->link_phase_us + 1, .kind = EV_FAULT});
         return;
     }
     if (s->step >= s->opt.steps * 7 / 10) {
@@ -467,6 +542,11 @@ static void fault_event(sim *s)
      * --no-lease-phase a seed runs exactly as it did before the phase existed */
     if (l && !s->opt.no_lease_phase && sim_rng_chance(&s->lease_rng, 62500)) {
         lease_phase_start(s, l);
+        return;
+    }
+    /* one fault in 12 starts a link phase; its own stream too */
+    if (l && sim_rng_chance(&s->link_rng, 83333)) {
+        link_phase_start(s, l);
         return;
     }
     int pick = (int)sim_rng_below(&s->rng, 15);
@@ -532,9 +612,51 @@ static void fault_event(sim *s)
     }
 }
 
+/* After the marker committed: has every member of the leader's configuration applied it? A
+ * follower the leader stopped replicating to (issue 8) never does. Returns the first one
+ * behind (0 = all caught up, -1 = no leader to ask). */
+static int behind_member(sim *s, uint64_t *applied)
+{
+    sim_node *l = find_leader(s);
+    if (!l) return -1;
+    raft_status st;
+    raft_status_get(l->r, &st);
+    const raft_membership *m = &st.config;
+    for (uint32_t i = 0; i < m->n_voters + m->n_learners; i++) {
+        int id = (int)(i < m->n_voters ? m->voters[i] : m->learners[i - m->n_voters]);
+        if (id < 1 || id > SIM_MAX_NODES || !s->nodes[id].exists) continue;
+        sim_node *n = &s->nodes[id];
+        if (!n->up || n->applied < s->marker_index) {
+            *applied = n->up ? n->applied : 0;
+            return id;
+        }
+    }
+    return 0;
+}
+
 static void liveness_event(sim *s)
 {
-    if (s->live) return;
+    if (s->caught_up) return;
+    if (s->live) {
+        uint64_t applied = 0;
+        int behind = behind_member(s, &applied);
+        if (behind == 0) {
+            s->caught_up = true;
+            sim_trace(s, "liveness: every member applied marker index %" PRIu64, s->marker_index);
+            return;
+        }
+        if (s->now_us > s->healed_at_us + SIM_LIVENESS_US) {
+            sim_fail(s,
+                     "LIVENESS: %.1f s after the faults healed, %s%d has applied %" PRIu64
+                     ", behind the committed marker at %" PRIu64,
+                     (double)(s->now_us - s->healed_at_us) / 1e6,
+                     behind < 0 ? "no leader; node " : "member ", behind < 0 ? 0 : behind, applied,
+                     s->marker_index);
+            return;
+        }
+        sim_schedule(s, (sim_event){.t = s->now_us + 100000, .kind = EV_LIVENESS});
+        return;
+    }
     if (s->now_us > s->healed_at_us + SIM_LIVENESS_US) {
         sim_node *l = find_leader(s);
         sim_fail(s, "LIVENESS: %.1f s after the faults healed, no new entry committed (leader: %d)",
@@ -614,6 +736,15 @@ void sim_world_event(sim *s, sim_event *ev)
     case EV_LIVENESS: liveness_event(s); break;
     case EV_CHURN: churn_event(s, ev); break;
     case EV_LEASE_END: lease_phase_end(s); break;
+    case EV_LINK_UP:
+        if (s->link_a && ev->arg == s->link_outages) link_phase_reopen(s);
+        break;
+    case EV_LINK_CHECK: link_phase_check(s); break;
+    case EV_UNREACHABLE: {
+        sim_node *n = &s->nodes[ev->node];
+        if (n->up && n->gen == ev->gen) sim_report_unreachable(s, n, (int)ev->arg);
+        break;
+    }
     default: sim_fail(s, "unknown event %d", ev->kind);
     }
 }
@@ -632,13 +763,17 @@ void sim_world_deinit(sim *s)
 
 bool sim_world_done(sim *s)
 {
-    return s->healed && s->live;
+    return s->healed && s->live && s->caught_up;
 }
 
 void sim_world_finish(sim *s)
 {
     if (!s->live) {
         sim_fail(s, "LIVENESS: the run ended without a commit after healing");
+        return;
+    }
+    if (!s->caught_up) {
+        sim_fail(s, "LIVENESS: the run ended before every member applied the marker");
         return;
     }
     for (int i = 0; i < SIM_CLIENTS; i++)
