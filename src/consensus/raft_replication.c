@@ -359,6 +359,15 @@ void raft_handle_heartbeat_resp(raft *r, const raft_message *m)
         }
         raft_reads_on_round_ack(r);
     }
+    if (pr->state == PR_SNAPSHOT && m->index >= pr->snap_index) {
+        /* Its log reaches the snapshot: it installed it and the answer was lost. Probe from
+         * the snapshot on (a wrong guess costs one rejected append) instead of waiting for the
+         * resend timeout. */
+        become_probe(r, pr);
+        pr->next = pr->snap_index + 1;
+        raft_send_append(r, pr, true);
+        return;
+    }
     if (pr->state == PR_SNAPSHOT) {
         /* A lost chunk is resent on a timeout (snapshot.c), or at once when the transport said
          * it was lost (raft_report_unreachable) and the follower answers again. */
