@@ -17,26 +17,50 @@ void resp_buf_init(resp_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->soft = 0;
+    b->failed = 0;
+}
+
+void resp_buf_init_soft(resp_buf *b)
+{
+    resp_buf_init(b);
+    b->soft = 1;
 }
 
 void resp_buf_deinit(resp_buf *b)
 {
+    unsigned char soft = b->soft;
     free(b->data);
     resp_buf_init(b);
+    b->soft = soft;
 }
 
-void resp_buf_reserve(resp_buf *b, size_t extra)
+int resp_buf_reserve(resp_buf *b, size_t extra)
 {
     SYN_ASSERT_CMP(b->len, <=, b->cap);
-    SYN_ASSERT(extra <= SIZE_MAX / 2 - b->len);
-    if (b->cap - b->len >= extra) return;
+    if (b->failed) return -1;
+    if (b->cap - b->len >= extra) return 0;
+    if (extra > SIZE_MAX / 4 - b->len) {
+        SYN_ASSERT(b->soft); /* a hard buffer this large is a bug of its user */
+        b->failed = 1;
+        return -1;
+    }
     size_t cap = b->cap ? b->cap : BUF_MIN_CAP;
     while (cap - b->len < extra)
         cap *= 2;
     char *d = realloc(b->data, cap);
-    SYN_ASSERT(d != NULL); /* out of memory */
+    if (d == NULL && cap - b->len > 2 * extra) {
+        cap = b->len + extra; /* short of memory: try without the doubling's slack */
+        d = realloc(b->data, cap);
+    }
+    if (d == NULL) {
+        SYN_ASSERT(b->soft); /* out of memory where no partial result is acceptable */
+        b->failed = 1;
+        return -1;
+    }
     b->data = d;
     b->cap = cap;
+    return 0;
 }
 
 void resp_buf_consume(resp_buf *b, size_t n)
@@ -53,7 +77,7 @@ void resp_buf_consume(resp_buf *b, size_t n)
 void resp_buf_append(resp_buf *b, const void *p, size_t len)
 {
     if (len == 0) return;
-    resp_buf_reserve(b, len);
+    if (resp_buf_reserve(b, len) < 0) return;
     memcpy(b->data + b->len, p, len);
     b->len += len;
 }
@@ -79,7 +103,7 @@ static long long count_ll(size_t n)
  * Redis maps them to spaces in formatted errors, we do it for every line. */
 static void add_line(resp_buf *b, char prefix, const char *s, size_t len)
 {
-    resp_buf_reserve(b, len + 3);
+    if (resp_buf_reserve(b, len + 3) < 0) return;
     char *o = b->data + b->len;
     *o++ = prefix;
     for (size_t i = 0; i < len; i++)
@@ -107,6 +131,8 @@ void resp_add_int(resp_buf *b, long long v)
 
 void resp_add_bulk(resp_buf *b, const char *p, size_t len)
 {
+    /* one reservation: a soft buffer that fails drops the whole bulk, not its tail */
+    if (resp_buf_reserve(b, len + 32 + 2) < 0) return;
     add_prefixed_ll(b, '$', count_ll(len));
     resp_buf_append(b, p, len);
     resp_buf_append(b, "\r\n", 2);

@@ -22,11 +22,10 @@
 #include "util/assert.h"
 #include "util/strconv.h"
 
-#define LINE_MAX_BYTES    RESP_MAX_INLINE_LEN /* PROTO_INLINE_MAX_SIZE */
-#define ARGV_PREALLOC_MAX 1024                /* Redis: argv_len = min(multibulklen, 1024) */
-#define ARGV_KEEP_MAX     4096                /* larger argv arrays are freed between requests */
-#define STORE_KEEP_MAX    (16 * 1024)
-#define PROTO_ERR(msg)    "ERR Protocol error: " msg
+#define LINE_MAX_BYTES RESP_MAX_INLINE_LEN /* PROTO_INLINE_MAX_SIZE */
+#define ARGV_KEEP_MAX  4096                /* larger argv arrays are freed between requests */
+#define STORE_KEEP_MAX (16 * 1024)
+#define PROTO_ERR(msg) "ERR Protocol error: " msg
 
 enum {
     ST_START,      /* between requests */
@@ -34,7 +33,7 @@ enum {
     ST_MB_COUNT,   /* looking for the '\r' that ends "*<count>" */
     ST_BULK_COUNT, /* looking for the '\r' that ends "$<len>" */
     ST_BULK_DATA,  /* waiting for <len> payload bytes plus 2 */
-    ST_ERROR,      /* sticky: a protocol error was reported */
+    ST_ERROR,      /* sticky: a protocol error (or out of memory) was reported */
 };
 
 struct resp_parser {
@@ -47,12 +46,14 @@ struct resp_parser {
     int nul_blocked;   /* a NUL precedes any delimiter: this line can never end (Redis strchr) */
     long long mb_left; /* elements still to read, > 0 while in a multibulk */
     long long bulk_len;
-    size_t last_len; /* len of the last call, for resp_parser_need */
+    size_t last_len;   /* len of the last call, for resp_parser_need */
+    size_t args_start; /* multibulk: offset of the first "$<len>" line */
 
-    resp_arg *argv; /* argv[0..argc) valid, capacity argv_cap */
-    size_t *offs;   /* multibulk: offs[i] is argv[i]'s offset in buf until completion;
-                     * same capacity as argv */
-    int argc;       /* 0 <= argc <= argv_cap */
+    /* A multibulk's arguments are only counted while it arrives (argc) and located by a
+     * second pass over the validated bytes once it is complete, so a pending request costs
+     * the parser nothing per argument: the caller's buffer (the bytes received) is all. */
+    resp_arg *argv; /* argv[0..argc) valid once a request is complete; capacity argv_cap */
+    int argc;       /* arguments parsed so far; <= argv_cap only after completion */
     int argv_cap;
     char *store; /* decoded inline arguments */
     size_t store_cap;
@@ -61,13 +62,6 @@ struct resp_parser {
 
 static const resp_limits default_limits = {RESP_DEFAULT_MAX_BULK_LEN,
                                            RESP_DEFAULT_MAX_MULTIBULK_LEN};
-
-static void *xrealloc(void *ptr, size_t size)
-{
-    void *q = realloc(ptr, size ? size : 1);
-    SYN_ASSERT(q != NULL); /* out of memory: the server cannot continue safely */
-    return q;
-}
 
 void resp_parser_set_limits(resp_parser *p, const resp_limits *limits)
 {
@@ -92,7 +86,6 @@ void resp_parser_destroy(resp_parser *p)
 {
     if (p == NULL) return;
     free(p->argv);
-    free(p->offs);
     free(p->store);
     free(p);
 }
@@ -112,16 +105,26 @@ size_t resp_parser_need(const resp_parser *p)
 
 size_t resp_parser_mem_bytes(const resp_parser *p)
 {
-    return sizeof *p + (size_t)p->argv_cap * (sizeof *p->argv + sizeof *p->offs) + p->store_cap;
+    return sizeof *p + (size_t)p->argv_cap * sizeof *p->argv + p->store_cap;
 }
 
-static int fail(resp_parser *p, const char *msg)
+static int fail_rc(resp_parser *p, const char *msg, int rc)
 {
     size_t n = strlen(msg);
     SYN_ASSERT(n < sizeof p->err);
     memcpy(p->err, msg, n + 1);
     p->state = ST_ERROR;
-    return RESP_ERROR;
+    return rc;
+}
+
+static int fail(resp_parser *p, const char *msg)
+{
+    return fail_rc(p, msg, RESP_ERROR);
+}
+
+static int fail_nomem(resp_parser *p)
+{
+    return fail_rc(p, "OOM out of memory parsing the request", RESP_NOMEM);
 }
 
 /* Fast path for the usual "*3\r\n" / "$16\r\n": plain digits up to '\r' plus one more byte
@@ -194,16 +197,19 @@ static int find_delim(resp_parser *p, const char *buf, size_t len, char delim, s
     return 0;
 }
 
-/* Grows argv (and offs, kept the same size) to hold at least `need` entries. */
-static void argv_reserve(resp_parser *p, int need)
+/* Grows argv to hold at least `need` entries. Returns 0, or -1 if out of memory (argv is
+ * then unchanged). */
+static int argv_reserve(resp_parser *p, int need)
 {
-    if (need <= p->argv_cap) return;
+    if (need <= p->argv_cap) return 0;
     int cap = p->argv_cap ? p->argv_cap : 8;
     while (cap < need)
         cap = cap > INT_MAX / 2 ? INT_MAX : cap * 2;
-    p->argv = xrealloc(p->argv, (size_t)cap * sizeof *p->argv);
-    p->offs = xrealloc(p->offs, (size_t)cap * sizeof *p->offs);
+    resp_arg *a = realloc(p->argv, (size_t)cap * sizeof *p->argv);
+    if (a == NULL) return -1;
+    p->argv = a;
     p->argv_cap = cap;
+    return 0;
 }
 
 /* Called at the start of each request: releases what the previous one made unusually large. */
@@ -215,9 +221,7 @@ static void reset_request(resp_parser *p)
     p->bulk_len = 0;
     if (p->argv_cap > ARGV_KEEP_MAX) {
         free(p->argv);
-        free(p->offs);
         p->argv = NULL;
-        p->offs = NULL;
         p->argv_cap = 0;
     }
     if (p->store_cap > STORE_KEEP_MAX) {
@@ -241,11 +245,13 @@ static int hex_val(char c)
 }
 
 /* sdssplitargs over line[0..n) (which holds no NUL), decoding into p->store.
- * Returns 0 or -1 for unbalanced quotes. */
+ * Returns 0, -1 for unbalanced quotes, or -2 if out of memory. */
 static int split_inline(resp_parser *p, const char *line, size_t n)
 {
     if (p->store_cap < n) {
-        p->store = xrealloc(p->store, n);
+        char *st = realloc(p->store, n);
+        if (st == NULL) return -2;
+        p->store = st;
         p->store_cap = n;
     }
     char *out = p->store; /* decoded bytes never outnumber source bytes */
@@ -309,7 +315,7 @@ static int split_inline(resp_parser *p, const char *line, size_t n)
             }
             if (i < n) i++;
         }
-        argv_reserve(p, p->argc + 1);
+        if (argv_reserve(p, p->argc + 1) < 0) return -2;
         p->argv[p->argc].ptr = tok;
         p->argv[p->argc].len = (size_t)(out - tok);
         p->argc++;
@@ -323,18 +329,34 @@ static int parse_inline(resp_parser *p, const char *buf, size_t len, size_t *con
     if (r != 1) return r == 0 ? RESP_INCOMPLETE : r;
     size_t end = nl;
     if (end > p->line_start && buf[end - 1] == '\r') end--;
-    if (split_inline(p, buf + p->line_start, end - p->line_start) != 0)
-        return fail(p, PROTO_ERR("unbalanced quotes in request"));
+    int sr = split_inline(p, buf + p->line_start, end - p->line_start);
+    if (sr == -2) return fail_nomem(p);
+    if (sr != 0) return fail(p, PROTO_ERR("unbalanced quotes in request"));
     *consumed = nl + 1;
     p->state = ST_START;
     return RESP_OK;
 }
 
-/* Fills argv[i].ptr from the offsets now that buf is final for this request. */
+/* The request in buf[0..p->pos) is complete and was validated line by line: locates its
+ * p->argc arguments with a second pass over the "$<len>" lines (each ends at its first '\r',
+ * as the first pass found it, and its digits parse as they did then). Costs O(argc), not
+ * O(bytes): payloads are skipped. */
 static int finish_multibulk(resp_parser *p, const char *buf, size_t *consumed)
 {
-    for (int i = 0; i < p->argc; i++)
-        p->argv[i].ptr = buf + p->offs[i];
+    if (argv_reserve(p, p->argc) < 0) return fail_nomem(p);
+    size_t at = p->args_start;
+    for (int i = 0; i < p->argc; i++) {
+        SYN_ASSERT(at < p->pos && buf[at] == '$');
+        const char *cr = memchr(buf + at, '\r', p->pos - at);
+        SYN_ASSERT(cr != NULL);
+        long long len;
+        int ok = syn_string2ll(buf + at + 1, (size_t)(cr - buf) - at - 1, &len);
+        SYN_ASSERT(ok && len >= 0);
+        p->argv[i].ptr = cr + 2;
+        p->argv[i].len = (size_t)len;
+        at = (size_t)(cr - buf) + 2 + (size_t)len + 2;
+    }
+    SYN_ASSERT_CMP(at, ==, p->pos);
     *consumed = p->pos;
     p->state = ST_START;
     return RESP_OK;
@@ -354,10 +376,9 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
         }
         if (ll > p->limits.max_multibulk_len) return fail(p, PROTO_ERR("invalid multibulk length"));
         p->pos = cr + 2;
+        p->args_start = p->pos;
         if (ll <= 0) return finish_multibulk(p, buf, consumed); /* empty request */
         p->mb_left = ll;
-        int prealloc = ll < ARGV_PREALLOC_MAX ? (int)ll : ARGV_PREALLOC_MAX;
-        argv_reserve(p, prealloc);
         begin_line(p, ST_BULK_COUNT, p->pos);
     }
     while (p->mb_left > 0) {
@@ -385,15 +406,7 @@ static int parse_multibulk(resp_parser *p, const char *buf, size_t len, size_t *
         }
         SYN_ASSERT(p->state == ST_BULK_DATA);
         if (len - p->pos < (size_t)p->bulk_len + 2) return RESP_INCOMPLETE;
-        if (p->argc == p->argv_cap) {
-            /* grow with the data, never to the declared count up front */
-            long long want = (long long)p->argv_cap * 2;
-            if (want > p->argc + p->mb_left) want = p->argc + p->mb_left;
-            argv_reserve(p, (int)want);
-        }
-        p->offs[p->argc] = p->pos;
-        p->argv[p->argc].len = (size_t)p->bulk_len;
-        p->argc++;
+        p->argc++;                         /* located by finish_multibulk */
         p->pos += (size_t)p->bulk_len + 2; /* the 2 bytes after the payload are not checked */
         p->mb_left--;
         begin_line(p, ST_BULK_COUNT, p->pos);

@@ -9,11 +9,13 @@
  * multibulk (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`) and inline (`GET k\r\n`, as telnet sends, with
  * sdssplitargs quoting). Limits follow Redis's defaults and are configurable:
  * proto-max-bulk-len (512 MB) and INT_MAX multibulk elements; count lines and inline requests
- * end within 64 KB of their start. A huge declared count or length allocates nothing up front:
- * memory grows only with the bytes that actually arrive. A protocol error carries the exact
- * Redis error text (e.g. "ERR Protocol error: invalid bulk length"); the server replies with
- * it and closes the connection, as Redis does. The result never depends on how the input was
- * fragmented.
+ * end within 64 KB of their start. A huge declared count or length allocates nothing up front,
+ * and a pending multibulk costs the parser O(1): its arguments are counted as they arrive and
+ * located only once the request is complete, so the bytes received (the caller's buffer) are
+ * all the memory an unfinished request holds. Allocation failure is an error, never an abort. A
+ * protocol error carries the exact Redis error text (e.g. "ERR Protocol error: invalid bulk
+ * length"); the server replies with it and closes the connection, as Redis does. The result never
+ * depends on how the input was fragmented.
  *
  * Encoder: appends RESP to a growable byte buffer (resp_buf), byte-identical to Redis 7.0. */
 #ifndef SYNOD_RESP_H
@@ -42,6 +44,7 @@ enum {
     RESP_OK = 0,         /* a complete request is in argv/argc */
     RESP_INCOMPLETE = 1, /* need more bytes; everything so far is kept */
     RESP_ERROR = -1,     /* protocol error; resp_parser_error() has the reply text */
+    RESP_NOMEM = -2,     /* out of memory; the parser is in error state: drop the client */
 };
 
 /* NULL limits = Redis defaults. Returns NULL if out of memory. */
@@ -60,8 +63,10 @@ void resp_parser_set_limits(resp_parser *p, const resp_limits *limits);
  *   address) plus more. Passing fewer bytes than last time is a bug (asserted).
  * RESP_ERROR: *consumed is 0; resp_parser_error() has the reply; the parser stays in error
  *   (every later call returns RESP_ERROR) — close the connection after replying.
- * Never allocates in proportion to a declared length, only to bytes received. Aborts only
- * if malloc fails. */
+ * RESP_NOMEM: an allocation failed (argument array or inline storage); *consumed is 0, the
+ *   parser stays in error (later calls return RESP_ERROR) — close the connection.
+ * Never allocates in proportion to a declared length, only to bytes received; the argument
+ * array of a complete request is allocated when it completes (16 bytes per argument). */
 int resp_parse(resp_parser *p, const char *buf, size_t len, size_t *consumed, resp_arg **argv,
                int *argc);
 /* "ERR Protocol error: ..." after RESP_ERROR (no leading '-', no CRLF; for resp_add_error),
@@ -73,16 +78,24 @@ size_t resp_parser_need(const resp_parser *p);
 /* Heap bytes the parser holds (argument arrays and inline storage), for memory accounting. */
 size_t resp_parser_mem_bytes(const resp_parser *p);
 
-/* Growable output buffer. Invariant: len <= cap; data is NULL iff cap == 0. */
+/* Growable output buffer. Invariant: len <= cap; data is NULL iff cap == 0.
+ * Out of memory: a buffer initialised with resp_buf_init aborts (its users, e.g. log entries,
+ * cannot continue with a partial buffer); one initialised with resp_buf_init_soft (a client's
+ * replies) instead sets `failed` and drops that append and every later one until
+ * resp_buf_deinit, so its owner can notice and drop the client. */
 typedef struct {
     char *data;
     size_t len;
     size_t cap;
+    unsigned char soft;   /* allocation failure sets `failed` instead of aborting */
+    unsigned char failed; /* sticky: an append was dropped for lack of memory */
 } resp_buf;
 
 void resp_buf_init(resp_buf *b);
-void resp_buf_deinit(resp_buf *b);                            /* frees data; b is empty */
-void resp_buf_reserve(resp_buf *b, size_t extra);             /* aborts on out-of-memory */
+void resp_buf_init_soft(resp_buf *b);
+void resp_buf_deinit(resp_buf *b); /* frees data; b is empty (and stays soft if it was) */
+/* Room for `extra` more bytes. Returns 0, or -1 if a soft buffer could not grow (failed). */
+int resp_buf_reserve(resp_buf *b, size_t extra);
 void resp_buf_consume(resp_buf *b, size_t n);                 /* drops n bytes from the front */
 void resp_buf_append(resp_buf *b, const void *p, size_t len); /* raw bytes, e.g. pre-encoded */
 

@@ -100,7 +100,7 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->id = s->next_client_id++;
         c->proto = 2;
         c->parser = p;
-        resp_buf_init(&c->out);
+        resp_buf_init_soft(&c->out);
         resp_buf_init(&c->multi);
         snprintf(c->addr, sizeof(c->addr), "%s", peer);
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
@@ -132,6 +132,26 @@ static size_t out_pending(const client *c)
     return c->out.len - c->out_sent;
 }
 
+/* Frees the unsent output of a client that is being dropped. */
+static void drop_output(client *c)
+{
+    resp_buf_deinit(&c->out);
+    c->out_sent = 0;
+}
+
+/* Drops a client for lack of memory (its request or reply could not be allocated): the other
+ * clients and the node carry on. */
+static void drop_oom(client *c, const char *what)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    srv_log(SRV_LOG_WARN, "out of memory %s for client id=%llu addr=%s: closing it", what,
+            (unsigned long long)c->id, c->addr);
+    c->srv->stats.oom_disconnections++;
+    drop_output(c);
+    c->flags |= CLIENT_CLOSE_ASAP;
+    srv_client_mark_pending(c); /* freed by the before-sleep hook */
+}
+
 /* Parses and executes every complete request in the query buffer, then keeps the unparsed
  * tail at the front of the buffer. */
 static void process_input(client *c)
@@ -149,6 +169,11 @@ static void process_input(client *c)
         int argc = 0;
         int rc = resp_parse(c->parser, c->qbuf + pos, c->qlen - pos, &used, &args, &argc);
         if (rc == RESP_INCOMPLETE) break;
+        if (rc == RESP_NOMEM) {
+            drop_oom(c, "parsing a request");
+            pos = c->qlen;
+            break;
+        }
         if (rc == RESP_ERROR) {
             const char *msg = resp_parser_error(c->parser);
             srv_log(SRV_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
@@ -166,8 +191,8 @@ static void process_input(client *c)
                     cap *= 2;
                 data_arg *na = realloc(s->argv, sizeof(*na) * (size_t)cap);
                 if (!na) {
-                    srv_reply_error(c, "ERR out of memory");
-                    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+                    drop_oom(c, "for the arguments of a request");
+                    pos = c->qlen;
                     break;
                 }
                 s->argv = na;
@@ -237,12 +262,13 @@ static void on_readable(client *c)
     if (need > want && need < (size_t)s->cfg.client_query_buffer_limit) want = need;
     if (c->qcap - c->qlen < want) {
         size_t ncap = c->qlen + want;
+        /* geometric: a big pending request must not cost a realloc per 16 KB read */
+        if (ncap < c->qcap + c->qcap / 2) ncap = c->qcap + c->qcap / 2;
         if (ncap < SRV_IOBUF_BYTES) ncap = SRV_IOBUF_BYTES;
         char *nb = realloc(c->qbuf, ncap);
+        if (!nb && ncap > c->qlen + want) nb = realloc(c->qbuf, ncap = c->qlen + want);
         if (!nb) {
-            srv_log(SRV_LOG_WARN, "out of memory reading from client id=%llu",
-                    (unsigned long long)c->id);
-            c->flags |= CLIENT_CLOSE_ASAP;
+            drop_oom(c, "reading a request");
             return;
         }
         c->qbuf = nb;
@@ -269,6 +295,7 @@ static void on_readable(client *c)
                 "closing client id=%llu addr=%s that reached max query buffer "
                 "length (%zu bytes)",
                 (unsigned long long)c->id, c->addr, c->qlen);
+        s->stats.qbuf_limit_disconnections++;
         c->flags |= CLIENT_CLOSE_ASAP;
         return;
     }
@@ -284,7 +311,15 @@ static int write_out(client *c)
         ssize_t n = write(c->fd, c->out.data + c->out_sent, out_pending(c));
         if (n < 0) {
             if (errno == EINTR) continue;
-            if (errno == EAGAIN) return 1;
+            if (errno == EAGAIN) {
+                /* a client reading slowly while more output arrives never empties the
+                 * buffer: drop the written front once it is most of it (amortised O(1)) */
+                if (c->out_sent >= SRV_OUT_EAGER_BYTES && c->out_sent >= c->out.len / 2) {
+                    resp_buf_consume(&c->out, c->out_sent);
+                    c->out_sent = 0;
+                }
+                return 1;
+            }
             c->flags |= CLIENT_CLOSE_ASAP;
             return -1;
         }
@@ -293,10 +328,7 @@ static int write_out(client *c)
     }
     c->out.len = 0;
     c->out_sent = 0;
-    if (c->out.cap > 4 * SRV_IOBUF_BYTES) {
-        resp_buf_deinit(&c->out);
-        resp_buf_init(&c->out);
-    }
+    if (c->out.cap > 4 * SRV_IOBUF_BYTES) resp_buf_deinit(&c->out); /* stays soft */
     return 0;
 }
 
@@ -311,6 +343,86 @@ static void update_watch(client *c)
     if (mask == net_loop_mask(c->srv->loop, c->fd)) return;
     int rc = net_loop_watch(c->srv->loop, c->fd, mask, client_on_io, c);
     SYN_ASSERT(rc == 0);
+}
+
+/* --- replies: eager writes and client-output-buffer-limit ---------------------------------- */
+
+/* The limit class of a client (pub/sub clients will be SRV_OBUF_PUBSUB once pub/sub lands). */
+static int obuf_class(const client *c)
+{
+    (void)c;
+    return SRV_OBUF_NORMAL;
+}
+
+/* Redis's checkClientOutputBufferLimits on `pending` unsent bytes: over the hard limit, or over
+ * the soft limit for more than its seconds without a break (the start is remembered on the first
+ * check that finds it over, forgotten on the first that finds it under). As in Redis, the first
+ * SRV_OBUF_UNCOUNTED_BYTES do not count (Redis's 16 KB static reply buffer is outside its
+ * reply-list memory), so a tiny limit still lets short replies such as +OK through. */
+#define SRV_OBUF_UNCOUNTED_BYTES (16 * 1024)
+static int obuf_over_limit(client *c, size_t pending)
+{
+    const srv_obuf_limit *l = &c->srv->cfg.obuf_limits[obuf_class(c)];
+    pending = pending > SRV_OBUF_UNCOUNTED_BYTES ? pending - SRV_OBUF_UNCOUNTED_BYTES : 0;
+    if (l->hard_bytes && pending >= l->hard_bytes) return 1;
+    if (l->soft_bytes && pending >= l->soft_bytes) {
+        int64_t now = net_mono_ms();
+        if (!c->obuf_soft_since_ms) {
+            c->obuf_soft_since_ms = now;
+            return 0;
+        }
+        return now - c->obuf_soft_since_ms > l->soft_seconds * 1000;
+    }
+    c->obuf_soft_since_ms = 0;
+    return 0;
+}
+
+static void close_over_limit(client *c)
+{
+    srv_log(SRV_LOG_WARN,
+            "Client id=%llu addr=%s omem=%zu scheduled to be closed ASAP for overcoming of output "
+            "buffer limits.",
+            (unsigned long long)c->id, c->addr, out_pending(c));
+    c->srv->stats.obuf_limit_disconnections++;
+    drop_output(c); /* the memory goes now; nothing more is appended (srv_client_reply_begin) */
+    c->flags |= CLIENT_CLOSE_ASAP;
+    srv_client_mark_pending(c); /* freed by the before-sleep hook */
+}
+
+int srv_client_reply_begin(client *c)
+{
+    return !(c->flags & CLIENT_CLOSE_ASAP);
+}
+
+void srv_client_reply_end(client *c)
+{
+    if (c->out.failed) {
+        drop_oom(c, "building a reply");
+        return;
+    }
+    size_t pending = out_pending(c);
+    if (pending >= SRV_OUT_EAGER_BYTES && !(c->flags & CLIENT_WANT_WRITE)) {
+        /* write while building: a reading client then never holds a huge reply in full */
+        int rc = write_out(c);
+        if (rc < 0) {
+            drop_output(c); /* write error: CLIENT_CLOSE_ASAP is set */
+            srv_client_mark_pending(c);
+            return;
+        }
+        if (rc == 1) {
+            c->flags |= CLIENT_WANT_WRITE; /* the writable event continues */
+            update_watch(c);
+        }
+        pending = out_pending(c);
+    }
+    if (obuf_over_limit(c, pending)) close_over_limit(c);
+}
+
+void srv_client_check_output_limits(server *s)
+{
+    for (client *c = s->clients; c; c = c->next)
+        if (!(c->flags & CLIENT_CLOSE_ASAP) && obuf_over_limit(c, out_pending(c)))
+            close_over_limit(c);
 }
 
 /* Writes pending output; on completion resumes a paused client or frees one that asked to be

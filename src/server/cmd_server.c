@@ -126,11 +126,17 @@ static void info_stats(server *s, resp_buf *b)
     sb_printf(b,
               "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
               "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-              "rejected_connections:%llu\r\nexpired_keys:%llu\r\n",
+              "rejected_connections:%llu\r\nexpired_keys:%llu\r\n"
+              "client_query_buffer_limit_disconnections:%llu\r\n"
+              "client_output_buffer_limit_disconnections:%llu\r\n"
+              "client_oom_disconnections:%llu\r\n",
               (unsigned long long)st->connections_received,
               (unsigned long long)st->commands_processed, (unsigned long long)st->net_input_bytes,
               (unsigned long long)st->net_output_bytes,
-              (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys);
+              (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys,
+              (unsigned long long)st->qbuf_limit_disconnections,
+              (unsigned long long)st->obuf_limit_disconnections,
+              (unsigned long long)st->oom_disconnections);
 }
 
 static void info_replication(server *s, resp_buf *b)

@@ -28,7 +28,8 @@ typedef enum {
     K_NAME,
     K_SECRET,
     K_SECRET_FILE,
-    K_CONSIST
+    K_CONSIST,
+    K_OBUF
 } key_type;
 
 /* Flags of a key. */
@@ -86,6 +87,8 @@ static const key_def keys[] = {
      "close clients idle this many seconds (0 = never)"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
+    {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
+     "CLASS HARD SOFT SECONDS ...: close clients that leave replies unread"},
     {"save", K_CONST, K_COMPAT, 0, 0, 0, ""},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
     {"databases", K_CONST, K_COMPAT, 0, 0, 0, "1"},
@@ -115,6 +118,10 @@ void srv_config_defaults(srv_config *c)
     c->hz = 10;
     c->timeout_s = 0;
     c->log_verbose = 0;
+    /* Redis 7.0's defaults: normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60 */
+    c->obuf_limits[SRV_OBUF_NORMAL] = (srv_obuf_limit){0, 0, 0};
+    c->obuf_limits[SRV_OBUF_REPLICA] = (srv_obuf_limit){256ll << 20, 64ll << 20, 60};
+    c->obuf_limits[SRV_OBUF_PUBSUB] = (srv_obuf_limit){32ll << 20, 8ll << 20, 60};
 }
 
 static const key_def *find_key(const char *name)
@@ -186,6 +193,95 @@ static int parse_mem(const char *s, long long *out)
     if (v > LLONG_MAX / mul) return -1;
     *out = v * mul;
     return 0;
+}
+
+static const char *obuf_class_names[SRV_OBUF_CLASSES] = {"normal", "slave", "pubsub"};
+
+/* Redis 7.0's memtoull: digits, then an optional unit (b, k, kb, m, mb, g, gb in any case;
+ * k = 1000, kb = 1024); no sign; "" is 0; the product wraps as in Redis. */
+static int parse_memtoull(const char *p, unsigned long long *out)
+{
+    static const struct {
+        const char *unit;
+        unsigned long long mul;
+    } units[] = {{"", 1},        {"b", 1},           {"k", 1000},          {"kb", 1024},
+                 {"m", 1000000}, {"mb", 1ull << 20}, {"g", 1000000000ull}, {"gb", 1ull << 30}};
+    if (*p == '-') return -1;
+    size_t digits = 0;
+    while (isdigit((unsigned char)p[digits]))
+        digits++;
+    unsigned long long mul = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcasecmp(p + digits, units[i].unit) == 0) mul = units[i].mul;
+    char num[128];
+    if (mul == 0 || digits >= sizeof(num)) return -1;
+    memcpy(num, p, digits);
+    num[digits] = '\0';
+    *out = strtoull(num, NULL, 10) * mul; /* saturates at ULLONG_MAX like Redis's strtoull */
+    return 0;
+}
+
+/* client-output-buffer-limit as Redis 7.0 parses it (setConfigClientOutputBufferLimitOption):
+ * the value split at each single space (so doubled spaces make empty words, and a tab is not a
+ * separator), in groups of four `class hard soft seconds`; class is normal, slave/replica or
+ * pubsub in any case; sizes as memtoull; seconds a decimal >= 0. Only the named classes change,
+ * nothing changes unless every group is valid, and "" is a no-op. `err` gets the text Redis puts
+ * after "- " in its CONFIG SET error. */
+static int parse_obuf(srv_config *c, const char *value, char *err, size_t cap)
+{
+    size_t vlen = strlen(value);
+    char *copy = malloc(vlen + 1);
+    const char **words = malloc(sizeof(*words) * (vlen / 2 + 2));
+    int rc = -1, n = 0;
+    if (!copy || !words) {
+        errf(err, cap, "out of memory");
+        goto out;
+    }
+    memcpy(copy, value, vlen + 1);
+    if (vlen > 0) {
+        for (char *w = copy;;) {
+            char *sp = strchr(w, ' ');
+            words[n++] = w;
+            if (!sp) break;
+            *sp = '\0';
+            w = sp + 1;
+        }
+    }
+    if (n % 4) {
+        errf(err, cap, "Wrong number of arguments in buffer limit configuration.");
+        goto out;
+    }
+    srv_obuf_limit next[SRV_OBUF_CLASSES];
+    memcpy(next, c->obuf_limits, sizeof(next));
+    for (int i = 0; i < n; i += 4) {
+        int cls = -1;
+        for (int k = 0; k < SRV_OBUF_CLASSES; k++)
+            if (strcasecmp(words[i], obuf_class_names[k]) == 0) cls = k;
+        if (strcasecmp(words[i], "replica") == 0) cls = SRV_OBUF_REPLICA;
+        if (cls < 0) {
+            errf(err, cap, "Invalid client class specified in buffer limit configuration.");
+            goto out;
+        }
+        unsigned long long hard, soft;
+        char *end;
+        errno = 0;
+        long long secs = strtoll(words[i + 3], &end, 10);
+        int secs_range = errno == ERANGE;
+        if (parse_memtoull(words[i + 1], &hard) < 0 || parse_memtoull(words[i + 2], &soft) < 0 ||
+            *end || secs_range || secs < 0) {
+            errf(err, cap,
+                 "Error in hard, soft or soft_seconds setting in buffer limit "
+                 "configuration.");
+            goto out;
+        }
+        next[cls] = (srv_obuf_limit){hard, soft, secs};
+    }
+    memcpy(c->obuf_limits, next, sizeof(next));
+    rc = 0;
+out:
+    free(copy);
+    free(words);
+    return rc;
 }
 
 static int parse_cluster(srv_config *c, const char *value, char *err, size_t cap)
@@ -348,6 +444,16 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         errf(err, cap, "consistency: bad value '%s' (expected linearizable|lease|stale)", value);
         return -1;
+    case K_OBUF: {
+        char e[160];
+        if (parse_obuf(c, value, e, sizeof(e)) == 0) return 0;
+        if (runtime)
+            errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - %s", k->name,
+                 e);
+        else
+            errf(err, cap, "%s: bad value '%s': %s", k->name, value, e);
+        return -1;
+    }
     case K_CONST: break;
     }
     SYN_ASSERT(0);
@@ -399,6 +505,18 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_SECRET: snprintf(out, cap, "%s", c->cluster_secret); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
+    case K_OBUF: {
+        size_t used = 0;
+        out[0] = '\0';
+        for (int cls = 0; cls < SRV_OBUF_CLASSES && used < cap; cls++) {
+            const srv_obuf_limit *l = &c->obuf_limits[cls];
+            int w = snprintf(out + used, cap - used, "%s%s %llu %llu %lld", cls ? " " : "",
+                             obuf_class_names[cls], l->hard_bytes, l->soft_bytes, l->soft_seconds);
+            if (w < 0) break;
+            used += (size_t)w;
+        }
+        return;
+    }
     }
 }
 

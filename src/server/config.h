@@ -16,6 +16,18 @@
 
 enum { SRV_FSYNC_ALWAYS = 0, SRV_FSYNC_BATCH = 1, SRV_FSYNC_NEVER = 2 };
 
+/* client-output-buffer-limit classes, in the order Redis 7.0 reports them. Every client is
+ * `normal` today; `pubsub` applies once pub/sub lands; `slave` (alias `replica`) is accepted
+ * and reported for Redis tools but has no clients (replication is Raft's). */
+enum { SRV_OBUF_NORMAL = 0, SRV_OBUF_REPLICA = 1, SRV_OBUF_PUBSUB = 2, SRV_OBUF_CLASSES = 3 };
+
+/* One class's limit on a client's unsent reply bytes; 0 = no limit. */
+typedef struct {
+    unsigned long long hard_bytes; /* over this: closed at once */
+    unsigned long long soft_bytes; /* over this for more than soft_seconds without a break */
+    long long soft_seconds;
+} srv_obuf_limit;
+
 typedef struct {
     long long id;
     char host[SRV_HOST_MAX];
@@ -40,11 +52,12 @@ typedef struct {
     long long snapshot_count; /* applied entries between automatic snapshots */
     /* runtime (CONFIG SET) */
     long long maxclients;
-    long long proto_max_bulk_len;        /* bytes */
-    long long client_query_buffer_limit; /* bytes */
-    long long hz;                        /* server cron frequency (active expiry) */
-    long long timeout_s;                 /* close clients idle this long; 0 = never */
-    long long log_verbose;               /* 1: log every connection */
+    long long proto_max_bulk_len;                 /* bytes */
+    long long client_query_buffer_limit;          /* bytes */
+    long long hz;                                 /* server cron frequency (active expiry) */
+    long long timeout_s;                          /* close clients idle this long; 0 = never */
+    long long log_verbose;                        /* 1: log every connection */
+    srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
 } srv_config;
 
 void srv_config_defaults(srv_config *c);

@@ -24,6 +24,8 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
             c = next;
         }
     }
+    /* soft output limits also expire for a client that gets no new output */
+    srv_client_check_output_limits(s);
     return 1000 / s->cfg.hz;
 }
 

@@ -133,12 +133,12 @@ int64_t srv_now_ms(void)
 
 void srv_reply_status(client *c, const char *s)
 {
-    resp_add_status(&c->out, s, strlen(s));
+    SRV_REPLY(c, resp_add_status(&c->out, s, strlen(s)));
 }
 
 void srv_reply_error(client *c, const char *s)
 {
-    resp_add_error(&c->out, s, strlen(s));
+    SRV_REPLY(c, resp_add_error(&c->out, s, strlen(s)));
 }
 
 void srv_reply_errorf(client *c, const char *fmt, ...)
@@ -153,94 +153,99 @@ void srv_reply_errorf(client *c, const char *fmt, ...)
     /* an error reply is one line: newlines from arguments become spaces, as in Redis */
     for (int i = 0; i < n; i++)
         if (buf[i] == '\r' || buf[i] == '\n') buf[i] = ' ';
-    resp_add_error(&c->out, buf, (size_t)n);
+    SRV_REPLY(c, resp_add_error(&c->out, buf, (size_t)n));
 }
 
 void srv_reply_int(client *c, long long v)
 {
-    resp_add_int(&c->out, v);
+    SRV_REPLY(c, resp_add_int(&c->out, v));
 }
 
 void srv_reply_bulk(client *c, const char *p, size_t len)
 {
-    resp_add_bulk(&c->out, p, len);
+    SRV_REPLY(c, resp_add_bulk(&c->out, p, len));
 }
 
 void srv_reply_cstr(client *c, const char *s)
 {
-    resp_add_bulk(&c->out, s, strlen(s));
+    SRV_REPLY(c, resp_add_bulk(&c->out, s, strlen(s)));
 }
 
 void srv_reply_null(client *c)
 {
-    resp_add_null(&c->out, c->proto);
+    SRV_REPLY(c, resp_add_null(&c->out, c->proto));
 }
 
 void srv_reply_array(client *c, size_t n)
 {
-    resp_add_array(&c->out, n);
+    SRV_REPLY(c, resp_add_array(&c->out, n));
 }
 
 void srv_reply_map(client *c, size_t n_pairs)
 {
-    resp_add_map(&c->out, n_pairs, c->proto);
+    SRV_REPLY(c, resp_add_map(&c->out, n_pairs, c->proto));
 }
 
 void srv_reply_set(client *c, size_t n)
 {
-    resp_add_set(&c->out, n, c->proto);
+    SRV_REPLY(c, resp_add_set(&c->out, n, c->proto));
 }
 
 void srv_reply_verbatim(client *c, const char *p, size_t len)
 {
-    resp_add_verbatim(&c->out, p, len, c->proto);
+    SRV_REPLY(c, resp_add_verbatim(&c->out, p, len, c->proto));
 }
 
 /* data_reply_ops onto a client's output, in the client's protocol */
 static void op_status(void *ctx, const char *s, size_t len)
 {
-    resp_add_status(&((client *)ctx)->out, s, len);
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_status(&c->out, s, len));
 }
 static void op_error(void *ctx, const char *s, size_t len)
 {
-    resp_add_error(&((client *)ctx)->out, s, len);
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_error(&c->out, s, len));
 }
 static void op_integer(void *ctx, long long v)
 {
-    resp_add_int(&((client *)ctx)->out, v);
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_int(&c->out, v));
 }
 static void op_bulk(void *ctx, const char *p, size_t len)
 {
-    resp_add_bulk(&((client *)ctx)->out, p, len);
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_bulk(&c->out, p, len));
 }
 static void op_null(void *ctx)
 {
     client *c = ctx;
-    resp_add_null(&c->out, c->proto);
+    SRV_REPLY(c, resp_add_null(&c->out, c->proto));
 }
 static void op_null_array(void *ctx)
 {
     client *c = ctx;
-    resp_add_null_array(&c->out, c->proto);
+    SRV_REPLY(c, resp_add_null_array(&c->out, c->proto));
 }
 static void op_array(void *ctx, size_t n)
 {
-    resp_add_array(&((client *)ctx)->out, n);
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_array(&c->out, n));
 }
 static void op_map(void *ctx, size_t n)
 {
     client *c = ctx;
-    resp_add_map(&c->out, n, c->proto);
+    SRV_REPLY(c, resp_add_map(&c->out, n, c->proto));
 }
 static void op_set(void *ctx, size_t n)
 {
     client *c = ctx;
-    resp_add_set(&c->out, n, c->proto);
+    SRV_REPLY(c, resp_add_set(&c->out, n, c->proto));
 }
 static void op_dbl(void *ctx, double v)
 {
     client *c = ctx;
-    resp_add_double(&c->out, v, c->proto);
+    SRV_REPLY(c, resp_add_double(&c->out, v, c->proto));
 }
 
 const data_reply_ops srv_client_reply_ops = {

@@ -193,7 +193,7 @@ static void fconn_read(fconn *fc)
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
         if (c) {
-            resp_buf_append(&c->out, fc->in + pos, (size_t)rl);
+            SRV_REPLY(c, resp_buf_append(&c->out, fc->in + pos, (size_t)rl));
             waiter_done(c);
         }
         pos += (size_t)rl;

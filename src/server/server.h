@@ -27,7 +27,10 @@
 #define SRV_REDIS_VERSION   "7.0.0" /* the Redis whose commands and replies we follow */
 #define SRV_IOBUF_BYTES     (16 * 1024)
 #define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
-#define SRV_FD_RESERVE      64                   /* descriptors kept for listeners, logs, disk */
+/* A reply being built is written to the socket as soon as this much is pending, so a client
+ * that reads does not make the server hold a huge reply (one MGET of 300 MiB) in full. */
+#define SRV_OUT_EAGER_BYTES (256 * 1024)
+#define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
 
 typedef struct server server;
 typedef struct client client;
@@ -40,6 +43,25 @@ enum {
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
     CLIENT_STALLED = 1u << 5,           /* node_route said wait: input re-run before sleeping */
 };
+
+/* Replies. Every append to a client's output goes through SRV_REPLY (dispatch.c) or
+ * srv_client_reply_begin/end (fwd.c's relayed replies): a client being closed gets nothing more
+ * appended (a huge reply to a client over its output limit costs no more work), and after each
+ * append srv_client_reply_end writes eagerly once SRV_OUT_EAGER_BYTES are pending, enforces
+ * client-output-buffer-limit, and drops the client if the output could not be allocated. Both
+ * may mark the client CLIENT_CLOSE_ASAP but never free it: it is freed at the next safe point
+ * (the I/O callback or the before-sleep hook). */
+int srv_client_reply_begin(client *c); /* 0: drop this reply, the client is going away */
+void srv_client_reply_end(client *c);
+#define SRV_REPLY(c, stmt)                                                                         \
+    do {                                                                                           \
+        if (srv_client_reply_begin(c)) {                                                           \
+            stmt;                                                                                  \
+            srv_client_reply_end(c);                                                               \
+        }                                                                                          \
+    } while (0)
+/* Closes clients that stayed over their soft output limit too long without new output (cron). */
+void srv_client_check_output_limits(server *s);
 
 /* Per-connection read consistency (SYNOD CONSISTENCY, DESIGN.md "Consistency levels"). */
 enum { CONS_LINEARIZABLE = 0, CONS_LEASE = 1, CONS_STALE = 2 };
@@ -56,10 +78,12 @@ struct client {
     char *qbuf;
     size_t qlen, qcap;
     resp_parser *parser;
-    /* output: out.data[out_sent..out.len) not yet written */
+    /* output: out.data[out_sent..out.len) not yet written (a soft resp_buf: an allocation
+     * failure drops the client); the unsent bytes are what client-output-buffer-limit limits */
     resp_buf out;
     size_t out_sent;
-    char *name; /* CLIENT SETNAME; NULL = none */
+    int64_t obuf_soft_since_ms; /* monotonic: unsent bytes over the soft limit since; 0 = not */
+    char *name;                 /* CLIENT SETNAME; NULL = none */
     char addr[64], laddr[64];
     int64_t ctime_ms; /* monotonic */
     int64_t last_ms;  /* monotonic, last interaction */
@@ -87,7 +111,10 @@ typedef struct {
     uint64_t net_input_bytes;
     uint64_t net_output_bytes;
     uint64_t expired_keys;
-    uint64_t applied_writes; /* write commands executed: the single node's log index */
+    uint64_t applied_writes;            /* write commands executed: the single node's log index */
+    uint64_t qbuf_limit_disconnections; /* client_query_buffer_limit_disconnections */
+    uint64_t obuf_limit_disconnections; /* client_output_buffer_limit_disconnections */
+    uint64_t oom_disconnections;        /* clients dropped for lack of memory */
 } srv_stats;
 
 struct server {

@@ -1,0 +1,270 @@
+"""Bounded memory per client (issue 9): what one client can make the server hold.
+
+- A request that declares 2^31-1 arguments and then sends empty bulks costs the bytes it sent,
+  not a multiple of them (redis-server 7.0 holds ~7x: 60 MiB sent, 430 MiB RSS), and the
+  client is closed at client-query-buffer-limit.
+- client-output-buffer-limit (Redis's syntax and classes) closes a client that stops reading
+  its replies (hard limit at once, soft limit after its seconds), counted in INFO stats
+  `client_output_buffer_limit_disconnections`; another client's PINGs stay fast meanwhile.
+- Without a limit (Redis's default `normal 0 0 0`) a non-reading client holds at most one
+  reply beyond the pause threshold, and building a huge reply does not stall other clients
+  for seconds.
+- Under an address-space cap an allocation failure drops the client, never the server.
+
+RSS is read from /proc/PID/status (VmRSS) of the server process.
+"""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+MIB = 1 << 20
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def client_ids(r):
+    return {c["id"] for c in r.client_list()}
+
+
+def connected(sock, quiet_s=1.0):
+    """False once the server closed the connection: reads (draining what the server had
+    already handed to the kernel) until EOF or a reset; True if nothing arrives for quiet_s."""
+    sock.settimeout(quiet_s)
+    try:
+        while True:
+            if not sock.recv(1 << 20):
+                return False
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+
+
+class PingProbe:
+    """A second client sending PING in a loop; records each round trip in ms."""
+
+    def __init__(self, srv):
+        self.r = srv.client(socket_timeout=30)
+        self.samples = []
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            assert self.r.ping()
+            self.samples.append((time.monotonic() - t0) * 1000)
+            time.sleep(0.002)
+
+    def __enter__(self):
+        self._t0 = time.monotonic()
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        # at least a second of samples, so p99 is not just the worst of a handful
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - self._t0)))
+        self._stop.set()
+        self._t.join(timeout=60)
+        self.r.close()
+
+    def p99_max(self):
+        s = sorted(self.samples)
+        assert len(s) >= 20, s
+        return s[int(len(s) * 0.99)], s[-1]
+
+
+def huge_count_flood(sock, total_bytes):
+    """`*2147483647` then empty bulks; returns the bytes sent before the server closed."""
+    sock.sendall(b"*2147483647\r\n")
+    chunk = b"$0\r\n\r\n" * (MIB // 6)
+    sent = 0
+    try:
+        while sent < total_bytes:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass
+    return sent
+
+
+def test_huge_declared_count_costs_only_bytes_received(synod_server):
+    srv = synod_server("--fsync", "never")
+    r = srv.client()
+    base = rss_mib(srv.pid)
+    s = srv.sock(timeout=30)
+    sent = huge_count_flood(s, 60 * MIB)
+    assert sent >= 60 * MIB  # below client-query-buffer-limit (1 GB): still connected
+    time.sleep(0.3)
+    grown = rss_mib(srv.pid) - base
+    # the pending request is its bytes (60 MiB) plus buffer slack, not 24 bytes per argument
+    assert grown < 150, f"RSS grew {grown:.0f} MiB for 60 MiB sent"
+    with PingProbe(srv) as probe:
+        time.sleep(0.2)
+    assert r.ping()
+    assert connected(s)  # as redis-server: no error while under the limits
+    s.close()
+    # the memory goes back once the client is gone
+    deadline = time.monotonic() + 5
+    while rss_mib(srv.pid) - base > 40 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rss_mib(srv.pid) - base <= 40
+    assert probe.p99_max()[0] < 50
+
+
+def test_huge_declared_count_closed_at_query_buffer_limit(synod_server):
+    srv = synod_server("--fsync", "never")
+    r = srv.client()
+    r.config_set("client-query-buffer-limit", "16mb")
+    base = rss_mib(srv.pid)
+    s = srv.sock(timeout=30)
+    sent = huge_count_flood(s, 200 * MIB)
+    assert sent < 200 * MIB, "never closed"
+    assert not connected(s)
+    assert rss_mib(srv.pid) - base < 60
+    assert r.ping()
+    assert "reached max query buffer length" in srv.log()
+
+
+def unread_mget_client(srv, key, n_keys, n_cmds):
+    """A client with a small receive buffer that sends MGETs and never reads."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((srv.host, srv.port))
+    args = [b"MGET"] + [key] * n_keys
+    req = b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    s.sendall(b"CLIENT ID\r\n")
+    s.settimeout(10)
+    line = b""
+    while not line.endswith(b"\r\n"):
+        line += s.recv(1)
+    cid = int(line[1:-2])
+    s.sendall(req * n_cmds)
+    return s, cid
+
+
+def test_output_buffer_limit_closes_client_that_does_not_read(synod_server):
+    srv = synod_server("--fsync", "never")
+    r = srv.client(decode_responses=True)
+    r.set("big", "x" * MIB)
+    assert r.config_set("client-output-buffer-limit", "normal 32mb 16mb 10")
+    base = rss_mib(srv.pid)
+    peak = [0.0]
+    with PingProbe(srv) as probe:
+        socks = []
+        for _ in range(3):
+            # three MGETs of 300 x 1 MiB each: 900 MiB of replies nobody reads
+            s, cid = unread_mget_client(srv, b"big", 300, 3)
+            socks.append((s, cid))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            peak[0] = max(peak[0], rss_mib(srv.pid) - base)
+            if not client_ids(r) & {str(c) for _, c in socks}:
+                break
+            time.sleep(0.05)
+        peak[0] = max(peak[0], rss_mib(srv.pid) - base)
+    ids = client_ids(r)
+    for s, cid in socks:
+        assert str(cid) not in ids
+        assert not connected(s)
+        s.close()
+    stats = r.info("stats")
+    assert stats["client_output_buffer_limit_disconnections"] == 3
+    assert peak[0] < 200, f"RSS peak {peak[0]:.0f} MiB above baseline"
+    p99, worst = probe.p99_max()
+    print(f"limit 32mb: PING p99 {p99:.1f} ms, max {worst:.1f} ms; RSS peak +{peak[0]:.0f} MiB")
+    assert p99 < 50, (p99, worst)
+    assert "scheduled to be closed ASAP for overcoming of output buffer limits" in srv.log()
+
+
+def test_output_soft_limit_after_its_seconds(synod_server):
+    srv = synod_server("--fsync", "never")
+    r = srv.client(decode_responses=True)
+    r.set("big", "x" * MIB)
+    # soft 4 MiB for 1 s, no hard limit: a reply of 20 MiB nobody reads stays over it
+    assert r.config_set("client-output-buffer-limit", "normal 0 4mb 1")
+    s, cid = unread_mget_client(srv, b"big", 20, 1)
+    time.sleep(0.5)
+    assert str(cid) in client_ids(r)  # not yet: the soft limit allows 1 s
+    deadline = time.monotonic() + 5
+    while str(cid) in client_ids(r) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert str(cid) not in client_ids(r)
+    assert not connected(s)
+    s.close()
+    # a client that reads its replies is never closed by the same limits
+    big = srv.client()
+    for _ in range(5):
+        assert len(big.mget(["big"] * 20)) == 20
+    assert r.info("stats")["client_output_buffer_limit_disconnections"] == 1
+
+
+def test_no_limit_huge_reply_does_not_stall_others(synod_server):
+    """Redis's default (normal 0 0 0): a client that never reads holds its reply, but each
+    client costs at most one reply beyond the pause threshold, and the others are served."""
+    srv = synod_server("--fsync", "never")
+    r = srv.client(decode_responses=True)
+    r.set("big", "x" * MIB)
+    base = rss_mib(srv.pid)
+    peak = 0.0
+    with PingProbe(srv) as probe:
+        socks = [unread_mget_client(srv, b"big", 300, 3) for _ in range(2)]
+        t_end = time.monotonic() + 3
+        while time.monotonic() < t_end:
+            peak = max(peak, rss_mib(srv.pid) - base)
+            time.sleep(0.05)
+    # each holds one 300 MiB reply (as redis-server would), not three
+    assert peak < 2 * 300 + 150, peak
+    p99, worst = probe.p99_max()
+    print(f"no limit: PING p99 {p99:.1f} ms, max {worst:.1f} ms; RSS peak +{peak:.0f} MiB")
+    assert worst < 1000, (p99, worst)
+    for s, _ in socks:
+        s.close()
+    # a reader gets the whole 300 MiB reply intact
+    big = srv.client()
+    vals = big.mget(["big"] * 300)
+    assert len(vals) == 300 and all(len(v) == MIB for v in vals)
+
+
+def test_allocation_failure_drops_client_not_server(synod_server, tmp_path):
+    """Under an address-space cap, a request or reply that cannot be allocated closes that
+    client; the server keeps serving the others."""
+    srv = synod_server("--fsync", "never")
+    # cap the running server's address space just above what it uses now
+    with open(f"/proc/{srv.pid}/status") as f:
+        vm = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
+    cap = (vm + 200 * 1024) * 1024  # 200 MiB more than now
+    subprocess.run(["prlimit", f"--pid={srv.pid}", f"--as={cap}:"], check=True)
+    r = srv.client(decode_responses=True)
+    r.set("big", "x" * MIB)
+    # a reply of 400 MiB cannot be built: that client is closed
+    s, cid = unread_mget_client(srv, b"big", 400, 1)
+    deadline = time.monotonic() + 10
+    while str(cid) in client_ids(r) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert str(cid) not in client_ids(r)
+    s.close()
+    assert srv.alive() and r.ping()
+    # a request that cannot be buffered: that client is closed
+    s = srv.sock(timeout=30)
+    huge_count_flood(s, 400 * MIB)
+    assert not connected(s)
+    s.close()
+    assert srv.alive() and r.ping()
+    assert "out of memory building a reply" in srv.log()
+    assert "out of memory reading a request" in srv.log()
+    assert r.info("stats")["client_oom_disconnections"] == 2
+    # lift the cap so the clean shutdown at the end is not itself short of memory
+    subprocess.run(["prlimit", f"--pid={srv.pid}", "--as=unlimited:"], check=True)
