@@ -27,8 +27,8 @@
 #define SRV_REDIS_VERSION   "7.0.0" /* the Redis whose commands and replies we follow */
 #define SRV_IOBUF_BYTES     (16 * 1024)
 #define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
-/* A reply being built is written to the socket as soon as this much is pending, so a client
- * that reads does not make the server hold a huge reply (one MGET of 300 MiB) in full. */
+/* A reply being built is written to the socket as soon as this much is pending, so its first
+ * bytes leave while the rest is copied (a command still runs to its end in one pass). */
 #define SRV_OUT_EAGER_BYTES (256 * 1024)
 #define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
 
