@@ -101,7 +101,7 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->proto = 2;
         c->parser = p;
         resp_buf_init_soft(&c->out);
-        resp_buf_init(&c->multi);
+        resp_buf_init_soft(&c->multi);
         snprintf(c->addr, sizeof(c->addr), "%s", peer);
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
         c->ctime_ms = c->last_ms = net_mono_ms();
@@ -262,8 +262,9 @@ static void on_readable(client *c)
     if (need > want && need < (size_t)s->cfg.client_query_buffer_limit) want = need;
     if (c->qcap - c->qlen < want) {
         size_t ncap = c->qlen + want;
-        /* geometric: a big pending request must not cost a realloc per 16 KB read */
-        if (ncap < c->qcap + c->qcap / 2) ncap = c->qcap + c->qcap / 2;
+        /* geometric while the size is unknown (many small arguments): a big pending request
+         * must not cost a realloc per 16 KB read; a big bulk gets exactly what it needs */
+        if (want == SRV_IOBUF_BYTES && ncap < c->qcap + c->qcap / 2) ncap = c->qcap + c->qcap / 2;
         if (ncap < SRV_IOBUF_BYTES) ncap = SRV_IOBUF_BYTES;
         char *nb = realloc(c->qbuf, ncap);
         if (!nb && ncap > c->qlen + want) nb = realloc(c->qbuf, ncap = c->qlen + want);

@@ -27,16 +27,21 @@ void srv_multi_reset(client *c)
     c->multi_dirty = 0;
     c->multi_n = 0;
     c->multi.len = 0;
-    if (c->multi.cap > (1u << 20)) { /* a big transaction passed: give the memory back */
-        resp_buf_deinit(&c->multi);
-        resp_buf_init(&c->multi);
-    }
+    if (c->multi.cap > (1u << 20))  /* a big transaction passed: give the memory back */
+        resp_buf_deinit(&c->multi); /* stays a soft buffer */
 }
 
-static void queue(client *c, int argc, const data_arg *argv)
+/* Returns 0, or -1 if the queue could not grow (c->multi is a soft buffer: out of memory is
+ * the client's problem, not the node's). */
+static int queue(client *c, int argc, const data_arg *argv)
 {
+    size_t need = 4; /* what nentry_put_args writes: it then finds the room reserved */
+    for (int i = 0; i < argc; i++)
+        need += 4 + argv[i].len;
+    if (resp_buf_reserve(&c->multi, need) < 0) return -1;
     nentry_put_args(&c->multi, argc, argv);
     c->multi_n++;
+    return 0;
 }
 
 int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap)
@@ -126,7 +131,15 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         c->multi_dirty = 1;
         return MULTI_DONE;
     }
-    queue(c, argc, argv);
-    srv_reply_status(c, "QUEUED");
+    if (!c->multi_dirty && queue(c, argc, argv) < 0) {
+        /* the transaction can only be discarded now: free its queue and make EXEC say so */
+        srv_log(SRV_LOG_WARN, "out of memory queueing a command of client id=%llu addr=%s",
+                (unsigned long long)c->id, c->addr);
+        resp_buf_deinit(&c->multi);
+        c->multi_dirty = 1;
+        srv_reply_error(c, "OOM out of memory queueing the command in the transaction");
+        return MULTI_DONE;
+    }
+    srv_reply_status(c, "QUEUED"); /* a doomed (dirty) transaction queues nothing more */
     return MULTI_DONE;
 }

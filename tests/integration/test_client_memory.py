@@ -288,6 +288,21 @@ def test_allocation_failure_drops_client_not_server(synod_server, tmp_path):
     assert not connected(s)
     s.close()
     assert srv.alive() and r.ping()
+    # a transaction whose queue cannot grow: -OOM for that command, EXEC discards it all
+    m = srv.sock(timeout=30)
+    value = b"v" * (120 * MIB)  # the query buffer holds it; the queue cannot copy it too
+    m.sendall(b"MULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % len(value) + value + b"\r\n")
+    m.sendall(b"EXEC\r\n")
+    del value
+    out = b""
+    while out.count(b"\r\n") < 3:
+        out += m.recv(4096)
+    assert out == (
+        b"+OK\r\n-OOM out of memory queueing the command in the transaction\r\n"
+        b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+    )
+    m.close()
+    assert r.get("k") is None and r.ping()
     assert "out of memory building a reply" in srv.log()
     assert "out of memory reading a request" in srv.log()
     assert r.info("stats")["client_oom_disconnections"] == 2
