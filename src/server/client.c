@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "server/node.h"
@@ -99,6 +100,7 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->fd = fd;
         c->id = s->next_client_id++;
         c->proto = 2;
+        c->authenticated = s->cfg.requirepass[0] == '\0';
         c->parser = p;
         resp_buf_init_soft(&c->out);
         resp_buf_init_soft(&c->multi);
@@ -152,6 +154,29 @@ static void drop_oom(client *c, const char *what)
     srv_client_mark_pending(c); /* freed by the before-sleep hook */
 }
 
+static bool cmd_is(const data_arg *a, const char *name)
+{
+    return a->len == strlen(name) && strncasecmp(a->ptr, name, a->len) == 0;
+}
+
+/* requirepass (Redis's default user with a password): until AUTH or HELLO ... AUTH succeeds only
+ * AUTH, HELLO, QUIT and RESET run. An unknown command or a wrong arity is reported first, as
+ * Redis checks those before authentication. 1 = answered (the command does not run). */
+static int auth_gate(server *s, client *c, int argc, const data_arg *argv)
+{
+    if (c->authenticated || !s->cfg.requirepass[0]) return 0;
+    if (cmd_is(&argv[0], "auth") || cmd_is(&argv[0], "hello") || cmd_is(&argv[0], "quit") ||
+        cmd_is(&argv[0], "reset"))
+        return 0;
+    if (srv_cmd_check(s, c, argc, argv) == 0)
+        srv_reply_error(c, cmd_is(&argv[0], "exec") /* Redis aborts the transaction */
+                               ? "EXECABORT Transaction discarded because of: NOAUTH "
+                                 "Authentication required."
+                               : "NOAUTH Authentication required.");
+    if (c->in_multi) c->multi_dirty = 1;
+    return 1;
+}
+
 /* Parses and executes every complete request in the query buffer, then keeps the unparsed
  * tail at the front of the buffer. */
 static void process_input(client *c)
@@ -201,6 +226,11 @@ static void process_input(client *c)
             for (int i = 0; i < argc; i++) {
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
+            }
+            if (auth_gate(s, c, argc, s->argv)) {
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
             }
             int m = srv_multi_filter(s, c, argc, s->argv);
             if (m == MULTI_STALL) break; /* not consumed: re-run later */

@@ -70,16 +70,22 @@ static int set_name(client *c, const data_arg *a)
     return 0;
 }
 
-/* No ACL users exist: the default user has no password, so AUTH default <anything> succeeds
- * (as on a Redis without requirepass). */
-static int auth_ok(const data_arg *user)
+/* No ACL users yet: only "default", whose password is requirepass; without one any password
+ * is accepted (as on a Redis without requirepass). */
+static int auth_ok(server *s, const data_arg *user, const data_arg *pass)
 {
-    return arg_is(user, "default");
+    if (!arg_is(user, "default")) return 0;
+    const char *want = s->cfg.requirepass;
+    if (!want[0]) return 1;
+    size_t n = strlen(want);
+    unsigned diff = pass->len != n;
+    for (size_t i = 0; i < pass->len && i < n; i++) /* the same time for every wrong guess */
+        diff |= (unsigned)(pass->ptr[i] ^ want[i]);
+    return diff == 0;
 }
 
 void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
     long long ver = 0;
     if (argc >= 2) {
         if (arg_ll(&argv[1], &ver) < 0) {
@@ -91,11 +97,12 @@ void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
             return;
         }
     }
-    const data_arg *user = NULL, *name = NULL;
+    const data_arg *user = NULL, *pass = NULL, *name = NULL;
     for (int j = 2; j < argc; j++) {
         int more = argc - 1 - j;
         if (arg_is(&argv[j], "auth") && more >= 2) {
             user = &argv[j + 1];
+            pass = &argv[j + 2];
             j += 2;
         } else if (arg_is(&argv[j], "setname") && more >= 1) {
             name = &argv[j + 1];
@@ -111,8 +118,16 @@ void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
             return;
         }
     }
-    if (user && !auth_ok(user)) {
+    if (user && !auth_ok(s, user, pass)) {
         srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
+        return;
+    }
+    if (user) c->authenticated = true;
+    if (!c->authenticated && s->cfg.requirepass[0]) {
+        srv_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
+                           "otherwise the HELLO AUTH <user> <pass> option can be used to "
+                           "authenticate the client and select the RESP protocol version at the "
+                           "same time");
         return;
     }
     if (name && set_name(c, name) < 0) return;
@@ -136,20 +151,21 @@ void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
 
 void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
     if (argc > 3) {
         srv_reply_error(c, "ERR syntax error");
         return;
     }
-    if (argc == 2) {
+    if (argc == 2 && !s->cfg.requirepass[0]) {
         srv_reply_error(c, "ERR AUTH <password> called without any password configured for the "
                            "default user. Are you sure your configuration is correct?");
         return;
     }
-    if (!auth_ok(&argv[1])) {
+    data_arg def = {"default", 7};
+    if (!auth_ok(s, argc == 2 ? &def : &argv[1], &argv[argc - 1])) {
         srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
+    c->authenticated = true;
     srv_reply_status(c, "OK");
 }
 
@@ -180,10 +196,10 @@ void srv_cmd_quit(server *s, client *c, int argc, const data_arg *argv)
 
 void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
     (void)argc;
     (void)argv;
     c->proto = 2;
+    c->authenticated = !s->cfg.requirepass[0]; /* back to the default user, as a new connection */
     free(c->name);
     c->name = NULL;
     srv_multi_reset(c);

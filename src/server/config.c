@@ -28,6 +28,7 @@ typedef enum {
     K_NAME,
     K_SECRET,
     K_SECRET_FILE,
+    K_PASS,
     K_CONSIST,
     K_OBUF
 } key_type;
@@ -66,6 +67,8 @@ static const key_def keys[] = {
     {"cluster-id", K_NAME, K_STARTUP, OFF(cluster_id), 0, 0, "cluster name checked by peers"},
     {"cluster-secret", K_SECRET, K_STARTUP, OFF(cluster_secret), 0, 0,
      "shared secret peers prove in the handshake (16+ bytes)"},
+    {"requirepass", K_PASS, K_STARTUP | K_RUNTIME, OFF(requirepass), 0, 0,
+     "password clients give with AUTH (\"\" = none)"},
     {"cluster-secret-file", K_SECRET_FILE, K_STARTUP, OFF(cluster_secret), 0, 0,
      "file whose first line is the cluster secret"},
     {"cluster-down-timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(cluster_down_timeout_ms), 0, 3600000,
@@ -435,6 +438,13 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         return set_secret(c, "cluster-secret-file", line, err, cap);
     }
     case K_SECRET: return set_secret(c, k->name, value, err, cap);
+    case K_PASS:
+        if (strlen(value) > SRV_SECRET_MAX) {
+            errf(err, cap, "%s: longer than %d bytes", k->name, SRV_SECRET_MAX);
+            return -1;
+        }
+        snprintf(c->requirepass, sizeof(c->requirepass), "%s", value);
+        return 0;
     case K_CONSIST:
         for (int i = 0; i < 3; i++) {
             if (strcasecmp(value, consist_names[i]) == 0) {
@@ -503,6 +513,7 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
     case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
     case K_SECRET: snprintf(out, cap, "%s", c->cluster_secret); return;
+    case K_PASS: snprintf(out, cap, "%s", c->requirepass); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     case K_OBUF: {

@@ -46,6 +46,7 @@ typedef struct {
     int fsync;                               /* SRV_FSYNC_* */
     char cluster_id[65];                     /* peers of another cluster id are refused */
     char cluster_secret[SRV_SECRET_MAX + 1]; /* proven by both ends of a peer link; "" = none */
+    char requirepass[SRV_SECRET_MAX + 1];    /* the default user's password; "" = none (Redis) */
     long long cluster_down_timeout_ms;       /* a command waits this long for a leader */
     long long join;                          /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
     int consistency;          /* default read level: 0 linearizable, 1 lease, 2 stale */

@@ -296,6 +296,12 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
         int rc = fconn_open(fc, addr);
         if (rc < 0) return rc;
         /* mark the connection as a relay: the leader never relays its requests again */
+        const char *pw = f->s->cfg.requirepass;
+        if (pw[0]) { /* every node is expected to have the same requirepass */
+            data_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
+            add_command(&fc->out, 2, a);
+            if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+        }
         data_arg fw[2] = {{"SYNOD", 5}, {"FORWARDED", 9}};
         add_command(&fc->out, 2, fw);
         if (push_waiter(fc, NULL) < 0) return -ENOMEM;

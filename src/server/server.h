@@ -15,6 +15,7 @@
 #ifndef SYNOD_SERVER_SERVER_H
 #define SYNOD_SERVER_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,7 @@ struct client {
     uint64_t id;
     int fd;
     int proto; /* 2 or 3 (HELLO) */
+    bool authenticated; /* may run commands: no requirepass at connect time, or AUTH succeeded */
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */

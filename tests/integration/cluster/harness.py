@@ -133,11 +133,12 @@ class Conn:
     redis.TimeoutError / redis.ConnectionError after sending (outcome unknown) and
     redis.ResponseError for error replies."""
 
-    def __init__(self, host, port, netns=None, timeout=2.0):
+    def __init__(self, host, port, netns=None, timeout=2.0, password=None):
         self.c = NetnsConnection(
             netns=netns,
             host=host,
             port=port,
+            password=password,
             socket_timeout=timeout,
             socket_connect_timeout=min(timeout, 2.0),
             decode_responses=True,
@@ -423,6 +424,8 @@ class SynodNode(Proc):
         self.id, self.host, self.port, self.peer_port = node_id, host, port, peer_port
         self.data_dir = data_dir
         self.client_netns = None  # namespace clients connect from (set by SynodCluster)
+        extra = list(extra_args)
+        self.password = extra[extra.index("--requirepass") + 1] if "--requirepass" in extra else None
         argv = [binary or SYNOD_BIN, "--id", str(node_id), "--listen", f"{host}:{port}",
                 "--peer-listen", f"{host}:{peer_port}", "--cluster", cluster_arg,
                 "--data-dir", data_dir, "--fsync", "always", *extra_args]  # fmt: skip
@@ -446,10 +449,11 @@ class SynodNode(Proc):
         raise RuntimeError(f"{self.name} not serving after {timeout}s\n{self.log()[-3000:]}")
 
     def conn(self, timeout=2.0):
-        return Conn(self.host, self.port, self.client_netns, timeout)
+        return Conn(self.host, self.port, self.client_netns, timeout, self.password)
 
     def client(self, timeout=5.0):
-        return redis_client(self.host, self.port, self.client_netns, timeout)
+        return redis_client(self.host, self.port, self.client_netns, timeout,
+                            password=self.password)  # fmt: skip
 
     def info(self, timeout=1.0):
         """INFO consensus as a dict, or None if the node does not answer in time."""
