@@ -72,7 +72,7 @@ enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
 struct client {
     uint64_t id;
     int fd;
-    int proto; /* 2 or 3 (HELLO) */
+    int proto;          /* 2 or 3 (HELLO) */
     bool authenticated; /* may run commands: no requirepass at connect time, or AUTH succeeded */
     unsigned flags;
     server *srv;
