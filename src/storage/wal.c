@@ -1,6 +1,7 @@
 /* wal.c — the write-ahead log: segments, group commit, truncation, compaction, recovery. */
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -780,12 +781,22 @@ static int lock_dir(struct wal *w, char *err, size_t err_len)
         int rc = st_fsync_dir(&w->opt.io, w->dir, err, err_len);
         if (rc) return rc;
     }
-    if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    /* The owner recorded in LOCK may be dead while its lock lives on for a moment: a background
+     * snapshot child inherits the descriptor and closes it first thing, but a starved child
+     * (nice 19 on a busy machine) may not have run yet. Wait up to 5 s for it then. */
+    for (int tries = 0; flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0; tries++) {
         int e = errno;
         char pid[32] = "?";
         ssize_t n = pread(w->lock_fd, pid, sizeof pid - 1, 0);
         if (n > 0) pid[n] = 0;
         pid[strcspn(pid, "\n")] = 0;
+        long owner = strtol(pid, NULL, 10);
+        if (e == EWOULDBLOCK && owner > 0 && kill((pid_t)owner, 0) != 0 && errno == ESRCH &&
+            tries < 100) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (e == EWOULDBLOCK)
             return st_error(err, err_len, STORAGE_ELOCKED,
                             "data directory %s is in use by another process (pid %s holds %s)",
