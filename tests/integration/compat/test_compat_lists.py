@@ -174,6 +174,19 @@ CASES = [
         ("LRANGE", "fat", "8", "12"), ("LMOVE", "fat", "fat", "RIGHT", "LEFT"), ("LINDEX", "fat", "0"),
         ("LMPOP", "1", "fat", "RIGHT", "COUNT", "20"), ("LLEN", "fat"),
     ]),
+    # node sizes change memory only: replies stay the same under every setting
+    ("config_node_size", [
+        ("CONFIG", "GET", "list-max-listpack-size"), ("CONFIG", "GET", "list-max-ziplist-size"),
+        ("CONFIG", "GET", "list-compress-depth"), ("CONFIG", "SET", "list-max-ziplist-size", "1"),
+        ("CONFIG", "GET", "list-max-listpack-size"), ("CONFIG", "SET", "list-compress-depth", "-1"),
+        ("CONFIG", "SET", "list-max-listpack-size", "abc"),
+        _rpush_many("n1", 20), ("LINSERT", "n1", "BEFORE", "e10", "x"), ("LSET", "n1", "3", "y"),
+        ("LREM", "n1", "0", "e5"), ("LTRIM", "n1", "1", "-2"), ("LRANGE", "n1", "0", "-1"),
+        ("CONFIG", "SET", "list-max-listpack-size", "-5"), _rpush_many("n5", 300),
+        ("LINSERT", "n5", "AFTER", "e150", "x" * 5000), ("LRANGE", "n5", "148", "152"),
+        ("CONFIG", "SET", "list-max-listpack-size", "-2"), ("CONFIG", "SET", "list-compress-depth", "0"),
+        ("CONFIG", "GET", "list-max-listpack-size"),
+    ]),
 ]
 
 XFAIL = {
