@@ -35,7 +35,11 @@ void cmd_touch(data_call *c)
 
 static const char *type_name(const dentry *e)
 {
-    return e->type == DT_STRING ? "string" : "hash";
+    switch (e->type) {
+    case DT_STRING: return "string";
+    case DT_LIST: return "list";
+    default: return "hash";
+    }
 }
 
 void cmd_type(data_call *c)
@@ -368,7 +372,7 @@ static dentry *rekey(size_t *mem, dentry *e, const data_arg *key)
     } else {
         ne = dentry_new(mem, e->type, key->ptr, key->len, NULL, 0, sizeof(void *), ex);
         ne->vlen = e->vlen;
-        ne->flags |= e->flags & DE_HASH_TABLE;
+        ne->flags |= e->flags & (uint8_t)~DE_EXPIRE; /* encoding flags move with the value */
         dentry_set_ptr(ne, dentry_ptr(e));
     }
     dmem_free(mem, e);

@@ -130,6 +130,16 @@ void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int sta
  * [1, 512 MB]. Replicas must use the same value, or they would apply differently. */
 void data_set_max_string_bytes(data_store *ds, long long n);
 
+/* list-max-listpack-size for lists created from now on: -1..-5 = 4, 8, 16, 32, 64 KB per node
+ * (smaller values count as -5), n > 0 = n elements per node (0 counts as 1; at most 32768). It
+ * changes the memory layout only, never a reply, so replicas may use different values. */
+void data_set_list_max_listpack_size(data_store *ds, long long fill);
+
+/* Would a list pop on key succeed now (BLPOP's question; the driver that serves blocked clients
+ * asks it before proposing the pop)? 1: a live list (never empty), 0: no live key, -1: a key of
+ * another type (a blocking pop replies WRONGTYPE at once). Changes nothing. */
+int data_list_ready(const data_store *ds, const char *key, size_t len, int64_t now_ms);
+
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */

@@ -8,6 +8,40 @@
 #define DC_F DATA_CMD_FAST
 #define DC_M DATA_CMD_DENYOOM
 
+/* Lists (list.c). */
+#define DATA_LIST_COMMANDS(X)                                                                      \
+    X(lpush, -3, DC_W | DC_M | DC_F, 1, 1, 1, "list", "1.0.0",                                     \
+      "Prepend one or multiple elements to a list", cmd_lpush)                                     \
+    X(rpush, -3, DC_W | DC_M | DC_F, 1, 1, 1, "list", "1.0.0",                                     \
+      "Append one or multiple elements to a list", cmd_rpush)                                      \
+    X(lpushx, -3, DC_W | DC_M | DC_F, 1, 1, 1, "list", "2.2.0",                                    \
+      "Prepend an element to a list, only if the list exists", cmd_lpushx)                         \
+    X(rpushx, -3, DC_W | DC_M | DC_F, 1, 1, 1, "list", "2.2.0",                                    \
+      "Append an element to a list, only if the list exists", cmd_rpushx)                          \
+    X(lpop, -2, DC_W | DC_F, 1, 1, 1, "list", "1.0.0",                                             \
+      "Remove and get the first elements in a list", cmd_lpop)                                     \
+    X(rpop, -2, DC_W | DC_F, 1, 1, 1, "list", "1.0.0",                                             \
+      "Remove and get the last elements in a list", cmd_rpop)                                      \
+    X(llen, 2, DC_R | DC_F, 1, 1, 1, "list", "1.0.0", "Get the length of a list", cmd_llen)        \
+    X(lrange, 4, DC_R, 1, 1, 1, "list", "1.0.0", "Get a range of elements from a list",            \
+      cmd_lrange)                                                                                  \
+    X(lindex, 3, DC_R, 1, 1, 1, "list", "1.0.0", "Get an element from a list by its index",        \
+      cmd_lindex)                                                                                  \
+    X(lset, 4, DC_W | DC_M, 1, 1, 1, "list", "1.0.0",                                              \
+      "Set the value of an element in a list by its index", cmd_lset)                              \
+    X(linsert, 5, DC_W | DC_M, 1, 1, 1, "list", "2.2.0",                                           \
+      "Insert an element before or after another element in a list", cmd_linsert)                  \
+    X(lrem, 4, DC_W, 1, 1, 1, "list", "1.0.0", "Remove elements from a list", cmd_lrem)            \
+    X(ltrim, 4, DC_W, 1, 1, 1, "list", "1.0.0", "Trim a list to the specified range", cmd_ltrim)   \
+    X(lpos, -3, DC_R, 1, 1, 1, "list", "6.0.6", "Return the index of matching elements on a list", \
+      cmd_lpos)                                                                                    \
+    X(lmove, 5, DC_W | DC_M, 1, 2, 1, "list", "6.2.0",                                             \
+      "Pop an element from a list, push it to another list and return it", cmd_lmove)              \
+    X(rpoplpush, 3, DC_W | DC_M, 1, 2, 1, "list", "1.2.0",                                         \
+      "Remove the last element in a list, prepend it to another list and return it",               \
+      cmd_rpoplpush)                                                                               \
+    X(lmpop, -4, DC_W, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -124,6 +158,7 @@
     X(flushdb, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database.", \
       cmd_flushdb)                                                                                 \
     X(flushall, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",      \
-      cmd_flushdb)
+      cmd_flushdb)                                                                                 \
+    DATA_LIST_COMMANDS(X)
 
 #endif

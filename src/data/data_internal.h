@@ -19,7 +19,7 @@ extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, .
 #define DATA_HASH_PACKED_FIELDS 128                   /* hash-max-listpack-entries */
 #define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
 
-enum { DT_STRING = 0, DT_HASH = 1 };
+enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
 enum {
     DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
     DE_HASH_TABLE = 1u << 1 /* DT_HASH: value is a dict* (else a packed hash) */
@@ -140,6 +140,7 @@ struct data_store {
         size_t len;
     } expired_seen[DATA_EXPIRED_SEEN_MAX];
     int expired_seen_n;
+    int list_fill; /* list-max-listpack-size for new lists (memory layout only, never replies) */
 };
 
 /* Entry helpers (keyspace.c). */
@@ -228,5 +229,15 @@ int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size
 typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
 void hash_each(dentry *e, hash_each_cb cb, void *ctx);
 void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */
+
+/* List values (list.c): the entry points at a qlist (quicklist.h). */
+void list_free(size_t *mem, dentry *e);
+uint64_t list_len(dentry *e);
+/* A new empty list entry (callers must push an element before the key becomes visible). */
+dentry *list_new_entry(size_t *mem, int fill, const char *key, size_t klen, int64_t expire_ms);
+void list_push_tail(dentry *e, const char *p, size_t n);
+typedef void (*list_each_cb)(void *ctx, const char *p, size_t n);
+void list_each(dentry *e, list_each_cb cb, void *ctx); /* head to tail */
+void list_set_mem(dentry *e, size_t *mem);
 
 #endif

@@ -76,6 +76,7 @@ dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const 
 void dentry_free(size_t *mem, dentry *e)
 {
     if (e->type == DT_HASH) hash_free(mem, e);
+    if (e->type == DT_LIST) list_free(mem, e);
     dmem_free(mem, e);
 }
 
@@ -318,6 +319,7 @@ data_store *data_create(void)
     if (!ds) return NULL;
     dict_init(&ds->keys, &ds->mem, ds->hash_seed);
     ds->max_string_bytes = DATA_STRING_MAX_BYTES;
+    ds->list_fill = -2;
     return ds;
 }
 

@@ -1,27 +1,28 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (1) | u32 reserved (0)
- *   records:  u8 kind (1 string, 2 hash) | u8 flags (bit 0: has expiry) | [i64 expire_ms]
- *             | u32 klen | key | string: u32 vlen | value
- *                              | hash:   u32 nfields (>= 1) | nfields x (u32 len | field
- *                                        | u32 len | value)
- *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
+ *   "SYNODDS\0" | u32 version (2; 1 is still read) | u32 reserved (0)
+ *   records:  u8 kind (1 string, 2 hash, 3 list: v2) | u8 flags (bit 0: has expiry) | [i64
+ * expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields (>= 1) | nfields x
+ * (u32 len | field | u32 len | value) | list:   u64 nelements (>= 1) | nelements x (u32 len |
+ * element), head to tail end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
  * The whole file is checked against the CRC before any record is parsed, and every record is
  * still parsed with bounds checks (a valid CRC does not make the input trusted). */
 #include <stdlib.h>
 
 #include "data/data_internal.h"
+#include "data/quicklist.h"
 #include "util/assert.h"
 #include "util/crc32c.h"
 
 #define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  1
+#define SNAP_VERSION  2 /* 2: lists */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
 #define SNAP_K_STRING 1
 #define SNAP_K_HASH   2
+#define SNAP_K_LIST   3
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -77,16 +78,29 @@ static void save_field(void *ctx, const char *f, size_t fl, const char *v, size_
     out_str(ctx, v, vl);
 }
 
+/* ---- lists ---- */
+static void save_element(void *ctx, const char *p, size_t n)
+{
+    out_str(ctx, p, n);
+}
+
 static void save_entry(void *ctx, dentry *e)
 {
     snap_out *o = ctx;
     int ex = (e->flags & DE_EXPIRE) != 0;
-    out_u(o, e->type == DT_STRING ? SNAP_K_STRING : SNAP_K_HASH, 1);
+    out_u(o,
+          e->type == DT_STRING ? SNAP_K_STRING
+          : e->type == DT_LIST ? SNAP_K_LIST
+                               : SNAP_K_HASH,
+          1);
     out_u(o, ex ? SNAP_F_EXPIRE : 0, 1);
     if (ex) out_u(o, (uint64_t)dentry_expire(e), 8);
     out_str(o, dentry_key(e), e->klen);
     if (e->type == DT_STRING) {
         out_str(o, dentry_val(e), e->vlen);
+    } else if (e->type == DT_LIST) {
+        out_u(o, list_len(e), 8);
+        list_each(e, save_element, o);
     } else {
         out_u(o, hash_len(e), 4);
         hash_each(e, save_field, o);
@@ -139,6 +153,23 @@ static int in_str(snap_in *in, const char **s, size_t *n)
     return 0;
 }
 
+static dentry *load_list(snap_in *in, size_t *mem, const char *k, size_t kl, int64_t ex)
+{
+    uint64_t n;
+    if (in_u(in, 8, &n) < 0 || n == 0 || n > in->left / 4) return NULL;
+    dentry *e = list_new_entry(mem, QL_FILL_DEFAULT, k, kl, ex);
+    for (uint64_t i = 0; i < n; i++) {
+        const char *v;
+        size_t vl;
+        if (in_str(in, &v, &vl) < 0) {
+            dentry_free(mem, e);
+            return NULL;
+        }
+        list_push_tail(e, v, vl);
+    }
+    return e;
+}
+
 /* Parses one record into a new entry; NULL if malformed. */
 static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64_t seed[2])
 {
@@ -152,6 +183,7 @@ static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64
         if (in_str(in, &v, &vl) < 0) return NULL;
         return dentry_new(mem, DT_STRING, k, kl, v, vl, vl, (int64_t)ex);
     }
+    if (kind == SNAP_K_LIST) return load_list(in, mem, k, kl, (int64_t)ex);
     if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 8) return NULL;
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
@@ -167,6 +199,7 @@ static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64
 static void repoint_cb(void *ctx, dentry *e)
 {
     if (e->type == DT_HASH) hash_set_mem(e, ctx);
+    if (e->type == DT_LIST) list_set_mem(e, ctx);
 }
 
 int data_snapshot_load(data_store *ds, const void *buf, size_t len)
@@ -181,7 +214,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     snap_in tail = {b + len - 4, 4};
     (void)in_u(&tail, 4, &want_crc);
     if (crc32c(0, b, len - 4) != (uint32_t)want_crc) return DATA_SNAPSHOT_ECORRUPT;
-    if (version != SNAP_VERSION) return DATA_SNAPSHOT_EVERSION;
+    if (version < 1 || version > SNAP_VERSION) return DATA_SNAPSHOT_EVERSION;
     if (reserved != 0) return DATA_SNAPSHOT_ECORRUPT;
 
     data_store *tmp = data_create();
@@ -195,7 +228,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
-        if (kind != SNAP_K_STRING && kind != SNAP_K_HASH) goto fail;
+        if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2))
+            goto fail;
         dentry *e = load_record(&in, (unsigned)kind, &tmp->mem, tmp->hash_seed);
         if (!e) goto fail;
         dpos pos;

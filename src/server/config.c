@@ -92,6 +92,14 @@ static const key_def keys[] = {
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
      "CLASS HARD SOFT SECONDS ...: close clients that leave replies unread"},
+    /* lists: node size (memory layout only, never replies); compression is accepted and shown
+     * but not done (nodes stay uncompressed) */
+    {"list-max-listpack-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
+     INT_MAX, "list node bound: -1..-5 = 4..64 KB, n > 0 = n elements"},
+    {"list-max-ziplist-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
+     INT_MAX, "alias of list-max-listpack-size"},
+    {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
+     "accepted for compatibility; lists are not compressed"},
     {"save", K_CONST, K_COMPAT, 0, 0, 0, ""},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
     {"databases", K_CONST, K_COMPAT, 0, 0, 0, "1"},
@@ -125,6 +133,8 @@ void srv_config_defaults(srv_config *c)
     c->obuf_limits[SRV_OBUF_NORMAL] = (srv_obuf_limit){0, 0, 0};
     c->obuf_limits[SRV_OBUF_REPLICA] = (srv_obuf_limit){256ll << 20, 64ll << 20, 60};
     c->obuf_limits[SRV_OBUF_PUBSUB] = (srv_obuf_limit){32ll << 20, 8ll << 20, 60};
+    c->list_max_listpack_size = -2;
+    c->list_compress_depth = 0;
 }
 
 static const key_def *find_key(const char *name)

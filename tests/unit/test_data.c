@@ -835,7 +835,7 @@ static void rewrite_makes_times_absolute(void **state)
 static void command_table(void **state)
 {
     (void)state;
-    assert_true(data_cmd_count() >= 56);
+    assert_true(data_cmd_count() >= 73);
     const char *names[] = {
         "get",        "set",          "setnx",    "setex",       "psetex", "getset",
         "getdel",     "getex",        "mget",     "mset",        "msetnx", "incr",

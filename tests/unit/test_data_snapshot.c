@@ -223,10 +223,41 @@ static void crafted_snapshots(void **state)
     assert_reply(ds, "GET k", "\"v\"");
     assert_reply(ds, "HGET h f", "\"x\"");
     assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
-    /* unsupported version */
-    c_hdr(&c, 2);
+    /* unsupported versions */
+    c_hdr(&c, 3);
     c_end(&c, 0);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
+    c_hdr(&c, 0);
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
+    /* version 2: a list (head to tail) next to a string */
+    c_hdr(&c, 2);
+    c_u(&c, 3, 1), c_u(&c, 1, 1), c_u(&c, 1800000000000ull, 8), c_s(&c, "l"), c_u(&c, 3, 8);
+    c_s(&c, "a"), c_s(&c, ""), c_s(&c, "c");
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_end(&c, 2);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), 0);
+    assert_reply(ds, "LRANGE l 0 -1", "*3 \"a\" \"\" \"c\"");
+    assert_reply(ds, "PEXPIRETIME l", ":1800000000000");
+    assert_reply(ds, "TYPE l", "+list");
+    /* a list record in a version 1 file, an empty list, a count past the bytes left */
+    c_hdr(&c, 1);
+    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "l"), c_u(&c, 1, 8), c_s(&c, "a");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 2);
+    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "l"), c_u(&c, 0, 8);
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 2);
+    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "l"), c_u(&c, 2, 8), c_s(&c, "a");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 2);
+    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "l"), c_u(&c, 1ull << 62, 8), c_s(&c, "a");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    assert_reply(ds, "LRANGE l 0 -1", "*3 \"a\" \"\" \"c\""); /* unchanged by failures */
     /* duplicate key */
     c_hdr(&c, 1);
     c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
@@ -244,7 +275,7 @@ static void crafted_snapshots(void **state)
     c_end(&c, 1);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
     c_hdr(&c, 1);
-    c_u(&c, 3, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_u(&c, 9, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
     c_end(&c, 1);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
     c_hdr(&c, 1);

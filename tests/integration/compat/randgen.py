@@ -1,6 +1,6 @@
 """Seeded generator of random command sequences for the differential fuzz test.
 
-Commands cover every command of issue 2 over a handful of keys, with valid and invalid
+Commands cover every command of issue 2 and the lists of issue 10 over a handful of keys, with valid and invalid
 arguments (bad numbers, bad options, wrong arity, wrong types). Expiries are either far in the
 future or in the past (immediate delete), never a few milliseconds away, so that both servers
 see the same state; clock-dependent replies are compared with a tolerance.
@@ -10,7 +10,7 @@ import random
 
 from .diff import GEQ, HSCAN, PAIRS, SCAN, SHAPE, TTL, U, Step
 
-KEYS = ["k0", "k1", "k2", "h0", "h1"]
+KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1"]
 FIELDS = ["f0", "f1", "f2", "f3"]
 VALUES = ["v", "", "0", "1", "-1", "42", "10.5", "3.0e3", "abc", "9223372036854775807",
           "-9223372036854775808", "1e308", " 1", "xyz" * 7, "0.1", "-0", "007", "1e4933"]
@@ -47,6 +47,15 @@ class Gen:
 
     def hkey(self):
         return self.key(("h0", "h1"))
+
+    def lkey(self):
+        return self.key(("l0", "l1"))
+
+    def lidx(self):
+        return self.r.choice(["0", "1", "-1", "2", "-2", "5", "-6", "100", "x"])
+
+    def lelem(self):
+        return self.r.choice(["a", "b", "c", "", "1"])
 
     def akey(self):
         return self.key(KEYS)
@@ -98,7 +107,8 @@ class Gen:
         """One Step (mode + args)."""
         r, k, v, hk, ak = self.r, self.key, self.val, self.hkey, self.akey
         f = self.field
-        choice = r.randrange(64)
+        lk, le, li = self.lkey, self.lelem, self.lidx
+        side = lambda: self.c(["LEFT", "RIGHT", "left", "UP"])
         table = [
             lambda: Step("GET", k()),
             lambda: Step("SET", k(), v(), *self.set_opts()),
@@ -169,8 +179,26 @@ class Gen:
             lambda: Step("CLIENT", "SETNAME", self.c(["n1", "", "bad name"])),
             lambda: Step("HSET", hk(), f(), v()),
             lambda: Step("SET", k(), v(), "GET"),
+            lambda: Step(self.c(["LPUSH", "RPUSH"]), lk(), *[le() for _ in range(r.randint(1, 4))]),
+            lambda: Step(self.c(["LPUSHX", "RPUSHX"]), lk(), le()),
+            lambda: Step(self.c(["LPOP", "RPOP"]), lk(), *self.c([[], [], ["2"], ["0"], ["-1"]])),
+            lambda: Step("LLEN", lk()),
+            lambda: Step("LRANGE", lk(), li(), li()),
+            lambda: Step("LRANGE", lk(), "0", "-1"),
+            lambda: Step("LINDEX", lk(), li()),
+            lambda: Step("LSET", lk(), li(), le()),
+            lambda: Step("LINSERT", lk(), self.c(["BEFORE", "AFTER", "after", "X"]), le(), le()),
+            lambda: Step("LREM", lk(), self.c(["0", "1", "-1", "2", "-2", "x"]), le()),
+            lambda: Step("LTRIM", lk(), li(), li()),
+            lambda: Step("LPOS", lk(), le(), *self.c([[], ["RANK", "-1"], ["RANK", "2"],
+                                                      ["COUNT", "0"], ["MAXLEN", "2"],
+                                                      ["RANK", "0"], ["COUNT", "1", "RANK", "-2"]])),
+            lambda: Step("LMOVE", lk(), lk(), side(), side()),
+            lambda: Step("RPOPLPUSH", lk(), lk()),
+            lambda: Step("LMPOP", self.c(["1", "2", "0"]), lk(), lk(), side(),
+                         *self.c([[], ["COUNT", "2"], ["COUNT", "0"]])),
         ]
-        step = table[choice % len(table)]()
+        step = table[r.randrange(len(table))]()
         # Occasionally break the arity: drop the last argument or add one more.
         if type(step) is Step and r.random() < 0.04 and step.args[0] not in ("PING", "HELLO"):
             if len(step.args) > 1 and r.random() < 0.5:

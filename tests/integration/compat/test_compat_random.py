@@ -55,6 +55,8 @@ def dump_state(pair):
                 t = conn.call("TYPE", key)
                 if b"hash" in t:
                     val = conn.call("HGETALL", key)
+                elif b"list" in t:
+                    val = conn.call("LRANGE", key, "0", "-1")
                 else:
                     val = conn.call("GET", key)
                 lines.append("    %-6s %s %s %s pttl=%s" % (key, name, show(t), show(val),
