@@ -91,6 +91,8 @@
       "Asynchronously deletes one or more keys.", cmd_del)                                         \
     X(exists, -2, DC_R | DC_F, 1, -1, 1, "generic", "1.0.0",                                       \
       "Determines whether one or more keys exist.", cmd_exists)                                    \
+    X(object, -2, DC_R, 2, 2, 1, "generic", "2.2.3",                                               \
+      "A container for object introspection commands.", cmd_object)                                \
     X(type, 2, DC_R | DC_F, 1, 1, 1, "generic", "1.0.0",                                           \
       "Determines the type of value stored at a key.", cmd_type)                                   \
     X(expire, -3, DC_W | DC_F, 1, 1, 1, "generic", "1.0.0",                                        \

@@ -29,6 +29,7 @@ typedef enum {
     K_SECRET,
     K_SECRET_FILE,
     K_PASS,
+    K_SAVE,
     K_CONSIST,
     K_OBUF
 } key_type;
@@ -100,7 +101,8 @@ static const key_def keys[] = {
      INT_MAX, "alias of list-max-listpack-size"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
      "accepted for compatibility; lists are not compressed"},
-    {"save", K_CONST, K_COMPAT, 0, 0, 0, ""},
+    {"save", K_SAVE, K_STARTUP | K_RUNTIME, OFF(save), 0, 0,
+     "Redis's RDB schedule (\"seconds changes ...\"): accepted and reported only"},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
     {"databases", K_CONST, K_COMPAT, 0, 0, 0, "1"},
 };
@@ -448,6 +450,29 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         return set_secret(c, "cluster-secret-file", line, err, cap);
     }
     case K_SECRET: return set_secret(c, k->name, value, err, cap);
+    case K_SAVE: {
+        /* "" or pairs of non-negative integers, as Redis checks them */
+        char buf[256];
+        int n = 0, bad = strlen(value) >= sizeof(buf);
+        snprintf(buf, sizeof(buf), "%s", value);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, " ", &save); t && !bad; t = strtok_r(NULL, " ", &save)) {
+            long long x;
+            bad = parse_ll(t, &x) < 0 || x < 0;
+            n++;
+        }
+        if (bad || n % 2) {
+            if (runtime)
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument 'save') - Invalid save "
+                     "parameters");
+            else
+                errf(err, cap, "save: bad value '%s' (pairs of seconds and changes)", value);
+            return -1;
+        }
+        snprintf(c->save, sizeof(c->save), "%s", value);
+        return 0;
+    }
     case K_PASS:
         if (strlen(value) > SRV_SECRET_MAX) {
             errf(err, cap, "%s: longer than %d bytes", k->name, SRV_SECRET_MAX);
@@ -524,6 +549,7 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
     case K_SECRET: snprintf(out, cap, "%s", c->cluster_secret); return;
     case K_PASS: snprintf(out, cap, "%s", c->requirepass); return;
+    case K_SAVE: snprintf(out, cap, "%s", c->save); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     case K_OBUF: {

@@ -47,10 +47,12 @@ typedef struct {
     char cluster_id[65];                     /* peers of another cluster id are refused */
     char cluster_secret[SRV_SECRET_MAX + 1]; /* proven by both ends of a peer link; "" = none */
     char requirepass[SRV_SECRET_MAX + 1];    /* the default user's password; "" = none (Redis) */
-    long long cluster_down_timeout_ms;       /* a command waits this long for a leader */
-    long long join;                          /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
-    int consistency;          /* default read level: 0 linearizable, 1 lease, 2 stale */
-    long long snapshot_count; /* applied entries between automatic snapshots */
+    char save[256]; /* Redis's RDB schedule: accepted and reported (synod's snapshots follow
+                       snapshot-count), so tools and test suites that set it keep working */
+    long long cluster_down_timeout_ms; /* a command waits this long for a leader */
+    long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
+    int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
+    long long snapshot_count;          /* applied entries between automatic snapshots */
     /* runtime (CONFIG SET) */
     long long maxclients;
     long long proto_max_bulk_len;                 /* bytes */
