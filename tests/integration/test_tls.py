@@ -133,6 +133,23 @@ def test_redis_py_tls_set_get_pipeline_large(tls_server, certs):
     cl.close()
 
 
+def test_requests_in_single_tls_records(tls_server, certs, raw):
+    """Each request (and a pipelined batch) sent in one write, so it ends mid-record on the wire
+    and nothing follows it: a server that left decrypted bytes inside OpenSSL (SSL_pending)
+    without reading them would wait forever for a readable event."""
+    srv, port = tls_server()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        with ssl_context(certs).wrap_socket(sock, server_hostname="127.0.0.1") as s:
+            for n in (1, 100, 5000, 16000, 16500, 40000, 300000):
+                v = bytes([65 + n % 26]) * n
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n" % (n, v))
+                assert raw.read(s, 1, timeout=5)[0] == ["OK"], n
+                batch = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n" * 7
+                s.sendall(batch)
+                got, rest = raw.read(s, 7, timeout=5)
+                assert got == [v] * 7 and rest == b"", n
+
+
 def test_redis_py_tls_many_clients_interleaved(tls_server, certs):
     """Several TLS clients with big pipelined requests at once: none stalls."""
     srv, port = tls_server()
