@@ -10,6 +10,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "net/net.h"
 #include "util/assert.h"
@@ -40,7 +41,9 @@ static void take_ssl_error(char *out, size_t cap, const char *dflt)
     unsigned long e = ERR_get_error();
     if (e) {
         const char *reason = ERR_reason_error_string(e);
-        if (reason)
+        if (ERR_SYSTEM_ERROR(e)) /* the reason is an errno (a missing file, ...) */
+            snprintf(out, cap, "%s", strerror(ERR_GET_REASON(e)));
+        else if (reason)
             snprintf(out, cap, "%s", reason);
         else
             ERR_error_string_n(e, out, cap);
@@ -105,16 +108,20 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 0);
 
-    const char *what = NULL, *file = NULL;
+    const char *what = NULL, *file = NULL, *hint = "";
     if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-        what = "tls-cert-file", file = o->cert_file;
+        what = "tls-cert-file", file = o->cert_file, hint = " (a PEM certificate is expected)";
     } else if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
         what = "tls-key-file", file = o->key_file;
+        hint = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH
+                   ? " (not the key of tls-cert-file)"
+                   : " (an unencrypted PEM private key is expected)";
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        what = "tls-key-file", file = o->key_file;
+        what = "tls-key-file", file = o->key_file, hint = " (not the key of tls-cert-file)";
     } else if (o->ca_cert_file && o->ca_cert_file[0] &&
                SSL_CTX_load_verify_locations(ctx, o->ca_cert_file, NULL) != 1) {
-        what = "tls-ca-cert-file", file = o->ca_cert_file;
+        what = "tls-ca-cert-file", file = o->ca_cert_file,
+        hint = " (PEM CA certificates are expected)";
     } else if (o->ciphers && o->ciphers[0] && SSL_CTX_set_cipher_list(ctx, o->ciphers) != 1) {
         what = "tls-ciphers", file = o->ciphers;
     } else if (o->ciphersuites && o->ciphersuites[0] &&
@@ -123,7 +130,7 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
     }
     if (what) {
         take_ssl_error(why, sizeof(why), "rejected by OpenSSL");
-        errf(err, cap, "%s: cannot use '%s': %s", what, file, why);
+        errf(err, cap, "%s: cannot use '%s': %s%s", what, file, why, hint);
         net_tls_ctx_destroy(c);
         return NULL;
     }

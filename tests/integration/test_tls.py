@@ -312,7 +312,9 @@ def test_bad_tls_config_refuses_to_start(run_synod, certs, tmp_path):
           ca], "tls-key-file"),
         # a key that is not the certificate's
         (["--tls-cert-file", crt, "--tls-key-file", certs["client"] + ".key",
-          "--tls-ca-cert-file", ca], "tls-key-file"),
+          "--tls-ca-cert-file", ca], "tls-key-file: cannot use"),
+        (["--tls-cert-file", crt, "--tls-key-file", certs["client"] + ".key",
+          "--tls-ca-cert-file", ca], "(not the key of tls-cert-file)"),
         # a key file given as the CA
         (["--tls-cert-file", crt, "--tls-key-file", key, "--tls-ca-cert-file", key],
          "tls-ca-cert-file"),
