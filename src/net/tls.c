@@ -271,7 +271,9 @@ ssize_t net_tls_write(net_tls *t, const void *buf, size_t len, int *want)
 
 int net_tls_has_pending(const net_tls *t)
 {
-    return SSL_pending(t->ssl) > 0 || SSL_has_pending(t->ssl);
+    /* decrypted bytes only: SSL_has_pending also counts a partial record, whose rest makes the
+     * fd readable again (read_ahead is off, so OpenSSL never holds a whole unread record) */
+    return SSL_pending(t->ssl) > 0;
 }
 
 const char *net_tls_error(const net_tls *t)

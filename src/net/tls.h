@@ -59,8 +59,8 @@ ssize_t net_tls_read(net_tls *t, void *buf, size_t cap, int *want);
  * memory, and more may follow them). */
 ssize_t net_tls_write(net_tls *t, const void *buf, size_t len, int *want);
 
-/* Whether OpenSSL holds received bytes that a read would return without the fd being readable.
- */
+/* Whether OpenSSL holds decrypted bytes that a read would return without the fd becoming
+ * readable again (only after a read into less than NET_TLS_RECORD_MAX bytes of room). */
 int net_tls_has_pending(const net_tls *t);
 
 /* The last failure of t, for logs ("" if none). Valid until the next call on t. */
