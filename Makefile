@@ -23,7 +23,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -g $(WARN)
 REL_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lm -lcrypto
+LDLIBS := -lm -lssl -lcrypto
 
 LIB_SRCS := $(filter-out src/server/main.c,$(wildcard src/*/*.c))
 REL_OBJS := $(patsubst %.c,build/rel/%.o,$(LIB_SRCS))

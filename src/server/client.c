@@ -11,6 +11,8 @@
 #include "util/assert.h"
 
 static void client_on_io(net_loop *l, int fd, int events, void *ctx);
+static void client_on_handshake(net_loop *l, int fd, int events, void *ctx);
+static void update_watch(client *c);
 
 static void pending_remove(client *c)
 {
@@ -52,6 +54,7 @@ void srv_client_free(client *c)
     SYN_ASSERT(s->n_clients >= 0);
     int rc = net_loop_watch(s->loop, c->fd, 0, NULL, NULL);
     SYN_ASSERT(rc == 0);
+    if (c->tls) net_tls_free(c->tls);
     close(c->fd);
     resp_parser_destroy(c->parser);
     resp_buf_deinit(&c->out);
@@ -68,10 +71,10 @@ static void reject(int fd, const char *msg)
     close(fd);
 }
 
-void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
+/* Accepts the pending connections of listener lfd; tls: the TLS port's, whose clients start
+ * with a handshake. */
+static void accept_clients(net_loop *l, server *s, int lfd, int tls)
 {
-    (void)events;
-    server *s = ctx;
     /* bounded: at most this many accepts per readiness event, so one busy listener cannot
      * starve the connected clients */
     for (int i = 0; i < 1000; i++) {
@@ -84,20 +87,26 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         }
         if (s->n_clients >= s->cfg.maxclients || fd >= net_loop_max_fds(l) - 1) {
             s->stats.connections_rejected++;
-            reject(fd, "-ERR max number of clients reached\r\n");
+            if (tls)
+                close(fd); /* an error in clear text would be garbage inside a handshake */
+            else
+                reject(fd, "-ERR max number of clients reached\r\n");
             continue;
         }
         client *c = calloc(1, sizeof(*c));
         resp_parser *p = resp_parser_create(&s->limits);
-        if (!c || !p) {
+        net_tls *t = tls ? net_tls_new(s->tls_ctx, fd) : NULL;
+        if (!c || !p || (tls && !t)) {
             free(c);
             resp_parser_destroy(p);
+            if (t) net_tls_free(t);
             srv_log(SRV_LOG_WARN, "out of memory accepting a client");
             close(fd);
             continue;
         }
         c->srv = s;
         c->fd = fd;
+        c->tls = t;
         c->id = s->next_client_id++;
         c->proto = 2;
         c->authenticated = s->cfg.requirepass[0] == '\0';
@@ -109,11 +118,13 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->ctime_ms = c->last_ms = net_mono_ms();
         c->consistency = s->cfg.consistency;
         c->last_cmd = "NULL";
-        int rc = net_loop_watch(l, fd, NET_READABLE, client_on_io, c);
+        if (tls) c->flags |= CLIENT_TLS_HANDSHAKE;
+        int rc = net_loop_watch(l, fd, NET_READABLE, tls ? client_on_handshake : client_on_io, c);
         if (rc < 0) {
             srv_log(SRV_LOG_WARN, "watch client fd %d: %s", fd, strerror(-rc));
             resp_parser_destroy(p);
             resp_buf_deinit(&c->out);
+            if (t) net_tls_free(t);
             free(c);
             close(fd);
             continue;
@@ -124,9 +135,48 @@ void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
         s->n_clients++;
         s->stats.connections_received++;
         if (s->cfg.log_verbose)
-            srv_log(SRV_LOG_INFO, "client id=%llu addr=%s connected", (unsigned long long)c->id,
-                    c->addr);
+            srv_log(SRV_LOG_INFO, "client id=%llu addr=%s connected%s", (unsigned long long)c->id,
+                    c->addr, tls ? " (tls)" : "");
     }
+}
+
+void srv_client_accept_cb(net_loop *l, int lfd, int events, void *ctx)
+{
+    (void)events;
+    accept_clients(l, ctx, lfd, 0);
+}
+
+void srv_client_tls_accept_cb(net_loop *l, int lfd, int events, void *ctx)
+{
+    (void)events;
+    accept_clients(l, ctx, lfd, 1);
+}
+
+/* A TLS client's handshake, driven by whichever readiness OpenSSL asked for. Until it is done
+ * the client reads no request; then it watches for requests like any client (and reads at once:
+ * the first request may have come with the handshake's last flight). */
+static void client_on_handshake(net_loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    client *c = ctx;
+    int rc = net_tls_handshake(c->tls);
+    if (rc < 0) {
+        if (c->srv->cfg.log_verbose)
+            srv_log(SRV_LOG_INFO, "TLS handshake with client id=%llu addr=%s failed: %s",
+                    (unsigned long long)c->id, c->addr, net_tls_error(c->tls));
+        srv_client_free(c);
+        return;
+    }
+    if (rc > 0) {
+        int wrc = net_loop_watch(l, fd, rc, client_on_handshake, c);
+        SYN_ASSERT(wrc == 0);
+        return;
+    }
+    c->flags &= ~CLIENT_TLS_HANDSHAKE;
+    c->last_ms = net_mono_ms();
+    int wrc = net_loop_watch(l, fd, NET_READABLE, client_on_io, c);
+    SYN_ASSERT(wrc == 0);
+    client_on_io(l, fd, NET_READABLE, c);
 }
 
 static size_t out_pending(const client *c)
@@ -283,9 +333,32 @@ void srv_client_process(client *c)
         process_input(c);
 }
 
+/* read(2)'s contract over TLS (n > 0, 0 at the end, -1 with errno). A read that must wait for
+ * the socket to be writable (a TLS 1.3 key update to answer) says so in the flags. */
+static ssize_t tls_read(client *c, char *buf, size_t cap)
+{
+    int want = 0;
+    ssize_t n = net_tls_read(c->tls, buf, cap, &want);
+    if (n >= 0) return n;
+    if (n == -EAGAIN) {
+        if (want == NET_WRITABLE) {
+            c->flags |= CLIENT_TLS_READ_WANTS_WRITE;
+            update_watch(c);
+        }
+        errno = EAGAIN;
+        return -1;
+    }
+    if (c->srv->cfg.log_verbose)
+        srv_log(SRV_LOG_INFO, "TLS read from client id=%llu: %s", (unsigned long long)c->id,
+                net_tls_error(c->tls));
+    errno = EIO;
+    return -1;
+}
+
 static void on_readable(client *c)
 {
     server *s = c->srv;
+again:;
     size_t want = SRV_IOBUF_BYTES;
     size_t need = resp_parser_need(c->parser);
     /* a big bulk in progress: read exactly what it still needs, in one buffer */
@@ -305,7 +378,8 @@ static void on_readable(client *c)
         c->qbuf = nb;
         c->qcap = ncap;
     }
-    ssize_t n = read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
+    ssize_t n = c->tls ? tls_read(c, c->qbuf + c->qlen, c->qcap - c->qlen)
+                       : read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
         if (s->cfg.log_verbose)
@@ -331,6 +405,29 @@ static void on_readable(client *c)
         return;
     }
     if (!(c->flags & CLIENT_PAUSED)) process_input(c);
+    /* bytes OpenSSL decrypted but did not hand out yet make the socket look idle to epoll */
+    if (c->tls && net_tls_has_pending(c->tls) &&
+        !(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
+        goto again;
+}
+
+/* write(2)'s contract over TLS. A write that must wait for the socket to be readable says so in
+ * the flags (update_watch then watches readability instead). */
+static ssize_t tls_write(client *c, const char *buf, size_t len)
+{
+    int want = 0;
+    ssize_t n = net_tls_write(c->tls, buf, len, &want);
+    if (n >= 0) return n;
+    if (n == -EAGAIN) {
+        if (want == NET_READABLE) c->flags |= CLIENT_TLS_WRITE_WANTS_READ;
+        errno = EAGAIN;
+        return -1;
+    }
+    if (c->srv->cfg.log_verbose)
+        srv_log(SRV_LOG_INFO, "TLS write to client id=%llu: %s", (unsigned long long)c->id,
+                net_tls_error(c->tls));
+    errno = EIO;
+    return -1;
 }
 
 /* Writes as much pending output as the socket takes. Returns 0 when everything is written,
@@ -339,7 +436,8 @@ static int write_out(client *c)
 {
     server *s = c->srv;
     while (out_pending(c) > 0) {
-        ssize_t n = write(c->fd, c->out.data + c->out_sent, out_pending(c));
+        ssize_t n = c->tls ? tls_write(c, c->out.data + c->out_sent, out_pending(c))
+                           : write(c->fd, c->out.data + c->out_sent, out_pending(c));
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) {
@@ -371,6 +469,11 @@ static void update_watch(client *c)
     if (!(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
         mask |= NET_READABLE;
     if (c->flags & CLIENT_WANT_WRITE) mask |= NET_WRITABLE;
+    if (c->tls) {
+        /* OpenSSL may need the other direction than the operation's own */
+        if (c->flags & CLIENT_TLS_WRITE_WANTS_READ) mask = (mask & ~NET_WRITABLE) | NET_READABLE;
+        if (c->flags & CLIENT_TLS_READ_WANTS_WRITE) mask |= NET_WRITABLE;
+    }
     if (mask == net_loop_mask(c->srv->loop, c->fd)) return;
     int rc = net_loop_watch(c->srv->loop, c->fd, mask, client_on_io, c);
     SYN_ASSERT(rc == 0);
@@ -478,6 +581,8 @@ static int flush_client(client *c)
     if (c->flags & CLIENT_PAUSED) {
         c->flags &= ~CLIENT_PAUSED;
         process_input(c); /* may pause again; its output is flushed by the caller's loop */
+        /* input OpenSSL kept while the client was paused gets no readable event */
+        if (c->tls && net_tls_has_pending(c->tls) && !(c->flags & CLIENT_PAUSED)) on_readable(c);
     }
     update_watch(c);
     return 0;
@@ -488,6 +593,20 @@ static void client_on_io(net_loop *l, int fd, int events, void *ctx)
     (void)l;
     (void)fd;
     client *c = ctx;
+    if (c->tls && (c->flags & (CLIENT_TLS_READ_WANTS_WRITE | CLIENT_TLS_WRITE_WANTS_READ))) {
+        /* a TLS operation waited for the other direction: that readiness resumes it */
+        int swapped = 0;
+        if ((c->flags & CLIENT_TLS_WRITE_WANTS_READ) && (events & NET_READABLE)) {
+            c->flags &= ~CLIENT_TLS_WRITE_WANTS_READ;
+            swapped |= NET_WRITABLE;
+        }
+        if ((c->flags & CLIENT_TLS_READ_WANTS_WRITE) && (events & NET_WRITABLE)) {
+            c->flags &= ~CLIENT_TLS_READ_WANTS_WRITE;
+            swapped |= NET_READABLE;
+        }
+        events |= swapped;
+        update_watch(c);
+    }
     if ((events & NET_WRITABLE) && flush_client(c)) return;
     if ((events & NET_READABLE) &&
         !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY | CLIENT_PAUSED)))

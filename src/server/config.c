@@ -31,7 +31,9 @@ typedef enum {
     K_PASS,
     K_SAVE,
     K_CONSIST,
-    K_OBUF
+    K_OBUF,
+    K_STR,     /* a string ("" allowed) in a char array of `max` bytes */
+    K_TLSAUTH, /* yes|no|optional */
 } key_type;
 
 /* Flags of a key. */
@@ -101,6 +103,24 @@ static const key_def keys[] = {
      INT_MAX, "alias of list-max-listpack-size"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
      "accepted for compatibility; lists are not compressed"},
+    {"tls-port", K_INT, K_STARTUP, OFF(tls_port), 0, 65535,
+     "client port for TLS connections on listen's host (0 = none)"},
+    {"tls-cert-file", K_STR, K_STARTUP, OFF(tls_cert_file), 0, SRV_PATH_MAX,
+     "PEM certificate (chain) of the TLS port"},
+    {"tls-key-file", K_STR, K_STARTUP, OFF(tls_key_file), 0, SRV_PATH_MAX,
+     "PEM private key of tls-cert-file"},
+    {"tls-ca-cert-file", K_STR, K_STARTUP, OFF(tls_ca_cert_file), 0, SRV_PATH_MAX,
+     "PEM CA certificates that client certificates are checked against"},
+    {"tls-auth-clients", K_TLSAUTH, K_STARTUP, OFF(tls_auth_clients), 0, 0,
+     "yes|no|optional: require a client certificate signed by the CA"},
+    {"tls-protocols", K_STR, K_STARTUP, OFF(tls_protocols), 0, 64,
+     "TLS versions: \"TLSv1.2 TLSv1.3\" or one of them (\"\" = both)"},
+    {"tls-ciphers", K_STR, K_STARTUP, OFF(tls_ciphers), 0, 1024,
+     "TLS 1.2 cipher list, OpenSSL syntax (\"\" = OpenSSL's default)"},
+    {"tls-ciphersuites", K_STR, K_STARTUP, OFF(tls_ciphersuites), 0, 1024,
+     "TLS 1.3 cipher suites (\"\" = OpenSSL's default)"},
+    {"tls-handshake-timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(tls_handshake_timeout_ms), 1,
+     3600000, "ms a TLS client may take to finish its handshake"},
     {"save", K_SAVE, K_STARTUP | K_RUNTIME, OFF(save), 0, 0,
      "Redis's RDB schedule (\"seconds changes ...\"): accepted and reported only"},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
@@ -110,6 +130,7 @@ static const key_def keys[] = {
 
 static const char *fsync_names[] = {"always", "batch", "never"};
 static const char *consist_names[] = {"linearizable", "lease", "stale"};
+static const char *tls_auth_names[] = {"no", "yes", "optional"}; /* NET_TLS_AUTH_* */
 
 void srv_config_defaults(srv_config *c)
 {
@@ -131,6 +152,8 @@ void srv_config_defaults(srv_config *c)
     c->hz = 10;
     c->timeout_s = 0;
     c->log_verbose = 0;
+    c->tls_auth_clients = 1; /* Redis's default: a client certificate is required */
+    c->tls_handshake_timeout_ms = 10000;
     /* Redis 7.0's defaults: normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60 */
     c->obuf_limits[SRV_OBUF_NORMAL] = (srv_obuf_limit){0, 0, 0};
     c->obuf_limits[SRV_OBUF_REPLICA] = (srv_obuf_limit){256ll << 20, 64ll << 20, 60};
@@ -499,6 +522,22 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
             errf(err, cap, "%s: bad value '%s': %s", k->name, value, e);
         return -1;
     }
+    case K_STR:
+        if (strlen(value) >= (size_t)k->max) {
+            errf(err, cap, "%s: longer than %lld bytes", k->name, k->max - 1);
+            return -1;
+        }
+        snprintf(base + k->offset, (size_t)k->max, "%s", value);
+        return 0;
+    case K_TLSAUTH:
+        for (int i = 0; i < 3; i++) {
+            if (strcasecmp(value, tls_auth_names[i]) == 0) {
+                c->tls_auth_clients = i;
+                return 0;
+            }
+        }
+        errf(err, cap, "%s: bad value '%s' (expected yes|no|optional)", k->name, value);
+        return -1;
     case K_CONST: break;
     }
     SYN_ASSERT(0);
@@ -552,6 +591,8 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_SAVE: snprintf(out, cap, "%s", c->save); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
+    case K_STR: snprintf(out, cap, "%s", base + k->offset); return;
+    case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
     case K_OBUF: {
         size_t used = 0;
         out[0] = '\0';
@@ -715,13 +756,14 @@ static int load_file(srv_config *c, const char *path, char *err, size_t cap)
         }
         /* quoted values ("" for an empty one) */
         size_t vl = strlen(value);
-        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+        int quoted = vl >= 2 && value[0] == '"' && value[vl - 1] == '"';
+        if (quoted) {
             value[vl - 1] = '\0';
             value++;
         }
         char kerr[512];
         const key_def *k = find_key(s);
-        if (!*value && k && k->type != K_CONST) {
+        if (!*value && !quoted && k && k->type != K_CONST) {
             errf(err, cap, "config: %s:%d: key '%s' needs a value", path, lineno, s);
             rc = -1;
             break;
@@ -771,6 +813,25 @@ static int validate(srv_config *c, char *err, size_t cap)
                  "set cluster-secret (or cluster-secret-file) to a shared secret of 16+ bytes "
                  "(tls-cluster is not available yet)",
                  open_host);
+            return -1;
+        }
+    }
+    if (c->tls_port > 0) {
+        if (c->tls_port == c->listen_port) {
+            errf(err, cap, "tls-port: %lld is also the plaintext port of listen", c->tls_port);
+            return -1;
+        }
+        if (!c->tls_cert_file[0] || !c->tls_key_file[0]) {
+            errf(err, cap,
+                 "tls-port: set tls-cert-file and tls-key-file (the certificate and "
+                 "key of the TLS port)");
+            return -1;
+        }
+        if (c->tls_auth_clients != 0 && !c->tls_ca_cert_file[0]) {
+            errf(err, cap,
+                 "tls-auth-clients %s: set tls-ca-cert-file (the CA that signs client "
+                 "certificates), or tls-auth-clients no",
+                 tls_auth_names[c->tls_auth_clients]);
             return -1;
         }
     }

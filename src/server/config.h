@@ -53,6 +53,17 @@ typedef struct {
     long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
     int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
     long long snapshot_count;          /* applied entries between automatic snapshots */
+    /* client TLS, with Redis's option names (docs/server.md "TLS"): a second listener on
+     * listen's host; the files are loaded by srv_init, which names the key that fails */
+    long long tls_port; /* 0 = no TLS listener */
+    char tls_cert_file[SRV_PATH_MAX];
+    char tls_key_file[SRV_PATH_MAX];
+    char tls_ca_cert_file[SRV_PATH_MAX];
+    int tls_auth_clients;               /* NET_TLS_AUTH_*: 0 no, 1 yes (default), 2 optional */
+    char tls_protocols[64];             /* "" = TLSv1.2 TLSv1.3 */
+    char tls_ciphers[1024];             /* TLS 1.2 cipher list; "" = OpenSSL's default */
+    char tls_ciphersuites[1024];        /* TLS 1.3 suites; "" = OpenSSL's default */
+    long long tls_handshake_timeout_ms; /* a client still in its handshake this long is closed */
     /* runtime (CONFIG SET) */
     long long maxclients;
     long long proto_max_bulk_len;                 /* bytes */

@@ -24,6 +24,23 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
             c = next;
         }
     }
+    /* a TLS client that stalls in its handshake holds a slot without ever having spoken */
+    if (s->tls_listen_fd >= 0) {
+        int64_t now = net_mono_ms();
+        client *c = s->clients;
+        while (c) {
+            client *next = c->next;
+            if ((c->flags & CLIENT_TLS_HANDSHAKE) &&
+                now - c->ctime_ms > s->cfg.tls_handshake_timeout_ms) {
+                srv_log(SRV_LOG_INFO,
+                        "closing client id=%llu addr=%s: TLS handshake not done "
+                        "after %lld ms",
+                        (unsigned long long)c->id, c->addr, s->cfg.tls_handshake_timeout_ms);
+                srv_client_free(c);
+            }
+            c = next;
+        }
+    }
     /* soft output limits also expire for a client that gets no new output */
     srv_client_check_output_limits(s);
     return 1000 / s->cfg.hz;

@@ -33,11 +33,42 @@ void srv_config_applied(server *s)
         resp_parser_set_limits(c->parser, &s->limits);
 }
 
+/* The TLS port: the files are loaded first, so a bad certificate or key stops the start with
+ * the key's name before anything listens. */
+static int listen_tls(server *s)
+{
+    const srv_config *c = &s->cfg;
+    net_tls_opts o = {
+        .cert_file = c->tls_cert_file,
+        .key_file = c->tls_key_file,
+        .ca_cert_file = c->tls_ca_cert_file,
+        .auth_clients = c->tls_auth_clients,
+        .protocols = c->tls_protocols,
+        .ciphers = c->tls_ciphers,
+        .ciphersuites = c->tls_ciphersuites,
+    };
+    char err[512];
+    s->tls_ctx = net_tls_ctx_create(&o, err, sizeof(err));
+    if (!s->tls_ctx) {
+        fprintf(stderr, "synod: %s\n", err);
+        return -1;
+    }
+    int fd = net_tcp_listen(c->listen_host, (int)c->tls_port, 511);
+    if (fd < 0) {
+        fprintf(stderr, "synod: tls-port: listen %s:%lld: %s\n", c->listen_host, c->tls_port,
+                fd == -EADDRNOTAVAIL ? "address not available on this host" : strerror(-fd));
+        return -1;
+    }
+    s->tls_listen_fd = fd;
+    return net_loop_watch(s->loop, fd, NET_READABLE, srv_client_tls_accept_cb, s);
+}
+
 int srv_init(server *s, const srv_config *cfg, const char *config_file)
 {
     memset(s, 0, sizeof(*s));
     s->cfg = *cfg;
     s->listen_fd = -1;
+    s->tls_listen_fd = -1;
     s->sig_fd = -1;
     s->next_client_id = 1;
     snprintf(s->config_file, sizeof(s->config_file), "%s", config_file ? config_file : "");
@@ -87,6 +118,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     snprintf(s->listen_addr, sizeof(s->listen_addr),
              strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d", s->cfg.listen_host, port);
     if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) return -1;
+    if (s->cfg.tls_port > 0 && listen_tls(s) < 0) return -1;
 
     sigset_t set;
     sigemptyset(&set);
@@ -110,15 +142,20 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
 
 int srv_run(server *s)
 {
+    char tls[SRV_HOST_MAX + 40] = "";
+    if (s->tls_listen_fd >= 0)
+        snprintf(tls, sizeof(tls),
+                 strchr(s->cfg.listen_host, ':') ? ", tls on [%s]:%lld" : ", tls on %s:%lld",
+                 s->cfg.listen_host, s->cfg.tls_port);
     srv_log(SRV_LOG_INFO,
             "synod %s node %lld ready: clients on %s (%s, "
-            "fsync %s, maxclients %lld)",
+            "fsync %s, maxclients %lld%s)",
             SRV_VERSION, s->cfg.id, s->listen_addr,
             s->cfg.n_members > 1 ? "cluster member" : "single node",
             s->cfg.fsync == SRV_FSYNC_ALWAYS  ? "always"
             : s->cfg.fsync == SRV_FSYNC_BATCH ? "batch"
                                               : "never",
-            s->cfg.maxclients);
+            s->cfg.maxclients, tls);
     int rc = net_loop_run(s->loop);
     if (rc < 0) srv_log(SRV_LOG_WARN, "event loop: %s", strerror(-rc));
     /* flush what the last pass produced before closing */
@@ -136,6 +173,11 @@ void srv_deinit(server *s)
         (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
         close(s->listen_fd);
     }
+    if (s->loop && s->tls_listen_fd >= 0) {
+        (void)net_loop_watch(s->loop, s->tls_listen_fd, 0, NULL, NULL);
+        close(s->tls_listen_fd);
+    }
+    net_tls_ctx_destroy(s->tls_ctx);
     if (s->loop && s->sig_fd >= 0) {
         (void)net_loop_watch(s->loop, s->sig_fd, 0, NULL, NULL);
         close(s->sig_fd);

@@ -21,6 +21,7 @@
 
 #include "data/data.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "resp/resp.h"
 #include "server/config.h"
 
@@ -43,6 +44,10 @@ enum {
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
     CLIENT_STALLED = 1u << 5,           /* node_route said wait: input re-run before sleeping */
+    /* TLS clients only (client.tls != NULL) */
+    CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
+    CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
+    CLIENT_TLS_WRITE_WANTS_READ = 1u << 8, /* a write waits for the socket to be readable */
 };
 
 /* Replies. Every append to a client's output goes through SRV_REPLY (dispatch.c) or
@@ -72,6 +77,8 @@ enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
 struct client {
     uint64_t id;
     int fd;
+    /* NULL: plaintext. The plain path pays one predictable branch on it per read and write. */
+    net_tls *tls;
     int proto;          /* 2 or 3 (HELLO) */
     bool authenticated; /* may run commands: no requirepass at connect time, or AUTH succeeded */
     unsigned flags;
@@ -125,6 +132,8 @@ struct server {
     net_loop *loop;
     int listen_fd;
     char listen_addr[SRV_HOST_MAX + 16]; /* actual address after bind (port 0 resolved) */
+    int tls_listen_fd;                   /* -1: no tls-port */
+    net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
     int sig_fd;
     data_store *ds;
     client *clients; /* all connected clients */
@@ -155,6 +164,7 @@ void srv_deinit(server *s);
 
 /* clients (client.c) */
 void srv_client_accept_cb(net_loop *l, int fd, int events, void *ctx);
+void srv_client_tls_accept_cb(net_loop *l, int fd, int events, void *ctx); /* tls-port */
 void srv_client_free(client *c);
 void srv_client_mark_pending(client *c);
 void srv_before_sleep(net_loop *l, void *ctx);
