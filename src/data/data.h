@@ -134,6 +134,8 @@ void data_set_max_string_bytes(data_store *ds, long long n);
  * (smaller values count as -5), n > 0 = n elements per node (0 counts as 1; at most 32768). It
  * changes the memory layout only, never a reply, so replicas may use different values. */
 void data_set_list_max_listpack_size(data_store *ds, long long fill);
+/* hash-max-listpack-entries / hash-max-listpack-value (values above 255 act as 255). */
+void data_set_hash_max_listpack(data_store *ds, long long entries, long long value);
 
 /* Would a list pop on key succeed now (BLPOP's question; the driver that serves blocked clients
  * asks it before proposing the pop)? 1: a live list (never empty), 0: no live key, -1: a key of

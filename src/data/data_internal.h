@@ -16,7 +16,7 @@
 extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...);
 
 #define DATA_STRING_MAX_BYTES   (512ll * 1024 * 1024) /* proto-max-bulk-len */
-#define DATA_HASH_PACKED_FIELDS 128                   /* hash-max-listpack-entries */
+#define DATA_HASH_PACKED_FIELDS 512                   /* hash-max-listpack-entries */
 #define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
 
 enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
@@ -141,6 +141,9 @@ struct data_store {
     } expired_seen[DATA_EXPIRED_SEEN_MAX];
     int expired_seen_n;
     int list_fill; /* list-max-listpack-size for new lists (memory layout only, never replies) */
+    /* hash-max-listpack-entries / -value: when a hash leaves its packed encoding (layout and
+     * OBJECT ENCODING only; the value bound is at most 255, the packed format's limit) */
+    uint32_t hash_max_fields, hash_max_value;
 };
 
 /* Entry helpers (keyspace.c). */
@@ -229,6 +232,8 @@ int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size
 typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
 void hash_each(dentry *e, hash_each_cb cb, void *ctx);
 void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */
+int hash_set_limited(size_t *mem, const uint64_t seed[2], uint32_t max_fields, uint32_t max_value,
+                     dentry *e, const char *f, size_t fl, const char *v, size_t vl);
 
 /* List values (list.c): the entry points at a qlist (quicklist.h). */
 void list_free(size_t *mem, dentry *e);

@@ -166,11 +166,18 @@ static void hash_to_table(size_t *mem, const uint64_t seed[2], dentry *e)
 int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size_t fl,
              const char *v, size_t vl)
 {
+    return hash_set_limited(mem, seed, DATA_HASH_PACKED_FIELDS, DATA_HASH_PACKED_VALUE, e, f, fl, v,
+                            vl);
+}
+
+/* hash_set with the packed encoding's bounds (hash-max-listpack-entries / -value). */
+int hash_set_limited(size_t *mem, const uint64_t seed[2], uint32_t max_fields, uint32_t max_value,
+                     dentry *e, const char *f, size_t fl, const char *v, size_t vl)
+{
     if (!is_table(e)) {
         phash *p = dentry_ptr(e);
         long off = ph_find(p, f, fl);
-        if (fl > DATA_HASH_PACKED_VALUE || vl > DATA_HASH_PACKED_VALUE ||
-            (off < 0 && p->n + 1 > DATA_HASH_PACKED_FIELDS)) {
+        if (fl > max_value || vl > max_value || (off < 0 && p->n + 1 > max_fields)) {
             hash_to_table(mem, seed, e);
         } else if (off < 0) {
             dentry_set_ptr(e, ph_append(mem, p, f, fl, v, vl));
@@ -293,8 +300,9 @@ static void hset_generic(data_call *c, int ok_reply)
     if (!e) return;
     long long created = 0;
     for (int i = 2; i < c->argc; i += 2)
-        created += hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[i].ptr, c->argv[i].len,
-                            c->argv[i + 1].ptr, c->argv[i + 1].len);
+        created += hash_set_limited(&c->ds->mem, c->ds->hash_seed, c->ds->hash_max_fields,
+                                    c->ds->hash_max_value, e, c->argv[i].ptr, c->argv[i].len,
+                                    c->argv[i + 1].ptr, c->argv[i + 1].len);
     c->dirty = 1;
     if (ok_reply)
         reply_ok(c);
@@ -322,8 +330,8 @@ void cmd_hsetnx(data_call *c)
         reply_int(c, 0);
         return;
     }
-    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr,
-             c->argv[3].len);
+    hash_set_limited(&c->ds->mem, c->ds->hash_seed, c->ds->hash_max_fields, c->ds->hash_max_value,
+                     e, c->argv[2].ptr, c->argv[2].len, c->argv[3].ptr, c->argv[3].len);
     c->dirty = 1;
     reply_int(c, 1);
 }
@@ -469,7 +477,8 @@ void cmd_hincrby(data_call *c)
     v += incr;
     char buf[24];
     size_t n = syn_ll2string(buf, v);
-    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, buf, n);
+    hash_set_limited(&c->ds->mem, c->ds->hash_seed, c->ds->hash_max_fields, c->ds->hash_max_value,
+                     e, c->argv[2].ptr, c->argv[2].len, buf, n);
     c->dirty = 1;
     reply_int(c, v);
 }
@@ -500,7 +509,8 @@ void cmd_hincrbyfloat(data_call *c)
         reply_err(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    hash_set(&c->ds->mem, c->ds->hash_seed, e, c->argv[2].ptr, c->argv[2].len, buf, n);
+    hash_set_limited(&c->ds->mem, c->ds->hash_seed, c->ds->hash_max_fields, c->ds->hash_max_value,
+                     e, c->argv[2].ptr, c->argv[2].len, buf, n);
     c->dirty = 1;
     reply_bulk(c, buf, n);
 }
@@ -568,4 +578,10 @@ void cmd_hscan(data_call *c)
         reply_bulk(c, pl.v[i], pl.l[i]);
     dmem_free(NULL, pl.v);
     dmem_free(NULL, pl.l);
+}
+
+void data_set_hash_max_listpack(data_store *ds, long long entries, long long value)
+{
+    ds->hash_max_fields = entries < 0 ? 0 : entries > UINT32_MAX ? UINT32_MAX : (uint32_t)entries;
+    ds->hash_max_value = value < 0 ? 0 : value > 255 ? 255 : (uint32_t)value;
 }

@@ -320,6 +320,8 @@ data_store *data_create(void)
     dict_init(&ds->keys, &ds->mem, ds->hash_seed);
     ds->max_string_bytes = DATA_STRING_MAX_BYTES;
     ds->list_fill = -2;
+    ds->hash_max_fields = DATA_HASH_PACKED_FIELDS;
+    ds->hash_max_value = DATA_HASH_PACKED_VALUE;
     return ds;
 }
 

@@ -101,6 +101,14 @@ static const key_def keys[] = {
      INT_MAX, "list node bound: -1..-5 = 4..64 KB, n > 0 = n elements"},
     {"list-max-ziplist-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
      INT_MAX, "alias of list-max-listpack-size"},
+    {"hash-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_entries), 0,
+     LLONG_MAX, "fields a hash keeps in its packed encoding"},
+    {"hash-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_entries), 0,
+     LLONG_MAX, "alias of hash-max-listpack-entries"},
+    {"hash-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_value), 0,
+     LLONG_MAX, "alias of hash-max-listpack-value"},
+    {"hash-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_value), 0,
+     LLONG_MAX, "longest field or value of a packed hash (at most 255 take effect)"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
      "accepted for compatibility; lists are not compressed"},
     {"tls-port", K_INT, K_STARTUP, OFF(tls_port), 0, 65535,
@@ -159,6 +167,8 @@ void srv_config_defaults(srv_config *c)
     c->obuf_limits[SRV_OBUF_REPLICA] = (srv_obuf_limit){256ll << 20, 64ll << 20, 60};
     c->obuf_limits[SRV_OBUF_PUBSUB] = (srv_obuf_limit){32ll << 20, 8ll << 20, 60};
     c->list_max_listpack_size = -2;
+    c->hash_max_listpack_entries = 512;
+    c->hash_max_listpack_value = 64;
     c->list_compress_depth = 0;
 }
 

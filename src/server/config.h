@@ -72,8 +72,10 @@ typedef struct {
     long long timeout_s;                          /* close clients idle this long; 0 = never */
     long long log_verbose;                        /* 1: log every connection */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
-    long long list_max_listpack_size; /* list node bound (data_set_list_max_listpack_size) */
-    long long list_compress_depth;    /* accepted, not used */
+    long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */
+    long long hash_max_listpack_entries; /* data_set_hash_max_listpack */
+    long long hash_max_listpack_value;
+    long long list_compress_depth; /* accepted, not used */
 } srv_config;
 
 void srv_config_defaults(srv_config *c);

@@ -29,6 +29,9 @@ void srv_config_applied(server *s)
     s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
     if (s->ds) data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     if (s->ds) data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
+    if (s->ds)
+        data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
+                                   s->cfg.hash_max_listpack_value);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
 }
@@ -99,6 +102,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
+    data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
+                               s->cfg.hash_max_listpack_value);
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {

@@ -1,7 +1,7 @@
 """Differential tests: OBJECT (ENCODING REFCOUNT FREQ HELP, errors) and CONFIG SET save, byte for
 byte against a real redis-server 7.0 (IDLETIME by shape: synod keeps no access clock yet)."""
 
-from .diff import SHAPE
+from .diff import PAIRS, SHAPE
 
 
 def test_object(pair):
@@ -30,6 +30,22 @@ def test_config_set_save(pair):
         ("CONFIG", "SET", "save", "900"), ("CONFIG", "SET", "save", "a b"),
         ("CONFIG", "SET", "save", "-1 1"), ("CONFIG", "GET", "save"),
         ("CONFIG", "SET", "save", ""), ("CONFIG", "GET", "save"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+
+
+def test_hash_listpack_limits(pair):
+    for step in [
+        ("CONFIG", "GET", "hash-max-listpack-entries"), ("CONFIG", "GET", "hash-max-ziplist-value"),
+        ("CONFIG", "SET", "hash-max-ziplist-value", "10"), ("HSET", "h1", "f", "0123456789"),
+        ("OBJECT", "ENCODING", "h1"), ("HSET", "h2", "f", "0123456789a"),
+        ("OBJECT", "ENCODING", "h2"), ("CONFIG", "SET", "hash-max-listpack-entries", "2"),
+        ("HSET", "h3", "a", "1", "b", "2"), ("OBJECT", "ENCODING", "h3"),
+        ("HSET", "h3", "c", "3"), ("OBJECT", "ENCODING", "h3"),
+        ("CONFIG", "GET", "hash-max-ziplist-entries"), ("CONFIG", "SET", "hash-max-listpack-value", "x"),
+        ("CONFIG", "SET", "hash-max-listpack-entries", "128"),
+        ("CONFIG", "SET", "hash-max-listpack-value", "64"), PAIRS("CONFIG", "GET", "hash-max-*"),
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
