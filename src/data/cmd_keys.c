@@ -38,6 +38,7 @@ static const char *type_name(const dentry *e)
     switch (e->type) {
     case DT_STRING: return "string";
     case DT_LIST: return "list";
+    case DT_SET: return "set";
     default: return "hash";
     }
 }

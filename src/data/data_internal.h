@@ -20,9 +20,10 @@ extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, .
 #define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
 
 enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
+enum { DT_SET = 3 }; /* set.c */
 enum {
     DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
-    DE_HASH_TABLE = 1u << 1 /* DT_HASH: value is a dict* (else a packed hash) */
+    DE_HASH_TABLE = 1u << 1 /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then
@@ -141,7 +142,14 @@ struct data_store {
     } expired_seen[DATA_EXPIRED_SEEN_MAX];
     int expired_seen_n;
     int list_fill; /* list-max-listpack-size for new lists (memory layout only, never replies) */
+    /* sets (set.c) */
+    long long set_max_intset_entries; /* set-max-intset-entries */
+    uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
+                   * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
 };
+
+/* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
+uint64_t data_rng_u64(data_store *ds);
 
 /* Entry helpers (keyspace.c). */
 dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const char *v,
@@ -217,6 +225,7 @@ DATA_COMMANDS(DATA_X)
 /* Deterministic rewrites (cmd_string.c, cmd_keys.c): new argc or 0; c's replies are discarded. */
 int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+int spop_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 
 /* Hash values (hash.c). */
 void hash_free(size_t *mem, dentry *e);

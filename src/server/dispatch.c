@@ -317,8 +317,8 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
         char scratch[256];
         int n = 0;
         if (argc + 8 <= (int)(sizeof(rw) / sizeof(rw[0])))
-            n = data_rewrite(dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])), scratch,
-                             sizeof(scratch));
+            n = data_rewrite(s->ds, dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])),
+                             scratch, sizeof(scratch));
         if (n > 0) {
             /* the rewrite may change the command itself (PEXPIRE -> PEXPIREAT) */
             const data_cmd *rdc = data_cmd_lookup(rw[0].ptr, rw[0].len);
