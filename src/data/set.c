@@ -288,11 +288,10 @@ static void reply_empty_set(data_call *c)
     c->ops->set(c->rctx, 0);
 }
 
-/* Redis getPositiveLongFromObjectOrReply. */
+/* Redis getPositiveLongFromObjectOrReply: msg for a negative count and for a non-integer. */
 static int arg_count_or_reply(data_call *c, const data_arg *a, const char *msg, long long *out)
 {
-    if (arg_ll_or_reply(c, a, out) < 0) return -1;
-    if (*out < 0) {
+    if (!syn_string2ll(a->ptr, a->len, out) || *out < 0) {
         reply_err(c, msg);
         return -1;
     }
@@ -624,7 +623,7 @@ void cmd_srandmember(data_call *c)
     long long l;
     if (arg_ll_or_reply(c, &c->argv[2], &l) < 0) return;
     if (l == LLONG_MIN) {
-        reply_err(c, "ERR value is out of range, must be between -9223372036854775807 and "
+        reply_err(c, "ERR value is out of range, value must between -9223372036854775807 and "
                      "9223372036854775807");
         return;
     }
@@ -767,11 +766,7 @@ void cmd_sinterstore(data_call *c)
 void cmd_sintercard(data_call *c)
 {
     long long numkeys, limit = 0;
-    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &numkeys)) {
-        reply_not_int(c);
-        return;
-    }
-    if (numkeys < 1) {
+    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &numkeys) || numkeys < 1) {
         reply_err(c, "ERR numkeys should be greater than 0");
         return;
     }
