@@ -88,6 +88,8 @@ static const key_def keys[] = {
     {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 0, INT_MAX, "cron frequency (active expiry)"},
     {"timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(timeout_s), 0, INT_MAX,
      "close clients idle this many seconds (0 = never)"},
+    {"set-max-intset-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(set_max_intset_entries), 0,
+     LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -128,6 +130,7 @@ void srv_config_defaults(srv_config *c)
     c->client_query_buffer_limit = 1024ll * 1024 * 1024;
     c->hz = 10;
     c->timeout_s = 0;
+    c->set_max_intset_entries = 512;
     c->log_verbose = 0;
     /* Redis 7.0's defaults: normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60 */
     c->obuf_limits[SRV_OBUF_NORMAL] = (srv_obuf_limit){0, 0, 0};

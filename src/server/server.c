@@ -29,6 +29,7 @@ void srv_config_applied(server *s)
     s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
     if (s->ds) data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     if (s->ds) data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
+    if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
 }
@@ -68,6 +69,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
+    data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {

@@ -175,6 +175,14 @@ CASES = [
         ("GET", "s"), ("HGET", "s", "f"), ("INCR", "s"), ("APPEND", "s", "x"), ("HSET", "s", "f", "v"),
         ("SET", "s", "v"), ("GET", "s"),
     ]),
+    ("config_set_max_intset_entries", [
+        ("CONFIG", "GET", "set-max-intset-entries"), ("CONFIG", "SET", "set-max-intset-entries", "-1"),
+        ("CONFIG", "SET", "set-max-intset-entries", "x"), ("CONFIG", "SET", "set-max-intset-entries", "3"),
+        ("CONFIG", "GET", "set-max-intset-entries"), ("SADD", "s", "3", "1", "2"), ("SMEMBERS", "s"),
+        ("SADD", "s", "0"), U("SMEMBERS", "s"), U("SRANDMEMBER", "s", "4"),
+        ("CONFIG", "SET", "set-max-intset-entries", "512"), ("SADD", "t", "3", "1", "2", "0"),
+        ("SMEMBERS", "t"),
+    ]),
 ]
 
 XFAIL = {
