@@ -177,8 +177,15 @@ static size_t mref_str(mref r, char buf[24], const char **p)
     return syn_ll2string(buf, r.iv);
 }
 
-/* A random member of a non-empty set: a random non-empty bucket, then a random entry of its
- * chain (Redis's dictGetRandomKey; tables are at least 1/8 full, so few tries). */
+/* Chains up to this long are sampled uniformly: a draw picks a bucket and a position in
+ * [0, RANDOM_CHAIN_MAX) and is retried when nothing is there. (Picking an entry of a random
+ * non-empty bucket, as Redis's dictGetRandomKey does, favours members alone in their bucket
+ * over members sharing one: twice as likely as a member of a chain of two.) A longer chain (rare
+ * with SipHash at load <= 1) is sampled over its whole length. Tables are at least 1/8 full,
+ * so a draw takes 4 tries at load 1 and 32 at worst. */
+#define RANDOM_CHAIN_MAX 4
+
+/* A random member of a non-empty set. */
 static mref random_member(data_store *ds, dentry *e)
 {
     if (!is_table(e)) {
@@ -201,7 +208,9 @@ static mref random_member(data_store *ds, dentry *e)
         uint64_t len = 0;
         for (dentry *x = b; x; x = x->next)
             len++;
-        for (uint64_t k = data_rng_u64(ds) % len; k; k--)
+        uint64_t k = data_rng_u64(ds) % (len > RANDOM_CHAIN_MAX ? len : RANDOM_CHAIN_MAX);
+        if (k >= len) continue;
+        for (; k; k--)
             b = b->next;
         return (mref){b, 0};
     }
