@@ -48,6 +48,7 @@ enum {
     DATA_CMD_READONLY = 1u << 1, /* never modifies the dataset */
     DATA_CMD_FAST = 1u << 2,     /* O(1) or O(log n) */
     DATA_CMD_DENYOOM = 1u << 3,  /* may grow memory */
+    DATA_CMD_MOVABLEKEYS = 1u << 4, /* keys found from an argument (numkeys), not first/last/step */
 };
 
 typedef struct data_cmd data_cmd;

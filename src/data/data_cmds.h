@@ -7,6 +7,7 @@
 #define DC_R DATA_CMD_READONLY
 #define DC_F DATA_CMD_FAST
 #define DC_M DATA_CMD_DENYOOM
+#define DC_K DATA_CMD_MOVABLEKEYS
 
 /* Lists (list.c). */
 #define DATA_LIST_COMMANDS(X)                                                                      \
@@ -64,7 +65,7 @@
     X(smove, 4, DC_W | DC_F, 1, 2, 1, "set", "1.0.0", "Move a member from one set to another",     \
       cmd_smove)                                                                                   \
     X(sinter, -2, DC_R, 1, -1, 1, "set", "1.0.0", "Intersect multiple sets", cmd_sinter)           \
-    X(sintercard, -3, DC_R, 0, 0, 0, "set", "7.0.0",                                               \
+    X(sintercard, -3, DC_R | DC_K, 0, 0, 0, "set", "7.0.0",                                        \
       "Intersect multiple sets and return the cardinality of the result", cmd_sintercard)          \
     X(sinterstore, -3, DC_W | DC_M, 1, -1, 1, "set", "1.0.0",                                      \
       "Intersect multiple sets and store the resulting set in a key", cmd_sinterstore)             \

@@ -9,7 +9,8 @@ a count covering the whole set), and the cardinality left afterwards is compared
 
 import pytest
 
-from .diff import SCAN, SHAPE, SSCAN, TTL, U, cases
+from .diff import SCAN, SHAPE, SSCAN, TTL, Mismatch, U, cases, show
+from .resp_raw import parse
 
 
 def _sadd(key, members):
@@ -193,3 +194,23 @@ XFAIL = {
 def test_sets(pair, steps, request):
     pair.run(steps)
     pair.assert_clean(request.node.name)
+
+
+SET_COMMANDS = ("SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP SRANDMEMBER SMOVE SINTER "
+                "SINTERCARD SINTERSTORE SUNION SUNIONSTORE SDIFF SDIFFSTORE SSCAN").split()
+
+
+def test_set_command_info(pair):
+    """COMMAND INFO of every set command: name, arity, key positions exact, flags as a set."""
+    for name in SET_COMMANDS:
+        ref, tgt = pair.both("COMMAND", "INFO", name.lower())
+        r, t = parse(ref), parse(tgt)
+        assert t[0] == "array" and len(t[1]) == 1 and t[1][0][0] == "array", (name, show(tgt))
+        rr, tt = r[1][0][1], t[1][0][1]
+        if tt[0:2] != rr[0:2] or tt[3:6] != rr[3:6]:
+            pair.mismatches.append(Mismatch(("COMMAND", "INFO", name.lower()), ref, tgt,
+                                            "name, arity or key positions differ"))
+        elif sorted(map(repr, tt[2][1])) != sorted(map(repr, rr[2][1])):
+            pair.mismatches.append(Mismatch(("COMMAND", "INFO", name.lower()), ref, tgt,
+                                            "flags differ (compared as a set)"))
+    pair.assert_clean()
