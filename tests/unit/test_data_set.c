@@ -6,6 +6,7 @@
  *   and logged as SPOP_EFFECT), sometimes applied only after later commands (the leader's state
  *   lags its log), and applied to A and to B, a store with another hash seed and another
  *   set-max-intset-entries: both must reply alike and end with the same sets;
+ *   Both stores are reloaded from their own snapshots now and then (sets rebuilt from bytes).
  * - SRANDMEMBER's counts: distinct members for a positive count, any for a negative one.
  * SET_TRACE=1 prints the model test's commands. */
 #include <setjmp.h>
@@ -255,6 +256,33 @@ static void model_spop(int k, int has_count, long long count, const char *reply,
     if (!m->bits) m->table = 0;
 }
 
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+} sbuf;
+
+static int sbuf_write(void *ctx, const void *buf, size_t len)
+{
+    sbuf *b = ctx;
+    if (b->len + len > b->cap) {
+        b->cap = (b->len + len) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->len, buf, len);
+    b->len += len;
+    return 0;
+}
+
+/* Saves ds and loads it back: every set is rebuilt from its members. */
+static void reload(data_store *ds)
+{
+    sbuf b = {0};
+    assert_int_equal(data_snapshot_save(ds, sbuf_write, &b), 0);
+    assert_int_equal(data_snapshot_load(ds, b.p, b.len), 0);
+    free(b.p);
+}
+
 static void random_members(char *line, size_t cap, int n)
 {
     size_t o = strlen(line);
@@ -364,6 +392,14 @@ static void set_commands_match_model(void **state)
             free(ra);
             free(rb);
             has_pending = 0;
+        }
+        if (step % 700 == 699) {
+            /* a snapshot reload rebuilds every set: the encoding now follows the contents */
+            reload(a);
+            reload(b);
+            for (int i = 0; i < N_KEYS; i++)
+                model[i].table =
+                    (model[i].bits >> FIRST_STR) || popcount(model[i].bits) > MAX_INTSET_A;
         }
         check_model(a, b, step);
     }
