@@ -74,7 +74,17 @@ typedef struct {
     int64_t rehash_idx; /* -1 when not rehashing; else buckets of t[0] below it are moved */
     size_t *mem;        /* byte counter to charge for bucket arrays (may be NULL) */
     uint64_t k0, k1;    /* hash key: the store's seed (every table of a store has the same) */
+    uint8_t members;    /* entries are set members (dmember_*), not full dentries */
 } dict;
+
+/* A set member in a table (set.c): only `next` and `klen` of the dentry header, then the member's
+ * bytes: 12 bytes of header instead of 22, so short members fit a 32-byte malloc chunk. Only
+ * those two fields may be touched; a dict made with dict_init_members knows where the key is. */
+#define DMEMBER_HDR (offsetof(dentry, klen) + sizeof(uint32_t))
+static inline char *dmember_key(dentry *e)
+{
+    return (char *)e + DMEMBER_HDR;
+}
 
 /* Where an entry is linked: *slot == entry. Valid until the next insert/unlink. */
 typedef struct {
@@ -87,6 +97,7 @@ uint64_t dict_hash(const dict *d, const char *p, size_t n);
 uint64_t dict_siphash(uint64_t k0, uint64_t k1, const char *p, size_t n, int c_rounds,
                       int d_rounds);
 void dict_init(dict *d, size_t *mem, const uint64_t seed[2]);
+void dict_init_members(dict *d, size_t *mem, const uint64_t seed[2]); /* a table of dmembers */
 void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg);
 uint64_t dict_size(const dict *d);
 int dict_find(const dict *d, const char *key, size_t klen, dpos *pos); /* 1 found, 0 not */

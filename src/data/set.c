@@ -71,16 +71,22 @@ void set_set_mem(dentry *e, size_t *mem)
     if (is_table(e)) ((dict *)dentry_ptr(e))->mem = mem;
 }
 
+/* A member entry: the dentry's next and klen, then the bytes (data_internal.h, DMEMBER_HDR). */
 static void table_add(size_t *mem, dict *d, const char *m, size_t ml)
 {
-    dict_insert(d, dentry_new(mem, DT_STRING, m, ml, NULL, 0, 0, -1));
+    SYN_ASSERT(ml <= UINT32_MAX);
+    dentry *e = dmem_alloc(mem, DMEMBER_HDR + ml);
+    e->next = NULL;
+    e->klen = (uint32_t)ml;
+    if (ml) memcpy(dmember_key(e), m, ml);
+    dict_insert(d, e);
 }
 
 static void to_table(data_store *ds, dentry *e)
 {
     intset *is = dentry_ptr(e);
     dict *d = dmem_alloc(&ds->mem, sizeof *d);
-    dict_init(d, &ds->mem, ds->hash_seed);
+    dict_init_members(d, &ds->mem, ds->hash_seed);
     char buf[24];
     for (uint32_t i = 0; i < intset_len(is); i++)
         table_add(&ds->mem, d, buf, syn_ll2string(buf, intset_get(is, i)));
@@ -143,7 +149,7 @@ typedef struct {
 static void each_member_cb(void *ctx, dentry *m)
 {
     each_ctx *ec = ctx;
-    ec->cb(ec->ctx, dentry_key(m), m->klen);
+    ec->cb(ec->ctx, dmember_key(m), m->klen);
 }
 
 void set_each(dentry *e, set_each_cb cb, void *ctx)
@@ -170,7 +176,7 @@ typedef struct {
 static size_t mref_str(mref r, char buf[24], const char **p)
 {
     if (r.de) {
-        *p = dentry_key(r.de);
+        *p = dmember_key(r.de);
         return r.de->klen;
     }
     *p = buf;
@@ -434,7 +440,7 @@ typedef struct {
 static void rank_cb(void *ctx, dentry *m)
 {
     ranked_list *l = ctx;
-    l->v[l->n].h = dict_siphash(l->k0, ~l->k0, dentry_key(m), m->klen, 1, 3);
+    l->v[l->n].h = dict_siphash(l->k0, ~l->k0, dmember_key(m), m->klen, 1, 3);
     l->v[l->n++].r = (mref){m, 0};
 }
 
@@ -913,7 +919,7 @@ static void member_push(member_list *l, const char *m, size_t ml)
 
 static void scan_member_cb(void *ctx, dentry *m)
 {
-    member_push(ctx, dentry_key(m), m->klen);
+    member_push(ctx, dmember_key(m), m->klen);
 }
 
 void cmd_sscan(data_call *c)
