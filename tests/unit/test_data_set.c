@@ -362,7 +362,7 @@ static void set_commands_match_model(void **state)
             if (!m->bits) m->table = 0;
         } else if (w[1] == 'M') { /* SMOVE */
             int j = pool_index(&en.argv[3]);
-            if (m->bits >> j & 1) {
+            if (k != k2 && (m->bits >> j & 1)) { /* SMOVE k k m changes nothing */
                 m->bits &= ~(1u << j);
                 if (!m->bits) m->table = 0;
                 if (!model[k2].bits) model[k2].table = 0;
