@@ -201,8 +201,10 @@ static mref random_member(data_store *ds, dentry *e)
     dict *d = dentry_ptr(e);
     SYN_ASSERT(dict_size(d) > 0);
     uint64_t total = d->size[0] + d->size[1];
+    int pow2 = (total & (total - 1)) == 0; /* not rehashing: one power-of-two table */
     for (;;) {
-        uint64_t i = data_rng_u64(ds) % total;
+        uint64_t r = data_rng_u64(ds);
+        uint64_t i = pow2 ? (r & (total - 1)) : r % total;
         dentry *b;
         if (i < d->size[0]) {
             if (d->rehash_idx >= 0 && i < (uint64_t)d->rehash_idx) continue;
@@ -214,7 +216,9 @@ static mref random_member(data_store *ds, dentry *e)
         uint64_t len = 0;
         for (dentry *x = b; x; x = x->next)
             len++;
-        uint64_t k = data_rng_u64(ds) % (len > RANDOM_CHAIN_MAX ? len : RANDOM_CHAIN_MAX);
+        /* the position from the top bits (the bucket took the low ones) */
+        _Static_assert(RANDOM_CHAIN_MAX == 4, "two bits of r pick the position");
+        uint64_t k = len > RANDOM_CHAIN_MAX ? (r >> 32) % len : r >> 62;
         if (k >= len) continue;
         for (; k; k--)
             b = b->next;
