@@ -176,6 +176,13 @@ CASES = [
         ("GET", "s"), ("HGET", "s", "f"), ("INCR", "s"), ("APPEND", "s", "x"), ("HSET", "s", "f", "v"),
         ("SET", "s", "v"), ("GET", "s"),
     ]),
+    ("multi_spop_after_sadd", [
+        # the leader draws SPOP's members before the SADD queued with it is applied
+        ("MULTI",), ("SADD", "s", "a"), ("SPOP", "s"), ("EXISTS", "s"), ("EXEC",),
+        ("MULTI",), ("SADD", "s", "1", "2"), ("SPOP", "s", "5"), ("SPOP", "s", "1"), ("EXEC",),
+        ("SADD", "t", "x"), ("MULTI",), ("SREM", "t", "x"), ("SADD", "t", "y"), ("SPOP", "t"),
+        ("EXEC",), ("MULTI",), ("SPOP", "t", "-1"), ("SPOP", "t", "1", "2"), ("EXEC",),
+    ]),
     ("config_set_max_intset_entries", [
         ("CONFIG", "GET", "set-max-intset-entries"), ("CONFIG", "SET", "set-max-intset-entries", "-1"),
         ("CONFIG", "SET", "set-max-intset-entries", "x"), ("CONFIG", "SET", "set-max-intset-entries", "3"),
