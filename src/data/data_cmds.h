@@ -41,7 +41,7 @@
     X(rpoplpush, 3, DC_W | DC_M, 1, 2, 1, "list", "1.2.0",                                         \
       "Remove the last element in a list, prepend it to another list and return it",               \
       cmd_rpoplpush)                                                                               \
-    X(lmpop, -4, DC_W, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
+    X(lmpop, -4, DC_W | DC_K, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
 
 /* Sets (set.c). SPOP_EFFECT is the logged form of SPOP (spop_rewrite): not a Redis command. */
 #define DATA_SET_COMMANDS(X)                                                                       \
