@@ -2,7 +2,7 @@
 """bench/redis_compare.py — synod (single node) against a real redis-server, in one run.
 
 Starts redis-server (--save '' --appendonly no) and synod on free loopback ports, runs
-redis-benchmark (SET GET INCR HSET, 50 clients, pipeline 1 and 16, random keys) against each,
+redis-benchmark (SET GET INCR HSET SADD SPOP, 50 clients, pipeline 1 and 16, random keys) against each,
 alternating between the two in every round so both see the same machine load, and prints
 throughput and p99 (median of the rounds) with synod/redis ratios. Then loads 1,000,000 keys
 (16-byte keys, 32-byte values) into fresh instances of both and compares their RSS.
@@ -133,7 +133,7 @@ def bench_throughput(redis, synod, args):
     (less sensitive than rps to other load on a shared machine)."""
     results = []
     for pipeline in (1, 16):
-        for test in ("set", "get", "incr", "hset"):
+        for test in ("set", "get", "incr", "hset", "sadd", "spop"):
             runs = {"redis": [], "synod": []}
             for rnd in range(args.rounds):
                 order = (redis, synod) if rnd % 2 == 0 else (synod, redis)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "data/data_internal.h"
+#include "data/set_internal.h"
 #include "util/strconv.h"
 #include "util/assert.h"
 
@@ -39,6 +40,7 @@ static const char *type_name(const dentry *e)
     switch (e->type) {
     case DT_STRING: return "string";
     case DT_LIST: return "list";
+    case DT_SET: return "set";
     default: return "hash";
     }
 }
@@ -56,6 +58,7 @@ static const char *encoding_name(dentry *e)
         return e->vlen <= 44 && e->vcap == e->vlen ? "embstr" : "raw";
     }
     case DT_LIST: return "quicklist";
+    case DT_SET: return set_encoding(e);
     case DT_HASH: return (e->flags & DE_HASH_TABLE) ? "hashtable" : "listpack";
     default: return "unknown";
     }

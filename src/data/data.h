@@ -48,6 +48,7 @@ enum {
     DATA_CMD_READONLY = 1u << 1, /* never modifies the dataset */
     DATA_CMD_FAST = 1u << 2,     /* O(1) or O(log n) */
     DATA_CMD_DENYOOM = 1u << 3,  /* may grow memory */
+    DATA_CMD_MOVABLEKEYS = 1u << 4, /* keys found from an argument (numkeys), not first/last/step */
 };
 
 typedef struct data_cmd data_cmd;
@@ -82,12 +83,15 @@ int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *arg
 
 /* Rewrites a write command into its deterministic form before it is proposed to the log:
  * relative times become absolute (SET .. EX 10 -> SET .. PXAT now+10000, EXPIRE -> PEXPIREAT,
- * SETEX -> SET .. PXAT, GETEX EX -> GETEX PXAT, ...). Writes the new argv into `out` (at most
- * out_cap elements; strings live in `scratch`, a buffer of scratch_cap bytes) and returns the
- * new argc, or 0 if the command needs no rewrite (or is invalid: the original then produces
- * the error when executed). Never changes the dataset. */
-int data_rewrite(const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms, data_arg *out,
-                 int out_cap, char *scratch, size_t scratch_cap);
+ * SETEX -> SET .. PXAT, GETEX EX -> GETEX PXAT, ...), and random choices are drawn here, once,
+ * from ds's state as applied so far (SPOP key [count] -> SPOP_EFFECT naming the members; see
+ * set.c for how the apply copes with a state that moved on). Writes the new argv into `out` (at
+ * most out_cap elements; strings live in `scratch`, a buffer of scratch_cap bytes, or point into
+ * the dataset: valid until it next changes, so encode the entry at once) and returns the new
+ * argc, or 0 if the command needs no rewrite (or is invalid: the original then produces the
+ * error when executed). Never changes the dataset (only ds's random generator moves on). */
+int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
+                 int64_t now_ms, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 
 /* Active expiry: reports up to `max` keys whose expiry time is <= now_ms, sampled as Redis's
  * active expire cycle does (bounded work per call), without deleting them. The caller deletes
@@ -112,7 +116,8 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
 /* Keys the hash of every table of the store (SipHash-1-3): the server passes a random seed at
  * startup so clients cannot pick colliding keys or fields (hash flooding). Only on an empty
  * store (-1 otherwise). The seed changes iteration order (KEYS, SCAN, HGETALL), never what a
- * command does; replicas may use different seeds. data_create's store has the seed {0, 0}. */
+ * command does; replicas may use different seeds. data_create's store has the seed {0, 0}.
+ * It also seeds the store's random generator (SRANDMEMBER, the leader's SPOP draw). */
 int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1);
 
 /* Memory hint for applying a batch of commands (argv as they will be executed, or at least
@@ -141,6 +146,10 @@ void data_set_hash_max_listpack(data_store *ds, long long entries, long long val
  * asks it before proposing the pop)? 1: a live list (never empty), 0: no live key, -1: a key of
  * another type (a blocking pop replies WRONGTYPE at once). Changes nothing. */
 int data_list_ready(const data_store *ds, const char *key, size_t len, int64_t now_ms);
+
+/* set-max-intset-entries (default 512): integer sets up to this size use the compact intset
+ * encoding. Only the encoding depends on it, never a command's effect, so it is per node. */
+void data_set_max_intset_entries(data_store *ds, long long n);
 
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */

@@ -7,6 +7,7 @@
 #define DC_R DATA_CMD_READONLY
 #define DC_F DATA_CMD_FAST
 #define DC_M DATA_CMD_DENYOOM
+#define DC_K DATA_CMD_MOVABLEKEYS
 
 /* Lists (list.c). */
 #define DATA_LIST_COMMANDS(X)                                                                      \
@@ -40,7 +41,41 @@
     X(rpoplpush, 3, DC_W | DC_M, 1, 2, 1, "list", "1.2.0",                                         \
       "Remove the last element in a list, prepend it to another list and return it",               \
       cmd_rpoplpush)                                                                               \
-    X(lmpop, -4, DC_W, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
+    X(lmpop, -4, DC_W | DC_K, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
+
+/* Sets (set.c). SPOP_EFFECT is the logged form of SPOP (spop_rewrite): not a Redis command. */
+#define DATA_SET_COMMANDS(X)                                                                       \
+    X(sadd, -3, DC_W | DC_M | DC_F, 1, 1, 1, "set", "1.0.0", "Add one or more members to a set",   \
+      cmd_sadd)                                                                                    \
+    X(srem, -3, DC_W | DC_F, 1, 1, 1, "set", "1.0.0", "Remove one or more members from a set",     \
+      cmd_srem)                                                                                    \
+    X(smembers, 2, DC_R, 1, 1, 1, "set", "1.0.0", "Get all the members in a set", cmd_smembers)    \
+    X(sismember, 3, DC_R | DC_F, 1, 1, 1, "set", "1.0.0",                                          \
+      "Determine if a given value is a member of a set", cmd_sismember)                            \
+    X(smismember, -3, DC_R | DC_F, 1, 1, 1, "set", "6.2.0",                                        \
+      "Returns the membership associated with the given elements for a set", cmd_smismember)       \
+    X(scard, 2, DC_R | DC_F, 1, 1, 1, "set", "1.0.0", "Get the number of members in a set",        \
+      cmd_scard)                                                                                   \
+    X(spop, -2, DC_W | DC_F, 1, 1, 1, "set", "1.0.0",                                              \
+      "Remove and return one or multiple random members from a set", cmd_spop)                     \
+    X(spop_effect, -4, DC_W | DC_F, 1, 1, 1, "set", "1.0.0",                                       \
+      "Internal: SPOP as logged, naming the members the leader chose", cmd_spop_effect)            \
+    X(srandmember, -2, DC_R, 1, 1, 1, "set", "1.0.0",                                              \
+      "Get one or multiple random members from a set", cmd_srandmember)                            \
+    X(smove, 4, DC_W | DC_F, 1, 2, 1, "set", "1.0.0", "Move a member from one set to another",     \
+      cmd_smove)                                                                                   \
+    X(sinter, -2, DC_R, 1, -1, 1, "set", "1.0.0", "Intersect multiple sets", cmd_sinter)           \
+    X(sintercard, -3, DC_R | DC_K, 0, 0, 0, "set", "7.0.0",                                        \
+      "Intersect multiple sets and return the cardinality of the result", cmd_sintercard)          \
+    X(sinterstore, -3, DC_W | DC_M, 1, -1, 1, "set", "1.0.0",                                      \
+      "Intersect multiple sets and store the resulting set in a key", cmd_sinterstore)             \
+    X(sunion, -2, DC_R, 1, -1, 1, "set", "1.0.0", "Add multiple sets", cmd_sunion)                 \
+    X(sunionstore, -3, DC_W | DC_M, 1, -1, 1, "set", "1.0.0",                                      \
+      "Add multiple sets and store the resulting set in a key", cmd_sunionstore)                   \
+    X(sdiff, -2, DC_R, 1, -1, 1, "set", "1.0.0", "Subtract multiple sets", cmd_sdiff)              \
+    X(sdiffstore, -3, DC_W | DC_M, 1, -1, 1, "set", "1.0.0",                                       \
+      "Subtract multiple sets and store the resulting set in a key", cmd_sdiffstore)               \
+    X(sscan, -3, DC_R, 1, 1, 1, "set", "2.8.0", "Incrementally iterate Set elements", cmd_sscan)
 
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
@@ -155,6 +190,7 @@
       "Returns the length of the value of a field.", cmd_hstrlen)                                  \
     X(hscan, -3, DC_R, 1, 1, 1, "hash", "2.8.0", "Iterates over fields and values of a hash.",     \
       cmd_hscan)                                                                                   \
+    DATA_SET_COMMANDS(X)                                                                           \
     X(dbsize, 1, DC_R | DC_F, 0, 0, 0, "server", "1.0.0",                                          \
       "Returns the number of keys in the database.", cmd_dbsize)                                   \
     X(flushdb, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database.", \

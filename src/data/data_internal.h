@@ -20,9 +20,10 @@ extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, .
 #define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
 
 enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
+enum { DT_SET = 3 }; /* set.c */
 enum {
     DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
-    DE_HASH_TABLE = 1u << 1 /* DT_HASH: value is a dict* (else a packed hash) */
+    DE_HASH_TABLE = 1u << 1 /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then
@@ -73,7 +74,17 @@ typedef struct {
     int64_t rehash_idx; /* -1 when not rehashing; else buckets of t[0] below it are moved */
     size_t *mem;        /* byte counter to charge for bucket arrays (may be NULL) */
     uint64_t k0, k1;    /* hash key: the store's seed (every table of a store has the same) */
+    uint8_t members;    /* entries are set members (dmember_*), not full dentries */
 } dict;
+
+/* A set member in a table (set.c): only `next` and `klen` of the dentry header, then the member's
+ * bytes: 12 bytes of header instead of 22, so short members fit a 32-byte malloc chunk. Only
+ * those two fields may be touched; a dict made with dict_init_members knows where the key is. */
+#define DMEMBER_HDR (offsetof(dentry, klen) + sizeof(uint32_t))
+static inline char *dmember_key(dentry *e)
+{
+    return (char *)e + DMEMBER_HDR;
+}
 
 /* Where an entry is linked: *slot == entry. Valid until the next insert/unlink. */
 typedef struct {
@@ -86,6 +97,7 @@ uint64_t dict_hash(const dict *d, const char *p, size_t n);
 uint64_t dict_siphash(uint64_t k0, uint64_t k1, const char *p, size_t n, int c_rounds,
                       int d_rounds);
 void dict_init(dict *d, size_t *mem, const uint64_t seed[2]);
+void dict_init_members(dict *d, size_t *mem, const uint64_t seed[2]); /* a table of dmembers */
 void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg);
 uint64_t dict_size(const dict *d);
 int dict_find(const dict *d, const char *key, size_t klen, dpos *pos); /* 1 found, 0 not */
@@ -144,7 +156,14 @@ struct data_store {
     /* hash-max-listpack-entries / -value: when a hash leaves its packed encoding (layout and
      * OBJECT ENCODING only; the value bound is at most 255, the packed format's limit) */
     uint32_t hash_max_fields, hash_max_value;
+    /* sets (set.c) */
+    long long set_max_intset_entries; /* set-max-intset-entries */
+    uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
+                   * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
 };
+
+/* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
+uint64_t data_rng_u64(data_store *ds);
 
 /* Entry helpers (keyspace.c). */
 dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const char *v,
@@ -220,6 +239,7 @@ DATA_COMMANDS(DATA_X)
 /* Deterministic rewrites (cmd_string.c, cmd_keys.c): new argc or 0; c's replies are discarded. */
 int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+int spop_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 
 /* Hash values (hash.c). */
 void hash_free(size_t *mem, dentry *e);

@@ -10,6 +10,9 @@
  * size, so moving >= 1 bucket per insert finishes before the next growth is due. */
 #define DICT_REHASH_STEPS 2
 #define DICT_EMPTY_VISITS 10 /* bound on empty buckets skipped per step */
+/* A table this small is rehashed in one go (bounded work): nested tables of small sets and
+ * hashes would otherwise keep both arrays until enough later writes finish the move. */
+#define DICT_REHASH_NOW 64
 
 /* Out of memory stops the process, as Redis's zmalloc does: every allocation here is bounded by
  * the size limits on input (512 MB per string), and half-applied commands would be worse. */
@@ -106,6 +109,27 @@ void dict_init(dict *d, size_t *mem, const uint64_t seed[2])
     d->k1 = seed[1];
 }
 
+void dict_init_members(dict *d, size_t *mem, const uint64_t seed[2])
+{
+    dict_init(d, mem, seed);
+    d->members = 1;
+}
+
+/* Empties d's fields, keeping its kind. */
+static void reinit(dict *d)
+{
+    size_t *mem = d->mem;
+    uint64_t seed[2] = {d->k0, d->k1};
+    uint8_t members = d->members;
+    dict_init(d, mem, seed);
+    d->members = members;
+}
+
+static inline char *ekey(const dict *d, dentry *e)
+{
+    return d->members ? dmember_key(e) : dentry_key(e);
+}
+
 void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg)
 {
     for (int t = 0; t < 2; t++) {
@@ -119,9 +143,7 @@ void dict_deinit(dict *d, void (*free_entry)(dentry *e, void *arg), void *arg)
         }
         dmem_free(d->mem, d->t[t]);
     }
-    size_t *mem = d->mem;
-    uint64_t seed[2] = {d->k0, d->k1};
-    dict_init(d, mem, seed);
+    reinit(d);
 }
 
 int dict_free_some(dict *d, size_t budget, void (*free_entry)(dentry *e, void *arg), void *arg)
@@ -145,9 +167,7 @@ int dict_free_some(dict *d, size_t budget, void (*free_entry)(dentry *e, void *a
     if ((uint64_t)d->rehash_idx < d->size[0] + d->size[1]) return 0;
     dmem_free(d->mem, d->t[0]);
     dmem_free(d->mem, d->t[1]);
-    size_t *mem = d->mem;
-    uint64_t seed[2] = {d->k0, d->k1};
-    dict_init(d, mem, seed);
+    reinit(d);
     return 1;
 }
 
@@ -161,9 +181,9 @@ uint64_t dict_buckets(const dict *d)
     return d->size[0] + d->size[1];
 }
 
-static inline int key_eq(dentry *e, const char *key, size_t klen)
+static inline int key_eq(const dict *d, dentry *e, const char *key, size_t klen)
 {
-    return e->klen == klen && memcmp(dentry_key(e), key, klen) == 0;
+    return e->klen == klen && memcmp(ekey(d, e), key, klen) == 0;
 }
 
 int dict_find_h(const dict *d, const char *key, size_t klen, uint64_t h, dpos *pos)
@@ -176,7 +196,7 @@ int dict_find_h(const dict *d, const char *key, size_t klen, uint64_t h, dpos *p
         if (t == 0 && d->rehash_idx >= 0 && idx < (uint64_t)d->rehash_idx) continue;
         dentry **slot = &d->t[t][idx];
         while (*slot) {
-            if (key_eq(*slot, key, klen)) {
+            if (key_eq(d, *slot, key, klen)) {
                 pos->slot = slot;
                 pos->tab = t;
                 return 1;
@@ -222,7 +242,7 @@ static void rehash_step(dict *d, int steps)
             dentry *e = d->t[0][d->rehash_idx];
             while (e) {
                 dentry *next = e->next;
-                uint64_t idx = dict_hash(d, dentry_key(e), e->klen) & (d->size[1] - 1);
+                uint64_t idx = dict_hash(d, ekey(d, e), e->klen) & (d->size[1] - 1);
                 e->next = d->t[1][idx];
                 d->t[1][idx] = e;
                 d->used[0]--;
@@ -260,6 +280,9 @@ static void start_resize(dict *d, uint64_t new_size)
     d->t[1] = t;
     d->size[1] = new_size;
     d->rehash_idx = 0;
+    if (d->size[0] <= DICT_REHASH_NOW)
+        while (d->rehash_idx >= 0)
+            rehash_step(d, DICT_REHASH_NOW);
 }
 
 void dict_insert(dict *d, dentry *e)
@@ -272,7 +295,7 @@ void dict_insert(dict *d, dentry *e)
             start_resize(d, d->size[0] * 2);
     }
     int t = d->rehash_idx >= 0 ? 1 : 0;
-    uint64_t idx = dict_hash(d, dentry_key(e), e->klen) & (d->size[t] - 1);
+    uint64_t idx = dict_hash(d, ekey(d, e), e->klen) & (d->size[t] - 1);
     e->next = d->t[t][idx];
     d->t[t][idx] = e;
     d->used[t]++;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "data/data_internal.h"
+#include "data/set_internal.h"
 #include "util/assert.h"
 
 struct data_cmd {
@@ -77,6 +78,7 @@ void dentry_free(size_t *mem, dentry *e)
 {
     if (e->type == DT_HASH) hash_free(mem, e);
     if (e->type == DT_LIST) list_free(mem, e);
+    if (e->type == DT_SET) set_free(mem, e);
     dmem_free(mem, e);
 }
 
@@ -322,7 +324,23 @@ data_store *data_create(void)
     ds->list_fill = -2;
     ds->hash_max_fields = DATA_HASH_PACKED_FIELDS;
     ds->hash_max_value = DATA_HASH_PACKED_VALUE;
+    ds->set_max_intset_entries = DATA_SET_MAX_INTSET_DEFAULT;
+    ds->rng = 0x9E3779B97F4A7C15ull;
     return ds;
+}
+
+void data_set_max_intset_entries(data_store *ds, long long n)
+{
+    ds->set_max_intset_entries = n < 0 ? 0 : n;
+}
+
+uint64_t data_rng_u64(data_store *ds)
+{
+    /* xorshift64* (Vigna): state never 0 */
+    ds->rng ^= ds->rng >> 12;
+    ds->rng ^= ds->rng << 25;
+    ds->rng ^= ds->rng >> 27;
+    return ds->rng * 0x2545F4914F6CDD1Dull;
 }
 
 int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1)
@@ -331,6 +349,7 @@ int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1)
     ds->hash_seed[0] = k0;
     ds->hash_seed[1] = k1;
     dict_init(&ds->keys, &ds->mem, ds->hash_seed);
+    ds->rng = dict_siphash(k0, k1, "rng", 3, 1, 3) | 1;
     return 0;
 }
 
@@ -433,13 +452,14 @@ static const data_reply_ops discard_ops = {discard_str,  discard_str,  discard_i
                                            discard_void, discard_void, discard_n,   discard_n,
                                            discard_n,    discard_dbl};
 
-int data_rewrite(const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms, data_arg *out,
-                 int out_cap, char *scratch, size_t scratch_cap)
+int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
+                 int64_t now_ms, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
 {
     /* the parsers are shared with execution; their error replies go nowhere */
-    data_call c = {NULL, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name};
+    data_call c = {ds, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name};
     int n = string_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = expire_rewrite(&c, out, out_cap, scratch, scratch_cap);
+    if (n == 0) n = spop_rewrite(&c, out, out_cap, scratch, scratch_cap);
     return n;
 }
 

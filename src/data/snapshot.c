@@ -1,28 +1,33 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (2; 1 is still read) | u32 reserved (0)
- *   records:  u8 kind (1 string, 2 hash, 3 list: v2) | u8 flags (bit 0: has expiry) | [i64
- * expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields (>= 1) | nfields x
- * (u32 len | field | u32 len | value) | list:   u64 nelements (>= 1) | nelements x (u32 len |
- * element), head to tail end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
+ *   "SYNODDS\0" | u32 version (3; 1 and 2 are still read) | u32 reserved (0)
+ *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+) | u8 flags (bit 0: has
+ *             expiry) | [i64 expire_ms] | u32 klen | key
+ *             | string: u32 vlen | value
+ *             | hash:   u32 nfields (>= 1) | nfields x (u32 len | field | u32 len | value)
+ *             | list:   u64 nelements (>= 1) | nelements x (u32 len | element), head to tail
+ *             | set:    u32 nmembers (>= 1) | nmembers x (u32 len | member)
+ *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
  * The whole file is checked against the CRC before any record is parsed, and every record is
  * still parsed with bounds checks (a valid CRC does not make the input trusted). */
 #include <stdlib.h>
 
 #include "data/data_internal.h"
 #include "data/quicklist.h"
+#include "data/set_internal.h"
 #include "util/assert.h"
 #include "util/crc32c.h"
 
 #define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  2 /* 2: lists */
+#define SNAP_VERSION  3 /* 2: lists, 3: sets */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
 #define SNAP_K_STRING 1
 #define SNAP_K_HASH   2
 #define SNAP_K_LIST   3
+#define SNAP_K_SET    4
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -84,6 +89,12 @@ static void save_element(void *ctx, const char *p, size_t n)
     out_str(ctx, p, n);
 }
 
+/* ---- sets ---- */
+static void save_member(void *ctx, const char *m, size_t ml)
+{
+    out_str(ctx, m, ml);
+}
+
 static void save_entry(void *ctx, dentry *e)
 {
     snap_out *o = ctx;
@@ -91,6 +102,7 @@ static void save_entry(void *ctx, dentry *e)
     out_u(o,
           e->type == DT_STRING ? SNAP_K_STRING
           : e->type == DT_LIST ? SNAP_K_LIST
+          : e->type == DT_SET  ? SNAP_K_SET
                                : SNAP_K_HASH,
           1);
     out_u(o, ex ? SNAP_F_EXPIRE : 0, 1);
@@ -101,6 +113,9 @@ static void save_entry(void *ctx, dentry *e)
     } else if (e->type == DT_LIST) {
         out_u(o, list_len(e), 8);
         list_each(e, save_element, o);
+    } else if (e->type == DT_SET) {
+        out_u(o, set_len(e), 4);
+        set_each(e, save_member, o);
     } else {
         out_u(o, hash_len(e), 4);
         hash_each(e, save_field, o);
@@ -170,9 +185,28 @@ static dentry *load_list(snap_in *in, size_t *mem, const char *k, size_t kl, int
     return e;
 }
 
-/* Parses one record into a new entry; NULL if malformed. */
-static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64_t seed[2])
+/* A set record's members into a new set entry; NULL if malformed (or a member repeats). */
+static dentry *load_set(snap_in *in, data_store *ds, const char *k, size_t kl, int64_t ex)
 {
+    uint64_t n;
+    const char *m;
+    size_t ml;
+    if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 4) return NULL;
+    dentry *e = set_new_entry(&ds->mem, k, kl, ex);
+    for (uint64_t i = 0; i < n; i++) {
+        if (in_str(in, &m, &ml) < 0 || !set_add(ds, e, m, ml)) {
+            dentry_free(&ds->mem, e);
+            return NULL;
+        }
+    }
+    return e;
+}
+
+/* Parses one record into a new entry; NULL if malformed. */
+static dentry *load_record(snap_in *in, unsigned kind, data_store *ds)
+{
+    size_t *mem = &ds->mem;
+    const uint64_t *seed = ds->hash_seed;
     uint64_t flags, ex = (uint64_t)-1, n;
     const char *k, *v, *f;
     size_t kl, vl, fl;
@@ -184,6 +218,7 @@ static dentry *load_record(snap_in *in, unsigned kind, size_t *mem, const uint64
         return dentry_new(mem, DT_STRING, k, kl, v, vl, vl, (int64_t)ex);
     }
     if (kind == SNAP_K_LIST) return load_list(in, mem, k, kl, (int64_t)ex);
+    if (kind == SNAP_K_SET) return load_set(in, ds, k, kl, (int64_t)ex);
     if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 8) return NULL;
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
@@ -200,6 +235,7 @@ static void repoint_cb(void *ctx, dentry *e)
 {
     if (e->type == DT_HASH) hash_set_mem(e, ctx);
     if (e->type == DT_LIST) list_set_mem(e, ctx);
+    if (e->type == DT_SET) set_set_mem(e, ctx);
 }
 
 int data_snapshot_load(data_store *ds, const void *buf, size_t len)
@@ -221,6 +257,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     SYN_ASSERT(tmp != NULL);
     /* the same seed: its tables move into ds as they are */
     (void)data_set_hash_seed(tmp, ds->hash_seed[0], ds->hash_seed[1]);
+    tmp->set_max_intset_entries = ds->set_max_intset_entries;
     data_call c = {.ds = tmp, .now_ms = INT64_MIN};
     snap_in in = {b + SNAP_HDR, len - SNAP_HDR - 4};
     uint64_t records = 0;
@@ -228,9 +265,10 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
-        if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2))
+        if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
+            (kind != SNAP_K_SET || version < 3))
             goto fail;
-        dentry *e = load_record(&in, (unsigned)kind, &tmp->mem, tmp->hash_seed);
+        dentry *e = load_record(&in, (unsigned)kind, tmp);
         if (!e) goto fail;
         dpos pos;
         if (dict_find(&tmp->keys, dentry_key(e), e->klen, &pos)) {

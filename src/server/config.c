@@ -91,6 +91,8 @@ static const key_def keys[] = {
     {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 0, INT_MAX, "cron frequency (active expiry)"},
     {"timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(timeout_s), 0, INT_MAX,
      "close clients idle this many seconds (0 = never)"},
+    {"set-max-intset-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(set_max_intset_entries), 0,
+     LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -159,6 +161,7 @@ void srv_config_defaults(srv_config *c)
     c->client_query_buffer_limit = 1024ll * 1024 * 1024;
     c->hz = 10;
     c->timeout_s = 0;
+    c->set_max_intset_entries = 512;
     c->log_verbose = 0;
     c->tls_auth_clients = 1; /* Redis's default: a client certificate is required */
     c->tls_handshake_timeout_ms = 10000;

@@ -70,6 +70,7 @@ typedef struct {
     long long client_query_buffer_limit;          /* bytes */
     long long hz;                                 /* server cron frequency (active expiry) */
     long long timeout_s;                          /* close clients idle this long; 0 = never */
+    long long set_max_intset_entries;             /* integer sets up to this size: intset */
     long long log_verbose;                        /* 1: log every connection */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */

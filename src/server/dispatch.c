@@ -317,8 +317,8 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
         char scratch[256];
         int n = 0;
         if (argc + 8 <= (int)(sizeof(rw) / sizeof(rw[0])))
-            n = data_rewrite(dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])), scratch,
-                             sizeof(scratch));
+            n = data_rewrite(s->ds, dc, argc, argv, now_ms, rw, (int)(sizeof(rw) / sizeof(rw[0])),
+                             scratch, sizeof(scratch));
         if (n > 0) {
             /* the rewrite may change the command itself (PEXPIRE -> PEXPIREAT) */
             const data_cmd *rdc = data_cmd_lookup(rw[0].ptr, rw[0].len);
@@ -476,11 +476,13 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     if (in->flags & DATA_CMD_READONLY) nf++;
     if (in->flags & DATA_CMD_DENYOOM) nf++;
     if (in->flags & DATA_CMD_FAST) nf++;
+    if (in->flags & DATA_CMD_MOVABLEKEYS) nf++;
     srv_reply_set(c, nf);
     if (in->flags & DATA_CMD_WRITE) srv_reply_status(c, "write");
     if (in->flags & DATA_CMD_READONLY) srv_reply_status(c, "readonly");
     if (in->flags & DATA_CMD_DENYOOM) srv_reply_status(c, "denyoom");
     if (in->flags & DATA_CMD_FAST) srv_reply_status(c, "fast");
+    if (in->flags & DATA_CMD_MOVABLEKEYS) srv_reply_status(c, "movablekeys");
     srv_reply_int(c, in->first_key);
     srv_reply_int(c, in->last_key);
     srv_reply_int(c, in->key_step);

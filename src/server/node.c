@@ -574,12 +574,13 @@ static const char *leader_client_addr(const node *n);
 
 /* A write in the form the log carries (DESIGN.md Principle 2: absolute times, ...): *out =
  * the rewritten argv in rw[64] (scratch holds its new values), or argv itself; returns argc. */
-static int rewrite_write(const data_cmd *dc, int64_t now_ms, int argc, const data_arg *argv,
-                         data_arg rw[64], char *scratch, size_t scratch_cap, const data_arg **out)
+static int rewrite_write(data_store *ds, const data_cmd *dc, int64_t now_ms, int argc,
+                         const data_arg *argv, data_arg rw[64], char *scratch, size_t scratch_cap,
+                         const data_arg **out)
 {
     *out = argv;
     if (!dc || !(data_cmd_describe(dc)->flags & DATA_CMD_WRITE) || argc + 8 > 64) return argc;
-    int k = data_rewrite(dc, argc, argv, now_ms, rw, 64, scratch, scratch_cap);
+    int k = data_rewrite(ds, dc, argc, argv, now_ms, rw, 64, scratch, scratch_cap);
     if (k <= 0) return argc;
     *out = rw;
     return k;
@@ -624,7 +625,7 @@ int node_exec(server *s, client *c)
         char scratch[256];
         const data_arg *av = argv;
         const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
-        int argc = rewrite_write(dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
+        int argc = rewrite_write(s->ds, dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
         nentry_put_args(b, argc, av);
     }
     free(argv);
@@ -676,7 +677,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     int64_t now_ms = srv_now_ms();
     data_arg rw[64];
     char scratch[256];
-    argc = rewrite_write(dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
+    argc = rewrite_write(n->s->ds, dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);

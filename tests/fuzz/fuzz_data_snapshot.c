@@ -1,12 +1,15 @@
 /* fuzz_data_snapshot.c — arbitrary records into the dataset snapshot decoder (data_snapshot_load).
  *
- * The first byte picks the format version (1 or 2, or the raw input as a whole file); the rest
+ * The first byte picks the format version (1, 2 or 3, or the raw input as a whole file); the rest
  * is the record area, wrapped in a valid header and trailer (end marker, a record count taken
  * from the second byte, and a correct CRC) so the fuzzer reaches the record parsers (strings,
- * hashes, lists) instead of stopping at the checksum. A load must fail cleanly (dataset
+ * hashes, lists, sets) instead of stopping at the checksum. A load must fail cleanly (dataset
  * unchanged) or succeed; a loaded dataset must save and load again, with the same size (record
- * order follows the hash tables, so bytes may be ordered differently).
- * Each buffer is malloc'd at its exact size so ASan flags any read past the end. */
+ * order follows the hash tables, so bytes may be ordered differently). The stores keep at most
+ * 4 members in an intset, so small inputs cross the intset/table conversion too.
+ * Each buffer is malloc'd at its exact size so ASan flags any read past the end. Seen failing
+ * (heap-buffer-overflow within seconds) with a set member whose length was not checked against
+ * the bytes left. */
 // fuzz-sources: src/data/*.c src/util/*.c
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,10 +45,10 @@ static void put_u(uint8_t *d, uint64_t v, int bytes)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2) return 0;
-    int mode = data[0] % 3;
+    int mode = data[0] % 4;
     uint8_t *img;
     size_t len;
-    if (mode == 2) { /* the raw input is the file */
+    if (mode == 3) { /* the raw input is the file */
         len = size - 1;
         img = malloc(len ? len : 1);
         memcpy(img, data + 1, len);
@@ -63,12 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     data_store *ds = data_create();
     SYN_ASSERT(ds != NULL);
+    data_set_max_intset_entries(ds, 4);
     int rc = data_snapshot_load(ds, img, len);
     SYN_ASSERT(rc == 0 || rc == DATA_SNAPSHOT_ECORRUPT || rc == DATA_SNAPSHOT_EVERSION);
     if (rc == 0) {
         buf a = {0}, b = {0};
         SYN_ASSERT(data_snapshot_save(ds, collect, &a) == 0);
         data_store *ds2 = data_create();
+        data_set_max_intset_entries(ds2, 4);
         SYN_ASSERT(data_snapshot_load(ds2, a.p, a.len) == 0);
         SYN_ASSERT(data_snapshot_save(ds2, collect, &b) == 0);
         SYN_ASSERT(a.len == b.len);

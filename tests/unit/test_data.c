@@ -766,7 +766,9 @@ static const char *rewritten(const char *line, int64_t now_ms)
     assert_non_null(cmd);
     data_arg out[64];
     char scratch[64];
-    int n = data_rewrite(cmd, argc, argv, now_ms, out, 64, scratch, sizeof scratch);
+    data_store *ds = data_create();
+    int n = data_rewrite(ds, cmd, argc, argv, now_ms, out, 64, scratch, sizeof scratch);
+    data_destroy(ds);
     if (n == 0) return "(none)";
     size_t o = 0;
     for (int i = 0; i < n; i++)

@@ -53,11 +53,11 @@ static char *dump(data_store *ds)
     qsort(tok, (size_t)n, sizeof tok[0], rec_cmp_tok);
     for (int i = 0; i < n; i++) {
         char line[512];
-        const char *cmds[] = {"TYPE", "PEXPIRETIME", "GET", "HGETALL"};
-        for (int c = 0; c < 4; c++) {
+        const char *cmds[] = {"TYPE", "PEXPIRETIME", "GET", "HGETALL", "SMEMBERS"};
+        for (int c = 0; c < 5; c++) {
             snprintf(line, sizeof line, "%s %s", cmds[c], tok[i]);
             char *r = strdup(rec_run(ds, line, NULL));
-            if (c == 3) rec_sort_tokens(r);
+            if (c >= 3) rec_sort_tokens(r);
             size_t need = strlen(tok[i]) + strlen(r) + 8;
             if (len + need >= cap) {
                 cap = (len + need) * 2;
@@ -82,6 +82,10 @@ static void fill(data_store *ds)
     assert_reply(ds, "HSET ht f v", ":1");
     assert_reply(ds, "PEXPIREAT ht 1900000000000", ":1");
     assert_reply(ds, "INCRBY n -42", ":-42");
+    assert_reply(ds, "SADD si 3 -70000 1", ":3"); /* intset */
+    assert_reply(ds, "SADD st a \"\" 7", ":3");   /* table */
+    assert_reply(ds, "SADD sx x", ":1");
+    assert_reply(ds, "PEXPIREAT sx 1900000000000", ":1");
 }
 
 static void fill_big(data_store *ds)
@@ -96,6 +100,10 @@ static void fill_big(data_store *ds)
         assert_reply(ds, line, "+OK");
     }
     assert_reply(ds, "SETRANGE large 100000 x", ":100001");
+    for (int i = 0; i < 600; i++) { /* an intset that became a table at 513 members */
+        snprintf(line, sizeof line, "SADD bigset %d", i * 1000);
+        assert_reply(ds, line, ":1");
+    }
 }
 
 static void round_trip(void **state)
@@ -111,7 +119,7 @@ static void round_trip(void **state)
     char *da = dump(a), *db = dump(b);
     assert_string_equal(da, db);
     assert_reply(b, "EXISTS old", ":0");
-    assert_reply(b, "DBSIZE", ":2010");
+    assert_reply(b, "DBSIZE", ":2014");
     assert_reply(b, "GET gone", "(nil)");
     assert_reply(b, "PEXPIRETIME ttl", ":1800000000000");
     data_stats sa, sb;
@@ -123,6 +131,11 @@ static void round_trip(void **state)
     assert_reply(b, "HSET big field:1 changed", ":0");
     assert_reply(b, "HDEL big field:2", ":1");
     assert_reply(b, "HLEN big", ":299");
+    assert_reply(b, "SADD bigset 1 x", ":2");
+    assert_reply(b, "SREM bigset 0 1000", ":2");
+    assert_reply(b, "SCARD bigset", ":600");
+    assert_reply(b, "SMEMBERS si", "~3 \"-70000\" \"1\" \"3\"");
+    assert_reply(b, "PEXPIRETIME sx", ":1900000000000");
     /* an empty dataset round-trips too */
     data_store *e = data_create();
     sbuf s2 = save(e);
@@ -224,7 +237,7 @@ static void crafted_snapshots(void **state)
     assert_reply(ds, "HGET h f", "\"x\"");
     assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
     /* unsupported versions */
-    c_hdr(&c, 3);
+    c_hdr(&c, 4);
     c_end(&c, 0);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
     c_hdr(&c, 0);
@@ -258,6 +271,34 @@ static void crafted_snapshots(void **state)
     c_end(&c, 1);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
     assert_reply(ds, "LRANGE l 0 -1", "*3 \"a\" \"\" \"c\""); /* unchanged by failures */
+    /* version 3 carries sets; versions 1 and 2 have none */
+    c_hdr(&c, 3);
+    c_u(&c, 4, 1), c_u(&c, 0, 1), c_s(&c, "s"), c_u(&c, 2, 4), c_s(&c, "10"), c_s(&c, "m");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), 0);
+    assert_reply(ds, "SMISMEMBER s 10 m x", "*3 :1 :1 :0");
+    for (int v = 1; v <= 2; v++) { /* the same bytes as a version 1 or 2 snapshot */
+        c.b[8] = (unsigned char)v;
+        c.n -= 4;
+        c_u(&c, crc32c(0, c.b, c.n), 4);
+        assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    }
+    /* an empty set, a repeated member (also across encodings: 5 then "5") */
+    c_hdr(&c, 3);
+    c_u(&c, 4, 1), c_u(&c, 0, 1), c_s(&c, "s"), c_u(&c, 0, 4);
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 3);
+    c_u(&c, 4, 1), c_u(&c, 0, 1), c_s(&c, "s"), c_u(&c, 3, 4);
+    c_s(&c, "5"), c_s(&c, "x"), c_s(&c, "5");
+    c_end(&c, 1);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 1); /* back to the first valid load's contents */
+    c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");
+    c_u(&c, 2, 1), c_u(&c, 1, 1), c_u(&c, 1800000000000ull, 8), c_s(&c, "h"), c_u(&c, 1, 4);
+    c_s(&c, "f"), c_s(&c, "x");
+    c_end(&c, 2);
+    assert_int_equal(data_snapshot_load(ds, c.b, c.n), 0);
     /* duplicate key */
     c_hdr(&c, 1);
     c_u(&c, 1, 1), c_u(&c, 0, 1), c_s(&c, "k"), c_s(&c, "v");

@@ -10,6 +10,7 @@ compared byte for byte unless the step says otherwise:
   SHAPE("CLIENT", "ID")    only the structure (type tags, aggregate sizes) is compared
   SCAN("MATCH", "k*")      full SCAN iteration on each side; the sets of keys are compared
   HSCAN("h", "COUNT", 2)   full HSCAN iteration; the sets of field/value pairs are compared
+  SSCAN("s", "MATCH", "a*") full SSCAN iteration; the sets of members are compared
   RAW(b"PING\\r\\n")        raw bytes sent, the next reply compared exactly
 
 Mismatches are collected (not raised at once) so that one test reports every
@@ -66,6 +67,10 @@ class SCAN(Step):
 
 class HSCAN(Step):
     mode = "hscan"
+
+
+class SSCAN(Step):
+    mode = "sscan"
 
 
 class RAW(Step):
@@ -208,6 +213,9 @@ class Pair:
             ok = ref == tgt
         elif step.mode == "hscan":
             ref, tgt = self._full_scan([b"HSCAN", step.args[0]], step.args[1:])
+            ok = ref == tgt
+        elif step.mode == "sscan":
+            ref, tgt = self._full_scan([b"SSCAN", step.args[0]], step.args[1:])
             ok = ref == tgt
         elif step.mode == "raw":
             ref, tgt = self._exchange(step.args[0])

@@ -1,16 +1,18 @@
 """Seeded generator of random command sequences for the differential fuzz test.
 
-Commands cover every command of issue 2 and the lists of issue 10 over a handful of keys, with valid and invalid
-arguments (bad numbers, bad options, wrong arity, wrong types). Expiries are either far in the
+Commands cover every command of issue 2, and the lists and sets of issue 10, over a handful of
+keys, with valid and invalid arguments (bad numbers, bad options, wrong arity, wrong types). Expiries are either far in the
 future or in the past (immediate delete), never a few milliseconds away, so that both servers
 see the same state; clock-dependent replies are compared with a tolerance.
 """
 
 import random
 
-from .diff import GEQ, HSCAN, PAIRS, SCAN, SHAPE, TTL, U, Step
+from .diff import GEQ, HSCAN, PAIRS, SCAN, SHAPE, SSCAN, TTL, U, Step
 
-KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1"]
+KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1", "s0", "s1", "s2"]
+# set members: integers (intsets), strings (tables), and near-integers that are strings
+MEMBERS = ["a", "b", "c", "1", "2", "3", "-5", "70000", "01", "", "-0", "9223372036854775808"]
 FIELDS = ["f0", "f1", "f2", "f3"]
 VALUES = ["v", "", "0", "1", "-1", "42", "10.5", "3.0e3", "abc", "9223372036854775807",
           "-9223372036854775808", "1e308", " 1", "xyz" * 7, "0.1", "-0", "007", "1e4933"]
@@ -56,6 +58,12 @@ class Gen:
 
     def lelem(self):
         return self.r.choice(["a", "b", "c", "", "1"])
+
+    def skey(self):
+        return self.key(("s0", "s1", "s2"))
+
+    def members(self, lo=1, hi=4):
+        return [self.r.choice(MEMBERS) for _ in range(self.r.randint(lo, hi))]
 
     def akey(self):
         return self.key(KEYS)
@@ -103,8 +111,40 @@ class Gen:
         return [[], ["EX", self.c(SECS)], ["PX", self.c(MSECS)], ["EXAT", self.c(ABS_S)],
                 ["PXAT", self.c(ABS_MS)], ["PERSIST"], ["EX", "100", "PERSIST"], ["BAD"]][k]
 
+    def set_command(self):
+        """A set command. Random picks are compared by shape, or exactly where the answer is
+        forced: SPOP only with a count that takes the whole set (the two servers would diverge
+        otherwise), SRANDMEMBER (a read) with any count."""
+        r, sk, m = self.r, self.skey, self.members
+        table = [
+            lambda: Step("SADD", sk(), *m()),
+            lambda: Step("SADD", sk(), *m(3, 8)),
+            lambda: Step("SREM", sk(), *m()),
+            lambda: U("SMEMBERS", sk()),
+            lambda: Step("SISMEMBER", sk(), *m(1, 1)),
+            lambda: Step("SMISMEMBER", sk(), *m()),
+            lambda: Step("SCARD", sk()),
+            lambda: U("SPOP", sk(), self.c(["100", "20"])),
+            lambda: Step("SPOP", sk(), self.c(["0", "-1", "x", "1 1"])),
+            lambda: SHAPE("SRANDMEMBER", sk(), *self.c([[], ["2"], ["-5"], ["0"]])),
+            lambda: U("SRANDMEMBER", sk(), "100"),
+            lambda: Step("SMOVE", sk(), sk(), *m(1, 1)),
+            lambda: U("SINTER", *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: Step("SINTERCARD", str(r.randint(0, 3)), sk(), sk(),
+                         *self.c([[], ["LIMIT", "1"], ["LIMIT", "-1"]])),
+            lambda: Step("SINTERSTORE", sk(), *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: U("SUNION", *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: Step("SUNIONSTORE", sk(), *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: U("SDIFF", *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: Step("SDIFFSTORE", sk(), *[sk() for _ in range(r.randint(1, 3))]),
+            lambda: SSCAN(sk(), *self.c([[], ["COUNT", "1"], ["MATCH", "[a1]*"]])),
+        ]
+        return r.choice(table)()
+
     def command(self):
         """One Step (mode + args)."""
+        if self.r.random() < 0.25:
+            return self.set_command()
         r, k, v, hk, ak = self.r, self.key, self.val, self.hkey, self.akey
         f = self.field
         lk, le, li = self.lkey, self.lelem, self.lidx
@@ -146,7 +186,7 @@ class Gen:
             lambda: Step("PERSIST", ak()),
             lambda: U("KEYS", self.c(PATTERNS)),
             lambda: SCAN(*self.c([[], ["COUNT", "2"], ["MATCH", self.c(PATTERNS)],
-                                  ["TYPE", self.c(["string", "hash", "list"])]])),
+                                  ["TYPE", self.c(["string", "hash", "list", "set"])]])),
             lambda: Step("RENAME", ak(), ak()),
             lambda: Step("RENAMENX", ak(), ak()),
             lambda: Step("TOUCH", *self.keys()),

@@ -14,6 +14,8 @@ def test_object(pair):
         ("HSET", "h", "f", "v"), ("OBJECT", "ENCODING", "h"),
         ("HSET", "h", "big", "v" * 100), ("OBJECT", "ENCODING", "h"),
         ("RPUSH", "li", "a", "b"), ("OBJECT", "ENCODING", "li"),
+        ("SADD", "si", "1", "2"), ("OBJECT", "ENCODING", "si"), ("SADD", "si", "x"),
+        ("OBJECT", "ENCODING", "si"),
         ("OBJECT", "ENCODING", "nokey"), ("OBJECT", "REFCOUNT", "i"), ("OBJECT", "REFCOUNT", "s"),
         ("OBJECT", "REFCOUNT", "nokey"), ("OBJECT", "FREQ", "s"), SHAPE("OBJECT", "IDLETIME", "s"),
         ("OBJECT", "HELP"), ("OBJECT", "help"), ("OBJECT", "FOO"), ("OBJECT", "FOO", "k"),
