@@ -40,6 +40,9 @@ typedef struct {
     void (*map)(void *ctx, size_t n_pairs);               /* RESP3 %n, RESP2 *2n */
     void (*set)(void *ctx, size_t n);                     /* RESP3 ~n, RESP2 *n */
     void (*dbl)(void *ctx, double v);                     /* RESP3 ,v  RESP2 bulk string */
+    /* Optional (NULL = RESP2): is the client speaking RESP3? For the few replies whose shape
+     * differs beyond the type tags (HRANDFIELD WITHVALUES: pairs nested in RESP3 only). */
+    int (*is_resp3)(void *ctx);
 } data_reply_ops;
 
 /* Command flags (a command may have several). */

@@ -186,6 +186,8 @@
       "Increments the integer value of a field in a hash by a number.", cmd_hincrby)               \
     X(hincrbyfloat, 4, DC_W | DC_M | DC_F, 1, 1, 1, "hash", "2.6.0",                               \
       "Increments the floating point value of a field by a number.", cmd_hincrbyfloat)             \
+    X(hrandfield, -2, DC_R, 1, 1, 1, "hash", "6.2.0",                                              \
+      "Returns one or more random fields from a hash.", cmd_hrandfield)                            \
     X(hstrlen, 3, DC_R | DC_F, 1, 1, 1, "hash", "3.2.0",                                           \
       "Returns the length of the value of a field.", cmd_hstrlen)                                  \
     X(hscan, -3, DC_R, 1, 1, 1, "hash", "2.8.0", "Iterates over fields and values of a hash.",     \

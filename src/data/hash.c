@@ -585,3 +585,97 @@ void data_set_hash_max_listpack(data_store *ds, long long entries, long long val
     ds->hash_max_fields = entries < 0 ? 0 : entries > UINT32_MAX ? UINT32_MAX : (uint32_t)entries;
     ds->hash_max_value = value < 0 ? 0 : value > 255 ? 255 : (uint32_t)value;
 }
+
+/* ---- HRANDFIELD (a read: the node serving it draws, from the store's generator) ---- */
+
+typedef struct {
+    const char **f, **v;
+    size_t *fl, *vl;
+    size_t n;
+} hfields;
+
+static void collect_field(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
+{
+    hfields *h = ctx;
+    h->f[h->n] = f;
+    h->fl[h->n] = fl;
+    h->v[h->n] = v;
+    h->vl[h->n] = vl;
+    h->n++;
+}
+
+void cmd_hrandfield(data_call *c)
+{
+    long long count = 1;
+    int with_values = 0, has_count = c->argc >= 3;
+    if (c->argc > 4 || (c->argc == 4 && !arg_eq(&c->argv[3], "withvalues"))) {
+        reply_syntax(c);
+        return;
+    }
+    if (has_count) {
+        if (arg_ll_or_reply(c, &c->argv[2], &count) < 0) return;
+        with_values = c->argc == 4;
+        if (with_values && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) {
+            reply_err(c, "ERR value is out of range");
+            return;
+        }
+    }
+    dentry *e = ks_read(c, &c->argv[1]);
+    if (e && e->type != DT_HASH) {
+        reply_wrongtype(c);
+        return;
+    }
+    if (!e) {
+        if (has_count)
+            c->ops->array(c->rctx, 0);
+        else
+            reply_null(c);
+        return;
+    }
+    uint64_t len = hash_len(e);
+    if (has_count && count == 0) {
+        c->ops->array(c->rctx, 0);
+        return;
+    }
+    /* one pass collects the fields (O(n), as large counts are in Redis) */
+    hfields h = {0};
+    h.f = dmem_alloc(NULL, len * sizeof(char *));
+    h.v = dmem_alloc(NULL, len * sizeof(char *));
+    h.fl = dmem_alloc(NULL, len * sizeof(size_t));
+    h.vl = dmem_alloc(NULL, len * sizeof(size_t));
+    hash_each(e, collect_field, &h);
+    int resp3 = c->ops->is_resp3 && c->ops->is_resp3(c->rctx);
+    if (!has_count) {
+        size_t i = (size_t)(data_rng_u64(c->ds) % h.n);
+        reply_bulk(c, h.f[i], h.fl[i]);
+    } else {
+        /* negative: |count| draws with repetition; positive: distinct fields, at most all of
+         * them (a partial Fisher-Yates shuffle) */
+        uint64_t want =
+            count < 0 ? (uint64_t)(-count) : ((uint64_t)count < h.n ? (uint64_t)count : h.n);
+        size_t per = with_values && !resp3 ? 2 : 1;
+        c->ops->array(c->rctx, (size_t)want * per);
+        for (uint64_t k = 0; k < want; k++) {
+            size_t i;
+            if (count < 0) {
+                i = (size_t)(data_rng_u64(c->ds) % h.n);
+            } else {
+                i = (size_t)k + (size_t)(data_rng_u64(c->ds) % (h.n - k));
+                const char *t;
+                size_t tl;
+                t = h.f[i], h.f[i] = h.f[k], h.f[k] = t;
+                t = h.v[i], h.v[i] = h.v[k], h.v[k] = t;
+                tl = h.fl[i], h.fl[i] = h.fl[k], h.fl[k] = tl;
+                tl = h.vl[i], h.vl[i] = h.vl[k], h.vl[k] = tl;
+                i = (size_t)k;
+            }
+            if (with_values && resp3) c->ops->array(c->rctx, 2);
+            reply_bulk(c, h.f[i], h.fl[i]);
+            if (with_values) reply_bulk(c, h.v[i], h.vl[i]);
+        }
+    }
+    dmem_free(NULL, h.f);
+    dmem_free(NULL, h.v);
+    dmem_free(NULL, h.fl);
+    dmem_free(NULL, h.vl);
+}

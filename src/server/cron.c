@@ -85,8 +85,8 @@ static void discard_dbl(void *ctx, double v)
     (void)ctx, (void)v;
 }
 static const data_reply_ops discard_ops = {
-    discard_status, discard_status, discard_int, discard_status, discard_none,
-    discard_none,   discard_n,      discard_n,   discard_n,      discard_dbl,
+    discard_status, discard_status, discard_int, discard_status, discard_none, discard_none,
+    discard_n,      discard_n,      discard_n,   discard_dbl,    NULL,
 };
 
 #define EXPIRE_KEYS_PER_SAMPLE 20

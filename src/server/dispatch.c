@@ -248,9 +248,14 @@ static void op_dbl(void *ctx, double v)
     SRV_REPLY(c, resp_add_double(&c->out, v, c->proto));
 }
 
+static int op_is_resp3(void *ctx)
+{
+    return ((client *)ctx)->proto == 3;
+}
+
 const data_reply_ops srv_client_reply_ops = {
-    op_status,     op_error, op_integer, op_bulk, op_null,
-    op_null_array, op_array, op_map,     op_set,  op_dbl,
+    op_status, op_error, op_integer, op_bulk, op_null,     op_null_array,
+    op_array,  op_map,   op_set,     op_dbl,  op_is_resp3,
 };
 
 /* --- dispatch ---------------------------------------------------------------------------- */

@@ -53,8 +53,8 @@ static void count_bulk(void *c, const char *s, size_t n)
     (void)c, (void)s;
     bulks += n == 32;
 }
-static const data_reply_ops ops = {nop_s, nop_s, nop_i, count_bulk, nop_v,
-                                   nop_v, nop_n, nop_n, nop_n,      nop_d};
+static const data_reply_ops ops = {nop_s, nop_s, nop_i, count_bulk, nop_v, nop_v,
+                                   nop_n, nop_n, nop_n, nop_d,      NULL};
 
 /* in-use heap: small chunks plus mmapped blocks (large bucket arrays live there) */
 static size_t heap_bytes(void)

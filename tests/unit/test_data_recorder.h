@@ -111,8 +111,9 @@ static inline void rec_dbl(void *ctx, double v)
     rec_put(ctx, tmp, (size_t)n);
 }
 
-static const data_reply_ops rec_ops = {rec_status,     rec_error, rec_integer, rec_bulk, rec_null,
-                                       rec_null_array, rec_array, rec_map,     rec_set,  rec_dbl};
+static const data_reply_ops rec_ops = {rec_status, rec_error,      rec_integer, rec_bulk,
+                                       rec_null,   rec_null_array, rec_array,   rec_map,
+                                       rec_set,    rec_dbl,        NULL};
 
 #define REC_MAX_ARGS 1024
 

@@ -51,3 +51,25 @@ def test_hash_listpack_limits(pair):
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
+
+
+def test_hrandfield(pair, connect):
+    """Replies that do not depend on the draw, byte for byte; the rest by shape and content."""
+    for step in [
+        ("HSET", "h", "a", "1", "b", "2", "c", "3"), ("HRANDFIELD", "nokey"),
+        ("HRANDFIELD", "nokey", "3"), ("HRANDFIELD", "h", "0"), ("HRANDFIELD", "h", "x"),
+        ("HRANDFIELD", "h", "1", "foo"), ("HRANDFIELD", "h", "1", "withvalues", "x"),
+        ("HRANDFIELD",), ("SET", "s", "v"), ("HRANDFIELD", "s"), ("HRANDFIELD", "s", "2"),
+        ("HRANDFIELD", "h", "-9223372036854775807", "withvalues"),
+        SHAPE("HRANDFIELD", "h", "3"), SHAPE("HRANDFIELD", "h", "5"), SHAPE("HRANDFIELD", "h", "-5"),
+        SHAPE("HRANDFIELD", "h", "2", "WITHVALUES"), SHAPE("HRANDFIELD", "h", "-4", "withvalues"),
+        ("HSET", "one", "f", "v"), ("HRANDFIELD", "one"), ("HRANDFIELD", "one", "-2", "withvalues"),
+        ("HRANDFIELD", "one", "5", "withvalues"), SHAPE("HELLO", "3"),
+    ]:  # fmt: skip
+        pair.step(step)
+    for step in [
+        ("HRANDFIELD", "one", "-2", "withvalues"), ("HRANDFIELD", "one", "1", "withvalues"),
+        SHAPE("HRANDFIELD", "h", "3", "WITHVALUES"), ("HRANDFIELD", "one", "2"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
