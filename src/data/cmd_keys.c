@@ -509,6 +509,104 @@ static void rename_generic(data_call *c, int nx)
         reply_ok(c);
 }
 
+/* ---- COPY: a deep copy of any value, its expiry included ---- */
+
+typedef struct {
+    data_call *c;
+    dentry *e;
+} copy_ctx;
+
+static void copy_field(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
+{
+    copy_ctx *x = ctx;
+    data_store *ds = x->c->ds;
+    hash_set_limited(&ds->mem, ds->hash_seed, ds->hash_max_fields, ds->hash_max_value, x->e, f, fl,
+                     v, vl);
+}
+
+static void copy_element(void *ctx, const char *p, size_t n)
+{
+    list_push_tail(((copy_ctx *)ctx)->e, p, n);
+}
+
+static void copy_member(void *ctx, const char *m, size_t ml)
+{
+    copy_ctx *x = ctx;
+    set_add(x->c->ds, x->e, m, ml);
+}
+
+/* A new entry named key holding a copy of src's value; NULL for a type COPY cannot handle. */
+static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
+{
+    size_t *mem = &c->ds->mem;
+    int64_t ex = dentry_expire(src);
+    copy_ctx x = {c, NULL};
+    switch (src->type) {
+    case DT_STRING:
+        return dentry_new(mem, DT_STRING, key->ptr, key->len, dentry_val(src), src->vlen, src->vlen,
+                          ex);
+    case DT_HASH:
+        x.e = hash_new_entry(mem, key->ptr, key->len, ex);
+        hash_each(src, copy_field, &x);
+        return x.e;
+    case DT_LIST:
+        x.e = list_new_entry(mem, c->ds->list_fill, key->ptr, key->len, ex);
+        list_each(src, copy_element, &x);
+        return x.e;
+    case DT_SET:
+        x.e = set_new_entry(mem, key->ptr, key->len, ex);
+        set_each(src, copy_member, &x);
+        return x.e;
+    default: return NULL;
+    }
+}
+
+void cmd_copy(data_call *c)
+{
+    const data_arg *src = &c->argv[1], *dst = &c->argv[2];
+    int replace = 0;
+    for (int i = 3; i < c->argc; i++) {
+        if (arg_eq(&c->argv[i], "replace")) {
+            replace = 1;
+        } else if (arg_eq(&c->argv[i], "db") && i + 1 < c->argc) {
+            long long db;
+            if (arg_ll_or_reply(c, &c->argv[++i], &db) < 0) return;
+            if (db != 0) { /* one database (issue 10 adds SELECT's others) */
+                reply_err(c, "ERR DB index is out of range");
+                return;
+            }
+        } else {
+            reply_syntax(c);
+            return;
+        }
+    }
+    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+        reply_err(c, "ERR source and destination objects are the same");
+        return;
+    }
+    dentry *e = ks_read(c, src);
+    if (!e) {
+        reply_int(c, 0);
+        return;
+    }
+    dpos pos;
+    if (ks_write(c, dst, &pos)) {
+        if (!replace) {
+            reply_int(c, 0);
+            return;
+        }
+        ks_delete(c, pos); /* the source entry itself is untouched by this */
+    }
+    dentry *copy = copy_value(c, e, dst);
+    if (!copy) {
+        reply_err(c, "ERR COPY does not support this type yet");
+        return;
+    }
+    ks_insert(c, copy);
+    c->dirty++;
+    reply_int(c, 1);
+}
+
 void cmd_rename(data_call *c)
 {
     rename_generic(c, 0);

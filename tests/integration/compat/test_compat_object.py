@@ -73,3 +73,25 @@ def test_hrandfield(pair, connect):
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
+
+
+def test_copy(pair):
+    from .diff import TTL, U
+
+    for step in [
+        ("SET", "s", "v"), ("COPY", "s", "s2"), ("GET", "s2"), ("COPY", "s", "s2"),
+        ("SET", "s", "v2"), ("COPY", "s", "s2", "REPLACE"), ("GET", "s2"), ("COPY", "s", "s"),
+        ("COPY", "nokey", "x"), ("EXISTS", "x"), ("COPY", "s", "d0", "DB", "0"), ("GET", "d0"),
+        ("COPY", "s", "d1", "DB", "1"), ("COPY", "s", "d1", "DB", "x"), ("COPY", "s", "d1", "FOO"),
+        ("COPY", "s", "d1", "DB"), ("COPY", "s"), ("SET", "n", "12345"), ("COPY", "n", "n2"),
+        ("OBJECT", "ENCODING", "n2"),
+        ("HSET", "h", "a", "1", "b", "2"), ("COPY", "h", "h2"), PAIRS("HGETALL", "h2"),
+        ("HSET", "h2", "c", "3"), ("HLEN", "h"), ("HLEN", "h2"),
+        ("RPUSH", "l", "a", "b", "c"), ("COPY", "l", "l2"), ("LRANGE", "l2", "0", "-1"),
+        ("LPOP", "l2"), ("LLEN", "l"), ("SADD", "st", "1", "2", "x"), ("COPY", "st", "st2"),
+        U("SMEMBERS", "st2"), ("SADD", "si", "1", "2"), ("COPY", "si", "si2"),
+        ("OBJECT", "ENCODING", "si2"), ("SET", "e", "v", "EX", "100"), ("COPY", "e", "e2"),
+        TTL(2, "TTL", "e2"), ("COPY", "h", "s", "REPLACE"), ("TYPE", "s"), PAIRS("HGETALL", "s"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
