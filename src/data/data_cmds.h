@@ -128,6 +128,8 @@
       "Determines whether one or more keys exist.", cmd_exists)                                    \
     X(copy, -3, DC_W | DC_M, 1, 2, 1, "generic", "6.2.0",                                          \
       "Copies the value of a key to a new key.", cmd_copy)                                         \
+    X(memory, -2, DC_R, 2, 2, 1, "server", "4.0.0",                                                \
+      "A container for memory diagnostics commands.", cmd_memory)                                  \
     X(object, -2, DC_R, 2, 2, 1, "generic", "2.2.3",                                               \
       "A container for object introspection commands.", cmd_object)                                \
     X(type, 2, DC_R | DC_F, 1, 1, 1, "generic", "1.0.0",                                           \

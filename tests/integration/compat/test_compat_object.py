@@ -95,3 +95,21 @@ def test_copy(pair):
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
+
+
+def test_memory_usage(pair):
+    for step in [
+        ("SET", "k", "v"), SHAPE("MEMORY", "USAGE", "k"), ("MEMORY", "USAGE", "nokey"),
+        ("MEMORY", "USAGE", "k", "SAMPLES", "x"), ("MEMORY", "USAGE", "k", "SAMPLES"),
+        ("MEMORY", "USAGE", "k", "FOO", "1"), ("MEMORY", "USAGE"), ("MEMORY", "FOO"), ("MEMORY",),
+        ("MEMORY", "HELP"), ("HSET", "h", "a", "1"), SHAPE("MEMORY", "USAGE", "h", "SAMPLES", "0"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+    # plausible sizes: a 40,000-byte string costs a little more than 40,000 bytes
+    big = "x" * 40000
+    pair.both("SET", "big", big)
+    from .resp_raw import parse
+
+    ref, tgt = pair.both("MEMORY", "USAGE", "big")
+    assert 40000 < parse(tgt)[1] < 42000, tgt
