@@ -615,6 +615,12 @@ void cmd_hrandfield(data_call *c)
     if (has_count) {
         if (arg_ll_or_reply(c, &c->argv[2], &count) < 0) return;
         with_values = c->argc == 4;
+        /* Redis's ranges: -LONG_MAX.. (its count is negated), half that with values (pairs) */
+        if (count == LLONG_MIN) {
+            reply_err(c, "ERR value is out of range, value must between -9223372036854775807 and "
+                         "9223372036854775807");
+            return;
+        }
         if (with_values && (count < -LLONG_MAX / 2 || count > LLONG_MAX / 2)) {
             reply_err(c, "ERR value is out of range");
             return;

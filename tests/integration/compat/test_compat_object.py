@@ -61,6 +61,8 @@ def test_hrandfield(pair, connect):
         ("HRANDFIELD", "h", "1", "foo"), ("HRANDFIELD", "h", "1", "withvalues", "x"),
         ("HRANDFIELD",), ("SET", "s", "v"), ("HRANDFIELD", "s"), ("HRANDFIELD", "s", "2"),
         ("HRANDFIELD", "h", "-9223372036854775807", "withvalues"),
+        ("HRANDFIELD", "h", "-9223372036854775808", "withvalues"),
+        ("HRANDFIELD", "h", "-9223372036854775808"), ("PING",),
         SHAPE("HRANDFIELD", "h", "3"), SHAPE("HRANDFIELD", "h", "5"), SHAPE("HRANDFIELD", "h", "-5"),
         SHAPE("HRANDFIELD", "h", "2", "WITHVALUES"), SHAPE("HRANDFIELD", "h", "-4", "withvalues"),
         ("HSET", "one", "f", "v"), ("HRANDFIELD", "one"), ("HRANDFIELD", "one", "-2", "withvalues"),
