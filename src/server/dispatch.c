@@ -66,6 +66,21 @@ static const srv_cmd command_subs[] = {
      "Show helpful text about the different subcommands", "5.0.0"},
 };
 
+/* Scripting is not built yet: no library and no script cache exist, so flushing them is a real
+ * (empty) operation and FUNCTION LIST is an empty list (issue 10; Redis's test suite calls
+ * FUNCTION FLUSH before every test). */
+static const srv_cmd function_subs[] = {
+    {"function|flush", -2, "write noscript", "write slow scripting", srv_cmd_function_flush, NOSUBS,
+     "scripting", "Deleting all functions", "7.0.0"},
+    {"function|list", -2, "noscript", "slow scripting", srv_cmd_function_list, NOSUBS, "scripting",
+     "List information about all the functions", "7.0.0"},
+};
+
+static const srv_cmd script_subs[] = {
+    {"script|flush", -2, "noscript", "slow scripting", srv_cmd_script_flush, NOSUBS, "scripting",
+     "Remove all the scripts from the script cache.", "2.6.0"},
+};
+
 static const srv_cmd config_subs[] = {
     {"config|get", -3, "admin noscript loading stale", "admin slow dangerous", srv_cmd_config_get,
      NOSUBS, "server", "Get the values of configuration parameters", "2.0.0"},
@@ -110,6 +125,10 @@ static const srv_cmd srv_cmds[] = {
      "server", "Get array of Redis command details", "2.8.13"},
     {"config", -2, "", "slow", NULL, SUBS(config_subs), "server",
      "A container for server configuration commands", "2.0.0"},
+    {"function", -2, "", "slow", NULL, SUBS(function_subs), "scripting",
+     "A container for function commands", "7.0.0"},
+    {"script", -2, "", "slow", NULL, SUBS(script_subs), "scripting",
+     "A container for Lua scripts management commands", "2.6.0"},
     {"info", -1, "loading stale", "slow dangerous", srv_cmd_info, NOSUBS, "server",
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",

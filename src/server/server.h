@@ -237,6 +237,9 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_function_flush(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_function_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_script_flush(server *s, client *c, int argc, const data_arg *argv);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);

@@ -115,3 +115,16 @@ def test_memory_usage(pair):
 
     ref, tgt = pair.both("MEMORY", "USAGE", "big")
     assert 40000 < parse(tgt)[1] < 42000, tgt
+
+
+def test_function_and_script_flush(pair):
+    """No scripting yet: the flushes are real (empty) operations, byte for byte as Redis."""
+    for step in [
+        ("FUNCTION", "FLUSH"), ("FUNCTION", "FLUSH", "ASYNC"), ("FUNCTION", "FLUSH", "sync"),
+        ("FUNCTION", "FLUSH", "foo"), ("FUNCTION", "FLUSH", "a", "b"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "LIST", "WITHCODE"), ("FUNCTION", "LIST", "foo"), ("FUNCTION", "FOO"),
+        ("FUNCTION",), ("SCRIPT", "FLUSH"), ("SCRIPT", "FLUSH", "ASYNC"), ("SCRIPT", "FLUSH", "x"),
+        ("SCRIPT", "FLUSH", "a", "b"), ("SCRIPT", "FOO"), ("SCRIPT",),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
