@@ -509,6 +509,20 @@ static void rename_generic(data_call *c, int nx)
         reply_ok(c);
 }
 
+/* ---- RANDOMKEY: a read, drawn by the node that serves it ---- */
+
+void cmd_randomkey(data_call *c)
+{
+    for (int tries = 0; tries < 100 && dict_size(&c->ds->keys) > 0; tries++) {
+        dentry *e = dict_random(&c->ds->keys, c->ds);
+        data_arg k = {dentry_key(e), e->klen};
+        if (!ks_read(c, &k)) continue; /* logically expired: its expiry is logged, try again */
+        reply_bulk(c, k.ptr, k.len);
+        return;
+    }
+    reply_null(c);
+}
+
 /* ---- MEMORY USAGE: an estimate of a key's bytes (entry, value, per-element overhead) ---- */
 
 typedef struct {

@@ -130,6 +130,8 @@
       "Copies the value of a key to a new key.", cmd_copy)                                         \
     X(memory, -2, DC_R, 2, 2, 1, "server", "4.0.0",                                                \
       "A container for memory diagnostics commands.", cmd_memory)                                  \
+    X(randomkey, 1, DC_R, 0, 0, 0, "generic", "1.0.0",                                             \
+      "Returns a random key name from the database.", cmd_randomkey)                               \
     X(object, -2, DC_R, 2, 2, 1, "generic", "2.2.3",                                               \
       "A container for object introspection commands.", cmd_object)                                \
     X(type, 2, DC_R | DC_F, 1, 1, 1, "generic", "1.0.0",                                           \

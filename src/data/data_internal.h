@@ -120,6 +120,8 @@ void dict_each(const dict *d, dict_scan_cb cb, void *ctx);
 /* Frees up to about `budget` entries of a dict being discarded (whole chains at a time), using
  * rehash_idx as the cursor; returns 1 once everything, tables included, is freed. */
 int dict_free_some(dict *d, size_t budget, void (*free_entry)(dentry *e, void *arg), void *arg);
+/* A uniformly random entry of a non-empty dict, drawn with the store's generator. */
+dentry *dict_random(const dict *d, data_store *ds);
 /* Number of bucket slots in the tables (for sampling budgets). */
 uint64_t dict_buckets(const dict *d);
 

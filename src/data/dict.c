@@ -375,3 +375,38 @@ void dict_each(const dict *d, dict_scan_cb cb, void *ctx)
         for (uint64_t i = 0; i < d->size[t]; i++)
             emit_bucket(d->t[t][i], cb, ctx);
 }
+
+/* A uniformly random entry of a non-empty dict: a bucket and a position in its chain drawn
+ * together from one number, retried when they miss (uniform over entries, not over chains:
+ * picking an entry of a random non-empty bucket, as Redis's dictGetRandomKey does, makes an entry
+ * alone in its bucket twice as likely as one of a chain of two).
+ * Chains are short (SipHash, load <= 1) and tables at least 1/8 full, so a draw takes about 4
+ * tries at load 1 and 32 at worst. */
+dentry *dict_random(const dict *d, data_store *ds)
+{
+    SYN_ASSERT(dict_size(d) > 0);
+    uint64_t total = d->size[0] + d->size[1];
+    int pow2 = (total & (total - 1)) == 0; /* not rehashing: one power-of-two table */
+    for (;;) {
+        uint64_t r = data_rng_u64(ds);
+        uint64_t i = pow2 ? (r & (total - 1)) : r % total;
+        dentry *b;
+        if (i < d->size[0]) {
+            if (d->rehash_idx >= 0 && i < (uint64_t)d->rehash_idx) continue;
+            b = d->t[0][i];
+        } else {
+            b = d->t[1][i - d->size[0]];
+        }
+        if (!b) continue;
+        uint64_t len = 0;
+        for (dentry *x = b; x; x = x->next)
+            len++;
+        /* the position from the top bits (the bucket took the low ones): two bits cover a
+         * chain of up to 4, longer chains take a modulo of the high half */
+        uint64_t k = len > 4 ? (r >> 32) % len : r >> 62;
+        if (k >= len) continue;
+        for (; k; k--)
+            b = b->next;
+        return b;
+    }
+}

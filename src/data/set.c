@@ -183,13 +183,8 @@ static size_t mref_str(mref r, char buf[24], const char **p)
     return syn_ll2string(buf, r.iv);
 }
 
-/* Chains up to this long are sampled uniformly: a draw picks a bucket and a position in
- * [0, RANDOM_CHAIN_MAX) and is retried when nothing is there. (Picking an entry of a random
- * non-empty bucket, as Redis's dictGetRandomKey does, favours members alone in their bucket
- * over members sharing one: twice as likely as a member of a chain of two.) A longer chain (rare
- * with SipHash at load <= 1) is sampled over its whole length. Tables are at least 1/8 full,
- * so a draw takes 4 tries at load 1 and 32 at worst. */
-#define RANDOM_CHAIN_MAX 4
+/* Table members are drawn by dict_random (dict.c): uniform over entries, not over chains
+ * (Redis's dictGetRandomKey favours members alone in their bucket). */
 
 /* A random member of a non-empty set. */
 static mref random_member(data_store *ds, dentry *e)
@@ -198,32 +193,7 @@ static mref random_member(data_store *ds, dentry *e)
         intset *is = dentry_ptr(e);
         return (mref){NULL, intset_get(is, (uint32_t)(data_rng_u64(ds) % intset_len(is)))};
     }
-    dict *d = dentry_ptr(e);
-    SYN_ASSERT(dict_size(d) > 0);
-    uint64_t total = d->size[0] + d->size[1];
-    int pow2 = (total & (total - 1)) == 0; /* not rehashing: one power-of-two table */
-    for (;;) {
-        uint64_t r = data_rng_u64(ds);
-        uint64_t i = pow2 ? (r & (total - 1)) : r % total;
-        dentry *b;
-        if (i < d->size[0]) {
-            if (d->rehash_idx >= 0 && i < (uint64_t)d->rehash_idx) continue;
-            b = d->t[0][i];
-        } else {
-            b = d->t[1][i - d->size[0]];
-        }
-        if (!b) continue;
-        uint64_t len = 0;
-        for (dentry *x = b; x; x = x->next)
-            len++;
-        /* the position from the top bits (the bucket took the low ones) */
-        _Static_assert(RANDOM_CHAIN_MAX == 4, "two bits of r pick the position");
-        uint64_t k = len > RANDOM_CHAIN_MAX ? (r >> 32) % len : r >> 62;
-        if (k >= len) continue;
-        for (; k; k--)
-            b = b->next;
-        return (mref){b, 0};
-    }
+    return (mref){dict_random(dentry_ptr(e), ds), 0};
 }
 
 typedef struct {

@@ -128,3 +128,24 @@ def test_function_and_script_flush(pair):
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
+
+
+def test_randomkey(pair):
+    for step in [("RANDOMKEY",), ("RANDOMKEY", "x"), ("SET", "only", "1"), ("RANDOMKEY",),
+                 ("PEXPIRE", "only", "1")]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+    import time as _t
+
+    _t.sleep(0.05)
+    pair.step(("RANDOMKEY",))  # the only key expired: nil on both
+    for k in ("a", "b", "c"):
+        pair.both("SET", k, "1")
+    from .resp_raw import parse
+
+    seen = set()
+    for _ in range(300):
+        _, tgt = pair.both("RANDOMKEY")
+        seen.add(parse(tgt)[1])
+    assert seen == {b"a", b"b", b"c"} or seen == {"a", "b", "c"}, seen
+    pair.assert_clean()
