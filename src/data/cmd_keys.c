@@ -6,6 +6,7 @@
 
 #include "data/data_internal.h"
 #include "data/set_internal.h"
+#include "data/zset_internal.h"
 #include "util/strconv.h"
 #include "util/assert.h"
 
@@ -41,6 +42,7 @@ static const char *type_name(const dentry *e)
     case DT_STRING: return "string";
     case DT_LIST: return "list";
     case DT_SET: return "set";
+    case DT_ZSET: return "zset";
     default: return "hash";
     }
 }
@@ -59,6 +61,7 @@ static const char *encoding_name(dentry *e)
     }
     case DT_LIST: return "quicklist";
     case DT_SET: return set_encoding(e);
+    case DT_ZSET: return zset_encoding(e);
     case DT_HASH: return (e->flags & DE_HASH_TABLE) ? "hashtable" : "listpack";
     default: return "unknown";
     }

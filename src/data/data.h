@@ -154,6 +154,10 @@ int data_list_ready(const data_store *ds, const char *key, size_t len, int64_t n
  * encoding. Only the encoding depends on it, never a command's effect, so it is per node. */
 void data_set_max_intset_entries(data_store *ds, long long n);
 
+/* zset-max-listpack-entries / zset-max-listpack-value (defaults 128 / 64): sorted sets up to
+ * these bounds use the compact encoding. Only the encoding depends on them (per node). */
+void data_set_zset_max_listpack(data_store *ds, long long entries, long long value);
+
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */

@@ -77,6 +77,83 @@
       "Subtract multiple sets and store the resulting set in a key", cmd_sdiffstore)               \
     X(sscan, -3, DC_R, 1, 1, 1, "set", "2.8.0", "Incrementally iterate Set elements", cmd_sscan)
 
+/* Sorted sets (zset.c). */
+#define DATA_ZSET_COMMANDS(X)                                                                      \
+    X(zadd, -4, DC_W | DC_M | DC_F, 1, 1, 1, "sorted-set", "1.2.0",                                \
+      "Add one or more members to a sorted set, or update its score if it already exists",         \
+      cmd_zadd)                                                                                    \
+    X(zincrby, 4, DC_W | DC_M | DC_F, 1, 1, 1, "sorted-set", "1.2.0",                              \
+      "Increment the score of a member in a sorted set", cmd_zincrby)                              \
+    X(zscore, 3, DC_R | DC_F, 1, 1, 1, "sorted-set", "1.2.0",                                      \
+      "Get the score associated with the given member in a sorted set", cmd_zscore)                \
+    X(zmscore, -3, DC_R | DC_F, 1, 1, 1, "sorted-set", "6.2.0",                                    \
+      "Get the score associated with the given members in a sorted set", cmd_zmscore)              \
+    X(zcard, 2, DC_R | DC_F, 1, 1, 1, "sorted-set", "1.2.0",                                       \
+      "Get the number of members in a sorted set", cmd_zcard)                                      \
+    X(zcount, 4, DC_R | DC_F, 1, 1, 1, "sorted-set", "2.0.0",                                      \
+      "Count the members in a sorted set with scores within the given values", cmd_zcount)         \
+    X(zlexcount, 4, DC_R | DC_F, 1, 1, 1, "sorted-set", "2.8.9",                                   \
+      "Count the number of members in a sorted set between a given lexicographical range",         \
+      cmd_zlexcount)                                                                               \
+    X(zrange, -4, DC_R, 1, 1, 1, "sorted-set", "1.2.0",                                            \
+      "Return a range of members in a sorted set", cmd_zrange)                                     \
+    X(zrangestore, -5, DC_W | DC_M, 1, 2, 1, "sorted-set", "6.2.0",                                \
+      "Store a range of members from sorted set into another key", cmd_zrangestore)                \
+    X(zrangebyscore, -4, DC_R, 1, 1, 1, "sorted-set", "1.0.5",                                     \
+      "Return a range of members in a sorted set, by score", cmd_zrangebyscore)                    \
+    X(zrangebylex, -4, DC_R, 1, 1, 1, "sorted-set", "2.8.9",                                       \
+      "Return a range of members in a sorted set, by lexicographical range", cmd_zrangebylex)      \
+    X(zrevrange, -4, DC_R, 1, 1, 1, "sorted-set", "1.2.0",                                         \
+      "Return a range of members in a sorted set, by index, with scores ordered from high to low", \
+      cmd_zrevrange)                                                                               \
+    X(zrevrangebyscore, -4, DC_R, 1, 1, 1, "sorted-set", "2.2.0",                                  \
+      "Return a range of members in a sorted set, by score, with scores ordered from high to low", \
+      cmd_zrevrangebyscore)                                                                        \
+    X(zrevrangebylex, -4, DC_R, 1, 1, 1, "sorted-set", "2.8.9",                                    \
+      "Return a range of members in a sorted set, by lexicographical range, ordered from higher "  \
+      "to lower strings.",                                                                         \
+      cmd_zrevrangebylex)                                                                          \
+    X(zrank, 3, DC_R | DC_F, 1, 1, 1, "sorted-set", "2.0.0",                                       \
+      "Determine the index of a member in a sorted set", cmd_zrank)                                \
+    X(zrevrank, 3, DC_R | DC_F, 1, 1, 1, "sorted-set", "2.0.0",                                    \
+      "Determine the index of a member in a sorted set, with scores ordered from high to low",     \
+      cmd_zrevrank)                                                                                \
+    X(zrem, -3, DC_W | DC_F, 1, 1, 1, "sorted-set", "1.2.0",                                       \
+      "Remove one or more members from a sorted set", cmd_zrem)                                    \
+    X(zremrangebyrank, 4, DC_W, 1, 1, 1, "sorted-set", "2.0.0",                                    \
+      "Remove all members in a sorted set within the given indexes", cmd_zremrangebyrank)          \
+    X(zremrangebyscore, 4, DC_W, 1, 1, 1, "sorted-set", "1.2.0",                                   \
+      "Remove all members in a sorted set within the given scores", cmd_zremrangebyscore)          \
+    X(zremrangebylex, 4, DC_W, 1, 1, 1, "sorted-set", "2.8.9",                                     \
+      "Remove all members in a sorted set between the given lexicographical range",                \
+      cmd_zremrangebylex)                                                                          \
+    X(zpopmin, -2, DC_W | DC_F, 1, 1, 1, "sorted-set", "5.0.0",                                    \
+      "Remove and return members with the lowest scores in a sorted set", cmd_zpopmin)             \
+    X(zpopmax, -2, DC_W | DC_F, 1, 1, 1, "sorted-set", "5.0.0",                                    \
+      "Remove and return members with the highest scores in a sorted set", cmd_zpopmax)            \
+    X(zmpop, -4, DC_W | DC_K, 0, 0, 0, "sorted-set", "7.0.0",                                      \
+      "Remove and return members with scores in a sorted set", cmd_zmpop)                          \
+    X(zunion, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "6.2.0", "Add multiple sorted sets",         \
+      cmd_zunion)                                                                                  \
+    X(zinter, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "6.2.0", "Intersect multiple sorted sets",   \
+      cmd_zinter)                                                                                  \
+    X(zdiff, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "6.2.0", "Subtract multiple sorted sets",     \
+      cmd_zdiff)                                                                                   \
+    X(zunionstore, -4, DC_W | DC_M | DC_K, 1, 1, 1, "sorted-set", "2.0.0",                         \
+      "Add multiple sorted sets and store the resulting sorted set in a new key", cmd_zunionstore) \
+    X(zinterstore, -4, DC_W | DC_M | DC_K, 1, 1, 1, "sorted-set", "2.0.0",                         \
+      "Intersect multiple sorted sets and store the resulting sorted set in a new key",            \
+      cmd_zinterstore)                                                                             \
+    X(zdiffstore, -4, DC_W | DC_M | DC_K, 1, 1, 1, "sorted-set", "6.2.0",                          \
+      "Subtract multiple sorted sets and store the resulting sorted set in a new key",             \
+      cmd_zdiffstore)                                                                              \
+    X(zintercard, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "7.0.0",                                 \
+      "Intersect multiple sorted sets and return the cardinality of the result", cmd_zintercard)   \
+    X(zrandmember, -2, DC_R, 1, 1, 1, "sorted-set", "6.2.0",                                       \
+      "Get one or multiple random elements from a sorted set", cmd_zrandmember)                    \
+    X(zscan, -3, DC_R, 1, 1, 1, "sorted-set", "2.8.0",                                             \
+      "Incrementally iterate sorted sets elements and associated scores", cmd_zscan)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -205,6 +282,7 @@
       cmd_flushdb)                                                                                 \
     X(flushall, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",      \
       cmd_flushdb)                                                                                 \
-    DATA_LIST_COMMANDS(X)
+    DATA_LIST_COMMANDS(X)                                                                          \
+    DATA_ZSET_COMMANDS(X)
 
 #endif

@@ -20,7 +20,8 @@ extern int snprintf(char *restrict buf, size_t size, const char *restrict fmt, .
 #define DATA_HASH_PACKED_VALUE  64                    /* hash-max-listpack-value */
 
 enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
-enum { DT_SET = 3 }; /* set.c */
+enum { DT_SET = 3 };  /* set.c */
+enum { DT_ZSET = 4 }; /* zset.c */
 enum {
     DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
     DE_HASH_TABLE = 1u << 1 /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
@@ -160,6 +161,8 @@ struct data_store {
     uint32_t hash_max_fields, hash_max_value;
     /* sets (set.c) */
     long long set_max_intset_entries; /* set-max-intset-entries */
+    /* sorted sets (zset.c): zset-max-listpack-entries / -value (encoding only) */
+    uint64_t zset_max_entries, zset_max_value;
     uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
 };

@@ -4,6 +4,7 @@
 
 #include "data/data_internal.h"
 #include "data/set_internal.h"
+#include "data/zset_internal.h"
 #include "util/assert.h"
 
 struct data_cmd {
@@ -79,6 +80,7 @@ void dentry_free(size_t *mem, dentry *e)
     if (e->type == DT_HASH) hash_free(mem, e);
     if (e->type == DT_LIST) list_free(mem, e);
     if (e->type == DT_SET) set_free(mem, e);
+    if (e->type == DT_ZSET) zset_free(mem, e);
     dmem_free(mem, e);
 }
 
@@ -325,6 +327,8 @@ data_store *data_create(void)
     ds->hash_max_fields = DATA_HASH_PACKED_FIELDS;
     ds->hash_max_value = DATA_HASH_PACKED_VALUE;
     ds->set_max_intset_entries = DATA_SET_MAX_INTSET_DEFAULT;
+    ds->zset_max_entries = DATA_ZSET_MAX_LISTPACK_ENTRIES;
+    ds->zset_max_value = DATA_ZSET_MAX_LISTPACK_VALUE;
     ds->rng = 0x9E3779B97F4A7C15ull;
     return ds;
 }
@@ -332,6 +336,12 @@ data_store *data_create(void)
 void data_set_max_intset_entries(data_store *ds, long long n)
 {
     ds->set_max_intset_entries = n < 0 ? 0 : n;
+}
+
+void data_set_zset_max_listpack(data_store *ds, long long entries, long long value)
+{
+    ds->zset_max_entries = entries < 0 ? 0 : (uint64_t)entries;
+    ds->zset_max_value = value < 0 ? 0 : (uint64_t)value;
 }
 
 uint64_t data_rng_u64(data_store *ds)

@@ -1,13 +1,13 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (3; 1 and 2 are still read) | u32 reserved (0)
- *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+) | u8 flags (bit 0: has
- *             expiry) | [i64 expire_ms] | u32 klen | key
- *             | string: u32 vlen | value
- *             | hash:   u32 nfields (>= 1) | nfields x (u32 len | field | u32 len | value)
- *             | list:   u64 nelements (>= 1) | nelements x (u32 len | element), head to tail
- *             | set:    u32 nmembers (>= 1) | nmembers x (u32 len | member)
+ *   "SYNODDS\0" | u32 version (4; 1 to 3 are still read) | u32 reserved (0)
+ *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+) | u8 flags (bit 0:
+ * has expiry) | [i64 expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields
+ * (>= 1) | nfields x (u32 len | field | u32 len | value) | list:   u64 nelements (>= 1) | nelements
+ * x (u32 len | element), head to tail | set:    u32 nmembers (>= 1) | nmembers x (u32 len | member)
+ *             | zset:   u32 nelements (>= 1) | nelements x (u32 len | member | u64 score, the
+ *                       IEEE-754 bits; never NaN), ascending
  *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
  * The whole file is checked against the CRC before any record is parsed, and every record is
  * still parsed with bounds checks (a valid CRC does not make the input trusted). */
@@ -16,11 +16,12 @@
 #include "data/data_internal.h"
 #include "data/quicklist.h"
 #include "data/set_internal.h"
+#include "data/zset_internal.h"
 #include "util/assert.h"
 #include "util/crc32c.h"
 
 #define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  3 /* 2: lists, 3: sets */
+#define SNAP_VERSION  4 /* 2: lists, 3: sets, 4: sorted sets */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -28,6 +29,7 @@
 #define SNAP_K_HASH   2
 #define SNAP_K_LIST   3
 #define SNAP_K_SET    4
+#define SNAP_K_ZSET   5
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -95,6 +97,15 @@ static void save_member(void *ctx, const char *m, size_t ml)
     out_str(ctx, m, ml);
 }
 
+/* ---- sorted sets ---- */
+static void save_zelement(void *ctx, const char *m, size_t ml, double score)
+{
+    uint64_t bits;
+    memcpy(&bits, &score, 8);
+    out_str(ctx, m, ml);
+    out_u(ctx, bits, 8);
+}
+
 static void save_entry(void *ctx, dentry *e)
 {
     snap_out *o = ctx;
@@ -103,6 +114,7 @@ static void save_entry(void *ctx, dentry *e)
           e->type == DT_STRING ? SNAP_K_STRING
           : e->type == DT_LIST ? SNAP_K_LIST
           : e->type == DT_SET  ? SNAP_K_SET
+          : e->type == DT_ZSET ? SNAP_K_ZSET
                                : SNAP_K_HASH,
           1);
     out_u(o, ex ? SNAP_F_EXPIRE : 0, 1);
@@ -116,6 +128,9 @@ static void save_entry(void *ctx, dentry *e)
     } else if (e->type == DT_SET) {
         out_u(o, set_len(e), 4);
         set_each(e, save_member, o);
+    } else if (e->type == DT_ZSET) {
+        out_u(o, zset_len(e), 4);
+        zset_each(e, save_zelement, o);
     } else {
         out_u(o, hash_len(e), 4);
         hash_each(e, save_field, o);
@@ -202,6 +217,26 @@ static dentry *load_set(snap_in *in, data_store *ds, const char *k, size_t kl, i
     return e;
 }
 
+/* A zset record into a new zset entry; NULL if malformed (a NaN score, a repeated member). */
+static dentry *load_zset(snap_in *in, data_store *ds, const char *k, size_t kl, int64_t ex)
+{
+    uint64_t n, bits;
+    const char *m;
+    size_t ml;
+    double score;
+    if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 12) return NULL;
+    dentry *e = zset_new_entry(ds, k, kl, ex);
+    for (uint64_t i = 0; i < n; i++) {
+        if (in_str(in, &m, &ml) < 0 || in_u(in, 8, &bits) < 0) goto bad;
+        memcpy(&score, &bits, 8);
+        if (score != score || !zset_put(ds, e, m, ml, score)) goto bad;
+    }
+    return e;
+bad:
+    dentry_free(&ds->mem, e);
+    return NULL;
+}
+
 /* Parses one record into a new entry; NULL if malformed. */
 static dentry *load_record(snap_in *in, unsigned kind, data_store *ds)
 {
@@ -219,6 +254,7 @@ static dentry *load_record(snap_in *in, unsigned kind, data_store *ds)
     }
     if (kind == SNAP_K_LIST) return load_list(in, mem, k, kl, (int64_t)ex);
     if (kind == SNAP_K_SET) return load_set(in, ds, k, kl, (int64_t)ex);
+    if (kind == SNAP_K_ZSET) return load_zset(in, ds, k, kl, (int64_t)ex);
     if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 8) return NULL;
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
@@ -236,6 +272,7 @@ static void repoint_cb(void *ctx, dentry *e)
     if (e->type == DT_HASH) hash_set_mem(e, ctx);
     if (e->type == DT_LIST) list_set_mem(e, ctx);
     if (e->type == DT_SET) set_set_mem(e, ctx);
+    if (e->type == DT_ZSET) zset_set_mem(e, ctx);
 }
 
 int data_snapshot_load(data_store *ds, const void *buf, size_t len)
@@ -258,6 +295,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     /* the same seed: its tables move into ds as they are */
     (void)data_set_hash_seed(tmp, ds->hash_seed[0], ds->hash_seed[1]);
     tmp->set_max_intset_entries = ds->set_max_intset_entries;
+    tmp->zset_max_entries = ds->zset_max_entries;
+    tmp->zset_max_value = ds->zset_max_value;
     data_call c = {.ds = tmp, .now_ms = INT64_MIN};
     snap_in in = {b + SNAP_HDR, len - SNAP_HDR - 4};
     uint64_t records = 0;
@@ -266,7 +305,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
-            (kind != SNAP_K_SET || version < 3))
+            (kind != SNAP_K_SET || version < 3) && (kind != SNAP_K_ZSET || version < 4))
             goto fail;
         dentry *e = load_record(&in, (unsigned)kind, tmp);
         if (!e) goto fail;

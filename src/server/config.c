@@ -111,6 +111,14 @@ static const key_def keys[] = {
      LLONG_MAX, "alias of hash-max-listpack-value"},
     {"hash-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_value), 0,
      LLONG_MAX, "longest field or value of a packed hash (at most 255 take effect)"},
+    {"zset-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_entries), 0,
+     LLONG_MAX, "elements a sorted set keeps in its compact encoding"},
+    {"zset-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_entries), 0,
+     LLONG_MAX, "alias of zset-max-listpack-entries"},
+    {"zset-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_value), 0,
+     LLONG_MAX, "alias of zset-max-listpack-value"},
+    {"zset-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_value), 0,
+     LLONG_MAX, "longest member of a compact sorted set"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
      "accepted for compatibility; lists are not compressed"},
     {"tls-port", K_INT, K_STARTUP, OFF(tls_port), 0, 65535,
@@ -172,6 +180,8 @@ void srv_config_defaults(srv_config *c)
     c->list_max_listpack_size = -2;
     c->hash_max_listpack_entries = 512;
     c->hash_max_listpack_value = 64;
+    c->zset_max_listpack_entries = 128;
+    c->zset_max_listpack_value = 64;
     c->list_compress_depth = 0;
 }
 

@@ -76,6 +76,8 @@ typedef struct {
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */
     long long hash_max_listpack_entries; /* data_set_hash_max_listpack */
     long long hash_max_listpack_value;
+    long long zset_max_listpack_entries; /* data_set_zset_max_listpack */
+    long long zset_max_listpack_value;
     long long list_compress_depth; /* accepted, not used */
 } srv_config;
 

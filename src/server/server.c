@@ -33,6 +33,9 @@ void srv_config_applied(server *s)
         data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
                                    s->cfg.hash_max_listpack_value);
     if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
+    if (s->ds)
+        data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
+                                   s->cfg.zset_max_listpack_value);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
 }
@@ -106,6 +109,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
                                s->cfg.hash_max_listpack_value);
     data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
+    data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
+                               s->cfg.zset_max_listpack_value);
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {

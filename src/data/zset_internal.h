@@ -1,0 +1,29 @@
+/* zset_internal.h — sorted set values (zset.c) over two encodings, as Redis 7.0 keeps them: a
+ * compact sorted array ("listpack": at most zset-max-listpack-entries elements, none longer
+ * than zset-max-listpack-value bytes) and, beyond that, a skiplist with spans (rank in
+ * O(log n)) plus a table from member to node ("skiplist"). Elements are ordered by score,
+ * then by member bytes (memcmp, shorter first). A set never goes back to the compact form
+ * except when a command builds a new one (the STORE commands, a snapshot load). Not a public
+ * header. */
+#ifndef SYNOD_ZSET_INTERNAL_H
+#define SYNOD_ZSET_INTERNAL_H
+
+#include "data/data_internal.h"
+
+#define DATA_ZSET_MAX_LISTPACK_ENTRIES 128 /* zset-max-listpack-entries */
+#define DATA_ZSET_MAX_LISTPACK_VALUE   64  /* zset-max-listpack-value */
+
+typedef struct zset zset;
+
+/* A new empty zset entry. Callers add an element before the key becomes visible. */
+dentry *zset_new_entry(data_store *ds, const char *key, size_t klen, int64_t expire_ms);
+void zset_free(size_t *mem, dentry *e);
+uint64_t zset_len(dentry *e);
+/* Adds or updates member (score must not be NaN); 1 if new. */
+int zset_put(data_store *ds, dentry *e, const char *m, size_t ml, double score);
+typedef void (*zset_each_cb)(void *ctx, const char *m, size_t ml, double score);
+void zset_each(dentry *e, zset_each_cb cb, void *ctx); /* ascending order */
+void zset_set_mem(dentry *e, size_t *mem);
+const char *zset_encoding(const dentry *e); /* OBJECT ENCODING: listpack | skiplist */
+
+#endif
