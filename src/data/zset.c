@@ -429,6 +429,8 @@ static int zs_put(data_store *ds, zset *z, const char *m, size_t ml, double scor
         dict_insert(&z->d, de);
         zsl_insert(z, x);
     } else {
+        /* the packed form keeps an integral score as an integer: -0 comes back as 0 */
+        if (score == 0) score = 0.0;
         if (z->len == z->cap) {
             z->cap = z->cap ? z->cap * 2 : 4;
             z->arr = dmem_realloc(z->mem, z->arr, z->cap * sizeof *z->arr);
@@ -1456,13 +1458,21 @@ void cmd_zdiffstore(data_call *c)
 void cmd_zintercard(data_call *c)
 {
     long long numkeys, limit = 0;
-    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &numkeys) || numkeys < 1) {
-        reply_err(c, "ERR numkeys should be greater than 0");
+    if (arg_ll_or_reply(c, &c->argv[1], &numkeys) < 0) return;
+    if (numkeys < 1) {
+        reply_err(c, "ERR at least 1 input key is needed for 'zintercard' command");
         return;
     }
     if (numkeys > c->argc - 2) {
-        reply_err(c, "ERR Number of keys can't be greater than number of args");
+        reply_syntax(c);
         return;
+    }
+    for (int i = 0; i < (int)numkeys; i++) {
+        dentry *e = ks_read(c, &c->argv[2 + i]);
+        if (e && e->type != DT_ZSET && e->type != DT_SET) {
+            reply_wrongtype(c);
+            return;
+        }
     }
     for (int j = 2 + (int)numkeys; j < c->argc; j++) {
         if (arg_eq(&c->argv[j], "limit") && j + 1 < c->argc) {
@@ -1556,10 +1566,11 @@ void cmd_zrandmember(data_call *c)
     }
     uint64_t cnt = (uint64_t)l;
     if (cnt >= z->len) {
+        /* the whole set, highest first (Redis walks it from the tail) */
         begin_els(c, z->len, ws);
         ziter it;
-        zi_start(&it, z, 0);
-        for (uint64_t i = 0; i < z->len; i++, zi_next(&it, 0))
+        zi_start(&it, z, z->len - 1);
+        for (uint64_t i = 0; i < z->len; i++, zi_next(&it, 1))
             emit_el(c, zi_get(&it), ws);
         return;
     }
