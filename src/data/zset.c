@@ -1037,12 +1037,11 @@ static void zrange_generic(data_call *c, int argi, const data_arg *dst, int type
     if (zrange_select(c, &o, e ? zs_of(e) : NULL, &sel) < 0) return;
     if (dst) {
         zref *v = e ? collect(zs_of(e), &sel) : NULL;
+        /* built before dst goes: dst may be the source */
+        dentry *res = sel.n ? build(c->ds, dst, v, (size_t)sel.n) : NULL;
         dpos pos;
         if (ks_write(c, dst, &pos)) ks_delete(c, pos);
-        if (sel.n) {
-            dentry *res = build(c->ds, dst, v, (size_t)sel.n);
-            ks_insert(c, res);
-        }
+        if (res) ks_insert(c, res);
         c->dirty = 1;
         reply_int(c, (long long)sel.n);
         dmem_free(NULL, v);
@@ -1404,11 +1403,13 @@ static void zsetop(data_call *c, int numkeys_idx, const data_arg *dst, int op)
         }
         dentry_free(&c->ds->mem, acc);
     }
-    qsort(res.v, res.n, sizeof *res.v, zref_cmp);
+    if (res.n) qsort(res.v, res.n, sizeof *res.v, zref_cmp);
     if (dst) {
+        /* built before dst goes: dst may be a source */
+        dentry *built = res.n ? build(c->ds, dst, res.v, res.n) : NULL;
         dpos pos;
         if (ks_write(c, dst, &pos)) ks_delete(c, pos);
-        if (res.n) ks_insert(c, build(c->ds, dst, res.v, res.n));
+        if (built) ks_insert(c, built);
         c->dirty = 1;
         reply_int(c, (long long)res.n);
     } else {
