@@ -36,6 +36,18 @@ static int bit_offset_or_reply(data_call *c, const data_arg *a, int hash, int bi
     return 0;
 }
 
+/* Gives the string at pos spare capacity: OBJECT ENCODING then reports "raw", as Redis does
+ * for every string a bit command wrote (it unshares or creates a raw sds). */
+static dentry *mark_raw(data_call *c, dpos pos)
+{
+    dentry *e = *pos.slot;
+    if (e->vcap > e->vlen) return e;
+    uint32_t n = e->vlen;
+    e = ks_string_resize(c, pos, (size_t)n + 1, 0);
+    e->vlen = n;
+    return e;
+}
+
 /* The string at key for a write reaching bit `maxbit`: created (zero filled) or grown with zero
  * bytes to hold it. NULL after a WRONGTYPE reply. *grown tells whether the length changed. */
 static dentry *string_for_bits(data_call *c, uint64_t maxbit, int *grown)
@@ -45,7 +57,7 @@ static dentry *string_for_bits(data_call *c, uint64_t maxbit, int *grown)
     dpos pos;
     *grown = 0;
     if (!ks_write(c, key, &pos)) {
-        dentry *e = dentry_new(&c->ds->mem, DT_STRING, key->ptr, key->len, NULL, 0, need, -1);
+        dentry *e = dentry_new(&c->ds->mem, DT_STRING, key->ptr, key->len, NULL, 0, need + 1, -1);
         memset(dentry_val(e), 0, need);
         e->vlen = (uint32_t)need;
         ks_insert(c, e);
@@ -63,7 +75,7 @@ static dentry *string_for_bits(data_call *c, uint64_t maxbit, int *grown)
         memset(dentry_val(e) + old, 0, need - old);
         *grown = 1;
     }
-    return e;
+    return mark_raw(c, pos);
 }
 
 static int get_bit(const unsigned char *p, uint64_t off)
@@ -120,11 +132,16 @@ void cmd_getbit(data_call *c)
 static long long popcount_bits(const unsigned char *p, uint64_t from, uint64_t to)
 {
     long long n = 0;
-    while (from <= to && (from & 7))
-        n += get_bit(p, from++);
-    while (from <= to && (to & 7) != 7)
-        n += get_bit(p, to--);
-    if (from > to) return n;
+    if (to - from < 16) {
+        for (uint64_t i = from; i <= to; i++)
+            n += get_bit(p, i);
+        return n;
+    }
+    /* at least one whole byte lies in between: count the partial edge bytes bit by bit */
+    for (; from & 7; from++)
+        n += get_bit(p, from);
+    for (; (to & 7) != 7; to--)
+        n += get_bit(p, to);
     uint64_t b = from >> 3, e = (to >> 3) + 1; /* whole bytes [b, e) */
     for (; b + 8 <= e; b += 8) {
         uint64_t w;
@@ -328,6 +345,8 @@ void cmd_bitop(data_call *c)
     }
     ks_set_string(c, target, (const char *)res, maxlen, -1, 0);
     dmem_free(&c->ds->mem, res);
+    dpos pos;
+    if (ks_write(c, target, &pos)) (void)mark_raw(c, pos);
     reply_int(c, (long long)maxlen);
 }
 
@@ -426,9 +445,9 @@ static int bf_type_or_reply(data_call *c, const data_arg *a, int *sign, int *bit
     while (n < a->len && a->ptr[n])
         n++;
     long long v;
-    if (n >= 1 && (a->ptr[0] | 0x20) == 'i')
+    if (n >= 1 && a->ptr[0] == 'i') /* lower case only, as Redis */
         *sign = 1;
-    else if (n >= 1 && (a->ptr[0] | 0x20) == 'u')
+    else if (n >= 1 && a->ptr[0] == 'u')
         *sign = 0;
     else
         goto bad;
