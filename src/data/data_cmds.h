@@ -153,6 +153,24 @@
       "Get one or multiple random elements from a sorted set", cmd_zrandmember)                    \
     X(zscan, -3, DC_R, 1, 1, 1, "sorted-set", "2.8.0",                                             \
       "Incrementally iterate sorted sets elements and associated scores", cmd_zscan)
+/* Bitmaps on string values (bitops.c). */
+#define DATA_BITMAP_COMMANDS(X)                                                                    \
+    X(setbit, 4, DC_W | DC_M, 1, 1, 1, "bitmap", "2.2.0",                                          \
+      "Sets or clears the bit at offset of the string value. Creates the key if it doesn't "       \
+      "exist.",                                                                                    \
+      cmd_setbit)                                                                                  \
+    X(getbit, 3, DC_R | DC_F, 1, 1, 1, "bitmap", "2.2.0", "Returns a bit value by offset.",        \
+      cmd_getbit)                                                                                  \
+    X(bitcount, -2, DC_R, 1, 1, 1, "bitmap", "2.6.0",                                              \
+      "Counts the number of set bits (population counting) in a string.", cmd_bitcount)            \
+    X(bitpos, -3, DC_R, 1, 1, 1, "bitmap", "2.8.7",                                                \
+      "Finds the first set (1) or clear (0) bit in a string.", cmd_bitpos)                         \
+    X(bitop, -4, DC_W | DC_M, 2, -1, 1, "bitmap", "2.6.0",                                         \
+      "Performs bitwise operations on multiple strings, and stores the result.", cmd_bitop)        \
+    X(bitfield, -2, DC_W | DC_M, 1, 1, 1, "bitmap", "3.2.0",                                       \
+      "Performs arbitrary bitfield integer operations on strings.", cmd_bitfield)                  \
+    X(bitfield_ro, -2, DC_R | DC_F, 1, 1, 1, "bitmap", "6.0.0",                                    \
+      "Performs arbitrary read-only bitfield integer operations on strings.", cmd_bitfield_ro)
 
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
@@ -283,6 +301,7 @@
     X(flushall, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",      \
       cmd_flushdb)                                                                                 \
     DATA_LIST_COMMANDS(X)                                                                          \
-    DATA_ZSET_COMMANDS(X)
+    DATA_ZSET_COMMANDS(X)                                                                          \
+    DATA_BITMAP_COMMANDS(X)
 
 #endif
