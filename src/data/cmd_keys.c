@@ -420,6 +420,27 @@ int scan_opts_or_reply(data_call *c, int from, int allow_type, long long *count,
     return 0;
 }
 
+/* HSCAN/SSCAN/ZSCAN's shared start: cursor, key (missing: an empty scan), its type, options.
+ * The entry to scan, or NULL once a reply was given. */
+dentry *scan_key_or_reply(data_call *c, uint8_t type, uint64_t *cursor, long long *count,
+                          const data_arg **pattern)
+{
+    const data_arg *type_opt;
+    if (scan_cursor_or_reply(c, &c->argv[2], cursor) < 0) return NULL;
+    dentry *e = ks_read(c, &c->argv[1]);
+    if (!e) {
+        reply_cursor(c, 0);
+        c->ops->array(c->rctx, 0);
+        return NULL;
+    }
+    if (e->type != type) {
+        reply_wrongtype(c);
+        return NULL;
+    }
+    if (scan_opts_or_reply(c, 3, 0, count, pattern, &type_opt) < 0) return NULL;
+    return e;
+}
+
 void reply_cursor(data_call *c, uint64_t cursor)
 {
     char buf[24];

@@ -214,6 +214,9 @@ void ks_free_garbage(data_store *ds, size_t budget);
 int scan_cursor_or_reply(data_call *c, const data_arg *a, uint64_t *out);
 int scan_opts_or_reply(data_call *c, int from, int allow_type, long long *count,
                        const data_arg **pattern, const data_arg **type);
+/* HSCAN/SSCAN/ZSCAN: cursor, key of `type`, options; NULL once a reply was given. */
+dentry *scan_key_or_reply(data_call *c, uint8_t type, uint64_t *cursor, long long *count,
+                          const data_arg **pattern);
 /* Emits the 2-element array header and the cursor; the caller then emits the elements. */
 void reply_cursor(data_call *c, uint64_t cursor);
 

@@ -548,19 +548,9 @@ void cmd_hscan(data_call *c)
 {
     uint64_t cursor;
     long long count;
-    const data_arg *pattern, *type;
-    if (scan_cursor_or_reply(c, &c->argv[2], &cursor) < 0) return;
-    dentry *e = ks_read(c, &c->argv[1]);
-    if (!e) {
-        reply_cursor(c, 0);
-        c->ops->array(c->rctx, 0);
-        return;
-    }
-    if (e->type != DT_HASH) {
-        reply_wrongtype(c);
-        return;
-    }
-    if (scan_opts_or_reply(c, 3, 0, &count, &pattern, &type) < 0) return;
+    const data_arg *pattern;
+    dentry *e = scan_key_or_reply(c, DT_HASH, &cursor, &count, &pattern);
+    if (!e) return;
     pair_list pl = {.pattern = pattern};
     if (is_table(e)) {
         /* filtering happens while collecting, so bound the walk by buckets as Redis does */

@@ -900,19 +900,9 @@ void cmd_sscan(data_call *c)
 {
     uint64_t cursor;
     long long count;
-    const data_arg *pattern, *type;
-    if (scan_cursor_or_reply(c, &c->argv[2], &cursor) < 0) return;
-    dentry *e = ks_read(c, &c->argv[1]);
-    if (!e) {
-        reply_cursor(c, 0);
-        c->ops->array(c->rctx, 0);
-        return;
-    }
-    if (e->type != DT_SET) {
-        reply_wrongtype(c);
-        return;
-    }
-    if (scan_opts_or_reply(c, 3, 0, &count, &pattern, &type) < 0) return;
+    const data_arg *pattern;
+    dentry *e = scan_key_or_reply(c, DT_SET, &cursor, &count, &pattern);
+    if (!e) return;
     member_list l = {0};
     if (is_table(e)) {
         long long iters = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
