@@ -9,7 +9,8 @@ fail=0
 declare -A allowed=(
   [consensus]="" [data]="" [resp]="" [util]=""
   [storage]="" [net]=""
-  [server]="consensus data resp storage net"
+  [node]="consensus data resp storage net script"
+  [server]="consensus data resp storage net node script"
 )
 for mod in "${!allowed[@]}"; do
   [ -d "src/$mod" ] || continue

@@ -6,7 +6,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "server/node.h"
+#include "node/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -42,9 +42,9 @@ void srv_client_free(client *c)
 {
     server *s = c->srv;
     if (s->cfg.log_verbose)
-        srv_log(SRV_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
+        syn_log(SYN_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
     pending_remove(c);
-    if (s->node) node_client_freed(s, c);
+    if (s->node) node_client_detach(s->node, &c->nc);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -82,7 +82,7 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
         int fd = net_tcp_accept(lfd, peer, sizeof(peer));
         if (fd == -EAGAIN) return;
         if (fd < 0) {
-            srv_log(SRV_LOG_WARN, "accept: %s", strerror(-fd));
+            syn_log(SYN_LOG_WARN, "accept: %s", strerror(-fd));
             return;
         }
         if (s->n_clients >= s->cfg.maxclients || fd >= net_loop_max_fds(l) - 1) {
@@ -100,7 +100,7 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
             free(c);
             resp_parser_destroy(p);
             if (t) net_tls_free(t);
-            srv_log(SRV_LOG_WARN, "out of memory accepting a client");
+            syn_log(SYN_LOG_WARN, "out of memory accepting a client");
             close(fd);
             continue;
         }
@@ -116,12 +116,12 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
         snprintf(c->addr, sizeof(c->addr), "%s", peer);
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
         c->ctime_ms = c->last_ms = net_mono_ms();
-        c->consistency = s->cfg.consistency;
+        if (s->node) node_client_attach(s->node, &c->nc, c, s->cfg.consistency);
         c->last_cmd = "NULL";
         if (tls) c->flags |= CLIENT_TLS_HANDSHAKE;
         int rc = net_loop_watch(l, fd, NET_READABLE, tls ? client_on_handshake : client_on_io, c);
         if (rc < 0) {
-            srv_log(SRV_LOG_WARN, "watch client fd %d: %s", fd, strerror(-rc));
+            syn_log(SYN_LOG_WARN, "watch client fd %d: %s", fd, strerror(-rc));
             resp_parser_destroy(p);
             resp_buf_deinit(&c->out);
             if (t) net_tls_free(t);
@@ -135,7 +135,7 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
         s->n_clients++;
         s->stats.connections_received++;
         if (s->cfg.log_verbose)
-            srv_log(SRV_LOG_INFO, "client id=%llu addr=%s connected%s", (unsigned long long)c->id,
+            syn_log(SYN_LOG_INFO, "client id=%llu addr=%s connected%s", (unsigned long long)c->id,
                     c->addr, tls ? " (tls)" : "");
     }
 }
@@ -162,7 +162,7 @@ static void client_on_handshake(net_loop *l, int fd, int events, void *ctx)
     int rc = net_tls_handshake(c->tls);
     if (rc < 0) {
         if (c->srv->cfg.log_verbose)
-            srv_log(SRV_LOG_INFO, "TLS handshake with client id=%llu addr=%s failed: %s",
+            syn_log(SYN_LOG_INFO, "TLS handshake with client id=%llu addr=%s failed: %s",
                     (unsigned long long)c->id, c->addr, net_tls_error(c->tls));
         srv_client_free(c);
         return;
@@ -196,7 +196,7 @@ static void drop_output(client *c)
 static void drop_oom(client *c, const char *what)
 {
     if (c->flags & CLIENT_CLOSE_ASAP) return;
-    srv_log(SRV_LOG_WARN, "out of memory %s for client id=%llu addr=%s: closing it", what,
+    syn_log(SYN_LOG_WARN, "out of memory %s for client id=%llu addr=%s: closing it", what,
             (unsigned long long)c->id, c->addr);
     c->srv->stats.oom_disconnections++;
     drop_output(c);
@@ -251,7 +251,7 @@ static void process_input(client *c)
         }
         if (rc == RESP_ERROR) {
             const char *msg = resp_parser_error(c->parser);
-            srv_log(SRV_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
+            syn_log(SYN_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
                     (unsigned long long)c->id, c->addr, msg);
             srv_reply_error(c, msg);
             c->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -292,10 +292,11 @@ static void process_input(client *c)
             if (m == MULTI_EXEC) {
                 if (s->pause_end_ms && c->multi_n &&
                     srv_paused(s, srv_multi_has_write(c))) { /* CLIENT PAUSE holds EXEC too */
-                    c->flags |= CLIENT_STALLED;
+                    c->nc.stalled = true;
                     break;
                 }
-                if (node_exec(s, c) == NODE_STALL) break; /* re-run later: still queued */
+                if (node_exec(s->node, &c->nc) == NODE_STALL)
+                    break; /* re-run later: still queued */
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
@@ -303,11 +304,11 @@ static void process_input(client *c)
             if (s->pause_end_ms) {
                 const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);
                 if (dc && srv_paused(s, (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0)) {
-                    c->flags |= CLIENT_STALLED; /* CLIENT PAUSE: re-run on a later pass */
+                    c->nc.stalled = true; /* CLIENT PAUSE: re-run on a later pass */
                     break;
                 }
             }
-            int route = s->node ? node_route(s, c, argc, s->argv) : NODE_LOCAL;
+            int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) break; /* not consumed: re-run later */
             if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);
             s->stats.commands_processed++;
@@ -349,7 +350,7 @@ static ssize_t tls_read(client *c, char *buf, size_t cap)
         return -1;
     }
     if (c->srv->cfg.log_verbose)
-        srv_log(SRV_LOG_INFO, "TLS read from client id=%llu: %s", (unsigned long long)c->id,
+        syn_log(SYN_LOG_INFO, "TLS read from client id=%llu: %s", (unsigned long long)c->id,
                 net_tls_error(c->tls));
     errno = EIO;
     return -1;
@@ -383,7 +384,7 @@ again:;
     if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
         if (s->cfg.log_verbose)
-            srv_log(SRV_LOG_INFO, "reading from client id=%llu: %s", (unsigned long long)c->id,
+            syn_log(SYN_LOG_INFO, "reading from client id=%llu: %s", (unsigned long long)c->id,
                     strerror(errno));
         c->flags |= CLIENT_CLOSE_ASAP;
         return;
@@ -396,7 +397,7 @@ again:;
     c->last_ms = net_mono_ms();
     s->stats.net_input_bytes += (uint64_t)n;
     if ((long long)c->qlen > s->cfg.client_query_buffer_limit) {
-        srv_log(SRV_LOG_WARN,
+        syn_log(SYN_LOG_WARN,
                 "closing client id=%llu addr=%s that reached max query buffer "
                 "length (%zu bytes)",
                 (unsigned long long)c->id, c->addr, c->qlen);
@@ -424,7 +425,7 @@ static ssize_t tls_write(client *c, const char *buf, size_t len)
         return -1;
     }
     if (c->srv->cfg.log_verbose)
-        srv_log(SRV_LOG_INFO, "TLS write to client id=%llu: %s", (unsigned long long)c->id,
+        syn_log(SYN_LOG_INFO, "TLS write to client id=%llu: %s", (unsigned long long)c->id,
                 net_tls_error(c->tls));
     errno = EIO;
     return -1;
@@ -513,7 +514,7 @@ static int obuf_over_limit(client *c, size_t pending)
 
 static void close_over_limit(client *c)
 {
-    srv_log(SRV_LOG_WARN,
+    syn_log(SYN_LOG_WARN,
             "Client id=%llu addr=%s omem=%zu scheduled to be closed ASAP for overcoming of output "
             "buffer limits.",
             (unsigned long long)c->id, c->addr, out_pending(c));

@@ -7,7 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "server/node.h"
+#include "node/node.h"
 #include "server/server.h"
 
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv)
@@ -159,7 +159,7 @@ static void info_keyspace(server *s, resp_buf *b)
 static void info_consensus(server *s, resp_buf *b)
 {
     if (s->node) {
-        node_info(s, b);
+        node_info(s->node, b);
         return;
     }
     const srv_config *cfg = &s->cfg;
@@ -324,11 +324,11 @@ void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv
     }
     char err[512];
     if (srv_config_rewrite(&s->cfg, s->config_file, err, sizeof(err)) < 0) {
-        srv_log(SRV_LOG_WARN, "CONFIG REWRITE failed: %s", err);
+        syn_log(SYN_LOG_WARN, "CONFIG REWRITE failed: %s", err);
         srv_reply_errorf(c, "ERR %s", err);
         return;
     }
-    srv_log(SRV_LOG_INFO, "CONFIG REWRITE executed with success.");
+    syn_log(SYN_LOG_INFO, "CONFIG REWRITE executed with success.");
     srv_reply_status(c, "OK");
 }
 

@@ -2,7 +2,7 @@
 #include <string.h>
 #include <stdlib.h>
 
-#include "server/node.h"
+#include "node/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -17,7 +17,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
         while (c) {
             client *next = c->next;
             if (now - c->last_ms > s->cfg.timeout_s * 1000 && !(c->flags & CLIENT_WANT_WRITE)) {
-                srv_log(SRV_LOG_INFO, "closing idle client id=%llu addr=%s",
+                syn_log(SYN_LOG_INFO, "closing idle client id=%llu addr=%s",
                         (unsigned long long)c->id, c->addr);
                 srv_client_free(c);
             }
@@ -32,7 +32,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
             client *next = c->next;
             if ((c->flags & CLIENT_TLS_HANDSHAKE) &&
                 now - c->ctime_ms > s->cfg.tls_handshake_timeout_ms) {
-                srv_log(SRV_LOG_INFO,
+                syn_log(SYN_LOG_INFO,
                         "closing client id=%llu addr=%s: TLS handshake not done "
                         "after %lld ms",
                         (unsigned long long)c->id, c->addr, s->cfg.tls_handshake_timeout_ms);
@@ -103,7 +103,7 @@ int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
     server *s = ctx;
     int64_t period_ms = 1000 / s->cfg.hz;
     if (s->node) { /* replicated: only the leader decides, and logs DELs */
-        node_expire_cycle(s);
+        node_expire_cycle(s->node);
         return period_ms;
     }
     int64_t start_us = net_mono_us();

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/node.h"
+#include "node/node.h"
 #include "server/server.h"
 
 static int arg_is(const data_arg *a, const char *s)
@@ -69,8 +69,8 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
                 arg_is(&argv[0], "discard");
     if (!mine) return MULTI_PASS;
     /* replies leave in request order: an earlier request still waits for its reply */
-    if (c->n_async) {
-        c->flags |= CLIENT_STALLED;
+    if (c->nc.n_async) {
+        c->nc.stalled = true;
         return MULTI_STALL;
     }
     if (arg_is(&argv[0], "multi")) {
@@ -133,7 +133,7 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
     }
     if (!c->multi_dirty && queue(c, argc, argv) < 0) {
         /* the transaction can only be discarded now: free its queue and make EXEC say so */
-        srv_log(SRV_LOG_WARN, "out of memory queueing a command of client id=%llu addr=%s",
+        syn_log(SYN_LOG_WARN, "out of memory queueing a command of client id=%llu addr=%s",
                 (unsigned long long)c->id, c->addr);
         resp_buf_deinit(&c->multi);
         c->multi_dirty = 1;

@@ -8,7 +8,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "server/node.h"
+#include "node/node.h"
 #include "server/server.h"
 #include "util/assert.h"
 
@@ -19,7 +19,7 @@ static void on_signal(net_loop *l, int fd, int events, void *ctx)
     struct signalfd_siginfo si;
     ssize_t n = read(fd, &si, sizeof(si));
     if (n != (ssize_t)sizeof(si)) return;
-    srv_log(SRV_LOG_WARN, "received %s, shutting down", strsignal((int)si.ssi_signo));
+    syn_log(SYN_LOG_WARN, "received %s, shutting down", strsignal((int)si.ssi_signo));
     net_loop_stop(l);
 }
 
@@ -38,6 +38,11 @@ void srv_config_applied(server *s)
                                    s->cfg.zset_max_listpack_value);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
+    if (s->node) {
+        node_config nc;
+        srv_node_config(s, &nc);
+        node_set_config(s->node, &nc);
+    }
 }
 
 /* The TLS port: the files are loaded first, so a bad certificate or key stops the start with
@@ -89,10 +94,10 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     if (got < want) {
         long maxc = got - SRV_FD_RESERVE;
         if (maxc < 1) {
-            srv_log(SRV_LOG_WARN, "only %ld file descriptors available", got);
+            syn_log(SYN_LOG_WARN, "only %ld file descriptors available", got);
             return -1;
         }
-        srv_log(SRV_LOG_WARN,
+        syn_log(SYN_LOG_WARN,
                 "maxclients %lld lowered to %ld: the file descriptor limit is %ld (raise it "
                 "with ulimit -n)",
                 s->cfg.maxclients, maxc, got);
@@ -101,7 +106,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     s->loop = net_loop_create((int)(s->cfg.maxclients + SRV_FD_RESERVE));
     s->ds = data_create();
     if (!s->loop || !s->ds) {
-        srv_log(SRV_LOG_WARN, "out of memory at startup");
+        syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
@@ -114,7 +119,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
-        srv_log(SRV_LOG_WARN, "getrandom: %s", strerror(errno));
+        syn_log(SYN_LOG_WARN, "getrandom: %s", strerror(errno));
         return -1;
     }
     (void)data_set_hash_seed(s->ds, seed[0], seed[1]);
@@ -139,13 +144,17 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) return -1;
     s->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (s->sig_fd < 0 || net_loop_watch(s->loop, s->sig_fd, NET_READABLE, on_signal, s) < 0) {
-        srv_log(SRV_LOG_WARN, "signalfd: %s", strerror(errno));
+        syn_log(SYN_LOG_WARN, "signalfd: %s", strerror(errno));
         return -1;
     }
     signal(SIGPIPE, SIG_IGN);
 
-    if (node_create(s) < 0) return -1;
-    net_loop_set_before_sleep(s->loop, node_before_sleep, s);
+    srv_host_init(s);
+    node_config nc;
+    srv_node_config(s, &nc);
+    s->node = node_create(s->loop, s->ds, &nc, &s->host);
+    if (!s->node) return -1;
+    net_loop_set_before_sleep(s->loop, node_before_sleep, s->node);
     s->cron_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_cron, s);
     s->expire_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_expire_cron, s);
     if (!s->cron_timer || !s->expire_timer) return -1;
@@ -159,7 +168,7 @@ int srv_run(server *s)
         snprintf(tls, sizeof(tls),
                  strchr(s->cfg.listen_host, ':') ? ", tls on [%s]:%lld" : ", tls on %s:%lld",
                  s->cfg.listen_host, s->cfg.tls_port);
-    srv_log(SRV_LOG_INFO,
+    syn_log(SYN_LOG_INFO,
             "synod %s node %lld ready: clients on %s (%s, "
             "fsync %s, maxclients %lld%s)",
             SRV_VERSION, s->cfg.id, s->listen_addr,
@@ -169,10 +178,10 @@ int srv_run(server *s)
                                               : "never",
             s->cfg.maxclients, tls);
     int rc = net_loop_run(s->loop);
-    if (rc < 0) srv_log(SRV_LOG_WARN, "event loop: %s", strerror(-rc));
+    if (rc < 0) syn_log(SYN_LOG_WARN, "event loop: %s", strerror(-rc));
     /* flush what the last pass produced before closing */
-    node_before_sleep(s->loop, s);
-    srv_log(SRV_LOG_INFO, "synod node %lld stopped", s->cfg.id);
+    node_before_sleep(s->loop, s->node);
+    syn_log(SYN_LOG_INFO, "synod node %lld stopped", s->cfg.id);
     return rc < 0 ? -1 : 0;
 }
 
@@ -180,7 +189,8 @@ void srv_deinit(server *s)
 {
     while (s->clients)
         srv_client_free(s->clients);
-    node_destroy(s);
+    node_destroy(s->node);
+    s->node = NULL;
     if (s->loop && s->listen_fd >= 0) {
         (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
         close(s->listen_fd);

@@ -8,10 +8,11 @@
  * replicated server (issue 4) will first persist the pass's log entries: a write's reply is
  * produced only once its entry is applied, so nothing leaves before it is durable.
  *
- * Replication (issue 4, node.h): process_input asks node_route first. Writes are proposed to
- * the Raft log in their data_rewrite form and answered when applied (node.c); a client whose
- * earlier requests still wait stalls (CLIENT_STALLED) so replies keep their order; followers
- * relay to the leader (fwd.c); the active expiry cycle proposes DELs on the leader only. */
+ * Replication (src/node, node/node.h): process_input asks node_route first. Writes are proposed
+ * to the Raft log in their data_rewrite form and answered when applied; a client whose earlier
+ * requests still wait stalls (node_client.stalled) so replies keep their order; followers relay
+ * to the leader; the active expiry cycle proposes DELs on the leader only. The driver reaches
+ * the clients only through the node_host table host.c hands it. */
 #ifndef SYNOD_SERVER_SERVER_H
 #define SYNOD_SERVER_SERVER_H
 
@@ -22,8 +23,10 @@
 #include "data/data.h"
 #include "net/net.h"
 #include "net/tls.h"
+#include "node/node.h"
 #include "resp/resp.h"
 #include "server/config.h"
+#include "util/log.h"
 
 #define SRV_VERSION         "0.1.0"
 #define SRV_REDIS_VERSION   "7.0.0" /* the Redis whose commands and replies we follow */
@@ -43,7 +46,6 @@ enum {
     CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
-    CLIENT_STALLED = 1u << 5,           /* node_route said wait: input re-run before sleeping */
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -68,11 +70,6 @@ void srv_client_reply_end(client *c);
     } while (0)
 /* Closes clients that stayed over their soft output limit too long without new output (cron). */
 void srv_client_check_output_limits(server *s);
-
-/* Per-connection read consistency (SYNOD CONSISTENCY, DESIGN.md "Consistency levels"). */
-enum { CONS_LINEARIZABLE = 0, CONS_LEASE = 1, CONS_STALE = 2 };
-/* Kinds of asynchronous requests in flight for a client (node.c). */
-enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
 
 struct client {
     uint64_t id;
@@ -99,15 +96,7 @@ struct client {
     const char *last_cmd;
     client *prev, *next;                 /* server.clients */
     client *pending_prev, *pending_next; /* server.pending (flag CLIENT_PENDING_WRITE) */
-    /* cluster (node.c): requests whose replies are still to come, all of kind async_kind
-     * (replies must leave in request order, so a request of another kind waits) */
-    int n_async;
-    int async_kind;
-    int64_t stall_since_ms; /* waiting for a leader since (monotonic); 0 = not waiting */
-    int consistency;        /* CONS_* */
-    int readonly;           /* READONLY: stale reads allowed on this connection */
-    int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
-    uint64_t read_pass;     /* node.c serve_reads: an earlier read of this client is pending */
+    node_client nc; /* the replication driver's state of this connection (node/node.h) */
     /* MULTI (multi.c): queued commands, encoded; dirty = a queued command was refused */
     int in_multi, multi_dirty, multi_n;
     resp_buf multi;
@@ -152,7 +141,8 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
-    struct node *node;    /* the replicated node (node.c); never NULL while running */
+    node *node;           /* the replication driver; never NULL while running */
+    node_host host;       /* its callbacks into this server (host.c) */
     int64_t pause_end_ms; /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
     int pause_all;        /* ALL (every data command waits) or WRITE (only writes wait) */
 };
@@ -244,12 +234,12 @@ void srv_cmd_script_flush(server *s, client *c, int argc, const data_arg *argv);
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);
 
+/* host.c: the replication driver's view of this server (node_host, node_config). */
+void srv_host_init(server *s);
+void srv_node_config(const server *s, node_config *out);
+
 /* crons (cron.c) */
 int64_t srv_cron(net_loop *l, uint64_t id, void *ctx);
 int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx);
-
-/* log.c: Redis-like lines on stderr: "pid:M 29 Nov 2026 06:55:00.123 * message" */
-enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN };
-void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,4 +1,4 @@
-// fuzz-sources: src/server/raftcodec.c src/util/assert.c
+// fuzz-sources: src/node/raftcodec.c src/util/assert.c
 /* fuzz_raftcodec.c — libFuzzer target for the raft message batch decoder of the peer transport.
  *
  * The input is a FRAME_T_RAFT payload as a peer could send it. Every message the decoder accepts
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/raftcodec.h"
+#include "node/raftcodec.h"
 
 #define CHECK(c)                                                                                   \
     do {                                                                                           \

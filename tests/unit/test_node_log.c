@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 
 static void set_addr(node *n, int slot, raft_id id, const char *a)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/raftcodec.h"
+#include "node/raftcodec.h"
 
 static raft_entry ents[3];
 static const uint8_t payload[] = "hello world";

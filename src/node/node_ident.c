@@ -6,12 +6,12 @@
 #include <string.h>
 
 #include "net/peerauth.h"
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 
 /* The --cluster list in one spelling: members sorted by id, "id=host:port" joined by ",". */
-static void canonical_cluster(const srv_config *cfg, char *out, size_t cap)
+static void canonical_cluster(const node_config *cfg, char *out, size_t cap)
 {
-    int order[SRV_MEMBERS_MAX];
+    int order[NODE_MEMBERS_MAX];
     for (int i = 0; i < cfg->n_members; i++)
         order[i] = i;
     for (int i = 1; i < cfg->n_members; i++)
@@ -23,7 +23,7 @@ static void canonical_cluster(const srv_config *cfg, char *out, size_t cap)
     size_t used = 0;
     out[0] = '\0';
     for (int k = 0; k < cfg->n_members && used < cap; k++) {
-        const srv_member *m = &cfg->members[order[k]];
+        const node_member *m = &cfg->members[order[k]];
         int w = snprintf(out + used, cap - used,
                          strchr(m->host, ':') ? "%s%lld=[%s]:%d" : "%s%lld=%s:%d", k ? "," : "",
                          m->id, m->host, m->port);
@@ -34,7 +34,7 @@ static void canonical_cluster(const srv_config *cfg, char *out, size_t cap)
 
 int node_ident_check(node *n, bool fresh)
 {
-    const srv_config *cfg = &n->s->cfg;
+    const node_config *cfg = &n->cfg;
     char err[1200], cluster[IDENT_CLUSTER_MAX + 1];
     canonical_cluster(cfg, cluster, sizeof(cluster));
     struct identity *id = &n->ident;
@@ -55,7 +55,7 @@ int node_ident_check(node *n, bool fresh)
             fprintf(stderr, "synod: cannot record the identity of %s: %s\n", cfg->data_dir, err);
             return -1;
         }
-        srv_log(SRV_LOG_INFO, "data directory %s: identity recorded (node %lld, %s)", cfg->data_dir,
+        syn_log(SYN_LOG_INFO, "data directory %s: identity recorded (node %lld, %s)", cfg->data_dir,
                 cfg->id, fresh ? "new" : "existing data");
         return 0;
     }
@@ -105,7 +105,7 @@ int node_ident_peer(node *n, raft_id peer, const uint8_t *data_id, char *err, si
     }
     char e2[512];
     if (!ident_set_peer(&n->ident, peer, data_id) ||
-        ident_save(n->s->cfg.data_dir, &n->ident, e2, sizeof(e2)) < 0) {
+        ident_save(n->cfg.data_dir, &n->ident, e2, sizeof(e2)) < 0) {
         snprintf(err, err_len, "cannot record node %llu's data id", (unsigned long long)peer);
         return -1;
     }
@@ -117,6 +117,6 @@ void node_ident_forget(node *n, raft_id peer)
     if (!ident_peer_data_id(&n->ident, peer)) return;
     ident_forget_peer(&n->ident, peer);
     char err[512];
-    if (ident_save(n->s->cfg.data_dir, &n->ident, err, sizeof(err)) < 0)
-        srv_log(SRV_LOG_WARN, "cannot update %s/IDENTITY: %s", n->s->cfg.data_dir, err);
+    if (ident_save(n->cfg.data_dir, &n->ident, err, sizeof(err)) < 0)
+        syn_log(SYN_LOG_WARN, "cannot update %s/IDENTITY: %s", n->cfg.data_dir, err);
 }

@@ -1,5 +1,5 @@
 /* raftcodec.c — encoding of raft messages for the peer transport (see raftcodec.h). */
-#include "server/raftcodec.h"
+#include "node/raftcodec.h"
 
 #include <stdlib.h>
 #include <string.h>

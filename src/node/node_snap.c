@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 #include "storage/snap.h"
 
 #define SNAP_WBUF (256u << 10)
@@ -84,12 +84,12 @@ static int write_snapshot(node *n, const raft_snapshot_meta *meta, const uint8_t
         snprintf(err, cap, "out of memory");
         return -1;
     }
-    if (snap_writer_begin(n->s->cfg.data_dir, meta->index, meta->term, conf, cl, NULL, &o.w, err,
+    if (snap_writer_begin(n->cfg.data_dir, meta->index, meta->term, conf, cl, NULL, &o.w, err,
                           cap) != 0) {
         free(o.buf);
         return -1;
     }
-    int rc = data_snapshot_save(n->s->ds, out_write, &o);
+    int rc = data_snapshot_save(n->ds, out_write, &o);
     if (rc == 0) rc = out_flush(&o);
     free(o.buf);
     if (rc < 0) {
@@ -108,9 +108,9 @@ int node_snap_open(node *n)
     n->snap_len = 0;
     if (!n->snap_meta.index) return 0;
     char err[512];
-    if (snap_open_data(n->s->cfg.data_dir, n->snap_meta.index, n->snap_meta.term, &n->snap_fd,
+    if (snap_open_data(n->cfg.data_dir, n->snap_meta.index, n->snap_meta.term, &n->snap_fd,
                        &n->snap_off, &n->snap_len, err, sizeof(err)) != 0) {
-        srv_log(SRV_LOG_WARN, "snapshot at index %llu cannot be served to followers: %s",
+        syn_log(SYN_LOG_WARN, "snapshot at index %llu cannot be served to followers: %s",
                 (unsigned long long)n->snap_meta.index, err);
         return -1;
     }
@@ -145,7 +145,7 @@ static int snapshot_taken(node *n, const raft_snapshot_meta *meta, uint8_t *conf
         return -1;
     }
     snap_set_current(n, meta, conf, cl);
-    srv_log(SRV_LOG_INFO, "snapshot at index %llu (term %llu, %llu bytes)",
+    syn_log(SYN_LOG_INFO, "snapshot at index %llu (term %llu, %llu bytes)",
             (unsigned long long)meta->index, (unsigned long long)meta->term,
             (unsigned long long)n->snap_len);
     return 0;
@@ -159,7 +159,7 @@ void node_snap_stop(node *n)
     while (waitpid(n->bg_pid, NULL, 0) < 0 && errno == EINTR)
         ;
     char tmp[4096 + 16];
-    snap_tmp_path(n->s->cfg.data_dir, n->bg_meta.index, n->bg_meta.term, tmp, sizeof(tmp));
+    snap_tmp_path(n->cfg.data_dir, n->bg_meta.index, n->bg_meta.term, tmp, sizeof(tmp));
     (void)unlink(tmp);
     n->bg_pid = 0;
     free(n->bg_conf);
@@ -199,7 +199,7 @@ void node_snap_maybe_start(node *n)
      * that snapshot: the cost of writing snapshots then stays proportional to the write traffic
      * (a big keyspace is not serialised again after every few writes), and the WAL on disk
      * stays within about twice the dataset image. */
-    if (n->failed || n->bg_pid > 0 || n->applied_since_snap < (uint64_t)n->s->cfg.snapshot_count ||
+    if (n->failed || n->bg_pid > 0 || n->applied_since_snap < (uint64_t)n->cfg.snapshot_count ||
         n->applied_bytes_since_snap < n->snap_len)
         return;
     raft_snapshot_meta meta;
@@ -211,7 +211,7 @@ void node_snap_maybe_start(node *n)
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        srv_log(SRV_LOG_WARN, "background snapshot: fork: %s", strerror(errno));
+        syn_log(SYN_LOG_WARN, "background snapshot: fork: %s", strerror(errno));
         free(conf);
         return;
     }
@@ -226,7 +226,7 @@ void node_snap_maybe_start(node *n)
         (void)syscall(SYS_ioprio_set, 1, 0, 3 << 13);
         char err[512];
         if (write_snapshot(n, &meta, conf, cl, err, sizeof(err)) < 0) {
-            srv_log(SRV_LOG_WARN, "background snapshot at index %llu failed: %s",
+            syn_log(SYN_LOG_WARN, "background snapshot at index %llu failed: %s",
                     (unsigned long long)meta.index, err);
             _exit(1);
         }
@@ -249,7 +249,7 @@ void node_snap_poll(node *n)
     uint8_t *conf = n->bg_conf;
     n->bg_conf = NULL;
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        srv_log(SRV_LOG_WARN, "background snapshot at index %llu did not complete; retrying later",
+        syn_log(SYN_LOG_WARN, "background snapshot at index %llu did not complete; retrying later",
                 (unsigned long long)n->bg_meta.index);
         free(conf);
         return;
@@ -260,7 +260,7 @@ void node_snap_poll(node *n)
     }
     char err[512];
     if (snapshot_taken(n, &n->bg_meta, conf, n->bg_conf_len, err, sizeof(err)) < 0)
-        srv_log(SRV_LOG_WARN, "background snapshot at index %llu: %s",
+        syn_log(SYN_LOG_WARN, "background snapshot at index %llu: %s",
                 (unsigned long long)n->bg_meta.index, err);
 }
 
@@ -296,7 +296,7 @@ static int install_done(node *n, const raft_snapshot_meta *meta)
         return -1;
     }
     node_snap_stop(n); /* an older image of what is about to be replaced */
-    if (data_snapshot_load(n->s->ds, data, data_len) < 0) {
+    if (data_snapshot_load(n->ds, data, data_len) < 0) {
         node_fail(n, "snapshot received from the leader does not load");
         return -1;
     }
@@ -309,7 +309,7 @@ static int install_done(node *n, const raft_snapshot_meta *meta)
         return -1;
     }
     struct snap sn = {meta->index, meta->term, conf, cl, (uint8_t *)data, data_len};
-    if (snap_save(n->s->cfg.data_dir, &sn, NULL, err, sizeof(err)) < 0) {
+    if (snap_save(n->cfg.data_dir, &sn, NULL, err, sizeof(err)) < 0) {
         free(conf);
         node_fail(n, err);
         return -1;
@@ -329,7 +329,7 @@ static int install_done(node *n, const raft_snapshot_meta *meta)
     snap_set_current(n, meta, conf, cl);
     n->applied = meta->index;
     n->applied_since_snap = n->applied_bytes_since_snap = 0;
-    srv_log(SRV_LOG_INFO, "installed the leader's snapshot at index %llu",
+    syn_log(SYN_LOG_INFO, "installed the leader's snapshot at index %llu",
             (unsigned long long)meta->index);
     return 0;
 }

@@ -1,7 +1,8 @@
 /* node.c — the raft driver: restart, the Ready loop, apply, client routing (see node.h). */
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ void node_set_addr(node *n, raft_id id, const char *addr)
     if (slot < 0) return;
     n->addrs[slot].id = id;
     snprintf(n->addrs[slot].addr, sizeof(n->addrs[slot].addr), "%s", addr);
-    if (n->pn && id != (raft_id)n->s->cfg.id) (void)peer_net_set_addr(n->pn, id, addr);
+    if (n->pn && id != (raft_id)n->cfg.id) (void)peer_net_set_addr(n->pn, id, addr);
 }
 
 const char *node_get_addr(const node *n, raft_id id)
@@ -59,20 +60,66 @@ const char *node_get_addr(const node *n, raft_id id)
     return "";
 }
 
-static void client_done(client *c)
+void node_client_done(node *n, client *c)
 {
     SYN_ASSERT(c->n_async > 0);
     if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
-    c->srv->node->completions++;
-    srv_client_mark_pending(c);
-    c->flags |= CLIENT_STALLED; /* more input may wait behind this reply */
+    n->completions++;
+    n->host->mark_pending(c->conn);
+    c->stalled = true; /* more input may wait behind this reply */
 }
 
-static void reply_err(client *c, const char *msg)
+static void reply_err(node *n, client *c, const char *msg)
 {
     if (!c) return;
-    srv_reply_error(c, msg);
-    client_done(c);
+    nreply_error(n, c, msg);
+    node_client_done(n, c);
+}
+
+/* --- replies through the host ------------------------------------------------------------- */
+
+const data_reply_ops *nreply_ops(node *n, client *c)
+{
+    return c ? n->host->reply : &discard_ops;
+}
+
+void nreply_status(node *n, client *c, const char *s)
+{
+    n->host->reply->status(c->conn, s, strlen(s));
+}
+
+void nreply_error(node *n, client *c, const char *s)
+{
+    n->host->reply->error(c->conn, s, strlen(s));
+}
+
+void nreply_errorf(node *n, client *c, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (k < 0) k = 0;
+    if ((size_t)k >= sizeof(buf)) k = (int)sizeof(buf) - 1;
+    for (int i = 0; i < k; i++) /* an error is one line */
+        if (buf[i] == '\r' || buf[i] == '\n') buf[i] = ' ';
+    n->host->reply->error(c->conn, buf, (size_t)k);
+}
+
+void nreply_int(node *n, client *c, long long v)
+{
+    n->host->reply->integer(c->conn, v);
+}
+
+void nreply_array(node *n, client *c, size_t len)
+{
+    n->host->reply->array(c->conn, len);
+}
+
+void nreply_cstr(node *n, client *c, const char *s)
+{
+    n->host->reply->bulk(c->conn, s, strlen(s));
 }
 
 /* --- proposals and reads ----------------------------------------------------------------- */
@@ -147,11 +194,11 @@ static int reserve_prop(node *n)
 static void fail_all(node *n, const char *msg)
 {
     while (n->props_n) {
-        reply_err(prop_at(n, 0)->c, msg);
+        reply_err(n, prop_at(n, 0)->c, msg);
         prop_pop(n);
     }
     for (size_t i = 0; i < n->reads_n; i++) {
-        reply_err(n->reads[i].c, msg);
+        reply_err(n, n->reads[i].c, msg);
         free(n->reads[i].cmd);
     }
     n->reads_n = 0;
@@ -162,16 +209,16 @@ static void exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
     int64_t now_ms;
     int argc;
     if (nentry_decode_cmd(n, data, len, &now_ms, &argc) < 0) {
-        srv_log(SRV_LOG_WARN, "malformed command entry skipped");
-        if (c) srv_reply_error(c, "ERR malformed log entry");
+        syn_log(SYN_LOG_WARN, "malformed command entry skipped");
+        if (c) nreply_error(n, c, "ERR malformed log entry");
         return;
     }
     const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
     if (!dc) {
-        if (c) srv_reply_error(c, "ERR unknown command in log entry");
+        if (c) nreply_error(n, c, "ERR unknown command in log entry");
         return;
     }
-    data_exec(n->s->ds, dc, argc, n->argv, now_ms, c ? &srv_client_reply_ops : &discard_ops, c);
+    data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL);
 }
 
 /* EXEC applied: every command at this point of the log, nothing in between. The client that
@@ -189,22 +236,21 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0)
         seen++;
     if (k < 0 || seen != count) goto bad;
-    if (c) srv_reply_array(c, count);
+    if (c) nreply_array(n, c, count);
     off = 13;
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
         if (dc) {
-            if (data_exec(n->s->ds, dc, k, n->argv, now_ms,
-                          c ? &srv_client_reply_ops : &discard_ops, c))
-                n->s->stats.applied_writes++;
+            if (data_exec(n->ds, dc, k, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
+                (*n->host->applied_writes)++;
         } else if (c) {
-            srv_dispatch(n->s, c, k, n->argv);
+            n->host->dispatch(c->conn, k, n->argv);
         }
     }
     return;
 bad:
-    srv_log(SRV_LOG_WARN, "malformed transaction entry skipped");
-    if (c) srv_reply_error(c, "ERR malformed log entry");
+    syn_log(SYN_LOG_WARN, "malformed transaction entry skipped");
+    if (c) nreply_error(n, c, "ERR malformed log entry");
 }
 
 static void apply_entry(node *n, const raft_entry *e)
@@ -212,7 +258,7 @@ static void apply_entry(node *n, const raft_entry *e)
     client *c = NULL;
     bool mine = false;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
-        reply_err(prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
+        reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
     }
     if (n->props_n && prop_at(n, 0)->index == e->index) {
@@ -221,7 +267,7 @@ static void apply_entry(node *n, const raft_entry *e)
             c = p->c;
             mine = c != NULL;
         } else {
-            reply_err(p->c, "TRYAGAIN the write was overwritten by a new leader");
+            reply_err(n, p->c, "TRYAGAIN the write was overwritten by a new leader");
         }
         prop_pop(n);
     }
@@ -232,29 +278,29 @@ static void apply_entry(node *n, const raft_entry *e)
     if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
         if (e->data[0] == NENTRY_CMD) {
             exec_cmd(n, e->data, e->len, c);
-            n->s->stats.applied_writes++;
+            (*n->host->applied_writes)++;
         } else if (e->data[0] == NENTRY_MULTI) {
             exec_multi(n, e->data, e->len, c);
         } else if (e->data[0] == NENTRY_EXPIRE) {
             int64_t now_ms;
             int argc;
             if (nentry_decode_cmd(n, e->data, e->len, &now_ms, &argc) == 0 && argc == 1 &&
-                data_expire_key(n->s->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
-                n->s->stats.expired_keys++;
-            if (c) srv_reply_status(c, "OK");
+                data_expire_key(n->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
+                (*n->host->expired_keys)++;
+            if (c) nreply_status(n, c, "OK");
         } else if (e->data[0] == NENTRY_ADDR) {
             raft_id id;
             char a[NODE_ADDR_MAX];
             if (nentry_decode_addr(e->data, e->len, &id, a, sizeof(a)) == 0)
                 node_set_addr(n, id, a);
-            if (c) srv_reply_status(c, "OK");
+            if (c) nreply_status(n, c, "OK");
         } else if (c) {
-            srv_reply_error(c, "ERR malformed log entry");
+            nreply_error(n, c, "ERR malformed log entry");
         }
     } else if (c) {
-        srv_reply_status(c, "OK");
+        nreply_status(n, c, "OK");
     }
-    if (mine) client_done(c);
+    if (mine) node_client_done(n, c);
     n->applied = e->index;
     n->applied_since_snap++;
     n->applied_bytes_since_snap += e->len;
@@ -275,7 +321,7 @@ static void prefetch_entry(node *n, const raft_entry *e, int stage, prefetch_slo
 {
     if (stage == 0)
         ps->k = e->type == RAFT_ENTRY_NORMAL ? nentry_head(e->data, e->len, ps->a, 3) : 0;
-    if (ps->k >= 2) data_prefetch(n->s->ds, ps->k, ps->a, stage, &ps->st);
+    if (ps->k >= 2) data_prefetch(n->ds, ps->k, ps->a, stage, &ps->st);
 }
 
 static void apply_batch(node *n, const raft_entry *ents, size_t cnt)
@@ -318,12 +364,12 @@ static void serve_reads(node *n)
         if (rd->done && (!rd->c || rd->c->read_pass != pass)) {
             if (rd->c) {
                 if (rd->err) {
-                    srv_reply_errorf(rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
-                                     raft_strerror(rd->err));
+                    nreply_errorf(n, rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
+                                  raft_strerror(rd->err));
                 } else {
                     exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
                 }
-                client_done(rd->c);
+                node_client_done(n, rd->c);
             }
             free(rd->cmd);
             continue;
@@ -348,7 +394,7 @@ void node_fail(node *n, const char *what)
     if (n->failed) return; /* the first cause is the one reported */
     n->failed = true;
     snprintf(n->fail_msg, sizeof(n->fail_msg), "%s", what);
-    srv_log(SRV_LOG_WARN,
+    syn_log(SYN_LOG_WARN,
             "storage failed: %s; this node stops taking part in the cluster and refuses writes "
             "and linearizable reads",
             what);
@@ -408,7 +454,7 @@ static size_t send_early(node *n, const raft_ready *rd)
 static void on_soft_state(node *n, const raft_soft_state *ss)
 {
     if (ss->leader != n->leader)
-        srv_log(SRV_LOG_INFO, "leader is now node %llu (this node: %s)",
+        syn_log(SYN_LOG_INFO, "leader is now node %llu (this node: %s)",
                 (unsigned long long)ss->leader, raft_role_name(ss->role));
     if (n->role == RAFT_LEADER && ss->role != RAFT_LEADER)
         fail_all(n, "TRYAGAIN leadership lost; the write may or may not have been applied");
@@ -501,7 +547,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     node_catch_up(n);
     /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
      * even when no new write comes to carry it (otherwise the window had no bound) */
-    if (n->s->cfg.fsync == SRV_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
+    if (n->cfg.fsync == NODE_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
         wal_sync(n->wal) < 0) {
         node_fail(n, wal_last_error(n->wal));
         return NODE_TICK_MS;
@@ -540,8 +586,7 @@ static int64_t wake_once(net_loop *l, uint64_t id, void *ctx)
 
 void node_before_sleep(net_loop *l, void *ctx)
 {
-    server *s = ctx;
-    node *n = s->node;
+    node *n = ctx;
     /* Clients that waited (for a leader, or for earlier replies) try again; a completion in
      * node_process may unblock more, so a few rounds (bounded). If the last round still
      * completed requests (a read queued behind a write in a pipeline), a zero-delay timer makes
@@ -551,10 +596,10 @@ void node_before_sleep(net_loop *l, void *ctx)
     for (int round = 0; round < 4; round++) {
         uint64_t done_before = n->completions;
         int any = 0;
-        for (client *c = s->clients; c; c = c->next) {
-            if (!(c->flags & CLIENT_STALLED)) continue;
-            c->flags &= ~CLIENT_STALLED;
-            srv_client_process(c);
+        for (client *c = n->clients; c; c = c->next) {
+            if (!c->stalled) continue;
+            c->stalled = false;
+            n->host->process(c->conn); /* may not detach c: a connection is freed later */
             any = 1;
         }
         take_lazy_expired(n);
@@ -563,13 +608,17 @@ void node_before_sleep(net_loop *l, void *ctx)
         if (!any) break;
     }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
-    srv_before_sleep(l, s);
+    n->host->flush(n->host->host);
 }
 
 /* --- routing client requests ------------------------------------------------------------------ */
 
 static int stall(client *c);
 static int wait_leader(node *n, client *c);
+static void multi_reset(node *n, client *c)
+{
+    n->host->multi_reset(c->conn);
+}
 static const char *leader_client_addr(const node *n);
 
 /* A write in the form the log carries (DESIGN.md Principle 2: absolute times, ...): *out =
@@ -586,66 +635,66 @@ static int rewrite_write(data_store *ds, const data_cmd *dc, int64_t now_ms, int
     return k;
 }
 
-int node_exec(server *s, client *c)
+int node_exec(node *n, client *c)
 {
-    node *n = s->node;
     if (c->n_async) return stall(c); /* earlier replies first */
     if (n->failed) {
-        srv_multi_reset(c);
-        srv_reply_errorf(c, "ERR storage failure on this node, transactions refused: %s",
-                         n->fail_msg);
+        multi_reset(n, c);
+        nreply_errorf(n, c, "ERR storage failure on this node, transactions refused: %s",
+                      n->fail_msg);
         return NODE_DONE;
     }
     if (!n->leader) return wait_leader(n, c);
     c->stall_since_ms = 0;
     if (n->role != RAFT_LEADER) {
         if (c->forwarded) {
-            srv_multi_reset(c);
-            srv_reply_error(c, "TRYAGAIN not the leader any more");
+            multi_reset(n, c);
+            nreply_error(n, c, "TRYAGAIN not the leader any more");
             return NODE_DONE;
         }
         const char *addr = leader_client_addr(n);
         if (!addr[0]) return wait_leader(n, c);
         if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c);
-        srv_multi_reset(c);
+        multi_reset(n, c);
         return NODE_DONE;
     }
     /* one entry: the leader's clock and every command, writes in their deterministic form */
-    int64_t now_ms = srv_now_ms();
+    int64_t now_ms = net_wall_ms();
     resp_buf *b = &n->scratch;
     nentry_put_header(b, NENTRY_MULTI, now_ms);
-    uint8_t cnt[4] = {(uint8_t)(c->multi_n >> 24), (uint8_t)(c->multi_n >> 16),
-                      (uint8_t)(c->multi_n >> 8), (uint8_t)c->multi_n};
+    uint32_t multi_n = (uint32_t)n->host->multi_count(c->conn);
+    uint8_t cnt[4] = {(uint8_t)(multi_n >> 24), (uint8_t)(multi_n >> 16), (uint8_t)(multi_n >> 8),
+                      (uint8_t)multi_n};
     resp_buf_append(b, cnt, sizeof(cnt));
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k;
-    while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+    while ((k = n->host->multi_next(c->conn, &off, &argv, &cap)) > 0) {
         data_arg rw[64];
         char scratch[256];
         const data_arg *av = argv;
         const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
-        int argc = rewrite_write(s->ds, dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
+        int argc = rewrite_write(n->ds, dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
         nentry_put_args(b, argc, av);
     }
     free(argv);
     int rc = node_propose(n, c, b->data, b->len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
-    srv_multi_reset(c);
-    if (rc < 0) srv_reply_errorf(c, "ERR %s", raft_strerror(rc));
+    multi_reset(n, c);
+    if (rc < 0) nreply_errorf(n, c, "ERR %s", raft_strerror(rc));
     return NODE_DONE;
 }
 
 static const char *leader_client_addr(const node *n)
 {
     if (!n->leader) return "";
-    if (n->leader == (raft_id)n->s->cfg.id) return n->s->listen_addr;
+    if (n->leader == (raft_id)n->cfg.id) return n->cfg.client_addr;
     return n->pn ? peer_net_client_addr(n->pn, n->leader) : "";
 }
 
-const char *node_leader_client_addr(server *s)
+const char *node_leader_client_addr(node *n)
 {
-    return leader_client_addr(s->node);
+    return leader_client_addr(n);
 }
 
 /* Waiting for a leader: stall, or give up after the cluster-down timeout. */
@@ -653,36 +702,36 @@ static int wait_leader(node *n, client *c)
 {
     int64_t now = net_mono_ms();
     if (!c->stall_since_ms) c->stall_since_ms = now;
-    if (now - c->stall_since_ms < n->s->cfg.cluster_down_timeout_ms) {
-        c->flags |= CLIENT_STALLED;
+    if (now - c->stall_since_ms < n->cfg.cluster_down_timeout_ms) {
+        c->stalled = true;
         return NODE_STALL;
     }
     c->stall_since_ms = 0;
-    srv_reply_error(c, "CLUSTERDOWN The cluster is down (no leader)");
+    nreply_error(n, c, "CLUSTERDOWN The cluster is down (no leader)");
     return NODE_DONE;
 }
 
 static int stall(client *c)
 {
-    c->flags |= CLIENT_STALLED;
+    c->stalled = true;
     return NODE_STALL;
 }
 
 static int route_write(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv)
 {
     if (n->failed) {
-        srv_reply_errorf(c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
+        nreply_errorf(n, c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
         return NODE_DONE;
     }
-    int64_t now_ms = srv_now_ms();
+    int64_t now_ms = net_wall_ms();
     data_arg rw[64];
     char scratch[256];
-    argc = rewrite_write(n->s->ds, dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
+    argc = rewrite_write(n->ds, dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
     if (rc < 0) {
-        srv_reply_errorf(c, "ERR %s", raft_strerror(rc));
+        nreply_errorf(n, c, "ERR %s", raft_strerror(rc));
         return NODE_DONE;
     }
     return NODE_DONE;
@@ -706,7 +755,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     }
     if (rc < 0) rc = raft_read_index(n->r, ctx);
     if (rc < 0) return stall(c);
-    nentry_encode_cmd(&n->scratch, srv_now_ms(), argc, argv);
+    nentry_encode_cmd(&n->scratch, net_wall_ms(), argc, argv);
     node_read *rd = &n->reads[n->reads_n++];
     rd->ctx = ctx;
     rd->c = c;
@@ -726,20 +775,19 @@ static bool arg_is(const data_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-int node_route(server *s, client *c, int argc, const data_arg *argv)
+int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
-    node *n = s->node;
     bool is_synod = arg_is(&argv[0], "synod");
     if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite") || is_synod) {
         if (c->n_async) return stall(c);
         if (is_synod) {
             node_cmd_synod(n, c, argc, argv);
         } else if (argc != 1) {
-            srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command",
-                             arg_is(&argv[0], "readonly") ? "readonly" : "readwrite");
+            nreply_errorf(n, c, "ERR wrong number of arguments for '%s' command",
+                          arg_is(&argv[0], "readonly") ? "readonly" : "readwrite");
         } else {
             c->readonly = arg_is(&argv[0], "readonly");
-            srv_reply_status(c, "OK");
+            nreply_status(n, c, "OK");
         }
         return NODE_DONE;
     }
@@ -757,13 +805,13 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
          * frozen at some past commit, so only stale reads (answered above) may see it. */
         if (c->n_async) return stall(c);
         if (write)
-            srv_reply_errorf(c, "ERR storage failure on this node, writes refused: %s",
-                             n->fail_msg);
+            nreply_errorf(n, c, "ERR storage failure on this node, writes refused: %s",
+                          n->fail_msg);
         else
-            srv_reply_errorf(c,
-                             "ERR storage failure on this node, %s reads refused (READONLY or "
-                             "SYNOD CONSISTENCY stale read its possibly stale data): %s",
-                             c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
+            nreply_errorf(n, c,
+                          "ERR storage failure on this node, %s reads refused (READONLY or "
+                          "SYNOD CONSISTENCY stale read its possibly stale data): %s",
+                          c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
         return NODE_DONE;
     }
     if (!n->leader) return c->n_async ? stall(c) : wait_leader(n, c);
@@ -782,7 +830,7 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
     /* follower: relay to the leader's client port (once: a relayed request is not relayed on) */
     if (c->forwarded) {
         if (c->n_async) return stall(c);
-        srv_reply_error(c, "TRYAGAIN not the leader any more");
+        nreply_error(n, c, "TRYAGAIN not the leader any more");
         return NODE_DONE;
     }
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
@@ -793,9 +841,24 @@ int node_route(server *s, client *c, int argc, const data_arg *argv)
     return NODE_DONE;
 }
 
-void node_client_freed(server *s, client *c)
+void node_client_attach(node *n, client *c, void *conn, int consistency)
 {
-    node *n = s->node;
+    memset(c, 0, sizeof(*c));
+    c->conn = conn;
+    c->consistency = consistency;
+    c->next = n->clients;
+    if (n->clients) n->clients->prev = c;
+    n->clients = c;
+}
+
+void node_client_detach(node *n, client *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (n->clients == c)
+        n->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)
@@ -832,25 +895,24 @@ static void expire_key(void *ctx, const char *key, size_t len)
  * drop the list. Called outside a Ready (raft_propose is not allowed inside one). */
 static void take_lazy_expired(node *n)
 {
-    if (srv_paused(n->s, 1)) return; /* CLIENT PAUSE: no expirations meanwhile (Redis too) */
-    exp_ctx x = {n, srv_now_ms()};
-    (void)data_take_expired(n->s->ds, expire_key, &x);
+    if (n->host->paused(n->host->host, 1))
+        return; /* CLIENT PAUSE: no expirations meanwhile (Redis too) */
+    exp_ctx x = {n, net_wall_ms()};
+    (void)data_take_expired(n->ds, expire_key, &x);
 }
 
-void node_expire_cycle(server *s)
+void node_expire_cycle(node *n)
 {
-    node *n = s->node;
     if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index) return;
-    if (srv_paused(s, 1)) return; /* CLIENT PAUSE: expiring keys would be writes */
-    exp_ctx x = {n, srv_now_ms()};
-    (void)data_expire_sample(s->ds, x.now_ms, 64, expire_key, &x);
+    if (n->host->paused(n->host->host, 1)) return; /* CLIENT PAUSE: expiring keys are writes */
+    exp_ctx x = {n, net_wall_ms()};
+    (void)data_expire_sample(n->ds, x.now_ms, 64, expire_key, &x);
 }
 
 /* --- INFO consensus ------------------------------------------------------------------------- */
 
-void node_info(server *s, resp_buf *b)
+void node_info(node *n, resp_buf *b)
 {
-    node *n = s->node;
     raft_status st;
     raft_status_get(n->r, &st);
     /* a failed node's instance is frozen: what it last believed is no longer true */
@@ -866,7 +928,7 @@ void node_info(server *s, resp_buf *b)
                      "leader_addr:%s\r\ncommit_index:%llu\r\nlast_applied:%llu\r\n"
                      "snapshot_index:%llu\r\nsnapshot_bytes:%llu\r\nsnapshot_in_progress:%d\r\n"
                      "entries_since_snapshot:%llu\r\nstorage:%s\r\nmembers:",
-                     s->cfg.id, role, (unsigned long long)st.term, (unsigned long long)leader,
+                     n->cfg.id, role, (unsigned long long)st.term, (unsigned long long)leader,
                      leader_client_addr(n), (unsigned long long)st.commit,
                      (unsigned long long)n->applied, (unsigned long long)n->snap_meta.index,
                      (unsigned long long)n->snap_len, n->bg_pid > 0,

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 
 static bool is(const data_arg *a, const char *s)
 {
@@ -47,7 +47,7 @@ static const char *const help_lines[] = {
 static bool refuse_failed(node *n, client *c)
 {
     if (!n->failed) return false;
-    srv_reply_errorf(c, "ERR storage failure on this node: %s", n->fail_msg);
+    nreply_errorf(n, c, "ERR storage failure on this node: %s", n->fail_msg);
     return true;
 }
 
@@ -56,13 +56,13 @@ static bool relay(node *n, client *c, int argc, const data_arg *argv)
 {
     if (n->role == RAFT_LEADER) return false;
     if (!n->leader || c->forwarded || !n->fw) {
-        srv_reply_error(c, "TRYAGAIN not the leader and no leader known");
+        nreply_error(n, c, "TRYAGAIN not the leader and no leader known");
         return true;
     }
-    const char *addr = n->leader == (raft_id)n->s->cfg.id ? n->s->listen_addr
-                                                          : peer_net_client_addr(n->pn, n->leader);
+    const char *addr = n->leader == (raft_id)n->cfg.id ? n->cfg.client_addr
+                                                       : peer_net_client_addr(n->pn, n->leader);
     if (!addr[0] || fwd_send(n->fw, addr, c, argc, argv) < 0)
-        srv_reply_error(c, "TRYAGAIN the leader cannot be reached");
+        nreply_error(n, c, "TRYAGAIN the leader cannot be reached");
     return true;
 }
 
@@ -71,16 +71,16 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (argc == 3 && is(&argv[2], "list")) {
         raft_status st;
         raft_status_get(n->r, &st);
-        srv_reply_array(c, st.config.n_voters + st.config.n_learners);
+        nreply_array(n, c, st.config.n_voters + st.config.n_learners);
         for (int k = 0; k < 2; k++) {
             uint32_t cnt = k ? st.config.n_learners : st.config.n_voters;
             for (uint32_t i = 0; i < cnt; i++) {
                 raft_id id = k ? st.config.learners[i] : st.config.voters[i];
-                srv_reply_array(c, 3);
-                srv_reply_int(c, (long long)id);
-                srv_reply_cstr(c, node_get_addr(n, id));
+                nreply_array(n, c, 3);
+                nreply_int(n, c, (long long)id);
+                nreply_cstr(n, c, node_get_addr(n, id));
                 bool lead = id == st.leader && !n->failed; /* frozen: may be stale */
-                srv_reply_cstr(c, k ? "learner" : lead ? "leader" : "voter");
+                nreply_cstr(n, c, k ? "learner" : lead ? "leader" : "voter");
             }
         }
         return;
@@ -89,11 +89,11 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
     bool add = argc == 5 && is(&argv[2], "add");
     bool rem = argc == 4 && is(&argv[2], "remove");
     if (!add && !rem) {
-        srv_reply_error(c, "ERR syntax: SYNOD MEMBER ADD <id> <host:port> | REMOVE <id> | LIST");
+        nreply_error(n, c, "ERR syntax: SYNOD MEMBER ADD <id> <host:port> | REMOVE <id> | LIST");
         return;
     }
     if (parse_id(&argv[3], &id) < 0) {
-        srv_reply_error(c, "ERR invalid node id");
+        nreply_error(n, c, "ERR invalid node id");
         return;
     }
     if (refuse_failed(n, c) || relay(n, c, argc, argv)) return;
@@ -102,13 +102,13 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
         char a[NODE_ADDR_MAX], host[NODE_ADDR_MAX];
         int port;
         if (argv[4].len >= sizeof(a)) {
-            srv_reply_error(c, "ERR invalid address");
+            nreply_error(n, c, "ERR invalid address");
             return;
         }
         memcpy(a, argv[4].ptr, argv[4].len);
         a[argv[4].len] = '\0';
         if (net_parse_hostport(a, host, sizeof(host), &port) < 0 || port == 0) {
-            srv_reply_error(c, "ERR invalid address (expected HOST:PORT)");
+            nreply_error(n, c, "ERR invalid address (expected HOST:PORT)");
             return;
         }
         nentry_encode_addr(&n->scratch, id, a);
@@ -121,68 +121,68 @@ static void member_cmd(node *n, client *c, int argc, const data_arg *argv)
         raft_conf_change cc = {RAFT_CC_REMOVE, id};
         rc = node_propose_cc(n, c, &cc);
     }
-    if (rc < 0) srv_reply_errorf(c, "ERR membership change refused: %s", node_strerror(rc));
+    if (rc < 0) nreply_errorf(n, c, "ERR membership change refused: %s", node_strerror(rc));
 }
 
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
 {
     if (argc < 2) {
-        srv_reply_error(c, "ERR wrong number of arguments for 'synod' command");
+        nreply_error(n, c, "ERR wrong number of arguments for 'synod' command");
         return;
     }
     const data_arg *sub = &argv[1];
     if (is(sub, "help")) {
         size_t k = sizeof(help_lines) / sizeof(help_lines[0]);
-        srv_reply_array(c, k);
+        nreply_array(n, c, k);
         for (size_t i = 0; i < k; i++)
-            srv_reply_status(c, help_lines[i]);
+            nreply_status(n, c, help_lines[i]);
     } else if (is(sub, "forwarded") && argc == 2) {
         c->forwarded = 1;
-        srv_reply_status(c, "OK");
+        nreply_status(n, c, "OK");
     } else if (is(sub, "consistency") && argc <= 3) {
         static const char *names[] = {"linearizable", "lease", "stale"};
         if (argc == 2) {
-            srv_reply_cstr(c, names[c->consistency]);
+            nreply_cstr(n, c, names[c->consistency]);
             return;
         }
         for (int i = 0; i < 3; i++) {
             if (is(&argv[2], names[i])) {
                 c->consistency = i;
-                srv_reply_status(c, "OK");
+                nreply_status(n, c, "OK");
                 return;
             }
         }
-        srv_reply_error(c, "ERR consistency must be linearizable, lease or stale");
+        nreply_error(n, c, "ERR consistency must be linearizable, lease or stale");
     } else if (is(sub, "snapshot") && argc == 2) {
         if (refuse_failed(n, c)) return;
         char err[512];
         if (node_snapshot(n, err, sizeof(err)) < 0)
-            srv_reply_errorf(c, "ERR snapshot failed: %s", err);
+            nreply_errorf(n, c, "ERR snapshot failed: %s", err);
         else
-            srv_reply_status(c, "OK");
+            nreply_status(n, c, "OK");
     } else if (is(sub, "transfer-leader") && argc == 3) {
         raft_id id;
         if (parse_id(&argv[2], &id) < 0) {
-            srv_reply_error(c, "ERR invalid node id");
+            nreply_error(n, c, "ERR invalid node id");
             return;
         }
         if (refuse_failed(n, c)) return;
-        if (id == (raft_id)n->s->cfg.id && n->role == RAFT_LEADER) {
-            srv_reply_status(c, "OK");
+        if (id == (raft_id)n->cfg.id && n->role == RAFT_LEADER) {
+            nreply_status(n, c, "OK");
             return;
         }
         if (relay(n, c, argc, argv)) return;
         int rc = raft_transfer_leader(n->r, id);
         if (rc < 0)
-            srv_reply_errorf(c, "ERR transfer refused: %s", raft_strerror(rc));
+            nreply_errorf(n, c, "ERR transfer refused: %s", raft_strerror(rc));
         else
-            srv_reply_status(c, "OK");
+            nreply_status(n, c, "OK");
     } else if (is(sub, "member") && argc >= 3) {
         member_cmd(n, c, argc, argv);
     } else {
-        srv_reply_errorf(c,
-                         "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
-                         "Try SYNOD HELP.",
-                         (int)(sub->len > 64 ? 64 : sub->len), sub->ptr);
+        nreply_errorf(n, c,
+                      "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                      "Try SYNOD HELP.",
+                      (int)(sub->len > 64 ? 64 : sub->len), sub->ptr);
     }
 }

@@ -4,7 +4,7 @@
  * Nothing of the log is copied in memory here: the core keeps its recent tail itself
  * (mem_retain_entries); older entries (a lagging follower, a restart) are read back from the WAL
  * segments and terms come from the WAL's term runs. The snapshot is read from its file. */
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -52,7 +52,7 @@ static int st_entries(void *ud, uint64_t lo, uint64_t hi, uint64_t max_bytes, ra
     size_t k = 0;
     char err[512];
     if (wal_read_entries(n->wal, lo, hi, max_bytes, n->rd_tmp, cap, &k, err, sizeof(err)) != 0) {
-        srv_log(SRV_LOG_WARN, "reading log entries %llu..%llu back: %s", (unsigned long long)lo,
+        syn_log(SYN_LOG_WARN, "reading log entries %llu..%llu back: %s", (unsigned long long)lo,
                 (unsigned long long)(hi - 1), err);
         return -RAFT_EUNAVAIL;
     }

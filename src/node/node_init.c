@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include "net/frame.h"
-#include "server/node_internal.h"
+#include "node/node_internal.h"
 #include "util/assert.h"
 
 static void storage_log(void *ctx, const char *msg)
 {
     (void)ctx;
-    srv_log(SRV_LOG_WARN, "storage: %s", msg);
+    syn_log(SYN_LOG_WARN, "storage: %s", msg);
 }
 
 /* Test failpoint (docs/testing-faults.md): with SYNOD_FAILPOINT_STORAGE=<path> in the
@@ -28,20 +28,19 @@ static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
 
 static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
 {
-    server *s = n->s;
     if (rec->has_snapshot) {
         struct snap *sn = &rec->snapshot;
-        if (data_snapshot_load(s->ds, sn->data, (size_t)sn->data_len) < 0) {
-            srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s does not load",
-                    (unsigned long long)sn->index, s->cfg.data_dir);
+        if (data_snapshot_load(n->ds, sn->data, (size_t)sn->data_len) < 0) {
+            syn_log(SYN_LOG_WARN, "snapshot at index %llu in %s does not load",
+                    (unsigned long long)sn->index, n->cfg.data_dir);
             return -1;
         }
         raft_membership m;
         nconf_addr addrs[NODE_ADDRS_MAX];
         size_t n_addrs = 0;
         if (nconf_decode(sn->conf, sn->conf_len, &m, addrs, &n_addrs) < 0) {
-            srv_log(SRV_LOG_WARN, "snapshot at index %llu in %s: bad membership",
-                    (unsigned long long)sn->index, s->cfg.data_dir);
+            syn_log(SYN_LOG_WARN, "snapshot at index %llu in %s: bad membership",
+                    (unsigned long long)sn->index, n->cfg.data_dir);
             return -1;
         }
         nconf_apply_addrs(n, addrs, n_addrs); /* --cluster's addresses are set after these */
@@ -56,8 +55,8 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
     }
     for (size_t i = 0; i < rec->n_entries; i++) {
         if (rec->entries[i].type > RAFT_ENTRY_CONF_CHANGE) {
-            srv_log(SRV_LOG_WARN, "log entry %llu in %s has unknown type %u",
-                    (unsigned long long)rec->entries[i].index, s->cfg.data_dir,
+            syn_log(SYN_LOG_WARN, "log entry %llu in %s has unknown type %u",
+                    (unsigned long long)rec->entries[i].index, n->cfg.data_dir,
                     rec->entries[i].type);
             return -1;
         }
@@ -79,16 +78,16 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
          * whole, docs/storage.md), so an entry newer than the stored term means damaged storage:
          * refuse to start rather than vote or lead on it. */
         if (rc->last_index > n->snap_meta.index) {
-            srv_log(SRV_LOG_WARN,
+            syn_log(SYN_LOG_WARN,
                     "data directory %s: log entry %llu has term %llu but the stored term is %llu: "
                     "entries survived without the hard state written with them, which the WAL "
                     "rules out unless the disk lost data; refusing to start",
-                    s->cfg.data_dir, (unsigned long long)rc->last_index,
+                    n->cfg.data_dir, (unsigned long long)rc->last_index,
                     (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term);
             fprintf(stderr,
                     "synod: data directory %s: log entry %llu has term %llu above the stored "
                     "term %llu (damaged storage); refusing to start\n",
-                    s->cfg.data_dir, (unsigned long long)rc->last_index,
+                    n->cfg.data_dir, (unsigned long long)rc->last_index,
                     (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term);
             return -1;
         }
@@ -99,10 +98,10 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
          * snapshot holds committed entries only, and no vote was cast in its term (a vote is
          * durable before it is sent, so the stored term would be that term): taking the
          * snapshot's term with no vote is what the lost hard state would have said. */
-        srv_log(SRV_LOG_INFO,
+        syn_log(SYN_LOG_INFO,
                 "data directory %s: the snapshot at index %llu has term %llu, above the stored "
                 "term %llu (a crash right after installing it): continuing in term %llu",
-                s->cfg.data_dir, (unsigned long long)n->snap_meta.index,
+                n->cfg.data_dir, (unsigned long long)n->snap_meta.index,
                 (unsigned long long)rc->last_term, (unsigned long long)rc->hard_state.term,
                 (unsigned long long)rc->last_term);
         rc->hard_state.term = rc->last_term;
@@ -131,16 +130,37 @@ static int node_check_peer(void *ctx, raft_id id, const uint8_t *data_id, char *
     return node_ident_peer(ctx, id, data_id, err, len);
 }
 
-int node_create(server *s)
+static int start(node *n);
+
+node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const node_host *host)
 {
     node *n = calloc(1, sizeof(*n));
-    if (!n) return -1;
-    n->s = s;
-    s->node = n;
+    if (!n) return NULL;
+    n->loop = loop;
+    n->ds = ds;
+    n->cfg = *cfg;
+    n->host = host;
     n->snap_fd = -1;
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
-    const srv_config *cfg = &s->cfg;
+    if (start(n) < 0) {
+        node_destroy(n);
+        return NULL;
+    }
+    return n;
+}
+
+void node_set_config(node *n, const node_config *cfg)
+{
+    snprintf(n->cfg.requirepass, sizeof(n->cfg.requirepass), "%s", cfg->requirepass);
+    n->cfg.cluster_down_timeout_ms = cfg->cluster_down_timeout_ms;
+    n->cfg.snapshot_count = cfg->snapshot_count;
+}
+
+/* Recovers from the data directory and joins the peers; -1 on a fatal error (logged). */
+static int start(node *n)
+{
+    const node_config *cfg = &n->cfg;
     /* bootstrap membership and addresses */
     raft_config rc;
     raft_config_default(&rc);
@@ -163,16 +183,16 @@ int node_create(server *s)
     rc.max_clock_drift_ticks = 2;
 
     struct wal_options wo = {0};
-    wo.fsync = cfg->fsync == SRV_FSYNC_ALWAYS  ? WAL_FSYNC_ALWAYS
-               : cfg->fsync == SRV_FSYNC_BATCH ? WAL_FSYNC_BATCH
-                                               : WAL_FSYNC_NEVER;
+    wo.fsync = cfg->fsync == NODE_FSYNC_ALWAYS  ? WAL_FSYNC_ALWAYS
+               : cfg->fsync == NODE_FSYNC_BATCH ? WAL_FSYNC_BATCH
+                                                : WAL_FSYNC_NEVER;
     wo.io.log = storage_log;
     const char *fp = getenv("SYNOD_FAILPOINT_STORAGE");
     if (fp && fp[0]) {
         n->failpoint_path = fp; /* the environment outlives the node */
         wo.io.fault = failpoint_storage;
         wo.io.fault_ctx = n;
-        srv_log(SRV_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
+        syn_log(SYN_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
     }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     struct wal_recovered rec;
@@ -180,7 +200,7 @@ int node_create(server *s)
     char err[1024];
     int wrc = wal_open(cfg->data_dir, &wo, &n->wal, &rec, err, sizeof(err));
     if (wrc < 0) {
-        srv_log(SRV_LOG_WARN, "cannot open the log in %s: %s (%s)", cfg->data_dir, err,
+        syn_log(SYN_LOG_WARN, "cannot open the log in %s: %s (%s)", cfg->data_dir, err,
                 storage_strerror(wrc));
         fprintf(stderr, "synod: %s\n", err);
         return -1;
@@ -203,7 +223,7 @@ int node_create(server *s)
         peer_net_config pc = {0};
         pc.self = rc.id;
         pc.cluster_id = cfg->cluster_id;
-        pc.client_addr = s->listen_addr;
+        pc.client_addr = cfg->client_addr;
         pc.bind_host = cfg->peer_host;
         pc.secret = cfg->cluster_secret;
         pc.data_id = n->ident.data_id;
@@ -211,8 +231,8 @@ int node_create(server *s)
         pc.check_peer = node_check_peer;
         pc.ctx = n;
         pc.on_msg = node_on_peer_msg;
-        n->pn = peer_net_create(s->loop, &pc, fd);
-        n->fw = fwd_create(s);
+        n->pn = peer_net_create(n->loop, &pc, fd);
+        n->fw = fwd_create(n);
         if (!n->pn || !n->fw) return -1;
     }
     for (int i = 0; i < cfg->n_members; i++) {
@@ -224,14 +244,14 @@ int node_create(server *s)
     int err_rc = 0;
     n->r = raft_create(&rc, &err_rc);
     if (!n->r) {
-        srv_log(SRV_LOG_WARN, "raft_create: %s (hard state term %llu commit %llu, last %llu)",
+        syn_log(SYN_LOG_WARN, "raft_create: %s (hard state term %llu commit %llu, last %llu)",
                 raft_strerror(err_rc), (unsigned long long)rc.hard_state.term,
                 (unsigned long long)rc.hard_state.commit, (unsigned long long)rc.last_index);
         return -1;
     }
     n->role = RAFT_FOLLOWER;
     n->tick_due_ms = net_mono_ms() + NODE_TICK_MS;
-    n->tick_timer = net_timer_add(s->loop, NODE_TICK_MS, node_tick_cb, n);
+    n->tick_timer = net_timer_add(n->loop, NODE_TICK_MS, node_tick_cb, n);
     if (!n->tick_timer) return -1;
     /* a single voter elects itself at once (replaying its log), so it serves from the start */
     raft_status st;
@@ -246,7 +266,7 @@ int node_create(server *s)
         for (int i = 0; i < 16 && !n->failed && raft_has_ready(n->r); i++)
             node_process(n);
     }
-    srv_log(SRV_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",
+    syn_log(SYN_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",
             cfg->id, (size_t)(wal_last_index(n->wal) - n->snap_meta.index),
             (unsigned long long)n->snap_meta.index, (unsigned long long)rc.hard_state.term,
             cfg->n_members > 1 ? "peers on " : "single node",
@@ -254,11 +274,10 @@ int node_create(server *s)
     return 0;
 }
 
-void node_destroy(server *s)
+void node_destroy(node *n)
 {
-    node *n = s->node;
     if (!n) return;
-    if (n->tick_timer) (void)net_timer_cancel(s->loop, n->tick_timer);
+    if (n->tick_timer) (void)net_timer_cancel(n->loop, n->tick_timer);
     node_snap_stop(n);
     peer_net_destroy(n->pn);
     if (n->fw) fwd_destroy(n->fw);
@@ -274,5 +293,4 @@ void node_destroy(server *s)
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);
     free(n);
-    s->node = NULL;
 }

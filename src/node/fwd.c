@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/node.h"
+#include "node/node_internal.h"
 #include "util/assert.h"
 
 #define FWD_TIMEOUT_MS  5000
@@ -41,7 +41,7 @@ typedef struct {
 } fconn;
 
 struct fwd {
-    server *s;
+    node *n;
     fconn conns[2];
     uint64_t timer;
 };
@@ -103,21 +103,13 @@ static long reply_len(const char *p, size_t len)
     return (long)pos;
 }
 
-static void waiter_done(client *c)
-{
-    SYN_ASSERT(c->n_async > 0);
-    if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
-    srv_client_mark_pending(c);
-    c->flags |= CLIENT_STALLED;
-}
-
 static void fconn_close(fconn *fc, const char *why)
 {
     if (fc->fd >= 0) {
-        (void)net_loop_watch(fc->f->s->loop, fc->fd, 0, NULL, NULL);
+        (void)net_loop_watch(fc->f->n->loop, fc->fd, 0, NULL, NULL);
         close(fc->fd);
         if (fc->w_n)
-            srv_log(SRV_LOG_WARN, "connection to the leader at %s lost (%s): %zu requests failed",
+            syn_log(SYN_LOG_WARN, "connection to the leader at %s lost (%s): %zu requests failed",
                     fc->addr, why, fc->w_n);
     }
     fc->fd = -1;
@@ -127,8 +119,8 @@ static void fconn_close(fconn *fc, const char *why)
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
         if (!c) continue;
-        srv_reply_error(c, "TRYAGAIN connection to the leader lost; outcome unknown");
-        waiter_done(c);
+        nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
+        node_client_done(fc->f->n, c);
     }
     fc->out.len = fc->out_sent = 0;
     fc->in_len = 0;
@@ -140,8 +132,8 @@ static void fconn_watch(fconn *fc)
 {
     int mask = NET_READABLE;
     if (fc->connecting || fc->out_sent < fc->out.len) mask |= NET_WRITABLE;
-    if (net_loop_mask(fc->f->s->loop, fc->fd) != mask)
-        (void)net_loop_watch(fc->f->s->loop, fc->fd, mask, fconn_io, fc);
+    if (net_loop_mask(fc->f->n->loop, fc->fd) != mask)
+        (void)net_loop_watch(fc->f->n->loop, fc->fd, mask, fconn_io, fc);
 }
 
 static int fconn_write(fconn *fc)
@@ -193,8 +185,9 @@ static void fconn_read(fconn *fc)
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
         if (c) {
-            SRV_REPLY(c, resp_buf_append(&c->out, fc->in + pos, (size_t)rl));
-            waiter_done(c);
+            node *nd = fc->f->n;
+            nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
+            node_client_done(nd, c);
         }
         pos += (size_t)rl;
     }
@@ -246,7 +239,7 @@ static int fconn_open(fconn *fc, const char *addr)
         close(fd);
         return -e;
     }
-    if (fd >= net_loop_max_fds(fc->f->s->loop)) {
+    if (fd >= net_loop_max_fds(fc->f->n->loop)) {
         close(fd);
         return -EMFILE;
     }
@@ -287,7 +280,7 @@ static void add_command(resp_buf *b, int argc, const data_arg *argv)
 /* The relay connection for c's protocol, open to addr: 0, or -EAGAIN / -errno. */
 static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
 {
-    fconn *fc = &f->conns[c->proto == 3 ? 1 : 0];
+    fconn *fc = &f->conns[f->n->host->reply->is_resp3(c->conn) ? 1 : 0];
     if (fc->fd >= 0 && strcmp(fc->addr, addr) != 0) {
         if (fc->w_n) return -EAGAIN; /* replies from the old leader still to relay */
         fconn_close(fc, "leader changed");
@@ -296,7 +289,7 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
         int rc = fconn_open(fc, addr);
         if (rc < 0) return rc;
         /* mark the connection as a relay: the leader never relays its requests again */
-        const char *pw = f->s->cfg.requirepass;
+        const char *pw = f->n->cfg.requirepass;
         if (pw[0]) { /* every node is expected to have the same requirepass */
             data_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
             add_command(&fc->out, 2, a);
@@ -321,7 +314,8 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     int rc = conn_for(f, addr, c, &fc);
     if (rc < 0) return rc;
     /* contiguous on the shared connection: nothing of another client can come in between */
-    if ((size_t)c->multi_n + 2 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
+    const node_host *h = f->n->host;
+    if ((size_t)h->multi_count(c->conn) + 2 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
     bool was_idle = fc->w_n == 0;
     data_arg m[1] = {{"MULTI", 5}};
     add_command(&fc->out, 1, m);
@@ -329,7 +323,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k;
-    while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+    while ((k = h->multi_next(c->conn, &off, &argv, &cap)) > 0) {
         add_command(&fc->out, k, argv);
         if (push_waiter(fc, NULL) < 0) { /* the +QUEUED replies are dropped */
             free(argv);
@@ -384,7 +378,7 @@ static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
         if (now - fc->last_progress_ms > FWD_TIMEOUT_MS) {
             fconn_close(fc, "no reply in time");
         } else if (now - fc->last_progress_ms > FWD_STALE_MS &&
-                   strcmp(fc->addr, node_leader_client_addr(f->s)) != 0) {
+                   strcmp(fc->addr, node_leader_client_addr(f->n)) != 0) {
             /* another node leads now and this one is silent: new requests wait behind these
              * (replies go out in order), so give up on them sooner than FWD_TIMEOUT_MS */
             fconn_close(fc, "former leader silent");
@@ -393,18 +387,18 @@ static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
     return 200;
 }
 
-fwd *fwd_create(server *s)
+fwd *fwd_create(node *n)
 {
     fwd *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
-    f->s = s;
+    f->n = n;
     for (int k = 0; k < 2; k++) {
         f->conns[k].f = f;
         f->conns[k].fd = -1;
         f->conns[k].proto = k ? 3 : 2;
         resp_buf_init(&f->conns[k].out);
     }
-    f->timer = net_timer_add(s->loop, 200, fwd_timer, f);
+    f->timer = net_timer_add(n->loop, 200, fwd_timer, f);
     if (!f->timer) {
         free(f);
         return NULL;
@@ -421,6 +415,6 @@ void fwd_destroy(fwd *f)
         free(fc->in);
         free(fc->w);
     }
-    (void)net_timer_cancel(f->s->loop, f->timer);
+    (void)net_timer_cancel(f->n->loop, f->timer);
     free(f);
 }

@@ -1,16 +1,16 @@
-/* node_internal.h — state of the replicated node shared by node.c, node_log.c, node_cmd.c. */
-#ifndef SYNOD_SERVER_NODE_INTERNAL_H
-#define SYNOD_SERVER_NODE_INTERNAL_H
+/* node_internal.h — state of the replication driver shared by the files of src/node. */
+#ifndef SYNOD_NODE_NODE_INTERNAL_H
+#define SYNOD_NODE_NODE_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "consensus/raft.h"
-#include "server/node.h"
-#include "server/peer.h"
-#include "server/server.h"
+#include "node/node.h"
+#include "node/peer.h"
 #include "storage/identity.h"
 #include "storage/wal.h"
+#include "util/log.h"
 
 #define NODE_ADDRS_MAX       (2 * RAFT_MAX_MEMBERS)
 #define NODE_ADDR_MAX        256
@@ -27,6 +27,8 @@ enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3, NENTRY_MULTI = 4 };
 /* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its
  * arguments as len (4) + bytes: applied as one unit, replies gathered into one array. */
 
+typedef struct node_client client; /* the driver's view of a client connection */
+
 typedef struct {
     uint64_t index, term;
     client *c; /* NULL once the client is gone */
@@ -41,8 +43,24 @@ typedef struct {
     int err;
 } node_read;
 
-typedef struct node {
-    server *s;
+/* fwd.c: relaying commands to the leader's client port. */
+typedef struct fwd fwd;
+fwd *fwd_create(struct node *n);
+void fwd_destroy(fwd *f);
+/* Sends argv to the leader at addr for client c; its reply is appended to c's output when it
+ * arrives (c->n_async is decremented). 0, or -EAGAIN: a connection to another address still has
+ * replies to relay (retry later), -ENOMEM. */
+int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+void fwd_client_freed(fwd *f, client *c);
+/* c's queued transaction as one contiguous MULTI ... EXEC; only EXEC's reply reaches c. */
+int fwd_send_multi(fwd *f, const char *addr, client *c);
+
+struct node {
+    net_loop *loop;
+    data_store *ds;
+    node_config cfg;
+    const node_host *host;
+    client *clients; /* attached connections (node_client_attach) */
     raft *r;
     struct wal *wal;
     struct identity ident; /* the data directory's IDENTITY (node_ident.c) */
@@ -95,7 +113,7 @@ typedef struct node {
     int argv_cap;
     resp_buf scratch;
     char cluster_id[65];
-} node;
+};
 
 /* node_log.c */
 void nlog_deinit(node *n);
@@ -166,5 +184,17 @@ int node_snap_open(node *n); /* open the snapshot file of snap_meta for serving 
 
 /* node_cmd.c */
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
+
+/* Replies to a connection through the host's reply ops (node.c). */
+void nreply_status(node *n, client *c, const char *s);
+void nreply_error(node *n, client *c, const char *s); /* "ERR ..." without the '-' */
+void nreply_errorf(node *n, client *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void nreply_int(node *n, client *c, long long v);
+void nreply_array(node *n, client *c, size_t len);
+void nreply_cstr(node *n, client *c, const char *s); /* bulk */
+/* The host's data_exec reply ops for c (a table that discards for NULL). */
+const data_reply_ops *nreply_ops(node *n, client *c);
+/* One of c's asynchronous requests was answered: c may run more. */
+void node_client_done(node *n, client *c);
 
 #endif

@@ -1,5 +1,5 @@
 /* peer.c — the peer transport (see peer.h). */
-#include "server/peer.h"
+#include "node/peer.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -15,8 +15,9 @@
 #include "net/frame.h"
 #include "net/peerauth.h"
 #include "resp/resp.h"
-#include "server/raftcodec.h"
-#include "server/server.h"
+#include "node/raftcodec.h"
+#include "node/node.h"
+#include "util/log.h"
 #include "util/assert.h"
 
 #define PEER_LINKS_MAX     (2 * RAFT_MAX_MEMBERS)
@@ -82,7 +83,7 @@ struct peer_net {
     char cluster_id[FRAME_CLUSTER_ID_MAX + 1];
     char client_addr[FRAME_ADDR_MAX + 1];
     char bind_host[FRAME_ADDR_MAX + 1]; /* outbound connections leave from this address */
-    uint8_t secret[SRV_SECRET_MAX];
+    uint8_t secret[NODE_SECRET_MAX];
     size_t secret_len; /* 0: no cluster secret (loopback only, config.c) */
     uint64_t incarnation;
     uint8_t data_id[FRAME_DATA_ID_BYTES];
@@ -172,7 +173,7 @@ static void conn_close(pconn *c, const char *why)
         plink *lk = link_of(pn, c->id);
         SYN_ASSERT(lk != NULL);
         if (c->state == C_READY)
-            srv_log(SRV_LOG_WARN, "peer link to node %llu (%s) closed: %s",
+            syn_log(SYN_LOG_WARN, "peer link to node %llu (%s) closed: %s",
                     (unsigned long long)c->id, lk->addr, why);
         /* what it still queued, or wrote but the peer never read, is gone */
         if (c->state == C_READY || lk->batch_n) lk->lost = true;
@@ -185,7 +186,7 @@ static void conn_close(pconn *c, const char *why)
         return;
     }
     if (c->state == C_READY)
-        srv_log(SRV_LOG_INFO, "peer connection from node %llu closed: %s",
+        syn_log(SYN_LOG_INFO, "peer connection from node %llu closed: %s",
                 (unsigned long long)c->id, why);
     plink *from = c->id ? link_of(pn, c->id) : NULL;
     if (from && from->in == c) from->in = NULL;
@@ -243,7 +244,7 @@ static void send_hello(pconn *c, raft_id to)
     memcpy(h.data_id, pn->data_id, sizeof(h.data_id));
     if (peerauth_random(h.nonce, sizeof(h.nonce)) < 0) {
         /* without a fresh nonce a proof could be replayed: no handshake at all */
-        srv_log(SRV_LOG_WARN, "peer handshake: no random bytes from the kernel");
+        syn_log(SYN_LOG_WARN, "peer handshake: no random bytes from the kernel");
         memset(h.nonce, 0, sizeof(h.nonce));
         c->close_after_write = true;
     }
@@ -258,7 +259,7 @@ static void send_hello(pconn *c, raft_id to)
 static int refuse(pconn *c, const char *err, bool log)
 {
     if (log)
-        srv_log(SRV_LOG_WARN, "peer handshake refused (%s): %s",
+        syn_log(SYN_LOG_WARN, "peer handshake refused (%s): %s",
                 c->outbound ? "outbound" : "inbound", err);
     if (c->outbound) {
         conn_close(c, "handshake refused");
@@ -351,7 +352,7 @@ static int conn_ready(pconn *c, const frame_hello *theirs)
     if (c->outbound) {
         plink *lk = link_of(pn, c->id);
         lk->backoff_ms = 0;
-        srv_log(SRV_LOG_INFO, "peer link to node %llu (%s) up%s", (unsigned long long)c->id,
+        syn_log(SYN_LOG_INFO, "peer link to node %llu (%s) up%s", (unsigned long long)c->id,
                 lk->addr, pn->secret_len ? ", authenticated" : "");
     } else {
         plink *lk = link_of(pn, c->id);
@@ -402,7 +403,7 @@ static int conn_handshake(pconn *c, const frame *f)
 {
     peer_net *pn = c->pn;
     if (f->type == FRAME_T_REJECT && c->outbound) {
-        srv_log(SRV_LOG_WARN, "node %llu refused our handshake: %.*s", (unsigned long long)c->id,
+        syn_log(SYN_LOG_WARN, "node %llu refused our handshake: %.*s", (unsigned long long)c->id,
                 (int)(f->len > 300 ? 300 : f->len), (const char *)f->payload);
         conn_close(c, "handshake refused by the peer");
         return -1;
@@ -411,12 +412,12 @@ static int conn_handshake(pconn *c, const frame *f)
     if (c->state == C_AUTH) {
         if (f->type != FRAME_T_AUTH || !proof_ok(c, f)) {
             if (!c->outbound)
-                srv_log(SRV_LOG_WARN,
+                syn_log(SYN_LOG_WARN,
                         "peer connection claiming node %llu from %s failed to "
                         "prove the cluster secret: closed",
                         (unsigned long long)c->id, c->remote_ip);
             else
-                srv_log(SRV_LOG_WARN, "node %llu (%s) failed to prove the cluster secret",
+                syn_log(SYN_LOG_WARN, "node %llu (%s) failed to prove the cluster secret",
                         (unsigned long long)c->id, link_of(pn, c->id)->addr);
             conn_close(c, "bad handshake proof");
             return -1;
@@ -546,7 +547,7 @@ static void conn_read(pconn *c)
             int rc = frame_decode(c->in + pos, c->in_len - pos, max, &f, &used, NULL);
             if (rc == FRAME_INCOMPLETE) break;
             if (rc != FRAME_OK) {
-                srv_log(SRV_LOG_WARN, "peer node %llu: bad frame (%s), closing",
+                syn_log(SYN_LOG_WARN, "peer node %llu: bad frame (%s), closing",
                         (unsigned long long)c->id, frame_strerror(rc));
                 conn_close(c, frame_strerror(rc));
                 return;

@@ -5,9 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "util/log.h"
 
-void srv_log(int level, const char *fmt, ...)
+void syn_log(int level, const char *fmt, ...)
 {
     static const char marks[] = {'.', '*', '#'};
     char msg[1024];

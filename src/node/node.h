@@ -1,0 +1,143 @@
+/* node.h — the replication driver: one raft instance per process, driven over the event loop.
+ *
+ * node.c runs THE READY CONTRACT of consensus/raft.h in the loop's before-sleep hook: persist
+ * (WAL append + hard state, one wal_sync per pass: group commit), send, apply committed entries
+ * to the data store, serve read states, answer clients. Client commands are routed here first
+ * (node_route): writes become log entries (leader's now_ms + the data_rewrite'd argv) and are
+ * answered when applied on this node; reads are linearizable (ReadIndex) by default; a follower
+ * forwards to the leader over a client connection (fwd.c). A single node (no --cluster or a
+ * cluster of one) is a one-voter raft group: same path, durable through the WAL.
+ *
+ * The driver knows nothing of the server's client sessions (DESIGN.md, Layout: the arrow runs
+ * from server to node only). The host (src/server) embeds a node_client in each connection and
+ * hands the driver a node_host callback table at start: replies go out through its
+ * data_reply_ops (ctx = node_client.conn), and the driver asks the host to re-run a
+ * connection's requests, to flush output, for CLIENT PAUSE and for a MULTI queue. */
+#ifndef SYNOD_NODE_NODE_H
+#define SYNOD_NODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "net/net.h"
+#include "resp/resp.h"
+
+typedef struct node node;
+
+/* Per-connection read consistency (SYNOD CONSISTENCY, DESIGN.md "Consistency levels"). */
+enum { CONS_LINEARIZABLE = 0, CONS_LEASE = 1, CONS_STALE = 2 };
+/* Kinds of asynchronous requests in flight for a connection. */
+enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
+
+/* What the driver keeps per client connection; embedded in the host's connection and registered
+ * with node_client_attach for its lifetime. */
+typedef struct node_client {
+    void *conn; /* the host's connection: ctx of every reply op and callback */
+    /* requests whose replies are still to come, all of kind async_kind (replies leave in
+     * request order, so a request of another kind waits) */
+    int n_async;
+    int async_kind;
+    /* not consumed yet (waits for a leader, for earlier replies, CLIENT PAUSE): the host's
+     * requests are re-run from node_before_sleep. The host sets it too. */
+    bool stalled;
+    int64_t stall_since_ms;          /* waiting for a leader since (monotonic); 0 = not waiting */
+    int consistency;                 /* CONS_* */
+    int readonly;                    /* READONLY: stale reads allowed on this connection */
+    int forwarded;                   /* SYNOD FORWARDED: a follower's relay; never relayed again */
+    uint64_t read_pass;              /* serve_reads: an earlier read of this client is pending */
+    struct node_client *prev, *next; /* the node's clients */
+} node_client;
+
+/* The host's side: how the driver reaches client connections and server state. */
+typedef struct {
+    const data_reply_ops *reply; /* replies (ctx = node_client.conn); is_resp3 must be set */
+    /* complete RESP replies relayed from the leader, appended to conn's output unchanged */
+    void (*reply_raw)(void *conn, const char *p, size_t len);
+    void (*mark_pending)(void *conn);     /* conn has output to write */
+    void (*process)(void *conn);          /* re-run conn's unconsumed requests */
+    void (*flush)(void *host);            /* end of node_before_sleep: write every pending reply */
+    int (*paused)(void *host, int write); /* CLIENT PAUSE in force for (write) commands? */
+    /* conn's MULTI queue: how many commands; the next one from *off into a growing argv
+     * (argc, or <= 0 at the end); drop it (after EXEC was proposed or answered) */
+    int (*multi_count)(void *conn);
+    int (*multi_next)(void *conn, size_t *off, data_arg **argv, int *cap);
+    void (*multi_reset)(void *conn);
+    /* a command of an applied EXEC that is not a data command (PING, ...): runs for conn only */
+    void (*dispatch)(void *conn, int argc, const data_arg *argv);
+    void *host;
+    /* counters the host reports (INFO): writes applied, keys expired */
+    uint64_t *applied_writes, *expired_keys;
+} node_host;
+
+#define NODE_MEMBERS_MAX 9
+#define NODE_HOST_MAX    256
+#define NODE_SECRET_MAX  512
+enum { NODE_FSYNC_ALWAYS = 0, NODE_FSYNC_BATCH = 1, NODE_FSYNC_NEVER = 2 };
+
+typedef struct {
+    long long id; /* this node's id, >= 1 */
+    char host[NODE_HOST_MAX];
+    int port;
+} node_member;
+
+/* The settings the driver reads (copied by the host from its configuration). */
+typedef struct {
+    long long id;
+    char data_dir[4096];
+    int fsync;                             /* NODE_FSYNC_* */
+    node_member members[NODE_MEMBERS_MAX]; /* --cluster; n_members == 0: just this node */
+    int n_members;
+    long long join; /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
+    char peer_host[NODE_HOST_MAX];
+    int peer_port;
+    char cluster_id[65];
+    char cluster_secret[NODE_SECRET_MAX + 1];
+    char client_addr[NODE_HOST_MAX + 16]; /* this node's client address, as clients reach it */
+    /* may change at runtime (node_set_config) */
+    char requirepass[NODE_SECRET_MAX + 1]; /* a follower's relay AUTHs with it */
+    long long cluster_down_timeout_ms;     /* a command waits this long for a leader */
+    long long snapshot_count;              /* applied entries between automatic snapshots */
+} node_config;
+
+/* Opens the data directory (snapshot + WAL replay into ds), creates the raft instance, the peer
+ * transport and the tick timer. NULL on a fatal error (logged: corrupt WAL, ...). The host table
+ * must outlive the node. */
+node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const node_host *host);
+void node_destroy(node *n);
+/* The runtime fields of cfg (requirepass, cluster_down_timeout_ms, snapshot_count). */
+void node_set_config(node *n, const node_config *cfg);
+
+/* The loop's before-sleep hook (ctx = node): re-runs stalled clients, drives raft, then the
+ * host's flush writes the replies. */
+void node_before_sleep(net_loop *l, void *ctx);
+
+/* A connection's lifetime: attach at accept (conn = the host's connection), detach before it
+ * is freed (drops every reference the driver holds to it). */
+void node_client_attach(node *n, node_client *nc, void *conn, int consistency);
+void node_client_detach(node *n, node_client *nc);
+
+/* Outcome of node_route. */
+enum { NODE_LOCAL = 0, NODE_DONE = 1, NODE_STALL = 2 };
+/* Called for each parsed request. NODE_LOCAL: execute it as a single server would (server
+ * commands, stale reads); NODE_DONE: handled (proposed, forwarded, queued or answered);
+ * NODE_STALL: not consumed — the client waits (no leader yet, or replies of earlier requests
+ * must come first); it is re-run from node_before_sleep. */
+int node_route(node *n, node_client *c, int argc, const data_arg *argv);
+
+/* EXEC of c's queued transaction: one log entry on the leader, relayed whole by a follower.
+ * NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */
+int node_exec(node *n, node_client *c);
+void node_expire_cycle(node *n);              /* leader: propose DELs of expired keys */
+void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
+const char *node_leader_client_addr(node *n); /* "" while no leader is known */
+
+/* node_log.c: a command's arguments as log entries (and MULTI's queue) hold them: argc (u32),
+ * then len (u32) + bytes for each, big-endian. nentry_put_args appends to b; nentry_get_args
+ * decodes the command at *off into a growing argv (pointing into p): argc, 0 at the end, -1 if
+ * malformed. */
+void nentry_put_args(resp_buf *b, int argc, const data_arg *argv);
+int nentry_get_args(const uint8_t *p, size_t len, size_t *off, data_arg **argv, int *cap);
+
+#endif

@@ -1,0 +1,104 @@
+/* host.c — what the replication driver (src/node) may ask of this server: the node_host
+ * callback table and the node_config copied from the server's settings. The driver holds a
+ * node_client inside each connection and passes the connection back as `conn`. */
+#include <stdio.h>
+
+#include "server/server.h"
+
+static void h_reply_raw(void *conn, const char *p, size_t len)
+{
+    client *c = conn;
+    SRV_REPLY(c, resp_buf_append(&c->out, p, len));
+}
+
+static void h_mark_pending(void *conn)
+{
+    srv_client_mark_pending(conn);
+}
+
+static void h_process(void *conn)
+{
+    srv_client_process(conn);
+}
+
+static void h_flush(void *host)
+{
+    server *s = host;
+    srv_before_sleep(s->loop, s);
+}
+
+static int h_paused(void *host, int write)
+{
+    return srv_paused(host, write);
+}
+
+static int h_multi_count(void *conn)
+{
+    return ((client *)conn)->multi_n;
+}
+
+static int h_multi_next(void *conn, size_t *off, data_arg **argv, int *cap)
+{
+    return srv_multi_next(conn, off, argv, cap);
+}
+
+static void h_multi_reset(void *conn)
+{
+    srv_multi_reset(conn);
+}
+
+static void h_dispatch(void *conn, int argc, const data_arg *argv)
+{
+    client *c = conn;
+    srv_dispatch(c->srv, c, argc, argv);
+}
+
+void srv_host_init(server *s)
+{
+    s->host = (node_host){
+        .reply = &srv_client_reply_ops,
+        .reply_raw = h_reply_raw,
+        .mark_pending = h_mark_pending,
+        .process = h_process,
+        .flush = h_flush,
+        .paused = h_paused,
+        .multi_count = h_multi_count,
+        .multi_next = h_multi_next,
+        .multi_reset = h_multi_reset,
+        .dispatch = h_dispatch,
+        .host = s,
+        .applied_writes = &s->stats.applied_writes,
+        .expired_keys = &s->stats.expired_keys,
+    };
+}
+
+_Static_assert(SRV_MEMBERS_MAX <= NODE_MEMBERS_MAX, "every --cluster member fits");
+_Static_assert(SRV_SECRET_MAX <= NODE_SECRET_MAX, "secrets fit");
+_Static_assert((int)NODE_FSYNC_ALWAYS == (int)SRV_FSYNC_ALWAYS &&
+                   (int)NODE_FSYNC_BATCH == (int)SRV_FSYNC_BATCH &&
+                   (int)NODE_FSYNC_NEVER == (int)SRV_FSYNC_NEVER,
+               "one fsync policy numbering");
+
+void srv_node_config(const server *s, node_config *o)
+{
+    const srv_config *c = &s->cfg;
+    *o = (node_config){0};
+    o->id = c->id;
+    snprintf(o->data_dir, sizeof(o->data_dir), "%s", c->data_dir);
+    o->fsync = c->fsync;
+    for (int i = 0; i < c->n_members; i++) {
+        o->members[i].id = c->members[i].id;
+        snprintf(o->members[i].host, sizeof(o->members[i].host), "%s", c->members[i].host);
+        o->members[i].port = c->members[i].port;
+    }
+    o->n_members = c->n_members;
+    o->join = c->join;
+    snprintf(o->peer_host, sizeof(o->peer_host), "%s", c->peer_host);
+    o->peer_port = c->peer_port;
+    snprintf(o->cluster_id, sizeof(o->cluster_id), "%s", c->cluster_id);
+    snprintf(o->cluster_secret, sizeof(o->cluster_secret), "%s", c->cluster_secret);
+    snprintf(o->client_addr, sizeof(o->client_addr), "%s", s->listen_addr);
+    snprintf(o->requirepass, sizeof(o->requirepass), "%s", c->requirepass);
+    o->cluster_down_timeout_ms = c->cluster_down_timeout_ms;
+    o->snapshot_count = c->snapshot_count;
+}
