@@ -52,6 +52,7 @@ enum {
     DATA_CMD_FAST = 1u << 2,     /* O(1) or O(log n) */
     DATA_CMD_DENYOOM = 1u << 3,  /* may grow memory */
     DATA_CMD_MOVABLEKEYS = 1u << 4, /* keys found from an argument (numkeys), not first/last/step */
+    DATA_CMD_BLOCKING = 1u << 5,    /* may block the client (BLPOP ...): see data_exec_block */
 };
 
 typedef struct data_cmd data_cmd;
@@ -83,6 +84,35 @@ void data_destroy(data_store *ds);
  * and changes nothing. Returns 1 if the dataset was modified, 0 otherwise. */
 int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
               const data_reply_ops *ops, void *ctx);
+
+/* Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP). data_exec
+ * runs them as their non-blocking form: with nothing to pop they reply what a timeout replies
+ * (that is what every replica, and a transaction, does). data_exec_block is the same call for
+ * the node that serves the client: with valid arguments and nothing to pop it emits no reply,
+ * changes nothing but what data_exec would also change (expired keys deleted), sets
+ * blk->blocked and says what to wait for: keys argv[first_key .. first_key + n_keys) becoming
+ * ready (data_block_available > 0), for timeout_ms (0 = for ever). Then a timeout must be
+ * answered with data_reply_timeout. Returns what data_exec returns. */
+enum { DATA_BLOCK_LIST = 1, DATA_BLOCK_ZSET = 2 };
+typedef struct {
+    int blocked;
+    int first_key, n_keys;
+    int type;           /* DATA_BLOCK_*: which values make a key ready */
+    int64_t timeout_ms; /* relative; 0 = no timeout */
+    int null_bulk;      /* the timeout reply is a null bulk (BLMOVE), else a null array */
+} data_block;
+int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
+                    int64_t now_ms, const data_reply_ops *ops, void *ctx, data_block *blk);
+void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx);
+/* How many elements a blocked client of this type could pop from key now (0: absent, expired,
+ * empty or another type). Changes nothing. */
+uint64_t data_block_available(const data_store *ds, int type, const char *key, size_t len,
+                              int64_t now_ms);
+/* Called whenever a list or sorted-set key is created (pushed to while absent, stored, renamed,
+ * restored, loaded): the only moment a key a client can block on becomes ready. The callback
+ * must not call back into the store. NULL = none. */
+typedef void (*data_key_cb2)(void *ctx, const char *key, size_t len);
+void data_set_key_created_hook(data_store *ds, data_key_cb2 cb, void *ctx);
 
 /* Rewrites a write command into its deterministic form before it is proposed to the log:
  * relative times become absolute (SET .. EX 10 -> SET .. PXAT now+10000, EXPIRE -> PEXPIREAT,

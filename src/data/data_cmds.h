@@ -8,6 +8,7 @@
 #define DC_F DATA_CMD_FAST
 #define DC_M DATA_CMD_DENYOOM
 #define DC_K DATA_CMD_MOVABLEKEYS
+#define DC_B DATA_CMD_BLOCKING
 
 /* Lists (list.c). */
 #define DATA_LIST_COMMANDS(X)                                                                      \
@@ -41,7 +42,21 @@
     X(rpoplpush, 3, DC_W | DC_M, 1, 2, 1, "list", "1.2.0",                                         \
       "Remove the last element in a list, prepend it to another list and return it",               \
       cmd_rpoplpush)                                                                               \
-    X(lmpop, -4, DC_W | DC_K, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)
+    X(lmpop, -4, DC_W | DC_K, 0, 0, 0, "list", "7.0.0", "Pop elements from a list", cmd_lmpop)     \
+    X(blpop, -3, DC_W | DC_B, 1, -2, 1, "list", "2.0.0",                                           \
+      "Remove and get the first element in a list, or block until one is available", cmd_blpop)    \
+    X(brpop, -3, DC_W | DC_B, 1, -2, 1, "list", "2.0.0",                                           \
+      "Remove and get the last element in a list, or block until one is available", cmd_brpop)     \
+    X(blmove, 6, DC_W | DC_M | DC_B, 1, 2, 1, "list", "6.2.0",                                     \
+      "Pop an element from a list, push it to another list and return it; or block until one is "  \
+      "available",                                                                                 \
+      cmd_blmove)                                                                                  \
+    X(brpoplpush, 4, DC_W | DC_M | DC_B, 1, 2, 1, "list", "2.2.0",                                 \
+      "Pop an element from a list, push it to another list and return it; or block until one is "  \
+      "available",                                                                                 \
+      cmd_brpoplpush)                                                                              \
+    X(blmpop, -5, DC_W | DC_B | DC_K, 0, 0, 0, "list", "7.0.0",                                    \
+      "Pop elements from a list, or block until one is available", cmd_blmpop)
 
 /* Sets (set.c). SPOP_EFFECT is the logged form of SPOP (spop_rewrite): not a Redis command. */
 #define DATA_SET_COMMANDS(X)                                                                       \
@@ -133,6 +148,17 @@
       "Remove and return members with the highest scores in a sorted set", cmd_zpopmax)            \
     X(zmpop, -4, DC_W | DC_K, 0, 0, 0, "sorted-set", "7.0.0",                                      \
       "Remove and return members with scores in a sorted set", cmd_zmpop)                          \
+    X(bzmpop, -5, DC_W | DC_B | DC_K, 0, 0, 0, "sorted-set", "7.0.0",                              \
+      "Remove and return members with scores in a sorted set or block until one is available",     \
+      cmd_bzmpop)                                                                                  \
+    X(bzpopmin, -3, DC_W | DC_F | DC_B, 1, -2, 1, "sorted-set", "5.0.0",                           \
+      "Remove and return the member with the lowest score from one or more sorted sets, or block " \
+      "until one is available",                                                                    \
+      cmd_bzpopmin)                                                                                \
+    X(bzpopmax, -3, DC_W | DC_F | DC_B, 1, -2, 1, "sorted-set", "5.0.0",                           \
+      "Remove and return the member with the highest score from one or more sorted sets, or "      \
+      "block until one is available",                                                              \
+      cmd_bzpopmax)                                                                                \
     X(zunion, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "6.2.0", "Add multiple sorted sets",         \
       cmd_zunion)                                                                                  \
     X(zinter, -3, DC_R | DC_K, 0, 0, 0, "sorted-set", "6.2.0", "Intersect multiple sorted sets",   \

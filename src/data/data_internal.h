@@ -165,6 +165,8 @@ struct data_store {
     uint64_t zset_max_entries, zset_max_value;
     uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
+    data_key_cb2 created_cb; /* data_set_key_created_hook */
+    void *created_ctx;
 };
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
@@ -184,7 +186,8 @@ typedef struct {
     const data_reply_ops *ops;
     void *rctx;
     int dirty;
-    const char *name; /* lower-case command name for error messages */
+    const char *name;  /* lower-case command name for error messages */
+    data_block *block; /* data_exec_block: block instead of the timeout reply; NULL = data_exec */
 } data_call;
 
 typedef void (*data_handler)(data_call *c);
@@ -219,6 +222,12 @@ dentry *scan_key_or_reply(data_call *c, uint8_t type, uint64_t *cursor, long lon
                           const data_arg **pattern);
 /* Emits the 2-element array header and the cursor; the caller then emits the elements. */
 void reply_cursor(data_call *c, uint64_t cursor);
+
+/* Blocking commands (list.c): the timeout argument in seconds as Redis reads it (0 ok, -1
+ * replied); "nothing to pop": block (data_exec_block) or reply the timeout's null. */
+int block_timeout_or_reply(data_call *c, const data_arg *a, int64_t *ms);
+void block_or_timeout(data_call *c, int64_t timeout_ms, int first_key, int n_keys, int type,
+                      int null_bulk);
 
 /* Replies. */
 void reply_ok(data_call *c);

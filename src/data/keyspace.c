@@ -190,6 +190,14 @@ void ks_insert(data_call *c, dentry *e)
     if (e->flags & DE_EXPIRE) c->ds->expires++;
     dict_insert(&c->ds->keys, e);
     c->dirty = 1;
+    if (c->ds->created_cb && (e->type == DT_LIST || e->type == DT_ZSET))
+        c->ds->created_cb(c->ds->created_ctx, dentry_key(e), e->klen);
+}
+
+void data_set_key_created_hook(data_store *ds, data_key_cb2 cb, void *ctx)
+{
+    ds->created_cb = cb;
+    ds->created_ctx = ctx;
 }
 
 void ks_set_string(data_call *c, const data_arg *key, const char *v, size_t vlen, int64_t expire_ms,
@@ -410,8 +418,15 @@ void data_destroy(data_store *ds)
 int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
               const data_reply_ops *ops, void *ctx)
 {
+    return data_exec_block(ds, cmd, argc, argv, now_ms, ops, ctx, NULL);
+}
+
+int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
+                    int64_t now_ms, const data_reply_ops *ops, void *ctx, data_block *blk)
+{
     SYN_ASSERT(ds && cmd && ops && argc >= 1);
-    data_call c = {ds, argc, argv, now_ms, ops, ctx, 0, cmd->info.name};
+    if (blk) memset(blk, 0, sizeof(*blk));
+    data_call c = {ds, argc, argv, now_ms, ops, ctx, 0, cmd->info.name, blk};
     int arity = cmd->info.arity;
     if ((arity > 0 && argc != arity) || (arity < 0 && argc < -arity)) {
         reply_arity(&c);
@@ -466,7 +481,7 @@ int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *
                  int64_t now_ms, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
 {
     /* the parsers are shared with execution; their error replies go nowhere */
-    data_call c = {ds, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name};
+    data_call c = {ds, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name, NULL};
     int n = string_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = expire_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = spop_rewrite(&c, out, out_cap, scratch, scratch_cap);

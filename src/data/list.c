@@ -4,12 +4,15 @@
  * Redis 7.0 (the listpack encoding of small lists arrived in Redis 7.2). A list key never
  * holds an empty list: every command that removes elements deletes the key when the last one
  * goes. Every command here is deterministic, so the plain command is its own log entry.
- * The blocking pops are the driver's: it asks data_list_ready, then proposes the plain pop. */
+ * The blocking pops (BLPOP ...) run here as their non-blocking form; blocking the client is the
+ * driver's (data_exec_block, src/node/node_block.c). */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "data/data_internal.h"
 #include "data/quicklist.h"
+#include "data/zset_internal.h"
 #include "util/assert.h"
 
 enum { HEAD = 0, TAIL = 1 };
@@ -308,6 +311,20 @@ void cmd_lset(data_call *c)
     reply_ok(c);
 }
 
+/* Pops one element from e's end, replying it as a bulk. */
+static void pop_one_reply(data_call *c, dentry *e, int where)
+{
+    ql_iter it;
+    int found = ql_at(lq(e), where == HEAD ? 0 : -1, &it);
+    SYN_ASSERT(found);
+    const char *p;
+    size_t n;
+    ql_get(&it, &p, &n);
+    reply_bulk(c, p, n); /* the reply copies it before the delete below */
+    (void)ql_delete(lq(e), &it, 1);
+    c->dirty = 1;
+}
+
 static void pop_generic(data_call *c, int where)
 {
     if (c->argc > 3) {
@@ -328,19 +345,10 @@ static void pop_generic(data_call *c, int where)
         c->ops->array(c->rctx, 0);
         return;
     }
-    if (has_count) {
+    if (has_count)
         pop_range_reply(c, lq(e), where, count);
-    } else {
-        ql_iter it;
-        int found = ql_at(lq(e), where == HEAD ? 0 : -1, &it);
-        SYN_ASSERT(found);
-        const char *p;
-        size_t n;
-        ql_get(&it, &p, &n);
-        reply_bulk(c, p, n); /* the reply copies it before the delete below */
-        (void)ql_delete(lq(e), &it, 1);
-        c->dirty = 1;
-    }
+    else
+        pop_one_reply(c, e, where);
     drop_if_empty(c, &c->argv[1]);
 }
 
@@ -552,16 +560,17 @@ void cmd_rpoplpush(data_call *c)
     lmove_generic(c, TAIL, HEAD);
 }
 
-void cmd_lmpop(data_call *c)
+/* LMPOP (numkeys at argv[1]) and BLMPOP (timeout at argv[1], numkeys at argv[2]). */
+static void lmpop_generic(data_call *c, int nk)
 {
     long long numkeys, count = -1;
-    if (range_ll_or_reply(c, &c->argv[1], 1, &numkeys, "ERR numkeys should be greater than 0") < 0)
+    if (range_ll_or_reply(c, &c->argv[nk], 1, &numkeys, "ERR numkeys should be greater than 0") < 0)
         return;
-    if (numkeys >= c->argc - 2) { /* the keys and LEFT|RIGHT must all be there */
+    if (numkeys >= c->argc - nk - 1) { /* the keys and LEFT|RIGHT must all be there */
         reply_syntax(c);
         return;
     }
-    int where_idx = (int)numkeys + 2;
+    int where_idx = (int)numkeys + nk + 1;
     int where = where_or_reply(c, &c->argv[where_idx]);
     if (where < 0) return;
     for (int j = where_idx + 1; j < c->argc; j++) {
@@ -575,7 +584,9 @@ void cmd_lmpop(data_call *c)
         }
     }
     if (count == -1) count = 1;
-    for (int k = 2; k < where_idx; k++) {
+    int64_t timeout = 0;
+    if (nk == 2 && block_timeout_or_reply(c, &c->argv[1], &timeout) < 0) return;
+    for (int k = nk + 1; k < where_idx; k++) {
         dentry *e;
         int st = list_lookup_write(c, &c->argv[k], &e);
         if (st < 0) return;
@@ -586,5 +597,135 @@ void cmd_lmpop(data_call *c)
         drop_if_empty(c, &c->argv[k]);
         return;
     }
-    c->ops->null_array(c->rctx);
+    if (nk == 2)
+        block_or_timeout(c, timeout, nk + 1, (int)numkeys, DATA_BLOCK_LIST, 0);
+    else
+        c->ops->null_array(c->rctx);
+}
+
+void cmd_lmpop(data_call *c)
+{
+    lmpop_generic(c, 1);
+}
+
+void cmd_blmpop(data_call *c)
+{
+    lmpop_generic(c, 2);
+}
+
+/* ---- blocking pops: run here without blocking (see data_exec_block) ---- */
+
+int block_timeout_or_reply(data_call *c, const data_arg *a, int64_t *ms)
+{
+    long double v;
+    if (!parse_ld(a->ptr, a->len, &v) || isnan(v)) {
+        reply_err(c, "ERR timeout is not a float or out of range");
+        return -1;
+    }
+    /* as Redis 7.0: milliseconds truncated; beyond the long long range the x86 conversion
+     * gives LLONG_MIN, so a huge timeout reads as negative */
+    v *= 1000.0L;
+    long long t = v >= 9223372036854775808.0L || v < -9223372036854775808.0L ? LLONG_MIN
+                                                                            : (long long)v;
+    if (t < 0) {
+        reply_err(c, "ERR timeout is negative");
+        return -1;
+    }
+    if (t > 0 && t > LLONG_MAX - c->now_ms) { /* Redis adds the time now to it */
+        reply_err(c, "ERR timeout is out of range");
+        return -1;
+    }
+    *ms = t;
+    return 0;
+}
+
+void block_or_timeout(data_call *c, int64_t timeout_ms, int first_key, int n_keys, int type,
+                      int null_bulk)
+{
+    if (c->block) {
+        *c->block = (data_block){1, first_key, n_keys, type, timeout_ms, null_bulk};
+        return;
+    }
+    if (null_bulk)
+        reply_null(c);
+    else
+        c->ops->null_array(c->rctx);
+}
+
+void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx)
+{
+    if (blk->null_bulk)
+        ops->null(ctx);
+    else
+        ops->null_array(ctx);
+}
+
+uint64_t data_block_available(const data_store *ds, int type, const char *key, size_t len,
+                              int64_t now_ms)
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key, len, &pos) || ks_is_expired(*pos.slot, now_ms)) return 0;
+    const dentry *e = *pos.slot;
+    if (type == DATA_BLOCK_LIST && e->type == DT_LIST) return list_len((dentry *)e);
+    if (type == DATA_BLOCK_ZSET && e->type == DT_ZSET) return zset_len((dentry *)e);
+    return 0;
+}
+
+/* BLPOP / BRPOP key [key ...] timeout */
+static void bpop_generic(data_call *c, int where)
+{
+    int64_t timeout;
+    if (block_timeout_or_reply(c, &c->argv[c->argc - 1], &timeout) < 0) return;
+    for (int k = 1; k < c->argc - 1; k++) {
+        dentry *e;
+        int st = list_lookup_write(c, &c->argv[k], &e);
+        if (st < 0) return;
+        if (st == 0) continue;
+        c->ops->array(c->rctx, 2);
+        reply_bulk(c, c->argv[k].ptr, c->argv[k].len);
+        pop_one_reply(c, e, where);
+        drop_if_empty(c, &c->argv[k]);
+        return;
+    }
+    block_or_timeout(c, timeout, 1, c->argc - 2, DATA_BLOCK_LIST, 0);
+}
+
+void cmd_blpop(data_call *c)
+{
+    bpop_generic(c, HEAD);
+}
+
+void cmd_brpop(data_call *c)
+{
+    bpop_generic(c, TAIL);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout / BRPOPLPUSH source destination
+ * timeout */
+static void bmove_generic(data_call *c, int from, int to, const data_arg *timeout_arg)
+{
+    int64_t timeout;
+    if (block_timeout_or_reply(c, timeout_arg, &timeout) < 0) return;
+    dentry *e;
+    int st = list_lookup_write(c, &c->argv[1], &e);
+    if (st < 0) return;
+    if (st == 0) {
+        block_or_timeout(c, timeout, 1, 1, DATA_BLOCK_LIST, 1);
+        return;
+    }
+    lmove_generic(c, from, to);
+}
+
+void cmd_blmove(data_call *c)
+{
+    int from = where_or_reply(c, &c->argv[3]);
+    if (from < 0) return;
+    int to = where_or_reply(c, &c->argv[4]);
+    if (to < 0) return;
+    bmove_generic(c, from, to, &c->argv[5]);
+}
+
+void cmd_brpoplpush(data_call *c)
+{
+    bmove_generic(c, TAIL, HEAD, &c->argv[3]);
 }

@@ -1147,18 +1147,19 @@ void cmd_zpopmax(data_call *c)
     zpop_generic(c, 1);
 }
 
-void cmd_zmpop(data_call *c)
+/* ZMPOP (numkeys at argv[1]) and BZMPOP (timeout at argv[1], numkeys at argv[2]). */
+static void zmpop_generic(data_call *c, int nk)
 {
     long long numkeys, count = 1;
-    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &numkeys) || numkeys <= 0) {
+    if (!syn_string2ll(c->argv[nk].ptr, c->argv[nk].len, &numkeys) || numkeys <= 0) {
         reply_err(c, "ERR numkeys should be greater than 0");
         return;
     }
-    if (numkeys > c->argc - 3) {
+    if (numkeys > c->argc - nk - 2) {
         reply_syntax(c);
         return;
     }
-    int wi = 2 + (int)numkeys, max;
+    int wi = nk + 1 + (int)numkeys, max;
     if (arg_eq(&c->argv[wi], "min"))
         max = 0;
     else if (arg_eq(&c->argv[wi], "max"))
@@ -1181,7 +1182,9 @@ void cmd_zmpop(data_call *c)
             return;
         }
     }
-    for (int k = 2; k < wi; k++) {
+    int64_t timeout = 0;
+    if (nk == 2 && block_timeout_or_reply(c, &c->argv[1], &timeout) < 0) return;
+    for (int k = nk + 1; k < wi; k++) {
         dpos pos;
         if (!ks_write(c, &c->argv[k], &pos)) continue;
         dentry *e = *pos.slot;
@@ -1194,7 +1197,60 @@ void cmd_zmpop(data_call *c)
         pop_from(c, pos, e, (uint64_t)count, max, 1);
         return;
     }
-    c->ops->null_array(c->rctx);
+    if (nk == 2)
+        block_or_timeout(c, timeout, nk + 1, (int)numkeys, DATA_BLOCK_ZSET, 0);
+    else
+        c->ops->null_array(c->rctx);
+}
+
+void cmd_zmpop(data_call *c)
+{
+    zmpop_generic(c, 1);
+}
+
+void cmd_bzmpop(data_call *c)
+{
+    zmpop_generic(c, 2);
+}
+
+/* BZPOPMIN / BZPOPMAX key [key ...] timeout: [key, member, score] from the first key that has
+ * members (run here without blocking: see data_exec_block). */
+static void bzpop_generic(data_call *c, int max)
+{
+    int64_t timeout;
+    if (block_timeout_or_reply(c, &c->argv[c->argc - 1], &timeout) < 0) return;
+    for (int k = 1; k < c->argc - 1; k++) {
+        dpos pos;
+        if (!ks_write(c, &c->argv[k], &pos)) continue;
+        dentry *e = *pos.slot;
+        if (e->type != DT_ZSET) {
+            reply_wrongtype(c);
+            return;
+        }
+        zset *z = zs_of(e);
+        zsel sel = {max ? z->len - 1 : 0, 1, max};
+        zref *v = collect(z, &sel);
+        c->ops->array(c->rctx, 3);
+        reply_bulk(c, c->argv[k].ptr, c->argv[k].len);
+        reply_bulk(c, v[0].m, v[0].ml);
+        reply_dbl(c, v[0].score);
+        dmem_free(NULL, v);
+        del_span(z, max ? (zspan){z->len - 1, z->len} : (zspan){0, 1});
+        c->dirty = 1;
+        if (z->len == 0) ks_delete(c, pos);
+        return;
+    }
+    block_or_timeout(c, timeout, 1, c->argc - 2, DATA_BLOCK_ZSET, 0);
+}
+
+void cmd_bzpopmin(data_call *c)
+{
+    bzpop_generic(c, 0);
+}
+
+void cmd_bzpopmax(data_call *c)
+{
+    bzpop_generic(c, 1);
 }
 
 /* ---- ZUNION ZINTER ZDIFF (and STORE) ZINTERCARD ---- */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,7 +26,7 @@
 #define FWD_WAITERS_MAX (1u << 20)
 #define FWD_IN_MAX      (512u << 20)
 
-typedef struct {
+typedef struct fconn {
     struct fwd *f;
     int fd; /* -1: closed */
     int proto;
@@ -38,11 +39,17 @@ typedef struct {
     client **w; /* ring of waiters; NULL = reply to discard (HELLO, gone client) */
     size_t w_head, w_n, w_cap;
     int64_t last_progress_ms;
+    /* a blocking command's own connection (fwd_send_blocking): its client, and the kind of
+     * null its timeout replies (for CLIENT UNBLOCK here) */
+    client *owner;
+    bool null_bulk;
+    struct fconn *next;
 } fconn;
 
 struct fwd {
     node *n;
-    fconn conns[2];
+    fconn conns[2]; /* shared by every client, by protocol */
+    fconn *own;     /* blocking commands' connections */
     uint64_t timer;
 };
 
@@ -277,15 +284,10 @@ static void add_command(resp_buf *b, int argc, const data_arg *argv)
         resp_add_bulk(b, argv[i].ptr, argv[i].len);
 }
 
-/* The relay connection for c's protocol, open to addr: 0, or -EAGAIN / -errno. */
-static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
+/* Opens fc to addr and queues its handshake: 0, or -errno. */
+static int fconn_start(fwd *f, fconn *fc, const char *addr)
 {
-    fconn *fc = &f->conns[f->n->host->reply->is_resp3(c->conn) ? 1 : 0];
-    if (fc->fd >= 0 && strcmp(fc->addr, addr) != 0) {
-        if (fc->w_n) return -EAGAIN; /* replies from the old leader still to relay */
-        fconn_close(fc, "leader changed");
-    }
-    if (fc->fd < 0) {
+    {
         int rc = fconn_open(fc, addr);
         if (rc < 0) return rc;
         /* mark the connection as a relay: the leader never relays its requests again */
@@ -304,8 +306,92 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
             if (push_waiter(fc, NULL) < 0) return -ENOMEM;
         }
     }
+    return 0;
+}
+
+/* The relay connection for c's protocol, open to addr: 0, or -EAGAIN / -errno. */
+static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
+{
+    fconn *fc = &f->conns[f->n->host->reply->is_resp3(c->conn) ? 1 : 0];
+    if (fc->fd >= 0 && strcmp(fc->addr, addr) != 0) {
+        if (fc->w_n) return -EAGAIN; /* replies from the old leader still to relay */
+        fconn_close(fc, "leader changed");
+    }
+    if (fc->fd < 0) {
+        int rc = fconn_start(f, fc, addr);
+        if (rc < 0) return rc;
+    }
     *out = fc;
     return 0;
+}
+
+static bool is_cmd(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    int proto = f->n->host->reply->is_resp3(c->conn) ? 3 : 2;
+    fconn *fc = c->relay;
+    if (!fc) {
+        fc = calloc(1, sizeof(*fc));
+        if (!fc) return -ENOMEM;
+        fc->f = f;
+        fc->fd = -1;
+        fc->owner = c;
+        resp_buf_init(&fc->out);
+        fc->next = f->own;
+        f->own = fc;
+        c->relay = fc;
+    }
+    SYN_ASSERT(fc->w_n == 0); /* the client waited for every earlier reply */
+    if (fc->fd >= 0 && (strcmp(fc->addr, addr) != 0 || fc->proto != proto))
+        fconn_close(fc, "leader or protocol changed");
+    fc->proto = proto;
+    if (fc->fd < 0) {
+        int rc = fconn_start(f, fc, addr);
+        if (rc < 0) {
+            fconn_close(fc, "cannot connect");
+            return rc;
+        }
+    }
+    if (push_waiter(fc, c) < 0) {
+        fconn_close(fc, "out of memory");
+        return -ENOMEM;
+    }
+    fc->null_bulk = is_cmd(&argv[0], "blmove") || is_cmd(&argv[0], "brpoplpush");
+    fc->last_progress_ms = net_mono_ms();
+    add_command(&fc->out, argc, argv);
+    c->n_async++;
+    c->async_kind = ASYNC_BLOCK;
+    if (!fc->connecting) (void)fconn_write(fc);
+    return 0;
+}
+
+/* Forgets c as fc's waiter (it is answered elsewhere, or gone) and closes fc: the leader then
+ * forgets the command (its client left) unless it already served it. */
+static void own_abandon(fconn *fc, client *c)
+{
+    for (size_t i = 0; i < fc->w_n; i++)
+        if (fc->w[(fc->w_head + i) % fc->w_cap] == c) fc->w[(fc->w_head + i) % fc->w_cap] = NULL;
+    if (fc->fd >= 0) fconn_close(fc, "client unblocked or gone");
+}
+
+int fwd_unblock(fwd *f, client *c, int error)
+{
+    fconn *fc = c->relay;
+    if (!fc || c->async_kind != ASYNC_BLOCK || !fc->w_n) return 0;
+    own_abandon(fc, c);
+    node *n = f->n;
+    if (error)
+        nreply_error(n, c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else if (fc->null_bulk)
+        n->host->reply->null(c->conn);
+    else
+        n->host->reply->null_array(c->conn);
+    node_client_done(n, c);
+    return 1;
 }
 
 int fwd_send_multi(fwd *f, const char *addr, client *c)
@@ -357,8 +443,28 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
     return 0;
 }
 
+static void own_free(fconn *fc)
+{
+    if (fc->fd >= 0) fconn_close(fc, "shutdown");
+    resp_buf_deinit(&fc->out);
+    free(fc->in);
+    free(fc->w);
+    free(fc);
+}
+
 void fwd_client_freed(fwd *f, client *c)
 {
+    if (c->relay) {
+        fconn *fc = c->relay;
+        own_abandon(fc, c);
+        for (fconn **pp = &f->own; *pp; pp = &(*pp)->next)
+            if (*pp == fc) {
+                *pp = fc->next;
+                break;
+            }
+        own_free(fc);
+        c->relay = NULL;
+    }
     for (int k = 0; k < 2; k++) {
         fconn *fc = &f->conns[k];
         for (size_t i = 0; i < fc->w_n; i++)
@@ -383,6 +489,15 @@ static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
              * (replies go out in order), so give up on them sooner than FWD_TIMEOUT_MS */
             fconn_close(fc, "former leader silent");
         }
+    }
+    /* a blocked command may wait for ever; it is given up only if the connection is not up in
+     * time or another node leads (the former leader, if alive, also fails it then) */
+    for (fconn *fc = f->own; fc; fc = fc->next) {
+        if (fc->fd < 0 || !fc->w_n) continue;
+        if (fc->connecting && now - fc->last_progress_ms > FWD_TIMEOUT_MS)
+            fconn_close(fc, "no connection in time");
+        else if (strcmp(fc->addr, node_leader_client_addr(f->n)) != 0)
+            fconn_close(fc, "leader changed");
     }
     return 200;
 }
@@ -414,6 +529,12 @@ void fwd_destroy(fwd *f)
         resp_buf_deinit(&fc->out);
         free(fc->in);
         free(fc->w);
+    }
+    while (f->own) {
+        fconn *fc = f->own;
+        f->own = fc->next;
+        if (fc->owner) fc->owner->relay = NULL;
+        own_free(fc);
     }
     (void)net_timer_cancel(f->n->loop, f->timer);
     free(f);

@@ -72,6 +72,7 @@ void node_client_done(node *n, client *c)
 static void reply_err(node *n, client *c, const char *msg)
 {
     if (!c) return;
+    nblock_drop(n, c); /* a blocked client's retry failed: it is answered, no longer blocked */
     nreply_error(n, c, msg);
     node_client_done(n, c);
 }
@@ -137,14 +138,14 @@ static void prop_pop(node *n)
 
 static int reserve_prop(node *n);
 
-static void track(node *n, client *c, uint64_t idx)
+static void track(node *n, client *c, uint64_t idx, bool counted)
 {
     node_prop *p = &n->props[(n->props_head + n->props_n) % n->props_cap];
     p->index = idx;
     p->term = raft_term_of(n->r);
     p->c = c;
     n->props_n++;
-    if (c) {
+    if (c && counted) {
         c->n_async++;
         c->async_kind = ASYNC_LOG;
     }
@@ -158,11 +159,11 @@ int node_propose_cc(node *n, client *c, const raft_conf_change *cc)
     uint64_t idx = 0;
     rc = raft_propose_conf_change(n->r, cc, &idx);
     if (rc < 0) return rc;
-    track(n, c, idx);
+    track(n, c, idx, true);
     return 0;
 }
 
-int node_propose(node *n, client *c, const void *data, size_t len)
+static int propose(node *n, client *c, const void *data, size_t len, bool counted)
 {
     if (n->failed) return NODE_EFAILED; /* the raft instance is frozen mid-Ready */
     int rc = reserve_prop(n);
@@ -170,8 +171,18 @@ int node_propose(node *n, client *c, const void *data, size_t len)
     uint64_t idx = 0;
     rc = raft_propose(n->r, data, len, &idx);
     if (rc < 0) return rc;
-    track(n, c, idx);
+    track(n, c, idx, counted);
     return 0;
+}
+
+int node_propose(node *n, client *c, const void *data, size_t len)
+{
+    return propose(n, c, data, len, true);
+}
+
+int node_propose_retry(node *n, client *c, const void *data, size_t len)
+{
+    return propose(n, c, data, len, false);
 }
 
 static int reserve_prop(node *n)
@@ -193,6 +204,8 @@ static int reserve_prop(node *n)
 
 static void fail_all(node *n, const char *msg)
 {
+    nblock_fail_all(n, "TRYAGAIN leadership changed while the client was blocked; nothing was "
+                       "popped for it");
     while (n->props_n) {
         reply_err(n, prop_at(n, 0)->c, msg);
         prop_pop(n);
@@ -204,21 +217,28 @@ static void fail_all(node *n, const char *msg)
     n->reads_n = 0;
 }
 
-static void exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
+/* Runs a command entry (or a confirmed read) and answers c if given; false if c is not
+ * answered yet (a blocking command that blocked). */
+static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
 {
     int64_t now_ms;
     int argc;
     if (nentry_decode_cmd(n, data, len, &now_ms, &argc) < 0) {
         syn_log(SYN_LOG_WARN, "malformed command entry skipped");
         if (c) nreply_error(n, c, "ERR malformed log entry");
-        return;
+        return true;
     }
     const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
     if (!dc) {
         if (c) nreply_error(n, c, "ERR unknown command in log entry");
-        return;
+        return true;
+    }
+    if (c && (data_cmd_describe(dc)->flags & DATA_CMD_BLOCKING)) {
+        bool dirty;
+        return nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty);
     }
     data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL);
+    return true;
 }
 
 /* EXEC applied: every command at this point of the log, nothing in between. The client that
@@ -256,7 +276,7 @@ bad:
 static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
-    bool mine = false;
+    bool mine = false, answered = true;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
@@ -277,7 +297,7 @@ static void apply_entry(node *n, const raft_entry *e)
         node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
     if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
         if (e->data[0] == NENTRY_CMD) {
-            exec_cmd(n, e->data, e->len, c);
+            answered = exec_cmd(n, e->data, e->len, c);
             (*n->host->applied_writes)++;
         } else if (e->data[0] == NENTRY_MULTI) {
             exec_multi(n, e->data, e->len, c);
@@ -300,7 +320,7 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
-    if (mine) node_client_done(n, c);
+    if (mine && answered) node_client_done(n, c);
     n->applied = e->index;
     n->applied_since_snap++;
     n->applied_bytes_since_snap += e->len;
@@ -367,7 +387,7 @@ static void serve_reads(node *n)
                     nreply_errorf(n, rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
                                   raft_strerror(rd->err));
                 } else {
-                    exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
+                    (void)exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
                 }
                 node_client_done(n, rd->c);
             }
@@ -545,6 +565,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     if (n->failed) return NODE_TICK_MS; /* no raft_tick: the instance may be mid-Ready */
     node_snap_poll(n);
     node_catch_up(n);
+    nblock_timeouts(n);
     /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
      * even when no new write comes to carry it (otherwise the window had no bound) */
     if (n->cfg.fsync == NODE_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
@@ -603,8 +624,10 @@ void node_before_sleep(net_loop *l, void *ctx)
             any = 1;
         }
         take_lazy_expired(n);
+        nblock_serve(n);
         node_process(n);
-        progress = n->completions != done_before;
+        /* keys created by this pass's entries: blocked clients are served on the next one */
+        progress = n->completions != done_before || (n->blk_ready.len && n->blk_n);
         if (!any) break;
     }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
@@ -795,6 +818,9 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     if (!dc) return c->n_async ? stall(c) : NODE_LOCAL;
     const data_cmd_info *info = data_cmd_describe(dc);
     bool write = (info->flags & DATA_CMD_WRITE) != 0;
+    /* a blocking command waits for every earlier reply, and everything after it for its own */
+    bool blocking = (info->flags & DATA_CMD_BLOCKING) != 0;
+    if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
         return c->n_async ? stall(c) : NODE_LOCAL;
     /* bad arity never reaches the log */
@@ -819,7 +845,9 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     if (n->role == RAFT_LEADER) {
         if (write) {
             if (c->n_async && c->async_kind != ASYNC_LOG) return stall(c);
-            return route_write(n, c, dc, argc, argv);
+            int rc = route_write(n, c, dc, argc, argv);
+            if (blocking && c->n_async) c->async_kind = ASYNC_BLOCK;
+            return rc;
         }
         if (raft_sole_voter(n->r)) /* applied == committed between passes */
             return c->n_async ? stall(c) : NODE_LOCAL;
@@ -836,7 +864,8 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
     const char *addr = leader_client_addr(n);
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
-    int rc = fwd_send(n->fw, addr, c, argc, argv);
+    int rc = blocking ? fwd_send_blocking(n->fw, addr, c, argc, argv)
+                      : fwd_send(n->fw, addr, c, argc, argv);
     if (rc < 0) return stall(c);
     return NODE_DONE;
 }
@@ -859,6 +888,7 @@ void node_client_detach(node *n, client *c)
         n->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
+    nblock_drop(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)

@@ -29,7 +29,7 @@ typedef struct node node;
 /* Per-connection read consistency (SYNOD CONSISTENCY, DESIGN.md "Consistency levels"). */
 enum { CONS_LINEARIZABLE = 0, CONS_LEASE = 1, CONS_STALE = 2 };
 /* Kinds of asynchronous requests in flight for a connection. */
-enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3 };
+enum { ASYNC_NONE = 0, ASYNC_LOG = 1, ASYNC_READ = 2, ASYNC_FWD = 3, ASYNC_BLOCK = 4 };
 
 /* What the driver keeps per client connection; embedded in the host's connection and registered
  * with node_client_attach for its lifetime. */
@@ -47,6 +47,8 @@ typedef struct node_client {
     int readonly;                    /* READONLY: stale reads allowed on this connection */
     int forwarded;                   /* SYNOD FORWARDED: a follower's relay; never relayed again */
     uint64_t read_pass;              /* serve_reads: an earlier read of this client is pending */
+    struct nblock *blocked;          /* blocked on the leader (node_block.c); NULL = not */
+    struct fconn *relay;             /* follower: its own relay connection for blocking commands */
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 
@@ -129,7 +131,12 @@ int node_route(node *n, node_client *c, int argc, const data_arg *argv);
 /* EXEC of c's queued transaction: one log entry on the leader, relayed whole by a follower.
  * NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */
 int node_exec(node *n, node_client *c);
-void node_expire_cycle(node *n);              /* leader: propose DELs of expired keys */
+void node_expire_cycle(node *n); /* leader: propose DELs of expired keys */
+/* CLIENT UNBLOCK: a client blocked in BLPOP & co. (on this leader, or relayed to the leader by
+ * this follower) is answered as by a timeout (error = 0) or with -UNBLOCKED (error = 1).
+ * Returns 1 if it was blocked. */
+int node_unblock(node *n, node_client *c, int error);
+size_t node_blocked_clients(const node *n);   /* INFO blocked_clients */
 void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(node *n); /* "" while no leader is known */
 

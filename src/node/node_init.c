@@ -143,6 +143,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     n->snap_fd = -1;
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
+    nblock_init(n);
     if (start(n) < 0) {
         node_destroy(n);
         return NULL;
@@ -292,5 +293,6 @@ void node_destroy(node *n)
     free(n->argv);
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);
+    nblock_deinit(n);
     free(n);
 }

@@ -54,6 +54,14 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
 void fwd_client_freed(fwd *f, client *c);
 /* c's queued transaction as one contiguous MULTI ... EXEC; only EXEC's reply reaches c. */
 int fwd_send_multi(fwd *f, const char *addr, client *c);
+/* A blocking command, on c's own connection to the leader (c->relay): it may wait there for
+ * ever without holding up anyone else's replies. */
+int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+/* CLIENT UNBLOCK of a client whose blocking command is relayed: its relay is closed and it is
+ * answered here. 1 if it was waiting. */
+int fwd_unblock(fwd *f, client *c, int error);
+
+typedef struct nblock nblock;
 
 struct node {
     net_loop *loop;
@@ -113,6 +121,10 @@ struct node {
     int argv_cap;
     resp_buf scratch;
     char cluster_id[65];
+    /* blocked clients (node_block.c), FIFO; keys created since the last serve pass */
+    nblock *blk_head, *blk_tail;
+    size_t blk_n;
+    resp_buf blk_ready;
 };
 
 /* node_log.c */
@@ -159,6 +171,8 @@ const char *node_strerror(int rc); /* NODE_EFAILED or a -RAFT_E* code */
 void node_set_addr(node *n, raft_id id, const char *addr);
 const char *node_get_addr(const node *n, raft_id id);
 int node_propose(node *n, client *c, const void *data, size_t len);
+/* A blocked client's retry: tracked for c like node_propose, without counting a new request. */
+int node_propose_retry(node *n, client *c, const void *data, size_t len);
 int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
 void node_fail(node *n, const char *what);
 void node_process(node *n);
@@ -184,6 +198,18 @@ int node_snap_open(node *n); /* open the snapshot file of snap_meta for serving 
 
 /* node_cmd.c */
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
+
+/* node_block.c: blocking commands (see there). nblock_apply runs a blocking command proposed
+ * by c as its entry is applied: true if c got its reply (false: blocked, or answered by
+ * CLIENT UNBLOCK already); *dirty as data_exec returns. */
+void nblock_init(node *n);
+void nblock_deinit(node *n);
+bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
+                  int64_t now_ms, bool *dirty);
+void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that became ready */
+void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
+void nblock_drop(node *n, client *c);           /* c leaves or its retry failed: forget it */
+void nblock_fail_all(node *n, const char *msg); /* leadership lost */
 
 /* Replies to a connection through the host's reply ops (node.c). */
 void nreply_status(node *n, client *c, const char *s);

@@ -309,6 +309,34 @@ static int arg_eq_str(const data_arg *a, const char *s)
  * as Redis 7.0: the old form answers OK or "No such client" and may kill the caller; the new
  * form answers the number killed and skips the caller unless SKIPME no. The caller is closed
  * after its reply; others at the next safe point (before the loop sleeps). */
+void srv_cmd_client_unblock(server *s, client *c, int argc, const data_arg *argv)
+{
+    long long id;
+    if (argc > 4) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    if (arg_ll(&argv[2], &id) < 0) {
+        srv_reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    int error = 0;
+    if (argc == 4) {
+        if (arg_is(&argv[3], "error")) {
+            error = 1;
+        } else if (!arg_is(&argv[3], "timeout")) {
+            srv_reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    for (client *t = s->clients; t; t = t->next) {
+        if (t->id != (unsigned long long)id) continue;
+        srv_reply_int(c, s->node && node_unblock(s->node, &t->nc, error));
+        return;
+    }
+    srv_reply_int(c, 0);
+}
+
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
 {
     const data_arg *addr = NULL, *laddr = NULL;

@@ -97,8 +97,8 @@ static void info_server(server *s, resp_buf *b)
 
 static void info_clients(server *s, resp_buf *b)
 {
-    sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-              s->n_clients, s->cfg.maxclients);
+    sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:%zu\r\n",
+              s->n_clients, s->cfg.maxclients, s->node ? node_blocked_clients(s->node) : 0);
 }
 
 static void info_memory(server *s, resp_buf *b)

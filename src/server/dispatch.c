@@ -46,6 +46,9 @@ static const srv_cmd client_subs[] = {
     {"client|unpause", 2, "admin noscript loading stale", "admin slow dangerous connection",
      srv_cmd_client_unpause, NOSUBS, "connection", "Resume processing of clients that were paused",
      "6.2.0"},
+    {"client|unblock", -3, "admin noscript loading stale", "admin slow dangerous connection",
+     srv_cmd_client_unblock, NOSUBS, "connection",
+     "Unblock a client blocked in a blocking command from a different connection", "5.0.0"},
     {"client|no-evict", 3, "admin noscript loading stale", "admin slow dangerous connection",
      srv_cmd_client_no_evict, NOSUBS, "connection",
      "Set client eviction mode for the current connection", "7.0.0"},
@@ -501,12 +504,14 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     if (in->flags & DATA_CMD_DENYOOM) nf++;
     if (in->flags & DATA_CMD_FAST) nf++;
     if (in->flags & DATA_CMD_MOVABLEKEYS) nf++;
+    if (in->flags & DATA_CMD_BLOCKING) nf++;
     srv_reply_set(c, nf);
     if (in->flags & DATA_CMD_WRITE) srv_reply_status(c, "write");
     if (in->flags & DATA_CMD_READONLY) srv_reply_status(c, "readonly");
     if (in->flags & DATA_CMD_DENYOOM) srv_reply_status(c, "denyoom");
     if (in->flags & DATA_CMD_FAST) srv_reply_status(c, "fast");
     if (in->flags & DATA_CMD_MOVABLEKEYS) srv_reply_status(c, "movablekeys");
+    if (in->flags & DATA_CMD_BLOCKING) srv_reply_status(c, "blocking");
     srv_reply_int(c, in->first_key);
     srv_reply_int(c, in->last_key);
     srv_reply_int(c, in->key_step);

@@ -195,6 +195,7 @@ void srv_cmd_client_getname(server *s, client *c, int argc, const data_arg *argv
 void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_unblock(server *s, client *c, int argc, const data_arg *argv);
 /* Answers the error Redis would (unknown command, subcommand, arity) and returns -1, or 0 if
  * the command would run. For MULTI's queueing. */
 int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv);

@@ -584,6 +584,116 @@ static void golden(void **state)
     data_destroy(ds);
 }
 
+/* Blocking pops as data_exec runs them (replicas, MULTI): the non-blocking form, and Redis 7.0's
+ * errors (checked against redis-server 7.0.15). */
+static const rec_step block_script[] = {
+    {"BLPOP e 0", "(nil-array)"},
+    {"BRPOP e f 1.5", "(nil-array)"},
+    {"BLMOVE e f LEFT RIGHT 0", "(nil)"},
+    {"BRPOPLPUSH e f 0", "(nil)"},
+    {"BLMPOP 0 2 e f LEFT", "(nil-array)"},
+    {"BZPOPMIN e 0", "(nil-array)"},
+    {"BZMPOP 0 1 e MAX COUNT 2", "(nil-array)"},
+    {"BLPOP a -1", "-ERR timeout is negative"},
+    {"BLPOP a abc", "-ERR timeout is not a float or out of range"},
+    {"BLPOP a nan", "-ERR timeout is not a float or out of range"},
+    {"BLPOP a 1e16", "-ERR timeout is negative"},
+    {"BLMPOP x 0 a LEFT", "-ERR numkeys should be greater than 0"},
+    {"BLMPOP x 1 a LEFT", "-ERR timeout is not a float or out of range"},
+    {"BLMPOP -1 1 a UP", "-ERR syntax error"},
+    {"BLMPOP 0 5 a LEFT", "-ERR syntax error"},
+    {"BLMPOP 0 1 a LEFT COUNT 0", "-ERR count should be greater than 0"},
+    {"BZMPOP -1 1 a MIN", "-ERR timeout is negative"},
+    {"BLMOVE a b UP LEFT -1", "-ERR syntax error"},
+    {"BLMOVE a b LEFT LEFT -1", "-ERR timeout is negative"},
+    {"RPUSH l a b c", ":3"},
+    {"BLPOP e l 0", "*2 \"l\" \"a\""},
+    {"BRPOP l 0", "*2 \"l\" \"c\""},
+    {"BLMOVE l m RIGHT LEFT 0", "\"b\""},
+    {"EXISTS l", ":0"},
+    {"BLMPOP 0 2 e m RIGHT COUNT 5", "*2 \"m\" *1 \"b\""},
+    {"ZADD z 2 b 1 a 3 c", ":3"},
+    {"BZPOPMIN e z 0", "*3 \"z\" \"a\" ,1"},
+    {"BZPOPMAX z 0", "*3 \"z\" \"c\" ,3"},
+    {"BZMPOP 0 1 z MIN COUNT 3", "*2 \"z\" *1 *2 \"b\" ,2"},
+    {"SET s v", "+OK"},
+    {"BLPOP e s 0", "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+    {"BZPOPMIN s 0", "-WRONGTYPE Operation against a key holding the wrong kind of value"},
+    {NULL, NULL},
+};
+
+static int created_n;
+static char created_last[32];
+static void on_created(void *ctx, const char *key, size_t len)
+{
+    (void)ctx;
+    created_n++;
+    snprintf(created_last, sizeof(created_last), "%.*s", (int)len, key);
+}
+
+static void blocking(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    for (const rec_step *s = block_script; s->cmd; s++)
+        assert_reply(ds, s->cmd, s->want);
+
+    /* data_exec_block: nothing to pop = no reply, nothing changed, what to wait for */
+    data_arg argv[4] = {{"BLPOP", 5}, {"k1", 2}, {"k2", 2}, {"2.5", 3}};
+    data_block blk;
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    int dirty =
+        data_exec_block(ds, data_cmd_lookup("blpop", 5), 4, argv, t_now_ms, &rec_ops, &t_rec, &blk);
+    assert_int_equal(dirty, 0);
+    assert_string_equal(t_rec.buf, "");
+    assert_int_equal(blk.blocked, 1);
+    assert_int_equal(blk.first_key, 1);
+    assert_int_equal(blk.n_keys, 2);
+    assert_int_equal(blk.type, DATA_BLOCK_LIST);
+    assert_int_equal(blk.timeout_ms, 2500);
+    assert_int_equal(blk.null_bulk, 0);
+    data_reply_timeout(&blk, &rec_ops, &t_rec);
+    assert_string_equal(t_rec.buf, "(nil-array)");
+    data_arg mv[6] = {{"BLMOVE", 6}, {"k1", 2}, {"d", 1}, {"LEFT", 4}, {"LEFT", 4}, {"0", 1}};
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    (void)data_exec_block(ds, data_cmd_lookup("blmove", 6), 6, mv, t_now_ms, &rec_ops, &t_rec,
+                          &blk);
+    assert_int_equal(blk.blocked, 1);
+    assert_int_equal(blk.n_keys, 1);
+    assert_int_equal(blk.timeout_ms, 0);
+    assert_int_equal(blk.null_bulk, 1);
+
+    /* the created hook: list / zset keys created, never an existing key pushed to */
+    data_set_key_created_hook(ds, on_created, NULL);
+    assert_reply(ds, "RPUSH k2 x", ":1");
+    assert_int_equal(created_n, 1);
+    assert_string_equal(created_last, "k2");
+    assert_reply(ds, "RPUSH k2 y", ":2");
+    assert_reply(ds, "SET str v", "+OK");
+    assert_reply(ds, "HSET h f v", ":1");
+    assert_int_equal(created_n, 1);
+    assert_reply(ds, "ZADD zz 1 a", ":1");
+    assert_reply(ds, "LMOVE k2 k3 LEFT LEFT", "\"x\"");
+    assert_int_equal(created_n, 3);
+    assert_string_equal(created_last, "k3");
+    assert_int_equal(data_block_available(ds, DATA_BLOCK_LIST, "k2", 2, t_now_ms), 1);
+    assert_int_equal(data_block_available(ds, DATA_BLOCK_ZSET, "k2", 2, t_now_ms), 0);
+    assert_int_equal(data_block_available(ds, DATA_BLOCK_ZSET, "zz", 2, t_now_ms), 1);
+    assert_int_equal(data_block_available(ds, DATA_BLOCK_LIST, "str", 3, t_now_ms), 0);
+
+    /* with a key ready the call runs as data_exec would, and does not block */
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    dirty =
+        data_exec_block(ds, data_cmd_lookup("blpop", 5), 4, argv, t_now_ms, &rec_ops, &t_rec, &blk);
+    assert_int_equal(dirty, 1);
+    assert_int_equal(blk.blocked, 0);
+    assert_string_equal(t_rec.buf, "*2 \"k2\" \"y\"");
+    data_destroy(ds);
+}
+
 static void list_ready(void **state)
 {
     (void)state;
@@ -605,7 +715,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(quicklist_vs_model), cmocka_unit_test(quicklist_large),
         cmocka_unit_test(commands_vs_model),  cmocka_unit_test(golden),
-        cmocka_unit_test(list_ready),
+        cmocka_unit_test(list_ready),         cmocka_unit_test(blocking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,266 @@
+/* node_block.c — blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX
+ * BZMPOP) on a replicated store (issue 10; docs/cluster.md "Blocking commands").
+ *
+ * A client blocks on the leader only (a follower relays the command on a connection of the
+ * client's own: fwd.c). The command goes through the log like any write; when its entry is
+ * applied, every replica runs it as the non-blocking form (data_exec), but the leader runs it
+ * for its client with data_exec_block: with nothing to pop the client gets no reply and is
+ * put on the blocked list (FIFO) instead. Nothing changed in the dataset, so the replicas
+ * agree.
+ *
+ * A blocked client can only be served when one of its keys is created (a key never holds an
+ * empty list or sorted set, so an existing key would have been popped at once): the data
+ * layer reports every list / sorted-set key it creates (data_set_key_created_hook). Outside a
+ * Ready, the leader then proposes the client's command again — for as many waiters, in FIFO
+ * order, as the key has elements — and the retry's apply serves it, or, if another pop took
+ * the elements first, leaves it blocked where it was. Each retry re-marks its keys, so
+ * elements pushed meanwhile to the same key reach the next waiter.
+ *
+ * Timeouts (monotonic, from the moment the client blocked) are checked on every tick. A
+ * client that leaves is forgotten. When the leader loses leadership its blocked clients get
+ * -TRYAGAIN (nothing was popped for them); a retry in flight then gets the usual "may or may
+ * not have been applied" error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node_internal.h"
+#include "util/assert.h"
+
+struct nblock {
+    client *c;
+    uint8_t *args; /* the command's arguments (nentry_put_args), proposed again on a retry */
+    size_t args_len;
+    data_block spec;
+    int64_t deadline_ms; /* monotonic; 0 = none */
+    bool inflight;       /* a retry is proposed and not applied yet */
+    int unblock;         /* CLIENT UNBLOCK while in flight: 1 timeout reply, 2 error */
+    nblock *prev, *next;
+};
+
+static void on_key_created(void *ctx, const char *key, size_t len)
+{
+    node *n = ctx;
+    if (!n->blk_n || n->role != RAFT_LEADER) return;
+    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                      (uint8_t)len};
+    resp_buf_append(&n->blk_ready, hdr, 4);
+    resp_buf_append(&n->blk_ready, key, len);
+}
+
+void nblock_init(node *n)
+{
+    resp_buf_init(&n->blk_ready);
+    data_set_key_created_hook(n->ds, on_key_created, n);
+}
+
+static void unlink_nb(node *n, nblock *b)
+{
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        n->blk_head = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    else
+        n->blk_tail = b->prev;
+    n->blk_n--;
+    b->c->blocked = NULL;
+    free(b->args);
+    free(b);
+}
+
+void nblock_drop(node *n, client *c)
+{
+    if (c->blocked) unlink_nb(n, c->blocked);
+}
+
+void nblock_deinit(node *n)
+{
+    while (n->blk_head)
+        unlink_nb(n, n->blk_head);
+    resp_buf_deinit(&n->blk_ready);
+}
+
+size_t node_blocked_clients(const node *n)
+{
+    size_t k = n->blk_n;
+    for (const client *c = n->clients; c; c = c->next)
+        if (c->relay && c->async_kind == ASYNC_BLOCK) k++; /* relayed to the leader */
+    return k;
+}
+
+/* The arguments of b's keys: argv decoded from b->args into n->argv. */
+static int decode_args(node *n, const nblock *b)
+{
+    size_t off = 0;
+    return nentry_get_args(b->args, b->args_len, &off, &n->argv, &n->argv_cap);
+}
+
+static void mark_keys_ready(node *n, nblock *b)
+{
+    int argc = decode_args(n, b);
+    if (argc <= 0) return;
+    for (int k = 0; k < b->spec.n_keys && b->spec.first_key + k < argc; k++) {
+        const data_arg *a = &n->argv[b->spec.first_key + k];
+        on_key_created(n, a->ptr, a->len);
+    }
+}
+
+static void answer_unblocked(node *n, nblock *b, int how)
+{
+    client *c = b->c;
+    if (how == 2)
+        nreply_error(n, c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    else
+        data_reply_timeout(&b->spec, n->host->reply, c->conn);
+    unlink_nb(n, b);
+    node_client_done(n, c);
+}
+
+bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
+                  int64_t now_ms, bool *dirty)
+{
+    data_block spec;
+    *dirty = data_exec_block(n->ds, dc, argc, argv, now_ms, n->host->reply, c->conn, &spec) != 0;
+    nblock *b = c->blocked;
+    if (b) { /* a retry */
+        b->inflight = false;
+        if (!spec.blocked) {       /* served (or an error): done */
+            mark_keys_ready(n, b); /* more may be left for the next waiter */
+            unlink_nb(n, b);
+            return true;
+        }
+        if (b->unblock) {
+            answer_unblocked(n, b, b->unblock);
+            return false; /* answered and done above */
+        }
+        if (b->deadline_ms && net_mono_ms() >= b->deadline_ms) {
+            data_reply_timeout(&b->spec, n->host->reply, c->conn);
+            unlink_nb(n, b);
+            return true;
+        }
+        mark_keys_ready(n, b); /* elements pushed to an existing key meanwhile */
+        return false;
+    }
+    if (!spec.blocked) return true;
+    b = calloc(1, sizeof(*b));
+    resp_buf tmp;
+    resp_buf_init(&tmp);
+    nentry_put_args(&tmp, argc, argv);
+    SYN_ASSERT(b != NULL);
+    b->c = c;
+    b->args = (uint8_t *)tmp.data; /* the buffer is handed over */
+    b->args_len = tmp.len;
+    b->spec = spec;
+    b->deadline_ms = spec.timeout_ms ? net_mono_ms() + spec.timeout_ms : 0;
+    b->prev = n->blk_tail;
+    if (n->blk_tail)
+        n->blk_tail->next = b;
+    else
+        n->blk_head = b;
+    n->blk_tail = b;
+    n->blk_n++;
+    c->blocked = b;
+    c->async_kind = ASYNC_BLOCK;
+    return false;
+}
+
+static bool waits_on(node *n, nblock *b, const char *key, size_t len)
+{
+    int argc = decode_args(n, b);
+    for (int k = 0; k < b->spec.n_keys && b->spec.first_key + k < argc; k++) {
+        const data_arg *a = &n->argv[b->spec.first_key + k];
+        if (a->len == len && memcmp(a->ptr, key, len) == 0) return true;
+    }
+    return false;
+}
+
+static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
+{
+    uint64_t avail[3] = {0, data_block_available(n->ds, DATA_BLOCK_LIST, key, len, now_wall),
+                         data_block_available(n->ds, DATA_BLOCK_ZSET, key, len, now_wall)};
+    if (!avail[DATA_BLOCK_LIST] && !avail[DATA_BLOCK_ZSET]) return;
+    /* retries in flight on this key will take their share first */
+    for (nblock *b = n->blk_head; b; b = b->next)
+        if (b->inflight && avail[b->spec.type] && waits_on(n, b, key, len)) avail[b->spec.type]--;
+    for (nblock *b = n->blk_head; b; b = b->next) {
+        if (b->inflight || !avail[b->spec.type] || !waits_on(n, b, key, len)) continue;
+        nentry_put_header(&n->scratch, NENTRY_CMD, now_wall);
+        resp_buf_append(&n->scratch, b->args, b->args_len);
+        if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
+        b->inflight = true;
+        avail[b->spec.type]--;
+    }
+}
+
+void nblock_serve(node *n)
+{
+    if (!n->blk_ready.len) return;
+    if (n->failed || n->role != RAFT_LEADER || !n->blk_n) {
+        n->blk_ready.len = 0;
+        return;
+    }
+    /* the list may grow while we propose (no: proposals apply later), so walk a copy */
+    resp_buf ready = n->blk_ready;
+    resp_buf_init(&n->blk_ready);
+    int64_t now = net_wall_ms();
+    for (size_t off = 0; off + 4 <= ready.len;) {
+        const uint8_t *p = (const uint8_t *)ready.data + off;
+        size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        /* each key once per pass */
+        bool seen = false;
+        for (size_t o2 = 0; o2 < off && !seen;) {
+            const uint8_t *q = (const uint8_t *)ready.data + o2;
+            size_t l2 = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+            seen = l2 == len && memcmp(q + 4, p + 4, len) == 0;
+            o2 += 4 + l2;
+        }
+        if (!seen) serve_key(n, (const char *)p + 4, len, now);
+        off += 4 + len;
+    }
+    resp_buf_deinit(&ready);
+}
+
+void nblock_timeouts(node *n)
+{
+    if (!n->blk_n) return;
+    int64_t now = net_mono_ms();
+    for (nblock *b = n->blk_head, *next; b; b = next) {
+        next = b->next;
+        if (b->inflight || !b->deadline_ms || now < b->deadline_ms) continue;
+        client *c = b->c;
+        data_reply_timeout(&b->spec, n->host->reply, c->conn);
+        unlink_nb(n, b);
+        node_client_done(n, c);
+    }
+}
+
+void nblock_fail_all(node *n, const char *msg)
+{
+    for (nblock *b = n->blk_head, *next; b; b = next) {
+        next = b->next;
+        client *c = b->c;
+        bool inflight = b->inflight; /* its proposal's failure answers it */
+        unlink_nb(n, b);
+        if (!inflight) {
+            nreply_error(n, c, msg);
+            node_client_done(n, c);
+        }
+    }
+}
+
+int node_unblock(node *n, node_client *c, int error)
+{
+    if (c->async_kind != ASYNC_BLOCK) return 0;
+    nblock *b = c->blocked;
+    if (b) {
+        if (b->inflight) {
+            b->unblock = error ? 2 : 1;
+            return 1;
+        }
+        answer_unblocked(n, b, error ? 2 : 1);
+        return 1;
+    }
+    if (c->relay && n->fw) return fwd_unblock(n->fw, c, error);
+    return 0;
+}

@@ -1,0 +1,234 @@
+"""Blocking pops on a 3-node cluster (issue 10; docs/cluster.md "Blocking commands").
+
+A client blocks on the leader only: a follower relays its BLPOP on a connection of the client's
+own and keeps the client's connection. The pop that serves a blocked client is a log entry, so
+every replica applies it; clients are served FIFO per key; timeouts, CLIENT UNBLOCK (on the
+leader and on a follower) and BZPOPMIN work the same through any node. Under leader kills the
+BLMOVE-into-a-processing-list pattern loses nothing: every job ends consumed, still queued, or
+in the processing list, and the replicas agree.
+
+Replay of the kill test: BLOCK_SEED=<n>.
+"""
+
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from harness import wait_for
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+
+def rc(node, timeout=30.0):
+    return redis.Redis(host=node.host, port=node.port, socket_timeout=timeout,
+                       socket_connect_timeout=2.0, decode_responses=True)  # fmt: skip
+
+
+def blocked_clients(node):
+    return int(rc(node, 2.0).info("clients")["blocked_clients"])
+
+
+class Call(threading.Thread):
+    """One blocking command in a thread of its own; .result or .error once joined."""
+
+    def __init__(self, client, *cmd):
+        super().__init__(daemon=True)
+        self.client, self.cmd = client, cmd
+        self.result = self.error = None
+
+    def run(self):
+        try:
+            res = self.client.execute_command(*self.cmd)
+            self.result = list(res) if isinstance(res, tuple) else res  # redis-py: BLPOP tuples
+        except redis.RedisError as e:
+            self.error = e
+
+
+def start_blocked(client, where, expect_leader_blocked, *cmd):
+    """Starts cmd in a thread and waits until the leader counts one more blocked client."""
+    t = Call(client, *cmd)
+    t.start()
+    wait_for(lambda: blocked_clients(where) >= expect_leader_blocked, 5,
+             what=f"{cmd} to block")  # fmt: skip
+    return t
+
+
+def local(node, cmd):
+    c = node.conn(timeout=2.0)
+    try:
+        c.call("SYNOD", "CONSISTENCY", "stale")
+        return c.call(*cmd)
+    finally:
+        c.close()
+
+
+def test_blocking_pops_through_every_node(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+
+    # FIFO per key across nodes: a follower's client first, then the leader's own
+    a = start_blocked(rc(f1), leader, 1, "BLPOP", "q", "other", "0")
+    b = start_blocked(rc(leader), leader, 2, "BRPOP", "q", "0")
+    assert blocked_clients(f1) == 1  # the follower counts its relayed client too
+    assert rc(f2).rpush("q", "x", "y", "z") == 3
+    a.join(10)
+    b.join(10)
+    assert (a.result, a.error) == (["q", "x"], None)
+    assert (b.result, b.error) == (["q", "z"], None)
+    assert rc(leader).lrange("q", 0, -1) == ["y"]
+
+    # four waiters, two elements: the first two get them, in order, the others still wait
+    ws = [start_blocked(rc(leader if i % 2 else f1), leader, i + 1, "BLPOP", "w", "0")
+          for i in range(4)]  # fmt: skip
+    rc(f2).rpush("w", "e1", "e2")
+    ws[0].join(10)
+    ws[1].join(10)
+    assert [ws[0].result, ws[1].result] == [["w", "e1"], ["w", "e2"]]
+    time.sleep(0.3)
+    assert ws[2].is_alive() and ws[3].is_alive()
+    rc(leader).lpush("w", "e3")
+    ws[2].join(10)
+    assert ws[2].result == ["w", "e3"] and ws[3].is_alive()
+
+    # CLIENT UNBLOCK on the leader (ERROR) and on a follower (TIMEOUT)
+    cl = rc(leader)
+    cid = cl.client_id()
+    t = Call(cl, "BLPOP", "none", "0")
+    t.start()
+    wait_for(lambda: blocked_clients(leader) >= 2, 5, what="the leader's client to block")
+    assert rc(leader).execute_command("CLIENT", "UNBLOCK", str(cid), "ERROR") == 1
+    t.join(5)
+    assert t.error is not None and "UNBLOCKED" in str(t.error)
+    fl = rc(f2)
+    fid = fl.client_id()
+    t = Call(fl, "BLMOVE", "none", "dst", "LEFT", "RIGHT", "0")
+    t.start()
+    wait_for(lambda: blocked_clients(f2) >= 1, 5, what="the follower's client to block")
+    assert rc(f2).execute_command("CLIENT", "UNBLOCK", str(fid)) == 1
+    t.join(5)
+    assert (t.result, t.error) == (None, None)
+    assert rc(f2).execute_command("CLIENT", "UNBLOCK", str(fid)) == 0  # not blocked any more
+    rc(f2).rpush("w", "e4")
+    ws[3].join(10)
+    assert ws[3].result == ["w", "e4"]
+    # a waiter relayed by a follower leaves: the leader forgets it
+    s = socket.create_connection((f1.host, f1.port), timeout=5)
+    s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$4\r\ngone\r\n$1\r\n0\r\n")
+    wait_for(lambda: blocked_clients(leader) == 1, 5, what="the relayed waiter to block")
+    s.close()
+    wait_for(lambda: blocked_clients(leader) == 0, 5, what="the leader to forget the waiter")
+    wait_for(lambda: blocked_clients(f1) == 0, 5, what="the follower to forget the waiter")
+
+    # timeouts through a follower and the leader
+    for node in (f1, leader):
+        t0 = time.monotonic()
+        assert rc(node).blpop(["empty"], timeout=0.5) is None
+        took = time.monotonic() - t0
+        assert 0.4 < took < 3, f"BLPOP 0.5 via node{node.id} took {took:.2f}s"
+
+    # sorted sets: BZPOPMIN blocked on a follower, served by a ZADD through the other one
+    t = start_blocked(rc(f1), leader, 1, "BZPOPMIN", "z", "0")
+    rc(f2).zadd("z", {"m2": 2, "m1": 1})
+    t.join(10)
+    assert t.result == ["z", "m1", 1.0]  # redis-py converts the score
+
+    # errors are immediate, not blocking
+    rc(leader).set("str", "v")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        rc(f1).blpop(["str"], timeout=0)
+    with pytest.raises(redis.ResponseError, match="timeout is negative"):
+        rc(f1).execute_command("BLPOP", "q", "-1")
+
+    # every replica applied the same pops
+    keys = ["q", "w", "dst", "z"]
+    state = {}
+
+    def same():
+        for n in c.nodes:
+            state[n.id] = [local(n, ("LRANGE", k, "0", "-1")) if k != "z" else
+                           local(n, ("ZRANGE", "z", "0", "-1")) for k in keys]  # fmt: skip
+        return len({repr(v) for v in state.values()}) == 1
+
+    wait_for(same, 10, what=lambda: f"replicas to agree: {state}")
+    assert state[leader.id] == [["y"], [], [], ["m2"]]
+
+
+def test_blmove_queue_loses_nothing_under_leader_kills(make_cluster):
+    seed = int(os.environ.get("BLOCK_SEED", random.SystemRandom().randrange(1 << 30)))
+    print(f"test_cluster_blocking: BLOCK_SEED={seed}")
+    r = random.Random(seed)
+    c = make_cluster(3)
+    c.wait_leader()
+    jobs = [f"job{i}" for i in range(150)]
+    consumed, stop = [], threading.Event()
+    errors = {"producer": 0, "consumer": 0}
+
+    def live_client():
+        alive = [n for n in c.nodes if n.alive()]
+        return rc(r.choice(alive), timeout=10.0)
+
+    def consumer():
+        cl = live_client()
+        while not stop.is_set():
+            try:
+                v = cl.execute_command("BLMOVE", "jobs", "processing", "LEFT", "RIGHT", "0.5")
+                if v is not None:
+                    consumed.append(v)
+                    cl.lrem("processing", 1, v)
+            except redis.RedisError:
+                errors["consumer"] += 1
+                time.sleep(0.05)
+                cl = live_client()
+
+    th = threading.Thread(target=consumer, daemon=True)
+    th.start()
+    cl = live_client()
+    kills = 0
+    for i, job in enumerate(jobs):
+        if i in (40, 100):
+            victim = c.wait_leader()
+            victim.kill()
+            kills += 1
+            c.wait_leader(nodes=[n for n in c.nodes if n is not victim])
+            victim.start()
+        while True:
+            try:
+                cl.rpush("jobs", job)
+                break
+            except redis.RedisError:
+                errors["producer"] += 1  # outcome unknown: pushed again (a duplicate is fine)
+                time.sleep(0.05)
+                cl = live_client()
+    for n in c.nodes:
+        n.wait_serving()
+
+    def drained():
+        try:
+            return rc(c.wait_leader(), 2.0).llen("jobs") == 0
+        except redis.RedisError:
+            return False
+
+    wait_for(drained, 30, interval=0.2, what="the consumer to drain the queue")
+    stop.set()
+    th.join(10)
+    state = {}
+
+    def same():
+        for n in c.nodes:
+            state[n.id] = (local(n, ("LRANGE", "jobs", "0", "-1")),
+                           local(n, ("LRANGE", "processing", "0", "-1")))  # fmt: skip
+        return len({repr(v) for v in state.values()}) == 1
+
+    wait_for(same, 20, what=lambda: f"replicas to agree: {state}")
+    queued, processing = next(iter(state.values()))
+    lost = set(jobs) - set(consumed) - set(queued) - set(processing)
+    print(f"consumed {len(consumed)} ({len(set(consumed))} distinct), processing {processing}, "
+          f"{kills} leader kills, retries {errors}")  # fmt: skip
+    assert not lost, f"jobs lost: {sorted(lost)}"
+    assert kills == 2
