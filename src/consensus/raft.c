@@ -273,6 +273,11 @@ uint64_t raft_term_of(const raft *r)
     return r->term;
 }
 
+uint64_t raft_last_index_of(const raft *r)
+{
+    return r->last_index;
+}
+
 bool raft_may_send_early(const raft_message *m, uint64_t durable_term)
 {
     switch (m->type) {

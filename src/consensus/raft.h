@@ -472,7 +472,8 @@ typedef struct raft_status {
 
 void raft_status_get(const raft *r, raft_status *st);
 raft_id raft_id_of(const raft *r);
-uint64_t raft_term_of(const raft *r); /* current term (cheap; raft_status_get copies a lot) */
-bool raft_sole_voter(const raft *r);  /* the membership is this node alone, no learners */
+uint64_t raft_term_of(const raft *r);       /* current term (cheap; raft_status_get copies a lot) */
+uint64_t raft_last_index_of(const raft *r); /* index of the last entry in the log (cheap) */
+bool raft_sole_voter(const raft *r);        /* the membership is this node alone, no learners */
 
 #endif

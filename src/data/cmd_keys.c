@@ -159,6 +159,8 @@ void cmd_flushdb(data_call *c)
         reply_syntax(c);
         return;
     }
+    if (c->ds->touched_cb && dict_size(&c->ds->keys))
+        c->ds->touched_cb(c->ds->touched_ctx, NULL, 0); /* every key goes */
     if (c->argc == 2 && arg_eq(&c->argv[1], "async"))
         ks_flush_async(c->ds);
     else

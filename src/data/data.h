@@ -114,6 +114,16 @@ uint64_t data_block_available(const data_store *ds, int type, const char *key, s
 typedef void (*data_key_cb2)(void *ctx, const char *key, size_t len);
 void data_set_key_created_hook(data_store *ds, data_key_cb2 cb, void *ctx);
 
+/* WATCH support: called for every key a write modifies (created, replaced, changed in place,
+ * deleted, expired by data_expire_key), and once with key NULL when every key goes (FLUSHALL,
+ * FLUSHDB). Keys looked up for writing by a command that changed nothing are not reported. The
+ * callback must not call back into the store. NULL = none. */
+void data_set_key_touched_hook(data_store *ds, data_key_cb2 cb, void *ctx);
+/* A key's state for WATCH: DATA_KEY_ABSENT, DATA_KEY_LIVE, or DATA_KEY_STALE (present but
+ * logically expired at now_ms, not deleted yet). Changes nothing. */
+enum { DATA_KEY_ABSENT = 0, DATA_KEY_LIVE = 1, DATA_KEY_STALE = 2 };
+int data_key_state(const data_store *ds, const char *key, size_t len, int64_t now_ms);
+
 /* Rewrites a write command into its deterministic form before it is proposed to the log:
  * relative times become absolute (SET .. EX 10 -> SET .. PXAT now+10000, EXPIRE -> PEXPIREAT,
  * SETEX -> SET .. PXAT, GETEX EX -> GETEX PXAT, ...), and random choices are drawn here, once,

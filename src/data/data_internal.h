@@ -167,6 +167,12 @@ struct data_store {
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
     data_key_cb2 created_cb; /* data_set_key_created_hook */
     void *created_ctx;
+    data_key_cb2 touched_cb; /* data_set_key_touched_hook */
+    void *touched_ctx;
+    /* keys looked up for writing by the running command (argv bytes): reported to touched_cb
+     * if the command changed the dataset */
+    data_arg *wkeys;
+    size_t wkeys_n, wkeys_cap;
 };
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */

@@ -167,8 +167,21 @@ dentry *ks_read(data_call *c, const data_arg *key)
     return NULL;
 }
 
+static void note_wkey(data_store *ds, const data_arg *key)
+{
+    if (ds->wkeys_n == ds->wkeys_cap) {
+        size_t ncap = ds->wkeys_cap ? 2 * ds->wkeys_cap : 16;
+        data_arg *nk = realloc(ds->wkeys, ncap * sizeof(*nk));
+        SYN_ASSERT(nk != NULL);
+        ds->wkeys = nk;
+        ds->wkeys_cap = ncap;
+    }
+    ds->wkeys[ds->wkeys_n++] = *key;
+}
+
 int ks_write(data_call *c, const data_arg *key, dpos *pos)
 {
+    if (c->ds->touched_cb) note_wkey(c->ds, key);
     if (!dict_find(&c->ds->keys, key->ptr, key->len, pos)) return 0;
     if (ks_is_expired(*pos->slot, c->now_ms)) {
         ks_delete(c, *pos);
@@ -180,6 +193,7 @@ int ks_write(data_call *c, const data_arg *key, dpos *pos)
 void ks_delete(data_call *c, dpos pos)
 {
     dentry *e = dict_unlink(&c->ds->keys, pos);
+    if (c->ds->touched_cb) c->ds->touched_cb(c->ds->touched_ctx, dentry_key(e), e->klen);
     if (e->flags & DE_EXPIRE) c->ds->expires--;
     dentry_free(&c->ds->mem, e);
     c->dirty = 1;
@@ -192,6 +206,20 @@ void ks_insert(data_call *c, dentry *e)
     c->dirty = 1;
     if (c->ds->created_cb && (e->type == DT_LIST || e->type == DT_ZSET))
         c->ds->created_cb(c->ds->created_ctx, dentry_key(e), e->klen);
+    if (c->ds->touched_cb) c->ds->touched_cb(c->ds->touched_ctx, dentry_key(e), e->klen);
+}
+
+void data_set_key_touched_hook(data_store *ds, data_key_cb2 cb, void *ctx)
+{
+    ds->touched_cb = cb;
+    ds->touched_ctx = ctx;
+}
+
+int data_key_state(const data_store *ds, const char *key, size_t len, int64_t now_ms)
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key, len, &pos)) return DATA_KEY_ABSENT;
+    return ks_is_expired(*pos.slot, now_ms) ? DATA_KEY_STALE : DATA_KEY_LIVE;
 }
 
 void data_set_key_created_hook(data_store *ds, data_key_cb2 cb, void *ctx)
@@ -409,6 +437,7 @@ void data_destroy(data_store *ds)
     data_take_expired(ds, NULL, NULL);
     ks_flush(ds);
     SYN_ASSERT_CMP(ds->mem, ==, 0);
+    free(ds->wkeys);
     free(ds);
 }
 
@@ -440,7 +469,12 @@ int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_ar
         }
     }
     if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_EXEC);
+    ds->wkeys_n = 0;
     cmd->fn(&c);
+    if (ds->touched_cb && c.dirty)
+        for (size_t i = 0; i < ds->wkeys_n; i++)
+            ds->touched_cb(ds->touched_ctx, ds->wkeys[i].ptr, ds->wkeys[i].len);
+    ds->wkeys_n = 0;
     return c.dirty;
 }
 

@@ -625,8 +625,8 @@ int block_timeout_or_reply(data_call *c, const data_arg *a, int64_t *ms)
     /* as Redis 7.0: milliseconds truncated; beyond the long long range the x86 conversion
      * gives LLONG_MIN, so a huge timeout reads as negative */
     v *= 1000.0L;
-    long long t = v >= 9223372036854775808.0L || v < -9223372036854775808.0L ? LLONG_MIN
-                                                                            : (long long)v;
+    long long t =
+        v >= 9223372036854775808.0L || v < -9223372036854775808.0L ? LLONG_MIN : (long long)v;
     if (t < 0) {
         reply_err(c, "ERR timeout is negative");
         return -1;

@@ -401,8 +401,17 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     if (rc < 0) return rc;
     /* contiguous on the shared connection: nothing of another client can come in between */
     const node_host *h = f->n->host;
-    if ((size_t)h->multi_count(c->conn) + 2 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
+    if ((size_t)h->multi_count(c->conn) + 3 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
     bool was_idle = fc->w_n == 0;
+    if (c->n_watch) { /* the leader checks them (node_watch.c) */
+        data_arg *wa;
+        char *wb;
+        int wn = nwatch_encode(c, &wa, &wb);
+        add_command(&fc->out, wn, wa);
+        free(wa);
+        free(wb);
+        if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+    }
     data_arg m[1] = {{"MULTI", 5}};
     add_command(&fc->out, 1, m);
     if (push_waiter(fc, NULL) < 0) return -ENOMEM;

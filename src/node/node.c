@@ -204,6 +204,7 @@ static int reserve_prop(node *n)
 
 static void fail_all(node *n, const char *msg)
 {
+    n->barrier = NULL;
     nblock_fail_all(n, "TRYAGAIN leadership changed while the client was blocked; nothing was "
                        "popped for it");
     while (n->props_n) {
@@ -277,6 +278,7 @@ static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
     bool mine = false, answered = true;
+    n->applying_index = e->index; /* the stamp of the keys it modifies (WATCH) */
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
@@ -672,14 +674,28 @@ int node_exec(node *n, client *c)
     if (n->role != RAFT_LEADER) {
         if (c->forwarded) {
             multi_reset(n, c);
+            node_unwatch(n, c);
             nreply_error(n, c, "TRYAGAIN not the leader any more");
             return NODE_DONE;
         }
         const char *addr = leader_client_addr(n);
         if (!addr[0]) return wait_leader(n, c);
-        if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c);
+        if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c); /* with c's watched keys */
         multi_reset(n, c);
+        node_unwatch(n, c);
         return NODE_DONE;
+    }
+    if (c->n_watch) { /* the leader decides, with its log applied (node_watch.c) */
+        int w = nwatch_exec_check(n, c);
+        if (w < 0) return stall(c);
+        node_unwatch(n, c);
+        if (w > 0) {
+            multi_reset(n, c);
+            n->host->reply->null_array(c->conn);
+            return NODE_DONE;
+        }
+    } else if (n->barrier) {
+        return stall(c); /* a watched EXEC waits for the log to be applied */
     }
     /* one entry: the leader's clock and every command, writes in their deterministic form */
     int64_t now_ms = net_wall_ms();
@@ -746,6 +762,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
         nreply_errorf(n, c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
         return NODE_DONE;
     }
+    if (n->barrier && n->barrier != c) return stall(c); /* a watched EXEC goes first */
     int64_t now_ms = net_wall_ms();
     data_arg rw[64];
     char scratch[256];
@@ -800,6 +817,18 @@ static bool arg_is(const data_arg *a, const char *s)
 
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
+    if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
+        if (c->n_async) return stall(c);
+        if (arg_is(&argv[0], "watch")) {
+            nwatch_cmd(n, c, argc, argv);
+        } else if (argc != 1) {
+            nreply_error(n, c, "ERR wrong number of arguments for 'unwatch' command");
+        } else {
+            node_unwatch(n, c);
+            nreply_status(n, c, "OK");
+        }
+        return NODE_DONE;
+    }
     bool is_synod = arg_is(&argv[0], "synod");
     if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite") || is_synod) {
         if (c->n_async) return stall(c);
@@ -889,6 +918,7 @@ void node_client_detach(node *n, client *c)
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     nblock_drop(n, c);
+    node_unwatch(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)
@@ -925,6 +955,7 @@ static void expire_key(void *ctx, const char *key, size_t len)
  * drop the list. Called outside a Ready (raft_propose is not allowed inside one). */
 static void take_lazy_expired(node *n)
 {
+    if (n->barrier) return; /* a watched EXEC waits for the log to be applied */
     if (n->host->paused(n->host->host, 1))
         return; /* CLIENT PAUSE: no expirations meanwhile (Redis too) */
     exp_ctx x = {n, net_wall_ms()};
@@ -933,7 +964,8 @@ static void take_lazy_expired(node *n)
 
 void node_expire_cycle(node *n)
 {
-    if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index) return;
+    if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index || n->barrier)
+        return;
     if (n->host->paused(n->host->host, 1)) return; /* CLIENT PAUSE: expiring keys are writes */
     exp_ctx x = {n, net_wall_ms()};
     (void)data_expire_sample(n->ds, x.now_ms, 64, expire_key, &x);

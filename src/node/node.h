@@ -42,13 +42,15 @@ typedef struct node_client {
     /* not consumed yet (waits for a leader, for earlier replies, CLIENT PAUSE): the host's
      * requests are re-run from node_before_sleep. The host sets it too. */
     bool stalled;
-    int64_t stall_since_ms;          /* waiting for a leader since (monotonic); 0 = not waiting */
-    int consistency;                 /* CONS_* */
-    int readonly;                    /* READONLY: stale reads allowed on this connection */
-    int forwarded;                   /* SYNOD FORWARDED: a follower's relay; never relayed again */
-    uint64_t read_pass;              /* serve_reads: an earlier read of this client is pending */
-    struct nblock *blocked;          /* blocked on the leader (node_block.c); NULL = not */
-    struct fconn *relay;             /* follower: its own relay connection for blocking commands */
+    int64_t stall_since_ms; /* waiting for a leader since (monotonic); 0 = not waiting */
+    int consistency;        /* CONS_* */
+    int readonly;           /* READONLY: stale reads allowed on this connection */
+    int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
+    uint64_t read_pass;     /* serve_reads: an earlier read of this client is pending */
+    struct nblock *blocked; /* blocked on the leader (node_block.c); NULL = not */
+    struct fconn *relay;    /* follower: its own relay connection for blocking commands */
+    struct nwatch *watch;   /* WATCHed keys (node_watch.c) */
+    int n_watch, cap_watch;
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 
@@ -136,7 +138,9 @@ void node_expire_cycle(node *n); /* leader: propose DELs of expired keys */
  * this follower) is answered as by a timeout (error = 0) or with -UNBLOCKED (error = 1).
  * Returns 1 if it was blocked. */
 int node_unblock(node *n, node_client *c, int error);
-size_t node_blocked_clients(const node *n);   /* INFO blocked_clients */
+size_t node_blocked_clients(const node *n); /* INFO blocked_clients */
+/* UNWATCH: forget c's watched keys (also after DISCARD, and an EXEC that did not run). */
+void node_unwatch(node *n, node_client *c);
 void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(node *n); /* "" while no leader is known */
 

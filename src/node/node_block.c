@@ -196,6 +196,7 @@ static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
 void nblock_serve(node *n)
 {
     if (!n->blk_ready.len) return;
+    if (n->barrier) return; /* a watched EXEC waits for the log to be applied: later */
     if (n->failed || n->role != RAFT_LEADER || !n->blk_n) {
         n->blk_ready.len = 0;
         return;

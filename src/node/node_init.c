@@ -144,6 +144,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
     nblock_init(n);
+    nwatch_init(n);
     if (start(n) < 0) {
         node_destroy(n);
         return NULL;
@@ -211,7 +212,8 @@ static int start(node *n)
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
     if (rrc < 0 || node_ident_check(n, fresh) < 0) return -1;
-    (void)node_snap_open(n); /* the dataset image itself is not kept in memory */
+    nwatch_horizon(n, n->snap_meta.index); /* keys loaded from the snapshot: stamps unknown */
+    (void)node_snap_open(n);               /* the dataset image itself is not kept in memory */
     nlog_storage(n, &rc.storage);
 
     if (cfg->n_members > 1 || cfg->join) {
@@ -294,5 +296,6 @@ void node_destroy(node *n)
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);
     nblock_deinit(n);
+    nwatch_deinit(n);
     free(n);
 }

@@ -62,6 +62,7 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
 int fwd_unblock(fwd *f, client *c, int error);
 
 typedef struct nblock nblock;
+typedef struct nwatch nwatch;
 
 struct node {
     net_loop *loop;
@@ -125,6 +126,13 @@ struct node {
     nblock *blk_head, *blk_tail;
     size_t blk_n;
     resp_buf blk_ready;
+    /* WATCH (node_watch.c): last-modification log index per key, from applied entries */
+    struct stamp **stamps;
+    size_t stamps_cap, stamps_n;
+    uint64_t stamp_horizon;  /* stamps at or below this index are unknown */
+    uint64_t flush_stamp;    /* last FLUSHALL / FLUSHDB */
+    uint64_t applying_index; /* index of the entry being applied */
+    client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
 };
 
 /* node_log.c */
@@ -210,6 +218,17 @@ void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that
 void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
 void nblock_drop(node *n, client *c);           /* c leaves or its retry failed: forget it */
 void nblock_fail_all(node *n, const char *msg); /* leadership lost */
+
+/* node_watch.c: WATCH (see there). nwatch_exec_check: -1 = not yet (entries still to apply;
+ * re-run), 1 = a watched key was modified (EXEC answers nil), 0 = go. nwatch_horizon: stamps
+ * up to index are unknown (a snapshot was installed). */
+void nwatch_init(node *n);
+void nwatch_deinit(node *n);
+void nwatch_horizon(node *n, uint64_t index);
+void nwatch_cmd(node *n, client *c, int argc, const data_arg *argv);
+void nwatch_relayed(node *n, client *c, int argc, const data_arg *argv);
+int nwatch_encode(const client *c, data_arg **out, char **buf);
+int nwatch_exec_check(node *n, client *c);
 
 /* Replies to a connection through the host's reply ops (node.c). */
 void nreply_status(node *n, client *c, const char *s);

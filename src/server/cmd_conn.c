@@ -203,6 +203,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     free(c->name);
     c->name = NULL;
     srv_multi_reset(c);
+    if (s->node) node_unwatch(s->node, &c->nc);
     srv_reply_status(c, "RESET");
 }
 

@@ -107,6 +107,13 @@ static void srv_cmd_multi_late(server *s, client *c, int argc, const data_arg *a
     srv_reply_error(c, "ERR Command not allowed inside a transaction");
 }
 
+/* UNWATCH inside MULTI: queued, and a no-op when EXEC runs (the watches are gone by then) */
+static void srv_cmd_unwatch_late(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_status(c, "OK");
+}
+
 static const srv_cmd srv_cmds[] = {
     {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
@@ -143,6 +150,12 @@ static const srv_cmd srv_cmds[] = {
      NOSUBS, "transactions", "Execute all commands issued after MULTI", "1.2.0"},
     {"discard", 1, "noscript loading stale fast allow_busy", "fast transaction", srv_cmd_multi_late,
      NOSUBS, "transactions", "Discard all commands issued after MULTI", "2.0.0"},
+    /* run by the node (node_watch.c) before dispatch; UNWATCH queued in MULTI lands here */
+    {"watch", -2, "noscript loading stale fast allow_busy", "fast transaction",
+     srv_cmd_unwatch_late, NOSUBS, "transactions",
+     "Watch the given keys to determine execution of the MULTI/EXEC block", "2.2.0"},
+    {"unwatch", 1, "noscript loading stale fast allow_busy", "fast transaction",
+     srv_cmd_unwatch_late, NOSUBS, "transactions", "Forget about all watched keys", "2.2.0"},
 };
 #define N_SRV_CMDS (sizeof(srv_cmds) / sizeof(srv_cmds[0]))
 

@@ -5,7 +5,7 @@
  * Redis 7.0. EXEC then goes through the log as ONE entry (node.c), so every replica applies the
  * whole transaction at one point of the log, with nothing in between: atomic and isolated; the
  * reply is the array of the commands' replies. A follower relays the queued commands to the
- * leader as one contiguous MULTI ... EXEC (fwd.c). WATCH is not implemented.
+ * leader as one contiguous MULTI ... EXEC (fwd.c). WATCH is the node's (node_watch.c).
  *
  * Queue format (c->multi): the commands one after another as nentry_put_args writes them. */
 #include <stdbool.h>
@@ -90,6 +90,7 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         int exec = arg_is(&argv[0], "exec");
         if (argc != 1 && exec) { /* Redis aborts (and forgets) the transaction at once */
             srv_multi_reset(c);
+            node_unwatch(s->node, &c->nc);
             srv_reply_error(c, "EXECABORT Transaction discarded because of: wrong number of "
                                "arguments for 'exec' command");
             return MULTI_DONE;
@@ -105,11 +106,13 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         }
         if (!exec) {
             srv_multi_reset(c);
+            node_unwatch(s->node, &c->nc); /* DISCARD forgets the watched keys too */
             srv_reply_status(c, "OK");
             return MULTI_DONE;
         }
         if (c->multi_dirty) {
             srv_multi_reset(c);
+            node_unwatch(s->node, &c->nc);
             srv_reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
             return MULTI_DONE;
         }
