@@ -10,6 +10,13 @@
 #define DC_K DATA_CMD_MOVABLEKEYS
 #define DC_B DATA_CMD_BLOCKING
 
+/* SORT (sort.c). SORT is a write (STORE); its STORE key is found by the data layer. */
+#define DATA_SORT_COMMANDS(X)                                                                      \
+    X(sort, -2, DC_W | DC_M | DC_K, 1, 1, 1, "generic", "1.0.0",                                   \
+      "Sort the elements in a list, set or sorted set, optionally storing the result", cmd_sort)   \
+    X(sort_ro, -2, DC_R, 1, 1, 1, "generic", "7.0.0",                                              \
+      "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", cmd_sort_ro)
+
 /* Lists (list.c). */
 #define DATA_LIST_COMMANDS(X)                                                                      \
     X(lpush, -3, DC_W | DC_M | DC_F, 1, 1, 1, "list", "1.0.0",                                     \
@@ -328,6 +335,7 @@
       cmd_flushdb)                                                                                 \
     DATA_LIST_COMMANDS(X)                                                                          \
     DATA_ZSET_COMMANDS(X)                                                                          \
-    DATA_BITMAP_COMMANDS(X)
+    DATA_BITMAP_COMMANDS(X)                                                                        \
+    DATA_SORT_COMMANDS(X)
 
 #endif
