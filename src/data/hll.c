@@ -597,11 +597,19 @@ void cmd_pfcount(data_call *c)
     }
     if (hll_check_or_reply(c, e) < 0) return;
     const uint8_t *s = (const uint8_t *)dentry_val(e);
-    uint64_t card;
+    /* A stale cache stays stale (reads never write): the count is computed each time. A valid
+     * one is returned, as Redis does, once a sparse code is seen sound: where Redis's cache is
+     * stale after PFADD, ours is valid, and Redis's PFCOUNT would then have found the damage
+     * of an APPEND or SETRANGE since. */
+    int64_t hist[64] = {0};
+    if (s[4] == HLL_SPARSE && sparse_histo(s + HLL_HDR, s + e->vlen, hist) < 0) {
+        reply_err(c, ERR_INVALID);
+        return;
+    }
+    uint64_t card = 0;
     if (cache_valid(s)) {
         card = cache_get(s);
-    } else if (hll_count(s, e->vlen, &card) <
-               0) { /* a stale cache stays stale: reads never write */
+    } else if (hll_count(s, e->vlen, &card) < 0) {
         reply_err(c, ERR_INVALID);
         return;
     }
