@@ -209,7 +209,7 @@
       "Merge N different HyperLogLogs into a single one.", cmd_pfmerge)                            \
     X(pfdebug, 3, DC_W | DC_M, 2, 2, 1, "hyperloglog", "2.8.9",                                    \
       "Internal commands for debugging HyperLogLog values", cmd_pfdebug)                           \
-    X(pfselftest, 1, DC_R, 0, 0, 0, "hyperloglog", "2.8.9",                                        \
+    X(pfselftest, 1, 0, 0, 0, 0, "hyperloglog", "2.8.9",                                           \
       "An internal command for testing HyperLogLog values", cmd_pfselftest)
 
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */

@@ -356,8 +356,11 @@ static uint64_t hll_estimate(const int64_t hist[64])
         z *= 0.5;
     }
     z += m * hll_sigma((double)hist[0] / m);
-    double e = (double)llroundl(HLL_ALPHA_INF * m * m / z);
-    return (uint64_t)e;
+    double q = HLL_ALPHA_INF * m * m / z;
+    /* Registers all above Q+1 (only a crafted dense value) leave z = 0: Redis's llroundl(inf)
+     * then yields LLONG_MIN, replied as such; the same value here, without undefined casts. */
+    if (!(q < 9223372036854775807.0)) return 1ull << 63;
+    return (uint64_t)llroundl(q);
 }
 
 /* The count of a checked HLL string; -1 for a sparse code that does not cover 16384 registers. */
