@@ -198,6 +198,12 @@ void data_set_max_intset_entries(data_store *ds, long long n);
  * these bounds use the compact encoding. Only the encoding depends on them (per node). */
 void data_set_zset_max_listpack(data_store *ds, long long entries, long long value);
 
+/* hll-sparse-max-bytes (default 3000): a sparse HyperLogLog that would grow past this many bytes
+ * becomes dense. This decides the bytes a PFADD stores (GET shows them), so unlike the encoding
+ * settings above it must be equal on every node of a cluster. */
+#define DATA_HLL_SPARSE_MAX_BYTES_DEFAULT 3000
+void data_set_hll_sparse_max_bytes(data_store *ds, long long n);
+
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */

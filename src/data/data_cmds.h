@@ -205,6 +205,20 @@
     X(bitfield_ro, -2, DC_R | DC_F, 1, 1, 1, "bitmap", "6.0.0",                                    \
       "Performs arbitrary read-only bitfield integer operations on strings.", cmd_bitfield_ro)
 
+/* HyperLogLogs on string values (hll.c). PFDEBUG writes: GETREG and TODENSE convert to dense. */
+#define DATA_HLL_COMMANDS(X)                                                                       \
+    X(pfadd, -2, DC_W | DC_M | DC_F, 1, 1, 1, "hyperloglog", "2.8.9",                              \
+      "Adds the specified elements to the specified HyperLogLog.", cmd_pfadd)                      \
+    X(pfcount, -2, DC_R, 1, -1, 1, "hyperloglog", "2.8.9",                                         \
+      "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",  \
+      cmd_pfcount)                                                                                 \
+    X(pfmerge, -2, DC_W | DC_M, 1, -1, 1, "hyperloglog", "2.8.9",                                  \
+      "Merge N different HyperLogLogs into a single one.", cmd_pfmerge)                            \
+    X(pfdebug, 3, DC_W | DC_M, 2, 2, 1, "hyperloglog", "2.8.9",                                    \
+      "Internal commands for debugging HyperLogLog values", cmd_pfdebug)                           \
+    X(pfselftest, 1, 0, 0, 0, 0, "hyperloglog", "2.8.9",                                           \
+      "An internal command for testing HyperLogLog values", cmd_pfselftest)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -336,6 +350,7 @@
     DATA_LIST_COMMANDS(X)                                                                          \
     DATA_ZSET_COMMANDS(X)                                                                          \
     DATA_BITMAP_COMMANDS(X)                                                                        \
-    DATA_SORT_COMMANDS(X)
+    DATA_SORT_COMMANDS(X)                                                                          \
+    DATA_HLL_COMMANDS(X)
 
 #endif

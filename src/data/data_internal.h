@@ -163,6 +163,9 @@ struct data_store {
     long long set_max_intset_entries; /* set-max-intset-entries */
     /* sorted sets (zset.c): zset-max-listpack-entries / -value (encoding only) */
     uint64_t zset_max_entries, zset_max_value;
+    /* hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it turns dense (hll.c).
+     * Unlike the encoding settings above it decides the bytes stored: equal on every node. */
+    size_t hll_sparse_max_bytes;
     uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
     data_key_cb2 created_cb; /* data_set_key_created_hook */

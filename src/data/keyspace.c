@@ -365,6 +365,7 @@ data_store *data_create(void)
     ds->set_max_intset_entries = DATA_SET_MAX_INTSET_DEFAULT;
     ds->zset_max_entries = DATA_ZSET_MAX_LISTPACK_ENTRIES;
     ds->zset_max_value = DATA_ZSET_MAX_LISTPACK_VALUE;
+    ds->hll_sparse_max_bytes = DATA_HLL_SPARSE_MAX_BYTES_DEFAULT;
     ds->rng = 0x9E3779B97F4A7C15ull;
     return ds;
 }
@@ -378,6 +379,11 @@ void data_set_zset_max_listpack(data_store *ds, long long entries, long long val
 {
     ds->zset_max_entries = entries < 0 ? 0 : (uint64_t)entries;
     ds->zset_max_value = value < 0 ? 0 : (uint64_t)value;
+}
+
+void data_set_hll_sparse_max_bytes(data_store *ds, long long n)
+{
+    ds->hll_sparse_max_bytes = n < 0 ? 0 : (size_t)n;
 }
 
 uint64_t data_rng_u64(data_store *ds)

@@ -93,6 +93,8 @@ static const key_def keys[] = {
      "close clients idle this many seconds (0 = never)"},
     {"set-max-intset-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(set_max_intset_entries), 0,
      LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
+    {"hll-sparse-max-bytes", K_MEM, K_STARTUP | K_RUNTIME, OFF(hll_sparse_max_bytes), 0, LONG_MAX,
+     "sparse HyperLogLogs past this size turn dense (decides the bytes: same on every node)"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -170,6 +172,7 @@ void srv_config_defaults(srv_config *c)
     c->hz = 10;
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
+    c->hll_sparse_max_bytes = 3000;
     c->log_verbose = 0;
     c->tls_auth_clients = 1; /* Redis's default: a client certificate is required */
     c->tls_handshake_timeout_ms = 10000;

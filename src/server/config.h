@@ -66,12 +66,13 @@ typedef struct {
     long long tls_handshake_timeout_ms; /* a client still in its handshake this long is closed */
     /* runtime (CONFIG SET) */
     long long maxclients;
-    long long proto_max_bulk_len;                 /* bytes */
-    long long client_query_buffer_limit;          /* bytes */
-    long long hz;                                 /* server cron frequency (active expiry) */
-    long long timeout_s;                          /* close clients idle this long; 0 = never */
-    long long set_max_intset_entries;             /* integer sets up to this size: intset */
-    long long log_verbose;                        /* 1: log every connection */
+    long long proto_max_bulk_len;        /* bytes */
+    long long client_query_buffer_limit; /* bytes */
+    long long hz;                        /* server cron frequency (active expiry) */
+    long long timeout_s;                 /* close clients idle this long; 0 = never */
+    long long set_max_intset_entries;    /* integer sets up to this size: intset */
+    long long hll_sparse_max_bytes;      /* data_set_hll_sparse_max_bytes: equal on every node */
+    long long log_verbose;               /* 1: log every connection */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */
     long long hash_max_listpack_entries; /* data_set_hash_max_listpack */

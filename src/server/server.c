@@ -33,6 +33,7 @@ void srv_config_applied(server *s)
         data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
                                    s->cfg.hash_max_listpack_value);
     if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
+    if (s->ds) data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
     if (s->ds)
         data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
                                    s->cfg.zset_max_listpack_value);
@@ -114,6 +115,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
                                s->cfg.hash_max_listpack_value);
     data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
+    data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
     data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
                                s->cfg.zset_max_listpack_value);
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
