@@ -47,8 +47,6 @@ struct script_engine {
     srun *run;        /* the invocation in progress (NULL between runs) */
     /* function registration in progress (FUNCTION LOAD) */
     int loading;
-    int load_tbl; /* stack index of the table collecting registered functions */
-    char load_err[256];
 };
 
 /* script_lua.c */
