@@ -1072,7 +1072,7 @@ int slua_init(script_engine *se)
             lua_getmetatable(L, -1);
             lua_pushvalue(L, -3);
             lua_setfield(L, -2, "__index");
-            lua_pushboolean(L, 0);
+            slua_readonly_proxy(se, -1); /* what getmetatable('') shows */
             lua_setfield(L, -2, "__metatable");
             lua_pop(L, 2);
         }
