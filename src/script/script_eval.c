@@ -44,7 +44,7 @@ static void reply_help(const script_out *out, const char *cmd, const char *const
     for (size_t i = 0; i < n; i++)
         out->ops->status(out->ctx, lines[i], strlen(lines[i]));
     out->ops->status(out->ctx, "HELP", 4);
-    out->ops->status(out->ctx, "    Print this help.", 20);
+    out->ops->status(out->ctx, "    Prints this help.", 21);
 }
 
 /* --- shebang ---------------------------------------------------------------------------------- */
@@ -88,7 +88,7 @@ int parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, c
         snprintf(err, err_cap, "ERR Invalid script shebang");
         return -1;
     }
-    const char *p = body + 2, *end = nl;
+    const char *p = body, *end = nl; /* the first word keeps its "#!", as Redis prints it */
     int part = 0;
     while (p < end) {
         while (p < end && *p == ' ')
@@ -99,7 +99,7 @@ int parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, c
             p++;
         size_t wl = (size_t)(p - w);
         if (part++ == 0) {
-            if (wl != 3 || memcmp(w, "lua", 3) != 0) {
+            if (wl != 5 || memcmp(w, "#!lua", 5) != 0) {
                 snprintf(err, err_cap, "ERR Unexpected engine in script shebang: %.*s", (int)wl, w);
                 return -1;
             }
@@ -390,8 +390,10 @@ int script_route(script_engine *se, int argc, const data_arg *argv)
         return argc < 3 ? SCRIPT_LOCAL : SCRIPT_READ;
     if (sarg_is(a, "script")) {
         if (argc < 2) return SCRIPT_LOCAL;
-        if (sarg_is(&argv[1], "load") || sarg_is(&argv[1], "flush")) return SCRIPT_WRITE;
-        if (sarg_is(&argv[1], "exists")) return SCRIPT_READ;
+        /* wrong arity is answered where it is (Redis's arity error, not logged) */
+        if (sarg_is(&argv[1], "load")) return argc == 3 ? SCRIPT_WRITE : SCRIPT_LOCAL;
+        if (sarg_is(&argv[1], "flush")) return SCRIPT_WRITE;
+        if (sarg_is(&argv[1], "exists")) return argc >= 3 ? SCRIPT_READ : SCRIPT_LOCAL;
         return SCRIPT_LOCAL;
     }
     return sfunc_route(se, argc, argv);

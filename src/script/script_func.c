@@ -741,7 +741,7 @@ static void list_cmd(script_engine *se, int argc, const data_arg *argv, const sc
                 k += (fl >> b) & 1;
             out->ops->set(out->ctx, k);
             for (int b = 0; b < 5; b++)
-                if ((fl >> b) & 1) reply_cstr(out, fn[b]);
+                if ((fl >> b) & 1) out->ops->status(out->ctx, fn[b], strlen(fn[b]));
             lua_pop(L, 1);
         }
         free(fnames);
@@ -952,7 +952,7 @@ static void help(const script_out *out)
     for (size_t i = 0; i < n; i++)
         out->ops->status(out->ctx, function_help[i], strlen(function_help[i]));
     out->ops->status(out->ctx, "HELP", 4);
-    out->ops->status(out->ctx, "    Print this help.", 20);
+    out->ops->status(out->ctx, "    Prints this help.", 21);
 }
 
 static int function_cmd(script_engine *se, int argc, const data_arg *argv, const script_out *out)
@@ -1109,10 +1109,14 @@ int sfunc_route(script_engine *se, int argc, const data_arg *argv)
     if (sarg_is(a, "function")) {
         if (argc < 2) return SCRIPT_LOCAL;
         const data_arg *s = &argv[1];
-        if (sarg_is(s, "load") || sarg_is(s, "delete") || sarg_is(s, "flush") ||
-            sarg_is(s, "restore"))
-            return SCRIPT_WRITE;
-        if (sarg_is(s, "list") || sarg_is(s, "dump") || sarg_is(s, "stats")) return SCRIPT_READ;
+        /* wrong arity is answered where it is (Redis's arity error, not logged) */
+        if (sarg_is(s, "load") || sarg_is(s, "restore"))
+            return argc >= 3 ? SCRIPT_WRITE : SCRIPT_LOCAL;
+        if (sarg_is(s, "delete")) return argc == 3 ? SCRIPT_WRITE : SCRIPT_LOCAL;
+        if (sarg_is(s, "flush")) return SCRIPT_WRITE;
+        if (sarg_is(s, "list")) return SCRIPT_READ;
+        if (sarg_is(s, "dump") || sarg_is(s, "stats"))
+            return argc == 2 ? SCRIPT_READ : SCRIPT_LOCAL;
         return SCRIPT_LOCAL;
     }
     return SCRIPT_NONE;

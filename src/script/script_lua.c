@@ -580,7 +580,9 @@ static int redis_generic(lua_State *L, int raise)
         if (k > 0) goto have_reply;
     } else {
         const data_cmd_info *info = data_cmd_describe(dc);
-        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
+        if (info->flags & DATA_CMD_BLOCKING) /* Redis 7.0 flags them noscript */
+            err = "This Redis command is not allowed from script";
+        else if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
             err = "Wrong number of args calling Redis command from script";
         else if ((info->flags & DATA_CMD_WRITE) && r->read_only)
             err = "Write commands are not allowed from read-only scripts.";
