@@ -172,6 +172,12 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
         if (out) sreply_error(out, err);
         return -1;
     }
+    if (len > skip && body[skip] == LUA_SIGNATURE[0]) {
+        if (out)
+            sreply_error(out, "ERR Error compiling script (new function): binary code "
+                              "loading is not allowed");
+        return -1;
+    }
     if (luaL_loadbuffer(L, body + skip, len - skip, "@user_script")) {
         if (out)
             sreply_errorf(out, "ERR Error compiling script (new function): %s",
@@ -309,7 +315,7 @@ static const char *const script_help[] = {
 
 static void script_cmd(script_engine *se, int argc, const data_arg *argv, const script_out *out)
 {
-    lua_State *L = se->L;
+    lua_State *L = se->L; /* replaced by SCRIPT FLUSH */
     const data_arg *sub = &argv[1];
     if (argc == 2 && sarg_is(sub, "help")) {
         reply_help(out, "SCRIPT", script_help, sizeof script_help / sizeof script_help[0]);
@@ -318,10 +324,16 @@ static void script_cmd(script_engine *se, int argc, const data_arg *argv, const 
             sreply_error(out, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
             return;
         }
-        lua_newtable(L);
-        lua_rawseti(L, LUA_REGISTRYINDEX, se->ref_scripts);
+        /* as Redis: a new Lua VM (whatever scripts left behind goes with the old one); the
+         * function library is rebuilt in it from the data store's copy */
+        lua_State *old = se->L;
+        se->L = NULL;
+        se->ref_load_env = 0;
         se->n_scripts = 0;
-        lua_gc(L, LUA_GCCOLLECT, 0);
+        SYN_ASSERT(slua_init(se) == 0); /* only out of memory fails */
+        lua_close(old);
+        se->aux_gen = UINT64_MAX;
+        sfunc_sync(se);
         out->ops->status(out->ctx, "OK", 2);
     } else if (sarg_is(sub, "exists") && argc >= 3) {
         out->ops->array(out->ctx, (size_t)(argc - 2));
@@ -365,6 +377,8 @@ void script_destroy(script_engine *se)
 {
     if (!se) return;
     if (se->L) lua_close(se->L);
+    free(se->argv);
+    free(se->abuf);
     free(se);
 }
 
@@ -442,7 +456,8 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
 {
     SYN_ASSERT(argc > 0);
     const data_arg *a = &argv[0];
-    int top = lua_gettop(se->L);
+    lua_State *L0 = se->L;
+    int top = lua_gettop(L0);
     int dirty = 0;
     int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
     int ro = sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro");
@@ -461,7 +476,7 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     } else {
         dirty = sfunc_exec(se, argc, argv, env, out);
     }
-    SYN_ASSERT(lua_gettop(se->L) == top);
+    SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
     return dirty;
 }
 

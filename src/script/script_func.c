@@ -334,6 +334,11 @@ static int lib_load(script_engine *se, const char *p, size_t len, int replace, i
         lua_pop(L, 1);
         return -1;
     }
+    if (m.code_len > 1 && m.code[1] == LUA_SIGNATURE[0]) { /* after the shebang's newline */
+        snprintf(err, cap, "ERR Error compiling function: binary code loading is not allowed");
+        lua_pop(L, 1);
+        return -1;
+    }
     if (luaL_loadbuffer(L, m.code, m.code_len, "@user_function")) {
         snprintf(err, cap, "ERR Error compiling function: %s", lua_tostring(L, -1));
         lua_pop(L, 2);

@@ -45,6 +45,10 @@ struct script_engine {
     uint64_t aux_gen; /* the data store's aux generation the libraries were built from */
     uint64_t rng;     /* math.random state: seeded from the entry at each run */
     srun *run;        /* the invocation in progress (NULL between runs) */
+    data_arg *argv;   /* redis.call's arguments, copied out of Lua (script_lua.c) */
+    size_t argv_cap;
+    char *abuf;
+    size_t abuf_cap;
     /* function registration in progress (FUNCTION LOAD) */
     int loading;
 };

@@ -17,9 +17,9 @@
 #include "util/assert.h"
 #include "util/log.h"
 
-#define CONV_MAX_DEPTH  32   /* nesting of a data reply (a few levels in practice) */
-#define REPLY_MAX_DEPTH 1000 /* nesting of a script's result (a table may contain itself) */
-#define LUA_GC_PERIOD   50   /* runs between incremental GC steps, as Redis */
+#define CONV_MAX_DEPTH  32    /* nesting of a data reply (a few levels in practice) */
+#define REPLY_MAX_DEPTH 10000 /* nesting of a script's result: the Lua stack ends it first */
+#define LUA_GC_PERIOD   50    /* runs between incremental GC steps, as Redis */
 
 static const char readonly_msg[] = "Attempt to modify a readonly table";
 
@@ -272,6 +272,44 @@ static int field_type(lua_State *L, const char *f)
 
 static void reply_value(lua_State *L, const script_out *out, int script_resp, int depth);
 
+/* Out of line: reply_table recurses once per nesting level (thousands for a table that
+ * contains itself), so its own frame stays small and the buffers live here. */
+static __attribute__((noinline)) void raw_big_number(lua_State *L, const script_out *out,
+                                                     const char *s, size_t n)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '(');
+    for (size_t i = 0; i < n; i++)
+        luaL_addchar(&b, s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]);
+    luaL_addlstring(&b, "\r\n", 2);
+    luaL_pushresult(&b);
+    size_t m;
+    const char *p = lua_tolstring(L, -1, &m);
+    out_raw(out, p, m);
+    lua_pop(L, 1);
+}
+
+static __attribute__((noinline)) void raw_verbatim(lua_State *L, const script_out *out,
+                                                   const char *f, size_t fl, const char *s,
+                                                   size_t sl)
+{
+    char hdr[64];
+    char fmt[4] = "txt";
+    memcpy(fmt, f, fl < 3 ? fl : 3);
+    int h = snprintf(hdr, sizeof hdr, "=%zu\r\n%.3s:", sl + 4, fmt);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, hdr, (size_t)h);
+    luaL_addlstring(&b, s, sl);
+    luaL_addlstring(&b, "\r\n", 2);
+    luaL_pushresult(&b);
+    size_t m;
+    const char *p = lua_tolstring(L, -1, &m);
+    out_raw(out, p, m);
+    lua_pop(L, 1);
+}
+
 static void reply_table(lua_State *L, const script_out *out, int script_resp, int depth)
 {
     const data_reply_ops *ops = out->ops;
@@ -302,17 +340,7 @@ static void reply_table(lua_State *L, const script_out *out, int script_resp, in
         size_t n;
         const char *s = lua_tolstring(L, -1, &n);
         if (out->resp3) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            luaL_addchar(&b, '(');
-            for (size_t i = 0; i < n; i++)
-                luaL_addchar(&b, s[i] == '\r' || s[i] == '\n' ? ' ' : s[i]);
-            luaL_addlstring(&b, "\r\n", 2);
-            luaL_pushresult(&b);
-            size_t m;
-            const char *p = lua_tolstring(L, -1, &m);
-            out_raw(out, p, m);
-            lua_pop(L, 1);
+            raw_big_number(L, out, s, n);
         } else {
             ops->bulk(ctx, s, n);
         }
@@ -329,20 +357,7 @@ static void reply_table(lua_State *L, const script_out *out, int script_resp, in
             const char *f = lua_tolstring(L, -2, &fl);
             const char *s = lua_tolstring(L, -1, &sl);
             if (out->resp3) {
-                char hdr[64];
-                char fmt[4] = "txt";
-                memcpy(fmt, f, fl < 3 ? fl : 3);
-                int h = snprintf(hdr, sizeof hdr, "=%zu\r\n%.3s:", sl + 4, fmt);
-                luaL_Buffer b;
-                luaL_buffinit(L, &b);
-                luaL_addlstring(&b, hdr, (size_t)h);
-                luaL_addlstring(&b, s, sl);
-                luaL_addlstring(&b, "\r\n", 2);
-                luaL_pushresult(&b);
-                size_t m;
-                const char *p = lua_tolstring(L, -1, &m);
-                out_raw(out, p, m);
-                lua_pop(L, 1);
+                raw_verbatim(L, out, f, fl, s, sl);
             } else {
                 ops->bulk(ctx, s, sl);
             }
@@ -407,7 +422,8 @@ static void reply_value(lua_State *L, const script_out *out, int script_resp, in
 {
     const data_reply_ops *ops = out->ops;
     void *ctx = out->ctx;
-    if (depth > REPLY_MAX_DEPTH || !lua_checkstack(L, 8)) {
+    /* Redis's bound: the Lua stack (one slot per level) */
+    if (depth > REPLY_MAX_DEPTH || !lua_checkstack(L, 4)) {
         ops->error(ctx, "ERR reached lua stack limit", 27);
         lua_pop(L, 1);
         return;
@@ -448,7 +464,8 @@ static const char *const noscript_cmds[] = {
     "unwatch",      "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe",
     "sunsubscribe", "client",    "hello",      "auth",        "quit",         "reset",
     "synod",        "readonly",  "readwrite",  "monitor",     "sync",         "psync",
-    "spop_effect",
+    "spop_effect",  "cluster",   "shutdown",   "save",        "bgsave",       "bgrewriteaof",
+    "replicaof",    "slaveof",   "failover",
 };
 
 /* Their answer depends on node-local state (a random draw, the hash layout of the node, its
@@ -537,6 +554,24 @@ static void sort_reply(script_engine *se, lua_State *L, int mode, int resp, int 
 }
 
 /* redis.call (raise = 1) and redis.pcall (raise = 0). */
+/* The engine's reusable argv scratch for redis.call: n arguments, bytes in all. */
+static int script_scratch(script_engine *se, size_t n, size_t bytes)
+{
+    if (n > se->argv_cap) {
+        data_arg *a = realloc(se->argv, n * sizeof *a);
+        if (!a) return -1;
+        se->argv = a;
+        se->argv_cap = n;
+    }
+    if (bytes + 1 > se->abuf_cap) {
+        char *b = realloc(se->abuf, bytes + 1);
+        if (!b) return -1;
+        se->abuf = b;
+        se->abuf_cap = bytes + 1;
+    }
+    return 0;
+}
+
 static int redis_generic(lua_State *L, int raise)
 {
     script_engine *se = engine_of(L);
@@ -547,27 +582,40 @@ static int redis_generic(lua_State *L, int raise)
         slua_push_error(L, "Please specify at least one argument for this redis lib call");
         return raise ? lua_error(L) : 1;
     }
-    data_arg stack_argv[16];
-    char stack_num[16][32];
-    data_arg *argv = stack_argv;
-    char(*num)[32] = stack_num;
-    if (argc > 16) {
-        argv = lua_newuserdata(L, (size_t)argc * (sizeof *argv + 32));
-        num = (char(*)[32])(argv + argc);
-    }
-    for (int j = 0; j < argc; j++) {
-        if (lua_type(L, j + 1) == LUA_TNUMBER) {
-            int n = snprintf(num[j], 32, "%.17g", (double)lua_tonumber(L, j + 1));
-            argv[j].ptr = num[j];
-            argv[j].len = (size_t)n;
+    /* The arguments are copied out and popped, as Redis does: a call may take as many as the
+     * Lua stack holds (unpack of ~8000), and the reply needs room of its own. */
+    size_t total = 0;
+    for (int j = 1; j <= argc; j++) {
+        int t = lua_type(L, j);
+        if (t == LUA_TNUMBER) {
+            total += 32;
+        } else if (t == LUA_TSTRING) {
+            total += lua_objlen(L, j);
         } else {
-            argv[j].ptr = lua_tolstring(L, j + 1, &argv[j].len);
-            if (!argv[j].ptr) {
-                slua_push_error(L, "Lua redis lib command arguments must be strings or integers");
-                return raise ? lua_error(L) : 1;
-            }
+            lua_settop(L, 0);
+            slua_push_error(L, "Lua redis lib command arguments must be strings or integers");
+            return raise ? lua_error(L) : 1;
         }
     }
+    if (script_scratch(se, (size_t)argc, total) < 0) {
+        lua_settop(L, 0);
+        return raise_error(L, "out of memory");
+    }
+    data_arg *argv = se->argv;
+    size_t off = 0;
+    for (int j = 0; j < argc; j++) {
+        char *dst = se->abuf + off;
+        size_t n;
+        if (lua_type(L, j + 1) == LUA_TNUMBER) {
+            n = (size_t)snprintf(dst, 32, "%.17g", (double)lua_tonumber(L, j + 1));
+        } else {
+            const char *src = lua_tolstring(L, j + 1, &n);
+            memcpy(dst, src, n);
+        }
+        argv[j] = (data_arg){dst, n};
+        off += n;
+    }
+    lua_settop(L, 0);
     const char *err = NULL;
     const data_cmd *dc = NULL;
     int sorted = 0;
@@ -960,6 +1008,51 @@ static const char sort_src[] =
     "  return t\n"
     "end\n";
 
+/* loadstring / load without binary chunks: precompiled bytecode is not verified by Lua 5.1
+ * and can crash the interpreter, so Redis refuses it too (the call returns nil and a message). */
+static int load_text(lua_State *L, const char *s, size_t n, const char *name)
+{
+    if (n > 0 && s[0] == LUA_SIGNATURE[0]) {
+        lua_pushnil(L);
+        lua_pushstring(L, "binary code loading is not allowed");
+        return 2;
+    }
+    if (luaL_loadbuffer(L, s, n, name) == 0) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+static int l_loadstring(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    const char *name = luaL_optstring(L, 2, s);
+    return load_text(L, s, n, name);
+}
+
+static int l_load(lua_State *L)
+{
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (;;) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (!lua_isstring(L, -1)) return luaL_error(L, "reader function must return a string");
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    return load_text(L, s, n, name);
+}
+
 static int load_helper(lua_State *L, const char *src, const char *name, int nargs)
 {
     /* the arguments are on the stack; the chunk returns the helper */
@@ -1027,6 +1120,8 @@ int slua_init(script_engine *se)
 
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     set_fn(L, se, "pcall", l_pcall);
+    set_fn(L, se, "loadstring", l_loadstring);
+    set_fn(L, se, "load", l_load);
     set_fn(L, se, "rawset", l_rawset);
     set_fn(L, se, "setmetatable", l_setmetatable);
     lua_pop(L, 1);

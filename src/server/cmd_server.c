@@ -118,6 +118,15 @@ static void info_memory(server *s, resp_buf *b)
               "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
               "maxmemory:0\r\nmem_allocator:libc\r\n",
               used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients);
+    script_stats ss;
+    script_get_stats(s->se, &ss);
+    sb_printf(b,
+              "used_memory_lua:%llu\r\nused_memory_vm_eval:%llu\r\n"
+              "number_of_cached_scripts:%llu\r\nnumber_of_functions:%llu\r\n"
+              "number_of_libraries:%llu\r\n",
+              (unsigned long long)ss.lua_memory_bytes, (unsigned long long)ss.lua_memory_bytes,
+              (unsigned long long)ss.cached_scripts, (unsigned long long)ss.functions,
+              (unsigned long long)ss.libraries);
 }
 
 static void info_stats(server *s, resp_buf *b)

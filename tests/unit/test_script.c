@@ -395,7 +395,7 @@ static void functions(void **state)
     assert_script(&a, "FUNCTION LIST",
                   "*1 %3 \"library_name\" \"lib\" \"engine\" \"LUA\" "
                   "\"functions\" *2 %3 \"name\" \"get2\" \"description\" "
-                  "(nil) \"flags\" ~1 \"no-writes\" %3 \"name\" \"incr2\" "
+                  "(nil) \"flags\" ~1 +no-writes %3 \"name\" \"incr2\" "
                   "\"description\" (nil) \"flags\" ~0");
     /* the library travels in the data snapshot and is rebuilt by another engine */
     rec_t *img = calloc(1, sizeof *img);
@@ -403,6 +403,16 @@ static void functions(void **state)
     eng b = eng_new(5);
     assert_int_equal(data_snapshot_load(b.ds, img->buf, img->len), 0);
     assert_script(&b, "FCALL incr2 1 x", ":4");
+    /* SCRIPT FLUSH starts a new Lua state: the library is rebuilt in it, scripts are gone */
+    assert_script(&b, "SCRIPT LOAD \"return 1\"", "\"e0e1f9fabfc9d4800c877a703b823ac0578ff8db\"");
+    assert_script(&b, "SCRIPT FLUSH", "+OK");
+    assert_script(&b, "SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "*1 :0");
+    assert_script(&b, "FCALL incr2 1 x", ":6");
+    assert_script(&b, "FUNCTION FLUSH", "+OK");
+    assert_int_equal(data_snapshot_load(b.ds, img->buf, img->len), 0);
+    assert_script(&b, "FCALL incr2 1 x", ":4");
+    assert_script_err(&b, "EVAL \"return loadstring(string.dump(function() return 1 end))\" 0",
+                      "(nil)");
     /* DUMP from a, RESTORE into b after a FLUSH */
     t_replicated = 0;
     static data_arg av[4];
