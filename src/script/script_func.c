@@ -72,6 +72,17 @@ static int valid_name(const char *p, size_t n)
     return 1;
 }
 
+/* Function names are case-insensitive (as Redis's function dict): tables are keyed by the
+ * lower-case name, the entry keeps the name as registered. */
+static void push_lower(lua_State *L, const char *p, size_t n)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < n; i++)
+        luaL_addchar(&b, (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]));
+    luaL_pushresult(&b);
+}
+
 static int reg_fail(lua_State *L, const char *msg)
 {
     slua_push_error(L, msg);
@@ -164,12 +175,15 @@ static int l_register_function(lua_State *L)
         return reg_fail(L, "Library names can only contain letters, numbers, or underscores(_) "
                            "and must be at least one character long");
     lua_getfield(L, LUA_REGISTRYINDEX, "synod_load_tbl"); /* index 6 */
-    lua_pushvalue(L, 3);
+    push_lower(L, name, nl);                              /* index 7 */
+    lua_pushvalue(L, 7);
     lua_rawget(L, 6);
     if (!lua_isnil(L, -1)) return reg_fail(L, "Function already exists in the library");
     lua_pop(L, 1);
+    lua_pushvalue(L, 7);
+    lua_createtable(L, 0, 4);
     lua_pushvalue(L, 3);
-    lua_createtable(L, 0, 3);
+    lua_setfield(L, -2, "name");
     lua_pushvalue(L, 4);
     lua_setfield(L, -2, "f");
     lua_pushnumber(L, flags);
@@ -236,10 +250,90 @@ static int ensure_env(script_engine *se)
 /* --- libraries ---------------------------------------------------------------------------------
  */
 
+#define LIBMETA_MAX 512 /* bytes of the shebang's words */
+
 typedef struct {
-    const char *engine, *name, *code;
+    const char *engine, *name, *code; /* engine and name point into buf */
     size_t engine_len, name_len, code_len;
+    char buf[2 * LIBMETA_MAX];
 } libmeta;
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* One word of the shebang line, quoted as Redis's sdssplitargs reads it ("..." with \n \xHH
+ * escapes, '...'). *len = (size_t)-1 at the end; -1 for unbalanced quotes or a word too long. */
+static int meta_token(const char **sp, const char *end, char *out, size_t cap, size_t *len)
+{
+    const char *s = *sp;
+    while (s < end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\f' || *s == '\v'))
+        s++;
+    if (s == end) {
+        *sp = s;
+        *len = (size_t)-1;
+        return 0;
+    }
+    size_t n = 0;
+    int q = 0; /* 0, '"' or '\'' */
+    for (;;) {
+        if (n + 1 >= cap) return -1;
+        if (s == end) {
+            if (q) return -1;
+            break;
+        }
+        char c = *s;
+        if (!q) {
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') break;
+            if (c == '"' || c == '\'') {
+                q = c;
+                s++;
+                continue;
+            }
+            out[n++] = c;
+            s++;
+            continue;
+        }
+        if (c == q) { /* a closing quote must end the word */
+            s++;
+            if (s < end && *s != ' ' && *s != '\t' && *s != '\r') return -1;
+            q = 0;
+            break;
+        }
+        if (c == '\\' && s + 1 < end) {
+            char e = s[1];
+            if (q == '"' && e == 'x' && s + 3 < end && hexval(s[2]) >= 0 && hexval(s[3]) >= 0) {
+                out[n++] = (char)(hexval(s[2]) * 16 + hexval(s[3]));
+                s += 4;
+                continue;
+            }
+            if (q == '"') {
+                out[n++] = e == 'n'   ? '\n'
+                           : e == 'r' ? '\r'
+                           : e == 't' ? '\t'
+                           : e == 'b' ? '\b'
+                           : e == 'a' ? '\a'
+                                      : e;
+                s += 2;
+                continue;
+            }
+            if (e == '\'') {
+                out[n++] = '\'';
+                s += 2;
+                continue;
+            }
+        }
+        out[n++] = c;
+        s++;
+    }
+    *sp = s;
+    *len = n;
+    return 0;
+}
 
 /* "#!lua name=<name>\n<code>" (Redis's rules; the code keeps the newline: line numbers). */
 static int parse_meta(const char *p, size_t len, libmeta *m, char *err, size_t cap)
@@ -256,30 +350,37 @@ static int parse_meta(const char *p, size_t len, libmeta *m, char *err, size_t c
     memset(m, 0, sizeof *m);
     const char *s = p, *end = nl;
     int part = 0;
+    size_t used = 0;
+    char tok[LIBMETA_MAX];
     while (s < end) {
-        while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
-            s++;
-        if (s == end) break;
-        const char *w = s;
-        while (s < end && *s != ' ' && *s != '\t' && *s != '\r')
-            s++;
-        size_t wl = (size_t)(s - w);
+        size_t wl;
+        if (meta_token(&s, end, tok, sizeof tok, &wl) < 0) {
+            snprintf(err, cap, "ERR Invalid library metadata");
+            return -1;
+        }
+        if (wl == (size_t)-1) break; /* no more tokens */
         if (part++ == 0) {
-            m->engine = w + 2;
+            if (wl < 2) wl = 2;
+            memcpy(m->buf + used, tok + 2, wl - 2);
+            m->engine = m->buf + used;
             m->engine_len = wl - 2;
+            used += wl - 2;
             continue;
         }
-        if (wl >= 5 && strncasecmp(w, "name=", 5) == 0) {
+        if (wl >= 5 && strncasecmp(tok, "name=", 5) == 0) {
             if (m->name) {
                 snprintf(err, cap,
                          "ERR Invalid metadata value, name argument was given multiple times");
                 return -1;
             }
-            m->name = w + 5;
+            memcpy(m->buf + used, tok + 5, wl - 5);
+            m->name = m->buf + used;
             m->name_len = wl - 5;
+            used += wl - 5;
             continue;
         }
-        snprintf(err, cap, "ERR Invalid metadata value given: %.*s", (int)(wl > 128 ? 128 : wl), w);
+        snprintf(err, cap, "ERR Invalid metadata value given: %.*s", (int)(wl > 128 ? 128 : wl),
+                 tok);
         return -1;
     }
     if (part == 0) {
@@ -394,6 +495,9 @@ static int lib_load(script_engine *se, const char *p, size_t len, int replace, i
         }
         lua_pop(L, 1);
         if (taken) {
+            lua_pushvalue(L, -1);
+            lua_rawget(L, ft);
+            lua_getfield(L, -1, "name");
             snprintf(err, cap, "ERR Function %s already exists", lua_tostring(L, -1));
             lua_settop(L, old - 1);
             return -1;
@@ -724,7 +828,11 @@ static void list_cmd(script_engine *se, int argc, const data_arg *argv, const sc
             lua_rawget(L, ft);
             out->ops->map(out->ctx, 3);
             reply_cstr(out, "name");
-            out->ops->bulk(out->ctx, fnames[j].p, fnames[j].n);
+            lua_getfield(L, -1, "name");
+            size_t nl;
+            const char *nm = lua_tolstring(L, -1, &nl);
+            out->ops->bulk(out->ctx, nm, nl);
+            lua_pop(L, 1);
             reply_cstr(out, "description");
             lua_getfield(L, -1, "desc");
             if (lua_isstring(L, -1)) {
@@ -1024,7 +1132,7 @@ static void find_function(script_engine *se, const data_arg *name)
 {
     lua_State *L = se->L;
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_fnidx);
-    lua_pushlstring(L, name->ptr, name->len);
+    push_lower(L, name->ptr, name->len);
     lua_rawget(L, -2);
     lua_remove(L, -2);
     if (lua_isnil(L, -1)) return;
@@ -1034,7 +1142,7 @@ static void find_function(script_engine *se, const data_arg *name)
     lua_remove(L, -2);
     lua_getfield(L, -1, "funcs");
     lua_remove(L, -2);
-    lua_pushlstring(L, name->ptr, name->len);
+    push_lower(L, name->ptr, name->len);
     lua_rawget(L, -2);
     lua_remove(L, -2);
 }
