@@ -23,7 +23,7 @@
 #include "util/crc32c.h"
 #include "util/log.h"
 
-#define LOAD_MAX_HOOKS 10000 /* x 100000 instructions: the bound on running a library's code */
+#define LOAD_MAX_HOOKS 1000 /* x 100000 instructions: the bound on running a library's code */
 #define DUMP_MAGIC     "SYNF"
 #define DUMP_VERSION   1
 
