@@ -77,6 +77,14 @@ int script_rewrite(script_engine *se, int argc, const data_arg *argv, data_arg *
 int script_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                 const script_out *out);
 
+/* The bound on one run: a script that executes more Lua instructions than this stops with an
+ * error (its writes so far stay, as when Redis kills a script). The bound is a count, not a
+ * time, so every replica stops a runaway write script at the same instruction: an endless loop
+ * logged as an EVAL cannot hang the cluster, nor the replay of its log after a restart.
+ * Default SCRIPT_MAX_INSTRUCTIONS; 0 = no bound. */
+#define SCRIPT_MAX_INSTRUCTIONS 5000000000ull
+void script_set_max_instructions(script_engine *se, uint64_t n);
+
 /* Statistics for INFO (used_memory_lua, number_of_cached_scripts, functions). */
 typedef struct {
     uint64_t lua_memory_bytes;

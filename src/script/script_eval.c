@@ -366,6 +366,7 @@ script_engine *script_create(data_store *ds)
     script_engine *se = calloc(1, sizeof *se);
     if (!se) return NULL;
     se->ds = ds;
+    script_set_max_instructions(se, SCRIPT_MAX_INSTRUCTIONS);
     if (slua_init(se) < 0) {
         script_destroy(se);
         return NULL;
@@ -478,6 +479,11 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     }
     SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
     return dirty;
+}
+
+void script_set_max_instructions(script_engine *se, uint64_t n)
+{
+    se->max_hooks = n ? (n + SCRIPT_HOOK_EVERY - 1) / SCRIPT_HOOK_EVERY : 0;
 }
 
 void script_get_stats(script_engine *se, script_stats *out)

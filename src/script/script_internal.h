@@ -20,6 +20,8 @@ enum {
     SFLAG_EVAL_COMPAT = 1u << 5, /* an EVAL script without a shebang: Redis's pre-7 rules */
 };
 
+#define SCRIPT_HOOK_EVERY 100000 /* Lua instructions between two checks of the bound */
+
 /* One script invocation. */
 typedef struct srun {
     const script_env *env;
@@ -42,10 +44,12 @@ struct script_engine {
     int ref_load_env; /* the environment library code runs in at FUNCTION LOAD */
     uint64_t n_scripts;
     uint64_t n_libs, n_funcs;
-    uint64_t aux_gen; /* the data store's aux generation the libraries were built from */
-    uint64_t rng;     /* math.random state: seeded from the entry at each run */
-    srun *run;        /* the invocation in progress (NULL between runs) */
-    data_arg *argv;   /* redis.call's arguments, copied out of Lua (script_lua.c) */
+    uint64_t aux_gen;   /* the data store's aux generation the libraries were built from */
+    uint64_t rng;       /* math.random state: seeded from the entry at each run */
+    srun *run;          /* the invocation in progress (NULL between runs) */
+    uint64_t max_hooks; /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
+    uint64_t hooks;     /* count hooks of the run in progress */
+    data_arg *argv;     /* redis.call's arguments, copied out of Lua (script_lua.c) */
     size_t argv_cap;
     char *abuf;
     size_t abuf_cap;

@@ -577,6 +577,8 @@ static int redis_generic(lua_State *L, int raise)
     script_engine *se = engine_of(L);
     srun *r = se->run;
     if (!r) return raise_error(L, "redis.call/pcall can only be called inside a script invocation");
+    if (se->max_hooks && se->hooks > se->max_hooks)
+        return raise_error(L, "Script exceeded the limit of Lua instructions and was stopped");
     int argc = lua_gettop(L);
     if (argc == 0) {
         slua_push_error(L, "Please specify at least one argument for this redis lib call");
@@ -1208,6 +1210,24 @@ int slua_init(script_engine *se)
 
 /* --- running ---------------------------------------------------------------------------------- */
 
+static script_engine *hook_engine; /* the engine whose run the count hook watches */
+
+static void run_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    script_engine *se = hook_engine;
+    if (!se || !se->max_hooks || ++se->hooks <= se->max_hooks) return;
+    /* from now on at every instruction, so that a pcall in a loop cannot catch it for ever */
+    lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
+    char msg[192];
+    snprintf(msg, sizeof msg,
+             "Script exceeded the limit of %llu Lua instructions and was stopped (at the same "
+             "point on every replica; its writes so far stay)",
+             (unsigned long long)se->max_hooks * SCRIPT_HOOK_EVERY);
+    slua_push_error(L, msg);
+    lua_error(L);
+}
+
 void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
 {
     lua_State *L = se->L;
@@ -1217,7 +1237,12 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     int errh = lua_gettop(L) - nargs - 1;
     se->rng = r->env->seed;
     se->run = r;
+    se->hooks = 0;
+    hook_engine = se;
+    if (se->max_hooks) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
     int rc = lua_pcall(L, nargs, 1, errh);
+    lua_sethook(L, NULL, 0, 0);
+    hook_engine = NULL;
     se->run = NULL;
     if (++gc_count >= LUA_GC_PERIOD) {
         lua_gc(L, LUA_GCSTEP, LUA_GC_PERIOD);

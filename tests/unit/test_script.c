@@ -344,6 +344,31 @@ static void determinism(void **state)
     eng_free(&b);
 }
 
+/* A runaway script stops at the instruction bound, at the same point on every replica, even
+ * when it catches errors with pcall; its writes so far stay, and the engine works on. */
+static void instruction_bound(void **state)
+{
+    (void)state;
+    eng a = eng_new(1), b = eng_new(2);
+    t_replicated = 1;
+    const char *loop = "EVAL \"redis.call('incr', 'n'); local i = 0; while true do i = i + 1; "
+                       "if i % 1000 == 0 then redis.call('set', 'i', i) end end\" 0";
+    const char *trap = "EVAL \"while true do pcall(function() while true do end end) end\" 0";
+    for (int k = 0; k < 2; k++) {
+        eng *e = k ? &b : &a;
+        script_set_max_instructions(e->se, 1000000);
+        assert_script_err(e, loop, "-ERR Script exceeded the limit of 1000000 Lua instructions");
+        assert_script_err(e, trap, "-ERR Script exceeded the limit of 1000000 Lua instructions");
+        assert_script(e, "EVAL \"return redis.call('incr', 'n')\" 0", ":2");
+    }
+    char *ia = strdup(rec_run(a.ds, "GET i", NULL));
+    assert_string_equal(ia, rec_run(b.ds, "GET i", NULL)); /* stopped at the same point */
+    assert_string_not_equal(ia, "(nil)");
+    free(ia);
+    eng_free(&a);
+    eng_free(&b);
+}
+
 static int snap_write(void *ctx, const void *p, size_t n)
 {
     rec_t *r = ctx;
@@ -453,10 +478,9 @@ static void functions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(redis_to_lua_and_back),
-        cmocka_unit_test(sandbox),
-        cmocka_unit_test(determinism),
-        cmocka_unit_test(functions),
+        cmocka_unit_test(redis_to_lua_and_back), cmocka_unit_test(sandbox),
+        cmocka_unit_test(determinism),           cmocka_unit_test(functions),
+        cmocka_unit_test(instruction_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
