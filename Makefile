@@ -18,12 +18,16 @@ endif
 PY := /usr/bin/python3
 JOBS ?= 2
 
-CPPFLAGS := -Isrc -D_GNU_SOURCE -MMD -MP
+# Lua 5.1 (Debian's liblua5.1-0-dev, the version Redis embeds) for src/script; cjson and bit from
+# Debian's lua-cjson-dev / lua-bitop-dev, linked statically into the scripting engine's sandbox.
+LUA_CFLAGS := -I/usr/include/lua5.1
+LUA_LIBS := /usr/lib/x86_64-linux-gnu/liblua5.1-cjson.a /usr/lib/x86_64-linux-gnu/liblua5.1-bitop.a -llua5.1
+CPPFLAGS := -Isrc $(LUA_CFLAGS) -D_GNU_SOURCE -MMD -MP
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -g $(WARN)
 REL_CFLAGS := -O2
 ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS := -lm -lssl -lcrypto
+LDLIBS := $(LUA_LIBS) -lm -lssl -lcrypto
 
 LIB_SRCS := $(filter-out src/server/main.c,$(wildcard src/*/*.c))
 REL_OBJS := $(patsubst %.c,build/rel/%.o,$(LIB_SRCS))

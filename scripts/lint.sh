@@ -7,7 +7,7 @@ fail=0
 
 # allowed project includes per module (besides its own folder and util/)
 declare -A allowed=(
-  [consensus]="" [data]="" [resp]="" [util]=""
+  [consensus]="" [data]="" [resp]="" [util]="" [script]="data"
   [storage]="" [net]=""
   [node]="consensus data resp storage net script"
   [server]="consensus data resp storage net node script"
@@ -45,6 +45,16 @@ for mod in consensus data resp; do
     fail=1
   fi
 done
+
+# the script engine runs on the apply path: no clocks or hidden randomness either (time and
+# seed come from the log entry); stdio only for snprintf
+hits=$(grep -HnE '\b(rand|srand|random|time|clock_gettime|gettimeofday|socket|open|fopen|fwrite|getpid|sleep|usleep)\s*\(' src/script/*.[ch] 2>/dev/null | grep -vE '^\S+:[0-9]+:\s*(//|\*|/\*)')
+hits+=$(grep -HnE '#include <(sys/socket|sys/time|time|unistd|fcntl|pthread)\.h>' src/script/*.[ch] 2>/dev/null)
+if [ -n "$hits" ]; then
+  echo "lint: src/script must stay free of clocks, randomness and I/O:"
+  echo "$hits"
+  fail=1
+fi
 
 # never kill by name
 # (the pattern is split so this file does not match itself)

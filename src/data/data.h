@@ -204,6 +204,14 @@ void data_set_zset_max_listpack(data_store *ds, long long entries, long long val
 #define DATA_HLL_SPARSE_MAX_BYTES_DEFAULT 3000
 void data_set_hll_sparse_max_bytes(data_store *ds, long long n);
 
+/* Replicated state of a module above the data layer (the script engine's function library),
+ * opaque here: its owner stores a copy after every change it applies (data_set_aux; 0, or -1
+ * out of memory), and the snapshot carries it (format 5). data_get_aux returns it (valid until
+ * the next data_set_aux or snapshot load; len and gen may be NULL) and a generation that
+ * changes only when a snapshot load replaced it, which tells the owner to rebuild its state. */
+int data_set_aux(data_store *ds, const void *p, size_t len);
+const void *data_get_aux(const data_store *ds, size_t *len, uint64_t *gen);
+
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */

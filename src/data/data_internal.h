@@ -168,6 +168,10 @@ struct data_store {
     size_t hll_sparse_max_bytes;
     uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
+    /* data_set_aux: opaque state of a module above (the function library), in the snapshot */
+    char *aux;
+    size_t aux_len;
+    uint64_t aux_gen;        /* bumped by each snapshot load */
     data_key_cb2 created_cb; /* data_set_key_created_hook */
     void *created_ctx;
     data_key_cb2 touched_cb; /* data_set_key_touched_hook */

@@ -443,6 +443,7 @@ void data_destroy(data_store *ds)
     data_take_expired(ds, NULL, NULL);
     ks_flush(ds);
     SYN_ASSERT_CMP(ds->mem, ==, 0);
+    free(ds->aux);
     free(ds->wkeys);
     free(ds);
 }
@@ -575,4 +576,25 @@ size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_c
         if (ds->expire_cursor == 0) break; /* a full cycle: let the caller come back later */
     }
     return reported;
+}
+
+int data_set_aux(data_store *ds, const void *p, size_t len)
+{
+    char *a = NULL;
+    if (len) {
+        a = malloc(len);
+        if (!a) return -1;
+        memcpy(a, p, len);
+    }
+    free(ds->aux);
+    ds->aux = a;
+    ds->aux_len = len;
+    return 0;
+}
+
+const void *data_get_aux(const data_store *ds, size_t *len, uint64_t *gen)
+{
+    if (len) *len = ds->aux_len;
+    if (gen) *gen = ds->aux_gen;
+    return ds->aux;
 }

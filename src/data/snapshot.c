@@ -1,7 +1,9 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (4; 1 to 3 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (5; 1 to 4 are still read) | u32 reserved (0)
+ *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
+ *             data_set_aux state (the function library)
  *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+) | u8 flags (bit 0:
  * has expiry) | [i64 expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields
  * (>= 1) | nfields x (u32 len | field | u32 len | value) | list:   u64 nelements (>= 1) | nelements
@@ -21,7 +23,7 @@
 #include "util/crc32c.h"
 
 #define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  4 /* 2: lists, 3: sets, 4: sorted sets */
+#define SNAP_VERSION  5 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions) */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -30,6 +32,7 @@
 #define SNAP_K_LIST   3
 #define SNAP_K_SET    4
 #define SNAP_K_ZSET   5
+#define SNAP_K_AUX    6
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -144,6 +147,10 @@ int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
     out_bytes(&o, SNAP_MAGIC, 8);
     out_u(&o, SNAP_VERSION, 4);
     out_u(&o, 0, 4);
+    if (ds->aux_len) {
+        out_u(&o, SNAP_K_AUX, 1);
+        out_str(&o, ds->aux, ds->aux_len);
+    }
     dict_each(&ds->keys, save_entry, &o);
     out_u(&o, SNAP_K_END, 1);
     out_u(&o, dict_size(&ds->keys), 8);
@@ -301,9 +308,15 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     snap_in in = {b + SNAP_HDR, len - SNAP_HDR - 4};
     uint64_t records = 0;
     int rc = DATA_SNAPSHOT_ECORRUPT;
+    const char *aux = NULL;
+    size_t aux_len = 0;
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
+        if (kind == SNAP_K_AUX && version >= 5 && records == 0 && !aux) {
+            if (in_str(&in, &aux, &aux_len) < 0 || aux_len == 0) goto fail;
+            continue;
+        }
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
             (kind != SNAP_K_SET || version < 3) && (kind != SNAP_K_ZSET || version < 4))
             goto fail;
@@ -320,6 +333,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     if (in_u(&in, 8, &count) < 0 || count != records || in.left != 0) goto fail;
 
     /* success: swap the new dataset in */
+    if (data_set_aux(ds, aux, aux_len) < 0) goto fail;
+    ds->aux_gen++;
     ks_flush(ds);
     ds->keys = tmp->keys;
     ds->keys.mem = &ds->mem;

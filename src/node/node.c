@@ -218,9 +218,22 @@ static void fail_all(node *n, const char *msg)
     n->reads_n = 0;
 }
 
-/* Runs a command entry (or a confirmed read) and answers c if given; false if c is not
- * answered yet (a blocking command that blocked). */
-static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
+/* A scripting command (EVAL, FCALL, FUNCTION LOAD ...) of an entry being applied (replicated:
+ * every replica runs it, with the entry's time and a seed drawn from its index) or of a
+ * confirmed read. Returns whether it changed the dataset or the function library. */
+static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int64_t now_ms,
+                        bool replicated)
+{
+    uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
+    script_env env = {now_ms, seed, replicated};
+    script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
+                      c && n->host->reply->is_resp3(c->conn)};
+    return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
+}
+
+/* Runs a command entry (or a confirmed read: replicated false) and answers c if given; false if
+ * c is not answered yet (a blocking command that blocked). */
+static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool replicated)
 {
     int64_t now_ms;
     int argc;
@@ -230,6 +243,10 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c)
         return true;
     }
     const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
+    if (!dc && script_route(n->host->scripts, argc, n->argv) != SCRIPT_NONE) {
+        exec_script(n, c, argc, n->argv, now_ms, replicated);
+        return true;
+    }
     if (!dc) {
         if (c) nreply_error(n, c, "ERR unknown command in log entry");
         return true;
@@ -264,6 +281,8 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
         if (dc) {
             if (data_exec(n->ds, dc, k, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
                 (*n->host->applied_writes)++;
+        } else if (script_route(n->host->scripts, k, n->argv) != SCRIPT_NONE) {
+            if (exec_script(n, c, k, n->argv, now_ms, true)) (*n->host->applied_writes)++;
         } else if (c) {
             n->host->dispatch(c->conn, k, n->argv);
         }
@@ -299,7 +318,7 @@ static void apply_entry(node *n, const raft_entry *e)
         node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
     if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
         if (e->data[0] == NENTRY_CMD) {
-            answered = exec_cmd(n, e->data, e->len, c);
+            answered = exec_cmd(n, e->data, e->len, c, true);
             (*n->host->applied_writes)++;
         } else if (e->data[0] == NENTRY_MULTI) {
             exec_multi(n, e->data, e->len, c);
@@ -389,7 +408,7 @@ static void serve_reads(node *n)
                     nreply_errorf(n, rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
                                   raft_strerror(rd->err));
                 } else {
-                    (void)exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
+                    (void)exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c, false);
                 }
                 node_client_done(n, rd->c);
             }
@@ -714,6 +733,7 @@ int node_exec(node *n, client *c)
         const data_arg *av = argv;
         const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
         int argc = rewrite_write(n->ds, dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
+        if (!dc && script_rewrite(n->host->scripts, k, argv, rw, 64, NULL) > 0) av = rw;
         nentry_put_args(b, argc, av);
     }
     free(argv);
@@ -767,7 +787,23 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     data_arg rw[64];
     char scratch[256];
     argc = rewrite_write(n->ds, dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
+    data_arg *srw = NULL;
+    if (!dc) { /* a script: EVALSHA travels as EVAL with its body (script_rewrite) */
+        srw = argc <= 64 ? rw : malloc((size_t)argc * sizeof(*srw));
+        SYN_ASSERT(srw != NULL);
+        int k = script_rewrite(n->host->scripts, argc, argv, srw, argc, NULL);
+        if (k < 0) { /* NOSCRIPT, a compile error: answered, in order, and not logged */
+            if (srw != rw) free(srw);
+            if (c->n_async) return stall(c);
+            script_out out = {n->host->reply, c->conn, n->host->reply_raw,
+                              n->host->reply->is_resp3(c->conn)};
+            (void)script_rewrite(n->host->scripts, argc, argv, NULL, 0, &out);
+            return NODE_DONE;
+        }
+        if (k > 0) argv = srw;
+    }
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
+    if (srw && srw != rw) free(srw);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
     if (rc < 0) {
@@ -844,16 +880,18 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
         return NODE_DONE;
     }
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
-    if (!dc) return c->n_async ? stall(c) : NODE_LOCAL;
-    const data_cmd_info *info = data_cmd_describe(dc);
-    bool write = (info->flags & DATA_CMD_WRITE) != 0;
+    /* scripting commands: writes are logged like data writes, reads served like data reads */
+    int sk = dc ? SCRIPT_NONE : script_route(n->host->scripts, argc, argv);
+    if (!dc && sk <= SCRIPT_LOCAL) return c->n_async ? stall(c) : NODE_LOCAL;
+    const data_cmd_info *info = dc ? data_cmd_describe(dc) : NULL;
+    bool write = info ? (info->flags & DATA_CMD_WRITE) != 0 : sk == SCRIPT_WRITE;
     /* a blocking command waits for every earlier reply, and everything after it for its own */
-    bool blocking = (info->flags & DATA_CMD_BLOCKING) != 0;
+    bool blocking = info && (info->flags & DATA_CMD_BLOCKING) != 0;
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
         return c->n_async ? stall(c) : NODE_LOCAL;
     /* bad arity never reaches the log */
-    if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
+    if (info && ((info->arity > 0 && info->arity != argc) || argc < -info->arity))
         return c->n_async ? stall(c) : NODE_LOCAL;
     if (n->failed) {
         /* Refused at once (waiting would not help: only a restart clears it). Its state is

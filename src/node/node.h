@@ -23,6 +23,7 @@
 #include "data/data.h"
 #include "net/net.h"
 #include "resp/resp.h"
+#include "script/script.h"
 
 typedef struct node node;
 
@@ -71,6 +72,9 @@ typedef struct {
     /* a command of an applied EXEC that is not a data command (PING, ...): runs for conn only */
     void (*dispatch)(void *conn, int argc, const data_arg *argv);
     void *host;
+    /* the scripting engine scripts in applied entries run on (EVAL, FCALL, FUNCTION LOAD ...);
+     * it must exist before node_create, which replays the log */
+    script_engine *scripts;
     /* counters the host reports (INFO): writes applied, keys expired */
     uint64_t *applied_writes, *expired_keys;
 } node_host;

@@ -118,6 +118,15 @@ static void info_memory(server *s, resp_buf *b)
               "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
               "maxmemory:0\r\nmem_allocator:libc\r\n",
               used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients);
+    script_stats ss;
+    script_get_stats(s->se, &ss);
+    sb_printf(b,
+              "used_memory_lua:%llu\r\nused_memory_vm_eval:%llu\r\n"
+              "number_of_cached_scripts:%llu\r\nnumber_of_functions:%llu\r\n"
+              "number_of_libraries:%llu\r\n",
+              (unsigned long long)ss.lua_memory_bytes, (unsigned long long)ss.lua_memory_bytes,
+              (unsigned long long)ss.cached_scripts, (unsigned long long)ss.functions,
+              (unsigned long long)ss.libraries);
 }
 
 static void info_stats(server *s, resp_buf *b)
@@ -342,53 +351,20 @@ void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *ar
     srv_reply_status(c, "OK");
 }
 
-/* --- FUNCTION / SCRIPT: no scripting yet, so nothing to flush or list ---------------------- */
+/* --- EVAL / FCALL / SCRIPT / FUNCTION answered by this node -------------------------------- */
 
-static int is_sync_async(const data_arg *a)
+static void raw_out(void *ctx, const char *p, size_t len)
 {
-    return (a->len == 4 && strncasecmp(a->ptr, "sync", 4) == 0) ||
-           (a->len == 5 && strncasecmp(a->ptr, "async", 5) == 0);
+    client *c = ctx;
+    SRV_REPLY(c, resp_buf_append(&c->out, p, len));
 }
 
-void srv_cmd_function_flush(server *s, client *c, int argc, const data_arg *argv)
+void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
-    if (argc > 3) {
-        srv_reply_errorf(c,
-                         "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
-                         "FUNCTION HELP.",
-                         (int)argv[1].len, argv[1].ptr);
-        return;
-    }
-    if (argc == 3 && !is_sync_async(&argv[2])) {
-        srv_reply_error(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-        return;
-    }
-    srv_reply_status(c, "OK");
-}
-
-void srv_cmd_function_list(server *s, client *c, int argc, const data_arg *argv)
-{
-    (void)s;
-    for (int i = 2; i < argc; i++) {
-        if (argv[i].len == 8 && strncasecmp(argv[i].ptr, "withcode", 8) == 0) continue;
-        if (argv[i].len == 11 && strncasecmp(argv[i].ptr, "libraryname", 11) == 0 && i + 1 < argc) {
-            i++;
-            continue;
-        }
-        srv_reply_errorf(c, "ERR Unknown argument %.*s",
-                         (int)(argv[i].len > 128 ? 128 : argv[i].len), argv[i].ptr);
-        return;
-    }
-    srv_reply_array(c, 0);
-}
-
-void srv_cmd_script_flush(server *s, client *c, int argc, const data_arg *argv)
-{
-    (void)s;
-    if (argc > 3 || (argc == 3 && !is_sync_async(&argv[2]))) {
-        srv_reply_error(c, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
-        return;
-    }
-    srv_reply_status(c, "OK");
+    static uint64_t runs;
+    int64_t now_ms = srv_now_ms();
+    /* a local run is a read or an error: its draws need no agreement with other nodes */
+    script_env env = {now_ms, (uint64_t)now_ms * 0x9E3779B97F4A7C15ull ^ ++runs, 0};
+    script_out out = {&srv_client_reply_ops, c, raw_out, c->proto == 3};
+    (void)script_exec(s->se, argc, argv, &env, &out);
 }

@@ -69,19 +69,46 @@ static const srv_cmd command_subs[] = {
      "Show helpful text about the different subcommands", "5.0.0"},
 };
 
-/* Scripting is not built yet: no library and no script cache exist, so flushing them is a real
- * (empty) operation and FUNCTION LIST is an empty list (issue 10; Redis's test suite calls
- * FUNCTION FLUSH before every test). */
+/* Scripting (src/script): every entry runs srv_cmd_scripting; the node decides first whether a
+ * call is a write (logged, run on every replica as it is applied) or a read (dispatch.c runs it
+ * only for local reads, HELP and errors). */
+#define SCRIPTING(name, arity, flags, summary, since)                                              \
+    {                                                                                              \
+        name, arity, flags, "slow scripting", srv_cmd_scripting, NOSUBS, "scripting", summary,     \
+            since                                                                                  \
+    }
 static const srv_cmd function_subs[] = {
-    {"function|flush", -2, "write noscript", "write slow scripting", srv_cmd_function_flush, NOSUBS,
-     "scripting", "Deleting all functions", "7.0.0"},
-    {"function|list", -2, "noscript", "slow scripting", srv_cmd_function_list, NOSUBS, "scripting",
-     "List information about all the functions", "7.0.0"},
+    SCRIPTING("function|load", -3, "write denyoom noscript",
+              "Create a function with the given arguments (name, code, description)", "7.0.0"),
+    SCRIPTING("function|delete", 3, "write noscript", "Delete a function by name", "7.0.0"),
+    SCRIPTING("function|flush", -2, "write noscript", "Deleting all functions", "7.0.0"),
+    SCRIPTING("function|list", -2, "noscript", "List information about all the functions", "7.0.0"),
+    SCRIPTING("function|dump", 2, "noscript", "Dump all functions into a serialized binary payload",
+              "7.0.0"),
+    SCRIPTING("function|restore", -3, "write denyoom noscript",
+              "Restore all the functions on the given payload", "7.0.0"),
+    SCRIPTING(
+        "function|stats", 2, "noscript allow_busy",
+        "Return information about the function currently running (name, description, duration)",
+        "7.0.0"),
+    SCRIPTING("function|kill", 2, "noscript allow_busy",
+              "Kill the function currently in execution.", "7.0.0"),
+    SCRIPTING("function|help", 2, "loading stale",
+              "Show helpful text about the different subcommands", "7.0.0"),
 };
 
 static const srv_cmd script_subs[] = {
-    {"script|flush", -2, "noscript", "slow scripting", srv_cmd_script_flush, NOSUBS, "scripting",
-     "Remove all the scripts from the script cache.", "2.6.0"},
+    SCRIPTING("script|load", 3, "noscript stale",
+              "Load the specified Lua script into the script cache.", "2.6.0"),
+    SCRIPTING("script|exists", -3, "noscript", "Check existence of scripts in the script cache.",
+              "2.6.0"),
+    SCRIPTING("script|flush", -2, "noscript", "Remove all the scripts from the script cache.",
+              "2.6.0"),
+    SCRIPTING("script|kill", 2, "noscript allow_busy", "Kill the script currently in execution.",
+              "2.6.0"),
+    SCRIPTING("script|debug", 3, "noscript", "Set the debug mode for executed scripts.", "3.2.0"),
+    SCRIPTING("script|help", 2, "loading stale",
+              "Show helpful text about the different subcommands", "5.0.0"),
 };
 
 static const srv_cmd config_subs[] = {
@@ -139,6 +166,21 @@ static const srv_cmd srv_cmds[] = {
      "A container for function commands", "7.0.0"},
     {"script", -2, "", "slow", NULL, SUBS(script_subs), "scripting",
      "A container for Lua scripts management commands", "2.6.0"},
+    SCRIPTING("eval", -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+              "Execute a Lua script server side", "2.6.0"),
+    SCRIPTING("evalsha", -3,
+              "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+              "Execute a Lua script server side", "2.6.0"),
+    SCRIPTING("eval_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+              "Execute a read-only Lua script server side", "7.0.0"),
+    SCRIPTING("evalsha_ro", -3,
+              "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+              "Execute a read-only Lua script server side", "7.0.0"),
+    SCRIPTING("fcall", -3,
+              "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+              "Invoke a function", "7.0.0"),
+    SCRIPTING("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
+              "Invoke a read-only function", "7.0.0"),
     {"info", -1, "loading stale", "slow dangerous", srv_cmd_info, NOSUBS, "server",
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",

@@ -66,6 +66,7 @@ void srv_host_init(server *s)
         .multi_next = h_multi_next,
         .multi_reset = h_multi_reset,
         .dispatch = h_dispatch,
+        .scripts = s->se,
         .host = s,
         .applied_writes = &s->stats.applied_writes,
         .expired_keys = &s->stats.expired_keys,

@@ -106,7 +106,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     s->loop = net_loop_create((int)(s->cfg.maxclients + SRV_FD_RESERVE));
     s->ds = data_create();
-    if (!s->loop || !s->ds) {
+    s->se = s->ds ? script_create(s->ds) : NULL;
+    if (!s->loop || !s->ds || !s->se) {
         syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
@@ -207,6 +208,8 @@ void srv_deinit(server *s)
         close(s->sig_fd);
     }
     net_loop_destroy(s->loop);
+    script_destroy(s->se);
+    s->se = NULL;
     if (s->ds) data_destroy(s->ds);
     free(s->argv);
     free(s->exp_buf);

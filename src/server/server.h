@@ -125,8 +125,9 @@ struct server {
     net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
     int sig_fd;
     data_store *ds;
-    client *clients; /* all connected clients */
-    client *pending; /* clients with output to write in the before-sleep hook */
+    script_engine *se; /* Lua scripting over ds (src/script) */
+    client *clients;   /* all connected clients */
+    client *pending;   /* clients with output to write in the before-sleep hook */
     long n_clients;
     uint64_t next_client_id;
     resp_limits limits;
@@ -228,9 +229,9 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
-void srv_cmd_function_flush(server *s, client *c, int argc, const data_arg *argv);
-void srv_cmd_function_list(server *s, client *c, int argc, const data_arg *argv);
-void srv_cmd_script_flush(server *s, client *c, int argc, const data_arg *argv);
+/* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,
+ * errors, stale or sole-voter reads); writes reach the engine through the log (dispatch.c). */
+void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);

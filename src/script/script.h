@@ -1,0 +1,96 @@
+/* script.h — Lua scripting and functions (EVAL, EVALSHA, SCRIPT, FUNCTION, FCALL) as Redis 7.0.
+ *
+ * The engine owns one Lua 5.1 state (Debian's liblua5.1, the version Redis embeds), sandboxed as
+ * Redis does it: no os / io / package / loadfile / dofile / print, the global table and every
+ * library table read-only, reading an undefined global an error. A script reaches the dataset
+ * only through data_exec: redis.call converts each data reply into a Lua value, and the script's
+ * result is converted back into a reply, following Redis's conversion rules both ways (RESP2 and,
+ * after redis.setresp(3), RESP3).
+ *
+ * Determinism (DESIGN.md "Replicating effects"): a write script is replicated as the call and run
+ * on every replica while its log entry is applied. Everything a script can observe comes from the
+ * entry or the dataset: the time (TIME, expiries) is env.now_ms, math.random's generator is
+ * seeded from env.seed, and while env.replicated is set, commands whose answer depends on
+ * node-local state are refused (random draws: SPOP SRANDMEMBER RANDOMKEY HRANDFIELD ZRANDMEMBER;
+ * hash-order cursors: SCAN SSCAN HSCAN ZSCAN; per-node encodings: OBJECT MEMORY) and the
+ * replies whose order depends on hash layout (KEYS SMEMBERS SINTER SUNION SDIFF HKEYS HVALS
+ * HGETALL) are sorted, as Redis before 5.0 sorted them for scripts. See docs/scripting.md.
+ *
+ * The script cache (EVAL, SCRIPT LOAD) is a per-node cache: EVALSHA is rewritten into EVAL with
+ * the body by the leader before it is logged (script_rewrite), so no replica ever needs its
+ * cache to apply an entry. The function library (FUNCTION LOAD ...) is replicated state: its
+ * changes are log entries, and it travels in the data snapshot (data_set_aux / data_get_aux).
+ *
+ * Not thread-safe; one engine per data store. Reply ownership as in data.h. */
+#ifndef SYNOD_SCRIPT_SCRIPT_H
+#define SYNOD_SCRIPT_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+
+typedef struct script_engine script_engine;
+
+/* NULL if the Lua state cannot be created (out of memory). */
+script_engine *script_create(data_store *ds);
+void script_destroy(script_engine *se);
+
+/* How a command reaches the store (script_route). */
+enum {
+    SCRIPT_NONE = 0,  /* not a scripting command */
+    SCRIPT_LOCAL = 1, /* answered by the node that has the client (HELP, KILL, errors) */
+    SCRIPT_READ = 2,  /* a read: EVAL_RO, no-writes scripts, FCALL_RO, FUNCTION LIST, ... */
+    SCRIPT_WRITE = 3, /* through the log: EVAL, EVALSHA, FCALL, SCRIPT LOAD, FUNCTION LOAD ... */
+};
+int script_route(script_engine *se, int argc, const data_arg *argv);
+
+/* Where a scripting command's reply goes. `raw` appends one complete RESP element (the few a
+ * script can return that data_reply_ops cannot say: RESP3 booleans, big numbers, verbatim
+ * strings); NULL drops them (a replica's apply answers nobody). resp3: the caller's protocol. */
+typedef struct {
+    const data_reply_ops *ops;
+    void *ctx;
+    void (*raw)(void *ctx, const char *p, size_t len);
+    int resp3;
+} script_out;
+
+/* What a run may observe. replicated: 1 while a log entry is applied (writes allowed,
+ * nondeterministic commands refused); 0 for a read served by one node (writes refused). */
+typedef struct {
+    int64_t now_ms;
+    uint64_t seed;
+    int replicated;
+} script_env;
+
+/* Before a SCRIPT_WRITE command is proposed: EVALSHA / EVALSHA_RO become EVAL / EVAL_RO with the
+ * script body (out[0..argc), argv's other arguments shared; the body points into the engine's
+ * cache, valid until the next script_* call). EVAL and SCRIPT LOAD bodies are compiled and cached
+ * here too, so a pipelined EVALSHA right behind them finds them. Returns the new argc (in rw),
+ * 0 to log argv unchanged, or -1 after replying an error to `out` (NOSCRIPT, a compile error):
+ * nothing is to be logged then. */
+int script_rewrite(script_engine *se, int argc, const data_arg *argv, data_arg *rw, int rw_cap,
+                   const script_out *out);
+
+/* Executes one scripting command (argv[0] = EVAL, FCALL, SCRIPT, FUNCTION, ...), emitting exactly
+ * one reply to out. Returns 1 if the dataset or the function library changed. */
+int script_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
+                const script_out *out);
+
+/* The bound on one run: a script that executes more Lua instructions than this stops with an
+ * error (its writes so far stay, as when Redis kills a script). The bound is a count, not a
+ * time, so every replica stops a runaway write script at the same instruction: an endless loop
+ * logged as an EVAL cannot hang the cluster, nor the replay of its log after a restart.
+ * Default SCRIPT_MAX_INSTRUCTIONS; 0 = no bound. */
+#define SCRIPT_MAX_INSTRUCTIONS 5000000000ull
+void script_set_max_instructions(script_engine *se, uint64_t n);
+
+/* Statistics for INFO (used_memory_lua, number_of_cached_scripts, functions). */
+typedef struct {
+    uint64_t lua_memory_bytes;
+    uint64_t cached_scripts;
+    uint64_t libraries, functions;
+} script_stats;
+void script_get_stats(script_engine *se, script_stats *out);
+
+#endif

@@ -1,0 +1,496 @@
+/* script_eval.c — the engine's entry points, EVAL / EVALSHA / EVAL_RO / EVALSHA_RO and SCRIPT
+ * (LOAD EXISTS FLUSH KILL HELP), with the script cache and the shebang flags. */
+#include <lauxlib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "script/script_internal.h"
+#include "util/assert.h"
+
+int sarg_is(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+void sreply_error(const script_out *out, const char *msg)
+{
+    out->ops->error(out->ctx, msg, strlen(msg));
+}
+
+void sreply_errorf(const script_out *out, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof buf) n = (int)sizeof buf - 1;
+    for (int i = 0; i < n; i++) /* an error is one line */
+        if (buf[i] == '\r' || buf[i] == '\n') buf[i] = ' ';
+    out->ops->error(out->ctx, buf, (size_t)n);
+}
+
+static void reply_help(const script_out *out, const char *cmd, const char *const *lines, size_t n)
+{
+    char head[128];
+    int k = snprintf(head, sizeof head,
+                     "%s <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd);
+    out->ops->array(out->ctx, n + 3);
+    out->ops->status(out->ctx, head, (size_t)k);
+    for (size_t i = 0; i < n; i++)
+        out->ops->status(out->ctx, lines[i], strlen(lines[i]));
+    out->ops->status(out->ctx, "HELP", 4);
+    out->ops->status(out->ctx, "    Prints this help.", 21);
+}
+
+/* --- shebang ---------------------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    uint32_t flag;
+} flag_names[] = {
+    {"no-writes", SFLAG_NO_WRITES},
+    {"allow-oom", SFLAG_ALLOW_OOM},
+    {"allow-stale", SFLAG_ALLOW_STALE},
+    {"no-cluster", SFLAG_NO_CLUSTER},
+    {"allow-cross-slot-keys", SFLAG_ALLOW_CROSS_SLOT},
+};
+
+int sflag_parse(const char *p, size_t len, uint32_t *flag)
+{
+    for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
+        if (strlen(flag_names[i].name) == len && memcmp(flag_names[i].name, p, len) == 0) {
+            *flag = flag_names[i].flag;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* "#!lua flags=a,b" on the first line (Redis 7.0's rules). 0 with *flags and *skip (bytes of
+ * the shebang line without its newline, so line numbers stay right), or -1 with err. A body
+ * without a shebang gets SFLAG_EVAL_COMPAT. */
+int parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, char *err,
+                  size_t err_cap)
+{
+    *flags = 0;
+    *skip = 0;
+    if (len < 2 || body[0] != '#' || body[1] != '!') {
+        *flags = SFLAG_EVAL_COMPAT;
+        return 0;
+    }
+    const char *nl = memchr(body, '\n', len);
+    if (!nl) {
+        snprintf(err, err_cap, "ERR Invalid script shebang");
+        return -1;
+    }
+    const char *p = body, *end = nl; /* the first word keeps its "#!", as Redis prints it */
+    int part = 0;
+    while (p < end) {
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end) break;
+        const char *w = p;
+        while (p < end && *p != ' ')
+            p++;
+        size_t wl = (size_t)(p - w);
+        if (part++ == 0) {
+            if (wl != 5 || memcmp(w, "#!lua", 5) != 0) {
+                snprintf(err, err_cap, "ERR Unexpected engine in script shebang: %.*s", (int)wl, w);
+                return -1;
+            }
+            continue;
+        }
+        if (wl >= 6 && memcmp(w, "flags=", 6) == 0) {
+            const char *f = w + 6, *fe = p;
+            while (f < fe) {
+                const char *c = memchr(f, ',', (size_t)(fe - f));
+                if (!c) c = fe;
+                uint32_t fl;
+                if (c > f) {
+                    if (sflag_parse(f, (size_t)(c - f), &fl) < 0) {
+                        snprintf(err, err_cap, "ERR Unexpected flag in script shebang: %.*s",
+                                 (int)(c - f), f);
+                        return -1;
+                    }
+                    *flags |= fl;
+                }
+                f = c + 1;
+            }
+            continue;
+        }
+        snprintf(err, err_cap, "ERR Unknown lua shebang option: %.*s", (int)wl, w);
+        return -1;
+    }
+    if (part == 0) {
+        snprintf(err, err_cap, "ERR Invalid engine in script shebang");
+        return -1;
+    }
+    *skip = (size_t)(nl - body);
+    return 0;
+}
+
+/* --- the script cache ---------------------------------------------------------------------------
+ */
+
+/* Pushes the cache entry of sha (40 hex digits, any case) or nil. */
+static void cache_get(script_engine *se, const char *sha, size_t len)
+{
+    lua_State *L = se->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_scripts);
+    if (len != 40) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    char low[40];
+    for (int i = 0; i < 40; i++)
+        low[i] = (char)(sha[i] >= 'A' && sha[i] <= 'Z' ? sha[i] + 32 : sha[i]);
+    lua_pushlstring(L, low, 40);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+}
+
+/* Compiles and caches body (or finds it cached): pushes its entry and returns 0, or replies
+ * the error to out (if given) and returns -1. sha_out gets its SHA1. */
+static int cache_add(script_engine *se, const char *body, size_t len, char sha_out[41],
+                     const script_out *out)
+{
+    lua_State *L = se->L;
+    slua_sha1hex(sha_out, body, len);
+    cache_get(se, sha_out, 40);
+    if (!lua_isnil(L, -1)) return 0;
+    lua_pop(L, 1);
+    uint32_t flags;
+    size_t skip;
+    char err[256];
+    if (parse_shebang(body, len, &flags, &skip, err, sizeof err) < 0) {
+        if (out) sreply_error(out, err);
+        return -1;
+    }
+    if (len > skip && body[skip] == LUA_SIGNATURE[0]) {
+        if (out)
+            sreply_error(out, "ERR Error compiling script (new function): binary code "
+                              "loading is not allowed");
+        return -1;
+    }
+    if (luaL_loadbuffer(L, body + skip, len - skip, "@user_script")) {
+        if (out)
+            sreply_errorf(out, "ERR Error compiling script (new function): %s",
+                          lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_createtable(L, 0, 3);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "f");
+    lua_pushlstring(L, body, len);
+    lua_setfield(L, -2, "body");
+    lua_pushnumber(L, flags);
+    lua_setfield(L, -2, "flags");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_scripts);
+    lua_pushlstring(L, sha_out, 40);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    se->n_scripts++;
+    return 0;
+}
+
+static uint32_t entry_flags(lua_State *L)
+{
+    lua_getfield(L, -1, "flags");
+    uint32_t f = (uint32_t)lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return f;
+}
+
+/* --- EVAL ------------------------------------------------------------------------------------ */
+
+static int parse_numkeys(const data_arg *a, int argc, long long *out, const script_out *o)
+{
+    char buf[32];
+    char *end;
+    if (a->len == 0 || a->len >= sizeof buf) goto bad;
+    memcpy(buf, a->ptr, a->len);
+    buf[a->len] = '\0';
+    long long v = strtoll(buf, &end, 10);
+    if (*end || buf[0] == ' ' || buf[0] == '+' || (buf[0] == '0' && a->len > 1) ||
+        (buf[0] == '-' && (buf[1] == '0' || buf[1] == '\0')))
+        goto bad;
+    if (v > argc - 3) {
+        sreply_error(o, "ERR Number of keys can't be greater than number of args");
+        return -1;
+    }
+    if (v < 0) {
+        sreply_error(o, "ERR Number of keys can't be negative");
+        return -1;
+    }
+    *out = v;
+    return 0;
+bad:
+    sreply_error(o, "ERR value is not an integer or out of range");
+    return -1;
+}
+
+static void push_array(lua_State *L, const data_arg *a, long long n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (long long i = 0; i < n; i++) {
+        lua_pushlstring(L, a[i].ptr, a[i].len);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+}
+
+static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const script_env *env,
+                    const script_out *out, int sha_mode, int ro_cmd)
+{
+    lua_State *L = se->L;
+    long long numkeys;
+    if (parse_numkeys(&argv[2], argc, &numkeys, out) < 0) return 0;
+    char sha[41];
+    if (sha_mode) {
+        /* the cache is per node: an applied entry never runs from it (script_rewrite turned
+         * EVALSHA into EVAL before logging; what is still EVALSHA fails alike everywhere) */
+        if (env->replicated)
+            lua_pushnil(L);
+        else
+            cache_get(se, argv[1].ptr, argv[1].len);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            sreply_error(out, "NOSCRIPT No matching script. Please use EVAL.");
+            return 0;
+        }
+        for (int i = 0; i < 40; i++)
+            sha[i] = (char)(argv[1].ptr[i] >= 'A' && argv[1].ptr[i] <= 'Z' ? argv[1].ptr[i] + 32
+                                                                           : argv[1].ptr[i]);
+        sha[40] = '\0';
+    } else if (cache_add(se, argv[1].ptr, argv[1].len, sha, out) < 0) {
+        return 0;
+    }
+    uint32_t flags = entry_flags(L);
+    if (!(flags & SFLAG_EVAL_COMPAT) && !(flags & SFLAG_NO_WRITES) && ro_cmd) {
+        lua_pop(L, 1);
+        sreply_error(out, "ERR Can not execute a script with write flag using *_ro command.");
+        return 0;
+    }
+    srun r = {env, 2, 0, 0, sha};
+    r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || !env->replicated;
+    /* KEYS and ARGV are globals of EVAL scripts */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_real_globals);
+    push_array(L, argv + 3, numkeys);
+    lua_setfield(L, -2, "KEYS");
+    push_array(L, argv + 3 + numkeys, argc - 3 - numkeys);
+    lua_setfield(L, -2, "ARGV");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "f");
+    lua_remove(L, -2);
+    slua_call(se, &r, 0, out);
+    return r.dirty;
+}
+
+/* --- SCRIPT ------------------------------------------------------------------------------------
+ */
+
+static const char *const script_help[] = {
+    "DEBUG (YES|SYNC|NO)",
+    "    Set the debug mode for subsequent scripts executed.",
+    "EXISTS <sha1> [<sha1> ...]",
+    "    Return information about the existence of the scripts in the script cache.",
+    "FLUSH [ASYNC|SYNC]",
+    "    Flush the Lua scripts cache. Very dangerous on replicas.",
+    "    When called without the optional mode argument, the behavior is determined by the",
+    "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+    "    * ASYNC: Asynchronously flush the scripts cache.",
+    "    * SYNC: Synchronously flush the scripts cache.",
+    "KILL",
+    "    Kill the currently executing Lua script.",
+    "LOAD <script>",
+    "    Load a script into the scripts cache without executing it.",
+};
+
+static void script_cmd(script_engine *se, int argc, const data_arg *argv, const script_out *out)
+{
+    lua_State *L = se->L; /* replaced by SCRIPT FLUSH */
+    const data_arg *sub = &argv[1];
+    if (argc == 2 && sarg_is(sub, "help")) {
+        reply_help(out, "SCRIPT", script_help, sizeof script_help / sizeof script_help[0]);
+    } else if (sarg_is(sub, "flush")) {
+        if (argc > 3 || (argc == 3 && !sarg_is(&argv[2], "sync") && !sarg_is(&argv[2], "async"))) {
+            sreply_error(out, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+            return;
+        }
+        /* as Redis: a new Lua VM (whatever scripts left behind goes with the old one); the
+         * function library is rebuilt in it from the data store's copy */
+        lua_State *old = se->L;
+        se->L = NULL;
+        se->ref_load_env = 0;
+        se->n_scripts = 0;
+        SYN_ASSERT(slua_init(se) == 0); /* only out of memory fails */
+        lua_close(old);
+        se->aux_gen = UINT64_MAX;
+        sfunc_sync(se);
+        out->ops->status(out->ctx, "OK", 2);
+    } else if (sarg_is(sub, "exists") && argc >= 3) {
+        out->ops->array(out->ctx, (size_t)(argc - 2));
+        for (int i = 2; i < argc; i++) {
+            cache_get(se, argv[i].ptr, argv[i].len);
+            out->ops->integer(out->ctx, !lua_isnil(L, -1));
+            lua_pop(L, 1);
+        }
+    } else if (sarg_is(sub, "load") && argc == 3) {
+        char sha[41];
+        if (cache_add(se, argv[2].ptr, argv[2].len, sha, out) < 0) return;
+        lua_pop(L, 1);
+        out->ops->bulk(out->ctx, sha, 40);
+    } else if (sarg_is(sub, "kill") && argc == 2) {
+        sreply_error(out, "NOTBUSY No scripts in execution right now.");
+    } else if (sarg_is(sub, "debug") && argc == 3) {
+        sreply_error(out, "ERR SCRIPT DEBUG is not supported by synod");
+    } else {
+        sreply_errorf(out,
+                      "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                      "SCRIPT HELP.",
+                      (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
+    }
+}
+
+/* --- entry points ----------------------------------------------------------------------------- */
+
+script_engine *script_create(data_store *ds)
+{
+    script_engine *se = calloc(1, sizeof *se);
+    if (!se) return NULL;
+    se->ds = ds;
+    script_set_max_instructions(se, SCRIPT_MAX_INSTRUCTIONS);
+    if (slua_init(se) < 0) {
+        script_destroy(se);
+        return NULL;
+    }
+    return se;
+}
+
+void script_destroy(script_engine *se)
+{
+    if (!se) return;
+    if (se->L) lua_close(se->L);
+    free(se->argv);
+    free(se->abuf);
+    free(se);
+}
+
+int script_route(script_engine *se, int argc, const data_arg *argv)
+{
+    const data_arg *a = &argv[0];
+    if (sarg_is(a, "eval") || sarg_is(a, "evalsha")) {
+        if (argc < 3) return SCRIPT_LOCAL;
+        uint32_t flags = SFLAG_EVAL_COMPAT;
+        if (sarg_is(a, "eval")) {
+            size_t skip;
+            char err[128];
+            if (parse_shebang(argv[1].ptr, argv[1].len, &flags, &skip, err, sizeof err) < 0)
+                return SCRIPT_LOCAL; /* answered with the error where it is */
+        } else {
+            cache_get(se, argv[1].ptr, argv[1].len);
+            if (!lua_isnil(se->L, -1)) flags = entry_flags(se->L);
+            lua_pop(se->L, 1);
+        }
+        return (flags & SFLAG_NO_WRITES) ? SCRIPT_READ : SCRIPT_WRITE;
+    }
+    if (sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro"))
+        return argc < 3 ? SCRIPT_LOCAL : SCRIPT_READ;
+    if (sarg_is(a, "script")) {
+        if (argc < 2) return SCRIPT_LOCAL;
+        /* wrong arity is answered where it is (Redis's arity error, not logged) */
+        if (sarg_is(&argv[1], "load")) return argc == 3 ? SCRIPT_WRITE : SCRIPT_LOCAL;
+        if (sarg_is(&argv[1], "flush")) return SCRIPT_WRITE;
+        if (sarg_is(&argv[1], "exists")) return argc >= 3 ? SCRIPT_READ : SCRIPT_LOCAL;
+        return SCRIPT_LOCAL;
+    }
+    return sfunc_route(se, argc, argv);
+}
+
+int script_rewrite(script_engine *se, int argc, const data_arg *argv, data_arg *rw, int rw_cap,
+                   const script_out *out)
+{
+    lua_State *L = se->L;
+    char sha[41];
+    if ((sarg_is(&argv[0], "eval") || sarg_is(&argv[0], "eval_ro")) && argc >= 3) {
+        if (cache_add(se, argv[1].ptr, argv[1].len, sha, out) < 0) return -1;
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (sarg_is(&argv[0], "script") && argc == 3 && sarg_is(&argv[1], "load")) {
+        if (cache_add(se, argv[2].ptr, argv[2].len, sha, out) < 0) return -1;
+        lua_pop(L, 1);
+        return 0;
+    }
+    int ro = sarg_is(&argv[0], "evalsha_ro");
+    if (!(ro || sarg_is(&argv[0], "evalsha")) || argc < 3) return 0;
+    cache_get(se, argv[1].ptr, argv[1].len);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        if (out) sreply_error(out, "NOSCRIPT No matching script. Please use EVAL.");
+        return -1;
+    }
+    if (argc > rw_cap) {
+        lua_pop(L, 1);
+        return 0; /* logged as it is: replicas answer NOSCRIPT (eval_cmd) */
+    }
+    lua_getfield(L, -1, "body");
+    size_t len;
+    const char *body = lua_tolstring(L, -1, &len);
+    lua_pop(L, 2); /* still referenced by the cache */
+    rw[0] = ro ? (data_arg){"eval_ro", 7} : (data_arg){"eval", 4};
+    rw[1] = (data_arg){body, len};
+    for (int i = 2; i < argc; i++)
+        rw[i] = argv[i];
+    return argc;
+}
+
+int script_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
+                const script_out *out)
+{
+    SYN_ASSERT(argc > 0);
+    const data_arg *a = &argv[0];
+    lua_State *L0 = se->L;
+    int top = lua_gettop(L0);
+    int dirty = 0;
+    int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
+    int ro = sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro");
+    if (sha || ro || sarg_is(a, "eval")) {
+        if (argc < 3) {
+            char name[16];
+            snprintf(name, sizeof name, "%.*s", (int)a->len, a->ptr);
+            for (char *p = name; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            sreply_errorf(out, "ERR wrong number of arguments for '%s' command", name);
+        } else {
+            dirty = eval_cmd(se, argc, argv, env, out, sha, ro);
+        }
+    } else if (sarg_is(a, "script") && argc >= 2) {
+        script_cmd(se, argc, argv, out);
+    } else {
+        dirty = sfunc_exec(se, argc, argv, env, out);
+    }
+    SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
+    return dirty;
+}
+
+void script_set_max_instructions(script_engine *se, uint64_t n)
+{
+    se->max_hooks = n ? (n + SCRIPT_HOOK_EVERY - 1) / SCRIPT_HOOK_EVERY : 0;
+}
+
+void script_get_stats(script_engine *se, script_stats *out)
+{
+    out->lua_memory_bytes =
+        (uint64_t)lua_gc(se->L, LUA_GCCOUNT, 0) * 1024u + (uint64_t)lua_gc(se->L, LUA_GCCOUNTB, 0);
+    out->cached_scripts = se->n_scripts;
+    out->libraries = se->n_libs;
+    out->functions = se->n_funcs;
+}

@@ -1,0 +1,88 @@
+/* script_internal.h — state shared by the files of src/script. */
+#ifndef SYNOD_SCRIPT_SCRIPT_INTERNAL_H
+#define SYNOD_SCRIPT_SCRIPT_INTERNAL_H
+
+#include <lua.h>
+#include <stdint.h>
+
+#include "script/script.h"
+
+#define SCRIPT_VERSION     "7.0.15" /* redis.REDIS_VERSION: the Redis whose behaviour we follow */
+#define SCRIPT_VERSION_NUM 0x0007000f
+
+/* Script flags (shebang "#!lua flags=..." and FUNCTION's register_function flags). */
+enum {
+    SFLAG_NO_WRITES = 1u << 0,
+    SFLAG_ALLOW_OOM = 1u << 1,
+    SFLAG_ALLOW_STALE = 1u << 2,
+    SFLAG_NO_CLUSTER = 1u << 3,
+    SFLAG_ALLOW_CROSS_SLOT = 1u << 4,
+    SFLAG_EVAL_COMPAT = 1u << 5, /* an EVAL script without a shebang: Redis's pre-7 rules */
+};
+
+#define SCRIPT_HOOK_EVERY 100000 /* Lua instructions between two checks of the bound */
+
+/* One script invocation. */
+typedef struct srun {
+    const script_env *env;
+    int resp;         /* 2 or 3: how redis.call replies are converted (redis.setresp) */
+    int read_only;    /* write commands refused */
+    int dirty;        /* the dataset changed */
+    const char *name; /* for error messages: the sha (EVAL) or the function name (FCALL) */
+} srun;
+
+struct script_engine {
+    data_store *ds;
+    lua_State *L;
+    int ref_real_globals; /* registry refs */
+    int ref_scripts;      /* sha -> {f = function, body = string, flags = number} */
+    int ref_errh;         /* the error handler (adds source and line to errors) */
+    int ref_sort;         /* sorts a reply table in place (determinism, see script.h) */
+    int ref_ro;           /* weak set of read-only proxies */
+    int ref_libs;     /* function libraries: name -> {code, funcs = {name -> {f, flags, desc}}} */
+    int ref_fnidx;    /* function name -> library name */
+    int ref_load_env; /* the environment library code runs in at FUNCTION LOAD */
+    uint64_t n_scripts;
+    uint64_t n_libs, n_funcs;
+    uint64_t aux_gen;   /* the data store's aux generation the libraries were built from */
+    uint64_t rng;       /* math.random state: seeded from the entry at each run */
+    srun *run;          /* the invocation in progress (NULL between runs) */
+    uint64_t max_hooks; /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
+    uint64_t hooks;     /* count hooks of the run in progress */
+    data_arg *argv;     /* redis.call's arguments, copied out of Lua (script_lua.c) */
+    size_t argv_cap;
+    char *abuf;
+    size_t abuf_cap;
+    /* function registration in progress (FUNCTION LOAD) */
+    int loading;
+};
+
+/* script_lua.c */
+int slua_init(script_engine *se);
+/* Pushes a Lua error table {err = "CODE msg"}: msg "-CODE text" keeps its code, otherwise
+ * "ERR " is prepended (Redis's luaPushError). */
+void slua_push_error(lua_State *L, const char *msg);
+/* Runs the function under the error handler (stack: function, then nargs arguments) as `name`,
+ * and replies its result or error to out. */
+void slua_call(script_engine *se, srun *r, int nargs, const script_out *out);
+/* Makes t (at idx) read-only by returning a proxy on the stack. */
+void slua_readonly_proxy(script_engine *se, int idx);
+/* SHA1 of p as 40 lower-case hex digits + NUL. */
+void slua_sha1hex(char out[41], const char *p, size_t len);
+
+/* script_func.c */
+int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
+               const script_out *out);
+int sfunc_route(script_engine *se, int argc, const data_arg *argv);
+void sfunc_sync(script_engine *se); /* rebuild the libraries if a snapshot replaced them */
+
+/* script_eval.c: error reply helpers */
+void sreply_error(const script_out *out, const char *msg);
+void sreply_errorf(const script_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int sarg_is(const data_arg *a, const char *s);
+int sflag_parse(const char *p, size_t len, uint32_t *flag);
+int parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, char *err,
+                  size_t err_cap);
+
+#endif

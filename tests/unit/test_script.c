@@ -1,0 +1,486 @@
+/* test_script.c — the scripting engine against the data layer: conversions both ways (RESP2 and
+ * RESP3), the sandbox, determinism of replicated runs (same entry time and seed on stores with
+ * different hash seeds give the same dataset), the EVALSHA rewrite, and functions (load, call,
+ * dump/restore, rebuilt from a snapshot). Replies render as in test_data_recorder.h; RESP3
+ * elements sent raw (booleans ...) render as their bytes without CRLF. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "script/script.h"
+#include "test_data_recorder.h"
+
+typedef struct {
+    data_store *ds;
+    script_engine *se;
+} eng;
+
+static eng eng_new(uint64_t hash_seed)
+{
+    eng e;
+    e.ds = data_create();
+    assert_non_null(e.ds);
+    assert_int_equal(data_set_hash_seed(e.ds, hash_seed, hash_seed * 3 + 1), 0);
+    e.se = script_create(e.ds);
+    assert_non_null(e.se);
+    return e;
+}
+
+static void eng_free(eng *e)
+{
+    script_destroy(e->se);
+    data_destroy(e->ds);
+}
+
+static void raw(void *ctx, const char *p, size_t n)
+{
+    while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    rec_put(ctx, p, n);
+}
+
+static int t_resp3;          /* the caller's protocol */
+static int t_replicated = 1; /* run as an applied entry */
+static uint64_t t_seed = 42;
+
+/* Runs a scripting command line: the rendered reply. */
+static const char *sx(eng *e, const char *line)
+{
+    static data_arg argv[REC_MAX_ARGS];
+    static char store[1 << 16];
+    assert_true(strlen(line) < sizeof store);
+    int argc = rec_split(line, store, argv);
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    script_env env = {t_now_ms, t_seed, t_replicated};
+    script_out out = {&rec_ops, &t_rec, raw, t_resp3};
+    (void)script_exec(e->se, argc, argv, &env, &out);
+    return t_rec.buf;
+}
+
+#define assert_script(e, line, want)                                                               \
+    do {                                                                                           \
+        const char *got_ = sx((e), (line));                                                        \
+        if (strcmp(got_, (want)) != 0)                                                             \
+            fail_msg("%s:%d: %s\n   got: %s\n  want: %s", __FILE__, __LINE__, (line), got_,        \
+                     (want));                                                                      \
+    } while (0)
+
+/* "-ERR msg script: <sha>, on @user_script:1." -> compare the part before " script: " */
+#define assert_script_err(e, line, want_prefix)                                                    \
+    do {                                                                                           \
+        const char *got_ = sx((e), (line));                                                        \
+        if (strncmp(got_, (want_prefix), strlen(want_prefix)) != 0)                                \
+            fail_msg("%s:%d: %s\n   got: %s\n  want: %s...", __FILE__, __LINE__, (line), got_,     \
+                     (want_prefix));                                                               \
+    } while (0)
+
+static void redis_to_lua_and_back(void **state)
+{
+    (void)state;
+    eng e = eng_new(1);
+    t_resp3 = 0;
+    assert_reply(e.ds, "HSET h f v", ":1");
+    assert_script(&e, "EVAL \"return redis.call('hgetall', 'h')\" 0", "*2 \"f\" \"v\"");
+    assert_script(&e, "EVAL \"return redis.call('set', 'k', 'v')\" 0", "+OK");
+    assert_script(&e, "EVAL \"return redis.call('get', 'nokey')\" 0", "(nil)");
+    assert_script(&e, "EVAL \"return type(redis.call('get', 'nokey'))\" 0", "\"boolean\"");
+    assert_script(&e, "EVAL \"return redis.pcall('incr', 'h')\" 0",
+                  "-WRONGTYPE Operation against a key holding the wrong kind of value");
+    assert_script(&e, "EVAL \"return redis.call('incr', 'n') + 0.5\" 0", ":1");
+    assert_script(&e, "EVAL \"return 3.99\" 0", ":3");
+    assert_script(&e, "EVAL \"return -3.99\" 0", ":-3");
+    assert_script(&e, "EVAL \"return {1, 'a', {2, {3}}, true, false}\" 0",
+                  "*5 :1 \"a\" *2 :2 *1 :3 :1 (nil)");
+    assert_script(&e, "EVAL \"return {1, 2, nil, 4}\" 0", "*2 :1 :2");
+    assert_script(&e, "EVAL \"return {ok = 'fine'}\" 0", "+fine");
+    assert_script(&e, "EVAL \"return {err = 'BAD thing'}\" 0", "-BAD thing");
+    assert_script(&e, "EVAL \"return redis.error_reply('My Error')\" 0", "-My Error");
+    assert_script(&e, "EVAL \"return redis.status_reply('FINE')\" 0", "+FINE");
+    assert_script(&e, "EVAL \"return {double = 1.5}\" 0", ",1.5");
+    assert_script(&e, "EVAL \"return KEYS[1] .. ARGV[2]\" 1 a b c", "\"ac\"");
+    /* a double reply converted as RESP2 sends it (a string) */
+    assert_reply(e.ds, "ZADD z 1.5 m", ":1");
+    assert_script(&e, "EVAL \"return redis.call('zscore', 'z', 'm')\" 0", "\"1.5\"");
+    /* RESP3 inside the script */
+    assert_script(&e, "EVAL \"redis.setresp(3); return redis.call('hgetall', 'h')\" 0",
+                  "%1 \"f\" \"v\"");
+    assert_script(&e, "EVAL \"redis.setresp(3); return redis.call('zscore', 'z', 'm').double\" 0",
+                  ":1");
+    assert_script(&e, "EVAL \"redis.setresp(3); return type(redis.call('get', 'nokey'))\" 0",
+                  "\"nil\"");
+    assert_script(&e, "EVAL \"redis.setresp(3); return true\" 0", ":1");
+    t_resp3 = 1;
+    assert_script(&e, "EVAL \"redis.setresp(3); return true\" 0", "#t");
+    assert_script(&e, "EVAL \"redis.setresp(3); return false\" 0", "#f");
+    assert_script(&e, "EVAL \"return {big_number = '123'}\" 0", "(123");
+    assert_script(&e, "EVAL \"return {set = {a = true}}\" 0", "~1 \"a\"");
+    t_resp3 = 0;
+    assert_script(&e, "EVAL \"return {set = {a = true}}\" 0", "~1 \"a\"");
+    assert_script_err(&e, "EVAL \"redis.setresp(4)\" 0", "-ERR RESP version must be 2 or 3.");
+    /* redis.call errors raise, with the script's sha and line */
+    assert_script(&e, "EVAL \"return redis.call('incr', 'h')\" 0",
+                  "-WRONGTYPE Operation against a key holding the wrong kind of value script: "
+                  "8b0ab7376b00abdc7d1e9c407abb98f4dab69fc2, on @user_script:1.");
+    assert_script_err(&e, "EVAL \"return redis.call('nosuch')\" 0",
+                      "-ERR Unknown Redis command called from script");
+    assert_script_err(&e, "EVAL \"return redis.call('get')\" 0",
+                      "-ERR Wrong number of args calling Redis command from script");
+    assert_script_err(&e, "EVAL \"return redis.call('eval', 'return 1', 0)\" 0",
+                      "-ERR This Redis command is not allowed from script");
+    assert_script_err(&e, "EVAL \"return redis.call({})\" 0",
+                      "-ERR Lua redis lib command arguments must be strings or integers");
+    assert_script(&e, "EVAL \"return redis.call('time')[1]\" 0", "\"1700000000\"");
+    eng_free(&e);
+}
+
+static void sandbox(void **state)
+{
+    (void)state;
+    eng e = eng_new(1);
+    assert_script_err(&e, "EVAL \"return a\" 0",
+                      "-ERR user_script:1: Script attempted to access nonexistent global variable "
+                      "'a'");
+    assert_script_err(&e, "EVAL \"a = 1\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    static const char *const gone[] = {"os",      "io",      "loadfile", "dofile",
+                                       "require", "print",   "debug",    "getfenv",
+                                       "setfenv", "package", "module"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        char line[128], want[160];
+        snprintf(line, sizeof line, "EVAL \"return %s\" 0", gone[i]);
+        snprintf(want, sizeof want,
+                 "-ERR user_script:1: Script attempted to access nonexistent global variable "
+                 "'%s'",
+                 gone[i]);
+        assert_script_err(&e, line, want);
+    }
+    assert_script_err(&e, "EVAL \"redis.call = nil\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"cjson.encode = nil\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"string.upper = nil\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"getmetatable('').__index.upper = nil\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"getmetatable(_G).__index = {}\" 0",
+                      "-ERR user_script:1: Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"setmetatable(_G, {})\" 0",
+                      "-ERR Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"rawset(_G, 'x', 1)\" 0",
+                      "-ERR Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"rawset(redis, 'call', 1)\" 0",
+                      "-ERR Attempt to modify a readonly table");
+    assert_script_err(&e, "EVAL \"return loadstring('y = 1')()\" 0",
+                      "-ERR [string \"y = 1\"]:1: Attempt to modify a readonly table");
+    /* the libraries still work, and nothing leaked into the next script */
+    assert_script(&e, "EVAL \"return ('abc'):upper() .. cjson.encode({1}) .. bit.tohex(255, 2)\" 0",
+                  "\"ABC[1]ff\"");
+    assert_script(&e, "EVAL \"return string.upper('x')\" 0", "\"X\"");
+    assert_script(&e, "EVAL \"local t = {} ; t.x = 1 ; return t.x\" 0", ":1");
+    assert_script(&e, "EVAL \"return redis.REDIS_VERSION\" 0", "\"7.0.15\"");
+    /* read-only runs refuse writes */
+    assert_script_err(&e, "EVAL_RO \"return redis.call('set', 'a', 'b')\" 0",
+                      "-ERR Write commands are not allowed from read-only scripts.");
+    assert_script_err(&e, "EVAL \"#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')\" 0",
+                      "-ERR Write commands are not allowed from read-only scripts.");
+    assert_script(&e, "EVAL_RO \"#!lua\nreturn 1\" 0",
+                  "-ERR Can not execute a script with write flag using *_ro command.");
+    assert_script(&e, "EVAL \"#!lua flags=bogus\nreturn 1\" 0",
+                  "-ERR Unexpected flag in script shebang: bogus");
+    assert_script(&e, "EVAL \"return 1\" 2 a",
+                  "-ERR Number of keys can't be greater than number "
+                  "of args");
+    assert_script(&e, "EVAL \"return 1\" -1", "-ERR Number of keys can't be negative");
+    assert_script_err(&e, "EVAL \"return (\" 0",
+                      "-ERR Error compiling script (new function): user_script:1:");
+    eng_free(&e);
+}
+
+/* The dataset as sorted text (stores with different hash seeds iterate differently). */
+static char *digest(data_store *ds)
+{
+    const char *keys = rec_run(ds, "KEYS *", NULL);
+    char *k = strdup(keys);
+    char *out = calloc(1, 1 << 16);
+    char *save = NULL;
+    char *names[256];
+    int n = 0;
+    for (char *t = strtok_r(k, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        if (t[0] == '"' && n < 256) names[n++] = t;
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(names[i], names[j]) > 0) {
+                char *x = names[i];
+                names[i] = names[j], names[j] = x;
+            }
+    for (int i = 0; i < n; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "TYPE %s", names[i]);
+        char type[32];
+        const char *ty = rec_run(ds, cmd, NULL);
+        size_t tl = strlen(ty) < sizeof type - 1 ? strlen(ty) : sizeof type - 1;
+        memcpy(type, ty, tl);
+        type[tl] = '\0';
+        if (strcmp(type, "+string") == 0)
+            snprintf(cmd, sizeof cmd, "GET %s", names[i]);
+        else if (strcmp(type, "+list") == 0)
+            snprintf(cmd, sizeof cmd, "LRANGE %s 0 -1", names[i]);
+        else if (strcmp(type, "+set") == 0)
+            snprintf(cmd, sizeof cmd, "SMEMBERS %s", names[i]);
+        else
+            snprintf(cmd, sizeof cmd, "TYPE %s", names[i]);
+        char *v = strdup(rec_run(ds, cmd, NULL));
+        if (strcmp(type, "+set") == 0) rec_sort_tokens(v);
+        snprintf(cmd, sizeof cmd, "PEXPIRETIME %s", names[i]);
+        strcat(out, names[i]);
+        strcat(out, "=");
+        strcat(out, v);
+        strcat(out, " ");
+        strcat(out, rec_run(ds, cmd, NULL));
+        strcat(out, "\n");
+        free(v);
+    }
+    free(k);
+    return out;
+}
+
+/* A write script that reads the clock, draws random numbers and depends on hash-ordered replies
+ * applies identically on replicas whose stores iterate in different orders. */
+static const char *const det_script =
+    "EVAL \"local m = redis.call('smembers', KEYS[1]) "
+    "redis.call('rpush', 'order', unpack(m)) "
+    "local h = redis.call('hkeys', KEYS[2]) "
+    "redis.call('set', 'first_field', h[1]) "
+    "redis.call('set', 'r', tostring(math.random()) .. ':' .. math.random(1000)) "
+    "redis.call('set', 't', redis.call('time')[1], 'ex', 100) "
+    "return redis.call('incr', 'calls')\" 2 s h";
+
+static void determinism(void **state)
+{
+    (void)state;
+    eng a = eng_new(1), b = eng_new(987654321);
+    for (int i = 0; i < 2; i++) {
+        eng *e = i ? &b : &a;
+        for (int m = 0; m < 300; m++) { /* beyond the intset: a hash table per store */
+            char line[64];
+            snprintf(line, sizeof line, "SADD s m%d", m);
+            assert_reply(e->ds, line, ":1");
+            snprintf(line, sizeof line, "HSET h f%d v", m);
+            assert_reply(e->ds, line, ":1");
+        }
+    }
+    /* the stores really order them differently */
+    char *sa = strdup(rec_run(a.ds, "SMEMBERS s", NULL));
+    assert_string_not_equal(sa, rec_run(b.ds, "SMEMBERS s", NULL));
+    free(sa);
+    t_replicated = 1;
+    t_seed = 7;
+    char *ra = strdup(sx(&a, det_script));
+    assert_string_equal(ra, sx(&b, det_script));
+    free(ra);
+    char *da = digest(a.ds), *db = digest(b.ds);
+    if (strcmp(da, db) != 0) { /* the first line that differs */
+        char *la = da, *lb = db;
+        for (;;) {
+            char *ea = strchr(la, '\n'), *eb = strchr(lb, '\n');
+            if (!ea || !eb || ea - la != eb - lb || memcmp(la, lb, (size_t)(ea - la)) != 0) {
+                if (ea) *ea = '\0';
+                if (eb) *eb = '\0';
+                fail_msg("replicas differ:\n%.200s\n%.200s", la, lb);
+            }
+            la = ea + 1, lb = eb + 1;
+        }
+    }
+    /* the same seed gives the same draw; another seed another draw */
+    char *r1 = strdup(rec_run(a.ds, "GET r", NULL));
+    (void)sx(&a, det_script);
+    assert_string_equal(r1, rec_run(a.ds, "GET r", NULL));
+    t_seed = 8;
+    (void)sx(&a, det_script);
+    assert_string_not_equal(r1, rec_run(a.ds, "GET r", NULL));
+    free(r1);
+    assert_reply(a.ds, "PEXPIRETIME t", ":1700000100000");
+    free(da);
+    free(db);
+    /* commands whose answer is node-local are refused in applied runs, fine in reads */
+    assert_script_err(&a, "EVAL \"return redis.call('srandmember', 's')\" 0",
+                      "-ERR This Redis command is not allowed from write scripts");
+    assert_script_err(&a, "EVAL \"return redis.call('randomkey')\" 0",
+                      "-ERR This Redis command is not allowed from write scripts");
+    assert_script_err(&a, "EVAL \"return redis.call('spop', 's')\" 0",
+                      "-ERR This Redis command is not allowed from write scripts");
+    t_replicated = 0;
+    assert_script(&a, "EVAL_RO \"return redis.call('scard', 's')\" 0", ":300");
+    assert_script(&a, "EVAL_RO \"return type(redis.call('srandmember', 's'))\" 0", "\"string\"");
+    /* EVALSHA: the leader's rewrite carries the body; an applied EVALSHA never uses the cache */
+    t_replicated = 1;
+    assert_script(&a, "SCRIPT LOAD \"return 'hi'\"",
+                  "\"2f31ba2bb6d6a0f42cc159d2e2dad55440778de3\"");
+    static data_arg argv[4];
+    argv[0] = (data_arg){"EVALSHA", 7};
+    argv[1] = (data_arg){"2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", 40};
+    argv[2] = (data_arg){"0", 1};
+    data_arg rw[4];
+    script_out out = {&rec_ops, &t_rec, raw, 0};
+    assert_int_equal(script_rewrite(a.se, 3, argv, rw, 4, &out), 3);
+    assert_int_equal(rw[0].len, 4);
+    assert_memory_equal(rw[1].ptr, "return 'hi'", 11);
+    assert_script(&a, "EVALSHA 2f31ba2bb6d6a0f42cc159d2e2dad55440778de3 0",
+                  "-NOSCRIPT No matching script. Please use EVAL.");
+    assert_script(&b, "EVAL \"return 'hi'\" 0", "\"hi\"");
+    t_replicated = 0;
+    assert_script(&a, "EVALSHA 2f31ba2bb6d6a0f42cc159d2e2dad55440778de3 0", "\"hi\"");
+    assert_script(&a, "SCRIPT EXISTS 2f31ba2bb6d6a0f42cc159d2e2dad55440778de3 00", "*2 :1 :0");
+    argv[1] = (data_arg){"0000000000000000000000000000000000000000", 40};
+    t_rec.len = 0;
+    assert_int_equal(script_rewrite(a.se, 3, argv, rw, 4, &out), -1);
+    assert_string_equal(t_rec.buf, "-NOSCRIPT No matching script. Please use EVAL.");
+    t_replicated = 1;
+    eng_free(&a);
+    eng_free(&b);
+}
+
+/* A runaway script stops at the instruction bound, at the same point on every replica, even
+ * when it catches errors with pcall; its writes so far stay, and the engine works on. */
+static void instruction_bound(void **state)
+{
+    (void)state;
+    eng a = eng_new(1), b = eng_new(2);
+    t_replicated = 1;
+    const char *loop = "EVAL \"redis.call('incr', 'n'); local i = 0; while true do i = i + 1; "
+                       "if i % 1000 == 0 then redis.call('set', 'i', i) end end\" 0";
+    const char *trap = "EVAL \"while true do pcall(function() while true do end end) end\" 0";
+    for (int k = 0; k < 2; k++) {
+        eng *e = k ? &b : &a;
+        script_set_max_instructions(e->se, 1000000);
+        assert_script_err(e, loop, "-ERR Script exceeded the limit of 1000000 Lua instructions");
+        assert_script_err(e, trap, "-ERR Script exceeded the limit of 1000000 Lua instructions");
+        assert_script(e, "EVAL \"return redis.call('incr', 'n')\" 0", ":2");
+    }
+    char *ia = strdup(rec_run(a.ds, "GET i", NULL));
+    assert_string_equal(ia, rec_run(b.ds, "GET i", NULL)); /* stopped at the same point */
+    assert_string_not_equal(ia, "(nil)");
+    free(ia);
+    eng_free(&a);
+    eng_free(&b);
+}
+
+static int snap_write(void *ctx, const void *p, size_t n)
+{
+    rec_t *r = ctx;
+    assert_true(r->len + n < REC_MAX);
+    memcpy(r->buf + r->len, p, n);
+    r->len += n;
+    return 0;
+}
+
+static char t_dump[8192];
+static size_t t_dump_len;
+static void capture_bulk(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    assert_true(n < sizeof t_dump);
+    memcpy(t_dump, p, n);
+    t_dump_len = n;
+}
+
+static void functions(void **state)
+{
+    (void)state;
+    eng a = eng_new(1);
+    t_replicated = 1;
+    assert_script(&a,
+                  "FUNCTION LOAD \"#!lua name=lib\nredis.register_function('incr2', "
+                  "function(k, a) return redis.call('incrby', k[1], 2) end)\n"
+                  "redis.register_function{function_name='get2', callback=function(k) return "
+                  "redis.call('get', k[1]) end, flags={'no-writes'}}\"",
+                  "\"lib\"");
+    assert_script(&a, "FCALL incr2 1 x", ":2");
+    assert_script(&a, "FCALL_RO get2 1 x", "\"2\"");
+    assert_script(&a, "FCALL_RO incr2 1 x",
+                  "-ERR Can not execute a script with write flag using *_ro command.");
+    assert_script(&a, "FCALL nope 0", "-ERR Function not found");
+    assert_script(&a,
+                  "FUNCTION LOAD \"#!lua name=lib\nredis.register_function('x', function() "
+                  "end)\"",
+                  "-ERR Library 'lib' already exists");
+    assert_script(&a,
+                  "FUNCTION LOAD \"#!lua name=other\nredis.register_function('incr2', "
+                  "function() end)\"",
+                  "-ERR Function incr2 already exists");
+    assert_script(&a, "FUNCTION LOAD \"#!lua name=bad\nlocal s = string\"",
+                  "-ERR Error registering functions: ERR user_function:2: Script attempted to "
+                  "access nonexistent global variable 'string'");
+    assert_script(&a, "FUNCTION LOAD \"#!lua name=loop\nwhile true do end\"",
+                  "-ERR Error registering functions: ERR FUNCTION LOAD timeout");
+    assert_script(&a, "FUNCTION LIST",
+                  "*1 %3 \"library_name\" \"lib\" \"engine\" \"LUA\" "
+                  "\"functions\" *2 %3 \"name\" \"get2\" \"description\" "
+                  "(nil) \"flags\" ~1 +no-writes %3 \"name\" \"incr2\" "
+                  "\"description\" (nil) \"flags\" ~0");
+    /* the library travels in the data snapshot and is rebuilt by another engine */
+    rec_t *img = calloc(1, sizeof *img);
+    assert_int_equal(data_snapshot_save(a.ds, snap_write, img), 0);
+    eng b = eng_new(5);
+    assert_int_equal(data_snapshot_load(b.ds, img->buf, img->len), 0);
+    assert_script(&b, "FCALL incr2 1 x", ":4");
+    /* SCRIPT FLUSH starts a new Lua state: the library is rebuilt in it, scripts are gone */
+    assert_script(&b, "SCRIPT LOAD \"return 1\"", "\"e0e1f9fabfc9d4800c877a703b823ac0578ff8db\"");
+    assert_script(&b, "SCRIPT FLUSH", "+OK");
+    assert_script(&b, "SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "*1 :0");
+    assert_script(&b, "FCALL incr2 1 x", ":6");
+    assert_script(&b, "FUNCTION FLUSH", "+OK");
+    assert_int_equal(data_snapshot_load(b.ds, img->buf, img->len), 0);
+    assert_script(&b, "FCALL incr2 1 x", ":4");
+    assert_script_err(&b, "EVAL \"return loadstring(string.dump(function() return 1 end))\" 0",
+                      "(nil)");
+    /* DUMP from a, RESTORE into b after a FLUSH */
+    t_replicated = 0;
+    static data_arg av[4];
+    av[0] = (data_arg){"FUNCTION", 8};
+    av[1] = (data_arg){"DUMP", 4};
+    data_reply_ops ops = rec_ops;
+    ops.bulk = capture_bulk;
+    script_env env = {t_now_ms, 1, 0};
+    script_out out = {&ops, &t_rec, raw, 0};
+    t_dump_len = 0;
+    (void)script_exec(a.se, 2, av, &env, &out);
+    assert_true(t_dump_len > 9);
+    t_replicated = 1;
+    assert_script(&b, "FUNCTION FLUSH", "+OK");
+    assert_script(&b, "FCALL incr2 1 x", "-ERR Function not found");
+    assert_script(&b, "FUNCTION RESTORE garbage",
+                  "-ERR DUMP payload version or checksum are wrong");
+    av[1] = (data_arg){"RESTORE", 7};
+    av[2] = (data_arg){t_dump, t_dump_len};
+    out.ops = &rec_ops;
+    t_rec.len = 0;
+    env.replicated = 1;
+    assert_int_equal(script_exec(b.se, 3, av, &env, &out), 1);
+    assert_string_equal(t_rec.buf, "+OK");
+    assert_script(&b, "FCALL incr2 1 x", ":6");
+    t_rec.len = 0;
+    assert_int_equal(script_exec(b.se, 3, av, &env, &out), 0); /* APPEND: it exists */
+    assert_string_equal(t_rec.buf, "-ERR Library lib already exists");
+    av[3] = (data_arg){"REPLACE", 7};
+    t_rec.len = 0;
+    assert_int_equal(script_exec(b.se, 4, av, &env, &out), 1);
+    assert_string_equal(t_rec.buf, "+OK");
+    free(img);
+    eng_free(&a);
+    eng_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(redis_to_lua_and_back), cmocka_unit_test(sandbox),
+        cmocka_unit_test(determinism),           cmocka_unit_test(functions),
+        cmocka_unit_test(instruction_bound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
