@@ -6,6 +6,7 @@
 
 #include "data/data_internal.h"
 #include "data/set_internal.h"
+#include "data/stream_internal.h"
 #include "data/zset_internal.h"
 #include "util/strconv.h"
 #include "util/assert.h"
@@ -43,6 +44,7 @@ static const char *type_name(const dentry *e)
     case DT_LIST: return "list";
     case DT_SET: return "set";
     case DT_ZSET: return "zset";
+    case DT_STREAM: return "stream";
     default: return "hash";
     }
 }
@@ -62,6 +64,7 @@ static const char *encoding_name(dentry *e)
     case DT_LIST: return "quicklist";
     case DT_SET: return set_encoding(e);
     case DT_ZSET: return zset_encoding(e);
+    case DT_STREAM: return "stream";
     case DT_HASH: return (e->flags & DE_HASH_TABLE) ? "hashtable" : "listpack";
     default: return "unknown";
     }
@@ -706,6 +709,7 @@ static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
         x.e = set_new_entry(mem, key->ptr, key->len, ex);
         set_each(src, copy_member, &x);
         return x.e;
+    case DT_STREAM: return stream_copy(mem, src, key->ptr, key->len);
     default: return NULL;
     }
 }

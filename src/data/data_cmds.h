@@ -219,6 +219,50 @@
     X(pfselftest, 1, 0, 0, 0, 0, "hyperloglog", "2.8.9",                                           \
       "An internal command for testing HyperLogLog values", cmd_pfselftest)
 
+/* Streams (stream.c, stream_group.c). XREAD/XREADGROUP run non-blocking (BLOCK with nothing to
+ * read is an error until blocking streams land); XGROUP and XINFO are containers whose
+ * subcommands are checked by the handlers. */
+#define DATA_STREAM_COMMANDS(X)                                                                    \
+    X(xadd, -5, DC_W | DC_M | DC_F, 1, 1, 1, "stream", "5.0.0",                                    \
+      "Appends a new message to a stream. Creates the key if it doesn't exist.", cmd_xadd)         \
+    X(xrange, -4, DC_R, 1, 1, 1, "stream", "5.0.0",                                                \
+      "Returns the messages from a stream within a range of IDs.", cmd_xrange)                     \
+    X(xrevrange, -4, DC_R, 1, 1, 1, "stream", "5.0.0",                                             \
+      "Returns the messages from a stream within a range of IDs in reverse order.", cmd_xrevrange) \
+    X(xlen, 2, DC_R | DC_F, 1, 1, 1, "stream", "5.0.0",                                            \
+      "Return the number of messages in a stream.", cmd_xlen)                                      \
+    X(xread, -4, DC_R | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                                   \
+      "Returns messages from multiple streams with IDs greater than the ones requested.",          \
+      cmd_xread)                                                                                   \
+    X(xreadgroup, -7, DC_W | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                              \
+      "Returns new or historical messages from a stream for a consumer in a group.",               \
+      cmd_xreadgroup)                                                                              \
+    X(xdel, -3, DC_W | DC_F, 1, 1, 1, "stream", "5.0.0",                                           \
+      "Returns the number of messages after removing them from a stream.", cmd_xdel)               \
+    X(xtrim, -4, DC_W, 1, 1, 1, "stream", "5.0.0",                                                 \
+      "Deletes messages from the beginning of a stream.", cmd_xtrim)                               \
+    X(xsetid, -3, DC_W | DC_M | DC_F, 1, 1, 1, "stream", "5.0.0",                                  \
+      "An internal command for replicating stream values.", cmd_xsetid)                            \
+    X(xack, -4, DC_W | DC_F, 1, 1, 1, "stream", "5.0.0",                                           \
+      "Returns the number of messages that were successfully acknowledged by the consumer group "  \
+      "member of a stream.",                                                                       \
+      cmd_xack)                                                                                    \
+    X(xpending, -3, DC_R, 1, 1, 1, "stream", "5.0.0",                                              \
+      "Returns the information and entries from a stream consumer group's pending entries list.",  \
+      cmd_xpending)                                                                                \
+    X(xclaim, -6, DC_W | DC_F, 1, 1, 1, "stream", "5.0.0",                                         \
+      "Changes, or acquires, ownership of a message in a consumer group, as if the message was "   \
+      "delivered a consumer group member.",                                                        \
+      cmd_xclaim)                                                                                  \
+    X(xautoclaim, -6, DC_W | DC_F, 1, 1, 1, "stream", "6.2.0",                                     \
+      "Changes, or acquires, ownership of messages in a consumer group, as if the messages were "  \
+      "delivered to as consumer group member.",                                                    \
+      cmd_xautoclaim)                                                                              \
+    X(xgroup, -2, DC_W, 2, 2, 1, "stream", "5.0.0", "A container for consumer groups commands.",   \
+      cmd_xgroup)                                                                                  \
+    X(xinfo, -2, DC_R, 2, 2, 1, "stream", "5.0.0",                                                 \
+      "A container for stream introspection commands.", cmd_xinfo)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -351,6 +395,7 @@
     DATA_ZSET_COMMANDS(X)                                                                          \
     DATA_BITMAP_COMMANDS(X)                                                                        \
     DATA_SORT_COMMANDS(X)                                                                          \
-    DATA_HLL_COMMANDS(X)
+    DATA_HLL_COMMANDS(X)                                                                           \
+    DATA_STREAM_COMMANDS(X)
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "data/data_internal.h"
 #include "data/set_internal.h"
+#include "data/stream_internal.h"
 #include "data/zset_internal.h"
 #include "util/assert.h"
 
@@ -81,6 +82,7 @@ void dentry_free(size_t *mem, dentry *e)
     if (e->type == DT_LIST) list_free(mem, e);
     if (e->type == DT_SET) set_free(mem, e);
     if (e->type == DT_ZSET) zset_free(mem, e);
+    if (e->type == DT_STREAM) stream_free(mem, e);
     dmem_free(mem, e);
 }
 

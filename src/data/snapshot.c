@@ -1,15 +1,18 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (5; 1 to 4 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (6; 1 to 5 are still read) | u32 reserved (0)
  *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
  *             data_set_aux state (the function library)
- *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+) | u8 flags (bit 0:
+ *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+, 7 stream: v6+) |
+ * u8 flags (bit 0:
  * has expiry) | [i64 expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields
  * (>= 1) | nfields x (u32 len | field | u32 len | value) | list:   u64 nelements (>= 1) | nelements
  * x (u32 len | element), head to tail | set:    u32 nmembers (>= 1) | nmembers x (u32 len | member)
  *             | zset:   u32 nelements (>= 1) | nelements x (u32 len | member | u64 score, the
  *                       IEEE-754 bits; never NaN), ascending
+ *             | stream: entries in their chunks, consumer groups, pending entries, consumers
+ *                       (stream.c, "snapshot codec": the body is parsed there)
  *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
  * The whole file is checked against the CRC before any record is parsed, and every record is
  * still parsed with bounds checks (a valid CRC does not make the input trusted). */
@@ -18,12 +21,13 @@
 #include "data/data_internal.h"
 #include "data/quicklist.h"
 #include "data/set_internal.h"
+#include "data/stream_internal.h"
 #include "data/zset_internal.h"
 #include "util/assert.h"
 #include "util/crc32c.h"
 
 #define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  5 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions) */
+#define SNAP_VERSION  6 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -33,6 +37,7 @@
 #define SNAP_K_SET    4
 #define SNAP_K_ZSET   5
 #define SNAP_K_AUX    6
+#define SNAP_K_STREAM 7
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -109,16 +114,23 @@ static void save_zelement(void *ctx, const char *m, size_t ml, double score)
     out_u(ctx, bits, 8);
 }
 
+/* ---- streams ---- */
+static void save_stream_bytes(void *ctx, const void *p, size_t n)
+{
+    out_bytes(ctx, p, n);
+}
+
 static void save_entry(void *ctx, dentry *e)
 {
     snap_out *o = ctx;
     int ex = (e->flags & DE_EXPIRE) != 0;
     out_u(o,
-          e->type == DT_STRING ? SNAP_K_STRING
-          : e->type == DT_LIST ? SNAP_K_LIST
-          : e->type == DT_SET  ? SNAP_K_SET
-          : e->type == DT_ZSET ? SNAP_K_ZSET
-                               : SNAP_K_HASH,
+          e->type == DT_STRING   ? SNAP_K_STRING
+          : e->type == DT_LIST   ? SNAP_K_LIST
+          : e->type == DT_SET    ? SNAP_K_SET
+          : e->type == DT_ZSET   ? SNAP_K_ZSET
+          : e->type == DT_STREAM ? SNAP_K_STREAM
+                                 : SNAP_K_HASH,
           1);
     out_u(o, ex ? SNAP_F_EXPIRE : 0, 1);
     if (ex) out_u(o, (uint64_t)dentry_expire(e), 8);
@@ -134,6 +146,8 @@ static void save_entry(void *ctx, dentry *e)
     } else if (e->type == DT_ZSET) {
         out_u(o, zset_len(e), 4);
         zset_each(e, save_zelement, o);
+    } else if (e->type == DT_STREAM) {
+        stream_save(e, save_stream_bytes, o);
     } else {
         out_u(o, hash_len(e), 4);
         hash_each(e, save_field, o);
@@ -262,6 +276,7 @@ static dentry *load_record(snap_in *in, unsigned kind, data_store *ds)
     if (kind == SNAP_K_LIST) return load_list(in, mem, k, kl, (int64_t)ex);
     if (kind == SNAP_K_SET) return load_set(in, ds, k, kl, (int64_t)ex);
     if (kind == SNAP_K_ZSET) return load_zset(in, ds, k, kl, (int64_t)ex);
+    if (kind == SNAP_K_STREAM) return stream_load(mem, k, kl, (int64_t)ex, &in->p, &in->left);
     if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 8) return NULL;
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
@@ -280,6 +295,7 @@ static void repoint_cb(void *ctx, dentry *e)
     if (e->type == DT_LIST) list_set_mem(e, ctx);
     if (e->type == DT_SET) set_set_mem(e, ctx);
     if (e->type == DT_ZSET) zset_set_mem(e, ctx);
+    if (e->type == DT_STREAM) stream_set_mem(e, ctx);
 }
 
 int data_snapshot_load(data_store *ds, const void *buf, size_t len)
@@ -318,7 +334,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
             continue;
         }
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
-            (kind != SNAP_K_SET || version < 3) && (kind != SNAP_K_ZSET || version < 4))
+            (kind != SNAP_K_SET || version < 3) && (kind != SNAP_K_ZSET || version < 4) &&
+            (kind != SNAP_K_STREAM || version < 6))
             goto fail;
         dentry *e = load_record(&in, (unsigned)kind, tmp);
         if (!e) goto fail;
