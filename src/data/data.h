@@ -75,6 +75,11 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len);
 const data_cmd_info *data_cmd_describe(const data_cmd *cmd);
 size_t data_cmd_count(void);
 const data_cmd *data_cmd_at(size_t i);
+/* The argv indexes of cmd's keys (argc, argv: the whole command, arity already checked), in
+ * Redis 7.0's order (COMMAND GETKEYS). Stores at most cap of them in pos and returns how many
+ * there are (may exceed cap), 0 for a command without keys, -1 when the arguments that locate
+ * the keys are invalid (a bad numkeys, no STREAMS). */
+int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *pos, int cap);
 
 data_store *data_create(void);
 void data_destroy(data_store *ds);

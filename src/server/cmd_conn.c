@@ -567,6 +567,8 @@ void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
         "    Return details about multiple Redis commands.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple Redis commands.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
         "HELP",
         "    Print this help.",
         NULL,

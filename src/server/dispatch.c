@@ -5,11 +5,13 @@
  * once in srv_cmds below: name, arity, flags, handler, subcommands, docs. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "server/server.h"
 #include "util/assert.h"
+#include "util/strconv.h"
 
 typedef struct srv_cmd {
     const char *name;  /* lower case; "client|setname" style full name for subcommands */
@@ -65,6 +67,8 @@ static const srv_cmd command_subs[] = {
      "Get array of specific Redis command details, or all when no argument is given.", "2.8.13"},
     {"command|list", -2, "loading stale", "slow connection", srv_cmd_command_list, NOSUBS, "server",
      "Get an array of Redis command names", "7.0.0"},
+    {"command|getkeys", -4, "loading stale", "slow connection", srv_cmd_command_getkeys, NOSUBS,
+     "server", "Extract keys given a full Redis command", "2.8.13"},
     {"command|help", 2, "loading stale", "slow connection", srv_cmd_command_help, NOSUBS, "server",
      "Show helpful text about the different subcommands", "5.0.0"},
 };
@@ -681,6 +685,87 @@ void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
     srv_reply_map(c, n);
     for (int i = 2; i < argc; i++)
         one_cmd(c, &argv[i], 1, 1);
+}
+
+/* The server's own commands that have keys: WATCH key..., scripts (numkeys at argv[2], zero
+ * keys allowed), the OBJECT/MEMORY subcommands that take a key at argv[2]. */
+static int srv_has_keys(const char *nm)
+{
+    static const char *const with_keys[] = {
+        "watch",           "eval",         "evalsha",         "eval_ro",     "evalsha_ro",
+        "fcall",           "fcall_ro",     "object|encoding", "object|freq", "object|idletime",
+        "object|refcount", "memory|usage",
+    };
+    for (size_t i = 0; i < sizeof with_keys / sizeof with_keys[0]; i++)
+        if (!strcmp(nm, with_keys[i])) return 1;
+    return 0;
+}
+
+/* srv_has_keys's commands: the argv indexes of their keys (pos has room for argc). Scripts'
+ * keys are optional, so a bad numkeys means none (as Redis's no_mandatory_keys). */
+static int srv_getkeys(const char *nm, int argc, const data_arg *argv, int *pos)
+{
+    int n = 0;
+    if (!strcmp(nm, "watch")) {
+        for (int i = 1; i < argc; i++)
+            pos[n++] = i;
+        return n;
+    }
+    if (!strncmp(nm, "eval", 4) || !strncmp(nm, "fcall", 5)) {
+        long long nk;
+        if (!syn_string2ll(argv[2].ptr, argv[2].len, &nk) || nk < 0 || nk > argc - 3) return 0;
+        for (int i = 0; i < (int)nk; i++)
+            pos[n++] = 3 + i;
+        return n;
+    }
+    pos[0] = 2;
+    return 1;
+}
+
+/* COMMAND GETKEYS command arg...: the keys as Redis 7.0 finds them, with its errors. */
+void srv_cmd_command_getkeys(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    const data_arg *args = argv + 2;
+    int n = argc - 2, arity, k;
+    const data_cmd *dc = data_cmd_lookup(args[0].ptr, args[0].len);
+    const srv_cmd *sc = dc ? NULL : find_in(srv_cmds, N_SRV_CMDS, &args[0], 0);
+    if (sc && sc->subs && n >= 2) {
+        const srv_cmd *sub = find_in(sc->subs, sc->n_subs, &args[1], 1);
+        if (sub) sc = sub;
+    }
+    if (!dc && !sc) {
+        srv_reply_error(c, "ERR Invalid command specified");
+        return;
+    }
+    int has_keys;
+    if (dc) {
+        const data_cmd_info *in = data_cmd_describe(dc);
+        has_keys = in->first_key > 0 || (in->flags & DATA_CMD_MOVABLEKEYS);
+        arity = in->arity;
+    } else {
+        has_keys = srv_has_keys(sc->name);
+        arity = sc->arity;
+    }
+    if (!has_keys) {
+        srv_reply_error(c, "ERR The command has no key arguments");
+        return;
+    }
+    if ((arity > 0 && arity != n) || n < -arity) {
+        srv_reply_error(c, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    int *pos = malloc((size_t)n * sizeof(int));
+    SYN_ASSERT(pos);
+    k = dc ? data_cmd_getkeys(dc, n, args, pos, n) : srv_getkeys(sc->name, n, args, pos);
+    if (k < 0) {
+        srv_reply_error(c, "ERR Invalid arguments specified for command");
+    } else {
+        srv_reply_array(c, (size_t)k);
+        for (int i = 0; i < k; i++)
+            srv_reply_bulk(c, args[pos[i]].ptr, args[pos[i]].len);
+    }
+    free(pos);
 }
 
 void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
