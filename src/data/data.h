@@ -90,7 +90,8 @@ void data_destroy(data_store *ds);
 int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
               const data_reply_ops *ops, void *ctx);
 
-/* Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP). data_exec
+/* Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP; XREAD and
+ * XREADGROUP with a BLOCK option: data_cmd_may_block). data_exec
  * runs them as their non-blocking form: with nothing to pop they reply what a timeout replies
  * (that is what every replica, and a transaction, does). data_exec_block is the same call for
  * the node that serves the client: with valid arguments and nothing to pop it emits no reply,
@@ -98,7 +99,7 @@ int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *arg
  * blk->blocked and says what to wait for: keys argv[first_key .. first_key + n_keys) becoming
  * ready (data_block_available > 0), for timeout_ms (0 = for ever). Then a timeout must be
  * answered with data_reply_timeout. Returns what data_exec returns. */
-enum { DATA_BLOCK_LIST = 1, DATA_BLOCK_ZSET = 2 };
+enum { DATA_BLOCK_LIST = 1, DATA_BLOCK_ZSET = 2, DATA_BLOCK_STREAM = 3 };
 typedef struct {
     int blocked;
     int first_key, n_keys;
@@ -109,6 +110,30 @@ typedef struct {
 int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                     int64_t now_ms, const data_reply_ops *ops, void *ctx, data_block *blk);
 void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx);
+/* Can this call block? A DATA_CMD_BLOCKING command always, except XREAD / XREADGROUP: only
+ * with a BLOCK option (without it XREAD is a plain read). argc, argv: the whole command. */
+int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv);
+/* Clients blocked on streams (DATA_BLOCK_STREAM: XREAD, XREADGROUP). A stream key is not
+ * "created" once: it becomes readable for a client when entries are added past the client's id
+ * (or its group's last delivered id), so the driver asks, for each blocked client whose key was
+ * written (data_set_key_touched_hook), what to do now with argv, its stored retry arguments:
+ * DATA_WAKE_NONE still nothing to read; DATA_WAKE_READ its command would read something now
+ * (XREAD: propose it again); DATA_WAKE_CONSUME the same for a read that takes new entries of a
+ * group (XREADGROUP >: one such retry per key at a time, the next one after it is applied);
+ * DATA_WAKE_ERROR answer *err now (no '-'), as Redis 7.0 answers an XREADGROUP whose key was
+ * deleted or overwritten ("UNBLOCKED ...") or whose group was destroyed ("NOGROUP ..."), and
+ * forget the client (nothing to replicate: the error changes nothing). Changes nothing. */
+enum { DATA_WAKE_NONE = 0, DATA_WAKE_READ = 1, DATA_WAKE_CONSUME = 2, DATA_WAKE_ERROR = 3 };
+int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
+                           const char **err);
+/* The arguments to store for a client that just blocked (data_exec_block set blk->blocked on
+ * argv; nothing applied since), to be proposed again as its retries: argv itself, except that
+ * XREAD's `$` ids become the streams' last ids at this point (a retry then reads what was added
+ * after the client blocked, as Redis resolves `$` when the client blocks). Writes argc
+ * elements to out (strings in scratch, or argv's); returns argc, -1 if scratch (cap bytes;
+ * 44 per key is enough) is too small. Changes nothing. */
+int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
+                          data_arg *out, char *scratch, size_t cap);
 /* How many elements a blocked client of this type could pop from key now (0: absent, expired,
  * empty or another type). Changes nothing. */
 uint64_t data_block_available(const data_store *ds, int type, const char *key, size_t len,

@@ -219,9 +219,9 @@
     X(pfselftest, 1, 0, 0, 0, 0, "hyperloglog", "2.8.9",                                           \
       "An internal command for testing HyperLogLog values", cmd_pfselftest)
 
-/* Streams (stream.c, stream_group.c). XREAD/XREADGROUP run non-blocking (BLOCK with nothing to
- * read is an error until blocking streams land); XGROUP and XINFO are containers whose
- * subcommands are checked by the handlers. */
+/* Streams (stream.c, stream_group.c). XREAD/XREADGROUP with BLOCK block like the list pops
+ * (data_exec_block, data_cmd_may_block); XGROUP and XINFO are containers whose subcommands are
+ * checked by the handlers. */
 #define DATA_STREAM_COMMANDS(X)                                                                    \
     X(xadd, -5, DC_W | DC_M | DC_F, 1, 1, 1, "stream", "5.0.0",                                    \
       "Appends a new message to a stream. Creates the key if it doesn't exist.", cmd_xadd)         \

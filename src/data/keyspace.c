@@ -40,6 +40,13 @@ const data_cmd_info *data_cmd_describe(const data_cmd *cmd)
     return &cmd->info;
 }
 
+int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)
+{
+    if (!(cmd->info.flags & DATA_CMD_BLOCKING)) return 0;
+    if (cmd->fn == cmd_xread || cmd->fn == cmd_xreadgroup) return stream_may_block(argc, argv);
+    return 1;
+}
+
 size_t data_cmd_count(void)
 {
     return CMD_COUNT;

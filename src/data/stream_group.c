@@ -608,11 +608,8 @@ static void xread_generic(data_call *c, int xreadgroup)
         nserve += serve[i] != 0;
     }
     if (nserve == 0) {
-        if (timeout != -1)
-            reply_err(c, xreadgroup ? "ERR blocking XREADGROUP is not supported yet: nothing to "
-                                      "read now (retry without BLOCK, or poll)"
-                                    : "ERR blocking XREAD is not supported yet: nothing to read "
-                                      "now (retry without BLOCK, or poll)");
+        if (timeout != -1) /* block (data_exec_block), or the timeout's null */
+            block_or_timeout(c, timeout, streams_arg, nstreams, DATA_BLOCK_STREAM, 0);
         else
             c->ops->null_array(c->rctx);
         goto done;
@@ -645,6 +642,110 @@ done:
     dmem_free(NULL, ss);
     dmem_free(NULL, gs);
     dmem_free(NULL, serve);
+}
+
+/* ---- blocked XREAD / XREADGROUP (the driver's questions: data.h) ---- */
+
+/* Where argv's STREAMS keys start (0: none) and, for XREADGROUP, its GROUP name; whether a
+ * BLOCK option is given. The arguments were checked when the command blocked. */
+static int xread_layout(int argc, const data_arg *argv, const data_arg **group, int *block)
+{
+    *group = NULL;
+    *block = 0;
+    for (int i = 1; i < argc; i++) {
+        const data_arg *o = &argv[i];
+        int more = argc - i - 1;
+        if (arg_eq(o, "streams") && more) return i + 1;
+        if (arg_eq(o, "block") && more) {
+            *block = 1;
+            i++;
+        } else if (arg_eq(o, "count") && more) {
+            i++;
+        } else if (arg_eq(o, "group") && more >= 2) {
+            *group = &argv[i + 1];
+            i += 2;
+        }
+    }
+    return 0;
+}
+
+int stream_may_block(int argc, const data_arg *argv)
+{
+    const data_arg *g;
+    int block;
+    (void)xread_layout(argc, argv, &g, &block);
+    return block;
+}
+
+static stream *stream_peek(const data_store *ds, const data_arg *key, int64_t now_ms, int *other)
+{
+    dpos pos;
+    *other = 0;
+    if (!dict_find(&ds->keys, key->ptr, key->len, &pos) || ks_is_expired(*pos.slot, now_ms))
+        return NULL;
+    if ((*pos.slot)->type != DT_STREAM) {
+        *other = 1;
+        return NULL;
+    }
+    return stream_of(*pos.slot);
+}
+
+int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
+                           const char **err)
+{
+    const data_arg *gname;
+    int block;
+    int first = xread_layout(argc, argv, &gname, &block);
+    if (!first) return DATA_WAKE_NONE;
+    int ns = (argc - first) / 2, wake = DATA_WAKE_NONE;
+    for (int i = 0; i < ns; i++) {
+        int other;
+        stream *s = stream_peek(ds, &argv[first + i], now_ms, &other);
+        const data_arg *ida = &argv[first + ns + i];
+        if (gname) { /* Redis 7.0's errors for a client blocked in a group that went away */
+            if (!s) {
+                *err = "UNBLOCKED the stream key no longer exists";
+                return DATA_WAKE_ERROR;
+            }
+            sgroup *g = stream_group_find(s, gname->ptr, gname->len);
+            if (!g) {
+                *err = "NOGROUP the consumer group this client was blocked on no longer exists";
+                return DATA_WAKE_ERROR;
+            }
+            if (s->entries.count && sid_cmp(last_live(s), g->last_id) > 0)
+                wake = DATA_WAKE_CONSUME;
+            continue;
+        }
+        sid after;
+        if (!s || !s->entries.count || sid_parse(ida, &after, 0, 1, NULL) < 0)
+            continue;
+        if (sid_cmp(last_live(s), after) > 0 && wake == DATA_WAKE_NONE) wake = DATA_WAKE_READ;
+    }
+    return wake;
+}
+
+int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
+                          data_arg *out, char *scratch, size_t cap)
+{
+    const data_arg *gname;
+    int block;
+    int first = xread_layout(argc, argv, &gname, &block);
+    size_t used = 0;
+    for (int i = 0; i < argc; i++)
+        out[i] = argv[i];
+    if (!first || gname) return argc;
+    int ns = (argc - first) / 2;
+    for (int i = 0; i < ns; i++) {
+        const data_arg *ida = &argv[first + ns + i];
+        if (ida->len != 1 || ida->ptr[0] != '$') continue;
+        int other;
+        stream *s = stream_peek(ds, &argv[first + i], now_ms, &other);
+        if (cap - used < 44) return -1;
+        size_t k = sid_fmt(scratch + used, s ? s->last_id : SID_MIN);
+        out[first + ns + i] = (data_arg){scratch + used, k};
+        used += k;
+    }
+    return argc;
 }
 
 void cmd_xread(data_call *c)

@@ -176,6 +176,7 @@ int64_t stream_estimate_read(const stream *s, sid id);
 int stream_range_has_tombstones(const stream *s, sid start);
 void reply_sub_syntax(data_call *c, const char *cmd);
 sgroup *stream_group_find(stream *s, const char *name, size_t len);
+int stream_may_block(int argc, const data_arg *argv); /* XREAD / XREADGROUP with BLOCK */
 void stream_group_free(size_t *mem, sgroup *g);
 sconsumer *consumer_alloc(size_t *mem, const char *name, size_t nlen);
 void stream_reply_lag(data_call *c, const stream *s, const sgroup *g);

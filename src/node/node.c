@@ -648,7 +648,8 @@ void node_before_sleep(net_loop *l, void *ctx)
         nblock_serve(n);
         node_process(n);
         /* keys created by this pass's entries: blocked clients are served on the next one */
-        progress = n->completions != done_before || (n->blk_ready.len && n->blk_n);
+        progress = n->completions != done_before || (n->blk_ready.len && n->blk_n) ||
+                   (n->blk_flushed && n->blk_n);
         if (!any) break;
     }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
@@ -886,7 +887,8 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     const data_cmd_info *info = dc ? data_cmd_describe(dc) : NULL;
     bool write = info ? (info->flags & DATA_CMD_WRITE) != 0 : sk == SCRIPT_WRITE;
     /* a blocking command waits for every earlier reply, and everything after it for its own */
-    bool blocking = info && (info->flags & DATA_CMD_BLOCKING) != 0;
+    bool blocking = info && data_cmd_may_block(dc, argc, argv);
+    write = write || blocking; /* XREAD BLOCK goes through the log too: it may have to wait */
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
         return c->n_async ? stall(c) : NODE_LOCAL;

@@ -1,5 +1,6 @@
 /* node_block.c — blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX
- * BZMPOP) on a replicated store (issue 10; docs/cluster.md "Blocking commands").
+ * BZMPOP; XREAD and XREADGROUP with BLOCK) on a replicated store (issues 10 and 12;
+ * docs/cluster.md "Blocking commands").
  *
  * A client blocks on the leader only (a follower relays the command on a connection of the
  * client's own: fwd.c). The command goes through the log like any write; when its entry is
@@ -15,6 +16,17 @@
  * order, as the key has elements — and the retry's apply serves it, or, if another pop took
  * the elements first, leaves it blocked where it was. Each retry re-marks its keys, so
  * elements pushed meanwhile to the same key reach the next waiter.
+ *
+ * Streams are different: a stream key becomes readable for a client when entries are added
+ * past its id, not when it is created. Every key an applied entry writes is reported
+ * (data_set_key_touched_hook, through node_watch.c: nblock_touched) while clients wait on
+ * streams, and the data layer says for each waiter of such a key whether its command would
+ * read something now (data_block_stream_wake). XREAD retries go out for every such waiter;
+ * a retry that consumes a group's new entries (XREADGROUP >) one per key at a time — the next
+ * waiter is looked at when it has been applied — so N consumers of one group do not propose N
+ * retries for one new entry. A blocked XREADGROUP whose group or key went away gets Redis's
+ * error at once (it changes nothing, so no entry). XREAD's `$` is stored resolved to the
+ * stream's last id when the client blocks (data_block_retry_args).
  *
  * Timeouts (monotonic, from the moment the client blocked) are checked on every tick. A
  * client that leaves is forgotten. When the leader loses leadership its blocked clients get
@@ -33,6 +45,7 @@ struct nblock {
     data_block spec;
     int64_t deadline_ms; /* monotonic; 0 = none */
     bool inflight;       /* a retry is proposed and not applied yet */
+    bool consume;        /* ... and it takes new entries of a group (XREADGROUP >) */
     int unblock;         /* CLIENT UNBLOCK while in flight: 1 timeout reply, 2 error */
     nblock *prev, *next;
 };
@@ -45,6 +58,16 @@ static void on_key_created(void *ctx, const char *key, size_t len)
                       (uint8_t)len};
     resp_buf_append(&n->blk_ready, hdr, 4);
     resp_buf_append(&n->blk_ready, key, len);
+}
+
+void nblock_touched(node *n, const char *key, size_t len)
+{
+    if (!n->blk_streams) return;
+    if (key)
+        on_key_created(n, key, len);
+    else
+        n->blk_flushed = true; /* FLUSHALL: every waiter's keys, in nblock_serve (not here:
+                                  n->argv holds the command being applied) */
 }
 
 void nblock_init(node *n)
@@ -64,6 +87,7 @@ static void unlink_nb(node *n, nblock *b)
     else
         n->blk_tail = b->prev;
     n->blk_n--;
+    if (b->spec.type == DATA_BLOCK_STREAM) n->blk_streams--;
     b->c->blocked = NULL;
     free(b->args);
     free(b);
@@ -146,8 +170,16 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     b = calloc(1, sizeof(*b));
     resp_buf tmp;
     resp_buf_init(&tmp);
-    nentry_put_args(&tmp, argc, argv);
-    SYN_ASSERT(b != NULL);
+    /* XREAD's `$` resolved now (the retries must read what is added after this point) */
+    size_t cap = 44 * (size_t)argc;
+    data_arg *ra = malloc((size_t)argc * sizeof(*ra));
+    char *scratch = malloc(cap);
+    SYN_ASSERT(b != NULL && ra != NULL && scratch != NULL);
+    int rc = data_block_retry_args(n->ds, argc, argv, now_ms, ra, scratch, cap);
+    SYN_ASSERT(rc == argc);
+    nentry_put_args(&tmp, argc, ra);
+    free(ra);
+    free(scratch);
     b->c = c;
     b->args = (uint8_t *)tmp.data; /* the buffer is handed over */
     b->args_len = tmp.len;
@@ -160,6 +192,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
         n->blk_head = b;
     n->blk_tail = b;
     n->blk_n++;
+    if (spec.type == DATA_BLOCK_STREAM) n->blk_streams++;
     c->blocked = b;
     c->async_kind = ASYNC_BLOCK;
     return false;
@@ -175,26 +208,67 @@ static bool waits_on(node *n, nblock *b, const char *key, size_t len)
     return false;
 }
 
+/* A stream waiter b of key: false if it needs no retry (still nothing to read, or answered
+ * here with Redis's error and forgotten); *consume: the retry would take a group's entries. */
+static bool stream_wants_retry(node *n, nblock *b, int64_t now_wall, bool *consume)
+{
+    const char *err = NULL;
+    int argc = decode_args(n, b);
+    int w = argc > 0 ? data_block_stream_wake(n->ds, argc, n->argv, now_wall, &err)
+                     : DATA_WAKE_NONE;
+    if (w == DATA_WAKE_ERROR) {
+        client *c = b->c;
+        nreply_error(n, c, err);
+        unlink_nb(n, b);
+        node_client_done(n, c);
+        return false;
+    }
+    *consume = w == DATA_WAKE_CONSUME;
+    return w != DATA_WAKE_NONE;
+}
+
 static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
 {
-    uint64_t avail[3] = {0, data_block_available(n->ds, DATA_BLOCK_LIST, key, len, now_wall),
-                         data_block_available(n->ds, DATA_BLOCK_ZSET, key, len, now_wall)};
-    if (!avail[DATA_BLOCK_LIST] && !avail[DATA_BLOCK_ZSET]) return;
-    /* retries in flight on this key will take their share first */
-    for (nblock *b = n->blk_head; b; b = b->next)
-        if (b->inflight && avail[b->spec.type] && waits_on(n, b, key, len)) avail[b->spec.type]--;
+    uint64_t avail[4] = {0, data_block_available(n->ds, DATA_BLOCK_LIST, key, len, now_wall),
+                         data_block_available(n->ds, DATA_BLOCK_ZSET, key, len, now_wall), 0};
+    if (!avail[DATA_BLOCK_LIST] && !avail[DATA_BLOCK_ZSET] && !n->blk_streams) return;
+    /* retries in flight on this key will take their share first; one group read at a time */
+    bool consuming = false;
     for (nblock *b = n->blk_head; b; b = b->next) {
-        if (b->inflight || !avail[b->spec.type] || !waits_on(n, b, key, len)) continue;
+        if (!b->inflight || !waits_on(n, b, key, len)) continue;
+        if (b->spec.type == DATA_BLOCK_STREAM)
+            consuming = consuming || b->consume;
+        else if (avail[b->spec.type])
+            avail[b->spec.type]--;
+    }
+    for (nblock *b = n->blk_head, *next; b; b = next) {
+        next = b->next;
+        if (b->inflight || !waits_on(n, b, key, len)) continue;
+        bool consume = false;
+        if (b->spec.type == DATA_BLOCK_STREAM) {
+            if (!stream_wants_retry(n, b, now_wall, &consume) || (consume && consuming))
+                continue;
+        } else if (!avail[b->spec.type]) {
+            continue;
+        }
         nentry_put_header(&n->scratch, NENTRY_CMD, now_wall);
         resp_buf_append(&n->scratch, b->args, b->args_len);
         if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
         b->inflight = true;
-        avail[b->spec.type]--;
+        b->consume = consume;
+        consuming = consuming || consume;
+        if (b->spec.type != DATA_BLOCK_STREAM) avail[b->spec.type]--;
     }
 }
 
 void nblock_serve(node *n)
 {
+    if (n->blk_flushed && !n->barrier) {
+        n->blk_flushed = false;
+        if (n->role == RAFT_LEADER)
+            for (nblock *b = n->blk_head; b; b = b->next)
+                if (b->spec.type == DATA_BLOCK_STREAM) mark_keys_ready(n, b);
+    }
     if (!n->blk_ready.len) return;
     if (n->barrier) return; /* a watched EXEC waits for the log to be applied: later */
     if (n->failed || n->role != RAFT_LEADER || !n->blk_n) {

@@ -125,6 +125,8 @@ struct node {
     /* blocked clients (node_block.c), FIFO; keys created since the last serve pass */
     nblock *blk_head, *blk_tail;
     size_t blk_n;
+    size_t blk_streams; /* ... of them blocked on streams (XREAD, XREADGROUP) */
+    bool blk_flushed;   /* FLUSHALL / FLUSHDB applied while clients wait on streams */
     resp_buf blk_ready;
     /* WATCH (node_watch.c): last-modification log index per key, from applied entries */
     struct stamp **stamps;
@@ -217,6 +219,8 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
 void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that became ready */
 void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
 void nblock_drop(node *n, client *c);           /* c leaves or its retry failed: forget it */
+/* an applied entry wrote key (NULL: every key): clients blocked on streams may read now */
+void nblock_touched(node *n, const char *key, size_t len);
 void nblock_fail_all(node *n, const char *msg); /* leadership lost */
 
 /* node_watch.c: WATCH (see there). nwatch_exec_check: -1 = not yet (entries still to apply;
