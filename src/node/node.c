@@ -145,6 +145,7 @@ static void track(node *n, client *c, uint64_t idx, bool counted)
     p->term = raft_term_of(n->r);
     p->c = c;
     n->props_n++;
+    if (c) c->last_write_index = idx;
     if (c && counted) {
         c->n_async++;
         c->async_kind = ASYNC_LOG;
@@ -587,6 +588,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     node_snap_poll(n);
     node_catch_up(n);
     nblock_timeouts(n);
+    nwait_poll(n);
     /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
      * even when no new write comes to carry it (otherwise the window had no bound) */
     if (n->cfg.fsync == NODE_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
@@ -647,6 +649,7 @@ void node_before_sleep(net_loop *l, void *ctx)
         take_lazy_expired(n);
         nblock_serve(n);
         node_process(n);
+        nwait_poll(n);
         /* keys created by this pass's entries: blocked clients are served on the next one */
         progress = n->completions != done_before || (n->blk_ready.len && n->blk_n);
         if (!any) break;
@@ -865,6 +868,11 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
         }
         return NODE_DONE;
     }
+    if (arg_is(&argv[0], "wait")) {
+        if (c->n_async) return stall(c); /* after the replies to this client's writes */
+        nwait_cmd(n, c, argc, argv);
+        return NODE_DONE;
+    }
     bool is_synod = arg_is(&argv[0], "synod");
     if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite") || is_synod) {
         if (c->n_async) return stall(c);
@@ -956,6 +964,7 @@ void node_client_detach(node *n, client *c)
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     nblock_drop(n, c);
+    nwait_drop(n, c);
     node_unwatch(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;

@@ -83,7 +83,7 @@ void nblock_deinit(node *n)
 
 size_t node_blocked_clients(const node *n)
 {
-    size_t k = n->blk_n;
+    size_t k = n->blk_n + n->n_waiting;
     for (const client *c = n->clients; c; c = c->next)
         if (c->relay && c->async_kind == ASYNC_BLOCK) k++; /* relayed to the leader */
     return k;
@@ -253,6 +253,7 @@ void nblock_fail_all(node *n, const char *msg)
 int node_unblock(node *n, node_client *c, int error)
 {
     if (c->async_kind != ASYNC_BLOCK) return 0;
+    if (c->waiting) return nwait_unblock(n, c, error);
     nblock *b = c->blocked;
     if (b) {
         if (b->inflight) {

@@ -133,6 +133,7 @@ struct node {
     uint64_t flush_stamp;    /* last FLUSHALL / FLUSHDB */
     uint64_t applying_index; /* index of the entry being applied */
     client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;        /* clients in WAIT (node_wait.c) */
 };
 
 /* node_log.c */
@@ -218,6 +219,13 @@ void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that
 void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
 void nblock_drop(node *n, client *c);           /* c leaves or its retry failed: forget it */
 void nblock_fail_all(node *n, const char *msg); /* leadership lost */
+
+/* node_wait.c: WAIT numreplicas timeout (see there). nwait_poll answers the waiting clients
+ * whose count was reached, whose timeout passed, or whose node lost leadership. */
+void nwait_cmd(node *n, client *c, int argc, const data_arg *argv);
+void nwait_poll(node *n);
+void nwait_drop(node *n, client *c);
+int nwait_unblock(node *n, client *c, int error); /* CLIENT UNBLOCK */
 
 /* node_watch.c: WATCH (see there). nwatch_exec_check: -1 = not yet (entries still to apply;
  * re-run), 1 = a watched key was modified (EXEC answers nil), 0 = go. nwatch_horizon: stamps
