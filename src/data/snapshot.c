@@ -380,6 +380,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     ds->expires = tmp->expires;
     ds->expire_cursor = 0;
     dict_each(&ds->keys, repoint_cb, &ds->mem);
+    coord_destroy(tmp->coord);
     free(tmp);
     return 0;
 fail:
