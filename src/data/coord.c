@@ -21,6 +21,7 @@
 
 #include "data/data_internal.h"
 #include "util/assert.h"
+#include "util/crc32c.h"
 
 #define COORD_MAX_ITEMS  65536 /* leases, locks, elections: each */
 #define COORD_MAX_KEYS   1024  /* keys attached to one lease */
@@ -230,6 +231,11 @@ static void rebase(coord_state *s, uint64_t epoch, int64_t now_ms)
         if (now_ms > s->clock_ms) s->clock_ms = now_ms;
         return;
     }
+#ifdef COORD_BUG_NO_REBASE /* planted for the checker: deadlines stay on the old clock */
+    s->epoch = epoch;
+    s->clock_ms = now_ms;
+    return;
+#endif
     for (size_t i = 0; i < s->nleases; i++) {
         c_lease *l = &s->leases[i];
         int64_t left = l->deadline_ms - s->clock_ms;
@@ -426,7 +432,11 @@ static void acquire(data_call *c, int election)
     }
     h = election ? hold_add(&s->elections, &s->nelections, &s->cap_elections, &a[1])
                  : hold_add(&s->locks, &s->nlocks, &s->cap_locks, &a[1]);
+#ifdef COORD_BUG_TOKEN_REUSE /* planted for the checker: the first token, for ever */
+    h->token = s->revision ? s->revision : ++s->revision;
+#else
     h->token = ++s->revision;
+#endif
     h->lease = l->id;
     if (election) h->value = cstr_dup(a[3].ptr, a[3].len);
     c->dirty = 1;
@@ -571,9 +581,17 @@ int data_coord_due(data_store *ds, int64_t now_ms, size_t max, data_coord_id_cb 
     return (int)k;
 }
 
+static void crc_put(void *ctx, const void *p, size_t n)
+{
+    uint32_t *crc = ctx;
+    *crc = crc32c(*crc, p, n);
+}
+
 void data_coord_stats(const data_store *ds, data_coord_info *out)
 {
     const coord_state *s = ds->coord;
+    out->digest = 0;
+    coord_save(ds, crc_put, &out->digest);
     out->leases = s->nleases;
     out->locks = s->nlocks;
     out->elections = s->nelections;

@@ -242,6 +242,7 @@ typedef struct {
     uint64_t leases, locks, elections;
     uint64_t revision; /* the last fencing token granted */
     uint64_t epoch;
+    uint32_t digest; /* CRC-32C of the whole state as the snapshot encodes it */
 } data_coord_info;
 void data_coord_stats(const data_store *ds, data_coord_info *out);
 

@@ -1118,4 +1118,13 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    data_coord_info ci;
+    data_coord_stats(n->ds, &ci);
+    k = snprintf(line, sizeof(line),
+                 "coord_leases:%llu\r\ncoord_locks:%llu\r\ncoord_elections:%llu\r\n"
+                 "coord_revision:%llu\r\ncoord_epoch:%llu\r\ncoord_digest:%08x\r\n",
+                 (unsigned long long)ci.leases, (unsigned long long)ci.locks,
+                 (unsigned long long)ci.elections, (unsigned long long)ci.revision,
+                 (unsigned long long)ci.epoch, ci.digest);
+    resp_buf_append(b, line, (size_t)k);
 }
