@@ -162,6 +162,16 @@ static void wake(data_call *c, const cstr *name)
     if (c->ds->created_cb) c->ds->created_cb(c->ds->created_ctx, name->p, name->n);
 }
 
+static void election_changed(data_call *c, const c_hold *h, const cstr *name)
+{
+    if (!c->ds->election_cb) return;
+    if (h)
+        c->ds->election_cb(c->ds->election_ctx, h->name.p, h->name.n, h->value.p, h->value.n,
+                           h->token);
+    else
+        c->ds->election_cb(c->ds->election_ctx, name->p, name->n, NULL, 0, 0);
+}
+
 /* Ends lease l (revoked or expired): its keys are deleted, its locks released and its
  * elections resigned, and the waiters of those are woken (the leader then retries them). */
 static void lease_end(data_call *c, c_lease *l)
@@ -191,6 +201,7 @@ static void lease_end(data_call *c, c_lease *l)
         s->elections[i].name.p = NULL;
         hold_remove(s->elections, &s->nelections, &s->elections[i]);
         wake(c, &name);
+        election_changed(c, NULL, &name);
         free(name.p);
     }
     lease_free(l);
@@ -440,11 +451,12 @@ static void acquire(data_call *c, int election)
     h->lease = l->id;
     if (election) h->value = cstr_dup(a[3].ptr, a[3].len);
     c->dirty = 1;
+    if (election) election_changed(c, h, NULL);
     reply_int(c, (long long)h->token);
 }
 
 /* Releases (or resigns) name if token is current: 1, else 0. */
-static void release(data_call *c, c_hold *v, size_t *nv)
+static void release(data_call *c, c_hold *v, size_t *nv, int election)
 {
     uint64_t token;
     if (arg_u64_or_reply(c, &c->argv[3], &token) < 0) return;
@@ -457,6 +469,7 @@ static void release(data_call *c, c_hold *v, size_t *nv)
     h->name.p = NULL;
     hold_remove(v, nv, h);
     wake(c, &name);
+    if (election) election_changed(c, NULL, &name);
     free(name.p);
     c->dirty = 1;
     reply_int(c, 1);
@@ -481,7 +494,7 @@ void cmd_lock(data_call *c)
     if (arg_eq(sub, "release") || arg_eq(sub, "check")) {
         if (c->argc != 4) goto arity;
         if (arg_eq(sub, "release")) {
-            release(c, s->locks, &s->nlocks);
+            release(c, s->locks, &s->nlocks, 0);
             return;
         }
         uint64_t token;
@@ -525,7 +538,7 @@ void cmd_election(data_call *c)
     }
     if (arg_eq(sub, "resign")) {
         if (c->argc != 4) goto arity;
-        release(c, s->elections, &s->nelections);
+        release(c, s->elections, &s->nelections, 1);
         return;
     }
     if (arg_eq(sub, "proclaim")) {
@@ -544,10 +557,15 @@ void cmd_election(data_call *c)
         free(h->value.p);
         h->value = cstr_dup(c->argv[4].ptr, c->argv[4].len);
         c->dirty = 1;
+        election_changed(c, h, NULL);
         reply_ok(c);
         return;
     }
-    reply_err(c, "ERR unknown ELECTION subcommand (CAMPAIGN LEADER PROCLAIM RESIGN)");
+    if (arg_eq(sub, "observe")) { /* the server answers it before it reaches the log */
+        reply_err(c, "ERR ELECTION OBSERVE is not allowed in transactions or scripts");
+        return;
+    }
+    reply_err(c, "ERR unknown ELECTION subcommand (CAMPAIGN LEADER PROCLAIM RESIGN OBSERVE)");
     return;
 arity:
     reply_err(c, "ERR wrong number of arguments for ELECTION");
@@ -587,6 +605,22 @@ static void crc_put(void *ctx, const void *p, size_t n)
     *crc = crc32c(*crc, p, n);
 }
 
+uint64_t data_election_leader(const data_store *ds, const char *name, size_t len, const char **v,
+                              size_t *vlen)
+{
+    data_arg a = {name, len};
+    const c_hold *h = hold_find(ds->coord->elections, ds->coord->nelections, &a);
+    *v = h ? h->value.p : NULL;
+    *vlen = h ? h->value.n : 0;
+    return h ? h->token : 0;
+}
+
+void data_set_election_hook(data_store *ds, data_election_cb cb, void *ctx)
+{
+    ds->election_cb = cb;
+    ds->election_ctx = ctx;
+}
+
 void data_coord_stats(const data_store *ds, data_coord_info *out)
 {
     const coord_state *s = ds->coord;
@@ -599,18 +633,19 @@ void data_coord_stats(const data_store *ds, data_coord_info *out)
     out->epoch = s->epoch;
 }
 
-/* LEASE ... -> LEASE _E <epoch> ... (the leader's rewrite; file comment) */
+/* LEASE ... -> LEASE _E <epoch> ... (the leader's rewrite; file comment). A tag a client sent
+ * is replaced: only the leader says whose clock an entry's time is on. */
 int coord_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
 {
-    if (c->argc < 2 || c->argc + 2 > out_cap || scratch_cap < 24 || arg_eq(&c->argv[1], "_e"))
-        return 0;
+    int from = c->argc >= 4 && arg_eq(&c->argv[1], "_e") ? 3 : 1;
+    if (c->argc < 2 || c->argc - from + 3 > out_cap || scratch_cap < 24) return 0;
     int k = snprintf(scratch, scratch_cap, "%llu", (unsigned long long)c->ds->coord_leader_epoch);
     out[0] = c->argv[0];
     out[1] = (data_arg){"_E", 2};
     out[2] = (data_arg){scratch, (size_t)k};
-    for (int i = 1; i < c->argc; i++)
-        out[i + 2] = c->argv[i];
-    return c->argc + 2;
+    for (int i = from; i < c->argc; i++)
+        out[i - from + 3] = c->argv[i];
+    return c->argc - from + 3;
 }
 
 /* ---- snapshot codec (record kind 8, format 7; snapshot.c) ----

@@ -245,6 +245,15 @@ typedef struct {
     uint32_t digest; /* CRC-32C of the whole state as the snapshot encodes it */
 } data_coord_info;
 void data_coord_stats(const data_store *ds, data_coord_info *out);
+/* An election's leader: its token (0: none) and value (valid until the state next changes). */
+uint64_t data_election_leader(const data_store *ds, const char *name, size_t len, const char **v,
+                              size_t *vlen);
+/* Called on every change of an election's leader as it is applied (won, proclaimed, resigned,
+ * its lease ended), on every replica: value and token of the new leader, token 0 (value NULL)
+ * when there is none. Must not call back into the store. NULL = none. */
+typedef void (*data_election_cb)(void *ctx, const char *name, size_t len, const char *value,
+                                 size_t vlen, uint64_t token);
+void data_set_election_hook(data_store *ds, data_election_cb cb, void *ctx);
 
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */

@@ -182,7 +182,9 @@ struct data_store {
     size_t wkeys_n, wkeys_cap;
     /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
     struct coord_state *coord;
-    uint64_t coord_leader_epoch; /* data_coord_set_epoch: this node's term as leader (local) */
+    uint64_t coord_leader_epoch;  /* data_coord_set_epoch: this node's term as leader (local) */
+    data_election_cb election_cb; /* data_set_election_hook */
+    void *election_ctx;
 };
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */

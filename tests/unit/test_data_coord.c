@@ -409,8 +409,11 @@ static void rewrite_tags_lease_commands(void **state)
     assert_int_equal(out[2].len, 2);
     assert_memory_equal(out[2].ptr, "17", 2);
     assert_memory_equal(out[3].ptr, "grant", 5);
-    /* a tagged command is not tagged again; LOCK needs no tag */
-    assert_int_equal(data_rewrite(ds, dc, k, out, 0, out + 8, 32, scratch + 64, 64), 0);
+    /* a client's own tag is replaced by the leader's; LOCK needs no tag */
+    data_arg forged[5] = {{"lease", 5}, {"_E", 2}, {"99", 2}, {"ttl", 3}, {"1", 1}};
+    assert_int_equal(data_rewrite(ds, dc, 5, forged, 0, out, 64, scratch, sizeof(scratch)), 5);
+    assert_memory_equal(out[2].ptr, "17", 2);
+    assert_memory_equal(out[3].ptr, "ttl", 3);
     data_arg lk[4] = {{"lock", 4}, {"acquire", 7}, {"a", 1}, {"1", 1}};
     assert_int_equal(
         data_rewrite(ds, data_cmd_lookup("lock", 4), 4, lk, 0, out, 64, scratch, sizeof(scratch)),

@@ -25,6 +25,7 @@ twice"); COORD_BUG_NO_REBASE (deadlines stay on the old leader's clock) fails th
 
 import os
 import random
+import socket
 import threading
 import time
 
@@ -295,3 +296,67 @@ def test_lease_keeps_remaining_time_across_leaders(make_cluster):
     n3.start()
     wait_for(lambda: len({coord_state(n) for n in c.nodes}) == 1, 15,
              what="replicas' coordination state to agree")  # fmt: skip
+
+
+# ---- elections ----------------------------------------------------------------------------------
+
+
+def read_pushes(sock, want, timeout=10.0):
+    """Reads RESP pushes (">4 election name value token", or RESP2's "*4") from a raw socket
+    until `want` election messages arrived; returns [(value, token)] (None, None: no leader)."""
+    buf, out = b"", []
+    deadline = time.monotonic() + timeout
+    sock.settimeout(0.2)
+    while len(out) < want and time.monotonic() < deadline:
+        try:
+            buf += sock.recv(65536)
+        except socket.timeout:
+            continue
+        lines = buf.split(b"\r\n")
+        out = []
+        i = 0
+        while i + 6 < len(lines):
+            if lines[i][:1] in (b">", b"*") and lines[i + 2] == b"election":
+                if lines[i + 5] in (b"_", b"$-1"):
+                    out.append((None, None))
+                    i += 7
+                elif i + 7 < len(lines):
+                    out.append((lines[i + 6].decode(), int(lines[i + 7][1:])))
+                    i += 8
+                else:
+                    break
+            else:
+                i += 1
+    return out
+
+
+def test_election_through_followers_and_observe(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    obs = socket.create_connection((f2.host, f2.port), timeout=5)
+    obs.sendall(b"HELLO 3\r\n*3\r\n$8\r\nELECTION\r\n$7\r\nOBSERVE\r\n$1\r\ne\r\n")
+    assert read_pushes(obs, 1) == [(None, None)]
+    a, b = rc(f1), rc(leader)
+    la = int(a.execute_command("LEASE", "GRANT", 10000))
+    lb = int(b.execute_command("LEASE", "GRANT", 10000))
+    ta = int(a.execute_command("ELECTION", "CAMPAIGN", "e", la, "A"))
+    res = {}
+    th = threading.Thread(target=lambda: res.setdefault(
+        "b", b.execute_command("ELECTION", "CAMPAIGN", "e", lb, "B", "TIMEOUT", 10000)))
+    th.start()
+    time.sleep(0.5)
+    assert th.is_alive(), "a second candidate must wait"
+    assert rc(f2).execute_command("ELECTION", "LEADER", "e") == ["A", ta]
+    assert a.execute_command("ELECTION", "PROCLAIM", "e", ta, "A2") == "OK"
+    with pytest.raises(redis.ResponseError, match="not the leader"):
+        b.execute_command("ELECTION", "PROCLAIM", "e", ta + 100, "x")
+    assert a.execute_command("ELECTION", "RESIGN", "e", ta) == 1
+    th.join(10)
+    tb = int(res["b"])
+    assert tb > ta
+    # B's lease ends: the election has no leader
+    assert b.execute_command("LEASE", "REVOKE", lb) == 1
+    got = read_pushes(obs, 5)  # after the first one, read above
+    assert got == [("A", ta), ("A2", ta), (None, None), ("B", tb), (None, None)]
+    obs.close()
