@@ -16,11 +16,10 @@
   later).
 - test_checker_catches_bad_histories: the checker on hand-made histories.
 
-Seen failing on planted bugs (build synod with coord.c compiled with the define, e.g.
-`make -j2 build/rel/synod CFLAGS_EXTRA=...` is not wired: see docs/coordination.md "Testing"):
+Seen failing on planted bugs (scripts/build_coord_bug.sh DEFINE OUT, then SYNOD_BIN=OUT):
 COORD_BUG_TOKEN_REUSE (every grant gets token 1) fails the fencing test ("token 1 granted
-twice"); COORD_BUG_NO_REBASE (deadlines stay on the old leader's clock) fails the lease test
-("lease ended at the failover"). Replay: COORD_SEED=<n>.
+twice") and the lease test; COORD_BUG_NO_REBASE (deadlines stay on the old leader's clock) fails
+the lease test ("lease ended at the failover to the +60 s clock"). Replay: COORD_SEED=<n>.
 """
 
 import os
