@@ -359,3 +359,43 @@ def test_election_through_followers_and_observe(make_cluster):
     got = read_pushes(obs, 5)  # after the first one, read above
     assert got == [("A", ta), ("A2", ta), (None, None), ("B", tb), (None, None)]
     obs.close()
+
+
+def test_fencing_in_transactions_and_scripts_through_followers(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    a, b = rc(f1), rc(f2)
+    la = int(a.execute_command("LEASE", "GRANT", 30000))
+    ta = int(a.execute_command("LOCK", "ACQUIRE", "res", la))
+    a.set("guarded", "by-a")
+    assert a.execute_command("LEASE", "ATTACH", la, "guarded", "other") == 2
+    p = a.pipeline(transaction=True)
+    p.execute_command("LOCK", "CHECK", "res", ta)
+    p.rpush("log", f"a{ta}")
+    assert p.execute() == ["OK", 1]
+    # the lock moves on: a's lease is revoked through the other follower
+    assert b.execute_command("LEASE", "REVOKE", la) == 1
+    lb = int(b.execute_command("LEASE", "GRANT", 30000))
+    tb = int(b.execute_command("LOCK", "ACQUIRE", "res", lb))
+    assert tb > ta
+    # a's stale token fails the whole transaction: nothing of it is applied
+    p = a.pipeline(transaction=True)
+    p.rpush("log", "stale-before")
+    p.execute_command("LOCK", "CHECK", "res", ta)
+    p.rpush("log", "stale-after")
+    with pytest.raises(redis.ResponseError, match="FENCED Transaction discarded"):
+        p.execute()
+    # and a script that checks first writes nothing
+    script = "redis.call('LOCK', 'CHECK', 'res', ARGV[1]) return redis.call('RPUSH', KEYS[1], ARGV[2])"
+    with pytest.raises(redis.ResponseError, match="FENCED"):
+        a.eval(script, 1, "log", ta, "stale-script")
+    assert b.eval(script, 1, "log", tb, f"b{tb}") == 2
+    with pytest.raises(redis.ResponseError, match="not allowed from script"):
+        a.eval("return redis.call('LOCK', 'ACQUIRE', 'x', ARGV[1])", 0, lb)
+    # the attached key went with a's lease, on every replica
+    want = [f"a{ta}", f"b{tb}"]
+    for n in c.nodes:
+        wait_for(lambda n=n: stale(n, "LRANGE", "log", "0", "-1") == want, 10,
+                 what=f"node{n.id}'s log")  # fmt: skip
+        assert stale(n, "EXISTS", "guarded") == 0
