@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "storage/snap.h"
+#include "util/strconv.h"
 #include "util/assert.h"
 
 static void discard_s(void *ctx, const char *p, size_t len)
@@ -260,6 +261,33 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     return true;
 }
 
+/* LOCK CHECK name token inside a transaction: every check is made before any command runs, on
+ * the state as this entry finds it, and one stale token fails the whole transaction (nothing
+ * runs; the same on every replica). */
+static bool fence_ok(node *n, const uint8_t *p, size_t len, client *c)
+{
+    size_t off = 13;
+    int k;
+    while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
+        const data_arg *a = n->argv;
+        long long token;
+        if (k != 4 || a[0].len != 4 || strncasecmp(a[0].ptr, "lock", 4) != 0 || a[1].len != 5 ||
+            strncasecmp(a[1].ptr, "check", 5) != 0)
+            continue;
+        if (syn_string2ll(a[3].ptr, a[3].len, &token) && token >= 0 &&
+            data_lock_check(n->ds, a[2].ptr, a[2].len, (uint64_t)token))
+            continue;
+        if (c)
+            nreply_errorf(n, c,
+                          "FENCED Transaction discarded: token %.*s is not the current holder's "
+                          "of lock '%.*s'",
+                          (int)(a[3].len > 20 ? 20 : a[3].len), a[3].ptr,
+                          (int)(a[2].len > 64 ? 64 : a[2].len), a[2].ptr);
+        return false;
+    }
+    return true;
+}
+
 /* EXEC applied: every command at this point of the log, nothing in between. The client that
  * proposed it gets the array of replies; server commands (PING, CLIENT ...) only run for it. */
 static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
@@ -275,6 +303,7 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0)
         seen++;
     if (k < 0 || seen != count) goto bad;
+    if (!fence_ok(n, p, len, c)) return;
     if (c) nreply_array(n, c, count);
     off = 13;
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
@@ -500,6 +529,13 @@ static void on_soft_state(node *n, const raft_soft_state *ss)
                 (unsigned long long)ss->leader, raft_role_name(ss->role));
     if (n->role == RAFT_LEADER && ss->role != RAFT_LEADER)
         fail_all(n, "TRYAGAIN leadership lost; the write may or may not have been applied");
+    if (n->role != RAFT_LEADER && ss->role == RAFT_LEADER) {
+        /* before any proposal of this term: LEASE commands are tagged with it (coord.c) */
+        raft_status st;
+        raft_status_get(n->r, &st);
+        data_coord_set_epoch(n->ds, st.term);
+        n->coord_wait_index = 0;
+    }
     n->role = ss->role;
     n->leader = ss->leader;
 }
@@ -894,7 +930,7 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     const data_cmd_info *info = dc ? data_cmd_describe(dc) : NULL;
     bool write = info ? (info->flags & DATA_CMD_WRITE) != 0 : sk == SCRIPT_WRITE;
     /* a blocking command waits for every earlier reply, and everything after it for its own */
-    bool blocking = info && (info->flags & DATA_CMD_BLOCKING) != 0;
+    bool blocking = dc && data_cmd_may_block(dc, argc, argv);
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
         return c->n_async ? stall(c) : NODE_LOCAL;
@@ -1009,12 +1045,46 @@ static void take_lazy_expired(node *n)
     (void)data_take_expired(n->ds, expire_key, &x);
 }
 
+/* Lease ends (coord.c): the leader logs `LEASE _EXPIRE id` for every lease due on its own
+ * clock, tagged with its term by the rewrite; while the state's deadlines are still on a former
+ * leader's clock it first logs `LEASE _REBASE`, whose apply moves them onto this one's. */
+static void propose_lease_cmd(node *n, int64_t now_ms, const char *sub, uint64_t id)
+{
+    char num[24];
+    int k = snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
+    data_arg argv[3] = {{"LEASE", 5}, {sub, strlen(sub)}, {num, (size_t)k}};
+    const data_cmd *dc = data_cmd_lookup("lease", 5);
+    data_arg rw[64];
+    char scratch[256];
+    const data_arg *av;
+    int argc =
+        rewrite_write(n->ds, dc, now_ms, id ? 3 : 2, argv, rw, scratch, sizeof(scratch), &av);
+    resp_buf b;
+    resp_buf_init(&b);
+    nentry_encode_cmd(&b, now_ms, argc, av);
+    if (node_propose(n, NULL, b.data, b.len) == 0) {
+        raft_status st;
+        raft_status_get(n->r, &st);
+        n->coord_wait_index = st.last_index;
+    }
+    resp_buf_deinit(&b);
+}
+
+static void expire_lease(void *ctx, uint64_t id)
+{
+    exp_ctx *x = ctx;
+    propose_lease_cmd(x->n, x->now_ms, "_EXPIRE", id);
+}
+
 void node_expire_cycle(node *n)
 {
-    if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index || n->barrier)
-        return;
+    if (n->failed || n->role != RAFT_LEADER || n->barrier) return;
     if (n->host->paused(n->host->host, 1)) return; /* CLIENT PAUSE: expiring keys are writes */
     exp_ctx x = {n, net_wall_ms()};
+    if (n->applied >= n->coord_wait_index &&
+        data_coord_due(n->ds, x.now_ms, 64, expire_lease, &x) < 0)
+        propose_lease_cmd(n, x.now_ms, "_REBASE", 0);
+    if (n->applied < n->expire_wait_index) return;
     (void)data_expire_sample(n->ds, x.now_ms, 64, expire_key, &x);
 }
 
@@ -1057,4 +1127,13 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    data_coord_info ci;
+    data_coord_stats(n->ds, &ci);
+    k = snprintf(line, sizeof(line),
+                 "coord_leases:%llu\r\ncoord_locks:%llu\r\ncoord_elections:%llu\r\n"
+                 "coord_revision:%llu\r\ncoord_epoch:%llu\r\ncoord_digest:%08x\r\n",
+                 (unsigned long long)ci.leases, (unsigned long long)ci.locks,
+                 (unsigned long long)ci.elections, (unsigned long long)ci.revision,
+                 (unsigned long long)ci.epoch, ci.digest);
+    resp_buf_append(b, line, (size_t)k);
 }

@@ -177,9 +177,11 @@ static bool waits_on(node *n, nblock *b, const char *key, size_t len)
 
 static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
 {
-    uint64_t avail[3] = {0, data_block_available(n->ds, DATA_BLOCK_LIST, key, len, now_wall),
-                         data_block_available(n->ds, DATA_BLOCK_ZSET, key, len, now_wall)};
-    if (!avail[DATA_BLOCK_LIST] && !avail[DATA_BLOCK_ZSET]) return;
+    uint64_t avail[DATA_BLOCK_TYPES] = {0};
+    uint64_t any = 0;
+    for (int t = 1; t < DATA_BLOCK_TYPES; t++)
+        any |= avail[t] = data_block_available(n->ds, t, key, len, now_wall);
+    if (!any) return;
     /* retries in flight on this key will take their share first */
     for (nblock *b = n->blk_head; b; b = b->next)
         if (b->inflight && avail[b->spec.type] && waits_on(n, b, key, len)) avail[b->spec.type]--;
