@@ -436,6 +436,12 @@ static void restore_semantics(void **state)
     assert_string_equal(restore(ds, "x", "0", p.p, p.n, NULL, NULL),
                         "-ERR DUMP payload version or checksum are wrong");
     assert_reply(ds, "EXISTS x", ":0");
+    /* COPY of a sorted set (Redis's unit/keyspace COPY tests come right after RESTORE's) */
+    assert_reply(ds, "ZADD z 1 a 2.5 b", ":2");
+    assert_reply(ds, "PEXPIREAT z 1800000000000", ":1");
+    assert_reply(ds, "COPY z z2", ":1");
+    assert_reply(ds, "ZRANGE z2 0 -1 WITHSCORES", "*4 \"a\" ,1 \"b\" ,2.5");
+    assert_reply(ds, "PEXPIRETIME z2", ":1800000000000");
     assert_reply(ds, "XADD st 1-1 f v", "\"1-1\"");
     assert_reply(ds, "DUMP st", "-ERR DUMP does not support stream values yet");
 
