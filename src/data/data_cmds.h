@@ -328,6 +328,11 @@
       "Determines whether one or more keys exist.", cmd_exists)                                    \
     X(copy, -3, DC_W | DC_M, 1, 2, 1, "generic", "6.2.0",                                          \
       "Copies the value of a key to a new key.", cmd_copy)                                         \
+    X(dump, 2, DC_R, 1, 1, 1, "generic", "2.6.0",                                                  \
+      "Return a serialized version of the value stored at the specified key.", cmd_dump)           \
+    X(restore, -4, DC_W | DC_M, 1, 1, 1, "generic", "2.6.0",                                       \
+      "Create a key using the provided serialized value, previously obtained using DUMP.",         \
+      cmd_restore)                                                                                 \
     X(memory, -2, DC_R, 2, 2, 1, "server", "4.0.0",                                                \
       "A container for memory diagnostics commands.", cmd_memory)                                  \
     X(randomkey, 1, DC_R, 0, 0, 0, "generic", "1.0.0",                                             \

@@ -271,10 +271,12 @@ int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out);
 DATA_COMMANDS(DATA_X)
 #undef DATA_X
 
-/* Deterministic rewrites (cmd_string.c, cmd_keys.c): new argc or 0; c's replies are discarded. */
+/* Deterministic rewrites (cmd_string.c, cmd_keys.c, set.c, dump.c): new argc or 0; c's replies are
+ * discarded. */
 int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int spop_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+int restore_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 
 /* Coordination state (coord.c). */
 typedef struct coord_state coord_state;
