@@ -297,6 +297,25 @@ bool raft_sole_voter(const raft *r)
     return r->conf.n_voters == 1 && r->conf.voters[0] == r->cfg.id && r->conf.n_learners == 0;
 }
 
+int raft_replicated_to(const raft *r, uint64_t index)
+{
+    if (r->role != RAFT_LEADER) return -1;
+    int k = 0;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        const progress *pr = &r->prs[i];
+        if (pr->id != r->cfg.id && pr->voter && pr->match >= index) k++;
+    }
+    return k;
+}
+
+int raft_other_voters(const raft *r)
+{
+    int k = 0;
+    for (uint32_t i = 0; i < r->conf.n_voters; i++)
+        k += r->conf.voters[i] != r->cfg.id;
+    return k;
+}
+
 int raft_propose(raft *r, const void *data, size_t len, uint64_t *index_out)
 {
     SYN_ASSERT(!r->in_ready);

@@ -475,5 +475,10 @@ raft_id raft_id_of(const raft *r);
 uint64_t raft_term_of(const raft *r);       /* current term (cheap; raft_status_get copies a lot) */
 uint64_t raft_last_index_of(const raft *r); /* index of the last entry in the log (cheap) */
 bool raft_sole_voter(const raft *r);        /* the membership is this node alone, no learners */
+/* Leader: how many voters other than itself have the entry at index in their log (match index
+ * >= index; a follower acknowledges only entries it has synced, so they are durable there).
+ * -1 when not the leader. */
+int raft_replicated_to(const raft *r, uint64_t index);
+int raft_other_voters(const raft *r); /* voters of the applied membership, not counting itself */
 
 #endif

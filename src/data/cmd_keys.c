@@ -687,6 +687,12 @@ static void copy_member(void *ctx, const char *m, size_t ml)
     set_add(x->c->ds, x->e, m, ml);
 }
 
+static void copy_zelement(void *ctx, const char *m, size_t ml, double score)
+{
+    copy_ctx *x = ctx;
+    zset_put(x->c->ds, x->e, m, ml, score);
+}
+
 /* A new entry named key holding a copy of src's value; NULL for a type COPY cannot handle. */
 static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
 {
@@ -708,6 +714,10 @@ static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
     case DT_SET:
         x.e = set_new_entry(mem, key->ptr, key->len, ex);
         set_each(src, copy_member, &x);
+        return x.e;
+    case DT_ZSET:
+        x.e = zset_new_entry(c->ds, key->ptr, key->len, ex);
+        zset_each(src, copy_zelement, &x);
         return x.e;
     case DT_STREAM: return stream_copy(mem, src, key->ptr, key->len);
     default: return NULL;

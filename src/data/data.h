@@ -90,8 +90,13 @@ void data_destroy(data_store *ds);
 int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv, int64_t now_ms,
               const data_reply_ops *ops, void *ctx);
 
-/* Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP; XREAD and
- * XREADGROUP with a BLOCK option: data_cmd_may_block). data_exec
+/* Can this call block (DATA_CMD_BLOCKING; for LOCK / ELECTION only their ACQUIRE / CAMPAIGN
+ * forms, for XREAD / XREADGROUP only with a BLOCK option)? A script may not call the ones that
+ * can, except XREAD / XREADGROUP: there (as in MULTI) BLOCK is ignored, as in Redis 7.0. */
+int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv);
+
+/* Blocking commands (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP; LOCK
+ * ACQUIRE, ELECTION CAMPAIGN; XREAD and XREADGROUP with a BLOCK option). data_exec
  * runs them as their non-blocking form: with nothing to pop they reply what a timeout replies
  * (that is what every replica, and a transaction, does). data_exec_block is the same call for
  * the node that serves the client: with valid arguments and nothing to pop it emits no reply,
@@ -99,7 +104,14 @@ int data_exec(data_store *ds, const data_cmd *cmd, int argc, const data_arg *arg
  * blk->blocked and says what to wait for: keys argv[first_key .. first_key + n_keys) becoming
  * ready (data_block_available > 0), for timeout_ms (0 = for ever). Then a timeout must be
  * answered with data_reply_timeout. Returns what data_exec returns. */
-enum { DATA_BLOCK_LIST = 1, DATA_BLOCK_ZSET = 2, DATA_BLOCK_STREAM = 3 };
+enum {
+    DATA_BLOCK_LIST = 1,
+    DATA_BLOCK_ZSET = 2,
+    DATA_BLOCK_LOCK = 3,
+    DATA_BLOCK_ELECTION = 4,
+    DATA_BLOCK_STREAM = 5
+};
+#define DATA_BLOCK_TYPES 6 /* one past the last DATA_BLOCK_* */
 typedef struct {
     int blocked;
     int first_key, n_keys;
@@ -110,9 +122,6 @@ typedef struct {
 int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                     int64_t now_ms, const data_reply_ops *ops, void *ctx, data_block *blk);
 void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx);
-/* Can this call block? A DATA_CMD_BLOCKING command always, except XREAD / XREADGROUP: only
- * with a BLOCK option (without it XREAD is a plain read). argc, argv: the whole command. */
-int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv);
 /* Clients blocked on streams (DATA_BLOCK_STREAM: XREAD, XREADGROUP). A stream key is not
  * "created" once: it becomes readable for a client when entries are added past the client's id
  * (or its group's last delivered id), so the driver asks, for each blocked client whose key was
@@ -241,6 +250,39 @@ void data_set_hll_sparse_max_bytes(data_store *ds, long long n);
  * changes only when a snapshot load replaced it, which tells the owner to rebuild its state. */
 int data_set_aux(data_store *ds, const void *p, size_t len);
 const void *data_get_aux(const data_store *ds, size_t *len, uint64_t *gen);
+
+/* Coordination (coord.c, docs/coordination.md): leases, locks, elections are replicated state
+ * beside the keyspace, changed by the LEASE / LOCK / ELECTION commands and carried by the
+ * snapshot (record kind 8, format 7). Lease deadlines are on the clock of the leader of the
+ * state's epoch; see coord.c for how a new leader's clock takes over without ending a lease
+ * early. */
+/* Is `token` the current holder's token of lock `name`? (LOCK CHECK; EXEC checks every LOCK
+ * CHECK of a transaction with it before running any command.) */
+int data_lock_check(const data_store *ds, const char *name, size_t len, uint64_t token);
+/* The leader's term, set when this node becomes leader: data_rewrite tags LEASE commands with
+ * it (`LEASE _E <term> ...`), which moves deadlines onto this node's clock at apply. */
+void data_coord_set_epoch(data_store *ds, uint64_t epoch);
+/* Leases due at now_ms (deadline <= now_ms): up to max ids through cb, as the leader's expiry
+ * decision (it logs `LEASE _EXPIRE id`, data_rewrite tags it). Returns how many, or -1 when the
+ * state's deadlines are still on another leader's clock (log a tagged `LEASE _REBASE` first). */
+typedef void (*data_coord_id_cb)(void *ctx, uint64_t id);
+int data_coord_due(data_store *ds, int64_t now_ms, size_t max, data_coord_id_cb cb, void *ctx);
+typedef struct {
+    uint64_t leases, locks, elections;
+    uint64_t revision; /* the last fencing token granted */
+    uint64_t epoch;
+    uint32_t digest; /* CRC-32C of the whole state as the snapshot encodes it */
+} data_coord_info;
+void data_coord_stats(const data_store *ds, data_coord_info *out);
+/* An election's leader: its token (0: none) and value (valid until the state next changes). */
+uint64_t data_election_leader(const data_store *ds, const char *name, size_t len, const char **v,
+                              size_t *vlen);
+/* Called on every change of an election's leader as it is applied (won, proclaimed, resigned,
+ * its lease ended), on every replica: value and token of the new leader, token 0 (value NULL)
+ * when there is none. Must not call back into the store. NULL = none. */
+typedef void (*data_election_cb)(void *ctx, const char *name, size_t len, const char *value,
+                                 size_t vlen, uint64_t token);
+void data_set_election_hook(data_store *ds, data_election_cb cb, void *ctx);
 
 typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */

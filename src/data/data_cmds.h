@@ -263,6 +263,20 @@
     X(xinfo, -2, DC_R, 2, 2, 1, "stream", "5.0.0",                                                 \
       "A container for stream introspection commands.", cmd_xinfo)
 
+/* Coordination (coord.c; docs/coordination.md). Not in Redis. LOCK and ELECTION block in
+ * their ACQUIRE / CAMPAIGN forms only (data_cmd_may_block). */
+#define DATA_COORD_COMMANDS(X)                                                                     \
+    X(lease, -2, DC_W, 0, 0, 0, "coordination", "synod",                                           \
+      "Leases: GRANT ttl-ms, KEEPALIVE id, REVOKE id, TTL id, ATTACH id key..., LIST.", cmd_lease) \
+    X(lock, -3, DC_W | DC_B, 0, 0, 0, "coordination", "synod",                                     \
+      "Locks with fencing tokens: ACQUIRE name lease-id [TIMEOUT ms], RELEASE name token, OWNER "  \
+      "name, CHECK name token.",                                                                   \
+      cmd_lock)                                                                                    \
+    X(election, -3, DC_W | DC_B, 0, 0, 0, "coordination", "synod",                                 \
+      "Leader election: CAMPAIGN name lease-id value [TIMEOUT ms], LEADER name, PROCLAIM name "    \
+      "token value, RESIGN name token.",                                                           \
+      cmd_election)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -314,6 +328,11 @@
       "Determines whether one or more keys exist.", cmd_exists)                                    \
     X(copy, -3, DC_W | DC_M, 1, 2, 1, "generic", "6.2.0",                                          \
       "Copies the value of a key to a new key.", cmd_copy)                                         \
+    X(dump, 2, DC_R, 1, 1, 1, "generic", "2.6.0",                                                  \
+      "Return a serialized version of the value stored at the specified key.", cmd_dump)           \
+    X(restore, -4, DC_W | DC_M, 1, 1, 1, "generic", "2.6.0",                                       \
+      "Create a key using the provided serialized value, previously obtained using DUMP.",         \
+      cmd_restore)                                                                                 \
     X(memory, -2, DC_R, 2, 2, 1, "server", "4.0.0",                                                \
       "A container for memory diagnostics commands.", cmd_memory)                                  \
     X(randomkey, 1, DC_R, 0, 0, 0, "generic", "1.0.0",                                             \
@@ -396,6 +415,7 @@
     DATA_BITMAP_COMMANDS(X)                                                                        \
     DATA_SORT_COMMANDS(X)                                                                          \
     DATA_HLL_COMMANDS(X)                                                                           \
-    DATA_STREAM_COMMANDS(X)
+    DATA_STREAM_COMMANDS(X)                                                                        \
+    DATA_COORD_COMMANDS(X)
 
 #endif

@@ -180,6 +180,11 @@ struct data_store {
      * if the command changed the dataset */
     data_arg *wkeys;
     size_t wkeys_n, wkeys_cap;
+    /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
+    struct coord_state *coord;
+    uint64_t coord_leader_epoch;  /* data_coord_set_epoch: this node's term as leader (local) */
+    data_election_cb election_cb; /* data_set_election_hook */
+    void *election_ctx;
 };
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
@@ -266,10 +271,24 @@ int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out);
 DATA_COMMANDS(DATA_X)
 #undef DATA_X
 
-/* Deterministic rewrites (cmd_string.c, cmd_keys.c): new argc or 0; c's replies are discarded. */
+/* Deterministic rewrites (cmd_string.c, cmd_keys.c, set.c, dump.c): new argc or 0; c's replies are
+ * discarded. */
 int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int spop_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+int restore_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+
+/* Coordination state (coord.c). */
+typedef struct coord_state coord_state;
+coord_state *coord_create(void);
+void coord_destroy(coord_state *s);
+uint64_t coord_block_available(const data_store *ds, int type, const char *name, size_t len);
+int coord_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+/* snapshot codec: save through put; load parses from *p (advancing it), NULL if malformed */
+typedef void (*coord_put_cb)(void *ctx, const void *p, size_t n);
+int coord_is_empty(const data_store *ds);
+void coord_save(const data_store *ds, coord_put_cb put, void *ctx);
+coord_state *coord_load(const unsigned char **p, size_t *left);
 
 /* Hash values (hash.c). */
 void hash_free(size_t *mem, dentry *e);

@@ -69,6 +69,11 @@ int64_t intset_get(const intset *is, uint32_t i)
     return get_w(is, is->width, i);
 }
 
+uint32_t intset_width(const intset *is)
+{
+    return is->width;
+}
+
 size_t intset_bytes(const intset *is)
 {
     return sizeof *is + (size_t)is->n * is->width;

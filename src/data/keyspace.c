@@ -35,16 +35,17 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
     return NULL;
 }
 
-const data_cmd_info *data_cmd_describe(const data_cmd *cmd)
-{
-    return &cmd->info;
-}
-
 int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)
 {
     if (!(cmd->info.flags & DATA_CMD_BLOCKING)) return 0;
     if (cmd->fn == cmd_xread || cmd->fn == cmd_xreadgroup) return stream_may_block(argc, argv);
-    return 1;
+    if (cmd->fn != cmd_lock && cmd->fn != cmd_election) return 1;
+    return argc >= 2 && (arg_eq(&argv[1], "acquire") || arg_eq(&argv[1], "campaign"));
+}
+
+const data_cmd_info *data_cmd_describe(const data_cmd *cmd)
+{
+    return &cmd->info;
 }
 
 size_t data_cmd_count(void)
@@ -376,6 +377,7 @@ data_store *data_create(void)
     ds->zset_max_value = DATA_ZSET_MAX_LISTPACK_VALUE;
     ds->hll_sparse_max_bytes = DATA_HLL_SPARSE_MAX_BYTES_DEFAULT;
     ds->rng = 0x9E3779B97F4A7C15ull;
+    ds->coord = coord_create();
     return ds;
 }
 
@@ -454,6 +456,7 @@ void data_destroy(data_store *ds)
     SYN_ASSERT_CMP(ds->mem, ==, 0);
     free(ds->aux);
     free(ds->wkeys);
+    coord_destroy(ds->coord);
     free(ds);
 }
 
@@ -532,9 +535,11 @@ int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *
 {
     /* the parsers are shared with execution; their error replies go nowhere */
     data_call c = {ds, argc, argv, now_ms, &discard_ops, NULL, 0, cmd->info.name, NULL};
+    if (cmd->fn == cmd_lease) return coord_rewrite(&c, out, out_cap, scratch, scratch_cap);
     int n = string_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = expire_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = spop_rewrite(&c, out, out_cap, scratch, scratch_cap);
+    if (n == 0) n = restore_rewrite(&c, out, out_cap, scratch, scratch_cap);
     return n;
 }
 

@@ -663,6 +663,8 @@ void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *
 uint64_t data_block_available(const data_store *ds, int type, const char *key, size_t len,
                               int64_t now_ms)
 {
+    if (type == DATA_BLOCK_LOCK || type == DATA_BLOCK_ELECTION)
+        return coord_block_available(ds, type, key, len);
     dpos pos;
     if (!dict_find(&ds->keys, key, len, &pos) || ks_is_expired(*pos.slot, now_ms)) return 0;
     const dentry *e = *pos.slot;

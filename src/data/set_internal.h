@@ -20,6 +20,7 @@ int intset_find(const intset *is, int64_t v);
 uint32_t intset_len(const intset *is);
 int64_t intset_get(const intset *is, uint32_t i); /* i < len, ascending order */
 size_t intset_bytes(const intset *is);
+uint32_t intset_width(const intset *is); /* 2, 4 or 8 bytes per member; never shrinks */
 
 /* ---- set.c ---- */
 /* A new empty set entry (an empty intset). Callers add a member before the key becomes

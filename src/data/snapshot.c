@@ -1,9 +1,11 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (6; 1 to 5 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (7; 1 to 6 are still read) | u32 reserved (0)
  *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
  *             data_set_aux state (the function library)
+ *   coord:    (v7+, at most once, before the key records, only when non-empty) u8 8 | the
+ *             leases, locks and elections (coord.c, "snapshot codec")
  *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+, 7 stream: v6+) |
  * u8 flags (bit 0:
  * has expiry) | [i64 expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields
@@ -26,8 +28,10 @@
 #include "util/assert.h"
 #include "util/crc32c.h"
 
-#define SNAP_MAGIC    "SYNODDS"
-#define SNAP_VERSION  6 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams */
+#define SNAP_MAGIC "SYNODDS"
+#define SNAP_VERSION                                                                               \
+    7 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
+       * 7: coordination state */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -38,6 +42,7 @@
 #define SNAP_K_ZSET   5
 #define SNAP_K_AUX    6
 #define SNAP_K_STREAM 7
+#define SNAP_K_COORD  8
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -85,6 +90,11 @@ static void out_str(snap_out *o, const char *p, size_t n)
 {
     out_u(o, n, 4);
     out_bytes(o, p, n);
+}
+
+static void out_put(void *ctx, const void *p, size_t n)
+{
+    out_bytes(ctx, p, n);
 }
 
 static void save_field(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
@@ -164,6 +174,10 @@ int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
     if (ds->aux_len) {
         out_u(&o, SNAP_K_AUX, 1);
         out_str(&o, ds->aux, ds->aux_len);
+    }
+    if (!coord_is_empty(ds)) {
+        out_u(&o, SNAP_K_COORD, 1);
+        coord_save(ds, out_put, &o);
     }
     dict_each(&ds->keys, save_entry, &o);
     out_u(&o, SNAP_K_END, 1);
@@ -326,11 +340,16 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     int rc = DATA_SNAPSHOT_ECORRUPT;
     const char *aux = NULL;
     size_t aux_len = 0;
+    coord_state *coord = NULL;
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
         if (kind == SNAP_K_AUX && version >= 5 && records == 0 && !aux) {
             if (in_str(&in, &aux, &aux_len) < 0 || aux_len == 0) goto fail;
+            continue;
+        }
+        if (kind == SNAP_K_COORD && version >= 7 && records == 0 && !coord) {
+            if (!(coord = coord_load(&in.p, &in.left))) goto fail;
             continue;
         }
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
@@ -352,6 +371,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     /* success: swap the new dataset in */
     if (data_set_aux(ds, aux, aux_len) < 0) goto fail;
     ds->aux_gen++;
+    coord_destroy(ds->coord);
+    ds->coord = coord ? coord : coord_create();
     ks_flush(ds);
     ds->keys = tmp->keys;
     ds->keys.mem = &ds->mem;
@@ -359,9 +380,11 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     ds->expires = tmp->expires;
     ds->expire_cursor = 0;
     dict_each(&ds->keys, repoint_cb, &ds->mem);
+    coord_destroy(tmp->coord);
     free(tmp);
     return 0;
 fail:
+    coord_destroy(coord);
     data_destroy(tmp);
     return rc;
 }

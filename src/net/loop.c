@@ -60,14 +60,26 @@ int64_t net_mono_ms(void)
     return clock_us(CLOCK_MONOTONIC) / 1000;
 }
 
+/* SYNOD_TEST_CLOCK_OFFSET_MS shifts this process's wall clock (tests of nodes whose clocks
+ * disagree: tests/integration/cluster/test_cluster_coord.py). Read once. */
+static int64_t wall_offset_us(void)
+{
+    static int64_t off = INT64_MIN;
+    if (off == INT64_MIN) {
+        const char *e = getenv("SYNOD_TEST_CLOCK_OFFSET_MS");
+        off = e ? strtoll(e, NULL, 10) * 1000 : 0;
+    }
+    return off;
+}
+
 int64_t net_wall_us(void)
 {
-    return clock_us(CLOCK_REALTIME);
+    return clock_us(CLOCK_REALTIME) + wall_offset_us();
 }
 
 int64_t net_wall_ms(void)
 {
-    return clock_us(CLOCK_REALTIME) / 1000;
+    return (clock_us(CLOCK_REALTIME) + wall_offset_us()) / 1000;
 }
 
 net_loop *net_loop_create(int max_fds)

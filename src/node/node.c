@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "storage/snap.h"
+#include "util/strconv.h"
 #include "util/assert.h"
 
 static void discard_s(void *ctx, const char *p, size_t len)
@@ -145,6 +146,7 @@ static void track(node *n, client *c, uint64_t idx, bool counted)
     p->term = raft_term_of(n->r);
     p->c = c;
     n->props_n++;
+    if (c) c->last_write_index = idx;
     if (c && counted) {
         c->n_async++;
         c->async_kind = ASYNC_LOG;
@@ -259,6 +261,33 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     return true;
 }
 
+/* LOCK CHECK name token inside a transaction: every check is made before any command runs, on
+ * the state as this entry finds it, and one stale token fails the whole transaction (nothing
+ * runs; the same on every replica). */
+static bool fence_ok(node *n, const uint8_t *p, size_t len, client *c)
+{
+    size_t off = 13;
+    int k;
+    while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
+        const data_arg *a = n->argv;
+        long long token;
+        if (k != 4 || a[0].len != 4 || strncasecmp(a[0].ptr, "lock", 4) != 0 || a[1].len != 5 ||
+            strncasecmp(a[1].ptr, "check", 5) != 0)
+            continue;
+        if (syn_string2ll(a[3].ptr, a[3].len, &token) && token >= 0 &&
+            data_lock_check(n->ds, a[2].ptr, a[2].len, (uint64_t)token))
+            continue;
+        if (c)
+            nreply_errorf(n, c,
+                          "FENCED Transaction discarded: token %.*s is not the current holder's "
+                          "of lock '%.*s'",
+                          (int)(a[3].len > 20 ? 20 : a[3].len), a[3].ptr,
+                          (int)(a[2].len > 64 ? 64 : a[2].len), a[2].ptr);
+        return false;
+    }
+    return true;
+}
+
 /* EXEC applied: every command at this point of the log, nothing in between. The client that
  * proposed it gets the array of replies; server commands (PING, CLIENT ...) only run for it. */
 static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
@@ -274,6 +303,7 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0)
         seen++;
     if (k < 0 || seen != count) goto bad;
+    if (!fence_ok(n, p, len, c)) return;
     if (c) nreply_array(n, c, count);
     off = 13;
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
@@ -499,6 +529,13 @@ static void on_soft_state(node *n, const raft_soft_state *ss)
                 (unsigned long long)ss->leader, raft_role_name(ss->role));
     if (n->role == RAFT_LEADER && ss->role != RAFT_LEADER)
         fail_all(n, "TRYAGAIN leadership lost; the write may or may not have been applied");
+    if (n->role != RAFT_LEADER && ss->role == RAFT_LEADER) {
+        /* before any proposal of this term: LEASE commands are tagged with it (coord.c) */
+        raft_status st;
+        raft_status_get(n->r, &st);
+        data_coord_set_epoch(n->ds, st.term);
+        n->coord_wait_index = 0;
+    }
     n->role = ss->role;
     n->leader = ss->leader;
 }
@@ -587,6 +624,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     node_snap_poll(n);
     node_catch_up(n);
     nblock_timeouts(n);
+    nwait_poll(n);
     /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
      * even when no new write comes to carry it (otherwise the window had no bound) */
     if (n->cfg.fsync == NODE_FSYNC_BATCH && wal_sync_due_in_ms(n->wal) == 0 &&
@@ -647,6 +685,7 @@ void node_before_sleep(net_loop *l, void *ctx)
         take_lazy_expired(n);
         nblock_serve(n);
         node_process(n);
+        nwait_poll(n);
         /* keys created by this pass's entries: blocked clients are served on the next one */
         progress = n->completions != done_before || (n->blk_ready.len && n->blk_n) ||
                    (n->blk_flushed && n->blk_n);
@@ -866,6 +905,11 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
         }
         return NODE_DONE;
     }
+    if (arg_is(&argv[0], "wait")) {
+        if (c->n_async) return stall(c); /* after the replies to this client's writes */
+        nwait_cmd(n, c, argc, argv);
+        return NODE_DONE;
+    }
     bool is_synod = arg_is(&argv[0], "synod");
     if (arg_is(&argv[0], "readonly") || arg_is(&argv[0], "readwrite") || is_synod) {
         if (c->n_async) return stall(c);
@@ -887,7 +931,7 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     const data_cmd_info *info = dc ? data_cmd_describe(dc) : NULL;
     bool write = info ? (info->flags & DATA_CMD_WRITE) != 0 : sk == SCRIPT_WRITE;
     /* a blocking command waits for every earlier reply, and everything after it for its own */
-    bool blocking = info && data_cmd_may_block(dc, argc, argv);
+    bool blocking = dc && data_cmd_may_block(dc, argc, argv);
     write = write || blocking; /* XREAD BLOCK goes through the log too: it may have to wait */
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
@@ -958,6 +1002,7 @@ void node_client_detach(node *n, client *c)
     if (c->next) c->next->prev = c->prev;
     c->prev = c->next = NULL;
     nblock_drop(n, c);
+    nwait_drop(n, c);
     node_unwatch(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
@@ -1002,12 +1047,46 @@ static void take_lazy_expired(node *n)
     (void)data_take_expired(n->ds, expire_key, &x);
 }
 
+/* Lease ends (coord.c): the leader logs `LEASE _EXPIRE id` for every lease due on its own
+ * clock, tagged with its term by the rewrite; while the state's deadlines are still on a former
+ * leader's clock it first logs `LEASE _REBASE`, whose apply moves them onto this one's. */
+static void propose_lease_cmd(node *n, int64_t now_ms, const char *sub, uint64_t id)
+{
+    char num[24];
+    int k = snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
+    data_arg argv[3] = {{"LEASE", 5}, {sub, strlen(sub)}, {num, (size_t)k}};
+    const data_cmd *dc = data_cmd_lookup("lease", 5);
+    data_arg rw[64];
+    char scratch[256];
+    const data_arg *av;
+    int argc =
+        rewrite_write(n->ds, dc, now_ms, id ? 3 : 2, argv, rw, scratch, sizeof(scratch), &av);
+    resp_buf b;
+    resp_buf_init(&b);
+    nentry_encode_cmd(&b, now_ms, argc, av);
+    if (node_propose(n, NULL, b.data, b.len) == 0) {
+        raft_status st;
+        raft_status_get(n->r, &st);
+        n->coord_wait_index = st.last_index;
+    }
+    resp_buf_deinit(&b);
+}
+
+static void expire_lease(void *ctx, uint64_t id)
+{
+    exp_ctx *x = ctx;
+    propose_lease_cmd(x->n, x->now_ms, "_EXPIRE", id);
+}
+
 void node_expire_cycle(node *n)
 {
-    if (n->failed || n->role != RAFT_LEADER || n->applied < n->expire_wait_index || n->barrier)
-        return;
+    if (n->failed || n->role != RAFT_LEADER || n->barrier) return;
     if (n->host->paused(n->host->host, 1)) return; /* CLIENT PAUSE: expiring keys are writes */
     exp_ctx x = {n, net_wall_ms()};
+    if (n->applied >= n->coord_wait_index &&
+        data_coord_due(n->ds, x.now_ms, 64, expire_lease, &x) < 0)
+        propose_lease_cmd(n, x.now_ms, "_REBASE", 0);
+    if (n->applied < n->expire_wait_index) return;
     (void)data_expire_sample(n->ds, x.now_ms, 64, expire_key, &x);
 }
 
@@ -1050,4 +1129,13 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    data_coord_info ci;
+    data_coord_stats(n->ds, &ci);
+    k = snprintf(line, sizeof(line),
+                 "coord_leases:%llu\r\ncoord_locks:%llu\r\ncoord_elections:%llu\r\n"
+                 "coord_revision:%llu\r\ncoord_epoch:%llu\r\ncoord_digest:%08x\r\n",
+                 (unsigned long long)ci.leases, (unsigned long long)ci.locks,
+                 (unsigned long long)ci.elections, (unsigned long long)ci.revision,
+                 (unsigned long long)ci.epoch, ci.digest);
+    resp_buf_append(b, line, (size_t)k);
 }

@@ -52,6 +52,10 @@ typedef struct node_client {
     struct fconn *relay;    /* follower: its own relay connection for blocking commands */
     struct nwatch *watch;   /* WATCHed keys (node_watch.c) */
     int n_watch, cap_watch;
+    uint64_t last_write_index; /* leader: log index of this client's latest write (WAIT) */
+    bool waiting;              /* in WAIT (node_wait.c), answered as replicas acknowledge */
+    int wait_want;
+    int64_t wait_deadline_ms;        /* monotonic; 0 = none */
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 
@@ -145,6 +149,8 @@ int node_unblock(node *n, node_client *c, int error);
 size_t node_blocked_clients(const node *n); /* INFO blocked_clients */
 /* UNWATCH: forget c's watched keys (also after DISCARD, and an EXEC that did not run). */
 void node_unwatch(node *n, node_client *c);
+/* WAIT inside an applied EXEC: the count of replicas known to hold c's writes, at once. */
+long long node_wait_count(node *n, node_client *c);
 void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(node *n); /* "" while no leader is known */
 

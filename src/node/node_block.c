@@ -107,7 +107,7 @@ void nblock_deinit(node *n)
 
 size_t node_blocked_clients(const node *n)
 {
-    size_t k = n->blk_n;
+    size_t k = n->blk_n + n->n_waiting;
     for (const client *c = n->clients; c; c = c->next)
         if (c->relay && c->async_kind == ASYNC_BLOCK) k++; /* relayed to the leader */
     return k;
@@ -229,9 +229,11 @@ static bool stream_wants_retry(node *n, nblock *b, int64_t now_wall, bool *consu
 
 static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
 {
-    uint64_t avail[4] = {0, data_block_available(n->ds, DATA_BLOCK_LIST, key, len, now_wall),
-                         data_block_available(n->ds, DATA_BLOCK_ZSET, key, len, now_wall), 0};
-    if (!avail[DATA_BLOCK_LIST] && !avail[DATA_BLOCK_ZSET] && !n->blk_streams) return;
+    uint64_t avail[DATA_BLOCK_TYPES] = {0};
+    uint64_t any = 0;
+    for (int t = 1; t < DATA_BLOCK_TYPES; t++)
+        any |= avail[t] = data_block_available(n->ds, t, key, len, now_wall); /* 0: streams */
+    if (!any && !n->blk_streams) return;
     /* retries in flight on this key will take their share first; one group read at a time */
     bool consuming = false;
     for (nblock *b = n->blk_head; b; b = b->next) {
@@ -327,6 +329,7 @@ void nblock_fail_all(node *n, const char *msg)
 int node_unblock(node *n, node_client *c, int error)
 {
     if (c->async_kind != ASYNC_BLOCK) return 0;
+    if (c->waiting) return nwait_unblock(n, c, error);
     nblock *b = c->blocked;
     if (b) {
         if (b->inflight) {

@@ -87,6 +87,7 @@ struct node {
     uint64_t applied;
     uint64_t applied_since_snap;       /* entries applied since the last snapshot */
     uint64_t applied_bytes_since_snap; /* and their payload bytes */
+    uint64_t coord_wait_index;         /* leader: lease ends proposed up to here (coord.c) */
     uint64_t expire_wait_index;        /* leader: DELs proposed up to here, wait until applied */
     uint64_t durable_term; /* term of the last hard state written + synced (raft_may_send_early) */
     uint8_t *sent_early;   /* per message of the current Ready: already sent */
@@ -135,6 +136,7 @@ struct node {
     uint64_t flush_stamp;    /* last FLUSHALL / FLUSHDB */
     uint64_t applying_index; /* index of the entry being applied */
     client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;        /* clients in WAIT (node_wait.c) */
 };
 
 /* node_log.c */
@@ -222,6 +224,13 @@ void nblock_drop(node *n, client *c);           /* c leaves or its retry failed:
 /* an applied entry wrote key (NULL: every key): clients blocked on streams may read now */
 void nblock_touched(node *n, const char *key, size_t len);
 void nblock_fail_all(node *n, const char *msg); /* leadership lost */
+
+/* node_wait.c: WAIT numreplicas timeout (see there). nwait_poll answers the waiting clients
+ * whose count was reached, whose timeout passed, or whose node lost leadership. */
+void nwait_cmd(node *n, client *c, int argc, const data_arg *argv);
+void nwait_poll(node *n);
+void nwait_drop(node *n, client *c);
+int nwait_unblock(node *n, client *c, int error); /* CLIENT UNBLOCK */
 
 /* node_watch.c: WATCH (see there). nwatch_exec_check: -1 = not yet (entries still to apply;
  * re-run), 1 = a watched key was modified (EXEC answers nil), 0 = go. nwatch_horizon: stamps

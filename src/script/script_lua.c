@@ -630,7 +630,9 @@ static int redis_generic(lua_State *L, int raise)
         if (k > 0) goto have_reply;
     } else {
         const data_cmd_info *info = data_cmd_describe(dc);
-        if (info->flags & DATA_CMD_BLOCKING) /* Redis 7.0 flags them noscript */
+        /* Redis 7.0 flags them noscript, but not XREAD / XREADGROUP: BLOCK is ignored there */
+        if (data_cmd_may_block(dc, argc, argv) && !sarg_is(&argv[0], "xread") &&
+            !sarg_is(&argv[0], "xreadgroup"))
             err = "This Redis command is not allowed from script";
         else if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
             err = "Wrong number of args calling Redis command from script";

@@ -45,6 +45,7 @@ void srv_client_free(client *c)
         syn_log(SYN_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
     pending_remove(c);
     if (s->node) node_client_detach(s->node, &c->nc);
+    if (s->n_observers) srv_observe_drop(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -307,6 +308,16 @@ static void process_input(client *c)
                     c->nc.stalled = true; /* CLIENT PAUSE: re-run on a later pass */
                     break;
                 }
+            }
+            int obs = srv_observe_filter(s, c, argc, s->argv);
+            if (obs < 0) {
+                c->nc.stalled = true; /* re-run once the earlier replies are out */
+                break;
+            }
+            if (obs > 0) {
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
             }
             int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) break; /* not consumed: re-run later */

@@ -145,6 +145,14 @@ static void srv_cmd_unwatch_late(server *s, client *c, int argc, const data_arg 
     srv_reply_status(c, "OK");
 }
 
+/* WAIT reaches dispatch only inside an applied EXEC (node_route answers it otherwise): as in
+ * Redis, it does not block there */
+static void srv_cmd_wait_late(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    srv_reply_int(c, node_wait_count(s->node, &c->nc));
+}
+
 static const srv_cmd srv_cmds[] = {
     {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
@@ -202,6 +210,10 @@ static const srv_cmd srv_cmds[] = {
      "Watch the given keys to determine execution of the MULTI/EXEC block", "2.2.0"},
     {"unwatch", 1, "noscript loading stale fast allow_busy", "fast transaction",
      srv_cmd_unwatch_late, NOSUBS, "transactions", "Forget about all watched keys", "2.2.0"},
+    {"wait", 3, "noscript", "slow connection", srv_cmd_wait_late, NOSUBS, "generic",
+     "Wait for the synchronous replication of all the write commands sent in the context of "
+     "the current connection",
+     "3.0.0"},
 };
 #define N_SRV_CMDS (sizeof(srv_cmds) / sizeof(srv_cmds[0]))
 

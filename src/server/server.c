@@ -111,6 +111,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
+    srv_observe_init(s);
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
     data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
@@ -208,6 +209,7 @@ void srv_deinit(server *s)
         close(s->sig_fd);
     }
     net_loop_destroy(s->loop);
+    srv_observe_deinit(s);
     script_destroy(s->se);
     s->se = NULL;
     if (s->ds) data_destroy(s->ds);

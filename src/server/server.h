@@ -127,7 +127,10 @@ struct server {
     data_store *ds;
     script_engine *se; /* Lua scripting over ds (src/script) */
     client *clients;   /* all connected clients */
-    client *pending;   /* clients with output to write in the before-sleep hook */
+    /* ELECTION OBSERVE (observe.c): who observes which election */
+    struct srv_observer *observers;
+    size_t n_observers, cap_observers;
+    client *pending; /* clients with output to write in the before-sleep hook */
     long n_clients;
     uint64_t next_client_id;
     resp_limits limits;
@@ -158,6 +161,13 @@ void srv_client_accept_cb(net_loop *l, int fd, int events, void *ctx);
 void srv_client_tls_accept_cb(net_loop *l, int fd, int events, void *ctx); /* tls-port */
 void srv_client_free(client *c);
 void srv_client_mark_pending(client *c);
+
+/* ELECTION OBSERVE (observe.c). filter: 1 handled here, -1 stall (earlier replies pending), 0
+ * not OBSERVE. */
+void srv_observe_init(server *s);
+int srv_observe_filter(server *s, client *c, int argc, const data_arg *argv);
+void srv_observe_drop(server *s, client *c);
+void srv_observe_deinit(server *s);
 void srv_before_sleep(net_loop *l, void *ctx);
 void srv_client_list_line(const client *c, char *out, size_t cap);
 void srv_client_process(client *c); /* runs the requests in c's query buffer (node.c) */
