@@ -619,6 +619,7 @@ static int redis_generic(lua_State *L, int raise)
     }
     lua_settop(L, 0);
     const char *err = NULL;
+    char blockmsg[96];
     const data_cmd *dc = NULL;
     int sorted = 0;
     if (in_list(&argv[0], noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0])) {
@@ -630,14 +631,21 @@ static int redis_generic(lua_State *L, int raise)
         if (k > 0) goto have_reply;
     } else {
         const data_cmd_info *info = data_cmd_describe(dc);
-        /* Redis 7.0 flags them noscript, but not XREAD / XREADGROUP: BLOCK is ignored there */
-        if (data_cmd_may_block(dc, argc, argv) && !sarg_is(&argv[0], "xread") &&
-            !sarg_is(&argv[0], "xreadgroup"))
+        /* Redis 7.0 flags blocking commands noscript, except XREAD / XREADGROUP: those refuse
+         * a BLOCK option themselves (after the generic checks) */
+        int sread = sarg_is(&argv[0], "xread") || sarg_is(&argv[0], "xreadgroup");
+        if (data_cmd_may_block(dc, argc, argv) && !sread)
             err = "This Redis command is not allowed from script";
         else if ((info->arity > 0 && info->arity != argc) || argc < -info->arity)
             err = "Wrong number of args calling Redis command from script";
         else if ((info->flags & DATA_CMD_WRITE) && r->read_only)
             err = "Write commands are not allowed from read-only scripts.";
+        else if (sread && data_cmd_may_block(dc, argc, argv)) {
+            snprintf(blockmsg, sizeof blockmsg,
+                     "%.*s command is not allowed with BLOCK option from scripts",
+                     (int)(argv[0].len < 32 ? argv[0].len : 32), argv[0].ptr);
+            err = blockmsg;
+        }
         else if (r->env->replicated &&
                  in_list(&argv[0], nondeterministic_cmds,
                          sizeof nondeterministic_cmds / sizeof nondeterministic_cmds[0]))
