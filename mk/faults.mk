@@ -42,3 +42,13 @@ bench-cluster-quick: build/rel/synod build/rel/bench/bench_cluster_http
 	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_cluster.py --quick
 
 BENCH_EXTRA += bench-cluster
+
+# the stream-queue test of issue 12 for 5 minutes (tests/integration/cluster/test_cluster_queue.py;
+# `make test` runs it for 12 s). SEED=n replays a schedule.
+.PHONY: queue-long
+queue-long: build/rel/synod
+	cd tests/integration && QUEUE_SECONDS=$${QUEUE_SECONDS:-300} $(FAULTS_ENV) \
+	timeout 3600 $(PY) -m pytest -q -p no:cacheprovider -x -s \
+	cluster/test_cluster_queue.py::test_queue_under_faults
+
+test-long: queue-long

@@ -628,6 +628,13 @@ static void xread_generic(data_call *c, int xreadgroup)
             serve_plain(c, ss[i], ids[i], (size_t)count);
             continue;
         }
+#ifdef QUEUE_BUG_DELIVERY_NOT_REPLICATED /* planted for the checker (scripts/build_queue_bug.sh):  \
+                                            only the node serving the client records deliveries */
+        if (!c->block && serve[i] == 1) {
+            serve_plain(c, ss[i], gs[i]->last_id, (size_t)count);
+            continue;
+        }
+#endif
         sconsumer *sc = consumer_get(c, ss[i], gs[i], cname);
         if (serve[i] == 2) {
             sid start = ids[i];
@@ -712,13 +719,11 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
                 *err = "NOGROUP the consumer group this client was blocked on no longer exists";
                 return DATA_WAKE_ERROR;
             }
-            if (s->entries.count && sid_cmp(last_live(s), g->last_id) > 0)
-                wake = DATA_WAKE_CONSUME;
+            if (s->entries.count && sid_cmp(last_live(s), g->last_id) > 0) wake = DATA_WAKE_CONSUME;
             continue;
         }
         sid after;
-        if (!s || !s->entries.count || sid_parse(ida, &after, 0, 1, NULL) < 0)
-            continue;
+        if (!s || !s->entries.count || sid_parse(ida, &after, 0, 1, NULL) < 0) continue;
         if (sid_cmp(last_live(s), after) > 0 && wake == DATA_WAKE_NONE) wake = DATA_WAKE_READ;
     }
     return wake;

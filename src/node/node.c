@@ -208,7 +208,7 @@ static void fail_all(node *n, const char *msg)
 {
     n->barrier = NULL;
     nblock_fail_all(n, "TRYAGAIN leadership changed while the client was blocked; nothing was "
-                       "popped for it");
+                       "popped or delivered for it");
     while (n->props_n) {
         reply_err(n, prop_at(n, 0)->c, msg);
         prop_pop(n);

@@ -214,8 +214,8 @@ static bool stream_wants_retry(node *n, nblock *b, int64_t now_wall, bool *consu
 {
     const char *err = NULL;
     int argc = decode_args(n, b);
-    int w = argc > 0 ? data_block_stream_wake(n->ds, argc, n->argv, now_wall, &err)
-                     : DATA_WAKE_NONE;
+    int w =
+        argc > 0 ? data_block_stream_wake(n->ds, argc, n->argv, now_wall, &err) : DATA_WAKE_NONE;
     if (w == DATA_WAKE_ERROR) {
         client *c = b->c;
         nreply_error(n, c, err);
@@ -248,8 +248,7 @@ static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
         if (b->inflight || !waits_on(n, b, key, len)) continue;
         bool consume = false;
         if (b->spec.type == DATA_BLOCK_STREAM) {
-            if (!stream_wants_retry(n, b, now_wall, &consume) || (consume && consuming))
-                continue;
+            if (!stream_wants_retry(n, b, now_wall, &consume) || (consume && consuming)) continue;
         } else if (!avail[b->spec.type]) {
             continue;
         }

@@ -220,7 +220,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
                   int64_t now_ms, bool *dirty);
 void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that became ready */
 void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
-void nblock_drop(node *n, client *c);           /* c leaves or its retry failed: forget it */
+void nblock_drop(node *n, client *c); /* c leaves or its retry failed: forget it */
 /* an applied entry wrote key (NULL: every key): clients blocked on streams may read now */
 void nblock_touched(node *n, const char *key, size_t len);
 void nblock_fail_all(node *n, const char *msg); /* leadership lost */

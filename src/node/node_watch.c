@@ -94,7 +94,7 @@ static void on_touched(void *ctx, const char *key, size_t len)
     node *n = ctx;
     uint64_t idx = n->applying_index;
     nblock_touched(n, key, len); /* clients blocked on streams (node_block.c) */
-    if (!key) { /* FLUSHALL / FLUSHDB: every key that existed */
+    if (!key) {                  /* FLUSHALL / FLUSHDB: every key that existed */
         n->flush_stamp = idx;
         return;
     }

@@ -645,10 +645,9 @@ static int redis_generic(lua_State *L, int raise)
                      "%.*s command is not allowed with BLOCK option from scripts",
                      (int)(argv[0].len < 32 ? argv[0].len : 32), argv[0].ptr);
             err = blockmsg;
-        }
-        else if (r->env->replicated &&
-                 in_list(&argv[0], nondeterministic_cmds,
-                         sizeof nondeterministic_cmds / sizeof nondeterministic_cmds[0]))
+        } else if (r->env->replicated &&
+                   in_list(&argv[0], nondeterministic_cmds,
+                           sizeof nondeterministic_cmds / sizeof nondeterministic_cmds[0]))
             err = "This Redis command is not allowed from write scripts: its answer is not the "
                   "same on every replica (random draw, hash order or encoding); call it from a "
                   "read-only script (EVAL_RO, no-writes) or pass the choice as an argument";
