@@ -194,9 +194,8 @@ static void stream_groups_fixed(void **state)
     assert_reply(ds, "XREADGROUP GROUP g alice STREAMS s >",
                  "*1 *2 \"s\" *2 *2 \"1-0\" *2 \"a\" \"1\" *2 \"2-0\" *2 \"b\" \"2\"");
     assert_reply(ds, "XREADGROUP GROUP g alice STREAMS s >", "(nil-array)");
-    assert_reply(ds, "XREADGROUP GROUP g alice BLOCK 10 STREAMS s >",
-                 "-ERR blocking XREADGROUP is not supported yet: nothing to read now (retry "
-                 "without BLOCK, or poll)");
+    /* data_exec runs the blocking form as its non-blocking one (replicas, MULTI) */
+    assert_reply(ds, "XREADGROUP GROUP g alice BLOCK 10 STREAMS s >", "(nil-array)");
     t_now_ms = 5100;
     assert_reply(ds, "XPENDING s g", "*4 :2 \"1-0\" \"2-0\" *1 *2 \"alice\" \"2\"");
     assert_reply(ds, "XPENDING s g IDLE 50 - + 10",
@@ -661,12 +660,135 @@ static void stream_snapshot_rejects_corruption(void **state)
     data_destroy(ds);
 }
 
+/* The driver's side of blocking XREAD / XREADGROUP (data.h): when they may block, what
+ * data_exec_block says to wait for, when a waiter would read (or must get an error), and the
+ * stored retry arguments with XREAD's `$` resolved. */
+static data_arg *split_args(const char *line, int *argc, char **store)
+{
+    static data_arg argv[REC_MAX_ARGS];
+    *store = malloc(strlen(line) + 1);
+    *argc = rec_split(line, *store, argv);
+    return argv;
+}
+
+static int may_block(const char *line)
+{
+    char *store;
+    int argc;
+    data_arg *argv = split_args(line, &argc, &store);
+    int r = data_cmd_may_block(data_cmd_lookup(argv[0].ptr, argv[0].len), argc, argv);
+    free(store);
+    return r;
+}
+
+static int wake(data_store *ds, const char *line, const char **err)
+{
+    char *store;
+    int argc;
+    data_arg *argv = split_args(line, &argc, &store);
+    *err = NULL;
+    int r = data_block_stream_wake(ds, argc, argv, t_now_ms, err);
+    free(store);
+    return r;
+}
+
+static void block_of(data_store *ds, const char *line, data_block *blk)
+{
+    char *store;
+    int argc;
+    data_arg *argv = split_args(line, &argc, &store);
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    (void)data_exec_block(ds, data_cmd_lookup(argv[0].ptr, argv[0].len), argc, argv, t_now_ms,
+                          &rec_ops, &t_rec, blk);
+    free(store);
+}
+
+static void stream_blocking(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    t_now_ms = 1000;
+    assert_int_equal(may_block("XREAD STREAMS s $"), 0);
+    assert_int_equal(may_block("XREAD COUNT 2 BLOCK 0 STREAMS s $"), 1);
+    assert_int_equal(may_block("XREADGROUP GROUP g c STREAMS s >"), 0);
+    assert_int_equal(may_block("XREADGROUP GROUP g c BLOCK 5 STREAMS s >"), 1);
+    assert_int_equal(may_block("XREAD STREAMS block 0"), 0); /* a key named block */
+    assert_int_equal(may_block("BLPOP l 0"), 1);
+
+    /* nothing to read: block on the STREAMS keys, no reply; something: served at once */
+    data_block blk;
+    assert_reply(ds, "XADD s 5-1 a 1", "\"5-1\"");
+    block_of(ds, "XREAD BLOCK 250 STREAMS s t $ 0", &blk);
+    assert_string_equal(t_rec.buf, "");
+    assert_int_equal(blk.blocked, 1);
+    assert_int_equal(blk.type, DATA_BLOCK_STREAM);
+    assert_int_equal(blk.first_key, 4);
+    assert_int_equal(blk.n_keys, 2);
+    assert_int_equal(blk.timeout_ms, 250);
+    data_reply_timeout(&blk, &rec_ops, &t_rec);
+    assert_string_equal(t_rec.buf, "(nil-array)");
+    block_of(ds, "XREAD BLOCK 250 STREAMS s 0", &blk);
+    assert_int_equal(blk.blocked, 0);
+    assert_string_equal(t_rec.buf, "*1 *2 \"s\" *1 *2 \"5-1\" *2 \"a\" \"1\"");
+    block_of(ds, "XREAD BLOCK x STREAMS s $", &blk); /* bad arguments: an error, no block */
+    assert_int_equal(blk.blocked, 0);
+    assert_string_equal(t_rec.buf, "-ERR timeout is not an integer or out of range");
+
+    /* retry arguments: `$` becomes the stream's last id (0-0 for a missing key) */
+    {
+        char *store, scratch[200];
+        int argc;
+        data_arg *argv = split_args("XREAD BLOCK 0 STREAMS s t s $ $ 3-0", &argc, &store);
+        data_arg out[REC_MAX_ARGS];
+        assert_int_equal(data_block_retry_args(ds, argc, argv, t_now_ms, out, scratch, 200), argc);
+        assert_memory_equal(out[4].ptr, "s", 1); /* keys and options as they were */
+        assert_int_equal(out[7].len, 3);
+        assert_memory_equal(out[7].ptr, "5-1", 3);
+        assert_int_equal(out[8].len, 3);
+        assert_memory_equal(out[8].ptr, "0-0", 3);
+        assert_int_equal(out[9].len, 3);
+        assert_memory_equal(out[9].ptr, "3-0", 3);
+        assert_int_equal(data_block_retry_args(ds, argc, argv, t_now_ms, out, scratch, 40), -1);
+        free(store);
+    }
+
+    /* wake-ups: XREAD when entries past its id exist */
+    const char *err;
+    assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS s 5-1", &err), DATA_WAKE_NONE);
+    assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS t s 0-0 5-0", &err), DATA_WAKE_READ);
+    assert_reply(ds, "SET t x", "+OK"); /* another type: still waiting, as Redis */
+    assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS t 0-0", &err), DATA_WAKE_NONE);
+    /* XREADGROUP when entries past the group's last id exist; errors when the group or key
+     * went away */
+    assert_reply(ds, "XGROUP CREATE s g $", "+OK");
+    const char *rg = "XREADGROUP GROUP g alice BLOCK 0 STREAMS s >";
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);
+    assert_reply(ds, "XADD s 6-1 b 2", "\"6-1\"");
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_CONSUME);
+    assert_reply(ds, "XREADGROUP GROUP g bob STREAMS s >",
+                 "*1 *2 \"s\" *1 *2 \"6-1\" *2 \"b\" \"2\"");
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);
+    assert_reply(ds, "XADD s 7-1 c 3", "\"7-1\"");
+    assert_reply(ds, "XDEL s 7-1", ":1"); /* the group has nothing new to read */
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);
+    assert_reply(ds, "XGROUP DESTROY s g", ":1");
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_ERROR);
+    assert_string_equal(err, "NOGROUP the consumer group this client was blocked on no longer "
+                             "exists");
+    assert_reply(ds, "DEL s", ":1");
+    assert_int_equal(wake(ds, rg, &err), DATA_WAKE_ERROR);
+    assert_string_equal(err, "UNBLOCKED the stream key no longer exists");
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stream_ids_and_errors),
         cmocka_unit_test(stream_trimming),
         cmocka_unit_test(stream_groups_fixed),
+        cmocka_unit_test(stream_blocking),
         cmocka_unit_test(stream_commands_match_model),
         cmocka_unit_test(stream_groups_match_model),
         cmocka_unit_test(stream_snapshot_round_trip),
