@@ -287,7 +287,10 @@ typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */
     uint64_t memory_bytes; /* bytes allocated for the dataset */
+    /* key lookups of read commands on this node that found the key / did not (INFO) */
+    uint64_t keyspace_hits, keyspace_misses;
 } data_stats;
+void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 void data_get_stats(const data_store *ds, data_stats *out);
 
 /* Snapshot of the whole dataset in a versioned, checksummed binary format. The writer is

@@ -192,6 +192,7 @@ struct data_store {
     void *election_ctx;
     /* eviction (evict.c): this node's settings and candidate pool; local, never replicated */
     int evict_policy, evict_samples, lfu_log_factor, lfu_decay_time;
+    uint64_t keyspace_hits, keyspace_misses; /* ks_read* lookups (local counters) */
     uint64_t lfu_rng; /* the LFU counter's draws: not the store's (applies draw it too) */
     struct evict_cand *evict_pool;
     int evict_pool_n;

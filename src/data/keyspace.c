@@ -170,9 +170,16 @@ void data_set_max_string_bytes(data_store *ds, long long n)
 dentry *ks_read_notouch(data_call *c, const data_arg *key)
 {
     dpos pos;
-    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) return NULL;
+    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) {
+        c->ds->keyspace_misses++;
+        return NULL;
+    }
     dentry *e = *pos.slot;
-    if (!ks_is_expired(e, c->now_ms)) return e;
+    if (!ks_is_expired(e, c->now_ms)) {
+        c->ds->keyspace_hits++;
+        return e;
+    }
+    c->ds->keyspace_misses++;
     note_expired_seen(c->ds, dentry_key(e), e->klen);
     return NULL;
 }
@@ -513,6 +520,13 @@ void data_get_stats(const data_store *ds, data_stats *out)
     out->keys = dict_size(&ds->keys);
     out->expires = ds->expires;
     out->memory_bytes = ds->mem + sizeof *ds;
+    out->keyspace_hits = ds->keyspace_hits;
+    out->keyspace_misses = ds->keyspace_misses;
+}
+
+void data_reset_stats(data_store *ds)
+{
+    ds->keyspace_hits = ds->keyspace_misses = 0;
 }
 
 /* ---- deterministic rewrite ---- */

@@ -162,6 +162,10 @@ static void info_stats(server *s, resp_buf *b)
         (unsigned long long)st->evicted_keys, (unsigned long long)st->qbuf_limit_disconnections,
         (unsigned long long)st->obuf_limit_disconnections,
         (unsigned long long)st->oom_disconnections);
+    data_stats ds;
+    data_get_stats(s->ds, &ds);
+    sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
+              (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
 }
 
 static void info_replication(server *s, resp_buf *b)
@@ -364,6 +368,7 @@ void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *ar
     uint64_t applied = s->stats.applied_writes; /* a log index, not a statistic */
     memset(&s->stats, 0, sizeof(s->stats));
     s->stats.applied_writes = applied;
+    data_reset_stats(s->ds);
     srv_reply_status(c, "OK");
 }
 
