@@ -292,6 +292,9 @@ typedef struct {
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 void data_get_stats(const data_store *ds, data_stats *out);
+/* A 128-bit digest of the dataset (32 hex characters + NUL; all zeros when empty): equal on
+ * two replicas iff they hold the same data, whatever their tables' layouts (digest.c). */
+void data_digest(const data_store *ds, char out[33]);
 
 /* Snapshot of the whole dataset in a versioned, checksummed binary format. The writer is
  * called with consecutive chunks (at most 64 KB each); it returns 0, or a negative value to
