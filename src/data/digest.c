@@ -5,8 +5,6 @@
  * by addition, set members and hash fields too; lists, sorted sets and streams are ordered and
  * hashed in order. Two independent 64-bit lanes (SipHash-2-4 chained over the bytes) make a
  * 128-bit digest; an empty dataset digests to zeros, as in Redis. */
-#include <stdio.h>
-
 #include "data/data_internal.h"
 #include "data/set_internal.h"
 #include "data/stream_internal.h"
@@ -110,6 +108,9 @@ void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
         for (int i = 0; i < LANES; i++)
             total.acc[i] += extra.h[i];
     }
+    static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < LANES; i++)
-        snprintf(out + 16 * i, 17, "%016llx", (unsigned long long)total.acc[i]);
+        for (int j = 0; j < 16; j++)
+            out[16 * i + j] = hex[(total.acc[i] >> (60 - 4 * j)) & 15];
+    out[16 * LANES] = '\0';
 }
