@@ -193,6 +193,7 @@ struct data_store {
     /* eviction (evict.c): this node's settings and candidate pool; local, never replicated */
     int evict_policy, evict_samples, lfu_log_factor, lfu_decay_time;
     uint64_t keyspace_hits, keyspace_misses; /* ks_read* lookups (local counters) */
+    struct spop_recent *spop_recent;         /* set.c: members SPOP rewrites named lately */
     uint64_t lfu_rng; /* the LFU counter's draws: not the store's (applies draw it too) */
     struct evict_cand *evict_pool;
     int evict_pool_n;
@@ -206,6 +207,13 @@ long long ks_idle_seconds(const dentry *e, int64_t now_ms);
 int ks_lfu_freq(const data_store *ds, const dentry *e, int64_t now_ms);
 size_t ks_key_usage(dentry *e, long long samples); /* MEMORY USAGE's estimate (cmd_keys.c) */
 void data_evict_deinit(data_store *ds);
+
+#define SPOP_RECENT 1024
+struct spop_recent {
+    uint64_t ring[SPOP_RECENT];
+    size_t head;
+    uint64_t tab[2 * SPOP_RECENT];
+};
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
 uint64_t data_rng_u64(data_store *ds);

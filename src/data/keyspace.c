@@ -475,6 +475,7 @@ void data_destroy(data_store *ds)
     free(ds->wkeys);
     coord_destroy(ds->coord);
     data_evict_deinit(ds);
+    free(ds->spop_recent);
     free(ds);
 }
 
