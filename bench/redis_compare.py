@@ -2,10 +2,12 @@
 """bench/redis_compare.py — synod (single node) against a real redis-server, in one run.
 
 Starts redis-server (--save '' --appendonly no) and synod on free loopback ports, runs
-redis-benchmark (SET GET INCR HSET SADD SPOP, 50 clients, pipeline 1 and 16, random keys) against each,
-alternating between the two in every round so both see the same machine load, and prints
-throughput and p99 (median of the rounds) with synod/redis ratios. Then loads 1,000,000 keys
-(16-byte keys, 32-byte values) into fresh instances of both and compares their RSS.
+redis-benchmark (SET GET INCR HSET SADD SPOP LPUSH RPOP ZADD ZPOPMIN XADD, ZRANGE z 0 9 on a
+1000-member sorted set, 50 clients, pipeline 1 and 16, random keys) against each, alternating
+between the two in every round so both see the same machine load, and prints throughput and
+p99 (median of the rounds) with synod/redis ratios. Then loads datasets into fresh instances of
+both and compares their RSS: 1,000,000 string keys (16-byte keys, 32-byte values), one
+1M-member set, sorted set and list, and 100,000 small sets, sorted sets and lists (10 members).
 
 Usage: bench/redis_compare.py [--requests N] [--rounds R] [--keys K] [--quick]
                               [--only throughput|memory]
@@ -116,12 +118,18 @@ def cli(port, *args):
     return out.stdout.strip()
 
 
+CUSTOM = {"zrange": ["ZRANGE", "bench:z", "0", "9"],
+          "xadd": ["XADD", "bench:s:__rand_int__", "*", "field", "value"]}
+
+
 def run_benchmark(port, test, pipeline, requests, clients, keyspace):
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests), "-c", str(clients),
-         "-P", str(pipeline), "-r", str(keyspace), "--csv"],
-        capture_output=True, text=True, timeout=600,
-    )
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", str(clients),
+           "-P", str(pipeline), "-r", str(keyspace), "--csv"]
+    if test in CUSTOM:
+        cmd += CUSTOM[test]
+    else:
+        cmd += ["-t", test]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"redis-benchmark failed: {out.stderr}")
     row = list(csv.DictReader(io.StringIO(out.stdout)))[0]
@@ -132,8 +140,11 @@ def bench_throughput(redis, synod, args):
     """Per case: median rps and p99 over the rounds, and the server's CPU time per request
     (less sensitive than rps to other load on a shared machine)."""
     results = []
+    for srv in (redis, synod):  # the sorted set ZRANGE reads
+        pipe(srv.port, [["ZADD", "bench:z", str(i), f"m{i}"] for i in range(1000)])
     for pipeline in (1, 16):
-        for test in ("set", "get", "incr", "hset", "sadd", "spop"):
+        for test in ("set", "get", "incr", "hset", "sadd", "spop", "lpush", "rpop", "zadd",
+                     "zpopmin", "xadd", "zrange"):
             runs = {"redis": [], "synod": []}
             for rnd in range(args.rounds):
                 order = (redis, synod) if rnd % 2 == 0 else (synod, redis)
@@ -155,27 +166,66 @@ def bench_throughput(redis, synod, args):
     return results
 
 
-def load_keys(port, n):
-    """n SETs of 16-byte keys and 32-byte values through redis-cli --pipe."""
-    val = b"v" * 32
-    data = b"".join(
-        b"*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$32\r\n%s\r\n" % (i, val) for i in range(n))
+def resp(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def pipe(port, commands):
+    """Sends the commands through redis-cli --pipe; every reply must be a success."""
+    data = b"".join(resp(c) for c in commands)
     out = subprocess.run(["redis-cli", "-p", str(port), "--pipe"], input=data,
-                         capture_output=True, timeout=600)
+                         capture_output=True, timeout=900)
     if out.returncode != 0 or b"errors: 0" not in out.stdout:
         raise RuntimeError(f"loading failed: {out.stdout!r} {out.stderr!r}")
 
 
-def bench_memory(redis, synod, n):
+def dataset(kind, n):
+    """The commands that load one memory dataset (n: its element count)."""
+    if kind == "strings":
+        val = b"v" * 32
+        return [[b"SET", b"key:%012d" % i, val] for i in range(n)]
+    big = {"set": "SADD", "zset": "ZADD", "list": "RPUSH"}
+    if kind.startswith("big-"):
+        op = big[kind[4:]]
+        cmds = []
+        for start in range(0, n, 1000):
+            args = [op, "big"]
+            for i in range(start, min(n, start + 1000)):
+                args += ([str(i)] if op == "ZADD" else []) + [f"member:{i:010d}"]
+            cmds.append(args)
+        return cmds
+    op = big[kind[6:]]  # small-*: n keys of 10 members
+    cmds = []
+    for k in range(n):
+        args = [op, f"small:{k:08d}"]
+        for i in range(10):
+            args += ([str(i)] if op == "ZADD" else []) + [f"m{i}"]
+        cmds.append(args)
+    return cmds
+
+
+def bench_memory(tmp, datasets):
+    """Per dataset, fresh servers: RSS before and after loading it, (redis, synod)."""
     res = {}
-    for srv in (redis, synod):
-        before = srv.rss_kb()
-        load_keys(srv.port, n)
-        dbsize = int(cli(srv.port, "dbsize"))
-        if dbsize != n:
-            raise RuntimeError(f"{srv.name}: dbsize {dbsize} != {n}")
-        time.sleep(0.5)
-        res[srv.name] = (before, srv.rss_kb())
+    for kind, n in datasets:
+        redis, synod = start_servers(os.path.join(tmp, "m-" + kind))
+        try:
+            cmds = dataset(kind, n)
+            for srv in (redis, synod):
+                before = srv.rss_kb()
+                pipe(srv.port, cmds)
+                time.sleep(0.5)
+                res.setdefault(kind, {})[srv.name] = (before, srv.rss_kb())
+            want = cli(redis.port, "dbsize")
+            if cli(synod.port, "dbsize") != want:
+                raise RuntimeError(f"{kind}: dbsize differs")
+        finally:
+            redis.stop()
+            synod.stop()
     return res
 
 
@@ -203,13 +253,12 @@ def main():
                 redis.stop()
                 synod.stop()
         if args.only != "throughput":
-            # fresh servers, so benchmark leftovers do not count
-            redis, synod = start_servers(os.path.join(tmp, "m"))
-            try:
-                mem = bench_memory(redis, synod, args.keys)
-            finally:
-                redis.stop()
-                synod.stop()
+            # fresh servers per dataset, so benchmark leftovers do not count
+            big = args.keys
+            small = max(big // 10, 1)
+            mem = bench_memory(tmp, [("strings", big), ("big-set", big), ("big-zset", big),
+                                     ("big-list", big), ("small-set", small),
+                                     ("small-zset", small), ("small-list", small)])
 
     if results:
         ok = True
@@ -232,14 +281,20 @@ def main():
               f"{'met' if ok else 'NOT met'}; strictly no worse in every case: "
               f"{'yes' if strict else 'no'}")
     if mem:
-        (rb, ra), (sb, sa) = mem["redis"], mem["synod"]
         print()
-        print(f"| memory, {args.keys:,} keys (16 B keys, 32 B values) | redis | synod | ratio |")
-        print("|---|---|---|---|")
-        print(f"| RSS after load (MB) | {ra / 1024:.1f} | {sa / 1024:.1f} | {sa / ra:.2f}x |")
-        print(f"| RSS growth for the data (MB) | {(ra - rb) / 1024:.1f} | {(sa - sb) / 1024:.1f} "
-              f"| {(sa - sb) / max(ra - rb, 1):.2f}x |")
-        print(f"memory <= 1.2x: {'met' if sa <= 1.2 * ra else 'NOT met'}")
+        print("| memory (RSS after load, MB) | redis | synod | ratio | growth redis | growth synod "
+              "| growth ratio |")
+        print("|---|---|---|---|---|---|---|")
+        for kind, r in mem.items():
+            (rb, ra), (sb, sa) = r["redis"], r["synod"]
+            print(f"| {kind} | {ra / 1024:.1f} | {sa / 1024:.1f} | {sa / ra:.2f}x | "
+                  f"{(ra - rb) / 1024:.1f} | {(sa - sb) / 1024:.1f} | "
+                  f"{(sa - sb) / max(ra - rb, 1):.2f}x |")
+        (rb, ra), (sb, sa) = mem["strings"]["redis"], mem["strings"]["synod"]
+        print(f"strings: memory <= 1.2x: {'met' if sa <= 1.2 * ra else 'NOT met'}; "
+              f"collections <= 1.0x: " + ", ".join(
+                  f"{k} {'met' if v['synod'][1] <= v['redis'][1] else 'NOT met'}"
+                  for k, v in mem.items() if k != "strings"))
     return 0
 
 

@@ -28,13 +28,16 @@ void cmd_exists(data_call *c)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        n += ks_read(c, &c->argv[i]) != NULL;
+        n += ks_read_notouch(c, &c->argv[i]) != NULL;
     reply_int(c, n);
 }
 
 void cmd_touch(data_call *c)
 {
-    cmd_exists(c);
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++)
+        n += ks_read(c, &c->argv[i]) != NULL;
+    reply_int(c, n);
 }
 
 static const char *type_name(const dentry *e)
@@ -115,7 +118,7 @@ void cmd_object(data_call *c)
         reply_err(c, msg);
         return;
     }
-    dentry *e = ks_read(c, &c->argv[2]);
+    dentry *e = ks_read_notouch(c, &c->argv[2]);
     if (!e) {
         reply_null(c);
         return;
@@ -127,11 +130,25 @@ void cmd_object(data_call *c)
         return;
     }
     case 1:
-        reply_err(c, "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
-                     "Please note that when switching between policies at runtime LRU and LFU "
-                     "data will take some time to adjust.");
+        if (c->ds->evict_policy != DATA_EVICT_ALLKEYS_LFU &&
+            c->ds->evict_policy != DATA_EVICT_VOLATILE_LFU) {
+            reply_err(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                         "tracked. Please note that when switching between policies at runtime "
+                         "LRU and LFU data will take some time to adjust.");
+            return;
+        }
+        reply_int(c, ks_lfu_freq(c->ds, e, c->now_ms));
         return;
-    case 2: reply_int(c, 0); return; /* no access clock yet (eviction is not built) */
+    case 2:
+        if (c->ds->evict_policy == DATA_EVICT_ALLKEYS_LFU ||
+            c->ds->evict_policy == DATA_EVICT_VOLATILE_LFU) {
+            reply_err(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
+                         "note that when switching between policies at runtime LRU and LFU data "
+                         "will take some time to adjust.");
+            return;
+        }
+        reply_int(c, ks_idle_seconds(e, c->now_ms));
+        return;
     default: {
         /* Redis shares the integers 0..9999 and reports them with INT_MAX references */
         long long v;
@@ -145,7 +162,7 @@ void cmd_object(data_call *c)
 
 void cmd_type(data_call *c)
 {
-    dentry *e = ks_read(c, &c->argv[1]);
+    dentry *e = ks_read_notouch(c, &c->argv[1]);
     const char *t = e ? type_name(e) : "none";
     c->ops->status(c->rctx, t, strlen(t));
 }
@@ -280,7 +297,7 @@ void cmd_pexpireat(data_call *c)
 
 static void ttl_generic(data_call *c, int ms, int absolute)
 {
-    dentry *e = ks_read(c, &c->argv[1]);
+    dentry *e = ks_read_notouch(c, &c->argv[1]);
     if (!e) {
         reply_int(c, -2);
         return;
@@ -575,7 +592,7 @@ static void usage_one(void *ctx, const char *p, size_t n)
     usage_pair(ctx, p, n, NULL, 0);
 }
 
-static size_t key_usage(dentry *e, long long samples)
+size_t ks_key_usage(dentry *e, long long samples)
 {
     size_t base = (DENTRY_HDR + ((e->flags & DE_EXPIRE) ? 8 : 0) + e->klen + e->vcap + 7) / 8 * 8;
     base += 16; /* the bucket slot and the allocator's chunk header */
@@ -658,7 +675,7 @@ void cmd_memory(data_call *c)
         reply_null(c);
         return;
     }
-    reply_int(c, (long long)key_usage(e, samples));
+    reply_int(c, (long long)ks_key_usage(e, samples));
 }
 
 /* ---- COPY: a deep copy of any value, its expiry included ---- */

@@ -189,6 +189,34 @@ size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_c
  * may run data_exec. Returns how many keys were reported. */
 size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx);
 
+/* Eviction (evict.c; docs/data.md "Eviction"). maxmemory-policy values, in Redis's order of
+ * its CONFIG error message. The access clock of keys (LRU seconds or LFU counter) is this
+ * node's own: updated by the commands it runs, never replicated nor in a snapshot. */
+enum {
+    DATA_EVICT_VOLATILE_LRU = 0,
+    DATA_EVICT_VOLATILE_LFU,
+    DATA_EVICT_VOLATILE_RANDOM,
+    DATA_EVICT_VOLATILE_TTL,
+    DATA_EVICT_ALLKEYS_LRU,
+    DATA_EVICT_ALLKEYS_LFU,
+    DATA_EVICT_ALLKEYS_RANDOM,
+    DATA_EVICT_NOEVICTION,
+    DATA_EVICT_POLICIES
+};
+extern const char *const data_evict_policy_names[DATA_EVICT_POLICIES];
+void data_set_eviction(data_store *ds, int policy, int samples, int lfu_log_factor,
+                       int lfu_decay_time);
+/* Picks up to max keys to evict under the policy, best candidate first (Redis's approximated
+ * LRU/LFU: samples keys into a pool of the best 16 seen): cb(ctx, key, len, estimated bytes).
+ * Changes nothing in the dataset (the caller deletes them: on the leader, through the log).
+ * Returns how many were reported; 0 = nothing evictable (noeviction, or no volatile key). */
+typedef void (*data_evict_cb)(void *ctx, const char *key, size_t len, size_t bytes);
+size_t data_evict_pick(data_store *ds, int64_t now_ms, size_t max, data_evict_cb cb, void *ctx);
+/* A key picked and not deleted after all (its eviction entry was lost): may be picked again. */
+void data_evict_unmark(data_store *ds, const char *key, size_t len);
+/* Deletes key (an applied eviction): 1 if it existed. */
+int data_evict_key(data_store *ds, const char *key, size_t len);
+
 /* Deletes `key` only if it exists and its expiry time is <= now_ms; returns 1 if it did. This,
  * not DEL, is how expiry decisions are applied (and replicated as their own log entries): the
  * key may have been written again between the decision and its application, and a DEL would
@@ -288,8 +316,14 @@ typedef struct {
     uint64_t keys;         /* keys in the dataset (including logically expired, not yet deleted) */
     uint64_t expires;      /* keys with an expiry time */
     uint64_t memory_bytes; /* bytes allocated for the dataset */
+    /* key lookups of read commands on this node that found the key / did not (INFO) */
+    uint64_t keyspace_hits, keyspace_misses;
 } data_stats;
+void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 void data_get_stats(const data_store *ds, data_stats *out);
+/* A 128-bit digest of the dataset (32 hex characters + NUL; all zeros when empty): equal on
+ * two replicas iff they hold the same data, whatever their tables' layouts (digest.c). */
+void data_digest(const data_store *ds, char out[33]);
 
 /* Snapshot of the whole dataset in a versioned, checksummed binary format. The writer is
  * called with consecutive chunks (at most 64 KB each); it returns 0, or a negative value to

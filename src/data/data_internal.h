@@ -23,8 +23,9 @@ enum { DT_STRING = 0, DT_HASH = 1, DT_LIST = 2 };
 enum { DT_SET = 3 };  /* set.c */
 enum { DT_ZSET = 4 }; /* zset.c */
 enum {
-    DE_EXPIRE = 1u << 0,    /* an int64 expiry (ms) sits at data[0..8) */
-    DE_HASH_TABLE = 1u << 1 /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
+    DE_EXPIRE = 1u << 0,     /* an int64 expiry (ms) sits at data[0..8) */
+    DE_HASH_TABLE = 1u << 1, /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
+    DE_EVICTING = 1u << 2    /* picked by data_evict_pick, its deletion not applied yet (local) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then
@@ -36,6 +37,10 @@ typedef struct dentry {
     uint32_t vcap;
     uint8_t type;  /* DT_* */
     uint8_t flags; /* DE_* */
+    /* access clock of a key (evict.c; local to this node, never replicated nor in a snapshot):
+     * LRU policies: seconds mod 2^16 of the last access; LFU: minutes mod 2^8 of the last
+     * decrement (high byte) and the logarithmic counter (low byte) */
+    uint16_t access;
     char data[];
 } dentry;
 
@@ -185,6 +190,29 @@ struct data_store {
     uint64_t coord_leader_epoch;  /* data_coord_set_epoch: this node's term as leader (local) */
     data_election_cb election_cb; /* data_set_election_hook */
     void *election_ctx;
+    /* eviction (evict.c): this node's settings and candidate pool; local, never replicated */
+    int evict_policy, evict_samples, lfu_log_factor, lfu_decay_time;
+    uint64_t keyspace_hits, keyspace_misses; /* ks_read* lookups (local counters) */
+    struct spop_recent *spop_recent;         /* set.c: members SPOP rewrites named lately */
+    uint64_t lfu_rng; /* the LFU counter's draws: not the store's (applies draw it too) */
+    struct evict_cand *evict_pool;
+    int evict_pool_n;
+};
+
+/* Access clock (evict.c): a new key, and a key a command looked up (not for OBJECT, TYPE, TTL:
+ * Redis's LOOKUP_NOTOUCH). */
+void ks_access_init(data_store *ds, dentry *e, int64_t now_ms);
+void ks_access_touch(data_store *ds, dentry *e, int64_t now_ms);
+long long ks_idle_seconds(const dentry *e, int64_t now_ms);
+int ks_lfu_freq(const data_store *ds, const dentry *e, int64_t now_ms);
+size_t ks_key_usage(dentry *e, long long samples); /* MEMORY USAGE's estimate (cmd_keys.c) */
+void data_evict_deinit(data_store *ds);
+
+#define SPOP_RECENT 1024
+struct spop_recent {
+    uint64_t ring[SPOP_RECENT];
+    size_t head;
+    uint64_t tab[2 * SPOP_RECENT];
 };
 
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
@@ -212,6 +240,7 @@ typedef void (*data_handler)(data_call *c);
 
 /* Keyspace access (keyspace.c). Expired entries are invisible to reads; writes delete them. */
 dentry *ks_read(data_call *c, const data_arg *key);
+dentry *ks_read_notouch(data_call *c, const data_arg *key); /* OBJECT, TYPE, TTL: no access */
 int ks_write(data_call *c, const data_arg *key, dpos *pos); /* 1 if a live key is at pos */
 void ks_delete(data_call *c, dpos pos);
 /* Sets key to a string value, replacing any value; keep_ttl keeps the old expiry. */

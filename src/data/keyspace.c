@@ -78,6 +78,7 @@ dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const 
     e->vcap = (uint32_t)vcap;
     e->type = type;
     e->flags = ex ? DE_EXPIRE : 0;
+    e->access = 0;
     if (ex) memcpy(e->data, &expire_ms, 8);
     if (klen) memcpy(dentry_key(e), k, klen);
     if (vlen) memcpy(dentry_val(e), v, vlen);
@@ -167,14 +168,28 @@ void data_set_max_string_bytes(data_store *ds, long long n)
     ds->max_string_bytes = n;
 }
 
-dentry *ks_read(data_call *c, const data_arg *key)
+dentry *ks_read_notouch(data_call *c, const data_arg *key)
 {
     dpos pos;
-    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) return NULL;
+    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) {
+        c->ds->keyspace_misses++;
+        return NULL;
+    }
     dentry *e = *pos.slot;
-    if (!ks_is_expired(e, c->now_ms)) return e;
+    if (!ks_is_expired(e, c->now_ms)) {
+        c->ds->keyspace_hits++;
+        return e;
+    }
+    c->ds->keyspace_misses++;
     note_expired_seen(c->ds, dentry_key(e), e->klen);
     return NULL;
+}
+
+dentry *ks_read(data_call *c, const data_arg *key)
+{
+    dentry *e = ks_read_notouch(c, key);
+    if (e) ks_access_touch(c->ds, e, c->now_ms);
+    return e;
 }
 
 static void note_wkey(data_store *ds, const data_arg *key)
@@ -197,6 +212,7 @@ int ks_write(data_call *c, const data_arg *key, dpos *pos)
         ks_delete(c, *pos);
         return 0;
     }
+    ks_access_touch(c->ds, *pos->slot, c->now_ms);
     return 1;
 }
 
@@ -211,6 +227,7 @@ void ks_delete(data_call *c, dpos pos)
 
 void ks_insert(data_call *c, dentry *e)
 {
+    ks_access_init(c->ds, e, c->now_ms);
     if (e->flags & DE_EXPIRE) c->ds->expires++;
     dict_insert(&c->ds->keys, e);
     c->dirty = 1;
@@ -377,6 +394,7 @@ data_store *data_create(void)
     ds->zset_max_value = DATA_ZSET_MAX_LISTPACK_VALUE;
     ds->hll_sparse_max_bytes = DATA_HLL_SPARSE_MAX_BYTES_DEFAULT;
     ds->rng = 0x9E3779B97F4A7C15ull;
+    data_set_eviction(ds, DATA_EVICT_NOEVICTION, 5, 10, 1);
     ds->coord = coord_create();
     return ds;
 }
@@ -457,6 +475,8 @@ void data_destroy(data_store *ds)
     free(ds->aux);
     free(ds->wkeys);
     coord_destroy(ds->coord);
+    data_evict_deinit(ds);
+    free(ds->spop_recent);
     free(ds);
 }
 
@@ -502,6 +522,13 @@ void data_get_stats(const data_store *ds, data_stats *out)
     out->keys = dict_size(&ds->keys);
     out->expires = ds->expires;
     out->memory_bytes = ds->mem + sizeof *ds;
+    out->keyspace_hits = ds->keyspace_hits;
+    out->keyspace_misses = ds->keyspace_misses;
+}
+
+void data_reset_stats(data_store *ds)
+{
+    ds->keyspace_hits = ds->keyspace_misses = 0;
 }
 
 /* ---- deterministic rewrite ---- */

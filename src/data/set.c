@@ -408,15 +408,8 @@ typedef struct {
 typedef struct {
     uint64_t k0;
     ranked *v;
-    size_t n;
+    size_t n, cap;
 } ranked_list;
-
-static void rank_cb(void *ctx, dentry *m)
-{
-    ranked_list *l = ctx;
-    l->v[l->n].h = dict_siphash(l->k0, ~l->k0, dmember_key(m), m->klen, 1, 3);
-    l->v[l->n++].r = (mref){m, 0};
-}
 
 static int ranked_cmp(const void *a, const void *b)
 {
@@ -429,24 +422,66 @@ static int ranked_cmp(const void *a, const void *b)
     return r ? r : (nx < ny ? -1 : nx > ny);
 }
 
+/* Keeps the k lowest of the candidates offered so far in l->v[0..l->n), a max-heap on
+ * ranked_cmp (k = l->cap): O(n log k) for n candidates instead of sorting them all. */
+static void heap_sift_down(ranked *v, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && ranked_cmp(&v[l], &v[m]) > 0) m = l;
+        if (r < n && ranked_cmp(&v[r], &v[m]) > 0) m = r;
+        if (m == i) return;
+        ranked t = v[i];
+        v[i] = v[m];
+        v[m] = t;
+        i = m;
+    }
+}
+
+static void offer(ranked_list *l, ranked x)
+{
+    if (l->n < l->cap) { /* sift up */
+        size_t i = l->n++;
+        l->v[i] = x;
+        while (i > 0 && ranked_cmp(&l->v[(i - 1) / 2], &l->v[i]) < 0) {
+            ranked t = l->v[i];
+            l->v[i] = l->v[(i - 1) / 2];
+            l->v[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (l->cap && ranked_cmp(&x, &l->v[0]) < 0) {
+        l->v[0] = x;
+        heap_sift_down(l->v, l->n, 0);
+    }
+}
+
+static void rank_cb(void *ctx, dentry *m)
+{
+    ranked_list *l = ctx;
+    ranked x = {dict_siphash(l->k0, ~l->k0, dmember_key(m), m->klen, 1, 3), (mref){m, 0}};
+    offer(l, x);
+}
+
 /* Pops (replying with each) the k members of lowest SipHash(seed, member bytes): a choice every
  * replica makes alike whatever its encoding or table layout. */
 static void pop_ranked(data_call *c, dentry *e, size_t k, uint64_t seed)
 {
     size_t n = (size_t)set_len(e);
-    ranked_list l = {seed, dmem_alloc(NULL, n * sizeof(ranked)), 0};
+    if (k > n) k = n;
+    ranked_list l = {seed, dmem_alloc(NULL, (k ? k : 1) * sizeof(ranked)), 0, k};
     if (is_table(e)) {
         dict_each(dentry_ptr(e), rank_cb, &l);
     } else {
         char buf[24];
         for (uint32_t i = 0; i < n; i++) {
             int64_t v = intset_get(dentry_ptr(e), i);
-            l.v[l.n].h = dict_siphash(seed, ~seed, buf, syn_ll2string(buf, v), 1, 3);
-            l.v[l.n++].r = (mref){NULL, v};
+            ranked x = {dict_siphash(seed, ~seed, buf, syn_ll2string(buf, v), 1, 3),
+                        (mref){NULL, v}};
+            offer(&l, x);
         }
     }
-    qsort(l.v, l.n, sizeof *l.v, ranked_cmp);
-    for (size_t i = 0; i < k && i < l.n; i++) {
+    qsort(l.v, l.n, sizeof *l.v, ranked_cmp); /* the k chosen, lowest first */
+    for (size_t i = 0; i < l.n; i++) {
         char buf[24];
         const char *p;
         size_t len = mref_str(l.v[i].r, buf, &p);
@@ -497,6 +532,52 @@ static void spop_apply(data_call *c, int has_count, unsigned long long count, ui
     if (set_len(e) == 0) ks_delete(c, pos);
 }
 
+/* The last SPOP_RECENT members named by SPOP rewrites (hashes, 0 = empty): a FIFO ring and an
+ * open-addressing table over it; the leader's choice only (never replicated). */
+static int recent_has(data_store *ds, uint64_t h)
+{
+    if (!ds->spop_recent) return 0;
+    for (size_t i = h & (2 * SPOP_RECENT - 1);; i = (i + 1) & (2 * SPOP_RECENT - 1)) {
+        if (ds->spop_recent->tab[i] == h) return 1;
+        if (ds->spop_recent->tab[i] == 0) return 0;
+    }
+}
+
+static void recent_del(struct spop_recent *r, uint64_t h)
+{
+    size_t mask = 2 * SPOP_RECENT - 1, i = h & mask;
+    while (r->tab[i] != h) {
+        if (r->tab[i] == 0) return;
+        i = (i + 1) & mask;
+    }
+    /* backward-shift deletion keeps every probe chain unbroken */
+    for (size_t j = (i + 1) & mask; r->tab[j]; j = (j + 1) & mask) {
+        size_t home = r->tab[j] & mask;
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            r->tab[i] = r->tab[j];
+            i = j;
+        }
+    }
+    r->tab[i] = 0;
+}
+
+static void recent_add(data_store *ds, uint64_t h)
+{
+    if (!ds->spop_recent) {
+        ds->spop_recent = calloc(1, sizeof(*ds->spop_recent));
+        if (!ds->spop_recent) return; /* only an optimisation */
+    }
+    struct spop_recent *r = ds->spop_recent;
+    if (recent_has(ds, h)) return;
+    if (r->ring[r->head]) recent_del(r, r->ring[r->head]);
+    r->ring[r->head] = h;
+    r->head = (r->head + 1) % SPOP_RECENT;
+    size_t mask = 2 * SPOP_RECENT - 1, i = h & mask;
+    while (r->tab[i])
+        i = (i + 1) & mask;
+    r->tab[i] = h;
+}
+
 /* The members SPOP key [count] pops from the current state: at most `max` (none if more are
  * needed, or if the whole set goes: the apply needs no names then). Intset members are
  * written into ibuf (n_ibuf slots of 24 bytes); table members point into the dataset (valid
@@ -513,10 +594,24 @@ static size_t spop_choose(data_call *c, int has_count, unsigned long long count,
     size_t k = has_count ? (size_t)count : 1;
     if ((has_count && count >= size) || k > max || (!is_table(e) && k > n_ibuf) || k == 0) return 0;
     mref *refs = dmem_alloc(NULL, k * sizeof *refs);
-    if (has_count)
+    if (has_count) {
         sample_distinct(c->ds, e, k, refs);
-    else
-        refs[0] = random_member(c->ds, e);
+    } else {
+        /* Pipelined SPOPs are rewritten from the same applied state: a member another
+         * rewrite named moments ago is most likely popped by an entry still in flight, and
+         * naming it again makes this SPOP's apply fall back to a scan of the whole set
+         * (pop_ranked). So avoid recently named members (a few draws at most). */
+        uint64_t h = 0;
+        for (int tries = 0; tries < 8; tries++) {
+            refs[0] = random_member(c->ds, e);
+            char b[24];
+            const char *p;
+            size_t n = mref_str(refs[0], b, &p);
+            h = dict_siphash(0x5350, (uint64_t)(uintptr_t)e, p, n, 1, 3) | 1;
+            if (!recent_has(c->ds, h) || (uint64_t)tries + 1 >= size) break;
+        }
+        recent_add(c->ds, h);
+    }
     for (size_t i = 0; i < k; i++) {
         const char *p;
         out[i].len = mref_str(refs[i], ibuf[i < n_ibuf ? i : 0], &p);

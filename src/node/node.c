@@ -359,6 +359,13 @@ static void apply_entry(node *n, const raft_entry *e)
                 data_expire_key(n->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
                 (*n->host->expired_keys)++;
             if (c) nreply_status(n, c, "OK");
+        } else if (e->data[0] == NENTRY_EVICT) {
+            int64_t now_ms;
+            int argc;
+            if (nentry_decode_cmd(n, e->data, e->len, &now_ms, &argc) == 0 && argc == 1 &&
+                data_evict_key(n->ds, n->argv[0].ptr, n->argv[0].len) && n->host->evicted_keys)
+                (*n->host->evicted_keys)++;
+            if (c) nreply_status(n, c, "OK");
         } else if (e->data[0] == NENTRY_ADDR) {
             raft_id id;
             char a[NODE_ADDR_MAX];
@@ -1088,6 +1095,69 @@ void node_expire_cycle(node *n)
         propose_lease_cmd(n, x.now_ms, "_REBASE", 0);
     if (n->applied < n->expire_wait_index) return;
     (void)data_expire_sample(n->ds, x.now_ms, 64, expire_key, &x);
+}
+
+/* --- maxmemory eviction (leader only, like expiry) ---------------------------------------- */
+
+typedef struct {
+    node *n;
+    int64_t now_ms;
+    long long freed;
+    int proposed;
+} evict_ctx;
+
+static void evict_one(void *ctx, const char *key, size_t len, size_t bytes)
+{
+    evict_ctx *x = ctx;
+    node *n = x->n;
+    data_arg argv[1] = {{key, len}};
+    resp_buf b;
+    resp_buf_init(&b);
+    nentry_encode_cmd(&b, x->now_ms, 1, argv);
+    ((uint8_t *)b.data)[0] = NENTRY_EVICT;
+    if (node_propose(n, NULL, b.data, b.len) == 0) {
+        n->evict_wait_index = raft_last_index_of(n->r);
+        n->evict_pending_bytes += (long long)bytes;
+        uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                          (uint8_t)len};
+        resp_buf_append(&n->evict_keys, hdr, 4);
+        resp_buf_append(&n->evict_keys, key, len);
+        x->freed += (long long)bytes;
+        x->proposed++;
+    } else {
+        data_evict_unmark(n->ds, key, len);
+    }
+    resp_buf_deinit(&b);
+}
+
+#define EVICT_MAX_PER_CALL 256
+
+int node_evict(node *n, long long over)
+{
+    if (n->failed) return -1;
+    if (n->role != RAFT_LEADER) return 1;
+    if (n->applied >= n->evict_wait_index && n->evict_keys.len) {
+        /* every eviction proposed was applied (or lost with a leader change): keys still here
+         * may be picked again */
+        const uint8_t *p = (const uint8_t *)n->evict_keys.data;
+        for (size_t off = 0; off + 4 <= n->evict_keys.len;) {
+            size_t l = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
+                       p[off + 3];
+            data_evict_unmark(n->ds, (const char *)p + off + 4, l);
+            off += 4 + l;
+        }
+        n->evict_keys.len = 0;
+        n->evict_pending_bytes = 0;
+    }
+    long long need = over - n->evict_pending_bytes;
+    if (need <= 0) return 0;                         /* enough is on its way */
+    if (n->host->paused(n->host->host, 1)) return 0; /* CLIENT PAUSE: evictions are writes */
+    evict_ctx x = {n, net_wall_ms(), 0, 0};
+    for (int i = 0; i < EVICT_MAX_PER_CALL && x.freed < need; i++) {
+        int before = x.proposed;
+        if (data_evict_pick(n->ds, x.now_ms, 1, evict_one, &x) == 0 || x.proposed == before) break;
+    }
+    return x.proposed || n->evict_pending_bytes > 0 ? 0 : -1;
 }
 
 /* --- INFO consensus ------------------------------------------------------------------------- */

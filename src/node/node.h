@@ -81,6 +81,7 @@ typedef struct {
     script_engine *scripts;
     /* counters the host reports (INFO): writes applied, keys expired */
     uint64_t *applied_writes, *expired_keys;
+    uint64_t *evicted_keys; /* may be NULL */
 } node_host;
 
 #define NODE_MEMBERS_MAX 9
@@ -142,6 +143,11 @@ int node_route(node *n, node_client *c, int argc, const data_arg *argv);
  * NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */
 int node_exec(node *n, node_client *c);
 void node_expire_cycle(node *n); /* leader: propose DELs of expired keys */
+/* maxmemory (docs/data.md "Eviction"): the leader evicts keys by the data store's policy, each
+ * deletion a log entry, until `over` bytes are freed or on their way. 0: done or in progress;
+ * -1: nothing can be evicted (noeviction, no candidate, storage failed): the caller answers a
+ * write with -OOM; 1: not the leader (it judges the writes a follower relays). */
+int node_evict(node *n, long long over);
 /* CLIENT UNBLOCK: a client blocked in BLPOP & co. (on this leader, or relayed to the leader by
  * this follower) is answered as by a timeout (error = 0) or with -UNBLOCKED (error = 1).
  * Returns 1 if it was blocked. */

@@ -39,6 +39,8 @@ static const char *const help_lines[] = {
     "    Remove node <id> from the cluster.",
     "MEMBER LIST",
     "    List the members: id, peer address, role.",
+    "DIGEST",
+    "    Digest of this node's applied dataset and its last applied log index.",
 };
 
 /* A node whose storage failed takes no part in membership or leadership any more (its raft
@@ -155,6 +157,13 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
             }
         }
         nreply_error(n, c, "ERR consistency must be linearizable, lease or stale");
+    } else if (is(sub, "digest") && argc == 2) {
+        /* this node's state, with no network (compare nodes at the same applied index) */
+        char d[33];
+        data_digest(n->ds, d);
+        nreply_array(n, c, 2);
+        nreply_cstr(n, c, d);
+        nreply_int(n, c, (long long)n->applied);
     } else if (is(sub, "snapshot") && argc == 2) {
         if (refuse_failed(n, c)) return;
         char err[512];

@@ -144,6 +144,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
     nblock_init(n);
+    resp_buf_init(&n->evict_keys);
     nwatch_init(n);
     if (start(n) < 0) {
         node_destroy(n);
@@ -296,6 +297,7 @@ void node_destroy(node *n)
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);
     nblock_deinit(n);
+    resp_buf_deinit(&n->evict_keys);
     nwatch_deinit(n);
     free(n);
 }

@@ -23,7 +23,9 @@
 /* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
  * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
  * still expired then, so a value written after the decision survives). */
-enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3, NENTRY_MULTI = 4 };
+enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3, NENTRY_MULTI = 4, NENTRY_EVICT = 5 };
+/* NENTRY_EVICT: as NENTRY_EXPIRE (now_ms + key), applied with data_evict_key: deleted whatever
+ * its state, the leader's maxmemory decision (node_evict). */
 /* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its
  * arguments as len (4) + bytes: applied as one unit, replies gathered into one array. */
 
@@ -137,6 +139,10 @@ struct node {
     uint64_t applying_index; /* index of the entry being applied */
     client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
     size_t n_waiting;        /* clients in WAIT (node_wait.c) */
+    /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
+    uint64_t evict_wait_index;
+    long long evict_pending_bytes;
+    resp_buf evict_keys; /* ... and their keys (len u32 + bytes): unmarked when it ends */
 };
 
 /* node_log.c */

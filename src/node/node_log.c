@@ -288,7 +288,8 @@ int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *arg
 
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
 {
-    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return -1;
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE && p[0] != NENTRY_EVICT))
+        return -1;
     *now_ms = (int64_t)get64(p + 1);
     size_t off = 9;
     int k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap);
@@ -299,11 +300,12 @@ int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, in
 
 int nentry_head(const uint8_t *p, size_t len, data_arg *out, int max)
 {
-    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE)) return 0;
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE && p[0] != NENTRY_EVICT)) return 0;
     uint32_t argc = get32(p + 9);
     size_t off = 13;
     int k = 0;
     if (p[0] == NENTRY_EXPIRE) out[k++] = (data_arg){"expire", 6}; /* argv[0] is the key */
+    if (p[0] == NENTRY_EVICT) out[k++] = (data_arg){"evict", 5};
     for (uint32_t i = 0; i < argc && k < max; i++) {
         if (len - off < 4) return 0;
         uint32_t l = get32(p + off);

@@ -213,6 +213,37 @@ static bool cmd_is(const data_arg *a, const char *name)
 /* requirepass (Redis's default user with a password): until AUTH or HELLO ... AUTH succeeds only
  * AUTH, HELLO, QUIT and RESET run. An unknown command or a wrong arity is reported first, as
  * Redis checks those before authentication. 1 = answered (the command does not run). */
+/* maxmemory (docs/data.md "Eviction"), as Redis's processCommand: over the limit, the leader
+ * evicts first (node_evict); if nothing can be evicted, a command that may grow memory (and an
+ * EXEC queueing one) is refused with -OOM, inside MULTI it dooms the transaction. A follower
+ * refuses nothing: the leader judges what it relays. 1 = answered, -1 = wait (earlier replies
+ * first), 0 = go on. */
+static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc;
+    long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
+    if (over <= 0 || node_evict(s->node, over) >= 0) return 0;
+    int exec = cmd_is(&argv[0], "exec");
+    const data_cmd *dc = exec ? NULL : data_cmd_lookup(argv[0].ptr, argv[0].len);
+    int deny = exec ? c->in_multi && !c->multi_dirty && srv_multi_has_denyoom(c)
+                    : dc && (data_cmd_describe(dc)->flags & DATA_CMD_DENYOOM);
+    if (!deny) return 0;
+    if (c->nc.n_async) {
+        c->nc.stalled = true;
+        return -1;
+    }
+    if (exec) {
+        srv_multi_reset(c);
+        node_unwatch(s->node, &c->nc);
+        srv_reply_error(c, "EXECABORT Transaction discarded because of: OOM command not allowed "
+                           "when used memory > 'maxmemory'.");
+        return 1;
+    }
+    srv_reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
+    if (c->in_multi) c->multi_dirty = 1;
+    return 1;
+}
+
 static int auth_gate(server *s, client *c, int argc, const data_arg *argv)
 {
     if (c->authenticated || !s->cfg.requirepass[0]) return 0;
@@ -282,6 +313,15 @@ static void process_input(client *c)
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
+            }
+            if (s->cfg.maxmemory && s->node) {
+                int oom = oom_gate(s, c, argc, s->argv);
+                if (oom < 0) break; /* not consumed: re-run later */
+                if (oom > 0) {
+                    s->stats.commands_processed++;
+                    pos += used;
+                    continue;
+                }
             }
             int m = srv_multi_filter(s, c, argc, s->argv);
             if (m == MULTI_STALL) break; /* not consumed: re-run later */

@@ -101,23 +101,39 @@ static void info_clients(server *s, resp_buf *b)
               s->n_clients, s->cfg.maxclients, s->node ? node_blocked_clients(s->node) : 0);
 }
 
+static unsigned long long clients_memory(server *s)
+{
+    unsigned long long clients = 0;
+    for (client *c = s->clients; c; c = c->next)
+        clients += sizeof(*c) + c->qcap + c->out.cap;
+    return clients;
+}
+
+unsigned long long srv_used_memory(server *s)
+{
+    data_stats ds;
+    data_get_stats(s->ds, &ds);
+    return ds.memory_bytes + clients_memory(s);
+}
+
 static void info_memory(server *s, resp_buf *b)
 {
     data_stats ds;
     data_get_stats(s->ds, &ds);
-    unsigned long long clients = 0;
-    for (client *c = s->clients; c; c = c->next)
-        clients += sizeof(*c) + c->qcap + c->out.cap;
+    unsigned long long clients = clients_memory(s);
     unsigned long long used = ds.memory_bytes + clients;
     unsigned long long rss = rss_bytes();
-    char h1[32], h2[32];
+    char h1[32], h2[32], h3[32];
     human_bytes(h1, sizeof(h1), used);
     human_bytes(h2, sizeof(h2), rss);
+    human_bytes(h3, sizeof(h3), (unsigned long long)s->cfg.maxmemory);
     sb_printf(b,
               "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
               "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
-              "maxmemory:0\r\nmem_allocator:libc\r\n",
-              used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients);
+              "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+              "mem_allocator:libc\r\n",
+              used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
+              data_evict_policy_names[s->cfg.maxmemory_policy]);
     script_stats ss;
     script_get_stats(s->se, &ss);
     sb_printf(b,
@@ -132,20 +148,24 @@ static void info_memory(server *s, resp_buf *b)
 static void info_stats(server *s, resp_buf *b)
 {
     const srv_stats *st = &s->stats;
-    sb_printf(b,
-              "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-              "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-              "rejected_connections:%llu\r\nexpired_keys:%llu\r\n"
-              "client_query_buffer_limit_disconnections:%llu\r\n"
-              "client_output_buffer_limit_disconnections:%llu\r\n"
-              "client_oom_disconnections:%llu\r\n",
-              (unsigned long long)st->connections_received,
-              (unsigned long long)st->commands_processed, (unsigned long long)st->net_input_bytes,
-              (unsigned long long)st->net_output_bytes,
-              (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys,
-              (unsigned long long)st->qbuf_limit_disconnections,
-              (unsigned long long)st->obuf_limit_disconnections,
-              (unsigned long long)st->oom_disconnections);
+    sb_printf(
+        b,
+        "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+        "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
+        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+        "client_query_buffer_limit_disconnections:%llu\r\n"
+        "client_output_buffer_limit_disconnections:%llu\r\n"
+        "client_oom_disconnections:%llu\r\n",
+        (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
+        (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
+        (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys,
+        (unsigned long long)st->evicted_keys, (unsigned long long)st->qbuf_limit_disconnections,
+        (unsigned long long)st->obuf_limit_disconnections,
+        (unsigned long long)st->oom_disconnections);
+    data_stats ds;
+    data_get_stats(s->ds, &ds);
+    sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
+              (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
 }
 
 static void info_replication(server *s, resp_buf *b)
@@ -348,6 +368,7 @@ void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *ar
     uint64_t applied = s->stats.applied_writes; /* a log index, not a statistic */
     memset(&s->stats, 0, sizeof(s->stats));
     s->stats.applied_writes = applied;
+    data_reset_stats(s->ds);
     srv_reply_status(c, "OK");
 }
 

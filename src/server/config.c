@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/data.h"
 #include "net/net.h"
 #include "util/assert.h"
 
@@ -32,8 +33,9 @@ typedef enum {
     K_SAVE,
     K_CONSIST,
     K_OBUF,
-    K_STR,     /* a string ("" allowed) in a char array of `max` bytes */
-    K_TLSAUTH, /* yes|no|optional */
+    K_STR,      /* a string ("" allowed) in a char array of `max` bytes */
+    K_TLSAUTH,  /* yes|no|optional */
+    K_EVPOLICY, /* maxmemory-policy: data_evict_policy_names */
 } key_type;
 
 /* Flags of a key. */
@@ -95,6 +97,18 @@ static const key_def keys[] = {
      LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
     {"hll-sparse-max-bytes", K_MEM, K_STARTUP | K_RUNTIME, OFF(hll_sparse_max_bytes), 0, LONG_MAX,
      "sparse HyperLogLogs past this size turn dense (decides the bytes: same on every node)"},
+    {"maxmemory", K_MEM, K_STARTUP | K_RUNTIME, OFF(maxmemory), 0, LLONG_MAX,
+     "bytes (dataset + client buffers) past which the leader evicts or refuses writes (0 = none)"},
+    {"maxmemory-policy", K_EVPOLICY, K_STARTUP | K_RUNTIME, OFF(maxmemory_policy), 0, 0,
+     "noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|..."},
+    {"maxmemory-samples", K_INT, K_STARTUP | K_RUNTIME, OFF(maxmemory_samples), 1, INT_MAX,
+     "keys sampled per eviction (approximated LRU/LFU)"},
+    {"maxmemory-eviction-tenacity", K_INT, K_STARTUP | K_RUNTIME, OFF(maxmemory_tenacity), 0, 100,
+     "accepted for compatibility (evictions per command are bounded by count)"},
+    {"lfu-log-factor", K_INT, K_STARTUP | K_RUNTIME, OFF(lfu_log_factor), 0, INT_MAX,
+     "LFU counter's logarithm factor"},
+    {"lfu-decay-time", K_INT, K_STARTUP | K_RUNTIME, OFF(lfu_decay_time), 0, INT_MAX,
+     "minutes per decrement of an idle key's LFU counter"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -173,6 +187,11 @@ void srv_config_defaults(srv_config *c)
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
     c->hll_sparse_max_bytes = 3000;
+    c->maxmemory_policy = DATA_EVICT_NOEVICTION;
+    c->maxmemory_samples = 5;
+    c->maxmemory_tenacity = 10;
+    c->lfu_log_factor = 10;
+    c->lfu_decay_time = 1;
     c->log_verbose = 0;
     c->tls_auth_clients = 1; /* Redis's default: a client certificate is required */
     c->tls_handshake_timeout_ms = 10000;
@@ -564,6 +583,23 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         errf(err, cap, "%s: bad value '%s' (expected yes|no|optional)", k->name, value);
         return -1;
+    case K_EVPOLICY:
+        for (int i = 0; i < DATA_EVICT_POLICIES; i++) {
+            if (strcasecmp(value, data_evict_policy_names[i]) == 0) {
+                c->maxmemory_policy = i;
+                return 0;
+            }
+        }
+        if (runtime)
+            errf(err, cap,
+                 "CONFIG SET failed (possibly related to argument '%s') - argument(s) must be one "
+                 "of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, "
+                 "allkeys-lru, allkeys-lfu, allkeys-random, noeviction",
+                 k->name);
+        else
+            errf(err, cap, "%s: bad value '%s' (expected noeviction, allkeys-lru, ...)", k->name,
+                 value);
+        return -1;
     case K_CONST: break;
     }
     SYN_ASSERT(0);
@@ -619,6 +655,7 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     case K_STR: snprintf(out, cap, "%s", base + k->offset); return;
     case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
+    case K_EVPOLICY: snprintf(out, cap, "%s", data_evict_policy_names[c->maxmemory_policy]); return;
     case K_OBUF: {
         size_t used = 0;
         out[0] = '\0';

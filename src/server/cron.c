@@ -104,6 +104,10 @@ int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
     int64_t period_ms = 1000 / s->cfg.hz;
     if (s->node) { /* replicated: only the leader decides, and logs DELs */
         node_expire_cycle(s->node);
+        if (s->cfg.maxmemory) { /* memory may have grown without a command (replies, ...) */
+            long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
+            if (over > 0) (void)node_evict(s->node, over);
+        }
         return period_ms;
     }
     int64_t start_us = net_mono_us();

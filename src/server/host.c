@@ -70,6 +70,7 @@ void srv_host_init(server *s)
         .host = s,
         .applied_writes = &s->stats.applied_writes,
         .expired_keys = &s->stats.expired_keys,
+        .evicted_keys = &s->stats.evicted_keys,
     };
 }
 

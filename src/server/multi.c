@@ -50,17 +50,27 @@ int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap)
     return k > 0 ? k : -1;
 }
 
-int srv_multi_has_write(const client *c)
+static int has_flag(const client *c, uint32_t flag)
 {
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k, w = 0;
     while (!w && (k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
-        w = dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE);
+        w = dc && (data_cmd_describe(dc)->flags & flag);
     }
     free(argv);
     return w;
+}
+
+int srv_multi_has_write(const client *c)
+{
+    return has_flag(c, DATA_CMD_WRITE);
+}
+
+int srv_multi_has_denyoom(const client *c)
+{
+    return has_flag(c, DATA_CMD_DENYOOM);
 }
 
 int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)

@@ -1,5 +1,6 @@
 /* server.c — server lifecycle: listen, signals, crons, run, shutdown. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ void srv_config_applied(server *s)
                                    s->cfg.hash_max_listpack_value);
     if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     if (s->ds) data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
+    if (s->ds)
+        data_set_eviction(s->ds, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
+                          (int)(s->cfg.lfu_log_factor > INT_MAX ? INT_MAX : s->cfg.lfu_log_factor),
+                          (int)(s->cfg.lfu_decay_time > INT_MAX ? INT_MAX : s->cfg.lfu_decay_time));
     if (s->ds)
         data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
                                    s->cfg.zset_max_listpack_value);
@@ -120,6 +125,9 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
     data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
                                s->cfg.zset_max_listpack_value);
+    data_set_eviction(s->ds, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
+                      (int)(s->cfg.lfu_log_factor > INT_MAX ? INT_MAX : s->cfg.lfu_log_factor),
+                      (int)(s->cfg.lfu_decay_time > INT_MAX ? INT_MAX : s->cfg.lfu_decay_time));
     /* a secret hash seed per process: clients cannot aim keys at one bucket */
     uint64_t seed[2];
     if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {

@@ -109,6 +109,7 @@ typedef struct {
     uint64_t net_input_bytes;
     uint64_t net_output_bytes;
     uint64_t expired_keys;
+    uint64_t evicted_keys;              /* applied evictions (maxmemory) */
     uint64_t applied_writes;            /* write commands executed: the single node's log index */
     uint64_t qbuf_limit_disconnections; /* client_query_buffer_limit_disconnections */
     uint64_t obuf_limit_disconnections; /* client_output_buffer_limit_disconnections */
@@ -182,6 +183,8 @@ void srv_reply_status(client *c, const char *s);
 void srv_reply_error(client *c, const char *s);
 void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_reply_int(client *c, long long v);
+/* INFO used_memory: the dataset's bytes + client buffers (what maxmemory is compared with) */
+unsigned long long srv_used_memory(server *s);
 void srv_reply_bulk(client *c, const char *p, size_t len);
 void srv_reply_cstr(client *c, const char *s); /* bulk */
 void srv_reply_null(client *c);
@@ -218,7 +221,8 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv);
 enum { MULTI_PASS = 0, MULTI_DONE = 1, MULTI_EXEC = 2, MULTI_STALL = 3 /* re-run later */ };
 int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv);
 void srv_multi_reset(client *c);
-int srv_multi_has_write(const client *c); /* a queued command may modify the dataset */
+int srv_multi_has_write(const client *c);   /* a queued command may modify the dataset */
+int srv_multi_has_denyoom(const client *c); /* a queued command may grow memory */
 int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap);
 void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);
