@@ -249,6 +249,11 @@ void data_set_max_string_bytes(data_store *ds, long long n);
  * (smaller values count as -5), n > 0 = n elements per node (0 counts as 1; at most 32768). It
  * changes the memory layout only, never a reply, so replicas may use different values. */
 void data_set_list_max_listpack_size(data_store *ds, long long fill);
+/* stream-node-max-entries (1..100; other values act as 100): entries per stream chunk (Redis's
+ * node), which decides what `~` trimming removes. Only a leader's value matters: data_rewrite
+ * writes it into each XADD / XTRIM it logs (XADD_EFFECT / XTRIM_EFFECT n ...) unless it is 100,
+ * so every replica applies the same chunk boundaries whatever its own setting. */
+void data_set_stream_node_max_entries(data_store *ds, long long n);
 /* hash-max-listpack-entries / hash-max-listpack-value (values above 255 act as 255). */
 void data_set_hash_max_listpack(data_store *ds, long long entries, long long value);
 

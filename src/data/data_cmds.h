@@ -241,6 +241,10 @@
       "Returns the number of messages after removing them from a stream.", cmd_xdel)               \
     X(xtrim, -4, DC_W, 1, 1, 1, "stream", "5.0.0",                                                 \
       "Deletes messages from the beginning of a stream.", cmd_xtrim)                               \
+    X(xadd_effect, -6, DC_W | DC_M | DC_F, 2, 2, 1, "stream", "5.0.0",                             \
+      "Internal: XADD as logged with the leader's stream-node-max-entries", cmd_xadd_effect)       \
+    X(xtrim_effect, -5, DC_W, 2, 2, 1, "stream", "5.0.0",                                          \
+      "Internal: XTRIM as logged with the leader's stream-node-max-entries", cmd_xtrim_effect)     \
     X(xsetid, -3, DC_W | DC_M | DC_F, 1, 1, 1, "stream", "5.0.0",                                  \
       "An internal command for replicating stream values.", cmd_xsetid)                            \
     X(xack, -4, DC_W | DC_F, 1, 1, 1, "stream", "5.0.0",                                           \

@@ -171,6 +171,10 @@ struct data_store {
     /* hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it turns dense (hll.c).
      * Unlike the encoding settings above it decides the bytes stored: equal on every node. */
     size_t hll_sparse_max_bytes;
+    /* stream-node-max-entries (stream.c): the leader's setting, which data_rewrite writes into
+     * XADD / XTRIM entries (XADD_EFFECT / XTRIM_EFFECT) when it is not the default; and the
+     * value of the effect being applied (0 = the default, 100) */
+    int stream_node_max, stream_node_max_apply;
     uint64_t rng; /* xorshift64* state: draws of reads (SRANDMEMBER) and of the leader's rewrite
                    * (SPOP): never of an apply (DESIGN.md "Replicating effects") */
     /* data_set_aux: opaque state of a module above (the function library), in the snapshot */

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 
 #include "data/stream_internal.h"
+
+static int node_max(const data_store *ds);
 #include "util/assert.h"
 
 /* ---- ids ---- */
@@ -416,9 +418,66 @@ static int parse_add_trim(data_call *c, xadd_args *a, int xadd)
             return -1;
         }
     } else {
-        a->limit = a->approx ? 100LL * STREAM_NODE_MAX_ENTRIES : 0;
+        a->limit = a->approx ? 100LL * node_max(c->ds) : 0;
     }
     return i;
+}
+
+/* ---- stream-node-max-entries ---- */
+
+/* Entries per chunk for the command being applied: what its log entry says (XADD_EFFECT /
+ * XTRIM_EFFECT), else the default; never this node's own setting. */
+static int node_max(const data_store *ds)
+{
+    return ds->stream_node_max_apply ? ds->stream_node_max_apply : STREAM_NODE_MAX_ENTRIES;
+}
+
+void data_set_stream_node_max_entries(data_store *ds, long long n)
+{
+    ds->stream_node_max = n >= 1 && n < STREAM_NODE_MAX_ENTRIES ? (int)n : 0;
+}
+
+int stream_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
+{
+    int n = c->ds->stream_node_max;
+    int xadd = strcmp(c->name, "xadd") == 0;
+    if (!n || (!xadd && strcmp(c->name, "xtrim") != 0) || c->argc + 1 > out_cap || scratch_cap < 24)
+        return 0;
+    out[0] = xadd ? (data_arg){"XADD_EFFECT", 11} : (data_arg){"XTRIM_EFFECT", 12};
+    out[1] = (data_arg){scratch, syn_ll2string(scratch, n)};
+    for (int i = 1; i < c->argc; i++)
+        out[i + 1] = c->argv[i];
+    return c->argc + 1;
+}
+
+/* XADD_EFFECT / XTRIM_EFFECT n key ...: XADD / XTRIM with n entries per chunk (the leader's
+ * setting when it logged them: stream_rewrite). */
+static void with_node_max(data_call *c, void (*fn)(data_call *), const char *name)
+{
+    long long n;
+    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &n) || n < 1 ||
+        n > STREAM_NODE_MAX_ENTRIES) {
+        reply_err(c, "ERR stream-node-max-entries must be 1..100");
+        return;
+    }
+    data_call sub = *c;
+    sub.argc = c->argc - 1;
+    sub.argv = c->argv + 1; /* argv[0] is not read: errors use the name */
+    sub.name = name;
+    c->ds->stream_node_max_apply = (int)n;
+    fn(&sub);
+    c->ds->stream_node_max_apply = 0;
+    c->dirty = sub.dirty;
+}
+
+void cmd_xadd_effect(data_call *c)
+{
+    with_node_max(c, cmd_xadd, "xadd");
+}
+
+void cmd_xtrim_effect(data_call *c)
+{
+    with_node_max(c, cmd_xtrim, "xtrim");
 }
 
 /* ---- XADD ---- */
@@ -474,7 +533,7 @@ void cmd_xadd(data_call *c)
         return;
     }
     sidx_append(&s->entries, id, sentry_new(s->mem, c->argv + fpos, (c->argc - fpos) / 2),
-                STREAM_NODE_MAX_ENTRIES);
+                node_max(c->ds));
     s->entries_added++;
     s->last_id = id;
     c->dirty = 1;

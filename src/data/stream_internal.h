@@ -177,6 +177,9 @@ int stream_range_has_tombstones(const stream *s, sid start);
 void reply_sub_syntax(data_call *c, const char *cmd);
 sgroup *stream_group_find(stream *s, const char *name, size_t len);
 int stream_may_block(int argc, const data_arg *argv); /* XREAD / XREADGROUP with BLOCK */
+/* data_rewrite's part: XADD / XTRIM -> XADD_EFFECT / XTRIM_EFFECT n ... (n: the leader's
+ * stream-node-max-entries, when not 100); 0 = no rewrite */
+int stream_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 void stream_group_free(size_t *mem, sgroup *g);
 sconsumer *consumer_alloc(size_t *mem, const char *name, size_t nlen);
 void stream_reply_lag(data_call *c, const stream *s, const sgroup *g);

@@ -113,6 +113,10 @@ static const key_def keys[] = {
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
      "CLASS HARD SOFT SECONDS ...: close clients that leave replies unread"},
+    /* streams: entries per node (decides what `~` trims; a leader writes its value into the
+     * XADD / XTRIM entries it logs, data_set_stream_node_max_entries) */
+    {"stream-node-max-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(stream_node_max_entries), 1, 100,
+     "entries per stream node (1..100)"},
     /* lists: node size (memory layout only, never replies); compression is accepted and shown
      * but not done (nodes stay uncompressed) */
     {"list-max-listpack-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
@@ -187,6 +191,7 @@ void srv_config_defaults(srv_config *c)
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
     c->hll_sparse_max_bytes = 3000;
+    c->stream_node_max_entries = 100;
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;
     c->maxmemory_samples = 5;
     c->maxmemory_tenacity = 10;

@@ -35,6 +35,7 @@ void srv_config_applied(server *s)
                                    s->cfg.hash_max_listpack_value);
     if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     if (s->ds) data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
+    if (s->ds) data_set_stream_node_max_entries(s->ds, s->cfg.stream_node_max_entries);
     if (s->ds)
         data_set_eviction(s->ds, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
                           (int)(s->cfg.lfu_log_factor > INT_MAX ? INT_MAX : s->cfg.lfu_log_factor),
@@ -123,6 +124,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
                                s->cfg.hash_max_listpack_value);
     data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
+    data_set_stream_node_max_entries(s->ds, s->cfg.stream_node_max_entries);
     data_set_zset_max_listpack(s->ds, s->cfg.zset_max_listpack_entries,
                                s->cfg.zset_max_listpack_value);
     data_set_eviction(s->ds, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,

@@ -782,6 +782,61 @@ static void stream_blocking(void **state)
     data_destroy(ds);
 }
 
+/* stream-node-max-entries: the leader's value travels in the entry (XADD_EFFECT / XTRIM_EFFECT),
+ * so a replica with another setting builds the same chunks and trims the same entries. */
+static void stream_node_max_entries(void **state)
+{
+    (void)state;
+    data_store *leader = data_create(), *replica = data_create();
+    t_now_ms = 1000;
+    data_arg out[16];
+    char scratch[64];
+    char *store;
+    int argc;
+    data_arg *argv = split_args("XADD s 1-1 f v", &argc, &store);
+    const data_cmd *xadd = data_cmd_lookup("xadd", 4);
+    assert_int_equal(data_rewrite(leader, xadd, argc, argv, t_now_ms, out, 16, scratch, 64), 0);
+    data_set_stream_node_max_entries(leader, 2);
+    data_set_stream_node_max_entries(replica, 50); /* never used to apply */
+    free(store);
+    for (int i = 1; i <= 7; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "XADD s %d-1 f v", i);
+        argv = split_args(line, &argc, &store);
+        int k = data_rewrite(leader, xadd, argc, argv, t_now_ms, out, 16, scratch, 64);
+        assert_int_equal(k, argc + 1);
+        assert_memory_equal(out[0].ptr, "XADD_EFFECT", 11);
+        assert_memory_equal(out[1].ptr, "2", 1);
+        for (data_store *ds = leader; ds; ds = ds == leader ? replica : NULL) {
+            int dirty;
+            rec_exec_argv(ds, k, out, &dirty);
+            assert_int_equal(dirty, 1);
+        }
+        free(store);
+    }
+    argv = split_args("XTRIM s MAXLEN ~ 2", &argc, &store);
+    int k = data_rewrite(leader, data_cmd_lookup("xtrim", 5), argc, argv, t_now_ms, out, 16,
+                         scratch, 64);
+    assert_int_equal(k, argc + 1);
+    assert_memory_equal(out[0].ptr, "XTRIM_EFFECT", 12);
+    for (data_store *ds = leader; ds; ds = ds == leader ? replica : NULL) {
+        assert_string_equal(rec_exec_argv(ds, k, out, NULL), ":4"); /* chunks of 2: 7 -> 3 */
+        assert_reply(ds, "XLEN s", ":3");
+        assert_reply(ds, "XRANGE s - + COUNT 1", "*1 *2 \"5-1\" *2 \"f\" \"v\"");
+    }
+    free(store);
+    /* the plain commands use 100 whatever the store's setting; the effects check n */
+    assert_reply(replica, "XADD u 1-1 f v", "\"1-1\"");
+    assert_reply(replica, "XADD_EFFECT 0 u 2-1 f v", "-ERR stream-node-max-entries must be 1..100");
+    assert_reply(replica, "XADD_EFFECT 101 u 2-1 f v",
+                 "-ERR stream-node-max-entries must be 1..100");
+    assert_reply(replica, "XADD_EFFECT 2 u 2-1 f v g",
+                 "-ERR wrong number of arguments for 'xadd' command");
+    assert_reply(replica, "XTRIM_EFFECT 2 u FOO 1", "-ERR syntax error");
+    data_destroy(leader);
+    data_destroy(replica);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -789,6 +844,7 @@ int main(void)
         cmocka_unit_test(stream_trimming),
         cmocka_unit_test(stream_groups_fixed),
         cmocka_unit_test(stream_blocking),
+        cmocka_unit_test(stream_node_max_entries),
         cmocka_unit_test(stream_commands_match_model),
         cmocka_unit_test(stream_groups_match_model),
         cmocka_unit_test(stream_snapshot_round_trip),

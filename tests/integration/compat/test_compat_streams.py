@@ -5,7 +5,8 @@ for byte, RESP2 and RESP3: XADD (ids, NOMKSTREAM, MAXLEN / MINID exact and `~` b
 LIMIT), XLEN XRANGE XREVRANGE (exclusive bounds, COUNT), XDEL XTRIM XSETID, XINFO STREAM /
 GROUPS, consumer groups (XGROUP CREATE / MKSTREAM / ENTRIESREAD / SETID / CREATECONSUMER /
 DELCONSUMER / DESTROY), XREAD, XREADGROUP (`>`, history, NOACK, COUNT), XACK, XPENDING
-summary, XCLAIM / XAUTOCLAIM JUSTID, and the argument errors. Replies that carry idle times
+summary, XCLAIM / XAUTOCLAIM JUSTID, stream-node-max-entries (chunk boundaries: `~` trimming,
+XINFO's radix-tree-keys), and the argument errors. Replies that carry idle times
 (XPENDING extended, XINFO CONSUMERS, XINFO STREAM FULL) are compared by shape only.
 
 Blocking forms: BLOCK with nothing to read times out with the same null (short timeouts),
@@ -143,6 +144,17 @@ CASES = [
         ("XREAD", "s", "0"), ("XREAD", "GROUP", "g", "c", "STREAMS", "s", "0"),
         ("XREADGROUP", "STREAMS", "s", ">"), ("XREADGROUP", "GROUP", "g", "STREAMS", "s", ">"),
         WT, ("XREAD", "STREAMS", "str", "0"),
+    ]),
+    ("node_max_entries", [
+        ("CONFIG", "SET", "stream-node-max-entries", "2")] + _xadd_n("s", 7) + [
+        SHAPE("XINFO", "STREAM", "s"),  # radix-tree-nodes: Redis's rax internals (10 vs 8)
+        ("XTRIM", "s", "MAXLEN", "~", "2"), ("XRANGE", "s", "-", "+"),
+        ("XTRIM", "s", "MAXLEN", "~", "0", "LIMIT", "1"), ("XTRIM", "s", "MAXLEN", "~", "0", "LIMIT", "2"),
+        ("XLEN", "s"), ("CONFIG", "SET", "stream-node-max-entries", "1")] + _xadd_n("t", 5) + [
+        ("XADD", "t", "MAXLEN", "~", "1", "9-1", "f", "v"), ("XRANGE", "t", "-", "+"),
+        ("XINFO", "STREAM", "t"), ("CONFIG", "GET", "stream-node-max-entries"),
+        ("CONFIG", "SET", "stream-node-max-entries", "100"), ("XADD", "t", "10-1", "f", "v"),
+        ("XINFO", "STREAM", "t"),
     ]),
     ("xread_block", _xadd_n("s", 2) + [
         ("XREAD", "BLOCK", "20", "STREAMS", "s", "$"), ("XREAD", "BLOCK", "20", "STREAMS", "none", "0"),
