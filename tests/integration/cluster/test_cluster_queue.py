@@ -183,6 +183,30 @@ def test_blocking_streams_through_every_node(make_cluster):
     wait_same_state(c, "s")
 
 
+def test_node_max_entries_is_the_leaders(make_cluster):
+    """stream-node-max-entries is a setting of each node, but only the leader's counts: it
+    travels in the XADD / XTRIM entries it logs, so replicas with another value build the same
+    chunks and `~` trims the same entries everywhere."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    assert rc(leader).config_set("stream-node-max-entries", 2)
+    assert rc(f1).config_set("stream-node-max-entries", 50)
+    for i in range(1, 8):  # through a follower: the leader rewrites what it logs
+        rc(f1).xadd("n", {"f": "v"}, id=f"{i}-1")
+    assert rc(f2).xtrim("n", maxlen=2, approximate=True) == 4  # chunks of 2: 7 -> 3
+    wait_same_state(c, "n")
+    assert [stale(n, "XLEN", "n") for n in c.nodes] == [3, 3, 3]
+    # a new leader with the default: chunks of 100 from now on, the same on every replica
+    rc(leader).execute_command("SYNOD", "TRANSFER-LEADER", str(f2.id))
+    wait_for(lambda: c.leader() is f2, 10, what=f"node{f2.id} to lead")
+    for i in range(8, 12):
+        rc(f1).xadd("n", {"f": "v"}, id=f"{i}-1")
+    assert rc(leader).xtrim("n", maxlen=1, approximate=True) == 2  # 2 full chunks of 2 go
+    wait_same_state(c, "n")
+    assert [stale(n, "XLEN", "n") for n in c.nodes] == [5, 5, 5]
+
+
 # ---- the queue under faults ----
 
 KEY, GROUP = "q", "g"
