@@ -22,6 +22,7 @@ reports entries delivered twice through `>` after a leader change, and differing
 import hashlib
 import os
 import random
+import socket
 import threading
 import time
 
@@ -122,6 +123,24 @@ def test_blocking_streams_through_every_node(make_cluster):
     rc(f2).xadd("s", {"b": "1"}, id="2-1")
     a.join(10)
     assert (a.result, a.error) == ([["s", [("2-1", {"b": "1"})]]], None)
+
+    # RESP3 through a follower: the relayed reply is the client's protocol (a map)
+    sk = socket.create_connection((f1.host, f1.port), timeout=10)
+    sk.sendall(b"HELLO 3\r\n")
+    time.sleep(0.2)
+    sk.recv(65536)
+    sk.sendall(b"XREAD BLOCK 0 STREAMS s $\r\n")
+    wait_for(lambda: blocked_clients(leader) >= 1, 5, what="RESP3 XREAD to block")
+    rc(f2).xadd("s", {"f": "v"}, id="2-2")
+    want = b"%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n2-2\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    got = b""
+    while len(got) < len(want):
+        chunk = sk.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    sk.close()
+    assert got == want
 
     # two consumers of one group (a follower's first, then the leader's): FIFO, one entry each
     rc(leader).xgroup_create("s", "g", id="$")
