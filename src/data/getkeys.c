@@ -5,7 +5,8 @@
  * DATA_CMD_MOVABLEKEYS find theirs as Redis 7.0's key specs and getkeys procs do:
  *   numkeys at a fixed index (LMPOP, BLMPOP, ZMPOP, BZMPOP, SINTERCARD, ZINTERCARD, ZUNION,
  *   ZINTER, ZDIFF; ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE after their destination), the STREAMS
- *   keyword (XREAD, XREADGROUP: the first half of what follows it), the STORE option (SORT). */
+ *   keyword (XREAD, XREADGROUP: the first half of what follows it), the STORE option (SORT), the
+ *   STORE / STOREDIST options (GEORADIUS, GEORADIUSBYMEMBER: the last one from argv[5]). */
 #include <string.h>
 #include <strings.h>
 
@@ -49,6 +50,18 @@ static int sort_keys(int argc, const data_arg *argv, int *pos, int cap)
     return store ? push(pos, n, cap, store) : n;
 }
 
+/* Redis's georadiusGetKeys: the source, and the key after the last STORE or STOREDIST found
+ * from argv[5] on (an option's value is skipped, whatever the command's own syntax). */
+static int georadius_keys(int argc, const data_arg *argv, int *pos, int cap)
+{
+    int n = push(pos, 0, cap, 1), store = 0;
+    for (int i = 5; i < argc; i++) {
+        if ((arg_is(&argv[i], "store") || arg_is(&argv[i], "storedist")) && i + 1 < argc)
+            store = ++i;
+    }
+    return store ? push(pos, n, cap, store) : n;
+}
+
 static int xread_keys(int argc, const data_arg *argv, int group, int *pos, int cap)
 {
     int streams = 0;
@@ -79,6 +92,8 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
     const char *nm = in->name;
     if (in->flags & DATA_CMD_MOVABLEKEYS) {
         if (!strcmp(nm, "sort")) return sort_keys(argc, argv, pos, cap);
+        if (!strcmp(nm, "georadius") || !strcmp(nm, "georadiusbymember"))
+            return georadius_keys(argc, argv, pos, cap);
         if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
         if (!strcmp(nm, "xreadgroup")) return xread_keys(argc, argv, 1, pos, cap);
         if (!strcmp(nm, "blmpop") || !strcmp(nm, "bzmpop"))

@@ -463,6 +463,23 @@ void zset_each(dentry *e, zset_each_cb cb, void *ctx)
     }
 }
 
+int zset_score(dentry *e, const char *m, size_t ml, double *score)
+{
+    return zs_score(zs_of(e), m, ml, score);
+}
+
+void zset_each_in(dentry *e, double min, double max_excl, zset_range_cb cb, void *ctx)
+{
+    zset *z = zs_of(e);
+    zbound lo = {0, min, NULL, 0, 0, 0}; /* elements below min */
+    ziter it;
+    zi_start(&it, z, zs_count_below(z, &lo));
+    for (; it.idx < z->len; zi_next(&it, 0)) {
+        zref r = zi_get(&it);
+        if (!(r.score < max_excl) || cb(ctx, r.m, r.ml, r.score)) return;
+    }
+}
+
 /* A fresh zset entry holding the elements (sorted or not), compact if they fit. */
 static dentry *build(data_store *ds, const data_arg *key, zref *v, size_t n)
 {
@@ -480,7 +497,7 @@ static dentry *build(data_store *ds, const data_arg *key, zref *v, size_t n)
 /* ---- parsing ---- */
 
 /* Redis getDoubleFromObject: strtod over the whole argument, no leading space, no NaN. */
-static int parse_score(const data_arg *a, double *out)
+int zset_parse_double(const data_arg *a, double *out)
 {
     char buf[256];
     if (a->len == 0 || a->len >= sizeof buf) return 0;
@@ -499,7 +516,7 @@ static int parse_score(const data_arg *a, double *out)
 
 static int score_or_reply(data_call *c, const data_arg *a, double *out)
 {
-    if (parse_score(a, out)) return 0;
+    if (zset_parse_double(a, out)) return 0;
     reply_err(c, "ERR value is not a valid float");
     return -1;
 }
@@ -1375,7 +1392,7 @@ static void zsetop(data_call *c, int numkeys_idx, const data_arg *dst, int op)
         const data_arg *a = &c->argv[j];
         if (op != 2 && arg_eq(a, "weights") && left >= n) {
             for (int i = 0; i < n; i++) {
-                if (!parse_score(&c->argv[j + 1 + i], &src[i].w)) {
+                if (!zset_parse_double(&c->argv[j + 1 + i], &src[i].w)) {
                     reply_err(c, "ERR weight value is not a float");
                     goto out;
                 }
