@@ -141,7 +141,9 @@ static uint64_t lane_move(uint64_t bits, uint64_t lane, int step, int d)
     uint64_t one = own & (~own + 1); /* lowest bit of the lane */
     uint64_t v = bits & own;
     v = d > 0 ? (v | gaps) + one : v - one;
-    return (bits & ~own) | (v & own);
+    /* the moved coordinate is cut to the cell's width (a position on the top edge has a bit
+     * beyond it); the other keeps all its bits, as in Redis */
+    return (bits & ~lane) | (v & own);
 }
 
 #define LAT_LANE 0x5555555555555555ull

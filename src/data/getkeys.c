@@ -6,7 +6,7 @@
  *   numkeys at a fixed index (LMPOP, BLMPOP, ZMPOP, BZMPOP, SINTERCARD, ZINTERCARD, ZUNION,
  *   ZINTER, ZDIFF; ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE after their destination), the STREAMS
  *   keyword (XREAD, XREADGROUP: the first half of what follows it), the STORE option (SORT), the
- *   STORE / STOREDIST options (GEORADIUS, GEORADIUSBYMEMBER: the last one from argv[5]). */
+ *   STORE and STOREDIST keywords (GEORADIUS, GEORADIUSBYMEMBER: the first of each). */
 #include <string.h>
 #include <strings.h>
 
@@ -50,16 +50,24 @@ static int sort_keys(int argc, const data_arg *argv, int *pos, int cap)
     return store ? push(pos, n, cap, store) : n;
 }
 
-/* Redis's georadiusGetKeys: the source, and the key after the last STORE or STOREDIST found
- * from argv[5] on (an option's value is skipped, whatever the command's own syntax). */
-static int georadius_keys(int argc, const data_arg *argv, int *pos, int cap)
+/* GEORADIUS / GEORADIUSBYMEMBER as Redis 7.0's key specs find them (its GETKEYS prefers them
+ * to georadiusGetKeys): the source, then the argument after the first STORE and the one after
+ * the first STOREDIST, each keyword looked for from argv[from] up to the next-to-last argument. */
+static int keyword_key(int argc, const data_arg *argv, int from, const char *kw)
 {
-    int n = push(pos, 0, cap, 1), store = 0;
-    for (int i = 5; i < argc; i++) {
-        if ((arg_is(&argv[i], "store") || arg_is(&argv[i], "storedist")) && i + 1 < argc)
-            store = ++i;
-    }
-    return store ? push(pos, n, cap, store) : n;
+    for (int i = from; i < argc - 1; i++)
+        if (arg_is(&argv[i], kw)) return i + 1;
+    return 0;
+}
+
+static int georadius_keys(int argc, const data_arg *argv, int from, int *pos, int cap)
+{
+    int n = push(pos, 0, cap, 1);
+    int store = keyword_key(argc, argv, from, "store");
+    int storedist = keyword_key(argc, argv, from, "storedist");
+    if (store) n = push(pos, n, cap, store);
+    if (storedist) n = push(pos, n, cap, storedist);
+    return n;
 }
 
 static int xread_keys(int argc, const data_arg *argv, int group, int *pos, int cap)
@@ -92,8 +100,8 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
     const char *nm = in->name;
     if (in->flags & DATA_CMD_MOVABLEKEYS) {
         if (!strcmp(nm, "sort")) return sort_keys(argc, argv, pos, cap);
-        if (!strcmp(nm, "georadius") || !strcmp(nm, "georadiusbymember"))
-            return georadius_keys(argc, argv, pos, cap);
+        if (!strcmp(nm, "georadius")) return georadius_keys(argc, argv, 6, pos, cap);
+        if (!strcmp(nm, "georadiusbymember")) return georadius_keys(argc, argv, 5, pos, cap);
         if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
         if (!strcmp(nm, "xreadgroup")) return xread_keys(argc, argv, 1, pos, cap);
         if (!strcmp(nm, "blmpop") || !strcmp(nm, "bzmpop"))
