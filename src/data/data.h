@@ -43,6 +43,9 @@ typedef struct {
     /* Optional (NULL = RESP2): is the client speaking RESP3? For the few replies whose shape
      * differs beyond the type tags (HRANDFIELD WITHVALUES: pairs nested in RESP3 only). */
     int (*is_resp3)(void *ctx);
+    /* Optional (NULL = bulk): a double already formatted, as Redis's addReplyHumanLongDouble
+     * sends one (GEOPOS's coordinates): RESP3 ,s  RESP2 the bulk string s. */
+    void (*dbl_str)(void *ctx, const char *s, size_t len);
 } data_reply_ops;
 
 /* Command flags (a command may have several). */

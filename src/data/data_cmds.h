@@ -186,6 +186,39 @@
       "Get one or multiple random elements from a sorted set", cmd_zrandmember)                    \
     X(zscan, -3, DC_R, 1, 1, 1, "sorted-set", "2.8.0",                                             \
       "Incrementally iterate sorted sets elements and associated scores", cmd_zscan)
+/* Geospatial indexes over sorted sets (geo.c). GEORADIUS and GEORADIUSBYMEMBER are writes
+ * (their STORE / STOREDIST forms), as in Redis; their STORE key is found by getkeys.c. */
+#define DATA_GEO_COMMANDS(X)                                                                       \
+    X(geoadd, -5, DC_W | DC_M, 1, 1, 1, "geo", "3.2.0",                                            \
+      "Add one or more geospatial items in the geospatial index represented using a sorted set",   \
+      cmd_geoadd)                                                                                  \
+    X(geodist, -4, DC_R, 1, 1, 1, "geo", "3.2.0",                                                  \
+      "Returns the distance between two members of a geospatial index", cmd_geodist)               \
+    X(geohash, -2, DC_R, 1, 1, 1, "geo", "3.2.0",                                                  \
+      "Returns members of a geospatial index as standard geohash strings", cmd_geohash)            \
+    X(geopos, -2, DC_R, 1, 1, 1, "geo", "3.2.0",                                                   \
+      "Returns longitude and latitude of members of a geospatial index", cmd_geopos)               \
+    X(georadius, -6, DC_W | DC_M | DC_K, 1, 1, 1, "geo", "3.2.0",                                  \
+      "Query a sorted set representing a geospatial index to fetch members matching a given "      \
+      "maximum distance from a point",                                                             \
+      cmd_georadius)                                                                               \
+    X(georadiusbymember, -5, DC_W | DC_M | DC_K, 1, 1, 1, "geo", "3.2.0",                          \
+      "Query a sorted set representing a geospatial index to fetch members matching a given "      \
+      "maximum distance from a member",                                                            \
+      cmd_georadiusbymember)                                                                       \
+    X(georadius_ro, -6, DC_R, 1, 1, 1, "geo", "3.2.10", "A read-only variant for GEORADIUS",       \
+      cmd_georadius_ro)                                                                            \
+    X(georadiusbymember_ro, -5, DC_R, 1, 1, 1, "geo", "3.2.10",                                    \
+      "A read-only variant for GEORADIUSBYMEMBER", cmd_georadiusbymember_ro)                       \
+    X(geosearch, -7, DC_R, 1, 1, 1, "geo", "6.2.0",                                                \
+      "Query a sorted set representing a geospatial index to fetch members inside an area of a "   \
+      "box or a circle.",                                                                          \
+      cmd_geosearch)                                                                               \
+    X(geosearchstore, -8, DC_W | DC_M, 1, 2, 1, "geo", "6.2.0",                                    \
+      "Query a sorted set representing a geospatial index to fetch members inside an area of a "   \
+      "box or a circle, and store the result in another key.",                                     \
+      cmd_geosearchstore)
+
 /* Bitmaps on string values (bitops.c). */
 #define DATA_BITMAP_COMMANDS(X)                                                                    \
     X(setbit, 4, DC_W | DC_M, 1, 1, 1, "bitmap", "2.2.0",                                          \
@@ -416,6 +449,7 @@
       cmd_flushdb)                                                                                 \
     DATA_LIST_COMMANDS(X)                                                                          \
     DATA_ZSET_COMMANDS(X)                                                                          \
+    DATA_GEO_COMMANDS(X)                                                                           \
     DATA_BITMAP_COMMANDS(X)                                                                        \
     DATA_SORT_COMMANDS(X)                                                                          \
     DATA_HLL_COMMANDS(X)                                                                           \

@@ -5,7 +5,8 @@
  * DATA_CMD_MOVABLEKEYS find theirs as Redis 7.0's key specs and getkeys procs do:
  *   numkeys at a fixed index (LMPOP, BLMPOP, ZMPOP, BZMPOP, SINTERCARD, ZINTERCARD, ZUNION,
  *   ZINTER, ZDIFF; ZUNIONSTORE/ZINTERSTORE/ZDIFFSTORE after their destination), the STREAMS
- *   keyword (XREAD, XREADGROUP: the first half of what follows it), the STORE option (SORT). */
+ *   keyword (XREAD, XREADGROUP: the first half of what follows it), the STORE option (SORT), the
+ *   STORE and STOREDIST keywords (GEORADIUS, GEORADIUSBYMEMBER: the first of each). */
 #include <string.h>
 #include <strings.h>
 
@@ -49,6 +50,26 @@ static int sort_keys(int argc, const data_arg *argv, int *pos, int cap)
     return store ? push(pos, n, cap, store) : n;
 }
 
+/* GEORADIUS / GEORADIUSBYMEMBER as Redis 7.0's key specs find them (its GETKEYS prefers them
+ * to georadiusGetKeys): the source, then the argument after the first STORE and the one after
+ * the first STOREDIST, each keyword looked for from argv[from] up to the next-to-last argument. */
+static int keyword_key(int argc, const data_arg *argv, int from, const char *kw)
+{
+    for (int i = from; i < argc - 1; i++)
+        if (arg_is(&argv[i], kw)) return i + 1;
+    return 0;
+}
+
+static int georadius_keys(int argc, const data_arg *argv, int from, int *pos, int cap)
+{
+    int n = push(pos, 0, cap, 1);
+    int store = keyword_key(argc, argv, from, "store");
+    int storedist = keyword_key(argc, argv, from, "storedist");
+    if (store) n = push(pos, n, cap, store);
+    if (storedist) n = push(pos, n, cap, storedist);
+    return n;
+}
+
 static int xread_keys(int argc, const data_arg *argv, int group, int *pos, int cap)
 {
     int streams = 0;
@@ -79,6 +100,8 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
     const char *nm = in->name;
     if (in->flags & DATA_CMD_MOVABLEKEYS) {
         if (!strcmp(nm, "sort")) return sort_keys(argc, argv, pos, cap);
+        if (!strcmp(nm, "georadius")) return georadius_keys(argc, argv, 6, pos, cap);
+        if (!strcmp(nm, "georadiusbymember")) return georadius_keys(argc, argv, 5, pos, cap);
         if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
         if (!strcmp(nm, "xreadgroup")) return xread_keys(argc, argv, 1, pos, cap);
         if (!strcmp(nm, "blmpop") || !strcmp(nm, "bzmpop"))

@@ -555,7 +555,7 @@ static void discard_dbl(void *ctx, double v)
 }
 static const data_reply_ops discard_ops = {discard_str,  discard_str,  discard_int, discard_str,
                                            discard_void, discard_void, discard_n,   discard_n,
-                                           discard_n,    discard_dbl,  NULL};
+                                           discard_n,    discard_dbl,  NULL,        NULL};
 
 int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                  int64_t now_ms, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)

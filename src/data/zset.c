@@ -463,6 +463,23 @@ void zset_each(dentry *e, zset_each_cb cb, void *ctx)
     }
 }
 
+int zset_score(dentry *e, const char *m, size_t ml, double *score)
+{
+    return zs_score(zs_of(e), m, ml, score);
+}
+
+void zset_each_in(dentry *e, double min, double max_excl, zset_range_cb cb, void *ctx)
+{
+    zset *z = zs_of(e);
+    zbound lo = {0, min, NULL, 0, 0, 0}; /* elements below min */
+    ziter it;
+    zi_start(&it, z, zs_count_below(z, &lo));
+    for (; it.idx < z->len; zi_next(&it, 0)) {
+        zref r = zi_get(&it);
+        if (!(r.score < max_excl) || cb(ctx, r.m, r.ml, r.score)) return;
+    }
+}
+
 /* A fresh zset entry holding the elements (sorted or not), compact if they fit. */
 static dentry *build(data_store *ds, const data_arg *key, zref *v, size_t n)
 {
@@ -479,27 +496,30 @@ static dentry *build(data_store *ds, const data_arg *key, zref *v, size_t n)
 
 /* ---- parsing ---- */
 
-/* Redis getDoubleFromObject: strtod over the whole argument, no leading space, no NaN. */
-static int parse_score(const data_arg *a, double *out)
+/* Redis getDoubleFromObject: strtod over the whole argument (of any length: DBL_MAX written out
+ * is 309 digits), no leading space, no NaN. */
+int zset_parse_double(const data_arg *a, double *out)
 {
-    char buf[256];
-    if (a->len == 0 || a->len >= sizeof buf) return 0;
+    char stack[256];
+    if (a->len == 0) return 0;
+    char *buf = a->len < sizeof stack ? stack : dmem_alloc(NULL, a->len + 1);
     memcpy(buf, a->ptr, a->len);
     buf[a->len] = '\0';
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
-    if (buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') || (size_t)(end - buf) != a->len ||
-        (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) ||
-        isnan(v))
-        return 0;
-    *out = v;
-    return 1;
+    int ok =
+        !(buf[0] == ' ' || (buf[0] >= '\t' && buf[0] <= '\r') || (size_t)(end - buf) != a->len ||
+          (errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL || fpclassify(v) == FP_ZERO)) ||
+          isnan(v));
+    if (buf != stack) dmem_free(NULL, buf);
+    if (ok) *out = v;
+    return ok;
 }
 
 static int score_or_reply(data_call *c, const data_arg *a, double *out)
 {
-    if (parse_score(a, out)) return 0;
+    if (zset_parse_double(a, out)) return 0;
     reply_err(c, "ERR value is not a valid float");
     return -1;
 }
@@ -1282,7 +1302,15 @@ static int src_score(const zsrc *s, const char *m, size_t ml, double *out)
 typedef struct {
     zref *v;
     size_t n, cap;
+    char *own; /* copies of members that had no stable bytes (intset values), or NULL */
+    size_t own_len, own_cap;
 } zlist;
+
+static void zl_free(zlist *l)
+{
+    dmem_free(NULL, l->v);
+    dmem_free(NULL, l->own);
+}
 
 static void zl_push(zlist *l, const char *m, size_t ml, double s)
 {
@@ -1298,19 +1326,32 @@ static void zl_cb(void *ctx, const char *m, size_t ml, double s)
     zl_push(ctx, m, ml, s);
 }
 
+/* A set member: an intset value arrives formatted in a buffer that does not outlive the call,
+ * so set members are copied into the list's own bytes (offsets until the list is complete). */
 static void zl_set_cb(void *ctx, const char *m, size_t ml)
 {
-    zl_push(ctx, m, ml, 1.0);
+    zlist *l = ctx;
+    if (l->own_len + ml > l->own_cap) {
+        l->own_cap = (l->own_cap + ml) * 2;
+        l->own = dmem_realloc(NULL, l->own, l->own_cap);
+    }
+    memcpy(l->own + l->own_len, m, ml);
+    zl_push(l, (const char *)(uintptr_t)l->own_len, ml, 1.0);
+    l->own_len += ml;
 }
 
 /* The elements of a source, with member bytes copied (set members may be formatted ints). */
 static void src_elems(const zsrc *s, zlist *l)
 {
     if (!s->e) return;
-    if (s->e->type == DT_ZSET)
+    if (s->e->type == DT_ZSET) {
         zset_each(s->e, zl_cb, l);
-    else
+    } else {
+        size_t from = l->n;
         set_each(s->e, zl_set_cb, l);
+        for (size_t k = from; k < l->n; k++) /* offsets into own -> pointers, now it is final */
+            l->v[k].m = l->own + (uintptr_t)l->v[k].m;
+    }
 }
 
 static double agg(int how, double a, double b)
@@ -1375,7 +1416,7 @@ static void zsetop(data_call *c, int numkeys_idx, const data_arg *dst, int op)
         const data_arg *a = &c->argv[j];
         if (op != 2 && arg_eq(a, "weights") && left >= n) {
             for (int i = 0; i < n; i++) {
-                if (!parse_score(&c->argv[j + 1 + i], &src[i].w)) {
+                if (!zset_parse_double(&c->argv[j + 1 + i], &src[i].w)) {
                     reply_err(c, "ERR weight value is not a float");
                     goto out;
                 }
@@ -1447,7 +1488,7 @@ static void zsetop(data_call *c, int numkeys_idx, const data_arg *dst, int op)
                 if (zs_score(zs_of(acc), l.v[k].m, l.v[k].ml, &o)) s = agg(how, o, s);
                 (void)zs_put(c->ds, zs_of(acc), l.v[k].m, l.v[k].ml, s);
             }
-            dmem_free(NULL, l.v);
+            zl_free(&l);
         }
         zset_each(acc, zl_cb, &res);
         /* copy members: acc is freed below */
@@ -1477,7 +1518,7 @@ static void zsetop(data_call *c, int numkeys_idx, const data_arg *dst, int op)
         dmem_free(NULL, pool[k]);
     dmem_free(NULL, pool);
     dmem_free(NULL, res.v);
-    dmem_free(NULL, tmp.v);
+    zl_free(&tmp);
 out:
     dmem_free(NULL, src);
 }
@@ -1566,7 +1607,7 @@ void cmd_zintercard(data_call *c)
                 all = src[i].e == src[0].e || src_score(&src[i], l.v[k].m, l.v[k].ml, &o);
             found += all;
         }
-        dmem_free(NULL, l.v);
+        zl_free(&l);
     }
     reply_int(c, found);
     dmem_free(NULL, src);

@@ -25,5 +25,14 @@ typedef void (*zset_each_cb)(void *ctx, const char *m, size_t ml, double score);
 void zset_each(dentry *e, zset_each_cb cb, void *ctx); /* ascending order */
 void zset_set_mem(dentry *e, size_t *mem);
 const char *zset_encoding(const dentry *e); /* OBJECT ENCODING: listpack | skiplist */
+/* 1 and *score if member is present. */
+int zset_score(dentry *e, const char *m, size_t ml, double *score);
+/* Calls cb on each element with min <= score < max_excl, ascending, until cb returns nonzero.
+ * The set must not change during the walk; m is valid until it does. */
+typedef int (*zset_range_cb)(void *ctx, const char *m, size_t ml, double score);
+void zset_each_in(dentry *e, double min, double max_excl, zset_range_cb cb, void *ctx);
+/* Redis's getDoubleFromObject: strtod over the whole argument, no leading space, no NaN, no
+ * overflow; 1 if valid. */
+int zset_parse_double(const data_arg *a, double *out);
 
 #endif

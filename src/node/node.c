@@ -35,7 +35,7 @@ static void discard_d(void *ctx, double v)
 }
 static const data_reply_ops discard_ops = {
     discard_s, discard_s, discard_i, discard_s, discard_0, discard_0,
-    discard_n, discard_n, discard_n, discard_d, NULL,
+    discard_n, discard_n, discard_n, discard_d, NULL,      NULL,
 };
 
 void node_set_addr(node *n, raft_id id, const char *addr)

@@ -206,6 +206,18 @@ void resp_add_double(resp_buf *b, double v, int proto)
     }
 }
 
+void resp_add_double_text(resp_buf *b, const char *s, size_t len, int proto)
+{
+    if (proto < 3) {
+        resp_add_bulk(b, s, len);
+        return;
+    }
+    resp_buf_reserve(b, len + 3);
+    resp_buf_append(b, ",", 1);
+    resp_buf_append(b, s, len);
+    resp_buf_append(b, "\r\n", 2);
+}
+
 void resp_add_bool(resp_buf *b, int v, int proto)
 {
     if (proto >= 3)

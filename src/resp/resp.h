@@ -114,6 +114,8 @@ void resp_add_set(resp_buf *b, size_t n, int proto);       /* ~n / *n */
 /* ,v / bulk "v": printf "%.17g" (1.1 is "1.1000000000000001"; NaN is "nan" or "-nan" as
  * printf spells it, like Redis 7.0), infinities "inf" / "-inf" */
 void resp_add_double(resp_buf *b, double v, int proto);
+/* ,s / bulk "s": a double the caller formatted (GEOPOS's Redis "human" long double text) */
+void resp_add_double_text(resp_buf *b, const char *s, size_t len, int proto);
 void resp_add_bool(resp_buf *b, int v, int proto);                         /* #t / :1 */
 void resp_add_verbatim(resp_buf *b, const char *p, size_t len, int proto); /* =txt: / bulk */
 void resp_add_push(resp_buf *b, size_t n, int proto);                      /* >n / *n */

@@ -222,6 +222,20 @@ static void cv_dbl(void *ctx, double v)
     }
     conv_done(cv);
 }
+static void cv_dbl_str(void *ctx, const char *s, size_t len)
+{
+    conv *cv = ctx;
+    if (!cv->resp3) {
+        lua_pushlstring(cv->L, s, len); /* the bulk string Redis hands the script */
+        conv_done(cv);
+        return;
+    }
+    char buf[128];
+    if (len >= sizeof buf) len = sizeof buf - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    cv_dbl(ctx, strtod(buf, NULL));
+}
 static int cv_is_resp3(void *ctx)
 {
     return ((conv *)ctx)->resp3;
@@ -229,7 +243,7 @@ static int cv_is_resp3(void *ctx)
 
 static const data_reply_ops conv_ops = {
     cv_status, cv_error, cv_integer, cv_bulk, cv_null,     cv_null,
-    cv_array,  cv_map,   cv_set,     cv_dbl,  cv_is_resp3,
+    cv_array,  cv_map,   cv_set,     cv_dbl,  cv_is_resp3, cv_dbl_str,
 };
 
 /* --- Lua value -> reply --------------------------------------------------------------------- */

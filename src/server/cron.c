@@ -86,7 +86,7 @@ static void discard_dbl(void *ctx, double v)
 }
 static const data_reply_ops discard_ops = {
     discard_status, discard_status, discard_int, discard_status, discard_none, discard_none,
-    discard_n,      discard_n,      discard_n,   discard_dbl,    NULL,
+    discard_n,      discard_n,      discard_n,   discard_dbl,    NULL,         NULL,
 };
 
 #define EXPIRE_KEYS_PER_SAMPLE 20

@@ -345,10 +345,15 @@ static int op_is_resp3(void *ctx)
 {
     return ((client *)ctx)->proto == 3;
 }
+static void op_dbl_str(void *ctx, const char *s, size_t len)
+{
+    client *c = ctx;
+    SRV_REPLY(c, resp_add_double_text(&c->out, s, len, c->proto));
+}
 
 const data_reply_ops srv_client_reply_ops = {
     op_status, op_error, op_integer, op_bulk, op_null,     op_null_array,
-    op_array,  op_map,   op_set,     op_dbl,  op_is_resp3,
+    op_array,  op_map,   op_set,     op_dbl,  op_is_resp3, op_dbl_str,
 };
 
 /* --- dispatch ---------------------------------------------------------------------------- */

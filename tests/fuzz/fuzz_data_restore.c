@@ -61,7 +61,7 @@ static void r_dbl(void *ctx, double v)
     (void)ctx, (void)v;
 }
 static const data_reply_ops ops = {r_status, r_error, r_int, r_bulk, r_void, r_void,
-                                   r_n,      r_n,     r_n,   r_dbl,  NULL};
+                                   r_n,      r_n,     r_n,   r_dbl,  NULL,   NULL};
 
 static reply run(data_store *ds, int argc, const data_arg *argv)
 {

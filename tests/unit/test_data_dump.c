@@ -66,7 +66,7 @@ static void cap_bulk(void *ctx, const char *p, size_t n)
 
 static const data_reply_ops cap_ops = {rec_status, rec_error,      rec_integer, cap_bulk,
                                        rec_null,   rec_null_array, rec_array,   rec_map,
-                                       rec_set,    rec_dbl,        NULL};
+                                       rec_set,    rec_dbl,        NULL,        NULL};
 
 /* DUMP key -> a copy of the payload (the caller frees p). */
 static blob dump_key(data_store *ds, const char *key)

@@ -117,7 +117,7 @@ static void c_hdr(void *ctx, size_t n)
     fail_msg("unexpected map/set reply");
 }
 static const data_reply_ops cap_ops = {c_status, c_error, c_int, c_bulk, c_null, c_null,
-                                       c_array,  c_hdr,   c_hdr, c_dbl,  NULL};
+                                       c_array,  c_hdr,   c_hdr, c_dbl,  NULL,   NULL};
 
 /* Runs argv (binary-safe) on ds; the reply is in `cap`; returns the dirty flag. */
 static int runv(data_store *ds, int argc, const data_arg *argv)

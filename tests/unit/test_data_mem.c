@@ -54,7 +54,7 @@ static void count_bulk(void *c, const char *s, size_t n)
     bulks += n == 32;
 }
 static const data_reply_ops ops = {nop_s, nop_s, nop_i, count_bulk, nop_v, nop_v,
-                                   nop_n, nop_n, nop_n, nop_d,      NULL};
+                                   nop_n, nop_n, nop_n, nop_d,      NULL,  NULL};
 
 /* in-use heap: small chunks plus mmapped blocks (large bucket arrays live there) */
 static size_t heap_bytes(void)

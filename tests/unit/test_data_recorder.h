@@ -2,8 +2,9 @@
  * tests read like assert_reply(ds, "SET k v EX 10", "+OK").
  *
  * Rendering (flat, space separated): +status  -error  :int  "bulk" (with \xNN, \" and \\
- * escapes)  (nil)  (nil-array)  *n (array header)  %n (map header)  ~n (set header)  ,dbl.
- * Command lines split on spaces; "..." quotes an argument and allows \xNN \n \r \t \" \\. */
+ * escapes)  (nil)  (nil-array)  *n (array header)  %n (map header)  ~n (set header)  ,dbl (%.17g,
+ * or the text of a preformatted double). Command lines split on spaces; "..." quotes an argument
+ * and allows \xNN \n \r \t \" \\. */
 #ifndef SYNOD_TEST_DATA_RECORDER_H
 #define SYNOD_TEST_DATA_RECORDER_H
 
@@ -111,9 +112,14 @@ static inline void rec_dbl(void *ctx, double v)
     rec_put(ctx, tmp, (size_t)n);
 }
 
+static inline void rec_dbl_str(void *ctx, const char *s, size_t n)
+{
+    rec_fmt(ctx, ',', s, n);
+}
+
 static const data_reply_ops rec_ops = {rec_status, rec_error,      rec_integer, rec_bulk,
                                        rec_null,   rec_null_array, rec_array,   rec_map,
-                                       rec_set,    rec_dbl,        NULL};
+                                       rec_set,    rec_dbl,        NULL,        rec_dbl_str};
 
 #define REC_MAX_ARGS 1024
 

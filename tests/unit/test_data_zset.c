@@ -472,11 +472,48 @@ static void zset_large_ranks(void **state)
     data_destroy(ds);
 }
 
+/* Set sources whose members are integers (intsets): each member's bytes must outlive the walk
+ * that formats them (Redis's unit/type/zset "ZINTERSTORE #516 regression"). */
+static void zset_ops_with_intset_sources(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    assert_reply(ds, "SADD one 100 101 102 103", ":4");
+    assert_reply(ds, "SADD two 100 200 201 202", ":4");
+    assert_reply(ds, "ZADD three 1 500 1 501 1 502 1 503 1 100", ":5");
+    assert_reply(ds, "ZINTERSTORE to 3 one two three WEIGHTS 0 0 1", ":1");
+    assert_reply(ds, "ZRANGE to 0 -1 WITHSCORES", "*2 \"100\" ,1");
+    assert_reply(ds, "ZINTER 2 one two", "*1 \"100\"");
+    assert_reply(ds, "ZDIFF 2 one two", "*3 \"101\" \"102\" \"103\"");
+    assert_reply(ds, "ZUNION 2 one two",
+                 "*7 \"101\" \"102\" \"103\" \"200\" \"201\" \"202\" \"100\"");
+    assert_reply(ds, "ZINTERCARD 2 one three", ":1");
+    data_destroy(ds);
+}
+
+/* A score of any length (DBL_MAX written out is 309 digits; Redis's "zset score double range") */
+static void zset_long_score_text(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    char line[512];
+    int n = snprintf(line, sizeof line, "ZADD zz %.17f dblmax", 1.7976931348623157e308);
+    assert_true(n > 320);
+    assert_reply(ds, line, ":1");
+    assert_reply(ds, "ZSCORE zz dblmax", ",1.7976931348623157e+308");
+    n = snprintf(line, sizeof line, "ZADD zz 2.%0300d x", 0);
+    assert_reply(ds, line, ":1");
+    assert_reply(ds, "ZSCORE zz x", ",2");
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(zset_commands_match_model),
         cmocka_unit_test(zset_large_ranks),
+        cmocka_unit_test(zset_ops_with_intset_sources),
+        cmocka_unit_test(zset_long_score_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
