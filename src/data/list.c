@@ -622,9 +622,9 @@ int block_timeout_or_reply(data_call *c, const data_arg *a, int64_t *ms)
         reply_err(c, "ERR timeout is not a float or out of range");
         return -1;
     }
-    /* as Redis 7.0: milliseconds truncated; beyond the long long range the x86 conversion
-     * gives LLONG_MIN, so a huge timeout reads as negative */
-    v *= 1000.0L;
+    /* as Redis 7.0: milliseconds rounded up (0.001 s waits 1 ms, not for ever); beyond the
+     * long long range the x86 conversion gives LLONG_MIN, so a huge timeout reads as negative */
+    v = ceill(v * 1000.0L);
     long long t =
         v >= 9223372036854775808.0L || v < -9223372036854775808.0L ? LLONG_MIN : (long long)v;
     if (t < 0) {

@@ -39,3 +39,15 @@ def test_ttl_kept_until_deadline(r):
     r.expire("k", 1)
     time.sleep(0.3)
     assert r.get("k") == "v"
+
+
+def test_subms_blocking_timeouts_expire(r):
+    """Redis rounds a blocking timeout up to whole milliseconds: 0.001 s waits 1 ms (it once
+    truncated to 0 here, i.e. for ever: Redis's unit/type/list '0.001 timeout')."""
+    for cmd in (("BLPOP", "nolist", "0.001"), ("BRPOP", "nolist", "0.0001"),
+                ("BLMOVE", "nolist", "dst", "LEFT", "RIGHT", "0.0009"),
+                ("BZPOPMIN", "nozset", "0.001")):  # fmt: skip
+        t0 = time.monotonic()
+        assert r.execute_command(*cmd) is None
+        assert time.monotonic() - t0 < 2.0, cmd
+    assert r.info("clients")["blocked_clients"] == 0
