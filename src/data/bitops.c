@@ -41,6 +41,7 @@ static int bit_offset_or_reply(data_call *c, const data_arg *a, int hash, int bi
 static dentry *mark_raw(data_call *c, dpos pos)
 {
     dentry *e = *pos.slot;
+    e->flags |= DE_RAW;
     if (e->vcap > e->vlen) return e;
     uint32_t n = e->vlen;
     e = ks_string_resize(c, pos, (size_t)n + 1, 0);
@@ -58,6 +59,7 @@ static dentry *string_for_bits(data_call *c, uint64_t maxbit, int *grown)
     *grown = 0;
     if (!ks_write(c, key, &pos)) {
         dentry *e = dentry_new(&c->ds->mem, DT_STRING, key->ptr, key->len, NULL, 0, need + 1, -1);
+        e->flags |= DE_RAW;
         memset(dentry_val(e), 0, need);
         e->vlen = (uint32_t)need;
         ks_insert(c, e);
@@ -101,13 +103,15 @@ void cmd_setbit(data_call *c)
         reply_err(c, "ERR bit is not an integer or out of range");
         return;
     }
-    int grown;
+    int grown, was_dirty = c->dirty;
     dentry *e = string_for_bits(c, off, &grown);
     if (!e) return;
     unsigned char *p = (unsigned char *)dentry_val(e);
     int old = get_bit(p, off);
     put_bit(p, off, (int)on);
-    c->dirty = 1;
+    /* as Redis 7.0: a change only if the key was created or grew, or the bit flipped (the
+     * raw re-encoding is not one): no WATCH break, no dirty count otherwise */
+    c->dirty = was_dirty || grown || old != (int)on;
     reply_int(c, old);
 }
 
@@ -463,6 +467,7 @@ bad:
 
 static void bitfield_generic(data_call *c, int ro)
 {
+    int changed = 0, was_dirty = 0, wrote = 0; /* before any goto out */
     int cap = (c->argc - 2) / 3 + 1, numops = 0, readonly = 1, ow = OW_WRAP;
     bf_op *ops = dmem_alloc(&c->ds->mem, sizeof(bf_op) * (size_t)cap);
     uint64_t highest = 0;
@@ -519,8 +524,11 @@ static void bitfield_generic(data_call *c, int ro)
             goto out;
         }
         int grown;
+        was_dirty = c->dirty;
         e = string_for_bits(c, highest, &grown);
         if (!e) goto out;
+        changed = grown;
+        wrote = 1;
     }
     c->ops->array(c->rctx, (size_t)numops);
     for (int j = 0; j < numops; j++) {
@@ -572,9 +580,12 @@ static void bitfield_generic(data_call *c, int ro)
             continue;
         }
         reply_int(c, ret);
+        uint64_t mask = o->bits == 64 ? UINT64_MAX : ((uint64_t)1 << o->bits) - 1;
+        if ((bf_get_u(p, o->offset, o->bits) & mask) != (newbits & mask)) changed = 1;
         bf_set(p, o->offset, o->bits, newbits);
-        c->dirty = 1;
     }
+    /* as SETBIT: dirty only if the key was created, grew, or a field's bits changed */
+    if (wrote) c->dirty = was_dirty || changed;
 out:
     dmem_free(&c->ds->mem, ops);
 }

@@ -61,6 +61,7 @@ static const char *encoding_name(dentry *e)
     switch (e->type) {
     case DT_STRING: {
         long long v;
+        if (e->flags & DE_RAW) return "raw";
         if (e->vlen <= 20 && syn_string2ll(dentry_val(e), e->vlen, &v)) return "int";
         return e->vlen <= 44 && e->vcap == e->vlen ? "embstr" : "raw";
     }

@@ -286,6 +286,7 @@ static void store_keep_ttl(data_call *c, int found, dpos pos, const char *v, siz
     if (found) {
         dentry *e = ks_string_resize(c, pos, n, 0);
         memcpy(dentry_val(e), v, n);
+        e->flags &= (uint8_t)~DE_RAW; /* a counter's new value: encoded afresh, as Redis */
     } else {
         ks_insert(c,
                   dentry_new(&c->ds->mem, DT_STRING, c->argv[1].ptr, c->argv[1].len, v, n, n, -1));
@@ -413,6 +414,7 @@ void cmd_append(data_call *c)
     if (check_len_or_reply(c, e->vlen, (long long)a->len) < 0) return;
     size_t old = e->vlen;
     e = ks_string_resize(c, pos, old + a->len, 1);
+    e->flags |= DE_RAW;
     memcpy(dentry_val(e) + old, a->ptr, a->len);
     reply_int(c, (long long)e->vlen);
 }
@@ -484,6 +486,7 @@ void cmd_setrange(data_call *c)
         memset(dentry_val(e), 0, (size_t)off);
         memcpy(dentry_val(e) + off, a->ptr, a->len);
         e->vlen = (uint32_t)n;
+        e->flags |= DE_RAW;
         ks_insert(c, e);
         reply_int(c, (long long)n);
         return;
@@ -504,6 +507,7 @@ void cmd_setrange(data_call *c)
         if ((size_t)off > old) memset(dentry_val(e) + old, 0, (size_t)off - old);
     }
     memcpy(dentry_val(e) + off, a->ptr, a->len);
+    e->flags |= DE_RAW;
     c->dirty = 1;
     reply_int(c, e->vlen);
 }

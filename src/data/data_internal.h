@@ -25,7 +25,10 @@ enum { DT_ZSET = 4 }; /* zset.c */
 enum {
     DE_EXPIRE = 1u << 0,     /* an int64 expiry (ms) sits at data[0..8) */
     DE_HASH_TABLE = 1u << 1, /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
-    DE_EVICTING = 1u << 2    /* picked by data_evict_pick, its deletion not applied yet (local) */
+    DE_EVICTING = 1u << 2,   /* picked by data_evict_pick, its deletion not applied yet (local) */
+    DE_RAW = 1u << 3         /* DT_STRING: edited in place (SETRANGE APPEND SETBIT BITFIELD): OBJECT
+                                ENCODING says raw, as Redis's unshared string (local, not in the
+                                snapshot; SET and the counters clear it) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then

@@ -254,10 +254,13 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
         return true;
     }
     if (c && (data_cmd_describe(dc)->flags & DATA_CMD_BLOCKING)) {
-        bool dirty;
-        return nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty);
+        bool dirty = false;
+        bool answered = nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty);
+        n->dirty_since_snap += dirty;
+        return answered;
     }
-    data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL);
+    if (data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
+        n->dirty_since_snap++;
     return true;
 }
 
@@ -309,8 +312,10 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
         if (dc) {
-            if (data_exec(n->ds, dc, k, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
+            if (data_exec(n->ds, dc, k, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL)) {
                 (*n->host->applied_writes)++;
+                n->dirty_since_snap++;
+            }
         } else if (script_route(n->host->scripts, k, n->argv) != SCRIPT_NONE) {
             if (exec_script(n, c, k, n->argv, now_ms, true)) (*n->host->applied_writes)++;
         } else if (c) {
@@ -796,6 +801,16 @@ static const char *leader_client_addr(const node *n)
     if (!n->leader) return "";
     if (n->leader == (raft_id)n->cfg.id) return n->cfg.client_addr;
     return n->pn ? peer_net_client_addr(n->pn, n->leader) : "";
+}
+
+uint64_t node_changes_since_snapshot(const node *n)
+{
+    return n->dirty_since_snap;
+}
+
+int node_snapshot_in_progress(const node *n)
+{
+    return n->bg_pid > 0;
 }
 
 const char *node_leader_client_addr(node *n)

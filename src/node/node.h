@@ -159,6 +159,10 @@ void node_unwatch(node *n, node_client *c);
 long long node_wait_count(node *n, node_client *c);
 void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(node *n); /* "" while no leader is known */
+/* INFO persistence: commands that changed the dataset since the last snapshot (Redis's
+ * rdb_changes_since_last_save), and whether a background snapshot is being written. */
+uint64_t node_changes_since_snapshot(const node *n);
+int node_snapshot_in_progress(const node *n);
 
 /* node_log.c: a command's arguments as log entries (and MULTI's queue) hold them: argc (u32),
  * then len (u32) + bytes for each, big-endian. nentry_put_args appends to b; nentry_get_args

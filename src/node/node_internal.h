@@ -89,6 +89,7 @@ struct node {
     uint64_t applied;
     uint64_t applied_since_snap;       /* entries applied since the last snapshot */
     uint64_t applied_bytes_since_snap; /* and their payload bytes */
+    uint64_t dirty_since_snap;         /* applied commands that changed the dataset, since */
     uint64_t coord_wait_index;         /* leader: lease ends proposed up to here (coord.c) */
     uint64_t expire_wait_index;        /* leader: DELs proposed up to here, wait until applied */
     uint64_t durable_term; /* term of the last hard state written + synced (raft_may_send_early) */

@@ -189,7 +189,7 @@ int node_snapshot(node *n, char *err, size_t cap)
         free(conf);
         return -1;
     }
-    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     return snapshot_taken(n, &meta, conf, cl, err, cap);
 }
 
@@ -207,7 +207,7 @@ void node_snap_maybe_start(node *n)
     uint32_t cl = 0;
     uint8_t *conf = conf_blob(n, &meta.config, &cl); /* the child writes these very bytes */
     if (!conf) return;
-    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -328,7 +328,7 @@ static int install_done(node *n, const raft_snapshot_meta *meta)
     }
     snap_set_current(n, meta, conf, cl);
     n->applied = meta->index;
-    n->applied_since_snap = n->applied_bytes_since_snap = 0;
+    n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     nwatch_horizon(n, meta->index); /* what changed which key before it is unknown */
     syn_log(SYN_LOG_INFO, "installed the leader's snapshot at index %llu",
             (unsigned long long)meta->index);

@@ -194,6 +194,11 @@ static void cover_holds_every_point_inside(void **state)
     for (int i = 0; i < 3000; i++) {
         geo_shape s;
         random_shape(&s);
+        /* a shape reaching past the Mercator latitude limit (85.05): Redis's 3x3-cell cover
+         * (which synod reproduces reply for reply) is not complete there, e.g. a 1,200 km
+         * radius at latitude 79.8 (seeds 17, 29, ... of 100 found such points) */
+        double reach = (s.box ? s.height / 2 + s.width / 2 : s.radius) / 110000.0;
+        if (fabs(s.xy[1]) + reach > 85.0) continue;
         geo_hash cells[9];
         geo_cover(&s, cells);
         for (int k = 0; k < 20; k++) {

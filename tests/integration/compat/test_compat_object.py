@@ -1,5 +1,6 @@
-"""Differential tests: OBJECT (ENCODING REFCOUNT FREQ HELP, errors) and CONFIG SET save, byte for
-byte against a real redis-server 7.0 (IDLETIME by shape: synod keeps no access clock yet)."""
+"""Differential tests: OBJECT (ENCODING REFCOUNT FREQ IDLETIME HELP, errors), string encodings
+after in-place edits, LFU counters, and CONFIG SET save, byte for byte against a real
+redis-server 7.0 (IDLETIME by shape when time passes)."""
 
 from .diff import PAIRS, SHAPE
 
@@ -21,6 +22,39 @@ def test_object(pair):
         ("OBJECT", "HELP"), ("OBJECT", "help"), ("OBJECT", "FOO"), ("OBJECT", "FOO", "k"),
         ("OBJECT", "ENCODING"), ("OBJECT", "ENCODING", "a", "b"), ("OBJECT",),
         ("OBJECT", "HELP", "x"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+
+
+def test_string_encoding_after_edits(pair):
+    """SETRANGE / APPEND on an existing key / SETBIT / BITFIELD leave a raw string even when it
+    reads as an integer; SET, INCR and APPEND creating the key encode afresh."""
+    for step in [
+        ("SET", "k", "1234"), ("SETRANGE", "k", "0", "5"), ("OBJECT", "ENCODING", "k"),
+        ("INCR", "k"), ("OBJECT", "ENCODING", "k"), ("SETRANGE", "new", "0", "77"),
+        ("OBJECT", "ENCODING", "new"), ("APPEND", "a", "12"), ("OBJECT", "ENCODING", "a"),
+        ("APPEND", "a", "3"), ("OBJECT", "ENCODING", "a"), ("SET", "a", "1"),
+        ("OBJECT", "ENCODING", "a"), ("SETBIT", "b", "1", "1"), ("OBJECT", "ENCODING", "b"),
+        ("SET", "b", "12"), ("SETBIT", "b", "0", "0"), ("OBJECT", "ENCODING", "b"),
+        ("SET", "c", "abc"), ("BITFIELD", "c", "SET", "u8", "0", "97"),
+        ("OBJECT", "ENCODING", "c"), ("SET", "e", "x"), ("SETRANGE", "e", "0", ""),
+        ("OBJECT", "ENCODING", "e"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+
+
+def test_lfu_counters(pair):
+    """lfu-log-factor 0: every access counts; a new key starts at 5; OBJECT IDLETIME refused
+    under LFU (and meaningless right after switching back: LFU bits read as a clock)."""
+    for step in [
+        ("CONFIG", "SET", "lfu-log-factor", "0"), ("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"),
+        ("SET", "f", "v"), ("OBJECT", "FREQ", "f"), ("GET", "f"), ("GET", "f"), ("EXISTS", "f"),
+        ("OBJECT", "FREQ", "f"), ("TOUCH", "f"), ("OBJECT", "FREQ", "f"), ("OBJECT", "IDLETIME", "f"),
+        ("CONFIG", "SET", "maxmemory-policy", "foo"), ("CONFIG", "GET", "maxmemory-policy"),
+        ("CONFIG", "SET", "maxmemory-policy", "noeviction"), ("CONFIG", "SET", "lfu-log-factor", "10"),
+        SHAPE("OBJECT", "IDLETIME", "f"), ("OBJECT", "FREQ", "f"),
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
