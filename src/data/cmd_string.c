@@ -512,6 +512,141 @@ void cmd_setrange(data_call *c)
     reply_int(c, e->vlen);
 }
 
+/* ---- LCS ---- */
+
+/* One common run found by the walk back through the table: [a0, a1] in the first string,
+ * [b0, b1] in the second. */
+typedef struct {
+    uint32_t a0, a1, b0, b1;
+    int open;
+} lcs_run;
+
+static void lcs_emit_run(data_call *c, const lcs_run *r, long long minlen, int withlen,
+                         size_t *emitted, int emit)
+{
+    uint32_t len = r->a1 - r->a0 + 1;
+    if (minlen > 0 && (long long)len < minlen) return;
+    (*emitted)++;
+    if (!emit) return;
+    c->ops->array(c->rctx, 2 + (size_t)withlen);
+    c->ops->array(c->rctx, 2);
+    reply_int(c, r->a0);
+    reply_int(c, r->a1);
+    c->ops->array(c->rctx, 2);
+    reply_int(c, r->b0);
+    reply_int(c, r->b1);
+    if (withlen) reply_int(c, len);
+}
+
+/* Walks the table back from (alen, blen) as Redis 7.0 does (on a tie it steps in the second
+ * string), collecting the common string into out (if not NULL) and the runs of consecutive
+ * matches, each reported when it ends (emit = 0: only counted). */
+static size_t lcs_walk(data_call *c, const uint32_t *t, const char *a, uint32_t alen, const char *b,
+                       uint32_t blen, char *out, long long minlen, int withlen, int emit)
+{
+    size_t emitted = 0;
+    uint32_t i = alen, j = blen, k = t[(size_t)alen * (blen + 1) + blen];
+    lcs_run r = {0, 0, 0, 0, 0};
+    while (i > 0 && j > 0) {
+        int end_run = 0;
+        if (a[i - 1] == b[j - 1]) {
+            if (out) out[k - 1] = a[i - 1];
+            if (!r.open) {
+                r = (lcs_run){i - 1, i - 1, j - 1, j - 1, 1};
+            } else if (r.a0 == i && r.b0 == j) {
+                r.a0--; /* the run grows backwards */
+                r.b0--;
+            } else {
+                end_run = 1;
+            }
+            if (r.a0 == 0 || r.b0 == 0) end_run = 1;
+            k--;
+            i--;
+            j--;
+        } else {
+            if (t[(size_t)(i - 1) * (blen + 1) + j] > t[(size_t)i * (blen + 1) + j - 1])
+                i--;
+            else
+                j--;
+            if (r.open) end_run = 1;
+        }
+        if (end_run) {
+            lcs_emit_run(c, &r, minlen, withlen, &emitted, emit);
+            r.open = 0;
+        }
+    }
+    return emitted;
+}
+
+void cmd_lcs(data_call *c)
+{
+    dentry *ea = ks_read(c, &c->argv[1]), *eb = ks_read(c, &c->argv[2]);
+    if ((ea && ea->type != DT_STRING) || (eb && eb->type != DT_STRING)) {
+        reply_err(c, "ERR The specified keys must contain string values");
+        return;
+    }
+    int getlen = 0, getidx = 0, withlen = 0;
+    long long minlen = 0;
+    for (int j = 3; j < c->argc; j++) {
+        const data_arg *o = &c->argv[j];
+        if (arg_eq(o, "idx")) {
+            getidx = 1;
+        } else if (arg_eq(o, "len")) {
+            getlen = 1;
+        } else if (arg_eq(o, "withmatchlen")) {
+            withlen = 1;
+        } else if (arg_eq(o, "minmatchlen") && j + 1 < c->argc) {
+            if (arg_ll_or_reply(c, &c->argv[++j], &minlen) < 0) return;
+            if (minlen < 0) minlen = 0;
+        } else {
+            reply_syntax(c);
+            return;
+        }
+    }
+    if (getlen && getidx) {
+        reply_err(c, "ERR If you want both the length and indexes, please just use IDX.");
+        return;
+    }
+    const char *a = ea ? dentry_val(ea) : "", *b = eb ? dentry_val(eb) : "";
+    uint32_t alen = ea ? ea->vlen : 0, blen = eb ? eb->vlen : 0;
+    /* the table: (alen + 1) x (blen + 1) lengths of common subsequences of prefixes */
+    unsigned long long cells = (unsigned long long)(alen + 1ull) * (blen + 1ull);
+    if (cells * sizeof(uint32_t) > (unsigned long long)c->ds->max_string_bytes) {
+        reply_err(c, "ERR Insufficient memory, transient memory for LCS exceeds "
+                     "proto-max-bulk-len");
+        return;
+    }
+    uint32_t *t = dmem_alloc(NULL, (size_t)cells * sizeof(uint32_t));
+    for (uint32_t i = 0; i <= alen; i++) {
+        uint32_t *row = t + (size_t)i * (blen + 1), *up = i ? row - (blen + 1) : row;
+        for (uint32_t j = 0; j <= blen; j++) {
+            if (i == 0 || j == 0)
+                row[j] = 0;
+            else if (a[i - 1] == b[j - 1])
+                row[j] = up[j - 1] + 1;
+            else
+                row[j] = up[j] > row[j - 1] ? up[j] : row[j - 1];
+        }
+    }
+    uint32_t total = t[cells - 1];
+    if (getidx) {
+        c->ops->map(c->rctx, 2);
+        reply_bulk(c, "matches", 7);
+        c->ops->array(c->rctx, lcs_walk(c, t, a, alen, b, blen, NULL, minlen, withlen, 0));
+        (void)lcs_walk(c, t, a, alen, b, blen, NULL, minlen, withlen, 1);
+        reply_bulk(c, "len", 3);
+        reply_int(c, total);
+    } else if (getlen) {
+        reply_int(c, total);
+    } else {
+        char *out = dmem_alloc(NULL, total ? total : 1);
+        (void)lcs_walk(c, t, a, alen, b, blen, out, 0, 0, 0);
+        reply_bulk(c, out, total);
+        dmem_free(NULL, out);
+    }
+    dmem_free(NULL, t);
+}
+
 /* ---- deterministic rewrite (see data_rewrite) ---- */
 
 /* Copies argv without its EX/PX options (and their values) and appends PXAT ms. The command
