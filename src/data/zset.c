@@ -19,12 +19,6 @@
 
 #define ZSL_MAXLEVEL 32
 
-typedef struct zitem { /* an element of the compact encoding */
-    double score;
-    uint32_t ml;
-    char m[];
-} zitem;
-
 typedef struct znode {
     const char *m; /* the member bytes of its table entry */
     uint32_t ml;
@@ -37,16 +31,31 @@ typedef struct znode {
     } lv[];
 } znode;
 
-struct zset {
-    int big;      /* 0: sorted array of zitem*, 1: skiplist + table */
-    uint64_t len; /* elements */
-    zitem **arr;
-    size_t cap;
+/* The big encoding: a skiplist with spans and a member table. */
+typedef struct zbig {
     dict d; /* members: dmember bytes followed by the znode* */
     znode *head, *tail;
     int level;
+} zbig;
+
+/* The compact encoding packs its elements, in order, into one buffer (like Redis's listpack):
+ *   score | varint member length | member bytes | back length (reversed varint)
+ * where the score is one byte for an integer in [-120, 119] (value + 120), 0xF0 + a zigzag
+ * varint for another integer of at most 2^53 in magnitude, or 0xF1 + the 8 bytes of the double.
+ * The back length (the element's size, written so it reads from its end) lets a walk go
+ * backwards. An integral score is stored as an integer, so -0 comes back as 0, as in Redis. */
+struct zset {
+    uint32_t big;       /* 0: compact, 1: skiplist + table */
+    uint32_t used, cap; /* compact: bytes of buf in use / allocated */
+    uint64_t len;       /* elements */
+    union {
+        unsigned char *buf; /* compact */
+        zbig *b;            /* big */
+    } u;
     size_t *mem;
 };
+
+#define ZB(z) ((z)->u.b)
 
 /* A reference to one element, valid until the set changes. */
 typedef struct {
@@ -95,6 +104,177 @@ static znode *entry_node(dentry *de)
     return n;
 }
 
+/* ---- the compact encoding's elements ---- */
+
+typedef struct {
+    double score;
+    const char *m;
+    uint32_t ml;
+    uint32_t size; /* bytes of the whole element */
+} zpk;
+
+static size_t varint_put(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        p[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v > 0x7f) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static uint64_t varint_get(const unsigned char *p, size_t *n)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (;; i++) {
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) break;
+    }
+    *n = i + 1;
+    return v;
+}
+
+/* an integral score small enough to be exact as an integer: 1 (and *iv), else 0 */
+static int score_int(double score, int64_t *iv)
+{
+    if (!(score >= -9007199254740992.0 && score <= 9007199254740992.0)) return 0;
+    int64_t v = (int64_t)score;
+    if ((double)v != score) return 0;
+    *iv = v;
+    return 1;
+}
+
+static size_t score_len(double score)
+{
+    int64_t v;
+    if (!score_int(score, &v)) return 9;
+    if (v >= -120 && v <= 119) return 1;
+    return 1 + varint_len(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* an element of `body` bytes plus its back length, which counts itself too */
+static size_t with_back(size_t body)
+{
+    size_t bl = 1;
+    while (varint_len(body + bl) > bl)
+        bl++;
+    return body + bl;
+}
+
+static size_t pk_size(double score, size_t ml)
+{
+    return with_back(score_len(score) + varint_len(ml) + ml);
+}
+
+/* writes the element at p (pk_size(score, ml) bytes) */
+static void pk_write(unsigned char *p, double score, const char *m, size_t ml, size_t size)
+{
+    size_t o = 0;
+    int64_t v;
+    if (!score_int(score, &v)) {
+        p[o++] = 0xF1;
+        memcpy(p + o, &score, 8);
+        o += 8;
+    } else if (v >= -120 && v <= 119) {
+        p[o++] = (unsigned char)(v + 120);
+    } else {
+        p[o++] = 0xF0;
+        o += varint_put(p + o, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    }
+    o += varint_put(p + o, ml);
+    if (ml) memcpy(p + o, m, ml);
+    o += ml;
+    /* the back length, reversed: its last byte is the varint's first */
+    unsigned char tmp[10];
+    size_t n = varint_put(tmp, size);
+    for (size_t i = 0; i < n; i++)
+        p[o + i] = tmp[n - 1 - i];
+    SYN_ASSERT(o + n == size);
+}
+
+static zpk pk_read(const unsigned char *p)
+{
+    zpk x;
+    size_t o = 0, n;
+    if (p[0] == 0xF1) {
+        memcpy(&x.score, p + 1, 8);
+        o = 9;
+    } else if (p[0] == 0xF0) {
+        uint64_t u = varint_get(p + 1, &n);
+        x.score = (double)(int64_t)((u >> 1) ^ (~(u & 1) + 1));
+        o = 1 + n;
+    } else {
+        x.score = (double)((int)p[0] - 120);
+        o = 1;
+    }
+    x.ml = (uint32_t)varint_get(p + o, &n);
+    o += n;
+    x.m = (const char *)p + o;
+    o += x.ml;
+    x.size = (uint32_t)with_back(o); /* the back length follows */
+    return x;
+}
+
+/* the size of the element that ends just before p (its back length, read backwards) */
+static uint32_t pk_back(const unsigned char *end)
+{
+    uint64_t v = 0;
+    size_t i = 0;
+    for (;; i++) {
+        unsigned char b = end[-1 - (ptrdiff_t)i];
+        v |= (uint64_t)(b & 0x7f) << (7 * i);
+        if (!(b & 0x80)) break;
+    }
+    return (uint32_t)v;
+}
+
+/* byte offset of the element of rank r (<= len: len gives the end) */
+static uint32_t pk_offset(const zset *z, uint64_t r)
+{
+    uint32_t off = 0;
+    for (uint64_t i = 0; i < r; i++)
+        off += pk_read(z->u.buf + off).size;
+    return off;
+}
+
+/* makes room for `size` bytes at offset off */
+static void pk_open(zset *z, uint32_t off, size_t size)
+{
+    size_t need = (size_t)z->used + size;
+    SYN_ASSERT(need <= UINT32_MAX);
+    if (need > z->cap) {
+        size_t cap = need + need / 4 + 8;
+        if (cap > UINT32_MAX) cap = need;
+        z->u.buf = dmem_realloc(z->mem, z->u.buf, cap);
+        z->cap = (uint32_t)cap;
+    }
+    memmove(z->u.buf + off + size, z->u.buf + off, z->used - off);
+    z->used += (uint32_t)size;
+}
+
+/* removes `size` bytes at offset off, giving memory back when much is free */
+static void pk_close(zset *z, uint32_t off, size_t size)
+{
+    memmove(z->u.buf + off, z->u.buf + off + size, z->used - off - size);
+    z->used -= (uint32_t)size;
+    if (z->cap > 64 && z->used < z->cap / 2) {
+        size_t cap = z->used + z->used / 4 + 8;
+        z->u.buf = dmem_realloc(z->mem, z->u.buf, cap);
+        z->cap = (uint32_t)cap;
+    }
+}
+
 dentry *zset_new_entry(data_store *ds, const char *key, size_t klen, int64_t expire_ms)
 {
     dentry *e = dentry_new(&ds->mem, DT_ZSET, key, klen, NULL, 0, sizeof(void *), expire_ms);
@@ -114,12 +294,11 @@ void zset_free(size_t *mem, dentry *e)
 {
     zset *z = zs_of(e);
     if (z->big) {
-        dict_deinit(&z->d, free_member, mem);
-        dmem_free(mem, z->head);
-    } else {
-        for (uint64_t i = 0; i < z->len; i++)
-            dmem_free(mem, z->arr[i]);
-        dmem_free(mem, z->arr);
+        dict_deinit(&ZB(z)->d, free_member, mem);
+        dmem_free(mem, ZB(z)->head);
+        dmem_free(mem, ZB(z));
+    } else if (z->u.buf) {
+        dmem_free(mem, z->u.buf);
     }
     dmem_free(mem, z);
 }
@@ -138,14 +317,14 @@ void zset_set_mem(dentry *e, size_t *mem)
 {
     zset *z = zs_of(e);
     z->mem = mem;
-    if (z->big) z->d.mem = mem;
+    if (z->big) ZB(z)->d.mem = mem;
 }
 
 /* ---- skiplist ---- */
 
 static int node_level(zset *z, const char *m, size_t ml)
 {
-    uint64_t h = dict_hash(&z->d, m, ml) ^ 0x5bd1e9955bd1e995ull;
+    uint64_t h = dict_hash(&ZB(z)->d, m, ml) ^ 0x5bd1e9955bd1e995ull;
     h *= 0x9E3779B97F4A7C15ull; /* the table used the low bits; mix them all up */
     int lvl = 1;
     while (lvl < ZSL_MAXLEVEL && (h & 3) == 0) {
@@ -157,10 +336,10 @@ static int node_level(zset *z, const char *m, size_t ml)
 
 static void zsl_insert(zset *z, znode *x)
 {
-    znode *update[ZSL_MAXLEVEL] = {0}, *p = z->head;
+    znode *update[ZSL_MAXLEVEL] = {0}, *p = ZB(z)->head;
     uint64_t rank[ZSL_MAXLEVEL] = {0};
-    for (int i = z->level - 1; i >= 0; i--) {
-        rank[i] = i == z->level - 1 ? 0 : rank[i + 1];
+    for (int i = ZB(z)->level - 1; i >= 0; i--) {
+        rank[i] = i == ZB(z)->level - 1 ? 0 : rank[i + 1];
         while (p->lv[i].fwd && elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml,
                                      x->score, x->m, x->ml) < 0) {
             rank[i] += p->lv[i].span;
@@ -168,13 +347,13 @@ static void zsl_insert(zset *z, znode *x)
         }
         update[i] = p;
     }
-    if (x->lvl > z->level) {
-        for (int i = z->level; i < x->lvl; i++) {
+    if (x->lvl > ZB(z)->level) {
+        for (int i = ZB(z)->level; i < x->lvl; i++) {
             rank[i] = 0;
-            update[i] = z->head;
+            update[i] = ZB(z)->head;
             update[i]->lv[i].span = z->len;
         }
-        z->level = x->lvl;
+        ZB(z)->level = x->lvl;
     }
     for (int i = 0; i < x->lvl; i++) {
         x->lv[i].fwd = update[i]->lv[i].fwd;
@@ -182,19 +361,19 @@ static void zsl_insert(zset *z, znode *x)
         x->lv[i].span = update[i]->lv[i].span - (rank[0] - rank[i]);
         update[i]->lv[i].span = (rank[0] - rank[i]) + 1;
     }
-    for (int i = x->lvl; i < z->level; i++)
+    for (int i = x->lvl; i < ZB(z)->level; i++)
         update[i]->lv[i].span++;
-    x->back = update[0] == z->head ? NULL : update[0];
+    x->back = update[0] == ZB(z)->head ? NULL : update[0];
     if (x->lv[0].fwd)
         x->lv[0].fwd->back = x;
     else
-        z->tail = x;
+        ZB(z)->tail = x;
 }
 
 static void zsl_unlink(zset *z, znode *x)
 {
-    znode *update[ZSL_MAXLEVEL] = {0}, *p = z->head;
-    for (int i = z->level - 1; i >= 0; i--) {
+    znode *update[ZSL_MAXLEVEL] = {0}, *p = ZB(z)->head;
+    for (int i = ZB(z)->level - 1; i >= 0; i--) {
         while (p->lv[i].fwd && p->lv[i].fwd != x &&
                elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml, x->score, x->m,
                      x->ml) < 0)
@@ -202,7 +381,7 @@ static void zsl_unlink(zset *z, znode *x)
         update[i] = p;
     }
     SYN_ASSERT(update[0]->lv[0].fwd == x);
-    for (int i = 0; i < z->level; i++) {
+    for (int i = 0; i < ZB(z)->level; i++) {
         if (update[i]->lv[i].fwd == x) {
             update[i]->lv[i].span += x->lv[i].span - 1;
             update[i]->lv[i].fwd = x->lv[i].fwd;
@@ -213,17 +392,17 @@ static void zsl_unlink(zset *z, znode *x)
     if (x->lv[0].fwd)
         x->lv[0].fwd->back = x->back;
     else
-        z->tail = x->back;
-    while (z->level > 1 && !z->head->lv[z->level - 1].fwd)
-        z->level--;
+        ZB(z)->tail = x->back;
+    while (ZB(z)->level > 1 && !ZB(z)->head->lv[ZB(z)->level - 1].fwd)
+        ZB(z)->level--;
 }
 
 /* The node at 0-based rank r (< len). */
 static znode *zsl_at(zset *z, uint64_t r)
 {
-    znode *p = z->head;
+    znode *p = ZB(z)->head;
     uint64_t t = 0;
-    for (int i = z->level - 1; i >= 0; i--) {
+    for (int i = ZB(z)->level - 1; i >= 0; i--) {
         while (p->lv[i].fwd && t + p->lv[i].span <= r + 1) {
             t += p->lv[i].span;
             p = p->lv[i].fwd;
@@ -236,41 +415,52 @@ static znode *zsl_at(zset *z, uint64_t r)
 
 static void to_big(zset *z, const uint64_t seed[2])
 {
-    zitem **arr = z->arr;
+    unsigned char *buf = z->u.buf;
     uint64_t n = z->len;
+    zbig *b = dmem_calloc(z->mem, 1, sizeof *b);
     z->big = 1;
-    dict_init_members(&z->d, z->mem, seed);
-    z->head = node_new(z->mem, ZSL_MAXLEVEL);
-    z->tail = NULL;
-    z->level = 1;
+    z->u.b = b;
+    dict_init_members(&b->d, z->mem, seed);
+    b->head = node_new(z->mem, ZSL_MAXLEVEL);
+    b->tail = NULL;
+    b->level = 1;
     z->len = 0;
-    z->arr = NULL;
-    z->cap = 0;
+    z->used = z->cap = 0;
+    uint32_t off = 0;
     for (uint64_t i = 0; i < n; i++) {
-        dentry *de = dmem_alloc(z->mem, DMEMBER_HDR + arr[i]->ml + sizeof(znode *));
+        zpk x = pk_read(buf + off);
+        off += x.size;
+        dentry *de = dmem_alloc(z->mem, DMEMBER_HDR + x.ml + sizeof(znode *));
         de->next = NULL;
-        de->klen = arr[i]->ml;
-        memcpy(dmember_key(de), arr[i]->m, arr[i]->ml);
-        znode *x = node_new(z->mem, node_level(z, arr[i]->m, arr[i]->ml));
-        x->m = dmember_key(de);
-        x->ml = arr[i]->ml;
-        x->score = arr[i]->score;
-        memcpy(dmember_key(de) + de->klen, &x, sizeof x);
-        dict_insert(&z->d, de);
-        zsl_insert(z, x);
+        de->klen = x.ml;
+        memcpy(dmember_key(de), x.m, x.ml);
+        znode *nd = node_new(z->mem, node_level(z, x.m, x.ml));
+        nd->m = dmember_key(de);
+        nd->ml = x.ml;
+        nd->score = x.score;
+        memcpy(dmember_key(de) + de->klen, &nd, sizeof nd);
+        dict_insert(&b->d, de);
+        zsl_insert(z, nd);
         z->len++;
-        dmem_free(z->mem, arr[i]);
     }
-    dmem_free(z->mem, arr);
+    if (buf) dmem_free(z->mem, buf);
 }
 
 /* ---- element access over both encodings ---- */
 
-static size_t arr_find(zset *z, const char *m, size_t ml)
+/* the compact element holding member: its byte offset, or UINT32_MAX */
+static uint32_t pk_find(zset *z, const char *m, size_t ml, zpk *out)
 {
-    for (size_t i = 0; i < z->len; i++)
-        if (z->arr[i]->ml == ml && memcmp(z->arr[i]->m, m, ml) == 0) return i;
-    return SIZE_MAX;
+    uint32_t off = 0;
+    for (uint64_t i = 0; i < z->len; i++) {
+        zpk x = pk_read(z->u.buf + off);
+        if (x.ml == ml && memcmp(x.m, m, ml) == 0) {
+            if (out) *out = x;
+            return off;
+        }
+        off += x.size;
+    }
+    return UINT32_MAX;
 }
 
 /* 1 and *score if member is present */
@@ -278,13 +468,13 @@ static int zs_score(zset *z, const char *m, size_t ml, double *score)
 {
     if (z->big) {
         dpos pos;
-        if (!dict_find(&z->d, m, ml, &pos)) return 0;
+        if (!dict_find(&ZB(z)->d, m, ml, &pos)) return 0;
         *score = entry_node(*pos.slot)->score;
         return 1;
     }
-    size_t i = arr_find(z, m, ml);
-    if (i == SIZE_MAX) return 0;
-    *score = z->arr[i]->score;
+    zpk x;
+    if (pk_find(z, m, ml, &x) == UINT32_MAX) return 0;
+    *score = x.score;
     return 1;
 }
 
@@ -292,20 +482,18 @@ static int zs_score(zset *z, const char *m, size_t ml, double *score)
 static uint64_t zs_rank_before(zset *z, double score, const char *m, size_t ml)
 {
     if (!z->big) {
-        size_t lo = 0, hi = z->len;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            zitem *x = z->arr[mid];
-            if (elcmp(x->score, x->m, x->ml, score, m, ml) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
+        uint32_t off = 0;
+        uint64_t r = 0;
+        for (; r < z->len; r++) {
+            zpk x = pk_read(z->u.buf + off);
+            if (elcmp(x.score, x.m, x.ml, score, m, ml) >= 0) break;
+            off += x.size;
         }
-        return lo;
+        return r;
     }
-    znode *p = z->head;
+    znode *p = ZB(z)->head;
     uint64_t r = 0;
-    for (int i = z->level - 1; i >= 0; i--) {
+    for (int i = ZB(z)->level - 1; i >= 0; i--) {
         while (p->lv[i].fwd &&
                elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml, score, m, ml) < 0) {
             r += p->lv[i].span;
@@ -336,20 +524,18 @@ static int below(const zbound *b, double score, const char *m, size_t ml)
 static uint64_t zs_count_below(zset *z, const zbound *b)
 {
     if (!z->big) {
-        size_t lo = 0, hi = z->len;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            zitem *x = z->arr[mid];
-            if (below(b, x->score, x->m, x->ml))
-                lo = mid + 1;
-            else
-                hi = mid;
+        uint32_t off = 0;
+        uint64_t r = 0;
+        for (; r < z->len; r++) {
+            zpk x = pk_read(z->u.buf + off);
+            if (!below(b, x.score, x.m, x.ml)) break;
+            off += x.size;
         }
-        return lo;
+        return r;
     }
-    znode *p = z->head;
+    znode *p = ZB(z)->head;
     uint64_t r = 0;
-    for (int i = z->level - 1; i >= 0; i--) {
+    for (int i = ZB(z)->level - 1; i >= 0; i--) {
         while (p->lv[i].fwd && below(b, p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml)) {
             r += p->lv[i].span;
             p = p->lv[i].fwd;
@@ -362,7 +548,8 @@ static uint64_t zs_count_below(zset *z, const zbound *b)
 typedef struct {
     zset *z;
     uint64_t idx;
-    znode *n;
+    znode *n;     /* big */
+    uint32_t off; /* compact: byte offset of element idx */
 } ziter;
 
 static void zi_start(ziter *it, zset *z, uint64_t r)
@@ -370,18 +557,25 @@ static void zi_start(ziter *it, zset *z, uint64_t r)
     it->z = z;
     it->idx = r;
     it->n = z->big && r < z->len ? zsl_at(z, r) : NULL;
+    it->off = !z->big && r <= z->len ? pk_offset(z, r) : 0;
 }
 
 static zref zi_get(const ziter *it)
 {
     if (it->z->big) return (zref){it->n->m, it->n->ml, it->n->score};
-    zitem *x = it->z->arr[it->idx];
-    return (zref){x->m, x->ml, x->score};
+    zpk x = pk_read(it->z->u.buf + it->off);
+    return (zref){x.m, x.ml, x.score};
 }
 
 static void zi_next(ziter *it, int rev)
 {
-    if (it->z->big) it->n = rev ? it->n->back : it->n->lv[0].fwd;
+    if (it->z->big) {
+        it->n = rev ? it->n->back : it->n->lv[0].fwd;
+    } else if (rev) {
+        if (it->idx > 0) it->off -= pk_back(it->z->u.buf + it->off);
+    } else if (it->idx < it->z->len) {
+        it->off += pk_read(it->z->u.buf + it->off).size;
+    }
     it->idx += rev ? (uint64_t)-1 : 1;
 }
 
@@ -390,8 +584,8 @@ static int zs_del(zset *z, const char *m, size_t ml)
 {
     if (z->big) {
         dpos pos;
-        if (!dict_find(&z->d, m, ml, &pos)) return 0;
-        dentry *de = dict_unlink(&z->d, pos);
+        if (!dict_find(&ZB(z)->d, m, ml, &pos)) return 0;
+        dentry *de = dict_unlink(&ZB(z)->d, pos);
         znode *x = entry_node(de);
         zsl_unlink(z, x);
         dmem_free(z->mem, x);
@@ -399,10 +593,10 @@ static int zs_del(zset *z, const char *m, size_t ml)
         z->len--;
         return 1;
     }
-    size_t i = arr_find(z, m, ml);
-    if (i == SIZE_MAX) return 0;
-    dmem_free(z->mem, z->arr[i]);
-    memmove(z->arr + i, z->arr + i + 1, (z->len - i - 1) * sizeof *z->arr);
+    zpk x;
+    uint32_t off = pk_find(z, m, ml, &x);
+    if (off == UINT32_MAX) return 0;
+    pk_close(z, off, x.size);
     z->len--;
     return 1;
 }
@@ -426,22 +620,15 @@ static int zs_put(data_store *ds, zset *z, const char *m, size_t ml, double scor
         x->ml = (uint32_t)ml;
         x->score = score;
         memcpy(dmember_key(de) + ml, &x, sizeof x);
-        dict_insert(&z->d, de);
+        dict_insert(&ZB(z)->d, de);
         zsl_insert(z, x);
     } else {
         /* the packed form keeps an integral score as an integer: -0 comes back as 0 */
         if (score == 0) score = 0.0;
-        if (z->len == z->cap) {
-            z->cap = z->cap ? z->cap * 2 : 4;
-            z->arr = dmem_realloc(z->mem, z->arr, z->cap * sizeof *z->arr);
-        }
-        size_t at = (size_t)zs_rank_before(z, score, m, ml);
-        zitem *x = dmem_alloc(z->mem, sizeof(zitem) + ml);
-        x->score = score;
-        x->ml = (uint32_t)ml;
-        if (ml) memcpy(x->m, m, ml);
-        memmove(z->arr + at + 1, z->arr + at, (z->len - at) * sizeof *z->arr);
-        z->arr[at] = x;
+        uint32_t off = pk_offset(z, zs_rank_before(z, score, m, ml));
+        size_t size = pk_size(score, ml);
+        pk_open(z, off, size);
+        pk_write(z->u.buf + off, score, m, ml, size);
     }
     z->len++;
     return !had;
@@ -864,9 +1051,10 @@ static void del_span(zset *z, zspan s)
     uint64_t n = s.hi - s.lo;
     if (!n) return;
     if (!z->big) {
+        uint32_t lo = pk_offset(z, s.lo), hi = lo;
         for (uint64_t i = s.lo; i < s.hi; i++)
-            dmem_free(z->mem, z->arr[i]);
-        memmove(z->arr + s.lo, z->arr + s.hi, (z->len - s.hi) * sizeof *z->arr);
+            hi += pk_read(z->u.buf + hi).size;
+        pk_close(z, lo, hi - lo);
         z->len -= n;
         return;
     }
@@ -874,8 +1062,8 @@ static void del_span(zset *z, zspan s)
     for (uint64_t i = 0; i < n; i++) {
         znode *next = x->lv[0].fwd;
         dpos pos;
-        SYN_ASSERT(dict_find(&z->d, x->m, x->ml, &pos));
-        dentry *de = dict_unlink(&z->d, pos);
+        SYN_ASSERT(dict_find(&ZB(z)->d, x->m, x->ml, &pos));
+        dentry *de = dict_unlink(&ZB(z)->d, pos);
         zsl_unlink(z, x);
         dmem_free(z->mem, x);
         dmem_free(z->mem, de);
@@ -1717,7 +1905,7 @@ void cmd_zscan(data_call *c)
     if (z->big) {
         long long iters = count > LLONG_MAX / 10 ? LLONG_MAX : count * 10;
         do {
-            cursor = dict_scan(&z->d, cursor, scan_cb, &l);
+            cursor = dict_scan(&ZB(z)->d, cursor, scan_cb, &l);
         } while (cursor && iters-- && l.n < (unsigned long long)count);
     } else {
         zset_each(e, zl_cb, &l);
