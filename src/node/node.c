@@ -534,6 +534,21 @@ static size_t send_early(node *n, const raft_ready *rd)
     return k;
 }
 
+/* Steps 4-5 without the storage thread (fsync batch / never): the loop syncs, then sends. */
+static int sync_and_send(node *n, const raft_ready *rd)
+{
+    size_t early = n->pn && rd->must_sync ? send_early(n, rd) : 0;
+    if (rd->must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    if (rd->has_hard_state) n->durable_term = rd->hard_state.term;
+    if (n->pn)
+        for (size_t i = 0; i < rd->n_messages; i++)
+            if (!early || !n->sent_early[i]) peer_net_send(n->pn, &rd->messages[i]);
+    return 0;
+}
+
 static void on_soft_state(node *n, const raft_soft_state *ss)
 {
     if (ss->leader != n->leader)
@@ -586,15 +601,11 @@ void node_process(node *n)
                 return;
             }
         }
-        size_t early = n->pn && rd.must_sync ? send_early(n, &rd) : 0;
-        if (rd.must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
-            node_fail(n, wal_last_error(n->wal));
+        if (n->async) {
+            if (nsync_ready(n, &rd) < 0) return; /* held messages leave when their sync returns */
+        } else if (sync_and_send(n, &rd) < 0) {
             return;
         }
-        if (rd.has_hard_state) n->durable_term = rd.hard_state.term;
-        if (n->pn)
-            for (size_t i = 0; i < rd.n_messages; i++)
-                if (!early || !n->sent_early[i]) peer_net_send(n->pn, &rd.messages[i]);
         apply_batch(n, rd.committed, rd.n_committed);
         for (size_t i = 0; i < rd.n_read_states; i++)
             mark_read_done(n, &rd.read_states[i]);
