@@ -508,6 +508,7 @@ static int persist_entries(node *n, const raft_entry *e, size_t cnt)
         }
         if (wal_append(n->wal, we, k) < 0) return -1;
         i += k;
+        n->entries_written += k;
     }
     return 0;
 }
@@ -1225,6 +1226,15 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    /* group commit: entries written per fdatasync (node_sync.c batches adaptively) */
+    struct wal_stats ws;
+    wal_stats(n->wal, &ws);
+    k = snprintf(line, sizeof(line),
+                 "wal_entries_written:%llu\r\nwal_sync_requests:%llu\r\nwal_fsyncs:%llu\r\n"
+                 "wal_sync_thread:%d\r\n",
+                 (unsigned long long)n->entries_written, (unsigned long long)n->sync_batches,
+                 (unsigned long long)ws.fsyncs, n->async);
+    resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);
     k = snprintf(line, sizeof(line),

@@ -114,7 +114,8 @@ struct node {
     size_t held_head, held_n, held_cap;
     uint64_t sync_req;        /* last ticket requested (wal_async_request) */
     uint64_t sync_done;       /* last ticket whose fdatasync returned */
-    uint64_t sync_batches;    /* Readies that asked for a sync (INFO: per fdatasync ratio) */
+    uint64_t sync_batches;    /* Readies that asked the storage thread for a sync (INFO) */
+    uint64_t entries_written; /* log entries handed to the WAL (INFO: entries per fsync) */
     struct wal_entry *rd_tmp; /* entries read back from the WAL for the core */
     size_t rd_cap;
     raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
