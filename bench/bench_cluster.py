@@ -107,10 +107,10 @@ def start_redis(tmp):
     return p, port
 
 
-def redis_benchmark(port, test, requests, clients):
+def redis_benchmark(port, test, requests, clients, pipeline=1):
     out = subprocess.run(
         ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", test, "-n", str(requests),
-         "-c", str(clients), "-r", str(KEYSPACE), "--csv"],
+         "-c", str(clients), "-r", str(KEYSPACE), "-P", str(pipeline), "--csv"],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     if out.returncode != 0:
@@ -193,13 +193,14 @@ def http_bench(port, mode, clients, seconds):
 # --- synod ---------------------------------------------------------------------------------
 
 
-def start_synod(tmp):
+def start_synod(tmp, binary=None, name="synod"):
     """(cluster, leader) or (None, reason)."""
-    if not os.path.exists(SYNOD_BIN):
-        return None, f"{SYNOD_BIN} not built"
-    d = os.path.join(tmp, "synod")
+    binary = binary or SYNOD_BIN
+    if not os.path.exists(binary):
+        return None, f"{binary} not built"
+    d = os.path.join(tmp, name)
     os.makedirs(d)
-    c = SynodCluster(d, 3)
+    c = SynodCluster(d, 3, binary=binary)
     for n in c.nodes:
         n.start()
     try:
@@ -216,20 +217,26 @@ def start_synod(tmp):
 # --- main ----------------------------------------------------------------------------------
 
 
-def measure(systems, rounds, seconds, clients):
+# op -> (redis-benchmark test, pipeline depth); etcd runs "write" and "read" only
+OPS = {"write": ("set", 1), "write16": ("set", 16), "read": ("get", 1)}
+
+
+def measure(systems, rounds, seconds, clients, ops):
     """systems: name -> (kind, port). Returns {(name, op): median result}."""
     runs = {}
     for rnd in range(rounds):
         order = list(systems.items())
         if rnd % 2:
             order.reverse()
-        for op in ("write", "read"):
+        for op in ops:
             for name, (kind, port, rb_requests) in order:
                 if kind == "http":
+                    if op == "write16":
+                        continue
                     r = http_bench(port, "put" if op == "write" else "range", clients, seconds)
                 else:
-                    test = "set" if op == "write" else "get"
-                    r = redis_benchmark(port, test, rb_requests[op], clients)
+                    test, pipe = OPS[op]
+                    r = redis_benchmark(port, test, rb_requests[op], clients, pipe)
                 runs.setdefault((name, op), []).append(r)
                 log(f"  round {rnd + 1} {name:6} {op:5}: {r['rps']:>10,.0f} rps  "
                     f"p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms")  # fmt: skip
@@ -246,8 +253,8 @@ def measure(systems, rounds, seconds, clients):
 def calibrate(port, clients, seconds):
     """redis-benchmark takes a request count: size it to last about `seconds` per test."""
     req = {}
-    for op, test in (("write", "set"), ("read", "get")):
-        r = redis_benchmark(port, test, 2000, clients)
+    for op, (test, pipe) in OPS.items():
+        r = redis_benchmark(port, test, 2000 * pipe, clients, pipe)
         req[op] = max(2000, int(r["rps"] * seconds))
     return req
 
@@ -270,30 +277,48 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="2 s per test, 1 round")
+    ap.add_argument("--no-etcd", action="store_true", help="synod and redis only")
+    ap.add_argument("--ops", default="write,write16,read",
+                    help="comma list of write (SET), write16 (SET -P 16), read (GET)")
+    ap.add_argument("--baseline", default=os.environ.get("SYNOD_BASE_BIN"),
+                    help="a second synod binary, measured as 'base' in the same rounds")
     args = ap.parse_args()
+    ops = [o for o in args.ops.split(",") if o]
     if args.quick:
         args.seconds, args.rounds = 2.0, 1
-    for tool in (ETCD_BIN, REDIS_SERVER, "redis-benchmark"):
+    for tool in ((REDIS_SERVER, "redis-benchmark") if args.no_etcd
+                 else (ETCD_BIN, REDIS_SERVER, "redis-benchmark")):  # fmt: skip
         if not shutil.which(tool):
             sys.exit(f"bench-cluster: {tool} not found (make deps installs etcd-server, redis)")
-    if not os.path.exists(HTTP_BENCH):
+    if not args.no_etcd and not os.path.exists(HTTP_BENCH):
         sys.exit(f"bench-cluster: {HTTP_BENCH} not built (make {os.path.relpath(HTTP_BENCH)})")
 
     tmp = tempfile.mkdtemp(prefix="synod-bench-cluster-")
     started = []
     synod_cluster = None
+    base_clusters = []
     try:
         log(f"== bench-cluster: {args.clients} clients, {args.seconds:g} s per test, "
             f"{args.rounds} round(s), data in {tmp}")  # fmt: skip
         redis_p, redis_port = start_redis(tmp)
         started.append(redis_p)
-        etcd_ps, etcd_port = start_etcd(tmp)
-        started += etcd_ps
-        synod_cluster, synod_leader = start_synod(tmp)
         systems = {
             "redis": ("resp", redis_port, calibrate(redis_port, args.clients, args.seconds)),
-            "etcd": ("http", etcd_port, None),
         }
+        if not args.no_etcd:
+            etcd_ps, etcd_port = start_etcd(tmp)
+            started += etcd_ps
+            systems["etcd"] = ("http", etcd_port, None)
+        if args.baseline:
+            base_cluster, base_leader = start_synod(tmp, args.baseline, "base")
+            if base_cluster:
+                base_clusters.append(base_cluster)
+                systems["base"] = (
+                    "resp",
+                    base_leader.port,
+                    calibrate(base_leader.port, args.clients, args.seconds),
+                )
+        synod_cluster, synod_leader = start_synod(tmp)
         if synod_cluster:
             log(f"== synod: 3 nodes, leader node{synod_leader.id} on {synod_leader.addr}")
             systems["synod"] = (
@@ -303,10 +328,12 @@ def main():
             )
         else:
             log(f"== synod cluster: not available ({synod_leader})")
-        med = measure(systems, args.rounds, args.seconds, args.clients)
+        med = measure(systems, args.rounds, args.seconds, args.clients, ops)
     finally:
         if synod_cluster:
             synod_cluster.stop()
+        for c in base_clusters:
+            c.stop()
         for p in started:
             p.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -317,9 +344,14 @@ def main():
     print("synod: fsync always; etcd: fsync on (default); redis: appendonly, appendfsync always")
     print(f"| {'system / operation':<28} | {'ops/s':>10} | {'p50 ms':>9} | {'p99 ms':>9} |")
     print(f"|{'-' * 30}|{'-' * 12}|{'-' * 11}|{'-' * 11}|")
-    labels = {"synod": "synod 3-node", "etcd": "etcd 3-node", "redis": "redis 1-node"}
-    for op, opname in (("write", "writes"), ("read", "lin. reads")):
-        for name in ("synod", "etcd", "redis"):
+    labels = {"synod": "synod 3-node", "base": "base 3-node", "etcd": "etcd 3-node",
+              "redis": "redis 1-node"}  # fmt: skip
+    opnames = {"write": "writes", "write16": "writes P16", "read": "lin. reads"}
+    for op in ops:
+        opname = opnames[op]
+        for name in ("synod", "base", "etcd", "redis"):
+            if name not in systems and name != "synod":
+                continue
             r = med.get((name, op))
             label = f"{labels[name]} {opname}"
             if name == "synod" and r is None:
@@ -327,10 +359,13 @@ def main():
             else:
                 print(fmt_row(label, r))
     print()
-    for op in ("write", "read"):
+    for op in ops:
         s, e, r = med.get(("synod", op)), med.get(("etcd", op)), med.get(("redis", op))
-        print(f"{op:5}: synod/etcd throughput {ratio(s, e, 'rps')}, p99 {ratio(s, e, 'p99')}; "
-              f"synod/redis throughput {ratio(s, r, 'rps')}, p99 {ratio(s, r, 'p99')}")  # fmt: skip
+        b = med.get(("base", op))
+        print(f"{op:7}: synod/etcd throughput {ratio(s, e, 'rps')}, p99 {ratio(s, e, 'p99')}; "
+              f"synod/redis throughput {ratio(s, r, 'rps')}, p99 {ratio(s, r, 'p99')}"
+              + (f"; base/redis throughput {ratio(b, r, 'rps')}, p99 {ratio(b, r, 'p99')}"
+                 if b else ""))  # fmt: skip
     if ("synod", "write") not in med:
         print("synod cluster: not available (issue 4) — etcd and redis rows measured only")
     print("targets (issue 4): synod writes >= 3x etcd with a lower p99; >= 0.5x redis")

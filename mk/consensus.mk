@@ -31,7 +31,8 @@ build/asan/tests/test_raft_safety_bug_%: tests/unit/test_raft_safety.c tests/uni
 		tests/unit/test_raft_safety.c $(RAFT_SRCS) -lcmocka $(LDLIBS) -o $@
 
 # Each deliberately broken core must fail its scenario in test_raft_safety (and only it).
-SAFETY_BUGS := STALE_CONFIG:test_stale_config_after_lost_commit STICKINESS:test_stickiness_survives_higher_term
+SAFETY_BUGS := STALE_CONFIG:test_stale_config_after_lost_commit STICKINESS:test_stickiness_survives_higher_term \
+               SELF_UNSYNCED:test_leader_counts_itself_only_when_persisted
 raft-bugcheck: build/asan/tests/test_raft_bug $(foreach b,$(SAFETY_BUGS),build/asan/tests/test_raft_safety_bug_$(firstword $(subst :, ,$(b))))
 	@set -e; for b in $(SAFETY_BUGS); do \
 		bug=$${b%%:*}; want=$${b#*:}; log=build/asan/tests/test_raft_safety_bug_$$bug.log; \

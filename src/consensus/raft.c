@@ -206,7 +206,7 @@ raft *raft_create(const raft_config *cfg, int *err_out)
     r->conf = s->index > 0 ? s->config : cfg->members;
     r->last_index = cfg->last_index;
     r->last_term = cfg->last_term;
-    r->stable = cfg->last_index;
+    r->stable = r->durable = cfg->last_index;
     /* A snapshot only holds committed entries, and it may be durable while the hard state
      * that advanced commit past it (a Ready without must_sync) was lost: commit >= snapshot. */
     r->commit = hs->commit > s->index ? hs->commit : s->index;
@@ -253,8 +253,10 @@ void raft_check_invariants(const raft *r)
     SYN_ASSERT_CMP(r->applied, <=, r->commit);
     SYN_ASSERT_CMP(r->commit, <=, r->last_index);
     SYN_ASSERT_CMP(r->stable, <=, r->last_index);
-    SYN_ASSERT_CMP(r->snap.index, <=, r->stable);
-    SYN_ASSERT_CMP(r->mem_first, <=, r->stable + 1); /* unpersisted entries are in memory */
+    SYN_ASSERT_CMP(r->durable, <=, r->stable);
+    SYN_ASSERT_CMP(r->snap.index, <=, r->durable);
+    SYN_ASSERT_CMP(r->mem_first, <=, r->durable + 1); /* unpersisted entries are in memory */
+    SYN_ASSERT(!r->cfg.async_persist || r->applied <= r->durable);
     SYN_ASSERT(r->mem_n == 0 || r->mem_first + r->mem_n == r->last_index + 1);
     SYN_ASSERT_CMP(r->last_term, <=, r->term);
     SYN_ASSERT(r->role != RAFT_LEADER || r->leader == r->cfg.id);
@@ -342,8 +344,11 @@ static raft_hard_state hard_state_now(const raft *r)
 static uint64_t committed_upto(const raft *r)
 {
     /* Apply only what this Ready also persists or has persisted (follower commit may run ahead
-     * of its own log only within the entries it just received). */
-    uint64_t hi = r->commit < r->last_index ? r->commit : r->last_index;
+     * of its own log only within the entries it just received); with async_persist only what
+     * is durable here, so that a snapshot of the state machine never covers entries a crash
+     * could take back from this node's log. */
+    uint64_t top = r->cfg.async_persist ? r->durable : r->last_index;
+    uint64_t hi = r->commit < top ? r->commit : top;
     const uint64_t max_n = 65536;
     if (hi > r->applied + max_n) hi = r->applied + max_n;
     return hi;
@@ -360,7 +365,8 @@ bool raft_has_ready(const raft *r)
 {
     if (r->out_n > 0 || r->need_bcast || r->need_round || r->chunk.present) return true;
     if (r->last_index > r->stable) return true;
-    if (r->commit > r->applied && r->applied < r->last_index) return true;
+    if (r->commit > r->applied && r->applied < (r->cfg.async_persist ? r->durable : r->last_index))
+        return true;
     raft_hard_state hs = hard_state_now(r);
     if (memcmp(&hs, &r->prev_hs, sizeof(hs)) != 0) return true;
     if (r->role != r->prev_ss.role || r->leader != r->prev_ss.leader) return true;
@@ -454,6 +460,18 @@ void raft_ready_get(raft *r, raft_ready *rd)
     rd->n_read_states = nr;
 }
 
+/* The leader's own log counts toward the commit quorum up to `upto` (its durable index). */
+static void self_ack(raft *r, uint64_t upto)
+{
+    if (r->role != RAFT_LEADER) return;
+    progress *self = raft_progress_of(r, r->cfg.id);
+    if (self && self->match < upto) {
+        self->match = upto;
+        self->next = r->last_index + 1;
+        if (raft_maybe_commit(r)) r->need_bcast = r->need_bcast_commit = true;
+    }
+}
+
 void raft_advance(raft *r, const raft_ready *rd)
 {
     SYN_ASSERT(r->in_ready);
@@ -463,6 +481,7 @@ void raft_advance(raft *r, const raft_ready *rd)
     if (rd->snapshot.present) r->chunk.present = false;
     SYN_ASSERT_CMP(r->rd_stable_to, <=, r->last_index);
     if (r->rd_stable_to > r->stable) r->stable = r->rd_stable_to;
+    if (!r->cfg.async_persist) r->durable = r->stable; /* step 4 made them durable */
     /* Membership changes take effect when applied (dissertation §4.1, etcd's ApplyConfChange). */
     for (size_t i = 0; i < rd->n_committed; i++)
         if (rd->committed[i].type == RAFT_ENTRY_CONF_CHANGE) {
@@ -476,15 +495,28 @@ void raft_advance(raft *r, const raft_ready *rd)
     r->confirmed.n -= r->rd_n_reads;
     r->rd_n_reads = 0;
     scratch_free(r);
-    if (r->role == RAFT_LEADER) {
-        progress *self = raft_progress_of(r, r->cfg.id);
-        if (self && self->match < r->stable) {
-            self->match = r->stable;
-            self->next = r->last_index + 1;
-            if (raft_maybe_commit(r)) r->need_bcast = r->need_bcast_commit = true;
-        }
-    }
+#ifdef RAFT_TEST_BUG_SELF_UNSYNCED
+    /* planted: the leader counts what it only handed out (written, not yet fsync'd) */
+    self_ack(r, r->stable);
+#else
+    self_ack(r, r->durable);
+#endif
     raft_log_trim(r);
+    raft_check_invariants(r);
+}
+
+void raft_persisted(raft *r, uint64_t index, uint64_t term)
+{
+    SYN_ASSERT(!r->in_ready);
+    SYN_ASSERT(r->cfg.async_persist);
+    /* Stale reports are ignored: index no longer handed out (a truncation lowered `stable`), or
+     * the entry there was replaced since the write the sync covered (its term differs; terms
+     * only grow along a log, so a replaced (index, term) never comes back). */
+    if (index <= r->durable || index > r->stable) return;
+    uint64_t t = 0;
+    if (raft_log_term(r, index, &t) != 0 || t != term) return;
+    r->durable = index;
+    self_ack(r, r->durable);
     raft_check_invariants(r);
 }
 

@@ -50,15 +50,36 @@
  * Durability rule: everything of a Ready (entries, hard state, snapshot chunk) is durable BEFORE
  * any message of the same Ready leaves the node. This is stricter than etcd (whose leader may
  * send appends before its own fsync) and it covers votes: a vote is never granted on the wire
- * before the vote is on disk. The leader counts its own log as replicated only after the
- * raft_advance of the Ready that carried those entries (so its own fsync is just another ack).
+ * before the vote is on disk. The leader counts its own log as replicated only once it is
+ * durable (after the raft_advance of the Ready that carried those entries, or with
+ * async_persist after raft_persisted reported them), so its own fsync is just another ack.
  *
  * The one exception, dissertation §10.2.1 (etcd does the same): a leader's APPEND, HEARTBEAT,
  * SNAPSHOT and TIMEOUT_NOW messages may be sent BEFORE the fsync of their Ready, so that its own
  * disk write overlaps the followers' - provided the message's term is already durable on this
  * node (durable_term = the term of the last hard state that step 4 made durable). Safe because
- * the leader's own entries count toward commit only after raft_advance, i.e. after its fsync;
+ * the leader's own entries count toward commit only after its fsync;
  * votes and every response still wait for step 4. raft_may_send_early says which messages.
+ *
+ * ASYNCHRONOUS PERSISTENCE (raft_config.async_persist; what src/node does). Step 4 need not
+ * block the caller: it may write 1-3 (to the OS), start the fsync on a storage thread, call
+ * raft_advance at once and go on with the next Readies while the disk works. Then:
+ *   - the messages of a Ready that may not go early are HELD until every sync started for this
+ *     Ready and all earlier ones returned (messages leave in Ready order; a Ready without
+ *     must_sync still waits behind the syncs of earlier Readies, because its messages may
+ *     depend on their hard state or entries);
+ *   - durable_term (for raft_may_send_early) is the term of the last hard state a RETURNED
+ *     sync covered;
+ *   - when a sync returns, the caller reports raft_persisted(r, index, term) with the last
+ *     entry (index, term) that sync covered, outside a Ready. Only then does the core count
+ *     that entry as durable: the leader counts itself in a commit quorum up to there, and
+ *     committed entries are handed out for applying only up to there (so a snapshot of the
+ *     state machine never covers entries a crash could still take from this log).
+ * raft_advance no longer means "persisted", only "written and handed to the disk". Reports may
+ * come late, be coalesced (one sync covering several Readies: report the last entry), or be
+ * stale (the entry was since truncated and replaced): the core ignores a report whose (index,
+ * term) is not in its log up to what was handed out. Without async_persist, raft_advance
+ * implies step 4 (the blocking contract above) and raft_persisted must not be called.
  *
  * Between raft_ready_get and raft_advance the caller must make no other call on that instance
  * except the const getters (raft_status, raft_id_of ...). Other instances are independent.
@@ -330,6 +351,10 @@ typedef struct raft_config {
     bool lease_reads;
     uint32_t max_clock_drift_ticks;
 
+    /* The caller persists asynchronously and reports it with raft_persisted (see THE READY
+     * CONTRACT, "ASYNCHRONOUS PERSISTENCE"). Off: raft_advance means the Ready is durable. */
+    bool async_persist;
+
     /* Restart: what the caller restored from disk (all zero for a brand-new node). The core
      * re-delivers committed entries from snapshot.index + 1 (the state machine is restored from
      * the snapshot, then entries are re-applied), reading them through `storage`.
@@ -443,6 +468,11 @@ void raft_report_snapshot(raft *r, raft_id id, bool ok);
  * of its Ready when it is a leader's APPEND/HEARTBEAT/SNAPSHOT/TIMEOUT_NOW of a term that is
  * already durable on this node. */
 bool raft_may_send_early(const raft_message *m, uint64_t durable_term);
+
+/* async_persist only, outside a Ready: every entry up to `index` (whose term is `term`) that
+ * was handed out in a Ready is now durable on this node (its fsync returned). Stale or repeated
+ * reports are ignored. On the leader this may advance the commit index (a new Ready). */
+void raft_persisted(raft *r, uint64_t index, uint64_t term);
 
 /* ---- outputs ---------------------------------------------------------------------------- */
 bool raft_has_ready(const raft *r);

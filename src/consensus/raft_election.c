@@ -53,7 +53,7 @@ void raft_become_leader(raft *r)
     for (uint32_t i = 0; i < r->n_prs; i++)
         raft_pr_reset(r, &r->prs[i], false);
     progress *self = raft_progress_of(r, r->cfg.id);
-    if (self) self->match = r->stable;
+    if (self) self->match = r->durable;
     /* Changes already in the log must be applied before another may be proposed. */
     r->pending_conf_index = r->last_index;
     /* Raft §5.4.2 / §8: commit an entry of the new term at once; reads wait for it. */

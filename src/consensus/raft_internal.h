@@ -78,10 +78,13 @@ struct raft {
         quorum; /* conf's voters; rebuilt with the progress (raft_conf_rebuild_progress) */
 
     /* log. Invariants: snap.index <= applied <= commit <= last_index (SYN_ASSERT'd);
-     * stable <= last_index; every entry > stable is in memory (mem_first <= stable + 1). */
+     * snap.index <= durable <= stable <= last_index; every entry > durable is in memory
+     * (mem_first <= durable + 1); with cfg.async_persist, applied <= durable too. */
     raft_snapshot_meta snap;
     uint64_t last_index, last_term;
-    uint64_t stable;  /* entries <= stable are durable (advance'd) */
+    uint64_t stable;  /* entries <= stable were handed to the caller to persist (advance'd) */
+    uint64_t durable; /* entries <= durable are on disk: = stable at advance, or (async_persist)
+                         what raft_persisted reported; the leader counts itself up to here */
     uint64_t commit;  /* highest index known committed */
     uint64_t applied; /* highest index the application applied (advance'd) */
     raft_entry *mem;  /* entries mem[mem_off .. mem_off + mem_n) have indexes mem_first.. */

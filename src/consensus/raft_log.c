@@ -96,6 +96,7 @@ void raft_log_truncate_from(raft *r, uint64_t index)
     }
     r->last_index = index - 1;
     if (r->stable > r->last_index) r->stable = r->last_index;
+    if (r->durable > r->last_index) r->durable = r->last_index;
     uint64_t t = 0;
     int rc = raft_log_term(r, r->last_index, &t);
     SYN_ASSERT(rc == 0); /* the entry before a conflict is committed or stored */
@@ -108,7 +109,7 @@ void raft_log_truncate_from(raft *r, uint64_t index)
 void raft_log_trim(raft *r)
 {
     SYN_ASSERT(!r->in_ready);
-    uint64_t done = r->applied < r->stable ? r->applied : r->stable;
+    uint64_t done = r->applied < r->durable ? r->applied : r->durable;
     uint64_t keep_from =
         done > r->cfg.mem_retain_entries ? done - r->cfg.mem_retain_entries + 1 : 1;
     if (keep_from <= r->snap.index) keep_from = r->snap.index + 1;
@@ -134,7 +135,7 @@ void raft_log_reset(raft *r, uint64_t index, uint64_t term)
     r->mem_first = index + 1;
     r->last_index = index;
     r->last_term = term;
-    r->stable = index;
+    r->stable = r->durable = index;
 }
 
 void raft_log_free(raft *r)

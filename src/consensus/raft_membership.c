@@ -59,7 +59,7 @@ void raft_conf_rebuild_progress(raft *r)
             p->id = id;
             p->inflight = NULL;
             raft_pr_reset(r, p, false);
-            if (id == r->cfg.id) p->match = r->stable;
+            if (id == r->cfg.id) p->match = r->durable;
         }
         p->voter = voter;
     }

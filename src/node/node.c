@@ -508,6 +508,7 @@ static int persist_entries(node *n, const raft_entry *e, size_t cnt)
         }
         if (wal_append(n->wal, we, k) < 0) return -1;
         i += k;
+        n->entries_written += k;
     }
     return 0;
 }
@@ -532,6 +533,21 @@ static size_t send_early(node *n, const raft_ready *rd)
     }
     if (k) peer_net_flush(n->pn);
     return k;
+}
+
+/* Steps 4-5 without the storage thread (fsync batch / never): the loop syncs, then sends. */
+static int sync_and_send(node *n, const raft_ready *rd)
+{
+    size_t early = n->pn && rd->must_sync ? send_early(n, rd) : 0;
+    if (rd->must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
+        node_fail(n, wal_last_error(n->wal));
+        return -1;
+    }
+    if (rd->has_hard_state) n->durable_term = rd->hard_state.term;
+    if (n->pn)
+        for (size_t i = 0; i < rd->n_messages; i++)
+            if (!early || !n->sent_early[i]) peer_net_send(n->pn, &rd->messages[i]);
+    return 0;
 }
 
 static void on_soft_state(node *n, const raft_soft_state *ss)
@@ -586,15 +602,11 @@ void node_process(node *n)
                 return;
             }
         }
-        size_t early = n->pn && rd.must_sync ? send_early(n, &rd) : 0;
-        if (rd.must_sync && wal_sync(n->wal) < 0) { /* group commit: one sync per Ready */
-            node_fail(n, wal_last_error(n->wal));
+        if (n->async) {
+            if (nsync_ready(n, &rd) < 0) return; /* held messages leave when their sync returns */
+        } else if (sync_and_send(n, &rd) < 0) {
             return;
         }
-        if (rd.has_hard_state) n->durable_term = rd.hard_state.term;
-        if (n->pn)
-            for (size_t i = 0; i < rd.n_messages; i++)
-                if (!early || !n->sent_early[i]) peer_net_send(n->pn, &rd.messages[i]);
         apply_batch(n, rd.committed, rd.n_committed);
         for (size_t i = 0; i < rd.n_read_states; i++)
             mark_read_done(n, &rd.read_states[i]);
@@ -1214,6 +1226,15 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    /* group commit: entries written per fdatasync (node_sync.c batches adaptively) */
+    struct wal_stats ws;
+    wal_stats(n->wal, &ws);
+    k = snprintf(line, sizeof(line),
+                 "wal_entries_written:%llu\r\nwal_sync_requests:%llu\r\nwal_fsyncs:%llu\r\n"
+                 "wal_sync_thread:%d\r\n",
+                 (unsigned long long)n->entries_written, (unsigned long long)n->sync_batches,
+                 (unsigned long long)ws.fsyncs, n->async);
+    resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);
     k = snprintf(line, sizeof(line),

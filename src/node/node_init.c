@@ -216,6 +216,11 @@ static int start(node *n)
     nwatch_horizon(n, n->snap_meta.index); /* keys loaded from the snapshot: stamps unknown */
     (void)node_snap_open(n);               /* the dataset image itself is not kept in memory */
     nlog_storage(n, &rc.storage);
+    /* fsync always: the storage thread syncs while the loop goes on (node_sync.c) */
+    if (cfg->fsync == NODE_FSYNC_ALWAYS) {
+        if (nsync_start(n) < 0) return -1;
+        rc.async_persist = true;
+    }
 
     if (cfg->n_members > 1 || cfg->join) {
         int fd = net_tcp_listen(cfg->peer_host, cfg->peer_port, 128);
@@ -266,9 +271,13 @@ static int start(node *n)
              i++) {
             raft_tick(n->r);
             node_process(n);
+            nsync_wait(n); /* no event loop yet: the storage thread's answers are waited for */
         }
-        for (int i = 0; i < 16 && !n->failed && raft_has_ready(n->r); i++)
+        for (int i = 0;
+             i < 16 && !n->failed && (raft_has_ready(n->r) || n->sync_done < n->sync_req); i++) {
             node_process(n);
+            nsync_wait(n);
+        }
     }
     syn_log(SYN_LOG_INFO, "node %lld: %zu log entries after snapshot %llu, term %llu, %s%s",
             cfg->id, (size_t)(wal_last_index(n->wal) - n->snap_meta.index),
@@ -286,6 +295,7 @@ void node_destroy(node *n)
     peer_net_destroy(n->pn);
     if (n->fw) fwd_destroy(n->fw);
     raft_destroy(n->r);
+    nsync_stop(n);
     if (n->wal) wal_close(n->wal);
     nlog_deinit(n);
     for (size_t i = 0; i < n->reads_n; i++)

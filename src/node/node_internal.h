@@ -66,6 +66,17 @@ int fwd_unblock(fwd *f, client *c, int error);
 typedef struct nblock nblock;
 typedef struct nwatch nwatch;
 
+/* node_sync.c: a sync asked for by one Ready (what it makes durable), a message held for one */
+typedef struct nsync_pending {
+    uint64_t ticket;
+    uint64_t index, term; /* last entry written by that Ready (0: none) */
+    uint64_t hs_term;     /* term of the hard state it wrote (0: none) */
+} nsync_pending;
+typedef struct nsync_held {
+    uint64_t ticket; /* sent once this sync returned */
+    raft_message *m; /* deep copy (one allocation) */
+} nsync_held;
+
 struct node {
     net_loop *loop;
     data_store *ds;
@@ -95,6 +106,16 @@ struct node {
     uint64_t durable_term; /* term of the last hard state written + synced (raft_may_send_early) */
     uint8_t *sent_early;   /* per message of the current Ready: already sent */
     size_t sent_early_cap;
+    /* fsync off the event loop (node_sync.c), fsync always only */
+    bool async;        /* the WAL's storage thread syncs; the core runs with async_persist */
+    nsync_pending *sp; /* syncs requested and not yet returned, in ticket order */
+    size_t sp_head, sp_n, sp_cap;
+    nsync_held *held; /* messages waiting for a sync, in Ready order */
+    size_t held_head, held_n, held_cap;
+    uint64_t sync_req;        /* last ticket requested (wal_async_request) */
+    uint64_t sync_done;       /* last ticket whose fdatasync returned */
+    uint64_t sync_batches;    /* Readies that asked the storage thread for a sync (INFO) */
+    uint64_t entries_written; /* log entries handed to the WAL (INFO: entries per fsync) */
     struct wal_entry *rd_tmp; /* entries read back from the WAL for the core */
     size_t rd_cap;
     raft_snapshot_meta snap_meta; /* latest durable snapshot (index 0: none) */
@@ -194,6 +215,14 @@ int node_propose(node *n, client *c, const void *data, size_t len);
 int node_propose_retry(node *n, client *c, const void *data, size_t len);
 int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
 void node_fail(node *n, const char *what);
+
+/* node_sync.c: fsync off the event loop (fsync always) */
+int nsync_start(node *n); /* the WAL's storage thread + its eventfd on the loop; -1: failed */
+void nsync_stop(node *n); /* before wal_close; drops what is still held */
+/* Step 4-5 of a Ready: ask for its fsync (must_sync), send what may go now, hold the rest until
+ * the syncs of this and earlier Readies returned. -1: storage failed (node_fail called). */
+int nsync_ready(node *n, const raft_ready *rd);
+void nsync_wait(node *n); /* block until every requested sync returned (startup only) */
 void node_process(node *n);
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);
 /* node_ident.c: check (or record) the data directory's identity against the flags; fresh = no

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,8 +37,31 @@ struct pos_mark {
     uint64_t seq, index, off;
 };
 
+/* The storage thread of wal_async_* (see wal.h): fdatasyncs on its own, the event loop only
+ * writes. Fields under mu unless noted. */
+struct wal_async {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int efd;         /* eventfd: the thread signals a finished sync (loop reads it) */
+    int fd;          /* dup of the last segment's fd (the loop replaces it on rollover) */
+    uint64_t fd_seq; /* segment seq of fd */
+    char path[4096]; /* of fd, for messages */
+    uint64_t req;    /* last ticket requested */
+    uint64_t req_seq, req_bytes, req_index; /* what it covers: segment, bytes, last entry */
+    uint64_t done;                          /* last ticket whose fdatasync returned */
+    uint64_t done_seq, done_bytes, done_index;
+    int err; /* 0, or the code of a failed fdatasync (then nothing more is synced) */
+    char errmsg[512];
+    bool stop;
+    struct storage_io io; /* copy of the WAL's (the fault hook is called from the thread) */
+    uint64_t fsyncs;
+};
+
 struct wal {
     char *dir;
+    struct wal_async *as;  /* wal_async_start, else NULL */
+    uint64_t async_fsyncs; /* fdatasyncs of the storage thread, as of the last poll */
     int lock_fd;
     struct wal_options opt;
     struct wal_seg *segs; /* ascending seq; the last one is open for appends */
@@ -714,11 +739,168 @@ void wal_stats(const struct wal *w, struct wal_stats *out)
     out->last_path = w->path;
     out->written_bytes = w->written_bytes;
     out->synced_bytes = w->synced_bytes;
-    out->fsyncs = w->fsyncs;
+    out->fsyncs = w->fsyncs + w->async_fsyncs;
+}
+
+/* ---- asynchronous group commit (the storage thread) ---- */
+
+static void *async_run(void *arg)
+{
+    struct wal_async *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (!a->stop && (a->req == a->done || a->err))
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->stop) break;
+        /* the newest request: one fdatasync covers every one made before it (group commit) */
+        uint64_t t = a->req, seq = a->req_seq, bytes = a->req_bytes, index = a->req_index;
+        int fd = dup(a->fd);
+        char path[sizeof a->path], err[sizeof a->errmsg];
+        memcpy(path, a->path, sizeof path);
+        pthread_mutex_unlock(&a->mu);
+        int rc;
+        if (fd < 0) {
+            int e = errno;
+            rc = st_error(err, sizeof err, st_errno_code(e), "dup %s: %s", path, strerror(e));
+        } else {
+            rc = st_fdatasync(&a->io, fd, path, err, sizeof err);
+            close(fd);
+        }
+        pthread_mutex_lock(&a->mu);
+        if (rc) {
+            a->err = rc;
+            memcpy(a->errmsg, err, sizeof err);
+        } else {
+            a->done = t;
+            a->done_seq = seq, a->done_bytes = bytes, a->done_index = index;
+            a->fsyncs++;
+        }
+        uint64_t one = 1;
+        ssize_t wr = write(a->efd, &one, sizeof one); /* wakes the loop */
+        (void)wr;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+int wal_async_start(struct wal *w)
+{
+    SYN_ASSERT(!w->as);
+    if (w->opt.fsync != WAL_FSYNC_ALWAYS)
+        return st_error(w->err, sizeof w->err, STORAGE_EINVAL,
+                        "WAL: async sync needs fsync always");
+    struct wal_async *a = calloc(1, sizeof *a);
+    if (!a) return st_error(w->err, sizeof w->err, STORAGE_ENOMEM, "WAL: out of memory");
+    a->io = w->opt.io;
+    a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    a->fd = dup(w->fd);
+    a->fd_seq = w->segs[w->n_segs - 1].seq;
+    memcpy(a->path, w->path, sizeof a->path);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    if (a->efd < 0 || a->fd < 0 || pthread_create(&a->thread, NULL, async_run, a) != 0) {
+        int e = errno;
+        if (a->efd >= 0) close(a->efd);
+        if (a->fd >= 0) close(a->fd);
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->cv);
+        free(a);
+        return st_error(w->err, sizeof w->err, STORAGE_EIO, "WAL: storage thread: %s", strerror(e));
+    }
+    w->as = a;
+    return 0;
+}
+
+int wal_async_fd(const struct wal *w)
+{
+    return w->as ? w->as->efd : -1;
+}
+
+static void async_stop(struct wal *w)
+{
+    struct wal_async *a = w->as;
+    if (!a) return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    w->fsyncs += a->fsyncs;
+    w->async_fsyncs = 0;
+    close(a->efd);
+    close(a->fd);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+    w->as = NULL;
+}
+
+int wal_async_request(struct wal *w, uint64_t *ticket)
+{
+    struct wal_async *a = w->as;
+    SYN_ASSERT(a != NULL);
+    int rc = check_failed(w);
+    if (!rc) rc = end_batch(w);
+    if (!rc) rc = flush_buf(w);
+    if (!rc) rc = maybe_rollover(w); /* syncs the full segment itself, then starts a new one */
+    if (rc) return rc;
+    uint64_t seq = w->segs[w->n_segs - 1].seq;
+    int nfd = -1;
+    if (seq != a->fd_seq) {
+        nfd = dup(w->fd);
+        if (nfd < 0) {
+            int e = errno;
+            st_error(w->err, sizeof w->err, st_errno_code(e), "dup %s: %s", w->path, strerror(e));
+            return wal_fail(w, st_errno_code(e));
+        }
+    }
+    pthread_mutex_lock(&a->mu);
+    if (nfd >= 0) {
+        /* the thread syncs its own dup of this one: closing it here is safe */
+        close(a->fd);
+        a->fd = nfd;
+        a->fd_seq = seq;
+        memcpy(a->path, w->path, sizeof a->path);
+    }
+    *ticket = ++a->req;
+    a->req_seq = seq;
+    a->req_bytes = w->written_bytes;
+    a->req_index = w->written_index;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
+int wal_async_poll(struct wal *w, uint64_t *done)
+{
+    struct wal_async *a = w->as;
+    SYN_ASSERT(a != NULL);
+    uint64_t v;
+    ssize_t rd = read(a->efd, &v, sizeof v); /* EAGAIN: nothing new, fine */
+    (void)rd;
+    pthread_mutex_lock(&a->mu);
+    uint64_t t = a->done, seq = a->done_seq, bytes = a->done_bytes, index = a->done_index;
+    int err = a->err;
+    w->async_fsyncs = a->fsyncs;
+    if (err)
+        memcpy(w->err, a->errmsg,
+               sizeof w->err < sizeof a->errmsg ? sizeof w->err : sizeof a->errmsg);
+    pthread_mutex_unlock(&a->mu);
+    *done = t;
+    if (err) return w->failed ? STORAGE_EFAILED : wal_fail(w, err);
+    /* Covered by that fdatasync: the bytes of that segment written before it began (a
+     * truncation or rollover since then started a new segment, already synced itself). */
+    if (!w->failed && seq == w->segs[w->n_segs - 1].seq) {
+        if (bytes > w->synced_bytes && bytes <= w->written_bytes) w->synced_bytes = bytes;
+        if (index > w->synced_index && index <= w->last_index) w->synced_index = index;
+        w->last_fsync_ms = now_ms(w);
+    }
+    return 0;
 }
 
 static void wal_free(struct wal *w)
 {
+    async_stop(w);
     bgrm_stop(w->bgrm);
     if (w->fd >= 0) close(w->fd);
     if (w->lock_fd >= 0) close(w->lock_fd); /* releases the flock */
@@ -742,6 +924,10 @@ void wal_close(struct wal *w)
 
 void wal_forget_in_child(struct wal *w)
 {
+    if (w->as) { /* no thread in the child: only its descriptors */
+        close(w->as->fd);
+        close(w->as->efd);
+    }
     if (w->fd >= 0) close(w->fd);
     if (w->lock_fd >= 0) close(w->lock_fd);
     w->fd = w->lock_fd = -1;

@@ -9,7 +9,8 @@
  * the snapshot files of snap.h and a LOCK file. Format, recovery rules and guarantees:
  * docs/storage.md.
  *
- * A struct wal is single-threaded: one caller at a time. */
+ * A struct wal is single-threaded: one caller at a time (wal_async_* adds a storage thread of
+ * its own, invisible to the caller). */
 #ifndef SYNOD_STORAGE_WAL_H
 #define SYNOD_STORAGE_WAL_H
 
@@ -117,6 +118,23 @@ int wal_save_hard_state(struct wal *w, const struct wal_hard_state *hs);
  * this and every later write call returns the error (STORAGE_ENOSPC / STORAGE_EIO first, then
  * STORAGE_EFAILED); wal_last_error() says what happened. */
 int wal_sync(struct wal *w);
+
+/* Asynchronous group commit (fsync ALWAYS only): a storage thread does the fdatasyncs, so the
+ * caller's event loop goes on (reading, proposing, sending) while batch k is synced and batch
+ * k+1 accumulates. wal_async_start starts the thread. wal_async_request closes the open batch,
+ * writes it to the kernel (rolling over to a new segment if the last one is full, which fsyncs
+ * synchronously as wal_sync does) and asks the thread for an fdatasync covering everything
+ * written so far; *ticket numbers the request (1, 2, ...). The thread always syncs for the
+ * newest request, so requests made while a sync runs share the next one (adaptive batching:
+ * one fsync per request when idle, many requests per fsync under load, no timer). When
+ * wal_async_fd() (an eventfd) is readable, wal_async_poll sets *done = the last ticket whose
+ * fdatasync returned (every ticket <= it is durable) and returns 0, or the fdatasync's error
+ * (the WAL is then failed). Other calls (truncation, compaction, wal_sync) stay synchronous and
+ * may be mixed in; a struct wal stays single-threaded for its caller. Stopped by wal_close. */
+int wal_async_start(struct wal *w);
+int wal_async_fd(const struct wal *w);
+int wal_async_request(struct wal *w, uint64_t *ticket);
+int wal_async_poll(struct wal *w, uint64_t *done);
 
 /* BATCH policy: milliseconds until wal_sync() should run again to fdatasync written data
  * (0 = now), -1 when nothing is waiting. ALWAYS: 0 if anything is unsynced. NEVER: 0 while a

@@ -247,6 +247,42 @@ static void on_durable_hs(void *ud, const raft_hard_state *hs)
         sim_fail(n->s, "%s", inv_message(n->s->inv));
 }
 
+static uint32_t durable_holders(sim *s, const raft_membership *m, uint64_t index, uint64_t term)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m->n_voters; i++) {
+        raft_id id = m->voters[i];
+        if (id < 1 || id > SIM_MAX_NODES) continue;
+        const sim_disk_image *img = &s->nodes[id].disk.durable;
+        const sim_disk_entry *e = sim_disk_at(img, index);
+        if ((e && e->term == term) || (img->snap.index >= index && index > 0)) k++;
+    }
+    return k;
+}
+
+/* DURABLE_QUORUM: when a leader's commit index moves (within its term) to c, a majority of the
+ * voters hold entry c on their DURABLE disk image: what the leader counted (its own log and
+ * the followers' acknowledgements) was fsync'd. A majority of its membership now or at the
+ * previous check (a membership change may be applied in between). Catches a leader counting
+ * its own unsynced entries (RAFT_TEST_BUG_SELF_UNSYNCED) and followers acknowledging before
+ * their fsync (RAFT_TEST_BUG_ACK_BEFORE_FSYNC, --skip-fsync) when they happen, not only when a
+ * crash at the wrong moment turns them into a lost entry. */
+static void check_durable_quorum(sim *s, sim_node *n, const raft_status *st)
+{
+    uint64_t c = st->commit, t = 0;
+    if (c <= n->disk.vol.snap.index) return; /* compacted here: was checked when committed */
+    const sim_disk_entry *e = sim_disk_at(&n->disk.vol, c);
+    if (!e) return;
+    t = e->term;
+    uint32_t now = durable_holders(s, &st->config, c, t);
+    uint32_t before = durable_holders(s, &n->last_conf, c, t);
+    if (now >= st->config.n_voters / 2 + 1 || before >= n->last_conf.n_voters / 2 + 1) return;
+    sim_fail(s,
+             "DURABLE_QUORUM: leader %d of term %" PRIu64 " advanced its commit to %" PRIu64
+             " but only %u of its %u voters hold that entry on disk (fsync'd)",
+             n->idx, st->term, c, now, st->config.n_voters);
+}
+
 void sim_check_node(sim *s, sim_node *n)
 {
     if (!n->up || s->failed) return;
@@ -265,9 +301,15 @@ void sim_check_node(sim *s, sim_node *n)
         s->leader_hint = n->idx;
     }
     if (st.commit > s->max_commit) s->max_commit = st.commit;
+    if (st.role == RAFT_LEADER && st.term == n->lead_term && st.commit > n->last_commit &&
+        !s->opt.no_durable_check)
+        check_durable_quorum(s, n, &st);
+    if (s->failed) return;
     if (st.role == RAFT_LEADER && st.commit > n->last_commit)
         sim_world_leader_commit(s, n, st.term);
     n->last_commit = st.commit;
+    n->lead_term = st.role == RAFT_LEADER ? st.term : 0;
+    n->last_conf = st.config;
 }
 
 bool sim_node_stalled(const sim *s, const sim_node *n)
@@ -347,7 +389,9 @@ int sim_node_start(sim *s, sim_node *n)
     cfg.promote_max_lag = 16;
     cfg.lease_reads = true;
     cfg.max_clock_drift_ticks = 2;
+    cfg.async_persist = !s->opt.blocking_disk;
     const sim_disk_image *img = &n->disk.durable;
+    n->durable_term = img->hs.term;
     cfg.hard_state = img->hs;
     /* A snapshot the node made is durable at once while the hard state carrying the commit
      * index that covered it may have been lost with unsynced writes: what a snapshot holds is
@@ -407,6 +451,8 @@ int sim_node_start(sim *s, sim_node *n)
     return 0;
 }
 
+static void drop_sync_state(sim_node *n);
+
 void sim_node_crash(sim *s, sim_node *n)
 {
     if (!n->up) return;
@@ -420,6 +466,7 @@ void sim_node_crash(sim *s, sim_node *n)
         n->inbox_len--;
     }
     n->busy = false;
+    drop_sync_state(n); /* what was not synced is the disk's to keep or lose (below) */
     n->gen++;
     inv_crash(s->inv, n->idx);
     n->last_commit = 0;
@@ -479,24 +526,35 @@ static void take_snapshot_if_due(sim *s, sim_node *n)
     sim_trace(s, "node %d snapshot at %" PRIu64, n->idx, meta.index);
 }
 
+/* Step 5 for one message (a vote granted must be durable by now: the checker knows). */
+static void send_msg(sim *s, sim_node *n, const raft_message *m)
+{
+    if (m->type == RAFT_MSG_VOTE_RESP && !m->reject &&
+        inv_vote_granted(s->inv, n->idx, m->term, m->to) != 0) {
+        sim_fail(s, "%s", inv_message(s->inv));
+        return;
+    }
+    if (s->opt.verbose)
+        sim_trace(s, "send %s %d->%d term %" PRIu64 " idx %" PRIu64 " n=%u commit %" PRIu64 "%s",
+                  msg_name(m->type), (int)m->from, (int)m->to, m->term, m->index, m->n_entries,
+                  m->commit, m->reject ? " REJECT" : "");
+    net_send(s, m);
+}
+
+static void apply_ready(sim *s, sim_node *n);
+
 static void finish_ready(sim *s, sim_node *n)
 {
     raft_ready *rd = &n->rd;
-    for (size_t i = 0; i < rd->n_messages && !s->failed; i++) {
-        const raft_message *m = &rd->messages[i];
-        if (n->sent_early[i]) continue;
-        if (m->type == RAFT_MSG_VOTE_RESP && !m->reject &&
-            inv_vote_granted(s->inv, n->idx, m->term, m->to) != 0) {
-            sim_fail(s, "%s", inv_message(s->inv));
-            break;
-        }
-        if (s->opt.verbose)
-            sim_trace(s,
-                      "send %s %d->%d term %" PRIu64 " idx %" PRIu64 " n=%u commit %" PRIu64 "%s",
-                      msg_name(m->type), (int)m->from, (int)m->to, m->term, m->index, m->n_entries,
-                      m->commit, m->reject ? " REJECT" : "");
-        net_send(s, m);
-    }
+    for (size_t i = 0; i < rd->n_messages && !s->failed; i++)
+        if (!n->sent_early[i]) send_msg(s, n, &rd->messages[i]);
+    apply_ready(s, n);
+}
+
+/* Steps 6-8: apply, serve reads, advance; then maybe snapshot. */
+static void apply_ready(sim *s, sim_node *n)
+{
+    raft_ready *rd = &n->rd;
     for (size_t i = 0; i < rd->n_committed && !s->failed; i++) {
         const raft_entry *e = &rd->committed[i];
         if (inv_apply(s->inv, n->idx, e->index,
@@ -514,12 +572,10 @@ static void finish_ready(sim *s, sim_node *n)
     if (!s->failed) take_snapshot_if_due(s, n);
 }
 
-/* Steps 1-4 of the contract; returns true if the node waits for its disk. */
-static bool start_ready(sim *s, sim_node *n)
+/* Steps 1-3 of the contract: the writes (volatile until a sync covers them). */
+static bool write_ready(sim *s, sim_node *n)
 {
     raft_ready *rd = &n->rd;
-    raft_ready_get(n->r, rd);
-    n->busy = true;
     if (rd->snapshot.present) {
         const raft_snapshot_chunk *c = &rd->snapshot;
         if (c->offset == 0) n->recv_len = 0;
@@ -558,6 +614,22 @@ static bool start_ready(sim *s, sim_node *n)
     }
     if (rd->has_hard_state && sim_disk_set_hs(&n->disk, &rd->hard_state) != 0)
         sim_fail(s, "node %d: hard state write failed", n->idx);
+    return !s->failed;
+}
+
+static int64_t disk_latency(sim *s, sim_node *n)
+{
+    if (n->slow_disk_until_us > s->now_us) return sim_rng_range(&s->rng, 2000, 60000);
+    return sim_rng_chance(&s->rng, 500000) ? 0 : sim_rng_range(&s->rng, 50, 400);
+}
+
+/* Steps 1-4 of the contract, blocking driver; returns true if the node waits for its disk. */
+static bool start_ready(sim *s, sim_node *n)
+{
+    raft_ready *rd = &n->rd;
+    raft_ready_get(n->r, rd);
+    n->busy = true;
+    if (!write_ready(s, n)) return false;
     /* the leader's appends overlap its own disk write (raft_may_send_early) */
     if (rd->n_messages > n->sent_early_cap) {
         n->sent_early = realloc(n->sent_early, rd->n_messages);
@@ -576,9 +648,7 @@ static bool start_ready(sim *s, sim_node *n)
     }
     if (!rd->must_sync || s->opt.skip_fsync) return false;
     if (sim_disk_end_batch(&n->disk) != 0) sim_fail(s, "node %d: batch end failed", n->idx);
-    int64_t lat = n->slow_disk_until_us > s->now_us
-                      ? sim_rng_range(&s->rng, 2000, 60000)
-                      : (sim_rng_chance(&s->rng, 500000) ? 0 : sim_rng_range(&s->rng, 50, 400));
+    int64_t lat = disk_latency(s, n);
     if (lat == 0) {
         if (sim_disk_sync(&n->disk) != 0) sim_fail(s, "node %d: sync failed", n->idx);
         return false;
@@ -587,6 +657,121 @@ static bool start_ready(sim *s, sim_node *n)
     sim_schedule(
         s, (sim_event){.t = n->busy_until_us, .kind = EV_DISK_DONE, .node = n->idx, .gen = n->gen});
     return true;
+}
+
+/* ---- the storage-thread driver (default; raft.h ASYNCHRONOUS PERSISTENCE, node_sync.c) ---- */
+
+/* The thread starts an fdatasync for the newest ticket: it covers what was written so far. */
+static void sync_start(sim *s, sim_node *n)
+{
+    n->sync_flight = n->sync_req;
+    n->sync_flight_mark = sim_disk_mark(&n->disk);
+    /* never 0: the answer always comes through the loop, out of step with it */
+    int64_t lat = disk_latency(s, n) + sim_rng_range(&s->rng, 1, 30);
+    /* fdatasync jitter: one in ten takes milliseconds, longer than a replication round trip,
+     * so the followers' acknowledgements often come before the leader's own sync returns */
+    if (sim_rng_chance(&s->rng, 100000)) lat += sim_rng_range(&s->rng, 1000, 5000);
+    sim_schedule(
+        s, (sim_event){.t = s->now_us + lat, .kind = EV_DISK_DONE, .node = n->idx, .gen = n->gen});
+}
+
+static void hold_msg(sim *s, sim_node *n, uint64_t ticket, const raft_message *m)
+{
+    if (n->held_n == n->held_cap) {
+        n->held_cap = n->held_cap ? 2 * n->held_cap : 64;
+        n->held = realloc(n->held, n->held_cap * sizeof(*n->held));
+        SYN_ASSERT(n->held != NULL);
+    }
+    sim_msg *c = msg_copy(m);
+    if (!c) {
+        sim_fail(s, "out of memory (held message)");
+        return;
+    }
+    n->held[n->held_n++] = (struct sim_held){ticket, c};
+}
+
+static void drop_sync_state(sim_node *n)
+{
+    for (size_t i = 0; i < n->held_n; i++)
+        free(n->held[i].msg);
+    n->held_n = n->sreq_n = 0;
+    n->sync_req = n->sync_disk = n->sync_done = n->sync_flight = 0;
+}
+
+/* One Ready with the storage thread: write, ask for a sync, send what may go, hold the rest
+ * behind the syncs still running, apply, advance: the loop never waits for the disk. */
+static void async_ready(sim *s, sim_node *n)
+{
+    raft_ready *rd = &n->rd;
+    raft_ready_get(n->r, rd);
+    if (!write_ready(s, n)) return;
+    if (s->opt.skip_fsync) {
+        /* deliberately broken: no batch end, no fsync, everything sent at once and the writes
+         * reported durable (as the blocking driver's --skip-fsync advanced without a sync) */
+        uint64_t idx = rd->n_entries ? rd->entries[rd->n_entries - 1].index : 0;
+        uint64_t term = rd->n_entries ? rd->entries[rd->n_entries - 1].term : 0;
+        if (rd->has_hard_state) n->durable_term = rd->hard_state.term;
+        for (size_t i = 0; i < rd->n_messages && !s->failed; i++)
+            send_msg(s, n, &rd->messages[i]);
+        if (s->failed) return;
+        apply_ready(s, n);
+        if (idx && n->up && !s->failed) raft_persisted(n->r, idx, term);
+        return;
+    }
+    if (rd->must_sync) {
+        if (sim_disk_end_batch(&n->disk) != 0) sim_fail(s, "node %d: batch end failed", n->idx);
+        if (n->sreq_n == n->sreq_cap) {
+            n->sreq_cap = n->sreq_cap ? 2 * n->sreq_cap : 64;
+            n->sreq = realloc(n->sreq, n->sreq_cap * sizeof(*n->sreq));
+            SYN_ASSERT(n->sreq != NULL);
+        }
+        struct sim_sync_req q = {.ticket = ++n->sync_req};
+        if (rd->n_entries) {
+            q.index = rd->entries[rd->n_entries - 1].index;
+            q.term = rd->entries[rd->n_entries - 1].term;
+        }
+        if (rd->has_hard_state) q.hs_term = rd->hard_state.term;
+        n->sreq[n->sreq_n++] = q;
+        if (!n->sync_flight) sync_start(s, n);
+    }
+    uint64_t wait = n->sync_req > n->sync_done ? n->sync_req : 0;
+    for (size_t i = 0; i < rd->n_messages && !s->failed; i++) {
+        const raft_message *m = &rd->messages[i];
+        if (!wait || raft_may_send_early(m, n->durable_term)) {
+            send_msg(s, n, m);
+        } else {
+            hold_msg(s, n, wait, m);
+        }
+    }
+    if (s->failed) return;
+    apply_ready(s, n);
+}
+
+/* The loop handles the syncs that returned: durable_term, raft_persisted, held messages. */
+static void async_sync_done(sim *s, sim_node *n)
+{
+    uint64_t done = n->sync_disk;
+    size_t k = 0;
+    for (; k < n->sreq_n && n->sreq[k].ticket <= done; k++) {
+        const struct sim_sync_req *q = &n->sreq[k];
+        if (q->hs_term) n->durable_term = q->hs_term;
+        if (q->index) {
+            if (s->opt.verbose)
+                sim_trace(s, "node %d: synced up to %" PRIu64 " (term %" PRIu64 ")", n->idx,
+                          q->index, q->term);
+            raft_persisted(n->r, q->index, q->term);
+        }
+    }
+    if (k) memmove(n->sreq, n->sreq + k, (n->sreq_n - k) * sizeof(*n->sreq));
+    n->sreq_n -= k;
+    size_t h = 0;
+    for (; h < n->held_n && n->held[h].ticket <= done; h++) {
+        if (!s->failed) send_msg(s, n, &n->held[h].msg->m);
+        free(n->held[h].msg);
+    }
+    if (h) memmove(n->held, n->held + h, (n->held_n - h) * sizeof(*n->held));
+    n->held_n -= h;
+    n->sync_done = done;
 }
 
 static void deliver(sim *s, sim_node *n, sim_msg *msg)
@@ -611,7 +796,13 @@ void sim_process_ready(sim *s, sim_node *n)
             sim_fail(s, "node %d keeps producing Readies without input", n->idx);
             return;
         }
-        if (raft_has_ready(n->r)) {
+        if (n->sync_done < n->sync_disk) {
+            async_sync_done(s, n);
+        } else if (raft_has_ready(n->r) && !s->opt.blocking_disk) {
+            async_ready(s, n);
+            if (s->failed) return;
+            sim_check_node(s, n);
+        } else if (raft_has_ready(n->r)) {
             if (start_ready(s, n)) return; /* resumes at EV_DISK_DONE */
             if (s->failed) return;
             finish_ready(s, n);
@@ -675,6 +866,17 @@ static void handle_event(sim *s, sim_event *ev)
         break;
     }
     case EV_DISK_DONE:
+        if (!s->opt.blocking_disk) {
+            if (!n->up || ev->gen != n->gen || !n->sync_flight) break;
+            /* on the disk now, whatever the loop is doing; it learns of it when it runs */
+            if (sim_disk_sync_upto(&n->disk, n->sync_flight_mark) != 0)
+                sim_fail(s, "node %d: sync failed", n->idx);
+            n->sync_disk = n->sync_flight;
+            n->sync_flight = 0;
+            if (n->sync_req > n->sync_disk) sync_start(s, n); /* the requests made meanwhile */
+            sim_process_ready(s, n);
+            break;
+        }
         if (!n->up || ev->gen != n->gen || !n->busy) break;
         if (sim_disk_sync(&n->disk) != 0) sim_fail(s, "node %d: sync failed", n->idx);
         finish_ready(s, n);
@@ -740,6 +942,8 @@ static void sim_teardown(sim *s)
         sim_node_crash(s, &s->nodes[i]);
         sim_disk_deinit(&s->nodes[i].disk);
         free(s->nodes[i].sent_early);
+        free(s->nodes[i].held);
+        free(s->nodes[i].sreq);
     }
     for (size_t i = 0; i < s->n_events; i++)
         free(s->events[i].msg);

@@ -33,6 +33,9 @@ typedef struct {
                                  Ready's entries may survive without its hard state */
     bool no_lease_check;      /* don't fail a lease read granted by a deposed leader (leave
                                  the stale read it may cause to lincheck) */
+    bool no_durable_check;    /* skip DURABLE_QUORUM: catch those bugs by their consequences */
+    bool blocking_disk;       /* the old driver: the event loop waits in step 4 for the fsync
+                                 (default: a storage thread syncs, raft_config.async_persist) */
 } sim_options;
 
 typedef struct {

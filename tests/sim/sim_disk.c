@@ -213,7 +213,30 @@ int sim_disk_sync(sim_disk *d)
         if (rc == 0 && apply_op(d, &d->durable, &d->pending[i], true) != 0) rc = -1;
         op_free(&d->pending[i]);
     }
+    d->ops_base += d->n_pending;
     d->n_pending = 0;
+    return rc;
+}
+
+uint64_t sim_disk_mark(const sim_disk *d)
+{
+    return d->ops_base + d->n_pending;
+}
+
+int sim_disk_sync_upto(sim_disk *d, uint64_t mark)
+{
+    if (mark <= d->ops_base) return 0;
+    size_t k = (size_t)(mark - d->ops_base);
+    if (k > d->n_pending) k = d->n_pending;
+    if (k == 0) return 0;
+    int rc = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (rc == 0 && apply_op(d, &d->durable, &d->pending[i], true) != 0) rc = -1;
+        op_free(&d->pending[i]);
+    }
+    memmove(d->pending, d->pending + k, (d->n_pending - k) * sizeof *d->pending);
+    d->n_pending -= k;
+    d->ops_base += k;
     return rc;
 }
 
@@ -241,6 +264,7 @@ int sim_disk_crash(sim_disk *d, sim_rng *rng, bool torn_prefix, size_t *kept_rec
         if (i < keep && rc == 0 && apply_op(d, &d->durable, &d->pending[i], true) != 0) rc = -1;
         op_free(&d->pending[i]);
     }
+    d->ops_base += d->n_pending;
     d->n_pending = 0;
     if (kept_records) *kept_records = keep;
     if (rc == 0) rc = image_copy(&d->vol, &d->durable);

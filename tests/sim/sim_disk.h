@@ -58,7 +58,8 @@ typedef struct {
     sim_disk_image durable, vol; /* vol = durable + pending, what the node sees */
     sim_disk_op *pending;
     size_t n_pending, cap_pending;
-    uint64_t batch; /* current batch number */
+    uint64_t batch;    /* current batch number */
+    uint64_t ops_base; /* records ever written before pending[0] (synced or lost) */
     /* called for every hard state that becomes durable (sync or crash) */
     void (*on_durable_hs)(void *ud, const raft_hard_state *hs);
     void *ud;
@@ -79,6 +80,12 @@ int sim_disk_install_snapshot(sim_disk *d, const raft_snapshot_meta *m, const ui
 int sim_disk_local_snapshot(sim_disk *d, const raft_snapshot_meta *m, const uint8_t *data,
                             uint32_t len);
 int sim_disk_sync(sim_disk *d);
+/* Position after the last record written so far (a storage thread's fdatasync that starts now
+ * covers up to here; records written while it runs may or may not be covered, and recovery
+ * would keep them only with their batch end, so they count as not covered). */
+uint64_t sim_disk_mark(const sim_disk *d);
+/* The fdatasync that began at `mark` returned: the records before it are durable. */
+int sim_disk_sync_upto(sim_disk *d, uint64_t mark);
 /* Power loss (see above); vol = durable afterwards. *kept_records (may be NULL) = pending
  * records that survived. */
 int sim_disk_crash(sim_disk *d, sim_rng *rng, bool torn_prefix, size_t *kept_records);

@@ -35,6 +35,14 @@ typedef struct {
     raft_message m; /* entries and data follow in the same allocation */
 } sim_msg;
 
+struct sim_sync_req {
+    uint64_t ticket, index, term, hs_term;
+};
+struct sim_held {
+    uint64_t ticket;
+    sim_msg *msg;
+};
+
 typedef enum {
     EV_TICK = 1,
     EV_DELIVER,
@@ -93,7 +101,24 @@ typedef struct {
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];
     uint64_t applied;
-    uint64_t last_commit;          /* commit seen after the last step (churn trigger) */
+    uint64_t last_commit;      /* commit seen after the last step (churn trigger) */
+    uint64_t lead_term;        /* term it led at the last check (0: not leading) */
+    raft_membership last_conf; /* its membership at the last check */
+    /* The storage thread (the default; --blocking-disk: the old driver, busy in step 4). A Ready
+     * with must_sync asks for a sync (a ticket) and goes on; one fdatasync at a time runs, for
+     * the newest ticket, covering the records written before it began (sim_disk_mark). The
+     * loop learns of its return when it runs (a stalled loop later), then reports
+     * raft_persisted and sends the messages held for it. */
+    uint64_t sync_req;    /* last ticket requested */
+    uint64_t sync_disk;   /* last ticket whose fdatasync returned on the disk */
+    uint64_t sync_done;   /* ... and that the loop handled */
+    uint64_t sync_flight; /* ticket of the fdatasync running (0: none) */
+    uint64_t sync_flight_mark;
+    uint64_t durable_term;     /* the loop's view: term of the last hard state a sync covered */
+    struct sim_sync_req *sreq; /* requested, not yet handled: {ticket, last entry, hs term} */
+    size_t sreq_n, sreq_cap;
+    struct sim_held *held; /* messages waiting for a ticket, in Ready order */
+    size_t held_n, held_cap;
     sim_msg *inbox[SIM_INBOX_MAX]; /* messages that arrived while busy, FIFO, owned */
     size_t inbox_head, inbox_len;
     uint8_t recv[SIM_SNAP_MAX]; /* snapshot being received */

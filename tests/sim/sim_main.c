@@ -18,7 +18,9 @@
  * the others elect a new leader and commit writes), to compare what it catches.
  * A lease read granted by a deposed leader (one whose term is older than the newest leader's)
  * fails the run (LEASE); --no-lease-check only counts it and leaves the stale read it may
- * cause to lincheck. */
+ * cause to lincheck.
+ * --blocking-disk runs the old driver, whose event loop waits in step 4 for each fsync; by
+ * default a storage thread syncs while the loop goes on (raft.h, ASYNCHRONOUS PERSISTENCE). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ static int usage(void)
             "usage: sim [--seed N] [--seeds COUNT] [--nodes 3|5|0] [--steps S] "
             "[--verbose] [--expect-fail] [--no-commit-rule] [--stale-reads] [--skip-fsync]\n"
             "           [--clock-skew] [--no-lease-phase] [--no-lease-check] [--torn-prefix]\n"
+            "           [--blocking-disk] [--no-durable-check]\n"
             "           [--lose-stalled-ticks]\n"
             "           [--clock-drift PCT]\n");
     return 2;
@@ -52,6 +55,7 @@ int main(int argc, char **argv)
     uint32_t drift_pct = 0;
     bool verbose = false, expect_fail = false, no_commit_rule = false, stale_reads = false;
     bool torn_prefix = false, lose_stalled_ticks = false;
+    bool blocking_disk = false, no_durable_check = false;
     bool skip_fsync = false, clock_skew = false, no_lease_phase = false, no_lease_check = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -82,6 +86,10 @@ int main(int argc, char **argv)
             drift_pct = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(a, "--lose-stalled-ticks"))
             lose_stalled_ticks = true;
+        else if (!strcmp(a, "--no-durable-check"))
+            no_durable_check = true;
+        else if (!strcmp(a, "--blocking-disk"))
+            blocking_disk = true;
         else if (!strcmp(a, "--torn-prefix"))
             torn_prefix = true;
         else if (!strcmp(a, "--no-lease-check"))
@@ -108,6 +116,8 @@ int main(int argc, char **argv)
                            .no_commit_rule = no_commit_rule,
                            .stale_reads = stale_reads,
                            .skip_fsync = skip_fsync,
+                           .blocking_disk = blocking_disk,
+                           .no_durable_check = no_durable_check,
                            .torn_prefix = torn_prefix,
                            .lose_stalled_ticks = lose_stalled_ticks,
                            .clock_skew = clock_skew,

@@ -713,7 +713,8 @@ static void churn_event(sim *s, const sim_event *ev)
     if (!sim_rng_chance(&s->rng, 500000)) return;
     for (int i = 1; i <= SIM_MAX_NODES; i++) {
         sim_node *f = &s->nodes[i];
-        if (!f->up || !f->busy || f == n) continue;
+        /* busy: the blocking driver waits for its fsync; or the storage thread has one due */
+        if (!f->up || !(f->busy || f->sync_req > f->sync_disk) || f == n) continue;
         sim_trace(s, "churn: power loss on busy follower %d", f->idx);
         sim_node_crash(s, f);
         sim_schedule(s, (sim_event){.t = s->now_us + sim_rng_range(&s->rng, 5000, 300000),

@@ -1,5 +1,6 @@
 /* test_storage.c — the WAL and snapshot files: round trips, truncation, compaction, rollover,
  * torn tails, corruption, snapshot atomicity, injected disk errors, a randomised model test. */
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1609,12 +1610,92 @@ static void read_back_detects_corruption(void **state)
     wal_crash(w);
 }
 
+/* Waits (bounded) until the storage thread answered ticket t; returns wal_async_poll's code. */
+static int async_wait(struct wal *w, uint64_t t, uint64_t *done)
+{
+    int rc = 0;
+    *done = 0;
+    for (int i = 0; i < 5000; i++) {
+        struct pollfd p = {wal_async_fd(w), POLLIN, 0};
+        (void)poll(&p, 1, 2);
+        rc = wal_async_poll(w, done);
+        if (rc || *done >= t) return rc;
+    }
+    return rc;
+}
+
+/* The storage thread: tickets are answered in order, one fdatasync may cover several, what it
+ * covers is recorded (synced bytes / index) and survives a crash; a failed fdatasync on the
+ * thread fails the WAL like a failed wal_sync (nothing claimed durable). Also mixed with the
+ * synchronous calls (truncation) and a rollover. */
+static void async_sync_thread(void **state)
+{
+    struct fx *f = *state;
+    struct faults ft = {0};
+    struct wal_options o = opts_default();
+    o.io.fault = fault_hook;
+    o.io.fault_ctx = &ft;
+    o.segment_max_bytes = 4096;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_async_start(w), 0);
+    assert_true(wal_async_fd(w) >= 0);
+    uint64_t t1 = 0, t2 = 0, t3 = 0, done = 0;
+    append_range(w, 1, 10, 1);
+    assert_int_equal(wal_async_request(w, &t1), 0);
+    append_range(w, 11, 20, 1);
+    struct wal_hard_state hs = {.term = 2, .vote = 1, .commit = 10};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    assert_int_equal(wal_async_request(w, &t2), 0);
+    assert_int_equal(t2, t1 + 1);
+    assert_int_equal(async_wait(w, t2, &done), 0);
+    assert_true(done >= t2);
+    assert_int_equal(wal_synced_index(w), 20);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    assert_int_equal(st.synced_bytes, st.written_bytes);
+    /* many segments' worth through the thread (rollover syncs the full one itself) */
+    for (uint64_t i = 21; i <= 400; i += 20) {
+        append_range(w, i, i + 19, 2);
+        assert_int_equal(wal_async_request(w, &t3), 0);
+    }
+    assert_int_equal(async_wait(w, t3, &done), 0);
+    assert_int_equal(wal_synced_index(w), 400);
+    wal_stats(w, &st);
+    assert_true(st.n_segments > 1);
+    /* a synchronous truncation in between, then more through the thread */
+    assert_int_equal(wal_truncate_suffix(w, 391), 0);
+    append_range(w, 391, 405, 3);
+    assert_int_equal(wal_async_request(w, &t3), 0);
+    assert_int_equal(async_wait(w, t3, &done), 0);
+    assert_int_equal(wal_synced_index(w), 405);
+    wal_crash(w); /* everything answered is on disk */
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_last_index(w), 405);
+    assert_int_equal(r.hard_state.term, 2);
+    assert_int_equal(wal_async_start(w), 0);
+    /* the thread's fdatasync fails: the WAL is failed, the ticket is not answered */
+    append_range(w, 406, 410, 3);
+    ft.fsync_errno = EIO;
+    assert_int_equal(wal_async_request(w, &t1), 0);
+    assert_int_equal(async_wait(w, t1, &done), STORAGE_EIO);
+    assert_true(done < t1);
+    ft.fsync_errno = 0;
+    expect_failed_state(w, STORAGE_EIO, "Input/output error");
+    assert_int_equal(wal_synced_index(w), 405);
+    assert_int_equal(wal_async_request(w, &t2), STORAGE_EFAILED);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_drops_only_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(group_commit_one_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_sync_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(rollover_and_truncate_across_segments, setup, teardown),
