@@ -333,6 +333,7 @@ static void apply_entry(node *n, const raft_entry *e)
     client *c = NULL;
     bool mine = false, answered = true;
     n->applying_index = e->index; /* the stamp of the keys it modifies (WATCH) */
+    n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
@@ -383,6 +384,7 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
+    n->deliver = false;
     if (mine && answered) node_client_done(n, c);
     n->applied = e->index;
     n->applied_since_snap++;

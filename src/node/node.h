@@ -82,6 +82,13 @@ typedef struct {
     /* counters the host reports (INFO): writes applied, keys expired */
     uint64_t *applied_writes, *expired_keys;
     uint64_t *evicted_keys; /* may be NULL */
+    /* Pub/sub (docs/server.md "Pub/sub"): a PUBLISH (shard: SPUBLISH) and a keyspace event
+     * (class DATA_NOTIFY_*, Redis's event name, key) of an entry this node applies, in log
+     * order, to be delivered to the host's local subscribers: publish returns how many
+     * received it. Never called for entries replayed at restart. May be NULL. */
+    long long (*publish)(void *host, int shard, const char *channel, size_t clen, const char *msg,
+                         size_t mlen);
+    void (*keyspace_event)(void *host, int cls, const char *event, const char *key, size_t klen);
 } node_host;
 
 #define NODE_MEMBERS_MAX 9

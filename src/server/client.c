@@ -46,6 +46,7 @@ void srv_client_free(client *c)
     pending_remove(c);
     if (s->node) node_client_detach(s->node, &c->nc);
     if (s->n_observers) srv_observe_drop(s, c);
+    srv_pubsub_drop(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -310,6 +311,11 @@ static void process_input(client *c)
                 s->argv[i].len = args[i].len;
             }
             if (auth_gate(s, c, argc, s->argv)) {
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
+            }
+            if (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) {
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
@@ -696,17 +702,20 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
 {
     int64_t now = net_mono_ms();
     int mask = net_loop_mask(c->srv->loop, c->fd);
+    size_t sub, psub, ssub;
+    srv_pubsub_counts(c, &sub, &psub, &ssub);
     snprintf(out, cap,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-             "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+             "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
              "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
              "resp=%d",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
              c->nc.async_kind == ASYNC_BLOCK ? "b"
              : c->in_multi                   ? "x"
+             : srv_pubsub_subscribed(c)      ? "P"
                                              : "N",
-             c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
+             sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
              (mask & NET_READABLE) ? "r" : "", (mask & NET_WRITABLE) ? "w" : "", c->last_cmd,
              c->proto);
 }

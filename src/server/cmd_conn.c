@@ -27,6 +27,12 @@ void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv)
         srv_reply_error(c, "ERR wrong number of arguments for 'ping' command");
         return;
     }
+    if (c->proto == 2 && srv_pubsub_subscribed(c)) { /* Redis: a pub/sub-style reply */
+        srv_reply_array(c, 2);
+        srv_reply_bulk(c, "pong", 4);
+        srv_reply_bulk(c, argc == 2 ? argv[1].ptr : "", argc == 2 ? argv[1].len : 0);
+        return;
+    }
     if (argc == 2)
         srv_reply_bulk(c, argv[1].ptr, argv[1].len);
     else
@@ -204,6 +210,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     c->name = NULL;
     srv_multi_reset(c);
     if (s->node) node_unwatch(s->node, &c->nc);
+    srv_pubsub_drop(s, c);
     srv_reply_status(c, "RESET");
 }
 

@@ -74,6 +74,7 @@ typedef struct {
     long long maxmemory;                 /* 0 = no limit */
     int maxmemory_policy;                /* DATA_EVICT_* */
     long long maxmemory_samples, maxmemory_tenacity, lfu_log_factor, lfu_decay_time;
+    int notify_keyspace_events;        /* DATA_NOTIFY_* flags */
     long long hll_sparse_max_bytes;    /* data_set_hll_sparse_max_bytes: equal on every node */
     long long stream_node_max_entries; /* data_set_stream_node_max_entries (the leader's) */
     long long log_verbose;             /* 1: log every connection */

@@ -100,6 +100,7 @@ struct client {
     /* MULTI (multi.c): queued commands, encoded; dirty = a queued command was refused */
     int in_multi, multi_dirty, multi_n;
     resp_buf multi;
+    struct srv_client_subs *subs; /* pub/sub subscriptions (pubsub.c); NULL = none yet */
 };
 
 typedef struct {
@@ -128,6 +129,7 @@ struct server {
     data_store *ds;
     script_engine *se; /* Lua scripting over ds (src/script) */
     client *clients;   /* all connected clients */
+    struct srv_pubsub *pubsub; /* channels, shard channels, patterns (pubsub.c) */
     /* ELECTION OBSERVE (observe.c): who observes which election */
     struct srv_observer *observers;
     size_t n_observers, cap_observers;
@@ -169,6 +171,34 @@ void srv_observe_init(server *s);
 int srv_observe_filter(server *s, client *c, int argc, const data_arg *argv);
 void srv_observe_drop(server *s, client *c);
 void srv_observe_deinit(server *s);
+/* Pub/sub (pubsub.c; docs/server.md "Pub/sub"): local subscriptions; messages come from the
+ * node's apply path (host.c) as srv_pubsub_publish / srv_pubsub_keyspace_event. */
+void srv_pubsub_init(server *s);
+void srv_pubsub_deinit(server *s);
+void srv_pubsub_drop(server *s, client *c); /* at close and RESET: every subscription, silently */
+int srv_pubsub_subscribed(const client *c);
+void srv_pubsub_counts(const client *c, size_t *sub, size_t *psub, size_t *ssub);
+void srv_pubsub_stats(const server *s, size_t *channels, size_t *patterns, size_t *shard);
+long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, const char *msg,
+                             size_t mlen);
+void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key,
+                               size_t klen);
+/* RESP2 subscribed mode: 1 if the command was refused (answered) */
+int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_subscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_unsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_psubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_punsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_ssubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_sunsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_channels(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_numsub(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_numpat(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_shardchannels(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_shardnumsub(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_help(server *s, client *c, int argc, const data_arg *argv);
+/* The command's full name ("get", "client|id") if it is known with a valid arity, else NULL. */
+const char *srv_cmd_fullname(int argc, const data_arg *argv);
 void srv_before_sleep(net_loop *l, void *ctx);
 void srv_client_list_line(const client *c, char *out, size_t cap);
 void srv_client_process(client *c); /* runs the requests in c's query buffer (node.c) */
