@@ -234,9 +234,9 @@ static const ev_spec specs[] = {
     {"zpopmin", Z, EV_FIRST, "zpopmin", NULL, 0},
     {"zrangestore", Z, EV_STORE, "zrangestore", NULL, 1},
     {"zrem", Z, EV_FIRST, "zrem", NULL, 0},
-    {"zremrangebylex", Z, EV_FIRST, "zrembylex", NULL, 0},
-    {"zremrangebyrank", Z, EV_FIRST, "zrembyrank", NULL, 0},
-    {"zremrangebyscore", Z, EV_FIRST, "zrembyscore", NULL, 0},
+    {"zremrangebylex", Z, EV_FIRST, "zremrangebylex", NULL, 0},
+    {"zremrangebyrank", Z, EV_FIRST, "zremrangebyrank", NULL, 0},
+    {"zremrangebyscore", Z, EV_FIRST, "zremrangebyscore", NULL, 0},
     {"zunionstore", Z, EV_STORE, "zunionstore", NULL, 1},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
