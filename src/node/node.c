@@ -917,6 +917,9 @@ static bool arg_is(const data_arg *a, const char *s)
 
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
+#ifdef SYNOD_BUG_PUBSUB_LOCAL
+    if (!c->n_async) npubsub_bug_receipt(n, argc, argv, c->forwarded);
+#endif
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {

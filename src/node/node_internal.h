@@ -226,6 +226,9 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
 /* node_pubsub.c: the data store's publish / event hooks, forwarded to the host while an entry
  * is applied live (node.deliver). */
 void npubsub_init(node *n);
+#ifdef SYNOD_BUG_PUBSUB_LOCAL
+void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded);
+#endif
 
 /* node_block.c: blocking commands (see there). nblock_apply runs a blocking command proposed
  * by c as its entry is applied: true if c got its reply (false: blocked, or answered by
