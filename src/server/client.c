@@ -292,6 +292,10 @@ static void process_input(client *c)
             break;
         }
         SYN_ASSERT(used > 0 && used <= c->qlen - pos);
+        c->flags &= ~CLIENT_REPLY_SKIP; /* CLIENT REPLY SKIP covered the previous command */
+        if (argc > 0 && (c->flags & CLIENT_REPLY_SKIP_NEXT)) {
+            c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+        }
         if (argc > 0) {
             if (argc > s->argv_cap) {
                 int cap = s->argv_cap ? s->argv_cap : 16;
@@ -372,6 +376,7 @@ static void process_input(client *c)
         }
         pos += used;
     }
+    c->flags &= ~CLIENT_REPLY_SKIP;
     if (pos > 0) {
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
         c->qlen -= pos;
@@ -583,6 +588,8 @@ static void close_over_limit(client *c)
 
 int srv_client_reply_begin(client *c)
 {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING))
+        return 0;
     return !(c->flags & CLIENT_CLOSE_ASAP);
 }
 

@@ -54,6 +54,8 @@ static const srv_cmd client_subs[] = {
     {"client|no-evict", 3, "admin noscript loading stale", "admin slow dangerous connection",
      srv_cmd_client_no_evict, NOSUBS, "connection",
      "Set client eviction mode for the current connection", "7.0.0"},
+    {"client|reply", 3, "noscript loading stale", "slow connection", srv_cmd_client_reply, NOSUBS,
+     "connection", "Instruct the server whether to reply to commands", "3.2.0"},
     {"client|help", 2, "loading stale", "slow connection", srv_cmd_client_help, NOSUBS,
      "connection", "Show helpful text about the different subcommands", "5.0.0"},
 };

@@ -159,7 +159,10 @@ static const char *const kind_unsub[PS_KINDS] = {"unsubscribe", "punsubscribe", 
 static void reply_confirm(client *c, const char *what, const char *name, size_t len,
                           long long count)
 {
-    if (!srv_client_reply_begin(c)) return;
+    c->flags |= CLIENT_PUSHING; /* pub/sub replies get through CLIENT REPLY OFF (Redis 7.0) */
+    int ok = srv_client_reply_begin(c);
+    c->flags &= ~CLIENT_PUSHING;
+    if (!ok) return;
     resp_add_push(&c->out, 3, c->proto);
     resp_add_bulk(&c->out, what, strlen(what));
     if (name)
@@ -312,7 +315,10 @@ void srv_cmd_sunsubscribe(server *s, client *c, int argc, const data_arg *argv)
 static void push_message(client *c, const char *type, const ps_entry *pat, const char *ch,
                          size_t clen, const char *msg, size_t mlen)
 {
-    if (!srv_client_reply_begin(c)) return;
+    c->flags |= CLIENT_PUSHING; /* pub/sub replies get through CLIENT REPLY OFF (Redis 7.0) */
+    int ok = srv_client_reply_begin(c);
+    c->flags &= ~CLIENT_PUSHING;
+    if (!ok) return;
     resp_add_push(&c->out, pat ? 4 : 3, c->proto);
     resp_add_bulk(&c->out, type, strlen(type));
     if (pat) resp_add_bulk(&c->out, pat->name, pat->len);

@@ -46,6 +46,14 @@ enum {
     CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
+    /* CLIENT REPLY OFF / SKIP: replies dropped (srv_client_reply_begin), but not pub/sub
+     * confirmations and messages (CLIENT_PUSHING while one is built, either protocol), as in
+     * Redis 7.0. SKIP covers the next command's
+     * synchronous reply only: a write answered when its entry is applied is still sent. */
+    CLIENT_REPLY_OFF = 1u << 9,
+    CLIENT_REPLY_SKIP = 1u << 10,      /* the command being run */
+    CLIENT_REPLY_SKIP_NEXT = 1u << 11, /* the next command */
+    CLIENT_PUSHING = 1u << 12,
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -259,6 +267,7 @@ void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv
 /* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */
 int srv_paused(server *s, int write);
 void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv);
