@@ -197,8 +197,7 @@ int data_notify_parse(const char *s, size_t len);
 size_t data_notify_format(int flags, char *out, size_t cap);
 typedef long long (*data_publish_cb)(void *ctx, int shard, const char *channel, size_t clen,
                                      const char *msg, size_t mlen);
-typedef void (*data_event_cb)(void *ctx, int cls, const char *event, const char *key,
-                              size_t klen);
+typedef void (*data_event_cb)(void *ctx, int cls, const char *event, const char *key, size_t klen);
 void data_set_pubsub_hooks(data_store *ds, data_publish_cb pub, data_event_cb ev, void *ctx);
 void data_set_notify_flags(data_store *ds, int flags);
 /* Redis's glob (stringmatchlen, case-sensitive), as KEYS uses it: for PSUBSCRIBE patterns. */

@@ -13,7 +13,7 @@
 /* PUBLISH / SPUBLISH (notify.c): writes, so that a replicated node logs them and every node
  * delivers the message as it applies the entry (docs/server.md "Pub/sub"). */
 #define DATA_PUBSUB_COMMANDS(X)                                                                    \
-    X(publish, 3, DC_W | DC_F, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel",         \
+    X(publish, 3, DC_W | DC_F, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel",          \
       cmd_publish)                                                                                 \
     X(spublish, 3, DC_W | DC_F, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel",   \
       cmd_spublish)

@@ -194,7 +194,7 @@ struct data_store {
     size_t wkeys_n, wkeys_cap;
     /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
     struct coord_state *coord;
-    uint64_t coord_leader_epoch;  /* data_coord_set_epoch: this node's term as leader (local) */
+    uint64_t coord_leader_epoch; /* data_coord_set_epoch: this node's term as leader (local) */
     /* pub/sub and keyspace notifications (notify.c): hooks, notify-keyspace-events flags, and
      * the keys of the running command as they were before it (valid during one data_exec) */
     data_publish_cb publish_cb;
@@ -307,8 +307,7 @@ void reply_null(data_call *c);
 void notify_event(data_store *ds, int cls, const char *event, const char *key, size_t klen);
 const void *notify_before(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                           int64_t now_ms);
-void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv,
-                  int64_t now_ms);
+void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms);
 
 /* Parsing and formatting (util.c). */
 int arg_eq(const data_arg *a, const char *lower);          /* case-insensitive compare */

@@ -62,10 +62,10 @@ static const struct {
     char ch;
     int flag;
 } flag_chars[] = {
-    {'g', DATA_NOTIFY_GENERIC}, {'$', DATA_NOTIFY_STRING},  {'l', DATA_NOTIFY_LIST},
-    {'s', DATA_NOTIFY_SET},     {'h', DATA_NOTIFY_HASH},    {'z', DATA_NOTIFY_ZSET},
-    {'x', DATA_NOTIFY_EXPIRED}, {'e', DATA_NOTIFY_EVICTED}, {'t', DATA_NOTIFY_STREAM},
-    {'d', DATA_NOTIFY_MODULE},  {'n', DATA_NOTIFY_NEW},     {'K', DATA_NOTIFY_KEYSPACE},
+    {'g', DATA_NOTIFY_GENERIC},  {'$', DATA_NOTIFY_STRING},   {'l', DATA_NOTIFY_LIST},
+    {'s', DATA_NOTIFY_SET},      {'h', DATA_NOTIFY_HASH},     {'z', DATA_NOTIFY_ZSET},
+    {'x', DATA_NOTIFY_EXPIRED},  {'e', DATA_NOTIFY_EVICTED},  {'t', DATA_NOTIFY_STREAM},
+    {'d', DATA_NOTIFY_MODULE},   {'n', DATA_NOTIFY_NEW},      {'K', DATA_NOTIFY_KEYSPACE},
     {'E', DATA_NOTIFY_KEYEVENT}, {'m', DATA_NOTIFY_KEY_MISS},
 };
 #define N_FLAG_CHARS (sizeof(flag_chars) / sizeof(flag_chars[0]))
@@ -116,17 +116,17 @@ void notify_event(data_store *ds, int cls, const char *event, const char *key, s
 /* ---- events of a command ---- */
 
 enum {
-    EV_FIRST,   /* the event on the first key, "del" after it if the key went away */
-    EV_DELS,    /* "del" for every named key that went away (DEL, UNLINK, GETDEL) */
-    EV_MSET,    /* the event on every key of key/value pairs */
-    EV_STORE,   /* the event on the destination, or "del" if it went away (empty result) */
-    EV_POP,     /* pops from one of several lists / sorted sets: the key that shrank */
-    EV_EXPIRE,  /* "expire", or "del" when the time was in the past */
-    EV_SET,     /* SET: "set", then "expire" with an expiry option */
-    EV_GETEX,   /* "expire" / "persist" by option, or "del" */
-    EV_LMOVE,   /* lists: lpop/rpop on the source, lpush/rpush on the destination */
-    EV_TWO,     /* ev on the source, ev2 on the destination (SMOVE, RENAME, COPY) */
-    EV_XGROUP,  /* "xgroup-<subcommand>" on the stream (consumers: by their count) */
+    EV_FIRST,    /* the event on the first key, "del" after it if the key went away */
+    EV_DELS,     /* "del" for every named key that went away (DEL, UNLINK, GETDEL) */
+    EV_MSET,     /* the event on every key of key/value pairs */
+    EV_STORE,    /* the event on the destination, or "del" if it went away (empty result) */
+    EV_POP,      /* pops from one of several lists / sorted sets: the key that shrank */
+    EV_EXPIRE,   /* "expire", or "del" when the time was in the past */
+    EV_SET,      /* SET: "set", then "expire" with an expiry option */
+    EV_GETEX,    /* "expire" / "persist" by option, or "del" */
+    EV_LMOVE,    /* lists: lpop/rpop on the source, lpush/rpush on the destination */
+    EV_TWO,      /* ev on the source, ev2 on the destination (SMOVE, RENAME, COPY) */
+    EV_XGROUP,   /* "xgroup-<subcommand>" on the stream (consumers: by their count) */
     EV_CONSUMER, /* XREADGROUP, XCLAIM, XAUTOCLAIM: "xgroup-createconsumer" if one was made */
 };
 
@@ -138,13 +138,13 @@ typedef struct {
     int dest; /* EV_STORE: argv index of the destination (-1: after STORE) */
 } ev_spec;
 
-#define G DATA_NOTIFY_GENERIC
-#define S DATA_NOTIFY_STRING
-#define L DATA_NOTIFY_LIST
+#define G  DATA_NOTIFY_GENERIC
+#define S  DATA_NOTIFY_STRING
+#define L  DATA_NOTIFY_LIST
 #define ST DATA_NOTIFY_SET
-#define H DATA_NOTIFY_HASH
-#define Z DATA_NOTIFY_ZSET
-#define T DATA_NOTIFY_STREAM
+#define H  DATA_NOTIFY_HASH
+#define Z  DATA_NOTIFY_ZSET
+#define T  DATA_NOTIFY_STREAM
 
 /* Redis 7.0's event names per command (its notifyKeyspaceEvent calls, as documented on
  * redis.io "Keyspace notifications"). Sorted by name for bsearch. */
@@ -364,9 +364,7 @@ void notify_after(data_store *ds, const void *spec, int argc, const data_arg *ar
     size_t n = ds->ntrack_n;
     static const char *const expiry_opts[] = {"ex", "px", "exat", "pxat", NULL};
     switch (sp->kind) {
-    case EV_FIRST:
-        key_events(ds, &k[0], sp->cls, sp->ev, now_ms);
-        break;
+    case EV_FIRST: key_events(ds, &k[0], sp->cls, sp->ev, now_ms); break;
     case EV_DELS:
         for (size_t i = 0; i < n; i++)
             if (k[i].live && !live_now(ds, &k[i].key, now_ms))
@@ -458,13 +456,12 @@ void notify_after(data_store *ds, const void *spec, int argc, const data_arg *ar
         size_t l = argv[1].len < 24 ? argv[1].len : 24;
         for (size_t i = 0; i < l; i++)
             e[7 + i] = (char)(argv[1].ptr[i] >= 'A' && argv[1].ptr[i] <= 'Z' ? argv[1].ptr[i] + 32
-                                                                              : argv[1].ptr[i]);
+                                                                             : argv[1].ptr[i]);
         e[7 + l] = '\0';
         key_events(ds, &k[0], sp->cls, e, now_ms);
         break;
     }
-    default:
-        SYN_ASSERT(0);
+    default: SYN_ASSERT(0);
     }
     ds->ntrack_n = 0;
 }

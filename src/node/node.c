@@ -332,7 +332,7 @@ static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
     bool mine = false, answered = true;
-    n->applying_index = e->index; /* the stamp of the keys it modifies (WATCH) */
+    n->applying_index = e->index;              /* the stamp of the keys it modifies (WATCH) */
     n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");

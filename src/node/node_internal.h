@@ -143,8 +143,8 @@ struct node {
      * entry after it, while being applied, delivers (deliver) */
     uint64_t replayed_index;
     bool deliver;
-    client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
-    size_t n_waiting;        /* clients in WAIT (node_wait.c) */
+    client *barrier;  /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting; /* clients in WAIT (node_wait.c) */
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;

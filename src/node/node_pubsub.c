@@ -54,8 +54,8 @@ static int bug_delivered(const char *channel, size_t clen, const char *msg, size
 }
 #endif
 
-static long long on_publish(void *ctx, int shard, const char *channel, size_t clen,
-                            const char *msg, size_t mlen)
+static long long on_publish(void *ctx, int shard, const char *channel, size_t clen, const char *msg,
+                            size_t mlen)
 {
     node *n = ctx;
     if (!n->deliver || !n->host->publish) return 0;

@@ -711,18 +711,19 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
     int mask = net_loop_mask(c->srv->loop, c->fd);
     size_t sub, psub, ssub;
     srv_pubsub_counts(c, &sub, &psub, &ssub);
-    snprintf(out, cap,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
-             "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
-             "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
-             "resp=%d",
-             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-             c->nc.async_kind == ASYNC_BLOCK ? "b"
-             : c->in_multi                   ? "x"
-             : srv_pubsub_subscribed(c)      ? "P"
-                                             : "N",
-             sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
-             (mask & NET_READABLE) ? "r" : "", (mask & NET_WRITABLE) ? "w" : "", c->last_cmd,
-             c->proto);
+    snprintf(
+        out, cap,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+        "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
+        "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
+        "resp=%d",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+        c->nc.async_kind == ASYNC_BLOCK ? "b"
+        : c->in_multi                   ? "x"
+        : srv_pubsub_subscribed(c)      ? "P"
+                                        : "N",
+        sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap,
+        sizeof(*c) + c->qcap + c->out.cap, (mask & NET_READABLE) ? "r" : "",
+        (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, c->proto);
 }

@@ -166,6 +166,10 @@ static void info_stats(server *s, resp_buf *b)
     data_get_stats(s->ds, &ds);
     sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
               (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
+    size_t ch, pat, shard; /* this node's subscriptions (pubsub.c) */
+    srv_pubsub_stats(s, &ch, &pat, &shard);
+    sb_printf(b, "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n", ch,
+              pat, shard);
 }
 
 static void info_persistence(server *s, resp_buf *b)

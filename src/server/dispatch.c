@@ -132,8 +132,8 @@ static const srv_cmd config_subs[] = {
 };
 
 static const srv_cmd pubsub_subs[] = {
-    {"pubsub|channels", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_channels,
-     NOSUBS, "pubsub", "List active channels", "2.8.0"},
+    {"pubsub|channels", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_channels, NOSUBS,
+     "pubsub", "List active channels", "2.8.0"},
     {"pubsub|numsub", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_numsub, NOSUBS,
      "pubsub", "Get the count of subscribers for channels", "2.8.0"},
     {"pubsub|numpat", 2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_numpat, NOSUBS,
@@ -187,8 +187,8 @@ static const srv_cmd srv_cmds[] = {
      NOSUBS, "connection", "Reset the connection", "6.2.0"},
     {"subscribe", -2, "pubsub noscript loading stale", "pubsub slow", srv_cmd_subscribe, NOSUBS,
      "pubsub", "Listen for messages published to the given channels", "2.0.0"},
-    {"unsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_unsubscribe,
-     NOSUBS, "pubsub", "Stop listening for messages posted to the given channels", "2.0.0"},
+    {"unsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_unsubscribe, NOSUBS,
+     "pubsub", "Stop listening for messages posted to the given channels", "2.0.0"},
     {"psubscribe", -2, "pubsub noscript loading stale", "pubsub slow", srv_cmd_psubscribe, NOSUBS,
      "pubsub", "Listen for messages published to channels matching the given patterns", "2.0.0"},
     {"punsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_punsubscribe,

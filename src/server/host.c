@@ -59,8 +59,7 @@ static long long h_publish(void *host, int shard, const char *ch, size_t clen, c
     return srv_pubsub_publish(host, shard, ch, clen, msg, mlen);
 }
 
-static void h_keyspace_event(void *host, int cls, const char *event, const char *key,
-                             size_t klen)
+static void h_keyspace_event(void *host, int cls, const char *event, const char *key, size_t klen)
 {
     srv_pubsub_keyspace_event(host, cls, event, key, klen);
 }

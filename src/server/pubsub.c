@@ -354,8 +354,7 @@ long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, 
 
 /* __keyspace@0__:<key> <event> and __keyevent@0__:<event> <key>, as notify-keyspace-events
  * asks (the data layer has already filtered by class). */
-void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key,
-                               size_t klen)
+void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key, size_t klen)
 {
     (void)cls;
     int flags = s->cfg.notify_keyspace_events;
@@ -411,8 +410,8 @@ static void reply_numsub(server *s, client *c, int kind, int argc, const data_ar
     const ps_table *t = &s->pubsub->t[kind];
     srv_reply_array(c, (size_t)(argc - 2) * 2);
     for (int i = 2; i < argc; i++) {
-        ps_entry *e = t_find(t, hash_bytes(s->pubsub->seed, argv[i].ptr, argv[i].len),
-                             argv[i].ptr, argv[i].len);
+        ps_entry *e = t_find(t, hash_bytes(s->pubsub->seed, argv[i].ptr, argv[i].len), argv[i].ptr,
+                             argv[i].len);
         srv_reply_bulk(c, argv[i].ptr, argv[i].len);
         srv_reply_int(c, e ? (long long)e->n : 0);
     }
@@ -482,9 +481,9 @@ int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv)
     if (c->proto != 2 || !srv_pubsub_subscribed(c)) return 0;
     const char *name = srv_cmd_fullname(argc, argv);
     if (!name) return 0;
-    static const char *const allowed[] = {"ping",        "subscribe",    "ssubscribe",
-                                          "unsubscribe", "sunsubscribe", "psubscribe",
-                                          "punsubscribe", "quit",        "reset"};
+    static const char *const allowed[] = {"ping",         "subscribe",    "ssubscribe",
+                                          "unsubscribe",  "sunsubscribe", "psubscribe",
+                                          "punsubscribe", "quit",         "reset"};
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
         if (strcmp(name, allowed[i]) == 0) return 0;
     srv_reply_errorf(c,

@@ -135,8 +135,8 @@ struct server {
     net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
     int sig_fd;
     data_store *ds;
-    script_engine *se; /* Lua scripting over ds (src/script) */
-    client *clients;   /* all connected clients */
+    script_engine *se;         /* Lua scripting over ds (src/script) */
+    client *clients;           /* all connected clients */
     struct srv_pubsub *pubsub; /* channels, shard channels, patterns (pubsub.c) */
     /* ELECTION OBSERVE (observe.c): who observes which election */
     struct srv_observer *observers;
@@ -189,8 +189,7 @@ void srv_pubsub_counts(const client *c, size_t *sub, size_t *psub, size_t *ssub)
 void srv_pubsub_stats(const server *s, size_t *channels, size_t *patterns, size_t *shard);
 long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, const char *msg,
                              size_t mlen);
-void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key,
-                               size_t klen);
+void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key, size_t klen);
 /* RESP2 subscribed mode: 1 if the command was refused (answered) */
 int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_subscribe(server *s, client *c, int argc, const data_arg *argv);
