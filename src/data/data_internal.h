@@ -307,7 +307,8 @@ void reply_null(data_call *c);
 void notify_event(data_store *ds, int cls, const char *event, const char *key, size_t klen);
 const void *notify_before(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                           int64_t now_ms);
-void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms);
+void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms,
+                  int dirty);
 
 /* Parsing and formatting (util.c). */
 int arg_eq(const data_arg *a, const char *lower);          /* case-insensitive compare */

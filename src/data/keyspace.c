@@ -515,7 +515,7 @@ int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_ar
     ds->wkeys_n = 0;
     const void *ev = ds->notify_flags ? notify_before(ds, cmd, argc, argv, now_ms) : NULL;
     cmd->fn(&c);
-    if (ev && c.dirty) notify_after(ds, ev, argc, argv, now_ms);
+    if (ev) notify_after(ds, ev, argc, argv, now_ms, c.dirty);
     if (ds->touched_cb && c.dirty)
         for (size_t i = 0; i < ds->wkeys_n; i++)
             ds->touched_cb(ds->touched_ctx, ds->wkeys[i].ptr, ds->wkeys[i].len);

@@ -94,7 +94,7 @@ size_t data_notify_format(int flags, char *out, size_t cap)
     size_t first = 0;
     if ((flags & DATA_NOTIFY_ALL) == DATA_NOTIFY_ALL) {
         out[n++] = 'A';
-        first = 11; /* K E m: the classes A does not cover */
+        first = 11; /* Redis prints n only without A; then K E m */
     }
     for (size_t j = first; j < N_FLAG_CHARS; j++)
         if (flags & flag_chars[j].flag) out[n++] = flag_chars[j].ch;
@@ -357,9 +357,15 @@ static int has_opt(int argc, const data_arg *argv, int from, const char *const *
     return 0;
 }
 
-void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms)
+void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms,
+                  int dirty)
 {
     const ev_spec *sp = spec;
+    /* a consumer made by a read that delivered nothing changes no key: judged by its count */
+    if (!dirty && sp->kind != EV_CONSUMER) {
+        ds->ntrack_n = 0;
+        return;
+    }
     struct notify_key *k = ds->ntrack;
     size_t n = ds->ntrack_n;
     static const char *const expiry_opts[] = {"ex", "px", "exat", "pxat", NULL};
