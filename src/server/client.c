@@ -547,8 +547,8 @@ static void update_watch(client *c)
 /* The limit class of a client (pub/sub clients will be SRV_OBUF_PUBSUB once pub/sub lands). */
 static int obuf_class(const client *c)
 {
-    (void)c;
-    return SRV_OBUF_NORMAL;
+    /* a subscriber is limited as Redis's pubsub class: messages pile up if it reads slowly */
+    return c->subs && srv_pubsub_subscribed(c) ? SRV_OBUF_PUBSUB : SRV_OBUF_NORMAL;
 }
 
 /* Redis's checkClientOutputBufferLimits on `pending` unsent bytes: over the hard limit, or over
