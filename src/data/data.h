@@ -191,6 +191,8 @@ enum {
                       DATA_NOTIFY_SET | DATA_NOTIFY_HASH | DATA_NOTIFY_ZSET | DATA_NOTIFY_EXPIRED |
                       DATA_NOTIFY_EVICTED | DATA_NOTIFY_STREAM | DATA_NOTIFY_MODULE, /* A */
 };
+/* FLUSHALL / FLUSHDB also call the event hook, whatever the flags, with cls 0, event "flush" and
+ * key NULL (client-side caching invalidates everything). */
 /* notify-keyspace-events: Redis's class letters to flags (-1 on an unknown letter), and flags
  * to the string CONFIG GET shows (cap >= 16). */
 int data_notify_parse(const char *s, size_t len);

@@ -334,6 +334,7 @@ static void apply_entry(node *n, const raft_entry *e)
     bool mine = false, answered = true;
     n->applying_index = e->index;              /* the stamp of the keys it modifies (WATCH) */
     n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
+    n->applying_conn = NULL;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
@@ -348,6 +349,7 @@ static void apply_entry(node *n, const raft_entry *e)
         }
         prop_pop(n);
     }
+    if (c) n->applying_conn = c->conn;
     raft_conf_change cc;
     if (e->type == RAFT_ENTRY_CONF_CHANGE && raft_conf_change_decode(e, &cc) == 0 &&
         cc.type == RAFT_CC_REMOVE)
@@ -384,7 +386,9 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
+    if (n->deliver && n->host->entry_applied) n->host->entry_applied(n->host->host);
     n->deliver = false;
+    n->applying_conn = NULL;
     if (mine && answered) node_client_done(n, c);
     n->applied = e->index;
     n->applied_since_snap++;

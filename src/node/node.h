@@ -89,6 +89,11 @@ typedef struct {
     long long (*publish)(void *host, int shard, const char *channel, size_t clen, const char *msg,
                          size_t mlen);
     void (*keyspace_event)(void *host, int cls, const char *event, const char *key, size_t klen);
+    /* Client-side caching: a key a live entry modified (key NULL: every key, FLUSHALL), writer =
+     * the connection that proposed the entry on this node, NULL if none is known (a follower's
+     * relayed writes, expiry); then, after the entry's reply, entry_applied. May be NULL. */
+    void (*key_touched)(void *host, const char *key, size_t len, void *writer);
+    void (*entry_applied)(void *host);
 } node_host;
 
 #define NODE_MEMBERS_MAX 9

@@ -143,8 +143,9 @@ struct node {
      * entry after it, while being applied, delivers (deliver) */
     uint64_t replayed_index;
     bool deliver;
-    client *barrier;  /* a watched EXEC waits for the log to be applied: writes wait */
-    size_t n_waiting; /* clients in WAIT (node_wait.c) */
+    void *applying_conn; /* the host connection whose entry is being applied, NULL if none */
+    client *barrier;     /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;    /* clients in WAIT (node_wait.c) */
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;
@@ -226,6 +227,7 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
 /* node_pubsub.c: the data store's publish / event hooks, forwarded to the host while an entry
  * is applied live (node.deliver). */
 void npubsub_init(node *n);
+void npubsub_touched(node *n, const char *key, size_t len); /* from node_watch's hook */
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
 void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded);
 #endif

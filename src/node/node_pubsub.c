@@ -68,8 +68,19 @@ static long long on_publish(void *ctx, int shard, const char *channel, size_t cl
 static void on_event(void *ctx, int cls, const char *event, const char *key, size_t klen)
 {
     node *n = ctx;
+    if (!cls) { /* FLUSHALL / FLUSHDB: every cached key goes */
+        if (n->deliver && n->host->key_touched)
+            n->host->key_touched(n->host->host, NULL, 0, n->applying_conn);
+        return;
+    }
     if (n->deliver && n->host->keyspace_event)
         n->host->keyspace_event(n->host->host, cls, event, key, klen);
+}
+
+void npubsub_touched(node *n, const char *key, size_t len)
+{
+    if (key && n->deliver && n->host->key_touched) /* flushes come from on_event */
+        n->host->key_touched(n->host->host, key, len, n->applying_conn);
 }
 
 void npubsub_init(node *n)

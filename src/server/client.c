@@ -47,6 +47,7 @@ void srv_client_free(client *c)
     if (s->node) node_client_detach(s->node, &c->nc);
     if (s->n_observers) srv_observe_drop(s, c);
     srv_pubsub_drop(s, c);
+    srv_tracking_drop(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -369,6 +370,7 @@ static void process_input(client *c)
                 pos += used;
                 continue;
             }
+            if (c->trk) srv_tracking_request(s, c, argc, s->argv);
             int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) break; /* not consumed: re-run later */
             if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);

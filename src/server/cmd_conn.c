@@ -211,6 +211,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     srv_multi_reset(c);
     if (s->node) node_unwatch(s->node, &c->nc);
     srv_pubsub_drop(s, c);
+    srv_tracking_drop(s, c);
     srv_reply_status(c, "RESET");
 }
 

@@ -77,6 +77,7 @@ typedef struct {
     int notify_keyspace_events;        /* DATA_NOTIFY_* flags */
     long long hll_sparse_max_bytes;    /* data_set_hll_sparse_max_bytes: equal on every node */
     long long stream_node_max_entries; /* data_set_stream_node_max_entries (the leader's) */
+    long long tracking_table_max_keys; /* CLIENT TRACKING: keys remembered (0 = no bound) */
     long long log_verbose;             /* 1: log every connection */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */

@@ -64,6 +64,16 @@ static void h_keyspace_event(void *host, int cls, const char *event, const char 
     srv_pubsub_keyspace_event(host, cls, event, key, klen);
 }
 
+static void h_key_touched(void *host, const char *key, size_t len, void *writer)
+{
+    srv_tracking_touched(host, key, len, writer);
+}
+
+static void h_entry_applied(void *host)
+{
+    srv_tracking_flush(host);
+}
+
 void srv_host_init(server *s)
 {
     s->host = (node_host){
@@ -84,6 +94,8 @@ void srv_host_init(server *s)
         .evicted_keys = &s->stats.evicted_keys,
         .publish = h_publish,
         .keyspace_event = h_keyspace_event,
+        .key_touched = h_key_touched,
+        .entry_applied = h_entry_applied,
     };
 }
 

@@ -108,7 +108,8 @@ struct client {
     /* MULTI (multi.c): queued commands, encoded; dirty = a queued command was refused */
     int in_multi, multi_dirty, multi_n;
     resp_buf multi;
-    struct srv_client_subs *subs; /* pub/sub subscriptions (pubsub.c); NULL = none yet */
+    struct srv_client_subs *subs;    /* pub/sub subscriptions (pubsub.c); NULL = none yet */
+    struct srv_client_tracking *trk; /* CLIENT TRACKING (tracking.c); NULL = off */
 };
 
 typedef struct {
@@ -135,9 +136,10 @@ struct server {
     net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
     int sig_fd;
     data_store *ds;
-    script_engine *se;         /* Lua scripting over ds (src/script) */
-    client *clients;           /* all connected clients */
-    struct srv_pubsub *pubsub; /* channels, shard channels, patterns (pubsub.c) */
+    script_engine *se;             /* Lua scripting over ds (src/script) */
+    client *clients;               /* all connected clients */
+    struct srv_pubsub *pubsub;     /* channels, shard channels, patterns (pubsub.c) */
+    struct srv_tracking *tracking; /* client-side caching (tracking.c) */
     /* ELECTION OBSERVE (observe.c): who observes which election */
     struct srv_observer *observers;
     size_t n_observers, cap_observers;
@@ -206,6 +208,21 @@ void srv_cmd_pubsub_shardnumsub(server *s, client *c, int argc, const data_arg *
 void srv_cmd_pubsub_help(server *s, client *c, int argc, const data_arg *argv);
 /* The command's full name ("get", "client|id") if it is known with a valid arity, else NULL. */
 const char *srv_cmd_fullname(int argc, const data_arg *argv);
+/* Client-side caching (tracking.c): read keys remembered as requests are routed, invalidations
+ * from applied entries (host.c), sent at the end of each entry. */
+void srv_tracking_init(server *s);
+void srv_tracking_deinit(server *s);
+void srv_tracking_drop(server *s, client *c); /* at close and RESET */
+void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv);
+void srv_tracking_touched(server *s, const char *key, size_t len, client *writer);
+void srv_tracking_flush(server *s);
+void srv_tracking_bound(server *s); /* tracking-table-max-keys: evict with invalidations */
+void srv_tracking_stats(const server *s, size_t *clients, size_t *keys, size_t *items,
+                        size_t *prefixes);
+void srv_cmd_client_tracking(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_caching(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_getredir(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_trackinginfo(server *s, client *c, int argc, const data_arg *argv);
 void srv_before_sleep(net_loop *l, void *ctx);
 void srv_client_list_line(const client *c, char *out, size_t cap);
 void srv_client_process(client *c); /* runs the requests in c's query buffer (node.c) */
