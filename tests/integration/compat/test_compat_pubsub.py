@@ -312,7 +312,14 @@ def sync(conn, token, timeout_s=10.0):
 
 
 def run_side(server, steps, proto):
+    return run_side_steps(server, steps, proto)
+
+
+def run_side_steps(server, steps, proto):
+    """Runs steps on two fresh connections of server; "$S" in a step is the id of "s" (its
+    CLIENT ID differs between servers, so it is asked, and the reply is not compared)."""
     conns = {"s": server.connect(), "p": server.connect()}
+    sid = conns["s"].call("CLIENT", "ID")[1:-2].decode()
     in_multi = {"s": False, "p": False}
     out = []
     try:
@@ -323,6 +330,7 @@ def run_side(server, steps, proto):
         for i, step in enumerate(steps):
             unordered = isinstance(step, U)
             name, args = (step.conn, step.args) if unordered else (step[0], step[1:])
+            args = tuple(sid if a == "$S" else a for a in args)
             conns[name].send_raw(encode_command(*args))
             verb = args[0].upper()
             if verb == "MULTI":
@@ -358,8 +366,10 @@ def test_pubsub(servers, name, steps, proto):
         assert c.call("FLUSHALL") == b"+OK\r\n"
         c.call("CONFIG", "SET", "notify-keyspace-events", "")
         c.close()
-    a = run_side(ref, steps, proto)
-    b = run_side(tgt, steps, proto)
+    compare(run_side(ref, steps, proto), run_side(tgt, steps, proto), proto, name)
+
+
+def compare(a, b, proto, name):
     bad = []
     for (step, rs, rp), (_, ts, tp) in zip(a, b):
         if (rs, rp) != (ts, tp):
