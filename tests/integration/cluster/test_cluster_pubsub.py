@@ -226,3 +226,82 @@ def test_keyspace_events_on_a_follower(make_cluster):
         assert got == ["restart"], f"old entries delivered again after the restart: {got}"
     finally:
         sub.close()
+
+
+class Resp3:
+    """A raw RESP3 connection that reads replies and pushes in order."""
+
+    def __init__(self, node):
+        self.s = socket.create_connection((node.host, node.port), timeout=10)
+        self.buf = b""
+        self.call("HELLO", "3")
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        h = self._line()
+        t, rest = h[:1], h[1:]
+        if t in (b"+", b"-", b":"):
+            return rest.decode()
+        if t == b"_":
+            return None
+        if t == b"$":
+            n = int(rest)
+            while len(self.buf) < n + 2:
+                self.buf += self.s.recv(65536)
+            v, self.buf = self.buf[:n].decode(), self.buf[n + 2 :]
+            return v
+        if t in (b"*", b">", b"~"):
+            return [self.read() for _ in range(int(rest))]
+        if t == b"%":
+            return [self.read() for _ in range(2 * int(rest))]
+        raise AssertionError(h)
+
+    def call(self, *args):
+        self.s.sendall(_enc(*args))
+        return self.read()
+
+    def close(self):
+        self.s.close()
+
+
+def test_tracking_on_a_follower(make_cluster):
+    """CLIENT TRACKING on a follower: its reads (relayed to the leader, or served by ReadIndex)
+    are remembered there, and a write through the leader invalidates them when the follower
+    applies it; BCAST too."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    rl = leader.client()
+    rl.set("k1", "v1")
+    t = Resp3(f)
+    b = Resp3(f)
+    try:
+        assert t.call("CLIENT", "TRACKING", "on") == "OK"
+        assert t.call("GET", "k1") == "v1"
+        assert b.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:") == "OK"
+        rl.set("k1", "v2")
+        rl.set("user:7", "x")
+        t.s.settimeout(10)
+        assert t.read() == ["invalidate", ["k1"]]
+        assert b.read() == ["invalidate", ["user:7"]]
+        rl.set("k1", "v3")  # forgotten after one invalidation: nothing until read again
+        st = Resp3(f)  # wait until the follower applied it (else the GET could re-track first)
+        st.call("READONLY")
+        deadline = time.monotonic() + 10
+        while st.call("GET", "k1") != "v3" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        st.close()
+        assert t.call("GET", "k1") == "v3"
+        rl.delete("k1")
+        assert t.read() == ["invalidate", ["k1"]]
+    finally:
+        t.close()
+        b.close()
