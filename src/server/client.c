@@ -334,6 +334,9 @@ static void process_input(client *c)
                     continue;
                 }
             }
+            /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
+            if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
+                srv_tracking_request(s, c, argc, s->argv);
             int m = srv_multi_filter(s, c, argc, s->argv);
             if (m == MULTI_STALL) break; /* not consumed: re-run later */
             if (m == MULTI_DONE) {
@@ -370,7 +373,6 @@ static void process_input(client *c)
                 pos += used;
                 continue;
             }
-            if (c->trk) srv_tracking_request(s, c, argc, s->argv);
             int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) break; /* not consumed: re-run later */
             if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);

@@ -53,6 +53,18 @@ SCENARIOS = [
         ],
     ),
     (
+        "reads_in_multi",
+        [
+            ("s", "SUBSCRIBE", "__redis__:invalidate"),
+            ("p", "CLIENT", "TRACKING", "on", "REDIRECT", "$S"),
+            ("p", "MULTI"),
+            ("p", "GET", "m1"),
+            ("p", "MGET", "m2", "m3"),
+            ("p", "EXEC"),
+            ("p", "MSET", "m1", "1", "m3", "3"),
+        ],
+    ),
+    (
         "optin_optout_errors",
         [
             ("p", "CLIENT", "CACHING", "yes"),
