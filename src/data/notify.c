@@ -166,6 +166,10 @@ static const ev_spec specs[] = {
     {"del", G, EV_DELS, "del", NULL, 0},
     {"expire", G, EV_EXPIRE, NULL, NULL, 0},
     {"expireat", G, EV_EXPIRE, NULL, NULL, 0},
+    {"geoadd", Z, EV_FIRST, "zadd", NULL, 0},
+    {"georadius", Z, EV_STORE, "georadiusstore", NULL, -1},
+    {"georadiusbymember", Z, EV_STORE, "georadiusstore", NULL, -1},
+    {"geosearchstore", Z, EV_STORE, "geosearchstore", NULL, 1},
     {"getdel", G, EV_DELS, "del", NULL, 0},
     {"getex", G, EV_GETEX, NULL, NULL, 0},
     {"getset", S, EV_FIRST, "set", NULL, 0},
@@ -319,9 +323,9 @@ const void *notify_before(data_store *ds, const data_cmd *cmd, int argc, const d
             track(ds, sp, &argv[i], now_ms, group);
     } else if (sp->kind == EV_STORE) {
         int d = sp->dest;
-        if (d < 0) /* SORT ... STORE dest */
+        if (d < 0) /* SORT / GEORADIUS ... STORE|STOREDIST dest */
             for (int i = 2; i + 1 < argc; i++)
-                if (arg_eq(&argv[i], "store")) d = i + 1;
+                if (arg_eq(&argv[i], "store") || arg_eq(&argv[i], "storedist")) d = i + 1;
         if (d <= 0 || d >= argc) return NULL;
         track(ds, sp, &argv[d], now_ms, group);
     } else {
