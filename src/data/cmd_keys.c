@@ -182,6 +182,8 @@ void cmd_flushdb(data_call *c)
     }
     if (c->ds->touched_cb && dict_size(&c->ds->keys))
         c->ds->touched_cb(c->ds->touched_ctx, NULL, 0); /* every key goes */
+    /* client-side caching drops every cached key, even of an empty dataset (as Redis) */
+    if (c->ds->event_cb) c->ds->event_cb(c->ds->pubsub_ctx, 0, "flush", NULL, 0);
     if (c->argc == 2 && arg_eq(&c->argv[1], "async"))
         ks_flush_async(c->ds);
     else

@@ -166,6 +166,45 @@ void data_set_key_touched_hook(data_store *ds, data_key_cb2 cb, void *ctx);
 enum { DATA_KEY_ABSENT = 0, DATA_KEY_LIVE = 1, DATA_KEY_STALE = 2 };
 int data_key_state(const data_store *ds, const char *key, size_t len, int64_t now_ms);
 
+/* Pub/sub and keyspace notifications (notify.c; docs/server.md "Pub/sub"). The store keeps no
+ * subscribers: PUBLISH / SPUBLISH (write commands, so a replicated node logs them) call the
+ * publish hook and reply the count it returns (0 without a hook); a write that changed the
+ * dataset reports each of Redis's events (class DATA_NOTIFY_*, event name, key) to the event
+ * hook, as do data_expire_key ("expired") and data_evict_key ("evicted"), for the classes set by
+ * data_set_notify_flags and only if K or E is set. Hooks must not call back into the store. */
+enum {
+    DATA_NOTIFY_KEYSPACE = 1 << 0,  /* K */
+    DATA_NOTIFY_KEYEVENT = 1 << 1,  /* E */
+    DATA_NOTIFY_GENERIC = 1 << 2,   /* g */
+    DATA_NOTIFY_STRING = 1 << 3,    /* $ */
+    DATA_NOTIFY_LIST = 1 << 4,      /* l */
+    DATA_NOTIFY_SET = 1 << 5,       /* s */
+    DATA_NOTIFY_HASH = 1 << 6,      /* h */
+    DATA_NOTIFY_ZSET = 1 << 7,      /* z */
+    DATA_NOTIFY_EXPIRED = 1 << 8,   /* x */
+    DATA_NOTIFY_EVICTED = 1 << 9,   /* e */
+    DATA_NOTIFY_STREAM = 1 << 10,   /* t */
+    DATA_NOTIFY_KEY_MISS = 1 << 11, /* m (not raised: reads are local to a node) */
+    DATA_NOTIFY_MODULE = 1 << 13,   /* d (no modules: accepted, never raised) */
+    DATA_NOTIFY_NEW = 1 << 14,      /* n */
+    DATA_NOTIFY_ALL = DATA_NOTIFY_GENERIC | DATA_NOTIFY_STRING | DATA_NOTIFY_LIST |
+                      DATA_NOTIFY_SET | DATA_NOTIFY_HASH | DATA_NOTIFY_ZSET | DATA_NOTIFY_EXPIRED |
+                      DATA_NOTIFY_EVICTED | DATA_NOTIFY_STREAM | DATA_NOTIFY_MODULE, /* A */
+};
+/* FLUSHALL / FLUSHDB also call the event hook, whatever the flags, with cls 0, event "flush" and
+ * key NULL (client-side caching invalidates everything). */
+/* notify-keyspace-events: Redis's class letters to flags (-1 on an unknown letter), and flags
+ * to the string CONFIG GET shows (cap >= 16). */
+int data_notify_parse(const char *s, size_t len);
+size_t data_notify_format(int flags, char *out, size_t cap);
+typedef long long (*data_publish_cb)(void *ctx, int shard, const char *channel, size_t clen,
+                                     const char *msg, size_t mlen);
+typedef void (*data_event_cb)(void *ctx, int cls, const char *event, const char *key, size_t klen);
+void data_set_pubsub_hooks(data_store *ds, data_publish_cb pub, data_event_cb ev, void *ctx);
+void data_set_notify_flags(data_store *ds, int flags);
+/* Redis's glob (stringmatchlen, case-sensitive), as KEYS uses it: for PSUBSCRIBE patterns. */
+int data_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
+
 /* Rewrites a write command into its deterministic form before it is proposed to the log:
  * relative times become absolute (SET .. EX 10 -> SET .. PXAT now+10000, EXPIRE -> PEXPIREAT,
  * SETEX -> SET .. PXAT, GETEX EX -> GETEX PXAT, ...), and random choices are drawn here, once,

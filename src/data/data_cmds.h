@@ -10,6 +10,14 @@
 #define DC_K DATA_CMD_MOVABLEKEYS
 #define DC_B DATA_CMD_BLOCKING
 
+/* PUBLISH / SPUBLISH (notify.c): writes, so that a replicated node logs them and every node
+ * delivers the message as it applies the entry (docs/server.md "Pub/sub"). */
+#define DATA_PUBSUB_COMMANDS(X)                                                                    \
+    X(publish, 3, DC_W | DC_F, 0, 0, 0, "pubsub", "2.0.0", "Post a message to a channel",          \
+      cmd_publish)                                                                                 \
+    X(spublish, 3, DC_W | DC_F, 1, 1, 1, "pubsub", "7.0.0", "Post a message to a shard channel",   \
+      cmd_spublish)
+
 /* SORT (sort.c). SORT is a write (STORE); its STORE key is found by the data layer. */
 #define DATA_SORT_COMMANDS(X)                                                                      \
     X(sort, -2, DC_W | DC_M | DC_K, 1, 1, 1, "generic", "1.0.0",                                   \
@@ -455,6 +463,7 @@
     DATA_SORT_COMMANDS(X)                                                                          \
     DATA_HLL_COMMANDS(X)                                                                           \
     DATA_STREAM_COMMANDS(X)                                                                        \
-    DATA_COORD_COMMANDS(X)
+    DATA_COORD_COMMANDS(X)                                                                         \
+    DATA_PUBSUB_COMMANDS(X)
 
 #endif

@@ -194,7 +194,15 @@ struct data_store {
     size_t wkeys_n, wkeys_cap;
     /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
     struct coord_state *coord;
-    uint64_t coord_leader_epoch;  /* data_coord_set_epoch: this node's term as leader (local) */
+    uint64_t coord_leader_epoch; /* data_coord_set_epoch: this node's term as leader (local) */
+    /* pub/sub and keyspace notifications (notify.c): hooks, notify-keyspace-events flags, and
+     * the keys of the running command as they were before it (valid during one data_exec) */
+    data_publish_cb publish_cb;
+    data_event_cb event_cb;
+    void *pubsub_ctx;
+    int notify_flags;
+    struct notify_key *ntrack;
+    size_t ntrack_n, ntrack_cap;
     data_election_cb election_cb; /* data_set_election_hook */
     void *election_ctx;
     /* eviction (evict.c): this node's settings and candidate pool; local, never replicated */
@@ -293,6 +301,14 @@ void reply_arity(data_call *c);
 void reply_bulk(data_call *c, const char *p, size_t n);
 void reply_int(data_call *c, long long v);
 void reply_null(data_call *c);
+
+/* Keyspace notifications (notify.c): an event now (if its class is on); a command's events,
+ * notify_before returning what notify_after needs (NULL: nothing to report). */
+void notify_event(data_store *ds, int cls, const char *event, const char *key, size_t klen);
+const void *notify_before(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
+                          int64_t now_ms);
+void notify_after(data_store *ds, const void *spec, int argc, const data_arg *argv, int64_t now_ms,
+                  int dirty);
 
 /* Parsing and formatting (util.c). */
 int arg_eq(const data_arg *a, const char *lower);          /* case-insensitive compare */

@@ -136,6 +136,7 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
     if (!dict_find(&ds->keys, key, len, &pos) || !ks_is_expired(*pos.slot, now_ms)) return 0;
     data_call c = {.ds = ds, .now_ms = now_ms};
     ks_delete(&c, pos);
+    notify_event(ds, DATA_NOTIFY_EXPIRED, "expired", key, len);
     return 1;
 }
 
@@ -210,6 +211,7 @@ int ks_write(data_call *c, const data_arg *key, dpos *pos)
     if (!dict_find(&c->ds->keys, key->ptr, key->len, pos)) return 0;
     if (ks_is_expired(*pos->slot, c->now_ms)) {
         ks_delete(c, *pos);
+        notify_event(c->ds, DATA_NOTIFY_EXPIRED, "expired", key->ptr, key->len);
         return 0;
     }
     ks_access_touch(c->ds, *pos->slot, c->now_ms);
@@ -475,6 +477,7 @@ void data_destroy(data_store *ds)
     SYN_ASSERT_CMP(ds->mem, ==, 0);
     free(ds->aux);
     free(ds->wkeys);
+    free(ds->ntrack);
     coord_destroy(ds->coord);
     data_evict_deinit(ds);
     free(ds->spop_recent);
@@ -510,7 +513,9 @@ int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_ar
     }
     if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_EXEC);
     ds->wkeys_n = 0;
+    const void *ev = ds->notify_flags ? notify_before(ds, cmd, argc, argv, now_ms) : NULL;
     cmd->fn(&c);
+    if (ev) notify_after(ds, ev, argc, argv, now_ms, c.dirty);
     if (ds->touched_cb && c.dirty)
         for (size_t i = 0; i < ds->wkeys_n; i++)
             ds->touched_cb(ds->touched_ctx, ds->wkeys[i].ptr, ds->wkeys[i].len);

@@ -332,7 +332,9 @@ static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
     bool mine = false, answered = true;
-    n->applying_index = e->index; /* the stamp of the keys it modifies (WATCH) */
+    n->applying_index = e->index;              /* the stamp of the keys it modifies (WATCH) */
+    n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
+    n->applying_conn = NULL;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
         reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
         prop_pop(n);
@@ -347,6 +349,7 @@ static void apply_entry(node *n, const raft_entry *e)
         }
         prop_pop(n);
     }
+    if (c) n->applying_conn = c->conn;
     raft_conf_change cc;
     if (e->type == RAFT_ENTRY_CONF_CHANGE && raft_conf_change_decode(e, &cc) == 0 &&
         cc.type == RAFT_CC_REMOVE)
@@ -383,6 +386,9 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
+    if (n->deliver && n->host->entry_applied) n->host->entry_applied(n->host->host);
+    n->deliver = false;
+    n->applying_conn = NULL;
     if (mine && answered) node_client_done(n, c);
     n->applied = e->index;
     n->applied_since_snap++;
@@ -927,6 +933,9 @@ static bool arg_is(const data_arg *a, const char *s)
 
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
+#ifdef SYNOD_BUG_PUBSUB_LOCAL
+    if (!c->n_async) npubsub_bug_receipt(n, argc, argv, c->forwarded);
+#endif
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {

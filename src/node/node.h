@@ -82,6 +82,18 @@ typedef struct {
     /* counters the host reports (INFO): writes applied, keys expired */
     uint64_t *applied_writes, *expired_keys;
     uint64_t *evicted_keys; /* may be NULL */
+    /* Pub/sub (docs/server.md "Pub/sub"): a PUBLISH (shard: SPUBLISH) and a keyspace event
+     * (class DATA_NOTIFY_*, Redis's event name, key) of an entry this node applies, in log
+     * order, to be delivered to the host's local subscribers: publish returns how many
+     * received it. Never called for entries replayed at restart. May be NULL. */
+    long long (*publish)(void *host, int shard, const char *channel, size_t clen, const char *msg,
+                         size_t mlen);
+    void (*keyspace_event)(void *host, int cls, const char *event, const char *key, size_t klen);
+    /* Client-side caching: a key a live entry modified (key NULL: every key, FLUSHALL), writer =
+     * the connection that proposed the entry on this node, NULL if none is known (a follower's
+     * relayed writes, expiry); then, after the entry's reply, entry_applied. May be NULL. */
+    void (*key_touched)(void *host, const char *key, size_t len, void *writer);
+    void (*entry_applied)(void *host);
 } node_host;
 
 #define NODE_MEMBERS_MAX 9

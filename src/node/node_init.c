@@ -64,6 +64,7 @@ static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
     /* the entries themselves stay on disk: the core reads them back through nlog_storage */
     rc->snapshot = n->snap_meta;
     rc->last_index = wal_last_index(n->wal);
+    n->replayed_index = rc->last_index; /* delivered, if ever, by this node's previous life */
     rc->last_term = rc->last_index > n->snap_meta.index ? wal_last_term(n->wal) : n->snap_meta.term;
     rc->hard_state.term = rec->hard_state.term;
     n->durable_term = rec->hard_state.term;
@@ -146,6 +147,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     nblock_init(n);
     resp_buf_init(&n->evict_keys);
     nwatch_init(n);
+    npubsub_init(n);
     if (start(n) < 0) {
         node_destroy(n);
         return NULL;

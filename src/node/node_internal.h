@@ -159,8 +159,14 @@ struct node {
     uint64_t stamp_horizon;  /* stamps at or below this index are unknown */
     uint64_t flush_stamp;    /* last FLUSHALL / FLUSHDB */
     uint64_t applying_index; /* index of the entry being applied */
-    client *barrier;         /* a watched EXEC waits for the log to be applied: writes wait */
-    size_t n_waiting;        /* clients in WAIT (node_wait.c) */
+    /* pub/sub and keyspace notifications (node_pubsub.c): entries up to replayed_index were in
+     * the log when this process started (a previous life may have delivered them); only an
+     * entry after it, while being applied, delivers (deliver) */
+    uint64_t replayed_index;
+    bool deliver;
+    void *applying_conn; /* the host connection whose entry is being applied, NULL if none */
+    client *barrier;     /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;    /* clients in WAIT (node_wait.c) */
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;
@@ -246,6 +252,14 @@ int node_snap_open(node *n); /* open the snapshot file of snap_meta for serving 
 
 /* node_cmd.c */
 void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
+
+/* node_pubsub.c: the data store's publish / event hooks, forwarded to the host while an entry
+ * is applied live (node.deliver). */
+void npubsub_init(node *n);
+void npubsub_touched(node *n, const char *key, size_t len); /* from node_watch's hook */
+#ifdef SYNOD_BUG_PUBSUB_LOCAL
+void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded);
+#endif
 
 /* node_block.c: blocking commands (see there). nblock_apply runs a blocking command proposed
  * by c as its entry is applied: true if c got its reply (false: blocked, or answered by

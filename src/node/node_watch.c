@@ -92,6 +92,7 @@ static void grow(node *n)
 static void on_touched(void *ctx, const char *key, size_t len)
 {
     node *n = ctx;
+    npubsub_touched(n, key, len); /* client-side caching (node_pubsub.c) */
     uint64_t idx = n->applying_index;
     nblock_touched(n, key, len); /* clients blocked on streams (node_block.c) */
     if (!key) {                  /* FLUSHALL / FLUSHDB: every key that existed */

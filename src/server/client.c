@@ -46,6 +46,8 @@ void srv_client_free(client *c)
     pending_remove(c);
     if (s->node) node_client_detach(s->node, &c->nc);
     if (s->n_observers) srv_observe_drop(s, c);
+    srv_pubsub_drop(s, c);
+    srv_tracking_drop(s, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -291,6 +293,10 @@ static void process_input(client *c)
             break;
         }
         SYN_ASSERT(used > 0 && used <= c->qlen - pos);
+        c->flags &= ~CLIENT_REPLY_SKIP; /* CLIENT REPLY SKIP covered the previous command */
+        if (argc > 0 && (c->flags & CLIENT_REPLY_SKIP_NEXT)) {
+            c->flags = (c->flags & ~CLIENT_REPLY_SKIP_NEXT) | CLIENT_REPLY_SKIP;
+        }
         if (argc > 0) {
             if (argc > s->argv_cap) {
                 int cap = s->argv_cap ? s->argv_cap : 16;
@@ -314,6 +320,11 @@ static void process_input(client *c)
                 pos += used;
                 continue;
             }
+            if (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) {
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
+            }
             if (s->cfg.maxmemory && s->node) {
                 int oom = oom_gate(s, c, argc, s->argv);
                 if (oom < 0) break; /* not consumed: re-run later */
@@ -323,6 +334,9 @@ static void process_input(client *c)
                     continue;
                 }
             }
+            /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
+            if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
+                srv_tracking_request(s, c, argc, s->argv);
             int m = srv_multi_filter(s, c, argc, s->argv);
             if (m == MULTI_STALL) break; /* not consumed: re-run later */
             if (m == MULTI_DONE) {
@@ -366,6 +380,7 @@ static void process_input(client *c)
         }
         pos += used;
     }
+    c->flags &= ~CLIENT_REPLY_SKIP;
     if (pos > 0) {
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
         c->qlen -= pos;
@@ -536,8 +551,8 @@ static void update_watch(client *c)
 /* The limit class of a client (pub/sub clients will be SRV_OBUF_PUBSUB once pub/sub lands). */
 static int obuf_class(const client *c)
 {
-    (void)c;
-    return SRV_OBUF_NORMAL;
+    /* a subscriber is limited as Redis's pubsub class: messages pile up if it reads slowly */
+    return c->subs && srv_pubsub_subscribed(c) ? SRV_OBUF_PUBSUB : SRV_OBUF_NORMAL;
 }
 
 /* Redis's checkClientOutputBufferLimits on `pending` unsent bytes: over the hard limit, or over
@@ -577,6 +592,8 @@ static void close_over_limit(client *c)
 
 int srv_client_reply_begin(client *c)
 {
+    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING))
+        return 0;
     return !(c->flags & CLIENT_CLOSE_ASAP);
 }
 
@@ -696,17 +713,21 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
 {
     int64_t now = net_mono_ms();
     int mask = net_loop_mask(c->srv->loop, c->fd);
-    snprintf(out, cap,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-             "psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
-             "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
-             "resp=%d",
-             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
-             c->nc.async_kind == ASYNC_BLOCK ? "b"
-             : c->in_multi                   ? "x"
-                                             : "N",
-             c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap, sizeof(*c) + c->qcap + c->out.cap,
-             (mask & NET_READABLE) ? "r" : "", (mask & NET_WRITABLE) ? "w" : "", c->last_cmd,
-             c->proto);
+    size_t sub, psub, ssub;
+    srv_pubsub_counts(c, &sub, &psub, &ssub);
+    snprintf(
+        out, cap,
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+        "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
+        "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
+        "resp=%d",
+        (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+        (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
+        c->nc.async_kind == ASYNC_BLOCK ? "b"
+        : c->in_multi                   ? "x"
+        : srv_pubsub_subscribed(c)      ? "P"
+                                        : "N",
+        sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap,
+        sizeof(*c) + c->qcap + c->out.cap, (mask & NET_READABLE) ? "r" : "",
+        (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, c->proto);
 }

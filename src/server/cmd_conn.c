@@ -27,6 +27,12 @@ void srv_cmd_ping(server *s, client *c, int argc, const data_arg *argv)
         srv_reply_error(c, "ERR wrong number of arguments for 'ping' command");
         return;
     }
+    if (c->proto == 2 && srv_pubsub_subscribed(c)) { /* Redis: a pub/sub-style reply */
+        srv_reply_array(c, 2);
+        srv_reply_bulk(c, "pong", 4);
+        srv_reply_bulk(c, argc == 2 ? argv[1].ptr : "", argc == 2 ? argv[1].len : 0);
+        return;
+    }
     if (argc == 2)
         srv_reply_bulk(c, argv[1].ptr, argv[1].len);
     else
@@ -204,6 +210,8 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     c->name = NULL;
     srv_multi_reset(c);
     if (s->node) node_unwatch(s->node, &c->nc);
+    srv_pubsub_drop(s, c);
+    srv_tracking_drop(s, c);
     srv_reply_status(c, "RESET");
 }
 
@@ -248,14 +256,16 @@ void srv_cmd_client_info(server *s, client *c, int argc, const data_arg *argv)
 void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
 {
     /* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]] */
-    int only_none = 0;
+    int only_none = 0, want_type = -1; /* -1 any, 0 normal, 1 pubsub (subscribed) */
     long long ids[64];
     int n_ids = 0, by_id = 0;
     if (argc >= 4 && arg_is(&argv[2], "type") && argc == 4) {
         if (arg_is(&argv[3], "normal"))
-            only_none = 0;
+            want_type = 0;
+        else if (arg_is(&argv[3], "pubsub"))
+            want_type = 1;
         else if (arg_is(&argv[3], "master") || arg_is(&argv[3], "replica") ||
-                 arg_is(&argv[3], "slave") || arg_is(&argv[3], "pubsub"))
+                 arg_is(&argv[3], "slave"))
             only_none = 1;
         else {
             srv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)argv[3].len, argv[3].ptr);
@@ -283,6 +293,7 @@ void srv_cmd_client_list(server *s, client *c, int argc, const data_arg *argv)
         return;
     }
     for (client *o = s->clients; o && !only_none; o = o->next) {
+        if (want_type >= 0 && srv_pubsub_subscribed(o) != want_type) continue;
         if (by_id) {
             int hit = 0;
             for (int i = 0; i < n_ids; i++)
@@ -342,7 +353,7 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
 {
     const data_arg *addr = NULL, *laddr = NULL;
     long long id = 0;
-    int skipme = 1, match_none = 0, old_form = argc == 3;
+    int skipme = 1, match_none = 0, old_form = argc == 3, want_type = -1;
     if (old_form) {
         addr = &argv[2];
         skipme = 0;
@@ -357,9 +368,10 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
             } else if (more && arg_is(&argv[i], "type")) {
                 const data_arg *t = &argv[i + 1];
                 if (arg_is(t, "normal")) {
-                    /* every client of ours is a normal one */
-                } else if (arg_is(t, "master") || arg_is(t, "replica") || arg_is(t, "slave") ||
-                           arg_is(t, "pubsub")) {
+                    want_type = 0; /* not subscribed */
+                } else if (arg_is(t, "pubsub")) {
+                    want_type = 1;
+                } else if (arg_is(t, "master") || arg_is(t, "replica") || arg_is(t, "slave")) {
                     match_none = 1;
                 } else {
                     srv_reply_errorf(c, "ERR Unknown client type '%.*s'", (int)t->len, t->ptr);
@@ -395,6 +407,7 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
     for (client *o = s->clients; o && !match_none; o = o->next) {
         if (addr && !arg_eq_str(addr, o->addr)) continue;
         if (laddr && !arg_eq_str(laddr, o->laddr)) continue;
+        if (want_type >= 0 && srv_pubsub_subscribed(o) != want_type) continue;
         if (id && (unsigned long long)id != o->id) continue;
         if (o == c && skipme) continue;
         if (o->flags & CLIENT_CLOSE_ASAP) continue; /* already going */
@@ -490,6 +503,21 @@ void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *arg
         srv_reply_error(c, "ERR syntax error");
 }
 
+void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc;
+    if (arg_is(&argv[2], "on")) {
+        c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+        srv_reply_status(c, "OK");
+    } else if (arg_is(&argv[2], "off")) {
+        c->flags |= CLIENT_REPLY_OFF;
+    } else if (arg_is(&argv[2], "skip")) {
+        if (!(c->flags & CLIENT_REPLY_OFF)) c->flags |= CLIENT_REPLY_SKIP_NEXT;
+    } else {
+        srv_reply_error(c, "ERR syntax error");
+    }
+}
+
 static void srv_reply_help(client *c, const char *const *lines)
 {
     size_t n = 0;
@@ -539,6 +567,8 @@ void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
         "    Protect current client connection from eviction.",
         "PAUSE <timeout> [WRITE|ALL]",
         "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "UNPAUSE",

@@ -99,6 +99,9 @@ static void info_clients(server *s, resp_buf *b)
 {
     sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:%zu\r\n",
               s->n_clients, s->cfg.maxclients, s->node ? node_blocked_clients(s->node) : 0);
+    size_t tc, tk, ti, tp; /* CLIENT TRACKING (tracking.c) */
+    srv_tracking_stats(s, &tc, &tk, &ti, &tp);
+    sb_printf(b, "tracking_clients:%zu\r\n", tc);
 }
 
 static unsigned long long clients_memory(server *s)
@@ -166,6 +169,15 @@ static void info_stats(server *s, resp_buf *b)
     data_get_stats(s->ds, &ds);
     sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
               (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
+    size_t ch, pat, shard; /* this node's subscriptions (pubsub.c) */
+    srv_pubsub_stats(s, &ch, &pat, &shard);
+    sb_printf(b, "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n", ch,
+              pat, shard);
+    size_t tc, tk, ti, tp;
+    srv_tracking_stats(s, &tc, &tk, &ti, &tp);
+    sb_printf(
+        b, "tracking_total_keys:%zu\r\ntracking_total_items:%zu\r\ntracking_total_prefixes:%zu\r\n",
+        tk, ti, tp);
 }
 
 static void info_persistence(server *s, resp_buf *b)

@@ -36,6 +36,7 @@ typedef enum {
     K_STR,      /* a string ("" allowed) in a char array of `max` bytes */
     K_TLSAUTH,  /* yes|no|optional */
     K_EVPOLICY, /* maxmemory-policy: data_evict_policy_names */
+    K_NOTIFY,   /* notify-keyspace-events: Redis's class letters (data_notify_parse) */
 } key_type;
 
 /* Flags of a key. */
@@ -109,6 +110,10 @@ static const key_def keys[] = {
      "LFU counter's logarithm factor"},
     {"lfu-decay-time", K_INT, K_STARTUP | K_RUNTIME, OFF(lfu_decay_time), 0, INT_MAX,
      "minutes per decrement of an idle key's LFU counter"},
+    {"notify-keyspace-events", K_NOTIFY, K_STARTUP | K_RUNTIME, OFF(notify_keyspace_events), 0, 0,
+     "keyspace notification classes (K E g $ l s h z x e t m d n A; \"\" = off)"},
+    {"tracking-table-max-keys", K_INT, K_STARTUP | K_RUNTIME, OFF(tracking_table_max_keys), 0,
+     LLONG_MAX, "keys CLIENT TRACKING remembers (0 = no bound); past it, invalidated"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -194,6 +199,7 @@ void srv_config_defaults(srv_config *c)
     c->stream_node_max_entries = 100;
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;
     c->maxmemory_samples = 5;
+    c->tracking_table_max_keys = 1000000;
     c->maxmemory_tenacity = 10;
     c->lfu_log_factor = 10;
     c->lfu_decay_time = 1;
@@ -588,6 +594,22 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         errf(err, cap, "%s: bad value '%s' (expected yes|no|optional)", k->name, value);
         return -1;
+    case K_NOTIFY: {
+        int flags = data_notify_parse(value, strlen(value));
+        if (flags < 0) {
+            if (runtime)
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - Invalid event class "
+                     "character. Use 'Ag$lshzxeKEtmdn'.",
+                     k->name);
+            else
+                errf(err, cap, "%s: invalid event class character in '%s' (use Ag$lshzxeKEtmdn)",
+                     k->name, value);
+            return -1;
+        }
+        c->notify_keyspace_events = flags;
+        return 0;
+    }
     case K_EVPOLICY:
         for (int i = 0; i < DATA_EVICT_POLICIES; i++) {
             if (strcasecmp(value, data_evict_policy_names[i]) == 0) {
@@ -661,6 +683,12 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_STR: snprintf(out, cap, "%s", base + k->offset); return;
     case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
     case K_EVPOLICY: snprintf(out, cap, "%s", data_evict_policy_names[c->maxmemory_policy]); return;
+    case K_NOTIFY: {
+        char f[32];
+        data_notify_format(c->notify_keyspace_events, f, sizeof(f));
+        snprintf(out, cap, "%s", f);
+        return;
+    }
     case K_OBUF: {
         size_t used = 0;
         out[0] = '\0';

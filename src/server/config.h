@@ -74,8 +74,10 @@ typedef struct {
     long long maxmemory;                 /* 0 = no limit */
     int maxmemory_policy;                /* DATA_EVICT_* */
     long long maxmemory_samples, maxmemory_tenacity, lfu_log_factor, lfu_decay_time;
+    int notify_keyspace_events;        /* DATA_NOTIFY_* flags */
     long long hll_sparse_max_bytes;    /* data_set_hll_sparse_max_bytes: equal on every node */
     long long stream_node_max_entries; /* data_set_stream_node_max_entries (the leader's) */
+    long long tracking_table_max_keys; /* CLIENT TRACKING: keys remembered (0 = no bound) */
     long long log_verbose;             /* 1: log every connection */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */

@@ -54,6 +54,20 @@ static const srv_cmd client_subs[] = {
     {"client|no-evict", 3, "admin noscript loading stale", "admin slow dangerous connection",
      srv_cmd_client_no_evict, NOSUBS, "connection",
      "Set client eviction mode for the current connection", "7.0.0"},
+    {"client|tracking", -3, "noscript loading stale", "slow connection", srv_cmd_client_tracking,
+     NOSUBS, "connection", "Enable or disable server assisted client side caching support",
+     "6.0.0"},
+    {"client|caching", 3, "noscript loading stale", "slow connection", srv_cmd_client_caching,
+     NOSUBS, "connection", "Instruct the server about tracking or not keys in the next request",
+     "6.0.0"},
+    {"client|getredir", 2, "noscript loading stale", "slow connection", srv_cmd_client_getredir,
+     NOSUBS, "connection", "Get tracking notifications redirection client ID if any", "6.0.0"},
+    {"client|trackinginfo", 2, "noscript loading stale", "slow connection",
+     srv_cmd_client_trackinginfo, NOSUBS, "connection",
+     "Return information about server assisted client side caching for the current connection",
+     "6.2.0"},
+    {"client|reply", 3, "noscript loading stale", "slow connection", srv_cmd_client_reply, NOSUBS,
+     "connection", "Instruct the server whether to reply to commands", "3.2.0"},
     {"client|help", 2, "loading stale", "slow connection", srv_cmd_client_help, NOSUBS,
      "connection", "Show helpful text about the different subcommands", "5.0.0"},
 };
@@ -129,6 +143,21 @@ static const srv_cmd config_subs[] = {
      "Show helpful text about the different subcommands", "5.0.0"},
 };
 
+static const srv_cmd pubsub_subs[] = {
+    {"pubsub|channels", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_channels, NOSUBS,
+     "pubsub", "List active channels", "2.8.0"},
+    {"pubsub|numsub", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_numsub, NOSUBS,
+     "pubsub", "Get the count of subscribers for channels", "2.8.0"},
+    {"pubsub|numpat", 2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_numpat, NOSUBS,
+     "pubsub", "Get the count of unique patterns pattern subscriptions", "2.8.0"},
+    {"pubsub|shardchannels", -2, "pubsub loading stale", "pubsub slow",
+     srv_cmd_pubsub_shardchannels, NOSUBS, "pubsub", "List active shard channels", "7.0.0"},
+    {"pubsub|shardnumsub", -2, "pubsub loading stale", "pubsub slow", srv_cmd_pubsub_shardnumsub,
+     NOSUBS, "pubsub", "Get the count of subscribers for shard channels", "7.0.0"},
+    {"pubsub|help", 2, "loading stale", "slow", srv_cmd_pubsub_help, NOSUBS, "pubsub",
+     "Show helpful text about the different subcommands", "6.2.0"},
+};
+
 /* The table of server commands. */
 /* MULTI/EXEC/DISCARD reach dispatch only inside a transaction's EXEC (multi.c never queues
  * them), so this is not expected to run. */
@@ -168,6 +197,21 @@ static const srv_cmd srv_cmds[] = {
      NOSUBS, "connection", "Close the connection", "1.0.0"},
     {"reset", 1, "noscript loading stale fast no_auth allow_busy", "fast connection", srv_cmd_reset,
      NOSUBS, "connection", "Reset the connection", "6.2.0"},
+    {"subscribe", -2, "pubsub noscript loading stale", "pubsub slow", srv_cmd_subscribe, NOSUBS,
+     "pubsub", "Listen for messages published to the given channels", "2.0.0"},
+    {"unsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_unsubscribe, NOSUBS,
+     "pubsub", "Stop listening for messages posted to the given channels", "2.0.0"},
+    {"psubscribe", -2, "pubsub noscript loading stale", "pubsub slow", srv_cmd_psubscribe, NOSUBS,
+     "pubsub", "Listen for messages published to channels matching the given patterns", "2.0.0"},
+    {"punsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_punsubscribe,
+     NOSUBS, "pubsub", "Stop listening for messages posted to channels matching the given patterns",
+     "2.0.0"},
+    {"ssubscribe", -2, "pubsub noscript loading stale", "pubsub slow", srv_cmd_ssubscribe, NOSUBS,
+     "pubsub", "Listen for messages published to the given shard channels", "7.0.0"},
+    {"sunsubscribe", -1, "pubsub noscript loading stale", "pubsub slow", srv_cmd_sunsubscribe,
+     NOSUBS, "pubsub", "Stop listening for messages posted to the given shard channels", "7.0.0"},
+    {"pubsub", -2, "", "slow", NULL, SUBS(pubsub_subs), "pubsub",
+     "A container for Pub/Sub commands", "2.8.0"},
     {"client", -2, "", "slow", NULL, SUBS(client_subs), "connection",
      "A container for client connection commands", "2.4.0"},
     {"command", -1, "loading stale", "slow connection", srv_cmd_command, SUBS(command_subs),
@@ -440,6 +484,25 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     if (s->node) return; /* replicated: the leader logs expiry decisions (node.c) */
     expire_ctx x = {s, now_ms};
     data_take_expired(s->ds, expire_seen, &x);
+}
+
+const char *srv_cmd_fullname(int argc, const data_arg *argv)
+{
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) {
+        const data_cmd_info *info = data_cmd_describe(dc);
+        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity) return NULL;
+        return info->name;
+    }
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
+    if (!cmd) return NULL;
+    if (cmd->subs) {
+        if (argc < 2) return NULL;
+        cmd = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
+        if (!cmd) return NULL;
+    }
+    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) return NULL;
+    return cmd->name;
 }
 
 int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)

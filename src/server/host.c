@@ -53,6 +53,27 @@ static void h_dispatch(void *conn, int argc, const data_arg *argv)
     srv_dispatch(c->srv, c, argc, argv);
 }
 
+static long long h_publish(void *host, int shard, const char *ch, size_t clen, const char *msg,
+                           size_t mlen)
+{
+    return srv_pubsub_publish(host, shard, ch, clen, msg, mlen);
+}
+
+static void h_keyspace_event(void *host, int cls, const char *event, const char *key, size_t klen)
+{
+    srv_pubsub_keyspace_event(host, cls, event, key, klen);
+}
+
+static void h_key_touched(void *host, const char *key, size_t len, void *writer)
+{
+    srv_tracking_touched(host, key, len, writer);
+}
+
+static void h_entry_applied(void *host)
+{
+    srv_tracking_flush(host);
+}
+
 void srv_host_init(server *s)
 {
     s->host = (node_host){
@@ -71,6 +92,10 @@ void srv_host_init(server *s)
         .applied_writes = &s->stats.applied_writes,
         .expired_keys = &s->stats.expired_keys,
         .evicted_keys = &s->stats.evicted_keys,
+        .publish = h_publish,
+        .keyspace_event = h_keyspace_event,
+        .key_touched = h_key_touched,
+        .entry_applied = h_entry_applied,
     };
 }
 

@@ -36,6 +36,7 @@ void srv_config_applied(server *s)
     if (s->ds) data_set_max_intset_entries(s->ds, s->cfg.set_max_intset_entries);
     if (s->ds) data_set_hll_sparse_max_bytes(s->ds, s->cfg.hll_sparse_max_bytes);
     if (s->ds) data_set_stream_node_max_entries(s->ds, s->cfg.stream_node_max_entries);
+    if (s->ds) data_set_notify_flags(s->ds, s->cfg.notify_keyspace_events);
     if (s->ds)
         data_set_eviction(s->ds, s->cfg.maxmemory_policy, (int)s->cfg.maxmemory_samples,
                           (int)(s->cfg.lfu_log_factor > INT_MAX ? INT_MAX : s->cfg.lfu_log_factor),
@@ -45,6 +46,7 @@ void srv_config_applied(server *s)
                                    s->cfg.zset_max_listpack_value);
     for (client *c = s->clients; c; c = c->next)
         resp_parser_set_limits(c->parser, &s->limits);
+    if (s->tracking) srv_tracking_bound(s);
     if (s->node) {
         node_config nc;
         srv_node_config(s, &nc);
@@ -118,6 +120,9 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         return -1;
     }
     srv_observe_init(s);
+    srv_pubsub_init(s);
+    srv_tracking_init(s);
+    data_set_notify_flags(s->ds, s->cfg.notify_keyspace_events);
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
     data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,
@@ -220,6 +225,8 @@ void srv_deinit(server *s)
     }
     net_loop_destroy(s->loop);
     srv_observe_deinit(s);
+    srv_pubsub_deinit(s);
+    srv_tracking_deinit(s);
     script_destroy(s->se);
     s->se = NULL;
     if (s->ds) data_destroy(s->ds);

@@ -46,6 +46,14 @@ enum {
     CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
+    /* CLIENT REPLY OFF / SKIP: replies dropped (srv_client_reply_begin), but not pub/sub
+     * confirmations and messages (CLIENT_PUSHING while one is built, either protocol), as in
+     * Redis 7.0. SKIP covers the next command's
+     * synchronous reply only: a write answered when its entry is applied is still sent. */
+    CLIENT_REPLY_OFF = 1u << 9,
+    CLIENT_REPLY_SKIP = 1u << 10,      /* the command being run */
+    CLIENT_REPLY_SKIP_NEXT = 1u << 11, /* the next command */
+    CLIENT_PUSHING = 1u << 12,
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -100,6 +108,8 @@ struct client {
     /* MULTI (multi.c): queued commands, encoded; dirty = a queued command was refused */
     int in_multi, multi_dirty, multi_n;
     resp_buf multi;
+    struct srv_client_subs *subs;    /* pub/sub subscriptions (pubsub.c); NULL = none yet */
+    struct srv_client_tracking *trk; /* CLIENT TRACKING (tracking.c); NULL = off */
 };
 
 typedef struct {
@@ -126,8 +136,10 @@ struct server {
     net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
     int sig_fd;
     data_store *ds;
-    script_engine *se; /* Lua scripting over ds (src/script) */
-    client *clients;   /* all connected clients */
+    script_engine *se;             /* Lua scripting over ds (src/script) */
+    client *clients;               /* all connected clients */
+    struct srv_pubsub *pubsub;     /* channels, shard channels, patterns (pubsub.c) */
+    struct srv_tracking *tracking; /* client-side caching (tracking.c) */
     /* ELECTION OBSERVE (observe.c): who observes which election */
     struct srv_observer *observers;
     size_t n_observers, cap_observers;
@@ -169,6 +181,48 @@ void srv_observe_init(server *s);
 int srv_observe_filter(server *s, client *c, int argc, const data_arg *argv);
 void srv_observe_drop(server *s, client *c);
 void srv_observe_deinit(server *s);
+/* Pub/sub (pubsub.c; docs/server.md "Pub/sub"): local subscriptions; messages come from the
+ * node's apply path (host.c) as srv_pubsub_publish / srv_pubsub_keyspace_event. */
+void srv_pubsub_init(server *s);
+void srv_pubsub_deinit(server *s);
+void srv_pubsub_drop(server *s, client *c); /* at close and RESET: every subscription, silently */
+int srv_pubsub_subscribed(const client *c);
+void srv_pubsub_counts(const client *c, size_t *sub, size_t *psub, size_t *ssub);
+void srv_pubsub_stats(const server *s, size_t *channels, size_t *patterns, size_t *shard);
+long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, const char *msg,
+                             size_t mlen);
+void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key, size_t klen);
+/* RESP2 subscribed mode: 1 if the command was refused (answered) */
+int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_subscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_unsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_psubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_punsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_ssubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_sunsubscribe(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_channels(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_numsub(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_numpat(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_shardchannels(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_shardnumsub(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_pubsub_help(server *s, client *c, int argc, const data_arg *argv);
+/* The command's full name ("get", "client|id") if it is known with a valid arity, else NULL. */
+const char *srv_cmd_fullname(int argc, const data_arg *argv);
+/* Client-side caching (tracking.c): read keys remembered as requests are routed, invalidations
+ * from applied entries (host.c), sent at the end of each entry. */
+void srv_tracking_init(server *s);
+void srv_tracking_deinit(server *s);
+void srv_tracking_drop(server *s, client *c); /* at close and RESET */
+void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv);
+void srv_tracking_touched(server *s, const char *key, size_t len, client *writer);
+void srv_tracking_flush(server *s);
+void srv_tracking_bound(server *s); /* tracking-table-max-keys: evict with invalidations */
+void srv_tracking_stats(const server *s, size_t *clients, size_t *keys, size_t *items,
+                        size_t *prefixes);
+void srv_cmd_client_tracking(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_caching(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_getredir(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_trackinginfo(server *s, client *c, int argc, const data_arg *argv);
 void srv_before_sleep(net_loop *l, void *ctx);
 void srv_client_list_line(const client *c, char *out, size_t cap);
 void srv_client_process(client *c); /* runs the requests in c's query buffer (node.c) */
@@ -229,6 +283,7 @@ void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv
 /* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */
 int srv_paused(server *s, int write);
 void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_count(server *s, client *c, int argc, const data_arg *argv);

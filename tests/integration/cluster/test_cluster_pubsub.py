@@ -1,0 +1,307 @@
+"""Pub/sub and keyspace notifications on a 3-node cluster (issue 12, docs/server.md "Pub/sub").
+
+test_one_order_everywhere: two subscribers on every node (SUBSCRIBE ch, PSUBSCRIBE c*), a
+publisher on every node (followers relay their PUBLISHes to the leader) publishing pipelined
+batches concurrently. Every subscriber must receive every acknowledged message exactly once and
+all six must see the SAME sequence (a PUBLISH is a log entry; each node delivers as it applies).
+Each PUBLISH returns the receivers on the leader (the node that executed it): 2 here.
+Seen failing with the planted bug SYNOD_BUG_PUBSUB_LOCAL (scripts/build_pubsub_bug.sh: the node
+a PUBLISH reaches delivers it at once, as Redis Cluster does): the sequences differ.
+
+test_keyspace_events_on_a_follower: notify-keyspace-events (a node-local setting, like all of
+CONFIG) on a follower; a subscriber there sees the events of writes made through the leader, in
+the order they were applied, including "expired" (the leader's expiry entry) and nothing for
+entries the follower replays from its own log at restart.
+
+PUBSUB_SEED=n replays the same publish stream (timing still varies).
+"""
+
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+PER_PUBLISHER = 150
+BATCH = 10
+
+
+class Sub:
+    """A raw RESP2 subscriber: collects pushed messages on a thread."""
+
+    def __init__(self, node, *cmd):
+        self.sock = socket.create_connection((node.host, node.port), timeout=10)
+        self.buf = b""
+        self.msgs = []
+        self.closed = False
+        self.sock.sendall(_enc(*cmd))
+        n = len(cmd) - 1
+        for _ in range(n):  # the confirmations
+            self._read_one()
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _fill(self):
+        d = self.sock.recv(65536)
+        if not d:
+            raise EOFError
+        self.buf += d
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read_one(self):
+        head = self._line()
+        assert head[:1] == b"*", head
+        out = []
+        for _ in range(int(head[1:])):
+            h = self._line()
+            if h[:1] == b":":
+                out.append(int(h[1:]))
+                continue
+            n = int(h[1:])
+            while len(self.buf) < n + 2:
+                self._fill()
+            out.append(self.buf[:n].decode())
+            self.buf = self.buf[n + 2 :]
+        return out
+
+    def _run(self):
+        try:
+            self.sock.settimeout(None)
+            while True:
+                m = self._read_one()
+                self.msgs.append(m[-1] if m[0] in ("message", "pmessage") else m)
+        except (EOFError, OSError):
+            self.closed = True
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def _enc(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def _publisher(node, tag, seed, acked, replies, errors):
+    rng = random.Random(seed)
+    r = node.client(timeout=10.0)
+    i = 0
+    try:
+        while i < PER_PUBLISHER:
+            n = min(BATCH, PER_PUBLISHER - i)
+            p = r.pipeline(transaction=False)
+            msgs = ["%s-%d" % (tag, i + k) for k in range(n)]
+            for m in msgs:
+                p.execute_command("PUBLISH", "ch", m)
+            for m, rep in zip(msgs, p.execute(raise_on_error=False)):
+                if isinstance(rep, Exception):
+                    errors.append((m, str(rep)))
+                else:
+                    acked.append(m)
+                    replies.append(rep)
+            i += n
+            time.sleep(rng.random() * 0.01)
+    finally:
+        r.close()
+
+
+def test_one_order_everywhere(make_cluster):
+    seed = int(os.environ.get("PUBSUB_SEED", random.randrange(1 << 30)))
+    print(f"PUBSUB_SEED={seed}")
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    subs = []
+    for n in c.nodes:
+        subs.append(Sub(n, "SUBSCRIBE", "ch"))
+        subs.append(Sub(n, "PSUBSCRIBE", "c*"))
+    acked, replies, errors = [], [], []
+    pubs = [
+        threading.Thread(
+            target=_publisher, args=(n, "n%d" % n.id, seed * 10 + n.id, acked, replies, errors)
+        )
+        for n in c.nodes
+    ]
+    try:
+        for t in pubs:
+            t.start()
+        for t in pubs:
+            t.join(timeout=120)
+        assert not errors, f"PUBSUB_SEED={seed}: publish errors: {errors[:5]}"
+        total = len(acked)
+        assert total == 3 * PER_PUBLISHER
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(len(s.msgs) < total for s in subs):
+            time.sleep(0.05)
+        seqs = [list(s.msgs) for s in subs]
+    finally:
+        for s in subs:
+            s.close()
+    for i, sq in enumerate(seqs):
+        assert len(sq) == len(set(sq)), f"PUBSUB_SEED={seed}: subscriber {i} got duplicates"
+        assert set(sq) == set(acked), (
+            f"PUBSUB_SEED={seed}: subscriber {i} (node{c.nodes[i // 2].id}) got {len(sq)} of "
+            f"{total}; missing e.g. {sorted(set(acked) - set(sq))[:5]}"
+        )
+    # THE property: one channel, one order, on every node
+    for i, sq in enumerate(seqs[1:], 1):
+        if sq != seqs[0]:
+            k = next(j for j, (a, b) in enumerate(zip(seqs[0], sq)) if a != b)
+            pytest.fail(
+                f"PUBSUB_SEED={seed}: subscriber {i} (node{c.nodes[i // 2].id}) sees another "
+                f"order than subscriber 0 (node{c.nodes[0].id}) from message {k}: "
+                f"{seqs[0][k:k + 4]} vs {sq[k:k + 4]}"
+            )
+    # each publisher's own messages in its order (one connection's writes keep their order)
+    for n in c.nodes:
+        mine = [m for m in seqs[0] if m.startswith("n%d-" % n.id)]
+        assert mine == ["n%d-%d" % (n.id, i) for i in range(PER_PUBLISHER)]
+    # PUBLISH counts the receivers on the leader, which executed it: its 2 subscribers
+    assert set(replies) == {2}, f"PUBLISH replies {sorted(set(replies))} (leader node{leader.id})"
+
+
+def _wait_msgs(sub, n, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(sub.msgs) < n:
+        time.sleep(0.05)
+    return list(sub.msgs)
+
+
+def test_keyspace_events_on_a_follower(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    rf = f.client()
+    rf.config_set("notify-keyspace-events", "KEA")
+    assert rf.config_get("notify-keyspace-events") == {"notify-keyspace-events": "AKE"}
+    sub = Sub(f, "PSUBSCRIBE", "__keyspace@0__:*")
+    sub_ev = Sub(f, "SUBSCRIBE", "__keyevent@0__:expired")
+    rl = leader.client()
+    try:
+        rl.set("k", "v")
+        rl.lpush("l", "a", "b")
+        rl.rpop("l")
+        rl.rpop("l")  # emptied: rpop, then del
+        rl.sadd("s", "m")
+        rl.set("t", "x", px=150)  # expired by the leader: an entry every node applies
+        rl.delete("k")
+        want = ["set", "lpush", "rpop", "rpop", "del", "sadd", "set", "expire", "del", "expired"]
+        got = _wait_msgs(sub, len(want))
+        # "expired" comes whenever the leader's expiry cycle logs it: after the DEL of k
+        assert got == want, got
+        assert _wait_msgs(sub_ev, 1) == ["t"]
+        # the leader has no subscribers and its own setting is off: it raised nothing
+        assert rl.config_get("notify-keyspace-events") == {"notify-keyspace-events": ""}
+    finally:
+        sub.close()
+        sub_ev.close()
+    # restart the follower: its log is replayed at start; a subscriber that connects as soon as
+    # it serves must not get the events (or messages) of those old entries
+    f.stop()
+    f.start()
+    f.wait_serving()
+    rf = f.client()
+    rf.config_set("notify-keyspace-events", "KEA")
+    sub = Sub(f, "PSUBSCRIBE", "*")
+    try:
+        time.sleep(1.0)
+        rl.publish("after", "restart")
+        got = _wait_msgs(sub, 1, timeout=10)
+        assert got == ["restart"], f"old entries delivered again after the restart: {got}"
+    finally:
+        sub.close()
+
+
+class Resp3:
+    """A raw RESP3 connection that reads replies and pushes in order."""
+
+    def __init__(self, node):
+        self.s = socket.create_connection((node.host, node.port), timeout=10)
+        self.buf = b""
+        self.call("HELLO", "3")
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        h = self._line()
+        t, rest = h[:1], h[1:]
+        if t in (b"+", b"-", b":"):
+            return rest.decode()
+        if t == b"_":
+            return None
+        if t == b"$":
+            n = int(rest)
+            while len(self.buf) < n + 2:
+                self.buf += self.s.recv(65536)
+            v, self.buf = self.buf[:n].decode(), self.buf[n + 2 :]
+            return v
+        if t in (b"*", b">", b"~"):
+            return [self.read() for _ in range(int(rest))]
+        if t == b"%":
+            return [self.read() for _ in range(2 * int(rest))]
+        raise AssertionError(h)
+
+    def call(self, *args):
+        self.s.sendall(_enc(*args))
+        return self.read()
+
+    def close(self):
+        self.s.close()
+
+
+def test_tracking_on_a_follower(make_cluster):
+    """CLIENT TRACKING on a follower: its reads (relayed to the leader, or served by ReadIndex)
+    are remembered there, and a write through the leader invalidates them when the follower
+    applies it; BCAST too."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    rl = leader.client()
+    rl.set("k1", "v1")
+    t = Resp3(f)
+    b = Resp3(f)
+    try:
+        assert t.call("CLIENT", "TRACKING", "on") == "OK"
+        assert t.call("GET", "k1") == "v1"
+        assert b.call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "user:") == "OK"
+        rl.set("k1", "v2")
+        rl.set("user:7", "x")
+        t.s.settimeout(10)
+        assert t.read() == ["invalidate", ["k1"]]
+        assert b.read() == ["invalidate", ["user:7"]]
+        rl.set("k1", "v3")  # forgotten after one invalidation: nothing until read again
+        st = Resp3(f)  # wait until the follower applied it (else the GET could re-track first)
+        st.call("READONLY")
+        deadline = time.monotonic() + 10
+        while st.call("GET", "k1") != "v3" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        st.close()
+        assert t.call("GET", "k1") == "v3"
+        rl.delete("k1")
+        assert t.read() == ["invalidate", ["k1"]]
+    finally:
+        t.close()
+        b.close()

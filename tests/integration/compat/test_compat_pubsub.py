@@ -1,0 +1,384 @@
+"""Differential tests: pub/sub and keyspace notifications, RESP2 and RESP3, vs redis-server 7.0.
+
+Each scenario drives two connections per server: "s" (the subscriber) and "p" (a publisher /
+writer). A step names the connection and the command; after each step BOTH connections are
+read until quiet, and everything each wrote (replies, confirmations, pushed messages) is
+compared byte for byte with what redis-server wrote. So a message delivered late, twice, in
+another order or with another framing (RESP2 array vs RESP3 push) shows as a mismatch.
+
+U steps compare the reply of the connection as a multiset of top-level elements (PUBSUB
+CHANNELS lists channels in hash order on both servers).
+"""
+
+import socket
+import time
+
+import pytest
+
+from .diff import show
+from .resp_raw import encode_command, parse_at
+
+QUIET_S = 0.12
+
+
+class U:
+    def __init__(self, conn, *args):
+        self.conn, self.args = conn, args
+
+
+def keyspace(*cmds):
+    """A scenario: notifications on (flags), a pattern subscriber, then writes on p."""
+    return cmds
+
+
+SCENARIOS = [
+    (
+        "subscribe_publish_basics",
+        [
+            ("s", "SUBSCRIBE", "ch1", "ch2"),
+            ("p", "PUBLISH", "ch1", "hello"),
+            ("p", "PUBLISH", "ch2", "world"),
+            ("p", "PUBLISH", "ch3", "nobody"),
+            ("s", "SUBSCRIBE", "ch1"),  # already: confirmed again, count unchanged
+            ("s", "PING"),
+            ("s", "PING", "payload"),
+            ("s", "GET", "k"),  # RESP2: refused in subscribed mode; RESP3: runs
+            ("s", "SET", "k", "v"),
+            ("s", "CLIENT", "ID", "extra"),
+            ("s", "NOSUCHCOMMAND"),
+            ("s", "GET"),  # wrong arity comes before the subscribed-mode check
+            ("s", "UNSUBSCRIBE", "ch1"),
+            ("s", "UNSUBSCRIBE", "ch1"),
+            ("p", "PUBLISH", "ch1", "gone"),
+            ("p", "PUBLISH", "ch2", "still"),
+            ("s", "UNSUBSCRIBE"),
+            ("s", "UNSUBSCRIBE"),
+            ("s", "PING"),
+            ("s", "GET", "k"),
+        ],
+    ),
+    (
+        "psubscribe_patterns",
+        # one message matches at most one pattern: Redis walks its patterns in hash order
+        [
+            ("s", "PSUBSCRIBE", "a*", "h?llo", "x\\*y", "[xy]z?"),
+            ("p", "PUBLISH", "hello", "m1"),
+            ("p", "PUBLISH", "hallo", "m2"),
+            ("p", "PUBLISH", "hllo", "m3"),
+            ("p", "PUBLISH", "abc", "m4"),
+            ("p", "PUBLISH", "x*y", "m5"),
+            ("p", "PUBLISH", "yzz", "m6"),
+            ("p", "PUBLISH", "xy", "m6b"),
+            ("p", "PUBSUB", "NUMPAT"),
+            ("s", "PUNSUBSCRIBE", "a*", "nope"),
+            ("p", "PUBLISH", "abc", "m7"),
+            ("s", "PUNSUBSCRIBE", "h?llo"),
+            ("s", "PSUBSCRIBE", "h[ae]l[^x]o"),
+            ("p", "PUBLISH", "hello", "m8"),
+            ("p", "PUBLISH", "helxo", "m9"),
+            ("s", "PUNSUBSCRIBE", "h[ae]l[^x]o"),
+            ("s", "PUNSUBSCRIBE", "x\\*y"),
+            ("s", "PUNSUBSCRIBE"),
+            ("s", "PUNSUBSCRIBE"),
+            ("p", "PUBSUB", "NUMPAT"),
+        ],
+    ),
+    (
+        "mixed_channel_and_pattern",
+        [
+            ("s", "SUBSCRIBE", "foo"),
+            ("s", "PSUBSCRIBE", "f*", "b*"),
+            ("p", "PUBLISH", "foo", "both"),
+            ("p", "PUBLISH", "bar", "pattern-only"),
+            ("s", "UNSUBSCRIBE", "foo"),
+            ("s", "PUNSUBSCRIBE", "b*"),
+            ("p", "PUBLISH", "foo", "pattern"),
+            ("s", "PUNSUBSCRIBE", "f*"),
+        ],
+    ),
+    (
+        "shard_channels",
+        [
+            ("s", "SSUBSCRIBE", "s1", "s2"),
+            ("s", "SUBSCRIBE", "s1"),
+            ("p", "SPUBLISH", "s1", "shard"),
+            ("p", "PUBLISH", "s1", "global"),
+            ("p", "SPUBLISH", "s3", "none"),
+            ("p", "PUBSUB", "SHARDNUMSUB", "s1", "s3"),
+            ("p", "PUBSUB", "NUMSUB", "s1", "s2"),
+            ("s", "SUNSUBSCRIBE", "s1"),
+            ("s", "SUNSUBSCRIBE", "s1"),
+            ("s", "SUNSUBSCRIBE"),
+            ("s", "SUNSUBSCRIBE"),
+            ("s", "UNSUBSCRIBE"),
+            ("p", "PUBSUB", "SHARDCHANNELS"),
+        ],
+    ),
+    (
+        "introspection",
+        [
+            ("s", "SUBSCRIBE", "news.a", "news.b", "other"),
+            ("s", "PSUBSCRIBE", "news.*"),
+            U("p", "PUBSUB", "CHANNELS"),
+            U("p", "PUBSUB", "CHANNELS", "news.*"),
+            ("p", "PUBSUB", "CHANNELS", "zzz*"),
+            ("p", "PUBSUB", "NUMSUB"),
+            ("p", "PUBSUB", "NUMSUB", "news.a", "other", "missing"),
+            ("p", "PUBSUB", "NUMPAT"),
+            ("p", "PUBSUB", "HELP"),
+            ("p", "PUBSUB", "help"),
+            ("p", "PUBSUB", "NOSUCH"),
+            ("p", "PUBSUB"),
+            ("p", "PUBSUB", "CHANNELS", "a", "b"),
+            ("p", "PUBSUB", "NUMPAT", "x"),
+            ("p", "PUBSUB", "SHARDCHANNELS", "a", "b"),
+            ("p", "PUBSUB", "SHARDNUMSUB"),
+            ("p", "CLIENT", "LIST", "TYPE", "pubsub", "x"),
+        ],
+    ),
+    (
+        "arity_errors",
+        [
+            ("s", "SUBSCRIBE"),
+            ("s", "PSUBSCRIBE"),
+            ("s", "SSUBSCRIBE"),
+            ("p", "PUBLISH", "ch"),
+            ("p", "PUBLISH", "ch", "m", "x"),
+            ("p", "SPUBLISH", "ch"),
+        ],
+    ),
+    (
+        "reset_and_quit_leave_subscribed_mode",
+        [
+            ("s", "SUBSCRIBE", "r1"),
+            ("s", "PSUBSCRIBE", "r*"),
+            ("s", "RESET"),
+            ("p", "PUBLISH", "r1", "after-reset"),
+            ("s", "GET", "k"),
+            ("p", "PUBSUB", "NUMSUB", "r1"),
+            ("p", "PUBSUB", "NUMPAT"),
+        ],
+    ),
+    (
+        "transactions",
+        [
+            ("p", "MULTI"),
+            ("p", "PUBLISH", "t1", "in-multi"),
+            ("p", "SET", "k", "v"),
+            ("p", "EXEC"),
+            ("s", "MULTI"),
+            ("s", "SUBSCRIBE", "t1"),
+            ("s", "EXEC"),
+            ("p", "MULTI"),
+            ("p", "PUBLISH", "t1", "a"),
+            ("p", "PUBLISH", "t1", "b"),
+            ("p", "EXEC"),
+        ],
+    ),
+    (
+        "binary_and_empty",
+        [
+            ("s", "SUBSCRIBE", "", "bin\x00ary"),
+            ("p", "PUBLISH", "", ""),
+            ("p", "PUBLISH", "bin\x00ary", "\r\n\x00"),
+            ("s", "UNSUBSCRIBE", ""),
+        ],
+    ),
+    (
+        "keyspace_all_events",
+        [
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "KEA"),
+            ("s", "PSUBSCRIBE", "__key*__:*"),
+            ("p", "SET", "foo", "bar"),
+            ("p", "SET", "foo", "baz", "EX", "100"),
+            ("p", "EXPIRE", "foo", "200"),
+            ("p", "PERSIST", "foo"),
+            ("p", "APPEND", "foo", "x"),
+            ("p", "INCR", "n"),
+            ("p", "INCRBYFLOAT", "n", "1.5"),
+            ("p", "SETRANGE", "foo", "1", "yy"),
+            ("p", "MSET", "m1", "a", "m2", "b"),
+            ("p", "RENAME", "m1", "m3"),
+            ("p", "DEL", "m2", "m3", "nokey"),
+            ("p", "LPUSH", "l", "a", "b"),
+            ("p", "RPUSH", "l", "c"),
+            ("p", "LPOP", "l"),
+            ("p", "LSET", "l", "0", "z"),
+            ("p", "LINSERT", "l", "BEFORE", "z", "y"),
+            ("p", "LREM", "l", "0", "y"),
+            ("p", "RPOPLPUSH", "l", "l2"),
+            ("p", "LMOVE", "l", "l2", "LEFT", "RIGHT"),
+            ("p", "LTRIM", "l2", "0", "0"),
+            ("p", "SADD", "s", "a", "b", "c"),
+            ("p", "SREM", "s", "nope"),
+            ("p", "SREM", "s", "a"),
+            ("p", "SMOVE", "s", "s2", "b"),
+            ("p", "SINTERSTORE", "s3", "s", "s2"),
+            ("p", "SUNIONSTORE", "s3", "s", "s2"),
+            ("p", "HSET", "h", "f", "1"),
+            ("p", "HINCRBY", "h", "f", "2"),
+            ("p", "HINCRBYFLOAT", "h", "f", "0.5"),
+            ("p", "HDEL", "h", "f"),
+            ("p", "ZADD", "z", "1", "a", "2", "b"),
+            ("p", "ZINCRBY", "z", "1", "a"),
+            ("p", "ZREM", "z", "nope"),
+            ("p", "ZPOPMIN", "z"),
+            ("p", "ZREMRANGEBYSCORE", "z", "0", "10"),
+            ("p", "GEOADD", "g", "13.361389", "38.115556", "Palermo"),
+            ("p", "GEOSEARCHSTORE", "g2", "g", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"),
+            ("p", "GEORADIUS", "g", "15", "37", "200", "km", "STORE", "g3"),
+            ("p", "GEORADIUS", "g", "15", "37", "1", "km", "STOREDIST", "g3"),
+            ("p", "XADD", "x", "1-1", "f", "v"),
+            ("p", "XGROUP", "CREATE", "x", "g", "$"),
+            ("p", "XGROUP", "CREATECONSUMER", "x", "g", "c1"),
+            ("p", "XREADGROUP", "GROUP", "g", "c2", "STREAMS", "x", ">"),
+            ("p", "XGROUP", "DELCONSUMER", "x", "g", "nobody"),
+            ("p", "XGROUP", "DELCONSUMER", "x", "g", "c1"),
+            ("p", "XDEL", "x", "1-1"),
+            ("p", "GETDEL", "foo"),
+            ("p", "SET", "e", "1"),
+            ("p", "EXPIRE", "e", "-1"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", ""),
+            ("p", "SET", "quiet", "1"),
+        ],
+    ),
+    (
+        "keyspace_classes_and_new",
+        [
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "Eg"),
+            ("s", "PSUBSCRIBE", "*"),
+            ("p", "SET", "foo", "bar"),
+            ("p", "EXPIRE", "foo", "100"),
+            ("p", "DEL", "foo"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "Ks"),
+            ("p", "SADD", "myset", "a"),
+            ("p", "SET", "str", "x"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "En"),
+            ("p", "SET", "new1", "a"),
+            ("p", "SET", "new1", "b"),
+            ("p", "LPUSH", "new2", "x"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "Kl"),
+            ("p", "RPUSH", "ll", "a"),
+            ("p", "RPOP", "ll"),  # emptied: rpop, then del is class g (off)
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "Klg"),
+            ("p", "RPUSH", "ll", "a"),
+            ("p", "RPOP", "ll"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", ""),
+        ],
+    ),
+    (
+        "keyspace_config_values",
+        [
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "gKE"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "$lshzxeKE"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "KA"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "EAm"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "Ag$lshzxeKEtmdn"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "KEq"),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", ""),
+            ("p", "CONFIG", "GET", "notify-keyspace-events"),
+        ],
+    ),
+]
+
+
+def _sorted_first(raw):
+    """The first reply in raw as a sorted multiset, then the bytes after it unchanged."""
+    t, end = parse_at(raw, 0)
+    if t[0] in ("array", "set") and t[1] is not None:
+        t = (t[0], sorted(map(repr, t[1])))
+    return repr(t).encode() + raw[end:]
+
+
+def sync(conn, token, timeout_s=10.0):
+    """Everything conn receives up to and including the reply to PING token: a barrier (on
+    both servers every reply and message sent before it is in the stream by then)."""
+    conn.send("PING", token)
+    want = token.encode() + b"\r\n"
+    deadline = time.monotonic() + timeout_s
+    data = conn.buf
+    conn.buf = b""
+    while not data.endswith(want):
+        left = deadline - time.monotonic()
+        if left <= 0 or conn.closed_by_peer:
+            return data + b"<no barrier reply>"
+        try:
+            data += conn._recv(left)
+        except socket.timeout:
+            pass
+    return data
+
+
+def run_side(server, steps, proto):
+    return run_side_steps(server, steps, proto)
+
+
+def run_side_steps(server, steps, proto):
+    """Runs steps on two fresh connections of server; "$S" in a step is the id of "s" (its
+    CLIENT ID differs between servers, so it is asked, and the reply is not compared)."""
+    conns = {"s": server.connect(), "p": server.connect()}
+    sid = conns["s"].call("CLIENT", "ID")[1:-2].decode()
+    in_multi = {"s": False, "p": False}
+    out = []
+    try:
+        for c in conns.values():
+            if proto == "3":
+                c.send("HELLO", "3")
+                c.read_reply()
+        for i, step in enumerate(steps):
+            unordered = isinstance(step, U)
+            name, args = (step.conn, step.args) if unordered else (step[0], step[1:])
+            args = tuple(sid if a == "$S" else a for a in args)
+            conns[name].send_raw(encode_command(*args))
+            verb = args[0].upper()
+            if verb == "MULTI":
+                in_multi[name] = True
+            elif verb in ("EXEC", "DISCARD"):
+                in_multi[name] = False
+            got = {}
+            # the sender first: once its reply is in, the command has been applied and every
+            # message it caused is on its way to the other connection before that one's PING
+            for n in (name, "p" if name == "s" else "s"):
+                if in_multi[n]:  # a PING would be queued: wait for quiet instead
+                    data, closed = conns[n].drain(quiet_s=QUIET_S)
+                    got[n] = data + (b"<closed>" if closed else b"")
+                else:
+                    got[n] = sync(conns[n], "sync-%d" % i)
+            if unordered:
+                got[name] = _sorted_first(got[name])
+            out.append((step if not unordered else ("U",) + (name,) + args, got["s"], got["p"]))
+    finally:
+        for c in conns.values():
+            c.close()
+    return out
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+@pytest.mark.parametrize("name,steps", SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_pubsub(servers, name, steps, proto):
+    ref, tgt = servers
+    for s in (ref, tgt):
+        if not s.alive():
+            s.restart()
+        c = s.connect()
+        assert c.call("FLUSHALL") == b"+OK\r\n"
+        c.call("CONFIG", "SET", "notify-keyspace-events", "")
+        c.close()
+    compare(run_side(ref, steps, proto), run_side(tgt, steps, proto), proto, name)
+
+
+def compare(a, b, proto, name):
+    bad = []
+    for (step, rs, rp), (_, ts, tp) in zip(a, b):
+        if (rs, rp) != (ts, tp):
+            bad.append(
+                "  %r\n    redis s=%s p=%s\n    synod s=%s p=%s"
+                % (step, show(rs), show(rp), show(ts), show(tp))
+            )
+    assert not bad, "resp%s %s: %d mismatch(es):\n%s" % (proto, name, len(bad), "\n".join(bad))
