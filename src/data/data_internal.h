@@ -256,6 +256,8 @@ typedef void (*data_handler)(data_call *c);
 /* Keyspace access (keyspace.c). Expired entries are invisible to reads; writes delete them. */
 dentry *ks_read(data_call *c, const data_arg *key);
 dentry *ks_read_notouch(data_call *c, const data_arg *key); /* OBJECT, TYPE, TTL: no access */
+/* a key ks_write looked up that the command left unchanged after all (WATCH: not touched) */
+void ks_forget_wkey(data_call *c, const data_arg *key);
 int ks_write(data_call *c, const data_arg *key, dpos *pos); /* 1 if a live key is at pos */
 void ks_delete(data_call *c, dpos pos);
 /* Sets key to a string value, replacing any value; keep_ttl keeps the old expiry. */

@@ -205,6 +205,17 @@ static void note_wkey(data_store *ds, const data_arg *key)
     ds->wkeys[ds->wkeys_n++] = *key;
 }
 
+void ks_forget_wkey(data_call *c, const data_arg *key)
+{
+    data_store *ds = c->ds;
+    for (size_t i = ds->wkeys_n; i-- > 0;) {
+        if (ds->wkeys[i].ptr == key->ptr && ds->wkeys[i].len == key->len) {
+            ds->wkeys[i] = ds->wkeys[--ds->wkeys_n];
+            return;
+        }
+    }
+}
+
 int ks_write(data_call *c, const data_arg *key, dpos *pos)
 {
     if (c->ds->touched_cb) note_wkey(c->ds, key);

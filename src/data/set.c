@@ -394,7 +394,8 @@ void cmd_smove(data_call *c)
         d = set_new_entry(&c->ds->mem, dst->ptr, dst->len, -1);
         ks_insert(c, d);
     }
-    (void)set_add(c->ds, d, m->ptr, m->len);
+    /* a member dst already had leaves dst unchanged: not a modification of it (WATCH) */
+    if (!set_add(c->ds, d, m->ptr, m->len) && has_dst) ks_forget_wkey(c, dst);
     reply_int(c, 1);
 }
 

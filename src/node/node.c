@@ -721,6 +721,14 @@ void node_before_sleep(net_loop *l, void *ctx)
                    (n->blk_flushed && n->blk_n);
         if (!any) break;
     }
+    /* Keys this pass's entries made ready: their waiters' retries are proposed now, before the
+     * replies go out, so whatever a client does after seeing its push answered comes after
+     * them in the log (Redis serves blocked clients before the next command). A retry's own
+     * push may make further keys ready (BLMOVE chains): a few rounds. */
+    for (int k = 0; k < 8 && n->blk_ready.len && n->blk_n && !n->barrier; k++) {
+        nblock_serve(n);
+        node_process(n);
+    }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
     n->host->flush(n->host->host);
 }
@@ -1005,6 +1013,9 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
             if (blocking && c->n_async) c->async_kind = ASYNC_BLOCK;
             return rc;
         }
+        /* a read waits for the retries of blocked clients already in the log (or about to
+         * be): it must see the pops a push it follows has served, as in Redis */
+        if (nblock_reads_wait(n)) return stall(c);
         if (raft_sole_voter(n->r)) /* applied == committed between passes */
             return c->n_async ? stall(c) : NODE_LOCAL;
         /* pipelined reads go out together (one ReadIndex round); after a write, wait for it */

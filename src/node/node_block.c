@@ -295,6 +295,12 @@ void nblock_serve(node *n)
         off += 4 + len;
     }
     resp_buf_deinit(&ready);
+    n->blk_retry_index = raft_last_index_of(n->r); /* retries proposed up to here */
+}
+
+bool nblock_reads_wait(const node *n)
+{
+    return n->applied < n->blk_retry_index || (n->blk_ready.len && n->blk_n);
 }
 
 void nblock_timeouts(node *n)

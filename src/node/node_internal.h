@@ -153,6 +153,7 @@ struct node {
     size_t blk_streams; /* ... of them blocked on streams (XREAD, XREADGROUP) */
     bool blk_flushed;   /* FLUSHALL / FLUSHDB applied while clients wait on streams */
     resp_buf blk_ready;
+    uint64_t blk_retry_index; /* last index when retries were last proposed (nblock_serve) */
     /* WATCH (node_watch.c): last-modification log index per key, from applied entries */
     struct stamp **stamps;
     size_t stamps_cap, stamps_n;
@@ -268,8 +269,11 @@ void nblock_init(node *n);
 void nblock_deinit(node *n);
 bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
                   int64_t now_ms, bool *dirty);
-void nblock_serve(node *n);    /* outside a Ready: propose retries for keys that became ready */
-void nblock_timeouts(node *n); /* answer the blocked clients whose timeout passed */
+void nblock_serve(node *n); /* outside a Ready: propose retries for keys that became ready */
+/* leader: blocked clients' retries are in the log unapplied, or keys are ready and not yet
+ * served: a read must wait (it would miss pops Redis makes before the next command) */
+bool nblock_reads_wait(const node *n);
+void nblock_timeouts(node *n);        /* answer the blocked clients whose timeout passed */
 void nblock_drop(node *n, client *c); /* c leaves or its retry failed: forget it */
 /* an applied entry wrote key (NULL: every key): clients blocked on streams may read now */
 void nblock_touched(node *n, const char *key, size_t len);

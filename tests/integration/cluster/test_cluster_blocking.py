@@ -232,3 +232,27 @@ def test_blmove_queue_loses_nothing_under_leader_kills(make_cluster):
           f"{kills} leader kills, retries {errors}")  # fmt: skip
     assert not lost, f"jobs lost: {sorted(lost)}"
     assert kills == 2
+
+
+def test_a_push_serves_chained_waiters_before_the_next_read(make_cluster):
+    """Redis serves blocked clients before it runs the next command: after RPUSH list1 returns,
+    a BLMOVE list1 -> list2 waiter and a BLMOVE list2 -> list3 waiter behind it have both been
+    served, so LRANGEs from any node see the element in list3 only. Here the pops are retry
+    entries proposed after the push; a read waits until they are applied (Redis's
+    unit/type/list 'Linked LMOVEs' through a cluster)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    for rnd in range(3):
+        l1, l2, l3 = f"a{rnd}", f"b{rnd}", f"c{rnd}"
+        t1 = start_blocked(rc(f1), leader, 1, "BLMOVE", l1, l2, "RIGHT", "LEFT", "0")
+        t2 = start_blocked(rc(leader), leader, 2, "BLMOVE", l2, l3, "LEFT", "RIGHT", "0")
+        pusher = rc([leader, f2, f1][rnd])
+        assert pusher.rpush(l1, "foo") == 1
+        reader = rc([leader, f1, f2][rnd])
+        assert reader.lrange(l1, 0, -1) == []
+        assert reader.lrange(l2, 0, -1) == []
+        assert reader.lrange(l3, 0, -1) == ["foo"]
+        t1.join(10)
+        t2.join(10)
+        assert (t1.result, t2.result) == ("foo", "foo")
