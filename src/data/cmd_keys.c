@@ -578,6 +578,7 @@ typedef struct {
     size_t bytes, per;
     long long left; /* elements still to sample; < 0 = all */
     uint64_t seen;
+    int packed_hash; /* per-pair overhead is the packed entry's two length headers */
 } usage_ctx;
 
 static void usage_pair(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
@@ -586,7 +587,7 @@ static void usage_pair(void *ctx, const char *f, size_t fl, const char *v, size_
     (void)f, (void)v;
     if (u->left == 0) return;
     if (u->left > 0) u->left--;
-    u->bytes += fl + vl + u->per;
+    u->bytes += fl + vl + (u->packed_hash ? hash_packed_overhead(fl, vl) : u->per);
     u->seen++;
 }
 
@@ -599,7 +600,8 @@ size_t ks_key_usage(dentry *e, long long samples)
 {
     size_t base = (DENTRY_HDR + ((e->flags & DE_EXPIRE) ? 8 : 0) + e->klen + e->vcap + 7) / 8 * 8;
     base += 16; /* the bucket slot and the allocator's chunk header */
-    usage_ctx u = {0, (e->flags & DE_HASH_TABLE) ? 40 : 2, samples > 0 ? samples : -1, 0};
+    usage_ctx u = {0, (e->flags & DE_HASH_TABLE) ? 40 : 2, samples > 0 ? samples : -1, 0, 0};
+    u.packed_hash = e->type == DT_HASH && !(e->flags & DE_HASH_TABLE);
     uint64_t len = 0;
     switch (e->type) {
     case DT_HASH:

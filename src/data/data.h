@@ -296,7 +296,8 @@ void data_set_list_max_listpack_size(data_store *ds, long long fill);
  * writes it into each XADD / XTRIM it logs (XADD_EFFECT / XTRIM_EFFECT n ...) unless it is 100,
  * so every replica applies the same chunk boundaries whatever its own setting. */
 void data_set_stream_node_max_entries(data_store *ds, long long n);
-/* hash-max-listpack-entries / hash-max-listpack-value (values above 255 act as 255). */
+/* hash-max-listpack-entries / hash-max-listpack-value (any value, as in Redis; a packed hash
+ * still converts when its buffer would pass 1 GB, Redis's listpack safety limit). */
 void data_set_hash_max_listpack(data_store *ds, long long entries, long long value);
 
 /* Would a list pop on key succeed now (BLPOP's question; the driver that serves blocked clients

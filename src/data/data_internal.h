@@ -165,7 +165,7 @@ struct data_store {
     int expired_seen_n;
     int list_fill; /* list-max-listpack-size for new lists (memory layout only, never replies) */
     /* hash-max-listpack-entries / -value: when a hash leaves its packed encoding (layout and
-     * OBJECT ENCODING only; the value bound is at most 255, the packed format's limit) */
+     * OBJECT ENCODING only; any value bound, as in Redis, the buffer itself under 1 GB) */
     uint32_t hash_max_fields, hash_max_value;
     /* sets (set.c) */
     long long set_max_intset_entries; /* set-max-intset-entries */
@@ -355,6 +355,8 @@ int hash_set(size_t *mem, const uint64_t seed[2], dentry *e, const char *f, size
 typedef void (*hash_each_cb)(void *ctx, const char *f, size_t flen, const char *v, size_t vlen);
 void hash_each(dentry *e, hash_each_cb cb, void *ctx);
 void hash_set_mem(dentry *e, size_t *mem); /* re-points a table hash's byte counter */
+/* Bytes a packed hash spends on one pair besides its field and value (MEMORY USAGE). */
+size_t hash_packed_overhead(size_t fl, size_t vl);
 int hash_set_limited(size_t *mem, const uint64_t seed[2], uint32_t max_fields, uint32_t max_value,
                      dentry *e, const char *f, size_t fl, const char *v, size_t vl);
 

@@ -421,17 +421,20 @@ static int fill_set(data_store *ds, dentry *e, esrc *es)
     return r;
 }
 
-/* Pairs: field and value (hash) or member and score (zset). */
-static int fill_pairs(data_store *ds, dentry *e, esrc *es)
+/* Pairs: field and value (hash) or member and score (zset). A hash from a blob stays packed
+ * whatever its values' lengths (Redis converts a loaded listpack or ziplist hash on its entry
+ * count only), from plain pairs it honours hash-max-listpack-value too. */
+static int fill_pairs(data_store *ds, dentry *e, esrc *es, int blob)
 {
+    uint32_t max_value = blob ? UINT32_MAX : ds->hash_max_value;
     const char *f, *v;
     size_t fl, vl;
     int r;
     while ((r = es_next(es, &f, &fl)) == 1) {
         if (es_next(es, &v, &vl) != 1) return -1;
         if (e->type == DT_HASH) {
-            if (!hash_set_limited(&ds->mem, ds->hash_seed, ds->hash_max_fields, ds->hash_max_value,
-                                  e, f, fl, v, vl))
+            if (!hash_set_limited(&ds->mem, ds->hash_seed, ds->hash_max_fields, max_value, e, f, fl,
+                                  v, vl))
                 return -1;
         } else {
             double score;
@@ -500,7 +503,7 @@ static int fill_blob(data_store *ds, dentry *e, rin *in, int ziplist)
     if (r == 0) {
         r = e->type == DT_LIST  ? fill_list(e, &es)
             : e->type == DT_SET ? fill_set(ds, e, &es)
-                                : fill_pairs(ds, e, &es);
+                                : fill_pairs(ds, e, &es, 1);
     }
     es_free(&es);
     rstr_free(&blob);
@@ -607,7 +610,7 @@ dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire
         } else if (rd_count(&in, &n) == 0 && n <= UINT64_MAX / 2) {
             esrc es;
             es_rdb(&es, &in, 2 * n);
-            r = fill_pairs(ds, e, &es);
+            r = fill_pairs(ds, e, &es, 0);
             es_free(&es);
         }
         break;

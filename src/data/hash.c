@@ -1,18 +1,63 @@
-/* hash.c — hash values: a packed array while small, a hash table past 128 fields or 64-byte
- * fields/values (Redis's hash-max-listpack-entries / -value), and the hash commands. */
+/* hash.c — hash values: a packed array while small, a hash table past 512 fields or 64-byte
+ * fields/values (Redis's hash-max-listpack-entries / -value, any size), and the hash commands. */
 #include <limits.h>
 #include <math.h>
 
 #include "data/data_internal.h"
 #include "util/assert.h"
 
-/* Packed encoding: n entries of [u8 flen][field][u8 vlen][value], all lengths <= 64. */
+/* Packed encoding: n entries of [varint flen][field][varint vlen][value] in insertion order.
+ * A varint is 7 bits a byte, low bits first, the top bit set on all but the last byte, so the
+ * lengths under 128 of the default bounds take one byte each, and any length fits (Redis keeps a
+ * hash packed for any hash-max-listpack-value). The whole buffer stays under PH_MAX_BYTES, as a
+ * Redis listpack stays under its 1 GB safety limit: past it the hash converts to a table. */
+#define PH_MAX_BYTES (1u << 30)
+
 typedef struct {
     uint32_t n;
     uint32_t used; /* bytes of b[] in use */
     uint32_t cap;
     unsigned char b[];
 } phash;
+
+static size_t lv_size(size_t v)
+{
+    size_t n = 1;
+    for (; v > 0x7f; v >>= 7)
+        n++;
+    return n;
+}
+
+static size_t lv_put(unsigned char *p, size_t v)
+{
+    size_t n = 0;
+    for (; v > 0x7f; v >>= 7)
+        p[n++] = (unsigned char)(0x80 | (v & 0x7f));
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+/* Reads the length at p (always well formed: only this file writes the buffer). */
+static uint32_t lv_get(const unsigned char *p, uint32_t *n)
+{
+    uint32_t v = 0, i = 0;
+    for (; p[i] & 0x80; i++)
+        v |= (uint32_t)(p[i] & 0x7f) << (7 * i);
+    v |= (uint32_t)p[i] << (7 * i);
+    *n = i + 1;
+    return v;
+}
+
+/* Bytes of one packed entry. */
+static size_t ph_size(size_t fl, size_t vl)
+{
+    return lv_size(fl) + fl + lv_size(vl) + vl;
+}
+
+size_t hash_packed_overhead(size_t fl, size_t vl)
+{
+    return lv_size(fl) + lv_size(vl);
+}
 
 static phash *ph_new(size_t *mem)
 {
@@ -23,38 +68,39 @@ static phash *ph_new(size_t *mem)
     return p;
 }
 
+/* One decoded entry: the field at b[f], the value's length header at b[vh], the value at b[v]. */
+typedef struct {
+    uint32_t fl, vl;
+    uint32_t f, vh, v, end;
+} ph_ent;
+
+static void ph_at(const phash *p, uint32_t off, ph_ent *x)
+{
+    uint32_t n;
+    x->fl = lv_get(p->b + off, &n);
+    x->f = off + n;
+    x->vh = x->f + x->fl;
+    x->vl = lv_get(p->b + x->vh, &n);
+    x->v = x->vh + n;
+    x->end = x->v + x->vl;
+}
+
 /* Offset of field's entry, or -1. */
-static long ph_find(const phash *p, const char *f, size_t flen)
+static long ph_find(const phash *p, const char *f, size_t flen, ph_ent *x)
 {
     uint32_t off = 0;
     for (uint32_t i = 0; i < p->n; i++) {
-        size_t fl = p->b[off];
-        if (fl == flen && memcmp(p->b + off + 1, f, flen) == 0) return (long)off;
-        off += 1 + (uint32_t)fl;
-        off += 1 + p->b[off];
+        ph_at(p, off, x);
+        if (x->fl == flen && memcmp(p->b + x->f, f, flen) == 0) return (long)off;
+        off = x->end;
     }
     return -1;
-}
-
-static void ph_entry(const phash *p, uint32_t off, const char **f, size_t *fl, const char **v,
-                     size_t *vl)
-{
-    *fl = p->b[off];
-    *f = (const char *)p->b + off + 1;
-    *vl = p->b[off + 1 + *fl];
-    *v = (const char *)p->b + off + 2 + *fl;
-}
-
-static uint32_t ph_entry_size(const phash *p, uint32_t off)
-{
-    uint32_t fl = p->b[off];
-    return 2 + fl + p->b[off + 1 + fl];
 }
 
 static phash *ph_reserve(size_t *mem, phash *p, size_t extra)
 {
     if (p->used + extra <= p->cap) return p;
-    size_t cap = (p->used + extra) * 3 / 2;
+    size_t cap = (p->used + extra) * 3 / 2; /* under 1.5 * PH_MAX_BYTES: fits the u32 */
     p = dmem_realloc(mem, p, sizeof(phash) + cap);
     p->cap = (uint32_t)cap;
     return p;
@@ -62,7 +108,9 @@ static phash *ph_reserve(size_t *mem, phash *p, size_t extra)
 
 static void ph_del_at(phash *p, uint32_t off)
 {
-    uint32_t sz = ph_entry_size(p, off);
+    ph_ent x;
+    ph_at(p, off, &x);
+    uint32_t sz = x.end - off;
     memmove(p->b + off, p->b + off + sz, p->used - off - sz);
     p->used -= sz;
     p->n--;
@@ -70,14 +118,29 @@ static void ph_del_at(phash *p, uint32_t off)
 
 static phash *ph_append(size_t *mem, phash *p, const char *f, size_t fl, const char *v, size_t vl)
 {
-    p = ph_reserve(mem, p, 2 + fl + vl);
+    size_t sz = ph_size(fl, vl);
+    p = ph_reserve(mem, p, sz);
     unsigned char *q = p->b + p->used;
-    q[0] = (unsigned char)fl;
-    memcpy(q + 1, f, fl);
-    q[1 + fl] = (unsigned char)vl;
-    memcpy(q + 2 + fl, v, vl);
-    p->used += (uint32_t)(2 + fl + vl);
+    q += lv_put(q, fl);
+    memcpy(q, f, fl);
+    q += fl;
+    q += lv_put(q, vl);
+    memcpy(q, v, vl);
+    p->used += (uint32_t)sz;
     p->n++;
+    return p;
+}
+
+/* Replaces the value of the entry x in place, so the field keeps its position (as in a
+ * listpack). */
+static phash *ph_replace(size_t *mem, phash *p, const ph_ent *x, const char *v, size_t vl)
+{
+    size_t old = x->end - x->vh, now = lv_size(vl) + vl;
+    if (now > old) p = ph_reserve(mem, p, now - old);
+    memmove(p->b + x->vh + now, p->b + x->end, p->used - x->end);
+    size_t h = lv_put(p->b + x->vh, vl);
+    memcpy(p->b + x->vh + h, v, vl);
+    p->used = (uint32_t)(p->used - old + now);
     return p;
 }
 
@@ -85,11 +148,10 @@ static void ph_each(const phash *p, hash_each_cb cb, void *ctx)
 {
     uint32_t off = 0;
     for (uint32_t i = 0; i < p->n; i++) {
-        const char *f, *v;
-        size_t fl, vl;
-        ph_entry(p, off, &f, &fl, &v, &vl);
-        cb(ctx, f, fl, v, vl);
-        off += ph_entry_size(p, off);
+        ph_ent x;
+        ph_at(p, off, &x);
+        cb(ctx, (const char *)p->b + x.f, x.fl, (const char *)p->b + x.v, x.vl);
+        off = x.end;
     }
 }
 
@@ -131,11 +193,10 @@ int hash_get(dentry *e, const char *f, size_t fl, const char **v, size_t *vl)
         return 1;
     }
     phash *p = dentry_ptr(e);
-    long off = ph_find(p, f, fl);
-    if (off < 0) return 0;
-    const char *ff;
-    size_t ffl;
-    ph_entry(p, (uint32_t)off, &ff, &ffl, v, vl);
+    ph_ent x;
+    if (ph_find(p, f, fl, &x) < 0) return 0;
+    *v = (const char *)p->b + x.v;
+    *vl = x.vl;
     return 1;
 }
 
@@ -176,21 +237,17 @@ int hash_set_limited(size_t *mem, const uint64_t seed[2], uint32_t max_fields, u
 {
     if (!is_table(e)) {
         phash *p = dentry_ptr(e);
-        long off = ph_find(p, f, fl);
-        if (fl > max_value || vl > max_value || (off < 0 && p->n + 1 > max_fields)) {
+        ph_ent x;
+        long off = ph_find(p, f, fl, &x);
+        /* the buffer's bound counts the whole new entry, as Redis's lpSafeToAdd does */
+        if (fl > max_value || vl > max_value || (off < 0 && p->n + 1 > max_fields) ||
+            p->used + ph_size(fl, vl) > PH_MAX_BYTES) {
             hash_to_table(mem, seed, e);
         } else if (off < 0) {
             dentry_set_ptr(e, ph_append(mem, p, f, fl, v, vl));
             return 1;
         } else {
-            /* in place, so the field keeps its position (as in a listpack) */
-            uint32_t at = (uint32_t)off + 1 + (uint32_t)fl, old = p->b[at];
-            if (vl > old) p = ph_reserve(mem, p, vl - old);
-            memmove(p->b + at + 1 + vl, p->b + at + 1 + old, p->used - (at + 1 + old));
-            p->b[at] = (unsigned char)vl;
-            memcpy(p->b + at + 1, v, vl);
-            p->used = p->used + (uint32_t)vl - old;
-            dentry_set_ptr(e, p);
+            dentry_set_ptr(e, ph_replace(mem, p, &x, v, vl));
             return 0;
         }
     }
@@ -222,7 +279,8 @@ static int hash_del(size_t *mem, dentry *e, const char *f, size_t fl)
         return 1;
     }
     phash *p = dentry_ptr(e);
-    long off = ph_find(p, f, fl);
+    ph_ent x;
+    long off = ph_find(p, f, fl, &x);
     if (off < 0) return 0;
     ph_del_at(p, (uint32_t)off);
     return 1;
@@ -573,7 +631,7 @@ void cmd_hscan(data_call *c)
 void data_set_hash_max_listpack(data_store *ds, long long entries, long long value)
 {
     ds->hash_max_fields = entries < 0 ? 0 : entries > UINT32_MAX ? UINT32_MAX : (uint32_t)entries;
-    ds->hash_max_value = value < 0 ? 0 : value > 255 ? 255 : (uint32_t)value;
+    ds->hash_max_value = value < 0 ? 0 : value > UINT32_MAX ? UINT32_MAX : (uint32_t)value;
 }
 
 /* ---- HRANDFIELD (a read: the node serving it draws, from the store's generator) ---- */

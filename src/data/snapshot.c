@@ -295,7 +295,8 @@ static dentry *load_record(snap_in *in, unsigned kind, data_store *ds)
     dentry *e = hash_new_entry(mem, k, kl, (int64_t)ex);
     for (uint64_t i = 0; i < n; i++) {
         if (in_str(in, &f, &fl) < 0 || in_str(in, &v, &vl) < 0 ||
-            !hash_set(mem, seed, e, f, fl, v, vl)) { /* a repeated field is malformed too */
+            !hash_set_limited(mem, seed, ds->hash_max_fields, ds->hash_max_value, e, f, fl, v,
+                              vl)) { /* a repeated field is malformed too */
             dentry_free(mem, e);
             return NULL;
         }
@@ -331,6 +332,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     SYN_ASSERT(tmp != NULL);
     /* the same seed: its tables move into ds as they are */
     (void)data_set_hash_seed(tmp, ds->hash_seed[0], ds->hash_seed[1]);
+    tmp->hash_max_fields = ds->hash_max_fields;
+    tmp->hash_max_value = ds->hash_max_value;
     tmp->set_max_intset_entries = ds->set_max_intset_entries;
     tmp->zset_max_entries = ds->zset_max_entries;
     tmp->zset_max_value = ds->zset_max_value;

@@ -188,3 +188,32 @@ ERROR_STEPS = [
 def test_restore_errors(pair, steps, request):
     pair.run(steps)
     pair.assert_clean(request.node.name)
+
+
+def test_dump_packed_hash_big_values(pair):
+    """With hash-max-ziplist-value 1000000000 a hash with 300-, 8191- and 65535-byte values stays
+    a listpack on both sides (Redis's unit/type/hash "Hash ziplist of various encodings"): the
+    same OBJECT ENCODING, fields in insertion order, the same DUMP bytes (12-bit and 32-bit
+    listpack string lengths), and a RESTORE of either side's payload is a listpack again."""
+    assert pair.ref.call("CONFIG", "SET", "rdbcompression", "no") == b"+OK\r\n"
+    pair.step(("CONFIG", "SET", "hash-max-ziplist-value", "1000000000"))
+    try:
+        for step in [
+            ("HSET", "h", "a", "1", "m" * 300, "x" * 300, "b", "y" * 8191, "c", "z" * 65535),
+            ("OBJECT", "ENCODING", "h"), ("HGETALL", "h"), ("HSET", "h", "m" * 300, "short"),
+            ("HSET", "h", "a", "q" * 20000), ("HGETALL", "h"), ("HDEL", "h", "b"),
+            ("HGETALL", "h"), ("HSTRLEN", "h", "c"), ("OBJECT", "ENCODING", "h"), ("DUMP", "h"),
+        ]:  # fmt: skip
+            pair.step(step)
+        for src in (pair.ref, pair.tgt):
+            p = bulk(src.call("DUMP", "h"))
+            pair.step(("RESTORE", "r", "0", p, "REPLACE"))
+            pair.step(("OBJECT", "ENCODING", "r"))
+            pair.step(("HGETALL", "r"))
+        pair.step(("CONFIG", "SET", "hash-max-ziplist-value", "64"))
+        pair.step(("RESTORE", "r", "0", bulk(pair.tgt.call("DUMP", "h")), "REPLACE"))
+        pair.step(("OBJECT", "ENCODING", "r"))
+    finally:
+        pair.both("CONFIG", "SET", "hash-max-ziplist-value", "64")
+        pair.ref.call("CONFIG", "SET", "rdbcompression", "yes")
+    pair.assert_clean()
