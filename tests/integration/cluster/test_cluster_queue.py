@@ -226,6 +226,28 @@ def test_node_max_entries_is_the_leaders(make_cluster):
     assert [stale(n, "XLEN", "n") for n in c.nodes] == [5, 5, 5]
 
 
+def test_empty_group_reads_create_consumers_alike(make_cluster):
+    """An XREADGROUP that delivers nothing creates its consumer exactly when Redis 7.0 does (a
+    history read: an id, not `>`), with the log entry's time as its seen time, so every replica
+    holds the same consumers; `>` with nothing new, blocked or not, creates none."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    rc(leader).xgroup_create("e", "g", id="$", mkstream=True)
+    for i, node in enumerate([f1, leader, f2, f1]):
+        r = rc(node)
+        assert r.execute_command("XREADGROUP", "GROUP", "g", f"h{i}", "STREAMS", "e", "0") == [
+            ["e", []]]
+        assert not r.execute_command("XREADGROUP", "GROUP", "g", f"n{i}", "STREAMS", "e", ">")
+        assert not r.execute_command("XREADGROUP", "GROUP", "g", f"b{i}", "BLOCK", "30",
+                                     "STREAMS", "e", ">")  # fmt: skip
+    wait_same_state(c, "e")
+    for n in c.nodes:
+        names = [x[1] for x in stale(n, "XINFO", "CONSUMERS", "e", "g")]
+        names = sorted(x.decode() if isinstance(x, bytes) else x for x in names)
+        assert names == ["h0", "h1", "h2", "h3"], (n.id, names)
+
+
 # ---- the queue under faults ----
 
 KEY, GROUP = "q", "g"

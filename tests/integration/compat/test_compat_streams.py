@@ -175,6 +175,25 @@ CASES = [
         ("EVAL", "return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", "1", "s"),
         ("XPENDING", "s", "g"),
     ]),
+    # Which XREADGROUPs that deliver nothing create their consumer (Redis 7.0.15): a history
+    # read (an id, not ">") always does, and answers the key with an empty list; ">" with
+    # nothing new does not, blocked or not, nor does a BLOCK that times out. XINFO GROUPS
+    # counts consumers without idle times (XINFO CONSUMERS's differ by clock).
+    ("xreadgroup_empty_consumers", [
+        ("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"),
+        ("XREADGROUP", "GROUP", "g", "a", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "g", "a", "BLOCK", "20", "STREAMS", "s", ">"),
+        ("XINFO", "GROUPS", "s"), ("XREADGROUP", "GROUP", "g", "b", "STREAMS", "s", "0"),
+        ("XINFO", "GROUPS", "s"), ("XREADGROUP", "GROUP", "g", "c", "NOACK", "STREAMS", "s", "0"),
+        ("XINFO", "GROUPS", "s"), ("XADD", "s", "1-1", "f", "v"),
+        ("XREADGROUP", "GROUP", "g", "d", "COUNT", "1", "STREAMS", "s", "0"),
+        ("XREADGROUP", "GROUP", "g", "e", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "f", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+        ("XADD", "t", "1-1", "f", "v"), ("XGROUP", "CREATE", "t", "g", "$"),
+        ("XREADGROUP", "GROUP", "g", "h", "STREAMS", "s", "t", "0", ">"), ("XINFO", "GROUPS", "s"),
+        ("XINFO", "GROUPS", "t"), SHAPE("XINFO", "CONSUMERS", "s", "g"),
+        ("XPENDING", "s", "g", "-", "+", "10", "d"), ("XPENDING", "s", "g", "-", "+", "10", "e"),
+    ]),
 ]
 
 XFAIL = {}
