@@ -217,3 +217,28 @@ def test_dump_packed_hash_big_values(pair):
         pair.both("CONFIG", "SET", "hash-max-ziplist-value", "64")
         pair.ref.call("CONFIG", "SET", "rdbcompression", "yes")
     pair.assert_clean()
+
+
+def test_restore_stream_refused_cleanly(pair):
+    """Stream values are not in synod's DUMP codec yet (docs/data.md): a payload redis-server
+    7.0 DUMPs for a stream (RDB_TYPE_STREAM_LISTPACKS_2, a group, a consumer and a pending entry
+    included) is refused with one clear error, the connection stays usable, and no key is left,
+    REPLACE or not (an existing key is kept)."""
+    r = pair.ref
+    r.call("DEL", "st")
+    r.call("XADD", "st", "1-1", "a", "1")
+    r.call("XADD", "st", "2-1", "b", "2")
+    r.call("XGROUP", "CREATE", "st", "g", "0")
+    r.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "st", ">")
+    p = bulk(r.call("DUMP", "st"))
+    assert p[0] == 19  # RDB_TYPE_STREAM_LISTPACKS_2
+    t = pair.tgt
+    refused = b"-ERR RESTORE does not support stream values yet\r\n"
+    assert t.call("RESTORE", "st", "0", p) == refused
+    assert t.call("EXISTS", "st") == b":0\r\n"
+    t.call("SET", "st", "keep")
+    assert t.call("RESTORE", "st", "0", p, "REPLACE") == refused
+    assert t.call("GET", "st") == b"$4\r\nkeep\r\n"
+    t.call("DEL", "st")
+    r.call("DEL", "st")
+    assert t.call("PING") == b"+PONG\r\n"
