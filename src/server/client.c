@@ -48,6 +48,8 @@ void srv_client_free(client *c)
     if (s->n_observers) srv_observe_drop(s, c);
     srv_pubsub_drop(s, c);
     srv_tracking_drop(s, c);
+    srv_stats_client_free(c);
+    if (c->monitor) s->n_monitors--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -315,31 +317,44 @@ static void process_input(client *c)
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
             }
-            if (auth_gate(s, c, argc, s->argv)) {
-                s->stats.commands_processed++;
-                pos += used;
-                continue;
-            }
-            if (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) {
+            srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
+            if (auth_gate(s, c, argc, s->argv) ||
+                (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) ||
+                srv_monitor_gate(c, argc, s->argv)) {
+                srv_stats_end(s, c, 1, 1, argc, s->argv);
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
             }
             if (s->cfg.maxmemory && s->node) {
                 int oom = oom_gate(s, c, argc, s->argv);
-                if (oom < 0) break; /* not consumed: re-run later */
+                if (oom < 0) { /* not consumed: re-run later */
+                    srv_stats_end(s, c, 0, 1, argc, s->argv);
+                    break;
+                }
                 if (oom > 0) {
+                    srv_stats_end(s, c, 1, 1, argc, s->argv);
                     s->stats.commands_processed++;
                     pos += used;
                     continue;
                 }
             }
+            /* queued in MULTI: not a call (EXEC's calls are charged as its reply comes) */
+            srv_stats_phase(c, 1, 0);
+            if (c->in_multi && !cmd_is(&s->argv[0], "multi") && !cmd_is(&s->argv[0], "exec") &&
+                !cmd_is(&s->argv[0], "discard") && !cmd_is(&s->argv[0], "watch") &&
+                !cmd_is(&s->argv[0], "quit") && !cmd_is(&s->argv[0], "reset"))
+                srv_stats_phase(c, 0, 1);
             /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
             if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
                 srv_tracking_request(s, c, argc, s->argv);
             int m = srv_multi_filter(s, c, argc, s->argv);
-            if (m == MULTI_STALL) break; /* not consumed: re-run later */
+            if (m == MULTI_STALL) { /* not consumed: re-run later */
+                srv_stats_end(s, c, 0, 1, argc, s->argv);
+                break;
+            }
             if (m == MULTI_DONE) {
+                srv_stats_end(s, c, 1, 1, argc, s->argv);
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
@@ -348,10 +363,15 @@ static void process_input(client *c)
                 if (s->pause_end_ms && c->multi_n &&
                     srv_paused(s, srv_multi_has_write(c))) { /* CLIENT PAUSE holds EXEC too */
                     c->nc.stalled = true;
+                    srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;
                 }
-                if (node_exec(s->node, &c->nc) == NODE_STALL)
-                    break; /* re-run later: still queued */
+                srv_stats_set_inner(s, c);
+                if (node_exec(s->node, &c->nc) == NODE_STALL) { /* re-run later: still queued */
+                    srv_stats_end(s, c, 0, 1, argc, s->argv);
+                    break;
+                }
+                srv_stats_end(s, c, 1, 0, argc, s->argv);
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
@@ -360,22 +380,29 @@ static void process_input(client *c)
                 const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);
                 if (dc && srv_paused(s, (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0)) {
                     c->nc.stalled = true; /* CLIENT PAUSE: re-run on a later pass */
+                    srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;
                 }
             }
             int obs = srv_observe_filter(s, c, argc, s->argv);
             if (obs < 0) {
                 c->nc.stalled = true; /* re-run once the earlier replies are out */
+                srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
             }
             if (obs > 0) {
+                srv_stats_end(s, c, 1, 1, argc, s->argv);
                 s->stats.commands_processed++;
                 pos += used;
                 continue;
             }
             int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
-            if (route == NODE_STALL) break; /* not consumed: re-run later */
+            if (route == NODE_STALL) { /* not consumed: re-run later */
+                srv_stats_end(s, c, 0, 1, argc, s->argv);
+                break;
+            }
             if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);
+            srv_stats_end(s, c, 1, route == NODE_LOCAL, argc, s->argv);
             s->stats.commands_processed++;
         }
         pos += used;
@@ -592,13 +619,18 @@ static void close_over_limit(client *c)
 
 int srv_client_reply_begin(client *c)
 {
+    if (c->flags & CLIENT_CLOSE_ASAP) return 0;
+    srv_stats_reply_begin(c);
+    /* a dropped reply is still built and walked (its errors count, and it answers its request
+     * in the stats' FIFO), then cut off by srv_client_reply_end */
     if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING))
-        return 0;
-    return !(c->flags & CLIENT_CLOSE_ASAP);
+        srv_stats_set_discard(c);
+    return 1;
 }
 
 void srv_client_reply_end(client *c)
 {
+    if (!c->out.failed && srv_stats_reply_end(c->srv, c)) return; /* dropped */
     if (c->out.failed) {
         drop_oom(c, "building a reply");
         return;
@@ -724,6 +756,7 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
         c->nc.async_kind == ASYNC_BLOCK ? "b"
+        : c->monitor                    ? "O"
         : c->in_multi                   ? "x"
         : srv_pubsub_subscribed(c)      ? "P"
                                         : "N",

@@ -212,6 +212,10 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     if (s->node) node_unwatch(s->node, &c->nc);
     srv_pubsub_drop(s, c);
     srv_tracking_drop(s, c);
+    if (c->monitor) { /* RESET leaves MONITOR mode */
+        c->monitor = 0;
+        s->n_monitors--;
+    }
     srv_reply_status(c, "RESET");
 }
 

@@ -167,6 +167,8 @@ static void info_stats(server *s, resp_buf *b)
         (unsigned long long)st->oom_disconnections);
     data_stats ds;
     data_get_stats(s->ds, &ds);
+    sb_printf(b, "total_error_replies:%llu\r\n",
+              (unsigned long long)srv_stats_total_error_replies(s));
     sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
               (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
     size_t ch, pat, shard; /* this node's subscriptions (pubsub.c) */
@@ -240,10 +242,16 @@ typedef struct {
 
 /* The INFO sections, in output order. */
 static const info_section sections[] = {
-    {"server", info_server, 1},     {"clients", info_clients, 1},
-    {"memory", info_memory, 1},     {"persistence", info_persistence, 1},
-    {"stats", info_stats, 1},       {"replication", info_replication, 1},
-    {"keyspace", info_keyspace, 1}, {"consensus", info_consensus, 1},
+    {"server", info_server, 1},
+    {"clients", info_clients, 1},
+    {"memory", info_memory, 1},
+    {"persistence", info_persistence, 1},
+    {"stats", info_stats, 1},
+    {"replication", info_replication, 1},
+    {"commandstats", srv_stats_info_commandstats, 0},
+    {"errorstats", srv_stats_info_errorstats, 0},
+    {"keyspace", info_keyspace, 1},
+    {"consensus", info_consensus, 1},
 };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -393,6 +401,7 @@ void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *ar
     uint64_t applied = s->stats.applied_writes; /* a log index, not a statistic */
     memset(&s->stats, 0, sizeof(s->stats));
     s->stats.applied_writes = applied;
+    srv_stats_reset(s);
     data_reset_stats(s->ds);
     srv_reply_status(c, "OK");
 }

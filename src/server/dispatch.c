@@ -237,6 +237,8 @@ static const srv_cmd srv_cmds[] = {
               "Invoke a function", "7.0.0"),
     SCRIPTING("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Invoke a read-only function", "7.0.0"),
+    {"monitor", 1, "admin noscript loading stale", "admin slow dangerous", srv_cmd_monitor, NOSUBS,
+     "server", "Listen for all requests received by the server in real time", "1.0.0"},
     {"info", -1, "loading stale", "slow dangerous", srv_cmd_info, NOSUBS, "server",
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
@@ -484,6 +486,28 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     if (s->node) return; /* replicated: the leader logs expiry decisions (node.c) */
     expire_ctx x = {s, now_ms};
     data_take_expired(s->ds, expire_seen, &x);
+}
+
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin)
+{
+    *arity_ok = 1;
+    *admin = 0;
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) {
+        const data_cmd_info *info = data_cmd_describe(dc);
+        *arity_ok = !((info->arity > 0 && info->arity != argc) || argc < -info->arity);
+        return info->name;
+    }
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
+    if (!cmd) return NULL;
+    if (cmd->subs && argc >= 2) {
+        cmd = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
+        if (!cmd) return NULL; /* Redis charges an unknown subcommand to nothing */
+    }
+    *arity_ok = !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
+    /* MONITOR shows neither admin commands nor QUIT, as Redis */
+    *admin = strstr(cmd->flags, "admin") != NULL || cmd->fn == srv_cmd_quit;
+    return cmd->name;
 }
 
 const char *srv_cmd_fullname(int argc, const data_arg *argv)

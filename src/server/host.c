@@ -50,7 +50,9 @@ static void h_multi_reset(void *conn)
 static void h_dispatch(void *conn, int argc, const data_arg *argv)
 {
     client *c = conn;
+    c->exec_dispatch = 1;
     srv_dispatch(c->srv, c, argc, argv);
+    c->exec_dispatch = 0;
 }
 
 static long long h_publish(void *host, int shard, const char *ch, size_t clen, const char *msg,

@@ -22,7 +22,11 @@ struct srv_observer {
 static void push_leader(client *c, const char *name, size_t len, const char *v, size_t vlen,
                         uint64_t token)
 {
-    if (!srv_client_reply_begin(c)) return;
+    c->flags |= CLIENT_PUSHING; /* answers no request (stats.c) */
+    if (!srv_client_reply_begin(c)) {
+        c->flags &= ~CLIENT_PUSHING;
+        return;
+    }
     resp_add_push(&c->out, 4, c->proto);
     resp_add_bulk(&c->out, "election", 8);
     resp_add_bulk(&c->out, name, len);
@@ -34,6 +38,7 @@ static void push_leader(client *c, const char *name, size_t len, const char *v, 
         resp_add_null(&c->out, c->proto);
     }
     srv_client_reply_end(c);
+    c->flags &= ~CLIENT_PUSHING;
     srv_client_mark_pending(c); /* not necessarily the client being served */
 }
 
@@ -85,6 +90,7 @@ int srv_observe_filter(server *s, client *c, int argc, const data_arg *argv)
         s->observers[s->n_observers++] = (struct srv_observer){c, name, argv[2].len};
         count++;
     }
+    c->flags |= CLIENT_PUSHING;
     if (srv_client_reply_begin(c)) {
         resp_add_push(&c->out, 3, c->proto);
         resp_add_bulk(&c->out, "observe", 7);
@@ -92,6 +98,7 @@ int srv_observe_filter(server *s, client *c, int argc, const data_arg *argv)
         resp_add_int(&c->out, count);
         srv_client_reply_end(c);
     }
+    c->flags &= ~CLIENT_PUSHING;
     const char *v = NULL;
     size_t vlen = 0;
     uint64_t token = data_election_leader(s->ds, argv[2].ptr, argv[2].len, &v, &vlen);

@@ -119,6 +119,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
+    srv_stats_init(s);
     srv_observe_init(s);
     srv_pubsub_init(s);
     srv_tracking_init(s);
@@ -227,6 +228,7 @@ void srv_deinit(server *s)
     srv_observe_deinit(s);
     srv_pubsub_deinit(s);
     srv_tracking_deinit(s);
+    srv_stats_deinit(s);
     script_destroy(s->se);
     s->se = NULL;
     if (s->ds) data_destroy(s->ds);

@@ -110,6 +110,9 @@ struct client {
     resp_buf multi;
     struct srv_client_subs *subs;    /* pub/sub subscriptions (pubsub.c); NULL = none yet */
     struct srv_client_tracking *trk; /* CLIENT TRACKING (tracking.c); NULL = off */
+    struct srv_cstats *cs;           /* requests whose replies are pending, for INFO (stats.c) */
+    int monitor;                     /* MONITOR: receives every command this node processes */
+    int exec_dispatch;               /* running a command of an applied EXEC (host.c) */
 };
 
 typedef struct {
@@ -158,10 +161,12 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
-    node *node;           /* the replication driver; never NULL while running */
-    node_host host;       /* its callbacks into this server (host.c) */
-    int64_t pause_end_ms; /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
-    int pause_all;        /* ALL (every data command waits) or WRITE (only writes wait) */
+    node *node;                   /* the replication driver; never NULL while running */
+    node_host host;               /* its callbacks into this server (host.c) */
+    int64_t pause_end_ms;         /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
+    int pause_all;                /* ALL (every data command waits) or WRITE (only writes wait) */
+    struct srv_stats_tab *cstats; /* INFO commandstats, errorstats (stats.c) */
+    long n_monitors;              /* clients in MONITOR mode */
 };
 
 /* lifecycle (server.c) */
@@ -302,6 +307,34 @@ void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
 /* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,
  * errors, stale or sole-voter reads); writes reach the engine through the log (dispatch.c). */
 void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv);
+
+/* stats.c: INFO commandstats / errorstats / total_error_replies and MONITOR (docs/server.md
+ * "Introspection"). process_input brackets every parsed request with srv_stats_begin and
+ * srv_stats_end (consumed: not left for a later pass; sync: answered by now if at all), and
+ * marks with srv_stats_phase whether what follows runs it (call) or refuses it, or queues it in
+ * MULTI; srv_client_reply_begin/end feed every appended reply to the walker, which charges an
+ * error to the request the reply answers. */
+void srv_stats_init(server *s);
+void srv_stats_deinit(server *s);
+void srv_stats_reset(server *s); /* CONFIG RESETSTAT */
+void srv_stats_client_free(client *c);
+void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv);
+void srv_stats_phase(client *c, int call, int queued);
+void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, before node_exec */
+void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
+void srv_stats_reply_begin(client *c);
+int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
+void srv_stats_set_discard(client *c);
+void srv_stats_info_commandstats(server *s, resp_buf *b);
+void srv_stats_info_errorstats(server *s, resp_buf *b);
+uint64_t srv_stats_total_error_replies(const server *s);
+void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv);
+int srv_monitor_gate(client *c, int argc, const data_arg *argv);
+void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
+/* The name commandstats charges a request to ("get", "config|set"), NULL for an unknown
+ * command or subcommand; *arity_ok: its arity is right; *admin: not shown by MONITOR (admin
+ * commands, QUIT). */
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);

@@ -1,0 +1,546 @@
+/* stats.c — INFO commandstats / errorstats / total_error_replies, and MONITOR.
+ *
+ * Redis counts a command's call when it runs and its error when the error reply is added. Here
+ * many replies come later (a write is answered when its entry applies, a follower relays to the
+ * leader, a blocked pop is answered when data arrives), so errors are attributed from the
+ * output side: every byte appended to a client's output passes srv_client_reply_end, which
+ * walks the new RESP elements (srv_stats_walk). Replies leave in request order, so each
+ * completed top-level reply that is not a push answers the oldest request in the client's
+ * FIFO of requests whose replies are pending (struct srv_cstats.pend). A request is pushed when
+ * it is parsed (srv_stats_begin) and, if it was answered synchronously with no reply at all
+ * (CLIENT REPLY OFF, SUBSCRIBE's pushes) or not consumed, dropped again (srv_stats_end).
+ *
+ * Kinds, as Redis 7.0: a request refused before it runs (unknown command, arity, NOAUTH, OOM,
+ * subscribed mode, a MONITOR client touching the keyspace) is "rejected" if answered with an
+ * error; a request that ran is a call, "failed" if its reply holds an error. A command queued in
+ * MULTI is not a call; EXEC's reply array element i belongs to queued command i (its call and
+ * its error). Error replies (anywhere in a reply, pushes aside) count in total_error_replies and
+ * errorstat_<first word>. usec is the time this node spent handling the request synchronously
+ * (an asynchronously answered write's replication wait is not in it). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "server/server.h"
+#include "util/assert.h"
+
+#define CSTAT_SLOTS  1024 /* power of two, > the number of commands and subcommands */
+#define ERRSTATS_MAX 128  /* distinct error codes tracked, as Redis's limit */
+#define ERRCODE_MAX  32
+
+typedef struct {
+    const char *name; /* static: the command table's full name; NULL = free slot */
+    uint64_t calls, usec, rejected, failed;
+} cstat;
+
+typedef struct {
+    char code[ERRCODE_MAX + 1];
+    uint64_t count;
+} errstat;
+
+struct srv_stats_tab {
+    cstat slots[CSTAT_SLOTS];
+    errstat errs[ERRSTATS_MAX];
+    int n_errs;
+    uint64_t total_error_replies;
+};
+
+enum { PEND_CALL = 0, PEND_REJECT = 1 };
+
+typedef struct {
+    cstat *st;    /* NULL: no command to charge (unknown command, unknown subcommand) */
+    uint64_t seq; /* the client's request number */
+    int kind;     /* PEND_*; fixed_reject: stays PEND_REJECT (arity) */
+    int fixed_reject;
+    int queued;    /* queued in MULTI: not a call */
+    cstat **inner; /* EXEC: the queued commands, reply array element i = inner[i] */
+    int n_inner;
+} pend;
+
+struct srv_cstats {
+    pend *pend;
+    size_t head, n, cap; /* ring */
+    uint64_t next_seq, done_seq;
+    uint64_t start_us;
+    /* the request being handled: its command, kind, whether queued, no MONITOR line */
+    cstat *cur_st;
+    int cur_kind, cur_fixed, cur_queued, cur_admin;
+    /* reply walker: remaining elements of each open aggregate */
+    long long *rem;
+    int depth, rem_cap;
+    int top_push, top_err, inner_mode, child, child_failed;
+    pend top; /* the request the current top-level reply answers (copied out of the ring) */
+    int top_has;
+    size_t mark; /* out.len at srv_client_reply_begin */
+    int discard; /* the reply is dropped (CLIENT REPLY OFF/SKIP) once walked */
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void srv_stats_init(server *s)
+{
+    s->cstats = calloc(1, sizeof(*s->cstats));
+    SYN_ASSERT(s->cstats != NULL);
+}
+
+void srv_stats_deinit(server *s)
+{
+    free(s->cstats);
+    s->cstats = NULL;
+}
+
+void srv_stats_reset(server *s)
+{
+    struct srv_stats_tab *t = s->cstats;
+    for (size_t i = 0; i < CSTAT_SLOTS; i++) /* names stay: requests in flight point at slots */
+        t->slots[i].calls = t->slots[i].usec = t->slots[i].rejected = t->slots[i].failed = 0;
+    t->n_errs = 0;
+    t->total_error_replies = 0;
+}
+
+static cstat *cstat_get(server *s, const char *name)
+{
+    if (!name) return NULL;
+    size_t h = ((uintptr_t)name >> 3) * 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < CSTAT_SLOTS; i++) {
+        cstat *e = &s->cstats->slots[(h + i) & (CSTAT_SLOTS - 1)];
+        if (e->name == name) return e;
+        if (!e->name) {
+            e->name = name;
+            return e;
+        }
+    }
+    return NULL; /* full: more names than slots (not expected) */
+}
+
+static void count_error(server *s, const char *p, size_t len)
+{
+    struct srv_stats_tab *t = s->cstats;
+    t->total_error_replies++;
+    const char *code = "ERR";
+    size_t clen = 3;
+    const char *sp = memchr(p, ' ', len < ERRCODE_MAX ? len : ERRCODE_MAX);
+    if (sp && sp > p) {
+        code = p;
+        clen = (size_t)(sp - p);
+    }
+    for (int i = 0; i < t->n_errs; i++)
+        if (strlen(t->errs[i].code) == clen && memcmp(t->errs[i].code, code, clen) == 0) {
+            t->errs[i].count++;
+            return;
+        }
+    if (t->n_errs == ERRSTATS_MAX) return;
+    errstat *e = &t->errs[t->n_errs++];
+    memcpy(e->code, code, clen);
+    e->code[clen] = '\0';
+    e->count = 1;
+}
+
+/* --- per-client FIFO ---------------------------------------------------------------------- */
+
+static struct srv_cstats *cs_of(client *c)
+{
+    if (!c->cs) {
+        c->cs = calloc(1, sizeof(*c->cs));
+        SYN_ASSERT(c->cs != NULL);
+    }
+    return c->cs;
+}
+
+void srv_stats_client_free(client *c)
+{
+    struct srv_cstats *cs = c->cs;
+    if (!cs) return;
+    for (size_t i = 0; i < cs->n; i++)
+        free(cs->pend[(cs->head + i) % cs->cap].inner);
+    free(cs->pend);
+    free(cs->rem);
+    free(cs->top.inner);
+    free(cs);
+    c->cs = NULL;
+}
+
+static pend *tail(struct srv_cstats *cs)
+{
+    return cs->n ? &cs->pend[(cs->head + cs->n - 1) % cs->cap] : NULL;
+}
+
+void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
+{
+    struct srv_cstats *cs = cs_of(c);
+    if (cs->n == cs->cap) {
+        size_t ncap = cs->cap ? cs->cap * 2 : 8;
+        pend *np = malloc(ncap * sizeof(*np));
+        SYN_ASSERT(np != NULL);
+        for (size_t i = 0; i < cs->n; i++)
+            np[i] = cs->pend[(cs->head + i) % cs->cap];
+        free(cs->pend);
+        cs->pend = np;
+        cs->head = 0;
+        cs->cap = ncap;
+    }
+    int arity_ok = 0, admin = 0;
+    const char *name = srv_cmd_stat_name(argc, argv, &arity_ok, &admin);
+    pend *e = &cs->pend[(cs->head + cs->n) % cs->cap];
+    cs->n++;
+    *e = (pend){.st = cstat_get(s, name), .seq = ++cs->next_seq, .kind = PEND_REJECT};
+    e->fixed_reject = !arity_ok;
+    cs->cur_st = e->st;
+    cs->cur_kind = PEND_REJECT;
+    cs->cur_fixed = !arity_ok;
+    cs->cur_queued = 0;
+    cs->cur_admin = admin;
+    cs->start_us = now_us();
+}
+
+void srv_stats_phase(client *c, int call, int queued)
+{
+    struct srv_cstats *cs = c->cs;
+    if (cs->cur_fixed) return;
+    cs->cur_kind = call ? PEND_CALL : PEND_REJECT;
+    cs->cur_queued = queued;
+    pend *e = tail(cs);
+    if (!e || e->seq != cs->next_seq) return;
+    e->kind = cs->cur_kind;
+    e->queued = queued;
+}
+
+void srv_stats_set_inner(server *s, client *c)
+{
+    pend *e = tail(c->cs);
+    if (!e || e->seq != c->cs->next_seq || !c->multi_n) return;
+    e->inner = calloc((size_t)c->multi_n, sizeof(*e->inner));
+    SYN_ASSERT(e->inner != NULL);
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k, i = 0;
+    while (i < c->multi_n && (k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+        int ok, admin;
+        e->inner[i++] = cstat_get(s, srv_cmd_stat_name(k, argv, &ok, &admin));
+        if (!admin) srv_monitor_feed(s, c, k, argv);
+    }
+    e->n_inner = i;
+    free(argv);
+}
+
+static void drop_tail(struct srv_cstats *cs)
+{
+    pend *e = tail(cs);
+    free(e->inner);
+    cs->n--;
+}
+
+void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv)
+{
+    struct srv_cstats *cs = c->cs;
+    pend *e = tail(cs);
+    int mine = e && e->seq == cs->next_seq;
+    if (!consumed) {
+        if (mine) drop_tail(cs);
+        cs->next_seq--;
+        return;
+    }
+    if (cs->cur_st && cs->cur_kind == PEND_CALL && !cs->cur_queued) {
+        cs->cur_st->calls++;
+        cs->cur_st->usec += now_us() - cs->start_us;
+        if (!cs->cur_admin) srv_monitor_feed(s, c, argc, argv);
+    }
+    if (mine && sync) {
+        drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
+        cs->done_seq = cs->next_seq;
+    }
+}
+
+/* The reply that answers the FIFO's head is complete. */
+static void finish_top(struct srv_cstats *cs)
+{
+    if (cs->top_has) {
+        pend *e = &cs->top;
+        if (cs->top_err && e->st) {
+            if (e->kind == PEND_CALL && !e->queued)
+                e->st->failed++;
+            else if (e->kind == PEND_REJECT)
+                e->st->rejected++;
+        }
+        free(e->inner);
+        e->inner = NULL;
+    }
+    cs->top_has = 0;
+}
+
+static void on_elem(server *s, client *c, int agg, long long n, const char *err, size_t elen)
+{
+    struct srv_cstats *cs = c->cs;
+    if (cs->depth == 0) {
+        cs->top_push = (c->flags & CLIENT_PUSHING) != 0;
+        cs->top_err = 0;
+        cs->inner_mode = 0;
+        cs->child = -1;
+        cs->child_failed = -1;
+        cs->top_has = 0;
+        if (!cs->top_push && cs->n) {
+            cs->top = cs->pend[cs->head];
+            cs->head = (cs->head + 1) % cs->cap;
+            cs->n--;
+            cs->top_has = 1;
+            cs->done_seq = cs->top.seq;
+            if (cs->top.n_inner && agg && n == cs->top.n_inner) {
+                cs->inner_mode = 1;
+                for (int i = 0; i < cs->top.n_inner; i++)
+                    if (cs->top.inner[i]) cs->top.inner[i]->calls++;
+            }
+        }
+    } else if (cs->depth == 1) {
+        cs->child++;
+    }
+    if (err && !cs->top_push) {
+        count_error(s, err, elen);
+        if (cs->inner_mode && cs->depth >= 1) {
+            int i = cs->child;
+            if (i >= 0 && i < cs->top.n_inner && i != cs->child_failed && cs->top.inner[i])
+                cs->top.inner[i]->failed++;
+            cs->child_failed = i;
+        } else {
+            cs->top_err = 1;
+        }
+    }
+    if (agg && n > 0) {
+        if (cs->depth == cs->rem_cap) {
+            int ncap = cs->rem_cap ? cs->rem_cap * 2 : 8;
+            long long *nr = realloc(cs->rem, (size_t)ncap * sizeof(*nr));
+            SYN_ASSERT(nr != NULL);
+            cs->rem = nr;
+            cs->rem_cap = ncap;
+        }
+        cs->rem[cs->depth++] = n;
+        return;
+    }
+    while (cs->depth > 0) {
+        if (--cs->rem[cs->depth - 1] > 0) return;
+        cs->depth--;
+    }
+    if (!cs->top_push) finish_top(cs);
+}
+
+/* Walks complete RESP elements p[0..len). */
+static void walk(server *s, client *c, const char *p, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const char *line = p + pos + 1;
+        const char *cr = memchr(line, '\r', len - pos - 1);
+        if (!cr) return; /* not expected: appends are whole elements */
+        size_t llen = (size_t)(cr - line);
+        char t = p[pos];
+        pos = (size_t)(cr - p) + 2;
+        long long n = 0;
+        if (strchr("$=!*~>%|", t)) {
+            char tmp[24];
+            size_t m = llen < sizeof(tmp) - 1 ? llen : sizeof(tmp) - 1;
+            memcpy(tmp, line, m);
+            tmp[m] = '\0';
+            n = strtoll(tmp, NULL, 10);
+        }
+        switch (t) {
+        case '-': on_elem(s, c, 0, 0, line, llen); break;
+        case '$':
+        case '=':
+        case '!':
+            if (n > 0) {
+                if ((size_t)n + 2 > len - pos) return;
+                if (t == '!') on_elem(s, c, 0, 0, p + pos, (size_t)n);
+                pos += (size_t)n + 2;
+            } else if (n == 0) {
+                pos += 2;
+            }
+            if (t != '!' || n <= 0) on_elem(s, c, 0, 0, NULL, 0);
+            break;
+        case '*':
+        case '~':
+        case '>':
+            if (t == '>') c->flags |= CLIENT_PUSHING; /* RESP3 push: answers no request */
+            on_elem(s, c, 1, n, NULL, 0);
+            break;
+        case '%': on_elem(s, c, 1, 2 * n, NULL, 0); break;
+        case '|': /* attribute: not an element of its own */ break;
+        default: /* + : , # ( _ */ on_elem(s, c, 0, 0, NULL, 0);
+        }
+    }
+}
+
+void srv_stats_reply_begin(client *c)
+{
+    struct srv_cstats *cs = cs_of(c);
+    cs->mark = c->out.len;
+}
+
+/* out.data[mark..out.len) was appended: walk it; a dropped reply goes away after. */
+int srv_stats_reply_end(server *s, client *c)
+{
+    struct srv_cstats *cs = c->cs;
+    if (c->out.len < cs->mark) return 0;
+    unsigned pushing = c->flags & CLIENT_PUSHING;
+    walk(s, c, c->out.data + cs->mark, c->out.len - cs->mark);
+    c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
+    if (cs->discard) {
+        c->out.len = cs->mark;
+        cs->discard = 0;
+        return 1;
+    }
+    return 0;
+}
+
+void srv_stats_set_discard(client *c)
+{
+    cs_of(c)->discard = 1;
+}
+
+/* --- INFO ------------------------------------------------------------------------------- */
+
+void srv_stats_info_commandstats(server *s, resp_buf *b)
+{
+    resp_buf_append(b, "# Commandstats\r\n", 16);
+    for (size_t i = 0; i < CSTAT_SLOTS; i++) {
+        const cstat *e = &s->cstats->slots[i];
+        if (!e->name || (!e->calls && !e->failed && !e->rejected)) continue;
+        char line[256];
+        int n = snprintf(line, sizeof(line),
+                         "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
+                         "failed_calls=%llu\r\n",
+                         e->name, (unsigned long long)e->calls, (unsigned long long)e->usec,
+                         e->calls ? (double)e->usec / (double)e->calls : 0.0,
+                         (unsigned long long)e->rejected, (unsigned long long)e->failed);
+        if (n > 0)
+            resp_buf_append(b, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}
+
+void srv_stats_info_errorstats(server *s, resp_buf *b)
+{
+    resp_buf_append(b, "# Errorstats\r\n", 14);
+    for (int i = 0; i < s->cstats->n_errs; i++) {
+        char line[96];
+        int n = snprintf(line, sizeof(line), "errorstat_%s:count=%llu\r\n", s->cstats->errs[i].code,
+                         (unsigned long long)s->cstats->errs[i].count);
+        if (n > 0) resp_buf_append(b, line, (size_t)n);
+    }
+}
+
+uint64_t srv_stats_total_error_replies(const server *s)
+{
+    return s->cstats->total_error_replies;
+}
+
+/* --- MONITOR ----------------------------------------------------------------------------- */
+
+/* Redis's sdscatrepr: a quoted string, escapes for \\ \" \n \r \t \a \b, \xHH for the rest of
+ * the unprintable bytes. */
+static void repr(resp_buf *b, const char *p, size_t len)
+{
+    resp_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        char esc[8];
+        switch (ch) {
+        case '\\': resp_buf_append(b, "\\\\", 2); break;
+        case '"': resp_buf_append(b, "\\\"", 2); break;
+        case '\n': resp_buf_append(b, "\\n", 2); break;
+        case '\r': resp_buf_append(b, "\\r", 2); break;
+        case '\t': resp_buf_append(b, "\\t", 2); break;
+        case '\a': resp_buf_append(b, "\\a", 2); break;
+        case '\b': resp_buf_append(b, "\\b", 2); break;
+        default:
+            if (ch >= 0x20 && ch < 0x7f) {
+                resp_buf_append(b, &p[i], 1);
+            } else {
+                snprintf(esc, sizeof(esc), "\\x%02x", ch);
+                resp_buf_append(b, esc, 4);
+            }
+        }
+    }
+    resp_buf_append(b, "\"", 1);
+}
+
+static int arg_is(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+/* Arguments MONITOR shows as "(redacted)", as Redis 7.0: AUTH's, HELLO ... AUTH's credentials. */
+static int redacted(int argc, const data_arg *argv, int i)
+{
+    if (arg_is(&argv[0], "auth")) return i >= 1;
+    if (arg_is(&argv[0], "hello")) {
+        for (int j = 2; j + 2 < argc; j++)
+            if (arg_is(&argv[j], "auth")) {
+                if (i == j + 1 || i == j + 2) return 1;
+                j += 2;
+            }
+    }
+    return 0;
+}
+
+void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
+{
+    if (!s->n_monitors) return;
+    resp_buf b;
+    resp_buf_init(&b);
+    int64_t us = net_wall_ms() * 1000;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+        us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    char head[128];
+    int n = snprintf(head, sizeof(head), "+%lld.%06lld [0 %s] ", (long long)(us / 1000000),
+                     (long long)(us % 1000000), from->addr);
+    resp_buf_append(&b, head, (size_t)n);
+    for (int i = 0; i < argc; i++) {
+        if (i) resp_buf_append(&b, " ", 1);
+        if (redacted(argc, argv, i))
+            resp_buf_append(&b, "\"(redacted)\"", 12);
+        else
+            repr(&b, argv[i].ptr, argv[i].len);
+    }
+    resp_buf_append(&b, "\r\n", 2);
+    for (client *m = s->clients; m; m = m->next) {
+        if (!m->monitor) continue;
+        m->flags |= CLIENT_PUSHING;
+        SRV_REPLY(m, resp_buf_append(&m->out, b.data, b.len));
+        m->flags &= ~CLIENT_PUSHING;
+        srv_client_mark_pending(m);
+    }
+    resp_buf_deinit(&b);
+}
+
+void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    if (c->exec_dispatch) { /* inside EXEC: it expects one reply per command */
+        srv_reply_error(c, "ERR MONITOR isn't allowed for DENY BLOCKING client");
+        return;
+    }
+    if (c->monitor) return; /* Redis ignores a second MONITOR */
+    c->monitor = 1;
+    s->n_monitors++;
+    srv_reply_status(c, "OK");
+}
+
+/* A MONITOR client may not touch the keyspace (Redis treats it as a replica). 1 = refused. */
+int srv_monitor_gate(client *c, int argc, const data_arg *argv)
+{
+    (void)argc;
+    if (!c->monitor) return 0;
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    int keyspace = dc != NULL || arg_is(&argv[0], "eval") || arg_is(&argv[0], "evalsha") ||
+                   arg_is(&argv[0], "eval_ro") || arg_is(&argv[0], "evalsha_ro") ||
+                   arg_is(&argv[0], "fcall") || arg_is(&argv[0], "fcall_ro");
+    if (!keyspace) return 0;
+    srv_reply_error(c, "ERR Replica can't interact with the keyspace");
+    return 1;
+}
