@@ -489,7 +489,8 @@ static int redacted(int argc, const data_arg *argv, int i)
 
 void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
 {
-    if (!s->n_monitors) return;
+    /* a follower's relay connection: the follower showed the command to its own monitors */
+    if (!s->n_monitors || from->nc.forwarded) return;
     resp_buf b;
     resp_buf_init(&b);
     int64_t us = net_wall_ms() * 1000;
