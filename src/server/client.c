@@ -620,11 +620,10 @@ static void close_over_limit(client *c)
 int srv_client_reply_begin(client *c)
 {
     if (c->flags & CLIENT_CLOSE_ASAP) return 0;
+    /* CLIENT REPLY OFF / SKIP: the replies of the requests sent so are still built and walked
+     * (their errors count, they answer their requests in the stats' FIFO), then cut off by
+     * srv_client_reply_end, a write's late reply too (stats.c) */
     srv_stats_reply_begin(c);
-    /* a dropped reply is still built and walked (its errors count, and it answers its request
-     * in the stats' FIFO), then cut off by srv_client_reply_end */
-    if ((c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) && !(c->flags & CLIENT_PUSHING))
-        srv_stats_set_discard(c);
     return 1;
 }
 

@@ -512,6 +512,7 @@ void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv)
     (void)s, (void)argc;
     if (arg_is(&argv[2], "on")) {
         c->flags &= ~(CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP | CLIENT_REPLY_SKIP_NEXT);
+        srv_stats_reply_on(c);
         srv_reply_status(c, "OK");
     } else if (arg_is(&argv[2], "off")) {
         c->flags |= CLIENT_REPLY_OFF;

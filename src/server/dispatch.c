@@ -488,7 +488,16 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     data_take_expired(s->ds, expire_seen, &x);
 }
 
-const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin)
+/* The data layer's container commands and their Redis 7.0 subcommands ("object|encoding"). */
+static const char *const data_containers[][8] = {
+    {"object", "encoding", "freq", "idletime", "refcount", "help", NULL},
+    {"xgroup", "create", "createconsumer", "delconsumer", "destroy", "setid", "help", NULL},
+    {"xinfo", "consumers", "groups", "stream", "help", NULL},
+    {"memory", "doctor", "malloc-stats", "purge", "stats", "usage", "help", NULL},
+};
+
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, char *buf,
+                              size_t cap)
 {
     *arity_ok = 1;
     *admin = 0;
@@ -496,6 +505,17 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
         *arity_ok = !((info->arity > 0 && info->arity != argc) || argc < -info->arity);
+        for (size_t i = 0; i < sizeof(data_containers) / sizeof(data_containers[0]); i++) {
+            if (strcmp(info->name, data_containers[i][0]) != 0 || argc < 2) continue;
+            for (int j = 1; data_containers[i][j]; j++) {
+                const char *sub = data_containers[i][j];
+                if (argv[1].len == strlen(sub) && strncasecmp(argv[1].ptr, sub, argv[1].len) == 0) {
+                    snprintf(buf, cap, "%s|%s", info->name, sub);
+                    return buf;
+                }
+            }
+            return NULL; /* unknown subcommand */
+        }
         return info->name;
     }
     const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);

@@ -46,10 +46,10 @@ enum {
     CLIENT_PENDING_WRITE = 1u << 2,     /* on server.pending list */
     CLIENT_PAUSED = 1u << 3,            /* output over SRV_OUT_PAUSE_BYTES: input not processed */
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
-    /* CLIENT REPLY OFF / SKIP: replies dropped (srv_client_reply_begin), but not pub/sub
-     * confirmations and messages (CLIENT_PUSHING while one is built, either protocol), as in
-     * Redis 7.0. SKIP covers the next command's
-     * synchronous reply only: a write answered when its entry is applied is still sent. */
+    /* CLIENT REPLY OFF / SKIP: the replies of requests sent while set are dropped, a write's
+     * reply that comes when its entry is applied too (the request is marked when parsed and
+     * its reply found by the stats' FIFO, stats.c), but not pub/sub confirmations and
+     * messages (CLIENT_PUSHING while one is built, either protocol), as in Redis 7.0. */
     CLIENT_REPLY_OFF = 1u << 9,
     CLIENT_REPLY_SKIP = 1u << 10,      /* the command being run */
     CLIENT_REPLY_SKIP_NEXT = 1u << 11, /* the next command */
@@ -324,7 +324,7 @@ void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, be
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
 void srv_stats_reply_begin(client *c);
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
-void srv_stats_set_discard(client *c);
+void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
 void srv_stats_info_commandstats(server *s, resp_buf *b);
 void srv_stats_info_errorstats(server *s, resp_buf *b);
 uint64_t srv_stats_total_error_replies(const server *s);
@@ -334,7 +334,8 @@ void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
 /* The name commandstats charges a request to ("get", "config|set"), NULL for an unknown
  * command or subcommand; *arity_ok: its arity is right; *admin: not shown by MONITOR (admin
  * commands, QUIT). */
-const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin);
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, char *buf,
+                              size_t cap);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);

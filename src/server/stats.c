@@ -30,8 +30,10 @@
 #define ERRSTATS_MAX 128  /* distinct error codes tracked, as Redis's limit */
 #define ERRCODE_MAX  32
 
+#define CMDNAME_MAX 48
+
 typedef struct {
-    const char *name; /* static: the command table's full name; NULL = free slot */
+    char name[CMDNAME_MAX]; /* full name ("get", "config|set"); "" = free slot */
     uint64_t calls, usec, rejected, failed;
 } cstat;
 
@@ -55,6 +57,7 @@ typedef struct {
     int kind;     /* PEND_*; fixed_reject: stays PEND_REJECT (arity) */
     int fixed_reject;
     int queued;    /* queued in MULTI: not a call */
+    int drop;      /* sent under CLIENT REPLY OFF / SKIP: its reply is dropped, even a late one */
     cstat **inner; /* EXEC: the queued commands, reply array element i = inner[i] */
     int n_inner;
 } pend;
@@ -62,7 +65,7 @@ typedef struct {
 struct srv_cstats {
     pend *pend;
     size_t head, n, cap; /* ring */
-    uint64_t next_seq, done_seq;
+    uint64_t next_seq;
     uint64_t start_us;
     /* the request being handled: its command, kind, whether queued, no MONITOR line */
     cstat *cur_st;
@@ -73,8 +76,9 @@ struct srv_cstats {
     int top_push, top_err, inner_mode, child, child_failed;
     pend top; /* the request the current top-level reply answers (copied out of the ring) */
     int top_has;
-    size_t mark; /* out.len at srv_client_reply_begin */
-    int discard; /* the reply is dropped (CLIENT REPLY OFF/SKIP) once walked */
+    size_t mark;   /* out.len at srv_client_reply_begin */
+    int top_drop;  /* the current top-level reply answers a request sent with replies off */
+    int drop_seen; /* this append belongs to such a reply: cut it off once walked */
 };
 
 static uint64_t now_us(void)
@@ -105,17 +109,22 @@ void srv_stats_reset(server *s)
     t->total_error_replies = 0;
 }
 
+/* The slot of a command's full name, created on first use. */
 static cstat *cstat_get(server *s, const char *name)
 {
     if (!name) return NULL;
-    size_t h = ((uintptr_t)name >> 3) * 0x9E3779B97F4A7C15ull;
+    size_t len = strlen(name);
+    if (len >= CMDNAME_MAX) return NULL;
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
     for (size_t i = 0; i < CSTAT_SLOTS; i++) {
         cstat *e = &s->cstats->slots[(h + i) & (CSTAT_SLOTS - 1)];
-        if (e->name == name) return e;
-        if (!e->name) {
-            e->name = name;
+        if (!e->name[0]) {
+            memcpy(e->name, name, len + 1);
             return e;
         }
+        if (strcmp(e->name, name) == 0) return e;
     }
     return NULL; /* full: more names than slots (not expected) */
 }
@@ -187,10 +196,12 @@ void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
         cs->cap = ncap;
     }
     int arity_ok = 0, admin = 0;
-    const char *name = srv_cmd_stat_name(argc, argv, &arity_ok, &admin);
+    char buf[CMDNAME_MAX];
+    const char *name = srv_cmd_stat_name(argc, argv, &arity_ok, &admin, buf, sizeof(buf));
     pend *e = &cs->pend[(cs->head + cs->n) % cs->cap];
     cs->n++;
     *e = (pend){.st = cstat_get(s, name), .seq = ++cs->next_seq, .kind = PEND_REJECT};
+    e->drop = (c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP)) != 0;
     e->fixed_reject = !arity_ok;
     cs->cur_st = e->st;
     cs->cur_kind = PEND_REJECT;
@@ -198,6 +209,12 @@ void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
     cs->cur_queued = 0;
     cs->cur_admin = admin;
     cs->start_us = now_us();
+}
+
+void srv_stats_reply_on(client *c)
+{
+    pend *e = tail(c->cs);
+    if (e && e->seq == c->cs->next_seq) e->drop = 0;
 }
 
 void srv_stats_phase(client *c, int call, int queued)
@@ -223,7 +240,8 @@ void srv_stats_set_inner(server *s, client *c)
     int cap = 0, k, i = 0;
     while (i < c->multi_n && (k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
         int ok, admin;
-        e->inner[i++] = cstat_get(s, srv_cmd_stat_name(k, argv, &ok, &admin));
+        char buf[CMDNAME_MAX];
+        e->inner[i++] = cstat_get(s, srv_cmd_stat_name(k, argv, &ok, &admin, buf, sizeof(buf)));
         if (!admin) srv_monitor_feed(s, c, k, argv);
     }
     e->n_inner = i;
@@ -254,7 +272,6 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
     }
     if (mine && sync) {
         drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
-        cs->done_seq = cs->next_seq;
     }
 }
 
@@ -285,12 +302,13 @@ static void on_elem(server *s, client *c, int agg, long long n, const char *err,
         cs->child = -1;
         cs->child_failed = -1;
         cs->top_has = 0;
+        cs->top_drop = 0;
         if (!cs->top_push && cs->n) {
             cs->top = cs->pend[cs->head];
             cs->head = (cs->head + 1) % cs->cap;
             cs->n--;
             cs->top_has = 1;
-            cs->done_seq = cs->top.seq;
+            cs->top_drop = cs->top.drop;
             if (cs->top.n_inner && agg && n == cs->top.n_inner) {
                 cs->inner_mode = 1;
                 for (int i = 0; i < cs->top.n_inner; i++)
@@ -300,6 +318,7 @@ static void on_elem(server *s, client *c, int agg, long long n, const char *err,
     } else if (cs->depth == 1) {
         cs->child++;
     }
+    if (cs->top_drop && !cs->top_push) cs->drop_seen = 1;
     if (err && !cs->top_push) {
         count_error(s, err, elen);
         if (cs->inner_mode && cs->depth >= 1) {
@@ -379,6 +398,7 @@ void srv_stats_reply_begin(client *c)
 {
     struct srv_cstats *cs = cs_of(c);
     cs->mark = c->out.len;
+    cs->drop_seen = 0;
 }
 
 /* out.data[mark..out.len) was appended: walk it; a dropped reply goes away after. */
@@ -389,17 +409,12 @@ int srv_stats_reply_end(server *s, client *c)
     unsigned pushing = c->flags & CLIENT_PUSHING;
     walk(s, c, c->out.data + cs->mark, c->out.len - cs->mark);
     c->flags = (c->flags & ~CLIENT_PUSHING) | pushing;
-    if (cs->discard) {
+    if (cs->drop_seen) {
         c->out.len = cs->mark;
-        cs->discard = 0;
+        cs->drop_seen = 0;
         return 1;
     }
     return 0;
-}
-
-void srv_stats_set_discard(client *c)
-{
-    cs_of(c)->discard = 1;
 }
 
 /* --- INFO ------------------------------------------------------------------------------- */
@@ -409,7 +424,7 @@ void srv_stats_info_commandstats(server *s, resp_buf *b)
     resp_buf_append(b, "# Commandstats\r\n", 16);
     for (size_t i = 0; i < CSTAT_SLOTS; i++) {
         const cstat *e = &s->cstats->slots[i];
-        if (!e->name || (!e->calls && !e->failed && !e->rejected)) continue;
+        if (!e->name[0] || (!e->calls && !e->failed && !e->rejected)) continue;
         char line[256];
         int n = snprintf(line, sizeof(line),
                          "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,rejected_calls=%llu,"
