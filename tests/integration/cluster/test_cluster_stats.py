@@ -1,0 +1,149 @@
+"""INFO commandstats / errorstats and MONITOR on a 3-node cluster (docs/server.md
+"Introspection").
+
+A follower relays its clients' writes to the leader and hands the leader's reply back later; the
+error in such a reply is charged on the follower to the command it answers (through the
+connection's FIFO of pending requests), even with reads and refused requests pipelined around
+it. Each node counts what its own connections sent (the leader also counts the relayed commands
+on its relay connection, as its commands). MONITOR on a node shows the commands its own clients
+sent, not those a follower relayed.
+"""
+
+import re
+import socket
+import time
+
+import pytest
+import redis
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+
+def rc(node, timeout=10.0):
+    return redis.Redis(host=node.host, port=node.port, socket_timeout=timeout,
+                       socket_connect_timeout=2.0, decode_responses=True)  # fmt: skip
+
+
+def enc(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def cmdstats(r):
+    return {k[len("cmdstat_"):]: (v["calls"], v["rejected_calls"], v["failed_calls"])
+            for k, v in r.info("commandstats").items()}  # fmt: skip
+
+
+def errstats(r):
+    out = {}
+    for k, v in r.info("errorstats").items():
+        out[k[len("errorstat_"):]] = v["count"] if isinstance(v, dict) else int(v.split("=")[1])
+    return out
+
+
+def read_replies(sock, n, timeout=10.0):
+    """n simple replies (status, error, integer, bulk) of a raw RESP2 connection."""
+    sock.settimeout(timeout)
+    buf = b""
+    out = []
+    deadline = time.monotonic() + timeout
+    while len(out) < n:
+        while True:
+            i = buf.find(b"\r\n")
+            if i < 0:
+                break
+            line = buf[:i]
+            if line[:1] == b"$" and int(line[1:]) >= 0:
+                ln = int(line[1:])
+                if len(buf) < i + 2 + ln + 2:
+                    break
+                out.append(buf[i + 2:i + 2 + ln])
+                buf = buf[i + 2 + ln + 2:]
+            else:
+                out.append(line)
+                buf = buf[i + 2:]
+            if len(out) == n:
+                return out
+        assert time.monotonic() < deadline, (out, buf)
+        buf += sock.recv(65536)
+    return out
+
+
+def test_relayed_write_error_counted_on_follower(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    rl, rf = rc(leader), rc(f1)
+    rl.set("s", "v")
+    for r in (rl, rf, rc(f2)):
+        r.execute_command("CONFIG", "RESETSTAT")
+
+    s = socket.create_connection((f1.host, f1.port), timeout=10)
+    reqs = [("LPUSH", "s", "x"), ("GET", "s"), ("SET", "k"), ("INCR", "s"), ("SET", "t", "1"),
+            ("HSET", "s", "f", "v"), ("PING",)]  # fmt: skip
+    s.sendall(b"".join(enc(*q) for q in reqs))
+    got = read_replies(s, len(reqs))
+    assert [g[:1] for g in got] == [b"-", b"v", b"-", b"-", b"+", b"-", b"+"], got
+    s.close()
+
+    st = cmdstats(rf)
+    assert st["lpush"] == (1, 0, 1)
+    assert st["get"] == (1, 0, 0)
+    assert st["set"] == (1, 1, 0)
+    assert st["incr"] == (1, 0, 1)
+    assert st["hset"] == (1, 0, 1)
+    assert st["ping"] == (1, 0, 0)
+    assert errstats(rf) == {"WRONGTYPE": 2, "ERR": 2}
+    assert int(rf.info("stats")["total_error_replies"]) == 4
+
+    # the leader ran the relayed writes on its relay connection and counts them there; the
+    # follower's arity error never left the follower; the other follower saw nothing
+    sl = cmdstats(rl)
+    assert sl["lpush"] == (1, 0, 1) and sl["incr"] == (1, 0, 1) and sl["hset"] == (1, 0, 1)
+    assert "set" in sl and sl["set"][1] == 0
+    assert errstats(rl) == {"WRONGTYPE": 2, "ERR": 1}
+    s2 = cmdstats(rc(f2))
+    assert not any(k in s2 for k in ("lpush", "incr", "hset", "get")), s2
+
+
+MON = re.compile(rb'^\+\d+\.\d{6} \[0 [^\]]+\] (.*)$')
+
+
+def test_monitor_shows_own_clients(make_cluster):
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1 = [n for n in c.nodes if n is not leader][0]
+    mons = {}
+    for n in (leader, f1):
+        m = socket.create_connection((n.host, n.port), timeout=10)
+        m.sendall(enc("MONITOR"))
+        assert read_replies(m, 1) == [b"+OK"]
+        mons[n.id] = m
+    rc(f1).set("via-follower", "1")
+    rc(leader).set("via-leader", "1")
+    rc(f1).get("via-follower")
+    time.sleep(0.3)
+    seen = {}
+    for nid, m in mons.items():
+        m.settimeout(0.5)
+        data = b""
+        try:
+            while True:
+                chunk = m.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        lines = [x for x in data.split(b"\r\n") if x]
+        for x in lines:
+            assert MON.match(x), x
+        seen[nid] = [MON.match(x).group(1) for x in lines]
+        m.close()
+    assert b'"SET" "via-follower" "1"' in seen[f1.id] and b'"GET" "via-follower"' in seen[f1.id]
+    assert not any(b"via-leader" in x for x in seen[f1.id]), seen
+    assert b'"SET" "via-leader" "1"' in seen[leader.id]
+    assert not any(b"via-follower" in x for x in seen[leader.id]), seen
