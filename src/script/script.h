@@ -36,6 +36,11 @@ typedef struct script_engine script_engine;
 script_engine *script_create(data_store *ds);
 void script_destroy(script_engine *se);
 
+/* Called before each data command a script runs through redis.call / pcall, when the run has a
+ * caller (script_out.ctx != NULL): MONITOR's "lua" lines (src/server/stats.c). */
+typedef void (*script_call_hook)(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
+void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx);
+
 /* How a command reaches the store (script_route). */
 enum {
     SCRIPT_NONE = 0,  /* not a scripting command */

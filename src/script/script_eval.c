@@ -278,7 +278,7 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
         sreply_error(out, "ERR Can not execute a script with write flag using *_ro command.");
         return 0;
     }
-    srun r = {env, 2, 0, 0, sha};
+    srun r = {env, 2, 0, 0, sha, out->ctx};
     r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || !env->replicated;
     /* KEYS and ARGV are globals of EVAL scripts */
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_real_globals);
@@ -372,6 +372,12 @@ script_engine *script_create(data_store *ds)
         return NULL;
     }
     return se;
+}
+
+void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx)
+{
+    se->call_hook = fn;
+    se->call_hook_ctx = hook_ctx;
 }
 
 void script_destroy(script_engine *se)

@@ -1184,7 +1184,7 @@ static int fcall_cmd(script_engine *se, int argc, const data_arg *argv, const sc
     }
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)(argv[1].len > 100 ? 100 : argv[1].len), argv[1].ptr);
-    srun r = {env, 2, 0, 0, name};
+    srun r = {env, 2, 0, 0, name, out->ctx};
     r.read_only = ro || (flags & SFLAG_NO_WRITES) || !env->replicated;
     lua_getfield(L, -1, "f");
     lua_remove(L, -2);

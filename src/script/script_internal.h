@@ -29,6 +29,7 @@ typedef struct srun {
     int read_only;    /* write commands refused */
     int dirty;        /* the dataset changed */
     const char *name; /* for error messages: the sha (EVAL) or the function name (FCALL) */
+    void *out_ctx;    /* the script_out's ctx (the caller's connection, NULL if none) */
 } srun;
 
 struct script_engine {
@@ -44,9 +45,11 @@ struct script_engine {
     int ref_load_env; /* the environment library code runs in at FUNCTION LOAD */
     uint64_t n_scripts;
     uint64_t n_libs, n_funcs;
-    uint64_t aux_gen;   /* the data store's aux generation the libraries were built from */
-    uint64_t rng;       /* math.random state: seeded from the entry at each run */
-    srun *run;          /* the invocation in progress (NULL between runs) */
+    uint64_t aux_gen;           /* the data store's aux generation the libraries were built from */
+    uint64_t rng;               /* math.random state: seeded from the entry at each run */
+    srun *run;                  /* the invocation in progress (NULL between runs) */
+    script_call_hook call_hook; /* script_set_call_hook; NULL = none */
+    void *call_hook_ctx;
     uint64_t max_hooks; /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
     uint64_t hooks;     /* count hooks of the run in progress */
     data_arg *argv;     /* redis.call's arguments, copied out of Lua (script_lua.c) */

@@ -677,6 +677,7 @@ static int redis_generic(lua_State *L, int raise)
         memset(&cv, 0, sizeof cv);
         cv.L = L;
         cv.resp3 = r->resp == 3 && !sorted;
+        if (se->call_hook && r->out_ctx) se->call_hook(se->call_hook_ctx, r->out_ctx, argc, argv);
         if (data_exec(se->ds, dc, argc, argv, r->env->now_ms, &conv_ops, &cv)) r->dirty = 1;
         SYN_ASSERT(cv.depth == 0);
         if (sorted) sort_reply(se, L, sorted, r->resp, cv.top_kind);

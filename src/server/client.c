@@ -396,6 +396,7 @@ static void process_input(client *c)
                 pos += used;
                 continue;
             }
+            srv_stats_feed_script(s, c, argc, s->argv);
             int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
             if (route == NODE_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);

@@ -320,6 +320,8 @@ void srv_stats_reset(server *s); /* CONFIG RESETSTAT */
 void srv_stats_client_free(client *c);
 void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv);
 void srv_stats_phase(client *c, int call, int queued);
+/* EVAL & co. are shown by MONITOR before the commands their script runs, as Redis does */
+void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv);
 void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, before node_exec */
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
 void srv_stats_reply_begin(client *c);

@@ -69,7 +69,8 @@ struct srv_cstats {
     uint64_t start_us;
     /* the request being handled: its command, kind, whether queued, no MONITOR line */
     cstat *cur_st;
-    int cur_kind, cur_fixed, cur_queued, cur_admin;
+    int cur_kind, cur_fixed, cur_queued, cur_admin, cur_fed;
+    int stalled_fed; /* the request left for a later pass was shown already (it comes first) */
     /* reply walker: remaining elements of each open aggregate */
     long long *rem;
     int depth, rem_cap;
@@ -80,6 +81,9 @@ struct srv_cstats {
     int top_drop;  /* the current top-level reply answers a request sent with replies off */
     int drop_seen; /* this append belongs to such a reply: cut it off once walked */
 };
+
+static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
+static int arg_is(const data_arg *a, const char *s);
 
 static uint64_t now_us(void)
 {
@@ -92,6 +96,7 @@ void srv_stats_init(server *s)
 {
     s->cstats = calloc(1, sizeof(*s->cstats));
     SYN_ASSERT(s->cstats != NULL);
+    script_set_call_hook(s->se, lua_call_hook, s);
 }
 
 void srv_stats_deinit(server *s)
@@ -208,6 +213,8 @@ void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
     cs->cur_fixed = !arity_ok;
     cs->cur_queued = 0;
     cs->cur_admin = admin;
+    cs->cur_fed = cs->stalled_fed;
+    cs->stalled_fed = 0;
     cs->start_us = now_us();
 }
 
@@ -215,6 +222,20 @@ void srv_stats_reply_on(client *c)
 {
     pend *e = tail(c->cs);
     if (e && e->seq == c->cs->next_seq) e->drop = 0;
+}
+
+void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv)
+{
+    struct srv_cstats *cs = c->cs;
+    if (!s->n_monitors || cs->cur_kind != PEND_CALL || cs->cur_queued) return;
+    static const char *const scripts[] = {"eval",       "evalsha", "eval_ro",
+                                          "evalsha_ro", "fcall",   "fcall_ro"};
+    for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)
+        if (arg_is(&argv[0], scripts[i])) {
+            srv_monitor_feed(s, c, argc, argv);
+            cs->cur_fed = 1;
+            return;
+        }
 }
 
 void srv_stats_phase(client *c, int call, int queued)
@@ -263,12 +284,13 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
     if (!consumed) {
         if (mine) drop_tail(cs);
         cs->next_seq--;
+        cs->stalled_fed = cs->cur_fed;
         return;
     }
     if (cs->cur_st && cs->cur_kind == PEND_CALL && !cs->cur_queued) {
         cs->cur_st->calls++;
         cs->cur_st->usec += now_us() - cs->start_us;
-        if (!cs->cur_admin) srv_monitor_feed(s, c, argc, argv);
+        if (!cs->cur_admin && !cs->cur_fed) srv_monitor_feed(s, c, argc, argv);
     }
     if (mine && sync) {
         drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
@@ -502,10 +524,30 @@ static int redacted(int argc, const data_arg *argv, int i)
     return 0;
 }
 
+static void feed(server *s, const char *origin, int argc, const data_arg *argv);
+
 void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
 {
     /* a follower's relay connection: the follower showed the command to its own monitors */
     if (!s->n_monitors || from->nc.forwarded) return;
+    feed(s, from->addr, argc, argv);
+}
+
+/* A command a script runs for one of this node's clients: counted as a call, and shown by
+ * MONITOR as Redis does ("[0 lua]"). */
+static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv)
+{
+    server *s = hook_ctx;
+    client *c = out_ctx;
+    int ok, admin;
+    char buf[CMDNAME_MAX];
+    cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &admin, buf, sizeof(buf)));
+    if (st) st->calls++;
+    if (s->n_monitors && !c->nc.forwarded) feed(s, "lua", argc, argv);
+}
+
+static void feed(server *s, const char *origin, int argc, const data_arg *argv)
+{
     resp_buf b;
     resp_buf_init(&b);
     int64_t us = net_wall_ms() * 1000;
@@ -514,7 +556,7 @@ void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
         us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     char head[128];
     int n = snprintf(head, sizeof(head), "+%lld.%06lld [0 %s] ", (long long)(us / 1000000),
-                     (long long)(us % 1000000), from->addr);
+                     (long long)(us % 1000000), origin);
     resp_buf_append(&b, head, (size_t)n);
     for (int i = 0; i < argc; i++) {
         if (i) resp_buf_append(&b, " ", 1);

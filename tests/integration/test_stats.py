@@ -215,3 +215,23 @@ def test_reset_leaves_monitor(r, synod):
     m.sendall(enc("SET", "x", "1"))
     assert read_lines(m, 1) == [b"+OK"]
     m.close()
+
+
+def test_monitor_scripts(r, synod):
+    """EVAL is shown before the commands its script runs ("[0 lua]"), a read-only script's too;
+    those commands count as calls."""
+    r.execute_command("CONFIG", "RESETSTAT")
+    m = synod.sock()
+    m.sendall(enc("MONITOR"))
+    assert read_lines(m, 1) == [b"+OK"]
+    r.eval("redis.call('set', KEYS[1], ARGV[1])", 1, "foo", "bar")
+    r.execute_command("EVAL_RO", "return redis.call('get', KEYS[1])", 1, "foo")
+    lines = read_lines(m, 4)
+    assert lines[0].endswith(b'"EVAL" "redis.call(\'set\', KEYS[1], ARGV[1])" "1" "foo" "bar"')
+    assert re.match(rb'^\+\d+\.\d{6} \[0 lua\] "set" "foo" "bar"$', lines[1]), lines
+    assert b'"EVAL_RO"' in lines[2], lines
+    assert re.match(rb'^\+\d+\.\d{6} \[0 lua\] "get" "foo"$', lines[3]), lines
+    st = cmdstats(r)
+    assert st["set"] == (1, 0, 0) and st["get"] == (1, 0, 0), st
+    assert st["eval"] == (1, 0, 0) and st["eval_ro"] == (1, 0, 0), st
+    m.close()
