@@ -760,7 +760,10 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
         : c->in_multi                   ? "x"
         : srv_pubsub_subscribed(c)      ? "P"
                                         : "N",
-        sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap, c->out.cap,
+        sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap,
+        /* omem: unsent output past the first SRV_OBUF_UNCOUNTED_BYTES (Redis's static reply
+         * buffer is not in its omem either), so an idle client shows 0 as in Redis */
+        out_pending(c) > SRV_OBUF_UNCOUNTED_BYTES ? out_pending(c) - SRV_OBUF_UNCOUNTED_BYTES : 0,
         sizeof(*c) + c->qcap + c->out.cap, (mask & NET_READABLE) ? "r" : "",
         (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, c->proto);
 }
