@@ -676,6 +676,14 @@ static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
         srv_reply_srv_info(c, &cmd->subs[i]);
 }
 
+/* A data command's ACL categories, as COMMAND INFO shows them. */
+static void data_acl(const data_cmd_info *in, char *acl, size_t cap)
+{
+    snprintf(acl, cap, "%s %s %s", (in->flags & DATA_CMD_WRITE) ? "write" : "read",
+             strcmp(in->group, "generic") == 0 ? "keyspace" : in->group,
+             (in->flags & DATA_CMD_FAST) ? "fast" : "slow");
+}
+
 static void srv_reply_data_info(client *c, const data_cmd_info *in)
 {
     srv_reply_array(c, 10);
@@ -699,9 +707,7 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     srv_reply_int(c, in->last_key);
     srv_reply_int(c, in->key_step);
     char acl[128];
-    snprintf(acl, sizeof(acl), "%s %s %s", (in->flags & DATA_CMD_WRITE) ? "write" : "read",
-             strcmp(in->group, "generic") == 0 ? "keyspace" : in->group,
-             (in->flags & DATA_CMD_FAST) ? "fast" : "slow");
+    data_acl(in, acl, sizeof(acl));
     srv_reply_words(c, acl, 1, "@");
     srv_reply_set(c, 0);
     srv_reply_array(c, 0);
@@ -892,18 +898,79 @@ void srv_cmd_command_getkeys(server *s, client *c, int argc, const data_arg *arg
     free(pos);
 }
 
+/* COMMAND LIST [FILTERBY MODULE m | ACLCAT cat | PATTERN glob]: every command and subcommand
+ * ("client|list"), as Redis 7.0 (there are no modules). */
+typedef struct {
+    int kind; /* 0 none, 1 module, 2 aclcat, 3 pattern */
+    const data_arg *val;
+    char (*names)[48];
+    size_t n, cap;
+} cmd_list;
+
+static int has_word(const char *words, const data_arg *w)
+{
+    for (const char *p = words; *p;) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        if ((size_t)(e - p) == w->len && w->len && strncasecmp(p, w->ptr, w->len) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+static void list_add(cmd_list *l, const char *name, const char *acl)
+{
+    if (l->kind == 1) return;
+    if (l->kind == 2 && !has_word(acl, l->val)) return;
+    if (l->kind == 3 && !data_glob_match(l->val->ptr, l->val->len, name, strlen(name))) return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->names = realloc(l->names, l->cap * sizeof(*l->names));
+        SYN_ASSERT(l->names != NULL);
+    }
+    snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", name);
+}
+
 void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)s;
-    (void)argv;
-    if (argc != 2) {
+    cmd_list l = {0};
+    if (argc == 5 && argv[2].len == 8 && strncasecmp(argv[2].ptr, "filterby", 8) == 0) {
+        static const char *const kinds[] = {"module", "aclcat", "pattern"};
+        for (int k = 0; k < 3; k++)
+            if (argv[3].len == strlen(kinds[k]) &&
+                strncasecmp(argv[3].ptr, kinds[k], argv[3].len) == 0)
+                l.kind = k + 1;
+        l.val = &argv[4];
+    }
+    if (argc != 2 && l.kind == 0) {
         srv_reply_error(c, "ERR syntax error");
         return;
     }
+    for (size_t i = 0; i < N_SRV_CMDS; i++) {
+        list_add(&l, srv_cmds[i].name, srv_cmds[i].acl);
+        for (size_t j = 0; j < srv_cmds[i].n_subs; j++)
+            list_add(&l, srv_cmds[i].subs[j].name, srv_cmds[i].subs[j].acl);
+    }
     size_t nd = data_cmd_count();
-    srv_reply_array(c, N_SRV_CMDS + nd);
-    for (size_t i = 0; i < N_SRV_CMDS; i++)
-        srv_reply_cstr(c, srv_cmds[i].name);
-    for (size_t i = 0; i < nd; i++)
-        srv_reply_cstr(c, data_cmd_describe(data_cmd_at(i))->name);
+    for (size_t i = 0; i < nd; i++) {
+        const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
+        char acl[128], full[48];
+        data_acl(in, acl, sizeof(acl));
+        list_add(&l, in->name, acl);
+        for (size_t k = 0; k < sizeof(data_containers) / sizeof(data_containers[0]); k++) {
+            if (strcmp(in->name, data_containers[k][0]) != 0) continue;
+            for (int j = 1; data_containers[k][j]; j++) {
+                snprintf(full, sizeof(full), "%s|%s", in->name, data_containers[k][j]);
+                list_add(&l, full, acl);
+            }
+        }
+    }
+    srv_reply_array(c, l.n);
+    for (size_t i = 0; i < l.n; i++)
+        srv_reply_cstr(c, l.names[i]);
+    free(l.names);
 }
