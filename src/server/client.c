@@ -409,6 +409,7 @@ static void process_input(client *c)
         pos += used;
     }
     c->flags &= ~CLIENT_REPLY_SKIP;
+    srv_stats_flush(c);
     if (pos > 0) {
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
         c->qlen -= pos;

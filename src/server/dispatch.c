@@ -496,17 +496,19 @@ static const char *const data_containers[][8] = {
     {"memory", "doctor", "malloc-stats", "purge", "stats", "usage", "help", NULL},
 };
 
-const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, char *buf,
-                              size_t cap)
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, int *arity,
+                              char *buf, size_t cap)
 {
     *arity_ok = 1;
     *admin = 0;
+    *arity = 0;
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
         *arity_ok = !((info->arity > 0 && info->arity != argc) || argc < -info->arity);
         for (size_t i = 0; i < sizeof(data_containers) / sizeof(data_containers[0]); i++) {
-            if (strcmp(info->name, data_containers[i][0]) != 0 || argc < 2) continue;
+            if (strcmp(info->name, data_containers[i][0]) != 0) continue;
+            if (argc < 2) return info->name;
             for (int j = 1; data_containers[i][j]; j++) {
                 const char *sub = data_containers[i][j];
                 if (argv[1].len == strlen(sub) && strncasecmp(argv[1].ptr, sub, argv[1].len) == 0) {
@@ -516,17 +518,22 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
             }
             return NULL; /* unknown subcommand */
         }
+        *admin |= SRV_STAT_SIMPLE;
+        *arity = info->arity;
         return info->name;
     }
     const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
     if (!cmd) return NULL;
+    int simple = cmd->subs == NULL;
     if (cmd->subs && argc >= 2) {
         cmd = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
         if (!cmd) return NULL; /* Redis charges an unknown subcommand to nothing */
     }
     *arity_ok = !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
     /* MONITOR shows neither admin commands nor QUIT, as Redis */
-    *admin = strstr(cmd->flags, "admin") != NULL || cmd->fn == srv_cmd_quit;
+    if (strstr(cmd->flags, "admin") != NULL || cmd->fn == srv_cmd_quit) *admin |= SRV_STAT_ADMIN;
+    if (simple) *admin |= SRV_STAT_SIMPLE;
+    *arity = cmd->arity;
     return cmd->name;
 }
 

@@ -325,6 +325,7 @@ void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv)
 void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, before node_exec */
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
 void srv_stats_reply_begin(client *c);
+void srv_stats_flush(client *c); /* end of a pass over c's input: the last call's time */
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
 void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
 void srv_stats_info_commandstats(server *s, resp_buf *b);
@@ -334,10 +335,12 @@ void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv);
 int srv_monitor_gate(client *c, int argc, const data_arg *argv);
 void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
 /* The name commandstats charges a request to ("get", "config|set"), NULL for an unknown
- * command or subcommand; *arity_ok: its arity is right; *admin: not shown by MONITOR (admin
- * commands, QUIT). */
-const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, char *buf,
-                              size_t cap);
+ * command or subcommand; *arity_ok: its arity is right; *flags: SRV_STAT_ADMIN (not shown by
+ * MONITOR: admin commands, QUIT), SRV_STAT_SIMPLE (the name depends on argv[0] alone, whose
+ * arity is then *arity); buf holds a built name ("object|encoding"). */
+enum { SRV_STAT_ADMIN = 1, SRV_STAT_SIMPLE = 2 };
+const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *flags, int *arity,
+                              char *buf, size_t cap);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);
