@@ -235,3 +235,15 @@ def test_monitor_scripts(r, synod):
     assert st["set"] == (1, 0, 0) and st["get"] == (1, 0, 0), st
     assert st["eval"] == (1, 0, 0) and st["eval_ro"] == (1, 0, 0), st
     m.close()
+
+
+def test_reply_skip_drops_a_writes_late_reply(synod, raw):
+    """CLIENT REPLY SKIP covers the next request's reply even when it comes later (a write is
+    answered when its entry applies), as Redis: the stats FIFO finds which reply it is."""
+    s = synod.sock()
+    s.sendall(enc("CLIENT", "REPLY", "SKIP") + enc("SET", "a", "1") + enc("PING") +
+              enc("CLIENT", "REPLY", "OFF") + enc("INCR", "a") + enc("CLIENT", "REPLY", "ON") +
+              enc("GET", "a"))  # fmt: skip
+    replies, _ = raw.read(s, 3)
+    assert replies == ["PONG", "OK", b"2"], replies
+    s.close()
