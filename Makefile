@@ -20,6 +20,7 @@ JOBS ?= 2
 
 # Lua 5.1 (Debian's liblua5.1-0-dev, the version Redis embeds) for src/script; cjson and bit from
 # Debian's lua-cjson-dev / lua-bitop-dev, linked statically into the scripting engine's sandbox.
+# (cmsgpack and struct, which Debian lacks, are ours: src/script/script_msgpack.c, script_struct.c.)
 LUA_CFLAGS := -I/usr/include/lua5.1
 LUA_LIBS := /usr/lib/x86_64-linux-gnu/liblua5.1-cjson.a /usr/lib/x86_64-linux-gnu/liblua5.1-bitop.a -llua5.1
 CPPFLAGS := -Isrc $(LUA_CFLAGS) -D_GNU_SOURCE -MMD -MP

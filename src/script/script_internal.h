@@ -71,6 +71,10 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out);
 /* Makes t (at idx) read-only by returning a proxy on the stack. */
 void slua_readonly_proxy(script_engine *se, int idx);
 /* SHA1 of p as 40 lower-case hex digits + NUL. */
+/* script_msgpack.c / script_struct.c: push the `cmsgpack` / `struct` library table */
+int slua_open_cmsgpack(lua_State *L);
+int slua_open_struct(lua_State *L);
+
 void slua_sha1hex(char out[41], const char *p, size_t len);
 
 /* script_func.c */

@@ -1110,6 +1110,10 @@ int slua_init(script_engine *se)
     lua_pushcfunction(L, luaopen_cjson);
     lua_call(L, 0, 1);
     lua_setglobal(L, "cjson");
+    slua_open_cmsgpack(L);
+    lua_setglobal(L, "cmsgpack");
+    slua_open_struct(L);
+    lua_setglobal(L, "struct");
 
     lua_newtable(L); /* weak-keyed set of read-only proxies */
     lua_newtable(L);
@@ -1185,8 +1189,8 @@ int slua_init(script_engine *se)
     lua_setglobal(L, "redis");
 
     /* every library table read-only (a proxy), also as the strings' method table */
-    static const char *const libs[] = {"string", "math",  "table",    "cjson",
-                                       "bit",    "redis", "coroutine"};
+    static const char *const libs[] = {"string", "math", "table", "cjson",    "cmsgpack",
+                                       "struct", "bit",  "redis", "coroutine"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
         lua_getglobal(L, libs[i]);
         slua_readonly_proxy(se, -1);

@@ -196,6 +196,118 @@ CASES = [
         ("FUNCTION", "LOAD", "BAD", "#!lua name=c\n"), ("FUNCTION", "LOAD", "REPLACE"),
         ("FUNCTION", "LOAD"),
     ]),
+    ("cmsgpack_pack", RESET + [
+        ("EVAL", "return cmsgpack.pack(%s)" % a, "0") for a in [
+            "1.5", "0.1", "-0.25", "1e300", "0/0", "1/0", "-1/0", "2^63", "2^64", "-2^63",
+            "-2^63-4096", "0, 1, 127, 128, 255, 256, 65535, 65536, 2^32-1, 2^32, 2^53",
+            "-1, -32, -33, -128, -129, -32768, -32769, -2^31, -2^31-1, -2^40",
+            "true, false, nil", "redis.call", "coroutine.create(function() end)",
+            "''", "string.rep('a', 31)", "string.rep('b', 32)", "string.rep('c', 255)",
+            "string.rep('d', 256)", "string.rep('e', 65535)", "string.rep('f', 65536)",
+            "{}", "{1, 2, 3}", "{1, 2, nil, 4}", "{[2]=1}", "{[1.5]=1}", "{a=1}", "{[0]=1}",
+            "{x={y={1, {z='q'}}}, 'w'}", "{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}",
+            "{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}",
+            "(function() local t = {} for i = 1, 70000 do t[i] = i % 3 end return t end)()",
+            "(function() local t = {} for i = 1, 20 do t['k' .. i] = i end return t end)()",
+            "(function() local t = {} for i = 1, 70000 do t['k' .. i] = 1 end return t end)()",
+            "{{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}}}",
+            "(function() local t = {} t[1] = t return t end)()",
+            "{a={b={c={d={e={f={g={h={i={j={k={l={m={n={o={p={q={r=1}}}}}}}}}}}}}}}}}}",
+            "", "1, {2}, 'three'",
+        ]
+    ] + [("EVAL", "cmsgpack.pack = 1", "0"), ("EVAL", "cmsgpack.x = 1", "0"),
+         ("EVAL", "return cmsgpack._VERSION .. cmsgpack._NAME", "0"),
+         ("EVAL", "return {cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}", "0"),
+         ("EVAL", "return #cmsgpack.pack(unpack(KEYS))", "3", "a", "bb", "ccc")]),
+    ("cmsgpack_unpack", RESET + [
+        ("EVAL", "return {%s}" % a, "0") for a in [
+            "cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, {4}}, {a='b'}, true))",
+            "tostring(cmsgpack.unpack(cmsgpack.pack(1.5))), tostring(cmsgpack.unpack(cmsgpack.pack(0.1)))",
+            "tostring(cmsgpack.unpack(cmsgpack.pack(-2^40))), tostring(cmsgpack.unpack(cmsgpack.pack(2^64)))",
+            "tostring(cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255'))",
+            "tostring(cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\0'))",
+            "tostring(cmsgpack.unpack('\\208\\128')), tostring(cmsgpack.unpack('\\209\\128\\0'))",
+            "tostring(cmsgpack.unpack('\\210\\128\\0\\0\\0')), tostring(cmsgpack.unpack('\\224'))",
+            "cmsgpack.unpack('\\196\\2ab\\197\\0\\1c\\198\\0\\0\\0\\1d\\217\\1e')",
+            "cmsgpack.unpack('\\218\\0\\1f\\219\\0\\0\\0\\1g')",
+            "cmsgpack.unpack('\\220\\0\\2\\1\\2')[2], cmsgpack.unpack('\\221\\0\\0\\0\\1\\7')[1]",
+            "cmsgpack.unpack('\\222\\0\\1\\161a\\5').a, cmsgpack.unpack('\\223\\0\\0\\0\\1\\161b\\6').b",
+            "cmsgpack.unpack('\\192\\194\\195\\1')",
+            "cmsgpack.unpack('')", "cmsgpack.unpack(12)",
+            "cmsgpack.unpack_one(cmsgpack.pack(1, 2))",
+            "cmsgpack.unpack_one(cmsgpack.pack(1, 2), 1)",
+            "cmsgpack.unpack_one(cmsgpack.pack(1, 2), 2)",
+            "cmsgpack.unpack_one('')", "cmsgpack.unpack_one('\\1\\2', 0.9)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 1)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 5, 1)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 0, 1)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 0, 3)",
+            "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3))",
+            "#cmsgpack.unpack(cmsgpack.pack((function() local t = {} for i = 1, 70000 do t[i] = i end return t end)()))",
+            "cmsgpack.unpack(cmsgpack.pack({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}}}))",
+        ]
+    ] + [
+        ("EVAL", "return cmsgpack.unpack(%s)" % a, "0") for a in [
+            "'\\193'", "'\\212\\1\\1'", "'\\199\\1\\1\\1'", "'\\146\\1'", "'\\205\\1'",
+            "'\\165abc'", "'\\221\\255\\255\\255\\255'", "'\\223\\255\\255\\255\\255'",
+            "'\\129\\192\\1'", "'\\129\\203\\255\\248\\0\\0\\0\\0\\0\\0\\1'", "'\\129\\192'",
+            "string.rep('\\145', 100000)", "string.rep('\\129\\1', 100000)",
+            "string.rep('\\145', 30)", "", "{}", "nil",
+        ]
+    ] + [
+        ("EVAL", "return cmsgpack.unpack_one(%s)" % a, "0") for a in [
+            "'\\1', 5", "'\\1', -1", "'\\1', 'x'", "'\\1', 2", "'\\1', 1",
+        ]
+    ] + [
+        ("EVAL", "return cmsgpack.unpack_limit(%s)" % a, "0") for a in [
+            "'\\1', -1", "'\\1', 1, -3", "'\\1\\2', 1, 3", "'\\1', 'x'",
+        ]
+    ] + [("EVAL", "return #{cmsgpack.unpack(string.rep('\\1', %d))}" % n, "0")
+         for n in (7000, 7990, 8000, 100000)]),
+    ("struct", RESET + [
+        ("EVAL", "return struct.pack(%s)" % a, "0") for a in [
+            "'z', 'a'", "'i40', 1", "'!3i', 1", "'c', 1", "'c5', 'ab'", "'i99999999999', 1",
+            "'i'", "'<i16', -1", "'>i16', -2", "'>I3', 2^24+5", "'<l', 2^70", "'<l', -2^70",
+            "'<L', 2^64", "'<L', -1.5", "'<L', 0/0", "'<L', 2^63+2048", "'>l', -2^63",
+            "'s c0 c3', 'ab', 'xyz', 'pqrs'", "'!xd', 1", "'!2xd', 1", "'!xc3', 'abc'",
+            "'!x!', 1", "'i0', 5", "'b', '12'", "'b', 'x'", "'c0', 5", "'c0', {}",
+            "'bBhHlLTiI', -1, 255, -2, 65535, -3, 3, 4, -5, 6",
+            "'>bBhHlLTiI', -1, 255, -2, 65535, -3, 3, 4, -5, 6", "'<hH', 40000, -1",
+            "'!4 b i b h b d b f', 1, 2, 3, 4, 5, 6, 7, 8", "'!16 b d', 1, 2", "'!0', 1",
+            "'<f>f', 1.1, -2.5", "'<d>d', 1/3, -1/0", "'i3I5', -100000, 2^33", "'s', 'a\\0b'",
+            "'c2147483647', 'x'", "'c2147483648', 'x'", "'x' .. string.rep('!', 10)", "''",
+            "", "'#'", "'<i', 2^31", "'B', 256", "'b', -129",
+        ]
+    ] + [
+        ("EVAL", "return {struct.unpack(%s)}" % a, "0") for a in [
+            "'c0', '\\3abc'", "'bc0', '\\3abc'", "'bc0', '\\9abc'", "'c1c0', '3abc'",
+            "'!4xi', 'abcdefgh'", "'!4bi', 'abcdefgh'",
+            "'<i16', string.rep('\\255', 16)", "'>i16', '\\127' .. string.rep('\\255', 15)",
+            "'<i9', '\\0\\0\\0\\0\\0\\0\\0\\128\\1'", "'<I9', string.rep('\\255', 9)",
+            "'c0', 'abc'", "'s', 'ab'", "'s', 'ab\\0cd'", "'ss', 'ab\\0cd\\0'", "'i', 'ab'",
+            "'i', 'abcd', 0", "'i', 'abcdefgh', 5", "'i', 'abcdefgh', 6", "'b', 'ab', 3",
+            "'b', 'ab', 4", "'x', 'ab', 3", "'>hH', '\\255\\254\\255\\254'",
+            "'<hHlL', struct.pack('<hHlL', -2, 65534, -5, 5)",
+            "'bbbbbb', 'abc'", "'z', 'abc'", "'b'", "'i0', ''",
+            "'c2147483647', 'x'", "'b', 'x', 2^53",
+        ]
+    ] + [
+        ("EVAL", "return {%s}" % a, "0") for a in [
+            "tostring(struct.unpack('<d', struct.pack('<d', 1/3)))",
+            "tostring(struct.unpack('>f', struct.pack('>f', 1.1)))",
+            "tostring(struct.unpack('>d', struct.pack('>d', -1/0)))",
+            "tostring(struct.unpack('<l', struct.pack('<l', -2^62)))",
+            "tostring(struct.unpack('<L', string.rep('\\255', 8)))",
+            "#{struct.unpack(string.rep('b', 9000), string.rep('a', 9000))}",
+            "#{struct.unpack(string.rep('b', 3000), string.rep('a', 3000))}",
+        ]
+    ] + [
+        ("EVAL", "return struct.size(%s)" % a, "0") for a in [
+            "'s'", "'c0'", "'bhilTfdx!4i3'", "'!'", "'i0'", "'z'", "", "'!8bd'", "'c10 b'",
+            "'<>! '", "'!5'", "'I33'", "'c9999999999'",
+        ]
+    ] + [("EVAL", "struct.pack = 1", "0"), ("EVAL", "struct.x = 1", "0")]),
     ("script_in_multi", RESET + [
         ("MULTI",), ("EVAL", "return redis.call('incr', 'm')", "0"), ("SET", "x", "1"),
         ("EVAL", "return redis.call('incr', 'm')", "0"), ("EXEC",), ("GET", "m"),
