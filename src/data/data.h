@@ -202,6 +202,10 @@ typedef long long (*data_publish_cb)(void *ctx, int shard, const char *channel, 
 typedef void (*data_event_cb)(void *ctx, int cls, const char *event, const char *key, size_t klen);
 void data_set_pubsub_hooks(data_store *ds, data_publish_cb pub, data_event_cb ev, void *ctx);
 void data_set_notify_flags(data_store *ds, int flags);
+/* The commands that follow come from a Lua script (1) or not (0): SORT with a constant BY on a
+ * set then sorts ALPHA, as Redis 7.0 does for scripts (and for STORE), so the reply is the same
+ * on every replica whatever its hash layout. */
+void data_set_in_script(data_store *ds, int on);
 /* Redis's glob (stringmatchlen, case-sensitive), as KEYS uses it: for PSUBSCRIBE patterns. */
 int data_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 

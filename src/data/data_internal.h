@@ -148,6 +148,7 @@ void dmem_free(size_t *mem, void *p);
 struct data_store {
     dict keys;
     uint64_t hash_seed[2];  /* data_set_hash_seed; {0, 0} until then */
+    int in_script;          /* data_set_in_script: commands come from a Lua script */
     uint64_t expires;       /* entries with DE_EXPIRE */
     size_t mem;             /* bytes allocated for the dataset (and garbage not yet freed) */
     uint64_t expire_cursor; /* dict_scan cursor of the active expiry cycle */

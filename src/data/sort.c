@@ -158,6 +158,11 @@ static int arg_long(const data_arg *a, long long *out)
     return syn_string2ll(a->ptr, a->len, out) ? 0 : -1;
 }
 
+void data_set_in_script(data_store *ds, int on)
+{
+    ds->in_script = on;
+}
+
 static void sort_generic(data_call *c, int readonly)
 {
     int desc = 0, alpha = 0, dontsort = 0;
@@ -200,7 +205,8 @@ static void sort_generic(data_call *c, int readonly)
         dmem_free(NULL, gets);
         return;
     }
-    if (dontsort && e && e->type == DT_SET && store) { /* a stored set result: sorted */
+    /* a set's hash order, stored or seen by a script: sorted (Redis's rule; replicas agree) */
+    if (dontsort && e && e->type == DT_SET && (store || c->ds->in_script)) {
         dontsort = 0;
         alpha = 1;
         by = NULL;

@@ -678,7 +678,9 @@ static int redis_generic(lua_State *L, int raise)
         cv.L = L;
         cv.resp3 = r->resp == 3 && !sorted;
         if (se->call_hook && r->out_ctx) se->call_hook(se->call_hook_ctx, r->out_ctx, argc, argv);
+        data_set_in_script(se->ds, 1);
         if (data_exec(se->ds, dc, argc, argv, r->env->now_ms, &conv_ops, &cv)) r->dirty = 1;
+        data_set_in_script(se->ds, 0);
         SYN_ASSERT(cv.depth == 0);
         if (sorted) sort_reply(se, L, sorted, r->resp, cv.top_kind);
     }
@@ -1269,6 +1271,7 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     hook_engine = se;
     if (se->max_hooks) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
     int rc = lua_pcall(L, nargs, 1, errh);
+    data_set_in_script(se->ds, 0); /* also when a Lua error left l_redis_call mid-command */
     lua_sethook(L, NULL, 0, 0);
     hook_engine = NULL;
     se->run = NULL;

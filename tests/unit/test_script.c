@@ -254,6 +254,10 @@ static char *digest(data_store *ds)
 static const char *const det_script =
     "EVAL \"local m = redis.call('smembers', KEYS[1]) "
     "redis.call('rpush', 'order', unpack(m)) "
+    "redis.call('rpush', 'sorted', unpack(redis.call('sort', KEYS[1], 'by', 'nosort', 'limit', 0, "
+    "200))) "
+    "redis.call('set', 'mp', cmsgpack.pack({a = 1, b = {1, 2}, c = 'x', [7] = m[1]}) .. "
+    "struct.pack('>dI3', math.random(), 70000)) "
     "local h = redis.call('hkeys', KEYS[2]) "
     "redis.call('set', 'first_field', h[1]) "
     "redis.call('set', 'r', tostring(math.random()) .. ':' .. math.random(1000)) "

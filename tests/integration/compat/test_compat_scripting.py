@@ -308,6 +308,19 @@ CASES = [
             "'<>! '", "'!5'", "'I33'", "'c9999999999'",
         ]
     ] + [("EVAL", "struct.pack = 1", "0"), ("EVAL", "struct.x = 1", "0")]),
+    ("sort_in_script", RESET + [
+        ("DEL", "ss", "sl"),
+        ("SADD", "ss") + tuple("m%d" % i for i in range(200)),
+        ("RPUSH", "sl", "b", "c", "a"),
+        ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'nosort')", "1", "ss"),
+        ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x', 'desc', 'limit', 3, 5)", "1", "ss"),
+        ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x', 'get', '#', 'get', 'k_*')", "1",
+         "ss"),
+        ("EVAL_RO", "return redis.call('sort_ro', KEYS[1], 'by', 'x')", "1", "ss"),
+        ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x')", "1", "sl"),
+        ("EVAL", "return redis.call('sort', KEYS[1], 'by', 'x', 'store', 'dst')", "1", "ss"),
+        ("LRANGE", "dst", "0", "5"),
+    ]),
     ("script_in_multi", RESET + [
         ("MULTI",), ("EVAL", "return redis.call('incr', 'm')", "0"), ("SET", "x", "1"),
         ("EVAL", "return redis.call('incr', 'm')", "0"), ("EXEC",), ("GET", "m"),
