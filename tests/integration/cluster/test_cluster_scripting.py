@@ -2,7 +2,8 @@
 
 Writers pipeline write scripts through the leader and a follower (which forwards): EVAL bodies
 that read TIME, draw math.random, INCR a counter, set relative expiries and depend on the order
-of SMEMBERS / HKEYS replies (hash-ordered, different on every node); EVALSHA of a script loaded
+of SMEMBERS / HKEYS / SORT BY nosort replies (hash-ordered, different on every node), and
+cmsgpack / struct encodings of those (their SHA1 is stored); EVALSHA of a script loaded
 with SCRIPT LOAD through a follower (the leader logs it as EVAL with the body); FCALL of a
 library loaded with FUNCTION LOAD (replicated state). The leader is killed with SIGKILL halfway
 through and restarted. When every node has applied the same index, each node's keyspace is read
@@ -15,7 +16,7 @@ seed is printed (SCRIPT_SEED=n replays the command stream; timing still varies).
 
 Seen failing (values differ between nodes at the first math.random / TIME write) with the seed
 taken from the node's clock instead of the entry (exec_script in src/node/node.c seeding from
-net_wall_ms()), and with the time a script sees taken from the node's clock.
+net_wall_ms()), and with the time a script sees taken from the node's clock, and (SORT) with sort.c's constant-BY rule for scripts removed.
 """
 
 import os
@@ -43,6 +44,10 @@ S_ORDER = """
 redis.call('SADD', KEYS[1], unpack(ARGV))
 local m = redis.call('SMEMBERS', KEYS[1])
 redis.call('RPUSH', KEYS[2], m[1], m[#m])
+local s = redis.call('SORT', KEYS[1], 'BY', 'nosort', 'LIMIT', 0, 2)
+local packed = cmsgpack.pack({s[1], m[1], n = #m, r = math.random()}) ..
+  struct.pack('>dI3s', math.random(), #m, m[#m])
+redis.call('RPUSH', KEYS[2], s[1], redis.sha1hex(packed))
 local h = redis.call('HKEYS', 'hk')
 if #h > 0 then redis.call('SET', KEYS[3], h[1] .. '/' .. h[#h]) end
 return #m
