@@ -24,20 +24,23 @@ void cmd_del(data_call *c)
     reply_int(c, n);
 }
 
-void cmd_exists(data_call *c)
+/* EXISTS and TOUCH: the keys that exist; only TOUCH counts as an access (LRU/LFU) */
+static void count_existing(data_call *c, int touch)
 {
     long long n = 0;
     for (int i = 1; i < c->argc; i++)
-        n += ks_read_notouch(c, &c->argv[i]) != NULL;
+        n += (touch ? ks_read(c, &c->argv[i]) : ks_read_notouch(c, &c->argv[i])) != NULL;
     reply_int(c, n);
+}
+
+void cmd_exists(data_call *c)
+{
+    count_existing(c, 0);
 }
 
 void cmd_touch(data_call *c)
 {
-    long long n = 0;
-    for (int i = 1; i < c->argc; i++)
-        n += ks_read(c, &c->argv[i]) != NULL;
-    reply_int(c, n);
+    count_existing(c, 1);
 }
 
 static const char *type_name(const dentry *e)

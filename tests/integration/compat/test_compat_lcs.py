@@ -19,6 +19,10 @@ def test_lcs_fixed(pair):
         ("LCS", "key1"), ("RPUSH", "l", "a"), ("LCS", "key1", "l"), ("LCS", "l", "nokey", "LEN"),
         ("SET", "n1", "12345"), ("SET", "n2", "2345"), ("LCS", "n1", "n2", "IDX", "WITHMATCHLEN"),
         ("SET", "same", "abcabc"), ("LCS", "same", "same", "IDX"),
+        # the table's bound: (601 x 601) x 4 bytes > proto-max-bulk-len 1mb
+        ("CONFIG", "SET", "proto-max-bulk-len", "1mb"), ("SET", "big1", "a" * 600),
+        ("SET", "big2", "b" * 600), ("LCS", "big1", "big2", "LEN"), ("LCS", "big1", "key2"),
+        ("CONFIG", "SET", "proto-max-bulk-len", "512mb"), ("LCS", "big1", "big2", "LEN"),
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
