@@ -42,26 +42,28 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard src/*/*.[ch] tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(call fuzz_srcs,$(notdir $@)) $(LDLIBS) -o $@
 
-# $(1) = seconds per target
-define fuzz_run_all
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build/fuzz/work/$$t build/fuzz/artifacts; \
-	  seeds=; [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
-	  echo "== fuzz $$t for $(1) s"; \
-	  build/fuzz/$$t $(FUZZ_RUN_FLAGS) -max_total_time=$(1) \
-	    -artifact_prefix=build/fuzz/artifacts/$$t- $(FUZZ_ARGS) \
-	    build/fuzz/work/$$t $$seeds 2>build/fuzz/$$t.log \
-	    || { tail -n 60 build/fuzz/$$t.log; echo "fuzz: $$t FAILED (log: build/fuzz/$$t.log)"; exit 1; }; \
+# One target's run: $(1) = target name, $(2) = seconds.
+define fuzz_run_one
+	@mkdir -p build/fuzz/work/$(1) build/fuzz/artifacts
+	@seeds=; [ -d tests/fuzz/corpus/$(1) ] && seeds=tests/fuzz/corpus/$(1); \
+	  echo "== fuzz $(1) for $(2) s"; \
+	  build/fuzz/$(1) $(FUZZ_RUN_FLAGS) -max_total_time=$(2) \
+	    -artifact_prefix=build/fuzz/artifacts/$(1)- $(FUZZ_ARGS) \
+	    build/fuzz/work/$(1) $$seeds 2>build/fuzz/$(1).log \
+	    || { tail -n 60 build/fuzz/$(1).log; echo "fuzz: $(1) FAILED (log: build/fuzz/$(1).log)"; exit 1; }; \
 	  grep -aE '^(INFO: Seed|Done|stat::number_of_executed_units|stat::average_exec_per_sec)|^#[0-9]+.*DONE' \
-	    build/fuzz/$$t.log | sed "s|^|  $$t: |"; \
-	done
+	    build/fuzz/$(1).log | sed "s|^|  $(1): |"
 endef
 
+# Each target is its own make goal, so `make -jN fuzz-short` runs N fuzzers at once (the gate
+# runs its extra stages with -j$(JOBS) --output-sync, so their outputs stay readable).
 .PHONY: fuzz fuzz-short fuzz-build
 fuzz-build: $(FUZZ_BINS)
-fuzz-short: $(FUZZ_BINS)
-	$(call fuzz_run_all,$(FUZZ_SHORT_SECONDS))
-fuzz: $(FUZZ_BINS)
-	$(call fuzz_run_all,$(FUZZ_SECONDS))
+fuzz-short: $(addprefix fuzz-short-,$(FUZZ_TARGETS))
+fuzz: $(addprefix fuzz-long-,$(FUZZ_TARGETS))
+fuzz-short-%: build/fuzz/%
+	$(call fuzz_run_one,$*,$(FUZZ_SHORT_SECONDS))
+fuzz-long-%: build/fuzz/%
+	$(call fuzz_run_one,$*,$(FUZZ_SECONDS))
 
 TEST_EXTRA += fuzz-short
