@@ -43,6 +43,18 @@ bench-cluster-quick: build/rel/synod build/rel/bench/bench_cluster_http
 
 BENCH_EXTRA += bench-cluster
 
+# bench-failover (part of `make bench`): kill -9 of the leader under a 50-client write load, time
+# to the first acknowledged write through a survivor (median of 5), and term changes during 60 s
+# of the same load without faults (issue 13). bench-failover-quick: 3 kills, 10 s.
+.PHONY: bench-failover bench-failover-quick
+bench-failover: build/rel/synod
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_failover.py
+
+bench-failover-quick: build/rel/synod
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_failover.py --quick
+
+BENCH_EXTRA += bench-failover
+
 # the stream-queue test of issue 12 for 5 minutes (tests/integration/cluster/test_cluster_queue.py;
 # `make test` runs it for 12 s). SEED=n replays a schedule.
 .PHONY: queue-long

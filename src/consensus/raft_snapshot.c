@@ -11,8 +11,8 @@
  * busy writing or installing the previous one. The timeout is generous because loss is rare
  * (peer links are ordered streams: a chunk is lost only with its connection) while a slow
  * answer is normal: the last chunk is answered only after the follower loaded and fsync'd the
- * whole snapshot. In the server (40 ms ticks, election_tick 12) that is ~1.9 s, then ~3.8 s,
- * capped at ~7.7 s. */
+ * whole snapshot. In the server (20 ms ticks, election_tick 12) that is ~1 s, then ~1.9 s,
+ * capped at ~3.8 s. */
 #include "consensus/raft_internal.h"
 
 #include <stdlib.h>

@@ -701,7 +701,7 @@ void node_before_sleep(net_loop *l, void *ctx)
      * node_process may unblock more, so a few rounds (bounded). If the last round still
      * completed requests (a read queued behind a write in a pipeline), a zero-delay timer makes
      * the next pass come at once instead of after the next tick: without it a mixed pipeline
-     * advanced a few commands per 40 ms tick. Network events are handled between passes. */
+     * advanced a few commands per 20 ms tick. Network events are handled between passes. */
     int progress = 0;
     for (int round = 0; round < 4; round++) {
         uint64_t done_before = n->completions;

@@ -14,7 +14,7 @@
 
 #define NODE_ADDRS_MAX       (2 * RAFT_MAX_MEMBERS)
 #define NODE_ADDR_MAX        256
-#define NODE_TICK_MS         40 /* election timeout 12..24 ticks: 480..960 ms */
+#define NODE_TICK_MS         20 /* election timeout 12..24 ticks: 240..480 ms */
 #define NODE_ELECTION_TICKS  12
 #define NODE_HEARTBEAT_TICKS 2
 #define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
