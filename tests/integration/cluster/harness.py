@@ -17,6 +17,7 @@ Every wait is bounded. Processes are stopped by PID only.
 import contextlib
 import ctypes
 import os
+import random
 import re
 import signal
 import socket
@@ -618,3 +619,112 @@ def wait_for(pred, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
     what = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# --- "writers through a leader kill, then compare digests": the replication tests' common run ---
+
+# Errors a client sees while a leader dies and another takes over; anything else is a bug.
+FAILOVER_ERRORS = ("CLUSTERDOWN", "TRYAGAIN", "Connection", "closed", "timeout", "LOADING")
+
+
+def pipelined_writer(nodes, dead, rng, make_cmd, rounds, pipe, stats, errors, expected=(),
+                     on_reply=None, setup=None):  # fmt: skip
+    """Sends `rounds` pipelines of `pipe` commands made by make_cmd(rng), moving to the next node
+    of `nodes` when one is in `dead` or its connection fails (as a client would). Replies that are
+    errors count as stats["errors"] and, unless they contain a FAILOVER_ERRORS or `expected`
+    string, are appended to `errors`; successes count as stats["ok"] and are passed to
+    on_reply(cmd, reply, stats). setup(client) runs on each new connection."""
+    clients = {}
+    done = at = attempts = 0
+    while done < rounds and attempts < rounds * 50:
+        attempts += 1
+        node = nodes[at % len(nodes)]
+        if node.id in dead:
+            at += 1
+            continue
+        cmds = [make_cmd(rng) for _ in range(pipe)]
+        try:
+            r = clients.get(node.id)
+            if r is None:
+                r = node.client(timeout=10.0)
+                if setup:
+                    setup(r)
+                clients[node.id] = r
+            p = r.pipeline(transaction=False)
+            for cmd in cmds:
+                p.execute_command(*cmd)
+            for cmd, reply in zip(cmds, p.execute(raise_on_error=False)):
+                if isinstance(reply, Exception):
+                    stats["errors"] = stats.get("errors", 0) + 1
+                    msg = str(reply)
+                    if not any(s in msg for s in FAILOVER_ERRORS + tuple(expected)):
+                        errors.append((cmd[:4], msg))
+                else:
+                    stats["ok"] = stats.get("ok", 0) + 1
+                    if on_reply:
+                        on_reply(cmd, reply, stats)
+            done += 1
+        except (redis.RedisError, OSError):
+            clients.pop(node.id, None)
+            stats["reconnects"] = stats.get("reconnects", 0) + 1
+            at += 1
+            time.sleep(0.1)
+
+
+def writers_through_leader_kill(c, seed, make_cmd, rounds, pipe, expected=(), on_reply=None,
+                                setup=None, kill_after=0.5, restart_after=0.5):  # fmt: skip
+    """Three pipelined_writer threads (seeded seed*10+i): one starts on the leader, two on
+    followers (which forward). After kill_after seconds the leader is killed (SIGKILL), the
+    writers move on, a new leader is awaited, and restart_after seconds later the old leader is
+    restarted and catches up (from its log or a snapshot). Returns (stats, errors, killed node,
+    new leader) once every writer finished."""
+    leader = c.wait_leader()
+    followers = [n for n in c.nodes if n is not leader]
+    dead, stats, errors = set(), {"ok": 0, "errors": 0, "reconnects": 0}, []
+    starts = [[leader] + followers, [followers[0], leader, followers[1]],
+              [followers[1], followers[0], leader]]  # fmt: skip
+    writers = [
+        threading.Thread(target=pipelined_writer,
+                         args=(s, dead, random.Random(seed * 10 + i), make_cmd, rounds, pipe,
+                               stats, errors, expected, on_reply, setup))  # fmt: skip
+        for i, s in enumerate(starts)
+    ]
+    for w in writers:
+        w.start()
+    try:
+        time.sleep(kill_after)
+        dead.add(leader.id)
+        leader.kill()
+        new = c.wait_leader(nodes=followers, exclude=(leader,))
+        time.sleep(restart_after)
+        leader.start()
+        leader.wait_serving()
+        dead.discard(leader.id)
+        for w in writers:
+            w.join(timeout=120)
+    finally:
+        dead.update(n.id for n in c.nodes)  # stops writers that are still going
+        for w in writers:
+            w.join(timeout=10)
+    return stats, errors, leader, new
+
+
+def synod_digest(node, decode=True):
+    """[digest, last_applied] of node's applied data (SYNOD DIGEST, read locally)."""
+    r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0, decode_responses=decode)
+    try:
+        r.execute_command("SYNOD", "CONSISTENCY", "stale")
+        return r.execute_command("SYNOD", "DIGEST")
+    finally:
+        r.close()
+
+
+def assert_same_digest(c, label="", timeout=30):
+    """Waits until every node applied the same index, then asserts SYNOD DIGEST is identical
+    on every node; returns the digest."""
+    c.wait_converged([], timeout=timeout)
+    digests = {n.id: synod_digest(n) for n in c.nodes}
+    ref_id = min(digests)
+    for nid, d in digests.items():
+        assert d == digests[ref_id], f"{label}: node{nid} digest {d} != node{ref_id} {digests[ref_id]}"
+    return digests[ref_id]

@@ -15,11 +15,10 @@ command stream (timing still varies).
 
 import os
 import random
-import threading
-import time
 
 import pytest
 import redis
+from harness import assert_same_digest, writers_through_leader_kill
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -44,52 +43,16 @@ def _command(rng):
     return ("HINCRBY", key, "n%d" % rng.randrange(3), str(rng.randrange(-5, 6)))
 
 
-def _writer(nodes, dead, seed, stats, errors):
-    rng = random.Random(seed)
-    clients = {}
-    done = at = attempts = 0
-    while done < ROUNDS and attempts < ROUNDS * 50:
-        attempts += 1
-        node = nodes[at % len(nodes)]
-        if node.id in dead:
-            at += 1
-            continue
-        cmds = [_command(rng) for _ in range(PIPE)]
-        try:
-            r = clients.get(node.id)
-            if r is None:
-                r = node.client(timeout=10.0)
-            clients[node.id] = r
-            p = r.pipeline(transaction=False)
-            for cmd in cmds:
-                p.execute_command(*cmd)
-            for cmd, reply in zip(cmds, p.execute(raise_on_error=False)):
-                if isinstance(reply, Exception):
-                    msg = str(reply)
-                    if not any(s in msg for s in ("CLUSTERDOWN", "TRYAGAIN", "Connection",
-                                                  "closed", "timeout", "LOADING",
-                                                  "not an integer")):
-                        errors.append((cmd[:3], msg))
-                else:
-                    stats["ok"] += 1
-            done += 1
-        except (redis.RedisError, OSError):
-            clients.pop(node.id, None)
-            at += 1
-            time.sleep(0.1)
-
-
 def _state(node):
     r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0)
     try:
         r.execute_command("SYNOD", "CONSISTENCY", "stale")
-        digest = r.execute_command("SYNOD", "DIGEST")
         enc, order = {}, {}
         for k in PACKED + [TABLE]:
             if r.exists(k):
                 enc[k] = r.object("encoding", k)
                 order[k] = [(f, len(v)) for f, v in r.hgetall(k).items()]
-        return digest, enc, order
+        return enc, order
     finally:
         r.close()
 
@@ -99,46 +62,22 @@ def test_packed_hashes_with_long_values(make_cluster):
     print(f"HPACK_SEED={seed}")
     c = make_cluster(3, extra_args=("--snapshot-count", "60", "--hash-max-listpack-value",
                                     "100000"))  # fmt: skip
-    leader = c.wait_leader()
-    followers = [n for n in c.nodes if n is not leader]
-    dead, stats, errors = set(), {"ok": 0}, []
-    starts = [[leader] + followers, [followers[0], leader, followers[1]],
-              [followers[1], followers[0], leader]]  # fmt: skip
-    writers = [threading.Thread(target=_writer, args=(s, dead, seed * 10 + i, stats, errors))
-               for i, s in enumerate(starts)]  # fmt: skip
-    for w in writers:
-        w.start()
-    try:
-        time.sleep(0.5)
-        dead.add(leader.id)
-        leader.kill()
-        c.wait_leader(nodes=followers, exclude=(leader,))
-        time.sleep(0.5)
-        leader.start()
-        leader.wait_serving()
-        dead.discard(leader.id)
-        for w in writers:
-            w.join(timeout=120)
-    finally:
-        dead.update(n.id for n in c.nodes)
-        for w in writers:
-            w.join(timeout=10)
+    stats, errors, _, _ = writers_through_leader_kill(
+        c, seed, _command, ROUNDS, PIPE, expected=("not an integer",))  # fmt: skip
     assert not errors, f"HPACK_SEED={seed}: unexpected errors: {errors[:5]}"
     assert stats["ok"] > 200, f"HPACK_SEED={seed}: too few writes to prove anything: {stats}"
-    c.wait_converged([], timeout=30)
+    digest = assert_same_digest(c, f"HPACK_SEED={seed}")
     states = {n.id: _state(n) for n in c.nodes}
     ref_id = min(states)
     ref = states[ref_id]
-    packed = [k for k in PACKED if k in ref[1]]
+    packed = [k for k in PACKED if k in ref[0]]
     assert packed, f"HPACK_SEED={seed}: every packed hash empty"
-    assert any(n > 255 for k in packed for _, n in ref[2][k]), f"HPACK_SEED={seed}: no long value"
+    assert any(n > 255 for k in packed for _, n in ref[1][k]), f"HPACK_SEED={seed}: no long value"
     for nid, st in states.items():
-        assert st[0] == ref[0], (f"HPACK_SEED={seed}: node{nid} digest {st[0]} differs from "
-                                 f"node{ref_id} {ref[0]}")
         for k in packed:
-            assert st[1][k] == b"listpack", f"HPACK_SEED={seed}: node{nid} {k} is {st[1][k]}"
+            assert st[0][k] == b"listpack", f"HPACK_SEED={seed}: node{nid} {k} is {st[0][k]}"
         for k in packed:  # a table's order is its buckets', not part of the value
-            assert st[2][k] == ref[2][k], f"HPACK_SEED={seed}: node{nid} {k}'s order differs"
-        if TABLE in ref[2]:
-            assert sorted(st[2][TABLE]) == sorted(ref[2][TABLE])
-    print(f"{stats}; digest {ref[0]}; encodings {ref[1]}")
+            assert st[1][k] == ref[1][k], f"HPACK_SEED={seed}: node{nid} {k}'s order differs"
+        if TABLE in ref[1]:
+            assert sorted(st[1][TABLE]) == sorted(ref[1][TABLE])
+    print(f"{stats}; digest {digest}; encodings {ref[0]}")

@@ -18,11 +18,10 @@ is printed (HLL_SEED=n replays the same command stream; timing still varies).
 import hashlib
 import os
 import random
-import threading
-import time
 
 import pytest
 import redis
+from harness import assert_same_digest, writers_through_leader_kill
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -51,42 +50,6 @@ def _command(rng):
     return ("PFCOUNT", *rng.sample(KEYS, 3))
 
 
-def _writer(nodes, dead, seed, stats, errors):
-    rng = random.Random(seed)
-    clients = {}
-    done = at = attempts = 0
-    while done < ROUNDS and attempts < ROUNDS * 50:
-        attempts += 1
-        node = nodes[at % len(nodes)]
-        if node.id in dead:  # move on to the next node, as a client would
-            at += 1
-            continue
-        cmds = [_command(rng) for _ in range(PIPE)]
-        try:
-            r = clients.get(node.id) or node.client(timeout=10.0)
-            clients[node.id] = r
-            p = r.pipeline(transaction=False)
-            for cmd in cmds:
-                p.execute_command(*cmd)
-            for cmd, reply in zip(cmds, p.execute(raise_on_error=False)):
-                if isinstance(reply, Exception):
-                    stats["errors"] += 1
-                    msg = str(reply)
-                    # only failover errors are expected; anything else is a bug
-                    if not any(s in msg for s in ("CLUSTERDOWN", "TRYAGAIN", "Connection",
-                                                  "closed", "timeout", "LOADING",
-                                                  "specified key does not exist")):
-                        errors.append((cmd[:4], msg))
-                else:
-                    stats["ok"] += 1
-            done += 1
-        except (redis.RedisError, OSError):
-            clients.pop(node.id, None)
-            stats["reconnects"] += 1
-            at += 1
-            time.sleep(0.1)
-
-
 def _digest_on(node):
     """sha256 over every key's string, and each key's PFCOUNT, read locally on node."""
     # bytes, not text: the strings are binary (the harness's connections decode replies)
@@ -112,34 +75,9 @@ def test_replicas_end_with_identical_hlls(make_cluster):
     seed = int(os.environ.get("HLL_SEED", random.randrange(1 << 30)))
     print(f"HLL_SEED={seed}")
     c = make_cluster(3, extra_args=("--snapshot-count", "40"))
-    leader = c.wait_leader()
-    followers = [n for n in c.nodes if n is not leader]
-    dead = set()
-    stats = {"ok": 0, "errors": 0, "reconnects": 0}
-    errors = []
-    # two writers start on the leader, one on a follower (forwarding)
-    starts = [[leader] + followers, [leader] + followers, [followers[0], leader, followers[1]]]
-    writers = [
-        threading.Thread(target=_writer, args=(nodes, dead, seed * 10 + i, stats, errors))
-        for i, nodes in enumerate(starts)
-    ]
-    for w in writers:
-        w.start()
-    try:
-        time.sleep(0.7)
-        dead.add(leader.id)
-        leader.kill()  # entries in flight on the old leader
-        new = c.wait_leader(nodes=followers, exclude=(leader,))
-        time.sleep(1.0)
-        leader.start()  # catches up from its log, a snapshot, and the new leader
-        leader.wait_serving()
-        dead.discard(leader.id)
-        for w in writers:
-            w.join(timeout=120)
-    finally:
-        dead.update(n.id for n in c.nodes)  # stops writers that are still going
-        for w in writers:
-            w.join(timeout=10)
+    stats, errors, leader, new = writers_through_leader_kill(
+        c, seed, _command, ROUNDS, PIPE, expected=("specified key does not exist",),
+        kill_after=0.7, restart_after=1.0)  # fmt: skip
     assert not errors, f"HLL_SEED={seed}: unexpected errors: {errors[:5]}"
     assert stats["ok"] > 1000, f"too few commands took effect to prove anything: {stats}"
     c.wait_converged([], timeout=30)
@@ -152,5 +90,6 @@ def test_replicas_end_with_identical_hlls(make_cluster):
         assert st[0] == ref[0], (f"HLL_SEED={seed}: node{nid} digest differs from node{new.id}: "
                                  f"counts {st[1]} vs {ref[1]}, lengths {st[2]} vs {ref[2]}")
         assert st[1] == ref[1], f"HLL_SEED={seed}: node{nid} counts {st[1]} vs {ref[1]}"
+    assert_same_digest(c, f"HLL_SEED={seed}")  # and nothing else differs
     print(f"{stats}; leader node{leader.id} killed, node{new.id} took over; lengths {lens}; "
           f"counts {ref[1]}")
