@@ -701,6 +701,11 @@ int acl_user_nopass(const acl_user *u)
     return (u->flags & U_NOPASS) != 0;
 }
 
+int acl_user_sanitize(const acl_user *u)
+{
+    return (u->flags & U_SANITIZE) ? 1 : (u->flags & U_SKIP_SANITIZE) ? -1 : 0;
+}
+
 size_t acl_user_passwords(const acl_user *u)
 {
     return u->npw;

@@ -56,6 +56,7 @@ const acl_user *acl_at(const acl_table *t, size_t i); /* by name, byte order (AC
 const char *acl_user_name(const acl_user *u, size_t *len);
 int acl_user_enabled(const acl_user *u);
 int acl_user_nopass(const acl_user *u);
+int acl_user_sanitize(const acl_user *u); /* 1 sanitize-payload, -1 skip-sanitize-payload, 0 */
 size_t acl_user_passwords(const acl_user *u);
 const char *acl_user_password(const acl_user *u, size_t i); /* 64 hex digits, NUL-terminated */
 /* Is hex (64 lower-case hex digits of SHA-256) one of u's passwords? Takes the same time
