@@ -1098,6 +1098,38 @@ int acl_check(const acl_table *t, const acl_user *u, int id, int argc, const dat
     return relevant;
 }
 
+int acl_check_data(const acl_table *t, const acl_user *u, const data_cmd *dc, int argc,
+                   const data_arg *argv, int *idx)
+{
+    const data_cmd_info *in = data_cmd_describe(dc);
+    const acl_catalog *cat = t->cat;
+    int id = -1;
+    size_t nl = strlen(in->name);
+    if (argc >= 2 && argv[1].len < 64) {
+        char full[128];
+        memcpy(full, in->name, nl);
+        full[nl] = '|';
+        memcpy(full + nl + 1, argv[1].ptr, argv[1].len);
+        id = acl_catalog_find(cat, full, nl + 1 + argv[1].len);
+    }
+    if (id < 0) id = acl_catalog_find(cat, in->name, nl);
+    if (id < 0) return ACL_OK;
+    acl_ref *keys = xcalloc((size_t)argc, sizeof(acl_ref));
+    int *pos = xcalloc((size_t)argc, sizeof(int));
+    int nk = eq_ci(in->name, nl, "spublish") ? 0 : data_cmd_getkeys(dc, argc, argv, pos, argc);
+    if (nk < 0) nk = 0;
+    if (nk > argc) nk = argc;
+    unsigned kf = (in->flags & DATA_CMD_WRITE) ? ACL_KEY_WRITE : ACL_KEY_READ;
+    for (int i = 0; i < nk; i++)
+        keys[i] = (acl_ref){pos[i], kf};
+    acl_ref ch = {1, 0};
+    int nc = (eq_ci(in->name, nl, "publish") || eq_ci(in->name, nl, "spublish")) && argc >= 2;
+    int rc = acl_check(t, u, id, argc, argv, keys, nk, &ch, nc, idx);
+    free(keys);
+    free(pos);
+    return rc;
+}
+
 int acl_channel_ok(const acl_user *u, const char *ch, size_t len, int pattern)
 {
     for (size_t i = 0; i < u->nsels; i++)

@@ -104,6 +104,12 @@ typedef struct {
  * caller)? ACL_OK, or the denial and in *idx the argv index of the key or channel refused. */
 int acl_check(const acl_table *t, const acl_user *u, int id, int argc, const data_arg *argv,
               const acl_ref *keys, int nkeys, const acl_ref *chans, int nchans, int *idx);
+/* acl_check for a data command (as a script's redis.call runs it): its catalog id (a data
+ * container's subcommand when argv[1] names one), its keys (read access for a read-only
+ * command, write access for a write) and PUBLISH / SPUBLISH's channel. ACL_OK if the catalog
+ * does not know the command. */
+int acl_check_data(const acl_table *t, const acl_user *u, const data_cmd *dc, int argc,
+                   const data_arg *argv, int *idx);
 /* May u use this channel (pattern: a PSUBSCRIBE pattern, matched literally)? */
 int acl_channel_ok(const acl_user *u, const char *ch, size_t len, int pattern);
 /* Is u free of any key, channel and command restriction (every selector aside)? */

@@ -35,6 +35,8 @@ struct srv_acl {
     int *by_name;   /* catalog ids sorted by name, for lookups */
     log_entry *log; /* newest first */
     size_t log_n, log_cap;
+    data_arg *wrap; /* srv_acl_script_wrap's argv */
+    int wrap_cap;
     /* ACL_EFFECT rewrite: hashes of the clear-text passwords of the request */
     char (*hashes)[66];
     size_t hashes_cap;
@@ -88,6 +90,7 @@ void srv_acl_deinit(server *s)
     free(a->cmds);
     free(a->by_name);
     free(a->hashes);
+    free(a->wrap);
     free(a);
     s->acl = NULL;
 }
@@ -250,7 +253,7 @@ static int check_request(server *s, const acl_user *u, int argc, const data_arg 
         if (!strncmp(*name, "eval", 4) || !strncmp(*name, "fcall", 5))
             kflags = strstr(*name, "_ro") ? ACL_KEY_READ : ACL_KEY_READ | ACL_KEY_WRITE;
     }
-    if (nk < 0) nk = 0;
+    if (nk < 0 || !strcmp(*name, "spublish")) nk = 0; /* its shard channel is no key for ACL */
     if (nk > argc) nk = argc;
     for (int i = 0; i < nk; i++)
         keys[i] = (acl_ref){pos[i], kflags};
@@ -279,10 +282,44 @@ static const char *denied_text(int rc)
                                   "used as arguments";
 }
 
+static int is_script_cmd(const data_arg *a)
+{
+    static const char *const names[] = {"eval",       "evalsha", "eval_ro",
+                                        "evalsha_ro", "fcall",   "fcall_ro"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (arg_is(a, names[i])) return 1;
+    return 0;
+}
+
+const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_arg *argv)
+{
+    if (!is_script_cmd(&argv[0])) return argv;
+    const acl_user *u = client_user(s, c);
+    if (!u || acl_user_unrestricted(u)) return argv;
+    struct srv_acl *a = s->acl;
+    if (*argc + 2 > a->wrap_cap) {
+        a->wrap_cap = *argc + 2;
+        a->wrap = realloc(a->wrap, (size_t)a->wrap_cap * sizeof(*a->wrap));
+        SYN_ASSERT(a->wrap != NULL);
+    }
+    size_t ulen;
+    const char *uname = srv_acl_username(c, &ulen);
+    a->wrap[0] = (data_arg){"ACL_AS", 6};
+    a->wrap[1] = (data_arg){uname, ulen};
+    memcpy(a->wrap + 2, argv, (size_t)*argc * sizeof(*argv));
+    *argc += 2;
+    return a->wrap;
+}
+
 int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv)
 {
     const acl_user *u = client_user(s, c);
     if (u && acl_user_unrestricted(u)) return 0;
+    if (arg_is(&argv[0], "acl_as")) { /* would run a script as another user */
+        srv_reply_error(c, "NOPERM this user has no permissions to run the 'acl_as' command");
+        if (c->in_multi) c->multi_dirty = 1;
+        return 1;
+    }
     if (!u) { /* deleted while connected (the close is on its way): nothing is allowed */
         srv_reply_error(c, "NOPERM this user has no permissions to run any command");
         c->flags |= CLIENT_CLOSE_AFTER_REPLY;
@@ -447,9 +484,17 @@ static void on_users_changed(void *ctx, const char *name, size_t len, int delete
     }
 }
 
+/* redis.call refused inside a script whose caller is on this node */
+static void on_script_denied(void *ctx, void *out_ctx, int reason, const char *user, size_t ulen,
+                             const char *obj, size_t olen)
+{
+    log_add(ctx, out_ctx, reason, CTX_LUA, user, ulen, obj, olen);
+}
+
 void srv_acl_start(server *s)
 {
     data_set_acl_hook(s->ds, on_users_changed, s);
+    script_set_acl_hook(s->se, on_script_denied, s);
 }
 
 int srv_acl_check_user(server *s, const acl_user *u, int argc, const data_arg *argv, int *idx,

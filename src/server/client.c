@@ -341,6 +341,9 @@ static void process_input(client *c)
                 }
             }
             srv_acl_rewrite(s, argc, s->argv); /* ACL SETUSER / DELUSER: their logged form */
+            /* a restricted user's script names the user (ACL_AS): checked on every replica */
+            int wargc = argc;
+            const data_arg *wargv = srv_acl_script_wrap(s, c, &wargc, s->argv);
             /* queued in MULTI: not a call (EXEC's calls are charged as its reply comes) */
             srv_stats_phase(c, 1, 0);
             if (c->in_multi && !cmd_is(&s->argv[0], "multi") && !cmd_is(&s->argv[0], "exec") &&
@@ -350,7 +353,7 @@ static void process_input(client *c)
             /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
             if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
                 srv_tracking_request(s, c, argc, s->argv);
-            int m = srv_multi_filter(s, c, argc, s->argv);
+            int m = srv_multi_filter(s, c, wargc, wargv);
             if (m == MULTI_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
@@ -400,12 +403,12 @@ static void process_input(client *c)
                 continue;
             }
             srv_stats_feed_script(s, c, argc, s->argv);
-            int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
+            int route = s->node ? node_route(s->node, &c->nc, wargc, wargv) : NODE_LOCAL;
             if (route == NODE_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
             }
-            if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);
+            if (route == NODE_LOCAL) srv_dispatch(s, c, wargc, wargv);
             srv_stats_end(s, c, 1, route == NODE_LOCAL, argc, s->argv);
             s->stats.commands_processed++;
         }

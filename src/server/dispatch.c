@@ -591,7 +591,8 @@ const char *srv_cmd_fullname(int argc, const data_arg *argv)
 
 int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
+    if (argc >= 3 && argv[0].len == 6 && strncasecmp(argv[0].ptr, "acl_as", 6) == 0)
+        return srv_cmd_check(s, c, argc - 2, argv + 2); /* a script run as a user (acl.c) */
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
@@ -621,6 +622,10 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
 {
     SYN_ASSERT(argc > 0);
+    if (argc >= 3 && argv[0].len == 6 && strncasecmp(argv[0].ptr, "acl_as", 6) == 0) {
+        srv_cmd_scripting(s, c, argc, argv); /* a script run as a user (acl.c) */
+        return;
+    }
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         exec_data(s, c, dc, argc, argv);
@@ -1086,6 +1091,9 @@ static const struct {
     {"readonly", "fast connection"},
     {"readwrite", "fast connection"},
     {"synod", "admin slow"},
+    /* not implemented (unknown command), known to ACL so that rules naming it (Redis
+     * configurations, +debug|object) are accepted as Redis accepts them */
+    {"debug", "admin slow dangerous"},
 };
 
 static uint32_t cat_bits(const char *words)

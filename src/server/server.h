@@ -362,6 +362,9 @@ void srv_acl_reset_user(server *s, client *c);
 int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv);
 int srv_acl_exec_denied(server *s, client *c, int argc, const data_arg *argv, const char **reason);
 void srv_acl_rewrite(server *s, int argc, data_arg *argv);
+/* EVAL & co. of a restricted user as `ACL_AS user EVAL ...` (argv itself otherwise; the result
+ * is valid until the next call) */
+const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_arg *argv);
 int srv_acl_check_user(server *s, const acl_user *u, int argc, const data_arg *argv, int *idx,
                        const char **name, char *buf, size_t cap);
 void srv_acl_log_reset(server *s);
