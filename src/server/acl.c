@@ -158,6 +158,13 @@ int srv_acl_default_nopass(const server *s)
     return u && acl_user_enabled(u) && acl_user_nopass(u);
 }
 
+int srv_acl_default_passwordless(const server *s)
+{
+    if (s->cfg.requirepass[0]) return 0;
+    const acl_user *u = acl_find(data_acl(s->ds), "default", 7);
+    return u && acl_user_nopass(u);
+}
+
 int srv_acl_auth_required(const server *s, const client *c)
 {
     return !c->authenticated && !srv_acl_default_nopass(s);

@@ -146,7 +146,7 @@ void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
         srv_reply_error(c, "ERR syntax error");
         return;
     }
-    if (argc == 2 && srv_acl_default_nopass(s)) {
+    if (argc == 2 && srv_acl_default_passwordless(s)) {
         srv_reply_error(c, "ERR AUTH <password> called without any password configured for the "
                            "default user. Are you sure your configuration is correct?");
         return;

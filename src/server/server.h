@@ -355,7 +355,8 @@ void srv_acl_start(server *s); /* the apply hook that closes clients of changed 
 void srv_acl_deinit(server *s);
 const char *srv_acl_username(const client *c, size_t *len);
 void srv_acl_client_free(client *c);
-int srv_acl_default_nopass(const server *s); /* new connections need no AUTH */
+int srv_acl_default_nopass(const server *s);       /* new connections need no AUTH */
+int srv_acl_default_passwordless(const server *s); /* nopass, on or off: AUTH <pass> refused */
 int srv_acl_auth_required(const server *s, const client *c);
 int srv_acl_auth(server *s, client *c, const data_arg *user, const data_arg *pass); /* 0 / -1 */
 void srv_acl_reset_user(server *s, client *c);
