@@ -339,7 +339,7 @@ void srv_cmd_client_unblock(server *s, client *c, int argc, const data_arg *argv
 
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
 {
-    const data_arg *addr = NULL, *laddr = NULL;
+    const data_arg *addr = NULL, *laddr = NULL, *user = NULL;
     long long id = 0;
     int skipme = 1, match_none = 0, old_form = argc == 3, want_type = -1;
     if (old_form) {
@@ -370,11 +370,12 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
             } else if (more && arg_is(&argv[i], "laddr")) {
                 laddr = &argv[i + 1];
             } else if (more && arg_is(&argv[i], "user")) {
-                if (!arg_eq_str(&argv[i + 1], "default")) {
+                if (!acl_find(data_acl(s->ds), argv[i + 1].ptr, argv[i + 1].len)) {
                     srv_reply_errorf(c, "ERR No such user '%.*s'", (int)argv[i + 1].len,
                                      argv[i + 1].ptr);
                     return;
                 }
+                user = &argv[i + 1];
             } else if (more && arg_is(&argv[i], "skipme")) {
                 if (arg_is(&argv[i + 1], "yes")) {
                     skipme = 1;
@@ -395,6 +396,7 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
     for (client *o = s->clients; o && !match_none; o = o->next) {
         if (addr && !arg_eq_str(addr, o->addr)) continue;
         if (laddr && !arg_eq_str(laddr, o->laddr)) continue;
+        if (user && !arg_eq_str(user, srv_acl_username(o, NULL))) continue;
         if (want_type >= 0 && srv_pubsub_subscribed(o) != want_type) continue;
         if (id && (unsigned long long)id != o->id) continue;
         if (o == c && skipme) continue;

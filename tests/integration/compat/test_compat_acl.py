@@ -246,4 +246,7 @@ def test_deluser_and_channel_revocation_close_clients(acl_pair, connect):
     keep.step(("PING",))
     sub.assert_clean()
     keep.assert_clean()
+    p.step(("CLIENT", "KILL", "USER", "nosuch"))
+    p.step(("CLIENT", "KILL", "USER", "ps"))
     p.assert_clean()
+    assert_closed(keep)
