@@ -322,6 +322,12 @@
       "token value, RESIGN name token.",                                                           \
       cmd_election)
 
+/* ACL users (acl.c): what ACL SETUSER / DELUSER are logged as, passwords already hashed, and
+ * the error EXEC gives a queued command the user may no longer run. Not a Redis command. */
+#define DATA_ACL_COMMANDS(X)                                                                       \
+    X(acl_effect, -3, DC_W, 0, 0, 0, "server", "synod",                                            \
+      "Internal: ACL SETUSER / DELUSER as logged (passwords hashed)", cmd_acl_effect)
+
 /* X(name, arity, flags, first_key, last_key, key_step, group, since, summary, handler) */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.",       \
@@ -464,6 +470,7 @@
     DATA_HLL_COMMANDS(X)                                                                           \
     DATA_STREAM_COMMANDS(X)                                                                        \
     DATA_COORD_COMMANDS(X)                                                                         \
-    DATA_PUBSUB_COMMANDS(X)
+    DATA_PUBSUB_COMMANDS(X)                                                                        \
+    DATA_ACL_COMMANDS(X)
 
 #endif

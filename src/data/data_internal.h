@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "data/acl.h"
 #include "data/data.h"
 #include "data/data_cmds.h"
 #include "util/strconv.h"
@@ -193,6 +194,11 @@ struct data_store {
      * if the command changed the dataset */
     data_arg *wkeys;
     size_t wkeys_n, wkeys_cap;
+    /* ACL users (acl.c): replicated, in the snapshot (record kind 9); the catalog is the
+     * server's (data_set_acl_catalog) */
+    struct acl_table *acl;
+    data_acl_cb acl_cb;
+    void *acl_ctx;
     /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
     struct coord_state *coord;
     uint64_t coord_leader_epoch; /* data_coord_set_epoch: this node's term as leader (local) */
@@ -332,6 +338,9 @@ int string_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size
 int expire_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int spop_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 int restore_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
+
+/* ACL (acl.c): the catalog of a store whose server has not handed one over (unit tests) */
+extern const acl_catalog acl_no_catalog;
 
 /* Coordination state (coord.c). */
 typedef struct coord_state coord_state;

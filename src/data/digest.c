@@ -1,7 +1,7 @@
 /* digest.c — a digest of the whole dataset (SYNOD DIGEST): equal on two replicas iff (but for
  * hash collisions) they hold the same keys, types, values, expiry times, stream and group
- * state, function library and coordination state, whatever the layout of their tables. Like
- * Redis's DEBUG DIGEST it is order-independent where the data is unordered: keys are combined
+ * state, function library, coordination state and ACL users, whatever the layout of their tables.
+ * Like Redis's DEBUG DIGEST it is order-independent where the data is unordered: keys are combined
  * by addition, set members and hash fields too; lists, sorted sets and streams are ordered and
  * hashed in order. Two independent 64-bit lanes (SipHash-2-4 chained over the bytes) make a
  * 128-bit digest; an empty dataset digests to zeros, as in Redis. */
@@ -101,10 +101,11 @@ void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
 {
     dg total = {{0}, {0}};
     dict_each(&ds->keys, key_cb, &total);
-    if (ds->aux_len || !coord_is_empty(ds)) {
+    if (ds->aux_len || !coord_is_empty(ds) || !acl_is_default(ds->acl)) {
         dg extra = {{0}, {0}};
         put_str(&extra, ds->aux ? ds->aux : "", ds->aux_len);
         if (!coord_is_empty(ds)) coord_save(ds, put_cb, &extra);
+        if (!acl_is_default(ds->acl)) acl_save(ds->acl, put_cb, &extra);
         for (int i = 0; i < LANES; i++)
             total.acc[i] += extra.h[i];
     }

@@ -410,6 +410,11 @@ data_store *data_create(void)
     ds->rng = 0x9E3779B97F4A7C15ull;
     data_set_eviction(ds, DATA_EVICT_NOEVICTION, 5, 10, 1);
     ds->coord = coord_create();
+    ds->acl = acl_create(&acl_no_catalog);
+    if (!ds->acl) {
+        data_destroy(ds);
+        return NULL;
+    }
     return ds;
 }
 
@@ -490,6 +495,7 @@ void data_destroy(data_store *ds)
     free(ds->wkeys);
     free(ds->ntrack);
     coord_destroy(ds->coord);
+    acl_destroy(ds->acl);
     data_evict_deinit(ds);
     free(ds->spop_recent);
     free(ds);

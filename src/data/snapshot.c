@@ -1,11 +1,13 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (7; 1 to 6 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (8; 1 to 7 are still read) | u32 reserved (0)
  *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
  *             data_set_aux state (the function library)
  *   coord:    (v7+, at most once, before the key records, only when non-empty) u8 8 | the
  *             leases, locks and elections (coord.c, "snapshot codec")
+ *   acl:      (v8+, at most once, before the key records, only when the users differ from a
+ *             fresh table's) u8 9 | the ACL users (acl.c, "snapshot codec")
  *   records:  u8 kind (1 string, 2 hash, 3 list: v2+, 4 set: v3+, 5 zset: v4+, 7 stream: v6+) |
  * u8 flags (bit 0:
  * has expiry) | [i64 expire_ms] | u32 klen | key | string: u32 vlen | value | hash:   u32 nfields
@@ -30,8 +32,8 @@
 
 #define SNAP_MAGIC "SYNODDS"
 #define SNAP_VERSION                                                                               \
-    7 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
-       * 7: coordination state */
+    8 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
+       * 7: coordination state, 8: ACL users */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -43,6 +45,7 @@
 #define SNAP_K_AUX    6
 #define SNAP_K_STREAM 7
 #define SNAP_K_COORD  8
+#define SNAP_K_ACL    9
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -178,6 +181,10 @@ int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
     if (!coord_is_empty(ds)) {
         out_u(&o, SNAP_K_COORD, 1);
         coord_save(ds, out_put, &o);
+    }
+    if (!acl_is_default(ds->acl)) {
+        out_u(&o, SNAP_K_ACL, 1);
+        acl_save(ds->acl, out_put, &o);
     }
     dict_each(&ds->keys, save_entry, &o);
     out_u(&o, SNAP_K_END, 1);
@@ -344,6 +351,7 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     const char *aux = NULL;
     size_t aux_len = 0;
     coord_state *coord = NULL;
+    acl_table *acl = NULL;
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
@@ -353,6 +361,10 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
         }
         if (kind == SNAP_K_COORD && version >= 7 && records == 0 && !coord) {
             if (!(coord = coord_load(&in.p, &in.left))) goto fail;
+            continue;
+        }
+        if (kind == SNAP_K_ACL && version >= 8 && records == 0 && !acl) {
+            if (!(acl = acl_load(acl_get_catalog(ds->acl), &in.p, &in.left))) goto fail;
             continue;
         }
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
@@ -376,6 +388,11 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     ds->aux_gen++;
     coord_destroy(ds->coord);
     ds->coord = coord ? coord : coord_create();
+    acl_table *old_acl = ds->acl;
+    ds->acl = acl ? acl : acl_create(acl_get_catalog(old_acl));
+    SYN_ASSERT(ds->acl != NULL);
+    acl_destroy(old_acl);
+    acl = NULL;
     ks_flush(ds);
     ds->keys = tmp->keys;
     ds->keys.mem = &ds->mem;
@@ -384,10 +401,13 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     ds->expire_cursor = 0;
     dict_each(&ds->keys, repoint_cb, &ds->mem);
     coord_destroy(tmp->coord);
+    acl_destroy(tmp->acl);
     free(tmp);
+    if (ds->acl_cb) ds->acl_cb(ds->acl_ctx, NULL, 0, 0); /* users may have changed in any way */
     return 0;
 fail:
     coord_destroy(coord);
+    acl_destroy(acl);
     data_destroy(tmp);
     return rc;
 }

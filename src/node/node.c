@@ -227,7 +227,7 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
                         bool replicated)
 {
     uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
-    script_env env = {now_ms, seed, replicated};
+    script_env env = {now_ms, seed, replicated, NULL, 0};
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
     return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;

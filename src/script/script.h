@@ -41,7 +41,15 @@ void script_destroy(script_engine *se);
 typedef void (*script_call_hook)(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx);
 
-/* How a command reaches the store (script_route). */
+/* Called when redis.call / pcall is refused by ACL and the run has a caller (out_ctx): the
+ * denial (ACL_DENIED_*), the user and the object refused (the command's name, a key, a
+ * channel), for the caller's node's ACL LOG. */
+typedef void (*script_acl_hook)(void *hook_ctx, void *out_ctx, int reason, const char *user,
+                                size_t ulen, const char *obj, size_t olen);
+void script_set_acl_hook(script_engine *se, script_acl_hook fn, void *hook_ctx);
+
+/* How a command reaches the store (script_route). Every entry point below also takes a
+ * command prefixed with `ACL_AS user` (see script_env.acl_user). */
 enum {
     SCRIPT_NONE = 0,  /* not a scripting command */
     SCRIPT_LOCAL = 1, /* answered by the node that has the client (HELP, KILL, errors) */
@@ -66,6 +74,11 @@ typedef struct {
     int64_t now_ms;
     uint64_t seed;
     int replicated;
+    /* the ACL user every redis.call / pcall is checked against (NULL: no check). Set from an
+     * `ACL_AS user <scripting command>` prefix, which the server adds for restricted users so
+     * that the entry names the user and every replica checks alike. */
+    const char *acl_user;
+    size_t acl_user_len;
 } script_env;
 
 /* Before a SCRIPT_WRITE command is proposed: EVALSHA / EVALSHA_RO become EVAL / EVAL_RO with the

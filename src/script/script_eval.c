@@ -374,6 +374,18 @@ script_engine *script_create(data_store *ds)
     return se;
 }
 
+void script_set_acl_hook(script_engine *se, script_acl_hook fn, void *hook_ctx)
+{
+    se->acl_hook = fn;
+    se->acl_hook_ctx = hook_ctx;
+}
+
+/* `ACL_AS user <scripting command>` (script_env.acl_user) */
+static int acl_prefixed(int argc, const data_arg *argv)
+{
+    return argc >= 3 && sarg_is(&argv[0], "acl_as");
+}
+
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx)
 {
     se->call_hook = fn;
@@ -391,6 +403,7 @@ void script_destroy(script_engine *se)
 
 int script_route(script_engine *se, int argc, const data_arg *argv)
 {
+    if (acl_prefixed(argc, argv)) return script_route(se, argc - 2, argv + 2);
     const data_arg *a = &argv[0];
     if (sarg_is(a, "eval") || sarg_is(a, "evalsha")) {
         if (argc < 3) return SCRIPT_LOCAL;
@@ -423,6 +436,15 @@ int script_route(script_engine *se, int argc, const data_arg *argv)
 int script_rewrite(script_engine *se, int argc, const data_arg *argv, data_arg *rw, int rw_cap,
                    const script_out *out)
 {
+    if (acl_prefixed(argc, argv)) {
+        if (rw && rw_cap < 3) return 0;
+        int k =
+            script_rewrite(se, argc - 2, argv + 2, rw ? rw + 2 : NULL, rw ? rw_cap - 2 : 0, out);
+        if (k <= 0) return k;
+        rw[0] = argv[0];
+        rw[1] = argv[1];
+        return k + 2;
+    }
     lua_State *L = se->L;
     char sha[41];
     if ((sarg_is(&argv[0], "eval") || sarg_is(&argv[0], "eval_ro")) && argc >= 3) {
@@ -462,6 +484,12 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
                 const script_out *out)
 {
     SYN_ASSERT(argc > 0);
+    if (acl_prefixed(argc, argv)) {
+        script_env as = *env;
+        as.acl_user = argv[1].ptr;
+        as.acl_user_len = argv[1].len;
+        return script_exec(se, argc - 2, argv + 2, &as, out);
+    }
     const data_arg *a = &argv[0];
     lua_State *L0 = se->L;
     int top = lua_gettop(L0);

@@ -50,6 +50,8 @@ struct script_engine {
     srun *run;                  /* the invocation in progress (NULL between runs) */
     script_call_hook call_hook; /* script_set_call_hook; NULL = none */
     void *call_hook_ctx;
+    script_acl_hook acl_hook; /* script_set_acl_hook; NULL = none */
+    void *acl_hook_ctx;
     uint64_t max_hooks; /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
     uint64_t hooks;     /* count hooks of the run in progress */
     data_arg *argv;     /* redis.call's arguments, copied out of Lua (script_lua.c) */

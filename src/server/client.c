@@ -66,6 +66,7 @@ void srv_client_free(client *c)
     resp_buf_deinit(&c->multi);
     free(c->qbuf);
     free(c->name);
+    srv_acl_client_free(c);
     free(c);
 }
 
@@ -114,7 +115,7 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
         c->tls = t;
         c->id = s->next_client_id++;
         c->proto = 2;
-        c->authenticated = s->cfg.requirepass[0] == '\0';
+        c->authenticated = srv_acl_default_nopass(s); /* as the default user */
         c->parser = p;
         resp_buf_init_soft(&c->out);
         resp_buf_init_soft(&c->multi);
@@ -250,7 +251,7 @@ static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
 
 static int auth_gate(server *s, client *c, int argc, const data_arg *argv)
 {
-    if (c->authenticated || !s->cfg.requirepass[0]) return 0;
+    if (!srv_acl_auth_required(s, c)) return 0;
     if (cmd_is(&argv[0], "auth") || cmd_is(&argv[0], "hello") || cmd_is(&argv[0], "quit") ||
         cmd_is(&argv[0], "reset"))
         return 0;
@@ -318,7 +319,7 @@ static void process_input(client *c)
                 s->argv[i].len = args[i].len;
             }
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
-            if (auth_gate(s, c, argc, s->argv) ||
+            if (auth_gate(s, c, argc, s->argv) || srv_acl_gate(s, c, argc, s->argv) ||
                 (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) ||
                 srv_monitor_gate(c, argc, s->argv)) {
                 srv_stats_end(s, c, 1, 1, argc, s->argv);
@@ -339,6 +340,10 @@ static void process_input(client *c)
                     continue;
                 }
             }
+            srv_acl_rewrite(s, argc, s->argv); /* ACL SETUSER / DELUSER: their logged form */
+            /* a restricted user's script names the user (ACL_AS): checked on every replica */
+            int wargc = argc;
+            const data_arg *wargv = srv_acl_script_wrap(s, c, &wargc, s->argv);
             /* queued in MULTI: not a call (EXEC's calls are charged as its reply comes) */
             srv_stats_phase(c, 1, 0);
             if (c->in_multi && !cmd_is(&s->argv[0], "multi") && !cmd_is(&s->argv[0], "exec") &&
@@ -348,7 +353,7 @@ static void process_input(client *c)
             /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
             if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
                 srv_tracking_request(s, c, argc, s->argv);
-            int m = srv_multi_filter(s, c, argc, s->argv);
+            int m = srv_multi_filter(s, c, wargc, wargv);
             if (m == MULTI_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
@@ -367,6 +372,7 @@ static void process_input(client *c)
                     break;
                 }
                 srv_stats_set_inner(s, c);
+                srv_multi_acl_recheck(s, c);
                 if (node_exec(s->node, &c->nc) == NODE_STALL) { /* re-run later: still queued */
                     srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;
@@ -397,12 +403,12 @@ static void process_input(client *c)
                 continue;
             }
             srv_stats_feed_script(s, c, argc, s->argv);
-            int route = s->node ? node_route(s->node, &c->nc, argc, s->argv) : NODE_LOCAL;
+            int route = s->node ? node_route(s->node, &c->nc, wargc, wargv) : NODE_LOCAL;
             if (route == NODE_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
             }
-            if (route == NODE_LOCAL) srv_dispatch(s, c, argc, s->argv);
+            if (route == NODE_LOCAL) srv_dispatch(s, c, wargc, wargv);
             srv_stats_end(s, c, 1, route == NODE_LOCAL, argc, s->argv);
             s->stats.commands_processed++;
         }
@@ -752,7 +758,7 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
         out, cap,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
         "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
-        "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=default redir=-1 "
+        "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=%s redir=-1 "
         "resp=%d",
         (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
         (long long)((now - c->ctime_ms) / 1000), (long long)((now - c->last_ms) / 1000),
@@ -766,5 +772,5 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
          * buffer is not in its omem either), so an idle client shows 0 as in Redis */
         out_pending(c) > SRV_OBUF_UNCOUNTED_BYTES ? out_pending(c) - SRV_OBUF_UNCOUNTED_BYTES : 0,
         sizeof(*c) + c->qcap + c->out.cap, (mask & NET_READABLE) ? "r" : "",
-        (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, c->proto);
+        (mask & NET_WRITABLE) ? "w" : "", c->last_cmd, srv_acl_username(c, NULL), c->proto);
 }

@@ -76,20 +76,6 @@ static int set_name(client *c, const data_arg *a)
     return 0;
 }
 
-/* No ACL users yet: only "default", whose password is requirepass; without one any password
- * is accepted (as on a Redis without requirepass). */
-static int auth_ok(server *s, const data_arg *user, const data_arg *pass)
-{
-    if (!arg_is(user, "default")) return 0;
-    const char *want = s->cfg.requirepass;
-    if (!want[0]) return 1;
-    size_t n = strlen(want);
-    unsigned diff = pass->len != n;
-    for (size_t i = 0; i < pass->len && i < n; i++) /* the same time for every wrong guess */
-        diff |= (unsigned)(pass->ptr[i] ^ want[i]);
-    return diff == 0;
-}
-
 void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
 {
     long long ver = 0;
@@ -124,12 +110,11 @@ void srv_cmd_hello(server *s, client *c, int argc, const data_arg *argv)
             return;
         }
     }
-    if (user && !auth_ok(s, user, pass)) {
+    if (user && srv_acl_auth(s, c, user, pass) < 0) {
         srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    if (user) c->authenticated = true;
-    if (!c->authenticated && s->cfg.requirepass[0]) {
+    if (srv_acl_auth_required(s, c)) {
         srv_reply_error(c, "NOAUTH HELLO must be called with the client already authenticated, "
                            "otherwise the HELLO AUTH <user> <pass> option can be used to "
                            "authenticate the client and select the RESP protocol version at the "
@@ -161,17 +146,16 @@ void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
         srv_reply_error(c, "ERR syntax error");
         return;
     }
-    if (argc == 2 && !s->cfg.requirepass[0]) {
+    if (argc == 2 && srv_acl_default_passwordless(s)) {
         srv_reply_error(c, "ERR AUTH <password> called without any password configured for the "
                            "default user. Are you sure your configuration is correct?");
         return;
     }
     data_arg def = {"default", 7};
-    if (!auth_ok(s, argc == 2 ? &def : &argv[1], &argv[argc - 1])) {
+    if (srv_acl_auth(s, c, argc == 2 ? &def : &argv[1], &argv[argc - 1]) < 0) {
         srv_reply_error(c, "WRONGPASS invalid username-password pair or user is disabled.");
         return;
     }
-    c->authenticated = true;
     srv_reply_status(c, "OK");
 }
 
@@ -205,7 +189,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     (void)argc;
     (void)argv;
     c->proto = 2;
-    c->authenticated = !s->cfg.requirepass[0]; /* back to the default user, as a new connection */
+    srv_acl_reset_user(s, c); /* back to the default user, as a new connection */
     free(c->name);
     c->name = NULL;
     srv_multi_reset(c);
@@ -355,7 +339,7 @@ void srv_cmd_client_unblock(server *s, client *c, int argc, const data_arg *argv
 
 void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
 {
-    const data_arg *addr = NULL, *laddr = NULL;
+    const data_arg *addr = NULL, *laddr = NULL, *user = NULL;
     long long id = 0;
     int skipme = 1, match_none = 0, old_form = argc == 3, want_type = -1;
     if (old_form) {
@@ -386,11 +370,12 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
             } else if (more && arg_is(&argv[i], "laddr")) {
                 laddr = &argv[i + 1];
             } else if (more && arg_is(&argv[i], "user")) {
-                if (!arg_eq_str(&argv[i + 1], "default")) {
+                if (!acl_find(data_acl(s->ds), argv[i + 1].ptr, argv[i + 1].len)) {
                     srv_reply_errorf(c, "ERR No such user '%.*s'", (int)argv[i + 1].len,
                                      argv[i + 1].ptr);
                     return;
                 }
+                user = &argv[i + 1];
             } else if (more && arg_is(&argv[i], "skipme")) {
                 if (arg_is(&argv[i + 1], "yes")) {
                     skipme = 1;
@@ -411,6 +396,7 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
     for (client *o = s->clients; o && !match_none; o = o->next) {
         if (addr && !arg_eq_str(addr, o->addr)) continue;
         if (laddr && !arg_eq_str(laddr, o->laddr)) continue;
+        if (user && !arg_eq_str(user, srv_acl_username(o, NULL))) continue;
         if (want_type >= 0 && srv_pubsub_subscribed(o) != want_type) continue;
         if (id && (unsigned long long)id != o->id) continue;
         if (o == c && skipme) continue;

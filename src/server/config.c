@@ -114,6 +114,8 @@ static const key_def keys[] = {
      "keyspace notification classes (K E g $ l s h z x e t m d n A; \"\" = off)"},
     {"tracking-table-max-keys", K_INT, K_STARTUP | K_RUNTIME, OFF(tracking_table_max_keys), 0,
      LLONG_MAX, "keys CLIENT TRACKING remembers (0 = no bound); past it, invalidated"},
+    {"acllog-max-len", K_INT, K_STARTUP | K_RUNTIME, OFF(acllog_max_len), 0, LLONG_MAX,
+     "entries ACL LOG keeps on this node"},
     {"log-verbose", K_INT, K_STARTUP | K_RUNTIME, OFF(log_verbose), 0, 1,
      "1 = log every connection"},
     {"client-output-buffer-limit", K_OBUF, K_STARTUP | K_RUNTIME, OFF(obuf_limits), 0, 0,
@@ -200,6 +202,7 @@ void srv_config_defaults(srv_config *c)
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;
     c->maxmemory_samples = 5;
     c->tracking_table_max_keys = 1000000;
+    c->acllog_max_len = 128;
     c->maxmemory_tenacity = 10;
     c->lfu_log_factor = 10;
     c->lfu_decay_time = 1;

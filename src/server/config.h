@@ -79,6 +79,7 @@ typedef struct {
     long long stream_node_max_entries; /* data_set_stream_node_max_entries (the leader's) */
     long long tracking_table_max_keys; /* CLIENT TRACKING: keys remembered (0 = no bound) */
     long long log_verbose;             /* 1: log every connection */
+    long long acllog_max_len;          /* ACL LOG entries kept (per node, as Redis) */
     srv_obuf_limit obuf_limits[SRV_OBUF_CLASSES]; /* client-output-buffer-limit */
     long long list_max_listpack_size;    /* list node bound (data_set_list_max_listpack_size) */
     long long hash_max_listpack_entries; /* data_set_hash_max_listpack */

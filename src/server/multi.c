@@ -156,3 +156,46 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
     srv_reply_status(c, "QUEUED"); /* a doomed (dirty) transaction queues nothing more */
     return MULTI_DONE;
 }
+
+/* EXEC: every queued command is checked again against the user as it is now (Redis 7.0 does
+ * this as it runs them); one the user may no longer run is replaced by ACL_EFFECT NOPERM,
+ * which answers the error in its place of EXEC's array, the others run. */
+void srv_multi_acl_recheck(server *s, client *c)
+{
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k, denied = 0;
+    while ((k = srv_multi_next(c, &off, &argv, &cap)) > 0) {
+        const char *why;
+        denied += srv_acl_exec_denied(s, c, k, argv, &why);
+    }
+    if (!denied) {
+        free(argv);
+        return;
+    }
+    resp_buf old = c->multi;
+    int old_n = c->multi_n;
+    resp_buf_init_soft(&c->multi);
+    c->multi_n = 0;
+    off = 0;
+    int failed = 0;
+    while ((k = nentry_get_args((const uint8_t *)old.data, old.len, &off, &argv, &cap)) > 0) {
+        const char *why = NULL;
+        int rc;
+        if (srv_acl_exec_denied(s, c, k, argv, &why) && why) {
+            data_arg np[3] = {{"ACL_EFFECT", 10}, {"NOPERM", 6}, {why, strlen(why)}};
+            rc = queue(c, 3, np);
+        } else {
+            rc = queue(c, k, argv);
+        }
+        failed |= rc < 0;
+    }
+    free(argv);
+    if (failed) { /* out of memory: keep the queue as it was (the checks were logged) */
+        resp_buf_deinit(&c->multi);
+        c->multi = old;
+        c->multi_n = old_n;
+        return;
+    }
+    resp_buf_deinit(&old);
+}

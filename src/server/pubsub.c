@@ -492,3 +492,14 @@ int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv)
                      name);
     return 1;
 }
+
+int srv_pubsub_each(const client *c, int (*ok)(void *ctx, const char *ch, size_t len, int pattern),
+                    void *ctx)
+{
+    const struct srv_client_subs *cs = c->subs;
+    if (!cs) return 1;
+    for (int k = 0; k < PS_KINDS; k++)
+        for (size_t i = 0; i < cs->n[k]; i++)
+            if (!ok(ctx, cs->e[k][i]->name, cs->e[k][i]->len, k == PS_PAT)) return 0;
+    return 1;
+}

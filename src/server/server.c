@@ -120,6 +120,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         return -1;
     }
     srv_stats_init(s);
+    srv_acl_init(s); /* the catalog before any entry or snapshot is applied */
+    srv_acl_start(s);
     srv_observe_init(s);
     srv_pubsub_init(s);
     srv_tracking_init(s);
@@ -232,6 +234,7 @@ void srv_deinit(server *s)
     script_destroy(s->se);
     s->se = NULL;
     if (s->ds) data_destroy(s->ds);
+    srv_acl_deinit(s); /* after the store: its user table points into the catalog */
     free(s->argv);
     free(s->exp_buf);
     memset(s, 0, sizeof(*s));

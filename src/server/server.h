@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "data/acl.h"
 #include "data/data.h"
 #include "net/net.h"
 #include "net/tls.h"
@@ -85,7 +86,8 @@ struct client {
     /* NULL: plaintext. The plain path pays one predictable branch on it per read and write. */
     net_tls *tls;
     int proto;          /* 2 or 3 (HELLO) */
-    bool authenticated; /* may run commands: no requirepass at connect time, or AUTH succeeded */
+    bool authenticated; /* AUTH / HELLO AUTH succeeded, or the default user needed none */
+    char *user;         /* the ACL user's name; NULL = "default" (acl.c) */
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
@@ -166,6 +168,7 @@ struct server {
     int64_t pause_end_ms;         /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
     int pause_all;                /* ALL (every data command waits) or WRITE (only writes wait) */
     struct srv_stats_tab *cstats; /* INFO commandstats, errorstats (stats.c) */
+    struct srv_acl *acl;          /* the ACL catalog and this node's ACL LOG (acl.c) */
     long n_monitors;              /* clients in MONITOR mode */
 };
 
@@ -283,6 +286,7 @@ void srv_multi_reset(client *c);
 int srv_multi_has_write(const client *c);   /* a queued command may modify the dataset */
 int srv_multi_has_denyoom(const client *c); /* a queued command may grow memory */
 int srv_multi_next(const client *c, size_t *off, data_arg **argv, int *cap);
+void srv_multi_acl_recheck(server *s, client *c); /* at EXEC: ACL changed since queueing */
 void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);
 /* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */
@@ -341,6 +345,44 @@ void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
 enum { SRV_STAT_ADMIN = 1, SRV_STAT_SIMPLE = 2 };
 const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *flags, int *arity,
                               char *buf, size_t cap);
+
+/* ACL (acl.c, cmd_acl.c; docs/security.md). Users are the data layer's replicated table; a
+ * client holds its user's name (srv_acl_username). srv_acl_gate checks a request before it is
+ * queued or routed (1: refused and answered); srv_acl_rewrite turns ACL SETUSER / DELUSER into
+ * their logged form in place; srv_acl_exec_denied re-checks a queued command at EXEC. */
+void srv_acl_init(server *s);  /* after s->ds exists, before anything is applied */
+void srv_acl_start(server *s); /* the apply hook that closes clients of changed users */
+void srv_acl_deinit(server *s);
+const char *srv_acl_username(const client *c, size_t *len);
+void srv_acl_client_free(client *c);
+int srv_acl_default_nopass(const server *s);       /* new connections need no AUTH */
+int srv_acl_default_passwordless(const server *s); /* nopass, on or off: AUTH <pass> refused */
+int srv_acl_auth_required(const server *s, const client *c);
+int srv_acl_auth(server *s, client *c, const data_arg *user, const data_arg *pass); /* 0 / -1 */
+void srv_acl_reset_user(server *s, client *c);
+int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv);
+int srv_acl_exec_denied(server *s, client *c, int argc, const data_arg *argv, const char **reason);
+void srv_acl_rewrite(server *s, int argc, data_arg *argv);
+/* EVAL & co. of a restricted user as `ACL_AS user EVAL ...` (argv itself otherwise; the result
+ * is valid until the next call) */
+const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_arg *argv);
+int srv_acl_check_user(server *s, const acl_user *u, int argc, const data_arg *argv, int *idx,
+                       const char **name, char *buf, size_t cap);
+void srv_acl_log_reset(server *s);
+void srv_acl_reply_log(server *s, client *c, long long count);
+const acl_catalog *srv_acl_catalog(const server *s);
+void srv_acl_genpass(char *out, size_t chars);
+void srv_cmd_acl(server *s, client *c, int argc, const data_arg *argv);
+/* dispatch.c: the catalog of every command and subcommand with its ACL categories (the caller
+ * owns the array and its names); a request's full name for ACL (NULL: unknown command or
+ * subcommand, or a wrong arity: its own error comes first); the keys of the server's commands
+ * that have some (argv indexes into pos, room for argc) */
+acl_cmd *srv_cmd_catalog(size_t *n);
+const char *srv_cmd_acl_name(int argc, const data_arg *argv, char *buf, size_t cap);
+int srv_cmd_server_keys(const char *name, int argc, const data_arg *argv, int *pos);
+/* pubsub.c: ok() for every subscription of c (pattern: a PSUBSCRIBE one); 0 at the first no */
+int srv_pubsub_each(const client *c, int (*ok)(void *ctx, const char *ch, size_t len, int pattern),
+                    void *ctx);
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);

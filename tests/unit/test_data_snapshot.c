@@ -285,7 +285,7 @@ static void crafted_snapshots(void **state)
     assert_reply(ds, "HGET h f", "\"x\"");
     assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
     /* unsupported versions */
-    c_hdr(&c, 8);
+    c_hdr(&c, 9); /* the first version this build does not know */
     c_end(&c, 0);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
     c_hdr(&c, 0);
