@@ -119,6 +119,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
+    script_set_busy_hook(s->se, srv_script_busy, s);
     srv_stats_init(s);
     srv_observe_init(s);
     srv_pubsub_init(s);
@@ -233,6 +234,7 @@ void srv_deinit(server *s)
     s->se = NULL;
     if (s->ds) data_destroy(s->ds);
     free(s->argv);
+    free(s->busy_argv);
     free(s->exp_buf);
     memset(s, 0, sizeof(*s));
 }
