@@ -728,6 +728,13 @@ static void busy_io(client *c, int events)
 
 void srv_client_poll_busy(server *s)
 {
+    /* replies made before the script started (the before-sleep hook that would write them is
+     * the one running it): out now, the list is left for that hook */
+    for (client *c = s->pending; c; c = c->pending_next)
+        if (!c->tls && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_WANT_WRITE)) && write_out(c) == 1) {
+            c->flags |= CLIENT_WANT_WRITE;
+            update_watch(c);
+        }
     static const net_io_cb serve[] = {client_on_io, srv_client_accept_cb};
     (void)net_loop_poll_some(s->loop, 0, serve, 2);
 }
