@@ -714,7 +714,9 @@ static int flush_client(client *c)
 static void busy_io(client *c, int events)
 {
     bool closing = (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) != 0;
-    if ((events & NET_READABLE) && !closing && !c->tls && !c->nc.n_async && !c->nc.stalled &&
+    /* (a stalled client without replies pending only waits for a later pass: its requests
+     * may be answered now, in order) */
+    if ((events & NET_READABLE) && !closing && !c->tls && !c->nc.n_async &&
         !(c->flags & (CLIENT_PAUSED | CLIENT_IN_INPUT)))
         on_readable(c);
     if (!(c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & CLIENT_TLS_HANDSHAKE) && !c->tls &&

@@ -20,7 +20,7 @@ import redis
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
-# ~2-3 s of Lua here, several election timeouts (480..960 ms), far below the instruction bound
+# ~2-3 s of Lua here, several election timeouts (240..480 ms), far below the instruction bound
 LONG = """
 local n, i = tonumber(ARGV[1]), 0
 while i < n do i = i + 1 end
