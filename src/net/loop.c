@@ -261,6 +261,32 @@ int net_loop_once(net_loop *l, int64_t timeout_ms)
     return n;
 }
 
+int net_loop_poll_some(net_loop *l, int64_t timeout_ms, const net_io_cb *only, int n_only)
+{
+    int n = epoll_wait(l->epfd, l->events, NET_EVENTS_PER_WAIT, (int)timeout_ms);
+    if (n < 0) return errno == EINTR ? 0 : -errno;
+    int handled = 0;
+    for (int i = 0; i < n; i++) {
+        int fd = l->events[i].data.fd;
+        uint32_t ev = l->events[i].events;
+        net_fd_slot *s = &l->fds[fd];
+        int want = 0;
+        for (int k = 0; k < n_only && !want; k++)
+            want = s->cb == only[k];
+        if (s->mask == 0 || !want) continue; /* level-triggered: reported again later */
+        int ready = 0;
+        if (ev & EPOLLIN) ready |= NET_READABLE;
+        if (ev & EPOLLOUT) ready |= NET_WRITABLE;
+        if (ev & (EPOLLERR | EPOLLHUP)) ready |= NET_READABLE | NET_WRITABLE;
+        ready &= s->mask;
+        if (ready) {
+            s->cb(l, fd, ready, s->ctx);
+            handled++;
+        }
+    }
+    return handled;
+}
+
 int net_loop_run(net_loop *l)
 {
     int rc = 0;

@@ -55,6 +55,11 @@ void net_loop_stop(net_loop *l);
 /* One pass: before-sleep hook, wait at most timeout_ms (-1 = until an event or timer),
  * dispatch events and due timers. Returns the number of events handled, or -errno. */
 int net_loop_once(net_loop *l, int64_t timeout_ms);
+/* One wait of at most timeout_ms that dispatches only the fds whose callback is one of
+ * only[0..n_only): no timers, no before-sleep hook. The loop is level-triggered, so the other
+ * fds' events stay for the next full pass. For a server busy in a long script that still answers
+ * its clients (and nothing else). Returns the number of events dispatched, or -errno. */
+int net_loop_poll_some(net_loop *l, int64_t timeout_ms, const net_io_cb *only, int n_only);
 
 int64_t net_mono_ms(void); /* monotonic clock, for timers and durations */
 int64_t net_mono_us(void);

@@ -224,10 +224,10 @@ static void fail_all(node *n, const char *msg)
  * every replica runs it, with the entry's time and a seed drawn from its index) or of a
  * confirmed read. Returns whether it changed the dataset or the function library. */
 static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int64_t now_ms,
-                        bool replicated)
+                        bool replicated, bool oom)
 {
     uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
-    script_env env = {now_ms, seed, replicated, NULL, 0};
+    script_env env = {now_ms, seed, replicated, NULL, 0, oom};
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
     return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
@@ -246,7 +246,7 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     }
     const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
     if (!dc && script_route(n->host->scripts, argc, n->argv) != SCRIPT_NONE) {
-        exec_script(n, c, argc, n->argv, now_ms, replicated);
+        exec_script(n, c, argc, n->argv, now_ms, replicated, data[0] == NENTRY_CMD_OOM);
         return true;
     }
     if (!dc) {
@@ -317,7 +317,7 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
                 n->dirty_since_snap++;
             }
         } else if (script_route(n->host->scripts, k, n->argv) != SCRIPT_NONE) {
-            if (exec_script(n, c, k, n->argv, now_ms, true)) (*n->host->applied_writes)++;
+            if (exec_script(n, c, k, n->argv, now_ms, true, false)) (*n->host->applied_writes)++;
         } else if (c) {
             n->host->dispatch(c->conn, k, n->argv);
         }
@@ -355,7 +355,7 @@ static void apply_entry(node *n, const raft_entry *e)
         cc.type == RAFT_CC_REMOVE)
         node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
     if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
-        if (e->data[0] == NENTRY_CMD) {
+        if (e->data[0] == NENTRY_CMD || e->data[0] == NENTRY_CMD_OOM) {
             answered = exec_cmd(n, e->data, e->len, c, true);
             (*n->host->applied_writes)++;
         } else if (e->data[0] == NENTRY_MULTI) {
@@ -891,6 +891,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
         if (k > 0) argv = srw;
     }
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
+    if (!dc && c->oom_script) ((uint8_t *)n->scratch.data)[0] = NENTRY_CMD_OOM;
     if (srw && srw != rw) free(srw);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);

@@ -55,7 +55,11 @@ typedef struct node_client {
     uint64_t last_write_index; /* leader: log index of this client's latest write (WAIT) */
     bool waiting;              /* in WAIT (node_wait.c), answered as replicas acknowledge */
     int wait_want;
-    int64_t wait_deadline_ms;        /* monotonic; 0 = none */
+    int64_t wait_deadline_ms; /* monotonic; 0 = none */
+    /* set by the host's OOM gate for the request being routed: the leader is over maxmemory
+     * with nothing to evict, and it is a script without shebang; its entry carries that
+     * (script_env.oom), so every replica fails the same first deny-oom command */
+    bool oom_script;
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 

@@ -23,7 +23,14 @@
 /* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
  * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
  * still expired then, so a value written after the decision survives). */
-enum { NENTRY_CMD = 1, NENTRY_ADDR = 2, NENTRY_EXPIRE = 3, NENTRY_MULTI = 4, NENTRY_EVICT = 5 };
+enum {
+    NENTRY_CMD = 1,
+    NENTRY_ADDR = 2,
+    NENTRY_EXPIRE = 3,
+    NENTRY_MULTI = 4,
+    NENTRY_EVICT = 5,
+    NENTRY_CMD_OOM = 6, /* as NENTRY_CMD: a script the leader logged under OOM (script_env.oom) */
+};
 /* NENTRY_EVICT: as NENTRY_EXPIRE (now_ms + key), applied with data_evict_key: deleted whatever
  * its state, the leader's maxmemory decision (node_evict). */
 /* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its

@@ -288,7 +288,8 @@ int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *arg
 
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
 {
-    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE && p[0] != NENTRY_EVICT))
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_CMD_OOM && p[0] != NENTRY_EXPIRE &&
+                     p[0] != NENTRY_EVICT))
         return -1;
     *now_ms = (int64_t)get64(p + 1);
     size_t off = 9;
@@ -300,7 +301,9 @@ int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, in
 
 int nentry_head(const uint8_t *p, size_t len, data_arg *out, int max)
 {
-    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_EXPIRE && p[0] != NENTRY_EVICT)) return 0;
+    if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_CMD_OOM && p[0] != NENTRY_EXPIRE &&
+                     p[0] != NENTRY_EVICT))
+        return 0;
     uint32_t argc = get32(p + 9);
     size_t off = 13;
     int k = 0;

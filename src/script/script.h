@@ -79,6 +79,11 @@ typedef struct {
      * that the entry names the user and every replica checks alike. */
     const char *acl_user;
     size_t acl_user_len;
+    /* The leader was over maxmemory with nothing to evict when it logged the call (Redis's
+     * pre-command OOM state, decided once and carried by the entry so that every replica agrees):
+     * a script without a shebang fails its first deny-oom command if it wrote nothing before,
+     * one with a shebang is refused unless it has allow-oom or no-writes. */
+    int oom;
 } script_env;
 
 /* Before a SCRIPT_WRITE command is proposed: EVALSHA / EVALSHA_RO become EVAL / EVAL_RO with the
@@ -102,6 +107,36 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
  * Default SCRIPT_MAX_INSTRUCTIONS; 0 = no bound. */
 #define SCRIPT_MAX_INSTRUCTIONS 5000000000ull
 void script_set_max_instructions(script_engine *se, uint64_t n);
+
+/* Script timeouts (busy-reply-threshold). Every SCRIPT_HOOK_EVERY Lua instructions of a run the
+ * engine calls the busy hook (if set) with the run's description; the host may serve other
+ * clients from it (-BUSY, SCRIPT KILL, FUNCTION KILL, FUNCTION STATS) and returns 1 to have the
+ * run killed. A kill is honoured only for a run that is killable (a read on one node:
+ * env.replicated == 0) and has called no write command: a replicated run ends the same way on
+ * every replica, so nothing local may stop it midway. The killed run stops at its next
+ * instruction with "Script killed by user with SCRIPT KILL..." (a pcall cannot catch it for
+ * ever). A run for which the hook was called gets a last call with done = 1. */
+typedef struct {
+    uint64_t run_id;      /* a new value for every run */
+    int killable;         /* a read on one node: SCRIPT KILL / FUNCTION KILL may stop it */
+    int wrote;            /* a write command was called (Redis's UNKILLABLE case) */
+    int is_function;      /* FCALL / FCALL_RO (FUNCTION KILL), else EVAL (SCRIPT KILL) */
+    int done;             /* the run ended */
+    const char *name;     /* the sha1 (EVAL) or the function name */
+    int argc;             /* the command that runs it (FUNCTION STATS) */
+    const data_arg *argv; /* valid during the call only */
+} script_run_info;
+typedef int (*script_busy_cb)(void *ctx, const script_run_info *ri);
+void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx);
+
+/* maxmemory (docs/scripting.md "Out of memory"): how a scripting command is treated when the
+ * leader is over maxmemory and cannot evict, as Redis 7.0. */
+enum {
+    SCRIPT_OOM_OK = 0,   /* runs (no-writes, allow-oom, not a script run, NOSCRIPT...) */
+    SCRIPT_OOM_DENY = 1, /* refused before it runs (a declared write script, FUNCTION LOAD) */
+    SCRIPT_OOM_FIRST_WRITE = 2, /* a script without shebang: runs with script_env.oom set */
+};
+int script_oom_policy(script_engine *se, int argc, const data_arg *argv);
 
 /* Statistics for INFO (used_memory_lua, number_of_cached_scripts, functions). */
 typedef struct {

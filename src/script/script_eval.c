@@ -278,7 +278,13 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
         sreply_error(out, "ERR Can not execute a script with write flag using *_ro command.");
         return 0;
     }
-    srun r = {env, 2, 0, 0, sha, out->ctx};
+    if (env->oom && !(flags & (SFLAG_EVAL_COMPAT | SFLAG_ALLOW_OOM | SFLAG_NO_WRITES))) {
+        lua_pop(L, 1); /* Redis's check as the run starts (the gate refused it on the leader) */
+        sreply_error(out, "OOM allow-oom flag is not set on the script, can not run it when used "
+                          "memory > 'maxmemory'");
+        return 0;
+    }
+    srun r = {env, 2, 0, 0, sha, out->ctx, flags, 0, 0, argc, argv};
     r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || !env->replicated;
     /* KEYS and ARGV are globals of EVAL scripts */
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_real_globals);
@@ -513,6 +519,41 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     }
     SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
     return dirty;
+}
+
+void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx)
+{
+    se->busy_cb = cb;
+    se->busy_ctx = ctx;
+}
+
+int script_oom_policy(script_engine *se, int argc, const data_arg *argv)
+{
+    const data_arg *a = &argv[0];
+    int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
+    if (sha || sarg_is(a, "eval") || sarg_is(a, "eval_ro")) {
+        if (argc < 3) return SCRIPT_OOM_OK;
+        uint32_t flags = SFLAG_EVAL_COMPAT;
+        if (!sha) {
+            size_t skip;
+            char err[128];
+            if (parse_shebang(argv[1].ptr, argv[1].len, &flags, &skip, err, sizeof err) < 0)
+                return SCRIPT_OOM_OK; /* answered with the shebang's error */
+        } else {
+            cache_get(se, argv[1].ptr, argv[1].len);
+            int found = !lua_isnil(se->L, -1);
+            if (found) flags = entry_flags(se->L);
+            lua_pop(se->L, 1);
+            if (!found) return SCRIPT_OOM_OK; /* NOSCRIPT */
+        }
+        /* Redis: a shebang's flags replace the command's; no-writes implies allow-oom. A script
+         * without one (EVAL_RO's too) is judged at its first deny-oom command. */
+        if (flags & SFLAG_EVAL_COMPAT)
+            return sarg_is(a, "eval") || sarg_is(a, "evalsha") ? SCRIPT_OOM_FIRST_WRITE
+                                                               : SCRIPT_OOM_OK;
+        return (flags & (SFLAG_NO_WRITES | SFLAG_ALLOW_OOM)) ? SCRIPT_OOM_OK : SCRIPT_OOM_DENY;
+    }
+    return sfunc_oom_policy(se, argc, argv);
 }
 
 void script_set_max_instructions(script_engine *se, uint64_t n)

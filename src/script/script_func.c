@@ -1184,7 +1184,13 @@ static int fcall_cmd(script_engine *se, int argc, const data_arg *argv, const sc
     }
     char name[128];
     snprintf(name, sizeof name, "%.*s", (int)(argv[1].len > 100 ? 100 : argv[1].len), argv[1].ptr);
-    srun r = {env, 2, 0, 0, name, out->ctx};
+    if (env->oom && !(flags & (SFLAG_ALLOW_OOM | SFLAG_NO_WRITES))) {
+        lua_pop(L, 1); /* Redis's check as the run starts (the gate refused it on the leader) */
+        sreply_error(out, "OOM allow-oom flag is not set on the script, can not run it when used "
+                          "memory > 'maxmemory'");
+        return 0;
+    }
+    srun r = {env, 2, 0, 0, name, out->ctx, flags, 0, 1, argc, argv};
     r.read_only = ro || (flags & SFLAG_NO_WRITES) || !env->replicated;
     lua_getfield(L, -1, "f");
     lua_remove(L, -2);
@@ -1233,6 +1239,31 @@ int sfunc_route(script_engine *se, int argc, const data_arg *argv)
         return SCRIPT_LOCAL;
     }
     return SCRIPT_NONE;
+}
+
+int sfunc_oom_policy(script_engine *se, int argc, const data_arg *argv)
+{
+    const data_arg *a = &argv[0];
+    if (sarg_is(a, "fcall") || sarg_is(a, "fcall_ro")) {
+        if (argc < 3) return SCRIPT_OOM_OK;
+        sfunc_sync(se);
+        find_function(se, &argv[1]);
+        int found = !lua_isnil(se->L, -1);
+        uint32_t flags = 0;
+        if (found) {
+            lua_getfield(se->L, -1, "flags");
+            flags = (uint32_t)lua_tonumber(se->L, -1);
+            lua_pop(se->L, 1);
+        }
+        lua_pop(se->L, 1);
+        /* a function always declares its flags (Redis: no-writes implies allow-oom) */
+        return found && !(flags & (SFLAG_NO_WRITES | SFLAG_ALLOW_OOM)) ? SCRIPT_OOM_DENY
+                                                                       : SCRIPT_OOM_OK;
+    }
+    if (sarg_is(a, "function") && argc >= 3 &&
+        (sarg_is(&argv[1], "load") || sarg_is(&argv[1], "restore")))
+        return SCRIPT_OOM_DENY; /* deny-oom commands in Redis */
+    return SCRIPT_OOM_OK;
 }
 
 int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,

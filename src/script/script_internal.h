@@ -30,6 +30,11 @@ typedef struct srun {
     int dirty;        /* the dataset changed */
     const char *name; /* for error messages: the sha (EVAL) or the function name (FCALL) */
     void *out_ctx;    /* the script_out's ctx (the caller's connection, NULL if none) */
+    uint32_t flags;   /* SFLAG_*: the script's or function's */
+    int wrote;        /* a write command was called (not killable; OOM checks stop) */
+    int is_function;  /* FCALL: FUNCTION KILL stops it, not SCRIPT KILL */
+    int argc;         /* the command (FUNCTION STATS while it runs) */
+    const data_arg *argv;
 } srun;
 
 struct script_engine {
@@ -52,9 +57,14 @@ struct script_engine {
     void *call_hook_ctx;
     script_acl_hook acl_hook; /* script_set_acl_hook; NULL = none */
     void *acl_hook_ctx;
-    uint64_t max_hooks; /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
-    uint64_t hooks;     /* count hooks of the run in progress */
-    data_arg *argv;     /* redis.call's arguments, copied out of Lua (script_lua.c) */
+    uint64_t max_hooks;     /* script_set_max_instructions / SCRIPT_HOOK_EVERY; 0 = no bound */
+    uint64_t hooks;         /* count hooks of the run in progress */
+    script_busy_cb busy_cb; /* script_set_busy_hook; NULL = none */
+    void *busy_ctx;
+    uint64_t run_id; /* of the run in progress (script_run_info.run_id) */
+    int busy_called; /* the busy hook saw the run in progress */
+    int killed;      /* the run in progress was killed (SCRIPT KILL / FUNCTION KILL) */
+    data_arg *argv;  /* redis.call's arguments, copied out of Lua (script_lua.c) */
     size_t argv_cap;
     char *abuf;
     size_t abuf_cap;
@@ -83,6 +93,7 @@ void slua_sha1hex(char out[41], const char *p, size_t len);
 int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                const script_out *out);
 int sfunc_route(script_engine *se, int argc, const data_arg *argv);
+int sfunc_oom_policy(script_engine *se, int argc, const data_arg *argv); /* script_oom_policy */
 void sfunc_sync(script_engine *se); /* rebuild the libraries if a snapshot replaced them */
 
 /* script_eval.c: error reply helpers */

@@ -615,6 +615,7 @@ static int redis_generic(lua_State *L, int raise)
     script_engine *se = engine_of(L);
     srun *r = se->run;
     if (!r) return raise_error(L, "redis.call/pcall can only be called inside a script invocation");
+    if (se->killed) return raise_error(L, "Script killed by user with SCRIPT KILL...");
     if (se->max_hooks && se->hooks > se->max_hooks)
         return raise_error(L, "Script exceeded the limit of Lua instructions and was stopped");
     int argc = lua_gettop(L);
@@ -678,6 +679,9 @@ static int redis_generic(lua_State *L, int raise)
             err = "Wrong number of args calling Redis command from script";
         else if ((info->flags & DATA_CMD_WRITE) && r->read_only)
             err = "Write commands are not allowed from read-only scripts.";
+        else if (r->env->oom && !r->wrote && (info->flags & DATA_CMD_DENYOOM) &&
+                 ((r->flags & SFLAG_EVAL_COMPAT) || !(r->flags & SFLAG_ALLOW_OOM)))
+            err = "-OOM command not allowed when used memory > 'maxmemory'.";
         else if (sread && data_cmd_may_block(dc, argc, argv)) {
             snprintf(blockmsg, sizeof blockmsg,
                      "%.*s command is not allowed with BLOCK option from scripts",
@@ -692,6 +696,7 @@ static int redis_generic(lua_State *L, int raise)
         else if (r->env->replicated)
             sorted = sorted_reply(info->name);
         if (!err && r->env->acl_user) err = acl_denied(se, r, dc, argc, argv);
+        if (!err && (info->flags & DATA_CMD_WRITE)) r->wrote = 1; /* as Redis: before it runs */
     }
     if (err) {
         slua_push_error(L, err);
@@ -1267,11 +1272,40 @@ int slua_init(script_engine *se)
 
 static script_engine *hook_engine; /* the engine whose run the count hook watches */
 
+static void run_info(script_engine *se, script_run_info *ri, int done)
+{
+    const srun *r = se->run;
+    ri->run_id = se->run_id;
+    ri->killable = !r->env->replicated;
+    ri->wrote = r->wrote;
+    ri->is_function = r->is_function;
+    ri->done = done;
+    ri->name = r->name;
+    ri->argc = r->argc;
+    ri->argv = r->argv;
+}
+
 static void run_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     script_engine *se = hook_engine;
-    if (!se || !se->max_hooks || ++se->hooks <= se->max_hooks) return;
+    if (!se) return;
+    se->hooks++;
+    if (se->busy_cb && se->run && !se->killed) {
+        script_run_info ri;
+        run_info(se, &ri, 0);
+        se->busy_called = 1;
+        /* only a read on this node that wrote nothing: a replicated run must end alike on
+         * every replica (docs/scripting.md "Script timeouts") */
+        if (se->busy_cb(se->busy_ctx, &ri) && ri.killable && !ri.wrote) se->killed = 1;
+    }
+    if (se->killed) {
+        /* from now on at every instruction, so that a pcall cannot catch it for ever */
+        lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
+        slua_push_error(L, "Script killed by user with SCRIPT KILL...");
+        lua_error(L);
+    }
+    if (!se->max_hooks || se->hooks <= se->max_hooks) return;
     /* from now on at every instruction, so that a pcall in a loop cannot catch it for ever */
     lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
     char msg[192];
@@ -1293,12 +1327,22 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     se->rng = r->env->seed;
     se->run = r;
     se->hooks = 0;
+    se->run_id++;
+    se->busy_called = 0;
+    se->killed = 0;
     hook_engine = se;
-    if (se->max_hooks) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
+    if (se->max_hooks || se->busy_cb) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
     int rc = lua_pcall(L, nargs, 1, errh);
     data_set_in_script(se->ds, 0); /* also when a Lua error left l_redis_call mid-command */
     lua_sethook(L, NULL, 0, 0);
     hook_engine = NULL;
+    if (se->busy_called) {
+        script_run_info ri;
+        run_info(se, &ri, 1);
+        (void)se->busy_cb(se->busy_ctx, &ri);
+    }
+    if (se->killed) syn_log(SYN_LOG_WARN, "Lua script killed by user with SCRIPT KILL.");
+    se->killed = 0;
     se->run = NULL;
     if (++gc_count >= LUA_GC_PERIOD) {
         lua_gc(L, LUA_GCSTEP, LUA_GC_PERIOD);

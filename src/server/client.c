@@ -232,6 +232,12 @@ static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
     const data_cmd *dc = exec ? NULL : data_cmd_lookup(argv[0].ptr, argv[0].len);
     int deny = exec ? c->in_multi && !c->multi_dirty && srv_multi_has_denyoom(c)
                     : dc && (data_cmd_describe(dc)->flags & DATA_CMD_DENYOOM);
+    if (!exec && !dc) { /* scripts, as Redis 7.0 (docs/scripting.md "Out of memory") */
+        int policy = script_oom_policy(s->se, argc, argv);
+        deny = policy == SCRIPT_OOM_DENY;
+        /* refused at its first deny-oom command, on every replica (the entry says so) */
+        c->nc.oom_script = policy == SCRIPT_OOM_FIRST_WRITE && !c->in_multi;
+    }
     if (!deny) return 0;
     if (c->nc.n_async) {
         c->nc.stalled = true;
@@ -270,6 +276,8 @@ static void process_input(client *c)
 {
     server *s = c->srv;
     size_t pos = 0;
+    uint32_t was_in = c->flags & CLIENT_IN_INPUT;
+    c->flags |= CLIENT_IN_INPUT;
     while (pos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         if ((long long)out_pending(c) > SRV_OUT_PAUSE_BYTES) {
             /* back-pressure: the client is not reading its replies */
@@ -319,6 +327,13 @@ static void process_input(client *c)
                 s->argv[i].len = args[i].len;
             }
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
+            if (s->busy) {                        /* called from a script's busy hook (busy.c) */
+                srv_busy_request(s, c, argc, s->argv);
+                srv_stats_end(s, c, 1, 1, argc, s->argv);
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
+            }
             if (auth_gate(s, c, argc, s->argv) || srv_acl_gate(s, c, argc, s->argv) ||
                 (c->subs && srv_pubsub_gate(s, c, argc, s->argv)) ||
                 srv_monitor_gate(c, argc, s->argv)) {
@@ -327,6 +342,7 @@ static void process_input(client *c)
                 pos += used;
                 continue;
             }
+            c->nc.oom_script = false;
             if (s->cfg.maxmemory && s->node) {
                 int oom = oom_gate(s, c, argc, s->argv);
                 if (oom < 0) { /* not consumed: re-run later */
@@ -415,6 +431,7 @@ static void process_input(client *c)
         pos += used;
     }
     c->flags &= ~CLIENT_REPLY_SKIP;
+    c->flags = (c->flags & ~CLIENT_IN_INPUT) | was_in;
     srv_stats_flush(c);
     if (pos > 0) {
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
@@ -696,11 +713,49 @@ static int flush_client(client *c)
     return 0;
 }
 
+/* A client's events while a script is busy (busy.c): requests are answered (mostly -BUSY) and
+ * replies written, but a client is never freed here (frames below the script may hold it), and
+ * one with an earlier request still unanswered (the script's caller among them) is not read:
+ * its replies must leave in order. TLS clients wait for the script's end. */
+static void busy_io(client *c, int events)
+{
+    bool closing = (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) != 0;
+    /* (a stalled client without replies pending only waits for a later pass: its requests
+     * may be answered now, in order) */
+    if ((events & NET_READABLE) && !closing && !c->tls && !c->nc.n_async &&
+        !(c->flags & (CLIENT_PAUSED | CLIENT_IN_INPUT)))
+        on_readable(c);
+    if (!(c->flags & CLIENT_CLOSE_ASAP) && !(c->flags & CLIENT_TLS_HANDSHAKE) && !c->tls &&
+        write_out(c) == 1 && !(c->flags & CLIENT_WANT_WRITE)) {
+        c->flags |= CLIENT_WANT_WRITE;
+        update_watch(c);
+    }
+    if (out_pending(c) > 0 || (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)))
+        srv_client_mark_pending(c); /* finished (or freed) by the next before-sleep hook */
+}
+
+void srv_client_poll_busy(server *s)
+{
+    /* replies made before the script started (the before-sleep hook that would write them is
+     * the one running it): out now, the list is left for that hook */
+    for (client *c = s->pending; c; c = c->pending_next)
+        if (!c->tls && !(c->flags & (CLIENT_CLOSE_ASAP | CLIENT_WANT_WRITE)) && write_out(c) == 1) {
+            c->flags |= CLIENT_WANT_WRITE;
+            update_watch(c);
+        }
+    static const net_io_cb serve[] = {client_on_io, srv_client_accept_cb};
+    (void)net_loop_poll_some(s->loop, 0, serve, 2);
+}
+
 static void client_on_io(net_loop *l, int fd, int events, void *ctx)
 {
     (void)l;
     (void)fd;
     client *c = ctx;
+    if (c->srv->busy) {
+        busy_io(c, events);
+        return;
+    }
     if (c->tls && (c->flags & (CLIENT_TLS_READ_WANTS_WRITE | CLIENT_TLS_WRITE_WANTS_READ))) {
         /* a TLS operation waited for the other direction: that readiness resumes it */
         int swapped = 0;

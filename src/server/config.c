@@ -84,6 +84,10 @@ static const key_def keys[] = {
      "default reads: linearizable|lease|stale"},
     {"snapshot-count", K_INT, K_STARTUP | K_RUNTIME, OFF(snapshot_count), 1, LLONG_MAX,
      "applied entries between automatic (background) snapshots"},
+    {"busy-reply-threshold", K_INT, K_STARTUP | K_RUNTIME, OFF(busy_reply_threshold_ms), 0,
+     LLONG_MAX, "ms a script runs before other clients get -BUSY (0 = never)"},
+    {"lua-time-limit", K_INT, K_STARTUP | K_RUNTIME, OFF(busy_reply_threshold_ms), 0, LLONG_MAX,
+     "alias of busy-reply-threshold"},
     {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 4294967295ll,
      "max connected clients"},
     {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
@@ -192,6 +196,7 @@ void srv_config_defaults(srv_config *c)
     c->snapshot_count =
         1000000; /* the log is on disk (WAL), not in memory: a long interval is cheap */
     c->maxclients = 10000;
+    c->busy_reply_threshold_ms = 5000; /* Redis's default */
     c->proto_max_bulk_len = 512ll * 1024 * 1024;
     c->client_query_buffer_limit = 1024ll * 1024 * 1024;
     c->hz = 10;

@@ -53,6 +53,7 @@ typedef struct {
     long long join;                    /* 1: joining an existing cluster (SYNOD MEMBER ADD) */
     int consistency;                   /* default read level: 0 linearizable, 1 lease, 2 stale */
     long long snapshot_count;          /* applied entries between automatic snapshots */
+    long long busy_reply_threshold_ms; /* a script running longer: other clients get -BUSY */
     /* client TLS, with Redis's option names (docs/server.md "TLS"): a second listener on
      * listen's host; the files are loaded by srv_init, which names the key that fails */
     long long tls_port; /* 0 = no TLS listener */

@@ -119,6 +119,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         syn_log(SYN_LOG_WARN, "out of memory at startup");
         return -1;
     }
+    script_set_busy_hook(s->se, srv_script_busy, s);
     srv_stats_init(s);
     srv_acl_init(s); /* the catalog before any entry or snapshot is applied */
     srv_acl_start(s);
@@ -236,6 +237,7 @@ void srv_deinit(server *s)
     if (s->ds) data_destroy(s->ds);
     srv_acl_deinit(s); /* after the store: its user table points into the catalog */
     free(s->argv);
+    free(s->busy_argv);
     free(s->exp_buf);
     memset(s, 0, sizeof(*s));
 }

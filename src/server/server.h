@@ -55,6 +55,7 @@ enum {
     CLIENT_REPLY_SKIP = 1u << 10,      /* the command being run */
     CLIENT_REPLY_SKIP_NEXT = 1u << 11, /* the next command */
     CLIENT_PUSHING = 1u << 12,
+    CLIENT_IN_INPUT = 1u << 13, /* process_input is on the stack (a busy script's caller) */
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -170,6 +171,14 @@ struct server {
     struct srv_stats_tab *cstats; /* INFO commandstats, errorstats (stats.c) */
     struct srv_acl *acl;          /* the ACL catalog and this node's ACL LOG (acl.c) */
     long n_monitors;              /* clients in MONITOR mode */
+    /* a script running past busy-reply-threshold (busy.c): its hook serves the clients */
+    int busy;                         /* clients get -BUSY */
+    const script_run_info *busy_info; /* the run, while the hook serves clients */
+    uint64_t busy_run;                /* run_id the hook last saw (0: none) */
+    int64_t busy_start_ms;            /* monotonic: when that run was first seen */
+    int busy_kill;                    /* SCRIPT KILL / FUNCTION KILL accepted for it */
+    data_arg *busy_argv; /* the argv scratch of requests served while busy (the run's caller */
+    int busy_argv_cap;   /* may be using argv: its command runs the script) */
 };
 
 /* lifecycle (server.c) */
@@ -181,6 +190,11 @@ void srv_deinit(server *s);
 void srv_client_accept_cb(net_loop *l, int fd, int events, void *ctx);
 void srv_client_tls_accept_cb(net_loop *l, int fd, int events, void *ctx); /* tls-port */
 void srv_client_free(client *c);
+/* One poll of the client sockets and listeners only (a busy script: busy.c). */
+void srv_client_poll_busy(server *s);
+/* busy.c: the script engine's busy hook, and one request answered while it is busy. */
+int srv_script_busy(void *ctx, const script_run_info *ri);
+void srv_busy_request(server *s, client *c, int argc, const data_arg *argv);
 void srv_client_mark_pending(client *c);
 
 /* ELECTION OBSERVE (observe.c). filter: 1 handled here, -1 stall (earlier replies pending), 0

@@ -56,7 +56,7 @@ static const char *sx(eng *e, const char *line)
     int argc = rec_split(line, store, argv);
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
-    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0};
+    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0};
     script_out out = {&rec_ops, &t_rec, raw, t_resp3};
     (void)script_exec(e->se, argc, argv, &env, &out);
     return t_rec.buf;
@@ -374,6 +374,100 @@ static void instruction_bound(void **state)
     eng_free(&b);
 }
 
+/* The busy hook asks for a kill at every call: only a read run that wrote nothing stops, and it
+ * stops with Redis's message even under pcall; a replicated run (an applied entry) ends alike on
+ * every replica whatever the hook says; the hook sees each run end. */
+static int t_hook_calls, t_hook_done, t_hook_wrote;
+static int kill_always(void *ctx, const script_run_info *ri)
+{
+    (void)ctx;
+    t_hook_calls++;
+    t_hook_done += ri->done;
+    t_hook_wrote |= ri->wrote;
+    return 1;
+}
+
+static void busy_kill(void **state)
+{
+    (void)state;
+    eng a = eng_new(1), b = eng_new(2);
+    const char *spin = "local i = 0 while i < 3000000 do i = i + 1 end";
+    char line[512];
+    for (int k = 0; k < 2; k++) {
+        eng *e = k ? &b : &a;
+        script_set_busy_hook(e->se, kill_always, NULL);
+        /* read runs: killed, also through pcall */
+        t_replicated = 0;
+        t_hook_calls = t_hook_done = 0;
+        snprintf(line, sizeof line, "EVAL_RO \"%s return 1\" 0", spin);
+        assert_script_err(e, line, "-ERR Script killed by user with SCRIPT KILL... script: ");
+        assert_true(t_hook_calls >= 2 && t_hook_done == 1);
+        assert_script_err(e,
+                          "EVAL_RO \"while true do pcall(function() while true do end end) "
+                          "end\" 0",
+                          "-ERR Script killed by user with SCRIPT KILL...");
+        /* replicated runs: never killed, the same result on both stores */
+        t_replicated = 1;
+        t_hook_calls = t_hook_done = t_hook_wrote = 0;
+        snprintf(line, sizeof line,
+                 "EVAL \"%s redis.call('incr', 'n') %s return redis.call('incr', 'n')\" 0", spin,
+                 spin);
+        assert_script(e, line, ":2");
+        assert_true(t_hook_calls >= 3 && t_hook_done == 1 && t_hook_wrote);
+        script_set_busy_hook(e->se, NULL, NULL);
+    }
+    assert_string_equal(rec_run(a.ds, "GET n", NULL), "\"2\"");
+    assert_string_equal(rec_run(b.ds, "GET n", NULL), "\"2\"");
+    eng_free(&a);
+    eng_free(&b);
+}
+
+/* script_env.oom (the leader was out of memory when it logged the call): Redis 7.0's rules. */
+static void oom_rules(void **state)
+{
+    (void)state;
+    eng e = eng_new(1);
+    t_replicated = 1;
+    data_arg shebang[3] = {{"eval", 4}, {"#!lua\nreturn 1", 14}, {"0", 1}};
+    data_arg legacy[3] = {{"eval", 4}, {"return 1", 8}, {"0", 1}};
+    data_arg ro[3] = {{"eval", 4}, {"#!lua flags=no-writes\nreturn 1", 30}, {"0", 1}};
+    data_arg ro_cmd[3] = {{"eval_ro", 7}, {"return 1", 8}, {"0", 1}};
+    assert_int_equal(script_oom_policy(e.se, 3, shebang), SCRIPT_OOM_DENY);
+    assert_int_equal(script_oom_policy(e.se, 3, legacy), SCRIPT_OOM_FIRST_WRITE);
+    assert_int_equal(script_oom_policy(e.se, 3, ro), SCRIPT_OOM_OK);
+    assert_int_equal(script_oom_policy(e.se, 3, ro_cmd), SCRIPT_OOM_OK);
+    static data_arg argv[REC_MAX_ARGS];
+    static char store[4096];
+    const char *lines[] = {
+        "EVAL \"redis.call('set', 'x', '1')\" 0",
+        "EVAL \"return redis.pcall('incr', 'x')\" 0",
+        "EVAL \"redis.call('del', 'y') return redis.call('set', 'x', '2')\" 0",
+        "EVAL \"return redis.call('get', 'x')\" 0",
+        "EVAL \"#!lua\nreturn 1\" 0",
+        "EVAL \"#!lua flags=allow-oom\nreturn redis.call('set', 'x', '3')\" 0",
+    };
+    const char *want[] = {
+        "-OOM command not allowed when used memory > 'maxmemory'. script: ",
+        "-OOM command not allowed when used memory > 'maxmemory'.",
+        "+OK",
+        "\"2\"",
+        "-OOM allow-oom flag is not set on the script, can not run it when used memory > "
+        "'maxmemory'",
+        "+OK",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        int argc = rec_split(lines[i], store, argv);
+        t_rec.len = 0;
+        t_rec.buf[0] = '\0';
+        script_env env = {t_now_ms, t_seed, 1, NULL, 0, 1};
+        script_out out = {&rec_ops, &t_rec, raw, 0};
+        (void)script_exec(e.se, argc, argv, &env, &out);
+        if (strncmp(t_rec.buf, want[i], strlen(want[i])) != 0)
+            fail_msg("%s\n   got: %s\n  want: %s", lines[i], t_rec.buf, want[i]);
+    }
+    eng_free(&e);
+}
+
 static int snap_write(void *ctx, const void *p, size_t n)
 {
     rec_t *r = ctx;
@@ -450,7 +544,7 @@ static void functions(void **state)
     av[1] = (data_arg){"DUMP", 4};
     data_reply_ops ops = rec_ops;
     ops.bulk = capture_bulk;
-    script_env env = {t_now_ms, 1, 0, NULL, 0};
+    script_env env = {t_now_ms, 1, 0, NULL, 0, 0};
     script_out out = {&ops, &t_rec, raw, 0};
     t_dump_len = 0;
     (void)script_exec(a.se, 2, av, &env, &out);
@@ -489,7 +583,7 @@ static const char *sx_args(eng *e, const char *script, int nargs, const data_arg
         argv[3 + i] = args[i];
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
-    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0};
+    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0};
     script_out out = {&rec_ops, &t_rec, raw, t_resp3};
     (void)script_exec(e->se, 3 + nargs, argv, &env, &out);
     return t_rec.buf;
@@ -610,9 +704,14 @@ static void msgpack_struct(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(redis_to_lua_and_back), cmocka_unit_test(sandbox),
-        cmocka_unit_test(determinism),           cmocka_unit_test(functions),
-        cmocka_unit_test(instruction_bound),     cmocka_unit_test(msgpack_struct),
+        cmocka_unit_test(redis_to_lua_and_back),
+        cmocka_unit_test(sandbox),
+        cmocka_unit_test(determinism),
+        cmocka_unit_test(functions),
+        cmocka_unit_test(instruction_bound),
+        cmocka_unit_test(msgpack_struct),
+        cmocka_unit_test(busy_kill),
+        cmocka_unit_test(oom_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,141 @@
+"""A long write script on a 3-node cluster (docs/scripting.md "Script timeouts").
+
+Every replica runs a write script as it applies its entry, in its event loop, and answers its
+own clients -BUSY meanwhile; no Raft traffic is handled on a busy node, so a leader stuck past the
+election timeout may be deposed. None of that may break anything: the script is never killed
+midway (SCRIPT KILL answers UNKILLABLE on every node), it ends with the same effects on every
+replica, the cluster has a leader afterwards, and writes made around it (through every node) end
+identical everywhere: SYNOD DIGEST ([digest, last_applied]) is the same on the three nodes.
+
+Seen failing with the kill of a replicated run that has not written yet allowed (the engine's and
+busy.c's killable checks removed): SCRIPT KILL is accepted on busy nodes, whose runs then lack
+the script's writes.
+"""
+
+import threading
+import time
+
+import pytest
+import redis
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+# ~2-3 s of Lua here, several election timeouts (240..480 ms), far below the instruction bound
+LONG = """
+local n, i = tonumber(ARGV[1]), 0
+while i < n do i = i + 1 end
+redis.call('SET', KEYS[1], 'started')
+local t = redis.call('TIME')
+redis.call('SET', KEYS[2], t[1] .. '.' .. t[2] .. ':' .. math.random(1000000))
+return redis.call('INCRBY', 'long-counter', i)
+"""
+LOOPS = 100_000_000
+
+
+def _writer(c, stop, stats, errors):
+    """SET / INCR through every node in turn (followers forward to the leader)."""
+    i = 0
+    while not stop.is_set():
+        n = c.nodes[i % 3]
+        r = redis.Redis(host=n.host, port=n.port, socket_timeout=15.0, decode_responses=True)
+        try:
+            r.set("w%d" % (i % 50), i)
+            r.incr("writes")
+            stats["ok"] += 1
+        except redis.ResponseError as e:
+            if not str(e).startswith(("BUSY", "TRYAGAIN", "CLUSTERDOWN")):
+                errors.append(str(e))
+            time.sleep(0.02)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            time.sleep(0.05)
+        finally:
+            r.close()
+        i += 1
+
+
+def _digest(node):
+    r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0, decode_responses=True)
+    try:
+        r.execute_command("SYNOD", "CONSISTENCY", "stale")
+        return r.execute_command("SYNOD", "DIGEST")
+    finally:
+        r.close()
+
+
+def _prober(node, stop, stats, seen):
+    """PING on its own connection to one node; when it is busy, SCRIPT KILL (never accepted)."""
+    r = None
+    while not stop.is_set():
+        try:
+            if r is None:
+                r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0,
+                                decode_responses=True)  # fmt: skip
+            r.ping()
+        except redis.ResponseError as e:
+            if str(e).startswith("BUSY"):
+                stats["busy"] += 1
+                try:
+                    r.execute_command("SCRIPT", "KILL")
+                    seen.append("OK")  # a replicated run was killed: must not happen
+                except redis.ResponseError as k:
+                    seen.append(str(k).split(" ")[0])
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            r = None
+        time.sleep(0.01)
+
+
+def test_long_write_script_keeps_replicas_identical(make_cluster):
+    c = make_cluster(3, extra_args=("--busy-reply-threshold", "100"))
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    stop = threading.Event()
+    stats, errors, kills = {"ok": 0, "busy": 0}, [], []
+    threads = [threading.Thread(target=_writer, args=(c, stop, stats, errors))]
+    threads += [threading.Thread(target=_prober, args=(n, stop, stats, kills)) for n in c.nodes]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.5)
+        # one through the leader, one forwarded by a follower
+        replies = {}
+
+        def run(node, tag):
+            r = redis.Redis(host=node.host, port=node.port, socket_timeout=60.0,
+                            decode_responses=True)  # fmt: skip
+            try:
+                replies[tag] = r.execute_command("EVAL", LONG, "2", tag + "-a", tag + "-b",
+                                                 LOOPS)  # fmt: skip
+            except redis.RedisError as e:
+                replies[tag] = e
+
+        runs = [threading.Thread(target=run, args=(leader, "L")),
+                threading.Thread(target=run, args=(follower, "F"))]  # fmt: skip
+        for t in runs:
+            t.start()
+        for t in runs:
+            t.join(timeout=90)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not errors, errors[:5]
+    c.wait_leader(timeout=20)  # the cluster has a leader afterwards ...
+    r = c.wait_leader().client(timeout=10.0)
+    assert r.set("after", "1")  # ... that commits writes
+    c.wait_converged(["after", "writes"], timeout=30)
+    digests = {n.id: _digest(n) for n in c.nodes}
+    assert len({tuple(d) for d in digests.values()}) == 1, f"replicas differ: {digests}"
+    assert "OK" not in kills, f"a replicated script was killed: {kills}"
+    assert "UNKILLABLE" in kills, f"no SCRIPT KILL reached a busy node: {set(kills)}"
+    assert stats["busy"] > 0, f"no client saw -BUSY: {stats}"
+    # a script ran to its end; the other may have been refused -BUSY (the leader was busy with
+    # the first when the follower relayed it) or lost its reply with a leader change
+    done = [tag for tag, rep in replies.items() if rep in (LOOPS, 2 * LOOPS)]
+    assert done, replies
+    for tag, rep in replies.items():
+        assert tag in done or str(rep).startswith(("BUSY", "TRYAGAIN")), (tag, rep)
+    for tag in done:
+        a, b = c.stale_get(c.nodes[0], [tag + "-a", tag + "-b"])
+        assert a == "started" and b and ":" in b, (tag, a, b)
+    print(f"{stats}, kills {set(kills)}, replies {replies}, digests {digests}")
