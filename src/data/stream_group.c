@@ -46,7 +46,7 @@ sgroup *stream_group_find(stream *s, const char *name, size_t len)
     return found ? s->groups[i] : NULL;
 }
 
-static sgroup *group_create(stream *s, const char *name, size_t len, sid last, int64_t er)
+sgroup *stream_group_create(stream *s, const char *name, size_t len, sid last, int64_t er)
 {
     int found;
     size_t at = group_slot(s, name, len, &found);
@@ -114,14 +114,12 @@ static sconsumer *consumer_find(const sgroup *g, const data_arg *name)
     return found ? g->cons[i] : NULL;
 }
 
-/* Creates the consumer (seen now); NULL if it exists. */
-static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data_arg *name)
+sconsumer *stream_consumer_add(stream *s, sgroup *g, const char *name, size_t len)
 {
     int found;
-    size_t at = consumer_slot(g, name->ptr, name->len, &found);
+    size_t at = consumer_slot(g, name, len, &found);
     if (found) return NULL;
-    sconsumer *sc = consumer_alloc(s->mem, name->ptr, name->len);
-    sc->seen_ms = c->now_ms;
+    sconsumer *sc = consumer_alloc(s->mem, name, len);
     if (g->ncons == g->ccap) {
         g->ccap = g->ccap ? 2 * g->ccap : 4;
         g->cons = dmem_realloc(s->mem, g->cons, g->ccap * sizeof(*g->cons));
@@ -129,6 +127,15 @@ static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data
     memmove(g->cons + at + 1, g->cons + at, (g->ncons - at) * sizeof(*g->cons));
     g->cons[at] = sc;
     g->ncons++;
+    return sc;
+}
+
+/* Creates the consumer (seen now); NULL if it exists. */
+static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data_arg *name)
+{
+    sconsumer *sc = stream_consumer_add(s, g, name->ptr, name->len);
+    if (!sc) return NULL;
+    sc->seen_ms = c->now_ms;
     c->dirty = 1;
     return sc;
 }
@@ -335,7 +342,7 @@ void cmd_xgroup(data_call *c)
             ks_insert(c, e);
             s = stream_of(e);
         }
-        if (!group_create(s, gname->ptr, gname->len, id, er)) {
+        if (!stream_group_create(s, gname->ptr, gname->len, id, er)) {
             reply_err(c, "BUSYGROUP Consumer Group name already exists");
             return;
         }
