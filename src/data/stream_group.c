@@ -494,7 +494,11 @@ static sid last_live(const stream *s)
     return s->entries.count ? spos_key(&s->entries, sidx_last(&s->entries)) : SID_MIN;
 }
 
-static void xread_generic(data_call *c, int xreadgroup)
+/* woken: XREADGROUP_WOKEN, the retry of a blocked XREADGROUP (data_block_retry_args). Redis 7.0
+ * serves a woken group reader when the stream's last id (not its last live entry) is past the
+ * group's: an entry added and gone at once (XADD MAXLEN 0, XADD + XDEL in MULTI) gets the reply
+ * [key, []] and, as any served read, creates the consumer. */
+static void xread_generic(data_call *c, int xreadgroup, int woken)
 {
     long long timeout = -1, count = 0;
     int streams_arg = 0, nstreams = 0, noack = 0;
@@ -607,6 +611,8 @@ static void xread_generic(data_call *c, int xreadgroup)
         if (gs[i]) {
             if (sid_cmp(ids[i], SID_MAX) != 0)
                 serve[i] = 2; /* history */
+            else if (woken && sid_cmp(s->last_id, gs[i]->last_id) > 0)
+                serve[i] = 1;
             else if (s->entries.count && sid_cmp(last_live(s), gs[i]->last_id) > 0)
                 serve[i] = 1;
         } else if (s->entries.count && sid_cmp(last_live(s), ids[i]) > 0) {
@@ -726,7 +732,7 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
                 *err = "NOGROUP the consumer group this client was blocked on no longer exists";
                 return DATA_WAKE_ERROR;
             }
-            if (s->entries.count && sid_cmp(last_live(s), g->last_id) > 0) wake = DATA_WAKE_CONSUME;
+            if (sid_cmp(s->last_id, g->last_id) > 0) wake = DATA_WAKE_CONSUME; /* xread_generic */
             continue;
         }
         sid after;
@@ -745,6 +751,8 @@ int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, 
     size_t used = 0;
     for (int i = 0; i < argc; i++)
         out[i] = argv[i];
+    if (first && gname && arg_eq(&argv[0], "xreadgroup"))
+        out[0] = (data_arg){"XREADGROUP_WOKEN", 16}; /* xread_generic: Redis's woken rule */
     if (!first || gname) return argc;
     int ns = (argc - first) / 2;
     for (int i = 0; i < ns; i++) {
@@ -762,12 +770,17 @@ int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, 
 
 void cmd_xread(data_call *c)
 {
-    xread_generic(c, 0);
+    xread_generic(c, 0, 0);
 }
 
 void cmd_xreadgroup(data_call *c)
 {
-    xread_generic(c, 1);
+    xread_generic(c, 1, 0);
+}
+
+void cmd_xreadgroup_woken(data_call *c)
+{
+    xread_generic(c, 1, 1);
 }
 
 /* ---- XACK ---- */
