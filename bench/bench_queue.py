@@ -7,8 +7,9 @@ Starts, on 127.0.0.1 (ports from --port-base, else free ones):
   - redis-server: one process, --appendonly yes --appendfsync always (durable, replicates
     nothing);
   - NATS JetStream: 3 nats-server (Debian's 2.9) in one cluster, stream Q on subject q with
-    file storage and 3 replicas, durable pull consumer g with explicit acks (JetStream's default
-    storage: no fsync per write; `chattr +S` on its store would sync every write).
+    file storage and 3 replicas, durable pull consumer g with explicit acks, with JetStream's
+    default storage (no fsync per write); and a second such cluster whose store directories
+    have `chattr +S` (every write synced: 2.9 has no sync option), unless --no-nats-sync.
 Measures, with 64-byte messages and 50 operations in flight (bench/queue/driver.mjs: the same
 Node.js code drives every system; JetStream through the `nats` npm client):
   - XADD: 50 connections each with one XADD in flight (synod, redis); 50 js.publish awaiting
@@ -151,27 +152,31 @@ def start_synod(tmp, ports):
     return c, {"xadd": [leader.port], "fanout": [n.port for n in c.nodes]}
 
 
-def start_nats(tmp, ports):
+def start_nats(tmp, ports, name="nats", sync=False):
+    """sync: every write of the store synced (`chattr +S` on its directories, which new files
+    inherit: 2.9 has no sync option of its own)."""
     client, route = ports.take(3), ports.take(3)
     procs = []
     for i in range(3):
-        d = os.path.join(tmp, f"nats{i + 1}")
+        d = os.path.join(tmp, f"{name}{i + 1}")
         os.makedirs(d)
+        if sync:
+            subprocess.run(["chattr", "+S", d], check=True)
         routes = ", ".join(f'"nats-route://127.0.0.1:{route[j]}"' for j in range(3) if j != i)
-        conf = os.path.join(tmp, f"nats{i + 1}.conf")
+        conf = os.path.join(tmp, f"{name}{i + 1}.conf")
         with open(conf, "w") as f:
             f.write(f'server_name: "n{i + 1}"\nlisten: "127.0.0.1:{client[i]}"\n'
                     f'jetstream {{ store_dir: "{d}" }}\n'
-                    f'cluster {{ name: "bench", listen: "127.0.0.1:{route[i]}", '
+                    f'cluster {{ name: "{name}", listen: "127.0.0.1:{route[i]}", '
                     f"routes: [{routes}] }}\n")  # fmt: skip
-        procs.append(Proc(f"nats{i + 1}", [NATS_SERVER, "-c", conf],
-                          os.path.join(tmp, f"nats{i + 1}.log")))  # fmt: skip
+        procs.append(Proc(f"{name}{i + 1}", [NATS_SERVER, "-c", conf],
+                          os.path.join(tmp, f"{name}{i + 1}.log")))  # fmt: skip
     return procs, {"xadd": client}
 
 
 def reset(name, eps):
     """An empty stream q with group g (consumer g), before each round's XADD test."""
-    if name == "jetstream":
+    if name.startswith("jetstream"):
         drive({"sys": "nats", "op": "setup", "ports": eps["xadd"]}, 60)
         return
     port = eps["xadd"][0]
@@ -191,7 +196,7 @@ def measure(systems, rounds, seconds, fanout):
         if rnd % 2:
             order.reverse()
         for name, eps in order:
-            kind = "nats" if name == "jetstream" else "resp"
+            kind = "nats" if name.startswith("jetstream") else "resp"
             reset(name, eps)
             tests = [("xadd", "xadd"), ("consume", "consume")]
             if fanout and kind == "resp":
@@ -230,6 +235,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="3 s per test, 1 round")
     ap.add_argument("--port-base", type=int, default=os.environ.get("BENCH_PORT_BASE"))
     ap.add_argument("--no-nats", action="store_true")
+    ap.add_argument("--no-nats-sync", action="store_true", help="skip JetStream with synced writes")
     ap.add_argument("--no-fanout", action="store_true")
     args = ap.parse_args()
     if args.quick:
@@ -255,6 +261,9 @@ def main():
         if not args.no_nats:
             ps, systems["jetstream"] = start_nats(tmp, ports)
             procs += ps
+            if not args.no_nats_sync:
+                ps, systems["jetstream-sync"] = start_nats(tmp, ports, "natssync", sync=True)
+                procs += ps
         synod, systems["synod"] = start_synod(tmp, ports)
         log(f"== synod leader on port {systems['synod']['xadd'][0]}")
         med = measure(systems, args.rounds, args.seconds, not args.no_fanout)
@@ -272,10 +281,11 @@ def main():
           "JetStream: 3 nodes, R3 file stream, default storage (no fsync per write)")
     print(f"| {'system / test':<34} | {'ops/s':>10} | {'p50 ms':>8} | {'p99 ms':>8} |")
     print(f"|{'-' * 36}|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
-    labels = {"synod": "synod 3-node", "redis": "redis AOF always", "jetstream": "JetStream R3"}
+    labels = {"synod": "synod 3-node", "redis": "redis AOF always", "jetstream": "JetStream R3",
+              "jetstream-sync": "JetStream R3 synced"}  # fmt: skip
     tests = {"xadd": "XADD", "consume": "XREADGROUP+XACK", "fanout": "fan-out deliveries"}
     for test in tests:
-        for name in ("synod", "redis", "jetstream"):
+        for name in ("synod", "redis", "jetstream", "jetstream-sync"):
             r = med.get((name, test))
             if r is None:
                 continue
@@ -285,14 +295,12 @@ def main():
                 lbl = f"{labels[name]} fan-out msgs"
             print(f"| {lbl:<34} | {v:>10,.0f} | {r['p50']:>8.2f} | {r['p99']:>8.2f} |")
     print()
-    s, r, j = (med.get(("synod", "xadd")), med.get(("redis", "xadd")),
-               med.get(("jetstream", "xadd")))  # fmt: skip
-    print(f"XADD:     synod/redis {ratio(s, r, 'rps')} (p99 {ratio(s, r, 'p99')}); "
-          f"synod/JetStream {ratio(s, j, 'rps')} (p99 {ratio(s, j, 'p99')})")
-    s, r, j = (med.get(("synod", "consume")), med.get(("redis", "consume")),
-               med.get(("jetstream", "consume")))  # fmt: skip
-    print(f"consume:  synod/redis {ratio(s, r, 'rps')} (p99 {ratio(s, r, 'p99')}); "
-          f"synod/JetStream {ratio(s, j, 'rps')} (p99 {ratio(s, j, 'p99')})")
+    for test, what in (("xadd", "XADD:    "), ("consume", "consume: ")):
+        s, r, j, js = (med.get((n, test)) for n in ("synod", "redis", "jetstream",
+                                                      "jetstream-sync"))  # fmt: skip
+        print(f"{what} synod/redis {ratio(s, r, 'rps')} (p99 {ratio(s, r, 'p99')}); "
+              f"synod/JetStream {ratio(s, j, 'rps')} (p99 {ratio(s, j, 'p99')}); "
+              f"synod/JetStream synced {ratio(s, js, 'rps')} (p99 {ratio(s, js, 'p99')})")
     s, r = med.get(("synod", "fanout")), med.get(("redis", "fanout"))
     print(f"fan-out:  synod/redis {ratio(s, r, 'delivered_per_s')} messages delivered/s "
           f"({SUBS} subscribers)")
