@@ -258,7 +258,7 @@ def read_steps(key):
     return [
         ("XRANGE", key, "-", "+"), ("XLEN", key), ("XINFO", "GROUPS", key),
         ("XPENDING", key, "g1"), ("TYPE", key),
-        ("XADD", key, "*", "after", "restore"), ("XINFO", "GROUPS", key),
+        ("XADD", key, "1000-1", "after", "restore"), ("XINFO", "GROUPS", key),
         ("XREADGROUP", "GROUP", "g1", "zed", "COUNT", "3", "STREAMS", key, ">"),
         ("XINFO", "GROUPS", key),
     ]  # fmt: skip
@@ -337,7 +337,7 @@ def test_restore_stream_legacy_and_bad(pair):
     disagrees with its entries, is refused by both with the same error."""
     pair.run([
         ("RESTORE", "x", "0", LEGACY_STREAM), ("XRANGE", "x", "-", "+"), ("XINFO", "GROUPS", "x"),
-        ("XINFO", "CONSUMERS", "x", "g1"), ("XPENDING", "x", "g1", "-", "+", "10"),
+        ("XPENDING", "x", "g1"),  # idle times (clock) left out: full_info has the absolute ones
     ])  # fmt: skip
     assert full_info(pair.ref, "x") == full_info(pair.tgt, "x")
     r = pair.ref
