@@ -11,3 +11,20 @@ bench-redis-quick: build/rel/synod
 	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/redis_compare.py --quick
 
 BENCH_EXTRA += bench-redis
+
+# The durable queue (issue 12): XADD and XREADGROUP+XACK on synod 3-node (fsync always) against
+# redis-server (appendfsync always) and NATS JetStream (3 nats-server, R3 file stream), and
+# pub/sub fan-out to 100 subscribers against redis, in one run (bench/bench_queue.py).
+#   make bench-queue        3 rounds of 10 s per test
+#   make bench-queue-quick  1 round of 3 s
+.PHONY: deps-bench bench-queue bench-queue-quick
+deps-bench:
+	@bash scripts/deps_bench.sh
+
+bench-queue: deps-bench build/rel/synod
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_queue.py
+
+bench-queue-quick: deps-bench build/rel/synod
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_queue.py --quick
+
+BENCH_EXTRA += bench-queue

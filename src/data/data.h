@@ -141,9 +141,11 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
 /* The arguments to store for a client that just blocked (data_exec_block set blk->blocked on
  * argv; nothing applied since), to be proposed again as its retries: argv itself, except that
  * XREAD's `$` ids become the streams' last ids at this point (a retry then reads what was added
- * after the client blocked, as Redis resolves `$` when the client blocks). Writes argc
- * elements to out (strings in scratch, or argv's); returns argc, -1 if scratch (cap bytes;
- * 44 per key is enough) is too small. Changes nothing. */
+ * after the client blocked, as Redis resolves `$` when the client blocks), and XREADGROUP
+ * becomes XREADGROUP_WOKEN (served, as Redis serves a woken group reader, once the stream's last
+ * id is past the group's, even if that entry is gone: the reply [key, []] creates the consumer).
+ * Writes argc elements to out (strings in scratch, or argv's); returns argc, -1 if scratch (cap
+ * bytes; 44 per key is enough) is too small. Changes nothing. */
 int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
                           data_arg *out, char *scratch, size_t cap);
 /* How many elements a blocked client of this type could pop from key now (0: absent, expired,

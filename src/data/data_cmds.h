@@ -278,6 +278,9 @@
     X(xreadgroup, -7, DC_W | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                              \
       "Returns new or historical messages from a stream for a consumer in a group.",               \
       cmd_xreadgroup)                                                                              \
+    X(xreadgroup_woken, -7, DC_W | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                        \
+      "Internal: XREADGROUP as retried for a blocked client (Redis's rule for a woken reader)",    \
+      cmd_xreadgroup_woken)                                                                        \
     X(xdel, -3, DC_W | DC_F, 1, 1, 1, "stream", "5.0.0",                                           \
       "Returns the number of messages after removing them from a stream.", cmd_xdel)               \
     X(xtrim, -4, DC_W, 1, 1, 1, "stream", "5.0.0",                                                 \

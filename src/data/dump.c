@@ -14,8 +14,9 @@
  *                   integer is a listpack integer, else "%.17g" / "inf" / "-inf" (d2string)
  *   zset (skiplist) RDB_TYPE_ZSET_2: count, then member + binary double, greatest first
  *   list            RDB_TYPE_LIST_QUICKLIST_2: one packed listpack node per quicklist node
+ *   stream          RDB_TYPE_STREAM_LISTPACKS_2 (stream_dump.c)
  * Table encodings iterate in table order, so their bytes differ from Redis's (the value does
- * not). Streams are not written (an error names them). */
+ * not). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -48,77 +49,71 @@ void dump_buf_free(dump_buf *b)
     *b = (dump_buf){0};
 }
 
-static void put_byte(dump_buf *b, unsigned v)
+void dump_put_byte(dump_buf *b, unsigned v)
 {
     unsigned char c = (unsigned char)v;
     dump_buf_put(b, &c, 1);
 }
 
-static void put_le(dump_buf *b, uint64_t v, int bytes)
+void dump_put_le(dump_buf *b, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)
-        put_byte(b, (unsigned)(v >> (8 * i)) & 0xff);
+        dump_put_byte(b, (unsigned)(v >> (8 * i)) & 0xff);
 }
 
-static void put_be(dump_buf *b, uint64_t v, int bytes)
+void dump_put_be(dump_buf *b, uint64_t v, int bytes)
 {
     for (int i = bytes - 1; i >= 0; i--)
-        put_byte(b, (unsigned)(v >> (8 * i)) & 0xff);
+        dump_put_byte(b, (unsigned)(v >> (8 * i)) & 0xff);
 }
 
 /* RDB length: 6 bits, 14 bits (big-endian), 0x80 + u32 BE, or 0x81 + u64 BE. */
-static void put_len(dump_buf *b, uint64_t n)
+void dump_put_len(dump_buf *b, uint64_t n)
 {
     if (n < 64) {
-        put_byte(b, (unsigned)n);
+        dump_put_byte(b, (unsigned)n);
     } else if (n < 16384) {
-        put_byte(b, 0x40 | (unsigned)(n >> 8));
-        put_byte(b, (unsigned)n & 0xff);
+        dump_put_byte(b, 0x40 | (unsigned)(n >> 8));
+        dump_put_byte(b, (unsigned)n & 0xff);
     } else if (n <= UINT32_MAX) {
-        put_byte(b, 0x80);
-        put_be(b, n, 4);
+        dump_put_byte(b, 0x80);
+        dump_put_be(b, n, 4);
     } else {
-        put_byte(b, 0x81);
-        put_be(b, n, 8);
+        dump_put_byte(b, 0x81);
+        dump_put_be(b, n, 8);
     }
 }
 
 /* RDB string as rdbSaveRawString writes it without compression. */
-static void put_string(dump_buf *b, const char *s, size_t n)
+void dump_put_string(dump_buf *b, const char *s, size_t n)
 {
     long long v;
     if (n <= 11 && syn_string2ll(s, n, &v)) { /* canonical decimal: it reads back the same */
         if (v >= INT8_MIN && v <= INT8_MAX) {
-            put_byte(b, 0xc0);
-            put_le(b, (uint64_t)v, 1);
+            dump_put_byte(b, 0xc0);
+            dump_put_le(b, (uint64_t)v, 1);
             return;
         }
         if (v >= INT16_MIN && v <= INT16_MAX) {
-            put_byte(b, 0xc1);
-            put_le(b, (uint64_t)v, 2);
+            dump_put_byte(b, 0xc1);
+            dump_put_le(b, (uint64_t)v, 2);
             return;
         }
         if (v >= INT32_MIN && v <= INT32_MAX) {
-            put_byte(b, 0xc2);
-            put_le(b, (uint64_t)v, 4);
+            dump_put_byte(b, 0xc2);
+            dump_put_le(b, (uint64_t)v, 4);
             return;
         }
     }
-    put_len(b, n);
+    dump_put_len(b, n);
     dump_buf_put(b, s, n);
 }
 
 /* ---- listpacks, written as Redis's lpAppend writes them ---- */
 
-typedef struct {
-    dump_buf *b;
-    size_t start; /* offset of the 6-byte header */
-    uint64_t count;
-} lp_writer;
-
-static void lp_begin(lp_writer *w, dump_buf *b)
+void dump_lp_begin(dump_lpw *w, dump_buf *b)
 {
-    *w = (lp_writer){b, b->len, 0};
+    *w = (dump_lpw){b, b->len, 0};
     static const unsigned char hdr[6] = {0};
     dump_buf_put(b, hdr, 6);
 }
@@ -129,54 +124,54 @@ static void lp_backlen(dump_buf *b, uint64_t l)
 {
     int n = l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
     for (int i = n - 1; i >= 0; i--)
-        put_byte(b, (unsigned)((l >> (7 * i)) & 127) | (i == n - 1 ? 0 : 128));
+        dump_put_byte(b, (unsigned)((l >> (7 * i)) & 127) | (i == n - 1 ? 0 : 128));
 }
 
-static void lp_int(lp_writer *w, int64_t v)
+void dump_lp_int(dump_lpw *w, int64_t v)
 {
     dump_buf *b = w->b;
     size_t at = b->len;
     uint64_t u = (uint64_t)v;
     if (v >= 0 && v <= 127) {
-        put_byte(b, (unsigned)v);
+        dump_put_byte(b, (unsigned)v);
     } else if (v >= -4096 && v <= 4095) {
         u &= 0x1fff;
-        put_byte(b, 0xc0 | (unsigned)(u >> 8));
-        put_byte(b, (unsigned)u & 0xff);
+        dump_put_byte(b, 0xc0 | (unsigned)(u >> 8));
+        dump_put_byte(b, (unsigned)u & 0xff);
     } else if (v >= INT16_MIN && v <= INT16_MAX) {
-        put_byte(b, 0xf1);
-        put_le(b, u, 2);
+        dump_put_byte(b, 0xf1);
+        dump_put_le(b, u, 2);
     } else if (v >= -8388608 && v <= 8388607) {
-        put_byte(b, 0xf2);
-        put_le(b, u, 3);
+        dump_put_byte(b, 0xf2);
+        dump_put_le(b, u, 3);
     } else if (v >= INT32_MIN && v <= INT32_MAX) {
-        put_byte(b, 0xf3);
-        put_le(b, u, 4);
+        dump_put_byte(b, 0xf3);
+        dump_put_le(b, u, 4);
     } else {
-        put_byte(b, 0xf4);
-        put_le(b, u, 8);
+        dump_put_byte(b, 0xf4);
+        dump_put_le(b, u, 8);
     }
     lp_backlen(b, b->len - at);
     w->count++;
 }
 
-static void lp_str(lp_writer *w, const char *s, size_t n)
+void dump_lp_str(dump_lpw *w, const char *s, size_t n)
 {
     long long v;
     if (syn_string2ll(s, n, &v)) { /* Redis's lpStringToInt64 has the same rules */
-        lp_int(w, v);
+        dump_lp_int(w, v);
         return;
     }
     dump_buf *b = w->b;
     size_t at = b->len;
     if (n < 64) {
-        put_byte(b, 0x80 | (unsigned)n);
+        dump_put_byte(b, 0x80 | (unsigned)n);
     } else if (n < 4096) {
-        put_byte(b, 0xe0 | (unsigned)(n >> 8));
-        put_byte(b, (unsigned)n & 0xff);
+        dump_put_byte(b, 0xe0 | (unsigned)(n >> 8));
+        dump_put_byte(b, (unsigned)n & 0xff);
     } else {
-        put_byte(b, 0xf0);
-        put_le(b, n, 4);
+        dump_put_byte(b, 0xf0);
+        dump_put_le(b, n, 4);
     }
     dump_buf_put(b, s, n);
     lp_backlen(b, b->len - at);
@@ -184,10 +179,10 @@ static void lp_str(lp_writer *w, const char *s, size_t n)
 }
 
 /* Closes the listpack and moves it into the output as one RDB string. */
-static void lp_end(lp_writer *w)
+void dump_lp_end(dump_lpw *w)
 {
     dump_buf *b = w->b;
-    put_byte(b, 0xff);
+    dump_put_byte(b, 0xff);
     size_t total = b->len - w->start;
     SYN_ASSERT(total <= UINT32_MAX);
     unsigned char *h = b->p + w->start;
@@ -201,49 +196,49 @@ static void lp_end(lp_writer *w)
     SYN_ASSERT(blob != NULL);
     memcpy(blob, h, total);
     b->len = w->start;
-    put_string(b, (const char *)blob, total);
+    dump_put_string(b, (const char *)blob, total);
     free(blob);
 }
 
 /* A score as zzlInsertAt writes it: an integer (double2ll) as a listpack integer, anything else
  * as d2string formats it. */
-static void lp_score(lp_writer *w, double d)
+static void lp_score(dump_lpw *w, double d)
 {
     if (d >= (double)(-LLONG_MAX / 2) && d <= (double)(LLONG_MAX / 2)) {
         long long ll = (long long)d;
         if ((double)ll == d) {
-            lp_int(w, ll);
+            dump_lp_int(w, ll);
             return;
         }
     }
     char buf[64];
     int n = isinf(d) ? snprintf(buf, sizeof buf, "%s", d < 0 ? "-inf" : "inf")
                      : snprintf(buf, sizeof buf, "%.17g", d);
-    lp_str(w, buf, (size_t)n);
+    dump_lp_str(w, buf, (size_t)n);
 }
 
 /* ---- values ---- */
 
 static void hash_lp_cb(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
 {
-    lp_str(ctx, f, fl);
-    lp_str(ctx, v, vl);
+    dump_lp_str(ctx, f, fl);
+    dump_lp_str(ctx, v, vl);
 }
 
 static void hash_rdb_cb(void *ctx, const char *f, size_t fl, const char *v, size_t vl)
 {
-    put_string(ctx, f, fl);
-    put_string(ctx, v, vl);
+    dump_put_string(ctx, f, fl);
+    dump_put_string(ctx, v, vl);
 }
 
 static void member_cb(void *ctx, const char *m, size_t ml)
 {
-    put_string(ctx, m, ml);
+    dump_put_string(ctx, m, ml);
 }
 
 static void zset_lp_cb(void *ctx, const char *m, size_t ml, double score)
 {
-    lp_str(ctx, m, ml);
+    dump_lp_str(ctx, m, ml);
     lp_score(ctx, score);
 }
 
@@ -268,24 +263,24 @@ static void put_zset(dump_buf *b, dentry *e)
 {
     uint64_t n = zset_len(e);
     if (strcmp(zset_encoding(e), "listpack") == 0) {
-        put_byte(b, RDB_T_ZSET_LISTPACK);
-        lp_writer w;
-        lp_begin(&w, b);
+        dump_put_byte(b, RDB_T_ZSET_LISTPACK);
+        dump_lpw w;
+        dump_lp_begin(&w, b);
         zset_each(e, zset_lp_cb, &w);
-        lp_end(&w);
+        dump_lp_end(&w);
         return;
     }
     /* greatest first, as Redis walks its skiplist from the tail */
     zel_list l = {malloc(n * sizeof(zel)), 0};
     SYN_ASSERT(l.v != NULL);
     zset_each(e, zset_collect_cb, &l);
-    put_byte(b, RDB_T_ZSET_2);
-    put_len(b, n);
+    dump_put_byte(b, RDB_T_ZSET_2);
+    dump_put_len(b, n);
     for (size_t i = n; i-- > 0;) {
         uint64_t bits;
         memcpy(&bits, &l.v[i].score, 8);
-        put_string(b, l.v[i].m, l.v[i].ml);
-        put_le(b, bits, 8);
+        dump_put_string(b, l.v[i].m, l.v[i].ml);
+        dump_put_le(b, bits, 8);
     }
     free(l.v);
 }
@@ -293,24 +288,24 @@ static void put_zset(dump_buf *b, dentry *e)
 static void put_list(dump_buf *b, dentry *e)
 {
     const qlist *q = dentry_ptr(e);
-    put_byte(b, RDB_T_LIST_QUICKLIST_2);
-    put_len(b, q->nodes);
+    dump_put_byte(b, RDB_T_LIST_QUICKLIST_2);
+    dump_put_len(b, q->nodes);
     ql_iter it;
     int more = ql_at(q, 0, &it);
     uint64_t nodes = 0;
     while (more) {
         const ql_node *node = it.node;
-        put_len(b, 2); /* QUICKLIST_NODE_CONTAINER_PACKED */
-        lp_writer w;
-        lp_begin(&w, b);
+        dump_put_len(b, 2); /* QUICKLIST_NODE_CONTAINER_PACKED */
+        dump_lpw w;
+        dump_lp_begin(&w, b);
         do {
             const char *p;
             size_t n;
             ql_get(&it, &p, &n);
-            lp_str(&w, p, n);
+            dump_lp_str(&w, p, n);
             more = ql_next(&it);
         } while (more && it.node == node);
-        lp_end(&w);
+        dump_lp_end(&w);
         nodes++;
     }
     SYN_ASSERT(nodes == q->nodes);
@@ -321,41 +316,40 @@ static void put_intset(dump_buf *b, dentry *e)
     const intset *is = dentry_ptr(e);
     uint32_t w = intset_width(is), n = intset_len(is);
     dump_buf blob = {0};
-    put_le(&blob, w, 4);
-    put_le(&blob, n, 4);
+    dump_put_le(&blob, w, 4);
+    dump_put_le(&blob, n, 4);
     for (uint32_t i = 0; i < n; i++)
-        put_le(&blob, (uint64_t)intset_get(is, i), (int)w);
-    put_byte(b, RDB_T_SET_INTSET);
-    put_string(b, (const char *)blob.p, blob.len);
+        dump_put_le(&blob, (uint64_t)intset_get(is, i), (int)w);
+    dump_put_byte(b, RDB_T_SET_INTSET);
+    dump_put_string(b, (const char *)blob.p, blob.len);
     dump_buf_free(&blob);
 }
 
-int dump_encode(dentry *e, dump_buf *b)
+void dump_encode(dentry *e, dump_buf *b)
 {
-    if (e->type == DT_STREAM) return -1;
     size_t start = b->len;
     switch (e->type) {
     case DT_STRING:
-        put_byte(b, RDB_T_STRING);
-        put_string(b, dentry_val(e), e->vlen);
+        dump_put_byte(b, RDB_T_STRING);
+        dump_put_string(b, dentry_val(e), e->vlen);
         break;
     case DT_HASH:
         if (e->flags & DE_HASH_TABLE) {
-            put_byte(b, RDB_T_HASH);
-            put_len(b, hash_len(e));
+            dump_put_byte(b, RDB_T_HASH);
+            dump_put_len(b, hash_len(e));
             hash_each(e, hash_rdb_cb, b);
         } else {
-            put_byte(b, RDB_T_HASH_LISTPACK);
-            lp_writer w;
-            lp_begin(&w, b);
+            dump_put_byte(b, RDB_T_HASH_LISTPACK);
+            dump_lpw w;
+            dump_lp_begin(&w, b);
             hash_each(e, hash_lp_cb, &w);
-            lp_end(&w);
+            dump_lp_end(&w);
         }
         break;
     case DT_SET:
         if (e->flags & DE_HASH_TABLE) {
-            put_byte(b, RDB_T_SET);
-            put_len(b, set_len(e));
+            dump_put_byte(b, RDB_T_SET);
+            dump_put_len(b, set_len(e));
             set_each(e, member_cb, b);
         } else {
             put_intset(b, e);
@@ -363,11 +357,11 @@ int dump_encode(dentry *e, dump_buf *b)
         break;
     case DT_ZSET: put_zset(b, e); break;
     case DT_LIST: put_list(b, e); break;
+    case DT_STREAM: stream_dump_encode(e, b); break;
     default: SYN_ASSERT(0 && "unknown value type");
     }
-    put_le(b, DUMP_RDB_VERSION, 2);
-    put_le(b, crc64_jones(0, b->p + start, b->len - start), 8);
-    return 0;
+    dump_put_le(b, DUMP_RDB_VERSION, 2);
+    dump_put_le(b, crc64_jones(0, b->p + start, b->len - start), 8);
 }
 
 int dump_verify(const unsigned char *p, size_t len)
@@ -392,10 +386,7 @@ void cmd_dump(data_call *c)
         return;
     }
     dump_buf b = {0};
-    if (dump_encode(e, &b) < 0) {
-        reply_err(c, "ERR DUMP does not support stream values yet");
-        return;
-    }
+    dump_encode(e, &b);
     reply_bulk(c, (const char *)b.p, b.len);
     dump_buf_free(&b);
 }

@@ -43,9 +43,79 @@ typedef struct {
 void dump_buf_put(dump_buf *b, const void *p, size_t n);
 void dump_buf_free(dump_buf *b);
 
-/* Appends e's value as a whole DUMP payload (object type, value, version, CRC). 0, or -1 for a
- * type the codec does not write (streams), with b unchanged. */
-int dump_encode(dentry *e, dump_buf *b);
+/* ---- writing (dump.c), shared with stream_dump.c ---- */
+
+void dump_put_byte(dump_buf *b, unsigned v);
+void dump_put_le(dump_buf *b, uint64_t v, int bytes);
+void dump_put_be(dump_buf *b, uint64_t v, int bytes);
+void dump_put_len(dump_buf *b, uint64_t n);                 /* RDB length */
+void dump_put_string(dump_buf *b, const char *s, size_t n); /* RDB string, uncompressed */
+
+/* A listpack being written at the end of a buffer, as Redis's lpAppend writes one. */
+typedef struct {
+    dump_buf *b;
+    size_t start; /* offset of the 6-byte header */
+    uint64_t count;
+} dump_lpw;
+
+void dump_lp_begin(dump_lpw *w, dump_buf *b);
+void dump_lp_int(dump_lpw *w, int64_t v);
+void dump_lp_str(dump_lpw *w, const char *s, size_t n); /* an integer string as an integer */
+void dump_lp_end(dump_lpw *w); /* closes it and rewrites it in place as one RDB string */
+
+/* ---- reading (dump_load.c), shared with stream_dump.c: every call checks the bytes left and
+ * returns -1 (nothing trusted) on a short or malformed input ---- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t left;
+} dump_rin;
+
+/* A string read from the payload: its bytes in place, an RDB int rendered in decimal, or an LZF
+ * block decompressed into `heap` (freed by dump_rstr_free). */
+typedef struct {
+    const char *p;
+    size_t n;
+    char num[24];
+    char *heap;
+} dump_rstr;
+
+enum { ES_RDB, ES_LP, ES_ZL };
+
+typedef struct {
+    int kind;
+    dump_rin *in;                 /* ES_RDB */
+    uint64_t left;                /* ES_RDB: strings still to read */
+    const unsigned char *p, *end; /* ES_LP, ES_ZL: next entry, the terminator */
+    uint64_t want, seen;          /* declared entry count (UINT64_MAX: not given), read so far */
+    size_t prev;                  /* ES_ZL: size of the previous entry (its prevlen) */
+    dump_rstr slot[2];            /* the last two elements stay valid (a field and its value) */
+    int turn;
+} dump_esrc;
+
+int dump_rd_bytes(dump_rin *in, size_t n, const unsigned char **out);
+int dump_rd_u8(dump_rin *in, unsigned *v);
+int dump_rd_count(dump_rin *in, uint64_t *n); /* an RDB length that is not a special encoding */
+int dump_rd_string(dump_rin *in, dump_rstr *s);
+void dump_rstr_free(dump_rstr *s);
+uint64_t dump_get_le(const unsigned char *b, int n);
+uint64_t dump_get_be(const unsigned char *b, int n);
+/* Iterates the listpack in blob (which must outlive es); dump_es_next gives 1 and the next
+ * element (an integer rendered in decimal), 0 at the end, -1 if malformed. */
+int dump_es_lp(dump_esrc *es, const dump_rstr *blob);
+int dump_es_next(dump_esrc *es, const char **p, size_t *n);
+void dump_es_free(dump_esrc *es);
+
+/* ---- streams (stream_dump.c) ---- */
+
+/* Writes e (a stream) as RDB_TYPE_STREAM_LISTPACKS_2, type byte included. */
+void stream_dump_encode(dentry *e, dump_buf *b);
+/* Reads a stream object of the given type (RDB_T_STREAM_LISTPACKS or _2) after its type byte. */
+dentry *stream_dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire_ms,
+                           dump_rin *in, unsigned type);
+
+/* Appends e's value as a whole DUMP payload (object type, value, version, CRC). */
+void dump_encode(dentry *e, dump_buf *b);
 
 /* Checks a payload's footer: 0 if the version is <= DUMP_RDB_VERSION and the CRC matches. */
 int dump_verify(const unsigned char *p, size_t len);

@@ -4,8 +4,8 @@
  *
  * Read: strings (raw, RDB int, LZF), lists (linked list, ziplist, quicklist of ziplists,
  * quicklist 2 of listpack or plain nodes), sets (table, intset), sorted sets (string and binary
- * doubles, ziplist, listpack), hashes (table, ziplist, listpack). Not read: zipmap hashes,
- * modules, streams (an error says so).
+ * doubles, ziplist, listpack), hashes (table, ziplist, listpack), streams (listpacks 1 and 2:
+ * stream_dump.c). Not read: zipmap hashes, modules.
  *
  * The payload is untrusted (its CRC says nothing about who made it): every read is checked
  * against the bytes left, counts are never trusted for an allocation (each element consumes
@@ -26,12 +26,7 @@
 #define LZF_MAX_RATIO                                                                              \
     88 /* a 3-byte back-reference copies at most 264 bytes: no input byte yields more than 88 */
 
-typedef struct {
-    const unsigned char *p;
-    size_t left;
-} rin;
-
-static int rd_bytes(rin *in, size_t n, const unsigned char **out)
+int dump_rd_bytes(dump_rin *in, size_t n, const unsigned char **out)
 {
     if (in->left < n) return -1;
     *out = in->p;
@@ -40,15 +35,15 @@ static int rd_bytes(rin *in, size_t n, const unsigned char **out)
     return 0;
 }
 
-static int rd_u8(rin *in, unsigned *v)
+int dump_rd_u8(dump_rin *in, unsigned *v)
 {
     const unsigned char *b;
-    if (rd_bytes(in, 1, &b) < 0) return -1;
+    if (dump_rd_bytes(in, 1, &b) < 0) return -1;
     *v = b[0];
     return 0;
 }
 
-static uint64_t get_le(const unsigned char *b, int n)
+uint64_t dump_get_le(const unsigned char *b, int n)
 {
     uint64_t v = 0;
     for (int i = 0; i < n; i++)
@@ -56,7 +51,7 @@ static uint64_t get_le(const unsigned char *b, int n)
     return v;
 }
 
-static uint64_t get_be(const unsigned char *b, int n)
+uint64_t dump_get_be(const unsigned char *b, int n)
 {
     uint64_t v = 0;
     for (int i = 0; i < n; i++)
@@ -73,22 +68,22 @@ static int64_t sext(uint64_t u, int bits)
 }
 
 /* An RDB length; *enc is set when the byte says "special encoding" (then *len is its kind). */
-static int rd_len(rin *in, uint64_t *len, int *enc)
+static int dump_rd_len(dump_rin *in, uint64_t *len, int *enc)
 {
     unsigned b, b2;
     const unsigned char *q;
     *enc = 0;
-    if (rd_u8(in, &b) < 0) return -1;
+    if (dump_rd_u8(in, &b) < 0) return -1;
     switch (b >> 6) {
     case 0: *len = b & 0x3f; return 0;
     case 1:
-        if (rd_u8(in, &b2) < 0) return -1;
+        if (dump_rd_u8(in, &b2) < 0) return -1;
         *len = (uint64_t)(b & 0x3f) << 8 | b2;
         return 0;
     case 2:
         if (b != 0x80 && b != 0x81) return -1;
-        if (rd_bytes(in, b == 0x80 ? 4 : 8, &q) < 0) return -1;
-        *len = get_be(q, b == 0x80 ? 4 : 8);
+        if (dump_rd_bytes(in, b == 0x80 ? 4 : 8, &q) < 0) return -1;
+        *len = dump_get_be(q, b == 0x80 ? 4 : 8);
         return 0;
     default:
         *enc = 1;
@@ -97,22 +92,13 @@ static int rd_len(rin *in, uint64_t *len, int *enc)
     }
 }
 
-static int rd_count(rin *in, uint64_t *n)
+int dump_rd_count(dump_rin *in, uint64_t *n)
 {
     int enc;
-    return rd_len(in, n, &enc) < 0 || enc ? -1 : 0;
+    return dump_rd_len(in, n, &enc) < 0 || enc ? -1 : 0;
 }
 
-/* A string read from the payload: its bytes in place, an RDB int rendered in decimal, or an LZF
- * block decompressed into `heap` (freed by rstr_free). */
-typedef struct {
-    const char *p;
-    size_t n;
-    char num[24];
-    char *heap;
-} rstr;
-
-static void rstr_free(rstr *s)
+void dump_rstr_free(dump_rstr *s)
 {
     free(s->heap);
     s->heap = NULL;
@@ -150,35 +136,35 @@ static long long lzf_decode(const unsigned char *in, size_t in_len, unsigned cha
     return (long long)o;
 }
 
-static int rd_string(rin *in, rstr *s)
+int dump_rd_string(dump_rin *in, dump_rstr *s)
 {
     uint64_t len;
     int enc;
     const unsigned char *q;
     s->heap = NULL;
-    if (rd_len(in, &len, &enc) < 0) return -1;
+    if (dump_rd_len(in, &len, &enc) < 0) return -1;
     if (!enc) {
-        if (rd_bytes(in, len, &q) < 0) return -1;
+        if (dump_rd_bytes(in, len, &q) < 0) return -1;
         s->p = (const char *)q;
         s->n = (size_t)len;
         return 0;
     }
     if (len <= 2) { /* RDB_ENC_INT8/16/32, little-endian */
         int w = 1 << len;
-        if (rd_bytes(in, (size_t)w, &q) < 0) return -1;
-        s->n = syn_ll2string(s->num, sext(get_le(q, w), 8 * w));
+        if (dump_rd_bytes(in, (size_t)w, &q) < 0) return -1;
+        s->n = syn_ll2string(s->num, sext(dump_get_le(q, w), 8 * w));
         s->p = s->num;
         return 0;
     }
     if (len != 3) return -1;
     uint64_t clen, ulen;
-    if (rd_count(in, &clen) < 0 || rd_count(in, &ulen) < 0) return -1;
-    if (clen == 0 || ulen == 0 || rd_bytes(in, clen, &q) < 0) return -1;
+    if (dump_rd_count(in, &clen) < 0 || dump_rd_count(in, &ulen) < 0) return -1;
+    if (clen == 0 || ulen == 0 || dump_rd_bytes(in, clen, &q) < 0) return -1;
     if (ulen > DATA_STRING_MAX_BYTES || ulen / LZF_MAX_RATIO > clen) return -1;
     s->heap = malloc((size_t)ulen);
     SYN_ASSERT(s->heap != NULL);
     if (lzf_decode(q, (size_t)clen, (unsigned char *)s->heap, (size_t)ulen) != (long long)ulen) {
-        rstr_free(s);
+        dump_rstr_free(s);
         return -1;
     }
     s->p = s->heap;
@@ -188,54 +174,41 @@ static int rd_string(rin *in, rstr *s)
 
 /* ---- element sources: a counted run of RDB strings, a listpack, a ziplist ---- */
 
-enum { ES_RDB, ES_LP, ES_ZL };
-
-typedef struct {
-    int kind;
-    rin *in;                      /* ES_RDB */
-    uint64_t left;                /* ES_RDB: strings still to read */
-    const unsigned char *p, *end; /* ES_LP, ES_ZL: next entry, the terminator */
-    uint64_t want, seen;          /* declared entry count (UINT64_MAX: not given), read so far */
-    size_t prev;                  /* ES_ZL: size of the previous entry (its prevlen) */
-    rstr slot[2];                 /* the last two elements stay valid (a field and its value) */
-    int turn;
-} esrc;
-
-static void es_rdb(esrc *es, rin *in, uint64_t n)
+static void es_rdb(dump_esrc *es, dump_rin *in, uint64_t n)
 {
-    *es = (esrc){.kind = ES_RDB, .in = in, .left = n};
+    *es = (dump_esrc){.kind = ES_RDB, .in = in, .left = n};
 }
 
-static int es_lp(esrc *es, const rstr *blob)
+int dump_es_lp(dump_esrc *es, const dump_rstr *blob)
 {
     const unsigned char *b = (const unsigned char *)blob->p;
-    *es = (esrc){.kind = ES_LP};
-    if (blob->n < 7 || get_le(b, 4) != blob->n || b[blob->n - 1] != 0xff) return -1;
-    uint64_t n = get_le(b + 4, 2);
+    *es = (dump_esrc){.kind = ES_LP};
+    if (blob->n < 7 || dump_get_le(b, 4) != blob->n || b[blob->n - 1] != 0xff) return -1;
+    uint64_t n = dump_get_le(b + 4, 2);
     es->want = n == 65535 ? UINT64_MAX : n;
     es->p = b + 6;
     es->end = b + blob->n - 1;
     return 0;
 }
 
-static int es_zl(esrc *es, const rstr *blob)
+static int es_zl(dump_esrc *es, const dump_rstr *blob)
 {
     const unsigned char *b = (const unsigned char *)blob->p;
-    *es = (esrc){.kind = ES_ZL};
-    if (blob->n < 11 || get_le(b, 4) != blob->n || get_le(b + 4, 4) >= blob->n ||
+    *es = (dump_esrc){.kind = ES_ZL};
+    if (blob->n < 11 || dump_get_le(b, 4) != blob->n || dump_get_le(b + 4, 4) >= blob->n ||
         b[blob->n - 1] != 0xff)
         return -1;
-    uint64_t n = get_le(b + 8, 2);
+    uint64_t n = dump_get_le(b + 8, 2);
     es->want = n == 65535 ? UINT64_MAX : n;
     es->p = b + 10;
     es->end = b + blob->n - 1;
     return 0;
 }
 
-static void es_free(esrc *es)
+void dump_es_free(dump_esrc *es)
 {
-    rstr_free(&es->slot[0]);
-    rstr_free(&es->slot[1]);
+    dump_rstr_free(&es->slot[0]);
+    dump_rstr_free(&es->slot[1]);
 }
 
 static int lp_backlen_ok(const unsigned char *b, size_t avail, uint64_t l, size_t *n)
@@ -251,7 +224,7 @@ static int lp_backlen_ok(const unsigned char *b, size_t avail, uint64_t l, size_
 }
 
 /* One listpack entry at es->p into s. */
-static int lp_entry(esrc *es, rstr *s)
+static int lp_entry(dump_esrc *es, dump_rstr *s)
 {
     const unsigned char *p = es->p;
     size_t avail = (size_t)(es->end - p), hdr = 0, len = 0;
@@ -277,13 +250,13 @@ static int lp_entry(esrc *es, rstr *s)
     } else if (c == 0xf0) {
         if (avail < 5) return -1;
         hdr = 5;
-        len = (size_t)get_le(p + 1, 4);
+        len = (size_t)dump_get_le(p + 1, 4);
     } else if (c >= 0xf1 && c <= 0xf4) {
         static const int w[] = {2, 3, 4, 8};
         ibytes = w[c - 0xf1];
         hdr = 1;
         if (avail < 1 + (size_t)ibytes) return -1;
-        v = sext(get_le(p + 1, ibytes), 8 * ibytes);
+        v = sext(dump_get_le(p + 1, ibytes), 8 * ibytes);
     } else {
         return -1;
     }
@@ -301,7 +274,7 @@ static int lp_entry(esrc *es, rstr *s)
 }
 
 /* One ziplist entry: prevlen (1 byte, or 0xfe + u32), encoding, data. */
-static int zl_entry(esrc *es, rstr *s)
+static int zl_entry(dump_esrc *es, dump_rstr *s)
 {
     const unsigned char *p = es->p;
     size_t avail = (size_t)(es->end - p), pl, hdr, len = 0;
@@ -311,7 +284,7 @@ static int zl_entry(esrc *es, rstr *s)
         prev = p[0];
     } else if (p[0] == 254 && avail >= 5) {
         pl = 5;
-        prev = get_le(p + 1, 4);
+        prev = dump_get_le(p + 1, 4);
     } else {
         return -1;
     }
@@ -333,7 +306,7 @@ static int zl_entry(esrc *es, rstr *s)
     case 2:
         if (e != 0x80 || avail < pl + 5) return -1;
         hdr = 5;
-        len = (size_t)get_be(q + 1, 4);
+        len = (size_t)dump_get_be(q + 1, 4);
         break;
     default:
         hdr = 1;
@@ -354,7 +327,7 @@ static int zl_entry(esrc *es, rstr *s)
     }
     size_t data = ibytes >= 0 ? (size_t)ibytes : len;
     if (data > avail - pl - hdr) return -1;
-    if (ibytes > 0) v = sext(get_le(q + hdr, ibytes), 8 * ibytes);
+    if (ibytes > 0) v = sext(dump_get_le(q + hdr, ibytes), 8 * ibytes);
     if (ibytes >= 0) {
         s->n = syn_ll2string(s->num, v);
         s->p = s->num;
@@ -368,15 +341,15 @@ static int zl_entry(esrc *es, rstr *s)
 }
 
 /* The next element: 1 (in *p, *n: valid until the call after next), 0 at the end, -1 bad. */
-static int es_next(esrc *es, const char **p, size_t *n)
+int dump_es_next(dump_esrc *es, const char **p, size_t *n)
 {
-    rstr *s = &es->slot[es->turn];
+    dump_rstr *s = &es->slot[es->turn];
     es->turn ^= 1;
-    rstr_free(s);
+    dump_rstr_free(s);
     if (es->kind == ES_RDB) {
         if (es->left == 0) return 0;
         es->left--;
-        if (rd_string(es->in, s) < 0) return -1;
+        if (dump_rd_string(es->in, s) < 0) return -1;
     } else {
         if (es->p == es->end) return es->want == UINT64_MAX || es->seen == es->want ? 0 : -1;
         if ((es->kind == ES_LP ? lp_entry(es, s) : zl_entry(es, s)) < 0) return -1;
@@ -401,22 +374,22 @@ static int parse_score(const char *p, size_t n, double *out)
     return end == buf + n && !isnan(*out) ? 0 : -1;
 }
 
-static int fill_list(dentry *e, esrc *es)
+static int fill_list(dentry *e, dump_esrc *es)
 {
     const char *p;
     size_t n;
     int r;
-    while ((r = es_next(es, &p, &n)) == 1)
+    while ((r = dump_es_next(es, &p, &n)) == 1)
         list_push_tail(e, p, n);
     return r;
 }
 
-static int fill_set(data_store *ds, dentry *e, esrc *es)
+static int fill_set(data_store *ds, dentry *e, dump_esrc *es)
 {
     const char *p;
     size_t n;
     int r;
-    while ((r = es_next(es, &p, &n)) == 1)
+    while ((r = dump_es_next(es, &p, &n)) == 1)
         if (!set_add(ds, e, p, n)) return -1;
     return r;
 }
@@ -424,14 +397,14 @@ static int fill_set(data_store *ds, dentry *e, esrc *es)
 /* Pairs: field and value (hash) or member and score (zset). A hash from a blob stays packed
  * whatever its values' lengths (Redis converts a loaded listpack or ziplist hash on its entry
  * count only), from plain pairs it honours hash-max-listpack-value too. */
-static int fill_pairs(data_store *ds, dentry *e, esrc *es, int blob)
+static int fill_pairs(data_store *ds, dentry *e, dump_esrc *es, int blob)
 {
     uint32_t max_value = blob ? UINT32_MAX : ds->hash_max_value;
     const char *f, *v;
     size_t fl, vl;
     int r;
-    while ((r = es_next(es, &f, &fl)) == 1) {
-        if (es_next(es, &v, &vl) != 1) return -1;
+    while ((r = dump_es_next(es, &f, &fl)) == 1) {
+        if (dump_es_next(es, &v, &vl) != 1) return -1;
         if (e->type == DT_HASH) {
             if (!hash_set_limited(&ds->mem, ds->hash_seed, ds->hash_max_fields, max_value, e, f, fl,
                                   v, vl))
@@ -444,16 +417,16 @@ static int fill_pairs(data_store *ds, dentry *e, esrc *es, int blob)
     return r;
 }
 
-static int fill_intset(data_store *ds, dentry *e, const rstr *blob)
+static int fill_intset(data_store *ds, dentry *e, const dump_rstr *blob)
 {
     const unsigned char *b = (const unsigned char *)blob->p;
     if (blob->n < 8) return -1;
-    uint64_t w = get_le(b, 4), n = get_le(b + 4, 4);
+    uint64_t w = dump_get_le(b, 4), n = dump_get_le(b + 4, 4);
     if ((w != 2 && w != 4 && w != 8) || n == 0 || blob->n - 8 != n * w) return -1;
     for (uint64_t i = 0; i < n; i++) {
         /* Redis (without sanitize-dump-payload) takes an unsorted intset as it is; the members
          * are added one by one here, so only a repeated one is an error */
-        int64_t v = sext(get_le(b + 8 + i * w, (int)w), (int)(8 * w));
+        int64_t v = sext(dump_get_le(b + 8 + i * w, (int)w), (int)(8 * w));
         char num[24];
         if (!set_add(ds, e, num, syn_ll2string(num, v))) return -1;
     }
@@ -461,67 +434,68 @@ static int fill_intset(data_store *ds, dentry *e, const rstr *blob)
 }
 
 /* Old RDB_TYPE_ZSET score: u8 length, or 253 NaN, 254 +inf, 255 -inf. */
-static int rd_text_double(rin *in, double *d)
+static int rd_text_double(dump_rin *in, double *d)
 {
     unsigned n;
     const unsigned char *q;
-    if (rd_u8(in, &n) < 0 || n == 253) return -1;
+    if (dump_rd_u8(in, &n) < 0 || n == 253) return -1;
     if (n >= 254) {
         *d = n == 254 ? INFINITY : -INFINITY;
         return 0;
     }
-    if (rd_bytes(in, n, &q) < 0) return -1;
+    if (dump_rd_bytes(in, n, &q) < 0) return -1;
     return parse_score((const char *)q, n, d);
 }
 
-static int fill_zset_rdb(data_store *ds, dentry *e, rin *in, uint64_t n, int binary)
+static int fill_zset_rdb(data_store *ds, dentry *e, dump_rin *in, uint64_t n, int binary)
 {
     for (uint64_t i = 0; i < n; i++) {
-        rstr m;
+        dump_rstr m;
         double score;
         const unsigned char *q;
-        if (rd_string(in, &m) < 0) return -1;
-        int bad = binary ? rd_bytes(in, 8, &q) : rd_text_double(in, &score);
+        if (dump_rd_string(in, &m) < 0) return -1;
+        int bad = binary ? dump_rd_bytes(in, 8, &q) : rd_text_double(in, &score);
         if (!bad && binary) {
-            uint64_t bits = get_le(q, 8);
+            uint64_t bits = dump_get_le(q, 8);
             memcpy(&score, &bits, 8);
         }
         bad = bad || isnan(score) || !zset_put(ds, e, m.p, m.n, score);
-        rstr_free(&m);
+        dump_rstr_free(&m);
         if (bad) return -1;
     }
     return 0;
 }
 
 /* A blob (listpack or ziplist) of a collection entry e into e. */
-static int fill_blob(data_store *ds, dentry *e, rin *in, int ziplist)
+static int fill_blob(data_store *ds, dentry *e, dump_rin *in, int ziplist)
 {
-    rstr blob;
-    esrc es;
-    if (rd_string(in, &blob) < 0) return -1;
-    int r = (ziplist ? es_zl(&es, &blob) : es_lp(&es, &blob));
+    dump_rstr blob;
+    dump_esrc es;
+    if (dump_rd_string(in, &blob) < 0) return -1;
+    int r = (ziplist ? es_zl(&es, &blob) : dump_es_lp(&es, &blob));
     if (r == 0) {
         r = e->type == DT_LIST  ? fill_list(e, &es)
             : e->type == DT_SET ? fill_set(ds, e, &es)
                                 : fill_pairs(ds, e, &es, 1);
     }
-    es_free(&es);
-    rstr_free(&blob);
+    dump_es_free(&es);
+    dump_rstr_free(&blob);
     return r;
 }
 
 /* Quicklists: nodes of ziplists (version 1) or containers 1 (plain) / 2 (listpack). */
-static int fill_quicklist(data_store *ds, dentry *e, rin *in, int v2)
+static int fill_quicklist(data_store *ds, dentry *e, dump_rin *in, int v2)
 {
     uint64_t nodes, container = 2;
-    if (rd_count(in, &nodes) < 0 || nodes == 0) return -1;
+    if (dump_rd_count(in, &nodes) < 0 || nodes == 0) return -1;
     for (uint64_t i = 0; i < nodes; i++) {
-        if (v2 && (rd_count(in, &container) < 0 || (container != 1 && container != 2))) return -1;
+        if (v2 && (dump_rd_count(in, &container) < 0 || (container != 1 && container != 2)))
+            return -1;
         if (container == 1) {
-            rstr s;
-            if (rd_string(in, &s) < 0) return -1;
+            dump_rstr s;
+            if (dump_rd_string(in, &s) < 0) return -1;
             list_push_tail(e, s.p, s.n);
-            rstr_free(&s);
+            dump_rstr_free(&s);
         } else if (fill_blob(ds, e, in, !v2) < 0) {
             return -1;
         }
@@ -543,19 +517,19 @@ static uint64_t value_len(dentry *e)
 dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire_ms,
                     const unsigned char *p, size_t len, const char **err)
 {
-    rin in = {p, len};
+    dump_rin in = {p, len};
     unsigned type;
     uint64_t n;
     int r = -1;
     dentry *e = NULL;
     *err = BAD_FORMAT;
-    if (rd_u8(&in, &type) < 0) return NULL;
+    if (dump_rd_u8(&in, &type) < 0) return NULL;
     switch (type) {
     case RDB_T_STRING: {
-        rstr s;
-        if (rd_string(&in, &s) < 0) return NULL;
+        dump_rstr s;
+        if (dump_rd_string(&in, &s) < 0) return NULL;
         e = dentry_new(&ds->mem, DT_STRING, key, klen, s.p, s.n, s.n, expire_ms);
-        rstr_free(&s);
+        dump_rstr_free(&s);
         r = 0;
         break;
     }
@@ -568,27 +542,27 @@ dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire
             r = fill_blob(ds, e, &in, 1);
         } else if (type != RDB_T_LIST) {
             r = fill_quicklist(ds, e, &in, type == RDB_T_LIST_QUICKLIST_2);
-        } else if (rd_count(&in, &n) == 0) {
-            esrc es;
+        } else if (dump_rd_count(&in, &n) == 0) {
+            dump_esrc es;
             es_rdb(&es, &in, n);
             r = fill_list(e, &es);
-            es_free(&es);
+            dump_es_free(&es);
         }
         break;
     case RDB_T_SET:
     case RDB_T_SET_INTSET:
         e = set_new_entry(&ds->mem, key, klen, expire_ms);
         if (type == RDB_T_SET_INTSET) {
-            rstr blob;
-            if (rd_string(&in, &blob) == 0) {
+            dump_rstr blob;
+            if (dump_rd_string(&in, &blob) == 0) {
                 r = fill_intset(ds, e, &blob);
-                rstr_free(&blob);
+                dump_rstr_free(&blob);
             }
-        } else if (rd_count(&in, &n) == 0) {
-            esrc es;
+        } else if (dump_rd_count(&in, &n) == 0) {
+            dump_esrc es;
             es_rdb(&es, &in, n);
             r = fill_set(ds, e, &es);
-            es_free(&es);
+            dump_es_free(&es);
         }
         break;
     case RDB_T_ZSET:
@@ -598,7 +572,7 @@ dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire
         e = zset_new_entry(ds, key, klen, expire_ms);
         if (type == RDB_T_ZSET_ZIPLIST || type == RDB_T_ZSET_LISTPACK)
             r = fill_blob(ds, e, &in, type == RDB_T_ZSET_ZIPLIST);
-        else if (rd_count(&in, &n) == 0)
+        else if (dump_rd_count(&in, &n) == 0)
             r = fill_zset_rdb(ds, e, &in, n, type == RDB_T_ZSET_2);
         break;
     case RDB_T_HASH:
@@ -607,15 +581,18 @@ dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire
         e = hash_new_entry(&ds->mem, key, klen, expire_ms);
         if (type != RDB_T_HASH) {
             r = fill_blob(ds, e, &in, type == RDB_T_HASH_ZIPLIST);
-        } else if (rd_count(&in, &n) == 0 && n <= UINT64_MAX / 2) {
-            esrc es;
+        } else if (dump_rd_count(&in, &n) == 0 && n <= UINT64_MAX / 2) {
+            dump_esrc es;
             es_rdb(&es, &in, 2 * n);
             r = fill_pairs(ds, e, &es, 0);
-            es_free(&es);
+            dump_es_free(&es);
         }
         break;
     case RDB_T_STREAM_LISTPACKS:
-    case RDB_T_STREAM_LISTPACKS_2: *err = "ERR RESTORE does not support stream values yet"; break;
+    case RDB_T_STREAM_LISTPACKS_2:
+        e = stream_dump_decode(ds, key, klen, expire_ms, &in, type);
+        r = e ? 0 : -1;
+        break;
     default: break;
     }
     if (e && (r < 0 || in.left != 0 || value_len(e) == 0)) r = -1;

@@ -103,7 +103,8 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
         if (!strcmp(nm, "georadius")) return georadius_keys(argc, argv, 6, pos, cap);
         if (!strcmp(nm, "georadiusbymember")) return georadius_keys(argc, argv, 5, pos, cap);
         if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
-        if (!strcmp(nm, "xreadgroup")) return xread_keys(argc, argv, 1, pos, cap);
+        if (!strcmp(nm, "xreadgroup") || !strcmp(nm, "xreadgroup_woken"))
+            return xread_keys(argc, argv, 1, pos, cap);
         if (!strcmp(nm, "blmpop") || !strcmp(nm, "bzmpop"))
             return keynum(argc, argv, 2, pos, 0, cap);
         if (!strcmp(nm, "zunionstore") || !strcmp(nm, "zinterstore") || !strcmp(nm, "zdiffstore"))

@@ -227,6 +227,7 @@ static const ev_spec specs[] = {
     {"xdel", T, EV_FIRST, "xdel", NULL, 0},
     {"xgroup", T, EV_XGROUP, NULL, NULL, 0},
     {"xreadgroup", T, EV_CONSUMER, NULL, NULL, 0},
+    {"xreadgroup_woken", T, EV_CONSUMER, NULL, NULL, 0},
     {"xsetid", T, EV_FIRST, "xsetid", NULL, 0},
     {"xtrim", T, EV_FIRST, "xtrim", NULL, 0},
     {"zadd", Z, EV_FIRST, "zadd", NULL, 0},

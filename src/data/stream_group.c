@@ -46,7 +46,7 @@ sgroup *stream_group_find(stream *s, const char *name, size_t len)
     return found ? s->groups[i] : NULL;
 }
 
-static sgroup *group_create(stream *s, const char *name, size_t len, sid last, int64_t er)
+sgroup *stream_group_create(stream *s, const char *name, size_t len, sid last, int64_t er)
 {
     int found;
     size_t at = group_slot(s, name, len, &found);
@@ -114,14 +114,12 @@ static sconsumer *consumer_find(const sgroup *g, const data_arg *name)
     return found ? g->cons[i] : NULL;
 }
 
-/* Creates the consumer (seen now); NULL if it exists. */
-static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data_arg *name)
+sconsumer *stream_consumer_add(stream *s, sgroup *g, const char *name, size_t len)
 {
     int found;
-    size_t at = consumer_slot(g, name->ptr, name->len, &found);
+    size_t at = consumer_slot(g, name, len, &found);
     if (found) return NULL;
-    sconsumer *sc = consumer_alloc(s->mem, name->ptr, name->len);
-    sc->seen_ms = c->now_ms;
+    sconsumer *sc = consumer_alloc(s->mem, name, len);
     if (g->ncons == g->ccap) {
         g->ccap = g->ccap ? 2 * g->ccap : 4;
         g->cons = dmem_realloc(s->mem, g->cons, g->ccap * sizeof(*g->cons));
@@ -129,6 +127,15 @@ static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data
     memmove(g->cons + at + 1, g->cons + at, (g->ncons - at) * sizeof(*g->cons));
     g->cons[at] = sc;
     g->ncons++;
+    return sc;
+}
+
+/* Creates the consumer (seen now); NULL if it exists. */
+static sconsumer *consumer_create(data_call *c, stream *s, sgroup *g, const data_arg *name)
+{
+    sconsumer *sc = stream_consumer_add(s, g, name->ptr, name->len);
+    if (!sc) return NULL;
+    sc->seen_ms = c->now_ms;
     c->dirty = 1;
     return sc;
 }
@@ -335,7 +342,7 @@ void cmd_xgroup(data_call *c)
             ks_insert(c, e);
             s = stream_of(e);
         }
-        if (!group_create(s, gname->ptr, gname->len, id, er)) {
+        if (!stream_group_create(s, gname->ptr, gname->len, id, er)) {
             reply_err(c, "BUSYGROUP Consumer Group name already exists");
             return;
         }
@@ -487,7 +494,11 @@ static sid last_live(const stream *s)
     return s->entries.count ? spos_key(&s->entries, sidx_last(&s->entries)) : SID_MIN;
 }
 
-static void xread_generic(data_call *c, int xreadgroup)
+/* woken: XREADGROUP_WOKEN, the retry of a blocked XREADGROUP (data_block_retry_args). Redis 7.0
+ * serves a woken group reader when the stream's last id (not its last live entry) is past the
+ * group's: an entry added and gone at once (XADD MAXLEN 0, XADD + XDEL in MULTI) gets the reply
+ * [key, []] and, as any served read, creates the consumer. */
+static void xread_generic(data_call *c, int xreadgroup, int woken)
 {
     long long timeout = -1, count = 0;
     int streams_arg = 0, nstreams = 0, noack = 0;
@@ -600,6 +611,8 @@ static void xread_generic(data_call *c, int xreadgroup)
         if (gs[i]) {
             if (sid_cmp(ids[i], SID_MAX) != 0)
                 serve[i] = 2; /* history */
+            else if (woken && sid_cmp(s->last_id, gs[i]->last_id) > 0)
+                serve[i] = 1;
             else if (s->entries.count && sid_cmp(last_live(s), gs[i]->last_id) > 0)
                 serve[i] = 1;
         } else if (s->entries.count && sid_cmp(last_live(s), ids[i]) > 0) {
@@ -719,7 +732,7 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
                 *err = "NOGROUP the consumer group this client was blocked on no longer exists";
                 return DATA_WAKE_ERROR;
             }
-            if (s->entries.count && sid_cmp(last_live(s), g->last_id) > 0) wake = DATA_WAKE_CONSUME;
+            if (sid_cmp(s->last_id, g->last_id) > 0) wake = DATA_WAKE_CONSUME; /* xread_generic */
             continue;
         }
         sid after;
@@ -738,6 +751,8 @@ int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, 
     size_t used = 0;
     for (int i = 0; i < argc; i++)
         out[i] = argv[i];
+    if (first && gname && arg_eq(&argv[0], "xreadgroup"))
+        out[0] = (data_arg){"XREADGROUP_WOKEN", 16}; /* xread_generic: Redis's woken rule */
     if (!first || gname) return argc;
     int ns = (argc - first) / 2;
     for (int i = 0; i < ns; i++) {
@@ -755,12 +770,17 @@ int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, 
 
 void cmd_xread(data_call *c)
 {
-    xread_generic(c, 0);
+    xread_generic(c, 0, 0);
 }
 
 void cmd_xreadgroup(data_call *c)
 {
-    xread_generic(c, 1);
+    xread_generic(c, 1, 0);
+}
+
+void cmd_xreadgroup_woken(data_call *c)
+{
+    xread_generic(c, 1, 1);
 }
 
 /* ---- XACK ---- */

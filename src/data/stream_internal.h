@@ -182,6 +182,10 @@ int stream_may_block(int argc, const data_arg *argv); /* XREAD / XREADGROUP with
 int stream_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 void stream_group_free(size_t *mem, sgroup *g);
 sconsumer *consumer_alloc(size_t *mem, const char *name, size_t nlen);
+/* A new group (no consumers, empty PEL) or consumer (seen 0, never active), in name order;
+ * NULL if the name is taken. */
+sgroup *stream_group_create(stream *s, const char *name, size_t len, sid last, int64_t er);
+sconsumer *stream_consumer_add(stream *s, sgroup *g, const char *name, size_t len);
 void stream_reply_lag(data_call *c, const stream *s, const sgroup *g);
 
 #endif

@@ -6,6 +6,9 @@
  *   encoding, and (for every encoding but the tables) DUMPs to the same bytes;
  * - payloads only other writers make, built by hand: LZF strings, ziplist lists/hashes/zsets,
  *   quicklist 1, plain quicklist-2 nodes, old lists/sets/hashes/zsets with string doubles;
+ * - streams: seeded streams with groups round-trip (XINFO FULL, XPENDING, XRANGE, the next
+ *   deliveries, the bytes); redis-server 7.0.15's and Redis 5's payloads restore with the values
+ *   Redis reads from them (and 7.0's DUMPs back byte for byte); edited payloads are refused;
  * - RESTORE's semantics: BUSYKEY, REPLACE, relative and absolute TTLs, a TTL in the past, and the
  *   leader's rewrite of a relative TTL to ABSTTL;
  * - corruption: seeded byte flips, truncations, insertions and length edits of valid payloads,
@@ -463,7 +466,7 @@ static void restore_semantics(void **state)
     assert_reply(ds, "ZRANGE z2 0 -1 WITHSCORES", "*4 \"a\" ,1 \"b\" ,2.5");
     assert_reply(ds, "PEXPIRETIME z2", ":1800000000000");
     assert_reply(ds, "XADD st 1-1 f v", "\"1-1\"");
-    assert_reply(ds, "DUMP st", "-ERR DUMP does not support stream values yet");
+    assert_reply(ds, "TYPE st", "+stream"); /* streams: stream_round_trip */
 
     /* the leader's rewrite: a relative TTL becomes now + ttl with ABSTTL */
     p.p[p.n - 1] ^= 1;
@@ -496,6 +499,214 @@ static void restore_semantics(void **state)
     argv[4] = (data_arg){"BOGUS", 5};
     assert_int_equal(data_rewrite(ds, cmd, 5, argv, t_now_ms, out, 8, scratch, sizeof scratch), 0);
     free(p.p);
+    data_destroy(ds);
+}
+
+/* ---- streams (stream_dump.c) ---- */
+
+/* A stream with groups in every state: > 100 entries (two chunks), entries of other fields than
+ * their chunk's first, deletions in the middle and at a chunk's end, a group with pending
+ * entries split over consumers (one claimed), a consumer with nothing pending, a group with
+ * entries-read unknown. Random contents from the seed. */
+static void make_stream(data_store *ds, const char *key)
+{
+    char line[512], w1[128], w2[128];
+    int n = 1 + rn(rn(2) ? 250 : 20);
+    for (int i = 1; i <= n; i++) {
+        rand_word(w1, rn(2));
+        rand_word(w2, rn(2));
+        if (rn(5) == 0)
+            snprintf(line, sizeof line, "XADD %s %d-%d f %s other %s", key, i, rn(3), w1, w2);
+        else
+            snprintf(line, sizeof line, "XADD %s %d-%d f %s g %s", key, i, rn(3), w1, w2);
+        (void)rec_run(ds, line, NULL);
+    }
+    for (int d = rn(6); d > 0; d--) {
+        snprintf(line, sizeof line, "XDEL %s %d-0 %d-1 %d-2", key, 1 + rn(n), 1 + rn(n), 1 + rn(n));
+        (void)rec_run(ds, line, NULL);
+    }
+    snprintf(line, sizeof line, "XGROUP CREATE %s g1 0", key);
+    assert_reply(ds, line, "+OK");
+    snprintf(line, sizeof line, "XGROUP CREATE %s g0 $ ENTRIESREAD %d", key, rn(3) - 1);
+    (void)rec_run(ds, line, NULL);
+    snprintf(line, sizeof line, "XREADGROUP GROUP g1 alice COUNT %d STREAMS %s >", 1 + rn(8), key);
+    (void)rec_run(ds, line, NULL);
+    snprintf(line, sizeof line, "XREADGROUP GROUP g1 bob COUNT %d STREAMS %s >", 1 + rn(8), key);
+    (void)rec_run(ds, line, NULL);
+    snprintf(line, sizeof line, "XGROUP CREATECONSUMER %s g1 carol", key);
+    (void)rec_run(ds, line, NULL);
+    snprintf(line, sizeof line, "XAUTOCLAIM %s g1 carol 0 0 COUNT 1", key);
+    (void)rec_run(ds, line, NULL);
+}
+
+/* Everything XINFO, XPENDING and XRANGE say about a stream. */
+static char *stream_contents(data_store *ds, const char *key)
+{
+    static const char *const reads[] = {"XINFO STREAM %s FULL", "XINFO GROUPS %s",
+                                        "XPENDING %s g1 - + 1000", "XRANGE %s - +",
+                                        "PEXPIRETIME %s"};
+    size_t cap = 6 * REC_MAX, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        char line[128];
+        snprintf(line, sizeof line, reads[i], key);
+        const char *r = rec_run(ds, line, NULL);
+        size_t k = strlen(r);
+        if (len + k + 2 < cap) {
+            memcpy(out + len, r, k);
+            len += k;
+            out[len++] = '\n';
+            out[len] = '\0';
+        }
+    }
+    return out;
+}
+
+static void stream_round_trip(void **state)
+{
+    (void)state;
+    seed_for("stream_round_trip");
+    for (int round = 0; round < 20; round++) {
+        data_store *ds = data_create();
+        make_stream(ds, "x");
+        blob b = dump_key(ds, "x");
+        assert_int_equal(b.p[0], 19); /* RDB_TYPE_STREAM_LISTPACKS_2, as Redis 7.0 */
+        assert_string_equal(restore(ds, "y", "0", b.p, b.n, NULL, NULL), "+OK");
+        char *cx = stream_contents(ds, "x"), *cy = stream_contents(ds, "y");
+        assert_string_equal(cx, cy);
+        blob again = dump_key(ds, "y");
+        assert_int_equal(again.n, b.n);
+        assert_memory_equal(again.p, b.p, b.n);
+        /* the restored group goes on as the original: the next deliveries are the same */
+        assert_string_equal(
+            strcpy(cx, rec_run(ds, "XREADGROUP GROUP g1 dave COUNT 5 STREAMS x >", NULL)),
+            rec_run(ds, "XREADGROUP GROUP g1 dave COUNT 5 STREAMS y >", NULL));
+        free(cx);
+        free(cy);
+        free(b.p);
+        free(again.p);
+        data_destroy(ds);
+    }
+    /* an empty stream (all deleted) with a group restores as it was */
+    data_store *ds = data_create();
+    assert_reply(ds, "XADD e 5-5 a 1", "\"5-5\"");
+    assert_reply(ds, "XGROUP CREATE e g1 $", "+OK");
+    assert_reply(ds, "XDEL e 5-5", ":1");
+    blob b = dump_key(ds, "e");
+    assert_string_equal(restore(ds, "e2", "0", b.p, b.n, NULL, NULL), "+OK");
+    char *ce = stream_contents(ds, "e"), *ce2 = stream_contents(ds, "e2");
+    assert_string_equal(ce, ce2);
+    free(ce);
+    free(ce2);
+    free(b.p);
+    data_destroy(ds);
+}
+
+/* DUMP x from redis-server 7.0.15 (rdbcompression no): XADD x 1-1 a 1 b hello, XADD x 1-2 a 2 b
+ * world, XADD x 5-0 c -70000, XGROUP CREATE x grp 0, XREADGROUP GROUP grp alice COUNT 2
+ * STREAMS x >, XGROUP CREATECONSUMER x grp bob, XCLAIM x grp bob 0 1-2. */
+static const unsigned char redis_stream[] =
+    "\x13\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x40\x4a\x4a\x00"
+    "\x00\x00\x19\x00\x03\x01\x00\x01\x02\x01\x81\x61\x02\x81\x62\x02\x00\x01\x02\x01\x00\x01\x00"
+    "\x01\x01\x01\x85\x68\x65\x6c\x6c\x6f\x06\x05\x01\x02\x01\x00\x01\x01\x01\x02\x01\x85\x77\x6f"
+    "\x72\x6c\x64\x06\x05\x01\x00\x01\x04\x01\xdf\xff\x02\x01\x01\x81\x63\x02\xf2\x90\xee\xfe\x04"
+    "\x06\x01\xff\x03\x05\x00\x01\x01\x00\x00\x03\x01\x03\x67\x72\x70\x01\x02\x02\x02\x00\x00\x00"
+    "\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x60\x4a\x7a\x45\xa2\x01\x00\x00\x01\x00"
+    "\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x60\x4a\x7a\x45\xa2\x01\x00\x00"
+    "\x02\x02\x05\x61\x6c\x69\x63\x65\x60\x4a\x7a\x45\xa2\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+    "\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x03\x62\x6f\x62\x60\x4a\x7a\x45\xa2\x01\x00\x00\x01"
+    "\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x0a\x00\xe6\xd8\xb9\x60\x33"
+    "\xf2\x97\xb7";
+
+/* Redis 7.0.15's "Loading from legacy (Redis <= v6.2.x, rdb_ver < 10) persistence" payload: a
+ * Redis 5 stream (RDB_TYPE_STREAM_LISTPACKS, LZF-compressed listpack with tombstones) after
+ * XADD 1-0 .. 6-0 data a..f, XDEL 3-0, groups g1 and g2 at 0, XREADGROUP g1 c11 COUNT 4,
+ * XTRIM MAXLEN = 2. */
+static const unsigned char redis5_stream[] =
+    "\x0F\x01\x10\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\xC3\x40\x4A\x40"
+    "\x57\x16\x57\x00\x00\x00\x23\x00\x02\x01\x04\x01\x01\x01\x84\x64\x61\x74\x61\x05\x00\x01\x03"
+    "\x01\x00\x20\x01\x03\x81\x61\x02\x04\x20\x0A\x00\x01\x40\x0A\x00\x62\x60\x0A\x00\x02\x40\x0A"
+    "\x00\x63\x60\x0A\x40\x22\x01\x81\x64\x20\x0A\x40\x39\x20\x0A\x00\x65\x60\x0A\x00\x05\x40\x0A"
+    "\x00\x66\x20\x0A\x00\xFF\x02\x06\x00\x02\x02\x67\x31\x05\x00\x04\x00\x00\x00\x00\x00\x00\x00"
+    "\x01\x00\x00\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00\x00\x00\x00\x00"
+    "\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00\x00\x00"
+    "\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00\x01\x00"
+    "\x00\x00\x00\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x3E\xF7\x83\x43\x7A\x01\x00\x00"
+    "\x01\x01\x03\x63\x31\x31\x3E\xF7\x83\x43\x7A\x01\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x02\x67\x32\x00\x00\x00\x00\x09\x00\x3D\x52\xEF\x68"
+    "\x67\x52\x1D\xFA";
+
+static void stream_redis_payloads(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    /* Redis 7.0's bytes restore, and DUMP back to the same bytes */
+    size_t n = sizeof redis_stream - 1;
+    assert_string_equal(restore(ds, "x", "0", redis_stream, n, NULL, NULL), "+OK");
+    assert_reply(ds, "XRANGE x - +",
+                 "*3 *2 \"1-1\" *4 \"a\" \"1\" \"b\" \"hello\" *2 \"1-2\" *4 \"a\" \"2\" "
+                 "\"b\" \"world\" *2 \"5-0\" *2 \"c\" \"-70000\"");
+    assert_reply(ds, "XPENDING x grp - + 10 bob", "*1 *4 \"1-2\" \"bob\" :0 :2");
+    blob b = dump_key(ds, "x");
+    assert_int_equal(b.n, n);
+    assert_memory_equal(b.p, redis_stream, n);
+    free(b.p);
+    /* Redis 5's: the values Redis 7.0's test expects */
+    n = sizeof redis5_stream - 1;
+    assert_string_equal(restore(ds, "l", "0", redis5_stream, n, NULL, NULL), "+OK");
+    assert_reply(ds, "XRANGE l - +",
+                 "*2 *2 \"5-0\" *2 \"data\" \"e\" *2 \"6-0\" *2 \"data\" \"f\"");
+    assert_reply(ds, "XINFO GROUPS l",
+                 "*2 %6 \"name\" \"g1\" \"consumers\" :1 \"pending\" :4 \"last-delivered-id\" "
+                 "\"5-0\" \"entries-read\" :1 \"lag\" :1 %6 \"name\" \"g2\" \"consumers\" :0 "
+                 "\"pending\" :0 \"last-delivered-id\" \"0-0\" \"entries-read\" :0 \"lag\" :2");
+    data_destroy(ds);
+}
+
+/* Hand edits of Redis's payload that a decoder must refuse (with a valid CRC). */
+static void stream_bad_payloads(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    size_t n = sizeof redis_stream - 1 - 10;
+    /* offsets: 1 node count, 2 node key length, 27 / 29 the master entry's live / deleted
+     * counts, 95 the stream length, 96 last id ms, 103 group count, 177 alice's PEL size, 193
+     * the last byte of alice's pending id, 206 bob's PEL size, 222 the last byte of bob's id */
+    struct {
+        size_t at;
+        unsigned char v;
+        const char *what;
+    } edits[] = {
+        {1, 0x02, "two nodes announced, one present"},
+        {2, 0x0f, "node key of 15 bytes"},
+        {27, 0x04, "master entry: 4 live entries, 3 present"},
+        {29, 0x01, "master entry: 1 deleted entry, none present"},
+        {95, 0x04, "stream length 4, 3 entries"},
+        {96, 0x04, "last id 4-0, below the entry 5-0"},
+        {103, 0x03, "three groups announced, one present"},
+        {177, 0x02, "alice owns a second entry, not pending"},
+        {193, 0x09, "alice's pending entry is not in the group's PEL"},
+        {222, 0x01, "bob's entry is alice's too"},
+        {206, 0x00, "bob owns nothing: 1-2 pending with no owner (payload cut after)"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        unsigned char body[sizeof redis_stream];
+        memcpy(body, redis_stream, n);
+        body[edits[i].at] = edits[i].v;
+        blob b = with_footer(body, edits[i].at == 206 ? 207 : n, 10);
+        const char *r = restore(ds, "x", "0", b.p, b.n, "REPLACE", NULL);
+        if (strcmp(r, "-ERR Bad data format") != 0)
+            fail_msg("edit %zu (%s): %s", i, edits[i].what, r);
+        free(b.p);
+    }
+    /* unedited, it is fine */
+    blob ok = with_footer(redis_stream, n, 10);
+    assert_string_equal(restore(ds, "ok", "0", ok.p, ok.n, NULL, NULL), "+OK");
+    free(ok.p);
+    assert_reply(ds, "EXISTS x", ":0");
     data_destroy(ds);
 }
 
@@ -552,7 +763,7 @@ static void corrupted_payloads_rejected(void **state)
     (void)state;
     seed_for("corrupted_payloads_rejected");
     data_store *src = data_create();
-    blob base[16];
+    blob base[20];
     int nb = 0;
     const char *keys[] = {"s", "h", "s2", "z", "l"};
     for (int round = 0; round < 3; round++) {
@@ -562,6 +773,10 @@ static void corrupted_payloads_rejected(void **state)
             (void)make_value(src, key, kind);
             base[nb++] = dump_key(src, key);
         }
+        char key[16];
+        snprintf(key, sizeof key, "x%d", round);
+        make_stream(src, key);
+        base[nb++] = dump_key(src, key);
     }
     blob extra[] = {with_footer(zl_list_body, sizeof zl_list_body, 9),
                     with_footer(ql1_body, sizeof ql1_body, 9),
@@ -580,6 +795,7 @@ static void corrupted_payloads_rejected(void **state)
             accepted++;
             /* whatever was accepted is a well-formed value: it reads and DUMPs again */
             free(contents(ds, "k"));
+            free(stream_contents(ds, "k"));
             blob again = dump_key(ds, "k");
             free(again.p);
         } else if (strncmp(r, "-ERR", 4) != 0) {
@@ -601,9 +817,11 @@ static void corrupted_payloads_rejected(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(crc64_matches_definition),  cmocka_unit_test(dump_bytes_known),
-        cmocka_unit_test(round_trip_every_encoding), cmocka_unit_test(handmade_payloads),
-        cmocka_unit_test(restore_semantics),         cmocka_unit_test(corrupted_payloads_rejected),
+        cmocka_unit_test(crc64_matches_definition),    cmocka_unit_test(dump_bytes_known),
+        cmocka_unit_test(round_trip_every_encoding),   cmocka_unit_test(handmade_payloads),
+        cmocka_unit_test(restore_semantics),           cmocka_unit_test(stream_round_trip),
+        cmocka_unit_test(stream_redis_payloads),       cmocka_unit_test(stream_bad_payloads),
+        cmocka_unit_test(corrupted_payloads_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

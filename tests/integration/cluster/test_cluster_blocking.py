@@ -256,3 +256,52 @@ def test_a_push_serves_chained_waiters_before_the_next_read(make_cluster):
         t1.join(10)
         t2.join(10)
         assert (t1.result, t2.result) == ("foo", "foo")
+
+
+def test_woken_xreadgroup_that_reads_nothing_creates_the_consumer(make_cluster):
+    """Redis 7.0 serves a blocked XREADGROUP once the stream's last id passes the group's, even
+    if that entry is already gone (XADD MAXLEN 0; XADD + XDEL in one MULTI): the reply is
+    [[key, []]] and the consumer is created. That is a group change, so it goes through the log:
+    every node then lists the consumer, also after the leader is killed and restarted."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    assert rc(leader).execute_command("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM") == "OK"
+    # through a follower (relayed), woken by an XADD trimmed at once
+    a = start_blocked(rc(f1), leader, 1, "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "10000",
+                      "STREAMS", "s", ">")  # fmt: skip
+    rc(f2).execute_command("XADD", "s", "MAXLEN", "0", "*", "f", "v")
+    a.join(10)
+    assert (a.result, a.error) == ([["s", []]], None)
+    # on the leader, woken by an entry added and deleted in one transaction
+    b = start_blocked(rc(leader), leader, 1, "XREADGROUP", "GROUP", "g", "bob", "BLOCK",
+                      "10000", "STREAMS", "s", ">")  # fmt: skip
+    p = rc(f2).pipeline(transaction=True)
+    p.execute_command("XADD", "s", "*", "f", "v")
+    p.execute_command("XLEN", "s")
+    res = p.execute()
+    rc(f2).execute_command("XDEL", "s", res[0])
+    b.join(10)
+    # bob may be served by the XADD (an entry) or, if the XDEL came first, with nothing
+    assert b.error is None and b.result in ([["s", []]], [["s", [(res[0], {"f": "v"})]]]), b.result
+    # a read that finds nothing without blocking creates no one (Redis 7.0 too)
+    assert rc(f1).execute_command("XREADGROUP", "GROUP", "g", "carol", "STREAMS", "s", ">") in (
+        None, [])
+
+    def consumers(node):
+        rows = local(node, ("XINFO", "CONSUMERS", "s", "g"))
+        return sorted(r[1] for r in rows)
+
+    def digest(node):
+        return local(node, ("SYNOD", "DIGEST"))[0]
+
+    c.wait_converged([])
+    assert {n.id: consumers(n) for n in c.nodes} == {n.id: ["alice", "bob"] for n in c.nodes}
+    assert len({digest(n) for n in c.nodes}) == 1
+    leader.kill()
+    c.wait_leader(nodes=[f1, f2], exclude=(leader.id,))
+    leader.start()
+    leader.wait_serving()
+    c.wait_converged([])
+    assert {n.id: consumers(n) for n in c.nodes} == {n.id: ["alice", "bob"] for n in c.nodes}
+    assert len({digest(n) for n in c.nodes}) == 1

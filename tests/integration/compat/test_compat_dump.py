@@ -6,6 +6,9 @@
 - Redis -> synod: every type and encoding DUMPed by redis-server (with its default LZF
   compression, so compressed strings and listpacks are read too) RESTOREs into synod with the
   same contents; synod -> Redis the same the other way.
+- Streams: the same DUMP bytes for streams built alike, Redis's payload with groups, consumers
+  and pending entries DUMPs back byte for byte from synod, payloads restore across both ways
+  (Redis deep-checking synod's), Redis 5's legacy payload, refused malformed ones.
 - RESTORE's errors and options byte for byte: bad TTL, BUSYKEY, version / checksum, bad data,
   IDLETIME / FREQ checks, REPLACE, ABSTTL in the past, the TTL it sets.
 Payloads for the error cases are built here (crc64_jones below is an independent check of the
@@ -219,26 +222,143 @@ def test_dump_packed_hash_big_values(pair):
     pair.assert_clean()
 
 
-def test_restore_stream_refused_cleanly(pair):
-    """Stream values are not in synod's DUMP codec yet (docs/data.md): a payload redis-server
-    7.0 DUMPs for a stream (RDB_TYPE_STREAM_LISTPACKS_2, a group, a consumer and a pending entry
-    included) is refused with one clear error, the connection stays usable, and no key is left,
-    REPLACE or not (an existing key is kept)."""
-    r = pair.ref
-    r.call("DEL", "st")
-    r.call("XADD", "st", "1-1", "a", "1")
-    r.call("XADD", "st", "2-1", "b", "2")
-    r.call("XGROUP", "CREATE", "st", "g", "0")
-    r.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "st", ">")
-    p = bulk(r.call("DUMP", "st"))
+# ---- streams ----
+
+# Redis 7.0.15's unit/type/stream-cgroups "Loading from legacy (Redis <= v6.2.x, rdb_ver < 10)
+# persistence": a Redis 5 stream (type 15, LZF listpack with tombstones) with two groups.
+LEGACY_STREAM = bytes.fromhex(
+    "0f011000000000000000010000000000000000c3404a40571657000000230002010401010184646174610500"
+    "0103010020010381610204200a0001400a0062600a0002400a0063600a4022018164200a4039200a0065600a"
+    "0005400a0066200a00ff02060002026731050004000000000000000100000000000000003ef783437a010000"
+    "01000000000000000200000000000000003ef783437a01000001000000000000000400000000000000003ef7"
+    "83437a01000001000000000000000500000000000000003ef783437a0100000101036331313ef783437a0100"
+    "0004000000000000000100000000000000000000000000000002000000000000000000000000000000040000"
+    "000000000000000000000000000500000000000000000267320000000009003d52ef6867521dfa"
+)
+
+
+def stream_steps(key, n, deletes=(), other_every=0):
+    """XADDs with explicit ids (entries of other fields every other_every), XDELs, two groups,
+    a consumer with nothing pending."""
+    steps = []
+    for i in range(1, n + 1):
+        fields = ("other", "z", "n", str(-i)) if other_every and i % other_every == 0 else \
+            ("f", str(i), "g", "v%d" % i)
+        steps.append(("XADD", key, "%d-%d" % (i, i % 3), *fields))
+    if deletes:
+        steps.append(("XDEL", key, *deletes))
+    steps += [("XGROUP", "CREATE", key, "g1", "0"),
+              ("XGROUP", "CREATE", key, "g0", "$", "ENTRIESREAD", "3")]
+    return steps  # fmt: skip
+
+
+def read_steps(key):
+    """What must read the same: entries, groups, consumers, pending entries (absolute times
+    only: they come from the payload)."""
+    return [
+        ("XRANGE", key, "-", "+"), ("XLEN", key), ("XINFO", "GROUPS", key),
+        ("XPENDING", key, "g1"), ("TYPE", key),
+        ("XADD", key, "1000-1", "after", "restore"), ("XINFO", "GROUPS", key),
+        ("XREADGROUP", "GROUP", "g1", "zed", "COUNT", "3", "STREAMS", key, ">"),
+        ("XINFO", "GROUPS", key),
+    ]  # fmt: skip
+
+
+def full_info(conn, key):
+    """XINFO STREAM FULL without radix-tree-nodes (synod's is an estimate) and without the
+    entry added by read_steps."""
+    t = parse(conn.call("XINFO", "STREAM", key, "FULL"))
+    assert t[0] in ("array", "map"), t
+    items = t[1] if t[0] == "map" else list(zip(t[1][0::2], t[1][1::2]))
+    return [kv for kv in items if kv[0][1] != b"radix-tree-nodes"]
+
+
+def test_dump_stream_bytes(pair):
+    """A stream built by the same commands DUMPs to the same bytes (rdbcompression no): one and
+    two nodes, entries of other fields than their node's master entry, groups with entries-read
+    known and not. With pending entries and consumers (whose times differ between the servers),
+    Redis's payload RESTOREd into synod DUMPs back to Redis's bytes."""
+    assert pair.ref.call("CONFIG", "SET", "rdbcompression", "no") == b"+OK\r\n"
+    try:
+        pair.run(stream_steps("s1", 5) + stream_steps("s2", 150, other_every=7) + [
+            ("DUMP", "s1"), ("DUMP", "s2"), ("XADD", "s3", "5-5", "a", "1"), ("DEL", "s3"),
+            ("XGROUP", "CREATE", "s4", "g", "$", "MKSTREAM"), ("DUMP", "s4"),
+        ])  # fmt: skip
+        pair.run([
+            ("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "3", "STREAMS", "s2", ">"),
+            ("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "2", "STREAMS", "s2", ">"),
+            ("XGROUP", "CREATECONSUMER", "s2", "g1", "carol"),
+            ("XCLAIM", "s2", "g1", "carol", "0", "2-2", "JUSTID"), ("XACK", "s2", "g1", "1-1"),
+        ])  # fmt: skip
+        p = bulk(pair.ref.call("DUMP", "s2"))
+        assert pair.tgt.call("RESTORE", "r2", "0", p) == b"+OK\r\n"
+        assert bulk(pair.tgt.call("DUMP", "r2")) == p
+    finally:
+        pair.ref.call("CONFIG", "SET", "rdbcompression", "yes")
+    pair.assert_clean()
+
+
+@pytest.mark.parametrize("direction", ["redis-to-synod", "synod-to-redis"])
+def test_restore_stream_across(pair, direction):
+    """A stream with deleted entries (in a node and at a node's end), two nodes, groups, pending
+    entries over several consumers, DUMPed on one side, RESTOREs on both to the same stream:
+    XINFO STREAM FULL (every field but radix-tree-nodes), XRANGE, XINFO GROUPS, XPENDING, and
+    the next XADD and deliveries. Redis reads synod's payload with sanitize-dump-payload yes
+    (deep checks of every listpack and of the PEL's owners)."""
+    src = pair.ref if direction == "redis-to-synod" else pair.tgt
+    steps = stream_steps("st", 130, deletes=("3-0", "100-1", "130-1", "50-2"), other_every=5)
+    steps += [
+        ("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "4", "STREAMS", "st", ">"),
+        ("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "2", "STREAMS", "st", ">"),
+        ("XGROUP", "CREATECONSUMER", "st", "g1", "carol"),
+        ("XCLAIM", "st", "g1", "carol", "0", "2-2"), ("XACK", "st", "g1", "1-1"),
+    ]  # fmt: skip
+    for c in steps:
+        for conn in (pair.ref, pair.tgt):
+            conn.call(*c)
+    p = bulk(src.call("DUMP", "st"))
     assert p[0] == 19  # RDB_TYPE_STREAM_LISTPACKS_2
-    t = pair.tgt
-    refused = b"-ERR RESTORE does not support stream values yet\r\n"
-    assert t.call("RESTORE", "st", "0", p) == refused
-    assert t.call("EXISTS", "st") == b":0\r\n"
-    t.call("SET", "st", "keep")
-    assert t.call("RESTORE", "st", "0", p, "REPLACE") == refused
-    assert t.call("GET", "st") == b"$4\r\nkeep\r\n"
-    t.call("DEL", "st")
-    r.call("DEL", "st")
-    assert t.call("PING") == b"+PONG\r\n"
+    pair.ref.call("CONFIG", "SET", "sanitize-dump-payload", "yes")
+    try:
+        pair.step(("RESTORE", "r", "0", p))
+    finally:
+        pair.ref.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+    assert full_info(pair.ref, "r") == full_info(pair.tgt, "r")
+    pair.run(read_steps("r"))
+    pair.step(("RESTORE", "r", "0", p))  # BUSYKEY
+    pair.step(("RESTORE", "r", "0", p, "REPLACE"))
+    pair.step(("XLEN", "r"))
+    pair.assert_clean(direction)
+
+
+def test_restore_stream_legacy_and_bad(pair):
+    """Redis 5's payload from Redis's own suite reads the same (entries-read and lag of both
+    groups), and a stream payload with a pending entry no consumer owns, or a stream length that
+    disagrees with its entries, is refused by both with the same error."""
+    pair.run([
+        ("RESTORE", "x", "0", LEGACY_STREAM), ("XRANGE", "x", "-", "+"), ("XINFO", "GROUPS", "x"),
+        ("XPENDING", "x", "g1"),  # idle times (clock) left out: full_info has the absolute ones
+    ])  # fmt: skip
+    assert full_info(pair.ref, "x") == full_info(pair.tgt, "x")
+    r = pair.ref
+    r.call("XADD", "good", "1-1", "a", "1")
+    r.call("XGROUP", "CREATE", "good", "g", "0")
+    r.call("XREADGROUP", "GROUP", "g", "c", "STREAMS", "good", ">")
+    assert r.call("CONFIG", "SET", "rdbcompression", "no") == b"+OK\r\n"
+    try:
+        body = bulk(r.call("DUMP", "good"))[:-10]
+    finally:
+        r.call("CONFIG", "SET", "rdbcompression", "yes")
+    # the consumer's PEL (the last 17 bytes: count 1, one raw id) emptied: an orphan entry
+    orphan = payload(body[:-17] + b"\x00")
+    # stream length 2 (the byte after the listpack: the body's node has one 1-entry listpack)
+    lp_end = body.index(b"\xff", 21)
+    assert body[lp_end + 1] == 1
+    bad_len = payload(body[: lp_end + 1] + b"\x02" + body[lp_end + 2 :])
+    pair.ref.call("CONFIG", "SET", "sanitize-dump-payload", "yes")
+    try:
+        pair.run([("RESTORE", "o", "0", orphan), ("EXISTS", "o")])
+    finally:
+        pair.ref.call("CONFIG", "SET", "sanitize-dump-payload", "no")
+    assert pair.tgt.call("RESTORE", "b", "0", bad_len) == b"-ERR Bad data format\r\n"
+    pair.assert_clean()

@@ -254,6 +254,16 @@ WAKE = [
     ("xreadgroup_flushall", [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")],
      ("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "5000", "STREAMS", "s", ">"),
      [("FLUSHALL",)], []),
+    # Redis 7.0 serves a woken group reader once the stream's last id passes the group's, even
+    # when that entry is already gone: the reply is [s, []] and the consumer is created
+    ("xreadgroup_trimmed_at_once", [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")],
+     ("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "5000", "STREAMS", "s", ">"),
+     [("XADD", "s", "MAXLEN", "0", "1-1", "a", "1")],
+     [("XINFO", "GROUPS", "s"), ("XLEN", "s")]),
+    ("xreadgroup_added_and_deleted", [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")],
+     ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "BLOCK", "5000", "STREAMS", "s", ">"),
+     [("MULTI",), ("XADD", "s", "1-1", "a", "1"), ("XDEL", "s", "1-1"), ("EXEC",)],
+     [("XINFO", "GROUPS", "s"), ("XPENDING", "s", "g")]),
     ("xread_timeout", [("XADD", "s", "1-1", "a", "1")],
      ("XREAD", "BLOCK", "100", "STREAMS", "s", "$"), [], []),
     ("xreadgroup_timeout", [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")],
