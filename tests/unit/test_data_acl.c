@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "data/acl.h"
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
 
 /* cats: bit i of acl_cat_names (keyspace 0, read 1, write 2, string 7, pubsub 12, admin 13,
@@ -266,20 +267,6 @@ static void passwords_and_deluser(void **state)
     acl_destroy(t);
 }
 
-typedef struct {
-    unsigned char *p;
-    size_t len;
-} sbuf;
-
-static int sbuf_write(void *ctx, const void *p, size_t n)
-{
-    sbuf *b = ctx;
-    b->p = realloc(b->p, b->len + n);
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
 static void snapshot_round_trip_through_acl_effect(void **state)
 {
     (void)state;
@@ -300,9 +287,8 @@ static void snapshot_round_trip_through_acl_effect(void **state)
     assert_reply(a, "ACL_EFFECT DELUSER gone nobody", ":1");
     data_digest(a, d1);
     assert_string_not_equal(d0, d1); /* users are in the digest */
-    sbuf snap = {0};
-    assert_int_equal(data_snapshot_save(a, sbuf_write, &snap), 0);
-    assert_int_equal(data_snapshot_load(b, snap.p, snap.len), 0);
+    sbuf img = snap(a);
+    assert_int_equal(data_snapshot_load(b, img.p, img.len), 0);
     const acl_table *ta = data_acl(a), *tb = data_acl(b);
     assert_int_equal(acl_count(tb), 2);
     for (size_t i = 0; i < acl_count(ta); i++) {
@@ -319,9 +305,9 @@ static void snapshot_round_trip_through_acl_effect(void **state)
     /* a truncated snapshot fails and leaves b as it was */
     data_store *c = data_create();
     data_set_acl_catalog(c, &cat);
-    assert_true(data_snapshot_load(c, snap.p, snap.len - 20) < 0);
+    assert_true(data_snapshot_load(c, img.p, img.len - 20) < 0);
     assert_true(acl_is_default(data_acl(c)));
-    free(snap.p);
+    free(img.p);
     data_destroy(a);
     data_destroy(b);
     data_destroy(c);

@@ -21,31 +21,9 @@
 #include <cmocka.h>
 #include <time.h>
 
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
 #include "util/crc64.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static int rn(int n)
-{
-    return (int)(rnd() % (uint64_t)n);
-}
-
-static void seed_for(const char *test)
-{
-    uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
-                                        : (uint64_t)time(NULL) % 1000000;
-    printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 88172645463325252ull;
-}
 
 /* ---- payload capture ---- */
 

@@ -21,29 +21,12 @@
 
 #include "data/data_internal.h"
 #include "data/geo_internal.h"
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
 
 static double unif(double lo, double hi)
 {
     return lo + (hi - lo) * ((double)(rnd() >> 11) / 9007199254740992.0);
-}
-
-static void seed_for(const char *test)
-{
-    uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
-                                        : (uint64_t)time(NULL) % 1000000;
-    printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 88172645463325252ull;
 }
 
 static void interleave_matches_bit_model(void **state)

@@ -17,30 +17,8 @@
 #include <math.h>
 #include <time.h>
 
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static long long rn(long long n)
-{
-    return (long long)(rnd() % (uint64_t)n);
-}
-
-static void seed_for(const char *test)
-{
-    uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
-                                        : (uint64_t)time(NULL) % 1000000;
-    printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 88172645463325252ull;
-}
 
 /* ---- replies captured as values ---- */
 
@@ -481,7 +459,7 @@ static void hll_corrupt_fuzz(void **state)
         memcpy(buf, v, len);
         free(v);
         switch (rn(5)) {
-        case 0: /* a truncation */ len = (size_t)rn((long long)len + 1); break;
+        case 0: /* a truncation */ len = (size_t)rn((int)len + 1); break;
         case 1: /* bytes appended */
             for (int i = 0, m = 1 + (int)rn(8); i < m; i++)
                 buf[len++] = (char)rnd();
@@ -491,7 +469,7 @@ static void hll_corrupt_fuzz(void **state)
             break;
         default: /* 1 to 5 random bytes anywhere (mostly in the registers) */
             for (int i = 0, m = 1 + (int)rn(5); i < m && len; i++)
-                buf[rn((long long)len)] = (char)rnd();
+                buf[rn((int)len)] = (char)rnd();
         }
         set_value(ds, "k", buf, len);
         for (int c = 0; c < 6; c++) {

@@ -16,31 +16,8 @@
 
 #include "data/data_internal.h"
 #include "data/quicklist.h"
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static int rn(int n)
-{
-    return (int)(rnd() % (uint64_t)n);
-}
-
-static uint64_t seed_for(const char *test)
-{
-    uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
-                                        : (uint64_t)time(NULL) % 1000000;
-    printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 88172645463325252ull;
-    return seed;
-}
 
 /* ---- the model: an array of owned strings ---- */
 
@@ -503,20 +480,6 @@ static void check_keys(data_store *ds, int step)
     }
 }
 
-typedef struct {
-    char *p;
-    size_t len;
-} sbuf;
-
-static int sbuf_write(void *ctx, const void *buf, size_t len)
-{
-    sbuf *s = ctx;
-    s->p = realloc(s->p, s->len + len);
-    memcpy(s->p + s->len, buf, len);
-    s->len += len;
-    return 0;
-}
-
 static void commands_vs_model(void **state)
 {
     (void)state;
@@ -527,8 +490,7 @@ static void commands_vs_model(void **state)
         cmd_step(ds, step);
         if (step % 100 == 0) check_keys(ds, step);
         if (step % 2000 == 1999) { /* the lists survive a snapshot round trip */
-            sbuf s = {0};
-            assert_int_equal(data_snapshot_save(ds, sbuf_write, &s), 0);
+            sbuf s = snap(ds);
             assert_int_equal(data_snapshot_load(ds, s.p, s.len), 0);
             free(s.p);
             check_keys(ds, step);

@@ -18,52 +18,9 @@
 #include <cmocka.h>
 #include <time.h>
 
+#include "test_data_helpers.h"
 #include "test_data_recorder.h"
 #include "util/crc32c.h"
-
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static int rn(int n)
-{
-    return (int)(rnd() % (uint64_t)n);
-}
-
-static void seed_for(const char *test)
-{
-    uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
-                                        : (uint64_t)time(NULL) % 1000000;
-    printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
-    rng_state = seed * 2654435761u + 88172645463325252ull;
-}
-
-typedef struct {
-    unsigned char *p;
-    size_t len;
-} sbuf;
-
-static int sbuf_write(void *ctx, const void *p, size_t n)
-{
-    sbuf *b = ctx;
-    b->p = realloc(b->p, b->len + n);
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
-static sbuf snap(data_store *ds)
-{
-    sbuf b = {NULL, 0};
-    assert_int_equal(data_snapshot_save(ds, sbuf_write, &b), 0);
-    return b;
-}
 
 static void reload(data_store *ds)
 {
