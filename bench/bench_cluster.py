@@ -266,7 +266,7 @@ def fmt_row(label, r):
 
 
 def ratio(a, b, field):
-    if not a or not b or not b[field]:
+    if not a or not b or not b.get(field):
         return "n/a"
     return f"{a[field] / b[field]:.2f}x"
 

@@ -31,18 +31,17 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "cluster"))
 
 import harness  # noqa: E402
+from bench_cluster import Proc, log, ratio, wait_until  # noqa: E402
 
 SYNOD_BIN = os.environ.get("SYNOD_BIN", os.path.join(ROOT, "build", "rel", "synod"))
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "redis-server")
@@ -51,8 +50,7 @@ DRIVER = os.path.join(ROOT, "bench", "queue", "driver.mjs")
 SIZE, INFLIGHT, SUBS = 64, 50, 100
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+FREE_PORTS = harness.free_ports  # the kernel's; start_synod points harness at Ports.take
 
 
 class Ports:
@@ -63,7 +61,7 @@ class Ports:
 
     def take(self, n, host="127.0.0.1"):
         if self.next is None:
-            return harness.free_ports(n, host)
+            return FREE_PORTS(n, host)
         out = []
         while len(out) < n:
             p, self.next = self.next, self.next + 1
@@ -76,24 +74,6 @@ class Ports:
         return out
 
 
-class Proc:
-    def __init__(self, name, cmd, log_path):
-        self.name = name
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        """By PID: SIGTERM, then SIGKILL."""
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.log.close()
-
-
 def resp(port, *args, timeout=10):
     """One command on a fresh connection; the raw reply's first line."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -101,19 +81,6 @@ def resp(port, *args, timeout=10):
             b"$%d\r\n%s\r\n" % (len(a), a) for a in (x.encode() for x in args))
         s.sendall(out)
         return s.recv(4096).split(b"\r\n")[0]
-
-
-def wait_until(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            v = pred()
-            if v:
-                return v
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def drive(cfg, timeout):
@@ -220,12 +187,6 @@ def measure(systems, rounds, seconds, fanout):
         m["p50"] = statistics.median(x["p50"] for x in rs)
         med[key] = m
     return med
-
-
-def ratio(a, b, field):
-    if not a or not b or not b.get(field):
-        return "n/a"
-    return f"{a[field] / b[field]:.2f}x"
 
 
 def main():
