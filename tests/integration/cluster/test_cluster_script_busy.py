@@ -17,6 +17,7 @@ import time
 
 import pytest
 import redis
+from harness import assert_same_digest
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -51,15 +52,6 @@ def _writer(c, stop, stats, errors):
         finally:
             r.close()
         i += 1
-
-
-def _digest(node):
-    r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0, decode_responses=True)
-    try:
-        r.execute_command("SYNOD", "CONSISTENCY", "stale")
-        return r.execute_command("SYNOD", "DIGEST")
-    finally:
-        r.close()
 
 
 def _prober(node, stop, stats, seen):
@@ -124,8 +116,7 @@ def test_long_write_script_keeps_replicas_identical(make_cluster):
     r = c.wait_leader().client(timeout=10.0)
     assert r.set("after", "1")  # ... that commits writes
     c.wait_converged(["after", "writes"], timeout=30)
-    digests = {n.id: _digest(n) for n in c.nodes}
-    assert len({tuple(d) for d in digests.values()}) == 1, f"replicas differ: {digests}"
+    digest = assert_same_digest(c, "replicas differ")
     assert "OK" not in kills, f"a replicated script was killed: {kills}"
     assert "UNKILLABLE" in kills, f"no SCRIPT KILL reached a busy node: {set(kills)}"
     assert stats["busy"] > 0, f"no client saw -BUSY: {stats}"
@@ -138,4 +129,4 @@ def test_long_write_script_keeps_replicas_identical(make_cluster):
     for tag in done:
         a, b = c.stale_get(c.nodes[0], [tag + "-a", tag + "-b"])
         assert a == "started" and b and ":" in b, (tag, a, b)
-    print(f"{stats}, kills {set(kills)}, replies {replies}, digests {digests}")
+    print(f"{stats}, kills {set(kills)}, replies {replies}, digest {digest}")
