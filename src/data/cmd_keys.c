@@ -176,23 +176,171 @@ void cmd_dbsize(data_call *c)
     reply_int(c, (long long)dict_size(&c->ds->keys));
 }
 
-void cmd_flushdb(data_call *c)
+static void flush_generic(data_call *c, int all)
 {
     if (c->argc > 2 ||
         (c->argc == 2 && !arg_eq(&c->argv[1], "sync") && !arg_eq(&c->argv[1], "async"))) {
         reply_syntax(c);
         return;
     }
-    if (c->ds->touched_cb && dict_size(&c->ds->keys))
-        c->ds->touched_cb(c->ds->touched_ctx, NULL, 0); /* every key goes */
+    data_store *ds = c->ds;
+    int async = c->argc == 2 && arg_eq(&c->argv[1], "async");
+    int cur = ds->cur;
+    for (int db = all ? 0 : cur; db < (all ? ds->ndb : cur + 1); db++) {
+        data_select(ds, db);
+        if (ds->touched_cb && dict_size(&ds->keys))
+            ds->touched_cb(ds->touched_ctx, NULL, 0); /* every key of the database goes */
+        if (async)
+            ks_flush_async(ds);
+        else
+            ks_flush(ds);
+    }
+    data_select(ds, cur);
     /* client-side caching drops every cached key, even of an empty dataset (as Redis) */
-    if (c->ds->event_cb) c->ds->event_cb(c->ds->pubsub_ctx, 0, "flush", NULL, 0);
-    if (c->argc == 2 && arg_eq(&c->argv[1], "async"))
-        ks_flush_async(c->ds);
-    else
-        ks_flush(c->ds);
+    if (ds->event_cb) ds->event_cb(ds->pubsub_ctx, 0, "flush", NULL, 0);
     c->dirty = 1;
     reply_ok(c);
+}
+
+void cmd_flushdb(data_call *c)
+{
+    flush_generic(c, 0);
+}
+
+void cmd_flushall(data_call *c)
+{
+    flush_generic(c, 1);
+}
+
+/* A database index argument as Redis's getIntFromObjectOrReply + selectDb check it: -1 after
+ * replying. */
+static int db_arg(data_call *c, const data_arg *a)
+{
+    long long db;
+    if (!syn_string2ll(a->ptr, a->len, &db)) {
+        reply_err(c, "ERR value is not an integer or out of range");
+        return -1;
+    }
+    if (db < INT_MIN || db > INT_MAX) {
+        reply_err(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return -1;
+    }
+    if (db < 0 || db >= c->ds->ndb) {
+        reply_err(c, "ERR DB index is out of range");
+        return -1;
+    }
+    return (int)db;
+}
+
+/* The key in the selected database as a write finds it (an expired one is deleted first): its
+ * entry or NULL. For the database a MOVE / COPY writes to, which is not the command's. */
+static dentry *other_db_lookup(data_call *c, const data_arg *key)
+{
+    dpos pos;
+    if (!dict_find(&c->ds->keys, key->ptr, key->len, &pos)) return NULL;
+    if (!ks_is_expired(*pos.slot, c->now_ms)) return *pos.slot;
+    ks_delete(c, pos);
+    notify_event(c->ds, DATA_NOTIFY_EXPIRED, "expired", key->ptr, key->len);
+    return NULL;
+}
+
+void cmd_move(data_call *c)
+{
+    data_store *ds = c->ds;
+    const data_arg *key = &c->argv[1];
+    int dst = db_arg(c, &c->argv[2]);
+    if (dst < 0) return;
+    int src = ds->cur;
+    if (dst == src) {
+        reply_err(c, "ERR source and destination objects are the same");
+        return;
+    }
+    dpos pos;
+    if (!ks_write(c, key, &pos)) {
+        reply_int(c, 0);
+        return;
+    }
+    data_select(ds, dst);
+    dentry *there = other_db_lookup(c, key);
+    data_select(ds, src);
+    if (there) {
+        reply_int(c, 0);
+        return;
+    }
+    dentry *e = dict_unlink(&ds->keys, pos);
+    if (e->flags & DE_EXPIRE) ds->expires--;
+    if (ds->touched_cb) ds->touched_cb(ds->touched_ctx, dentry_key(e), e->klen);
+    notify_event(ds, DATA_NOTIFY_GENERIC, "move_from", key->ptr, key->len);
+    data_select(ds, dst);
+    if (e->flags & DE_EXPIRE) ds->expires++;
+    dict_insert(&ds->keys, e);
+    if (ds->created_cb && (e->type == DT_LIST || e->type == DT_ZSET))
+        ds->created_cb(ds->created_ctx, dentry_key(e), e->klen);
+    if (ds->touched_cb) ds->touched_cb(ds->touched_ctx, dentry_key(e), e->klen);
+    notify_event(ds, DATA_NOTIFY_GENERIC, "move_to", key->ptr, key->len);
+    data_select(ds, src);
+    c->dirty = 1;
+    reply_int(c, 1);
+}
+
+static void announce_cb(void *ctx, dentry *e)
+{
+    data_store *ds = ctx;
+    if (e->type == DT_LIST || e->type == DT_ZSET || e->type == DT_STREAM)
+        ds->created_cb(ds->created_ctx, dentry_key(e), e->klen);
+}
+
+void cmd_swapdb(data_call *c)
+{
+    data_store *ds = c->ds;
+    long long a, b;
+    if (!syn_string2ll(c->argv[1].ptr, c->argv[1].len, &a) || a < INT_MIN || a > INT_MAX) {
+        reply_err(c, "ERR invalid first DB index");
+        return;
+    }
+    if (!syn_string2ll(c->argv[2].ptr, c->argv[2].len, &b) || b < INT_MIN || b > INT_MAX) {
+        reply_err(c, "ERR invalid second DB index");
+        return;
+    }
+    if (a < 0 || a >= ds->ndb || b < 0 || b >= ds->ndb) {
+        reply_err(c, "ERR DB index is out of range");
+        return;
+    }
+    c->dirty = 1;
+    reply_ok(c);
+    if (a == b) return;
+    int cur = ds->cur;
+    data_select(ds, 0); /* both out of the live copy */
+    if (ds->touched_cb)
+        for (int i = 0; i < 2; i++) {
+            data_select(ds, i ? b : a);
+            ds->touched_cb(ds->touched_ctx, NULL, 0); /* watched keys of both change */
+        }
+    data_select(ds, 0);
+    /* dbs[] holds every database but the selected one: park on one that is neither */
+    int park = 0;
+    while (park == a || park == b)
+        park++;
+    if (park < ds->ndb) {
+        data_select(ds, park);
+        data_db t = ds->dbs[a];
+        ds->dbs[a] = ds->dbs[b];
+        ds->dbs[b] = t;
+    } else { /* databases 2: swap the live copy with the other */
+        data_select(ds, a);
+        data_db t = ds->dbs[b];
+        ds->dbs[b] = (data_db){ds->keys, ds->expires, ds->expire_cursor};
+        ds->keys = t.keys;
+        ds->expires = t.expires;
+        ds->expire_cursor = t.expire_cursor;
+    }
+    /* clients blocked on keys that exist now are served (Redis scanDatabaseForReadyKeys) */
+    if (ds->created_cb)
+        for (int i = 0; i < 2; i++) {
+            data_select(ds, i ? b : a);
+            dict_each(&ds->keys, announce_cb, ds);
+        }
+    data_select(ds, cur);
 }
 
 /* Redis addReplyErrorFormat: the text is cut at a NUL and newlines become spaces. */
@@ -751,24 +899,20 @@ static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
 
 void cmd_copy(data_call *c)
 {
+    data_store *ds = c->ds;
     const data_arg *src = &c->argv[1], *dst = &c->argv[2];
-    int replace = 0;
+    int replace = 0, src_db = ds->cur, dst_db = ds->cur;
     for (int i = 3; i < c->argc; i++) {
         if (arg_eq(&c->argv[i], "replace")) {
             replace = 1;
         } else if (arg_eq(&c->argv[i], "db") && i + 1 < c->argc) {
-            long long db;
-            if (arg_ll_or_reply(c, &c->argv[++i], &db) < 0) return;
-            if (db != 0) { /* one database (issue 10 adds SELECT's others) */
-                reply_err(c, "ERR DB index is out of range");
-                return;
-            }
+            if ((dst_db = db_arg(c, &c->argv[++i])) < 0) return;
         } else {
             reply_syntax(c);
             return;
         }
     }
-    if (src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
+    if (src_db == dst_db && src->len == dst->len && memcmp(src->ptr, dst->ptr, src->len) == 0) {
         reply_err(c, "ERR source and destination objects are the same");
         return;
     }
@@ -778,21 +922,31 @@ void cmd_copy(data_call *c)
         return;
     }
     dpos pos;
-    if (ks_write(c, dst, &pos)) {
-        if (!replace) {
-            reply_int(c, 0);
-            return;
-        }
+    int result = 0;
+    if (dst_db != src_db) {
+        data_select(ds, dst_db);
+        if (other_db_lookup(c, dst) && !replace) goto out;
+        if (dict_find(&ds->keys, dst->ptr, dst->len, &pos)) ks_delete(c, pos);
+    } else if (ks_write(c, dst, &pos)) {
+        if (!replace) goto out;
         ks_delete(c, pos); /* the source entry itself is untouched by this */
     }
     dentry *copy = copy_value(c, e, dst);
     if (!copy) {
+        data_select(ds, src_db);
         reply_err(c, "ERR COPY does not support this type yet");
         return;
     }
     ks_insert(c, copy);
     c->dirty++;
-    reply_int(c, 1);
+    result = 1;
+    if (dst_db != src_db) { /* the event is the destination database's (not the command's) */
+        notify_event(ds, DATA_NOTIFY_GENERIC, "copy_to", dst->ptr, dst->len);
+        ds->ntrack_n = 0;
+    }
+out:
+    data_select(ds, src_db);
+    reply_int(c, result);
 }
 
 void cmd_rename(data_call *c)

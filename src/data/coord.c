@@ -177,10 +177,12 @@ static void election_changed(data_call *c, const c_hold *h, const cstr *name)
 static void lease_end(data_call *c, c_lease *l)
 {
     coord_state *s = c->ds->coord;
+    int db = data_select(c->ds, 0); /* attached keys are database 0's (LEASE ATTACH) */
     for (size_t i = 0; i < l->nkeys; i++) {
         dpos pos;
         if (dict_find(&c->ds->keys, l->keys[i].p, l->keys[i].n, &pos)) ks_delete(c, pos);
     }
+    data_select(c->ds, db);
     for (size_t i = 0; i < s->nlocks;) {
         if (s->locks[i].lease != l->id) {
             i++;
@@ -337,6 +339,10 @@ void cmd_lease(data_call *c)
         if (n < 3) goto arity;
         c_lease *l = lease_or_reply(c, &a[1]);
         if (!l) return;
+        if (c->ds->cur != 0) { /* the lease's end deletes them from database 0 */
+            reply_err(c, "ERR LEASE ATTACH works on database 0 only");
+            return;
+        }
         long long added = 0;
         for (int i = 2; i < n; i++) {
             int have = 0;

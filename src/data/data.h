@@ -375,6 +375,17 @@ typedef struct {
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 void data_get_stats(const data_store *ds, data_stats *out);
+/* Databases (SELECT): every command works on the selected one. `databases` is set before any
+ * key exists (-1 otherwise, or out of 1..DATA_DATABASES_MAX); data_select returns the database
+ * selected before, or -1 if db is out of range (nothing changes). */
+#define DATA_DATABASES_DEFAULT 16
+#define DATA_DATABASES_MAX     1024
+int data_set_databases(data_store *ds, long long n);
+int data_databases(const data_store *ds);
+int data_select(data_store *ds, long long db);
+int data_selected(const data_store *ds);
+void data_db_sizes(data_store *ds, int db, uint64_t *keys, uint64_t *expires);
+
 /* A 128-bit digest of the dataset (32 hex characters + NUL; all zeros when empty): equal on
  * two replicas iff they hold the same data, whatever their tables' layouts (digest.c). */
 void data_digest(const data_store *ds, char out[33]);

@@ -464,7 +464,10 @@
     X(flushdb, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Remove all keys from the current database.", \
       cmd_flushdb)                                                                                 \
     X(flushall, -1, DC_W, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.",      \
-      cmd_flushdb)                                                                                 \
+      cmd_flushall)                                                                                \
+    X(move, 3, DC_W | DC_F, 1, 1, 1, "generic", "1.0.0", "Move a key to another database",         \
+      cmd_move)                                                                                    \
+    X(swapdb, 3, DC_W | DC_F, 0, 0, 0, "server", "4.0.0", "Swaps two Redis databases", cmd_swapdb) \
     DATA_LIST_COMMANDS(X)                                                                          \
     DATA_ZSET_COMMANDS(X)                                                                          \
     DATA_GEO_COMMANDS(X)                                                                           \

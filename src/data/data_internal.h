@@ -146,8 +146,16 @@ void dmem_free(size_t *mem, void *p);
 #define DATA_EXPIRED_SEEN_MAX 32
 #define DATA_EXPIRED_SEEN_KEY 1024 /* longer keys are left to the active cycle */
 
-struct data_store {
+/* A database (SELECT): ds->keys / expires / expire_cursor are the live copy of the selected
+ * one (dicts move by value), dbs[i] holds every other one. */
+typedef struct {
     dict keys;
+    uint64_t expires;
+    uint64_t expire_cursor;
+} data_db;
+
+struct data_store {
+    dict keys;              /* the selected database's (data_select) */
     uint64_t hash_seed[2];  /* data_set_hash_seed; {0, 0} until then */
     int in_script;          /* data_set_in_script: commands come from a Lua script */
     uint64_t expires;       /* entries with DE_EXPIRE */
@@ -163,6 +171,7 @@ struct data_store {
     struct {
         char *key;
         size_t len;
+        int db;
     } expired_seen[DATA_EXPIRED_SEEN_MAX];
     int expired_seen_n;
     int list_fill; /* list-max-listpack-size for new lists (memory layout only, never replies) */
@@ -219,6 +228,9 @@ struct data_store {
     uint64_t lfu_rng; /* the LFU counter's draws: not the store's (applies draw it too) */
     struct evict_cand *evict_pool;
     int evict_pool_n;
+    data_db *dbs; /* `databases` of them; dbs[cur] is stale while selected */
+    int ndb, cur;
+    int evict_next_db; /* random eviction policies: the database sampled next */
 };
 
 /* Access clock (evict.c): a new key, and a key a command looked up (not for OBJECT, TYPE, TTL:
@@ -283,6 +295,11 @@ int ks_is_expired(const dentry *e, int64_t now_ms);
 void ks_flush(data_store *ds);       /* deletes every key now */
 void ks_flush_async(data_store *ds); /* detaches every key, freed later by ks_free_garbage */
 void ks_free_garbage(data_store *ds, size_t budget);
+void ks_flush_all(data_store *ds, int async); /* every database (FLUSHALL) */
+static inline const dict *ks_db_keys(const data_store *ds, int db)
+{
+    return db == ds->cur ? &ds->keys : &ds->dbs[db].keys;
+}
 
 /* SCAN helpers shared by SCAN and HSCAN (cmd_keys.c). */
 int scan_cursor_or_reply(data_call *c, const data_arg *a, uint64_t *out);

@@ -76,10 +76,17 @@ static void hash_cb(void *ctx, const char *f, size_t fl, const char *v, size_t v
     add_elem(ctx, f, fl, v, vl);
 }
 
+typedef struct {
+    dg total;
+    uint64_t db;
+} dg_walk;
+
 static void key_cb(void *ctx, dentry *e)
 {
-    dg *total = ctx;
+    dg_walk *w = ctx;
+    dg *total = &w->total;
     dg d = {{0}, {0}};
+    if (w->db) put_u64(&d, 0xdb00000000000000ull | w->db); /* database 0's digest as before */
     put_u64(&d, e->type);
     put_u64(&d, (uint64_t)dentry_expire(e));
     put_str(&d, dentry_key(e), e->klen);
@@ -99,8 +106,12 @@ static void key_cb(void *ctx, dentry *e)
 
 void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
 {
-    dg total = {{0}, {0}};
-    dict_each(&ds->keys, key_cb, &total);
+    dg_walk w = {{{0}, {0}}, 0};
+    for (int i = 0; i < ds->ndb; i++) {
+        w.db = (uint64_t)i;
+        dict_each(ks_db_keys(ds, i), key_cb, &w);
+    }
+    dg total = w.total;
     if (ds->aux_len || !coord_is_empty(ds) || !acl_is_default(ds->acl)) {
         dg extra = {{0}, {0}};
         put_str(&extra, ds->aux ? ds->aux : "", ds->aux_len);

@@ -28,6 +28,7 @@ struct evict_cand {
     uint64_t score; /* higher = evict first */
     char *key;
     size_t len;
+    int db;
 };
 
 static int is_lfu(const data_store *ds)
@@ -151,7 +152,7 @@ static void pool_add(data_store *ds, dentry *e, uint64_t score)
     struct evict_cand *p = ds->evict_pool;
     const char *k = dentry_key(e);
     for (int i = 0; i < ds->evict_pool_n; i++)
-        if (p[i].len == e->klen && memcmp(p[i].key, k, e->klen) == 0) {
+        if (p[i].db == ds->cur && p[i].len == e->klen && memcmp(p[i].key, k, e->klen) == 0) {
             p[i].score = score; /* re-sampled: its score now */
             return;
         }
@@ -171,13 +172,14 @@ static void pool_add(data_store *ds, dentry *e, uint64_t score)
     char *copy = malloc(e->klen ? e->klen : 1);
     SYN_ASSERT(copy != NULL);
     memcpy(copy, k, e->klen);
-    p[at] = (struct evict_cand){score, copy, e->klen};
+    p[at] = (struct evict_cand){score, copy, e->klen, ds->cur};
 }
 
 static dentry *pool_take(data_store *ds)
 {
     while (ds->evict_pool_n > 0) {
         struct evict_cand *c = &ds->evict_pool[--ds->evict_pool_n];
+        data_select(ds, c->db); /* the caller restores the database it had selected */
         dpos pos;
         dentry *e = dict_find(&ds->keys, c->key, c->len, &pos) ? *pos.slot : NULL;
         free(c->key);
@@ -196,23 +198,34 @@ size_t data_evict_pick(data_store *ds, int64_t now_ms, size_t max, data_evict_cb
         SYN_ASSERT(ds->evict_pool != NULL);
     }
     size_t n = 0;
+    int cur = ds->cur;
     while (n < max) {
         dentry *e = NULL;
         if (ds->evict_policy == DATA_EVICT_ALLKEYS_RANDOM ||
             ds->evict_policy == DATA_EVICT_VOLATILE_RANDOM) {
-            e = sample(ds);
+            /* the databases in turn, as Redis: the next one that has a candidate */
+            for (int k = 0; k < ds->ndb && !e; k++) {
+                data_select(ds, ds->evict_next_db);
+                ds->evict_next_db = (ds->evict_next_db + 1) % ds->ndb;
+                e = sample(ds);
+            }
         } else {
-            for (int i = 0; i < ds->evict_samples; i++) {
-                dentry *s = sample(ds);
-                if (s) pool_add(ds, s, score_of(ds, s, now_ms));
+            /* every database's samples compete in one pool */
+            for (int db = 0; db < ds->ndb; db++) {
+                data_select(ds, db);
+                for (int i = 0; i < ds->evict_samples && dict_size(&ds->keys); i++) {
+                    dentry *s = sample(ds);
+                    if (s) pool_add(ds, s, score_of(ds, s, now_ms));
+                }
             }
             e = pool_take(ds);
         }
         if (!e) break;
         e->flags |= DE_EVICTING;
-        cb(ctx, dentry_key(e), e->klen, ks_key_usage(e, 5));
+        cb(ctx, dentry_key(e), e->klen, ks_key_usage(e, 5)); /* its database selected */
         n++;
     }
+    data_select(ds, cur);
     return n;
 }
 

@@ -109,25 +109,30 @@ static void note_expired_seen(data_store *ds, const char *key, size_t len)
 {
     if (ds->expired_seen_n == DATA_EXPIRED_SEEN_MAX || len > DATA_EXPIRED_SEEN_KEY) return;
     for (int i = 0; i < ds->expired_seen_n; i++)
-        if (ds->expired_seen[i].len == len && memcmp(ds->expired_seen[i].key, key, len) == 0)
+        if (ds->expired_seen[i].db == ds->cur && ds->expired_seen[i].len == len &&
+            memcmp(ds->expired_seen[i].key, key, len) == 0)
             return;
     char *copy = malloc(len ? len : 1);
     if (!copy) return; /* only a hint: the active cycle deletes the key later */
     memcpy(copy, key, len);
     ds->expired_seen[ds->expired_seen_n].key = copy;
     ds->expired_seen[ds->expired_seen_n].len = len;
+    ds->expired_seen[ds->expired_seen_n].db = ds->cur;
     ds->expired_seen_n++;
 }
 
 size_t data_take_expired(data_store *ds, data_key_cb cb, void *ctx)
 {
     size_t n = 0;
+    int cur = ds->cur;
     while (ds->expired_seen_n > 0) {
         int i = --ds->expired_seen_n;
+        data_select(ds, ds->expired_seen[i].db); /* the callback sees the key's database */
         if (cb) cb(ctx, ds->expired_seen[i].key, ds->expired_seen[i].len);
         free(ds->expired_seen[i].key);
         n++;
     }
+    data_select(ds, cur);
     return n;
 }
 
@@ -400,6 +405,10 @@ data_store *data_create(void)
     data_store *ds = calloc(1, sizeof *ds);
     if (!ds) return NULL;
     dict_init(&ds->keys, &ds->mem, ds->hash_seed);
+    if (data_set_databases(ds, DATA_DATABASES_DEFAULT) < 0) {
+        free(ds);
+        return NULL;
+    }
     ds->max_string_bytes = DATA_STRING_MAX_BYTES;
     ds->list_fill = -2;
     ds->hash_max_fields = DATA_HASH_PACKED_FIELDS;
@@ -444,12 +453,74 @@ uint64_t data_rng_u64(data_store *ds)
     return ds->rng * 0x2545F4914F6CDD1Dull;
 }
 
+static int all_empty(const data_store *ds)
+{
+    if (dict_size(&ds->keys) != 0 || ds->garbage_n != 0) return 0;
+    for (int i = 0; i < ds->ndb; i++)
+        if (i != ds->cur && dict_size(&ds->dbs[i].keys) != 0) return 0;
+    return 1;
+}
+
+int data_set_databases(data_store *ds, long long n)
+{
+    if (n < 1 || n > DATA_DATABASES_MAX || !all_empty(ds)) return -1;
+    data_db *dbs = calloc((size_t)n, sizeof(*dbs));
+    if (!dbs) return -1;
+    for (long long i = 0; i < n; i++)
+        dict_init(&dbs[i].keys, &ds->mem, ds->hash_seed);
+    for (int i = 0; i < ds->ndb; i++)
+        if (i != ds->cur) dict_deinit(&ds->dbs[i].keys, NULL, NULL);
+    free(ds->dbs);
+    ds->dbs = dbs;
+    ds->ndb = (int)n;
+    ds->cur = 0;
+    ds->expires = 0;
+    ds->expire_cursor = 0;
+    return 0;
+}
+
+int data_databases(const data_store *ds)
+{
+    return ds->ndb;
+}
+
+int data_selected(const data_store *ds)
+{
+    return ds->cur;
+}
+
+int data_select(data_store *ds, long long db)
+{
+    if (db < 0 || db >= ds->ndb) return -1;
+    int prev = ds->cur;
+    if (db == prev) return prev;
+    data_db *o = &ds->dbs[prev], *d = &ds->dbs[db];
+    o->keys = ds->keys;
+    o->expires = ds->expires;
+    o->expire_cursor = ds->expire_cursor;
+    ds->keys = d->keys;
+    ds->expires = d->expires;
+    ds->expire_cursor = d->expire_cursor;
+    ds->cur = (int)db;
+    return prev;
+}
+
+void data_db_sizes(data_store *ds, int db, uint64_t *keys, uint64_t *expires)
+{
+    int prev = data_select(ds, db);
+    *keys = prev < 0 ? 0 : dict_size(&ds->keys);
+    *expires = prev < 0 ? 0 : ds->expires;
+    if (prev >= 0) data_select(ds, prev);
+}
+
 int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1)
 {
-    if (dict_size(&ds->keys) != 0 || ds->garbage_n != 0) return -1;
+    if (!all_empty(ds)) return -1;
     ds->hash_seed[0] = k0;
     ds->hash_seed[1] = k1;
     dict_init(&ds->keys, &ds->mem, ds->hash_seed);
+    for (int i = 0; i < ds->ndb; i++)
+        dict_init(&ds->dbs[i].keys, &ds->mem, ds->hash_seed);
     ds->rng = dict_siphash(k0, k1, "rng", 3, 1, 3) | 1;
     return 0;
 }
@@ -476,6 +547,19 @@ void ks_flush_async(data_store *ds)
     ds->expire_cursor = 0;
 }
 
+void ks_flush_all(data_store *ds, int async)
+{
+    int prev = ds->cur;
+    for (int i = 0; i < ds->ndb; i++) {
+        data_select(ds, i);
+        if (async)
+            ks_flush_async(ds);
+        else
+            ks_flush(ds);
+    }
+    data_select(ds, prev);
+}
+
 void ks_free_garbage(data_store *ds, size_t budget)
 {
     while (ds->garbage_n > 0) {
@@ -490,7 +574,8 @@ void data_destroy(data_store *ds)
     if (!ds) return;
     ks_free_garbage(ds, SIZE_MAX);
     data_take_expired(ds, NULL, NULL);
-    ks_flush(ds);
+    if (ds->dbs) ks_flush_all(ds, 0);
+    free(ds->dbs);
     SYN_ASSERT_CMP(ds->mem, ==, 0);
     free(ds->aux);
     free(ds->wkeys);
@@ -621,9 +706,9 @@ static void expire_scan_cb(void *ctx, dentry *e)
  * like Redis's cycle samples its expires table: the budget grows with how sparse keys with
  * an expiry are, and is bounded. Keys are reported after each step, so the callback may delete
  * the reported key (e.g. with data_exec DEL) without disturbing the walk. */
-size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx)
+static size_t expire_sample_db(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb,
+                               void *ctx)
 {
-    if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_SAMPLE);
     if (ds->expires == 0 || max == 0) return 0;
     uint64_t keys = dict_size(&ds->keys);
     uint64_t budget = (uint64_t)max * 4 * (keys / ds->expires + 1);
@@ -641,6 +726,20 @@ size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_c
         }
         if (ds->expire_cursor == 0) break; /* a full cycle: let the caller come back later */
     }
+    return reported;
+}
+
+/* Every database in turn (the callback sees the key's database selected), max in all. */
+size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx)
+{
+    if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_SAMPLE);
+    int cur = ds->cur;
+    size_t reported = 0;
+    for (int db = 0; db < ds->ndb && reported < max; db++) {
+        data_select(ds, db);
+        reported += expire_sample_db(ds, now_ms, max - reported, cb, ctx);
+    }
+    data_select(ds, cur);
     return reported;
 }
 

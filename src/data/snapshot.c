@@ -1,7 +1,7 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (8; 1 to 7 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (9; 1 to 8 are still read) | u32 reserved (0)
  *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
  *             data_set_aux state (the function library)
  *   coord:    (v7+, at most once, before the key records, only when non-empty) u8 8 | the
@@ -17,6 +17,8 @@
  *                       IEEE-754 bits; never NaN), ascending
  *             | stream: entries in their chunks, consumer groups, pending entries, consumers
  *                       (stream.c, "snapshot codec": the body is parsed there)
+ *   select:   (v9+) u8 10 | u32 db: the key records after it are database db's (ascending,
+ *             1..databases-1; the records before the first select are database 0's)
  *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
  * The whole file is checked against the CRC before any record is parsed, and every record is
  * still parsed with bounds checks (a valid CRC does not make the input trusted). */
@@ -32,8 +34,8 @@
 
 #define SNAP_MAGIC "SYNODDS"
 #define SNAP_VERSION                                                                               \
-    8 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
-       * 7: coordination state, 8: ACL users */
+    9 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
+       * 7: coordination state, 8: ACL users, 9: databases */
 #define SNAP_HDR      16
 #define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
 #define SNAP_CHUNK    (64 * 1024)
@@ -46,6 +48,7 @@
 #define SNAP_K_STREAM 7
 #define SNAP_K_COORD  8
 #define SNAP_K_ACL    9
+#define SNAP_K_SELECT 10
 #define SNAP_K_END    0xff
 #define SNAP_F_EXPIRE 1
 
@@ -186,9 +189,19 @@ int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
         out_u(&o, SNAP_K_ACL, 1);
         acl_save(ds->acl, out_put, &o);
     }
-    dict_each(&ds->keys, save_entry, &o);
+    uint64_t records = 0;
+    for (int db = 0; db < ds->ndb; db++) {
+        const dict *keys = ks_db_keys(ds, db);
+        if (!dict_size(keys)) continue;
+        if (db) {
+            out_u(&o, SNAP_K_SELECT, 1);
+            out_u(&o, (uint64_t)db, 4);
+        }
+        dict_each(keys, save_entry, &o);
+        records += dict_size(keys);
+    }
     out_u(&o, SNAP_K_END, 1);
-    out_u(&o, dict_size(&ds->keys), 8);
+    out_u(&o, records, 8);
     out_flush(&o); /* the CRC covers everything written so far */
     out_u(&o, o.crc, 4);
     out_flush(&o);
@@ -337,6 +350,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
 
     data_store *tmp = data_create();
     SYN_ASSERT(tmp != NULL);
+    SYN_ASSERT(data_set_databases(tmp, ds->ndb) == 0);
+    int64_t db = 0;
     /* the same seed: its tables move into ds as they are */
     (void)data_set_hash_seed(tmp, ds->hash_seed[0], ds->hash_seed[1]);
     tmp->hash_max_fields = ds->hash_max_fields;
@@ -367,6 +382,15 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
             if (!(acl = acl_load(acl_get_catalog(ds->acl), &in.p, &in.left))) goto fail;
             continue;
         }
+        if (kind == SNAP_K_SELECT && version >= 9) {
+            uint64_t want;
+            /* a database this node does not have is refused (databases must agree) */
+            if (in_u(&in, 4, &want) < 0 || (int64_t)want <= db ||
+                data_select(tmp, (long long)want) < 0)
+                goto fail;
+            db = (int64_t)want;
+            continue;
+        }
         if (kind != SNAP_K_STRING && kind != SNAP_K_HASH && (kind != SNAP_K_LIST || version < 2) &&
             (kind != SNAP_K_SET || version < 3) && (kind != SNAP_K_ZSET || version < 4) &&
             (kind != SNAP_K_STREAM || version < 6))
@@ -393,15 +417,23 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     SYN_ASSERT(ds->acl != NULL);
     acl_destroy(old_acl);
     acl = NULL;
-    ks_flush(ds);
-    ds->keys = tmp->keys;
-    ds->keys.mem = &ds->mem;
+    ks_flush_all(ds, 0);
+    int prev = ds->cur;
+    for (int i = 0; i < ds->ndb; i++) {
+        data_select(ds, i);
+        data_select(tmp, i);
+        ds->keys = tmp->keys;
+        ds->keys.mem = &ds->mem;
+        ds->expires = tmp->expires;
+        ds->expire_cursor = 0;
+        dict_each(&ds->keys, repoint_cb, &ds->mem);
+        dict_init(&tmp->keys, &tmp->mem, tmp->hash_seed); /* moved: tmp no longer owns it */
+    }
+    data_select(ds, prev);
     ds->mem += tmp->mem; /* what is left in ds->mem is flushed-async garbage */
-    ds->expires = tmp->expires;
-    ds->expire_cursor = 0;
-    dict_each(&ds->keys, repoint_cb, &ds->mem);
     coord_destroy(tmp->coord);
     acl_destroy(tmp->acl);
+    free(tmp->dbs);
     free(tmp);
     if (ds->acl_cb) ds->acl_cb(ds->acl_ctx, NULL, 0, 0); /* users may have changed in any way */
     return 0;

@@ -20,6 +20,7 @@
 
 #include "node/node_internal.h"
 #include "util/assert.h"
+#include "util/strconv.h"
 
 #define FWD_TIMEOUT_MS  5000
 #define FWD_STALE_MS    1000 /* grace for a former leader's replies once another one leads */
@@ -43,6 +44,7 @@ typedef struct fconn {
      * null its timeout replies (for CLIENT UNBLOCK here) */
     client *owner;
     bool null_bulk;
+    int db; /* the database the leader's side of the connection has selected */
     struct fconn *next;
 } fconn;
 
@@ -284,12 +286,27 @@ static void add_command(resp_buf *b, int argc, const data_arg *argv)
         resp_add_bulk(b, argv[i].ptr, argv[i].len);
 }
 
+/* The leader's side of fc in database db: a SELECT ahead of the next command if needed (its
+ * reply is dropped). 0, or -ENOMEM. */
+static int select_db(fconn *fc, int db)
+{
+    if (fc->db == db) return 0;
+    char num[16];
+    int k = snprintf(num, sizeof(num), "%d", db);
+    data_arg a[2] = {{"SELECT", 6}, {num, (size_t)k}};
+    if (push_waiter(fc, NULL) < 0) return -ENOMEM;
+    add_command(&fc->out, 2, a);
+    fc->db = db;
+    return 0;
+}
+
 /* Opens fc to addr and queues its handshake: 0, or -errno. */
 static int fconn_start(fwd *f, fconn *fc, const char *addr)
 {
     {
         int rc = fconn_open(fc, addr);
         if (rc < 0) return rc;
+        fc->db = 0;
         /* mark the connection as a relay: the leader never relays its requests again */
         const char *pw = f->n->cfg.requirepass;
         if (pw[0]) { /* every node is expected to have the same requirepass */
@@ -356,7 +373,7 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
             return rc;
         }
     }
-    if (push_waiter(fc, c) < 0) {
+    if (select_db(fc, c->db) < 0 || push_waiter(fc, c) < 0) {
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
@@ -403,6 +420,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     const node_host *h = f->n->host;
     if ((size_t)h->multi_count(c->conn) + 3 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
     bool was_idle = fc->w_n == 0;
+    if (select_db(fc, c->db) < 0) return -ENOMEM;
     if (c->n_watch) { /* the leader checks them (node_watch.c) */
         data_arg *wa;
         char *wb;
@@ -418,7 +436,12 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k;
+    int db = c->db;
     while ((k = h->multi_next(c->conn, &off, &argv, &cap)) > 0) {
+        long long sel;
+        if (k == 2 && is_cmd(&argv[0], "select") && syn_string2ll(argv[1].ptr, argv[1].len, &sel) &&
+            sel >= 0 && sel < data_databases(f->n->ds))
+            db = (int)sel;
         add_command(&fc->out, k, argv);
         if (push_waiter(fc, NULL) < 0) { /* the +QUEUED replies are dropped */
             free(argv);
@@ -429,6 +452,13 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     data_arg e[1] = {{"EXEC", 4}};
     add_command(&fc->out, 1, e);
     if (push_waiter(fc, c) < 0) return -ENOMEM;
+    if (db != c->db) {
+        /* a SELECT inside: the client stays in that database after EXEC (as in Redis, unless
+         * the leader aborts the transaction: docs/cluster.md), and the relay is put there */
+        c->db = db;
+        fc->db = -1;
+        if (select_db(fc, db) < 0) return -ENOMEM;
+    }
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     c->n_async++;
     c->async_kind = ASYNC_FWD;
@@ -442,7 +472,8 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
     int rc = conn_for(f, addr, c, &fc);
     if (rc < 0) return rc;
     bool was_idle = fc->w_n == 0;
-    rc = push_waiter(fc, c);
+    rc = select_db(fc, c->db);
+    if (rc == 0) rc = push_waiter(fc, c);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     add_command(&fc->out, argc, argv);

@@ -2,6 +2,7 @@
 #include "node/node_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +236,8 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
 
 /* Runs a command entry (or a confirmed read: replicated false) and answers c if given; false if
  * c is not answered yet (a blocking command that blocked). */
+static bool arg_is(const data_arg *a, const char *s);
+
 static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool replicated)
 {
     int64_t now_ms;
@@ -311,7 +314,23 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     off = 13;
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
-        if (dc) {
+        if (!dc && k == 2 && arg_is(&n->argv[0], "select")) {
+            /* the rest of the transaction runs in that database, on every replica */
+            long long db;
+            if (!syn_string2ll(n->argv[1].ptr, n->argv[1].len, &db)) {
+                if (c) nreply_error(n, c, "ERR value is not an integer or out of range");
+            } else if (db < INT_MIN || db > INT_MAX) {
+                if (c)
+                    nreply_error(
+                        n, c,
+                        "ERR value is out of range, value must between -2147483648 and 2147483647");
+            } else if (data_select(n->ds, db) < 0) {
+                if (c) nreply_error(n, c, "ERR DB index is out of range");
+            } else if (c) {
+                c->db = (int)db;
+                nreply_status(n, c, "OK");
+            }
+        } else if (dc) {
             if (data_exec(n->ds, dc, k, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL)) {
                 (*n->host->applied_writes)++;
                 n->dirty_since_snap++;
@@ -354,31 +373,38 @@ static void apply_entry(node *n, const raft_entry *e)
     if (e->type == RAFT_ENTRY_CONF_CHANGE && raft_conf_change_decode(e, &cc) == 0 &&
         cc.type == RAFT_CC_REMOVE)
         node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
-    if (e->type == RAFT_ENTRY_NORMAL && e->len > 0) {
-        if (e->data[0] == NENTRY_CMD || e->data[0] == NENTRY_CMD_OOM) {
-            answered = exec_cmd(n, e->data, e->len, c, true);
+    const uint8_t *data = e->data;
+    size_t len = e->len;
+    int db = e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len) : 0;
+    if (db < 0 || data_select(n->ds, db) < 0) {
+        /* the same on every replica (`databases` must agree: checked at startup) */
+        syn_log(SYN_LOG_WARN, "entry %llu for database %d skipped: this node has %d databases",
+                (unsigned long long)e->index, db, data_databases(n->ds));
+        if (c) nreply_error(n, c, "ERR DB index is out of range");
+    } else if (e->type == RAFT_ENTRY_NORMAL && len > 0) {
+        if (data[0] == NENTRY_CMD || data[0] == NENTRY_CMD_OOM) {
+            answered = exec_cmd(n, data, len, c, true);
             (*n->host->applied_writes)++;
-        } else if (e->data[0] == NENTRY_MULTI) {
-            exec_multi(n, e->data, e->len, c);
-        } else if (e->data[0] == NENTRY_EXPIRE) {
+        } else if (data[0] == NENTRY_MULTI) {
+            exec_multi(n, data, len, c);
+        } else if (data[0] == NENTRY_EXPIRE) {
             int64_t now_ms;
             int argc;
-            if (nentry_decode_cmd(n, e->data, e->len, &now_ms, &argc) == 0 && argc == 1 &&
+            if (nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0 && argc == 1 &&
                 data_expire_key(n->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
                 (*n->host->expired_keys)++;
             if (c) nreply_status(n, c, "OK");
-        } else if (e->data[0] == NENTRY_EVICT) {
+        } else if (data[0] == NENTRY_EVICT) {
             int64_t now_ms;
             int argc;
-            if (nentry_decode_cmd(n, e->data, e->len, &now_ms, &argc) == 0 && argc == 1 &&
+            if (nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0 && argc == 1 &&
                 data_evict_key(n->ds, n->argv[0].ptr, n->argv[0].len) && n->host->evicted_keys)
                 (*n->host->evicted_keys)++;
             if (c) nreply_status(n, c, "OK");
-        } else if (e->data[0] == NENTRY_ADDR) {
+        } else if (data[0] == NENTRY_ADDR) {
             raft_id id;
             char a[NODE_ADDR_MAX];
-            if (nentry_decode_addr(e->data, e->len, &id, a, sizeof(a)) == 0)
-                node_set_addr(n, id, a);
+            if (nentry_decode_addr(data, len, &id, a, sizeof(a)) == 0) node_set_addr(n, id, a);
             if (c) nreply_status(n, c, "OK");
         } else if (c) {
             nreply_error(n, c, "ERR malformed log entry");
@@ -386,6 +412,7 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
+    data_select(n->ds, 0);
     if (n->deliver && n->host->entry_applied) n->host->entry_applied(n->host->host);
     n->deliver = false;
     n->applying_conn = NULL;
@@ -455,8 +482,11 @@ static void serve_reads(node *n)
                 if (rd->err) {
                     nreply_errorf(n, rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
                                   raft_strerror(rd->err));
+                } else if (data_select(n->ds, rd->db) < 0) {
+                    nreply_error(n, rd->c, "ERR DB index is out of range");
                 } else {
                     (void)exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c, false);
+                    data_select(n->ds, 0);
                 }
                 node_client_done(n, rd->c);
             }
@@ -805,6 +835,7 @@ int node_exec(node *n, client *c)
     size_t off = 0;
     data_arg *argv = NULL;
     int cap = 0, k;
+    (void)data_select(n->ds, c->db); /* rewrites see the database each command will run in */
     while ((k = n->host->multi_next(c->conn, &off, &argv, &cap)) > 0) {
         data_arg rw[64];
         char scratch[256];
@@ -812,9 +843,15 @@ int node_exec(node *n, client *c)
         const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
         int argc = rewrite_write(n->ds, dc, now_ms, k, argv, rw, scratch, sizeof(scratch), &av);
         if (!dc && script_rewrite(n->host->scripts, k, argv, rw, 64, NULL) > 0) av = rw;
+        long long db;
+        if (!dc && k == 2 && arg_is(&argv[0], "select") &&
+            syn_string2ll(argv[1].ptr, argv[1].len, &db))
+            (void)data_select(n->ds, db);
         nentry_put_args(b, argc, av);
     }
     free(argv);
+    data_select(n->ds, 0);
+    nentry_wrap_db(b, c->db);
     int rc = node_propose(n, c, b->data, b->len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
     multi_reset(n, c);
@@ -874,7 +911,12 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     int64_t now_ms = net_wall_ms();
     data_arg rw[64];
     char scratch[256];
+    if (data_select(n->ds, c->db) < 0) { /* `databases` changed under it: cannot happen */
+        nreply_error(n, c, "ERR DB index is out of range");
+        return NODE_DONE;
+    }
     argc = rewrite_write(n->ds, dc, now_ms, argc, argv, rw, scratch, sizeof(scratch), &argv);
+    data_select(n->ds, 0);
     data_arg *srw = NULL;
     if (!dc) { /* a script: EVALSHA travels as EVAL with its body (script_rewrite) */
         srw = argc <= 64 ? rw : malloc((size_t)argc * sizeof(*srw));
@@ -892,6 +934,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     }
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
     if (!dc && c->oom_script) ((uint8_t *)n->scratch.data)[0] = NENTRY_CMD_OOM;
+    nentry_wrap_db(&n->scratch, c->db);
     if (srw && srw != rw) free(srw);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
     if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
@@ -928,6 +971,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     SYN_ASSERT(rd->cmd != NULL);
     memcpy(rd->cmd, n->scratch.data, n->scratch.len);
     rd->cmd_len = n->scratch.len;
+    rd->db = c->db;
     rd->done = false;
     rd->err = 0;
     c->n_async++;
@@ -1083,6 +1127,7 @@ static void expire_key(void *ctx, const char *key, size_t len)
     resp_buf_init(&b);
     nentry_encode_cmd(&b, x->now_ms, 1, argv);
     ((uint8_t *)b.data)[0] = NENTRY_EXPIRE;
+    nentry_wrap_db(&b, data_selected(n->ds)); /* data_expire_sample selects the key's */
     if (node_propose(n, NULL, b.data, b.len) == 0) {
         raft_status st;
         raft_status_get(n->r, &st);
@@ -1163,12 +1208,15 @@ static void evict_one(void *ctx, const char *key, size_t len, size_t bytes)
     resp_buf_init(&b);
     nentry_encode_cmd(&b, x->now_ms, 1, argv);
     ((uint8_t *)b.data)[0] = NENTRY_EVICT;
+    int db = data_selected(n->ds); /* data_evict_pick selects the key's */
+    nentry_wrap_db(&b, db);
     if (node_propose(n, NULL, b.data, b.len) == 0) {
         n->evict_wait_index = raft_last_index_of(n->r);
         n->evict_pending_bytes += (long long)bytes;
-        uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                          (uint8_t)len};
-        resp_buf_append(&n->evict_keys, hdr, 4);
+        uint8_t hdr[8] = {(uint8_t)(db >> 24), (uint8_t)(db >> 16),  (uint8_t)(db >> 8),
+                          (uint8_t)db,         (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                          (uint8_t)(len >> 8), (uint8_t)len};
+        resp_buf_append(&n->evict_keys, hdr, 8);
         resp_buf_append(&n->evict_keys, key, len);
         x->freed += (long long)bytes;
         x->proposed++;
@@ -1188,12 +1236,16 @@ int node_evict(node *n, long long over)
         /* every eviction proposed was applied (or lost with a leader change): keys still here
          * may be picked again */
         const uint8_t *p = (const uint8_t *)n->evict_keys.data;
-        for (size_t off = 0; off + 4 <= n->evict_keys.len;) {
-            size_t l = (size_t)p[off] << 24 | (size_t)p[off + 1] << 16 | (size_t)p[off + 2] << 8 |
-                       p[off + 3];
-            data_evict_unmark(n->ds, (const char *)p + off + 4, l);
-            off += 4 + l;
+        for (size_t off = 0; off + 8 <= n->evict_keys.len;) {
+            int db = (int)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+                           (uint32_t)p[off + 2] << 8 | p[off + 3]);
+            size_t l = (size_t)p[off + 4] << 24 | (size_t)p[off + 5] << 16 |
+                       (size_t)p[off + 6] << 8 | p[off + 7];
+            data_select(n->ds, db);
+            data_evict_unmark(n->ds, (const char *)p + off + 8, l);
+            off += 8 + l;
         }
+        data_select(n->ds, 0);
         n->evict_keys.len = 0;
         n->evict_pending_bytes = 0;
     }

@@ -47,6 +47,7 @@ typedef struct node_client {
     int consistency;        /* CONS_* */
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
+    int db;                 /* SELECT: its database (entries and reads carry it) */
     uint64_t read_pass;     /* serve_reads: an earlier read of this client is pending */
     struct nblock *blocked; /* blocked on the leader (node_block.c); NULL = not */
     struct fconn *relay;    /* follower: its own relay connection for blocking commands */

@@ -47,17 +47,25 @@ struct nblock {
     bool inflight;       /* a retry is proposed and not applied yet */
     bool consume;        /* ... and it takes new entries of a group (XREADGROUP >) */
     int unblock;         /* CLIENT UNBLOCK while in flight: 1 timeout reply, 2 error */
+    int db;              /* the database its keys are in (SELECT) */
     nblock *prev, *next;
 };
+
+/* blk_ready: u32 db, u32 len, key; for each key made ready since the last pass */
+static void key_ready(node *n, int db, const char *key, size_t len)
+{
+    if (!n->blk_n || n->role != RAFT_LEADER) return;
+    uint8_t hdr[8] = {(uint8_t)(db >> 24), (uint8_t)(db >> 16),  (uint8_t)(db >> 8),
+                      (uint8_t)db,         (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                      (uint8_t)(len >> 8), (uint8_t)len};
+    resp_buf_append(&n->blk_ready, hdr, 8);
+    resp_buf_append(&n->blk_ready, key, len);
+}
 
 static void on_key_created(void *ctx, const char *key, size_t len)
 {
     node *n = ctx;
-    if (!n->blk_n || n->role != RAFT_LEADER) return;
-    uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                      (uint8_t)len};
-    resp_buf_append(&n->blk_ready, hdr, 4);
-    resp_buf_append(&n->blk_ready, key, len);
+    key_ready(n, data_selected(n->ds), key, len); /* the entry's database is selected */
 }
 
 void nblock_touched(node *n, const char *key, size_t len)
@@ -126,7 +134,7 @@ static void mark_keys_ready(node *n, nblock *b)
     if (argc <= 0) return;
     for (int k = 0; k < b->spec.n_keys && b->spec.first_key + k < argc; k++) {
         const data_arg *a = &n->argv[b->spec.first_key + k];
-        on_key_created(n, a->ptr, a->len);
+        key_ready(n, b->db, a->ptr, a->len);
     }
 }
 
@@ -181,6 +189,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     free(ra);
     free(scratch);
     b->c = c;
+    b->db = data_selected(n->ds);  /* its entry's */
     b->args = (uint8_t *)tmp.data; /* the buffer is handed over */
     b->args_len = tmp.len;
     b->spec = spec;
@@ -198,8 +207,9 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     return false;
 }
 
-static bool waits_on(node *n, nblock *b, const char *key, size_t len)
+static bool waits_on(node *n, nblock *b, int db, const char *key, size_t len)
 {
+    if (b->db != db) return false;
     int argc = decode_args(n, b);
     for (int k = 0; k < b->spec.n_keys && b->spec.first_key + k < argc; k++) {
         const data_arg *a = &n->argv[b->spec.first_key + k];
@@ -227,7 +237,7 @@ static bool stream_wants_retry(node *n, nblock *b, int64_t now_wall, bool *consu
     return w != DATA_WAKE_NONE;
 }
 
-static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
+static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_wall)
 {
     uint64_t avail[DATA_BLOCK_TYPES] = {0};
     uint64_t any = 0;
@@ -237,7 +247,7 @@ static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
     /* retries in flight on this key will take their share first; one group read at a time */
     bool consuming = false;
     for (nblock *b = n->blk_head; b; b = b->next) {
-        if (!b->inflight || !waits_on(n, b, key, len)) continue;
+        if (!b->inflight || !waits_on(n, b, db, key, len)) continue;
         if (b->spec.type == DATA_BLOCK_STREAM)
             consuming = consuming || b->consume;
         else if (avail[b->spec.type])
@@ -245,7 +255,7 @@ static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
     }
     for (nblock *b = n->blk_head, *next; b; b = next) {
         next = b->next;
-        if (b->inflight || !waits_on(n, b, key, len)) continue;
+        if (b->inflight || !waits_on(n, b, db, key, len)) continue;
         bool consume = false;
         if (b->spec.type == DATA_BLOCK_STREAM) {
             if (!stream_wants_retry(n, b, now_wall, &consume) || (consume && consuming)) continue;
@@ -254,6 +264,7 @@ static void serve_key(node *n, const char *key, size_t len, int64_t now_wall)
         }
         nentry_put_header(&n->scratch, NENTRY_CMD, now_wall);
         resp_buf_append(&n->scratch, b->args, b->args_len);
+        nentry_wrap_db(&n->scratch, b->db);
         if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
         b->inflight = true;
         b->consume = consume;
@@ -280,19 +291,23 @@ void nblock_serve(node *n)
     resp_buf ready = n->blk_ready;
     resp_buf_init(&n->blk_ready);
     int64_t now = net_wall_ms();
-    for (size_t off = 0; off + 4 <= ready.len;) {
+    for (size_t off = 0; off + 8 <= ready.len;) {
         const uint8_t *p = (const uint8_t *)ready.data + off;
-        size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        size_t len = (size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 | p[7];
         /* each key once per pass */
         bool seen = false;
         for (size_t o2 = 0; o2 < off && !seen;) {
             const uint8_t *q = (const uint8_t *)ready.data + o2;
-            size_t l2 = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
-            seen = l2 == len && memcmp(q + 4, p + 4, len) == 0;
-            o2 += 4 + l2;
+            size_t l2 = (size_t)q[4] << 24 | (size_t)q[5] << 16 | (size_t)q[6] << 8 | q[7];
+            seen = l2 == len && memcmp(q, p, 8 + len) == 0;
+            o2 += 8 + l2;
         }
-        if (!seen) serve_key(n, (const char *)p + 4, len, now);
-        off += 4 + len;
+        int db = (int)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+        if (!seen && data_select(n->ds, db) >= 0) {
+            serve_key(n, db, (const char *)p + 8, len, now);
+            data_select(n->ds, 0);
+        }
+        off += 8 + len;
     }
     resp_buf_deinit(&ready);
     n->blk_retry_index = raft_last_index_of(n->r); /* retries proposed up to here */

@@ -30,7 +30,12 @@ enum {
     NENTRY_MULTI = 4,
     NENTRY_EVICT = 5,
     NENTRY_CMD_OOM = 6, /* as NENTRY_CMD: a script the leader logged under OOM (script_env.oom) */
+    NENTRY_DB = 7,      /* u32 db, then any other entry: it applies to that database (SELECT) */
 };
+/* An entry of database 0 carries no NENTRY_DB prefix (logs from before databases read alike). */
+void nentry_wrap_db(resp_buf *b, int db);
+/* The database of an entry and its payload without the prefix: -1 if malformed. */
+int nentry_unwrap_db(const uint8_t **p, size_t *len);
 /* NENTRY_EVICT: as NENTRY_EXPIRE (now_ms + key), applied with data_evict_key: deleted whatever
  * its state, the leader's maxmemory decision (node_evict). */
 /* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its
@@ -48,6 +53,7 @@ typedef struct {
     client *c;
     char *cmd; /* encoded command (nentry_encode_cmd format), malloc'd */
     size_t cmd_len;
+    int db;    /* the client's database (SELECT) */
     bool done; /* its read state arrived (err: the core's error, 0 = confirmed) */
     int err;
 } node_read;
@@ -164,8 +170,9 @@ struct node {
     /* WATCH (node_watch.c): last-modification log index per key, from applied entries */
     struct stamp **stamps;
     size_t stamps_cap, stamps_n;
-    uint64_t stamp_horizon;  /* stamps at or below this index are unknown */
-    uint64_t flush_stamp;    /* last FLUSHALL / FLUSHDB */
+    uint64_t stamp_horizon; /* stamps at or below this index are unknown */
+    uint64_t *flush_stamps; /* per database: last FLUSHALL / FLUSHDB / SWAPDB */
+    int flush_stamps_n;
     uint64_t applying_index; /* index of the entry being applied */
     /* pub/sub and keyspace notifications (node_pubsub.c): entries up to replayed_index were in
      * the log when this process started (a previous life may have delivered them); only an

@@ -270,6 +270,29 @@ int nentry_get_args(const uint8_t *p, size_t len, size_t *off, data_arg **argv, 
     return (int)k;
 }
 
+void nentry_wrap_db(resp_buf *b, int db)
+{
+    if (db == 0) return;
+    size_t len = b->len;
+    resp_buf_reserve(b, 5);
+    memmove(b->data + 5, b->data, len);
+    uint8_t *p = (uint8_t *)b->data;
+    p[0] = NENTRY_DB;
+    put32(p + 1, (uint32_t)db);
+    b->len = len + 5;
+}
+
+int nentry_unwrap_db(const uint8_t **p, size_t *len)
+{
+    if (*len < 1 || (*p)[0] != NENTRY_DB) return 0;
+    if (*len < 6 || (*p)[5] == NENTRY_DB) return -1;
+    uint32_t db = get32(*p + 1);
+    if (db > INT32_MAX) return -1;
+    *p += 5;
+    *len -= 5;
+    return (int)db;
+}
+
 void nentry_put_header(resp_buf *b, uint8_t type, int64_t now_ms)
 {
     uint8_t h[9];

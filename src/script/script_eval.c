@@ -500,6 +500,7 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     lua_State *L0 = se->L;
     int top = lua_gettop(L0);
     int dirty = 0;
+    int db = data_selected(se->ds); /* a SELECT inside does not outlive the script (Redis 7) */
     int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
     int ro = sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro");
     if (sha || ro || sarg_is(a, "eval")) {
@@ -518,6 +519,7 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
         dirty = sfunc_exec(se, argc, argv, env, out);
     }
     SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
+    data_select(se->ds, db);
     return dirty;
 }
 

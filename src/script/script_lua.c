@@ -17,6 +17,7 @@
 #include "script/script_internal.h"
 #include "util/assert.h"
 #include "util/log.h"
+#include "util/strconv.h"
 
 #define CONV_MAX_DEPTH  32    /* nesting of a data reply (a few levels in practice) */
 #define REPLY_MAX_DEPTH 10000 /* nesting of a script's result: the Lua stack ends it first */
@@ -511,7 +512,7 @@ static int in_list(const data_arg *a, const char *const *list, size_t n)
 
 /* The commands that are not data commands but that scripts use: TIME (the entry's time), PING,
  * ECHO, SELECT 0. Leaves the reply on the stack; 0 if argv is none of them. */
-static int server_cmd(lua_State *L, srun *r, int argc, const data_arg *argv)
+static int server_cmd(lua_State *L, script_engine *se, srun *r, int argc, const data_arg *argv)
 {
     if (sarg_is(&argv[0], "time")) {
         if (argc != 1) return -1;
@@ -544,14 +545,17 @@ static int server_cmd(lua_State *L, srun *r, int argc, const data_arg *argv)
     }
     if (sarg_is(&argv[0], "select")) {
         if (argc != 2) return -1;
+        long long db;
+        const char *err = NULL;
+        if (!syn_string2ll(argv[1].ptr, argv[1].len, &db))
+            err = "ERR value is not an integer or out of range";
+        else if (db < INT_MIN || db > INT_MAX)
+            err = "ERR value is out of range, value must between -2147483648 and 2147483647";
+        else if (data_select(se->ds, db) < 0)
+            err = "ERR DB index is out of range";
         lua_createtable(L, 0, 1);
-        if (argv[1].len == 1 && argv[1].ptr[0] == '0') {
-            lua_pushstring(L, "OK");
-            lua_setfield(L, -2, "ok");
-        } else {
-            lua_pushstring(L, "ERR DB index is out of range");
-            lua_setfield(L, -2, "err");
-        }
+        lua_pushstring(L, err ? err : "OK");
+        lua_setfield(L, -2, err ? "err" : "ok");
         return 1;
     }
     return 0;
@@ -664,7 +668,7 @@ static int redis_generic(lua_State *L, int raise)
     if (in_list(&argv[0], noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0])) {
         err = "This Redis command is not allowed from script";
     } else if ((dc = data_cmd_lookup(argv[0].ptr, argv[0].len)) == NULL) {
-        int k = server_cmd(L, r, argc, argv);
+        int k = server_cmd(L, se, r, argc, argv);
         if (k < 0) err = "Wrong number of args calling Redis command from script";
         if (k == 0) err = "Unknown Redis command called from script";
         if (k > 0) goto have_reply;

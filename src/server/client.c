@@ -811,7 +811,7 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
     srv_pubsub_counts(c, &sub, &psub, &ssub);
     snprintf(
         out, cap,
-        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+        "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
         "psub=%zu ssub=%zu multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
         "obl=0 oll=0 omem=%zu tot-mem=%zu events=%s%s cmd=%s user=%s redir=-1 "
         "resp=%d",
@@ -822,7 +822,7 @@ void srv_client_list_line(const client *c, char *out, size_t cap)
         : c->in_multi                   ? "x"
         : srv_pubsub_subscribed(c)      ? "P"
                                         : "N",
-        sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap,
+        c->nc.db, sub, psub, ssub, c->qlen, c->qcap - c->qlen, c->qcap,
         /* omem: unsent output past the first SRV_OBUF_UNCOUNTED_BYTES (Redis's static reply
          * buffer is not in its omem either), so an idle client shows 0 as in Redis */
         out_pending(c) > SRV_OBUF_UNCOUNTED_BYTES ? out_pending(c) - SRV_OBUF_UNCOUNTED_BYTES : 0,

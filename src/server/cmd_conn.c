@@ -161,17 +161,22 @@ void srv_cmd_auth(server *s, client *c, int argc, const data_arg *argv)
 
 void srv_cmd_select(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s;
     (void)argc;
     long long db;
-    if (arg_ll(&argv[1], &db) < 0 || db < INT_MIN || db > INT_MAX) {
+    if (arg_ll(&argv[1], &db) < 0) {
         srv_reply_error(c, "ERR value is not an integer or out of range");
         return;
     }
-    if (db != 0) {
+    if (db < INT_MIN || db > INT_MAX) {
+        srv_reply_error(c,
+                        "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return;
+    }
+    if (db < 0 || db >= data_databases(s->ds)) {
         srv_reply_error(c, "ERR DB index is out of range");
         return;
     }
+    c->nc.db = (int)db; /* entries and reads of this client carry it (node.c) */
     srv_reply_status(c, "OK");
 }
 
@@ -189,6 +194,7 @@ void srv_cmd_reset(server *s, client *c, int argc, const data_arg *argv)
     (void)argc;
     (void)argv;
     c->proto = 2;
+    c->nc.db = 0;
     srv_acl_reset_user(s, c); /* back to the default user, as a new connection */
     free(c->name);
     c->name = NULL;

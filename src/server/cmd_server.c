@@ -203,12 +203,14 @@ static void info_replication(server *s, resp_buf *b)
 
 static void info_keyspace(server *s, resp_buf *b)
 {
-    data_stats ds;
-    data_get_stats(s->ds, &ds);
     sb_printf(b, "# Keyspace\r\n");
-    if (ds.keys)
-        sb_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n", (unsigned long long)ds.keys,
-                  (unsigned long long)ds.expires);
+    for (int db = 0; db < data_databases(s->ds); db++) {
+        uint64_t keys, expires;
+        data_db_sizes(s->ds, db, &keys, &expires);
+        if (keys)
+            sb_printf(b, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", db, (unsigned long long)keys,
+                      (unsigned long long)expires);
+    }
 }
 
 /* The single node is its own leader of term 1; every executed write is one applied entry. */

@@ -173,7 +173,8 @@ static const key_def keys[] = {
     {"save", K_SAVE, K_STARTUP | K_RUNTIME, OFF(save), 0, 0,
      "Redis's RDB schedule (\"seconds changes ...\"): accepted and reported only"},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
-    {"databases", K_CONST, K_COMPAT, 0, 0, 0, "1"},
+    {"databases", K_INT, K_STARTUP, OFF(databases), 1, DATA_DATABASES_MAX,
+     "databases SELECT can choose (every node of a cluster must have the same number)"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -202,6 +203,7 @@ void srv_config_defaults(srv_config *c)
     c->hz = 10;
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
+    c->databases = DATA_DATABASES_DEFAULT;
     c->hll_sparse_max_bytes = 3000;
     c->stream_node_max_entries = 100;
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;

@@ -72,6 +72,7 @@ typedef struct {
     long long hz;                        /* server cron frequency (active expiry) */
     long long timeout_s;                 /* close clients idle this long; 0 = never */
     long long set_max_intset_entries;    /* integer sets up to this size: intset */
+    long long databases;                 /* SELECT's range: 0 .. databases-1 */
     long long maxmemory;                 /* 0 = no limit */
     int maxmemory_policy;                /* DATA_EVICT_* */
     long long maxmemory_samples, maxmemory_tenacity, lfu_log_factor, lfu_decay_time;

@@ -619,7 +619,17 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
     return 0;
 }
 
+static void dispatch_in_db(server *s, client *c, int argc, const data_arg *argv);
+
+/* Runs in the client's database (SELECT), and puts back the one selected before. */
 void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
+{
+    int prev = data_select(s->ds, c->nc.db);
+    dispatch_in_db(s, c, argc, argv);
+    if (prev >= 0) data_select(s->ds, prev);
+}
+
+static void dispatch_in_db(server *s, client *c, int argc, const data_arg *argv)
 {
     SYN_ASSERT(argc > 0);
     if (argc >= 3 && argv[0].len == 6 && strncasecmp(argv[0].ptr, "acl_as", 6) == 0) {

@@ -10,6 +10,7 @@
  * channels, one for shard channels, one for patterns; a client keeps the entries it is in, in
  * subscription order (UNSUBSCRIBE without arguments answers in that order). Everything is
  * bounded by the clients' own input: an entry lives while it has a subscriber. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,10 +160,8 @@ static const char *const kind_unsub[PS_KINDS] = {"unsubscribe", "punsubscribe", 
 static void reply_confirm(client *c, const char *what, const char *name, size_t len,
                           long long count)
 {
-    c->flags |= CLIENT_PUSHING; /* pub/sub replies get through CLIENT REPLY OFF (Redis 7.0) */
-    int ok = srv_client_reply_begin(c);
-    c->flags &= ~CLIENT_PUSHING;
-    if (!ok) return;
+    if (!srv_client_reply_begin(c)) return;
+    c->flags |= CLIENT_REPLY_FORCE; /* gets through CLIENT REPLY OFF (Redis 7.0) */
     resp_add_push(&c->out, 3, c->proto);
     resp_add_bulk(&c->out, what, strlen(what));
     if (name)
@@ -171,6 +170,7 @@ static void reply_confirm(client *c, const char *what, const char *name, size_t 
         resp_add_null(&c->out, c->proto);
     resp_add_int(&c->out, count);
     srv_client_reply_end(c);
+    c->flags &= ~CLIENT_REPLY_FORCE;
 }
 
 static int subscribe_one(server *s, client *c, int kind, const data_arg *a)
@@ -315,16 +315,16 @@ void srv_cmd_sunsubscribe(server *s, client *c, int argc, const data_arg *argv)
 static void push_message(client *c, const char *type, const ps_entry *pat, const char *ch,
                          size_t clen, const char *msg, size_t mlen)
 {
-    c->flags |= CLIENT_PUSHING; /* pub/sub replies get through CLIENT REPLY OFF (Redis 7.0) */
-    int ok = srv_client_reply_begin(c);
-    c->flags &= ~CLIENT_PUSHING;
-    if (!ok) return;
+    if (!srv_client_reply_begin(c)) return;
+    unsigned was = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING; /* answers no request, gets through CLIENT REPLY OFF (Redis 7.0) */
     resp_add_push(&c->out, pat ? 4 : 3, c->proto);
     resp_add_bulk(&c->out, type, strlen(type));
     if (pat) resp_add_bulk(&c->out, pat->name, pat->len);
     resp_add_bulk(&c->out, ch, clen);
     resp_add_bulk(&c->out, msg, mlen);
     srv_client_reply_end(c);
+    c->flags = (c->flags & ~CLIENT_PUSHING) | was;
     srv_client_mark_pending(c); /* not necessarily the client being served */
 }
 
@@ -352,28 +352,32 @@ long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, 
     return n;
 }
 
-/* __keyspace@0__:<key> <event> and __keyevent@0__:<event> <key>, as notify-keyspace-events
- * asks (the data layer has already filtered by class). */
+/* __keyspace@<db>__:<key> <event> and __keyevent@<db>__:<event> <key>, as
+ * notify-keyspace-events asks (the data layer has already filtered by class); db is the one the
+ * data layer has selected for the event's key. */
 void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key, size_t klen)
 {
     (void)cls;
     int flags = s->cfg.notify_keyspace_events;
     size_t elen = strlen(event);
+    char pre[40];
+    size_t pl = (size_t)snprintf(pre, sizeof(pre), "__keyspace@%d__:", data_selected(s->ds));
     if (flags & DATA_NOTIFY_KEYSPACE) {
-        size_t n = 15 + klen;
+        size_t n = pl + klen;
         char small[256];
         char *ch = n <= sizeof(small) ? small : malloc(n);
         SYN_ASSERT(ch != NULL);
-        memcpy(ch, "__keyspace@0__:", 15);
-        memcpy(ch + 15, key, klen);
+        memcpy(ch, pre, pl);
+        memcpy(ch + pl, key, klen);
         srv_pubsub_publish(s, 0, ch, n, event, elen);
         if (ch != small) free(ch);
     }
     if (flags & DATA_NOTIFY_KEYEVENT) {
-        char ch[64];
-        size_t n = 15 + (elen < 40 ? elen : 40);
-        memcpy(ch, "__keyevent@0__:", 15);
-        memcpy(ch + 15, event, n - 15);
+        char ch[96];
+        memcpy(pre + 5, "event", 5); /* __keyspace@ -> __keyevent@ */
+        size_t n = pl + (elen < 40 ? elen : 40);
+        memcpy(ch, pre, pl);
+        memcpy(ch + pl, event, n - pl);
         srv_pubsub_publish(s, 0, ch, n, key, klen);
     }
 }

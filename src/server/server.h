@@ -49,13 +49,17 @@ enum {
     CLIENT_WANT_WRITE = 1u << 4,        /* socket was full: waiting for it to become writable */
     /* CLIENT REPLY OFF / SKIP: the replies of requests sent while set are dropped, a write's
      * reply that comes when its entry is applied too (the request is marked when parsed and
-     * its reply found by the stats' FIFO, stats.c), but not pub/sub confirmations and
-     * messages (CLIENT_PUSHING while one is built, either protocol), as in Redis 7.0. */
+     * its reply found by the stats' FIFO, stats.c), but not pub/sub messages (CLIENT_PUSHING
+     * while one is built, either protocol) and confirmations (CLIENT_REPLY_FORCE), as in
+     * Redis 7.0. */
     CLIENT_REPLY_OFF = 1u << 9,
     CLIENT_REPLY_SKIP = 1u << 10,      /* the command being run */
     CLIENT_REPLY_SKIP_NEXT = 1u << 11, /* the next command */
     CLIENT_PUSHING = 1u << 12,
     CLIENT_IN_INPUT = 1u << 13, /* process_input is on the stack (a busy script's caller) */
+    /* a pub/sub confirmation being built: it answers its request (stats) but is never dropped
+     * by CLIENT REPLY OFF / SKIP (Redis 7.0) */
+    CLIENT_REPLY_FORCE = 1u << 14,
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */

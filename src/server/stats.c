@@ -417,7 +417,7 @@ static void on_elem(server *s, client *c, int agg, long long n, const char *err,
             cs->head = (cs->head + 1) & (cs->cap - 1);
             cs->n--;
             cs->top_has = 1;
-            cs->top_drop = cs->top.drop;
+            cs->top_drop = cs->top.drop && !(c->flags & CLIENT_REPLY_FORCE);
             if (cs->top.n_inner && agg && n == cs->top.n_inner) {
                 cs->inner_mode = 1;
                 for (int i = 0; i < cs->top.n_inner; i++)
@@ -493,7 +493,8 @@ static void walk(server *s, client *c, const char *p, size_t len)
         case '*':
         case '~':
         case '>':
-            if (t == '>') c->flags |= CLIENT_PUSHING; /* RESP3 push: answers no request */
+            /* RESP3 push: answers no request (but a pub/sub confirmation does) */
+            if (t == '>' && !(c->flags & CLIENT_REPLY_FORCE)) c->flags |= CLIENT_PUSHING;
             on_elem(s, c, 1, n, NULL, 0);
             break;
         case '%': on_elem(s, c, 1, 2 * n, NULL, 0); break;
@@ -613,17 +614,17 @@ static int redacted(int argc, const data_arg *argv, int i)
     return 0;
 }
 
-static void feed(server *s, const char *origin, int argc, const data_arg *argv);
+static void feed(server *s, int db, const char *origin, int argc, const data_arg *argv);
 
 void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
 {
     /* a follower's relay connection: the follower showed the command to its own monitors */
     if (!s->n_monitors || from->nc.forwarded) return;
-    feed(s, from->addr, argc, argv);
+    feed(s, from->nc.db, from->addr, argc, argv);
 }
 
 /* A command a script runs for one of this node's clients: counted as a call, and shown by
- * MONITOR as Redis does ("[0 lua]"). */
+ * MONITOR as Redis does ("[db lua]"). */
 static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv)
 {
     server *s = hook_ctx;
@@ -632,10 +633,10 @@ static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_ar
     char buf[CMDNAME_MAX];
     cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)));
     if (st) st->calls++;
-    if (s->n_monitors && !c->nc.forwarded) feed(s, "lua", argc, argv);
+    if (s->n_monitors && !c->nc.forwarded) feed(s, data_selected(s->ds), "lua", argc, argv);
 }
 
-static void feed(server *s, const char *origin, int argc, const data_arg *argv)
+static void feed(server *s, int db, const char *origin, int argc, const data_arg *argv)
 {
     resp_buf b;
     resp_buf_init(&b);
@@ -644,8 +645,8 @@ static void feed(server *s, const char *origin, int argc, const data_arg *argv)
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
         us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     char head[128];
-    int n = snprintf(head, sizeof(head), "+%lld.%06lld [0 %s] ", (long long)(us / 1000000),
-                     (long long)(us % 1000000), origin);
+    int n = snprintf(head, sizeof(head), "+%lld.%06lld [%d %s] ", (long long)(us / 1000000),
+                     (long long)(us % 1000000), db, origin);
     resp_buf_append(&b, head, (size_t)n);
     for (int i = 0; i < argc; i++) {
         if (i) resp_buf_append(&b, " ", 1);

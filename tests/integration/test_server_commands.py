@@ -89,7 +89,20 @@ def test_auth(r):
 
 def test_select(r):
     assert r.execute_command("SELECT", "0") in ("OK", True)
-    assert err(r, "SELECT", "1") == "DB index is out of range"
+    r.set("k", "zero")
+    assert r.execute_command("SELECT", "15") in ("OK", True)
+    assert r.get("k") is None
+    r.set("k", "fifteen")
+    assert r.execute_command("SELECT", "0") in ("OK", True)
+    assert r.get("k") == "zero"
+    assert r.execute_command("SWAPDB", "0", "15") in ("OK", True)
+    assert r.get("k") == "fifteen"
+    r.execute_command("SELECT", "15")
+    r.delete("k")
+    assert r.execute_command("RESET") == "RESET"  # back to database 0
+    assert r.get("k") == "fifteen"
+    r.delete("k")
+    assert err(r, "SELECT", "16") == "DB index is out of range"
     assert err(r, "SELECT", "-1") == "DB index is out of range"
     assert err(r, "SELECT", "x") == "value is not an integer or out of range"
 

@@ -247,3 +247,27 @@ def test_reply_skip_drops_a_writes_late_reply(synod, raw):
     replies, _ = raw.read(s, 3)
     assert replies == ["PONG", "OK", b"2"], replies
     s.close()
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_pubsub_confirmations_get_through_reply_off(r, synod, raw, proto):
+    """Under CLIENT REPLY OFF a (P)SUBSCRIBE is still confirmed and messages still arrive (Redis
+    7.0, either protocol), while other replies are dropped; the confirmation answers its request
+    (commandstats), so a later reply is not taken for it."""
+    r.execute_command("CONFIG", "RESETSTAT")
+    s = synod.sock()
+    if proto == 3:
+        s.sendall(enc("HELLO", "3"))
+        raw.read(s, 1)
+    s.sendall(enc("CLIENT", "REPLY", "OFF") + enc("PSUBSCRIBE", "ch*") + enc("PING"))
+    replies, _ = raw.read(s, 1)
+    assert replies == [[b"psubscribe", b"ch*", 1]], replies
+    r.publish("chan", "hi")
+    replies, _ = raw.read(s, 1)
+    assert replies == [[b"pmessage", b"ch*", b"chan", b"hi"]], replies
+    s.sendall(enc("PUNSUBSCRIBE", "ch*") + enc("CLIENT", "REPLY", "ON") + enc("ECHO", "after"))
+    replies, _ = raw.read(s, 3)  # no subscription left: CLIENT is allowed again
+    assert replies[0] == [b"punsubscribe", b"ch*", 0], replies
+    assert replies[1:] == ["OK", b"after"], replies
+    assert cmdstats(r)["psubscribe"][0] == 1
+    s.close()

@@ -285,7 +285,7 @@ static void crafted_snapshots(void **state)
     assert_reply(ds, "HGET h f", "\"x\"");
     assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
     /* unsupported versions */
-    c_hdr(&c, 9); /* the first version this build does not know */
+    c_hdr(&c, 10); /* the first version this build does not know */
     c_end(&c, 0);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
     c_hdr(&c, 0);
@@ -397,6 +397,126 @@ static int failing_write(void *ctx, const void *buf, size_t len)
     return ++*calls == 2 ? -7 : 0;
 }
 
+/* Databases (SELECT): each key comes back in its own database, the digest tells databases
+ * apart, and select records are checked (ascending, within this store's `databases`, v9+). */
+static void databases_round_trip(void **state)
+{
+    (void)state;
+    data_store *a = data_create(), *b = data_create();
+    assert_reply(a, "SET k zero", "+OK");
+    assert_int_equal(data_select(a, 3), 0);
+    assert_reply(a, "SET k three", "+OK");
+    assert_reply(a, "RPUSH l x y", ":2");
+    assert_int_equal(data_select(a, 15), 3);
+    assert_reply(a, "SET k fifteen", "+OK");
+    assert_reply(a, "PEXPIREAT k 4102444800000", ":1");
+    assert_int_equal(data_select(a, 16), -1); /* out of range: nothing changes */
+    assert_int_equal(data_selected(a), 15);
+    assert_int_equal(data_select(a, 0), 15);
+    char da[33], db[33];
+    data_digest(a, da);
+    sbuf s = save(a);
+    assert_int_equal(data_snapshot_load(b, s.p, s.len), 0);
+    data_digest(b, db);
+    assert_string_equal(da, db);
+    assert_reply(b, "GET k", "\"zero\"");
+    assert_int_equal(data_select(b, 3), 0);
+    assert_reply(b, "GET k", "\"three\"");
+    assert_reply(b, "LRANGE l 0 -1", "*2 \"x\" \"y\"");
+    assert_int_equal(data_select(b, 15), 3);
+    assert_reply(b, "PEXPIRETIME k", ":4102444800000");
+    assert_int_equal(data_select(b, 0), 15);
+    uint64_t keys, expires;
+    data_db_sizes(b, 15, &keys, &expires);
+    assert_int_equal(keys, 1);
+    assert_int_equal(expires, 1);
+    /* the same keys in another database are another dataset */
+    assert_reply(b, "MOVE k 7", ":1");
+    data_digest(b, db);
+    assert_string_not_equal(da, db);
+    /* a store with fewer databases refuses the snapshot, and keeps its data */
+    data_store *c = data_create();
+    assert_int_equal(data_set_databases(c, 4), 0);
+    assert_reply(c, "SET mine v", "+OK");
+    assert_int_equal(data_snapshot_load(c, s.p, s.len), DATA_SNAPSHOT_ECORRUPT);
+    assert_reply(c, "GET mine", "\"v\"");
+    assert_int_equal(data_set_databases(c, 8), -1); /* only while empty */
+    free(s.p);
+    /* crafted: select records ascending, 1..databases-1, from version 9 */
+    craft cr;
+    static const struct {
+        uint32_t version;
+        uint32_t dbs[2];
+        int ok;
+    } t[] = {{9, {2, 5}, 0},  {9, {5, 2}, -1},  {9, {2, 2}, -1},
+             {9, {0, 1}, -1}, {9, {1, 16}, -1}, {8, {1, 2}, -1}};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        c_hdr(&cr, t[i].version);
+        for (int j = 0; j < 2; j++) {
+            c_u(&cr, 10, 1), c_u(&cr, t[i].dbs[j], 4);
+            c_u(&cr, 1, 1), c_u(&cr, 0, 1), c_s(&cr, "k"), c_s(&cr, "v");
+        }
+        c_end(&cr, 2);
+        int rc = data_snapshot_load(b, cr.b, cr.n);
+        assert_int_equal(rc == 0 ? 0 : -1, t[i].ok);
+    }
+    data_db_sizes(b, 1, &keys, &expires);
+    assert_int_equal(keys, 0); /* the failed loads left the last good one: 2 and 5 */
+    data_db_sizes(b, 2, &keys, &expires);
+    assert_int_equal(keys, 1);
+    data_db_sizes(b, 5, &keys, &expires);
+    assert_int_equal(keys, 1);
+    data_destroy(a);
+    data_destroy(b);
+    data_destroy(c);
+}
+
+/* MOVE / SWAPDB / COPY DB / FLUSHDB / FLUSHALL as Redis 7.0 (replies checked byte for byte
+ * against redis-server in compat/test_compat_db.py; here: the state each leaves). */
+static void database_commands(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    assert_reply(ds, "SET a 1", "+OK");
+    assert_reply(ds, "PEXPIREAT a 4102444800000", ":1");
+    assert_reply(ds, "MOVE a 2", ":1");
+    assert_reply(ds, "EXISTS a", ":0");
+    uint64_t keys, expires;
+    data_db_sizes(ds, 2, &keys, &expires);
+    assert_int_equal(keys, 1);
+    assert_int_equal(expires, 1);
+    data_db_sizes(ds, 0, &keys, &expires);
+    assert_int_equal(expires, 0);
+    assert_reply(ds, "SWAPDB 0 2", "+OK");
+    assert_reply(ds, "PEXPIRETIME a", ":4102444800000");
+    assert_reply(ds, "COPY a b DB 5", ":1");
+    assert_reply(ds, "COPY a b DB 5", ":0");
+    data_select(ds, 5);
+    assert_reply(ds, "PEXPIRETIME b", ":4102444800000");
+    assert_reply(ds, "FLUSHDB", "+OK");
+    data_select(ds, 0);
+    assert_reply(ds, "DBSIZE", ":1");
+    data_select(ds, 9);
+    assert_reply(ds, "SET z 1", "+OK");
+    assert_reply(ds, "FLUSHALL", "+OK");
+    assert_int_equal(data_selected(ds), 9);
+    for (int i = 0; i < 16; i++) {
+        data_db_sizes(ds, i, &keys, &expires);
+        assert_int_equal(keys + expires, 0);
+    }
+    /* databases: 2 (SWAPDB has no third database to park on) */
+    data_store *two = data_create();
+    assert_int_equal(data_set_databases(two, 2), 0);
+    assert_reply(two, "SET k zero", "+OK");
+    assert_reply(two, "SWAPDB 1 0", "+OK");
+    assert_reply(two, "EXISTS k", ":0");
+    assert_reply(two, "SWAPDB 0 1", "+OK");
+    assert_reply(two, "GET k", "\"zero\"");
+    assert_reply(two, "MOVE k 2", "-ERR DB index is out of range");
+    data_destroy(ds);
+    data_destroy(two);
+}
+
 static void writer_error_is_returned(void **state)
 {
     (void)state;
@@ -451,6 +571,8 @@ int main(void)
         cmocka_unit_test(every_corruption_is_rejected),
         cmocka_unit_test(crafted_snapshots),
         cmocka_unit_test(aux_state),
+        cmocka_unit_test(databases_round_trip),
+        cmocka_unit_test(database_commands),
         cmocka_unit_test(writer_error_is_returned),
         cmocka_unit_test(prefetch_changes_nothing),
     };

@@ -1,11 +1,10 @@
 """Fixtures for the differential compatibility suite.
 
 Two servers run for the whole session:
-  - the reference: a real redis-server 7.0 (no persistence, `--databases 1` because synod serves
-    only database 0, so `SELECT 1` is an error on both sides);
+  - the reference: a real redis-server 7.0 (no persistence; 16 databases, as synod's default);
   - the target: synod (SYNOD_BIN), or, with COMPAT_TARGET=redis, a second redis-server, which
     validates the harness itself (every comparison must then pass).
-Each test gets a `pair` of fresh raw connections, both databases flushed.
+Each test gets a `pair` of fresh raw connections, both servers flushed (FLUSHALL), database 0.
 Servers listen on 127.0.0.1 on free ports and are stopped by PID. If the target dies during a
 test, the test fails with the tail of its log and the target is restarted for the next test.
 """
@@ -124,7 +123,7 @@ class Server:
 
 def redis_argv(port, datadir):
     return [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-            "no", "--databases", "1", "--dir", datadir, "--daemonize", "no"]
+            "no", "--dir", datadir, "--daemonize", "no"]
 
 
 def _synod_help():
@@ -180,6 +179,8 @@ def pair(servers, request):
     for conn in (p.ref, p.tgt):
         r = conn.call("FLUSHALL")
         assert r == b"+OK\r\n", "FLUSHALL before test: %r" % r
+        r = conn.call("SELECT", "0")  # a database another test left selected
+        assert r == b"+OK\r\n", "SELECT 0 before test: %r" % r
     yield p
     p.ref.close()
     p.tgt.close()

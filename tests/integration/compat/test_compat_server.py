@@ -17,10 +17,10 @@ CASES = [
         ("PING",), ("PING", "hello"), ("PING", ""), ("PING", "a", "b"), ("ping",), ("PiNg", "x"),
         ("ECHO", "hello"), ("ECHO", ""), ("ECHO", b"\x00\r\n"), ("ECHO",), ("ECHO", "a", "b"),
     ]),
-    # The reference runs with --databases 1: synod serves only database 0 (issue 2).
+    # Both run with 16 databases (test_compat_db.py has the rest).
     ("select", [
         ("SELECT", "0"), ("SELECT", "1"), ("SELECT", "abc"), ("SELECT", "-1"), ("SELECT", "1.0"),
-        ("SELECT", ""), ("SELECT", "99999999999999999999"), ("SELECT",), ("SELECT", "0", "1"),
+        ("SELECT", ""), ("SELECT", "99999999999999999999"), ("SELECT", "16"), ("SELECT", "4294967296"), ("SELECT",), ("SELECT", "0", "1"),
         ("SET", "k", "v"), ("SELECT", "0"), ("GET", "k"),
     ]),
     ("unknown_commands", [
