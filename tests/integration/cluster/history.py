@@ -61,6 +61,7 @@ class History:
     def __init__(self):
         self.lock = threading.Lock()
         self.ops = []
+        self.last_read = {}  # (client, key) -> the value its latest completed GET returned
         self.counts = {"ok": 0, "indeterminate": 0, "read_failed": 0}
 
     @staticmethod
@@ -79,6 +80,8 @@ class History:
         e["return"] = self.now()
         if e["op"] in ("read", "incr"):
             e["out"] = out
+        elif e["op"] == "cas":
+            e["out"] = bool(out)
         with self.lock:
             self.ops.append(e)
             self.counts["ok"] += 1
@@ -112,18 +115,71 @@ class History:
         return len(ops)
 
 
-def do_op(history, client_id, target, conn, kind, key, value=None):
+# CAS by script: ARGV[1] the expected value ("" = no key: values are integers, never ""),
+# ARGV[2] the new one; 1 if it swapped
+CAS_SCRIPT = ("local v = redis.call('get', KEYS[1]) "
+              "if (ARGV[1] == '' and not v) or v == ARGV[1] then "
+              "redis.call('set', KEYS[1], ARGV[2]) return 1 end return 0")  # fmt: skip
+
+
+def _cas_watch(history, client_id, target, conn, key, value):
+    """CAS by WATCH: WATCH k, GET k (a recorded read), MULTI, SET k value, EXEC. An EXEC that
+    ran is a CAS from the value read that succeeded (nothing modified k since the WATCH, which
+    came before the read); nil means nothing ran: no effect, nothing to record. Returns like
+    do_op."""
+    try:
+        conn.connect()
+        conn.call("WATCH", key)
+    except (redis.RedisError, OSError):
+        return False  # WATCH changes no data
+    if not do_op(history, client_id, target, conn, "get", key):
+        return False
+    seen = history.last_read.get((client_id, key))
+    e = history.invoke(client_id, "cas", key, value, target.name)
+    e["expect"] = seen
+    try:
+        if conn.call("MULTI") not in ("OK", b"OK", True):
+            raise redis.ResponseError("unexpected MULTI reply")
+        conn.call("SET", key, str(value))  # +QUEUED
+    except (redis.RedisError, OSError):
+        return False  # no EXEC was sent: nothing ran
+    try:
+        out = conn.call("EXEC")
+    except (redis.RedisError, OSError) as err:
+        history.unknown(e, err)
+        return False
+    if out is None:
+        return True  # the watched key changed: nothing ran
+    if not isinstance(out, list) or len(out) != 1 or out[0] not in ("OK", b"OK", True):
+        history.unknown(e, f"unexpected EXEC reply {out!r}")
+        return False
+    history.ok(e, True)
+    return True
+
+
+def do_op(history, client_id, target, conn, kind, key, value=None, expect=None):
     """Runs one recorded operation on a Conn. Returns True if it completed (False: error, the
-    caller should drop the connection and back off)."""
-    op = {"get": "read", "set": "write", "incr": "incr"}[kind]
+    caller should drop the connection and back off). Kinds: get, set, incr, cas_eval (expect ->
+    value by EVAL), cas_watch (from the value it reads, by WATCH / MULTI / EXEC)."""
+    if kind == "cas_watch":
+        return _cas_watch(history, client_id, target, conn, key, value)
+    op = {"get": "read", "set": "write", "incr": "incr", "cas_eval": "cas"}[kind]
     try:
         conn.connect()
     except (redis.RedisError, OSError):
         return False  # nothing was sent: no effect, nothing to record
     e = history.invoke(client_id, op, key, value, target.name)
+    if kind == "cas_eval":
+        e["expect"] = expect
     try:
         if kind == "get":
             out = conn.call("GET", key)
+            history.last_read[(client_id, key)] = out
+        elif kind == "cas_eval":
+            out = conn.call("EVAL", CAS_SCRIPT, "1", key, "" if expect is None else str(expect),
+                            str(value))  # fmt: skip
+            if out not in (0, 1):
+                raise redis.ResponseError(f"unexpected EVAL reply {out!r}")
         elif kind == "set":
             out = conn.call("SET", key, str(value))
             if out not in ("OK", b"OK", True):
@@ -139,9 +195,11 @@ def do_op(history, client_id, target, conn, kind, key, value=None):
 
 
 class Workload:
-    """Concurrent clients on `keys`: 45% GET, 35% SET of a unique integer, 20% INCR, each on a
-    random key against a random target. After an error a client backs off 50-250 ms, which
-    bounds the number of indeterminate ops (each one widens the checker's search)."""
+    """Concurrent clients on `keys`: 40% GET, 30% SET of a unique integer, 15% INCR, 8% CAS by
+    EVAL (from the value this client last read of the key to a unique integer), 7% CAS by
+    WATCH / MULTI / EXEC, each on a random key against a random target. After an error a
+    client backs off 50-250 ms, which bounds the number of indeterminate ops (each one widens
+    the checker's search)."""
 
     def __init__(self, history, targets, keys, clients, seed, op_timeout=1.5, think_s=0.002):
         self.history, self.targets, self.keys = history, list(targets), list(keys)
@@ -163,13 +221,19 @@ class Workload:
                 key = rng.choice(self.keys)
                 x = rng.random()
                 seq += 1
-                if x < 0.45:
+                expect = None
+                if x < 0.40:
                     kind, val = "get", None
-                elif x < 0.80:
+                elif x < 0.70:
                     kind, val = "set", cid * 10_000_000 + seq  # unique per run
-                else:
+                elif x < 0.85:
                     kind, val = "incr", None
-                if not do_op(self.history, cid, t, conns[t.name], kind, key, val):
+                elif x < 0.93:
+                    kind, val = "cas_eval", cid * 10_000_000 + seq
+                    expect = self.history.last_read.get((cid, key))
+                else:
+                    kind, val = "cas_watch", cid * 10_000_000 + seq
+                if not do_op(self.history, cid, t, conns[t.name], kind, key, val, expect):
                     conns.pop(t.name).close()
                     self.stop_event.wait(rng.uniform(0.05, 0.25))
                 elif self.think_s:

@@ -1,6 +1,6 @@
 """Linearizability of a 3-node synod cluster under a nemesis (issue 4, "Fault tests").
 
-Concurrent clients do GET / SET / INCR on a few keys against random nodes while a seeded
+Concurrent clients do GET / SET / INCR / CAS (by EVAL and by WATCH-MULTI-EXEC) on a few keys against random nodes while a seeded
 nemesis kills (-9) and restarts, pauses (SIGSTOP/SIGCONT) and partitions nodes (network
 namespaces when available, else loopback without partitions). At the end: heal, wait for a
 leader and for convergence, keep the clients running briefly, read every key from every node,
