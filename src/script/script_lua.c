@@ -843,20 +843,49 @@ static int l_debug(lua_State *L)
     return 0;
 }
 
+/* redis.acl_check_cmd(cmd, args...): may the user running the script run it (command, keys,
+ * channels)? The default (unrestricted) run may run everything. */
 static int l_acl_check_cmd(lua_State *L)
 {
     script_engine *se = engine_of(L);
-    if (!se->run)
+    srun *r = se->run;
+    if (!r)
         return raise_error(L, "redis.acl_check_cmd can only be called inside a script invocation");
-    if (lua_gettop(L) == 0 || !lua_isstring(L, 1))
+    int argc = lua_gettop(L);
+    if (argc == 0 || !lua_isstring(L, 1))
         return raise_error(L, "Please specify at least one argument for this redis lib call");
     data_arg a;
     a.ptr = lua_tolstring(L, 1, &a.len);
-    if (!data_cmd_lookup(a.ptr, a.len) && !sarg_is(&a, "time") && !sarg_is(&a, "ping") &&
-        !sarg_is(&a, "echo") && !sarg_is(&a, "select") &&
+    const data_cmd *dc = data_cmd_lookup(a.ptr, a.len);
+    if (!dc && !sarg_is(&a, "time") && !sarg_is(&a, "ping") && !sarg_is(&a, "echo") &&
+        !sarg_is(&a, "select") &&
         !in_list(&a, noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0]))
         return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
-    lua_pushboolean(L, 1); /* no ACL users: the default user may run everything */
+    int ok = 1;
+    if (r->env->acl_user) {
+        const acl_table *t = data_acl(se->ds);
+        const acl_user *u = acl_find(t, r->env->acl_user, r->env->acl_user_len);
+        if (!u) {
+            ok = 0;
+        } else if (dc) {
+            data_arg *argv = malloc((size_t)argc * sizeof(*argv));
+            if (!argv) return raise_error(L, "out of memory");
+            for (int j = 0; j < argc; j++)
+                argv[j].ptr = lua_tolstring(L, j + 1, &argv[j].len); /* numbers: as strings */
+            int idx = 0;
+            ok = acl_check_data(t, u, dc, argc, argv, &idx) == ACL_OK;
+            free(argv);
+        } else { /* a server command: its permission alone */
+            char name[32];
+            size_t n = a.len < sizeof(name) - 1 ? a.len : sizeof(name) - 1;
+            for (size_t i = 0; i < n; i++)
+                name[i] = (char)(a.ptr[i] >= 'A' && a.ptr[i] <= 'Z' ? a.ptr[i] + 32 : a.ptr[i]);
+            int id = acl_catalog_find(acl_get_catalog(t), name, n);
+            int idx = 0;
+            ok = id < 0 || acl_check(t, u, id, 1, &a, NULL, 0, NULL, 0, &idx) == ACL_OK;
+        }
+    }
+    lua_pushboolean(L, ok);
     return 1;
 }
 

@@ -182,6 +182,15 @@ def test_scripts_check_the_caller(acl_pair, connect):
         ("EVAL", "return redis.call('set','a','1')", "0"), ("GET", "a"),
         ("EVAL", "return redis.call('get',KEYS[1])", "1", "b"),
         ("EVALSHA", "0" * 40, "0"),
+        # redis.acl_check_cmd answers for the script's user: command, keys, channels
+        ("EVAL", "return redis.acl_check_cmd('set','a',1)", "0"),
+        ("EVAL", "return redis.acl_check_cmd('set','b',1)", "0"),
+        ("EVAL", "return redis.acl_check_cmd('hset','a','f',1)", "0"),
+        ("EVAL", "return redis.acl_check_cmd('publish','c','m')", "0"),
+        ("EVAL", "return redis.acl_check_cmd('publish','x','m')", "0"),
+        ("EVAL", "return redis.acl_check_cmd('ping')", "0"),
+        ("EVAL", "return redis.acl_check_cmd('nosuch')", "0"),
+        ("EVAL", "return redis.acl_check_cmd()", "0"),
     ]:  # fmt: skip
         q.step(step)
     q.assert_clean()
