@@ -43,7 +43,7 @@ def certs(tmp_path_factory):
                  "-subj", f"/CN={name}")  # fmt: skip
     with open(os.path.join(d, "node.ext"), "w") as f:
         f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
-    for i in (1, 2, 3):
+    for i in (1, 2, 3, "3-client"):  # node3-client: node 3's tls-client-cert-file
         _key_and_csr(d, f"node{i}")
         _openssl(d, "x509", "-req", "-in", f"node{i}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
                  "-CAcreateserial", "-out", f"node{i}.crt", "-days", "2", "-extfile",
@@ -64,7 +64,11 @@ def tls_cluster(tmp_path, certs, n=3, extra=()):
 def test_tls_cluster_writes_leader_kill_same_digest(tmp_path, certs):
     seed = int(os.environ.get("SYNOD_SEED", random.randrange(1 << 30)))
     print(f"SYNOD_SEED={seed}")
-    c = tls_cluster(tmp_path, certs).start()
+    c = tls_cluster(tmp_path, certs)
+    # node 3 dials with its own client certificate (Redis's tls-client-cert-file)
+    c.node(3).argv += ["--tls-client-cert-file", certs("node3-client.crt"),
+                       "--tls-client-key-file", certs("node3-client.key")]  # fmt: skip
+    c.start()
     try:
         leader = c.wait_leader()
         follower = next(n for n in c.nodes if n is not leader)
