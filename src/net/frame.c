@@ -148,12 +148,13 @@ void frame_hello_init(frame_hello *h, uint64_t node_id, uint64_t to_node_id, con
 
 /* Layout: u16 version, u16 reserved (0), u64 node_id, u64 to_node_id,
  * u8 cluster_id_len, cluster_id, u8 client_addr_len, client_addr,
- * (protocol 2) u8 flags, u64 incarnation, nonce[FRAME_NONCE_BYTES], data_id[16]. */
+ * (protocol 2) u8 flags, u64 incarnation, nonce[FRAME_NONCE_BYTES], data_id[16],
+ * then, optional (decoders before it ignore it), u8 relay_addr_len, relay_addr. */
 long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
 {
     SYN_ASSERT(h->cluster_id_len <= FRAME_CLUSTER_ID_MAX);
     size_t n = 2 + 2 + 8 + 8 + 1 + (size_t)h->cluster_id_len + 1 + (size_t)h->client_addr_len + 1 +
-               8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES;
+               8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES + 1 + (size_t)h->relay_addr_len;
     if (cap < n) return FRAME_ERR_NOSPACE;
     uint8_t *p = out;
     put_u16(p, h->version);
@@ -174,6 +175,9 @@ long frame_hello_encode(const frame_hello *h, uint8_t *out, size_t cap)
     p += FRAME_NONCE_BYTES;
     memcpy(p, h->data_id, FRAME_DATA_ID_BYTES);
     p += FRAME_DATA_ID_BYTES;
+    *p++ = h->relay_addr_len;
+    memcpy(p, h->relay_addr, h->relay_addr_len);
+    p += h->relay_addr_len;
     SYN_ASSERT((size_t)(p - out) == n);
     return (long)n;
 }
@@ -207,6 +211,12 @@ int frame_hello_decode(const uint8_t *p, size_t len, frame_hello *out)
     memcpy(out->nonce, p + at, FRAME_NONCE_BYTES);
     at += FRAME_NONCE_BYTES;
     memcpy(out->data_id, p + at, FRAME_DATA_ID_BYTES);
+    at += FRAME_DATA_ID_BYTES;
+    if (len - at < 1) return FRAME_OK; /* a hello without the optional relay address */
+    n = p[at++];
+    if (len - at < n) return FRAME_ERR_HELLO_MALFORMED;
+    memcpy(out->relay_addr, p + at, n);
+    out->relay_addr_len = (uint8_t)n;
     return FRAME_OK;
 }
 

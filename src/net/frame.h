@@ -107,12 +107,16 @@ typedef struct {
     uint64_t incarnation; /* random per process: two live processes with one node id differ */
     uint8_t nonce[FRAME_NONCE_BYTES];     /* random per connection: the challenge for the proof */
     uint8_t data_id[FRAME_DATA_ID_BYTES]; /* random per data directory (a wiped member differs) */
+    /* optional (absent in older hellos: length 0): where the sender's followers relay clients'
+     * commands when it leads, "host:port" of its TLS client port under tls-cluster */
+    uint8_t relay_addr_len; /* <= FRAME_ADDR_MAX */
+    char relay_addr[FRAME_ADDR_MAX + 1];
 } frame_hello;
 
 #define FRAME_HELLO_F_SECRET 1 /* the sender proves a cluster secret (FRAME_T_AUTH follows) */
 #define FRAME_HELLO_MAX_BYTES                                                                      \
     (2 + 2 + 8 + 8 + 1 + FRAME_CLUSTER_ID_MAX + 1 + FRAME_ADDR_MAX + 1 + 8 + FRAME_NONCE_BYTES +   \
-     FRAME_DATA_ID_BYTES)
+     FRAME_DATA_ID_BYTES + 1 + FRAME_ADDR_MAX)
 #define FRAME_AUTH_PROOF_BYTES 32 /* HMAC-SHA-256 (src/net/peerauth.h) */
 
 /* Fills h (strings are truncated to their maxima, which callers should validate earlier);

@@ -1,4 +1,4 @@
-/* tls.c — server-side TLS on non-blocking sockets with OpenSSL (see tls.h). */
+/* tls.c — TLS on non-blocking sockets with OpenSSL, server and client side (see tls.h). */
 #include "net/tls.h"
 
 #include <errno.h>
@@ -17,6 +17,7 @@
 
 struct net_tls_ctx {
     SSL_CTX *ctx;
+    int client; /* connections dial (SSL_connect) instead of accepting */
 };
 
 struct net_tls {
@@ -87,8 +88,12 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
     if (parse_protocols(o->protocols ? o->protocols : "", &min_v, &max_v, err, cap) < 0)
         return NULL;
     ERR_clear_error();
+    if (o->client && (!o->ca_cert_file || !o->ca_cert_file[0])) {
+        errf(err, cap, "tls-ca-cert-file: needed to verify the certificates of other nodes");
+        return NULL;
+    }
     net_tls_ctx *c = calloc(1, sizeof(*c));
-    SSL_CTX *ctx = c ? SSL_CTX_new(TLS_server_method()) : NULL;
+    SSL_CTX *ctx = c ? SSL_CTX_new(o->client ? TLS_client_method() : TLS_server_method()) : NULL;
     if (!ctx) {
         take_ssl_error(why, sizeof(why), "out of memory");
         errf(err, cap, "tls: cannot create a TLS context: %s", why);
@@ -96,6 +101,7 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
         return NULL;
     }
     c->ctx = ctx;
+    c->client = o->client;
     SSL_CTX_set_min_proto_version(ctx, min_v);
     SSL_CTX_set_max_proto_version(ctx, max_v);
     /* renegotiation would let a peer restart the handshake under a running connection; an EOF
@@ -109,15 +115,21 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
     SSL_CTX_set_num_tickets(ctx, 0);
 
     const char *what = NULL, *file = NULL, *hint = "";
-    if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-        what = "tls-cert-file", file = o->cert_file, hint = " (a PEM certificate is expected)";
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
-        what = "tls-key-file", file = o->key_file;
+    const char *cert_opt = o->cert_option ? o->cert_option : "tls-cert-file";
+    const char *key_opt = o->key_option ? o->key_option : "tls-key-file";
+    /* a client without a certificate of its own (none configured) just does not present one */
+    int own_cert = !o->client || (o->cert_file && o->cert_file[0]);
+    char not_key[96];
+    snprintf(not_key, sizeof(not_key), " (not the key of %s)", cert_opt);
+    if (own_cert && SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
+        what = cert_opt, file = o->cert_file, hint = " (a PEM certificate is expected)";
+    } else if (own_cert && SSL_CTX_use_PrivateKey_file(ctx, o->key_file, SSL_FILETYPE_PEM) != 1) {
+        what = key_opt, file = o->key_file;
         hint = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH
-                   ? " (not the key of tls-cert-file)"
+                   ? not_key
                    : " (an unencrypted PEM private key is expected)";
-    } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        what = "tls-key-file", file = o->key_file, hint = " (not the key of tls-cert-file)";
+    } else if (own_cert && SSL_CTX_check_private_key(ctx) != 1) {
+        what = key_opt, file = o->key_file, hint = not_key;
     } else if (o->ca_cert_file && o->ca_cert_file[0] &&
                SSL_CTX_load_verify_locations(ctx, o->ca_cert_file, NULL) != 1) {
         what = "tls-ca-cert-file", file = o->ca_cert_file,
@@ -134,7 +146,11 @@ net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t cap)
         net_tls_ctx_destroy(c);
         return NULL;
     }
-    if (o->auth_clients != NET_TLS_AUTH_NO) {
+    if (o->client) {
+        /* the server must show a certificate signed by the CA (its name is not checked: any
+         * holder of a certificate from the cluster's CA is a member, docs/cluster.md "TLS") */
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    } else if (o->auth_clients != NET_TLS_AUTH_NO) {
         /* the CA names go into the CertificateRequest, so a client can pick its certificate */
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(o->ca_cert_file);
         if (names) SSL_CTX_set_client_CA_list(ctx, names);
@@ -167,7 +183,10 @@ net_tls *net_tls_new(net_tls_ctx *c, int fd)
         ERR_clear_error();
         return NULL;
     }
-    SSL_set_accept_state(t->ssl);
+    if (c->client)
+        SSL_set_connect_state(t->ssl);
+    else
+        SSL_set_accept_state(t->ssl);
     return t;
 }
 

@@ -1,10 +1,11 @@
-/* tls.h — server-side TLS over non-blocking sockets (OpenSSL), for the event loop's users.
+/* tls.h — TLS over non-blocking sockets (OpenSSL), for the event loop's users: the server side
+ * of accepted connections and the client side of dialled ones (peer links, relays).
  *
- * A context holds the certificate, key and CA of one listener; a connection wraps one accepted
- * fd. Nothing here blocks or owns the fd: every call does what the socket allows now and says
- * which readiness (NET_READABLE / NET_WRITABLE) would let it go on, so the caller keeps the fd
- * in its own epoll loop. Only TLS 1.2 and 1.3, renegotiation and compression off, no session
- * resumption (each connection does a full handshake).
+ * A context holds the certificate, key and CA of one listener or of one kind of outgoing
+ * connection; a connection wraps one fd. Nothing here blocks or owns the fd: every call does what
+ * the socket allows now and says which readiness (NET_READABLE / NET_WRITABLE) would let it go on,
+ * so the caller keeps the fd in its own epoll loop. Only TLS 1.2 and 1.3, renegotiation and
+ * compression off, no session resumption (each connection does a full handshake).
  *
  * OpenSSL's error queue is per thread: every call here clears it before and after, so one
  * connection's failure never shows up as another's. */
@@ -34,6 +35,12 @@ typedef struct {
     const char *protocols;    /* "TLSv1.2 TLSv1.3" or a subset; "" = both */
     const char *ciphers;      /* TLS 1.2 cipher list (OpenSSL syntax); "" = OpenSSL's default */
     const char *ciphersuites; /* TLS 1.3 suites; "" = OpenSSL's default */
+    /* Client side (connections this process dials): the server's certificate is always verified
+     * against ca_cert_file (required), auth_clients is ignored, and cert_file / key_file (may be
+     * "") are presented when the server asks for a certificate. */
+    int client;
+    /* the option names errors use for cert_file / key_file (NULL: tls-cert-file, tls-key-file) */
+    const char *cert_option, *key_option;
 } net_tls_opts;
 
 /* Loads the files and checks that the key matches the certificate. NULL on failure, with a
@@ -41,7 +48,9 @@ typedef struct {
 net_tls_ctx *net_tls_ctx_create(const net_tls_opts *o, char *err, size_t err_cap);
 void net_tls_ctx_destroy(net_tls_ctx *ctx);
 
-/* Server side of accepted, non-blocking fd. NULL on out-of-memory. The fd stays the caller's. */
+/* A connection on non-blocking fd: the server side of an accepted fd, or the client side of a
+ * dialled one (connected, or still connecting: call net_tls_handshake once it is writable), as
+ * the context says. NULL on out-of-memory. The fd stays the caller's. */
 net_tls *net_tls_new(net_tls_ctx *ctx, int fd);
 /* Sends close_notify if the connection is healthy (best effort, never waits) and frees. */
 void net_tls_free(net_tls *t);

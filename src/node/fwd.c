@@ -5,7 +5,9 @@
  * client: a small RESP reply framer (resp_reply_len) cuts whole replies out of the stream and
  * their bytes are appended unchanged to the waiting client's output. A lost connection, or one
  * silent for FWD_TIMEOUT_MS with requests outstanding, fails every waiter with an error (the
- * outcome of those requests is unknown to us, and the error says so). */
+ * outcome of those requests is unknown to us, and the error says so). Under tls-cluster the
+ * relay is a TLS client of the leader's TLS port (the address its hello announced), presenting
+ * this node's certificate and verifying the leader's against the cluster's CA. */
 #include <errno.h>
 #include <stdbool.h>
 #include <netdb.h>
@@ -32,6 +34,10 @@ typedef struct fconn {
     int fd; /* -1: closed */
     int proto;
     bool connecting;
+    net_tls *tls;                  /* tls-cluster: the session on fd (NULL: plain TCP) */
+    bool tls_handshaking;          /* connected, TLS handshake not done yet */
+    int tls_want;                  /* readiness the handshake waits for */
+    bool rd_wants_wr, wr_wants_rd; /* a TLS read / write waits for the other readiness */
     char addr[300];
     resp_buf out;
     size_t out_sent;
@@ -116,6 +122,7 @@ static void fconn_close(fconn *fc, const char *why)
 {
     if (fc->fd >= 0) {
         (void)net_loop_watch(fc->f->n->loop, fc->fd, 0, NULL, NULL);
+        net_tls_free(fc->tls);
         close(fc->fd);
         if (fc->w_n)
             syn_log(SYN_LOG_WARN, "connection to the leader at %s lost (%s): %zu requests failed",
@@ -123,6 +130,8 @@ static void fconn_close(fconn *fc, const char *why)
     }
     fc->fd = -1;
     fc->connecting = false;
+    fc->tls = NULL;
+    fc->tls_handshaking = fc->rd_wants_wr = fc->wr_wants_rd = false;
     while (fc->w_n) {
         client *c = fc->w[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
@@ -140,19 +149,52 @@ static void fconn_io(net_loop *l, int fd, int events, void *ctx);
 static void fconn_watch(fconn *fc)
 {
     int mask = NET_READABLE;
-    if (fc->connecting || fc->out_sent < fc->out.len) mask |= NET_WRITABLE;
+    if (fc->connecting || fc->out_sent < fc->out.len || fc->rd_wants_wr) mask |= NET_WRITABLE;
+    if (fc->tls_handshaking) mask = fc->tls_want;
     if (net_loop_mask(fc->f->n->loop, fc->fd) != mask)
         (void)net_loop_watch(fc->f->n->loop, fc->fd, mask, fconn_io, fc);
 }
 
-static int fconn_write(fconn *fc)
+/* The transport: TCP, or TLS under tls-cluster; -errno on failure (-EAGAIN: wait). */
+static ssize_t fconn_recv(fconn *fc, void *buf, size_t cap)
 {
+    if (fc->tls) {
+        int want = 0;
+        ssize_t n = net_tls_read(fc->tls, buf, cap, &want);
+        fc->rd_wants_wr = n == -EAGAIN && want == NET_WRITABLE;
+        return n;
+    }
+    ssize_t n = read(fc->fd, buf, cap);
+    return n < 0 ? -errno : n;
+}
+
+static ssize_t fconn_send(fconn *fc, const void *buf, size_t len)
+{
+    if (fc->tls) {
+        int want = 0;
+        ssize_t n = net_tls_write(fc->tls, buf, len, &want);
+        fc->wr_wants_rd = n == -EAGAIN && want == NET_READABLE;
+        return n;
+    }
+    ssize_t n = write(fc->fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static const char *fconn_strerror(const fconn *fc, ssize_t err)
+{
+    return fc->tls && err == -EIO ? net_tls_error(fc->tls) : strerror((int)-err);
+}
+
+/* Writes what the socket takes. Returns 0, or -1 if the connection was closed. */
+static int fconn_flush(fconn *fc)
+{
+    if (fc->tls_handshaking) return 0; /* queued: sent once the handshake is done */
     while (fc->out_sent < fc->out.len) {
-        ssize_t n = write(fc->fd, fc->out.data + fc->out_sent, fc->out.len - fc->out_sent);
+        ssize_t n = fconn_send(fc, fc->out.data + fc->out_sent, fc->out.len - fc->out_sent);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) break;
-            fconn_close(fc, strerror(errno));
+            if (n == -EINTR) continue;
+            if (n == -EAGAIN) break;
+            fconn_close(fc, fconn_strerror(fc, n));
             return -1;
         }
         fc->out_sent += (size_t)n;
@@ -174,10 +216,13 @@ static void fconn_read(fconn *fc)
         fc->in = nb;
         fc->in_cap = ncap;
     }
-    ssize_t n = read(fc->fd, fc->in + fc->in_len, fc->in_cap - fc->in_len);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    ssize_t n = fconn_recv(fc, fc->in + fc->in_len, fc->in_cap - fc->in_len);
+    if (n == -EAGAIN || n == -EINTR) {
+        fconn_watch(fc);
+        return;
+    }
     if (n <= 0) {
-        fconn_close(fc, n == 0 ? "closed by the leader" : strerror(errno));
+        fconn_close(fc, n == 0 ? "closed by the leader" : fconn_strerror(fc, n));
         return;
     }
     fc->in_len += (size_t)n;
@@ -206,6 +251,35 @@ static void fconn_read(fconn *fc)
     }
 }
 
+/* Advances the TLS handshake: 0 = done, 1 = waiting (watched), -1 = failed (closed). */
+static int fconn_tls_step(fconn *fc)
+{
+    int rc = net_tls_handshake(fc->tls);
+    if (rc == 0) {
+        fc->tls_handshaking = false;
+        return 0;
+    }
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "TLS handshake failed: %s", net_tls_error(fc->tls));
+        syn_log(SYN_LOG_WARN, "relay to the leader at %s: %s", fc->addr, why);
+        fconn_close(fc, why);
+        return -1;
+    }
+    fc->tls_want = rc;
+    fconn_watch(fc);
+    return 1;
+}
+
+/* Sends fc's queued requests at the next writable event (the same loop pass's epoll_wait), so
+ * the requests one pass relays share one write (and, over TLS, records) instead of a system
+ * call (and a record the leader decrypts) each. Returns 0. */
+static int fconn_write(fconn *fc)
+{
+    fconn_watch(fc); /* writable: the queued bytes go out from fconn_io */
+    return 0;
+}
+
 static void fconn_io(net_loop *l, int fd, int events, void *ctx)
 {
     (void)l, (void)fd;
@@ -220,16 +294,28 @@ static void fconn_io(net_loop *l, int fd, int events, void *ctx)
             return;
         }
         fc->connecting = false;
+        fc->tls_handshaking = fc->tls != NULL;
     }
-    if ((events & NET_WRITABLE) && fconn_write(fc) < 0) return;
-    if (events & NET_READABLE) fconn_read(fc);
+    if (fc->tls_handshaking) {
+        if (fconn_tls_step(fc) != 0) return;
+        events = NET_WRITABLE | NET_READABLE; /* the queued requests go out now */
+    }
+    bool rd = (events & NET_READABLE) != 0, wr = (events & NET_WRITABLE) != 0;
+    if (fc->rd_wants_wr && wr) rd = true;
+    if (fc->wr_wants_rd && rd) wr = true;
+    if (wr && fconn_flush(fc) < 0) return;
+    if (rd) fconn_read(fc);
 }
 
 static int fconn_open(fconn *fc, const char *addr)
 {
     char host[300], portstr[16];
     int port;
-    if (net_parse_hostport(addr, host, sizeof(host), &port) < 0) return -EINVAL;
+    node *nd = fc->f->n;
+    /* tls-cluster: the leader's TLS port, never its plaintext one */
+    const char *dial = nd->cfg.tls_dial ? peer_net_relay_addr(nd->pn, addr) : addr;
+    if (!dial[0]) return -EHOSTUNREACH;
+    if (net_parse_hostport(dial, host, sizeof(host), &port) < 0) return -EINVAL;
     snprintf(portstr, sizeof(portstr), "%d", port);
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_socktype = SOCK_STREAM;
@@ -251,6 +337,13 @@ static int fconn_open(fconn *fc, const char *addr)
     if (fd >= net_loop_max_fds(fc->f->n->loop)) {
         close(fd);
         return -EMFILE;
+    }
+    if (nd->cfg.tls_dial) {
+        fc->tls = net_tls_new(nd->cfg.tls_dial, fd);
+        if (!fc->tls) {
+            close(fd);
+            return -ENOMEM;
+        }
     }
     fc->fd = fd;
     fc->connecting = true;

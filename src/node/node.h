@@ -22,6 +22,7 @@
 
 #include "data/data.h"
 #include "net/net.h"
+#include "net/tls.h"
 #include "resp/resp.h"
 #include "script/script.h"
 
@@ -125,6 +126,11 @@ typedef struct {
     char cluster_id[65];
     char cluster_secret[NODE_SECRET_MAX + 1];
     char client_addr[NODE_HOST_MAX + 16]; /* this node's client address, as clients reach it */
+    /* tls-cluster: TLS contexts for accepted and dialled peer links (the dial context also for
+     * the relays to the leader), borrowed from the host, which keeps them for the node's life;
+     * NULL: plain TCP. relay_addr: this node's TLS client address, where followers relay. */
+    net_tls_ctx *tls_accept, *tls_dial;
+    char relay_addr[NODE_HOST_MAX + 16];
     /* may change at runtime (node_set_config) */
     char requirepass[NODE_SECRET_MAX + 1]; /* a follower's relay AUTHs with it */
     long long cluster_down_timeout_ms;     /* a command waits this long for a leader */

@@ -237,6 +237,9 @@ static int start(node *n)
         pc.client_addr = cfg->client_addr;
         pc.bind_host = cfg->peer_host;
         pc.secret = cfg->cluster_secret;
+        pc.tls_accept = cfg->tls_accept;
+        pc.tls_dial = cfg->tls_dial;
+        pc.relay_addr = cfg->relay_addr;
         pc.data_id = n->ident.data_id;
         pc.is_member = node_is_member;
         pc.check_peer = node_check_peer;

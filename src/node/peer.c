@@ -35,14 +35,20 @@
 #define PEER_BACKOFF_MIN   100
 #define PEER_BACKOFF_MAX   2000
 
-/* C_HANDSHAKE: hello sent or awaited; C_AUTH: hellos exchanged, waiting for the other side's
- * proof of the cluster secret; C_READY: authenticated, consensus frames flow. */
-enum { C_IDLE, C_CONNECTING, C_HANDSHAKE, C_AUTH, C_READY };
+/* C_TLS: TLS handshake under way (tls-cluster; the certificates are checked there);
+ * C_HANDSHAKE: hello sent or awaited; C_AUTH: hellos exchanged, waiting for the other side's
+ * proof of the cluster secret; C_READY: authenticated, consensus frames flow. Every state before
+ * C_READY counts as unauthenticated (slots, deadline, frame size). */
+enum { C_IDLE, C_CONNECTING, C_TLS, C_HANDSHAKE, C_AUTH, C_READY };
 
 typedef struct pconn {
     peer_net *pn;
     int fd; /* -1 when closed */
     int state;
+    net_tls *tls;     /* tls-cluster: the TLS session on fd (NULL: plain TCP) */
+    int tls_want;     /* C_TLS: the readiness the handshake waits for */
+    bool rd_wants_wr; /* a TLS read waits for the fd to be writable */
+    bool wr_wants_rd; /* a TLS write waits for the fd to be readable */
     bool outbound;
     bool close_after_write; /* a REJECT was queued */
     raft_id id;             /* outbound: the node dialled; inbound: learned from its hello */
@@ -69,12 +75,14 @@ typedef struct {
     pconn *in;        /* the authenticated inbound connection from this node, if any */
     bool warned_addr; /* a connection from the wrong address was logged */
     bool warned_data; /* a refused data id was logged */
+    bool warned_tls;  /* a failed TLS handshake on the outbound link was logged */
     bool lost;        /* messages to or from this peer were lost since peer_net_take_unreachable */
 } plink;
 
 typedef struct {
     raft_id id;
     char addr[FRAME_ADDR_MAX + 1];
+    char relay[FRAME_ADDR_MAX + 1]; /* its relay address ("" = relays use addr) */
 } caddr_entry;
 
 struct peer_net {
@@ -99,6 +107,9 @@ struct peer_net {
     pconn *inbound[PEER_INBOUND_MAX];
     caddr_entry caddrs[PEER_LINKS_MAX];
     rcodec_scratch scratch;
+    net_tls_ctx *tls_accept, *tls_dial; /* tls-cluster (borrowed), else NULL */
+    char relay_addr[FRAME_ADDR_MAX + 1];
+    int64_t tls_warned_ms; /* the last failed inbound TLS handshake logged (one per 10 s) */
 };
 
 static void conn_io(net_loop *l, int fd, int events, void *ctx);
@@ -110,19 +121,25 @@ static plink *link_of(const peer_net *pn, raft_id id)
     return NULL;
 }
 
-static void set_client_addr(peer_net *pn, raft_id id, const char *addr)
+static void set_client_addr(peer_net *pn, raft_id id, const char *addr, const char *relay)
 {
-    caddr_entry *free_e = NULL;
-    for (int i = 0; i < PEER_LINKS_MAX; i++) {
-        if (pn->caddrs[i].id == id) {
-            snprintf(pn->caddrs[i].addr, sizeof(pn->caddrs[i].addr), "%s", addr);
-            return;
-        }
-        if (!pn->caddrs[i].id && !free_e) free_e = &pn->caddrs[i];
-    }
-    if (!free_e) return;
-    free_e->id = id;
-    snprintf(free_e->addr, sizeof(free_e->addr), "%s", addr);
+    caddr_entry *e = NULL;
+    for (int i = 0; i < PEER_LINKS_MAX && !e; i++)
+        if (pn->caddrs[i].id == id) e = &pn->caddrs[i];
+    for (int i = 0; i < PEER_LINKS_MAX && !e; i++)
+        if (!pn->caddrs[i].id) e = &pn->caddrs[i];
+    if (!e) return;
+    e->id = id;
+    snprintf(e->addr, sizeof(e->addr), "%s", addr);
+    snprintf(e->relay, sizeof(e->relay), "%s", relay);
+}
+
+const char *peer_net_relay_addr(const peer_net *pn, const char *client_addr)
+{
+    for (int i = 0; i < PEER_LINKS_MAX; i++)
+        if (pn->caddrs[i].id && strcmp(pn->caddrs[i].addr, client_addr) == 0)
+            return pn->caddrs[i].relay;
+    return "";
 }
 
 const char *peer_net_client_addr(const peer_net *pn, raft_id id)
@@ -143,7 +160,9 @@ const char *peer_net_addr(const peer_net *pn, raft_id id)
 static void conn_update_watch(pconn *c)
 {
     int mask = NET_READABLE;
-    if (c->state == C_CONNECTING || c->out_sent < c->out.len) mask |= NET_WRITABLE;
+    if (c->state == C_CONNECTING || c->out_sent < c->out.len || c->rd_wants_wr)
+        mask |= NET_WRITABLE;
+    if (c->state == C_TLS) mask = c->tls_want;
     if (net_loop_mask(c->pn->loop, c->fd) != mask)
         (void)net_loop_watch(c->pn->loop, c->fd, mask, conn_io, c);
 }
@@ -152,8 +171,11 @@ static void conn_reset(pconn *c)
 {
     if (c->fd >= 0) {
         (void)net_loop_watch(c->pn->loop, c->fd, 0, NULL, NULL);
+        net_tls_free(c->tls); /* close_notify, best effort, before the fd goes */
         close(c->fd);
     }
+    c->tls = NULL;
+    c->rd_wants_wr = c->wr_wants_rd = false;
     c->fd = -1;
     c->state = C_IDLE;
     c->close_after_write = false;
@@ -198,15 +220,46 @@ static void conn_close(pconn *c, const char *why)
     free(c);
 }
 
+/* The transport under the frames: TCP, or TLS under tls-cluster. Like read(2) / write(2) but
+ * returning -errno (-EAGAIN: wait; for TLS the readiness it waits for is noted in c). */
+static ssize_t conn_recv(pconn *c, void *buf, size_t cap)
+{
+    if (c->tls) {
+        int want = 0;
+        ssize_t n = net_tls_read(c->tls, buf, cap, &want);
+        c->rd_wants_wr = n == -EAGAIN && want == NET_WRITABLE;
+        return n;
+    }
+    ssize_t n = read(c->fd, buf, cap);
+    return n < 0 ? -errno : n;
+}
+
+static ssize_t conn_send(pconn *c, const void *buf, size_t len)
+{
+    if (c->tls) {
+        int want = 0;
+        ssize_t n = net_tls_write(c->tls, buf, len, &want);
+        c->wr_wants_rd = n == -EAGAIN && want == NET_READABLE;
+        return n;
+    }
+    ssize_t n = write(c->fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+static const char *conn_strerror(const pconn *c, ssize_t err)
+{
+    return c->tls && err == -EIO ? net_tls_error(c->tls) : strerror((int)-err);
+}
+
 /* Writes what the socket takes. Returns 0, or -1 if the connection was closed. */
 static int conn_write(pconn *c)
 {
     while (c->out_sent < c->out.len) {
-        ssize_t n = write(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent);
+        ssize_t n = conn_send(c, c->out.data + c->out_sent, c->out.len - c->out_sent);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) break;
-            conn_close(c, strerror(errno));
+            if (n == -EINTR) continue;
+            if (n == -EAGAIN) break;
+            conn_close(c, conn_strerror(c, n));
             return -1;
         }
         c->out_sent += (size_t)n;
@@ -242,6 +295,8 @@ static void send_hello(pconn *c, raft_id to)
     h.flags = pn->secret_len ? FRAME_HELLO_F_SECRET : 0;
     h.incarnation = pn->incarnation;
     memcpy(h.data_id, pn->data_id, sizeof(h.data_id));
+    h.relay_addr_len = (uint8_t)strlen(pn->relay_addr);
+    memcpy(h.relay_addr, pn->relay_addr, h.relay_addr_len);
     if (peerauth_random(h.nonce, sizeof(h.nonce)) < 0) {
         /* without a fresh nonce a proof could be replayed: no handshake at all */
         syn_log(SYN_LOG_WARN, "peer handshake: no random bytes from the kernel");
@@ -348,12 +403,13 @@ static int conn_ready(pconn *c, const frame_hello *theirs)
         if (lk) lk->warned_data = true;
         return refuse(c, err, log) < 0 ? -1 : 0;
     }
-    set_client_addr(pn, theirs->node_id, theirs->client_addr);
+    set_client_addr(pn, theirs->node_id, theirs->client_addr, theirs->relay_addr);
     if (c->outbound) {
         plink *lk = link_of(pn, c->id);
         lk->backoff_ms = 0;
-        syn_log(SYN_LOG_INFO, "peer link to node %llu (%s) up%s", (unsigned long long)c->id,
-                lk->addr, pn->secret_len ? ", authenticated" : "");
+        lk->warned_tls = false;
+        syn_log(SYN_LOG_INFO, "peer link to node %llu (%s) up%s%s", (unsigned long long)c->id,
+                lk->addr, c->tls ? ", TLS" : "", pn->secret_len ? ", authenticated" : "");
     } else {
         plink *lk = link_of(pn, c->id);
         if (lk->in && lk->in != c) conn_close(lk->in, "replaced by a new connection");
@@ -526,11 +582,14 @@ static void conn_read(pconn *c)
             c->in = nb;
             c->in_cap = ncap;
         }
-        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+        ssize_t n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) return;
-            conn_close(c, strerror(errno));
+            if (n == -EINTR) continue;
+            if (n == -EAGAIN) {
+                conn_update_watch(c); /* a TLS read may wait for writability */
+                return;
+            }
+            conn_close(c, conn_strerror(c, n));
             return;
         }
         if (n == 0) {
@@ -560,8 +619,52 @@ static void conn_read(pconn *c)
             c->in_len -= pos;
         }
         if (c->out_sent < c->out.len && conn_write(c) < 0) return;
-        if ((size_t)n < c->in_cap - c->in_len) break;
+        /* a short read drained the socket, unless TLS holds decrypted bytes epoll cannot see */
+        if ((size_t)n < c->in_cap - c->in_len && !(c->tls && net_tls_has_pending(c->tls))) break;
     }
+}
+
+/* Advances the TLS handshake of c (C_TLS); once done, the peer handshake starts (the dialer
+ * sends its hello). A failed handshake (no certificate, one the CA did not sign, not TLS at
+ * all) closes the connection; inbound failures are logged at most once per 10 s (a stranger
+ * must not fill the log), outbound ones once per link until it comes up. */
+static void conn_tls_step(pconn *c)
+{
+    peer_net *pn = c->pn;
+    int rc = net_tls_handshake(c->tls);
+    if (rc > 0) {
+        c->tls_want = rc;
+        conn_update_watch(c);
+        return;
+    }
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "TLS handshake failed: %s", net_tls_error(c->tls));
+        if (c->outbound) {
+            plink *lk = link_of(pn, c->id);
+            if (!lk->warned_tls)
+                syn_log(SYN_LOG_WARN, "peer link to node %llu (%s): %s", (unsigned long long)c->id,
+                        lk->addr, why);
+            lk->warned_tls = true;
+        } else if (net_mono_ms() - pn->tls_warned_ms >= 10000 || !pn->tls_warned_ms) {
+            pn->tls_warned_ms = net_mono_ms();
+            syn_log(SYN_LOG_WARN,
+                    "peer connection from %s: %s (further failures within 10 s "
+                    "are not logged)",
+                    c->remote_ip, why);
+        }
+        conn_close(c, why);
+        return;
+    }
+    c->state = C_HANDSHAKE;
+    if (c->outbound) {
+        c->last_rx_ms = net_mono_ms();
+        send_hello(c, c->id);
+        (void)conn_write(c);
+        return;
+    }
+    conn_update_watch(c);
+    conn_read(c); /* the dialer's hello may have come with its last handshake message */
 }
 
 static void conn_io(net_loop *l, int fd, int events, void *ctx)
@@ -578,14 +681,31 @@ static void conn_io(net_loop *l, int fd, int events, void *ctx)
             conn_close(c, strerror(err));
             return;
         }
-        c->state = C_HANDSHAKE;
         c->last_rx_ms = net_mono_ms();
+        if (c->pn->tls_dial) {
+            c->tls = net_tls_new(c->pn->tls_dial, c->fd);
+            if (!c->tls) {
+                conn_close(c, "out of memory");
+                return;
+            }
+            c->state = C_TLS;
+            conn_tls_step(c);
+            return;
+        }
+        c->state = C_HANDSHAKE;
         send_hello(c, c->id);
         (void)conn_write(c);
         return;
     }
-    if ((events & NET_WRITABLE) && conn_write(c) < 0) return;
-    if (events & NET_READABLE) {
+    if (c->state == C_TLS) {
+        conn_tls_step(c);
+        return;
+    }
+    bool rd = (events & NET_READABLE) != 0, wr = (events & NET_WRITABLE) != 0;
+    if (c->rd_wants_wr && wr) rd = true; /* TLS: the read waited for writability */
+    if (c->wr_wants_rd && rd) wr = true; /* and the write for readability */
+    if (wr && conn_write(c) < 0) return;
+    if (rd) {
         conn_read(c);
         return; /* c may be gone */
     }
@@ -702,10 +822,21 @@ static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
         c->pn = pn;
         c->fd = fd;
         c->state = C_HANDSHAKE;
+        if (pn->tls_accept) {
+            c->tls = net_tls_new(pn->tls_accept, fd);
+            if (!c->tls) {
+                close(fd);
+                free(c);
+                continue;
+            }
+            c->state = C_TLS;
+            c->tls_want = NET_READABLE; /* the ClientHello */
+        }
         remote_ip_of(fd, c->remote_ip, sizeof(c->remote_ip));
         resp_buf_init(&c->out);
         c->since_ms = c->last_rx_ms = c->last_tx_ms = net_mono_ms();
         if (net_loop_watch(l, fd, NET_READABLE, conn_io, c) < 0) {
+            net_tls_free(c->tls);
             close(fd);
             free(c);
             continue;
@@ -760,8 +891,10 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
         if (c->state == C_READY && now - c->last_tx_ms >= PEER_PING_MS &&
             c->out_sent == c->out.len) {
             conn_queue_frame(c, FRAME_T_PING, NULL, 0);
-            (void)conn_write(c);
+            if (conn_write(c) < 0) continue;
         }
+        /* decrypted bytes left in OpenSSL by a read that hit its round limit */
+        if (c->tls && c->state == C_READY && net_tls_has_pending(c->tls)) conn_read(c);
     }
     return PEER_TIMER_MS;
 }
@@ -786,6 +919,10 @@ peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd
     }
     if (cfg->data_id) memcpy(pn->data_id, cfg->data_id, sizeof(pn->data_id));
     pn->is_member = cfg->is_member;
+    pn->tls_accept = cfg->tls_accept;
+    pn->tls_dial = cfg->tls_dial;
+    SYN_ASSERT(!pn->tls_accept == !pn->tls_dial);
+    if (cfg->relay_addr) snprintf(pn->relay_addr, sizeof(pn->relay_addr), "%s", cfg->relay_addr);
     pn->check_peer = cfg->check_peer;
     if (peerauth_random(&pn->incarnation, sizeof(pn->incarnation)) < 0) {
         free(pn);

@@ -1,5 +1,6 @@
 /* peer.h — the peer transport: persistent TCP connections between synod nodes carrying
- * checksummed frames (src/net/frame.h) after a version + cluster-id + node-id handshake in
+ * checksummed frames (src/net/frame.h), inside TLS with certificates verified both ways under
+ * tls-cluster (src/net/tls.h), after a version + cluster-id + node-id handshake in
  * which, with a cluster secret, both ends prove the secret (src/net/peerauth.h) before any
  * consensus frame is read. Only members are admitted (a node id this node has an address for,
  * connecting from that address); a second live process with a connected member's id is
@@ -24,6 +25,7 @@
 
 #include "consensus/raft.h"
 #include "net/net.h"
+#include "net/tls.h"
 
 typedef struct peer_net peer_net;
 
@@ -38,6 +40,11 @@ typedef struct {
     const char *bind_host;   /* this node's peer host: outbound links leave from it (NULL: any) */
     const char *secret;      /* cluster secret both ends prove (NULL or "": none), copied */
     const uint8_t *data_id;  /* FRAME_DATA_ID_BYTES identifying this node's data (copied) */
+    /* tls-cluster: every connection is TLS, the accepted side with tls_accept (client
+     * certificate required), the dialled side with tls_dial (the server's certificate verified);
+     * both NULL: plain TCP. Borrowed: they outlive the peer_net. */
+    net_tls_ctx *tls_accept, *tls_dial;
+    const char *relay_addr; /* told to peers in the hello: where relays reach us (NULL: none) */
     /* Is id a member of this node's current configuration? (inbound admission) */
     bool (*is_member)(void *ctx, raft_id id);
     /* An authenticated peer's data id: 0 = known or now recorded, -1 = not the data the cluster
@@ -70,5 +77,7 @@ size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max);
 
 /* Client address node id announced in its hello ("" if never heard). */
 const char *peer_net_client_addr(const peer_net *pn, raft_id id);
+/* The relay address announced by the node whose client address is client_addr ("" if none). */
+const char *peer_net_relay_addr(const peer_net *pn, const char *client_addr);
 
 #endif

@@ -99,6 +99,13 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
                 reject(fd, "-ERR max number of clients reached\r\n");
             continue;
         }
+        /* a TLS client learns of protected mode after its handshake (as in Redis) */
+        if (!tls && srv_protected_refuses((int)s->cfg.protected_mode,
+                                          srv_acl_default_passwordless(s), peer)) {
+            s->stats.connections_rejected++;
+            reject(fd, srv_protected_denied);
+            continue;
+        }
         client *c = calloc(1, sizeof(*c));
         resp_parser *p = resp_parser_create(&s->limits);
         net_tls *t = tls ? net_tls_new(s->tls_ctx, fd) : NULL;
@@ -179,6 +186,15 @@ static void client_on_handshake(net_loop *l, int fd, int events, void *ctx)
         return;
     }
     c->flags &= ~CLIENT_TLS_HANDSHAKE;
+    server *s = c->srv;
+    if (srv_protected_refuses((int)s->cfg.protected_mode, srv_acl_default_passwordless(s),
+                              c->addr)) {
+        int want;
+        s->stats.connections_rejected++;
+        (void)net_tls_write(c->tls, srv_protected_denied, strlen(srv_protected_denied), &want);
+        srv_client_free(c);
+        return;
+    }
     c->last_ms = net_mono_ms();
     int wrc = net_loop_watch(l, fd, NET_READABLE, client_on_io, c);
     SYN_ASSERT(wrc == 0);

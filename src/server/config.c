@@ -37,6 +37,7 @@ typedef enum {
     K_TLSAUTH,  /* yes|no|optional */
     K_EVPOLICY, /* maxmemory-policy: data_evict_policy_names */
     K_NOTIFY,   /* notify-keyspace-events: Redis's class letters (data_notify_parse) */
+    K_BOOL,     /* yes|no in a long long (1|0) */
 } key_type;
 
 /* Flags of a key. */
@@ -170,6 +171,14 @@ static const key_def keys[] = {
      "TLS 1.3 cipher suites (\"\" = OpenSSL's default)"},
     {"tls-handshake-timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(tls_handshake_timeout_ms), 1,
      3600000, "ms a TLS client may take to finish its handshake"},
+    {"tls-cluster", K_BOOL, K_STARTUP, OFF(tls_cluster), 0, 0,
+     "yes = TLS with certificates on peer links and relays to the leader (needs tls-port)"},
+    {"tls-client-cert-file", K_STR, K_STARTUP, OFF(tls_client_cert_file), 0, SRV_PATH_MAX,
+     "PEM certificate this node presents when it dials (\"\" = tls-cert-file)"},
+    {"tls-client-key-file", K_STR, K_STARTUP, OFF(tls_client_key_file), 0, SRV_PATH_MAX,
+     "PEM private key of tls-client-cert-file"},
+    {"protected-mode", K_BOOL, K_STARTUP | K_RUNTIME, OFF(protected_mode), 0, 0,
+     "yes = refuse non-loopback clients while the default user has no password"},
     {"save", K_SAVE, K_STARTUP | K_RUNTIME, OFF(save), 0, 0,
      "Redis's RDB schedule (\"seconds changes ...\"): accepted and reported only"},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
@@ -216,6 +225,7 @@ void srv_config_defaults(srv_config *c)
     c->log_verbose = 0;
     c->tls_auth_clients = 1; /* Redis's default: a client certificate is required */
     c->tls_handshake_timeout_ms = 10000;
+    c->protected_mode = 1; /* Redis's default */
     /* Redis 7.0's defaults: normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60 */
     c->obuf_limits[SRV_OBUF_NORMAL] = (srv_obuf_limit){0, 0, 0};
     c->obuf_limits[SRV_OBUF_REPLICA] = (srv_obuf_limit){256ll << 20, 64ll << 20, 60};
@@ -637,6 +647,19 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
             errf(err, cap, "%s: bad value '%s' (expected noeviction, allkeys-lru, ...)", k->name,
                  value);
         return -1;
+    case K_BOOL:
+        if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "no") == 0) {
+            *(long long *)(base + k->offset) = strcasecmp(value, "yes") == 0;
+            return 0;
+        }
+        if (runtime)
+            errf(err, cap,
+                 "CONFIG SET failed (possibly related to argument '%s') - argument must be 'yes' "
+                 "or 'no'",
+                 k->name);
+        else
+            errf(err, cap, "%s: bad value '%s' (expected yes|no)", k->name, value);
+        return -1;
     case K_CONST: break;
     }
     SYN_ASSERT(0);
@@ -692,6 +715,9 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
     case K_STR: snprintf(out, cap, "%s", base + k->offset); return;
     case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
+    case K_BOOL:
+        snprintf(out, cap, "%s", *(const long long *)(base + k->offset) ? "yes" : "no");
+        return;
     case K_EVPOLICY: snprintf(out, cap, "%s", data_evict_policy_names[c->maxmemory_policy]); return;
     case K_NOTIFY: {
         char f[32];
@@ -905,10 +931,10 @@ static int validate(srv_config *c, char *err, size_t cap)
             return -1;
         }
     }
-    /* Peers prove a shared secret (or, later, TLS certificates) before any consensus message is
-     * read; on loopback a cluster may run without one (tests, make run), anywhere else the peer
-     * port would believe anyone who can reach it. */
-    if (!c->cluster_secret[0] && (c->n_members > 1 || c->join)) {
+    /* Peers prove a shared secret or TLS certificates before any consensus message is read; on
+     * loopback a cluster may run without either (tests, make run), anywhere else the peer port
+     * would believe anyone who can reach it. */
+    if (!c->cluster_secret[0] && !c->tls_cluster && (c->n_members > 1 || c->join)) {
         const char *open_host = NULL;
         if (!host_is_loopback(c->peer_host)) open_host = c->peer_host;
         for (int i = 0; i < c->n_members && !open_host; i++)
@@ -916,11 +942,30 @@ static int validate(srv_config *c, char *err, size_t cap)
         if (open_host) {
             errf(err, cap,
                  "cluster: peer address '%s' is not loopback and peers are not authenticated: "
-                 "set cluster-secret (or cluster-secret-file) to a shared secret of 16+ bytes "
-                 "(tls-cluster is not available yet)",
+                 "set tls-cluster yes (with tls-cert-file, tls-key-file, tls-ca-cert-file and "
+                 "tls-port), or cluster-secret (or cluster-secret-file) to a shared secret of "
+                 "16+ bytes",
                  open_host);
             return -1;
         }
+    }
+    if (c->tls_cluster) {
+        if (!c->tls_cert_file[0] || !c->tls_key_file[0] || !c->tls_ca_cert_file[0]) {
+            errf(err, cap,
+                 "tls-cluster yes: set tls-cert-file, tls-key-file (this node's certificate and "
+                 "key) and tls-ca-cert-file (the CA that signs every node's certificate)");
+            return -1;
+        }
+        if (c->tls_port <= 0 && (c->n_members > 1 || c->join)) {
+            errf(err, cap,
+                 "tls-cluster yes: set tls-port (followers relay clients' commands to the "
+                 "leader's TLS port)");
+            return -1;
+        }
+    }
+    if (!c->tls_client_cert_file[0] != !c->tls_client_key_file[0]) {
+        errf(err, cap, "tls-client-cert-file and tls-client-key-file: set both or neither");
+        return -1;
     }
     if (c->tls_port > 0) {
         if (c->tls_port == c->listen_port) {

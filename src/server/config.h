@@ -65,7 +65,14 @@ typedef struct {
     char tls_ciphers[1024];             /* TLS 1.2 cipher list; "" = OpenSSL's default */
     char tls_ciphersuites[1024];        /* TLS 1.3 suites; "" = OpenSSL's default */
     long long tls_handshake_timeout_ms; /* a client still in its handshake this long is closed */
+    /* TLS between nodes (docs/cluster.md "TLS"): peer links and the relays to the leader's
+     * tls-port, mutually authenticated with tls-cert-file / tls-key-file (or, for the dialling
+     * side, tls-client-cert-file / tls-client-key-file) against tls-ca-cert-file */
+    long long tls_cluster; /* 0 no, 1 yes */
+    char tls_client_cert_file[SRV_PATH_MAX];
+    char tls_client_key_file[SRV_PATH_MAX];
     /* runtime (CONFIG SET) */
+    long long protected_mode; /* 1 (default): refuse non-loopback clients while nopass (Redis) */
     long long maxclients;
     long long proto_max_bulk_len;        /* bytes */
     long long client_query_buffer_limit; /* bytes */

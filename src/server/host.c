@@ -2,6 +2,7 @@
  * callback table and the node_config copied from the server's settings. The driver holds a
  * node_client inside each connection and passes the connection back as `conn`. */
 #include <stdio.h>
+#include <string.h>
 
 #include "server/server.h"
 
@@ -127,6 +128,12 @@ void srv_node_config(const server *s, node_config *o)
     snprintf(o->cluster_id, sizeof(o->cluster_id), "%s", c->cluster_id);
     snprintf(o->cluster_secret, sizeof(o->cluster_secret), "%s", c->cluster_secret);
     snprintf(o->client_addr, sizeof(o->client_addr), "%s", s->listen_addr);
+    o->tls_accept = s->peer_tls_accept;
+    o->tls_dial = s->peer_tls_dial;
+    if (o->tls_dial && c->tls_port > 0)
+        snprintf(o->relay_addr, sizeof(o->relay_addr),
+                 strchr(c->listen_host, ':') ? "[%s]:%lld" : "%s:%lld", c->listen_host,
+                 c->tls_port);
     snprintf(o->requirepass, sizeof(o->requirepass), "%s", c->requirepass);
     o->cluster_down_timeout_ms = c->cluster_down_timeout_ms;
     o->snapshot_count = c->snapshot_count;

@@ -84,6 +84,40 @@ static int listen_tls(server *s)
     return net_loop_watch(s->loop, fd, NET_READABLE, srv_client_tls_accept_cb, s);
 }
 
+/* tls-cluster: the contexts of peer links and relays. Accepted links require a certificate
+ * signed by tls-ca-cert-file; dialled ones present tls-client-cert-file (tls-cert-file if unset)
+ * and verify the other node's against the same CA. */
+static int peer_tls(server *s)
+{
+    const srv_config *c = &s->cfg;
+    net_tls_opts o = {
+        .cert_file = c->tls_cert_file,
+        .key_file = c->tls_key_file,
+        .ca_cert_file = c->tls_ca_cert_file,
+        .auth_clients = NET_TLS_AUTH_YES,
+        .protocols = c->tls_protocols,
+        .ciphers = c->tls_ciphers,
+        .ciphersuites = c->tls_ciphersuites,
+    };
+    char err[512];
+    s->peer_tls_accept = net_tls_ctx_create(&o, err, sizeof(err));
+    if (s->peer_tls_accept) {
+        o.client = 1;
+        if (c->tls_client_cert_file[0]) {
+            o.cert_file = c->tls_client_cert_file;
+            o.key_file = c->tls_client_key_file;
+            o.cert_option = "tls-client-cert-file";
+            o.key_option = "tls-client-key-file";
+        }
+        s->peer_tls_dial = net_tls_ctx_create(&o, err, sizeof(err));
+    }
+    if (!s->peer_tls_dial) {
+        fprintf(stderr, "synod: tls-cluster: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 int srv_init(server *s, const srv_config *cfg, const char *config_file)
 {
     memset(s, 0, sizeof(*s));
@@ -163,6 +197,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
              strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d", s->cfg.listen_host, port);
     if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) return -1;
     if (s->cfg.tls_port > 0 && listen_tls(s) < 0) return -1;
+    if (s->cfg.tls_cluster && (s->cfg.n_members > 1 || s->cfg.join) && peer_tls(s) < 0) return -1;
 
     sigset_t set;
     sigemptyset(&set);
@@ -227,6 +262,8 @@ void srv_deinit(server *s)
         close(s->tls_listen_fd);
     }
     net_tls_ctx_destroy(s->tls_ctx);
+    net_tls_ctx_destroy(s->peer_tls_accept);
+    net_tls_ctx_destroy(s->peer_tls_dial);
     if (s->loop && s->sig_fd >= 0) {
         (void)net_loop_watch(s->loop, s->sig_fd, 0, NULL, NULL);
         close(s->sig_fd);

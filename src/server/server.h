@@ -144,6 +144,8 @@ struct server {
     char listen_addr[SRV_HOST_MAX + 16]; /* actual address after bind (port 0 resolved) */
     int tls_listen_fd;                   /* -1: no tls-port */
     net_tls_ctx *tls_ctx;                /* certificate, key and CA of the TLS port */
+    net_tls_ctx *peer_tls_accept;        /* tls-cluster: accepted peer links (NULL: none) */
+    net_tls_ctx *peer_tls_dial;          /* tls-cluster: dialled peer links and relays */
     int sig_fd;
     data_store *ds;
     script_engine *se;             /* Lua scripting over ds (src/script) */
@@ -375,6 +377,12 @@ const char *srv_acl_username(const client *c, size_t *len);
 void srv_acl_client_free(client *c);
 int srv_acl_default_nopass(const server *s);       /* new connections need no AUTH */
 int srv_acl_default_passwordless(const server *s); /* nopass, on or off: AUTH <pass> refused */
+
+/* protected-mode (Redis 7.0, protect.c): a new client at addr ("ip:port" as net_tcp_accept
+ * writes it) is refused with srv_protected_denied when protected mode is on, the default user
+ * has no password (nopass, requirepass unset) and addr is not 127.0.0.1 or ::1. */
+int srv_protected_refuses(int protected_mode, int default_nopass, const char *addr);
+extern const char srv_protected_denied[]; /* Redis's -DENIED text, with CRLF */
 int srv_acl_auth_required(const server *s, const client *c);
 int srv_acl_auth(server *s, client *c, const data_arg *user, const data_arg *pass); /* 0 / -1 */
 void srv_acl_reset_user(server *s, client *c);

@@ -220,6 +220,9 @@ def test_client_certificate_required_optional_no(tls_server, certs):
         "tls-ciphers": "",
         "tls-ciphersuites": "",
         "tls-handshake-timeout": "10000",
+        "tls-cluster": "no",
+        "tls-client-cert-file": "",
+        "tls-client-key-file": "",
     }
 
 

@@ -254,7 +254,7 @@ static void hello_round_trip(void **state)
         h.data_id[i] = (uint8_t)(0x10 + i);
     uint8_t buf[FRAME_HELLO_MAX_BYTES];
     long n = frame_hello_encode(&h, buf, sizeof buf);
-    assert_int_equal(n, 20 + 1 + 6 + 1 + 13 + 1 + 8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES);
+    assert_int_equal(n, 20 + 1 + 6 + 1 + 13 + 1 + 8 + FRAME_NONCE_BYTES + FRAME_DATA_ID_BYTES + 1);
     assert_int_equal(frame_hello_decode(buf, (size_t)n, &d), FRAME_OK);
     assert_int_equal(d.version, h.version);
     assert_int_equal(d.node_id, 3);
@@ -267,9 +267,24 @@ static void hello_round_trip(void **state)
     assert_memory_equal(d.nonce, h.nonce, FRAME_NONCE_BYTES);
     assert_memory_equal(d.data_id, h.data_id, FRAME_DATA_ID_BYTES);
     assert_int_equal(frame_hello_encode(&h, buf, (size_t)n - 1), FRAME_ERR_NOSPACE);
-    /* every truncation is malformed; trailing bytes are ignored */
-    for (long k = 0; k < n; k++)
+    assert_int_equal(d.relay_addr_len, 0);
+    /* every truncation is malformed but the one without the optional relay address (a hello of
+     * an older node); trailing bytes are ignored */
+    for (long k = 0; k < n - 1; k++)
         assert_int_equal(frame_hello_decode(buf, (size_t)k, &d), FRAME_ERR_HELLO_MALFORMED);
+    assert_int_equal(frame_hello_decode(buf, (size_t)n - 1, &d), FRAME_OK);
+    assert_int_equal(d.relay_addr_len, 0);
+    /* with a relay address: round trip, and its truncations are malformed */
+    memcpy(h.relay_addr, "10.0.0.3:7380", 13);
+    h.relay_addr_len = 13;
+    long nr = frame_hello_encode(&h, buf, sizeof buf);
+    assert_int_equal(nr, n + 13);
+    assert_int_equal(frame_hello_decode(buf, (size_t)nr, &d), FRAME_OK);
+    assert_string_equal(d.relay_addr, "10.0.0.3:7380");
+    for (long k = n; k < nr; k++)
+        assert_int_equal(frame_hello_decode(buf, (size_t)k, &d), FRAME_ERR_HELLO_MALFORMED);
+    h.relay_addr_len = 0;
+    n = frame_hello_encode(&h, buf, sizeof buf);
     uint8_t longer[FRAME_HELLO_MAX_BYTES + 8];
     memcpy(longer, buf, (size_t)n);
     memset(longer + n, 0xee, 8);
@@ -287,6 +302,8 @@ static void hello_round_trip(void **state)
     memset(addr, 'a', sizeof addr - 1);
     addr[sizeof addr - 1] = '\0';
     frame_hello_init(&h, UINT64_MAX, 0, cid, addr);
+    memcpy(h.relay_addr, addr, FRAME_ADDR_MAX);
+    h.relay_addr_len = FRAME_ADDR_MAX;
     n = frame_hello_encode(&h, buf, sizeof buf);
     assert_int_equal(n, FRAME_HELLO_MAX_BYTES);
     assert_int_equal(frame_hello_decode(buf, (size_t)n, &d), FRAME_OK);

@@ -488,6 +488,10 @@ class SynodCluster:
         if lab and not binary and "--cluster-secret" not in extra_args:
             # peers on non-loopback addresses must prove a shared secret (docs/cluster.md)
             extra_args = ("--cluster-secret", LAB_SECRET, *extra_args)
+        if lab and not binary and "--protected-mode" not in extra_args:
+            # clients (10.77.0.100) and relays come from other hosts: Redis 7.0's protected
+            # mode would refuse them while the default user has no password (docs/security.md)
+            extra_args = ("--protected-mode", "no", *extra_args)
         self.nodes = []
         for i in range(n):
             node = SynodNode(

@@ -314,6 +314,7 @@ def test_open_peer_port_needs_a_secret(tmp_path):
                        capture_output=True, text=True, timeout=10)  # fmt: skip
     assert r.returncode != 0
     assert "cluster-secret" in r.stderr and "not loopback" in r.stderr, r.stderr
+    assert "tls-cluster" in r.stderr, r.stderr
     r = subprocess.run([SYNOD_BIN, "--cluster-secret", "short"], capture_output=True, text=True,
                        timeout=10)  # fmt: skip
     assert r.returncode != 0 and "16 to" in r.stderr, r.stderr
