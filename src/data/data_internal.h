@@ -252,6 +252,15 @@ struct spop_recent {
 /* The store's generator (seeded with the hash seed): for reads and the leader's rewrite only. */
 uint64_t data_rng_u64(data_store *ds);
 
+/* a - b, saturated instead of overflowing: times that come from clients or restored payloads
+ * may be anything. */
+static inline int64_t ms_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* Entry helpers (keyspace.c). */
 dentry *dentry_new(size_t *mem, uint8_t type, const char *k, size_t klen, const char *v,
                    size_t vlen, size_t vcap, int64_t expire_ms);

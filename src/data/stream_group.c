@@ -916,11 +916,11 @@ void cmd_xpending(data_call *c)
             sid id = spos_key(pel, p);
             if (sid_cmp(id, end) > 0) break;
             snack *nk = spos_val(pel, p);
-            if (minidle && now - nk->delivery_ms < minidle) continue;
+            if (minidle && ms_sub(now, nk->delivery_ms) < minidle) continue;
             n++;
             left--;
             if (pass == 0) continue;
-            int64_t idle = now - nk->delivery_ms;
+            int64_t idle = ms_sub(now, nk->delivery_ms);
             c->ops->array(c->rctx, 4);
             reply_sid(c, id);
             reply_bulk(c, nk->owner->name, nk->owner->nlen);
@@ -990,7 +990,7 @@ void cmd_xclaim(data_call *c)
             if (ll_or_reply_msg(c, &c->argv[++j], &dtime,
                                 "ERR Invalid IDLE option argument for XCLAIM") < 0)
                 goto out;
-            dtime = now - dtime;
+            dtime = ms_sub(now, dtime);
         } else if (arg_eq(o, "time") && more) {
             if (ll_or_reply_msg(c, &c->argv[++j], &dtime,
                                 "ERR Invalid TIME option argument for XCLAIM") < 0)
@@ -1038,7 +1038,7 @@ void cmd_xclaim(data_call *c)
             sidx_insert(&g->pel, id, nk);
         }
         if (!nk) continue;
-        if (nk->owner && minidle && now - nk->delivery_ms < minidle) continue;
+        if (nk->owner && minidle && ms_sub(now, nk->delivery_ms) < minidle) continue;
         if (!sc) sc = consumer_get(c, s, g, &c->argv[3]);
         nk->delivery_ms = dtime;
         if (retry >= 0)
@@ -1116,7 +1116,7 @@ void cmd_xautoclaim(data_call *c)
             c->dirty = 1;
             continue;
         }
-        if (minidle && now - nk->delivery_ms < minidle) {
+        if (minidle && ms_sub(now, nk->delivery_ms) < minidle) {
             sidx_next(pel, &p);
             continue;
         }
@@ -1328,7 +1328,7 @@ void cmd_xinfo(data_call *c)
     c->ops->array(c->rctx, g->ncons);
     for (size_t i = 0; i < g->ncons; i++) {
         sconsumer *sc = g->cons[i];
-        int64_t idle = c->now_ms - sc->seen_ms;
+        int64_t idle = ms_sub(c->now_ms, sc->seen_ms);
         c->ops->map(c->rctx, 3);
         reply_cstr(c, "name");
         reply_bulk(c, sc->name, sc->nlen);
