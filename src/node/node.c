@@ -228,7 +228,7 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
                         bool replicated, bool oom)
 {
     uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
-    script_env env = {now_ms, seed, replicated, NULL, 0, oom};
+    script_env env = {now_ms, seed, replicated, NULL, 0, oom, NULL};
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
     return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
@@ -984,7 +984,84 @@ static bool arg_is(const data_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
+/* A prelude's reply, held back while earlier replies of the client are still to come: only
+ * whether it was an error, and its text (a kill, a compile error). */
+typedef struct {
+    bool error, other;
+    char msg[512];
+    size_t len;
+} held_reply;
+
+static void held_error(void *ctx, const char *s, size_t len)
+{
+    held_reply *h = ctx;
+    if (h->error || h->other) return;
+    h->error = true;
+    h->len = len < sizeof(h->msg) ? len : sizeof(h->msg);
+    memcpy(h->msg, s, h->len);
+}
+static void held_other(void *ctx)
+{
+    ((held_reply *)ctx)->other = true;
+}
+static void held_str(void *ctx, const char *s, size_t len)
+{
+    (void)s, (void)len;
+    held_other(ctx);
+}
+static void held_n(void *ctx, size_t n)
+{
+    (void)n;
+    held_other(ctx);
+}
+static void held_ll(void *ctx, long long v)
+{
+    (void)v;
+    held_other(ctx);
+}
+static void held_dbl(void *ctx, double v)
+{
+    (void)v;
+    held_other(ctx);
+}
+static const data_reply_ops held_ops = {held_str,   held_error, held_ll, held_str,
+                                        held_other, held_other, held_n,  held_n,
+                                        held_n,     held_dbl,   NULL,    held_str};
+static void held_raw(void *ctx, const char *p, size_t len)
+{
+    held_str(ctx, p, len);
+}
+
+/* A write script's prelude (script_env.prelude_stop): run here, on the node that has the
+ * client, until its first data command. Killable meanwhile (SCRIPT KILL / FUNCTION KILL, as
+ * Redis kills a script that has not written). Returns true if it reached a data command (the
+ * call is then logged as usual). Otherwise it ended here, having touched no data: with nothing
+ * of the client in flight its reply was written (held NULL); else it is held in *held, for the
+ * caller to log something that answers in order. */
+static bool run_prelude(node *n, client *c, int argc, const data_arg *argv, held_reply *held)
+{
+    int stop = 0;
+    int64_t now = net_wall_ms();
+    script_env env = {now, (uint64_t)now * 0x9E3779B97F4A7C15ull, 0, NULL, 0, c->oom_script, &stop};
+    bool resp3 = n->host->reply->is_resp3(c->conn);
+    script_out out = {nreply_ops(n, c), c->conn, n->host->reply_raw, resp3};
+    if (held) out = (script_out){&held_ops, held, held_raw, resp3};
+    int prev = data_select(n->ds, c->db);
+    (void)script_exec(n->host->scripts, argc, argv, &env, &out);
+    if (prev >= 0) data_select(n->ds, prev);
+    return stop != 0;
+}
+
+static int route_cmd(node *n, client *c, int argc, const data_arg *argv);
+
 int node_route(node *n, client *c, int argc, const data_arg *argv)
+{
+    int rc = route_cmd(n, c, argc, argv);
+    if (rc != NODE_STALL) c->prelude_passed = false; /* the next request is another one */
+    return rc;
+}
+
+static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
 {
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
     if (!c->n_async) npubsub_bug_receipt(n, argc, argv, c->forwarded);
@@ -1048,6 +1125,26 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
                           "SYNOD CONSISTENCY stale read its possibly stale data): %s",
                           c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
         return NODE_DONE;
+    }
+    data_arg errv[4];
+    if (sk == SCRIPT_WRITE && !c->forwarded && !c->prelude_passed && script_is_call(argc, argv)) {
+        held_reply held = {0};
+        if (!run_prelude(n, c, argc, argv, c->n_async ? &held : NULL)) {
+            if (!c->n_async) return NODE_DONE; /* answered */
+            /* earlier replies are still to come: what is logged answers in order, a script
+             * that ended by running again from the log, a killed one (or a compile error) by
+             * a script that replies the error */
+            if (held.error) {
+                errv[0] = (data_arg){"EVAL", 4};
+                errv[1] = (data_arg){"return redis.error_reply(ARGV[1])", 33};
+                errv[2] = (data_arg){"0", 1};
+                errv[3] = (data_arg){c->prelude_err, held.len};
+                memcpy(c->prelude_err, held.msg, held.len);
+                argc = 4;
+                argv = errv;
+            }
+        }
+        c->prelude_passed = true; /* not again if it stalls below */
     }
     if (!n->leader) return c->n_async ? stall(c) : wait_leader(n, c);
     c->stall_since_ms = 0;

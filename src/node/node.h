@@ -62,6 +62,8 @@ typedef struct node_client {
      * with nothing to evict, and it is a script without shebang; its entry carries that
      * (script_env.oom), so every replica fails the same first deny-oom command */
     bool oom_script;
+    bool prelude_passed;             /* the request being routed had its script prelude (node.c) */
+    char prelude_err[512];           /* ... and the error it ended with, logged in its place */
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 

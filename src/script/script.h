@@ -84,7 +84,16 @@ typedef struct {
      * a script without a shebang fails its first deny-oom command if it wrote nothing before,
      * one with a shebang is refused unless it has allow-oom or no-writes. */
     int oom;
+    /* Non-NULL: a prelude run (docs/scripting.md "Script timeouts"): the script runs on the node
+     * that has the client, before anything is logged, only until its first data command; there
+     * it stops without a reply and *prelude_stop is set (the caller then logs the call as
+     * usual). A script that ends first (or fails, or is killed: it is a killable read run) has
+     * its reply emitted: it touched no data, so that reply is final. */
+    int *prelude_stop;
 } script_env;
+
+/* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
+int script_is_call(int argc, const data_arg *argv);
 
 /* Before a SCRIPT_WRITE command is proposed: EVALSHA / EVALSHA_RO become EVAL / EVAL_RO with the
  * script body (out[0..argc), argv's other arguments shared; the body points into the engine's

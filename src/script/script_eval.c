@@ -523,6 +523,13 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     return dirty;
 }
 
+int script_is_call(int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_is_call(argc - 2, argv + 2);
+    return argc >= 1 && (sarg_is(&argv[0], "eval") || sarg_is(&argv[0], "evalsha") ||
+                         sarg_is(&argv[0], "fcall"));
+}
+
 void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx)
 {
     se->busy_cb = cb;

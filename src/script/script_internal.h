@@ -64,6 +64,7 @@ struct script_engine {
     uint64_t run_id; /* of the run in progress (script_run_info.run_id) */
     int busy_called; /* the busy hook saw the run in progress */
     int killed;      /* the run in progress was killed (SCRIPT KILL / FUNCTION KILL) */
+    int prelude_hit; /* a prelude run reached its first data command: it stops there */
     data_arg *argv;  /* redis.call's arguments, copied out of Lua (script_lua.c) */
     size_t argv_cap;
     char *abuf;

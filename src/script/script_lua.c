@@ -614,6 +614,8 @@ static const char *acl_denied(script_engine *se, srun *r, const data_cmd *dc, in
     return "The user executing the script can't publish to the channel mentioned in the command";
 }
 
+static void run_hook(lua_State *L, lua_Debug *ar);
+
 static int redis_generic(lua_State *L, int raise)
 {
     script_engine *se = engine_of(L);
@@ -665,6 +667,12 @@ static int redis_generic(lua_State *L, int raise)
     char blockmsg[96];
     const data_cmd *dc = NULL;
     int sorted = 0;
+    if (r->env->prelude_stop && data_cmd_lookup(argv[0].ptr, argv[0].len)) {
+        /* a prelude run ends before its first data command, and no pcall may catch that */
+        se->prelude_hit = 1;
+        lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
+        return raise_error(L, "prelude ends at the first data command");
+    }
     if (in_list(&argv[0], noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0])) {
         err = "This Redis command is not allowed from script";
     } else if ((dc = data_cmd_lookup(argv[0].ptr, argv[0].len)) == NULL) {
@@ -1323,6 +1331,10 @@ static void run_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     script_engine *se = hook_engine;
     if (!se) return;
+    if (se->prelude_hit) {
+        slua_push_error(L, "prelude ends at the first data command");
+        lua_error(L);
+    }
     se->hooks++;
     if (se->busy_cb && se->run && !se->killed) {
         script_run_info ri;
@@ -1363,6 +1375,7 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     se->run_id++;
     se->busy_called = 0;
     se->killed = 0;
+    se->prelude_hit = 0;
     hook_engine = se;
     if (se->max_hooks || se->busy_cb) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
     int rc = lua_pcall(L, nargs, 1, errh);
@@ -1380,6 +1393,12 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     if (++gc_count >= LUA_GC_PERIOD) {
         lua_gc(L, LUA_GCSTEP, LUA_GC_PERIOD);
         gc_count = 0;
+    }
+    if (se->prelude_hit) { /* no reply: the call is logged and runs again from the start */
+        se->prelude_hit = 0;
+        *r->env->prelude_stop = 1;
+        lua_pop(L, 2); /* its error, the error handler */
+        return;
     }
     if (rc == 0) {
         reply_value(L, out, r->resp, 0);

@@ -1,8 +1,9 @@
 """Script timeouts (busy-reply-threshold / lua-time-limit), -BUSY, SCRIPT KILL, FUNCTION KILL,
 UNKILLABLE, NOTBUSY, and the OOM refusal of scripts, on one node (docs/scripting.md).
 
-A read-only run (EVAL_RO, a no-writes script or function) may be killed; a write script runs from
-the log on every replica and never is (UNKILLABLE). Every busy script here is bounded, so a
+A read-only run (EVAL_RO, a no-writes script or function) may be killed; so may a write script
+before its first data command (its prelude, on the client's node, before anything is logged);
+after that it runs from the log on every replica and never is (UNKILLABLE). Every busy script here is bounded, so a
 broken kill makes a test fail, not hang."""
 
 import socket
@@ -136,16 +137,56 @@ def test_write_script_is_unkillable(c, synod):
     assert e.startswith("UNKILLABLE Sorry the script already executed write commands")
     assert bg.result() == 60000000
     assert c.get("k") == "y"
-    # not written yet, but from the log all the same
-    bg = Bg(synod, "EVAL", SPIN + " -- w", "0", "60000000")
+    # past its first data command (a read) it runs from the log all the same (Redis would kill
+    # it: it has not written)
+    bg = Bg(synod, "EVAL", "redis.call('get', KEYS[1]) " + SPIN, "1", "k", "60000000")
     wait_busy(c)
     assert err(c, "SCRIPT", "KILL").startswith("UNKILLABLE The busy script is a write script")
     assert bg.result() == 60000000
-    c.execute_command("FUNCTION", "LOAD", "REPLACE", LIB)
-    bg = Bg(synod, "FCALL", "spin_w", "0", "60000000")
+
+
+def test_write_script_killed_before_its_first_data_command(c, synod):
+    """The prelude: a write script runs on the client's node until its first data command, before
+    anything is logged; meanwhile it is killable, as Redis kills a script that has not written."""
+    applied = int(c.info("consensus")["last_applied"])
+    loop = SPIN.replace(" return i", " redis.call('set', 'never', 'x') return i")
+    bg = Bg(synod, "EVAL", loop, "0", FOREVER)
     wait_busy(c)
-    assert err(c, "FUNCTION", "KILL").startswith("UNKILLABLE")
-    assert bg.result() == 60000000
+    assert c.execute_command("SCRIPT", "KILL") == "OK"
+    out = bg.result()
+    assert out.startswith("ERR:Script killed by user with SCRIPT KILL... script: "), out
+    assert c.exists("never") == 0
+    # pcall cannot catch the end of a prelude: the logged run writes once, from the start
+    assert c.execute_command("EVAL", "local ok = pcall(redis.call, 'incr', KEYS[1]) "
+                             "return redis.call('get', KEYS[1])", "1", "cnt") == "1"  # fmt: skip
+    # a script that ends before any data command is answered by its prelude: nothing logged
+    mid = int(c.info("consensus")["last_applied"])
+    assert c.execute_command("EVAL", "return {1, redis.call('ping'), ARGV[1]}", "0", "a") == \
+        [1, "PONG", "a"]  # fmt: skip
+    assert err(c, "EVAL", "return redis.error_reply('boom')", "0") == "boom"
+    assert int(c.info("consensus")["last_applied"]) == mid
+    assert mid > applied  # the INCR script was logged
+    c.execute_command("FUNCTION", "LOAD", "REPLACE", LIB)
+    bg = Bg(synod, "FCALL", "spin_w", "0", FOREVER)
+    wait_busy(c)
+    assert c.execute_command("FUNCTION", "KILL") == "OK"
+    assert bg.result().startswith("ERR:Script killed by user with SCRIPT KILL... script: spin_w")
+
+
+def test_prelude_killed_behind_a_pending_write(c, synod, raw):
+    # pipelined behind a write still in flight: the prelude is killed all the same, and the
+    # kill's error is logged in its place, so the replies keep their order
+    s = synod.sock()
+    s.sendall(b"*3\r\n$3\r\nSET\r\n$2\r\npk\r\n$1\r\nv\r\n"
+              b"*4\r\n$4\r\nEVAL\r\n$%d\r\n%s\r\n$1\r\n0\r\n$10\r\n%s\r\n"
+              b"*1\r\n$4\r\nPING\r\n" % (len(SPIN), SPIN.encode(), FOREVER.encode()))
+    wait_busy(c)
+    assert c.execute_command("SCRIPT", "KILL") == "OK"
+    (a, b, d), _ = raw.read(s, 3)
+    assert a == "OK"
+    assert b[0] == "err" and b[1].startswith("ERR Script killed by user with SCRIPT KILL"), b
+    assert d == "PONG"
+    s.close()
 
 
 def test_caller_pipeline_order(c, synod, raw):

@@ -21,8 +21,11 @@ from harness import assert_same_digest
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
-# ~2-3 s of Lua here, several election timeouts (240..480 ms), far below the instruction bound
+# ~2-3 s of Lua here, several election timeouts (240..480 ms), far below the instruction bound;
+# its first data command (the GET) comes before the loop, so its prelude ends there and the loop
+# runs in the replicated run only (a loop before any data command is killable: the prelude)
 LONG = """
+redis.call('GET', KEYS[1])
 local n, i = tonumber(ARGV[1]), 0
 while i < n do i = i + 1 end
 redis.call('SET', KEYS[1], 'started')
@@ -130,3 +133,46 @@ def test_long_write_script_keeps_replicas_identical(make_cluster):
         a, b = c.stale_get(c.nodes[0], [tag + "-a", tag + "-b"])
         assert a == "started" and b and ":" in b, (tag, a, b)
     print(f"{stats}, kills {set(kills)}, replies {replies}, digest {digest}")
+
+
+def test_prelude_killed_on_a_follower(make_cluster):
+    """A write script's prelude runs on the node the client is connected to (a follower here),
+    before anything is relayed or logged: SCRIPT KILL there ends it, nothing is logged, and a
+    script that ends within its prelude is answered by the follower alone."""
+    c = make_cluster(3, extra_args=("--busy-reply-threshold", "50"))
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    rf = redis.Redis(host=follower.host, port=follower.port, socket_timeout=30.0,
+                     decode_responses=True)  # fmt: skip
+    assert rf.set("before", "1")
+    c.wait_converged(["before"], timeout=10)
+    applied = int(leader.client().info("consensus")["last_applied"])
+    out = {}
+
+    def run():
+        r = redis.Redis(host=follower.host, port=follower.port, socket_timeout=60.0,
+                        decode_responses=True)  # fmt: skip
+        try:
+            out["r"] = r.execute_command(
+                "EVAL", "local i = 0 while true do i = i + 1 end redis.call('set', 'never', 1)",
+                "0")  # fmt: skip
+        except redis.RedisError as e:
+            out["r"] = str(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            rf.ping()
+        except redis.ResponseError as e:
+            assert str(e).startswith("BUSY")
+            break
+        time.sleep(0.02)
+    assert leader.client().ping()  # only the follower is busy
+    assert rf.execute_command("SCRIPT", "KILL") == "OK"
+    t.join(30)
+    assert str(out.get("r", "")).startswith("Script killed by user with SCRIPT KILL"), out
+    assert rf.execute_command("EVAL", "return redis.call('ping')", "0") == "PONG"
+    assert int(leader.client().info("consensus")["last_applied"]) == applied  # nothing logged
+    assert rf.exists("never") == 0

@@ -2,10 +2,10 @@
 raw RESP replies byte for byte (docs/scripting.md "Script timeouts", "Out of memory").
 
 Each scenario runs against the reference, then against the target, on fresh raw connections,
-and the two transcripts must be identical. Only the scripts Redis and synod both may kill are
-killed here (EVAL_RO, no-writes functions): a plain EVAL is a write script in synod, applied from
-the log and never killed (UNKILLABLE), where Redis kills it while it has not written; that
-difference is documented, and a script that wrote is UNKILLABLE on both. FUNCTION STATS's
+and the two transcripts must be identical. Killed here: EVAL_RO, no-writes functions, and write
+scripts before their first data command (synod's prelude; Redis kills a script until it writes,
+synod until its first data command: that difference is documented); a script that wrote is
+UNKILLABLE on both. FUNCTION STATS's
 duration_ms is masked (a clock)."""
 
 import re
@@ -72,6 +72,16 @@ def test_eval_ro_busy_and_script_kill(pair, connect):
 
 def test_function_busy_stats_and_function_kill(pair, connect):
     compare(connect, ("FCALL_RO", "spin_ro", "0", FOREVER), PROBES + [("SCRIPT", "KILL")],
+            ("FUNCTION", "KILL"))  # fmt: skip
+
+
+def test_write_script_killed_before_any_data_command(pair, connect):
+    compare(connect, ("EVAL", SPIN, "0", FOREVER), [("PING",), ("FUNCTION", "KILL")],
+            ("SCRIPT", "KILL"))  # fmt: skip
+
+
+def test_write_function_killed_before_any_data_command(pair, connect):
+    compare(connect, ("FCALL", "spin_w", "0", FOREVER), [("PING",), ("SCRIPT", "KILL")],
             ("FUNCTION", "KILL"))  # fmt: skip
 
 
