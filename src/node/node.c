@@ -225,10 +225,10 @@ static void fail_all(node *n, const char *msg)
  * every replica runs it, with the entry's time and a seed drawn from its index) or of a
  * confirmed read. Returns whether it changed the dataset or the function library. */
 static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int64_t now_ms,
-                        bool replicated, bool oom)
+                        bool replicated, bool oom, bool noreplicas)
 {
     uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
-    script_env env = {now_ms, seed, replicated, NULL, 0, oom, NULL};
+    script_env env = {now_ms, seed, replicated, NULL, 0, oom, NULL, noreplicas};
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
     return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
@@ -249,7 +249,8 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     }
     const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
     if (!dc && script_route(n->host->scripts, argc, n->argv) != SCRIPT_NONE) {
-        exec_script(n, c, argc, n->argv, now_ms, replicated, data[0] == NENTRY_CMD_OOM);
+        exec_script(n, c, argc, n->argv, now_ms, replicated, data[0] == NENTRY_CMD_OOM,
+                    !replicated && c && c->noreplicas_run);
         return true;
     }
     if (!dc) {
@@ -336,7 +337,8 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
                 n->dirty_since_snap++;
             }
         } else if (script_route(n->host->scripts, k, n->argv) != SCRIPT_NONE) {
-            if (exec_script(n, c, k, n->argv, now_ms, true, false)) (*n->host->applied_writes)++;
+            if (exec_script(n, c, k, n->argv, now_ms, true, false, false))
+                (*n->host->applied_writes)++;
         } else if (c) {
             n->host->dispatch(c->conn, k, n->argv);
         }
@@ -706,10 +708,59 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     return wait < 1 ? 1 : wait;
 }
 
+/* Voters other than this node heard from within min-replicas-max-lag seconds (Redis's "good
+ * replicas"; a leader hears every follower at least once per heartbeat). */
+static int good_replicas(node *n)
+{
+    raft_status st;
+    raft_status_get(n->r, &st);
+    int64_t now = net_mono_ms(), lag = n->cfg.min_replicas_max_lag * 1000;
+    int good = 0;
+    for (uint32_t i = 0; i < st.config.n_voters; i++) {
+        raft_id id = st.config.voters[i];
+        if (id == (raft_id)n->cfg.id) continue;
+        for (size_t k = 0; k < NODE_ADDRS_MAX; k++)
+            if (n->heard[k].id == id && now - n->heard[k].ms <= lag) good++;
+    }
+    return good;
+}
+
+/* min-replicas-to-write is set and not met: writes are refused (-NOREPLICAS) */
+static bool noreplicas(node *n)
+{
+    return n->cfg.min_replicas_to_write > 0 && n->cfg.min_replicas_max_lag > 0 &&
+           good_replicas(n) < n->cfg.min_replicas_to_write;
+}
+
+bool node_refuses_write(node *n, int argc, const data_arg *argv)
+{
+    if (n->role != RAFT_LEADER || !noreplicas(n)) return false;
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) return (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0;
+    return script_write_policy(n->host->scripts, argc, argv) == SCRIPT_WRITES_DECLARED;
+}
+
+static void heard_from(node *n, raft_id id)
+{
+    size_t free_at = NODE_ADDRS_MAX, oldest = 0;
+    for (size_t k = 0; k < NODE_ADDRS_MAX; k++) {
+        if (n->heard[k].id == id) {
+            n->heard[k].ms = net_mono_ms();
+            return;
+        }
+        if (!n->heard[k].id && free_at == NODE_ADDRS_MAX) free_at = k;
+        if (n->heard[k].ms < n->heard[oldest].ms) oldest = k;
+    }
+    size_t k = free_at < NODE_ADDRS_MAX ? free_at : oldest;
+    n->heard[k].id = id;
+    n->heard[k].ms = net_mono_ms();
+}
+
 void node_on_peer_msg(void *ctx, const raft_message *m)
 {
     node *n = ctx;
-    if (n->failed) return;    /* no raft_step: the instance may be mid-Ready */
+    if (n->failed) return; /* no raft_step: the instance may be mid-Ready */
+    heard_from(n, m->from);
     node_catch_up(n);         /* the core judges the message at the right time */
     (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
 }
@@ -787,6 +838,24 @@ static int rewrite_write(data_store *ds, const data_cmd *dc, int64_t now_ms, int
     return k;
 }
 
+static bool noreplicas(node *n);
+
+/* Does c's queued transaction hold a write (min-replicas-to-write)? */
+static bool multi_writes(node *n, client *c)
+{
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k;
+    bool w = false;
+    while (!w && (k = n->host->multi_next(c->conn, &off, &argv, &cap)) > 0) {
+        const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+        w = dc ? (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0
+               : script_write_policy(n->host->scripts, k, argv) == SCRIPT_WRITES_DECLARED;
+    }
+    free(argv);
+    return w;
+}
+
 int node_exec(node *n, client *c)
 {
     if (c->n_async) return stall(c); /* earlier replies first */
@@ -810,6 +879,14 @@ int node_exec(node *n, client *c)
         if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c); /* with c's watched keys */
         multi_reset(n, c);
         node_unwatch(n, c);
+        return NODE_DONE;
+    }
+    if (noreplicas(n) && multi_writes(n, c)) { /* Redis's rejectCommand of such an EXEC */
+        multi_reset(n, c);
+        node_unwatch(n, c);
+        nreply_error(n, c,
+                     "EXECABORT Transaction discarded because of: NOREPLICAS Not enough "
+                     "good replicas to write.");
         return NODE_DONE;
     }
     if (c->n_watch) { /* the leader decides, with its log applied (node_watch.c) */
@@ -1042,7 +1119,8 @@ static bool run_prelude(node *n, client *c, int argc, const data_arg *argv, held
 {
     int stop = 0;
     int64_t now = net_wall_ms();
-    script_env env = {now, (uint64_t)now * 0x9E3779B97F4A7C15ull, 0, NULL, 0, c->oom_script, &stop};
+    script_env env = {now, (uint64_t)now * 0x9E3779B97F4A7C15ull, 0, NULL, 0, c->oom_script, &stop,
+                      0};
     bool resp3 = n->host->reply->is_resp3(c->conn);
     script_out out = {nreply_ops(n, c), c->conn, n->host->reply_raw, resp3};
     if (held) out = (script_out){&held_ops, held, held_raw, resp3};
@@ -1056,6 +1134,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv);
 
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
+    if (!c->n_async) c->noreplicas_run = false; /* its read, if any, was answered */
     int rc = route_cmd(n, c, argc, argv);
     if (rc != NODE_STALL) c->prelude_passed = false; /* the next request is another one */
     return rc;
@@ -1125,6 +1204,22 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
                           "SYNOD CONSISTENCY stale read its possibly stale data): %s",
                           c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
         return NODE_DONE;
+    }
+    if (n->role == RAFT_LEADER && write && !blocking && noreplicas(n)) {
+        /* Redis's min-replicas-to-write: write commands and declared write scripts are refused;
+         * a script without shebang runs as a read whose write commands fail */
+        int wp = dc ? SCRIPT_WRITES_DECLARED : script_write_policy(n->host->scripts, argc, argv);
+        if (wp != SCRIPT_WRITES_FIRST && (dc || wp == SCRIPT_WRITES_DECLARED)) {
+            if (c->n_async) return stall(c);
+            nreply_error(n, c, "NOREPLICAS Not enough good replicas to write.");
+            return NODE_DONE;
+        }
+        if (wp == SCRIPT_WRITES_FIRST) {
+            if (c->n_async && c->async_kind != ASYNC_READ) return stall(c);
+            c->noreplicas_run = true;
+            if (raft_sole_voter(n->r)) return c->n_async ? stall(c) : NODE_LOCAL;
+            return route_read(n, c, argc, argv);
+        }
     }
     data_arg errv[4];
     if (sk == SCRIPT_WRITE && !c->forwarded && !c->prelude_passed && script_is_call(argc, argv)) {

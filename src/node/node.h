@@ -64,6 +64,7 @@ typedef struct node_client {
     bool oom_script;
     bool prelude_passed;             /* the request being routed had its script prelude (node.c) */
     char prelude_err[512];           /* ... and the error it ended with, logged in its place */
+    bool noreplicas_run;             /* served as a read because min-replicas-to-write is not met */
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 
@@ -137,6 +138,8 @@ typedef struct {
     char requirepass[NODE_SECRET_MAX + 1]; /* a follower's relay AUTHs with it */
     long long cluster_down_timeout_ms;     /* a command waits this long for a leader */
     long long snapshot_count;              /* applied entries between automatic snapshots */
+    long long min_replicas_to_write;       /* 0 = off; else writes need this many good voters */
+    long long min_replicas_max_lag;        /* seconds: a voter heard from within it is good */
 } node_config;
 
 /* Opens the data directory (snapshot + WAL replay into ds), creates the raft instance, the peer
@@ -168,6 +171,9 @@ int node_route(node *n, node_client *c, int argc, const data_arg *argv);
  * NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */
 int node_exec(node *n, node_client *c);
 void node_expire_cycle(node *n); /* leader: propose DELs of expired keys */
+/* The leader under min-replicas-to-write without enough good replicas, and argv a write (a data
+ * write, a declared write script): Redis refuses it with -NOREPLICAS (queued in MULTI too). */
+bool node_refuses_write(node *n, int argc, const data_arg *argv);
 /* maxmemory (docs/data.md "Eviction"): the leader evicts keys by the data store's policy, each
  * deletion a log entry, until `over` bytes are freed or on their way. 0: done or in progress;
  * -1: nothing can be evicted (noeviction, no candidate, storage failed): the caller answers a

@@ -160,6 +160,8 @@ void node_set_config(node *n, const node_config *cfg)
     snprintf(n->cfg.requirepass, sizeof(n->cfg.requirepass), "%s", cfg->requirepass);
     n->cfg.cluster_down_timeout_ms = cfg->cluster_down_timeout_ms;
     n->cfg.snapshot_count = cfg->snapshot_count;
+    n->cfg.min_replicas_to_write = cfg->min_replicas_to_write;
+    n->cfg.min_replicas_max_lag = cfg->min_replicas_max_lag;
 }
 
 /* Recovers from the data directory and joins the peers; -1 on a fatal error (logged). */

@@ -171,7 +171,11 @@ struct node {
     struct stamp **stamps;
     size_t stamps_cap, stamps_n;
     uint64_t stamp_horizon; /* stamps at or below this index are unknown */
-    uint64_t *flush_stamps; /* per database: last FLUSHALL / FLUSHDB / SWAPDB */
+    struct {
+        raft_id id;
+        int64_t ms;          /* monotonic */
+    } heard[NODE_ADDRS_MAX]; /* when each peer's last message came (min-replicas-to-write) */
+    uint64_t *flush_stamps;  /* per database: last FLUSHALL / FLUSHDB / SWAPDB */
     int flush_stamps_n;
     uint64_t applying_index; /* index of the entry being applied */
     /* pub/sub and keyspace notifications (node_pubsub.c): entries up to replayed_index were in

@@ -90,6 +90,9 @@ typedef struct {
      * usual). A script that ends first (or fails, or is killed: it is a killable read run) has
      * its reply emitted: it touched no data, so that reply is final. */
     int *prelude_stop;
+    /* min-replicas-to-write is not met (the leader's judgement when it served the call): a write
+     * command fails with -NOREPLICAS (a script without shebang, run as a read then) */
+    int noreplicas;
 } script_env;
 
 /* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
@@ -146,6 +149,11 @@ enum {
     SCRIPT_OOM_FIRST_WRITE = 2, /* a script without shebang: runs with script_env.oom set */
 };
 int script_oom_policy(script_engine *se, int argc, const data_arg *argv);
+/* Whether a scripting command writes, as min-replicas-to-write judges it (Redis's rules): a
+ * script without shebang only where it calls a write command (FIRST), a shebang without
+ * no-writes, a function without no-writes, FUNCTION LOAD / DELETE / FLUSH / RESTORE: DECLARED. */
+enum { SCRIPT_WRITES_NONE = 0, SCRIPT_WRITES_FIRST = 1, SCRIPT_WRITES_DECLARED = 2 };
+int script_write_policy(script_engine *se, int argc, const data_arg *argv);
 
 /* Statistics for INFO (used_memory_lua, number_of_cached_scripts, functions). */
 typedef struct {

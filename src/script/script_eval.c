@@ -285,7 +285,9 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
         return 0;
     }
     srun r = {env, 2, 0, 0, sha, out->ctx, flags, 0, 0, argc, argv};
-    r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || !env->replicated;
+    /* a run served as a read because min-replicas-to-write is not met is refused its writes by
+     * that rule instead (-NOREPLICAS) */
+    r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || (!env->replicated && !env->noreplicas);
     /* KEYS and ARGV are globals of EVAL scripts */
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_real_globals);
     push_array(L, argv + 3, numkeys);
@@ -536,33 +538,49 @@ void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx)
     se->busy_ctx = ctx;
 }
 
-int script_oom_policy(script_engine *se, int argc, const data_arg *argv)
+/* The flags of the script an EVAL-family call would run (SFLAG_EVAL_COMPAT without a
+ * shebang): 1, or 0 if it is not one or would not run (a shebang's error, NOSCRIPT). */
+static int eval_flags(script_engine *se, int argc, const data_arg *argv, uint32_t *flags)
 {
     const data_arg *a = &argv[0];
     int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
-    if (sha || sarg_is(a, "eval") || sarg_is(a, "eval_ro")) {
-        if (argc < 3) return SCRIPT_OOM_OK;
-        uint32_t flags = SFLAG_EVAL_COMPAT;
-        if (!sha) {
-            size_t skip;
-            char err[128];
-            if (parse_shebang(argv[1].ptr, argv[1].len, &flags, &skip, err, sizeof err) < 0)
-                return SCRIPT_OOM_OK; /* answered with the shebang's error */
-        } else {
-            cache_get(se, argv[1].ptr, argv[1].len);
-            int found = !lua_isnil(se->L, -1);
-            if (found) flags = entry_flags(se->L);
-            lua_pop(se->L, 1);
-            if (!found) return SCRIPT_OOM_OK; /* NOSCRIPT */
-        }
-        /* Redis: a shebang's flags replace the command's; no-writes implies allow-oom. A script
-         * without one (EVAL_RO's too) is judged at its first deny-oom command. */
-        if (flags & SFLAG_EVAL_COMPAT)
-            return sarg_is(a, "eval") || sarg_is(a, "evalsha") ? SCRIPT_OOM_FIRST_WRITE
-                                                               : SCRIPT_OOM_OK;
-        return (flags & (SFLAG_NO_WRITES | SFLAG_ALLOW_OOM)) ? SCRIPT_OOM_OK : SCRIPT_OOM_DENY;
+    if (!sha && !sarg_is(a, "eval") && !sarg_is(a, "eval_ro")) return 0;
+    if (argc < 3) return 0;
+    *flags = SFLAG_EVAL_COMPAT;
+    if (!sha) {
+        size_t skip;
+        char err[128];
+        return parse_shebang(argv[1].ptr, argv[1].len, flags, &skip, err, sizeof err) == 0;
     }
-    return sfunc_oom_policy(se, argc, argv);
+    cache_get(se, argv[1].ptr, argv[1].len);
+    int found = !lua_isnil(se->L, -1);
+    if (found) *flags = entry_flags(se->L);
+    lua_pop(se->L, 1);
+    return found;
+}
+
+int script_oom_policy(script_engine *se, int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_oom_policy(se, argc - 2, argv + 2);
+    const data_arg *a = &argv[0];
+    uint32_t flags;
+    if (!eval_flags(se, argc, argv, &flags)) return sfunc_oom_policy(se, argc, argv);
+    /* Redis: a shebang's flags replace the command's; no-writes implies allow-oom. A script
+     * without one (EVAL_RO's too) is judged at its first deny-oom command. */
+    if (flags & SFLAG_EVAL_COMPAT)
+        return sarg_is(a, "eval") || sarg_is(a, "evalsha") ? SCRIPT_OOM_FIRST_WRITE : SCRIPT_OOM_OK;
+    return (flags & (SFLAG_NO_WRITES | SFLAG_ALLOW_OOM)) ? SCRIPT_OOM_OK : SCRIPT_OOM_DENY;
+}
+
+int script_write_policy(script_engine *se, int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_write_policy(se, argc - 2, argv + 2);
+    const data_arg *a = &argv[0];
+    uint32_t flags;
+    if (!eval_flags(se, argc, argv, &flags)) return sfunc_write_policy(se, argc, argv);
+    if (sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro") || (flags & SFLAG_NO_WRITES))
+        return SCRIPT_WRITES_NONE;
+    return (flags & SFLAG_EVAL_COMPAT) ? SCRIPT_WRITES_FIRST : SCRIPT_WRITES_DECLARED;
 }
 
 void script_set_max_instructions(script_engine *se, uint64_t n)

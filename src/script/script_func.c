@@ -1266,6 +1266,30 @@ int sfunc_oom_policy(script_engine *se, int argc, const data_arg *argv)
     return SCRIPT_OOM_OK;
 }
 
+int sfunc_write_policy(script_engine *se, int argc, const data_arg *argv)
+{
+    const data_arg *a = &argv[0];
+    if (sarg_is(a, "fcall")) {
+        if (argc < 3) return SCRIPT_WRITES_NONE;
+        sfunc_sync(se);
+        find_function(se, &argv[1]);
+        uint32_t flags = SFLAG_NO_WRITES; /* unknown: answered with its error */
+        if (!lua_isnil(se->L, -1)) {
+            lua_getfield(se->L, -1, "flags");
+            flags = (uint32_t)lua_tonumber(se->L, -1);
+            lua_pop(se->L, 1);
+        }
+        lua_pop(se->L, 1);
+        return (flags & SFLAG_NO_WRITES) ? SCRIPT_WRITES_NONE : SCRIPT_WRITES_DECLARED;
+    }
+    /* Redis's write commands among FUNCTION's subcommands */
+    if (sarg_is(a, "function") && argc >= 2 &&
+        (sarg_is(&argv[1], "load") || sarg_is(&argv[1], "restore") || sarg_is(&argv[1], "delete") ||
+         sarg_is(&argv[1], "flush")))
+        return SCRIPT_WRITES_DECLARED;
+    return SCRIPT_WRITES_NONE;
+}
+
 int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                const script_out *out)
 {

@@ -94,7 +94,8 @@ void slua_sha1hex(char out[41], const char *p, size_t len);
 int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                const script_out *out);
 int sfunc_route(script_engine *se, int argc, const data_arg *argv);
-int sfunc_oom_policy(script_engine *se, int argc, const data_arg *argv); /* script_oom_policy */
+int sfunc_oom_policy(script_engine *se, int argc, const data_arg *argv);   /* script_oom_policy */
+int sfunc_write_policy(script_engine *se, int argc, const data_arg *argv); /* ... write_policy */
 void sfunc_sync(script_engine *se); /* rebuild the libraries if a snapshot replaced them */
 
 /* script_eval.c: error reply helpers */

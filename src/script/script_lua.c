@@ -691,6 +691,8 @@ static int redis_generic(lua_State *L, int raise)
             err = "Wrong number of args calling Redis command from script";
         else if ((info->flags & DATA_CMD_WRITE) && r->read_only)
             err = "Write commands are not allowed from read-only scripts.";
+        else if ((info->flags & DATA_CMD_WRITE) && r->env->noreplicas)
+            err = "-NOREPLICAS Not enough good replicas to write.";
         else if (r->env->oom && !r->wrote && (info->flags & DATA_CMD_DENYOOM) &&
                  ((r->flags & SFLAG_EVAL_COMPAT) || !(r->flags & SFLAG_ALLOW_OOM)))
             err = "-OOM command not allowed when used memory > 'maxmemory'.";

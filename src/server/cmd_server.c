@@ -421,8 +421,10 @@ void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv)
     static uint64_t runs;
     int64_t now_ms = srv_now_ms();
     /* a local run is a read or an error: its draws need no agreement with other nodes */
-    script_env env = {now_ms, (uint64_t)now_ms * 0x9E3779B97F4A7C15ull ^ ++runs, 0, NULL, 0, 0,
-                      NULL};
+    script_env env = {now_ms, (uint64_t)now_ms * 0x9E3779B97F4A7C15ull ^ ++runs,
+                      0,      NULL,
+                      0,      0,
+                      NULL,   c->nc.noreplicas_run};
     script_out out = {&srv_client_reply_ops, c, raw_out, c->proto == 3};
     (void)script_exec(s->se, argc, argv, &env, &out);
 }

@@ -83,6 +83,14 @@ static const key_def keys[] = {
     {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
     {"consistency", K_CONSIST, K_STARTUP, OFF(consistency), 0, 0,
      "default reads: linearizable|lease|stale"},
+    {"min-replicas-to-write", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_to_write), 0, INT_MAX,
+     "the leader refuses writes (-NOREPLICAS) unless this many other voters answered lately"},
+    {"min-slaves-to-write", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_to_write), 0, INT_MAX,
+     "alias of min-replicas-to-write"},
+    {"min-replicas-max-lag", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_max_lag), 0, INT_MAX,
+     "seconds since a voter last answered the leader for it to count (min-replicas-to-write)"},
+    {"min-slaves-max-lag", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_max_lag), 0, INT_MAX,
+     "alias of min-replicas-max-lag"},
     {"snapshot-count", K_INT, K_STARTUP | K_RUNTIME, OFF(snapshot_count), 1, LLONG_MAX,
      "applied entries between automatic (background) snapshots"},
     {"busy-reply-threshold", K_INT, K_STARTUP | K_RUNTIME, OFF(busy_reply_threshold_ms), 0,
@@ -213,6 +221,7 @@ void srv_config_defaults(srv_config *c)
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
     c->databases = DATA_DATABASES_DEFAULT;
+    c->min_replicas_max_lag = 10; /* Redis's default */
     c->hll_sparse_max_bytes = 3000;
     c->stream_node_max_entries = 100;
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;

@@ -80,8 +80,9 @@ typedef struct {
     long long timeout_s;                 /* close clients idle this long; 0 = never */
     long long set_max_intset_entries;    /* integer sets up to this size: intset */
     long long databases;                 /* SELECT's range: 0 .. databases-1 */
-    long long maxmemory;                 /* 0 = no limit */
-    int maxmemory_policy;                /* DATA_EVICT_* */
+    long long min_replicas_to_write, min_replicas_max_lag; /* -NOREPLICAS (node.c) */
+    long long maxmemory;                                   /* 0 = no limit */
+    int maxmemory_policy;                                  /* DATA_EVICT_* */
     long long maxmemory_samples, maxmemory_tenacity, lfu_log_factor, lfu_decay_time;
     int notify_keyspace_events;        /* DATA_NOTIFY_* flags */
     long long hll_sparse_max_bytes;    /* data_set_hll_sparse_max_bytes: equal on every node */

@@ -137,4 +137,6 @@ void srv_node_config(const server *s, node_config *o)
     snprintf(o->requirepass, sizeof(o->requirepass), "%s", c->requirepass);
     o->cluster_down_timeout_ms = c->cluster_down_timeout_ms;
     o->snapshot_count = c->snapshot_count;
+    o->min_replicas_to_write = c->min_replicas_to_write;
+    o->min_replicas_max_lag = c->min_replicas_max_lag;
 }

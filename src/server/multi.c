@@ -144,6 +144,11 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         c->multi_dirty = 1;
         return MULTI_DONE;
     }
+    if (s->node && node_refuses_write(s->node, argc, argv)) { /* min-replicas-to-write */
+        srv_reply_error(c, "NOREPLICAS Not enough good replicas to write.");
+        c->multi_dirty = 1;
+        return MULTI_DONE;
+    }
     if (!c->multi_dirty && queue(c, argc, argv) < 0) {
         /* the transaction can only be discarded now: free its queue and make EXEC say so */
         syn_log(SYN_LOG_WARN, "out of memory queueing a command of client id=%llu addr=%s",
