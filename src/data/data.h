@@ -372,6 +372,7 @@ typedef struct {
     uint64_t memory_bytes; /* bytes allocated for the dataset */
     /* key lookups of read commands on this node that found the key / did not (INFO) */
     uint64_t keyspace_hits, keyspace_misses;
+    uint64_t lazyfree_pending; /* keys of FLUSHALL/FLUSHDB ASYNC not freed yet */
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 void data_get_stats(const data_store *ds, data_stats *out);

@@ -633,6 +633,9 @@ void data_get_stats(const data_store *ds, data_stats *out)
     out->memory_bytes = ds->mem + sizeof *ds;
     out->keyspace_hits = ds->keyspace_hits;
     out->keyspace_misses = ds->keyspace_misses;
+    out->lazyfree_pending = 0;
+    for (int i = 0; i < ds->garbage_n; i++)
+        out->lazyfree_pending += dict_size(&ds->garbage[i]);
 }
 
 void data_reset_stats(data_store *ds)

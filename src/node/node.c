@@ -231,7 +231,10 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
     script_env env = {now_ms, seed, replicated, NULL, 0, oom, NULL, noreplicas};
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
-    return script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
+    bool dirty = script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
+    if (c && n->host->script_read && script_called_read(n->host->scripts))
+        n->host->script_read(n->host->host, c->conn, argc, argv);
+    return dirty;
 }
 
 /* Runs a command entry (or a confirmed read: replicated false) and answers c if given; false if
@@ -601,6 +604,10 @@ static void on_soft_state(node *n, const raft_soft_state *ss)
         raft_status_get(n->r, &st);
         data_coord_set_epoch(n->ds, st.term);
         n->coord_wait_index = 0;
+        /* indexes of a former term's proposals may never be reached by this term's log */
+        n->evict_wait_index = 0;
+        n->expire_wait_index = 0;
+        n->blk_retry_index = 0;
     }
     n->role = ss->role;
     n->leader = ss->leader;
@@ -1253,6 +1260,9 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         /* a read waits for the retries of blocked clients already in the log (or about to
          * be): it must see the pops a push it follows has served, as in Redis */
         if (nblock_reads_wait(n)) return stall(c);
+        /* ... and for the evictions it proposed (Redis evicts before it runs a command, so the
+         * invalidations of evicted keys come before the reply) */
+        if (n->applied < n->evict_wait_index) return stall(c);
         if (raft_sole_voter(n->r)) /* applied == committed between passes */
             return c->n_async ? stall(c) : NODE_LOCAL;
         /* pipelined reads go out together (one ReadIndex round); after a write, wait for it */

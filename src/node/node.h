@@ -103,6 +103,9 @@ typedef struct {
      * relayed writes, expiry); then, after the entry's reply, entry_applied. May be NULL. */
     void (*key_touched)(void *host, const char *key, size_t len, void *writer);
     void (*entry_applied)(void *host);
+    /* A script run for conn (argv: its EVAL / FCALL ...) called a read-only command: client-side
+     * caching tracks its declared keys. May be NULL. */
+    void (*script_read)(void *host, void *conn, int argc, const data_arg *argv);
 } node_host;
 
 #define NODE_MEMBERS_MAX 9

@@ -95,6 +95,10 @@ typedef struct {
     int noreplicas;
 } script_env;
 
+/* Did the last script_exec's run call a read-only data command? (Client-side caching tracks a
+ * script's declared keys then, as Redis does.) */
+int script_called_read(const script_engine *se);
+
 /* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
 int script_is_call(int argc, const data_arg *argv);
 

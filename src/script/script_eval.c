@@ -503,6 +503,7 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     int top = lua_gettop(L0);
     int dirty = 0;
     int db = data_selected(se->ds); /* a SELECT inside does not outlive the script (Redis 7) */
+    se->called_read = 0;
     int sha = sarg_is(a, "evalsha") || sarg_is(a, "evalsha_ro");
     int ro = sarg_is(a, "eval_ro") || sarg_is(a, "evalsha_ro");
     if (sha || ro || sarg_is(a, "eval")) {
@@ -523,6 +524,11 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
     SYN_ASSERT(se->L != L0 || lua_gettop(se->L) == top); /* SCRIPT FLUSH makes a new state */
     data_select(se->ds, db);
     return dirty;
+}
+
+int script_called_read(const script_engine *se)
+{
+    return se->called_read;
 }
 
 int script_is_call(int argc, const data_arg *argv)

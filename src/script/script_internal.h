@@ -65,6 +65,7 @@ struct script_engine {
     int busy_called; /* the busy hook saw the run in progress */
     int killed;      /* the run in progress was killed (SCRIPT KILL / FUNCTION KILL) */
     int prelude_hit; /* a prelude run reached its first data command: it stops there */
+    int called_read; /* the last script_exec's run called a read-only data command */
     data_arg *argv;  /* redis.call's arguments, copied out of Lua (script_lua.c) */
     size_t argv_cap;
     char *abuf;

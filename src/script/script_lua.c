@@ -711,6 +711,7 @@ static int redis_generic(lua_State *L, int raise)
             sorted = sorted_reply(info->name);
         if (!err && r->env->acl_user) err = acl_denied(se, r, dc, argc, argv);
         if (!err && (info->flags & DATA_CMD_WRITE)) r->wrote = 1; /* as Redis: before it runs */
+        if (!err && (info->flags & DATA_CMD_READONLY)) se->called_read = 1; /* tracking */
     }
     if (err) {
         slua_push_error(L, err);

@@ -130,13 +130,14 @@ static void info_memory(server *s, resp_buf *b)
     human_bytes(h1, sizeof(h1), used);
     human_bytes(h2, sizeof(h2), rss);
     human_bytes(h3, sizeof(h3), (unsigned long long)s->cfg.maxmemory);
-    sb_printf(b,
-              "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
-              "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
-              "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-              "mem_allocator:libc\r\n",
-              used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
-              data_evict_policy_names[s->cfg.maxmemory_policy]);
+    sb_printf(
+        b,
+        "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+        "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
+        "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+        "mem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:%llu\r\n",
+        used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
+        data_evict_policy_names[s->cfg.maxmemory_policy], (unsigned long long)ds.lazyfree_pending);
     script_stats ss;
     script_get_stats(s->se, &ss);
     sb_printf(b,
@@ -292,10 +293,17 @@ void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv)
 void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
 {
     size_t nk = srv_config_key_count();
-    int hit[64] = {0};
-    const data_arg *exact[64] = {0}; /* Redis echoes a non-glob name as the client wrote it */
+    char *hit = calloc(nk, 1);
+    const data_arg **exact = calloc(nk, sizeof(*exact)); /* Redis echoes a non-glob name as the
+                                                            client wrote it */
+    if (!hit || !exact) {
+        free(hit);
+        free(exact);
+        srv_reply_error(c, "OOM out of memory");
+        return;
+    }
     size_t n = 0;
-    for (size_t k = 0; k < nk && k < 64; k++) {
+    for (size_t k = 0; k < nk; k++) {
         const char *name = srv_config_key_name(k);
         for (int a = 2; a < argc; a++) {
             if (srv_glob_match(argv[a].ptr, argv[a].len, name, strlen(name), 1)) {
@@ -309,7 +317,7 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
         }
     }
     srv_reply_map(c, n);
-    for (size_t k = 0; k < nk && k < 64; k++) {
+    for (size_t k = 0; k < nk; k++) {
         if (!hit[k]) continue;
         char val[SRV_PATH_MAX];
         srv_config_key_value(&s->cfg, k, val, sizeof(val));
@@ -319,6 +327,8 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
             srv_reply_cstr(c, srv_config_key_name(k));
         srv_reply_cstr(c, val);
     }
+    free(hit);
+    free(exact);
 }
 
 void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
@@ -427,4 +437,5 @@ void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv)
                       NULL,   c->nc.noreplicas_run};
     script_out out = {&srv_client_reply_ops, c, raw_out, c->proto == 3};
     (void)script_exec(s->se, argc, argv, &env, &out);
+    if (script_called_read(s->se)) srv_tracking_script(s, c, argc, argv);
 }

@@ -72,6 +72,11 @@ static void h_key_touched(void *host, const char *key, size_t len, void *writer)
     srv_tracking_touched(host, key, len, writer);
 }
 
+static void h_script_read(void *host, void *conn, int argc, const data_arg *argv)
+{
+    srv_tracking_script(host, conn, argc, argv);
+}
+
 static void h_entry_applied(void *host)
 {
     srv_tracking_flush(host);
@@ -99,6 +104,7 @@ void srv_host_init(server *s)
         .keyspace_event = h_keyspace_event,
         .key_touched = h_key_touched,
         .entry_applied = h_entry_applied,
+        .script_read = h_script_read,
     };
 }
 

@@ -242,6 +242,7 @@ void srv_tracking_init(server *s);
 void srv_tracking_deinit(server *s);
 void srv_tracking_drop(server *s, client *c); /* at close and RESET */
 void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv);
+void srv_tracking_script(server *s, client *c, int argc, const data_arg *argv);
 void srv_tracking_touched(server *s, const char *key, size_t len, client *writer);
 void srv_tracking_flush(server *s);
 void srv_tracking_bound(server *s); /* tracking-table-max-keys: evict with invalidations */

@@ -21,6 +21,7 @@
 
 #include "server/server.h"
 #include "util/assert.h"
+#include "util/strconv.h"
 
 enum {
     TRK_BCAST = 1u << 0,
@@ -40,6 +41,7 @@ struct srv_client_tracking {
     /* BCAST: per prefix, the keys to send at the end of the entry (encoded bulks, count) */
     resp_buf *pending;
     size_t *n_pending;
+    bool script_ok; /* the last scripting call routed may be tracked (OPTIN / OPTOUT rules) */
 };
 
 typedef struct trk_key {
@@ -384,13 +386,35 @@ void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv)
     unsigned caching = ct->flags & TRK_CACHING;
     if (!is_client && !c->in_multi) ct->flags &= ~TRK_CACHING; /* for one command, as Redis */
     if (ct->flags & TRK_BCAST) return;
-    if (((ct->flags & TRK_OPTIN) && !caching) || ((ct->flags & TRK_OPTOUT) && caching)) return;
+    bool ok = !(((ct->flags & TRK_OPTIN) && !caching) || ((ct->flags & TRK_OPTOUT) && caching));
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
-    if (!dc || !(data_cmd_describe(dc)->flags & DATA_CMD_READONLY)) return;
+    if (!dc) ct->script_ok = ok; /* a script's keys are tracked once it has run */
+    if (!ok || !dc || !(data_cmd_describe(dc)->flags & DATA_CMD_READONLY)) return;
     int pos[64];
     int nk = data_cmd_getkeys(dc, argc, argv, pos, 64);
     for (int i = 0; i < nk && i < 64; i++)
         remember(s, c, argv[pos[i]].ptr, argv[pos[i]].len);
+    srv_tracking_bound(s);
+}
+
+static int arg_is(const data_arg *a, const char *s);
+
+/* A script run for c called a read-only command: its declared keys are tracked (Redis 7.0);
+ * argv is its EVAL / EVALSHA / FCALL (and _RO) call, possibly behind an ACL_AS prefix. */
+void srv_tracking_script(server *s, client *c, int argc, const data_arg *argv)
+{
+    struct srv_client_tracking *ct = c->trk;
+    if (!ct || (ct->flags & TRK_BCAST) || !ct->script_ok) return;
+    if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
+        argc -= 2;
+        argv += 2;
+    }
+    long long numkeys;
+    if (argc < 3 || !syn_string2ll(argv[2].ptr, argv[2].len, &numkeys) || numkeys < 0 ||
+        numkeys > argc - 3)
+        return;
+    for (long long i = 0; i < numkeys; i++)
+        remember(s, c, argv[3 + i].ptr, argv[3 + i].len);
     srv_tracking_bound(s);
 }
 

@@ -56,7 +56,7 @@ static const char *sx(eng *e, const char *line)
     int argc = rec_split(line, store, argv);
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
-    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0};
+    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0, NULL, 0};
     script_out out = {&rec_ops, &t_rec, raw, t_resp3};
     (void)script_exec(e->se, argc, argv, &env, &out);
     return t_rec.buf;
@@ -459,7 +459,7 @@ static void oom_rules(void **state)
         int argc = rec_split(lines[i], store, argv);
         t_rec.len = 0;
         t_rec.buf[0] = '\0';
-        script_env env = {t_now_ms, t_seed, 1, NULL, 0, 1};
+        script_env env = {t_now_ms, t_seed, 1, NULL, 0, 1, NULL, 0};
         script_out out = {&rec_ops, &t_rec, raw, 0};
         (void)script_exec(e.se, argc, argv, &env, &out);
         if (strncmp(t_rec.buf, want[i], strlen(want[i])) != 0)
@@ -544,7 +544,7 @@ static void functions(void **state)
     av[1] = (data_arg){"DUMP", 4};
     data_reply_ops ops = rec_ops;
     ops.bulk = capture_bulk;
-    script_env env = {t_now_ms, 1, 0, NULL, 0, 0};
+    script_env env = {t_now_ms, 1, 0, NULL, 0, 0, NULL, 0};
     script_out out = {&ops, &t_rec, raw, 0};
     t_dump_len = 0;
     (void)script_exec(a.se, 2, av, &env, &out);
@@ -583,7 +583,7 @@ static const char *sx_args(eng *e, const char *script, int nargs, const data_arg
         argv[3 + i] = args[i];
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
-    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0};
+    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0, NULL, 0};
     script_out out = {&rec_ops, &t_rec, raw, t_resp3};
     (void)script_exec(e->se, 3 + nargs, argv, &env, &out);
     return t_rec.buf;

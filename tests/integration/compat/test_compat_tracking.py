@@ -53,6 +53,27 @@ SCENARIOS = [
         ],
     ),
     (
+        "scripts_that_read",  # the declared keys of a script that called a read-only command
+        [
+            ("s", "CLIENT", "TRACKING", "on"),
+            ("s", "EVAL", "redis.call('set', 'k3', 'bar')", "2", "k1", "k2"),
+            ("p", "MSET", "k1", "1", "k2", "1"),
+            ("s", "EVAL", "redis.call('get', 'k3')", "2", "k1", "k2"),
+            ("p", "MSET", "k2", "2", "k1", "2"),
+            ("s", "EVAL_RO", "redis.call('ping')", "2", "k1", "k2"),
+            ("p", "MSET", "k2", "3", "k1", "3"),
+            ("s", "EVAL_RO", "return redis.call('get', KEYS[1])", "1", "k1"),
+            ("p", "SET", "k1", "4"),
+            ("s", "CLIENT", "TRACKING", "off"),
+            ("s", "CLIENT", "TRACKING", "on", "OPTIN"),
+            ("s", "EVAL", "return redis.call('get', KEYS[1])", "1", "k5"),
+            ("p", "SET", "k5", "1"),
+            ("s", "CLIENT", "CACHING", "yes"),
+            ("s", "EVAL", "return redis.call('get', KEYS[1])", "1", "k6"),
+            ("p", "SET", "k6", "1"),
+        ],
+    ),
+    (
         "reads_in_multi",
         [
             ("s", "SUBSCRIBE", "__redis__:invalidate"),
