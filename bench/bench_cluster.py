@@ -41,7 +41,28 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "cluster"))
 
-from harness import SynodCluster, free_ports  # noqa: E402
+import harness  # noqa: E402
+from harness import SynodCluster  # noqa: E402
+
+KERNEL_FREE_PORTS = harness.free_ports
+PORT_NEXT = [None]  # --port-base: ports are taken upwards from it (checked free)
+
+
+def free_ports(n, host="127.0.0.1"):
+    """n free ports: the kernel's, or from --port-base / BENCH_PORT_BASE upwards."""
+    if PORT_NEXT[0] is None:
+        return KERNEL_FREE_PORTS(n, host)
+    out = []
+    while len(out) < n:
+        p = PORT_NEXT[0]
+        PORT_NEXT[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind((host, p))
+            except OSError:
+                continue
+        out.append(p)
+    return out
 
 SYNOD_BIN = os.environ.get("SYNOD_BIN", os.path.join(ROOT, "build", "rel", "synod"))
 ETCD_BIN = os.environ.get("ETCD_BIN", "etcd")
@@ -282,7 +303,12 @@ def main():
                     help="comma list of write (SET), write16 (SET -P 16), read (GET)")
     ap.add_argument("--baseline", default=os.environ.get("SYNOD_BASE_BIN"),
                     help="a second synod binary, measured as 'base' in the same rounds")
+    ap.add_argument("--port-base", type=int, default=os.environ.get("BENCH_PORT_BASE"),
+                    help="take ports from here upwards instead of the kernel's free ones")
     args = ap.parse_args()
+    if args.port_base:
+        PORT_NEXT[0] = int(args.port_base)
+        harness.free_ports = free_ports  # SynodCluster's nodes too
     ops = [o for o in args.ops.split(",") if o]
     if args.quick:
         args.seconds, args.rounds = 2.0, 1

@@ -647,7 +647,8 @@ void node_process(node *n)
                 return;
             }
         }
-        if (n->async) {
+        bool inline_sync = n->async && rd.must_sync && nsync_idle_follower(n);
+        if (n->async && !inline_sync) {
             if (nsync_ready(n, &rd) < 0) return; /* held messages leave when their sync returns */
         } else if (sync_and_send(n, &rd) < 0) {
             return;
@@ -656,7 +657,13 @@ void node_process(node *n)
         for (size_t i = 0; i < rd.n_read_states; i++)
             mark_read_done(n, &rd.read_states[i]);
         if (rd.n_read_states) serve_reads(n);
+        uint64_t synced_index = rd.n_entries ? rd.entries[rd.n_entries - 1].index : 0;
+        uint64_t synced_term = rd.n_entries ? rd.entries[rd.n_entries - 1].term : 0;
         raft_advance(n->r, &rd);
+        if (inline_sync) {
+            n->sync_batches++;
+            if (synced_index) raft_persisted(n->r, synced_index, synced_term);
+        }
     }
     if (n->pn) peer_net_flush(n->pn);
     node_snap_maybe_start(n);

@@ -247,6 +247,9 @@ void nsync_stop(node *n); /* before wal_close; drops what is still held */
 /* Step 4-5 of a Ready: ask for its fsync (must_sync), send what may go now, hold the rest until
  * the syncs of this and earlier Readies returned. -1: storage failed (node_fail called). */
 int nsync_ready(node *n, const raft_ready *rd);
+/* A follower (or candidate, learner) with no sync in flight and nothing held syncs a Ready in
+ * the loop instead of on the storage thread (node_sync.c says why). */
+bool nsync_idle_follower(const node *n);
 void nsync_wait(node *n); /* block until every requested sync returned (startup only) */
 void node_process(node *n);
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx);

@@ -136,6 +136,19 @@ int nsync_ready(node *n, const raft_ready *rd)
     return 0;
 }
 
+/* A follower's loop has nothing to overlap with its fsync: it holds the acknowledgement until
+ * the sync returns, and the leader's next appends wait in the socket meanwhile (the next read
+ * takes them all: one batch). Syncing in the loop saves the hand-off to the storage thread and
+ * back (a futex wake, the thread's switch in and out, an eventfd write and an epoll wake-up: two
+ * context switches on the path of every write's quorum round trip). The ordering rules are the
+ * same as wal_sync's: the Ready's messages leave after its fdatasync returned. Only when no
+ * sync is in flight (so the thread's and the loop's syncs do not interleave) and never on a
+ * leader (its loop overlaps its own fsync with the followers'). */
+bool nsync_idle_follower(const node *n)
+{
+    return n->role != RAFT_LEADER && n->sync_req == n->sync_done && n->held_head == n->held_n;
+}
+
 /* A sync returned: what it covered counts as durable, and what waited for it leaves. */
 static void on_done(node *n)
 {

@@ -45,6 +45,8 @@ struct wal_async {
     pthread_cond_t cv;
     int efd;         /* eventfd: the thread signals a finished sync (loop reads it) */
     int fd;          /* dup of the last segment's fd (the loop replaces it on rollover) */
+    int thread_fd;   /* the one the thread syncs: a->fd as of its last pick-up, or -1. Owned
+                      * by the thread while it runs (closed by it when it takes a newer fd) */
     uint64_t fd_seq; /* segment seq of fd */
     char path[4096]; /* of fd, for messages */
     uint64_t req;    /* last ticket requested */
@@ -754,18 +756,17 @@ static void *async_run(void *arg)
         if (a->stop) break;
         /* the newest request: one fdatasync covers every one made before it (group commit) */
         uint64_t t = a->req, seq = a->req_seq, bytes = a->req_bytes, index = a->req_index;
-        int fd = dup(a->fd);
+        int old_fd = -1;
+        if (a->thread_fd != a->fd) { /* a rollover: the loop's new dup; the old one is ours */
+            old_fd = a->thread_fd;
+            a->thread_fd = a->fd;
+        }
+        int fd = a->thread_fd;
         char path[sizeof a->path], err[sizeof a->errmsg];
         memcpy(path, a->path, sizeof path);
         pthread_mutex_unlock(&a->mu);
-        int rc;
-        if (fd < 0) {
-            int e = errno;
-            rc = st_error(err, sizeof err, st_errno_code(e), "dup %s: %s", path, strerror(e));
-        } else {
-            rc = st_fdatasync(&a->io, fd, path, err, sizeof err);
-            close(fd);
-        }
+        if (old_fd >= 0) close(old_fd);
+        int rc = st_fdatasync(&a->io, fd, path, err, sizeof err);
         pthread_mutex_lock(&a->mu);
         if (rc) {
             a->err = rc;
@@ -794,6 +795,7 @@ int wal_async_start(struct wal *w)
     a->io = w->opt.io;
     a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     a->fd = dup(w->fd);
+    a->thread_fd = -1;
     a->fd_seq = w->segs[w->n_segs - 1].seq;
     memcpy(a->path, w->path, sizeof a->path);
     pthread_mutex_init(&a->mu, NULL);
@@ -829,6 +831,7 @@ static void async_stop(struct wal *w)
     w->async_fsyncs = 0;
     close(a->efd);
     close(a->fd);
+    if (a->thread_fd >= 0 && a->thread_fd != a->fd) close(a->thread_fd);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     free(a);
@@ -856,8 +859,8 @@ int wal_async_request(struct wal *w, uint64_t *ticket)
     }
     pthread_mutex_lock(&a->mu);
     if (nfd >= 0) {
-        /* the thread syncs its own dup of this one: closing it here is safe */
-        close(a->fd);
+        /* the thread closes the fd it syncs when it takes this one; one it never took is ours */
+        if (a->fd != a->thread_fd) close(a->fd);
         a->fd = nfd;
         a->fd_seq = seq;
         memcpy(a->path, w->path, sizeof a->path);
@@ -926,6 +929,7 @@ void wal_forget_in_child(struct wal *w)
 {
     if (w->as) { /* no thread in the child: only its descriptors */
         close(w->as->fd);
+        if (w->as->thread_fd >= 0 && w->as->thread_fd != w->as->fd) close(w->as->thread_fd);
         close(w->as->efd);
     }
     if (w->fd >= 0) close(w->fd);

@@ -1624,6 +1624,18 @@ static int async_wait(struct wal *w, uint64_t t, uint64_t *done)
     return rc;
 }
 
+/* Open descriptors of this process (the storage thread's segment dups must not leak). */
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int k = 0;
+    while (readdir(d))
+        k++;
+    closedir(d);
+    return k;
+}
+
 /* The storage thread: tickets are answered in order, one fdatasync may cover several, what it
  * covers is recorded (synced bytes / index) and survives a crash; a failed fdatasync on the
  * thread fails the WAL like a failed wal_sync (nothing claimed durable). Also mixed with the
@@ -1637,6 +1649,7 @@ static void async_sync_thread(void **state)
     o.io.fault_ctx = &ft;
     o.segment_max_bytes = 4096;
     struct wal_recovered r;
+    int fds_before = count_fds();
     struct wal *w = open_ok(f->dir, &o, &r);
     assert_int_equal(wal_async_start(w), 0);
     assert_true(wal_async_fd(w) >= 0);
@@ -1687,6 +1700,8 @@ static void async_sync_thread(void **state)
     assert_int_equal(wal_async_request(w, &t2), STORAGE_EFAILED);
     wal_close(w);
     wal_recovered_deinit(&r);
+    /* every segment's dup handed to the thread (rollovers, truncation) was closed */
+    assert_int_equal(count_fds(), fds_before);
 }
 
 int main(void)
