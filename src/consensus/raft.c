@@ -38,6 +38,7 @@ void raft_config_default(raft_config *cfg)
     cfg->max_batch_bytes = 1u << 20;
     cfg->max_uncommitted_bytes = 64u << 20;
     cfg->mem_retain_entries = 4096;
+    cfg->mem_retain_bytes = 1u << 20;
     cfg->promote_max_lag = 1024;
     cfg->pre_vote = true;
     cfg->check_quorum = true;

@@ -95,9 +95,10 @@
  * unknown nodes or stale terms are ignored (return 0).
  *
  * Log storage: the core keeps in memory every entry not yet persisted or not yet applied, plus a
- * bounded tail of recent entries (raft_config.mem_retain_entries) to feed followers. Older
- * entries (and everything stored before a restart) are read back through raft_storage, a small
- * set of callbacks the caller implements over its WAL (tests use an in-memory one).
+ * bounded tail of recent entries (raft_config.mem_retain_entries / mem_retain_bytes) to feed
+ * followers. Older entries (and everything stored before a restart) are read back through
+ * raft_storage, a small set of callbacks the caller implements over its WAL (tests use an
+ * in-memory one).
  *
  * Time: one raft_tick is the caller's unit (e.g. 10 ms). Timeouts are counted in ticks, and
  * ticks must follow real time: a caller whose loop stalls must give the ticks it missed before
@@ -336,7 +337,11 @@ typedef struct raft_config {
     uint64_t max_batch_bytes;       /* max entry bytes per APPEND, also snapshot chunk size */
     uint64_t max_uncommitted_bytes; /* leader: proposals beyond this get -RAFT_EBUSY */
     uint32_t mem_retain_entries;    /* applied+persisted entries kept in memory for followers */
-    uint64_t promote_max_lag;       /* PROMOTE refused while learner's match + this < last */
+    /* ... and at most this many bytes of entry data in the memory log as a whole: applied and
+     * persisted entries beyond it are dropped even inside mem_retain_entries (a lagging
+     * follower reads them back from storage). Entries not yet applied or persisted never are. */
+    uint64_t mem_retain_bytes;
+    uint64_t promote_max_lag; /* PROMOTE refused while learner's match + this < last */
 
     bool pre_vote;     /* dissertation §9.6 */
     bool check_quorum; /* leader steps down without a quorum heard within election_tick;
@@ -377,6 +382,7 @@ typedef struct raft_config {
 
 /* Fill *cfg with defaults: election_tick 10, heartbeat_tick 1, max_inflight 256,
  * max_batch_bytes 1 MiB, max_uncommitted_bytes 64 MiB, mem_retain_entries 4096,
+ * mem_retain_bytes 1 MiB (Redis's default repl-backlog-size),
  * promote_max_lag 1024, pre_vote and check_quorum on, lease_reads off, drift 2; the rest 0. */
 void raft_config_default(raft_config *cfg);
 

@@ -90,6 +90,7 @@ struct raft {
     raft_entry *mem;  /* entries mem[mem_off .. mem_off + mem_n) have indexes mem_first.. */
     size_t mem_cap, mem_off, mem_n;
     uint64_t mem_first;
+    uint64_t mem_bytes; /* sum of the data lengths of the entries in mem */
 
     /* timers (ticks) */
     uint64_t now_tick;

@@ -67,12 +67,15 @@ int raft_log_append(raft *r, uint64_t term, raft_entry_type type, const void *da
     e->type = type;
     e->len = len;
     e->data = copy;
+    r->mem_bytes += len;
     r->last_term = term;
     return 0;
 }
 
-static void free_entry(raft_entry *e)
+static void free_entry(raft *r, raft_entry *e)
 {
+    SYN_ASSERT_CMP(r->mem_bytes, >=, e->len);
+    r->mem_bytes -= e->len;
     free((void *)e->data);
     e->data = NULL;
 }
@@ -84,14 +87,14 @@ void raft_log_truncate_from(raft *r, uint64_t index)
     SYN_ASSERT_CMP(index, <=, r->last_index);
     if (index <= r->mem_first) {
         for (size_t i = 0; i < r->mem_n; i++)
-            free_entry(&r->mem[r->mem_off + i]);
+            free_entry(r, &r->mem[r->mem_off + i]);
         r->mem_n = 0;
         r->mem_off = 0;
         r->mem_first = index;
     } else {
         size_t keep = (size_t)(index - r->mem_first);
         for (size_t i = keep; i < r->mem_n; i++)
-            free_entry(&r->mem[r->mem_off + i]);
+            free_entry(r, &r->mem[r->mem_off + i]);
         r->mem_n = keep;
     }
     r->last_index = index - 1;
@@ -104,8 +107,9 @@ void raft_log_truncate_from(raft *r, uint64_t index)
 }
 
 /* Forget entries the core no longer needs in memory: everything covered by the snapshot, and
- * durable + applied entries beyond the retained tail. Only called when no Ready is out (nothing
- * points into the memory log). */
+ * durable + applied entries beyond the retained tail (mem_retain_entries entries, and no more
+ * than mem_retain_bytes in the memory log as a whole). Only called when no Ready is out
+ * (nothing points into the memory log). */
 void raft_log_trim(raft *r)
 {
     SYN_ASSERT(!r->in_ready);
@@ -113,8 +117,9 @@ void raft_log_trim(raft *r)
     uint64_t keep_from =
         done > r->cfg.mem_retain_entries ? done - r->cfg.mem_retain_entries + 1 : 1;
     if (keep_from <= r->snap.index) keep_from = r->snap.index + 1;
-    while (r->mem_n > 0 && r->mem_first < keep_from) {
-        free_entry(&r->mem[r->mem_off]);
+    while (r->mem_n > 0 && (r->mem_first < keep_from ||
+                            (r->mem_first <= done && r->mem_bytes > r->cfg.mem_retain_bytes))) {
+        free_entry(r, &r->mem[r->mem_off]);
         r->mem_off++;
         r->mem_n--;
         r->mem_first++;
@@ -129,7 +134,7 @@ void raft_log_trim(raft *r)
 void raft_log_reset(raft *r, uint64_t index, uint64_t term)
 {
     for (size_t i = 0; i < r->mem_n; i++)
-        free_entry(&r->mem[r->mem_off + i]);
+        free_entry(r, &r->mem[r->mem_off + i]);
     r->mem_n = 0;
     r->mem_off = 0;
     r->mem_first = index + 1;
@@ -141,7 +146,7 @@ void raft_log_reset(raft *r, uint64_t index, uint64_t term)
 void raft_log_free(raft *r)
 {
     for (size_t i = 0; i < r->mem_n; i++)
-        free_entry(&r->mem[r->mem_off + i]);
+        free_entry(r, &r->mem[r->mem_off + i]);
     free(r->mem);
     r->mem = NULL;
     r->mem_n = r->mem_cap = r->mem_off = 0;

@@ -289,7 +289,8 @@ static void put_list(dump_buf *b, dentry *e)
 {
     const qlist *q = dentry_ptr(e);
     dump_put_byte(b, RDB_T_LIST_QUICKLIST_2);
-    dump_put_len(b, q->nodes);
+    uint64_t want = ql_nodes(q);
+    dump_put_len(b, want);
     ql_iter it;
     int more = ql_at(q, 0, &it);
     uint64_t nodes = 0;
@@ -308,7 +309,7 @@ static void put_list(dump_buf *b, dentry *e)
         dump_lp_end(&w);
         nodes++;
     }
-    SYN_ASSERT(nodes == q->nodes);
+    SYN_ASSERT(nodes == want);
 }
 
 static void put_intset(dump_buf *b, dentry *e)

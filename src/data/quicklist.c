@@ -1,23 +1,29 @@
 /* quicklist.c — the list encoding: a doubly linked list of packed nodes (see quicklist.h). */
 #include "data/quicklist.h"
 
+#include <malloc.h>
 #include <string.h>
 
 #include "data/data_internal.h"
 #include "util/assert.h"
 
-/* A node's bytes live in their own buffer, so resizing them never moves the node: positions
- * (ql_iter) and neighbours' links stay valid across inserts and deletes. */
+/* A node and its bytes are one allocation (one malloc chunk per node: a small list costs its
+ * key, the qlist and one chunk). Resizing may move the node: node_resize relinks it, and every
+ * function that resizes returns the node's new address and fixes the positions it was given. */
 struct ql_node {
     ql_node *prev, *next;
-    unsigned char *b;
     uint32_t count; /* entries in b; >= 1 while linked */
     uint32_t used;  /* bytes of b holding entries; <= cap */
-    uint32_t cap;
+    uint32_t cap;   /* bytes allocated for b (the chunk's spare bytes included) */
+    unsigned char b[];
 };
 
+#define NODE_HDR          offsetof(ql_node, b)
 #define NODE_SAFETY_BYTES 8192 /* byte bound of a node under a positive fill (Redis's too) */
 #define NODE_MIN_CAP      16
+/* Below this a node grows to fit exactly, as a listpack does (a small list carries no slack);
+ * above it by half, so pushes one at a time do not copy a node every time. */
+#define NODE_EXACT_BYTES 512
 
 /* ---- entry framing ---- */
 
@@ -99,44 +105,64 @@ static int node_fits(const qlist *q, const ql_node *n, size_t bytes, uint32_t cn
     return n->used + bytes <= fill_bytes(q->fill);
 }
 
+static uint32_t node_cap_of(const ql_node *n)
+{
+    size_t got = malloc_usable_size((void *)n) - NODE_HDR;
+    return got < UINT32_MAX ? (uint32_t)got : UINT32_MAX;
+}
+
 static ql_node *node_new(qlist *q, size_t cap)
 {
     if (cap < NODE_MIN_CAP) cap = NODE_MIN_CAP;
     SYN_ASSERT(cap <= UINT32_MAX);
-    ql_node *n = dmem_alloc(q->mem, sizeof *n);
+    ql_node *n = dmem_alloc(q->mem, NODE_HDR + cap);
     n->prev = n->next = NULL;
-    n->b = dmem_alloc(q->mem, cap);
     n->count = 0;
     n->used = 0;
-    n->cap = (uint32_t)cap;
+    n->cap = node_cap_of(n);
     return n;
 }
 
 static void node_free(qlist *q, ql_node *n)
 {
-    dmem_free(q->mem, n->b);
     dmem_free(q->mem, n);
 }
 
-static void node_reserve(qlist *q, ql_node *n, size_t extra)
+/* Reallocates n for `cap` bytes of entries (>= used) and relinks it if it moved; returns it. */
+static ql_node *node_resize(qlist *q, ql_node *n, size_t cap)
 {
-    size_t need = (size_t)n->used + extra;
-    if (need <= n->cap) return;
-    size_t cap = need + need / 2, lim = fill_bytes(q->fill);
-    if (cap > lim) cap = need > lim ? need : lim;
-    SYN_ASSERT(cap <= UINT32_MAX);
-    n->b = dmem_realloc(q->mem, n->b, cap);
-    n->cap = (uint32_t)cap;
+    SYN_ASSERT(cap >= n->used && cap <= UINT32_MAX);
+    int head = q->head == n, tail = q->tail == n;
+    ql_node *m = dmem_realloc(q->mem, n, NODE_HDR + cap);
+    m->cap = node_cap_of(m);
+    if (m != n) {
+        if (m->prev)
+            m->prev->next = m;
+        else if (head)
+            q->head = m;
+        if (m->next)
+            m->next->prev = m;
+        else if (tail)
+            q->tail = m;
+    }
+    return m;
 }
 
-/* Gives back most of a buffer that deletions left mostly empty. */
-static void node_shrink(qlist *q, ql_node *n)
+static ql_node *node_reserve(qlist *q, ql_node *n, size_t extra)
 {
-    if (n->cap <= 64 || n->used >= n->cap / 4) return;
-    size_t cap = (size_t)n->used * 2;
-    if (cap < NODE_MIN_CAP) cap = NODE_MIN_CAP;
-    n->b = dmem_realloc(q->mem, n->b, cap);
-    n->cap = (uint32_t)cap;
+    size_t need = (size_t)n->used + extra;
+    if (need <= n->cap) return n;
+    size_t cap = need <= NODE_EXACT_BYTES ? need : need + need / 2, lim = fill_bytes(q->fill);
+    if (cap > lim) cap = need > lim ? need : lim;
+    return node_resize(q, n, cap);
+}
+
+/* Gives back most of a buffer that deletions left mostly empty; returns the node. */
+static ql_node *node_shrink(qlist *q, ql_node *n)
+{
+    if (n->cap <= 64 || n->used >= n->cap / 4) return n;
+    size_t cap = n->used <= NODE_EXACT_BYTES ? n->used : (size_t)n->used * 2;
+    return node_resize(q, n, cap < NODE_MIN_CAP ? NODE_MIN_CAP : cap);
 }
 
 /* Links n after `at` (NULL: as the new head). */
@@ -152,7 +178,6 @@ static void link_after(qlist *q, ql_node *at, ql_node *n)
         at->next = n;
     else
         q->head = n;
-    q->nodes++;
 }
 
 static void unlink_free(qlist *q, ql_node *n)
@@ -165,21 +190,22 @@ static void unlink_free(qlist *q, ql_node *n)
         n->next->prev = n->prev;
     else
         q->tail = n->prev;
-    q->nodes--;
     q->count -= n->count;
     node_free(q, n);
 }
 
-static void node_insert_at(qlist *q, ql_node *n, uint32_t off, const char *p, size_t len)
+/* Returns the node (it may have moved). */
+static ql_node *node_insert_at(qlist *q, ql_node *n, uint32_t off, const char *p, size_t len)
 {
     size_t sz = ent_size(len);
     SYN_ASSERT(off <= n->used && sz <= UINT32_MAX - n->used);
-    node_reserve(q, n, sz);
+    n = node_reserve(q, n, sz);
     memmove(n->b + off + sz, n->b + off, n->used - off);
     ent_write(n->b + off, p, len);
     n->used += (uint32_t)sz;
     n->count++;
     q->count++;
+    return n;
 }
 
 static void node_delete_at(qlist *q, ql_node *n, uint32_t off)
@@ -222,9 +248,11 @@ static uint32_t node_count_before(const ql_node *n, uint32_t off)
     return k;
 }
 
-/* Moves entries from byte `off` on into a new node linked after n; returns it. */
-static ql_node *node_split(qlist *q, ql_node *n, uint32_t off)
+/* Moves entries from byte `off` on into a new node linked after *np; returns it. *np is
+ * updated if the left node moved. */
+static ql_node *node_split(qlist *q, ql_node **np, uint32_t off)
 {
+    ql_node *n = *np;
     SYN_ASSERT(off > 0 && off < n->used);
     uint32_t left = node_count_before(n, off);
     ql_node *r = node_new(q, n->used - off);
@@ -234,18 +262,20 @@ static ql_node *node_split(qlist *q, ql_node *n, uint32_t off)
     n->used = off;
     n->count = left;
     link_after(q, n, r);
-    node_shrink(q, n);
+    *np = node_shrink(q, n);
     return r;
 }
 
-/* Appends node `from` (which follows `to`) to `to` and frees it; a position in `from` is moved
+/* Appends node `from` (which follows `to`) to `to` and frees it; a position in either is moved
  * along. */
 static void node_absorb_next(qlist *q, ql_node *to, ql_iter *fix)
 {
     ql_node *from = to->next;
     SYN_ASSERT(from != NULL);
     uint32_t shift = to->used;
-    node_reserve(q, to, from->used);
+    int fix_to = fix && fix->node == to;
+    to = node_reserve(q, to, from->used);
+    if (fix_to) fix->node = to;
     memcpy(to->b + to->used, from->b, from->used);
     to->used += from->used;
     to->count += from->count;
@@ -358,14 +388,15 @@ int ql_prev(ql_iter *it)
     return 1;
 }
 
-void ql_insert(qlist *q, const ql_iter *it, int after, const char *p, size_t n)
+/* Inserts before or after (after = 1) the entry at byte off of *ndp. *ndp is updated if that
+ * node moved; the entry itself stays in it at the same offset. */
+static void insert_near(qlist *q, ql_node **ndp, uint32_t off, int after, const char *p, size_t n)
 {
-    ql_node *nd = it->node;
-    uint32_t off = it->off;
+    ql_node *nd = *ndp;
     if (after) off += (uint32_t)ent_size_at(nd->b + off);
     size_t sz = ent_size(n);
     if (node_fits(q, nd, sz, 1)) {
-        node_insert_at(q, nd, off, p, n);
+        *ndp = node_insert_at(q, nd, off, p, n);
     } else if (off == 0 && nd->prev && node_fits(q, nd->prev, sz, 1)) {
         node_insert_at(q, nd->prev, nd->prev->used, p, n);
     } else if (off == nd->used && nd->next && node_fits(q, nd->next, sz, 1)) {
@@ -375,9 +406,10 @@ void ql_insert(qlist *q, const ql_iter *it, int after, const char *p, size_t n)
         link_after(q, off == 0 ? nd->prev : nd, fresh);
         node_insert_at(q, fresh, 0, p, n);
     } else {
-        ql_node *right = node_split(q, nd, off);
+        ql_node *right = node_split(q, ndp, off);
+        nd = *ndp;
         if (node_fits(q, nd, sz, 1)) {
-            node_insert_at(q, nd, nd->used, p, n);
+            *ndp = node_insert_at(q, nd, nd->used, p, n);
         } else if (node_fits(q, right, sz, 1)) {
             node_insert_at(q, right, 0, p, n);
         } else {
@@ -388,13 +420,19 @@ void ql_insert(qlist *q, const ql_iter *it, int after, const char *p, size_t n)
     }
 }
 
+void ql_insert(qlist *q, const ql_iter *it, int after, const char *p, size_t n)
+{
+    ql_node *nd = it->node;
+    insert_near(q, &nd, it->off, after, p, n);
+}
+
 void ql_replace(qlist *q, const ql_iter *it, const char *p, size_t n)
 {
     ql_node *nd = it->node;
     uint32_t off = it->off;
     size_t osz = ent_size_at(nd->b + off), nsz = ent_size(n);
     if (nd->count == 1 || nd->used - osz + nsz <= fill_bytes(q->fill)) {
-        if (nsz > osz) node_reserve(q, nd, nsz - osz);
+        if (nsz > osz) nd = node_reserve(q, nd, nsz - osz);
         memmove(nd->b + off + nsz, nd->b + off + osz, nd->used - off - osz);
         ent_write(nd->b + off, p, n);
         nd->used = (uint32_t)(nd->used - osz + nsz);
@@ -403,7 +441,7 @@ void ql_replace(qlist *q, const ql_iter *it, const char *p, size_t n)
     }
     /* too big for this node: the new element goes in after the old one (which keeps its
      * position: an insert after it never moves the bytes before it), then the old one goes */
-    ql_insert(q, it, 1, p, n);
+    insert_near(q, &nd, off, 1, p, n);
     node_delete_at(q, nd, off);
     if (nd->count == 0) unlink_free(q, nd);
 }
@@ -420,13 +458,13 @@ int ql_delete(qlist *q, ql_iter *it, int forward)
         if (forward && next) nx = (ql_iter){next, 0};
         if (!forward && prev) nx = (ql_iter){prev, last_off(prev)};
     } else {
+        nd = node_shrink(q, nd);
         if (forward)
             nx = off < nd->used ? (ql_iter){nd, off} : (ql_iter){nd->next, 0};
         else if (off > 0)
             nx = (ql_iter){nd, off - (uint32_t)ent_back(nd->b + off)};
         else if (nd->prev)
             nx = (ql_iter){nd->prev, last_off(nd->prev)};
-        node_shrink(q, nd);
         node_maybe_merge(q, nd, &nx);
     }
     if (!nx.node) return 0;
@@ -488,6 +526,14 @@ int ql_check(const qlist *q)
         nodes++;
     }
     if (prev != q->tail) return -6;
-    if (count != q->count || nodes != q->nodes) return -7;
-    return 0;
+    if (count != q->count) return -7;
+    return nodes > 0 || q->count == 0 ? 0 : -8;
+}
+
+uint64_t ql_nodes(const qlist *q)
+{
+    uint64_t k = 0;
+    for (const ql_node *n = q->head; n; n = n->next)
+        k++;
+    return k;
 }

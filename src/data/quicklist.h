@@ -12,6 +12,9 @@
  * node; positive = that many elements per node (and at most 8 KB unless single). It is fixed
  * when the list is created, as in Redis; it changes memory use only, never a reply.
  *
+ * A node is one allocation, header and entries, so a one-node list costs two malloc chunks (the
+ * qlist and the node); nodes under 512 bytes grow to fit exactly, as a listpack does.
+ *
  * Ownership: a qlist owns its nodes; byte counts are charged to *mem (the store's counter).
  * Pointers returned by ql_get are valid until the list is next modified. Internal to src/data. */
 #ifndef SYNOD_DATA_QUICKLIST_H
@@ -24,8 +27,7 @@ typedef struct ql_node ql_node;
 
 typedef struct {
     ql_node *head, *tail;
-    uint64_t count; /* elements in all nodes */
-    uint64_t nodes; /* nodes in the chain; none is empty */
+    uint64_t count; /* elements in all nodes; none is empty */
     size_t *mem;
     int fill; /* list-max-listpack-size at creation */
 } qlist;
@@ -69,6 +71,9 @@ void ql_replace(qlist *q, const ql_iter *it, const char *p, size_t n);
 int ql_delete(qlist *q, ql_iter *it, int forward);
 /* Deletes `count` elements starting at index `start` (both within the list). */
 void ql_del_range(qlist *q, uint64_t start, uint64_t count);
+
+/* Nodes in the chain (a walk: for DUMP, which writes the count first). */
+uint64_t ql_nodes(const qlist *q);
 
 /* Checks every invariant (counts, entry framing, node limits); returns 0 or a negative code
  * naming the first broken one. For tests. */

@@ -10,6 +10,7 @@
  * layout is a function of the contents and the store's secret seed. */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -19,11 +20,12 @@
 
 #define ZSL_MAXLEVEL 32
 
+/* A skiplist node: 24 bytes + 16 per level, so a level-1 node (3 in 4) fits a 48-byte malloc
+ * chunk. The member's bytes live once, in its table entry; their length is that entry's klen,
+ * stored just before them (zn_ml). A node's level is a function of its member (node_level). */
 typedef struct znode {
-    const char *m; /* the member bytes of its table entry */
-    uint32_t ml;
-    int lvl;
     double score;
+    const char *m; /* the member bytes of its table entry (dmember_key) */
     struct znode *back;
     struct {
         struct znode *fwd;
@@ -85,9 +87,7 @@ static zset *zs_of(dentry *e)
 static znode *node_new(size_t *mem, int lvl)
 {
     znode *n = dmem_alloc(mem, sizeof(znode) + (size_t)lvl * sizeof(n->lv[0]));
-    n->lvl = lvl;
     n->m = NULL;
-    n->ml = 0;
     n->score = 0;
     n->back = NULL;
     for (int i = 0; i < lvl; i++) {
@@ -95,6 +95,21 @@ static znode *node_new(size_t *mem, int lvl)
         n->lv[i].span = 0;
     }
     return n;
+}
+
+/* The member's length: the klen of its table entry, which ends where the member starts. */
+static size_t zn_ml(const znode *n)
+{
+    uint32_t l;
+    memcpy(&l, n->m - sizeof l, sizeof l);
+    return l;
+}
+
+/* (score, member) order of node n against an element; reads the member only on a score tie. */
+static int ncmp(const znode *n, double s, const char *m, size_t ml)
+{
+    if (n->score != s) return n->score < s ? -1 : 1;
+    return mcmp(n->m, zn_ml(n), m, ml);
 }
 
 static znode *entry_node(dentry *de)
@@ -248,16 +263,28 @@ static uint32_t pk_offset(const zset *z, uint64_t r)
     return off;
 }
 
+/* Below this a compact buffer grows to fit exactly, as a listpack does: a small set carries no
+ * slack (most sets are small); above it, by a quarter, so a long run of inserts stays linear. */
+#define PK_EXACT_BYTES 512
+
+/* Reallocates the compact buffer to hold at least `cap` bytes; the malloc chunk's spare bytes
+ * count as capacity. */
+static void pk_resize(zset *z, size_t cap)
+{
+    z->u.buf = dmem_realloc(z->mem, z->u.buf, cap);
+    size_t got = malloc_usable_size(z->u.buf);
+    SYN_ASSERT(got >= cap);
+    z->cap = got < UINT32_MAX ? (uint32_t)got : UINT32_MAX;
+}
+
 /* makes room for `size` bytes at offset off */
 static void pk_open(zset *z, uint32_t off, size_t size)
 {
     size_t need = (size_t)z->used + size;
     SYN_ASSERT(need <= UINT32_MAX);
     if (need > z->cap) {
-        size_t cap = need + need / 4 + 8;
-        if (cap > UINT32_MAX) cap = need;
-        z->u.buf = dmem_realloc(z->mem, z->u.buf, cap);
-        z->cap = (uint32_t)cap;
+        size_t cap = need <= PK_EXACT_BYTES ? need : need + need / 4 + 8;
+        pk_resize(z, cap > UINT32_MAX ? need : cap);
     }
     memmove(z->u.buf + off + size, z->u.buf + off, z->used - off);
     z->used += (uint32_t)size;
@@ -269,9 +296,8 @@ static void pk_close(zset *z, uint32_t off, size_t size)
     memmove(z->u.buf + off, z->u.buf + off + size, z->used - off - size);
     z->used -= (uint32_t)size;
     if (z->cap > 64 && z->used < z->cap / 2) {
-        size_t cap = z->used + z->used / 4 + 8;
-        z->u.buf = dmem_realloc(z->mem, z->u.buf, cap);
-        z->cap = (uint32_t)cap;
+        size_t keep = z->used > 16 ? z->used : 16;
+        pk_resize(z, keep <= PK_EXACT_BYTES ? keep : keep + keep / 4 + 8);
     }
 }
 
@@ -334,34 +360,34 @@ static int node_level(zset *z, const char *m, size_t ml)
     return lvl;
 }
 
-static void zsl_insert(zset *z, znode *x)
+/* Links x, a node of `lvl` levels. */
+static void zsl_insert(zset *z, znode *x, int lvl)
 {
     znode *update[ZSL_MAXLEVEL] = {0}, *p = ZB(z)->head;
     uint64_t rank[ZSL_MAXLEVEL] = {0};
     for (int i = ZB(z)->level - 1; i >= 0; i--) {
         rank[i] = i == ZB(z)->level - 1 ? 0 : rank[i + 1];
-        while (p->lv[i].fwd && elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml,
-                                     x->score, x->m, x->ml) < 0) {
+        while (p->lv[i].fwd && ncmp(p->lv[i].fwd, x->score, x->m, zn_ml(x)) < 0) {
             rank[i] += p->lv[i].span;
             p = p->lv[i].fwd;
         }
         update[i] = p;
     }
-    if (x->lvl > ZB(z)->level) {
-        for (int i = ZB(z)->level; i < x->lvl; i++) {
+    if (lvl > ZB(z)->level) {
+        for (int i = ZB(z)->level; i < lvl; i++) {
             rank[i] = 0;
             update[i] = ZB(z)->head;
             update[i]->lv[i].span = z->len;
         }
-        ZB(z)->level = x->lvl;
+        ZB(z)->level = lvl;
     }
-    for (int i = 0; i < x->lvl; i++) {
+    for (int i = 0; i < lvl; i++) {
         x->lv[i].fwd = update[i]->lv[i].fwd;
         update[i]->lv[i].fwd = x;
         x->lv[i].span = update[i]->lv[i].span - (rank[0] - rank[i]);
         update[i]->lv[i].span = (rank[0] - rank[i]) + 1;
     }
-    for (int i = x->lvl; i < ZB(z)->level; i++)
+    for (int i = lvl; i < ZB(z)->level; i++)
         update[i]->lv[i].span++;
     x->back = update[0] == ZB(z)->head ? NULL : update[0];
     if (x->lv[0].fwd)
@@ -375,8 +401,7 @@ static void zsl_unlink(zset *z, znode *x)
     znode *update[ZSL_MAXLEVEL] = {0}, *p = ZB(z)->head;
     for (int i = ZB(z)->level - 1; i >= 0; i--) {
         while (p->lv[i].fwd && p->lv[i].fwd != x &&
-               elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml, x->score, x->m,
-                     x->ml) < 0)
+               ncmp(p->lv[i].fwd, x->score, x->m, zn_ml(x)) < 0)
             p = p->lv[i].fwd;
         update[i] = p;
     }
@@ -434,13 +459,13 @@ static void to_big(zset *z, const uint64_t seed[2])
         de->next = NULL;
         de->klen = x.ml;
         memcpy(dmember_key(de), x.m, x.ml);
-        znode *nd = node_new(z->mem, node_level(z, x.m, x.ml));
+        int lvl = node_level(z, x.m, x.ml);
+        znode *nd = node_new(z->mem, lvl);
         nd->m = dmember_key(de);
-        nd->ml = x.ml;
         nd->score = x.score;
         memcpy(dmember_key(de) + de->klen, &nd, sizeof nd);
         dict_insert(&b->d, de);
-        zsl_insert(z, nd);
+        zsl_insert(z, nd, lvl);
         z->len++;
     }
     if (buf) dmem_free(z->mem, buf);
@@ -494,8 +519,7 @@ static uint64_t zs_rank_before(zset *z, double score, const char *m, size_t ml)
     znode *p = ZB(z)->head;
     uint64_t r = 0;
     for (int i = ZB(z)->level - 1; i >= 0; i--) {
-        while (p->lv[i].fwd &&
-               elcmp(p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml, score, m, ml) < 0) {
+        while (p->lv[i].fwd && ncmp(p->lv[i].fwd, score, m, ml) < 0) {
             r += p->lv[i].span;
             p = p->lv[i].fwd;
         }
@@ -521,6 +545,11 @@ static int below(const zbound *b, double score, const char *m, size_t ml)
     return b->incl ? c <= 0 : c < 0;
 }
 
+static int below_node(const zbound *b, const znode *n)
+{
+    return b->lex ? below(b, n->score, n->m, zn_ml(n)) : below(b, n->score, NULL, 0);
+}
+
 static uint64_t zs_count_below(zset *z, const zbound *b)
 {
     if (!z->big) {
@@ -536,7 +565,7 @@ static uint64_t zs_count_below(zset *z, const zbound *b)
     znode *p = ZB(z)->head;
     uint64_t r = 0;
     for (int i = ZB(z)->level - 1; i >= 0; i--) {
-        while (p->lv[i].fwd && below(b, p->lv[i].fwd->score, p->lv[i].fwd->m, p->lv[i].fwd->ml)) {
+        while (p->lv[i].fwd && below_node(b, p->lv[i].fwd)) {
             r += p->lv[i].span;
             p = p->lv[i].fwd;
         }
@@ -562,7 +591,7 @@ static void zi_start(ziter *it, zset *z, uint64_t r)
 
 static zref zi_get(const ziter *it)
 {
-    if (it->z->big) return (zref){it->n->m, it->n->ml, it->n->score};
+    if (it->z->big) return (zref){it->n->m, zn_ml(it->n), it->n->score};
     zpk x = pk_read(it->z->u.buf + it->off);
     return (zref){x.m, x.ml, x.score};
 }
@@ -615,13 +644,13 @@ static int zs_put(data_store *ds, zset *z, const char *m, size_t ml, double scor
         de->next = NULL;
         de->klen = (uint32_t)ml;
         if (ml) memcpy(dmember_key(de), m, ml);
-        znode *x = node_new(z->mem, node_level(z, m, ml));
+        int lvl = node_level(z, m, ml);
+        znode *x = node_new(z->mem, lvl);
         x->m = dmember_key(de);
-        x->ml = (uint32_t)ml;
         x->score = score;
         memcpy(dmember_key(de) + ml, &x, sizeof x);
         dict_insert(&ZB(z)->d, de);
-        zsl_insert(z, x);
+        zsl_insert(z, x, lvl);
     } else {
         /* the packed form keeps an integral score as an integer: -0 comes back as 0 */
         if (score == 0) score = 0.0;
@@ -1062,7 +1091,7 @@ static void del_span(zset *z, zspan s)
     for (uint64_t i = 0; i < n; i++) {
         znode *next = x->lv[0].fwd;
         dpos pos;
-        SYN_ASSERT(dict_find(&ZB(z)->d, x->m, x->ml, &pos));
+        SYN_ASSERT(dict_find(&ZB(z)->d, x->m, zn_ml(x), &pos));
         dentry *de = dict_unlink(&ZB(z)->d, pos);
         zsl_unlink(z, x);
         dmem_free(z->mem, x);
@@ -1890,7 +1919,7 @@ static void fmt_score(char *buf, size_t cap, double v, size_t *n)
 static void scan_cb(void *ctx, dentry *de)
 {
     znode *x = entry_node(de);
-    zl_push(ctx, x->m, x->ml, x->score);
+    zl_push(ctx, x->m, zn_ml(x), x->score);
 }
 
 void cmd_zscan(data_call *c)

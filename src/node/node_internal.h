@@ -167,9 +167,9 @@ struct node {
     bool blk_flushed;   /* FLUSHALL / FLUSHDB applied while clients wait on streams */
     resp_buf blk_ready;
     uint64_t blk_retry_index; /* last index when retries were last proposed (nblock_serve) */
-    /* WATCH (node_watch.c): last-modification log index per key, from applied entries */
-    struct stamp **stamps;
-    size_t stamps_cap, stamps_n;
+    /* WATCH (node_watch.c): a sketch of the last-modification log index of each key, from
+     * applied entries (NULL until the first write) */
+    uint64_t *stamps;
     uint64_t stamp_horizon; /* stamps at or below this index are unknown */
     struct {
         raft_id id;

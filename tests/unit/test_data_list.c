@@ -193,7 +193,7 @@ static void run_quicklist_model(int fill, int steps)
         }
         int rc = ql_check(q);
         if (rc != 0) fail_msg("fill %d step %d op %d: ql_check = %d", fill, step, op, rc);
-        if (q->nodes > max_nodes) max_nodes = q->nodes;
+        if (ql_nodes(q) > max_nodes) max_nodes = ql_nodes(q);
         if (m.n > max_len) max_len = m.n;
         if (step % 50 == 0 || m.n < 20) check_same(q, &m, step);
     }
@@ -228,7 +228,7 @@ static void quicklist_large(void **state)
     /* 8 KB nodes of ~8-byte entries: node and buffer overheads are well under a byte per
      * element; the total stays below 12 bytes per element (Redis 7.0's quicklist: ~11) */
     assert_true(mem < (size_t)200000 * 12);
-    assert_true(q->nodes > 100);
+    assert_true(ql_nodes(q) > 100);
     ql_iter it;
     assert_true(ql_at(q, 100000, &it));
     ql_insert(q, &it, 0, "mid", 3);

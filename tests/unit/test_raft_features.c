@@ -400,13 +400,14 @@ static void test_remove_leader(void **state)
 }
 
 /* A follower behind the leader's in-memory tail (but not behind a snapshot) is fed from the
- * leader's storage. */
-static void test_catch_up_from_storage(void **state)
+ * leader's storage. The tail is bounded in entries (mem_retain_entries) and in bytes
+ * (mem_retain_bytes); with neither bound reached the follower is fed from memory. */
+static uint64_t catch_up_storage_reads(uint32_t retain_entries, uint64_t retain_bytes)
 {
-    (void)state;
     fx f;
     raft_config c = base_cfg();
-    c.mem_retain_entries = 2;
+    c.mem_retain_entries = retain_entries;
+    c.mem_retain_bytes = retain_bytes;
     c.max_batch_bytes = 40;
     fx_init(&f, 3, 0, 0, &c);
     assert_true(fx_campaign_win(&f, 1));
@@ -421,12 +422,21 @@ static void test_catch_up_from_storage(void **state)
     fx_storage_reads = 0;
     fx_heal(&f);
     fx_tick(&f, 4);
-    assert_true(fx_storage_reads > 0);
+    uint64_t reads = fx_storage_reads;
     assert_int_equal(fx_status(&f, 3).snapshot_index, 0); /* no snapshot was needed */
     assert_true(fx_applied_find(&f, 3, "s-79") > 0);
     assert_int_equal(fx_status(&f, 3).applied, fx_status(&f, 1).applied);
     assert_true(fx_sm_consistent(&f));
     fx_destroy(&f);
+    return reads;
+}
+
+static void test_catch_up_from_storage(void **state)
+{
+    (void)state;
+    assert_true(catch_up_storage_reads(2, 1u << 20) > 0);        /* the entry bound */
+    assert_true(catch_up_storage_reads(4096, 16) > 0);           /* the byte bound */
+    assert_int_equal(catch_up_storage_reads(4096, 1u << 20), 0); /* all still in memory */
 }
 
 static void test_report_unreachable_and_snapshot(void **state)
