@@ -110,6 +110,14 @@ def test_restricted_user_through_follower(make_cluster):
     for f in (f1, f2):
         a = _as(f, "admin", "adm")
         assert a.call("SET", f"w{f.id}", "1") == "OK" and a.call("INCR", f"w{f.id}") == 2
+    # a blocked client waits on the leader on a relay connection of its own, as its user
+    b = _as(f1, "alice", "apw")
+    b.c.send_command("BLPOP", "a:q", "0")
+    la = _as(leader, "admin", "adm")
+    wait_for(lambda: any(" flags=b " in ln and "user=alice" in ln
+                         for ln in la.call("CLIENT", "LIST").splitlines()), 5,
+             what="alice's BLPOP blocked on the leader")  # fmt: skip
+    assert la.call("RPUSH", "a:q", "x") == 1 and b.c.read_response() == ["a:q", "x"]
     # carol may not SELECT nor run SYNOD (@admin): the relay still puts her requests in her
     # database and passes on her watched keys
     assert admin.call("ACL", "SETUSER", "carol", "on", ">cpw", "~c:*", "+@all", "-@admin",
