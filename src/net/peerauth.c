@@ -35,6 +35,21 @@ int peerauth_proof(const void *secret, size_t secret_len, int role, const uint8_
     return ok ? 0 : -1;
 }
 
+int peerauth_relay_proof(const void *secret, size_t secret_len, uint64_t follower_id,
+                         uint64_t leader_id, const uint8_t nonce[PEERAUTH_NONCE_BYTES],
+                         uint8_t out[PEERAUTH_PROOF_BYTES])
+{
+    static const char tag[] = "synod relay v1"; /* with its NUL */
+    uint8_t who[sizeof(tag) + 16];
+    memcpy(who, tag, sizeof(tag));
+    for (int i = 0; i < 8; i++) {
+        who[sizeof(tag) + i] = (uint8_t)(follower_id >> (8 * i));
+        who[sizeof(tag) + 8 + i] = (uint8_t)(leader_id >> (8 * i));
+    }
+    return peerauth_proof(secret, secret_len, PEERAUTH_ROLE_RELAY, who, sizeof(who), nonce,
+                          PEERAUTH_NONCE_BYTES, out);
+}
+
 bool peerauth_equal(const uint8_t a[PEERAUTH_PROOF_BYTES], const uint8_t b[PEERAUTH_PROOF_BYTES])
 {
     return CRYPTO_memcmp(a, b, PEERAUTH_PROOF_BYTES) == 0;

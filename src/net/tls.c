@@ -295,6 +295,15 @@ int net_tls_has_pending(const net_tls *t)
     return SSL_pending(t->ssl) > 0;
 }
 
+int net_tls_peer_verified(const net_tls *t)
+{
+    if (!t || t->failed || !SSL_is_init_finished(t->ssl)) return 0;
+    X509 *cert = SSL_get1_peer_certificate(t->ssl);
+    if (!cert) return 0;
+    X509_free(cert);
+    return SSL_get_verify_result(t->ssl) == X509_V_OK;
+}
+
 const char *net_tls_error(const net_tls *t)
 {
     return t->error;

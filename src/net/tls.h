@@ -72,6 +72,10 @@ ssize_t net_tls_write(net_tls *t, const void *buf, size_t len, int *want);
  * readable again (only after a read into less than NET_TLS_RECORD_MAX bytes of room). */
 int net_tls_has_pending(const net_tls *t);
 
+/* 1 if the peer presented a certificate and it was verified against the context's CA (the
+ * handshake must be done), else 0. */
+int net_tls_peer_verified(const net_tls *t);
+
 /* The last failure of t, for logs ("" if none). Valid until the next call on t. */
 const char *net_tls_error(const net_tls *t);
 

@@ -7,7 +7,16 @@
  * silent for FWD_TIMEOUT_MS with requests outstanding, fails every waiter with an error (the
  * outcome of those requests is unknown to us, and the error says so). Under tls-cluster the
  * relay is a TLS client of the leader's TLS port (the address its hello announced), presenting
- * this node's certificate and verifying the leader's against the cluster's CA. */
+ * this node's certificate and verifying the leader's against the cluster's CA.
+ *
+ * Who the requests run as on the leader (docs/security.md "Relays"). A relay that proves it is a
+ * cluster member may name the user of each request: with cluster-secret it answers the leader's
+ * challenge (SYNOD RELAY-HELLO -> nonce, SYNOD RELAY-PROOF HMAC; requests queue in `held` until
+ * the nonce is in), under tls-cluster alone its certificate proves it (RELAY-HELLO -> +OK). Then
+ * a SYNOD RELAY-USER goes ahead of a request whenever its client's user differs from the one the
+ * leader's side has, as select_db does for the database. Without either (a loopback cluster
+ * with no secret) the relay AUTHs as the default user with requirepass and every request runs
+ * as that user on the leader (the client's own user is checked here). */
 #include <errno.h>
 #include <stdbool.h>
 #include <netdb.h>
@@ -20,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net/peerauth.h"
 #include "node/node_internal.h"
 #include "util/assert.h"
 #include "util/strconv.h"
@@ -51,8 +61,39 @@ typedef struct fconn {
     client *owner;
     bool null_bulk;
     int db; /* the database the leader's side of the connection has selected */
+    /* proven relay (RELAY_SECRET / RELAY_TLS): the user the leader's side runs as, NULL =
+     * unknown (before the first RELAY-USER, or after one was refused): sent again */
+    bool proven;
+    char *user;
+    bool awaiting_nonce; /* RELAY_SECRET: the challenge is not in yet; requests wait in held */
+    resp_buf held;
+    raft_id leader_id; /* whom the proof is made for: the leader when the connection opened */
     struct fconn *next;
 } fconn;
+
+/* How relays prove they are members (docs/security.md "Relays"). */
+enum { RELAY_PLAIN = 0, RELAY_SECRET = 1, RELAY_TLS = 2 };
+
+/* Waiters of the handshake's replies, which fwd.c reads itself (NULL waiters are dropped). */
+static client mark_nonce; /* RELAY-HELLO's challenge */
+static client mark_ok;    /* must be +OK (RELAY-PROOF, RELAY-HELLO under tls-cluster) */
+static client mark_user;  /* RELAY-USER: an error makes the user unknown (sent again) */
+
+static bool is_marker(const client *c)
+{
+    return c == &mark_nonce || c == &mark_ok || c == &mark_user;
+}
+
+static int relay_mode(const node *n)
+{
+    return n->cfg.cluster_secret[0] ? RELAY_SECRET : n->cfg.tls_dial ? RELAY_TLS : RELAY_PLAIN;
+}
+
+/* Where requests go: behind the proof while it waits for the challenge. */
+static resp_buf *obuf(fconn *fc)
+{
+    return fc->awaiting_nonce ? &fc->held : &fc->out;
+}
 
 struct fwd {
     node *n;
@@ -136,15 +177,79 @@ static void fconn_close(fconn *fc, const char *why)
         client *c = fc->w[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
-        if (!c) continue;
+        if (!c || is_marker(c)) continue;
         nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
         node_client_done(fc->f->n, c);
     }
     fc->out.len = fc->out_sent = 0;
     fc->in_len = 0;
+    fc->held.len = 0;
+    fc->awaiting_nonce = false;
+    free(fc->user);
+    fc->user = NULL;
 }
 
 static void fconn_io(net_loop *l, int fd, int events, void *ctx);
+static void add_command(resp_buf *b, int argc, const data_arg *argv);
+static void fconn_watch(fconn *fc);
+
+static void hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+}
+
+/* The leader's challenge ($64 hex): the proof goes out, then the requests held behind it. */
+static int answer_nonce(fconn *fc, const char *p, size_t len)
+{
+    node *nd = fc->f->n;
+    uint8_t nonce[PEERAUTH_NONCE_BYTES], proof[PEERAUTH_PROOF_BYTES];
+    if (len != 2 * PEERAUTH_NONCE_BYTES + 7 || memcmp(p, "$64\r\n", 5) != 0) return -1;
+    for (size_t i = 0; i < 2 * PEERAUTH_NONCE_BYTES; i++) {
+        char ch = p[5 + i];
+        int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (v < 0) return -1;
+        nonce[i / 2] = (uint8_t)(i % 2 ? (nonce[i / 2] | v) : v << 4);
+    }
+    const char *sec = nd->cfg.cluster_secret;
+    if (peerauth_relay_proof(sec, strlen(sec), (uint64_t)nd->cfg.id, fc->leader_id, nonce, proof) <
+        0)
+        return -1;
+    char h[2 * PEERAUTH_PROOF_BYTES];
+    hex_encode(proof, sizeof(proof), h);
+    data_arg a[3] = {{"SYNOD", 5}, {"RELAY-PROOF", 11}, {h, sizeof(h)}};
+    add_command(&fc->out, 3, a);
+    resp_buf_append(&fc->out, fc->held.data, fc->held.len);
+    fc->held.len = 0;
+    fc->awaiting_nonce = false;
+    fconn_watch(fc);
+    return 0;
+}
+
+/* A reply of the handshake (marker m): 0, or -1 if the connection was closed. */
+static int handshake_reply(fconn *fc, const client *m, const char *p, size_t len)
+{
+    if (m == &mark_user) {
+        if (p[0] == '-') { /* its requests get the leader's NOPERM; the next one names it again */
+            free(fc->user);
+            fc->user = NULL;
+        }
+        return 0;
+    }
+    bool ok =
+        m == &mark_nonce ? answer_nonce(fc, p, len) == 0 : len == 5 && memcmp(p, "+OK\r\n", 5) == 0;
+    if (ok) return 0;
+    int n = len > 200 ? 200 : (int)len;
+    while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
+    syn_log(SYN_LOG_WARN, "relay to the leader at %s: its proof of membership failed: %.*s",
+            fc->addr, n, p);
+    fconn_close(fc, "relay proof refused");
+    return -1;
+}
 
 static void fconn_watch(fconn *fc)
 {
@@ -238,7 +343,9 @@ static void fconn_read(fconn *fc)
         client *c = fc->w[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
-        if (c) {
+        if (is_marker(c)) {
+            if (handshake_reply(fc, c, fc->in + pos, (size_t)rl) < 0) return;
+        } else if (c) {
             node *nd = fc->f->n;
             nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
             node_client_done(nd, c);
@@ -388,33 +495,65 @@ static int select_db(fconn *fc, int db)
     int k = snprintf(num, sizeof(num), "%d", db);
     data_arg a[2] = {{"SELECT", 6}, {num, (size_t)k}};
     if (push_waiter(fc, NULL) < 0) return -ENOMEM;
-    add_command(&fc->out, 2, a);
+    add_command(obuf(fc), 2, a);
     fc->db = db;
+    return 0;
+}
+
+/* On a proven relay, the leader's side of fc runs as c's user: a RELAY-USER ahead of the next
+ * command if needed (its reply read by handshake_reply). 0, or -ENOMEM. */
+static int select_user(fconn *fc, const client *c)
+{
+    if (!fc->proven) return 0;
+    const char *want = c->user ? c->user : "default";
+    if (fc->user && strcmp(fc->user, want) == 0) return 0;
+    char *u = strdup(want);
+    if (!u || push_waiter(fc, &mark_user) < 0) {
+        free(u);
+        return -ENOMEM;
+    }
+    data_arg a[3] = {{"SYNOD", 5}, {"RELAY-USER", 10}, {u, strlen(u)}};
+    add_command(obuf(fc), 3, a);
+    free(fc->user);
+    fc->user = u;
     return 0;
 }
 
 /* Opens fc to addr and queues its handshake: 0, or -errno. */
 static int fconn_start(fwd *f, fconn *fc, const char *addr)
 {
-    {
-        int rc = fconn_open(fc, addr);
-        if (rc < 0) return rc;
-        fc->db = 0;
-        /* mark the connection as a relay: the leader never relays its requests again */
+    int rc = fconn_open(fc, addr);
+    if (rc < 0) return rc;
+    fc->db = 0;
+    int mode = relay_mode(f->n);
+    fc->proven = mode != RELAY_PLAIN;
+    fc->leader_id = f->n->leader;
+    if (mode != RELAY_PLAIN) {
+        /* the proof also marks the connection as a relay (FORWARDED) and authenticates it */
+        char id[24];
+        int k = snprintf(id, sizeof(id), "%lld", f->n->cfg.id);
+        data_arg h[3] = {{"SYNOD", 5}, {"RELAY-HELLO", 11}, {id, (size_t)k}};
+        add_command(&fc->out, 3, h);
+        if (mode == RELAY_SECRET && push_waiter(fc, &mark_nonce) < 0) return -ENOMEM;
+        if (push_waiter(fc, &mark_ok) < 0) return -ENOMEM; /* RELAY-PROOF's or RELAY-HELLO's */
+        fc->awaiting_nonce = mode == RELAY_SECRET;
+        fc->user = strdup("default"); /* a new connection's user (NULL: RELAY-USER anyway) */
+    } else {
         const char *pw = f->n->cfg.requirepass;
         if (pw[0]) { /* every node is expected to have the same requirepass */
             data_arg a[2] = {{"AUTH", 4}, {pw, strlen(pw)}};
             add_command(&fc->out, 2, a);
             if (push_waiter(fc, NULL) < 0) return -ENOMEM;
         }
+        /* mark the connection as a relay: the leader never relays its requests again */
         data_arg fw[2] = {{"SYNOD", 5}, {"FORWARDED", 9}};
         add_command(&fc->out, 2, fw);
         if (push_waiter(fc, NULL) < 0) return -ENOMEM;
-        if (fc->proto == 3) {
-            data_arg h[2] = {{"HELLO", 5}, {"3", 1}};
-            add_command(&fc->out, 2, h);
-            if (push_waiter(fc, NULL) < 0) return -ENOMEM;
-        }
+    }
+    if (fc->proto == 3) { /* after the proof: HELLO needs an authenticated connection */
+        data_arg h[2] = {{"HELLO", 5}, {"3", 1}};
+        add_command(obuf(fc), 2, h);
+        if (push_waiter(fc, NULL) < 0) return -ENOMEM;
     }
     return 0;
 }
@@ -451,6 +590,7 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
         fc->fd = -1;
         fc->owner = c;
         resp_buf_init(&fc->out);
+        resp_buf_init(&fc->held);
         fc->next = f->own;
         f->own = fc;
         c->relay = fc;
@@ -466,13 +606,13 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
             return rc;
         }
     }
-    if (select_db(fc, c->db) < 0 || push_waiter(fc, c) < 0) {
+    if (select_user(fc, c) < 0 || select_db(fc, c->db) < 0 || push_waiter(fc, c) < 0) {
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
     fc->null_bulk = is_cmd(&argv[0], "blmove") || is_cmd(&argv[0], "brpoplpush");
     fc->last_progress_ms = net_mono_ms();
-    add_command(&fc->out, argc, argv);
+    add_command(obuf(fc), argc, argv);
     c->n_async++;
     c->async_kind = ASYNC_BLOCK;
     if (!fc->connecting) (void)fconn_write(fc);
@@ -513,18 +653,18 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     const node_host *h = f->n->host;
     if ((size_t)h->multi_count(c->conn) + 3 > FWD_WAITERS_MAX - fc->w_n) return -EAGAIN;
     bool was_idle = fc->w_n == 0;
-    if (select_db(fc, c->db) < 0) return -ENOMEM;
+    if (select_user(fc, c) < 0 || select_db(fc, c->db) < 0) return -ENOMEM;
     if (c->n_watch) { /* the leader checks them (node_watch.c) */
         data_arg *wa;
         char *wb;
         int wn = nwatch_encode(c, &wa, &wb);
-        add_command(&fc->out, wn, wa);
+        add_command(obuf(fc), wn, wa);
         free(wa);
         free(wb);
         if (push_waiter(fc, NULL) < 0) return -ENOMEM;
     }
     data_arg m[1] = {{"MULTI", 5}};
-    add_command(&fc->out, 1, m);
+    add_command(obuf(fc), 1, m);
     if (push_waiter(fc, NULL) < 0) return -ENOMEM;
     size_t off = 0;
     data_arg *argv = NULL;
@@ -535,7 +675,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
         if (k == 2 && is_cmd(&argv[0], "select") && syn_string2ll(argv[1].ptr, argv[1].len, &sel) &&
             sel >= 0 && sel < data_databases(f->n->ds))
             db = (int)sel;
-        add_command(&fc->out, k, argv);
+        add_command(obuf(fc), k, argv);
         if (push_waiter(fc, NULL) < 0) { /* the +QUEUED replies are dropped */
             free(argv);
             return -ENOMEM;
@@ -543,7 +683,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     }
     free(argv);
     data_arg e[1] = {{"EXEC", 4}};
-    add_command(&fc->out, 1, e);
+    add_command(obuf(fc), 1, e);
     if (push_waiter(fc, c) < 0) return -ENOMEM;
     if (db != c->db) {
         /* a SELECT inside: the client stays in that database after EXEC (as in Redis, unless
@@ -565,11 +705,12 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
     int rc = conn_for(f, addr, c, &fc);
     if (rc < 0) return rc;
     bool was_idle = fc->w_n == 0;
-    rc = select_db(fc, c->db);
+    rc = select_user(fc, c);
+    if (rc == 0) rc = select_db(fc, c->db);
     if (rc == 0) rc = push_waiter(fc, c);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
-    add_command(&fc->out, argc, argv);
+    add_command(obuf(fc), argc, argv);
     c->n_async++;
     c->async_kind = ASYNC_FWD;
     if (!fc->connecting) (void)fconn_write(fc);
@@ -580,6 +721,8 @@ static void own_free(fconn *fc)
 {
     if (fc->fd >= 0) fconn_close(fc, "shutdown");
     resp_buf_deinit(&fc->out);
+    resp_buf_deinit(&fc->held);
+    free(fc->user);
     free(fc->in);
     free(fc->w);
     free(fc);
@@ -645,6 +788,7 @@ fwd *fwd_create(node *n)
         f->conns[k].fd = -1;
         f->conns[k].proto = k ? 3 : 2;
         resp_buf_init(&f->conns[k].out);
+        resp_buf_init(&f->conns[k].held);
     }
     f->timer = net_timer_add(n->loop, 200, fwd_timer, f);
     if (!f->timer) {
@@ -660,6 +804,7 @@ void fwd_destroy(fwd *f)
         fconn *fc = &f->conns[k];
         fconn_close(fc, "shutdown");
         resp_buf_deinit(&fc->out);
+        resp_buf_deinit(&fc->held);
         free(fc->in);
         free(fc->w);
     }

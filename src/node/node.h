@@ -48,6 +48,9 @@ typedef struct node_client {
     int consistency;        /* CONS_* */
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
+    /* the connection's ACL user, NULL = default: a follower's relay names it to the leader
+     * (fwd.c). Owned by the host, valid until the host changes it. */
+    const char *user;
     int db;                 /* SELECT: its database (entries and reads carry it) */
     uint64_t read_pass;     /* serve_reads: an earlier read of this client is pending */
     struct nblock *blocked; /* blocked on the leader (node_block.c); NULL = not */

@@ -10,11 +10,13 @@
  * LIST) reads this node's applied table. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "net/peerauth.h"
 #include "server/server.h"
 #include "util/assert.h"
 #include "util/strconv.h"
@@ -134,17 +136,22 @@ static void set_user(client *c, const char *name, size_t len)
 {
     free(c->user);
     c->user = NULL;
+    c->nc.user = NULL; /* a follower's relay names the user to the leader (fwd.c) */
     if (len == 7 && memcmp(name, "default", 7) == 0) return;
     c->user = malloc(len + 1);
     SYN_ASSERT(c->user != NULL);
     memcpy(c->user, name, len);
     c->user[len] = '\0';
+    c->nc.user = c->user;
 }
 
 void srv_acl_client_free(client *c)
 {
     free(c->user);
     c->user = NULL;
+    c->nc.user = NULL;
+    free(c->relay_refused);
+    c->relay_refused = NULL;
 }
 
 /* requirepass, when set, is the default user's only password on this node (as Redis's
@@ -318,17 +325,45 @@ const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_
     return a->wrap;
 }
 
+/* A proven relay's own state commands, outside MULTI: the database (SELECT, fwd.c's select_db)
+ * and the watched keys (SYNOD WATCHED) of the client it relays next, each checked on the
+ * follower against that client's user; the relay's current user may lack SELECT or SYNOD. */
+static int relay_state_cmd(int argc, const data_arg *argv)
+{
+    return (argc == 2 && arg_is(&argv[0], "select")) ||
+           (argc >= 2 && arg_is(&argv[0], "synod") && arg_is(&argv[1], "watched"));
+}
+
 int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv)
 {
-    const acl_user *u = client_user(s, c);
-    if (u && acl_user_unrestricted(u)) return 0;
-    if (arg_is(&argv[0], "acl_as")) { /* would run a script as another user */
-        srv_reply_error(c, "NOPERM this user has no permissions to run the 'acl_as' command");
+    if (c->relay_refused) { /* the user of these requests was refused by SYNOD RELAY-USER */
+        srv_reply_error(c, c->relay_refused);
         if (c->in_multi) c->multi_dirty = 1;
         return 1;
     }
+    if (c->relay_proven && !c->in_multi && relay_state_cmd(argc, argv)) return 0;
+    const acl_user *u = client_user(s, c);
+    if (u && acl_user_unrestricted(u)) return 0;
+    if (arg_is(&argv[0], "acl_as")) {
+        /* as itself (a follower's relay of this user's script, wrapped there): checked as the
+         * script command; as another user it would run a script as someone else */
+        size_t ulen;
+        const char *uname = srv_acl_username(c, &ulen);
+        if (argc < 3 || argv[1].len != ulen || memcmp(argv[1].ptr, uname, ulen) != 0 ||
+            !is_script_cmd(&argv[2])) {
+            srv_reply_error(c, "NOPERM this user has no permissions to run the 'acl_as' command");
+            if (c->in_multi) c->multi_dirty = 1;
+            return 1;
+        }
+        argc -= 2;
+        argv += 2;
+    }
     if (!u) { /* deleted while connected (the close is on its way): nothing is allowed */
         srv_reply_error(c, "NOPERM this user has no permissions to run any command");
+        if (c->relay_proven) { /* a relay is no client of that user: it stays open */
+            if (c->in_multi) c->multi_dirty = 1;
+            return 1;
+        }
         c->flags |= CLIENT_CLOSE_AFTER_REPLY;
         return 1;
     }
@@ -408,6 +443,161 @@ void srv_acl_rewrite(server *s, int argc, data_arg *argv)
     }
 }
 
+/* --- relays: a follower proves it is a member, then names the user of its requests --------- */
+
+static void relay_refuse(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void relay_refuse(client *c, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    srv_reply_error(c, msg);
+    free(c->relay_refused);
+    c->relay_refused = strdup(msg);
+    SYN_ASSERT(c->relay_refused != NULL);
+}
+
+/* A failed proof: answered, logged (at most once per 10 s: strangers may try it in a loop) and
+ * closed, as a failed peer handshake. */
+static void relay_fail(client *c, const char *why)
+{
+    static int64_t last_log_ms;
+    int64_t now = srv_now_ms();
+    if (!last_log_ms || now - last_log_ms >= 10000) {
+        last_log_ms = now;
+        syn_log(SYN_LOG_WARN, "relay from %s refused: %s", c->addr, why);
+    }
+    srv_reply_errorf(c, "ERR %s", why);
+    c->relay_nonce_set = false;
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
+static void relay_proven(client *c)
+{
+    c->relay_proven = true;
+    c->relay_nonce_set = false;
+    c->authenticated = true; /* as the default user until RELAY-USER */
+    c->nc.forwarded = 1;     /* SYNOD FORWARDED: never relayed again */
+}
+
+static int hex_decode(const data_arg *a, uint8_t *out, size_t n)
+{
+    if (a->len != 2 * n) return -1;
+    for (size_t i = 0; i < 2 * n; i++) {
+        char ch = a->ptr[i];
+        int v = ch >= '0' && ch <= '9'   ? ch - '0'
+                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                         : -1;
+        if (v < 0) return -1;
+        if (i % 2 == 0)
+            out[i / 2] = (uint8_t)(v << 4);
+        else
+            out[i / 2] |= (uint8_t)v;
+    }
+    return 0;
+}
+
+/* SYNOD RELAY-HELLO <follower-id>: with cluster-secret, the challenge (a fresh nonce, hex);
+ * under tls-cluster without a secret, +OK if this TLS connection showed a certificate the
+ * cluster's CA verified (it is proven then). */
+static void relay_hello(server *s, client *c, const data_arg *id_arg)
+{
+    long long id;
+    if (!syn_string2ll(id_arg->ptr, id_arg->len, &id) || id <= 0) {
+        relay_fail(c, "SYNOD RELAY-HELLO: invalid node id");
+        return;
+    }
+    c->relay_follower_id = (uint64_t)id;
+    if (s->cfg.cluster_secret[0]) {
+        if (peerauth_random(c->relay_nonce, sizeof(c->relay_nonce)) < 0) {
+            relay_fail(c, "SYNOD RELAY-HELLO: no random bytes for a challenge");
+            return;
+        }
+        static const char hex[] = "0123456789abcdef";
+        char h[2 * sizeof(c->relay_nonce)];
+        for (size_t i = 0; i < sizeof(c->relay_nonce); i++) {
+            h[2 * i] = hex[c->relay_nonce[i] >> 4];
+            h[2 * i + 1] = hex[c->relay_nonce[i] & 15];
+        }
+        c->relay_nonce_set = true;
+        srv_reply_bulk(c, h, sizeof(h));
+        return;
+    }
+    if (s->cfg.tls_cluster && c->tls && net_tls_peer_verified(c->tls)) {
+        relay_proven(c);
+        srv_reply_status(c, "OK");
+        return;
+    }
+    relay_fail(c, "SYNOD RELAY-HELLO: a relay proves it is a cluster member with cluster-secret "
+                  "or, under tls-cluster, a certificate of the cluster's CA; this connection "
+                  "has neither");
+}
+
+/* SYNOD RELAY-PROOF <hex>: HMAC-SHA-256 of the challenge (peerauth_relay_proof). One try. */
+static void relay_proof(server *s, client *c, const data_arg *proof)
+{
+    uint8_t got[PEERAUTH_PROOF_BYTES], want[PEERAUTH_PROOF_BYTES];
+    if (!c->relay_nonce_set || !s->cfg.cluster_secret[0]) {
+        relay_fail(c, "SYNOD RELAY-PROOF: no challenge (SYNOD RELAY-HELLO) to answer");
+        return;
+    }
+    const char *sec = s->cfg.cluster_secret;
+    if (hex_decode(proof, got, sizeof(got)) < 0 ||
+        peerauth_relay_proof(sec, strlen(sec), c->relay_follower_id, (uint64_t)s->cfg.id,
+                             c->relay_nonce, want) < 0 ||
+        !peerauth_equal(got, want)) {
+        relay_fail(c, "SYNOD RELAY-PROOF: wrong proof (is cluster-secret the same on every "
+                      "node?)");
+        return;
+    }
+    relay_proven(c);
+    srv_reply_status(c, "OK");
+}
+
+/* SYNOD RELAY-USER <name>: the requests that follow run as that user, without its password
+ * (the follower authenticated the client). A refusal holds until a RELAY-USER succeeds: the
+ * requests behind it are the named user's, and must not run as the previous one. */
+static void relay_user(server *s, client *c, const data_arg *name)
+{
+    int n = name->len > 128 ? 128 : (int)name->len;
+    if (!c->relay_proven) {
+        log_add(s, c, ACL_DENIED_AUTH, CTX_TOPLEVEL, name->ptr, name->len, "synod", 5);
+        relay_refuse(c, "NOPERM SYNOD RELAY-USER refused: this connection has not proven that it "
+                        "is a cluster member's relay (SYNOD RELAY-HELLO)");
+        return;
+    }
+    const acl_user *u = acl_find(data_acl(s->ds), name->ptr, name->len);
+    if (!u || !acl_user_enabled(u)) {
+        relay_refuse(c, "NOPERM the leader refused to run requests as user '%.*s': %s", n,
+                     name->ptr, u ? "the user is off" : "no such user");
+        return;
+    }
+    set_user(c, name->ptr, name->len);
+    c->authenticated = true;
+    free(c->relay_refused);
+    c->relay_refused = NULL;
+    srv_reply_status(c, "OK");
+}
+
+int srv_acl_relay_cmd(server *s, client *c, int argc, const data_arg *argv)
+{
+    if (argc < 2 || !arg_is(&argv[0], "synod") || argv[1].len < 6 ||
+        strncasecmp(argv[1].ptr, "relay-", 6) != 0)
+        return 0;
+    if (argc == 3 && arg_is(&argv[1], "relay-hello"))
+        relay_hello(s, c, &argv[2]);
+    else if (argc == 3 && arg_is(&argv[1], "relay-proof"))
+        relay_proof(s, c, &argv[2]);
+    else if (argc == 3 && arg_is(&argv[1], "relay-user"))
+        relay_user(s, c, &argv[2]);
+    else
+        return 0; /* the SYNOD command's own unknown-subcommand error */
+    return 1;
+}
+
 /* --- ACL LOG ---------------------------------------------------------------------------- */
 
 static char *dup_bytes(const char *p, size_t n)
@@ -479,6 +669,7 @@ static void on_users_changed(void *ctx, const char *name, size_t len, int delete
 {
     server *s = ctx;
     for (client *o = s->clients; o; o = o->next) {
+        if (o->relay_proven) continue; /* a follower's relay: no client of the user it names */
         size_t ulen;
         const char *uname = srv_acl_username(o, &ulen);
         if (name && (ulen != len || memcmp(uname, name, len) != 0)) continue;

@@ -343,7 +343,13 @@ static void process_input(client *c)
                 s->argv[i].len = args[i].len;
             }
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
-            if (s->busy) {                        /* called from a script's busy hook (busy.c) */
+            if (srv_acl_relay_cmd(s, c, argc, s->argv)) { /* a relay's proof: before the gates */
+                srv_stats_end(s, c, 1, 1, argc, s->argv);
+                s->stats.commands_processed++;
+                pos += used;
+                continue;
+            }
+            if (s->busy) { /* called from a script's busy hook (busy.c) */
                 srv_busy_request(s, c, argc, s->argv);
                 srv_stats_end(s, c, 1, 1, argc, s->argv);
                 s->stats.commands_processed++;

@@ -402,7 +402,8 @@ void srv_cmd_client_kill(server *s, client *c, int argc, const data_arg *argv)
     for (client *o = s->clients; o && !match_none; o = o->next) {
         if (addr && !arg_eq_str(addr, o->addr)) continue;
         if (laddr && !arg_eq_str(laddr, o->laddr)) continue;
-        if (user && !arg_eq_str(user, srv_acl_username(o, NULL))) continue;
+        /* a follower's relay runs as the user of its current request: no client of that user */
+        if (user && (o->relay_proven || !arg_eq_str(user, srv_acl_username(o, NULL)))) continue;
         if (want_type >= 0 && srv_pubsub_subscribed(o) != want_type) continue;
         if (id && (unsigned long long)id != o->id) continue;
         if (o == c && skipme) continue;

@@ -971,6 +971,13 @@ static int validate(srv_config *c, char *err, size_t cap)
                  "leader's TLS port)");
             return -1;
         }
+        if (!c->cluster_secret[0] && c->tls_auth_clients == 0 && (c->n_members > 1 || c->join)) {
+            errf(err, cap,
+                 "tls-cluster yes without cluster-secret: followers' relays prove they are "
+                 "members with their certificate, which tls-auth-clients no does not ask for; "
+                 "set tls-auth-clients yes or optional, or cluster-secret (docs/security.md)");
+            return -1;
+        }
     }
     if (!c->tls_client_cert_file[0] != !c->tls_client_key_file[0]) {
         errf(err, cap, "tls-client-cert-file and tls-client-key-file: set both or neither");

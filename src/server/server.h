@@ -93,6 +93,16 @@ struct client {
     int proto;          /* 2 or 3 (HELLO) */
     bool authenticated; /* AUTH / HELLO AUTH succeeded, or the default user needed none */
     char *user;         /* the ACL user's name; NULL = "default" (acl.c) */
+    /* Relays (acl.c, docs/security.md "Relays"): a follower's relay connection that proved it is
+     * a cluster member (SYNOD RELAY-HELLO / RELAY-PROOF with the cluster secret, or a cluster-CA
+     * certificate under tls-cluster) may switch its user without a password (RELAY-USER). */
+    bool relay_proven;
+    bool relay_nonce_set; /* RELAY-HELLO answered with relay_nonce: RELAY-PROOF is expected */
+    uint64_t relay_follower_id;
+    uint8_t relay_nonce[32];
+    /* the last RELAY-USER was refused: every request gets this NOPERM until one succeeds (the
+     * follower sent it for the requests behind it); NULL = none */
+    char *relay_refused;
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
@@ -388,6 +398,10 @@ int srv_acl_auth_required(const server *s, const client *c);
 int srv_acl_auth(server *s, client *c, const data_arg *user, const data_arg *pass); /* 0 / -1 */
 void srv_acl_reset_user(server *s, client *c);
 int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv);
+/* SYNOD RELAY-HELLO / RELAY-PROOF / RELAY-USER (a follower's relay proving it is a member and
+ * naming the user of the requests that follow): answered here, before the AUTH and ACL gates.
+ * 1 if argv was one of them (answered), else 0. */
+int srv_acl_relay_cmd(server *s, client *c, int argc, const data_arg *argv);
 int srv_acl_exec_denied(server *s, client *c, int argc, const data_arg *argv, const char **reason);
 void srv_acl_rewrite(server *s, int argc, data_arg *argv);
 /* EVAL & co. of a restricted user as `ACL_AS user EVAL ...` (argv itself otherwise; the result

@@ -64,6 +64,45 @@ static void proof_binds_everything(void **state)
     assert_false(peerauth_equal(base, other));
 }
 
+/* A relay's proof (SYNOD RELAY-PROOF): a known answer (Python's hmac over the layout in
+ * peerauth.h), bound to both ids and every nonce byte, and never equal to a peer-link proof over
+ * the same bytes (another role). */
+static void relay_proof(void **state)
+{
+    (void)state;
+    static const uint8_t want[PEERAUTH_PROOF_BYTES] = {
+        0x2b, 0x7a, 0x2d, 0x92, 0x41, 0xc0, 0xcc, 0x75, 0x14, 0xd8, 0x3f,
+        0xa0, 0x70, 0xf7, 0x6c, 0xdd, 0xdb, 0x49, 0xed, 0x7f, 0x61, 0xd1,
+        0x8f, 0xec, 0xfa, 0x88, 0x5d, 0xbc, 0x14, 0xcf, 0xde, 0x62};
+    uint8_t nonce[PEERAUTH_NONCE_BYTES], got[PEERAUTH_PROOF_BYTES], other[PEERAUTH_PROOF_BYTES];
+    for (size_t i = 0; i < sizeof nonce; i++)
+        nonce[i] = (uint8_t)i;
+    size_t sl = strlen(SECRET);
+    assert_int_equal(peerauth_relay_proof(SECRET, sl, 2, 1, nonce, got), 0);
+    assert_memory_equal(got, want, sizeof(want));
+    assert_int_equal(peerauth_relay_proof(SECRET, sl, 1, 2, nonce, other), 0); /* ids swapped */
+    assert_false(peerauth_equal(got, other));
+    assert_int_equal(peerauth_relay_proof(SECRET, sl, 2, 3, nonce, other), 0);
+    assert_false(peerauth_equal(got, other));
+    for (size_t i = 0; i < sizeof nonce; i++) {
+        nonce[i] ^= 0x80;
+        assert_int_equal(peerauth_relay_proof(SECRET, sl, 2, 1, nonce, other), 0);
+        assert_false(peerauth_equal(got, other));
+        nonce[i] ^= 0x80;
+    }
+    /* the same transcript bytes as a peer handshake's dialer or acceptor proof */
+    uint8_t who[15 + 16] = "synod relay v1";
+    who[15] = 2;
+    who[23] = 1;
+    for (int role = 0; role < 2; role++) {
+        proof(SECRET, role ? PEERAUTH_ROLE_DIALER : PEERAUTH_ROLE_ACCEPTOR, who, sizeof who, nonce,
+              sizeof nonce, other);
+        assert_false(peerauth_equal(got, other));
+    }
+    proof(SECRET, PEERAUTH_ROLE_RELAY, who, sizeof who, nonce, sizeof nonce, other);
+    assert_true(peerauth_equal(got, other)); /* ... which is all that differs */
+}
+
 static void random_bytes(void **state)
 {
     (void)state;
@@ -78,6 +117,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(known_answer),
         cmocka_unit_test(proof_binds_everything),
+        cmocka_unit_test(relay_proof),
         cmocka_unit_test(random_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
