@@ -717,7 +717,7 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     }
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
     case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
-    case K_SECRET: snprintf(out, cap, "%s", c->cluster_secret); return;
+    case K_SECRET: snprintf(out, cap, "%s", ""); return; /* never shown: it proves membership */
     case K_PASS: snprintf(out, cap, "%s", c->requirepass); return;
     case K_SAVE: snprintf(out, cap, "%s", c->save); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
