@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -200,7 +201,24 @@ static void info_persistence(server *s, resp_buf *b)
 static void info_replication(server *s, resp_buf *b)
 {
     (void)s;
-    sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n");
+    /* no Redis replication stream: replicas are Raft voters (# Consensus) */
+    sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
+}
+
+static void info_cpu(server *s, resp_buf *b)
+{
+    (void)s;
+    struct rusage self, kids;
+    memset(&self, 0, sizeof(self));
+    memset(&kids, 0, sizeof(kids));
+    (void)getrusage(RUSAGE_SELF, &self);
+    (void)getrusage(RUSAGE_CHILDREN, &kids); /* background snapshots */
+#define TV(t) ((double)(t).tv_sec + (double)(t).tv_usec / 1e6)
+    sb_printf(b,
+              "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
+              "used_cpu_user_children:%.6f\r\n",
+              TV(self.ru_stime), TV(self.ru_utime), TV(kids.ru_stime), TV(kids.ru_utime));
+#undef TV
 }
 
 static void info_keyspace(server *s, resp_buf *b)
@@ -252,6 +270,7 @@ static const info_section sections[] = {
     {"persistence", info_persistence, 1},
     {"stats", info_stats, 1},
     {"replication", info_replication, 1},
+    {"cpu", info_cpu, 1},
     {"commandstats", srv_stats_info_commandstats, 0},
     {"errorstats", srv_stats_info_errorstats, 0},
     {"keyspace", info_keyspace, 1},

@@ -159,6 +159,8 @@ static const key_def keys[] = {
      LLONG_MAX, "alias of zset-max-listpack-value"},
     {"zset-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_value), 0,
      LLONG_MAX, "longest member of a compact sorted set"},
+    {"repl-backlog-size", K_MEM, K_STARTUP | K_RUNTIME, OFF(repl_backlog_size), 1, LLONG_MAX,
+     "accepted for compatibility: no backlog (a lagging follower reads the WAL)"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
      "accepted for compatibility; lists are not compressed"},
     {"tls-port", K_INT, K_STARTUP, OFF(tls_port), 0, 65535,
@@ -221,7 +223,8 @@ void srv_config_defaults(srv_config *c)
     c->timeout_s = 0;
     c->set_max_intset_entries = 512;
     c->databases = DATA_DATABASES_DEFAULT;
-    c->min_replicas_max_lag = 10; /* Redis's default */
+    c->min_replicas_max_lag = 10;       /* Redis's default */
+    c->repl_backlog_size = 1024 * 1024; /* Redis's default */
     c->hll_sparse_max_bytes = 3000;
     c->stream_node_max_entries = 100;
     c->maxmemory_policy = DATA_EVICT_NOEVICTION;
@@ -467,6 +470,14 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
                    size_t cap)
 {
     const key_def *k = find_key(key);
+    if (runtime && k && !(k->flags & K_RUNTIME) && strcmp(k->name, "databases") != 0) {
+        /* a setting fixed at startup, set to the value it has: a no-op, not an error (tools
+         * that write back every CONFIG GET * pair, as Redis's CONFIG sanity test; Redis's own
+         * immutable settings, like databases, still refuse) */
+        char cur[SRV_PATH_MAX];
+        srv_config_key_value(c, (size_t)(k - keys), cur, sizeof(cur));
+        if (strcmp(cur, value) == 0) return 0;
+    }
     if (!k || !(k->flags & (runtime ? K_RUNTIME : K_STARTUP))) {
         if (runtime && k && (k->flags & (K_STARTUP | K_COMPAT)))
             errf(err, cap,

@@ -97,6 +97,7 @@ typedef struct {
     long long zset_max_listpack_entries; /* data_set_zset_max_listpack */
     long long zset_max_listpack_value;
     long long list_compress_depth; /* accepted, not used */
+    long long repl_backlog_size;   /* accepted, not used */
 } srv_config;
 
 void srv_config_defaults(srv_config *c);
