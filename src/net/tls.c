@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -307,4 +308,33 @@ int net_tls_peer_verified(const net_tls *t)
 const char *net_tls_error(const net_tls *t)
 {
     return t->error;
+}
+
+ssize_t net_stream_read(net_tls *t, int fd, void *buf, size_t cap, bool *other)
+{
+    if (t) {
+        int want = 0;
+        ssize_t n = net_tls_read(t, buf, cap, &want);
+        *other = n == -EAGAIN && want == NET_WRITABLE;
+        return n;
+    }
+    ssize_t n = read(fd, buf, cap);
+    return n < 0 ? -errno : n;
+}
+
+ssize_t net_stream_write(net_tls *t, int fd, const void *buf, size_t len, bool *other)
+{
+    if (t) {
+        int want = 0;
+        ssize_t n = net_tls_write(t, buf, len, &want);
+        *other = n == -EAGAIN && want == NET_READABLE;
+        return n;
+    }
+    ssize_t n = write(fd, buf, len);
+    return n < 0 ? -errno : n;
+}
+
+const char *net_stream_strerror(const net_tls *t, ssize_t err)
+{
+    return t && err == -EIO ? net_tls_error(t) : strerror((int)-err);
 }

@@ -13,6 +13,7 @@
 #define SYNOD_NET_TLS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 typedef struct net_tls_ctx net_tls_ctx;
@@ -78,5 +79,13 @@ int net_tls_peer_verified(const net_tls *t);
 
 /* The last failure of t, for logs ("" if none). Valid until the next call on t. */
 const char *net_tls_error(const net_tls *t);
+
+/* A stream that is plain TCP on fd (t NULL) or TLS session t on it: like read(2) / write(2) but
+ * returning -errno (-EAGAIN: wait); *other is set when TLS waits for the other readiness (a
+ * read for the fd to be writable, a write for it to be readable). */
+ssize_t net_stream_read(net_tls *t, int fd, void *buf, size_t cap, bool *other);
+ssize_t net_stream_write(net_tls *t, int fd, const void *buf, size_t len, bool *other);
+/* The text of a net_stream_* error. */
+const char *net_stream_strerror(const net_tls *t, ssize_t err);
 
 #endif

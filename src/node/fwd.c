@@ -263,31 +263,17 @@ static void fconn_watch(fconn *fc)
 /* The transport: TCP, or TLS under tls-cluster; -errno on failure (-EAGAIN: wait). */
 static ssize_t fconn_recv(fconn *fc, void *buf, size_t cap)
 {
-    if (fc->tls) {
-        int want = 0;
-        ssize_t n = net_tls_read(fc->tls, buf, cap, &want);
-        fc->rd_wants_wr = n == -EAGAIN && want == NET_WRITABLE;
-        return n;
-    }
-    ssize_t n = read(fc->fd, buf, cap);
-    return n < 0 ? -errno : n;
+    return net_stream_read(fc->tls, fc->fd, buf, cap, &fc->rd_wants_wr);
 }
 
 static ssize_t fconn_send(fconn *fc, const void *buf, size_t len)
 {
-    if (fc->tls) {
-        int want = 0;
-        ssize_t n = net_tls_write(fc->tls, buf, len, &want);
-        fc->wr_wants_rd = n == -EAGAIN && want == NET_READABLE;
-        return n;
-    }
-    ssize_t n = write(fc->fd, buf, len);
-    return n < 0 ? -errno : n;
+    return net_stream_write(fc->tls, fc->fd, buf, len, &fc->wr_wants_rd);
 }
 
 static const char *fconn_strerror(const fconn *fc, ssize_t err)
 {
-    return fc->tls && err == -EIO ? net_tls_error(fc->tls) : strerror((int)-err);
+    return net_stream_strerror(fc->tls, err);
 }
 
 /* Writes what the socket takes. Returns 0, or -1 if the connection was closed. */

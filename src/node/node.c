@@ -1422,11 +1422,7 @@ static void evict_one(void *ctx, const char *key, size_t len, size_t bytes)
     if (node_propose(n, NULL, b.data, b.len) == 0) {
         n->evict_wait_index = raft_last_index_of(n->r);
         n->evict_pending_bytes += (long long)bytes;
-        uint8_t hdr[8] = {(uint8_t)(db >> 24), (uint8_t)(db >> 16),  (uint8_t)(db >> 8),
-                          (uint8_t)db,         (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                          (uint8_t)(len >> 8), (uint8_t)len};
-        resp_buf_append(&n->evict_keys, hdr, 8);
-        resp_buf_append(&n->evict_keys, key, len);
+        dbkey_put(&n->evict_keys, db, key, len);
         x->freed += (long long)bytes;
         x->proposed++;
     } else {
@@ -1444,15 +1440,12 @@ int node_evict(node *n, long long over)
     if (n->applied >= n->evict_wait_index && n->evict_keys.len) {
         /* every eviction proposed was applied (or lost with a leader change): keys still here
          * may be picked again */
-        const uint8_t *p = (const uint8_t *)n->evict_keys.data;
-        for (size_t off = 0; off + 8 <= n->evict_keys.len;) {
-            int db = (int)((uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
-                           (uint32_t)p[off + 2] << 8 | p[off + 3]);
-            size_t l = (size_t)p[off + 4] << 24 | (size_t)p[off + 5] << 16 |
-                       (size_t)p[off + 6] << 8 | p[off + 7];
+        size_t off = 0, l;
+        int db;
+        const char *k;
+        while (dbkey_next(&n->evict_keys, &off, &db, &k, &l)) {
             data_select(n->ds, db);
-            data_evict_unmark(n->ds, (const char *)p + off + 8, l);
-            off += 8 + l;
+            data_evict_unmark(n->ds, k, l);
         }
         data_select(n->ds, 0);
         n->evict_keys.len = 0;

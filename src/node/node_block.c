@@ -55,11 +55,7 @@ struct nblock {
 static void key_ready(node *n, int db, const char *key, size_t len)
 {
     if (!n->blk_n || n->role != RAFT_LEADER) return;
-    uint8_t hdr[8] = {(uint8_t)(db >> 24), (uint8_t)(db >> 16),  (uint8_t)(db >> 8),
-                      (uint8_t)db,         (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                      (uint8_t)(len >> 8), (uint8_t)len};
-    resp_buf_append(&n->blk_ready, hdr, 8);
-    resp_buf_append(&n->blk_ready, key, len);
+    dbkey_put(&n->blk_ready, db, key, len);
 }
 
 static void on_key_created(void *ctx, const char *key, size_t len)
@@ -291,23 +287,21 @@ void nblock_serve(node *n)
     resp_buf ready = n->blk_ready;
     resp_buf_init(&n->blk_ready);
     int64_t now = net_wall_ms();
-    for (size_t off = 0; off + 8 <= ready.len;) {
-        const uint8_t *p = (const uint8_t *)ready.data + off;
-        size_t len = (size_t)p[4] << 24 | (size_t)p[5] << 16 | (size_t)p[6] << 8 | p[7];
+    size_t off = 0, len;
+    int db;
+    const char *key;
+    while (dbkey_next(&ready, &off, &db, &key, &len)) {
         /* each key once per pass */
         bool seen = false;
-        for (size_t o2 = 0; o2 < off && !seen;) {
-            const uint8_t *q = (const uint8_t *)ready.data + o2;
-            size_t l2 = (size_t)q[4] << 24 | (size_t)q[5] << 16 | (size_t)q[6] << 8 | q[7];
-            seen = l2 == len && memcmp(q, p, 8 + len) == 0;
-            o2 += 8 + l2;
-        }
-        int db = (int)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+        size_t o2 = 0, l2;
+        int db2;
+        const char *k2;
+        while (!seen && o2 < off - 8 - len && dbkey_next(&ready, &o2, &db2, &k2, &l2))
+            seen = db2 == db && l2 == len && memcmp(k2, key, len) == 0;
         if (!seen && data_select(n->ds, db) >= 0) {
-            serve_key(n, db, (const char *)p + 8, len, now);
+            serve_key(n, db, key, len, now);
             data_select(n->ds, 0);
         }
-        off += 8 + len;
     }
     resp_buf_deinit(&ready);
     n->blk_retry_index = raft_last_index_of(n->r); /* retries proposed up to here */

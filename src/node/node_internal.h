@@ -32,6 +32,12 @@ enum {
     NENTRY_CMD_OOM = 6, /* as NENTRY_CMD: a script the leader logged under OOM (script_env.oom) */
     NENTRY_DB = 7,      /* u32 db, then any other entry: it applies to that database (SELECT) */
 };
+/* Lists of keys with their database (evictions in flight, keys made ready for blocked
+ * clients): u32 db, u32 len, key, repeated. dbkey_next reads the one at *off and advances it;
+ * false at the end. */
+void dbkey_put(resp_buf *b, int db, const char *key, size_t len);
+bool dbkey_next(const resp_buf *b, size_t *off, int *db, const char **key, size_t *len);
+
 /* An entry of database 0 carries no NENTRY_DB prefix (logs from before databases read alike). */
 void nentry_wrap_db(resp_buf *b, int db);
 /* The database of an entry and its payload without the prefix: -1 if malformed. */

@@ -270,6 +270,26 @@ int nentry_get_args(const uint8_t *p, size_t len, size_t *off, data_arg **argv, 
     return (int)k;
 }
 
+void dbkey_put(resp_buf *b, int db, const char *key, size_t len)
+{
+    uint8_t hdr[8];
+    put32(hdr, (uint32_t)db);
+    put32(hdr + 4, (uint32_t)len);
+    resp_buf_append(b, hdr, sizeof(hdr));
+    resp_buf_append(b, key, len);
+}
+
+bool dbkey_next(const resp_buf *b, size_t *off, int *db, const char **key, size_t *len)
+{
+    const uint8_t *p = (const uint8_t *)b->data + *off;
+    if (*off + 8 > b->len) return false;
+    *db = (int)get32(p);
+    *len = get32(p + 4);
+    *key = (const char *)p + 8;
+    *off += 8 + *len;
+    return true;
+}
+
 void nentry_wrap_db(resp_buf *b, int db)
 {
     if (db == 0) return;

@@ -224,31 +224,17 @@ static void conn_close(pconn *c, const char *why)
  * returning -errno (-EAGAIN: wait; for TLS the readiness it waits for is noted in c). */
 static ssize_t conn_recv(pconn *c, void *buf, size_t cap)
 {
-    if (c->tls) {
-        int want = 0;
-        ssize_t n = net_tls_read(c->tls, buf, cap, &want);
-        c->rd_wants_wr = n == -EAGAIN && want == NET_WRITABLE;
-        return n;
-    }
-    ssize_t n = read(c->fd, buf, cap);
-    return n < 0 ? -errno : n;
+    return net_stream_read(c->tls, c->fd, buf, cap, &c->rd_wants_wr);
 }
 
 static ssize_t conn_send(pconn *c, const void *buf, size_t len)
 {
-    if (c->tls) {
-        int want = 0;
-        ssize_t n = net_tls_write(c->tls, buf, len, &want);
-        c->wr_wants_rd = n == -EAGAIN && want == NET_READABLE;
-        return n;
-    }
-    ssize_t n = write(c->fd, buf, len);
-    return n < 0 ? -errno : n;
+    return net_stream_write(c->tls, c->fd, buf, len, &c->wr_wants_rd);
 }
 
 static const char *conn_strerror(const pconn *c, ssize_t err)
 {
-    return c->tls && err == -EIO ? net_tls_error(c->tls) : strerror((int)-err);
+    return net_stream_strerror(c->tls, err);
 }
 
 /* Writes what the socket takes. Returns 0, or -1 if the connection was closed. */

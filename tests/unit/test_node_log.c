@@ -47,6 +47,65 @@ static const char *addr_of(const nconf_addr *a, size_t n, raft_id id)
     return NULL;
 }
 
+/* NENTRY_DB: database 0 adds nothing; others round-trip; truncated or doubled prefixes are
+ * malformed (every replica skips the entry alike). */
+static void test_db_prefix(void **state)
+{
+    (void)state;
+    resp_buf b;
+    resp_buf_init(&b);
+    data_arg argv[2] = {{"SET", 3}, {"k", 1}};
+    nentry_encode_cmd(&b, 123, 2, argv);
+    size_t plain = b.len;
+    nentry_wrap_db(&b, 0);
+    assert_int_equal(b.len, plain);
+    const uint8_t *p = (const uint8_t *)b.data;
+    size_t len = b.len;
+    assert_int_equal(nentry_unwrap_db(&p, &len), 0);
+    assert_int_equal(len, plain);
+    nentry_wrap_db(&b, 1023);
+    assert_int_equal(b.len, plain + 5);
+    p = (const uint8_t *)b.data;
+    len = b.len;
+    assert_int_equal(nentry_unwrap_db(&p, &len), 1023);
+    assert_int_equal(len, plain);
+    assert_int_equal(p[0], NENTRY_CMD);
+    p = (const uint8_t *)b.data;
+    len = 5; /* the prefix alone */
+    assert_int_equal(nentry_unwrap_db(&p, &len), -1);
+    nentry_wrap_db(&b, 7); /* a prefix on a prefix */
+    p = (const uint8_t *)b.data;
+    len = b.len;
+    assert_int_equal(nentry_unwrap_db(&p, &len), -1);
+    resp_buf_deinit(&b);
+}
+
+static void test_dbkey_list(void **state)
+{
+    (void)state;
+    resp_buf b;
+    resp_buf_init(&b);
+    dbkey_put(&b, 0, "a", 1);
+    dbkey_put(&b, 15, "", 0);
+    dbkey_put(&b, 3, "key\0x", 5);
+    size_t off = 0, len;
+    int db;
+    const char *k;
+    assert_true(dbkey_next(&b, &off, &db, &k, &len));
+    assert_int_equal(db, 0);
+    assert_memory_equal(k, "a", 1);
+    assert_true(dbkey_next(&b, &off, &db, &k, &len));
+    assert_int_equal(db, 15);
+    assert_int_equal(len, 0);
+    assert_true(dbkey_next(&b, &off, &db, &k, &len));
+    assert_int_equal(db, 3);
+    assert_int_equal(len, 5);
+    assert_memory_equal(k, "key\0x", 5);
+    assert_false(dbkey_next(&b, &off, &db, &k, &len));
+    assert_int_equal(off, b.len);
+    resp_buf_deinit(&b);
+}
+
 static void test_conf_roundtrip(void **state)
 {
     (void)state;
@@ -229,6 +288,8 @@ static void test_install_out_of_order_chunk_is_fatal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_db_prefix),
+        cmocka_unit_test(test_dbkey_list),
         cmocka_unit_test(test_conf_roundtrip),
         cmocka_unit_test(test_conf_rejects_bad_counts),
         cmocka_unit_test(test_snapshot_stream),
