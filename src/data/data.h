@@ -70,7 +70,8 @@ typedef struct {
     int key_step;      /* distance between keys */
     const char *group; /* "string", "keyspace", "hash", "server", ... */
     const char *summary;
-    const char *since; /* Redis version that introduced it, e.g. "1.0.0" */
+    const char *since;     /* Redis version that introduced it, e.g. "1.0.0" */
+    const char *key_specs; /* Redis 7.0's key specs, "" if none (format: data_cmds.h) */
 } data_cmd_info;
 
 /* Table lookup by name, case-insensitive. NULL if the data layer has no such command. */
@@ -83,6 +84,51 @@ const data_cmd *data_cmd_at(size_t i);
  * there are (may exceed cap), 0 for a command without keys, -1 when the arguments that locate
  * the keys are invalid (a bad numkeys, no STREAMS). */
 int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *pos, int cap);
+
+/* Key-spec flags (Redis 7.0's CMD_KEY_*), in the order COMMAND reports them. */
+enum {
+    DATA_KEY_RO = 1u << 0,
+    DATA_KEY_RW = 1u << 1,
+    DATA_KEY_OW = 1u << 2,
+    DATA_KEY_RM = 1u << 3,
+    DATA_KEY_ACCESS = 1u << 4,
+    DATA_KEY_UPDATE = 1u << 5,
+    DATA_KEY_INSERT = 1u << 6,
+    DATA_KEY_DELETE = 1u << 7,
+    DATA_KEY_NOT_KEY = 1u << 8,
+    DATA_KEY_INCOMPLETE = 1u << 9,
+    DATA_KEY_VARIABLE_FLAGS = 1u << 10,
+};
+#define DATA_KEY_FLAG_COUNT 11
+/* The name of flag bit i (0 <= i < DATA_KEY_FLAG_COUNT): "RO", "access", ... (static). */
+const char *data_key_flag_name(int i);
+
+/* One parsed key spec (a view into the spec string, valid as long as it is). */
+typedef struct {
+    uint32_t flags;      /* DATA_KEY_* */
+    char search;         /* 'i' index, 'k' keyword, 'u' unknown */
+    int index;           /* 'i': argv index of the start */
+    const char *keyword; /* 'k': the keyword (keyword_len bytes) and where the search starts */
+    size_t keyword_len;
+    int startfrom;
+    char find; /* 'r' range, 'n' keynum, 'u' unknown */
+    int fk[3]; /* 'r': lastkey, keystep, limit; 'n': keynumidx, firstkey, keystep */
+} data_keyspec;
+
+/* Parses the next spec of a key_specs string from *p (advancing it). Returns 1 with *out set,
+ * 0 at the end. The strings are our own table's: a malformed one is a bug (asserted). */
+int data_keyspec_next(const char **p, data_keyspec *out);
+
+/* The keys of a command and each one's key-spec flags, as Redis 7.0 finds them for COMMAND
+ * GETKEYSANDFLAGS (key specs first; SORT, SET and BITFIELD by their own rules). specs: the
+ * command's key specs (a data command's or a server command's), name its lower-case full name.
+ * Stores at most cap keys in pos/flags, returns how many there are, 0 if none was found
+ * (COMMAND's "Invalid arguments" error). */
+int data_keys_with_flags(const char *name, const char *specs, int argc, const data_arg *argv,
+                         int *pos, uint32_t *flags, int cap);
+/* Whether specs name a key at all (a spec not flagged not_key), or the command finds its keys
+ * by its own rules: COMMAND's "The command has no key arguments" otherwise. */
+int data_keyspecs_have_keys(const char *specs);
 
 data_store *data_create(void);
 void data_destroy(data_store *ds);

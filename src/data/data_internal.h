@@ -354,7 +354,8 @@ int glob_match(const char *pat, size_t plen, const char *s, size_t slen, int noc
 int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out);
 
 /* Command handlers. */
-#define DATA_X(name, arity, flags, fk, lk, step, group, since, summary, fn) void fn(data_call *c);
+#define DATA_X(name, arity, flags, fk, lk, step, specs, group, since, summary, fn)                 \
+    void fn(data_call *c);
 DATA_COMMANDS(DATA_X)
 #undef DATA_X
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "data/data_internal.h"
+#include "util/assert.h"
 #include "util/strconv.h"
 
 static int arg_is(const data_arg *a, const char *s)
@@ -100,6 +101,7 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
     const char *nm = in->name;
     if (in->flags & DATA_CMD_MOVABLEKEYS) {
         if (!strcmp(nm, "sort")) return sort_keys(argc, argv, pos, cap);
+        if (!strcmp(nm, "sort_ro")) return push(pos, 0, cap, 1);
         if (!strcmp(nm, "georadius")) return georadius_keys(argc, argv, 6, pos, cap);
         if (!strcmp(nm, "georadiusbymember")) return georadius_keys(argc, argv, 5, pos, cap);
         if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
@@ -118,4 +120,216 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
     for (int i = in->first_key; i <= last; i += step)
         n = push(pos, n, cap, i);
     return n;
+}
+
+/* --- key specs (COMMAND GETKEYSANDFLAGS) ------------------------------------------------- */
+
+static const char *const key_flag_names[DATA_KEY_FLAG_COUNT] = {
+    "RO",     "RW",     "OW",      "RM",         "access",         "update",
+    "insert", "delete", "not_key", "incomplete", "variable_flags",
+};
+
+const char *data_key_flag_name(int i)
+{
+    SYN_ASSERT(i >= 0 && i < DATA_KEY_FLAG_COUNT);
+    return key_flag_names[i];
+}
+
+/* An optionally negative decimal at *p, advancing past it (our table's text: asserted). */
+static int spec_int(const char **p)
+{
+    const char *s = *p;
+    int neg = *s == '-', v = 0;
+    if (neg) s++;
+    SYN_ASSERT(*s >= '0' && *s <= '9');
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (*s++ - '0');
+    *p = s;
+    return neg ? -v : v;
+}
+
+static void spec_expect(const char **p, char ch)
+{
+    SYN_ASSERT(**p == ch);
+    (*p)++;
+}
+
+int data_keyspec_next(const char **p, data_keyspec *out)
+{
+    const char *s = *p;
+    if (*s == '\0') return 0;
+    memset(out, 0, sizeof(*out));
+    while (*s != '@') {
+        while (*s == ' ')
+            s++;
+        const char *e = s;
+        while (*e != ' ' && *e != '@') {
+            SYN_ASSERT(*e != '\0');
+            e++;
+        }
+        int bit = -1;
+        for (int i = 0; i < DATA_KEY_FLAG_COUNT; i++)
+            if (strlen(key_flag_names[i]) == (size_t)(e - s) &&
+                memcmp(key_flag_names[i], s, (size_t)(e - s)) == 0)
+                bit = i;
+        SYN_ASSERT(bit >= 0);
+        out->flags |= 1u << bit;
+        s = e;
+    }
+    s++;
+    out->search = *s++;
+    if (out->search == 'i') {
+        out->index = spec_int(&s);
+    } else if (out->search == 'k') {
+        out->keyword = s;
+        while (*s != ',') {
+            SYN_ASSERT(*s != '\0');
+            s++;
+        }
+        out->keyword_len = (size_t)(s - out->keyword);
+        s++;
+        out->startfrom = spec_int(&s);
+    } else {
+        SYN_ASSERT(out->search == 'u');
+    }
+    spec_expect(&s, '+');
+    out->find = *s++;
+    if (out->find == 'r' || out->find == 'n') {
+        for (int i = 0; i < 3; i++) {
+            if (i) spec_expect(&s, ',');
+            out->fk[i] = spec_int(&s);
+        }
+    } else {
+        SYN_ASSERT(out->find == 'u');
+    }
+    SYN_ASSERT(*s == ';' || *s == '\0');
+    if (*s == ';') s++;
+    *p = s;
+    return 1;
+}
+
+int data_keyspecs_have_keys(const char *specs)
+{
+    data_keyspec ks;
+    while (data_keyspec_next(&specs, &ks))
+        if (!(ks.flags & DATA_KEY_NOT_KEY)) return 1;
+    return 0;
+}
+
+/* Where a keyword spec's range starts: after the first match of the keyword, looked for from
+ * argv[startfrom] towards the end (never the last argument, which nothing can follow), or from
+ * argv[argc + startfrom] towards the start (never argv[1]). 0 when it is not there. */
+static int keyword_start(const data_keyspec *ks, int argc, const data_arg *argv)
+{
+    int fwd = ks->startfrom > 0;
+    int i = fwd ? ks->startfrom : argc + ks->startfrom;
+    for (; fwd ? i < argc - 1 : i > 1; i += fwd ? 1 : -1) {
+        if (i < 1 || i >= argc) break;
+        if (argv[i].len == ks->keyword_len &&
+            strncasecmp(argv[i].ptr, ks->keyword, ks->keyword_len) == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* Redis 7.0's reading of key specs: the keys each spec finds, in spec order, with its flags;
+ * -1 when a spec cannot say (unknown, incomplete, or arguments that do not fit it). */
+static int keys_from_specs(const char *specs, int argc, const data_arg *argv, int *pos,
+                           uint32_t *flags, int cap)
+{
+    data_keyspec ks;
+    int n = 0;
+    while (data_keyspec_next(&specs, &ks)) {
+        if (ks.flags & DATA_KEY_NOT_KEY) continue;
+        int first, last, step;
+        if (ks.search == 'i') {
+            first = ks.index;
+        } else if (ks.search == 'k') {
+            first = keyword_start(&ks, argc, argv);
+            if (!first) continue; /* an optional keyword that is absent */
+        } else {
+            return -1;
+        }
+        if (ks.find == 'r') {
+            step = ks.fk[1];
+            if (ks.fk[0] >= 0)
+                last = first + ks.fk[0];
+            else if (ks.fk[2] == 0)
+                last = argc + ks.fk[0];
+            else
+                last = first + (argc - first) / ks.fk[2] + ks.fk[0];
+        } else if (ks.find == 'n') {
+            long long nk;
+            int at = first + ks.fk[0];
+            if (at >= argc || !syn_string2ll(argv[at].ptr, argv[at].len, &nk) || nk < 0 ||
+                nk > argc)
+                return -1;
+            step = ks.fk[2];
+            first += ks.fk[1];
+            last = first + (int)nk - 1;
+        } else {
+            return -1;
+        }
+        if (last >= argc || last < first || first >= argc) return -1;
+        SYN_ASSERT(step > 0);
+        for (int i = first; i <= last; i += step) {
+            if (n < cap) {
+                pos[n] = i;
+                flags[n] = ks.flags;
+            }
+            n++;
+        }
+        if (ks.flags & DATA_KEY_INCOMPLETE) return -1;
+    }
+    return n;
+}
+
+/* SET's flags depend on GET anywhere among its options (Redis looks no further). */
+static uint32_t set_key_flags(int argc, const data_arg *argv)
+{
+    for (int i = 3; i < argc; i++)
+        if (arg_is(&argv[i], "get")) return DATA_KEY_RW | DATA_KEY_ACCESS | DATA_KEY_UPDATE;
+    return DATA_KEY_OW | DATA_KEY_UPDATE;
+}
+
+/* BITFIELD reads only when every operation is a well-formed GET (or OVERFLOW). */
+static uint32_t bitfield_key_flags(int argc, const data_arg *argv)
+{
+    for (int i = 2; i < argc; i++) {
+        int rest = argc - i - 1;
+        if (arg_is(&argv[i], "get") && rest >= 2)
+            i += 2;
+        else if (arg_is(&argv[i], "overflow") && rest >= 1)
+            i += 1;
+        else
+            return DATA_KEY_RW | DATA_KEY_ACCESS | DATA_KEY_UPDATE;
+    }
+    return DATA_KEY_RO | DATA_KEY_ACCESS;
+}
+
+int data_keys_with_flags(const char *name, const char *specs, int argc, const data_arg *argv,
+                         int *pos, uint32_t *flags, int cap)
+{
+    SYN_ASSERT(argc >= 1 && cap >= 1);
+    int variable = 0;
+    data_keyspec ks;
+    for (const char *p = specs; data_keyspec_next(&p, &ks);)
+        variable |= (ks.flags & DATA_KEY_VARIABLE_FLAGS) != 0;
+    if (!variable) {
+        int n = keys_from_specs(specs, argc, argv, pos, flags, cap);
+        if (n >= 0) return n;
+    }
+    /* the commands whose specs cannot tell, by their own rules */
+    if (!strcmp(name, "set") || !strcmp(name, "bitfield")) {
+        pos[0] = 1;
+        flags[0] = name[0] == 's' ? set_key_flags(argc, argv) : bitfield_key_flags(argc, argv);
+        return 1;
+    }
+    if (!strcmp(name, "sort") || !strcmp(name, "sort_ro")) {
+        int n = name[4] ? push(pos, 0, cap, 1) : sort_keys(argc, argv, pos, cap);
+        for (int i = 0; i < n && i < cap; i++)
+            flags[i] = i == 0 ? DATA_KEY_RO | DATA_KEY_ACCESS : DATA_KEY_OW | DATA_KEY_UPDATE;
+        return n;
+    }
+    return 0;
 }

@@ -14,8 +14,8 @@ struct data_cmd {
 };
 
 static const data_cmd cmd_table[] = {
-#define DATA_X(name, arity, flags, fk, lk, step, group, since, summary, fn)                        \
-    {{#name, arity, flags, fk, lk, step, group, summary, since}, fn},
+#define DATA_X(name, arity, flags, fk, lk, step, specs, group, since, summary, fn)                 \
+    {{#name, arity, flags, fk, lk, step, group, summary, since, specs}, fn},
     DATA_COMMANDS(DATA_X)
 #undef DATA_X
 };

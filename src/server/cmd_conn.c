@@ -572,7 +572,7 @@ void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv)
         "UNPAUSE",
         "    Stop the current client pause, resuming traffic.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     srv_reply_help(c, lines);
@@ -593,12 +593,18 @@ void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv)
         "    Return a list of all commands in this Redis server.",
         "INFO [<command-name> ...]",
         "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "GETKEYS <full-command>",
         "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>",
+        "    Return the keys and the access flags from a full Redis command.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     srv_reply_help(c, lines);
@@ -620,7 +626,7 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv)
         "REWRITE",
         "    Rewrite the configuration file.",
         "HELP",
-        "    Print this help.",
+        "    Prints this help.",
         NULL,
     };
     srv_reply_help(c, lines);

@@ -83,6 +83,9 @@ static const srv_cmd command_subs[] = {
      "Get an array of Redis command names", "7.0.0"},
     {"command|getkeys", -4, "loading stale", "slow connection", srv_cmd_command_getkeys, NOSUBS,
      "server", "Extract keys given a full Redis command", "2.8.13"},
+    {"command|getkeysandflags", -4, "loading stale", "slow connection",
+     srv_cmd_command_getkeysandflags, NOSUBS, "server",
+     "Extract keys and access flags given a full Redis command", "7.0.0"},
     {"command|help", 2, "loading stale", "slow connection", srv_cmd_command_help, NOSUBS, "server",
      "Show helpful text about the different subcommands", "5.0.0"},
 };
@@ -521,13 +524,64 @@ static void exec_data(server *s, client *c, const data_cmd *dc, int argc, const 
     data_take_expired(s->ds, expire_seen, &x);
 }
 
-/* The data layer's container commands and their Redis 7.0 subcommands ("object|encoding"). */
-static const char *const data_containers[][8] = {
-    {"object", "encoding", "freq", "idletime", "refcount", "help", NULL},
-    {"xgroup", "create", "createconsumer", "delconsumer", "destroy", "setid", "help", NULL},
-    {"xinfo", "consumers", "groups", "stream", "help", NULL},
-    {"memory", "doctor", "malloc-stats", "purge", "stats", "usage", "help", NULL},
+/* The data layer's container commands' Redis 7.0 subcommands: full name, arity, key specs
+ * (format: src/data/data_cmds.h). */
+typedef struct {
+    const char *name; /* "object|encoding" */
+    int arity;
+    const char *key_specs;
+} data_sub;
+
+static const data_sub data_subs[] = {
+    {"object|encoding", 3, "RO@i2+r0,1,0"},
+    {"object|freq", 3, "RO@i2+r0,1,0"},
+    {"object|idletime", 3, "RO@i2+r0,1,0"},
+    {"object|refcount", 3, "RO@i2+r0,1,0"},
+    {"object|help", 2, ""},
+    {"xgroup|create", -5, "RW insert@i2+r0,1,0"},
+    {"xgroup|createconsumer", 5, "RW insert@i2+r0,1,0"},
+    {"xgroup|delconsumer", 5, "RW delete@i2+r0,1,0"},
+    {"xgroup|destroy", 4, "RW delete@i2+r0,1,0"},
+    {"xgroup|setid", -5, "RW update@i2+r0,1,0"},
+    {"xgroup|help", 2, ""},
+    {"xinfo|consumers", 4, "RO access@i2+r0,1,0"},
+    {"xinfo|groups", 3, "RO access@i2+r0,1,0"},
+    {"xinfo|stream", -3, "RO access@i2+r0,1,0"},
+    {"xinfo|help", 2, ""},
+    {"memory|doctor", 2, ""},
+    {"memory|malloc-stats", 2, ""},
+    {"memory|purge", 2, ""},
+    {"memory|stats", 2, ""},
+    {"memory|usage", -3, "RO@i2+r0,1,0"},
+    {"memory|help", 2, ""},
 };
+#define N_DATA_SUBS (sizeof(data_subs) / sizeof(data_subs[0]))
+
+/* The subcommand after "parent|" of data_subs[i], or NULL if it belongs to another parent. */
+static const char *data_sub_of(size_t i, const char *parent)
+{
+    size_t n = strlen(parent);
+    const char *nm = data_subs[i].name;
+    return strncmp(nm, parent, n) == 0 && nm[n] == '|' ? nm + n + 1 : NULL;
+}
+
+static int is_data_container(const char *name)
+{
+    for (size_t i = 0; i < N_DATA_SUBS; i++)
+        if (data_sub_of(i, name)) return 1;
+    return 0;
+}
+
+/* data_subs' entry for "parent sub", NULL if unknown. */
+static const data_sub *data_sub_find(const char *parent, const data_arg *sub)
+{
+    for (size_t i = 0; i < N_DATA_SUBS; i++) {
+        const char *s = data_sub_of(i, parent);
+        if (s && strlen(s) == sub->len && strncasecmp(s, sub->ptr, sub->len) == 0)
+            return &data_subs[i];
+    }
+    return NULL;
+}
 
 const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *admin, int *arity,
                               char *buf, size_t cap)
@@ -539,17 +593,12 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
         *arity_ok = !((info->arity > 0 && info->arity != argc) || argc < -info->arity);
-        for (size_t i = 0; i < sizeof(data_containers) / sizeof(data_containers[0]); i++) {
-            if (strcmp(info->name, data_containers[i][0]) != 0) continue;
+        if (is_data_container(info->name)) {
             if (argc < 2) return info->name;
-            for (int j = 1; data_containers[i][j]; j++) {
-                const char *sub = data_containers[i][j];
-                if (argv[1].len == strlen(sub) && strncasecmp(argv[1].ptr, sub, argv[1].len) == 0) {
-                    snprintf(buf, cap, "%s|%s", info->name, sub);
-                    return buf;
-                }
-            }
-            return NULL; /* unknown subcommand */
+            const data_sub *sub = data_sub_find(info->name, &argv[1]);
+            if (!sub) return NULL; /* unknown subcommand */
+            snprintf(buf, cap, "%s", sub->name);
+            return buf;
         }
         *admin |= SRV_STAT_SIMPLE;
         *arity = info->arity;
@@ -933,85 +982,113 @@ void srv_cmd_command_docs(server *s, client *c, int argc, const data_arg *argv)
         one_cmd(c, &argv[i], 1, 1);
 }
 
-/* The server's own commands that have keys: WATCH key..., scripts (numkeys at argv[2], zero
- * keys allowed), the OBJECT/MEMORY subcommands that take a key at argv[2]. */
-static int srv_has_keys(const char *nm)
+/* The server's own commands that have keys, with Redis 7.0's key specs (format:
+ * src/data/data_cmds.h). Scripts' keys are optional (no_mandatory_keys). */
+static const struct {
+    const char *name, *key_specs;
+} srv_key_specs[] = {
+    {"watch", "RO@i1+r-1,1,0"},
+    {"eval", "RW access update@i2+n0,1,1"},
+    {"evalsha", "RW access update@i2+n0,1,1"},
+    {"eval_ro", "RO access@i2+n0,1,1"},
+    {"evalsha_ro", "RO access@i2+n0,1,1"},
+    {"fcall", "RW access update@i2+n0,1,1"},
+    {"fcall_ro", "RO access@i2+n0,1,1"},
+};
+
+static const char *srv_specs(const char *nm)
 {
-    static const char *const with_keys[] = {
-        "watch",           "eval",         "evalsha",         "eval_ro",     "evalsha_ro",
-        "fcall",           "fcall_ro",     "object|encoding", "object|freq", "object|idletime",
-        "object|refcount", "memory|usage",
-    };
-    for (size_t i = 0; i < sizeof with_keys / sizeof with_keys[0]; i++)
-        if (!strcmp(nm, with_keys[i])) return 1;
+    for (size_t i = 0; i < sizeof srv_key_specs / sizeof srv_key_specs[0]; i++)
+        if (!strcmp(nm, srv_key_specs[i].name)) return srv_key_specs[i].key_specs;
+    return "";
+}
+
+/* What COMMAND GETKEYS needs to know of the command at args: full name, arity, key specs, and
+ * whether having no keys is fine. 0, or -1 for a command Redis would not find. */
+typedef struct {
+    const char *name, *specs;
+    int arity, optional_keys;
+} keyed_cmd;
+
+static int keyed_lookup(int n, const data_arg *args, keyed_cmd *out)
+{
+    const data_cmd *dc = data_cmd_lookup(args[0].ptr, args[0].len);
+    if (dc) {
+        const data_cmd_info *in = data_cmd_describe(dc);
+        *out = (keyed_cmd){in->name, in->key_specs, in->arity, 0};
+        if (is_data_container(in->name) && n >= 2) {
+            const data_sub *sub = data_sub_find(in->name, &args[1]);
+            if (!sub) return -1;
+            *out = (keyed_cmd){sub->name, sub->key_specs, sub->arity, 0};
+        }
+        return 0;
+    }
+    const srv_cmd *sc = find_in(srv_cmds, N_SRV_CMDS, &args[0], 0);
+    if (!sc) return -1;
+    if (sc->subs && n >= 2) {
+        sc = find_in(sc->subs, sc->n_subs, &args[1], 1);
+        if (!sc) return -1;
+    }
+    *out = (keyed_cmd){sc->name, srv_specs(sc->name), sc->arity,
+                       strstr(sc->flags, "no_mandatory_keys") != NULL};
     return 0;
 }
 
-/* srv_has_keys's commands: the argv indexes of their keys (pos has room for argc). Scripts'
- * keys are optional, so a bad numkeys means none (as Redis's no_mandatory_keys). */
-static int srv_getkeys(const char *nm, int argc, const data_arg *argv, int *pos)
+/* COMMAND GETKEYS / GETKEYSANDFLAGS command arg...: the keys (and their key-spec flags) as
+ * Redis 7.0 finds them, with its errors. */
+static void command_getkeys(client *c, int argc, const data_arg *argv, int with_flags)
 {
-    int n = 0;
-    if (!strcmp(nm, "watch")) {
-        for (int i = 1; i < argc; i++)
-            pos[n++] = i;
-        return n;
-    }
-    if (!strncmp(nm, "eval", 4) || !strncmp(nm, "fcall", 5)) {
-        long long nk;
-        if (!syn_string2ll(argv[2].ptr, argv[2].len, &nk) || nk < 0 || nk > argc - 3) return 0;
-        for (int i = 0; i < (int)nk; i++)
-            pos[n++] = 3 + i;
-        return n;
-    }
-    pos[0] = 2;
-    return 1;
-}
-
-/* COMMAND GETKEYS command arg...: the keys as Redis 7.0 finds them, with its errors. */
-void srv_cmd_command_getkeys(server *s, client *c, int argc, const data_arg *argv)
-{
-    (void)s;
     const data_arg *args = argv + 2;
-    int n = argc - 2, arity, k;
-    const data_cmd *dc = data_cmd_lookup(args[0].ptr, args[0].len);
-    const srv_cmd *sc = dc ? NULL : find_in(srv_cmds, N_SRV_CMDS, &args[0], 0);
-    if (sc && sc->subs && n >= 2) {
-        const srv_cmd *sub = find_in(sc->subs, sc->n_subs, &args[1], 1);
-        if (sub) sc = sub;
-    }
-    if (!dc && !sc) {
+    int n = argc - 2;
+    keyed_cmd kc;
+    if (keyed_lookup(n, args, &kc) < 0) {
         srv_reply_error(c, "ERR Invalid command specified");
         return;
     }
-    int has_keys;
-    if (dc) {
-        const data_cmd_info *in = data_cmd_describe(dc);
-        has_keys = in->first_key > 0 || (in->flags & DATA_CMD_MOVABLEKEYS);
-        arity = in->arity;
-    } else {
-        has_keys = srv_has_keys(sc->name);
-        arity = sc->arity;
-    }
-    if (!has_keys) {
+    if (!data_keyspecs_have_keys(kc.specs) && strcmp(kc.name, "sort") != 0 &&
+        strcmp(kc.name, "sort_ro") != 0) {
         srv_reply_error(c, "ERR The command has no key arguments");
         return;
     }
-    if ((arity > 0 && arity != n) || n < -arity) {
+    if ((kc.arity > 0 && kc.arity != n) || n < -kc.arity) {
         srv_reply_error(c, "ERR Invalid number of arguments specified for command");
         return;
     }
     int *pos = malloc((size_t)n * sizeof(int));
-    SYN_ASSERT(pos);
-    k = dc ? data_cmd_getkeys(dc, n, args, pos, n) : srv_getkeys(sc->name, n, args, pos);
-    if (k < 0) {
+    uint32_t *flags = malloc((size_t)n * sizeof(uint32_t));
+    SYN_ASSERT(pos && flags);
+    int k = data_keys_with_flags(kc.name, kc.specs, n, args, pos, flags, n);
+    SYN_ASSERT(k <= n);
+    if (k == 0 && !kc.optional_keys) {
         srv_reply_error(c, "ERR Invalid arguments specified for command");
     } else {
         srv_reply_array(c, (size_t)k);
-        for (int i = 0; i < k; i++)
+        for (int i = 0; i < k; i++) {
+            if (with_flags) srv_reply_array(c, 2);
             srv_reply_bulk(c, args[pos[i]].ptr, args[pos[i]].len);
+            if (!with_flags) continue;
+            int nf = 0;
+            for (int b = 0; b < DATA_KEY_FLAG_COUNT; b++)
+                nf += (flags[i] >> b) & 1;
+            srv_reply_set(c, (size_t)nf);
+            for (int b = 0; b < DATA_KEY_FLAG_COUNT; b++)
+                if ((flags[i] >> b) & 1) srv_reply_status(c, data_key_flag_name(b));
+        }
     }
     free(pos);
+    free(flags);
+}
+
+void srv_cmd_command_getkeys(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    command_getkeys(c, argc, argv, 0);
+}
+
+void srv_cmd_command_getkeysandflags(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    command_getkeys(c, argc, argv, 1);
 }
 
 /* COMMAND LIST [FILTERBY MODULE m | ACLCAT cat | PATTERN glob]: every command and subcommand
@@ -1074,16 +1151,13 @@ void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv)
     size_t nd = data_cmd_count();
     for (size_t i = 0; i < nd; i++) {
         const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
-        char acl[128], full[48];
+        char acl[128];
         data_cmd_acl(in, acl, sizeof(acl));
         list_add(&l, in->name, acl);
-        for (size_t k = 0; k < sizeof(data_containers) / sizeof(data_containers[0]); k++) {
-            if (strcmp(in->name, data_containers[k][0]) != 0) continue;
-            for (int j = 1; data_containers[k][j]; j++) {
-                snprintf(full, sizeof(full), "%s|%s", in->name, data_containers[k][j]);
-                const char *sub_acl = data_acl_find(full);
-                list_add(&l, full, sub_acl ? sub_acl : acl);
-            }
+        for (size_t k = 0; k < N_DATA_SUBS; k++) {
+            if (!data_sub_of(k, in->name)) continue;
+            const char *sub_acl = data_acl_find(data_subs[k].name);
+            list_add(&l, data_subs[k].name, sub_acl ? sub_acl : acl);
         }
     }
     srv_reply_array(c, l.n);
@@ -1151,17 +1225,14 @@ acl_cmd *srv_cmd_catalog(size_t *n_out)
     size_t nd = data_cmd_count();
     for (size_t i = 0; i < nd; i++) {
         const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
-        char acl[128], full[48];
+        char acl[128];
         data_cmd_acl(in, acl, sizeof(acl));
         int parent = (int)n;
         cat_add(&v, &n, &cap, in->name, acl, -1, 0);
-        for (size_t k = 0; k < sizeof(data_containers) / sizeof(data_containers[0]); k++) {
-            if (strcmp(in->name, data_containers[k][0]) != 0) continue;
-            for (int j = 1; data_containers[k][j]; j++) {
-                snprintf(full, sizeof(full), "%s|%s", in->name, data_containers[k][j]);
-                const char *sub_acl = data_acl_find(full);
-                cat_add(&v, &n, &cap, full, sub_acl ? sub_acl : acl, parent, 0);
-            }
+        for (size_t k = 0; k < N_DATA_SUBS; k++) {
+            if (!data_sub_of(k, in->name)) continue;
+            const char *sub_acl = data_acl_find(data_subs[k].name);
+            cat_add(&v, &n, &cap, data_subs[k].name, sub_acl ? sub_acl : acl, parent, 0);
         }
     }
     for (size_t i = 0; i < sizeof(node_cmds) / sizeof(node_cmds[0]); i++)
@@ -1188,6 +1259,13 @@ const char *srv_cmd_acl_name(int argc, const data_arg *argv, char *buf, size_t c
 
 int srv_cmd_server_keys(const char *name, int argc, const data_arg *argv, int *pos)
 {
-    if (!srv_has_keys(name)) return 0;
-    return srv_getkeys(name, argc, argv, pos);
+    const char *specs = srv_specs(name);
+    for (size_t i = 0; i < N_DATA_SUBS && !*specs; i++)
+        if (!strcmp(name, data_subs[i].name)) specs = data_subs[i].key_specs;
+    if (!*specs) return 0;
+    uint32_t *flags = malloc((size_t)argc * sizeof(uint32_t));
+    SYN_ASSERT(flags != NULL);
+    int n = data_keys_with_flags(name, specs, argc, argv, pos, flags, argc);
+    free(flags);
+    return n;
 }

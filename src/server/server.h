@@ -332,6 +332,7 @@ void srv_cmd_command_info(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_command_getkeys(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_command_getkeysandflags(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_info(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv);

@@ -875,6 +875,30 @@ static void command_table(void **state)
     assert_int_equal(mset->first_key, 1);
     assert_int_equal(mset->last_key, -1);
     assert_int_equal(mset->key_step, 2);
+    /* every key spec of the table parses (data_keyspec_next asserts on a malformed one), and a
+     * command with a fixed first key has a spec that starts there */
+    for (size_t i = 0; i < data_cmd_count(); i++) {
+        const data_cmd_info *in = data_cmd_describe(data_cmd_at(i));
+        const char *p = in->key_specs;
+        data_keyspec ks;
+        int n = 0, starts_at_first = 0;
+        while (data_keyspec_next(&p, &ks)) {
+            n++;
+            assert_true(ks.flags != 0);
+            if (ks.search == 'i' && ks.index == in->first_key) starts_at_first = 1;
+        }
+        if (in->first_key > 0 && n > 0) assert_true(starts_at_first);
+    }
+    /* LMOVE: its source is read and emptied, its destination grows */
+    const data_cmd_info *lmove = data_cmd_describe(data_cmd_lookup("lmove", 5));
+    data_arg av[] = {{"lmove", 5}, {"a", 1}, {"b", 1}, {"left", 4}, {"right", 5}};
+    int pos[5];
+    uint32_t fl[5];
+    assert_int_equal(data_keys_with_flags("lmove", lmove->key_specs, 5, av, pos, fl, 5), 2);
+    assert_int_equal(pos[0], 1);
+    assert_int_equal(fl[0], DATA_KEY_RW | DATA_KEY_ACCESS | DATA_KEY_DELETE);
+    assert_int_equal(pos[1], 2);
+    assert_int_equal(fl[1], DATA_KEY_RW | DATA_KEY_INSERT);
 }
 
 static void binary_safe_keys_and_values(void **state)

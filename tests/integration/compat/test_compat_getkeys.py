@@ -5,11 +5,17 @@ DEL's all), movable keys (numkeys: LMPOP BLMPOP ZMPOP SINTERCARD ZUNION ZUNIONST
 STREAMS keyword: XREAD XREADGROUP; SORT's last STORE), the server's own commands (WATCH, EVAL and
 FCALL numkeys including zero, OBJECT / MEMORY subcommands), and the errors: unknown command,
 command without keys, wrong arity, invalid numkeys.
+
+COMMAND GETKEYSANDFLAGS the same way (each key's key-spec flags: RO/RW/OW/RM and access/update/
+insert/delete; SET and BITFIELD whose flags depend on their arguments; SORT's STORE), and a sweep
+of every command both servers know through GETKEYS and GETKEYSANDFLAGS with argument shapes that
+fit keys, numkeys, keywords (STREAMS, STORE, STOREDIST) and options (GET).
 """
 
 import pytest
 
 from .diff import cases
+from .resp_raw import parse
 
 G = ("COMMAND", "GETKEYS")
 
@@ -49,7 +55,57 @@ CASES = [
     ]),
 ]
 
+F = ("COMMAND", "GETKEYSANDFLAGS")
+
+CASES += [
+    ("flags", [
+        F + ("SET", "k1", "v1"), F + ("SET", "k1", "v1", "XX", "GeT"), F + ("SET", "k", "v", "EX", "get"),
+        F + ("MSET", "k1", "v1", "k2", "v2"), F + ("MSETNX", "a", "1"), F + ("LMOVE", "k1", "k2", "left", "right"),
+        F + ("SORT", "k1", "STORE", "k2"), F + ("SORT", "k1", "BY", "x", "STORE", "a", "STORE", "b"),
+        F + ("SORT_RO", "k1", "BY", "x"), F + ("DEL", "a", "b"), F + ("RENAME", "a", "b"),
+        F + ("RENAMENX", "a", "b"), F + ("COPY", "a", "b"), F + ("GETDEL", "a"), F + ("LPUSH", "l", "x"),
+        F + ("BITFIELD", "k", "GET", "u8", "0"), F + ("BITFIELD", "k", "OVERFLOW", "WRAP", "GET", "u8", "0"),
+        F + ("BITFIELD", "k", "GET", "u8"), F + ("BITFIELD", "k", "SET", "u8", "0", "1"),
+        F + ("BITOP", "AND", "d", "a", "b"), F + ("PFMERGE", "d", "a"), F + ("PFCOUNT", "a", "b"),
+        F + ("ZUNIONSTORE", "d", "2", "a", "b"), F + ("ZUNIONSTORE", "d", "3", "a", "b"),
+        F + ("LMPOP", "2", "a", "b", "LEFT"), F + ("BLMPOP", "0", "1", "a", "LEFT"),
+        F + ("XREAD", "STREAMS", "a", "b", "c"), F + ("XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", ">"),
+        F + ("GEORADIUS", "k", "0", "0", "1", "m", "STORE", "s", "STOREDIST", "t"),
+        F + ("XGROUP", "DESTROY", "k", "g"), F + ("XGROUP", "CREATE", "k", "g", "$"),
+        F + ("XINFO", "STREAM", "k"), F + ("OBJECT", "ENCODING", "k"), F + ("OBJECT", "HELP"),
+        F + ("OBJECT", "NOSUCH", "k"), F + ("MEMORY", "USAGE", "k"), F + ("WATCH", "a", "b"),
+        F + ("EVAL", "return 1", "0"), F + ("EVAL", "return 1", "1", "a"), F + ("EVAL_RO", "x", "1", "a"),
+        F + ("FCALL", "f", "2", "a", "b"), F + ("SPUBLISH", "ch", "m"), F + ("PUBLISH", "ch", "m"),
+        F + ("TOUCH", "a"), F + ("EXISTS", "a"), F + ("nosuch", "a"), F + ("GET",), F + ("PING",),
+        F + ("CLIENT", "LIST"), F + ("GETKEYSANDFLAGS",),
+    ]),
+]
+
 XFAIL = {}
+
+# Argument shapes for the sweep: keys, numkeys, STREAMS, STORE/STOREDIST, GET options.
+SHAPES = [
+    (), ("k1",), ("k1", "k2"), ("k1", "k2", "k3"), ("2", "k1", "k2", "x", "y"),
+    ("k1", "v1", "k2", "v2", "get"), ("k1", "STREAMS", "a", "b", "0", "0"),
+    ("k1", "0", "0", "1", "m", "STORE", "s", "STOREDIST", "t"), ("k1", "get", "u8", "0"),
+]
+
+
+def _names(conn):
+    return {n[1].decode() for n in parse(conn.call("COMMAND", "LIST"))[1]}
+
+
+def test_getkeys_sweep(pair, request):
+    """Every command (and subcommand) both servers know, through GETKEYS and GETKEYSANDFLAGS."""
+    names = sorted(_names(pair.ref) & _names(pair.tgt))
+    assert len(names) > 250
+    steps = []
+    for name in names:
+        for shape in SHAPES:
+            for sub in ("GETKEYS", "GETKEYSANDFLAGS"):
+                steps.append(("COMMAND", sub) + tuple(name.split("|")) + shape)
+    pair.run(steps)
+    pair.assert_clean(request.node.name)
 
 
 @pytest.mark.parametrize("steps", cases(CASES, XFAIL))
