@@ -972,6 +972,12 @@ const char *node_leader_client_addr(node *n)
     return leader_client_addr(n);
 }
 
+void node_set_client_addr(node *n, const char *addr)
+{
+    SYN_ASSERT(n->pn == NULL);
+    snprintf(n->cfg.client_addr, sizeof(n->cfg.client_addr), "%s", addr);
+}
+
 /* Waiting for a leader: stall, or give up after the cluster-down timeout. */
 static int wait_leader(node *n, client *c)
 {

@@ -196,6 +196,9 @@ void node_unwatch(node *n, node_client *c);
 long long node_wait_count(node *n, node_client *c);
 void node_info(node *n, resp_buf *b);         /* the "# Consensus" INFO section */
 const char *node_leader_client_addr(node *n); /* "" while no leader is known */
+/* A single-node cluster's client listener moved (CONFIG SET port). Members of a larger cluster
+ * tell their peers their address in the handshake, so theirs never changes (asserted). */
+void node_set_client_addr(node *n, const char *addr);
 /* INFO persistence: commands that changed the dataset since the last snapshot (Redis's
  * rdb_changes_since_last_save), and whether a background snapshot is being written. */
 uint64_t node_changes_since_snapshot(const node *n);

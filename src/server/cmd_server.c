@@ -327,12 +327,13 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
         const char *name = srv_config_key_name(k);
         for (int a = 2; a < argc; a++) {
             if (srv_glob_match(argv[a].ptr, argv[a].len, name, strlen(name), 1)) {
+                int glob = memchr(argv[a].ptr, '*', argv[a].len) ||
+                           memchr(argv[a].ptr, '?', argv[a].len) ||
+                           memchr(argv[a].ptr, '[', argv[a].len);
+                if (glob && srv_config_key_hidden(k)) continue; /* hidden: only by its name */
                 if (!hit[k]) n++;
                 hit[k] = 1;
-                if (!memchr(argv[a].ptr, '*', argv[a].len) &&
-                    !memchr(argv[a].ptr, '?', argv[a].len) &&
-                    !memchr(argv[a].ptr, '[', argv[a].len) && !exact[k])
-                    exact[k] = &argv[a];
+                if (!glob && !exact[k]) exact[k] = &argv[a];
             }
         }
     }
@@ -402,6 +403,16 @@ void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
                          "clients, try with %lld",
                          (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
         return;
+    }
+    /* the settings whose change must be applied outside the table, and can fail: nothing has
+     * changed when they do (Redis's apply-and-roll-back) */
+    if (next.listen_port != s->cfg.listen_port) {
+        const char *why = srv_move_listener(s, next.listen_port);
+        if (why) {
+            srv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument 'port') - %s",
+                             why);
+            return;
+        }
     }
     s->cfg = next;
     srv_config_applied(s);

@@ -38,13 +38,18 @@ typedef enum {
     K_EVPOLICY, /* maxmemory-policy: data_evict_policy_names */
     K_NOTIFY,   /* notify-keyspace-events: Redis's class letters (data_notify_parse) */
     K_BOOL,     /* yes|no in a long long (1|0) */
+    K_MEMPCT,   /* a memory size or "N%" (N <= 100, stored as -N) in a long long */
+    K_PORT,     /* listen's port (an int); CONFIG SET moves the client listener (cmd_server.c) */
+    K_BIND,     /* listen's host, shown as Redis's `bind` */
 } key_type;
 
 /* Flags of a key. */
 enum {
-    K_STARTUP = 1, /* command line and config file */
-    K_RUNTIME = 2, /* CONFIG SET */
-    K_COMPAT = 4,  /* reported by CONFIG GET for Redis tools (redis-benchmark asks); fixed */
+    K_STARTUP = 1,   /* command line and config file */
+    K_RUNTIME = 2,   /* CONFIG SET */
+    K_COMPAT = 4,    /* reported by CONFIG GET for Redis tools (redis-benchmark asks); fixed */
+    K_IMMUTABLE = 8, /* immutable in Redis too: CONFIG SET refuses it even to its own value */
+    K_HIDDEN = 16,   /* Redis's hidden configs: CONFIG GET shows it when named, not by pattern */
 };
 
 typedef struct {
@@ -192,7 +197,18 @@ static const key_def keys[] = {
     {"save", K_SAVE, K_STARTUP | K_RUNTIME, OFF(save), 0, 0,
      "Redis's RDB schedule (\"seconds changes ...\"): accepted and reported only"},
     {"appendonly", K_CONST, K_COMPAT, 0, 0, 0, "no"},
-    {"databases", K_INT, K_STARTUP, OFF(databases), 1, DATA_DATABASES_MAX,
+    /* Redis's immutable settings, with the value that describes synod (it never daemonizes and
+     * is nobody's replica), and its hidden debugging delay (not supported: only 0) */
+    {"daemonize", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"replicaof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
+    {"slaveof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
+    {"key-load-delay", K_CONST, K_COMPAT | K_HIDDEN, 0, 0, 0, "0"},
+    {"bind", K_BIND, K_COMPAT, 0, 0, 0, "listen's host (set with listen)"},
+    {"port", K_PORT, K_STARTUP | K_RUNTIME, OFF(listen_port), 0, 65535,
+     "listen's port; CONFIG SET moves the client listener (single-node only)"},
+    {"maxmemory-clients", K_MEMPCT, K_STARTUP | K_RUNTIME, OFF(maxmemory_clients), 0, LLONG_MAX,
+     "accepted and shown only (bytes or N% of maxmemory): clients are not evicted"},
+    {"databases", K_INT, K_STARTUP | K_IMMUTABLE, OFF(databases), 1, DATA_DATABASES_MAX,
      "databases SELECT can choose (every node of a cluster must have the same number)"},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -470,7 +486,7 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
                    size_t cap)
 {
     const key_def *k = find_key(key);
-    if (runtime && k && !(k->flags & K_RUNTIME) && strcmp(k->name, "databases") != 0) {
+    if (runtime && k && !(k->flags & (K_RUNTIME | K_IMMUTABLE))) {
         /* a setting fixed at startup, set to the value it has: a no-op, not an error (tools
          * that write back every CONFIG GET * pair, as Redis's CONFIG sanity test; Redis's own
          * immutable settings, like databases, still refuse) */
@@ -680,7 +696,54 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         else
             errf(err, cap, "%s: bad value '%s' (expected yes|no)", k->name, value);
         return -1;
-    case K_CONST: break;
+    case K_MEMPCT: {
+        /* Redis's rules: "N%" with 0 <= N <= 100, or a memory size */
+        size_t n = strlen(value);
+        const char *why = NULL;
+        if (n > 1 && value[n - 1] == '%') {
+            char num[32];
+            if (n - 1 >= sizeof(num)) {
+                why = "argument must be a memory or percent value";
+            } else {
+                memcpy(num, value, n - 1);
+                num[n - 1] = '\0';
+                if (parse_ll(num, &v) < 0 || v < 0)
+                    why = "argument must be a memory or percent value";
+                else if (v > 100)
+                    why = "percentage argument must be less or equal to 100";
+                else
+                    v = -v;
+            }
+        } else if (parse_mem(value, &v) < 0 || v < 0) {
+            why = "argument must be a memory or percent value";
+        }
+        if (why) {
+            if (runtime)
+                errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - %s",
+                     k->name, why);
+            else
+                errf(err, cap, "%s: bad value '%s' (%s)", k->name, value, why);
+            return -1;
+        }
+        *(long long *)(base + k->offset) = v;
+        return 0;
+    }
+    case K_PORT:
+        if (parse_ll(value, &v) < 0 || v < k->min || v > k->max) {
+            if (runtime)
+                errf(err, cap,
+                     "CONFIG SET failed (possibly related to argument '%s') - argument must be "
+                     "between %lld and %lld inclusive",
+                     k->name, k->min, k->max);
+            else
+                errf(err, cap, "%s: bad value '%s' (must be between %lld and %lld)", k->name, value,
+                     k->min, k->max);
+            return -1;
+        }
+        *(int *)(base + k->offset) = (int)v;
+        return 0;
+    case K_CONST:
+    case K_BIND: break;
     }
     SYN_ASSERT(0);
     return -1;
@@ -695,6 +758,12 @@ const char *srv_config_key_name(size_t i)
 {
     SYN_ASSERT(i < N_KEYS);
     return keys[i].name;
+}
+
+int srv_config_key_hidden(size_t i)
+{
+    SYN_ASSERT(i < N_KEYS);
+    return (keys[i].flags & K_HIDDEN) != 0;
 }
 
 void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
@@ -727,6 +796,13 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
         return;
     }
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
+    case K_BIND: snprintf(out, cap, "%s", c->listen_host); return;
+    case K_PORT: snprintf(out, cap, "%d", c->listen_port); return;
+    case K_MEMPCT: {
+        long long x = *(const long long *)(base + k->offset);
+        snprintf(out, cap, x < 0 ? "%lld%%" : "%lld", x < 0 ? -x : x);
+        return;
+    }
     case K_NAME: snprintf(out, cap, "%s", c->cluster_id); return;
     case K_SECRET: snprintf(out, cap, "%s", ""); return; /* never shown: it proves membership */
     case K_PASS: snprintf(out, cap, "%s", c->requirepass); return;

@@ -82,7 +82,8 @@ typedef struct {
     long long databases;                 /* SELECT's range: 0 .. databases-1 */
     long long min_replicas_to_write, min_replicas_max_lag; /* -NOREPLICAS (node.c) */
     long long maxmemory;                                   /* 0 = no limit */
-    int maxmemory_policy;                                  /* DATA_EVICT_* */
+    long long maxmemory_clients; /* accepted and shown only: bytes, or -percent of maxmemory */
+    int maxmemory_policy;        /* DATA_EVICT_* */
     long long maxmemory_samples, maxmemory_tenacity, lfu_log_factor, lfu_decay_time;
     int notify_keyspace_events;        /* DATA_NOTIFY_* flags */
     long long hll_sparse_max_bytes;    /* data_set_hll_sparse_max_bytes: equal on every node */
@@ -119,6 +120,8 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
 /* Key table access for CONFIG GET: names (lower case) and current values as text. */
 size_t srv_config_key_count(void);
 const char *srv_config_key_name(size_t i);
+/* Whether key i is one of Redis's hidden configs: CONFIG GET shows it only when named. */
+int srv_config_key_hidden(size_t i);
 void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t out_cap);
 
 /* CONFIG REWRITE: the file at path gets the current value of every setting it mentions (other

@@ -223,6 +223,33 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     return 0;
 }
 
+const char *srv_move_listener(server *s, int port)
+{
+    if (s->cfg.n_members > 1 || s->cfg.join)
+        return "a cluster member's client port is set at startup (its peers know it)";
+    static const char *const failed = "Unable to listen on this port. Check server logs.";
+    int fd = net_tcp_listen(s->cfg.listen_host, port, 511);
+    if (fd < 0) {
+        syn_log(SYN_LOG_WARN, "CONFIG SET port: listen %s:%d: %s", s->cfg.listen_host, port,
+                strerror(-fd));
+        return failed;
+    }
+    if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) {
+        syn_log(SYN_LOG_WARN, "CONFIG SET port: cannot watch the new listener");
+        close(fd);
+        return failed;
+    }
+    (void)net_loop_watch(s->loop, s->listen_fd, 0, NULL, NULL);
+    close(s->listen_fd);
+    s->listen_fd = fd;
+    snprintf(s->listen_addr, sizeof(s->listen_addr),
+             strchr(s->cfg.listen_host, ':') ? "[%s]:%d" : "%s:%d", s->cfg.listen_host,
+             net_local_port(fd));
+    if (s->node) node_set_client_addr(s->node, s->listen_addr);
+    syn_log(SYN_LOG_INFO, "clients now on %s (CONFIG SET port)", s->listen_addr);
+    return NULL;
+}
+
 int srv_run(server *s)
 {
     char tls[SRV_HOST_MAX + 40] = "";

@@ -428,6 +428,8 @@ int srv_pubsub_each(const client *c, int (*ok)(void *ctx, const char *ch, size_t
 
 /* apply a changed runtime setting (server.c) */
 void srv_config_applied(server *s);
+/* CONFIG SET port: listens on port (listen's host) instead, or says why not (nothing changed). */
+const char *srv_move_listener(server *s, int port);
 
 /* host.c: the replication driver's view of this server (node_host, node_config). */
 void srv_host_init(server *s);

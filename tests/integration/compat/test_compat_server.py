@@ -150,6 +150,30 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    # Redis's immutable settings (refused even to their own value), a hidden one (shown only
+    # when named), maxmemory-clients (a size or a percentage), and a failing pair that leaves the
+    # pairs before it unset (all or nothing).
+    ("config_compat", [
+        ("CONFIG", "GET", "daemonize"), ("CONFIG", "SET", "daemonize", "yes"),
+        ("CONFIG", "SET", "daemonize", "no"), ("CONFIG", "GET", "replicaof"),
+        ("CONFIG", "SET", "replicaof", ""), ("CONFIG", "SET", "slaveof", "no one"),
+        PAIRS("CONFIG", "GET", "*of"), PAIRS("CONFIG", "GET", "replicaof", "slaveof", "*of"),
+        ("CONFIG", "GET", "key-load-delay"), ("CONFIG", "GET", "KEY-LOAD-DELAY"),
+        ("CONFIG", "GET", "key-load-*"), ("CONFIG", "SET", "key-load-delay", "0"),
+        ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "200%"),
+        ("CONFIG", "SET", "maxmemory-clients", "-5%"), ("CONFIG", "SET", "maxmemory-clients", "abc"),
+        ("CONFIG", "SET", "maxmemory-clients", "%"), ("CONFIG", "SET", "maxmemory-clients", "10%"),
+        ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "100%"),
+        ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "1mb"),
+        ("CONFIG", "GET", "maxmemory-clients"), ("CONFIG", "SET", "maxmemory-clients", "0"),
+        ("CONFIG", "SET", "maxmemory", "10000002"),
+        ("CONFIG", "SET", "maxmemory", "10000001", "maxmemory-clients", "200%",
+         "client-query-buffer-limit", "invalid"),
+        ("CONFIG", "GET", "maxmemory"), ("CONFIG", "GET", "maxmemory-clients"),
+        ("CONFIG", "GET", "client-query-buffer-limit"), ("CONFIG", "SET", "maxmemory", "0"),
+        ("CONFIG", "SET", "databases", "16"), SHAPE("CONFIG", "GET", "port"),
+        SHAPE("CONFIG", "GET", "bind"),
+    ]),
 ]
 
 XFAIL = {}
@@ -501,3 +525,24 @@ def test_quit_with_args_and_pipeline(connect):
     assert results[1] == results[0], "redis %r / synod %r" % tuple(results)
     check = [connect(s).call("EXISTS", "q") for s in ("ref", "tgt")]
     assert check[1] == check[0], check
+
+
+def test_config_set_port_in_use(pair):
+    """CONFIG SET port to a port something else holds: Redis's apply error, and nothing the
+    command named changes (the pairs before it included); the server still answers."""
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = str(busy.getsockname()[1])
+    try:
+        pair.run([
+            ("CONFIG", "SET", "maxmemory", "10000001", "port", port, "client-query-buffer-limit",
+             "10mb"),
+            ("CONFIG", "GET", "maxmemory"), ("CONFIG", "GET", "client-query-buffer-limit"),
+            ("PING",),
+        ])
+        pair.assert_clean("config_set_port_in_use")
+    finally:
+        busy.close()
