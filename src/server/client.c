@@ -459,13 +459,40 @@ static void process_input(client *c)
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
         c->qlen -= pos;
     }
-    if (c->qlen == 0 && c->qcap > 4 * SRV_IOBUF_BYTES) {
-        /* a big request passed: give the memory back */
+    /* a big request passed: its memory goes back at the next cron (srv_client_resize_qbuf),
+     * as in Redis, whose CLIENT LIST shows the buffer until then */
+    if (out_pending(c) > 0) srv_client_mark_pending(c);
+}
+
+#define QBUF_WASTE_BYTES  (4 * 1024)  /* Redis: only a buffer wasting more is resized */
+#define QBUF_RESIZE_BYTES (32 * 1024) /* Redis's PROTO_RESIZE_THRESHOLD */
+#define QBUF_IDLE_MS      2000
+
+void srv_client_resize_qbuf(client *c, int64_t now_ms)
+{
+    SYN_ASSERT(c->qlen <= c->qcap);
+    size_t need = resp_parser_need(c->parser); /* a bulk in progress needs this much more */
+    size_t keep = c->qcap;
+    if (c->qcap - c->qlen > QBUF_WASTE_BYTES) {
+        if (now_ms - c->last_ms > QBUF_IDLE_MS) {
+            keep = c->qlen;
+        } else if (c->qcap > QBUF_RESIZE_BYTES && c->qcap / 2 > c->qpeak) {
+            keep = c->qpeak > c->qlen ? c->qpeak : c->qlen;
+            if (keep < c->qlen + need) keep = c->qlen + need;
+        }
+    }
+    if (keep == 0) {
         free(c->qbuf);
         c->qbuf = NULL;
         c->qcap = 0;
+    } else if (keep < c->qcap) {
+        char *nb = realloc(c->qbuf, keep);
+        if (nb) { /* else the bigger buffer stays: it is still valid */
+            c->qbuf = nb;
+            c->qcap = keep;
+        }
     }
-    if (out_pending(c) > 0) srv_client_mark_pending(c);
+    c->qpeak = c->qlen + need;
 }
 
 void srv_client_process(client *c)
@@ -519,6 +546,7 @@ again:;
         c->qbuf = nb;
         c->qcap = ncap;
     }
+    if (c->qpeak < c->qlen + want) c->qpeak = c->qlen + want;
     ssize_t n = c->tls ? tls_read(c, c->qbuf + c->qlen, c->qcap - c->qlen)
                        : read(c->fd, c->qbuf + c->qlen, c->qcap - c->qlen);
     if (n < 0) {

@@ -1,4 +1,5 @@
-/* cron.c — periodic work: idle-client timeouts and the active expiry cycle. */
+/* cron.c — periodic work: idle-client timeouts, query buffer resizing and the active expiry
+ * cycle. */
 #include <string.h>
 #include <stdlib.h>
 
@@ -43,6 +44,9 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     }
     /* soft output limits also expire for a client that gets no new output */
     srv_client_check_output_limits(s);
+    int64_t now_ms = net_mono_ms();
+    for (client *c = s->clients; c; c = c->next)
+        srv_client_resize_qbuf(c, now_ms);
     return 1000 / s->cfg.hz;
 }
 

@@ -84,6 +84,10 @@ void srv_client_reply_end(client *c);
     } while (0)
 /* Closes clients that stayed over their soft output limit too long without new output (cron). */
 void srv_client_check_output_limits(server *s);
+/* Redis 7.0's query buffer resize (clientsCronResizeQueryBuffer), once per client per cron
+ * tick: a buffer wasting over 4 KB shrinks to what it holds when the client has been idle over
+ * 2 s, or to its recent peak when it is over 32 KB and twice that peak. */
+void srv_client_resize_qbuf(client *c, int64_t now_ms);
 
 struct client {
     uint64_t id;
@@ -108,6 +112,9 @@ struct client {
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
     char *qbuf;
     size_t qlen, qcap;
+    /* the most the buffer had to hold since the last resize check (srv_client_resize_qbuf):
+     * unprocessed bytes plus what the read asked room for */
+    size_t qpeak;
     resp_parser *parser;
     /* output: out.data[out_sent..out.len) not yet written (a soft resp_buf: an allocation
      * failure drops the client); the unsent bytes are what client-output-buffer-limit limits */

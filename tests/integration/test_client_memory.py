@@ -10,6 +10,9 @@
   reply beyond the pause threshold (as redis-server holds it), building a huge reply does not
   stall other clients for seconds, and the memory goes back once the reply is gone.
 - Under an address-space cap an allocation failure drops the client, never the server.
+- A client's query buffer shrinks as Redis 7.0's cron shrinks it (CLIENT LIST qbuf +
+  qbuf-free): to nothing once the client has been idle over 2 s, and after a big request to its
+  recent peak (not to nothing) while the client keeps sending small ones.
 
 RSS is read from /proc/PID/status (VmRSS) of the server process.
 """
@@ -308,3 +311,35 @@ def test_allocation_failure_drops_client_not_server(synod_server, tmp_path):
     assert r.info("stats")["client_oom_disconnections"] == 2
     # lift the cap so the clean shutdown at the end is not itself short of memory
     subprocess.run(["prlimit", f"--pid={srv.pid}", "--as=unlimited:"], check=True)
+
+
+def _qbuf_total(r, name):
+    for c in r.client_list():
+        if c["name"] == name:
+            return int(c["qbuf"]) + int(c["qbuf-free"])
+    raise AssertionError("no client named %s" % name)
+
+
+def test_query_buffer_shrinks_when_idle_and_after_a_big_request(synod):
+    r = synod.client()
+    rd = synod.client()
+    rd.client_setname("idle_one")
+    first = _qbuf_total(r, "idle_one")
+    assert 16384 <= first < 32768, first  # one read's room, as Redis's PROTO_IOBUF_LEN
+    deadline = time.monotonic() + 5
+    while _qbuf_total(r, "idle_one") != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _qbuf_total(r, "idle_one") == 0, "idle client's query buffer kept"
+    big = synod.client()
+    big.client_setname("big_one")
+    big.set("x", "A" * 400000)
+    orig = _qbuf_total(r, "big_one")
+    assert orig > 32768, orig  # kept until the cron looks at it
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        big.set("x", "A" * 100)
+        now = _qbuf_total(r, "big_one")
+        if now < orig:
+            break
+        time.sleep(0.01)
+    assert 0 < _qbuf_total(r, "big_one") < orig
