@@ -1147,6 +1147,7 @@ static bool run_prelude(node *n, client *c, int argc, const data_arg *argv, held
     int prev = data_select(n->ds, c->db);
     (void)script_exec(n->host->scripts, argc, argv, &env, &out);
     if (prev >= 0) data_select(n->ds, prev);
+    script_prelude_done(n->host->scripts, c->conn, stop);
     return stop != 0;
 }
 

@@ -36,10 +36,23 @@ typedef struct script_engine script_engine;
 script_engine *script_create(data_store *ds);
 void script_destroy(script_engine *se);
 
-/* Called before each data command a script runs through redis.call / pcall, when the run has a
- * caller (script_out.ctx != NULL): MONITOR's "lua" lines (src/server/stats.c). */
-typedef void (*script_call_hook)(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
+/* Called for each command a script calls through redis.call / pcall, when the run has a caller
+ * (script_out.ctx != NULL), as Redis counts them in INFO commandstats / errorstats and shows
+ * them to MONITOR (src/server/stats.c): SCRIPT_CALL_RUN before it runs, SCRIPT_CALL_FAILED after
+ * it if its reply is an error (err: the error, without '-'), SCRIPT_CALL_REJECTED instead of
+ * running when the script may not run it (arity, not allowed from scripts, a write in a
+ * read-only script, OOM, ACL, ...; err: the error). An unknown command is none of them.
+ * SCRIPT_CALL_ERROR_REPLIED (argc 0) after the run replied an error that one of these produced
+ * (raised by redis.call, or a pcall's error table returned): Redis counts that error once.
+ * A prelude run's events (script_env.prelude_stop) wait for script_prelude_done. */
+enum { SCRIPT_CALL_RUN, SCRIPT_CALL_FAILED, SCRIPT_CALL_REJECTED, SCRIPT_CALL_ERROR_REPLIED };
+typedef void (*script_call_hook)(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv,
+                                 int event, const char *err, size_t err_len);
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx);
+/* The prelude run just ended: its held call events go to the hook with out_ctx (the caller's
+ * connection) if it answered the script (stopped = 0), and are dropped if it stopped at a data
+ * command (the logged run calls the same commands again). */
+void script_prelude_done(script_engine *se, void *out_ctx, int stopped);
 
 /* Called when redis.call / pcall is refused by ACL and the run has a caller (out_ctx): the
  * denial (ACL_DENIED_*), the user and the object refused (the command's name, a key, a

@@ -394,6 +394,21 @@ static int acl_prefixed(int argc, const data_arg *argv)
     return argc >= 3 && sarg_is(&argv[0], "acl_as");
 }
 
+void script_prelude_done(script_engine *se, void *out_ctx, int stopped)
+{
+    int n = se->n_held_ev;
+    se->n_held_ev = 0;
+    if (stopped || !se->call_hook || !out_ctx) return;
+    for (int i = 0; i < n; i++) {
+        data_arg argv[2];
+        int k = se->held_ev[i].argc < 2 ? se->held_ev[i].argc : 2;
+        for (int j = 0; j < k; j++)
+            argv[j] = (data_arg){se->held_ev[i].name[j], se->held_ev[i].name_len[j]};
+        se->call_hook(se->call_hook_ctx, out_ctx, se->held_ev[i].argc, argv, se->held_ev[i].event,
+                      se->held_ev[i].err, se->held_ev[i].err_len);
+    }
+}
+
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx)
 {
     se->call_hook = fn;

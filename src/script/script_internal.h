@@ -20,7 +20,8 @@ enum {
     SFLAG_EVAL_COMPAT = 1u << 5, /* an EVAL script without a shebang: Redis's pre-7 rules */
 };
 
-#define SCRIPT_HOOK_EVERY 100000 /* Lua instructions between two checks of the bound */
+#define SCRIPT_HOOK_EVERY     100000 /* Lua instructions between two checks of the bound */
+#define SCRIPT_PRELUDE_EVENTS 32     /* call events a prelude run holds (script_prelude_done) */
 
 /* One script invocation. */
 typedef struct srun {
@@ -72,6 +73,16 @@ struct script_engine {
     size_t abuf_cap;
     /* function registration in progress (FUNCTION LOAD) */
     int loading;
+    /* a prelude run's call events, held until script_prelude_done (at most
+     * SCRIPT_PRELUDE_EVENTS: later ones are not counted); names and errors truncated */
+    struct {
+        int event, argc;
+        char name[2][32];
+        size_t name_len[2];
+        char err[128];
+        size_t err_len;
+    } held_ev[SCRIPT_PRELUDE_EVENTS];
+    int n_held_ev;
 };
 
 /* script_lua.c */

@@ -528,7 +528,12 @@ static int server_cmd(lua_State *L, script_engine *se, srun *r, int argc, const 
         return 1;
     }
     if (sarg_is(&argv[0], "ping")) {
-        if (argc > 2) return -1;
+        if (argc > 2) { /* PING's arity is -1: it runs and refuses the extra arguments itself */
+            lua_createtable(L, 0, 1);
+            lua_pushstring(L, "ERR wrong number of arguments for 'ping' command");
+            lua_setfield(L, -2, "err");
+            return 1;
+        }
         if (argc == 2) {
             lua_pushlstring(L, argv[1].ptr, argv[1].len);
         } else {
@@ -570,6 +575,44 @@ static void sort_reply(script_engine *se, lua_State *L, int mode, int resp, int 
     lua_pushinteger(L, resp == 3 ? top_kind : 0);
     lua_call(L, 3, 1); /* a new table when a RESP3 map / set is rebuilt in order */
     lua_remove(L, -2);
+}
+
+/* script_call_hook's event for the run's caller, if it has one; a prelude run's are held */
+static void call_event(script_engine *se, srun *r, int argc, const data_arg *argv, int event,
+                       const char *err, size_t err_len)
+{
+    if (!se->call_hook || !r->out_ctx) return;
+    if (!r->env->prelude_stop) {
+        se->call_hook(se->call_hook_ctx, r->out_ctx, argc, argv, event, err, err_len);
+        return;
+    }
+    if (se->n_held_ev == SCRIPT_PRELUDE_EVENTS) return;
+    __typeof__(se->held_ev[0]) *h = &se->held_ev[se->n_held_ev++];
+    h->event = event;
+    h->argc = argc;
+    for (int j = 0; j < argc && j < 2; j++) {
+        h->name_len[j] = argv[j].len < sizeof h->name[j] ? argv[j].len : sizeof h->name[j];
+        memcpy(h->name[j], argv[j].ptr, h->name_len[j]);
+    }
+    h->err_len = err_len < sizeof h->err ? err_len : sizeof h->err;
+    if (h->err_len) memcpy(h->err, err, h->err_len);
+}
+
+/* The error table on top of the stack came from a command: Redis's mark, so that a script
+ * replying it does not count the error again (SCRIPT_CALL_ERROR_REPLIED). */
+#define COUNTED_FIELD "ignore_error_stats_update"
+static void call_error_event(script_engine *se, srun *r, int argc, const data_arg *argv, int event)
+{
+    lua_State *L = se->L;
+    lua_pushstring(L, "err");
+    lua_rawget(L, -2);
+    size_t n = 0;
+    const char *e = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+    call_event(se, r, argc, argv, event, e, e ? n : 0);
+    lua_pop(L, 1);
+    lua_pushstring(L, COUNTED_FIELD);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
 }
 
 /* redis.call (raise = 1) and redis.pcall (raise = 0). */
@@ -673,13 +716,18 @@ static int redis_generic(lua_State *L, int raise)
         lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
         return raise_error(L, "prelude ends at the first data command");
     }
+    int known = 1; /* a command Redis counts in commandstats, rejected or run */
     if (in_list(&argv[0], noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0])) {
         err = "This Redis command is not allowed from script";
     } else if ((dc = data_cmd_lookup(argv[0].ptr, argv[0].len)) == NULL) {
         int k = server_cmd(L, se, r, argc, argv);
         if (k < 0) err = "Wrong number of args calling Redis command from script";
         if (k == 0) err = "Unknown Redis command called from script";
-        if (k > 0) goto have_reply;
+        known = k != 0;
+        if (k > 0) {
+            call_event(se, r, argc, argv, SCRIPT_CALL_RUN, NULL, 0);
+            goto have_reply;
+        }
     } else {
         const data_cmd_info *info = data_cmd_describe(dc);
         /* Redis 7.0 flags blocking commands noscript, except XREAD / XREADGROUP: those refuse
@@ -701,6 +749,9 @@ static int redis_generic(lua_State *L, int raise)
                      "%.*s command is not allowed with BLOCK option from scripts",
                      (int)(argv[0].len < 32 ? argv[0].len : 32), argv[0].ptr);
             err = blockmsg;
+            /* the command itself refuses the option in Redis: a call that failed */
+            call_event(se, r, argc, argv, SCRIPT_CALL_RUN, NULL, 0);
+            known = -1;
         } else if (r->env->replicated &&
                    in_list(&argv[0], nondeterministic_cmds,
                            sizeof nondeterministic_cmds / sizeof nondeterministic_cmds[0]))
@@ -715,6 +766,9 @@ static int redis_generic(lua_State *L, int raise)
     }
     if (err) {
         slua_push_error(L, err);
+        if (known)
+            call_error_event(se, r, argc, argv,
+                             known > 0 ? SCRIPT_CALL_REJECTED : SCRIPT_CALL_FAILED);
         return raise ? lua_error(L) : 1;
     }
     {
@@ -722,7 +776,7 @@ static int redis_generic(lua_State *L, int raise)
         memset(&cv, 0, sizeof cv);
         cv.L = L;
         cv.resp3 = r->resp == 3 && !sorted;
-        if (se->call_hook && r->out_ctx) se->call_hook(se->call_hook_ctx, r->out_ctx, argc, argv);
+        call_event(se, r, argc, argv, SCRIPT_CALL_RUN, NULL, 0);
         data_set_in_script(se->ds, 1);
         if (data_exec(se->ds, dc, argc, argv, r->env->now_ms, &conv_ops, &cv)) r->dirty = 1;
         data_set_in_script(se->ds, 0);
@@ -730,12 +784,13 @@ static int redis_generic(lua_State *L, int raise)
         if (sorted) sort_reply(se, L, sorted, r->resp, cv.top_kind);
     }
 have_reply:
-    if (raise && lua_istable(L, -1)) {
+    if (lua_istable(L, -1)) {
         lua_pushstring(L, "err");
         lua_rawget(L, -2);
         int is_err = lua_type(L, -1) == LUA_TSTRING;
         lua_pop(L, 1);
-        if (is_err) return lua_error(L);
+        if (is_err) call_error_event(se, r, argc, argv, SCRIPT_CALL_FAILED);
+        if (is_err && raise) return lua_error(L);
     }
     return 1;
 }
@@ -1403,6 +1458,24 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
         lua_pop(L, 2); /* its error, the error handler */
         return;
     }
+    /* an error a called command produced, replied as it is: counted when it happened */
+    int counted = 0;
+    char counted_err[64];
+    size_t counted_len = 0;
+    if (lua_istable(L, -1)) {
+        /* raw: the script may return any table, a protected one too */
+        lua_pushstring(L, COUNTED_FIELD);
+        lua_rawget(L, -2);
+        lua_pushstring(L, "err");
+        lua_rawget(L, -3);
+        counted = lua_toboolean(L, -2) && lua_type(L, -1) == LUA_TSTRING;
+        if (counted) {
+            const char *e = lua_tolstring(L, -1, &counted_len);
+            if (counted_len > sizeof counted_err) counted_len = sizeof counted_err;
+            memcpy(counted_err, e, counted_len);
+        }
+        lua_pop(L, 2);
+    }
     if (rc == 0) {
         reply_value(L, out, r->resp, 0);
     } else if (!lua_istable(L, -1)) {
@@ -1421,5 +1494,6 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
             sreply_errorf(out, "%s", msg);
         lua_pop(L, 4);
     }
+    if (counted) call_event(se, r, 0, NULL, SCRIPT_CALL_ERROR_REPLIED, counted_err, counted_len);
     lua_pop(L, 1); /* the error handler */
 }

@@ -93,7 +93,9 @@ struct srv_cstats {
     int drop_seen; /* this append belongs to such a reply: cut it off once walked */
 };
 
-static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
+static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv, int event,
+                          const char *err, size_t err_len);
+static void uncount_error(server *s, const char *p, size_t len);
 static int arg_is(const data_arg *a, const char *s);
 
 static uint64_t mono_ns(void)
@@ -193,6 +195,26 @@ static void count_error(server *s, const char *p, size_t len)
     memcpy(e->code, code, clen);
     e->code[clen] = '\0';
     e->count = 1;
+}
+
+/* Takes back one count_error of the same code (the code must have been counted). */
+static void uncount_error(server *s, const char *p, size_t len)
+{
+    struct srv_stats_tab *t = s->cstats;
+    const char *code = "ERR";
+    size_t clen = 3;
+    const char *sp = memchr(p, ' ', len < ERRCODE_MAX ? len : ERRCODE_MAX);
+    if (sp && sp > p) {
+        code = p;
+        clen = (size_t)(sp - p);
+    }
+    for (int i = 0; i < t->n_errs; i++)
+        if (strlen(t->errs[i].code) == clen && memcmp(t->errs[i].code, code, clen) == 0 &&
+            t->errs[i].count > 0) {
+            t->errs[i].count--;
+            if (t->total_error_replies > 0) t->total_error_replies--;
+            return;
+        }
 }
 
 /* The slot a request is charged to (NULL: none), through a cache of the command names seen:
@@ -623,17 +645,29 @@ void srv_monitor_feed(server *s, client *from, int argc, const data_arg *argv)
     feed(s, from->nc.db, from->addr, argc, argv);
 }
 
-/* A command a script runs for one of this node's clients: counted as a call, and shown by
- * MONITOR as Redis does ("[db lua]"). */
-static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv)
+/* A command a script calls for one of this node's clients: counted as Redis counts it (a
+ * call, a failed call, or a rejected one that did not run; its error in errorstats and
+ * total_error_replies when it happens, even if the script catches it), and shown by MONITOR as
+ * Redis does ("[db lua]") when it runs. The script's reply, if it is that same error, is walked
+ * and counted again on its way out: SCRIPT_CALL_ERROR_REPLIED takes that second count back. */
+static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv, int event,
+                          const char *err, size_t err_len)
 {
     server *s = hook_ctx;
     client *c = out_ctx;
+    if (event == SCRIPT_CALL_ERROR_REPLIED) {
+        uncount_error(s, err, err_len);
+        return;
+    }
     int ok, flags, arity;
     char buf[CMDNAME_MAX];
     cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)));
-    if (st) st->calls++;
-    if (s->n_monitors && !c->nc.forwarded) feed(s, data_selected(s->ds), "lua", argc, argv);
+    if (st && event == SCRIPT_CALL_RUN) st->calls++;
+    if (st && event == SCRIPT_CALL_FAILED) st->failed++;
+    if (st && event == SCRIPT_CALL_REJECTED) st->rejected++;
+    if (event != SCRIPT_CALL_RUN) count_error(s, err, err_len);
+    if (event == SCRIPT_CALL_RUN && s->n_monitors && !c->nc.forwarded)
+        feed(s, data_selected(s->ds), "lua", argc, argv);
 }
 
 static void feed(server *s, int db, const char *origin, int argc, const data_arg *argv)

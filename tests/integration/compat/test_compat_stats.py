@@ -24,8 +24,16 @@ SEQUENCE = [
     ("MULTI",), ("SET", "a", "1"), ("INCR", "s"), ("GET", "a"), ("EXEC",),
     ("MULTI",), ("SET", "a"), ("GET", "a"), ("EXEC",), ("EXEC",), ("DISCARD",),
     ("CLIENT", "REPLY", "SKIP"), ("INCR", "s"), ("PING",),
-    # (commands a script runs through redis.call are not counted by synod: docs/server.md)
     ("EVAL", "return {err='MYERR from script'}", "0"), ("EVAL", "return 1", "0"),
+    # commands a script calls: run, failed, rejected (counted even when pcall catches the
+    # error, once when the script replies it)
+    ("EVAL", "return redis.call('get')", "0"), ("EVAL", "return redis.pcall('subscribe', 'a')", "0"),
+    ("EVAL_RO", "return redis.call('set', 'a', 'b')", "0"), ("EVAL", "return redis.pcall('incr', 's')", "0"),
+    ("EVAL", "return redis.call('select', 99)", "0"), ("EVAL", "redis.pcall('select', 99) return 1", "0"),
+    ("EVAL", "return redis.pcall('ping', 'a', 'b')", "0"), ("EVAL", "return redis.call('ping')", "0"),
+    ("EVAL", "return redis.call('xread', 'block', '0', 'streams', 'a', '0')", "0"),
+    ("EVAL", "return redis.pcall('nosuch')", "0"), ("EVAL", "return redis.call('blpop', 'a', '0')", "0"),
+    ("EVAL", "local t = redis.pcall('get') return {err='OTHER ' .. t['err']}", "0"),
     ("EVALSHA", "0" * 40, "0"), ("XGROUP", "CREATE", "nostream", "g", "$"),
     ("SUBSCRIBE",), ("PUBLISH", "ch", "m"), ("WAIT", "0", "0"), ("BLPOP", "s", "0"),
     ("COMMAND", "COUNT"), ("ECHO", "a", "b"),
