@@ -192,6 +192,73 @@ static const srv_cmd pubsub_subs[] = {
      "Show helpful text about the different subcommands", "6.2.0"},
 };
 
+/* CLUSTER: synod is not a Redis Cluster (one keyspace, no hash slots), so every subcommand
+ * answers as a Redis server without cluster support does, and clients treat it as standalone. */
+static void srv_cmd_cluster_disabled(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, "ERR This instance has cluster support disabled");
+}
+
+#define CLUSTER_SUB(name, arity, flags, acl, summary, since)                                       \
+    {                                                                                              \
+        name, arity, flags, acl, srv_cmd_cluster_disabled, NOSUBS, "cluster", summary, since       \
+    }
+static const srv_cmd cluster_subs[] = {
+    CLUSTER_SUB("cluster|addslots", -3, "admin stale no_async_loading", "admin slow dangerous",
+                "Assign new hash slots to receiving node", "3.0.0"),
+    CLUSTER_SUB("cluster|addslotsrange", -4, "admin stale no_async_loading", "admin slow dangerous",
+                "Assign new hash slots to receiving node", "7.0.0"),
+    CLUSTER_SUB("cluster|bumpepoch", 2, "admin stale no_async_loading", "admin slow dangerous",
+                "Advance the cluster config epoch", "3.0.0"),
+    CLUSTER_SUB("cluster|count-failure-reports", 3, "admin stale", "admin slow dangerous",
+                "Return the number of failure reports active for a given node", "3.0.0"),
+    CLUSTER_SUB("cluster|countkeysinslot", 3, "stale", "slow",
+                "Return the number of local keys in the specified hash slot", "3.0.0"),
+    CLUSTER_SUB("cluster|delslots", -3, "admin stale no_async_loading", "admin slow dangerous",
+                "Set hash slots as unbound in receiving node", "3.0.0"),
+    CLUSTER_SUB("cluster|delslotsrange", -4, "admin stale no_async_loading", "admin slow dangerous",
+                "Set hash slots as unbound in receiving node", "7.0.0"),
+    CLUSTER_SUB("cluster|failover", -2, "admin stale no_async_loading", "admin slow dangerous",
+                "Forces a replica to perform a manual failover of its master.", "3.0.0"),
+    CLUSTER_SUB("cluster|flushslots", 2, "admin stale no_async_loading", "admin slow dangerous",
+                "Delete a node's own slots information", "3.0.0"),
+    CLUSTER_SUB("cluster|forget", 3, "admin stale no_async_loading", "admin slow dangerous",
+                "Remove a node from the nodes table", "3.0.0"),
+    CLUSTER_SUB("cluster|getkeysinslot", 4, "stale", "slow",
+                "Return local key names in the specified hash slot", "3.0.0"),
+    CLUSTER_SUB("cluster|help", 2, "loading stale", "slow",
+                "Show helpful text about the different subcommands", "5.0.0"),
+    CLUSTER_SUB("cluster|info", 2, "stale", "slow", "Provides info about Redis Cluster node state",
+                "3.0.0"),
+    CLUSTER_SUB("cluster|keyslot", 3, "stale", "slow", "Returns the hash slot of the specified key",
+                "3.0.0"),
+    CLUSTER_SUB("cluster|links", 2, "stale", "slow",
+                "Returns a list of all TCP links to and from peer nodes in cluster", "7.0.0"),
+    CLUSTER_SUB("cluster|meet", -4, "admin stale no_async_loading", "admin slow dangerous",
+                "Force a node cluster to handshake with another node", "3.0.0"),
+    CLUSTER_SUB("cluster|myid", 2, "stale", "slow", "Return the node id", "3.0.0"),
+    CLUSTER_SUB("cluster|nodes", 2, "stale", "slow", "Get Cluster config for the node", "3.0.0"),
+    CLUSTER_SUB("cluster|replicas", 3, "admin stale", "admin slow dangerous",
+                "List replica nodes of the specified master node", "5.0.0"),
+    CLUSTER_SUB("cluster|replicate", 3, "admin stale no_async_loading", "admin slow dangerous",
+                "Reconfigure a node as a replica of the specified master node", "3.0.0"),
+    CLUSTER_SUB("cluster|reset", -2, "admin noscript stale", "admin slow dangerous",
+                "Reset a Redis Cluster node", "3.0.0"),
+    CLUSTER_SUB("cluster|saveconfig", 2, "admin stale no_async_loading", "admin slow dangerous",
+                "Forces the node to save cluster state on disk", "3.0.0"),
+    CLUSTER_SUB("cluster|set-config-epoch", 3, "admin stale no_async_loading",
+                "admin slow dangerous", "Set the configuration epoch in a new node", "3.0.0"),
+    CLUSTER_SUB("cluster|setslot", -4, "admin stale no_async_loading", "admin slow dangerous",
+                "Bind a hash slot to a specific node", "3.0.0"),
+    CLUSTER_SUB("cluster|shards", 2, "stale", "slow", "Get array of cluster slots to node mappings",
+                "7.0.0"),
+    CLUSTER_SUB("cluster|slaves", 3, "admin stale", "admin slow dangerous",
+                "List replica nodes of the specified master node", "3.0.0"),
+    CLUSTER_SUB("cluster|slots", 2, "stale", "slow", "Get array of Cluster slot to node mappings",
+                "3.0.0"),
+};
+
 /* The table of server commands. */
 /* MULTI/EXEC/DISCARD reach dispatch only inside a transaction's EXEC (multi.c never queues
  * them), so this is not expected to run. */
@@ -250,6 +317,8 @@ static const srv_cmd srv_cmds[] = {
      "A container for Access List Control commands", "6.0.0"},
     {"client", -2, "", "slow", NULL, SUBS(client_subs), "connection",
      "A container for client connection commands", "2.4.0"},
+    {"cluster", -2, "", "slow", NULL, SUBS(cluster_subs), "cluster",
+     "A container for cluster commands", "3.0.0"},
     {"command", -1, "loading stale", "slow connection", srv_cmd_command, SUBS(command_subs),
      "server", "Get array of Redis command details", "2.8.13"},
     {"config", -2, "", "slow", NULL, SUBS(config_subs), "server",

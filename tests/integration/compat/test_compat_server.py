@@ -150,6 +150,12 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    # synod is no Redis Cluster: CLUSTER answers as a Redis server without cluster support
+    ("cluster_disabled", [
+        ("CLUSTER", "HELP"), ("CLUSTER", "INFO"), ("CLUSTER", "KEYSLOT", "a"), ("CLUSTER", "FOO"),
+        ("CLUSTER",), ("CLUSTER", "INFO", "x"), ("cluster", "nodes"), ("CLUSTER", "SLOTS"),
+        ("MULTI",), ("CLUSTER", "SHARDS"), ("EXEC",), ("COMMAND", "GETKEYS", "CLUSTER", "INFO"),
+    ]),
     # Redis's immutable settings (refused even to their own value), a hidden one (shown only
     # when named), maxmemory-clients (a size or a percentage), and a failing pair that leaves the
     # pairs before it unset (all or nothing).
