@@ -111,8 +111,10 @@ typedef struct {
     const char *keyword; /* 'k': the keyword (keyword_len bytes) and where the search starts */
     size_t keyword_len;
     int startfrom;
-    char find; /* 'r' range, 'n' keynum, 'u' unknown */
-    int fk[3]; /* 'r': lastkey, keystep, limit; 'n': keynumidx, firstkey, keystep */
+    char find;         /* 'r' range, 'n' keynum, 'u' unknown */
+    int fk[3];         /* 'r': lastkey, keystep, limit; 'n': keynumidx, firstkey, keystep */
+    const char *notes; /* Redis's notes (notes_len bytes), NULL if none */
+    size_t notes_len;
 } data_keyspec;
 
 /* Parses the next spec of a key_specs string from *p (advancing it). Returns 1 with *out set,

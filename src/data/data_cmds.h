@@ -21,10 +21,17 @@
 /* SORT (sort.c). SORT is a write (STORE); its STORE key is found by the data layer. Both have
  * movable keys, as in Redis (BY and GET patterns name keys too). */
 #define DATA_SORT_COMMANDS(X)                                                                      \
-    X(sort, -2, DC_W | DC_M | DC_K, 1, 1, 1, "RO access@i1+r0,1,0;RO access@u+u;OW update@u+u",    \
+    X(sort, -2, DC_W | DC_M | DC_K, 1, 1, 1,                                                       \
+      "RO access@i1+r0,1,0;RO access@u+u#For the optional BY/GET keyword. It is marked 'unknown' " \
+      "because the key names derive from the content of the key we sort;OW update@u+u#For the "    \
+      "optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in " \
+      "the argument array",                                                                        \
       "generic", "1.0.0",                                                                          \
       "Sort the elements in a list, set or sorted set, optionally storing the result", cmd_sort)   \
-    X(sort_ro, -2, DC_R | DC_K, 1, 1, 1, "RO access@i1+r0,1,0;RO access@u+u", "generic", "7.0.0",  \
+    X(sort_ro, -2, DC_R | DC_K, 1, 1, 1,                                                           \
+      "RO access@i1+r0,1,0;RO access@u+u#For the optional BY/GET keyword. It is marked 'unknown' " \
+      "because the key names derive from the content of the key we sort",                          \
+      "generic", "7.0.0",                                                                          \
       "Sort the elements in a list, set or sorted set. Read-only variant of SORT.", cmd_sort_ro)
 
 /* Lists (list.c). */
@@ -268,8 +275,11 @@
     X(bitop, -4, DC_W | DC_M, 2, -1, 1, "OW update@i2+r0,1,0;RO access@i3+r-1,1,0", "bitmap",      \
       "2.6.0", "Performs bitwise operations on multiple strings, and stores the result.",          \
       cmd_bitop)                                                                                   \
-    X(bitfield, -2, DC_W | DC_M, 1, 1, 1, "RW access update variable_flags@i1+r0,1,0", "bitmap",   \
-      "3.2.0", "Performs arbitrary bitfield integer operations on strings.", cmd_bitfield)         \
+    X(bitfield, -2, DC_W | DC_M, 1, 1, 1,                                                          \
+      "RW access update variable_flags@i1+r0,1,0#This command allows both access and "             \
+      "modification of the key",                                                                   \
+      "bitmap", "3.2.0", "Performs arbitrary bitfield integer operations on strings.",             \
+      cmd_bitfield)                                                                                \
     X(bitfield_ro, -2, DC_R | DC_F, 1, 1, 1, "RO access@i1+r0,1,0", "bitmap", "6.0.0",             \
       "Performs arbitrary read-only bitfield integer operations on strings.", cmd_bitfield_ro)
 
@@ -277,7 +287,10 @@
 #define DATA_HLL_COMMANDS(X)                                                                       \
     X(pfadd, -2, DC_W | DC_M | DC_F, 1, 1, 1, "RW insert@i1+r0,1,0", "hyperloglog", "2.8.9",       \
       "Adds the specified elements to the specified HyperLogLog.", cmd_pfadd)                      \
-    X(pfcount, -2, DC_R, 1, -1, 1, "RW access@i1+r-1,1,0", "hyperloglog", "2.8.9",                 \
+    X(pfcount, -2, DC_R, 1, -1, 1,                                                                 \
+      "RW access@i1+r-1,1,0#RW because it may change the internal representation of the key, and " \
+      "propagate to replicas",                                                                     \
+      "hyperloglog", "2.8.9",                                                                      \
       "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).",  \
       cmd_pfcount)                                                                                 \
     X(pfmerge, -2, DC_W | DC_M, 1, -1, 1, "RW access insert@i1+r0,1,0;RO access@i2+r-1,1,0",       \
@@ -291,7 +304,9 @@
  * (data_exec_block, data_cmd_may_block); XGROUP and XINFO are containers whose subcommands are
  * checked by the handlers. */
 #define DATA_STREAM_COMMANDS(X)                                                                    \
-    X(xadd, -5, DC_W | DC_M | DC_F, 1, 1, 1, "RW update@i1+r0,1,0", "stream", "5.0.0",             \
+    X(xadd, -5, DC_W | DC_M | DC_F, 1, 1, 1,                                                       \
+      "RW update@i1+r0,1,0#UPDATE instead of INSERT because of the optional trimming feature",     \
+      "stream", "5.0.0",                                                                           \
       "Appends a new message to a stream. Creates the key if it doesn't exist.", cmd_xadd)         \
     X(xrange, -4, DC_R, 1, 1, 1, "RO access@i1+r0,1,0", "stream", "5.0.0",                         \
       "Returns the messages from a stream within a range of IDs.", cmd_xrange)                     \
@@ -369,12 +384,15 @@
  *          from argv[FROM]; backwards when FROM < 0), u (unknown: found by getkeys.c)
  *   FIND   rLAST,STEP,LIMIT (a range: LAST relative to the start, negative from the end; with
  *          LIMIT, 1/LIMIT of what remains), nIDX,FIRST,STEP (numkeys at start+IDX, the keys from
- *          start+FIRST), u (unknown) */
+ *          start+FIRST), u (unknown)
+ *   then optionally #NOTES, Redis's notes on the spec (COMMAND INFO), up to the next ';' */
 #define DATA_COMMANDS(X)                                                                           \
     X(get, 2, DC_R | DC_F, 1, 1, 1, "RO access@i1+r0,1,0", "string", "1.0.0",                      \
       "Returns the string value of a key.", cmd_get)                                               \
-    X(set, -3, DC_W | DC_M, 1, 1, 1, "RW access update variable_flags@i1+r0,1,0", "string",        \
-      "1.0.0", "Sets the string value of a key, ignoring its type.", cmd_set)                      \
+    X(set, -3, DC_W | DC_M, 1, 1, 1,                                                               \
+      "RW access update variable_flags@i1+r0,1,0#RW and ACCESS due to the optional `GET` "         \
+      "argument",                                                                                  \
+      "string", "1.0.0", "Sets the string value of a key, ignoring its type.", cmd_set)            \
     X(setnx, 3, DC_W | DC_M | DC_F, 1, 1, 1, "OW insert@i1+r0,1,0", "string", "1.0.0",             \
       "Set the string value of a key only when the key doesn't exist.", cmd_setnx)                 \
     X(setex, 4, DC_W | DC_M, 1, 1, 1, "OW update@i1+r0,1,0", "string", "2.0.0",                    \
@@ -385,7 +403,8 @@
       "Returns the previous string value of a key after setting it to a new value.", cmd_getset)   \
     X(getdel, 2, DC_W | DC_F, 1, 1, 1, "RW access delete@i1+r0,1,0", "string", "6.2.0",            \
       "Returns the string value of a key after deleting the key.", cmd_getdel)                     \
-    X(getex, -2, DC_W | DC_F, 1, 1, 1, "RW access update@i1+r0,1,0", "string", "6.2.0",            \
+    X(getex, -2, DC_W | DC_F, 1, 1, 1,                                                             \
+      "RW access update@i1+r0,1,0#RW and UPDATE because it changes the TTL", "string", "6.2.0",    \
       "Returns the string value of a key after setting its expiration time.", cmd_getex)           \
     X(mget, -2, DC_R | DC_F, 1, -1, 1, "RO access@i1+r-1,1,0", "string", "1.0.0",                  \
       "Atomically returns the string values of one or more keys.", cmd_mget)                       \

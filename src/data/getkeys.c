@@ -202,6 +202,12 @@ int data_keyspec_next(const char **p, data_keyspec *out)
     } else {
         SYN_ASSERT(out->find == 'u');
     }
+    if (*s == '#') {
+        out->notes = ++s;
+        while (*s != ';' && *s != '\0')
+            s++;
+        out->notes_len = (size_t)(s - out->notes);
+    }
     SYN_ASSERT(*s == ';' || *s == '\0');
     if (*s == ';') s++;
     *p = s;

@@ -327,18 +327,16 @@ static const srv_cmd srv_cmds[] = {
      "A container for function commands", "7.0.0"},
     {"script", -2, "", "slow", NULL, SUBS(script_subs), "scripting",
      "A container for Lua scripts management commands", "2.6.0"},
-    SCRIPTING("eval", -3, "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+    SCRIPTING("eval", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Execute a Lua script server side", "2.6.0"),
-    SCRIPTING("evalsha", -3,
-              "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+    SCRIPTING("evalsha", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Execute a Lua script server side", "2.6.0"),
     SCRIPTING("eval_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Execute a read-only Lua script server side", "7.0.0"),
     SCRIPTING("evalsha_ro", -3,
               "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Execute a read-only Lua script server side", "7.0.0"),
-    SCRIPTING("fcall", -3,
-              "noscript stale skip_monitor may_replicate no_mandatory_keys movablekeys",
+    SCRIPTING("fcall", -3, "noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Invoke a function", "7.0.0"),
     SCRIPTING("fcall_ro", -3, "readonly noscript stale skip_monitor no_mandatory_keys movablekeys",
               "Invoke a read-only function", "7.0.0"),
@@ -829,6 +827,64 @@ static void srv_reply_words(client *c, const char *s, int status, const char *pr
     }
 }
 
+static const char *srv_specs(const char *nm);
+
+static void reply_kv_int(client *c, const char *k, long long v)
+{
+    srv_reply_cstr(c, k);
+    srv_reply_int(c, v);
+}
+
+/* COMMAND INFO's key specs, as Redis 7.0 shows them (maps; flags a set of statuses). */
+static void srv_reply_keyspecs(client *c, const char *specs)
+{
+    data_keyspec ks;
+    size_t n = 0;
+    for (const char *p = specs; data_keyspec_next(&p, &ks);)
+        n++;
+    srv_reply_set(c, n);
+    for (const char *p = specs; data_keyspec_next(&p, &ks);) {
+        srv_reply_map(c, ks.notes ? 4 : 3);
+        if (ks.notes) {
+            srv_reply_cstr(c, "notes");
+            srv_reply_bulk(c, ks.notes, ks.notes_len);
+        }
+        srv_reply_cstr(c, "flags");
+        int nf = 0;
+        for (int b = 0; b < DATA_KEY_FLAG_COUNT; b++)
+            nf += (ks.flags >> b) & 1;
+        srv_reply_set(c, (size_t)nf);
+        for (int b = 0; b < DATA_KEY_FLAG_COUNT; b++)
+            if ((ks.flags >> b) & 1) srv_reply_status(c, data_key_flag_name(b));
+        srv_reply_cstr(c, "begin_search");
+        srv_reply_map(c, 2);
+        srv_reply_cstr(c, "type");
+        srv_reply_cstr(c, ks.search == 'i' ? "index" : ks.search == 'k' ? "keyword" : "unknown");
+        srv_reply_cstr(c, "spec");
+        if (ks.search == 'i') {
+            srv_reply_map(c, 1);
+            reply_kv_int(c, "index", ks.index);
+        } else if (ks.search == 'k') {
+            srv_reply_map(c, 2);
+            srv_reply_cstr(c, "keyword");
+            srv_reply_bulk(c, ks.keyword, ks.keyword_len);
+            reply_kv_int(c, "startfrom", ks.startfrom);
+        } else {
+            srv_reply_map(c, 0);
+        }
+        srv_reply_cstr(c, "find_keys");
+        srv_reply_map(c, 2);
+        srv_reply_cstr(c, "type");
+        srv_reply_cstr(c, ks.find == 'r' ? "range" : ks.find == 'n' ? "keynum" : "unknown");
+        srv_reply_cstr(c, "spec");
+        static const char *const range[] = {"lastkey", "keystep", "limit"};
+        static const char *const keynum[] = {"keynumidx", "firstkey", "keystep"};
+        srv_reply_map(c, ks.find == 'u' ? 0 : 3);
+        for (int i = 0; ks.find != 'u' && i < 3; i++)
+            reply_kv_int(c, ks.find == 'r' ? range[i] : keynum[i], ks.fk[i]);
+    }
+}
+
 /* One COMMAND INFO entry (Redis 7: name, arity, flags, first key, last key, step, ACL
  * categories, tips, key specs, subcommands). */
 static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
@@ -838,13 +894,23 @@ static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
     srv_reply_cstr(c, nm);
     srv_reply_int(c, cmd->arity);
     srv_reply_words(c, cmd->flags, 1, "");
-    srv_reply_int(c, 0);
-    srv_reply_int(c, 0);
-    srv_reply_int(c, 0);
+    /* the legacy first/last/step, as Redis derives them from a lone index-and-range key spec */
+    const char *specs = srv_specs(nm);
+    data_keyspec ks;
+    int first = 0, last = 0, step = 0;
+    if (data_keyspec_next(&specs, &ks) && !*specs && ks.search == 'i' && ks.find == 'r' &&
+        ks.fk[2] == 0) {
+        first = ks.index;
+        last = ks.fk[0] < 0 ? ks.fk[0] : ks.index + ks.fk[0];
+        step = ks.fk[1];
+    }
+    srv_reply_int(c, first);
+    srv_reply_int(c, last);
+    srv_reply_int(c, step);
     srv_reply_words(c, cmd->acl, 1, "@");
     srv_reply_set(c, 0);
-    srv_reply_array(c, 0);
-    srv_reply_array(c, cmd->n_subs);
+    srv_reply_keyspecs(c, srv_specs(nm));
+    srv_reply_set(c, cmd->n_subs);
     for (size_t i = 0; i < cmd->n_subs; i++)
         srv_reply_srv_info(c, &cmd->subs[i]);
 }
@@ -923,20 +989,27 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     srv_reply_array(c, 10);
     srv_reply_cstr(c, in->name);
     srv_reply_int(c, in->arity);
+    /* Redis 7.0's order; its blocking commands with fixed keys (BLPOP ... BZPOPMAX) are
+     * noscript, those with movable keys (BLMPOP, BZMPOP, XREAD, XREADGROUP) not */
+    int noscript = (in->flags & DATA_CMD_BLOCKING) && !(in->flags & DATA_CMD_MOVABLEKEYS);
+    const struct {
+        int on;
+        const char *name;
+    } fl[] = {
+        {(in->flags & DATA_CMD_WRITE) != 0, "write"},
+        {(in->flags & DATA_CMD_READONLY) != 0, "readonly"},
+        {(in->flags & DATA_CMD_DENYOOM) != 0, "denyoom"},
+        {noscript, "noscript"},
+        {(in->flags & DATA_CMD_BLOCKING) != 0, "blocking"},
+        {(in->flags & DATA_CMD_FAST) != 0, "fast"},
+        {(in->flags & DATA_CMD_MOVABLEKEYS) != 0, "movablekeys"},
+    };
     size_t nf = 0;
-    if (in->flags & DATA_CMD_WRITE) nf++;
-    if (in->flags & DATA_CMD_READONLY) nf++;
-    if (in->flags & DATA_CMD_DENYOOM) nf++;
-    if (in->flags & DATA_CMD_FAST) nf++;
-    if (in->flags & DATA_CMD_MOVABLEKEYS) nf++;
-    if (in->flags & DATA_CMD_BLOCKING) nf++;
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+        nf += (size_t)fl[i].on;
     srv_reply_set(c, nf);
-    if (in->flags & DATA_CMD_WRITE) srv_reply_status(c, "write");
-    if (in->flags & DATA_CMD_READONLY) srv_reply_status(c, "readonly");
-    if (in->flags & DATA_CMD_DENYOOM) srv_reply_status(c, "denyoom");
-    if (in->flags & DATA_CMD_FAST) srv_reply_status(c, "fast");
-    if (in->flags & DATA_CMD_MOVABLEKEYS) srv_reply_status(c, "movablekeys");
-    if (in->flags & DATA_CMD_BLOCKING) srv_reply_status(c, "blocking");
+    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+        if (fl[i].on) srv_reply_status(c, fl[i].name);
     srv_reply_int(c, in->first_key);
     srv_reply_int(c, in->last_key);
     srv_reply_int(c, in->key_step);
@@ -944,8 +1017,8 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     data_cmd_acl(in, acl, sizeof(acl));
     srv_reply_words(c, acl, 1, "@");
     srv_reply_set(c, 0);
-    srv_reply_array(c, 0);
-    srv_reply_array(c, 0);
+    srv_reply_keyspecs(c, in->key_specs);
+    srv_reply_set(c, 0);
 }
 
 static void srv_reply_docs(client *c, const char *name, const char *summary, const char *since,
@@ -1057,12 +1130,18 @@ static const struct {
     const char *name, *key_specs;
 } srv_key_specs[] = {
     {"watch", "RO@i1+r-1,1,0"},
-    {"eval", "RW access update@i2+n0,1,1"},
+    {"ssubscribe", "not_key@i1+r-1,1,0"}, /* shard channels: named like keys, not keys */
+    {"sunsubscribe", "not_key@i1+r-1,1,0"},
+    {"eval", "RW access update@i2+n0,1,1#We cannot tell how the keys will be used so we assume the "
+             "worst, RW and UPDATE"},
     {"evalsha", "RW access update@i2+n0,1,1"},
-    {"eval_ro", "RO access@i2+n0,1,1"},
+    {"eval_ro", "RO access@i2+n0,1,1#We cannot tell how the keys will be used so we assume the "
+                "worst, RO and ACCESS"},
     {"evalsha_ro", "RO access@i2+n0,1,1"},
-    {"fcall", "RW access update@i2+n0,1,1"},
-    {"fcall_ro", "RO access@i2+n0,1,1"},
+    {"fcall", "RW access update@i2+n0,1,1#We cannot tell how the keys will be used so we assume "
+              "the worst, RW and UPDATE"},
+    {"fcall_ro", "RO access@i2+n0,1,1#We cannot tell how the keys will be used so we assume the "
+                 "worst, RO and ACCESS"},
 };
 
 static const char *srv_specs(const char *nm)

@@ -9,7 +9,8 @@ command without keys, wrong arity, invalid numkeys.
 COMMAND GETKEYSANDFLAGS the same way (each key's key-spec flags: RO/RW/OW/RM and access/update/
 insert/delete; SET and BITFIELD whose flags depend on their arguments; SORT's STORE), and a sweep
 of every command both servers know through GETKEYS and GETKEYSANDFLAGS with argument shapes that
-fit keys, numkeys, keywords (STREAMS, STORE, STOREDIST) and options (GET).
+fit keys, numkeys, keywords (STREAMS, STORE, STOREDIST) and options (GET); and every command's
+key specs in COMMAND INFO (RESP2 and RESP3).
 """
 
 import pytest
@@ -112,3 +113,20 @@ def test_getkeys_sweep(pair, request):
 def test_getkeys(pair, steps, request):
     pair.run(steps)
     pair.assert_clean(request.node.name)
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+def test_command_info_key_specs(pair, proto):
+    """COMMAND INFO's key specs (element 8: flags, begin_search, find_keys, notes) of every
+    command both servers know, byte for byte."""
+    pair.both("HELLO", proto)
+    names = sorted(_names(pair.ref) & _names(pair.tgt))
+    bad = []
+    for name in names:
+        ref, tgt = pair.both("COMMAND", "INFO", name)
+        r, t = parse(ref)[1][0], parse(tgt)[1][0]
+        if r[0] != "array" or t[0] != "array":
+            continue  # a subcommand one of them does not describe apart (data containers)
+        if r[1][8] != t[1][8]:
+            bad.append((name, r[1][8], t[1][8]))
+    assert not bad, "\n".join("%s\n  redis: %r\n  synod: %r" % b for b in bad[:10])
