@@ -38,8 +38,8 @@
 #define CONNS_MAX   1024
 #define BUF_BYTES   16384
 #define OUT_BYTES   1024
-#define ID_MAX      128                 /* a lease id, a token or an etcd lock key (base64) */
-#define LAT_MAX     (4u * 1000u * 1000u) /* latency samples kept (bounded memory) */
+#define ID_MAX      128                     /* a lease id, a token or an etcd lock key (base64) */
+#define LAT_MAX     (4u * 1000u * 1000u)    /* latency samples kept (bounded memory) */
 #define STALL_NS    (30ull * 1000000000ull) /* no reply for this long: give up */
 #define ERRORS_SHOW 5
 
@@ -48,7 +48,7 @@ enum state { ST_GRANT, ST_ACQUIRE, ST_RELEASE, ST_REVOKE, ST_DONE };
 struct conn {
     int fd;
     enum state state;
-    int name;          /* lock name index */
+    int name;            /* lock name index */
     char lease[ID_MAX];  /* lease id, decimal */
     char token[ID_MAX];  /* resp: the fencing token, decimal; etcd: the lock key, base64 */
     uint64_t token_last; /* resp: the previous token (tokens strictly increase) */
@@ -217,7 +217,8 @@ static long parse_http(const char *in, size_t n, enum state st, struct reply *r)
     r->raw_len = body_len;
     r->value[0] = '\0';
     r->kind = ok ? REPLY_OK : REPLY_ERR;
-    if (ok && st == ST_GRANT && json_string(body, body_len, "ID", r->value) < 0) r->kind = REPLY_ERR;
+    if (ok && st == ST_GRANT && json_string(body, body_len, "ID", r->value) < 0)
+        r->kind = REPLY_ERR;
     if (ok && st == ST_ACQUIRE && json_string(body, body_len, "key", r->value) < 0)
         r->kind = REPLY_ERR;
     return len;
@@ -238,7 +239,7 @@ static int flush_out(struct conn *c)
 struct totals {
     uint64_t start_ns, stop_ns; /* the measured window; both UINT64_MAX until it is set */
     long cycles;                /* completed in the window */
-    long acquires; /* acquire replies that granted the lock (drain included) */
+    long acquires;              /* acquire replies that granted the lock (drain included) */
     uint64_t *lat, *acq_lat;
     size_t n_lat, n_acq_lat;
 };
@@ -294,8 +295,7 @@ static int advance(struct conn *c, const struct reply *r, uint64_t t, struct tot
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s HOST PORT resp|etcd CONNS SECONDS [NAMES] [TTL_S]\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s HOST PORT resp|etcd CONNS SECONDS [NAMES] [TTL_S]\n", argv[0]);
         return 2;
     }
     g_host = argv[1];
@@ -405,8 +405,7 @@ int main(int argc, char **argv)
            "acquires=%ld errors=%ld cpu_s=%.3f\n",
            tt.cycles, secs, (double)tt.cycles / secs, bench_quantile_ms(tt.lat, tt.n_lat, 0.5),
            bench_quantile_ms(tt.lat, tt.n_lat, 0.99), bench_quantile_ms(tt.lat, tt.n_lat, 1.0),
-           bench_quantile_ms(tt.acq_lat, tt.n_acq_lat, 0.5), tt.acquires, g_errors,
-           bench_cpu_s());
+           bench_quantile_ms(tt.acq_lat, tt.n_acq_lat, 0.5), tt.acquires, g_errors, bench_cpu_s());
     free(tt.lat);
     free(tt.acq_lat);
     free(conns);

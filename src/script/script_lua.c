@@ -505,8 +505,10 @@ static int sorted_reply(const char *name)
 
 static int in_list(const data_arg *a, const char *const *list, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (sarg_is(a, list[i])) return 1;
+    if (a->len == 0) return 0;
+    char c0 = (char)(a->ptr[0] >= 'A' && a->ptr[0] <= 'Z' ? a->ptr[0] + 32 : a->ptr[0]);
+    for (size_t i = 0; i < n; i++) /* every redis.call asks: the first letter sifts */
+        if (list[i][0] == c0 && sarg_is(a, list[i])) return 1;
     return 0;
 }
 
@@ -1100,8 +1102,7 @@ static int err_handler(lua_State *L)
     lua_Debug ar;
     int level = 1;
     if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar)) return 1;
-    if (strcmp(ar.what, "C") == 0 &&
-        (!lua_getstack(L, ++level, &ar) || !lua_getinfo(L, "Sl", &ar)))
+    if (strcmp(ar.what, "C") == 0 && (!lua_getstack(L, ++level, &ar) || !lua_getinfo(L, "Sl", &ar)))
         return 1;
     lua_pushstring(L, ar.source);
     lua_setfield(L, 1, "source");
@@ -1227,6 +1228,8 @@ int slua_init(script_engine *se)
     se->ref_ro = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     se->ref_scripts = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
+    se->ref_bodies = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     se->ref_libs = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
@@ -1418,7 +1421,9 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     if (se->killed) syn_log(SYN_LOG_WARN, "Lua script killed by user with SCRIPT KILL.");
     se->killed = 0;
     se->run = NULL;
-    if (++gc_count >= LUA_GC_PERIOD) {
+    /* a stopped prelude and the run of its log entry count as one call (they were two GC
+     * steps per write script for Redis's one) */
+    if (!se->prelude_hit && ++gc_count >= LUA_GC_PERIOD) {
         lua_gc(L, LUA_GCSTEP, LUA_GC_PERIOD);
         gc_count = 0;
     }
