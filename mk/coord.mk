@@ -17,3 +17,6 @@ bench-coord-quick: build/rel/synod build/rel/bench/bench_coord_lock
 	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_coord.py --quick
 
 BENCH_EXTRA += bench-coord
+
+# tests/integration/test_bench_lock.py runs the lock-cycle client against synod and etcd
+integration: build/rel/bench/bench_coord_lock
