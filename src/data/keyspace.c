@@ -40,7 +40,8 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
 int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)
 {
     if (!(cmd->info.flags & DATA_CMD_BLOCKING)) return 0;
-    if (cmd->fn == cmd_xread || cmd->fn == cmd_xreadgroup || cmd->fn == cmd_xreadgroup_woken)
+    if (cmd->fn == cmd_xread || cmd->fn == cmd_xread_woken || cmd->fn == cmd_xreadgroup ||
+        cmd->fn == cmd_xreadgroup_woken)
         return stream_may_block(argc, argv);
     if (cmd->fn != cmd_lock && cmd->fn != cmd_election) return 1;
     return argc >= 2 && (arg_eq(&argv[1], "acquire") || arg_eq(&argv[1], "campaign"));
