@@ -275,6 +275,9 @@
     X(xread, -4, DC_R | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                                   \
       "Returns messages from multiple streams with IDs greater than the ones requested.",          \
       cmd_xread)                                                                                   \
+    X(xread_woken, -4, DC_R | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                             \
+      "Internal: XREAD as retried for a client woken by a write to its one key (Redis's rule)",    \
+      cmd_xread_woken)                                                                             \
     X(xreadgroup, -7, DC_W | DC_B | DC_K, 0, 0, 0, "stream", "5.0.0",                              \
       "Returns new or historical messages from a stream for a consumer in a group.",               \
       cmd_xreadgroup)                                                                              \

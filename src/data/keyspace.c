@@ -11,11 +11,12 @@
 struct data_cmd {
     data_cmd_info info;
     data_handler fn;
+    size_t nlen; /* strlen(info.name): data_cmd_lookup runs for every request and entry */
 };
 
 static const data_cmd cmd_table[] = {
 #define DATA_X(name, arity, flags, fk, lk, step, group, since, summary, fn)                        \
-    {{#name, arity, flags, fk, lk, step, group, summary, since}, fn},
+    {{#name, arity, flags, fk, lk, step, group, summary, since}, fn, sizeof(#name) - 1},
     DATA_COMMANDS(DATA_X)
 #undef DATA_X
 };
@@ -30,7 +31,8 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
         low[i] = (char)tolower((unsigned char)name[i]);
     for (size_t i = 0; i < CMD_COUNT; i++) {
         const char *n = cmd_table[i].info.name;
-        if (n[0] == low[0] && strlen(n) == len && memcmp(n, low, len) == 0) return &cmd_table[i];
+        if (cmd_table[i].nlen == len && n[0] == low[0] && memcmp(n, low, len) == 0)
+            return &cmd_table[i];
     }
     return NULL;
 }
@@ -38,7 +40,8 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
 int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)
 {
     if (!(cmd->info.flags & DATA_CMD_BLOCKING)) return 0;
-    if (cmd->fn == cmd_xread || cmd->fn == cmd_xreadgroup || cmd->fn == cmd_xreadgroup_woken)
+    if (cmd->fn == cmd_xread || cmd->fn == cmd_xread_woken || cmd->fn == cmd_xreadgroup ||
+        cmd->fn == cmd_xreadgroup_woken)
         return stream_may_block(argc, argv);
     if (cmd->fn != cmd_lock && cmd->fn != cmd_election) return 1;
     return argc >= 2 && (arg_eq(&argv[1], "acquire") || arg_eq(&argv[1], "campaign"));

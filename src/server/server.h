@@ -75,6 +75,10 @@ enum {
  * (the I/O callback or the before-sleep hook). */
 int srv_client_reply_begin(client *c); /* 0: drop this reply, the client is going away */
 void srv_client_reply_end(client *c);
+/* Appends p[0..len), one whole RESP push (a pub/sub message) encoded for c->proto, as
+ * srv_client_reply_begin / append / srv_client_reply_end with CLIENT_PUSHING would, without
+ * walking it when the stats walker is at a reply boundary; marks c pending. */
+void srv_client_push_raw(client *c, const char *p, size_t len);
 #define SRV_REPLY(c, stmt)                                                                         \
     do {                                                                                           \
         if (srv_client_reply_begin(c)) {                                                           \
@@ -363,6 +367,9 @@ void srv_stats_reply_begin(client *c);
 void srv_stats_flush(client *c); /* end of a pass over c's input: the last call's time */
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
 void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
+/* 1: c's output ends on a whole top-level reply, so a whole push appended now answers no request
+ * and walking it would change nothing (srv_client_push_raw skips the walk) */
+int srv_stats_at_boundary(const client *c);
 void srv_stats_info_commandstats(server *s, resp_buf *b);
 void srv_stats_info_errorstats(server *s, resp_buf *b);
 uint64_t srv_stats_total_error_replies(const server *s);
