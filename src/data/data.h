@@ -334,6 +334,17 @@ void data_set_zset_max_listpack(data_store *ds, long long entries, long long val
 #define DATA_HLL_SPARSE_MAX_BYTES_DEFAULT 3000
 void data_set_hll_sparse_max_bytes(data_store *ds, long long n);
 
+/* Whether the commands executed now are applied from the replication log (1: the same on every
+ * replica) or served as a local read (0, the default). PFCOUNT of one HyperLogLog whose cached
+ * count is stale stores the count it computed, as Redis does, only when applied from the log
+ * (a read never writes). */
+void data_set_log_apply(data_store *ds, int on);
+
+/* 1 if key (in the selected database) is a HyperLogLog whose cached count is stale: a PFCOUNT of
+ * it alone stores the count, so it is routed as a write (see data_set_log_apply). No side
+ * effect (no expiry, no access time, no hit/miss). */
+int data_hll_cache_stale(const data_store *ds, const char *key, size_t len);
+
 /* Replicated state of a module above the data layer (the script engine's function library),
  * opaque here: its owner stores a copy after every change it applies (data_set_aux; 0, or -1
  * out of memory), and the snapshot carries it (format 5). data_get_aux returns it (valid until

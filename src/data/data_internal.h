@@ -185,6 +185,7 @@ struct data_store {
     /* hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it turns dense (hll.c).
      * Unlike the encoding settings above it decides the bytes stored: equal on every node. */
     size_t hll_sparse_max_bytes;
+    int log_apply; /* data_set_log_apply: commands now come from the replication log */
     /* stream-node-max-entries (stream.c): the leader's setting, which data_rewrite writes into
      * XADD / XTRIM entries (XADD_EFFECT / XTRIM_EFFECT) when it is not the default; and the
      * value of the effect being applied (0 = the default, 100) */
