@@ -134,17 +134,19 @@ void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *
  * only, once that stream's last id is past the client's, even if the entry is gone again, e.g.
  * XADD MAXLEN 0 or XADD + XDEL in MULTI: the reply is then [key, []]; a last id raised by XSETID
  * alone wakes nobody, as XSETID signals no key in Redis); DATA_WAKE_CONSUME the same for a read
- * that takes new entries of a group (XREADGROUP >: one such retry per key at a time, the next one
- * after it is applied); DATA_WAKE_ERROR answer *err now (no '-'), as Redis 7.0 answers an
- * XREADGROUP whose key was deleted or overwritten ("UNBLOCKED ...") or whose group was destroyed
+ * that takes new entries of a group (XREADGROUP >, also for the key that woke it only: one such
+ * retry per key at a time, the next one after it is applied); DATA_WAKE_ERROR answer *err now (no
+ * '-'), as Redis 7.0 answers an XREADGROUP whose key was deleted or overwritten ("UNBLOCKED ...")
+ * or whose group was destroyed
  * ("NOGROUP ..."), and forget the client (nothing to replicate: the error changes nothing). Changes
  * nothing. */
 enum { DATA_WAKE_NONE = 0, DATA_WAKE_READ = 1, DATA_WAKE_CONSUME = 2, DATA_WAKE_ERROR = 3 };
 int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, const char *key,
                            size_t klen, int64_t now_ms, const char **err);
-/* The retry of an XREAD (argv, its stored arguments) woken by key: XREAD_WOKEN with the same
- * options and key's stream alone (its first occurrence); other commands are copied as they
- * are. Writes to out (argc elements at most, pointing into argv); returns their number. */
+/* The retry of an XREAD or XREADGROUP (argv, its stored arguments) woken by key: XREAD_WOKEN /
+ * XREADGROUP_WOKEN with the same options and key's stream alone (its first occurrence); other
+ * commands are copied as they are. Writes to out (argc elements at most, pointing into argv);
+ * returns their number. */
 int data_block_woken_args(int argc, const data_arg *argv, const char *key, size_t klen,
                           data_arg *out);
 /* The arguments to store for a client that just blocked (data_exec_block set blk->blocked on

@@ -718,8 +718,10 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
     int block;
     int first = xread_layout(argc, argv, &gname, &block);
     if (!first) return DATA_WAKE_NONE;
-    int ns = (argc - first) / 2, wake = DATA_WAKE_NONE;
+    int ns = (argc - first) / 2;
     for (int i = 0; i < ns; i++) {
+        /* the key that was written only (its first occurrence), as Redis serves it */
+        if (argv[first + i].len != klen || memcmp(argv[first + i].ptr, key, klen) != 0) continue;
         int other;
         stream *s = stream_peek(ds, &argv[first + i], now_ms, &other);
         const data_arg *ida = &argv[first + ns + i];
@@ -733,18 +735,16 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
                 *err = "NOGROUP the consumer group this client was blocked on no longer exists";
                 return DATA_WAKE_ERROR;
             }
-            if (sid_cmp(s->last_id, g->last_id) > 0) wake = DATA_WAKE_CONSUME; /* xread_generic */
-            continue;
+            /* xread_generic's woken rule */
+            return sid_cmp(s->last_id, g->last_id) > 0 ? DATA_WAKE_CONSUME : DATA_WAKE_NONE;
         }
-        /* XREAD: the key that was written only (its first occurrence), as Redis serves it */
-        if (argv[first + i].len != klen || memcmp(argv[first + i].ptr, key, klen) != 0) continue;
         sid after;
         if (s && sid_parse(ida, &after, 0, 1, NULL) == 0 && sid_cmp(s->last_id, after) > 0 &&
             (!s->last_by_setid || (s->entries.count && sid_cmp(last_live(s), after) > 0)))
             return DATA_WAKE_READ;
         return DATA_WAKE_NONE;
     }
-    return wake;
+    return DATA_WAKE_NONE;
 }
 
 int data_block_woken_args(int argc, const data_arg *argv, const char *key, size_t klen,
@@ -755,12 +755,13 @@ int data_block_woken_args(int argc, const data_arg *argv, const char *key, size_
     int first = xread_layout(argc, argv, &gname, &block);
     for (int i = 0; i < argc; i++)
         out[i] = argv[i];
-    if (!first || gname || (!arg_eq(&argv[0], "xread") && !arg_eq(&argv[0], "xread_woken")))
-        return argc;
+    int plain = arg_eq(&argv[0], "xread") || arg_eq(&argv[0], "xread_woken");
+    int group = arg_eq(&argv[0], "xreadgroup") || arg_eq(&argv[0], "xreadgroup_woken");
+    if (!first || (gname ? !group : !plain)) return argc;
     int ns = (argc - first) / 2;
     for (int i = 0; i < ns; i++)
         if (argv[first + i].len == klen && memcmp(argv[first + i].ptr, key, klen) == 0) {
-            out[0] = (data_arg){"XREAD_WOKEN", 11};
+            out[0] = gname ? (data_arg){"XREADGROUP_WOKEN", 16} : (data_arg){"XREAD_WOKEN", 11};
             out[first] = argv[first + i];
             out[first + 1] = argv[first + ns + i];
             return first + 2;

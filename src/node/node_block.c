@@ -261,7 +261,7 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
             continue;
         }
         nentry_put_header(&n->scratch, NENTRY_CMD, now_wall);
-        if (b->spec.type == DATA_BLOCK_STREAM && !consume) { /* XREAD: XREAD_WOKEN for key */
+        if (b->spec.type == DATA_BLOCK_STREAM) { /* XREAD(GROUP)_WOKEN for key alone */
             int argc = decode_args(n, b);
             data_arg *wa = malloc((size_t)(argc > 0 ? argc : 1) * sizeof(*wa));
             SYN_ASSERT(wa != NULL);

@@ -736,9 +736,20 @@ static void stream_blocking(void **state)
         assert_memory_equal(out[7].ptr, "5-0", 3); /* the first occurrence's id */
         assert_int_equal(data_block_woken_args(argc, argv, "x", 1, out), argc); /* not a key */
         free(store);
-        argv = split_args("XREADGROUP GROUP g c BLOCK 0 STREAMS s >", &argc, &store);
+        /* a group reader too: XREADGROUP_WOKEN with the waking key alone */
+        argv = split_args("XREADGROUP GROUP g c BLOCK 0 STREAMS t s > >", &argc, &store);
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), 9);
+        assert_int_equal(out[0].len, 16);
+        assert_memory_equal(out[0].ptr, "XREADGROUP_WOKEN", 16);
+        assert_memory_equal(out[7].ptr, "s", 1);
+        assert_memory_equal(out[8].ptr, ">", 1);
+        free(store);
+        argv = split_args("XREADGROUP_WOKEN GROUP g c BLOCK 0 STREAMS s >", &argc, &store);
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), argc);
+        free(store);
+        argv = split_args("BLPOP s 0", &argc, &store);
         assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), argc); /* as it was */
-        assert_memory_equal(out[0].ptr, "XREADGROUP", 10);
+        assert_memory_equal(out[0].ptr, "BLPOP", 5);
         free(store);
     }
     /* an entry added and trimmed at once still wakes (and serves [s, []]); a last id raised by
@@ -762,6 +773,12 @@ static void stream_blocking(void **state)
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);
     assert_reply(ds, "XADD s 6-1 b 2", "\"6-1\"");
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_CONSUME);
+    /* by the key written only: v (its group has nothing new) does not wake it for s */
+    assert_reply(ds, "XGROUP CREATE v g $ MKSTREAM", "+OK");
+    assert_int_equal(wake_by(ds, "XREADGROUP GROUP g alice BLOCK 0 STREAMS v s > >", "v", &err),
+                     DATA_WAKE_NONE);
+    assert_int_equal(wake_by(ds, "XREADGROUP GROUP g alice BLOCK 0 STREAMS v s > >", "s", &err),
+                     DATA_WAKE_CONSUME);
     assert_reply(ds, "XREADGROUP GROUP g bob STREAMS s >",
                  "*1 *2 \"s\" *1 *2 \"6-1\" *2 \"b\" \"2\"");
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);

@@ -288,6 +288,18 @@ WAKE = [
     ("xread_after_xsetid", [("XADD", "s", "1-1", "a", "1")],
      ("XREAD", "BLOCK", "5000", "STREAMS", "s", "$"),
      [("XSETID", "s", "9-0"), ("XADD", "s", "10-1", "b", "2")], []),
+    # a woken group reader too is served the key that woke it only (Redis 7.0's
+    # serveClientsBlockedOnStreamKey): the other key's entry stays undelivered
+    ("xreadgroup_two_keys_one_transaction",
+     [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"), ("XGROUP", "CREATE", "t", "g", "$", "MKSTREAM")],
+     ("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "5000", "STREAMS", "s", "t", ">", ">"),
+     [("MULTI",), ("XADD", "s", "2-1", "a", "1"), ("XADD", "t", "2-2", "b", "2"), ("EXEC",)],
+     [("XPENDING", "s", "g"), ("XPENDING", "t", "g")]),
+    ("xreadgroup_second_key",
+     [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"), ("XGROUP", "CREATE", "t", "g", "$", "MKSTREAM")],
+     ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "3", "BLOCK", "5000", "STREAMS", "s", "t", ">",
+      ">"),
+     [("XADD", "t", "2-1", "b", "2")], [("XPENDING", "t", "g"), ("XPENDING", "s", "g")]),
     ("xread_timeout", [("XADD", "s", "1-1", "a", "1")],
      ("XREAD", "BLOCK", "100", "STREAMS", "s", "$"), [], []),
     ("xreadgroup_timeout", [("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")],
