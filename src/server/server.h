@@ -343,6 +343,15 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
+/* cmd_persist.c: SAVE BGSAVE BGREWRITEAOF LASTSAVE SHUTDOWN ROLE */
+void srv_cmd_save(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_bgsave(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_bgrewriteaof(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
+/* 1 if the server command argv[0] may not be queued in MULTI (Redis's no_multi flag) */
+int srv_cmd_no_multi(const data_arg *name);
 /* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,
  * errors, stale or sole-voter reads); writes reach the engine through the log (dispatch.c). */
 void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv);

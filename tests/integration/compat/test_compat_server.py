@@ -150,6 +150,17 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    # SAVE and SHUTDOWN may not be queued (Redis's no_multi): the transaction is aborted
+    ("persistence", [
+        ("SET", "p", "1"), ("SAVE",), ("SAVE", "x"), ("BGSAVE", "x"), ("BGSAVE", "SCHEDULE", "x"),
+        ("BGREWRITEAOF", "x"), ("LASTSAVE", "x"), ("ROLE",), ("ROLE", "x"),
+        ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "NOSAVE", "SAVE"), ("SHUTDOWN", "ABORT", "NOW"),
+        ("SHUTDOWN", "FOO"), ("SHUTDOWN", "ABORT", "ABORT"), ("SHUTDOWN", "NOW", "FOO"),
+        ("MULTI",), ("SET", "foo", "bar"), ("SAVE",), ("EXEC",), ("GET", "foo"),
+        ("MULTI",), ("SET", "foo", "bar"), ("SHUTDOWN",), ("EXEC",), ("GET", "foo"),
+        ("MULTI",), ("SAVE", "x"), ("EXEC",),
+        ("MULTI",), ("LASTSAVE", "x"), ("ROLE",), ("EXEC",),
+    ]),
 ]
 
 XFAIL = {}
