@@ -24,6 +24,20 @@ void cmd_del(data_call *c)
     reply_int(c, n);
 }
 
+/* UNLINK: DEL whose big values are freed off the loop (lazyfree.c) */
+void cmd_unlink(data_call *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++) {
+        dpos pos;
+        if (ks_write(c, &c->argv[i], &pos)) {
+            ks_delete_lazy(c, pos);
+            n++;
+        }
+    }
+    reply_int(c, n);
+}
+
 /* EXISTS and TOUCH: the keys that exist; only TOUCH counts as an access (LRU/LFU) */
 static void count_existing(data_call *c, int touch)
 {

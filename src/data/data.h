@@ -394,9 +394,22 @@ typedef struct {
     uint64_t memory_bytes; /* bytes allocated for the dataset */
     /* key lookups of read commands on this node that found the key / did not (INFO) */
     uint64_t keyspace_hits, keyspace_misses;
-    uint64_t lazyfree_pending; /* keys of FLUSHALL/FLUSHDB ASYNC not freed yet */
+    uint64_t lazyfree_pending; /* keys of FLUSHALL/FLUSHDB ASYNC and values of UNLINK not freed */
+    uint64_t lazyfreed;        /* values freed by the lazy-free thread (lazyfreed_objects) */
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
+
+/* Lazy free (lazyfree.c, docs/data.md): with a freeing thread on (data_set_lazyfree 1), UNLINK
+ * and the freeing of FLUSHALL/FLUSHDB ASYNC's keyspaces queue big values (more than 64
+ * allocations to free) instead of freeing them on the loop. On the loop: data_lazy_take hands
+ * out up to max queued values (returns how many); data_lazy_done(values, bytes) accounts for
+ * values the thread freed and the bytes data_lazy_free returned. data_lazy_free may run on any
+ * thread: it touches only the value. Every value taken must be reported done before
+ * data_destroy. */
+void data_set_lazyfree(data_store *ds, int on);
+size_t data_lazy_take(data_store *ds, void **out, size_t max);
+size_t data_lazy_free(void *value);
+void data_lazy_done(data_store *ds, uint64_t values, size_t bytes);
 void data_get_stats(const data_store *ds, data_stats *out);
 /* Databases (SELECT): every command works on the selected one. `databases` is set before any
  * key exists (-1 otherwise, or out of 1..DATA_DATABASES_MAX); data_select returns the database

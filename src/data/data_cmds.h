@@ -381,7 +381,7 @@
       "Overwrites a part of a string value with another by an offset.", cmd_setrange)              \
     X(del, -2, DC_W, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", cmd_del)           \
     X(unlink, -2, DC_W | DC_F, 1, -1, 1, "generic", "4.0.0",                                       \
-      "Asynchronously deletes one or more keys.", cmd_del)                                         \
+      "Asynchronously deletes one or more keys.", cmd_unlink)                                      \
     X(exists, -2, DC_R | DC_F, 1, -1, 1, "generic", "1.0.0",                                       \
       "Determines whether one or more keys exist.", cmd_exists)                                    \
     X(copy, -3, DC_W | DC_M, 1, 2, 1, "generic", "6.2.0",                                          \

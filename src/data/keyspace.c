@@ -238,13 +238,26 @@ int ks_write(data_call *c, const data_arg *key, dpos *pos)
     return 1;
 }
 
-void ks_delete(data_call *c, dpos pos)
+static void delete_at(data_call *c, dpos pos, int lazy)
 {
     dentry *e = dict_unlink(&c->ds->keys, pos);
     if (c->ds->touched_cb) c->ds->touched_cb(c->ds->touched_ctx, dentry_key(e), e->klen);
     if (e->flags & DE_EXPIRE) c->ds->expires--;
-    dentry_free(&c->ds->mem, e);
+    if (lazy)
+        ks_free_detached(c->ds, e);
+    else
+        dentry_free(&c->ds->mem, e);
     c->dirty = 1;
+}
+
+void ks_delete(data_call *c, dpos pos)
+{
+    delete_at(c, pos, 0);
+}
+
+void ks_delete_lazy(data_call *c, dpos pos)
+{
+    delete_at(c, pos, 1);
 }
 
 void ks_insert(data_call *c, dentry *e)
@@ -533,6 +546,11 @@ static void free_cb(dentry *e, void *arg)
     dentry_free(arg, e);
 }
 
+static void garbage_cb(dentry *e, void *arg)
+{
+    ks_free_detached(arg, e); /* a big value of a flushed keyspace: to the lazy-free thread */
+}
+
 void ks_flush(data_store *ds)
 {
     dict_deinit(&ds->keys, free_cb, &ds->mem);
@@ -567,7 +585,7 @@ void ks_free_garbage(data_store *ds, size_t budget)
 {
     while (ds->garbage_n > 0) {
         dict *g = &ds->garbage[0];
-        if (!dict_free_some(g, budget, free_cb, &ds->mem)) return;
+        if (!dict_free_some(g, budget, garbage_cb, ds)) return;
         memmove(&ds->garbage[0], &ds->garbage[1], sizeof(dict) * (size_t)--ds->garbage_n);
     }
 }
@@ -576,6 +594,7 @@ void data_destroy(data_store *ds)
 {
     if (!ds) return;
     ks_free_garbage(ds, SIZE_MAX);
+    ks_lazy_destroy(ds);
     data_take_expired(ds, NULL, NULL);
     if (ds->dbs) ks_flush_all(ds, 0);
     free(ds->dbs);
@@ -636,14 +655,16 @@ void data_get_stats(const data_store *ds, data_stats *out)
     out->memory_bytes = ds->mem + sizeof *ds;
     out->keyspace_hits = ds->keyspace_hits;
     out->keyspace_misses = ds->keyspace_misses;
-    out->lazyfree_pending = 0;
+    out->lazyfree_pending = ds->lazy_n + ds->lazy_out;
     for (int i = 0; i < ds->garbage_n; i++)
         out->lazyfree_pending += dict_size(&ds->garbage[i]);
+    out->lazyfreed = ds->lazy_freed;
 }
 
 void data_reset_stats(data_store *ds)
 {
     ds->keyspace_hits = ds->keyspace_misses = 0;
+    ds->lazy_freed = 0;
 }
 
 /* ---- deterministic rewrite ---- */

@@ -184,13 +184,14 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
-    node *node;                   /* the replication driver; never NULL while running */
-    node_host host;               /* its callbacks into this server (host.c) */
-    int64_t pause_end_ms;         /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
-    int pause_all;                /* ALL (every data command waits) or WRITE (only writes wait) */
-    struct srv_stats_tab *cstats; /* INFO commandstats, errorstats (stats.c) */
-    struct srv_acl *acl;          /* the ACL catalog and this node's ACL LOG (acl.c) */
-    long n_monitors;              /* clients in MONITOR mode */
+    node *node;                    /* the replication driver; never NULL while running */
+    node_host host;                /* its callbacks into this server (host.c) */
+    int64_t pause_end_ms;          /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
+    int pause_all;                 /* ALL (every data command waits) or WRITE (only writes wait) */
+    struct srv_stats_tab *cstats;  /* INFO commandstats, errorstats (stats.c) */
+    struct srv_lazyfree *lazyfree; /* the thread freeing big values (lazyfree.c) */
+    struct srv_acl *acl;           /* the ACL catalog and this node's ACL LOG (acl.c) */
+    long n_monitors;               /* clients in MONITOR mode */
     /* a script running past busy-reply-threshold (busy.c): its hook serves the clients */
     int busy;                         /* clients get -BUSY */
     const script_run_info *busy_info; /* the run, while the hook serves clients */
@@ -343,6 +344,11 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
+/* lazyfree.c: the thread that frees UNLINK's and FLUSH ASYNC's big values (started at init,
+ * fed and reported from the cron, joined before the store is destroyed) */
+void srv_lazyfree_start(server *s);
+void srv_lazyfree_cron(server *s);
+void srv_lazyfree_stop(server *s);
 /* cmd_persist.c: SAVE BGSAVE BGREWRITEAOF LASTSAVE SHUTDOWN ROLE */
 void srv_cmd_save(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_bgsave(server *s, client *c, int argc, const data_arg *argv);
