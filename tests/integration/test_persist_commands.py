@@ -116,3 +116,19 @@ def test_shutdown_of_one_cluster_node(cluster):
     rl = leader.client()
     assert rl.set("after", "2")  # 2 of 3 still commit
     assert rl.get("before") in (b"1", "1")
+
+
+def test_shutdown_of_the_leader(cluster):
+    c = cluster(3)
+    leader = c.wait_leader()
+    rl = leader.client()
+    rl.set("k", "1")
+    with pytest.raises(redis.ConnectionError):
+        rl.execute_command("SHUTDOWN", "SAVE")
+    assert leader.proc.wait(timeout=10) == 0
+    alive = [n for n in c.nodes if n is not leader]
+    new = c.wait_leader(nodes=alive, exclude=(leader,))
+    assert new is not leader
+    rn = new.client()
+    assert rn.set("k2", "2")
+    assert rn.get("k") in (b"1", "1")
