@@ -150,6 +150,10 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    # MEMORY DOCTOR's text for a small instance (verbatim in Redis's RESP3: compared in RESP2
+    # by test_memory_doctor_resp2), PURGE, errors
+    ("memory_misc", [("MEMORY", "PURGE"), ("MEMORY", "PURGE", "x"), ("MEMORY", "DOCTOR", "x"),
+                     ("MEMORY", "MALLOC-STATS", "x"), ("MEMORY", "NOSUCH")]),
     # SAVE and SHUTDOWN may not be queued (Redis's no_multi): the transaction is aborted
     ("persistence", [
         ("SET", "p", "1"), ("SAVE",), ("SAVE", "x"), ("BGSAVE", "x"), ("BGSAVE", "SCHEDULE", "x"),
@@ -512,3 +516,10 @@ def test_quit_with_args_and_pipeline(connect):
     assert results[1] == results[0], "redis %r / synod %r" % tuple(results)
     check = [connect(s).call("EXISTS", "q") for s in ("ref", "tgt")]
     assert check[1] == check[0], check
+
+
+def test_memory_doctor_resp2(pair):
+    """A small instance gets Redis's "empty" report (Redis sends it as verbatim text in RESP3,
+    synod as a bulk string: the same bytes in RESP2)."""
+    pair.step(("MEMORY", "DOCTOR"))
+    pair.assert_clean()
