@@ -376,7 +376,7 @@
       cmd_strlen)                                                                                  \
     X(getrange, 4, DC_R, 1, 1, 1, "string", "2.4.0",                                               \
       "Returns a substring of the string stored at a key.", cmd_getrange)                          \
-    X(substr, 4, DC_R, 1, 1, 1, "string", "1.0.0",                                                \
+    X(substr, 4, DC_R, 1, 1, 1, "string", "1.0.0",                                                 \
       "Get a substring of the string stored at a key", cmd_getrange)                               \
     X(lcs, -3, DC_R, 1, 2, 1, "string", "7.0.0", "Find longest common substring", cmd_lcs)         \
     X(setrange, 4, DC_W | DC_M, 1, 1, 1, "string", "2.2.0",                                        \
