@@ -111,13 +111,15 @@ def wait_until(pred, timeout, what):
 # --- redis-server -------------------------------------------------------------------------
 
 
-def start_redis(tmp):
+def start_redis(tmp, durable=True, name="redis"):
+    """redis-server: appendonly yes + appendfsync always (durable), else no persistence."""
     port = free_ports(1)[0]
-    d = os.path.join(tmp, "redis")
+    d = os.path.join(tmp, name)
     os.makedirs(d)
-    p = Proc("redis", [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                       "--appendonly", "yes", "--appendfsync", "always", "--dir", d],
-             os.path.join(tmp, "redis.log"))  # fmt: skip
+    persist = ["--appendonly", "yes", "--appendfsync", "always"] if durable else [
+        "--appendonly", "no"]  # fmt: skip
+    p = Proc(name, [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                    *persist, "--dir", d], os.path.join(tmp, f"{name}.log"))  # fmt: skip
 
     def ping():
         with socket.create_connection(("127.0.0.1", port), timeout=1) as s:

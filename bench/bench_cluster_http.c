@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench_common.h"
 
 #define CONNS_MAX   1024
 #define BUF_BYTES   16384
@@ -37,29 +37,6 @@ struct conn {
     size_t out_len, out_off;
     uint64_t sent_ns;
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void b64(const unsigned char *src, size_t n, char *dst)
-{
-    static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)src[i] << 16;
-        if (i + 1 < n) v |= (uint32_t)src[i + 1] << 8;
-        if (i + 2 < n) v |= src[i + 2];
-        dst[o++] = t[(v >> 18) & 63];
-        dst[o++] = t[(v >> 12) & 63];
-        dst[o++] = i + 1 < n ? t[(v >> 6) & 63] : '=';
-        dst[o++] = i + 2 < n ? t[v & 63] : '=';
-    }
-    dst[o] = '\0';
-}
 
 static uint64_t rng_state = 88172645463325252ull;
 static uint64_t rng_next(void)
@@ -79,7 +56,7 @@ static void make_request(struct conn *c)
 {
     char key[32], key_b64[64], body[VALUE_MAX * 2 + 128];
     int kn = snprintf(key, sizeof(key), "k%ld", (long)(rng_next() % (uint64_t)g_keyspace));
-    b64((const unsigned char *)key, (size_t)kn, key_b64);
+    bench_b64((const unsigned char *)key, (size_t)kn, key_b64);
     int bn = g_put ? snprintf(body, sizeof(body), "{\"key\":\"%s\",\"value\":\"%s\"}", key_b64,
                               g_value_b64)
                    : snprintf(body, sizeof(body), "{\"key\":\"%s\"}", key_b64);
@@ -99,23 +76,9 @@ static void make_request(struct conn *c)
  * -1 if malformed; *ok = 1 for status 200 without an "error" field. */
 static long response_len(const char *in, size_t n, int *ok)
 {
-    const char *end = memmem(in, n, "\r\n\r\n", 4);
-    if (!end) return n >= BUF_BYTES ? -1 : 0;
-    size_t head = (size_t)(end - in) + 4;
-    const char *cl = memmem(in, head, "Content-Length:", 15);
-    if (!cl) cl = memmem(in, head, "content-length:", 15);
-    if (!cl) return -1;
-    long body = strtol(cl + 15, NULL, 10);
-    if (body < 0 || head + (size_t)body > BUF_BYTES) return -1;
-    if (n < head + (size_t)body) return 0;
-    *ok = strncmp(in, "HTTP/1.1 200", 12) == 0 && !memmem(in + head, (size_t)body, "\"error\"", 7);
-    return (long)(head + (size_t)body);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    const char *body;
+    size_t body_len;
+    return bench_http_response(in, n, BUF_BYTES, &body, &body_len, ok);
 }
 
 static int flush_out(struct conn *c)
@@ -149,7 +112,7 @@ int main(int argc, char **argv)
     }
     unsigned char value[VALUE_MAX];
     memset(value, 'x', (size_t)vbytes);
-    b64(value, (size_t)vbytes, g_value_b64);
+    bench_b64(value, (size_t)vbytes, g_value_b64);
 
     uint64_t *lat = malloc(sizeof(uint64_t) * LAT_MAX);
     struct conn *conns = calloc((size_t)nconns, sizeof(*conns));
@@ -178,12 +141,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    uint64_t t0 = now_ns(), stop = t0 + (uint64_t)(seconds * 1e9);
+    uint64_t t0 = bench_now_ns(), stop = t0 + (uint64_t)(seconds * 1e9);
     size_t n_lat = 0;
     long n_done = 0, n_err = 0;
     for (int i = 0; i < nconns; i++) {
         make_request(&conns[i]);
-        conns[i].sent_ns = now_ns();
+        conns[i].sent_ns = bench_now_ns();
         if (flush_out(&conns[i]) < 0) {
             perror("write");
             return 2;
@@ -213,7 +176,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             if (len == 0) continue;
-            uint64_t t = now_ns();
+            uint64_t t = bench_now_ns();
             if (ok && n_lat < LAT_MAX) lat[n_lat++] = t - c->sent_ns;
             n_done += ok;
             n_err += !ok;
@@ -226,23 +189,19 @@ int main(int argc, char **argv)
                 continue;
             }
             make_request(c);
-            c->sent_ns = now_ns();
+            c->sent_ns = bench_now_ns();
             if (flush_out(c) < 0) {
                 perror("write");
                 return 2;
             }
         }
     }
-    double secs = (double)(now_ns() - t0) / 1e9;
-    qsort(lat, n_lat, sizeof(uint64_t), cmp_u64);
-    double p50 = n_lat ? (double)lat[n_lat / 2] / 1e6 : 0;
-    double p99 = n_lat ? (double)lat[(size_t)((double)n_lat * 0.99)] / 1e6 : 0;
-    double mx = n_lat ? (double)lat[n_lat - 1] / 1e6 : 0;
-    struct rusage ru;
-    double cpu_s = 0;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    double secs = (double)(bench_now_ns() - t0) / 1e9;
+    qsort(lat, n_lat, sizeof(uint64_t), bench_cmp_u64);
+    double p50 = bench_quantile_ms(lat, n_lat, 0.5);
+    double p99 = bench_quantile_ms(lat, n_lat, 0.99);
+    double mx = bench_quantile_ms(lat, n_lat, 1.0);
+    double cpu_s = bench_cpu_s();
     printf("requests=%ld errors=%ld seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
            "cpu_s=%.3f\n",
            n_done, n_err, secs, (double)n_done / secs, p50, p99, mx, cpu_s);

@@ -30,7 +30,7 @@ test-long: faults-long
 
 # bench-cluster (part of `make bench`): synod 3-node vs etcd 3-node vs redis appendfsync always,
 # 50 clients, writes and linearizable reads. bench-cluster-quick: 2 s per test, 1 round.
-build/rel/bench/bench_cluster_http: bench/bench_cluster_http.c
+build/rel/bench/bench_cluster_http: bench/bench_cluster_http.c bench/bench_common.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS_COMMON) $(REL_CFLAGS) $< $(LDLIBS) -o $@
 

@@ -24,6 +24,20 @@ void cmd_del(data_call *c)
     reply_int(c, n);
 }
 
+/* UNLINK: DEL whose big values are freed off the loop (lazyfree.c) */
+void cmd_unlink(data_call *c)
+{
+    long long n = 0;
+    for (int i = 1; i < c->argc; i++) {
+        dpos pos;
+        if (ks_write(c, &c->argv[i], &pos)) {
+            ks_delete_lazy(c, pos);
+            n++;
+        }
+    }
+    reply_int(c, n);
+}
+
 /* EXISTS and TOUCH: the keys that exist; only TOUCH counts as an access (LRU/LFU) */
 static void count_existing(data_call *c, int touch)
 {
@@ -803,7 +817,40 @@ void cmd_memory(data_call *c)
             c->ops->status(c->rctx, memory_help[i], strlen(memory_help[i]));
         return;
     }
-    if (!arg_eq(sub, "usage")) { /* DOCTOR, STATS ... are not built */
+    if ((arg_eq(sub, "doctor") || arg_eq(sub, "malloc-stats") || arg_eq(sub, "purge")) &&
+        c->argc != 2) {
+        snprintf(msg, sizeof(msg), "ERR wrong number of arguments for 'memory|%s' command",
+                 arg_eq(sub, "doctor")  ? "doctor"
+                 : arg_eq(sub, "purge") ? "purge"
+                                        : "malloc-stats");
+        reply_err(c, msg);
+        return;
+    }
+    if (arg_eq(sub, "doctor")) {
+        /* Redis's report when it finds no issue; its issues (RSS overhead, fragmentation, big
+         * client buffers) are allocator and replication matters it measures and synod does not:
+         * INFO memory has what there is */
+        const char *t = c->ds->mem < 5u * 1024 * 1024
+                            ? "Hi Sam, this instance is empty or is using very little memory, my "
+                              "issues detector can't be used in these conditions. Please, leave "
+                              "for your mission on Earth and fill it with some data. The new Sam "
+                              "and I will be back to our programming as soon as I finished "
+                              "rebooting.\n"
+                            : "Hi Sam, I can't find any memory issue in your instance. I can only "
+                              "account for what occurs on this base.\n";
+        c->ops->bulk(c->rctx, t, strlen(t)); /* Redis: verbatim text (the same in RESP2) */
+        return;
+    }
+    if (arg_eq(sub, "malloc-stats")) {
+        const char *t = "Stats not supported for the current allocator";
+        c->ops->bulk(c->rctx, t, strlen(t));
+        return;
+    }
+    if (arg_eq(sub, "purge")) { /* jemalloc's purge: nothing to do with libc's */
+        reply_ok(c);
+        return;
+    }
+    if (!arg_eq(sub, "usage")) { /* STATS is not built */
         snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try MEMORY HELP.",
                  (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
         reply_err(c, msg);

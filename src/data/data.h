@@ -175,17 +175,28 @@ int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_ar
 void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx);
 /* Clients blocked on streams (DATA_BLOCK_STREAM: XREAD, XREADGROUP). A stream key is not
  * "created" once: it becomes readable for a client when entries are added past the client's id
- * (or its group's last delivered id), so the driver asks, for each blocked client whose key was
- * written (data_set_key_touched_hook), what to do now with argv, its stored retry arguments:
- * DATA_WAKE_NONE still nothing to read; DATA_WAKE_READ its command would read something now
- * (XREAD: propose it again); DATA_WAKE_CONSUME the same for a read that takes new entries of a
- * group (XREADGROUP >: one such retry per key at a time, the next one after it is applied);
- * DATA_WAKE_ERROR answer *err now (no '-'), as Redis 7.0 answers an XREADGROUP whose key was
- * deleted or overwritten ("UNBLOCKED ...") or whose group was destroyed ("NOGROUP ..."), and
- * forget the client (nothing to replicate: the error changes nothing). Changes nothing. */
+ * (or its group's last delivered id), so the driver asks, for each blocked client whose key
+ * (key[0..klen)) was written (data_set_key_touched_hook), what to do now with argv, its stored
+ * retry arguments: DATA_WAKE_NONE still nothing to read; DATA_WAKE_READ an XREAD woken by that
+ * key (propose data_block_woken_args: Redis 7.0 serves a woken XREAD, for the key that woke it
+ * only, once that stream's last id is past the client's, even if the entry is gone again, e.g.
+ * XADD MAXLEN 0 or XADD + XDEL in MULTI: the reply is then [key, []]; a last id raised by XSETID
+ * alone wakes nobody, as XSETID signals no key in Redis); DATA_WAKE_CONSUME the same for a read
+ * that takes new entries of a group (XREADGROUP >, also for the key that woke it only: one such
+ * retry per key at a time, the next one after it is applied); DATA_WAKE_ERROR answer *err now (no
+ * '-'), as Redis 7.0 answers an XREADGROUP whose key was deleted or overwritten ("UNBLOCKED ...")
+ * or whose group was destroyed
+ * ("NOGROUP ..."), and forget the client (nothing to replicate: the error changes nothing). Changes
+ * nothing. */
 enum { DATA_WAKE_NONE = 0, DATA_WAKE_READ = 1, DATA_WAKE_CONSUME = 2, DATA_WAKE_ERROR = 3 };
-int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
-                           const char **err);
+int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, const char *key,
+                           size_t klen, int64_t now_ms, const char **err);
+/* The retry of an XREAD or XREADGROUP (argv, its stored arguments) woken by key: XREAD_WOKEN /
+ * XREADGROUP_WOKEN with the same options and key's stream alone (its first occurrence); other
+ * commands are copied as they are. Writes to out (argc elements at most, pointing into argv);
+ * returns their number. */
+int data_block_woken_args(int argc, const data_arg *argv, const char *key, size_t klen,
+                          data_arg *out);
 /* The arguments to store for a client that just blocked (data_exec_block set blk->blocked on
  * argv; nothing applied since), to be proposed again as its retries: argv itself, except that
  * XREAD's `$` ids become the streams' last ids at this point (a retry then reads what was added
@@ -373,6 +384,17 @@ void data_set_zset_max_listpack(data_store *ds, long long entries, long long val
 #define DATA_HLL_SPARSE_MAX_BYTES_DEFAULT 3000
 void data_set_hll_sparse_max_bytes(data_store *ds, long long n);
 
+/* Whether the commands executed now are applied from the replication log (1: the same on every
+ * replica) or served as a local read (0, the default). PFCOUNT of one HyperLogLog whose cached
+ * count is stale stores the count it computed, as Redis does, only when applied from the log
+ * (a read never writes). */
+void data_set_log_apply(data_store *ds, int on);
+
+/* 1 if key (in the selected database) is a HyperLogLog whose cached count is stale: a PFCOUNT of
+ * it alone stores the count, so it is routed as a write (see data_set_log_apply). No side
+ * effect (no expiry, no access time, no hit/miss). */
+int data_hll_cache_stale(const data_store *ds, const char *key, size_t len);
+
 /* Replicated state of a module above the data layer (the script engine's function library),
  * opaque here: its owner stores a copy after every change it applies (data_set_aux; 0, or -1
  * out of memory), and the snapshot carries it (format 5). data_get_aux returns it (valid until
@@ -420,9 +442,22 @@ typedef struct {
     uint64_t memory_bytes; /* bytes allocated for the dataset */
     /* key lookups of read commands on this node that found the key / did not (INFO) */
     uint64_t keyspace_hits, keyspace_misses;
-    uint64_t lazyfree_pending; /* keys of FLUSHALL/FLUSHDB ASYNC not freed yet */
+    uint64_t lazyfree_pending; /* keys of FLUSHALL/FLUSHDB ASYNC and values of UNLINK not freed */
+    uint64_t lazyfreed;        /* values freed by the lazy-free thread (lazyfreed_objects) */
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
+
+/* Lazy free (lazyfree.c, docs/data.md): with a freeing thread on (data_set_lazyfree 1), UNLINK
+ * and the freeing of FLUSHALL/FLUSHDB ASYNC's keyspaces queue big values (more than 64
+ * allocations to free) instead of freeing them on the loop. On the loop: data_lazy_take hands
+ * out up to max queued values (returns how many); data_lazy_done(values, bytes) accounts for
+ * values the thread freed and the bytes data_lazy_free returned. data_lazy_free may run on any
+ * thread: it touches only the value. Every value taken must be reported done before
+ * data_destroy. */
+void data_set_lazyfree(data_store *ds, int on);
+size_t data_lazy_take(data_store *ds, void **out, size_t max);
+size_t data_lazy_free(void *value);
+void data_lazy_done(data_store *ds, uint64_t values, size_t bytes);
 void data_get_stats(const data_store *ds, data_stats *out);
 /* Databases (SELECT): every command works on the selected one. `databases` is set before any
  * key exists (-1 otherwise, or out of 1..DATA_DATABASES_MAX); data_select returns the database

@@ -317,6 +317,10 @@
     X(xread, -4, DC_R | DC_B | DC_K, 0, 0, 0, "RO access@kSTREAMS,1+r-1,1,2", "stream", "5.0.0",   \
       "Returns messages from multiple streams with IDs greater than the ones requested.",          \
       cmd_xread)                                                                                   \
+    X(xread_woken, -4, DC_R | DC_B | DC_K, 0, 0, 0, "RO access@kSTREAMS,1+r-1,1,2", "stream",      \
+      "5.0.0",                                                                                     \
+      "Internal: XREAD as retried for a client woken by a write to its one key (Redis's rule)",    \
+      cmd_xread_woken)                                                                             \
     X(xreadgroup, -7, DC_W | DC_B | DC_K, 0, 0, 0, "RO access@kSTREAMS,4+r-1,1,2", "stream",       \
       "5.0.0", "Returns new or historical messages from a stream for a consumer in a group.",      \
       cmd_xreadgroup)                                                                              \
@@ -430,6 +434,8 @@
       "Returns the length of a string value.", cmd_strlen)                                         \
     X(getrange, 4, DC_R, 1, 1, 1, "RO access@i1+r0,1,0", "string", "2.4.0",                        \
       "Returns a substring of the string stored at a key.", cmd_getrange)                          \
+    X(substr, 4, DC_R, 1, 1, 1, "RO access@i1+r0,1,0", "string", "1.0.0",                          \
+      "Get a substring of the string stored at a key", cmd_getrange)                               \
     X(lcs, -3, DC_R, 1, 2, 1, "RO access@i1+r1,1,0", "string", "7.0.0",                            \
       "Find longest common substring", cmd_lcs)                                                    \
     X(setrange, 4, DC_W | DC_M, 1, 1, 1, "RW update@i1+r0,1,0", "string", "2.2.0",                 \
@@ -437,7 +443,7 @@
     X(del, -2, DC_W, 1, -1, 1, "RM delete@i1+r-1,1,0", "generic", "1.0.0",                         \
       "Deletes one or more keys.", cmd_del)                                                        \
     X(unlink, -2, DC_W | DC_F, 1, -1, 1, "RM delete@i1+r-1,1,0", "generic", "4.0.0",               \
-      "Asynchronously deletes one or more keys.", cmd_del)                                         \
+      "Asynchronously deletes one or more keys.", cmd_unlink)                                      \
     X(exists, -2, DC_R | DC_F, 1, -1, 1, "RO@i1+r-1,1,0", "generic", "1.0.0",                      \
       "Determines whether one or more keys exist.", cmd_exists)                                    \
     X(copy, -3, DC_W | DC_M, 1, 2, 1, "RO access@i1+r0,1,0;OW update@i2+r0,1,0", "generic",        \

@@ -166,6 +166,13 @@ struct data_store {
      * every command. */
     dict garbage[DATA_GARBAGE_SLOTS];
     int garbage_n;
+    /* values detached by UNLINK (and FLUSH ASYNC's big ones) for a thread to free (lazyfree.c):
+     * queued here until data_lazy_take hands them out; counters for INFO */
+    int lazy_on;
+    dentry **lazy;
+    size_t lazy_n, lazy_cap;
+    uint64_t lazy_out;          /* taken, not yet reported freed (data_lazy_done) */
+    uint64_t lazy_freed;        /* lazyfreed_objects */
     long long max_string_bytes; /* proto-max-bulk-len: 1..DATA_STRING_MAX_BYTES */
     /* Keys that reads found logically expired (copies), for data_take_expired; bounded. */
     struct {
@@ -185,6 +192,7 @@ struct data_store {
     /* hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it turns dense (hll.c).
      * Unlike the encoding settings above it decides the bytes stored: equal on every node. */
     size_t hll_sparse_max_bytes;
+    int log_apply; /* data_set_log_apply: commands now come from the replication log */
     /* stream-node-max-entries (stream.c): the leader's setting, which data_rewrite writes into
      * XADD / XTRIM entries (XADD_EFFECT / XTRIM_EFFECT) when it is not the default; and the
      * value of the effect being applied (0 = the default, 100) */
@@ -304,6 +312,11 @@ int ks_is_expired(const dentry *e, int64_t now_ms);
 void ks_flush(data_store *ds);       /* deletes every key now */
 void ks_flush_async(data_store *ds); /* detaches every key, freed later by ks_free_garbage */
 void ks_free_garbage(data_store *ds, size_t budget);
+/* Frees a detached entry, or queues it for the freeing thread when that is on and it is big
+ * (Redis's free effort above 64: lazyfree.c). Counts nothing else (expires, keys). */
+void ks_free_detached(data_store *ds, dentry *e);
+void ks_delete_lazy(data_call *c, dpos pos);  /* ks_delete, the value freed as above */
+void ks_lazy_destroy(data_store *ds);         /* data_destroy: frees what is still queued */
 void ks_flush_all(data_store *ds, int async); /* every database (FLUSHALL) */
 static inline const dict *ks_db_keys(const data_store *ds, int db)
 {

@@ -104,7 +104,8 @@ int data_cmd_getkeys(const data_cmd *cmd, int argc, const data_arg *argv, int *p
         if (!strcmp(nm, "sort_ro")) return push(pos, 0, cap, 1);
         if (!strcmp(nm, "georadius")) return georadius_keys(argc, argv, 6, pos, cap);
         if (!strcmp(nm, "georadiusbymember")) return georadius_keys(argc, argv, 5, pos, cap);
-        if (!strcmp(nm, "xread")) return xread_keys(argc, argv, 0, pos, cap);
+        if (!strcmp(nm, "xread") || !strcmp(nm, "xread_woken"))
+            return xread_keys(argc, argv, 0, pos, cap);
         if (!strcmp(nm, "xreadgroup") || !strcmp(nm, "xreadgroup_woken"))
             return xread_keys(argc, argv, 1, pos, cap);
         if (!strcmp(nm, "blmpop") || !strcmp(nm, "bzmpop"))

@@ -21,9 +21,13 @@
  * effect is a pure function of the value and argv, and of hll-sparse-max-bytes (which therefore
  * must be equal on every node: it decides the bytes stored). Sparse updates follow Redis's
  * algorithm step for step (split, then merge of adjacent equal VALs) so the bytes are Redis's.
- * PFCOUNT is a read and never writes: where Redis's PFCOUNT stores the count it computed into
- * the cache bytes (a hidden write), synod's writes keep the cache valid instead, so the bytes
- * after PFADD/PFMERGE are the bytes Redis holds after PFADD/PFMERGE + PFCOUNT (docs/data.md).
+ * The cached count works as Redis's: PFADD (when a register grew) and PFMERGE mark it stale, and
+ * PFCOUNT of one key whose cache is stale stores the count it computed (Redis's hidden write, so
+ * GET shows Redis's bytes at every step). That store happens only when the PFCOUNT is applied
+ * from the log (data_set_log_apply): the node routes such a PFCOUNT as a write
+ * (data_hll_cache_stale), so every replica stores the same count; served as a read (stale
+ * consistency, a read-only script, a race with a PFADD) it computes the count and stores
+ * nothing.
  *
  * Bad values: a string that is not an HLL replies "WRONGTYPE Key is not a valid HyperLogLog
  * string value."; a sparse code that does not cover exactly 16384 registers replies
@@ -499,14 +503,10 @@ static int hw_set(hll_w *w, long i, unsigned cnt)
     return dense_set(hw_room(w, 0) + HLL_HDR, i, cnt);
 }
 
-/* The cache after a write: the count of the registers, valid (Redis: stale until a PFCOUNT). */
-static void hw_refresh_cache(hll_w *w)
+/* The cache after a write that changed the registers: stale until a PFCOUNT stores it. */
+static void hw_invalidate_cache(hll_w *w)
 {
-    uint8_t *s = hw_room(w, 0);
-    uint64_t card;
-    int r = hll_count(s, hw_len(w), &card);
-    SYN_ASSERT(r == 0);
-    cache_put(s, card);
+    hw_room(w, 0)[HLL_HDR - 1] |= 0x80;
 }
 
 /* The key's HLL for writing: created empty (sparse) if absent, else checked. 0 with *w set and
@@ -556,7 +556,7 @@ void cmd_pfadd(data_call *c)
         updated |= hw_set(&w, reg, cnt);
     }
     if (updated) {
-        hw_refresh_cache(&w);
+        hw_invalidate_cache(&w);
         c->dirty = 1;
     }
     reply_int(c, updated);
@@ -600,21 +600,20 @@ void cmd_pfcount(data_call *c)
     }
     if (hll_check_or_reply(c, e) < 0) return;
     const uint8_t *s = (const uint8_t *)dentry_val(e);
-    /* A stale cache stays stale (reads never write): the count is computed each time. A valid
-     * one is returned, as Redis does, once a sparse code is seen sound: where Redis's cache is
-     * stale after PFADD, ours is valid, and Redis's PFCOUNT would then have found the damage
-     * of an APPEND or SETRANGE since. */
-    int64_t hist[64] = {0};
-    if (s[4] == HLL_SPARSE && sparse_histo(s + HLL_HDR, s + e->vlen, hist) < 0) {
-        reply_err(c, ERR_INVALID);
-        return;
-    }
     uint64_t card = 0;
     if (cache_valid(s)) {
         card = cache_get(s);
     } else if (hll_count(s, e->vlen, &card) < 0) {
         reply_err(c, ERR_INVALID);
         return;
+    } else if (c->ds->log_apply) {
+        /* Redis stores the count (its string unshared first); every replica does the same */
+        hll_w w = {.c = c, .sparse_max = c->ds->hll_sparse_max_bytes};
+        int found = ks_write(c, &c->argv[1], &w.pos);
+        SYN_ASSERT(found); /* read live just above, at the same time */
+        uint8_t *d = hw_room(&w, (size_t)(*w.pos.slot)->vlen + 1);
+        cache_put(d, card);
+        c->dirty = 1;
     }
     reply_int(c, (long long)card);
 }
@@ -644,7 +643,7 @@ void cmd_pfmerge(data_call *c)
     }
     for (long i = 0; i < HLL_REGS; i++)
         if (max[i]) (void)hw_set(&w, i, max[i]);
-    hw_refresh_cache(&w);
+    hw_invalidate_cache(&w);
     c->dirty = 1; /* Redis counts a merge as a change even when no register grew */
     reply_ok(c);
 }
@@ -784,4 +783,19 @@ void cmd_pfselftest(data_call *c)
         reply_err(c, msg);
     else
         reply_ok(c);
+}
+
+void data_set_log_apply(data_store *ds, int on)
+{
+    ds->log_apply = on;
+}
+
+int data_hll_cache_stale(const data_store *ds, const char *key, size_t len)
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key, len, &pos)) return 0;
+    dentry *e = *pos.slot;
+    if (e->type != DT_STRING || e->vlen < HLL_HDR) return 0;
+    const uint8_t *s = (const uint8_t *)dentry_val(e);
+    return memcmp(s, "HYLL", 4) == 0 && !cache_valid(s);
 }

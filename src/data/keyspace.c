@@ -11,11 +11,12 @@
 struct data_cmd {
     data_cmd_info info;
     data_handler fn;
+    size_t nlen; /* strlen(info.name): data_cmd_lookup runs for every request and entry */
 };
 
 static const data_cmd cmd_table[] = {
 #define DATA_X(name, arity, flags, fk, lk, step, specs, group, since, summary, fn)                 \
-    {{#name, arity, flags, fk, lk, step, group, summary, since, specs}, fn},
+    {{#name, arity, flags, fk, lk, step, group, summary, since, specs}, fn, sizeof(#name) - 1},
     DATA_COMMANDS(DATA_X)
 #undef DATA_X
 };
@@ -30,7 +31,8 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
         low[i] = (char)tolower((unsigned char)name[i]);
     for (size_t i = 0; i < CMD_COUNT; i++) {
         const char *n = cmd_table[i].info.name;
-        if (n[0] == low[0] && strlen(n) == len && memcmp(n, low, len) == 0) return &cmd_table[i];
+        if (cmd_table[i].nlen == len && n[0] == low[0] && memcmp(n, low, len) == 0)
+            return &cmd_table[i];
     }
     return NULL;
 }
@@ -38,7 +40,8 @@ const data_cmd *data_cmd_lookup(const char *name, size_t len)
 int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)
 {
     if (!(cmd->info.flags & DATA_CMD_BLOCKING)) return 0;
-    if (cmd->fn == cmd_xread || cmd->fn == cmd_xreadgroup || cmd->fn == cmd_xreadgroup_woken)
+    if (cmd->fn == cmd_xread || cmd->fn == cmd_xread_woken || cmd->fn == cmd_xreadgroup ||
+        cmd->fn == cmd_xreadgroup_woken)
         return stream_may_block(argc, argv);
     if (cmd->fn != cmd_lock && cmd->fn != cmd_election) return 1;
     return argc >= 2 && (arg_eq(&argv[1], "acquire") || arg_eq(&argv[1], "campaign"));
@@ -235,13 +238,26 @@ int ks_write(data_call *c, const data_arg *key, dpos *pos)
     return 1;
 }
 
-void ks_delete(data_call *c, dpos pos)
+static void delete_at(data_call *c, dpos pos, int lazy)
 {
     dentry *e = dict_unlink(&c->ds->keys, pos);
     if (c->ds->touched_cb) c->ds->touched_cb(c->ds->touched_ctx, dentry_key(e), e->klen);
     if (e->flags & DE_EXPIRE) c->ds->expires--;
-    dentry_free(&c->ds->mem, e);
+    if (lazy)
+        ks_free_detached(c->ds, e);
+    else
+        dentry_free(&c->ds->mem, e);
     c->dirty = 1;
+}
+
+void ks_delete(data_call *c, dpos pos)
+{
+    delete_at(c, pos, 0);
+}
+
+void ks_delete_lazy(data_call *c, dpos pos)
+{
+    delete_at(c, pos, 1);
 }
 
 void ks_insert(data_call *c, dentry *e)
@@ -530,6 +546,11 @@ static void free_cb(dentry *e, void *arg)
     dentry_free(arg, e);
 }
 
+static void garbage_cb(dentry *e, void *arg)
+{
+    ks_free_detached(arg, e); /* a big value of a flushed keyspace: to the lazy-free thread */
+}
+
 void ks_flush(data_store *ds)
 {
     dict_deinit(&ds->keys, free_cb, &ds->mem);
@@ -564,7 +585,7 @@ void ks_free_garbage(data_store *ds, size_t budget)
 {
     while (ds->garbage_n > 0) {
         dict *g = &ds->garbage[0];
-        if (!dict_free_some(g, budget, free_cb, &ds->mem)) return;
+        if (!dict_free_some(g, budget, garbage_cb, ds)) return;
         memmove(&ds->garbage[0], &ds->garbage[1], sizeof(dict) * (size_t)--ds->garbage_n);
     }
 }
@@ -573,6 +594,7 @@ void data_destroy(data_store *ds)
 {
     if (!ds) return;
     ks_free_garbage(ds, SIZE_MAX);
+    ks_lazy_destroy(ds);
     data_take_expired(ds, NULL, NULL);
     if (ds->dbs) ks_flush_all(ds, 0);
     free(ds->dbs);
@@ -633,14 +655,16 @@ void data_get_stats(const data_store *ds, data_stats *out)
     out->memory_bytes = ds->mem + sizeof *ds;
     out->keyspace_hits = ds->keyspace_hits;
     out->keyspace_misses = ds->keyspace_misses;
-    out->lazyfree_pending = 0;
+    out->lazyfree_pending = ds->lazy_n + ds->lazy_out;
     for (int i = 0; i < ds->garbage_n; i++)
         out->lazyfree_pending += dict_size(&ds->garbage[i]);
+    out->lazyfreed = ds->lazy_freed;
 }
 
 void data_reset_stats(data_store *ds)
 {
     ds->keyspace_hits = ds->keyspace_misses = 0;
+    ds->lazy_freed = 0;
 }
 
 /* ---- deterministic rewrite ---- */

@@ -536,6 +536,7 @@ void cmd_xadd(data_call *c)
                 node_max(c->ds));
     s->entries_added++;
     s->last_id = id;
+    s->last_by_setid = 0;
     c->dirty = 1;
     reply_sid(c, id);
     stream_trim(s, &a);
@@ -731,6 +732,7 @@ void cmd_xsetid(data_call *c)
         }
     }
     s->last_id = id;
+    s->last_by_setid = 1;
     if (added != -1) s->entries_added = (uint64_t)added;
     if (!sid_is_zero(maxdel)) s->max_deleted = maxdel;
     c->dirty = 1;

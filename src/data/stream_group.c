@@ -615,8 +615,9 @@ static void xread_generic(data_call *c, int xreadgroup, int woken)
                 serve[i] = 1;
             else if (s->entries.count && sid_cmp(last_live(s), gs[i]->last_id) > 0)
                 serve[i] = 1;
-        } else if (s->entries.count && sid_cmp(last_live(s), ids[i]) > 0) {
-            serve[i] = 1;
+        } else if (woken ? sid_cmp(s->last_id, ids[i]) > 0
+                         : s->entries.count && sid_cmp(last_live(s), ids[i]) > 0) {
+            serve[i] = 1; /* woken: XREAD_WOKEN, see data_block_woken_args */
         }
         nserve += serve[i] != 0;
     }
@@ -710,15 +711,17 @@ static stream *stream_peek(const data_store *ds, const data_arg *key, int64_t no
     return stream_of(*pos.slot);
 }
 
-int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
-                           const char **err)
+int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv, const char *key,
+                           size_t klen, int64_t now_ms, const char **err)
 {
     const data_arg *gname;
     int block;
     int first = xread_layout(argc, argv, &gname, &block);
     if (!first) return DATA_WAKE_NONE;
-    int ns = (argc - first) / 2, wake = DATA_WAKE_NONE;
+    int ns = (argc - first) / 2;
     for (int i = 0; i < ns; i++) {
+        /* the key that was written only (its first occurrence), as Redis serves it */
+        if (argv[first + i].len != klen || memcmp(argv[first + i].ptr, key, klen) != 0) continue;
         int other;
         stream *s = stream_peek(ds, &argv[first + i], now_ms, &other);
         const data_arg *ida = &argv[first + ns + i];
@@ -732,14 +735,38 @@ int data_block_stream_wake(const data_store *ds, int argc, const data_arg *argv,
                 *err = "NOGROUP the consumer group this client was blocked on no longer exists";
                 return DATA_WAKE_ERROR;
             }
-            if (sid_cmp(s->last_id, g->last_id) > 0) wake = DATA_WAKE_CONSUME; /* xread_generic */
-            continue;
+            /* xread_generic's woken rule */
+            return sid_cmp(s->last_id, g->last_id) > 0 ? DATA_WAKE_CONSUME : DATA_WAKE_NONE;
         }
         sid after;
-        if (!s || !s->entries.count || sid_parse(ida, &after, 0, 1, NULL) < 0) continue;
-        if (sid_cmp(last_live(s), after) > 0 && wake == DATA_WAKE_NONE) wake = DATA_WAKE_READ;
+        if (s && sid_parse(ida, &after, 0, 1, NULL) == 0 && sid_cmp(s->last_id, after) > 0 &&
+            (!s->last_by_setid || (s->entries.count && sid_cmp(last_live(s), after) > 0)))
+            return DATA_WAKE_READ;
+        return DATA_WAKE_NONE;
     }
-    return wake;
+    return DATA_WAKE_NONE;
+}
+
+int data_block_woken_args(int argc, const data_arg *argv, const char *key, size_t klen,
+                          data_arg *out)
+{
+    const data_arg *gname;
+    int block;
+    int first = xread_layout(argc, argv, &gname, &block);
+    for (int i = 0; i < argc; i++)
+        out[i] = argv[i];
+    int plain = arg_eq(&argv[0], "xread") || arg_eq(&argv[0], "xread_woken");
+    int group = arg_eq(&argv[0], "xreadgroup") || arg_eq(&argv[0], "xreadgroup_woken");
+    if (!first || (gname ? !group : !plain)) return argc;
+    int ns = (argc - first) / 2;
+    for (int i = 0; i < ns; i++)
+        if (argv[first + i].len == klen && memcmp(argv[first + i].ptr, key, klen) == 0) {
+            out[0] = gname ? (data_arg){"XREADGROUP_WOKEN", 16} : (data_arg){"XREAD_WOKEN", 11};
+            out[first] = argv[first + i];
+            out[first + 1] = argv[first + ns + i];
+            return first + 2;
+        }
+    return argc;
 }
 
 int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, int64_t now_ms,
@@ -771,6 +798,11 @@ int data_block_retry_args(const data_store *ds, int argc, const data_arg *argv, 
 void cmd_xread(data_call *c)
 {
     xread_generic(c, 0, 0);
+}
+
+void cmd_xread_woken(data_call *c)
+{
+    xread_generic(c, 0, 1);
 }
 
 void cmd_xreadgroup(data_call *c)

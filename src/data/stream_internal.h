@@ -141,6 +141,9 @@ typedef struct {
     sid last_id;  /* last id generated or set (XSETID); 0-0 if none */
     sid max_deleted;
     uint64_t entries_added;
+    /* last_id was last moved by XSETID, not by an XADD: a blocked XREAD is not woken by it (Redis
+     * signals no key on XSETID). Not in snapshots (0 after a restore): it only steers wake-ups. */
+    uint8_t last_by_setid;
     sgroup **groups; /* sorted by name */
     size_t ngroups, gcap;
     size_t *mem;

@@ -356,7 +356,8 @@ static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
     bool mine = false, answered = true;
-    n->applying_index = e->index;              /* the stamp of the keys it modifies (WATCH) */
+    n->applying_index = e->index; /* the stamp of the keys it modifies (WATCH) */
+    data_set_log_apply(n->ds, 1);
     n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
     n->applying_conn = NULL;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
@@ -417,6 +418,7 @@ static void apply_entry(node *n, const raft_entry *e)
     } else if (c) {
         nreply_status(n, c, "OK");
     }
+    data_set_log_apply(n->ds, 0);
     data_select(n->ds, 0);
     if (n->deliver && n->host->entry_applied) n->host->entry_applied(n->host->host);
     n->deliver = false;
@@ -1161,6 +1163,14 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     return rc;
 }
 
+static bool hll_stale(node *n, const client *c, const data_arg *key)
+{
+    int prev = data_select(n->ds, c->db);
+    bool stale = data_hll_cache_stale(n->ds, key->ptr, key->len) != 0;
+    if (prev >= 0) data_select(n->ds, prev);
+    return stale;
+}
+
 static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
 {
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
@@ -1209,6 +1219,10 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
     if (!write && (c->consistency == CONS_STALE || c->readonly))
         return c->n_async ? stall(c) : NODE_LOCAL;
+    /* PFCOUNT of one HyperLogLog with a stale cached count stores the count (as Redis): logged,
+     * so every replica stores the same (hll.c) */
+    if (!write && dc && argc == 2 && arg_is(&argv[0], "pfcount") && hll_stale(n, c, &argv[1]))
+        write = true;
     /* bad arity never reaches the log */
     if (info && ((info->arity > 0 && info->arity != argc) || argc < -info->arity))
         return c->n_async ? stall(c) : NODE_LOCAL;

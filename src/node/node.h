@@ -204,6 +204,16 @@ void node_set_client_addr(node *n, const char *addr);
 uint64_t node_changes_since_snapshot(const node *n);
 int node_snapshot_in_progress(const node *n);
 
+/* SAVE / BGSAVE [SCHEDULE] / BGREWRITEAOF / LASTSAVE (docs/cluster.md "Snapshots"): a snapshot
+ * of this node's applied state, which also compacts its WAL behind it. node_save writes it in
+ * the foreground (-1 with err, e.g. while a background one runs); node_bgsave forks the writer
+ * (0 started, or nothing applied since the last snapshot; 1 one is already running, and with
+ * schedule another starts when it ends; -1 failed); node_lastsave is the unix time of the last
+ * snapshot taken, or of the start. */
+int node_save(node *n, char *err, size_t cap);
+int node_bgsave(node *n, bool schedule, char *err, size_t cap);
+long long node_lastsave(const node *n);
+
 /* node_log.c: a command's arguments as log entries (and MULTI's queue) hold them: argc (u32),
  * then len (u32) + bytes for each, big-endian. nentry_put_args appends to b; nentry_get_args
  * decodes the command at *off into a growing argv (pointing into p): argc, 0 at the end, -1 if

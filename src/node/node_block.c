@@ -216,12 +216,13 @@ static bool waits_on(node *n, nblock *b, int db, const char *key, size_t len)
 
 /* A stream waiter b of key: false if it needs no retry (still nothing to read, or answered
  * here with Redis's error and forgotten); *consume: the retry would take a group's entries. */
-static bool stream_wants_retry(node *n, nblock *b, int64_t now_wall, bool *consume)
+static bool stream_wants_retry(node *n, nblock *b, const char *key, size_t len, int64_t now_wall,
+                               bool *consume)
 {
     const char *err = NULL;
     int argc = decode_args(n, b);
-    int w =
-        argc > 0 ? data_block_stream_wake(n->ds, argc, n->argv, now_wall, &err) : DATA_WAKE_NONE;
+    int w = argc > 0 ? data_block_stream_wake(n->ds, argc, n->argv, key, len, now_wall, &err)
+                     : DATA_WAKE_NONE;
     if (w == DATA_WAKE_ERROR) {
         client *c = b->c;
         nreply_error(n, c, err);
@@ -254,12 +255,21 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
         if (b->inflight || !waits_on(n, b, db, key, len)) continue;
         bool consume = false;
         if (b->spec.type == DATA_BLOCK_STREAM) {
-            if (!stream_wants_retry(n, b, now_wall, &consume) || (consume && consuming)) continue;
+            if (!stream_wants_retry(n, b, key, len, now_wall, &consume) || (consume && consuming))
+                continue;
         } else if (!avail[b->spec.type]) {
             continue;
         }
         nentry_put_header(&n->scratch, NENTRY_CMD, now_wall);
-        resp_buf_append(&n->scratch, b->args, b->args_len);
+        if (b->spec.type == DATA_BLOCK_STREAM) { /* XREAD(GROUP)_WOKEN for key alone */
+            int argc = decode_args(n, b);
+            data_arg *wa = malloc((size_t)(argc > 0 ? argc : 1) * sizeof(*wa));
+            SYN_ASSERT(wa != NULL);
+            nentry_put_args(&n->scratch, data_block_woken_args(argc, n->argv, key, len, wa), wa);
+            free(wa);
+        } else {
+            resp_buf_append(&n->scratch, b->args, b->args_len);
+        }
         nentry_wrap_db(&n->scratch, b->db);
         if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
         b->inflight = true;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/frame.h"
@@ -142,6 +143,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     n->cfg = *cfg;
     n->host = host;
     n->snap_fd = -1;
+    n->last_save_unix = (long long)time(NULL); /* LASTSAVE before any snapshot: the start */
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
     nblock_init(n);

@@ -143,6 +143,8 @@ struct node {
     uint8_t *snap_conf;           /* its conf blob (nconf_encode), served ahead of the dataset */
     uint32_t snap_conf_len;
     int bg_pid;                 /* background snapshot child (0: none) */
+    bool bg_scheduled;          /* BGSAVE SCHEDULE: start another when this one ends */
+    long long last_save_unix;   /* LASTSAVE: the last snapshot taken, or the start */
     raft_snapshot_meta bg_meta; /* what it is writing */
     uint8_t *bg_conf;           /* ... and its conf blob (taken at the fork) */
     uint32_t bg_conf_len;

@@ -16,6 +16,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/node_internal.h"
@@ -145,6 +146,7 @@ static int snapshot_taken(node *n, const raft_snapshot_meta *meta, uint8_t *conf
         return -1;
     }
     snap_set_current(n, meta, conf, cl);
+    n->last_save_unix = (long long)time(NULL);
     syn_log(SYN_LOG_INFO, "snapshot at index %llu (term %llu, %llu bytes)",
             (unsigned long long)meta->index, (unsigned long long)meta->term,
             (unsigned long long)n->snap_len);
@@ -193,6 +195,8 @@ int node_snapshot(node *n, char *err, size_t cap)
     return snapshot_taken(n, &meta, conf, cl, err, cap);
 }
 
+static int bg_start(node *n);
+
 void node_snap_maybe_start(node *n)
 {
     /* Every snapshot-count entries, but not before the log since the last snapshot is as big as
@@ -202,18 +206,64 @@ void node_snap_maybe_start(node *n)
     if (n->failed || n->bg_pid > 0 || n->applied_since_snap < (uint64_t)n->cfg.snapshot_count ||
         n->applied_bytes_since_snap < n->snap_len)
         return;
+    (void)bg_start(n);
+}
+
+/* BGSAVE / BGREWRITEAOF: 0 started (or nothing new since the last snapshot: nothing to do), 1
+ * one is running (with schedule: another starts when it ends), -1 failed (err). */
+int node_bgsave(node *n, bool schedule, char *err, size_t cap)
+{
+    if (n->failed) {
+        snprintf(err, cap, "storage failed: %s", n->fail_msg);
+        return -1;
+    }
+    if (n->bg_pid > 0) {
+        if (schedule) n->bg_scheduled = true;
+        return 1;
+    }
+    if (bg_start(n) < 0) {
+        snprintf(err, cap, "fork: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* SAVE: in the foreground, refused while a background one runs (as Redis). */
+int node_save(node *n, char *err, size_t cap)
+{
+    if (n->bg_pid > 0) {
+        snprintf(err, cap, "Background save already in progress");
+        return -1;
+    }
+    return node_snapshot(n, err, cap);
+}
+
+long long node_lastsave(const node *n)
+{
+    return n->last_save_unix;
+}
+
+/* Forks the child that writes a snapshot of the applied state: 0 (also when nothing was
+ * applied since the last snapshot), -1 (errno) if the fork failed. */
+static int bg_start(node *n)
+{
     raft_snapshot_meta meta;
-    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index <= n->snap_meta.index) return;
+    if (raft_snapshot_meta_applied(n->r, &meta) < 0 || meta.index <= n->snap_meta.index) return 0;
     uint32_t cl = 0;
     uint8_t *conf = conf_blob(n, &meta.config, &cl); /* the child writes these very bytes */
-    if (!conf) return;
+    if (!conf) {
+        errno = ENOMEM;
+        return -1;
+    }
     n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        syn_log(SYN_LOG_WARN, "background snapshot: fork: %s", strerror(errno));
+        int e = errno;
+        syn_log(SYN_LOG_WARN, "background snapshot: fork: %s", strerror(e));
         free(conf);
-        return;
+        errno = e;
+        return -1;
     }
     if (pid == 0) {
         /* the child: only writes the file; dies with the parent */
@@ -237,7 +287,10 @@ void node_snap_maybe_start(node *n)
     free(n->bg_conf);
     n->bg_conf = conf;
     n->bg_conf_len = cl;
+    return 0;
 }
+
+static void bg_done(node *n, int status, pid_t r);
 
 void node_snap_poll(node *n)
 {
@@ -246,6 +299,15 @@ void node_snap_poll(node *n)
     pid_t r = waitpid(n->bg_pid, &status, WNOHANG);
     if (r == 0 || (r < 0 && errno == EINTR)) return;
     n->bg_pid = 0;
+    bg_done(n, status, r);
+    if (n->bg_scheduled) { /* BGSAVE SCHEDULE while that one ran */
+        n->bg_scheduled = false;
+        if (!n->failed) (void)bg_start(n);
+    }
+}
+
+static void bg_done(node *n, int status, pid_t r)
+{
     uint8_t *conf = n->bg_conf;
     n->bg_conf = NULL;
     if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -161,6 +161,21 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
                      const script_out *out)
 {
     lua_State *L = se->L;
+    /* every applied EVAL (EVALSHA is logged as EVAL) comes here: a known body's SHA1 is found
+     * by the body itself (Lua hashes a sample of a string, then compares it whole) */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies);
+    lua_pushlstring(L, body, len);
+    lua_rawget(L, -2);
+    if (lua_isstring(L, -1) && lua_objlen(L, -1) == 40) {
+        memcpy(sha_out, lua_tostring(L, -1), 40);
+        sha_out[40] = '\0';
+        lua_pop(L, 2);
+        cache_get(se, sha_out, 40);
+        if (!lua_isnil(L, -1)) return 0;
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 2);
+    }
     slua_sha1hex(sha_out, body, len);
     cache_get(se, sha_out, 40);
     if (!lua_isnil(L, -1)) return 0;
@@ -195,6 +210,11 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_scripts);
     lua_pushlstring(L, sha_out, 40);
     lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies);
+    lua_pushlstring(L, body, len);
+    lua_pushlstring(L, sha_out, 40);
     lua_rawset(L, -3);
     lua_pop(L, 1);
     se->n_scripts++;

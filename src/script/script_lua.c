@@ -505,8 +505,10 @@ static int sorted_reply(const char *name)
 
 static int in_list(const data_arg *a, const char *const *list, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (sarg_is(a, list[i])) return 1;
+    if (a->len == 0) return 0;
+    char c0 = (char)(a->ptr[0] >= 'A' && a->ptr[0] <= 'Z' ? a->ptr[0] + 32 : a->ptr[0]);
+    for (size_t i = 0; i < n; i++) /* every redis.call asks: the first letter sifts */
+        if (list[i][0] == c0 && sarg_is(a, list[i])) return 1;
     return 0;
 }
 
@@ -658,6 +660,7 @@ static const char *acl_denied(script_engine *se, srun *r, const data_cmd *dc, in
 }
 
 static void run_hook(lua_State *L, lua_Debug *ar);
+static script_engine *hook_engine; /* the engine whose run the count hook watches */
 
 static int redis_generic(lua_State *L, int raise)
 {
@@ -714,7 +717,8 @@ static int redis_generic(lua_State *L, int raise)
         /* a prelude run ends before its first data command, and no pcall may catch that */
         se->prelude_hit = 1;
         lua_sethook(L, run_hook, LUA_MASKCOUNT, 1);
-        return raise_error(L, "prelude ends at the first data command");
+        lua_pushliteral(L, "prelude ends at the first data command"); /* err_handler passes it */
+        return lua_error(L);
     }
     int known = 1; /* a command Redis counts in commandstats, rejected or run */
     if (in_list(&argv[0], noscript_cmds, sizeof noscript_cmds / sizeof noscript_cmds[0])) {
@@ -1127,15 +1131,40 @@ static void set_num(lua_State *L, const char *name, lua_Number v)
 /* Written for this project (Redis's handler has the same contract): the error value becomes a
  * table {err = ...} with the source and line of the Lua code that raised it (the caller's when
  * the error came from a C function such as redis.call). */
-static const char errh_src[] =
-    "local dbg, type, tostring = ...\n"
-    "return function(e)\n"
-    "  local at = dbg.getinfo(2, 'Sl')\n"
-    "  if at and at.what == 'C' then at = dbg.getinfo(3, 'Sl') end\n"
-    "  if type(e) ~= 'table' then e = {err = 'ERR ' .. tostring(e)} end\n"
-    "  if at then e.source = at.source; e.line = at.currentline end\n"
-    "  return e\n"
-    "end\n";
+/* The error handler of every run (slua_call): adds the source and line of the code that raised
+ * to the error, as a table {err, source, line} (a non-table error e becomes {err = "ERR " ..
+ * tostring(e)}). In C, not Lua: a run's prelude ends with an error (redis_generic) that then
+ * passes straight through, and a Lua handler would cost more than the short script itself.
+ * Upvalue 1: Lua's tostring. */
+static int err_handler(lua_State *L)
+{
+    if (hook_engine && hook_engine->prelude_hit) {
+        lua_sethook(L, NULL, 0, 0); /* on its way out: no pcall of the script is left */
+        return 1;
+    }
+    if (!lua_istable(L, 1)) {
+        lua_pushvalue(L, lua_upvalueindex(1));
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 1);
+        lua_pushfstring(L, "ERR %s", lua_tostring(L, -1));
+        lua_createtable(L, 0, 3);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "err");
+        lua_replace(L, 1);
+        lua_settop(L, 1);
+    }
+    /* level 0 is this handler, 1 what raised: a C function (redis.call) or Lua code */
+    lua_Debug ar;
+    int level = 1;
+    if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar)) return 1;
+    if (strcmp(ar.what, "C") == 0 && (!lua_getstack(L, ++level, &ar) || !lua_getinfo(L, "Sl", &ar)))
+        return 1;
+    lua_pushstring(L, ar.source);
+    lua_setfield(L, 1, "source");
+    lua_pushinteger(L, ar.currentline);
+    lua_setfield(L, 1, "line");
+    return 1;
+}
 
 /* Sorts a reply in place (mode pairs: field/value pairs by field); for a RESP3 map or set
  * (kind 2 / 3) returns it rebuilt as {map = ...} / {set = ...}, its entries inserted in sorted
@@ -1255,15 +1284,16 @@ int slua_init(script_engine *se)
     lua_newtable(L);
     se->ref_scripts = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
+    se->ref_bodies = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L);
     se->ref_libs = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     se->ref_fnidx = luaL_ref(L, LUA_REGISTRYINDEX);
 
     /* helpers, from the full environment */
-    lua_getglobal(L, "debug");
-    lua_getglobal(L, "type");
     lua_getglobal(L, "tostring");
-    se->ref_errh = load_helper(L, errh_src, "=err_handler", 3);
+    lua_pushcclosure(L, err_handler, 1);
+    se->ref_errh = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getglobal(L, "table");
     lua_getfield(L, -1, "sort");
     lua_remove(L, -2);
@@ -1369,8 +1399,6 @@ int slua_init(script_engine *se)
 
 /* --- running ---------------------------------------------------------------------------------- */
 
-static script_engine *hook_engine; /* the engine whose run the count hook watches */
-
 static void run_info(script_engine *se, script_run_info *ri, int done)
 {
     const srun *r = se->run;
@@ -1448,7 +1476,9 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     if (se->killed) syn_log(SYN_LOG_WARN, "Lua script killed by user with SCRIPT KILL.");
     se->killed = 0;
     se->run = NULL;
-    if (++gc_count >= LUA_GC_PERIOD) {
+    /* a stopped prelude and the run of its log entry count as one call (they were two GC
+     * steps per write script for Redis's one) */
+    if (!se->prelude_hit && ++gc_count >= LUA_GC_PERIOD) {
         lua_gc(L, LUA_GCSTEP, LUA_GC_PERIOD);
         gc_count = 0;
     }

@@ -702,9 +702,34 @@ int srv_client_reply_begin(client *c)
     return 1;
 }
 
+static void reply_appended(client *c);
+
 void srv_client_reply_end(client *c)
 {
     if (!c->out.failed && srv_stats_reply_end(c->srv, c)) return; /* dropped */
+    reply_appended(c);
+}
+
+void srv_client_push_raw(client *c, const char *p, size_t len)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    unsigned was = c->flags & CLIENT_PUSHING;
+    c->flags |= CLIENT_PUSHING; /* answers no request, gets through CLIENT REPLY OFF (Redis 7.0) */
+    if (!srv_stats_at_boundary(c)) { /* mid-reply: let the walker see it, as any append */
+        srv_client_reply_begin(c);
+        resp_buf_append(&c->out, p, len);
+        srv_client_reply_end(c);
+    } else { /* a whole push between replies: walking it would change nothing */
+        resp_buf_append(&c->out, p, len);
+        reply_appended(c);
+    }
+    c->flags = (c->flags & ~CLIENT_PUSHING) | was;
+    srv_client_mark_pending(c); /* not necessarily the client being served */
+}
+
+/* After an append to c->out: out of memory, eager write, output limits. */
+static void reply_appended(client *c)
+{
     if (c->out.failed) {
         drop_oom(c, "building a reply");
         return;

@@ -136,9 +136,11 @@ static void info_memory(server *s, resp_buf *b)
         "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
         "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
         "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-        "mem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:%llu\r\n",
+        "mem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:%llu\r\n"
+        "lazyfreed_objects:%llu\r\n",
         used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
-        data_evict_policy_names[s->cfg.maxmemory_policy], (unsigned long long)ds.lazyfree_pending);
+        data_evict_policy_names[s->cfg.maxmemory_policy], (unsigned long long)ds.lazyfree_pending,
+        (unsigned long long)ds.lazyfreed);
     script_stats ss;
     script_get_stats(s->se, &ss);
     sb_printf(b,

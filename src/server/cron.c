@@ -12,6 +12,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     (void)l;
     (void)id;
     server *s = ctx;
+    srv_lazyfree_cron(s);
     if (s->cfg.timeout_s > 0) {
         int64_t now = net_mono_ms();
         client *c = s->clients;

@@ -346,6 +346,20 @@ static const srv_cmd srv_cmds[] = {
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
      "Return the current server time", "2.6.0"},
+    {"save", 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", srv_cmd_save,
+     NOSUBS, "server", "Synchronously save the dataset to disk", "1.0.0"},
+    {"bgsave", -1, "admin noscript no_async_loading", "admin slow dangerous", srv_cmd_bgsave,
+     NOSUBS, "server", "Asynchronously save the dataset to disk", "1.0.0"},
+    {"bgrewriteaof", 1, "admin noscript no_async_loading", "admin slow dangerous",
+     srv_cmd_bgrewriteaof, NOSUBS, "server", "Asynchronously rewrite the append-only file",
+     "1.0.0"},
+    {"lastsave", 1, "loading stale fast", "admin fast dangerous", srv_cmd_lastsave, NOSUBS,
+     "server", "Get the UNIX time stamp of the last successful save to disk", "1.0.0"},
+    {"shutdown", -1, "admin noscript loading stale no_multi allow_busy", "admin slow dangerous",
+     srv_cmd_shutdown, NOSUBS, "server",
+     "Synchronously save the dataset to disk and then shut down the server", "1.0.0"},
+    {"role", 1, "noscript loading stale fast", "admin fast dangerous", srv_cmd_role, NOSUBS,
+     "server", "Return the role of the instance in the context of replication", "2.8.12"},
     /* run by multi.c before dispatch; listed for COMMAND */
     {"multi", 1, "noscript loading stale fast allow_busy", "fast transaction", srv_cmd_multi_late,
      NOSUBS, "transactions", "Mark the start of a transaction block", "1.2.0"},
@@ -703,6 +717,14 @@ const char *srv_cmd_fullname(int argc, const data_arg *argv)
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) return NULL;
     return cmd->name;
+}
+
+int srv_cmd_no_multi(const data_arg *name)
+{
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, name, 0);
+    if (!cmd) return 0;
+    const char *f = strstr(cmd->flags, "no_multi");
+    return f && (f == cmd->flags || f[-1] == ' ') && (f[8] == '\0' || f[8] == ' ');
 }
 
 int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)

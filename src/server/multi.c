@@ -144,6 +144,11 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         c->multi_dirty = 1;
         return MULTI_DONE;
     }
+    if (srv_cmd_no_multi(&argv[0])) { /* SAVE, SHUTDOWN: after the arity check, as Redis */
+        srv_reply_error(c, "ERR Command not allowed inside a transaction");
+        c->multi_dirty = 1;
+        return MULTI_DONE;
+    }
     if (s->node && node_refuses_write(s->node, argc, argv)) { /* min-replicas-to-write */
         srv_reply_error(c, "NOREPLICAS Not enough good replicas to write.");
         c->multi_dirty = 1;

@@ -35,9 +35,14 @@ typedef struct {
     size_t n;
 } ps_table;
 
+typedef struct {
+    resp_buf b;
+} ps_msg;
+
 struct srv_pubsub {
     ps_table t[PS_KINDS];
     uint64_t seed;
+    ps_msg msg; /* the message being delivered, encoded once (srv_pubsub_publish) */
 };
 
 /* what a client is subscribed to, in order */
@@ -109,6 +114,7 @@ void srv_pubsub_init(server *s)
 {
     s->pubsub = calloc(1, sizeof(*s->pubsub));
     SYN_ASSERT(s->pubsub != NULL);
+    resp_buf_init_soft(&s->pubsub->msg.b);
     s->pubsub->seed = (uint64_t)srv_now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)s;
 }
 
@@ -125,6 +131,7 @@ void srv_pubsub_deinit(server *s)
             }
         free(t->b);
     }
+    resp_buf_deinit(&s->pubsub->msg.b);
     free(s->pubsub);
     s->pubsub = NULL;
 }
@@ -312,6 +319,7 @@ void srv_cmd_sunsubscribe(server *s, client *c, int argc, const data_arg *argv)
 
 /* ---- delivery ---- */
 
+/* c's message, encoded into its output (the fallback of msg_push) */
 static void push_message(client *c, const char *type, const ps_entry *pat, const char *ch,
                          size_t clen, const char *msg, size_t mlen)
 {
@@ -328,27 +336,74 @@ static void push_message(client *c, const char *type, const ps_entry *pat, const
     srv_client_mark_pending(c); /* not necessarily the client being served */
 }
 
+/* The message being delivered. It is encoded once (msg_encode) and copied to every subscriber:
+ * RESP2's array and RESP3's push differ only in their first byte ('*' / '>'). ok 0: there was no
+ * memory for that copy (m->b is a soft buffer), so each subscriber's is encoded in its output. */
+typedef struct {
+    const char *type, *ch, *msg;
+    size_t clen, mlen;
+    const ps_entry *pat;
+    int ok;
+} ps_cur;
+
+static void msg_encode(ps_msg *m, ps_cur *cur)
+{
+    if (m->b.failed) resp_buf_deinit(&m->b);
+    m->b.len = 0;
+    resp_add_push(&m->b, cur->pat ? 4 : 3, 2);
+    resp_add_bulk(&m->b, cur->type, strlen(cur->type));
+    if (cur->pat) resp_add_bulk(&m->b, cur->pat->name, cur->pat->len);
+    resp_add_bulk(&m->b, cur->ch, cur->clen);
+    resp_add_bulk(&m->b, cur->msg, cur->mlen);
+    cur->ok = !m->b.failed;
+}
+
+static void msg_push(ps_msg *m, const ps_cur *cur, client *c)
+{
+    if (!cur->ok) {
+        push_message(c, cur->type, cur->pat, cur->ch, cur->clen, cur->msg, cur->mlen);
+        return;
+    }
+    m->b.data[0] = c->proto == 3 ? '>' : '*';
+    srv_client_push_raw(c, m->b.data, m->b.len);
+}
+
+static void msg_done(ps_msg *m)
+{
+    if (m->b.cap > 4096) resp_buf_deinit(&m->b); /* keep a small buffer for the next message */
+}
+
 long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, const char *msg,
                              size_t mlen)
 {
     long long n = 0;
     int kind = shard ? PS_SHARD : PS_CHAN;
+    ps_msg *m = &s->pubsub->msg;
     ps_table *t = &s->pubsub->t[kind];
     ps_entry *e = t->n ? t_find(t, hash_bytes(s->pubsub->seed, ch, clen), ch, clen) : NULL;
+    ps_cur cur = {shard ? "smessage" : "message", ch, msg, clen, mlen, NULL, 0};
     if (e) {
+        msg_encode(m, &cur);
         for (size_t i = 0; i < e->n; i++)
-            push_message(e->subs[i], shard ? "smessage" : "message", NULL, ch, clen, msg, mlen);
+            msg_push(m, &cur, e->subs[i]);
         n += (long long)e->n;
     }
-    if (shard) return n; /* shard channels ignore patterns, as in Redis */
+    if (shard) {
+        msg_done(m);
+        return n; /* shard channels ignore patterns, as in Redis */
+    }
     ps_table *pt = &s->pubsub->t[PS_PAT];
     for (size_t b = 0; pt->n && b < pt->nb; b++)
         for (ps_entry *p = pt->b[b]; p; p = p->next) {
             if (!data_glob_match(p->name, p->len, ch, clen)) continue;
+            cur.type = "pmessage";
+            cur.pat = p;
+            msg_encode(m, &cur);
             for (size_t i = 0; i < p->n; i++)
-                push_message(p->subs[i], "pmessage", p, ch, clen, msg, mlen);
+                msg_push(m, &cur, p->subs[i]);
             n += (long long)p->n;
         }
+    msg_done(m);
     return n;
 }
 

@@ -155,6 +155,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     script_set_busy_hook(s->se, srv_script_busy, s);
     srv_stats_init(s);
+    srv_lazyfree_start(s);
     srv_acl_init(s); /* the catalog before any entry or snapshot is applied */
     srv_acl_start(s);
     srv_observe_init(s);
@@ -302,6 +303,7 @@ void srv_deinit(server *s)
     srv_stats_deinit(s);
     script_destroy(s->se);
     s->se = NULL;
+    srv_lazyfree_stop(s);
     if (s->ds) data_destroy(s->ds);
     srv_acl_deinit(s); /* after the store: its user table points into the catalog */
     free(s->argv);

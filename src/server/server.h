@@ -75,6 +75,10 @@ enum {
  * (the I/O callback or the before-sleep hook). */
 int srv_client_reply_begin(client *c); /* 0: drop this reply, the client is going away */
 void srv_client_reply_end(client *c);
+/* Appends p[0..len), one whole RESP push (a pub/sub message) encoded for c->proto, as
+ * srv_client_reply_begin / append / srv_client_reply_end with CLIENT_PUSHING would, without
+ * walking it when the stats walker is at a reply boundary; marks c pending. */
+void srv_client_push_raw(client *c, const char *p, size_t len);
 #define SRV_REPLY(c, stmt)                                                                         \
     do {                                                                                           \
         if (srv_client_reply_begin(c)) {                                                           \
@@ -187,13 +191,14 @@ struct server {
     size_t exp_len, exp_cap;
     size_t exp_off[32];
     size_t exp_n;
-    node *node;                   /* the replication driver; never NULL while running */
-    node_host host;               /* its callbacks into this server (host.c) */
-    int64_t pause_end_ms;         /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
-    int pause_all;                /* ALL (every data command waits) or WRITE (only writes wait) */
-    struct srv_stats_tab *cstats; /* INFO commandstats, errorstats (stats.c) */
-    struct srv_acl *acl;          /* the ACL catalog and this node's ACL LOG (acl.c) */
-    long n_monitors;              /* clients in MONITOR mode */
+    node *node;                    /* the replication driver; never NULL while running */
+    node_host host;                /* its callbacks into this server (host.c) */
+    int64_t pause_end_ms;          /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
+    int pause_all;                 /* ALL (every data command waits) or WRITE (only writes wait) */
+    struct srv_stats_tab *cstats;  /* INFO commandstats, errorstats (stats.c) */
+    struct srv_lazyfree *lazyfree; /* the thread freeing big values (lazyfree.c) */
+    struct srv_acl *acl;           /* the ACL catalog and this node's ACL LOG (acl.c) */
+    long n_monitors;               /* clients in MONITOR mode */
     /* a script running past busy-reply-threshold (busy.c): its hook serves the clients */
     int busy;                         /* clients get -BUSY */
     const script_run_info *busy_info; /* the run, while the hook serves clients */
@@ -347,6 +352,20 @@ void srv_cmd_config_help(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_resetstat(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_time(server *s, client *c, int argc, const data_arg *argv);
+/* lazyfree.c: the thread that frees UNLINK's and FLUSH ASYNC's big values (started at init,
+ * fed and reported from the cron, joined before the store is destroyed) */
+void srv_lazyfree_start(server *s);
+void srv_lazyfree_cron(server *s);
+void srv_lazyfree_stop(server *s);
+/* cmd_persist.c: SAVE BGSAVE BGREWRITEAOF LASTSAVE SHUTDOWN ROLE */
+void srv_cmd_save(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_bgsave(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_bgrewriteaof(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
+/* 1 if the server command argv[0] may not be queued in MULTI (Redis's no_multi flag) */
+int srv_cmd_no_multi(const data_arg *name);
 /* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,
  * errors, stale or sole-voter reads); writes reach the engine through the log (dispatch.c). */
 void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv);
@@ -371,6 +390,9 @@ void srv_stats_reply_begin(client *c);
 void srv_stats_flush(client *c); /* end of a pass over c's input: the last call's time */
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
 void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
+/* 1: c's output ends on a whole top-level reply, so a whole push appended now answers no request
+ * and walking it would change nothing (srv_client_push_raw skips the walk) */
+int srv_stats_at_boundary(const client *c);
 void srv_stats_info_commandstats(server *s, resp_buf *b);
 void srv_stats_info_errorstats(server *s, resp_buf *b);
 uint64_t srv_stats_total_error_replies(const server *s);

@@ -549,6 +549,11 @@ int srv_stats_reply_end(server *s, client *c)
     return 0;
 }
 
+int srv_stats_at_boundary(const client *c)
+{
+    return !c->cs || c->cs->depth == 0;
+}
+
 /* --- INFO ------------------------------------------------------------------------------- */
 
 void srv_stats_info_commandstats(server *s, resp_buf *b)

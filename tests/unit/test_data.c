@@ -966,6 +966,96 @@ static void flush_async_frees_incrementally(void **state)
     data_destroy(ds); /* asserts that every accounted byte was freed */
 }
 
+/* Big values of UNLINK (and of FLUSH ASYNC's keyspaces) go to the lazy-free queue when a thread
+ * frees them (data_set_lazyfree), small ones and DEL are freed at once; the bytes leave the
+ * accounting only when the freeing is reported (data_lazy_done). */
+static void unlink_big_values_are_freed_lazily(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    char line[64];
+    data_stats empty, st;
+    data_get_stats(ds, &empty);
+    void *v[4];
+    assert_int_equal(data_lazy_take(ds, v, 4), 0);
+    /* without the thread: inline */
+    for (int i = 0; i < 200; i++) {
+        snprintf(line, sizeof line, "SADD big m%d", i);
+        assert_reply(ds, line, ":1");
+    }
+    assert_reply(ds, "UNLINK big", ":1");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 0);
+    assert_true(st.memory_bytes <= empty.memory_bytes + 1024);
+    data_set_lazyfree(ds, 1);
+    for (int i = 0; i < 200; i++) {
+        snprintf(line, sizeof line, "SADD big m%d", i);
+        assert_reply(ds, line, ":1");
+        snprintf(line, sizeof line, "SADD big2 m%d", i);
+        assert_reply(ds, line, ":1");
+    }
+    assert_reply(ds, "SADD small 1 2 3", ":3");
+    data_get_stats(ds, &st);
+    size_t full = st.memory_bytes;
+    assert_reply(ds, "UNLINK small big nokey", ":2");
+    assert_reply(ds, "DEL big2", ":1"); /* DEL frees at once, as Redis's default */
+    assert_reply(ds, "EXISTS big small", ":0");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 1);
+    assert_true(st.memory_bytes > full / 3); /* big still counted */
+    assert_int_equal(data_lazy_take(ds, v, 4), 1);
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 1); /* taken, not yet reported */
+    size_t bytes = data_lazy_free(v[0]);
+    assert_true(bytes > 200 * 8);
+    data_lazy_done(ds, 1, bytes);
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 0);
+    assert_int_equal(st.lazyfreed, 1);
+    assert_true(st.memory_bytes <= empty.memory_bytes + 1024);
+    /* a big list and a big stream (their counters pointed elsewhere while freed), and FLUSHALL
+     * ASYNC's big values go the same way when the garbage is freed */
+    for (int i = 0; i < 15000; i++) { /* ~45 bytes each: ~80 quicklist nodes of 8 KB */
+        snprintf(line, sizeof line, "RPUSH l element-%d-................................", i);
+        (void)rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "UNLINK l", ":1");
+    for (int i = 1; i <= 100; i++) {
+        snprintf(line, sizeof line, "XADD s %d-1 f v", i);
+        (void)rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "UNLINK s", ":1");
+    for (int i = 0; i < 600; i++) { /* past hash-max-listpack-entries (512): a table */
+        snprintf(line, sizeof line, "HSET h f%d v", i);
+        assert_reply(ds, line, ":1");
+    }
+    assert_reply(ds, "SET plain x", "+OK");
+    assert_reply(ds, "FLUSHALL ASYNC", "+OK");
+    for (int i = 0; i < 10; i++)
+        (void)data_expire_sample(ds, t_now_ms, 10, nop_key, NULL);
+    size_t n = data_lazy_take(ds, v, 4);
+    assert_int_equal(n, 3); /* l, s, and h; not plain */
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += data_lazy_free(v[i]);
+    data_lazy_done(ds, n, total);
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfreed, 4);
+    assert_true(st.memory_bytes <= empty.memory_bytes + 1024);
+    /* what is still queued at destroy is freed there (destroy checks the accounting) */
+    for (int i = 0; i < 200; i++) {
+        snprintf(line, sizeof line, "ZADD z %d m%d", i, i);
+        assert_reply(ds, line, ":1");
+    }
+    assert_reply(ds, "UNLINK z", ":1");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 1);
+    data_reset_stats(ds);
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfreed, 0);
+    data_destroy(ds);
+}
+
 static void oversized_argument_is_rejected(void **state)
 {
     (void)state;
@@ -1072,6 +1162,7 @@ int main(void)
         cmocka_unit_test(command_table),
         cmocka_unit_test(binary_safe_keys_and_values),
         cmocka_unit_test(flush_async_frees_incrementally),
+        cmocka_unit_test(unlink_big_values_are_freed_lazily),
         cmocka_unit_test(oversized_argument_is_rejected),
         cmocka_unit_test(setrange_offset_cannot_overflow),
         cmocka_unit_test(string_limit_follows_proto_max_bulk_len),

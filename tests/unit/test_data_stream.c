@@ -638,15 +638,20 @@ static int may_block(const char *line)
     return r;
 }
 
-static int wake(data_store *ds, const char *line, const char **err)
+static int wake_by(data_store *ds, const char *line, const char *key, const char **err)
 {
     char *store;
     int argc;
     data_arg *argv = split_args(line, &argc, &store);
     *err = NULL;
-    int r = data_block_stream_wake(ds, argc, argv, t_now_ms, err);
+    int r = data_block_stream_wake(ds, argc, argv, key, strlen(key), t_now_ms, err);
     free(store);
     return r;
+}
+
+static int wake(data_store *ds, const char *line, const char **err)
+{
+    return wake_by(ds, line, "s", err);
 }
 
 static void block_of(data_store *ds, const char *line, data_block *blk)
@@ -710,12 +715,57 @@ static void stream_blocking(void **state)
         free(store);
     }
 
-    /* wake-ups: XREAD when entries past its id exist */
+    /* wake-ups: XREAD by the key written, when its stream's last id is past the client's */
     const char *err;
     assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS s 5-1", &err), DATA_WAKE_NONE);
     assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS t s 0-0 5-0", &err), DATA_WAKE_READ);
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS t s 0-0 5-0", "t", &err), DATA_WAKE_NONE);
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS t s 0-0 5-0", "u", &err), DATA_WAKE_NONE);
+    /* the retry: XREAD_WOKEN with the options and the waking key's stream alone */
+    {
+        char *store;
+        int argc;
+        data_arg *argv =
+            split_args("XREAD COUNT 3 BLOCK 0 STREAMS t s s 0-0 5-0 4-0", &argc, &store);
+        data_arg out[REC_MAX_ARGS];
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), 8);
+        assert_memory_equal(out[0].ptr, "XREAD_WOKEN", 11);
+        assert_memory_equal(out[3].ptr, "BLOCK", 5);
+        assert_memory_equal(out[6].ptr, "s", 1);
+        assert_int_equal(out[7].len, 3);
+        assert_memory_equal(out[7].ptr, "5-0", 3); /* the first occurrence's id */
+        assert_int_equal(data_block_woken_args(argc, argv, "x", 1, out), argc); /* not a key */
+        free(store);
+        /* a group reader too: XREADGROUP_WOKEN with the waking key alone */
+        argv = split_args("XREADGROUP GROUP g c BLOCK 0 STREAMS t s > >", &argc, &store);
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), 9);
+        assert_int_equal(out[0].len, 16);
+        assert_memory_equal(out[0].ptr, "XREADGROUP_WOKEN", 16);
+        assert_memory_equal(out[7].ptr, "s", 1);
+        assert_memory_equal(out[8].ptr, ">", 1);
+        free(store);
+        argv = split_args("XREADGROUP_WOKEN GROUP g c BLOCK 0 STREAMS s >", &argc, &store);
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), argc);
+        free(store);
+        argv = split_args("BLPOP s 0", &argc, &store);
+        assert_int_equal(data_block_woken_args(argc, argv, "s", 1, out), argc); /* as it was */
+        assert_memory_equal(out[0].ptr, "BLPOP", 5);
+        free(store);
+    }
+    /* an entry added and trimmed at once still wakes (and serves [s, []]); a last id raised by
+     * XSETID alone does not (Redis signals no key on XSETID), an XADD after it does */
+    assert_reply(ds, "XADD w 1-1 a 1", "\"1-1\"");
+    assert_reply(ds, "XADD w MAXLEN 0 2-1 a 1", "\"2-1\"");
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS w 1-1", "w", &err), DATA_WAKE_READ);
+    assert_reply(ds, "XREAD_WOKEN BLOCK 0 STREAMS w 1-1", "*1 *2 \"w\" *0");
+    assert_reply(ds, "XREAD BLOCK 0 STREAMS w 1-1", "(nil-array)"); /* not woken: it blocks */
+    assert_reply(ds, "XSETID w 9-0", "+OK");
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS w 2-1", "w", &err), DATA_WAKE_NONE);
+    assert_reply(ds, "XADD w 10-1 b 2", "\"10-1\"");
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS w 2-1", "w", &err), DATA_WAKE_READ);
+    assert_reply(ds, "XREAD_WOKEN BLOCK 0 STREAMS w 10-1", "(nil-array)"); /* nothing past */
     assert_reply(ds, "SET t x", "+OK"); /* another type: still waiting, as Redis */
-    assert_int_equal(wake(ds, "XREAD BLOCK 0 STREAMS t 0-0", &err), DATA_WAKE_NONE);
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS t 0-0", "t", &err), DATA_WAKE_NONE);
     /* XREADGROUP when entries past the group's last id exist; errors when the group or key
      * went away */
     assert_reply(ds, "XGROUP CREATE s g $", "+OK");
@@ -723,6 +773,12 @@ static void stream_blocking(void **state)
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);
     assert_reply(ds, "XADD s 6-1 b 2", "\"6-1\"");
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_CONSUME);
+    /* by the key written only: v (its group has nothing new) does not wake it for s */
+    assert_reply(ds, "XGROUP CREATE v g $ MKSTREAM", "+OK");
+    assert_int_equal(wake_by(ds, "XREADGROUP GROUP g alice BLOCK 0 STREAMS v s > >", "v", &err),
+                     DATA_WAKE_NONE);
+    assert_int_equal(wake_by(ds, "XREADGROUP GROUP g alice BLOCK 0 STREAMS v s > >", "s", &err),
+                     DATA_WAKE_CONSUME);
     assert_reply(ds, "XREADGROUP GROUP g bob STREAMS s >",
                  "*1 *2 \"s\" *1 *2 \"6-1\" *2 \"b\" \"2\"");
     assert_int_equal(wake(ds, rg, &err), DATA_WAKE_NONE);

@@ -258,6 +258,39 @@ def test_a_push_serves_chained_waiters_before_the_next_read(make_cluster):
         assert (t1.result, t2.result) == ("foo", "foo")
 
 
+def test_woken_plain_xread_follows_redis(make_cluster):
+    """A blocked XREAD (no group), on the leader or relayed by a follower, is woken as Redis 7.0
+    wakes it: by the key that was written only (two keys written in one transaction: the first
+    one's entries, not both), once that stream's last id passes the client's, even when the
+    entry is gone at once (XADD MAXLEN 0: [[key, []]]); not by XSETID or XGROUP."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    rc(leader).execute_command("XADD", "s", "1-1", "a", "1")
+    rc(leader).execute_command("XADD", "t", "1-1", "a", "1")
+    # through a follower, woken by an XADD (through the other follower) trimmed at once
+    a = start_blocked(rc(f1), leader, 1, "XREAD", "BLOCK", "10000", "STREAMS", "s", "$")
+    rc(f2).execute_command("XADD", "s", "MAXLEN", "0", "2-1", "f", "v")
+    a.join(10)
+    assert (a.result, a.error) == ([["s", []]], None)
+    # on the leader: XSETID and XGROUP wake nobody; then two keys in one transaction
+    b = start_blocked(rc(leader), leader, 1, "XREAD", "BLOCK", "10000", "STREAMS", "s", "t",
+                      "$", "$")  # fmt: skip
+    rc(f2).execute_command("XSETID", "s", "9-0")
+    rc(f1).execute_command("XGROUP", "CREATE", "s", "g", "$")
+    rc(leader).execute_command("XGROUP", "SETID", "s", "g", "0")
+    time.sleep(0.3)
+    assert b.is_alive() and blocked_clients(leader) == 1
+    p = rc(f1).pipeline(transaction=True)
+    p.execute_command("XADD", "t", "10-1", "b", "2")
+    p.execute_command("XADD", "s", "10-2", "c", "3")
+    p.execute()
+    b.join(10)
+    assert (b.result, b.error) == ([["t", [("10-1", {"b": "2"})]]], None)
+    c.wait_converged([])
+    assert len({local(n, ("SYNOD", "DIGEST"))[0] for n in c.nodes}) == 1
+
+
 def test_woken_xreadgroup_that_reads_nothing_creates_the_consumer(make_cluster):
     """Redis 7.0 serves a blocked XREADGROUP once the stream's last id passes the group's, even
     if that entry is already gone (XADD MAXLEN 0; XADD + XDEL in one MULTI): the reply is

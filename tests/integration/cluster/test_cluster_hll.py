@@ -8,10 +8,11 @@ catches up (--snapshot-count 40: from a snapshot holding HLL strings, or from th
 every node has applied the same index, each node's strings are read locally (stale reads) and
 their digests must be identical, as must each node's PFCOUNT of every key.
 
-What it guards: the HLL bytes are a pure function of the log. PFCOUNT is a read, so it must
-not write the cache bytes the way Redis's PFCOUNT does (on one replica only, here).
-Seen failing (digests differ, node by node) with Redis's behaviour planted: PFADD leaving the
-cache stale and PFCOUNT storing the count it computed into the serving node's string. The seed
+What it guards: the HLL bytes are a pure function of the log. PFADD/PFMERGE leave the cached
+count stale and a PFCOUNT of one stale key stores the count, as Redis does; that PFCOUNT is
+logged, so every replica stores it, never only the node that served it. Seen failing (digests
+differ, node by node) with a planted build whose PFCOUNT is served as a read and stores the
+count into the serving node's string. The seed
 is printed (HLL_SEED=n replays the same command stream; timing still varies).
 """
 

@@ -180,6 +180,21 @@ CASES = [
         ("CONFIG", "SET", "databases", "16"), SHAPE("CONFIG", "GET", "port"),
         SHAPE("CONFIG", "GET", "bind"),
     ]),
+    # MEMORY DOCTOR's text for a small instance (verbatim in Redis's RESP3: compared in RESP2
+    # by test_memory_doctor_resp2), PURGE, errors
+    ("memory_misc", [("MEMORY", "PURGE"), ("MEMORY", "PURGE", "x"), ("MEMORY", "DOCTOR", "x"),
+                     ("MEMORY", "MALLOC-STATS", "x"), ("MEMORY", "NOSUCH")]),
+    # SAVE and SHUTDOWN may not be queued (Redis's no_multi): the transaction is aborted
+    ("persistence", [
+        ("SET", "p", "1"), ("SAVE",), ("SAVE", "x"), ("BGSAVE", "x"), ("BGSAVE", "SCHEDULE", "x"),
+        ("BGREWRITEAOF", "x"), ("LASTSAVE", "x"), ("ROLE",), ("ROLE", "x"),
+        ("SHUTDOWN", "ABORT"), ("SHUTDOWN", "NOSAVE", "SAVE"), ("SHUTDOWN", "ABORT", "NOW"),
+        ("SHUTDOWN", "FOO"), ("SHUTDOWN", "ABORT", "ABORT"), ("SHUTDOWN", "NOW", "FOO"),
+        ("MULTI",), ("SET", "foo", "bar"), ("SAVE",), ("EXEC",), ("GET", "foo"),
+        ("MULTI",), ("SET", "foo", "bar"), ("SHUTDOWN",), ("EXEC",), ("GET", "foo"),
+        ("MULTI",), ("SAVE", "x"), ("EXEC",),
+        ("MULTI",), ("LASTSAVE", "x"), ("ROLE",), ("EXEC",),
+    ]),
 ]
 
 XFAIL = {}
@@ -552,3 +567,8 @@ def test_config_set_port_in_use(pair):
         pair.assert_clean("config_set_port_in_use")
     finally:
         busy.close()
+def test_memory_doctor_resp2(pair):
+    """A small instance gets Redis's "empty" report (Redis sends it as verbatim text in RESP3,
+    synod as a bulk string: the same bytes in RESP2)."""
+    pair.step(("MEMORY", "DOCTOR"))
+    pair.assert_clean()

@@ -1,0 +1,119 @@
+/* cmd_persist.c — SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, SHUTDOWN and ROLE as Redis 7.0 answers
+ * them, for this node (docs/cluster.md "Snapshots").
+ *
+ * A write is durable once acknowledged (it is in a majority's WAL), so these are never needed
+ * for durability: SAVE / BGSAVE take a snapshot of this node's applied state (the snapshot a
+ * restart loads and a lagging follower is sent) and compact its WAL behind it; BGREWRITEAOF is
+ * the same compaction (synod has no AOF: its WAL plays that role). SHUTDOWN stops this node as
+ * SIGTERM does (SAVE: after a snapshot); the cluster goes on without it. ROLE answers as INFO
+ * replication does: every node serves clients as a master (followers relay writes), and Raft's
+ * replicas are not Redis replicas (INFO consensus shows them). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "server/server.h"
+#include "util/log.h"
+
+static int arg_is(const data_arg *a, const char *s)
+{
+    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+}
+
+void srv_cmd_save(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    char err[512];
+    if (node_save(s->node, err, sizeof(err)) < 0)
+        srv_reply_errorf(c, "ERR %s", err);
+    else
+        srv_reply_status(c, "OK");
+}
+
+static void bgsave(server *s, client *c, bool schedule, const char *started, const char *scheduled)
+{
+    char err[512];
+    int rc = node_bgsave(s->node, schedule, err, sizeof(err));
+    if (rc < 0)
+        srv_reply_errorf(c, "ERR %s", err);
+    else if (rc == 0)
+        srv_reply_status(c, started);
+    else if (schedule)
+        srv_reply_status(c, scheduled);
+    else
+        srv_reply_error(c, "ERR Background save already in progress");
+}
+
+void srv_cmd_bgsave(server *s, client *c, int argc, const data_arg *argv)
+{
+    bool schedule = false;
+    if (argc > 1) {
+        if (argc == 2 && arg_is(&argv[1], "schedule")) {
+            schedule = true;
+        } else {
+            srv_reply_error(c, "ERR syntax error");
+            return;
+        }
+    }
+    bgsave(s, c, schedule, "Background saving started", "Background saving scheduled");
+}
+
+void srv_cmd_bgrewriteaof(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    bgsave(s, c, true, "Background append only file rewriting started",
+           "Background append only file rewriting scheduled");
+}
+
+void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)argc, (void)argv;
+    srv_reply_int(c, node_lastsave(s->node));
+}
+
+void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv)
+{
+    bool nosave = false, save = false, abort_ = false, other = false;
+    for (int i = 1; i < argc; i++) {
+        if (arg_is(&argv[i], "nosave")) {
+            nosave = true;
+        } else if (arg_is(&argv[i], "save")) {
+            save = true;
+        } else if (arg_is(&argv[i], "now") || arg_is(&argv[i], "force")) {
+            other = true; /* nothing to wait for (no replicas to catch up), nothing to force */
+        } else if (arg_is(&argv[i], "abort")) {
+            abort_ = true;
+        } else {
+            srv_reply_error(c, "ERR syntax error");
+            return;
+        }
+    }
+    if ((abort_ && (nosave || save || other)) || (nosave && save)) {
+        srv_reply_error(c, "ERR syntax error");
+        return;
+    }
+    if (abort_) { /* a shutdown here is never left in progress */
+        srv_reply_error(c, "ERR No shutdown in progress.");
+        return;
+    }
+    if (save) {
+        char err[512];
+        if (node_save(s->node, err, sizeof(err)) < 0) {
+            syn_log(SYN_LOG_WARN, "SHUTDOWN SAVE: snapshot failed: %s", err);
+            srv_reply_error(c, "ERR Errors trying to SHUTDOWN. Check logs.");
+            return;
+        }
+    }
+    syn_log(SYN_LOG_WARN, "SHUTDOWN from client %s: stopping", c->addr);
+    net_loop_stop(s->loop); /* no reply: the connection closes, as Redis's */
+}
+
+void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_array(c, 3);
+    srv_reply_cstr(c, "master");
+    srv_reply_int(c, 0);
+    srv_reply_array(c, 0);
+}
