@@ -117,3 +117,70 @@ void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv)
     srv_reply_int(c, 0);
     srv_reply_array(c, 0);
 }
+
+/* DEBUG and MODULE as Redis 7.0 answers them with enable-debug-command and
+ * enable-module-command at their default, "no" (immutable here: synod has no debug command set
+ * and loads no module). MODULE LIST (no modules) and MODULE HELP work as in Redis. */
+static const char debug_refused[] =
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
+    "can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.";
+static const char module_refused[] =
+    "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", "
+    "you can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.";
+
+void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, debug_refused);
+}
+
+int srv_cmd_protected_refused(client *c, int argc, const data_arg *argv)
+{
+    if (arg_is(&argv[0], "debug")) {
+        srv_reply_error(c, debug_refused);
+        return 1;
+    }
+    if (arg_is(&argv[0], "module") && argc >= 2 &&
+        (arg_is(&argv[1], "load") || arg_is(&argv[1], "loadex") || arg_is(&argv[1], "unload"))) {
+        srv_reply_error(c, module_refused);
+        return 1;
+    }
+    return 0;
+}
+
+void srv_cmd_module_list(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_array(c, 0);
+}
+
+void srv_cmd_module_load(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, module_refused);
+}
+
+void srv_cmd_module_help(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    static const char *const help[] = {
+        "MODULE <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LIST",
+        "    Return a list of loaded modules.",
+        "LOAD <path> [<arg> ...]",
+        "    Load a module library from <path>, passing to it any optional arguments.",
+        "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+        "    Load a module library from <path>, while passing it module configurations and "
+        "optional arguments.",
+        "UNLOAD <name>",
+        "    Unload a module.",
+        "HELP",
+        "    Prints this help.",
+    };
+    size_t n = sizeof(help) / sizeof(help[0]);
+    srv_reply_array(c, n);
+    for (size_t i = 0; i < n; i++)
+        srv_reply_status(c, help[i]);
+}

@@ -200,6 +200,8 @@ static const key_def keys[] = {
     /* Redis's immutable settings, with the value that describes synod (it never daemonizes and
      * is nobody's replica), and its hidden debugging delay (not supported: only 0) */
     {"daemonize", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"enable-debug-command", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"enable-module-command", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
     {"replicaof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
     {"slaveof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
     {"key-load-delay", K_CONST, K_COMPAT | K_HIDDEN, 0, 0, 0, "0"},

@@ -29,6 +29,19 @@ typedef struct srv_cmd {
 #define SUBS(a) a, sizeof(a) / sizeof(a[0])
 #define NOSUBS  NULL, 0
 
+static const srv_cmd module_subs[] = {
+    {"module|help", 2, "loading stale", "slow", srv_cmd_module_help, NOSUBS, "server",
+     "Show helpful text about the different subcommands", "5.0.0"},
+    {"module|list", 2, "admin noscript", "admin slow dangerous", srv_cmd_module_list, NOSUBS,
+     "server", "List all modules loaded by the server", "4.0.0"},
+    {"module|load", -3, "admin noscript no_async_loading", "admin slow dangerous",
+     srv_cmd_module_load, NOSUBS, "server", "Load a module", "4.0.0"},
+    {"module|loadex", -3, "admin noscript no_async_loading", "admin slow dangerous",
+     srv_cmd_module_load, NOSUBS, "server", "Load a module with extended parameters", "7.0.0"},
+    {"module|unload", 3, "admin noscript no_async_loading", "admin slow dangerous",
+     srv_cmd_module_load, NOSUBS, "server", "Unload a module", "4.0.0"},
+};
+
 static const srv_cmd client_subs[] = {
     {"client|id", 2, "noscript loading stale", "slow connection", srv_cmd_client_id, NOSUBS,
      "connection", "Returns the client ID for the current connection", "5.0.0"},
@@ -346,6 +359,10 @@ static const srv_cmd srv_cmds[] = {
      "Get information and statistics about the server", "1.0.0"},
     {"time", 1, "loading stale fast", "fast", srv_cmd_time, NOSUBS, "server",
      "Return the current server time", "2.6.0"},
+    {"debug", -2, "admin noscript loading stale", "admin slow dangerous", srv_cmd_debug, NOSUBS,
+     "server", "A container for debugging commands", "1.0.0"},
+    {"module", -2, "", "slow", NULL, SUBS(module_subs), "server", "A container for module commands",
+     "4.0.0"},
     {"save", 1, "admin noscript no_async_loading no_multi", "admin slow dangerous", srv_cmd_save,
      NOSUBS, "server", "Synchronously save the dataset to disk", "1.0.0"},
     {"bgsave", -1, "admin noscript no_async_loading", "admin slow dangerous", srv_cmd_bgsave,

@@ -144,6 +144,10 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         c->multi_dirty = 1;
         return MULTI_DONE;
     }
+    if (srv_cmd_protected_refused(c, argc, argv)) {
+        c->multi_dirty = 1;
+        return MULTI_DONE;
+    }
     if (srv_cmd_no_multi(&argv[0])) { /* SAVE, SHUTDOWN: after the arity check, as Redis */
         srv_reply_error(c, "ERR Command not allowed inside a transaction");
         c->multi_dirty = 1;

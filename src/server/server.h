@@ -364,6 +364,13 @@ void srv_cmd_bgrewriteaof(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv);
+/* DEBUG, MODULE LOAD/LOADEX/UNLOAD (Redis's protected commands, disabled): refused before
+ * MULTI queues them (1: answered) */
+int srv_cmd_protected_refused(client *c, int argc, const data_arg *argv);
+void srv_cmd_module_list(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_module_load(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_module_help(server *s, client *c, int argc, const data_arg *argv);
 /* 1 if the server command argv[0] may not be queued in MULTI (Redis's no_multi flag) */
 int srv_cmd_no_multi(const data_arg *name);
 /* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,

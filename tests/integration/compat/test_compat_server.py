@@ -150,6 +150,17 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    # DEBUG and MODULE LOAD refused as with Redis's default enable-debug-command /
+    # enable-module-command "no" (immutable); MODULE LIST / HELP work
+    ("debug_module", [
+        ("DEBUG", "SLEEP", "0"), ("DEBUG", "HELP"), ("DEBUG",), ("MODULE", "HELP"),
+        ("MODULE", "LIST"), ("MODULE", "LIST", "x"), ("MODULE", "LOAD", "/x.so"),
+        ("MODULE", "LOADEX", "/x.so"), ("MODULE", "UNLOAD", "foo"), ("MODULE", "UNLOAD"),
+        ("MODULE", "FOO"), ("MODULE",), ("CONFIG", "GET", "enable-debug-command"),
+        ("CONFIG", "GET", "enable-module-command"),
+        ("CONFIG", "SET", "enable-debug-command", "yes"), ("COMMAND", "INFO", "debug"),
+        ("MULTI",), ("DEBUG", "SLEEP", "0"), ("EXEC",),
+    ]),
     # synod is no Redis Cluster: CLUSTER answers as a Redis server without cluster support
     ("cluster_disabled", [
         ("CLUSTER", "HELP"), ("CLUSTER", "INFO"), ("CLUSTER", "KEYSLOT", "a"), ("CLUSTER", "FOO"),
