@@ -14,10 +14,11 @@
 void cmd_del(data_call *c)
 {
     long long n = 0;
+    int lazy = (c->ds->lazy_policy & DATA_LAZY_USER_DEL) != 0; /* lazyfree-lazy-user-del */
     for (int i = 1; i < c->argc; i++) {
         dpos pos;
         if (ks_write(c, &c->argv[i], &pos)) {
-            ks_delete(c, pos);
+            ks_delete_as(c, pos, lazy);
             n++;
         }
     }
@@ -198,7 +199,8 @@ static void flush_generic(data_call *c, int all)
         return;
     }
     data_store *ds = c->ds;
-    int async = c->argc == 2 && arg_eq(&c->argv[1], "async");
+    int async = c->argc == 2 ? arg_eq(&c->argv[1], "async")
+                             : (ds->lazy_policy & DATA_LAZY_USER_FLUSH) != 0; /* as Redis 7.0 */
     int cur = ds->cur;
     for (int db = all ? 0 : cur; db < (all ? ds->ndb : cur + 1); db++) {
         data_select(ds, db);

@@ -458,6 +458,18 @@ void data_set_lazyfree(data_store *ds, int on);
 size_t data_lazy_take(data_store *ds, void **out, size_t max);
 size_t data_lazy_free(void *value);
 void data_lazy_done(data_store *ds, uint64_t values, size_t bytes);
+/* Redis's lazyfree-lazy-* (all off by default): which other deletions free big values on the
+ * thread too: DEL (USER_DEL), FLUSHALL/FLUSHDB without SYNC/ASYNC (USER_FLUSH: asynchronous),
+ * expiry, eviction, and values commands delete or overwrite (SERVER_DEL). Per node: only where
+ * the memory is freed changes, never the data. */
+enum {
+    DATA_LAZY_USER_DEL = 1,
+    DATA_LAZY_USER_FLUSH = 2,
+    DATA_LAZY_EXPIRE = 4,
+    DATA_LAZY_EVICTION = 8,
+    DATA_LAZY_SERVER_DEL = 16
+};
+void data_set_lazyfree_policy(data_store *ds, int flags);
 void data_get_stats(const data_store *ds, data_stats *out);
 /* Databases (SELECT): every command works on the selected one. `databases` is set before any
  * key exists (-1 otherwise, or out of 1..DATA_DATABASES_MAX); data_select returns the database

@@ -169,6 +169,7 @@ struct data_store {
     /* values detached by UNLINK (and FLUSH ASYNC's big ones) for a thread to free (lazyfree.c):
      * queued here until data_lazy_take hands them out; counters for INFO */
     int lazy_on;
+    int lazy_policy; /* DATA_LAZY_* */
     dentry **lazy;
     size_t lazy_n, lazy_cap;
     uint64_t lazy_out;          /* taken, not yet reported freed (data_lazy_done) */
@@ -315,9 +316,10 @@ void ks_free_garbage(data_store *ds, size_t budget);
 /* Frees a detached entry, or queues it for the freeing thread when that is on and it is big
  * (Redis's free effort above 64: lazyfree.c). Counts nothing else (expires, keys). */
 void ks_free_detached(data_store *ds, dentry *e);
-void ks_delete_lazy(data_call *c, dpos pos);  /* ks_delete, the value freed as above */
-void ks_lazy_destroy(data_store *ds);         /* data_destroy: frees what is still queued */
-void ks_flush_all(data_store *ds, int async); /* every database (FLUSHALL) */
+void ks_delete_lazy(data_call *c, dpos pos);         /* ks_delete, the value freed as above */
+void ks_delete_as(data_call *c, dpos pos, int lazy); /* lazy: 0 (inline) or 1 (as above) */
+void ks_lazy_destroy(data_store *ds);                /* data_destroy: frees what is still queued */
+void ks_flush_all(data_store *ds, int async);        /* every database (FLUSHALL) */
 static inline const dict *ks_db_keys(const data_store *ds, int db)
 {
     return db == ds->cur ? &ds->keys : &ds->dbs[db].keys;

@@ -240,7 +240,7 @@ int data_evict_key(data_store *ds, const char *key, size_t len)
     dpos pos;
     if (!dict_find(&ds->keys, key, len, &pos)) return 0;
     data_call c = {.ds = ds, .now_ms = 0};
-    ks_delete(&c, pos);
+    ks_delete_as(&c, pos, (ds->lazy_policy & DATA_LAZY_EVICTION) != 0);
     notify_event(ds, DATA_NOTIFY_EVICTED, "evicted", key, len);
     return 1;
 }

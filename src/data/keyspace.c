@@ -144,7 +144,7 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
     dpos pos;
     if (!dict_find(&ds->keys, key, len, &pos) || !ks_is_expired(*pos.slot, now_ms)) return 0;
     data_call c = {.ds = ds, .now_ms = now_ms};
-    ks_delete(&c, pos);
+    ks_delete_as(&c, pos, (ds->lazy_policy & DATA_LAZY_EXPIRE) != 0);
     notify_event(ds, DATA_NOTIFY_EXPIRED, "expired", key, len);
     return 1;
 }
@@ -250,9 +250,15 @@ static void delete_at(data_call *c, dpos pos, int lazy)
     c->dirty = 1;
 }
 
+/* Redis's dbDelete: lazy as lazyfree-lazy-server-del says */
 void ks_delete(data_call *c, dpos pos)
 {
-    delete_at(c, pos, 0);
+    delete_at(c, pos, (c->ds->lazy_policy & DATA_LAZY_SERVER_DEL) != 0);
+}
+
+void ks_delete_as(data_call *c, dpos pos, int lazy)
+{
+    delete_at(c, pos, lazy);
 }
 
 void ks_delete_lazy(data_call *c, dpos pos)
@@ -323,7 +329,10 @@ void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, co
     ne->next = old->next;
     dict_replace(pos, ne);
     ds->expires += (uint64_t)has - (uint64_t)had;
-    dentry_free(&ds->mem, old);
+    if (ds->lazy_policy & DATA_LAZY_SERVER_DEL)
+        ks_free_detached(ds, old);
+    else
+        dentry_free(&ds->mem, old);
 }
 
 dentry *ks_string_resize(data_call *c, dpos pos, size_t vlen, int grow)

@@ -69,6 +69,11 @@ void data_set_lazyfree(data_store *ds, int on)
     ds->lazy_on = on;
 }
 
+void data_set_lazyfree_policy(data_store *ds, int flags)
+{
+    ds->lazy_policy = flags;
+}
+
 size_t data_lazy_take(data_store *ds, void **out, size_t max)
 {
     size_t n = ds->lazy_n < max ? ds->lazy_n : max;

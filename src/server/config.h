@@ -73,6 +73,8 @@ typedef struct {
     char tls_client_key_file[SRV_PATH_MAX];
     /* runtime (CONFIG SET) */
     long long protected_mode; /* 1 (default): refuse non-loopback clients while nopass (Redis) */
+    /* Redis's lazyfree-lazy-*: free these deletions' big values on the lazy-free thread */
+    long long lazy_eviction, lazy_expire, lazy_server_del, lazy_user_del, lazy_user_flush;
     long long maxclients;
     long long proto_max_bulk_len;        /* bytes */
     long long client_query_buffer_limit; /* bytes */

@@ -29,6 +29,12 @@ void srv_config_applied(server *s)
     s->limits.max_bulk_len = s->cfg.proto_max_bulk_len;
     s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
     if (s->ds) data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
+    if (s->ds)
+        data_set_lazyfree_policy(s->ds, (s->cfg.lazy_user_del ? DATA_LAZY_USER_DEL : 0) |
+                                            (s->cfg.lazy_user_flush ? DATA_LAZY_USER_FLUSH : 0) |
+                                            (s->cfg.lazy_expire ? DATA_LAZY_EXPIRE : 0) |
+                                            (s->cfg.lazy_eviction ? DATA_LAZY_EVICTION : 0) |
+                                            (s->cfg.lazy_server_del ? DATA_LAZY_SERVER_DEL : 0));
     if (s->ds) data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
     if (s->ds)
         data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,

@@ -1056,6 +1056,49 @@ static void unlink_big_values_are_freed_lazily(void **state)
     data_destroy(ds);
 }
 
+/* lazyfree-lazy-user-del / -expire / -server-del / -user-flush: the same queue for DEL, expiry,
+ * overwrites, and FLUSHALL without SYNC/ASYNC becomes asynchronous */
+static void lazyfree_policy_flags(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    data_set_lazyfree(ds, 1);
+    char line[64];
+    data_stats st;
+    void *v[8];
+    const int flags[] = {DATA_LAZY_USER_DEL, DATA_LAZY_EXPIRE, DATA_LAZY_SERVER_DEL};
+    for (int round = 0; round < 6; round++) {
+        data_set_lazyfree_policy(ds, round < 3 ? 0 : flags[round - 3]);
+        for (int i = 0; i < 100; i++) {
+            snprintf(line, sizeof line, "SADD big m%d", i);
+            assert_reply(ds, line, ":1");
+        }
+        if (round % 3 == 0) {
+            assert_reply(ds, "DEL big", ":1");
+        } else if (round % 3 == 1) {
+            snprintf(line, sizeof line, "PEXPIREAT big %lld", (long long)t_now_ms + 10);
+            assert_reply(ds, line, ":1");
+            assert_int_equal(data_expire_key(ds, "big", 3, t_now_ms + 100), 1);
+        } else {
+            assert_reply(ds, "SET big x", "+OK");
+            assert_reply(ds, "DEL big", ":1"); /* a string: freed at once either way */
+        }
+        data_get_stats(ds, &st);
+        assert_int_equal(st.lazyfree_pending, round < 3 ? 0 : 1);
+        size_t n = data_lazy_take(ds, v, 8);
+        for (size_t i = 0; i < n; i++)
+            data_lazy_done(ds, 1, data_lazy_free(v[i]));
+    }
+    data_set_lazyfree_policy(ds, DATA_LAZY_USER_FLUSH);
+    assert_reply(ds, "SET a b", "+OK");
+    assert_reply(ds, "FLUSHALL", "+OK");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.lazyfree_pending, 1); /* the detached keyspace, freed later */
+    assert_reply(ds, "SET a b", "+OK");
+    assert_reply(ds, "FLUSHALL SYNC", "+OK");
+    data_destroy(ds);
+}
+
 static void oversized_argument_is_rejected(void **state)
 {
     (void)state;
@@ -1163,6 +1206,7 @@ int main(void)
         cmocka_unit_test(binary_safe_keys_and_values),
         cmocka_unit_test(flush_async_frees_incrementally),
         cmocka_unit_test(unlink_big_values_are_freed_lazily),
+        cmocka_unit_test(lazyfree_policy_flags),
         cmocka_unit_test(oversized_argument_is_rejected),
         cmocka_unit_test(setrange_offset_cannot_overflow),
         cmocka_unit_test(string_limit_follows_proto_max_bulk_len),

@@ -150,6 +150,15 @@ CASES = [
         ("CLIENT", "UNPAUSE"), ("CLIENT", "UNPAUSE", "x"), ("PING",),
     ]),
     ("reset_args", [("RESET", "x"), ("RESET", "a", "b")]),
+    ("lazyfree_configs", [
+        ("CONFIG", "GET", "lazyfree-lazy-eviction"), ("CONFIG", "GET", "lazyfree-lazy-expire"),
+        ("CONFIG", "GET", "lazyfree-lazy-server-del"), ("CONFIG", "GET", "lazyfree-lazy-user-flush"),
+        ("CONFIG", "SET", "lazyfree-lazy-user-del", "yes"),
+        ("CONFIG", "GET", "lazyfree-lazy-user-del"), ("SET", "k", "v"), ("DEL", "k"),
+        ("CONFIG", "SET", "lazyfree-lazy-user-flush", "maybe"),
+        ("CONFIG", "SET", "lazyfree-lazy-user-del", "no", "lazyfree-lazy-user-flush", "yes"),
+        ("FLUSHALL",), ("CONFIG", "SET", "lazyfree-lazy-user-flush", "no"),
+    ]),
     # DEBUG and MODULE LOAD refused as with Redis's default enable-debug-command /
     # enable-module-command "no" (immutable); MODULE LIST / HELP work
     ("debug_module", [
