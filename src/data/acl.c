@@ -1098,6 +1098,8 @@ int acl_check(const acl_table *t, const acl_user *u, int id, int argc, const dat
     return relevant;
 }
 
+_Static_assert(ACL_KEY_READ == 1 && ACL_KEY_WRITE == 2, "the bits data_cmd_acl_keys returns");
+
 int acl_check_data(const acl_table *t, const acl_user *u, const data_cmd *dc, int argc,
                    const data_arg *argv, int *idx)
 {
@@ -1116,12 +1118,13 @@ int acl_check_data(const acl_table *t, const acl_user *u, const data_cmd *dc, in
     if (id < 0) return ACL_OK;
     acl_ref *keys = xcalloc((size_t)argc, sizeof(acl_ref));
     int *pos = xcalloc((size_t)argc, sizeof(int));
-    int nk = eq_ci(in->name, nl, "spublish") ? 0 : data_cmd_getkeys(dc, argc, argv, pos, argc);
-    if (nk < 0) nk = 0;
-    if (nk > argc) nk = argc;
-    unsigned kf = (in->flags & DATA_CMD_WRITE) ? ACL_KEY_WRITE : ACL_KEY_READ;
+    unsigned *need = xcalloc((size_t)argc, sizeof(unsigned));
+    int nk = eq_ci(in->name, nl, "spublish")
+                 ? 0
+                 : data_cmd_acl_keys(dc, NULL, NULL, argc, argv, pos, need, argc);
     for (int i = 0; i < nk; i++)
-        keys[i] = (acl_ref){pos[i], kf};
+        keys[i] = (acl_ref){pos[i], need[i]}; /* ACL_KEY_READ = 1, ACL_KEY_WRITE = 2 */
+    free(need);
     acl_ref ch = {1, 0};
     int nc = (eq_ci(in->name, nl, "publish") || eq_ci(in->name, nl, "spublish")) && argc >= 2;
     int rc = acl_check(t, u, id, argc, argv, keys, nk, &ch, nc, idx);

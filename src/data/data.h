@@ -131,6 +131,14 @@ int data_keys_with_flags(const char *name, const char *specs, int argc, const da
 /* Whether specs name a key at all (a spec not flagged not_key), or the command finds its keys
  * by its own rules: COMMAND's "The command has no key arguments" otherwise. */
 int data_keyspecs_have_keys(const char *specs);
+/* The keys ACL checks for a data command and the access each needs, as Redis 7.0 derives it
+ * from the key specs (ACLSelectorCheckKey): need[i] bit 1 read (the key is accessed), bit 2
+ * write (inserted, deleted or updated), 0 neither (EXISTS: any pattern naming the key grants
+ * it). A container's subcommand goes by sub_specs (sub_name its full name, "object|encoding":
+ * the server's table has them) when given; a command without specs needs its own read or write
+ * on every key. Returns the number stored (<= cap). */
+int data_cmd_acl_keys(const data_cmd *dc, const char *sub_name, const char *sub_specs, int argc,
+                      const data_arg *argv, int *pos, unsigned *need, int cap);
 
 data_store *data_create(void);
 void data_destroy(data_store *ds);

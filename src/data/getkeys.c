@@ -340,3 +340,27 @@ int data_keys_with_flags(const char *name, const char *specs, int argc, const da
     }
     return 0;
 }
+
+int data_cmd_acl_keys(const data_cmd *dc, const char *sub_name, const char *sub_specs, int argc,
+                      const data_arg *argv, int *pos, unsigned *need, int cap)
+{
+    const data_cmd_info *in = data_cmd_describe(dc);
+    const char *name = sub_specs && sub_specs[0] ? sub_name : in->name;
+    const char *specs = sub_specs && sub_specs[0] ? sub_specs : in->key_specs;
+    uint32_t *fl = dmem_alloc(NULL, (size_t)(cap > 0 ? cap : 1) * sizeof(*fl));
+    int n = cap > 0 && specs[0] ? data_keys_with_flags(name, specs, argc, argv, pos, fl, cap) : 0;
+    if (n > 0) {
+        if (n > cap) n = cap;
+        for (int i = 0; i < n; i++) /* Redis's ACLSelectorCheckKey */
+            need[i] = ((fl[i] & DATA_KEY_ACCESS) ? 1u : 0u) |
+                      ((fl[i] & (DATA_KEY_INSERT | DATA_KEY_DELETE | DATA_KEY_UPDATE)) ? 2u : 0u);
+    } else { /* no spec to go by (a container's subcommand): the command's own read/write */
+        n = data_cmd_getkeys(dc, argc, argv, pos, cap);
+        if (n < 0) n = 0;
+        if (n > cap) n = cap;
+        for (int i = 0; i < n; i++)
+            need[i] = (in->flags & DATA_CMD_WRITE) ? 2u : 1u;
+    }
+    dmem_free(NULL, fl);
+    return n;
+}

@@ -259,9 +259,15 @@ static int check_request(server *s, const acl_user *u, int argc, const data_arg 
     int nk = 0, nc = 0;
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     unsigned kflags = ACL_KEY_READ;
+    unsigned need_stack[REFS_STACK], *need = need_stack;
+    if (argc > REFS_STACK) {
+        need = malloc((size_t)argc * sizeof(*need));
+        SYN_ASSERT(need);
+    }
     if (dc) {
-        nk = data_cmd_getkeys(dc, argc, argv, pos, argc);
-        if (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) kflags = ACL_KEY_WRITE;
+        /* per key, by its key spec (a container's subcommand by its own, from the server) */
+        const char *sub = NULL, *sub_specs = srv_data_sub_specs(argc, argv, &sub);
+        nk = data_cmd_acl_keys(dc, sub, sub_specs, argc, argv, pos, need, argc);
     } else {
         nk = srv_cmd_server_keys(*name, argc, argv, pos);
         if (!strncmp(*name, "eval", 4) || !strncmp(*name, "fcall", 5))
@@ -270,7 +276,8 @@ static int check_request(server *s, const acl_user *u, int argc, const data_arg 
     if (nk < 0 || !strcmp(*name, "spublish")) nk = 0; /* its shard channel is no key for ACL */
     if (nk > argc) nk = argc;
     for (int i = 0; i < nk; i++)
-        keys[i] = (acl_ref){pos[i], kflags};
+        keys[i] = (acl_ref){pos[i], dc ? need[i] : kflags};
+    if (need != need_stack) free(need);
     if (!strcmp(*name, "publish") || !strcmp(*name, "spublish")) {
         chans[nc++] = (acl_ref){1, 0};
     } else if (!strcmp(*name, "subscribe") || !strcmp(*name, "ssubscribe") ||

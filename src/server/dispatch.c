@@ -655,6 +655,21 @@ static const data_sub data_subs[] = {
 };
 #define N_DATA_SUBS (sizeof(data_subs) / sizeof(data_subs[0]))
 
+const char *srv_data_sub_specs(int argc, const data_arg *argv, const char **full_name)
+{
+    if (argc < 2) return NULL;
+    for (size_t i = 0; i < N_DATA_SUBS; i++) {
+        const char *nm = data_subs[i].name, *bar = strchr(nm, '|');
+        size_t pl = (size_t)(bar - nm), sl = strlen(bar + 1);
+        if (argv[0].len == pl && strncasecmp(argv[0].ptr, nm, pl) == 0 && argv[1].len == sl &&
+            strncasecmp(argv[1].ptr, bar + 1, sl) == 0) {
+            *full_name = nm;
+            return data_subs[i].key_specs;
+        }
+    }
+    return NULL;
+}
+
 /* The subcommand after "parent|" of data_subs[i], or NULL if it belongs to another parent. */
 static const char *data_sub_of(size_t i, const char *parent)
 {

@@ -373,6 +373,9 @@ void srv_cmd_module_load(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_help(server *s, client *c, int argc, const data_arg *argv);
 /* 1 if the server command argv[0] may not be queued in MULTI (Redis's no_multi flag) */
 int srv_cmd_no_multi(const data_arg *name);
+/* The key specs of the data container subcommand argv names (OBJECT ENCODING ...), and its full
+ * name ("object|encoding"); NULL if it is none */
+const char *srv_data_sub_specs(int argc, const data_arg *argv, const char **full_name);
 /* EVAL*, FCALL*, SCRIPT and FUNCTION run here only when the node answers them locally (help,
  * errors, stale or sole-voter reads); writes reach the engine through the log (dispatch.c). */
 void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv);

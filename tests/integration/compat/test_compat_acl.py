@@ -130,6 +130,37 @@ def test_auth_and_permissions(acl_pair, connect):
     p.assert_clean()
 
 
+def test_key_permissions_follow_key_specs(acl_pair, connect):
+    """%R~ / %W~ patterns are checked per key with the access its key spec says, as Redis 7.0:
+    a key only read needs R, a key inserted, updated or deleted needs W, a key neither (EXISTS,
+    OBJECT ENCODING, COPY's destination check aside) any pattern naming it."""
+    p = acl_pair
+    p.step(("ACL", "SETUSER", "ks", "on", ">pw", "%R~r*", "%W~w*", "~rw*", "+@all"))
+    p.step(("SET", "r1", "v"))
+    p.step(("RPUSH", "rl", "a"))
+    q = fresh(connect, p)
+    for step in [
+        ("AUTH", "ks", "pw"),
+        ("GET", "r1"), ("SET", "r1", "x"), ("GET", "w1"), ("SET", "w1", "x"), ("SET", "w1", "y", "GET"),
+        ("COPY", "r1", "w2"), ("COPY", "w1", "r2"), ("EXISTS", "r1", "w1", "x"), ("DEL", "r1"),
+        ("DEL", "w2"), ("LMOVE", "rl", "w3", "LEFT", "RIGHT"), ("RENAME", "r1", "w1"),
+        ("SORT", "rl", "ALPHA", "STORE", "w4"), ("SMOVE", "r1", "w1", "m"), ("GETDEL", "r1"),
+        ("OBJECT", "ENCODING", "w1"), ("OBJECT", "ENCODING", "r1"), ("OBJECT", "FREQ", "x"),
+        ("MEMORY", "USAGE", "wz"), ("XINFO", "STREAM", "w1"), ("SINTERCARD", "2", "r1", "w1"),
+        ("GEORADIUS", "r1", "0", "0", "1", "km", "STORE", "w5"), ("TOUCH", "w1"), ("TYPE", "w1"),
+        ("RW1",), ("SET", "rw1", "v"), ("GET", "rw1"),
+    ]:  # fmt: skip
+        q.step(step)
+    q.assert_clean()
+    for step in [
+        ("ACL", "DRYRUN", "ks", "copy", "r1", "w2"), ("ACL", "DRYRUN", "ks", "get", "w1"),
+        ("ACL", "DRYRUN", "ks", "object", "encoding", "w1"), ("ACL", "DRYRUN", "ks", "del", "r1"),
+        ("ACL", "DRYRUN", "ks", "lmove", "rl", "w1", "left", "right"),
+    ]:  # fmt: skip
+        p.step(step)
+    p.assert_clean()
+
+
 def test_default_user_off_and_restricted(acl_pair, connect):
     p = acl_pair
     p.step(("ACL", "SETUSER", "u1", "on", ">pw", "+@all", "~*"))
