@@ -111,16 +111,22 @@ static const srv_cmd command_subs[] = {
         name, arity, flags, "slow scripting", srv_cmd_scripting, NOSUBS, "scripting", summary,     \
             since                                                                                  \
     }
+/* FUNCTION's writes carry Redis's @write too */
+#define SCRIPTING_W(name, arity, flags, summary, since)                                            \
+    {                                                                                              \
+        name, arity, flags, "write slow scripting", srv_cmd_scripting, NOSUBS, "scripting",        \
+            summary, since                                                                         \
+    }
 static const srv_cmd function_subs[] = {
-    SCRIPTING("function|load", -3, "write denyoom noscript",
-              "Create a function with the given arguments (name, code, description)", "7.0.0"),
-    SCRIPTING("function|delete", 3, "write noscript", "Delete a function by name", "7.0.0"),
-    SCRIPTING("function|flush", -2, "write noscript", "Deleting all functions", "7.0.0"),
+    SCRIPTING_W("function|load", -3, "write denyoom noscript",
+                "Create a function with the given arguments (name, code, description)", "7.0.0"),
+    SCRIPTING_W("function|delete", 3, "write noscript", "Delete a function by name", "7.0.0"),
+    SCRIPTING_W("function|flush", -2, "write noscript", "Deleting all functions", "7.0.0"),
     SCRIPTING("function|list", -2, "noscript", "List information about all the functions", "7.0.0"),
     SCRIPTING("function|dump", 2, "noscript", "Dump all functions into a serialized binary payload",
               "7.0.0"),
-    SCRIPTING("function|restore", -3, "write denyoom noscript",
-              "Restore all the functions on the given payload", "7.0.0"),
+    SCRIPTING_W("function|restore", -3, "write denyoom noscript",
+                "Restore all the functions on the given payload", "7.0.0"),
     SCRIPTING(
         "function|stats", 2, "noscript allow_busy",
         "Return information about the function currently running (name, description, duration)",
@@ -939,6 +945,113 @@ static void srv_reply_keyspecs(client *c, const char *specs)
     }
 }
 
+/* Redis 7.0's command tips (COMMAND INFO's 8th field: nondeterministic output, and the request
+ * and response policies cluster clients read), by full command name. */
+static const struct {
+    const char *name, *tips;
+} cmd_tips[] = {
+    {"client|info", "nondeterministic_output"},
+    {"client|list", "nondeterministic_output"},
+    {"cluster|bumpepoch", "nondeterministic_output"},
+    {"cluster|count-failure-reports", "nondeterministic_output"},
+    {"cluster|getkeysinslot", "nondeterministic_output"},
+    {"cluster|info", "nondeterministic_output"},
+    {"cluster|links", "nondeterministic_output"},
+    {"cluster|nodes", "nondeterministic_output"},
+    {"cluster|replicas", "nondeterministic_output"},
+    {"cluster|shards", "nondeterministic_output"},
+    {"cluster|slaves", "nondeterministic_output"},
+    {"cluster|slots", "nondeterministic_output"},
+    {"command", "nondeterministic_output_order"},
+    {"command|docs", "nondeterministic_output_order"},
+    {"command|info", "nondeterministic_output_order"},
+    {"command|list", "nondeterministic_output_order"},
+    {"config|set", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"dbsize", "request_policy:all_shards response_policy:agg_sum"},
+    {"del", "request_policy:multi_shard response_policy:agg_sum"},
+    {"dump", "nondeterministic_output"},
+    {"exists", "request_policy:multi_shard response_policy:agg_sum"},
+    {"flushall", "request_policy:all_shards response_policy:all_succeeded"},
+    {"flushdb", "request_policy:all_shards response_policy:all_succeeded"},
+    {"function|delete", "request_policy:all_shards response_policy:all_succeeded"},
+    {"function|flush", "request_policy:all_shards response_policy:all_succeeded"},
+    {"function|kill", "request_policy:all_shards response_policy:one_succeeded"},
+    {"function|list", "nondeterministic_output_order"},
+    {"function|load", "request_policy:all_shards response_policy:all_succeeded"},
+    {"function|restore", "request_policy:all_shards response_policy:all_succeeded"},
+    {"function|stats", "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {"hgetall", "nondeterministic_output_order"},
+    {"hkeys", "nondeterministic_output_order"},
+    {"hrandfield", "nondeterministic_output"},
+    {"hscan", "nondeterministic_output"},
+    {"hvals", "nondeterministic_output_order"},
+    {"info", "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {"keys", "request_policy:all_shards nondeterministic_output_order"},
+    {"lastsave", "nondeterministic_output"},
+    {"latency|doctor", "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {"latency|graph", "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {"latency|histogram",
+     "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {"latency|history", "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {"latency|latest", "nondeterministic_output request_policy:all_nodes response_policy:special"},
+    {"latency|reset", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"memory|doctor", "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {"memory|malloc-stats",
+     "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {"memory|purge", "request_policy:all_shards response_policy:all_succeeded"},
+    {"memory|stats", "nondeterministic_output request_policy:all_shards response_policy:special"},
+    {"mget", "request_policy:multi_shard"},
+    {"migrate", "nondeterministic_output"},
+    {"module|list", "nondeterministic_output_order"},
+    {"mset", "request_policy:multi_shard response_policy:all_succeeded"},
+    {"msetnx", "request_policy:multi_shard response_policy:agg_min"},
+    {"object|encoding", "nondeterministic_output"},
+    {"object|freq", "nondeterministic_output"},
+    {"object|idletime", "nondeterministic_output"},
+    {"object|refcount", "nondeterministic_output"},
+    {"ping", "request_policy:all_shards response_policy:all_succeeded"},
+    {"pttl", "nondeterministic_output"},
+    {"randomkey", "request_policy:all_shards nondeterministic_output"},
+    {"scan", "nondeterministic_output request_policy:special"},
+    {"script|exists", "request_policy:all_shards response_policy:agg_logical_and"},
+    {"script|flush", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"script|kill", "request_policy:all_shards response_policy:one_succeeded"},
+    {"script|load", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"sdiff", "nondeterministic_output_order"},
+    {"sinter", "nondeterministic_output_order"},
+    {"slowlog|get", "request_policy:all_nodes nondeterministic_output"},
+    {"slowlog|len", "request_policy:all_nodes response_policy:agg_sum nondeterministic_output"},
+    {"slowlog|reset", "request_policy:all_nodes response_policy:all_succeeded"},
+    {"smembers", "nondeterministic_output_order"},
+    {"spop", "nondeterministic_output"},
+    {"srandmember", "nondeterministic_output"},
+    {"sscan", "nondeterministic_output"},
+    {"sunion", "nondeterministic_output_order"},
+    {"time", "nondeterministic_output"},
+    {"touch", "request_policy:multi_shard response_policy:agg_sum"},
+    {"ttl", "nondeterministic_output"},
+    {"unlink", "request_policy:multi_shard response_policy:agg_sum"},
+    {"wait", "request_policy:all_shards response_policy:agg_min"},
+    {"xadd", "nondeterministic_output"},
+    {"xautoclaim", "nondeterministic_output"},
+    {"xclaim", "nondeterministic_output"},
+    {"xinfo|consumers", "nondeterministic_output"},
+    {"xpending", "nondeterministic_output"},
+    {"xtrim", "nondeterministic_output"},
+    {"zrandmember", "nondeterministic_output"},
+    {"zscan", "nondeterministic_output"},
+};
+
+static void srv_reply_tips(client *c, const char *name)
+{
+    for (size_t i = 0; i < sizeof cmd_tips / sizeof cmd_tips[0]; i++)
+        if (!strcmp(cmd_tips[i].name, name)) {
+            srv_reply_words(c, cmd_tips[i].tips, 1, ""); /* a set of simple strings */
+            return;
+        }
+    srv_reply_set(c, 0);
+}
+
 /* One COMMAND INFO entry (Redis 7: name, arity, flags, first key, last key, step, ACL
  * categories, tips, key specs, subcommands). */
 static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
@@ -962,7 +1075,7 @@ static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
     srv_reply_int(c, last);
     srv_reply_int(c, step);
     srv_reply_words(c, cmd->acl, 1, "@");
-    srv_reply_set(c, 0);
+    srv_reply_tips(c, nm);
     srv_reply_keyspecs(c, srv_specs(nm));
     srv_reply_set(c, cmd->n_subs);
     for (size_t i = 0; i < cmd->n_subs; i++)
@@ -975,6 +1088,7 @@ static const struct {
     const char *name, *acl;
 } data_acl_special[] = {
     {"flushall", "keyspace write slow dangerous"},
+    {"swapdb", "keyspace write fast dangerous"},
     {"flushdb", "keyspace write slow dangerous"},
     {"keys", "keyspace read slow dangerous"},
     {"restore", "keyspace write slow dangerous"},
@@ -1033,9 +1147,34 @@ static void data_cmd_acl(const data_cmd_info *in, char *acl, size_t cap)
     if (!strcmp(g, "generic") || !strcmp(g, "server")) g = "keyspace";
     if (!strcmp(g, "sorted-set")) g = "sortedset";
     if (!strcmp(g, "coordination")) g = "";
-    snprintf(acl, cap, "%s %s %s%s", (in->flags & DATA_CMD_WRITE) ? "write" : "read", g,
+    /* in Redis's category order: keyspace, read, write, then the type's */
+    const char *rw = (in->flags & DATA_CMD_WRITE) ? "write" : "read";
+    int ks = !strcmp(g, "keyspace");
+    snprintf(acl, cap, "%s %s %s%s", ks ? g : rw, ks ? rw : g,
              (in->flags & DATA_CMD_FAST) ? "fast" : "slow",
              (in->flags & DATA_CMD_BLOCKING) ? " blocking" : "");
+}
+
+/* Data commands whose COMMAND flags are not what their data-layer flags make (Redis 7.0's
+ * table: containers carry none, PUBLISH is a pubsub command, PFDEBUG/PFSELFTEST admin). */
+static const struct {
+    const char *name, *flags;
+} data_flags_special[] = {
+    {"memory", ""},
+    {"object", ""},
+    {"xgroup", ""},
+    {"xinfo", ""},
+    {"pfdebug", "write denyoom admin"},
+    {"pfselftest", "admin"},
+    {"publish", "pubsub loading stale fast"},
+    {"spublish", "pubsub loading stale fast"},
+};
+
+static const char *data_flags_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof data_flags_special / sizeof data_flags_special[0]; i++)
+        if (!strcmp(name, data_flags_special[i].name)) return data_flags_special[i].flags;
+    return NULL;
 }
 
 static void srv_reply_data_info(client *c, const data_cmd_info *in)
@@ -1061,16 +1200,22 @@ static void srv_reply_data_info(client *c, const data_cmd_info *in)
     size_t nf = 0;
     for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
         nf += (size_t)fl[i].on;
-    srv_reply_set(c, nf);
-    for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
-        if (fl[i].on) srv_reply_status(c, fl[i].name);
-    srv_reply_int(c, in->first_key);
-    srv_reply_int(c, in->last_key);
-    srv_reply_int(c, in->key_step);
+    const char *special = data_flags_find(in->name);
+    if (special) {
+        srv_reply_words(c, special, 1, "");
+    } else {
+        srv_reply_set(c, nf);
+        for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+            if (fl[i].on) srv_reply_status(c, fl[i].name);
+    }
+    int container = special && !*special; /* its keys are its subcommands' */
+    srv_reply_int(c, container ? 0 : in->first_key);
+    srv_reply_int(c, container ? 0 : in->last_key);
+    srv_reply_int(c, container ? 0 : in->key_step);
     char acl[128];
     data_cmd_acl(in, acl, sizeof(acl));
     srv_reply_words(c, acl, 1, "@");
-    srv_reply_set(c, 0);
+    srv_reply_tips(c, in->name);
     srv_reply_keyspecs(c, in->key_specs);
     srv_reply_set(c, 0);
 }

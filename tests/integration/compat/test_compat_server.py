@@ -587,3 +587,33 @@ def test_config_set_port_in_use(pair):
         pair.assert_clean("config_set_port_in_use")
     finally:
         busy.close()
+
+
+def test_command_table_matches_redis(pair):
+    """COMMAND: for every command both servers know (and every subcommand), name, arity, flags,
+    legacy key positions, ACL categories and tips as Redis 7.0 gives them (flags, categories
+    and tips compared as sets; key specs: test_compat_getkeys.py)."""
+    ref, tgt = pair.both("COMMAND")
+
+    def table(raw):
+        out = {}
+
+        def walk(entry):
+            f = entry[1]
+            name = f[0][1].decode()
+            words = lambda t: sorted(x[1] for x in t[1])  # noqa: E731
+            out[name] = (f[1][1], words(f[2]), f[3][1], f[4][1], f[5][1], words(f[6]), words(f[7]))
+            for sub in f[9][1]:
+                walk(sub)
+
+        for e in parse(raw)[1]:
+            walk(e)
+        return out
+
+    r, t = table(ref), table(tgt)
+    common = sorted(set(r) & set(t))
+    assert len(common) > 200, len(common)
+    bad = [(n, r[n], t[n]) for n in common if r[n] != t[n]]
+    for n, a, b in bad:
+        print("MISMATCH", n, "\n  redis:", a, "\n  synod:", b)
+    assert not bad, [n for n, _, _ in bad]
