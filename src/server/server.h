@@ -189,6 +189,8 @@ struct server {
     int64_t pause_end_ms;          /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
     int pause_all;                 /* ALL (every data command waits) or WRITE (only writes wait) */
     struct srv_stats_tab *cstats;  /* INFO commandstats, errorstats (stats.c) */
+    struct srv_slowlog *slowlog;   /* SLOWLOG (slowlog.c) */
+    struct srv_diag *diag;         /* latency histograms and monitor (latency.c) */
     struct srv_lazyfree *lazyfree; /* the thread freeing big values (lazyfree.c) */
     struct srv_acl *acl;           /* the ACL catalog and this node's ACL LOG (acl.c) */
     long n_monitors;               /* clients in MONITOR mode */
@@ -379,7 +381,6 @@ void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv)
 void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, before node_exec */
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
 void srv_stats_reply_begin(client *c);
-void srv_stats_flush(client *c); /* end of a pass over c's input: the last call's time */
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
 void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
 /* 1: c's output ends on a whole top-level reply, so a whole push appended now answers no request
@@ -398,6 +399,50 @@ void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
 enum { SRV_STAT_ADMIN = 1, SRV_STAT_SIMPLE = 2 };
 const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *flags, int *arity,
                               char *buf, size_t cap);
+
+/* Diagnostics (docs/server.md "Diagnostics"): SLOWLOG (slowlog.c), LATENCY and the per-command
+ * latency histograms (latency.c), this node's own. stats.c times every call with its cycle
+ * counter and hands the ticks to srv_diag_call (with the command's srv_diag_cmd, kept in its
+ * commandstats slot): the histogram sample, and past the thresholds a SLOWLOG entry and a latency
+ * sample. It returns 1 when the entry must wait for the reply (defer: a blocking command not
+ * answered yet, logged when served); orig: the first two arguments as sent (NULL: argv's). */
+enum { SRV_DIAG_FAST = 1, SRV_DIAG_SKIP_SLOWLOG = 2, SRV_DIAG_BLOCKING = 4 };
+typedef struct {
+    struct srv_hist *hist; /* NULL until the first sample */
+    unsigned flags;        /* SRV_DIAG_* (srv_diag_flags) */
+} srv_diag_cmd;
+void srv_diag_init(server *s); /* after srv_stats_init */
+void srv_diag_deinit(server *s);
+void srv_diag_config(server *s); /* settings changed, or the cron: thresholds in ticks */
+int srv_diag_call(server *s, client *c, srv_diag_cmd *dc, uint64_t ticks, int argc,
+                  const data_arg *argv, const data_arg *orig, int defer);
+void srv_diag_cmd_reset(srv_diag_cmd *dc); /* CONFIG RESETSTAT: the histogram goes */
+unsigned srv_diag_flags(const char *fullname);
+long long srv_diag_us(const server *s, uint64_t ticks);
+/* A latency monitor event (expire-cycle, expire-del, ...) that lasted duration_us. */
+void srv_latency_event(server *s, const char *event, int64_t duration_us);
+void srv_latency_info(server *s, resp_buf *b); /* INFO latencystats */
+void srv_cmd_latency(server *s, client *c, int argc, const data_arg *argv);
+void srv_slowlog_init(server *s);
+void srv_slowlog_deinit(server *s);
+/* Logs a call (args trimmed and redacted as Redis; peer and name from c). */
+void srv_slowlog_push(server *s, client *c, int argc, const data_arg *argv, long long duration_us);
+void srv_cmd_slowlog(server *s, client *c, int argc, const data_arg *argv);
+/* Is argument i of argv shown as "(redacted)" (MONITOR, SLOWLOG; stats.c)? Redis 7.0: AUTH's,
+ * HELLO ... AUTH's credentials, ACL SETUSER's from the user name on, CONFIG SET's values of
+ * requirepass, masterauth, masteruser. */
+int srv_redacted(int argc, const data_arg *argv, int i);
+/* stats.c's clock: ticks now, microseconds per tick; fn for every commandstats slot (its full
+ * name and diagnostics); EXEC's commands as they run (end 0 before, 1 after: host.c) */
+uint64_t srv_stats_ticks(void);
+double srv_stats_us_per_tick(const server *s);
+void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_cmd *dc),
+                    void *ctx);
+void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end);
+/* 1 if the server command fullname ("config|set") has the COMMAND flag (dispatch.c) */
+int srv_cmd_has_flag(const char *fullname, const char *flag);
+/* A help reply: one status line per string, NULL-terminated (cmd_conn.c) */
+void srv_reply_help(client *c, const char *const *lines);
 
 /* ACL (acl.c, cmd_acl.c; docs/security.md). Users are the data layer's replicated table; a
  * client holds its user's name (srv_acl_username). srv_acl_gate checks a request before it is
