@@ -8,13 +8,12 @@
  * to ticks once per cron tick, pushes a SLOWLOG entry and a latency sample. The common case is a
  * multiply, a count of leading zeros and an increment.
  *
- * The histogram is ours, not HdrHistogram: buckets of a sixteenth of a power of two of
- * nanoseconds (values below 16 ns exact), from 1 ns to 1 s (Redis's range; longer calls count as
- * 1 s): 432 counters, allocated at a command's first call. LATENCY HISTOGRAM prints, as Redis,
- * the cumulative count at each power of two from 1024 ns, keyed by the microsecond label Redis
- * prints for it (1, 2, 4, 8, 16, 33, 66, ...: HdrHistogram's highest equivalent value of 2^k at
- * two significant digits); a bucket straddling 2^k counts at 2^k. Percentiles are the upper edge
- * of the bucket holding them (at most 1/16 above the true value). */
+ * The histogram is util/hist.h's (log-linear buckets of nanoseconds, 1/16 of a power of two
+ * wide, allocated at a command's first call). LATENCY HISTOGRAM prints, as Redis, the cumulative
+ * count at each power of two from 1024 ns, keyed by the microsecond label Redis prints for it
+ * (1, 2, 4, 8, 16, 33, 66, ...: HdrHistogram's highest equivalent value of 2^k at two
+ * significant digits); the bucket holding 2^k counts at 2^k. Percentiles are the upper edge of
+ * the bucket holding them (at most 1/16 above the true value). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +23,7 @@
 
 #include "server/server.h"
 #include "util/assert.h"
-
-#define HIST_SUB_BITS 4
-#define HIST_SUB      (1 << HIST_SUB_BITS)
-#define HIST_N        (HIST_SUB + (30 - HIST_SUB_BITS) * HIST_SUB) /* up to 2^30 ns */
-#define HIST_MAX_NS   1000000000ull /* Redis's LATENCY_HISTOGRAM_MAX_VALUE */
-
-struct srv_hist {
-    uint64_t n;         /* samples */
-    uint64_t b[HIST_N]; /* b[i]: samples in bucket i */
-};
+#include "util/hist.h"
 
 #define LAT_TS_LEN     160 /* samples per event, one per second at most (Redis's LATENCY_TS_LEN) */
 #define LAT_EVENTS_MAX 16
@@ -63,58 +53,19 @@ struct srv_diag {
 
 /* --- histogram ------------------------------------------------------------------------- */
 
-static unsigned hist_index(uint64_t ns)
-{
-    if (ns < HIST_SUB) return (unsigned)ns;
-    unsigned m = 63u - (unsigned)__builtin_clzll(ns); /* >= HIST_SUB_BITS */
-    unsigned sub = (unsigned)(ns >> (m - HIST_SUB_BITS)) & (HIST_SUB - 1);
-    return HIST_SUB + (m - HIST_SUB_BITS) * HIST_SUB + sub;
-}
-
-static uint64_t bucket_low(unsigned i)
-{
-    if (i < HIST_SUB) return i;
-    unsigned m = (i - HIST_SUB) / HIST_SUB + HIST_SUB_BITS, sub = (i - HIST_SUB) % HIST_SUB;
-    return (uint64_t)(HIST_SUB + sub) << (m - HIST_SUB_BITS);
-}
-
-static uint64_t bucket_high(unsigned i)
-{
-    if (i < HIST_SUB) return i;
-    unsigned m = (i - HIST_SUB) / HIST_SUB + HIST_SUB_BITS;
-    return bucket_low(i) + (1ull << (m - HIST_SUB_BITS)) - 1;
-}
-
 static void hist_add(srv_diag_cmd *dc, uint64_t ns)
 {
     if (!dc->hist) {
         dc->hist = calloc(1, sizeof(*dc->hist));
         if (!dc->hist) return; /* a statistic: skipped rather than fail the call */
     }
-    if (ns < 1) ns = 1;
-    if (ns > HIST_MAX_NS) ns = HIST_MAX_NS;
-    dc->hist->b[hist_index(ns)]++;
-    dc->hist->n++;
+    syn_hist_add(dc->hist, ns);
 }
 
 void srv_diag_cmd_reset(srv_diag_cmd *dc)
 {
     free(dc->hist);
     dc->hist = NULL;
-}
-
-/* The value at percentile p as HdrHistogram reports it: the bucket holding the
- * round(p% of n)-th sample (at least the first); its upper edge (lower for p = 0). */
-static uint64_t hist_percentile(const struct srv_hist *h, double p)
-{
-    if (p > 100.0) p = 100.0;
-    uint64_t want = (uint64_t)(p / 100.0 * (double)h->n + 0.5), seen = 0;
-    if (want < 1) want = 1;
-    for (unsigned i = 0; i < HIST_N; i++) {
-        seen += h->b[i];
-        if (seen >= want) return p == 0.0 ? bucket_low(i) : bucket_high(i);
-    }
-    return 0;
 }
 
 /* --- configuration ------------------------------------------------------------------------ */
@@ -287,7 +238,7 @@ static void info_line(void *ctx, const char *name, srv_diag_cmd *dc)
         char p[64];
         fmt_pct(p, sizeof(p), s->diag->pct[j]);
         int w = snprintf(line + len, sizeof(line) - len, "%sp%s=%.3f", j ? "," : "", p,
-                         (double)hist_percentile(dc->hist, s->diag->pct[j]) / 1000.0);
+                         (double)syn_hist_percentile(dc->hist, s->diag->pct[j]) / 1000.0);
         if (w < 0) break;
         len += (size_t)w;
     }
@@ -314,13 +265,13 @@ static long long level_label(unsigned k)
 
 /* Replies label, cumulative count for each level where the count grew (c NULL: counts only);
  * returns how many. */
-static size_t cdf(const struct srv_hist *h, client *c)
+static size_t cdf(const syn_hist *h, client *c)
 {
     size_t out = 0;
     uint64_t cum = 0, prev = 0;
     unsigned i = 0;
     for (unsigned k = 10; k <= 30 && cum < h->n; k++) {
-        unsigned last = k == 30 ? HIST_N - 1 : hist_index(1ull << k);
+        unsigned last = k == 30 ? SYN_HIST_N - 1 : syn_hist_index(1ull << k);
         for (; i <= last; i++)
             cum += h->b[i];
         if (cum > prev) {
@@ -335,7 +286,7 @@ static size_t cdf(const struct srv_hist *h, client *c)
     return out;
 }
 
-static void reply_cdf(client *c, const char *name, const struct srv_hist *h)
+static void reply_cdf(client *c, const char *name, const syn_hist *h)
 {
     srv_reply_cstr(c, name);
     srv_reply_map(c, 2);

@@ -27,6 +27,7 @@
 #include "node/node.h"
 #include "resp/resp.h"
 #include "server/config.h"
+#include "util/hist.h"
 #include "util/log.h"
 
 #define SRV_VERSION         "0.1.0"
@@ -408,8 +409,8 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
  * answered yet, logged when served); orig: the first two arguments as sent (NULL: argv's). */
 enum { SRV_DIAG_FAST = 1, SRV_DIAG_SKIP_SLOWLOG = 2, SRV_DIAG_BLOCKING = 4 };
 typedef struct {
-    struct srv_hist *hist; /* NULL until the first sample */
-    unsigned flags;        /* SRV_DIAG_* (srv_diag_flags) */
+    syn_hist *hist; /* NULL until the first sample */
+    unsigned flags; /* SRV_DIAG_* (srv_diag_flags) */
 } srv_diag_cmd;
 void srv_diag_init(server *s); /* after srv_stats_init */
 void srv_diag_deinit(server *s);

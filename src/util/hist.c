@@ -1,0 +1,57 @@
+/* hist.c — the log-linear latency histogram of hist.h. */
+#include "util/hist.h"
+
+#include "util/assert.h"
+
+unsigned syn_hist_index(uint64_t v)
+{
+    if (v < SYN_HIST_SUB) return (unsigned)v;
+    unsigned m = 63u - (unsigned)__builtin_clzll(v); /* >= SYN_HIST_SUB_BITS */
+    unsigned sub = (unsigned)(v >> (m - SYN_HIST_SUB_BITS)) & (SYN_HIST_SUB - 1);
+    return SYN_HIST_SUB + (m - SYN_HIST_SUB_BITS) * SYN_HIST_SUB + sub;
+}
+
+uint64_t syn_hist_low(unsigned i)
+{
+    SYN_ASSERT(i < SYN_HIST_N);
+    if (i < SYN_HIST_SUB) return i;
+    unsigned m = (i - SYN_HIST_SUB) / SYN_HIST_SUB + SYN_HIST_SUB_BITS;
+    unsigned sub = (i - SYN_HIST_SUB) % SYN_HIST_SUB;
+    return (uint64_t)(SYN_HIST_SUB + sub) << (m - SYN_HIST_SUB_BITS);
+}
+
+uint64_t syn_hist_high(unsigned i)
+{
+    if (i < SYN_HIST_SUB) return i;
+    unsigned m = (i - SYN_HIST_SUB) / SYN_HIST_SUB + SYN_HIST_SUB_BITS;
+    return syn_hist_low(i) + (1ull << (m - SYN_HIST_SUB_BITS)) - 1;
+}
+
+void syn_hist_add(syn_hist *h, uint64_t v)
+{
+    if (v < 1) v = 1;
+    if (v > SYN_HIST_MAX) v = SYN_HIST_MAX;
+    h->b[syn_hist_index(v)]++;
+    h->n++;
+}
+
+uint64_t syn_hist_percentile(const syn_hist *h, double p)
+{
+    if (p > 100.0) p = 100.0;
+    if (p < 0.0) p = 0.0;
+    uint64_t want = (uint64_t)(p / 100.0 * (double)h->n + 0.5), seen = 0;
+    if (want < 1) want = 1;
+    for (unsigned i = 0; i < SYN_HIST_N; i++) {
+        seen += h->b[i];
+        if (seen >= want) return p == 0.0 ? syn_hist_low(i) : syn_hist_high(i);
+    }
+    return 0;
+}
+
+uint64_t syn_hist_count_upto(const syn_hist *h, unsigned i)
+{
+    uint64_t n = 0;
+    for (unsigned j = 0; j <= i && j < SYN_HIST_N; j++)
+        n += h->b[j];
+    return n;
+}
