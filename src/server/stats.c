@@ -79,15 +79,21 @@ typedef struct {
     cstat **inner; /* EXEC: the queued commands, reply array element i = inner[i] */
     int n_inner;
     slow_pend *slow; /* NULL: nothing to log when answered */
+    /* EXEC: a copy of the MULTI queue (the commands as sent, for SLOWLOG), read one command per
+     * srv_stats_exec_step at queue_off */
+    uint8_t *queue;
+    size_t queue_len, queue_off;
 } pend;
 
 struct srv_cstats {
     pend *pend;
     size_t head, n, cap; /* ring; cap a power of two */
     uint64_t next_seq;
-    uint64_t start_us; /* now_ticks when the request being handled was parsed */
-    uint64_t exec_t0;  /* now_ticks when the current command of an applied EXEC started */
-    data_arg orig[2];  /* its first two arguments as sent (ACL SETUSER is rewritten in place) */
+    uint64_t start_us;   /* now_ticks when the request being handled was parsed */
+    uint64_t exec_t0;    /* now_ticks when the current command of an applied EXEC started */
+    data_arg *exec_argv; /* scratch: that command as queued */
+    int exec_argv_cap;
+    data_arg orig[2]; /* its first two arguments as sent (ACL SETUSER is rewritten in place) */
     /* the request being handled: its command, kind, whether queued, no MONITOR line */
     cstat *cur_st;
     int cur_kind, cur_fixed, cur_queued, cur_admin, cur_fed;
@@ -266,11 +272,14 @@ void srv_stats_client_free(client *c)
     for (size_t i = 0; i < cs->n; i++) {
         free(cs->pend[(cs->head + i) & (cs->cap - 1)].inner);
         free(cs->pend[(cs->head + i) & (cs->cap - 1)].slow);
+        free(cs->pend[(cs->head + i) & (cs->cap - 1)].queue);
     }
     free(cs->pend);
     free(cs->rem);
     free(cs->top.inner);
     free(cs->top.slow);
+    free(cs->top.queue);
+    free(cs->exec_argv);
     free(cs);
     c->cs = NULL;
 }
@@ -363,6 +372,14 @@ void srv_stats_set_inner(server *s, client *c)
     }
     e->n_inner = i;
     free(argv);
+    if (s->cfg.slowlog_log_slower_than >= 0 && c->multi.len) {
+        e->queue = malloc(c->multi.len);
+        if (e->queue) {
+            memcpy(e->queue, c->multi.data, c->multi.len);
+            e->queue_len = c->multi.len;
+            e->queue_off = 0;
+        }
+    }
 }
 
 static void drop_tail(struct srv_cstats *cs)
@@ -370,6 +387,7 @@ static void drop_tail(struct srv_cstats *cs)
     pend *e = tail(cs);
     free(e->inner);
     free(e->slow);
+    free(e->queue);
     cs->n--;
 }
 
@@ -438,7 +456,8 @@ void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_
 }
 
 /* A command of an applied EXEC, run for c: timed alone (its call is counted as EXEC's reply is
- * walked). argv is the form the log carries. */
+ * walked). argv is the form the log carries; SLOWLOG gets the command as it was queued, from
+ * the EXEC's copy of the queue (EXEC's reply array was walked first: cs->top is the EXEC). */
 void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end)
 {
     struct srv_cstats *cs = cs_of(c);
@@ -447,6 +466,15 @@ void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, i
         return;
     }
     uint64_t dt = now_ticks() - cs->exec_t0;
+    pend *e = cs->top_has ? &cs->top : NULL;
+    if (e && e->queue) {
+        int k = nentry_get_args(e->queue, e->queue_len, &e->queue_off, &cs->exec_argv,
+                                &cs->exec_argv_cap);
+        if (k > 0) {
+            argc = k;
+            argv = cs->exec_argv;
+        }
+    }
     int ok, flags;
     cstat *st = argc > 0 ? lookup(s, argc, argv, &ok, &flags) : NULL;
     if (!st) return;
@@ -472,6 +500,8 @@ static void finish_top(server *s, client *c, struct srv_cstats *cs)
         }
         free(e->inner);
         e->inner = NULL;
+        free(e->queue);
+        e->queue = NULL;
     }
     cs->top_has = 0;
 }

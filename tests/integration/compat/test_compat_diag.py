@@ -118,7 +118,8 @@ def test_slowlog_entries(pair):
         ("CONFIG", "SET", "requirepass", "", "hz", "10"), ("CONFIG", "SET", "nosuch", "1"),
         ("CONFIG", "SET", "hz", "10", "requirepass"),
         ("GET",), ("NOSUCHCMD", "a"), ("CLIENT", "NOSUB"),  # rejected: not logged
-        ("MULTI",), ("SET", "m", "1"), ("INCR", "m"), ("EXEC",),
+        ("MULTI",), ("SET", "m", "1"), ("INCR", "m"), ("EXPIRE", "m", "100"), ("SPOP", "s"),
+        ("SET", "m2", "1", "EX", "100"), ("PING",), ("EXEC",),
         ("CLIENT", "SETNAME", ""), ("PING",),
     ]  # fmt: skip
     try:
