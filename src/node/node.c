@@ -833,6 +833,10 @@ void node_before_sleep(net_loop *l, void *ctx)
         node_process(n);
     }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
+    if (n->host->latency && n->wal) { /* this pass's longest WAL fdatasync (LATENCY) */
+        uint64_t us = wal_take_sync_us_max(n->wal);
+        if (us) n->host->latency(n->host->host, "wal-fsync", (int64_t)us);
+    }
     n->host->flush(n->host->host);
 }
 
