@@ -40,6 +40,9 @@ void script_destroy(script_engine *se);
  * caller (script_out.ctx != NULL): MONITOR's "lua" lines (src/server/stats.c). */
 typedef void (*script_call_hook)(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx);
+/* Called after each such command has run (same arguments, same hook_ctx): SLOWLOG and the
+ * latency histograms time it between the two. */
+void script_set_call_done_hook(script_engine *se, script_call_hook fn);
 
 /* Called when redis.call / pcall is refused by ACL and the run has a caller (out_ctx): the
  * denial (ACL_DENIED_*), the user and the object refused (the command's name, a key, a

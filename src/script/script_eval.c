@@ -414,6 +414,11 @@ static int acl_prefixed(int argc, const data_arg *argv)
     return argc >= 3 && sarg_is(&argv[0], "acl_as");
 }
 
+void script_set_call_done_hook(script_engine *se, script_call_hook fn)
+{
+    se->call_done_hook = fn;
+}
+
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx)
 {
     se->call_hook = fn;

@@ -406,7 +406,8 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
  * counter and hands the ticks to srv_diag_call (with the command's srv_diag_cmd, kept in its
  * commandstats slot): the histogram sample, and past the thresholds a SLOWLOG entry and a latency
  * sample. It returns 1 when the entry must wait for the reply (defer: a blocking command not
- * answered yet, logged when served); orig: the first two arguments as sent (NULL: argv's). */
+ * answered yet, logged when served); orig: the first two arguments as sent (NULL: argv's); c
+ * NULL: a command a script ran. */
 enum { SRV_DIAG_FAST = 1, SRV_DIAG_SKIP_SLOWLOG = 2, SRV_DIAG_BLOCKING = 4 };
 typedef struct {
     syn_hist *hist; /* NULL until the first sample */
@@ -426,7 +427,8 @@ void srv_latency_info(server *s, resp_buf *b); /* INFO latencystats */
 void srv_cmd_latency(server *s, client *c, int argc, const data_arg *argv);
 void srv_slowlog_init(server *s);
 void srv_slowlog_deinit(server *s);
-/* Logs a call (args trimmed and redacted as Redis; peer and name from c). */
+/* Logs a call (args trimmed and redacted as Redis; peer and name from c; c NULL: a command a
+ * script ran, shown as Redis's Lua client "?:0"). */
 void srv_slowlog_push(server *s, client *c, int argc, const data_arg *argv, long long duration_us);
 void srv_cmd_slowlog(server *s, client *c, int argc, const data_arg *argv);
 /* Is argument i of argv shown as "(redacted)" (MONITOR, SLOWLOG; stats.c)? Redis 7.0: AUTH's,

@@ -127,8 +127,9 @@ void srv_slowlog_push(server *s, client *c, int argc, const data_arg *argv, long
     e->id = l->next_id++;
     e->time_s = srv_now_ms() / 1000;
     e->duration_us = duration_us;
-    e->peer = dup_bytes(c->addr, strlen(c->addr));
-    e->name = dup_bytes(c->name ? c->name : "", c->name ? strlen(c->name) : 0);
+    const char *peer = c ? c->addr : "?:0", *name = c && c->name ? c->name : "";
+    e->peer = dup_bytes(peer, strlen(peer));
+    e->name = dup_bytes(name, strlen(name));
     e->next = l->head;
     l->head = e;
     l->len++;

@@ -91,6 +91,8 @@ struct srv_cstats {
     uint64_t next_seq;
     uint64_t start_us;   /* now_ticks when the request being handled was parsed */
     uint64_t exec_t0;    /* now_ticks when the current command of an applied EXEC started */
+    uint64_t lua_t0;     /* now_ticks when the command a script runs for this client started */
+    cstat *lua_st;       /* ... and its slot */
     data_arg *exec_argv; /* scratch: that command as queued */
     int exec_argv_cap;
     data_arg orig[2]; /* its first two arguments as sent (ACL SETUSER is rewritten in place) */
@@ -110,6 +112,7 @@ struct srv_cstats {
 };
 
 static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
+static void lua_call_done(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv);
 static int arg_is(const data_arg *a, const char *s);
 
 static uint64_t mono_ns(void)
@@ -153,6 +156,7 @@ void srv_stats_init(server *s)
     while (mono_ns() - s->cstats->ns0 < 2000000) /* 2 ms: a first tick rate within 0.1% */
         ;
     script_set_call_hook(s->se, lua_call_hook, s);
+    script_set_call_done_hook(s->se, lua_call_done);
 }
 
 void srv_stats_deinit(server *s)
@@ -749,6 +753,23 @@ static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_ar
     cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)));
     if (st) st->calls++;
     if (s->n_monitors && !c->nc.forwarded) feed(s, data_selected(s->ds), "lua", argc, argv);
+    struct srv_cstats *cs = cs_of(c);
+    cs->lua_st = st;
+    cs->lua_t0 = now_ticks();
+}
+
+/* ... and after it ran: timed as Redis times a script's calls (SLOWLOG shows them for the
+ * script's own client, "?:0" with no name, as Redis 7.0 does) */
+static void lua_call_done(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv)
+{
+    server *s = hook_ctx;
+    struct srv_cstats *cs = cs_of(out_ctx);
+    cstat *st = cs->lua_st;
+    if (!st) return;
+    uint64_t dt = now_ticks() - cs->lua_t0;
+    cs->lua_st = NULL;
+    st->usec += dt;
+    (void)srv_diag_call(s, NULL, &st->dc, dt, argc, argv, NULL, 0);
 }
 
 static void feed(server *s, int db, const char *origin, int argc, const data_arg *argv)
