@@ -454,6 +454,7 @@ static void process_input(client *c)
     }
     c->flags &= ~CLIENT_REPLY_SKIP;
     c->flags = (c->flags & ~CLIENT_IN_INPUT) | was_in;
+    srv_stats_flush(c);
     if (pos > 0) {
         memmove(c->qbuf, c->qbuf + pos, c->qlen - pos);
         c->qlen -= pos;

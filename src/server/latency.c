@@ -53,13 +53,9 @@ struct srv_diag {
 
 /* --- histogram ------------------------------------------------------------------------- */
 
-static void hist_add(srv_diag_cmd *dc, uint64_t ns)
+void srv_diag_hist_new(srv_diag_cmd *dc)
 {
-    if (!dc->hist) {
-        dc->hist = calloc(1, sizeof(*dc->hist));
-        if (!dc->hist) return; /* a statistic: skipped rather than fail the call */
-    }
-    syn_hist_add(dc->hist, ns);
+    dc->hist = calloc(1, sizeof(*dc->hist)); /* NULL: a statistic, skipped rather than fail */
 }
 
 void srv_diag_cmd_reset(srv_diag_cmd *dc)
@@ -90,6 +86,10 @@ static void refresh(server *s)
                        : to_ticks((double)cfg->latency_monitor_threshold * 1e6, d->ns_per_tick);
     d->min_ticks = d->slow_ticks < d->lat_ticks ? d->slow_ticks : d->lat_ticks;
     d->tracking = cfg->latency_tracking != 0;
+    double mult = d->ns_per_tick * 4294967296.0;
+    s->diag_hot.ns_mult = mult >= 1.8e19 ? UINT64_MAX : (uint64_t)mult;
+    s->diag_hot.min_ticks = d->min_ticks;
+    s->diag_hot.tracking = d->tracking;
     d->n_pct =
         srv_config_parse_percentiles(cfg->latency_tracking_info_percentiles, d->pct, PCT_MAX);
     if (d->n_pct < 0) d->n_pct = 0;
@@ -161,7 +161,7 @@ static void slow_call(server *s, client *c, const srv_diag_cmd *dc, uint64_t tic
                       const data_arg *argv, const data_arg *orig)
 {
     struct srv_diag *d = s->diag;
-    double us = (double)ticks * d->ns_per_tick / 1000.0;
+    double us = (double)srv_diag_ns(s, ticks) / 1000.0;
     if (ticks >= d->lat_ticks)
         srv_latency_event(s, (dc->flags & SRV_DIAG_FAST) ? "fast-command" : "command", (int64_t)us);
     if (ticks < d->slow_ticks || (dc->flags & SRV_DIAG_SKIP_SLOWLOG) || argc < 1) return;
@@ -179,23 +179,17 @@ static void slow_call(server *s, client *c, const srv_diag_cmd *dc, uint64_t tic
     free(a);
 }
 
-int srv_diag_call(server *s, client *c, srv_diag_cmd *dc, uint64_t ticks, int argc,
+/* Past a threshold (srv_diag_call's inline part decided): SLOWLOG and the latency monitor. */
+int srv_diag_slow(server *s, client *c, srv_diag_cmd *dc, uint64_t ticks, int argc,
                   const data_arg *argv, const data_arg *orig, int defer)
 {
     struct srv_diag *d = s->diag;
-    if (d->tracking) hist_add(dc, (uint64_t)((double)ticks * d->ns_per_tick));
-    if (ticks < d->min_ticks) return 0;
     if (defer && (dc->flags & SRV_DIAG_BLOCKING)) {
         /* a blocking command is logged when it is served (its reply), as Redis */
         return ticks >= d->slow_ticks;
     }
     slow_call(s, c, dc, ticks, argc, argv, orig);
     return 0;
-}
-
-long long srv_diag_us(const server *s, uint64_t ticks)
-{
-    return (long long)((double)ticks * s->diag->ns_per_tick / 1000.0);
 }
 
 unsigned srv_diag_flags(const char *fullname)

@@ -62,6 +62,12 @@ struct srv_stats_tab {
 
 enum { PEND_CALL = 0, PEND_REJECT = 1 };
 
+/* EXEC's copy of its MULTI queue (one allocation). */
+struct exec_queue {
+    size_t len, off; /* off: the next command */
+    uint8_t data[];
+};
+
 /* A blocking command's SLOWLOG entry, written when it is served (its reply). */
 typedef struct {
     int argc;
@@ -81,15 +87,19 @@ typedef struct {
     slow_pend *slow; /* NULL: nothing to log when answered */
     /* EXEC: a copy of the MULTI queue (the commands as sent, for SLOWLOG), read one command per
      * srv_stats_exec_step at queue_off */
-    uint8_t *queue;
-    size_t queue_len, queue_off;
+    struct exec_queue *queue;
 } pend;
 
 struct srv_cstats {
     pend *pend;
     size_t head, n, cap; /* ring; cap a power of two */
     uint64_t next_seq;
-    uint64_t start_us;   /* now_ticks when the request being handled was parsed */
+    uint64_t start_us; /* now_ticks when the request being handled was parsed */
+    /* the clock read that ended the previous call of this pass over the input (chain = 1): the
+     * next request of a pipeline starts there (its parsing, a few ns, is then in its time), so
+     * a pipelined request costs one clock read, as before SLOWLOG */
+    uint64_t last_end;
+    int chain;
     uint64_t exec_t0;    /* now_ticks when the current command of an applied EXEC started */
     uint64_t lua_t0;     /* now_ticks when the command a script runs for this client started */
     cstat *lua_st;       /* ... and its slot */
@@ -323,7 +333,8 @@ void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
     cs->stalled_fed = 0;
     cs->orig[0] = argv[0];
     cs->orig[1] = argc > 1 ? argv[1] : argv[0];
-    cs->start_us = now_us(); /* a cycle counter: this and srv_stats_end's read cost ~10 ns */
+    cs->start_us = cs->chain ? cs->last_end : now_us();
+    cs->chain = 0;
 }
 
 void srv_stats_reply_on(client *c)
@@ -377,11 +388,11 @@ void srv_stats_set_inner(server *s, client *c)
     e->n_inner = i;
     free(argv);
     if (s->cfg.slowlog_log_slower_than >= 0 && c->multi.len) {
-        e->queue = malloc(c->multi.len);
+        e->queue = malloc(sizeof(*e->queue) + c->multi.len);
         if (e->queue) {
-            memcpy(e->queue, c->multi.data, c->multi.len);
-            e->queue_len = c->multi.len;
-            e->queue_off = 0;
+            memcpy(e->queue->data, c->multi.data, c->multi.len);
+            e->queue->len = c->multi.len;
+            e->queue->off = 0;
         }
     }
 }
@@ -390,8 +401,10 @@ static void drop_tail(struct srv_cstats *cs)
 {
     pend *e = tail(cs);
     free(e->inner);
-    free(e->slow);
-    free(e->queue);
+    if (e->slow || e->queue) { /* rare: a blocking command, an EXEC */
+        free(e->slow);
+        free(e->queue);
+    }
     cs->n--;
 }
 
@@ -429,18 +442,26 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
         return;
     }
     if (cs->cur_st && cs->cur_kind == PEND_CALL && !cs->cur_queued) {
-        uint64_t dt = now_us() - cs->start_us;
+        uint64_t t = now_us();
+        uint64_t dt = t - cs->start_us;
+        cs->last_end = t;
+        cs->chain = 1;
         cs->cur_st->calls++;
         cs->cur_st->usec += dt;
         if (!cs->cur_admin && !cs->cur_fed) srv_monitor_feed(s, c, argc, argv);
         if (srv_diag_call(s, c, &cs->cur_st->dc, dt, argc, argv, cs->orig, !sync) && mine) {
             free(e->slow);
-            e->slow = slow_copy(cs, argc, argv, srv_diag_us(s, dt));
+            e->slow = slow_copy(cs, argc, argv, (long long)(srv_diag_ns(s, dt) / 1000));
         }
     }
     if (mine && sync) {
         drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
     }
+}
+
+void srv_stats_flush(client *c)
+{
+    if (c->cs) c->cs->chain = 0; /* the next pass starts after a wait: read the clock again */
 }
 
 uint64_t srv_stats_ticks(void)
@@ -472,15 +493,19 @@ void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, i
     uint64_t dt = now_ticks() - cs->exec_t0;
     pend *e = cs->top_has ? &cs->top : NULL;
     if (e && e->queue) {
-        int k = nentry_get_args(e->queue, e->queue_len, &e->queue_off, &cs->exec_argv,
+        int k = nentry_get_args(e->queue->data, e->queue->len, &e->queue->off, &cs->exec_argv,
                                 &cs->exec_argv_cap);
         if (k > 0) {
             argc = k;
             argv = cs->exec_argv;
         }
     }
-    int ok, flags;
-    cstat *st = argc > 0 ? lookup(s, argc, argv, &ok, &flags) : NULL;
+    int ok, flags, arity;
+    char buf[CMDNAME_MAX];
+    cstat *st =
+        argc > 0
+            ? cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)))
+            : NULL;
     if (!st) return;
     st->usec += dt;
     (void)srv_diag_call(s, c, &st->dc, dt, argc, argv, NULL, 0);
@@ -504,8 +529,10 @@ static void finish_top(server *s, client *c, struct srv_cstats *cs)
         }
         free(e->inner);
         e->inner = NULL;
-        free(e->queue);
-        e->queue = NULL;
+        if (e->queue) {
+            free(e->queue);
+            e->queue = NULL;
+        }
     }
     cs->top_has = 0;
 }

@@ -3,14 +3,6 @@
 
 #include "util/assert.h"
 
-unsigned syn_hist_index(uint64_t v)
-{
-    if (v < SYN_HIST_SUB) return (unsigned)v;
-    unsigned m = 63u - (unsigned)__builtin_clzll(v); /* >= SYN_HIST_SUB_BITS */
-    unsigned sub = (unsigned)(v >> (m - SYN_HIST_SUB_BITS)) & (SYN_HIST_SUB - 1);
-    return SYN_HIST_SUB + (m - SYN_HIST_SUB_BITS) * SYN_HIST_SUB + sub;
-}
-
 uint64_t syn_hist_low(unsigned i)
 {
     SYN_ASSERT(i < SYN_HIST_N);
@@ -25,14 +17,6 @@ uint64_t syn_hist_high(unsigned i)
     if (i < SYN_HIST_SUB) return i;
     unsigned m = (i - SYN_HIST_SUB) / SYN_HIST_SUB + SYN_HIST_SUB_BITS;
     return syn_hist_low(i) + (1ull << (m - SYN_HIST_SUB_BITS)) - 1;
-}
-
-void syn_hist_add(syn_hist *h, uint64_t v)
-{
-    if (v < 1) v = 1;
-    if (v > SYN_HIST_MAX) v = SYN_HIST_MAX;
-    h->b[syn_hist_index(v)]++;
-    h->n++;
 }
 
 uint64_t syn_hist_percentile(const syn_hist *h, double p)

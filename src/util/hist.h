@@ -19,10 +19,24 @@ typedef struct {
     uint64_t b[SYN_HIST_N]; /* b[i]: samples in bucket i */
 } syn_hist;
 
-unsigned syn_hist_index(uint64_t v);        /* the bucket of v (v <= SYN_HIST_MAX) */
-uint64_t syn_hist_low(unsigned i);          /* the smallest value of bucket i */
-uint64_t syn_hist_high(unsigned i);         /* the largest value of bucket i */
-void syn_hist_add(syn_hist *h, uint64_t v); /* v clamped to 1..SYN_HIST_MAX */
+/* the bucket of v (v <= SYN_HIST_MAX); inline: it is on every request's path */
+static inline unsigned syn_hist_index(uint64_t v)
+{
+    if (v < SYN_HIST_SUB) return (unsigned)v;
+    unsigned m = 63u - (unsigned)__builtin_clzll(v); /* >= SYN_HIST_SUB_BITS */
+    unsigned sub = (unsigned)(v >> (m - SYN_HIST_SUB_BITS)) & (SYN_HIST_SUB - 1);
+    return SYN_HIST_SUB + (m - SYN_HIST_SUB_BITS) * SYN_HIST_SUB + sub;
+}
+uint64_t syn_hist_low(unsigned i);  /* the smallest value of bucket i */
+uint64_t syn_hist_high(unsigned i); /* the largest value of bucket i */
+/* v clamped to 1..SYN_HIST_MAX */
+static inline void syn_hist_add(syn_hist *h, uint64_t v)
+{
+    if (v < 1) v = 1;
+    if (v > SYN_HIST_MAX) v = SYN_HIST_MAX;
+    h->b[syn_hist_index(v)]++;
+    h->n++;
+}
 /* The value at percentile p (0..100) as HdrHistogram reports it: the bucket of the
  * round(p% of n)-th smallest sample (at least the first); its largest value (smallest for p = 0).
  * 0 when empty. */
