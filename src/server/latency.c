@@ -3,10 +3,11 @@
  * duration feeds, as Redis 7.0 does it (docs/server.md "Diagnostics"). All of it is this node's:
  * nothing is replicated.
  *
- * Durations come from stats.c's cycle counter (ticks): srv_diag_call gets every call's ticks,
- * records them in the command's histogram (latency-tracking) and, past the thresholds converted
- * to ticks once per cron tick, pushes a SLOWLOG entry and a latency sample. The common case is a
- * multiply, a count of leading zeros and an increment.
+ * Durations come from stats.c's cycle counter (ticks): srv_diag_call (inline, server.h) gets
+ * every call's ticks and records them in the command's histogram (latency-tracking); past the
+ * thresholds (converted to ticks once per cron tick into server.diag_hot) srv_diag_slow pushes a
+ * SLOWLOG entry and a latency sample. The common case is a multiply, a count of leading zeros
+ * and an increment.
  *
  * The histogram is util/hist.h's (log-linear buckets of nanoseconds, 1/16 of a power of two
  * wide, allocated at a command's first call). LATENCY HISTOGRAM prints, as Redis, the cumulative
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "server/server.h"
 #include "util/assert.h"
@@ -48,7 +48,7 @@ struct srv_diag {
     int tracking;
     double pct[PCT_MAX];
     int n_pct;
-    lat_series ev[LAT_EVENTS_MAX]; /* in order of first sample */
+    lat_series ev[LAT_EVENTS_MAX]; /* LATEST lists them in slot order */
 };
 
 /* --- histogram ------------------------------------------------------------------------- */
@@ -115,13 +115,14 @@ void srv_diag_config(server *s)
 
 /* --- the latency monitor ------------------------------------------------------------------ */
 
+/* An event by its exact name (as Redis: HISTORY and GRAPH are case-sensitive, RESET is not). */
 static lat_series *series(struct srv_diag *d, const char *name, int create)
 {
     lat_series *free_slot = NULL;
     for (int i = 0; i < LAT_EVENTS_MAX; i++) {
         if (!d->ev[i].name[0]) {
             if (!free_slot) free_slot = &d->ev[i];
-        } else if (strcasecmp(d->ev[i].name, name) == 0) {
+        } else if (strcmp(d->ev[i].name, name) == 0) {
             return &d->ev[i];
         }
     }

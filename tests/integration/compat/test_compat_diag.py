@@ -9,6 +9,7 @@ Both servers are shared by the session: every test leaves the settings at Redis'
 """
 
 import re
+import time
 
 from .diff import SHAPE, U, show
 from .resp_raw import encode_command, parse
@@ -156,7 +157,6 @@ def test_slowlog_blocked_command_logged_when_served(pair, connect):
             waiter = connect(side)
             waiter.send_raw(encode_command("BLPOP", "bl", "0"))
             conn.call("PING")  # the BLPOP is parsed and blocked before the next steps
-            import time
             time.sleep(0.2)
             conn.call("SLOWLOG", "RESET")
             conn.call("MULTI")
@@ -183,6 +183,7 @@ def test_latency_monitor_replies(pair):
             ("LATENCY", "LATEST", "x"), ("LATENCY", "DOCTOR", "x"),
             ("CONFIG", "SET", "latency-monitor-threshold", "1000000"), ("LATENCY", "DOCTOR"),
             ("LATENCY", "LATEST"), ("LATENCY", "RESET", "command", "expire-cycle"),
+            ("LATENCY", "HISTORY", "COMMAND"), ("LATENCY", "RESET", "COMMAND"),
         ])  # fmt: skip
     finally:
         _restore(pair)
@@ -264,3 +265,46 @@ def test_info_everything_has_latencystats(pair):
             raw = parse(conn.call("INFO", sec))[1]
             assert b"# Latencystats\r\n" in raw, (sec, show(raw))
         assert b"# Latencystats" not in parse(conn.call("INFO"))[1]
+
+
+def _masked(raw):
+    t = parse(raw)
+    body = t[1] if t[0] != "error" else t
+    if isinstance(body, bytes) and body.startswith(b"txt:"):
+        body = body[4:]
+    return re.sub(rb"\d+", b"N", body) if isinstance(body, bytes) else body
+
+
+def test_latency_event_reports(pair):
+    """One slow call (a busy read-only script) sampled as a `command` event on both servers: LATEST
+    and HISTORY compared by shape, DOCTOR's report and GRAPH's sparkline with the numbers masked."""
+    slow = ("EVAL_RO", "local i = 0 while i < 5000000 do i = i + 1 end return i", "0")
+    try:
+        for conn in (pair.ref, pair.tgt):
+            conn.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+            conn.call("LATENCY", "RESET")
+            conn.call(*slow)
+        for conn in (pair.ref, pair.tgt):
+            latest = parse(conn.call("LATENCY", "LATEST"))[1]
+            assert len(latest) == 1 and latest[0][1][0][1] == b"command", latest
+        pair.run([SHAPE("LATENCY", "LATEST"), SHAPE("LATENCY", "HISTORY", "command")])
+        for cmd in (("LATENCY", "DOCTOR"), ("LATENCY", "GRAPH", "command")):
+            ref, tgt = pair.both(*cmd)
+            assert _masked(ref) == _masked(tgt), "%r\nredis %s\nsynod %s" % (cmd, show(ref), show(tgt))
+        # a second, longer sample in the next second: the sparkline's two columns are then the
+        # lowest and the highest step whatever the durations
+        time.sleep(1.1)
+        slower = (slow[0], slow[1].replace("5000000", "15000000"), "0")
+        for conn in (pair.ref, pair.tgt):
+            conn.call(*slower)
+        ref, tgt = pair.both("LATENCY", "GRAPH", "command")
+        assert _masked(ref) == _masked(tgt), "redis %s\nsynod %s" % (show(ref), show(tgt))
+        assert b"#" in _masked(ref) and b"_" in _masked(ref), show(ref)
+        for conn in (pair.ref, pair.tgt):
+            conn.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+        ref, tgt = pair.both("LATENCY", "DOCTOR")  # the advice to enable SLOWLOG
+        assert _masked(ref) == _masked(tgt), "redis %s\nsynod %s" % (show(ref), show(tgt))
+        pair.run([("LATENCY", "RESET", "command"), ("LATENCY", "LATEST")])
+    finally:
+        _restore(pair)
+    pair.assert_clean()
