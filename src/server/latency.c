@@ -226,7 +226,7 @@ static void info_line(void *ctx, const char *name, srv_diag_cmd *dc)
     void **a = ctx;
     server *s = a[0];
     resp_buf *b = a[1];
-    if (!dc->hist || !dc->hist->n) return;
+    if (!dc->hist || !syn_hist_total(dc->hist)) return;
     char line[1024];
     size_t len = (size_t)snprintf(line, sizeof(line), "latency_percentiles_usec_%s:", name);
     for (int j = 0; j < s->diag->n_pct && len < sizeof(line); j++) {
@@ -265,7 +265,8 @@ static size_t cdf(const syn_hist *h, client *c)
     size_t out = 0;
     uint64_t cum = 0, prev = 0;
     unsigned i = 0;
-    for (unsigned k = 10; k <= 30 && cum < h->n; k++) {
+    uint64_t total = syn_hist_total(h);
+    for (unsigned k = 10; k <= 30 && cum < total; k++) {
         unsigned last = k == 30 ? SYN_HIST_N - 1 : syn_hist_index(1ull << k);
         for (; i <= last; i++)
             cum += h->b[i];
@@ -286,7 +287,7 @@ static void reply_cdf(client *c, const char *name, const syn_hist *h)
     srv_reply_cstr(c, name);
     srv_reply_map(c, 2);
     srv_reply_cstr(c, "calls");
-    srv_reply_int(c, (long long)h->n);
+    srv_reply_int(c, (long long)syn_hist_total(h));
     srv_reply_cstr(c, "histogram_usec");
     srv_reply_map(c, cdf(h, NULL));
     cdf(h, c);
@@ -302,7 +303,7 @@ typedef struct {
 static void histo_each(void *ctx, const char *name, srv_diag_cmd *dc)
 {
     histo_ctx *x = ctx;
-    if (!dc->hist || !dc->hist->n) return;
+    if (!dc->hist || !syn_hist_total(dc->hist)) return;
     if (x->pfx &&
         !(strncmp(name, x->pfx, x->plen) == 0 && (name[x->plen] == '\0' || name[x->plen] == '|')))
         return;

@@ -23,7 +23,7 @@ uint64_t syn_hist_percentile(const syn_hist *h, double p)
 {
     if (p > 100.0) p = 100.0;
     if (p < 0.0) p = 0.0;
-    uint64_t want = (uint64_t)(p / 100.0 * (double)h->n + 0.5), seen = 0;
+    uint64_t want = (uint64_t)(p / 100.0 * (double)syn_hist_total(h) + 0.5), seen = 0;
     if (want < 1) want = 1;
     for (unsigned i = 0; i < SYN_HIST_N; i++) {
         seen += h->b[i];
@@ -38,4 +38,9 @@ uint64_t syn_hist_count_upto(const syn_hist *h, unsigned i)
     for (unsigned j = 0; j <= i && j < SYN_HIST_N; j++)
         n += h->b[j];
     return n;
+}
+
+uint64_t syn_hist_total(const syn_hist *h)
+{
+    return syn_hist_count_upto(h, SYN_HIST_N - 1);
 }

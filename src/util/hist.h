@@ -15,8 +15,7 @@
 #define SYN_HIST_MAX      1000000000ull
 
 typedef struct {
-    uint64_t n;             /* samples */
-    uint64_t b[SYN_HIST_N]; /* b[i]: samples in bucket i */
+    uint64_t b[SYN_HIST_N]; /* b[i]: samples in bucket i (no total: one store per sample) */
 } syn_hist;
 
 /* the bucket of v (v <= SYN_HIST_MAX); inline: it is on every request's path */
@@ -35,12 +34,13 @@ static inline void syn_hist_add(syn_hist *h, uint64_t v)
     if (v < 1) v = 1;
     if (v > SYN_HIST_MAX) v = SYN_HIST_MAX;
     h->b[syn_hist_index(v)]++;
-    h->n++;
 }
 /* The value at percentile p (0..100) as HdrHistogram reports it: the bucket of the
  * round(p% of n)-th smallest sample (at least the first); its largest value (smallest for p = 0).
  * 0 when empty. */
 uint64_t syn_hist_percentile(const syn_hist *h, double p);
+/* Samples in all buckets. */
+uint64_t syn_hist_total(const syn_hist *h);
 /* Samples in buckets up to and including bucket i. */
 uint64_t syn_hist_count_upto(const syn_hist *h, unsigned i);
 
