@@ -245,6 +245,7 @@ static void info_line(void *ctx, const char *name, srv_diag_cmd *dc)
 void srv_latency_info(server *s, resp_buf *b)
 {
     resp_buf_append(b, "# Latencystats\r\n", 16);
+    if (!s->diag->tracking) return; /* as Redis: empty while off (LATENCY HISTOGRAM still shows) */
     void *ctx[2] = {s, b};
     srv_stats_each(s, info_line, ctx);
 }

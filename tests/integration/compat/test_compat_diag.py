@@ -249,6 +249,9 @@ def test_latency_tracking_off_and_info(pair):
                     assert m, ln
                     got[m.group(1)] = True
             conn.call("CONFIG", "SET", "latency-tracking", "no")
+            off = parse(conn.call("INFO", "latencystats"))[1]
+            assert off.split(b"\r\n")[-2].endswith(b"# Latencystats"), off  # nothing while off
+            assert b"set" in [k for k in _histo(conn)], "LATENCY HISTOGRAM still shows"
             conn.call("CONFIG", "RESETSTAT")
             conn.call("GET", "x")
             lines.append((sorted(got), _histo(conn)))
