@@ -446,9 +446,8 @@ void srv_cmd_slowlog(server *s, client *c, int argc, const data_arg *argv);
  * HELLO ... AUTH's credentials, ACL SETUSER's from the user name on, CONFIG SET's values of
  * requirepass, masterauth, masteruser. */
 int srv_redacted(int argc, const data_arg *argv, int i);
-/* stats.c's clock: ticks now, microseconds per tick; fn for every commandstats slot (its full
- * name and diagnostics); EXEC's commands as they run (end 0 before, 1 after: host.c) */
-uint64_t srv_stats_ticks(void);
+/* stats.c's clock: microseconds per tick; fn for every commandstats slot (its full name and
+ * diagnostics); EXEC's commands as they run (end 0 before, 1 after: host.c) */
 double srv_stats_us_per_tick(const server *s);
 void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_cmd *dc),
                     void *ctx);

@@ -464,11 +464,6 @@ void srv_stats_flush(client *c)
     if (c->cs) c->cs->chain = 0; /* the next pass starts after a wait: read the clock again */
 }
 
-uint64_t srv_stats_ticks(void)
-{
-    return now_ticks();
-}
-
 double srv_stats_us_per_tick(const server *s)
 {
     return tick_us(s);
