@@ -110,6 +110,8 @@ def test_slowlog_entries(pair):
     steps = [
         ("SET", "k", "v"), ("CLIENT", "SETNAME", "diag-client"), ("GET", "k"),
         ("SADD", "s") + tuple(str(i) for i in range(3, 34)),  # 33 arguments: the 32nd summarises
+        ("SADD", "s2") + tuple(str(i) for i in range(30)),  # 32 arguments: all kept
+        ("SADD", "s3", b"\x00\xff" * 64, b"z" * 130),  # binary, exactly 128 bytes, 130 bytes
         ("SADD", "s", "foo", "A" * 129), ("ECHO", "x" * 128), ("ECHO", "y" * 1000),
         ("SPOP", "s", "1"), ("INCRBYFLOAT", "f", "1.5"), ("GETSET", "k", "w"),
         ("EXPIRE", "k", "100"), ("SET", "e", "1", "EX", "100"),
