@@ -28,3 +28,11 @@ bench-queue-quick: deps-bench build/rel/synod
 	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/bench_queue.py --quick
 
 BENCH_EXTRA += bench-queue
+
+# What SLOWLOG and latency tracking cost (bench/diag_overhead.py): pipelined GET/SET with
+# latency-tracking yes/no against redis-server yes/no in one run; BASE_BIN=path adds an older
+# synod binary; CALLGRIND=1 counts instructions per request instead (valgrind).
+.PHONY: bench-diag
+bench-diag: build/rel/synod
+	SYNOD_BIN=$(CURDIR)/build/rel/synod $(PY) bench/diag_overhead.py \
+		$(if $(BASE_BIN),--base-bin $(BASE_BIN)) $(if $(CALLGRIND),--callgrind)

@@ -318,6 +318,8 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
     off = 13;
     while ((k = nentry_get_args(p, len, &off, &n->argv, &n->argv_cap)) > 0) {
         const data_cmd *dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
+        bool timed = c && n->host->exec_step;
+        if (timed) n->host->exec_step(c->conn, k, n->argv, 0);
         if (!dc && k == 2 && arg_is(&n->argv[0], "select")) {
             /* the rest of the transaction runs in that database, on every replica */
             long long db;
@@ -345,6 +347,7 @@ static void exec_multi(node *n, const uint8_t *p, size_t len, client *c)
         } else if (c) {
             n->host->dispatch(c->conn, k, n->argv);
         }
+        if (timed) n->host->exec_step(c->conn, k, n->argv, 1);
     }
     return;
 bad:
@@ -394,18 +397,21 @@ static void apply_entry(node *n, const raft_entry *e)
         } else if (data[0] == NENTRY_MULTI) {
             exec_multi(n, data, len, c);
         } else if (data[0] == NENTRY_EXPIRE) {
-            int64_t now_ms;
+            int64_t now_ms, t0 = net_mono_us();
             int argc;
             if (nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0 && argc == 1 &&
                 data_expire_key(n->ds, n->argv[0].ptr, n->argv[0].len, now_ms))
                 (*n->host->expired_keys)++;
+            if (n->host->latency) n->host->latency(n->host->host, "expire-del", net_mono_us() - t0);
             if (c) nreply_status(n, c, "OK");
         } else if (data[0] == NENTRY_EVICT) {
-            int64_t now_ms;
+            int64_t now_ms, t0 = net_mono_us();
             int argc;
             if (nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0 && argc == 1 &&
                 data_evict_key(n->ds, n->argv[0].ptr, n->argv[0].len) && n->host->evicted_keys)
                 (*n->host->evicted_keys)++;
+            if (n->host->latency)
+                n->host->latency(n->host->host, "eviction-del", net_mono_us() - t0);
             if (c) nreply_status(n, c, "OK");
         } else if (data[0] == NENTRY_ADDR) {
             raft_id id;
@@ -827,6 +833,10 @@ void node_before_sleep(net_loop *l, void *ctx)
         node_process(n);
     }
     if (progress) net_timer_add(l, 0, wake_once, NULL);
+    if (n->host->latency && n->wal) { /* this pass's longest WAL fdatasync (LATENCY) */
+        uint64_t us = wal_take_sync_us_max(n->wal);
+        if (us) n->host->latency(n->host->host, "wal-fsync", (int64_t)us);
+    }
     n->host->flush(n->host->host);
 }
 

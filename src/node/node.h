@@ -109,6 +109,13 @@ typedef struct {
     /* A script run for conn (argv: its EVAL / FCALL ...) called a read-only command: client-side
      * caching tracks its declared keys. May be NULL. */
     void (*script_read)(void *host, void *conn, int argc, const data_arg *argv);
+    /* Diagnostics (the host's SLOWLOG and LATENCY). exec_step: a command of an applied EXEC,
+     * in its logged form, runs for conn (the client that proposed it): called before (end 0)
+     * and after (end 1) it runs. latency: a driver event of this node that lasted duration_us
+     * ("expire-del": the apply of one expiry entry, "eviction-del": of an eviction, "wal-fsync":
+     * the longest WAL fdatasync of a pass, on the storage thread or the loop). May be NULL. */
+    void (*exec_step)(void *conn, int argc, const data_arg *argv, int end);
+    void (*latency)(void *host, const char *event, int64_t duration_us);
 } node_host;
 
 #define NODE_MEMBERS_MAX 9

@@ -53,6 +53,9 @@ void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx
  * connection) if it answered the script (stopped = 0), and are dropped if it stopped at a data
  * command (the logged run calls the same commands again). */
 void script_prelude_done(script_engine *se, void *out_ctx, int stopped);
+/* Called after each such command has run (same arguments, same hook_ctx): SLOWLOG and the
+ * latency histograms time it between the two. */
+void script_set_call_done_hook(script_engine *se, script_call_hook fn);
 
 /* Called when redis.call / pcall is refused by ACL and the run has a caller (out_ctx): the
  * denial (ACL_DENIED_*), the user and the object refused (the command's name, a key, a

@@ -429,6 +429,11 @@ void script_prelude_done(script_engine *se, void *out_ctx, int stopped)
     }
 }
 
+void script_set_call_done_hook(script_engine *se, script_call_hook fn)
+{
+    se->call_done_hook = fn;
+}
+
 void script_set_call_hook(script_engine *se, script_call_hook fn, void *hook_ctx)
 {
     se->call_hook = fn;

@@ -56,6 +56,7 @@ struct script_engine {
     uint64_t rng;               /* math.random state: seeded from the entry at each run */
     srun *run;                  /* the invocation in progress (NULL between runs) */
     script_call_hook call_hook; /* script_set_call_hook; NULL = none */
+    script_call_hook call_done_hook; /* script_set_call_done_hook; NULL = none */
     void *call_hook_ctx;
     script_acl_hook acl_hook; /* script_set_acl_hook; NULL = none */
     void *acl_hook_ctx;

@@ -784,6 +784,8 @@ static int redis_generic(lua_State *L, int raise)
         data_set_in_script(se->ds, 1);
         if (data_exec(se->ds, dc, argc, argv, r->env->now_ms, &conv_ops, &cv)) r->dirty = 1;
         data_set_in_script(se->ds, 0);
+        if (se->call_done_hook && r->out_ctx)
+            se->call_done_hook(se->call_hook_ctx, r->out_ctx, argc, argv, SCRIPT_CALL_RUN, NULL, 0);
         SYN_ASSERT(cv.depth == 0);
         if (sorted) sort_reply(se, L, sorted, r->resp, cv.top_kind);
     }

@@ -516,7 +516,7 @@ void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv)
     }
 }
 
-static void srv_reply_help(client *c, const char *const *lines)
+void srv_reply_help(client *c, const char *const *lines)
 {
     size_t n = 0;
     while (lines[n])

@@ -275,6 +275,7 @@ static const info_section sections[] = {
     {"cpu", info_cpu, 1},
     {"commandstats", srv_stats_info_commandstats, 0},
     {"errorstats", srv_stats_info_errorstats, 0},
+    {"latencystats", srv_latency_info, 0},
     {"keyspace", info_keyspace, 1},
     {"consensus", info_consensus, 1},
 };

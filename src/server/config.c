@@ -41,6 +41,7 @@ typedef enum {
     K_MEMPCT,   /* a memory size or "N%" (N <= 100, stored as -N) in a long long */
     K_PORT,     /* listen's port (an int); CONFIG SET moves the client listener (cmd_server.c) */
     K_BIND,     /* listen's host, shown as Redis's `bind` */
+    K_PCTL,     /* latency-tracking-info-percentiles (srv_config_parse_percentiles) */
 } key_type;
 
 /* Flags of a key. */
@@ -220,6 +221,16 @@ static const key_def keys[] = {
      "listen's port; CONFIG SET moves the client listener (single-node only)"},
     {"maxmemory-clients", K_MEMPCT, K_STARTUP | K_RUNTIME, OFF(maxmemory_clients), 0, LLONG_MAX,
      "accepted and shown only (bytes or N% of maxmemory): clients are not evicted"},
+    {"slowlog-log-slower-than", K_INT, K_STARTUP | K_RUNTIME, OFF(slowlog_log_slower_than), -1,
+     LLONG_MAX, "us a call takes to enter SLOWLOG (-1 = never, 0 = every call)"},
+    {"slowlog-max-len", K_INT, K_STARTUP | K_RUNTIME, OFF(slowlog_max_len), 0, LLONG_MAX,
+     "SLOWLOG entries kept"},
+    {"latency-monitor-threshold", K_INT, K_STARTUP | K_RUNTIME, OFF(latency_monitor_threshold), 0,
+     LLONG_MAX, "ms an event takes to be sampled by LATENCY (0 = off)"},
+    {"latency-tracking", K_BOOL, K_STARTUP | K_RUNTIME, OFF(latency_tracking), 0, 0,
+     "yes = per-command latency histograms (LATENCY HISTOGRAM, INFO latencystats)"},
+    {"latency-tracking-info-percentiles", K_PCTL, K_STARTUP | K_RUNTIME,
+     OFF(latency_tracking_info_percentiles), 0, 0, "percentiles INFO latencystats shows"},
     {"databases", K_INT, K_STARTUP | K_IMMUTABLE, OFF(databases), 1, DATA_DATABASES_MAX,
      "databases SELECT can choose (every node of a cluster must have the same number)"},
 };
@@ -276,6 +287,34 @@ void srv_config_defaults(srv_config *c)
     c->zset_max_listpack_entries = 128;
     c->zset_max_listpack_value = 64;
     c->list_compress_depth = 0;
+    c->slowlog_log_slower_than = 10000; /* Redis's defaults */
+    c->slowlog_max_len = 128;
+    c->latency_tracking = 1;
+    snprintf(c->latency_tracking_info_percentiles, sizeof(c->latency_tracking_info_percentiles),
+             "50 99 99.9");
+}
+
+int srv_config_parse_percentiles(const char *s, double *out, int cap)
+{
+    int n = 0;
+    if (!*s) return 0;
+    for (const char *p = s;;) {
+        const char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        char num[64], *end;
+        if (len == 0 || len >= sizeof(num) || isspace((unsigned char)p[0])) return -1;
+        memcpy(num, p, len);
+        num[len] = '\0';
+        errno = 0;
+        double v = strtod(num, &end);
+        if (*end || errno == ERANGE || v != v) return -1;
+        if (v < 0.0 || v > 100.0) return -2;
+        if (n < cap) out[n] = v;
+        n++;
+        if (!sp) break;
+        p = sp + 1;
+    }
+    return n > cap ? -1 : n;
 }
 
 static const key_def *find_key(const char *name)
@@ -754,6 +793,36 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         *(int *)(base + k->offset) = (int)v;
         return 0;
+    case K_PCTL: {
+        double pv[16];
+        int n = srv_config_parse_percentiles(value, pv, 16);
+        if (n < 0) {
+            const char *why = n == -2 ? "latency-tracking-info-percentiles parameters should sit "
+                                        "between [0.0,100.0]"
+                                      : "Invalid latency-tracking-info-percentiles parameters";
+            if (runtime)
+                errf(err, cap, "CONFIG SET failed (possibly related to argument '%s') - %s",
+                     k->name, why);
+            else
+                errf(err, cap, "%s: bad value '%s': %s", k->name, value, why);
+            return -1;
+        }
+        /* kept as CONFIG GET shows it: each "%f" without trailing zeros */
+        char *o = c->latency_tracking_info_percentiles;
+        size_t used = 0, room = sizeof(c->latency_tracking_info_percentiles);
+        o[0] = '\0';
+        for (int i = 0; i < n && used < room; i++) {
+            char f[64];
+            int w = snprintf(f, sizeof(f), "%f", pv[i]);
+            while (w > 0 && strchr(f, '.') && f[w - 1] == '0')
+                f[--w] = '\0';
+            if (w > 0 && f[w - 1] == '.') f[--w] = '\0';
+            w = snprintf(o + used, room - used, "%s%s", i ? " " : "", f);
+            if (w < 0) break;
+            used += (size_t)w;
+        }
+        return 0;
+    }
     case K_CONST:
     case K_BIND: break;
     }
@@ -821,7 +890,8 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_SAVE: snprintf(out, cap, "%s", c->save); return;
     case K_SECRET_FILE: snprintf(out, cap, "%s", ""); return;
     case K_CONSIST: snprintf(out, cap, "%s", consist_names[c->consistency]); return;
-    case K_STR: snprintf(out, cap, "%s", base + k->offset); return;
+    case K_STR:
+    case K_PCTL: snprintf(out, cap, "%s", base + k->offset); return;
     case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
     case K_BOOL:
         snprintf(out, cap, "%s", *(const long long *)(base + k->offset) ? "yes" : "no");

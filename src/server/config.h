@@ -101,6 +101,12 @@ typedef struct {
     long long zset_max_listpack_value;
     long long list_compress_depth; /* accepted, not used */
     long long repl_backlog_size;   /* accepted, not used */
+    /* diagnostics (slowlog.c, latency.c): this node's own */
+    long long slowlog_log_slower_than;           /* us; < 0 off, 0 every call */
+    long long slowlog_max_len;                   /* entries kept */
+    long long latency_monitor_threshold;         /* ms; 0 = off */
+    long long latency_tracking;                  /* 1: per-command histograms */
+    char latency_tracking_info_percentiles[256]; /* INFO latencystats; as CONFIG GET shows it */
 } srv_config;
 
 void srv_config_defaults(srv_config *c);
@@ -130,6 +136,10 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t out_c
  * lines, comments included, are kept), plus the settings that differ from their default;
  * written to path.tmp, fsync'd and renamed over path. -1 with Redis's message in err. */
 int srv_config_rewrite(const srv_config *c, const char *path, char *err, size_t cap);
+
+/* latency-tracking-info-percentiles: "p p ..." (single spaces, each 0..100; "" none) into out;
+ * returns how many, or -1 if malformed (-2: one is out of range). */
+int srv_config_parse_percentiles(const char *s, double *out, int cap);
 
 /* Redis-style glob match (* ? [a-z] [^x] \x), case-insensitive when nocase. */
 int srv_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);

@@ -13,6 +13,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     (void)id;
     server *s = ctx;
     srv_lazyfree_cron(s);
+    srv_diag_config(s); /* the cycle counter's rate, measured over a longer time */
     if (s->cfg.timeout_s > 0) {
         int64_t now = net_mono_ms();
         client *c = s->clients;
@@ -108,7 +109,9 @@ int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
     server *s = ctx;
     int64_t period_ms = 1000 / s->cfg.hz;
     if (s->node) { /* replicated: only the leader decides, and logs DELs */
+        int64_t t0 = net_mono_us();
         node_expire_cycle(s->node);
+        srv_latency_event(s, "expire-cycle", net_mono_us() - t0);
         if (s->cfg.maxmemory) { /* memory may have grown without a command (replies, ...) */
             long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
             if (over > 0) (void)node_evict(s->node, over);

@@ -278,6 +278,36 @@ static const srv_cmd cluster_subs[] = {
                 "3.0.0"),
 };
 
+/* SLOWLOG and LATENCY (slowlog.c, latency.c): this node's diagnostics, as Redis 7.0 */
+#define DIAG_ADMIN "admin noscript loading stale", "admin slow dangerous"
+static const srv_cmd slowlog_subs[] = {
+    {"slowlog|get", -2, "admin loading stale", "admin slow dangerous", srv_cmd_slowlog, NOSUBS,
+     "server", "Get the slow log's entries", "2.2.12"},
+    {"slowlog|len", 2, "admin loading stale", "admin slow dangerous", srv_cmd_slowlog, NOSUBS,
+     "server", "Get the slow log's length", "2.2.12"},
+    {"slowlog|reset", 2, "admin loading stale", "admin slow dangerous", srv_cmd_slowlog, NOSUBS,
+     "server", "Clear all entries from the slow log", "2.2.12"},
+    {"slowlog|help", 2, "loading stale", "slow", srv_cmd_slowlog, NOSUBS, "server",
+     "Show helpful text about the different subcommands", "6.2.0"},
+};
+
+static const srv_cmd latency_subs[] = {
+    {"latency|doctor", 2, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Return a human readable latency analysis report.", "2.8.13"},
+    {"latency|graph", 3, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Return a latency graph for the event.", "2.8.13"},
+    {"latency|histogram", -2, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Return the cumulative distribution of latencies of a subset of commands or all.", "7.0.0"},
+    {"latency|history", 3, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Return timestamp-latency samples for the event.", "2.8.13"},
+    {"latency|latest", 2, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Return the latest latency samples for all events.", "2.8.13"},
+    {"latency|reset", -2, DIAG_ADMIN, srv_cmd_latency, NOSUBS, "server",
+     "Reset latency data for one or more events.", "2.8.13"},
+    {"latency|help", 2, "loading stale", "slow", srv_cmd_latency, NOSUBS, "server",
+     "Show helpful text about the different subcommands.", "2.8.13"},
+};
+
 /* The table of server commands. */
 /* MULTI/EXEC/DISCARD reach dispatch only inside a transaction's EXEC (multi.c never queues
  * them), so this is not expected to run. */
@@ -342,6 +372,10 @@ static const srv_cmd srv_cmds[] = {
      "server", "Get array of Redis command details", "2.8.13"},
     {"config", -2, "", "slow", NULL, SUBS(config_subs), "server",
      "A container for server configuration commands", "2.0.0"},
+    {"slowlog", -2, "", "slow", NULL, SUBS(slowlog_subs), "server",
+     "A container for slow log commands", "2.2.12"},
+    {"latency", -2, "", "slow", NULL, SUBS(latency_subs), "server",
+     "A container for latency diagnostics commands", "2.8.13"},
     {"function", -2, "", "slow", NULL, SUBS(function_subs), "scripting",
      "A container for function commands", "7.0.0"},
     {"script", -2, "", "slow", NULL, SUBS(script_subs), "scripting",
@@ -755,6 +789,22 @@ const char *srv_cmd_fullname(int argc, const data_arg *argv)
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) return NULL;
     return cmd->name;
+}
+
+int srv_cmd_has_flag(const char *fullname, const char *flag)
+{
+    const char *bar = strchr(fullname, '|');
+    data_arg top = {fullname, bar ? (size_t)(bar - fullname) : strlen(fullname)};
+    const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &top, 0);
+    if (cmd && bar && cmd->subs) {
+        data_arg sub = {bar + 1, strlen(bar + 1)};
+        cmd = find_in(cmd->subs, cmd->n_subs, &sub, 1);
+    }
+    if (!cmd) return 0;
+    size_t n = strlen(flag);
+    for (const char *f = strstr(cmd->flags, flag); f; f = strstr(f + 1, flag))
+        if ((f == cmd->flags || f[-1] == ' ') && (f[n] == '\0' || f[n] == ' ')) return 1;
+    return 0;
 }
 
 int srv_cmd_no_multi(const data_arg *name)

@@ -82,6 +82,20 @@ static void h_entry_applied(void *host)
     srv_tracking_flush(host);
 }
 
+static void h_exec_step(void *conn, int argc, const data_arg *argv, int end)
+{
+    client *c = conn;
+    srv_stats_exec_step(c->srv, c, argc, argv, end);
+}
+
+/* The apply of an expiry entry is the deleting half of synod's active expiry (the leader's cron
+ * samples and proposes, every node deletes as it applies): it counts as expire-cycle too. */
+static void h_latency(void *host, const char *event, int64_t duration_us)
+{
+    srv_latency_event(host, event, duration_us);
+    if (strcmp(event, "expire-del") == 0) srv_latency_event(host, "expire-cycle", duration_us);
+}
+
 void srv_host_init(server *s)
 {
     s->host = (node_host){
@@ -105,6 +119,8 @@ void srv_host_init(server *s)
         .key_touched = h_key_touched,
         .entry_applied = h_entry_applied,
         .script_read = h_script_read,
+        .exec_step = h_exec_step,
+        .latency = h_latency,
     };
 }
 

@@ -27,6 +27,7 @@ static void on_signal(net_loop *l, int fd, int events, void *ctx)
 void srv_config_applied(server *s)
 {
     s->limits.max_bulk_len = s->cfg.proto_max_bulk_len;
+    if (s->diag) srv_diag_config(s); /* SLOWLOG / LATENCY thresholds */
     s->limits.max_multibulk_len = RESP_DEFAULT_MAX_MULTIBULK_LEN;
     if (s->ds) data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     if (s->ds)
@@ -161,6 +162,8 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     }
     script_set_busy_hook(s->se, srv_script_busy, s);
     srv_stats_init(s);
+    srv_slowlog_init(s);
+    srv_diag_init(s);
     srv_lazyfree_start(s);
     srv_acl_init(s); /* the catalog before any entry or snapshot is applied */
     srv_acl_start(s);
@@ -306,6 +309,8 @@ void srv_deinit(server *s)
     srv_observe_deinit(s);
     srv_pubsub_deinit(s);
     srv_tracking_deinit(s);
+    srv_diag_deinit(s);
+    srv_slowlog_deinit(s);
     srv_stats_deinit(s);
     script_destroy(s->se);
     s->se = NULL;

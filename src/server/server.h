@@ -27,6 +27,7 @@
 #include "node/node.h"
 #include "resp/resp.h"
 #include "server/config.h"
+#include "util/hist.h"
 #include "util/log.h"
 
 #define SRV_VERSION         "0.1.0"
@@ -40,6 +41,20 @@
 
 typedef struct server server;
 typedef struct client client;
+
+/* Diagnostics of one command (latency.c; see "Diagnostics" below). */
+enum { SRV_DIAG_FAST = 1, SRV_DIAG_SKIP_SLOWLOG = 2, SRV_DIAG_BLOCKING = 4 };
+typedef struct {
+    syn_hist *hist; /* NULL until the first sample */
+    unsigned flags; /* SRV_DIAG_* (srv_diag_flags) */
+} srv_diag_cmd;
+/* What every call reads (server.diag_hot, kept by latency.c from the settings and the tick
+ * rate, refreshed by the cron). */
+typedef struct {
+    uint64_t ns_mult;   /* nanoseconds per tick, << 32 */
+    uint64_t min_ticks; /* the lower of the SLOWLOG and latency thresholds; UINT64_MAX: both off */
+    int tracking;       /* latency-tracking */
+} srv_diag_hot;
 
 enum {
     CLIENT_CLOSE_AFTER_REPLY = 1u << 0, /* QUIT, protocol error: close once output is written */
@@ -196,6 +211,9 @@ struct server {
     int64_t pause_end_ms;          /* CLIENT PAUSE: until this monotonic time (0 = not paused) */
     int pause_all;                 /* ALL (every data command waits) or WRITE (only writes wait) */
     struct srv_stats_tab *cstats;  /* INFO commandstats, errorstats (stats.c) */
+    struct srv_slowlog *slowlog;   /* SLOWLOG (slowlog.c) */
+    struct srv_diag *diag;         /* latency histograms and monitor (latency.c) */
+    srv_diag_hot diag_hot;         /* ... what each call reads of it */
     struct srv_lazyfree *lazyfree; /* the thread freeing big values (lazyfree.c) */
     struct srv_acl *acl;           /* the ACL catalog and this node's ACL LOG (acl.c) */
     long n_monitors;               /* clients in MONITOR mode */
@@ -397,7 +415,7 @@ void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv)
 void srv_stats_set_inner(server *s, client *c); /* EXEC: its queued commands, before node_exec */
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv);
 void srv_stats_reply_begin(client *c);
-void srv_stats_flush(client *c); /* end of a pass over c's input: the last call's time */
+void srv_stats_flush(client *c); /* end of a pass over c's input: the next one reads the clock */
 int srv_stats_reply_end(server *s, client *c); /* 1: the reply was dropped */
 void srv_stats_reply_on(client *c);            /* CLIENT REPLY ON: its own +OK is not dropped */
 /* 1: c's output ends on a whole top-level reply, so a whole push appended now answers no request
@@ -416,6 +434,46 @@ void srv_cmd_monitor(server *s, client *c, int argc, const data_arg *argv);
 enum { SRV_STAT_ADMIN = 1, SRV_STAT_SIMPLE = 2 };
 const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int *flags, int *arity,
                               char *buf, size_t cap);
+
+/* Diagnostics (docs/server.md "Diagnostics"): SLOWLOG (slowlog.c), LATENCY and the per-command
+ * latency histograms (latency.c), this node's own. stats.c times every call with its cycle
+ * counter and hands the ticks to srv_diag_call (with the command's srv_diag_cmd, kept in its
+ * commandstats slot): the histogram sample, and past the thresholds a SLOWLOG entry and a latency
+ * sample. It returns 1 when the entry must wait for the reply (defer: a blocking command not
+ * answered yet, logged when served); orig: the first two arguments as sent (NULL: argv's); c
+ * NULL: a command a script ran. */
+void srv_diag_init(server *s); /* after srv_stats_init */
+void srv_diag_deinit(server *s);
+void srv_diag_config(server *s); /* settings changed, or the cron: thresholds in ticks */
+int srv_diag_slow(server *s, client *c, srv_diag_cmd *dc, uint64_t ticks, int argc,
+                  const data_arg *argv, const data_arg *orig, int defer);
+void srv_diag_hist_new(srv_diag_cmd *dc);
+void srv_diag_cmd_reset(srv_diag_cmd *dc); /* CONFIG RESETSTAT: the histogram goes */
+unsigned srv_diag_flags(const char *fullname);
+/* A latency monitor event (expire-cycle, expire-del, ...) that lasted duration_us. */
+void srv_latency_event(server *s, const char *event, int64_t duration_us);
+void srv_latency_info(server *s, resp_buf *b); /* INFO latencystats */
+void srv_cmd_latency(server *s, client *c, int argc, const data_arg *argv);
+void srv_slowlog_init(server *s);
+void srv_slowlog_deinit(server *s);
+/* Logs a call (args trimmed and redacted as Redis; peer and name from c; c NULL: a command a
+ * script ran, shown as Redis's Lua client "?:0"). */
+void srv_slowlog_push(server *s, client *c, int argc, const data_arg *argv, long long duration_us);
+void srv_cmd_slowlog(server *s, client *c, int argc, const data_arg *argv);
+/* Is argument i of argv shown as "(redacted)" (MONITOR, SLOWLOG; stats.c)? Redis 7.0: AUTH's,
+ * HELLO ... AUTH's credentials, ACL SETUSER's from the user name on, CONFIG SET's values of
+ * requirepass, masterauth, masteruser. */
+int srv_redacted(int argc, const data_arg *argv, int i);
+/* stats.c's clock: microseconds per tick; fn for every commandstats slot (its full name and
+ * diagnostics); EXEC's commands as they run (end 0 before, 1 after: host.c) */
+double srv_stats_us_per_tick(const server *s);
+void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_cmd *dc),
+                    void *ctx);
+void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end);
+/* 1 if the server command fullname ("config|set") has the COMMAND flag (dispatch.c) */
+int srv_cmd_has_flag(const char *fullname, const char *flag);
+/* A help reply: one status line per string, NULL-terminated (cmd_conn.c) */
+void srv_reply_help(client *c, const char *const *lines);
 
 /* ACL (acl.c, cmd_acl.c; docs/security.md). Users are the data layer's replicated table; a
  * client holds its user's name (srv_acl_username). srv_acl_gate checks a request before it is
@@ -477,5 +535,27 @@ void srv_node_config(const server *s, node_config *out);
 /* crons (cron.c) */
 int64_t srv_cron(net_loop *l, uint64_t id, void *ctx);
 int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx);
+
+/* srv_diag_call's common case, inline on every call's path: the histogram sample (a multiply,
+ * a count of leading zeros, an increment), then the thresholds. */
+static inline uint64_t srv_diag_ns(const server *s, uint64_t ticks)
+{
+#ifdef __SIZEOF_INT128__
+    return (uint64_t)(((unsigned __int128)ticks * s->diag_hot.ns_mult) >> 32);
+#else
+    return (uint64_t)((double)ticks * ((double)s->diag_hot.ns_mult / 4294967296.0));
+#endif
+}
+
+static inline int srv_diag_call(server *s, client *c, srv_diag_cmd *dc, uint64_t ticks, int argc,
+                                const data_arg *argv, const data_arg *orig, int defer)
+{
+    if (s->diag_hot.tracking) {
+        if (!dc->hist) srv_diag_hist_new(dc);
+        if (dc->hist) syn_hist_add(dc->hist, srv_diag_ns(s, ticks));
+    }
+    if (ticks < s->diag_hot.min_ticks) return 0;
+    return srv_diag_slow(s, c, dc, ticks, argc, argv, orig, defer);
+}
 
 #endif

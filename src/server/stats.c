@@ -35,6 +35,7 @@
 typedef struct {
     char name[CMDNAME_MAX];                 /* full name ("get", "config|set"); "" = free slot */
     uint64_t calls, usec, rejected, failed; /* usec: in now_ticks units */
+    srv_diag_cmd dc;                        /* its latency histogram and flags (latency.c) */
 } cstat;
 
 typedef struct {
@@ -61,6 +62,19 @@ struct srv_stats_tab {
 
 enum { PEND_CALL = 0, PEND_REJECT = 1 };
 
+/* EXEC's copy of its MULTI queue (one allocation). */
+struct exec_queue {
+    size_t len, off; /* off: the next command */
+    uint8_t data[];
+};
+
+/* A blocking command's SLOWLOG entry, written when it is served (its reply). */
+typedef struct {
+    int argc;
+    data_arg *argv; /* one allocation: the array, then the bytes */
+    long long usec;
+} slow_pend;
+
 typedef struct {
     cstat *st;    /* NULL: no command to charge (unknown command, unknown subcommand) */
     uint64_t seq; /* the client's request number */
@@ -70,14 +84,28 @@ typedef struct {
     int drop;      /* sent under CLIENT REPLY OFF / SKIP: its reply is dropped, even a late one */
     cstat **inner; /* EXEC: the queued commands, reply array element i = inner[i] */
     int n_inner;
+    slow_pend *slow; /* NULL: nothing to log when answered */
+    /* EXEC: a copy of the MULTI queue (the commands as sent, for SLOWLOG), read one command per
+     * srv_stats_exec_step at queue_off */
+    struct exec_queue *queue;
 } pend;
 
 struct srv_cstats {
     pend *pend;
     size_t head, n, cap; /* ring; cap a power of two */
     uint64_t next_seq;
-    uint64_t start_us;
-    cstat *usec_st; /* the last request's call: its usec is charged at the next clock read */
+    uint64_t start_us; /* now_ticks when the request being handled was parsed */
+    /* the clock read that ended the previous call of this pass over the input (chain = 1): the
+     * next request of a pipeline starts there (its parsing, a few ns, is then in its time), so
+     * a pipelined request costs one clock read, as before SLOWLOG */
+    uint64_t last_end;
+    int chain;
+    uint64_t exec_t0;    /* now_ticks when the current command of an applied EXEC started */
+    uint64_t lua_t0;     /* now_ticks when the command a script runs for this client started */
+    cstat *lua_st;       /* ... and its slot */
+    data_arg *exec_argv; /* scratch: that command as queued */
+    int exec_argv_cap;
+    data_arg orig[2]; /* its first two arguments as sent (ACL SETUSER is rewritten in place) */
     /* the request being handled: its command, kind, whether queued, no MONITOR line */
     cstat *cur_st;
     int cur_kind, cur_fixed, cur_queued, cur_admin, cur_fed;
@@ -96,6 +124,8 @@ struct srv_cstats {
 static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv, int event,
                           const char *err, size_t err_len);
 static void uncount_error(server *s, const char *p, size_t len);
+static void lua_call_done(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv, int event,
+                          const char *err, size_t err_len);
 static int arg_is(const data_arg *a, const char *s);
 
 static uint64_t mono_ns(void)
@@ -136,11 +166,16 @@ void srv_stats_init(server *s)
     SYN_ASSERT(s->cstats != NULL);
     s->cstats->tick0 = now_ticks();
     s->cstats->ns0 = mono_ns();
+    while (mono_ns() - s->cstats->ns0 < 2000000) /* 2 ms: a first tick rate within 0.1% */
+        ;
     script_set_call_hook(s->se, lua_call_hook, s);
+    script_set_call_done_hook(s->se, lua_call_done);
 }
 
 void srv_stats_deinit(server *s)
 {
+    for (size_t i = 0; i < CSTAT_SLOTS; i++)
+        srv_diag_cmd_reset(&s->cstats->slots[i].dc);
     free(s->cstats);
     s->cstats = NULL;
 }
@@ -148,8 +183,10 @@ void srv_stats_deinit(server *s)
 void srv_stats_reset(server *s)
 {
     struct srv_stats_tab *t = s->cstats;
-    for (size_t i = 0; i < CSTAT_SLOTS; i++) /* names stay: requests in flight point at slots */
+    for (size_t i = 0; i < CSTAT_SLOTS; i++) { /* names stay: requests in flight point at slots */
         t->slots[i].calls = t->slots[i].usec = t->slots[i].rejected = t->slots[i].failed = 0;
+        srv_diag_cmd_reset(&t->slots[i].dc);
+    }
     t->n_errs = 0;
     t->total_error_replies = 0;
 }
@@ -167,6 +204,7 @@ static cstat *cstat_get(server *s, const char *name)
         cstat *e = &s->cstats->slots[(h + i) & (CSTAT_SLOTS - 1)];
         if (!e->name[0]) {
             memcpy(e->name, name, len + 1);
+            e->dc.flags = srv_diag_flags(name);
             return e;
         }
         if (strcmp(e->name, name) == 0) return e;
@@ -268,11 +306,17 @@ void srv_stats_client_free(client *c)
 {
     struct srv_cstats *cs = c->cs;
     if (!cs) return;
-    for (size_t i = 0; i < cs->n; i++)
+    for (size_t i = 0; i < cs->n; i++) {
         free(cs->pend[(cs->head + i) & (cs->cap - 1)].inner);
+        free(cs->pend[(cs->head + i) & (cs->cap - 1)].slow);
+        free(cs->pend[(cs->head + i) & (cs->cap - 1)].queue);
+    }
     free(cs->pend);
     free(cs->rem);
     free(cs->top.inner);
+    free(cs->top.slow);
+    free(cs->top.queue);
+    free(cs->exec_argv);
     free(cs);
     c->cs = NULL;
 }
@@ -310,12 +354,10 @@ void srv_stats_begin(server *s, client *c, int argc, const data_arg *argv)
     cs->cur_admin = (flags & SRV_STAT_ADMIN) != 0;
     cs->cur_fed = cs->stalled_fed;
     cs->stalled_fed = 0;
-    /* one clock read per request: it ends the previous request's time too (usec then holds
-     * the parsing between two pipelined requests, a few ns; clock reads cost more here) */
-    uint64_t t = now_us();
-    if (cs->usec_st) cs->usec_st->usec += t - cs->start_us;
-    cs->usec_st = NULL;
-    cs->start_us = t;
+    cs->orig[0] = argv[0];
+    cs->orig[1] = argc > 1 ? argv[1] : argv[0];
+    cs->start_us = cs->chain ? cs->last_end : now_us();
+    cs->chain = 0;
 }
 
 void srv_stats_reply_on(client *c)
@@ -368,13 +410,47 @@ void srv_stats_set_inner(server *s, client *c)
     }
     e->n_inner = i;
     free(argv);
+    if (s->cfg.slowlog_log_slower_than >= 0 && c->multi.len) {
+        e->queue = malloc(sizeof(*e->queue) + c->multi.len);
+        if (e->queue) {
+            memcpy(e->queue->data, c->multi.data, c->multi.len);
+            e->queue->len = c->multi.len;
+            e->queue->off = 0;
+        }
+    }
 }
 
 static void drop_tail(struct srv_cstats *cs)
 {
     pend *e = tail(cs);
     free(e->inner);
+    if (e->slow || e->queue) { /* rare: a blocking command, an EXEC */
+        free(e->slow);
+        free(e->queue);
+    }
     cs->n--;
+}
+
+/* A copy of argv (first two as sent) for a SLOWLOG entry written later. */
+static slow_pend *slow_copy(const struct srv_cstats *cs, int argc, const data_arg *argv,
+                            long long usec)
+{
+    size_t bytes = sizeof(slow_pend) + sizeof(data_arg) * (size_t)argc;
+    for (int i = 0; i < argc; i++)
+        bytes += (i < 2 ? cs->orig[i] : argv[i]).len;
+    slow_pend *p = malloc(bytes);
+    if (!p) return NULL;
+    p->argc = argc;
+    p->usec = usec;
+    p->argv = (data_arg *)(p + 1);
+    char *at = (char *)(p->argv + argc);
+    for (int i = 0; i < argc; i++) {
+        const data_arg *a = i < 2 ? &cs->orig[i] : &argv[i];
+        if (a->len) memcpy(at, a->ptr, a->len);
+        p->argv[i] = (data_arg){at, a->len};
+        at += a->len;
+    }
+    return p;
 }
 
 void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const data_arg *argv)
@@ -389,9 +465,17 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
         return;
     }
     if (cs->cur_st && cs->cur_kind == PEND_CALL && !cs->cur_queued) {
+        uint64_t t = now_us();
+        uint64_t dt = t - cs->start_us;
+        cs->last_end = t;
+        cs->chain = 1;
         cs->cur_st->calls++;
-        cs->usec_st = cs->cur_st; /* charged at the next clock read (srv_stats_flush) */
+        cs->cur_st->usec += dt;
         if (!cs->cur_admin && !cs->cur_fed) srv_monitor_feed(s, c, argc, argv);
+        if (srv_diag_call(s, c, &cs->cur_st->dc, dt, argc, argv, cs->orig, !sync) && mine) {
+            free(e->slow);
+            e->slow = slow_copy(cs, argc, argv, (long long)(srv_diag_ns(s, dt) / 1000));
+        }
     }
     if (mine && sync) {
         drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
@@ -400,17 +484,61 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
 
 void srv_stats_flush(client *c)
 {
-    struct srv_cstats *cs = c->cs;
-    if (!cs || !cs->usec_st) return;
-    cs->usec_st->usec += now_us() - cs->start_us;
-    cs->usec_st = NULL;
+    if (c->cs) c->cs->chain = 0; /* the next pass starts after a wait: read the clock again */
+}
+
+double srv_stats_us_per_tick(const server *s)
+{
+    return tick_us(s);
+}
+
+void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_cmd *dc), void *ctx)
+{
+    for (size_t i = 0; i < CSTAT_SLOTS; i++)
+        if (s->cstats->slots[i].name[0]) fn(ctx, s->cstats->slots[i].name, &s->cstats->slots[i].dc);
+}
+
+/* A command of an applied EXEC, run for c: timed alone (its call is counted as EXEC's reply is
+ * walked). argv is the form the log carries; SLOWLOG gets the command as it was queued, from
+ * the EXEC's copy of the queue (EXEC's reply array was walked first: cs->top is the EXEC). */
+void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end)
+{
+    struct srv_cstats *cs = cs_of(c);
+    if (!end) {
+        cs->exec_t0 = now_ticks();
+        return;
+    }
+    uint64_t dt = now_ticks() - cs->exec_t0;
+    pend *e = cs->top_has ? &cs->top : NULL;
+    if (e && e->queue) {
+        int k = nentry_get_args(e->queue->data, e->queue->len, &e->queue->off, &cs->exec_argv,
+                                &cs->exec_argv_cap);
+        if (k > 0) {
+            argc = k;
+            argv = cs->exec_argv;
+        }
+    }
+    int ok, flags, arity;
+    char buf[CMDNAME_MAX];
+    cstat *st =
+        argc > 0
+            ? cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)))
+            : NULL;
+    if (!st) return;
+    st->usec += dt;
+    (void)srv_diag_call(s, c, &st->dc, dt, argc, argv, NULL, 0);
 }
 
 /* The reply that answers the FIFO's head is complete. */
-static void finish_top(struct srv_cstats *cs)
+static void finish_top(server *s, client *c, struct srv_cstats *cs)
 {
     if (cs->top_has) {
         pend *e = &cs->top;
+        if (e->slow) { /* a blocking command, served */
+            srv_slowlog_push(s, c, e->slow->argc, e->slow->argv, e->slow->usec);
+            free(e->slow);
+            e->slow = NULL;
+        }
         if (cs->top_err && e->st) {
             if (e->kind == PEND_CALL && !e->queued)
                 e->st->failed++;
@@ -419,6 +547,10 @@ static void finish_top(struct srv_cstats *cs)
         }
         free(e->inner);
         e->inner = NULL;
+        if (e->queue) {
+            free(e->queue);
+            e->queue = NULL;
+        }
     }
     cs->top_has = 0;
 }
@@ -476,7 +608,7 @@ static void on_elem(server *s, client *c, int agg, long long n, const char *err,
         if (--cs->rem[cs->depth - 1] > 0) return;
         cs->depth--;
     }
-    if (!cs->top_push) finish_top(cs);
+    if (!cs->top_push) finish_top(s, c, cs);
 }
 
 /* Walks complete RESP elements p[0..len). */
@@ -627,10 +759,15 @@ static int arg_is(const data_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-/* Arguments MONITOR shows as "(redacted)", as Redis 7.0: AUTH's, HELLO ... AUTH's credentials. */
-static int redacted(int argc, const data_arg *argv, int i)
+int srv_redacted(int argc, const data_arg *argv, int i)
 {
     if (arg_is(&argv[0], "auth")) return i >= 1;
+    if (argc >= 2 && arg_is(&argv[0], "acl")) return i >= 2 && arg_is(&argv[1], "setuser");
+    if (argc >= 2 && arg_is(&argv[0], "config")) { /* only whole name-value pairs are looked at */
+        if (i < 3 || i % 2 == 0 || argc % 2 || !arg_is(&argv[1], "set")) return 0;
+        return arg_is(&argv[i - 1], "requirepass") || arg_is(&argv[i - 1], "masterauth") ||
+               arg_is(&argv[i - 1], "masteruser");
+    }
     if (arg_is(&argv[0], "hello")) {
         for (int j = 2; j + 2 < argc; j++)
             if (arg_is(&argv[j], "auth")) {
@@ -673,6 +810,26 @@ static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_ar
     if (event != SCRIPT_CALL_RUN) count_error(s, err, err_len);
     if (event == SCRIPT_CALL_RUN && s->n_monitors && !c->nc.forwarded)
         feed(s, data_selected(s->ds), "lua", argc, argv);
+    if (event != SCRIPT_CALL_RUN) return;
+    struct srv_cstats *cs = cs_of(c);
+    cs->lua_st = st;
+    cs->lua_t0 = now_ticks();
+}
+
+/* ... and after it ran: timed as Redis times a script's calls (SLOWLOG shows them for the
+ * script's own client, "?:0" with no name, as Redis 7.0 does) */
+static void lua_call_done(void *hook_ctx, void *out_ctx, int argc, const data_arg *argv, int event,
+                          const char *err, size_t err_len)
+{
+    (void)event, (void)err, (void)err_len;
+    server *s = hook_ctx;
+    struct srv_cstats *cs = cs_of(out_ctx);
+    cstat *st = cs->lua_st;
+    if (!st) return;
+    uint64_t dt = now_ticks() - cs->lua_t0;
+    cs->lua_st = NULL;
+    st->usec += dt;
+    (void)srv_diag_call(s, NULL, &st->dc, dt, argc, argv, NULL, 0);
 }
 
 static void feed(server *s, int db, const char *origin, int argc, const data_arg *argv)
@@ -689,7 +846,7 @@ static void feed(server *s, int db, const char *origin, int argc, const data_arg
     resp_buf_append(&b, head, (size_t)n);
     for (int i = 0; i < argc; i++) {
         if (i) resp_buf_append(&b, " ", 1);
-        if (redacted(argc, argv, i))
+        if (srv_redacted(argc, argv, i))
             resp_buf_append(&b, "\"(redacted)\"", 12);
         else
             repr(&b, argv[i].ptr, argv[i].len);

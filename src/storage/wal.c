@@ -58,12 +58,14 @@ struct wal_async {
     bool stop;
     struct storage_io io; /* copy of the WAL's (the fault hook is called from the thread) */
     uint64_t fsyncs;
+    uint64_t sync_us_max; /* longest fdatasync since the last poll */
 };
 
 struct wal {
     char *dir;
     struct wal_async *as;  /* wal_async_start, else NULL */
     uint64_t async_fsyncs; /* fdatasyncs of the storage thread, as of the last poll */
+    uint64_t sync_us_max;  /* longest fdatasync of a segment since wal_take_sync_us_max */
     int lock_fd;
     struct wal_options opt;
     struct wal_seg *segs; /* ascending seq; the last one is open for appends */
@@ -275,10 +277,20 @@ static int end_batch(struct wal *w)
     return 0;
 }
 
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static int sync_now(struct wal *w)
 {
     if (w->synced_bytes == w->written_bytes && w->synced_index == w->written_index) return 0;
+    uint64_t t0 = mono_us();
     int rc = st_fdatasync(&w->opt.io, w->fd, w->path, w->err, sizeof w->err);
+    uint64_t us = mono_us() - t0;
+    if (us > w->sync_us_max) w->sync_us_max = us;
     if (rc) return wal_fail(w, rc);
     w->fsyncs++;
     w->synced_bytes = w->written_bytes;
@@ -766,8 +778,11 @@ static void *async_run(void *arg)
         memcpy(path, a->path, sizeof path);
         pthread_mutex_unlock(&a->mu);
         if (old_fd >= 0) close(old_fd);
+        uint64_t t0 = mono_us();
         int rc = st_fdatasync(&a->io, fd, path, err, sizeof err);
+        uint64_t us = mono_us() - t0;
         pthread_mutex_lock(&a->mu);
+        if (us > a->sync_us_max) a->sync_us_max = us;
         if (rc) {
             a->err = rc;
             memcpy(a->errmsg, err, sizeof err);
@@ -885,6 +900,8 @@ int wal_async_poll(struct wal *w, uint64_t *done)
     uint64_t t = a->done, seq = a->done_seq, bytes = a->done_bytes, index = a->done_index;
     int err = a->err;
     w->async_fsyncs = a->fsyncs;
+    if (a->sync_us_max > w->sync_us_max) w->sync_us_max = a->sync_us_max;
+    a->sync_us_max = 0;
     if (err)
         memcpy(w->err, a->errmsg,
                sizeof w->err < sizeof a->errmsg ? sizeof w->err : sizeof a->errmsg);
@@ -1227,4 +1244,11 @@ int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
     w->err[0] = 0;
     *out = w;
     return 0;
+}
+
+uint64_t wal_take_sync_us_max(struct wal *w)
+{
+    uint64_t us = w->sync_us_max;
+    w->sync_us_max = 0;
+    return us;
 }

@@ -182,6 +182,9 @@ struct wal_stats {
     uint64_t fsyncs;        /* fdatasync calls on segments so far */
 };
 void wal_stats(const struct wal *w, struct wal_stats *out);
+/* The longest fdatasync of a segment (by wal_sync, or by the storage thread as of the last
+ * wal_async_poll) since the previous call, in microseconds; 0 if none (LATENCY's wal-fsync). */
+uint64_t wal_take_sync_us_max(struct wal *w);
 
 /* The directory the WAL lives in (for snap_save into the same place). */
 const char *wal_dir(const struct wal *w);

@@ -1624,6 +1624,46 @@ static int async_wait(struct wal *w, uint64_t t, uint64_t *done)
     return rc;
 }
 
+/* A disk whose fdatasync takes 5 ms (the fault hook runs just before it, inside the timing). */
+static int slow_fsync(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx, (void)path;
+    if (op == STORAGE_OP_FSYNC) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+/* wal_take_sync_us_max: the longest segment fdatasync since the last call, by wal_sync on the
+ * caller's thread and by the storage thread (as of wal_async_poll); 0 after it was taken. */
+static void sync_duration_reported(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.io.fault = slow_fsync;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    (void)wal_take_sync_us_max(w); /* the open's own syncs */
+    append_range(w, 1, 10, 1);
+    assert_int_equal(wal_sync(w), 0);
+    uint64_t us = wal_take_sync_us_max(w);
+    assert_true(us >= 5000 && us < 5000000);
+    assert_int_equal(wal_take_sync_us_max(w), 0);
+    assert_int_equal(wal_sync(w), 0); /* nothing to sync: nothing timed */
+    assert_int_equal(wal_take_sync_us_max(w), 0);
+    assert_int_equal(wal_async_start(w), 0);
+    uint64_t t = 0, done = 0;
+    append_range(w, 11, 20, 1);
+    assert_int_equal(wal_async_request(w, &t), 0);
+    assert_int_equal(async_wait(w, t, &done), 0);
+    us = wal_take_sync_us_max(w);
+    assert_true(us >= 5000 && us < 5000000);
+    assert_int_equal(wal_take_sync_us_max(w), 0);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
 /* Open descriptors of this process (the storage thread's segment dups must not leak). */
 static int count_fds(void)
 {
@@ -1710,6 +1750,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_drops_only_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(group_commit_one_fsync, setup, teardown),
+        cmocka_unit_test_setup_teardown(sync_duration_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(async_sync_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
