@@ -127,6 +127,14 @@ def test_restore_identical_on_every_replica(make_cluster):
         w.join(timeout=120)
     assert not errors, f"RESTORE_SEED={seed}: {errors[:5]}"
     assert restores[0] > 60, f"too few restores took effect: {restores[0]}"
+    # the random stream may leave no key with a TTL (each of the 5 last restores has none with
+    # probability 1/2): two final restores with one, through a follower, make sure of it
+    rb = redis.Redis(host=relay.host, port=relay.port, socket_timeout=10.0)
+    payload = rb.execute_command("DUMP", "final-src") if rb.set("final-src", "v") else None
+    assert rb.execute_command("RESTORE", "d0", "90000", payload, "REPLACE") == b"OK"
+    abs_ms = str(int(time.time() * 1000) + 200000)
+    assert rb.execute_command("RESTORE", "d1", abs_ms, payload, "REPLACE", "ABSTTL") == b"OK"
+    rb.close()
     c.wait_converged([], timeout=30)
     states = {n.id: _state(n) for n in c.nodes}
     ref = states[leader.id]
