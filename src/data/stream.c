@@ -284,12 +284,13 @@ void stream_reply_lag(data_call *c, const stream *s, const sgroup *g)
         return;
     }
     if (g->entries_read != -1 && !stream_range_has_tombstones(s, g->last_id)) {
-        reply_int(c, (long long)s->entries_added - g->entries_read);
+        /* both are in [0, 2^63) after load and commands; unsigned so no value can overflow */
+        reply_int(c, (long long)(s->entries_added - (uint64_t)g->entries_read));
         return;
     }
     int64_t r = stream_estimate_read(s, g->last_id);
     if (r != -1)
-        reply_int(c, (long long)s->entries_added - r);
+        reply_int(c, (long long)(s->entries_added - (uint64_t)r));
     else
         reply_null(c);
 }

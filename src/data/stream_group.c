@@ -420,8 +420,9 @@ static void serve_group_new(data_call *c, stream *s, sgroup *g, sconsumer *sc, s
     for (size_t i = 0; i < n; i++, sidx_next(x, &p)) {
         sid id = spos_key(x, p);
         if (sid_cmp(id, g->last_id) > 0) {
-            if (g->entries_read != -1 && !stream_range_has_tombstones(s, id))
-                g->entries_read++;
+            if (g->entries_read != -1 && !stream_range_has_tombstones(s, id)) {
+                if (g->entries_read < INT64_MAX) g->entries_read++;
+            }
             else if (s->entries_added)
                 g->entries_read = stream_estimate_read(s, id);
             g->last_id = id;
