@@ -34,6 +34,7 @@ static inline uint64_t seed_for(const char *test)
     uint64_t seed = getenv("DATA_SEED") ? strtoull(getenv("DATA_SEED"), NULL, 10)
                                         : (uint64_t)time(NULL) % 1000000;
     printf("%s: DATA_SEED=%llu\n", test, (unsigned long long)seed);
+    fflush(stdout); /* seen even if the test aborts (sanitizer) */
     rng_state = seed * 2654435761u + 88172645463325252ull;
     return seed;
 }

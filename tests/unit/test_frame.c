@@ -395,6 +395,7 @@ int main(void)
     rng_g = seed * 2654435761u + 7;
     printf("test_frame: seed %llu (replay with FRAME_TEST_SEED=%llu)\n", (unsigned long long)seed,
            (unsigned long long)seed);
+    fflush(stdout); /* seen even if the test aborts (sanitizer) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(known_layout),
         cmocka_unit_test(round_trip_and_every_prefix),

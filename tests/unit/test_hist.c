@@ -100,6 +100,7 @@ int main(void)
     const char *e = getenv("HIST_SEED");
     seed = e ? strtoull(e, NULL, 10) : 20261205;
     printf("test_hist: HIST_SEED=%llu\n", (unsigned long long)seed);
+    fflush(stdout); /* seen even if the test aborts (sanitizer) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buckets_tile_the_range),
         cmocka_unit_test(matches_sorted_model),

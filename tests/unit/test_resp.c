@@ -740,6 +740,7 @@ int main(void)
     rng_g = seed_g * 2654435761u + 1;
     printf("test_resp: seed %llu (replay with RESP_TEST_SEED=%llu)\n", (unsigned long long)seed_g,
            (unsigned long long)seed_g);
+    fflush(stdout); /* seen even if the test aborts (sanitizer) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_cases),
         cmocka_unit_test(every_split_point),

@@ -1424,6 +1424,7 @@ static void random_ops_against_model(void **state)
     printf("random_ops_against_model: seed=%" PRIu64 " steps=%d (replay: STORAGE_SEED=%" PRIu64
            ")\n",
            seed, steps, seed);
+    fflush(stdout); /* seen even if the test aborts (sanitizer) */
     fflush(stdout);
     rng_state = seed;
     struct wal_options o = opts_default();
