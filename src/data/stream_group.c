@@ -422,8 +422,7 @@ static void serve_group_new(data_call *c, stream *s, sgroup *g, sconsumer *sc, s
         if (sid_cmp(id, g->last_id) > 0) {
             if (g->entries_read != -1 && !stream_range_has_tombstones(s, id)) {
                 if (g->entries_read < INT64_MAX) g->entries_read++;
-            }
-            else if (s->entries_added)
+            } else if (s->entries_added)
                 g->entries_read = stream_estimate_read(s, id);
             g->last_id = id;
         }
