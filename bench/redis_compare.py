@@ -9,7 +9,8 @@ p99 (median of the rounds) with synod/redis ratios. Then loads datasets into fre
 both and compares their RSS: 1,000,000 string keys (16-byte keys, 32-byte values), one
 1M-member set, sorted set and list, and 100,000 small sets, sorted sets and lists (10 members).
 
-Usage: bench/redis_compare.py [--requests N] [--rounds R] [--keys K] [--quick]
+Usage: bench/redis_compare.py [--requests N] [--rounds R] [--keys K] [--quick] [--tests a,b]
+                              [--pipelines 1,16]
                               [--only throughput|memory]
 Env: SYNOD_BIN (default build/rel/synod), REDIS_SERVER (default redis-server).
 Targets (issue 2): throughput >= 0.9x Redis, p99 no worse, memory <= 1.2x.
@@ -118,6 +119,9 @@ def cli(port, *args):
     return out.stdout.strip()
 
 
+ALL_TESTS = ("set", "get", "incr", "hset", "sadd", "spop", "lpush", "rpop", "zadd", "zpopmin",
+             "xadd", "zrange")
+
 CUSTOM = {"zrange": ["ZRANGE", "bench:z", "0", "9"],
           "xadd": ["XADD", "bench:s:__rand_int__", "*", "field", "value"]}
 
@@ -142,9 +146,14 @@ def bench_throughput(redis, synod, args):
     results = []
     for srv in (redis, synod):  # the sorted set ZRANGE reads
         pipe(srv.port, [["ZADD", "bench:z", str(i), f"m{i}"] for i in range(1000)])
-    for pipeline in (1, 16):
-        for test in ("set", "get", "incr", "hset", "sadd", "spop", "lpush", "rpop", "zadd",
-                     "zpopmin", "xadd", "zrange"):
+    tests = ALL_TESTS
+    if args.tests:
+        tests = tuple(t for t in args.tests.lower().split(",") if t)
+        unknown = [t for t in tests if t not in ALL_TESTS]
+        if unknown:
+            raise SystemExit(f"unknown test(s): {', '.join(unknown)}")
+    for pipeline in (int(p) for p in args.pipelines.split(",")):
+        for test in tests:
             runs = {"redis": [], "synod": []}
             for rnd in range(args.rounds):
                 order = (redis, synod) if rnd % 2 == 0 else (synod, redis)
@@ -236,6 +245,8 @@ def main():
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--quick", action="store_true", help="small run for a smoke test")
     ap.add_argument("--only", choices=["throughput", "memory"], help="run one part")
+    ap.add_argument("--tests", help="comma-separated subset of the throughput tests (sadd,zadd)")
+    ap.add_argument("--pipelines", default="1,16", help="comma-separated pipeline depths")
     args = ap.parse_args()
     if args.quick:
         args.requests, args.rounds, args.keys = 20000, 1, 50000
