@@ -346,9 +346,10 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
 int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1);
 
 /* Memory hint for applying a batch of commands (argv as they will be executed, or at least
- * their first three arguments): stage 0 for a command some positions ahead, then 1, 2, 3 as it
- * comes nearer, hides the cache misses of its key lookup (bucket, entry) and, for a hash
- * command, of its field lookup behind the work of the commands in between. Changes nothing. */
+ * their first four arguments): stage 0 for a command some positions ahead, then 1, 2, 3 as it
+ * comes nearer, hides the cache misses of its key lookup (bucket, entry) and, for a hash, set
+ * or sorted-set command naming a member (HSET, SADD, ZADD key score member ...), of the
+ * member's lookup behind the work of the commands in between. Changes nothing. */
 typedef struct {
     uint64_t hkey, hfield; /* computed at stage 0, reused by the later stages */
     int field;

@@ -115,6 +115,7 @@ int dict_find_h(const dict *d, const char *key, size_t klen, uint64_t h, dpos *p
 /* Cache hints for a lookup of hash h coming soon: stage 0 fetches the bucket, stage 1 (issued
  * later, once the bucket has arrived) the first entry of its chain. Changes nothing. */
 void dict_prefetch_h(const dict *d, uint64_t h, int stage);
+const dict *zset_member_table(dentry *e); /* the big encoding's member table, or NULL */
 /* Links e (its key must not be present). May grow the table. */
 void dict_insert(dict *d, dentry *e);
 /* Unlinks the entry at pos and returns it. May shrink the table. */

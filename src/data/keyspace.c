@@ -149,15 +149,29 @@ int data_expire_key(data_store *ds, const char *key, size_t len, int64_t now_ms)
     return 1;
 }
 
+/* Which argument of a command names a member of its key's table (hash field, set or sorted-set
+ * member), or 0: only commands whose lookup of it is the common case. */
+static int member_arg(int argc, const data_arg *argv)
+{
+    const data_arg *n = &argv[0];
+    if (argc >= 3 && (n->ptr[0] | 0x20) == 'h') return 2;
+    if (argc >= 3 && (arg_eq(n, "sadd") || arg_eq(n, "srem") || arg_eq(n, "sismember") ||
+                      arg_eq(n, "zrem") || arg_eq(n, "zscore")))
+        return 2;
+    if (argc == 4 && (arg_eq(n, "zadd") || arg_eq(n, "zincrby"))) return 3;
+    return 0;
+}
+
 void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int stage,
                    data_prefetch_state *st)
 {
     if (argc < 2) return;
     if (stage == 0) {
         st->hkey = dict_hash(&ds->keys, argv[1].ptr, argv[1].len);
-        /* hash commands (H...) name a field after the key: its lookup misses too */
-        st->field = argc >= 3 && (argv[0].ptr[0] | 0x20) == 'h';
-        if (st->field) st->hfield = dict_hash(&ds->keys, argv[2].ptr, argv[2].len);
+        /* a member named after the key: its lookup in the value's table misses too */
+        int m = member_arg(argc, argv);
+        st->field = m != 0;
+        if (m) st->hfield = dict_hash(&ds->keys, argv[m].ptr, argv[m].len);
     }
     if (stage < 2) {
         dict_prefetch_h(&ds->keys, st->hkey, stage);
@@ -167,8 +181,12 @@ void data_prefetch(const data_store *ds, int argc, const data_arg *argv, int sta
     dpos pos; /* found again each time: a command in between may have replaced the value */
     if (!dict_find_h(&ds->keys, argv[1].ptr, argv[1].len, st->hkey, &pos)) return;
     dentry *e = *pos.slot;
-    if (e->type != DT_HASH || !(e->flags & DE_HASH_TABLE)) return;
-    dict_prefetch_h(dentry_ptr(e), st->hfield, stage - 2);
+    const dict *t = NULL;
+    if ((e->type == DT_HASH || e->type == DT_SET) && (e->flags & DE_HASH_TABLE))
+        t = dentry_ptr(e);
+    else if (e->type == DT_ZSET)
+        t = zset_member_table(e);
+    if (t) dict_prefetch_h(t, st->hfield, stage - 2);
 }
 
 void data_set_max_string_bytes(data_store *ds, long long n)

@@ -84,6 +84,12 @@ static zset *zs_of(dentry *e)
     return dentry_ptr(e);
 }
 
+const dict *zset_member_table(dentry *e)
+{
+    zset *z = zs_of(e);
+    return z->big ? &ZB(z)->d : NULL;
+}
+
 static znode *node_new(size_t *mem, int lvl)
 {
     znode *n = dmem_alloc(mem, sizeof(znode) + (size_t)lvl * sizeof(n->lv[0]));

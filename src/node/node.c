@@ -441,7 +441,7 @@ static void apply_entry(node *n, const raft_entry *e)
 #define PREFETCH_D 3
 
 typedef struct {
-    data_arg a[3]; /* the entry's first arguments, decoded once at stage 0 */
+    data_arg a[4]; /* the entry's first arguments, decoded once at stage 0 */
     int k;
     data_prefetch_state st;
 } prefetch_slot;
@@ -449,7 +449,7 @@ typedef struct {
 static void prefetch_entry(node *n, const raft_entry *e, int stage, prefetch_slot *ps)
 {
     if (stage == 0)
-        ps->k = e->type == RAFT_ENTRY_NORMAL ? nentry_head(e->data, e->len, ps->a, 3) : 0;
+        ps->k = e->type == RAFT_ENTRY_NORMAL ? nentry_head(e->data, e->len, ps->a, 4) : 0;
     if (ps->k >= 2) data_prefetch(n->ds, ps->k, ps->a, stage, &ps->st);
 }
 
