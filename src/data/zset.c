@@ -636,8 +636,34 @@ static int zs_del(zset *z, const char *m, size_t ml)
     return 1;
 }
 
+/* Gives x, a linked node, a new score: in place when its neighbours still surround it (no
+ * walk), else relinked at its new position; the node and its table entry are kept. */
+static void zsl_rescore(zset *z, znode *x, double score)
+{
+    size_t ml = zn_ml(x);
+    znode *next = x->lv[0].fwd;
+    if ((!x->back || ncmp(x->back, score, x->m, ml) < 0) &&
+        (!next || ncmp(next, score, x->m, ml) > 0)) {
+        x->score = score;
+        return;
+    }
+    zsl_unlink(z, x);
+    x->score = score;
+    z->len--; /* zsl_insert counts the nodes without x */
+    zsl_insert(z, x, node_level(z, x->m, ml));
+    z->len++;
+}
+
 static int zs_put(data_store *ds, zset *z, const char *m, size_t ml, double score)
 {
+    if (z->big) {
+        dpos pos;
+        if (dict_find(&ZB(z)->d, m, ml, &pos)) {
+            znode *x = entry_node(*pos.slot);
+            if (x->score != score) zsl_rescore(z, x, score);
+            return 0;
+        }
+    }
     double old;
     int had = zs_score(z, m, ml, &old);
     if (had && old == score) return 0;
