@@ -31,6 +31,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "node/node_internal.h"
@@ -40,7 +41,19 @@
 #define MIG_LINE_MAX 1024 /* Redis reads each reply into a 1024-byte buffer (1023 + NUL) */
 #define MIG_HOST_MAX 256
 
-enum { MIG_READ = 0, MIG_CONNECT, MIG_IO, MIG_DELETE };
+enum { MIG_READ = 0, MIG_RESOLVE, MIG_CONNECT, MIG_IO, MIG_DELETE };
+#define MIG_RESOLVE_POLL_MS 2
+
+/* A host name being resolved by glibc's getaddrinfo_a (its own thread): the loop polls it. One
+ * still running when its migration ends is kept (it writes into this struct) until it is done. */
+typedef struct mres {
+    struct gaicb req;
+    struct addrinfo hints;
+    char host[MIG_HOST_MAX];
+    char port[24];
+    struct mres *next;
+} mres;
+static mres *res_zombies; /* abandoned lookups still running, freed once they end */
 enum { SOCK_OK = 0, SOCK_READ = 1, SOCK_WRITE = 2 };
 
 typedef struct {
@@ -64,6 +77,7 @@ struct nmigrate {
     size_t user_len, pass_len;
     mkey *keys; /* the keys named, then (after the read) the ones found */
     int n_keys;
+    mres *res; /* MIG_RESOLVE: the lookup */
     int fd;
     bool watching_write;
     resp_buf out;
@@ -95,9 +109,37 @@ static char *dup_arg(const data_arg *a)
     return p;
 }
 
+/* Frees a lookup, or keeps it among the zombies while glibc's thread still runs it. */
+static void res_free(mres *q)
+{
+    int st = gai_error(&q->req);
+    if (st == EAI_INPROGRESS && gai_cancel(&q->req) == EAI_NOTCANCELED) {
+        q->next = res_zombies;
+        res_zombies = q;
+        return;
+    }
+    if (gai_error(&q->req) == 0 && q->req.ar_result) freeaddrinfo(q->req.ar_result);
+    free(q);
+}
+
+static void res_reap(void)
+{
+    for (mres **pp = &res_zombies; *pp;) {
+        mres *q = *pp;
+        if (gai_error(&q->req) == EAI_INPROGRESS) {
+            pp = &q->next;
+            continue;
+        }
+        *pp = q->next;
+        res_free(q);
+    }
+}
+
 static void mig_free(nmigrate *m)
 {
     node *n = m->n;
+    if (m->res) res_free(m->res);
+    res_reap();
     if (m->fd >= 0) {
         (void)net_loop_watch(n->loop, m->fd, 0, NULL, NULL);
         close(m->fd);
@@ -245,39 +287,92 @@ static void add_cmd(resp_buf *b, int argc, const data_arg *argv)
 static void fail_io(nmigrate *m, int sock);
 static void mig_io(net_loop *l, int fd, int events, void *ctx);
 
-static int64_t mig_timer(net_loop *l, uint64_t id, void *ctx)
+/* Connects to the first address that does not fail at once (as Redis's anetTcpGenericConnect):
+ * 0, or -1 when none would. */
+static int mig_connect_ai(nmigrate *m, const struct addrinfo *ai)
 {
-    (void)l, (void)id;
-    nmigrate *m = ctx;
-    int64_t idle = net_mono_ms() - m->progress_ms;
-    if (idle < m->timeout_ms) return m->timeout_ms - idle;
-    m->timer = 0; /* this callback's timer ends with it */
-    fail_io(m, m->stage == MIG_CONNECT || m->out_sent < m->out.len ? SOCK_WRITE : SOCK_READ);
-    return NET_TIMER_STOP;
+    for (const struct addrinfo *p = ai; p; p = p->ai_next) {
+        int fd = socket(p->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) continue;
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        int rc = connect(fd, p->ai_addr, p->ai_addrlen);
+        if ((rc < 0 && errno != EINPROGRESS) || fd >= net_loop_max_fds(m->n->loop) ||
+            net_loop_watch(m->n->loop, fd, NET_WRITABLE, mig_io, m) < 0) {
+            close(fd);
+            continue;
+        }
+        m->fd = fd;
+        m->watching_write = true;
+        m->stage = MIG_CONNECT;
+        m->progress_ms = net_mono_ms();
+        return 0;
+    }
+    return -1;
 }
 
+/* A numeric address connects at once; a name is resolved off the loop (getaddrinfo_a), so a
+ * slow resolver never stalls the node. 0 (connecting or resolving), or -1. */
 static int mig_connect(nmigrate *m)
 {
-    struct addrinfo hints = {0}, *res = NULL;
+    if (!m->host[0]) return -1;
+    struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_socktype = SOCK_STREAM;
-    if (!m->host[0] || getaddrinfo(m->host, m->port, &hints, &res) != 0 || !res) return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        freeaddrinfo(res);
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    int rc = getaddrinfo(m->host, m->port, &hints, &ai);
+    if (rc == 0) {
+        rc = mig_connect_ai(m, ai);
+        freeaddrinfo(ai);
+        return rc;
+    }
+    if (rc != EAI_NONAME) return -1;
+    mres *q = calloc(1, sizeof(*q));
+    SYN_ASSERT(q != NULL);
+    memcpy(q->host, m->host, sizeof(q->host));
+    memcpy(q->port, m->port, sizeof(q->port));
+    q->hints.ai_socktype = SOCK_STREAM;
+    q->req.ar_name = q->host;
+    q->req.ar_service = q->port;
+    q->req.ar_request = &q->hints;
+    struct gaicb *list[1] = {&q->req};
+    if (getaddrinfo_a(GAI_NOWAIT, list, 1, NULL) != 0) {
+        free(q);
         return -1;
     }
-    int one = 1;
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if ((rc < 0 && errno != EINPROGRESS) || fd >= net_loop_max_fds(m->n->loop) ||
-        net_loop_watch(m->n->loop, fd, NET_WRITABLE, mig_io, m) < 0) {
-        close(fd);
-        return -1;
-    }
-    m->fd = fd;
-    m->watching_write = true;
+    m->res = q;
+    m->stage = MIG_RESOLVE;
     return 0;
+}
+
+/* The lookup is polled; afterwards, the timeout (time without progress) is watched. */
+static int64_t mig_timer(net_loop *l, uint64_t id, void *ctx)
+{
+    (void)l;
+    nmigrate *m = ctx;
+    m->timer = 0; /* this callback's timer ends with it unless re-armed below */
+    int64_t idle = net_mono_ms() - m->progress_ms;
+    if (m->stage == MIG_RESOLVE) {
+        int st = gai_error(&m->res->req);
+        if (st == EAI_INPROGRESS && idle < m->timeout_ms) {
+            m->timer = id;
+            return MIG_RESOLVE_POLL_MS;
+        }
+        int rc = st == 0 ? mig_connect_ai(m, m->res->req.ar_result) : -1;
+        res_free(m->res);
+        m->res = NULL;
+        if (rc < 0) {
+            answer(m, "IOERR error or timeout connecting to the client", true);
+            return NET_TIMER_STOP;
+        }
+        m->timer = id;
+        return m->timeout_ms;
+    }
+    if (idle < m->timeout_ms) {
+        m->timer = id;
+        return m->timeout_ms - idle;
+    }
+    fail_io(m, m->stage == MIG_CONNECT || m->out_sent < m->out.len ? SOCK_WRITE : SOCK_READ);
+    return NET_TIMER_STOP;
 }
 
 void nmigrate_dump(node *n, client *c)
@@ -323,13 +418,13 @@ void nmigrate_dump(node *n, client *c)
         return;
     }
     m->lines_want = m->lines_pre + found;
-    m->stage = MIG_CONNECT;
     m->progress_ms = net_mono_ms();
     if (mig_connect(m) < 0) {
         answer(m, "IOERR error or timeout connecting to the client", true);
         return;
     }
-    m->timer = net_timer_add(n->loop, m->timeout_ms, mig_timer, m);
+    m->timer = net_timer_add(n->loop, m->stage == MIG_RESOLVE ? MIG_RESOLVE_POLL_MS : m->timeout_ms,
+                             mig_timer, m);
     SYN_ASSERT(m->timer != 0);
 }
 
@@ -554,4 +649,11 @@ void nmigrate_deinit(node *n)
 {
     while (n->migs)
         mig_free(n->migs);
+    /* lookups still running at shutdown: waited for a little, then left to the exit */
+    for (int i = 0; i < 10 && res_zombies; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        const struct gaicb *one[1] = {&res_zombies->req};
+        (void)gai_suspend(one, 1, &ts);
+        res_reap();
+    }
 }

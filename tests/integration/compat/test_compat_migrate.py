@@ -286,6 +286,7 @@ def test_migrate_argument_errors(side):
         ("MIGRATE", "127.0.0.1", T, "", "0", "5000"),
         ("MIGRATE", "nosuchhost.invalid", T, "k", "0", "500"),
         ("MIGRATE", "", T, "k", "0", "500"),
+        ("MIGRATE", "localhost", T, "k", "0", "500", "COPY"),  # a name: resolved off the loop
         ("MIGRATE", "127.0.0.1", "0", "k", "0", "500"),  # refused: Redis reports a write error
         ("MIGRATE", "127.0.0.1", "abc", "k", "0", "500"),
         ("EXISTS", "k"),
