@@ -335,3 +335,34 @@ def test_migrate_timeout_does_not_block(pair, fakes):
     assert r == b"-IOERR error or timeout reading to target instance\r\n", r
     assert 0.7 < time.monotonic() - t0 < 3
     assert pair.tgt.call("EXISTS", "k") == b":1\r\n"
+
+
+def test_migrate_resp3_and_acl(side):
+    """After HELLO 3 the replies are the same; a user whose key patterns do not cover every key
+    MIGRATE names (the key argument or those after KEYS) gets NOPERM, nothing moved."""
+    pair, tconns, ports = side
+    try:
+        run_steps(pair, ports, [
+            ("ACL", "SETUSER", "mig", "on", ">pw", "+migrate", "+set", "+exists", "~a*"),
+            ("MSET", "a1", "1", "a2", "2", "b1", "3"),
+            ("AUTH", "mig", "pw"),
+            ("MIGRATE", "127.0.0.1", T, "b1", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", T, "", "0", "5000", "KEYS", "a1", "b1"),
+            ("MIGRATE", "127.0.0.1", T, "", "0", "5000", "KEYS", "a1", "a2"),
+            ("EXISTS", "a1", "a2"),
+        ])
+        for conn in (pair.ref, pair.tgt):
+            conn.send_raw(encode_command("HELLO", "3", "AUTH", "default", "nopass"))
+            conn.read_reply()
+        run_steps(pair, ports, [
+            ("SET", "r3", "v"),
+            ("MIGRATE", "127.0.0.1", T, "r3", "0", "5000", "COPY"),
+            ("MIGRATE", "127.0.0.1", T, "r3", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", T, "r3", "0", "5000", "REPLACE"),
+            ("MIGRATE", "127.0.0.1", T, "r3", "0", "5000"),
+            ("MIGRATE", "127.0.0.1", T, "r3", "x", "5000"),
+        ])
+    finally:
+        for conn in (pair.ref, pair.tgt):
+            conn.call("ACL", "DELUSER", "mig")
+    same_data(pair, tconns)
