@@ -16,7 +16,8 @@ SYNOD_BUG_MIGRATE_UNCONDITIONAL (scripts/build_migrate_bug.sh: MIGRATE_DEL delet
 key holds): the keys written meanwhile are gone.
 
 test_migrate_to_synod_target: MIGRATE from the cluster to a single-node synod (synod RESTOREs
-payloads), KEYS with TTLs, then back again.
+payloads), KEYS with TTLs, then back again; a SET acknowledged through one follower is in what a
+MIGRATE through the other one ships (the leader reads after a ReadIndex).
 """
 
 import os
@@ -232,5 +233,13 @@ def test_migrate_to_synod_target(make_cluster):
                               "b") == "OK"  # fmt: skip
     assert src.get("a") == "1" and src.get("b") == "2"
     assert tc.exists("a", "b") == 0
+    # every acknowledged write is in what MIGRATE ships: a SET acknowledged by one follower,
+    # then a MIGRATE through the other one, finds it
+    other = next(n for n in c.nodes if n is not leader and n is not follower).client()
+    for i in range(30):
+        assert src.set("lin", str(i)) is True
+        assert other.execute_command("MIGRATE", t.host, t.port, "lin", 3, 5000, "COPY",
+                                     "REPLACE") == "OK"  # fmt: skip
+        assert tc.get("lin") == str(i)
     assert_same_digest(c, "to synod")
     assert synod_digest(c.nodes[0]) == synod_digest(leader)
