@@ -332,6 +332,19 @@ void data_evict_unmark(data_store *ds, const char *key, size_t len);
 /* Deletes key (an applied eviction): 1 if it existed. */
 int data_evict_key(data_store *ds, const char *key, size_t len);
 
+/* MIGRATE's source side (docs/data.md "MIGRATE"). data_migrate_read: a live key of the selected
+ * database as MIGRATE ships it: its DUMP payload (*payload malloc'd, the caller frees it), its
+ * expiry time (-1: none) and its digest (DATA_MIGRATE_DIGEST_LEN hex characters + NUL: type,
+ * expiry time, name and value, the same on every replica that holds the same key). 1 if found,
+ * 0 if absent or expired at now_ms. Changes nothing. The deletion after a transfer is the
+ * internal write MIGRATE_DEL key digest [key digest ...]: each key is deleted only if its digest
+ * is still the one given, so a write that came between the DUMP and the deletion is never lost
+ * (the key then stays); it replies with the number of keys deleted. */
+#define DATA_MIGRATE_DIGEST_LEN 32
+int data_migrate_read(data_store *ds, const char *key, size_t len, int64_t now_ms, char **payload,
+                      size_t *payload_len, int64_t *expire_ms,
+                      char digest[DATA_MIGRATE_DIGEST_LEN + 1]);
+
 /* Deletes `key` only if it exists and its expiry time is <= now_ms; returns 1 if it did. This,
  * not DEL, is how expiry decisions are applied (and replicated as their own log entries): the
  * key may have been written again between the decision and its application, and a DEL would

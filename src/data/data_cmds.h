@@ -453,6 +453,9 @@
     X(restore, -4, DC_W | DC_M, 1, 1, 1, "OW update@i1+r0,1,0", "generic", "2.6.0",                \
       "Create a key using the provided serialized value, previously obtained using DUMP.",         \
       cmd_restore)                                                                                 \
+    X(migrate_del, -3, DC_W, 1, -1, 2, "RM delete@i1+r-1,2,0", "generic", "2.6.0",                 \
+      "Internal: MIGRATE's deletion, of each key whose digest is still the one given",             \
+      cmd_migrate_del)                                                                             \
     X(memory, -2, DC_R, 2, 2, 1, "", "server", "4.0.0",                                            \
       "A container for memory diagnostics commands.", cmd_memory)                                  \
     X(randomkey, 1, DC_R, 0, 0, 0, "", "generic", "1.0.0",                                         \

@@ -353,6 +353,12 @@ void reply_bulk(data_call *c, const char *p, size_t n);
 void reply_int(data_call *c, long long v);
 void reply_null(data_call *c);
 
+/* One key's digest (digest.c): type, expiry time, name and value, as SYNOD DIGEST folds every key
+ * in (order-independent where the value is unordered, so equal on every replica holding the same
+ * key whatever its tables' layout): 32 hex characters + NUL. MIGRATE's conditional delete. */
+#define DIGEST_KEY_HEX 32
+void digest_key_hex(dentry *e, char out[DIGEST_KEY_HEX + 1]);
+
 /* Keyspace notifications (notify.c): an event now (if its class is on); a command's events,
  * notify_before returning what notify_after needs (NULL: nothing to report). */
 void notify_event(data_store *ds, int cls, const char *event, const char *key, size_t klen);

@@ -81,27 +81,48 @@ typedef struct {
     uint64_t db;
 } dg_walk;
 
+/* One key's digest lanes into d (db 0: no database tag, database 0's digest as before). */
+static void key_digest(dg *d, uint64_t db, dentry *e)
+{
+    if (db) put_u64(d, 0xdb00000000000000ull | db);
+    put_u64(d, e->type);
+    put_u64(d, (uint64_t)dentry_expire(e));
+    put_str(d, dentry_key(e), e->klen);
+    switch (e->type) {
+    case DT_STRING: put_str(d, dentry_val(e), e->vlen); break;
+    case DT_LIST: list_each(e, list_cb, d); break;
+    case DT_ZSET: zset_each(e, zset_cb, d); break;
+    case DT_STREAM: stream_save(e, put_cb, d); break;
+    case DT_SET: set_each(e, set_cb, d); break;
+    default: hash_each(e, hash_cb, d); break;
+    }
+    for (int i = 0; i < LANES; i++)
+        put_u64(d, d->acc[i]); /* the unordered part, folded in */
+}
+
 static void key_cb(void *ctx, dentry *e)
 {
     dg_walk *w = ctx;
-    dg *total = &w->total;
     dg d = {{0}, {0}};
-    if (w->db) put_u64(&d, 0xdb00000000000000ull | w->db); /* database 0's digest as before */
-    put_u64(&d, e->type);
-    put_u64(&d, (uint64_t)dentry_expire(e));
-    put_str(&d, dentry_key(e), e->klen);
-    switch (e->type) {
-    case DT_STRING: put_str(&d, dentry_val(e), e->vlen); break;
-    case DT_LIST: list_each(e, list_cb, &d); break;
-    case DT_ZSET: zset_each(e, zset_cb, &d); break;
-    case DT_STREAM: stream_save(e, put_cb, &d); break;
-    case DT_SET: set_each(e, set_cb, &d); break;
-    default: hash_each(e, hash_cb, &d); break;
-    }
-    for (int i = 0; i < LANES; i++) {
-        put_u64(&d, d.acc[i]); /* the unordered part, folded in */
-        total->acc[i] += d.h[i];
-    }
+    key_digest(&d, w->db, e);
+    for (int i = 0; i < LANES; i++)
+        w->total.acc[i] += d.h[i];
+}
+
+static void hex_lanes(const uint64_t v[LANES], char out[2 * 8 * LANES + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < LANES; i++)
+        for (int j = 0; j < 16; j++)
+            out[16 * i + j] = hex[(v[i] >> (60 - 4 * j)) & 15];
+    out[16 * LANES] = '\0';
+}
+
+void digest_key_hex(dentry *e, char out[DIGEST_KEY_HEX + 1])
+{
+    dg d = {{0}, {0}};
+    key_digest(&d, 0, e);
+    hex_lanes(d.h, out);
 }
 
 void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
@@ -120,9 +141,5 @@ void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
         for (int i = 0; i < LANES; i++)
             total.acc[i] += extra.h[i];
     }
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < LANES; i++)
-        for (int j = 0; j < 16; j++)
-            out[16 * i + j] = hex[(total.acc[i] >> (60 - 4 * j)) & 15];
-    out[16 * LANES] = '\0';
+    hex_lanes(total.acc, out);
 }

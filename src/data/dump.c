@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "data/dump_internal.h"
 #include "data/quicklist.h"
@@ -390,6 +391,52 @@ void cmd_dump(data_call *c)
     dump_encode(e, &b);
     reply_bulk(c, (const char *)b.p, b.len);
     dump_buf_free(&b);
+}
+
+/* ---- MIGRATE's source side (data.h) ---- */
+
+int data_migrate_read(data_store *ds, const char *key, size_t len, int64_t now_ms, char **payload,
+                      size_t *payload_len, int64_t *expire_ms,
+                      char digest[DATA_MIGRATE_DIGEST_LEN + 1])
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key, len, &pos) || ks_is_expired(*pos.slot, now_ms)) return 0;
+    dentry *e = *pos.slot;
+    dump_buf b = {0};
+    dump_encode(e, &b);
+    *payload = (char *)b.p; /* dump_buf's bytes are malloc'd: the caller frees them */
+    *payload_len = b.len;
+    *expire_ms = dentry_expire(e);
+    digest_key_hex(e, digest);
+    return 1;
+}
+
+/* MIGRATE_DEL key digest [key digest ...]: deletes each key whose digest is the one given. */
+void cmd_migrate_del(data_call *c)
+{
+    if (c->argc % 2 != 1) {
+        reply_arity(c);
+        return;
+    }
+    long long n = 0;
+    for (int i = 1; i + 1 < c->argc; i += 2) {
+        const data_arg *d = &c->argv[i + 1];
+        dpos pos;
+        if (!ks_write(c, &c->argv[i], &pos)) continue;
+        char now[DIGEST_KEY_HEX + 1];
+        digest_key_hex(*pos.slot, now);
+#ifdef SYNOD_BUG_MIGRATE_UNCONDITIONAL /* planted bug (scripts/build_migrate_bug.sh) */
+        if (0) {
+#else
+        if (d->len != DIGEST_KEY_HEX || memcmp(d->ptr, now, DIGEST_KEY_HEX) != 0) {
+#endif
+            ks_forget_wkey(c, &c->argv[i]); /* changed since the DUMP: it stays */
+            continue;
+        }
+        ks_delete(c, pos);
+        n++;
+    }
+    reply_int(c, n);
 }
 
 typedef struct {

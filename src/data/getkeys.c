@@ -291,6 +291,29 @@ static int keys_from_specs(const char *specs, int argc, const data_arg *argv, in
     return n;
 }
 
+/* MIGRATE's keys by Redis 7.0's migrateGetKeys (its KEYS spec is incomplete): the key argument,
+ * or every argument after KEYS (AUTH's and AUTH2's values are skipped, not taken for it), and
+ * none when KEYS comes with a non-empty key argument. */
+static int migrate_keys(int argc, const data_arg *argv, int *pos, int cap)
+{
+    int first = 3, num = 1;
+    for (int i = 6; i < argc; i++) {
+        if (arg_is(&argv[i], "auth2")) {
+            i += 2;
+        } else if (arg_is(&argv[i], "auth")) {
+            i++;
+        } else if (arg_is(&argv[i], "keys")) {
+            if (argv[3].len > 0) return 0;
+            first = i + 1;
+            num = argc - first;
+            break;
+        }
+    }
+    for (int i = 0; i < num; i++)
+        if (i < cap) pos[i] = first + i;
+    return num;
+}
+
 /* SET's flags depend on GET anywhere among its options (Redis looks no further). */
 static uint32_t set_key_flags(int argc, const data_arg *argv)
 {
@@ -331,6 +354,12 @@ int data_keys_with_flags(const char *name, const char *specs, int argc, const da
         pos[0] = 1;
         flags[0] = name[0] == 's' ? set_key_flags(argc, argv) : bitfield_key_flags(argc, argv);
         return 1;
+    }
+    if (!strcmp(name, "migrate")) {
+        int n = migrate_keys(argc, argv, pos, cap);
+        for (int i = 0; i < n && i < cap; i++)
+            flags[i] = DATA_KEY_RW | DATA_KEY_ACCESS | DATA_KEY_DELETE;
+        return n;
     }
     if (!strcmp(name, "sort") || !strcmp(name, "sort_ro")) {
         int n = name[4] ? push(pos, 0, cap, 1) : sort_keys(argc, argv, pos, cap);

@@ -191,6 +191,7 @@ static const ev_spec specs[] = {
     {"lrem", L, EV_FIRST, "lrem", NULL, 0},
     {"lset", L, EV_FIRST, "lset", NULL, 0},
     {"ltrim", L, EV_FIRST, "ltrim", NULL, 0},
+    {"migrate_del", G, EV_DELS, "del", NULL, 0},
     {"mset", S, EV_MSET, "set", NULL, 0},
     {"msetnx", S, EV_MSET, "set", NULL, 0},
     {"persist", G, EV_FIRST, "persist", NULL, 0},

@@ -74,7 +74,8 @@ void node_client_done(node *n, client *c)
 static void reply_err(node *n, client *c, const char *msg)
 {
     if (!c) return;
-    nblock_drop(n, c); /* a blocked client's retry failed: it is answered, no longer blocked */
+    nblock_drop(n, c);   /* a blocked client's retry failed: it is answered, no longer blocked */
+    nmigrate_drop(n, c); /* ... or its MIGRATE's read or deletion */
     nreply_error(n, c, msg);
     node_client_done(n, c);
 }
@@ -265,6 +266,11 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
         bool answered = nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty);
         n->dirty_since_snap += dirty;
         return answered;
+    }
+    if (c && nmigrate_deleting(c)) { /* MIGRATE's deletion: the client gets MIGRATE's reply */
+        if (data_exec(n->ds, dc, argc, n->argv, now_ms, &discard_ops, NULL)) n->dirty_since_snap++;
+        nmigrate_answer(n, c);
+        return true;
     }
     if (data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
         n->dirty_since_snap++;
@@ -491,7 +497,10 @@ static void serve_reads(node *n)
     for (size_t i = 0; i < n->reads_n; i++) {
         node_read *rd = &n->reads[i];
         if (rd->done && (!rd->c || rd->c->read_pass != pass)) {
-            if (rd->c) {
+            if (rd->c && rd->migrate && !rd->err) {
+                nmigrate_dump(n, rd->c); /* the client waits on: for the target */
+            } else if (rd->c) {
+                if (rd->migrate) nmigrate_drop(n, rd->c);
                 if (rd->err) {
                     nreply_errorf(n, rd->c, "TRYAGAIN read not confirmed by the leader (%s)",
                                   raft_strerror(rd->err));
@@ -1083,6 +1092,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     rd->db = c->db;
     rd->done = false;
     rd->err = 0;
+    rd->migrate = false;
     c->n_async++;
     c->async_kind = ASYNC_READ;
     return NODE_DONE;
@@ -1165,9 +1175,71 @@ static bool run_prelude(node *n, client *c, int argc, const data_arg *argv, held
 
 static int route_cmd(node *n, client *c, int argc, const data_arg *argv);
 
+/* MIGRATE (node_migrate.c): checked here, relayed by a follower on the client's own relay
+ * connection, run by the leader once a ReadIndex confirms it (its DUMP sees every acknowledged
+ * write, as a linearizable read does). */
+static int route_migrate(node *n, client *c, int argc, const data_arg *argv)
+{
+    if (c->n_async) return stall(c); /* after every earlier reply */
+    nmigrate *m = nmigrate_parse(n, c, argc, argv);
+    if (!m) return NODE_DONE; /* a syntax error, answered */
+    int rc = NODE_DONE;
+    if (n->failed) {
+        nreply_errorf(n, c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
+    } else if (!n->leader) {
+        rc = wait_leader(n, c);
+    } else if (n->role != RAFT_LEADER) {
+        c->stall_since_ms = 0;
+        const char *addr = leader_client_addr(n);
+        if (c->forwarded) {
+            nreply_error(n, c, "TRYAGAIN not the leader any more");
+        } else if (!addr[0]) {
+            rc = wait_leader(n, c);
+        } else if (fwd_send_blocking(n->fw, addr, c, argc, argv) < 0) {
+            rc = stall(c);
+        } else {
+            c->migrating = true;
+        }
+    } else if (noreplicas(n)) {
+        c->stall_since_ms = 0;
+        nreply_error(n, c, "NOREPLICAS Not enough good replicas to write.");
+    } else if (raft_sole_voter(n->r)) { /* applied == committed between passes */
+        c->stall_since_ms = 0;
+        nmigrate_attach(n, c, m);
+        nmigrate_dump(n, c);
+        return NODE_DONE;
+    } else {
+        c->stall_since_ms = 0;
+        if (n->reads_n == n->reads_cap) {
+            size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
+            node_read *nr =
+                ncap > RAFT_MAX_PENDING_READS ? NULL : realloc(n->reads, ncap * sizeof(*nr));
+            if (!nr) {
+                nmigrate_discard(n, m);
+                return stall(c);
+            }
+            n->reads = nr;
+            n->reads_cap = ncap;
+        }
+        uint64_t ctx = ++n->next_ctx;
+        if (raft_read_index(n->r, ctx) < 0) {
+            nmigrate_discard(n, m);
+            return stall(c);
+        }
+        n->reads[n->reads_n++] = (node_read){ctx, c, NULL, 0, c->db, false, 0, true};
+        nmigrate_attach(n, c, m); /* counts the read as c's one request in flight */
+        return NODE_DONE;
+    }
+    nmigrate_discard(n, m);
+    return rc;
+}
+
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
-    if (!c->n_async) c->noreplicas_run = false; /* its read, if any, was answered */
+    if (!c->n_async) {
+        c->noreplicas_run = false; /* its read, if any, was answered */
+        c->migrating = false;      /* its MIGRATE too */
+    }
     int rc = route_cmd(n, c, argc, argv);
     if (rc != NODE_STALL) c->prelude_passed = false; /* the next request is another one */
     return rc;
@@ -1198,6 +1270,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         }
         return NODE_DONE;
     }
+    if (arg_is(&argv[0], "migrate")) return route_migrate(n, c, argc, argv);
     if (arg_is(&argv[0], "wait")) {
         if (c->n_async) return stall(c); /* after the replies to this client's writes */
         nwait_cmd(n, c, argc, argv);
@@ -1342,6 +1415,7 @@ void node_client_detach(node *n, client *c)
     c->prev = c->next = NULL;
     nblock_drop(n, c);
     nwait_drop(n, c);
+    nmigrate_drop(n, c);
     node_unwatch(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;

@@ -65,9 +65,11 @@ typedef struct node_client {
      * with nothing to evict, and it is a script without shebang; its entry carries that
      * (script_env.oom), so every replica fails the same first deny-oom command */
     bool oom_script;
-    bool prelude_passed;             /* the request being routed had its script prelude (node.c) */
-    char prelude_err[512];           /* ... and the error it ended with, logged in its place */
-    bool noreplicas_run;             /* served as a read because min-replicas-to-write is not met */
+    bool prelude_passed;   /* the request being routed had its script prelude (node.c) */
+    char prelude_err[512]; /* ... and the error it ended with, logged in its place */
+    bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
+    struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
+    bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 

@@ -352,7 +352,7 @@ void nblock_fail_all(node *n, const char *msg)
 
 int node_unblock(node *n, node_client *c, int error)
 {
-    if (c->async_kind != ASYNC_BLOCK) return 0;
+    if (c->async_kind != ASYNC_BLOCK || c->migrating) return 0; /* MIGRATE: as Redis, never */
     if (c->waiting) return nwait_unblock(n, c, error);
     nblock *b = c->blocked;
     if (b) {

@@ -303,6 +303,7 @@ void node_destroy(node *n)
     node_snap_stop(n);
     peer_net_destroy(n->pn);
     if (n->fw) fwd_destroy(n->fw);
+    nmigrate_deinit(n);
     raft_destroy(n->r);
     nsync_stop(n);
     if (n->wal) wal_close(n->wal);

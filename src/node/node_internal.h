@@ -62,6 +62,7 @@ typedef struct {
     int db;    /* the client's database (SELECT) */
     bool done; /* its read state arrived (err: the core's error, 0 = confirmed) */
     int err;
+    bool migrate; /* MIGRATE's read of its keys (node_migrate.c), cmd NULL */
 } node_read;
 
 /* fwd.c: relaying commands to the leader's client port. */
@@ -197,7 +198,8 @@ struct node {
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;
-    resp_buf evict_keys; /* ... and their keys (len u32 + bytes): unmarked when it ends */
+    resp_buf evict_keys;   /* ... and their keys (len u32 + bytes): unmarked when it ends */
+    struct nmigrate *migs; /* MIGRATEs in progress on this leader (node_migrate.c) */
 };
 
 /* node_log.c */
@@ -314,6 +316,24 @@ void nwait_cmd(node *n, client *c, int argc, const data_arg *argv);
 void nwait_poll(node *n);
 void nwait_drop(node *n, client *c);
 int nwait_unblock(node *n, client *c, int error); /* CLIENT UNBLOCK */
+
+/* node_migrate.c: MIGRATE (see there). nmigrate_parse checks the arguments (replies Redis's
+ * error and returns NULL) and holds a copy of them; nmigrate_discard drops one not attached (a
+ * follower relays the command instead); nmigrate_attach makes it c's (c waits for its reply);
+ * nmigrate_dump runs once the leader's log is applied up to a confirmed read index (reads the
+ * keys, connects to the target). Its deletion is a MIGRATE_DEL entry proposed for c:
+ * nmigrate_deleting tells exec_cmd that this entry answers with MIGRATE's reply
+ * (nmigrate_answer). nmigrate_drop forgets c's migration without a reply (c answered
+ * otherwise, or gone). */
+typedef struct nmigrate nmigrate;
+nmigrate *nmigrate_parse(node *n, client *c, int argc, const data_arg *argv);
+void nmigrate_discard(node *n, nmigrate *m);
+void nmigrate_attach(node *n, client *c, nmigrate *m);
+void nmigrate_dump(node *n, client *c);
+bool nmigrate_deleting(const client *c);
+void nmigrate_answer(node *n, client *c);
+void nmigrate_drop(node *n, client *c);
+void nmigrate_deinit(node *n);
 
 /* node_watch.c: WATCH (see there). nwatch_exec_check: -1 = not yet (entries still to apply;
  * re-run), 1 = a watched key was modified (EXEC answers nil), 0 = go. nwatch_horizon: stamps

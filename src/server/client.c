@@ -422,7 +422,9 @@ static void process_input(client *c)
             }
             if (s->pause_end_ms) {
                 const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);
-                if (dc && srv_paused(s, (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0)) {
+                int write = cmd_is(&s->argv[0], "migrate") ||
+                            (dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0);
+                if ((dc || write) && srv_paused(s, write)) {
                     c->nc.stalled = true; /* CLIENT PAUSE: re-run on a later pass */
                     srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;

@@ -179,7 +179,7 @@ static void info_stats(server *s, resp_buf *b)
     srv_pubsub_stats(s, &ch, &pat, &shard);
     sb_printf(b, "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n", ch,
               pat, shard);
-    sb_printf(b, "migrate_cached_sockets:0\r\n"); /* no MIGRATE: it never caches a socket */
+    sb_printf(b, "migrate_cached_sockets:0\r\n"); /* MIGRATE caches no connection */
     size_t tc, tk, ti, tp;
     srv_tracking_stats(s, &tc, &tk, &ti, &tp);
     sb_printf(

@@ -332,6 +332,15 @@ static void srv_cmd_wait_late(server *s, client *c, int argc, const data_arg *ar
     srv_reply_int(c, node_wait_count(s->node, &c->nc));
 }
 
+/* MIGRATE is run by the node (node_migrate.c) before dispatch. It reaches here only from an
+ * applied EXEC: there it would wait on another server in the middle of a log entry, so it is
+ * refused (docs/cluster.md "MIGRATE"). */
+static void srv_cmd_migrate_late(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, "ERR MIGRATE is not allowed inside MULTI/EXEC in synod");
+}
+
 static const srv_cmd srv_cmds[] = {
     {"ping", -1, "fast", "fast connection", srv_cmd_ping, NOSUBS, "connection", "Ping the server",
      "1.0.0"},
@@ -430,6 +439,8 @@ static const srv_cmd srv_cmds[] = {
      "Watch the given keys to determine execution of the MULTI/EXEC block", "2.2.0"},
     {"unwatch", 1, "noscript loading stale fast allow_busy", "fast transaction",
      srv_cmd_unwatch_late, NOSUBS, "transactions", "Forget about all watched keys", "2.2.0"},
+    {"migrate", -6, "write movablekeys", "keyspace write slow dangerous", srv_cmd_migrate_late,
+     NOSUBS, "generic", "Atomically transfer a key from a Redis instance to another one.", "2.6.0"},
     {"wait", 3, "noscript", "slow connection", srv_cmd_wait_late, NOSUBS, "generic",
      "Wait for the synchronous replication of all the write commands sent in the context of "
      "the current connection",
@@ -1111,12 +1122,16 @@ static void srv_reply_srv_info(client *c, const srv_cmd *cmd)
     srv_reply_cstr(c, nm);
     srv_reply_int(c, cmd->arity);
     srv_reply_words(c, cmd->flags, 1, "");
-    /* the legacy first/last/step, as Redis derives them from a lone index-and-range key spec */
-    const char *specs = srv_specs(nm);
+    /* the legacy first/last/step, as Redis derives them from a lone index-and-range key spec
+     * (a keyword spec beside it, MIGRATE's KEYS, does not count) */
     data_keyspec ks;
-    int first = 0, last = 0, step = 0;
-    if (data_keyspec_next(&specs, &ks) && !*specs && ks.search == 'i' && ks.find == 'r' &&
-        ks.fk[2] == 0) {
+    int first = 0, last = 0, step = 0, n_index = 0;
+    for (const char *specs = srv_specs(nm); data_keyspec_next(&specs, &ks);) {
+        if (ks.search != 'i') continue;
+        if (n_index++ || ks.find != 'r' || ks.fk[2] != 0) {
+            first = last = step = 0;
+            continue;
+        }
         first = ks.index;
         last = ks.fk[0] < 0 ? ks.fk[0] : ks.index + ks.fk[0];
         step = ks.fk[1];
@@ -1379,6 +1394,8 @@ static const struct {
     const char *name, *key_specs;
 } srv_key_specs[] = {
     {"watch", "RO@i1+r-1,1,0"},
+    /* the KEYS spec is incomplete: its keys are found by MIGRATE's own rule (getkeys.c) */
+    {"migrate", "RW access delete@i3+r0,1,0;RW access delete incomplete@kKEYS,-2+r-1,1,0"},
     {"ssubscribe", "not_key@i1+r-1,1,0"}, /* shard channels: named like keys, not keys */
     {"sunsubscribe", "not_key@i1+r-1,1,0"},
     {"eval", "RW access update@i2+n0,1,1#We cannot tell how the keys will be used so we assume the "
