@@ -343,6 +343,7 @@ static void process_input(client *c)
                 s->argv[i].len = args[i].len;
             }
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
+            c->pause_held = false;
             if (srv_acl_relay_cmd(s, c, argc, s->argv)) { /* a relay's proof: before the gates */
                 srv_stats_end(s, c, 1, 1, argc, s->argv);
                 s->stats.commands_processed++;
@@ -404,8 +405,9 @@ static void process_input(client *c)
             }
             if (m == MULTI_EXEC) {
                 if (s->pause_end_ms && c->multi_n &&
-                    srv_paused(s, srv_multi_has_write(c))) { /* CLIENT PAUSE holds EXEC too */
+                    srv_paused(s, srv_multi_has_pause_write(s, c))) { /* EXEC is held too */
                     c->nc.stalled = true;
+                    c->pause_held = true;
                     srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;
                 }
@@ -422,10 +424,10 @@ static void process_input(client *c)
             }
             if (s->pause_end_ms) {
                 const data_cmd *dc = data_cmd_lookup(s->argv[0].ptr, s->argv[0].len);
-                int write = cmd_is(&s->argv[0], "migrate") ||
-                            (dc && (data_cmd_describe(dc)->flags & DATA_CMD_WRITE) != 0);
+                int write = srv_pause_write_cmd(s, argc, s->argv);
                 if ((dc || write) && srv_paused(s, write)) {
                     c->nc.stalled = true; /* CLIENT PAUSE: re-run on a later pass */
+                    c->pause_held = true;
                     srv_stats_end(s, c, 0, 1, argc, s->argv);
                     break;
                 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "script/script.h"
 #include "server/server.h"
 #include "util/strconv.h"
 
@@ -443,8 +444,39 @@ int srv_paused(server *s, int write)
     return s->pause_all || write;
 }
 
+/* Redis holds its write and may-replicate commands under CLIENT PAUSE WRITE: data writes (one
+ * with a wrong arity is answered at once, as Redis checks arity first), PFCOUNT (it may store
+ * its cached count), PUBLISH / SPUBLISH, MIGRATE, and scripting commands that may write
+ * (EVAL / EVALSHA / FCALL of a script or function not declared no-writes, FUNCTION LOAD /
+ * DELETE / FLUSH / RESTORE). */
+int srv_pause_write_cmd(server *s, int argc, const data_arg *argv)
+{
+    const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    if (dc) {
+        const data_cmd_info *info = data_cmd_describe(dc);
+        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity) return 0;
+        return (info->flags & DATA_CMD_WRITE) || arg_is(&argv[0], "pfcount");
+    }
+    if (arg_is(&argv[0], "publish") || arg_is(&argv[0], "spublish") || arg_is(&argv[0], "migrate"))
+        return 1;
+    if (arg_is(&argv[0], "eval") || arg_is(&argv[0], "evalsha") || arg_is(&argv[0], "fcall") ||
+        arg_is(&argv[0], "function"))
+        return s->se && script_write_policy(s->se, argc, argv) != SCRIPT_WRITES_NONE;
+    return 0;
+}
+
+size_t srv_pause_held_clients(server *s)
+{
+    size_t k = 0;
+    if (!s->pause_end_ms) return 0;
+    for (const client *c = s->clients; c; c = c->next)
+        k += c->pause_held;
+    return k;
+}
+
 /* CLIENT PAUSE timeout-ms [WRITE|ALL]: data commands of every client (ALL, the default) or only
- * writes (WRITE, reads go on) wait until the time is up or CLIENT UNPAUSE; the leader also
+ * writes and may-replicate commands (WRITE: srv_pause_write_cmd; reads go on) wait until the
+ * time is up or CLIENT UNPAUSE; the leader also
  * stops deciding expirations meanwhile. Connection and server commands are never paused. */
 void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv)
 {

@@ -99,7 +99,8 @@ static void info_server(server *s, resp_buf *b)
 static void info_clients(server *s, resp_buf *b)
 {
     sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:%zu\r\n",
-              s->n_clients, s->cfg.maxclients, s->node ? node_blocked_clients(s->node) : 0);
+              s->n_clients, s->cfg.maxclients,
+              (s->node ? node_blocked_clients(s->node) : 0) + srv_pause_held_clients(s));
     size_t tc, tk, ti, tp; /* CLIENT TRACKING (tracking.c) */
     srv_tracking_stats(s, &tc, &tk, &ti, &tp);
     sb_printf(b, "tracking_clients:%zu\r\n", tc);

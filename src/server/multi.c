@@ -68,6 +68,17 @@ int srv_multi_has_write(const client *c)
     return has_flag(c, DATA_CMD_WRITE);
 }
 
+int srv_multi_has_pause_write(server *s, const client *c)
+{
+    size_t off = 0;
+    data_arg *argv = NULL;
+    int cap = 0, k, w = 0;
+    while (!w && (k = srv_multi_next(c, &off, &argv, &cap)) > 0)
+        w = srv_pause_write_cmd(s, k, argv);
+    free(argv);
+    return w;
+}
+
 int srv_multi_has_denyoom(const client *c)
 {
     return has_flag(c, DATA_CMD_DENYOOM);

@@ -126,6 +126,7 @@ struct client {
     /* the last RELAY-USER was refused: every request gets this NOPERM until one succeeds (the
      * follower sent it for the requests behind it); NULL = none */
     char *relay_refused;
+    bool pause_held; /* its next request waits for CLIENT PAUSE to end (INFO blocked_clients) */
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
@@ -352,6 +353,12 @@ void srv_cmd_client_pause(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_unpause(server *s, client *c, int argc, const data_arg *argv);
 /* CLIENT PAUSE in force for this command? (write: it may modify the dataset) */
 int srv_paused(server *s, int write);
+/* Whether CLIENT PAUSE WRITE holds this command (Redis's write and may-replicate commands). */
+int srv_pause_write_cmd(server *s, int argc, const data_arg *argv);
+/* Clients whose request waits for CLIENT PAUSE to end: Redis counts them as blocked. */
+size_t srv_pause_held_clients(server *s);
+/* Whether a queued transaction holds a command that CLIENT PAUSE WRITE holds. */
+int srv_multi_has_pause_write(server *s, const client *c);
 void srv_cmd_client_no_evict(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_reply(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_client_help(server *s, client *c, int argc, const data_arg *argv);
