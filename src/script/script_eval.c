@@ -200,9 +200,15 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
         lua_pop(L, 1);
         return -1;
     }
-    lua_createtable(L, 0, 3);
+    sprelude_plan plan;
+    int has_plan = sprelude_analyse(L, &plan) == 0;
+    lua_createtable(L, 0, 4);
     lua_insert(L, -2);
     lua_setfield(L, -2, "f");
+    if (has_plan) {
+        lua_pushlstring(L, (const char *)&plan, sizeof plan);
+        lua_setfield(L, -2, "pre");
+    }
     lua_pushlstring(L, body, len);
     lua_setfield(L, -2, "body");
     lua_pushnumber(L, flags);
@@ -266,6 +272,25 @@ static void push_array(lua_State *L, const data_arg *a, long long n)
     }
 }
 
+/* The cache entry on top of the stack has a plan (script_pre.c) that says this prelude would
+ * stop at its first statement, at a data command, having done nothing. */
+static int prelude_stops_at_once(script_engine *se, int argc, const data_arg *argv,
+                                 long long numkeys)
+{
+    lua_State *L = se->L;
+    lua_getfield(L, -1, "pre");
+    size_t len = 0;
+    const char *p = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    sprelude_plan plan;
+    int stops = p && len == sizeof plan;
+    if (stops) {
+        memcpy(&plan, p, sizeof plan);
+        stops = sprelude_stops(&plan, argc, argv, numkeys);
+    }
+    lua_pop(L, 1);
+    return stops;
+}
+
 static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                     const script_out *out, int sha_mode, int ro_cmd)
 {
@@ -302,6 +327,13 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
         lua_pop(L, 1); /* Redis's check as the run starts (the gate refused it on the leader) */
         sreply_error(out, "OOM allow-oom flag is not set on the script, can not run it when used "
                           "memory > 'maxmemory'");
+        return 0;
+    }
+    if (env->prelude_stop && !se->prelude_fast_off &&
+        prelude_stops_at_once(se, argc, argv, numkeys)) {
+        lua_pop(L, 1); /* as if it ran to its first statement: no reply, the call is logged */
+        *env->prelude_stop = 1;
+        se->prelude_skips++;
         return 0;
     }
     srun r = {env, 2, 0, 0, sha, out->ctx, flags, 0, 0, argc, argv};
@@ -569,6 +601,16 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
 int script_called_read(const script_engine *se)
 {
     return se->called_read;
+}
+
+uint64_t script_prelude_skips(const script_engine *se)
+{
+    return se->prelude_skips;
+}
+
+void script_set_prelude_fast(script_engine *se, int on)
+{
+    se->prelude_fast_off = !on;
 }
 
 int script_is_call(int argc, const data_arg *argv)
