@@ -43,7 +43,7 @@ struct script_engine {
     lua_State *L;
     int ref_real_globals; /* registry refs */
     int ref_scripts;      /* sha -> {f = function, body = string, flags = number} */
-    int ref_bodies;       /* body -> sha, of the same scripts (spares a SHA1 per EVAL) */
+    int ref_bodies;       /* body -> the same entries (spares a SHA1 per EVAL) */
     int ref_errh;         /* the error handler (adds source and line to errors) */
     int ref_sort;         /* sorts a reply table in place (determinism, see script.h) */
     int ref_ro;           /* weak set of read-only proxies */
