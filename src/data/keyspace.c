@@ -23,18 +23,44 @@ static const data_cmd cmd_table[] = {
 
 #define CMD_COUNT (sizeof cmd_table / sizeof cmd_table[0])
 
+/* data_cmd_lookup's index: open addressing over cmd_table by a hash of the lower-case name
+ * (it runs for every request, at apply, in every redis.call and by the stats hook; most lookups
+ * of a script or connection command miss, which a scan of the whole table made the slowest).
+ * Filled before main (a constructor), read-only afterwards, so threads may look up too. */
+#define CMD_INDEX_SLOTS 1024 /* a power of two, over twice CMD_COUNT */
+_Static_assert(CMD_COUNT * 2 < CMD_INDEX_SLOTS, "cmd_index too small");
+static uint16_t cmd_index[CMD_INDEX_SLOTS]; /* cmd_table position + 1; 0 = empty */
+
+static uint32_t cmd_hash(const char *low, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)low[i]) * 16777619u;
+    return h;
+}
+
+__attribute__((constructor)) static void cmd_index_build(void)
+{
+    for (size_t i = 0; i < CMD_COUNT; i++) {
+        uint32_t h = cmd_hash(cmd_table[i].info.name, cmd_table[i].nlen);
+        while (cmd_index[h & (CMD_INDEX_SLOTS - 1)])
+            h++;
+        cmd_index[h & (CMD_INDEX_SLOTS - 1)] = (uint16_t)(i + 1);
+    }
+}
+
 const data_cmd *data_cmd_lookup(const char *name, size_t len)
 {
     char low[24];
     if (len == 0 || len >= sizeof low) return NULL;
     for (size_t i = 0; i < len; i++)
         low[i] = (char)tolower((unsigned char)name[i]);
-    for (size_t i = 0; i < CMD_COUNT; i++) {
-        const char *n = cmd_table[i].info.name;
-        if (cmd_table[i].nlen == len && n[0] == low[0] && memcmp(n, low, len) == 0)
-            return &cmd_table[i];
+    for (uint32_t h = cmd_hash(low, len);; h++) {
+        unsigned slot = cmd_index[h & (CMD_INDEX_SLOTS - 1)];
+        if (!slot) return NULL;
+        const data_cmd *c = &cmd_table[slot - 1];
+        if (c->nlen == len && memcmp(c->info.name, low, len) == 0) return c;
     }
-    return NULL;
 }
 
 int data_cmd_may_block(const data_cmd *cmd, int argc, const data_arg *argv)

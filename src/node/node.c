@@ -442,7 +442,8 @@ static void apply_entry(node *n, const raft_entry *e)
 }
 
 /* Entries' lookups are prefetched in four stages (key bucket, key entry, field bucket, field
- * entry) issued 4, 3, 2 and 1 times PREFETCH_D positions ahead, so a batch pays its cache misses
+ * entry; the key's WATCH stamps with the third) issued 4, 3, 2 and 1 times PREFETCH_D positions
+ * ahead, so a batch pays its cache misses
  * in parallel instead of one after the other. */
 #define PREFETCH_D 3
 
@@ -454,9 +455,20 @@ typedef struct {
 
 static void prefetch_entry(node *n, const raft_entry *e, int stage, prefetch_slot *ps)
 {
-    if (stage == 0)
+    if (stage == 0) {
         ps->k = e->type == RAFT_ENTRY_NORMAL ? nentry_head(e->data, e->len, ps->a, 4) : 0;
-    if (ps->k >= 2) data_prefetch(n->ds, ps->k, ps->a, stage, &ps->st);
+        /* EVAL body numkeys key ... / FCALL name numkeys key ...: the first key is the one
+         * to look up (not the body), if numkeys is at least 1 */
+        if (ps->k == 4 && (arg_is(&ps->a[0], "eval") || arg_is(&ps->a[0], "fcall"))) {
+            const data_arg *nk = &ps->a[2];
+            bool keyed = nk->len > 0 && nk->len < 10 && nk->ptr[0] >= '1' && nk->ptr[0] <= '9';
+            ps->a[1] = ps->a[3];
+            ps->k = keyed ? 2 : 0;
+        }
+    }
+    if (ps->k < 2) return;
+    data_prefetch(n->ds, ps->k, ps->a, stage, &ps->st);
+    if (stage == 2) nwatch_prefetch(n, ps->a[1].ptr, ps->a[1].len); /* its WATCH stamps */
 }
 
 static void apply_batch(node *n, const raft_entry *ents, size_t cnt)

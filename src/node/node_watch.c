@@ -115,6 +115,14 @@ static void on_touched(void *ctx, const char *key, size_t len)
     }
 }
 
+void nwatch_prefetch(const node *n, const char *key, size_t len)
+{
+    if (!n->stamps) return;
+    uint64_t h = hash_key(data_selected(n->ds), key, len);
+    for (int r = 0; r < NODE_STAMP_ROWS; r++)
+        __builtin_prefetch(&n->stamps[slot_of(h, r)], 1);
+}
+
 void nwatch_init(node *n)
 {
     data_set_key_touched_hook(n->ds, on_touched, n);

@@ -115,6 +115,12 @@ typedef struct {
  * script's declared keys then, as Redis does.) */
 int script_called_read(const script_engine *se);
 
+/* Preludes stopped without starting Lua: EVAL / EVALSHA of a script whose first statement is
+ * a data command called with constants, KEYS[n] and ARGV[n] (src/script/script_pre.c). On by
+ * default; off (0), every prelude runs (tests compare the two). */
+uint64_t script_prelude_skips(const script_engine *se);
+void script_set_prelude_fast(script_engine *se, int on);
+
 /* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
 int script_is_call(int argc, const data_arg *argv);
 

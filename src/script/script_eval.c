@@ -137,6 +137,10 @@ int parse_shebang(const char *body, size_t len, uint32_t *flags, size_t *skip, c
 /* --- the script cache ---------------------------------------------------------------------------
  */
 
+/* A cache entry (scripts[sha] and bodies[body]) is a table of five slots (raw integer keys: no
+ * string to intern per call); ENTRY_PRE is nil without a plan (script_pre.c) */
+enum { ENTRY_F = 1, ENTRY_BODY, ENTRY_FLAGS, ENTRY_SHA, ENTRY_PRE, ENTRY_SLOTS = ENTRY_PRE };
+
 /* Pushes the cache entry of sha (40 hex digits, any case) or nil. */
 static void cache_get(script_engine *se, const char *sha, size_t len)
 {
@@ -161,21 +165,21 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
                      const script_out *out)
 {
     lua_State *L = se->L;
-    /* every applied EVAL (EVALSHA is logged as EVAL) comes here: a known body's SHA1 is found
-     * by the body itself (Lua hashes a sample of a string, then compares it whole) */
+    /* every applied EVAL (EVALSHA is logged as EVAL) comes here: a known body's entry is
+     * found by the body itself (Lua hashes a sample of a string, then compares it whole) */
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies);
     lua_pushlstring(L, body, len);
     lua_rawget(L, -2);
-    if (lua_isstring(L, -1) && lua_objlen(L, -1) == 40) {
+    lua_remove(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, ENTRY_SHA);
+        SYN_ASSERT(lua_objlen(L, -1) == 40);
         memcpy(sha_out, lua_tostring(L, -1), 40);
         sha_out[40] = '\0';
-        lua_pop(L, 2);
-        cache_get(se, sha_out, 40);
-        if (!lua_isnil(L, -1)) return 0;
         lua_pop(L, 1);
-    } else {
-        lua_pop(L, 2);
+        return 0;
     }
+    lua_pop(L, 1);
     slua_sha1hex(sha_out, body, len);
     cache_get(se, sha_out, 40);
     if (!lua_isnil(L, -1)) return 0;
@@ -200,21 +204,29 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
         lua_pop(L, 1);
         return -1;
     }
-    lua_createtable(L, 0, 3);
+    sprelude_plan plan;
+    int has_plan = sprelude_analyse(L, &plan) == 0;
+    lua_createtable(L, ENTRY_SLOTS, 0);
     lua_insert(L, -2);
-    lua_setfield(L, -2, "f");
+    lua_rawseti(L, -2, ENTRY_F);
+    if (has_plan) {
+        lua_pushlstring(L, (const char *)&plan, sizeof plan);
+        lua_rawseti(L, -2, ENTRY_PRE);
+    }
     lua_pushlstring(L, body, len);
-    lua_setfield(L, -2, "body");
+    lua_rawseti(L, -2, ENTRY_BODY);
     lua_pushnumber(L, flags);
-    lua_setfield(L, -2, "flags");
+    lua_rawseti(L, -2, ENTRY_FLAGS);
+    lua_pushlstring(L, sha_out, 40);
+    lua_rawseti(L, -2, ENTRY_SHA);
     lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_scripts);
     lua_pushlstring(L, sha_out, 40);
     lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pop(L, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies); /* the same entry, by body */
     lua_pushlstring(L, body, len);
-    lua_pushlstring(L, sha_out, 40);
+    lua_pushvalue(L, -3);
     lua_rawset(L, -3);
     lua_pop(L, 1);
     se->n_scripts++;
@@ -223,7 +235,7 @@ static int cache_add(script_engine *se, const char *body, size_t len, char sha_o
 
 static uint32_t entry_flags(lua_State *L)
 {
-    lua_getfield(L, -1, "flags");
+    lua_rawgeti(L, -1, ENTRY_FLAGS);
     uint32_t f = (uint32_t)lua_tonumber(L, -1);
     lua_pop(L, 1);
     return f;
@@ -266,6 +278,25 @@ static void push_array(lua_State *L, const data_arg *a, long long n)
     }
 }
 
+/* The cache entry on top of the stack has a plan (script_pre.c) that says this prelude would
+ * stop at its first statement, at a data command, having done nothing. */
+static int prelude_stops_at_once(script_engine *se, int argc, const data_arg *argv,
+                                 long long numkeys)
+{
+    lua_State *L = se->L;
+    lua_rawgeti(L, -1, ENTRY_PRE);
+    size_t len = 0;
+    const char *p = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    sprelude_plan plan;
+    int stops = p && len == sizeof plan;
+    if (stops) {
+        memcpy(&plan, p, sizeof plan);
+        stops = sprelude_stops(&plan, argc, argv, numkeys);
+    }
+    lua_pop(L, 1);
+    return stops;
+}
+
 static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const script_env *env,
                     const script_out *out, int sha_mode, int ro_cmd)
 {
@@ -304,6 +335,13 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
                           "memory > 'maxmemory'");
         return 0;
     }
+    if (env->prelude_stop && !se->prelude_fast_off &&
+        prelude_stops_at_once(se, argc, argv, numkeys)) {
+        lua_pop(L, 1); /* as if it ran to its first statement: no reply, the call is logged */
+        *env->prelude_stop = 1;
+        se->prelude_skips++;
+        return 0;
+    }
     srun r = {env, 2, 0, 0, sha, out->ctx, flags, 0, 0, argc, argv};
     /* a run served as a read because min-replicas-to-write is not met is refused its writes by
      * that rule instead (-NOREPLICAS) */
@@ -315,7 +353,7 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
     push_array(L, argv + 3 + numkeys, argc - 3 - numkeys);
     lua_setfield(L, -2, "ARGV");
     lua_pop(L, 1);
-    lua_getfield(L, -1, "f");
+    lua_rawgeti(L, -1, ENTRY_F);
     lua_remove(L, -2);
     slua_call(se, &r, 0, out);
     return r.dirty;
@@ -517,7 +555,7 @@ int script_rewrite(script_engine *se, int argc, const data_arg *argv, data_arg *
         lua_pop(L, 1);
         return 0; /* logged as it is: replicas answer NOSCRIPT (eval_cmd) */
     }
-    lua_getfield(L, -1, "body");
+    lua_rawgeti(L, -1, ENTRY_BODY);
     size_t len;
     const char *body = lua_tolstring(L, -1, &len);
     lua_pop(L, 2); /* still referenced by the cache */
@@ -569,6 +607,16 @@ int script_exec(script_engine *se, int argc, const data_arg *argv, const script_
 int script_called_read(const script_engine *se)
 {
     return se->called_read;
+}
+
+uint64_t script_prelude_skips(const script_engine *se)
+{
+    return se->prelude_skips;
+}
+
+void script_set_prelude_fast(script_engine *se, int on)
+{
+    se->prelude_fast_off = !on;
 }
 
 int script_is_call(int argc, const data_arg *argv)

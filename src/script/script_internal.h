@@ -43,7 +43,7 @@ struct script_engine {
     lua_State *L;
     int ref_real_globals; /* registry refs */
     int ref_scripts;      /* sha -> {f = function, body = string, flags = number} */
-    int ref_bodies;       /* body -> sha, of the same scripts (spares a SHA1 per EVAL) */
+    int ref_bodies;       /* body -> the same entries (spares a SHA1 per EVAL) */
     int ref_errh;         /* the error handler (adds source and line to errors) */
     int ref_sort;         /* sorts a reply table in place (determinism, see script.h) */
     int ref_ro;           /* weak set of read-only proxies */
@@ -73,6 +73,9 @@ struct script_engine {
     size_t argv_cap;
     char *abuf;
     size_t abuf_cap;
+
+    uint64_t prelude_skips; /* preludes stopped without running Lua (script_pre.c) */
+    int prelude_fast_off;   /* script_set_prelude_fast(se, 0): every prelude runs */
     /* function registration in progress (FUNCTION LOAD) */
     int loading;
     /* a prelude run's call events, held until script_prelude_done (at most
@@ -103,6 +106,20 @@ int slua_open_cmsgpack(lua_State *L);
 int slua_open_struct(lua_State *L);
 
 void slua_sha1hex(char out[41], const char *p, size_t len);
+
+/* script_pre.c: a script whose prelude would stop at once, at its first statement (docs/
+ * scripting.md "The prelude"): its first call's needs, checked per call by sprelude_stops */
+enum { SPRE_CMD_CONST, SPRE_CMD_KEY, SPRE_CMD_ARG };
+typedef struct {
+    int max_key, max_arg; /* the largest KEYS / ARGV index the call passes (0: none) */
+    int cmd_from;         /* its command name: a constant naming a data command, or ... */
+    int cmd_idx;          /* ... KEYS[cmd_idx] / ARGV[cmd_idx], looked up per call */
+} sprelude_plan;
+/* The compiled chunk on top of L (left there): 0 with *plan if its prelude stops at once
+ * whenever sprelude_stops says so, or -1. */
+int sprelude_analyse(lua_State *L, sprelude_plan *plan);
+/* 1 if a call with these arguments (argv of EVAL / EVALSHA, numkeys keys) stops there. */
+int sprelude_stops(const sprelude_plan *plan, int argc, const data_arg *argv, long long numkeys);
 
 /* script_func.c */
 int sfunc_exec(script_engine *se, int argc, const data_arg *argv, const script_env *env,

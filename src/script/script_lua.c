@@ -1075,11 +1075,9 @@ static int l_setmetatable(lua_State *L)
 }
 
 /* The globals' __index: an undefined global is an error, not nil. */
-static int globals_index(lua_State *L)
+/* __index of the real globals (behind the proxy): a name no global has */
+static int globals_missing(lua_State *L)
 {
-    lua_pushvalue(L, 2);
-    lua_rawget(L, lua_upvalueindex(1));
-    if (!lua_isnil(L, -1)) return 1;
     const char *name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
                       name ? name : "?");
@@ -1371,14 +1369,18 @@ int slua_init(script_engine *se)
     }
 
     /* the globals: a read-only proxy whose reads of undefined names are errors; it becomes the
-     * state's global table, so loadstring'ed chunks and coroutines see it too */
+     * state's global table, so loadstring'ed chunks and coroutines see it too. Its __index is
+     * the real table itself (a name found costs no call), whose own __index raises the error. */
     lua_pushvalue(L, LUA_GLOBALSINDEX);
     lua_pushvalue(L, -1);
     se->ref_real_globals = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); /* the real table's metatable */
+    lua_pushcfunction(L, globals_missing);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     lua_newtable(L); /* proxy */
     lua_newtable(L); /* metatable */
     lua_pushvalue(L, -3);
-    lua_pushcclosure(L, globals_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, ro_newindex);
     lua_setfield(L, -2, "__newindex");

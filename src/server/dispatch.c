@@ -724,8 +724,9 @@ const char *srv_data_sub_specs(int argc, const data_arg *argv, const char **full
 /* The subcommand after "parent|" of data_subs[i], or NULL if it belongs to another parent. */
 static const char *data_sub_of(size_t i, const char *parent)
 {
-    size_t n = strlen(parent);
     const char *nm = data_subs[i].name;
+    if (nm[0] != parent[0]) return NULL; /* most: is_data_container runs for every data call */
+    size_t n = strlen(parent);
     return strncmp(nm, parent, n) == 0 && nm[n] == '|' ? nm + n + 1 : NULL;
 }
 

@@ -801,9 +801,8 @@ static void lua_call_hook(void *hook_ctx, void *out_ctx, int argc, const data_ar
         uncount_error(s, err, err_len);
         return;
     }
-    int ok, flags, arity;
-    char buf[CMDNAME_MAX];
-    cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)));
+    int ok, flags;
+    cstat *st = lookup(s, argc, argv, &ok, &flags); /* cached by name, as for clients' calls */
     if (st && event == SCRIPT_CALL_RUN) st->calls++;
     if (st && event == SCRIPT_CALL_FAILED) st->failed++;
     if (st && event == SCRIPT_CALL_REJECTED) st->rejected++;

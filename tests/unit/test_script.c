@@ -701,6 +701,115 @@ static void msgpack_struct(void **state)
     eng_free(&f);
 }
 
+/* Runs line as a prelude (script_env.prelude_stop): the reply ("" if none) and *stop. */
+static const char *sx_prelude(eng *e, const char *line, int *stop)
+{
+    static data_arg argv[REC_MAX_ARGS];
+    static char store[1 << 16];
+    assert_true(strlen(line) < sizeof store);
+    int argc = rec_split(line, store, argv);
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    *stop = 0;
+    script_env env = {t_now_ms, t_seed, 0, NULL, 0, 0, stop, 0};
+    script_out out = {&rec_ops, &t_rec, raw, t_resp3};
+    (void)script_exec(e->se, argc, argv, &env, &out);
+    script_prelude_done(e->se, NULL, *stop);
+    return t_rec.buf;
+}
+
+/* A prelude that stops at once without starting Lua (script_pre.c) ends exactly as the run it
+ * replaces: every case runs as a prelude with the shortcut off, then on, and must give the same
+ * reply and stop; the shortcut is taken where expected (skip) and only there. */
+static void prelude_shortcut(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        int skip;
+    } cases[] = {
+        /* the rate limiter: KEYS[1] and ARGV[1] given, or not (an error, answered unlogged) */
+        {"EVAL \"local c = redis.call('INCR', KEYS[1]) if c == 1 then redis.call('PEXPIRE', "
+         "KEYS[1], ARGV[1]) end return c\" 1 rl:1 1000",
+         1},
+        {"EVAL \"local c = redis.call('INCR', KEYS[1]) if c == 1 then redis.call('PEXPIRE', "
+         "KEYS[1], ARGV[1]) end return c\" 0",
+         0},
+        {"EVAL \"return redis.call('GET', KEYS[1])\" 1 k", 1}, /* a tail call */
+        {"EVAL \"return redis.call('GET', KEYS[2])\" 1 k", 0},
+        {"EVAL \"return redis.call('GET', KEYS[2])\" 2 k j", 1},
+        {"EVAL \"redis.pcall('SET', KEYS[1], ARGV[1]) return 1\" 1 k", 0},
+        {"EVAL \"redis.pcall('SET', KEYS[1], ARGV[1]) return 1\" 1 k v", 1},
+        {"EVAL \"redis.call('SET', KEYS[1], ARGV[1], 'EX', 10)\" 1 k v", 1},
+        {"EVAL \"return redis.call('INCR', KEYS[1], KEYS[1])\" 1 k", 1}, /* arity: at apply */
+        {"EVAL \"return redis.call('INCRBY', KEYS[1], 5)\" 1 k", 1},
+        {"EVAL \"local a = KEYS[1] return redis.call('INCR', a)\" 1 k", 1},
+        {"EVAL \"return redis.call(ARGV[1], KEYS[1])\" 1 k get", 1},
+        {"EVAL \"return redis.call(ARGV[1], KEYS[1])\" 1 k nosuchcommand", 0},
+        {"EVAL \"return redis.call(ARGV[1], KEYS[1])\" 1 k ping", 0},
+        {"EVAL \"return redis.call(ARGV[1], KEYS[1])\" 1 k", 0},
+        {"EVAL \"return redis.call(KEYS[1])\" 1 time", 0},
+        {"EVAL \"return redis.call(KEYS[1])\" 1 dbsize", 1},
+        {"EVAL \"#!lua\nreturn redis.call('INCR', KEYS[1])\" 1 k", 1},
+        /* not a plan: the prelude runs */
+        {"EVAL \"return redis.call('ping')\" 0", 0},
+        {"EVAL \"return redis.call('nosuchcommand', KEYS[1])\" 1 k", 0},
+        {"EVAL \"return redis.call(1, KEYS[1])\" 1 k", 0},
+        {"EVAL \"return redis.call()\" 0", 0},
+        {"EVAL \"return redis.call(unpack(KEYS))\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', KEYS[1.5])\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', KEYS[0])\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', nosuchglobal)\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', nosuchglobal[1])\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', _G.KEYS[1])\" 1 k", 0},
+        {"EVAL \"return nosuchglobal.call('INCR', KEYS[1])\" 1 k", 0},
+        {"EVAL \"local x = tonumber(ARGV[1]) return redis.call('INCRBY', KEYS[1], x)\" 1 k 2", 0},
+        {"EVAL \"local t = {} return redis.call('INCR', KEYS[1])\" 1 k", 0},
+        {"EVAL \"return redis.sha1hex('INCR', KEYS[1])\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', KEYS[1] .. 'x')\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', true)\" 0", 0},
+        {"EVAL \"return 1\" 0", 0},
+        {"EVAL \"return redis.call('INCR', KEYS[1])\" -1 k", 0}, /* numkeys errors */
+        {"EVAL \"return redis.call('INCR', KEYS[1])\" 2 k", 0},
+        {"EVAL \"return redis.call('INCR', ARGV[1])\" 1 k", 0},
+        {"EVAL \"return redis.call('INCR', ARGV[1])\" 0 k", 1},
+    };
+    eng e = eng_new(1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char slow[4096];
+        int slow_stop, fast_stop;
+        script_set_prelude_fast(e.se, 0);
+        uint64_t skips = script_prelude_skips(e.se);
+        snprintf(slow, sizeof slow, "%s", sx_prelude(&e, cases[i].line, &slow_stop));
+        assert_int_equal(script_prelude_skips(e.se), skips);
+        script_set_prelude_fast(e.se, 1);
+        const char *fast = sx_prelude(&e, cases[i].line, &fast_stop);
+        if (strcmp(slow, fast) != 0 || slow_stop != fast_stop)
+            fail_msg("case %zu: %s\n  prelude: stop %d reply %s\n  shortcut: stop %d reply %s", i,
+                     cases[i].line, slow_stop, slow, fast_stop, fast);
+        if (script_prelude_skips(e.se) - skips != (uint64_t)cases[i].skip)
+            fail_msg("case %zu: %s: shortcut taken %d times, want %d", i, cases[i].line,
+                     (int)(script_prelude_skips(e.se) - skips), cases[i].skip);
+    }
+    /* EVALSHA of a loaded limiter: the shortcut, then the replicated run as usual */
+    const char *body = "\"local c = redis.call('INCR', KEYS[1]) return c\"";
+    char line[512], sha[41];
+    snprintf(line, sizeof line, "SCRIPT LOAD %s", body);
+    const char *loaded = sx(&e, line); /* "<sha>", quoted */
+    assert_int_equal(strlen(loaded), 42);
+    snprintf(sha, sizeof sha, "%.40s", loaded + 1);
+    snprintf(line, sizeof line, "EVALSHA %s 1 k", sha);
+    uint64_t skips = script_prelude_skips(e.se);
+    int stop;
+    assert_string_equal(sx_prelude(&e, line, &stop), "");
+    assert_int_equal(stop, 1);
+    assert_int_equal(script_prelude_skips(e.se), skips + 1);
+    snprintf(line, sizeof line, "EVAL %s 1 k", body);
+    assert_script(&e, line, ":1");
+    assert_script(&e, line, ":2");
+    eng_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -712,6 +821,7 @@ int main(void)
         cmocka_unit_test(msgpack_struct),
         cmocka_unit_test(busy_kill),
         cmocka_unit_test(oom_rules),
+        cmocka_unit_test(prelude_shortcut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
