@@ -286,7 +286,9 @@ def test_latency_event_reports(pair):
     slow = ("EVAL_RO", "local i = 0 while i < 5000000 do i = i + 1 end return i", "0")
     try:
         for conn in (pair.ref, pair.tgt):
-            conn.call("CONFIG", "SET", "latency-monitor-threshold", "1")
+            # 10 ms: the script takes tens of ms, while other commands on a loaded machine can
+            # take a few (at 1 ms, a stray CONFIG or LATENCY call became a second sample)
+            conn.call("CONFIG", "SET", "latency-monitor-threshold", "10")
             conn.call("LATENCY", "RESET")
             conn.call(*slow)
         for conn in (pair.ref, pair.tgt):
