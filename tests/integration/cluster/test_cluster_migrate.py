@@ -23,6 +23,7 @@ MIGRATE through the other one ships (the leader reads after a ReadIndex).
 import os
 import random
 import socket
+import sys
 import threading
 import time
 
@@ -30,6 +31,9 @@ import pytest
 import redis
 
 from harness import assert_same_digest, synod_digest, writers_through_leader_kill
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from compat.resp_raw import Incomplete, parse_request  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -127,8 +131,8 @@ class HoldingTarget:
             buf += data
             while True:
                 try:
-                    cmd, end = _parse_cmd(buf)
-                except ValueError:
+                    cmd, end = parse_request(buf)
+                except Incomplete:
                     break
                 buf = buf[end:]
                 if cmd[0].upper() == b"RESTORE":
@@ -144,22 +148,6 @@ class HoldingTarget:
 
     def close(self):
         self.sock.close()
-
-
-def _parse_cmd(buf):
-    if not buf.startswith(b"*"):
-        raise ValueError
-    nl = buf.index(b"\r\n")
-    n, pos, out = int(buf[1:nl]), nl + 2, []
-    for _ in range(n):
-        nl = buf.index(b"\r\n", pos)
-        ln = int(buf[pos + 1:nl])
-        start = nl + 2
-        if len(buf) < start + ln + 2:
-            raise ValueError
-        out.append(buf[start:start + ln])
-        pos = start + ln + 2
-    return out, pos
 
 
 @pytest.mark.parametrize("via", ["leader", "follower"])

@@ -95,6 +95,15 @@ def parse_at(buf, pos=0):
     raise ProtocolError("unknown RESP type byte %r at %d in %r" % (t, pos, buf[:200]))
 
 
+def parse_request(buf):
+    """One request (an array of bulk strings) at the start of buf: (list of bytes, end).
+    Raises Incomplete until the whole request is there; for fake servers in tests."""
+    tree, end = parse_at(buf, 0)
+    if tree[0] != "array" or tree[1] is None or any(t[0] != "bulk" for t in tree[1]):
+        raise ProtocolError("not a request: %r" % buf[:100])
+    return [t[1] for t in tree[1]], end
+
+
 def parse(raw):
     tree, end = parse_at(raw, 0)
     if end != len(raw):

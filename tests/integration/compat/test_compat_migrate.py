@@ -22,7 +22,7 @@ import time
 import pytest
 
 from .conftest import Server, redis_argv
-from .resp_raw import encode_command, parse
+from .resp_raw import Incomplete, encode_command, parse, parse_request
 
 T = "T"  # placeholder for the side's target port
 
@@ -91,8 +91,8 @@ class FakeTarget:
                 buf += data
                 while True:
                     try:
-                        tree, end = _parse_cmd(buf)
-                    except ValueError:
+                        tree, end = parse_request(buf)
+                    except Incomplete:
                         break
                     buf = buf[end:]
                     self.received.append(tree)
@@ -113,25 +113,6 @@ class FakeTarget:
                 c.close()
             except OSError:
                 pass
-
-
-def _parse_cmd(buf):
-    """One RESP array of bulk strings from buf: (list of bytes, end). ValueError if incomplete."""
-    if not buf.startswith(b"*"):
-        raise ValueError
-    nl = buf.index(b"\r\n")
-    n = int(buf[1:nl])
-    pos = nl + 2
-    out = []
-    for _ in range(n):
-        nl = buf.index(b"\r\n", pos)
-        ln = int(buf[pos + 1:nl])
-        start = nl + 2
-        if len(buf) < start + ln + 2:
-            raise ValueError
-        out.append(buf[start:start + ln])
-        pos = start + ln + 2
-    return out, pos
 
 
 @pytest.fixture(scope="module")
