@@ -1,6 +1,7 @@
 #!/bin/sh
 # build_coord_bug.sh DEFINE OUT — a synod whose coord.c is compiled with a planted bug
-# (COORD_BUG_TOKEN_REUSE, COORD_BUG_NO_REBASE), to see tests/integration/cluster/
+# (COORD_BUG_TOKEN_REUSE, COORD_BUG_NO_REBASE,
+# COORD_BUG_FREE_LOCK_PASSES), to see tests/integration/cluster/
 # test_cluster_coord.py fail on it. Needs build/rel (make build/rel/synod) first.
 set -e
 def=$1

@@ -486,6 +486,9 @@ int data_lock_check(const data_store *ds, const char *name, size_t len, uint64_t
     data_arg a = {name, len};
     const coord_state *s = ds->coord;
     const c_hold *h = hold_find(s->locks, s->nlocks, &a);
+#ifdef COORD_BUG_FREE_LOCK_PASSES /* planted for the checker: a lock nobody holds fences nobody */
+    if (!h) return 1;
+#endif
     return h && h->token == token;
 }
 

@@ -9,6 +9,11 @@
   each token's entries come from its one holder (a stale holder's write after a newer holder's
   never got through); every stalled holder whose lock moved on was FENCED. Finally the replicas'
   coordination state and the list are identical (INFO consensus coord_digest, stale reads).
+  A holder whose connection fails while it holds the lock retries its guarded append once
+  through another node with the old token (a holder back from a partition or a dead node).
+- test_lock_fencing_under_partitions: the same workers and checks while the network is cut
+  (harness.NetLab): the leader isolated twice, and twice the node a current lock holder is
+  connected to (its lease runs out on the majority side; its later write must be FENCED).
 - test_lease_keeps_remaining_time_across_leaders: the three nodes' clocks are 0, +60 s and
   -60 s apart (SYNOD_TEST_CLOCK_OFFSET_MS); leadership moves to each of them in turn and then
   the leader is killed: a lease keeps its remaining time on every new leader, its lock stays
@@ -19,7 +24,9 @@
 Seen failing on planted bugs (scripts/build_coord_bug.sh DEFINE OUT, then SYNOD_BIN=OUT):
 COORD_BUG_TOKEN_REUSE (every grant gets token 1) fails the fencing test ("token 1 granted
 twice") and the lease test; COORD_BUG_NO_REBASE (deadlines stay on the old leader's clock) fails
-the lease test ("lease ended at the failover to the +60 s clock"). Replay: COORD_SEED=<n>.
+the lease test ("lease ended at the failover to the +60 s clock"); COORD_BUG_FREE_LOCK_PASSES
+(LOCK CHECK passes while nobody holds the lock) fails both fencing tests ("fenced write 119:1:2
+accepted after a write with token 122"). Replay: COORD_SEED=<n>.
 """
 
 import os
@@ -31,7 +38,7 @@ import time
 import pytest
 import redis
 
-from harness import wait_for
+from harness import redis_client, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -39,8 +46,7 @@ LOCK = "jobs-lock"
 
 
 def rc(node, timeout=10.0):
-    return redis.Redis(host=node.host, port=node.port, socket_timeout=timeout,
-                       socket_connect_timeout=2.0, decode_responses=True)  # fmt: skip
+    return redis_client(node.host, node.port, node.client_netns, timeout)
 
 
 def stale(node, *cmd):
@@ -118,12 +124,13 @@ class Worker(threading.Thread):
         super().__init__(daemon=True)
         self.wid, self.c, self.r, self.stop, self.lease_ms = wid, cluster, rnd, stop, lease_ms
         self.grants, self.stalls, self.errors, self.fenced_n = [], [], 0, 0
-        self.cl = None
+        self.cl, self.node, self.holding = None, None, None
 
     def client(self):
         if self.cl is None:
             alive = [n for n in self.c.nodes if n.alive() and not n.paused]
-            self.cl = rc(self.r.choice(alive), timeout=6.0)
+            self.node = self.r.choice(alive)
+            self.cl = rc(self.node, timeout=6.0)
         return self.cl
 
     def fenced_append(self, token, step):
@@ -147,6 +154,21 @@ class Worker(threading.Thread):
                 self.errors += 1
                 self.cl = None
                 time.sleep(0.05)
+                if self.holding is not None:
+                    self.retry_after_error()
+
+    def retry_after_error(self):
+        """A holder whose connection failed (its node was killed, paused or cut off) tries its
+        guarded append once more through another node, with the token it had: it must be
+        FENCED if a newer holder was granted the lock before this write was sent."""
+        token, self.holding = self.holding, None
+        t_inv = time.monotonic()
+        try:
+            out = self.fenced_append(token, 3)
+        except (redis.RedisError, OSError):
+            out = "unknown"
+            self.cl = None
+        self.stalls.append((self.wid, token, t_inv, out))
 
     def cycle(self):
         cl = self.client()
@@ -159,9 +181,11 @@ class Worker(threading.Thread):
             return
         token = int(token)
         self.grants.append((self.wid, token, t0, t1))
+        self.holding = token
         self.fenced_append(token, 1)
         stall = self.r.random() < 0.25
         if stall:  # a client pause: the lease runs out, another worker may take the lock
+            self.holding = None
             time.sleep(self.lease_ms / 1000.0 + 0.4)
             t_inv = time.monotonic()
             try:
@@ -174,6 +198,7 @@ class Worker(threading.Thread):
         cl.execute_command("LEASE", "KEEPALIVE", lease)
         time.sleep(self.r.uniform(0, 0.05))
         self.fenced_append(token, 2)
+        self.holding = None
         cl.execute_command("LOCK", "RELEASE", LOCK, token)
         cl.execute_command("LEASE", "REVOKE", lease)
 
@@ -183,29 +208,18 @@ def coord_state(node):
     return (info.get("last_applied"), info.get("coord_digest"), info.get("coord_revision"))
 
 
-def test_lock_fencing_under_leader_faults(make_cluster):
-    seed = int(os.environ.get("COORD_SEED", random.SystemRandom().randrange(1 << 30)))
+def run_lock_workers(c, seed, faults):
+    """Four workers take the lock over and over while `faults(workers)` runs; then checks the
+    history and that every replica ends with the same coordination state and list."""
     print(f"test_cluster_coord: COORD_SEED={seed}")
     r = random.Random(seed)
-    c = make_cluster(3)
     c.wait_leader()
     stop = threading.Event()
     workers = [Worker(i, c, random.Random(r.random()), stop, 700) for i in range(4)]
     for w in workers:
         w.start()
     time.sleep(2.0)
-    for fault in ("kill", "pause", "kill"):
-        victim = c.wait_leader()
-        if fault == "kill":
-            victim.kill()
-            c.wait_leader(nodes=[n for n in c.nodes if n is not victim])
-            time.sleep(1.0)
-            victim.start()
-        else:
-            victim.pause()
-            time.sleep(2.5)  # a new leader is elected meanwhile
-            victim.resume()
-        time.sleep(2.0)
+    faults(workers, r)
     stop.set()
     for w in workers:
         w.join(15)
@@ -230,6 +244,70 @@ def test_lock_fencing_under_leader_faults(make_cluster):
     wait_for(same, 15, what=lambda: f"replicas' coordination state to agree: {state}")
     lists = {n.id: stale(n, "LRANGE", "fenced", "0", "-1") for n in c.nodes}
     assert all(v == lists[leader.id] for v in lists.values()), lists
+
+
+def seed_from_env():
+    return int(os.environ.get("COORD_SEED", random.SystemRandom().randrange(1 << 30)))
+
+
+def test_lock_fencing_under_leader_faults(make_cluster):
+    c = make_cluster(3)
+
+    def faults(workers, r):
+        for fault in ("kill", "pause", "kill"):
+            victim = c.wait_leader()
+            if fault == "kill":
+                victim.kill()
+                c.wait_leader(nodes=[n for n in c.nodes if n is not victim])
+                time.sleep(1.0)
+                victim.start()
+            else:
+                victim.pause()
+                time.sleep(2.5)  # a new leader is elected meanwhile
+                victim.resume()
+            time.sleep(2.0)
+
+    run_lock_workers(c, seed_from_env(), faults)
+
+
+def test_lock_fencing_under_partitions(netlab, make_cluster):
+    """The same workers and checks, with the network cut instead: the leader isolated from the
+    other two nodes (a new leader is elected; the old one cannot commit), and the node a lock
+    holder is connected to isolated while the holder holds the lock (its KEEPALIVE and writes
+    stall there, its lease runs out on the majority side, another worker takes the lock; back
+    through another node, its write with the old token must be FENCED). Clients live in a
+    namespace no cut touches."""
+    c = make_cluster(3, lab=netlab)
+    held = []
+
+    def faults(workers, r):
+        for fault in ("leader", "holder", "leader", "holder"):
+            leader = c.wait_leader()
+            victim = leader
+            if fault == "holder":
+                # the node of a worker holding the lock right now: a follower if one is seen
+                # within 5 s (the holder is then cut off alone), else the leader
+                def holder(on_follower):
+                    hs = [w for w in workers if w.holding is not None and w.node is not None
+                          and (w.node is not leader or not on_follower)]  # fmt: skip
+                    return hs[0] if hs else None
+
+                try:
+                    w = wait_for(lambda: holder(True), 5, interval=0.005)
+                except AssertionError:
+                    w = wait_for(lambda: holder(False), 10, interval=0.005, what="a holder")
+                victim = w.node
+                held.append((w.wid, w.holding, victim.id, victim is leader))
+            netlab.isolate(c.nodes.index(victim))
+            c.wait_leader(nodes=[n for n in c.nodes if n is not victim], exclude=(victim,)
+                          if victim is leader else ())  # fmt: skip
+            time.sleep(2.5)  # leases of holders stuck behind the cut run out meanwhile
+            netlab.heal()
+            time.sleep(2.0)
+        print(f"holders cut off (worker, token, node, was leader): {held}")
+
+    run_lock_workers(c, seed_from_env(), faults)
+    assert len(held) == 2
 
 
 # ---- leases across leaders with different clocks ------------------------------------------------
