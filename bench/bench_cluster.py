@@ -11,7 +11,9 @@ Starts, on 127.0.0.1 free ports, in one run of this script:
 Measures, at 50 concurrent clients each with one request in flight (closed loop):
   - writes: redis-benchmark SET (synod, redis); POST /v3/kv/put (etcd);
   - linearizable reads: redis-benchmark GET (synod: its default consistency is linearizable;
-    redis: a single node); POST /v3/kv/range (etcd: linearizable by default, ReadIndex).
+    redis: a single node); POST /v3/kv/range (etcd: linearizable by default, ReadIndex);
+  - lease reads: redis-benchmark GET on a second synod cluster started with
+    --consistency lease (the leader answers from its state while its lease holds), vs redis GET.
 Load goes to the leader (synod, etcd): the best case for both, no forwarding hop. etcd is
 driven by build/rel/bench/bench_cluster_http, an epoll C client over etcd's HTTP/JSON gateway
 with 50 keep-alive connections (a Python or etcdctl client would measure itself, not etcd).
@@ -216,14 +218,14 @@ def http_bench(port, mode, clients, seconds):
 # --- synod ---------------------------------------------------------------------------------
 
 
-def start_synod(tmp, binary=None, name="synod"):
+def start_synod(tmp, binary=None, name="synod", extra_args=()):
     """(cluster, leader) or (None, reason)."""
     binary = binary or SYNOD_BIN
     if not os.path.exists(binary):
         return None, f"{binary} not built"
     d = os.path.join(tmp, name)
     os.makedirs(d)
-    c = SynodCluster(d, 3, binary=binary)
+    c = SynodCluster(d, 3, binary=binary, extra_args=extra_args)
     for n in c.nodes:
         n.start()
     try:
@@ -240,8 +242,18 @@ def start_synod(tmp, binary=None, name="synod"):
 # --- main ----------------------------------------------------------------------------------
 
 
-# op -> (redis-benchmark test, pipeline depth); etcd runs "write" and "read" only
-OPS = {"write": ("set", 1), "write16": ("set", 16), "read": ("get", 1)}
+# op -> (redis-benchmark test, pipeline depth); etcd runs "write" and "read" only; "lease" runs
+# on redis and on a second synod cluster started with --consistency lease (redis-benchmark
+# cannot choose a connection's consistency) and on nothing else
+OPS = {"write": ("set", 1), "write16": ("set", 16), "read": ("get", 1), "lease": ("get", 1)}
+
+
+def runs_op(name, kind, op):
+    if op == "lease":
+        return name in ("redis", "lease")
+    if name == "lease":
+        return False
+    return kind != "http" or op != "write16"
 
 
 def measure(systems, rounds, seconds, clients, ops):
@@ -253,9 +265,9 @@ def measure(systems, rounds, seconds, clients, ops):
             order.reverse()
         for op in ops:
             for name, (kind, port, rb_requests) in order:
+                if not runs_op(name, kind, op):
+                    continue
                 if kind == "http":
-                    if op == "write16":
-                        continue
                     r = http_bench(port, "put" if op == "write" else "range", clients, seconds)
                 else:
                     test, pipe = OPS[op]
@@ -301,8 +313,9 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="2 s per test, 1 round")
     ap.add_argument("--no-etcd", action="store_true", help="synod and redis only")
-    ap.add_argument("--ops", default="write,write16,read",
-                    help="comma list of write (SET), write16 (SET -P 16), read (GET)")
+    ap.add_argument("--ops", default="write,write16,read,lease",
+                    help="comma list of write (SET), write16 (SET -P 16), read (GET), "
+                         "lease (GET, synod --consistency lease)")  # fmt: skip
     ap.add_argument("--baseline", default=os.environ.get("SYNOD_BASE_BIN"),
                     help="a second synod binary, measured as 'base' in the same rounds")
     ap.add_argument("--port-base", type=int, default=os.environ.get("BENCH_PORT_BASE"),
@@ -356,6 +369,13 @@ def main():
             )
         else:
             log(f"== synod cluster: not available ({synod_leader})")
+        if synod_cluster and "lease" in ops:
+            lease_cluster, lease_leader = start_synod(tmp, name="lease",
+                                                      extra_args=("--consistency", "lease"))  # fmt: skip
+            if lease_cluster:
+                base_clusters.append(lease_cluster)
+                systems["lease"] = ("resp", lease_leader.port,
+                                    calibrate(lease_leader.port, args.clients, args.seconds))  # fmt: skip
         med = measure(systems, args.rounds, args.seconds, args.clients, ops)
     finally:
         if synod_cluster:
@@ -373,11 +393,16 @@ def main():
     print(f"| {'system / operation':<28} | {'ops/s':>10} | {'p50 ms':>9} | {'p99 ms':>9} |")
     print(f"|{'-' * 30}|{'-' * 12}|{'-' * 11}|{'-' * 11}|")
     labels = {"synod": "synod 3-node", "base": "base 3-node", "etcd": "etcd 3-node",
-              "redis": "redis 1-node"}  # fmt: skip
-    opnames = {"write": "writes", "write16": "writes P16", "read": "lin. reads"}
+              "redis": "redis 1-node", "lease": "synod 3-node"}  # fmt: skip
+    opnames = {"write": "writes", "write16": "writes P16", "read": "lin. reads",
+               "lease": "lease reads"}  # fmt: skip
     for op in ops:
         opname = opnames[op]
-        for name in ("synod", "base", "etcd", "redis"):
+        for name in ("synod", "lease", "base", "etcd", "redis"):
+            if name == "synod" and op == "lease":
+                continue
+            if not runs_op(name, systems.get(name, ("resp",))[0], op):
+                continue
             if name not in systems and name != "synod":
                 continue
             r = med.get((name, op))
@@ -389,14 +414,18 @@ def main():
     print()
     for op in ops:
         s, e, r = med.get(("synod", op)), med.get(("etcd", op)), med.get(("redis", op))
+        if op == "lease":
+            s = med.get(("lease", op))
         b = med.get(("base", op))
         print(f"{op:7}: synod/etcd throughput {ratio(s, e, 'rps')}, p99 {ratio(s, e, 'p99')}; "
               f"synod/redis throughput {ratio(s, r, 'rps')}, p99 {ratio(s, r, 'p99')}"
               + (f"; base/redis throughput {ratio(b, r, 'rps')}, p99 {ratio(b, r, 'p99')}"
                  if b else ""))  # fmt: skip
-    if ("synod", "write") not in med:
+    if not any(k[0] == "synod" for k in med):
         print("synod cluster: not available (issue 4) — etcd and redis rows measured only")
     print("targets (issue 4): synod writes >= 3x etcd with a lower p99; >= 0.5x redis")
+    print("targets (issue 13): writes, writes P16, lin. reads, lease reads >= 1.0x redis; "
+          "write p99 <= 2x redis")  # fmt: skip
 
 
 if __name__ == "__main__":
