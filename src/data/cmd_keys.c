@@ -808,6 +808,89 @@ static const char *const memory_help[] = {
     "    Prints this help.",
 };
 
+static void kv_int(data_call *c, const char *k, long long v)
+{
+    c->ops->bulk(c->rctx, k, strlen(k));
+    c->ops->integer(c->rctx, v);
+}
+
+static void kv_ratio(data_call *c, const char *k, double num, double den)
+{
+    c->ops->bulk(c->rctx, k, strlen(k));
+    c->ops->dbl(c->rctx, (double)(float)(den > 0 ? num / den : 0)); /* Redis: a float */
+}
+
+/* MEMORY STATS as Redis 7.0 (object.c, with libc's allocator: the allocator's figures are the
+ * used memory and the RSS). Fields synod has no counterpart for (replication backlog, replicas,
+ * cluster bus links, AOF buffer, script caches outside the VM) are 0. */
+static void memory_stats(data_call *c)
+{
+    data_store *ds = c->ds;
+    data_mem_host h = {0};
+    if (ds->mem_cb) ds->mem_cb(ds->mem_ctx, &h);
+    data_stats st;
+    data_get_stats(ds, &st);
+    uint64_t total = st.memory_bytes + h.clients;
+    if (h.peak < total) h.peak = total;
+    int ndb = data_databases(ds), used_dbs = 0;
+    uint64_t keys = 0, overhead = h.startup + h.clients;
+    for (int db = 0; db < ndb; db++) {
+        uint64_t k, e, om, oe;
+        data_db_sizes(ds, db, &k, &e);
+        if (!k) continue;
+        used_dbs++;
+        keys += k;
+        data_db_overhead(ds, db, &om, &oe);
+        overhead += om + oe;
+    }
+    uint64_t dataset = total > overhead ? total - overhead : 0;
+    uint64_t net = total > h.startup ? total - h.startup : 1;
+    uint64_t resident = h.rss > h.lua ? h.rss - h.lua : h.rss;
+    c->ops->map(c->rctx, 27 + (size_t)used_dbs);
+    kv_int(c, "peak.allocated", (long long)h.peak);
+    kv_int(c, "total.allocated", (long long)total);
+    kv_int(c, "startup.allocated", (long long)h.startup);
+    kv_int(c, "replication.backlog", 0);
+    kv_int(c, "clients.slaves", 0);
+    kv_int(c, "clients.normal", (long long)h.clients);
+    kv_int(c, "cluster.links", 0);
+    kv_int(c, "aof.buffer", 0);
+    kv_int(c, "lua.caches", 0);
+    kv_int(c, "functions.caches", 0);
+    for (int db = 0; db < ndb; db++) {
+        uint64_t k, e, om, oe;
+        data_db_sizes(ds, db, &k, &e);
+        if (!k) continue;
+        data_db_overhead(ds, db, &om, &oe);
+        char name[32];
+        snprintf(name, sizeof(name), "db.%d", db);
+        c->ops->bulk(c->rctx, name, strlen(name));
+        c->ops->map(c->rctx, 3);
+        kv_int(c, "overhead.hashtable.main", (long long)om);
+        kv_int(c, "overhead.hashtable.expires", (long long)oe);
+        kv_int(c, "overhead.hashtable.slot-to-keys", 0);
+    }
+    kv_int(c, "overhead.total", (long long)overhead);
+    kv_int(c, "keys.count", (long long)keys);
+    kv_int(c, "keys.bytes-per-key", keys ? (long long)(net / keys) : 0);
+    kv_int(c, "dataset.bytes", (long long)dataset);
+    kv_ratio(c, "dataset.percentage", (double)dataset * 100, (double)net);
+    kv_ratio(c, "peak.percentage", (double)total * 100, (double)h.peak);
+    /* libc: allocated = the used memory, active = resident = RSS less the Lua VMs (Redis's
+     * fallback when the allocator reports nothing) */
+    kv_int(c, "allocator.allocated", (long long)total);
+    kv_int(c, "allocator.active", (long long)resident);
+    kv_int(c, "allocator.resident", (long long)resident);
+    kv_ratio(c, "allocator-fragmentation.ratio", (double)resident, (double)total);
+    kv_int(c, "allocator-fragmentation.bytes", (long long)resident - (long long)total);
+    kv_ratio(c, "allocator-rss.ratio", (double)resident, (double)resident);
+    kv_int(c, "allocator-rss.bytes", 0);
+    kv_ratio(c, "rss-overhead.ratio", (double)h.rss, (double)resident);
+    kv_int(c, "rss-overhead.bytes", (long long)h.rss - (long long)resident);
+    kv_ratio(c, "fragmentation", (double)h.rss, (double)total);
+    kv_int(c, "fragmentation.bytes", (long long)h.rss - (long long)total);
+}
+
 void cmd_memory(data_call *c)
 {
     const data_arg *sub = &c->argv[1];
@@ -852,7 +935,15 @@ void cmd_memory(data_call *c)
         reply_ok(c);
         return;
     }
-    if (!arg_eq(sub, "usage")) { /* STATS is not built */
+    if (arg_eq(sub, "stats")) {
+        if (c->argc != 2) {
+            reply_err(c, "ERR wrong number of arguments for 'memory|stats' command");
+            return;
+        }
+        memory_stats(c);
+        return;
+    }
+    if (!arg_eq(sub, "usage")) {
         snprintf(msg, sizeof(msg), "ERR unknown subcommand '%.*s'. Try MEMORY HELP.",
                  (int)(sub->len > 128 ? 128 : sub->len), sub->ptr);
         reply_err(c, msg);

@@ -469,6 +469,21 @@ typedef struct {
 } data_stats;
 void data_reset_stats(data_store *ds); /* CONFIG RESETSTAT: the lookup counters */
 
+/* MEMORY STATS (cmd_keys.c): what the store cannot know itself, asked of the host on each call.
+ * Bytes; 0 where the host has none. total.allocated is the dataset plus `clients`. */
+typedef struct {
+    uint64_t startup; /* memory in use once the server was ready, before any data */
+    uint64_t peak;    /* highest total seen */
+    uint64_t clients; /* clients' state and buffers */
+    uint64_t rss;     /* the process's resident set */
+    uint64_t lua;     /* the Lua VMs (not in the total, as Redis's used_memory_vm_eval) */
+} data_mem_host;
+typedef void (*data_mem_cb)(void *ctx, data_mem_host *out);
+void data_set_mem_hook(data_store *ds, data_mem_cb cb, void *ctx);
+/* A database's table overhead as MEMORY STATS shows it: bucket arrays and key headers (main),
+ * stored expiry times (expires) */
+void data_db_overhead(data_store *ds, int db, uint64_t *main, uint64_t *expires);
+
 /* Lazy free (lazyfree.c, docs/data.md): with a freeing thread on (data_set_lazyfree 1), UNLINK
  * and the freeing of FLUSHALL/FLUSHDB ASYNC's keyspaces queue big values (more than 64
  * allocations to free) instead of freeing them on the loop. On the loop: data_lazy_take hands

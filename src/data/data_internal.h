@@ -231,6 +231,8 @@ struct data_store {
     size_t ntrack_n, ntrack_cap;
     data_election_cb election_cb; /* data_set_election_hook */
     void *election_ctx;
+    data_mem_cb mem_cb; /* data_set_mem_hook (MEMORY STATS) */
+    void *mem_ctx;
     /* eviction (evict.c): this node's settings and candidate pool; local, never replicated */
     int evict_policy, evict_samples, lfu_log_factor, lfu_decay_time;
     uint64_t keyspace_hits, keyspace_misses; /* ks_read* lookups (local counters) */

@@ -582,6 +582,23 @@ void data_db_sizes(data_store *ds, int db, uint64_t *keys, uint64_t *expires)
     if (prev >= 0) data_select(ds, prev);
 }
 
+void data_db_overhead(data_store *ds, int db, uint64_t *main, uint64_t *expires)
+{
+    int prev = data_select(ds, db);
+    *main = *expires = 0;
+    if (prev < 0) return;
+    const dict *d = &ds->keys;
+    *main = (d->size[0] + d->size[1]) * sizeof(dentry *) + dict_size(d) * DENTRY_HDR;
+    *expires = ds->expires * sizeof(int64_t);
+    data_select(ds, prev);
+}
+
+void data_set_mem_hook(data_store *ds, data_mem_cb cb, void *ctx)
+{
+    ds->mem_cb = cb;
+    ds->mem_ctx = ctx;
+}
+
 int data_set_hash_seed(data_store *ds, uint64_t k0, uint64_t k1)
 {
     if (!all_empty(ds)) return -1;

@@ -1303,6 +1303,9 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         return NODE_DONE;
     }
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
+    /* MEMORY STATS/DOCTOR/...: this node's own figures, as INFO (USAGE reads a key) */
+    if (dc && argc >= 2 && arg_is(&argv[0], "memory") && !arg_is(&argv[1], "usage"))
+        return c->n_async ? stall(c) : NODE_LOCAL;
     /* scripting commands: writes are logged like data writes, reads served like data reads */
     int sk = dc ? SCRIPT_NONE : script_route(n->host->scripts, argc, argv);
     if (!dc && sk <= SCRIPT_LOCAL) return c->n_async ? stall(c) : NODE_LOCAL;

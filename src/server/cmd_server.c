@@ -118,7 +118,22 @@ unsigned long long srv_used_memory(server *s)
 {
     data_stats ds;
     data_get_stats(s->ds, &ds);
-    return ds.memory_bytes + clients_memory(s);
+    unsigned long long used = ds.memory_bytes + clients_memory(s);
+    if (used > s->mem_peak) s->mem_peak = used;
+    return used;
+}
+
+void srv_mem_host(void *ctx, data_mem_host *out)
+{
+    server *s = ctx;
+    (void)srv_used_memory(s);
+    script_stats ss;
+    script_get_stats(s->se, &ss);
+    *out = (data_mem_host){.startup = s->mem_startup,
+                           .peak = s->mem_peak,
+                           .clients = clients_memory(s),
+                           .rss = rss_bytes(),
+                           .lua = ss.lua_memory_bytes};
 }
 
 static void info_memory(server *s, resp_buf *b)
@@ -127,19 +142,27 @@ static void info_memory(server *s, resp_buf *b)
     data_get_stats(s->ds, &ds);
     unsigned long long clients = clients_memory(s);
     unsigned long long used = ds.memory_bytes + clients;
+    if (used > s->mem_peak) s->mem_peak = used;
     unsigned long long rss = rss_bytes();
-    char h1[32], h2[32], h3[32];
+    char h1[32], h2[32], h3[32], h4[32];
     human_bytes(h1, sizeof(h1), used);
     human_bytes(h2, sizeof(h2), rss);
     human_bytes(h3, sizeof(h3), (unsigned long long)s->cfg.maxmemory);
+    human_bytes(h4, sizeof(h4), s->mem_peak);
+    sb_printf(b,
+              "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
+              "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
+              "used_memory_peak_perc:%.2f%%\r\nused_memory_startup:%llu\r\n"
+              "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n",
+              used, h1, rss, h2, s->mem_peak, h4, s->mem_peak ? 100.0 * used / s->mem_peak : 0.0,
+              s->mem_startup, used ? (double)rss / used : 0.0, (long long)rss - (long long)used);
     sb_printf(
         b,
-        "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
-        "used_memory_rss_human:%s\r\nused_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
+        "used_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
         "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
         "mem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:%llu\r\n"
         "lazyfreed_objects:%llu\r\n",
-        used, h1, rss, h2, (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
+        (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
         data_evict_policy_names[s->cfg.maxmemory_policy], (unsigned long long)ds.lazyfree_pending,
         (unsigned long long)ds.lazyfreed);
     script_stats ss;

@@ -171,10 +171,12 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     srv_pubsub_init(s);
     srv_tracking_init(s);
     data_set_notify_flags(s->ds, s->cfg.notify_keyspace_events);
+    data_set_mem_hook(s->ds, srv_mem_host, s);
     if (data_set_databases(s->ds, s->cfg.databases) < 0) {
         syn_log(SYN_LOG_WARN, "databases %lld: cannot allocate", s->cfg.databases);
         return -1;
     }
+    s->mem_startup = s->mem_peak = srv_used_memory(s);
     data_set_max_string_bytes(s->ds, s->cfg.proto_max_bulk_len);
     data_set_list_max_listpack_size(s->ds, s->cfg.list_max_listpack_size);
     data_set_hash_max_listpack(s->ds, s->cfg.hash_max_listpack_entries,

@@ -197,6 +197,8 @@ struct server {
     uint64_t next_client_id;
     resp_limits limits;
     srv_stats stats;
+    /* used memory (srv_used_memory) once the databases existed, before any data; its highest */
+    unsigned long long mem_startup, mem_peak;
     int64_t start_wall_ms, start_mono_ms;
     uint64_t cron_timer, expire_timer;
     /* scratch reused by every command (single thread): argv as data_arg */
@@ -308,7 +310,8 @@ void srv_reply_error(client *c, const char *s);
 void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_reply_int(client *c, long long v);
 /* INFO used_memory: the dataset's bytes + client buffers (what maxmemory is compared with) */
-unsigned long long srv_used_memory(server *s);
+unsigned long long srv_used_memory(server *s);    /* also moves the peak (mem_peak) */
+void srv_mem_host(void *ctx, data_mem_host *out); /* MEMORY STATS's host figures (data.h) */
 void srv_reply_bulk(client *c, const char *p, size_t len);
 void srv_reply_cstr(client *c, const char *s); /* bulk */
 void srv_reply_null(client *c);

@@ -147,3 +147,36 @@ def test_monitor_shows_own_clients(make_cluster):
     assert not any(b"via-leader" in x for x in seen[f1.id]), seen
     assert b'"SET" "via-leader" "1"' in seen[leader.id]
     assert not any(b"via-follower" in x for x in seen[leader.id]), seen
+
+
+def test_memory_stats_are_the_nodes_own(make_cluster):
+    """MEMORY STATS on a node describes that node (as INFO memory), not the leader's: a
+    follower holding many idle connections shows them in its clients.normal; every node shows
+    the replicated keys."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    w = rc(leader)
+    for i in range(100):
+        w.set(f"m{i}", "x" * 64)
+    c.wait_converged([f"m{i}" for i in range(100)])
+
+    def stats(node):
+        r = rc(node)
+        s = r.memory_stats()  # redis-py's parser of the RESP2 reply
+        r.close()
+        return s
+
+    base_l, base_f = stats(leader)["clients.normal"], stats(follower)["clients.normal"]
+    idle = [socket.create_connection((follower.host, follower.port)) for _ in range(40)]
+    try:
+        for s in idle:
+            s.sendall(enc("PING"))
+            assert s.recv(64) == b"+PONG\r\n"
+        sl, sf = stats(leader), stats(follower)
+        assert sf["clients.normal"] >= base_f + 40 * 1000, (base_f, sf["clients.normal"])
+        assert sl["clients.normal"] < base_l + 40 * 1000, (base_l, sl["clients.normal"])
+        assert sl["keys.count"] == sf["keys.count"] == 100
+    finally:
+        for s in idle:
+            s.close()
