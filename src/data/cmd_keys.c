@@ -763,6 +763,12 @@ static void usage_one(void *ctx, const char *p, size_t n)
     usage_pair(ctx, p, n, NULL, 0);
 }
 
+static void usage_scored(void *ctx, const char *m, size_t ml, double score)
+{
+    (void)score;
+    usage_pair(ctx, m, ml, NULL, 8); /* the score */
+}
+
 size_t ks_key_usage(dentry *e, long long samples)
 {
     size_t base = (DENTRY_HDR + ((e->flags & DE_EXPIRE) ? 8 : 0) + e->klen + e->vcap + 7) / 8 * 8;
@@ -784,6 +790,13 @@ size_t ks_key_usage(dentry *e, long long samples)
         len = set_len(e);
         set_each(e, usage_one, &u);
         break;
+    case DT_ZSET: /* packed: member and score with their headers; else a table entry and a
+                     skiplist node (levels average 1.33 pointers pairs) */
+        len = zset_len(e);
+        u.per = strcmp(zset_encoding(e), "listpack") == 0 ? 4 : 64;
+        zset_each(e, usage_scored, &u);
+        break;
+    case DT_STREAM: return base + stream_usage(e, samples > 0 ? samples : 0);
     default: return base;
     }
     /* sampled: scale the elements seen to the whole value, as Redis does */

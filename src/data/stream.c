@@ -780,6 +780,32 @@ static size_t consumer_index(const sgroup *g, const sconsumer *sc)
     return 0;
 }
 
+size_t stream_usage(dentry *e, long long samples)
+{
+    stream *s = stream_of(e);
+    size_t bytes = sizeof(*s) + s->entries.cap * sizeof(schunk *);
+    uint64_t seen = 0, seen_bytes = 0;
+    for (size_t ci = 0; ci < s->entries.n && (samples <= 0 || (long long)ci < samples); ci++) {
+        schunk *ch = sidx_chunk(&s->entries, ci);
+        for (uint32_t i = 0; i < ch->n; i++) {
+            const sentry *se = ch->val[i];
+            seen++;
+            seen_bytes += sizeof(*se) + se->bytes;
+        }
+    }
+    /* the entries not sampled: as many bytes each as the sampled ones; chunks all counted */
+    uint64_t len = s->entries.count;
+    bytes += (size_t)(seen && seen < len ? (double)seen_bytes / (double)seen * (double)len
+                                         : (double)seen_bytes);
+    bytes += s->entries.n * sizeof(schunk);
+    for (size_t gi = 0; gi < s->ngroups; gi++) {
+        const sgroup *g = s->groups[gi];
+        bytes += sizeof(*g) + g->nlen + g->ncons * (sizeof(sconsumer *) + 64) +
+                 g->pel.count * (sizeof(snack) + sizeof(sid) + sizeof(void *));
+    }
+    return bytes;
+}
+
 void stream_save(dentry *e, stream_out_fn out, void *ctx)
 {
     stream *s = stream_of(e);

@@ -153,6 +153,9 @@ typedef struct {
 dentry *stream_new_entry(size_t *mem, const char *key, size_t klen, int64_t expire_ms);
 void stream_free(size_t *mem, dentry *e);
 uint64_t stream_len(dentry *e);
+/* MEMORY USAGE's estimate of the value: entries of the first `samples` chunks (0: all), scaled
+ * to the whole, plus the index and the groups' pending entries */
+size_t stream_usage(dentry *e, long long samples);
 void stream_set_mem(dentry *e, size_t *mem);
 dentry *stream_copy(size_t *mem, dentry *src, const char *key, size_t klen);
 stream *stream_of(dentry *e);

@@ -131,3 +131,40 @@ def test_info_memory_fields(pair):
         missing = [f for f in wanted if f not in fields]
         assert not missing, f"{missing} missing from INFO memory"
         assert int(fields["used_memory_peak"]) >= int(fields["used_memory"])
+
+
+def _usage(conn, key):
+    t = parse(conn.call("MEMORY", "USAGE", key, "SAMPLES", "0"))
+    assert t[0] == "int", t
+    return t[1]
+
+
+@pytest.mark.parametrize("kind,n", [("zset", 60), ("zset", 2000), ("stream", 50), ("stream", 2000),
+                                    ("set", 2000), ("hash", 2000), ("list", 2000)])  # fmt: skip
+def test_memory_usage_follows_the_value(pair, kind, n):
+    """MEMORY USAGE of every type grows with its elements and stays within a small factor of
+    Redis's own figure (another layout, the same order of magnitude)."""
+    def fill(conn, key, count):
+        for i in range(0, count, 100):
+            chunk = range(i, min(count, i + 100))
+            if kind == "zset":
+                conn.call("ZADD", key, *[x for j in chunk for x in (str(j), f"member:{j}")])
+            elif kind == "set":
+                conn.call("SADD", key, *[f"member:{j}" for j in chunk])
+            elif kind == "hash":
+                conn.call("HSET", key, *[x for j in chunk for x in (f"f{j}", f"value:{j}")])
+            elif kind == "list":
+                conn.call("RPUSH", key, *[f"item:{j}" for j in chunk])
+            else:
+                for j in chunk:
+                    conn.call("XADD", key, "*", "field", f"value:{j}")
+
+    sizes = {}
+    for name, conn in (("redis", pair.ref), ("synod", pair.tgt)):
+        fill(conn, "small", 5)
+        fill(conn, "big", n)
+        sizes[name] = (_usage(conn, "small"), _usage(conn, "big"))
+    (rs, rb), (ss, sb) = sizes["redis"], sizes["synod"]
+    assert sb > ss, sizes
+    assert sb - ss >= n * 8, f"{kind} of {n}: {sizes}"  # at least the element bytes
+    assert rb / 4 <= sb <= rb * 4, f"{kind} of {n}: synod {sb} vs redis {rb}"
