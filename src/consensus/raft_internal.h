@@ -91,6 +91,9 @@ struct raft {
     size_t mem_cap, mem_off, mem_n;
     uint64_t mem_first;
     uint64_t mem_bytes; /* sum of the data lengths of the entries in mem */
+    /* where entries' data live (raft_log.c): carved in order from blocks, each freed when its
+     * last entry goes; one emptied block is kept for reuse */
+    struct raft_lblock *lb_cur, *lb_spare;
 
     /* timers (ticks) */
     uint64_t now_tick;

@@ -49,13 +49,79 @@ static void mem_reserve_one(raft *r)
     r->mem_cap = cap;
 }
 
+/* Entries' data are carved from blocks in log order (appends at the end, trims at the front,
+ * truncations at the end): a block is freed once every entry carved from it is gone. Each
+ * entry's data is preceded by a pointer to its block. A malloc and a free per entry cost more
+ * than the rest of appending one (pipelined writes: thousands per loop pass, which the
+ * allocator's per-thread cache does not hold). */
+typedef struct raft_lblock {
+    uint32_t live; /* entries still holding data here */
+    uint32_t used, cap;
+    uint8_t data[];
+} raft_lblock;
+
+#define LBLOCK_BYTES (64u * 1024)
+#define LB_HDR       sizeof(raft_lblock *)
+
+static void lblock_release(raft *r, raft_lblock *b)
+{
+    if (b == r->lb_cur) {
+        b->used = 0; /* empty: carve from its start again */
+        return;
+    }
+    if (!r->lb_spare && b->cap == LBLOCK_BYTES) {
+        b->used = 0;
+        r->lb_spare = b;
+        return;
+    }
+    free(b);
+}
+
+static uint8_t *lblock_carve(raft *r, uint32_t len)
+{
+    size_t need = (LB_HDR + len + 7) & ~(size_t)7;
+    raft_lblock *b = r->lb_cur;
+    if (!b || b->cap - b->used < need) {
+        if (need > LBLOCK_BYTES / 4) { /* a big entry: a block of its own */
+            b = malloc(sizeof(*b) + need);
+            if (!b) return NULL;
+            *b = (raft_lblock){0, 0, (uint32_t)need};
+        } else {
+            raft_lblock *old = r->lb_cur;
+            if (r->lb_spare) {
+                b = r->lb_spare;
+                r->lb_spare = NULL;
+            } else {
+                b = malloc(sizeof(*b) + LBLOCK_BYTES);
+                if (!b) return NULL;
+                *b = (raft_lblock){0, 0, LBLOCK_BYTES};
+            }
+            r->lb_cur = b;
+            if (old && old->live == 0) lblock_release(r, old);
+        }
+    }
+    uint8_t *p = b->data + b->used;
+    b->used += (uint32_t)need;
+    b->live++;
+    memcpy(p, &b, LB_HDR);
+    return p + LB_HDR;
+}
+
+static void lblock_drop(raft *r, const void *data)
+{
+    raft_lblock *b;
+    memcpy(&b, (const uint8_t *)data - LB_HDR, LB_HDR);
+    SYN_ASSERT(b->live > 0);
+    if (--b->live == 0) lblock_release(r, b);
+}
+
 int raft_log_append(raft *r, uint64_t term, raft_entry_type type, const void *data, uint32_t len)
 {
     SYN_ASSERT_CMP(term, >=, r->last_term);
     SYN_ASSERT(r->mem_n == 0 || r->mem_first + r->mem_n == r->last_index + 1);
     uint8_t *copy = NULL;
     if (len > 0) {
-        copy = malloc(len);
+        copy = lblock_carve(r, len);
         if (!copy) return -RAFT_ENOMEM;
         memcpy(copy, data, len);
     }
@@ -76,7 +142,7 @@ static void free_entry(raft *r, raft_entry *e)
 {
     SYN_ASSERT_CMP(r->mem_bytes, >=, e->len);
     r->mem_bytes -= e->len;
-    free((void *)e->data);
+    if (e->data) lblock_drop(r, e->data);
     e->data = NULL;
 }
 
@@ -150,6 +216,9 @@ void raft_log_free(raft *r)
     free(r->mem);
     r->mem = NULL;
     r->mem_n = r->mem_cap = r->mem_off = 0;
+    free(r->lb_cur);
+    free(r->lb_spare);
+    r->lb_cur = r->lb_spare = NULL;
 }
 
 int raft_log_slice(raft *r, uint64_t lo, uint64_t hi, uint64_t max_bytes, const raft_entry **out,

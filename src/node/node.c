@@ -1304,7 +1304,9 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     }
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     /* MEMORY STATS/DOCTOR/...: this node's own figures, as INFO (USAGE reads a key) */
-    if (dc && argc >= 2 && arg_is(&argv[0], "memory") && !arg_is(&argv[1], "usage"))
+    static const data_cmd *memory_cmd;
+    if (!memory_cmd) memory_cmd = data_cmd_lookup("memory", 6);
+    if (dc == memory_cmd && argc >= 2 && !arg_is(&argv[1], "usage"))
         return c->n_async ? stall(c) : NODE_LOCAL;
     /* scripting commands: writes are logged like data writes, reads served like data reads */
     int sk = dc ? SCRIPT_NONE : script_route(n->host->scripts, argc, argv);
