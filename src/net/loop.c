@@ -40,6 +40,9 @@ struct net_loop {
     net_hook_cb before_sleep;
     void *before_sleep_ctx;
     int stop;
+    uint64_t wakeups;   /* epoll_wait returns */
+    uint64_t wall_pass; /* the wake-up wall_ms was read in (0: never) */
+    int64_t wall_ms;
 };
 
 static int64_t clock_us(clockid_t id)
@@ -82,11 +85,21 @@ int64_t net_wall_ms(void)
     return (clock_us(CLOCK_REALTIME) + wall_offset_us()) / 1000;
 }
 
+int64_t net_loop_wall_ms(net_loop *l)
+{
+    if (l->wall_pass != l->wakeups) {
+        l->wall_ms = net_wall_ms();
+        l->wall_pass = l->wakeups;
+    }
+    return l->wall_ms;
+}
+
 net_loop *net_loop_create(int max_fds)
 {
     SYN_ASSERT(max_fds > 0);
     net_loop *l = calloc(1, sizeof(*l));
     if (!l) return NULL;
+    l->wakeups = 1;
     l->fds = calloc((size_t)max_fds, sizeof(*l->fds));
     l->events = calloc(NET_EVENTS_PER_WAIT, sizeof(*l->events));
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -240,6 +253,7 @@ int net_loop_once(net_loop *l, int64_t timeout_ms)
     }
     if (timeout_ms > 1000000) timeout_ms = 1000000;
     int n = epoll_wait(l->epfd, l->events, NET_EVENTS_PER_WAIT, (int)timeout_ms);
+    l->wakeups++;
     if (n < 0) {
         if (errno != EINTR) return -errno;
         n = 0;
@@ -264,6 +278,7 @@ int net_loop_once(net_loop *l, int64_t timeout_ms)
 int net_loop_poll_some(net_loop *l, int64_t timeout_ms, const net_io_cb *only, int n_only)
 {
     int n = epoll_wait(l->epfd, l->events, NET_EVENTS_PER_WAIT, (int)timeout_ms);
+    l->wakeups++;
     if (n < 0) return errno == EINTR ? 0 : -errno;
     int handled = 0;
     for (int i = 0; i < n; i++) {

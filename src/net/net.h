@@ -64,6 +64,10 @@ int net_loop_poll_some(net_loop *l, int64_t timeout_ms, const net_io_cb *only, i
 int64_t net_mono_ms(void); /* monotonic clock, for timers and durations */
 int64_t net_mono_us(void);
 int64_t net_wall_ms(void); /* Unix time in ms, for the data layer and TIME */
+/* net_wall_ms read once per wake-up of the loop (the first call after epoll returned): what a
+ * batch of commands handled in one pass shares, as Redis's cached time (a clock read per
+ * command costs ~2% of a pipelined write) */
+int64_t net_loop_wall_ms(net_loop *l);
 int64_t net_wall_us(void);
 
 /* --- sockets ----------------------------------------------------------------------------- */

@@ -949,7 +949,7 @@ int node_exec(node *n, client *c)
         return stall(c); /* a watched EXEC waits for the log to be applied */
     }
     /* one entry: the leader's clock and every command, writes in their deterministic form */
-    int64_t now_ms = net_wall_ms();
+    int64_t now_ms = net_loop_wall_ms(n->loop);
     resp_buf *b = &n->scratch;
     nentry_put_header(b, NENTRY_MULTI, now_ms);
     uint32_t multi_n = (uint32_t)n->host->multi_count(c->conn);
@@ -1038,7 +1038,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
         return NODE_DONE;
     }
     if (n->barrier && n->barrier != c) return stall(c); /* a watched EXEC goes first */
-    int64_t now_ms = net_wall_ms();
+    int64_t now_ms = net_loop_wall_ms(n->loop);
     data_arg rw[64];
     char scratch[256];
     if (data_select(n->ds, c->db) < 0) { /* `databases` changed under it: cannot happen */
