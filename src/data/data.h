@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 typedef struct data_store data_store;
 
@@ -27,6 +29,16 @@ typedef struct {
     const char *ptr;
     size_t len;
 } data_arg;
+
+/* a is the NUL-terminated name s, ignoring ASCII case (command, subcommand and option names).
+ * The first byte is checked before strncasecmp: per-command filters compare every request's
+ * name with a few fixed ones, and names of the same length mostly differ there. */
+static inline int data_arg_is(const data_arg *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && (n == 0 || ((a->ptr[0] ^ s[0]) & ~0x20) == 0) &&
+           strncasecmp(a->ptr, s, n) == 0;
+}
 
 /* How a reply is emitted. `ctx` is the caller's (e.g. the client connection). */
 typedef struct {

@@ -1112,7 +1112,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
 
 static bool arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 /* A prelude's reply, held back while earlier replies of the client are still to come: only

@@ -97,7 +97,7 @@ struct nmigrate {
 
 static bool arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 static char *dup_arg(const data_arg *a)

@@ -46,7 +46,7 @@ struct srv_acl {
 
 static int arg_is(const data_arg *a, const char *s)
 {
-    return strlen(s) == a->len && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 static const acl_cmd *catalog_cmds;

@@ -24,7 +24,7 @@ static const char busy_function[] =
 
 static bool arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 /* SCRIPT KILL (is_eval) or FUNCTION KILL of the running script: Redis's checks and order. */

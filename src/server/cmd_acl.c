@@ -12,7 +12,7 @@
 
 static int arg_is(const data_arg *a, const char *s)
 {
-    return strlen(s) == a->len && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 static void reply_buf(client *c, acl_buf *b)

@@ -18,7 +18,7 @@
 
 static int arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 void srv_multi_reset(client *c)

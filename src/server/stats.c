@@ -756,7 +756,7 @@ static void repr(resp_buf *b, const char *p, size_t len)
 
 static int arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 int srv_redacted(int argc, const data_arg *argv, int i)

@@ -422,7 +422,7 @@ void srv_tracking_script(server *s, client *c, int argc, const data_arg *argv)
 
 static int arg_is(const data_arg *a, const char *s)
 {
-    return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
+    return data_arg_is(a, s);
 }
 
 static void tracking_off(server *s, client *c)
