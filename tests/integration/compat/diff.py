@@ -8,6 +8,7 @@ compared byte for byte unless the step says otherwise:
   PAIRS("HGETALL", "h")    field/value pairs compared as a multiset (RESP2 flat array or RESP3 map)
   TTL(tol, "TTL", "k")     integers equal within tol (clock-dependent); exact otherwise
   SHAPE("CLIENT", "ID")    only the structure (type tags, aggregate sizes) is compared
+  PEL("XPENDING", ...)     XPENDING's extended form: exact but for each entry's idle time
   SCAN("MATCH", "k*")      full SCAN iteration on each side; the sets of keys are compared
   HSCAN("h", "COUNT", 2)   full HSCAN iteration; the sets of field/value pairs are compared
   SSCAN("s", "MATCH", "a*") full SSCAN iteration; the sets of members are compared
@@ -46,6 +47,10 @@ class PAIRS(Step):
 
 class SHAPE(Step):
     mode = "shape"
+
+
+class PEL(Step):
+    mode = "pel"
 
 
 class TTL(Step):
@@ -109,6 +114,19 @@ def shape_of(tree):
     return (tag,)
 
 
+def _pel_masked(tree):
+    """An XPENDING extended reply with each entry's idle time (clock-dependent) set to 0:
+    [[id, consumer, idle, deliveries], ...]; anything else unchanged."""
+    if tree[0] != "array" or tree[1] is None:
+        return tree
+    out = []
+    for e in tree[1]:
+        if e[0] == "array" and e[1] is not None and len(e[1]) == 4 and e[1][2][0] == "int":
+            e = ("array", [e[1][0], e[1][1], ("int", 0), e[1][3]])
+        out.append(e)
+    return ("array", out)
+
+
 def _pairs(tree):
     tag = tree[0]
     if tag == "map":
@@ -144,6 +162,8 @@ def equivalent(mode, ref, tgt, tol=0):
         return False
     if mode == "shape":
         return shape_of(a) == shape_of(b)
+    if mode == "pel":
+        return _pel_masked(a) == _pel_masked(b)
     if mode == "geq":
         return a[0] == "int" and b[1] >= a[1]
     raise ValueError("unknown mode " + mode)

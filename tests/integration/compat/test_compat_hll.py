@@ -39,6 +39,10 @@ CASES = [
         ("CONFIG", "SET", "hll-sparse-max-bytes", "100"), ("PFADD", "q", *_elems("q", 30)),
         ("PFDEBUG", "ENCODING", "q"), ("PFCOUNT", "q"), ("GET", "q"),
         ("CONFIG", "GET", "hll-sparse-max-bytes"),
+        # e0 e1 e2 make a 27-byte sparse HLL: at the limit it stays sparse, one more promotes
+        ("CONFIG", "SET", "hll-sparse-max-bytes", "27"), ("PFADD", "b", "e0", "e1", "e2"),
+        ("PFDEBUG", "ENCODING", "b"), ("STRLEN", "b"), ("GET", "b"), ("PFADD", "b", "e3"),
+        ("PFDEBUG", "ENCODING", "b"), ("STRLEN", "b"),
         ("CONFIG", "SET", "hll-sparse-max-bytes", "3000"),
     ]),
     ("merge", [

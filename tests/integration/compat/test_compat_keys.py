@@ -163,6 +163,16 @@ CASES = [
         ("TYPE", "h2"), ("SET", "t", "v", "EX", "1000"), ("RENAMENX", "t", "t2"), TTL(1, "TTL", "t2"),
         ("RENAMENX", "a"), ("RENAMENX", "none", "none"),
     ]),
+    # COPY keeps the source's expiry, whatever the type (absolute times compare exactly)
+    ("copy_keeps_ttl", [
+        ("SET", "s", "v"), ("HSET", "h", "f", "v"), ("RPUSH", "l", "a"), ("SADD", "t", "a"),
+        ("SADD", "i", "1"), ("ZADD", "z", "1", "a"), ("XADD", "x", "1-1", "f", "v"),
+    ] + [step for k in ("s", "h", "l", "t", "i", "z", "x") for step in (
+        ("PEXPIREAT", k, FUT_MS + "7"), ("COPY", k, k + "2"), ("PEXPIRETIME", k + "2"),
+        ("COPY", k, k + "3", "DB", "1"), ("SELECT", "1"), ("PEXPIRETIME", k + "3"),
+        ("SELECT", "0"))] + [
+        ("PERSIST", "s"), ("COPY", "s", "s2", "REPLACE"), ("PEXPIRETIME", "s2"),
+    ]),
     ("touch", [
         ("TOUCH", "a"), ("MSET", "a", "1", "b", "2"), ("TOUCH", "a", "b", "c", "a"), ("TOUCH",),
         ("HSET", "h", "f", "v"), ("TOUCH", "h"),

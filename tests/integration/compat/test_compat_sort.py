@@ -43,6 +43,9 @@ CASES = [
         ("SORT", "l", "GET", "h_*->nofield"), ("SORT", "l", "GET", "h_*->"),
         ("SET", "w_3", "x"), ("SORT", "l", "BY", "w_*"),
         ("RPUSH", "m", "a", "b"), ("SET", "w_a", "2"), ("SORT", "m", "BY", "w_*"),
+        # ALPHA BY: a missing value sorts first (only one: Redis leaves ties to qsort)
+        ("RPUSH", "n", "c", "a", "d", "b"), ("SET", "x_a", "zz"), ("SET", "x_d", ""), ("SET", "x_b", "m"),
+        ("SORT", "n", "BY", "x_*", "ALPHA"), ("SORT", "n", "BY", "x_*", "ALPHA", "DESC"),
     ]),
     ("store", [
         ("RPUSH", "l", "3", "1", "2"), ("SORT", "l", "STORE", "d"), ("LRANGE", "d", "0", "-1"),

@@ -7,7 +7,8 @@ GROUPS, consumer groups (XGROUP CREATE / MKSTREAM / ENTRIESREAD / SETID / CREATE
 DELCONSUMER / DESTROY), XREAD, XREADGROUP (`>`, history, NOACK, COUNT), XACK, XPENDING
 summary, XCLAIM / XAUTOCLAIM JUSTID, stream-node-max-entries (chunk boundaries: `~` trimming,
 XINFO's radix-tree-keys), and the argument errors. Replies that carry idle times
-(XPENDING extended, XINFO CONSUMERS, XINFO STREAM FULL) are compared by shape only.
+(XINFO CONSUMERS, XINFO STREAM FULL) are compared by shape only; XPENDING's extended form
+exactly but for the idle times (PEL: delivery counts, owners, inclusive/exclusive bounds).
 
 Blocking forms: BLOCK with nothing to read times out with the same null (short timeouts),
 BLOCK with something to read answers at once, BLOCK with a history id does not block; and,
@@ -20,7 +21,7 @@ import time
 
 import pytest
 
-from .diff import SHAPE, cases
+from .diff import PEL, SHAPE, cases
 
 WT = ("SET", "str", "v")
 
@@ -174,6 +175,43 @@ CASES = [
         ("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"), ("EXEC",),
         ("EVAL", "return redis.call('XREAD', 'BLOCK', '0', 'STREAMS', KEYS[1], '$')", "1", "s"),
         ("XPENDING", "s", "g"),
+    ]),
+    # Delivery counts and bounds of the PEL, compared exactly (PEL masks only the idle times):
+    # a history read counts a delivery (and honours COUNT); XCLAIM counts one unless JUSTID,
+    # RETRYCOUNT sets it (0 included); XAUTOCLAIM likewise; XPENDING's bounds are inclusive
+    # unless "("; XCLAIM of a deleted entry drops it from the PEL
+    ("pel_delivery_counts", _xadd_n("s", 8) + [
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "s", "0"),
+        ("XCLAIM", "s", "g", "bob", "0", "3-1", "JUSTID"), ("XCLAIM", "s", "g", "bob", "0", "4-1"),
+        ("XCLAIM", "s", "g", "bob", "0", "5-1", "RETRYCOUNT", "0", "JUSTID"),
+        ("XCLAIM", "s", "g", "bob", "0", "6-1", "RETRYCOUNT", "5"),
+        PEL("XPENDING", "s", "g", "-", "+", "10"),
+        ("XAUTOCLAIM", "s", "g", "carol", "0", "0", "COUNT", "2", "JUSTID"),
+        ("XAUTOCLAIM", "s", "g", "carol", "0", "3-1", "COUNT", "1"),
+        PEL("XPENDING", "s", "g", "-", "+", "10"), PEL("XPENDING", "s", "g", "2-1", "4-1", "10"),
+        PEL("XPENDING", "s", "g", "(2-1", "(5-1", "10"),
+        PEL("XPENDING", "s", "g", "3-1", "+", "2", "carol"),
+        PEL("XPENDING", "s", "g", "IDLE", "0", "-", "6-1", "10", "bob"),
+        ("XDEL", "s", "7-1"), ("XCLAIM", "s", "g", "bob", "0", "7-1", "8-1", "JUSTID"),
+        ("XPENDING", "s", "g"), PEL("XPENDING", "s", "g", "-", "+", "10"),
+    ]),
+    # defaults that only show past them: XAUTOCLAIM's COUNT 100, XINFO STREAM FULL's COUNT 10,
+    # the ~ trim's LIMIT (100 x stream-node-max-entries)
+    ("option_defaults", _xadd_n("s", 120) + [
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+        ("XAUTOCLAIM", "s", "g", "bob", "0", "0", "JUSTID"),
+        ("XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "101", "JUSTID"),
+        ("XTRIM", "s", "MAXLEN", "12"), SHAPE("XINFO", "STREAM", "s", "FULL"),
+        SHAPE("XINFO", "STREAM", "s", "FULL", "COUNT", "0"),
+        SHAPE("XINFO", "STREAM", "s", "FULL", "COUNT", "11"),
+        ("CONFIG", "SET", "stream-node-max-entries", "1")] + _xadd_n("t", 130) + [
+        ("XTRIM", "t", "MAXLEN", "~", "0"), ("XLEN", "t"),
+        ("XADD", "t", "MAXLEN", "~", "5", "200-1", "f", "v"), ("XLEN", "t"),
+        ("CONFIG", "SET", "stream-node-max-entries", "100"),
     ]),
     # Which XREADGROUPs that deliver nothing create their consumer (Redis 7.0.15): a history
     # read (an id, not ">") always does, and answers the key with an empty list; ">" with
