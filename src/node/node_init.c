@@ -23,8 +23,17 @@ static void storage_log(void *ctx, const char *msg)
 static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
 {
     const node *n = ctx;
-    (void)op, (void)path;
-    return n->failpoint_armed && access(n->failpoint_path, F_OK) == 0 ? ENOSPC : 0;
+    (void)path;
+    if (!n->failpoint_armed) return 0;
+    /* SYNOD_FAILPOINT_FSYNC_STALL=<path>: every WAL fsync waits while <path> exists (a disk
+     * whose fsync hangs), on whichever thread issues it; what must wait for that fsync (a
+     * follower's acknowledgement, the leader's own vote in the commit quorum) waits too. */
+    if (op == STORAGE_OP_FSYNC && n->failpoint_stall_path)
+        while (access(n->failpoint_stall_path, F_OK) == 0) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    return n->failpoint_path && access(n->failpoint_path, F_OK) == 0 ? ENOSPC : 0;
 }
 
 static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
@@ -199,9 +208,16 @@ static int start(node *n)
     const char *fp = getenv("SYNOD_FAILPOINT_STORAGE");
     if (fp && fp[0]) {
         n->failpoint_path = fp; /* the environment outlives the node */
+        syn_log(SYN_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
+    }
+    const char *sp = getenv("SYNOD_FAILPOINT_FSYNC_STALL");
+    if (sp && sp[0]) {
+        n->failpoint_stall_path = sp;
+        syn_log(SYN_LOG_WARN, "test failpoint: fsync stalls while %s exists", sp);
+    }
+    if (n->failpoint_path || n->failpoint_stall_path) {
         wo.io.fault = failpoint_storage;
         wo.io.fault_ctx = n;
-        syn_log(SYN_LOG_WARN, "test failpoint: storage fails while %s exists", fp);
     }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     struct wal_recovered rec;
@@ -215,7 +231,7 @@ static int start(node *n)
         return -1;
     }
     bool fresh = !rec.has_snapshot && rec.n_entries == 0 && rec.hard_state.term == 0;
-    n->failpoint_armed = n->failpoint_path != NULL;
+    n->failpoint_armed = n->failpoint_path != NULL || n->failpoint_stall_path != NULL;
     int rrc = recover(n, &rec, &rc);
     wal_recovered_deinit(&rec);
     if (rrc < 0 || node_ident_check(n, fresh) < 0) return -1;

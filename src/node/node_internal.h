@@ -113,8 +113,9 @@ struct node {
     uint64_t completions; /* client requests answered asynchronously (progress counter) */
     bool failed;          /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
-    const char *failpoint_path; /* test failpoint (node_init.c), NULL in production */
-    bool failpoint_armed;       /* ... active once the WAL is open */
+    const char *failpoint_path;       /* test failpoint (node_init.c), NULL in production */
+    const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
+    bool failpoint_armed;             /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;
     uint64_t applied;

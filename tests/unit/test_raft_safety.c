@@ -373,6 +373,227 @@ static void test_leader_counts_itself_only_when_persisted(void **state)
     raft_destroy(r);
 }
 
+/* Raft Figure 2, AppendEntries step 5: a follower commits min(leaderCommit, index of the last
+ * NEW entry), never past what this append proved it shares with the leader. Node 2 holds entry 1
+ * of term 1 (from leader 1, uncommitted); the leader of term 2, whose own entry 1 is of term 2
+ * and committed, probes with an empty append at index 0 and commit 1. Clamping to the follower's
+ * last index instead (an off-by-one of the commit rule) would commit the stale entry. */
+static void test_follower_commits_only_matched_entries(void **state)
+{
+    (void)state;
+    raft_config c = base_cfg();
+    c.id = 2;
+    c.members.n_voters = 3;
+    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    c.storage =
+        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    raft_entry stale = {
+        .index = 1, .term = 1, .type = RAFT_ENTRY_NORMAL, .data = (uint8_t *)"a", .len = 1};
+    raft_message a1 = {.type = RAFT_MSG_APPEND,
+                       .from = 1,
+                       .to = 2,
+                       .term = 1,
+                       .index = 0,
+                       .log_term = 0,
+                       .entries = &stale,
+                       .n_entries = 1,
+                       .commit = 0};
+    assert_int_equal(raft_step(r, &a1), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.last_index, 1);
+    assert_int_equal(st.commit, 0);
+    raft_message probe = {.type = RAFT_MSG_APPEND,
+                          .from = 3,
+                          .to = 2,
+                          .term = 2,
+                          .index = 0,
+                          .log_term = 0,
+                          .commit = 1};
+    assert_int_equal(raft_step(r, &probe), 0);
+    size_t applied = 0;
+    while (raft_has_ready(r))
+        applied += ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 0); /* entry 1 (term 1) was not shown to match the leader's */
+    assert_int_equal(applied, 0);
+    /* the leader's own entry 1 replaces it and commits */
+    raft_entry mine = {
+        .index = 1, .term = 2, .type = RAFT_ENTRY_NORMAL, .data = (uint8_t *)"b", .len = 1};
+    raft_message a2 = {.type = RAFT_MSG_APPEND,
+                       .from = 3,
+                       .to = 2,
+                       .term = 2,
+                       .index = 0,
+                       .log_term = 0,
+                       .entries = &mine,
+                       .n_entries = 1,
+                       .commit = 1};
+    assert_int_equal(raft_step(r, &a2), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 1);
+    assert_int_equal(st.last_term, 2);
+    raft_destroy(r);
+}
+
+/* A follower (id 2, voters {1,2,3}, no async) driven by hand: returns it with its term raised
+ * to 2 by a vote request it refused (node 3's log is behind: index 0 vs its entry 1), so in
+ * term 2 it has no vote and knows no leader. */
+static raft *follower_in_term2_without_vote(void)
+{
+    raft_config c = base_cfg();
+    c.id = 2;
+    c.members.n_voters = 3;
+    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    c.storage =
+        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    raft_entry e = {
+        .index = 1, .term = 1, .type = RAFT_ENTRY_NORMAL, .data = (uint8_t *)"a", .len = 1};
+    raft_message a = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1, .entries = &e, .n_entries = 1};
+    assert_int_equal(raft_step(r, &a), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    for (uint32_t t = 0; t < c.election_tick; t++) /* out of the leader's stickiness */
+        raft_tick(r);
+    raft_message v = {.type = RAFT_MSG_VOTE, .from = 3, .to = 2, .term = 2, .index = 0};
+    assert_int_equal(raft_step(r, &v), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.term, 2);
+    assert_int_equal(st.vote, 0);
+    assert_int_equal(st.leader, 0);
+    assert_int_equal(st.last_index, 1);
+    return r;
+}
+
+/* A vote granted in a term the node already holds changes only the vote: the Ready that carries
+ * the grant must still be synced before it is sent (must_sync), else a crash forgets the vote
+ * and the node can vote again in that term. */
+static void test_vote_in_adopted_term_is_synced(void **state)
+{
+    (void)state;
+    raft *r = follower_in_term2_without_vote();
+    raft_message v = {
+        .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 2, .index = 1, .log_term = 1};
+    assert_int_equal(raft_step(r, &v), 0);
+    assert_true(raft_has_ready(r));
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    bool granted = false;
+    for (size_t i = 0; i < rd.n_messages; i++)
+        if (rd.messages[i].type == RAFT_MSG_VOTE_RESP && rd.messages[i].to == 1 &&
+            !rd.messages[i].reject)
+            granted = true;
+    assert_true(granted);
+    assert_true(rd.has_hard_state);
+    assert_int_equal(rd.hard_state.term, 2);
+    assert_int_equal(rd.hard_state.vote, 1);
+    assert_true(rd.must_sync);
+    raft_advance(r, &rd);
+    raft_destroy(r);
+}
+
+/* Messages of an older term change nothing: a vote request of term 1 is not granted (the node
+ * is in term 2 without a vote: granting would hand out a vote of a term it may already have
+ * voted in, and record it as its vote of term 2), and an append of term 1 neither changes the
+ * log nor is acknowledged (it is answered with the node's term, so the old leader steps down). */
+static void test_older_term_messages_change_nothing(void **state)
+{
+    (void)state;
+    raft *r = follower_in_term2_without_vote();
+    raft_message v = {
+        .type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1, .index = 5, .log_term = 1};
+    assert_int_equal(raft_step(r, &v), 0);
+    raft_entry e = {
+        .index = 2, .term = 1, .type = RAFT_ENTRY_NORMAL, .data = (uint8_t *)"x", .len = 1};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .index = 1,
+                      .log_term = 1,
+                      .entries = &e,
+                      .n_entries = 1,
+                      .commit = 1};
+    assert_int_equal(raft_step(r, &a), 0);
+    while (raft_has_ready(r)) {
+        raft_ready rd;
+        raft_ready_get(r, &rd);
+        for (size_t i = 0; i < rd.n_messages; i++) {
+            const raft_message *m = &rd.messages[i];
+            assert_false(m->type == RAFT_MSG_VOTE_RESP && !m->reject);
+            if (m->type == RAFT_MSG_APPEND_RESP) assert_int_equal(m->term, 2);
+        }
+        assert_int_equal(rd.n_entries, 0);
+        raft_advance(r, &rd);
+    }
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.term, 2);
+    assert_int_equal(st.vote, 0);
+    assert_int_equal(st.last_index, 1);
+    assert_int_equal(st.commit, 0);
+    raft_destroy(r);
+}
+
+/* A new leader proposes a membership change only once its no-op committed (the single-server
+ * change bug reported on raft-dev in 2015: a change proposed before that may not overlap a
+ * change the previous leader committed). Node 1 wins term 1 with node 2's vote; its no-op is
+ * not acknowledged yet: the change is refused; acknowledged and persisted, it is accepted. */
+static void test_conf_change_waits_for_noop(void **state)
+{
+    (void)state;
+    raft_config c = base_cfg();
+    c.id = 1;
+    c.members.n_voters = 3;
+    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    c.pre_vote = false;
+    c.storage =
+        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
+        raft_tick(r);
+        while (raft_has_ready(r))
+            ready_no_persist(r, &li, &lt);
+    }
+    uint64_t term = raft_term_of(r);
+    raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = term};
+    assert_int_equal(raft_step(r, &v), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    assert_int_equal(st.commit, 0);
+    raft_conf_change cc = {.type = RAFT_CC_ADD_LEARNER, .node = 4};
+    uint64_t idx = 0;
+    assert_int_equal(raft_propose_conf_change(r, &cc, &idx), -RAFT_EBUSY);
+    raft_message ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = term, .index = 1};
+    assert_int_equal(raft_step(r, &ack), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 1);
+    assert_int_equal(raft_propose_conf_change(r, &cc, &idx), 0);
+    assert_int_equal(idx, 2);
+    raft_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +603,10 @@ int main(void)
         cmocka_unit_test(test_majority_model),
         cmocka_unit_test(test_term_jump_bounded),
         cmocka_unit_test(test_leader_counts_itself_only_when_persisted),
+        cmocka_unit_test(test_follower_commits_only_matched_entries),
+        cmocka_unit_test(test_vote_in_adopted_term_is_synced),
+        cmocka_unit_test(test_older_term_messages_change_nothing),
+        cmocka_unit_test(test_conf_change_waits_for_noop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

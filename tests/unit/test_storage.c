@@ -411,7 +411,15 @@ static void rollover_and_truncate_across_segments(void **state)
     wal_recovered_deinit(&r);
 }
 
+static void save_snapshot_io(const char *dir, uint64_t index, uint64_t term,
+                             const struct storage_io *io);
 static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
+{
+    save_snapshot_io(dir, index, term, NULL);
+}
+
+static void save_snapshot_io(const char *dir, uint64_t index, uint64_t term,
+                             const struct storage_io *io)
 {
     char conf[32], data[64], err[256];
     snprintf(conf, sizeof conf, "conf@%" PRIu64, index);
@@ -422,7 +430,7 @@ static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
                      .conf_len = (uint32_t)strlen(conf),
                      .data = (uint8_t *)data,
                      .data_len = strlen(data)};
-    int rc = snap_save(dir, &s, NULL, err, sizeof err);
+    int rc = snap_save(dir, &s, io, err, sizeof err);
     if (rc) fail_msg("snap_save: %s", err);
 }
 
@@ -1745,6 +1753,189 @@ static void async_sync_thread(void **state)
     assert_int_equal(count_fds(), fds_before);
 }
 
+/* ---- what a power loss may undo: the directory and the files' unsynced bytes ---- */
+
+/* A directory-level power-loss model, kept by the fault hook: the names the directory held at
+ * its last fsync (a rename or create after that may be undone by a power loss), and each file's
+ * size at its last fsync (note_fsync). And one rule checked as it happens: when a new segment's
+ * base is fsync'd (its .tmp), every existing segment must already be synced to its end, since
+ * from then on only the last segment may have a torn tail (an older one with an unsynced batch
+ * is corruption at the next open, or silently loses that batch). */
+static char dir_listed[8192];
+static const char *model_dir;
+static char durability_violation[512];
+
+static bool listed(const char *name)
+{
+    char want[300];
+    snprintf(want, sizeof want, "|%s|", name);
+    return strstr(dir_listed, want) != NULL;
+}
+
+static off_t synced_size_of(const char *file)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(file, "."), file);
+    for (int k = 0; k < synced_tab.n; k++)
+        if (strcmp(synced_tab.name[k], name) == 0) return synced_tab.size[k];
+    return -1;
+}
+
+static int durability_model(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx;
+    if (op != STORAGE_OP_FSYNC) return 0;
+    if (strcmp(path, model_dir) == 0) {
+        DIR *d = opendir(path);
+        struct dirent *de;
+        snprintf(dir_listed, sizeof dir_listed, "|");
+        while ((de = readdir(d)) != NULL) {
+            size_t n = strlen(dir_listed);
+            snprintf(dir_listed + n, sizeof dir_listed - n, "%s|", de->d_name);
+        }
+        closedir(d);
+        return 0;
+    }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t blen = strlen(base);
+    if (strncmp(base, "wal-", 4) == 0 && blen > 4 && strcmp(base + blen - 4, ".tmp") == 0 &&
+        !durability_violation[0]) {
+        DIR *d = opendir(model_dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            size_t n = strlen(de->d_name);
+            if (strncmp(de->d_name, "wal-", 4) != 0 || n < 4 ||
+                strcmp(de->d_name + n - 4, ".log") != 0)
+                continue;
+            char p[600];
+            snprintf(p, sizeof p, "%s/%s", model_dir, de->d_name);
+            off_t synced = synced_size_of(de->d_name), size = file_size(p);
+            if (synced != size)
+                snprintf(durability_violation, sizeof durability_violation,
+                         "new segment %s started while %s has %lld bytes, synced %lld", base,
+                         de->d_name, (long long)size, (long long)synced);
+        }
+        closedir(d);
+    }
+    return note_fsync(ctx, op, path);
+}
+
+/* Every segment and snapshot file in the directory was there when the directory was last
+ * fsync'd: a rename (or create) not followed by an fsync of the directory may be undone by a
+ * power loss, and with it everything synced into the file. */
+static void assert_names_durable(const char *dir, const char *when)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        bool seg =
+            strncmp(de->d_name, "wal-", 4) == 0 && n > 4 && strcmp(de->d_name + n - 4, ".log") == 0;
+        bool snap = strncmp(de->d_name, "snap-", 5) == 0 && n > 5 &&
+                    strcmp(de->d_name + n - 5, ".snap") == 0;
+        if ((seg || snap) && !listed(de->d_name))
+            fail_msg("%s: %s is not in the directory as of its last fsync (%s)", when, de->d_name,
+                     dir_listed);
+    }
+    closedir(d);
+    if (durability_violation[0]) fail_msg("%s: %s", when, durability_violation);
+}
+
+static void model_reset(const char *dir)
+{
+    model_dir = dir;
+    dir_listed[0] = 0;
+    durability_violation[0] = 0;
+    synced_tab.n = 0;
+}
+
+/* Rollover, truncation, compaction and snapshots make their new files' names durable (fsync of
+ * the directory after the rename) and start a new segment only once the older ones are synced
+ * to their ends. Under fsync batch, so that wal_sync leaves written bytes unsynced: the
+ * structural steps must sync them themselves (docs/storage.md: "Under every policy the
+ * structural steps still sync"). */
+static void structural_steps_are_durable(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.io.fault = durability_model;
+    o.fsync = WAL_FSYNC_BATCH;
+    o.batch_interval_ms = 1000000;
+    o.segment_max_bytes = 600;
+    o.now_ms = fake_clock;
+    fake_now = 1;
+    model_reset(f->dir);
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_names_durable(f->dir, "open");
+    append_batches(w, 1, 60, 1, 4); /* several rollovers */
+    struct wal_stats st;
+    wal_stats(w, &st);
+    assert_true(st.n_segments >= 3);
+    assert_names_durable(f->dir, "rollover");
+    append_range(w, 61, 64, 2); /* pending: the truncation writes them, as their own batch */
+    assert_int_equal(wal_truncate_suffix(w, 63), 0);
+    assert_names_durable(f->dir, "truncation");
+    append_range(w, 63, 70, 3);
+    assert_int_equal(wal_sync(w), 0);
+    save_snapshot_io(f->dir, 70, 3, &o.io);
+    assert_names_durable(f->dir, "snapshot");
+    append_range(w, 71, 72, 3);                 /* pending */
+    assert_int_equal(wal_compact(w, 75, 4), 0); /* a leader's snapshot past the log: RESET */
+    assert_names_durable(f->dir, "compaction past the log");
+    append_batches(w, 76, 90, 4, 5);
+    assert_int_equal(wal_compact(w, 80, 4), 0);
+    assert_names_durable(f->dir, "compaction");
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* What recovery keeps is fsync'd before the WAL is used: after a process crash the bytes just
+ * read may be only in the page cache, and the node is about to vote and acknowledge on them.
+ * Both for a clean tail and for a torn one that recovery cuts off. */
+static void recovered_segments_are_synced(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 600;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 40, 1, 4);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    char last[512];
+    for (int torn = 0; torn < 2; torn++) {
+        nth_file(f->dir, "wal-", count_files(f->dir, "wal-") - 1, last, sizeof last);
+        if (torn) { /* half a record after the last batch end */
+            FILE *fp = fopen(last, "ab");
+            assert_non_null(fp);
+            assert_int_equal(fwrite("\x30\x00\x00\x00\x01\x00\x00", 1, 7, fp), 7);
+            fclose(fp);
+        }
+        o.io.fault = durability_model;
+        model_reset(f->dir);
+        log_text[0] = 0;
+        w = open_ok(f->dir, &o, &r);
+        assert_int_equal(r.n_entries, 40);
+        if (torn) assert_non_null(strstr(log_text, "torn record"));
+        DIR *d = opendir(f->dir);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (strncmp(de->d_name, "wal-", 4) != 0) continue;
+            char p[600];
+            snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
+            if (synced_size_of(de->d_name) != file_size(p))
+                fail_msg("%s%s: %s has %lld bytes after open, synced %lld", torn ? "torn " : "",
+                         "tail", de->d_name, (long long)file_size(p),
+                         (long long)synced_size_of(de->d_name));
+        }
+        closedir(d);
+        wal_close(w);
+        wal_recovered_deinit(&r);
+        o.io.fault = NULL;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1773,6 +1964,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(too_big_and_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(random_ops_against_model, setup, teardown),
         cmocka_unit_test_setup_teardown(read_back_detects_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(structural_steps_are_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(recovered_segments_are_synced, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,101 @@
+"""What must wait for an fsync does (docs/consensus.md "Durability rule", node_sync.c): a
+follower acknowledges an entry only after its own fdatasync returned, and the leader counts its
+own copy toward the commit quorum only after its fdatasync returned. With one of three nodes
+stopped, the write's quorum is the leader and the one live follower; the test failpoint
+SYNOD_FAILPOINT_FSYNC_STALL=<path> makes every WAL fsync of a node hang while <path> exists
+(docs/testing-faults.md). A write acknowledged while the fsync of either of the two hangs was
+acknowledged before a majority had it on disk: a power loss of those two would lose it."""
+
+import os
+import sys
+
+import pytest
+import redis
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
+from harness import SynodCluster, wait_for  # noqa: E402
+
+STALL_S = 2.0  # how long the write is given while the fsync hangs
+
+
+@pytest.fixture
+def stall_cluster(tmp_path):
+    made = []
+
+    def make():
+        c = SynodCluster(tmp_path / "c", 3)
+        os.makedirs(c.tmp_dir, exist_ok=True)
+        stalls = {}
+        for node in c.nodes:
+            stalls[node.id] = os.path.join(c.tmp_dir, f"stall-{node.id}")
+            node.env = dict(os.environ, SYNOD_FAILPOINT_FSYNC_STALL=stalls[node.id])
+        made.append((c, stalls))
+        return c.start(), stalls
+
+    yield make
+    bad = []
+    for c, stalls in made:
+        for p in stalls.values():
+            if os.path.exists(p):
+                os.remove(p)
+        for node in c.nodes:
+            if node.paused:
+                node.resume()
+        for node, rc in c.stop():
+            if rc not in (0, None) and not node.expect_unclean_exit:
+                bad.append((node.name, rc, node.log()[-3000:]))
+    assert not bad, bad
+
+
+def write_during_stall(leader):
+    """SET through the leader with a short socket timeout: 'OK' if acknowledged in time, else
+    the error (a timeout, or TRYAGAIN once the leader stepped down)."""
+    r = leader.client(timeout=STALL_S)
+    try:
+        return "OK" if r.set("k", "during-stall") else "not set"
+    except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
+        return f"error: {e!r}"
+    finally:
+        r.close()
+
+
+def setup_two_live(c):
+    ld = c.wait_leader()
+    ld.client().set("warm", "1")
+    fol_a, fol_b = [n for n in c.nodes if n is not ld]
+    wait_for(lambda: c.stale_get(fol_a, ["warm"]) in (["1"], [b"1"]), 10, what="warm on a")
+    fol_b.pause()  # the quorum is now the leader and fol_a
+    return ld, fol_a, fol_b
+
+
+def test_follower_acknowledges_only_after_its_fsync(stall_cluster):
+    c, stalls = stall_cluster()
+    ld, fol_a, fol_b = setup_two_live(c)
+    with open(stalls[fol_a.id], "w") as f:
+        f.write("stall\n")
+    got = write_during_stall(ld)
+    os.remove(stalls[fol_a.id])
+    fol_b.resume()
+    assert got != "OK", "write acknowledged while the only live follower's fsync hung"
+    # the cluster recovers once the disk does
+    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+
+
+def test_leader_counts_itself_only_after_its_fsync(stall_cluster):
+    c, stalls = stall_cluster()
+    ld, fol_a, fol_b = setup_two_live(c)
+    with open(stalls[ld.id], "w") as f:
+        f.write("stall\n")
+    got = write_during_stall(ld)
+    os.remove(stalls[ld.id])
+    fol_b.resume()
+    assert got != "OK", "write acknowledged while the leader's own fsync hung"
+    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+
+
+def _set_ok(c, k, v):
+    try:
+        ld = c.leader()
+        return ld is not None and ld.client(timeout=2.0).set(k, v)
+    except redis.RedisError:
+        return False
