@@ -8,6 +8,7 @@ acknowledged before a majority had it on disk: a power loss of those two would l
 
 import os
 import sys
+import threading
 
 import pytest
 import redis
@@ -99,3 +100,36 @@ def _set_ok(c, k, v):
         return ld is not None and ld.client(timeout=2.0).set(k, v)
     except redis.RedisError:
         return False
+
+
+def test_deposed_leader_holds_its_messages_until_its_fsync(stall_cluster):
+    """The leader's fsync hangs with a write in flight (its sync is pending on the storage
+    thread), then leadership is handed to the live follower: the old leader's vote and its
+    acknowledgements to the new leader wait behind that sync (node_sync.c, held messages), so
+    no write may be acknowledged until its disk answers: with the third node stopped, the new
+    leader's only quorum partner is the old leader. Fails with held messages sent at once."""
+    c, stalls = stall_cluster()
+    ld, fol_a, fol_b = setup_two_live(c)
+    with open(stalls[ld.id], "w") as f:
+        f.write("stall\n")
+    first = []
+    t = threading.Thread(target=lambda: first.append(write_during_stall(ld)), daemon=True)
+    t.start()  # an entry whose sync hangs: the old leader's later messages queue behind it
+    try:
+        r = ld.client(timeout=2.0)
+        try:
+            r.execute_command("SYNOD", "TRANSFER-LEADER", str(fol_a.id))
+        except redis.RedisError:
+            pass  # refused or timed out: the writes below must fail either way
+        acked = []
+        for node in (fol_a, ld, fol_a):
+            got = write_during_stall(node)
+            if got == "OK":
+                acked.append(node.name)
+        t.join(STALL_S + 2)
+    finally:
+        os.remove(stalls[ld.id])
+        fol_b.resume()
+    assert first and first[0] != "OK", f"write acknowledged while the leader's fsync hung: {first}"
+    assert not acked, f"writes acknowledged through {acked} while the old leader's fsync hung"
+    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
