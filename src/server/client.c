@@ -390,8 +390,7 @@ static void process_input(client *c)
                 !cmd_is(&s->argv[0], "quit") && !cmd_is(&s->argv[0], "reset"))
                 srv_stats_phase(c, 0, 1);
             /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
-            if (c->trk && !(c->in_multi && cmd_is(&s->argv[0], "exec")))
-                srv_tracking_request(s, c, argc, s->argv);
+            if (c->trk) srv_tracking_request(s, c, argc, s->argv);
             int m = srv_multi_filter(s, c, wargc, wargv);
             if (m == MULTI_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);

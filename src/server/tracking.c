@@ -377,14 +377,23 @@ static void remember(server *s, client *c, const char *key, size_t len)
     t->items++;
 }
 
+static int arg_is(const data_arg *a, const char *s);
+
 /* A request of a tracking client, as it is routed: a read's keys are remembered (default mode,
- * OPTIN after CLIENT CACHING yes, OPTOUT unless CLIENT CACHING no). */
+ * OPTIN after CLIENT CACHING yes, OPTOUT unless CLIENT CACHING no). Called before MULTI / EXEC /
+ * DISCARD act (EXEC itself tracks nothing: its reads were tracked as they were queued). */
 void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv)
 {
     struct srv_client_tracking *ct = c->trk;
-    int is_client = argv[0].len == 6 && strncasecmp(argv[0].ptr, "client", 6) == 0;
+    int is_client = arg_is(&argv[0], "client");
     unsigned caching = ct->flags & TRK_CACHING;
-    if (!is_client && !c->in_multi) ct->flags &= ~TRK_CACHING; /* for one command, as Redis */
+    /* CLIENT CACHING holds for one command, or a whole transaction (as Redis: the flag goes
+     * after a command that leaves the client outside MULTI, CLIENT commands aside) */
+    int multi_after = c->in_multi
+                          ? !arg_is(&argv[0], "exec") && !(arg_is(&argv[0], "discard") && argc == 1)
+                          : arg_is(&argv[0], "multi") && argc == 1;
+    if (!is_client && !multi_after) ct->flags &= ~TRK_CACHING;
+    if (c->in_multi && arg_is(&argv[0], "exec")) return;
     if (ct->flags & TRK_BCAST) return;
     bool ok = !(((ct->flags & TRK_OPTIN) && !caching) || ((ct->flags & TRK_OPTOUT) && caching));
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
@@ -396,8 +405,6 @@ void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv)
         remember(s, c, argv[pos[i]].ptr, argv[pos[i]].len);
     srv_tracking_bound(s);
 }
-
-static int arg_is(const data_arg *a, const char *s);
 
 /* A script run for c called a read-only command: its declared keys are tracked (Redis 7.0);
  * argv is its EVAL / EVALSHA / FCALL (and _RO) call, possibly behind an ACL_AS prefix. */

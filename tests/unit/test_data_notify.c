@@ -91,6 +91,10 @@ static void test_events(void **state)
     assert_string_equal(events(ds, "SET foo bar"), "set:foo");
     assert_string_equal(events(ds, "SET foo bar PX 1000"), "set:foo expire:foo");
     assert_string_equal(events(ds, "SET foo bar NX"), ""); /* changed nothing */
+    /* as applied without the node's rewrite to SET ... PXAT */
+    assert_string_equal(events(ds, "SETEX sx 100 v"), "set:sx expire:sx");
+    assert_string_equal(events(ds, "PSETEX sx 100000 v"), "set:sx expire:sx");
+    assert_string_equal(events(ds, "DEL sx"), "del:sx");
     assert_string_equal(events(ds, "DEL foo nokey"), "del:foo");
     assert_string_equal(events(ds, "LPUSH l a b"), "lpush:l");
     assert_string_equal(events(ds, "RPOP l"), "rpop:l");

@@ -290,3 +290,30 @@ def test_deluser_and_channel_revocation_close_clients(acl_pair, connect):
     p.step(("CLIENT", "KILL", "USER", "ps"))
     p.assert_clean()
     assert_closed(keep)
+
+
+def test_acl_log_max_len_and_genpass_bounds(acl_pair, connect):
+    """acllog-max-len (default 128) bounds ACL LOG: the oldest entries go; GENPASS takes 1..4096
+    bits."""
+    p = acl_pair
+    p.step(("CONFIG", "GET", "acllog-max-len"))
+    p.step(("CONFIG", "SET", "acllog-max-len", "2"))
+    try:
+        p.step(("ACL", "SETUSER", "u1", "on", ">pw", "+get", "~k"))
+        q = fresh(connect, p)
+        for step in [("AUTH", "u1", "pw"), ("GET", "a"), ("GET", "b"), ("GET", "c"), ("GET", "b")]:
+            q.step(step)
+        q.assert_clean()
+        ref, tgt = acl_log(p.ref), acl_log(p.tgt)
+        assert ref == tgt and len(tgt) == 2, (ref, tgt)
+        p.step(("CONFIG", "SET", "acllog-max-len", "1"))  # trimmed at the next entry
+        q.step(("GET", "d"))
+        q.assert_clean()
+        ref, tgt = acl_log(p.ref), acl_log(p.tgt)
+        assert ref == tgt and len(tgt) == 1, (ref, tgt)
+    finally:
+        p.both("CONFIG", "SET", "acllog-max-len", "128")
+    for step in [SHAPE("ACL", "GENPASS", "4096"), ("ACL", "GENPASS", "4097"),
+                 SHAPE("ACL", "GENPASS", "1"), ("ACL", "GENPASS", "-1")]:
+        p.step(step)
+    p.assert_clean()

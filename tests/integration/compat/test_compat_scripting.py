@@ -347,3 +347,48 @@ def test_scripting_command_info(pair):
         r, t = parse(ref), parse(tgt)
         assert t[0] == "array" and len(t[1]) == 1 and t[1][0][0] == "array", (name, show(tgt))
         assert t[1][0][1][0:2] == r[1][0][1][0:2], (name, show(ref), show(tgt))
+
+
+ALLFLAGS = """#!lua name=flagslib
+redis.register_function{function_name='allflags', callback=function() return 1 end,
+  flags={'no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys'}}
+"""
+
+
+def test_function_list_flags(pair):
+    """Every flag a function may declare, as FUNCTION LIST names it (RESP3: a set)."""
+    pair.run(RESET + [("FUNCTION", "LOAD", ALLFLAGS), ("FUNCTION", "LIST"),
+                      ("FCALL_RO", "allflags", "0")] + RESET)
+    pair.assert_clean()
+
+
+def test_function_dump_restore_policies(pair):
+    """FUNCTION RESTORE of a server's own DUMP with each policy (the payloads differ between the
+    servers, the replies and the libraries left must not): APPEND refuses a library that
+    exists, REPLACE swaps it, FLUSH drops every other library first."""
+    payload = {}
+    for name, conn in (("ref", pair.ref), ("tgt", pair.tgt)):
+        for cmd in RESET + [("FUNCTION", "LOAD", LIB1)]:
+            conn.call(*cmd)
+        t = parse(conn.call("FUNCTION", "DUMP"))
+        assert t[0] == "bulk" and t[1], (name, t)
+        payload[name] = t[1]
+    steps = [
+        ("FUNCTION", "RESTORE", "$P"), ("FUNCTION", "RESTORE", "$P", "APPEND"),
+        ("FUNCTION", "LOAD", LIB), ("FUNCTION", "RESTORE", "$P", "REPLACE"),
+        ("FCALL", "myincr", "1", "c", "1"), ("FUNCTION", "RESTORE", "$P", "FLUSH"),
+        ("FCALL", "myincr", "1", "c", "1"), ("FCALL_RO", "one", "0"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "RESTORE", "$P", "flush"), ("FUNCTION", "RESTORE", "$P", "BAD"),
+        ("FUNCTION", "RESTORE", "$P", "REPLACE", "x"), ("FUNCTION", "DELETE", "onelib"),
+        ("FUNCTION", "RESTORE", "$P", "append"), ("FUNCTION", "LIST"),
+        ("FUNCTION", "DELETE"), ("FUNCTION", "DELETE", "a", "b"),
+    ]
+    bad = []
+    for step in steps:
+        ref = pair.ref.call(*[payload["ref"] if a == "$P" else a for a in step])
+        tgt = pair.tgt.call(*[payload["tgt"] if a == "$P" else a for a in step])
+        if ref != tgt:
+            bad.append("%r\n  redis: %s\n  synod: %s" % (step, show(ref), show(tgt)))
+    for cmd in RESET:
+        pair.both(*cmd)
+    assert not bad, "\n".join(bad)

@@ -617,3 +617,37 @@ def test_command_table_matches_redis(pair):
     for n, a, b in bad:
         print("MISMATCH", n, "\n  redis:", a, "\n  synod:", b)
     assert not bad, [n for n, _, _ in bad]
+
+
+# names whose value is each server's own (its address), not a setting under test
+CONFIG_OWN = {"port", "bind"}
+
+
+def test_config_values_as_redis(pair):
+    """CONFIG GET of every parameter synod lists that Redis 7.0 has as well: the same value. The
+    servers get the same CONFIG SETs, so this holds for the defaults and for what tests set."""
+    t = parse(pair.tgt.call("CONFIG", "GET", "*"))
+    names = [x[1].decode() for x in t[1][0::2]]
+    assert len(names) > 40, names
+    bad = []
+    for name in names:
+        ref, tgt = pair.both("CONFIG", "GET", name)
+        if name in CONFIG_OWN or ref == b"*0\r\n":
+            continue
+        if ref != tgt:
+            bad.append("%s: redis %s synod %s" % (name, show(ref), show(tgt)))
+    assert not bad, "\n".join(bad)
+
+
+def test_client_kill_filters_spare_others(pair, connect):
+    """CLIENT KILL with a filter no client matches kills nobody, other connections included."""
+    others = [connect("ref"), connect("tgt")]
+    for o in others:
+        assert o.call("PING") == b"+PONG\r\n"
+    pair.run([("CLIENT", "KILL", "LADDR", "1.2.3.4:5"), ("CLIENT", "KILL", "ADDR", "1.2.3.4:5"),
+              ("CLIENT", "KILL", "ID", "999999"), ("CLIENT", "KILL", "USER", "default", "TYPE", "pubsub"),
+              ("CLIENT", "KILL", "LADDR", "1.2.3.4:5", "SKIPME", "no")])
+    pair.assert_clean()
+    for o in others:
+        assert o.call("PING") == b"+PONG\r\n"
+        o.close()

@@ -149,3 +149,41 @@ def test_monitor_client_rules(connect):
         replies.append((data, closed))
         got.append(replies)
     assert got[1] == got[0], got
+
+
+INFO_COUNTERS = (b"keyspace_hits", b"keyspace_misses", b"pubsub_channels", b"pubsub_patterns",
+                 b"pubsubshard_channels")
+
+
+def _counters(conn):
+    conn.send_raw(encode_command("INFO", "stats"))
+    out = {}
+    for line in _body(conn.read_reply()).split(b"\r\n"):
+        k, _, v = line.partition(b":")
+        if k in INFO_COUNTERS:
+            out[k] = v
+    return out
+
+
+def test_info_stats_counters(servers):
+    """INFO stats' keyspace_hits / keyspace_misses (reset by CONFIG RESETSTAT) and the pub/sub
+    subscription counts, exactly as Redis 7.0 after the same requests."""
+    got = []
+    for server in servers:
+        s, p = server.connect(), server.connect()
+        try:
+            for args in [("FLUSHALL",), ("SET", "a", "1"), ("GET", "a"), ("GET", "nokey"),
+                         ("CONFIG", "RESETSTAT"), ("GET", "a"), ("GET", "a"), ("GET", "nokey"),
+                         ("MGET", "a", "n1", "n2"), ("HGET", "nohash", "f"), ("STRLEN", "a"),
+                         ("LRANGE", "nolist", "0", "-1")]:
+                p.call(*args)
+            for args in [("SUBSCRIBE", "c1", "c2", "c3"), ("PSUBSCRIBE", "p*"),
+                         ("SSUBSCRIBE", "s1", "s2")]:
+                s.send_raw(encode_command(*args))
+                for _ in args[1:]:
+                    s.read_reply()
+            got.append(_counters(p))
+        finally:
+            s.close()
+            p.close()
+    assert got[0] == got[1] and len(got[1]) == len(INFO_COUNTERS), got

@@ -10,7 +10,9 @@ to (each side uses its own).
 
 import pytest
 
-from .test_compat_pubsub import run_side_steps, compare
+from .diff import show
+from .resp_raw import encode_command
+from .test_compat_pubsub import compare, run_side_steps, sync
 
 SCENARIOS = [
     (
@@ -106,6 +108,33 @@ SCENARIOS = [
             ("p", "SET", "o2", "1"),
         ],
     ),
+    (
+        # TRACKINGINFO's flags in every mode; CLIENT CACHING yes holds for a whole transaction
+        "trackinginfo_modes_and_caching_in_multi",
+        [
+            ("s", "CLIENT", "TRACKING", "on", "OPTIN"),
+            ("s", "CLIENT", "CACHING", "yes"),
+            ("s", "CLIENT", "TRACKINGINFO"),
+            ("s", "MULTI"),
+            ("s", "GET", "c1"),
+            ("s", "GET", "c2"),
+            ("s", "EXEC"),
+            ("s", "CLIENT", "TRACKINGINFO"),
+            ("p", "SET", "c1", "1"),
+            ("p", "SET", "c2", "1"),
+            ("s", "CLIENT", "TRACKING", "off"),
+            ("s", "CLIENT", "TRACKING", "on", "OPTOUT", "NOLOOP"),
+            ("s", "CLIENT", "CACHING", "no"),
+            ("s", "CLIENT", "TRACKINGINFO"),
+            ("s", "GET", "c3"),
+            ("s", "CLIENT", "TRACKINGINFO"),
+            ("p", "SET", "c3", "1"),
+            ("s", "CLIENT", "TRACKING", "off"),
+            ("s", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "q:", "PREFIX", "r:", "NOLOOP"),
+            ("s", "CLIENT", "TRACKINGINFO"),
+            ("s", "CLIENT", "TRACKING", "off"),
+        ],
+    ),
 ]
 
 
@@ -120,3 +149,33 @@ def test_tracking(servers, name, steps, proto):
         assert c.call("FLUSHALL") == b"+OK\r\n"
         c.close()
     compare(run_side_steps(ref, steps, proto), run_side_steps(tgt, steps, proto), proto, name)
+
+
+CACHING_PIPELINE = [
+    ("CLIENT", "TRACKING", "on", "OPTIN"), ("CLIENT", "CACHING", "yes"), ("MULTI",),
+    ("GET", "c1"), ("GET", "c2"), ("EXEC",), ("GET", "c3"), ("CLIENT", "CACHING", "yes"),
+    ("CLIENT", "TRACKINGINFO"), ("GET", "c4"), ("CLIENT", "CACHING", "yes"), ("MULTI",),
+    ("DISCARD",), ("GET", "c5"), ("CLIENT", "TRACKING", "off"),
+    ("CLIENT", "TRACKING", "on", "OPTOUT"), ("CLIENT", "CACHING", "no"),
+    ("CLIENT", "TRACKINGINFO"), ("GET", "c6"), ("GET", "c7"),
+]  # fmt: skip
+
+
+def test_caching_flag_lifetime(servers):
+    """CLIENT CACHING yes|no holds for the next command, or for a whole MULTI ... EXEC, and
+    survives other CLIENT commands (TRACKINGINFO shows it): sent as one pipeline (a PING
+    between the commands would consume it), then which keys get invalidated is compared."""
+    got = []
+    for server in servers:
+        s, p = server.connect(), server.connect()
+        try:
+            assert p.call("FLUSHALL") == b"+OK\r\n"
+            s.call("HELLO", "3")
+            s.send_raw(b"".join(encode_command(*a) for a in CACHING_PIPELINE))
+            first = sync(s, "after-pipeline")
+            p.call("MSET", *[x for i in range(1, 8) for x in ("c%d" % i, "1")])
+            got.append((first, sync(s, "after-writes")))
+        finally:
+            s.close()
+            p.close()
+    assert got[0] == got[1], "redis:\n%s\nsynod:\n%s" % (show(got[0]), show(got[1]))

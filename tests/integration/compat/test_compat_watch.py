@@ -1,0 +1,92 @@
+"""Differential tests: WATCH / UNWATCH across two connections vs redis-server 7.0, RESP2 and
+RESP3, with the two-connection harness of test_compat_pubsub: "s" watches and runs the
+transactions, "p" writes. Which transactions EXEC runs (an array) and which it aborts (a null)
+shows what each server still watched: DISCARD, an EXECABORT and EXEC itself forget the watched
+keys; a MULTI with wrong arguments inside a transaction dooms it."""
+
+import pytest
+
+from .test_compat_pubsub import compare, run_side_steps
+
+SCENARIOS = [
+    (
+        "watch_basics",
+        [
+            ("s", "WATCH", "k"),
+            ("p", "SET", "k", "1"),
+            ("s", "MULTI"),
+            ("s", "SET", "x", "1"),
+            ("s", "EXEC"),  # k changed: aborted
+            ("s", "MULTI"),
+            ("s", "SET", "x", "2"),
+            ("s", "EXEC"),  # EXEC forgot the watch: runs
+            ("s", "WATCH", "k", "k2"),
+            ("s", "UNWATCH"),
+            ("p", "SET", "k", "2"),
+            ("s", "MULTI"),
+            ("s", "GET", "x"),
+            ("s", "EXEC"),
+            ("s", "WATCH", "k2"),
+            ("p", "DEL", "k2"),  # nothing deleted: no change
+            ("p", "SET", "k", "3"),
+            ("s", "MULTI"),
+            ("s", "GET", "k"),
+            ("s", "EXEC"),
+        ],
+    ),
+    (
+        "discard_and_abort_forget_watches",
+        [
+            ("s", "WATCH", "k"),
+            ("s", "MULTI"),
+            ("s", "DISCARD"),
+            ("p", "SET", "k", "1"),
+            ("s", "MULTI"),
+            ("s", "SET", "x", "1"),
+            ("s", "EXEC"),  # DISCARD unwatched: runs
+            ("s", "WATCH", "k"),
+            ("s", "MULTI"),
+            ("s", "NOSUCHCOMMAND"),
+            ("s", "EXEC"),  # EXECABORT
+            ("p", "SET", "k", "2"),
+            ("s", "MULTI"),
+            ("s", "SET", "x", "2"),
+            ("s", "EXEC"),  # the EXECABORT unwatched: runs
+            ("s", "WATCH", "k"),
+            ("s", "MULTI"),
+            ("s", "EXEC", "extra"),  # wrong arity: aborts at once
+            ("p", "SET", "k", "3"),
+            ("s", "MULTI"),
+            ("s", "SET", "x", "3"),
+            ("s", "EXEC"),
+            ("p", "GET", "x"),
+        ],
+    ),
+    (
+        "bad_arity_inside_multi_dooms_it",
+        [
+            ("s", "MULTI"),
+            ("s", "MULTI", "extra"),
+            ("s", "SET", "y", "1"),
+            ("s", "EXEC"),
+            ("s", "MULTI"),
+            ("s", "MULTI"),  # nested: an error, the transaction goes on
+            ("s", "SET", "y", "3"),
+            ("s", "EXEC"),
+            ("p", "GET", "y"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("proto", ["2", "3"])
+@pytest.mark.parametrize("name,steps", SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_watch(servers, name, steps, proto):
+    ref, tgt = servers
+    for s in (ref, tgt):
+        if not s.alive():
+            s.restart()
+        c = s.connect()
+        assert c.call("FLUSHALL") == b"+OK\r\n"
+        c.close()
+    compare(run_side_steps(ref, steps, proto), run_side_steps(tgt, steps, proto), proto, name)
