@@ -158,20 +158,24 @@ def unread_mget_client(srv, key, n_keys, n_cmds):
     return s, cid
 
 
+def server_build_ms(srv, r, n_mib):
+    """The server's own time (INFO commandstats, so the client's parsing is not in it) to build
+    an MGET reply of n_mib x 1 MiB ("big") for a client that reads it, on this machine now."""
+    reader = srv.client()
+    r.config_resetstat()
+    for _ in range(3):
+        assert len(reader.mget(["big"] * n_mib)) == n_mib
+    reader.close()
+    return r.info("commandstats")["cmdstat_mget"]["usec_per_call"] / 1000
+
+
 def test_output_buffer_limit_closes_client_that_does_not_read(synod_server):
     srv = synod_server("--fsync", "never")
     r = srv.client(decode_responses=True)
     r.set("big", "x" * MIB)
-    # what building the reply up to the limit costs on this machine now: an MGET of 40 x 1 MiB
-    # by a client that reads (the server copies ~40 MiB into fresh pages either way), measured
-    # before the limit is set
-    # (the server's own time for it, from INFO commandstats: the client's parsing is not in it)
-    reader = srv.client()
-    r.config_resetstat()
-    for _ in range(3):
-        assert len(reader.mget(["big"] * 40)) == 40
-    reader.close()
-    build_ms = r.info("commandstats")["cmdstat_mget"]["usec_per_call"] / 1000
+    # what building the reply up to the limit costs on this machine now (the server copies
+    # ~40 MiB into fresh pages either way), measured before the limit is set
+    build_ms = server_build_ms(srv, r, 40)
     assert r.config_set("client-output-buffer-limit", "normal 32mb 16mb 10")
     base = rss_mib(srv.pid)
     peak = [0.0]
@@ -233,6 +237,7 @@ def test_no_limit_huge_reply_does_not_stall_others(synod_server):
     srv = synod_server("--fsync", "never")
     r = srv.client(decode_responses=True)
     r.set("big", "x" * MIB)
+    build_ms = server_build_ms(srv, r, 40) * 300 / 40  # one 300 MiB reply, on this machine now
     base = rss_mib(srv.pid)
     peak = 0.0
     with PingProbe(srv) as probe:
@@ -244,8 +249,10 @@ def test_no_limit_huge_reply_does_not_stall_others(synod_server):
     # each holds one 300 MiB reply (as redis-server would), not three
     assert peak < 2 * 300 + 150, peak
     p99, worst = probe.p99_max()
-    print(f"no limit: PING p99 {p99:.1f} ms, max {worst:.1f} ms; RSS peak +{peak:.0f} MiB")
-    assert worst < 1000, (p99, worst)
+    print(f"no limit: PING p99 {p99:.1f} ms, max {worst:.1f} ms; RSS peak +{peak:.0f} MiB; "
+          f"one 300 MiB reply takes ~{build_ms:.0f} ms to build here")  # fmt: skip
+    # the others wait at most about one reply's building (never the three pipelined ones)
+    assert worst < max(1000, 2 * build_ms), (p99, worst, build_ms)
     for s, _ in socks:
         s.close()
     deadline = time.monotonic() + 5
