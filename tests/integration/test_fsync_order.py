@@ -16,7 +16,7 @@ import redis
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
 from harness import SynodCluster, wait_for  # noqa: E402
 
-STALL_S = 2.0  # how long the write is given while the fsync hangs
+STALL_S = 1.2  # how long the write is given while the fsync hangs
 
 
 @pytest.fixture

@@ -255,7 +255,7 @@ def test_lock_fencing_under_leader_faults(make_cluster):
     c = make_cluster(3)
 
     def faults(workers, r):
-        for fault in ("kill", "pause", "kill"):
+        for fault in ("kill", "pause"):
             victim = c.wait_leader()
             if fault == "kill":
                 victim.kill()

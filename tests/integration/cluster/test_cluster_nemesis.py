@@ -7,7 +7,7 @@ leader and for convergence, keep the clients running briefly, read every key fro
 and check the recorded history with the project's checker (build/rel/sim/lincheck).
 Timeouts and connection errors are indeterminate, never failures.
 
-NEMESIS_SECONDS (default 30; `make test-long` runs 300). SEED=n replays a schedule.
+NEMESIS_SECONDS (default 20 in the gate; `make test-long` runs 300). SEED=n replays a schedule.
 Written before the cluster exists: skipped while synod rejects a multi-member --cluster.
 """
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("cluster_required")
 
 
 def test_nemesis_linearizable(request, make_cluster, _netlab_available, tmp_path):
-    seconds = float(os.environ.get("NEMESIS_SECONDS", "30"))
+    seconds = float(os.environ.get("NEMESIS_SECONDS", "20"))
     seed = seed_from_env()
     ok, why = _netlab_available
     lab = request.getfixturevalue("netlab") if ok else None
