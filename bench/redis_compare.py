@@ -3,7 +3,8 @@
 
 Starts redis-server (--save '' --appendonly no) and synod on free loopback ports, runs
 redis-benchmark (SET GET INCR HSET SADD SPOP LPUSH RPOP ZADD ZPOPMIN XADD, ZRANGE z 0 9 on a
-1000-member sorted set, 50 clients, pipeline 1 and 16, random keys) against each, alternating
+1000-member sorted set, and a BLPOP-fed queue: 25 clients LPUSH while 25 others BRPOP the same
+list, items taken per second; 50 clients, pipeline 1 and 16, random keys) against each, alternating
 between the two in every round so both see the same machine load, and prints throughput and
 p99 (median of the rounds) with synod/redis ratios. Then loads datasets into fresh instances of
 both and compares their RSS: 1,000,000 string keys (16-byte keys, 32-byte values), one
@@ -120,13 +121,32 @@ def cli(port, *args):
 
 
 ALL_TESTS = ("set", "get", "incr", "hset", "sadd", "spop", "lpush", "rpop", "zadd", "zpopmin",
-             "xadd", "zrange")
+             "xadd", "zrange", "blpop")
 
 CUSTOM = {"zrange": ["ZRANGE", "bench:z", "0", "9"],
           "xadd": ["XADD", "bench:s:__rand_int__", "*", "field", "value"]}
 
 
+def run_queue(port, pipeline, requests, clients, keyspace):
+    """The BLPOP-fed queue: half the clients LPUSH items onto one list while the other half
+    take them with BRPOP (blocking when it is empty), both redis-benchmark processes at once;
+    the consumers' rate and p99 are the queue's (items taken per second)."""
+    base = ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", str(clients // 2),
+            "-P", str(pipeline), "--csv"]  # fmt: skip
+    cons = subprocess.Popen(base + ["BRPOP", "bench:q", "5"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    prod = subprocess.run(base + ["-r", str(keyspace), "LPUSH", "bench:q", "item:__rand_int__"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    out, err = cons.communicate(timeout=600)
+    if prod.returncode != 0 or cons.returncode != 0:
+        raise RuntimeError(f"redis-benchmark failed: {prod.stderr} {err}")
+    row = list(csv.DictReader(io.StringIO(out)))[0]
+    return float(row["rps"]), float(row["p99_latency_ms"])
+
+
 def run_benchmark(port, test, pipeline, requests, clients, keyspace):
+    if test == "blpop":
+        return run_queue(port, pipeline, requests, clients, keyspace)
     cmd = ["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", str(clients),
            "-P", str(pipeline), "-r", str(keyspace), "--csv"]
     if test in CUSTOM:
