@@ -299,6 +299,28 @@ static size_t ready_no_persist(raft *r, uint64_t *last_index, uint64_t *last_ter
     return k;
 }
 
+/* Node `id` of voters {1,2,3} over empty storage, driven by hand. */
+static raft_config three_voters(uint64_t id)
+{
+    raft_config c = base_cfg();
+    c.id = id;
+    c.members.n_voters = 3;
+    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    c.storage =
+        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    return c;
+}
+
+/* Ticks until the node campaigned (its term left 0), handling every Ready without persisting. */
+static void campaign(raft *r, uint64_t *li, uint64_t *lt)
+{
+    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
+        raft_tick(r);
+        while (raft_has_ready(r))
+            ready_no_persist(r, li, lt);
+    }
+}
+
 /* Voters {1,2,3}, async_persist. Node 1 leads; its no-op (index 1) is acknowledged by node 2:
  * with the leader's own copy not yet reported durable that is 1 durable copy of 3, not a
  * quorum, so nothing commits (RAFT_TEST_BUG_SELF_UNSYNCED counts the leader at raft_advance and
@@ -308,22 +330,13 @@ static size_t ready_no_persist(raft *r, uint64_t *last_index, uint64_t *last_ter
 static void test_leader_counts_itself_only_when_persisted(void **state)
 {
     (void)state;
-    raft_config c = base_cfg();
-    c.id = 1;
-    c.members.n_voters = 3;
-    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    raft_config c = three_voters(1);
     c.pre_vote = false;
     c.async_persist = true;
-    c.storage =
-        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
     raft *r = raft_create(&c, NULL);
     assert_non_null(r);
     uint64_t li = 0, lt = 0;
-    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
-        raft_tick(r);
-        while (raft_has_ready(r))
-            ready_no_persist(r, &li, &lt);
-    }
+    campaign(r, &li, &lt);
     uint64_t term = raft_term_of(r);
     assert_true(term > 0);
     raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = term};
@@ -358,11 +371,7 @@ static void test_leader_counts_itself_only_when_persisted(void **state)
     r = raft_create(&c, NULL);
     assert_non_null(r);
     li = lt = 0;
-    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
-        raft_tick(r);
-        while (raft_has_ready(r))
-            ready_no_persist(r, &li, &lt);
-    }
+    campaign(r, &li, &lt);
     raft_status_get(r, &st);
     assert_int_equal(st.role, RAFT_LEADER);
     assert_int_equal(li, 1);
@@ -381,12 +390,7 @@ static void test_leader_counts_itself_only_when_persisted(void **state)
 static void test_follower_commits_only_matched_entries(void **state)
 {
     (void)state;
-    raft_config c = base_cfg();
-    c.id = 2;
-    c.members.n_voters = 3;
-    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
-    c.storage =
-        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    raft_config c = three_voters(2);
     raft *r = raft_create(&c, NULL);
     assert_non_null(r);
     uint64_t li = 0, lt = 0;
@@ -448,12 +452,7 @@ static void test_follower_commits_only_matched_entries(void **state)
  * term 2 it has no vote and knows no leader. */
 static raft *follower_in_term2_without_vote(void)
 {
-    raft_config c = base_cfg();
-    c.id = 2;
-    c.members.n_voters = 3;
-    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
-    c.storage =
-        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
+    raft_config c = three_voters(2);
     raft *r = raft_create(&c, NULL);
     assert_non_null(r);
     uint64_t li = 0, lt = 0;
@@ -556,21 +555,12 @@ static void test_older_term_messages_change_nothing(void **state)
 static void test_conf_change_waits_for_noop(void **state)
 {
     (void)state;
-    raft_config c = base_cfg();
-    c.id = 1;
-    c.members.n_voters = 3;
-    c.members.voters[0] = 1, c.members.voters[1] = 2, c.members.voters[2] = 3;
+    raft_config c = three_voters(1);
     c.pre_vote = false;
-    c.storage =
-        (raft_storage){.entries = empty_entries, .term = empty_term, .snapshot_chunk = empty_snap};
     raft *r = raft_create(&c, NULL);
     assert_non_null(r);
     uint64_t li = 0, lt = 0;
-    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
-        raft_tick(r);
-        while (raft_has_ready(r))
-            ready_no_persist(r, &li, &lt);
-    }
+    campaign(r, &li, &lt);
     uint64_t term = raft_term_of(r);
     raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = term};
     assert_int_equal(raft_step(r, &v), 0);
