@@ -448,15 +448,22 @@ def run_side_steps(server, steps, proto):
 @pytest.mark.parametrize("proto", ["2", "3"])
 @pytest.mark.parametrize("name,steps", SCENARIOS, ids=[s[0] for s in SCENARIOS])
 def test_pubsub(servers, name, steps, proto):
-    ref, tgt = servers
-    for s in (ref, tgt):
+    ref, tgt = fresh(servers, ("CONFIG", "SET", "notify-keyspace-events", ""))
+    compare(run_side(ref, steps, proto), run_side(tgt, steps, proto), proto, name)
+
+
+def fresh(servers, *setup):
+    """Both servers running (restarted if a test killed one), emptied (FLUSHALL), each setup
+    command sent once; returns (ref, tgt)."""
+    for s in servers:
         if not s.alive():
             s.restart()
         c = s.connect()
         assert c.call("FLUSHALL") == b"+OK\r\n"
-        c.call("CONFIG", "SET", "notify-keyspace-events", "")
+        for cmd in setup:
+            c.call(*cmd)
         c.close()
-    compare(run_side(ref, steps, proto), run_side(tgt, steps, proto), proto, name)
+    return servers
 
 
 def compare(a, b, proto, name):

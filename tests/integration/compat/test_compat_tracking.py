@@ -12,7 +12,7 @@ import pytest
 
 from .diff import show
 from .resp_raw import encode_command
-from .test_compat_pubsub import compare, run_side_steps, sync
+from .test_compat_pubsub import compare, fresh, run_side_steps, sync
 
 SCENARIOS = [
     (
@@ -141,13 +141,7 @@ SCENARIOS = [
 @pytest.mark.parametrize("proto", ["2", "3"])
 @pytest.mark.parametrize("name,steps", SCENARIOS, ids=[s[0] for s in SCENARIOS])
 def test_tracking(servers, name, steps, proto):
-    ref, tgt = servers
-    for s in (ref, tgt):
-        if not s.alive():
-            s.restart()
-        c = s.connect()
-        assert c.call("FLUSHALL") == b"+OK\r\n"
-        c.close()
+    ref, tgt = fresh(servers)
     compare(run_side_steps(ref, steps, proto), run_side_steps(tgt, steps, proto), proto, name)
 
 

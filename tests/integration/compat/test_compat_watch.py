@@ -6,7 +6,7 @@ keys; a MULTI with wrong arguments inside a transaction dooms it."""
 
 import pytest
 
-from .test_compat_pubsub import compare, run_side_steps
+from .test_compat_pubsub import compare, fresh, run_side_steps
 
 SCENARIOS = [
     (
@@ -82,11 +82,5 @@ SCENARIOS = [
 @pytest.mark.parametrize("proto", ["2", "3"])
 @pytest.mark.parametrize("name,steps", SCENARIOS, ids=[s[0] for s in SCENARIOS])
 def test_watch(servers, name, steps, proto):
-    ref, tgt = servers
-    for s in (ref, tgt):
-        if not s.alive():
-            s.restart()
-        c = s.connect()
-        assert c.call("FLUSHALL") == b"+OK\r\n"
-        c.close()
+    ref, tgt = fresh(servers)
     compare(run_side_steps(ref, steps, proto), run_side_steps(tgt, steps, proto), proto, name)
