@@ -47,8 +47,9 @@ static int t_resp3;          /* the caller's protocol */
 static int t_replicated = 1; /* run as an applied entry */
 static uint64_t t_seed = 42;
 
-/* Runs a scripting command line: the rendered reply. */
-static const char *sx(eng *e, const char *line)
+/* Runs a scripting command line in env (its time, seed and replicated flag set here): the
+ * rendered reply. */
+static const char *sx_in(eng *e, const char *line, script_env env)
 {
     static data_arg argv[REC_MAX_ARGS];
     static char store[1 << 16];
@@ -56,10 +57,17 @@ static const char *sx(eng *e, const char *line)
     int argc = rec_split(line, store, argv);
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
-    script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0, NULL, 0};
+    env.now_ms = t_now_ms;
+    env.seed = t_seed;
     script_out out = {&rec_ops, &t_rec, raw, t_resp3};
     (void)script_exec(e->se, argc, argv, &env, &out);
     return t_rec.buf;
+}
+
+/* Runs a scripting command line: the rendered reply. */
+static const char *sx(eng *e, const char *line)
+{
+    return sx_in(e, line, (script_env){.replicated = t_replicated});
 }
 
 #define assert_script(e, line, want)                                                               \
@@ -704,18 +712,10 @@ static void msgpack_struct(void **state)
 /* Runs line as a prelude (script_env.prelude_stop): the reply ("" if none) and *stop. */
 static const char *sx_prelude(eng *e, const char *line, int *stop)
 {
-    static data_arg argv[REC_MAX_ARGS];
-    static char store[1 << 16];
-    assert_true(strlen(line) < sizeof store);
-    int argc = rec_split(line, store, argv);
-    t_rec.len = 0;
-    t_rec.buf[0] = '\0';
     *stop = 0;
-    script_env env = {t_now_ms, t_seed, 0, NULL, 0, 0, stop, 0};
-    script_out out = {&rec_ops, &t_rec, raw, t_resp3};
-    (void)script_exec(e->se, argc, argv, &env, &out);
+    const char *got = sx_in(e, line, (script_env){.prelude_stop = stop});
     script_prelude_done(e->se, NULL, *stop);
-    return t_rec.buf;
+    return got;
 }
 
 /* A prelude that stops at once without starting Lua (script_pre.c) ends exactly as the run it
