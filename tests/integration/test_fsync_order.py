@@ -69,29 +69,30 @@ def setup_two_live(c):
     return ld, fol_a, fol_b
 
 
-def test_follower_acknowledges_only_after_its_fsync(stall_cluster):
+def write_while_fsync_hangs(stall_cluster, which):
+    """With the third node stopped, hangs the fsync of `which` ("leader" or "follower": the
+    live one) and writes through the leader; after the stall the cluster must recover.
+    Returns what the write got."""
     c, stalls = stall_cluster()
     ld, fol_a, fol_b = setup_two_live(c)
-    with open(stalls[fol_a.id], "w") as f:
+    stalled = ld if which == "leader" else fol_a
+    with open(stalls[stalled.id], "w") as f:
         f.write("stall\n")
     got = write_during_stall(ld)
-    os.remove(stalls[fol_a.id])
+    os.remove(stalls[stalled.id])
     fol_b.resume()
-    assert got != "OK", "write acknowledged while the only live follower's fsync hung"
-    # the cluster recovers once the disk does
     wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+    return got
+
+
+def test_follower_acknowledges_only_after_its_fsync(stall_cluster):
+    got = write_while_fsync_hangs(stall_cluster, "follower")
+    assert got != "OK", "write acknowledged while the only live follower's fsync hung"
 
 
 def test_leader_counts_itself_only_after_its_fsync(stall_cluster):
-    c, stalls = stall_cluster()
-    ld, fol_a, fol_b = setup_two_live(c)
-    with open(stalls[ld.id], "w") as f:
-        f.write("stall\n")
-    got = write_during_stall(ld)
-    os.remove(stalls[ld.id])
-    fol_b.resume()
+    got = write_while_fsync_hangs(stall_cluster, "leader")
     assert got != "OK", "write acknowledged while the leader's own fsync hung"
-    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
 
 
 def _set_ok(c, k, v):
