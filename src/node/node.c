@@ -1628,9 +1628,11 @@ void node_info(node *n, resp_buf *b)
     wal_stats(n->wal, &ws);
     k = snprintf(line, sizeof(line),
                  "wal_entries_written:%llu\r\nwal_sync_requests:%llu\r\nwal_fsyncs:%llu\r\n"
-                 "wal_sync_thread:%d\r\n",
+                 "wal_sync_thread:%d\r\nwal_segment_zero_filled:%d\r\n"
+                 "wal_zero_filled_segments:%llu\r\n",
                  (unsigned long long)n->entries_written, (unsigned long long)n->sync_batches,
-                 (unsigned long long)ws.fsyncs, n->async);
+                 (unsigned long long)ws.fsyncs, n->async, ws.written_bytes < ws.prealloc_end,
+                 (unsigned long long)ws.prealloc_segments);
     resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);

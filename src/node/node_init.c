@@ -220,6 +220,7 @@ static int start(node *n)
         wo.io.fault_ctx = n;
     }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
+    wo.preallocate = true;  /* fsync always: appends into zeros cost one write per fdatasync */
     struct wal_recovered rec;
     memset(&rec, 0, sizeof(rec));
     char err[1024];

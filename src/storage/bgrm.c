@@ -1,6 +1,7 @@
-/* bgrm.c — unlinking files on a background thread (see bgrm.h). */
+/* bgrm.c — unlinking files and making zero-filled ones on a background thread (see bgrm.h). */
 #include "bgrm.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,8 +10,47 @@
 
 struct item {
     struct item *next;
+    int *zf_state; /* NULL: unlink path; else make a zero-filled file of zf_bytes there */
+    uint64_t zf_bytes;
     char path[];
 };
+
+#define ZF_CHUNK (1u << 20)
+
+static int zf_get(int *state)
+{
+    return __atomic_load_n(state, __ATOMIC_ACQUIRE);
+}
+
+/* Writes the zeros a megabyte at a time, each one on disk before the next (sync_file_range
+ * WAIT_AFTER), so the job never floods the device queue the WAL's fdatasyncs wait in. */
+static void make_zero_file(const char *path, uint64_t bytes, int *state)
+{
+    static const uint8_t zeros[ZF_CHUNK];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0;
+    for (uint64_t off = 0; ok && off < bytes && zf_get(state) != BGRM_ZF_CANCEL;) {
+        size_t n = bytes - off < ZF_CHUNK ? (size_t)(bytes - off) : ZF_CHUNK;
+        ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+        if (w <= 0) {
+            ok = false;
+            break;
+        }
+        (void)sync_file_range(fd, (off64_t)off, w,
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                  SYNC_FILE_RANGE_WAIT_AFTER);
+        off += (uint64_t)w;
+    }
+    if (ok && zf_get(state) != BGRM_ZF_CANCEL) ok = fsync(fd) == 0;
+    if (fd >= 0) close(fd);
+    int expect = BGRM_ZF_MAKING;
+    if (ok && __atomic_compare_exchange_n(state, &expect, BGRM_ZF_READY, false, __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE))
+        return;
+    (void)unlink(path);
+    __atomic_store_n(state, zf_get(state) == BGRM_ZF_CANCEL ? BGRM_ZF_NONE : BGRM_ZF_FAILED,
+                     __ATOMIC_RELEASE);
+}
 
 struct bgrm {
     pthread_t thread;
@@ -34,7 +74,10 @@ static void *run(void *arg)
         if (!b->head) b->tail = NULL;
         b->busy = true;
         pthread_mutex_unlock(&b->mu);
-        (void)unlink(it->path); /* already gone is fine: the WAL logs nothing for these */
+        if (it->zf_state)
+            make_zero_file(it->path, it->zf_bytes, it->zf_state);
+        else
+            (void)unlink(it->path); /* already gone is fine: the WAL logs nothing for these */
         free(it);
         pthread_mutex_lock(&b->mu);
         b->busy = false;
@@ -61,16 +104,20 @@ struct bgrm *bgrm_start(void)
     return b;
 }
 
-void bgrm_add(struct bgrm *b, const char *path)
+static struct item *item_new(const char *path)
 {
     size_t n = strlen(path) + 1;
-    struct item *it = b ? malloc(sizeof *it + n) : NULL;
-    if (!it) {
-        (void)unlink(path);
-        return;
-    }
+    struct item *it = malloc(sizeof *it + n);
+    if (!it) return NULL;
     memcpy(it->path, path, n);
     it->next = NULL;
+    it->zf_state = NULL;
+    it->zf_bytes = 0;
+    return it;
+}
+
+static void enqueue(struct bgrm *b, struct item *it)
+{
     pthread_mutex_lock(&b->mu);
     if (b->tail)
         b->tail->next = it;
@@ -79,6 +126,26 @@ void bgrm_add(struct bgrm *b, const char *path)
     b->tail = it;
     pthread_cond_signal(&b->cv);
     pthread_mutex_unlock(&b->mu);
+}
+
+void bgrm_add(struct bgrm *b, const char *path)
+{
+    struct item *it = b ? item_new(path) : NULL;
+    if (!it) {
+        (void)unlink(path);
+        return;
+    }
+    enqueue(b, it);
+}
+
+int bgrm_zero_file(struct bgrm *b, const char *path, uint64_t bytes, int *state)
+{
+    struct item *it = b ? item_new(path) : NULL;
+    if (!it) return -1;
+    it->zf_state = state;
+    it->zf_bytes = bytes;
+    enqueue(b, it);
+    return 0;
 }
 
 void bgrm_drain(struct bgrm *b)

@@ -75,7 +75,12 @@ struct wal {
     uint64_t written_bytes; /* of the last segment: handed to pwrite */
     uint64_t synced_bytes;  /* of the last segment: covered by fdatasync; <= written_bytes */
     uint64_t wb_from;       /* of the last segment: writeback not yet started from here */
-    uint8_t *buf;           /* records not yet written; buf_len <= opt.buffer_max_bytes */
+    uint64_t prealloc_end;  /* of the last segment: zero-filled up to here (0: grows) */
+    int spare_state;        /* BGRM_ZF_*: the zero-filled spare segment (atomic: bgrm sets it) */
+    bool spare_off;         /* making one failed: logged once, not tried again */
+    uint64_t prealloc_segs; /* segments started in a spare */
+    char spare_path[WAL_PATH_MAX];
+    uint8_t *buf; /* records not yet written; buf_len <= opt.buffer_max_bytes */
     size_t buf_len;
     bool batch_open; /* records queued in the last segment since its last batch end (or base) */
     uint64_t last_index, last_term; /* last entry (or the compaction point when empty) */
@@ -331,8 +336,54 @@ static void remove_segments(struct wal *w, size_t from, size_t to)
     marks_drop_missing(w);
 }
 
+/* ---- zero-filled segments (opt.preallocate) ---- */
+
+static int spare_get(const struct wal *w)
+{
+    return __atomic_load_n(&w->spare_state, __ATOMIC_ACQUIRE);
+}
+
+static void spare_set(struct wal *w, int st)
+{
+    __atomic_store_n(&w->spare_state, st, __ATOMIC_RELEASE);
+}
+
+/* A zero-filled spare is ready to become the next segment (a failed one is logged once). */
+static bool spare_ready(struct wal *w)
+{
+    int st = spare_get(w);
+    if (st == BGRM_ZF_FAILED) {
+        st_log(&w->opt.io,
+               "%s: could not make a zero-filled spare segment (%s); segments grow "
+               "as they are written",
+               w->dir, w->spare_path);
+        w->spare_off = true;
+        spare_set(w, BGRM_ZF_NONE);
+    }
+    return st == BGRM_ZF_READY;
+}
+
+/* At a batch boundary: once the last segment has seen some writes (so a node that writes little,
+ * a test, never pays for megabytes of zeros), or a zero-filled one is half full, ask the
+ * background thread for a spare. */
+static void spare_kick(struct wal *w)
+{
+    if (!w->opt.preallocate || !w->bgrm || w->opt.fsync != WAL_FSYNC_ALWAYS || w->spare_off ||
+        spare_get(w) != BGRM_ZF_NONE)
+        return;
+    uint64_t trigger =
+        w->opt.segment_max_bytes / 4 < (1u << 20) ? w->opt.segment_max_bytes / 4 : (1u << 20);
+    if (w->prealloc_end) trigger = w->prealloc_end / 2; /* the next one: well before it fills */
+    if (w->written_bytes < WAL_SEG_BASE_BYTES + trigger) return;
+    spare_set(w, BGRM_ZF_MAKING);
+    if (bgrm_zero_file(w->bgrm, w->spare_path, w->opt.segment_max_bytes + w->opt.buffer_max_bytes,
+                       &w->spare_state) < 0)
+        spare_set(w, BGRM_ZF_NONE);
+}
+
 /* Starts a new last segment whose first entry will be first_index: header and current hard
- * state to "<name>.tmp", fsync, rename, fsync dir. The previous segment must be fully synced. */
+ * state to "<name>.tmp" (or into the zero-filled spare, when one is ready), fsync, rename, fsync
+ * dir. The previous segment must be fully synced. */
 static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
 {
     SYN_ASSERT(w->buf_len == 0);
@@ -341,7 +392,21 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     char path[WAL_PATH_MAX], tmp[WAL_PATH_MAX + 8];
     seg_path(w, &s, path, sizeof path);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read: wal_read_entries */
+    int fd = -1;
+    uint64_t zeroed = 0;
+    if (spare_ready(w)) {
+        struct stat st;
+        fd = open(w->spare_path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > (off_t)WAL_SEG_BASE_BYTES) {
+            snprintf(tmp, sizeof tmp, "%s", w->spare_path);
+            zeroed = (uint64_t)st.st_size;
+        } else if (fd >= 0) {
+            close(fd);
+            fd = -1;
+        }
+        spare_set(w, BGRM_ZF_NONE);
+    }
+    if (fd < 0) fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read too */
     if (fd < 0) {
         int e = errno;
         st_error(w->err, sizeof w->err, st_errno_code(e), "create %s: %s", tmp, strerror(e));
@@ -365,6 +430,8 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     w->fd = fd;
     memcpy(w->path, path, sizeof path);
     w->written_bytes = w->synced_bytes = w->wb_from = sizeof head;
+    w->prealloc_end = zeroed;
+    if (zeroed) w->prealloc_segs++;
     return 0;
 }
 
@@ -373,8 +440,14 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
 static int maybe_rollover(struct wal *w)
 {
     SYN_ASSERT(!w->batch_open && w->buf_len == 0);
-    if (w->written_bytes < w->opt.segment_max_bytes || w->written_bytes <= WAL_SEG_BASE_BYTES)
+    bool full =
+        w->written_bytes >= w->opt.segment_max_bytes && w->written_bytes > WAL_SEG_BASE_BYTES;
+    /* a segment that grows as written moves into a zero-filled spare as soon as one is ready */
+    bool early = !full && w->prealloc_end == 0 && spare_ready(w);
+    if (!full && !early) {
+        spare_kick(w);
         return 0;
+    }
     /* Always synced, whatever the policy: only the last segment may have a torn tail. */
     int rc = sync_now(w);
     if (!rc) rc = create_segment(w, w->last_index + 1, 0);
@@ -754,6 +827,8 @@ void wal_stats(const struct wal *w, struct wal_stats *out)
     out->written_bytes = w->written_bytes;
     out->synced_bytes = w->synced_bytes;
     out->fsyncs = w->fsyncs + w->async_fsyncs;
+    out->prealloc_end = w->prealloc_end;
+    out->prealloc_segments = w->prealloc_segs;
 }
 
 /* ---- asynchronous group commit (the storage thread) ---- */
@@ -921,7 +996,11 @@ int wal_async_poll(struct wal *w, uint64_t *done)
 static void wal_free(struct wal *w)
 {
     async_stop(w);
+    int expect = BGRM_ZF_MAKING; /* a job still making the spare stops and removes it */
+    __atomic_compare_exchange_n(&w->spare_state, &expect, BGRM_ZF_CANCEL, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
     bgrm_stop(w->bgrm);
+    if (spare_get(w) == BGRM_ZF_READY) (void)unlink(w->spare_path);
     if (w->fd >= 0) close(w->fd);
     if (w->lock_fd >= 0) close(w->lock_fd); /* releases the flock */
     free(w->buf);
@@ -1125,6 +1204,9 @@ static int open_last(struct wal *w, uint64_t len, char *err, size_t err_len)
     if (w->fd < 0)
         return st_error(err, err_len, STORAGE_EIO, "open %s: %s", w->path, strerror(errno));
     w->written_bytes = w->synced_bytes = w->wb_from = len;
+    struct stat st; /* recovery read zeros after `len` as unwritten space: appends go there */
+    w->prealloc_end =
+        fstat(w->fd, &st) == 0 && (uint64_t)st.st_size > len ? (uint64_t)st.st_size : 0;
     return 0;
 }
 
@@ -1236,6 +1318,7 @@ int wal_open(const char *dir, const struct wal_options *opts, struct wal **out,
     if (!rc) rc = lock_dir(w, err, err_len);
     if (!rc) rc = recover(w, rec, err, err_len);
     if (!rc && w->opt.async_remove) w->bgrm = bgrm_start(); /* NULL: unlink inline */
+    if (w->dir) snprintf(w->spare_path, sizeof w->spare_path, "%s/wal-spare.tmp", w->dir);
     if (rc) {
         wal_recovered_deinit(rec);
         wal_free(w);

@@ -56,12 +56,19 @@ enum wal_fsync_policy {
 
 struct wal_options {
     enum wal_fsync_policy fsync;
-    uint32_t batch_interval_ms;    /* WAL_FSYNC_BATCH only; 0 means 10 */
-    uint64_t segment_max_bytes;    /* roll over at the first wal_sync() past this (a batch never
-                                      spans two segments); 0 means 64 MiB */
-    size_t buffer_max_bytes;       /* pending bytes kept before a write(); 0 means 1 MiB */
-    struct storage_io io;          /* fault hook and log sink (copied) */
-    bool async_remove;             /* delete old segments on a background thread (bgrm.h) */
+    uint32_t batch_interval_ms; /* WAL_FSYNC_BATCH only; 0 means 10 */
+    uint64_t segment_max_bytes; /* roll over at the first wal_sync() past this (a batch never
+                                   spans two segments); 0 means 64 MiB */
+    size_t buffer_max_bytes;    /* pending bytes kept before a write(); 0 means 1 MiB */
+    struct storage_io io;       /* fault hook and log sink (copied) */
+    bool async_remove;          /* delete old segments on a background thread (bgrm.h) */
+    bool preallocate; /* ALWAYS with async_remove only: append into zero-filled segments, so
+                       * an fdatasync writes the data and not also the inode (size, extents).
+                       * Once the last segment has 1 MiB (or a quarter of segment_max_bytes if
+                       * less) the background thread makes a zero-filled spare of
+                       * segment_max_bytes + buffer_max_bytes; the WAL moves into it at the next
+                       * batch boundary if its segment grows as written, else at rollover.
+                       * Recovery reads the zeros after the last record as unwritten space. */
     uint64_t (*now_ms)(void *ctx); /* monotonic clock for batch mode; NULL = CLOCK_MONOTONIC */
     void *now_ctx;
 };
@@ -176,10 +183,12 @@ const char *wal_last_error(const struct wal *w);
 /* For tests, benchmarks and INFO. last_path is valid until the next call on w. */
 struct wal_stats {
     size_t n_segments;
-    const char *last_path;  /* path of the segment being appended to */
-    uint64_t written_bytes; /* bytes of the last segment handed to write() */
-    uint64_t synced_bytes;  /* bytes of the last segment covered by an fdatasync */
-    uint64_t fsyncs;        /* fdatasync calls on segments so far */
+    const char *last_path;      /* path of the segment being appended to */
+    uint64_t written_bytes;     /* bytes of the last segment handed to write() */
+    uint64_t synced_bytes;      /* bytes of the last segment covered by an fdatasync */
+    uint64_t fsyncs;            /* fdatasync calls on segments so far */
+    uint64_t prealloc_end;      /* zero-filled space of the last segment ends here (0: it grows) */
+    uint64_t prealloc_segments; /* segments started in a zero-filled spare so far */
 };
 void wal_stats(const struct wal *w, struct wal_stats *out);
 /* The longest fdatasync of a segment (by wal_sync, or by the storage thread as of the last

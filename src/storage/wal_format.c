@@ -272,7 +272,17 @@ struct seg_scan {
     uint64_t synced_max; /* largest synced offset claimed for this segment, anywhere in it */
     size_t synced_claim; /* offset of the batch end that claims it; 0: the segment's creation */
     size_t valid_after;  /* first well-formed record after the damage; len if none */
+    size_t end;          /* where the written records end: len, or where zeros fill the rest */
 };
+
+/* A zero-filled segment (wal_options.preallocate) holds zeros after its last record: space not
+ * written yet, not damage. A record header is never all zeros (its type byte is not 0). */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return false;
+    return true;
+}
 
 /* The synced offset a batch-end payload claims, or -1 if it does not describe a batch end at
  * offset `off` of segment `seq` (a bad shape; or, past damage, bytes that only look like one). */
@@ -292,7 +302,8 @@ static int scan_segment(const char *name, const uint8_t *buf, size_t len, uint64
     *sc = (struct seg_scan){.damage = len,
                             .complete_end = WAL_SEG_BASE_BYTES,
                             .synced_max = WAL_SEG_BASE_BYTES,
-                            .valid_after = len};
+                            .valid_after = len,
+                            .end = len};
     size_t off = WAL_HEADER_BYTES;
     if (len == WAL_HEADER_BYTES)
         return st_error(err, err_len, STORAGE_ECORRUPT,
@@ -305,6 +316,10 @@ static int scan_segment(const char *name, const uint8_t *buf, size_t len, uint64
         uint32_t plen = 0;
         const char *why = "";
         enum rec_status st = decode_rec(buf, len, off, &type, &p, &plen, &why);
+        if (st != REC_OK && off > WAL_HEADER_BYTES && all_zero(buf + off, len - off)) {
+            sc->end = sc->damage = sc->valid_after = off;
+            break;
+        }
         if (st != REC_OK) {
             sc->damage = off;
             sc->damage_st = st;
@@ -339,6 +354,10 @@ static int scan_segment(const char *name, const uint8_t *buf, size_t len, uint64
     if (st_get32(buf + sc->damage + 12) == crc32c(0, buf + sc->damage, 12))
         p = sc->damage + WAL_REC_HEADER_BYTES + st_get32(buf + sc->damage);
     while (p < len && len - p >= WAL_REC_HEADER_BYTES) {
+        if (buf[p + 4] == 0) { /* no record's type byte: skip fast (zero-filled space) */
+            p++;
+            continue;
+        }
         uint8_t type = 0;
         const uint8_t *pl = NULL;
         uint32_t plen = 0;
@@ -419,10 +438,10 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
     struct seg_scan sc;
     rc_ = scan_segment(name, buf, len, seq, &sc, err, err_len);
     if (rc_) return rc_;
-    size_t end = len;
-    int torn = judge_tail(&sc, name, len, is_last, &end, err, err_len);
+    size_t end = sc.end;
+    int torn = judge_tail(&sc, name, sc.end, is_last, &end, err, err_len);
     if (torn < 0) return torn;
-    SYN_ASSERT(end >= WAL_SEG_BASE_BYTES && end <= len);
+    SYN_ASSERT(end >= WAL_SEG_BASE_BYTES && end <= sc.end);
 
     /* Only complete batches are applied: every record before `end` passed its checks above. */
     begin_segment(rc, first, flags & WAL_SEG_RESET);

@@ -411,6 +411,84 @@ static void rollover_and_truncate_across_segments(void **state)
     wal_recovered_deinit(&r);
 }
 
+/* opt.preallocate: segments move into zero-filled spares made in the background; recovery reads
+ * the zeros after the last record as unwritten space (no "torn" cut, the file keeps its size, in
+ * the last segment and in older ones), a torn write into them is still cut, and damage to synced
+ * records before them is still corruption. */
+static void zero_filled_segments(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 4096;
+    o.async_remove = true;
+    o.preallocate = true;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    struct wal_stats st;
+    uint64_t next = 1;
+    for (int tries = 0; tries < 5000; tries++) { /* bounded: ~5 s */
+        append_batches(w, next, next + 4, 1, 5);
+        next += 5;
+        wal_stats(w, &st);
+        if (st.prealloc_segments >= 3) break;
+        usleep(1000);
+    }
+    assert_true(st.prealloc_segments >= 3);
+    /* appends go into zeros: the file is bigger than what was written */
+    assert_true(st.prealloc_end > st.written_bytes);
+    assert_int_equal(file_size(st.last_path), (off_t)st.prealloc_end);
+    char last[4096];
+    snprintf(last, sizeof last, "%s", st.last_path);
+    uint64_t synced = next - 1;
+    append_range(w, next, next + 2, 1); /* never synced: lost by the crash */
+    log_text[0] = 0;
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, synced);
+    for (uint64_t i = 1; i <= synced; i++)
+        check_entry(&r.entries[i - 1], i, 1);
+    assert_null(strstr(log_text, "torn"));
+    assert_null(strstr(log_text, "unfinished"));
+    wal_stats(w, &st);
+    assert_string_equal(st.last_path, last);
+    assert_true(st.prealloc_end > st.written_bytes); /* appends go on into the zeros */
+    uint64_t end = st.written_bytes;
+    append_batches(w, synced + 1, synced + 10, 2, 5);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* a torn write into the zeros (a record header that never got its batch end) is cut */
+    size_t len = 0;
+    uint8_t *img = read_all(last, &len);
+    size_t tail = 0;
+    for (size_t i = len; i > 0; i--)
+        if (img[i - 1]) {
+            tail = i;
+            break;
+        }
+    assert_true(tail > end && tail < len);
+    memset(img + tail + 64, 0x5a, 40);
+    write_all(last, img, len);
+    log_text[0] = 0;
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, synced + 10);
+    check_entry(&r.entries[synced + 9], synced + 10, 2);
+    assert_non_null(strstr(log_text, "truncated"));
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* a flipped byte in a synced record before the zeros: corruption, not a torn tail */
+    free(img);
+    img = read_all(last, &len);
+    img[end / 2] ^= 0x40; /* inside a record that later batch ends claim synced */
+    write_all(last, img, len);
+    char err[512] = "";
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    free(img);
+}
+
 static void save_snapshot_io(const char *dir, uint64_t index, uint64_t term,
                              const struct storage_io *io);
 static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
@@ -821,7 +899,9 @@ static void unsynced_batch_all_or_nothing(void **state)
         memcpy(b, orig, cut);
         if (memcmp(b, orig, len) != 0) {
             write_all(seg, b, len); /* the rest of the block: zeros */
-            expect_state(f->dir, 3, 1, start, seg);
+            /* zeros right after the last complete batch are unwritten space (a zero-filled
+             * segment): kept; after part of a batch the file is cut back to the batch */
+            expect_state(f->dir, 3, 1, cut == start ? len : start, seg);
         }
         free(b);
     }
@@ -1947,6 +2027,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fsync_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(rollover_and_truncate_across_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(zero_filled_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_conflicting_with_log, setup, teardown),
