@@ -128,8 +128,9 @@ void wal_recovery_init(struct wal_recovery *rc, uint64_t snap_index, uint64_t sn
 void wal_recovery_deinit(struct wal_recovery *rc);
 
 /* Replays one segment image. expect_seq/expect_first come from the file name (UINT64_MAX: take
- * the header's). On success returns 0 with *valid_end == len, or 1 with *valid_end < len when
- * the last segment ends in an unfinished batch or an unsynced torn tail: only the complete
+ * the header's). On success returns 0 with *valid_end == len, or with *valid_end < len when
+ * only zeros follow (unwritten space of a zero-filled segment: kept), or 1 with *valid_end < len
+ * when the last segment ends in an unfinished batch or an unsynced torn tail: only the complete
  * batches before *valid_end are replayed, err says what was found (the caller logs it and
  * truncates the file). Any other defect (damage in an older segment or inside the synced part
  * of the last one, a bad shape behind a valid checksum) returns STORAGE_ECORRUPT (or

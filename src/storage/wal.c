@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,13 +73,14 @@ struct wal {
     size_t n_segs, cap_segs;
     int fd; /* the last segment */
     char path[WAL_PATH_MAX];
-    uint64_t written_bytes; /* of the last segment: handed to pwrite */
-    uint64_t synced_bytes;  /* of the last segment: covered by fdatasync; <= written_bytes */
-    uint64_t wb_from;       /* of the last segment: writeback not yet started from here */
-    uint64_t prealloc_end;  /* of the last segment: zero-filled up to here (0: grows) */
-    int spare_state;        /* BGRM_ZF_*: the zero-filled spare segment (atomic: bgrm sets it) */
-    bool spare_off;         /* making one failed: logged once, not tried again */
-    uint64_t prealloc_segs; /* segments started in a spare */
+    uint64_t written_bytes;  /* of the last segment: handed to pwrite */
+    uint64_t synced_bytes;   /* of the last segment: covered by fdatasync; <= written_bytes */
+    uint64_t wb_from;        /* of the last segment: writeback not yet started from here */
+    uint64_t prealloc_end;   /* of the last segment: zero-filled up to here (0: grows) */
+    int spare_state;         /* BGRM_ZF_*: the zero-filled spare segment (atomic: bgrm sets it) */
+    bool spare_off;          /* making one failed: logged once, not tried again */
+    uint64_t spare_retry_at; /* too little free disk: not asked for before this many bytes */
+    uint64_t prealloc_segs;  /* segments started in a spare */
     char spare_path[WAL_PATH_MAX];
     uint8_t *buf; /* records not yet written; buf_len <= opt.buffer_max_bytes */
     size_t buf_len;
@@ -374,10 +376,19 @@ static void spare_kick(struct wal *w)
     uint64_t trigger =
         w->opt.segment_max_bytes / 4 < (1u << 20) ? w->opt.segment_max_bytes / 4 : (1u << 20);
     if (w->prealloc_end) trigger = w->prealloc_end / 2; /* the next one: well before it fills */
-    if (w->written_bytes < WAL_SEG_BASE_BYTES + trigger) return;
+    if (w->written_bytes < WAL_SEG_BASE_BYTES + trigger || w->written_bytes < w->spare_retry_at)
+        return;
+    /* The zeros must never take the space the log itself needs: only with room for two spares
+     * and 256 MiB more (checked again every MiB written while there is not). */
+    uint64_t bytes = w->opt.segment_max_bytes + w->opt.buffer_max_bytes;
+    struct statvfs vfs;
+    if (statvfs(w->dir, &vfs) != 0 ||
+        (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * bytes + (256ull << 20)) {
+        w->spare_retry_at = w->written_bytes + (1u << 20);
+        return;
+    }
     spare_set(w, BGRM_ZF_MAKING);
-    if (bgrm_zero_file(w->bgrm, w->spare_path, w->opt.segment_max_bytes + w->opt.buffer_max_bytes,
-                       &w->spare_state) < 0)
+    if (bgrm_zero_file(w->bgrm, w->spare_path, bytes, &w->spare_state) < 0)
         spare_set(w, BGRM_ZF_NONE);
 }
 
