@@ -152,4 +152,5 @@ def test_kill9_during_background_snapshot(synod_server, tmp_path):
     # snapshot of its own right now: the replayed log counts toward snapshot-count)
     wait_for(lambda: r2.info("consensus")["snapshot_in_progress"] == 0, 20,
              what="the restarted node's own background snapshot")
-    assert not any(f.endswith(".tmp") for f in os.listdir(d)), os.listdir(d)
+    assert not any(f.startswith("snap-") and f.endswith(".tmp") for f in os.listdir(d)), \
+        os.listdir(d)
