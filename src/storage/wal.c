@@ -78,8 +78,7 @@ struct wal {
     uint64_t wb_from;        /* of the last segment: writeback not yet started from here */
     uint64_t prealloc_end;   /* of the last segment: zero-filled up to here (0: grows) */
     int spare_state;         /* BGRM_ZF_*: the zero-filled spare segment (atomic: bgrm sets it) */
-    bool spare_off;          /* making one failed: logged once, not tried again */
-    uint64_t spare_retry_at; /* too little free disk: not asked for before this many bytes */
+    uint64_t spare_retry_at; /* no spare asked for before this many bytes (UINT64_MAX: never) */
     uint64_t prealloc_segs;  /* segments started in a spare */
     char spare_path[WAL_PATH_MAX];
     uint8_t *buf; /* records not yet written; buf_len <= opt.buffer_max_bytes */
@@ -350,19 +349,9 @@ static void spare_set(struct wal *w, int st)
     __atomic_store_n(&w->spare_state, st, __ATOMIC_RELEASE);
 }
 
-/* A zero-filled spare is ready to become the next segment (a failed one is logged once). */
-static bool spare_ready(struct wal *w)
+static uint64_t spare_bytes(const struct wal *w)
 {
-    int st = spare_get(w);
-    if (st == BGRM_ZF_FAILED) {
-        st_log(&w->opt.io,
-               "%s: could not make a zero-filled spare segment (%s); segments grow "
-               "as they are written",
-               w->dir, w->spare_path);
-        w->spare_off = true;
-        spare_set(w, BGRM_ZF_NONE);
-    }
-    return st == BGRM_ZF_READY;
+    return w->opt.segment_max_bytes + w->opt.buffer_max_bytes;
 }
 
 /* At a batch boundary: once the last segment has seen some writes (so a node that writes little,
@@ -370,9 +359,16 @@ static bool spare_ready(struct wal *w)
  * background thread for a spare. */
 static void spare_kick(struct wal *w)
 {
-    if (!w->opt.preallocate || !w->bgrm || w->opt.fsync != WAL_FSYNC_ALWAYS || w->spare_off ||
-        spare_get(w) != BGRM_ZF_NONE)
-        return;
+    if (!w->opt.preallocate || !w->bgrm || w->opt.fsync != WAL_FSYNC_ALWAYS) return;
+    if (spare_get(w) == BGRM_ZF_FAILED) { /* logged once, not tried again */
+        st_log(&w->opt.io,
+               "%s: could not make a zero-filled spare segment (%s); segments grow "
+               "as they are written",
+               w->dir, w->spare_path);
+        w->spare_retry_at = UINT64_MAX;
+        spare_set(w, BGRM_ZF_NONE);
+    }
+    if (spare_get(w) != BGRM_ZF_NONE) return;
     uint64_t trigger =
         w->opt.segment_max_bytes / 4 < (1u << 20) ? w->opt.segment_max_bytes / 4 : (1u << 20);
     if (w->prealloc_end) trigger = w->prealloc_end / 2; /* the next one: well before it fills */
@@ -380,7 +376,7 @@ static void spare_kick(struct wal *w)
         return;
     /* The zeros must never take the space the log itself needs: only with room for two spares
      * and 256 MiB more (checked again every MiB written while there is not). */
-    uint64_t bytes = w->opt.segment_max_bytes + w->opt.buffer_max_bytes;
+    uint64_t bytes = spare_bytes(w);
     struct statvfs vfs;
     if (statvfs(w->dir, &vfs) != 0 ||
         (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * bytes + (256ull << 20)) {
@@ -405,15 +401,11 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = -1;
     uint64_t zeroed = 0;
-    if (spare_ready(w)) {
-        struct stat st;
+    if (spare_get(w) == BGRM_ZF_READY) {
         fd = open(w->spare_path, O_RDWR | O_CLOEXEC);
-        if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > (off_t)WAL_SEG_BASE_BYTES) {
+        if (fd >= 0) {
             snprintf(tmp, sizeof tmp, "%s", w->spare_path);
-            zeroed = (uint64_t)st.st_size;
-        } else if (fd >= 0) {
-            close(fd);
-            fd = -1;
+            zeroed = spare_bytes(w);
         }
         spare_set(w, BGRM_ZF_NONE);
     }
@@ -454,7 +446,7 @@ static int maybe_rollover(struct wal *w)
     bool full =
         w->written_bytes >= w->opt.segment_max_bytes && w->written_bytes > WAL_SEG_BASE_BYTES;
     /* a segment that grows as written moves into a zero-filled spare as soon as one is ready */
-    bool early = !full && w->prealloc_end == 0 && spare_ready(w);
+    bool early = !full && w->prealloc_end == 0 && spare_get(w) == BGRM_ZF_READY;
     if (!full && !early) {
         spare_kick(w);
         return 0;

@@ -6,7 +6,10 @@ refuse to start and say which directory and which terms. A snapshot newer than t
 with nothing after it is legitimate (a crash right after installing a leader's snapshot) and
 starts."""
 
+import os
+import signal
 import struct
+import time
 
 
 def crc32c(data, crc=0):
@@ -69,10 +72,6 @@ def test_zero_filled_segment_survives_kill9(synod_server, tmp_path):
     """Past 1 MiB of log the node appends into a zero-filled segment (docs/storage.md); a
     kill -9 there loses no acknowledged write, and the restarted node reads the zeros as
     unwritten space: no cut, appends go on into them."""
-    import os
-    import signal
-    import time
-
     d = tmp_path / "data"
     p = synod_server("--data-dir", str(d))
     r = p.client(decode_responses=True)

@@ -489,6 +489,65 @@ static void zero_filled_segments(void **state)
     free(img);
 }
 
+/* The spare's error paths: one that cannot be made is logged once and the log goes on in a
+ * growing segment; one still being made when the WAL closes is stopped and removed. */
+static void zero_filled_spare_failure_and_cancel(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 4096;
+    o.async_remove = true;
+    o.preallocate = true;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    char spare[512];
+    snprintf(spare, sizeof spare, "%s/wal-spare.tmp", f->dir);
+    assert_int_equal(mkdir(spare, 0755), 0); /* open(O_CREAT|O_TRUNC) of it fails: EISDIR */
+    log_text[0] = 0;
+    struct wal_stats st;
+    uint64_t next = 1;
+    for (int tries = 0; tries < 2000 && !strstr(log_text, "could not make"); tries++) {
+        append_batches(w, next, next + 4, 1, 5);
+        next += 5;
+        usleep(500);
+    }
+    assert_non_null(strstr(log_text, "could not make a zero-filled spare"));
+    append_batches(w, next, next + 199, 1, 5); /* rollovers: growing segments, no new tries */
+    next += 200;
+    wal_stats(w, &st);
+    assert_int_equal(st.prealloc_segments, 0);
+    assert_int_equal(st.prealloc_end, 0);
+    char *again = strstr(log_text, "could not make");
+    assert_null(strstr(again + 1, "could not make"));
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    assert_int_equal(rmdir(spare), 0);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, next - 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+
+    /* a 1 GiB spare asked for, the WAL closed at once: the job stops, nothing is left */
+    o.segment_max_bytes = 1ull << 30;
+    w = open_ok(f->dir, &o, &r);
+    wal_recovered_deinit(&r);
+    uint64_t i = next;
+    do {
+        append_batches(w, i, i + 1999, 1, 2000);
+        i += 2000;
+        wal_stats(w, &st);
+    } while (st.written_bytes <= (1u << 20) + 4096);
+    append_batches(w, i, i, 1, 1); /* a batch boundary past 1 MiB: the spare is asked for */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    wal_close(w);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(access(spare, F_OK) != 0);
+    /* stopped between megabytes, not after writing a gigabyte a megabyte at a time */
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (secs >= 2.0) fail_msg("closing with a spare being made took %.2f s", secs);
+}
+
 static void save_snapshot_io(const char *dir, uint64_t index, uint64_t term,
                              const struct storage_io *io);
 static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
@@ -2028,6 +2087,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(rollover_and_truncate_across_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_filled_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(zero_filled_spare_failure_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_conflicting_with_log, setup, teardown),
