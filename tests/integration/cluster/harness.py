@@ -40,24 +40,49 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _netns_lock = threading.Lock()
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+# Servers listen on ports below the kernel's ephemeral range (ip_local_port_range, 32768 and up
+# here): a port the kernel handed out could be taken, while a node is down or not yet started,
+# as the local end of some outgoing connection (a client's, or a peer's reconnect attempt to that
+# very port: a TCP self-connect), and the node then fails with "Address already in use" (seen in
+# CI). Ports are taken in turn from a random start in [20000, 32000), each checked bindable.
+_PORT_LO, _PORT_HI = 20000, 32000
+_port_next = [None]
+_port_lock = threading.Lock()
+
+
+def _ephemeral_lo():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def free_ports(n, host="127.0.0.1"):
-    """n distinct free ports (held open together so they differ)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct ports free on host, below the ephemeral range (see above)."""
+    hi = min(_PORT_HI, _ephemeral_lo())
+    out = []
+    with _port_lock:
+        if _port_next[0] is None:
+            _port_next[0] = random.Random(os.getpid() ^ time.time_ns()).randrange(_PORT_LO, hi)
+        for _ in range(hi - _PORT_LO):
+            if len(out) == n:
+                break
+            port = _port_next[0]
+            _port_next[0] = port + 1 if port + 1 < hi else _PORT_LO
+            with socket.socket() as s:
+                try:
+                    s.bind((host, port))
+                except OSError:
+                    continue
+            out.append(port)
+    if len(out) < n:
+        raise RuntimeError(f"no {n} free ports in [{_PORT_LO}, {hi}) on {host}")
+    return out
+
+
+def free_port(host="127.0.0.1"):
+    return free_ports(1, host)[0]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ test, the test fails with the tail of its log and the target is restarted for th
 
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -27,10 +27,8 @@ TARGET = os.environ.get("COMPAT_TARGET", "synod")
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
+from harness import free_port  # noqa: E402  (ports below the ephemeral range)
 
 
 class Server:
