@@ -379,7 +379,7 @@ void raft_ready_get(raft *r, raft_ready *rd)
     SYN_ASSERT(!r->in_ready);
     memset(rd, 0, sizeof(*rd));
     if (r->role == RAFT_LEADER) {
-        if (r->need_round) raft_bcast_heartbeat(r);
+        if (r->need_round) raft_bcast_heartbeat_to(r, true);
         if (r->need_bcast) raft_bcast_append(r, r->need_bcast_commit);
     }
     r->need_bcast = r->need_round = r->need_bcast_commit = false;

@@ -28,6 +28,7 @@ typedef struct progress {
                                  (`round`) current when it was sent */
     uint64_t ack_round;       /* highest heartbeat round it acknowledged (this term) */
     uint64_t ack_tick;        /* leader tick at which that round was sent (lease) */
+    uint64_t ack_seq;         /* order of that acknowledgement among all (r->ack_seq) */
     uint64_t snap_index;      /* SNAPSHOT: index of the snapshot being sent */
     uint64_t snap_acked;      /* SNAPSHOT: bytes acknowledged */
     uint64_t snap_sent_tick;  /* SNAPSHOT: now_tick when the chunk in flight was sent */
@@ -123,6 +124,7 @@ struct raft {
     bool transfer_sent;  /* TimeoutNow already sent for this transfer */
     bool lease_disabled; /* a TimeoutNow went out this term: never serve lease reads again */
     uint64_t round;      /* last heartbeat round sent */
+    uint64_t ack_seq;    /* round acknowledgements counted so far (progress.ack_seq) */
     uint64_t round_tick[ROUND_RING];
     bool need_bcast;        /* send appends to everyone at the next Ready */
     bool need_bcast_commit; /* ... even empty ones: the commit index moved */
@@ -197,6 +199,7 @@ void raft_pr_reset(raft *r, progress *pr, bool keep_match);
 void raft_send_append(raft *r, progress *pr, bool allow_empty);
 void raft_bcast_append(raft *r, bool allow_empty);
 void raft_bcast_heartbeat(raft *r);
+void raft_bcast_heartbeat_to(raft *r, bool reads_only);
 bool raft_maybe_commit(raft *r);
 void raft_handle_append(raft *r, const raft_message *m);
 void raft_handle_append_resp(raft *r, const raft_message *m);

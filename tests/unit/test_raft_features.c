@@ -38,11 +38,12 @@ static void test_read_index_batched(void **state)
     fx_node *ln = fx_node_of(&f, l);
     memset(sent_of_type, 0, sizeof(sent_of_type));
     f.filter = count_filter;
-    /* 50 reads before one Ready: one heartbeat round (2 heartbeats) confirms all of them */
+    /* 50 reads before one Ready: one heartbeat round confirms all of them; it goes to one
+     * follower (with the leader, a quorum of three) */
     for (uint64_t k = 1; k <= 50; k++)
         assert_int_equal(raft_read_index(ln->r, k), 0);
     fx_flush(&f);
-    assert_int_equal(sent_of_type[RAFT_MSG_HEARTBEAT], 2);
+    assert_int_equal(sent_of_type[RAFT_MSG_HEARTBEAT], 1);
     assert_int_equal(ln->n_reads, 50);
     for (size_t k = 0; k < 50; k++) {
         assert_int_equal(ln->reads[k].ctx, k + 1);
@@ -60,6 +61,75 @@ static void test_read_index_batched(void **state)
     assert_int_equal(fn->reads[0].err, 0);
     assert_true(fn->reads[0].index >= idx && fn->applied >= fn->reads[0].index);
     fx_destroy(&f);
+}
+
+static raft_id hb_to[64];
+static size_t n_hb_to;
+static raft_id silent_id; /* heartbeat responses from it are dropped */
+static bool hb_filter(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_HEARTBEAT && n_hb_to < 64) hb_to[n_hb_to++] = m->to;
+    return !(m->type == RAFT_MSG_HEARTBEAT_RESP && m->from == silent_id);
+}
+
+/* A round sent for reads goes to just enough voters for a quorum (1 of 2 followers, 2 of 4),
+ * the ones that answered first; the periodic round goes to everyone. A chosen follower that
+ * stops answering delays the reads until the next periodic round, which confirms them through
+ * the others; the following read rounds go to a follower that answers. */
+static void read_rounds_to_quorum(int voters)
+{
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, voters, 1, 0, &c); /* and a learner: never needed for a quorum */
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 1);
+    uint64_t idx;
+    fx_propose(&f, l, "w1", &idx);
+    fx_node *ln = fx_node_of(&f, l);
+    f.filter = hb_filter;
+    silent_id = 0;
+    n_hb_to = 0;
+    assert_int_equal(raft_read_index(ln->r, 1), 0);
+    fx_flush(&f);
+    assert_int_equal(n_hb_to, (size_t)(voters / 2));
+    assert_int_equal(ln->n_reads, 1);
+    for (size_t i = 0; i < n_hb_to; i++)
+        assert_true(hb_to[i] != l && hb_to[i] <= (raft_id)voters); /* voters, not the learner */
+    /* the first chosen follower goes silent */
+    silent_id = hb_to[0];
+    n_hb_to = 0;
+    assert_int_equal(raft_read_index(ln->r, 2), 0);
+    fx_flush(&f);
+    assert_int_equal(ln->n_reads, 1); /* waiting on the silent one */
+    assert_int_equal(n_hb_to, (size_t)(voters / 2));
+    int ticks = 0;
+    while (ln->n_reads < 2 && ticks < (int)c.heartbeat_tick + 1) {
+        fx_tick(&f, 1);
+        ticks++;
+    }
+    assert_int_equal(ln->n_reads, 2); /* the periodic round confirmed it */
+    assert_int_equal(ln->reads[1].ctx, 2);
+    assert_int_equal(ln->reads[1].err, 0);
+    /* from now on read rounds leave the silent follower out */
+    for (uint64_t k = 3; k <= 6; k++) {
+        n_hb_to = 0;
+        assert_int_equal(raft_read_index(ln->r, k), 0);
+        fx_flush(&f);
+        assert_int_equal(ln->n_reads, k);
+        assert_int_equal(n_hb_to, (size_t)(voters / 2));
+        for (size_t i = 0; i < n_hb_to; i++)
+            assert_true(hb_to[i] != silent_id);
+    }
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+static void test_read_rounds_to_quorum(void **state)
+{
+    (void)state;
+    read_rounds_to_quorum(3);
+    read_rounds_to_quorum(5);
 }
 
 static bool drop_appends(fx *f, raft_message *m)
@@ -470,6 +540,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_index_batched),
+        cmocka_unit_test(test_read_rounds_to_quorum),
         cmocka_unit_test(test_read_index_waits_for_noop),
         cmocka_unit_test(test_read_index_stale_leader),
         cmocka_unit_test(test_lease_reads),
