@@ -396,6 +396,7 @@ void raft_ready_get(raft *r, raft_ready *rd)
         rd->hard_state = hs;
         if (hs.term != r->prev_hs.term || hs.vote != r->prev_hs.vote) rd->must_sync = true;
     }
+    bool urgent = rd->must_sync; /* a term or vote */
     if (r->chunk.present) {
         rd->snapshot = r->chunk;
         rd->must_sync = true;
@@ -409,6 +410,8 @@ void raft_ready_get(raft *r, raft_ready *rd)
         r->rd_stable_to = r->last_index;
         rd->must_sync = true;
     }
+    rd->sync_may_wait = rd->must_sync && !urgent && !r->chunk.present && r->sync_hint == 1;
+    r->sync_hint = 0;
     /* Committed entries to apply, in order. */
     r->rd_applied_to = r->applied;
     uint64_t hi = committed_upto(r);

@@ -243,7 +243,9 @@ typedef struct raft_message {
     const uint8_t *snap_data;
     bool snap_done; /* SNAPSHOT: last chunk */
 
-    uint64_t ctx; /* HEARTBEAT(_RESP): read/lease round; READ_INDEX(_RESP): caller's ctx */
+    uint64_t ctx;    /* HEARTBEAT(_RESP): read/lease round; READ_INDEX(_RESP): caller's ctx */
+    bool sync_later; /* APPEND: the leader's commit quorum does not wait for this follower now
+                        (raft_ready.sync_may_wait) */
 } raft_message;
 
 /* ---- read states ------------------------------------------------------------------------ */
@@ -279,6 +281,11 @@ typedef struct raft_ready {
     raft_hard_state hard_state;
 
     bool must_sync; /* entries, vote/term or snapshot changed: fsync before sending messages */
+    /* must_sync, and all it has to sync are entries the leader sent with sync_later (it has
+     * enough other voters for its commit quorum): the caller may delay the fsync a little so
+     * that one covers more (the messages still wait for it). A hint; false when the term or
+     * vote changed, a snapshot chunk came, or any entry came without sync_later. */
+    bool sync_may_wait;
 
     raft_snapshot_chunk snapshot; /* step 1 of the contract */
 

@@ -52,6 +52,7 @@ void raft_become_leader(raft *r)
     r->uncommitted_bytes = 0;
     for (uint32_t i = 0; i < r->n_prs; i++)
         raft_pr_reset(r, &r->prs[i], false);
+    raft_sync_pick_reset(r);
     progress *self = raft_progress_of(r, r->cfg.id);
     if (self) self->match = r->durable;
     /* Changes already in the log must be applied before another may be proposed. */
@@ -208,6 +209,7 @@ void raft_tick(raft *r)
             return;
         }
     }
+    raft_sync_pick_tick(r);
     if (r->transfer_to && ++r->transfer_elapsed >= r->cfg.election_tick) raft_abort_transfer(r);
     if (++r->heartbeat_elapsed >= r->cfg.heartbeat_tick) {
         r->heartbeat_elapsed = 0;

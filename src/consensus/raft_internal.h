@@ -29,6 +29,9 @@ typedef struct progress {
     uint64_t ack_round;       /* highest heartbeat round it acknowledged (this term) */
     uint64_t ack_tick;        /* leader tick at which that round was sent (lease) */
     uint64_t ack_seq;         /* order of that acknowledgement among all (r->ack_seq) */
+    bool sync_pick;           /* the commit quorum waits for it (raft_replication.c) */
+    uint32_t eval_acks;       /* match advances in the current evaluation window */
+    uint64_t match_at_tick;   /* match at the last tick (a picked follower gone silent) */
     uint64_t snap_index;      /* SNAPSHOT: index of the snapshot being sent */
     uint64_t snap_acked;      /* SNAPSHOT: bytes acknowledged */
     uint64_t snap_sent_tick;  /* SNAPSHOT: now_tick when the chunk in flight was sent */
@@ -121,14 +124,17 @@ struct raft {
     uint64_t uncommitted_bytes;
     raft_id transfer_to;
     uint32_t transfer_elapsed;
-    bool transfer_sent;  /* TimeoutNow already sent for this transfer */
-    bool lease_disabled; /* a TimeoutNow went out this term: never serve lease reads again */
-    uint64_t round;      /* last heartbeat round sent */
-    uint64_t ack_seq;    /* round acknowledgements counted so far (progress.ack_seq) */
+    bool transfer_sent;      /* TimeoutNow already sent for this transfer */
+    bool lease_disabled;     /* a TimeoutNow went out this term: never serve lease reads again */
+    uint64_t round;          /* last heartbeat round sent */
+    uint64_t ack_seq;        /* round acknowledgements counted so far (progress.ack_seq) */
+    uint32_t sync_eval_left; /* ticks left in the window that picks the followers to wait for */
+    uint64_t sync_eval_next; /* now_tick at which the next window opens */
     uint64_t round_tick[ROUND_RING];
     bool need_bcast;        /* send appends to everyone at the next Ready */
     bool need_bcast_commit; /* ... even empty ones: the commit index moved */
     bool need_round;        /* send a heartbeat round at the next Ready (pending reads) */
+    uint8_t sync_hint;      /* entries appended since the last Ready: 1 all sync_later, 2 not */
 
     /* reads */
     read_queue reads;     /* leader: waiting for a round / for the no-op */
@@ -196,6 +202,8 @@ void raft_step_vote_resp(raft *r, const raft_message *m);
 
 /* replication.c */
 void raft_pr_reset(raft *r, progress *pr, bool keep_match);
+void raft_sync_pick_reset(raft *r);
+void raft_sync_pick_tick(raft *r);
 void raft_send_append(raft *r, progress *pr, bool allow_empty);
 void raft_bcast_append(raft *r, bool allow_empty);
 void raft_bcast_heartbeat(raft *r);

@@ -76,6 +76,7 @@ void raft_conf_rebuild_progress(raft *r)
     SYN_ASSERT(n_spare == 0);
     r->n_prs = n;
     raft_majority_init(&r->quorum, &r->conf);
+    if (r->role == RAFT_LEADER) raft_sync_pick_reset(r); /* new voters: pick again */
 }
 
 static int find(const raft_id *ids, uint32_t n, raft_id id)

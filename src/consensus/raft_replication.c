@@ -15,6 +15,9 @@ void raft_pr_reset(raft *r, progress *pr, bool keep_match)
     pr->inflight_head = 0;
     pr->ack_round = 0;
     pr->ack_seq = 0;
+    pr->sync_pick = false;
+    pr->eval_acks = 0;
+    pr->match_at_tick = pr->match;
     pr->ack_tick = 0;
     pr->snap_index = 0;
     pr->snap_acked = 0;
@@ -74,6 +77,77 @@ static bool pr_blocked(const raft *r, const progress *pr)
     return true;
 }
 
+/* Followers the commit quorum waits for (§ "sync_later" in raft.h). The leader picks as many
+ * voters as a quorum needs besides itself: those that acknowledged appends most often during
+ * an evaluation window of SYNC_EVAL_TICKS ticks in which every append went without sync_later
+ * (ties: the higher match, then the order of prs). Appends to the others (and to learners)
+ * carry sync_later. A window opens when this node becomes leader, when the voters change, every
+ * SYNC_EVAL_PERIOD ticks (a follower that became faster is found again), and at once when a
+ * picked follower lagged behind the log for a whole tick without acknowledging anything (it is
+ * down, stopped or cut off: the others, no longer told to wait, form the quorum). */
+#define SYNC_EVAL_TICKS  2
+#define SYNC_EVAL_PERIOD 250
+
+static void sync_eval_open(raft *r)
+{
+    r->sync_eval_left = SYNC_EVAL_TICKS;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        r->prs[i].sync_pick = false;
+        r->prs[i].eval_acks = 0;
+    }
+}
+
+static bool acked_more(const progress *a, const progress *b)
+{
+    if (a->eval_acks != b->eval_acks) return a->eval_acks > b->eval_acks;
+    return a->match > b->match;
+}
+
+static void sync_eval_close(raft *r)
+{
+    uint32_t need = raft_majority_size(&r->quorum);
+    if (raft_is_voter(r, r->cfg.id)) need--;
+    for (; need > 0; need--) {
+        progress *best = NULL;
+        for (uint32_t i = 0; i < r->n_prs; i++) {
+            progress *pr = &r->prs[i];
+            if (pr->sync_pick || !pr->voter || pr->id == r->cfg.id) continue;
+            if (!best || acked_more(pr, best)) best = pr;
+        }
+        if (!best) break;
+        best->sync_pick = true;
+    }
+    r->sync_eval_left = 0;
+    r->sync_eval_next = r->now_tick + SYNC_EVAL_PERIOD;
+}
+
+void raft_sync_pick_reset(raft *r)
+{
+    sync_eval_open(r);
+}
+
+/* Leader, every tick. */
+void raft_sync_pick_tick(raft *r)
+{
+    bool stale = false;
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        progress *pr = &r->prs[i];
+        if (pr->sync_pick && pr->match == pr->match_at_tick && r->last_index > pr->match)
+            stale = true;
+        pr->match_at_tick = pr->match;
+    }
+    if (r->sync_eval_left > 0) {
+        if (--r->sync_eval_left == 0) sync_eval_close(r);
+    } else if (stale || r->now_tick >= r->sync_eval_next) {
+        sync_eval_open(r);
+    }
+}
+
+static bool waits_for(const raft *r, const progress *pr)
+{
+    return pr->voter && (r->sync_eval_left > 0 || pr->sync_pick);
+}
+
 /* Send one APPEND to pr if flow control allows. allow_empty: also when there is nothing new
  * (to carry the commit index, or to probe). */
 void raft_send_append(raft *r, progress *pr, bool allow_empty)
@@ -104,6 +178,7 @@ void raft_send_append(raft *r, progress *pr, bool allow_empty)
     o->m.log_term = prev_term;
     o->m.commit = r->commit;
     o->m.n_entries = (uint32_t)n;
+    o->m.sync_later = n > 0 && !waits_for(r, pr);
     if (n > 0) {
         if (lazy)
             o->lazy_lo = pr->next;
@@ -286,6 +361,8 @@ void raft_handle_append(raft *r, const raft_message *m)
         }
         rc = raft_log_append(r, e->term, e->type, e->data, e->len);
         SYN_ASSERT(rc == 0);
+        uint8_t hint = m->sync_later ? 1 : 2;
+        if (r->sync_hint < hint) r->sync_hint = hint;
     }
     uint64_t last_new = m->index + m->n_entries;
     resp->index = last_new;
@@ -346,6 +423,7 @@ void raft_handle_append_resp(raft *r, const raft_message *m)
     bool advanced = m->index > pr->match;
     if (advanced) {
         pr->match = m->index;
+        if (r->sync_eval_left > 0) pr->eval_acks++;
         if (pr->next <= m->index) pr->next = m->index + 1;
     }
     switch (pr->state) {

@@ -676,7 +676,7 @@ void node_process(node *n)
                 return;
             }
         }
-        bool inline_sync = n->async && rd.must_sync && nsync_idle_follower(n);
+        bool inline_sync = n->async && rd.must_sync && !rd.sync_may_wait && nsync_idle_follower(n);
         if (n->async && !inline_sync) {
             if (nsync_ready(n, &rd) < 0) return; /* held messages leave when their sync returns */
         } else if (sync_and_send(n, &rd) < 0) {

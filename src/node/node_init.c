@@ -215,6 +215,13 @@ static int start(node *n)
         n->failpoint_stall_path = sp;
         syn_log(SYN_LOG_WARN, "test failpoint: fsync stalls while %s exists", sp);
     }
+    n->sync_later_us = NODE_SYNC_LATER_US;
+    const char *sl = getenv("SYNOD_TEST_SYNC_LATER_US");
+    if (sl && sl[0]) {
+        n->sync_later_us = (uint32_t)strtoul(sl, NULL, 10);
+        syn_log(SYN_LOG_WARN, "test setting: fsyncs outside the commit quorum wait %u us",
+                n->sync_later_us);
+    }
     if (n->failpoint_path || n->failpoint_stall_path) {
         wo.io.fault = failpoint_storage;
         wo.io.fault_ctx = n;

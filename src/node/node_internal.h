@@ -17,6 +17,9 @@
 #define NODE_TICK_MS         20 /* election timeout 12..24 ticks: 240..480 ms */
 #define NODE_ELECTION_TICKS  12
 #define NODE_HEARTBEAT_TICKS 2
+/* A follower outside the leader's commit quorum (raft_ready.sync_may_wait) delays its fsync by
+ * up to this much, so that one covers more entries (node_sync.c). */
+#define NODE_SYNC_LATER_US   2000
 #define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
 #define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
 
@@ -115,6 +118,7 @@ struct node {
     char fail_msg[512];
     const char *failpoint_path;       /* test failpoint (node_init.c), NULL in production */
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
+    uint32_t sync_later_us;           /* NODE_SYNC_LATER_US, or SYNOD_TEST_SYNC_LATER_US (tests) */
     bool failpoint_armed;             /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;

@@ -103,7 +103,11 @@ int nsync_ready(node *n, const raft_ready *rd)
 {
     if (rd->must_sync) {
         nsync_pending p = {0};
-        if (wal_async_request(n->wal, &p.ticket) < 0) {
+        /* entries the leader's commit quorum does not wait for: the fsync may wait a little
+         * for more of them (fewer fsyncs on this disk; its acknowledgement comes that much
+         * later, and nobody waits for it) */
+        uint32_t within = rd->sync_may_wait ? n->sync_later_us : 0;
+        if (wal_async_request_within(n->wal, within, &p.ticket) < 0) {
             node_fail(n, wal_last_error(n->wal));
             return -1;
         }

@@ -6,7 +6,7 @@
 
 #include "util/assert.h"
 
-enum { F_REJECT = 1, F_TRANSFER = 2, F_SNAP_DONE = 4, F_ALL = 7 };
+enum { F_REJECT = 1, F_TRANSFER = 2, F_SNAP_DONE = 4, F_SYNC_LATER = 8, F_ALL = 15 };
 
 /* fixed part: type u8, flags u8, 10 x u64, snapshot meta (index, term, nv u32, nl u32) */
 #define FIXED_BYTES        (1 + 1 + 10 * 8 + 8 + 8 + 4 + 4)
@@ -54,7 +54,7 @@ size_t rcodec_msg_encode(const raft_message *m, uint8_t *out)
     SYN_ASSERT(m->snapshot.config.n_learners <= RAFT_MAX_MEMBERS);
     *p++ = (uint8_t)m->type;
     *p++ = (uint8_t)((m->reject ? F_REJECT : 0) | (m->transfer ? F_TRANSFER : 0) |
-                     (m->snap_done ? F_SNAP_DONE : 0));
+                     (m->snap_done ? F_SNAP_DONE : 0) | (m->sync_later ? F_SYNC_LATER : 0));
     p = put64(p, m->from);
     p = put64(p, m->to);
     p = put64(p, m->term);
@@ -109,6 +109,7 @@ int rcodec_msg_decode(const uint8_t *p, size_t len, raft_message *m, rcodec_scra
     m->reject = flags & F_REJECT;
     m->transfer = (flags & F_TRANSFER) != 0;
     m->snap_done = (flags & F_SNAP_DONE) != 0;
+    m->sync_later = (flags & F_SYNC_LATER) != 0;
     m->from = get64(p), p += 8;
     m->to = get64(p), p += 8;
     m->term = get64(p), p += 8;

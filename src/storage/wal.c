@@ -52,7 +52,9 @@ struct wal_async {
     char path[4096]; /* of fd, for messages */
     uint64_t req;    /* last ticket requested */
     uint64_t req_seq, req_bytes, req_index; /* what it covers: segment, bytes, last entry */
-    uint64_t done;                          /* last ticket whose fdatasync returned */
+    uint64_t due_us; /* mono time by which the tickets after the one being synced must be
+                        synced (0: at once; UINT64_MAX: none waiting) */
+    uint64_t done;   /* last ticket whose fdatasync returned */
     uint64_t done_seq, done_bytes, done_index;
     int err; /* 0, or the code of a failed fdatasync (then nothing more is synced) */
     char errmsg[512];
@@ -844,8 +846,16 @@ static void *async_run(void *arg)
         while (!a->stop && (a->req == a->done || a->err))
             pthread_cond_wait(&a->cv, &a->mu);
         if (a->stop) break;
+        uint64_t now = mono_us();
+        if (a->due_us > now) { /* only delayed requests (wal_async_request_within) wait */
+            struct timespec ts = {(time_t)(a->due_us / 1000000),
+                                  (long)(a->due_us % 1000000) * 1000};
+            (void)pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            continue; /* stop, a request due sooner, or the time came */
+        }
         /* the newest request: one fdatasync covers every one made before it (group commit) */
         uint64_t t = a->req, seq = a->req_seq, bytes = a->req_bytes, index = a->req_index;
+        a->due_us = UINT64_MAX; /* the next request sets when it is due */
         int old_fd = -1;
         if (a->thread_fd != a->fd) { /* a rollover: the loop's new dup; the old one is ours */
             old_fd = a->thread_fd;
@@ -891,8 +901,13 @@ int wal_async_start(struct wal *w)
     a->thread_fd = -1;
     a->fd_seq = w->segs[w->n_segs - 1].seq;
     memcpy(a->path, w->path, sizeof a->path);
+    a->due_us = UINT64_MAX;
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
+    pthread_condattr_t ca; /* timed waits (delayed requests) on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
     if (a->efd < 0 || a->fd < 0 || pthread_create(&a->thread, NULL, async_run, a) != 0) {
         int e = errno;
         if (a->efd >= 0) close(a->efd);
@@ -933,6 +948,11 @@ static void async_stop(struct wal *w)
 
 int wal_async_request(struct wal *w, uint64_t *ticket)
 {
+    return wal_async_request_within(w, 0, ticket);
+}
+
+int wal_async_request_within(struct wal *w, uint32_t within_us, uint64_t *ticket)
+{
     struct wal_async *a = w->as;
     SYN_ASSERT(a != NULL);
     int rc = check_failed(w);
@@ -959,6 +979,8 @@ int wal_async_request(struct wal *w, uint64_t *ticket)
         memcpy(a->path, w->path, sizeof a->path);
     }
     *ticket = ++a->req;
+    uint64_t due = within_us ? mono_us() + within_us : 0;
+    if (due < a->due_us) a->due_us = due;
     a->req_seq = seq;
     a->req_bytes = w->written_bytes;
     a->req_index = w->written_index;

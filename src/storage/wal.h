@@ -141,6 +141,11 @@ int wal_sync(struct wal *w);
 int wal_async_start(struct wal *w);
 int wal_async_fd(const struct wal *w);
 int wal_async_request(struct wal *w, uint64_t *ticket);
+/* The same, but the fdatasync may wait up to within_us microseconds for more requests to share
+ * it (0 = at once, as wal_async_request). A later request due sooner brings it forward: the
+ * thread syncs, for the newest ticket, when the earliest deadline of the waiting tickets comes.
+ * For syncs nobody waits for at once (a follower outside the leader's commit quorum). */
+int wal_async_request_within(struct wal *w, uint32_t within_us, uint64_t *ticket);
 int wal_async_poll(struct wal *w, uint64_t *done);
 
 /* BATCH policy: milliseconds until wal_sync() should run again to fdatasync written data

@@ -132,6 +132,93 @@ static void test_read_rounds_to_quorum(void **state)
     read_rounds_to_quorum(5);
 }
 
+static uint64_t appends_to[FX_MAX + 1], later_to[FX_MAX + 1];
+static raft_id mute_id; /* append responses from it are dropped */
+static bool append_filter(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_APPEND && m->n_entries > 0) {
+        appends_to[m->to]++;
+        if (m->sync_later) later_to[m->to]++;
+    }
+    return !(m->type == RAFT_MSG_APPEND_RESP && m->from == mute_id);
+}
+
+/* Appends carry sync_later to the followers the commit quorum does not wait for: of three
+ * voters one follower, of five two, and learners always; the followers that keep up best are
+ * the quorum's. A quorum follower that stops answering is replaced by one that answers: its
+ * appends lose sync_later and commits go on. A follower's Ready of sync_later entries only has
+ * sync_may_wait; with a term change or other entries it has not. */
+static void appends_sync_later(int voters)
+{
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, voters, 1, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 1);
+    f.filter = append_filter;
+    mute_id = 0;
+    uint64_t idx;
+    /* a new leader's evaluation window: nobody is told to sync later */
+    memset(appends_to, 0, sizeof appends_to);
+    memset(later_to, 0, sizeof later_to);
+    fx_propose(&f, l, "w", &idx);
+    fx_flush(&f);
+    for (raft_id id = 1; id <= (raft_id)voters; id++)
+        if (id != l) assert_int_equal(later_to[id], 0);
+    fx_tick(&f, 3); /* the window closes: the followers to wait for are picked */
+    for (int k = 0; k < 3; k++) {
+        memset(appends_to, 0, sizeof appends_to);
+        memset(later_to, 0, sizeof later_to);
+        fx_propose(&f, l, "w", &idx);
+        fx_flush(&f);
+    }
+    int quorum_followers = 0, later_followers = 0;
+    raft_id quorum_one = 0;
+    for (raft_id id = 1; id <= (raft_id)voters; id++) {
+        if (id == l) continue;
+        assert_int_equal(appends_to[id], 1);
+        if (later_to[id]) {
+            later_followers++;
+        } else {
+            quorum_followers++;
+            quorum_one = id;
+        }
+    }
+    assert_int_equal(quorum_followers, voters / 2);
+    assert_int_equal(later_followers, voters - 1 - voters / 2);
+    raft_id learner = (raft_id)voters + 1;
+    assert_int_equal(later_to[learner], appends_to[learner]);
+    assert_true(appends_to[learner] >= 1);
+    assert_int_equal(fx_node_of(&f, l)->applied, idx); /* committed */
+    /* a quorum follower stops answering: commits go on through another, without sync_later */
+    mute_id = quorum_one;
+    fx_propose(&f, l, "w", &idx);
+    fx_flush(&f);
+    fx_tick(&f, 2); /* entries in flight to it for a whole tick: picked again without it */
+    fx_tick(&f, 3); /* ... when that window closes */
+    for (int k = 0; k < 3; k++) {
+        memset(appends_to, 0, sizeof appends_to);
+        memset(later_to, 0, sizeof later_to);
+        fx_propose(&f, l, "w", &idx);
+        fx_flush(&f);
+    }
+    assert_int_equal(fx_node_of(&f, l)->applied, idx);
+    int later_now = 0;
+    for (raft_id id = 1; id <= (raft_id)voters; id++)
+        if (id != l && id != quorum_one && later_to[id]) later_now++;
+    assert_int_equal(later_now, voters - 2 - voters / 2);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+static void test_appends_sync_later(void **state)
+{
+    (void)state;
+    appends_sync_later(3);
+    appends_sync_later(5);
+}
+
 static bool drop_appends(fx *f, raft_message *m)
 {
     (void)f;
@@ -541,6 +628,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_index_batched),
         cmocka_unit_test(test_read_rounds_to_quorum),
+        cmocka_unit_test(test_appends_sync_later),
         cmocka_unit_test(test_read_index_waits_for_noop),
         cmocka_unit_test(test_read_index_stale_leader),
         cmocka_unit_test(test_lease_reads),

@@ -1812,6 +1812,61 @@ static void sync_duration_reported(void **state)
     wal_recovered_deinit(&r);
 }
 
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* wal_async_request_within: the fdatasync waits for the earliest deadline of the tickets that
+ * wait (more requests share it: one fsync), and a request due at once brings it forward. */
+static void async_request_within(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_async_start(w), 0);
+    uint64_t t1 = 0, t2 = 0, t3 = 0, done = 0;
+    struct wal_stats st;
+    wal_stats(w, &st);
+    uint64_t fsyncs0 = st.fsyncs;
+    /* 200 ms: nothing is synced before, both tickets after, by one fdatasync */
+    uint64_t t0 = now_us();
+    append_range(w, 1, 10, 1);
+    assert_int_equal(wal_async_request_within(w, 200000, &t1), 0);
+    append_range(w, 11, 20, 1);
+    assert_int_equal(wal_async_request_within(w, 400000, &t2), 0);
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(wal_async_poll(w, &done), 0);
+    assert_true(done < t1); /* 50 ms in: still waiting */
+    assert_int_equal(async_wait(w, t2, &done), 0);
+    uint64_t took = now_us() - t0;
+    assert_true(took >= 200000);
+    assert_true(took < 390000); /* the earlier deadline, not the later one */
+    assert_int_equal(wal_synced_index(w), 20);
+    wal_stats(w, &st);
+    assert_int_equal(st.fsyncs - fsyncs0, 1);
+    /* a 10 s wait, then a request due at once: both synced now */
+    t0 = now_us();
+    append_range(w, 21, 30, 1);
+    assert_int_equal(wal_async_request_within(w, 10000000, &t1), 0);
+    append_range(w, 31, 40, 1);
+    assert_int_equal(wal_async_request(w, &t3), 0);
+    assert_int_equal(async_wait(w, t3, &done), 0);
+    assert_true(now_us() - t0 < 5000000);
+    assert_int_equal(wal_synced_index(w), 40);
+    /* closing with a ticket waiting does not wait for its deadline */
+    append_range(w, 41, 50, 1);
+    assert_int_equal(wal_async_request_within(w, 10000000, &t1), 0);
+    t0 = now_us();
+    wal_close(w);
+    assert_true(now_us() - t0 < 5000000);
+    wal_recovered_deinit(&r);
+}
+
 /* Open descriptors of this process (the storage thread's segment dups must not leak). */
 static int count_fds(void)
 {
@@ -2082,6 +2137,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(crash_drops_only_unsynced, setup, teardown),
         cmocka_unit_test_setup_teardown(group_commit_one_fsync, setup, teardown),
         cmocka_unit_test_setup_teardown(sync_duration_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_request_within, setup, teardown),
         cmocka_unit_test_setup_teardown(async_sync_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(fsync_policies, setup, teardown),
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
