@@ -188,7 +188,6 @@ typedef struct {
     int first_key, n_keys;
     int type;           /* DATA_BLOCK_*: which values make a key ready */
     int64_t timeout_ms; /* relative; 0 = no timeout */
-    int null_bulk;      /* the timeout reply is a null bulk (BLMOVE), else a null array */
 } data_block;
 int data_exec_block(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                     int64_t now_ms, const data_reply_ops *ops, void *ctx, data_block *blk);

@@ -643,7 +643,7 @@ void block_or_timeout(data_call *c, int64_t timeout_ms, int first_key, int n_key
                       int null_bulk)
 {
     if (c->block) {
-        *c->block = (data_block){1, first_key, n_keys, type, timeout_ms, null_bulk};
+        *c->block = (data_block){1, first_key, n_keys, type, timeout_ms};
         return;
     }
     if (null_bulk)
@@ -652,12 +652,13 @@ void block_or_timeout(data_call *c, int64_t timeout_ms, int first_key, int n_key
         c->ops->null_array(c->rctx);
 }
 
+/* Redis 7.0 answers every timed-out list or sorted-set pop, BLMOVE and BRPOPLPUSH included,
+ * with a null array (a run that may not block, in MULTI or on a replica, with a null bulk for
+ * those two: block_or_timeout). */
 void data_reply_timeout(const data_block *blk, const data_reply_ops *ops, void *ctx)
 {
-    if (blk->null_bulk)
-        ops->null(ctx);
-    else
-        ops->null_array(ctx);
+    (void)blk;
+    ops->null_array(ctx);
 }
 
 uint64_t data_block_available(const data_store *ds, int type, const char *key, size_t len,

@@ -59,7 +59,6 @@ typedef struct fconn {
     /* a blocking command's own connection (fwd_send_blocking): its client, and the kind of
      * null its timeout replies (for CLIENT UNBLOCK here) */
     client *owner;
-    bool null_bulk;
     int db; /* the database the leader's side of the connection has selected */
     /* proven relay (RELAY_SECRET / RELAY_TLS): the user the leader's side runs as, NULL =
      * unknown (before the first RELAY-USER, or after one was refused): sent again */
@@ -596,7 +595,6 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
-    fc->null_bulk = is_cmd(&argv[0], "blmove") || is_cmd(&argv[0], "brpoplpush");
     fc->last_progress_ms = net_mono_ms();
     add_command(obuf(fc), argc, argv);
     c->n_async++;
@@ -622,10 +620,8 @@ int fwd_unblock(fwd *f, client *c, int error)
     node *n = f->n;
     if (error)
         nreply_error(n, c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
-    else if (fc->null_bulk)
-        n->host->reply->null(c->conn);
     else
-        n->host->reply->null_array(c->conn);
+        n->host->reply->null_array(c->conn); /* a timeout's reply (data_reply_timeout) */
     node_client_done(n, c);
     return 1;
 }

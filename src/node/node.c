@@ -71,12 +71,14 @@ void node_client_done(node *n, client *c)
     c->stalled = true; /* more input may wait behind this reply */
 }
 
-static void reply_err(node *n, client *c, const char *msg)
+/* k: the requests of c the failed proposal stood for (node_prop.n_cmds), each answered */
+static void reply_err(node *n, client *c, const char *msg, uint32_t k)
 {
     if (!c) return;
     nblock_drop(n, c);   /* a blocked client's retry failed: it is answered, no longer blocked */
     nmigrate_drop(n, c); /* ... or its MIGRATE's read or deletion */
-    nreply_error(n, c, msg);
+    for (uint32_t i = 0; i < (k ? k : 1); i++)
+        nreply_error(n, c, msg);
     node_client_done(n, c);
 }
 
@@ -147,6 +149,7 @@ static void track(node *n, client *c, uint64_t idx, bool counted)
     p->index = idx;
     p->term = raft_term_of(n->r);
     p->c = c;
+    p->n_cmds = 1;
     n->props_n++;
     if (c) c->last_write_index = idx;
     if (c && counted) {
@@ -177,6 +180,12 @@ static int propose(node *n, client *c, const void *data, size_t len, bool counte
     if (rc < 0) return rc;
     track(n, c, idx, counted);
     return 0;
+}
+
+void node_prop_set_cmds(node *n, uint32_t n_cmds)
+{
+    SYN_ASSERT(n->props_n > 0);
+    prop_at(n, n->props_n - 1)->n_cmds = n_cmds;
 }
 
 int node_propose(node *n, client *c, const void *data, size_t len)
@@ -212,11 +221,11 @@ static void fail_all(node *n, const char *msg)
     nblock_fail_all(n, "TRYAGAIN leadership changed while the client was blocked; nothing was "
                        "popped or delivered for it");
     while (n->props_n) {
-        reply_err(n, prop_at(n, 0)->c, msg);
+        reply_err(n, prop_at(n, 0)->c, msg, prop_at(n, 0)->n_cmds);
         prop_pop(n);
     }
     for (size_t i = 0; i < n->reads_n; i++) {
-        reply_err(n, n->reads[i].c, msg);
+        reply_err(n, n->reads[i].c, msg, 1);
         free(n->reads[i].cmd);
     }
     n->reads_n = 0;
@@ -263,7 +272,7 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     }
     if (c && (data_cmd_describe(dc)->flags & DATA_CMD_BLOCKING)) {
         bool dirty = false;
-        bool answered = nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty);
+        bool answered = nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty, 0);
         n->dirty_since_snap += dirty;
         return answered;
     }
@@ -370,7 +379,8 @@ static void apply_entry(node *n, const raft_entry *e)
     n->deliver = e->index > n->replayed_index; /* pub/sub: live entries only (node_pubsub.c) */
     n->applying_conn = NULL;
     while (n->props_n && prop_at(n, 0)->index < e->index) {
-        reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader");
+        reply_err(n, prop_at(n, 0)->c, "TRYAGAIN the write was overwritten by a new leader",
+                  prop_at(n, 0)->n_cmds);
         prop_pop(n);
     }
     if (n->props_n && prop_at(n, 0)->index == e->index) {
@@ -379,7 +389,7 @@ static void apply_entry(node *n, const raft_entry *e)
             c = p->c;
             mine = c != NULL;
         } else {
-            reply_err(n, p->c, "TRYAGAIN the write was overwritten by a new leader");
+            reply_err(n, p->c, "TRYAGAIN the write was overwritten by a new leader", p->n_cmds);
         }
         prop_pop(n);
     }
@@ -402,6 +412,9 @@ static void apply_entry(node *n, const raft_entry *e)
             (*n->host->applied_writes)++;
         } else if (data[0] == NENTRY_MULTI) {
             exec_multi(n, data, len, c);
+        } else if (data[0] == NENTRY_REPEAT) {
+            answered = nblock_apply_repeat(n, c, data, len);
+            (*n->host->applied_writes)++;
         } else if (data[0] == NENTRY_EXPIRE) {
             int64_t now_ms, t0 = net_mono_us();
             int argc;
@@ -1031,7 +1044,8 @@ static int stall(client *c)
     return NODE_STALL;
 }
 
-static int route_write(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv)
+static int route_write(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
+                       int repeats)
 {
     if (n->failed) {
         nreply_errorf(n, c, "ERR storage failure on this node, writes refused: %s", n->fail_msg);
@@ -1064,6 +1078,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     }
     nentry_encode_cmd(&n->scratch, now_ms, argc, argv);
     if (!dc && c->oom_script) ((uint8_t *)n->scratch.data)[0] = NENTRY_CMD_OOM;
+    if (repeats) nentry_wrap_repeat(&n->scratch, (uint32_t)repeats + 1);
     nentry_wrap_db(&n->scratch, c->db);
     if (srw && srw != rw) free(srw);
     int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
@@ -1071,6 +1086,10 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     if (rc < 0) {
         nreply_errorf(n, c, "ERR %s", raft_strerror(rc));
         return NODE_DONE;
+    }
+    if (repeats) {
+        node_prop_set_cmds(n, (uint32_t)repeats + 1);
+        c->repeat_used = repeats; /* the host consumes them with this one */
     }
     return NODE_DONE;
 }
@@ -1381,7 +1400,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (n->role == RAFT_LEADER) {
         if (write) {
             if (c->n_async && c->async_kind != ASYNC_LOG) return stall(c);
-            int rc = route_write(n, c, dc, argc, argv);
+            int rc = route_write(n, c, dc, argc, argv, blocking ? nblock_repeats(n, c, dc) : 0);
             if (blocking && c->n_async) c->async_kind = ASYNC_BLOCK;
             return rc;
         }

@@ -70,6 +70,13 @@ typedef struct node_client {
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
     bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */
+    /* Set by the host for the request being routed: its raw bytes (raw_len) and how many bytes
+     * of input follow from there (raw_avail >= raw_len; 0 = not offered). The node may take
+     * identical requests that follow with it (pipelined blocking pops: node_block.c) and says
+     * how many in repeat_used; the host then consumes them too, as answered asynchronously. */
+    const uint8_t *raw;
+    size_t raw_len, raw_avail;
+    int repeat_used;
     struct node_client *prev, *next; /* the node's clients */
 } node_client;
 

@@ -28,6 +28,19 @@
  * error at once (it changes nothing, so no entry). XREAD's `$` is stored resolved to the
  * stream's last id when the client blocks (data_block_retry_args).
  *
+ * Pipelined identical pops (a consumer sending BRPOP q 0 sixteen times in one write): the leader
+ * takes the identical requests that follow the first in the client's input with it
+ * (nblock_repeats, at most NODE_REPEAT_MAX) into one NENTRY_REPEAT entry, which every replica
+ * runs as that many pops in order until one finds nothing (the same on every replica: the
+ * same state, the same entry). On the leader the client gets a reply per pop; at the first
+ * that finds nothing it blocks there as usual, with `left` identical requests behind it. Once
+ * that one is answered (served, timed out, CLIENT UNBLOCK) the client is a *tail*: at the next
+ * pass the leader proposes NENTRY_REPEAT of `left` for it (after the retries of other waiters
+ * already in the log, as Redis serves a client's next pipelined command after the other
+ * waiters of the key). Each request's timeout starts when it blocks. A client that loses its
+ * leader is answered once per request it still has. Without this a pipeline of blocking pops
+ * went through the log one request per round trip.
+ *
  * Timeouts (monotonic, from the moment the client blocked) are checked on every tick. A
  * client that leaves is forgotten. When the leader loses leadership its blocked clients get
  * -TRYAGAIN (nothing was popped for them); a retry in flight then gets the usual "may or may
@@ -37,6 +50,7 @@
 
 #include "node/node_internal.h"
 #include "util/assert.h"
+#include "util/log.h"
 
 struct nblock {
     client *c;
@@ -47,6 +61,8 @@ struct nblock {
     bool inflight;       /* a retry is proposed and not applied yet */
     bool consume;        /* ... and it takes new entries of a group (XREADGROUP >) */
     int unblock;         /* CLIENT UNBLOCK while in flight: 1 timeout reply, 2 error */
+    uint32_t left;       /* identical requests pipelined after this one (NENTRY_REPEAT) */
+    bool tail;           /* this one was answered: the `left` others are to be proposed */
     int db;              /* the database its keys are in (SELECT) */
     nblock *prev, *next;
 };
@@ -92,6 +108,7 @@ static void unlink_nb(node *n, nblock *b)
         n->blk_tail = b->prev;
     n->blk_n--;
     if (b->spec.type == DATA_BLOCK_STREAM) n->blk_streams--;
+    if (b->tail) n->blk_tails--;
     b->c->blocked = NULL;
     free(b->args);
     free(b);
@@ -134,6 +151,20 @@ static void mark_keys_ready(node *n, nblock *b)
     }
 }
 
+/* b's request was answered: with identical requests left it becomes a tail (nblock_serve
+ * proposes them), else it is forgotten. True if the client is done (no tail). */
+static bool answered(node *n, nblock *b)
+{
+    if (b->left) {
+        b->tail = true;
+        b->inflight = false;
+        n->blk_tails++;
+        return false;
+    }
+    unlink_nb(n, b);
+    return true;
+}
+
 static void answer_unblocked(node *n, nblock *b, int how)
 {
     client *c = b->c;
@@ -141,12 +172,11 @@ static void answer_unblocked(node *n, nblock *b, int how)
         nreply_error(n, c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     else
         data_reply_timeout(&b->spec, n->host->reply, c->conn);
-    unlink_nb(n, b);
-    node_client_done(n, c);
+    if (answered(n, b)) node_client_done(n, c);
 }
 
 bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
-                  int64_t now_ms, bool *dirty)
+                  int64_t now_ms, bool *dirty, uint32_t left)
 {
     data_block spec;
     *dirty = data_exec_block(n->ds, dc, argc, argv, now_ms, n->host->reply, c->conn, &spec) != 0;
@@ -155,8 +185,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
         b->inflight = false;
         if (!spec.blocked) {       /* served (or an error): done */
             mark_keys_ready(n, b); /* more may be left for the next waiter */
-            unlink_nb(n, b);
-            return true;
+            return answered(n, b);
         }
         if (b->unblock) {
             answer_unblocked(n, b, b->unblock);
@@ -164,8 +193,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
         }
         if (b->deadline_ms && net_mono_ms() >= b->deadline_ms) {
             data_reply_timeout(&b->spec, n->host->reply, c->conn);
-            unlink_nb(n, b);
-            return true;
+            return answered(n, b);
         }
         mark_keys_ready(n, b); /* elements pushed to an existing key meanwhile */
         return false;
@@ -185,6 +213,7 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     free(ra);
     free(scratch);
     b->c = c;
+    b->left = left;
     b->db = data_selected(n->ds);  /* its entry's */
     b->args = (uint8_t *)tmp.data; /* the buffer is handed over */
     b->args_len = tmp.len;
@@ -252,7 +281,7 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
     }
     for (nblock *b = n->blk_head, *next; b; b = next) {
         next = b->next;
-        if (b->inflight || !waits_on(n, b, db, key, len)) continue;
+        if (b->inflight || b->tail || !waits_on(n, b, db, key, len)) continue;
         bool consume = false;
         if (b->spec.type == DATA_BLOCK_STREAM) {
             if (!stream_wants_retry(n, b, key, len, now_wall, &consume) || (consume && consuming))
@@ -272,6 +301,7 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
         }
         nentry_wrap_db(&n->scratch, b->db);
         if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
+        node_prop_set_cmds(n, 1 + b->left); /* if it fails, each of them is answered */
         b->inflight = true;
         b->consume = consume;
         consuming = consuming || consume;
@@ -279,8 +309,25 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
     }
 }
 
+/* Tails: the identical requests left behind an answered one, proposed as one NENTRY_REPEAT. */
+static void propose_tails(node *n)
+{
+    int64_t now = net_wall_ms();
+    for (nblock *b = n->blk_head; b && n->blk_tails; b = b->next) {
+        if (!b->tail || b->inflight) continue;
+        nentry_put_header(&n->scratch, NENTRY_CMD, now);
+        resp_buf_append(&n->scratch, b->args, b->args_len);
+        nentry_wrap_repeat(&n->scratch, b->left);
+        nentry_wrap_db(&n->scratch, b->db);
+        if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
+        node_prop_set_cmds(n, b->left);
+        b->inflight = true;
+    }
+}
+
 void nblock_serve(node *n)
 {
+    if (n->blk_tails && !n->barrier && !n->failed && n->role == RAFT_LEADER) propose_tails(n);
     if (n->blk_flushed && !n->barrier) {
         n->blk_flushed = false;
         if (n->role == RAFT_LEADER)
@@ -328,11 +375,10 @@ void nblock_timeouts(node *n)
     int64_t now = net_mono_ms();
     for (nblock *b = n->blk_head, *next; b; b = next) {
         next = b->next;
-        if (b->inflight || !b->deadline_ms || now < b->deadline_ms) continue;
+        if (b->inflight || b->tail || !b->deadline_ms || now < b->deadline_ms) continue;
         client *c = b->c;
         data_reply_timeout(&b->spec, n->host->reply, c->conn);
-        unlink_nb(n, b);
-        node_client_done(n, c);
+        if (answered(n, b)) node_client_done(n, c);
     }
 }
 
@@ -341,10 +387,12 @@ void nblock_fail_all(node *n, const char *msg)
     for (nblock *b = n->blk_head, *next; b; b = next) {
         next = b->next;
         client *c = b->c;
-        bool inflight = b->inflight; /* its proposal's failure answers it */
+        bool inflight = b->inflight;                  /* its proposal's failure answers it */
+        uint32_t k = b->tail ? b->left : 1 + b->left; /* requests still to answer */
         unlink_nb(n, b);
         if (!inflight) {
-            nreply_error(n, c, msg);
+            for (uint32_t i = 0; i < k; i++)
+                nreply_error(n, c, msg);
             node_client_done(n, c);
         }
     }
@@ -355,6 +403,7 @@ int node_unblock(node *n, node_client *c, int error)
     if (c->async_kind != ASYNC_BLOCK || c->migrating) return 0; /* MIGRATE: as Redis, never */
     if (c->waiting) return nwait_unblock(n, c, error);
     nblock *b = c->blocked;
+    if (b && b->tail) return 0; /* answered; its next request has not blocked yet */
     if (b) {
         if (b->inflight) {
             b->unblock = error ? 2 : 1;
@@ -365,4 +414,64 @@ int node_unblock(node *n, node_client *c, int error)
     }
     if (c->relay && n->fw) return fwd_unblock(n->fw, c, error);
     return 0;
+}
+
+/* List and sorted-set pops: the blocking commands whose identical pipelined requests may share
+ * an entry (streams, locks and elections wait differently). */
+static bool repeatable(const data_cmd *dc)
+{
+    static const char *const names[] = {"blpop",  "brpop",    "blmove",   "brpoplpush",
+                                        "blmpop", "bzpopmin", "bzpopmax", "bzmpop"};
+    static const data_cmd *cmds[sizeof(names) / sizeof(names[0])];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!cmds[i]) cmds[i] = data_cmd_lookup(names[i], strlen(names[i]));
+        if (dc == cmds[i]) return true;
+    }
+    return false;
+}
+
+int nblock_repeats(node *n, client *c, const data_cmd *dc)
+{
+    (void)n;
+    size_t len = c->raw_len;
+    if (!c->raw || !len || c->raw_avail < 2 * len || c->n_async || !repeatable(dc)) return 0;
+    int k = 0;
+    while (k + 1 < NODE_REPEAT_MAX && (size_t)(k + 2) * len <= c->raw_avail &&
+           memcmp(c->raw, c->raw + (size_t)(k + 1) * len, len) == 0)
+        k++;
+    return k;
+}
+
+bool nblock_apply_repeat(node *n, client *c, const uint8_t *data, size_t len)
+{
+    uint32_t count = 0;
+    int64_t now_ms;
+    int argc;
+    const data_cmd *dc = NULL;
+    if (nentry_unwrap_repeat(&data, &len, &count) == 0 &&
+        nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0)
+        dc = data_cmd_lookup(n->argv[0].ptr, n->argv[0].len);
+    if (!dc || !repeatable(dc)) {
+        syn_log(SYN_LOG_WARN, "malformed repeated command entry skipped");
+        for (uint32_t i = 0; c && i < (count ? count : 1); i++)
+            nreply_error(n, c, "ERR malformed log entry");
+        if (c && c->blocked && c->blocked->tail) unlink_nb(n, c->blocked);
+        return true;
+    }
+    if (c && c->blocked && c->blocked->tail) unlink_nb(n, c->blocked); /* its tail: now */
+    for (uint32_t i = 0; i < count; i++) {
+        bool dirty = false;
+        if (c) {
+            bool done = nblock_apply(n, c, dc, argc, n->argv, now_ms, &dirty, count - 1 - i);
+            n->dirty_since_snap += dirty;
+            if (!done) return false; /* blocked with the rest behind it */
+        } else {
+            data_block spec;
+            dirty = data_exec_block(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, NULL), NULL,
+                                    &spec) != 0;
+            n->dirty_since_snap += dirty;
+            if (spec.blocked) break; /* where its client blocked: the rest come later */
+        }
+    }
+    return true;
 }

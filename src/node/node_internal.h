@@ -34,7 +34,10 @@ enum {
     NENTRY_EVICT = 5,
     NENTRY_CMD_OOM = 6, /* as NENTRY_CMD: a script the leader logged under OOM (script_env.oom) */
     NENTRY_DB = 7,      /* u32 db, then any other entry: it applies to that database (SELECT) */
+    NENTRY_REPEAT = 8,  /* u32 count, then a NENTRY_CMD blocking pop: count identical pipelined
+                           commands, run in order until one would block (node_block.c) */
 };
+#define NODE_REPEAT_MAX 1024 /* commands in one NENTRY_REPEAT */
 /* Lists of keys with their database (evictions in flight, keys made ready for blocked
  * clients): u32 db, u32 len, key, repeated. dbkey_next reads the one at *off and advances it;
  * false at the end. */
@@ -45,6 +48,10 @@ bool dbkey_next(const resp_buf *b, size_t *off, int *db, const char **key, size_
 void nentry_wrap_db(resp_buf *b, int db);
 /* The database of an entry and its payload without the prefix: -1 if malformed. */
 int nentry_unwrap_db(const uint8_t **p, size_t *len);
+/* NENTRY_REPEAT around the NENTRY_CMD entry in b; unwrap: its count and the command entry
+ * (-1 if malformed: no NENTRY_CMD inside, count 0 or above NODE_REPEAT_MAX). */
+void nentry_wrap_repeat(resp_buf *b, uint32_t count);
+int nentry_unwrap_repeat(const uint8_t **p, size_t *len, uint32_t *count);
 /* NENTRY_EVICT: as NENTRY_EXPIRE (now_ms + key), applied with data_evict_key: deleted whatever
  * its state, the leader's maxmemory decision (node_evict). */
 /* NENTRY_MULTI (EXEC): leader's now_ms (8), count (4), then per command argc (4) and its
@@ -54,7 +61,8 @@ typedef struct node_client client; /* the driver's view of a client connection *
 
 typedef struct {
     uint64_t index, term;
-    client *c; /* NULL once the client is gone */
+    client *c;       /* NULL once the client is gone */
+    uint32_t n_cmds; /* requests of c it answers (a NENTRY_REPEAT: several; else 1) */
 } node_prop;
 
 typedef struct {
@@ -178,6 +186,7 @@ struct node {
     nblock *blk_head, *blk_tail;
     size_t blk_n;
     size_t blk_streams; /* ... of them blocked on streams (XREAD, XREADGROUP) */
+    size_t blk_tails;   /* ... of them answered, with identical requests left (node_block.c) */
     bool blk_flushed;   /* FLUSHALL / FLUSHDB applied while clients wait on streams */
     resp_buf blk_ready;
     uint64_t blk_retry_index; /* last index when retries were last proposed (nblock_serve) */
@@ -304,7 +313,15 @@ void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded)
 void nblock_init(node *n);
 void nblock_deinit(node *n);
 bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
-                  int64_t now_ms, bool *dirty);
+                  int64_t now_ms, bool *dirty, uint32_t left);
+/* A NENTRY_REPEAT entry (after its database prefix) applied, for c (NULL on a replica or when
+ * the client is gone): true if every command of it got its reply. */
+bool nblock_apply_repeat(node *n, client *c, const uint8_t *data, size_t len);
+/* The leader routes a blocking pop for c: how many identical requests after it (raw bytes,
+ * node.h) may go in the same entry (0: none). */
+int nblock_repeats(node *n, client *c, const data_cmd *dc);
+/* Answers the client of the last proposal for: it was n_cmds requests. */
+void node_prop_set_cmds(node *n, uint32_t n_cmds);
 void nblock_serve(node *n); /* outside a Ready: propose retries for keys that became ready */
 /* leader: blocked clients' retries are in the log unapplied, or keys are ready and not yet
  * served: a read must wait (it would miss pops Redis makes before the next command) */

@@ -302,6 +302,27 @@ void nentry_wrap_db(resp_buf *b, int db)
     b->len = len + 5;
 }
 
+void nentry_wrap_repeat(resp_buf *b, uint32_t count)
+{
+    size_t len = b->len;
+    resp_buf_reserve(b, 5);
+    memmove(b->data + 5, b->data, len);
+    uint8_t *p = (uint8_t *)b->data;
+    p[0] = NENTRY_REPEAT;
+    put32(p + 1, count);
+    b->len = len + 5;
+}
+
+int nentry_unwrap_repeat(const uint8_t **p, size_t *len, uint32_t *count)
+{
+    if (*len < 6 || (*p)[0] != NENTRY_REPEAT || (*p)[5] != NENTRY_CMD) return -1;
+    *count = get32(*p + 1);
+    if (*count < 1 || *count > NODE_REPEAT_MAX) return -1;
+    *p += 5;
+    *len -= 5;
+    return 0;
+}
+
 int nentry_unwrap_db(const uint8_t **p, size_t *len)
 {
     if (*len < 1 || (*p)[0] != NENTRY_DB) return 0;

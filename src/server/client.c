@@ -444,7 +444,14 @@ static void process_input(client *c)
                 continue;
             }
             srv_stats_feed_script(s, c, argc, s->argv);
+            /* identical requests that follow may go with this one (pipelined blocking pops) */
+            bool offer = !c->trk && !(c->flags & (CLIENT_REPLY_OFF | CLIENT_REPLY_SKIP));
+            c->nc.raw = (const uint8_t *)c->qbuf + pos;
+            c->nc.raw_len = used;
+            c->nc.raw_avail = offer ? c->qlen - pos : 0;
+            c->nc.repeat_used = 0;
             int route = s->node ? node_route(s->node, &c->nc, wargc, wargv) : NODE_LOCAL;
+            c->nc.raw = NULL;
             if (route == NODE_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
@@ -452,6 +459,14 @@ static void process_input(client *c)
             if (route == NODE_LOCAL) srv_dispatch(s, c, wargc, wargv);
             srv_stats_end(s, c, 1, route == NODE_LOCAL, argc, s->argv);
             s->stats.commands_processed++;
+            for (int k = 0; k < c->nc.repeat_used; k++) { /* taken with it: answered later */
+                pos += used;
+                srv_stats_begin(s, c, argc, s->argv);
+                srv_stats_phase(c, 1, 0);
+                srv_stats_end(s, c, 1, 0, argc, s->argv);
+                s->stats.commands_processed++;
+            }
+            c->nc.repeat_used = 0;
         }
         pos += used;
     }

@@ -614,7 +614,6 @@ static void blocking(void **state)
     assert_int_equal(blk.n_keys, 2);
     assert_int_equal(blk.type, DATA_BLOCK_LIST);
     assert_int_equal(blk.timeout_ms, 2500);
-    assert_int_equal(blk.null_bulk, 0);
     data_reply_timeout(&blk, &rec_ops, &t_rec);
     assert_string_equal(t_rec.buf, "(nil-array)");
     data_arg mv[6] = {{"BLMOVE", 6}, {"k1", 2}, {"d", 1}, {"LEFT", 4}, {"LEFT", 4}, {"0", 1}};
@@ -625,7 +624,12 @@ static void blocking(void **state)
     assert_int_equal(blk.blocked, 1);
     assert_int_equal(blk.n_keys, 1);
     assert_int_equal(blk.timeout_ms, 0);
-    assert_int_equal(blk.null_bulk, 1);
+    /* Redis 7.0.15 times BLMOVE out with a null array too (a null bulk only where it may not
+     * block: MULTI, a replica) */
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    data_reply_timeout(&blk, &rec_ops, &t_rec);
+    assert_string_equal(t_rec.buf, "(nil-array)");
 
     /* the created hook: list / zset keys created, never an existing key pushed to */
     data_set_key_created_hook(ds, on_created, NULL);

@@ -19,7 +19,7 @@ import time
 import pytest
 import redis
 
-from harness import wait_for
+from harness import assert_same_digest, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -338,3 +338,90 @@ def test_woken_xreadgroup_that_reads_nothing_creates_the_consumer(make_cluster):
     c.wait_converged([])
     assert {n.id: consumers(n) for n in c.nodes} == {n.id: ["alice", "bob"] for n in c.nodes}
     assert len({digest(n) for n in c.nodes}) == 1
+
+
+def test_pipelined_pops_replicate_alike(make_cluster):
+    """Consumers pipeline 16 identical BLMOVEs at a time, into a list of their own per round
+    (the leader logs each run of them as one entry, run until one finds nothing: node_block.c)
+    while producers push through the leader and a follower and a follower is killed and
+    restarted. Every request gets exactly one reply, no element is moved twice or lost, and the
+    replicas end with the same data (the same digest): each entry ran the same pops on every
+    node (a replica that ran one pop fewer per entry left elements for a later round's list)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    victim = next(n for n in c.nodes if n is not leader and n is not follower)
+    items = [f"it{i}" for i in range(600)]
+    moved, replies, errors = [], [0], []
+    stop = threading.Event()
+
+    def consumer(node, tid):
+        cl = rc(node, timeout=30.0)
+        try:
+            rnd = 0
+            while not stop.is_set():
+                rnd += 1
+                p = cl.pipeline(transaction=False)
+                for _ in range(16):  # a list per round: a pop run differently stays visible
+                    p.execute_command("BLMOVE", "q", f"p{tid}:{rnd}", "LEFT", "RIGHT", "0.2")
+                out = p.execute()
+                replies[0] += len(out)
+                moved.extend(v for v in out if v is not None)
+        except redis.RedisError as e:
+            errors.append(e)
+
+    pushers = [rc(leader), rc(follower)]
+    pushers[0].rpush("q", *items[:300])  # runs of 16 that all find something
+    consumers = [threading.Thread(target=consumer, args=(leader, i), daemon=True) for i in range(3)]
+    for t in consumers:
+        t.start()
+    for i in range(300, len(items), 20):
+        if i == 300:
+            victim.kill()
+        if i == 400:
+            victim.start()
+        pushers[(i // 20) % 2].rpush("q", *items[i:i + 20])
+    victim.wait_serving()
+    wait_for(lambda: len(moved) >= len(items), 30, interval=0.1,
+             what=lambda: f"all elements moved ({len(moved)} of {len(items)})")  # fmt: skip
+    stop.set()
+    for t in consumers:
+        t.join(30)
+    assert not errors, errors[:3]
+    assert replies[0] % 16 == 0 and replies[0] >= len(items)
+    assert len(moved) == len(set(moved)) == len(items), "an element moved twice or lost"
+    assert set(moved) == set(items)
+    assert_same_digest(c)
+    lists = local(leader, ("KEYS", "p*"))
+    held = [v for k in lists for v in local(leader, ("LRANGE", k, "0", "-1"))]
+    assert sorted(held) == sorted(items)
+
+
+def test_pipelined_pops_answered_once_each_on_leader_change(make_cluster):
+    """A client whose 16 pipelined identical BRPOPs wait on the leader (the first blocked, 15
+    behind it in the same run) gets 16 replies when leadership moves: one -TRYAGAIN per
+    request, none lost (the client would wait for ever) and none extra. Two elements first:
+    the first two pops are answered with them."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    target = next(n for n in c.nodes if n is not leader)
+    rc(leader).rpush("q", "a", "b")
+    s = socket.create_connection((leader.host, leader.port), timeout=10.0)
+    s.sendall(b"*3\r\n$5\r\nBRPOP\r\n$1\r\nq\r\n$1\r\n0\r\n" * 16)
+    wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the third BRPOP to block")
+    rc(leader).execute_command("SYNOD", "TRANSFER-LEADER", str(target.id))
+    buf = b""
+    deadline = time.monotonic() + 10
+    while buf.count(b"\r\n-") + buf.startswith(b"-") < 14 and time.monotonic() < deadline:
+        buf += s.recv(65536)
+    time.sleep(0.3)  # nothing more may come
+    s.settimeout(0.2)
+    try:
+        buf += s.recv(65536)
+    except socket.timeout:
+        pass
+    s.close()
+    assert buf.startswith(b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n*2\r\n$1\r\nq\r\n$1\r\na\r\n"), buf[:80]
+    rest = buf[len(b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n") * 2:]
+    errs = rest.split(b"\r\n")[:-1]
+    assert len(errs) == 14 and all(e.startswith(b"-TRYAGAIN") for e in errs), rest[:300]
