@@ -1008,6 +1008,12 @@ uint64_t node_changes_since_snapshot(const node *n)
     return n->dirty_since_snap;
 }
 
+void node_fork_stats(const node *n, uint64_t *latest_us, uint64_t *total)
+{
+    *latest_us = n->latest_fork_us;
+    *total = n->total_forks;
+}
+
 int node_snapshot_in_progress(const node *n)
 {
     return n->bg_pid > 0;

@@ -219,6 +219,8 @@ void node_set_client_addr(node *n, const char *addr);
  * rdb_changes_since_last_save), and whether a background snapshot is being written. */
 uint64_t node_changes_since_snapshot(const node *n);
 int node_snapshot_in_progress(const node *n);
+/* The last background snapshot's fork(): how long the parent waited (us), and how many. */
+void node_fork_stats(const node *n, uint64_t *latest_us, uint64_t *total);
 
 /* SAVE / BGSAVE [SCHEDULE] / BGREWRITEAOF / LASTSAVE (docs/cluster.md "Snapshots"): a snapshot
  * of this node's applied state, which also compacts its WAL behind it. node_save writes it in

@@ -187,7 +187,8 @@ struct node {
     size_t blk_n;
     size_t blk_streams; /* ... of them blocked on streams (XREAD, XREADGROUP) */
     size_t blk_tails;   /* ... of them answered, with identical requests left (node_block.c) */
-    bool blk_flushed;   /* FLUSHALL / FLUSHDB applied while clients wait on streams */
+    uint64_t latest_fork_us, total_forks; /* background snapshots' fork() (INFO stats) */
+    bool blk_flushed; /* FLUSHALL / FLUSHDB applied while clients wait on streams */
     resp_buf blk_ready;
     uint64_t blk_retry_index; /* last index when retries were last proposed (nblock_serve) */
     /* WATCH (node_watch.c): a sketch of the last-modification log index of each key, from

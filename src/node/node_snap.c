@@ -257,7 +257,13 @@ static int bg_start(node *n)
     }
     n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     pid_t parent = getpid();
+    int64_t t0 = net_mono_us();
     pid_t pid = fork();
+    if (pid > 0) { /* the parent waited this long (page tables copied): INFO latest_fork_usec */
+        n->latest_fork_us = (uint64_t)(net_mono_us() - t0);
+        n->total_forks++;
+        if (n->host->latency) n->host->latency(n->host->host, "fork", (int64_t)n->latest_fork_us);
+    }
     if (pid < 0) {
         int e = errno;
         syn_log(SYN_LOG_WARN, "background snapshot: fork: %s", strerror(e));

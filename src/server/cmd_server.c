@@ -203,6 +203,10 @@ static void info_stats(server *s, resp_buf *b)
     srv_pubsub_stats(s, &ch, &pat, &shard);
     sb_printf(b, "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n", ch,
               pat, shard);
+    uint64_t fork_us = 0, forks = 0; /* background snapshots (Redis: BGSAVE, AOF rewrite) */
+    if (s->node) node_fork_stats(s->node, &fork_us, &forks);
+    sb_printf(b, "latest_fork_usec:%llu\r\ntotal_forks:%llu\r\n", (unsigned long long)fork_us,
+              (unsigned long long)forks);
     sb_printf(b, "migrate_cached_sockets:0\r\n"); /* MIGRATE caches no connection */
     size_t tc, tk, ti, tp;
     srv_tracking_stats(s, &tc, &tk, &ti, &tp);
