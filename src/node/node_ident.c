@@ -51,7 +51,7 @@ int node_ident_check(node *n, bool fresh)
         snprintf(id->cluster, sizeof(id->cluster), "%s", cluster);
         id->joined = cfg->join != 0;
         if (peerauth_random(id->data_id, sizeof(id->data_id)) < 0 ||
-            ident_save(cfg->data_dir, id, err, sizeof(err)) < 0) {
+            ident_save(cfg->data_dir, id, NULL, err, sizeof(err)) < 0) {
             fprintf(stderr, "synod: cannot record the identity of %s: %s\n", cfg->data_dir, err);
             return -1;
         }
@@ -105,7 +105,7 @@ int node_ident_peer(node *n, raft_id peer, const uint8_t *data_id, char *err, si
     }
     char e2[512];
     if (!ident_set_peer(&n->ident, peer, data_id) ||
-        ident_save(n->cfg.data_dir, &n->ident, e2, sizeof(e2)) < 0) {
+        ident_save(n->cfg.data_dir, &n->ident, NULL, e2, sizeof(e2)) < 0) {
         snprintf(err, err_len, "cannot record node %llu's data id", (unsigned long long)peer);
         return -1;
     }
@@ -117,6 +117,6 @@ void node_ident_forget(node *n, raft_id peer)
     if (!ident_peer_data_id(&n->ident, peer)) return;
     ident_forget_peer(&n->ident, peer);
     char err[512];
-    if (ident_save(n->cfg.data_dir, &n->ident, err, sizeof(err)) < 0)
+    if (ident_save(n->cfg.data_dir, &n->ident, NULL, err, sizeof(err)) < 0)
         syn_log(SYN_LOG_WARN, "cannot update %s/IDENTITY: %s", n->cfg.data_dir, err);
 }

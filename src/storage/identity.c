@@ -109,7 +109,8 @@ int ident_load(const char *dir, struct identity *out, char *err, size_t err_len)
     return rc;
 }
 
-int ident_save(const char *dir, const struct identity *id, char *err, size_t err_len)
+int ident_save(const char *dir, const struct identity *id, const struct storage_io *io, char *err,
+               size_t err_len)
 {
     char path[4200], tmp[4300];
     snprintf(path, sizeof(path), "%s/%s", dir, IDENT_FILE);
@@ -138,12 +139,12 @@ int ident_save(const char *dir, const struct identity *id, char *err, size_t err
     if (fd < 0) {
         rc = st_error(err, err_len, STORAGE_EIO, "create %s: %s", tmp, strerror(errno));
     } else {
-        rc = st_pwrite_all(NULL, fd, tmp, 0, text, (size_t)n, err, err_len);
-        if (!rc) rc = st_fsync(NULL, fd, tmp, err, err_len);
+        rc = st_pwrite_all(io, fd, tmp, 0, text, (size_t)n, err, err_len);
+        if (!rc) rc = st_fsync(io, fd, tmp, err, err_len);
         close(fd);
         if (!rc && rename(tmp, path) != 0)
             rc = st_error(err, err_len, STORAGE_EIO, "rename %s: %s", tmp, strerror(errno));
-        if (!rc) rc = st_fsync_dir(NULL, dir, err, err_len);
+        if (!rc) rc = st_fsync_dir(io, dir, err, err_len);
     }
     free(text);
     return rc;

@@ -40,8 +40,11 @@ struct identity {
  * STORAGE_ECORRUPT / STORAGE_EIO with a message naming the file and line in err. */
 int ident_load(const char *dir, struct identity *out, char *err, size_t err_len);
 
-/* Writes dir/IDENTITY atomically and durably. 0 or a negative STORAGE_* with a message. */
-int ident_save(const char *dir, const struct identity *id, char *err, size_t err_len);
+/* Writes dir/IDENTITY atomically and durably. 0 or a negative STORAGE_* with a message. io:
+ * the fault hook its write, fsyncs and the directory fsync go through (tests), or NULL. */
+struct storage_io;
+int ident_save(const char *dir, const struct identity *id, const struct storage_io *io, char *err,
+               size_t err_len);
 
 /* The recorded data id of peer node_id, NULL if none. */
 const uint8_t *ident_peer_data_id(const struct identity *id, uint64_t node_id);

@@ -1,4 +1,5 @@
 /* test_identity.c — the IDENTITY file: round trip, peers, and bad files reported (not crashed). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -59,7 +60,7 @@ static void round_trip(void **state)
     assert_true(ident_set_peer(&a, 2, d));
     assert_true(ident_set_peer(&a, 2, d)); /* replaces */
     assert_int_equal(a.n_peers, 2);
-    assert_int_equal(ident_save(dir, &a, err, sizeof(err)), 0);
+    assert_int_equal(ident_save(dir, &a, NULL, err, sizeof(err)), 0);
     assert_int_equal(ident_load(dir, &b, err, sizeof(err)), 0);
     assert_int_equal(b.node_id, 3);
     assert_string_equal(b.cluster_id, "prod");
@@ -72,6 +73,60 @@ static void round_trip(void **state)
     ident_forget_peer(&b, 1);
     assert_null(ident_peer_data_id(&b, 1));
     assert_non_null(ident_peer_data_id(&b, 2));
+}
+
+/* The storage operations ident_save makes, in order ("fsync:<path>|", "write:<path>|"...). */
+static char ops_seen[4096];
+static int note_op(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx;
+    size_t n = strlen(ops_seen);
+    const char *what = op == STORAGE_OP_FSYNC ? "fsync" : op == STORAGE_OP_WRITE ? "write" : "op";
+    snprintf(ops_seen + n, sizeof(ops_seen) - n, "%s:%s|", what, path);
+    return 0;
+}
+
+/* Durable as the WAL's files are: the .tmp written and fsync'd, then renamed, then the
+ * directory fsync'd (a power loss cannot leave a renamed file without its bytes, nor undo the
+ * rename). A failing disk is an error, not a crash. */
+static void save_is_durable(void **state)
+{
+    (void)state;
+    struct identity a;
+    memset(&a, 0, sizeof(a));
+    a.node_id = 1;
+    snprintf(a.cluster_id, sizeof(a.cluster_id), "c");
+    struct storage_io io = {0};
+    io.fault = note_op;
+    char err[512], want[512];
+    ops_seen[0] = 0;
+    assert_int_equal(ident_save(dir, &a, &io, err, sizeof(err)), 0);
+    snprintf(want, sizeof(want), "write:%s/IDENTITY.tmp|fsync:%s/IDENTITY.tmp|fsync:%s|", dir, dir,
+             dir);
+    assert_string_equal(ops_seen, want);
+    io.fault = NULL;
+    struct identity b;
+    assert_int_equal(ident_load(dir, &b, err, sizeof(err)), 0);
+    assert_int_equal(b.node_id, 1);
+}
+
+static int fail_fsync(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx, (void)path;
+    return op == STORAGE_OP_FSYNC ? EIO : 0;
+}
+
+static void save_reports_a_failing_disk(void **state)
+{
+    (void)state;
+    struct identity a;
+    memset(&a, 0, sizeof(a));
+    a.node_id = 2;
+    struct storage_io io = {0};
+    io.fault = fail_fsync;
+    char err[512];
+    assert_true(ident_save(dir, &a, &io, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "IDENTITY.tmp"));
 }
 
 static void bad_files_are_errors(void **state)
@@ -104,6 +159,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_files_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(save_is_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(save_reports_a_failing_disk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
