@@ -34,6 +34,8 @@ const char *storage_strerror(int code);
 enum storage_op {
     STORAGE_OP_WRITE, /* a write of WAL records or snapshot bytes */
     STORAGE_OP_FSYNC, /* fdatasync/fsync of a file or of the directory */
+    STORAGE_OP_SPACE, /* asking how much room the file system has (the WAL's zero-filled spare
+                         segments): a fault means "as good as full" */
 };
 
 /* Called before every write and fsync the module issues. Return 0 to let it proceed, or a

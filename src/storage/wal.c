@@ -80,7 +80,8 @@ struct wal {
     uint64_t wb_from;        /* of the last segment: writeback not yet started from here */
     uint64_t prealloc_end;   /* of the last segment: zero-filled up to here (0: grows) */
     int spare_state;         /* BGRM_ZF_*: the zero-filled spare segment (atomic: bgrm sets it) */
-    uint64_t spare_retry_at; /* no spare asked for before this many bytes (UINT64_MAX: never) */
+    uint64_t spare_retry_at; /* no spare asked for before the last segment has this many bytes
+                                (0 again in a new segment; UINT64_MAX: never) */
     uint64_t prealloc_segs;  /* segments started in a spare */
     char spare_path[WAL_PATH_MAX];
     uint8_t *buf; /* records not yet written; buf_len <= opt.buffer_max_bytes */
@@ -380,7 +381,8 @@ static void spare_kick(struct wal *w)
      * and 256 MiB more (checked again every MiB written while there is not). */
     uint64_t bytes = spare_bytes(w);
     struct statvfs vfs;
-    if (statvfs(w->dir, &vfs) != 0 ||
+    if ((w->opt.io.fault && w->opt.io.fault(w->opt.io.fault_ctx, STORAGE_OP_SPACE, w->dir)) ||
+        statvfs(w->dir, &vfs) != 0 ||
         (uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * bytes + (256ull << 20)) {
         w->spare_retry_at = w->written_bytes + (1u << 20);
         return;
@@ -435,6 +437,7 @@ static int create_segment(struct wal *w, uint64_t first_index, uint32_t flags)
     w->fd = fd;
     memcpy(w->path, path, sizeof path);
     w->written_bytes = w->synced_bytes = w->wb_from = sizeof head;
+    if (w->spare_retry_at != UINT64_MAX) w->spare_retry_at = 0; /* sizes count from here */
     w->prealloc_end = zeroed;
     if (zeroed) w->prealloc_segs++;
     return 0;

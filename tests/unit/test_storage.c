@@ -548,6 +548,77 @@ static void zero_filled_spare_failure_and_cancel(void **state)
     if (secs >= 2.0) fail_msg("closing with a spare being made took %.2f s", secs);
 }
 
+/* The file system says it has no room (STORAGE_OP_SPACE faults) while no_room is set. */
+struct space_hook {
+    bool no_room;
+    int asked;
+};
+static int space_fault(void *ctx, enum storage_op op, const char *path)
+{
+    (void)path;
+    struct space_hook *h = ctx;
+    if (op != STORAGE_OP_SPACE) return 0;
+    h->asked++;
+    return h->no_room ? ENOSPC : 0;
+}
+
+/* Appends about `bytes` of 16 KiB entries, 8 per synced batch, from *next on. */
+static void append_big(struct wal *w, uint64_t *next, uint64_t bytes)
+{
+    static uint8_t data[16384];
+    for (uint64_t done = 0; done < bytes;) {
+        for (int k = 0; k < 8; k++, done += sizeof data) {
+            struct wal_entry e = {.index = (*next)++, .term = 1, .len = sizeof data, .data = data};
+            assert_int_equal(wal_append(w, &e, 1), 0);
+        }
+        assert_int_equal(wal_sync(w), 0);
+    }
+}
+
+/* A spare segment of zeros is made only while the file system has room for two of them and
+ * 256 MiB more: while it says it has none, none is made and the log goes on in a growing
+ * segment, asking again once per MiB written (not at every batch); once there is room again,
+ * a spare is made and the log moves into it. */
+static void zero_filled_spare_waits_for_room(void **state)
+{
+    struct fx *f = *state;
+    struct space_hook h = {.no_room = true};
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 8u << 20; /* a spare is asked for past 1 MiB */
+    o.async_remove = true;
+    o.preallocate = true;
+    o.io.fault = space_fault;
+    o.io.fault_ctx = &h;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    char spare[512];
+    snprintf(spare, sizeof spare, "%s/wal-spare.tmp", f->dir);
+    uint64_t next = 1;
+    append_big(w, &next, 3500u << 10); /* 3.5 MiB: asked at 1, 2 and 3 MiB */
+    struct wal_stats st;
+    wal_stats(w, &st);
+    assert_true(h.asked >= 2 && h.asked <= 4);
+    usleep(200000);
+    assert_true(access(spare, F_OK) != 0);
+    assert_int_equal(st.prealloc_segments, 0);
+    assert_int_equal(st.n_segments, 1);
+    h.no_room = false;
+    for (int tries = 0; tries < 300; tries++) { /* bounded: the spare is 9 MiB of zeros */
+        append_big(w, &next, 128u << 10);
+        wal_stats(w, &st);
+        if (st.prealloc_segments >= 1) break;
+        usleep(10000);
+    }
+    assert_int_equal(st.prealloc_segments, 1);
+    assert_true(st.prealloc_end > st.written_bytes);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, next - 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
 static void save_snapshot_io(const char *dir, uint64_t index, uint64_t term,
                              const struct storage_io *io);
 static void save_snapshot(const char *dir, uint64_t index, uint64_t term)
@@ -2143,6 +2214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncate_suffix_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(rollover_and_truncate_across_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_filled_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(zero_filled_spare_waits_for_room, setup, teardown),
         cmocka_unit_test_setup_teardown(zero_filled_spare_failure_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(snapshot_ahead_of_log_at_open, setup, teardown),
