@@ -550,4 +550,10 @@ void raft_status_get(const raft *r, raft_status *st)
     st->lease_valid = raft_lease_valid(r);
     st->transferring = r->transfer_to != 0;
     st->transfer_to = r->transfer_to;
+    if (r->role == RAFT_LEADER)
+        for (uint32_t i = 0; i < r->n_prs; i++) {
+            const progress *pr = &r->prs[i];
+            if (pr->voter && pr->id != r->cfg.id && (r->sync_eval_left > 0 || pr->sync_pick))
+                st->waited[st->n_waited++] = pr->id;
+        }
 }

@@ -511,6 +511,10 @@ typedef struct raft_status {
     bool lease_valid;       /* leader: a lease read would be served now */
     bool transferring;      /* leader: a transfer is in progress */
     raft_id transfer_to;
+    /* leader: the followers its commit quorum waits for (its appends to the others carry
+     * sync_later; every voter while it evaluates which to pick) */
+    uint32_t n_waited;
+    raft_id waited[RAFT_MAX_MEMBERS];
 } raft_status;
 
 void raft_status_get(const raft *r, raft_status *st);

@@ -1654,11 +1654,16 @@ void node_info(node *n, resp_buf *b)
     k = snprintf(line, sizeof(line),
                  "wal_entries_written:%llu\r\nwal_sync_requests:%llu\r\nwal_fsyncs:%llu\r\n"
                  "wal_sync_thread:%d\r\nwal_segment_zero_filled:%d\r\n"
-                 "wal_zero_filled_segments:%llu\r\n",
+                 "wal_zero_filled_segments:%llu\r\nwal_deferred_syncs:%llu\r\ncommit_waits_for:",
                  (unsigned long long)n->entries_written, (unsigned long long)n->sync_batches,
                  (unsigned long long)ws.fsyncs, n->async, ws.written_bytes < ws.prealloc_end,
-                 (unsigned long long)ws.prealloc_segments);
+                 (unsigned long long)ws.prealloc_segments, (unsigned long long)n->deferred_syncs);
     resp_buf_append(b, line, (size_t)k);
+    for (uint32_t i = 0; i < st.n_waited; i++) { /* leader: the followers of its commit quorum */
+        k = snprintf(line, sizeof(line), "%s%llu", i ? "," : "", (unsigned long long)st.waited[i]);
+        resp_buf_append(b, line, (size_t)k);
+    }
+    resp_buf_append(b, "\r\n", 2);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);
     k = snprintf(line, sizeof(line),

@@ -127,6 +127,7 @@ struct node {
     const char *failpoint_path;       /* test failpoint (node_init.c), NULL in production */
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
     uint32_t sync_later_us;           /* NODE_SYNC_LATER_US, or SYNOD_TEST_SYNC_LATER_US (tests) */
+    uint64_t deferred_syncs;          /* sync requests allowed to wait (INFO wal_deferred_syncs) */
     bool failpoint_armed;             /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;

@@ -107,6 +107,7 @@ int nsync_ready(node *n, const raft_ready *rd)
          * for more of them (fewer fsyncs on this disk; its acknowledgement comes that much
          * later, and nobody waits for it) */
         uint32_t within = rd->sync_may_wait ? n->sync_later_us : 0;
+        n->deferred_syncs += within > 0;
         if (wal_async_request_within(n->wal, within, &p.ticket) < 0) {
             node_fail(n, wal_last_error(n->wal));
             return -1;

@@ -64,6 +64,11 @@ def test_follower_outside_quorum_syncs_later(make_cluster):
     print(f"fsyncs under load: node{quorum.id} {done[quorum.id]}, node{later.id} {done[later.id]}")
     assert done[later.id] < 0.5 * done[quorum.id], \
         f"the follower outside the quorum did not sync less: {done}"
+    # INFO consensus says so: the leader waits for that one, the other's syncs were deferred
+    assert leader.info(timeout=2.0)["commit_waits_for"] == str(quorum.id)
+    assert int(later.info(timeout=2.0)["wal_deferred_syncs"]) > 0
+    assert int(quorum.info(timeout=2.0)["wal_deferred_syncs"]) < int(
+        later.info(timeout=2.0)["wal_deferred_syncs"])
 
     r = leader.client(timeout=10.0)
     try:
@@ -83,9 +88,11 @@ def test_follower_outside_quorum_syncs_later(make_cluster):
                 if lat > LATER_US / 1e6 / 3:
                     slow.append((round(t - t0, 3), round(lat, 3)))
                 i += 1
+            waits = leader.info(timeout=2.0)["commit_waits_for"]
         finally:
             quorum.resume()
         print(f"node{quorum.id} stopped: {i} sequential SETs, slow ones: {slow}")
+        assert waits == str(later.id), f"the leader still waits for {waits}"
         late = [s for s in slow if s[0] > REPICK_S]
         assert not late, f"with node{quorum.id} stopped the other follower still synced later " \
             f"{REPICK_S} s on: {late[:5]}"
