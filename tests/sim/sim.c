@@ -668,6 +668,10 @@ static void sync_start(sim *s, sim_node *n)
     n->sync_flight_mark = sim_disk_mark(&n->disk);
     /* never 0: the answer always comes through the loop, out of step with it */
     int64_t lat = disk_latency(s, n) + sim_rng_range(&s->rng, 1, 30);
+    /* only entries the leader's commit quorum does not wait for (raft_ready.sync_may_wait):
+     * the server's storage thread lets that fdatasync wait up to 2 ms for more */
+    if (!n->sync_urgent) lat += sim_rng_range(&s->rng, 200, 2000);
+    n->sync_urgent = false;
     /* fdatasync jitter: one in ten takes milliseconds, longer than a replication round trip,
      * so the followers' acknowledgements often come before the leader's own sync returns */
     if (sim_rng_chance(&s->rng, 100000)) lat += sim_rng_range(&s->rng, 1000, 5000);
@@ -725,6 +729,7 @@ static void async_ready(sim *s, sim_node *n)
             n->sreq = realloc(n->sreq, n->sreq_cap * sizeof(*n->sreq));
             SYN_ASSERT(n->sreq != NULL);
         }
+        if (!rd->sync_may_wait) n->sync_urgent = true;
         struct sim_sync_req q = {.ticket = ++n->sync_req};
         if (rd->n_entries) {
             q.index = rd->entries[rd->n_entries - 1].index;

@@ -114,6 +114,7 @@ typedef struct {
     uint64_t sync_done;   /* ... and that the loop handled */
     uint64_t sync_flight; /* ticket of the fdatasync running (0: none) */
     uint64_t sync_flight_mark;
+    bool sync_urgent;          /* a ticket since the last fdatasync began had no sync_may_wait */
     uint64_t durable_term;     /* the loop's view: term of the last hard state a sync covered */
     struct sim_sync_req *sreq; /* requested, not yet handled: {ticket, last entry, hs term} */
     size_t sreq_n, sreq_cap;
