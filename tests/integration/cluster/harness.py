@@ -543,12 +543,18 @@ class SynodCluster:
         return self.nodes[node_id - 1]
 
     def start(self, wait_leader=True):
-        for n in self.nodes:
-            n.start()
-        for n in self.nodes:
-            n.wait_serving()
-        if wait_leader:
-            self.wait_leader()
+        """Starts every node; if one does not come up, stops the others (by PID) and raises: a
+        caller whose `try` begins after start() must not leave servers behind."""
+        try:
+            for n in self.nodes:
+                n.start()
+            for n in self.nodes:
+                n.wait_serving()
+            if wait_leader:
+                self.wait_leader()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self, timeout=5.0):
