@@ -85,6 +85,9 @@ def test_restricted_user_through_follower(make_cluster):
     assert d.call("ACL", "SETUSER", "admin", "on", ">adm", "+@all", "~*", "&*") == "OK"
     assert d.call("ACL", "SETUSER", "alice", "on", ">apw", "~a:*", "+@all") == "OK"
     assert d.call("FUNCTION", "LOAD", LIB) == "rlib"
+    # AUTH on f2 reads f2's applied users (docs/security.md "Reading users on a follower"):
+    # wait until it applied them (a follower outside the commit quorum may apply ~2 ms later)
+    c.wait_converged([], timeout=10)
     admin = _as(f2, "admin", "adm")
     want = None
     for phase, rule in enumerate((None, ("resetkeys", "-@all"), ("off",))):
