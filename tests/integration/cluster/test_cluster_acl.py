@@ -70,6 +70,8 @@ def test_users_replicated_through_follower_failover_and_snapshot(make_cluster):
     assert fc.call("ACL", "SETUSER", "bob", "on", "nopass", "%R~*", "+@read", "(+set ~w:*)") == "OK"
     with pytest.raises(redis.ResponseError, match="Unknown command or category name"):
         fc.call("ACL", "SETUSER", "alice", "+nosuch")  # refused on apply, alike everywhere
+    # AUTH reads the users as each node applied them (docs/security.md): wait for all of them
+    c.wait_converged([], timeout=10)
     # a restricted user's script, run through a follower: the refused pcall writes nothing
     ac = _as(f1, "alice", "apw")
     assert "can't run this command" in _denied(
