@@ -88,7 +88,28 @@ static bool pr_blocked(const raft *r, const progress *pr)
 #define SYNC_EVAL_TICKS  2
 #define SYNC_EVAL_PERIOD 250
 
-static void sync_eval_open(raft *r)
+/* Sets pick[i] for as many voters as a quorum needs besides this node, the best first by
+ * `before` (for read rounds and for the followers the commit quorum waits for). */
+static void pick_voters(const raft *r, bool (*before)(const progress *, const progress *),
+                        bool *pick)
+{
+    uint32_t need = raft_majority_size(&r->quorum);
+    for (uint32_t i = 0; i < r->n_prs; i++) {
+        pick[i] = r->prs[i].id == r->cfg.id;
+        if (pick[i] && r->prs[i].voter) need--;
+    }
+    for (; need > 0; need--) {
+        int best = -1;
+        for (uint32_t i = 0; i < r->n_prs; i++) {
+            if (pick[i] || !r->prs[i].voter) continue;
+            if (best < 0 || before(&r->prs[i], &r->prs[best])) best = (int)i;
+        }
+        if (best < 0) break;
+        pick[best] = true;
+    }
+}
+
+void raft_sync_pick_reset(raft *r)
 {
     r->sync_eval_left = SYNC_EVAL_TICKS;
     for (uint32_t i = 0; i < r->n_prs; i++) {
@@ -105,25 +126,12 @@ static bool acked_more(const progress *a, const progress *b)
 
 static void sync_eval_close(raft *r)
 {
-    uint32_t need = raft_majority_size(&r->quorum);
-    if (raft_is_voter(r, r->cfg.id)) need--;
-    for (; need > 0; need--) {
-        progress *best = NULL;
-        for (uint32_t i = 0; i < r->n_prs; i++) {
-            progress *pr = &r->prs[i];
-            if (pr->sync_pick || !pr->voter || pr->id == r->cfg.id) continue;
-            if (!best || acked_more(pr, best)) best = pr;
-        }
-        if (!best) break;
-        best->sync_pick = true;
-    }
+    bool pick[RAFT_MAX_MEMBERS];
+    pick_voters(r, acked_more, pick);
+    for (uint32_t i = 0; i < r->n_prs; i++)
+        r->prs[i].sync_pick = pick[i] && r->prs[i].id != r->cfg.id;
     r->sync_eval_left = 0;
     r->sync_eval_next = r->now_tick + SYNC_EVAL_PERIOD;
-}
-
-void raft_sync_pick_reset(raft *r)
-{
-    sync_eval_open(r);
 }
 
 /* Leader, every tick. */
@@ -139,7 +147,7 @@ void raft_sync_pick_tick(raft *r)
     if (r->sync_eval_left > 0) {
         if (--r->sync_eval_left == 0) sync_eval_close(r);
     } else if (stale || r->now_tick >= r->sync_eval_next) {
-        sync_eval_open(r);
+        raft_sync_pick_reset(r);
     }
 }
 
@@ -223,26 +231,6 @@ static bool answers_before(const progress *a, const progress *b)
     return a->ack_seq < b->ack_seq;
 }
 
-/* The voters a read round goes to (want[i]): as many as a quorum needs besides this node,
- * the promptest first. */
-static void pick_round_voters(const raft *r, bool *want)
-{
-    uint32_t need = raft_majority_size(&r->quorum);
-    for (uint32_t i = 0; i < r->n_prs; i++) {
-        want[i] = r->prs[i].id == r->cfg.id;
-        if (want[i] && r->prs[i].voter) need--;
-    }
-    for (; need > 0; need--) {
-        int best = -1;
-        for (uint32_t i = 0; i < r->n_prs; i++) {
-            if (want[i] || !r->prs[i].voter) continue;
-            if (best < 0 || answers_before(&r->prs[i], &r->prs[best])) best = (int)i;
-        }
-        if (best < 0) break;
-        want[best] = true;
-    }
-}
-
 /* One heartbeat round: renews the lease and confirms pending ReadIndex requests (§6.4).
  * The periodic round (every heartbeat_tick) goes to every follower and learner. A round sent
  * only for pending reads (reads_only) goes to just enough voters for a quorum, those that
@@ -252,7 +240,7 @@ static void pick_round_voters(const raft *r, bool *want)
 void raft_bcast_heartbeat_to(raft *r, bool reads_only)
 {
     bool want[RAFT_MAX_MEMBERS];
-    if (reads_only) pick_round_voters(r, want);
+    if (reads_only) pick_voters(r, answers_before, want);
     r->round++;
     r->round_tick[r->round % ROUND_RING] = r->now_tick;
     raft_reads_assign_round(r);
