@@ -62,6 +62,7 @@ struct wal_async {
     struct storage_io io; /* copy of the WAL's (the fault hook is called from the thread) */
     uint64_t fsyncs;
     uint64_t sync_us_max; /* longest fdatasync since the last poll */
+    uint64_t wakes;       /* the thread's returns from a wait (signalled, or its deadline) */
 };
 
 struct wal {
@@ -837,6 +838,12 @@ void wal_stats(const struct wal *w, struct wal_stats *out)
     out->fsyncs = w->fsyncs + w->async_fsyncs;
     out->prealloc_end = w->prealloc_end;
     out->prealloc_segments = w->prealloc_segs;
+    out->async_wakes = 0;
+    if (w->as) {
+        pthread_mutex_lock(&w->as->mu);
+        out->async_wakes = w->as->wakes;
+        pthread_mutex_unlock(&w->as->mu);
+    }
 }
 
 /* ---- asynchronous group commit (the storage thread) ---- */
@@ -846,14 +853,17 @@ static void *async_run(void *arg)
     struct wal_async *a = arg;
     pthread_mutex_lock(&a->mu);
     for (;;) {
-        while (!a->stop && (a->req == a->done || a->err))
+        while (!a->stop && (a->req == a->done || a->err)) {
             pthread_cond_wait(&a->cv, &a->mu);
+            a->wakes++;
+        }
         if (a->stop) break;
         uint64_t now = mono_us();
         if (a->due_us > now) { /* only delayed requests (wal_async_request_within) wait */
             struct timespec ts = {(time_t)(a->due_us / 1000000),
                                   (long)(a->due_us % 1000000) * 1000};
             (void)pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            a->wakes++;
             continue; /* stop, a request due sooner, or the time came */
         }
         /* the newest request: one fdatasync covers every one made before it (group commit) */
@@ -983,11 +993,17 @@ int wal_async_request_within(struct wal *w, uint32_t within_us, uint64_t *ticket
     }
     *ticket = ++a->req;
     uint64_t due = within_us ? mono_us() + within_us : 0;
-    if (due < a->due_us) a->due_us = due;
+    /* The thread needs waking only when this request is due sooner than what it waits for
+     * (idle: UINT64_MAX); a request due later joins the sync already due, or the one the
+     * thread starts after its current fdatasync (it looks at req again before it sleeps).
+     * Waking it for each delayed request cost a follower that syncs later two context
+     * switches per append. */
+    bool wake = due < a->due_us;
+    if (wake) a->due_us = due;
     a->req_seq = seq;
     a->req_bytes = w->written_bytes;
     a->req_index = w->written_index;
-    pthread_cond_signal(&a->cv);
+    if (wake) pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return 0;
 }

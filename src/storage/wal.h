@@ -194,6 +194,7 @@ struct wal_stats {
     uint64_t fsyncs;            /* fdatasync calls on segments so far */
     uint64_t prealloc_end;      /* zero-filled space of the last segment ends here (0: it grows) */
     uint64_t prealloc_segments; /* segments started in a zero-filled spare so far */
+    uint64_t async_wakes;       /* the storage thread's wake-ups from a wait (0: none running) */
 };
 void wal_stats(const struct wal *w, struct wal_stats *out);
 /* The longest fdatasync of a segment (by wal_sync, or by the storage thread as of the last

@@ -1929,8 +1929,25 @@ static void async_request_within(void **state)
     assert_int_equal(async_wait(w, t3, &done), 0);
     assert_true(now_us() - t0 < 5000000);
     assert_int_equal(wal_synced_index(w), 40);
+    /* requests due later than the one already waited for do not wake the thread: fifty
+     * delayed requests, one after the other, cost it the wake-up of the first and its deadline
+     * (waking it for each cost a follower that syncs later two context switches per append) */
+    append_range(w, 41, 41, 1);
+    assert_int_equal(wal_async_request_within(w, 100000, &t1), 0);
+    wal_stats(w, &st);
+    uint64_t wakes0 = st.async_wakes;
+    for (uint64_t i = 42; i <= 91; i++) {
+        append_range(w, i, i, 1);
+        assert_int_equal(wal_async_request_within(w, 100000, &t2), 0);
+        struct timespec gap = {0, 300000}; /* the thread is back in its wait */
+        nanosleep(&gap, NULL);
+    }
+    assert_int_equal(async_wait(w, t2, &done), 0);
+    assert_int_equal(wal_synced_index(w), 91);
+    wal_stats(w, &st);
+    assert_true(st.async_wakes - wakes0 <= 4);
     /* closing with a ticket waiting does not wait for its deadline */
-    append_range(w, 41, 50, 1);
+    append_range(w, 92, 100, 1);
     assert_int_equal(wal_async_request_within(w, 10000000, &t1), 0);
     t0 = now_us();
     wal_close(w);
