@@ -20,6 +20,25 @@ static void storage_log(void *ctx, const char *msg)
  * environment, once the WAL is open every WAL write and fsync fails with ENOSPC while <path>
  * exists, so the integration tests can fill the disk of one node at a chosen moment (also before
  * its first Ready). Unset in production: no hook is installed and nothing is checked. */
+/* Whether an fsync may go on under SYNOD_FAILPOINT_FSYNC_STALL: when <path> is gone, or when
+ * it holds a count k > 0 (then k - 1 is written back: k more fsyncs pass, the next one stalls
+ * again; a test lets exactly one sync finish while the next hangs). Any other content: stall. */
+static bool stall_lets_through(const char *path)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f) return errno == ENOENT;
+    long k = 0;
+    bool pass = fscanf(f, "%ld", &k) == 1 && k > 0;
+    if (pass) {
+        rewind(f);
+        fprintf(f, "%ld\n", k - 1);
+        fflush(f);
+        (void)!ftruncate(fileno(f), ftell(f));
+    }
+    fclose(f);
+    return pass;
+}
+
 static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
 {
     const node *n = ctx;
@@ -29,7 +48,7 @@ static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
      * whose fsync hangs), on whichever thread issues it; what must wait for that fsync (a
      * follower's acknowledgement, the leader's own vote in the commit quorum) waits too. */
     if (op == STORAGE_OP_FSYNC && n->failpoint_stall_path)
-        while (access(n->failpoint_stall_path, F_OK) == 0) {
+        while (!stall_lets_through(n->failpoint_stall_path)) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }

@@ -9,6 +9,7 @@ acknowledged before a majority had it on disk: a power loss of those two would l
 import os
 import sys
 import threading
+import time
 
 import pytest
 import redis
@@ -134,3 +135,73 @@ def test_deposed_leader_holds_its_messages_until_its_fsync(stall_cluster):
     assert first and first[0] != "OK", f"write acknowledged while the leader's fsync hung: {first}"
     assert not acked, f"writes acknowledged through {acked} while the old leader's fsync hung"
     wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+
+
+def _stall_count(path, k):
+    """Let k more fsyncs of the node through, then stall again (the failpoint's count form)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(f"{k}\n")
+    os.replace(tmp, path)
+
+
+def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
+    """Two syncs in flight on a follower's storage thread: the first returns, the second hangs.
+    The acknowledgement held for the second must stay held (node_sync.c: a held message leaves
+    once the sync of its own ticket returned, not an earlier one). The follower outside the
+    leader's commit quorum (it syncs later: on its storage thread) gets W1 and its fsync hangs;
+    the quorum follower is stopped, so W2 needs that follower; then exactly one fsync (W1's) is
+    let through while the next (W2's) hangs: W2 must not be acknowledged. Fails when held
+    messages of the next ticket leave with the previous one's sync."""
+    c, stalls = stall_cluster()
+    ld = c.wait_leader()
+    r = ld.client()
+    picked = []
+
+    def one_picked():
+        for i in range(20):
+            r.set(f"warm:{i}", i)
+        ids = ld.info()["commit_waits_for"].split(",")
+        picked[:] = ids
+        return len(ids) == 1
+
+    wait_for(one_picked, 10, what="the leader waiting for one follower")
+    quorum = next(n for n in c.nodes if str(n.id) == picked[0])
+    later = next(n for n in c.nodes if n is not ld and n is not quorum)
+    wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
+    _stall_count(stalls[later.id], 0)  # its next fsync hangs
+    reqs0 = int(later.info()["wal_sync_requests"])
+    fsyncs0 = int(later.info()["wal_fsyncs"])
+    assert r.set("w1", "1")  # leader + quorum follower; `later` syncs it on its thread: hangs
+    wait_for(lambda: int(later.info()["wal_sync_requests"]) > reqs0, 5, what="W1's sync asked")
+    time.sleep(0.1)  # past the 2 ms a later sync may wait: the thread is in the hung fsync
+    quorum.pause()  # from here the leader has one election timeout (>= 240 ms) to commit W2
+    reqs1 = int(later.info()["wal_sync_requests"])
+    second = []
+    t = threading.Thread(target=lambda: second.append(write_during_stall_s(ld, 3.0)), daemon=True)
+    t.start()
+    try:
+        wait_for(lambda: int(later.info()["wal_sync_requests"]) > reqs1, 5, interval=0.005,
+                 what="W2's sync asked")
+        _stall_count(stalls[later.id], 1)  # W1's fsync returns; W2's hangs
+        wait_for(lambda: int(later.info()["wal_fsyncs"]) == fsyncs0 + 1, 5, interval=0.005,
+                 what="exactly the first fsync returned")
+        time.sleep(0.5)
+        early = list(second)
+        assert int(later.info()["wal_fsyncs"]) == fsyncs0 + 1
+    finally:
+        os.remove(stalls[later.id])
+        quorum.resume()
+    t.join(5)
+    assert "OK" not in early, f"W2 acknowledged while no follower had synced it: {early}"
+    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+
+
+def write_during_stall_s(leader, timeout):
+    r = leader.client(timeout=timeout)
+    try:
+        return "OK" if r.set("w2", "2") else "not set"
+    except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
+        return f"error: {e!r}"
+    finally:
+        r.close()
