@@ -128,6 +128,7 @@ enum {
     EV_TWO,      /* ev on the source, ev2 on the destination (SMOVE, RENAME, COPY) */
     EV_XGROUP,   /* "xgroup-<subcommand>" on the stream (consumers: by their count) */
     EV_CONSUMER, /* XREADGROUP, XCLAIM, XAUTOCLAIM: "xgroup-createconsumer" if one was made */
+    EV_XADD,     /* "xadd", then "xtrim" if its MAXLEN / MINID removed entries (by the count) */
 };
 
 typedef struct {
@@ -222,7 +223,8 @@ static const ev_spec specs[] = {
     {"srem", ST, EV_FIRST, "srem", NULL, 0},
     {"sunionstore", ST, EV_STORE, "sunionstore", NULL, 1},
     {"unlink", G, EV_DELS, "del", NULL, 0},
-    {"xadd", T, EV_FIRST, "xadd", NULL, 0},
+    {"xadd", T, EV_XADD, "xadd", NULL, 0},
+    {"xadd_effect", T, EV_XADD, "xadd", NULL, 0}, /* XADD as logged (stream.c) */
     {"xautoclaim", T, EV_CONSUMER, NULL, NULL, 0},
     {"xclaim", T, EV_CONSUMER, NULL, NULL, 0},
     {"xdel", T, EV_FIRST, "xdel", NULL, 0},
@@ -231,6 +233,7 @@ static const ev_spec specs[] = {
     {"xreadgroup_woken", T, EV_CONSUMER, NULL, NULL, 0},
     {"xsetid", T, EV_FIRST, "xsetid", NULL, 0},
     {"xtrim", T, EV_FIRST, "xtrim", NULL, 0},
+    {"xtrim_effect", T, EV_FIRST, "xtrim", NULL, 0}, /* XTRIM as logged (stream.c) */
     {"zadd", Z, EV_FIRST, "zadd", NULL, 0},
     {"zdiffstore", Z, EV_STORE, "zdiffstore", NULL, 1},
     {"zincrby", Z, EV_FIRST, "zincr", NULL, 0},
@@ -277,6 +280,14 @@ static const data_arg *group_arg(const ev_spec *sp, int argc, const data_arg *ar
     return &argv[2]; /* XREADGROUP GROUP g c; XCLAIM / XAUTOCLAIM key g c */
 }
 
+/* The entries of the stream at key (0: none, or not a stream). */
+static uint64_t stream_entries(data_store *ds, const data_arg *key)
+{
+    dpos pos;
+    if (!dict_find(&ds->keys, key->ptr, key->len, &pos) || (*pos.slot)->type != DT_STREAM) return 0;
+    return stream_of(*pos.slot)->entries.count;
+}
+
 static int pop_type(const ev_spec *sp)
 {
     return sp->cls == DATA_NOTIFY_LIST ? DATA_BLOCK_LIST : DATA_BLOCK_ZSET;
@@ -297,6 +308,8 @@ static void track(data_store *ds, const ev_spec *sp, const data_arg *key, int64_
     k->live = data_key_state(ds, key->ptr, key->len, now_ms) == DATA_KEY_LIVE;
     if (sp->kind == EV_POP)
         k->count = data_block_available(ds, pop_type(sp), key->ptr, key->len, now_ms);
+    else if (sp->kind == EV_XADD)
+        k->count = stream_entries(ds, key);
     else
         k->count = consumers(ds, key, group);
 }
@@ -377,6 +390,11 @@ void notify_after(data_store *ds, const void *spec, int argc, const data_arg *ar
     static const char *const expiry_opts[] = {"ex", "px", "exat", "pxat", NULL};
     switch (sp->kind) {
     case EV_FIRST: key_events(ds, &k[0], sp->cls, sp->ev, now_ms); break;
+    case EV_XADD: /* one entry added: fewer than count + 1 after it means the trim removed some */
+        key_events(ds, &k[0], sp->cls, sp->ev, now_ms);
+        if (stream_entries(ds, &k[0].key) < k[0].count + 1)
+            ev(ds, DATA_NOTIFY_STREAM, "xtrim", &k[0].key);
+        break;
     case EV_DELS:
         for (size_t i = 0; i < n; i++)
             if (k[i].live && !live_now(ds, &k[i].key, now_ms))

@@ -353,6 +353,34 @@ SCENARIOS = [
         ],
     ),
     (
+        # XADD that trims raises "xtrim" after "xadd" (only when entries went); with a
+        # stream-node-max-entries other than 100 the leader logs XADD / XTRIM as XADD_EFFECT /
+        # XTRIM_EFFECT: the same events (Redis's unit/pubsub "stream events" test runs after
+        # stream-cgroups left it at 2)
+        "keyspace_stream_trims",
+        [
+            ("p", "CONFIG", "SET", "notify-keyspace-events", "KEA"),
+            ("s", "PSUBSCRIBE", "__key*__:*"),
+            ("p", "XADD", "t", "NOMKSTREAM", "1-1", "f", "v"),
+            ("p", "XADD", "t", "1-1", "f", "v"),
+            ("p", "XADD", "t", "MAXLEN", "5", "2-1", "f", "v"),
+            ("p", "XADD", "t", "MAXLEN", "=", "1", "3-1", "f", "v"),
+            ("p", "XADD", "t", "MINID", "4-1", "4-1", "f", "v"),
+            ("p", "XADD", "t", "MAXLEN", "0", "5-1", "f", "v"),
+            ("p", "XLEN", "t"),
+            ("p", "XTRIM", "t", "MAXLEN", "0"),
+            ("p", "CONFIG", "SET", "stream-node-max-entries", "2"),
+            ("p", "XADD", "u", "1-1", "f", "v"),
+            ("p", "XADD", "u", "2-1", "f", "v"),
+            ("p", "XADD", "u", "MAXLEN", "1", "3-1", "f", "v"),
+            ("p", "XTRIM", "u", "MAXLEN", "0"),
+            ("p", "XTRIM", "u", "MAXLEN", "0"),
+            ("p", "XSETID", "u", "9-0"),
+            ("p", "CONFIG", "SET", "stream-node-max-entries", "100"),
+            ("p", "CONFIG", "SET", "notify-keyspace-events", ""),
+        ],
+    ),
+    (
         "keyspace_config_values",
         [
             ("p", "CONFIG", "SET", "notify-keyspace-events", "gKE"),
