@@ -681,7 +681,8 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     return 0;
 }
 
-int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
+                    bool prelude)
 {
     fconn *fc;
     int rc = conn_for(f, addr, c, &fc);
@@ -689,6 +690,11 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
     bool was_idle = fc->w_n == 0;
     rc = select_user(fc, c);
     if (rc == 0) rc = select_db(fc, c->db);
+    if (rc == 0 && prelude) {
+        static const data_arg pre[2] = {{"SYNOD", 5}, {"PRELUDE", 7}};
+        rc = push_waiter(fc, NULL);
+        if (rc == 0) add_command(obuf(fc), 2, pre);
+    }
     if (rc == 0) rc = push_waiter(fc, c);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
@@ -697,6 +703,16 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
     c->async_kind = ASYNC_FWD;
     if (!fc->connecting) (void)fconn_write(fc);
     return 0;
+}
+
+int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    return send_cmd(f, addr, c, argc, argv, false);
+}
+
+int fwd_send_prelude(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    return send_cmd(f, addr, c, argc, argv, true);
 }
 
 static void own_free(fconn *fc)

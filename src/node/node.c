@@ -1277,8 +1277,13 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
         c->noreplicas_run = false; /* its read, if any, was answered */
         c->migrating = false;      /* its MIGRATE too */
     }
+    bool wanted = c->prelude_wanted; /* set by this request (SYNOD PRELUDE): for the next */
     int rc = route_cmd(n, c, argc, argv);
-    if (rc != NODE_STALL) c->prelude_passed = false; /* the next request is another one */
+    if (rc != NODE_STALL) { /* the next request is another one */
+        c->prelude_passed = false;
+        c->relay_prelude = false;
+        if (wanted) c->prelude_wanted = false;
+    }
     return rc;
 }
 
@@ -1382,21 +1387,37 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         }
     }
     data_arg errv[4];
-    if (sk == SCRIPT_WRITE && !c->forwarded && !c->prelude_passed && script_is_call(argc, argv)) {
-        held_reply held = {0};
-        if (!run_prelude(n, c, argc, argv, c->n_async ? &held : NULL)) {
-            if (!c->n_async) return NODE_DONE; /* answered */
-            /* earlier replies are still to come: what is logged answers in order, a script
-             * that ended by running again from the log, a killed one (or a compile error) by
-             * a script that replies the error */
-            if (held.error) {
-                errv[0] = (data_arg){"EVAL", 4};
-                errv[1] = (data_arg){"return redis.error_reply(ARGV[1])", 33};
-                errv[2] = (data_arg){"0", 1};
-                errv[3] = (data_arg){c->prelude_err, held.len};
-                memcpy(c->prelude_err, held.msg, held.len);
-                argc = 4;
-                argv = errv;
+    /* The prelude runs where the client is (a relayed request had it on its follower, unless
+     * that asked for it here: SYNOD PRELUDE). A follower holds the reply of a script it has not
+     * cached: if it ends in the prelude, it is relayed and logged even so, and every node caches
+     * it; an EVALSHA it has not cached is relayed for the leader to run the prelude. So the
+     * leader's cache, which SCRIPT EXISTS answers from, has every script run anywhere. */
+    if (sk == SCRIPT_WRITE && (!c->forwarded || c->prelude_wanted) && !c->prelude_passed &&
+        script_is_call(argc, argv)) {
+        bool cached = n->role == RAFT_LEADER || script_is_cached(n->host->scripts, argc, argv);
+        if (!cached && !script_has_body(argc, argv)) {
+            c->relay_prelude = true; /* an unknown EVALSHA: the leader runs its prelude */
+        } else {
+            bool hold = c->n_async || !cached;
+            held_reply held = {0};
+            if (!run_prelude(n, c, argc, argv, hold ? &held : NULL)) {
+                if (!hold) return NODE_DONE;     /* answered */
+                if (held.error && !c->n_async) { /* killed, or a compile error: final */
+                    nreply_errorf(n, c, "%.*s", (int)held.len, held.msg);
+                    return NODE_DONE;
+                }
+                /* earlier replies are still to come: what is logged answers in order, a
+                 * script that ended by running again from the log, a killed one (or a compile
+                 * error) by a script that replies the error */
+                if (held.error) {
+                    errv[0] = (data_arg){"EVAL", 4};
+                    errv[1] = (data_arg){"return redis.error_reply(ARGV[1])", 33};
+                    errv[2] = (data_arg){"0", 1};
+                    errv[3] = (data_arg){c->prelude_err, held.len};
+                    memcpy(c->prelude_err, held.msg, held.len);
+                    argc = 4;
+                    argv = errv;
+                }
             }
         }
         c->prelude_passed = true; /* not again if it stalls below */
@@ -1431,8 +1452,9 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
     const char *addr = leader_client_addr(n);
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
-    int rc = blocking ? fwd_send_blocking(n->fw, addr, c, argc, argv)
-                      : fwd_send(n->fw, addr, c, argc, argv);
+    int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv)
+             : c->relay_prelude ? fwd_send_prelude(n->fw, addr, c, argc, argv)
+                                : fwd_send(n->fw, addr, c, argc, argv);
     if (rc < 0) return stall(c);
     return NODE_DONE;
 }

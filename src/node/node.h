@@ -67,6 +67,8 @@ typedef struct node_client {
     bool oom_script;
     bool prelude_passed;   /* the request being routed had its script prelude (node.c) */
     char prelude_err[512]; /* ... and the error it ended with, logged in its place */
+    bool relay_prelude;    /* follower: relay it behind SYNOD PRELUDE (an unknown EVALSHA) */
+    bool prelude_wanted;   /* leader: a relayed request whose prelude is to run here */
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
     bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */

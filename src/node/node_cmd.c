@@ -141,6 +141,9 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
     } else if (is(sub, "forwarded") && argc == 2) {
         c->forwarded = 1;
         nreply_status(n, c, "OK");
+    } else if (is(sub, "prelude") && argc == 2) { /* internal: a relay's next request's */
+        c->prelude_wanted = c->forwarded;         /* script prelude runs here */
+        nreply_status(n, c, "OK");
     } else if (is(sub, "watched")) { /* internal: a follower's watched keys ahead of its EXEC */
         nwatch_relayed(n, c, argc, argv);
     } else if (is(sub, "consistency") && argc <= 3) {

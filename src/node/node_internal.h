@@ -84,6 +84,8 @@ void fwd_destroy(fwd *f);
  * arrives (c->n_async is decremented). 0, or -EAGAIN: a connection to another address still has
  * replies to relay (retry later), -ENOMEM. */
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+/* fwd_send behind SYNOD PRELUDE: the leader runs the script's prelude (node.c) */
+int fwd_send_prelude(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
 void fwd_client_freed(fwd *f, client *c);
 /* c's queued transaction as one contiguous MULTI ... EXEC; only EXEC's reply reaches c. */
 int fwd_send_multi(fwd *f, const char *addr, client *c);

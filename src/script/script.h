@@ -124,6 +124,14 @@ void script_set_prelude_fast(script_engine *se, int on);
 /* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
 int script_is_call(int argc, const data_arg *argv);
 
+/* Is the script such a call runs in this node's cache (EVAL: its body; EVALSHA: its SHA1)?
+ * FCALL: always 1 (functions are replicated state). A follower holds the prelude's reply of a
+ * script it has not cached and relays the call even if it ended there, so that the leader's
+ * cache, which SCRIPT EXISTS answers from, has every script (docs/scripting.md, "The prelude"). */
+int script_is_cached(script_engine *se, int argc, const data_arg *argv);
+/* Does such a call carry what it runs (EVAL's body, FCALL's function name): 0 for EVALSHA. */
+int script_has_body(int argc, const data_arg *argv);
+
 /* Before a SCRIPT_WRITE command is proposed: EVALSHA / EVALSHA_RO become EVAL / EVAL_RO with the
  * script body (out[0..argc), argv's other arguments shared; the body points into the engine's
  * cache, valid until the next script_* call). EVAL and SCRIPT LOAD bodies are compiled and cached

@@ -626,6 +626,32 @@ int script_is_call(int argc, const data_arg *argv)
                          sarg_is(&argv[0], "fcall"));
 }
 
+int script_is_cached(script_engine *se, int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_is_cached(se, argc - 2, argv + 2);
+    if (argc < 2) return 0;
+    lua_State *L = se->L;
+    if (sarg_is(&argv[0], "evalsha")) {
+        cache_get(se, argv[1].ptr, argv[1].len);
+    } else if (sarg_is(&argv[0], "eval")) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_bodies);
+        lua_pushlstring(L, argv[1].ptr, argv[1].len);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+    } else {
+        return 1; /* FCALL: functions are replicated state */
+    }
+    int found = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return found;
+}
+
+int script_has_body(int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_has_body(argc - 2, argv + 2);
+    return argc >= 1 && !sarg_is(&argv[0], "evalsha");
+}
+
 void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx)
 {
     se->busy_cb = cb;

@@ -183,3 +183,44 @@ def test_scripts_replicate_deterministically(make_cluster):
         assert not diff, f"SCRIPT_SEED={seed}: node{nid} differs: {list(diff.items())[:3]}"
     print(f"{stats['ok']} scripts applied, {stats['retries']} retries after the leader kill, "
           f"{len(ref)} keys identical on 3 nodes")  # fmt: skip
+
+
+def _sha(body):
+    import hashlib
+
+    return hashlib.sha1(body.encode()).hexdigest()
+
+
+def test_script_cache_is_one_servers(make_cluster):
+    """EVAL of a script that ends before any data command (its prelude ends where the client
+    is, nothing logged) through any node, then SCRIPT EXISTS and EVALSHA through any node: the
+    cluster answers as one Redis would (Redis's unit/scripting "SCRIPT EXISTS - can detect
+    already defined scripts?" run against a follower). Seen failing with a follower running
+    the prelude of a script it had never seen: SCRIPT EXISTS (answered by the leader) said 0,
+    and an EVALSHA through the other follower answered NOSCRIPT."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    for i, via in enumerate([f1, leader, f2]):
+        body = "return %d+%d" % (i, i)
+        cl = via.client(timeout=10.0)
+        assert cl.execute_command("EVAL", body, 0) == 2 * i
+        for n in c.nodes:
+            assert n.client(timeout=10.0).execute_command(
+                "SCRIPT", "EXISTS", _sha(body), "0" * 40
+            ) == [1, 0], f"EVAL through node {via.id}, SCRIPT EXISTS through node {n.id}"
+            assert n.client(timeout=10.0).execute_command("EVALSHA", _sha(body), 0) == 2 * i, (
+                f"EVAL through node {via.id}, EVALSHA through node {n.id}"
+            )
+    # a script only the leader has (it ended in the leader's prelude): an EVALSHA through a
+    # follower runs its prelude on the leader, where it ends: answered, nothing logged
+    body = "return 'only on the leader'"
+    assert leader.client(timeout=10.0).execute_command("EVAL", body, 0) == "only on the leader"
+    applied = int(leader.client().info("consensus")["last_applied"])
+    assert f1.client(timeout=10.0).execute_command("EVALSHA", _sha(body), 0) == "only on the leader"
+    assert int(leader.client().info("consensus")["last_applied"]) == applied
+    # a follower that has the script cached still answers it itself (the prelude ends there)
+    for n in (f1, f2):
+        assert n.client(timeout=10.0).execute_command("EVAL", "return 0+0", 0) == 0
+    with pytest.raises(redis.exceptions.NoScriptError):
+        f1.client(timeout=10.0).execute_command("EVALSHA", "f" * 40, 0)
