@@ -205,3 +205,53 @@ def write_during_stall_s(leader, timeout):
         return f"error: {e!r}"
     finally:
         r.close()
+
+
+def _write(leader, key, timeout):
+    r = leader.client(timeout=timeout)
+    try:
+        return "OK" if r.set(key, "1") else "not set"
+    except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
+        return f"error: {e!r}"
+    finally:
+        r.close()
+
+
+def test_leader_counts_each_entry_only_after_its_own_sync(stall_cluster):
+    """Two syncs in flight on the leader's storage thread: the first (W1's) returns, the second
+    (W2's) hangs. The one live follower acknowledges both, so W2 commits as soon as the leader
+    counts its own copy: that must wait for W2's own sync (node_sync.c on_done: a pending
+    persisted report leaves with the sync of its ticket, not an earlier one). Fails when the
+    leader reports the next ticket's entries persisted with the previous sync."""
+    c, stalls = stall_cluster()
+    ld, fol_a, fol_b = setup_two_live(c)
+    _stall_count(stalls[ld.id], 0)  # the leader's next fsync hangs
+    reqs0 = int(ld.info()["wal_sync_requests"])
+    fsyncs0 = int(ld.info()["wal_fsyncs"])
+    first, second = [], []
+    t1 = threading.Thread(target=lambda: first.append(_write(ld, "w1", 8.0)), daemon=True)
+    t2 = threading.Thread(target=lambda: second.append(_write(ld, "w2", 4.0)), daemon=True)
+    try:
+        t1.start()
+        wait_for(lambda: int(ld.info()["wal_sync_requests"]) > reqs0, 5, interval=0.005,
+                 what="W1's sync asked")
+        time.sleep(0.1)  # the storage thread is in W1's hung fsync
+        reqs1 = int(ld.info()["wal_sync_requests"])
+        t2.start()
+        wait_for(lambda: int(ld.info()["wal_sync_requests"]) > reqs1, 5, interval=0.005,
+                 what="W2's sync asked")
+        time.sleep(0.1)  # fol_a has acknowledged W2 meanwhile
+        _stall_count(stalls[ld.id], 1)  # W1's fsync returns; W2's hangs
+        wait_for(lambda: int(ld.info()["wal_fsyncs"]) == fsyncs0 + 1, 5, interval=0.005,
+                 what="exactly the first fsync returned")
+        time.sleep(0.5)
+        early = list(second)
+        assert int(ld.info()["wal_fsyncs"]) == fsyncs0 + 1
+        t1.join(8)
+        assert first == ["OK"], f"W1 (its sync returned) was not acknowledged: {first}"
+    finally:
+        os.remove(stalls[ld.id])
+        fol_b.resume()
+    t2.join(5)
+    assert "OK" not in early, f"W2 acknowledged before the leader's sync of it returned: {early}"
+    wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
