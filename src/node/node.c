@@ -650,6 +650,8 @@ static void on_soft_state(node *n, const raft_soft_state *ss)
         n->evict_wait_index = 0;
         n->expire_wait_index = 0;
         n->blk_retry_index = 0;
+        n->role = ss->role;
+        nwatch_became_leader(n); /* from here on it stamps what it applies */
     }
     n->role = ss->role;
     n->leader = ss->leader;

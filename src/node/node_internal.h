@@ -367,6 +367,8 @@ void nmigrate_deinit(node *n);
 void nwatch_init(node *n);
 void nwatch_deinit(node *n);
 void nwatch_horizon(node *n, uint64_t index);
+/* The node became leader: it stamps from its applied index on (followers keep no stamps). */
+void nwatch_became_leader(node *n);
 /* Memory hint: the stamps a write of key (in the selected database) will update. */
 void nwatch_prefetch(const node *n, const char *key, size_t len);
 void nwatch_cmd(node *n, client *c, int argc, const data_arg *argv);

@@ -132,3 +132,41 @@ def test_optimistic_increments_lose_nothing(make_cluster):
     assert done["aborted"] > 0, "no contention: the test proved nothing"
     vals = c.wait_converged(["counter"])
     assert vals["counter"] == "240", f"lost updates: {vals} after {done}"
+
+
+def test_watch_across_a_leader_change(make_cluster):
+    """WATCH on a follower, the key modified through another node while it is still a follower,
+    then that follower becomes leader and decides the EXEC: it must return nil. Followers keep
+    no stamps (only the leader decides), so the new leader must count everything it applied
+    before its leadership as unknown (its horizon). Seen failing (the EXEC ran: a lost update)
+    with the horizon left where it was when the node became leader."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    rc(leader).set("k", "v0")
+    wait_for(lambda: local_get(f1, "k") == "v0", 5, what="f1 to apply k")
+    p = rc(f1).pipeline()
+    p.watch("k")
+    rc(f2).set("k", "v1")  # applied by f1 as a follower
+    wait_for(lambda: local_get(f1, "k") == "v1", 5, what="f1 to apply the change")
+    rc(leader).execute_command("SYNOD", "TRANSFER-LEADER", str(f1.id))
+    wait_for(lambda: c.leader() is f1, 10, what="f1 to lead")
+    p.multi()
+    p.set("k", "mine")
+    with pytest.raises(redis.WatchError):
+        p.execute()
+    assert rc(f1).get("k") == "v1"
+    # a WATCH taken once it leads is decided by its own stamps
+    p = rc(f1).pipeline()
+    p.watch("k")
+    p.multi()
+    p.set("k", "mine")
+    assert p.execute() == [True]
+    p = rc(f2).pipeline()
+    p.watch("k")
+    rc(leader).set("k", "v2")
+    p.multi()
+    p.set("k", "lost")
+    with pytest.raises(redis.WatchError):
+        p.execute()
+    assert rc(f1).get("k") == "v2"
