@@ -66,7 +66,9 @@ typedef struct fconn {
     char *user;
     bool awaiting_nonce; /* RELAY_SECRET: the challenge is not in yet; requests wait in held */
     resp_buf held;
-    raft_id leader_id; /* whom the proof is made for: the leader when the connection opened */
+    raft_id leader_id;      /* whom the proof is made for: the leader when the connection opened */
+    uint64_t replies;       /* an own connection's: replies its client got */
+    uint64_t unblocked_req; /* ... the request (replies + 1) SYNOD UNBLOCK-SELF was sent for */
     struct fconn *next;
 } fconn;
 
@@ -184,6 +186,7 @@ static void fconn_close(fconn *fc, const char *why)
     fc->in_len = 0;
     fc->held.len = 0;
     fc->awaiting_nonce = false;
+    fc->unblocked_req = 0;
     free(fc->user);
     fc->user = NULL;
 }
@@ -332,6 +335,7 @@ static void fconn_read(fconn *fc)
             if (handshake_reply(fc, c, fc->in + pos, (size_t)rl) < 0) return;
         } else if (c) {
             node *nd = fc->f->n;
+            if (fc->owner) fc->replies++;
             nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
             node_client_done(nd, c);
         }
@@ -445,9 +449,10 @@ static int fconn_open(fconn *fc, const char *addr)
     return 0;
 }
 
-static int push_waiter(fconn *fc, client *c)
+/* Room for k more waiters: 0, or -EAGAIN / -ENOMEM. */
+static int reserve_waiters(fconn *fc, size_t k)
 {
-    if (fc->w_n == fc->w_cap) {
+    while (fc->w_cap - fc->w_n < k) {
         if (fc->w_cap >= FWD_WAITERS_MAX) return -EAGAIN;
         size_t ncap = fc->w_cap ? fc->w_cap * 2 : 256;
         client **nw = malloc(ncap * sizeof(*nw));
@@ -459,6 +464,13 @@ static int push_waiter(fconn *fc, client *c)
         fc->w_cap = ncap;
         fc->w_head = 0;
     }
+    return 0;
+}
+
+static int push_waiter(fconn *fc, client *c)
+{
+    int rc = reserve_waiters(fc, 1);
+    if (rc < 0) return rc;
     fc->w[(fc->w_head + fc->w_n) % fc->w_cap] = c;
     fc->w_n++;
     return 0;
@@ -564,7 +576,8 @@ static bool is_cmd(const data_arg *a, const char *s)
     return a->len == strlen(s) && strncasecmp(a->ptr, s, a->len) == 0;
 }
 
-int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
+                      int repeats)
 {
     int proto = f->n->host->reply->is_resp3(c->conn) ? 3 : 2;
     fconn *fc = c->relay;
@@ -591,13 +604,19 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
             return rc;
         }
     }
-    if (select_user(fc, c) < 0 || select_db(fc, c->db) < 0 || push_waiter(fc, c) < 0) {
+    if (select_user(fc, c) < 0 || select_db(fc, c->db) < 0 ||
+        reserve_waiters(fc, (size_t)repeats + 1) < 0) {
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
+    /* identical pipelined pops go together: the leader runs them as one entry (node_block.c) */
+    for (int i = 0; i <= repeats; i++) {
+        int prc = push_waiter(fc, c);
+        SYN_ASSERT(prc == 0); /* reserved */
+        add_command(obuf(fc), argc, argv);
+        c->n_async++;
+    }
     fc->last_progress_ms = net_mono_ms();
-    add_command(obuf(fc), argc, argv);
-    c->n_async++;
     c->async_kind = ASYNC_BLOCK;
     if (!fc->connecting) (void)fconn_write(fc);
     return 0;
@@ -615,14 +634,18 @@ static void own_abandon(fconn *fc, client *c)
 int fwd_unblock(fwd *f, client *c, int error)
 {
     fconn *fc = c->relay;
-    if (!fc || c->async_kind != ASYNC_BLOCK || !fc->w_n) return 0;
-    own_abandon(fc, c);
-    node *n = f->n;
-    if (error)
-        nreply_error(n, c, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
-    else
-        n->host->reply->null_array(c->conn); /* a timeout's reply (data_reply_timeout) */
-    node_client_done(n, c);
+    if (!fc || c->async_kind != ASYNC_BLOCK || !fc->w_n || fc->fd < 0) return 0;
+    if (fc->unblocked_req == fc->replies + 1) return 0; /* already asked: its reply is to come */
+    /* Asked on its own connection, behind the request: the leader takes it even while that
+     * request blocks (and unblocks it once it blocks, if it has not yet), without a reply. So
+     * whatever the leader answered before (a pop served just then) still comes back, and the
+     * requests pipelined behind go on, as in Redis. */
+    data_arg a[3] = {{"SYNOD", 5}, {"UNBLOCK-SELF", 12}, {"TIMEOUT", 7}};
+    if (error) a[2] = (data_arg){"ERROR", 5};
+    add_command(obuf(fc), 3, a);
+    fc->unblocked_req = fc->replies + 1;
+    if (!fc->connecting) (void)fconn_write(fc);
+    (void)f;
     return 1;
 }
 

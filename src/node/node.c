@@ -65,7 +65,10 @@ const char *node_get_addr(const node *n, raft_id id)
 void node_client_done(node *n, client *c)
 {
     SYN_ASSERT(c->n_async > 0);
-    if (--c->n_async == 0) c->async_kind = ASYNC_NONE;
+    if (--c->n_async == 0) {
+        c->async_kind = ASYNC_NONE;
+        c->unblock_pending = 0; /* what it was for was answered without blocking */
+    }
     n->completions++;
     n->host->mark_pending(c->conn);
     c->stalled = true; /* more input may wait behind this reply */
@@ -1234,7 +1237,7 @@ static int route_migrate(node *n, client *c, int argc, const data_arg *argv)
             nreply_error(n, c, "TRYAGAIN not the leader any more");
         } else if (!addr[0]) {
             rc = wait_leader(n, c);
-        } else if (fwd_send_blocking(n->fw, addr, c, argc, argv) < 0) {
+        } else if (fwd_send_blocking(n->fw, addr, c, argc, argv, 0) < 0) {
             rc = stall(c);
         } else {
             c->migrating = true;
@@ -1278,6 +1281,13 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     if (!c->n_async) {
         c->noreplicas_run = false; /* its read, if any, was answered */
         c->migrating = false;      /* its MIGRATE too */
+    }
+    if (c->forwarded && argc == 3 && arg_is(&argv[0], "synod") &&
+        arg_is(&argv[1], "unblock-self")) {
+        /* a follower's CLIENT UNBLOCK of the client this relay connection is its own: taken
+         * while the requests ahead of it wait, and answered by theirs (it has no reply) */
+        nblock_unblock_self(n, c, arg_is(&argv[2], "error") ? 2 : 1);
+        return NODE_DONE;
     }
     bool wanted = c->prelude_wanted; /* set by this request (SYNOD PRELUDE): for the next */
     int rc = route_cmd(n, c, argc, argv);
@@ -1454,10 +1464,12 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
     const char *addr = leader_client_addr(n);
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
-    int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv)
+    int repeats = blocking ? nblock_repeats(n, c, dc) : 0;
+    int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv, repeats)
              : c->relay_prelude ? fwd_send_prelude(n->fw, addr, c, argc, argv)
                                 : fwd_send(n->fw, addr, c, argc, argv);
     if (rc < 0) return stall(c);
+    if (repeats) c->repeat_used = repeats; /* the host consumes them with this one */
     return NODE_DONE;
 }
 

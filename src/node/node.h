@@ -69,6 +69,7 @@ typedef struct node_client {
     char prelude_err[512]; /* ... and the error it ended with, logged in its place */
     bool relay_prelude;    /* follower: relay it behind SYNOD PRELUDE (an unknown EVALSHA) */
     bool prelude_wanted;   /* leader: a relayed request whose prelude is to run here */
+    int unblock_pending;   /* leader: SYNOD UNBLOCK-SELF before its pop blocked: 1 / 2 (error) */
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
     bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */

@@ -159,6 +159,7 @@ static bool answered(node *n, nblock *b)
         b->tail = true;
         b->inflight = false;
         n->blk_tails++;
+        n->host->mark_pending(b->c->conn); /* its reply leaves now, not with the next one */
         return false;
     }
     unlink_nb(n, b);
@@ -229,6 +230,11 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     if (spec.type == DATA_BLOCK_STREAM) n->blk_streams++;
     c->blocked = b;
     c->async_kind = ASYNC_BLOCK;
+    if (c->unblock_pending) { /* unblocked before it blocked (SYNOD UNBLOCK-SELF) */
+        int how = c->unblock_pending;
+        c->unblock_pending = 0;
+        answer_unblocked(n, b, how);
+    }
     return false;
 }
 
@@ -414,6 +420,19 @@ int node_unblock(node *n, node_client *c, int error)
     }
     if (c->relay && n->fw) return fwd_unblock(n->fw, c, error);
     return 0;
+}
+
+void nblock_unblock_self(node *n, client *c, int how)
+{
+    if (c->async_kind != ASYNC_BLOCK || c->migrating) return; /* nothing that may block */
+    nblock *b = c->blocked;
+    if (b && b->tail) return; /* answered just before; its next request has not blocked */
+    if (!b)
+        c->unblock_pending = how; /* its entry is in flight: unblocked once it blocks */
+    else if (b->inflight)
+        b->unblock = how;
+    else
+        answer_unblocked(n, b, how);
 }
 
 /* List and sorted-set pops: the blocking commands whose identical pipelined requests may share

@@ -90,10 +90,12 @@ void fwd_client_freed(fwd *f, client *c);
 /* c's queued transaction as one contiguous MULTI ... EXEC; only EXEC's reply reaches c. */
 int fwd_send_multi(fwd *f, const char *addr, client *c);
 /* A blocking command, on c's own connection to the leader (c->relay): it may wait there for
- * ever without holding up anyone else's replies. */
-int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
-/* CLIENT UNBLOCK of a client whose blocking command is relayed: its relay is closed and it is
- * answered here. 1 if it was waiting. */
+ * ever without holding up anyone else's replies. With `repeats` identical requests pipelined
+ * behind it, sent together (the leader takes them as one entry). */
+int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
+                      int repeats);
+/* CLIENT UNBLOCK of a client whose blocking command is relayed: SYNOD UNBLOCK-SELF goes to the
+ * leader on its own connection (node_block.c). 1 if it was waiting (and not asked already). */
 int fwd_unblock(fwd *f, client *c, int error);
 
 typedef struct nblock nblock;
@@ -316,6 +318,9 @@ void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded)
  * CLIENT UNBLOCK already); *dirty as data_exec returns. */
 void nblock_init(node *n);
 void nblock_deinit(node *n);
+/* SYNOD UNBLOCK-SELF (a follower's CLIENT UNBLOCK, on the relay connection c): as CLIENT
+ * UNBLOCK of c, or of its request in flight once that blocks; how: 1 timeout, 2 error. */
+void nblock_unblock_self(node *n, client *c, int how);
 bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_arg *argv,
                   int64_t now_ms, bool *dirty, uint32_t left);
 /* A NENTRY_REPEAT entry (after its database prefix) applied, for c (NULL on a replica or when

@@ -425,3 +425,176 @@ def test_pipelined_pops_answered_once_each_on_leader_change(make_cluster):
     rest = buf[len(b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n") * 2:]
     errs = rest.split(b"\r\n")[:-1]
     assert len(errs) == 14 and all(e.startswith(b"-TRYAGAIN") for e in errs), rest[:300]
+
+
+def _resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def _read_replies(sock, n, timeout):
+    """Reads n simple RESP2 replies (integers, nulls, flat arrays of bulks) within timeout."""
+    sock.settimeout(timeout)
+    buf = b""
+    got = []
+    deadline = time.monotonic() + timeout
+    while len(got) < n and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while True:
+            r, used = _parse(buf)
+            if used == 0:
+                break
+            got.append(r)
+            buf = buf[used:]
+    return got
+
+
+def _parse(b):
+    """One reply from b: (value, bytes used), or (None, 0) if incomplete."""
+    if b"\r\n" not in b:
+        return None, 0
+    line, rest = b.split(b"\r\n", 1)
+    head = len(line) + 2
+    if line[:1] in (b":", b"+", b"-"):
+        return line.decode(), head
+    if line[:1] == b"$":
+        n = int(line[1:])
+        if n < 0:
+            return None, head
+        if len(rest) < n + 2:
+            return None, 0
+        return rest[:n].decode(), head + n + 2
+    if line[:1] == b"*":
+        n = int(line[1:])
+        if n < 0:
+            return "nil-array", head
+        vals, used = [], head
+        for _ in range(n):
+            v, u = _parse(b[used:])
+            if u == 0:
+                return None, 0
+            vals.append(v)
+            used += u
+        return vals, used
+    raise AssertionError(f"unexpected reply {b[:40]!r}")
+
+
+def test_pipelined_pops_through_a_follower_go_together(make_cluster):
+    """A consumer on a follower pipelining 16 BRPOPs: the follower relays them together on the
+    client's own connection, so the leader runs them as one entry (node_block.c), instead of one
+    log entry per round trip. Seen failing (16 entries) with the follower relaying one blocking
+    request at a time."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    rc(leader).rpush("q", *[f"j{i}" for i in range(16)])
+    applied0 = int(rc(leader).info("consensus")["last_applied"])
+    s = socket.create_connection((follower.host, follower.port), timeout=10)
+    try:
+        s.sendall(_resp("BRPOP", "q", 0) * 16)
+        got = _read_replies(s, 16, 10)
+    finally:
+        s.close()
+    assert got == [["q", f"j{i}"] for i in range(15, -1, -1)]
+    entries = int(rc(leader).info("consensus")["last_applied"]) - applied0
+    assert entries <= 3, f"16 pipelined pops took {entries} log entries"
+    c.wait_converged(["q"], timeout=10)
+    assert_same_digest(c)
+
+
+def test_client_unblock_through_a_follower_with_pops_behind(make_cluster):
+    """CLIENT UNBLOCK, on a follower, of a client of that follower with 4 pipelined BRPOPs
+    blocked (relayed): the follower asks the leader (SYNOD UNBLOCK-SELF on the client's own relay
+    connection), so the first gets its null at once and the 3 behind go on as in Redis: one
+    push of 3 serves them. The same on the leader for its own client. Seen failing: the first
+    null held back until the next reply (on the leader too), and a follower closing the relay
+    connection, which lost the 3 requests behind."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    for node in (leader, follower):  # the leader's own clients, and a follower's
+        key = f"q{node.id}"
+        s = socket.create_connection((node.host, node.port), timeout=10)
+        try:
+            s.sendall(_resp("CLIENT", "ID"))
+            cid = int(_read_replies(s, 1, 5)[0][1:])
+            s.sendall(_resp("BRPOP", key, 0) * 4)
+            wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the pops to block")
+            assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 1
+            assert _read_replies(s, 1, 3) == ["nil-array"], f"node {node.id}: no prompt null"
+            wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the next pop to block")
+            rc(leader).lpush(key, "a", "b", "c")
+            assert _read_replies(s, 3, 5) == [[key, "a"], [key, "b"], [key, "c"]]
+            assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 0  # none blocked
+        finally:
+            s.close()
+
+
+def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
+    """A consumer on a follower BLPOPs in a loop while another client of that follower keeps
+    unblocking it and a producer pushes N items through the leader: every item ends consumed or
+    still in the list. A follower that answered CLIENT UNBLOCK itself by closing the relay
+    connection lost the items the leader had popped for it just before (their replies were
+    dropped with the connection)."""
+    seed = int(os.environ.get("BLOCK_SEED", random.randrange(1 << 30)))
+    print(f"BLOCK_SEED={seed}")
+    rnd = random.Random(seed)
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    n_items = 400
+    consumed = []
+    done = threading.Event()
+    cons = rc(follower, 10.0)
+    cid = cons.client_id()
+
+    def consume():
+        while not done.is_set():
+            try:
+                r = cons.blpop("items", 0)
+            except redis.ResponseError:  # UNBLOCKED
+                continue
+            if r:
+                consumed.append(r[1])
+
+    def unblock():
+        u = rc(follower, 10.0)
+        while not done.is_set():
+            u.execute_command("CLIENT", "UNBLOCK", cid, rnd.choice(["TIMEOUT", "ERROR"]))
+            time.sleep(rnd.random() * 0.002)
+
+    threads = [threading.Thread(target=consume, daemon=True),
+               threading.Thread(target=unblock, daemon=True)]  # fmt: skip
+    for t in threads:
+        t.start()
+    p = rc(leader)
+    for i in range(n_items):
+        p.rpush("items", f"i{i}")
+        if rnd.random() < 0.3:
+            time.sleep(0.001)
+    last, since = -1, time.monotonic()
+    while len(consumed) + p.llen("items") < n_items:  # until all are seen or none comes for 3 s
+        total = len(consumed) + p.llen("items")
+        if total != last:
+            last, since = total, time.monotonic()
+        elif time.monotonic() - since > 3:
+            break
+        time.sleep(0.05)
+    done.set()
+    p.rpush("items", "stop")  # wakes the consumer if it blocks again
+    for t in threads:
+        t.join(10)
+    left = [x for x in p.lrange("items", 0, -1) if x != "stop"]
+    seen = [x for x in consumed if x != "stop"]
+    assert sorted(seen + left) == sorted(f"i{i}" for i in range(n_items)), (
+        f"BLOCK_SEED={seed}: {n_items - len(seen) - len(left)} items lost"
+    )
