@@ -413,6 +413,12 @@ static void apply_entry(node *n, const raft_entry *e)
         if (data[0] == NENTRY_CMD || data[0] == NENTRY_CMD_OOM) {
             answered = exec_cmd(n, data, len, c, true);
             (*n->host->applied_writes)++;
+        } else if (data[0] == NENTRY_READ) { /* answered here, at its place in the log */
+            if (c) {
+                data_set_log_apply(n->ds, 0); /* served as any read (expired keys hidden) */
+                answered = exec_cmd(n, data, len, c, false);
+                data_set_log_apply(n->ds, 1);
+            }
         } else if (data[0] == NENTRY_MULTI) {
             exec_multi(n, data, len, c);
         } else if (data[0] == NENTRY_REPEAT) {
@@ -1145,6 +1151,25 @@ static bool arg_is(const data_arg *a, const char *s)
     return data_arg_is(a, s);
 }
 
+/* A linearizable read behind writes of its client that are still in flight: logged as
+ * NENTRY_READ right behind them and answered when the leader applies it (its place in the log
+ * is its linearization point: after every write committed before it arrived, its client's
+ * included, and its commit confirms this leader). Replicas skip it. */
+static int route_log_read(node *n, client *c, int argc, const data_arg *argv)
+{
+    nentry_encode_cmd(&n->scratch, net_loop_wall_ms(n->loop), argc, argv);
+    ((uint8_t *)n->scratch.data)[0] = NENTRY_READ;
+    nentry_wrap_db(&n->scratch, c->db);
+    int rc = node_propose(n, c, n->scratch.data, n->scratch.len);
+    if (rc == -RAFT_ETRANSFER || rc == -RAFT_EBUSY || rc == -RAFT_ENOTLEADER) return stall(c);
+    if (rc < 0) {
+        nreply_errorf(n, c, "ERR %s", raft_strerror(rc));
+        return NODE_DONE;
+    }
+    n->log_reads++;
+    return NODE_DONE;
+}
+
 /* A prelude's reply, held back while earlier replies of the client are still to come: only
  * whether it was an error, and its text (a kill, a compile error). */
 typedef struct {
@@ -1449,6 +1474,11 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         /* ... and for the evictions it proposed (Redis evicts before it runs a command, so the
          * invalidations of evicted keys come before the reply) */
         if (n->applied < n->evict_wait_index) return stall(c);
+        /* behind its own writes still in flight: through the log, right behind them, instead
+         * of waiting for them (a pipeline mixing writes and reads went one round trip per
+         * write-to-read change) */
+        if (c->n_async && c->async_kind == ASYNC_LOG && dc && !c->noreplicas_run)
+            return route_log_read(n, c, argc, argv);
         if (raft_sole_voter(n->r)) /* applied == committed between passes */
             return c->n_async ? stall(c) : NODE_LOCAL;
         /* pipelined reads go out together (one ReadIndex round); after a write, wait for it */
@@ -1700,6 +1730,8 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
+    k = snprintf(line, sizeof(line), "log_reads:%llu\r\n", (unsigned long long)n->log_reads);
+    resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);
     k = snprintf(line, sizeof(line),

@@ -36,6 +36,9 @@ enum {
     NENTRY_DB = 7,      /* u32 db, then any other entry: it applies to that database (SELECT) */
     NENTRY_REPEAT = 8,  /* u32 count, then a NENTRY_CMD blocking pop: count identical pipelined
                            commands, run in order until one would block (node_block.c) */
+    NENTRY_READ = 9,    /* as NENTRY_CMD: a read pipelined behind writes of its client, answered
+                           at its place in the log by the leader that has the client; nothing
+                           anywhere else (node.c route_log_read) */
 };
 #define NODE_REPEAT_MAX 1024 /* commands in one NENTRY_REPEAT */
 /* Lists of keys with their database (evictions in flight, keys made ready for blocked
@@ -126,6 +129,7 @@ struct node {
     uint64_t tick_timer;
     int64_t tick_due_ms;  /* monotonic time of the next raft tick (node_catch_up) */
     uint64_t completions; /* client requests answered asynchronously (progress counter) */
+    uint64_t log_reads;   /* reads logged behind their client's writes (route_log_read) */
     bool failed;          /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
     const char *failpoint_path;       /* test failpoint (node_init.c), NULL in production */

@@ -353,7 +353,7 @@ int nentry_encode_cmd(resp_buf *b, int64_t now_ms, int argc, const data_arg *arg
 int nentry_decode_cmd(node *n, const uint8_t *p, size_t len, int64_t *now_ms, int *argc)
 {
     if (len < 13 || (p[0] != NENTRY_CMD && p[0] != NENTRY_CMD_OOM && p[0] != NENTRY_EXPIRE &&
-                     p[0] != NENTRY_EVICT))
+                     p[0] != NENTRY_EVICT && p[0] != NENTRY_READ))
         return -1;
     *now_ms = (int64_t)get64(p + 1);
     size_t off = 9;
