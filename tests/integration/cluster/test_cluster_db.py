@@ -103,9 +103,9 @@ def test_databases_through_followers(make_cluster):
     rc(leader, 3).rpush("q", "right")
     t.join(15)
     assert tuple(got.get("v") or ()) == ("q", "right")
-    for n in c.nodes:
+    for n in c.nodes:  # (the pop's entry may still be on its way to a follower)
         wait_for(lambda: local(n, 0, "LLEN", "q") == 1, 5, what=f"{n.name} to apply")
-        assert local(n, 3, "EXISTS", "q") == 0
+        wait_for(lambda: local(n, 3, "EXISTS", "q") == 0, 5, what=f"{n.name} to apply the pop")
 
     # WATCH in database 2 (on a follower): a write to the key in database 0 leaves it alone
     p = rc(f1, 2).pipeline()
