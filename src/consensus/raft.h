@@ -405,6 +405,11 @@ void raft_destroy(raft *r); /* NULL is fine */
 /* Advance logical time by one tick (election/heartbeat timers, check-quorum, lease, transfer
  * timeout). */
 void raft_tick(raft *r);
+/* The driver's loop could not run for a while (the ticks it missed are about to be given at
+ * once, before any message that waited meanwhile). A leader gives every follower one more
+ * CheckQuorum period, as a fresh leader does: it could not read their messages. Liveness only:
+ * the lease counts the ticks of acknowledged rounds, not this. No effect on other roles. */
+void raft_note_stall(raft *r);
 
 /* Process a message from a peer (m->to must be this node). */
 int raft_step(raft *r, const raft_message *m);

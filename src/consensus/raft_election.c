@@ -188,6 +188,13 @@ static bool quorum_active(raft *r)
     return raft_majority_is_quorum(&r->quorum, active, n);
 }
 
+void raft_note_stall(raft *r)
+{
+    if (r->role != RAFT_LEADER) return;
+    for (uint32_t i = 0; i < r->n_prs; i++)
+        r->prs[i].recent_active = true;
+}
+
 void raft_tick(raft *r)
 {
     SYN_ASSERT(!r->in_ready);

@@ -728,15 +728,24 @@ void node_process(node *n)
  * fires once, late; the leader's lease counted in such ticks would outlive the followers'
  * election timeout and a cut-off leader could answer a lease read after a new leader committed
  * a newer write (issue 8, bug 2; the simulator's --lose-stalled-ticks is that driver). So the
- * tick timer, every peer message and every lease read catch up first. Past two election
- * timeouts more ticks change nothing (timers elapsed, lease over), so a long stall is cut
- * there instead of replaying thousands of heartbeat rounds. */
+ * tick timer, every peer message and every lease read catch up first. A leader catches up one
+ * election timeout at most: its lease is over by then (raft_lease_valid), and CheckQuorum judges
+ * at most once on the stalled time, and it gives its followers one more CheckQuorum period
+ * first (raft_note_stall: it could not read their messages), so a leader whose loop was busy
+ * (a long write script, which every replica runs) is not deposed by its own catch-up before its
+ * followers could answer. A follower (or candidate) catches up one tick at
+ * most: after a stall its clock has only run slower, so it reads what its leader sent meanwhile
+ * before it could time out, instead of campaigning at once against a live leader. That is safe:
+ * its promise not to vote within an election timeout of the leader's last message (which the
+ * leader's lease counts on) is only kept longer; and it is what keeps a CPU-starved follower
+ * from deposing a healthy leader. The simulator drives its nodes the same way. */
 void node_catch_up(node *n)
 {
     if (n->failed) return;
     int64_t now = net_mono_ms();
     int k = 0;
-    const int max_ticks = 2 * NODE_ELECTION_TICKS + 2;
+    const int max_ticks = n->role == RAFT_LEADER ? NODE_ELECTION_TICKS : 1;
+    if (now >= n->tick_due_ms + NODE_TICK_MS) raft_note_stall(n->r); /* more than one tick due */
     while (now >= n->tick_due_ms && k < max_ticks) {
         raft_tick(n->r);
         n->tick_due_ms += NODE_TICK_MS;

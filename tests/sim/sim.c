@@ -421,6 +421,7 @@ int sim_node_start(sim *s, sim_node *n)
     n->busy = false;
     n->gen++;
     n->missed_ticks = 0;
+    n->catching_up = false;
     n->stalled_until_us = 0;
     memset(n->kv, 0, sizeof n->kv);
     n->applied = 0;
@@ -813,7 +814,19 @@ void sim_process_ready(sim *s, sim_node *n)
             finish_ready(s, n);
             sim_check_node(s, n);
         } else if (n->missed_ticks > 0) {
-            n->missed_ticks--; /* ticks that fired while the disk was busy: the clock went on */
+            /* ticks that fired while the disk was busy or the node stalled: the clock went on.
+             * The server's driver (node_catch_up) gives a leader an election timeout of them at
+             * most, a follower or candidate one (its clock only runs slower) */
+            if (!s->opt.lose_stalled_ticks && !n->catching_up) {
+                raft_status st;
+                raft_status_get(n->r, &st);
+                uint32_t cap = st.role == RAFT_LEADER ? SIM_ELECTION_TICK : 1;
+                if (n->missed_ticks > cap) n->missed_ticks = cap;
+                if (n->missed_ticks > 1) raft_note_stall(n->r);
+                n->catching_up = true; /* one decision per catch-up, as node_catch_up */
+            }
+            if (n->missed_ticks == 1) n->catching_up = false;
+            n->missed_ticks--;
             raft_tick(n->r);
         } else if (n->inbox_len > 0) {
             sim_msg *m = n->inbox[n->inbox_head];

@@ -97,6 +97,7 @@ typedef struct {
      * catch-up) is what the lease depends on (issue 8, bug 2). */
     int64_t stalled_until_us;
     bool stall_lost_tick; /* --lose-stalled-ticks: the one tick the timer delivers late */
+    bool catching_up;     /* delivering missed ticks: capped once, as node_catch_up does */
     int64_t tick_us;
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];

@@ -439,6 +439,18 @@ static void lease_phase_start(sim *s, sim_node *l)
         sim_node_stall(s, l,
                        s->now_us + sim_rng_range(&s->lease_rng, 15, 40) * SIM_ELECTION_TICK *
                                        SIM_TICK_US / 10);
+    /* one phase in three the other nodes stall too, from the start, each for 0.2 to 4 election
+     * timeouts: a stalled follower's clock only runs slower once it runs again (the driver's
+     * catch-up gives it one tick), which must delay the majority's election, never let it
+     * overlap the old leader's lease */
+    if (!s->opt.lose_stalled_ticks && sim_rng_below(&s->lease_rng, 3) == 0)
+        for (int i = 1; i <= SIM_MAX_NODES; i++) {
+            sim_node *x = &s->nodes[i];
+            if (x == l || !x->up || !x->exists) continue;
+            sim_node_stall(s, x,
+                           s->now_us + sim_rng_range(&s->lease_rng, 2, 40) * SIM_ELECTION_TICK *
+                                           SIM_TICK_US / 10);
+        }
     sim_trace(s, "LEASE PHASE: leader %d cut off (%s) until t=%" PRId64 " ms, key %d", l->idx,
               how < 6    ? "both ways"
               : how == 8 ? "cannot send"

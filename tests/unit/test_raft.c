@@ -158,6 +158,39 @@ static void test_check_quorum_step_down(void **state)
     fx_destroy(&f);
 }
 
+/* A leader whose loop stalled (raft_note_stall before its missed ticks are given at once) gives
+ * its followers one more CheckQuorum period: it could not read their messages. Without the
+ * note, the same ticks with no message depose it (the control). Cut off here to stand for
+ * the stall: nothing arrives while it ticks. */
+static void run_stalled_leader(bool note, raft_role *role_after)
+{
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 3); /* heartbeats answered: this CheckQuorum period saw both followers */
+    fx_isolate(&f, l);
+    raft *r = fx_node_of(&f, l)->r;
+    for (uint32_t i = 0; i < c.election_tick; i++) /* one CheckQuorum judgement: passes */
+        raft_tick(r);
+    assert_int_equal(fx_status(&f, l).role, RAFT_LEADER);
+    if (note) raft_note_stall(r);
+    for (uint32_t i = 0; i < c.election_tick; i++) /* the next one: on a stalled period */
+        raft_tick(r);
+    *role_after = fx_status(&f, l).role;
+    fx_destroy(&f);
+}
+
+static void test_stalled_leader_gives_followers_a_period(void **state)
+{
+    (void)state;
+    raft_role role;
+    run_stalled_leader(true, &role);
+    assert_int_equal(role, RAFT_LEADER);
+    run_stalled_leader(false, &role);
+    assert_int_not_equal(role, RAFT_LEADER);
+}
+
 /* The pitfall: a node whose term grew while partitioned (here: it campaigned for real) and
  * whose log is behind. Others ignore its votes (leader stickiness) and it would ignore the old
  * leader's appends; etcd's answer (reply with the higher term) must get a leader elected. */
@@ -571,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_split_vote),
         cmocka_unit_test(test_prevote_not_disrupting),
         cmocka_unit_test(test_check_quorum_step_down),
+        cmocka_unit_test(test_stalled_leader_gives_followers_a_period),
         cmocka_unit_test(test_prevote_checkquorum_healed_cluster_elects),
         cmocka_unit_test(test_log_conflict_fast_backtrack),
         cmocka_unit_test(test_figure8_commit_rule),
