@@ -623,6 +623,220 @@ static void test_report_unreachable_and_snapshot(void **state)
     fx_destroy(&f);
 }
 
+/* The lease counts from when the acknowledged heartbeat round was SENT, not from when its
+ * acknowledgement arrived (§6.4.1: the follower's election timer restarted when it received the
+ * heartbeat, at the latest when it answered; an answer that took ticks to come back proves
+ * nothing about the time since). Node 3 is down; node 2's answer to the round sent at tick T
+ * arrives at T + 3: the lease still ends at T + election_tick - drift - 1. */
+static raft_message held_hb_resp;
+static int n_held_hb_resps;
+static bool hold_resps_from_2(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->from != 2 || m->to != 1) return true;
+    if (m->type == RAFT_MSG_HEARTBEAT_RESP && n_held_hb_resps++ == 0) held_hb_resp = *m;
+    return false;
+}
+
+static void test_lease_counts_from_round_sent(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    c.max_clock_drift_ticks = 2;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 3);
+    assert_true(fx_status(&f, 1).lease_valid);
+    fx_crash(&f, 3);
+    n_held_hb_resps = 0;
+    f.filter = hold_resps_from_2;
+    fx_tick(&f, 1); /* tick T: the round whose answer is held */
+    assert_int_equal(n_held_hb_resps, 1);
+    const int late = 3;
+    fx_tick(&f, late);
+    assert_true(fx_status(&f, 1).lease_valid); /* still from the round of T - 1 */
+    assert_int_equal(raft_step(fx_node_of(&f, 1)->r, &held_hb_resp), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(fx_status(&f, 1).role, RAFT_LEADER);
+    int expired_at = -1;
+    for (int t = 1; t <= 20 && expired_at < 0; t++) {
+        fx_tick(&f, 1);
+        if (!fx_status(&f, 1).lease_valid) expired_at = late + t; /* ticks after T */
+    }
+    assert_int_equal(expired_at, (int)(c.election_tick - c.max_clock_drift_ticks - 1));
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* Once a transfer sent TimeoutNow, the target may win at any time, even after the transfer timed
+ * out here: its vote requests (which skip stickiness) may still be on their way. The lease stays
+ * off for the rest of the term. Node 2's vote request to 3 is held while 1 keeps leading with 3's
+ * acknowledgements; the transfer times out; 1 must still refuse lease reads, and indeed the held
+ * request then makes 2 leader. */
+static raft_message held_vote;
+static int n_held_votes;
+static bool hold_vote_2_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->from != 2) return true;
+    if (m->type == RAFT_MSG_VOTE && m->to == 3 && n_held_votes++ == 0) held_vote = *m;
+    return false;
+}
+
+static void test_lease_stays_off_after_transfer_timeout(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    c.max_clock_drift_ticks = 2;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 3);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    assert_true(fx_status(&f, 1).lease_valid);
+    n_held_votes = 0;
+    f.filter = hold_vote_2_to_3;
+    assert_int_equal(raft_transfer_leader(r1, 2), 0);
+    fx_flush(&f);
+    assert_int_equal(n_held_votes, 1);
+    assert_int_equal(fx_status(&f, 2).role, RAFT_CANDIDATE);
+    assert_false(fx_status(&f, 1).lease_valid);
+    for (uint32_t t = 0; t <= c.election_tick; t++) { /* 1 and 3 only: 2 waits */
+        raft_tick(r1);
+        raft_tick(fx_node_of(&f, 3)->r);
+        fx_flush(&f);
+    }
+    raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(s1.role, RAFT_LEADER);
+    assert_false(s1.transferring); /* timed out */
+    assert_false(s1.lease_valid);
+    assert_int_equal(raft_read_lease(r1, 1), -RAFT_ENOTREADY);
+    f.filter = NULL;
+    assert_int_equal(raft_step(fx_node_of(&f, 3)->r, &held_vote), 0);
+    fx_flush(&f);
+    assert_int_equal(fx_status(&f, 2).role, RAFT_LEADER);
+    fx_destroy(&f);
+}
+
+/* A new leader knows the commit index of its predecessor only once its no-op commits (§6.4 step
+ * 1): until then it grants no lease read, even with every follower acknowledging its heartbeats
+ * (appends dropped: the no-op cannot replicate), and a read forwarded by a follower waits too. */
+static void test_lease_and_forwarded_read_wait_for_noop(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    c.max_clock_drift_ticks = 2;
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 200);
+    assert_true(l != 0);
+    fx_tick(&f, 1);
+    fx_propose(&f, l, "before", NULL);
+    fx_tick(&f, 1);
+    raft_id nl = l == 3 ? 2 : 3;
+    raft_id other = 6 - l - nl;
+    f.filter = drop_appends;
+    assert_true(fx_campaign_win(&f, nl));
+    fx_tick(&f, 3); /* heartbeats go through and are acknowledged */
+    fx_node *n = fx_node_of(&f, nl);
+    raft_status st = fx_status(&f, nl);
+    assert_int_equal(st.role, RAFT_LEADER);
+    assert_true(st.commit < st.last_index); /* the no-op is not committed */
+    assert_false(st.lease_valid);
+    assert_int_equal(raft_read_lease(n->r, 6), -RAFT_ENOTREADY);
+    fx_node *o = fx_node_of(&f, other);
+    assert_int_equal(fx_status(&f, other).leader, nl);
+    assert_int_equal(raft_read_index(o->r, 7), 0); /* forwarded to nl */
+    fx_tick(&f, 3);
+    assert_int_equal(o->n_reads, 0);
+    f.filter = NULL;
+    fx_tick(&f, 3);
+    assert_true(fx_status(&f, nl).lease_valid);
+    assert_int_equal(o->n_reads, 1);
+    assert_int_equal(o->reads[0].ctx, 7);
+    assert_int_equal(o->reads[0].err, 0);
+    assert_true(o->reads[0].index >= st.last_index); /* at least the no-op */
+    fx_destroy(&f);
+}
+
+/* A ReadIndex request needs a heartbeat round sent AFTER it (§6.4 step 2): the acknowledgement of
+ * an earlier round, arriving before this read's round went out, proves nothing about leadership
+ * at the time of the read. Node 2's answer to round R is held; the read comes after R was sent,
+ * then the answer; node 1 is cut off before its next round: the read must wait. */
+static void test_read_index_needs_a_later_round(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    fx_isolate(&f, 3);
+    n_held_hb_resps = 0;
+    f.filter = hold_resps_from_2;
+    fx_tick(&f, 1); /* round R: 2's answer held */
+    assert_int_equal(n_held_hb_resps, 1);
+    fx_node *n = fx_node_of(&f, 1);
+    assert_int_equal(raft_read_index(n->r, 42), 0);
+    assert_int_equal(raft_step(n->r, &held_hb_resp), 0); /* before the read's own round */
+    fx_isolate(&f, 1);
+    fx_flush(&f);
+    assert_int_equal(n->n_reads, 0);
+    fx_heal(&f);
+    f.filter = NULL;
+    fx_tick(&f, 1);
+    assert_int_equal(n->n_reads, 1);
+    assert_int_equal(n->reads[0].ctx, 42);
+    assert_int_equal(n->reads[0].err, 0);
+    fx_destroy(&f);
+}
+
+/* TimeoutNow goes only to a target that holds the leader's whole log: one entry behind, it would
+ * campaign with a shorter log than the leader's and lose (the leader's lease already given up).
+ * An acknowledgement of all but the last entry must not trigger it. */
+static uint64_t n_timeout_now;
+static bool count_timeout_now_drop_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_TIMEOUT_NOW) n_timeout_now++;
+    return m->to != 3;
+}
+
+static void test_transfer_waits_for_last_entry(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    n_timeout_now = 0;
+    f.filter = count_timeout_now_drop_to_3;
+    fx_propose(&f, 1, "x", NULL);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(raft_transfer_leader(r1, 3), 0);
+    fx_flush(&f);
+    raft_message ack = {.type = RAFT_MSG_APPEND_RESP,
+                        .from = 3,
+                        .to = 1,
+                        .term = s1.term,
+                        .index = s1.last_index - 1};
+    assert_int_equal(raft_step(r1, &ack), 0);
+    fx_flush(&f);
+    assert_int_equal(n_timeout_now, 0);
+    ack.index = s1.last_index;
+    assert_int_equal(raft_step(r1, &ack), 0);
+    fx_flush(&f);
+    assert_int_equal(n_timeout_now, 1);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +853,11 @@ int main(void)
         cmocka_unit_test(test_remove_leader),
         cmocka_unit_test(test_catch_up_from_storage),
         cmocka_unit_test(test_report_unreachable_and_snapshot),
+        cmocka_unit_test(test_lease_counts_from_round_sent),
+        cmocka_unit_test(test_lease_stays_off_after_transfer_timeout),
+        cmocka_unit_test(test_lease_and_forwarded_read_wait_for_noop),
+        cmocka_unit_test(test_read_index_needs_a_later_round),
+        cmocka_unit_test(test_transfer_waits_for_last_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

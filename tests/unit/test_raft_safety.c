@@ -584,6 +584,241 @@ static void test_conf_change_waits_for_noop(void **state)
     raft_destroy(r);
 }
 
+/* Leader stickiness on the leader itself (§9.6, with CheckQuorum): a leader ignores pre-votes
+ * and votes for a higher term that were not asked for by a transfer. A node cut off from the
+ * other follower but not from the leader (a one-way link) would otherwise collect the leader's
+ * pre-vote, campaign, and depose a healthy leader with its real vote request. */
+static int grants_to_3;
+static bool count_grants_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    if ((m->type == RAFT_MSG_VOTE_RESP || m->type == RAFT_MSG_PRE_VOTE_RESP) && m->to == 3 &&
+        !m->reject)
+        grants_to_3++;
+    return m->to != 3; /* node 3's side is played by hand */
+}
+
+static void test_leader_ignores_votes_while_leading(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(s1.role, RAFT_LEADER);
+    grants_to_3 = 0;
+    f.filter = count_grants_to_3;
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_PRE_VOTE;
+    m.from = 3;
+    m.to = 1;
+    m.term = s1.term + 1;
+    m.index = s1.last_index; /* as up to date as the leader */
+    m.log_term = s1.last_term;
+    assert_int_equal(raft_step(fx_node_of(&f, 1)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 0);
+    m.type = RAFT_MSG_VOTE;
+    assert_int_equal(raft_step(fx_node_of(&f, 1)->r, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 0);
+    raft_status now = fx_status(&f, 1);
+    assert_int_equal(now.role, RAFT_LEADER);
+    assert_int_equal(now.term, s1.term);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* The follower's side of the lease (§6.4.1): having heard from its leader at tick T, a follower
+ * refuses (pre-)votes through T + election_tick - 1 and grants one from T + election_tick on.
+ * The leader's lease ends at T + election_tick - max_clock_drift_ticks - 1 on its own clock; a
+ * follower that stopped refusing earlier than its full election timeout would let a new leader
+ * exist inside that lease (or inside its drift margin). */
+static void test_stickiness_lasts_an_election_timeout(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.lease_reads = true;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 3); /* node 2 heard the leader's heartbeat in the last tick */
+    assert_true(fx_status(&f, 1).lease_valid);
+    raft_status s2 = fx_status(&f, 2);
+    assert_int_equal(s2.leader, 1);
+    fx_isolate(&f, 2);
+    raft *r2 = fx_node_of(&f, 2)->r;
+    for (uint32_t t = 0; t + 1 < c.election_tick; t++)
+        raft_tick(r2);
+    fx_process_all_ready(&f);
+    grants_to_3 = 0;
+    f.filter = count_grants_to_3;
+    f.cut[2][3] = false;
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.from = 3;
+    m.to = 2;
+    m.term = s2.term + 1;
+    m.index = s2.last_index;
+    m.log_term = s2.last_term;
+    m.type = RAFT_MSG_PRE_VOTE;
+    assert_int_equal(raft_step(r2, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 0); /* election_tick - 1 ticks after the leader: still its */
+    m.type = RAFT_MSG_VOTE;
+    assert_int_equal(raft_step(r2, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 0);
+    assert_int_equal(fx_status(&f, 2).term, s2.term);
+    raft_tick(r2); /* a full election timeout without the leader */
+    fx_process_all_ready(&f);
+    m.type = RAFT_MSG_PRE_VOTE;
+    assert_int_equal(raft_step(r2, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 1);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* A pre-vote is granted for a LATER term only (or under the rules of a real vote): a node that
+ * knows a leader of term t (out of its lease) refuses a pre-vote for term t itself, which a node
+ * still in term t - 1 asks for. Granting it would let that node campaign in a term that already
+ * has a leader. */
+static void test_prevote_for_current_term_refused(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    raft_status s2 = fx_status(&f, 2);
+    assert_int_equal(s2.leader, 1);
+    fx_isolate(&f, 2);
+    raft *r2 = fx_node_of(&f, 2)->r;
+    for (uint32_t t = 0; t < c.election_tick; t++) /* out of the leader's stickiness */
+        raft_tick(r2);
+    fx_process_all_ready(&f);
+    assert_int_equal(fx_status(&f, 2).term, s2.term);
+    grants_to_3 = 0;
+    f.filter = count_grants_to_3;
+    f.cut[2][3] = false;
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_PRE_VOTE;
+    m.from = 3;
+    m.to = 2;
+    m.term = s2.term; /* node 3 would campaign in term s2.term: it is in s2.term - 1 */
+    m.index = s2.last_index;
+    m.log_term = s2.last_term;
+    assert_int_equal(raft_step(r2, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 0);
+    m.term = s2.term + 1; /* the next term: granted */
+    assert_int_equal(raft_step(r2, &m), 0);
+    fx_process_all_ready(&f);
+    assert_int_equal(grants_to_3, 1);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* A pre-candidate that hears from the leader of its term becomes a follower again (§5.2, §9.6):
+ * a granted pre-vote response that arrives later must not start an election that would depose
+ * the healthy leader (its higher term reaches the leader through the append responses). */
+static void test_precandidate_concedes_to_leader(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    uint64_t term = fx_status(&f, 1).term;
+    fx_isolate(&f, 3);
+    raft *r3 = fx_node_of(&f, 3)->r;
+    for (int t = 0; t < 40 && fx_status(&f, 3).role != RAFT_PRE_CANDIDATE; t++) {
+        raft_tick(r3);
+        fx_process_all_ready(&f);
+    }
+    assert_int_equal(fx_status(&f, 3).role, RAFT_PRE_CANDIDATE);
+    fx_heal(&f);
+    fx_tick(&f, 1); /* the leader's heartbeat reaches it */
+    raft_status s3 = fx_status(&f, 3);
+    assert_int_equal(s3.role, RAFT_FOLLOWER);
+    assert_int_equal(s3.leader, 1);
+    assert_int_equal(s3.term, term);
+    raft_message m;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_MSG_PRE_VOTE_RESP; /* a late grant from node 2 */
+    m.from = 2;
+    m.to = 3;
+    m.term = term + 1;
+    assert_int_equal(raft_step(r3, &m), 0);
+    fx_flush(&f);
+    assert_int_equal(fx_status(&f, 3).term, term);
+    assert_int_equal(fx_status(&f, 1).role, RAFT_LEADER);
+    assert_int_equal(fx_status(&f, 1).term, term);
+    fx_destroy(&f);
+}
+
+/* A node whose log holds a COMMITTED configuration change it has not applied yet does not know
+ * its configuration either: with async persistence committed entries are applied only once its
+ * own copy is durable. Node 2 holds "add 4" (index 1, committed) and "add 5" (index 2) without
+ * having reported either durable: its applied configuration is {1,2,3}, which may be two changes
+ * behind ({1,...,5} if index 2 committed elsewhere), and {2,3} need not overlap a majority of
+ * {1,...,5}. It must not campaign (raft_has_unapplied_conf) until it applied the change. */
+static void test_no_campaign_with_committed_unapplied_change(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    c.pre_vote = false;
+    c.async_persist = true;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    uint8_t add4[9] = {RAFT_CC_ADD_VOTER, 4}, add5[9] = {RAFT_CC_ADD_VOTER, 5};
+    raft_entry e[2] = {
+        {.index = 1, .term = 1, .type = RAFT_ENTRY_CONF_CHANGE, .data = add4, .len = 9},
+        {.index = 2, .term = 1, .type = RAFT_ENTRY_CONF_CHANGE, .data = add5, .len = 9}};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .entries = e,
+                      .n_entries = 2,
+                      .commit = 1};
+    assert_int_equal(raft_step(r, &a), 0);
+    size_t applied = 0;
+    while (raft_has_ready(r))
+        applied += ready_no_persist(r, &li, &lt);
+    assert_int_equal(applied, 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 1);
+    assert_int_equal(st.last_index, 2);
+    assert_int_equal(st.config.n_voters, 3);
+    raft_message tn = {.type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 1};
+    assert_int_equal(raft_step(r, &tn), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.term, 1);
+    assert_int_equal(st.role, RAFT_FOLLOWER);
+    /* durable and applied: now it knows {1,2,3,4} and may campaign */
+    raft_persisted(r, 2, 1);
+    while (raft_has_ready(r))
+        applied += ready_no_persist(r, &li, &lt);
+    assert_int_equal(applied, 1);
+    raft_status_get(r, &st);
+    assert_int_equal(st.config.n_voters, 4);
+    assert_int_equal(raft_step(r, &tn), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.term, 2);
+    assert_int_equal(st.role, RAFT_CANDIDATE);
+    raft_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +832,11 @@ int main(void)
         cmocka_unit_test(test_vote_in_adopted_term_is_synced),
         cmocka_unit_test(test_older_term_messages_change_nothing),
         cmocka_unit_test(test_conf_change_waits_for_noop),
+        cmocka_unit_test(test_leader_ignores_votes_while_leading),
+        cmocka_unit_test(test_stickiness_lasts_an_election_timeout),
+        cmocka_unit_test(test_prevote_for_current_term_refused),
+        cmocka_unit_test(test_precandidate_concedes_to_leader),
+        cmocka_unit_test(test_no_campaign_with_committed_unapplied_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
