@@ -837,6 +837,29 @@ static void test_transfer_waits_for_last_entry(void **state)
     fx_destroy(&f);
 }
 
+/* Flow control: an acknowledgement frees the in-flight slot of every APPEND it covers, the one
+ * ending exactly at the acknowledged index included. With a window of one, each proposal then
+ * replicates and commits at once, without waiting for a heartbeat to notice a "lost" append. */
+static void test_acked_append_frees_its_slot(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_inflight = 1;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    const char *vals[] = {"a", "b", "c", "d"};
+    for (int k = 0; k < 4; k++) {
+        uint64_t idx = 0;
+        assert_int_equal(fx_propose(&f, 1, vals[k], &idx), 0); /* no tick in between */
+        assert_int_equal(fx_status(&f, 1).commit, idx);
+        for (raft_id id = 2; id <= 3; id++)
+            assert_int_equal(fx_status(&f, id).last_index, idx);
+    }
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_lease_and_forwarded_read_wait_for_noop),
         cmocka_unit_test(test_read_index_needs_a_later_round),
         cmocka_unit_test(test_transfer_waits_for_last_entry),
+        cmocka_unit_test(test_acked_append_frees_its_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

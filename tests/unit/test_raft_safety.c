@@ -819,6 +819,91 @@ static void test_no_campaign_with_committed_unapplied_change(void **state)
     raft_destroy(r);
 }
 
+/* Counts the granted vote responses to `to` in one Ready, then advances it. */
+static int ready_count_grants(raft *r, raft_id to)
+{
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    int n = 0;
+    for (size_t i = 0; i < rd.n_messages; i++)
+        if (rd.messages[i].type == RAFT_MSG_VOTE_RESP && rd.messages[i].to == to &&
+            !rd.messages[i].reject)
+            n++;
+    raft_advance(r, &rd);
+    return n;
+}
+
+/* A vote already granted in a term is granted again to the same candidate (its first answer may
+ * have been lost, or the request duplicated), also inside the leader-stickiness window: a node
+ * restarted with lease_reads counts an election timeout of stickiness from its start, and its
+ * durable vote of that term stands. Any other candidate of the term is refused. */
+static void test_vote_repeated_to_same_candidate(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_message v = {.type = RAFT_MSG_VOTE, .from = 3, .to = 2, .term = 1};
+    int granted = 0;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(raft_step(r, &v), 0);
+        while (raft_has_ready(r))
+            granted += ready_count_grants(r, 3);
+    }
+    assert_int_equal(granted, 2);
+    raft_destroy(r);
+
+    /* restarted with its vote for 3 in term 1, inside the stickiness window */
+    c.lease_reads = true;
+    c.hard_state.term = 1;
+    c.hard_state.vote = 3;
+    r = raft_create(&c, NULL);
+    assert_non_null(r);
+    assert_int_equal(raft_step(r, &v), 0);
+    granted = 0;
+    while (raft_has_ready(r))
+        granted += ready_count_grants(r, 3);
+    assert_int_equal(granted, 1);
+    raft_message v1 = {.type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+    assert_int_equal(raft_step(r, &v1), 0);
+    granted = 0;
+    while (raft_has_ready(r))
+        granted += ready_count_grants(r, 1);
+    assert_int_equal(granted, 0);
+    raft_destroy(r);
+}
+
+/* A candidate that a majority rejected steps back to follower at once (it no longer claims the
+ * term's candidacy; its status and soft state say so). */
+static void test_candidate_rejected_by_majority_becomes_follower(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    campaign(r, &li, &lt);
+    uint64_t term = raft_term_of(r);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_CANDIDATE);
+    raft_message no = {
+        .type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = term, .reject = true};
+    assert_int_equal(raft_step(r, &no), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_CANDIDATE); /* 1 and 3 could still win */
+    no.from = 3;
+    assert_int_equal(raft_step(r, &no), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_FOLLOWER);
+    assert_int_equal(st.term, term);
+    assert_int_equal(st.vote, 1);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -837,6 +922,8 @@ int main(void)
         cmocka_unit_test(test_prevote_for_current_term_refused),
         cmocka_unit_test(test_precandidate_concedes_to_leader),
         cmocka_unit_test(test_no_campaign_with_committed_unapplied_change),
+        cmocka_unit_test(test_vote_repeated_to_same_candidate),
+        cmocka_unit_test(test_candidate_rejected_by_majority_becomes_follower),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
