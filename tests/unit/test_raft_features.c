@@ -860,6 +860,33 @@ static void test_acked_append_frees_its_slot(void **state)
     fx_destroy(&f);
 }
 
+/* The transport's word that a peer was unreachable sends the leader back to probing it from its
+ * match at once: with the in-flight window full of lost appends, the next proposal reaches the
+ * follower without waiting for a heartbeat round to find the losses. */
+static void test_unreachable_reopens_full_window(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_inflight = 2;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 2);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    fx_isolate(&f, 2);
+    fx_propose(&f, 1, "lost1", NULL);
+    fx_propose(&f, 1, "lost2", NULL); /* the window to 2 is full */
+    fx_heal(&f);
+    raft_report_unreachable(r1, 2);
+    uint64_t idx = 0;
+    assert_int_equal(fx_propose(&f, 1, "z", &idx), 0); /* no tick */
+    assert_int_equal(fx_status(&f, 2).last_index, idx);
+    fx_tick(&f, 1);
+    assert_true(fx_applied_find(&f, 2, "z") == idx);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -882,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_read_index_needs_a_later_round),
         cmocka_unit_test(test_transfer_waits_for_last_entry),
         cmocka_unit_test(test_acked_append_frees_its_slot),
+        cmocka_unit_test(test_unreachable_reopens_full_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
