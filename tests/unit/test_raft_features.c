@@ -887,6 +887,46 @@ static void test_unreachable_reopens_full_window(void **state)
     fx_destroy(&f);
 }
 
+/* A follower whose answer to the (last) snapshot chunk was lost is found by its next heartbeat
+ * response, which reports a log reaching the snapshot: the leader probes from there at once
+ * instead of waiting out the snapshot resend timeout (SNAP_RESEND_ELECTIONS election timeouts). */
+static bool drop_snap_resps(fx *f, raft_message *m)
+{
+    (void)f;
+    return m->type != RAFT_MSG_SNAPSHOT_RESP;
+}
+
+static void test_lost_snapshot_answer_found_by_heartbeat(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.mem_retain_entries = 4; /* one chunk: max_batch_bytes is large */
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    char b[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(b, sizeof(b), "value-%d", i);
+        fx_propose(&f, 1, b, NULL);
+    }
+    fx_tick(&f, 1);
+    fx_snapshot(&f, 1);
+    fx_snapshot(&f, 2);
+    fx_propose(&f, 1, "post-snap", NULL);
+    f.filter = drop_snap_resps;
+    fx_heal(&f);
+    fx_tick(&f, 5); /* far less than the resend timeout */
+    raft_status s1 = fx_status(&f, 1), s3 = fx_status(&f, 3);
+    assert_int_equal(s3.snapshot_index, s1.snapshot_index);
+    assert_int_equal(s3.applied, s1.applied);
+    assert_true(fx_applied_find(&f, 3, "post-snap") > 0);
+    assert_true(fx_sm_consistent(&f));
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -910,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_transfer_waits_for_last_entry),
         cmocka_unit_test(test_acked_append_frees_its_slot),
         cmocka_unit_test(test_unreachable_reopens_full_window),
+        cmocka_unit_test(test_lost_snapshot_answer_found_by_heartbeat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
