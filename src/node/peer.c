@@ -103,6 +103,7 @@ struct peer_net {
     void *ctx;
     int lfd;
     uint64_t timer;
+    int64_t timer_ran_ms; /* peer_timer's last run (a late one: this loop stalled) */
     plink links[PEER_LINKS_MAX];
     pconn *inbound[PEER_INBOUND_MAX];
     caddr_entry caddrs[PEER_LINKS_MAX];
@@ -838,6 +839,16 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
     (void)id;
     peer_net *pn = ctx;
     int64_t now = net_mono_ms();
+    /* This loop stalled (a long write script, a starved CPU, SIGSTOP): what the peers sent
+     * meanwhile waits unread in the sockets, so silence is not judged on that time; every
+     * connection gets a fresh PEER_SILENT_MS. (Closing them lost the messages in flight and put
+     * every follower back to probing after each long script.) */
+    bool stalled = pn->timer_ran_ms && now - pn->timer_ran_ms > PEER_SILENT_MS / 3;
+    pn->timer_ran_ms = now;
+    for (int i = 0; stalled && i < PEER_LINKS_MAX; i++)
+        if (pn->links[i].id && pn->links[i].c.state == C_READY) pn->links[i].c.last_rx_ms = now;
+    for (int i = 0; stalled && i < PEER_INBOUND_MAX; i++)
+        if (pn->inbound[i]) pn->inbound[i]->last_rx_ms = now;
     for (int i = 0; i < PEER_LINKS_MAX; i++) {
         plink *lk = &pn->links[i];
         if (!lk->id) continue;

@@ -22,7 +22,12 @@ from harness import wait_for
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
 
-def test_leader_and_follower_stalled_together_keep_the_term(make_cluster):
+@pytest.mark.parametrize("stall_s", [1.0, 2.0])
+def test_leader_and_follower_stalled_together_keep_the_term(make_cluster, stall_s):
+    """1 s: the catch-up. 2 s: also longer than PEER_SILENT_MS (1.5 s): the stalled nodes must
+    not close their peer connections as silent when they run again (the peers' messages wait
+    unread in the sockets); closing them lost what was in flight and put the followers back to
+    probing (seen: a new term in most rounds)."""
     c = make_cluster(3)
     leader = c.wait_leader()
     f1, f2 = [n for n in c.nodes if n is not leader]
@@ -37,7 +42,7 @@ def test_leader_and_follower_stalled_together_keep_the_term(make_cluster):
         term = int(leader.info()["term"])
         leader.pause()
         f1.pause()
-        time.sleep(1.0)
+        time.sleep(stall_s)
         f1.resume()
         leader.resume()
         time.sleep(1.5)  # the third node's campaign, and anything the stall set off, settle
