@@ -281,6 +281,11 @@ uint64_t raft_last_index_of(const raft *r)
     return r->last_index;
 }
 
+uint64_t raft_commit_of(const raft *r)
+{
+    return r->commit;
+}
+
 bool raft_may_send_early(const raft_message *m, uint64_t durable_term)
 {
     switch (m->type) {

@@ -526,7 +526,10 @@ void raft_status_get(const raft *r, raft_status *st);
 raft_id raft_id_of(const raft *r);
 uint64_t raft_term_of(const raft *r);       /* current term (cheap; raft_status_get copies a lot) */
 uint64_t raft_last_index_of(const raft *r); /* index of the last entry in the log (cheap) */
+uint64_t raft_commit_of(const raft *r);     /* commit index (cheap) */
 bool raft_sole_voter(const raft *r);        /* the membership is this node alone, no learners */
+/* Leader whose no-op of this term is committed: it knows every entry committed before it. */
+bool raft_leader_current(const raft *r);
 /* Leader: how many voters other than itself have the entry at index in their log (match index
  * >= index; a follower acknowledges only entries it has synced, so they are durable there).
  * -1 when not the leader. */

@@ -50,6 +50,11 @@ static bool noop_committed(const raft *r)
     return r->role == RAFT_LEADER && r->commit >= r->noop_index;
 }
 
+bool raft_leader_current(const raft *r)
+{
+    return noop_committed(r);
+}
+
 /* Reads waiting for this term's no-op get their read index once it commits (a new leader does
  * not know the commit index of its predecessor before that, §6.4 step 1). */
 void raft_reads_on_commit(raft *r)

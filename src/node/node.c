@@ -1440,6 +1440,12 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * leader's cache, which SCRIPT EXISTS answers from, has every script run anywhere. */
     if (sk == SCRIPT_WRITE && (!c->forwarded || c->prelude_wanted) && !c->prelude_passed &&
         script_is_call(argc, argv)) {
+        /* an FCALL's prelude reads the function library: on the leader, once it has applied
+         * every entry committed before its term (a FUNCTION LOAD acknowledged by its
+         * predecessor included); a follower's may be behind, so it relays them (below) */
+        if (n->role == RAFT_LEADER && script_is_fcall(argc, argv) &&
+            (!raft_leader_current(n->r) || n->applied < raft_commit_of(n->r)))
+            return stall(c);
         bool cached = n->role == RAFT_LEADER || script_is_cached(n->host->scripts, argc, argv);
         if (!cached && !script_has_body(argc, argv)) {
             c->relay_prelude = true; /* an unknown EVALSHA: the leader runs its prelude */

@@ -639,7 +639,7 @@ int script_is_cached(script_engine *se, int argc, const data_arg *argv)
         lua_rawget(L, -2);
         lua_remove(L, -2);
     } else {
-        return 1; /* FCALL: functions are replicated state */
+        return 0; /* FCALL: the library is replicated state, this node's may be behind */
     }
     int found = !lua_isnil(L, -1);
     lua_pop(L, 1);
@@ -649,7 +649,13 @@ int script_is_cached(script_engine *se, int argc, const data_arg *argv)
 int script_has_body(int argc, const data_arg *argv)
 {
     if (acl_prefixed(argc, argv)) return script_has_body(argc - 2, argv + 2);
-    return argc >= 1 && !sarg_is(&argv[0], "evalsha");
+    return argc >= 1 && sarg_is(&argv[0], "eval");
+}
+
+int script_is_fcall(int argc, const data_arg *argv)
+{
+    if (acl_prefixed(argc, argv)) return script_is_fcall(argc - 2, argv + 2);
+    return argc >= 1 && sarg_is(&argv[0], "fcall");
 }
 
 void script_set_busy_hook(script_engine *se, script_busy_cb cb, void *ctx)

@@ -255,3 +255,39 @@ def test_leader_counts_each_entry_only_after_its_own_sync(stall_cluster):
     t2.join(5)
     assert "OK" not in early, f"W2 acknowledged before the leader's sync of it returned: {early}"
     wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
+
+
+LIB = "#!lua name=lib\nredis.register_function('f', function(keys, args) return '%s' end)"
+
+
+def test_fcall_through_a_lagging_follower_runs_the_acknowledged_library(stall_cluster):
+    """A follower whose fsync hangs applies nothing (it applies only what it has on disk), so
+    its function library falls behind. FUNCTION LOAD REPLACE through it is relayed and
+    acknowledged (the leader and the other follower have it); an FCALL through it right after
+    must run the new function (docs/scripting.md "The prelude": a follower relays an FCALL for
+    the leader to run its prelude). Seen failing (it answered the old function's result, a stale
+    read of the library) with the follower running the prelude itself."""
+    c, stalls = stall_cluster()
+    ld = c.wait_leader()
+    r0 = ld.client()
+    assert r0.execute_command("FUNCTION", "LOAD", LIB % "v1") == "lib"
+    picked = []
+
+    def one_picked():  # the follower outside the commit quorum syncs on its storage thread
+        for i in range(20):  # (the other syncs in its loop: a hung fsync would stop it all)
+            r0.set(f"warm:{i}", i)
+        picked[:] = ld.info()["commit_waits_for"].split(",")
+        return len(picked) == 1
+
+    wait_for(one_picked, 10, what="the leader waiting for one follower")
+    fol = next(n for n in c.nodes if n is not ld and str(n.id) != picked[0])
+    wait_for(lambda: fol.client().execute_command("FCALL", "f", "0") == "v1", 10, what="v1")
+    _stall_count(stalls[fol.id], 0)  # its next fsync hangs: it applies nothing new
+    try:
+        r = fol.client(timeout=10)
+        assert r.execute_command("FUNCTION", "LOAD", "REPLACE", LIB % "v2") == "lib"
+        assert r.execute_command("FCALL", "f", "0") == "v2"
+        assert r.execute_command("FCALL", "f", "0") == "v2"
+    finally:
+        os.remove(stalls[fol.id])
+    wait_for(lambda: fol.client().execute_command("FCALL", "f", "0") == "v2", 10, what="v2")
