@@ -530,6 +530,14 @@ static void serve_reads(node *n)
     size_t j = 0;
     for (size_t i = 0; i < n->reads_n; i++) {
         node_read *rd = &n->reads[i];
+        if (rd->done && rd->gate_ms) { /* an FCALL gate: its client runs again */
+            if (rd->c && rd->c->gate_ctx == rd->ctx) {
+                rd->c->gate_ctx = 0;
+                rd->c->gate_passed = !rd->err;
+                n->host->mark_pending(rd->c->conn);
+            }
+            continue;
+        }
         if (rd->done && (!rd->c || rd->c->read_pass != pass)) {
             if (rd->c && rd->migrate && !rd->err) {
                 nmigrate_dump(n, rd->c); /* the client waits on: for the target */
@@ -754,6 +762,8 @@ void node_catch_up(node *n)
     if (now >= n->tick_due_ms) n->tick_due_ms = now + NODE_TICK_MS;
 }
 
+static void node_gates_expire(node *n);
+
 int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
 {
     (void)l, (void)id;
@@ -762,6 +772,10 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     node_snap_poll(n);
     node_catch_up(n);
     nblock_timeouts(n);
+    if (n->reads_n) {
+        node_gates_expire(n);
+        serve_reads(n);
+    }
     nwait_poll(n);
     /* fsync batch: what was written since the last fdatasync gets one once the interval passed,
      * even when no new write comes to carry it (otherwise the window had no bound) */
@@ -1150,6 +1164,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     rd->done = false;
     rd->err = 0;
     rd->migrate = false;
+    rd->gate_ms = 0;
     c->n_async++;
     c->async_kind = ASYNC_READ;
     return NODE_DONE;
@@ -1158,6 +1173,42 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
 static bool arg_is(const data_arg *a, const char *s)
 {
     return data_arg_is(a, s);
+}
+
+/* A follower's FCALL runs its prelude on this node's function library, which may be behind a
+ * FUNCTION LOAD already acknowledged (a follower applies only what it has on disk): first a
+ * ReadIndex, as for a linearizable read (forwarded to the leader), and the wait for this node
+ * to apply up to it; then the client runs again with gate_passed. A lost answer (a leader
+ * change) is given up after FCALL_GATE_MS and asked again. */
+#define FCALL_GATE_MS 1000
+static int fcall_gate(node *n, client *c)
+{
+    if (c->gate_ctx) return stall(c); /* asked: serve_reads lets it run again */
+    if (n->reads_n == n->reads_cap) {
+        size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
+        if (ncap > RAFT_MAX_PENDING_READS) return stall(c);
+        node_read *nr = realloc(n->reads, ncap * sizeof(*nr));
+        if (!nr) return stall(c);
+        n->reads = nr;
+        n->reads_cap = ncap;
+    }
+    uint64_t ctx = ++n->next_ctx;
+    if (n->failed || raft_read_index(n->r, ctx) < 0) return stall(c); /* no leader known yet */
+    n->reads[n->reads_n++] = (node_read){ctx, c, NULL, 0, c->db, false, 0, false, net_mono_ms()};
+    c->gate_ctx = ctx;
+    return stall(c);
+}
+
+static void node_gates_expire(node *n)
+{
+    int64_t now = net_mono_ms();
+    for (size_t i = 0; i < n->reads_n; i++) {
+        node_read *rd = &n->reads[i];
+        if (rd->gate_ms && !rd->done && now - rd->gate_ms > FCALL_GATE_MS) {
+            rd->done = true; /* its answer was lost: given up, the client asks again */
+            rd->err = RAFT_ENOTREADY;
+        }
+    }
 }
 
 /* A linearizable read behind writes of its client that are still in flight: logged as
@@ -1302,7 +1353,7 @@ static int route_migrate(node *n, client *c, int argc, const data_arg *argv)
             nmigrate_discard(n, m);
             return stall(c);
         }
-        n->reads[n->reads_n++] = (node_read){ctx, c, NULL, 0, c->db, false, 0, true};
+        n->reads[n->reads_n++] = (node_read){ctx, c, NULL, 0, c->db, false, 0, true, 0};
         nmigrate_attach(n, c, m); /* counts the read as c's one request in flight */
         return NODE_DONE;
     }
@@ -1327,6 +1378,7 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     int rc = route_cmd(n, c, argc, argv);
     if (rc != NODE_STALL) { /* the next request is another one */
         c->prelude_passed = false;
+        c->gate_passed = false;
         c->relay_prelude = false;
         if (wanted) c->prelude_wanted = false;
     }
@@ -1446,7 +1498,13 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         if (n->role == RAFT_LEADER && script_is_fcall(argc, argv) &&
             (!raft_leader_current(n->r) || n->applied < raft_commit_of(n->r)))
             return stall(c);
-        bool cached = n->role == RAFT_LEADER || script_is_cached(n->host->scripts, argc, argv);
+        /* ... a follower's, once it has applied what the leader had committed when the FCALL
+         * came (a ReadIndex: the gate), so its prelude runs here (killable, -BUSY as in Redis)
+         * on a library that has every FUNCTION LOAD acknowledged before */
+        bool fcall = n->role != RAFT_LEADER && script_is_fcall(argc, argv);
+        if (fcall && !c->gate_passed) return fcall_gate(n, c);
+        bool cached =
+            fcall || n->role == RAFT_LEADER || script_is_cached(n->host->scripts, argc, argv);
         if (!cached && !script_has_body(argc, argv)) {
             c->relay_prelude = true; /* an unknown EVALSHA: the leader runs its prelude */
         } else {

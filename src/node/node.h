@@ -70,6 +70,8 @@ typedef struct node_client {
     bool relay_prelude;    /* follower: relay it behind SYNOD PRELUDE (an unknown EVALSHA) */
     bool prelude_wanted;   /* leader: a relayed request whose prelude is to run here */
     int unblock_pending;   /* leader: SYNOD UNBLOCK-SELF before its pop blocked: 1 / 2 (error) */
+    uint64_t gate_ctx;     /* follower: its FCALL waits for this ReadIndex (node.c fcall_gate) */
+    bool gate_passed;      /* ... which it passed: this node has applied what it must see */
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
     bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */

@@ -76,7 +76,8 @@ typedef struct {
     int db;    /* the client's database (SELECT) */
     bool done; /* its read state arrived (err: the core's error, 0 = confirmed) */
     int err;
-    bool migrate; /* MIGRATE's read of its keys (node_migrate.c), cmd NULL */
+    bool migrate;    /* MIGRATE's read of its keys (node_migrate.c), cmd NULL */
+    int64_t gate_ms; /* a follower's FCALL gate (node.c fcall_gate): when asked; 0 = not one */
 } node_read;
 
 /* fwd.c: relaying commands to the leader's client port. */

@@ -283,11 +283,19 @@ def test_fcall_through_a_lagging_follower_runs_the_acknowledged_library(stall_cl
     fol = next(n for n in c.nodes if n is not ld and str(n.id) != picked[0])
     wait_for(lambda: fol.client().execute_command("FCALL", "f", "0") == "v1", 10, what="v1")
     _stall_count(stalls[fol.id], 0)  # its next fsync hangs: it applies nothing new
+    got = []
     try:
         r = fol.client(timeout=10)
         assert r.execute_command("FUNCTION", "LOAD", "REPLACE", LIB % "v2") == "lib"
-        assert r.execute_command("FCALL", "f", "0") == "v2"
-        assert r.execute_command("FCALL", "f", "0") == "v2"
+        # it cannot run the new function before it has applied it: the FCALL waits
+        t = threading.Thread(target=lambda: got.append(r.execute_command("FCALL", "f", "0")),
+                             daemon=True)  # fmt: skip
+        t.start()
+        time.sleep(0.5)
+        early = list(got)
     finally:
         os.remove(stalls[fol.id])
-    wait_for(lambda: fol.client().execute_command("FCALL", "f", "0") == "v2", 10, what="v2")
+    t.join(10)
+    assert early in ([], ["v2"]), f"FCALL answered from a stale library: {early}"
+    assert got == ["v2"]
+    assert fol.client().execute_command("FCALL", "f", "0") == "v2"
