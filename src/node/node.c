@@ -1192,8 +1192,9 @@ static int fcall_gate(node *n, client *c)
         n->reads = nr;
         n->reads_cap = ncap;
     }
+    if (!n->leader) return c->n_async ? stall(c) : wait_leader(n, c); /* CLUSTERDOWN in time */
     uint64_t ctx = ++n->next_ctx;
-    if (n->failed || raft_read_index(n->r, ctx) < 0) return stall(c); /* no leader known yet */
+    if (n->failed || raft_read_index(n->r, ctx) < 0) return stall(c);
     n->reads[n->reads_n++] = (node_read){ctx, c, NULL, 0, c->db, false, 0, false, net_mono_ms()};
     c->gate_ctx = ctx;
     return stall(c);
