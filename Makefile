@@ -77,7 +77,7 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: build/rel/synod
-	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider .
+	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider --durations=15 .
 
 lint:
 	@bash scripts/lint.sh

@@ -37,7 +37,7 @@ def test_leader_and_follower_stalled_together_keep_the_term(make_cluster, stall_
     wait_for(lambda: all(n.info() and n.info()["commit_index"] == leader.info()["commit_index"]
                          for n in c.nodes), 10, what="every node caught up")  # fmt: skip
     changes = 0
-    rounds = 3
+    rounds = 2
     for _ in range(rounds):
         term = int(leader.info()["term"])
         leader.pause()
@@ -45,7 +45,7 @@ def test_leader_and_follower_stalled_together_keep_the_term(make_cluster, stall_
         time.sleep(stall_s)
         f1.resume()
         leader.resume()
-        time.sleep(1.5)  # the third node's campaign, and anything the stall set off, settle
+        time.sleep(1.0)  # the third node's campaign, and anything the stall set off, settle
         assert r.set("after", "1")
         infos = [n.info() for n in c.nodes]
         if int(leader.info()["term"]) != term or leader.info()["role"] != "leader":
