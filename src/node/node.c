@@ -1134,16 +1134,23 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
     return NODE_DONE;
 }
 
+/* Room for one more pending read (ReadIndex, MIGRATE's read, an FCALL gate): false if the
+ * queue is at the core's bound or out of memory (the caller stalls). */
+static bool reads_room(node *n)
+{
+    if (n->reads_n < n->reads_cap) return true;
+    size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
+    if (ncap > RAFT_MAX_PENDING_READS) return false;
+    node_read *nr = realloc(n->reads, ncap * sizeof(*nr));
+    if (!nr) return false;
+    n->reads = nr;
+    n->reads_cap = ncap;
+    return true;
+}
+
 static int route_read(node *n, client *c, int argc, const data_arg *argv)
 {
-    if (n->reads_n == n->reads_cap) {
-        size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
-        if (ncap > RAFT_MAX_PENDING_READS) return stall(c);
-        node_read *nr = realloc(n->reads, ncap * sizeof(*nr));
-        if (!nr) return stall(c);
-        n->reads = nr;
-        n->reads_cap = ncap;
-    }
+    if (!reads_room(n)) return stall(c);
     uint64_t ctx = ++n->next_ctx;
     int rc = -RAFT_ENOTREADY;
     if (c->consistency == CONS_LEASE) {
@@ -1184,14 +1191,7 @@ static bool arg_is(const data_arg *a, const char *s)
 static int fcall_gate(node *n, client *c)
 {
     if (c->gate_ctx) return stall(c); /* asked: serve_reads lets it run again */
-    if (n->reads_n == n->reads_cap) {
-        size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
-        if (ncap > RAFT_MAX_PENDING_READS) return stall(c);
-        node_read *nr = realloc(n->reads, ncap * sizeof(*nr));
-        if (!nr) return stall(c);
-        n->reads = nr;
-        n->reads_cap = ncap;
-    }
+    if (!reads_room(n)) return stall(c);
     if (!n->leader) return c->n_async ? stall(c) : wait_leader(n, c); /* CLUSTERDOWN in time */
     uint64_t ctx = ++n->next_ctx;
     if (n->failed || raft_read_index(n->r, ctx) < 0) return stall(c);
@@ -1338,16 +1338,9 @@ static int route_migrate(node *n, client *c, int argc, const data_arg *argv)
         return NODE_DONE;
     } else {
         c->stall_since_ms = 0;
-        if (n->reads_n == n->reads_cap) {
-            size_t ncap = n->reads_cap ? n->reads_cap * 2 : 64;
-            node_read *nr =
-                ncap > RAFT_MAX_PENDING_READS ? NULL : realloc(n->reads, ncap * sizeof(*nr));
-            if (!nr) {
-                nmigrate_discard(n, m);
-                return stall(c);
-            }
-            n->reads = nr;
-            n->reads_cap = ncap;
+        if (!reads_room(n)) {
+            nmigrate_discard(n, m);
+            return stall(c);
         }
         uint64_t ctx = ++n->next_ctx;
         if (raft_read_index(n->r, ctx) < 0) {

@@ -125,11 +125,11 @@ void script_set_prelude_fast(script_engine *se, int on);
 int script_is_call(int argc, const data_arg *argv);
 
 /* Is the script such a call runs in this node's cache (EVAL: its body; EVALSHA: its SHA1)?
- * FCALL: 0 (the function library is replicated state, and a follower's may be behind what a
- * client already saw acknowledged). A follower holds the prelude's reply of a script it has
- * not cached and relays the call even if it ended there, so that the leader's cache, which
- * SCRIPT EXISTS answers from, has every script; it relays the others (EVALSHA it lacks, FCALL)
- * for the leader to run their prelude (docs/scripting.md, "The prelude"). */
+ * FCALL: 0 (the function library is replicated state: a follower runs an FCALL's prelude only
+ * after a ReadIndex gate, node.c fcall_gate). A follower holds the prelude's reply of a script
+ * it has not cached and relays the call even if it ended there, so that the leader's cache,
+ * which SCRIPT EXISTS answers from, has every script; an EVALSHA it lacks goes to the leader to
+ * run its prelude (docs/scripting.md, "The prelude"). */
 int script_is_cached(script_engine *se, int argc, const data_arg *argv);
 /* Does such a call carry what it runs (EVAL's body): 0 for EVALSHA and FCALL. */
 int script_has_body(int argc, const data_arg *argv);
