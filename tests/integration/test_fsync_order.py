@@ -49,16 +49,20 @@ def stall_cluster(tmp_path):
     assert not bad, bad
 
 
-def write_during_stall(leader):
-    """SET through the leader with a short socket timeout: 'OK' if acknowledged in time, else
-    the error (a timeout, or TRYAGAIN once the leader stepped down)."""
-    r = leader.client(timeout=STALL_S)
+def _write(leader, key, timeout):
+    """SET key through the leader with a short socket timeout: 'OK' if acknowledged in time,
+    else the error (a timeout, or TRYAGAIN once the leader stepped down)."""
+    r = leader.client(timeout=timeout)
     try:
-        return "OK" if r.set("k", "during-stall") else "not set"
+        return "OK" if r.set(key, "1") else "not set"
     except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
         return f"error: {e!r}"
     finally:
         r.close()
+
+
+def write_during_stall(leader):
+    return _write(leader, "k", STALL_S)
 
 
 def setup_two_live(c):
@@ -178,7 +182,7 @@ def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     quorum.pause()  # from here the leader has one election timeout (>= 240 ms) to commit W2
     reqs1 = int(later.info()["wal_sync_requests"])
     second = []
-    t = threading.Thread(target=lambda: second.append(write_during_stall_s(ld, 3.0)), daemon=True)
+    t = threading.Thread(target=lambda: second.append(_write(ld, "w2", 3.0)), daemon=True)
     t.start()
     try:
         wait_for(lambda: int(later.info()["wal_sync_requests"]) > reqs1, 5, interval=0.005,
@@ -197,24 +201,6 @@ def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     wait_for(lambda: _set_ok(c, "after", "1"), 20, what="a write after the stall")
 
 
-def write_during_stall_s(leader, timeout):
-    r = leader.client(timeout=timeout)
-    try:
-        return "OK" if r.set("w2", "2") else "not set"
-    except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
-        return f"error: {e!r}"
-    finally:
-        r.close()
-
-
-def _write(leader, key, timeout):
-    r = leader.client(timeout=timeout)
-    try:
-        return "OK" if r.set(key, "1") else "not set"
-    except (redis.TimeoutError, redis.ConnectionError, redis.ResponseError) as e:
-        return f"error: {e!r}"
-    finally:
-        r.close()
 
 
 def test_leader_counts_each_entry_only_after_its_own_sync(stall_cluster):

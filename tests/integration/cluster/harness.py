@@ -418,6 +418,78 @@ class Proc:
             return ""
 
 
+NULL_ARRAY = "nil-array"  # how resp_replies shows *-1 (a null bulk string is None)
+
+
+def resp_command(*args):
+    """One command in RESP (an array of bulk strings); str/int arguments are encoded."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def _resp_parse(b, pos):
+    """One RESP2 reply at b[pos:]: (value, next pos), or (None, -1) if incomplete."""
+    end = b.find(b"\r\n", pos)
+    if end < 0:
+        return None, -1
+    t, line = b[pos:pos + 1], b[pos + 1:end]
+    if t == b"+":
+        return line.decode(), end + 2
+    if t == b":":
+        return int(line), end + 2
+    if t == b"-":
+        return RuntimeError(line.decode()), end + 2
+    if t == b"$":
+        n = int(line)
+        if n < 0:
+            return None, end + 2
+        if len(b) < end + 2 + n + 2:
+            return None, -1
+        return b[end + 2:end + 2 + n].decode(), end + 2 + n + 2
+    if t == b"*":
+        n = int(line)
+        if n < 0:
+            return NULL_ARRAY, end + 2
+        vals, p = [], end + 2
+        for _ in range(n):
+            v, p = _resp_parse(b, p)
+            if p < 0:
+                return None, -1
+            vals.append(v)
+        return vals, p
+    raise AssertionError(f"unexpected reply {b[pos:pos + 40]!r}")
+
+
+def resp_replies(sock, n, timeout):
+    """Up to n RESP2 replies read from sock within timeout (fewer if they do not come in time,
+    or the connection closes): str for simple strings and bulks, int, RuntimeError for errors,
+    None for a null bulk, NULL_ARRAY for a null array, lists for arrays."""
+    deadline = time.monotonic() + timeout
+    buf, pos, got = b"", 0, []
+    while len(got) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(1 << 20)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+        while len(got) < n:
+            v, p = _resp_parse(buf, pos)
+            if p < 0:
+                break
+            got.append(v)
+            pos = p
+    return got
+
+
 def resp_ping(host, port, netns=None, timeout=1.0):
     """True if host:port accepts a connection and answers PING with any RESP reply, or keeps
     the connection open without answering for `timeout` (a node without a leader may hold

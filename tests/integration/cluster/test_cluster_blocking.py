@@ -19,7 +19,7 @@ import time
 import pytest
 import redis
 
-from harness import assert_same_digest, wait_for
+from harness import NULL_ARRAY, assert_same_digest, resp_command, resp_replies, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -427,67 +427,6 @@ def test_pipelined_pops_answered_once_each_on_leader_change(make_cluster):
     assert len(errs) == 14 and all(e.startswith(b"-TRYAGAIN") for e in errs), rest[:300]
 
 
-def _resp(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
-def _read_replies(sock, n, timeout):
-    """Reads n simple RESP2 replies (integers, nulls, flat arrays of bulks) within timeout."""
-    sock.settimeout(timeout)
-    buf = b""
-    got = []
-    deadline = time.monotonic() + timeout
-    while len(got) < n and time.monotonic() < deadline:
-        try:
-            chunk = sock.recv(65536)
-        except socket.timeout:
-            break
-        if not chunk:
-            break
-        buf += chunk
-        while True:
-            r, used = _parse(buf)
-            if used == 0:
-                break
-            got.append(r)
-            buf = buf[used:]
-    return got
-
-
-def _parse(b):
-    """One reply from b: (value, bytes used), or (None, 0) if incomplete."""
-    if b"\r\n" not in b:
-        return None, 0
-    line, rest = b.split(b"\r\n", 1)
-    head = len(line) + 2
-    if line[:1] in (b":", b"+", b"-"):
-        return line.decode(), head
-    if line[:1] == b"$":
-        n = int(line[1:])
-        if n < 0:
-            return None, head
-        if len(rest) < n + 2:
-            return None, 0
-        return rest[:n].decode(), head + n + 2
-    if line[:1] == b"*":
-        n = int(line[1:])
-        if n < 0:
-            return "nil-array", head
-        vals, used = [], head
-        for _ in range(n):
-            v, u = _parse(b[used:])
-            if u == 0:
-                return None, 0
-            vals.append(v)
-            used += u
-        return vals, used
-    raise AssertionError(f"unexpected reply {b[:40]!r}")
-
-
 def test_pipelined_pops_through_a_follower_go_together(make_cluster):
     """A consumer on a follower pipelining 16 BRPOPs: the follower relays them together on the
     client's own connection, so the leader runs them as one entry (node_block.c), instead of one
@@ -500,8 +439,8 @@ def test_pipelined_pops_through_a_follower_go_together(make_cluster):
     applied0 = int(rc(leader).info("consensus")["last_applied"])
     s = socket.create_connection((follower.host, follower.port), timeout=10)
     try:
-        s.sendall(_resp("BRPOP", "q", 0) * 16)
-        got = _read_replies(s, 16, 10)
+        s.sendall(resp_command("BRPOP", "q", 0) * 16)
+        got = resp_replies(s, 16, 10)
     finally:
         s.close()
     assert got == [["q", f"j{i}"] for i in range(15, -1, -1)]
@@ -525,15 +464,15 @@ def test_client_unblock_through_a_follower_with_pops_behind(make_cluster):
         key = f"q{node.id}"
         s = socket.create_connection((node.host, node.port), timeout=10)
         try:
-            s.sendall(_resp("CLIENT", "ID"))
-            cid = int(_read_replies(s, 1, 5)[0][1:])
-            s.sendall(_resp("BRPOP", key, 0) * 4)
+            s.sendall(resp_command("CLIENT", "ID"))
+            cid = resp_replies(s, 1, 5)[0]
+            s.sendall(resp_command("BRPOP", key, 0) * 4)
             wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the pops to block")
             assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 1
-            assert _read_replies(s, 1, 3) == ["nil-array"], f"node {node.id}: no prompt null"
+            assert resp_replies(s, 1, 3) == [NULL_ARRAY], f"node {node.id}: no prompt null"
             wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the next pop to block")
             rc(leader).lpush(key, "a", "b", "c")
-            assert _read_replies(s, 3, 5) == [[key, "a"], [key, "b"], [key, "c"]]
+            assert resp_replies(s, 3, 5) == [[key, "a"], [key, "b"], [key, "c"]]
             assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 0  # none blocked
         finally:
             s.close()

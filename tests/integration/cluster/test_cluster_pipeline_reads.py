@@ -20,63 +20,17 @@ import threading
 import pytest
 import redis
 
-from harness import assert_same_digest
+from harness import assert_same_digest, resp_command, resp_replies
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
-
-
-def _resp(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
-
-
-def _parse(b, pos):
-    """One RESP2 reply at b[pos:]: (value, next pos), or (None, -1) if incomplete."""
-    end = b.find(b"\r\n", pos)
-    if end < 0:
-        return None, -1
-    t, line = b[pos:pos + 1], b[pos + 1:end]
-    if t in (b"+", b":"):
-        return (int(line) if t == b":" else line.decode()), end + 2
-    if t == b"-":
-        return RuntimeError(line.decode()), end + 2
-    if t == b"$":
-        n = int(line)
-        if n < 0:
-            return None, end + 2
-        if len(b) < end + 2 + n + 2:
-            return None, -1
-        return b[end + 2:end + 2 + n].decode(), end + 2 + n + 2
-    if t == b"*":
-        n = int(line)
-        vals, p = [], end + 2
-        for _ in range(n):
-            v, p = _parse(b, p)
-            if p < 0:
-                return None, -1
-            vals.append(v)
-        return vals, p
-    raise AssertionError(f"unexpected reply {b[pos:pos + 40]!r}")
 
 
 def _pipeline(node, cmds, timeout=30):
     s = socket.create_connection((node.host, node.port), timeout=timeout)
     try:
-        s.sendall(b"".join(_resp(*c) for c in cmds))
-        buf, pos, out = b"", 0, []
-        while len(out) < len(cmds):
-            chunk = s.recv(1 << 20)
-            assert chunk, f"connection closed after {len(out)} of {len(cmds)} replies"
-            buf += chunk
-            while len(out) < len(cmds):
-                v, p = _parse(buf, pos)
-                if p < 0:
-                    break
-                out.append(v)
-                pos = p
+        s.sendall(b"".join(resp_command(*c) for c in cmds))
+        out = resp_replies(s, len(cmds), timeout)
+        assert len(out) == len(cmds), f"{len(out)} of {len(cmds)} replies"
         return out
     finally:
         s.close()
