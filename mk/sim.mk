@@ -93,6 +93,10 @@ build/asan/sim/sim-self-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE
 	@mkdir -p $(@D)
 	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) -DRAFT_TEST_BUG_SELF_UNSYNCED $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
 
+build/asan/sim/sim-keepalive-bug: $(SIM_SRCS) $(SIM_HDRS) $(SIM_CORE_SRCS) $(SIM_CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(SIM_CPPFLAGS) $(SIM_CFLAGS_ASAN) -DRAFT_TEST_BUG_KEEPALIVE_COMMIT $(SIM_SRCS) $(SIM_CORE_SRCS) $(LDLIBS) -o $@
+
 sim: build/asan/sim/sim
 	build/asan/sim/sim --seed $(SEED) --nodes $(NODES) --steps $(STEPS) $(SIM_VERBOSE_FLAG)
 
@@ -119,7 +123,10 @@ sim-test: build/asan/sim/sim
 # caught by DURABLE_QUORUM (490 of seeds 1-500 do) and, with that check off, by its
 # consequence, a committed entry lost in a crash (LEADER_COMPLETENESS: 5 of 500, seed 2 first).
 # The blocking driver cannot show it (its leader's fsync always returns before its acks).
-sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim build/asan/sim/sim-ack-bug build/asan/sim/sim-self-bug
+# A held leader's keepalives that carry its commit index unclamped (RAFT_TEST_BUG_KEEPALIVE_COMMIT:
+# a follower commits a stale suffix of its log that the leader never confirmed) must be caught
+# (STATE_MACHINE_SAFETY; seed 216 first in the first run).
+sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim build/asan/sim/sim-ack-bug build/asan/sim/sim-self-bug build/asan/sim/sim-keepalive-bug
 	timeout 600 build/asan/sim/sim-bug --seed 1 --seeds $(SIM_BUG_SEEDS) --nodes 0 --steps 10000 --expect-fail
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --stale-reads --expect-fail
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --skip-fsync --expect-fail
@@ -132,6 +139,7 @@ sim-bug-test: build/asan/sim/sim-bug build/asan/sim/sim build/asan/sim/sim-ack-b
 	@out=$$(timeout 600 build/asan/sim/sim-self-bug --seed 1 --seeds 500 --nodes 0 --steps 10000 --no-durable-check --expect-fail); rc=$$?; \
 	  echo "$$out" | grep -E '^(FAIL|sim:)'; [ $$rc -eq 0 ] || exit 1
 	timeout 600 build/asan/sim/sim --seed 1 --seeds 100 --nodes 0 --steps 10000 --lose-stalled-ticks --no-lease-check --expect-fail
+	timeout 600 build/asan/sim/sim-keepalive-bug --seed 1 --seeds 2000 --nodes 0 --steps 10000 --expect-fail
 
 # A core whose lease never expires (raft_lease_valid true while it leads with its no-op
 # committed): the lease phase (an isolated leader asked for lease reads while the majority

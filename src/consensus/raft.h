@@ -487,6 +487,15 @@ void raft_report_snapshot(raft *r, raft_id id, bool ok);
  * already durable on this node. */
 bool raft_may_send_early(const raft_message *m, uint64_t durable_term);
 
+/* A leader whose caller cannot run the core for a while (its event loop is held by a long
+ * script, possibly in the middle of a Ready) may send these at once, from anywhere: one HEARTBEAT
+ * per other member with no commit index and no read round (commit 0, ctx 0). A follower takes
+ * one as contact from its leader (its election timer restarts; it promises not to vote for
+ * another within an election timeout, as for any heartbeat) and answers it; the answer counts
+ * for CheckQuorum only, never for a lease or a read round. Writes up to cap messages to out and
+ * returns how many (0 unless leader). Reads r only; send them with raft_may_send_early's rule. */
+size_t raft_keepalive(const raft *r, raft_message *out, size_t cap);
+
 /* async_persist only, outside a Ready: every entry up to `index` (whose term is `term`) that
  * was handed out in a Ready is now durable on this node (its fsync returned). Stale or repeated
  * reports are ignored. On the leader this may advance the commit index (a new Ready). */

@@ -261,6 +261,24 @@ void raft_bcast_heartbeat_to(raft *r, bool reads_only)
     raft_reads_on_round_ack(r); /* single voter: confirmed at once */
 }
 
+size_t raft_keepalive(const raft *r, raft_message *out, size_t cap)
+{
+    size_t n = 0;
+    if (r->role != RAFT_LEADER) return 0;
+    for (uint32_t i = 0; i < r->n_prs && n < cap; i++) {
+        if (r->prs[i].id == r->cfg.id) continue;
+        out[n] = (raft_message){
+            .type = RAFT_MSG_HEARTBEAT, .from = r->cfg.id, .to = r->prs[i].id, .term = r->term};
+#ifdef RAFT_TEST_BUG_KEEPALIVE_COMMIT
+        /* PLANTED BUG (sim-bug-test): the leader's commit unclamped, as if the follower held
+         * every entry up to it: one with a stale suffix commits that suffix */
+        out[n].commit = r->commit;
+#endif
+        n++;
+    }
+    return n;
+}
+
 void raft_bcast_heartbeat(raft *r)
 {
     raft_bcast_heartbeat_to(r, false);

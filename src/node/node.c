@@ -730,6 +730,29 @@ void node_process(node *n)
     node_snap_maybe_start(n);
 }
 
+/* The loop is held by a long script (server/busy.c calls this every heartbeat period): it may
+ * be in the middle of a Ready, so the core cannot run, and a leader's followers would hear
+ * nothing and elect another after an election timeout although this one is only busy (a
+ * read-only script, or a write script every replica runs but this one runs longest). It sends
+ * them the core's keepalives (raft_keepalive: heartbeats that carry no commit index and no read
+ * round, so nothing of the core changes) through the peer links, as any message of a durable
+ * term may leave. Their answers wait in the sockets like everything else. */
+void node_keepalive(node *n)
+{
+    if (n->failed || !n->pn || n->role != RAFT_LEADER) return;
+    raft_message m[RAFT_MAX_MEMBERS];
+    size_t k = raft_keepalive(n->r, m, RAFT_MAX_MEMBERS);
+    size_t sent = 0;
+    for (size_t i = 0; i < k; i++)
+        if (raft_may_send_early(&m[i], n->durable_term)) {
+            peer_net_send(n->pn, &m[i]);
+            sent++;
+        }
+    if (!sent) return;
+    peer_net_flush(n->pn);
+    n->keepalives += sent;
+}
+
 /* Raft's clock is the monotonic clock: every NODE_TICK_MS that passed is one raft_tick, given
  * before the core sees anything else. A timer alone falls behind real time whenever the loop
  * stalls (a long fsync, the fork of a snapshot, a foreground SYNOD SNAPSHOT, SIGSTOP) because it
@@ -1797,7 +1820,8 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
-    k = snprintf(line, sizeof(line), "log_reads:%llu\r\n", (unsigned long long)n->log_reads);
+    k = snprintf(line, sizeof(line), "log_reads:%llu\r\nkeepalives_sent:%llu\r\n",
+                 (unsigned long long)n->log_reads, (unsigned long long)n->keepalives);
     resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);

@@ -180,6 +180,8 @@ void node_set_config(node *n, const node_config *cfg);
 /* The loop's before-sleep hook (ctx = node): re-runs stalled clients, drives raft, then the
  * host's flush writes the replies. */
 void node_before_sleep(net_loop *l, void *ctx);
+/* The loop is held (a long script): a leader tells its followers it is alive (node.c). */
+void node_keepalive(node *n);
 
 /* A connection's lifetime: attach at accept (conn = the host's connection), detach before it
  * is freed (drops every reference the driver holds to it). */

@@ -137,6 +137,7 @@ struct node {
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
     uint32_t sync_later_us;           /* NODE_SYNC_LATER_US, or SYNOD_TEST_SYNC_LATER_US (tests) */
     uint64_t deferred_syncs;          /* sync requests allowed to wait (INFO wal_deferred_syncs) */
+    uint64_t keepalives;              /* heartbeats sent from a held loop (INFO keepalives_sent) */
     bool failpoint_armed;             /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;

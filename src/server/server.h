@@ -38,6 +38,10 @@
  * bytes leave while the rest is copied (a command still runs to its end in one pass). */
 #define SRV_OUT_EAGER_BYTES (256 * 1024)
 #define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
+/* a held loop's keepalives (busy.c): every heartbeat period (node_internal.h: 2 ticks of 20 ms),
+ * for at most busy-reply-threshold, or this long when it is 0 */
+#define SRV_KEEPALIVE_MS     40
+#define SRV_KEEPALIVE_MAX_MS 5000
 
 typedef struct server server;
 typedef struct client client;
@@ -225,6 +229,7 @@ struct server {
     const script_run_info *busy_info; /* the run, while the hook serves clients */
     uint64_t busy_run;                /* run_id the hook last saw (0: none) */
     int64_t busy_start_ms;            /* monotonic: when that run was first seen */
+    int64_t keepalive_ms;             /* monotonic: the last node_keepalive of that run */
     int busy_kill;                    /* SCRIPT KILL / FUNCTION KILL accepted for it */
     data_arg *busy_argv; /* the argv scratch of requests served while busy (the run's caller */
     int busy_argv_cap;   /* may be using argv: its command runs the script) */

@@ -323,6 +323,7 @@ void sim_node_stall(sim *s, sim_node *n, int64_t until_us)
     if (!n->up || n->busy || until_us <= s->now_us) return;
     n->stalled_until_us = until_us;
     n->stall_lost_tick = false;
+    n->stall_keepalive = (until_us / SIM_TICK_US) % 2 == 0; /* no draw: seeds replay as before */
     sim_trace(s, "node %d STALLS until t=%.3fms", n->idx, (double)until_us / 1000.0);
     sim_schedule(s, (sim_event){.t = until_us, .kind = EV_THAW, .node = n->idx, .gen = n->gen});
 }
@@ -845,6 +846,20 @@ void sim_process_ready(sim *s, sim_node *n)
 
 /* ---- the event loop ---- */
 
+/* A held leader's heartbeats (node_keepalive): sent from outside the core's Ready cycle, only of
+ * a durable term, and they must change nothing a lease or a read round relies on. */
+static void send_keepalives(sim *s, sim_node *n)
+{
+    raft_message m[SIM_MAX_NODES];
+    size_t k = raft_keepalive(n->r, m, SIM_MAX_NODES);
+    uint64_t durable = s->opt.blocking_disk ? n->disk.durable.hs.term : n->durable_term;
+    for (size_t i = 0; i < k && !s->failed; i++)
+        if (raft_may_send_early(&m[i], durable)) {
+            send_msg(s, n, &m[i]);
+            s->keepalives++;
+        }
+}
+
 static void handle_event(sim *s, sim_event *ev)
 {
     sim_node *n = ev->node ? &s->nodes[ev->node] : NULL;
@@ -860,6 +875,8 @@ static void handle_event(sim *s, sim_event *ev)
         }
         if (n->busy || sim_node_stalled(s, n)) {
             n->missed_ticks++; /* delivered before any message once it runs: the clock went on */
+            if (!n->busy && n->stall_keepalive && n->missed_ticks % SIM_KEEPALIVE_TICKS == 0)
+                send_keepalives(s, n);
             break;
         }
         raft_tick(n->r);
@@ -1013,6 +1030,7 @@ int sim_run(const sim_options *opt, sim_result *res)
     res->link_checks = s->link_checks;
     res->lease_reads_in_phase = s->lease_reads_in_phase;
     res->lease_deposed_grants = s->lease_deposed_grants;
+    res->keepalives = s->keepalives;
     snprintf(res->why, sizeof res->why, "%s", s->why);
     sim_teardown(s);
     free(s);

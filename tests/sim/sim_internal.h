@@ -14,17 +14,18 @@
 #include "sim_disk.h"
 #include "sim_rng.h"
 
-#define SIM_MAX_NODES      12 /* node ids 1..12: initial voters, then replacements */
-#define SIM_KEYS           3
-#define SIM_CLIENTS        4
-#define SIM_SNAP_BYTES     (16 + SIM_KEYS * 9)
-#define SIM_SNAP_MAX       4096
-#define SIM_INBOX_MAX      1024
-#define SIM_TICK_US        10000 /* one raft tick = 10 ms of virtual time */
-#define SIM_ELECTION_TICK  10
-#define SIM_HEARTBEAT_TICK 2
-#define SIM_OP_TIMEOUT_US  400000
-#define SIM_LIVENESS_US    10000000 /* after healing: a leader and a new commit within 10 s */
+#define SIM_MAX_NODES       12 /* node ids 1..12: initial voters, then replacements */
+#define SIM_KEYS            3
+#define SIM_CLIENTS         4
+#define SIM_SNAP_BYTES      (16 + SIM_KEYS * 9)
+#define SIM_SNAP_MAX        4096
+#define SIM_INBOX_MAX       1024
+#define SIM_TICK_US         10000 /* one raft tick = 10 ms of virtual time */
+#define SIM_ELECTION_TICK   10
+#define SIM_HEARTBEAT_TICK  2
+#define SIM_KEEPALIVE_TICKS SIM_HEARTBEAT_TICK /* a held leader's keepalives, as busy.c's */
+#define SIM_OP_TIMEOUT_US   400000
+#define SIM_LIVENESS_US     10000000 /* after healing: a leader and a new commit within 10 s */
 /* after a link phase's reopen: the follower catches up within this (the snapshot resend
  * timeout's cap, 16 election timeouts = 1.6 s, plus the transfer) */
 #define SIM_LINK_QUIET_US 2500000
@@ -97,7 +98,10 @@ typedef struct {
      * catch-up) is what the lease depends on (issue 8, bug 2). */
     int64_t stalled_until_us;
     bool stall_lost_tick; /* --lose-stalled-ticks: the one tick the timer delivers late */
-    bool catching_up;     /* delivering missed ticks: capped once, as node_catch_up does */
+    /* this stall holds the loop as a long script does (every other stall): a leader sends
+     * raft_keepalive's heartbeats every SIM_KEEPALIVE_TICKS meanwhile, as server/busy.c does */
+    bool stall_keepalive;
+    bool catching_up; /* delivering missed ticks: capped once, as node_catch_up does */
     int64_t tick_us;
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];
@@ -196,6 +200,7 @@ struct sim {
     int64_t lease_until_us;
     uint8_t lease_key;
     uint64_t lease_phases, lease_reads_in_phase, lease_deposed_grants;
+    uint64_t keepalives; /* raft_keepalive heartbeats sent by held leaders */
 
     /* link outage: the peer link between link_a and link_b closed (as the real transport closes
      * a link silent for 1.5 s, e.g. to a stopped process) until link_until_us. Messages in

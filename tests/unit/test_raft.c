@@ -191,6 +191,70 @@ static void test_stalled_leader_gives_followers_a_period(void **state)
     assert_int_not_equal(role, RAFT_LEADER);
 }
 
+/* A leader whose loop is held (a long script, server/busy.c) sends raft_keepalive's heartbeats
+ * from outside its Ready cycle while its followers' clocks run on: they must not campaign. The
+ * control (no keepalives) elects another leader within two election timeouts. A keepalive names
+ * no commit index and no read round; a follower, even a follower's raft_keepalive, sends none. */
+static void run_held_leader(bool keepalive, uint64_t *term_before, uint64_t *term_after,
+                            int *campaigners, size_t *sent)
+{
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 3);
+    *term_before = fx_status(&f, l).term;
+    const raft *held = fx_node_of(&f, l)->r;
+    fx_isolate(&f, l); /* it reads nothing and sends nothing through its loop */
+    *sent = 0;
+    *campaigners = 0;
+    for (uint32_t t = 0; t < 2 * c.election_tick + 2; t++) {
+        for (int i = 0; i < f.n; i++) {
+            if (f.nodes[i].id == l) continue;
+            raft_message none[FX_MAX];
+            if (fx_status(&f, f.nodes[i].id).role != RAFT_LEADER)
+                assert_int_equal(raft_keepalive(f.nodes[i].r, none, FX_MAX), 0);
+            raft_tick(f.nodes[i].r);
+        }
+        if (keepalive && t % c.heartbeat_tick == 0) {
+            raft_message m[FX_MAX];
+            size_t k = raft_keepalive(held, m, FX_MAX);
+            assert_int_equal(k, 2);
+            for (size_t j = 0; j < k; j++) {
+                assert_int_equal(m[j].type, RAFT_MSG_HEARTBEAT);
+                assert_int_equal(m[j].term, *term_before);
+                assert_int_equal(m[j].commit, 0);
+                assert_int_equal(m[j].ctx, 0);
+                assert_int_equal(raft_step(fx_node_of(&f, m[j].to)->r, &m[j]), 0);
+            }
+            *sent += k;
+        }
+        fx_flush(&f); /* the followers' answers to it are cut: they would wait in its socket */
+        for (int i = 0; i < f.n; i++) {
+            raft_role role = fx_status(&f, f.nodes[i].id).role;
+            if (f.nodes[i].id != l && role != RAFT_FOLLOWER) (*campaigners)++;
+        }
+    }
+    raft_id other = l == 1 ? 2 : 1;
+    *term_after = fx_status(&f, other).term;
+    fx_destroy(&f);
+}
+
+static void test_held_leader_keeps_followers_with_keepalives(void **state)
+{
+    (void)state;
+    uint64_t before, after;
+    int campaigners;
+    size_t sent;
+    run_held_leader(true, &before, &after, &campaigners, &sent);
+    assert_true(sent > 0);
+    assert_int_equal(campaigners, 0);
+    assert_int_equal(after, before);
+    run_held_leader(false, &before, &after, &campaigners, &sent); /* the control */
+    assert_true(campaigners > 0);
+    assert_true(after > before);
+}
+
 /* The pitfall: a node whose term grew while partitioned (here: it campaigned for real) and
  * whose log is behind. Others ignore its votes (leader stickiness) and it would ignore the old
  * leader's appends; etcd's answer (reply with the higher term) must get a leader elected. */
@@ -605,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_prevote_not_disrupting),
         cmocka_unit_test(test_check_quorum_step_down),
         cmocka_unit_test(test_stalled_leader_gives_followers_a_period),
+        cmocka_unit_test(test_held_leader_keeps_followers_with_keepalives),
         cmocka_unit_test(test_prevote_checkquorum_healed_cluster_elects),
         cmocka_unit_test(test_log_conflict_fast_backtrack),
         cmocka_unit_test(test_figure8_commit_rule),

@@ -2,7 +2,8 @@
 
 Every replica runs a write script as it applies its entry, in its event loop, and answers its
 own clients -BUSY meanwhile; no Raft traffic is handled on a busy node, so a leader stuck past the
-election timeout may be deposed. None of that may break anything: the script is never killed
+election timeout may be deposed (once past busy-reply-threshold: before, its keepalives keep it
+leader; the last two tests). None of that may break anything: the script is never killed
 midway (SCRIPT KILL answers UNKILLABLE on every node), it ends with the same effects on every
 replica, the cluster has a leader afterwards, and writes made around it (through every node) end
 identical everywhere: SYNOD DIGEST ([digest, last_applied]) is the same on the three nodes.
@@ -184,3 +185,67 @@ def test_prelude_killed_on_a_follower(make_cluster):
     assert rf.execute_command("EVAL", "return redis.call('ping')", "0") == "PONG"
     assert int(leader.client().info("consensus")["last_applied"]) == applied  # nothing logged
     assert rf.exists("never") == 0
+
+
+# a read-only loop: the prelude and the run are one (no data command), on the node it reaches
+SPIN = "local n, i = tonumber(ARGV[1]), 0 while i < n do i = i + 1 end return i"
+
+
+def _spin_loops(r, seconds):
+    """Loops SPIN needs on this machine to hold a node for about `seconds`."""
+    n = 20_000_000
+    t0 = time.monotonic()
+    assert r.execute_command("EVAL_RO", SPIN, 0, n) == n
+    return int(n * seconds / max(time.monotonic() - t0, 0.01))
+
+
+def _terms(c):
+    return [int(n.info()["term"]) for n in c.nodes]
+
+
+def test_read_only_script_keeps_its_leader(make_cluster):
+    """A read-only script holds the leader's event loop for several election timeouts (240..480
+    ms; no Raft message is handled meanwhile). Its keepalives (node_keepalive, every 40 ms from
+    the script's busy hook) keep the followers from electing another leader: no term changes,
+    the leader stays. Seen failing without them: a new term after a script of 0.4 s."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    r = leader.client(timeout=30.0)
+    loops = _spin_loops(r, 2.0)
+    time.sleep(0.5)  # a calibration run that changed the term would not be this test's
+    before = _terms(c)
+    sent = int(leader.info()["keepalives_sent"])
+    t0 = time.monotonic()
+    assert r.execute_command("EVAL_RO", SPIN, 0, loops) == loops
+    held = time.monotonic() - t0
+    time.sleep(0.3)  # answers the held leader had waiting are handled
+    assert held > 0.8, f"the script held the leader only {held:.2f} s: proves nothing"
+    assert _terms(c) == before, f"held {held:.2f} s: terms {before} -> {_terms(c)}"
+    assert leader.info()["role"] == "leader"
+    assert int(leader.info()["keepalives_sent"]) - sent >= 2 * int(held / 0.04) // 2
+    follower = next(n for n in c.nodes if n is not leader)
+    assert follower.client(timeout=10.0).set("after", "1")
+
+
+def test_read_only_script_past_busy_threshold_lets_another_lead(make_cluster):
+    """Keepalives stop once the script passes busy-reply-threshold (here 200 ms; Redis answers
+    -BUSY from then on): a script that may never end does not keep the cluster from electing a
+    leader that takes writes. The held leader sent only the first 200 ms' worth."""
+    c = make_cluster(3, extra_args=("--busy-reply-threshold", "200"))
+    leader = c.wait_leader()
+    r = leader.client(timeout=30.0)
+    loops = _spin_loops(r, 0.15) * 13  # calibrated below the threshold; then ~2 s
+    c.wait_leader()
+    leader = c.wait_leader()
+    r = leader.client(timeout=30.0)
+    before = max(_terms(c))
+    sent = int(leader.info()["keepalives_sent"])
+    t0 = time.monotonic()
+    assert r.execute_command("EVAL_RO", SPIN, 0, loops) == loops
+    held = time.monotonic() - t0
+    assert held > 0.8, f"the script held the leader only {held:.2f} s: proves nothing"
+    new = c.wait_leader(timeout=10)
+    assert max(_terms(c)) > before, "no election while the leader was held past the threshold"
+    k = int(leader.info()["keepalives_sent"]) - sent
+    assert 0 < k <= 2 * (200 // 40 + 2), f"{k} keepalives in {held:.2f} s"
+    assert new.client(timeout=10.0).set("after", "1")
