@@ -54,6 +54,9 @@ typedef struct fconn {
     char *in;
     size_t in_len, in_cap;
     client **w; /* ring of waiters; NULL = reply to discard (HELLO, gone client) */
+    /* per waiter, as w: a relayed PUBLISH's receivers on this node (its integer reply becomes
+     * this: Redis Cluster counts the node the client is connected to), else -1 */
+    long long *wpub;
     size_t w_head, w_n, w_cap;
     int64_t last_progress_ms;
     /* a blocking command's own connection (fwd_send_blocking): its client, and the kind of
@@ -329,6 +332,7 @@ static void fconn_read(fconn *fc)
             return;
         }
         client *c = fc->w[fc->w_head];
+        long long pub = fc->wpub[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
         if (is_marker(c)) {
@@ -336,7 +340,13 @@ static void fconn_read(fconn *fc)
         } else if (c) {
             node *nd = fc->f->n;
             if (fc->owner) fc->replies++;
-            nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
+            if (pub >= 0 && fc->in[pos] == ':') { /* the leader's count is the leader's */
+                char num[32];
+                int k = snprintf(num, sizeof(num), ":%lld\r\n", pub);
+                nd->host->reply_raw(c->conn, num, (size_t)k);
+            } else {
+                nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
+            }
             node_client_done(nd, c);
         }
         pos += (size_t)rl;
@@ -456,24 +466,41 @@ static int reserve_waiters(fconn *fc, size_t k)
         if (fc->w_cap >= FWD_WAITERS_MAX) return -EAGAIN;
         size_t ncap = fc->w_cap ? fc->w_cap * 2 : 256;
         client **nw = malloc(ncap * sizeof(*nw));
-        if (!nw) return -ENOMEM;
-        for (size_t i = 0; i < fc->w_n; i++)
+        long long *np = malloc(ncap * sizeof(*np));
+        if (!nw || !np) {
+            free(nw);
+            free(np);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < fc->w_n; i++) {
             nw[i] = fc->w[(fc->w_head + i) % fc->w_cap];
+            np[i] = fc->wpub[(fc->w_head + i) % fc->w_cap];
+        }
         free(fc->w);
+        free(fc->wpub);
         fc->w = nw;
+        fc->wpub = np;
         fc->w_cap = ncap;
         fc->w_head = 0;
     }
     return 0;
 }
 
-static int push_waiter(fconn *fc, client *c)
+/* c waits for the next reply; pub >= 0: it is a PUBLISH's, answered as pub receivers */
+static int push_waiter_pub(fconn *fc, client *c, long long pub)
 {
     int rc = reserve_waiters(fc, 1);
     if (rc < 0) return rc;
-    fc->w[(fc->w_head + fc->w_n) % fc->w_cap] = c;
+    size_t slot = (fc->w_head + fc->w_n) % fc->w_cap;
+    fc->w[slot] = c;
+    fc->wpub[slot] = pub;
     fc->w_n++;
     return 0;
+}
+
+static int push_waiter(fconn *fc, client *c)
+{
+    return push_waiter_pub(fc, c, -1);
 }
 
 static void add_command(resp_buf *b, int argc, const data_arg *argv)
@@ -705,7 +732,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
 }
 
 static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
-                    bool prelude)
+                    bool prelude, long long pub)
 {
     fconn *fc;
     int rc = conn_for(f, addr, c, &fc);
@@ -718,7 +745,7 @@ static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_ar
         rc = push_waiter(fc, NULL);
         if (rc == 0) add_command(obuf(fc), 2, pre);
     }
-    if (rc == 0) rc = push_waiter(fc, c);
+    if (rc == 0) rc = push_waiter_pub(fc, c, pub);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     add_command(obuf(fc), argc, argv);
@@ -730,12 +757,18 @@ static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_ar
 
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
 {
-    return send_cmd(f, addr, c, argc, argv, false);
+    return send_cmd(f, addr, c, argc, argv, false, -1);
+}
+
+int fwd_send_publish(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
+                     long long receivers)
+{
+    return send_cmd(f, addr, c, argc, argv, false, receivers);
 }
 
 int fwd_send_prelude(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
 {
-    return send_cmd(f, addr, c, argc, argv, true);
+    return send_cmd(f, addr, c, argc, argv, true, -1);
 }
 
 static void own_free(fconn *fc)
@@ -746,6 +779,7 @@ static void own_free(fconn *fc)
     free(fc->user);
     free(fc->in);
     free(fc->w);
+    free(fc->wpub);
     free(fc);
 }
 
@@ -828,6 +862,7 @@ void fwd_destroy(fwd *f)
         resp_buf_deinit(&fc->held);
         free(fc->in);
         free(fc->w);
+        free(fc->wpub);
     }
     while (f->own) {
         fconn *fc = f->own;

@@ -1585,8 +1585,10 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     const char *addr = leader_client_addr(n);
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
     int repeats = blocking ? nblock_repeats(n, c, dc) : 0;
+    long long pub = blocking || c->relay_prelude ? -1 : npubsub_receivers(n, argc, argv);
     int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv, repeats)
              : c->relay_prelude ? fwd_send_prelude(n->fw, addr, c, argc, argv)
+             : pub >= 0         ? fwd_send_publish(n->fw, addr, c, argc, argv, pub)
                                 : fwd_send(n->fw, addr, c, argc, argv);
     if (rc < 0) return stall(c);
     if (repeats) c->repeat_used = repeats; /* the host consumes them with this one */

@@ -115,6 +115,9 @@ typedef struct {
     long long (*publish)(void *host, int shard, const char *channel, size_t clen, const char *msg,
                          size_t mlen);
     void (*keyspace_event)(void *host, int cls, const char *event, const char *key, size_t klen);
+    /* How many of the host's clients a PUBLISH (shard: SPUBLISH) to channel would reach now
+     * (what publish would return): a follower answers a relayed PUBLISH with it. May be NULL. */
+    long long (*receivers)(void *host, int shard, const char *channel, size_t clen);
     /* Client-side caching: a key a live entry modified (key NULL: every key, FLUSHALL), writer =
      * the connection that proposed the entry on this node, NULL if none is known (a follower's
      * relayed writes, expiry); then, after the entry's reply, entry_applied. May be NULL. */

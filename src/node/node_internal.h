@@ -88,6 +88,9 @@ void fwd_destroy(fwd *f);
  * arrives (c->n_async is decremented). 0, or -EAGAIN: a connection to another address still has
  * replies to relay (retry later), -ENOMEM. */
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+/* fwd_send of a PUBLISH / SPUBLISH: its integer reply becomes `receivers` (this node's) */
+int fwd_send_publish(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
+                     long long receivers);
 /* fwd_send behind SYNOD PRELUDE: the leader runs the script's prelude (node.c) */
 int fwd_send_prelude(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
 void fwd_client_freed(fwd *f, client *c);
@@ -314,7 +317,8 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv);
 /* node_pubsub.c: the data store's publish / event hooks, forwarded to the host while an entry
  * is applied live (node.deliver). */
 void npubsub_init(node *n);
-void npubsub_touched(node *n, const char *key, size_t len); /* from node_watch's hook */
+void npubsub_touched(node *n, const char *key, size_t len);           /* from node_watch's hook */
+long long npubsub_receivers(node *n, int argc, const data_arg *argv); /* relayed PUBLISH */
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
 void npubsub_bug_receipt(node *n, int argc, const data_arg *argv, int forwarded);
 #endif

@@ -77,6 +77,23 @@ static void on_event(void *ctx, int cls, const char *event, const char *key, siz
         n->host->keyspace_event(n->host->host, cls, event, key, klen);
 }
 
+/* A PUBLISH / SPUBLISH this follower relays answers the receivers on this node, counted as it
+ * relays it (they get the message when the entry is applied here): Redis Cluster's definition,
+ * "clients connected to the same node as the publishing client" (docs/cluster.md). -1: not
+ * one. */
+long long npubsub_receivers(node *n, int argc, const data_arg *argv)
+{
+    if (argc != 3 || !n->host->receivers) return -1;
+    int shard;
+    if (argv[0].len == 7 && !strncasecmp(argv[0].ptr, "publish", 7))
+        shard = 0;
+    else if (argv[0].len == 8 && !strncasecmp(argv[0].ptr, "spublish", 8))
+        shard = 1;
+    else
+        return -1;
+    return n->host->receivers(n->host->host, shard, argv[1].ptr, argv[1].len);
+}
+
 void npubsub_touched(node *n, const char *key, size_t len)
 {
     if (key && n->deliver && n->host->key_touched) /* flushes come from on_event */

@@ -62,6 +62,11 @@ static long long h_publish(void *host, int shard, const char *ch, size_t clen, c
     return srv_pubsub_publish(host, shard, ch, clen, msg, mlen);
 }
 
+static long long h_receivers(void *host, int shard, const char *ch, size_t clen)
+{
+    return srv_pubsub_receivers(host, shard, ch, clen);
+}
+
 static void h_keyspace_event(void *host, int cls, const char *event, const char *key, size_t klen)
 {
     srv_pubsub_keyspace_event(host, cls, event, key, klen);
@@ -115,6 +120,7 @@ void srv_host_init(server *s)
         .expired_keys = &s->stats.expired_keys,
         .evicted_keys = &s->stats.evicted_keys,
         .publish = h_publish,
+        .receivers = h_receivers,
         .keyspace_event = h_keyspace_event,
         .key_touched = h_key_touched,
         .entry_applied = h_entry_applied,

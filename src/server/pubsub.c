@@ -407,6 +407,20 @@ long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, 
     return n;
 }
 
+long long srv_pubsub_receivers(const server *s, int shard, const char *ch, size_t clen)
+{
+    int kind = shard ? PS_SHARD : PS_CHAN;
+    const ps_table *t = &s->pubsub->t[kind];
+    const ps_entry *e = t->n ? t_find(t, hash_bytes(s->pubsub->seed, ch, clen), ch, clen) : NULL;
+    long long n = e ? (long long)e->n : 0;
+    if (shard) return n;
+    const ps_table *pt = &s->pubsub->t[PS_PAT];
+    for (size_t b = 0; pt->n && b < pt->nb; b++)
+        for (const ps_entry *p = pt->b[b]; p; p = p->next)
+            if (data_glob_match(p->name, p->len, ch, clen)) n += (long long)p->n;
+    return n;
+}
+
 /* __keyspace@<db>__:<key> <event> and __keyevent@<db>__:<event> <key>, as
  * notify-keyspace-events asks (the data layer has already filtered by class); db is the one the
  * data layer has selected for the event's key. */

@@ -268,6 +268,8 @@ void srv_pubsub_stats(const server *s, size_t *channels, size_t *patterns, size_
 long long srv_pubsub_publish(server *s, int shard, const char *ch, size_t clen, const char *msg,
                              size_t mlen);
 void srv_pubsub_keyspace_event(server *s, int cls, const char *event, const char *key, size_t klen);
+/* what srv_pubsub_publish would return now, delivering nothing */
+long long srv_pubsub_receivers(const server *s, int shard, const char *ch, size_t clen);
 /* RESP2 subscribed mode: 1 if the command was refused (answered) */
 int srv_pubsub_gate(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_subscribe(server *s, client *c, int argc, const data_arg *argv);

@@ -4,7 +4,7 @@ test_one_order_everywhere: two subscribers on every node (SUBSCRIBE ch, PSUBSCRI
 publisher on every node (followers relay their PUBLISHes to the leader) publishing pipelined
 batches concurrently. Every subscriber must receive every acknowledged message exactly once and
 all six must see the SAME sequence (a PUBLISH is a log entry; each node delivers as it applies).
-Each PUBLISH returns the receivers on the leader (the node that executed it): 2 here.
+Each PUBLISH returns the receivers on the node the publisher is connected to: 2 here.
 Seen failing with the planted bug SYNOD_BUG_PUBSUB_LOCAL (scripts/build_pubsub_bug.sh: the node
 a PUBLISH reaches delivers it at once, as Redis Cluster does): the sequences differ.
 
@@ -172,8 +172,47 @@ def test_one_order_everywhere(make_cluster):
     for n in c.nodes:
         mine = [m for m in seqs[0] if m.startswith("n%d-" % n.id)]
         assert mine == ["n%d-%d" % (n.id, i) for i in range(PER_PUBLISHER)]
-    # PUBLISH counts the receivers on the leader, which executed it: its 2 subscribers
+    # PUBLISH counts the receivers on the publisher's node: 2 subscribers on each
     assert set(replies) == {2}, f"PUBLISH replies {sorted(set(replies))} (leader node{leader.id})"
+
+
+def _got(sub, want, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(sub.msgs) < len(want):
+        time.sleep(0.02)
+    return [m[-1] if isinstance(m, list) else m for m in sub.msgs]
+
+
+def test_publish_counts_the_receivers_on_the_publishers_node(make_cluster):
+    """PUBLISH and SPUBLISH answer how many clients of the node the publisher is connected to
+    receive the message (Redis Cluster's definition; on one node, Redis's), and they do get it.
+    Through a follower that is the follower's subscribers, counted as it relays the PUBLISH,
+    not the leader's (which executed it). Seen failing before: through a follower with one
+    subscriber there, PUBLISH answered 0 (the leader's count), where redis-server answers 1."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    subs = [Sub(f1, "SUBSCRIBE", "news"), Sub(f1, "PSUBSCRIBE", "n*"),
+            Sub(leader, "SUBSCRIBE", "news"), Sub(f1, "SSUBSCRIBE", "shard")]  # fmt: skip
+    try:
+        r1, r2, rl = f1.client(), f2.client(), leader.client()
+        assert r1.publish("news", "a") == 2  # the channel's and the pattern's subscriber
+        assert r2.publish("news", "b") == 0  # nobody on f2
+        assert rl.publish("news", "c") == 1  # the leader's own
+        assert r1.execute_command("SPUBLISH", "shard", "d") == 1  # shard channels: no patterns
+        assert r2.execute_command("SPUBLISH", "shard", "e") == 0
+        p = r1.pipeline(transaction=False)
+        p.publish("news", "f")
+        p.set("k", "v")
+        p.publish("other", "g")
+        assert p.execute() == [2, True, 0]
+        assert _got(subs[0], "abcf") == list("abcf")
+        assert _got(subs[1], "abcfg")[:4] == list("abcf")  # n* does not match "other"
+        assert _got(subs[2], "abcf") == list("abcf")
+        assert _got(subs[3], "de") == list("de")
+    finally:
+        for sb in subs:
+            sb.close()
 
 
 def _wait_msgs(sub, n, timeout=10):
