@@ -75,8 +75,10 @@ typedef struct fconn {
     struct fconn *next;
 } fconn;
 
-/* How relays prove they are members (docs/security.md "Relays"). */
-enum { RELAY_PLAIN = 0, RELAY_SECRET = 1, RELAY_TLS = 2 };
+/* How relays prove they are members (docs/security.md "Relays"). RELAY_LOOPBACK: no secret and
+ * no TLS (every peer is on loopback) and the leader's client address is too: the leader takes
+ * a relay from this host as a member's, as its peer port takes this host's peers. */
+enum { RELAY_PLAIN = 0, RELAY_SECRET = 1, RELAY_TLS = 2, RELAY_LOOPBACK = 3 };
 
 /* Waiters of the handshake's replies, which fwd.c reads itself (NULL waiters are dropped). */
 static client mark_nonce; /* RELAY-HELLO's challenge */
@@ -88,9 +90,18 @@ static bool is_marker(const client *c)
     return c == &mark_nonce || c == &mark_ok || c == &mark_user;
 }
 
-static int relay_mode(const node *n)
+/* addr: "host:port" or "[v6]:port" */
+static bool addr_loopback(const char *addr)
 {
-    return n->cfg.cluster_secret[0] ? RELAY_SECRET : n->cfg.tls_dial ? RELAY_TLS : RELAY_PLAIN;
+    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 ||
+           strncmp(addr, "localhost:", 10) == 0;
+}
+
+static int relay_mode(const node *n, const char *leader_addr)
+{
+    if (n->cfg.cluster_secret[0]) return RELAY_SECRET;
+    if (n->cfg.tls_dial) return RELAY_TLS;
+    return addr_loopback(leader_addr) ? RELAY_LOOPBACK : RELAY_PLAIN;
 }
 
 /* Where requests go: behind the proof while it waits for the challenge. */
@@ -549,7 +560,7 @@ static int fconn_start(fwd *f, fconn *fc, const char *addr)
     int rc = fconn_open(fc, addr);
     if (rc < 0) return rc;
     fc->db = 0;
-    int mode = relay_mode(f->n);
+    int mode = relay_mode(f->n, addr);
     fc->proven = mode != RELAY_PLAIN;
     fc->leader_id = f->n->leader;
     if (mode != RELAY_PLAIN) {

@@ -1206,12 +1206,13 @@ static bool arg_is(const data_arg *a, const char *s)
 }
 
 /* A follower's FCALL runs its prelude on this node's function library, which may be behind a
- * FUNCTION LOAD already acknowledged (a follower applies only what it has on disk): first a
- * ReadIndex, as for a linearizable read (forwarded to the leader), and the wait for this node
- * to apply up to it; then the client runs again with gate_passed. A lost answer (a leader
- * change) is given up after FCALL_GATE_MS and asked again. */
+ * FUNCTION LOAD already acknowledged (a follower applies only what it has on disk), and its AUTH
+ * reads its users (route_cmd): first a ReadIndex, as for a linearizable read (forwarded to the
+ * leader), and the wait for this node to apply up to it; then the client runs again with
+ * gate_passed. A lost answer (a leader change) is given up after FCALL_GATE_MS and asked
+ * again. */
 #define FCALL_GATE_MS 1000
-static int fcall_gate(node *n, client *c)
+static int follower_gate(node *n, client *c)
 {
     if (c->gate_ctx) return stall(c); /* asked: serve_reads lets it run again */
     if (!reads_room(n)) return stall(c);
@@ -1410,11 +1411,33 @@ static bool hll_stale(node *n, const client *c, const data_arg *key)
     return stale;
 }
 
+/* AUTH, HELLO ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN) */
+static bool reads_users(int argc, const data_arg *argv)
+{
+    if (arg_is(&argv[0], "auth")) return true;
+    if (arg_is(&argv[0], "hello")) {
+        for (int i = 2; i < argc; i++)
+            if (arg_is(&argv[i], "auth")) return true;
+        return false;
+    }
+    return argc >= 2 && arg_is(&argv[0], "acl") &&
+           (arg_is(&argv[1], "getuser") || arg_is(&argv[1], "list") || arg_is(&argv[1], "users") ||
+            arg_is(&argv[1], "dryrun"));
+}
+
 static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
 {
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
     if (!c->n_async) npubsub_bug_receipt(n, argc, argv, c->forwarded);
 #endif
+    /* A follower answers these from the users it has applied, which may be behind a user or
+     * password change already acknowledged (through it or any node): first the ReadIndex gate,
+     * as a linearizable read, unless the connection reads stale or no leader is known (then
+     * from what it has: a node cut off still authenticates its clients). docs/security.md
+     * "Reading users on a follower". */
+    if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
+        c->consistency != CONS_STALE && n->leader && reads_users(argc, argv))
+        return c->n_async ? stall(c) : follower_gate(n, c);
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {
@@ -1519,7 +1542,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
          * came (a ReadIndex: the gate), so its prelude runs here (killable, -BUSY as in Redis)
          * on a library that has every FUNCTION LOAD acknowledged before */
         bool fcall = n->role != RAFT_LEADER && script_is_fcall(argc, argv);
-        if (fcall && !c->gate_passed) return fcall_gate(n, c);
+        if (fcall && !c->gate_passed) return follower_gate(n, c);
         bool cached =
             fcall || n->role == RAFT_LEADER || script_is_cached(n->host->scripts, argc, argv);
         if (!cached && !script_has_body(argc, argv)) {

@@ -541,9 +541,17 @@ static void relay_hello(server *s, client *c, const data_arg *id_arg)
         srv_reply_status(c, "OK");
         return;
     }
+    /* no secret and no TLS: every peer address is on loopback (config.c refuses anything
+     * else), and this node's peer port believes any process of this host; so does its client
+     * port a relay from this host */
+    if (!s->cfg.tls_cluster && srv_addr_is_loopback(c->addr)) {
+        relay_proven(c);
+        srv_reply_status(c, "OK");
+        return;
+    }
     relay_fail(c, "SYNOD RELAY-HELLO: a relay proves it is a cluster member with cluster-secret "
-                  "or, under tls-cluster, a certificate of the cluster's CA; this connection "
-                  "has neither");
+                  "or, under tls-cluster, a certificate of the cluster's CA (without either, by "
+                  "coming from this host); this connection has neither");
 }
 
 /* SYNOD RELAY-PROOF <hex>: HMAC-SHA-256 of the challenge (peerauth_relay_proof). One try. */
@@ -579,10 +587,13 @@ static void relay_user(server *s, client *c, const data_arg *name)
                         "is a cluster member's relay (SYNOD RELAY-HELLO)");
         return;
     }
+    /* a user that is `off` is no reason: the follower authenticated its client before (its
+     * AUTH reads the users a ReadIndex behind, node.c route_cmd), and in Redis a connection
+     * authenticated as a user goes on after the user is turned off */
     const acl_user *u = acl_find(data_acl(s->ds), name->ptr, name->len);
-    if (!u || !acl_user_enabled(u)) {
-        relay_refuse(c, "NOPERM the leader refused to run requests as user '%.*s': %s", n,
-                     name->ptr, u ? "the user is off" : "no such user");
+    if (!u) {
+        relay_refuse(c, "NOPERM the leader refused to run requests as user '%.*s': no such user", n,
+                     name->ptr);
         return;
     }
     set_user(c, name->ptr, name->len);

@@ -792,7 +792,11 @@ static int flush_client(client *c)
         return 0;
     }
     c->flags &= ~CLIENT_WANT_WRITE;
-    if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
+    /* closed once the replies still owed to it are out too (a relayed ACL DELUSER of its own
+     * user: the entry may be applied here, and close it, before the leader's reply comes), but
+     * not after a blocked command's, which Redis does not wait for either */
+    bool owed = c->nc.n_async && c->nc.async_kind != ASYNC_BLOCK;
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && !owed) {
         srv_client_free(c);
         return 1;
     }

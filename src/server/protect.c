@@ -18,6 +18,12 @@ const char srv_protected_denied[] =
     "to do one of the above things in order for the server to start accepting connections from "
     "the outside.\r\n";
 
+int srv_addr_is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "[::1]:", 6) == 0 ||
+           strncmp(addr, "[::ffff:127.", 12) == 0;
+}
+
 /* As Redis 7.0's islocalClient: the client's address is exactly 127.0.0.1 or ::1 (other
  * 127.x.y.z addresses are not local to Redis either). An IPv4-mapped ::ffff:127.0.0.1 (a
  * dual-stack listener) is the same loopback client and counts too. */

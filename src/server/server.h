@@ -508,6 +508,8 @@ int srv_acl_default_passwordless(const server *s); /* nopass, on or off: AUTH <p
  * writes it) is refused with srv_protected_denied when protected mode is on, the default user
  * has no password (nopass, requirepass unset) and addr is not 127.0.0.1 or ::1. */
 int srv_protected_refuses(int protected_mode, int default_nopass, const char *addr);
+/* addr ("ip:port", "[v6]:port") is in 127.0.0.0/8 or ::1 (protect.c) */
+int srv_addr_is_loopback(const char *addr);
 extern const char srv_protected_denied[]; /* Redis's -DENIED text, with CRLF */
 int srv_acl_auth_required(const server *s, const client *c);
 int srv_acl_auth(server *s, client *c, const data_arg *user, const data_arg *pass); /* 0 / -1 */

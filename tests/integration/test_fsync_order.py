@@ -285,3 +285,48 @@ def test_fcall_through_a_lagging_follower_runs_the_acknowledged_library(stall_cl
     assert early in ([], ["v2"]), f"FCALL answered from a stale library: {early}"
     assert got == ["v2"]
     assert fol.client().execute_command("FCALL", "f", "0") == "v2"
+
+
+def test_auth_through_a_lagging_follower_sees_an_acknowledged_password(stall_cluster):
+    """AUTH on a follower reads its users, which may be behind a password change already
+    acknowledged (here through that follower, whose fsync hangs so that it applies nothing).
+    Its AUTH first passes a ReadIndex gate (node.c route_cmd), so it waits until the follower
+    has applied the change, then accepts the new password. Seen failing without the gate: the
+    AUTH with the new password answered WRONGPASS at once."""
+    c, stalls = stall_cluster()
+    ld = c.wait_leader()
+    r0 = ld.client()
+    assert r0.execute_command("ACL", "SETUSER", "al", "on", ">old", "+@all", "~*") == "OK"
+    picked = []
+
+    def one_picked():
+        for i in range(20):
+            r0.set(f"warm:{i}", i)
+        picked[:] = ld.info()["commit_waits_for"].split(",")
+        return len(picked) == 1
+
+    wait_for(one_picked, 10, what="the leader waiting for one follower")
+    fol = next(n for n in c.nodes if n is not ld and str(n.id) != picked[0])
+    wait_for(lambda: fol.client().execute_command("AUTH", "al", "old") in (True, "OK"), 10,
+             what="al on the follower")  # fmt: skip
+    _stall_count(stalls[fol.id], 0)  # its next fsync hangs: it applies nothing new
+    got = []
+    try:
+        r = fol.client(timeout=10)
+        assert r.execute_command("ACL", "SETUSER", "al", "resetpass", ">new") == "OK"
+
+        def auth():
+            try:
+                got.append(fol.client(timeout=10).execute_command("AUTH", "al", "new"))
+            except redis.RedisError as e:
+                got.append(str(e))
+
+        t = threading.Thread(target=auth, daemon=True)
+        t.start()
+        time.sleep(0.5)
+        early = list(got)
+    finally:
+        os.remove(stalls[fol.id])
+    t.join(10)
+    assert early in ([], [True], ["OK"]), f"AUTH answered from stale users: {early}"
+    assert got in ([True], ["OK"]), got

@@ -28,7 +28,7 @@ REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
-from harness import free_port  # noqa: E402  (ports below the ephemeral range)
+from harness import SynodCluster, free_port  # noqa: E402  (ports below the ephemeral range)
 
 
 class Server:
@@ -149,12 +149,65 @@ def synod_argv_fn():
     return argv
 
 
+class ClusterTarget:
+    """COMPAT_TARGET=follower or leader: a 3-node synod cluster (fsync never unless SYNOD_ARGS
+    says otherwise); the connections go to a follower (its requests are relayed to the leader,
+    its reads confirmed with it) or to the leader. The same interface as Server."""
+
+    def __init__(self, role, workdir):
+        self.name = "synod-" + role
+        self.role = role
+        self.workdir = workdir
+        self.restarts = 0
+        self.cluster = None
+        self.node = None
+
+    def start(self):
+        extra = os.environ.get("SYNOD_ARGS", "").split()
+        if not any(x.startswith("--fsync") for x in extra):
+            extra += ["--fsync", "never"]
+        d = os.path.join(self.workdir, "%s-%d" % (self.name, self.restarts))
+        os.makedirs(d, exist_ok=True)
+        self.cluster = SynodCluster(d, 3, extra_args=tuple(extra), binary=SYNOD).start()
+        leader = self.cluster.wait_leader()
+        self.node = leader if self.role == "leader" else next(
+            n for n in self.cluster.nodes if n is not leader)
+        self.port = self.node.port
+
+    def alive(self):
+        return self.cluster is not None and all(n.alive() for n in self.cluster.nodes)
+
+    def stop(self):
+        if self.cluster is not None:
+            self.cluster.stop()
+        self.cluster = None
+
+    def restart(self):
+        self.stop()
+        self.restarts += 1
+        self.start()
+
+    def death_note(self):
+        if self.alive():
+            return ""
+        dead = [n for n in self.cluster.nodes if not n.alive()] if self.cluster else []
+        return "%s: node(s) %s died" % (self.name, [n.id for n in dead])
+
+    def log_tail(self, n=30):
+        return self.death_note()
+
+    def connect(self):
+        return RawConn("127.0.0.1", self.port)
+
+
 @pytest.fixture(scope="session")
 def servers():
     workdir = tempfile.mkdtemp(prefix="synod-compat-")
     ref = Server("redis-ref", redis_argv, workdir)
     if TARGET == "redis":
         tgt = Server("redis-target", redis_argv, workdir)
+    elif TARGET in ("follower", "leader"):
+        tgt = ClusterTarget(TARGET, workdir)
     else:
         tgt = Server("synod", synod_argv_fn(), workdir)
     try:
