@@ -1,7 +1,8 @@
 /* test_data_stream.c — streams (stream.c, stream_group.c, stream_idx.c), seeded and printed
  * (DATA_SEED=n replays):
  * - fixed cases: ids (`*`, `ms-*`, a clock that goes backwards), errors, ranges, trimming with
- *   `=` and `~` (whole chunks of 100 appends, as Redis 7.0 nodes), XINFO, groups;
+ *   `=` and `~` (whole chunks of 100 appends, as Redis 7.0 nodes), XINFO, groups, idle times
+ *   to the millisecond (MIN-IDLE / IDLE bounds, XCLAIM IDLE / TIME, consumers' seen times);
  * - the entry commands against an array model: XADD / XDEL / XTRIM (exact and approximate) /
  *   XRANGE / XREVRANGE / XLEN on store A and on store B, which is reloaded from its own snapshot
  *   now and then: both must reply alike (approximate trimming and XINFO's chunk count included:
@@ -183,6 +184,50 @@ static void stream_groups_fixed(void **state)
     assert_reply(ds, "XGROUP DESTROY s g", ":0");
     assert_reply(ds, "XREADGROUP GROUP g alice STREAMS s >",
                  "-NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option");
+    data_destroy(ds);
+}
+
+/* Idle times against a clock the test sets. Redis 7.0 compares idle = now - delivery time with
+ * `idle < min-idle` to skip an entry (t_stream.c, XCLAIM / XAUTOCLAIM / XPENDING IDLE), so an
+ * entry idle exactly min-idle qualifies; a consumer's seen time, XINFO CONSUMERS's idle, is
+ * refreshed by every read that serves it and every claim. */
+static void stream_idle_bounds(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    t_now_ms = 5000;
+    assert_reply(ds, "XADD s 1-0 a 1", "\"1-0\"");
+    assert_reply(ds, "XADD s 2-0 b 2", "\"2-0\"");
+    assert_reply(ds, "XGROUP CREATE s g 0", "+OK");
+    assert_reply(ds, "XGROUP CREATECONSUMER s g alice", ":1");
+    t_now_ms = 5300;
+    assert_reply(ds, "XREADGROUP GROUP g alice COUNT 1 STREAMS s >",
+                 "*1 *2 \"s\" *1 *2 \"1-0\" *2 \"a\" \"1\"");
+    t_now_ms = 5400; /* 1-0 idle 100 */
+    assert_reply(ds, "XINFO CONSUMERS s g",
+                 "*1 %3 \"name\" \"alice\" \"pending\" :1 \"idle\" :100");
+    assert_reply(ds, "XPENDING s g IDLE 101 - + 10", "*0");
+    assert_reply(ds, "XPENDING s g IDLE 100 - + 10", "*1 *4 \"1-0\" \"alice\" :100 :1");
+    assert_reply(ds, "XCLAIM s g bob 101 1-0 JUSTID", "*0");
+    assert_reply(ds, "XCLAIM s g bob 100 1-0 JUSTID", "*1 \"1-0\"");
+    t_now_ms = 5450; /* 1-0 idle 50, owned by bob */
+    assert_reply(ds, "XPENDING s g IDLE 50 - + 10 bob", "*1 *4 \"1-0\" \"bob\" :50 :1");
+    assert_reply(ds, "XPENDING s g IDLE 51 - + 10 bob", "*0");
+    assert_reply(ds, "XAUTOCLAIM s g carol 51 0 JUSTID", "*3 \"0-0\" *0 *0");
+    assert_reply(ds, "XAUTOCLAIM s g carol 50 0 JUSTID", "*3 \"0-0\" *1 \"1-0\" *0");
+    t_now_ms = 5500; /* IDLE sets the delivery time back from now, TIME to a moment */
+    assert_reply(ds, "XCLAIM s g dave 0 1-0 IDLE 250 JUSTID", "*1 \"1-0\"");
+    assert_reply(ds, "XPENDING s g - + 10", "*1 *4 \"1-0\" \"dave\" :250 :1");
+    assert_reply(ds, "XCLAIM s g dave 0 1-0 TIME 5100 JUSTID", "*1 \"1-0\"");
+    assert_reply(ds, "XPENDING s g - + 10", "*1 *4 \"1-0\" \"dave\" :400 :1");
+    t_now_ms = 5600; /* a history read refreshes alice's seen time, though it serves nothing */
+    assert_reply(ds, "XREADGROUP GROUP g alice STREAMS s 0", "*1 *2 \"s\" *0");
+    t_now_ms = 5700;
+    assert_reply(ds, "XINFO CONSUMERS s g",
+                 "*4 %3 \"name\" \"alice\" \"pending\" :0 \"idle\" :100 "
+                 "%3 \"name\" \"bob\" \"pending\" :0 \"idle\" :300 "
+                 "%3 \"name\" \"carol\" \"pending\" :0 \"idle\" :250 "
+                 "%3 \"name\" \"dave\" \"pending\" :1 \"idle\" :200");
     data_destroy(ds);
 }
 
@@ -906,6 +951,7 @@ int main(void)
         cmocka_unit_test(stream_ids_and_errors),
         cmocka_unit_test(stream_trimming),
         cmocka_unit_test(stream_groups_fixed),
+        cmocka_unit_test(stream_idle_bounds),
         cmocka_unit_test(stream_blocking),
         cmocka_unit_test(stream_node_max_entries),
         cmocka_unit_test(stream_commands_match_model),

@@ -9,6 +9,9 @@ summary, XCLAIM / XAUTOCLAIM JUSTID, stream-node-max-entries (chunk boundaries: 
 XINFO's radix-tree-keys), and the argument errors. Replies that carry idle times
 (XINFO CONSUMERS, XINFO STREAM FULL) are compared by shape only; XPENDING's extended form
 exactly but for the idle times (PEL: delivery counts, owners, inclusive/exclusive bounds).
+Cases after `xreadgroup_empty_consumers` were written to kill mutants that the earlier ones let
+live (redelivery after SETID, XCLAIM LASTID / IDLE / FORCE, XAUTOCLAIM's COUNT with deleted
+entries, ENTRIESREAD and lag, XSETID / XDEL bounds, `$` after XDEL).
 
 Blocking forms: BLOCK with nothing to read times out with the same null (short timeouts),
 BLOCK with something to read answers at once, BLOCK with a history id does not block; and,
@@ -231,6 +234,91 @@ CASES = [
         ("XREADGROUP", "GROUP", "g", "h", "STREAMS", "s", "t", "0", ">"), ("XINFO", "GROUPS", "s"),
         ("XINFO", "GROUPS", "t"), SHAPE("XINFO", "CONSUMERS", "s", "g"),
         ("XPENDING", "s", "g"),  # per-consumer counts; the extended form has idle times
+    ]),
+    # An entry delivered again by ">" after XGROUP SETID moves back: its delivery count restarts
+    # at 1 and it changes owner, however often it was read from the history before
+    ("redelivery_after_setid", _xadd_n("s", 3) + [
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "1", "STREAMS", "s", "0"),
+        ("XGROUP", "SETID", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "bob", "COUNT", "2", "STREAMS", "s", ">"),
+        PEL("XPENDING", "s", "g", "-", "+", "10"), ("XPENDING", "s", "g"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+        PEL("XPENDING", "s", "g", "-", "+", "10"), ("XINFO", "GROUPS", "s"),
+    ]),
+    # XCLAIM's LASTID moves the group's last-delivered id forward only (what ">" reads next);
+    # IDLE sets the delivery time that far back from now (an hour's filter leaves it out), TIME
+    # to a moment given in ms
+    ("xclaim_lastid_idle_time", _xadd_n("s", 6) + [
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">"),
+        ("XCLAIM", "s", "g", "bob", "0", "1-1", "LASTID", "4-1", "JUSTID"), ("XINFO", "GROUPS", "s"),
+        ("XCLAIM", "s", "g", "bob", "0", "1-1", "LASTID", "3-1", "JUSTID"), ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "g", "carol", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XCLAIM", "s", "g", "bob", "0", "2-1", "IDLE", "1000", "JUSTID"),
+        ("XPENDING", "s", "g", "IDLE", "3600000", "-", "+", "10"),
+        ("XCLAIM", "s", "g", "bob", "0", "1-1", "TIME", "1000", "JUSTID"),
+        ("XPENDING", "s", "g", "IDLE", "3600000", "-", "+", "10", "carol"),
+        PEL("XPENDING", "s", "g", "IDLE", "3600000", "-", "+", "10", "bob"),
+        ("XCLAIM", "s", "g", "carol", "3600000", "1-1", "2-1", "JUSTID"),
+        PEL("XPENDING", "s", "g", "-", "+", "10"),
+    ]),
+    # pending entries whose stream entry is gone count against XAUTOCLAIM's COUNT (Redis 7.0):
+    # the cursor stops after COUNT of claimed plus deleted
+    ("xautoclaim_deleted_count", _xadd_n("s", 6) + [
+        ("XGROUP", "CREATE", "s", "g", "0"),
+        ("XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", ">"),
+        ("XDEL", "s", "1-1", "2-1", "4-1"),
+        ("XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "2", "JUSTID"),
+        ("XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "2", "JUSTID"),
+        ("XAUTOCLAIM", "s", "g", "bob", "0", "0", "COUNT", "2"),
+        ("XPENDING", "s", "g"),
+    ]),
+    # entries-read and lag: ENTRIESREAD of SETID and CREATE is kept and counted on from; a group
+    # past the stream's last id, or reset without ENTRIESREAD, has no lag that can be known
+    ("entries_read_lag", _xadd_n("s", 5) + [
+        ("XGROUP", "CREATE", "s", "g", "0"), ("XGROUP", "SETID", "s", "g", "2-1", "ENTRIESREAD", "2"),
+        ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+        ("XGROUP", "SETID", "s", "g", "3-1", "ENTRIESREAD", "1"), ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+        ("XGROUP", "SETID", "s", "g", "1-1"), ("XINFO", "GROUPS", "s"),
+        ("XGROUP", "CREATE", "s", "h", "100-0"), ("XGROUP", "CREATE", "s", "i", "1-1"),
+        ("XGROUP", "CREATE", "s", "j", "0-5"), ("XINFO", "GROUPS", "s"),
+        ("XDEL", "s", "3-1"), ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "i", "a", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+    ]),
+    # XSETID's ENTRIESADDED may equal the length; XDEL records the largest id it deleted, in
+    # whatever order the ids come
+    ("xsetid_xdel_bounds", _xadd_n("s", 5) + [
+        ("XSETID", "s", "5-1", "ENTRIESADDED", "4"), ("XSETID", "s", "5-1", "ENTRIESADDED", "5"),
+        ("XDEL", "s", "4-1", "2-1"), ("XINFO", "STREAM", "s"),
+        ("XSETID", "s", "5-1", "ENTRIESADDED", "3"), ("XSETID", "s", "5-1", "ENTRIESADDED", "2"),
+        ("XDEL", "s", "1-1", "3-1", "2-1"), ("XINFO", "STREAM", "s"),
+    ]),
+    # a max-deleted-entry-id equal to the first entry's id counts as a tombstone in the range:
+    # entries-read and lag are then estimated (or unknown) rather than counted
+    ("lag_tombstone_at_first", _xadd_n("s", 5) + [
+        ("XSETID", "s", "5-1", "MAXDELETEDID", "1-1"),
+        ("XGROUP", "CREATE", "s", "g", "0", "ENTRIESREAD", "0"), ("XGROUP", "CREATE", "s", "h", "1-1"),
+        ("XGROUP", "CREATE", "s", "i", "0"), ("XINFO", "GROUPS", "s"),
+        ("XREADGROUP", "GROUP", "g", "a", "COUNT", "1", "STREAMS", "s", ">"),
+        ("XREADGROUP", "GROUP", "i", "a", "COUNT", "2", "STREAMS", "s", ">"), ("XINFO", "GROUPS", "s"),
+    ]),
+    # $ is the stream's last id, even when that entry was deleted; FORCE puts an entry that
+    # nobody was delivered into the PEL (count 1, plus one without JUSTID) but does not override
+    # MIN-IDLE for an entry someone owns
+    ("dollar_after_xdel_and_force", _xadd_n("s", 5) + [
+        ("XDEL", "s", "5-1"), ("XGROUP", "CREATE", "s", "g", "$"), ("XINFO", "GROUPS", "s"),
+        ("XGROUP", "CREATE", "s", "h", "0"), ("XGROUP", "SETID", "s", "h", "$"),
+        ("XINFO", "GROUPS", "s"), ("XREADGROUP", "GROUP", "h", "a", "STREAMS", "s", ">"),
+        ("XCLAIM", "s", "g", "bob", "0", "2-1", "FORCE", "JUSTID"),
+        ("XCLAIM", "s", "g", "bob", "0", "3-1", "FORCE"),
+        ("XCLAIM", "s", "g", "carol", "3600000", "2-1", "3-1", "FORCE", "JUSTID"),
+        ("XCLAIM", "s", "g", "carol", "0", "5-1", "FORCE", "JUSTID"),
+        ("XPENDING", "s", "g"), PEL("XPENDING", "s", "g", "-", "+", "10"),
     ]),
 ]
 
