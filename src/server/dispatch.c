@@ -867,9 +867,29 @@ void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
     if (prev >= 0) data_select(s->ds, prev);
 }
 
+/* What a follower's relay connection must never run (its client's MULTI ... EXEC runs on it,
+ * on the leader): a connection state that would break it for every client it relays for after
+ * (subscribed mode refuses other commands, CLIENT REPLY OFF / SKIP drops replies the follower
+ * waits for, MONITOR and CLIENT TRACKING push messages it would take for replies). */
+static bool relay_breaking(int argc, const data_arg *argv)
+{
+    static const char *const one[] = {"subscribe", "psubscribe", "ssubscribe", "monitor"};
+    for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+        if (data_arg_is(&argv[0], one[i])) return true;
+    return argc >= 2 && data_arg_is(&argv[0], "client") &&
+           (data_arg_is(&argv[1], "reply") || data_arg_is(&argv[1], "tracking"));
+}
+
 static void dispatch_in_db(server *s, client *c, int argc, const data_arg *argv)
 {
     SYN_ASSERT(argc > 0);
+    if (c->nc.forwarded && relay_breaking(argc, argv)) {
+        srv_reply_errorf(c,
+                         "ERR '%.*s' inside MULTI is not supported through a follower: run it "
+                         "outside the transaction, or on the leader",
+                         (int)(argv[0].len > 32 ? 32 : argv[0].len), argv[0].ptr);
+        return;
+    }
     if (argc >= 3 && argv[0].len == 6 && strncasecmp(argv[0].ptr, "acl_as", 6) == 0) {
         srv_cmd_scripting(s, c, argc, argv); /* a script run as a user (acl.c) */
         return;

@@ -276,15 +276,6 @@ void srv_pubsub_drop(server *s, client *c)
 
 static void subscribe_cmd(server *s, client *c, int argc, const data_arg *argv, int kind)
 {
-    if (c->nc.forwarded) {
-        /* a follower's relay, running its client's MULTI ... SUBSCRIBE ... EXEC: subscribed
-         * mode would make it refuse every other client's requests it relays after */
-        srv_reply_errorf(c,
-                         "ERR %s inside MULTI is not supported through a follower: "
-                         "subscribe outside the transaction, or on the leader",
-                         kind_sub[kind]);
-        return;
-    }
     for (int i = 1; i < argc; i++) {
         subscribe_one(s, c, kind, &argv[i]);
         reply_confirm(c, kind_sub[kind], argv[i].ptr, argv[i].len, sub_count(c, kind));

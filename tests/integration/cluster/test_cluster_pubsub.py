@@ -346,23 +346,27 @@ def test_tracking_on_a_follower(make_cluster):
         b.close()
 
 
-def test_subscribe_in_a_relayed_transaction_leaves_the_relay_working(make_cluster):
+@pytest.mark.parametrize("cmd", [("SUBSCRIBE", "t1"), ("PSUBSCRIBE", "t*"), ("MONITOR",),
+                                 ("CLIENT", "REPLY", "OFF"), ("CLIENT", "TRACKING", "ON")],
+                         ids=lambda c: "-".join(c[:2]).lower())  # fmt: skip
+def test_connection_state_in_a_relayed_transaction_leaves_the_relay_working(make_cluster, cmd):
     """MULTI / SUBSCRIBE / EXEC through a follower is relayed to the leader as one transaction on
-    the follower's shared relay connection. Subscribed mode there would refuse every request the
-    follower relays after it, for all its clients (seen: FLUSHALL from a new connection answered
-    "only (P|S)SUBSCRIBE ... are allowed in this context" until the follower restarted). The
-    leader refuses the SUBSCRIBE inside it instead; other clients go on."""
+    the follower's relay connection, shared by its clients. Subscribed mode there refused every
+    request the follower relayed after it (seen: FLUSHALL from a new connection answered "only
+    (P|S)SUBSCRIBE ... are allowed in this context" until the follower restarted); CLIENT REPLY
+    OFF made every later relayed request time out (TRYAGAIN after 5 s). The leader refuses such
+    a command inside it instead; the rest of the transaction runs, other clients go on."""
     c = make_cluster(3)
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
     r = f.client()
     p = r.pipeline(transaction=True)
-    p.execute_command("SUBSCRIBE", "t1")
+    p.execute_command(*cmd)
     p.set("k", "in-multi")
     replies = p.execute(raise_on_error=False)
     assert isinstance(replies[0], redis.ResponseError), replies
     assert "not supported through a follower" in str(replies[0])
     assert replies[1] is True
-    other = f.client()
+    other = f.client(timeout=3.0)
     assert other.set("after", "1") and other.get("k") == "in-multi"
     assert other.flushall() and other.dbsize() == 0
