@@ -870,10 +870,12 @@ void srv_dispatch(server *s, client *c, int argc, const data_arg *argv)
 /* What a follower's relay connection must never run (its client's MULTI ... EXEC runs on it,
  * on the leader): a connection state that would break it for every client it relays for after
  * (subscribed mode refuses other commands, CLIENT REPLY OFF / SKIP drops replies the follower
- * waits for, MONITOR and CLIENT TRACKING push messages it would take for replies). */
+ * waits for, MONITOR and CLIENT TRACKING push messages it would take for replies, AUTH would
+ * make later requests of other clients run as that user: the follower names the user of each
+ * request only when it changes, SYNOD RELAY-USER). */
 static bool relay_breaking(int argc, const data_arg *argv)
 {
-    static const char *const one[] = {"subscribe", "psubscribe", "ssubscribe", "monitor"};
+    static const char *const one[] = {"subscribe", "psubscribe", "ssubscribe", "monitor", "auth"};
     for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
         if (data_arg_is(&argv[0], one[i])) return true;
     return argc >= 2 && data_arg_is(&argv[0], "client") &&

@@ -347,7 +347,8 @@ def test_tracking_on_a_follower(make_cluster):
 
 
 @pytest.mark.parametrize("cmd", [("SUBSCRIBE", "t1"), ("PSUBSCRIBE", "t*"), ("MONITOR",),
-                                 ("CLIENT", "REPLY", "OFF"), ("CLIENT", "TRACKING", "ON")],
+                                 ("CLIENT", "REPLY", "OFF"), ("CLIENT", "TRACKING", "ON"),
+                                 ("AUTH", "default", "x")],
                          ids=lambda c: "-".join(c[:2]).lower())  # fmt: skip
 def test_connection_state_in_a_relayed_transaction_leaves_the_relay_working(make_cluster, cmd):
     """MULTI / SUBSCRIBE / EXEC through a follower is relayed to the leader as one transaction on
