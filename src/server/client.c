@@ -311,6 +311,9 @@ static void process_input(client *c)
             break;
         }
         if (rc == RESP_ERROR) {
+            /* replies still owed to earlier requests go first, as in Redis: the parser stays
+             * in error, so this comes back here once they are out (node_client_done) */
+            if (c->nc.n_async) break;
             const char *msg = resp_parser_error(c->parser);
             syn_log(SYN_LOG_INFO, "protocol error from client id=%llu addr=%s: %s",
                     (unsigned long long)c->id, c->addr, msg);

@@ -47,6 +47,8 @@ CASES = [
     ("bulk_expected_dollar_colon", b"*2\r\n$4\r\nECHO\r\n:1\r\n"),
     ("bulk_bad_terminator", b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n"),
     ("error_mid_pipeline", b"PING\r\n*x\r\nPING\r\n"),
+    # the writes' replies first (they are still in flight when the error is parsed), then it
+    ("error_behind_writes", b"SET k v\r\nINCR n\r\n*x\r\nPING\r\n"),
     ("incomplete_request_waits", b"*2\r\n$4\r\nECHO\r\n$5\r\nab"),
     ("pipeline_many", b"".join(b"*3\r\n$3\r\nSET\r\n$2\r\nk%d\r\n$1\r\n%d\r\n" % (i % 10, i % 10)
                                for i in range(200)) + b"*1\r\n$6\r\nDBSIZE\r\n"),
