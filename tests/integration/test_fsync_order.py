@@ -149,6 +149,22 @@ def _stall_count(path, k):
     os.replace(tmp, path)
 
 
+def _quorum_and_later(c, ld, r):
+    """Writes through r until the leader's commit quorum waits for one follower; returns that
+    follower and the other one (which syncs later)."""
+    picked = []
+
+    def one_picked():
+        for i in range(20):
+            r.set(f"warm:{i}", i)
+        picked[:] = ld.info()["commit_waits_for"].split(",")
+        return len(picked) == 1
+
+    wait_for(one_picked, 10, what="the leader waiting for one follower")
+    quorum = next(n for n in c.nodes if str(n.id) == picked[0])
+    return quorum, next(n for n in c.nodes if n is not ld and n is not quorum)
+
+
 def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     """Two syncs in flight on a follower's storage thread: the first returns, the second hangs.
     The acknowledgement held for the second must stay held (node_sync.c: a held message leaves
@@ -160,18 +176,7 @@ def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     c, stalls = stall_cluster()
     ld = c.wait_leader()
     r = ld.client()
-    picked = []
-
-    def one_picked():
-        for i in range(20):
-            r.set(f"warm:{i}", i)
-        ids = ld.info()["commit_waits_for"].split(",")
-        picked[:] = ids
-        return len(ids) == 1
-
-    wait_for(one_picked, 10, what="the leader waiting for one follower")
-    quorum = next(n for n in c.nodes if str(n.id) == picked[0])
-    later = next(n for n in c.nodes if n is not ld and n is not quorum)
+    quorum, later = _quorum_and_later(c, ld, r)
     wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
     _stall_count(stalls[later.id], 0)  # its next fsync hangs
     reqs0 = int(later.info()["wal_sync_requests"])
@@ -257,16 +262,9 @@ def test_fcall_through_a_lagging_follower_runs_the_acknowledged_library(stall_cl
     ld = c.wait_leader()
     r0 = ld.client()
     assert r0.execute_command("FUNCTION", "LOAD", LIB % "v1") == "lib"
-    picked = []
-
-    def one_picked():  # the follower outside the commit quorum syncs on its storage thread
-        for i in range(20):  # (the other syncs in its loop: a hung fsync would stop it all)
-            r0.set(f"warm:{i}", i)
-        picked[:] = ld.info()["commit_waits_for"].split(",")
-        return len(picked) == 1
-
-    wait_for(one_picked, 10, what="the leader waiting for one follower")
-    fol = next(n for n in c.nodes if n is not ld and str(n.id) != picked[0])
+    # the follower outside the commit quorum syncs on its storage thread (the other syncs in
+    # its loop: a hung fsync would stop it all)
+    fol = _quorum_and_later(c, ld, r0)[1]
     wait_for(lambda: fol.client().execute_command("FCALL", "f", "0") == "v1", 10, what="v1")
     _stall_count(stalls[fol.id], 0)  # its next fsync hangs: it applies nothing new
     got = []
@@ -297,16 +295,7 @@ def test_auth_through_a_lagging_follower_sees_an_acknowledged_password(stall_clu
     ld = c.wait_leader()
     r0 = ld.client()
     assert r0.execute_command("ACL", "SETUSER", "al", "on", ">old", "+@all", "~*") == "OK"
-    picked = []
-
-    def one_picked():
-        for i in range(20):
-            r0.set(f"warm:{i}", i)
-        picked[:] = ld.info()["commit_waits_for"].split(",")
-        return len(picked) == 1
-
-    wait_for(one_picked, 10, what="the leader waiting for one follower")
-    fol = next(n for n in c.nodes if n is not ld and str(n.id) != picked[0])
+    fol = _quorum_and_later(c, ld, r0)[1]  # its fsync may hang: the commits go on without it
     wait_for(lambda: fol.client().execute_command("AUTH", "al", "old") in (True, "OK"), 10,
              what="al on the follower")  # fmt: skip
     _stall_count(stalls[fol.id], 0)  # its next fsync hangs: it applies nothing new

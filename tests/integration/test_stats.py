@@ -7,20 +7,17 @@ writes that fail (answered late) with reads and refused requests (answered at on
 that every count lands on the right command.
 """
 
+import os
 import re
 import socket
+import sys
 import time
 
 import pytest
 import redis
 
-
-def enc(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
+from harness import resp_command as enc  # noqa: E402
 
 
 def cmdstats(r):

@@ -24,6 +24,7 @@ import time
 
 import pytest
 import redis
+from harness import resp_command as _enc
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -89,14 +90,6 @@ class Sub:
         except OSError:
             pass
         self.sock.close()
-
-
-def _enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def _publisher(node, tag, seed, acked, replies, errors):

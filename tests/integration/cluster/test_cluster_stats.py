@@ -15,6 +15,7 @@ import time
 
 import pytest
 import redis
+from harness import resp_command as enc
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -22,14 +23,6 @@ pytestmark = pytest.mark.usefixtures("cluster_required")
 def rc(node, timeout=10.0):
     return redis.Redis(host=node.host, port=node.port, socket_timeout=timeout,
                        socket_connect_timeout=2.0, decode_responses=True)  # fmt: skip
-
-
-def enc(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def cmdstats(r):
