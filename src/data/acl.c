@@ -1157,49 +1157,19 @@ int acl_is_default(const acl_table *t)
            u->sels[0].flags == all && u->sels[0].future && u->sels[0].nfa == 0;
 }
 
-static void put_u32(acl_put_cb put, void *ctx, uint64_t v)
-{
-    unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    put(ctx, b, 4);
-}
-
 void acl_save(const acl_table *t, acl_put_cb put, void *ctx)
 {
-    put_u32(put, ctx, t->n);
+    codec_put_u32(put, ctx, t->n);
     for (size_t i = 0; i < t->n; i++) {
         const acl_user *u = t->users[i];
         acl_buf b = {0};
         acl_describe(t, u, &b);
-        put_u32(put, ctx, u->n);
+        codec_put_u32(put, ctx, u->n);
         put(ctx, u->name, u->n);
-        put_u32(put, ctx, b.len);
+        codec_put_u32(put, ctx, b.len);
         put(ctx, b.p, b.len);
         acl_buf_free(&b);
     }
-}
-
-static int get_u32(const unsigned char **p, size_t *left, uint32_t *v)
-{
-    if (*left < 4) return -1;
-    *v = 0;
-    for (int i = 0; i < 4; i++)
-        *v |= (uint32_t)(*p)[i] << (8 * i);
-    *p += 4;
-    *left -= 4;
-    return 0;
-}
-
-static int get_str(const unsigned char **p, size_t *left, const char **s, size_t *n)
-{
-    uint32_t len;
-    if (get_u32(p, left, &len) < 0 || len > *left) return -1;
-    *s = (const char *)*p;
-    *n = len;
-    *p += len;
-    *left -= len;
-    return 0;
 }
 
 /* the rules of one user, split at spaces ("(...)" groups are merged back by acl_setuser) */
@@ -1249,7 +1219,7 @@ static int load_user(acl_table *t, const char *name, size_t nlen, const char *r,
 acl_table *acl_load(const acl_catalog *cat, const unsigned char **p, size_t *left)
 {
     uint32_t n;
-    if (get_u32(p, left, &n) < 0 || n == 0 || n > ACL_USERS_MAX) return NULL;
+    if (codec_get_u32(p, left, &n) < 0 || n == 0 || n > ACL_USERS_MAX) return NULL;
     acl_table *t = acl_create(cat);
     if (!t) return NULL;
     const char *prev = NULL;
@@ -1257,7 +1227,8 @@ acl_table *acl_load(const acl_catalog *cat, const unsigned char **p, size_t *lef
     for (uint32_t i = 0; i < n; i++) {
         const char *name, *rules;
         size_t nlen, rlen;
-        if (get_str(p, left, &name, &nlen) < 0 || get_str(p, left, &rules, &rlen) < 0) goto bad;
+        if (codec_get_str(p, left, &name, &nlen) < 0 || codec_get_str(p, left, &rules, &rlen) < 0)
+            goto bad;
         /* strictly ascending names: no duplicates */
         if (prev) {
             size_t m = prev_n < nlen ? prev_n : nlen;

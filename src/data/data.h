@@ -411,6 +411,24 @@ void data_set_max_intset_entries(data_store *ds, long long n);
  * these bounds use the compact encoding. Only the encoding depends on them (per node). */
 void data_set_zset_max_listpack(data_store *ds, long long entries, long long value);
 
+/* Cluster settings (settings.c): CONFIG_EFFECT name value [name value ...], what CONFIG SET of
+ * the settings every node must share is logged as, writes a replicated table of name -> value
+ * text, kept in the snapshot and the digest. The data layer does not interpret it: the hook
+ * checks each pair (apply 0; -1 with a Redis-style error in err refuses the whole entry, on every
+ * replica alike) and then applies each (apply 1) on this node. After a snapshot load it is called
+ * with name NULL: the table may have changed in any way (data_settings_each reads it). Must not
+ * call back into the store. */
+#define DATA_SETTING_NAME_MAX  128
+#define DATA_SETTING_VALUE_MAX 1024
+#define DATA_SETTING_TEXT      (DATA_SETTING_VALUE_MAX + 1) /* either, with its NUL */
+typedef int (*data_settings_cb)(void *ctx, const char *name, size_t nlen, const char *value,
+                                size_t vlen, int apply, char *err, size_t err_cap);
+void data_set_settings_hook(data_store *ds, data_settings_cb cb, void *ctx);
+typedef void (*data_setting_cb)(void *ctx, const char *name, size_t nlen, const char *value,
+                                size_t vlen);
+void data_settings_each(const data_store *ds, data_setting_cb cb, void *ctx);
+size_t data_settings_count(const data_store *ds);
+
 /* hll-sparse-max-bytes (default 3000): a sparse HyperLogLog that would grow past this many bytes
  * becomes dense. This decides the bytes a PFADD stores (GET shows them), so unlike the encoding
  * settings above it must be equal on every node of a cluster. */

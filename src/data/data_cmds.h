@@ -378,6 +378,13 @@
     X(acl_effect, -3, DC_W, 0, 0, 0, "", "server", "synod",                                        \
       "Internal: ACL SETUSER / DELUSER as logged (passwords hashed)", cmd_acl_effect)
 
+/* The cluster's settings (settings.c): what CONFIG SET of a shared setting is logged as. Not a
+ * Redis command. */
+#define DATA_SETTINGS_COMMANDS(X)                                                                  \
+    X(config_effect, -3, DC_W, 0, 0, 0, "", "server", "synod",                                     \
+      "Internal: CONFIG SET of the cluster's settings as logged (name value ...)",                 \
+      cmd_config_effect)
+
 /* X(name, arity, flags, first_key, last_key, key_step, key_specs, group, since, summary, handler)
  *
  * key_specs are Redis 7.0's key specifications of the command (what COMMAND INFO reports and
@@ -549,6 +556,7 @@
     DATA_STREAM_COMMANDS(X)                                                                        \
     DATA_COORD_COMMANDS(X)                                                                         \
     DATA_PUBSUB_COMMANDS(X)                                                                        \
-    DATA_ACL_COMMANDS(X)
+    DATA_ACL_COMMANDS(X)                                                                           \
+    DATA_SETTINGS_COMMANDS(X)
 
 #endif

@@ -218,6 +218,11 @@ struct data_store {
     struct acl_table *acl;
     data_acl_cb acl_cb;
     void *acl_ctx;
+    /* the cluster's settings (settings.c): replicated, in the snapshot (record kind 11) */
+    struct data_setting *settings; /* sorted by name */
+    size_t settings_n;
+    data_settings_cb settings_cb;
+    void *settings_ctx;
     /* leases, locks, elections (coord.c): replicated, in the snapshot (record kind 8) */
     struct coord_state *coord;
     uint64_t coord_leader_epoch; /* data_coord_set_epoch: this node's term as leader (local) */
@@ -401,8 +406,18 @@ uint64_t coord_block_available(const data_store *ds, int type, const char *name,
 int coord_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 /* snapshot codec: save through put; load parses from *p (advancing it), NULL if malformed */
 typedef void (*coord_put_cb)(void *ctx, const void *p, size_t n);
+/* util.c: the little-endian u32 and (u32 length | bytes) strings the snapshot codecs of the ACL
+ * users and the cluster's settings are made of; a get fails (-1) past the bytes left */
+void codec_put_u32(coord_put_cb put, void *ctx, uint64_t v);
+int codec_get_u32(const unsigned char **p, size_t *left, uint32_t *v);
+int codec_get_str(const unsigned char **p, size_t *left, const char **s, size_t *n);
 int coord_is_empty(const data_store *ds);
 void coord_save(const data_store *ds, coord_put_cb put, void *ctx);
+/* settings.c: the table's snapshot codec (the same bytes go into the digest) */
+#define DATA_SETTINGS_MAX 256
+void settings_save(const data_store *ds, coord_put_cb put, void *ctx);
+int settings_load(struct data_setting **out, size_t *out_n, const unsigned char **p, size_t *left);
+void settings_free(struct data_setting *t, size_t n);
 coord_state *coord_load(const unsigned char **p, size_t *left);
 
 /* Hash values (hash.c). */

@@ -133,11 +133,12 @@ void data_digest(const data_store *ds, char out[2 * 8 * LANES + 1])
         dict_each(ks_db_keys(ds, i), key_cb, &w);
     }
     dg total = w.total;
-    if (ds->aux_len || !coord_is_empty(ds) || !acl_is_default(ds->acl)) {
+    if (ds->aux_len || !coord_is_empty(ds) || !acl_is_default(ds->acl) || ds->settings_n) {
         dg extra = {{0}, {0}};
         put_str(&extra, ds->aux ? ds->aux : "", ds->aux_len);
         if (!coord_is_empty(ds)) coord_save(ds, put_cb, &extra);
         if (!acl_is_default(ds->acl)) acl_save(ds->acl, put_cb, &extra);
+        if (ds->settings_n) settings_save(ds, put_cb, &extra);
         for (int i = 0; i < LANES; i++)
             total.acc[i] += extra.h[i];
     }

@@ -674,6 +674,7 @@ void data_destroy(data_store *ds)
     free(ds->ntrack);
     coord_destroy(ds->coord);
     acl_destroy(ds->acl);
+    settings_free(ds->settings, ds->settings_n);
     data_evict_deinit(ds);
     free(ds->spop_recent);
     free(ds);

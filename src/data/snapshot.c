@@ -1,7 +1,7 @@
 /* snapshot.c — versioned, checksummed binary snapshot of the dataset.
  *
  * Layout (integers little-endian):
- *   "SYNODDS\0" | u32 version (9; 1 to 8 are still read) | u32 reserved (0)
+ *   "SYNODDS\0" | u32 version (10; 1 to 9 are still read) | u32 reserved (0)
  *   aux:      (v5+, at most once, first, only when non-empty) u8 6 | u32 len | bytes: the
  *             data_set_aux state (the function library)
  *   coord:    (v7+, at most once, before the key records, only when non-empty) u8 8 | the
@@ -17,6 +17,8 @@
  *                       IEEE-754 bits; never NaN), ascending
  *             | stream: entries in their chunks, consumer groups, pending entries, consumers
  *                       (stream.c, "snapshot codec": the body is parsed there)
+ *   settings: (v10+, at most once, before the key records, only when non-empty) u8 11 | the
+ *             cluster's settings (settings.c, "snapshot codec")
  *   select:   (v9+) u8 10 | u32 db: the key records after it are database db's (ascending,
  *             1..databases-1; the records before the first select are database 0's)
  *   end:      u8 0xff | u64 record count | u32 CRC-32C of every byte before it
@@ -34,23 +36,24 @@
 
 #define SNAP_MAGIC "SYNODDS"
 #define SNAP_VERSION                                                                               \
-    9 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                        \
-       * 7: coordination state, 8: ACL users, 9: databases */
-#define SNAP_HDR      16
-#define SNAP_TRAILER  13 /* 0xff + u64 count + u32 crc */
-#define SNAP_CHUNK    (64 * 1024)
-#define SNAP_K_STRING 1
-#define SNAP_K_HASH   2
-#define SNAP_K_LIST   3
-#define SNAP_K_SET    4
-#define SNAP_K_ZSET   5
-#define SNAP_K_AUX    6
-#define SNAP_K_STREAM 7
-#define SNAP_K_COORD  8
-#define SNAP_K_ACL    9
-#define SNAP_K_SELECT 10
-#define SNAP_K_END    0xff
-#define SNAP_F_EXPIRE 1
+    10 /* 2: lists, 3: sets, 4: sorted sets, 5: aux (functions), 6: streams,                       \
+        * 7: coordination state, 8: ACL users, 9: databases, 10: cluster settings */
+#define SNAP_HDR        16
+#define SNAP_TRAILER    13 /* 0xff + u64 count + u32 crc */
+#define SNAP_CHUNK      (64 * 1024)
+#define SNAP_K_STRING   1
+#define SNAP_K_HASH     2
+#define SNAP_K_LIST     3
+#define SNAP_K_SET      4
+#define SNAP_K_ZSET     5
+#define SNAP_K_AUX      6
+#define SNAP_K_STREAM   7
+#define SNAP_K_COORD    8
+#define SNAP_K_ACL      9
+#define SNAP_K_SELECT   10
+#define SNAP_K_SETTINGS 11
+#define SNAP_K_END      0xff
+#define SNAP_F_EXPIRE   1
 
 typedef struct {
     unsigned char *buf;
@@ -188,6 +191,10 @@ int data_snapshot_save(const data_store *ds, data_write_cb wr, void *ctx)
     if (!acl_is_default(ds->acl)) {
         out_u(&o, SNAP_K_ACL, 1);
         acl_save(ds->acl, out_put, &o);
+    }
+    if (ds->settings_n) {
+        out_u(&o, SNAP_K_SETTINGS, 1);
+        settings_save(ds, out_put, &o);
     }
     uint64_t records = 0;
     for (int db = 0; db < ds->ndb; db++) {
@@ -367,6 +374,8 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     size_t aux_len = 0;
     coord_state *coord = NULL;
     acl_table *acl = NULL;
+    struct data_setting *settings = NULL;
+    size_t settings_n = 0;
     for (;;) {
         if (in_u(&in, 1, &kind) < 0) goto fail;
         if (kind == SNAP_K_END) break;
@@ -380,6 +389,10 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
         }
         if (kind == SNAP_K_ACL && version >= 8 && records == 0 && !acl) {
             if (!(acl = acl_load(acl_get_catalog(ds->acl), &in.p, &in.left))) goto fail;
+            continue;
+        }
+        if (kind == SNAP_K_SETTINGS && version >= 10 && records == 0 && !settings) {
+            if (settings_load(&settings, &settings_n, &in.p, &in.left) < 0) goto fail;
             continue;
         }
         if (kind == SNAP_K_SELECT && version >= 9) {
@@ -417,6 +430,10 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     SYN_ASSERT(ds->acl != NULL);
     acl_destroy(old_acl);
     acl = NULL;
+    settings_free(ds->settings, ds->settings_n);
+    ds->settings = settings;
+    ds->settings_n = settings_n;
+    settings = NULL;
     ks_flush_all(ds, 0);
     int prev = ds->cur;
     for (int i = 0; i < ds->ndb; i++) {
@@ -436,10 +453,12 @@ int data_snapshot_load(data_store *ds, const void *buf, size_t len)
     free(tmp->dbs);
     free(tmp);
     if (ds->acl_cb) ds->acl_cb(ds->acl_ctx, NULL, 0, 0); /* users may have changed in any way */
+    if (ds->settings_cb) (void)ds->settings_cb(ds->settings_ctx, NULL, 0, NULL, 0, 1, NULL, 0);
     return 0;
 fail:
     coord_destroy(coord);
     acl_destroy(acl);
+    settings_free(settings, settings_n);
     data_destroy(tmp);
     return rc;
 }

@@ -172,3 +172,33 @@ int arg_ll_or_reply(data_call *c, const data_arg *a, long long *out)
     reply_not_int(c);
     return -1;
 }
+
+void codec_put_u32(coord_put_cb put, void *ctx, uint64_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(ctx, b, 4);
+}
+
+int codec_get_u32(const unsigned char **p, size_t *left, uint32_t *v)
+{
+    if (*left < 4) return -1;
+    *v = 0;
+    for (int i = 0; i < 4; i++)
+        *v |= (uint32_t)(*p)[i] << (8 * i);
+    *p += 4;
+    *left -= 4;
+    return 0;
+}
+
+int codec_get_str(const unsigned char **p, size_t *left, const char **s, size_t *n)
+{
+    uint32_t len;
+    if (codec_get_u32(p, left, &len) < 0 || len > *left) return -1;
+    *s = (const char *)*p;
+    *n = len;
+    *p += len;
+    *left -= len;
+    return 0;
+}

@@ -1411,9 +1411,11 @@ static bool hll_stale(node *n, const client *c, const data_arg *key)
     return stale;
 }
 
-/* AUTH, HELLO ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN) */
-static bool reads_users(int argc, const data_arg *argv)
+/* AUTH, HELLO ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET
+ * (the cluster's settings are replicated: docs/cluster.md "Cluster settings") */
+static bool reads_replicated(int argc, const data_arg *argv)
 {
+    if (argc >= 2 && arg_is(&argv[0], "config") && arg_is(&argv[1], "get")) return true;
     if (arg_is(&argv[0], "auth")) return true;
     if (arg_is(&argv[0], "hello")) {
         for (int i = 2; i < argc; i++)
@@ -1430,13 +1432,13 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
 #ifdef SYNOD_BUG_PUBSUB_LOCAL
     if (!c->n_async) npubsub_bug_receipt(n, argc, argv, c->forwarded);
 #endif
-    /* A follower answers these from the users it has applied, which may be behind a user or
-     * password change already acknowledged (through it or any node): first the ReadIndex gate,
+    /* A follower answers these from the users (settings) it has applied, which may be behind a
+     * change already acknowledged (through it or any node): first the ReadIndex gate,
      * as a linearizable read, unless the connection reads stale or no leader is known (then
      * from what it has: a node cut off still authenticates its clients). docs/security.md
      * "Reading users on a follower". */
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
-        c->consistency != CONS_STALE && n->leader && reads_users(argc, argv))
+        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv))
         return c->n_async ? stall(c) : follower_gate(n, c);
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
@@ -1508,7 +1510,15 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
                           c->consistency == CONS_LEASE ? "lease" : "linearizable", n->fail_msg);
         return NODE_DONE;
     }
-    if (n->role == RAFT_LEADER && write && !blocking && noreplicas(n)) {
+    /* ACL SETUSER / DELUSER and CONFIG SET as logged are no data writes for Redis: never
+     * refused for want of replicas (the admin lowering min-replicas-to-write must get through) */
+    static const data_cmd *acl_effect, *config_effect;
+    if (!acl_effect) {
+        acl_effect = data_cmd_lookup("acl_effect", 10);
+        config_effect = data_cmd_lookup("config_effect", 13);
+    }
+    bool admin = dc && (dc == acl_effect || dc == config_effect);
+    if (n->role == RAFT_LEADER && write && !blocking && !admin && noreplicas(n)) {
         /* Redis's min-replicas-to-write: write commands and declared write scripts are refused;
          * a script without shebang runs as a read whose write commands fail */
         int wp = dc ? SCRIPT_WRITES_DECLARED : script_write_policy(n->host->scripts, argc, argv);

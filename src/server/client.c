@@ -386,6 +386,7 @@ static void process_input(client *c)
             /* a restricted user's script names the user (ACL_AS): checked on every replica */
             int wargc = argc;
             const data_arg *wargv = srv_acl_script_wrap(s, c, &wargc, s->argv);
+            wargv = srv_config_route(s, c, &wargc, wargv); /* the cluster's settings: logged */
             /* queued in MULTI: not a call (EXEC's calls are charged as its reply comes) */
             srv_stats_phase(c, 1, 0);
             if (c->in_multi && !cmd_is(&s->argv[0], "multi") && !cmd_is(&s->argv[0], "exec") &&

@@ -10,6 +10,7 @@
 
 #include "node/node.h"
 #include "server/server.h"
+#include "util/assert.h"
 
 void srv_cmd_command(server *s, client *c, int argc, const data_arg *argv)
 {
@@ -383,71 +384,236 @@ void srv_cmd_config_get(server *s, client *c, int argc, const data_arg *argv)
     free(exact);
 }
 
-void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
+/* CONFIG SET's pairs applied to next (a copy of the settings): 0, or -1 with Redis's error. */
+static int config_check(server *s, int argc, const data_arg *argv, srv_config *next, char *err,
+                        size_t cap)
 {
     if (argc < 4) {
-        srv_reply_error(c, "ERR wrong number of arguments for 'config|set' command");
-        return;
+        snprintf(err, cap, "ERR wrong number of arguments for 'config|set' command");
+        return -1;
     }
     if (argc % 2) {
-        srv_reply_error(c, "ERR syntax error");
-        return;
+        snprintf(err, cap, "ERR syntax error");
+        return -1;
     }
-    /* all or nothing: apply to a copy, commit if every pair is valid */
-    srv_config next = s->cfg;
     for (int a = 2; a < argc; a += 2) {
-        char key[128], val[256], err[512];
+        char key[128], val[256], e[512];
         if (argv[a].len >= sizeof(key) || memchr(argv[a].ptr, '\0', argv[a].len)) {
-            srv_reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
-                             (int)(argv[a].len > 128 ? 128 : argv[a].len), argv[a].ptr);
-            return;
+            snprintf(err, cap, "ERR Unknown option or number of arguments for CONFIG SET - '%.*s'",
+                     (int)(argv[a].len > 128 ? 128 : argv[a].len), argv[a].ptr);
+            return -1;
         }
         memcpy(key, argv[a].ptr, argv[a].len);
         key[argv[a].len] = '\0';
         for (int b = 2; b < a; b += 2) {
             if (argv[b].len == argv[a].len && strncasecmp(argv[b].ptr, key, argv[a].len) == 0) {
-                srv_reply_errorf(c,
-                                 "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                                 "duplicate parameter",
-                                 key);
-                return;
+                snprintf(err, cap,
+                         "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate "
+                         "parameter",
+                         key);
+                return -1;
             }
         }
         if (argv[a + 1].len >= sizeof(val) || memchr(argv[a + 1].ptr, '\0', argv[a + 1].len)) {
-            srv_reply_errorf(c,
-                             "ERR CONFIG SET failed (possibly related to argument '%s') - "
-                             "argument couldn't be parsed into an integer",
-                             key);
-            return;
+            snprintf(err, cap,
+                     "ERR CONFIG SET failed (possibly related to argument '%s') - argument "
+                     "couldn't be parsed into an integer",
+                     key);
+            return -1;
         }
         memcpy(val, argv[a + 1].ptr, argv[a + 1].len);
         val[argv[a + 1].len] = '\0';
-        if (srv_config_set(&next, key, val, 1, err, sizeof(err)) < 0) {
-            srv_reply_errorf(c, "ERR %s", err);
-            return;
+        if (srv_config_set(next, key, val, 1, e, sizeof(e)) < 0) {
+            snprintf(err, cap, "ERR %s", e);
+            return -1;
         }
     }
-    if (next.maxclients > net_loop_max_fds(s->loop) - SRV_FD_RESERVE) {
-        srv_reply_errorf(c,
-                         "ERR CONFIG SET failed (possibly related to argument 'maxclients') - "
-                         "The operating system is not able to handle the specified number of "
-                         "clients, try with %lld",
-                         (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
+    if (next->maxclients > net_loop_max_fds(s->loop) - SRV_FD_RESERVE) {
+        snprintf(err, cap,
+                 "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The "
+                 "operating system is not able to handle the specified number of clients, try "
+                 "with %lld",
+                 (long long)(net_loop_max_fds(s->loop) - SRV_FD_RESERVE));
+        return -1;
+    }
+    return 0;
+}
+
+void srv_cmd_config_set(server *s, client *c, int argc, const data_arg *argv)
+{
+    /* all or nothing: apply to a copy, commit if every pair is valid */
+    srv_config *next = malloc(sizeof(*next));
+    if (!next) {
+        srv_reply_error(c, "OOM out of memory");
+        return;
+    }
+    *next = s->cfg;
+    char err[600];
+    if (config_check(s, argc, argv, next, err, sizeof(err)) < 0) {
+        srv_reply_error(c, err);
+        free(next);
         return;
     }
     /* the settings whose change must be applied outside the table, and can fail: nothing has
      * changed when they do (Redis's apply-and-roll-back) */
-    if (next.listen_port != s->cfg.listen_port) {
-        const char *why = srv_move_listener(s, next.listen_port);
+    if (next->listen_port != s->cfg.listen_port) {
+        const char *why = srv_move_listener(s, next->listen_port);
         if (why) {
             srv_reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument 'port') - %s",
                              why);
+            free(next);
             return;
         }
     }
-    s->cfg = next;
+    s->cfg = *next;
+    free(next);
     srv_config_applied(s);
     srv_reply_status(c, "OK");
+}
+
+/* --- the cluster's settings (docs/cluster.md "Cluster settings") ----------------------------- */
+
+struct srv_settings {
+    data_arg *argv; /* srv_config_route's CONFIG_EFFECT */
+    char (*vals)[DATA_SETTING_TEXT];
+    int cap;
+};
+
+const data_arg *srv_config_route(server *s, client *c, int *argc, const data_arg *argv)
+{
+    int n = *argc;
+    if (!s->node || n < 4 || n % 2 || !data_arg_is(&argv[0], "config") ||
+        !data_arg_is(&argv[1], "set"))
+        return argv;
+    srv_config *next = malloc(sizeof(*next));
+    SYN_ASSERT(next != NULL);
+    *next = s->cfg;
+    char err[600];
+    int shared = 0, local = 0;
+    /* an invalid request, or one that moves the listener, is answered by CONFIG SET here */
+    if (config_check(s, n, argv, next, err, sizeof(err)) < 0 ||
+        next->listen_port != s->cfg.listen_port) {
+        free(next);
+        return argv;
+    }
+    for (int a = 2; a < n; a += 2) {
+        char key[128];
+        snprintf(key, sizeof(key), "%.*s", (int)argv[a].len, argv[a].ptr);
+        int i = srv_config_key_find(key);
+        if (i >= 0 && srv_config_key_shared((size_t)i))
+            shared++;
+        else
+            local++;
+    }
+    /* none of the cluster's; or queued in MULTI with this node's too (EXEC cannot run both):
+     * this node's CONFIG SET, as before */
+    if (!shared || (local && c->in_multi)) {
+        free(next);
+        return argv;
+    }
+    struct srv_settings *st = s->settings;
+    if (1 + 2 * shared > st->cap) {
+        st->cap = 1 + 2 * shared;
+        st->argv = realloc(st->argv, (size_t)st->cap * sizeof(*st->argv));
+        st->vals = realloc(st->vals, (size_t)st->cap * sizeof(*st->vals));
+        SYN_ASSERT(st->argv && st->vals);
+    }
+    int k = 0;
+    st->argv[k++] = (data_arg){"CONFIG_EFFECT", 13};
+    srv_config *cur = local ? malloc(sizeof(*cur)) : NULL;
+    if (cur) *cur = s->cfg;
+    for (int a = 2; a < n; a += 2) {
+        char key[128];
+        snprintf(key, sizeof(key), "%.*s", (int)argv[a].len, argv[a].ptr);
+        int i = srv_config_key_find(key);
+        if (i < 0 || !srv_config_key_shared((size_t)i)) {
+            /* this node's: set now (checked above, so it cannot fail) */
+            char val[256], e[512];
+            snprintf(val, sizeof(val), "%.*s", (int)argv[a + 1].len, argv[a + 1].ptr);
+            SYN_ASSERT(srv_config_set(cur, key, val, 1, e, sizeof(e)) == 0);
+            continue;
+        }
+        /* logged under the key's own name (not an alias), its value as CONFIG GET shows it */
+        size_t j = srv_config_key_canonical((size_t)i);
+        const char *name = srv_config_key_name(j);
+        int dup = 0;
+        for (int b = 1; b < k; b += 2)
+            dup |= st->argv[b].ptr == name;
+        if (dup) continue;
+        srv_config_key_value(next, j, st->vals[k + 1], sizeof(st->vals[k + 1]));
+        st->argv[k] = (data_arg){name, strlen(name)};
+        st->argv[k + 1] = (data_arg){st->vals[k + 1], strlen(st->vals[k + 1])};
+        k += 2;
+    }
+    if (cur) {
+        s->cfg = *cur;
+        free(cur);
+        srv_config_applied(s);
+    }
+    free(next);
+    *argc = k;
+    return st->argv;
+}
+
+/* the hook of the store's settings table: checks and applies one (or, name NULL after a snapshot
+ * load, every) cluster setting to this node's configuration */
+static void reapply(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    server *s = ctx;
+    char k[DATA_SETTING_TEXT], v[DATA_SETTING_TEXT], e[512];
+    snprintf(k, sizeof(k), "%.*s", (int)nlen, name);
+    snprintf(v, sizeof(v), "%.*s", (int)vlen, value);
+    int i = srv_config_key_find(k);
+    if (i < 0 || !srv_config_key_shared((size_t)i) ||
+        srv_config_set(&s->cfg, k, v, 1, e, sizeof(e)) < 0)
+        syn_log(SYN_LOG_WARN, "cluster setting %s '%s' not applied here", k, v);
+}
+
+static int on_setting(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
+                      int apply, char *err, size_t cap)
+{
+    server *s = ctx;
+    if (!name) {
+        data_settings_each(s->ds, reapply, s);
+        srv_config_applied(s);
+        return 0;
+    }
+    char k[DATA_SETTING_TEXT], v[DATA_SETTING_TEXT], e[512];
+    if (nlen >= sizeof(k) || vlen >= sizeof(v)) {
+        snprintf(err, cap, "ERR CONFIG_EFFECT: a setting's name or value is too long");
+        return -1;
+    }
+    memcpy(k, name, nlen);
+    k[nlen] = '\0';
+    memcpy(v, value, vlen);
+    v[vlen] = '\0';
+    int i = srv_config_key_find(k);
+    if (i < 0 || !srv_config_key_shared((size_t)i)) {
+        snprintf(err, cap, "ERR CONFIG_EFFECT: '%s' is not one of the cluster's settings", k);
+        return -1;
+    }
+    if (!apply) {
+        srv_config *tmp = malloc(sizeof(*tmp));
+        SYN_ASSERT(tmp != NULL);
+        *tmp = s->cfg;
+        int rc = srv_config_set(tmp, k, v, 1, e, sizeof(e));
+        free(tmp);
+        if (rc < 0) snprintf(err, cap, "ERR %s", e);
+        return rc;
+    }
+    if (srv_config_set(&s->cfg, k, v, 1, e, sizeof(e)) < 0) {
+        syn_log(SYN_LOG_WARN, "cluster setting %s '%s' not applied here: %s", k, v, e);
+        return -1;
+    }
+    srv_config_applied(s);
+    return 0;
+}
+
+void srv_settings_init(server *s)
+{
+    s->settings = calloc(1, sizeof(*s->settings));
+    SYN_ASSERT(s->settings != NULL);
+    data_set_settings_hook(s->ds, on_setting, s);
 }
 
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv)

@@ -51,6 +51,8 @@ enum {
     K_COMPAT = 4,    /* reported by CONFIG GET for Redis tools (redis-benchmark asks); fixed */
     K_IMMUTABLE = 8, /* immutable in Redis too: CONFIG SET refuses it even to its own value */
     K_HIDDEN = 16,   /* Redis's hidden configs: CONFIG GET shows it when named, not by pattern */
+    K_SHARED = 32,   /* the cluster's, not this node's: CONFIG SET goes through the log */
+    K_ALIAS = 64,    /* another name of the key before it with the same field */
 };
 
 typedef struct {
@@ -89,47 +91,53 @@ static const key_def keys[] = {
     {"join", K_INT, K_STARTUP, OFF(join), 0, 1, "1 = join an existing cluster as a new member"},
     {"consistency", K_CONSIST, K_STARTUP, OFF(consistency), 0, 0,
      "default reads: linearizable|lease|stale"},
-    {"min-replicas-to-write", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_to_write), 0, INT_MAX,
+    {"min-replicas-to-write", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(min_replicas_to_write),
+     0, INT_MAX,
      "the leader refuses writes (-NOREPLICAS) unless this many other voters answered lately"},
-    {"min-slaves-to-write", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_to_write), 0, INT_MAX,
-     "alias of min-replicas-to-write"},
-    {"min-replicas-max-lag", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_max_lag), 0, INT_MAX,
+    {"min-slaves-to-write", K_INT, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(min_replicas_to_write), 0, INT_MAX, "alias of min-replicas-to-write"},
+    {"min-replicas-max-lag", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(min_replicas_max_lag), 0,
+     INT_MAX,
      "seconds since a voter last answered the leader for it to count (min-replicas-to-write)"},
-    {"min-slaves-max-lag", K_INT, K_STARTUP | K_RUNTIME, OFF(min_replicas_max_lag), 0, INT_MAX,
-     "alias of min-replicas-max-lag"},
+    {"min-slaves-max-lag", K_INT, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(min_replicas_max_lag), 0, INT_MAX, "alias of min-replicas-max-lag"},
     {"snapshot-count", K_INT, K_STARTUP | K_RUNTIME, OFF(snapshot_count), 1, LLONG_MAX,
      "applied entries between automatic (background) snapshots"},
     {"busy-reply-threshold", K_INT, K_STARTUP | K_RUNTIME, OFF(busy_reply_threshold_ms), 0,
      LLONG_MAX, "ms a script runs before other clients get -BUSY (0 = never)"},
-    {"lua-time-limit", K_INT, K_STARTUP | K_RUNTIME, OFF(busy_reply_threshold_ms), 0, LLONG_MAX,
-     "alias of busy-reply-threshold"},
+    {"lua-time-limit", K_INT, K_STARTUP | K_RUNTIME | K_ALIAS, OFF(busy_reply_threshold_ms), 0,
+     LLONG_MAX, "alias of busy-reply-threshold"},
     {"maxclients", K_INT, K_STARTUP | K_RUNTIME, OFF(maxclients), 1, 4294967295ll,
      "max connected clients"},
-    {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME, OFF(proto_max_bulk_len), 1024 * 1024,
-     LLONG_MAX, "max bulk string length"},
+    {"proto-max-bulk-len", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED, OFF(proto_max_bulk_len),
+     1024 * 1024, LLONG_MAX, "max bulk string length"},
     {"client-query-buffer-limit", K_MEM, K_STARTUP | K_RUNTIME, OFF(client_query_buffer_limit),
      1024 * 1024, LLONG_MAX, "max bytes of unprocessed input per client"},
     /* Redis accepts any hz >= 0 and clamps it to 1..500 (in srv_config_set) */
-    {"hz", K_INT, K_STARTUP | K_RUNTIME, OFF(hz), 0, INT_MAX, "cron frequency (active expiry)"},
+    {"hz", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(hz), 0, INT_MAX,
+     "cron frequency (active expiry)"},
     {"timeout", K_INT, K_STARTUP | K_RUNTIME, OFF(timeout_s), 0, INT_MAX,
      "close clients idle this many seconds (0 = never)"},
-    {"set-max-intset-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(set_max_intset_entries), 0,
-     LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
-    {"hll-sparse-max-bytes", K_MEM, K_STARTUP | K_RUNTIME, OFF(hll_sparse_max_bytes), 0, LONG_MAX,
+    {"set-max-intset-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(set_max_intset_entries),
+     0, LLONG_MAX, "integer sets up to this size use the compact intset encoding"},
+    {"hll-sparse-max-bytes", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED, OFF(hll_sparse_max_bytes), 0,
+     LONG_MAX,
      "sparse HyperLogLogs past this size turn dense (decides the bytes: same on every node)"},
-    {"maxmemory", K_MEM, K_STARTUP | K_RUNTIME, OFF(maxmemory), 0, LLONG_MAX,
+    {"maxmemory", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED, OFF(maxmemory), 0, LLONG_MAX,
      "bytes (dataset + client buffers) past which the leader evicts or refuses writes (0 = none)"},
-    {"maxmemory-policy", K_EVPOLICY, K_STARTUP | K_RUNTIME, OFF(maxmemory_policy), 0, 0,
+    {"maxmemory-policy", K_EVPOLICY, K_STARTUP | K_RUNTIME | K_SHARED, OFF(maxmemory_policy), 0, 0,
      "noeviction|allkeys-lru|allkeys-lfu|allkeys-random|volatile-lru|volatile-lfu|..."},
-    {"maxmemory-samples", K_INT, K_STARTUP | K_RUNTIME, OFF(maxmemory_samples), 1, INT_MAX,
-     "keys sampled per eviction (approximated LRU/LFU)"},
-    {"maxmemory-eviction-tenacity", K_INT, K_STARTUP | K_RUNTIME, OFF(maxmemory_tenacity), 0, 100,
+    {"maxmemory-samples", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(maxmemory_samples), 1,
+     INT_MAX, "keys sampled per eviction (approximated LRU/LFU)"},
+    {"maxmemory-eviction-tenacity", K_INT, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(maxmemory_tenacity), 0, 100,
      "accepted for compatibility (evictions per command are bounded by count)"},
-    {"lfu-log-factor", K_INT, K_STARTUP | K_RUNTIME, OFF(lfu_log_factor), 0, INT_MAX,
+    {"lfu-log-factor", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(lfu_log_factor), 0, INT_MAX,
      "LFU counter's logarithm factor"},
-    {"lfu-decay-time", K_INT, K_STARTUP | K_RUNTIME, OFF(lfu_decay_time), 0, INT_MAX,
+    {"lfu-decay-time", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(lfu_decay_time), 0, INT_MAX,
      "minutes per decrement of an idle key's LFU counter"},
-    {"notify-keyspace-events", K_NOTIFY, K_STARTUP | K_RUNTIME, OFF(notify_keyspace_events), 0, 0,
+    {"notify-keyspace-events", K_NOTIFY, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(notify_keyspace_events), 0, 0,
      "keyspace notification classes (K E g $ l s h z x e t m d n A; \"\" = off)"},
     {"tracking-table-max-keys", K_INT, K_STARTUP | K_RUNTIME, OFF(tracking_table_max_keys), 0,
      LLONG_MAX, "keys CLIENT TRACKING remembers (0 = no bound); past it, invalidated"},
@@ -141,30 +149,32 @@ static const key_def keys[] = {
      "CLASS HARD SOFT SECONDS ...: close clients that leave replies unread"},
     /* streams: entries per node (decides what `~` trims; a leader writes its value into the
      * XADD / XTRIM entries it logs, data_set_stream_node_max_entries) */
-    {"stream-node-max-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(stream_node_max_entries), 1, 100,
-     "entries per stream node (1..100)"},
+    {"stream-node-max-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(stream_node_max_entries), 1, 100, "entries per stream node (1..100)"},
     /* lists: node size (memory layout only, never replies); compression is accepted and shown
      * but not done (nodes stay uncompressed) */
-    {"list-max-listpack-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
-     INT_MAX, "list node bound: -1..-5 = 4..64 KB, n > 0 = n elements"},
-    {"list-max-ziplist-size", K_INT, K_STARTUP | K_RUNTIME, OFF(list_max_listpack_size), INT_MIN,
-     INT_MAX, "alias of list-max-listpack-size"},
-    {"hash-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_entries), 0,
-     LLONG_MAX, "fields a hash keeps in its packed encoding"},
-    {"hash-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_entries), 0,
-     LLONG_MAX, "alias of hash-max-listpack-entries"},
-    {"hash-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_value), 0,
-     LLONG_MAX, "alias of hash-max-listpack-value"},
-    {"hash-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(hash_max_listpack_value), 0,
-     LLONG_MAX, "longest field or value of a packed hash (at most 255 take effect)"},
-    {"zset-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_entries), 0,
-     LLONG_MAX, "elements a sorted set keeps in its compact encoding"},
-    {"zset-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_entries), 0,
-     LLONG_MAX, "alias of zset-max-listpack-entries"},
-    {"zset-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_value), 0,
-     LLONG_MAX, "alias of zset-max-listpack-value"},
-    {"zset-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME, OFF(zset_max_listpack_value), 0,
-     LLONG_MAX, "longest member of a compact sorted set"},
+    {"list-max-listpack-size", K_INT, K_STARTUP | K_RUNTIME | K_SHARED, OFF(list_max_listpack_size),
+     INT_MIN, INT_MAX, "list node bound: -1..-5 = 4..64 KB, n > 0 = n elements"},
+    {"list-max-ziplist-size", K_INT, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(list_max_listpack_size), INT_MIN, INT_MAX, "alias of list-max-listpack-size"},
+    {"hash-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(hash_max_listpack_entries), 0, LLONG_MAX, "fields a hash keeps in its packed encoding"},
+    {"hash-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(hash_max_listpack_entries), 0, LLONG_MAX, "alias of hash-max-listpack-entries"},
+    {"hash-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(hash_max_listpack_value), 0, LLONG_MAX, "alias of hash-max-listpack-value"},
+    {"hash-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(hash_max_listpack_value), 0, LLONG_MAX,
+     "longest field or value of a packed hash (at most 255 take effect)"},
+    {"zset-max-listpack-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(zset_max_listpack_entries), 0, LLONG_MAX,
+     "elements a sorted set keeps in its compact encoding"},
+    {"zset-max-ziplist-entries", K_INT, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(zset_max_listpack_entries), 0, LLONG_MAX, "alias of zset-max-listpack-entries"},
+    {"zset-max-ziplist-value", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED | K_ALIAS,
+     OFF(zset_max_listpack_value), 0, LLONG_MAX, "alias of zset-max-listpack-value"},
+    {"zset-max-listpack-value", K_MEM, K_STARTUP | K_RUNTIME | K_SHARED,
+     OFF(zset_max_listpack_value), 0, LLONG_MAX, "longest member of a compact sorted set"},
     {"repl-backlog-size", K_MEM, K_STARTUP | K_RUNTIME, OFF(repl_backlog_size), 1, LLONG_MAX,
      "accepted for compatibility: no backlog (a lagging follower reads the WAL)"},
     {"list-compress-depth", K_INT, K_STARTUP | K_RUNTIME, OFF(list_compress_depth), 0, INT_MAX,
@@ -845,6 +855,27 @@ int srv_config_key_hidden(size_t i)
 {
     SYN_ASSERT(i < N_KEYS);
     return (keys[i].flags & K_HIDDEN) != 0;
+}
+
+int srv_config_key_find(const char *name)
+{
+    const key_def *k = find_key(name);
+    return k ? (int)(k - keys) : -1;
+}
+
+int srv_config_key_shared(size_t i)
+{
+    return i < N_KEYS && (keys[i].flags & K_SHARED);
+}
+
+size_t srv_config_key_canonical(size_t i)
+{
+    if (i >= N_KEYS || !(keys[i].flags & K_ALIAS)) return i;
+    for (size_t j = 0; j < N_KEYS; j++)
+        if (!(keys[j].flags & K_ALIAS) && keys[j].offset == keys[i].offset &&
+            keys[j].type == keys[i].type)
+            return j;
+    return i;
 }
 
 void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)

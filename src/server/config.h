@@ -131,6 +131,14 @@ const char *srv_config_key_name(size_t i);
 /* Whether key i is one of Redis's hidden configs: CONFIG GET shows it only when named. */
 int srv_config_key_hidden(size_t i);
 void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t out_cap);
+/* The index of a key (any case; an alias is its own index), or -1. */
+int srv_config_key_find(const char *name);
+/* Whether key i is one of the cluster's settings (docs/cluster.md "Cluster settings"): the ones
+ * a leader decides with (encodings, limits, eviction, min-replicas-*, notifications). CONFIG SET
+ * of them is logged and applied on every node, and kept in snapshots. */
+int srv_config_key_shared(size_t i);
+/* The key an alias names (hash-max-ziplist-value -> hash-max-listpack-value); i itself if none. */
+size_t srv_config_key_canonical(size_t i);
 
 /* CONFIG REWRITE: the file at path gets the current value of every setting it mentions (other
  * lines, comments included, are kept), plus the settings that differ from their default;

@@ -1189,6 +1189,7 @@ static const struct {
     {"xread", "read stream slow blocking"},
     {"xreadgroup", "write stream slow blocking"},
     {"acl_effect", "admin slow dangerous"},
+    {"config_effect", "admin slow dangerous"},
     {"object", "slow"},
     {"object|encoding", "keyspace read slow"},
     {"object|freq", "keyspace read slow"},
@@ -1680,6 +1681,8 @@ acl_cmd *srv_cmd_catalog(size_t *n_out)
 
 const char *srv_cmd_acl_name(int argc, const data_arg *argv, char *buf, size_t cap)
 {
+    /* the cluster's settings, as a follower relays CONFIG SET of them: checked as that */
+    if (data_arg_is(&argv[0], "config_effect")) return "config|set";
     for (size_t i = 0; i < sizeof(node_cmds) / sizeof(node_cmds[0]); i++) {
         const char *nm = node_cmds[i].name;
         if (argv[0].len == strlen(nm) && strncasecmp(argv[0].ptr, nm, argv[0].len) == 0) return nm;

@@ -167,6 +167,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     srv_lazyfree_start(s);
     srv_acl_init(s); /* the catalog before any entry or snapshot is applied */
     srv_acl_start(s);
+    srv_settings_init(s);
     srv_observe_init(s);
     srv_pubsub_init(s);
     srv_tracking_init(s);
@@ -228,6 +229,7 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
     srv_node_config(s, &nc);
     s->node = node_create(s->loop, s->ds, &nc, &s->host);
     if (!s->node) return -1;
+    if (data_settings_count(s->ds)) srv_config_applied(s); /* recovered cluster settings */
     net_loop_set_before_sleep(s->loop, node_before_sleep, s->node);
     s->cron_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_cron, s);
     s->expire_timer = net_timer_add(s->loop, 1000 / s->cfg.hz, srv_expire_cron, s);

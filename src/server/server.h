@@ -223,6 +223,7 @@ struct server {
     srv_diag_hot diag_hot;         /* ... what each call reads of it */
     struct srv_lazyfree *lazyfree; /* the thread freeing big values (lazyfree.c) */
     struct srv_acl *acl;           /* the ACL catalog and this node's ACL LOG (acl.c) */
+    struct srv_settings *settings; /* CONFIG SET of the cluster's settings (cmd_server.c) */
     long n_monitors;               /* clients in MONITOR mode */
     /* a script running past busy-reply-threshold (busy.c): its hook serves the clients */
     int busy;                         /* clients get -BUSY */
@@ -524,6 +525,13 @@ void srv_acl_rewrite(server *s, int argc, data_arg *argv);
 /* EVAL & co. of a restricted user as `ACL_AS user EVAL ...` (argv itself otherwise; the result
  * is valid until the next call) */
 const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_arg *argv);
+/* CONFIG SET of any of the cluster's settings (srv_config_key_shared) -> CONFIG_EFFECT with those
+ * (their own names, their values as CONFIG GET shows them), routed like any write so every node
+ * applies them in log order; this node's settings in the same request are set at once. argv
+ * itself when it is no such request, is invalid (CONFIG SET answers the error) or would move the
+ * listener; inside MULTI, only when every setting is the cluster's. */
+const data_arg *srv_config_route(server *s, client *c, int *argc, const data_arg *argv);
+void srv_settings_init(server *s); /* the store's hook: before any entry or snapshot is applied */
 int srv_acl_check_user(server *s, const acl_user *u, int argc, const data_arg *argv, int *idx,
                        const char **name, char *buf, size_t cap);
 void srv_acl_log_reset(server *s);

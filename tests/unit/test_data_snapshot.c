@@ -285,7 +285,7 @@ static void crafted_snapshots(void **state)
     assert_reply(ds, "HGET h f", "\"x\"");
     assert_reply(ds, "PEXPIRETIME h", ":1800000000000");
     /* unsupported versions */
-    c_hdr(&c, 10); /* the first version this build does not know */
+    c_hdr(&c, 11); /* the first version this build does not know */
     c_end(&c, 0);
     assert_int_equal(data_snapshot_load(ds, c.b, c.n), DATA_SNAPSHOT_EVERSION);
     c_hdr(&c, 0);
@@ -564,6 +564,117 @@ static void prefetch_changes_nothing(void **state)
     data_destroy(ds);
 }
 
+/* ---- the cluster's settings (CONFIG_EFFECT, settings.c) ---- */
+
+typedef struct {
+    char calls[1024]; /* "c:name=value a:name=value ..." (check / apply), "reload" */
+} settings_rec;
+
+static int settings_hook(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen,
+                         int apply, char *err, size_t cap)
+{
+    settings_rec *r = ctx;
+    size_t used = strlen(r->calls);
+    if (!name) {
+        snprintf(r->calls + used, sizeof(r->calls) - used, "reload ");
+        return 0;
+    }
+    snprintf(r->calls + used, sizeof(r->calls) - used, "%s:%.*s=%.*s ", apply ? "a" : "c",
+             (int)nlen, name, (int)vlen, value);
+    if (nlen == 3 && memcmp(name, "bad", 3) == 0) {
+        snprintf(err, cap, "ERR bad is refused");
+        return -1;
+    }
+    return 0;
+}
+
+static void setting_text(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    char *out = ctx;
+    size_t used = strlen(out);
+    snprintf(out + used, 512 - used, "%.*s=%.*s ", (int)nlen, name, (int)vlen, value);
+}
+
+static void settings_table(const data_store *ds, char out[512])
+{
+    out[0] = '\0';
+    data_settings_each(ds, setting_text, out);
+}
+
+static void cluster_settings(void **state)
+{
+    (void)state;
+    data_store *a = data_create(), *b = data_create();
+    settings_rec ra = {{0}}, rb = {{0}};
+    data_set_settings_hook(a, settings_hook, &ra);
+    data_set_settings_hook(b, settings_hook, &rb);
+    char d0[33], d1[33], t[512];
+    data_digest(a, d0);
+    /* every pair checked, then every pair stored and applied; names kept sorted */
+    assert_reply(a, "CONFIG_EFFECT zz 1 aa 2", "+OK");
+    assert_string_equal(ra.calls, "c:zz=1 c:aa=2 a:zz=1 a:aa=2 ");
+    settings_table(a, t);
+    assert_string_equal(t, "aa=2 zz=1 ");
+    /* one refused pair: the hook's error, nothing stored or applied */
+    ra.calls[0] = '\0';
+    assert_reply(a, "CONFIG_EFFECT aa 3 bad 1", "-ERR bad is refused");
+    assert_string_equal(ra.calls, "c:aa=3 c:bad=1 ");
+    settings_table(a, t);
+    assert_string_equal(t, "aa=2 zz=1 ");
+    assert_reply(a, "CONFIG_EFFECT aa 3 zz",
+                 "-ERR wrong number of arguments for 'config_effect' "
+                 "command");
+    assert_reply(a, "CONFIG_EFFECT zz 5", "+OK"); /* replaced */
+    settings_table(a, t);
+    assert_string_equal(t, "aa=2 zz=5 ");
+    data_digest(a, d1);
+    assert_string_not_equal(d0, d1); /* in the digest */
+    /* a snapshot carries them; the loader's hook hears "reload" */
+    sbuf s = save(a);
+    assert_int_equal(data_snapshot_load(b, s.p, s.len), 0);
+    free(s.p);
+    settings_table(b, t);
+    assert_string_equal(t, "aa=2 zz=5 ");
+    assert_string_equal(rb.calls, "reload ");
+    char d2[33];
+    data_digest(b, d2);
+    assert_string_equal(d1, d2);
+    /* malformed records: before version 10, unsorted, twice, empty: refused, b unchanged */
+    craft c;
+    c_hdr(&c, 9);
+    c_u(&c, 11, 1), c_u(&c, 1, 4), c_s(&c, "a"), c_s(&c, "1");
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 10);
+    c_u(&c, 11, 1), c_u(&c, 2, 4), c_s(&c, "b"), c_s(&c, "1"), c_s(&c, "a"), c_s(&c, "1");
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 10);
+    c_u(&c, 11, 1), c_u(&c, 1, 4), c_s(&c, "a"), c_s(&c, "1");
+    c_u(&c, 11, 1), c_u(&c, 1, 4), c_s(&c, "b"), c_s(&c, "1");
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    c_hdr(&c, 10);
+    c_u(&c, 11, 1), c_u(&c, 0, 4);
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), DATA_SNAPSHOT_ECORRUPT);
+    settings_table(b, t);
+    assert_string_equal(t, "aa=2 zz=5 ");
+    /* a valid one replaces the table; an older snapshot (none) empties it */
+    c_hdr(&c, 10);
+    c_u(&c, 11, 1), c_u(&c, 1, 4), c_s(&c, "n"), c_s(&c, "v");
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), 0);
+    settings_table(b, t);
+    assert_string_equal(t, "n=v ");
+    c_hdr(&c, 9);
+    c_end(&c, 0);
+    assert_int_equal(data_snapshot_load(b, c.b, c.n), 0);
+    assert_int_equal(data_settings_count(b), 0);
+    data_destroy(a);
+    data_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +686,7 @@ int main(void)
         cmocka_unit_test(database_commands),
         cmocka_unit_test(writer_error_is_returned),
         cmocka_unit_test(prefetch_changes_nothing),
+        cmocka_unit_test(cluster_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,21 @@ class ClusterTarget:
         return RawConn("127.0.0.1", self.port)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "single_node(why): the reference behaviour is a lone server's; skipped when "
+        "the target is a cluster (COMPAT_TARGET=follower|leader)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if TARGET not in ("follower", "leader"):
+        return
+    for item in items:
+        m = item.get_closest_marker("single_node")
+        if m:
+            item.add_marker(pytest.mark.skip(reason="single node only: " + m.args[0]))
+
+
 @pytest.fixture(scope="session")
 def servers():
     workdir = tempfile.mkdtemp(prefix="synod-compat-")

@@ -3,6 +3,8 @@ redis-server has none; a single synod node has no other voter), raw RESP replies
 redis-server 7.0 vs synod: writes refused with -NOREPLICAS, a script without shebang runs until
 its first write, a declared write script is refused at once, EXEC with a write aborts."""
 
+import pytest
+
 from .diff import PAIRS, cases
 
 SET_LUA = "return redis.call('set', KEYS[1], ARGV[1])"
@@ -26,6 +28,8 @@ CASES = [
 ]
 
 
+@pytest.mark.single_node("a healthy cluster's leader has good replicas: its writes are not refused "
+                         "(test_cluster_noreplicas covers a cluster)")
 def test_noreplicas(pair, request):
     for steps in cases(CASES):
         try:

@@ -1,0 +1,130 @@
+"""The cluster's settings (docs/cluster.md "Cluster settings"): CONFIG SET of a setting the
+leader decides with (encodings, proto-max-bulk-len, eviction and LFU, min-replicas-*,
+notify-keyspace-events, ...) through any node is logged (CONFIG_EFFECT) and applied on every node
+in log order, kept in the log and in snapshots: the cluster answers as one server whichever node
+a client is connected to. A node's own settings (timeout, slowlog-*, ...) stay that node's.
+
+Before this, CONFIG SET through a follower changed that follower only, and the leader went on
+deciding with its own values (OBJECT ENCODING, SETRANGE's limit, NOREPLICAS, OBJECT FREQ all
+answered as if the CONFIG SET had not happened)."""
+
+import time
+
+import pytest
+import redis
+from harness import assert_same_digest, wait_for
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+
+def rc(node, stale=False):
+    r = redis.Redis(host=node.host, port=node.port, socket_timeout=10.0, decode_responses=True,
+                    single_connection_client=True)  # fmt: skip
+    if stale:  # this node's own applied state, no ReadIndex
+        r.execute_command("SYNOD", "CONSISTENCY", "stale")
+    return r
+
+
+def get(node, key, stale=False):
+    return rc(node, stale).config_get(key)[key]
+
+
+def split(c):
+    leader = c.wait_leader()
+    return leader, [n for n in c.nodes if n is not leader]
+
+
+def test_config_set_through_a_follower_is_the_clusters(make_cluster):
+    c = make_cluster(3)
+    leader, (f1, f2) = split(c)
+    r = rc(f1)
+    # an alias, a policy, a memory value and this node's own `timeout` in one request
+    assert r.execute_command("CONFIG", "SET", "hash-max-ziplist-value", "10", "maxmemory-policy",
+                             "allkeys-lfu", "proto-max-bulk-len", "2mb", "timeout", "77") == "OK"
+    # CONFIG GET through another follower passes the ReadIndex gate: already there
+    for n in c.nodes:
+        assert get(n, "hash-max-listpack-value") == "10", n.id
+        assert get(n, "maxmemory-policy") == "allkeys-lfu", n.id
+        assert get(n, "proto-max-bulk-len") == "2097152", n.id
+    assert get(f1, "timeout") == "77"
+    assert get(f2, "timeout") == "0" and get(leader, "timeout") == "0"
+
+    # the leader decides with them: an 11-byte value is past the packed hash's bound
+    r.hset("h", "f", "0123456789a")
+    r.hset("small", "f", "012345678")
+    for n in c.nodes:
+        wait_for(lambda: rc(n, stale=True).object("encoding", "h") == "hashtable", 5,
+                 what=f"node {n.id} to apply the hash")  # fmt: skip
+        assert rc(n, stale=True).object("encoding", "small") == "listpack"
+    # SETRANGE past proto-max-bulk-len (2 MB) is refused by the leader, through either follower
+    with pytest.raises(redis.ResponseError, match="maximum allowed size"):
+        rc(f2).setrange("big", 2 * 1024 * 1024, "x")
+    # LFU is the leader's policy now: OBJECT FREQ answers through a follower
+    r.set("f", "v")
+    assert isinstance(rc(f2).object("freq", "f"), int)
+
+    # invalid values change nothing anywhere (all or nothing)
+    with pytest.raises(redis.ResponseError, match="hz"):
+        rc(f2).execute_command("CONFIG", "SET", "maxmemory-samples", "7", "hz", "abc")
+    with pytest.raises(redis.ResponseError, match="port"):
+        rc(f2).execute_command("CONFIG", "SET", "maxmemory-samples", "7", "port", "1")
+    for n in c.nodes:
+        assert get(n, "maxmemory-samples") == "5", n.id
+    assert_same_digest(c, "after CONFIG SET through a follower")
+
+
+def test_keyspace_events_enabled_through_one_follower_reach_another(make_cluster):
+    c = make_cluster(3)
+    leader, (f1, f2) = split(c)
+    sub = rc(f2).pubsub()
+    sub.psubscribe("__keyspace@0__:*")
+    assert sub.get_message(timeout=5)["type"] == "psubscribe"
+    assert rc(f1).config_set("notify-keyspace-events", "K$") is True
+    rc(leader).set("k", "v")
+    deadline = time.monotonic() + 5
+    got = None
+    while got is None and time.monotonic() < deadline:
+        m = sub.get_message(timeout=0.5)
+        if m and m["type"] == "pmessage":
+            got = (m["channel"], m["data"])
+    assert got == ("__keyspace@0__:k", "set"), got
+    sub.close()
+
+
+def test_settings_survive_snapshots_and_restarts(make_cluster):
+    c = make_cluster(3, extra_args=("--snapshot-count", "40"))
+    leader, (f1, f2) = split(c)
+    f2.kill()
+    assert rc(f1).execute_command("CONFIG", "SET", "set-max-intset-entries", "3",
+                                  "zset-max-ziplist-entries", "2") == "OK"  # fmt: skip
+    lr = rc(leader)
+    for i in range(120):
+        lr.set(f"k{i}", i)
+    # the entry that carried them is compacted away: node f2 can only learn them from a snapshot
+    assert lr.execute_command("SYNOD", "SNAPSHOT") == "OK"
+    snap_index = int(leader.info()["snapshot_index"])
+    f2.start()
+    f2.wait_serving()
+    wait_for(lambda: int((f2.info() or {}).get("snapshot_index", 0)) >= snap_index, 15,
+             what="the restarted follower to install the leader's snapshot")  # fmt: skip
+    assert "installed the leader's snapshot" in f2.log()
+    for n in c.nodes:
+        assert get(n, "set-max-intset-entries", stale=True) == "3", n.id
+        assert get(n, "zset-max-listpack-entries", stale=True) == "2", n.id
+    lr.sadd("s", 1, 2, 3, 4)
+    lr.zadd("z", {"a": 1, "b": 2, "c": 3})
+    assert_same_digest(c, "after the snapshot install")
+    # every node restarted: each from its own snapshot and log
+    for n in c.nodes:
+        n.kill()
+    for n in c.nodes:
+        n.start()
+    for n in c.nodes:
+        n.wait_serving()
+    c.wait_leader()
+    for n in c.nodes:
+        assert get(n, "set-max-intset-entries", stale=True) == "3", n.id
+        assert get(n, "zset-max-listpack-entries", stale=True) == "2", n.id
+        assert rc(n, stale=True).object("encoding", "s") == "hashtable", n.id
+        assert rc(n, stale=True).object("encoding", "z") == "skiplist", n.id
+    assert_same_digest(c, "after restarting every node")
