@@ -193,6 +193,7 @@ static void fconn_close(fconn *fc, const char *why)
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
         if (!c || is_marker(c)) continue;
+        c->relay_answered++;
         nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
         node_client_done(fc->f->n, c);
     }
@@ -350,6 +351,7 @@ static void fconn_read(fconn *fc)
             if (handshake_reply(fc, c, fc->in + pos, (size_t)rl) < 0) return;
         } else if (c) {
             node *nd = fc->f->n;
+            c->relay_answered++;
             if (fc->owner) fc->replies++;
             if (pub >= 0 && fc->in[pos] == ':') { /* the leader's count is the leader's */
                 char num[32];
@@ -506,6 +508,7 @@ static int push_waiter_pub(fconn *fc, client *c, long long pub)
     fc->w[slot] = c;
     fc->wpub[slot] = pub;
     fc->w_n++;
+    if (c && !is_marker(c)) c->relay_sent++;
     return 0;
 }
 
@@ -687,6 +690,32 @@ int fwd_unblock(fwd *f, client *c, int error)
     return 1;
 }
 
+/* c's request number seq as SYNOD ORIGIN <this node> <c's id> <seq> <request...> when c asks
+ * for it (node.h origin_id: CLIENT TRACKING) and the leader takes this relay as a member's (its
+ * entries then name them); else as it is */
+static void add_request(fwd *f, fconn *fc, const client *c, uint64_t seq, int argc,
+                        const data_arg *argv)
+{
+    if (!c->origin_id || !fc->proven) {
+        add_command(obuf(fc), argc, argv);
+        return;
+    }
+    char nid[24], cid[24], sq[24];
+    int nl = snprintf(nid, sizeof(nid), "%lld", f->n->cfg.id);
+    int cl = snprintf(cid, sizeof(cid), "%llu", (unsigned long long)c->origin_id);
+    int sl = snprintf(sq, sizeof(sq), "%llu", (unsigned long long)seq);
+    data_arg *a = malloc((size_t)(argc + 5) * sizeof(*a));
+    SYN_ASSERT(a != NULL);
+    a[0] = (data_arg){"SYNOD", 5};
+    a[1] = (data_arg){"ORIGIN", 6};
+    a[2] = (data_arg){nid, (size_t)nl};
+    a[3] = (data_arg){cid, (size_t)cl};
+    a[4] = (data_arg){sq, (size_t)sl};
+    memcpy(a + 5, argv, (size_t)argc * sizeof(*a));
+    add_command(obuf(fc), argc + 5, a);
+    free(a);
+}
+
 int fwd_send_multi(fwd *f, const char *addr, client *c)
 {
     fconn *fc;
@@ -726,7 +755,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     }
     free(argv);
     data_arg e[1] = {{"EXEC", 4}};
-    add_command(obuf(fc), 1, e);
+    add_request(f, fc, c, c->relay_sent + 1, 1, e); /* EXEC's waiter is pushed next */
     if (push_waiter(fc, c) < 0) return -ENOMEM;
     if (db != c->db) {
         /* a SELECT inside: the client stays in that database after EXEC (as in Redis, unless
@@ -759,7 +788,7 @@ static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_ar
     if (rc == 0) rc = push_waiter_pub(fc, c, pub);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
-    add_command(obuf(fc), argc, argv);
+    add_request(f, fc, c, c->relay_sent, argc, argv);
     c->n_async++;
     c->async_kind = ASYNC_FWD;
     if (!fc->connecting) (void)fconn_write(fc);

@@ -178,6 +178,12 @@ static int propose(node *n, client *c, const void *data, size_t len, bool counte
     if (n->failed) return NODE_EFAILED; /* the raft instance is frozen mid-Ready */
     int rc = reserve_prop(n);
     if (rc < 0) return rc;
+    if (c && c->origin_conn) { /* a follower's request that names its connection (SYNOD ORIGIN) */
+        uint64_t o[3] = {c->origin_node, c->origin_conn, c->origin_seq};
+        nentry_wrap_origin(&n->origin_buf, o, data, len);
+        data = n->origin_buf.data;
+        len = n->origin_buf.len;
+    }
     uint64_t idx = 0;
     rc = raft_propose(n->r, data, len, &idx);
     if (rc < 0) return rc;
@@ -245,8 +251,11 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
                       c && n->host->reply->is_resp3(c->conn)};
     bool dirty = script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
-    if (c && n->host->script_read && script_called_read(n->host->scripts))
-        n->host->script_read(n->host->host, c->conn, argc, argv);
+    /* the connection it ran for tracks its keys if it read: the proposer's, or on a follower
+     * the one its entry names (origin) */
+    void *conn = c ? c->conn : replicated ? n->applying_conn : NULL;
+    if (conn && n->host->script_read && script_called_read(n->host->scripts))
+        n->host->script_read(n->host->host, conn, argc, argv);
     return dirty;
 }
 
@@ -373,6 +382,14 @@ bad:
     if (c) nreply_error(n, c, "ERR malformed log entry");
 }
 
+/* the client of this node whose origin_id is id, NULL if it is gone */
+static client *origin_client(node *n, uint64_t id)
+{
+    for (client *c = n->clients; c; c = c->next)
+        if (c->origin_id == id) return c;
+    return NULL;
+}
+
 static void apply_entry(node *n, const raft_entry *e)
 {
     client *c = NULL;
@@ -403,7 +420,19 @@ static void apply_entry(node *n, const raft_entry *e)
         node_ident_forget(n, cc.node); /* it may come back with new data, as a new member */
     const uint8_t *data = e->data;
     size_t len = e->len;
-    int db = e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len) : 0;
+    /* a follower's relayed request that named its connection: on that follower, the entry is
+     * that connection's (its CLIENT TRACKING NOLOOP skips its own writes' invalidations) */
+    uint64_t o[3] = {0, 0, 0}; /* node, connection, request */
+    int db = e->type == RAFT_ENTRY_NORMAL && len > 0 && nentry_unwrap_origin(&data, &len, o) < 0
+                 ? -1
+             : e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len)
+                                                       : 0;
+    client *oc = !c && o[1] && o[0] == (uint64_t)n->cfg.id ? origin_client(n, o[1]) : NULL;
+    if (oc) {
+        n->applying_conn = oc->conn;
+        /* applied before its reply came back: its own invalidations wait for the reply */
+        if (oc->relay_answered < o[2] && oc->hold_until < o[2]) oc->hold_until = o[2];
+    }
     if (db < 0 || data_select(n->ds, db) < 0) {
         /* the same on every replica (`databases` must agree: checked at startup) */
         syn_log(SYN_LOG_WARN, "entry %llu for database %d skipped: this node has %d databases",
@@ -1411,11 +1440,21 @@ static bool hll_stale(node *n, const client *c, const data_arg *key)
     return stale;
 }
 
-/* AUTH, HELLO ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET
- * (the cluster's settings are replicated: docs/cluster.md "Cluster settings") */
+/* What a follower answers from its applied state, so only past the ReadIndex gate: AUTH, HELLO
+ * ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET (the
+ * cluster's settings are replicated: docs/cluster.md "Cluster settings"); WATCH; CLIENT
+ * TRACKING ON */
 static bool reads_replicated(int argc, const data_arg *argv)
 {
     if (argc >= 2 && arg_is(&argv[0], "config") && arg_is(&argv[1], "get")) return true;
+    /* WATCH: stamped with this node's applied index, which must include the client's own
+     * writes acknowledged before (a DEL x, WATCH x, ... EXEC failed when the DEL was applied
+     * here after the WATCH) */
+    if (arg_is(&argv[0], "watch")) return true;
+    /* CLIENT TRACKING ON: invalidations from then on, not from entries acknowledged before */
+    if (argc >= 3 && arg_is(&argv[0], "client") && arg_is(&argv[1], "tracking") &&
+        arg_is(&argv[2], "on"))
+        return true;
     if (arg_is(&argv[0], "auth")) return true;
     if (arg_is(&argv[0], "hello")) {
         for (int i = 2; i < argc; i++)
@@ -1613,6 +1652,13 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         if (c->n_async) return stall(c);
         nreply_error(n, c, "TRYAGAIN not the leader any more");
         return NODE_DONE;
+    }
+    /* ... but a tracking client's reads are served here once this node has applied what the
+     * leader had committed when they came (the ReadIndex gate): the host tracks their keys on
+     * the state they read (docs/cluster.md "Client-side caching") */
+    if (c->tracks_reads && !write && c->consistency != CONS_STALE) {
+        if (c->n_async) return stall(c);
+        return c->gate_passed ? NODE_LOCAL : follower_gate(n, c);
     }
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
     const char *addr = leader_client_addr(n);

@@ -74,6 +74,22 @@ typedef struct node_client {
     bool gate_passed;      /* ... which it passed: this node has applied what it must see */
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
+    /* follower: nonzero (set by the host: the connection's id) = its relayed requests go as
+     * SYNOD ORIGIN <this node> <origin_id> <request...>, and the entries they make name it, so
+     * this node knows them as that connection's when it applies them (CLIENT TRACKING NOLOOP) */
+    uint64_t origin_id;
+    /* follower: its requests relayed (numbered from 1) and answered so far (fwd.c), and the
+     * number of one whose entry this node applied before its reply came: the host holds the
+     * connection's own invalidations until then (they follow the reply, as in Redis) */
+    uint64_t relay_sent, relay_answered, hold_until;
+    /* follower: CLIENT TRACKING of reads (not BCAST), set by the host: a read waits for the
+     * ReadIndex gate and is served here, so the host tracks its keys on the state it reads
+     * (an entry acknowledged before and applied after would invalidate them again) */
+    bool tracks_reads;
+    /* leader, a relay: the origin (node, connection id, request number) of the request being
+     * routed (set by the host while it runs it), written around every entry proposed for it
+     * (NENTRY_ORIGIN); 0 = none */
+    uint64_t origin_node, origin_conn, origin_seq;
     bool migrating; /* a MIGRATE of it waits (here or relayed): CLIENT UNBLOCK cannot end it */
     /* Set by the host for the request being routed: its raw bytes (raw_len) and how many bytes
      * of input follow from there (raw_avail >= raw_len; 0 = not offered). The node may take

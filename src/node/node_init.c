@@ -174,6 +174,7 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     n->last_save_unix = (long long)time(NULL); /* LASTSAVE before any snapshot: the start */
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
+    resp_buf_init(&n->origin_buf);
     nblock_init(n);
     resp_buf_init(&n->evict_keys);
     nwatch_init(n);
@@ -359,6 +360,7 @@ void node_destroy(node *n)
     free(n->argv);
     resp_buf_deinit(&n->in_snap);
     resp_buf_deinit(&n->scratch);
+    resp_buf_deinit(&n->origin_buf);
     nblock_deinit(n);
     resp_buf_deinit(&n->evict_keys);
     nwatch_deinit(n);

@@ -39,6 +39,9 @@ enum {
     NENTRY_READ = 9,    /* as NENTRY_CMD: a read pipelined behind writes of its client, answered
                            at its place in the log by the leader that has the client; nothing
                            anywhere else (node.c route_log_read) */
+    NENTRY_ORIGIN = 10, /* u64 node id, u64 connection id, u64 request number, then any other
+                           entry but itself: made for that request of that connection of that
+                           node (a follower's relayed request) */
 };
 #define NODE_REPEAT_MAX 1024 /* commands in one NENTRY_REPEAT */
 /* Lists of keys with their database (evictions in flight, keys made ready for blocked
@@ -47,6 +50,10 @@ enum {
 void dbkey_put(resp_buf *b, int db, const char *key, size_t len);
 bool dbkey_next(const resp_buf *b, size_t *off, int *db, const char **key, size_t *len);
 
+/* NENTRY_ORIGIN around the entry of len bytes at data, into b; unwrap: the ids and the entry
+ * inside (0 and nothing changed if it has no origin; -1 if malformed). */
+void nentry_wrap_origin(resp_buf *b, const uint64_t origin[3], const void *data, size_t len);
+int nentry_unwrap_origin(const uint8_t **p, size_t *len, uint64_t origin[3]);
 /* An entry of database 0 carries no NENTRY_DB prefix (logs from before databases read alike). */
 void nentry_wrap_db(resp_buf *b, int db);
 /* The database of an entry and its payload without the prefix: -1 if malformed. */
@@ -195,6 +202,7 @@ struct node {
     data_arg *argv;
     int argv_cap;
     resp_buf scratch;
+    resp_buf origin_buf; /* propose: an entry wrapped in its relayed request's origin */
     char cluster_id[65];
     /* blocked clients (node_block.c), FIFO; keys created since the last serve pass */
     nblock *blk_head, *blk_tail;

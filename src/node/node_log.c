@@ -302,6 +302,29 @@ void nentry_wrap_db(resp_buf *b, int db)
     b->len = len + 5;
 }
 
+void nentry_wrap_origin(resp_buf *b, const uint64_t origin[3], const void *data, size_t len)
+{
+    uint8_t h[25];
+    h[0] = NENTRY_ORIGIN;
+    for (int i = 0; i < 3; i++)
+        put64(h + 1 + 8 * i, origin[i]);
+    b->len = 0;
+    resp_buf_append(b, h, sizeof(h));
+    resp_buf_append(b, data, len);
+}
+
+int nentry_unwrap_origin(const uint8_t **p, size_t *len, uint64_t origin[3])
+{
+    origin[0] = origin[1] = origin[2] = 0;
+    if (*len < 1 || (*p)[0] != NENTRY_ORIGIN) return 0;
+    if (*len < 26 || (*p)[25] == NENTRY_ORIGIN) return -1;
+    for (int i = 0; i < 3; i++)
+        origin[i] = get64(*p + 1 + 8 * i);
+    *p += 25;
+    *len -= 25;
+    return 0;
+}
+
 void nentry_wrap_repeat(resp_buf *b, uint32_t count)
 {
     size_t len = b->len;

@@ -8,6 +8,7 @@
 
 #include "node/node.h"
 #include "server/server.h"
+#include "util/strconv.h"
 #include "util/assert.h"
 
 static void client_on_io(net_loop *l, int fd, int events, void *ctx);
@@ -286,6 +287,27 @@ static int auth_gate(server *s, client *c, int argc, const data_arg *argv)
     return 1;
 }
 
+/* A member's relay sends a request of a follower connection that asks for it (CLIENT TRACKING)
+ * as SYNOD ORIGIN <node id> <connection id> <request number> <request...> (fwd.c add_request): the
+ * origin is kept for the time the request is run (every entry proposed for it names that
+ * connection: node.c NENTRY_ORIGIN) and the request runs as if sent alone. */
+static int take_origin(client *c, int argc, data_arg *argv)
+{
+    c->nc.origin_node = c->nc.origin_conn = c->nc.origin_seq = 0;
+    if (!c->relay_proven || argc < 6 || !cmd_is(&argv[0], "synod") || !cmd_is(&argv[1], "origin"))
+        return argc;
+    long long nid, cid, seq;
+    if (syn_string2ll(argv[2].ptr, argv[2].len, &nid) && nid > 0 &&
+        syn_string2ll(argv[3].ptr, argv[3].len, &cid) && cid > 0 &&
+        syn_string2ll(argv[4].ptr, argv[4].len, &seq) && seq > 0) {
+        c->nc.origin_node = (uint64_t)nid;
+        c->nc.origin_conn = (uint64_t)cid;
+        c->nc.origin_seq = (uint64_t)seq;
+    }
+    memmove(argv, argv + 5, (size_t)(argc - 5) * sizeof(*argv));
+    return argc - 5;
+}
+
 /* Parses and executes every complete request in the query buffer, then keeps the unparsed
  * tail at the front of the buffer. */
 static void process_input(client *c)
@@ -345,6 +367,7 @@ static void process_input(client *c)
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
             }
+            argc = take_origin(c, argc, s->argv);
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
             c->pause_held = false;
             if (srv_acl_relay_cmd(s, c, argc, s->argv)) { /* a relay's proof: before the gates */
@@ -393,8 +416,9 @@ static void process_input(client *c)
                 !cmd_is(&s->argv[0], "discard") && !cmd_is(&s->argv[0], "watch") &&
                 !cmd_is(&s->argv[0], "quit") && !cmd_is(&s->argv[0], "reset"))
                 srv_stats_phase(c, 0, 1);
-            /* tracked reads: routed ones, and queued ones (tracked at queueing, not at EXEC) */
-            if (c->trk) srv_tracking_request(s, c, argc, s->argv);
+            /* tracked reads: queued ones at queueing (not at EXEC); routed ones once routed
+             * (below: a follower may first wait for the ReadIndex gate) */
+            if (c->trk && c->in_multi) srv_tracking_request(s, c, argc, s->argv);
             int m = srv_multi_filter(s, c, wargc, wargv);
             if (m == MULTI_STALL) { /* not consumed: re-run later */
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
@@ -460,6 +484,7 @@ static void process_input(client *c)
                 srv_stats_end(s, c, 0, 1, argc, s->argv);
                 break;
             }
+            if (c->trk) srv_tracking_request(s, c, argc, s->argv);
             if (route == NODE_LOCAL) srv_dispatch(s, c, wargc, wargv);
             srv_stats_end(s, c, 1, route == NODE_LOCAL, argc, s->argv);
             s->stats.commands_processed++;
@@ -474,6 +499,7 @@ static void process_input(client *c)
         }
         pos += used;
     }
+    c->nc.origin_node = c->nc.origin_conn = c->nc.origin_seq = 0; /* take_origin's: one request */
     c->flags &= ~CLIENT_REPLY_SKIP;
     c->flags = (c->flags & ~CLIENT_IN_INPUT) | was_in;
     srv_stats_flush(c);

@@ -10,6 +10,7 @@ static void h_reply_raw(void *conn, const char *p, size_t len)
 {
     client *c = conn;
     SRV_REPLY(c, resp_buf_append(&c->out, p, len));
+    if (c->trk) srv_tracking_release(c->srv, c);
 }
 
 static void h_mark_pending(void *conn)

@@ -296,6 +296,9 @@ void srv_tracking_request(server *s, client *c, int argc, const data_arg *argv);
 void srv_tracking_script(server *s, client *c, int argc, const data_arg *argv);
 void srv_tracking_touched(server *s, const char *key, size_t len, client *writer);
 void srv_tracking_flush(server *s);
+/* After a relayed reply reached c: the invalidations held for it (through a follower, of an
+ * entry applied before the reply came) follow it now. */
+void srv_tracking_release(server *s, client *c);
 void srv_tracking_bound(server *s); /* tracking-table-max-keys: evict with invalidations */
 void srv_tracking_stats(const server *s, size_t *clients, size_t *keys, size_t *items,
                         size_t *prefixes);

@@ -42,6 +42,11 @@ struct srv_client_tracking {
     resp_buf *pending;
     size_t *n_pending;
     bool script_ok; /* the last scripting call routed may be tracked (OPTIN / OPTOUT rules) */
+    /* through a follower: invalidations held until the reply of a relayed request of this
+     * connection whose entry was applied before the reply came (node.h hold_until), as queue()
+     * encodes them (the id left out): they follow that reply, as in Redis */
+    resp_buf held;
+    size_t n_held;
 };
 
 typedef struct trk_key {
@@ -63,6 +68,7 @@ struct srv_tracking {
     /* invalidations of the entry being applied, sent at its end: (client id, key) pairs */
     resp_buf out;
     size_t n_out;
+    size_t n_holding; /* clients with invalidations held (srv_client_tracking.held) */
 };
 
 static uint64_t key_hash(const char *p, size_t len)
@@ -249,23 +255,63 @@ static void queue(struct srv_tracking *t, uint64_t id, const char *key, size_t l
     t->n_out++;
 }
 
+/* Does c wait for the reply of a request whose entry is applied (its own pushes follow it)? */
+static int holding(const client *c)
+{
+    return !c->trk->redirect && c->nc.hold_until > c->nc.relay_answered;
+}
+
+static void emit_entry(server *s, client *c, const char *key, uint64_t len)
+{
+    if (len == UINT64_MAX) {
+        send_to(s, c, emit_null, NULL);
+        return;
+    }
+    struct one_key k = {key, (size_t)len};
+    if (!(c->trk->flags & TRK_BCAST)) send_to(s, c, emit_one, &k);
+}
+
+void srv_tracking_release(server *s, client *c)
+{
+    struct srv_client_tracking *ct = c->trk;
+    if (!ct || !ct->n_held || holding(c)) return;
+    size_t off = 0;
+    for (size_t i = 0; i < ct->n_held; i++) {
+        uint64_t len;
+        memcpy(&len, ct->held.data + off, 8);
+        off += 8;
+        emit_entry(s, c, (const char *)ct->held.data + off, len);
+        if (len != UINT64_MAX) off += len;
+    }
+    ct->held.len = 0;
+    ct->n_held = 0;
+    s->tracking->n_holding--;
+}
+
 void srv_tracking_flush(server *s)
 {
     struct srv_tracking *t = s->tracking;
+    for (size_t i = 0; t->n_holding && i < t->n_trk; i++) /* replies that came in meanwhile */
+        srv_tracking_release(s, t->trk[i]);
     size_t off = 0;
     for (size_t i = 0; i < t->n_out; i++) {
         uint64_t id, len;
         memcpy(&id, t->out.data + off, 8);
         memcpy(&len, t->out.data + off + 8, 8);
         off += 16;
+        const char *key = (const char *)t->out.data + off;
+        if (len != UINT64_MAX) off += len;
         client *c = tracker(s, id);
-        if (len == UINT64_MAX) {
-            if (c) send_to(s, c, emit_null, NULL);
+        if (!c) continue;
+        if (holding(c)) {
+            struct srv_client_tracking *ct = c->trk;
+            if (!ct->n_held) t->n_holding++;
+            resp_buf_append(&ct->held, &len, 8);
+            if (len != UINT64_MAX) resp_buf_append(&ct->held, key, (size_t)len);
+            ct->n_held++;
             continue;
         }
-        struct one_key k = {(const char *)t->out.data + off, (size_t)len};
-        off += len;
-        if (c && !(c->trk->flags & TRK_BCAST)) send_to(s, c, emit_one, &k);
+        emit_entry(s, c, key, len);
     }
     t->out.len = 0;
     t->n_out = 0;
@@ -451,8 +497,12 @@ static void tracking_off(server *s, client *c)
     free(ct->plen);
     free(ct->pending);
     free(ct->n_pending);
+    if (ct->n_held) t->n_holding--;
+    resp_buf_deinit(&ct->held);
     free(ct);
     c->trk = NULL; /* its ids in the table are skipped (tracker() no longer finds it) */
+    c->nc.origin_id = 0;
+    c->nc.tracks_reads = false;
 }
 
 void srv_tracking_drop(server *s, client *c)
@@ -580,6 +630,11 @@ void srv_cmd_client_tracking(server *s, client *c, int argc, const data_arg *arg
     /* as Redis's enableTracking: the mode flags are replaced, the redirect set */
     ct->flags = (ct->flags & TRK_CACHING) | opts;
     ct->redirect = (uint64_t)redir;
+    /* through a follower: its relayed requests name it, so its own node knows their entries as
+     * its when it applies them (NOLOOP; the keys of a script that read: node.c "origin"), and
+     * its reads are served there after the ReadIndex gate (node.c: tracked on what they see) */
+    c->nc.origin_id = c->id;
+    c->nc.tracks_reads = !(opts & TRK_BCAST);
     if ((opts & TRK_BCAST) && npfx == 0)
         pfx[npfx++] = &every_key; /* BCAST without PREFIX: every key */
     for (size_t i = 0; i < npfx; i++) {

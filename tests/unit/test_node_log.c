@@ -80,6 +80,43 @@ static void test_db_prefix(void **state)
     resp_buf_deinit(&b);
 }
 
+static void test_origin_prefix(void **state)
+{
+    (void)state;
+    resp_buf b, w;
+    resp_buf_init(&b);
+    resp_buf_init(&w);
+    data_arg argv[2] = {{"SET", 3}, {"k", 1}};
+    nentry_encode_cmd(&b, 123, 2, argv);
+    nentry_wrap_db(&b, 3);
+    uint64_t o[3];
+    const uint8_t *p = (const uint8_t *)b.data;
+    size_t len = b.len;
+    assert_int_equal(nentry_unwrap_origin(&p, &len, o), 0); /* none: unchanged */
+    assert_true(p == (const uint8_t *)b.data && len == b.len && o[0] == 0 && o[1] == 0);
+    const uint64_t want[3] = {2, 1ull << 40, 7};
+    nentry_wrap_origin(&w, want, b.data, b.len);
+    assert_int_equal(w.len, b.len + 25);
+    p = (const uint8_t *)w.data;
+    len = w.len;
+    assert_int_equal(nentry_unwrap_origin(&p, &len, o), 0);
+    assert_memory_equal(o, want, sizeof(want));
+    assert_int_equal(len, b.len);
+    assert_memory_equal(p, b.data, b.len);
+    assert_int_equal(nentry_unwrap_db(&p, &len), 3); /* the database prefix inside */
+    p = (const uint8_t *)w.data;
+    len = 25; /* the prefix alone */
+    assert_int_equal(nentry_unwrap_origin(&p, &len, o), -1);
+    resp_buf_deinit(&b);
+    resp_buf_init(&b);
+    nentry_wrap_origin(&b, want, w.data, w.len); /* a prefix on a prefix */
+    p = (const uint8_t *)b.data;
+    len = b.len;
+    assert_int_equal(nentry_unwrap_origin(&p, &len, o), -1);
+    resp_buf_deinit(&b);
+    resp_buf_deinit(&w);
+}
+
 static void test_dbkey_list(void **state)
 {
     (void)state;
@@ -289,6 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_prefix),
+        cmocka_unit_test(test_origin_prefix),
         cmocka_unit_test(test_dbkey_list),
         cmocka_unit_test(test_conf_roundtrip),
         cmocka_unit_test(test_conf_rejects_bad_counts),

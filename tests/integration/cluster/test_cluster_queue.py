@@ -203,14 +203,18 @@ def test_blocking_streams_through_every_node(make_cluster):
 
 
 def test_node_max_entries_is_the_leaders(make_cluster):
-    """stream-node-max-entries is a setting of each node, but only the leader's counts: it
-    travels in the XADD / XTRIM entries it logs, so replicas with another value build the same
-    chunks and `~` trims the same entries everywhere."""
-    c = make_cluster(3)
-    leader = c.wait_leader()
-    f1, f2 = [n for n in c.nodes if n is not leader]
-    assert rc(leader).config_set("stream-node-max-entries", 2)
-    assert rc(f1).config_set("stream-node-max-entries", 50)
+    """stream-node-max-entries may differ between nodes (started with other values; CONFIG SET
+    makes it the cluster's), but only the leader's counts: it travels in the XADD / XTRIM entries
+    it logs, so replicas with another value build the same chunks and `~` trims the same entries
+    everywhere."""
+    c = make_cluster(3, start=False)
+    leader, f1, f2 = c.nodes
+    leader.argv += ["--stream-node-max-entries", "2"]
+    f1.argv += ["--stream-node-max-entries", "50"]
+    c.start()
+    if c.wait_leader() is not leader:
+        rc(c.leader()).execute_command("SYNOD", "TRANSFER-LEADER", str(leader.id))
+        wait_for(lambda: c.leader() is leader, 10, what=f"node{leader.id} to lead")
     for i in range(1, 8):  # through a follower: the leader rewrites what it logs
         rc(f1).xadd("n", {"f": "v"}, id=f"{i}-1")
     assert rc(f2).xtrim("n", maxlen=2, approximate=True) == 4  # chunks of 2: 7 -> 3

@@ -101,18 +101,16 @@ def _zsets_on(node):
 def test_replicas_end_with_identical_zsets(make_cluster):
     seed = int(os.environ.get("ZSETS_SEED", random.randrange(1 << 30)))
     print(f"ZSETS_SEED={seed}")
-    c = make_cluster(3)
+    c = make_cluster(3, start=False)
+    # encodings differ between nodes (started so; CONFIG SET would make it the cluster's): node 1
+    # turns sets into skiplists at 8 elements, node 2 keeps them packed up to 1000, node 3 uses
+    # the default (128)
+    c.nodes[0].argv += ["--zset-max-listpack-entries", "8"]
+    c.nodes[1].argv += ["--zset-max-listpack-entries", "1000"]
+    c.start()
     leader = c.wait_leader()
     followers = [n for n in c.nodes if n is not leader]
     victim, relay = followers
-    # encodings differ between nodes: the leader turns sets into skiplists at 8 elements, the
-    # relay keeps them packed up to 1000, the victim uses the default (128)
-    for node, n in ((leader, "8"), (relay, "1000")):
-        cc = node.conn(timeout=5.0)
-        try:
-            cc.call("CONFIG", "SET", "zset-max-listpack-entries", n)
-        finally:
-            cc.close()
     stop = threading.Event()
     stats = {"sent": 0}
     errors = []
