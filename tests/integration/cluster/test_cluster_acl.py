@@ -113,3 +113,29 @@ def test_users_replicated_through_follower_failover_and_snapshot(make_cluster):
         assert s.call("GET", "a:1") == "1"  # the set ran, the refused incr did not
     c.wait_converged(["a:1", "a:2", "w:1"], timeout=30)
     assert_same_digest(c, "digests differ")
+
+
+def test_exec_after_a_permission_was_removed_through_a_follower(make_cluster):
+    """A command queued in MULTI that its user may no longer run when EXEC comes gets Redis's
+    NOPERM error in its place in the EXEC reply, the others run (Redis's rule), also through a
+    follower: its EXEC relays that command as ACL_EFFECT NOPERM, which the leader lets anyone
+    run (it only answers that error). Before, the leader refused it for the user, and the whole
+    transaction was discarded (EXECABORT)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    admin = f.conn(timeout=5.0)
+    assert admin.call("ACL", "SETUSER", "tx", "on", ">pw", "~*", "+multi", "+exec", "+incr",
+                      "+get") == "OK"  # fmt: skip
+    q = _as(f, "tx", "pw")
+    assert q.call("MULTI") == "OK"
+    assert q.call("INCR", "a") == "QUEUED"
+    assert q.call("GET", "a") == "QUEUED"
+    assert admin.call("ACL", "SETUSER", "tx", "-incr") == "OK"
+    out = q.call("EXEC")
+    assert isinstance(out[0], redis.exceptions.NoPermissionError) and str(out[0]).startswith(
+        "ACLs rules changed between the moment the transaction was accumulated"), out
+    assert out[1] is None, out  # GET ran; INCR did not
+    assert q.call("GET", "a") is None
+    q.close()
+    admin.close()
