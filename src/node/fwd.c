@@ -194,6 +194,7 @@ static void fconn_close(fconn *fc, const char *why)
         fc->w_n--;
         if (!c || is_marker(c)) continue;
         c->relay_answered++;
+        node_release_reply(fc->f->n, c); /* replies received before go first */
         nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
         node_client_done(fc->f->n, c);
     }
@@ -353,14 +354,25 @@ static void fconn_read(fconn *fc)
             node *nd = fc->f->n;
             c->relay_answered++;
             if (fc->owner) fc->replies++;
+            const char *p = fc->in + pos;
+            size_t len = (size_t)rl;
+            char num[32];
             if (pub >= 0 && fc->in[pos] == ':') { /* the leader's count is the leader's */
-                char num[32];
-                int k = snprintf(num, sizeof(num), ":%lld\r\n", pub);
-                nd->host->reply_raw(c->conn, num, (size_t)k);
-            } else {
-                nd->host->reply_raw(c->conn, fc->in + pos, (size_t)rl);
+                p = num;
+                len = (size_t)snprintf(num, sizeof(num), ":%lld\r\n", pub);
             }
-            node_client_done(nd, c);
+            /* a change this node reads itself: answered once applied here (and whatever
+             * follows it for c waits behind it) */
+            uint64_t need =
+                c->await_seq == c->relay_answered && c->applied_seq < c->await_seq && p[0] != '-'
+                    ? c->await_seq
+                    : 0;
+            if (need || c->held_reply) {
+                node_hold_reply(nd, c, p, len, need);
+            } else {
+                nd->host->reply_raw(c->conn, p, len);
+                node_client_done(nd, c);
+            }
         }
         pos += (size_t)rl;
     }
@@ -690,19 +702,35 @@ int fwd_unblock(fwd *f, client *c, int error)
     return 1;
 }
 
-/* c's request number seq as SYNOD ORIGIN <this node> <c's id> <seq> <request...> when c asks
- * for it (node.h origin_id: CLIENT TRACKING) and the leader takes this relay as a member's (its
- * entries then name them); else as it is */
-static void add_request(fwd *f, fconn *fc, const client *c, uint64_t seq, int argc,
-                        const data_arg *argv)
+/* Replicated state a follower reads itself (settings, users, the script cache and function
+ * library: CONFIG GET, INFO, SCRIPT EXISTS, a prelude...): such a request's reply waits until
+ * this node has applied its entry too, so the client's next request here sees it. */
+static bool awaits_apply(int argc, const data_arg *argv)
 {
-    if (!c->origin_id || !fc->proven) {
+    if (argc < 2) return false;
+    if (is_cmd(&argv[0], "config_effect") || is_cmd(&argv[0], "acl_effect")) return true;
+    if (is_cmd(&argv[0], "script")) return is_cmd(&argv[1], "load") || is_cmd(&argv[1], "flush");
+    if (is_cmd(&argv[0], "function"))
+        return is_cmd(&argv[1], "load") || is_cmd(&argv[1], "delete") ||
+               is_cmd(&argv[1], "flush") || is_cmd(&argv[1], "restore");
+    return false;
+}
+
+/* c's request number seq as SYNOD ORIGIN <this run's token> <c's id> <seq> <request...> when c asks
+ * for it (node.h wants_origin: CLIENT TRACKING) or it is a script call, and the leader takes
+ * this relay as a member's (its entries then name them); else as it is */
+static void add_request(fwd *f, fconn *fc, client *c, uint64_t seq, int argc, const data_arg *argv)
+{
+    bool await = awaits_apply(argc, argv);
+    bool script = script_is_call(argc, argv) && !c->prelude_whole;
+    if (!fc->proven || !(c->wants_origin || await || script)) {
         add_command(obuf(fc), argc, argv);
         return;
     }
+    if (await) c->await_seq = seq; /* its reply waits for the entry here (fconn_read) */
     char nid[24], cid[24], sq[24];
-    int nl = snprintf(nid, sizeof(nid), "%lld", f->n->cfg.id);
-    int cl = snprintf(cid, sizeof(cid), "%llu", (unsigned long long)c->origin_id);
+    int nl = snprintf(nid, sizeof(nid), "%llu", (unsigned long long)f->n->origin_token);
+    int cl = snprintf(cid, sizeof(cid), "%llu", (unsigned long long)c->id);
     int sl = snprintf(sq, sizeof(sq), "%llu", (unsigned long long)seq);
     data_arg *a = malloc((size_t)(argc + 5) * sizeof(*a));
     SYN_ASSERT(a != NULL);

@@ -74,6 +74,41 @@ void node_client_done(node *n, client *c)
     c->stalled = true; /* more input may wait behind this reply */
 }
 
+void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need)
+{
+    if (!c->held_reply) {
+        c->held_since_ms = net_mono_ms();
+        n->n_held_replies++;
+    }
+    if (c->held_len + len > c->held_cap || !c->held_reply) {
+        size_t cap = c->held_cap ? c->held_cap : 256;
+        while (cap < c->held_len + len)
+            cap *= 2;
+        char *nb = realloc(c->held_reply, cap);
+        SYN_ASSERT(nb != NULL);
+        c->held_reply = nb;
+        c->held_cap = cap;
+    }
+    memcpy(c->held_reply + c->held_len, p, len);
+    c->held_len += len;
+    c->held_n++;
+    if (need > c->held_need) c->held_need = need;
+}
+
+void node_release_reply(node *n, client *c)
+{
+    if (!c->held_reply) return;
+    n->host->reply_raw(c->conn, c->held_reply, c->held_len);
+    free(c->held_reply);
+    c->held_reply = NULL;
+    c->held_len = c->held_cap = 0;
+    c->held_need = 0;
+    n->n_held_replies--;
+    for (int i = c->held_n; i > 0; i--)
+        node_client_done(n, c);
+    c->held_n = 0;
+}
+
 /* k: the requests of c the failed proposal stood for (node_prop.n_cmds), each answered */
 static void reply_err(node *n, client *c, const char *msg, uint32_t k)
 {
@@ -248,12 +283,13 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
 {
     uint64_t seed = (n->applying_index + 1) * 0x9E3779B97F4A7C15ull ^ (uint64_t)now_ms;
     script_env env = {now_ms, seed, replicated, NULL, 0, oom, NULL, noreplicas};
-    script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
-                      c && n->host->reply->is_resp3(c->conn)};
-    bool dirty = script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
-    /* the connection it ran for tracks its keys if it read: the proposer's, or on a follower
-     * the one its entry names (origin) */
+    /* the connection it ran for: the proposer's, or on a follower the one its entry names
+     * (origin; the reply is the leader's): its calls are counted and shown to MONITOR there,
+     * and it tracks the keys if it read */
     void *conn = c ? c->conn : replicated ? n->applying_conn : NULL;
+    script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
+                      c && n->host->reply->is_resp3(c->conn), c ? NULL : conn};
+    bool dirty = script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
     if (conn && n->host->script_read && script_called_read(n->host->scripts))
         n->host->script_read(n->host->host, conn, argc, argv);
     return dirty;
@@ -382,11 +418,11 @@ bad:
     if (c) nreply_error(n, c, "ERR malformed log entry");
 }
 
-/* the client of this node whose origin_id is id, NULL if it is gone */
+/* the client of this node whose id is id, NULL if it is gone */
 static client *origin_client(node *n, uint64_t id)
 {
     for (client *c = n->clients; c; c = c->next)
-        if (c->origin_id == id) return c;
+        if (c->id == id) return c;
     return NULL;
 }
 
@@ -427,9 +463,10 @@ static void apply_entry(node *n, const raft_entry *e)
                  ? -1
              : e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len)
                                                        : 0;
-    client *oc = !c && o[1] && o[0] == (uint64_t)n->cfg.id ? origin_client(n, o[1]) : NULL;
+    client *oc = !c && o[1] && o[0] == n->origin_token ? origin_client(n, o[1]) : NULL;
     if (oc) {
         n->applying_conn = oc->conn;
+        if (o[2] > oc->applied_seq) oc->applied_seq = o[2];
         /* applied before its reply came back: its own invalidations wait for the reply */
         if (oc->relay_answered < o[2] && oc->hold_until < o[2]) oc->hold_until = o[2];
     }
@@ -487,6 +524,8 @@ static void apply_entry(node *n, const raft_entry *e)
     n->deliver = false;
     n->applying_conn = NULL;
     if (mine && answered) node_client_done(n, c);
+    /* a relayed CONFIG SET answered once its entry is applied here too */
+    if (oc && oc->held_reply && oc->applied_seq >= oc->held_need) node_release_reply(n, oc);
     n->applied = e->index;
     n->applied_since_snap++;
     n->applied_bytes_since_snap += e->len;
@@ -926,6 +965,12 @@ void node_before_sleep(net_loop *l, void *ctx)
      * the next pass come at once instead of after the next tick: without it a mixed pipeline
      * advanced a few commands per 20 ms tick. Network events are handled between passes. */
     int progress = 0;
+    if (n->n_held_replies) { /* an entry this node may never apply (cut off): answer anyway */
+        int64_t now = net_mono_ms();
+        for (client *c = n->clients; c; c = c->next)
+            if (c->held_reply && now - c->held_since_ms >= NODE_HELD_REPLY_MS)
+                node_release_reply(n, c);
+    }
     for (int round = 0; round < 4; round++) {
         uint64_t done_before = n->completions;
         int any = 0;
@@ -1162,7 +1207,7 @@ static int route_write(node *n, client *c, const data_cmd *dc, int argc, const d
             if (srw != rw) free(srw);
             if (c->n_async) return stall(c);
             script_out out = {n->host->reply, c->conn, n->host->reply_raw,
-                              n->host->reply->is_resp3(c->conn)};
+                              n->host->reply->is_resp3(c->conn), NULL};
             (void)script_rewrite(n->host->scripts, argc, argv, NULL, 0, &out);
             return NODE_DONE;
         }
@@ -1345,8 +1390,8 @@ static bool run_prelude(node *n, client *c, int argc, const data_arg *argv, held
     script_env env = {now, (uint64_t)now * 0x9E3779B97F4A7C15ull, 0, NULL, 0, c->oom_script, &stop,
                       0};
     bool resp3 = n->host->reply->is_resp3(c->conn);
-    script_out out = {nreply_ops(n, c), c->conn, n->host->reply_raw, resp3};
-    if (held) out = (script_out){&held_ops, held, held_raw, resp3};
+    script_out out = {nreply_ops(n, c), c->conn, n->host->reply_raw, resp3, NULL};
+    if (held) out = (script_out){&held_ops, held, held_raw, resp3, NULL};
     int prev = data_select(n->ds, c->db);
     (void)script_exec(n->host->scripts, argc, argv, &env, &out);
     if (prev >= 0) data_select(n->ds, prev);
@@ -1427,6 +1472,7 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
         c->prelude_passed = false;
         c->gate_passed = false;
         c->relay_prelude = false;
+        c->prelude_whole = false;
         if (wanted) c->prelude_wanted = false;
     }
     return rc;
@@ -1464,6 +1510,21 @@ static bool reads_replicated(int argc, const data_arg *argv)
     return argc >= 2 && arg_is(&argv[0], "acl") &&
            (arg_is(&argv[1], "getuser") || arg_is(&argv[1], "list") || arg_is(&argv[1], "users") ||
             arg_is(&argv[1], "dryrun"));
+}
+
+/* EVAL_RO, FCALL_RO, EVALSHA_RO of a script this node has (ACL_AS-wrapped too): a follower
+ * runs them itself past the gate (the script cache SCRIPT EXISTS answers from is the leader's,
+ * and an unknown EVALSHA_RO is the leader's to answer) */
+static bool local_ro_script(node *n, int argc, const data_arg *argv)
+{
+    if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
+        argc -= 2;
+        argv += 2;
+    }
+    if (argc >= 1 && (arg_is(&argv[0], "eval_ro") || arg_is(&argv[0], "fcall_ro"))) return true;
+    if (argc < 2 || !arg_is(&argv[0], "evalsha_ro")) return false;
+    data_arg a[2] = {{"EVALSHA", 7}, argv[1]};
+    return script_is_cached(n->host->scripts, 2, a) != 0;
 }
 
 static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
@@ -1597,10 +1658,13 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         if (!cached && !script_has_body(argc, argv)) {
             c->relay_prelude = true; /* an unknown EVALSHA: the leader runs its prelude */
         } else {
-            bool hold = c->n_async || !cached;
+            bool hold = c->n_async || !cached || c->over_memory;
             held_reply held = {0};
             if (!run_prelude(n, c, argc, argv, hold ? &held : NULL)) {
-                if (!hold) return NODE_DONE;     /* answered */
+                if (!hold) return NODE_DONE; /* answered */
+                /* it ran whole here (its calls counted and shown to MONITOR here): logged
+                 * without its origin, so this node does not count them again applying it */
+                c->prelude_whole = true;
                 if (held.error && !c->n_async) { /* killed, or a compile error: final */
                     nreply_errorf(n, c, "%.*s", (int)held.len, held.msg);
                     return NODE_DONE;
@@ -1653,10 +1717,13 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         nreply_error(n, c, "TRYAGAIN not the leader any more");
         return NODE_DONE;
     }
-    /* ... but a tracking client's reads are served here once this node has applied what the
-     * leader had committed when they came (the ReadIndex gate): the host tracks their keys on
-     * the state they read (docs/cluster.md "Client-side caching") */
-    if (c->tracks_reads && !write && c->consistency != CONS_STALE) {
+    /* ... but a tracking client's reads, and read-only scripts (EVAL_RO, FCALL_RO, FUNCTION
+     * LIST ...: Redis runs them on replicas), are served here once this node has applied what
+     * the leader had committed when they came (the ReadIndex gate): the host tracks their keys
+     * on the state they read (docs/cluster.md "Client-side caching"); a script runs here,
+     * killable, its calls counted here (docs/scripting.md) */
+    if ((c->tracks_reads || (sk == SCRIPT_READ && local_ro_script(n, argc, argv))) && !write &&
+        c->consistency != CONS_STALE) {
         if (c->n_async) return stall(c);
         return c->gate_passed ? NODE_LOCAL : follower_gate(n, c);
     }
@@ -1696,6 +1763,13 @@ void node_client_detach(node *n, client *c)
     nwait_drop(n, c);
     nmigrate_drop(n, c);
     node_unwatch(n, c);
+    if (c->held_reply) {
+        free(c->held_reply);
+        c->held_reply = NULL;
+        c->held_len = c->held_cap = 0;
+        c->held_n = 0;
+        n->n_held_replies--;
+    }
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)

@@ -65,7 +65,11 @@ typedef struct node_client {
      * with nothing to evict, and it is a script without shebang; its entry carries that
      * (script_env.oom), so every replica fails the same first deny-oom command */
     bool oom_script;
+    /* set by the host's OOM gate on a follower over maxmemory: a script's prelude may not be
+     * its final run here (the leader's OOM gate judges it: it is relayed and logged even so) */
+    bool over_memory;
     bool prelude_passed;   /* the request being routed had its script prelude (node.c) */
+    bool prelude_whole;    /* ... which ran the whole script (fwd.c: relayed without origin) */
     char prelude_err[512]; /* ... and the error it ended with, logged in its place */
     bool relay_prelude;    /* follower: relay it behind SYNOD PRELUDE (an unknown EVALSHA) */
     bool prelude_wanted;   /* leader: a relayed request whose prelude is to run here */
@@ -74,14 +78,27 @@ typedef struct node_client {
     bool gate_passed;      /* ... which it passed: this node has applied what it must see */
     bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
     struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
-    /* follower: nonzero (set by the host: the connection's id) = its relayed requests go as
-     * SYNOD ORIGIN <this node> <origin_id> <request...>, and the entries they make name it, so
-     * this node knows them as that connection's when it applies them (CLIENT TRACKING NOLOOP) */
-    uint64_t origin_id;
+    uint64_t id;           /* the host's connection id (set by the host; CLIENT ID) */
+    /* follower: its relayed requests (set by the host: CLIENT TRACKING; and always its script
+     * calls) go as SYNOD ORIGIN <this node> <id> <request number> <request...>, and the entries
+     * they make name it, so this node knows them as that connection's when it applies them
+     * (NOLOOP, tracked script keys; a script's calls counted and shown to MONITOR here) */
+    bool wants_origin;
     /* follower: its requests relayed (numbered from 1) and answered so far (fwd.c), and the
      * number of one whose entry this node applied before its reply came: the host holds the
      * connection's own invalidations until then (they follow the reply, as in Redis) */
     uint64_t relay_sent, relay_answered, hold_until;
+    /* follower: a relayed change of replicated state it reads itself (CONFIG SET of the
+     * cluster's settings, ACL SETUSER, SCRIPT LOAD, FUNCTION LOAD ...: fwd.c awaits_apply; its
+     * request number) is answered once this node has applied its entry too (applied_seq: the
+     * latest of its entries applied here), so the client's next request here sees it: the reply
+     * waits in held_reply meanwhile (at most NODE_HELD_REPLY_MS) */
+    uint64_t await_seq, applied_seq;
+    char *held_reply; /* the replies held, in order (held_n of them), until held_need applies */
+    size_t held_len, held_cap;
+    int held_n;
+    uint64_t held_need;
+    int64_t held_since_ms;
     /* follower: CLIENT TRACKING of reads (not BCAST), set by the host: a read waits for the
      * ReadIndex gate and is served here, so the host tracks its keys on the state it reads
      * (an entry acknowledged before and applied after would invalidate them again) */

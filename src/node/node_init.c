@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +176,12 @@ node *node_create(net_loop *loop, data_store *ds, const node_config *cfg, const 
     resp_buf_init(&n->in_snap);
     resp_buf_init(&n->scratch);
     resp_buf_init(&n->origin_buf);
+    while (!n->origin_token) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            r = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+        n->origin_token = r >> 1; /* 1 .. 2^63-1: a RESP integer */
+    }
     nblock_init(n);
     resp_buf_init(&n->evict_keys);
     nwatch_init(n);

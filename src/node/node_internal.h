@@ -39,9 +39,9 @@ enum {
     NENTRY_READ = 9,    /* as NENTRY_CMD: a read pipelined behind writes of its client, answered
                            at its place in the log by the leader that has the client; nothing
                            anywhere else (node.c route_log_read) */
-    NENTRY_ORIGIN = 10, /* u64 node id, u64 connection id, u64 request number, then any other
-                           entry but itself: made for that request of that connection of that
-                           node (a follower's relayed request) */
+    NENTRY_ORIGIN = 10, /* u64 node run token, u64 connection id, u64 request number, then any
+                           other entry but itself: made for that request of that connection of
+                           that run of a node (a follower's relayed request) */
 };
 #define NODE_REPEAT_MAX 1024 /* commands in one NENTRY_REPEAT */
 /* Lists of keys with their database (evictions in flight, keys made ready for blocked
@@ -198,6 +198,11 @@ struct node {
     size_t reads_n, reads_cap;
     uint64_t read_pass; /* serve_reads pass number (client.read_pass marks a blocked client) */
     uint64_t next_ctx;
+    /* this process's name in the origins of its relayed requests (NENTRY_ORIGIN): random, so
+     * an entry proposed for a client of an earlier run of this node (whose ids start again at
+     * 1) is never taken for a client of this one */
+    uint64_t origin_token;
+    int n_held_replies; /* clients with a held_reply (node.h) */
     int promote_ticks;
     data_arg *argv;
     int argv_cap;
@@ -410,5 +415,11 @@ void nreply_cstr(node *n, client *c, const char *s); /* bulk */
 const data_reply_ops *nreply_ops(node *n, client *c);
 /* One of c's asynchronous requests was answered: c may run more. */
 void node_client_done(node *n, client *c);
+/* fwd.c: c's relayed reply kept until this node has applied the entry of request number need
+ * (fwd.c awaits_apply; 0: only behind an earlier held one), or NODE_HELD_REPLY_MS passed, or c
+ * goes: then delivered, with every reply held behind it, in order */
+#define NODE_HELD_REPLY_MS 1000
+void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need);
+void node_release_reply(node *n, client *c);
 
 #endif

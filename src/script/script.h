@@ -82,6 +82,10 @@ typedef struct {
     void *ctx;
     void (*raw)(void *ctx, const char *p, size_t len);
     int resp3;
+    /* the connection the run is for, to the hooks (stats, MONITOR, ACL LOG), when it is not
+     * ctx: a follower applying a script entry of one of its clients, whose reply is the
+     * leader's (NULL: ctx) */
+    void *caller;
 } script_out;
 
 /* What a run may observe. replicated: 1 while a log entry is applied (writes allowed,

@@ -342,7 +342,7 @@ static int eval_cmd(script_engine *se, int argc, const data_arg *argv, const scr
         se->prelude_skips++;
         return 0;
     }
-    srun r = {env, 2, 0, 0, sha, out->ctx, flags, 0, 0, argc, argv};
+    srun r = {env, 2, 0, 0, sha, out->caller ? out->caller : out->ctx, flags, 0, 0, argc, argv};
     /* a run served as a read because min-replicas-to-write is not met is refused its writes by
      * that rule instead (-NOREPLICAS) */
     r.read_only = ro_cmd || (flags & SFLAG_NO_WRITES) || (!env->replicated && !env->noreplicas);

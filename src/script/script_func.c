@@ -1190,7 +1190,7 @@ static int fcall_cmd(script_engine *se, int argc, const data_arg *argv, const sc
                           "memory > 'maxmemory'");
         return 0;
     }
-    srun r = {env, 2, 0, 0, name, out->ctx, flags, 0, 1, argc, argv};
+    srun r = {env, 2, 0, 0, name, out->caller ? out->caller : out->ctx, flags, 0, 1, argc, argv};
     r.read_only = ro || (flags & SFLAG_NO_WRITES) || !env->replicated;
     lua_getfield(L, -1, "f");
     lua_remove(L, -2);

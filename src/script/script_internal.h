@@ -30,7 +30,7 @@ typedef struct srun {
     int read_only;    /* write commands refused */
     int dirty;        /* the dataset changed */
     const char *name; /* for error messages: the sha (EVAL) or the function name (FCALL) */
-    void *out_ctx;    /* the script_out's ctx (the caller's connection, NULL if none) */
+    void *out_ctx;    /* the script_out's caller or ctx (the caller's connection, NULL if none) */
     uint32_t flags;   /* SFLAG_*: the script's or function's */
     int wrote;        /* a write command was called (not killable; OOM checks stop) */
     int is_function;  /* FCALL: FUNCTION KILL stops it, not SCRIPT KILL */

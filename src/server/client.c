@@ -131,6 +131,7 @@ static void accept_clients(net_loop *l, server *s, int lfd, int tls)
         if (net_local_addr(fd, c->laddr, sizeof(c->laddr)) < 0) c->laddr[0] = '\0';
         c->ctime_ms = c->last_ms = net_mono_ms();
         if (s->node) node_client_attach(s->node, &c->nc, c, s->cfg.consistency);
+        c->nc.id = c->id;
         c->last_cmd = "NULL";
         if (tls) c->flags |= CLIENT_TLS_HANDSHAKE;
         int rc = net_loop_watch(l, fd, NET_READABLE, tls ? client_on_handshake : client_on_io, c);
@@ -244,7 +245,10 @@ static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)argc;
     long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
-    if (over <= 0 || node_evict(s->node, over) >= 0) return 0;
+    if (over <= 0) return 0;
+    int ev = node_evict(s->node, over);
+    c->nc.over_memory = ev > 0; /* a follower: a script may not end in its prelude here */
+    if (ev >= 0) return 0;
     int exec = cmd_is(&argv[0], "exec");
     const data_cmd *dc = exec ? NULL : data_cmd_lookup(argv[0].ptr, argv[0].len);
     int deny = exec ? c->in_multi && !c->multi_dirty && srv_multi_has_denyoom(c)
@@ -288,9 +292,9 @@ static int auth_gate(server *s, client *c, int argc, const data_arg *argv)
 }
 
 /* A member's relay sends a request of a follower connection that asks for it (CLIENT TRACKING)
- * as SYNOD ORIGIN <node id> <connection id> <request number> <request...> (fwd.c add_request): the
- * origin is kept for the time the request is run (every entry proposed for it names that
- * connection: node.c NENTRY_ORIGIN) and the request runs as if sent alone. */
+ * as SYNOD ORIGIN <node run token> <connection id> <request number> <request...> (fwd.c
+ * add_request): the origin is kept for the time the request is run (every entry proposed for it
+ * names that connection: node.c NENTRY_ORIGIN) and the request runs as if sent alone. */
 static int take_origin(client *c, int argc, data_arg *argv)
 {
     c->nc.origin_node = c->nc.origin_conn = c->nc.origin_seq = 0;
@@ -392,6 +396,7 @@ static void process_input(client *c)
                 continue;
             }
             c->nc.oom_script = false;
+            c->nc.over_memory = false;
             if (s->cfg.maxmemory && s->node) {
                 int oom = oom_gate(s, c, argc, s->argv);
                 if (oom < 0) { /* not consumed: re-run later */

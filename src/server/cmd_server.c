@@ -663,7 +663,7 @@ void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv)
                       0,      NULL,
                       0,      0,
                       NULL,   c->nc.noreplicas_run};
-    script_out out = {&srv_client_reply_ops, c, raw_out, c->proto == 3};
+    script_out out = {&srv_client_reply_ops, c, raw_out, c->proto == 3, NULL};
     (void)script_exec(s->se, argc, argv, &env, &out);
     if (script_called_read(s->se)) srv_tracking_script(s, c, argc, argv);
 }

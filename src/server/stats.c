@@ -369,7 +369,7 @@ void srv_stats_reply_on(client *c)
 void srv_stats_feed_script(server *s, client *c, int argc, const data_arg *argv)
 {
     struct srv_cstats *cs = c->cs;
-    if (!s->n_monitors || cs->cur_kind != PEND_CALL || cs->cur_queued) return;
+    if (!s->n_monitors || cs->cur_kind != PEND_CALL || cs->cur_queued || cs->cur_fed) return;
     static const char *const scripts[] = {"eval",       "evalsha", "eval_ro",
                                           "evalsha_ro", "fcall",   "fcall_ro"};
     for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++)

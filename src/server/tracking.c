@@ -501,7 +501,7 @@ static void tracking_off(server *s, client *c)
     resp_buf_deinit(&ct->held);
     free(ct);
     c->trk = NULL; /* its ids in the table are skipped (tracker() no longer finds it) */
-    c->nc.origin_id = 0;
+    c->nc.wants_origin = false;
     c->nc.tracks_reads = false;
 }
 
@@ -633,7 +633,7 @@ void srv_cmd_client_tracking(server *s, client *c, int argc, const data_arg *arg
     /* through a follower: its relayed requests name it, so its own node knows their entries as
      * its when it applies them (NOLOOP; the keys of a script that read: node.c "origin"), and
      * its reads are served there after the ReadIndex gate (node.c: tracked on what they see) */
-    c->nc.origin_id = c->id;
+    c->nc.wants_origin = true;
     c->nc.tracks_reads = !(opts & TRK_BCAST);
     if ((opts & TRK_BCAST) && npfx == 0)
         pfx[npfx++] = &every_key; /* BCAST without PREFIX: every key */

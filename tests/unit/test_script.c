@@ -59,7 +59,7 @@ static const char *sx_in(eng *e, const char *line, script_env env)
     t_rec.buf[0] = '\0';
     env.now_ms = t_now_ms;
     env.seed = t_seed;
-    script_out out = {&rec_ops, &t_rec, raw, t_resp3};
+    script_out out = {&rec_ops, &t_rec, raw, t_resp3, NULL};
     (void)script_exec(e->se, argc, argv, &env, &out);
     return t_rec.buf;
 }
@@ -338,7 +338,7 @@ static void determinism(void **state)
     argv[1] = (data_arg){"2f31ba2bb6d6a0f42cc159d2e2dad55440778de3", 40};
     argv[2] = (data_arg){"0", 1};
     data_arg rw[4];
-    script_out out = {&rec_ops, &t_rec, raw, 0};
+    script_out out = {&rec_ops, &t_rec, raw, 0, NULL};
     assert_int_equal(script_rewrite(a.se, 3, argv, rw, 4, &out), 3);
     assert_int_equal(rw[0].len, 4);
     assert_memory_equal(rw[1].ptr, "return 'hi'", 11);
@@ -468,7 +468,7 @@ static void oom_rules(void **state)
         t_rec.len = 0;
         t_rec.buf[0] = '\0';
         script_env env = {t_now_ms, t_seed, 1, NULL, 0, 1, NULL, 0};
-        script_out out = {&rec_ops, &t_rec, raw, 0};
+        script_out out = {&rec_ops, &t_rec, raw, 0, NULL};
         (void)script_exec(e.se, argc, argv, &env, &out);
         if (strncmp(t_rec.buf, want[i], strlen(want[i])) != 0)
             fail_msg("%s\n   got: %s\n  want: %s", lines[i], t_rec.buf, want[i]);
@@ -553,7 +553,7 @@ static void functions(void **state)
     data_reply_ops ops = rec_ops;
     ops.bulk = capture_bulk;
     script_env env = {t_now_ms, 1, 0, NULL, 0, 0, NULL, 0};
-    script_out out = {&ops, &t_rec, raw, 0};
+    script_out out = {&ops, &t_rec, raw, 0, NULL};
     t_dump_len = 0;
     (void)script_exec(a.se, 2, av, &env, &out);
     assert_true(t_dump_len > 9);
@@ -592,7 +592,7 @@ static const char *sx_args(eng *e, const char *script, int nargs, const data_arg
     t_rec.len = 0;
     t_rec.buf[0] = '\0';
     script_env env = {t_now_ms, t_seed, t_replicated, NULL, 0, 0, NULL, 0};
-    script_out out = {&rec_ops, &t_rec, raw, t_resp3};
+    script_out out = {&rec_ops, &t_rec, raw, t_resp3, NULL};
     (void)script_exec(e->se, 3 + nargs, argv, &env, &out);
     return t_rec.buf;
 }

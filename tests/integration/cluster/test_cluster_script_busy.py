@@ -249,3 +249,47 @@ def test_read_only_script_past_busy_threshold_lets_another_lead(make_cluster):
     k = int(leader.info()["keepalives_sent"]) - sent
     assert 0 < k <= 2 * (200 // 40 + 2), f"{k} keepalives in {held:.2f} s"
     assert new.client(timeout=10.0).set("after", "1")
+
+
+def test_read_only_script_runs_on_its_follower(make_cluster):
+    """EVAL_RO / FCALL_RO through a follower run on that follower once it has applied what the
+    leader had committed (the ReadIndex gate): as on a Redis replica, the follower is the busy
+    one (-BUSY to its other clients, SCRIPT KILL there ends it), the leader goes on taking
+    writes, and the script's calls are counted in the follower's INFO commandstats. Before,
+    they were relayed: the leader was held, and the follower's clients could not kill it."""
+    c = make_cluster(3, extra_args=("--busy-reply-threshold", "50"))
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    rf = f.client(timeout=30.0)
+    assert rf.set("k", "v")
+    out = {}
+
+    def run():
+        r = f.client(timeout=60.0)
+        try:
+            out["r"] = r.execute_command(
+                "EVAL_RO", "redis.call('get', KEYS[1]) local i = 0 while true do i = i + 1 end",
+                1, "k")  # fmt: skip
+        except redis.RedisError as e:
+            out["r"] = str(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 10
+    busy = False
+    while not busy and time.monotonic() < deadline:
+        try:
+            rf.ping()
+        except redis.ResponseError as e:
+            busy = str(e).startswith("BUSY")
+        time.sleep(0.02)
+    assert busy, "the follower never answered -BUSY"
+    rl = leader.client(timeout=5.0)
+    assert rl.ping() and rl.set("during", "1")  # the leader is not held
+    assert rf.execute_command("SCRIPT", "KILL") == "OK"
+    t.join(30)
+    assert str(out.get("r", "")).startswith("Script killed by user with SCRIPT KILL"), out
+    stats = rf.info("commandstats")
+    assert stats["cmdstat_get"]["calls"] >= 1, stats  # the script's call, counted here
+    assert "cmdstat_eval_ro" not in leader.client().info("commandstats")
+    assert rf.get("during") == "1"
