@@ -5,7 +5,9 @@
  * client: a small RESP reply framer (resp_reply_len) cuts whole replies out of the stream and
  * their bytes are appended unchanged to the waiting client's output. A lost connection, or one
  * silent for FWD_TIMEOUT_MS with requests outstanding, fails every waiter with an error (the
- * outcome of those requests is unknown to us, and the error says so). Under tls-cluster the
+ * outcome of those requests is unknown to us, and the error says so); while the leader is still
+ * heard from on the peer link, it is only slow (CLIENT PAUSE there) and is waited for, up to
+ * FWD_HARD_TIMEOUT_MS. Under tls-cluster the
  * relay is a TLS client of the leader's TLS port (the address its hello announced), presenting
  * this node's certificate and verifying the leader's against the cluster's CA.
  *
@@ -34,10 +36,11 @@
 #include "util/assert.h"
 #include "util/strconv.h"
 
-#define FWD_TIMEOUT_MS  5000
-#define FWD_STALE_MS    1000 /* grace for a former leader's replies once another one leads */
-#define FWD_WAITERS_MAX (1u << 20)
-#define FWD_IN_MAX      (512u << 20)
+#define FWD_TIMEOUT_MS      5000
+#define FWD_STALE_MS        1000 /* grace for a former leader's replies once another one leads */
+#define FWD_HARD_TIMEOUT_MS (600 * 1000) /* ... even from a leader still heard from */
+#define FWD_WAITERS_MAX     (1u << 20)
+#define FWD_IN_MAX          (512u << 20)
 
 typedef struct fconn {
     struct fwd *f;
@@ -880,7 +883,11 @@ static int64_t fwd_timer(net_loop *l, uint64_t id, void *ctx)
     for (int k = 0; k < 2; k++) {
         fconn *fc = &f->conns[k];
         if (fc->fd < 0 || !fc->w_n) continue;
-        if (now - fc->last_progress_ms > FWD_TIMEOUT_MS) {
+        /* a leader still heard from is only slow to answer (CLIENT PAUSE there, a long
+         * command): its replies will come; a silent one is given up */
+        if (now - fc->last_progress_ms > FWD_TIMEOUT_MS &&
+            (now - node_leader_heard_ms(f->n) > FWD_TIMEOUT_MS ||
+             now - fc->last_progress_ms > FWD_HARD_TIMEOUT_MS)) {
             fconn_close(fc, "no reply in time");
         } else if (now - fc->last_progress_ms > FWD_STALE_MS &&
                    strcmp(fc->addr, node_leader_client_addr(f->n)) != 0) {

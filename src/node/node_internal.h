@@ -415,6 +415,8 @@ void nreply_cstr(node *n, client *c, const char *s); /* bulk */
 const data_reply_ops *nreply_ops(node *n, client *c);
 /* One of c's asynchronous requests was answered: c may run more. */
 void node_client_done(node *n, client *c);
+/* when this node last received any message from the leader it knows (monotonic ms; 0: none) */
+int64_t node_leader_heard_ms(const node *n);
 /* fwd.c: c's relayed reply kept until this node has applied the entry of request number need
  * (fwd.c awaits_apply; 0: only behind an earlier held one), or NODE_HELD_REPLY_MS passed, or c
  * goes: then delivered, with every reply held behind it, in order */

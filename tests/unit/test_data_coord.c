@@ -272,7 +272,7 @@ static void snapshot_round_trip(void **state)
     (void)state;
     data_store *ds = populated();
     sbuf s1 = snap(ds);
-    assert_int_equal(s1.p[8], 9);  /* format 9 (databases: kind 10) */
+    assert_int_equal(s1.p[8], 10); /* format 10 (cluster settings: kind 11) */
     assert_int_equal(s1.p[16], 8); /* record kind 8 first (no aux) */
     data_store *b = data_create();
     assert_int_equal(data_snapshot_load(b, s1.p, s1.len), 0);
