@@ -1547,16 +1547,6 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
         c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv))
         return c->n_async ? stall(c) : follower_gate(n, c);
-    /* CLIENT PAUSE / UNPAUSE through a follower pause the leader, where every write (and, in
-     * ALL mode, every linearizable read) of the cluster runs: one server's pause (docs/cluster.md
-     * "CLIENT PAUSE") */
-    if (n->role != RAFT_LEADER && !c->forwarded && argc >= 2 && arg_is(&argv[0], "client") &&
-        (arg_is(&argv[1], "pause") || arg_is(&argv[1], "unpause"))) {
-        if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);
-        const char *addr = n->leader ? leader_client_addr(n) : "";
-        if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
-        return fwd_send(n->fw, addr, c, argc, argv) < 0 ? stall(c) : NODE_DONE;
-    }
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {

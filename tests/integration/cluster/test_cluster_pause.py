@@ -1,5 +1,5 @@
-"""CLIENT PAUSE on a cluster (docs/server.md, CLIENT): through any node it is the leader's,
-where every write of the cluster runs."""
+"""CLIENT PAUSE on a cluster (docs/server.md, CLIENT): on the leader it holds every write of the
+cluster, the followers' relayed ones too."""
 
 import threading
 import time
@@ -10,24 +10,22 @@ import redis
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
 
-def test_client_pause_through_a_follower_is_the_clusters(make_cluster):
-    """CLIENT PAUSE WRITE through a follower pauses the leader, where every write of the cluster
-    runs: a write through the other follower waits for the pause's end (6 s, past the 5 s after
-    which a follower used to give up on a silent leader: the leader is heard from on the peer
-    link, so it waits), a read is answered at once. Before, the pause held only the clients of
-    the follower it was sent to."""
-
+def test_writes_relayed_to_a_paused_leader_wait_for_it(make_cluster):
+    """CLIENT PAUSE WRITE on the leader, where every write of the cluster runs: a write through
+    a follower waits for the pause's end (6 s, past the 5 s after which a follower used to give
+    up on a silent leader with TRYAGAIN: the leader is heard from on the peer link, so it waits),
+    a read through the leader is answered at once."""
     c = make_cluster(3)
     leader = c.wait_leader()
-    f1, f2 = [n for n in c.nodes if n is not leader]
-    assert f2.client().set("k", "before")
-    assert f1.client().execute_command("CLIENT", "PAUSE", "6000", "WRITE") == "OK"
+    f = next(n for n in c.nodes if n is not leader)
+    assert f.client().set("k", "before")
+    assert leader.client().execute_command("CLIENT", "PAUSE", "6000", "WRITE") == "OK"
     t0 = time.monotonic()
     out = {}
 
     def write():
         try:
-            out["r"] = f2.client(timeout=30.0).set("k", "after")
+            out["r"] = f.client(timeout=30.0).set("k", "after")
         except redis.RedisError as e:
             out["r"] = str(e)
         out["t"] = time.monotonic() - t0
@@ -40,4 +38,4 @@ def test_client_pause_through_a_follower_is_the_clusters(make_cluster):
     w.join(30)
     assert out.get("r") is True, out
     assert out["t"] > 5.0, out
-    assert f1.client().get("k") == "after"
+    assert f.client().get("k") == "after"
