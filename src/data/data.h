@@ -301,6 +301,11 @@ int data_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *argv,
                  int64_t now_ms, data_arg *out, int out_cap, char *scratch, size_t scratch_cap);
 
+/* Frees a bounded part (~1 ms) of what FLUSHALL / FLUSHDB ASYNC left to free, as the active
+ * expiry cycle does: a node that runs no expiry (a follower) calls it from its cron, or the
+ * memory of a flushed keyspace stayed until enough commands were applied. */
+void data_free_garbage(data_store *ds);
+
 /* Active expiry: reports up to `max` keys whose expiry time is <= now_ms, sampled as Redis's
  * active expire cycle does (bounded work per call), without deleting them. The caller deletes
  * them (single node: data_exec DEL; replicated: the leader proposes DELs). Returns how many

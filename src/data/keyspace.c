@@ -827,6 +827,11 @@ static size_t expire_sample_db(data_store *ds, int64_t now_ms, size_t max, data_
     return reported;
 }
 
+void data_free_garbage(data_store *ds)
+{
+    if (ds->garbage_n) ks_free_garbage(ds, GARBAGE_PER_SAMPLE);
+}
+
 /* Every database in turn (the callback sees the key's database selected), max in all. */
 size_t data_expire_sample(data_store *ds, int64_t now_ms, size_t max, data_key_cb cb, void *ctx)
 {

@@ -1854,6 +1854,7 @@ static void expire_lease(void *ctx, uint64_t id)
 
 void node_expire_cycle(node *n)
 {
+    data_free_garbage(n->ds); /* every node: a flush's memory (FLUSHALL ASYNC) comes back */
     if (n->failed || n->role != RAFT_LEADER || n->barrier) return;
     if (n->host->paused(n->host->host, 1)) return; /* CLIENT PAUSE: expiring keys are writes */
     exp_ctx x = {n, net_wall_ms()};
