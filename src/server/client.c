@@ -248,9 +248,11 @@ static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
     if (over <= 0) return 0;
     int ev = node_evict(s->node, over);
     c->nc.over_memory = ev > 0; /* a follower: a script may not end in its prelude here */
-    if (ev >= 0) return 0;
     int exec = cmd_is(&argv[0], "exec");
     const data_cmd *dc = exec ? NULL : data_cmd_lookup(argv[0].ptr, argv[0].len);
+    /* a follower leaves the data commands it relays to the leader's judgment, but judges the
+     * scripts it may run itself (EVAL_RO, a prelude) by its own memory, as Redis would */
+    if (ev == 0 || (ev > 0 && (exec || dc))) return 0;
     int deny = exec ? c->in_multi && !c->multi_dirty && srv_multi_has_denyoom(c)
                     : dc && (data_cmd_describe(dc)->flags & DATA_CMD_DENYOOM);
     if (!exec && !dc) { /* scripts, as Redis 7.0 (docs/scripting.md "Out of memory") */
