@@ -128,3 +128,28 @@ def test_settings_survive_snapshots_and_restarts(make_cluster):
         assert get(n, "zset-max-listpack-entries", stale=True) == "2", n.id
         assert rc(n, stale=True).object("encoding", "s") == "hashtable", n.id
         assert rc(n, stale=True).object("encoding", "z") == "skiplist", n.id
+
+
+def test_config_effect_is_checked_on_every_node(make_cluster):
+    """CONFIG_EFFECT is what CONFIG SET of the cluster's settings is logged as; sent directly it
+    is checked like CONFIG SET (a node's own setting, or a bad value, is refused and changes
+    nothing), and a user allowed CONFIG SET (not @admin) may set them through a follower, whose
+    relay runs it as that user on the leader (checked as config|set)."""
+    c = make_cluster(3)
+    leader, (f1, f2) = split(c)
+    r = rc(f1)
+    with pytest.raises(redis.ResponseError, match="not one of the cluster's settings"):
+        r.execute_command("CONFIG_EFFECT", "timeout", "5")
+    with pytest.raises(redis.ResponseError, match="maxmemory-samples"):
+        r.execute_command("CONFIG_EFFECT", "hz", "20", "maxmemory-samples", "abc")
+    for n in c.nodes:
+        assert get(n, "hz") == "10" and get(n, "timeout") == "0", n.id
+    assert r.execute_command("ACL", "SETUSER", "ops", "on", ">pw", "-@all", "+config|set",
+                             "+config|get") == "OK"  # fmt: skip
+    ops = redis.Redis(host=f2.host, port=f2.port, username="ops", password="pw",
+                      decode_responses=True, socket_timeout=10.0)  # fmt: skip
+    assert ops.config_set("hz", 25) is True
+    for n in c.nodes:
+        assert get(n, "hz") == "25", n.id
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        ops.set("k", "v")
