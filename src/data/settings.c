@@ -59,12 +59,11 @@ static size_t find(const data_store *ds, const char *name, size_t nlen, int *fou
     return lo;
 }
 
-static char *dup_bytes(const char *p, size_t n)
+/* a name or value (checked: no NUL inside) as a C string */
+static char *dup_text(const char *p, size_t n)
 {
-    char *s = malloc(n + 1);
+    char *s = strndup(p, n);
     SYN_ASSERT(s != NULL);
-    memcpy(s, p, n);
-    s[n] = '\0';
     return s;
 }
 
@@ -75,7 +74,7 @@ static int put(data_store *ds, const char *name, size_t nlen, const char *value,
     if (found) {
         struct data_setting *x = &ds->settings[i];
         free(x->value);
-        x->value = dup_bytes(value, vlen);
+        x->value = dup_text(value, vlen);
         x->vlen = vlen;
         return 0;
     }
@@ -84,7 +83,7 @@ static int put(data_store *ds, const char *name, size_t nlen, const char *value,
     SYN_ASSERT(t != NULL);
     ds->settings = t;
     memmove(t + i + 1, t + i, (ds->settings_n - i) * sizeof(*t));
-    t[i] = (struct data_setting){dup_bytes(name, nlen), dup_bytes(value, vlen), nlen, vlen};
+    t[i] = (struct data_setting){dup_text(name, nlen), dup_text(value, vlen), nlen, vlen};
     ds->settings_n++;
     return 0;
 }
@@ -178,7 +177,7 @@ int settings_load(struct data_setting **out, size_t *out_n, const unsigned char 
             settings_free(t, i);
             return -1;
         }
-        t[i] = (struct data_setting){dup_bytes(k, kn), dup_bytes(v, vn), kn, vn};
+        t[i] = (struct data_setting){dup_text(k, kn), dup_text(v, vn), kn, vn};
     }
     *out = t;
     *out_n = n;

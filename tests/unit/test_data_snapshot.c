@@ -624,6 +624,27 @@ static void cluster_settings(void **state)
     assert_reply(a, "CONFIG_EFFECT aa 3 zz",
                  "-ERR wrong number of arguments for 'config_effect' "
                  "command");
+    /* at most 256 settings: a new name past that is refused whole, a known one still changes */
+    for (int i = 0; i < 254; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "CONFIG_EFFECT n%03d v", i);
+        assert_reply(a, line, "+OK");
+    }
+    assert_int_equal(data_settings_count(a), 256);
+    ra.calls[0] = '\0';
+    assert_reply(a, "CONFIG_EFFECT aa 4 new 1", "-ERR CONFIG_EFFECT: too many cluster settings");
+    assert_string_equal(ra.calls, "c:aa=4 c:new=1 "); /* checked, nothing applied */
+    assert_int_equal(data_settings_count(a), 256);
+    data_store *big = data_create();
+    sbuf sb = save(a);
+    assert_int_equal(data_snapshot_load(big, sb.p, sb.len), 0); /* the bound loads back */
+    assert_int_equal(data_settings_count(big), 256);
+    free(sb.p);
+    data_destroy(big);
+    data_destroy(a);
+    a = data_create();
+    data_set_settings_hook(a, settings_hook, &ra);
+    assert_reply(a, "CONFIG_EFFECT aa 2 zz 1", "+OK");
     assert_reply(a, "CONFIG_EFFECT zz 5", "+OK"); /* replaced */
     settings_table(a, t);
     assert_string_equal(t, "aa=2 zz=5 ");
