@@ -410,6 +410,11 @@ void raft_tick(raft *r);
  * CheckQuorum period, as a fresh leader does: it could not read their messages. Liveness only:
  * the lease counts the ticks of acknowledged rounds, not this. No effect on other roles. */
 void raft_note_stall(raft *r);
+/* The transport heard from id's process without a message of the core: the keepalive of a node
+ * whose own loop is held (a follower applying a long entry cannot answer). A leader counts id
+ * as active for this CheckQuorum period, as if it had answered. Liveness only: no lease, no read
+ * round, no progress comes of it. No effect on other roles or unknown ids. */
+void raft_peer_alive(raft *r, raft_id id);
 
 /* Process a message from a peer (m->to must be this node). */
 int raft_step(raft *r, const raft_message *m);

@@ -195,6 +195,13 @@ void raft_note_stall(raft *r)
         r->prs[i].recent_active = true;
 }
 
+void raft_peer_alive(raft *r, raft_id id)
+{
+    if (r->role != RAFT_LEADER || id == r->cfg.id) return;
+    progress *pr = raft_progress_of(r, id);
+    if (pr) pr->recent_active = true;
+}
+
 void raft_tick(raft *r)
 {
     SYN_ASSERT(!r->in_ready);

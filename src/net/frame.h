@@ -30,9 +30,13 @@ enum {
     FRAME_T_RAFT = 3,          /* a batch of consensus messages */
     FRAME_T_FORWARD = 4,       /* a client request forwarded to the leader */
     FRAME_T_FORWARD_REPLY = 5, /* the leader's reply to a FORWARD */
-    FRAME_T_PING = 6,          /* keepalive (empty payload) */
+    FRAME_T_PING = 6,          /* keepalive: empty, or FRAME_PING_HELD (1 byte) */
     FRAME_T_AUTH = 7,          /* handshake: proof of the cluster secret (FRAME_AUTH_PROOF_BYTES) */
 };
+
+/* A PING's one-byte payload from a node whose event loop is held (sent by its watcher thread):
+ * its process lives although its consensus messages wait. Receivers ignore unknown payloads. */
+#define FRAME_PING_HELD 1
 
 /* Error codes, one table (X-macro) for codes and texts. */
 #define FRAME_ERRORS(X)                                                                            \

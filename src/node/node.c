@@ -794,31 +794,28 @@ void node_process(node *n)
             if (synced_index) raft_persisted(n->r, synced_index, synced_term);
         }
     }
+    node_keepalives_sync(n, false);
     if (n->pn) peer_net_flush(n->pn);
     node_snap_maybe_start(n);
 }
 
-/* The loop is held by a long script (server/busy.c calls this every heartbeat period): it may
- * be in the middle of a Ready, so the core cannot run, and a leader's followers would hear
- * nothing and elect another after an election timeout although this one is only busy (a
- * read-only script, or a write script every replica runs but this one runs longest). It sends
- * them the core's keepalives (raft_keepalive: heartbeats that carry no commit index and no read
- * round, so nothing of the core changes) through the peer links, as any message of a durable
- * term may leave. Their answers wait in the sockets like everything else. */
-void node_keepalive(node *n)
+/* The peer watcher speaks for this node while its loop is held (a long command, script or
+ * apply: peer.c, "the held-loop watcher"); a leader's part is the core's keepalives (heartbeats
+ * that carry no commit index and no read round, so nothing of the core changes; their answers
+ * count for CheckQuorum only, never for a lease), of a term already durable, as any message that
+ * may leave early. They are handed over after every call that may change the core's role or term
+ * (a tick, a message) and every tick (a new durable term, a membership change). */
+void node_keepalives_sync(node *n, bool force)
 {
-    if (n->failed || !n->pn || n->role != RAFT_LEADER) return;
+    if (!n->pn) return;
     raft_message m[RAFT_MAX_MEMBERS];
-    size_t k = raft_keepalive(n->r, m, RAFT_MAX_MEMBERS);
-    size_t sent = 0;
-    for (size_t i = 0; i < k; i++)
-        if (raft_may_send_early(&m[i], n->durable_term)) {
-            peer_net_send(n->pn, &m[i]);
-            sent++;
-        }
-    if (!sent) return;
-    peer_net_flush(n->pn);
-    n->keepalives += sent;
+    size_t k = n->failed ? 0 : raft_keepalive(n->r, m, RAFT_MAX_MEMBERS);
+    if (k && !raft_may_send_early(&m[0], n->durable_term)) k = 0;
+    uint64_t t = k ? m[0].term : 0;
+    if (!force && t == n->ka_term && k == n->ka_n) return;
+    n->ka_term = t;
+    n->ka_n = k;
+    peer_net_set_keepalives(n->pn, m, k);
 }
 
 /* Raft's clock is the monotonic clock: every NODE_TICK_MS that passed is one raft_tick, given
@@ -851,6 +848,7 @@ void node_catch_up(node *n)
         k++;
     }
     if (now >= n->tick_due_ms) n->tick_due_ms = now + NODE_TICK_MS;
+    if (k) node_keepalives_sync(n, false);
 }
 
 static void node_gates_expire(node *n);
@@ -862,6 +860,7 @@ int64_t node_tick_cb(net_loop *l, uint64_t id, void *ctx)
     if (n->failed) return NODE_TICK_MS; /* no raft_tick: the instance may be mid-Ready */
     node_snap_poll(n);
     node_catch_up(n);
+    node_keepalives_sync(n, true);
     nblock_timeouts(n);
     if (n->reads_n) {
         node_gates_expire(n);
@@ -951,6 +950,16 @@ void node_on_peer_msg(void *ctx, const raft_message *m)
     heard_from(n, m->from);
     node_catch_up(n);         /* the core judges the message at the right time */
     (void)raft_step(n->r, m); /* malformed: -RAFT_EINVAL, state unchanged */
+    node_keepalives_sync(n, false);
+}
+
+/* A follower whose loop is held (applying a long entry, as this leader may be) cannot answer;
+ * its watcher's pings say it lives, so CheckQuorum does not depose a leader for its silence. */
+void node_on_peer_alive(void *ctx, raft_id id)
+{
+    node *n = ctx;
+    if (n->failed) return; /* the instance may be mid-Ready */
+    raft_peer_alive(n->r, id);
 }
 
 static void take_lazy_expired(node *n);
@@ -1984,7 +1993,8 @@ void node_info(node *n, resp_buf *b)
     }
     resp_buf_append(b, "\r\n", 2);
     k = snprintf(line, sizeof(line), "log_reads:%llu\r\nkeepalives_sent:%llu\r\n",
-                 (unsigned long long)n->log_reads, (unsigned long long)n->keepalives);
+                 (unsigned long long)n->log_reads,
+                 (unsigned long long)(n->pn ? peer_net_keepalives(n->pn) : 0));
     resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);

@@ -203,6 +203,7 @@ typedef struct {
     long long snapshot_count;              /* applied entries between automatic snapshots */
     long long min_replicas_to_write;       /* 0 = off; else writes need this many good voters */
     long long min_replicas_max_lag;        /* seconds: a voter heard from within it is good */
+    long long hold_ms; /* a held loop's links and keepalives are kept this long (peer.h) */
 } node_config;
 
 /* Opens the data directory (snapshot + WAL replay into ds), creates the raft instance, the peer
@@ -216,8 +217,6 @@ void node_set_config(node *n, const node_config *cfg);
 /* The loop's before-sleep hook (ctx = node): re-runs stalled clients, drives raft, then the
  * host's flush writes the replies. */
 void node_before_sleep(net_loop *l, void *ctx);
-/* The loop is held (a long script): a leader tells its followers it is alive (node.c). */
-void node_keepalive(node *n);
 
 /* A connection's lifetime: attach at accept (conn = the host's connection), detach before it
  * is freed (drops every reference the driver holds to it). */

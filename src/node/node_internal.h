@@ -147,8 +147,9 @@ struct node {
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
     uint32_t sync_later_us;           /* NODE_SYNC_LATER_US, or SYNOD_TEST_SYNC_LATER_US (tests) */
     uint64_t deferred_syncs;          /* sync requests allowed to wait (INFO wal_deferred_syncs) */
-    uint64_t keepalives;              /* heartbeats sent from a held loop (INFO keepalives_sent) */
-    bool failpoint_armed;             /* ... active once the WAL is open */
+    uint64_t ka_term; /* the keepalives the peer watcher has (node_keepalives_sync): their term */
+    size_t ka_n;      /* and count (0: none) */
+    bool failpoint_armed; /* ... active once the WAL is open */
     raft_role role;
     raft_id leader;
     uint64_t applied;
@@ -314,7 +315,11 @@ int node_ident_peer(node *n, raft_id peer, const uint8_t *data_id, char *err, si
 /* A member was removed: it may come back with new data. */
 void node_ident_forget(node *n, raft_id peer);
 void node_catch_up(node *n);
+/* The peer watcher's keepalives follow the core's role and term (node.c); force: hand them over
+ * even if neither changed. */
+void node_keepalives_sync(node *n, bool force);
 void node_on_peer_msg(void *ctx, const raft_message *m);
+void node_on_peer_alive(void *ctx, raft_id id);
 
 /* node_snap.c */
 int node_snapshot(node *n, char *err, size_t cap); /* in the foreground (SYNOD SNAPSHOT) */

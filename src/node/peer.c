@@ -6,6 +6,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,10 @@
 #define PEER_CONNECT_MS    1000
 #define PEER_BACKOFF_MIN   100
 #define PEER_BACKOFF_MAX   2000
+#define PEER_HELD_MS       60    /* no loop pass for this long: the loop is held (peer_watch) */
+#define PEER_WATCH_MS      20    /* how often the watcher looks */
+#define PEER_KEEPALIVE_MS  40    /* a held leader's keepalives: one heartbeat period (2 ticks) */
+#define PEER_HELD_PING_MS  30000 /* a held loop's links are kept alive this long at most */
 
 /* C_TLS: TLS handshake under way (tls-cluster; the certificates are checked there);
  * C_HANDSHAKE: hello sent or awaited; C_AUTH: hellos exchanged, waiting for the other side's
@@ -100,6 +107,7 @@ struct peer_net {
     raft_id warned_ids[8]; /* non-members whose connection was logged (once each) */
     uint32_t warned_next;
     peer_msg_cb on_msg;
+    void (*on_alive)(void *ctx, raft_id id);
     void *ctx;
     int lfd;
     uint64_t timer;
@@ -111,7 +119,43 @@ struct peer_net {
     net_tls_ctx *tls_accept, *tls_dial; /* tls-cluster (borrowed), else NULL */
     char relay_addr[FRAME_ADDR_MAX + 1];
     int64_t tls_warned_ms; /* the last failed inbound TLS handshake logged (one per 10 s) */
+    /* The held-loop watcher (peer_watch). mu guards everything above: every entry point from
+     * the loop takes it (peer_lock), and the watcher takes it to write to the connections
+     * while the loop is held elsewhere. */
+    pthread_mutex_t mu;
+    pthread_mutex_t wmu; /* the watcher's sleep and stop */
+    pthread_cond_t watch_cv;
+    pthread_t watch_th;
+    bool watch_on, watch_stop; /* watch_stop under wmu */
+    _Atomic int64_t alive_ms;  /* the loop's last pass through this module */
+    _Atomic int64_t hold_ms;   /* a held loop is spoken for this long at most */
+    _Atomic uint64_t keepalives;
+    raft_message ka[RAFT_MAX_MEMBERS]; /* a leader's keepalives (peer_net_set_keepalives) */
+    size_t ka_n;
+    int64_t ka_sent_ms;
+    bool watch_wrote; /* the watcher left bytes in some connection's output */
+    int depth;        /* the loop's nesting of entry points */
 };
+
+/* The loop's entry points nest (a message handed to on_msg may come back to peer_net_*): mu is
+ * recursive, and only the outermost unlock does the loop's part of the watcher's work. */
+static void peer_lock(peer_net *pn)
+{
+    pthread_mutex_lock(&pn->mu);
+    pn->depth++;
+}
+
+static void conn_write_pending(peer_net *pn);
+
+/* Leaving an entry point: the loop is alive; what the watcher could not write goes now. */
+static void peer_unlock(peer_net *pn)
+{
+    if (--pn->depth == 0) {
+        atomic_store_explicit(&pn->alive_ms, net_mono_ms(), memory_order_relaxed);
+        if (pn->watch_wrote) conn_write_pending(pn);
+    }
+    pthread_mutex_unlock(&pn->mu);
+}
 
 static void conn_io(net_loop *l, int fd, int events, void *ctx);
 
@@ -522,7 +566,13 @@ static int conn_handshake(pconn *c, const frame *f)
 static int conn_frame(pconn *c, const frame *f)
 {
     peer_net *pn = c->pn;
-    if (f->type == FRAME_T_PING) return 0;
+    if (f->type == FRAME_T_PING) {
+        /* a member whose loop is held lives (its watcher's ping, peer_watch) */
+        if (c->state == C_READY && c->id && pn->on_alive && f->len == 1 &&
+            f->payload[0] == FRAME_PING_HELD)
+            pn->on_alive(pn->ctx, c->id);
+        return 0;
+    }
     if (c->state != C_READY) return conn_handshake(c, f);
     if (f->type != FRAME_T_RAFT || c->outbound || c->close_after_write) {
         if (f->type == FRAME_T_RAFT) return 0; /* not expected on this direction: ignore */
@@ -654,7 +704,7 @@ static void conn_tls_step(pconn *c)
     conn_read(c); /* the dialer's hello may have come with its last handshake message */
 }
 
-static void conn_io(net_loop *l, int fd, int events, void *ctx)
+static void conn_io_body(net_loop *l, int fd, int events, void *ctx)
 {
     (void)l;
     (void)fd;
@@ -786,7 +836,7 @@ static void remote_ip_of(int fd, char *out, size_t cap)
         memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
-static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
+static void accept_body(net_loop *l, int lfd, int events, void *ctx)
 {
     (void)events;
     peer_net *pn = ctx;
@@ -833,7 +883,7 @@ static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
 }
 
 /* Reconnects, pings and drops silent connections. */
-static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
+static int64_t timer_body(net_loop *l, uint64_t id, void *ctx)
 {
     (void)l;
     (void)id;
@@ -896,6 +946,226 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
     return PEER_TIMER_MS;
 }
 
+/* The loop's callbacks, under mu (peer_lock). */
+static void conn_io(net_loop *l, int fd, int events, void *ctx)
+{
+    peer_net *pn = ((pconn *)ctx)->pn; /* the connection may be freed inside */
+    peer_lock(pn);
+    conn_io_body(l, fd, events, ctx);
+    peer_unlock(pn);
+}
+
+static void accept_cb(net_loop *l, int lfd, int events, void *ctx)
+{
+    peer_lock(ctx);
+    accept_body(l, lfd, events, ctx);
+    peer_unlock(ctx);
+}
+
+static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
+{
+    peer_lock(ctx);
+    int64_t next = timer_body(l, id, ctx);
+    peer_unlock(ctx);
+    return next;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+/* --- the held-loop watcher ----------------------------------------------------------------- */
+
+/* The loop can be held for longer than an election timeout by work that is not the peers': a
+ * KEYS over millions of keys, a SORT, a huge DEL or FLUSHALL, a long transaction, a script, the
+ * apply of a big entry. Meanwhile nothing of this module runs: a leader's followers hear nothing
+ * and elect another (KEYS * over 3 million keys changed the term every time), and both ends
+ * close the links as silent after PEER_SILENT_MS, losing what was in flight. So a thread looks
+ * every PEER_WATCH_MS; once the loop has not passed through here for PEER_HELD_MS, it speaks for
+ * it under mu (a stopped or dead process, SIGSTOP included, sends nothing):
+ *   - a PING on every authenticated connection whose last frame is PEER_KEEPALIVE_MS old, for up
+ *     to PEER_HELD_PING_MS of the hold: the links stay up, and a leader counts a follower that
+ *     pings as active (on_alive, raft_peer_alive: a follower applying a long entry cannot
+ *     answer; one CheckQuorum period is an election timeout, 240 ms at least);
+ *   - when the loop left a leader's keepalives (peer_net_set_keepalives: heartbeats of a durable
+ *     term with no commit index and no read round, raft_keepalive), one to each follower every
+ *     PEER_KEEPALIVE_MS, for up to hold_ms of the hold (busy-reply-threshold: past it the
+ *     followers may elect a leader that is not held).
+ * It writes what the loop had queued on a connection first, and adds its frame only once that
+ * is all out (so a frame never lands inside another); what the socket does not take stays
+ * queued, and the loop writes it (and closes the connection on an error) at its next pass
+ * (conn_write_pending). */
+
+static void watch_write(pconn *c)
+{
+    while (c->out_sent < c->out.len) {
+        ssize_t n = conn_send(c, c->out.data + c->out_sent, c->out.len - c->out_sent);
+        if (n == -EINTR) continue;
+        if (n <= 0) break; /* the loop's next conn_write waits or closes */
+        c->out_sent += (size_t)n;
+    }
+    if (c->out_sent == c->out.len)
+        c->out.len = c->out_sent = 0;
+    else
+        c->pn->watch_wrote = true;
+}
+
+/* What c has queued first (the loop's appends wait there while it is held: a follower that read
+ * the rest and then nothing would campaign); then m, a keepalive for c's peer, else a PING if one
+ * is due. 1 if a frame of the watcher's went to c. */
+static int watch_conn(pconn *c, int64_t now, const raft_message *m)
+{
+    if (!c || c->fd < 0 || c->state != C_READY) return 0;
+    if (c->out_sent != c->out.len) {
+        watch_write(c);
+        if (c->out_sent != c->out.len) return 0; /* the socket is full */
+    }
+    if (m) {
+        uint8_t b[256];
+        size_t sz = rcodec_msg_size(m);
+        if (sz + 8 > sizeof(b)) return 0; /* a heartbeat is a few dozen bytes */
+        put32(b, 1);
+        put32(b + 4, (uint32_t)sz);
+        size_t w = rcodec_msg_encode(m, b + 8);
+        SYN_ASSERT(w == sz);
+        conn_queue_frame(c, FRAME_T_RAFT, b, (uint32_t)(8 + sz));
+    } else if (now - c->last_tx_ms >= PEER_KEEPALIVE_MS) {
+        uint8_t held = FRAME_PING_HELD;
+        conn_queue_frame(c, FRAME_T_PING, &held, 1);
+    } else {
+        return 0;
+    }
+    watch_write(c);
+    return 1;
+}
+
+static void watch_pass(peer_net *pn)
+{
+    int64_t now = net_mono_ms();
+    int64_t held = now - atomic_load_explicit(&pn->alive_ms, memory_order_relaxed);
+    if (held < PEER_HELD_MS || held >= PEER_HELD_PING_MS) return;
+    bool ka = pn->ka_n && now - pn->ka_sent_ms >= PEER_KEEPALIVE_MS &&
+              held < atomic_load_explicit(&pn->hold_ms, memory_order_relaxed);
+    if (ka) pn->ka_sent_ms = now;
+    for (int i = 0; i < PEER_LINKS_MAX; i++) {
+        plink *lk = &pn->links[i];
+        if (!lk->id) continue;
+        const raft_message *m = NULL;
+        for (size_t k = 0; ka && k < pn->ka_n && !m; k++)
+            if (pn->ka[k].to == lk->id) m = &pn->ka[k];
+        if (watch_conn(&lk->c, now, m) && m)
+            atomic_fetch_add_explicit(&pn->keepalives, 1, memory_order_relaxed);
+    }
+    for (int i = 0; i < PEER_INBOUND_MAX; i++)
+        (void)watch_conn(pn->inbound[i], now, NULL);
+}
+
+static void *watch_main(void *arg)
+{
+    peer_net *pn = arg;
+    pthread_mutex_lock(&pn->wmu);
+    while (!pn->watch_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += PEER_WATCH_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&pn->watch_cv, &pn->wmu, &ts);
+        if (pn->watch_stop) break;
+        /* busy: the loop is in here, so it is not held */
+        if (pthread_mutex_trylock(&pn->mu) != 0) continue;
+        watch_pass(pn);
+        pthread_mutex_unlock(&pn->mu);
+    }
+    pthread_mutex_unlock(&pn->wmu);
+    return NULL;
+}
+
+/* The loop's part: output the watcher left, written (watched for writability, or closed). */
+static void conn_write_pending(peer_net *pn)
+{
+    pn->watch_wrote = false;
+    for (int i = 0; i < PEER_LINKS_MAX; i++) {
+        pconn *c = &pn->links[i].c;
+        if (pn->links[i].id && c->fd >= 0 && c->out_sent < c->out.len) (void)conn_write(c);
+    }
+    for (int i = 0; i < PEER_INBOUND_MAX; i++) {
+        pconn *c = pn->inbound[i];
+        if (c && c->fd >= 0 && c->out_sent < c->out.len) (void)conn_write(c); /* may free c */
+    }
+}
+
+static int watch_start(peer_net *pn)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&pn->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&pn->wmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pn->watch_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_store(&pn->alive_ms, net_mono_ms());
+    atomic_store(&pn->hold_ms, (int64_t)5000);
+    /* tests show what a held loop did without it (tests/integration/cluster/test_cluster_held.py)
+     */
+    const char *off = getenv("SYNOD_TEST_NO_PEER_WATCH");
+    if (off && *off == '1') return 0;
+    /* no signal for this thread: SIGTERM/SIGINT are read from the loop's signalfd */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&pn->watch_th, NULL, watch_main, pn);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        syn_log(SYN_LOG_WARN,
+                "peer watcher thread not started: %s (a held loop is not spoken "
+                "for: a leader held past an election timeout loses its role)",
+                strerror(rc));
+        return -1;
+    }
+    pn->watch_on = true;
+    return 0;
+}
+
+static void watch_stop(peer_net *pn)
+{
+    if (pn->watch_on) {
+        pthread_mutex_lock(&pn->wmu);
+        pn->watch_stop = true;
+        pthread_cond_signal(&pn->watch_cv);
+        pthread_mutex_unlock(&pn->wmu);
+        pthread_join(pn->watch_th, NULL);
+        pn->watch_on = false;
+    }
+}
+
+void peer_net_set_keepalives(peer_net *pn, const raft_message *m, size_t k)
+{
+    if (k > RAFT_MAX_MEMBERS) k = RAFT_MAX_MEMBERS;
+    peer_lock(pn);
+    if (k) memcpy(pn->ka, m, k * sizeof(*m));
+    pn->ka_n = k;
+    peer_unlock(pn);
+}
+
+void peer_net_set_hold_ms(peer_net *pn, int64_t ms)
+{
+    atomic_store_explicit(&pn->hold_ms, ms, memory_order_relaxed);
+}
+
+uint64_t peer_net_keepalives(const peer_net *pn)
+{
+    return atomic_load_explicit(&pn->keepalives, memory_order_relaxed);
+}
+
 /* --- public --------------------------------------------------------------------------------- */
 
 peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd)
@@ -926,6 +1196,7 @@ peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd
         return NULL;
     }
     pn->on_msg = cfg->on_msg;
+    pn->on_alive = cfg->on_alive;
     pn->ctx = cfg->ctx;
     pn->lfd = listen_fd;
     if (net_loop_watch(l, listen_fd, NET_READABLE, accept_cb, pn) < 0) {
@@ -938,12 +1209,14 @@ peer_net *peer_net_create(net_loop *l, const peer_net_config *cfg, int listen_fd
         free(pn);
         return NULL;
     }
+    (void)watch_start(pn); /* without it the links work as before (logged) */
     return pn;
 }
 
 void peer_net_destroy(peer_net *pn)
 {
     if (!pn) return;
+    watch_stop(pn);
     for (int i = 0; i < PEER_LINKS_MAX; i++)
         if (pn->links[i].id) peer_net_remove(pn, pn->links[i].id);
     for (int i = 0; i < PEER_INBOUND_MAX; i++)
@@ -952,10 +1225,13 @@ void peer_net_destroy(peer_net *pn)
     (void)net_loop_watch(pn->loop, pn->lfd, 0, NULL, NULL);
     close(pn->lfd);
     rcodec_scratch_deinit(&pn->scratch);
+    pthread_cond_destroy(&pn->watch_cv);
+    pthread_mutex_destroy(&pn->wmu);
+    pthread_mutex_destroy(&pn->mu);
     free(pn);
 }
 
-int peer_net_set_addr(peer_net *pn, raft_id id, const char *hostport)
+static int set_addr_body(peer_net *pn, raft_id id, const char *hostport)
 {
     char host[FRAME_ADDR_MAX + 1];
     int port;
@@ -983,7 +1259,7 @@ int peer_net_set_addr(peer_net *pn, raft_id id, const char *hostport)
     return 0;
 }
 
-void peer_net_remove(peer_net *pn, raft_id id)
+static void remove_body(peer_net *pn, raft_id id)
 {
     plink *lk = link_of(pn, id);
     if (!lk) return;
@@ -991,12 +1267,6 @@ void peer_net_remove(peer_net *pn, raft_id id)
     resp_buf_deinit(&lk->c.out);
     resp_buf_deinit(&lk->batch);
     memset(lk, 0, sizeof(*lk));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
 }
 
 static void link_close_batch(plink *lk)
@@ -1012,7 +1282,7 @@ static void link_close_batch(plink *lk)
     lk->batch_n = 0;
 }
 
-void peer_net_send(peer_net *pn, const raft_message *m)
+static void send_body(peer_net *pn, const raft_message *m)
 {
     plink *lk = link_of(pn, m->to);
     if (!lk) return;
@@ -1036,7 +1306,7 @@ void peer_net_send(peer_net *pn, const raft_message *m)
     lk->batch_n++;
 }
 
-void peer_net_flush(peer_net *pn)
+static void flush_body(peer_net *pn)
 {
     for (int i = 0; i < PEER_LINKS_MAX; i++) {
         plink *lk = &pn->links[i];
@@ -1046,7 +1316,7 @@ void peer_net_flush(peer_net *pn)
     }
 }
 
-size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max)
+static size_t take_unreachable_body(peer_net *pn, raft_id *out, size_t max)
 {
     size_t k = 0;
     for (int i = 0; i < PEER_LINKS_MAX && k < max; i++) {
@@ -1055,5 +1325,42 @@ size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max)
         lk->lost = false;
         out[k++] = lk->id;
     }
+    return k;
+}
+
+void peer_net_send(peer_net *pn, const raft_message *m)
+{
+    peer_lock(pn);
+    send_body(pn, m);
+    peer_unlock(pn);
+}
+
+void peer_net_flush(peer_net *pn)
+{
+    peer_lock(pn);
+    flush_body(pn);
+    peer_unlock(pn);
+}
+
+int peer_net_set_addr(peer_net *pn, raft_id id, const char *hostport)
+{
+    peer_lock(pn);
+    int rc = set_addr_body(pn, id, hostport);
+    peer_unlock(pn);
+    return rc;
+}
+
+void peer_net_remove(peer_net *pn, raft_id id)
+{
+    peer_lock(pn);
+    remove_body(pn, id);
+    peer_unlock(pn);
+}
+
+size_t peer_net_take_unreachable(peer_net *pn, raft_id *out, size_t max)
+{
+    peer_lock(pn);
+    size_t k = take_unreachable_body(pn, out, max);
+    peer_unlock(pn);
     return k;
 }

@@ -51,6 +51,9 @@ typedef struct {
      * knew (reason in err): the connection is refused. */
     int (*check_peer)(void *ctx, raft_id id, const uint8_t *data_id, char *err, size_t err_len);
     peer_msg_cb on_msg;
+    /* Member id's loop is held but its process lives: its watcher's PING came (peer.c, "the
+     * held-loop watcher"). NULL: not wanted. */
+    void (*on_alive)(void *ctx, raft_id id);
     void *ctx;
 } peer_net_config;
 
@@ -68,6 +71,14 @@ const char *peer_net_addr(const peer_net *pn, raft_id id);
 void peer_net_send(peer_net *pn, const raft_message *m);
 /* Writes every queued batch. Call once per loop pass, after the WAL sync. */
 void peer_net_flush(peer_net *pn);
+/* A held loop (peer.c, "the held-loop watcher"): while nothing of this module has run for a
+ * while, a thread keeps the links alive and sends a leader's keepalives, for at most ms of the
+ * hold (5000 until set). The keepalives are the k messages given (raft_keepalive's, of a durable
+ * term; k = 0: none, not the leader), kept until the next call: call it whenever the core's
+ * role or term may have changed. */
+void peer_net_set_keepalives(peer_net *pn, const raft_message *m, size_t k);
+void peer_net_set_hold_ms(peer_net *pn, int64_t ms);
+uint64_t peer_net_keepalives(const peer_net *pn); /* keepalives sent by the watcher */
 
 /* Ids (at most max, into out) of the peers that lost messages since the last call: a link to
  * or from it closed (what was queued or unread is gone), or messages to it were dropped (link

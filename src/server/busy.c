@@ -8,9 +8,10 @@
  * middle of a Ready batch, so nothing may reach the consensus core until it returns; peers' bytes
  * wait in the sockets and Raft's clock catches up afterwards (node_catch_up), so a leader stuck
  * longer than an election timeout finds its lease over rather than serving stale lease reads.
- * What goes out: a leader's keepalives (node_keepalive) every SRV_KEEPALIVE_MS from the start of
- * the run until it passes busy-reply-threshold, so that its followers do not elect another leader
- * while it is only busy. */
+ * What goes out meanwhile is the peer watcher's (node/peer.c, "the held-loop watcher"): a thread
+ * that keeps the links alive and sends a leader's keepalives until the hold passes
+ * busy-reply-threshold, so that its followers do not elect another leader while it is only
+ * busy. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -144,17 +145,8 @@ int srv_script_busy(void *ctx, const script_run_info *ri)
         s->busy_run = ri->run_id;
         s->busy_start_ms = now;
         s->busy_kill = 0;
-        s->keepalive_ms = now;
     }
     long long th = s->cfg.busy_reply_threshold_ms;
-    /* The loop is held: a leader keeps its followers from campaigning (node_keepalive) until
-     * the run is declared busy; past that (or SRV_KEEPALIVE_MAX_MS with no threshold) the
-     * cluster may elect another leader and go on writing while this one runs. */
-    if (now - s->keepalive_ms >= SRV_KEEPALIVE_MS &&
-        now - s->busy_start_ms < (th > 0 ? th : SRV_KEEPALIVE_MAX_MS)) {
-        s->keepalive_ms = now;
-        if (s->node) node_keepalive(s->node);
-    }
     if (th <= 0 || now - s->busy_start_ms < th) return 0;
     if (!s->busy) {
         syn_log(SYN_LOG_WARN,

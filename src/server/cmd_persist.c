@@ -8,10 +8,13 @@
  * SIGTERM does (SAVE: after a snapshot); the cluster goes on without it. ROLE answers as INFO
  * replication does: every node serves clients as a master (followers relay writes), and Raft's
  * replicas are not Redis replicas (INFO consensus shows them). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "server/server.h"
 #include "util/log.h"
@@ -119,8 +122,10 @@ void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv)
 }
 
 /* DEBUG and MODULE as Redis 7.0 answers them with enable-debug-command and
- * enable-module-command at their default, "no" (immutable here: synod has no debug command set
- * and loads no module). MODULE LIST (no modules) and MODULE HELP work as in Redis. */
+ * enable-module-command at their default, "no". With enable-debug-command yes (or local, from a
+ * loopback client) DEBUG has SLEEP and HELP: a node held on purpose, for tests of what a long
+ * command does to the cluster. synod loads no module: MODULE LIST (no modules) and MODULE HELP
+ * work as in Redis. */
 static const char debug_refused[] =
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
     "can run it from a local connection, otherwise you need to set this option in the "
@@ -130,15 +135,59 @@ static const char module_refused[] =
     "you can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.";
 
-void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv)
+static int debug_allowed(const server *s, const client *c)
 {
-    (void)s, (void)argc, (void)argv;
-    srv_reply_error(c, debug_refused);
+    return s->cfg.enable_debug_command == 1 ||
+           (s->cfg.enable_debug_command == 2 && srv_addr_is_loopback(c->addr));
 }
 
-int srv_cmd_protected_refused(client *c, int argc, const data_arg *argv)
+void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv)
 {
-    if (arg_is(&argv[0], "debug")) {
+    if (!debug_allowed(s, c)) {
+        srv_reply_error(c, debug_refused);
+        return;
+    }
+    if (argc == 2 && arg_is(&argv[1], "help")) {
+        static const char *const help[] = {
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Prints this help.",
+            NULL,
+        };
+        srv_reply_help(c, help);
+        return;
+    }
+    if (argc == 3 && arg_is(&argv[1], "sleep")) {
+        char buf[64];
+        double sec = 0;
+        char *end = NULL;
+        if (argv[2].len < sizeof(buf)) {
+            memcpy(buf, argv[2].ptr, argv[2].len);
+            buf[argv[2].len] = '\0';
+            sec = strtod(buf, &end);
+        }
+        if (!end || end == buf || *end || !(sec >= 0) || sec > 3600) {
+            srv_reply_error(c, "ERR value is not a valid float");
+            return;
+        }
+        /* the whole node is held, as Redis's: no client, no peer message, no timer */
+        struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+        }
+        srv_reply_status(c, "OK");
+        return;
+    }
+    srv_reply_errorf(c,
+                     "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "
+                     "DEBUG HELP.",
+                     (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].ptr);
+}
+
+int srv_cmd_protected_refused(const server *s, client *c, int argc, const data_arg *argv)
+{
+    if (arg_is(&argv[0], "debug") && !debug_allowed(s, c)) {
         srv_reply_error(c, debug_refused);
         return 1;
     }
@@ -178,9 +227,7 @@ void srv_cmd_module_help(server *s, client *c, int argc, const data_arg *argv)
         "    Unload a module.",
         "HELP",
         "    Prints this help.",
+        NULL,
     };
-    size_t n = sizeof(help) / sizeof(help[0]);
-    srv_reply_array(c, n);
-    for (size_t i = 0; i < n; i++)
-        srv_reply_status(c, help[i]);
+    srv_reply_help(c, help);
 }

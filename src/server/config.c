@@ -35,6 +35,7 @@ typedef enum {
     K_OBUF,
     K_STR,      /* a string ("" allowed) in a char array of `max` bytes */
     K_TLSAUTH,  /* yes|no|optional */
+    K_DEBUGCMD, /* enable-debug-command: no|yes|local */
     K_EVPOLICY, /* maxmemory-policy: data_evict_policy_names */
     K_NOTIFY,   /* notify-keyspace-events: Redis's class letters (data_notify_parse) */
     K_BOOL,     /* yes|no in a long long (1|0) */
@@ -221,7 +222,8 @@ static const key_def keys[] = {
     /* Redis's immutable settings, with the value that describes synod (it never daemonizes and
      * is nobody's replica), and its hidden debugging delay (not supported: only 0) */
     {"daemonize", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
-    {"enable-debug-command", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"enable-debug-command", K_DEBUGCMD, K_STARTUP | K_IMMUTABLE, OFF(enable_debug_command), 0, 0,
+     "no|yes|local: DEBUG (SLEEP, HELP) refused, allowed, or allowed from loopback only"},
     {"enable-module-command", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
     {"replicaof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
     {"slaveof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
@@ -249,6 +251,7 @@ static const key_def keys[] = {
 static const char *fsync_names[] = {"always", "batch", "never"};
 static const char *consist_names[] = {"linearizable", "lease", "stale"};
 static const char *tls_auth_names[] = {"no", "yes", "optional"}; /* NET_TLS_AUTH_* */
+static const char *debug_cmd_names[] = {"no", "yes", "local"};   /* SRV_DEBUG_* */
 
 void srv_config_defaults(srv_config *c)
 {
@@ -711,6 +714,15 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         }
         errf(err, cap, "%s: bad value '%s' (expected yes|no|optional)", k->name, value);
         return -1;
+    case K_DEBUGCMD:
+        for (int i = 0; i < 3; i++) {
+            if (strcasecmp(value, debug_cmd_names[i]) == 0) {
+                c->enable_debug_command = i;
+                return 0;
+            }
+        }
+        errf(err, cap, "%s: bad value '%s' (expected no|yes|local)", k->name, value);
+        return -1;
     case K_NOTIFY: {
         int flags = data_notify_parse(value, strlen(value));
         if (flags < 0) {
@@ -924,6 +936,7 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
     case K_STR:
     case K_PCTL: snprintf(out, cap, "%s", base + k->offset); return;
     case K_TLSAUTH: snprintf(out, cap, "%s", tls_auth_names[c->tls_auth_clients]); return;
+    case K_DEBUGCMD: snprintf(out, cap, "%s", debug_cmd_names[c->enable_debug_command]); return;
     case K_BOOL:
         snprintf(out, cap, "%s", *(const long long *)(base + k->offset) ? "yes" : "no");
         return;

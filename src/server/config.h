@@ -61,6 +61,7 @@ typedef struct {
     char tls_key_file[SRV_PATH_MAX];
     char tls_ca_cert_file[SRV_PATH_MAX];
     int tls_auth_clients;               /* NET_TLS_AUTH_*: 0 no, 1 yes (default), 2 optional */
+    int enable_debug_command;           /* SRV_DEBUG_*: 0 no (default), 1 yes, 2 local */
     char tls_protocols[64];             /* "" = TLSv1.2 TLSv1.3 */
     char tls_ciphers[1024];             /* TLS 1.2 cipher list; "" = OpenSSL's default */
     char tls_ciphersuites[1024];        /* TLS 1.3 suites; "" = OpenSSL's default */

@@ -168,4 +168,7 @@ void srv_node_config(const server *s, node_config *o)
     o->snapshot_count = c->snapshot_count;
     o->min_replicas_to_write = c->min_replicas_to_write;
     o->min_replicas_max_lag = c->min_replicas_max_lag;
+    /* a held loop is spoken for until a script would be declared busy (Redis's script
+     * timeout), 5 s when that is off: past it the cluster may elect a leader not held */
+    o->hold_ms = c->busy_reply_threshold_ms > 0 ? c->busy_reply_threshold_ms : 5000;
 }

@@ -155,7 +155,7 @@ int srv_multi_filter(server *s, client *c, int argc, const data_arg *argv)
         c->multi_dirty = 1;
         return MULTI_DONE;
     }
-    if (srv_cmd_protected_refused(c, argc, argv)) {
+    if (srv_cmd_protected_refused(s, c, argc, argv)) {
         c->multi_dirty = 1;
         return MULTI_DONE;
     }

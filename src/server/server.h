@@ -38,10 +38,6 @@
  * bytes leave while the rest is copied (a command still runs to its end in one pass). */
 #define SRV_OUT_EAGER_BYTES (256 * 1024)
 #define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
-/* a held loop's keepalives (busy.c): every heartbeat period (node_internal.h: 2 ticks of 20 ms),
- * for at most busy-reply-threshold, or this long when it is 0 */
-#define SRV_KEEPALIVE_MS     40
-#define SRV_KEEPALIVE_MAX_MS 5000
 
 typedef struct server server;
 typedef struct client client;
@@ -230,7 +226,6 @@ struct server {
     const script_run_info *busy_info; /* the run, while the hook serves clients */
     uint64_t busy_run;                /* run_id the hook last saw (0: none) */
     int64_t busy_start_ms;            /* monotonic: when that run was first seen */
-    int64_t keepalive_ms;             /* monotonic: the last node_keepalive of that run */
     int busy_kill;                    /* SCRIPT KILL / FUNCTION KILL accepted for it */
     data_arg *busy_argv; /* the argv scratch of requests served while busy (the run's caller */
     int busy_argv_cap;   /* may be using argv: its command runs the script) */
@@ -406,7 +401,7 @@ void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv);
 /* DEBUG, MODULE LOAD/LOADEX/UNLOAD (Redis's protected commands, disabled): refused before
  * MULTI queues them (1: answered) */
-int srv_cmd_protected_refused(client *c, int argc, const data_arg *argv);
+int srv_cmd_protected_refused(const server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_load(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_help(server *s, client *c, int argc, const data_arg *argv);

@@ -846,10 +846,20 @@ void sim_process_ready(sim *s, sim_node *n)
 
 /* ---- the event loop ---- */
 
-/* A held leader's heartbeats (node_keepalive): sent from outside the core's Ready cycle, only of
- * a durable term, and they must change nothing a lease or a read round relies on. */
+/* What a held node's peer watcher sends (node/peer.c): a leader's heartbeats, from outside the
+ * core's Ready cycle, only of a durable term, and they must change nothing a lease or a read
+ * round relies on; and, from any role, pings that a running leader takes as raft_peer_alive
+ * (here at once, where the link is not cut: CheckQuorum only). */
 static void send_keepalives(sim *s, sim_node *n)
 {
+    for (int i = 1; i <= SIM_MAX_NODES; i++) {
+        sim_node *o = &s->nodes[i];
+        if (o == n || !o->exists || !o->up || o->busy || sim_node_stalled(s, o) ||
+            s->cut[n->idx][i])
+            continue;
+        raft_peer_alive(o->r, (raft_id)n->idx);
+        s->pings++;
+    }
     raft_message m[SIM_MAX_NODES];
     size_t k = raft_keepalive(n->r, m, SIM_MAX_NODES);
     uint64_t durable = s->opt.blocking_disk ? n->disk.durable.hs.term : n->durable_term;
@@ -1031,6 +1041,7 @@ int sim_run(const sim_options *opt, sim_result *res)
     res->lease_reads_in_phase = s->lease_reads_in_phase;
     res->lease_deposed_grants = s->lease_deposed_grants;
     res->keepalives = s->keepalives;
+    res->pings = s->pings;
     snprintf(res->why, sizeof res->why, "%s", s->why);
     sim_teardown(s);
     free(s);

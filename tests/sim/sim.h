@@ -51,6 +51,7 @@ typedef struct {
     uint64_t lease_deposed_grants; /* lease reads granted by a leader whose term is older than
                                       the newest leader's: must stay 0 with a correct lease */
     uint64_t keepalives;           /* heartbeats sent by leaders held in a stall */
+    uint64_t pings;                /* held nodes' pings taken by a running node (peer_alive) */
     uint64_t link_outages;         /* link phases run (a closed leader-follower link) */
     uint64_t link_checks;          /* ... whose follower's catch-up was checked */
     bool lin_unknown;              /* the linearizability search hit its limit */

@@ -201,6 +201,7 @@ struct sim {
     uint8_t lease_key;
     uint64_t lease_phases, lease_reads_in_phase, lease_deposed_grants;
     uint64_t keepalives; /* raft_keepalive heartbeats sent by held leaders */
+    uint64_t pings;      /* held nodes' pings (raft_peer_alive at a running node) */
 
     /* link outage: the peer link between link_a and link_b closed (as the real transport closes
      * a link silent for 1.5 s, e.g. to a stopped process) until link_until_us. Messages in

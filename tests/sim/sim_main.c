@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     uint64_t failed = 0, unknown = 0, total_steps = 0, ops = 0, pend = 0, crashes = 0, snaps = 0,
              ccs = 0, transfers = 0, elections = 0, lphases = 0, lreads = 0, ldeposed = 0,
-             keepalives = 0, links = 0, link_checks = 0;
+             keepalives = 0, pings = 0, links = 0, link_checks = 0;
     uint64_t ran = 0;
     for (uint64_t k = 0; k < count; k++, ran++) {
         uint64_t sd = seed + k;
@@ -143,6 +143,7 @@ int main(int argc, char **argv)
         lreads += r.lease_reads_in_phase;
         ldeposed += r.lease_deposed_grants;
         keepalives += r.keepalives;
+        pings += r.pings;
         if (r.lin_unknown) unknown++;
         if (!r.ok) {
             failed++;
@@ -173,8 +174,9 @@ int main(int argc, char **argv)
            ops, pend, elections, crashes, snaps, ccs, transfers, unknown);
     printf("sim: %" PRIu64 " lease phases, %" PRIu64
            " lease reads granted by the isolated leader, %" PRIu64
-           " granted by a deposed leader, %" PRIu64 " keepalives sent by held leaders\n",
-           lphases, lreads, ldeposed, keepalives);
+           " granted by a deposed leader, %" PRIu64 " keepalives sent by held leaders, %" PRIu64
+           " held nodes' pings\n",
+           lphases, lreads, ldeposed, keepalives, pings);
     printf("sim: %" PRIu64 " link outages, %" PRIu64 " followers checked to catch up after one\n",
            links, link_checks);
     if (expect_fail) {

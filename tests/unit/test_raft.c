@@ -255,6 +255,48 @@ static void test_held_leader_keeps_followers_with_keepalives(void **state)
     assert_true(after > before);
 }
 
+/* Followers whose loops are held (applying a long entry) cannot answer; their processes' pings
+ * (the peer watcher's, node/peer.c) reach the leader as raft_peer_alive. The leader counts them
+ * for CheckQuorum and stays leader through several periods; its lease still ends (nothing was
+ * acknowledged). The control (no pings) steps down by CheckQuorum. raft_peer_alive does nothing
+ * on a follower, for an unknown id, or for the leader's own id. */
+static void run_silent_followers(bool alive, raft_role *role_after, bool *lease_after)
+{
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 3);
+    raft *r = fx_node_of(&f, l)->r;
+    fx_isolate(&f, l); /* nothing they send arrives */
+    for (uint32_t t = 0; t < 3 * c.election_tick; t++) {
+        if (alive)
+            for (int i = 0; i < f.n; i++) {
+                raft_peer_alive(r, f.nodes[i].id);
+                if (f.nodes[i].id != l) raft_peer_alive(f.nodes[i].r, l); /* no effect */
+            }
+        raft_peer_alive(r, 99); /* unknown: ignored */
+        raft_tick(r);
+    }
+    *role_after = fx_status(&f, l).role;
+    *lease_after = fx_status(&f, l).lease_valid;
+    for (int i = 0; i < f.n; i++)
+        if (f.nodes[i].id != l) assert_int_equal(fx_status(&f, f.nodes[i].id).role, RAFT_FOLLOWER);
+    fx_destroy(&f);
+}
+
+static void test_held_followers_alive_keep_leader(void **state)
+{
+    (void)state;
+    raft_role role;
+    bool lease;
+    run_silent_followers(true, &role, &lease);
+    assert_int_equal(role, RAFT_LEADER);
+    assert_false(lease);
+    run_silent_followers(false, &role, &lease); /* the control */
+    assert_int_not_equal(role, RAFT_LEADER);
+}
+
 /* The pitfall: a node whose term grew while partitioned (here: it campaigned for real) and
  * whose log is behind. Others ignore its votes (leader stickiness) and it would ignore the old
  * leader's appends; etcd's answer (reply with the higher term) must get a leader elected. */
@@ -670,6 +712,7 @@ int main(void)
         cmocka_unit_test(test_check_quorum_step_down),
         cmocka_unit_test(test_stalled_leader_gives_followers_a_period),
         cmocka_unit_test(test_held_leader_keeps_followers_with_keepalives),
+        cmocka_unit_test(test_held_followers_alive_keep_leader),
         cmocka_unit_test(test_prevote_checkquorum_healed_cluster_elects),
         cmocka_unit_test(test_log_conflict_fast_backtrack),
         cmocka_unit_test(test_figure8_commit_rule),

@@ -296,3 +296,38 @@ def run_synod_cfg():
         return subprocess.run([SYNOD_BIN, *args], capture_output=True, text=True, timeout=10)
 
     return run
+
+
+def test_tls_cluster_held_leader_keeps_its_term(tmp_path, certs):
+    """The peer watcher (node/peer.c) writes the keepalives of a held leader and the pings of
+    held nodes into the TLS sessions of the links from its own thread, under the peer module's
+    lock: the sessions must stay intact (no link closed, no election) and carry the loop's
+    traffic afterwards. DEBUG SLEEP holds the leader 1.5 s, then both followers 2 s together."""
+    c = tls_cluster(tmp_path, certs, extra=("--enable-debug-command", "yes"))
+    c.start()
+    try:
+        leader = c.wait_leader()
+        r = leader.client(timeout=10)
+        assert r.set("before", "1")
+        terms = [int(n.info()["term"]) for n in c.nodes]
+        sent = int(leader.info()["keepalives_sent"])
+        at = [len(n.log()) for n in c.nodes]
+        r.execute_command("DEBUG", "SLEEP", "1.5")
+        followers = [n for n in c.nodes if n is not leader]
+        ts = [threading.Thread(target=lambda n=n: n.client(timeout=10).execute_command(
+            "DEBUG", "SLEEP", "2")) for n in followers]  # fmt: skip
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(15)
+        time.sleep(0.5)
+        for i in range(20):
+            assert r.set(f"after{i}", i)
+        assert [int(n.info()["term"]) for n in c.nodes] == terms
+        assert leader.info()["role"] == "leader"
+        assert int(leader.info()["keepalives_sent"]) - sent >= 40
+        logs = "".join(n.log()[k:] for n, k in zip(c.nodes, at))
+        assert "closed" not in logs, logs
+        c.wait_converged(["after19"])
+    finally:
+        c.stop()
