@@ -423,7 +423,8 @@ void raft_ready_get(raft *r, raft_ready *rd)
     if (hi > r->applied) {
         const raft_entry *ents = NULL;
         bool lazy = false;
-        int n = raft_log_slice(r, r->applied + 1, hi, UINT64_MAX, &ents, &lazy);
+        uint64_t max = r->cfg.max_apply_bytes ? r->cfg.max_apply_bytes : UINT64_MAX;
+        int n = raft_log_slice(r, r->applied + 1, hi, max, &ents, &lazy);
         if (n > 0) {
             rd->committed = ents;
             rd->n_committed = (size_t)n;

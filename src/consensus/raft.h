@@ -343,7 +343,10 @@ typedef struct raft_config {
     uint32_t max_inflight;          /* in-flight APPEND messages per follower (pipelining) */
     uint64_t max_batch_bytes;       /* max entry bytes per APPEND, also snapshot chunk size */
     uint64_t max_uncommitted_bytes; /* leader: proposals beyond this get -RAFT_EBUSY */
-    uint32_t mem_retain_entries;    /* applied+persisted entries kept in memory for followers */
+    /* committed entry bytes one Ready hands out to apply (at least one entry; the rest in the
+     * next Ready, and read states only up to what was handed out); 0 = no bound */
+    uint64_t max_apply_bytes;
+    uint32_t mem_retain_entries; /* applied+persisted entries kept in memory for followers */
     /* ... and at most this many bytes of entry data in the memory log as a whole: applied and
      * persisted entries beyond it are dropped even inside mem_retain_entries (a lagging
      * follower reads them back from storage). Entries not yet applied or persisted never are. */
@@ -407,8 +410,10 @@ void raft_destroy(raft *r); /* NULL is fine */
 void raft_tick(raft *r);
 /* The driver's loop could not run for a while (the ticks it missed are about to be given at
  * once, before any message that waited meanwhile). A leader gives every follower one more
- * CheckQuorum period, as a fresh leader does: it could not read their messages. Liveness only:
- * the lease counts the ticks of acknowledged rounds, not this. No effect on other roles. */
+ * CheckQuorum period, as a fresh leader does: it could not read their messages. A whole one:
+ * the period restarts (the server calls it again after the catch-up's ticks, so the followers
+ * get a full period of running time to answer; they may have been held too). Liveness only: the
+ * lease counts the ticks of acknowledged rounds, not this. No effect on other roles. */
 void raft_note_stall(raft *r);
 /* The transport heard from id's process without a message of the core: the keepalive of a node
  * whose own loop is held (a follower applying a long entry cannot answer). A leader counts id

@@ -191,6 +191,7 @@ static bool quorum_active(raft *r)
 void raft_note_stall(raft *r)
 {
     if (r->role != RAFT_LEADER) return;
+    r->election_elapsed = 0; /* a whole period, not what was left of the one it stalled in */
     for (uint32_t i = 0; i < r->n_prs; i++)
         r->prs[i].recent_active = true;
 }

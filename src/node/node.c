@@ -757,6 +757,11 @@ void node_process(node *n)
 {
     if (n->pn && !n->failed) report_unreachable(n);
     for (int round = 0; round < 8 && !n->failed && raft_has_ready(n->r); round++) {
+        if (n->pass_start_ms && round + (int)n->apply_more > 0 &&
+            net_mono_ms() - n->pass_start_ms >= NODE_APPLY_PASS_MS) {
+            n->apply_more = true; /* the loop's other work first; the next pass comes at once */
+            break;
+        }
         raft_ready rd;
         raft_ready_get(n->r, &rd);
         if (rd.has_soft_state) on_soft_state(n, &rd.soft_state);
@@ -841,12 +846,14 @@ void node_catch_up(node *n)
     int64_t now = net_mono_ms();
     int k = 0;
     const int max_ticks = n->role == RAFT_LEADER ? NODE_ELECTION_TICKS : 1;
-    if (now >= n->tick_due_ms + NODE_TICK_MS) raft_note_stall(n->r); /* more than one tick due */
+    bool stalled = now >= n->tick_due_ms + NODE_TICK_MS; /* more than one tick due */
+    if (stalled) raft_note_stall(n->r);
     while (now >= n->tick_due_ms && k < max_ticks) {
         raft_tick(n->r);
         n->tick_due_ms += NODE_TICK_MS;
         k++;
     }
+    if (stalled) raft_note_stall(n->r); /* the followers' period starts now */
     if (now >= n->tick_due_ms) n->tick_due_ms = now + NODE_TICK_MS;
     if (k) node_keepalives_sync(n, false);
 }
@@ -981,6 +988,8 @@ void node_before_sleep(net_loop *l, void *ctx)
      * the next pass come at once instead of after the next tick: without it a mixed pipeline
      * advanced a few commands per 20 ms tick. Network events are handled between passes. */
     int progress = 0;
+    n->pass_start_ms = net_mono_ms();
+    n->apply_more = false;
     if (n->n_held_replies) { /* an entry this node may never apply (cut off): answer anyway */
         int64_t now = net_mono_ms();
         for (client *c = n->clients; c; c = c->next)
@@ -1013,7 +1022,8 @@ void node_before_sleep(net_loop *l, void *ctx)
         nblock_serve(n);
         node_process(n);
     }
-    if (progress) net_timer_add(l, 0, wake_once, NULL);
+    if (progress || n->apply_more) net_timer_add(l, 0, wake_once, NULL);
+    n->pass_start_ms = 0;
     if (n->host->latency && n->wal) { /* this pass's longest WAL fdatasync (LATENCY) */
         uint64_t us = wal_take_sync_us_max(n->wal);
         if (us) n->host->latency(n->host->host, "wal-fsync", (int64_t)us);

@@ -227,6 +227,7 @@ static int start(node *n)
     rc.lease_reads = true;
     /* one entry (a command with its values) may be this big; also the snapshot chunk size */
     rc.max_batch_bytes = NODE_ENTRY_MAX_BYTES;
+    rc.max_apply_bytes = NODE_APPLY_READY_BYTES;
     rc.max_clock_drift_ticks = 2;
 
     struct wal_options wo = {0};

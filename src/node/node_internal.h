@@ -22,6 +22,12 @@
 #define NODE_SYNC_LATER_US   2000
 #define NODE_PENDING_MAX     (1u << 20)  /* proposals awaiting apply */
 #define NODE_ENTRY_MAX_BYTES (64u << 20) /* < PEER_FRAME_MAX of peer.c */
+/* Applying what was committed does not hold the loop for long (node_process): one Ready hands
+ * out this many bytes of entries at most (one entry at least), and a loop pass takes no new
+ * Ready once NODE_APPLY_PASS_MS went by since it began; the rest waits for the next pass, which
+ * comes at once, after clients and peers had their turn. */
+#define NODE_APPLY_READY_BYTES (4u << 20)
+#define NODE_APPLY_PASS_MS     50
 
 /* Entry payloads: a command (leader's now_ms + rewritten argv), a peer address, or an expiry
  * decision (leader's now_ms + key, applied with data_expire_key: deletes only if the key is
@@ -147,6 +153,8 @@ struct node {
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */
     uint32_t sync_later_us;           /* NODE_SYNC_LATER_US, or SYNOD_TEST_SYNC_LATER_US (tests) */
     uint64_t deferred_syncs;          /* sync requests allowed to wait (INFO wal_deferred_syncs) */
+    int64_t pass_start_ms; /* node_before_sleep: when this pass began (0: outside a pass) */
+    bool apply_more;       /* a Ready was left for the next pass (NODE_APPLY_PASS_MS) */
     uint64_t ka_term; /* the keepalives the peer watcher has (node_keepalives_sync): their term */
     size_t ka_n;      /* and count (0: none) */
     bool failpoint_armed; /* ... active once the WAL is open */

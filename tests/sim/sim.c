@@ -386,6 +386,9 @@ int sim_node_start(sim *s, sim_node *n)
     cfg.seed = sim_rng_next(&s->rng);
     cfg.max_inflight = s->max_inflight;
     cfg.max_batch_bytes = s->batch_bytes;
+    /* in half the seeds committed entries are handed out one per Ready (node.c bounds them by
+     * NODE_APPLY_READY_BYTES): read states and replies must wait for what was applied */
+    cfg.max_apply_bytes = s->opt.seed % 2 ? 1 : 0;
     cfg.mem_retain_entries = 64;
     cfg.promote_max_lag = 16;
     cfg.lease_reads = true;
@@ -823,12 +826,17 @@ void sim_process_ready(sim *s, sim_node *n)
                 raft_status_get(n->r, &st);
                 uint32_t cap = st.role == RAFT_LEADER ? SIM_ELECTION_TICK : 1;
                 if (n->missed_ticks > cap) n->missed_ticks = cap;
-                if (n->missed_ticks > 1) raft_note_stall(n->r);
+                n->stall_noted = n->missed_ticks > 1;
+                if (n->stall_noted) raft_note_stall(n->r);
                 n->catching_up = true; /* one decision per catch-up, as node_catch_up */
             }
             if (n->missed_ticks == 1) n->catching_up = false;
             n->missed_ticks--;
             raft_tick(n->r);
+            if (!n->missed_ticks && n->stall_noted) { /* and again after, as node_catch_up */
+                n->stall_noted = false;
+                raft_note_stall(n->r);
+            }
         } else if (n->inbox_len > 0) {
             sim_msg *m = n->inbox[n->inbox_head];
             n->inbox_head = (n->inbox_head + 1) % SIM_INBOX_MAX;

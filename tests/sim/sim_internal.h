@@ -102,6 +102,7 @@ typedef struct {
      * raft_keepalive's heartbeats every SIM_KEEPALIVE_TICKS meanwhile, as server/busy.c does */
     bool stall_keepalive;
     bool catching_up; /* delivering missed ticks: capped once, as node_catch_up does */
+    bool stall_noted; /* this catch-up began with raft_note_stall: it ends with one too */
     int64_t tick_us;
     int64_t slow_disk_until_us;
     sim_kv kv[SIM_KEYS];

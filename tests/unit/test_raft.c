@@ -297,6 +297,52 @@ static void test_held_followers_alive_keep_leader(void **state)
     assert_int_not_equal(role, RAFT_LEADER);
 }
 
+/* max_apply_bytes (the server's NODE_APPLY_READY_BYTES): committed entries are handed out a
+ * slice per Ready (here 1 byte: one entry each, as an entry bigger than the bound still goes
+ * alone), every node applies all of them in order, and a read state comes only with the Ready
+ * that applies up to its index, never ahead of it. */
+static size_t apply_bound_max, apply_bound_readies;
+static void apply_bound_hook(fx *f, int i, const raft_ready *rd)
+{
+    if (rd->n_committed > apply_bound_max) apply_bound_max = rd->n_committed;
+    if (rd->n_committed) apply_bound_readies++;
+    for (size_t k = 0; k < rd->n_read_states; k++)
+        assert_true(rd->read_states[k].index <= f->nodes[i].applied);
+}
+
+static void test_apply_bound_hands_out_committed_entries_in_slices(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_apply_bytes = 1;
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 3);
+    apply_bound_max = apply_bound_readies = 0;
+    fx_ready_hook = apply_bound_hook;
+    char name[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof(name), "slice-%d", i);
+        assert_int_equal(raft_propose(fx_node_of(&f, l)->r, name, strlen(name), NULL), 0);
+    } /* one batch: committed together */
+    assert_int_equal(raft_read_index(fx_node_of(&f, l)->r, 77), 0);
+    fx_flush(&f);
+    fx_tick(&f, 3);
+    fx_ready_hook = NULL;
+    assert_int_equal(apply_bound_max, 1);
+    assert_true(apply_bound_readies >= 30); /* ten entries on each of three nodes */
+    fx_node *ln = fx_node_of(&f, l);
+    assert_true(ln->n_reads > 0);
+    for (int i = 0; i < f.n; i++)
+        for (int k = 0; k < 10; k++) {
+            snprintf(name, sizeof(name), "slice-%d", k);
+            assert_true(fx_applied_find(&f, f.nodes[i].id, name) > 0);
+        }
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
 /* The pitfall: a node whose term grew while partitioned (here: it campaigned for real) and
  * whose log is behind. Others ignore its votes (leader stickiness) and it would ignore the old
  * leader's appends; etcd's answer (reply with the higher term) must get a leader elected. */
@@ -713,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_stalled_leader_gives_followers_a_period),
         cmocka_unit_test(test_held_leader_keeps_followers_with_keepalives),
         cmocka_unit_test(test_held_followers_alive_keep_leader),
+        cmocka_unit_test(test_apply_bound_hands_out_committed_entries_in_slices),
         cmocka_unit_test(test_prevote_checkquorum_healed_cluster_elects),
         cmocka_unit_test(test_log_conflict_fast_backtrack),
         cmocka_unit_test(test_figure8_commit_rule),

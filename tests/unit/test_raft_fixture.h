@@ -342,6 +342,9 @@ static void fx_enqueue(fx *f, const raft_message *m)
 }
 
 /* Process one Ready of node i following the contract in raft.h. */
+/* Called after each Ready a node handled (NULL: none): rd as it was, before raft_advance. */
+static void (*fx_ready_hook)(fx *f, int i, const raft_ready *rd);
+
 static void fx_ready(fx *f, int i)
 {
     fx_node *nd = &f->nodes[i];
@@ -401,6 +404,7 @@ static void fx_ready(fx *f, int i)
     }
     for (size_t k = 0; k < rd.n_read_states && nd->n_reads < 1024; k++)
         nd->reads[nd->n_reads++] = rd.read_states[k];
+    if (fx_ready_hook) fx_ready_hook(f, i, &rd);
     raft_advance(nd->r, &rd);
 }
 
