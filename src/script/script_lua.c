@@ -481,7 +481,8 @@ static const char *const noscript_cmds[] = {
     "sunsubscribe", "client",    "hello",      "auth",        "quit",         "reset",
     "synod",        "readonly",  "readwrite",  "monitor",     "sync",         "psync",
     "spop_effect",  "cluster",   "shutdown",   "save",        "bgsave",       "bgrewriteaof",
-    "replicaof",    "slaveof",   "failover",
+    "replicaof",    "slaveof",   "failover",   "debug",       "config",       "acl",
+    "latency",      "module",    "role",       "wait",        "replconf",
 };
 
 /* Their answer depends on node-local state (a random draw, the hash layout of the node, its
