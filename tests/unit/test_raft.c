@@ -191,6 +191,31 @@ static void test_stalled_leader_gives_followers_a_period(void **state)
     assert_int_not_equal(role, RAFT_LEADER);
 }
 
+/* raft_note_stall restarts the leader's CheckQuorum period (the driver calls it before and
+ * after a catch-up's ticks, node_catch_up): the followers get a whole period of running time to
+ * answer from then on, not what was left of the period the leader stalled in (they may have
+ * been held by the same long entry). Nothing arrives after it: the leader is judged at the end
+ * of that period (it passes: everyone was marked active) and deposed at the end of the next,
+ * 2 periods after the call, not before. A period that kept running deposes it earlier. */
+static void test_stall_restarts_the_checkquorum_period(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    raft_id l = fx_elect_any(&f, 100);
+    fx_tick(&f, 3); /* a few ticks into its first period */
+    raft *r = fx_node_of(&f, l)->r;
+    fx_isolate(&f, l);
+    raft_note_stall(r);
+    for (uint32_t i = 0; i < 2 * c.election_tick - 1; i++)
+        raft_tick(r);
+    assert_int_equal(fx_status(&f, l).role, RAFT_LEADER);
+    raft_tick(r);
+    assert_int_not_equal(fx_status(&f, l).role, RAFT_LEADER);
+    fx_destroy(&f);
+}
+
 /* A leader whose loop is held (a long script, server/busy.c) sends raft_keepalive's heartbeats
  * from outside its Ready cycle while its followers' clocks run on: they must not campaign. The
  * control (no keepalives) elects another leader within two election timeouts. A keepalive names
@@ -759,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_stalled_leader_gives_followers_a_period),
         cmocka_unit_test(test_held_leader_keeps_followers_with_keepalives),
         cmocka_unit_test(test_held_followers_alive_keep_leader),
+        cmocka_unit_test(test_stall_restarts_the_checkquorum_period),
         cmocka_unit_test(test_apply_bound_hands_out_committed_entries_in_slices),
         cmocka_unit_test(test_prevote_checkquorum_healed_cluster_elects),
         cmocka_unit_test(test_log_conflict_fast_backtrack),
