@@ -15,15 +15,18 @@ struct item {
     char path[];
 };
 
-#define ZF_CHUNK (1u << 20)
+#define ZF_CHUNK (256u << 10) /* see make_zero_file */
 
 static int zf_get(int *state)
 {
     return __atomic_load_n(state, __ATOMIC_ACQUIRE);
 }
 
-/* Writes the zeros a megabyte at a time, each one on disk before the next (sync_file_range
- * WAIT_AFTER), so the job never floods the device queue the WAL's fdatasyncs wait in. */
+/* Writes the zeros ZF_CHUNK at a time, each one on disk before the next (sync_file_range
+ * WAIT_AFTER), so the job never floods the device queue the WAL's fdatasyncs wait in: a sync
+ * waits behind one chunk at most. 1 MiB chunks put 10-26 ms into the leader's fdatasyncs under
+ * SET -P 16 (p99 13.5-16.4 ms over 2M requests); 256 KiB: p99 8.6-8.9 ms, throughput no lower,
+ * every rollover still finds its spare ready (docs/storage.md). */
 static void make_zero_file(const char *path, uint64_t bytes, int *state)
 {
     static const uint8_t zeros[ZF_CHUNK];
