@@ -205,8 +205,8 @@ def _terms(c):
 
 def test_read_only_script_keeps_its_leader(make_cluster):
     """A read-only script holds the leader's event loop for several election timeouts (240..480
-    ms; no Raft message is handled meanwhile). Its keepalives (node_keepalive, every 40 ms from
-    the script's busy hook) keep the followers from electing another leader: no term changes,
+    ms; no Raft message is handled meanwhile). Its keepalives (the peer watcher's, node/peer.c,
+    every 40 ms from 60 ms into the hold) keep the followers from electing another leader: no term changes,
     the leader stays. Seen failing without them: a new term after a script of 0.4 s."""
     c = make_cluster(3)
     leader = c.wait_leader()
