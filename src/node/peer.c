@@ -970,6 +970,8 @@ static int64_t peer_timer(net_loop *l, uint64_t id, void *ctx)
     return next;
 }
 
+static void link_close_batch(plink *lk);
+
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
@@ -993,10 +995,10 @@ static void put32(uint8_t *p, uint32_t v)
  *     term with no commit index and no read round, raft_keepalive), one to each follower every
  *     PEER_KEEPALIVE_MS, for up to hold_ms of the hold (busy-reply-threshold: past it the
  *     followers may elect a leader that is not held).
- * It writes what the loop had queued on a connection first, and adds its frame only once that
- * is all out (so a frame never lands inside another); what the socket does not take stays
- * queued, and the loop writes it (and closes the connection on an error) at its next pass
- * (conn_write_pending). */
+ * It writes what the loop had queued on a connection first (messages not yet framed too: the
+ * node hands peer_net_send only what may leave), and adds its frame only once that is all out (so a
+ * frame never lands inside another); what the socket does not take stays queued, and the loop
+ * writes it (and closes the connection on an error) at its next pass (conn_write_pending). */
 
 static void watch_write(pconn *c)
 {
@@ -1052,6 +1054,9 @@ static void watch_pass(peer_net *pn)
     for (int i = 0; i < PEER_LINKS_MAX; i++) {
         plink *lk = &pn->links[i];
         if (!lk->id) continue;
+        /* what the loop queued before it was held (a commit index the followers wait for while
+         * this leader applies a long entry) goes too, as its next flush would send it */
+        if (lk->batch_n && lk->c.state == C_READY) link_close_batch(lk);
         const raft_message *m = NULL;
         for (size_t k = 0; ka && k < pn->ka_n && !m; k++)
             if (pn->ka[k].to == lk->id) m = &pn->ka[k];
