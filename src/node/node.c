@@ -95,18 +95,25 @@ void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t nee
     if (need > c->held_need) c->held_need = need;
 }
 
-void node_release_reply(node *n, client *c)
+/* Forgets c's held replies; returns how many there were. */
+static int drop_held(node *n, client *c)
 {
-    if (!c->held_reply) return;
-    n->host->reply_raw(c->conn, c->held_reply, c->held_len);
+    int k = c->held_n;
     free(c->held_reply);
     c->held_reply = NULL;
     c->held_len = c->held_cap = 0;
     c->held_need = 0;
-    n->n_held_replies--;
-    for (int i = c->held_n; i > 0; i--)
-        node_client_done(n, c);
     c->held_n = 0;
+    n->n_held_replies--;
+    return k;
+}
+
+void node_release_reply(node *n, client *c)
+{
+    if (!c->held_reply) return;
+    n->host->reply_raw(c->conn, c->held_reply, c->held_len);
+    for (int i = drop_held(n, c); i > 0; i--)
+        node_client_done(n, c);
 }
 
 /* k: the requests of c the failed proposal stood for (node_prop.n_cmds), each answered */
@@ -1789,13 +1796,7 @@ void node_client_detach(node *n, client *c)
     nwait_drop(n, c);
     nmigrate_drop(n, c);
     node_unwatch(n, c);
-    if (c->held_reply) {
-        free(c->held_reply);
-        c->held_reply = NULL;
-        c->held_len = c->held_cap = 0;
-        c->held_n = 0;
-        n->n_held_replies--;
-    }
+    if (c->held_reply) (void)drop_held(n, c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)

@@ -203,7 +203,7 @@ typedef struct {
     long long snapshot_count;              /* applied entries between automatic snapshots */
     long long min_replicas_to_write;       /* 0 = off; else writes need this many good voters */
     long long min_replicas_max_lag;        /* seconds: a voter heard from within it is good */
-    long long hold_ms; /* a held loop's links and keepalives are kept this long (peer.h) */
+    long long hold_ms; /* a held loop's keepalives are sent this long (peer.h; 0: 5 s) */
 } node_config;
 
 /* Opens the data directory (snapshot + WAL replay into ds), creates the raft instance, the peer

@@ -201,7 +201,7 @@ void node_set_config(node *n, const node_config *cfg)
     n->cfg.min_replicas_to_write = cfg->min_replicas_to_write;
     n->cfg.min_replicas_max_lag = cfg->min_replicas_max_lag;
     n->cfg.hold_ms = cfg->hold_ms;
-    if (n->pn) peer_net_set_hold_ms(n->pn, cfg->hold_ms > 0 ? cfg->hold_ms : 5000);
+    if (n->pn) peer_net_set_hold_ms(n->pn, cfg->hold_ms);
 }
 
 /* Recovers from the data directory and joins the peers; -1 on a fatal error (logged). */
@@ -307,7 +307,7 @@ static int start(node *n)
         n->pn = peer_net_create(n->loop, &pc, fd);
         n->fw = fwd_create(n);
         if (!n->pn || !n->fw) return -1;
-        peer_net_set_hold_ms(n->pn, cfg->hold_ms > 0 ? cfg->hold_ms : 5000);
+        peer_net_set_hold_ms(n->pn, cfg->hold_ms);
     }
     for (int i = 0; i < cfg->n_members; i++) {
         char a[NODE_ADDR_MAX];

@@ -1163,6 +1163,7 @@ void peer_net_set_keepalives(peer_net *pn, const raft_message *m, size_t k)
 
 void peer_net_set_hold_ms(peer_net *pn, int64_t ms)
 {
+    if (ms <= 0) return; /* unset: the default stays */
     atomic_store_explicit(&pn->hold_ms, ms, memory_order_relaxed);
 }
 

@@ -77,8 +77,8 @@ void peer_net_flush(peer_net *pn);
  * term; k = 0: none, not the leader), kept until the next call: call it whenever the core's
  * role or term may have changed. */
 void peer_net_set_keepalives(peer_net *pn, const raft_message *m, size_t k);
-void peer_net_set_hold_ms(peer_net *pn, int64_t ms);
-uint64_t peer_net_keepalives(const peer_net *pn); /* keepalives sent by the watcher */
+void peer_net_set_hold_ms(peer_net *pn, int64_t ms); /* ms <= 0: unchanged */
+uint64_t peer_net_keepalives(const peer_net *pn);    /* keepalives sent by the watcher */
 
 /* Ids (at most max, into out) of the peers that lost messages since the last call: a link to
  * or from it closed (what was queued or unread is gone), or messages to it were dropped (link
