@@ -399,8 +399,8 @@ void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv);
-/* DEBUG, MODULE LOAD/LOADEX/UNLOAD (Redis's protected commands, disabled): refused before
- * MULTI queues them (1: answered) */
+/* DEBUG (unless enable-debug-command allows this client), MODULE LOAD/LOADEX/UNLOAD (Redis's
+ * protected commands): refused before MULTI queues them (1: answered) */
 int srv_cmd_protected_refused(const server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_list(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_module_load(server *s, client *c, int argc, const data_arg *argv);

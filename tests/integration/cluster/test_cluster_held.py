@@ -114,12 +114,16 @@ def test_followers_held_together_keep_their_leader_and_links(make_cluster, watch
     assert leader.client(timeout=10).set("after", "1")
 
 
-def test_leader_held_past_busy_threshold_lets_another_lead(make_cluster):
-    """The keepalives stop once the hold passes busy-reply-threshold (here 300 ms): a leader held
-    for longer (a command that may not end soon) is replaced by one that takes writes, and it
-    sent only the first 300 ms' worth."""
-    c = make_cluster(3, extra_args=(*DEBUG, "--busy-reply-threshold", "300"))
+@pytest.mark.parametrize("how", ["startup", "config-set"])
+def test_leader_held_past_busy_threshold_lets_another_lead(make_cluster, how):
+    """The keepalives stop once the hold passes busy-reply-threshold (here 300 ms, from the
+    command line or CONFIG SET on the leader): a leader held for longer (a command that may not
+    end soon) is replaced by one that takes writes, and it sent only the first 300 ms' worth."""
+    args = ("--busy-reply-threshold", "300") if how == "startup" else ()
+    c = make_cluster(3, extra_args=(*DEBUG, *args))
     leader = _settled(c)
+    if how == "config-set":
+        assert leader.client().config_set("busy-reply-threshold", 300)
     before = max(_terms(c))
     sent = int(leader.info()["keepalives_sent"])
     assert leader.client(timeout=10).execute_command("DEBUG", "SLEEP", "2") in ("OK", b"OK")
