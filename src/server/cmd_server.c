@@ -1,4 +1,5 @@
 /* cmd_server.c — server commands: COMMAND, INFO, CONFIG, TIME. */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,21 +87,47 @@ static void info_server(server *s, resp_buf *b)
     struct utsname u;
     if (uname(&u) < 0) memset(&u, 0, sizeof(u));
     int64_t up_s = (net_mono_ms() - s->start_mono_ms) / 1000;
+    int64_t wall_us = net_wall_us();
+    /* no git build of Redis: its "unknown" sha and dirty flag; the build id identifies this
+     * binary's version string as Redis's identifies its build */
+    uint64_t build = 1469598103934665603ull;
+    for (const char *p = SRV_VERSION; *p; p++)
+        build = (build ^ (uint8_t)*p) * 1099511628211ull;
     sb_printf(b,
-              "# Server\r\nredis_version:%s\r\nsynod_version:%s\r\nredis_mode:standalone\r\n"
-              "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\nprocess_id:%d\r\n"
-              "tcp_port:%d\r\nlisten_addr:%s\r\nuptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\n"
-              "hz:%lld\r\nconfig_file:%s\r\n",
-              SRV_REDIS_VERSION, SRV_VERSION, u.sysname, u.release, u.machine,
-              (int)(sizeof(void *) * 8), (int)getpid(), net_local_port(s->listen_fd),
-              s->listen_addr, (long long)up_s, (long long)(up_s / 86400), s->cfg.hz,
-              s->config_file);
+              "# Server\r\nredis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+              "redis_build_id:%llx\r\nsynod_version:%s\r\nredis_mode:standalone\r\n"
+              "os:%s %s %s\r\narch_bits:%d\r\nmonotonic_clock:POSIX clock_gettime\r\n"
+              "multiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\n",
+              SRV_REDIS_VERSION, (unsigned long long)build, SRV_VERSION, u.sysname, u.release,
+              u.machine, (int)(sizeof(void *) * 8));
+#ifdef __GNUC__
+    sb_printf(b, "gcc_version:%d.%d.%d\r\n", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__);
+#else
+    sb_printf(b, "gcc_version:0.0.0\r\n");
+#endif
+    sb_printf(b,
+              "process_id:%d\r\nprocess_supervised:no\r\nrun_id:%s\r\ntcp_port:%d\r\n"
+              "listen_addr:%s\r\nserver_time_usec:%lld\r\nuptime_in_seconds:%lld\r\n"
+              "uptime_in_days:%lld\r\nhz:%lld\r\nconfigured_hz:%lld\r\nlru_clock:%lld\r\n"
+              "executable:%s\r\nconfig_file:%s\r\nio_threads_active:0\r\n",
+              (int)getpid(), s->run_id, net_local_port(s->listen_fd), s->listen_addr,
+              (long long)wall_us, (long long)up_s, (long long)(up_s / 86400), s->cfg.hz, s->cfg.hz,
+              (long long)((wall_us / 1000000) & ((1 << 24) - 1)), s->executable, s->config_file);
 }
 
 static void info_clients(server *s, resp_buf *b)
 {
-    sb_printf(b, "# Clients\r\nconnected_clients:%ld\r\nmaxclients:%lld\r\nblocked_clients:%zu\r\n",
-              s->n_clients, s->cfg.maxclients,
+    /* Redis: the biggest query and output buffers of the last seconds; here: of now */
+    size_t max_in = 0, max_out = 0;
+    for (client *c = s->clients; c; c = c->next) {
+        if (c->qcap > max_in) max_in = c->qcap;
+        if (c->out.cap > max_out) max_out = c->out.cap;
+    }
+    sb_printf(b,
+              "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\n"
+              "maxclients:%lld\r\nclient_recent_max_input_buffer:%zu\r\n"
+              "client_recent_max_output_buffer:%zu\r\nblocked_clients:%zu\r\n",
+              s->n_clients, s->cfg.maxclients, max_in, max_out,
               (s->node ? node_blocked_clients(s->node) : 0) + srv_pause_held_clients(s));
     size_t tc, tk, ti, tp; /* CLIENT TRACKING (tracking.c) */
     srv_tracking_stats(s, &tc, &tk, &ti, &tp);
@@ -145,59 +172,112 @@ static void info_memory(server *s, resp_buf *b)
     unsigned long long used = ds.memory_bytes + clients;
     if (used > s->mem_peak) s->mem_peak = used;
     unsigned long long rss = rss_bytes();
-    char h1[32], h2[32], h3[32], h4[32];
+    unsigned long long net = used > s->mem_startup ? used - s->mem_startup : 1;
+    unsigned long long sys_mem =
+        (unsigned long long)sysconf(_SC_PHYS_PAGES) * (unsigned long long)sysconf(_SC_PAGESIZE);
+    /* glibc's malloc (Redis: jemalloc's stats.allocated/active/resident) */
+    struct mallinfo2 mi = mallinfo2();
+    unsigned long long alloc = mi.uordblks + mi.hblkhd, active = mi.arena + mi.hblkhd;
+    char h1[32], h2[32], h3[32], h4[32], h5[32];
     human_bytes(h1, sizeof(h1), used);
     human_bytes(h2, sizeof(h2), rss);
     human_bytes(h3, sizeof(h3), (unsigned long long)s->cfg.maxmemory);
     human_bytes(h4, sizeof(h4), s->mem_peak);
+    human_bytes(h5, sizeof(h5), sys_mem);
     sb_printf(b,
               "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\nused_memory_rss:%llu\r\n"
               "used_memory_rss_human:%s\r\nused_memory_peak:%llu\r\nused_memory_peak_human:%s\r\n"
-              "used_memory_peak_perc:%.2f%%\r\nused_memory_startup:%llu\r\n"
-              "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n",
+              "used_memory_peak_perc:%.2f%%\r\nused_memory_overhead:%llu\r\n"
+              "used_memory_startup:%llu\r\nused_memory_dataset:%llu\r\n"
+              "used_memory_dataset_perc:%.2f%%\r\nused_memory_clients:%llu\r\n"
+              "allocator_allocated:%llu\r\nallocator_active:%llu\r\nallocator_resident:%llu\r\n"
+              "total_system_memory:%llu\r\ntotal_system_memory_human:%s\r\n",
               used, h1, rss, h2, s->mem_peak, h4, s->mem_peak ? 100.0 * used / s->mem_peak : 0.0,
-              s->mem_startup, used ? (double)rss / used : 0.0, (long long)rss - (long long)used);
-    sb_printf(
-        b,
-        "used_memory_dataset:%llu\r\nused_memory_clients:%llu\r\n"
-        "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-        "mem_not_counted_for_evict:0\r\nmem_allocator:libc\r\nlazyfree_pending_objects:%llu\r\n"
-        "lazyfreed_objects:%llu\r\n",
-        (unsigned long long)ds.memory_bytes, clients, s->cfg.maxmemory, h3,
-        data_evict_policy_names[s->cfg.maxmemory_policy], (unsigned long long)ds.lazyfree_pending,
-        (unsigned long long)ds.lazyfreed);
-    script_stats ss;
+              clients, s->mem_startup, (unsigned long long)ds.memory_bytes,
+              100.0 * (double)ds.memory_bytes / (double)net, clients, alloc, active, rss, sys_mem,
+              h5);
+    script_stats ss; /* one Lua VM runs both scripts and functions: counted as eval's */
     script_get_stats(s->se, &ss);
+    char hl[32];
+    human_bytes(hl, sizeof(hl), ss.lua_memory_bytes);
     sb_printf(b,
-              "used_memory_lua:%llu\r\nused_memory_vm_eval:%llu\r\n"
+              "used_memory_lua:%llu\r\nused_memory_vm_eval:%llu\r\nused_memory_lua_human:%s\r\n"
               "number_of_cached_scripts:%llu\r\nnumber_of_functions:%llu\r\n"
-              "number_of_libraries:%llu\r\n",
-              (unsigned long long)ss.lua_memory_bytes, (unsigned long long)ss.lua_memory_bytes,
+              "number_of_libraries:%llu\r\nused_memory_vm_functions:0\r\n"
+              "used_memory_vm_total:%llu\r\nused_memory_vm_total_human:%s\r\n",
+              (unsigned long long)ss.lua_memory_bytes, (unsigned long long)ss.lua_memory_bytes, hl,
               (unsigned long long)ss.cached_scripts, (unsigned long long)ss.functions,
-              (unsigned long long)ss.libraries);
+              (unsigned long long)ss.libraries, (unsigned long long)ss.lua_memory_bytes, hl);
+    sb_printf(b,
+              "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+              "allocator_frag_ratio:%.2f\r\nallocator_frag_bytes:%lld\r\n"
+              "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
+              "rss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\n"
+              "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
+              "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
+              "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
+              "mem_clients_normal:%llu\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
+              "mem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:%llu\r\n"
+              "lazyfreed_objects:%llu\r\n",
+              s->cfg.maxmemory, h3, data_evict_policy_names[s->cfg.maxmemory_policy],
+              alloc ? (double)active / (double)alloc : 0.0, (long long)active - (long long)alloc,
+              active ? (double)rss / (double)active : 0.0, (long long)rss - (long long)active,
+              used ? (double)rss / used : 0.0, (long long)rss - (long long)used, clients,
+              (unsigned long long)ds.lazyfree_pending, (unsigned long long)ds.lazyfreed);
+}
+
+/* Redis's trackInstantaneousMetric: every cron run (hz), each counter's rate since the last
+ * run goes into a ring of SRV_INST_SAMPLES; INFO prints their mean. */
+void srv_inst_sample(server *s)
+{
+    int64_t now = net_mono_ms();
+    uint64_t cur[3] = {s->stats.commands_processed, s->stats.net_input_bytes,
+                       s->stats.net_output_bytes};
+    if (s->inst_last_ms > 0 && now > s->inst_last_ms) {
+        double dt = (double)(now - s->inst_last_ms);
+        for (int i = 0; i < 3; i++)
+            s->inst[i].samples[s->inst_idx] = (double)(cur[i] - s->inst[i].last) * 1000.0 / dt;
+        s->inst_idx = (s->inst_idx + 1) % SRV_INST_SAMPLES;
+    }
+    for (int i = 0; i < 3; i++)
+        s->inst[i].last = cur[i];
+    s->inst_last_ms = now;
+}
+
+static double inst_rate(const server *s, int i)
+{
+    double sum = 0;
+    for (int k = 0; k < SRV_INST_SAMPLES; k++)
+        sum += s->inst[i].samples[k];
+    return sum / SRV_INST_SAMPLES;
 }
 
 static void info_stats(server *s, resp_buf *b)
 {
     const srv_stats *st = &s->stats;
+    /* no Redis replication stream, defragmenter, I/O threads or client eviction here: their
+     * counters stay 0, as on a Redis that has them off */
     sb_printf(
         b,
         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
-        "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
-        "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
-        "client_query_buffer_limit_disconnections:%llu\r\n"
+        "instantaneous_ops_per_sec:%lld\r\ntotal_net_input_bytes:%llu\r\n"
+        "total_net_output_bytes:%llu\r\ntotal_net_repl_input_bytes:0\r\n"
+        "total_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
+        "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%llu\r\nsync_full:0\r\n"
+        "sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+        "evicted_clients:0\r\nclient_query_buffer_limit_disconnections:%llu\r\n"
         "client_output_buffer_limit_disconnections:%llu\r\n"
         "client_oom_disconnections:%llu\r\n",
         (unsigned long long)st->connections_received, (unsigned long long)st->commands_processed,
-        (unsigned long long)st->net_input_bytes, (unsigned long long)st->net_output_bytes,
+        (long long)(inst_rate(s, 0) + 0.5), (unsigned long long)st->net_input_bytes,
+        (unsigned long long)st->net_output_bytes, inst_rate(s, 1) / 1024, inst_rate(s, 2) / 1024,
         (unsigned long long)st->connections_rejected, (unsigned long long)st->expired_keys,
         (unsigned long long)st->evicted_keys, (unsigned long long)st->qbuf_limit_disconnections,
         (unsigned long long)st->obuf_limit_disconnections,
         (unsigned long long)st->oom_disconnections);
     data_stats ds;
     data_get_stats(s->ds, &ds);
-    sb_printf(b, "total_error_replies:%llu\r\n",
-              (unsigned long long)srv_stats_total_error_replies(s));
     sb_printf(b, "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n",
               (unsigned long long)ds.keyspace_hits, (unsigned long long)ds.keyspace_misses);
     size_t ch, pat, shard; /* this node's subscriptions (pubsub.c) */
@@ -209,11 +289,18 @@ static void info_stats(server *s, resp_buf *b)
     sb_printf(b, "latest_fork_usec:%llu\r\ntotal_forks:%llu\r\n", (unsigned long long)fork_us,
               (unsigned long long)forks);
     sb_printf(b, "migrate_cached_sockets:0\r\n"); /* MIGRATE caches no connection */
+    sb_printf(b, "slave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\n"
+                 "active_defrag_misses:0\r\nactive_defrag_key_hits:0\r\n"
+                 "active_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\n"
+                 "current_active_defrag_time:0\r\n");
     size_t tc, tk, ti, tp;
     srv_tracking_stats(s, &tc, &tk, &ti, &tp);
     sb_printf(
         b, "tracking_total_keys:%zu\r\ntracking_total_items:%zu\r\ntracking_total_prefixes:%zu\r\n",
         tk, ti, tp);
+    sb_printf(b, "unexpected_error_replies:0\r\ntotal_error_replies:%llu\r\n",
+              (unsigned long long)srv_stats_total_error_replies(s));
+    sb_printf(b, "io_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\n");
 }
 
 static void info_persistence(server *s, resp_buf *b)
@@ -223,33 +310,59 @@ static void info_persistence(server *s, resp_buf *b)
     sb_printf(
         b,
         "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:%llu\r\n"
-        "rdb_bgsave_in_progress:%d\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\n"
-        "aof_rewrite_in_progress:0\r\n",
+        "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:ok\r\n"
+        "aof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+        "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_last_write_status:ok\r\n"
+        "module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         s->node ? (unsigned long long)node_changes_since_snapshot(s->node) : 0ull,
-        s->node ? node_snapshot_in_progress(s->node) : 0);
+        s->node ? node_snapshot_in_progress(s->node) : 0,
+        s->node ? node_lastsave(s->node) : (long long)(s->start_wall_ms / 1000));
 }
 
 static void info_replication(server *s, resp_buf *b)
 {
-    (void)s;
-    /* no Redis replication stream: replicas are Raft voters (# Consensus) */
-    sb_printf(b, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n");
+    /* no Redis replication stream: replicas are Raft voters (# Consensus); the replication id
+     * is this process's run id, and there is no backlog */
+    sb_printf(b,
+              "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+              "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
+              "master_replid2:0000000000000000000000000000000000000000\r\n"
+              "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+              "repl_backlog_size:0\r\nrepl_backlog_first_byte_offset:0\r\n"
+              "repl_backlog_histlen:0\r\n",
+              s->run_id);
 }
 
 static void info_cpu(server *s, resp_buf *b)
 {
     (void)s;
-    struct rusage self, kids;
+    struct rusage self, kids, main_thr;
     memset(&self, 0, sizeof(self));
     memset(&kids, 0, sizeof(kids));
+    memset(&main_thr, 0, sizeof(main_thr));
     (void)getrusage(RUSAGE_SELF, &self);
-    (void)getrusage(RUSAGE_CHILDREN, &kids); /* background snapshots */
+    (void)getrusage(RUSAGE_CHILDREN, &kids);   /* background snapshots */
+    (void)getrusage(RUSAGE_THREAD, &main_thr); /* INFO runs on the event loop's thread */
 #define TV(t) ((double)(t).tv_sec + (double)(t).tv_usec / 1e6)
     sb_printf(b,
               "# CPU\r\nused_cpu_sys:%.6f\r\nused_cpu_user:%.6f\r\nused_cpu_sys_children:%.6f\r\n"
-              "used_cpu_user_children:%.6f\r\n",
-              TV(self.ru_stime), TV(self.ru_utime), TV(kids.ru_stime), TV(kids.ru_utime));
+              "used_cpu_user_children:%.6f\r\nused_cpu_sys_main_thread:%.6f\r\n"
+              "used_cpu_user_main_thread:%.6f\r\n",
+              TV(self.ru_stime), TV(self.ru_utime), TV(kids.ru_stime), TV(kids.ru_utime),
+              TV(main_thr.ru_stime), TV(main_thr.ru_utime));
 #undef TV
+}
+
+static void info_modules(server *s, resp_buf *b)
+{
+    (void)s;
+    sb_printf(b, "# Modules\r\n"); /* no modules: MODULE LOAD is refused */
+}
+
+static void info_cluster(server *s, resp_buf *b)
+{
+    (void)s;
+    sb_printf(b, "# Cluster\r\ncluster_enabled:0\r\n"); /* no Redis Cluster slots: one shard */
 }
 
 static void info_keyspace(server *s, resp_buf *b)
@@ -302,9 +415,11 @@ static const info_section sections[] = {
     {"stats", info_stats, 1},
     {"replication", info_replication, 1},
     {"cpu", info_cpu, 1},
+    {"modules", info_modules, 1},
     {"commandstats", srv_stats_info_commandstats, 0},
-    {"errorstats", srv_stats_info_errorstats, 0},
+    {"errorstats", srv_stats_info_errorstats, 1},
     {"latencystats", srv_latency_info, 0},
+    {"cluster", info_cluster, 1},
     {"keyspace", info_keyspace, 1},
     {"consensus", info_consensus, 1},
 };

@@ -14,6 +14,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     server *s = ctx;
     srv_lazyfree_cron(s);
     srv_diag_config(s); /* the cycle counter's rate, measured over a longer time */
+    srv_inst_sample(s);
     if (s->cfg.timeout_s > 0) {
         int64_t now = net_mono_ms();
         client *c = s->clients;

@@ -197,6 +197,15 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
         return -1;
     }
     (void)data_set_hash_seed(s->ds, seed[0], seed[1]);
+    uint8_t rid[20];
+    if (getrandom(rid, sizeof(rid), 0) != (ssize_t)sizeof(rid)) {
+        syn_log(SYN_LOG_WARN, "getrandom: %s", strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(rid); i++)
+        snprintf(s->run_id + 2 * i, 3, "%02x", rid[i]);
+    ssize_t el = readlink("/proc/self/exe", s->executable, sizeof(s->executable) - 1);
+    s->executable[el > 0 ? el : 0] = '\0';
 
     int fd = net_tcp_listen(s->cfg.listen_host, s->cfg.listen_port, 511);
     if (fd < 0) {

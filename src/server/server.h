@@ -159,6 +159,8 @@ struct client {
     int exec_dispatch;               /* running a command of an applied EXEC (host.c) */
 };
 
+#define SRV_INST_SAMPLES 16 /* Redis's STATS_METRIC_SAMPLES: the rates average this many */
+
 typedef struct {
     uint64_t connections_received;
     uint64_t connections_rejected;
@@ -200,6 +202,14 @@ struct server {
     /* used memory (srv_used_memory) once the databases existed, before any data; its highest */
     unsigned long long mem_startup, mem_peak;
     int64_t start_wall_ms, start_mono_ms;
+    char run_id[41];               /* INFO run_id: 40 random hex digits, new at every start */
+    char executable[SRV_PATH_MAX]; /* INFO executable: this program's absolute path */
+    struct srv_inst_metric {       /* INFO instantaneous_*: rates sampled by the cron */
+        uint64_t last;             /* the counter at the last sample */
+        double samples[SRV_INST_SAMPLES];
+    } inst[3];            /* commands processed, bytes in, bytes out */
+    int64_t inst_last_ms; /* monotonic time of the last sample (0: none yet) */
+    int inst_idx;
     uint64_t cron_timer, expire_timer;
     /* scratch reused by every command (single thread): argv as data_arg */
     data_arg *argv;
@@ -316,7 +326,8 @@ void srv_reply_error(client *c, const char *s);
 void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void srv_reply_int(client *c, long long v);
 /* INFO used_memory: the dataset's bytes + client buffers (what maxmemory is compared with) */
-unsigned long long srv_used_memory(server *s);    /* also moves the peak (mem_peak) */
+unsigned long long srv_used_memory(server *s); /* also moves the peak (mem_peak) */
+void srv_inst_sample(server *s); /* the cron's sample of INFO's instantaneous_* rates */
 void srv_mem_host(void *ctx, data_mem_host *out); /* MEMORY STATS's host figures (data.h) */
 void srv_reply_bulk(client *c, const char *p, size_t len);
 void srv_reply_cstr(client *c, const char *s); /* bulk */
