@@ -20,6 +20,7 @@
  * with no secret) the relay AUTHs as the default user with requirepass and every request runs
  * as that user on the leader (the client's own user is checked here). */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -177,6 +178,124 @@ static long reply_len(const char *p, size_t len)
     return (long)pos;
 }
 
+/* A relayed transaction's own commands. The leader runs a follower's MULTI ... EXEC on the
+ * relay connection, which is not the client's: what belongs to the client's connection
+ * (SUBSCRIBE and the rest of pub/sub, AUTH, CLIENT SETNAME / ID / PAUSE ..., the host's
+ * multi_local) would act on the relay there, or be refused. The follower relays PING in its
+ * place and, once EXEC's array comes, runs the command here for the client, its replies in
+ * PING's place in the array (the command's position in the transaction is kept; the data
+ * commands around it ran atomically on the leader). A PUBLISH's count is this node's
+ * receivers, as outside a transaction (counted in its turn: after the SUBSCRIBEs before it
+ * in the transaction, as Redis would). An EXEC that did not run (EXECABORT, a WATCH that
+ * failed: no array) runs none of them, as in Redis. */
+typedef struct nexec_step {
+    int index;  /* in the transaction */
+    size_t off; /* its command in cmds */
+    bool local; /* else a PUBLISH / SPUBLISH: answered with this node's receivers */
+} nexec_step;
+
+struct nexec_plan {
+    uint64_t seq; /* EXEC's request number: relay_answered when its reply comes */
+    int n_cmds;   /* the transaction's commands: EXEC's array has as many */
+    nexec_step *steps;
+    int n, cap;
+    resp_buf cmds; /* the local commands, as nentry_put_args writes them */
+};
+
+static void plan_free(struct nexec_plan *p)
+{
+    if (!p) return;
+    free(p->steps);
+    resp_buf_deinit(&p->cmds);
+    free(p);
+}
+
+static int plan_add(struct nexec_plan *p, int index, bool local, int argc, const data_arg *argv)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 8;
+        nexec_step *st = realloc(p->steps, (size_t)cap * sizeof(*st));
+        if (!st) return -1;
+        p->steps = st;
+        p->cap = cap;
+    }
+    nexec_step *st = &p->steps[p->n++];
+    *st = (nexec_step){index, p->cmds.len, local};
+    size_t need = 4;
+    for (int i = 0; i < argc; i++)
+        need += 4 + argv[i].len;
+    if (resp_buf_reserve(&p->cmds, need) < 0) return -1;
+    nentry_put_args(&p->cmds, argc, argv);
+    return 0;
+}
+
+/* EXEC's reply r (one whole reply) for c with its plan applied, into c's output; false: r is
+ * no array of the transaction's size (EXECABORT, a failed WATCH's null, TRYAGAIN), nothing
+ * was written. */
+static bool plan_apply(node *nd, client *c, struct nexec_plan *p, const char *r, size_t len)
+{
+    if (len < 4 || r[0] != '*') return false;
+    long long n = 0;
+    size_t i = 1;
+    for (; i < len && r[i] >= '0' && r[i] <= '9' && n <= INT_MAX; i++)
+        n = n * 10 + (r[i] - '0');
+    if (i + 1 >= len || r[i] != '\r' || n != p->n_cmds) return false;
+    const node_host *h = nd->host;
+    size_t pos = i + 2, from = 0; /* r[from, pos): passed on unchanged, not written yet */
+    data_arg *argv = NULL;
+    int cap = 0, k = 0;
+    for (int e = 0; e < p->n_cmds; e++) {
+        long el = reply_len(r + pos, len - pos);
+        SYN_ASSERT(el > 0); /* r is one whole reply */
+        const nexec_step *st = k < p->n && p->steps[k].index == e ? &p->steps[k++] : NULL;
+        if (st && (st->local || r[pos] == ':')) {
+            h->reply_part(c->conn, r + from, pos - from);
+            from = pos + (size_t)el;
+        }
+        int argc = 0;
+        if (st) {
+            size_t off = st->off;
+            argc = nentry_get_args((const uint8_t *)p->cmds.data, p->cmds.len, &off, &argv, &cap);
+            SYN_ASSERT(argc > 0);
+        }
+        if (st && st->local) {
+            h->dispatch(c->conn, argc, argv);
+        } else if (st && r[pos] == ':') { /* counted now: after the SUBSCRIBEs before it */
+            char num[32];
+            int nl = snprintf(num, sizeof(num), ":%lld\r\n", npubsub_receivers(nd, argc, argv));
+            h->reply_part(c->conn, num, (size_t)nl);
+        }
+        pos += (size_t)el;
+    }
+    free(argv);
+    h->reply_raw(c->conn, r + from, len - from); /* the reply is whole: what was held follows */
+    return true;
+}
+
+/* c's reply r (one whole reply) as the client gets it: EXEC's with its plan applied */
+static void deliver(node *nd, client *c, const char *r, size_t len)
+{
+    struct nexec_plan *p = c->exec_plan;
+    if (p && p->seq == c->relay_answered)
+        c->exec_plan = NULL;
+    else
+        p = NULL;
+    /* a change this node reads itself: answered once applied here (and whatever follows it
+     * for c waits behind it) */
+    uint64_t need =
+        c->await_seq == c->relay_answered && c->applied_seq < c->await_seq && r[0] != '-'
+            ? c->await_seq
+            : 0;
+    if (need || c->held_reply) {
+        /* not an EXEC's with a plan: EXEC is relayed once every earlier reply left */
+        node_hold_reply(nd, c, r, len, need);
+    } else {
+        if (!p || !plan_apply(nd, c, p, r, len)) nd->host->reply_raw(c->conn, r, len);
+        node_client_done(nd, c);
+    }
+    plan_free(p);
+}
+
 static void fconn_close(fconn *fc, const char *why)
 {
     if (fc->fd >= 0) {
@@ -197,6 +316,10 @@ static void fconn_close(fconn *fc, const char *why)
         fc->w_n--;
         if (!c || is_marker(c)) continue;
         c->relay_answered++;
+        if (c->exec_plan && c->exec_plan->seq == c->relay_answered) { /* its EXEC failed */
+            plan_free(c->exec_plan);
+            c->exec_plan = NULL;
+        }
         node_release_reply(fc->f->n, c); /* replies received before go first */
         nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
         node_client_done(fc->f->n, c);
@@ -364,18 +487,7 @@ static void fconn_read(fconn *fc)
                 p = num;
                 len = (size_t)snprintf(num, sizeof(num), ":%lld\r\n", pub);
             }
-            /* a change this node reads itself: answered once applied here (and whatever
-             * follows it for c waits behind it) */
-            uint64_t need =
-                c->await_seq == c->relay_answered && c->applied_seq < c->await_seq && p[0] != '-'
-                    ? c->await_seq
-                    : 0;
-            if (need || c->held_reply) {
-                node_hold_reply(nd, c, p, len, need);
-            } else {
-                nd->host->reply_raw(c->conn, p, len);
-                node_client_done(nd, c);
-            }
+            deliver(nd, c, p, len);
         }
         pos += (size_t)rl;
     }
@@ -771,15 +883,27 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     if (push_waiter(fc, NULL) < 0) return -ENOMEM;
     size_t off = 0;
     data_arg *argv = NULL;
-    int cap = 0, k;
+    int cap = 0, k, index = 0;
     int db = c->db;
+    struct nexec_plan *plan = NULL;
+    static const data_arg ping[1] = {{"PING", 4}};
     while ((k = h->multi_next(c->conn, &off, &argv, &cap)) > 0) {
         long long sel;
         if (k == 2 && is_cmd(&argv[0], "select") && syn_string2ll(argv[1].ptr, argv[1].len, &sel) &&
             sel >= 0 && sel < data_databases(f->n->ds))
             db = (int)sel;
-        add_command(obuf(fc), k, argv);
+        bool local = h->multi_local && h->multi_local(c->conn, k, argv);
+        bool pub = !local && npubsub_receivers(f->n, k, argv) >= 0;
+        if ((local || pub) && ((!plan && !(plan = calloc(1, sizeof(*plan)))) ||
+                               plan_add(plan, index, local, k, argv) < 0)) {
+            plan_free(plan);
+            free(argv);
+            return -ENOMEM;
+        }
+        index++;
+        add_command(obuf(fc), local ? 1 : k, local ? ping : argv);
         if (push_waiter(fc, NULL) < 0) { /* the +QUEUED replies are dropped */
+            plan_free(plan);
             free(argv);
             return -ENOMEM;
         }
@@ -787,7 +911,16 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     free(argv);
     data_arg e[1] = {{"EXEC", 4}};
     add_request(f, fc, c, c->relay_sent + 1, 1, e); /* EXEC's waiter is pushed next */
-    if (push_waiter(fc, c) < 0) return -ENOMEM;
+    if (push_waiter(fc, c) < 0) {
+        plan_free(plan);
+        return -ENOMEM;
+    }
+    if (plan) {
+        plan->seq = c->relay_sent;
+        plan->n_cmds = index;
+        plan_free(c->exec_plan);
+        c->exec_plan = plan;
+    }
     if (db != c->db) {
         /* a SELECT inside: the client stays in that database after EXEC (as in Redis, unless
          * the leader aborts the transaction: docs/cluster.md), and the relay is put there */
@@ -856,6 +989,8 @@ static void own_free(fconn *fc)
 
 void fwd_client_freed(fwd *f, client *c)
 {
+    plan_free(c->exec_plan);
+    c->exec_plan = NULL;
     if (c->relay) {
         fconn *fc = c->relay;
         own_abandon(fc, c);

@@ -88,6 +88,10 @@ typedef struct node_client {
      * number of one whose entry this node applied before its reply came: the host holds the
      * connection's own invalidations until then (they follow the reply, as in Redis) */
     uint64_t relay_sent, relay_answered, hold_until;
+    /* follower: the connection's own commands in its relayed MULTI (SUBSCRIBE, AUTH, CLIENT
+     * SETNAME ...), run here as EXEC's reply comes, and the receivers of its PUBLISHes here
+     * (fwd.c "A relayed transaction's own commands"); NULL = none */
+    struct nexec_plan *exec_plan;
     /* follower: a relayed change of replicated state it reads itself (CONFIG SET of the
      * cluster's settings, ACL SETUSER, SCRIPT LOAD, FUNCTION LOAD ...: fwd.c awaits_apply; its
      * request number) is answered once this node has applied its entry too (applied_seq: the
@@ -132,6 +136,13 @@ typedef struct {
     int (*multi_count)(void *conn);
     int (*multi_next)(void *conn, size_t *off, data_arg **argv, int *cap);
     void (*multi_reset)(void *conn);
+    /* follower: whether a command queued in conn's MULTI belongs to the connection rather
+     * than to the data (SUBSCRIBE, AUTH, CLIENT SETNAME ...): the leader runs PING in its
+     * place and `dispatch` runs it here as EXEC's reply comes, its replies in PING's place in
+     * EXEC's array, the rest of which goes through reply_part (as reply_raw, but the pieces
+     * of one reply: nothing else may come between them). May be NULL. */
+    bool (*multi_local)(void *conn, int argc, const data_arg *argv);
+    void (*reply_part)(void *conn, const char *p, size_t len);
     /* a command of an applied EXEC that is not a data command (PING, ...): runs for conn only */
     void (*dispatch)(void *conn, int argc, const data_arg *argv);
     void *host;

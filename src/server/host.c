@@ -13,6 +13,34 @@ static void h_reply_raw(void *conn, const char *p, size_t len)
     if (c->trk) srv_tracking_release(c->srv, c);
 }
 
+static void h_reply_part(void *conn, const char *p, size_t len)
+{
+    client *c = conn;
+    if (len) SRV_REPLY(c, resp_buf_append(&c->out, p, len));
+}
+
+/* A command queued in a MULTI this follower relays that acts on the client's own connection,
+ * run here as EXEC's reply comes (fwd.c "A relayed transaction's own commands"): on the
+ * leader's relay connection it would subscribe, authenticate, name or pause the relay (or be
+ * refused: dispatch.c relay_breaking). CLIENT KILL and UNBLOCK stay relayed (they could end
+ * this very client, or a blocked wait, in the middle of EXEC's reply); REPLY, TRACKING and
+ * MONITOR stay refused. */
+static bool h_multi_local(void *conn, int argc, const data_arg *argv)
+{
+    (void)conn;
+    static const char *const own[] = {"subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
+                                      "punsubscribe", "sunsubscribe", "auth"};
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        if (data_arg_is(&argv[0], own[i])) return true;
+    static const char *const client_subs[] = {"id",       "setname",     "getname", "info",
+                                              "list",     "pause",       "unpause", "no-evict",
+                                              "getredir", "trackinginfo"};
+    if (argc < 2 || !data_arg_is(&argv[0], "client")) return false;
+    for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++)
+        if (data_arg_is(&argv[1], client_subs[i])) return true;
+    return false;
+}
+
 static void h_mark_pending(void *conn)
 {
     srv_client_mark_pending(conn);
@@ -115,6 +143,8 @@ void srv_host_init(server *s)
         .multi_next = h_multi_next,
         .multi_reset = h_multi_reset,
         .dispatch = h_dispatch,
+        .multi_local = h_multi_local,
+        .reply_part = h_reply_part,
         .scripts = s->se,
         .host = s,
         .applied_writes = &s->stats.applied_writes,
