@@ -25,9 +25,8 @@ static void h_reply_part(void *conn, const char *p, size_t len)
  * refused: dispatch.c relay_breaking). CLIENT KILL and UNBLOCK stay relayed (they could end
  * this very client, or a blocked wait, in the middle of EXEC's reply); REPLY, TRACKING and
  * MONITOR stay refused. */
-static bool h_multi_local(void *conn, int argc, const data_arg *argv)
+static bool is_multi_local(int argc, const data_arg *argv)
 {
-    (void)conn;
     static const char *const own[] = {"subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
                                       "punsubscribe", "sunsubscribe", "auth"};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
@@ -39,6 +38,17 @@ static bool h_multi_local(void *conn, int argc, const data_arg *argv)
     for (size_t i = 0; i < sizeof(client_subs) / sizeof(client_subs[0]); i++)
         if (data_arg_is(&argv[1], client_subs[i])) return true;
     return false;
+}
+
+static bool h_multi_local(void *conn, int argc, const data_arg *argv)
+{
+    if (!is_multi_local(argc, argv)) return false;
+    /* the leader runs PING in its place as the client's user: one who may not is refused
+     * there as before, rather than have its whole transaction aborted for a PING */
+    client *c = conn;
+    static const data_arg ping[1] = {{"PING", 4}};
+    const char *why;
+    return !srv_acl_exec_denied(c->srv, c, 1, ping, &why);
 }
 
 static void h_mark_pending(void *conn)

@@ -545,6 +545,20 @@ def test_connection_commands_in_a_relayed_transaction_run_on_the_follower(make_c
     r.execute_command("AUTH", "pw")
     assert r.config_set("requirepass", "")
 
+    # a user who may not PING: the SUBSCRIBE is relayed as it is (and refused there), the
+    # rest of the transaction runs instead of being aborted for the PING
+    assert leader.client().acl_setuser("np", enabled=True, passwords=["+p"],
+                                       commands=["+@all", "-ping"], keys=["*"], channels=["*"])
+    u = _raw(f)
+    try:
+        _send(u, ("AUTH", "np", "p"), ("MULTI",), ("SUBSCRIBE", "t3"), ("SET", "k3", "1"),
+              ("EXEC",))
+        _expect(u, b"+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-ERR 'SUBSCRIBE' inside MULTI "
+                   b"is not supported through a follower: run it outside the transaction, or on "
+                   b"the leader\r\n+OK\r\n")
+    finally:
+        u.close()
+
     # WATCH failed: EXEC is null, the SUBSCRIBE in it did not run
     w = _raw(f)
     try:
