@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "server/server.h"
+#include "util/strconv.h"
 #include "util/log.h"
 
 static int arg_is(const data_arg *a, const char *s)
@@ -119,6 +120,65 @@ void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv)
     srv_reply_cstr(c, "master");
     srv_reply_int(c, 0);
     srv_reply_array(c, 0);
+}
+
+/* Redis replication and Redis Cluster commands. A synod node is never a Redis replica (every
+ * member is a Raft voter and ROLE says master): REPLICAOF / SLAVEOF NO ONE is +OK (there is
+ * nothing to stop), anything that would start or serve a Redis replication stream (REPLICAOF
+ * host port, SYNC, PSYNC, REPLCONF) or a replica failover (FAILOVER) is refused with what to do
+ * instead; ASKING answers as a Redis with cluster support disabled. */
+void srv_cmd_replicaof(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc;
+    if (arg_is(&argv[1], "no") && arg_is(&argv[2], "one")) {
+        srv_reply_status(c, "OK");
+        return;
+    }
+    long long port;
+    if (!syn_string2ll(argv[2].ptr, argv[2].len, &port) || port < 0 || port > 65535) {
+        srv_reply_error(c, "ERR Invalid master port");
+        return;
+    }
+    srv_reply_error(c, "ERR synod nodes do not replicate from a Redis master: every member of a "
+                       "cluster is a Raft voter (SYNOD MEMBER ADD adds a node)");
+}
+
+void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    if (argc == 2 && arg_is(&argv[1], "abort")) {
+        srv_reply_error(c, "ERR No failover in progress.");
+        return;
+    }
+    srv_reply_error(c, "ERR FAILOVER is not supported by synod: use SYNOD TRANSFER-LEADER "
+                       "[node-id] on the leader");
+}
+
+void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, "ERR synod has no Redis replication stream (SYNC, PSYNC, REPLCONF): its "
+                       "replicas are Raft members; BGSAVE writes a snapshot of this node");
+}
+
+void srv_cmd_asking(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s, (void)argc, (void)argv;
+    srv_reply_error(c, "ERR This instance has cluster support disabled");
+}
+
+/* LOLWUT [VERSION v]: Redis draws art for versions 5 and 6; synod has none and answers every
+ * version with the line Redis ends with. */
+void srv_cmd_lolwut(server *s, client *c, int argc, const data_arg *argv)
+{
+    (void)s;
+    long long v;
+    if (argc >= 3 && arg_is(&argv[1], "version") && !syn_string2ll(argv[2].ptr, argv[2].len, &v)) {
+        srv_reply_error(c, "ERR value is not an integer or out of range");
+        return;
+    }
+    static const char line[] = "Redis ver. " SRV_REDIS_VERSION "\n";
+    srv_reply_verbatim(c, line, sizeof(line) - 1);
 }
 
 /* DEBUG and MODULE as Redis 7.0 answers them with enable-debug-command and

@@ -409,6 +409,11 @@ void srv_cmd_bgrewriteaof(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_lastsave(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_shutdown(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_role(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_replicaof(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_asking(server *s, client *c, int argc, const data_arg *argv);
+void srv_cmd_lolwut(server *s, client *c, int argc, const data_arg *argv);
 void srv_cmd_debug(server *s, client *c, int argc, const data_arg *argv);
 /* DEBUG (unless enable-debug-command allows this client), MODULE LOAD/LOADEX/UNLOAD (Redis's
  * protected commands): refused before MULTI queues them (1: answered) */

@@ -29,6 +29,14 @@ CASES = [
         ("CLIENT", "FOO"), ("CLIENT", "foo", "bar"), ("CONFIG", "FOO"), ("COMMAND", "FOO"),
         ("CLIENT",), ("CONFIG",),
     ]),
+    # synod is never a Redis replica (ROLE: master) and has no Redis Cluster: Redis 7.0's
+    # answers on a master without cluster support; LOLWUT's text names the version (shape only)
+    ("replication_cluster_stubs", [
+        ("REPLICAOF", "NO", "ONE"), ("slaveof", "no", "one"), ("REPLICAOF", "h", "port"),
+        ("REPLICAOF", "h", "99999"), ("REPLICAOF", "h", "-1"), ("REPLICAOF",), ("SLAVEOF", "a"),
+        ("FAILOVER", "ABORT"), ("ASKING",), ("ASKING", "x"), ("ROLE",), SHAPE("LOLWUT",),
+        SHAPE("LOLWUT", "VERSION", "5"), ("LOLWUT", "VERSION", "abc"), SHAPE("LOLWUT", "x"),
+    ]),
     ("client_name", [
         ("CLIENT", "GETNAME"), ("CLIENT", "SETNAME", "conn1"), ("CLIENT", "GETNAME"),
         ("CLIENT", "SETNAME", "a b"), ("CLIENT", "SETNAME", "a\nb"), ("CLIENT", "SETNAME", "\x01"),
@@ -722,3 +730,16 @@ def test_client_kill_filters_spare_others(pair, connect):
     for o in others:
         assert o.call("PING") == b"+PONG\r\n"
         o.close()
+
+
+def test_replication_stream_commands_are_refused_clearly(pair):
+    """REPLICAOF host port, SYNC, PSYNC, REPLCONF and FAILOVER would start or serve Redis
+    replication, which synod does not have: an error that says what to use instead (Redis
+    itself would connect, stream an RDB, or fail for want of replicas)."""
+    for args in [("REPLICAOF", "127.0.0.1", "6379"), ("SYNC",), ("PSYNC", "?", "-1"),
+                 ("REPLCONF", "listening-port", "1"), ("FAILOVER",)]:
+        t = parse(pair.tgt.call(*args))
+        assert t[0] == "error", (args, t)
+        msg = t[1].decode()
+        assert "synod" in msg and ("Raft" in msg or "TRANSFER-LEADER" in msg), (args, msg)
+    assert pair.tgt.call("LOLWUT") == b"$17\r\nRedis ver. 7.0.0\n\r\n"
