@@ -1200,6 +1200,7 @@ static const struct {
     {"flushdb", "keyspace write slow dangerous"},
     {"keys", "keyspace read slow dangerous"},
     {"restore", "keyspace write slow dangerous"},
+    {"restore-asking", "keyspace write slow dangerous"},
     {"sort", "write set sortedset list slow dangerous"},
     {"sort_ro", "read set sortedset list slow dangerous"},
     {"pfdebug", "write hyperloglog admin slow dangerous"},
@@ -1277,6 +1278,7 @@ static const struct {
     {"pfselftest", "admin"},
     {"publish", "pubsub loading stale fast"},
     {"spublish", "pubsub loading stale fast"},
+    {"restore-asking", "write denyoom asking"},
 };
 
 static const char *data_flags_find(const char *name)

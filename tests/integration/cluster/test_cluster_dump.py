@@ -68,7 +68,8 @@ def _writer(node, seed, rounds, errors, restores):
                     continue
                 ttl = rng.choice(["0", "0", str(rng.randrange(50000, 100000)),
                                   "abs"])  # fmt: skip
-                args = ["RESTORE", dst, ttl, payload, "REPLACE"]
+                # RESTORE-ASKING is RESTORE under Redis Cluster's name (logged as itself)
+                args = [rng.choice(["RESTORE", "RESTORE-ASKING"]), dst, ttl, payload, "REPLACE"]
                 if ttl == "abs":
                     args[2] = str(int(time.time() * 1000) + 200000)
                     args.append("ABSTTL")

@@ -184,6 +184,10 @@ ERROR_STEPS = [
     ("RESTORE", "k", "4102444800000", HELLO, "ABSTTL"), ("PEXPIRETIME", "k"),
     ("RESTORE", "new", "1", HELLO, "absttl"), ("EXISTS", "new"),
     ("RESTORE", "k", "0", HELLO, "REPLACE", "REPLACE"), ("TTL", "k"),
+    # RESTORE-ASKING: RESTORE under Redis Cluster's name
+    ("RESTORE-ASKING", "k", "0", HELLO), ("RESTORE-ASKING", "ra", "0", HELLO), ("GET", "ra"),
+    ("restore-asking", "ra", "0", BAD_CRC, "REPLACE"), ("RESTORE-ASKING", "ra", "x", HELLO),
+    ("RESTORE-ASKING", "ra", "0"),
 ]  # fmt: skip
 
 
