@@ -1042,7 +1042,10 @@ static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
         set_each(src, copy_member, &x);
         return x.e;
     case DT_ZSET:
-        x.e = zset_new_entry(c->ds, key->ptr, key->len, ex);
+        /* Redis copies a skiplist as a skiplist: its scores of -0 stay -0 */
+        x.e = strcmp(zset_encoding(src), "skiplist") == 0
+                  ? zset_new_loading(c->ds, key->ptr, key->len, ex)
+                  : zset_new_entry(c->ds, key->ptr, key->len, ex);
         zset_each(src, copy_zelement, &x);
         return x.e;
     case DT_STREAM: return stream_copy(mem, src, key->ptr, key->len);

@@ -569,11 +569,16 @@ dentry *dump_decode(data_store *ds, const char *key, size_t klen, int64_t expire
     case RDB_T_ZSET_2:
     case RDB_T_ZSET_ZIPLIST:
     case RDB_T_ZSET_LISTPACK:
-        e = zset_new_entry(ds, key, klen, expire_ms);
-        if (type == RDB_T_ZSET_ZIPLIST || type == RDB_T_ZSET_LISTPACK)
+        if (type == RDB_T_ZSET_ZIPLIST || type == RDB_T_ZSET_LISTPACK) {
+            e = zset_new_entry(ds, key, klen, expire_ms);
             r = fill_blob(ds, e, &in, type == RDB_T_ZSET_ZIPLIST);
-        else if (dump_rd_count(&in, &n) == 0)
-            r = fill_zset_rdb(ds, e, &in, n, type == RDB_T_ZSET_2);
+        } else {
+            /* as Redis: into a skiplist, converted once loaded if it fits (a score of -0 added
+             * to the compact encoding first would have become 0) */
+            e = zset_new_loading(ds, key, klen, expire_ms);
+            if (dump_rd_count(&in, &n) == 0) r = fill_zset_rdb(ds, e, &in, n, type == RDB_T_ZSET_2);
+            if (r == 0) zset_loaded(ds, e, 0);
+        }
         break;
     case RDB_T_HASH:
     case RDB_T_HASH_ZIPLIST:

@@ -287,12 +287,13 @@ static dentry *load_zset(snap_in *in, data_store *ds, const char *k, size_t kl, 
     size_t ml;
     double score;
     if (in_u(in, 4, &n) < 0 || n == 0 || n > in->left / 12) return NULL;
-    dentry *e = zset_new_entry(ds, k, kl, ex);
+    dentry *e = zset_new_loading(ds, k, kl, ex);
     for (uint64_t i = 0; i < n; i++) {
         if (in_str(in, &m, &ml) < 0 || in_u(in, 8, &bits) < 0) goto bad;
         memcpy(&score, &bits, 8);
         if (score != score || !zset_put(ds, e, m, ml, score)) goto bad;
     }
+    zset_loaded(ds, e, 1); /* the same scores, -0 included */
     return e;
 bad:
     dentry_free(&ds->mem, e);

@@ -477,6 +477,49 @@ static void to_big(zset *z, const uint64_t seed[2])
     if (buf) dmem_free(z->mem, buf);
 }
 
+/* A big set back in the compact encoding, its elements appended in order. A score of -0 becomes
+ * 0 there (callers that must keep it check first). */
+static void to_compact(zset *z)
+{
+    zbig *b = ZB(z);
+    zset c = {.mem = z->mem};
+    for (znode *x = b->head->lv[0].fwd; x; x = x->lv[0].fwd) {
+        double score = x->score == 0 ? 0.0 : x->score;
+        size_t ml = zn_ml(x), size = pk_size(score, ml);
+        uint32_t off = c.used;
+        pk_open(&c, off, size);
+        pk_write(c.u.buf + off, score, x->m, ml, size);
+        c.len++;
+    }
+    SYN_ASSERT(c.len == z->len);
+    dict_deinit(&b->d, free_member, z->mem);
+    dmem_free(z->mem, b->head);
+    dmem_free(z->mem, b);
+    z->big = 0;
+    z->u.buf = c.u.buf;
+    z->used = c.used;
+    z->cap = c.cap;
+}
+
+dentry *zset_new_loading(data_store *ds, const char *key, size_t klen, int64_t expire_ms)
+{
+    dentry *e = zset_new_entry(ds, key, klen, expire_ms);
+    to_big(zs_of(e), ds->hash_seed);
+    return e;
+}
+
+void zset_loaded(data_store *ds, dentry *e, int keep_neg_zero)
+{
+    zset *z = zs_of(e);
+    SYN_ASSERT(z->big);
+    if (z->len > (uint64_t)ds->zset_max_entries) return;
+    for (znode *x = ZB(z)->head->lv[0].fwd; x; x = x->lv[0].fwd) {
+        if (zn_ml(x) > (size_t)ds->zset_max_value) return;
+        if (keep_neg_zero && x->score == 0 && signbit(x->score)) return;
+    }
+    to_compact(z);
+}
+
 /* ---- element access over both encodings ---- */
 
 /* the compact element holding member: its byte offset, or UINT32_MAX */

@@ -18,6 +18,13 @@ typedef struct zset zset;
 /* A new empty zset entry. Callers add an element before the key becomes visible. */
 dentry *zset_new_entry(data_store *ds, const char *key, size_t klen, int64_t expire_ms);
 void zset_free(size_t *mem, dentry *e);
+/* Loading a value as Redis does (RESTORE, a snapshot, COPY of a skiplist): a new empty entry
+ * in the big encoding, then zset_put of every element (a score of -0 stays -0, which the compact
+ * encoding turns into 0: in Redis too, the value depends on the encoding an element was added
+ * to), then zset_loaded, which goes back to the compact encoding if the elements fit its limits
+ * (with keep_neg_zero, only if no score is -0: a snapshot must load the very same values). */
+dentry *zset_new_loading(data_store *ds, const char *key, size_t klen, int64_t expire_ms);
+void zset_loaded(data_store *ds, dentry *e, int keep_neg_zero);
 uint64_t zset_len(dentry *e);
 /* Adds or updates member (score must not be NaN); 1 if new. */
 int zset_put(data_store *ds, dentry *e, const char *m, size_t ml, double score);
