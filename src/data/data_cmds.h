@@ -460,7 +460,7 @@
     X(restore, -4, DC_W | DC_M, 1, 1, 1, "OW update@i1+r0,1,0", "generic", "2.6.0",                \
       "Create a key using the provided serialized value, previously obtained using DUMP.",         \
       cmd_restore)                                                                                 \
-    X(restore - asking, -4, DC_W | DC_M, 1, 1, 1, "OW update@i1+r0,1,0", "server", "3.0.0",        \
+    X(restore_asking, -4, DC_W | DC_M, 1, 1, 1, "OW update@i1+r0,1,0", "server", "3.0.0",          \
       "An internal command for migrating keys in a cluster", cmd_restore)                          \
     X(migrate_del, -3, DC_W, 1, -1, 2, "RM delete@i1+r-1,2,0", "generic", "2.6.0",                 \
       "Internal: MIGRATE's deletion, of each key whose digest is still the one given",             \

@@ -14,9 +14,18 @@ struct data_cmd {
     size_t nlen; /* strlen(info.name): data_cmd_lookup runs for every request and entry */
 };
 
+/* A command's name is its X-macro token stringified, but for the names a C identifier cannot
+ * spell: DATA_NAME_<token> gives them as "~, name" and DATA_NAME picks that over #token. */
+#define DATA_NAME_restore_asking ~, "restore-asking"
+#define DATA_NAME_2ND(a, b, ...) b
+#define DATA_NAME_PICK(...)      DATA_NAME_2ND(__VA_ARGS__)
+#define DATA_NAME(token)         DATA_NAME_PICK(DATA_NAME_##token, #token, ~)
+
 static const data_cmd cmd_table[] = {
 #define DATA_X(name, arity, flags, fk, lk, step, specs, group, since, summary, fn)                 \
-    {{#name, arity, flags, fk, lk, step, group, summary, since, specs}, fn, sizeof(#name) - 1},
+    {{DATA_NAME(name), arity, flags, fk, lk, step, group, summary, since, specs},                  \
+     fn,                                                                                           \
+     sizeof(DATA_NAME(name)) - 1},
     DATA_COMMANDS(DATA_X)
 #undef DATA_X
 };

@@ -204,6 +204,7 @@ static const ev_spec specs[] = {
     {"rename", G, EV_TWO, "rename_from", "rename_to", 0},
     {"renamenx", G, EV_TWO, "rename_from", "rename_to", 0},
     {"restore", G, EV_FIRST, "restore", NULL, 0},
+    {"restore-asking", G, EV_FIRST, "restore", NULL, 0},
     {"rpop", L, EV_FIRST, "rpop", NULL, 0},
     {"rpoplpush", L, EV_LMOVE, "rpop", "lpush", 0},
     {"rpush", L, EV_FIRST, "rpush", NULL, 0},

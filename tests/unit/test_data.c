@@ -856,6 +856,9 @@ static void command_table(void **state)
         assert_string_equal(data_cmd_describe(c)->name, names[i]);
     }
     assert_ptr_equal(data_cmd_lookup("GeT", 3), data_cmd_lookup("get", 3));
+    assert_string_equal(data_cmd_describe(data_cmd_lookup("RESTORE-ASKING", 14))->name,
+                        "restore-asking");
+    assert_null(data_cmd_lookup("restore_asking", 14));
     assert_null(data_cmd_lookup("nosuch", 6));
     assert_null(data_cmd_lookup("", 0));
     for (size_t i = 0; i < data_cmd_count(); i++) {
@@ -867,6 +870,10 @@ static void command_table(void **state)
             assert_true(((in->flags & DATA_CMD_WRITE) != 0) !=
                         ((in->flags & DATA_CMD_READONLY) != 0));
         assert_ptr_equal(data_cmd_lookup(in->name, strlen(in->name)), data_cmd_at(i));
+        /* a name a client can send: lower-case letters, '_' and '-' (no space a formatter
+         * put into an X-macro token, "restore - asking") */
+        for (const char *p = in->name; *p; p++)
+            assert_true((*p >= 'a' && *p <= 'z') || *p == '_' || *p == '-');
         char up[32]; /* any case; and no prefix or extension of a name is found for it */
         size_t n = strlen(in->name);
         assert_true(n < sizeof up - 1);
