@@ -14,7 +14,9 @@
  * on the same keys, then numbers, ids, ranges, patterns and option keywords), 0xE0..0xEF the
  * word the next byte picks (the later words), 0xF0..0xFE takes that many raw bytes less 0xF0
  * from the input, 0xFF as many as the next byte says.
- * Text form: lines of space-separated words, the first the command's name (pseudo names too).
+ * Text form: lines of space-separated words, the first the command's name (pseudo names too),
+ * run with the rewrite and the blocking form unless the line starts with '!'; the word @last
+ * stands for the last bulk reply.
  *
  * What runs is what a node does: write commands rewritten (when asked) then executed, lazily
  * expired keys deleted after each command (data_take_expired + data_expire_key), blocked calls
@@ -565,6 +567,13 @@ static int decode_text(input *in, data_arg *argv, int *flags)
         in->left--;
     }
     if (in->left == 0) return 0;
+    memcpy(last_arg, last_bulk, last_bulk_len);
+    last_arg_len = last_bulk_len;
+    if (*in->p == '!') { /* as given: no rewrite, no blocking form */
+        *flags = 0;
+        in->p++;
+        in->left--;
+    }
     const uint8_t *nl = memchr(in->p, '\n', in->left);
     size_t line = nl ? (size_t)(nl - in->p) : in->left;
     const char *s = (const char *)in->p, *end = s + line;
@@ -578,7 +587,9 @@ static int decode_text(input *in, data_arg *argv, int *flags)
         const char *w = s;
         while (s < end && *s != ' ')
             s++;
-        argv[argc++] = (data_arg){w, (size_t)(s - w)};
+        argv[argc] = (data_arg){w, (size_t)(s - w)};
+        if (data_arg_is(&argv[argc], "@last")) argv[argc] = (data_arg){last_arg, last_arg_len};
+        argc++;
     }
     return argc;
 }
