@@ -76,8 +76,16 @@ deps:
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
+# Each unit binary as its own goal: the gate runs them -j$(JOBS) beside its other extra stages.
+UNIT_RUNS := $(addprefix unit-run/,$(notdir $(UNIT_BINS)))
+.PHONY: $(UNIT_RUNS)
+$(UNIT_RUNS): unit-run/%: build/asan/tests/%
+	@echo "== $<"; $<
+
+# $(JOBS) pytest workers (pytest-xdist), each test file on one worker in its order; each worker
+# hands out its own slice of ports (cluster/harness.py free_ports).
 integration: build/rel/synod
-	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider --durations=15 .
+	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider --durations=15 -n $(JOBS) --dist loadfile .
 
 lint:
 	@bash scripts/lint.sh
@@ -88,14 +96,14 @@ fmt:
 check-fmt:
 	@clang-format --dry-run --Werror $(FMT_FILES) && echo "format: ok"
 
-# The whole gate CI runs. The extra stages (simulator, fuzzers, bug checks) are CPU-bound and
-# independent, so they run $(JOBS) at a time; --output-sync keeps each one's output in one piece.
-# The integration tests run alone: their fault tests are timing-sensitive.
+# The whole gate CI runs. The extra stages (unit tests, simulator, fuzzers, bug checks) are
+# CPU-bound and independent, so they run $(JOBS) at a time; --output-sync keeps each one's output
+# in one piece. The integration tests run after them, $(JOBS) files at a time (their fault tests
+# wait for what they assert, with bounds meant for a loaded machine; kept under 10 minutes).
 test: deps
 	$(MAKE) -j$(JOBS) all $(UNIT_BINS)
 	$(MAKE) check-fmt lint
-	$(MAKE) unit
-	$(MAKE) -j$(JOBS) --output-sync=target $(TEST_EXTRA)
+	$(MAKE) -j$(JOBS) --output-sync=target $(UNIT_RUNS) $(TEST_EXTRA)
 	$(MAKE) integration
 
 run: deps build/rel/synod

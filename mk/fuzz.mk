@@ -13,7 +13,7 @@
 # there; new inputs go to build/fuzz/work/<target>/, crashes to build/fuzz/artifacts/.
 #
 #   make fuzz-build                 builds every target into build/fuzz/
-#   make fuzz-short                 each target for FUZZ_SHORT_SECONDS (15) — part of `make test`
+#   make fuzz-short                 each target for FUZZ_SHORT_SECONDS (10) — part of `make test`
 #   make fuzz                       each target for FUZZ_SECONDS (600) — the long run
 #   make fuzz FUZZ_TARGETS=fuzz_resp FUZZ_SECONDS=60 FUZZ_ARGS=-seed=1234
 #                                   one target, replaying libFuzzer's printed "Seed:"
@@ -22,7 +22,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
-FUZZ_SHORT_SECONDS ?= 15
+FUZZ_SHORT_SECONDS ?= 10
 FUZZ_ARGS ?=
 FUZZ_CFLAGS := -std=c11 -g -O1 -Isrc -D_GNU_SOURCE $(filter-out -Werror,$(WARN)) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

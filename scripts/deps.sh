@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages synod's build, tests and benchmarks need; only what is missing.
 set -euo pipefail
-pkgs=(libcmocka-dev python3-pytest python3-redis redis-tools redis-server libclang-rt-14-dev clang
+pkgs=(libcmocka-dev python3-pytest python3-pytest-xdist python3-redis redis-tools redis-server libclang-rt-14-dev clang
       etcd-server etcd-client iproute2 libssl-dev liblua5.1-0-dev lua-cjson-dev lua-bitop-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -58,18 +58,30 @@ def _ephemeral_lo():
         return 32768
 
 
+def _port_range():
+    """[lo, hi): below the ephemeral range; under pytest-xdist (make integration runs two
+    workers) each worker its own slice, so two workers never hand out the same port."""
+    lo, hi = _PORT_LO, min(_PORT_HI, _ephemeral_lo())
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if worker.startswith("gw") and worker[2:].isdigit() and count > 1:
+        k, size = int(worker[2:]), (hi - lo) // count
+        lo, hi = lo + k * size, lo + (k + 1) * size
+    return lo, hi
+
+
 def free_ports(n, host="127.0.0.1"):
     """n distinct ports free on host, below the ephemeral range (see above)."""
-    hi = min(_PORT_HI, _ephemeral_lo())
+    lo, hi = _port_range()
     out = []
     with _port_lock:
         if _port_next[0] is None:
-            _port_next[0] = random.Random(os.getpid() ^ time.time_ns()).randrange(_PORT_LO, hi)
-        for _ in range(hi - _PORT_LO):
+            _port_next[0] = random.Random(os.getpid() ^ time.time_ns()).randrange(lo, hi)
+        for _ in range(hi - lo):
             if len(out) == n:
                 break
             port = _port_next[0]
-            _port_next[0] = port + 1 if port + 1 < hi else _PORT_LO
+            _port_next[0] = port + 1 if port + 1 < hi else lo
             with socket.socket() as s:
                 try:
                     s.bind((host, port))
@@ -77,7 +89,7 @@ def free_ports(n, host="127.0.0.1"):
                     continue
             out.append(port)
     if len(out) < n:
-        raise RuntimeError(f"no {n} free ports in [{_PORT_LO}, {hi}) on {host}")
+        raise RuntimeError(f"no {n} free ports in [{lo}, {hi}) on {host}")
     return out
 
 

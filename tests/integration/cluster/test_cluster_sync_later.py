@@ -93,9 +93,10 @@ def test_follower_outside_quorum_syncs_later(make_cluster):
             quorum.resume()
         print(f"node{quorum.id} stopped: {i} sequential SETs, slow ones: {slow}")
         assert waits == str(later.id), f"the leader still waits for {waits}"
-        late = [s for s in slow if s[0] > REPICK_S]
-        # a leader still waiting for the follower that syncs later makes every SET slow (~30 ms,
-        # over a dozen of them); one or two slow ones are a loaded machine's noise
+        # a leader still waiting for the follower that syncs later makes every SET wait for its
+        # deferred fsync (~30 ms each, over a dozen of them); SETs of 10-20 ms, or one or two
+        # slower ones, are a loaded machine's noise (make test runs two test files at once)
+        late = [s for s in slow if s[0] > REPICK_S and s[1] >= 0.8 * LATER_US / 1e6]
         assert len(late) < 3, f"with node{quorum.id} stopped the other follower still synced " \
             f"later {REPICK_S} s on: {late[:5]}"
         assert c.leader() is leader, "leadership moved: the test would prove less"
