@@ -1522,9 +1522,11 @@ static bool hll_stale(node *n, const client *c, const data_arg *key)
 /* What a follower answers from its applied state, so only past the ReadIndex gate: AUTH, HELLO
  * ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET (the
  * cluster's settings are replicated: docs/cluster.md "Cluster settings"); WATCH; CLIENT
- * TRACKING ON */
+ * TRACKING ON; INFO (its keyspace, rdb_changes_since_last_save, used_memory ... count what this
+ * node applied: a client sees its own acknowledged writes in them, as on one Redis) */
 static bool reads_replicated(int argc, const data_arg *argv)
 {
+    if (arg_is(&argv[0], "info")) return true;
     if (argc >= 2 && arg_is(&argv[0], "config") && arg_is(&argv[1], "get")) return true;
     /* WATCH: stamped with this node's applied index, which must include the client's own
      * writes acknowledged before (a DEL x, WATCH x, ... EXEC failed when the DEL was applied

@@ -92,3 +92,35 @@ def test_histograms_and_expiry_events_per_node(make_cluster):
         events = {e[0] for e in r.execute_command("LATENCY", "LATEST")}
         assert {b"expire-del", b"expire-cycle"} <= events, events
         r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
+
+
+def _info(r, section):
+    return r.info(section)
+
+
+def test_info_on_a_follower_counts_the_clients_acknowledged_writes(make_cluster):
+    """INFO on a follower passes the ReadIndex gate (docs/server.md INFO): right after a write
+    through it is acknowledged (by the leader, possibly before this follower applied it), the
+    follower's INFO counts it: # Keyspace and rdb_changes_since_last_save, as on one Redis
+    (Redis's unit/bitops 'SETBIT/BITFIELD only increase dirty when the value changed' through a
+    follower). A STALE connection is answered at once, from what the node has."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    r1, r2 = rc(f1), rc(f2)
+    lagged = []
+    for i in range(150):
+        # through one follower, read back on the other one: its apply races the reply
+        w, r = (r1, r2) if i % 2 else (r2, r1)
+        dirty = _info(r, "persistence")["rdb_changes_since_last_save"]
+        w.set("k%d" % i, "v")
+        keys = _info(r, "keyspace").get("db0", {}).get("keys", 0)
+        dirty2 = _info(r, "persistence")["rdb_changes_since_last_save"]
+        if keys != i + 1 or dirty2 < dirty + 1:
+            lagged.append((i, keys, dirty, dirty2))
+    assert not lagged, f"a follower's INFO missed acknowledged writes: {lagged[:5]}"
+    # a stale reader gets the node's own view without asking the leader: still answered
+    # with the leader gone
+    r1.execute_command("SYNOD", "CONSISTENCY", "stale")
+    leader.kill()
+    assert _info(r1, "keyspace")["db0"]["keys"] == 150
