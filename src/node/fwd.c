@@ -76,6 +76,7 @@ typedef struct fconn {
     raft_id leader_id;      /* whom the proof is made for: the leader when the connection opened */
     uint64_t replies;       /* an own connection's: replies its client got */
     uint64_t unblocked_req; /* ... the request (replies + 1) SYNOD UNBLOCK-SELF was sent for */
+    uint64_t after_mark;    /* shared: SYNOD AFTER this mark goes ahead of the next request */
     struct fconn *next;
 } fconn;
 
@@ -119,6 +120,7 @@ struct fwd {
     fconn conns[2]; /* shared by every client, by protocol */
     fconn *own;     /* blocking commands' connections */
     uint64_t timer;
+    uint64_t marks; /* the last SYNOD MARK sent (fwd_send_blocking) */
 };
 
 /* Length of the first complete RESP2/RESP3 reply in p[0..len): > 0, 0 if incomplete, -1 if
@@ -298,6 +300,7 @@ static void deliver(node *nd, client *c, const char *r, size_t len)
 
 static void fconn_close(fconn *fc, const char *why)
 {
+    fc->after_mark = 0; /* the blocking commands before went to the leader that connection had */
     if (fc->fd >= 0) {
         (void)net_loop_watch(fc->f->n->loop, fc->fd, 0, NULL, NULL);
         net_tls_free(fc->tls);
@@ -735,6 +738,14 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
         int rc = fconn_start(f, fc, addr);
         if (rc < 0) return rc;
     }
+    if (fc->after_mark) { /* a blocking command went ahead on its own connection */
+        char tk[24], mk[24];
+        int tl = snprintf(tk, sizeof(tk), "%llu", (unsigned long long)f->n->origin_token);
+        int ml = snprintf(mk, sizeof(mk), "%llu", (unsigned long long)fc->after_mark);
+        data_arg a[4] = {{"SYNOD", 5}, {"AFTER", 5}, {tk, (size_t)tl}, {mk, (size_t)ml}};
+        add_command(obuf(fc), 4, a); /* no reply (node.c node_take_after) */
+        fc->after_mark = 0;
+    }
     *out = fc;
     return 0;
 }
@@ -777,13 +788,35 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
-    /* identical pipelined pops go together: the leader runs them as one entry (node_block.c) */
+    /* Blocking commands keep their place: the first goes as SYNOD MARK <token> <mark> <command>
+     * and the next request relayed on a shared connection waits on the leader for that mark
+     * (SYNOD AFTER, node.c), so a write another client sends here after this command (a DEL of
+     * the key it waits on) does not overtake it on its way to the leader. */
+    data_arg *marked = malloc((size_t)(argc + 4) * sizeof(*marked));
+    if (!marked) {
+        fconn_close(fc, "out of memory");
+        return -ENOMEM;
+    }
+    char tk[24], mk[24];
+    uint64_t mark = ++f->marks;
+    int tl = snprintf(tk, sizeof(tk), "%llu", (unsigned long long)f->n->origin_token);
+    int ml = snprintf(mk, sizeof(mk), "%llu", (unsigned long long)mark);
+    marked[0] = (data_arg){"SYNOD", 5};
+    marked[1] = (data_arg){"MARK", 4};
+    marked[2] = (data_arg){tk, (size_t)tl};
+    marked[3] = (data_arg){mk, (size_t)ml};
+    memcpy(marked + 4, argv, (size_t)argc * sizeof(*argv));
+    /* identical pipelined pops go together: the leader runs them as one entry (node_block.c),
+     * when their bytes are identical (each with the mark) */
     for (int i = 0; i <= repeats; i++) {
         int prc = push_waiter(fc, c);
         SYN_ASSERT(prc == 0); /* reserved */
-        add_command(obuf(fc), argc, argv);
+        add_command(obuf(fc), argc + 4, marked);
         c->n_async++;
     }
+    free(marked);
+    for (int i = 0; i < 2; i++)
+        f->conns[i].after_mark = mark;
     fc->last_progress_ms = net_mono_ms();
     c->async_kind = ASYNC_BLOCK;
     if (!fc->connecting) (void)fconn_write(fc);

@@ -1486,6 +1486,51 @@ static int route_migrate(node *n, client *c, int argc, const data_arg *argv)
     return rc;
 }
 
+/* Blocking commands keep their place (fwd.c): a follower relays a blocking command on a
+ * connection of its own, as SYNOD MARK <token> <mark> <command...>, and puts SYNOD AFTER <token>
+ * <mark> ahead of what it relays next on its shared relay connection, which waits here until
+ * that mark was taken: a write another client of the follower sent after the blocking command
+ * (a DEL of the key it waits on) comes after it here too, as on one Redis. Bounded: a mark that
+ * does not come in NODE_AFTER_WAIT_MS (its connection failed, a new leader) is not waited for. */
+static bool mark_taken(const node *n, uint64_t token, uint64_t mark)
+{
+    for (size_t i = 0; i < NODE_MARKS; i++)
+        if (n->marks[i].token == token && n->marks[i].mark == mark) return true;
+    return false;
+}
+
+int node_take_mark(node *n, client *c, int argc, data_arg *argv)
+{
+    if (!c->forwarded || argc < 5 || !arg_is(&argv[0], "synod") || !arg_is(&argv[1], "mark"))
+        return argc;
+    long long token, mark;
+    if (!syn_string2ll(argv[2].ptr, argv[2].len, &token) ||
+        !syn_string2ll(argv[3].ptr, argv[3].len, &mark))
+        return argc; /* not a mark: refused as an unknown SYNOD subcommand */
+    n->marks[n->marks_next % NODE_MARKS].token = (uint64_t)token;
+    n->marks[n->marks_next % NODE_MARKS].mark = (uint64_t)mark;
+    n->marks_next++;
+    memmove(argv, argv + 4, (size_t)(argc - 4) * sizeof(*argv));
+    return argc - 4;
+}
+
+int node_take_after(node *n, client *c, int argc, const data_arg *argv)
+{
+    if (!c->forwarded || argc != 4 || !arg_is(&argv[0], "synod") || !arg_is(&argv[1], "after"))
+        return NODE_LOCAL;
+    long long token, mark;
+    if (!syn_string2ll(argv[2].ptr, argv[2].len, &token) ||
+        !syn_string2ll(argv[3].ptr, argv[3].len, &mark))
+        return NODE_DONE; /* not from a follower of this version: nothing to wait for */
+    int64_t now = net_mono_ms();
+    if (!mark_taken(n, (uint64_t)token, (uint64_t)mark)) {
+        if (!c->after_since_ms) c->after_since_ms = now;
+        if (now - c->after_since_ms < NODE_AFTER_WAIT_MS) return stall(c);
+    }
+    c->after_since_ms = 0;
+    return NODE_DONE; /* no reply (as SYNOD UNBLOCK-SELF): the replies owed before go on */
+}
+
 int node_route(node *n, client *c, int argc, const data_arg *argv)
 {
     if (!c->n_async) {

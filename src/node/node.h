@@ -45,6 +45,7 @@ typedef struct node_client {
      * requests are re-run from node_before_sleep. The host sets it too. */
     bool stalled;
     int64_t stall_since_ms; /* waiting for a leader since (monotonic); 0 = not waiting */
+    int64_t after_since_ms; /* SYNOD AFTER: waiting for its mark since (monotonic); 0 = not */
     int consistency;        /* CONS_* */
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */
@@ -241,6 +242,17 @@ enum { NODE_LOCAL = 0, NODE_DONE = 1, NODE_STALL = 2 };
  * NODE_STALL: not consumed — the client waits (no leader yet, or replies of earlier requests
  * must come first); it is re-run from node_before_sleep. */
 int node_route(node *n, node_client *c, int argc, const data_arg *argv);
+
+/* A follower's relay c sent a blocking command as SYNOD MARK <token> <mark> <command...> on its
+ * own connection (fwd.c "Blocking commands keep their place"): returns the argument count of
+ * the command, which moves to argv[0] (as take_origin), and remembers the mark as taken, for the
+ * SYNOD AFTER that the follower sent behind it on its shared relay. Any other request: argc. */
+int node_take_mark(node *n, node_client *c, int argc, data_arg *argv);
+/* A relay's SYNOD AFTER <token> <mark>: NODE_STALL while that mark was not taken (at most
+ * NODE_AFTER_WAIT_MS), then NODE_DONE (it has no reply: the replies the relay is owed keep their
+ * order). Run before the ACL and other gates (the relay may run as a user without SYNOD),
+ * uncounted. Any other request: NODE_LOCAL. */
+int node_take_after(node *n, node_client *c, int argc, const data_arg *argv);
 
 /* EXEC of c's queued transaction: one log entry on the leader, relayed whole by a follower.
  * NODE_DONE (answered or on its way) or NODE_STALL (re-run later). */

@@ -132,6 +132,9 @@ typedef struct nsync_held {
     raft_message *m; /* deep copy (one allocation) */
 } nsync_held;
 
+#define NODE_MARKS         256 /* node.marks: the latest blocking commands relayed, kept */
+#define NODE_AFTER_WAIT_MS 250 /* SYNOD AFTER waits for its mark this long at most */
+
 struct node {
     net_loop *loop;
     data_store *ds;
@@ -211,6 +214,13 @@ struct node {
      * an entry proposed for a client of an earlier run of this node (whose ids start again at
      * 1) is never taken for a client of this one */
     uint64_t origin_token;
+    /* the latest blocking commands followers relayed on their own connections, as (their
+     * origin token, mark), once taken here: SYNOD AFTER waits for one (fwd.c "Blocking commands
+     * keep their place") */
+    struct {
+        uint64_t token, mark;
+    } marks[NODE_MARKS];
+    unsigned marks_next;
     int n_held_replies; /* clients with a held_reply (node.h) */
     int promote_ticks;
     data_arg *argv;

@@ -373,6 +373,15 @@ static void process_input(client *c)
                 s->argv[i].ptr = args[i].ptr;
                 s->argv[i].len = args[i].len;
             }
+            if (s->node) {
+                int after = node_take_after(s->node, &c->nc, argc, s->argv);
+                if (after == NODE_STALL) break; /* re-run later: the blocking command first */
+                if (after == NODE_DONE) {
+                    pos += used;
+                    continue;
+                }
+                argc = node_take_mark(s->node, &c->nc, argc, s->argv);
+            }
             argc = take_origin(c, argc, s->argv);
             srv_stats_begin(s, c, argc, s->argv); /* refused until srv_stats_phase says not */
             c->pause_held = false;

@@ -537,3 +537,43 @@ def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
     assert sorted(seen + left) == sorted(f"i{i}" for i in range(n_items)), (
         f"BLOCK_SEED={seed}: {n_items - len(seen) - len(left)} items lost"
     )
+
+
+def test_blocking_command_keeps_its_place_through_a_follower(make_cluster):
+    """A blocking command sent to a follower before another client's write (to the same
+    follower) reaches the leader before that write (fwd.c "Blocking commands keep their
+    place"): the follower relays the blocking command on a connection of its own, and the write
+    that follows on its shared relay waits on the leader for it (SYNOD AFTER). Redis's
+    unit/type/stream-cgroups 'Blocking XREADGROUP: key deleted': XREADGROUP BLOCK 0, then a DEL
+    from another client without waiting, must answer the group's 'no longer exists' error,
+    not NOGROUP (the DEL overtook it); a BLPOP on a list with an item, then a DEL, must get the
+    item (overtaken, it blocked for ever)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    r = rc(f, 10.0)
+    wrong = []
+    for i in range(30):
+        r.delete("s")
+        r.xadd("s", {"f": "v"}, id="666-0")
+        r.xgroup_create("s", "g", id="$")
+        with socket.create_connection((f.host, f.port), timeout=5) as s:  # a new client each
+            s.sendall(resp_command("PING"))  # as Redis's deferring client: its SELECT answered
+            assert resp_replies(s, 1, 5.0) == ["PONG"]
+            s.sendall(resp_command("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0",
+                                   "STREAMS", "s", ">"))  # fmt: skip
+            r.delete("s")
+            got = resp_replies(s, 1, 5.0)
+        if not (got and isinstance(got[0], RuntimeError) and "no longer exists" in str(got[0])):
+            wrong.append(("xreadgroup", i, got))
+        r.rpush("l", "item")
+        with socket.create_connection((f.host, f.port), timeout=5) as s:
+            s.sendall(resp_command("PING"))
+            assert resp_replies(s, 1, 5.0) == ["PONG"]
+            s.sendall(resp_command("BLPOP", "l", "0"))
+            r.delete("l")
+            got = resp_replies(s, 1, 2.0)
+        if got != [["l", "item"]]:
+            wrong.append(("blpop", i, got))
+    assert not wrong, f"{len(wrong)} of 60 blocking commands overtaken: {wrong[:4]}"
+    assert_same_digest(c)
