@@ -577,3 +577,33 @@ def test_blocking_command_keeps_its_place_through_a_follower(make_cluster):
             wrong.append(("blpop", i, got))
     assert not wrong, f"{len(wrong)} of 60 blocking commands overtaken: {wrong[:4]}"
     assert_same_digest(c)
+
+
+def test_relay_waits_for_a_mark_only_so_long(make_cluster):
+    """SYNOD AFTER (fwd.c "Blocking commands keep their place") holds a relay's later requests
+    until the marked blocking command was taken, and no longer than 250 ms when it never comes
+    (its connection failed, a new leader): a relay is never stuck. It has no reply, and a
+    SYNOD MARK runs the command it wraps."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    s = socket.create_connection((leader.host, leader.port), timeout=5)
+    try:
+        s.sendall(resp_command("SYNOD", "RELAY-HELLO", "2"))  # a relay from this host
+        assert resp_replies(s, 1, 5) == ["OK"]
+        t = time.monotonic()
+        s.sendall(resp_command("SYNOD", "AFTER", "7", "99") + resp_command("PING"))
+        assert resp_replies(s, 1, 5) == ["PONG"]
+        waited = time.monotonic() - t
+        assert 0.2 <= waited < 2.0, f"waited {waited:.3f} s for a mark that never came"
+        rc(leader).set("x", "1")
+        t = time.monotonic()
+        s.sendall(resp_command("SYNOD", "MARK", "7", "100", "GET", "x")
+                  + resp_command("SYNOD", "AFTER", "7", "100") + resp_command("PING"))  # fmt: skip
+        assert resp_replies(s, 2, 5) == ["1", "PONG"]
+        assert time.monotonic() - t < 0.2, "waited for a mark already taken"
+    finally:
+        s.close()
+    # from a client that is no relay, they are SYNOD's unknown subcommands
+    r = rc(leader)
+    with pytest.raises(redis.ResponseError, match="unknown subcommand"):
+        r.execute_command("SYNOD", "AFTER", "7", "100")
