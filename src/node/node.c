@@ -1547,6 +1547,7 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     bool wanted = c->prelude_wanted; /* set by this request (SYNOD PRELUDE): for the next */
     int rc = route_cmd(n, c, argc, argv);
     if (rc != NODE_STALL) { /* the next request is another one */
+        c->info_gate_ms = 0;
         c->prelude_passed = false;
         c->gate_passed = false;
         c->relay_prelude = false;
@@ -1564,14 +1565,29 @@ static bool hll_stale(node *n, const client *c, const data_arg *key)
     return stale;
 }
 
+/* INFO's sections with counts of what this node applied (keys, rdb_changes_since_last_save,
+ * used_memory, the calls and errors of applied scripts ...), and those that hold them: a
+ * client sees its own acknowledged writes in them, as on one Redis. Not consensus, server,
+ * clients, replication, cpu ...: this node's own, asked of it when others are in trouble. */
+static bool info_reads_replicated(int argc, const data_arg *argv)
+{
+    static const char *const sections[] = {"default",  "all",          "everything",
+                                           "keyspace", "persistence",  "stats",
+                                           "memory",   "commandstats", "errorstats"};
+    if (argc == 1) return true;
+    for (int i = 1; i < argc; i++)
+        for (size_t k = 0; k < sizeof(sections) / sizeof(sections[0]); k++)
+            if (arg_is(&argv[i], sections[k])) return true;
+    return false;
+}
+
 /* What a follower answers from its applied state, so only past the ReadIndex gate: AUTH, HELLO
  * ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET (the
  * cluster's settings are replicated: docs/cluster.md "Cluster settings"); WATCH; CLIENT
- * TRACKING ON; INFO (its keyspace, rdb_changes_since_last_save, used_memory ... count what this
- * node applied: a client sees its own acknowledged writes in them, as on one Redis) */
+ * TRACKING ON; INFO of info_reads_replicated's sections */
 static bool reads_replicated(int argc, const data_arg *argv)
 {
-    if (arg_is(&argv[0], "info")) return true;
+    if (arg_is(&argv[0], "info")) return info_reads_replicated(argc, argv);
     if (argc >= 2 && arg_is(&argv[0], "config") && arg_is(&argv[1], "get")) return true;
     /* WATCH: stamped with this node's applied index, which must include the client's own
      * writes acknowledged before (a DEL x, WATCH x, ... EXEC failed when the DEL was applied
@@ -1618,8 +1634,17 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * from what it has: a node cut off still authenticates its clients). docs/security.md
      * "Reading users on a follower". */
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
-        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv))
-        return c->n_async ? stall(c) : follower_gate(n, c);
+        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv)) {
+        if (!arg_is(&argv[0], "info")) return c->n_async ? stall(c) : follower_gate(n, c);
+        /* INFO waits for the gate NODE_INFO_GATE_MS at most, then answers from what this node
+         * has: an operator asks it of a node whose disk hangs (it applies nothing) or which is
+         * far behind */
+        int64_t now = net_mono_ms();
+        if (!c->info_gate_ms) c->info_gate_ms = now;
+        if (now - c->info_gate_ms < NODE_INFO_GATE_MS)
+            return c->n_async ? stall(c) : follower_gate(n, c);
+        c->gate_ctx = 0; /* the gate's answer, if it comes, is for no request of c's */
+    }
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {

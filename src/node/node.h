@@ -46,6 +46,7 @@ typedef struct node_client {
     bool stalled;
     int64_t stall_since_ms; /* waiting for a leader since (monotonic); 0 = not waiting */
     int64_t after_since_ms; /* SYNOD AFTER: waiting for its mark since (monotonic); 0 = not */
+    int64_t info_gate_ms;   /* INFO on a follower: waiting for the ReadIndex gate since; 0 = not */
     int consistency;        /* CONS_* */
     int readonly;           /* READONLY: stale reads allowed on this connection */
     int forwarded;          /* SYNOD FORWARDED: a follower's relay; never relayed again */

@@ -319,3 +319,33 @@ def test_auth_through_a_lagging_follower_sees_an_acknowledged_password(stall_clu
     t.join(10)
     assert early in ([], [True], ["OK"]), f"AUTH answered from stale users: {early}"
     assert got in ([True], ["OK"]), got
+
+
+def test_info_on_a_follower_whose_disk_hangs_answers(stall_cluster):
+    """INFO on a follower passes the ReadIndex gate (docs/server.md INFO), which waits for the
+    node to apply what the leader committed; a follower whose fsync hangs applies nothing, so
+    INFO waits 200 ms at most (NODE_INFO_GATE_MS) and answers from what it has (without the
+    write it has not applied). INFO consensus (the node's own state) does not wait at all."""
+    c, stalls = stall_cluster()
+    ld = c.wait_leader()
+    r = ld.client()
+    quorum, later = _quorum_and_later(c, ld, r)
+    wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
+    _stall_count(stalls[later.id], 0)  # its next fsync hangs
+    assert r.set("w1", "1")  # committed by the leader and the quorum follower
+    for section in (None, "keyspace", "consensus"):
+        conn = later.conn(5.0)
+        try:
+            t = time.monotonic()
+            reply = conn.call("INFO") if section is None else conn.call("INFO", section)
+            took = time.monotonic() - t
+        finally:
+            conn.close()
+        reply = reply.decode() if isinstance(reply, bytes) else reply
+        assert reply and reply.startswith("#"), f"INFO {section}: {reply!r}"
+        limit = 0.1 if section == "consensus" else 2.0
+        assert took < limit, f"INFO {section} on a follower with a hung disk took {took:.3f} s"
+        if section == "keyspace":
+            assert 0.15 <= took, f"INFO keyspace did not wait for the gate ({took:.3f} s)"
+            assert "keys=20," in reply, reply  # the warm keys, not w1
+    _stall_count(stalls[later.id], 1000)
