@@ -738,7 +738,7 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
         int rc = fconn_start(f, fc, addr);
         if (rc < 0) return rc;
     }
-    if (fc->after_mark) { /* a blocking command went ahead on its own connection */
+    if (fc->after_mark && fc->proven) { /* a blocking command went ahead on its own connection */
         char tk[24], mk[24];
         int tl = snprintf(tk, sizeof(tk), "%llu", (unsigned long long)f->n->origin_token);
         int ml = snprintf(mk, sizeof(mk), "%llu", (unsigned long long)fc->after_mark);
@@ -788,10 +788,13 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
         fconn_close(fc, "out of memory");
         return -ENOMEM;
     }
-    /* Blocking commands keep their place: the first goes as SYNOD MARK <token> <mark> <command>
-     * and the next request relayed on a shared connection waits on the leader for that mark
-     * (SYNOD AFTER, node.c), so a write another client sends here after this command (a DEL of
-     * the key it waits on) does not overtake it on its way to the leader. */
+    /* Blocking commands keep their place: it goes as SYNOD MARK <token> <mark> <command> (each
+     * pipelined repeat too) and the next request relayed on a shared connection waits on the leader
+     * for that mark (SYNOD AFTER, node.c), so a write another client sends here after this command
+     * (a DEL of the key it waits on) does not overtake it on its way to the leader. Proven relays
+     * only: the leader takes them as a relay's (node_take_mark), where a plain one's refused SYNOD
+     * FORWARDED would leave them to be answered as unknown commands. */
+    bool mark_it = fc->proven;
     data_arg *marked = malloc((size_t)(argc + 4) * sizeof(*marked));
     if (!marked) {
         fconn_close(fc, "out of memory");
@@ -811,11 +814,14 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
     for (int i = 0; i <= repeats; i++) {
         int prc = push_waiter(fc, c);
         SYN_ASSERT(prc == 0); /* reserved */
-        add_command(obuf(fc), argc + 4, marked);
+        if (mark_it)
+            add_command(obuf(fc), argc + 4, marked);
+        else
+            add_command(obuf(fc), argc, argv);
         c->n_async++;
     }
     free(marked);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; mark_it && i < 2; i++)
         f->conns[i].after_mark = mark;
     fc->last_progress_ms = net_mono_ms();
     c->async_kind = ASYNC_BLOCK;

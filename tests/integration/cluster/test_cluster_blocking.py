@@ -539,7 +539,8 @@ def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
     )
 
 
-def test_blocking_command_keeps_its_place_through_a_follower(make_cluster):
+@pytest.mark.parametrize("secret", [None, "s3cret-for-the-relay-proof"])
+def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secret):
     """A blocking command sent to a follower before another client's write (to the same
     follower) reaches the leader before that write (fwd.c "Blocking commands keep their
     place"): the follower relays the blocking command on a connection of its own, and the write
@@ -547,8 +548,9 @@ def test_blocking_command_keeps_its_place_through_a_follower(make_cluster):
     unit/type/stream-cgroups 'Blocking XREADGROUP: key deleted': XREADGROUP BLOCK 0, then a DEL
     from another client without waiting, must answer the group's 'no longer exists' error,
     not NOGROUP (the DEL overtook it); a BLPOP on a list with an item, then a DEL, must get the
-    item (overtaken, it blocked for ever)."""
-    c = make_cluster(3)
+    item (overtaken, it blocked for ever). Also with cluster-secret (a relay connection proves
+    itself first, with a challenge: the marked command waits behind the proof)."""
+    c = make_cluster(3, extra_args=("--cluster-secret", secret) if secret else ())
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
     r = rc(f, 10.0)
