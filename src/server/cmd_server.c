@@ -731,6 +731,15 @@ void srv_settings_init(server *s)
     data_set_settings_hook(s->ds, on_setting, s);
 }
 
+void srv_settings_deinit(server *s)
+{
+    if (!s->settings) return;
+    free(s->settings->argv);
+    free(s->settings->vals);
+    free(s->settings);
+    s->settings = NULL;
+}
+
 void srv_cmd_config_rewrite(server *s, client *c, int argc, const data_arg *argv)
 {
     (void)argc;

@@ -329,6 +329,7 @@ void srv_deinit(server *s)
     s->se = NULL;
     srv_lazyfree_stop(s);
     if (s->ds) data_destroy(s->ds);
+    srv_settings_deinit(s);
     srv_acl_deinit(s); /* after the store: its user table points into the catalog */
     free(s->argv);
     free(s->busy_argv);
