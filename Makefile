@@ -87,6 +87,17 @@ $(UNIT_RUNS): unit-run/%: build/asan/tests/%
 integration: build/rel/synod
 	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider --durations=15 -n $(JOBS) --dist loadfile .
 
+# The server built with AddressSanitizer + UndefinedBehaviorSanitizer under a few cluster tests
+# (relays, blocking commands, snapshots, restarts): a node that exits with a sanitizer report,
+# a leak at shutdown included, fails its test (the harness checks every node's exit status).
+ASAN_SMOKE := test_cluster_basic.py cluster/test_cluster_dump.py cluster/test_cluster_blocking.py
+.PHONY: integration-asan
+integration-asan: build/asan/synod
+	cd tests/integration && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	SYNOD_BIN=$(CURDIR)/build/asan/synod timeout 600 $(PY) -m pytest -q -x -p no:cacheprovider \
+	$(ASAN_SMOKE)
+TEST_EXTRA += integration-asan
+
 lint:
 	@bash scripts/lint.sh
 
@@ -101,7 +112,7 @@ check-fmt:
 # in one piece. The integration tests run after them, $(JOBS) files at a time (their fault tests
 # wait for what they assert, with bounds meant for a loaded machine; kept under 10 minutes).
 test: deps
-	$(MAKE) -j$(JOBS) all $(UNIT_BINS)
+	$(MAKE) -j$(JOBS) all $(UNIT_BINS) build/asan/synod
 	$(MAKE) check-fmt lint
 	$(MAKE) -j$(JOBS) --output-sync=target $(UNIT_RUNS) $(TEST_EXTRA)
 	$(MAKE) integration
