@@ -545,7 +545,7 @@ const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_
  * itself when it is no such request, is invalid (CONFIG SET answers the error) or would move the
  * listener; inside MULTI, only when every setting is the cluster's. */
 const data_arg *srv_config_route(server *s, client *c, int *argc, const data_arg *argv);
-void srv_settings_init(server *s); /* the store's hook: before any entry or snapshot is applied */
+void srv_settings_init(server *s);   /* the store's hook: before any entry or snapshot is applied */
 void srv_settings_deinit(server *s); /* after the store */
 int srv_acl_check_user(server *s, const acl_user *u, int argc, const data_arg *argv, int *idx,
                        const char **name, char *buf, size_t cap);
