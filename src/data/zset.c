@@ -1623,8 +1623,8 @@ static void zl_cb(void *ctx, const char *m, size_t ml, double s)
 static void zl_set_cb(void *ctx, const char *m, size_t ml)
 {
     zlist *l = ctx;
-    if (l->own_len + ml > l->own_cap) {
-        l->own_cap = (l->own_cap + ml) * 2;
+    if (!l->own || l->own_len + ml > l->own_cap) { /* allocated even for "": own + 0 below */
+        l->own_cap = (l->own_cap + ml) * 2 + 16;
         l->own = dmem_realloc(NULL, l->own, l->own_cap);
     }
     memcpy(l->own + l->own_len, m, ml);

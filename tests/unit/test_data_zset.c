@@ -489,6 +489,11 @@ static void zset_ops_with_intset_sources(void **state)
     assert_reply(ds, "ZUNION 2 one two",
                  "*7 \"101\" \"102\" \"103\" \"200\" \"201\" \"202\" \"100\"");
     assert_reply(ds, "ZINTERCARD 2 one three", ":1");
+    /* a set whose only member is "": its bytes are copied into no buffer at all (UBSan: a
+     * zero offset applied to a null pointer; fuzz_data_cmds found it) */
+    assert_reply(ds, "SADD empty \"\"", ":1");
+    assert_reply(ds, "ZUNION 1 empty WITHSCORES", "*2 \"\" ,1");
+    assert_reply(ds, "ZINTER 2 empty empty", "*1 \"\"");
     data_destroy(ds);
 }
 
