@@ -523,13 +523,12 @@ void cmd_restore(data_call *c)
     reply_ok(c);
 }
 
-/* RESTORE (or RESTORE-ASKING) k ttl payload ... (ttl > 0, no ABSTTL) -> RESTORE k now+ttl payload
- * ... ABSTTL, when the command is valid, so the log carries the expiry itself. */
+/* RESTORE (or RESTORE-ASKING) k ttl payload ... (ttl > 0, no ABSTTL) -> the same k now+ttl
+ * payload ... ABSTTL, when the command is valid, so the log carries the expiry itself. Called for
+ * cmd_restore's commands only (data_rewrite). */
 int restore_rewrite(data_call *c, data_arg *out, int out_cap, char *scratch, size_t scratch_cap)
 {
-    if ((strcmp(c->name, "restore") != 0 && strcmp(c->name, "restore-asking") != 0) ||
-        c->argc < 4 || out_cap < c->argc + 1)
-        return 0;
+    if (c->argc < 4 || out_cap < c->argc + 1) return 0;
     restore_opts o;
     long long ttl;
     if (restore_opts_or_reply(c, &o) < 0 || o.absttl) return 0;

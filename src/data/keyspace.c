@@ -782,7 +782,8 @@ int data_rewrite(data_store *ds, const data_cmd *cmd, int argc, const data_arg *
     int n = string_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = expire_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = spop_rewrite(&c, out, out_cap, scratch, scratch_cap);
-    if (n == 0) n = restore_rewrite(&c, out, out_cap, scratch, scratch_cap);
+    if (n == 0 && cmd->fn == cmd_restore) /* RESTORE and RESTORE-ASKING */
+        n = restore_rewrite(&c, out, out_cap, scratch, scratch_cap);
     if (n == 0) n = stream_rewrite(&c, out, out_cap, scratch, scratch_cap);
     return n;
 }

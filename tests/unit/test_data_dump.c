@@ -468,6 +468,14 @@ static void restore_semantics(void **state)
     assert_int_equal(dirty, 1);
     snprintf(want, sizeof want, ":%lld", (long long)t_now_ms + 1500);
     assert_reply(ds, "PEXPIRETIME k", want);
+    /* RESTORE-ASKING, RESTORE under another name, is logged the same way */
+    argv[0] = (data_arg){"RESTORE-ASKING", 14};
+    assert_int_equal(data_rewrite(ds, data_cmd_lookup("restore-asking", 14), 5, argv, t_now_ms, out,
+                                  8, scratch, sizeof scratch),
+                     6);
+    assert_memory_equal(out[0].ptr, "RESTORE-ASKING", 14);
+    assert_memory_equal(out[5].ptr, "ABSTTL", 6);
+    argv[0] = (data_arg){"RESTORE", 7};
     /* no rewrite: ttl 0, ABSTTL given, invalid options */
     argv[2] = (data_arg){"0", 1};
     assert_int_equal(data_rewrite(ds, cmd, 5, argv, t_now_ms, out, 8, scratch, sizeof scratch), 0);
