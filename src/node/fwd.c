@@ -726,6 +726,19 @@ static int fconn_start(fwd *f, fconn *fc, const char *addr)
     return 0;
 }
 
+/* SYNOD <verb> <this run's token> <mark> into a[4] (text in tk, mk): the head of a blocking
+ * command's SYNOD MARK, or a SYNOD AFTER (fwd_send_blocking) */
+static void mark_args(const fwd *f, const char *verb, uint64_t mark, char tk[24], char mk[24],
+                      data_arg a[4])
+{
+    int tl = snprintf(tk, 24, "%llu", (unsigned long long)f->n->origin_token);
+    int ml = snprintf(mk, 24, "%llu", (unsigned long long)mark);
+    a[0] = (data_arg){"SYNOD", 5};
+    a[1] = (data_arg){verb, strlen(verb)};
+    a[2] = (data_arg){tk, (size_t)tl};
+    a[3] = (data_arg){mk, (size_t)ml};
+}
+
 /* The relay connection for c's protocol, open to addr: 0, or -EAGAIN / -errno. */
 static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
 {
@@ -740,9 +753,8 @@ static int conn_for(fwd *f, const char *addr, client *c, fconn **out)
     }
     if (fc->after_mark && fc->proven) { /* a blocking command went ahead on its own connection */
         char tk[24], mk[24];
-        int tl = snprintf(tk, sizeof(tk), "%llu", (unsigned long long)f->n->origin_token);
-        int ml = snprintf(mk, sizeof(mk), "%llu", (unsigned long long)fc->after_mark);
-        data_arg a[4] = {{"SYNOD", 5}, {"AFTER", 5}, {tk, (size_t)tl}, {mk, (size_t)ml}};
+        data_arg a[4];
+        mark_args(f, "AFTER", fc->after_mark, tk, mk, a);
         add_command(obuf(fc), 4, a); /* no reply (node.c node_take_after) */
         fc->after_mark = 0;
     }
@@ -794,35 +806,32 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
      * (a DEL of the key it waits on) does not overtake it on its way to the leader. Proven relays
      * only: the leader takes them as a relay's (node_take_mark), where a plain one's refused SYNOD
      * FORWARDED would leave them to be answered as unknown commands. */
-    bool mark_it = fc->proven;
-    data_arg *marked = malloc((size_t)(argc + 4) * sizeof(*marked));
-    if (!marked) {
-        fconn_close(fc, "out of memory");
-        return -ENOMEM;
-    }
+    const data_arg *send = argv;
+    int send_argc = argc;
+    data_arg *marked = NULL;
     char tk[24], mk[24];
-    uint64_t mark = ++f->marks;
-    int tl = snprintf(tk, sizeof(tk), "%llu", (unsigned long long)f->n->origin_token);
-    int ml = snprintf(mk, sizeof(mk), "%llu", (unsigned long long)mark);
-    marked[0] = (data_arg){"SYNOD", 5};
-    marked[1] = (data_arg){"MARK", 4};
-    marked[2] = (data_arg){tk, (size_t)tl};
-    marked[3] = (data_arg){mk, (size_t)ml};
-    memcpy(marked + 4, argv, (size_t)argc * sizeof(*argv));
+    if (fc->proven) {
+        marked = malloc((size_t)(argc + 4) * sizeof(*marked));
+        if (!marked) {
+            fconn_close(fc, "out of memory");
+            return -ENOMEM;
+        }
+        mark_args(f, "MARK", ++f->marks, tk, mk, marked);
+        memcpy(marked + 4, argv, (size_t)argc * sizeof(*argv));
+        send = marked;
+        send_argc = argc + 4;
+        for (int i = 0; i < 2; i++)
+            f->conns[i].after_mark = f->marks;
+    }
     /* identical pipelined pops go together: the leader runs them as one entry (node_block.c),
      * when their bytes are identical (each with the mark) */
     for (int i = 0; i <= repeats; i++) {
         int prc = push_waiter(fc, c);
         SYN_ASSERT(prc == 0); /* reserved */
-        if (mark_it)
-            add_command(obuf(fc), argc + 4, marked);
-        else
-            add_command(obuf(fc), argc, argv);
+        add_command(obuf(fc), send_argc, send);
         c->n_async++;
     }
     free(marked);
-    for (int i = 0; mark_it && i < 2; i++)
-        f->conns[i].after_mark = mark;
     fc->last_progress_ms = net_mono_ms();
     c->async_kind = ASYNC_BLOCK;
     if (!fc->connecting) (void)fconn_write(fc);

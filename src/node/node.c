@@ -1499,16 +1499,26 @@ static bool mark_taken(const node *n, uint64_t token, uint64_t mark)
     return false;
 }
 
+/* SYNOD <verb> <token> <mark> ... from a relay: its token and mark, else false */
+static bool mark_parse(const client *c, int argc, const data_arg *argv, const char *verb,
+                       uint64_t *token, uint64_t *mark)
+{
+    long long t, m;
+    if (!c->forwarded || argc < 4 || !arg_is(&argv[0], "synod") || !arg_is(&argv[1], verb) ||
+        !syn_string2ll(argv[2].ptr, argv[2].len, &t) ||
+        !syn_string2ll(argv[3].ptr, argv[3].len, &m))
+        return false;
+    *token = (uint64_t)t;
+    *mark = (uint64_t)m;
+    return true;
+}
+
 int node_take_mark(node *n, client *c, int argc, data_arg *argv)
 {
-    if (!c->forwarded || argc < 5 || !arg_is(&argv[0], "synod") || !arg_is(&argv[1], "mark"))
-        return argc;
-    long long token, mark;
-    if (!syn_string2ll(argv[2].ptr, argv[2].len, &token) ||
-        !syn_string2ll(argv[3].ptr, argv[3].len, &mark))
-        return argc; /* not a mark: refused as an unknown SYNOD subcommand */
-    n->marks[n->marks_next % NODE_MARKS].token = (uint64_t)token;
-    n->marks[n->marks_next % NODE_MARKS].mark = (uint64_t)mark;
+    uint64_t token, mark;
+    if (argc < 5 || !mark_parse(c, argc, argv, "mark", &token, &mark)) return argc;
+    n->marks[n->marks_next % NODE_MARKS].token = token;
+    n->marks[n->marks_next % NODE_MARKS].mark = mark;
     n->marks_next++;
     memmove(argv, argv + 4, (size_t)(argc - 4) * sizeof(*argv));
     return argc - 4;
@@ -1516,14 +1526,10 @@ int node_take_mark(node *n, client *c, int argc, data_arg *argv)
 
 int node_take_after(node *n, client *c, int argc, const data_arg *argv)
 {
-    if (!c->forwarded || argc != 4 || !arg_is(&argv[0], "synod") || !arg_is(&argv[1], "after"))
-        return NODE_LOCAL;
-    long long token, mark;
-    if (!syn_string2ll(argv[2].ptr, argv[2].len, &token) ||
-        !syn_string2ll(argv[3].ptr, argv[3].len, &mark))
-        return NODE_DONE; /* not from a follower of this version: nothing to wait for */
+    uint64_t token, mark;
+    if (argc != 4 || !mark_parse(c, argc, argv, "after", &token, &mark)) return NODE_LOCAL;
     int64_t now = net_mono_ms();
-    if (!mark_taken(n, (uint64_t)token, (uint64_t)mark)) {
+    if (!mark_taken(n, token, mark)) {
         if (!c->after_since_ms) c->after_since_ms = now;
         if (now - c->after_since_ms < NODE_AFTER_WAIT_MS) return stall(c);
     }
@@ -1581,6 +1587,19 @@ static bool info_reads_replicated(int argc, const data_arg *argv)
     return false;
 }
 
+/* INFO waits for the gate NODE_INFO_GATE_MS at most, then answers from what this node has: an
+ * operator asks it of a node whose disk hangs (it applies nothing) or which is far behind. True
+ * once that time went by (c->info_gate_ms is cleared when the request is done: node_route). */
+static bool info_gate_given_up(client *c, const data_arg *argv)
+{
+    if (!arg_is(&argv[0], "info")) return false;
+    int64_t now = net_mono_ms();
+    if (!c->info_gate_ms) c->info_gate_ms = now;
+    if (now - c->info_gate_ms < NODE_INFO_GATE_MS) return false;
+    c->gate_ctx = 0; /* the gate's answer, if it comes, is for no request of c's */
+    return true;
+}
+
 /* What a follower answers from its applied state, so only past the ReadIndex gate: AUTH, HELLO
  * ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET (the
  * cluster's settings are replicated: docs/cluster.md "Cluster settings"); WATCH; CLIENT
@@ -1634,17 +1653,9 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * from what it has: a node cut off still authenticates its clients). docs/security.md
      * "Reading users on a follower". */
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
-        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv)) {
-        if (!arg_is(&argv[0], "info")) return c->n_async ? stall(c) : follower_gate(n, c);
-        /* INFO waits for the gate NODE_INFO_GATE_MS at most, then answers from what this node
-         * has: an operator asks it of a node whose disk hangs (it applies nothing) or which is
-         * far behind */
-        int64_t now = net_mono_ms();
-        if (!c->info_gate_ms) c->info_gate_ms = now;
-        if (now - c->info_gate_ms < NODE_INFO_GATE_MS)
-            return c->n_async ? stall(c) : follower_gate(n, c);
-        c->gate_ctx = 0; /* the gate's answer, if it comes, is for no request of c's */
-    }
+        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv) &&
+        !info_gate_given_up(c, argv))
+        return c->n_async ? stall(c) : follower_gate(n, c);
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {
