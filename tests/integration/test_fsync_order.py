@@ -165,6 +165,19 @@ def _quorum_and_later(c, ld, r):
     return quorum, next(n for n in c.nodes if n is not ld and n is not quorum)
 
 
+def _later_follower_hangs(stall_cluster):
+    """A cluster whose leader commits with one follower (quorum) while the other (later), which
+    has the 20 warm-up writes, hangs in its next fsync: (c, stalls, leader, its client, quorum,
+    later)."""
+    c, stalls = stall_cluster()
+    ld = c.wait_leader()
+    r = ld.client()
+    quorum, later = _quorum_and_later(c, ld, r)
+    wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
+    _stall_count(stalls[later.id], 0)  # its next fsync hangs
+    return c, stalls, ld, r, quorum, later
+
+
 def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     """Two syncs in flight on a follower's storage thread: the first returns, the second hangs.
     The acknowledgement held for the second must stay held (node_sync.c: a held message leaves
@@ -173,12 +186,7 @@ def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     the quorum follower is stopped, so W2 needs that follower; then exactly one fsync (W1's) is
     let through while the next (W2's) hangs: W2 must not be acknowledged. Fails when held
     messages of the next ticket leave with the previous one's sync."""
-    c, stalls = stall_cluster()
-    ld = c.wait_leader()
-    r = ld.client()
-    quorum, later = _quorum_and_later(c, ld, r)
-    wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
-    _stall_count(stalls[later.id], 0)  # its next fsync hangs
+    c, stalls, ld, r, quorum, later = _later_follower_hangs(stall_cluster)
     reqs0 = int(later.info()["wal_sync_requests"])
     fsyncs0 = int(later.info()["wal_fsyncs"])
     assert r.set("w1", "1")  # leader + quorum follower; `later` syncs it on its thread: hangs
@@ -326,12 +334,7 @@ def test_info_on_a_follower_whose_disk_hangs_answers(stall_cluster):
     node to apply what the leader committed; a follower whose fsync hangs applies nothing, so
     INFO waits 200 ms at most (NODE_INFO_GATE_MS) and answers from what it has (without the
     write it has not applied). INFO consensus (the node's own state) does not wait at all."""
-    c, stalls = stall_cluster()
-    ld = c.wait_leader()
-    r = ld.client()
-    quorum, later = _quorum_and_later(c, ld, r)
-    wait_for(lambda: c.stale_get(later, ["warm:19"]) in (["19"], [b"19"]), 10, what="warm")
-    _stall_count(stalls[later.id], 0)  # its next fsync hangs
+    c, stalls, ld, r, quorum, later = _later_follower_hangs(stall_cluster)
     assert r.set("w1", "1")  # committed by the leader and the quorum follower
     for section in (None, "keyspace", "consensus"):
         conn = later.conn(5.0)

@@ -94,10 +94,6 @@ def test_histograms_and_expiry_events_per_node(make_cluster):
         r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
 
 
-def _info(r, section):
-    return r.info(section)
-
-
 def test_info_on_a_follower_counts_the_clients_acknowledged_writes(make_cluster):
     """INFO on a follower passes the ReadIndex gate (docs/server.md INFO): right after a write
     through it is acknowledged (by the leader, possibly before this follower applied it), the
@@ -112,10 +108,10 @@ def test_info_on_a_follower_counts_the_clients_acknowledged_writes(make_cluster)
     for i in range(150):
         # through one follower, read back on the other one: its apply races the reply
         w, r = (r1, r2) if i % 2 else (r2, r1)
-        dirty = _info(r, "persistence")["rdb_changes_since_last_save"]
+        dirty = r.info("persistence")["rdb_changes_since_last_save"]
         w.set("k%d" % i, "v")
-        keys = _info(r, "keyspace").get("db0", {}).get("keys", 0)
-        dirty2 = _info(r, "persistence")["rdb_changes_since_last_save"]
+        keys = r.info("keyspace").get("db0", {}).get("keys", 0)
+        dirty2 = r.info("persistence")["rdb_changes_since_last_save"]
         if keys != i + 1 or dirty2 < dirty + 1:
             lagged.append((i, keys, dirty, dirty2))
     assert not lagged, f"a follower's INFO missed acknowledged writes: {lagged[:5]}"
@@ -123,4 +119,4 @@ def test_info_on_a_follower_counts_the_clients_acknowledged_writes(make_cluster)
     # with the leader gone
     r1.execute_command("SYNOD", "CONSISTENCY", "stale")
     leader.kill()
-    assert _info(r1, "keyspace")["db0"]["keys"] == 150
+    assert r1.info("keyspace")["db0"]["keys"] == 150
