@@ -36,16 +36,12 @@ static int bit_offset_or_reply(data_call *c, const data_arg *a, int hash, int bi
     return 0;
 }
 
-/* Gives the string at pos spare capacity: OBJECT ENCODING then reports "raw", as Redis does
- * for every string a bit command wrote (it unshares or creates a raw sds). */
-static dentry *mark_raw(data_call *c, dpos pos)
+/* OBJECT ENCODING then reports "raw", as Redis does for every string a bit command wrote (it
+ * unshares or creates a raw sds). */
+static dentry *mark_raw(dpos pos)
 {
     dentry *e = *pos.slot;
     e->flags |= DE_RAW;
-    if (e->vcap > e->vlen) return e;
-    uint32_t n = e->vlen;
-    e = ks_string_resize(c, pos, (size_t)n + 1, 0);
-    e->vlen = n;
     return e;
 }
 
@@ -77,7 +73,7 @@ static dentry *string_for_bits(data_call *c, uint64_t maxbit, int *grown)
         memset(dentry_val(e) + old, 0, need - old);
         *grown = 1;
     }
-    return mark_raw(c, pos);
+    return mark_raw(pos);
 }
 
 static int get_bit(const unsigned char *p, uint64_t off)
@@ -350,7 +346,7 @@ void cmd_bitop(data_call *c)
     ks_set_string(c, target, (const char *)res, maxlen, -1, 0);
     dmem_free(&c->ds->mem, res);
     dpos pos;
-    if (ks_write(c, target, &pos)) (void)mark_raw(c, pos);
+    if (ks_write(c, target, &pos)) (void)mark_raw(pos);
     reply_int(c, (long long)maxlen);
 }
 

@@ -70,18 +70,21 @@ static const char *type_name(const dentry *e)
     }
 }
 
-/* Redis 7.0's names for the representation OBJECT ENCODING reports. Strings: "int" when the
- * value is an integer Redis would store as one, "embstr" for short values as SET leaves them,
- * "raw" for long ones and for strings grown in place (APPEND/SETRANGE convert to raw in Redis;
- * here a value with spare capacity was grown). */
+/* Redis 7.0's names for the representation OBJECT ENCODING reports. Strings: "raw" for one a
+ * command edited in place or built as a raw string (DE_RAW: APPEND to a key, SETRANGE, the bit
+ * commands, the HyperLogLog commands; kept by RENAME, MOVE and COPY, as Redis keeps the object),
+ * else "int" when the value is an integer Redis would store as one (not one INCRBYFLOAT stored:
+ * DE_STR), "embstr" up to 44 bytes and
+ * "raw" above, as Redis encodes a value a command stores whole (SET, GETSET, INCRBYFLOAT ...). */
 static const char *encoding_name(dentry *e)
 {
     switch (e->type) {
     case DT_STRING: {
         long long v;
         if (e->flags & DE_RAW) return "raw";
-        if (e->vlen <= 20 && syn_string2ll(dentry_val(e), e->vlen, &v)) return "int";
-        return e->vlen <= 44 && e->vcap == e->vlen ? "embstr" : "raw";
+        if (!(e->flags & DE_STR) && e->vlen <= 20 && syn_string2ll(dentry_val(e), e->vlen, &v))
+            return "int";
+        return e->vlen <= 44 ? "embstr" : "raw";
     }
     case DT_LIST: return "quicklist";
     case DT_SET: return set_encoding(e);
@@ -680,6 +683,7 @@ static dentry *rekey(size_t *mem, dentry *e, const data_arg *key)
     dentry *ne;
     if (e->type == DT_STRING) {
         ne = dentry_new(mem, DT_STRING, key->ptr, key->len, dentry_val(e), e->vlen, e->vlen, ex);
+        ne->flags |= e->flags & (DE_RAW | DE_STR);
     } else {
         ne = dentry_new(mem, e->type, key->ptr, key->len, NULL, 0, sizeof(void *), ex);
         ne->vlen = e->vlen;
@@ -1027,8 +1031,10 @@ static dentry *copy_value(data_call *c, dentry *src, const data_arg *key)
     copy_ctx x = {c, NULL};
     switch (src->type) {
     case DT_STRING:
-        return dentry_new(mem, DT_STRING, key->ptr, key->len, dentry_val(src), src->vlen, src->vlen,
-                          ex);
+        x.e = dentry_new(mem, DT_STRING, key->ptr, key->len, dentry_val(src), src->vlen, src->vlen,
+                         ex);
+        x.e->flags |= src->flags & (DE_RAW | DE_STR);
+        return x.e;
     case DT_HASH:
         x.e = hash_new_entry(mem, key->ptr, key->len, ex);
         hash_each(src, copy_field, &x);

@@ -280,17 +280,20 @@ void cmd_msetnx(data_call *c)
     mset_generic(c, 1);
 }
 
-/* Stores a new string value for the key at pos (found) or inserts it, keeping any TTL. */
-static void store_keep_ttl(data_call *c, int found, dpos pos, const char *v, size_t n)
+/* Stores a new string value for the key at pos (found) or inserts it, keeping any TTL; the
+ * value's encoding flags become `enc` (a counter's new value is encoded afresh, as Redis). */
+static void store_keep_ttl(data_call *c, int found, dpos pos, const char *v, size_t n, uint8_t enc)
 {
+    dentry *e;
     if (found) {
-        dentry *e = ks_string_resize(c, pos, n, 0);
+        e = ks_string_resize(c, pos, n, 0);
         memcpy(dentry_val(e), v, n);
-        e->flags &= (uint8_t)~DE_RAW; /* a counter's new value: encoded afresh, as Redis */
+        e->flags &= (uint8_t) ~(DE_RAW | DE_STR);
     } else {
-        ks_insert(c,
-                  dentry_new(&c->ds->mem, DT_STRING, c->argv[1].ptr, c->argv[1].len, v, n, n, -1));
+        e = dentry_new(&c->ds->mem, DT_STRING, c->argv[1].ptr, c->argv[1].len, v, n, n, -1);
+        ks_insert(c, e);
     }
+    e->flags |= enc;
 }
 
 static void incr_generic(data_call *c, long long incr)
@@ -317,7 +320,7 @@ static void incr_generic(data_call *c, long long incr)
     v += incr;
     char buf[24];
     size_t n = syn_ll2string(buf, v);
-    store_keep_ttl(c, found, pos, buf, n);
+    store_keep_ttl(c, found, pos, buf, n, 0);
     reply_int(c, v);
 }
 
@@ -380,7 +383,7 @@ void cmd_incrbyfloat(data_call *c)
         reply_err(c, "ERR increment would produce NaN or Infinity");
         return;
     }
-    store_keep_ttl(c, found, pos, buf, n);
+    store_keep_ttl(c, found, pos, buf, n, DE_STR);
     reply_bulk(c, buf, n);
 }
 

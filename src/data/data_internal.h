@@ -27,9 +27,12 @@ enum {
     DE_EXPIRE = 1u << 0,     /* an int64 expiry (ms) sits at data[0..8) */
     DE_HASH_TABLE = 1u << 1, /* DT_HASH, DT_SET: value is a dict* (else the compact encoding) */
     DE_EVICTING = 1u << 2,   /* picked by data_evict_pick, its deletion not applied yet (local) */
-    DE_RAW = 1u << 3         /* DT_STRING: edited in place (SETRANGE APPEND SETBIT BITFIELD): OBJECT
+    DE_RAW = 1u << 3,        /* DT_STRING: edited in place (SETRANGE APPEND SETBIT BITFIELD): OBJECT
                                 ENCODING says raw, as Redis's unshared string (local, not in the
                                 snapshot; SET and the counters clear it) */
+    DE_STR =
+        1u << 4 /* DT_STRING: a number INCRBYFLOAT stored, which Redis keeps as a string
+                   even when it is an integer: OBJECT ENCODING says embstr (local, as DE_RAW) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then

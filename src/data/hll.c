@@ -520,6 +520,7 @@ static int hw_open(data_call *c, const data_arg *key, hll_w *w, int *created)
                                HLL_EMPTY_BYTES + 4, -1);
         hll_init_empty((uint8_t *)dentry_val(e));
         e->vlen = HLL_EMPTY_BYTES;
+        e->flags |= DE_RAW; /* Redis creates it raw */
         ks_insert(c, e);
         int found = dict_find(&c->ds->keys, key->ptr, key->len, &w->pos);
         SYN_ASSERT(found);
@@ -527,8 +528,8 @@ static int hw_open(data_call *c, const data_arg *key, hll_w *w, int *created)
         return 0;
     }
     if (hll_check_or_reply(c, *w->pos.slot) < 0) return -1;
-    /* Redis unshares the value (a raw string from then on); only the layout changes */
-    (void)hw_room(w, (size_t)(*w->pos.slot)->vlen + 1);
+    /* Redis unshares the value: a raw string from then on */
+    (*w->pos.slot)->flags |= DE_RAW;
     return 0;
 }
 
@@ -599,6 +600,7 @@ void cmd_pfcount(data_call *c)
         return;
     }
     if (hll_check_or_reply(c, e) < 0) return;
+    e->flags |= DE_RAW; /* Redis unshares it (OBJECT ENCODING: raw; a local flag) */
     const uint8_t *s = (const uint8_t *)dentry_val(e);
     uint64_t card = 0;
     if (cache_valid(s)) {

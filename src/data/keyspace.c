@@ -375,7 +375,7 @@ void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, co
         if (has) memcpy(old->data, &expire_ms, 8);
         if (vlen) memcpy(dentry_val(old), v, vlen);
         old->vlen = (uint32_t)vlen;
-        old->flags &= (uint8_t)~DE_RAW;
+        old->flags &= (uint8_t) ~(DE_RAW | DE_STR);
         return;
     }
     dentry *ne = dentry_new(&ds->mem, DT_STRING, key->ptr, key->len, v, vlen, vlen, expire_ms);

@@ -211,6 +211,8 @@ static void sort_generic(data_call *c, int readonly)
         alpha = 1;
         by = NULL;
     }
+    /* Redis converts a sorted set it sorts to a skiplist for good (a layout change) */
+    if (e && e->type == DT_ZSET) zset_make_big(c->ds, e);
     svec sv = {0};
     if (e && e->type == DT_LIST) list_each(e, sv_push, &sv);
     if (e && e->type == DT_SET) set_each(e, sv_push, &sv);

@@ -501,6 +501,12 @@ static void to_compact(zset *z)
     z->cap = c.cap;
 }
 
+void zset_make_big(data_store *ds, dentry *e)
+{
+    zset *z = zs_of(e);
+    if (!z->big) to_big(z, ds->hash_seed);
+}
+
 dentry *zset_new_loading(data_store *ds, const char *key, size_t klen, int64_t expire_ms)
 {
     dentry *e = zset_new_entry(ds, key, klen, expire_ms);

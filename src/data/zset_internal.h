@@ -26,6 +26,9 @@ void zset_free(size_t *mem, dentry *e);
 dentry *zset_new_loading(data_store *ds, const char *key, size_t klen, int64_t expire_ms);
 void zset_loaded(data_store *ds, dentry *e, int keep_neg_zero);
 uint64_t zset_len(dentry *e);
+/* The set in the skiplist encoding from now on (what SORT does to a sorted set it reads, in
+ * Redis: only OBJECT ENCODING and DUMP can tell). */
+void zset_make_big(data_store *ds, dentry *e);
 /* Adds or updates member (score must not be NaN); 1 if new. */
 int zset_put(data_store *ds, dentry *e, const char *m, size_t ml, double score);
 typedef void (*zset_each_cb)(void *ctx, const char *m, size_t ml, double score);

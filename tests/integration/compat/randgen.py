@@ -1,16 +1,17 @@
 """Seeded generator of random command sequences for the differential fuzz test.
 
-Commands cover every command of issue 2, and the lists and sets of issue 10, over a handful of
-keys, with valid and invalid arguments (bad numbers, bad options, wrong arity, wrong types). Expiries are either far in the
+Commands cover every command of issue 2, the lists, sets and sorted sets of issue 10, bitmaps,
+HyperLogLogs, streams with consumer groups (explicit ids), COPY, SORT, DUMP and transactions
+(MULTI/EXEC/DISCARD/WATCH, as a run of steps), over a handful of keys, with valid and invalid arguments (bad numbers, bad options, wrong arity, wrong types). Expiries are either far in the
 future or in the past (immediate delete), never a few milliseconds away, so that both servers
 see the same state; clock-dependent replies are compared with a tolerance.
 """
 
 import random
 
-from .diff import GEQ, HSCAN, PAIRS, SCAN, SHAPE, SSCAN, TTL, U, Step
+from .diff import GEQ, HSCAN, PAIRS, PEL, SCAN, SHAPE, SSCAN, TTL, U, Step
 
-KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1", "s0", "s1", "s2"]
+KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1", "s0", "s1", "s2", "z0", "z1", "x0", "x1"]
 # set members: integers (intsets), strings (tables), and near-integers that are strings
 MEMBERS = ["a", "b", "c", "1", "2", "3", "-5", "70000", "01", "", "-0", "9223372036854775808"]
 FIELDS = ["f0", "f1", "f2", "f3"]
@@ -248,4 +249,240 @@ class Gen:
         return step
 
     def sequence(self, n):
-        return [self.command() for _ in range(n)]
+        out = []
+        while len(out) < n:
+            x = self.r.random()
+            if x < 0.03:
+                out += self.transaction()
+            elif x < 0.33:
+                out.append(self.more_command())
+            else:
+                out.append(self.command())
+        return out[:n]
+
+    # -- sorted sets, streams, bitmaps, HyperLogLogs, COPY/SORT/DUMP, transactions ---------
+
+    # Lex ranges go to "zl", whose members all have score 0 (no other command writes it): over
+    # differing scores Redis's answer is unspecified and depends on its encoding.
+    def zkey(self):
+        return self.key(("z0", "z1"))
+
+    def xkey(self):
+        return self.key(("x0", "x1"))
+
+    def score(self):
+        return self.c(["0", "1", "-1", "2.5", "0.1", "1e300", "-inf", "+inf", "3", "10",
+                       "-0", "1.5e-7", "x", "nan", "100000000000000000000", "7"])
+
+    def zmember(self):
+        return self.c(["a", "b", "c", "d", "", "1", "-2", "aa", "\xff"])
+
+    def zrange_bound(self):
+        return self.c(["-inf", "+inf", "0", "(0", "1", "(1", "2.5", "(3", "x", "10", "-1"])
+
+    def lex_bound(self):
+        return self.c(["-", "+", "[a", "(a", "[b", "(c", "[", "a", "[aa", "(d"])
+
+    def zstore_args(self, name):
+        n = self.r.randint(1, 3)
+        args = [name, self.zkey(), str(n)] + [self.c([self.zkey(), self.skey()]) for _ in range(n)]
+        if self.r.random() < 0.3:
+            args += ["WEIGHTS"] + [self.c(["1", "2", "-1", "0.5", "x", "inf"]) for _ in range(n)]
+        if self.r.random() < 0.3:
+            args += ["AGGREGATE", self.c(["SUM", "MIN", "MAX", "avg"])]
+        return args
+
+    def zread_args(self, name):
+        n = self.r.randint(1, 3)
+        args = [name, str(n)] + [self.c([self.zkey(), self.skey()]) for _ in range(n)]
+        if name != "ZDIFF" and self.r.random() < 0.3:
+            args += ["WEIGHTS"] + [self.c(["1", "2", "-1", "0.5"]) for _ in range(n)]
+        if name != "ZDIFF" and self.r.random() < 0.3:
+            args += ["AGGREGATE", self.c(["SUM", "MIN", "MAX"])]
+        if self.r.random() < 0.5:
+            args.append("WITHSCORES")
+        return args
+
+    def zset_command(self):
+        r, zk, sc, zm = self.r, self.zkey, self.score, self.zmember
+        zadd_flags = lambda: [f for f in ("NX", "XX", "GT", "LT", "CH", "INCR")
+                              if r.random() < 0.15]
+        pairs = lambda lo=1, hi=4: sum(([sc(), zm()] for _ in range(r.randint(lo, hi))), [])
+        rb, lb = self.zrange_bound, self.lex_bound
+        limit = lambda: self.c([[], [], ["LIMIT", "0", "2"], ["LIMIT", "1", "-1"],
+                                ["LIMIT", "-1", "1"], ["LIMIT", "x", "1"]])
+        ws = lambda: self.c([[], ["WITHSCORES"]])
+        table = [
+            lambda: Step("ZADD", zk(), *zadd_flags(), *pairs()),
+            lambda: Step("ZADD", zk(), *pairs(3, 8)),
+            lambda: Step("ZADD", zk(), *zadd_flags(), *pairs(1, 1)),
+            lambda: Step("ZINCRBY", zk(), sc(), zm()),
+            lambda: Step("ZSCORE", zk(), zm()),
+            lambda: Step("ZMSCORE", zk(), zm(), zm()),
+            lambda: Step("ZCARD", zk()),
+            lambda: Step("ZREM", zk(), *[zm() for _ in range(r.randint(1, 3))]),
+            lambda: Step("ZRANGE", zk(), self.lidx(), self.lidx(), *ws()),
+            lambda: Step("ZRANGE", zk(), "0", "-1", "WITHSCORES"),
+            lambda: Step("ZRANGE", zk(), rb(), rb(), "BYSCORE", *self.c([[], ["REV"]]), *limit(),
+                         *ws()),
+            lambda: Step("ZADD", "zl", *sum((["0", zm()] for _ in range(r.randint(1, 3))), [])),
+            lambda: Step("ZRANGE", "zl", lb(), lb(), "BYLEX", *self.c([[], ["REV"]]), *limit()),
+            lambda: Step("ZRANGE", zk(), "0", "-1", "REV", *self.c([[], ["LIMIT", "0", "1"]])),
+            lambda: Step("ZREVRANGE", zk(), self.lidx(), self.lidx(), *ws()),
+            lambda: Step("ZRANGEBYSCORE", zk(), rb(), rb(), *ws(), *limit()),
+            lambda: Step("ZREVRANGEBYSCORE", zk(), rb(), rb(), *ws(), *limit()),
+            lambda: Step("ZRANGEBYLEX", "zl", lb(), lb(), *limit()),
+            lambda: Step("ZREVRANGEBYLEX", "zl", lb(), lb(), *limit()),
+            lambda: Step("ZRANGESTORE", zk(), zk(), *self.c([[self.lidx(), self.lidx()],
+                                                          [rb(), rb(), "BYSCORE"]])),
+            lambda: Step("ZRANGESTORE", zk(), "zl", lb(), lb(), "BYLEX", *self.c([[], ["REV"]])),
+            lambda: Step("ZCOUNT", zk(), rb(), rb()),
+            lambda: Step("ZLEXCOUNT", "zl", lb(), lb()),
+            lambda: Step(self.c(["ZRANK", "ZREVRANK"]), zk(), zm()),
+            lambda: Step("ZREMRANGEBYRANK", zk(), self.lidx(), self.lidx()),
+            lambda: Step("ZREMRANGEBYSCORE", zk(), rb(), rb()),
+            lambda: Step("ZREMRANGEBYLEX", "zl", lb(), lb()),
+            lambda: Step(self.c(["ZPOPMIN", "ZPOPMAX"]), zk(),
+                         *self.c([[], ["2"], ["0"], ["-1"], ["x"]])),
+            lambda: Step("ZMPOP", self.c(["1", "2", "0"]), zk(), zk(), self.c(["MIN", "MAX", "x"]),
+                         *self.c([[], ["COUNT", "2"], ["COUNT", "0"]])),
+            lambda: Step(*self.zstore_args(self.c(["ZUNIONSTORE", "ZINTERSTORE"]))),
+            lambda: Step("ZDIFFSTORE", zk(), "2", self.c([zk(), self.skey()]), zk()),
+            lambda: Step(*self.zread_args(self.c(["ZUNION", "ZINTER", "ZDIFF"]))),
+            lambda: Step("ZINTERCARD", "2", zk(), self.c([zk(), self.skey()]),
+                         *self.c([[], ["LIMIT", "1"]])),
+            lambda: SHAPE("ZRANDMEMBER", zk(), *self.c([[], ["2"], ["-3", "WITHSCORES"]])),
+        ]
+        return r.choice(table)()
+
+    def xid(self):
+        return self.c(["1-1", "1-2", "2-0", "3-5", "5-0", "5-*", "10-1", "0-1", "0-0",
+                       "18446744073709551615-18446744073709551615", "7", "x-1", "4-1"])
+
+    def xrange_bound(self):
+        return self.c(["-", "+", "0", "1-2", "(1-1", "3", "(5-0", "5", "x", "(-"])
+
+    def stream_command(self):
+        r, xk = self.r, self.xkey
+        g = lambda: self.c(["g1", "g2", "g1", "nog"])
+        cons = lambda: self.c(["c1", "c2", "c3"])
+        fv = lambda: sum(([self.field(), self.val()] for _ in range(r.randint(1, 2))), [])
+        trim = lambda: self.c([[], [], ["MAXLEN", self.c(["2", "0", "5", "-1"])],
+                               ["MAXLEN", "=", "3"], ["MAXLEN", "~", "2"],
+                               ["MINID", self.c(["2", "4-1", "x"])],
+                               ["MAXLEN", "~", "1", "LIMIT", "10"], ["MAXLEN", "1", "LIMIT", "1"]])
+        table = [
+            lambda: Step("XADD", xk(), *self.c([[], [], ["NOMKSTREAM"]]), *trim(), self.xid(),
+                         *fv()),
+            lambda: Step("XADD", xk(), self.xid(), *fv()),
+            lambda: Step("XLEN", xk()),
+            lambda: Step("XRANGE", xk(), self.xrange_bound(), self.xrange_bound(),
+                         *self.c([[], ["COUNT", "2"], ["COUNT", "0"]])),
+            lambda: Step("XREVRANGE", xk(), self.xrange_bound(), self.xrange_bound(),
+                         *self.c([[], ["COUNT", "1"]])),
+            lambda: Step("XDEL", xk(), *[self.xid() for _ in range(r.randint(1, 2))]),
+            lambda: Step("XTRIM", xk(), *self.c([["MAXLEN", "2"], ["MINID", "3-0"],
+                                                ["MAXLEN", "~", "0"], ["MAXLEN"], ["FOO", "1"]])),
+            lambda: Step("XREAD", *self.c([[], ["COUNT", "2"]]), "STREAMS", xk(),
+                         self.c(["0", "1-1", "$", "3"])),
+            lambda: Step("XGROUP", "CREATE", xk(), g(), self.c(["0", "$", "1-2", "x"]),
+                         *self.c([[], ["MKSTREAM"], ["ENTRIESREAD", "1"]])),
+            lambda: Step("XGROUP", "SETID", xk(), g(), self.c(["0", "$", "2-0"])),
+            lambda: Step("XGROUP", "CREATECONSUMER", xk(), g(), cons()),
+            lambda: Step("XGROUP", "DELCONSUMER", xk(), g(), cons()),
+            lambda: Step("XGROUP", "DESTROY", xk(), g()),
+            lambda: Step("XREADGROUP", "GROUP", g(), cons(), *self.c([[], ["COUNT", "1"],
+                                                                    ["COUNT", "2", "NOACK"]]),
+                         "STREAMS", xk(), self.c([">", ">", "0", "2-0"])),
+            lambda: Step("XACK", xk(), g(), *[self.xid() for _ in range(r.randint(1, 3))]),
+            lambda: Step("XPENDING", xk(), g()),
+            lambda: PEL("XPENDING", xk(), g(), "-", "+", "10", *self.c([[], [cons()]])),
+            lambda: Step("XCLAIM", xk(), g(), cons(), "0", self.xid(), self.xid(),
+                         *self.c([[], ["JUSTID"], ["FORCE"], ["RETRYCOUNT", "5"]])),
+            lambda: Step("XAUTOCLAIM", xk(), g(), cons(), "0", self.c(["0-0", "2-0"]),
+                         *self.c([[], ["COUNT", "1"], ["JUSTID"]])),
+            lambda: Step("XSETID", xk(), self.c(["20-0", "1-0", "x"])),
+            lambda: Step("XINFO", "GROUPS", xk()),
+            lambda: SHAPE("XINFO", "CONSUMERS", xk(), g()),
+        ]
+        return r.choice(table)()
+
+    def bit_command(self):
+        r, k = self.r, self.key
+        bits = lambda: self.c(["0", "1", "7", "8", "100", "-1", "x", "4294967296"])
+        typ = lambda: self.c(["u8", "i8", "u1", "i64", "u63", "i5", "u64", "x"])
+        off = lambda: self.c(["0", "#1", "5", "100", "-1"])
+        table = [
+            lambda: Step("SETBIT", k(), bits(), self.c(["0", "1", "1", "2"])),
+            lambda: Step("GETBIT", k(), bits()),
+            lambda: Step("BITCOUNT", k(), *self.c([[], ["0", "-1"], ["1", "2", "BIT"],
+                                                  ["0", "5", "BYTE"], ["-2", "-1"], ["1"]])),
+            lambda: Step("BITPOS", k(), self.c(["0", "1", "2"]),
+                         *self.c([[], ["1"], ["0", "-1"], ["2", "9", "BIT"], ["1", "1", "BYTE"]])),
+            lambda: Step("BITOP", self.c(["AND", "OR", "XOR", "NOT", "x"]), k(),
+                         *[k() for _ in range(r.randint(1, 2))]),
+            lambda: Step("BITFIELD", k(), *self.c([
+                ["GET", typ(), off()],
+                ["SET", typ(), off(), self.c(["1", "-1", "300", "x"])],
+                ["INCRBY", typ(), off(), self.c(["1", "200", "-300"])],
+                ["OVERFLOW", self.c(["WRAP", "SAT", "FAIL", "X"]), "INCRBY", typ(), off(), "100"],
+                ["SET", "u8", "0", "255", "GET", "u4", "0"]])),
+            lambda: Step("BITFIELD_RO", k(), "GET", typ(), off()),
+            # HyperLogLogs are written only to p0/p1 (no other command edits them: a damaged one
+            # is refused by synod wherever Redis's answer depends on how far its scan gets)
+            lambda: Step("PFADD", self.c(["p0", "p1"]), *[self.c(MEMBERS) for _ in
+                                                         range(r.randint(0, 4))]),
+            lambda: Step("PFCOUNT", *self.c([["p0"], ["p0", "p1"], ["p0", k()], [k()]])),
+            lambda: Step("PFMERGE", self.c(["p0", "p1"]), self.c(["p0", "p1", k()])),
+            lambda: Step("GET", self.c(["p0", "p1"])),
+            lambda: Step("LCS", k(), k(), *self.c([[], ["LEN"], ["IDX"], ["IDX", "MINMATCHLEN", "2",
+                                                                     "WITHMATCHLEN"]])),
+        ]
+        return r.choice(table)()
+
+    def misc_command(self):
+        r, ak = self.r, self.akey
+        table = [
+            lambda: Step("COPY", ak(), ak(), *self.c([[], ["REPLACE"], ["DB", "1"], ["FOO"]])),
+            lambda: Step("OBJECT", "ENCODING", ak()),
+            lambda: SHAPE("DUMP", ak()),  # a hash table's order is per process
+            lambda: Step("SORT", self.c([self.lkey(), self.skey(), self.zkey()]),
+                         *self.c([[], ["ALPHA"], ["DESC", "ALPHA"], ["LIMIT", "1", "2", "ALPHA"],
+                                  ["BY", "nosort", "STORE", "l1"],
+                                  ["ALPHA", "STORE", "l0"], ["GET", "#", "ALPHA"]])),
+            lambda: Step("SORT_RO", self.lkey(), "ALPHA"),
+            # a set's order without sorting is its table's (Redis sorts it only for STORE)
+            lambda: U("SORT", self.c([self.lkey(), self.skey(), self.zkey()]), "BY", "nosort"),
+            lambda: Step("MOVE", ak(), self.c(["1", "0", "x"])),
+            lambda: Step("SWAPDB", "0", "1") if r.random() < 0.3 else GEQ("DBSIZE"),
+            lambda: Step("EXISTS", ak(), ak()),
+        ]
+        return r.choice(table)()
+
+    def more_command(self):
+        x = self.r.random()
+        if x < 0.4:
+            return self.zset_command()
+        if x < 0.7:
+            return self.stream_command()
+        if x < 0.9:
+            return self.bit_command()
+        return self.misc_command()
+
+    def transaction(self):
+        """MULTI, a few exactly-compared commands, then EXEC or DISCARD; sometimes a WATCH
+        first, with the watched key touched (or not) in between."""
+        out = []
+        r = self.r
+        if r.random() < 0.4:
+            wk = self.akey()
+            out.append(Step("WATCH", wk))
+            if r.random() < 0.5:
+                out.append(Step("SET", wk, "w"))
+        out.append(Step("MULTI"))
+        for _ in range(r.randint(0, 4)):
+            s = self.command() if r.random() < 0.5 else self.more_command()
+            if type(s) is Step:
+                out.append(s)
+        out.append(Step(self.c(["EXEC", "EXEC", "EXEC", "DISCARD"])))
+        return out

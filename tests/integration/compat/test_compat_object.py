@@ -45,6 +45,27 @@ def test_string_encoding_after_edits(pair):
     pair.assert_clean()
 
 
+def test_string_encoding_of_replaced_values(pair):
+    """A value a command stores whole is encoded afresh (embstr/int), whatever the key held
+    before; INCRBYFLOAT keeps an integral result a string; RENAME, MOVE and COPY keep a raw
+    string raw; the HyperLogLog commands make a raw string."""
+    for step in [
+        ("SET", "k", "x"), ("DECR", "k"), ("SET", "k", "-2"), ("GETSET", "k", "10.5"),
+        ("OBJECT", "ENCODING", "k"), ("SET", "k", "x" * 40), ("SET", "k", "1.5"),
+        ("OBJECT", "ENCODING", "k"), ("SET", "f", "1"), ("INCRBYFLOAT", "f", "1.5"),
+        ("OBJECT", "ENCODING", "f"), ("INCRBYFLOAT", "f", "0.5"), ("OBJECT", "ENCODING", "f"),
+        ("INCR", "f"), ("OBJECT", "ENCODING", "f"), ("SET", "r", "x"), ("APPEND", "r", "y"),
+        ("RENAME", "r", "r2"), ("OBJECT", "ENCODING", "r2"), ("COPY", "r2", "r3"),
+        ("OBJECT", "ENCODING", "r3"), ("MOVE", "r3", "1"), ("SELECT", "1"),
+        ("OBJECT", "ENCODING", "r3"), ("SELECT", "0"), ("SET", "r2", "q", "KEEPTTL"),
+        ("OBJECT", "ENCODING", "r2"), ("PFADD", "p", "a"), ("OBJECT", "ENCODING", "p"),
+        ("COPY", "p", "p2"), ("OBJECT", "ENCODING", "p2"), ("SET", "s", "ab"),
+        ("PSETEX", "s", "100000", "7"), ("OBJECT", "ENCODING", "s"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+
+
 def test_lfu_counters(pair):
     """lfu-log-factor 0: every access counts; a new key starts at 5; OBJECT IDLETIME refused
     under LFU (and meaningless right after switching back: LFU bits read as a clock)."""

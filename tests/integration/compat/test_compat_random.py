@@ -49,12 +49,21 @@ def run_random(pair, seed, n):
 def dump_state(pair):
     """Type, value and expiry of every generator key on both sides (for the bug report)."""
     lines = []
+    for conn in (pair.ref, pair.tgt):
+        try:
+            conn.call("DISCARD")  # a difference inside MULTI: leave the transaction first
+        except (OSError, EOFError, ValueError):
+            pass
     for key in KEYS + ["missing"]:
         for name, conn in (("redis", pair.ref), ("synod", pair.tgt)):
             try:
                 t = conn.call("TYPE", key)
                 if b"hash" in t:
                     val = conn.call("HGETALL", key)
+                elif b"zset" in t:
+                    val = conn.call("ZRANGE", key, "0", "-1", "WITHSCORES")
+                elif b"stream" in t:
+                    val = conn.call("XRANGE", key, "-", "+")
                 elif b"list" in t:
                     val = conn.call("LRANGE", key, "0", "-1")
                 elif b"set" in t:

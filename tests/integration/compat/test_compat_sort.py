@@ -4,8 +4,9 @@ Lists, sets (intset and hashtable) and sorted sets sorted as numbers and with AL
 (string keys, hash fields `key->field`, missing keys, a constant pattern that skips sorting), GET
 patterns (`#`, missing keys, hash fields), LIMIT edge cases, DESC, STORE (list result, an empty
 result deletes the destination), and the errors: non-numeric elements, syntax, WRONGTYPE, a bad
-LIMIT, STORE on SORT_RO. Every case uses elements whose sort order is fully determined (no ties
-Redis would leave to hash order), so replies compare byte for byte.
+LIMIT, STORE on SORT_RO; a sorted set SORT read is a skiplist from then on (OBJECT ENCODING).
+Every case uses elements whose sort order is fully determined (no ties Redis would leave to
+hash order), so replies compare byte for byte.
 """
 
 import pytest
@@ -31,6 +32,10 @@ CASES = [
         ("SORT", "z", "BY", "nosort", "DESC"), ("SORT", "z", "BY", "nosort", "LIMIT", "1", "1"),
         ("SORT", "z", "BY", "nosort", "DESC", "LIMIT", "0", "2"), ("SORT", "z"),
         ("ZADD", "zn", "1", "30", "2", "10", "3", "20"), ("SORT", "zn"), ("SORT", "zn", "BY", "nosort"),
+        # a sorted set SORT reads becomes a skiplist for good (Redis converts it), even on an error
+        ("ZADD", "zs", "1", "a"), ("OBJECT", "ENCODING", "zs"), ("SORT_RO", "zs", "ALPHA"),
+        ("OBJECT", "ENCODING", "zs"), ("ZADD", "ze", "1", "a"), ("SORT", "ze"),
+        ("OBJECT", "ENCODING", "ze"), ("ZADD", "ze", "2", "b"), ("OBJECT", "ENCODING", "ze"),
     ]),
     ("by_get", [
         ("RPUSH", "l", "1", "2", "3"), ("SET", "w_1", "30"), ("SET", "w_2", "10"), ("SET", "w_3", "20"),
