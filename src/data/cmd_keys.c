@@ -722,7 +722,12 @@ static void rename_generic(data_call *c, int nx)
     SYN_ASSERT(found);
     dentry *e = dict_unlink(&c->ds->keys, pos);
     if (e->flags & DE_EXPIRE) c->ds->expires--;
-    ks_insert(c, rekey(&c->ds->mem, e, dst));
+    uint16_t access = e->access; /* the value keeps its access clock, as Redis's object does */
+    uint8_t lfu = e->flags & DE_LFU;
+    dentry *ne = rekey(&c->ds->mem, e, dst);
+    ks_insert(c, ne);
+    ne->access = access;
+    ne->flags = (uint8_t)((ne->flags & ~DE_LFU) | lfu);
     if (nx)
         reply_int(c, 1);
     else

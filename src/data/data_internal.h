@@ -30,9 +30,11 @@ enum {
     DE_RAW = 1u << 3,        /* DT_STRING: edited in place (SETRANGE APPEND SETBIT BITFIELD): OBJECT
                                 ENCODING says raw, as Redis's unshared string (local, not in the
                                 snapshot; SET and the counters clear it) */
-    DE_STR =
-        1u << 4 /* DT_STRING: a number INCRBYFLOAT stored, which Redis keeps as a string
-                   even when it is an integer: OBJECT ENCODING says embstr (local, as DE_RAW) */
+    DE_STR = 1u << 4,        /* DT_STRING: a number INCRBYFLOAT stored, which Redis keeps as a
+                                string even when it is an integer: OBJECT ENCODING says embstr
+                                (local, as DE_RAW) */
+    DE_LFU = 1u << 5         /* access holds an LFU word (written under an LFU policy), else an
+                                LRU clock (local; evict.c) */
 };
 
 /* One key (or one hash field) in a single allocation: header, optional expiry, key bytes, then
@@ -257,6 +259,9 @@ struct data_store {
  * Redis's LOOKUP_NOTOUCH). */
 void ks_access_init(data_store *ds, dentry *e, int64_t now_ms);
 void ks_access_touch(data_store *ds, dentry *e, int64_t now_ms);
+/* ne takes old's place as the key's value (a SET over it): under an LFU policy it keeps old's
+ * counter, as Redis's dbOverwrite keeps the LFU word; else it was accessed now. */
+void ks_access_overwrite(data_store *ds, dentry *ne, const dentry *old, int64_t now_ms);
 long long ks_idle_seconds(const dentry *e, int64_t now_ms);
 int ks_lfu_freq(const data_store *ds, const dentry *e, int64_t now_ms);
 size_t ks_key_usage(dentry *e, long long samples); /* MEMORY USAGE's estimate (cmd_keys.c) */

@@ -65,9 +65,12 @@ static unsigned lfu_minutes(int64_t now_ms)
     return (unsigned)((uint64_t)(now_ms < 0 ? 0 : now_ms) / 60000) & 0xFF;
 }
 
-/* the counter after the decay due since its last decrement (Redis's LFUDecrAndReturn) */
+/* the counter after the decay due since its last decrement (Redis's LFUDecrAndReturn). An LRU
+ * clock (the key last touched under an LRU policy) reads as 0: Redis reads its seconds clock as
+ * minutes and a counter, and the decay over that "elapsed" time empties the counter. */
 static unsigned lfu_decayed(const data_store *ds, const dentry *e, int64_t now_ms)
 {
+    if (!(e->flags & DE_LFU)) return 0;
     unsigned counter = e->access & 0xFF;
     unsigned elapsed = (lfu_minutes(now_ms) - (unsigned)(e->access >> 8)) & 0xFF;
     unsigned periods = ds->lfu_decay_time ? elapsed / (unsigned)ds->lfu_decay_time : 0;
@@ -76,10 +79,13 @@ static unsigned lfu_decayed(const data_store *ds, const dentry *e, int64_t now_m
 
 void ks_access_init(data_store *ds, dentry *e, int64_t now_ms)
 {
-    if (is_lfu(ds))
+    if (is_lfu(ds)) {
         e->access = (uint16_t)(lfu_minutes(now_ms) << 8 | LFU_INIT_VAL);
-    else
+        e->flags |= DE_LFU;
+    } else {
         e->access = (uint16_t)lru_now(now_ms);
+        e->flags &= (uint8_t)~DE_LFU;
+    }
 }
 
 static double lfu_draw(data_store *ds)
@@ -96,6 +102,7 @@ void ks_access_touch(data_store *ds, dentry *e, int64_t now_ms)
 {
     if (!is_lfu(ds)) {
         e->access = (uint16_t)lru_now(now_ms);
+        e->flags &= (uint8_t)~DE_LFU;
         return;
     }
     /* Redis's LFULogIncr: the counter grows with probability 1 / ((c - 5) * factor + 1) */
@@ -105,6 +112,17 @@ void ks_access_touch(data_store *ds, dentry *e, int64_t now_ms)
         if (lfu_draw(ds) < 1.0 / (base * ds->lfu_log_factor + 1.0)) c++;
     }
     e->access = (uint16_t)(lfu_minutes(now_ms) << 8 | c);
+    e->flags |= DE_LFU;
+}
+
+void ks_access_overwrite(data_store *ds, dentry *ne, const dentry *old, int64_t now_ms)
+{
+    if (!is_lfu(ds)) {
+        ks_access_init(ds, ne, now_ms);
+        return;
+    }
+    ne->access = old->access;
+    ne->flags = (uint8_t)((ne->flags & ~DE_LFU) | (old->flags & DE_LFU));
 }
 
 long long ks_idle_seconds(const dentry *e, int64_t now_ms)

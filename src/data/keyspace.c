@@ -380,6 +380,7 @@ void ks_set_string_at(data_call *c, const data_arg *key, int found, dpos pos, co
     }
     dentry *ne = dentry_new(&ds->mem, DT_STRING, key->ptr, key->len, v, vlen, vlen, expire_ms);
     ne->next = old->next;
+    ks_access_overwrite(ds, ne, old, c->now_ms);
     dict_replace(pos, ne);
     ds->expires += (uint64_t)has - (uint64_t)had;
     if (ds->lazy_policy & DATA_LAZY_SERVER_DEL)

@@ -3,9 +3,9 @@
  * - volatile-ttl picks the nearest expiry first; allkeys-lru the longest idle; allkeys-lfu the
  *   least used; a picked key is not picked again until unmarked (its eviction still in flight);
  * - the access clock: OBJECT IDLETIME counts seconds since the last access (TYPE / TTL / OBJECT
- *   do not touch), OBJECT FREQ counts accesses (lfu-log-factor 0: every access) and decays by
- *   lfu-decay-time; each OBJECT subcommand refuses under the other family's policy, with
- *   Redis's errors;
+ *   do not touch; a SET over a key is an access, whatever the value's size), OBJECT FREQ counts
+ * accesses (lfu-log-factor 0: every access) and decays by lfu-decay-time; each OBJECT subcommand
+ * refuses under the other family's policy, with Redis's errors;
  * - data_evict_key deletes whatever the key's state. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,12 +95,15 @@ static void test_lru(void **state)
                         "-ERR An LFU maxmemory policy is not selected, access frequency not "
                         "tracked. Please note that when switching between policies at runtime LRU "
                         "and LFU data will take some time to adjust.");
+    /* a value too long for k2's allocation: a new entry, accessed now (it was the oldest but k1) */
+    run(ds, "SET k2 a-value-longer-than-the-old-allocation-has-room-for-by-far");
+    assert_string_equal(run(ds, "OBJECT IDLETIME k2"), ":0");
     picked p = {0};
     /* 64 samples of 20 keys: the pool sees (almost surely) every key; the oldest first */
     assert_int_equal(data_evict_pick(ds, t_now_ms, 3, on_pick, &p), 3);
     assert_string_equal(p.keys[0], "k1");
-    assert_string_equal(p.keys[1], "k2");
-    assert_string_equal(p.keys[2], "k3");
+    assert_string_equal(p.keys[1], "k3");
+    assert_string_equal(p.keys[2], "k4");
     data_destroy(ds);
 }
 

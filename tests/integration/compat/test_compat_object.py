@@ -2,7 +2,7 @@
 after in-place edits, LFU counters, and CONFIG SET save, byte for byte against a real
 redis-server 7.0 (IDLETIME by shape when time passes)."""
 
-from .diff import PAIRS, SHAPE
+from .diff import PAIRS, SHAPE, TTL
 
 
 def test_object(pair):
@@ -61,6 +61,25 @@ def test_string_encoding_of_replaced_values(pair):
         ("OBJECT", "ENCODING", "r2"), ("PFADD", "p", "a"), ("OBJECT", "ENCODING", "p"),
         ("COPY", "p", "p2"), ("OBJECT", "ENCODING", "p2"), ("SET", "s", "ab"),
         ("PSETEX", "s", "100000", "7"), ("OBJECT", "ENCODING", "s"),
+    ]:  # fmt: skip
+        pair.step(step)
+    pair.assert_clean()
+
+
+def test_access_clock_of_replaced_values(pair):
+    """A value stored over a key's old one was accessed now (IDLETIME 0, not the age of a fresh
+    allocation's clock); under LFU it keeps the old counter (Redis's dbOverwrite), RENAME keeps
+    it, and a key last touched under LRU reads 0 once an LFU policy is set."""
+    long = "x" * 90
+    for step in [
+        ("SET", "a", "1"), ("SET", "a", long), TTL(1, "OBJECT", "IDLETIME", "a"),
+        ("RPUSH", "l", "a"), ("CONFIG", "SET", "lfu-log-factor", "0"),
+        ("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"), ("OBJECT", "FREQ", "a"),
+        ("OBJECT", "FREQ", "l"), ("GET", "a"), ("GET", "a"), ("GET", "a"), ("OBJECT", "FREQ", "a"),
+        ("SET", "a", long + "y"), ("OBJECT", "FREQ", "a"), ("RENAME", "a", "b"),
+        ("OBJECT", "FREQ", "b"), ("LPUSH", "l", "b"), ("OBJECT", "FREQ", "l"),
+        ("CONFIG", "SET", "maxmemory-policy", "noeviction"),
+        ("CONFIG", "SET", "lfu-log-factor", "10"),
     ]:  # fmt: skip
         pair.step(step)
     pair.assert_clean()
