@@ -274,9 +274,19 @@ static bool plan_apply(node *nd, client *c, struct nexec_plan *p, const char *r,
     return true;
 }
 
+/* c's relayed EXEC with a SELECT inside was answered (r; NULL: no answer): the client is in
+ * that database now if the transaction ran (an array, not a null one or an error) */
+static void exec_db_done(client *c, const char *r, size_t len)
+{
+    if (!c->exec_db_seq || c->exec_db_seq != c->relay_answered) return;
+    if (r && len >= 2 && r[0] == '*' && r[1] != '-') c->db = c->exec_db;
+    c->exec_db_seq = 0;
+}
+
 /* c's reply r (one whole reply) as the client gets it: EXEC's with its plan applied */
 static void deliver(node *nd, client *c, const char *r, size_t len)
 {
+    exec_db_done(c, r, len);
     struct nexec_plan *p = c->exec_plan;
     if (p && p->seq == c->relay_answered)
         c->exec_plan = NULL;
@@ -319,6 +329,7 @@ static void fconn_close(fconn *fc, const char *why)
         fc->w_n--;
         if (!c || is_marker(c)) continue;
         c->relay_answered++;
+        exec_db_done(c, NULL, 0); /* outcome unknown: the client stays where it was */
         if (c->exec_plan && c->exec_plan->seq == c->relay_answered) { /* its EXEC failed */
             plan_free(c->exec_plan);
             c->exec_plan = NULL;
@@ -970,11 +981,11 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
         c->exec_plan = plan;
     }
     if (db != c->db) {
-        /* a SELECT inside: the client stays in that database after EXEC (as in Redis, unless
-         * the leader aborts the transaction: docs/cluster.md), and the relay is put there */
-        c->db = db;
-        fc->db = -1;
-        if (select_db(fc, db) < 0) return -ENOMEM;
+        /* a SELECT inside: the client is in that database after EXEC if the transaction runs
+         * (as in Redis): decided by EXEC's reply (exec_db_done), its next command waits */
+        c->exec_db = db;
+        c->exec_db_seq = c->relay_sent;
+        fc->db = -1; /* the leader's side is in either: the next command selects */
     }
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     c->n_async++;

@@ -1652,6 +1652,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * as a linearizable read, unless the connection reads stale or no leader is known (then
      * from what it has: a node cut off still authenticates its clients). docs/security.md
      * "Reading users on a follower". */
+    if (c->exec_db_seq && c->n_async) return stall(c); /* in which database? EXEC's reply says */
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
         c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv) &&
         !info_gate_given_up(c, argv))

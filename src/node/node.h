@@ -94,6 +94,11 @@ typedef struct node_client {
      * SETNAME ...), run here as EXEC's reply comes, and the receivers of its PUBLISHes here
      * (fwd.c "A relayed transaction's own commands"); NULL = none */
     struct nexec_plan *exec_plan;
+    /* follower: a SELECT inside its relayed MULTI: the database the client is in after EXEC if
+     * the transaction ran (not if the leader aborted it), decided when EXEC's reply (request
+     * number exec_db_seq; 0 = none) comes; the client's next command waits for it */
+    int exec_db;
+    uint64_t exec_db_seq;
     /* follower: a relayed change of replicated state it reads itself (CONFIG SET of the
      * cluster's settings, ACL SETUSER, SCRIPT LOAD, FUNCTION LOAD ...: fwd.c awaits_apply; its
      * request number) is answered once this node has applied its entry too (applied_seq: the

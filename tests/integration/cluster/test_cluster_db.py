@@ -5,7 +5,8 @@ An entry of a database other than 0 carries its database; a follower relays its 
 commands on shared connections to the leader and selects the client's database there first.
 Checked here, through followers and the leader:
   - keys land in the client's database on every replica (read back locally on each node);
-  - a SELECT inside MULTI moves the rest of the transaction, and the client, to that database;
+  - a SELECT inside MULTI moves the rest of the transaction, and the client, to that database,
+    but not the client when the transaction is aborted (a WATCH failure), relayed or not;
   - a client blocked in database 3 is not served by a push to the same key in database 0, and is
     by one in database 3;
   - WATCH of a key in database 2 is not touched by a write to that key in database 0;
@@ -77,6 +78,20 @@ def test_databases_through_followers(make_cluster):
     for n in c.nodes:
         wait_for(lambda: local(n, 3, "GET", "t") == "three", 5, what=f"{n.name} to apply MULTI")
         assert local(n, 2, "GET", "t") == "two"
+
+    # ... unless the leader aborts it (a WATCH failure): the client stays where it was, and a
+    # command pipelined right behind EXEC runs in the database EXEC's outcome says
+    conn = redis.Connection(host="127.0.0.1", port=f1.port, db=2, decode_responses=True)
+    cmds = [("WATCH", "w"), ("SET", "w", "touched"), ("MULTI",), ("SELECT", "4"), ("EXEC",),
+            ("GET", "t")] * 2 + [("MULTI",), ("SELECT", "4"), ("EXEC",), ("SET", "after", "x"),
+                                 ("GET", "after")]  # fmt: skip
+    conn.send_packed_command(conn.pack_commands(cmds))  # one write: pipelined
+    out = [conn.read_response() for _ in cmds]
+    conn.disconnect()
+    assert out[4] is None and out[10] is None, out  # aborted: the watched key changed
+    assert out[5] == "two" and out[11] == "two", out  # still in database 2
+    assert out[14] == ["OK"] and out[15] == "OK" and out[16] == "x", out  # moved to 4
+    wait_for(lambda: local(f1, 4, "GET", "after") == "x", 5, what="f1 to apply SET after")
 
     # MOVE / SWAPDB / COPY DB through a follower
     r = rc(f2, 5)
