@@ -10,11 +10,13 @@
  * Determinism (DESIGN.md "Replicating effects"): a write script is replicated as the call and run
  * on every replica while its log entry is applied. Everything a script can observe comes from the
  * entry or the dataset: the time (TIME, expiries) is env.now_ms, math.random's generator is
- * seeded from env.seed, and while env.replicated is set, commands whose answer depends on
- * node-local state are refused (random draws: SPOP SRANDMEMBER RANDOMKEY HRANDFIELD ZRANDMEMBER;
- * hash-order cursors: SCAN SSCAN HSCAN ZSCAN; per-node encodings: OBJECT MEMORY) and the
- * replies whose order depends on hash layout (KEYS SMEMBERS SINTER SUNION SDIFF HKEYS HVALS
- * HGETALL) are sorted, as Redis before 5.0 sorted them for scripts. See docs/scripting.md.
+ * seeded from env.seed, and while env.replicated is set, a script that may write is refused the
+ * commands whose answer depends on node-local state (random draws: SPOP SRANDMEMBER RANDOMKEY
+ * HRANDFIELD ZRANDMEMBER; hash-order cursors: SCAN SSCAN HSCAN ZSCAN; per-node encodings: OBJECT
+ * MEMORY) and the replies whose order depends on hash layout (KEYS SMEMBERS SINTER SUNION SDIFF
+ * HKEYS HVALS HGETALL) are sorted for it, as Redis before 5.0 sorted them for scripts (a read-only
+ * script run in a logged MULTI has no effects to keep alike: it is served as Redis serves it). See
+ * docs/scripting.md.
  *
  * The script cache (EVAL, SCRIPT LOAD) is a per-node cache: EVALSHA is rewritten into EVAL with
  * the body by the leader before it is logged (script_rewrite), so no replica ever needs its

@@ -757,13 +757,13 @@ static int redis_generic(lua_State *L, int raise)
             /* the command itself refuses the option in Redis: a call that failed */
             call_event(se, r, argc, argv, SCRIPT_CALL_RUN, NULL, 0);
             known = -1;
-        } else if (r->env->replicated &&
+        } else if (r->env->replicated && !r->read_only &&
                    in_list(&argv[0], nondeterministic_cmds,
                            sizeof nondeterministic_cmds / sizeof nondeterministic_cmds[0]))
             err = "This Redis command is not allowed from write scripts: its answer is not the "
                   "same on every replica (random draw, hash order or encoding); call it from a "
                   "read-only script (EVAL_RO, no-writes) or pass the choice as an argument";
-        else if (r->env->replicated)
+        else if (r->env->replicated && !r->read_only) /* read-only (in a MULTI): only replies */
             sorted = sorted_reply(info->name);
         if (!err && r->env->acl_user) err = acl_denied(se, r, dc, argc, argv);
         if (!err && (info->flags & DATA_CMD_WRITE)) r->wrote = 1; /* as Redis: before it runs */

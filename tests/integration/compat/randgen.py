@@ -33,6 +33,21 @@ EXPIRE_OPTS = [[], [], ["NX"], ["XX"], ["GT"], ["LT"], ["NX", "XX"], ["GT", "LT"
 # depends on whether a millisecond passed in between (on either server), so relative expiries
 # use only the options whose outcome does not depend on the clock.
 EXPIRE_OPTS_REL = [[], [], ["NX"], ["XX"], ["NX", "XX"], ["GT", "LT"], ["FOO"], ["NX", "GT"]]
+# Encoding thresholds the sequence may lower (conversions both ways then happen at small sizes);
+# RESET_CONFIG puts them back after a run.
+THRESHOLDS = {
+    "hash-max-listpack-entries": ["2", "4", "128"], "hash-max-listpack-value": ["3", "64"],
+    "zset-max-listpack-entries": ["2", "4", "128"], "zset-max-listpack-value": ["2", "64"],
+    "set-max-intset-entries": ["2", "4", "512"], "list-max-listpack-size": ["2", "4", "-2"],
+}  # fmt: skip
+RESET_CONFIG = [("CONFIG", "SET", k, v[-1]) for k, v in THRESHOLDS.items()] + [
+    ("SCRIPT", "FLUSH"), ("FUNCTION", "FLUSH")]
+LIB = ("#!lua name=rlib\n"
+       "redis.register_function('rget', function(keys, args) return redis.call('GET', keys[1]) end)\n"
+       "redis.register_function{function_name='rlen', callback=function(keys, args) "
+       "return redis.call('STRLEN', keys[1]) end, flags={'no-writes'}}\n"
+       "redis.register_function('rincr', function(keys, args) return redis.call('INCRBY', keys[1], "
+       "args[1]) end)")
 
 
 class Gen:
@@ -456,6 +471,20 @@ class Gen:
             lambda: Step("MOVE", ak(), self.c(["1", "0", "x"])),
             lambda: Step("SWAPDB", "0", "1") if r.random() < 0.3 else SETTLED("DBSIZE"),
             lambda: Step("EXISTS", ak(), ak()),
+            lambda: Step("CONFIG", "SET", *self.threshold()),
+            lambda: Step("SCRIPT", "LOAD", "return redis.call('TYPE', KEYS[1])"),
+            lambda: Step("EVALSHA", "4f0d5e8a7cc4e0e0a0c6b9c3da6b21a0b1b0b1a1", "0"),
+            lambda: Step("EVALSHA", "5afb84be81de8a6b369cec37597ef66bc9f128e1", "1", ak()),
+            lambda: Step("SCRIPT", "EXISTS", "5afb84be81de8a6b369cec37597ef66bc9f128e1"),
+            lambda: Step("FUNCTION", "LOAD", *self.c([[], ["REPLACE"]]), LIB),
+            lambda: Step(self.c(["FCALL", "FCALL_RO"]), self.c(["rget", "rlen", "rincr", "nof"]),
+                         "1", self.key(), self.c(INTS)),
+            lambda: Step("FUNCTION", "DELETE", "rlib"),
+            lambda: SHAPE("HRANDFIELD", self.hkey(), *self.c([[], ["2"], ["-3", "WITHVALUES"]])),
+            lambda: SHAPE("RANDOMKEY"),
+            lambda: SHAPE("XINFO", "STREAM", self.xkey(), *self.c([[], ["FULL"]])),
+            lambda: Step("OBJECT", "FREQ", ak()),
+            lambda: TTL(1, "OBJECT", "IDLETIME", ak()),
         ]
         return r.choice(table)()
 
@@ -507,11 +536,18 @@ class Gen:
             ("return redis.call('TYPE', KEYS[1])", 1),
             ("local t = redis.call('SMEMBERS', KEYS[1]); table.sort(t); return t", 1),
             ("redis.call('DEL', KEYS[1]); return redis.call('EXISTS', KEYS[1])", 1),
+            # DUMP and RESTORE of a value into another key, both on the same server
+            ("local d = redis.call('DUMP', KEYS[1]); if not d then return 0 end; "
+             "redis.call('RESTORE', KEYS[2], 0, d, 'REPLACE'); return redis.call('TYPE', KEYS[2])",
+             2),
+            ("return redis.call('OBJECT', 'ENCODING', KEYS[1])", 1),
         ]
         src, nk = r.choice(scripts)
         keys = [self.akey() for _ in range(nk)]
         kind = PAIRS if "HGETALL" in src else Step
-        return kind(self.c(["EVAL", "EVAL", "EVAL_RO"]), src, str(nk), *keys, self.val())
+        # an encoding is a node's own: synod refuses it to a write script (docs/scripting.md)
+        ev = "EVAL_RO" if "ENCODING" in src else self.c(["EVAL", "EVAL", "EVAL_RO"])
+        return kind(ev, src, str(nk), *keys, self.val())
 
     def blocking_command(self):
         """Blocking pops that are answered at once (data present) or time out after 10 ms."""
@@ -530,6 +566,10 @@ class Gen:
                          self.xkey(), ">"),
         ]
         return self.r.choice(table)()
+
+    def threshold(self):
+        k = self.c(sorted(THRESHOLDS))
+        return [k, self.c(THRESHOLDS[k])]
 
     def more_command(self):
         x = self.r.random()

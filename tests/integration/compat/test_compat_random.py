@@ -12,7 +12,7 @@ import threading
 
 from .diff import Mismatch, equivalent, show
 from .resp_raw import encode_command
-from .randgen import KEYS, Gen
+from .randgen import KEYS, RESET_CONFIG, Gen
 
 DEFAULT_SEED = 20261129
 
@@ -24,9 +24,26 @@ def pick_seed():
     return int(s) if s else DEFAULT_SEED
 
 
+def reset(pair):
+    """Both servers as the next test expects them: encoding thresholds, scripts, functions."""
+    for conn in (pair.ref, pair.tgt):
+        try:
+            conn.call("DISCARD")
+            for cmd in RESET_CONFIG:
+                conn.call(*cmd)
+        except (OSError, EOFError, ValueError):
+            pass
+
+
 def run_random(pair, seed, n):
     """Run n generated commands; return None or a failure description with context."""
-    steps = Gen(seed).sequence(n)
+    try:
+        return run_steps(pair, seed, Gen(seed).sequence(n))
+    finally:
+        reset(pair)
+
+
+def run_steps(pair, seed, steps):
     history = []
     for i, step in enumerate(steps):
         m = None
@@ -119,6 +136,7 @@ def test_random_pipelined(pair):
         t.start()
     for t in threads:
         t.join(timeout=60)
+    reset(pair)
     for i, s in enumerate(steps):
         ref = replies[0][i] if i < len(replies[0]) else "<missing>"
         tgt = replies[1][i] if i < len(replies[1]) else "<missing>"

@@ -333,6 +333,11 @@ CASES = [
     ("script_in_multi", RESET + [
         ("MULTI",), ("EVAL", "return redis.call('incr', 'm')", "0"), ("SET", "x", "1"),
         ("EVAL", "return redis.call('incr', 'm')", "0"), ("EXEC",), ("GET", "m"),
+        # a read-only script in a transaction may ask node-local things (it writes nothing)
+        ("RPUSH", "rl", "a"), ("SADD", "rs", "b"), ("MULTI",),
+        ("EVAL_RO", "return redis.call('OBJECT', 'ENCODING', KEYS[1])", "1", "rl"),
+        ("EVAL_RO", "return redis.call('SRANDMEMBER', KEYS[1])", "1", "rs"),
+        ("SET", "y", "2"), ("EXEC",),
     ]),
 ]
 
