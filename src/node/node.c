@@ -1630,8 +1630,29 @@ static bool reads_replicated(int argc, const data_arg *argv)
 /* EVAL_RO, FCALL_RO, EVALSHA_RO of a script this node has (ACL_AS-wrapped too): a follower
  * runs them itself past the gate (the script cache SCRIPT EXISTS answers from is the leader's,
  * and an unknown EVALSHA_RO is the leader's to answer) */
+/* An EVAL_RO whose body this node has not cached: relayed, so that the leader, whose cache
+ * SCRIPT EXISTS answers from, has it (the leader caches it as it runs it), and cached here as it
+ * goes (ro_script_relayed): the next run of it is served here. */
+static bool ro_script_uncached(node *n, int argc, const data_arg *argv)
+{
+    if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
+        argc -= 2;
+        argv += 2;
+    }
+    if (argc < 2 || !arg_is(&argv[0], "eval_ro")) return false;
+    data_arg a[2] = {{"EVAL", 4}, argv[1]};
+    return script_is_cached(n->host->scripts, 2, a) == 0;
+}
+
+static void ro_script_relayed(node *n, int argc, const data_arg *argv)
+{
+    if (ro_script_uncached(n, argc, argv)) /* an error compiling it is the leader's to reply */
+        (void)script_rewrite(n->host->scripts, argc, argv, NULL, 0, NULL);
+}
+
 static bool local_ro_script(node *n, int argc, const data_arg *argv)
 {
+    if (ro_script_uncached(n, argc, argv)) return false;
     if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
         argc -= 2;
         argv += 2;
@@ -1855,6 +1876,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
                                 : fwd_send(n->fw, addr, c, argc, argv);
     if (rc < 0) return stall(c);
     if (repeats) c->repeat_used = repeats; /* the host consumes them with this one */
+    if (sk == SCRIPT_READ) ro_script_relayed(n, argc, argv);
     return NODE_DONE;
 }
 
