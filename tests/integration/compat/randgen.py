@@ -484,7 +484,7 @@ class Gen:
             lambda: SHAPE("RANDOMKEY"),
             lambda: SHAPE("XINFO", "STREAM", self.xkey(), *self.c([[], ["FULL"]])),
             lambda: Step("OBJECT", "FREQ", ak()),
-            lambda: TTL(1, "OBJECT", "IDLETIME", ak()),
+            lambda: TTL(5, "OBJECT", "IDLETIME", ak()),  # seconds: a loaded machine is slow
         ]
         return r.choice(table)()
 
