@@ -82,8 +82,10 @@ int net_parse_hostport(const char *s, char *host, size_t host_cap, int *port);
 int net_tcp_listen(const char *host, int port, int backlog);
 int net_local_port(int fd); /* the bound port (after port 0), or -errno */
 
-/* Accepts one connection: non-blocking, close-on-exec, TCP_NODELAY. Writes the peer's
- * "ip:port" into peer (may be NULL). Returns the fd, -EAGAIN when none is pending, or -errno. */
+/* Accepts one connection: non-blocking, close-on-exec, TCP_NODELAY, keepalive probes after
+ * NET_KEEPALIVE_S idle (Redis's tcp-keepalive default). Writes the peer's "ip:port" into peer
+ * (may be NULL). Returns the fd, -EAGAIN when none is pending, or -errno. */
+#define NET_KEEPALIVE_S 300
 int net_tcp_accept(int listen_fd, char *peer, size_t peer_cap);
 /* "ip:port" of the local end of fd into out; returns 0 or -errno. */
 int net_local_addr(int fd, char *out, size_t out_cap);

@@ -126,6 +126,13 @@ int net_tcp_accept(int listen_fd, char *peer, size_t peer_cap)
     int one = 1;
     /* replies are written once per loop pass: Nagle would only add latency */
     (void)!setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* a peer that vanished (power loss, a cable) is noticed, as Redis's tcp-keepalive 300 does:
+     * probes after 300 s idle, every 100 s, 3 unanswered close it */
+    int idle = NET_KEEPALIVE_S, intvl = NET_KEEPALIVE_S / 3, cnt = 3;
+    (void)!setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    (void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    (void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    (void)!setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
     if (peer && peer_cap) fmt_sockaddr(&sa, peer, peer_cap);
     return fd;
 }

@@ -43,6 +43,7 @@ typedef enum {
     K_PORT,     /* listen's port (an int); CONFIG SET moves the client listener (cmd_server.c) */
     K_BIND,     /* listen's host, shown as Redis's `bind` */
     K_PCTL,     /* latency-tracking-info-percentiles (srv_config_parse_percentiles) */
+    K_AOFSYNC,  /* fsync as Redis's appendfsync names it (always|everysec|no), shown only */
 } key_type;
 
 /* Flags of a key. */
@@ -79,6 +80,7 @@ static const key_def keys[] = {
     {"peer-listen", K_ADDR, K_STARTUP, OFF(peer_host), 0, 0, "peer address HOST:PORT"},
     {"cluster", K_CLUSTER, K_STARTUP, 0, 0, 0, "voting members ID=HOST:PORT,..."},
     {"data-dir", K_PATH, K_STARTUP, OFF(data_dir), 0, 0, "directory for the log/snapshots"},
+    {"dir", K_PATH, K_STARTUP | K_ALIAS, OFF(data_dir), 0, 0, "alias of data-dir (Redis's name)"},
     {"fsync", K_FSYNC, K_STARTUP, OFF(fsync), 0, 0, "always|batch|never"},
     {"cluster-id", K_NAME, K_STARTUP, OFF(cluster_id), 0, 0, "cluster name checked by peers"},
     {"cluster-secret", K_SECRET, K_STARTUP, OFF(cluster_secret), 0, 0,
@@ -228,6 +230,22 @@ static const key_def keys[] = {
     {"replicaof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
     {"slaveof", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
     {"key-load-delay", K_CONST, K_COMPAT | K_HIDDEN, 0, 0, 0, "0"},
+    /* more of Redis's settings as they describe synod, for tools that read them: fsync by
+     * appendfsync's names, no Redis Cluster, one I/O thread, the log on stderr, no pid file or
+     * unix socket, the listen backlog used, TCP keepalive as Redis's default, incremental rehashing
+     */
+    {"appendfsync", K_AOFSYNC, K_COMPAT, OFF(fsync), 0, 0, "fsync by Redis's names"},
+    {"cluster-enabled", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"io-threads", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "1"},
+    {"io-threads-do-reads", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"logfile", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
+    {"pidfile", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
+    {"supervised", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "no"},
+    {"unixsocket", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, ""},
+    {"unixsocketperm", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "0"},
+    {"tcp-backlog", K_CONST, K_COMPAT | K_IMMUTABLE, 0, 0, 0, "511"},
+    {"tcp-keepalive", K_CONST, K_COMPAT, 0, 0, 0, "300"}, /* NET_KEEPALIVE_S */
+    {"activerehashing", K_CONST, K_COMPAT, 0, 0, 0, "yes"},
     {"bind", K_BIND, K_COMPAT, 0, 0, 0, "listen's host (set with listen)"},
     {"port", K_PORT, K_STARTUP | K_RUNTIME, OFF(listen_port), 0, 65535,
      "listen's port; CONFIG SET moves the client listener (single-node only)"},
@@ -846,6 +864,7 @@ int srv_config_set(srv_config *c, const char *key, const char *value, int runtim
         return 0;
     }
     case K_CONST:
+    case K_AOFSYNC:
     case K_BIND: break;
     }
     SYN_ASSERT(0);
@@ -920,6 +939,11 @@ void srv_config_key_value(const srv_config *c, size_t i, char *out, size_t cap)
         return;
     }
     case K_CONST: snprintf(out, cap, "%s", k->help); return;
+    case K_AOFSYNC: {
+        static const char *const aof[3] = {"always", "everysec", "no"}; /* fsync_names' order */
+        snprintf(out, cap, "%s", aof[c->fsync]);
+        return;
+    }
     case K_BIND: snprintf(out, cap, "%s", c->listen_host); return;
     case K_PORT: snprintf(out, cap, "%d", c->listen_port); return;
     case K_MEMPCT: {

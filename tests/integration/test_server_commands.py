@@ -1,6 +1,8 @@
 """Server commands (connection, introspection, configuration) and their Redis 7 errors."""
 
+import os
 import socket
+import subprocess
 import time
 
 import pytest
@@ -381,3 +383,37 @@ def test_client_pause(synod, raw):
     assert raw.read(b, 1)[0] == [[3]]
     assert err(a, "CLIENT", "PAUSE", "-1") == "timeout is negative"
     assert err(a, "CLIENT", "PAUSE", "10", "x") == "CLIENT PAUSE mode must be WRITE or ALL"
+
+
+def test_redis_settings_that_describe_synod(synod_server, tmp_path):
+    """CONFIG GET of Redis settings tools read, with the values that describe this server: dir
+    (the data directory; --dir is data-dir's Redis name), appendfsync (fsync by Redis's names),
+    no Redis Cluster, one I/O thread; refused as immutable unless set to the value they have.
+    Accepted connections have TCP keepalive on (tcp-keepalive 300, as Redis)."""
+    for fsync, aof in (("always", "always"), ("batch", "everysec"), ("never", "no")):
+        d = str(tmp_path / ("dir-" + fsync))
+        s = synod_server("--dir", d, "--fsync", fsync)
+        r = s.client(decode_responses=True)
+        assert r.config_get("data-dir") == {"data-dir": d}
+        assert r.config_get("dir") == {"dir": d}
+        assert r.config_get("appendfsync") == {"appendfsync": aof}
+        assert os.path.isdir(d)
+        r.close()
+    r = s.client(decode_responses=True)
+    assert r.config_get("cluster-enabled") == {"cluster-enabled": "no"}
+    assert r.config_get("io-threads") == {"io-threads": "1"}
+    assert r.config_get("tcp-keepalive") == {"tcp-keepalive": "300"}
+    assert r.config_set("appendfsync", "no") is True  # the value it has: a no-op
+    assert "can't set immutable config" in err(r, "CONFIG", "SET", "appendfsync", "always")
+    assert "can't set immutable config" in err(r, "CONFIG", "SET", "cluster-enabled", "no")
+    assert "can't set immutable config" in err(r, "CONFIG", "SET", "dir", "/tmp")
+    # the server's end of this connection probes an idle peer (ss shows its keepalive timer)
+    assert r.ping()
+    for _ in range(50):  # ss shows the retransmit timer until the reply is acknowledged
+        out = subprocess.run(["ss", "-tno", "state", "established", "( sport = :%d )" % s.port],
+                             capture_output=True, text=True, timeout=10).stdout
+        if "keepalive" in out:
+            break
+        time.sleep(0.1)
+    assert "keepalive" in out, out
+    r.close()
