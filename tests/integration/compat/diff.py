@@ -12,6 +12,7 @@ compared byte for byte unless the step says otherwise:
   SCAN("MATCH", "k*")      full SCAN iteration on each side; the sets of keys are compared
   HSCAN("h", "COUNT", 2)   full HSCAN iteration; the sets of field/value pairs are compared
   SSCAN("s", "MATCH", "a*") full SSCAN iteration; the sets of members are compared
+  ZSCAN("z", "COUNT", 2)   full ZSCAN iteration; the sets of members and scores are compared
   SETTLED("DBSIZE")        exact, but asked again after SETTLE_S if the first replies differ
   RAW(b"PING\\r\\n")        raw bytes sent, the next reply compared exactly
 
@@ -83,6 +84,10 @@ class HSCAN(Step):
 
 class SSCAN(Step):
     mode = "sscan"
+
+
+class ZSCAN(Step):
+    mode = "zscan"
 
 
 class RAW(Step):
@@ -241,6 +246,9 @@ class Pair:
             ok = ref == tgt
         elif step.mode == "sscan":
             ref, tgt = self._full_scan([b"SSCAN", step.args[0]], step.args[1:])
+            ok = ref == tgt
+        elif step.mode == "zscan":
+            ref, tgt = self._full_scan([b"ZSCAN", step.args[0]], step.args[1:])
             ok = ref == tgt
         elif step.mode == "raw":
             ref, tgt = self._exchange(step.args[0])

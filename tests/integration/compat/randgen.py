@@ -9,7 +9,7 @@ see the same state; clock-dependent replies are compared with a tolerance.
 
 import random
 
-from .diff import HSCAN, PAIRS, PEL, SCAN, SETTLED, SHAPE, SSCAN, TTL, U, Step
+from .diff import HSCAN, PAIRS, PEL, SCAN, SETTLED, SHAPE, SSCAN, TTL, U, ZSCAN, Step
 
 KEYS = ["k0", "k1", "k2", "h0", "h1", "l0", "l1", "s0", "s1", "s2", "z0", "z1", "x0", "x1"]
 # set members: integers (intsets), strings (tables), and near-integers that are strings
@@ -367,6 +367,7 @@ class Gen:
             lambda: Step("ZINTERCARD", "2", zk(), self.c([zk(), self.skey()]),
                          *self.c([[], ["LIMIT", "1"]])),
             lambda: SHAPE("ZRANDMEMBER", zk(), *self.c([[], ["2"], ["-3", "WITHSCORES"]])),
+            lambda: ZSCAN(zk(), *self.c([[], ["COUNT", "1"], ["MATCH", "[ab]*"], ["NOVALUES"]])),
         ]
         return r.choice(table)()
 
@@ -484,6 +485,12 @@ class Gen:
             lambda: SHAPE("RANDOMKEY"),
             lambda: SHAPE("XINFO", "STREAM", self.xkey(), *self.c([[], ["FULL"]])),
             lambda: Step("OBJECT", "FREQ", ak()),
+            lambda: Step("SUBSTR", self.key(), self.c(OFFSETS), self.c(OFFSETS)),
+            lambda: Step("BRPOPLPUSH", self.lkey(), self.lkey(), self.c(["0.01", "x"])),
+            lambda: Step(self.c(["PUBLISH", "SPUBLISH"]), "ch", self.val()),
+            lambda: Step("PUBSUB", *self.c([["CHANNELS"], ["NUMSUB", "a", "b"], ["NUMPAT"],
+                                            ["SHARDCHANNELS"], ["SHARDNUMSUB", "a"], ["FOO"]])),
+            lambda: Step("FLUSHALL") if r.random() < 0.1 else Step("UNWATCH"),
             lambda: TTL(5, "OBJECT", "IDLETIME", ak()),  # seconds: a loaded machine is slow
         ]
         return r.choice(table)()
@@ -514,6 +521,9 @@ class Gen:
             lambda: Step("GEORADIUS", zk(), "15", "37", "200", "km", "ASC",
                          *self.c([[], ["WITHDIST"], ["COUNT", "1"]])),
             lambda: Step("GEORADIUSBYMEMBER_RO", zk(), self.zmember(), "300", "km", "DESC"),
+            lambda: Step("GEORADIUSBYMEMBER", zk(), self.zmember(), "300", "km", "ASC",
+                         *self.c([[], ["STORE", zk()], ["STOREDIST", zk()], ["WITHCOORD"]])),
+            lambda: Step("GEORADIUS_RO", zk(), "15", "37", "200", "km", "WITHHASH"),
         ]
         return r.choice(table)()
 
@@ -597,6 +607,8 @@ class Gen:
             out.append(Step("WATCH", wk))
             if r.random() < 0.5:
                 out.append(Step("SET", wk, "w"))
+        if out and r.random() < 0.2:
+            out.append(Step("UNWATCH"))
         out.append(Step("MULTI"))
         for _ in range(r.randint(0, 4)):
             s = self.command() if r.random() < 0.5 else self.more_command()
