@@ -287,17 +287,18 @@ static void exec_db_done(client *c, const char *r, size_t len)
 static void deliver(node *nd, client *c, const char *r, size_t len)
 {
     exec_db_done(c, r, len);
+    if (c->pend_n) node_pend_out(nd, c, c->relay_answered); /* its own messages first */
     struct nexec_plan *p = c->exec_plan;
     if (p && p->seq == c->relay_answered)
         c->exec_plan = NULL;
     else
         p = NULL;
     /* a change this node reads itself: answered once applied here (and whatever follows it
-     * for c waits behind it) */
+     * for c waits behind it). Requests between two awaited ones (pipelined) wait too: their
+     * turn comes once the entry of one at or after them is applied. */
+    uint64_t a = c->relay_answered;
     uint64_t need =
-        c->await_seq == c->relay_answered && c->applied_seq < c->await_seq && r[0] != '-'
-            ? c->await_seq
-            : 0;
+        a >= c->await_first && a <= c->await_seq && c->applied_seq < a && r[0] != '-' ? a : 0;
     if (need || c->held_reply) {
         /* not an EXEC's with a plan: EXEC is relayed once every earlier reply left */
         node_hold_reply(nd, c, r, len, need);
@@ -335,6 +336,7 @@ static void fconn_close(fconn *fc, const char *why)
             c->exec_plan = NULL;
         }
         node_release_reply(fc->f->n, c); /* replies received before go first */
+        if (c->pend_n) node_pend_out(fc->f->n, c, c->relay_answered);
         nreply_error(fc->f->n, c, "TRYAGAIN connection to the leader lost; outcome unknown");
         node_client_done(fc->f->n, c);
     }
@@ -895,13 +897,16 @@ static bool awaits_apply(int argc, const data_arg *argv)
  * this relay as a member's (its entries then name them); else as it is */
 static void add_request(fwd *f, fconn *fc, client *c, uint64_t seq, int argc, const data_arg *argv)
 {
-    bool await = awaits_apply(argc, argv);
+    bool await = awaits_apply(argc, argv) || c->await_own;
     bool script = script_is_call(argc, argv) && !c->prelude_whole;
     if (!fc->proven || !(c->wants_origin || await || script)) {
         add_command(obuf(fc), argc, argv);
         return;
     }
-    if (await) c->await_seq = seq; /* its reply waits for the entry here (fconn_read) */
+    if (await) { /* its reply waits for the entry here (deliver) */
+        if (c->await_seq <= c->relay_answered) c->await_first = seq; /* none outstanding */
+        c->await_seq = seq;
+    }
     char nid[24], cid[24], sq[24];
     int nl = snprintf(nid, sizeof(nid), "%llu", (unsigned long long)f->n->origin_token);
     int cl = snprintf(cid, sizeof(cid), "%llu", (unsigned long long)c->id);

@@ -74,7 +74,14 @@ void node_client_done(node *n, client *c)
     c->stalled = true; /* more input may wait behind this reply */
 }
 
+static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t need, bool reply);
+
 void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need)
+{
+    hold_piece(n, c, p, len, need, true);
+}
+
+static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t need, bool reply)
 {
     if (!c->held_reply) {
         c->held_since_ms = net_mono_ms();
@@ -91,21 +98,87 @@ void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t nee
     }
     memcpy(c->held_reply + c->held_len, p, len);
     c->held_len += len;
-    c->held_n++;
-    if (need > c->held_need) c->held_need = need;
+    if (c->held_n == c->held_marks_cap) {
+        int cap = c->held_marks_cap ? 2 * c->held_marks_cap : 8;
+        struct nheld_mark *m = realloc(c->held_marks, (size_t)cap * sizeof(*m));
+        SYN_ASSERT(m != NULL);
+        c->held_marks = m;
+        c->held_marks_cap = cap;
+    }
+    c->held_marks[c->held_n++] = (struct nheld_mark){c->held_len, need, reply};
+    c->held_replies += reply;
 }
 
 /* Forgets c's held replies; returns how many there were. */
 static int drop_held(node *n, client *c)
 {
-    int k = c->held_n;
+    int k = c->held_replies;
     free(c->held_reply);
+    free(c->held_marks);
     c->held_reply = NULL;
+    c->held_marks = NULL;
     c->held_len = c->held_cap = 0;
-    c->held_need = 0;
-    c->held_n = 0;
+    c->held_n = c->held_replies = c->held_marks_cap = 0;
     n->n_held_replies--;
     return k;
+}
+
+static void keep_pushes(client *c, uint64_t seq, char *p, size_t len)
+{
+    if (!p) return;
+    if (c->pend_n == c->pend_cap) {
+        int cap = c->pend_cap ? 2 * c->pend_cap : 4;
+        struct npend_push *q = realloc(c->pend, (size_t)cap * sizeof(*q));
+        SYN_ASSERT(q != NULL);
+        c->pend = q;
+        c->pend_cap = cap;
+    }
+    c->pend[c->pend_n++] = (struct npend_push){seq, p, len};
+}
+
+void node_pend_out(node *n, client *c, uint64_t upto)
+{
+    int k = 0;
+    for (; k < c->pend_n && c->pend[k].seq <= upto; k++) {
+        if (c->held_reply)
+            hold_piece(n, c, c->pend[k].p, c->pend[k].len, 0, false);
+        else
+            n->host->reply_raw(c->conn, c->pend[k].p, c->pend[k].len);
+        free(c->pend[k].p);
+    }
+    if (k == 0) return;
+    memmove(c->pend, c->pend + k, (size_t)(c->pend_n - k) * sizeof(*c->pend));
+    c->pend_n -= k;
+}
+
+/* Releases c's held replies whose entries this node has applied, in order: up to the first
+ * one still waiting (the rest stay held behind it). */
+static void release_due(node *n, client *c)
+{
+    int k = 0;
+    while (k < c->held_n && c->held_marks[k].need <= c->applied_seq)
+        k++;
+    if (k == 0) return;
+    if (k == c->held_n) {
+        node_release_reply(n, c);
+        return;
+    }
+    size_t end = c->held_marks[k - 1].end;
+    int replies = 0;
+    for (int i = 0; i < k; i++)
+        replies += c->held_marks[i].reply;
+    n->host->reply_raw(c->conn, c->held_reply, end);
+    memmove(c->held_reply, c->held_reply + end, c->held_len - end);
+    c->held_len -= end;
+    for (int i = k; i < c->held_n; i++) {
+        c->held_marks[i - k] = c->held_marks[i];
+        c->held_marks[i - k].end -= end;
+    }
+    c->held_n -= k;
+    c->held_replies -= replies;
+    c->held_since_ms = net_mono_ms();
+    for (int i = 0; i < replies; i++)
+        node_client_done(n, c);
 }
 
 void node_release_reply(node *n, client *c)
@@ -471,6 +544,12 @@ static void apply_entry(node *n, const raft_entry *e)
              : e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len)
                                                        : 0;
     client *oc = !c && o[1] && o[0] == n->origin_token ? origin_client(n, o[1]) : NULL;
+    /* its messages come after the replies to its requests before this one: kept if one of
+     * those is still to be written (the entry applied here before their replies came) */
+    bool keep = oc && n->host->out_take &&
+                oc->relay_answered - (uint64_t)oc->held_replies + 1 < o[2] &&
+                n->host->hears_own(oc->conn);
+    size_t out_mark = keep ? n->host->out_len(oc->conn) : 0;
     if (oc) {
         n->applying_conn = oc->conn;
         if (o[2] > oc->applied_seq) oc->applied_seq = o[2];
@@ -531,8 +610,13 @@ static void apply_entry(node *n, const raft_entry *e)
     n->deliver = false;
     n->applying_conn = NULL;
     if (mine && answered) node_client_done(n, c);
+    if (keep) {
+        size_t kept;
+        char *p = n->host->out_take(oc->conn, out_mark, &kept);
+        keep_pushes(oc, o[2], p, kept);
+    }
     /* a relayed CONFIG SET answered once its entry is applied here too */
-    if (oc && oc->held_reply && oc->applied_seq >= oc->held_need) node_release_reply(n, oc);
+    if (oc && oc->held_reply) release_due(n, oc);
     n->applied = e->index;
     n->applied_since_snap++;
     n->applied_bytes_since_snap += e->len;
@@ -1870,10 +1954,12 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
     int repeats = blocking ? nblock_repeats(n, c, dc) : 0;
     long long pub = blocking || c->relay_prelude ? -1 : npubsub_receivers(n, argc, argv);
+    c->await_own = write && !blocking && n->host->hears_own && n->host->hears_own(c->conn);
     int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv, repeats)
              : c->relay_prelude ? fwd_send_prelude(n->fw, addr, c, argc, argv)
              : pub >= 0         ? fwd_send_publish(n->fw, addr, c, argc, argv, pub)
                                 : fwd_send(n->fw, addr, c, argc, argv);
+    c->await_own = false;
     if (rc < 0) return stall(c);
     if (repeats) c->repeat_used = repeats; /* the host consumes them with this one */
     if (sk == SCRIPT_READ) ro_script_relayed(n, argc, argv);
@@ -1903,6 +1989,11 @@ void node_client_detach(node *n, client *c)
     nmigrate_drop(n, c);
     node_unwatch(n, c);
     if (c->held_reply) (void)drop_held(n, c);
+    for (int i = 0; i < c->pend_n; i++)
+        free(c->pend[i].p);
+    free(c->pend);
+    c->pend = NULL;
+    c->pend_n = c->pend_cap = 0;
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)

@@ -105,11 +105,28 @@ typedef struct node_client {
      * latest of its entries applied here), so the client's next request here sees it: the reply
      * waits in held_reply meanwhile (at most NODE_HELD_REPLY_MS) */
     uint64_t await_seq, applied_seq;
-    char *held_reply; /* the replies held, in order (held_n of them), until held_need applies */
+    uint64_t await_first; /* the first of the awaited requests outstanding (up to await_seq) */
+    bool await_own;       /* the request being relayed is such a write of a hears_own connection */
+    char *held_reply;     /* what is held, in order (held_n pieces: held_replies replies and the
+                             messages between them), each reply until the entry of its request
+                             number (held_marks[i].need; 0: none) is applied here */
     size_t held_len, held_cap;
-    int held_n;
-    uint64_t held_need;
+    int held_n, held_replies, held_marks_cap;
+    struct nheld_mark {
+        size_t end;    /* where the piece ends in held_reply */
+        uint64_t need; /* applied_seq it waits for */
+        bool reply;    /* a reply (else messages: answer no request) */
+    } * held_marks;
     int64_t held_since_ms;
+    /* follower, hears_own: messages its own entries pushed to it while replies to its earlier
+     * requests were still to come (request number, bytes), in order: each goes out just before
+     * the reply to its request */
+    struct npend_push {
+        uint64_t seq;
+        char *p;
+        size_t len;
+    } * pend;
+    int pend_n, pend_cap;
     /* follower: CLIENT TRACKING of reads (not BCAST), set by the host: a read waits for the
      * ReadIndex gate and is served here, so the host tracks its keys on the state it reads
      * (an entry acknowledged before and applied after would invalidate them again) */
@@ -169,6 +186,15 @@ typedef struct {
     /* How many of the host's clients a PUBLISH (shard: SPUBLISH) to channel would reach now
      * (what publish would return): a follower answers a relayed PUBLISH with it. May be NULL. */
     long long (*receivers)(void *host, int shard, const char *channel, size_t clen);
+    /* Whether conn may be pushed messages by its own writes (RESP3 with subscriptions: its
+     * PUBLISH, a keyspace event): Redis sends them before the reply, so a follower answers such
+     * a connection's relayed write once it has applied the entry. May be NULL. */
+    bool (*hears_own)(void *conn);
+    /* conn's output not written yet: its length, and the bytes from `from` on taken out of it
+     * (malloc'd, *len of them; NULL if none): the messages an entry of conn's own pushed to it
+     * wait for the replies before that entry's (fwd.c deliver). May be NULL (with hears_own). */
+    size_t (*out_len)(void *conn);
+    char *(*out_take)(void *conn, size_t from, size_t *len);
     /* Client-side caching: a key a live entry modified (key NULL: every key, FLUSHALL), writer =
      * the connection that proposed the entry on this node, NULL if none is known (a follower's
      * relayed writes, expiry); then, after the entry's reply, entry_applied. May be NULL. */

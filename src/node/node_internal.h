@@ -447,5 +447,7 @@ int64_t node_leader_heard_ms(const node *n);
 #define NODE_HELD_REPLY_MS 1000
 void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need);
 void node_release_reply(node *n, client *c);
+/* c's messages kept for its requests up to number upto (node.h pend) go out (or are held). */
+void node_pend_out(node *n, client *c, uint64_t upto);
 
 #endif

@@ -2,9 +2,11 @@
  * callback table and the node_config copied from the server's settings. The driver holds a
  * node_client inside each connection and passes the connection back as `conn`. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/server.h"
+#include "util/assert.h"
 
 static void h_reply_raw(void *conn, const char *p, size_t len)
 {
@@ -140,6 +142,29 @@ static void h_latency(void *host, const char *event, int64_t duration_us)
     if (strcmp(event, "expire-del") == 0) srv_latency_event(host, "expire-cycle", duration_us);
 }
 
+static bool h_hears_own(void *conn)
+{
+    client *c = conn;
+    return c->proto == 3 && srv_pubsub_subscribed(c);
+}
+
+static size_t h_out_len(void *conn)
+{
+    return ((client *)conn)->out.len;
+}
+
+static char *h_out_take(void *conn, size_t from, size_t *len)
+{
+    client *c = conn;
+    *len = c->out.len > from ? c->out.len - from : 0;
+    if (!*len) return NULL;
+    char *p = malloc(*len);
+    SYN_ASSERT(p != NULL);
+    memcpy(p, c->out.data + from, *len);
+    c->out.len = from;
+    return p;
+}
+
 void srv_host_init(server *s)
 {
     s->host = (node_host){
@@ -162,6 +187,9 @@ void srv_host_init(server *s)
         .evicted_keys = &s->stats.evicted_keys,
         .publish = h_publish,
         .receivers = h_receivers,
+        .hears_own = h_hears_own,
+        .out_len = h_out_len,
+        .out_take = h_out_take,
         .keyspace_event = h_keyspace_event,
         .key_touched = h_key_touched,
         .entry_applied = h_entry_applied,

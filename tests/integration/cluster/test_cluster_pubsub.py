@@ -573,3 +573,32 @@ def test_connection_commands_in_a_relayed_transaction_run_on_the_follower(make_c
         _nothing_more(w)
     finally:
         w.close()
+
+
+def test_own_messages_come_before_the_reply_through_a_follower(make_cluster):
+    """A RESP3 client subscribed on a follower that PUBLISHes to its own channel, or writes a
+    key whose keyspace events it hears, gets the message before the reply, as from one Redis
+    (a follower answered the relayed write at once and pushed the message when it applied the
+    entry: after the reply; found by compat/test_compat_pubsub_random.py through a follower).
+    Its writes that push nothing to it are answered as before."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    f.client().config_set("notify-keyspace-events", "K$")
+    s = _raw(f)
+    _send(s, ("HELLO", "3"), ("PING", "hello-done"))
+    s.settimeout(10)
+    while not s.buf.endswith(b"hello-done\r\n"):
+        s.buf += s.recv(65536)
+    s.buf = b""
+    _send(s, ("SUBSCRIBE", "ch"), ("PSUBSCRIBE", "__keyspace@0__:k*"))
+    _expect(s, b">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n"
+               b">3\r\n$10\r\npsubscribe\r\n$17\r\n__keyspace@0__:k*\r\n:2\r\n")  # fmt: skip
+    for i in range(20):
+        msg = b"m%d" % i
+        _send(s, ("PUBLISH", "ch", msg), ("SET", "k%d" % i, "v"), ("SET", "other", "v"))
+        key = b"__keyspace@0__:k%d" % i
+        _expect(s, b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%d\r\n%s\r\n:1\r\n" % (len(msg), msg)
+                + b">4\r\n$8\r\npmessage\r\n$17\r\n__keyspace@0__:k*\r\n$%d\r\n%s\r\n$3\r\nset\r\n+OK\r\n"
+                % (len(key), key) + b"+OK\r\n")  # fmt: skip
+    _nothing_more(s)
