@@ -847,6 +847,20 @@ int srv_cmd_no_multi(const data_arg *name)
     return f && (f == cmd->flags || f[-1] == ' ') && (f[8] == '\0' || f[8] == ' ');
 }
 
+/* Redis's reply to a container command (CLIENT, OBJECT ...) with a subcommand it lacks */
+static void reply_unknown_sub(client *c, const char *name, const data_arg *sub)
+{
+    char upper[32];
+    size_t i;
+    for (i = 0; name[i] && i < sizeof(upper) - 1; i++)
+        upper[i] = (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]);
+    upper[i] = '\0';
+    srv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", argn(sub, 128), sub->ptr,
+                     upper);
+}
+
+/* What Redis checks before it queues a command in MULTI (its processCommand): the command and
+ * subcommand exist, the arity fits. */
 int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
 {
     if (argc >= 3 && argv[0].len == 6 && strncasecmp(argv[0].ptr, "acl_as", 6) == 0)
@@ -858,6 +872,17 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
             srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", info->name);
             return -1;
         }
+        if (argc >= 2 && is_data_container(info->name)) {
+            const data_sub *sub = data_sub_find(info->name, &argv[1]);
+            if (!sub) {
+                reply_unknown_sub(c, info->name, &argv[1]);
+                return -1;
+            }
+            if ((sub->arity > 0 && sub->arity != argc) || argc < -sub->arity) {
+                srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", sub->name);
+                return -1;
+            }
+        }
         return 0;
     }
     const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
@@ -867,7 +892,10 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
     }
     if (cmd->subs && argc >= 2) {
         const srv_cmd *sub = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
-        if (!sub) return 0; /* the unknown-subcommand error comes from EXEC, as in Redis */
+        if (!sub) {
+            reply_unknown_sub(c, cmd->name, &argv[1]);
+            return -1;
+        }
         cmd = sub;
     }
     if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
@@ -929,14 +957,7 @@ static void dispatch_in_db(server *s, client *c, int argc, const data_arg *argv)
     if (cmd->subs && argc >= 2) {
         const srv_cmd *sub = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
         if (!sub) {
-            char upper[32];
-            size_t i;
-            for (i = 0; cmd->name[i] && i < sizeof(upper) - 1; i++)
-                upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 32
-                                                                             : cmd->name[i]);
-            upper[i] = '\0';
-            srv_reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", argn(&argv[1], 128),
-                             argv[1].ptr, upper);
+            reply_unknown_sub(c, cmd->name, &argv[1]);
             return;
         }
         cmd = sub;

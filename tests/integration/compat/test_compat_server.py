@@ -744,3 +744,25 @@ def test_replication_stream_commands_are_refused_clearly(pair):
         msg = t[1].decode()
         assert "synod" in msg and ("Raft" in msg or "TRANSFER-LEADER" in msg), (args, msg)
     assert pair.tgt.call("LOLWUT") == b"$17\r\nRedis ver. 7.0.0\n\r\n"
+
+
+# a container command, and one of its subcommands with a wrong argument count (None: none)
+CONTAINERS = [
+    ("PUBSUB", ("NUMPAT", "x")), ("CLIENT", ("SETNAME",)), ("OBJECT", ("ENCODING",)),
+    ("CONFIG", ("GET",)), ("XINFO", ("STREAM",)), ("SCRIPT", ("EXISTS",)),
+    ("FUNCTION", ("DELETE",)), ("MEMORY", ("USAGE",)), ("XGROUP", ("CREATE", "k")),
+    ("COMMAND", None), ("ACL", ("SETUSER",)), ("LATENCY", None), ("SLOWLOG", ("GET", "1", "2")),
+    ("CLUSTER", None), ("MODULE", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,bad", CONTAINERS, ids=[c[0] for c in CONTAINERS])
+def test_queue_time_checks_in_multi(pair, name, bad):
+    """Inside MULTI, an unknown subcommand and a subcommand's wrong argument count are refused
+    as the command is queued (Redis's processCommand), and EXEC then aborts (was: queued, and
+    the error came from EXEC's array)."""
+    for sub in [("FOO",), bad]:
+        if sub is None:
+            continue
+        pair.run([("MULTI",), (name,) + sub, ("PING",), ("EXEC",), (name,) + sub])
+    pair.assert_clean(name)
