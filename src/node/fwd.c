@@ -1023,6 +1023,21 @@ static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_ar
     return 0;
 }
 
+int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
+{
+    fconn *fc;
+    int rc = conn_for(f, addr, c, &fc);
+    if (rc < 0) return rc;
+    bool was_idle = fc->w_n == 0;
+    rc = select_user(fc, c);
+    if (rc == 0) rc = push_waiter(fc, NULL);
+    if (rc < 0) return rc;
+    add_command(obuf(fc), argc, argv);
+    if (was_idle) fc->last_progress_ms = net_mono_ms();
+    if (!fc->connecting) (void)fconn_write(fc);
+    return 0;
+}
+
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)
 {
     return send_cmd(f, addr, c, argc, argv, false, -1);

@@ -1714,29 +1714,29 @@ static bool reads_replicated(int argc, const data_arg *argv)
 /* EVAL_RO, FCALL_RO, EVALSHA_RO of a script this node has (ACL_AS-wrapped too): a follower
  * runs them itself past the gate (the script cache SCRIPT EXISTS answers from is the leader's,
  * and an unknown EVALSHA_RO is the leader's to answer) */
-/* An EVAL_RO whose body this node has not cached: relayed, so that the leader, whose cache
- * SCRIPT EXISTS answers from, has it (the leader caches it as it runs it), and cached here as it
- * goes (ro_script_relayed): the next run of it is served here. */
-static bool ro_script_uncached(node *n, int argc, const data_arg *argv)
+/* A follower about to run an EVAL_RO of a body it has not cached (here, where the client is,
+ * its calls and errors counted here): the leader, whose cache SCRIPT EXISTS answers from, is
+ * sent SCRIPT LOAD of it first (its reply dropped), on the connection that relays c's requests,
+ * so a SCRIPT EXISTS or EVALSHA_RO c sends next finds it; cached here at once, so it is sent
+ * once. */
+static void ro_script_share(node *n, client *c, int argc, const data_arg *argv)
 {
+    if (n->role == RAFT_LEADER) return;
     if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
         argc -= 2;
         argv += 2;
     }
-    if (argc < 2 || !arg_is(&argv[0], "eval_ro")) return false;
-    data_arg a[2] = {{"EVAL", 4}, argv[1]};
-    return script_is_cached(n->host->scripts, 2, a) == 0;
-}
-
-static void ro_script_relayed(node *n, int argc, const data_arg *argv)
-{
-    if (ro_script_uncached(n, argc, argv)) /* an error compiling it is the leader's to reply */
-        (void)script_rewrite(n->host->scripts, argc, argv, NULL, 0, NULL);
+    if (argc < 3 || !arg_is(&argv[0], "eval_ro")) return;
+    data_arg a[3] = {{"EVAL", 4}, argv[1], {"0", 1}};
+    if (script_is_cached(n->host->scripts, 2, a)) return;
+    if (script_rewrite(n->host->scripts, 3, a, NULL, 0, NULL) < 0) return; /* it fails to load */
+    const char *addr = leader_client_addr(n);
+    data_arg load[3] = {{"SCRIPT", 6}, {"LOAD", 4}, argv[1]};
+    if (addr[0]) (void)fwd_send_quiet(n->fw, addr, c, 3, load);
 }
 
 static bool local_ro_script(node *n, int argc, const data_arg *argv)
 {
-    if (ro_script_uncached(n, argc, argv)) return false;
     if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
         argc -= 2;
         argv += 2;
@@ -1809,8 +1809,10 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     bool blocking = dc && data_cmd_may_block(dc, argc, argv);
     write = write || blocking; /* XREAD BLOCK goes through the log too: it may have to wait */
     if (c->n_async && (blocking || c->async_kind == ASYNC_BLOCK)) return stall(c);
-    if (!write && (c->consistency == CONS_STALE || c->readonly))
+    if (!write && (c->consistency == CONS_STALE || c->readonly)) {
+        if (sk == SCRIPT_READ) ro_script_share(n, c, argc, argv);
         return c->n_async ? stall(c) : NODE_LOCAL;
+    }
     /* PFCOUNT of one HyperLogLog with a stale cached count stores the count (as Redis): logged,
      * so every replica stores the same (hll.c) */
     if (!write && dc && argc == 2 && arg_is(&argv[0], "pfcount") && hll_stale(n, c, &argv[1]))
@@ -1946,6 +1948,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * killable, its calls counted here (docs/scripting.md) */
     if ((c->tracks_reads || (sk == SCRIPT_READ && local_ro_script(n, argc, argv))) && !write &&
         c->consistency != CONS_STALE) {
+        if (sk == SCRIPT_READ) ro_script_share(n, c, argc, argv);
         if (c->n_async) return stall(c);
         return c->gate_passed ? NODE_LOCAL : follower_gate(n, c);
     }
@@ -1962,7 +1965,6 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     c->await_own = false;
     if (rc < 0) return stall(c);
     if (repeats) c->repeat_used = repeats; /* the host consumes them with this one */
-    if (sk == SCRIPT_READ) ro_script_relayed(n, argc, argv);
     return NODE_DONE;
 }
 

@@ -101,6 +101,9 @@ void fwd_destroy(fwd *f);
  * arrives (c->n_async is decremented). 0, or -EAGAIN: a connection to another address still has
  * replies to relay (retry later), -ENOMEM. */
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+/* A request sent on the connection that relays c's, as c's user, whose reply is dropped (c is
+ * not waiting for it) */
+int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
 /* fwd_send of a PUBLISH / SPUBLISH: its integer reply becomes `receivers` (this node's) */
 int fwd_send_publish(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
                      long long receivers);
