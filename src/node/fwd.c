@@ -262,6 +262,7 @@ static bool plan_apply(node *nd, client *c, struct nexec_plan *p, const char *r,
         }
         if (st && st->local) {
             h->dispatch(c->conn, argc, argv);
+            node_pause_share(nd, c, argc, argv);
         } else if (st && r[pos] == ':') { /* counted now: after the SUBSCRIBEs before it */
             char num[32];
             int nl = snprintf(num, sizeof(num), ":%lld\r\n", npubsub_receivers(nd, argc, argv));

@@ -1735,6 +1735,15 @@ static void ro_script_share(node *n, client *c, int argc, const data_arg *argv)
     if (addr[0]) (void)fwd_send_quiet(n->fw, addr, c, 3, load);
 }
 
+void node_pause_share(node *n, client *c, int argc, const data_arg *argv)
+{
+    if (n->role == RAFT_LEADER || c->forwarded || argc < 2 || !arg_is(&argv[0], "client") ||
+        !(arg_is(&argv[1], "pause") || arg_is(&argv[1], "unpause")))
+        return;
+    const char *addr = leader_client_addr(n);
+    if (addr[0]) (void)fwd_send_quiet(n->fw, addr, c, argc, argv);
+}
+
 static bool local_ro_script(node *n, int argc, const data_arg *argv)
 {
     if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
@@ -1802,7 +1811,11 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         return c->n_async ? stall(c) : NODE_LOCAL;
     /* scripting commands: writes are logged like data writes, reads served like data reads */
     int sk = dc ? SCRIPT_NONE : script_route(n->host->scripts, argc, argv);
-    if (!dc && sk <= SCRIPT_LOCAL) return c->n_async ? stall(c) : NODE_LOCAL;
+    if (!dc && sk <= SCRIPT_LOCAL) {
+        if (c->n_async) return stall(c);
+        node_pause_share(n, c, argc, argv);
+        return NODE_LOCAL;
+    }
     const data_cmd_info *info = dc ? data_cmd_describe(dc) : NULL;
     bool write = info ? (info->flags & DATA_CMD_WRITE) != 0 : sk == SCRIPT_WRITE;
     /* a blocking command waits for every earlier reply, and everything after it for its own */

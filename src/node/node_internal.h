@@ -104,6 +104,9 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
 /* A request sent on the connection that relays c's, as c's user, whose reply is dropped (c is
  * not waiting for it) */
 int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
+/* CLIENT PAUSE / UNPAUSE on a follower (run here for its clients): sent to the leader too (reply
+ * dropped), whose writes, expiry and eviction are the cluster's: one server paused, as Redis */
+void node_pause_share(node *n, client *c, int argc, const data_arg *argv);
 /* fwd_send of a PUBLISH / SPUBLISH: its integer reply becomes `receivers` (this node's) */
 int fwd_send_publish(fwd *f, const char *addr, client *c, int argc, const data_arg *argv,
                      long long receivers);

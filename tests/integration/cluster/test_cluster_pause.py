@@ -39,3 +39,43 @@ def test_writes_relayed_to_a_paused_leader_wait_for_it(make_cluster):
     assert out.get("r") is True, out
     assert out["t"] > 5.0, out
     assert f.client().get("k") == "after"
+
+
+@pytest.mark.parametrize("in_multi", [False, True])
+def test_pause_through_a_follower_pauses_the_cluster(make_cluster, in_multi):
+    """CLIENT PAUSE WRITE through a follower pauses the cluster as one Redis is paused: a write
+    through the other follower waits, and the leader expires nothing (a key whose time passed
+    stays, unread, until CLIENT UNPAUSE through the follower); also when the PAUSE is inside a
+    MULTI (Redis's unit/pause through a follower). Was: only that follower's clients waited."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f1, f2 = [n for n in c.nodes if n is not leader]
+    r1 = f1.client(timeout=30.0)
+    if in_multi:
+        p = r1.pipeline(transaction=True)
+        p.set("gone", "x", px=50)
+        p.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
+        assert p.execute() == [True, "OK"]
+    else:
+        assert r1.set("gone", "x", px=50)
+        assert r1.execute_command("CLIENT", "PAUSE", "20000", "WRITE") == "OK"
+    out = {}
+
+    def write():
+        out["r"] = f2.client(timeout=30.0).set("k", "v")
+        out["t"] = time.monotonic()
+
+    w = threading.Thread(target=write)
+    w.start()
+    time.sleep(1.5)  # the leader's expiry cycle runs every 100 ms
+    assert "r" not in out, "a write through the other follower was not held"
+    dbsize = leader.client().dbsize()
+    assert dbsize == 1, "the leader expired a key while paused: dbsize %d" % dbsize
+    t_unpause = time.monotonic()
+    assert r1.execute_command("CLIENT", "UNPAUSE") == "OK"
+    w.join(30)
+    assert out.get("r") is True and out["t"] >= t_unpause, out
+    deadline = time.monotonic() + 10
+    while leader.client().dbsize() != 1 and time.monotonic() < deadline:  # "gone" expires, "k"
+        time.sleep(0.05)
+    assert leader.client().exists("gone", "k") == 1
