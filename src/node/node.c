@@ -76,6 +76,16 @@ void node_client_done(node *n, client *c)
 
 static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t need, bool reply);
 
+/* An array of *cap slots of `size` bytes grown to twice as many (at least 4) */
+static void *grow_slots(void *a, int *cap, size_t size)
+{
+    int k = *cap ? 2 * *cap : 4;
+    void *b = realloc(a, (size_t)k * size);
+    SYN_ASSERT(b != NULL);
+    *cap = k;
+    return b;
+}
+
 void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need)
 {
     hold_piece(n, c, p, len, need, true);
@@ -98,13 +108,8 @@ static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t n
     }
     memcpy(c->held_reply + c->held_len, p, len);
     c->held_len += len;
-    if (c->held_n == c->held_marks_cap) {
-        int cap = c->held_marks_cap ? 2 * c->held_marks_cap : 8;
-        struct nheld_mark *m = realloc(c->held_marks, (size_t)cap * sizeof(*m));
-        SYN_ASSERT(m != NULL);
-        c->held_marks = m;
-        c->held_marks_cap = cap;
-    }
+    if (c->held_n == c->held_marks_cap)
+        c->held_marks = grow_slots(c->held_marks, &c->held_marks_cap, sizeof(*c->held_marks));
     c->held_marks[c->held_n++] = (struct nheld_mark){c->held_len, need, reply};
     c->held_replies += reply;
 }
@@ -126,13 +131,7 @@ static int drop_held(node *n, client *c)
 static void keep_pushes(client *c, uint64_t seq, char *p, size_t len)
 {
     if (!p) return;
-    if (c->pend_n == c->pend_cap) {
-        int cap = c->pend_cap ? 2 * c->pend_cap : 4;
-        struct npend_push *q = realloc(c->pend, (size_t)cap * sizeof(*q));
-        SYN_ASSERT(q != NULL);
-        c->pend = q;
-        c->pend_cap = cap;
-    }
+    if (c->pend_n == c->pend_cap) c->pend = grow_slots(c->pend, &c->pend_cap, sizeof(*c->pend));
     c->pend[c->pend_n++] = (struct npend_push){seq, p, len};
 }
 
