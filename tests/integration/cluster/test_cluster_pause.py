@@ -53,11 +53,11 @@ def test_pause_through_a_follower_pauses_the_cluster(make_cluster, in_multi):
     r1 = f1.client(timeout=30.0)
     if in_multi:
         p = r1.pipeline(transaction=True)
-        p.set("gone", "x", px=50)
+        p.set("gone", "x", px=400)
         p.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
         assert p.execute() == [True, "OK"]
     else:
-        assert r1.set("gone", "x", px=50)
+        assert r1.set("gone", "x", px=400)
         assert r1.execute_command("CLIENT", "PAUSE", "20000", "WRITE") == "OK"
     out = {}
 
