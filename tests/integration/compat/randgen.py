@@ -491,6 +491,20 @@ class Gen:
             lambda: Step("PUBSUB", *self.c([["CHANNELS"], ["NUMSUB", "a", "b"], ["NUMPAT"],
                                             ["SHARDCHANNELS"], ["SHARDNUMSUB", "a"], ["FOO"]])),
             lambda: Step("FLUSHALL") if r.random() < 0.1 else Step("UNWATCH"),
+            lambda: Step("CLIENT", *self.c([["NO-EVICT", "on"], ["NO-EVICT", "off"], ["NO-EVICT", "x"],
+                                            ["CACHING", "yes"], ["TRACKINGINFO"], ["GETREDIR"],
+                                            ["UNBLOCK", "999999"], ["UNBLOCK", "x"], ["HELP"],
+                                            ["KILL", "ID", "999999"], ["INFO", "x"]])),
+            lambda: Step(self.c(["OBJECT", "XINFO", "XGROUP", "MEMORY", "CONFIG", "CLIENT",
+                                 "SCRIPT", "FUNCTION", "PUBSUB", "LATENCY", "SLOWLOG", "ACL",
+                                 "COMMAND"]), "HELP"),
+            lambda: Step("COMMAND", *self.c([["INFO", "get", "nosuch", "zadd"], ["GETKEYS", "set", "a", "b"],
+                                             ["GETKEYS", "zunionstore", "d", "2", "a", "b"],
+                                             ["GETKEYS", "get"], ["GETKEYSANDFLAGS", "lmove", "a", "b", "left", "right"]])),
+            # (not x*: the log's own XADD_EFFECT & co. are in synod's table)
+            lambda: U("COMMAND", "LIST", "FILTERBY", "PATTERN", self.c(["z*", "h*", "client*"])),
+            lambda: PAIRS("CONFIG", "GET", self.c(["maxmemory*", "*listpack*", "notify*", "hz"])),
+            lambda: Step("ECHO", self.val()),
             lambda: TTL(5, "OBJECT", "IDLETIME", ak()),  # seconds: a loaded machine is slow
         ]
         return r.choice(table)()
