@@ -12,7 +12,8 @@ import threading
 
 from .diff import Mismatch, equivalent, show
 from .resp_raw import encode_command
-from .randgen import KEYS, RESET_CONFIG, Gen
+from .diff import _tree
+from .randgen import KEYS, RESET_CONFIG, THRESHOLDS, Gen
 
 DEFAULT_SEED = 20261129
 
@@ -24,11 +25,29 @@ def pick_seed():
     return int(s) if s else DEFAULT_SEED
 
 
-def reset(pair):
-    """Both servers as the next test expects them: encoding thresholds, scripts, functions."""
+def settings(pair):
+    """Each server's own values of the settings a sequence may change (a server restarted by a
+    later test comes back with its defaults: the two must then still agree)."""
+    out = []
     for conn in (pair.ref, pair.tgt):
+        vals = {}
+        for k in THRESHOLDS:
+            t = _tree(conn.call("CONFIG", "GET", k))
+            if t[0] in ("array", "map") and t[1]:
+                v = t[1][1] if t[0] == "array" else t[1][0][1]
+                vals[k] = v[1]
+        out.append(vals)
+    return out
+
+
+def reset(pair, saved):
+    """Both servers as the next test expects them: their settings as saved, no scripts or
+    functions."""
+    for conn, vals in zip((pair.ref, pair.tgt), saved):
         try:
             conn.call("DISCARD")
+            for k, v in vals.items():
+                conn.call("CONFIG", "SET", k, v)
             for cmd in RESET_CONFIG:
                 conn.call(*cmd)
         except (OSError, EOFError, ValueError):
@@ -37,10 +56,11 @@ def reset(pair):
 
 def run_random(pair, seed, n):
     """Run n generated commands; return None or a failure description with context."""
+    saved = settings(pair)
     try:
         return run_steps(pair, seed, Gen(seed).sequence(n))
     finally:
-        reset(pair)
+        reset(pair, saved)
 
 
 def run_steps(pair, seed, steps):
@@ -115,6 +135,7 @@ def test_random_pipelined(pair):
     """The same kind of random stream, written as one pipeline of 500 commands per side (cursor
     iterations excluded): replies must match one by one, in order."""
     seed = pick_seed() + 1
+    saved = settings(pair)
     steps = [s for s in Gen(seed).sequence(int(os.environ.get("COMPAT_PIPELINE_N", "500")))
              if s.mode not in ("scan", "hscan", "sscan", "zscan")]
     print("compat pipelined random differential: SEED=%d (pipeline uses SEED+1)" % (seed - 1))
@@ -136,7 +157,7 @@ def test_random_pipelined(pair):
         t.start()
     for t in threads:
         t.join(timeout=60)
-    reset(pair)
+    reset(pair, saved)
     for i, s in enumerate(steps):
         ref = replies[0][i] if i < len(replies[0]) else "<missing>"
         tgt = replies[1][i] if i < len(replies[1]) else "<missing>"
