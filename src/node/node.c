@@ -74,8 +74,6 @@ void node_client_done(node *n, client *c)
     c->stalled = true; /* more input may wait behind this reply */
 }
 
-static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t need, bool reply);
-
 /* An array of *cap slots of `size` bytes grown to twice as many (at least 4) */
 static void *grow_slots(void *a, int *cap, size_t size)
 {
@@ -86,11 +84,8 @@ static void *grow_slots(void *a, int *cap, size_t size)
     return b;
 }
 
-void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need)
-{
-    hold_piece(n, c, p, len, need, true);
-}
-
+/* Appends a piece to c's held output: a reply (answering one request) or messages, released
+ * once this node has applied c's entry number `need` (release_due) */
 static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t need, bool reply)
 {
     if (!c->held_reply) {
@@ -114,6 +109,11 @@ static void hold_piece(node *n, client *c, const char *p, size_t len, uint64_t n
     c->held_replies += reply;
 }
 
+void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need)
+{
+    hold_piece(n, c, p, len, need, true);
+}
+
 /* Forgets c's held replies; returns how many there were. */
 static int drop_held(node *n, client *c)
 {
@@ -128,6 +128,18 @@ static int drop_held(node *n, client *c)
     return k;
 }
 
+/* Forgets the messages c's entries pushed that still wait for replies (c is gone) */
+static void drop_pend(client *c)
+{
+    for (int i = 0; i < c->pend_n; i++)
+        free(c->pend[i].p);
+    free(c->pend);
+    c->pend = NULL;
+    c->pend_n = c->pend_cap = 0;
+}
+
+/* Keeps the messages (p, len: malloc'd, or NULL for none) c's entry number seq pushed to c while
+ * replies to its earlier requests were still to come (node_pend_out sends them) */
 static void keep_pushes(client *c, uint64_t seq, char *p, size_t len)
 {
     if (!p) return;
@@ -1710,9 +1722,15 @@ static bool reads_replicated(int argc, const data_arg *argv)
             arg_is(&argv[1], "dryrun"));
 }
 
-/* EVAL_RO, FCALL_RO, EVALSHA_RO of a script this node has (ACL_AS-wrapped too): a follower
- * runs them itself past the gate (the script cache SCRIPT EXISTS answers from is the leader's,
- * and an unknown EVALSHA_RO is the leader's to answer) */
+/* A script call without its ACL_AS <user> wrapper (a script run as a user: acl.c) */
+static void unwrap_acl_as(int *argc, const data_arg **argv)
+{
+    if (*argc >= 3 && arg_is(&(*argv)[0], "acl_as")) {
+        *argc -= 2;
+        *argv += 2;
+    }
+}
+
 /* A follower about to run an EVAL_RO of a body it has not cached (here, where the client is,
  * its calls and errors counted here): the leader, whose cache SCRIPT EXISTS answers from, is
  * sent SCRIPT LOAD of it first (its reply dropped), on the connection that relays c's requests,
@@ -1721,10 +1739,7 @@ static bool reads_replicated(int argc, const data_arg *argv)
 static void ro_script_share(node *n, client *c, int argc, const data_arg *argv)
 {
     if (n->role == RAFT_LEADER) return;
-    if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
-        argc -= 2;
-        argv += 2;
-    }
+    unwrap_acl_as(&argc, &argv);
     if (argc < 3 || !arg_is(&argv[0], "eval_ro")) return;
     data_arg a[3] = {{"EVAL", 4}, argv[1], {"0", 1}};
     if (script_is_cached(n->host->scripts, 2, a)) return;
@@ -1743,12 +1758,12 @@ void node_pause_share(node *n, client *c, int argc, const data_arg *argv)
     if (addr[0]) (void)fwd_send_quiet(n->fw, addr, c, argc, argv);
 }
 
+/* EVAL_RO, FCALL_RO, EVALSHA_RO of a script this node has (ACL_AS-wrapped too): a follower
+ * runs them itself past the gate (the script cache SCRIPT EXISTS answers from is the leader's,
+ * and an unknown EVALSHA_RO is the leader's to answer) */
 static bool local_ro_script(node *n, int argc, const data_arg *argv)
 {
-    if (argc >= 3 && arg_is(&argv[0], "acl_as")) {
-        argc -= 2;
-        argv += 2;
-    }
+    unwrap_acl_as(&argc, &argv);
     if (argc >= 1 && (arg_is(&argv[0], "eval_ro") || arg_is(&argv[0], "fcall_ro"))) return true;
     if (argc < 2 || !arg_is(&argv[0], "evalsha_ro")) return false;
     data_arg a[2] = {{"EVALSHA", 7}, argv[1]};
@@ -2003,11 +2018,7 @@ void node_client_detach(node *n, client *c)
     nmigrate_drop(n, c);
     node_unwatch(n, c);
     if (c->held_reply) (void)drop_held(n, c);
-    for (int i = 0; i < c->pend_n; i++)
-        free(c->pend[i].p);
-    free(c->pend);
-    c->pend = NULL;
-    c->pend_n = c->pend_cap = 0;
+    drop_pend(c);
     for (size_t i = 0; i < n->props_n; i++)
         if (prop_at(n, i)->c == c) prop_at(n, i)->c = NULL;
     for (size_t i = 0; i < n->reads_n; i++)

@@ -750,6 +750,12 @@ static const char *data_sub_of(size_t i, const char *parent)
     return strncmp(nm, parent, n) == 0 && nm[n] == '|' ? nm + n + 1 : NULL;
 }
 
+/* Redis's arity rule: exactly `arity` arguments (the name included), or at least -arity */
+static bool arity_fits(int arity, int argc)
+{
+    return arity > 0 ? argc == arity : argc >= -arity;
+}
+
 static int is_data_container(const char *name)
 {
     for (size_t i = 0; i < N_DATA_SUBS; i++)
@@ -777,7 +783,7 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
-        *arity_ok = !((info->arity > 0 && info->arity != argc) || argc < -info->arity);
+        *arity_ok = arity_fits(info->arity, argc);
         if (is_data_container(info->name)) {
             if (argc < 2) return info->name;
             const data_sub *sub = data_sub_find(info->name, &argv[1]);
@@ -796,7 +802,7 @@ const char *srv_cmd_stat_name(int argc, const data_arg *argv, int *arity_ok, int
         cmd = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
         if (!cmd) return NULL; /* Redis charges an unknown subcommand to nothing */
     }
-    *arity_ok = !((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity);
+    *arity_ok = arity_fits(cmd->arity, argc);
     /* MONITOR shows neither admin commands nor QUIT, as Redis */
     if (strstr(cmd->flags, "admin") != NULL || cmd->fn == srv_cmd_quit) *admin |= SRV_STAT_ADMIN;
     if (simple) *admin |= SRV_STAT_SIMPLE;
@@ -809,7 +815,7 @@ const char *srv_cmd_fullname(int argc, const data_arg *argv)
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
-        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity) return NULL;
+        if (!arity_fits(info->arity, argc)) return NULL;
         return info->name;
     }
     const srv_cmd *cmd = find_in(srv_cmds, N_SRV_CMDS, &argv[0], 0);
@@ -819,7 +825,7 @@ const char *srv_cmd_fullname(int argc, const data_arg *argv)
         cmd = find_in(cmd->subs, cmd->n_subs, &argv[1], 1);
         if (!cmd) return NULL;
     }
-    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) return NULL;
+    if (!arity_fits(cmd->arity, argc)) return NULL;
     return cmd->name;
 }
 
@@ -868,7 +874,7 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
     const data_cmd *dc = data_cmd_lookup(argv[0].ptr, argv[0].len);
     if (dc) {
         const data_cmd_info *info = data_cmd_describe(dc);
-        if ((info->arity > 0 && info->arity != argc) || argc < -info->arity) {
+        if (!arity_fits(info->arity, argc)) {
             srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", info->name);
             return -1;
         }
@@ -878,7 +884,7 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
                 reply_unknown_sub(c, info->name, &argv[1]);
                 return -1;
             }
-            if ((sub->arity > 0 && sub->arity != argc) || argc < -sub->arity) {
+            if (!arity_fits(sub->arity, argc)) {
                 srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", sub->name);
                 return -1;
             }
@@ -898,7 +904,7 @@ int srv_cmd_check(server *s, client *c, int argc, const data_arg *argv)
         }
         cmd = sub;
     }
-    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+    if (!arity_fits(cmd->arity, argc)) {
         srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
         return -1;
     }
@@ -962,7 +968,7 @@ static void dispatch_in_db(server *s, client *c, int argc, const data_arg *argv)
         }
         cmd = sub;
     }
-    if ((cmd->arity > 0 && cmd->arity != argc) || argc < -cmd->arity) {
+    if (!arity_fits(cmd->arity, argc)) {
         srv_reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
         return;
     }

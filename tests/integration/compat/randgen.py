@@ -595,19 +595,13 @@ class Gen:
         return [k, self.c(THRESHOLDS[k])]
 
     def more_command(self):
+        """One step of a family beyond issue 2's, each with its share of the draws."""
         x = self.r.random()
-        if x < 0.3:
-            return self.zset_command()
-        if x < 0.55:
-            return self.stream_command()
-        if x < 0.7:
-            return self.bit_command()
-        if x < 0.78:
-            return self.geo_command()
-        if x < 0.86:
-            return self.script_command()
-        if x < 0.92:
-            return self.blocking_command()
+        for upto, family in ((0.3, self.zset_command), (0.55, self.stream_command),
+                             (0.7, self.bit_command), (0.78, self.geo_command),
+                             (0.86, self.script_command), (0.92, self.blocking_command)):
+            if x < upto:
+                return family()
         return self.misc_command()
 
     def transaction(self):
