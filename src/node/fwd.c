@@ -284,6 +284,14 @@ static void exec_db_done(client *c, const char *r, size_t len)
     c->exec_db_seq = 0;
 }
 
+/* c's reply r answers without a log entry: an error, or the null of an EXEC its WATCH aborted */
+static bool no_entry(const client *c, const char *r, size_t len)
+{
+    if (r[0] == '-') return true;
+    return c->exec_seq == c->relay_answered &&
+           ((len == 5 && memcmp(r, "*-1\r\n", 5) == 0) || (len == 3 && memcmp(r, "_\r\n", 3) == 0));
+}
+
 /* c's reply r (one whole reply) as the client gets it: EXEC's with its plan applied */
 static void deliver(node *nd, client *c, const char *r, size_t len)
 {
@@ -299,7 +307,8 @@ static void deliver(node *nd, client *c, const char *r, size_t len)
      * turn comes once the entry of one at or after them is applied. */
     uint64_t a = c->relay_answered;
     uint64_t need =
-        a >= c->await_first && a <= c->await_seq && c->applied_seq < a && r[0] != '-' ? a : 0;
+        a >= c->await_first && a <= c->await_seq && c->applied_seq < a && !no_entry(c, r, len) ? a
+                                                                                               : 0;
     if (need || c->held_reply) {
         /* not an EXEC's with a plan: EXEC is relayed once every earlier reply left */
         node_hold_reply(nd, c, r, len, need);
@@ -980,6 +989,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
         plan_free(plan);
         return -ENOMEM;
     }
+    c->exec_seq = c->relay_sent;
     if (plan) {
         plan->seq = c->relay_sent;
         plan->n_cmds = index;

@@ -178,6 +178,7 @@ static void release_due(node *n, client *c)
     int replies = 0;
     for (int i = 0; i < k; i++)
         replies += c->held_marks[i].reply;
+    c->held_replies -= replies; /* written: the host's holding() counts them out */
     n->host->reply_raw(c->conn, c->held_reply, end);
     memmove(c->held_reply, c->held_reply + end, c->held_len - end);
     c->held_len -= end;
@@ -186,7 +187,6 @@ static void release_due(node *n, client *c)
         c->held_marks[i - k].end -= end;
     }
     c->held_n -= k;
-    c->held_replies -= replies;
     c->held_since_ms = net_mono_ms();
     for (int i = 0; i < replies; i++)
         node_client_done(n, c);
@@ -195,8 +195,11 @@ static void release_due(node *n, client *c)
 void node_release_reply(node *n, client *c)
 {
     if (!c->held_reply) return;
+    int k = c->held_replies;
+    c->held_replies = 0; /* written: the host's holding() counts them out */
     n->host->reply_raw(c->conn, c->held_reply, c->held_len);
-    for (int i = drop_held(n, c); i > 0; i--)
+    drop_held(n, c);
+    for (; k > 0; k--)
         node_client_done(n, c);
 }
 
@@ -564,8 +567,10 @@ static void apply_entry(node *n, const raft_entry *e)
     if (oc) {
         n->applying_conn = oc->conn;
         if (o[2] > oc->applied_seq) oc->applied_seq = o[2];
-        /* applied before its reply came back: its own invalidations wait for the reply */
-        if (oc->relay_answered < o[2] && oc->hold_until < o[2]) oc->hold_until = o[2];
+        /* applied before its reply reached it (not yet back, or held: fwd.c deliver): its own
+         * invalidations wait for the reply */
+        if (oc->relay_answered - (uint64_t)oc->held_replies < o[2] && oc->hold_until < o[2])
+            oc->hold_until = o[2];
     }
     if (db < 0 || data_select(n->ds, db) < 0) {
         /* the same on every replica (`databases` must agree: checked at startup) */
@@ -1137,6 +1142,7 @@ void node_before_sleep(net_loop *l, void *ctx)
 
 static int stall(client *c);
 static int wait_leader(node *n, client *c);
+static bool observed(node *n, client *c);
 static void multi_reset(node *n, client *c)
 {
     n->host->multi_reset(c->conn);
@@ -1195,7 +1201,10 @@ int node_exec(node *n, client *c)
         }
         const char *addr = leader_client_addr(n);
         if (!addr[0]) return wait_leader(n, c);
-        if (fwd_send_multi(n->fw, addr, c) < 0) return stall(c); /* with c's watched keys */
+        c->await_own = observed(n, c);           /* its reply once applied here, as a write's */
+        int rc = fwd_send_multi(n->fw, addr, c); /* with c's watched keys */
+        c->await_own = false;
+        if (rc < 0) return stall(c);
         multi_reset(n, c);
         node_unwatch(n, c);
         return NODE_DONE;
@@ -1290,6 +1299,14 @@ void node_set_client_addr(node *n, const char *addr)
 }
 
 /* Waiting for a leader: stall, or give up after the cluster-down timeout. */
+/* Whether c's relayed write is answered once this node applied its entry: c may be pushed
+ * messages by its own writes (hears_own), or another client here is told of changes (observed) */
+static bool observed(node *n, client *c)
+{
+    return (n->host->hears_own && n->host->hears_own(c->conn)) ||
+           (n->host->observed && n->host->observed(n->host->host));
+}
+
 static int wait_leader(node *n, client *c)
 {
     int64_t now = net_mono_ms();
@@ -1984,7 +2001,7 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
     if (!addr[0]) return c->n_async ? stall(c) : wait_leader(n, c);
     int repeats = blocking ? nblock_repeats(n, c, dc) : 0;
     long long pub = blocking || c->relay_prelude ? -1 : npubsub_receivers(n, argc, argv);
-    c->await_own = write && !blocking && n->host->hears_own && n->host->hears_own(c->conn);
+    c->await_own = write && !blocking && observed(n, c);
     int rc = blocking           ? fwd_send_blocking(n->fw, addr, c, argc, argv, repeats)
              : c->relay_prelude ? fwd_send_prelude(n->fw, addr, c, argc, argv)
              : pub >= 0         ? fwd_send_publish(n->fw, addr, c, argc, argv, pub)

@@ -99,6 +99,7 @@ typedef struct node_client {
      * number exec_db_seq; 0 = none) comes; the client's next command waits for it */
     int exec_db;
     uint64_t exec_db_seq;
+    uint64_t exec_seq; /* follower: the request number of its last relayed EXEC */
     /* follower: a relayed change of replicated state it reads itself (CONFIG SET of the
      * cluster's settings, ACL SETUSER, SCRIPT LOAD, FUNCTION LOAD ...: fwd.c awaits_apply; its
      * request number) is answered once this node has applied its entry too (applied_seq: the
@@ -106,7 +107,7 @@ typedef struct node_client {
      * waits in held_reply meanwhile (at most NODE_HELD_REPLY_MS) */
     uint64_t await_seq, applied_seq;
     uint64_t await_first; /* the first of the awaited requests outstanding (up to await_seq) */
-    bool await_own;       /* the request being relayed is such a write of a hears_own connection */
+    bool await_own;       /* the request being relayed is such a write (hears_own, observed) */
     char *held_reply;     /* what is held, in order (held_n pieces: held_replies replies and the
                              messages between them), each reply until the entry of its request
                              number (held_marks[i].need; 0: none) is applied here */
@@ -190,6 +191,11 @@ typedef struct {
      * PUBLISH, a keyspace event): Redis sends them before the reply, so a follower answers such
      * a connection's relayed write once it has applied the entry. May be NULL. */
     bool (*hears_own)(void *conn);
+    /* Whether a client of this node is told of other clients' changes (CLIENT TRACKING): a
+     * follower then answers every relayed write once it has applied the entry, so the
+     * invalidations it raises here come before the writer's reply, as on one Redis (a tracking
+     * client told of the write by its writer then never reads its stale cache). May be NULL. */
+    bool (*observed)(void *host);
     /* conn's output not written yet: its length, and the bytes from `from` on taken out of it
      * (malloc'd, *len of them; NULL if none): the messages an entry of conn's own pushed to it
      * wait for the replies before that entry's (fwd.c deliver). May be NULL (with hears_own). */

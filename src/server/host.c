@@ -148,6 +148,13 @@ static bool h_hears_own(void *conn)
     return c->proto == 3 && srv_pubsub_subscribed(c);
 }
 
+static bool h_observed(void *host)
+{
+    size_t clients, keys, items, prefixes;
+    srv_tracking_stats(host, &clients, &keys, &items, &prefixes);
+    return clients > 0;
+}
+
 static size_t h_out_len(void *conn)
 {
     return ((client *)conn)->out.len;
@@ -188,6 +195,7 @@ void srv_host_init(server *s)
         .publish = h_publish,
         .receivers = h_receivers,
         .hears_own = h_hears_own,
+        .observed = h_observed,
         .out_len = h_out_len,
         .out_take = h_out_take,
         .keyspace_event = h_keyspace_event,

@@ -255,10 +255,12 @@ static void queue(struct srv_tracking *t, uint64_t id, const char *key, size_t l
     t->n_out++;
 }
 
-/* Does c wait for the reply of a request whose entry is applied (its own pushes follow it)? */
+/* Does c wait for the reply of a request whose entry is applied (its own pushes follow it)?
+ * Replies held by the driver (node.h held_reply) have not reached it yet. */
 static int holding(const client *c)
 {
-    return !c->trk->redirect && c->nc.hold_until > c->nc.relay_answered;
+    return !c->trk->redirect &&
+           c->nc.hold_until > c->nc.relay_answered - (uint64_t)c->nc.held_replies;
 }
 
 static void emit_entry(server *s, client *c, const char *key, uint64_t len)
