@@ -154,6 +154,32 @@ static void bad_files_are_errors(void **state)
     assert_int_equal(a.node_id, 7);
 }
 
+/* The peer table holds IDENT_PEERS_MAX members: one more is refused (in memory and in a file
+ * that lists too many), never written past the table. */
+static void peer_table_is_bounded(void **state)
+{
+    (void)state;
+    struct identity a;
+    memset(&a, 0, sizeof(a));
+    uint8_t d[IDENT_DATA_ID_BYTES] = {1, 2, 3};
+    for (uint64_t id = 1; id <= IDENT_PEERS_MAX; id++)
+        assert_true(ident_set_peer(&a, id, d));
+    assert_false(ident_set_peer(&a, IDENT_PEERS_MAX + 1, d));
+    assert_int_equal(a.n_peers, IDENT_PEERS_MAX);
+    assert_true(ident_set_peer(&a, 5, d)); /* an update of a known peer still fits */
+    assert_int_equal(a.n_peers, IDENT_PEERS_MAX);
+    char text[8192];
+    int n = snprintf(text, sizeof(text),
+                     "version 1\nnode-id 1\ndata-id 000102030405060708090a0b0c0d0e0f\n");
+    for (int id = 2; id <= IDENT_PEERS_MAX + 2; id++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n,
+                      "peer %d 000102030405060708090a0b0c0d0e0f\n", id);
+    write_file(text);
+    char err[512] = "";
+    assert_int_equal(ident_load(dir, &a, err, sizeof(err)), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "peer"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +187,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_files_are_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(save_is_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(save_reports_a_failing_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(peer_table_is_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

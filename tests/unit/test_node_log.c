@@ -322,6 +322,42 @@ static void test_install_out_of_order_chunk_is_fatal(void **state)
     }
 }
 
+/* A replicated command (nentry_encode_cmd) decodes back to its arguments; cut short anywhere, or
+ * with an argument length that runs past the end, it is malformed (every replica skips it
+ * alike) and nothing is read beyond its bytes. */
+static void test_cmd_entry_cut_anywhere(void **state)
+{
+    (void)state;
+    node n;
+    memset(&n, 0, sizeof(n));
+    data_arg argv[3] = {{"SET", 3}, {"key", 3}, {"some value", 10}};
+    resp_buf b;
+    resp_buf_init(&b);
+    assert_int_equal(nentry_encode_cmd(&b, 1234, 3, argv), 0);
+    int64_t now = 0;
+    int argc = 0;
+    assert_int_equal(nentry_decode_cmd(&n, (const uint8_t *)b.data, b.len, &now, &argc), 0);
+    assert_int_equal(now, 1234);
+    assert_int_equal(argc, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(n.argv[i].len, argv[i].len);
+        assert_memory_equal(n.argv[i].ptr, argv[i].ptr, argv[i].len);
+    }
+    for (size_t cut = 0; cut < b.len; cut++) { /* each prefix in a buffer of its own size */
+        uint8_t *p = malloc(cut ? cut : 1);
+        memcpy(p, b.data, cut);
+        assert_int_equal(nentry_decode_cmd(&n, p, cut, &now, &argc), -1);
+        free(p);
+    }
+    uint8_t *p = malloc(b.len);
+    memcpy(p, b.data, b.len);
+    p[13 + 3] = 200; /* the first argument's length (after the 9-byte header and argc) */
+    assert_int_equal(nentry_decode_cmd(&n, p, b.len, &now, &argc), -1);
+    free(p);
+    free(n.argv);
+    resp_buf_deinit(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_conf_rejects_bad_counts),
         cmocka_unit_test(test_snapshot_stream),
         cmocka_unit_test(test_install_out_of_order_chunk_is_fatal),
+        cmocka_unit_test(test_cmd_entry_cut_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,15 +12,19 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "storage/snap.h"
 #include "storage/storage.h"
+#include "storage/storage_internal.h"
 #include "storage/wal.h"
 #include "util/assert.h"
 
@@ -2218,6 +2222,712 @@ static void recovered_segments_are_synced(void **state)
     }
 }
 
+/* ---- damage that passes a checksum, or sits right under the synced offset ---- */
+
+/* Hand-made segment images: every record framed with valid checksums, so only the meaning of
+ * the bytes is wrong (what a bug or an attacker with write access, not a bit flip, leaves). */
+struct seg_img {
+    uint8_t b[2048];
+    size_t len;
+    uint64_t seq, first;
+};
+
+static void img_start(struct seg_img *g, uint64_t seq, uint64_t first, bool with_hs)
+{
+    g->seq = seq;
+    g->first = first;
+    wal_encode_header(g->b, seq, first, 0);
+    g->len = WAL_HEADER_BYTES;
+    if (with_hs) {
+        struct wal_hard_state hs = {.term = 3, .vote = 1, .commit = 0};
+        wal_encode_hard_state(g->b + g->len, &hs);
+        g->len += WAL_REC_HEADER_BYTES + WAL_HS_BYTES;
+    }
+}
+
+static void img_entry(struct seg_img *g, uint64_t index, uint64_t term)
+{
+    struct wal_entry e = {.index = index, .term = term, .type = 0, .len = 0, .data = NULL};
+    wal_encode_entry(g->b + g->len, &e);
+    g->len += wal_entry_record_bytes(0);
+}
+
+static void img_batch_end(struct seg_img *g)
+{
+    wal_encode_batch_end(g->b + g->len, g->seq, g->len, WAL_SEG_BASE_BYTES);
+    g->len += WAL_BATCH_END_REC_BYTES;
+}
+
+/* Writes g as the data directory's only segment; returns its path in path. */
+static void img_write(const char *dir, const struct seg_img *g, char *path, size_t len)
+{
+    snprintf(path, len, "%s/wal-%016" PRIx64 "-%016" PRIx64 ".log", dir, g->seq, g->first);
+    write_all(path, g->b, g->len);
+}
+
+/* Opening must refuse the image with STORAGE_ECORRUPT and a message holding `want`, and leave
+ * the file as it was. */
+static void expect_refused(const char *dir, const struct seg_img *g, const char *want)
+{
+    char path[512], err[512] = "";
+    img_write(dir, g, path, sizeof path);
+    struct wal_options o = opts_default();
+    int rc = open_err(dir, &o, err, sizeof err);
+    if (rc != STORAGE_ECORRUPT || !strstr(err, want))
+        fail_msg("expected corruption '%s', got %d: %s", want, rc, err);
+    assert_int_equal(file_size(path), (off_t)g->len);
+    assert_int_equal(unlink(path), 0);
+}
+
+/* Entries behind valid checksums must still form a log: consecutive indexes, terms that never
+ * go down (Raft §5.3), a segment that starts with its hard state. Accepting any of these would
+ * hand the core a log it never wrote (a vote of term 0, an entry twice, a term that went back). */
+static void checksummed_nonsense_is_corruption(void **state)
+{
+    struct fx *f = *state;
+    struct seg_img g;
+    img_start(&g, 1, 1, true);
+    img_entry(&g, 1, 2);
+    img_entry(&g, 2, 1); /* the term goes down */
+    img_batch_end(&g);
+    expect_refused(f->dir, &g, "below the previous term");
+
+    img_start(&g, 1, 1, true);
+    img_entry(&g, 1, 1);
+    img_entry(&g, 2, 1);
+    img_entry(&g, 2, 1); /* the same index twice */
+    img_batch_end(&g);
+    expect_refused(f->dir, &g, "does not follow");
+
+    img_start(&g, 1, 1, true);
+    img_entry(&g, 1, 1);
+    img_entry(&g, 3, 1); /* one missing */
+    img_batch_end(&g);
+    expect_refused(f->dir, &g, "does not follow");
+
+    img_start(&g, 1, 1, false); /* no hard state: term and vote would read as 0 */
+    img_entry(&g, 1, 1);
+    img_entry(&g, 2, 1); /* (the batch end then sits past the base's size: well formed) */
+    img_batch_end(&g);
+    expect_refused(f->dir, &g, "hard state belongs");
+
+    /* the same records, well formed, open: the refusals above are about meaning only */
+    img_start(&g, 1, 1, true);
+    img_entry(&g, 1, 1);
+    img_entry(&g, 2, 2);
+    img_batch_end(&g);
+    char path[512];
+    img_write(f->dir, &g, path, sizeof path);
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 2);
+    assert_int_equal(r.hard_state.term, 3);
+    assert_int_equal(r.hard_state.vote, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* A flipped bit in a segment header's flags would make it a RESET segment, which forgets every
+ * entry before it: the header checksum must catch it, in any segment. */
+static void flipped_segment_flags_are_corruption(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 512;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 60, 1, 3);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    size_t n_segs = count_files(f->dir, "wal-");
+    assert_true(n_segs >= 3);
+    size_t which[2] = {1, n_segs - 1};
+    for (int k = 0; k < 2; k++) {
+        char seg[512], err[512];
+        nth_file(f->dir, "wal-", which[k], seg, sizeof seg);
+        size_t len;
+        uint8_t *b = read_all(seg, &len);
+        b[32] ^= 1; /* flags: RESET */
+        write_all(seg, b, len);
+        assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+        assert_non_null(strstr(err, seg));
+        assert_non_null(strstr(err, "header checksum mismatch"));
+        b[32] ^= 1;
+        write_all(seg, b, len);
+        free(b);
+    }
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 60);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* One entry per segment: losing one segment loses exactly one entry, the smallest gap. */
+static void one_missing_entry_is_a_gap(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 100; /* base 80 + one entry + its batch end: full */
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 6, 1, 1);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    assert_int_equal(count_files(f->dir, "wal-"), 7);
+    char seg[512], aside[600], err[512];
+    nth_file(f->dir, "wal-", 2, seg, sizeof seg); /* entry 3 alone */
+    snprintf(aside, sizeof aside, "%s/aside", f->dir);
+    assert_int_equal(rename(seg, aside), 0);
+    assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+    assert_non_null(strstr(err, "missing"));
+    assert_int_equal(rename(aside, seg), 0);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 6);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Damage in the very last record an fsync covered (here the first batch's own batch end, the
+ * record right under the synced offset the next batch end claims) is corruption like any
+ * damage further up: cutting there as if torn would drop an acknowledged batch. */
+static void damage_right_under_the_synced_offset(void **state)
+{
+    struct fx *f = *state;
+    char seg[512], err[512], want[64];
+    size_t start = write_five(f->dir, seg, sizeof seg); /* synced through `start` */
+    size_t len;
+    uint8_t *orig = read_all(seg, &len);
+    size_t spots[3] = {start - BATCH_END_BYTES + 20, start - 1, rec_offset(4) + 17};
+    for (int k = 0; k < 3; k++) {
+        uint8_t *b = malloc(len);
+        memcpy(b, orig, len);
+        b[spots[k]] ^= 0x40;
+        write_all(seg, b, len);
+        free(b);
+        struct wal_options o = opts_default();
+        assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+        assert_non_null(strstr(err, "covered by an fsync"));
+        snprintf(want, sizeof want, "synced through offset %zu", start);
+        assert_non_null(strstr(err, want));
+        assert_int_equal(file_size(seg), (off_t)len); /* nothing was cut */
+    }
+    free(orig);
+}
+
+/* An entry whose data holds the bytes of a batch-end record (a value a client chose) is not
+ * taken for one when recovery looks past a damaged record for batch ends: it must name its own
+ * offset, and a synced offset not past itself. Else the unsynced torn tail it sits in reads as
+ * damage to acknowledged data and the node refuses to start. */
+static void batch_end_bytes_inside_an_entry(void **state)
+{
+    struct fx *f = *state;
+    for (int variant = 0; variant < 2; variant++) {
+        struct wal_options o = opts_default();
+        o.fsync = WAL_FSYNC_NEVER; /* written, never synced: a torn tail is possible */
+        struct wal_recovered r;
+        struct wal *w = open_ok(f->dir, &o, &r);
+        append_range(w, 1, 4, 1);
+        assert_int_equal(wal_sync(w), 0);
+        struct wal_stats st;
+        wal_stats(w, &st);
+        size_t start = (size_t)st.written_bytes; /* entry 5's record starts here */
+        uint64_t at = start + 16 + 17;           /* where its data sits in the file */
+        uint8_t fake[WAL_BATCH_END_REC_BYTES];
+        if (variant == 0) /* names another offset */
+            wal_encode_batch_end(fake, 1, at + 8, at);
+        else /* names itself, claims a synced offset past itself */
+            wal_encode_batch_end(fake, 1, at, at + 8);
+        struct wal_entry e = {.index = 5, .term = 1, .type = 0, .len = sizeof fake, .data = fake};
+        assert_int_equal(wal_append(w, &e, 1), 0);
+        assert_int_equal(wal_sync(w), 0); /* entry 5 and its batch end reach the file */
+        wal_crash(w);
+        wal_recovered_deinit(&r);
+        o.fsync = WAL_FSYNC_ALWAYS;
+        char seg[512];
+        nth_file(f->dir, "wal-", 0, seg, sizeof seg);
+        size_t len;
+        uint8_t *b = read_all(seg, &len);
+        b[start + 2] ^= 1; /* entry 5's length: its header checksum fails, the walk goes on */
+        write_all(seg, b, len);
+        free(b);
+        log_text[0] = 0;
+        w = open_ok(f->dir, &o, &r);
+        assert_int_equal(r.n_entries, 4);
+        assert_non_null(strstr(log_text, "torn record"));
+        assert_int_equal(file_size(seg), (off_t)start);
+        wal_close(w);
+        wal_recovered_deinit(&r);
+        assert_int_equal(unlink(seg), 0);
+    }
+}
+
+/* A flipped bit anywhere in the newest snapshot file (header, membership, dataset, trailer)
+ * makes loading skip it for the older valid one: a snapshot is never restored with a byte the
+ * writer did not write. */
+static void snapshot_any_flipped_byte_is_skipped(void **state)
+{
+    struct fx *f = *state;
+    char err[256], path20[600];
+    save_snapshot(f->dir, 10, 1);
+    char path10[600];
+    nth_file(f->dir, "snap-", 0, path10, sizeof path10);
+    size_t len10;
+    uint8_t *b10 = read_all(path10, &len10);
+    save_snapshot(f->dir, 20, 2);
+    write_all(path10, b10, len10); /* kept aside: the newer one removed it */
+    nth_file(f->dir, "snap-", 1, path20, sizeof path20);
+    size_t len20;
+    uint8_t *b20 = read_all(path20, &len20);
+    for (size_t p = 0; p < len20; p++) {
+        b20[p] ^= 0x04;
+        write_all(path20, b20, len20);
+        b20[p] ^= 0x04;
+        struct snap s;
+        int rc = snap_load_newest(f->dir, NULL, &s, err, sizeof err);
+        if (rc != 0 || s.index != 10)
+            fail_msg("byte %zu of %zu flipped: loaded %d index %" PRIu64, p, len20, rc, s.index);
+        assert_memory_equal(s.data, "dataset through 10", s.data_len);
+        snap_deinit(&s);
+    }
+    free(b10);
+    free(b20);
+}
+
+/* The file name decides which snapshot is newest, so a file whose header disagrees with its
+ * name (a copy or rename gone wrong) is skipped, not restored in place of a newer one. */
+static void snapshot_named_unlike_its_header_is_skipped(void **state)
+{
+    struct fx *f = *state;
+    char err[256], path10[600], fake[700];
+    save_snapshot(f->dir, 10, 1);
+    nth_file(f->dir, "snap-", 0, path10, sizeof path10);
+    size_t len;
+    uint8_t *b = read_all(path10, &len);
+    save_snapshot(f->dir, 20, 2);
+    snprintf(fake, sizeof fake, "%s/snap-%016x-%016x.snap", f->dir, 2, 30);
+    write_all(fake, b, len); /* the snapshot at 10 under the name of one at 30 */
+    free(b);
+    struct snap s;
+    log_text[0] = 0;
+    struct storage_io io = {.log = capture_log};
+    assert_int_equal(snap_load_newest(f->dir, &io, &s, err, sizeof err), 0);
+    assert_int_equal(s.index, 20);
+    assert_int_equal(s.term, 2);
+    assert_non_null(strstr(log_text, "differ from the file name"));
+    snap_deinit(&s);
+}
+
+/* snap_save removes older snapshots only once the new one's name is durable: if the fsync of
+ * the directory after the rename fails, a power loss may undo the rename, and the older
+ * snapshot must still be there. */
+static const char *fail_dir_fsync_of;
+static int fail_dir_fsync(void *ctx, enum storage_op op, const char *path)
+{
+    (void)ctx;
+    return op == STORAGE_OP_FSYNC && strcmp(path, fail_dir_fsync_of) == 0 ? EIO : 0;
+}
+
+static void snapshot_older_kept_until_newer_is_durable(void **state)
+{
+    struct fx *f = *state;
+    char err[256], path10[600];
+    save_snapshot(f->dir, 10, 1);
+    nth_file(f->dir, "snap-", 0, path10, sizeof path10);
+    fail_dir_fsync_of = f->dir;
+    struct storage_io io = {.log = capture_log, .fault = fail_dir_fsync};
+    char conf[] = "c", data[] = "d";
+    struct snap s = {.index = 20,
+                     .term = 2,
+                     .conf = (uint8_t *)conf,
+                     .conf_len = 1,
+                     .data = (uint8_t *)data,
+                     .data_len = 1};
+    assert_int_equal(snap_save(f->dir, &s, &io, err, sizeof err), STORAGE_EIO);
+    assert_non_null(strstr(err, f->dir));
+    assert_int_equal(access(path10, F_OK), 0);
+    /* and a snapshot never removes a newer one (a late writer of an older index) */
+    save_snapshot(f->dir, 30, 3);
+    save_snapshot(f->dir, 25, 3);
+    struct snap got;
+    assert_int_equal(snap_load_newest(f->dir, NULL, &got, err, sizeof err), 0);
+    assert_int_equal(got.index, 30);
+    snap_deinit(&got);
+}
+
+/* Interposed over libc's (a definition in the executable wins for libsynod.a's calls too):
+ * counts the sync calls that really reach the kernel, which the fault hook cannot tell (it is
+ * called before them, whether or not they follow). */
+static int real_fdatasyncs, real_fsyncs;
+int fdatasync(int fd)
+{
+    __atomic_add_fetch(&real_fdatasyncs, 1, __ATOMIC_RELAXED);
+    return (int)syscall(SYS_fdatasync, fd);
+}
+int fsync(int fd)
+{
+    __atomic_add_fetch(&real_fsyncs, 1, __ATOMIC_RELAXED);
+    return (int)syscall(SYS_fsync, fd);
+}
+
+/* While set, pwrite writes nothing and says so (returns 0), as on a device that is full. */
+static int zero_writes;
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    if (zero_writes > 0) {
+        zero_writes--;
+        return 0;
+    }
+    return (ssize_t)syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
+/* A write that makes no progress is a full device (io.c), not a reason to try again forever
+ * nor to carry on as if written: the WAL fails with "no space" and says where. */
+static void zero_byte_write_is_no_space(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 2, 1);
+    zero_writes = 1;
+    assert_int_equal(wal_sync(w), STORAGE_ENOSPC);
+    zero_writes = 0;
+    expect_failed_state(w, STORAGE_ENOSPC, "write");
+    assert_int_equal(wal_synced_index(w), 0);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 0);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Group commit and snapshots call the kernel, not only the hook: one fdatasync per wal_sync
+ * with something new (fsync always), none without; a snapshot fsyncs its file and the
+ * directory; the storage thread's sync is a real fdatasync too. */
+static void syncs_reach_the_kernel(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    int d0 = __atomic_load_n(&real_fdatasyncs, __ATOMIC_RELAXED);
+    append_range(w, 1, 3, 1);
+    assert_int_equal(wal_sync(w), 0);
+    assert_int_equal(__atomic_load_n(&real_fdatasyncs, __ATOMIC_RELAXED), d0 + 1);
+    assert_int_equal(wal_sync(w), 0); /* nothing new */
+    assert_int_equal(__atomic_load_n(&real_fdatasyncs, __ATOMIC_RELAXED), d0 + 1);
+    int s0 = __atomic_load_n(&real_fsyncs, __ATOMIC_RELAXED);
+    save_snapshot(f->dir, 3, 1);
+    assert_int_equal(__atomic_load_n(&real_fsyncs, __ATOMIC_RELAXED), s0 + 2);
+    assert_int_equal(wal_async_start(w), 0);
+    uint64_t t = 0, done = 0;
+    append_range(w, 4, 4, 1);
+    assert_int_equal(wal_async_request(w, &t), 0);
+    assert_int_equal(async_wait(w, t, &done), 0);
+    assert_int_equal(__atomic_load_n(&real_fdatasyncs, __ATOMIC_RELAXED), d0 + 2);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* An answer of the storage thread for a segment that a truncation has since replaced covers
+ * nothing of the new segment (which synced its own base): the new segment's entries stay
+ * unsynced until a sync of their own, however far the old answer reached. */
+static void async_answer_for_a_replaced_segment(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_async_start(w), 0);
+    uint64_t t1 = 0, t2 = 0, done = 0;
+    append_range(w, 1, 10, 1);
+    assert_int_equal(wal_async_request(w, &t1), 0);
+    struct pollfd p = {wal_async_fd(w), POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 10000), 1); /* t1's sync returned; not yet polled */
+    assert_int_equal(wal_truncate_suffix(w, 6), 0);
+    append_range(w, 6, 20, 2); /* the new segment grows past where t1's segment was synced */
+    assert_int_equal(wal_async_request_within(w, 10000000, &t2), 0);
+    assert_int_equal(wal_async_poll(w, &done), 0);
+    assert_int_equal(done, t1);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    assert_int_equal(st.synced_bytes, SEG_HEAD_BYTES);
+    assert_true(st.written_bytes > 800);
+    assert_int_equal(wal_synced_index(w), 5);
+    uint64_t t3 = 0; /* due at once: brings t2's sync forward */
+    assert_int_equal(wal_async_request(w, &t3), 0);
+    assert_int_equal(async_wait(w, t3, &done), 0);
+    assert_int_equal(wal_synced_index(w), 20);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* A read back is bounded by max_bytes of entry data (a lagging follower's batch, the memory
+ * read into), and always returns at least one entry so that a big one still gets through. */
+static void read_back_respects_max_bytes(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 50, 1, 10);
+    struct wal_entry out[64];
+    size_t n = 0;
+    char err[256];
+    assert_int_equal(wal_read_entries(w, 1, 51, 1u << 20, out, 64, &n, err, sizeof err), 0);
+    assert_int_equal(n, 50);
+    uint64_t total = 0;
+    for (size_t i = 0; i < 50; i++)
+        total += payload_len(i + 1);
+    for (uint64_t max = 0; max <= total; max += 37) {
+        assert_int_equal(wal_read_entries(w, 1, 51, max, out, 64, &n, err, sizeof err), 0);
+        assert_true(n >= 1);
+        uint64_t got = 0;
+        for (size_t i = 0; i < n; i++) {
+            check_entry(&out[i], i + 1, 1);
+            got += out[i].len;
+        }
+        if (n > 1 && got > max)
+            fail_msg("max_bytes %" PRIu64 ": %zu entries, %" PRIu64 " bytes", max, n, got);
+        if (n < 50 && got + payload_len(n + 1) <= max)
+            fail_msg("max_bytes %" PRIu64 ": stopped early at %zu", max, n);
+    }
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Segments are deleted newest first (docs/storage.md, Compaction and Truncate suffix): a crash
+ * in the middle then leaves a prefix of them (which replays without a gap) or stale segments a
+ * newer one overrides, never a hole. The directory's deletions are watched with inotify. */
+static void list_deletions(int fd, char *out, size_t cap)
+{
+    out[0] = 0;
+    char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(fd, buf, sizeof buf)) > 0) {
+        for (char *p = buf; p < buf + len;) {
+            struct inotify_event *ev = (struct inotify_event *)p;
+            if ((ev->mask & IN_DELETE) && ev->len && strncmp(ev->name, "wal-", 4) == 0) {
+                size_t k = strlen(out);
+                snprintf(out + k, cap - k, "%.20s|", ev->name); /* "wal-" and the sequence */
+            }
+            p += sizeof(struct inotify_event) + ev->len;
+        }
+    }
+}
+
+static void assert_newest_first(const char *list, size_t at_least)
+{
+    size_t n = 0;
+    unsigned long long prev = ULLONG_MAX, seq;
+    for (const char *p = list; *p; p = strchr(p, '|') + 1, n++) {
+        assert_int_equal(sscanf(p, "wal-%16llx", &seq), 1);
+        if (seq >= prev) fail_msg("segment %llu deleted after %llu: %s", seq, prev, list);
+        prev = seq;
+    }
+    if (n < at_least) fail_msg("%zu deletions, expected %zu or more: %s", n, at_least, list);
+}
+
+static void segments_deleted_newest_first(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 300;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 60, 1, 3);
+    assert_true(count_files(f->dir, "wal-") >= 8);
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    assert_true(in >= 0);
+    assert_true(inotify_add_watch(in, f->dir, IN_DELETE) >= 0);
+    char list[4096];
+    save_snapshot(f->dir, 45, 1);
+    assert_int_equal(wal_compact(w, 45, 1), 0); /* a prefix of several segments */
+    list_deletions(in, list, sizeof list);
+    assert_newest_first(list, 3);
+    assert_int_equal(wal_truncate_suffix(w, 47), 0); /* the segments from 47 on */
+    list_deletions(in, list, sizeof list);
+    assert_newest_first(list, 3);
+    close(in);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_last_index(w), 46);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Raft §5.2 (Figure 2): the vote is persistent state. A vote granted in a term the node already
+ * knew (learned from a leader or a rejected candidate) changes only the vote; it must reach the
+ * disk like a new term, or a restart could vote again in that term: two leaders in one term. */
+static void vote_in_a_known_term_is_durable(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    struct wal_hard_state hs = {.term = 5, .vote = 0, .commit = 0};
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    assert_int_equal(wal_sync(w), 0);
+    hs.vote = 2;
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    assert_int_equal(wal_sync(w), 0);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.hard_state.term, 5);
+    assert_int_equal(r.hard_state.vote, 2);
+    hs.commit = 7; /* and a commit index that moved alone */
+    assert_int_equal(wal_save_hard_state(w, &hs), 0);
+    assert_int_equal(wal_sync(w), 0);
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+    w = open_ok(f->dir, &o, &r);
+    assert_memory_equal(&r.hard_state, &hs, sizeof hs);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* A full disk quota is "no space" like a full disk: the error says so (an operator frees space;
+ * EIO would send them looking for a failing device). */
+static void quota_exceeded_is_no_space(void **state)
+{
+    struct fx *f = *state;
+    struct faults ft = {0};
+    struct wal_options o = opts_default();
+    o.io.fault = fault_hook;
+    o.io.fault_ctx = &ft;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_range(w, 1, 2, 1);
+    ft.write_errno = EDQUOT;
+    assert_int_equal(wal_sync(w), STORAGE_ENOSPC);
+    expect_failed_state(w, STORAGE_ENOSPC, "quota");
+    wal_crash(w);
+    wal_recovered_deinit(&r);
+}
+
+/* Serving a snapshot to followers (snap_open_data) checks the file's shape: a file cut short or
+ * grown is refused, not streamed to a follower as if whole. */
+static void snapshot_served_only_when_whole(void **state)
+{
+    struct fx *f = *state;
+    char err[256], path[600];
+    save_snapshot(f->dir, 10, 1);
+    nth_file(f->dir, "snap-", 0, path, sizeof path);
+    size_t len;
+    uint8_t *b = read_all(path, &len);
+    int fd = -1;
+    uint64_t off = 0, dlen = 0;
+    assert_int_equal(snap_open_data(f->dir, 10, 1, &fd, &off, &dlen, err, sizeof err), 0);
+    assert_int_equal(dlen, strlen("dataset through 10"));
+    char got[64] = "";
+    assert_int_equal(pread(fd, got, dlen, (off_t)off), (ssize_t)dlen);
+    assert_memory_equal(got, "dataset through 10", dlen);
+    close(fd);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *c = calloc(1, len + 1);
+        if (k == 0) { /* cut: a byte of the dataset missing */
+            memcpy(c, b, len - 13);
+            memcpy(c + len - 13, b + len - 12, 12);
+            write_all(path, c, len - 1);
+        } else { /* a byte too many */
+            memcpy(c, b, len - 12);
+            memcpy(c + len - 11, b + len - 12, 12);
+            write_all(path, c, len + 1);
+        }
+        free(c);
+        fd = -1;
+        assert_int_equal(snap_open_data(f->dir, 10, 1, &fd, &off, &dlen, err, sizeof err),
+                         STORAGE_ECORRUPT);
+        assert_int_equal(fd, -1);
+        assert_non_null(strstr(err, "sizes"));
+    }
+    free(b);
+}
+
+/* A segment's name and header agree: the name's sequence number and first index place it in
+ * the log (reads, truncation, compaction go by them), so a file renamed by hand or a header
+ * rewritten is refused rather than replayed at one place and read back at another. */
+static void segment_named_unlike_its_header(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    o.segment_max_bytes = 512;
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    append_batches(w, 1, 30, 1, 3);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+    size_t n = count_files(f->dir, "wal-");
+    assert_true(n >= 2);
+    char seg[512], moved[600], err[512];
+    nth_file(f->dir, "wal-", n - 1, seg, sizeof seg);
+    const char *base = strrchr(seg, '/') + 1;
+    unsigned long long seq = 0, first = 0;
+    assert_int_equal(sscanf(base, "wal-%16llx-%16llx.log", &seq, &first), 2);
+    for (int k = 0; k < 2; k++) { /* a later sequence number (still the last); a first index + 1 */
+        snprintf(moved, sizeof moved, "%s/wal-%016llx-%016llx.log", f->dir, seq + (k == 0 ? 16 : 0),
+                 first + (k == 1 ? 1 : 0));
+        assert_int_equal(rename(seg, moved), 0);
+        assert_int_equal(open_err(f->dir, &o, err, sizeof err), STORAGE_ECORRUPT);
+        assert_non_null(strstr(err, "unlike the name"));
+        assert_int_equal(rename(moved, seg), 0);
+    }
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 30);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
+/* The storage thread's fdatasync covers what was written before it began. A batch written
+ * after that (waiting for its own, later sync) stays unsynced: the next batch end must not
+ * claim it, so that a torn write there is cut at restart (it was never acknowledged), not
+ * taken for lost acknowledged data (the node would refuse to start). */
+static void async_sync_covers_only_what_came_before(void **state)
+{
+    struct fx *f = *state;
+    struct wal_options o = opts_default();
+    struct wal_recovered r;
+    struct wal *w = open_ok(f->dir, &o, &r);
+    assert_int_equal(wal_async_start(w), 0);
+    uint64_t t1 = 0, t2 = 0, t3 = 0, done = 0;
+    append_range(w, 1, 4, 1);
+    assert_int_equal(wal_async_request(w, &t1), 0);
+    struct wal_stats st;
+    wal_stats(w, &st);
+    uint64_t synced_a = st.written_bytes; /* what t1's fdatasync covers */
+    struct pollfd p = {wal_async_fd(w), POLLIN, 0};
+    assert_int_equal(poll(&p, 1, 10000), 1); /* t1's sync returned; not yet polled */
+    append_range(w, 5, 8, 1);
+    assert_int_equal(wal_async_request_within(w, 10000000, &t2), 0); /* written, sync in 10 s */
+    assert_int_equal(wal_async_poll(w, &done), 0);
+    assert_int_equal(done, t1);
+    wal_stats(w, &st);
+    assert_int_equal(st.synced_bytes, synced_a);
+    assert_int_equal(wal_synced_index(w), 4);
+    append_range(w, 9, 9, 1);
+    assert_int_equal(wal_async_request_within(w, 10000000, &t3), 0); /* its batch end: synced_a */
+    wal_crash(w);                                                    /* before t2's sync */
+    wal_recovered_deinit(&r);
+    char seg[512];
+    nth_file(f->dir, "wal-", 0, seg, sizeof seg);
+    size_t len;
+    uint8_t *b = read_all(seg, &len);
+    b[synced_a + entry_rec_bytes(5) + 20] ^= 1; /* inside entry 6: never synced */
+    write_all(seg, b, len);
+    free(b);
+    log_text[0] = 0;
+    w = open_ok(f->dir, &o, &r);
+    assert_int_equal(r.n_entries, 4);
+    assert_non_null(strstr(log_text, "torn record"));
+    assert_int_equal(file_size(seg), (off_t)synced_a);
+    wal_close(w);
+    wal_recovered_deinit(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2252,6 +2962,26 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_back_detects_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(structural_steps_are_durable, setup, teardown),
         cmocka_unit_test_setup_teardown(recovered_segments_are_synced, setup, teardown),
+        cmocka_unit_test_setup_teardown(checksummed_nonsense_is_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(flipped_segment_flags_are_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_missing_entry_is_a_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(damage_right_under_the_synced_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_end_bytes_inside_an_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_any_flipped_byte_is_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(snapshot_named_unlike_its_header_is_skipped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(snapshot_older_kept_until_newer_is_durable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(snapshot_served_only_when_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(segment_named_unlike_its_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_sync_covers_only_what_came_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(quota_exceeded_is_no_space, setup, teardown),
+        cmocka_unit_test_setup_teardown(syncs_reach_the_kernel, setup, teardown),
+        cmocka_unit_test_setup_teardown(zero_byte_write_is_no_space, setup, teardown),
+        cmocka_unit_test_setup_teardown(vote_in_a_known_term_is_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(async_answer_for_a_replaced_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_back_respects_max_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(segments_deleted_newest_first, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
