@@ -20,7 +20,20 @@ static void storage_log(void *ctx, const char *msg)
 /* Test failpoint (docs/testing-faults.md): with SYNOD_FAILPOINT_STORAGE=<path> in the
  * environment, once the WAL is open every WAL write and fsync fails with ENOSPC while <path>
  * exists, so the integration tests can fill the disk of one node at a chosen moment (also before
- * its first Ready). Unset in production: no hook is installed and nothing is checked. */
+ * its first Ready); if <path> holds "fsync", only fsyncs fail, with EIO (a disk whose flush
+ * fails while writes still land in the page cache). Unset in production: no hook is installed
+ * and nothing is checked. */
+static int failpoint_errno(const char *path, enum storage_op op)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char what[16] = "";
+    bool fsync_only = fgets(what, sizeof(what), f) && strncmp(what, "fsync", 5) == 0;
+    fclose(f);
+    if (!fsync_only) return ENOSPC;
+    return op == STORAGE_OP_FSYNC ? EIO : 0;
+}
+
 /* Whether an fsync may go on under SYNOD_FAILPOINT_FSYNC_STALL: when <path> is gone, or when
  * it holds a count k > 0 (then k - 1 is written back: k more fsyncs pass, the next one stalls
  * again; a test lets exactly one sync finish while the next hangs). Any other content: stall. */
@@ -53,7 +66,7 @@ static int failpoint_storage(void *ctx, enum storage_op op, const char *path)
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }
-    return n->failpoint_path && access(n->failpoint_path, F_OK) == 0 ? ENOSPC : 0;
+    return n->failpoint_path ? failpoint_errno(n->failpoint_path, op) : 0;
 }
 
 static int recover(node *n, struct wal_recovered *rec, raft_config *rc)
@@ -255,6 +268,12 @@ static int start(node *n)
     if (n->failpoint_path || n->failpoint_stall_path) {
         wo.io.fault = failpoint_storage;
         wo.io.fault_ctx = n;
+    }
+    const char *sb = getenv("SYNOD_TEST_WAL_SEGMENT_BYTES");
+    if (sb && sb[0]) {
+        wo.segment_max_bytes = strtoull(sb, NULL, 10);
+        syn_log(SYN_LOG_WARN, "test setting: WAL segments roll over at %llu bytes",
+                (unsigned long long)wo.segment_max_bytes);
     }
     wo.async_remove = true; /* a big segment's unlink must not stall the event loop */
     wo.preallocate = true;  /* fsync always: appends into zeros cost one write per fdatasync */

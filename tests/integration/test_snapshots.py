@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
 from harness import wait_for  # noqa: E402
@@ -164,3 +165,89 @@ def test_kill9_during_background_snapshot(synod_server, tmp_path):
              what="the restarted node's own background snapshot")
     assert not any(f.startswith("snap-") and f.endswith(".tmp") for f in os.listdir(d)), \
         os.listdir(d)
+
+
+def test_failed_snapshot_write_keeps_the_log(synod_server, tmp_path):
+    """A snapshot that could not be written (here its temporary file cannot be created: a
+    directory holds the name) changes nothing: SAVE answers an error, a BGSAVE child that fails
+    is reported, and in both cases the log is not compacted (no snapshot index moves). Compacting
+    without the snapshot file would lose every write at the next restart."""
+    d = str(tmp_path / "data")
+    p = synod_server("--data-dir", d, "--snapshot-count", "1000000")
+    r = p.client(decode_responses=True)
+    _fill(r, "k", 300)
+    for cmd in ("SAVE", "BGSAVE"):
+        info = _consensus(r)
+        idx, term = int(info["last_applied"]), int(info["term"])
+        assert idx >= 300 and info["snapshot_index"] == "0", info
+        blockers = [os.path.join(d, "snap-%016x-%016x.snap.tmp" % (term, i))
+                    for i in range(idx, idx + 20)]
+        for b in blockers:
+            os.mkdir(b)
+        if cmd == "SAVE":
+            with pytest.raises(redis.ResponseError):
+                r.execute_command("SAVE")
+        else:
+            r.execute_command("BGSAVE")
+            wait_for(lambda: "background snapshot at index" in p.log() and
+                     _consensus(r)["snapshot_in_progress"] == "0", 10,
+                     what="the failed background snapshot reported")
+            assert "did not complete" in p.log()
+        for b in blockers:
+            os.rmdir(b)
+        assert _consensus(r)["snapshot_index"] == "0", cmd
+        assert not _snap_files(d)
+    os.kill(p.pid, signal.SIGKILL)
+    p.proc.wait(timeout=10)
+    p.expect_unclean_exit = True
+    p2 = synod_server("--data-dir", d)
+    r2 = p2.client(decode_responses=True)
+    assert r2.dbsize() == 300
+    assert r2.get("k0") == "0" and r2.get("k299") == "299"
+
+
+def test_follower_installing_a_snapshot_counts_it_applied(cluster):
+    """A follower that installed the leader's snapshot has applied everything in it (INFO
+    last_applied, and what waits for the applied index: a read through it) even when no entry
+    follows the snapshot to move its applied index on."""
+    c = cluster()
+    ld = c.wait_leader()
+    r = ld.client()
+    victim = next(n for n in c.nodes if n is not ld)
+    victim.kill()
+    _fill(r, "s", 3000)
+    assert r.execute_command("SYNOD", "SNAPSHOT") in ("OK", b"OK")
+    snap = int(_consensus(r)["snapshot_index"])
+    assert snap >= 3000 and snap == int(_consensus(r)["last_applied"])
+    victim.start()
+    victim.wait_serving()
+    wait_for(lambda: "installed the leader's snapshot" in victim.log(), 20,
+             what="the follower to install the leader's snapshot")
+    wait_for(lambda: int((victim.info() or {}).get("last_applied", 0)) >= snap, 10,
+             what=lambda: f"last_applied {snap} on the follower: {victim.info()}")
+    vr = victim.client(timeout=5)
+    assert vr.get("s2999") in ("2999", b"2999")  # a linearizable read through the follower
+    assert vr.dbsize() == 3000
+
+
+def test_snapshots_shrink_the_wal_on_disk(synod_server, monkeypatch):
+    """Each snapshot lets the WAL delete the segments it covers: 20,000 overwrites of 100 keys
+    (a small dataset, a long log) leave a few segments on disk, not the whole history. Segments
+    roll over at 64 KiB here (SYNOD_TEST_WAL_SEGMENT_BYTES) so that the history spans dozens."""
+    monkeypatch.setenv("SYNOD_TEST_WAL_SEGMENT_BYTES", "65536")
+    p = synod_server("--snapshot-count", "1000")
+    r = p.client(decode_responses=True)
+    for lo in range(0, 20000, 500):
+        pl = r.pipeline(transaction=False)
+        for i in range(lo, lo + 500):
+            pl.set(f"key{i % 100}", "v" * 100 + str(i))
+        pl.execute()
+    wait_for(lambda: int(_consensus(r)["snapshot_index"]) >= 15000, 20, what="snapshots")
+
+    def segments():
+        return [f for f in os.listdir(p.data_dir) if f.startswith("wal-") and f.endswith(".log")]
+
+    # (covered segments are unlinked by a background thread)
+    wait_for(lambda: len(segments()) <= 12, 10,
+             what=lambda: f"a short WAL after snapshots: {len(segments())} segments")
+    assert r.get("key99") == "v" * 100 + "19999"

@@ -170,3 +170,39 @@ def test_single_node_failing_at_startup_stays_up(tmp_path, synod_bin):
         node.stop()
         assert not node.alive()
     assert "Assertion" not in node.log() and "SYN_ASSERT" not in node.log(), node.log()[-3000:]
+
+
+def test_failed_fsync_on_the_storage_thread_fails_the_node(tmp_path, synod_bin):
+    """An fdatasync that fails on the storage thread (writes still land: the disk's flush
+    fails) fails the node as a failed write does: the write waiting for it gets an error at
+    once, never an acknowledgement and never silence, INFO says storage:failed, later writes are
+    refused, and what was acknowledged before is there after a restart."""
+    from harness import SynodNode
+
+    cport, pport = free_ports(2)
+    fp = str(tmp_path / "flush-fails")
+    node = SynodNode(1, "127.0.0.1", cport, pport, str(tmp_path / "d"), str(tmp_path / "n.log"),
+                     cluster_arg=f"1=127.0.0.1:{pport}",
+                     extra_args=("--cluster-down-timeout", str(DOWN_MS)),
+                     env=dict(os.environ, SYNOD_FAILPOINT_STORAGE=fp))  # fmt: skip
+    node.start()
+    try:
+        node.wait_serving()
+        assert node.client().set("x", "1")
+        with open(fp, "w") as f:
+            f.write("fsync\n")
+        err, took = timed(lambda: node.client(timeout=DOWN_MS / 1000.0).set("y", "2"))
+        assert err is not None, "write acknowledged although its fsync failed"
+        assert took < 2.0, took
+        wait_failed(node)
+        err, took = timed(lambda: node.client().set("z", "3"))
+        assert err is not None and err.startswith("storage failure"), err
+        assert node.stop() == 0
+        os.remove(fp)
+        node.start()
+        node.wait_serving()
+        assert node.client().get("x") in ("1", b"1")
+    finally:
+        node.stop()
+        assert not node.alive()
+    assert "Assertion" not in node.log() and "SYN_ASSERT" not in node.log(), node.log()[-3000:]
