@@ -913,6 +913,9 @@ static void add_request(fwd *f, fconn *fc, client *c, uint64_t seq, int argc, co
         add_command(obuf(fc), argc, argv);
         return;
     }
+    /* a script that ran whole here (its calls counted then) and goes with its origin (a
+     * tracking client's: it tracks the keys it read when applied; or awaited): not counted again */
+    if (c->prelude_whole) c->whole_seq = seq;
     if (await) { /* its reply waits for the entry here (deliver) */
         if (c->await_seq <= c->relay_answered) c->await_first = seq; /* none outstanding */
         c->await_seq = seq;
@@ -984,7 +987,11 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     }
     free(argv);
     data_arg e[1] = {{"EXEC", 4}};
+    /* a reply with a plan is rewritten as it comes (deliver): never held for the apply here */
+    bool await = c->await_own;
+    if (plan) c->await_own = false;
     add_request(f, fc, c, c->relay_sent + 1, 1, e); /* EXEC's waiter is pushed next */
+    c->await_own = await;
     if (push_waiter(fc, c) < 0) {
         plan_free(plan);
         return -ENOMEM;

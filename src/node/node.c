@@ -382,7 +382,8 @@ static bool exec_script(node *n, client *c, int argc, const data_arg *argv, int6
      * and it tracks the keys if it read */
     void *conn = c ? c->conn : replicated ? n->applying_conn : NULL;
     script_out out = {nreply_ops(n, c), c ? c->conn : NULL, c ? n->host->reply_raw : NULL,
-                      c && n->host->reply->is_resp3(c->conn), c ? NULL : conn};
+                      c && n->host->reply->is_resp3(c->conn),
+                      c || n->applying_counted ? NULL : conn};
     bool dirty = script_exec(n->host->scripts, argc, argv, &env, &out) != 0;
     if (conn && n->host->script_read && script_called_read(n->host->scripts))
         n->host->script_read(n->host->host, conn, argc, argv);
@@ -566,6 +567,7 @@ static void apply_entry(node *n, const raft_entry *e)
     size_t out_mark = keep ? n->host->out_len(oc->conn) : 0;
     if (oc) {
         n->applying_conn = oc->conn;
+        n->applying_counted = o[2] == oc->whole_seq; /* its prelude ran whole here */
         if (o[2] > oc->applied_seq) oc->applied_seq = o[2];
         /* applied before its reply reached it (not yet back, or held: fwd.c deliver): its own
          * invalidations wait for the reply */
@@ -625,6 +627,7 @@ static void apply_entry(node *n, const raft_entry *e)
     if (n->deliver && n->host->entry_applied) n->host->entry_applied(n->host->host);
     n->deliver = false;
     n->applying_conn = NULL;
+    n->applying_counted = false;
     if (mine && answered) node_client_done(n, c);
     if (keep) {
         size_t kept;

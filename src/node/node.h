@@ -108,6 +108,8 @@ typedef struct node_client {
     uint64_t await_seq, applied_seq;
     uint64_t await_first; /* the first of the awaited requests outstanding (up to await_seq) */
     bool await_own;       /* the request being relayed is such a write (hears_own, observed) */
+    uint64_t whole_seq;   /* the request number of a script that ran whole here, relayed with
+                             its origin: applying its entry counts its calls no more */
     char *held_reply;     /* what is held, in order (held_n pieces: held_replies replies and the
                              messages between them), each reply until the entry of its request
                              number (held_marks[i].need; 0: none) is applied here */

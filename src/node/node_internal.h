@@ -260,9 +260,10 @@ struct node {
      * entry after it, while being applied, delivers (deliver) */
     uint64_t replayed_index;
     bool deliver;
-    void *applying_conn; /* the host connection whose entry is being applied, NULL if none */
-    client *barrier;     /* a watched EXEC waits for the log to be applied: writes wait */
-    size_t n_waiting;    /* clients in WAIT (node_wait.c) */
+    void *applying_conn;   /* the host connection whose entry is being applied, NULL if none */
+    bool applying_counted; /* ... a script whose calls were counted there already (whole_seq) */
+    client *barrier;       /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;      /* clients in WAIT (node_wait.c) */
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;

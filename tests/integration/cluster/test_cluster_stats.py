@@ -102,6 +102,32 @@ def test_relayed_write_error_counted_on_follower(make_cluster):
     assert not any(k in s2 for k in ("lpush", "incr", "hset", "get")), s2
 
 
+@pytest.mark.parametrize("tracking", [False, True], ids=["plain", "tracking"])
+def test_script_calls_counted_once_through_a_follower(make_cluster, tracking):
+    """A script new to a follower runs whole there (its calls counted then) and is logged to
+    answer in order; applying that entry must not count them again. A tracking client's
+    requests go with their origin, so the follower knew the entry as that client's and counted
+    them twice (ping calls 4, not 2) until such an entry was marked (node.h whole_seq); so did
+    any client's while another client of the follower tracked (its writes go with origin then)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    r = rc(f)
+    w = rc(f)
+    if tracking:
+        r.execute_command("CLIENT", "TRACKING", "on")
+    else:
+        w.execute_command("CLIENT", "TRACKING", "on")  # another client of the node tracks
+    r.execute_command("CONFIG", "RESETSTAT")
+    assert r.eval("return redis.call('ping') -- a new body", 0) == "PONG"
+    assert r.eval("return redis.call('ping', 'x') -- another", 0) == "x"
+    assert r.eval("redis.call('set', 'k', 'v') return redis.call('get', 'k') -- a write", 0) == "v"
+    st = cmdstats(r)
+    assert st["ping"] == (2, 0, 0), st
+    assert st["set"] == (1, 0, 0) and st["get"] == (1, 0, 0), st
+    assert st["eval"] == (3, 0, 0), st
+
+
 MON = re.compile(rb'^\+\d+\.\d{6} \[0 [^\]]+\] (.*)$')
 
 

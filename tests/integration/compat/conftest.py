@@ -7,13 +7,17 @@ Two servers run for the whole session:
 Each test gets a `pair` of fresh raw connections, both servers flushed (FLUSHALL), database 0.
 Servers listen on 127.0.0.1 on free ports and are stopped by PID. If the target dies during a
 test, the test fails with the tail of its log and the target is restarted for the next test.
+COMPAT_TARGET=follower|leader runs the target as a 3-node cluster, through that node;
+COMPAT_TRACKER=1 adds a client of that node tracking every key for the whole run.
 """
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pytest
@@ -173,6 +177,28 @@ class ClusterTarget:
         self.node = leader if self.role == "leader" else next(
             n for n in self.cluster.nodes if n is not leader)
         self.port = self.node.port
+        if os.environ.get("COMPAT_TRACKER"):
+            self._tracker()
+
+    def _tracker(self):
+        """COMPAT_TRACKER=1: a client of the node tracks every key (RESP3 BCAST) for the whole
+        run, its pushes drained: a follower then answers every relayed write once it has
+        applied it (docs/cluster.md "Client-side caching"), which this runs every test through.
+        Tests that count clients (CLIENT LIST, INFO clients) see one more."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        s.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"
+                  b"*4\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\non\r\n$5\r\nBCAST\r\n")
+        s.settimeout(None)
+
+        def drain():
+            try:
+                while s.recv(65536):
+                    pass
+            except OSError:
+                pass
+
+        threading.Thread(target=drain, daemon=True).start()
+        self._tracker_sock = s
 
     def alive(self):
         return self.cluster is not None and all(n.alive() for n in self.cluster.nodes)
