@@ -457,6 +457,13 @@ def test_another_clients_write_through_a_follower_invalidates_before_its_reply(m
             t0 = time.monotonic()
             assert w.call("EXEC") is None
             assert time.monotonic() - t0 < 0.5
+            # an EXEC with a command the follower runs itself: its reply rewritten, not held
+            # (held, it answered PONG, the stand-in the leader ran, and the name was never set)
+            assert w.call("MULTI") == "OK"
+            assert w.call("CLIENT", "SETNAME", f"w{f.id}") == "QUEUED"
+            assert w.call("SET", key, "z") == "QUEUED"
+            assert w.call("EXEC") == ["OK", "OK"]
+            assert w.call("CLIENT", "GETNAME") == f"w{f.id}"
         finally:
             t.close()
             w.close()
