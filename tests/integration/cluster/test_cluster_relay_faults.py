@@ -1,0 +1,413 @@
+"""The relay paths of followers under leader crashes and pauses (docs/cluster.md).
+
+A follower relays its clients' writes to the leader on shared connections and keeps a lot of
+per-client state while their replies are out: a SELECT inside a relayed MULTI (decided by EXEC's
+reply), replies held until the follower applied the entry (a RESP3 subscriber's own writes, any
+write while a client there tracks), messages of a client's own entries that wait for earlier
+replies, scripts that ran whole on the follower, blocking pops on their own connections. Those
+paths are easy to get right in a healthy cluster and hard when the leader dies with replies
+outstanding. This test runs clients of every kind against every node while the leader is killed
+(kill -9, restarted later) or paused (SIGSTOP past the election timeout), and checks:
+
+  - no node ever exits on its own (a crash, an assertion, a sanitizer report with SYNOD_BIN a
+    sanitizer build): every death is one the test caused;
+  - no reply goes to the wrong request: every request of a connection is answered in order with
+    a reply of its kind (ECHO returns its own token, SET "OK" or an error, EXEC an array, a null
+    or an error...), a connection that breaks is dropped and a new one opened;
+  - a client's database after a relayed MULTI with SELECT is the one EXEC's reply implies;
+  - every key ends with the value of its last acknowledged write, or of a later write whose
+    outcome the client could not know (an error that says so, a lost connection);
+  - all three nodes end with the same data (SYNOD DIGEST).
+
+RELAY_FAULTS_SECONDS (default 8) sets the length; RELAY_FAULTS_SEED replays the clients' and
+the faults' choices (timing still varies). The seed is printed.
+"""
+
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+
+from harness import ELECTION_TIMEOUT_S, assert_same_digest
+from harness import resp_command as enc
+
+pytestmark = pytest.mark.usefixtures("cluster_required")
+
+SECONDS = float(os.environ.get("RELAY_FAULTS_SECONDS", "8"))
+
+
+class Broken(Exception):
+    """The connection is gone (the node died or was paused too long): open another."""
+
+
+class Conn:
+    """A raw RESP2/RESP3 connection: replies in order, RESP3 pushes set apart."""
+
+    def __init__(self, node, proto):
+        self.s = socket.create_connection((node.host, node.port), timeout=3)
+        self.s.settimeout(4)
+        self.buf = b""
+        self.pushes = []
+        if proto == 3:
+            r = self.call("HELLO", "3")
+            if isinstance(r, Exception):
+                raise Broken(str(r))
+
+    def _fill(self):
+        try:
+            d = self.s.recv(65536)
+        except OSError as e:
+            raise Broken(str(e)) from e
+        if not d:
+            raise Broken("closed")
+        self.buf += d
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _value(self):
+        h = self._line()
+        t, rest = h[:1], h[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return ReplyError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"_":
+            return None
+        if t == b"#":
+            return rest == b"t"
+        if t == b",":
+            return float(rest)
+        if t in (b"$", b"="):
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            v, self.buf = self.buf[:n], self.buf[n + 2 :]
+            return v.decode(errors="replace")
+        if t in (b"*", b"~", b">"):
+            n = int(rest)
+            if n < 0:
+                return None
+            out = [self._value() for _ in range(n)]
+            return Push(out) if t == b">" else out
+        if t == b"%":
+            return [self._value() for _ in range(2 * int(rest))]
+        raise AssertionError(f"unparsable reply line {h!r}")
+
+    def read(self):
+        while True:
+            v = self._value()
+            if isinstance(v, Push):
+                self.pushes.append(v)
+                continue
+            return v
+
+    def send(self, *cmds):
+        try:
+            self.s.sendall(b"".join(enc(*c) for c in cmds))
+        except OSError as e:
+            raise Broken(str(e)) from e
+
+    def call(self, *args):
+        self.send(args)
+        return self.read()
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+class ReplyError(str):
+    pass
+
+
+class Push(list):
+    pass
+
+
+def maybe_applied(err):
+    """Whether an error reply leaves the write's outcome unknown (it may have been applied)."""
+    return "may or may not" in err or "overwritten" in err or "TRYAGAIN" in err
+
+
+class Client(threading.Thread):
+    """One client: a kind (plain RESP2, RESP3 tracking, RESP3 subscriber that hears its own
+    writes, scripts, blocking pops) and its own keys; checks every reply's kind."""
+
+    KINDS = ("plain", "tracking", "subscriber", "scripts", "blocking")
+
+    def __init__(self, cluster, idx, seed, stop):
+        super().__init__(daemon=True)
+        self.c = cluster
+        self.idx = idx
+        self.kind = self.KINDS[idx % len(self.KINDS)]
+        self.rng = random.Random(seed)
+        self.stop_ev = stop
+        self.conn = None
+        self.db = 0
+        self.possible = {}  # key -> set of values it may end with
+        self.errors = []  # violations
+        self.n_ok = 0
+        self.n_broken = 0
+        self.tok = 0
+
+    def token(self):
+        self.tok += 1
+        return f"c{self.idx}-{self.tok}"
+
+    def key(self, i):
+        return f"k{self.idx}:{i}"
+
+    def connect(self):
+        node = self.rng.choice([n for n in self.c.nodes])
+        proto = 2 if self.kind == "plain" else 3
+        conn = Conn(node, proto)
+        if self.kind == "tracking":
+            self.expect(conn.call("CLIENT", "TRACKING", "on"), "OK", "TRACKING")
+        elif self.kind == "subscriber":
+            conn.send(("SUBSCRIBE", f"ch{self.idx}"))
+            r = conn._value()  # RESP3: the confirmation is a push
+            if not isinstance(r, Push) or r[:1] != ["subscribe"]:
+                raise Broken(f"SUBSCRIBE: {r!r}")
+            r = conn.call("CONFIG", "SET", "notify-keyspace-events", "KA")
+            if isinstance(r, ReplyError):
+                raise Broken(r)
+        self.conn = conn
+        self.db = 0
+
+    def fail(self, what):
+        self.errors.append(f"client {self.idx} ({self.kind}): {what}")
+
+    def expect(self, got, want, what):
+        if isinstance(got, ReplyError):
+            return False
+        if got != want:
+            self.fail(f"{what}: expected {want!r}, got {got!r}")
+        return True
+
+    def wrote(self, key, value, reply, ok="OK"):
+        if isinstance(reply, ReplyError):
+            if maybe_applied(reply):
+                self.possible.setdefault(key, {None}).add(value)
+            return
+        if reply != ok:
+            self.fail(f"write of {key}: expected {ok!r}, got {reply!r}")
+            return
+        self.possible[key] = {value}
+        self.n_ok += 1
+
+    def unknown(self, writes):
+        """the connection broke with these writes outstanding: either outcome"""
+        for key, value in writes:
+            self.possible.setdefault(key, {None}).add(value)
+
+    def step(self):
+        if self.db != 0:  # left in another database by a relayed EXEC with SELECT
+            if isinstance(self.conn.call("SELECT", "0"), ReplyError):
+                return
+            self.db = 0
+        r = self.rng.random()
+        key = self.key(self.rng.randrange(4))
+        if r < 0.25:  # a pipeline of SETs and ECHOs: each reply in its place
+            cmds, kinds = [], []
+            for _ in range(self.rng.randrange(1, 8)):
+                if self.rng.random() < 0.5:
+                    t = self.token()
+                    cmds.append(("ECHO", t))
+                    kinds.append(("echo", t))
+                else:
+                    k, v = self.key(self.rng.randrange(4)), self.token()
+                    cmds.append(("SET", k, v))
+                    kinds.append(("set", (k, v)))
+            self.conn.send(*cmds)
+            pending = [x[1] for x in kinds if x[0] == "set"]
+            try:
+                for kind, arg in kinds:
+                    got = self.conn.read()
+                    if kind == "echo":
+                        self.expect(got, arg, "ECHO in a pipeline")
+                    else:
+                        self.wrote(arg[0], arg[1], got)
+                        pending.remove(arg)
+            except Broken:
+                self.unknown(pending)
+                raise
+        elif r < 0.45:  # MULTI with a SELECT: the database after it is EXEC's to decide
+            v = self.token()
+            sel = self.rng.choice([0, 1])
+            self.conn.send(("MULTI",), ("SELECT", str(sel)), ("SET", key, v), ("SELECT", "0"),
+                           ("SET", key, v), ("SELECT", str(sel)), ("EXEC",))  # fmt: skip
+            try:
+                replies = [self.conn.read() for _ in range(7)]
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            ex = replies[-1]
+            if isinstance(ex, ReplyError):
+                if maybe_applied(ex) or "EXECABORT" not in ex:
+                    self.unknown([(key, v)])
+                return
+            if ex is None:
+                return  # aborted (no WATCH here, but a refusal may be a null)
+            if not isinstance(ex, list) or len(ex) != 5:
+                self.fail(f"EXEC: expected 5 replies, got {ex!r}")
+                return
+            self.wrote(key, v, ex[4])
+            self.db = sel
+            probe = self.token()
+            # the database the client is in: write a probe key there, read it in both
+            got = self.conn.call("SET", f"p{self.idx}", probe)
+            if isinstance(got, ReplyError):
+                return
+            in1 = self.conn.call("SELECT", "1")
+            if isinstance(in1, ReplyError):
+                return
+            self.db = 1
+            v1 = self.conn.call("GET", f"p{self.idx}")
+            if isinstance(v1, ReplyError):
+                return
+            if (v1 == probe) != (sel == 1):
+                self.fail(f"after EXEC with SELECT {sel} the client wrote in the other database")
+        elif self.kind == "scripts" and r < 0.7:  # a body new to the node: runs whole there
+            v = self.token()
+            body = "return redis.call('set', KEYS[1], ARGV[1]) -- %d" % self.rng.randrange(10**9)
+            try:
+                self.wrote(key, v, self.conn.call("EVAL", body, "1", key, v))
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            got = self.conn.call("EVAL_RO", "return redis.call('get', KEYS[1])", "1", key)
+            if not isinstance(got, ReplyError) and got is not None and not got.startswith(
+                    f"c{self.idx}-"):  # fmt: skip
+                self.fail(f"EVAL_RO read {got!r}")
+        elif self.kind == "blocking" and r < 0.7:
+            lst = f"l{self.idx}"
+            v = self.token()
+            got = self.conn.call("BLPOP", lst, "0.05")
+            if not (got is None or isinstance(got, ReplyError) or
+                    (isinstance(got, list) and len(got) == 2 and got[0] == lst)):  # fmt: skip
+                self.fail(f"BLPOP: {got!r}")
+            got = self.conn.call("RPUSH", lst, v)
+            if not (isinstance(got, (int, ReplyError))):
+                self.fail(f"RPUSH: {got!r}")
+        elif self.kind == "subscriber" and r < 0.7:  # its own message comes before the reply
+            t = self.token()
+            n_before = len(self.conn.pushes)
+            got = self.conn.call("PUBLISH", f"ch{self.idx}", t)
+            if isinstance(got, ReplyError):
+                return
+            if not isinstance(got, int):
+                self.fail(f"PUBLISH: {got!r}")
+            elif got >= 1 and not any(
+                    p[:1] == ["message"] and p[-1] == t for p in self.conn.pushes[n_before:]):  # fmt: skip
+                self.fail(f"PUBLISH answered {got} before its own message came")
+        else:  # a read of one's own key: the last acknowledged write, or a later unknown one
+            v = self.token()
+            try:
+                self.wrote(key, v, self.conn.call("SET", key, v))
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            got = self.conn.call("GET", key)
+            if not isinstance(got, ReplyError) and got not in self.possible.get(key, {None}):
+                self.fail(f"GET {key}: {got!r}, possible {self.possible.get(key)}")
+        if len(self.conn.pushes) > 1000:
+            self.conn.pushes.clear()
+
+    def run(self):
+        while not self.stop_ev.is_set() and not self.errors:
+            try:
+                if self.conn is None:
+                    self.connect()
+                self.step()
+            except (Broken, OSError):
+                self.n_broken += 1
+                if self.conn:
+                    self.conn.close()
+                self.conn = None
+                time.sleep(0.05)
+        if self.conn:
+            self.conn.close()
+
+
+def test_relays_survive_leader_faults(make_cluster):
+    seed = int(os.environ.get("RELAY_FAULTS_SEED", random.randrange(1 << 30)))
+    print(f"RELAY_FAULTS_SEED={seed} RELAY_FAULTS_SECONDS={SECONDS}")
+    rng = random.Random(seed)
+    c = make_cluster(3)
+    c.wait_leader()
+    stop = threading.Event()
+    clients = [Client(c, i, seed * 100 + i, stop) for i in range(10)]
+    for cl in clients:
+        cl.start()
+    caused = set()  # nodes this test killed (their exit is expected)
+    faults = []
+
+    def check_alive():
+        for n in c.nodes:
+            if n.id not in caused and not n.alive():
+                raise AssertionError(f"node{n.id} exited on its own (seed {seed}):\n"
+                                     f"{n.log()[-4000:]}")  # fmt: skip
+
+    try:
+        end = time.monotonic() + SECONDS
+        while time.monotonic() < end and not any(cl.errors for cl in clients):
+            time.sleep(0.4 + rng.random() * 0.6)
+            check_alive()
+            for n in c.nodes:  # restart what was killed before
+                if n.id in caused:
+                    n.start()
+                    caused.discard(n.id)
+            try:
+                ld = c.wait_leader(timeout=10)
+            except AssertionError:
+                continue
+            if rng.random() < 0.6:
+                caused.add(ld.id)
+                ld.kill()
+                faults.append(f"kill node{ld.id}")
+            else:
+                ld.pause()
+                time.sleep(ELECTION_TIMEOUT_S * (1.2 + rng.random()))
+                ld.resume()
+                faults.append(f"pause node{ld.id}")
+        stop.set()
+        for cl in clients:
+            cl.join(timeout=30)
+        check_alive()
+        for n in c.nodes:
+            if n.id in caused:
+                n.start()
+        caused.clear()
+        for n in c.nodes:
+            n.wait_serving()
+        c.wait_leader()
+        errors = [e for cl in clients for e in cl.errors]
+        assert not errors, f"seed {seed}, faults {faults}:\n" + "\n".join(errors[:20])
+        ok = sum(cl.n_ok for cl in clients)
+        print(f"faults {faults}; {ok} writes acknowledged; "
+              f"{sum(cl.n_broken for cl in clients)} connections lost")  # fmt: skip
+        assert ok > 50, "too few acknowledged writes to mean anything"
+        # every key ends with a value its client may have left there
+        r = c.wait_leader().client(timeout=10)
+        for cl in clients:
+            for key, vals in cl.possible.items():
+                got = r.get(key)
+                got = got.decode() if isinstance(got, bytes) else got
+                assert got in vals, f"seed {seed}: {key} is {got!r}, expected one of {vals}"
+        assert_same_digest(c, f"seed {seed}")
+        check_alive()
+    finally:
+        stop.set()
