@@ -997,6 +997,7 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
         return -ENOMEM;
     }
     c->exec_seq = c->relay_sent;
+    c->exec_relayed = true;
     if (plan) {
         plan->seq = c->relay_sent;
         plan->n_cmds = index;

@@ -81,6 +81,7 @@ typedef struct {
     int kind;     /* PEND_*; fixed_reject: stays PEND_REJECT (arity) */
     int fixed_reject;
     int queued;    /* queued in MULTI: not a call */
+    int relayed;   /* EXEC a follower relayed: its commands timed (as 0) and logged at its reply */
     int drop;      /* sent under CLIENT REPLY OFF / SKIP: its reply is dropped, even a late one */
     cstat **inner; /* EXEC: the queued commands, reply array element i = inner[i] */
     int n_inner;
@@ -477,6 +478,10 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
             e->slow = slow_copy(cs, argc, argv, (long long)(srv_diag_ns(s, dt) / 1000));
         }
     }
+    if (c->nc.exec_relayed) {
+        c->nc.exec_relayed = false;
+        if (mine && e->n_inner) e->relayed = 1;
+    }
     if (mine && sync) {
         drop_tail(cs); /* answered with nothing (no reply, or only pushes) */
     }
@@ -529,6 +534,23 @@ void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, i
     (void)srv_diag_call(s, c, &st->dc, dt, argc, argv, NULL, 0);
 }
 
+/* A follower's relayed EXEC answered: its commands ran on the leader, unseen here; each gets
+ * its latency sample and SLOWLOG entry here (a duration of 0: logged when the threshold is 0),
+ * so the node a client uses shows its transaction's commands, as one Redis would. */
+static void relayed_exec_done(server *s, client *c, struct srv_cstats *cs, pend *e)
+{
+    for (int i = 0; i < e->n_inner; i++) {
+        int argc = 0;
+        if (e->queue) {
+            int k = nentry_get_args(e->queue->data, e->queue->len, &e->queue->off, &cs->exec_argv,
+                                    &cs->exec_argv_cap);
+            argc = k > 0 ? k : 0;
+        }
+        if (e->inner[i])
+            (void)srv_diag_call(s, c, &e->inner[i]->dc, 0, argc, cs->exec_argv, NULL, 0);
+    }
+}
+
 /* The reply that answers the FIFO's head is complete. */
 static void finish_top(server *s, client *c, struct srv_cstats *cs)
 {
@@ -539,6 +561,7 @@ static void finish_top(server *s, client *c, struct srv_cstats *cs)
             free(e->slow);
             e->slow = NULL;
         }
+        if (e->relayed && cs->inner_mode) relayed_exec_done(s, c, cs, e);
         if (cs->top_err && e->st) {
             if (e->kind == PEND_CALL && !e->queued)
                 e->st->failed++;

@@ -128,6 +128,33 @@ def test_script_calls_counted_once_through_a_follower(make_cluster, tracking):
     assert st["eval"] == (3, 0, 0), st
 
 
+def test_relayed_transaction_commands_in_the_followers_diagnostics(make_cluster):
+    """A follower relays EXEC whole; its commands run on the leader. Its SLOWLOG (threshold 0)
+    and LATENCY HISTOGRAM still show them, as one Redis would for its client's transaction
+    (were missing: only MULTI was logged, incr had no histogram there)."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    r = rc(f)
+    r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    r.execute_command("CONFIG", "RESETSTAT")
+    r.execute_command("SLOWLOG", "RESET")
+    p = r.pipeline(transaction=True)
+    p.execute_command("INCR", "n")
+    p.get("n")
+    p.hset("h", "f", "v")
+    assert p.execute() == [1, "1", 1]
+    logged = [e["command"] for e in r.slowlog_get(20)]
+    want = ["MULTI", "INCR n", "GET n", "HSET h f v"]
+    got = [x if isinstance(x, str) else x.decode() for x in reversed(logged)]
+    assert [x for x in got if x.split()[0] in ("MULTI", "INCR", "GET", "HSET")] == want, got
+    hist = r.execute_command("LATENCY", "HISTOGRAM", "incr", "get", "hset")
+    flat = [x.decode() if isinstance(x, bytes) else x for x in hist]
+    for name in ("incr", "get", "hset"):
+        assert name in flat, hist
+    r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
+
 MON = re.compile(rb'^\+\d+\.\d{6} \[0 [^\]]+\] (.*)$')
 
 
