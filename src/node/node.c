@@ -353,6 +353,17 @@ static int reserve_prop(node *n)
     return 0;
 }
 
+/* A gate's answer (a ReadIndex a follower asked for c: FCALL, a tracking read ...; err 0:
+ * passed): c runs its request again. A gate holds no request of c in flight (n_async). */
+static void gate_release(node *n, node_read *rd, int err)
+{
+    if (rd->c && rd->c->gate_ctx == rd->ctx) {
+        rd->c->gate_ctx = 0;
+        rd->c->gate_passed = !err;
+        n->host->mark_pending(rd->c->conn);
+    }
+}
+
 static void fail_all(node *n, const char *msg)
 {
     n->barrier = NULL;
@@ -363,8 +374,13 @@ static void fail_all(node *n, const char *msg)
         prop_pop(n);
     }
     for (size_t i = 0; i < n->reads_n; i++) {
-        reply_err(n, n->reads[i].c, msg, 1);
-        free(n->reads[i].cmd);
+        node_read *rd = &n->reads[i];
+        if (rd->gate_ms) /* a gate (asked as a follower): nothing in flight, its client asks again
+                          */
+            gate_release(n, rd, RAFT_ENOTREADY);
+        else
+            reply_err(n, rd->c, msg, 1);
+        free(rd->cmd);
     }
     n->reads_n = 0;
 }
@@ -709,11 +725,7 @@ static void serve_reads(node *n)
     for (size_t i = 0; i < n->reads_n; i++) {
         node_read *rd = &n->reads[i];
         if (rd->done && rd->gate_ms) { /* an FCALL gate: its client runs again */
-            if (rd->c && rd->c->gate_ctx == rd->ctx) {
-                rd->c->gate_ctx = 0;
-                rd->c->gate_passed = !rd->err;
-                n->host->mark_pending(rd->c->conn);
-            }
+            gate_release(n, rd, rd->err);
             continue;
         }
         if (rd->done && (!rd->c || rd->c->read_pass != pass)) {
@@ -1184,6 +1196,18 @@ static bool multi_writes(node *n, client *c)
     return w;
 }
 
+/* EXEC waiting for a leader: given up, it ends the transaction as every EXEC reply does (the
+ * connection stayed in MULTI: its next commands answered QUEUED) */
+static int exec_wait_leader(node *n, client *c)
+{
+    int rc = wait_leader(n, c);
+    if (rc == NODE_DONE) {
+        multi_reset(n, c);
+        node_unwatch(n, c);
+    }
+    return rc;
+}
+
 int node_exec(node *n, client *c)
 {
     if (c->n_async) return stall(c); /* earlier replies first */
@@ -1193,7 +1217,7 @@ int node_exec(node *n, client *c)
                       n->fail_msg);
         return NODE_DONE;
     }
-    if (!n->leader) return wait_leader(n, c);
+    if (!n->leader) return exec_wait_leader(n, c);
     c->stall_since_ms = 0;
     if (n->role != RAFT_LEADER) {
         if (c->forwarded) {
@@ -1203,7 +1227,7 @@ int node_exec(node *n, client *c)
             return NODE_DONE;
         }
         const char *addr = leader_client_addr(n);
-        if (!addr[0]) return wait_leader(n, c);
+        if (!addr[0]) return exec_wait_leader(n, c);
         c->await_own = observed(n, c);           /* its reply once applied here, as a write's */
         int rc = fwd_send_multi(n->fw, addr, c); /* with c's watched keys */
         c->await_own = false;
@@ -1301,7 +1325,6 @@ void node_set_client_addr(node *n, const char *addr)
     snprintf(n->cfg.client_addr, sizeof(n->cfg.client_addr), "%s", addr);
 }
 
-/* Waiting for a leader: stall, or give up after the cluster-down timeout. */
 /* Whether c's relayed write is answered once this node applied its entry: c may be pushed
  * messages by its own writes (hears_own), or another client here is told of changes (observed) */
 static bool observed(node *n, client *c)
@@ -1310,6 +1333,7 @@ static bool observed(node *n, client *c)
            (n->host->observed && n->host->observed(n->host->host));
 }
 
+/* Waiting for a leader: stall, or give up after the cluster-down timeout. */
 static int wait_leader(node *n, client *c)
 {
     int64_t now = net_mono_ms();

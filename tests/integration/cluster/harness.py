@@ -149,7 +149,7 @@ class NetnsConnection(redis.Connection):
         return s
 
 
-def redis_client(host, port, netns=None, timeout=5.0, **kw):
+def redis_client(host, port, netns=None, timeout=5.0, decode=True, **kw):
     """A redis.Redis for host:port reachable from `netns`; no retries (a retried write would be
     a second, unrecorded invocation)."""
     pool = redis.ConnectionPool(
@@ -159,7 +159,7 @@ def redis_client(host, port, netns=None, timeout=5.0, **kw):
         port=port,
         socket_timeout=timeout,
         socket_connect_timeout=min(timeout, 2.0),
-        decode_responses=True,
+        decode_responses=decode,
         **kw,
     )
     return redis.Redis(connection_pool=pool)
@@ -830,7 +830,8 @@ def writers_through_leader_kill(c, seed, make_cmd, rounds, pipe, expected=(), on
 
 def synod_digest(node, decode=True):
     """[digest, last_applied] of node's applied data (SYNOD DIGEST, read locally)."""
-    r = redis.Redis(host=node.host, port=node.port, socket_timeout=5.0, decode_responses=decode)
+    r = redis_client(node.host, node.port, node.client_netns, 5.0, decode=decode,
+                     password=node.password)  # fmt: skip
     try:
         r.execute_command("SYNOD", "CONSISTENCY", "stale")
         return r.execute_command("SYNOD", "DIGEST")

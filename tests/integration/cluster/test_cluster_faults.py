@@ -202,3 +202,29 @@ def test_writes_keep_flowing_during_leadership_transfer(make_cluster):
           f"longest pause in writes {gap * 1000:.0f} ms")  # fmt: skip
     assert gap <= 2 * ELECTION_TIMEOUT_S, f"writes paused {gap:.2f}s during the transfer"
     assert_acked_present(c, w)
+
+
+def test_exec_without_a_leader_ends_the_transaction(make_cluster):
+    """EXEC on a follower that knows no leader answers -CLUSTERDOWN after cluster-down-timeout
+    and, as every EXEC reply does, ends the transaction (and the WATCH): the connection stayed in
+    MULTI before, answering its next commands QUEUED (found by test_cluster_relay_faults)."""
+    c = make_cluster(3, extra_args=("--cluster-down-timeout", "400"))
+    ld = c.wait_leader()
+    f, other = [n for n in c.nodes if n is not ld]
+    conn = f.conn(5.0)
+    try:
+        assert conn.call("SET", "k", "1") == "OK"
+        ld.kill()
+        other.kill()
+        wait_for(lambda: f.info().get("leader_id") == "0", 10, what="the follower to lose its leader")
+        assert conn.call("WATCH", "k") == "OK"
+        assert conn.call("MULTI") == "OK"
+        assert conn.call("SET", "k", "2") == "QUEUED"
+        with pytest.raises(Exception, match="CLUSTERDOWN"):
+            conn.call("EXEC")
+        assert conn.call("PING") == "PONG"  # not QUEUED
+        with pytest.raises(Exception, match="EXEC without MULTI"):
+            conn.call("EXEC")
+    finally:
+        conn.close()
+

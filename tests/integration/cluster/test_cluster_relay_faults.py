@@ -25,13 +25,12 @@ the faults' choices (timing still varies). The seed is printed.
 
 import os
 import random
-import socket
 import threading
 import time
 
 import pytest
 
-from harness import ELECTION_TIMEOUT_S, assert_same_digest
+from harness import ELECTION_TIMEOUT_S, assert_same_digest, connect
 from harness import resp_command as enc
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
@@ -47,7 +46,10 @@ class Conn:
     """A raw RESP2/RESP3 connection: replies in order, RESP3 pushes set apart."""
 
     def __init__(self, node, proto):
-        self.s = socket.create_connection((node.host, node.port), timeout=3)
+        try:  # from the clients' namespace when the nodes run in a NetLab
+            self.s = connect(node.host, node.port, node.client_netns, timeout=3)
+        except OSError as e:
+            raise Broken(str(e)) from e
         self.s.settimeout(4)
         self.buf = b""
         self.pushes = []
@@ -342,11 +344,11 @@ class Client(threading.Thread):
             self.conn.close()
 
 
-def test_relays_survive_leader_faults(make_cluster):
-    seed = int(os.environ.get("RELAY_FAULTS_SEED", random.randrange(1 << 30)))
-    print(f"RELAY_FAULTS_SEED={seed} RELAY_FAULTS_SECONDS={SECONDS}")
+def _run(c, seed, fault, heal):
+    """Clients on every node for SECONDS while `fault(rng, leader)` strikes every ~1 s (it
+    returns a label and the ids of nodes it killed); `heal()` undoes what is left; then the
+    checks of the module docstring."""
     rng = random.Random(seed)
-    c = make_cluster(3)
     c.wait_leader()
     stop = threading.Event()
     clients = [Client(c, i, seed * 100 + i, stop) for i in range(10)]
@@ -366,6 +368,7 @@ def test_relays_survive_leader_faults(make_cluster):
         while time.monotonic() < end and not any(cl.errors for cl in clients):
             time.sleep(0.4 + rng.random() * 0.6)
             check_alive()
+            heal()
             for n in c.nodes:  # restart what was killed before
                 if n.id in caused:
                     n.start()
@@ -374,19 +377,14 @@ def test_relays_survive_leader_faults(make_cluster):
                 ld = c.wait_leader(timeout=10)
             except AssertionError:
                 continue
-            if rng.random() < 0.6:
-                caused.add(ld.id)
-                ld.kill()
-                faults.append(f"kill node{ld.id}")
-            else:
-                ld.pause()
-                time.sleep(ELECTION_TIMEOUT_S * (1.2 + rng.random()))
-                ld.resume()
-                faults.append(f"pause node{ld.id}")
+            label, killed = fault(rng, ld)
+            caused.update(killed)
+            faults.append(label)
         stop.set()
         for cl in clients:
             cl.join(timeout=30)
         check_alive()
+        heal()
         for n in c.nodes:
             if n.id in caused:
                 n.start()
@@ -411,3 +409,86 @@ def test_relays_survive_leader_faults(make_cluster):
         check_alive()
     finally:
         stop.set()
+
+
+def _seed():
+    seed = int(os.environ.get("RELAY_FAULTS_SEED", random.randrange(1 << 30)))
+    print(f"RELAY_FAULTS_SEED={seed} RELAY_FAULTS_SECONDS={SECONDS}")
+    return seed
+
+
+def test_relays_survive_leader_faults(make_cluster):
+    """kill -9 of the leader (restarted at the next round) or SIGSTOP past the election timeout"""
+    c = make_cluster(3)
+
+    def fault(rng, ld):
+        if rng.random() < 0.6:
+            ld.kill()
+            return f"kill node{ld.id}", {ld.id}
+        ld.pause()
+        time.sleep(ELECTION_TIMEOUT_S * (1.2 + rng.random()))
+        ld.resume()
+        return f"pause node{ld.id}", set()
+
+    _run(c, _seed(), fault, lambda: None)
+
+
+def test_relays_survive_partitions(netlab, make_cluster):
+    """The leader isolated, or cut from one follower (whose clients' relays then hang on a
+    connection no packet crosses), or a follower isolated, for a round (~1 s) each; clients in
+    a namespace no partition touches."""
+    c = make_cluster(3, lab=netlab)
+
+    def fault(rng, ld):
+        li = c.nodes.index(ld)
+        fi = rng.choice([i for i in range(3) if i != li])
+        r = rng.random()
+        if r < 0.4:
+            netlab.isolate(li)
+            return f"isolate leader node{ld.id}", set()
+        if r < 0.8:
+            netlab.cut(li, fi)
+            return f"cut node{ld.id}-node{c.nodes[fi].id}", set()
+        netlab.isolate(fi)
+        return f"isolate follower node{c.nodes[fi].id}", set()
+
+    _run(c, _seed(), fault, netlab.heal)
+
+
+def test_leader_that_was_a_follower_with_a_read_gate_steps_down(make_cluster):
+    """A tracking client's read on a follower waits for a ReadIndex (a gate: nothing of the
+    client in flight). Its leader is paused, the follower is elected before the gate's answer
+    (never coming) is given up, then loses its quorum and steps down: answering its in-flight
+    requests must pass the gate over. It answered it as a request (assertion n_async > 0: the
+    node aborted; found by test_cluster_relay_faults under partitions). Repeated until the
+    follower wins the election in time (each attempt one election)."""
+    c = make_cluster(3)
+    hit = 0
+    for attempt in range(8):
+        ld = c.wait_leader()
+        f, g = [n for n in c.nodes if n is not ld]
+        t = Conn(f, 3)
+        try:
+            assert t.call("CLIENT", "TRACKING", "on") == "OK"
+            ld.pause()
+            t.send(("GET", "k"))  # its gate's ReadIndex goes to the paused leader
+            deadline = time.monotonic() + 0.9
+            while time.monotonic() < deadline and (f.info(0.3) or {}).get("role") != "leader":
+                time.sleep(0.02)
+            if (f.info(0.3) or {}).get("role") == "leader":
+                g.pause()  # f alone: it steps down (CheckQuorum) with the gate still out
+                hit += 1
+                time.sleep(ELECTION_TIMEOUT_S * 3)
+                assert f.alive(), f"node{f.id} died:\n{f.log()[-3000:]}"
+                g.resume()
+            ld.resume()
+            for n in c.nodes:
+                assert n.alive(), f"node{n.id} died:\n{n.log()[-3000:]}"
+        finally:
+            t.close()
+            for n in c.nodes:
+                if n.paused:
+                    n.resume()
+        if hit >= 2:
+            break
+    assert hit, "the follower never won an election in time: nothing was tried"
