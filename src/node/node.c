@@ -1112,11 +1112,18 @@ void node_before_sleep(net_loop *l, void *ctx)
     int progress = 0;
     n->pass_start_ms = net_mono_ms();
     n->apply_more = false;
-    if (n->n_held_replies) { /* an entry this node may never apply (cut off): answer anyway */
+    if (n->n_held_replies) { /* an entry this node will not apply soon: answer anyway */
         int64_t now = net_mono_ms();
+        /* in touch with a leader, an entry held a second is not coming (a reply made without
+         * one); cut off from it, the entry comes once the cut heals: held as any command
+         * waits for a leader, up to cluster-down-timeout */
+        int64_t heard = node_leader_heard_ms(n);
+        bool in_touch = heard && now - heard < NODE_HELD_REPLY_MS / 4;
+        int64_t bound = in_touch || n->cfg.cluster_down_timeout_ms < NODE_HELD_REPLY_MS
+                            ? NODE_HELD_REPLY_MS
+                            : n->cfg.cluster_down_timeout_ms;
         for (client *c = n->clients; c; c = c->next)
-            if (c->held_reply && now - c->held_since_ms >= NODE_HELD_REPLY_MS)
-                node_release_reply(n, c);
+            if (c->held_reply && now - c->held_since_ms >= bound) node_release_reply(n, c);
     }
     for (int round = 0; round < 4; round++) {
         uint64_t done_before = n->completions;

@@ -449,8 +449,9 @@ void node_client_done(node *n, client *c);
 /* when this node last received any message from the leader it knows (monotonic ms; 0: none) */
 int64_t node_leader_heard_ms(const node *n);
 /* fwd.c: c's relayed reply kept until this node has applied the entry of request number need
- * (fwd.c awaits_apply; 0: only behind an earlier held one), or NODE_HELD_REPLY_MS passed, or c
- * goes: then delivered, with every reply held behind it, in order */
+ * (fwd.c awaits_apply; 0: only behind an earlier held one), or NODE_HELD_REPLY_MS passed while
+ * this node hears from a leader (cluster-down-timeout while it does not), or c goes: then
+ * delivered, with every reply held behind it, in order */
 #define NODE_HELD_REPLY_MS 1000
 void node_hold_reply(node *n, client *c, const char *p, size_t len, uint64_t need);
 void node_release_reply(node *n, client *c);

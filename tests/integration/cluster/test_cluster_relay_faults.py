@@ -164,6 +164,7 @@ class Client(threading.Thread):
         self.n_ok = 0
         self.n_broken = 0
         self.tok = 0
+        self.loaded = False  # its function library (scripts)
 
     def token(self):
         self.tok += 1
@@ -282,6 +283,78 @@ class Client(threading.Thread):
                 return
             if (v1 == probe) != (sel == 1):
                 self.fail(f"after EXEC with SELECT {sel} the client wrote in the other database")
+        elif self.kind == "plain" and r < 0.55:  # WATCH: an aborted EXEC makes no entry
+            v = self.token()
+            replies = []
+            self.conn.send(("WATCH", key), ("GET", key), ("MULTI",), ("SET", key, v), ("EXEC",))
+            try:
+                for _ in range(5):
+                    replies.append(self.conn.read())
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            ex = replies[-1]
+            if isinstance(ex, ReplyError):
+                if "EXECABORT" not in ex:
+                    self.unknown([(key, v)])
+            elif ex is not None:  # nobody else writes the client's keys: it runs
+                if ex != ["OK"]:
+                    self.fail(f"watched EXEC: {ex!r}")
+                else:
+                    self.wrote(key, v, "OK")
+        elif self.kind == "plain" and r < 0.65:  # a command the follower runs itself, in MULTI
+            name = self.token()
+            v = self.token()
+            self.conn.send(("MULTI",), ("CLIENT", "SETNAME", name), ("SET", key, v), ("EXEC",))
+            try:
+                replies = [self.conn.read() for _ in range(4)]
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            ex = replies[-1]
+            if isinstance(ex, ReplyError):
+                if "EXECABORT" not in ex:
+                    self.unknown([(key, v)])
+                return
+            if ex != ["OK", "OK"]:
+                self.fail(f"EXEC with CLIENT SETNAME: {ex!r}")
+                return
+            self.wrote(key, v, "OK")
+            got = self.conn.call("CLIENT", "GETNAME")
+            if not isinstance(got, ReplyError) and got != name:
+                self.fail(f"CLIENT GETNAME after its EXEC: {got!r}, not {name!r}")
+        elif self.kind == "scripts" and r < 0.55:  # FCALL (a follower's gate), FCALL_RO
+            v = self.token()
+            lib = f"rf{self.idx}"
+            if not self.loaded:
+                code = (f"#!lua name={lib}\nredis.register_function('{lib}set', function(k, a) "
+                        f"return redis.call('set', k[1], a[1]) end)\nredis.register_function"
+                        f"{{function_name='{lib}get', callback=function(k, a) return redis.call("
+                        f"'get', k[1]) end, flags={{'no-writes'}}}}")  # fmt: skip
+                got = self.conn.call("FUNCTION", "LOAD", "REPLACE", code)
+                if isinstance(got, ReplyError):
+                    return
+                self.loaded = True
+            try:
+                self.wrote(key, v, self.conn.call("FCALL", f"{lib}set", "1", key, v))
+            except Broken:
+                self.unknown([(key, v)])
+                raise
+            got = self.conn.call("FCALL_RO", f"{lib}get", "1", key)
+            if not isinstance(got, ReplyError) and got not in self.possible.get(key, {None}):
+                self.fail(f"FCALL_RO {key}: {got!r}, possible {self.possible.get(key)}")
+        elif self.kind == "blocking" and r < 0.5:  # pipelined pops (taken as one entry)
+            lst = f"l{self.idx}"
+            n = self.rng.randrange(1, 5)
+            got = self.conn.call("RPUSH", lst, *[self.token() for _ in range(n)])
+            if isinstance(got, ReplyError):
+                return
+            self.conn.send(*[("BLPOP", lst, "0.05")] * (n + 1))
+            for _ in range(n + 1):
+                got = self.conn.read()
+                if not (got is None or isinstance(got, ReplyError) or
+                        (isinstance(got, list) and len(got) == 2 and got[0] == lst)):  # fmt: skip
+                    self.fail(f"pipelined BLPOP: {got!r}")
         elif self.kind == "scripts" and r < 0.7:  # a body new to the node: runs whole there
             v = self.token()
             body = "return redis.call('set', KEYS[1], ARGV[1]) -- %d" % self.rng.randrange(10**9)
