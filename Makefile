@@ -92,7 +92,7 @@ integration: build/rel/synod
 # node that exits with a sanitizer report, a leak at shutdown included, fails its test (the
 # harness checks every node's exit status).
 ASAN_SMOKE := test_cluster_basic.py cluster/test_cluster_dump.py cluster/test_cluster_blocking.py \
-	cluster/test_cluster_relay_faults.py
+	cluster/test_cluster_relay_faults.py::test_relays_survive_leader_faults
 .PHONY: integration-asan
 integration-asan: build/asan/synod
 	cd tests/integration && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
