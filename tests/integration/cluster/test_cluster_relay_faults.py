@@ -36,6 +36,7 @@ from harness import resp_command as enc
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
 SECONDS = float(os.environ.get("RELAY_FAULTS_SECONDS", "8"))
+SNAP = ("--snapshot-count", "2000")
 
 
 class Broken(Exception):
@@ -491,8 +492,9 @@ def _seed():
 
 
 def test_relays_survive_leader_faults(make_cluster):
-    """kill -9 of the leader (restarted at the next round) or SIGSTOP past the election timeout"""
-    c = make_cluster(3)
+    """kill -9 of the leader (restarted at the next round) or SIGSTOP past the election timeout;
+    snapshots every 2000 entries, so restarted nodes load them and laggards install them"""
+    c = make_cluster(3, extra_args=SNAP)
 
     def fault(rng, ld):
         if rng.random() < 0.6:
@@ -510,7 +512,7 @@ def test_relays_survive_partitions(netlab, make_cluster):
     """The leader isolated, or cut from one follower (whose clients' relays then hang on a
     connection no packet crosses), or a follower isolated, for a round (~1 s) each; clients in
     a namespace no partition touches."""
-    c = make_cluster(3, lab=netlab)
+    c = make_cluster(3, lab=netlab, extra_args=SNAP)
 
     def fault(rng, ld):
         li = c.nodes.index(ld)
