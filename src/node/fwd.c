@@ -306,9 +306,8 @@ static void deliver(node *nd, client *c, const char *r, size_t len)
      * for c waits behind it). Requests between two awaited ones (pipelined) wait too: their
      * turn comes once the entry of one at or after them is applied. */
     uint64_t a = c->relay_answered;
-    uint64_t need =
-        a >= c->await_first && a <= c->await_seq && c->applied_seq < a && !no_entry(c, r, len) ? a
-                                                                                               : 0;
+    bool awaited = a >= c->await_first && a <= c->await_seq && c->applied_seq < a;
+    uint64_t need = awaited && !no_entry(c, r, len) ? a : 0;
     if (need || c->held_reply) {
         /* not an EXEC's with a plan: EXEC is relayed once every earlier reply left */
         node_hold_reply(nd, c, r, len, need);

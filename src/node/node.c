@@ -198,7 +198,7 @@ void node_release_reply(node *n, client *c)
     int k = c->held_replies;
     c->held_replies = 0; /* written: the host's holding() counts them out */
     n->host->reply_raw(c->conn, c->held_reply, c->held_len);
-    drop_held(n, c);
+    (void)drop_held(n, c);
     for (; k > 0; k--)
         node_client_done(n, c);
 }
@@ -375,8 +375,8 @@ static void fail_all(node *n, const char *msg)
     }
     for (size_t i = 0; i < n->reads_n; i++) {
         node_read *rd = &n->reads[i];
-        if (rd->gate_ms) /* a gate (asked as a follower): nothing in flight, its client asks again
-                          */
+        /* a gate (asked as a follower): nothing of its client in flight, it asks again */
+        if (rd->gate_ms)
             gate_release(n, rd, RAFT_ENOTREADY);
         else
             reply_err(n, rd->c, msg, 1);

@@ -217,6 +217,25 @@ class Client(threading.Thread):
         for key, value in writes:
             self.possible.setdefault(key, {None}).add(value)
 
+    def abandon(self, key):
+        """Sends requests of its kind and closes the connection without reading: the node drops
+        a client with relayed replies due, held, blocked, subscribed or in a transaction."""
+        v = self.token()
+        menu = {
+            "plain": [("MULTI",), ("SET", key, v), ("SELECT", "1"), ("EXEC",), ("SET", key, v)],
+            "tracking": [("GET", key), ("SET", key, v), ("GET", key)],
+            "subscriber": [("PUBLISH", f"ch{self.idx}", v), ("SET", key, v)],
+            "scripts": [("EVAL", "return redis.call('set', KEYS[1], ARGV[1]) -- %d"
+                         % self.rng.randrange(10**9), "1", key, v)],  # fmt: skip
+            "blocking": [("BLPOP", f"l{self.idx}", "0"), ("SET", key, v)],
+        }[self.kind]
+        self.unknown([(key, v)])
+        try:
+            self.conn.send(*menu)
+        finally:
+            self.conn.close()
+            self.conn = None
+
     def step(self):
         if self.db != 0:  # left in another database by a relayed EXEC with SELECT
             if isinstance(self.conn.call("SELECT", "0"), ReplyError):
@@ -224,6 +243,9 @@ class Client(threading.Thread):
             self.db = 0
         r = self.rng.random()
         key = self.key(self.rng.randrange(4))
+        if self.rng.random() < 0.03:  # requests sent, then the connection dropped at once
+            self.abandon(key)
+            return
         if r < 0.25:  # a pipeline of SETs and ECHOs: each reply in its place
             cmds, kinds = [], []
             for _ in range(self.rng.randrange(1, 8)):
