@@ -445,6 +445,21 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
     return true;
 }
 
+/* A read of c's run now, after its ReadIndex or at its place in the log: the host times it
+ * here, as the command's call (SLOWLOG, LATENCY, commandstats: Redis times the call; timed when
+ * routed, a slow KEYS or EVAL_RO on a leader never showed) */
+static bool exec_read(node *n, const uint8_t *data, size_t len, client *c)
+{
+    bool timed = c && n->host->exec_step;
+    if (timed) n->host->exec_step(c->conn, 0, NULL, 0);
+    bool answered = exec_cmd(n, data, len, c, false);
+    int64_t now_ms;
+    int argc;
+    if (timed && nentry_decode_cmd(n, data, len, &now_ms, &argc) == 0)
+        n->host->exec_step(c->conn, argc, n->argv, 1);
+    return answered;
+}
+
 /* LOCK CHECK name token inside a transaction: every check is made before any command runs, on
  * the state as this entry finds it, and one stale token fails the whole transaction (nothing
  * runs; the same on every replica). */
@@ -602,7 +617,7 @@ static void apply_entry(node *n, const raft_entry *e)
         } else if (data[0] == NENTRY_READ) { /* answered here, at its place in the log */
             if (c) {
                 data_set_log_apply(n->ds, 0); /* served as any read (expired keys hidden) */
-                answered = exec_cmd(n, data, len, c, false);
+                answered = exec_read(n, data, len, c);
                 data_set_log_apply(n->ds, 1);
             }
         } else if (data[0] == NENTRY_MULTI) {
@@ -739,7 +754,7 @@ static void serve_reads(node *n)
                 } else if (data_select(n->ds, rd->db) < 0) {
                     nreply_error(n, rd->c, "ERR DB index is out of range");
                 } else {
-                    (void)exec_cmd(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c, false);
+                    (void)exec_read(n, (const uint8_t *)rd->cmd, rd->cmd_len, rd->c);
                     data_select(n->ds, 0);
                 }
                 node_client_done(n, rd->c);
@@ -1450,6 +1465,7 @@ static int route_read(node *n, client *c, int argc, const data_arg *argv)
     rd->gate_ms = 0;
     c->n_async++;
     c->async_kind = ASYNC_READ;
+    c->read_deferred = true;
     return NODE_DONE;
 }
 
@@ -1505,6 +1521,7 @@ static int route_log_read(node *n, client *c, int argc, const data_arg *argv)
         return NODE_DONE;
     }
     n->log_reads++;
+    c->read_deferred = true;
     return NODE_DONE;
 }
 

@@ -99,9 +99,11 @@ typedef struct node_client {
      * number exec_db_seq; 0 = none) comes; the client's next command waits for it */
     int exec_db;
     uint64_t exec_db_seq;
-    uint64_t exec_seq; /* follower: the request number of its last relayed EXEC */
-    bool exec_relayed; /* follower: the EXEC just routed was relayed (the host's stats take it:
-                          its commands are timed and logged here as its reply comes) */
+    uint64_t exec_seq;  /* follower: the request number of its last relayed EXEC */
+    bool read_deferred; /* the read just routed runs later here (after its ReadIndex, or at
+                           its place in the log): the host's stats time it then (exec_step) */
+    bool exec_relayed;  /* follower: the EXEC just routed was relayed (the host's stats take it:
+                           its commands are timed and logged here as its reply comes) */
     /* follower: a relayed change of replicated state it reads itself (CONFIG SET of the
      * cluster's settings, ACL SETUSER, SCRIPT LOAD, FUNCTION LOAD ...: fwd.c awaits_apply; its
      * request number) is answered once this node has applied its entry too (applied_seq: the

@@ -473,11 +473,14 @@ void srv_stats_end(server *s, client *c, int consumed, int sync, int argc, const
         cs->cur_st->calls++;
         cs->cur_st->usec += dt;
         if (!cs->cur_admin && !cs->cur_fed) srv_monitor_feed(s, c, argc, argv);
-        if (srv_diag_call(s, c, &cs->cur_st->dc, dt, argc, argv, cs->orig, !sync) && mine) {
+        /* a read the node runs later is timed when it runs (srv_stats_exec_step) */
+        if (!c->nc.read_deferred &&
+            srv_diag_call(s, c, &cs->cur_st->dc, dt, argc, argv, cs->orig, !sync) && mine) {
             free(e->slow);
             e->slow = slow_copy(cs, argc, argv, (long long)(srv_diag_ns(s, dt) / 1000));
         }
     }
+    c->nc.read_deferred = false;
     if (c->nc.exec_relayed) {
         c->nc.exec_relayed = false;
         if (mine && e->n_inner) e->relayed = 1;
@@ -505,7 +508,9 @@ void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_
 
 /* A command of an applied EXEC, run for c: timed alone (its call is counted as EXEC's reply is
  * walked). argv is the form the log carries; SLOWLOG gets the command as it was queued, from
- * the EXEC's copy of the queue (EXEC's reply array was walked first: cs->top is the EXEC). */
+ * the EXEC's copy of the queue (EXEC's reply array was walked first: cs->top is the EXEC).
+ * Also a read run later than it was routed (node.h read_deferred): argv as sent, its reply
+ * written by then (no top). */
 void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end)
 {
     struct srv_cstats *cs = cs_of(c);

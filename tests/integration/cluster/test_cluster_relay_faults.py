@@ -160,7 +160,11 @@ class Client(threading.Thread):
         self.stop_ev = stop
         self.conn = None
         self.db = 0
-        self.possible = {}  # key -> set of values it may end with
+        self.acked = {}  # key -> its last acknowledged value
+        # key -> values of writes whose outcome the client could not know (an error that says
+        # so, a lost or dropped connection): such a write may still take effect at any later
+        # time (relayed by a follower that waited for a leader), so they stay possible for good
+        self.floating = {}
         self.errors = []  # violations
         self.n_ok = 0
         self.n_broken = 0
@@ -170,6 +174,11 @@ class Client(threading.Thread):
     def token(self):
         self.tok += 1
         return f"c{self.idx}-{self.tok}"
+
+    def possible(self, key):
+        """the values a read of key may return now: its last acknowledged write's (None before
+        one), or any write of unknown outcome"""
+        return {self.acked.get(key)} | self.floating.get(key, set())
 
     def key(self, i):
         return f"k{self.idx}:{i}"
@@ -204,18 +213,18 @@ class Client(threading.Thread):
     def wrote(self, key, value, reply, ok="OK"):
         if isinstance(reply, ReplyError):
             if maybe_applied(reply):
-                self.possible.setdefault(key, {None}).add(value)
+                self.floating.setdefault(key, set()).add(value)
             return
         if reply != ok:
             self.fail(f"write of {key}: expected {ok!r}, got {reply!r}")
             return
-        self.possible[key] = {value}
+        self.acked[key] = value
         self.n_ok += 1
 
     def unknown(self, writes):
         """the connection broke with these writes outstanding: either outcome"""
         for key, value in writes:
-            self.possible.setdefault(key, {None}).add(value)
+            self.floating.setdefault(key, set()).add(value)
 
     def abandon(self, key):
         """Sends requests of its kind and closes the connection without reading: the node drops
@@ -364,8 +373,8 @@ class Client(threading.Thread):
                 self.unknown([(key, v)])
                 raise
             got = self.conn.call("FCALL_RO", f"{lib}get", "1", key)
-            if not isinstance(got, ReplyError) and got not in self.possible.get(key, {None}):
-                self.fail(f"FCALL_RO {key}: {got!r}, possible {self.possible.get(key)}")
+            if not isinstance(got, ReplyError) and got not in self.possible(key):
+                self.fail(f"FCALL_RO {key}: {got!r}, possible {self.possible(key)}")
         elif self.kind == "blocking" and r < 0.5:  # pipelined pops (taken as one entry)
             lst = f"l{self.idx}"
             n = self.rng.randrange(1, 5)
@@ -419,8 +428,8 @@ class Client(threading.Thread):
                 self.unknown([(key, v)])
                 raise
             got = self.conn.call("GET", key)
-            if not isinstance(got, ReplyError) and got not in self.possible.get(key, {None}):
-                self.fail(f"GET {key}: {got!r}, possible {self.possible.get(key)}")
+            if not isinstance(got, ReplyError) and got not in self.possible(key):
+                self.fail(f"GET {key}: {got!r}, possible {self.possible(key)}")
         if len(self.conn.pushes) > 1000:
             self.conn.pushes.clear()
 
@@ -497,7 +506,8 @@ def _run(c, seed, fault, heal):
         # every key ends with a value its client may have left there
         r = c.wait_leader().client(timeout=10)
         for cl in clients:
-            for key, vals in cl.possible.items():
+            for key in set(cl.acked) | set(cl.floating):
+                vals = cl.possible(key)
                 got = r.get(key)
                 got = got.decode() if isinstance(got, bytes) else got
                 assert got in vals, f"seed {seed}: {key} is {got!r}, expected one of {vals}"
