@@ -440,8 +440,14 @@ static bool exec_cmd(node *n, const uint8_t *data, size_t len, client *c, bool r
         nmigrate_answer(n, c);
         return true;
     }
+    /* a write of c's applied here: routed long before, it is timed now (SLOWLOG, LATENCY: a
+     * slow DEL or SUNIONSTORE on a leader never showed) */
+    bool timed = c && replicated && n->host->write_ran;
+    if (timed) (void)n->host->write_ran(c->conn, 0, NULL, 0);
     if (data_exec(n->ds, dc, argc, n->argv, now_ms, nreply_ops(n, c), c ? c->conn : NULL))
         n->dirty_since_snap++;
+    if (timed && n->host->write_ran(c->conn, 0, NULL, 1))
+        (void)n->host->write_ran(c->conn, argc, n->argv, 2);
     return true;
 }
 

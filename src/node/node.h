@@ -221,6 +221,9 @@ typedef struct {
      * ("expire-del": the apply of one expiry entry, "eviction-del": of an eviction, "wal-fsync":
      * the longest WAL fdatasync of a pass, on the storage thread or the loop). May be NULL. */
     void (*exec_step)(void *conn, int argc, const data_arg *argv, int end);
+    /* A write conn proposed, applied here: phase 0 before it runs, 1 after (true: it was slow,
+     * then phase 2 with its arguments as logged). May be NULL. */
+    bool (*write_ran)(void *conn, int argc, const data_arg *argv, int phase);
     void (*latency)(void *host, const char *event, int64_t duration_us);
 } node_host;
 

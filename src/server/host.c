@@ -128,6 +128,12 @@ static void h_entry_applied(void *host)
     srv_tracking_flush(host);
 }
 
+static bool h_write_ran(void *conn, int argc, const data_arg *argv, int phase)
+{
+    client *c = conn;
+    return srv_stats_write_ran(c->srv, c, argc, argv, phase);
+}
+
 static void h_exec_step(void *conn, int argc, const data_arg *argv, int end)
 {
     client *c = conn;
@@ -203,6 +209,7 @@ void srv_host_init(server *s)
         .entry_applied = h_entry_applied,
         .script_read = h_script_read,
         .exec_step = h_exec_step,
+        .write_ran = h_write_ran,
         .latency = h_latency,
     };
 }

@@ -502,6 +502,7 @@ double srv_stats_us_per_tick(const server *s);
 void srv_stats_each(server *s, void (*fn)(void *ctx, const char *name, srv_diag_cmd *dc),
                     void *ctx);
 void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, int end);
+bool srv_stats_write_ran(server *s, client *c, int argc, const data_arg *argv, int phase);
 /* 1 if the server command fullname ("config|set") has the COMMAND flag (dispatch.c) */
 int srv_cmd_has_flag(const char *fullname, const char *flag);
 /* A help reply: one status line per string, NULL-terminated (cmd_conn.c) */

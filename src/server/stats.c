@@ -102,6 +102,7 @@ struct srv_cstats {
     uint64_t last_end;
     int chain;
     uint64_t exec_t0;    /* now_ticks when the current command of an applied EXEC started */
+    uint64_t write_dt;   /* ticks the last applied write of this client took (write_ran) */
     uint64_t lua_t0;     /* now_ticks when the command a script runs for this client started */
     cstat *lua_st;       /* ... and its slot */
     data_arg *exec_argv; /* scratch: that command as queued */
@@ -554,6 +555,30 @@ static void relayed_exec_done(server *s, client *c, struct srv_cstats *cs, pend 
         if (e->inner[i])
             (void)srv_diag_call(s, c, &e->inner[i]->dc, 0, argc, cs->exec_argv, NULL, 0);
     }
+}
+
+/* A write c proposed, applied here (node.h write_ran): its call and histogram sample were
+ * taken when it was routed (with the arguments as sent, SLOWLOG at threshold 0 included); a run
+ * past the SLOWLOG or latency threshold (when above 0) adds its time and is logged then, with
+ * the arguments as the log carries them (EX 10 as PXAT <time>). */
+bool srv_stats_write_ran(server *s, client *c, int argc, const data_arg *argv, int phase)
+{
+    struct srv_cstats *cs = c->cs;
+    if (phase == 0) {
+        cs->exec_t0 = now_ticks();
+        return false;
+    }
+    if (phase == 1) {
+        cs->write_dt = now_ticks() - cs->exec_t0;
+        return s->diag_hot.min_ticks > 0 && cs->write_dt >= s->diag_hot.min_ticks;
+    }
+    int ok, flags, arity;
+    char buf[CMDNAME_MAX];
+    cstat *st = cstat_get(s, srv_cmd_stat_name(argc, argv, &ok, &flags, &arity, buf, sizeof(buf)));
+    if (!st) return false;
+    st->usec += cs->write_dt; /* ticks, as every call's */
+    (void)srv_diag_slow(s, c, &st->dc, cs->write_dt, argc, argv, NULL, 0);
+    return false;
 }
 
 /* The reply that answers the FIFO's head is complete. */

@@ -157,8 +157,9 @@ def test_relayed_transaction_commands_in_the_followers_diagnostics(make_cluster)
 
 def test_leader_times_a_read_when_it_runs_it(make_cluster):
     """A leader runs a linearizable read after its ReadIndex round (or at its place in the log,
-    behind the client's writes): that run is the call SLOWLOG, LATENCY and commandstats time. A
-    busy EVAL_RO of ~30 ms was timed when routed (a few us) and never logged."""
+    behind the client's writes), and a write when its entry is applied: those runs are what
+    SLOWLOG, LATENCY and commandstats time. A busy EVAL_RO of ~30 ms and a SUNIONSTORE of 100,000
+    members were timed when routed (a few us) and never logged."""
     c = make_cluster(3)
     r = rc(c.wait_leader())
     r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "5000")
@@ -178,6 +179,14 @@ def test_leader_times_a_read_when_it_runs_it(make_cluster):
     assert any(e[0] == "command" for e in r.execute_command("LATENCY", "LATEST"))
     usec = r.info("commandstats")["cmdstat_eval_ro"]["usec"]
     assert usec >= 10000, usec
+    # a write runs when it is applied: a slow one is logged then (was timed when proposed)
+    for k in range(4):
+        r.sadd(f"s{k}", *[f"m{k}:{i}" for i in range(25000)])
+    r.execute_command("SLOWLOG", "RESET")
+    assert r.sunionstore("dst", "s0", "s1", "s2", "s3") == 100000
+    slow = [e for e in r.slowlog_get(10) if e["command"] in ("SUNIONSTORE dst s0 s1 s2 s3",
+                                                             b"SUNIONSTORE dst s0 s1 s2 s3")]
+    assert len(slow) == 1 and slow[0]["duration"] >= 5000, r.slowlog_get(10)
     r.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
     r.execute_command("CONFIG", "SET", "latency-monitor-threshold", "0")
 
