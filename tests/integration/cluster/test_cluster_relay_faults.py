@@ -140,6 +140,9 @@ class Push(list):
     pass
 
 
+FAILED = object()  # an EXEC answered with an error
+
+
 def maybe_applied(err):
     """Whether an error reply leaves the write's outcome unknown (it may have been applied)."""
     return "may or may not" in err or "overwritten" in err or "TRYAGAIN" in err
@@ -226,6 +229,21 @@ class Client(threading.Thread):
         for key, value in writes:
             self.floating.setdefault(key, set()).add(value)
 
+    def transaction(self, key, v, *cmds):
+        """Sends cmds (up to EXEC, writing v to key) and reads every reply: EXEC's, or FAILED
+        for an error (the write's outcome then unknown, but for EXECABORT)."""
+        self.conn.send(*cmds)
+        try:
+            ex = [self.conn.read() for _ in cmds][-1]
+        except Broken:
+            self.unknown([(key, v)])
+            raise
+        if isinstance(ex, ReplyError):
+            if maybe_applied(ex) or "EXECABORT" not in ex:
+                self.unknown([(key, v)])
+            return FAILED
+        return ex
+
     def abandon(self, key):
         """Sends requests of its kind and closes the connection without reading: the node drops
         a client with relayed replies due, held, blocked, subscribed or in a transaction."""
@@ -282,17 +300,10 @@ class Client(threading.Thread):
         elif r < 0.45:  # MULTI with a SELECT: the database after it is EXEC's to decide
             v = self.token()
             sel = self.rng.choice([0, 1])
-            self.conn.send(("MULTI",), ("SELECT", str(sel)), ("SET", key, v), ("SELECT", "0"),
-                           ("SET", key, v), ("SELECT", str(sel)), ("EXEC",))  # fmt: skip
-            try:
-                replies = [self.conn.read() for _ in range(7)]
-            except Broken:
-                self.unknown([(key, v)])
-                raise
-            ex = replies[-1]
-            if isinstance(ex, ReplyError):
-                if maybe_applied(ex) or "EXECABORT" not in ex:
-                    self.unknown([(key, v)])
+            ex = self.transaction(key, v, ("MULTI",), ("SELECT", str(sel)), ("SET", key, v),
+                                  ("SELECT", "0"), ("SET", key, v), ("SELECT", str(sel)),
+                                  ("EXEC",))  # fmt: skip
+            if ex is FAILED:
                 return
             if ex is None:
                 return  # aborted (no WATCH here, but a refusal may be a null)
@@ -317,19 +328,9 @@ class Client(threading.Thread):
                 self.fail(f"after EXEC with SELECT {sel} the client wrote in the other database")
         elif self.kind == "plain" and r < 0.55:  # WATCH: an aborted EXEC makes no entry
             v = self.token()
-            replies = []
-            self.conn.send(("WATCH", key), ("GET", key), ("MULTI",), ("SET", key, v), ("EXEC",))
-            try:
-                for _ in range(5):
-                    replies.append(self.conn.read())
-            except Broken:
-                self.unknown([(key, v)])
-                raise
-            ex = replies[-1]
-            if isinstance(ex, ReplyError):
-                if "EXECABORT" not in ex:
-                    self.unknown([(key, v)])
-            elif ex is not None:  # nobody else writes the client's keys: it runs
+            ex = self.transaction(key, v, ("WATCH", key), ("GET", key), ("MULTI",),
+                                  ("SET", key, v), ("EXEC",))  # fmt: skip
+            if ex is not FAILED and ex is not None:  # nobody else writes its keys: it runs
                 if ex != ["OK"]:
                     self.fail(f"watched EXEC: {ex!r}")
                 else:
@@ -337,16 +338,9 @@ class Client(threading.Thread):
         elif self.kind == "plain" and r < 0.65:  # a command the follower runs itself, in MULTI
             name = self.token()
             v = self.token()
-            self.conn.send(("MULTI",), ("CLIENT", "SETNAME", name), ("SET", key, v), ("EXEC",))
-            try:
-                replies = [self.conn.read() for _ in range(4)]
-            except Broken:
-                self.unknown([(key, v)])
-                raise
-            ex = replies[-1]
-            if isinstance(ex, ReplyError):
-                if "EXECABORT" not in ex:
-                    self.unknown([(key, v)])
+            ex = self.transaction(key, v, ("MULTI",), ("CLIENT", "SETNAME", name),
+                                  ("SET", key, v), ("EXEC",))  # fmt: skip
+            if ex is FAILED:
                 return
             if ex != ["OK", "OK"]:
                 self.fail(f"EXEC with CLIENT SETNAME: {ex!r}")
