@@ -2299,9 +2299,11 @@ void node_info(node *n, resp_buf *b)
         resp_buf_append(b, line, (size_t)k);
     }
     resp_buf_append(b, "\r\n", 2);
-    k = snprintf(line, sizeof(line), "log_reads:%llu\r\nkeepalives_sent:%llu\r\n",
+    k = snprintf(line, sizeof(line),
+                 "log_reads:%llu\r\nkeepalives_sent:%llu\r\nsnapshots_installed:%llu\r\n",
                  (unsigned long long)n->log_reads,
-                 (unsigned long long)(n->pn ? peer_net_keepalives(n->pn) : 0));
+                 (unsigned long long)(n->pn ? peer_net_keepalives(n->pn) : 0),
+                 (unsigned long long)n->snap_installs);
     resp_buf_append(b, line, (size_t)k);
     data_coord_info ci;
     data_coord_stats(n->ds, &ci);

@@ -154,10 +154,11 @@ struct node {
     peer_net *pn;
     fwd *fw;
     uint64_t tick_timer;
-    int64_t tick_due_ms;  /* monotonic time of the next raft tick (node_catch_up) */
-    uint64_t completions; /* client requests answered asynchronously (progress counter) */
-    uint64_t log_reads;   /* reads logged behind their client's writes (route_log_read) */
-    bool failed;          /* storage failed: raft frozen, writes refused */
+    int64_t tick_due_ms;    /* monotonic time of the next raft tick (node_catch_up) */
+    uint64_t completions;   /* client requests answered asynchronously (progress counter) */
+    uint64_t log_reads;     /* reads logged behind their client's writes (route_log_read) */
+    uint64_t snap_installs; /* the leader's snapshots installed (INFO snapshots_installed) */
+    bool failed;            /* storage failed: raft frozen, writes refused */
     char fail_msg[512];
     const char *failpoint_path;       /* test failpoint (node_init.c), NULL in production */
     const char *failpoint_stall_path; /* fsyncs wait while it exists (node_init.c) */

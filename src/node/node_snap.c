@@ -398,6 +398,7 @@ static int install_done(node *n, const raft_snapshot_meta *meta)
     n->applied = meta->index;
     n->applied_since_snap = n->applied_bytes_since_snap = n->dirty_since_snap = 0;
     nwatch_horizon(n, meta->index); /* what changed which key before it is unknown */
+    n->snap_installs++;
     syn_log(SYN_LOG_INFO, "installed the leader's snapshot at index %llu",
             (unsigned long long)meta->index);
     return 0;
