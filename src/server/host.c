@@ -21,16 +21,18 @@ static void h_reply_part(void *conn, const char *p, size_t len)
     if (len) SRV_REPLY(c, resp_buf_append(&c->out, p, len));
 }
 
-/* A command queued in a MULTI this follower relays that acts on the client's own connection,
- * run here as EXEC's reply comes (fwd.c "A relayed transaction's own commands"): on the
- * leader's relay connection it would subscribe, authenticate, name or pause the relay (or be
- * refused: dispatch.c relay_breaking). CLIENT KILL and UNBLOCK stay relayed (they could end
+/* A command queued in a MULTI this follower relays that acts on the client's own connection
+ * (or this node's own diagnostics: SLOWLOG, LATENCY), run here as EXEC's reply comes (fwd.c "A
+ * relayed transaction's own commands"): on the leader's relay connection it would subscribe,
+ * authenticate, name or pause the relay (or be refused: dispatch.c relay_breaking), or read and
+ * reset the leader's diagnostics. CLIENT KILL and UNBLOCK stay relayed (they could end
  * this very client, or a blocked wait, in the middle of EXEC's reply); REPLY, TRACKING and
  * MONITOR stay refused. */
 static bool is_multi_local(int argc, const data_arg *argv)
 {
-    static const char *const own[] = {"subscribe",    "psubscribe",   "ssubscribe", "unsubscribe",
-                                      "punsubscribe", "sunsubscribe", "auth"};
+    static const char *const own[] = {"subscribe",   "psubscribe",   "ssubscribe",
+                                      "unsubscribe", "punsubscribe", "sunsubscribe",
+                                      "auth",        "slowlog",      "latency"};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         if (data_arg_is(&argv[0], own[i])) return true;
     static const char *const client_subs[] = {"id",       "setname",     "getname", "info",

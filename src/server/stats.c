@@ -543,8 +543,27 @@ void srv_stats_exec_step(server *s, client *c, int argc, const data_arg *argv, i
 /* A follower's relayed EXEC answered: its commands ran on the leader, unseen here; each gets
  * its latency sample and SLOWLOG entry here (a duration of 0: logged when the threshold is 0),
  * so the node a client uses shows its transaction's commands, as one Redis would. */
+/* The index of the last SLOWLOG RESET among e's queued commands, 0 if none. */
+static int last_slowlog_reset(struct srv_cstats *cs, const pend *e)
+{
+    int last = 0, k;
+    size_t off = 0;
+    for (int i = 0; i < e->n_inner; i++) {
+        k = nentry_get_args(e->queue->data, e->queue->len, &off, &cs->exec_argv,
+                            &cs->exec_argv_cap);
+        if (k <= 0) break;
+        if (k == 2 && data_arg_is(&cs->exec_argv[0], "slowlog") &&
+            data_arg_is(&cs->exec_argv[1], "reset"))
+            last = i;
+    }
+    return last;
+}
+
 static void relayed_exec_done(server *s, client *c, struct srv_cstats *cs, pend *e)
 {
+    /* a SLOWLOG RESET inside ran here as the reply came (host.c is_multi_local): what came
+     * before it in the transaction is not logged, as in Redis, where it ran in between */
+    int from = e->queue ? last_slowlog_reset(cs, e) : 0;
     for (int i = 0; i < e->n_inner; i++) {
         int argc = 0;
         if (e->queue) {
@@ -552,7 +571,7 @@ static void relayed_exec_done(server *s, client *c, struct srv_cstats *cs, pend 
                                     &cs->exec_argv_cap);
             argc = k > 0 ? k : 0;
         }
-        if (e->inner[i])
+        if (e->inner[i] && i >= from)
             (void)srv_diag_call(s, c, &e->inner[i]->dc, 0, argc, cs->exec_argv, NULL, 0);
     }
 }

@@ -148,6 +148,21 @@ def test_relayed_transaction_commands_in_the_followers_diagnostics(make_cluster)
     want = ["MULTI", "INCR n", "GET n", "HSET h f v"]
     got = [x if isinstance(x, str) else x.decode() for x in reversed(logged)]
     assert [x for x in got if x.split()[0] in ("MULTI", "INCR", "GET", "HSET")] == want, got
+    # a SLOWLOG RESET inside acts on this node, where it runs as the reply comes: what came
+    # before it in the transaction is gone, as in Redis (it reset the leader's log before)
+    rl = rc(leader)
+    rl.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    rl.execute_command("PING")
+    p = r.pipeline(transaction=True)
+    p.set("a", "1")
+    p.execute_command("SLOWLOG", "RESET")
+    p.execute_command("INCR", "n")
+    p.execute()
+    got = [e["command"] for e in r.slowlog_get(20)]
+    got = [x if isinstance(x, str) else x.decode() for x in got]
+    assert got == ["INCR n", "SLOWLOG RESET"], got
+    assert len(rl.slowlog_get(1000)) > 3  # the leader's own log was not reset
+    rl.execute_command("CONFIG", "SET", "slowlog-log-slower-than", "10000")
     hist = r.execute_command("LATENCY", "HISTOGRAM", "incr", "get", "hset")
     flat = [x.decode() if isinstance(x, bytes) else x for x in hist]
     for name in ("incr", "get", "hset"):
