@@ -902,11 +902,13 @@ static bool awaits_apply(int argc, const data_arg *argv)
 }
 
 /* c's request number seq as SYNOD ORIGIN <this run's token> <c's id> <seq> <request...> when c asks
- * for it (node.h wants_origin: CLIENT TRACKING) or it is a script call, and the leader takes
- * this relay as a member's (its entries then name them); else as it is */
-static void add_request(fwd *f, fconn *fc, client *c, uint64_t seq, int argc, const data_arg *argv)
+ * for it (node.h wants_origin: CLIENT TRACKING), it is a script call or its reply is to wait
+ * for the entry here (await_own: node.c observed; awaits_apply), and the leader takes this
+ * relay as a member's (its entries then name them); else as it is */
+static void add_request(fwd *f, fconn *fc, client *c, uint64_t seq, int argc, const data_arg *argv,
+                        bool await_own)
 {
-    bool await = awaits_apply(argc, argv) || c->await_own;
+    bool await = awaits_apply(argc, argv) || await_own;
     bool script = script_is_call(argc, argv) && !c->prelude_whole;
     if (!fc->proven || !(c->wants_origin || await || script)) {
         add_command(obuf(fc), argc, argv);
@@ -986,11 +988,9 @@ int fwd_send_multi(fwd *f, const char *addr, client *c)
     }
     free(argv);
     data_arg e[1] = {{"EXEC", 4}};
-    /* a reply with a plan is rewritten as it comes (deliver): never held for the apply here */
-    bool await = c->await_own;
-    if (plan) c->await_own = false;
-    add_request(f, fc, c, c->relay_sent + 1, 1, e); /* EXEC's waiter is pushed next */
-    c->await_own = await;
+    /* EXEC's waiter is pushed next; a reply with a plan is rewritten as it comes (deliver):
+     * never held for the apply here */
+    add_request(f, fc, c, c->relay_sent + 1, 1, e, c->await_own && !plan);
     if (push_waiter(fc, c) < 0) {
         plan_free(plan);
         return -ENOMEM;
@@ -1034,7 +1034,7 @@ static int send_cmd(fwd *f, const char *addr, client *c, int argc, const data_ar
     if (rc == 0) rc = push_waiter_pub(fc, c, pub);
     if (rc < 0) return rc;
     if (was_idle) fc->last_progress_ms = net_mono_ms();
-    add_request(f, fc, c, c->relay_sent, argc, argv);
+    add_request(f, fc, c, c->relay_sent, argc, argv, c->await_own);
     c->n_async++;
     c->async_kind = ASYNC_FWD;
     if (!fc->connecting) (void)fconn_write(fc);

@@ -60,6 +60,9 @@ def test_snapshot_install_carries_member_addresses(cluster, tmp_path):
         add_member(c.leader() or ld, n5)
         wait_for(lambda: int((n5.info() or {}).get("snapshot_index", 0)) >= snap_index, 15,
                  what="node 5 to install the leader's snapshot")  # fmt: skip
+        # counted (INFO consensus snapshots_installed); the leader installed none
+        assert int(n5.info()["snapshots_installed"]) >= 1
+        assert int(ld.info()["snapshots_installed"]) == 0
         want = f"127.0.0.1:{n4.peer_port}"
         # before the fix: "4=" (the receiver rebuilt the membership with its own address table)
         wait_for(lambda: members_of(n5).get(4) == want, 10,
@@ -74,6 +77,7 @@ def test_snapshot_install_carries_member_addresses(cluster, tmp_path):
                  what=f"node 5 to know node 4's address after a restart: {members_of(n5)}")
         inf = n5.info()
         assert int(inf["snapshot_index"]) >= snap_index
+        assert int(inf["snapshots_installed"]) == 0  # since this start: it loaded its own
         nr = n5.client()
         assert nr.execute_command("READONLY") in ("OK", True)
         wait_for(lambda: nr.get("k99") == "99", 10, what="node 5 caught up")

@@ -142,17 +142,22 @@ def test_failed_leader_answers_at_once_and_never_aborts(fp_cluster):
     assert ld.info()["role"] != "leader"
 
 
-def test_single_node_failing_at_startup_stays_up(tmp_path, synod_bin):
-    """A node whose disk is full when it restarts fails in its first Ready (the election's hard
-    state) while node_create still drives it: it must come up failed, not abort."""
+def _single_node_with_failpoint(tmp_path, fp):
+    """A one-node cluster (not started) whose storage fails while the file fp exists."""
     from harness import SynodNode
 
     cport, pport = free_ports(2)
-    fp = str(tmp_path / "full-disk")
-    node = SynodNode(1, "127.0.0.1", cport, pport, str(tmp_path / "d"), str(tmp_path / "n.log"),
+    return SynodNode(1, "127.0.0.1", cport, pport, str(tmp_path / "d"), str(tmp_path / "n.log"),
                      cluster_arg=f"1=127.0.0.1:{pport}",
                      extra_args=("--cluster-down-timeout", str(DOWN_MS)),
                      env=dict(os.environ, SYNOD_FAILPOINT_STORAGE=fp))  # fmt: skip
+
+
+def test_single_node_failing_at_startup_stays_up(tmp_path, synod_bin):
+    """A node whose disk is full when it restarts fails in its first Ready (the election's hard
+    state) while node_create still drives it: it must come up failed, not abort."""
+    fp = str(tmp_path / "full-disk")
+    node = _single_node_with_failpoint(tmp_path, fp)
     node.start()
     try:
         node.wait_serving()
@@ -177,14 +182,8 @@ def test_failed_fsync_on_the_storage_thread_fails_the_node(tmp_path, synod_bin):
     fails) fails the node as a failed write does: the write waiting for it gets an error at
     once, never an acknowledgement and never silence, INFO says storage:failed, later writes are
     refused, and what was acknowledged before is there after a restart."""
-    from harness import SynodNode
-
-    cport, pport = free_ports(2)
     fp = str(tmp_path / "flush-fails")
-    node = SynodNode(1, "127.0.0.1", cport, pport, str(tmp_path / "d"), str(tmp_path / "n.log"),
-                     cluster_arg=f"1=127.0.0.1:{pport}",
-                     extra_args=("--cluster-down-timeout", str(DOWN_MS)),
-                     env=dict(os.environ, SYNOD_FAILPOINT_STORAGE=fp))  # fmt: skip
+    node = _single_node_with_failpoint(tmp_path, fp)
     node.start()
     try:
         node.wait_serving()
