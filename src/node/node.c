@@ -1135,11 +1135,13 @@ void node_before_sleep(net_loop *l, void *ctx)
     n->apply_more = false;
     if (n->n_held_replies) { /* an entry this node will not apply soon: answer anyway */
         int64_t now = net_mono_ms();
-        /* in touch with a leader, an entry held a second is not coming (a reply made without
-         * one); cut off from it, the entry comes once the cut heals: held as any command
-         * waits for a leader, up to cluster-down-timeout */
+        /* in touch with a leader and caught up with what it committed, an entry held a
+         * second is not coming (a reply made without one); cut off from it, or still applying
+         * what it missed, the entry comes once the cut heals or the catch-up reaches it: held
+         * as any command waits for a leader, up to cluster-down-timeout */
         int64_t heard = node_leader_heard_ms(n);
-        bool in_touch = heard && now - heard < NODE_HELD_REPLY_MS / 4;
+        bool in_touch =
+            heard && now - heard < NODE_HELD_REPLY_MS / 4 && n->applied >= raft_commit_of(n->r);
         int64_t bound = in_touch || n->cfg.cluster_down_timeout_ms < NODE_HELD_REPLY_MS
                             ? NODE_HELD_REPLY_MS
                             : n->cfg.cluster_down_timeout_ms;

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
-from harness import SynodCluster, wait_for  # noqa: E402
+from harness import SynodCluster, connect, resp_command, resp_replies, wait_for  # noqa: E402
 
 STALL_S = 1.2  # how long the write is given while the fsync hangs
 
@@ -352,3 +352,28 @@ def test_info_on_a_follower_whose_disk_hangs_answers(stall_cluster):
             assert 0.15 <= took, f"INFO keyspace did not wait for the gate ({took:.3f} s)"
             assert "keys=20," in reply, reply  # the warm keys, not w1
     _stall_count(stalls[later.id], 1000)
+
+
+def test_a_subscribers_publish_through_a_follower_still_applying_waits_for_its_message(
+        stall_cluster):
+    """A RESP3 subscriber PUBLISHes through a follower to a channel it listens to: as on one
+    Redis, its own message comes before the reply. The leader commits the entry with the other
+    follower and answers at once; this follower, whose fsync hangs, applies it only when its disk
+    answers (1.5 s later, past the 1 s a reply is held for when no entry seems to come): the
+    reply must wait for the message, since the follower hears its leader and knows the entry is
+    committed (node.c node_before_sleep). Fails when the reply is released after 1 s whatever the
+    follower still has to apply."""
+    c, stalls, ld, r, quorum, later = _later_follower_hangs(stall_cluster)
+    s = connect(later.host, later.port, timeout=5.0)
+    try:
+        s.sendall(resp_command("HELLO", "3"))
+        assert len(resp_replies(s, 1, 5.0)) == 1
+        s.sendall(resp_command("SUBSCRIBE", "ch"))
+        assert resp_replies(s, 1, 5.0) == [["subscribe", "ch", 1]]
+        s.sendall(resp_command("PUBLISH", "ch", "hi"))
+        early = resp_replies(s, 1, 1.5)
+        _stall_count(stalls[later.id], 1000)
+        got = early + resp_replies(s, 2 - len(early), 5.0)
+    finally:
+        s.close()
+    assert got == [["message", "ch", "hi"], 1], f"the subscriber's own message after its reply: {got}"

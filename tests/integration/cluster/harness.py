@@ -443,7 +443,9 @@ def resp_command(*args):
 
 
 def _resp_parse(b, pos):
-    """One RESP2 reply at b[pos:]: (value, next pos), or (None, -1) if incomplete."""
+    """One RESP2 reply at b[pos:]: (value, next pos), or (None, -1) if incomplete. RESP3's
+    pushes (>) and maps (%) read as arrays (a map's keys and values in turn), its null (_) as
+    None."""
     end = b.find(b"\r\n", pos)
     if end < 0:
         return None, -1
@@ -454,6 +456,8 @@ def _resp_parse(b, pos):
         return int(line), end + 2
     if t == b"-":
         return RuntimeError(line.decode()), end + 2
+    if t == b"_":
+        return None, end + 2
     if t == b"$":
         n = int(line)
         if n < 0:
@@ -461,8 +465,8 @@ def _resp_parse(b, pos):
         if len(b) < end + 2 + n + 2:
             return None, -1
         return b[end + 2:end + 2 + n].decode(), end + 2 + n + 2
-    if t == b"*":
-        n = int(line)
+    if t in (b"*", b">", b"%"):
+        n = int(line) * (2 if t == b"%" else 1)
         if n < 0:
             return NULL_ARRAY, end + 2
         vals, p = [], end + 2
