@@ -89,10 +89,11 @@ enum { RELAY_PLAIN = 0, RELAY_SECRET = 1, RELAY_TLS = 2, RELAY_LOOPBACK = 3 };
 static client mark_nonce; /* RELAY-HELLO's challenge */
 static client mark_ok;    /* must be +OK (RELAY-PROOF, RELAY-HELLO under tls-cluster) */
 static client mark_user;  /* RELAY-USER: an error makes the user unknown (sent again) */
+static client mark_evict; /* SYNOD EVICTIONS: an index for node_evictions_answer */
 
 static bool is_marker(const client *c)
 {
-    return c == &mark_nonce || c == &mark_ok || c == &mark_user;
+    return c == &mark_nonce || c == &mark_ok || c == &mark_user || c == &mark_evict;
 }
 
 /* addr: "host:port" or "[v6]:port" */
@@ -337,6 +338,7 @@ static void fconn_close(fconn *fc, const char *why)
         client *c = fc->w[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
+        if (c == &mark_evict) node_evictions_answer(fc->f->n, 0); /* nothing to wait for */
         if (!c || is_marker(c)) continue;
         c->relay_answered++;
         exec_db_done(c, NULL, 0); /* outcome unknown: the client stays where it was */
@@ -401,6 +403,13 @@ static int answer_nonce(fconn *fc, const char *p, size_t len)
 /* A reply of the handshake (marker m): 0, or -1 if the connection was closed. */
 static int handshake_reply(fconn *fc, const client *m, const char *p, size_t len)
 {
+    if (m == &mark_evict) { /* :<index>; an error (a leader without it): nothing to wait for */
+        uint64_t idx = 0;
+        for (size_t i = 1; p[0] == ':' && i < len && p[i] >= '0' && p[i] <= '9'; i++)
+            idx = idx * 10 + (uint64_t)(p[i] - '0');
+        node_evictions_answer(fc->f->n, idx);
+        return 0;
+    }
     if (m == &mark_user) {
         if (p[0] == '-') { /* its requests get the leader's NOPERM; the next one names it again */
             free(fc->user);
@@ -1051,6 +1060,21 @@ int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg
     if (rc == 0) rc = push_waiter(fc, NULL);
     if (rc < 0) return rc;
     add_command(obuf(fc), argc, argv);
+    if (was_idle) fc->last_progress_ms = net_mono_ms();
+    if (!fc->connecting) (void)fconn_write(fc);
+    return 0;
+}
+
+int fwd_ask_evictions(fwd *f, const char *addr, client *c)
+{
+    fconn *fc;
+    int rc = conn_for(f, addr, c, &fc);
+    if (rc < 0) return rc;
+    bool was_idle = fc->w_n == 0;
+    rc = push_waiter(fc, &mark_evict);
+    if (rc < 0) return rc;
+    data_arg a[2] = {{"SYNOD", 5}, {"EVICTIONS", 9}};
+    add_command(obuf(fc), 2, a);
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     if (!fc->connecting) (void)fconn_write(fc);
     return 0;

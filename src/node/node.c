@@ -1501,6 +1501,38 @@ static int follower_gate(node *n, client *c)
     return stall(c);
 }
 
+void node_evictions_answer(node *n, uint64_t index)
+{
+    n->evict_answers++;
+    if (index > n->evict_follow_index) n->evict_follow_index = index;
+}
+
+/* A tracking read on a follower over maxmemory: Redis evicts before it runs a command, so the
+ * invalidations of the keys evicted come before the read's reply (Redis's unit/tracking
+ * "invalidation message of eviction keys should be before response"). The leader evicts when
+ * asked (fwd_ask_evictions) and names its last eviction entry; the read waits until this node
+ * applied it, then takes the ReadIndex gate. True while it waits (at most EVICT_ASK_MS: an
+ * answer lost with its connection is counted, one from a deposed leader may name an entry
+ * that never comes). */
+#define EVICT_ASK_MS 1000
+static bool evictions_wait(node *n, client *c)
+{
+    if (c->evict_passed) return false;
+    int64_t now = net_mono_ms();
+    if (!c->evict_ask) {
+        const char *addr = leader_client_addr(n);
+        if (!addr[0] || fwd_ask_evictions(n->fw, addr, c) < 0) return false; /* the gate waits */
+        c->evict_ask = ++n->evict_asks;
+        c->evict_ask_ms = now;
+        return true;
+    }
+    if ((n->evict_answers < c->evict_ask || n->applied < n->evict_follow_index) &&
+        now - c->evict_ask_ms < EVICT_ASK_MS)
+        return true;
+    c->evict_passed = true;
+    return false;
+}
+
 static void node_gates_expire(node *n)
 {
     int64_t now = net_mono_ms();
@@ -1725,6 +1757,8 @@ int node_route(node *n, client *c, int argc, const data_arg *argv)
     int rc = route_cmd(n, c, argc, argv);
     if (rc != NODE_STALL) { /* the next request is another one */
         c->info_gate_ms = 0;
+        c->evict_passed = false;
+        c->evict_ask = 0;
         c->prelude_passed = false;
         c->gate_passed = false;
         c->relay_prelude = false;
@@ -2053,6 +2087,8 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
         c->consistency != CONS_STALE) {
         if (sk == SCRIPT_READ) ro_script_share(n, c, argc, argv);
         if (c->n_async) return stall(c);
+        if (!c->gate_passed && c->tracks_reads && c->over_memory && evictions_wait(n, c))
+            return stall(c);
         return c->gate_passed ? NODE_LOCAL : follower_gate(n, c);
     }
     if (c->n_async && c->async_kind != ASYNC_FWD) return stall(c);

@@ -70,6 +70,11 @@ typedef struct node_client {
     /* set by the host's OOM gate on a follower over maxmemory: a script's prelude may not be
      * its final run here (the leader's OOM gate judges it: it is relayed and logged even so) */
     bool over_memory;
+    /* follower over maxmemory: the leader's evictions this tracking read waits for (node.c
+     * evictions_wait): asked as the node's ask number evict_ask, since evict_ask_ms; passed */
+    uint64_t evict_ask;
+    int64_t evict_ask_ms;
+    bool evict_passed;
     bool prelude_passed;   /* the request being routed had its script prelude (node.c) */
     bool prelude_whole;    /* ... which ran the whole script (fwd.c: relayed without origin) */
     char prelude_err[512]; /* ... and the error it ended with, logged in its place */

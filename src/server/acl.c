@@ -334,14 +334,15 @@ const data_arg *srv_acl_script_wrap(server *s, client *c, int *argc, const data_
 
 /* A proven relay's own state commands, outside MULTI: the database (SELECT, fwd.c's select_db),
  * the watched keys (SYNOD WATCHED) of the client it relays next, each checked on the follower
- * against that client's user, and SYNOD PRELUDE / UNBLOCK-SELF (the follower's CLIENT UNBLOCK,
- * checked there); the relay's current user may lack SELECT or SYNOD. */
+ * against that client's user, SYNOD PRELUDE / UNBLOCK-SELF (the follower's CLIENT UNBLOCK,
+ * checked there) and SYNOD EVICTIONS (a follower's tracking read over maxmemory); the relay's
+ * current user may lack SELECT or SYNOD. */
 static int relay_state_cmd(int argc, const data_arg *argv)
 {
     return (argc == 2 && arg_is(&argv[0], "select")) ||
            (argc >= 2 && arg_is(&argv[0], "synod") &&
             (arg_is(&argv[1], "watched") || arg_is(&argv[1], "prelude") ||
-             arg_is(&argv[1], "unblock-self")));
+             arg_is(&argv[1], "unblock-self") || arg_is(&argv[1], "evictions")));
 }
 
 int srv_acl_gate(server *s, client *c, int argc, const data_arg *argv)

@@ -17,6 +17,7 @@ import time
 
 import pytest
 import redis
+from harness import connect, resp_command, resp_replies
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -115,6 +116,43 @@ def test_evictions_are_replicated(make_cluster):
     for nid, st in states.items():
         assert st == ref, f"EVICT_SEED={seed}: node{nid} {st} differs from node{new.id} {ref}"
     print(f"{stats}; {ref[1]} keys left; evicted {mem(new, 'evicted_keys')} on node{new.id}")
+
+
+def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_cluster):
+    """Redis evicts before it runs a command, so a tracking client's invalidation of a key
+    evicted to make room comes before the reply of the command that made it evict (Redis's
+    unit/tracking "invalidation message of eviction keys should be before response", run
+    through a follower). The follower over maxmemory asks the leader to evict before a tracking
+    read and waits to apply those evictions (node.c evictions_wait). SETBIT and GETBIT go in one
+    write: the leader's cron has no time to evict in between. Fails when the follower reads
+    at once: the invalidation comes after GETBIT's reply."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    used = max(mem(n, "used_memory") for n in c.nodes)
+    s = connect(f.host, f.port, timeout=5.0)
+
+    def call(*args):
+        s.sendall(resp_command(*args))
+        got = resp_replies(s, 1, 5.0)
+        assert len(got) == 1, f"{args}: no reply"
+        return got[0]
+
+    try:
+        assert len(call("HELLO", "3")) > 0
+        assert call("CLIENT", "TRACKING", "on") == "OK"
+        assert call("CONFIG", "SET", "maxmemory-policy", "volatile-random") == "OK"
+        assert call("CONFIG", "SET", "maxmemory", str(used + 100 * 1024)) == "OK"
+        assert call("SETEX", "volatile-key", "10000", "x") == "OK"
+        assert call("GET", "volatile-key") == "x"  # tracked here
+        s.sendall(resp_command("SETBIT", "big-key", "1600000", "0") +
+                  resp_command("GETBIT", "big-key", "0"))  # fmt: skip
+        got = resp_replies(s, 3, 5.0)
+    finally:
+        s.close()
+        rc(leader).config_set("maxmemory", "0")
+    assert got == [0, ["invalidate", ["volatile-key"]], 0], got
+    assert mem(leader, "evicted_keys") == 1
 
 
 def test_noeviction_refuses_writes(make_cluster):
