@@ -840,17 +840,30 @@ int fwd_send_blocking(fwd *f, const char *addr, client *c, int argc, const data_
     const data_arg *send = argv;
     int send_argc = argc;
     data_arg *marked = NULL;
-    char tk[24], mk[24];
+    char tk[24], mk[24], nid[24], cid[24], sq[24];
     if (fc->proven) {
-        marked = malloc((size_t)(argc + 4) * sizeof(*marked));
+        /* a client that asks for its origin (CLIENT TRACKING) names it too, as add_request
+         * does: the leader's retry entries that serve it name it (node_block.c) */
+        int o = c->wants_origin && repeats == 0 ? 5 : 0;
+        marked = malloc((size_t)(argc + 4 + o) * sizeof(*marked));
         if (!marked) {
             fconn_close(fc, "out of memory");
             return -ENOMEM;
         }
         mark_args(f, "MARK", ++f->marks, tk, mk, marked);
-        memcpy(marked + 4, argv, (size_t)argc * sizeof(*argv));
+        if (o) {
+            marked[4] = (data_arg){"SYNOD", 5};
+            marked[5] = (data_arg){"ORIGIN", 6};
+            marked[6] = (data_arg){nid, (size_t)snprintf(nid, sizeof(nid), "%llu",
+                                                         (unsigned long long)f->n->origin_token)};
+            marked[7] = (data_arg){
+                cid, (size_t)snprintf(cid, sizeof(cid), "%llu", (unsigned long long)c->id)};
+            marked[8] = (data_arg){sq, (size_t)snprintf(sq, sizeof(sq), "%llu",
+                                                        (unsigned long long)c->relay_sent + 1)};
+        }
+        memcpy(marked + 4 + o, argv, (size_t)argc * sizeof(*argv));
         send = marked;
-        send_argc = argc + 4;
+        send_argc = argc + 4 + o;
         for (int i = 0; i < 2; i++)
             f->conns[i].after_mark = f->marks;
     }
@@ -1065,7 +1078,7 @@ int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg
     return 0;
 }
 
-int fwd_ask_evictions(fwd *f, const char *addr, client *c)
+int fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes)
 {
     fconn *fc;
     int rc = conn_for(f, addr, c, &fc);
@@ -1073,8 +1086,10 @@ int fwd_ask_evictions(fwd *f, const char *addr, client *c)
     bool was_idle = fc->w_n == 0;
     rc = push_waiter(fc, &mark_evict);
     if (rc < 0) return rc;
-    data_arg a[2] = {{"SYNOD", 5}, {"EVICTIONS", 9}};
-    add_command(obuf(fc), 2, a);
+    char num[24];
+    data_arg a[3] = {{"SYNOD", 5}, {"EVICTIONS", 9}, {num, 0}};
+    a[2].len = (size_t)snprintf(num, sizeof(num), "%lld", bytes);
+    add_command(obuf(fc), 3, a);
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     if (!fc->connecting) (void)fconn_write(fc);
     return 0;

@@ -331,9 +331,17 @@ int node_propose(node *n, client *c, const void *data, size_t len)
     return propose(n, c, data, len, true);
 }
 
-int node_propose_retry(node *n, client *c, const void *data, size_t len)
+int node_propose_retry(node *n, client *c, const uint64_t origin[3], const void *data, size_t len)
 {
-    return propose(n, c, data, len, false);
+    uint64_t was[3] = {c->origin_node, c->origin_conn, c->origin_seq};
+    c->origin_node = origin[0];
+    c->origin_conn = origin[1];
+    c->origin_seq = origin[2];
+    int rc = propose(n, c, data, len, false);
+    c->origin_node = was[0];
+    c->origin_conn = was[1];
+    c->origin_seq = was[2];
+    return rc;
 }
 
 static int reserve_prop(node *n)
@@ -595,6 +603,7 @@ static void apply_entry(node *n, const raft_entry *e)
                  ? -1
              : e->type == RAFT_ENTRY_NORMAL && len > 0 ? nentry_unwrap_db(&data, &len)
                                                        : 0;
+    memcpy(n->applying_origin, o, sizeof(o)); /* a blocking command's: its retries name it */
     client *oc = !c && o[1] && o[0] == n->origin_token ? origin_client(n, o[1]) : NULL;
     /* its messages come after the replies to its requests before this one: kept if one of
      * those is still to be written (the entry applied here before their replies came) */
@@ -1521,7 +1530,8 @@ static bool evictions_wait(node *n, client *c)
     int64_t now = net_mono_ms();
     if (!c->evict_ask) {
         const char *addr = leader_client_addr(n);
-        if (!addr[0] || fwd_ask_evictions(n->fw, addr, c) < 0) return false; /* the gate waits */
+        if (!addr[0] || fwd_ask_evictions(n->fw, addr, c, c->over_bytes) < 0)
+            return false; /* the gate waits */
         c->evict_ask = ++n->evict_asks;
         c->evict_ask_ms = now;
         return true;

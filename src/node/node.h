@@ -70,6 +70,7 @@ typedef struct node_client {
     /* set by the host's OOM gate on a follower over maxmemory: a script's prelude may not be
      * its final run here (the leader's OOM gate judges it: it is relayed and logged even so) */
     bool over_memory;
+    long long over_bytes; /* ... by this much (set with it) */
     /* follower over maxmemory: the leader's evictions this tracking read waits for (node.c
      * evictions_wait): asked as the node's ask number evict_ask, since evict_ask_ms; passed */
     uint64_t evict_ask;

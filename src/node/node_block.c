@@ -64,6 +64,10 @@ struct nblock {
     uint32_t left;       /* identical requests pipelined after this one (NENTRY_REPEAT) */
     bool tail;           /* this one was answered: the `left` others are to be proposed */
     int db;              /* the database its keys are in (SELECT) */
+    /* the SYNOD ORIGIN its entry named (a tracking client's on a follower): its retries name it
+     * too, so that follower knows the writes they make as that client's (NOLOOP, and its own
+     * invalidations after its reply: node.c hold_until) */
+    uint64_t origin[3];
     nblock *prev, *next;
 };
 
@@ -215,7 +219,8 @@ bool nblock_apply(node *n, client *c, const data_cmd *dc, int argc, const data_a
     free(scratch);
     b->c = c;
     b->left = left;
-    b->db = data_selected(n->ds);  /* its entry's */
+    b->db = data_selected(n->ds); /* its entry's */
+    memcpy(b->origin, n->applying_origin, sizeof(b->origin));
     b->args = (uint8_t *)tmp.data; /* the buffer is handed over */
     b->args_len = tmp.len;
     b->spec = spec;
@@ -306,7 +311,7 @@ static void serve_key(node *n, int db, const char *key, size_t len, int64_t now_
             resp_buf_append(&n->scratch, b->args, b->args_len);
         }
         nentry_wrap_db(&n->scratch, b->db);
-        if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
+        if (node_propose_retry(n, b->c, b->origin, n->scratch.data, n->scratch.len) < 0) return;
         node_prop_set_cmds(n, 1 + b->left); /* if it fails, each of them is answered */
         b->inflight = true;
         b->consume = consume;
@@ -325,7 +330,7 @@ static void propose_tails(node *n)
         resp_buf_append(&n->scratch, b->args, b->args_len);
         nentry_wrap_repeat(&n->scratch, b->left);
         nentry_wrap_db(&n->scratch, b->db);
-        if (node_propose_retry(n, b->c, n->scratch.data, n->scratch.len) < 0) return;
+        if (node_propose_retry(n, b->c, b->origin, n->scratch.data, n->scratch.len) < 0) return;
         node_prop_set_cmds(n, b->left);
         b->inflight = true;
     }

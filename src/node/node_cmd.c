@@ -146,9 +146,9 @@ void node_cmd_synod(node *n, client *c, int argc, const data_arg *argv)
         nreply_status(n, c, "OK");
     } else if (is(sub, "watched")) { /* internal: a follower's watched keys ahead of its EXEC */
         nwatch_relayed(n, c, argc, argv);
-    } else if (is(sub, "evictions") && argc == 2) {
-        /* internal: a follower over maxmemory asks before a tracking read (node.c
-         * evictions_wait); this leader's OOM gate evicted for this request already */
+    } else if (is(sub, "evictions") && argc == 3) {
+        /* internal: a follower over maxmemory by <bytes> asks before a tracking read (node.c
+         * evictions_wait); this leader's OOM gate evicted for it already (server/client.c) */
         nreply_int(n, c, n->role == RAFT_LEADER ? (long long)n->evict_wait_index : 0);
     } else if (is(sub, "consistency") && argc <= 3) {
         static const char *names[] = {"linearizable", "lease", "stale"};

@@ -104,10 +104,12 @@ int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv
 /* A request sent on the connection that relays c's, as c's user, whose reply is dropped (c is
  * not waiting for it) */
 int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg *argv);
-/* SYNOD EVICTIONS to the leader on the connection that relays c's requests: the leader evicts
- * (its OOM gate runs for every request) and answers the index of its last eviction entry, given
- * to node_evictions_answer (0 if the connection is lost first). 0, or -EAGAIN, -ENOMEM. */
-int fwd_ask_evictions(fwd *f, const char *addr, client *c);
+/* SYNOD EVICTIONS <bytes> to the leader on the connection that relays c's requests: the leader
+ * evicts for its own memory (its OOM gate runs for every request) or to free `bytes` (this
+ * node's excess: its clients' buffers are not the leader's), whichever is more, and answers the
+ * index of its last eviction entry, given to node_evictions_answer (0 if the connection is lost
+ * first). 0, or -EAGAIN, -ENOMEM. */
+int fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes);
 void node_evictions_answer(node *n, uint64_t index);
 /* CLIENT PAUSE / UNPAUSE on a follower (run here for its clients): sent to the leader too (reply
  * dropped), whose writes, expiry and eviction are the cluster's: one server paused, as Redis */
@@ -268,8 +270,9 @@ struct node {
     bool deliver;
     void *applying_conn;   /* the host connection whose entry is being applied, NULL if none */
     bool applying_counted; /* ... a script whose calls were counted there already (whole_seq) */
-    client *barrier;       /* a watched EXEC waits for the log to be applied: writes wait */
-    size_t n_waiting;      /* clients in WAIT (node_wait.c) */
+    uint64_t applying_origin[3]; /* the origin (SYNOD ORIGIN) of the entry being applied, or 0s */
+    client *barrier;             /* a watched EXEC waits for the log to be applied: writes wait */
+    size_t n_waiting;            /* clients in WAIT (node_wait.c) */
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;
@@ -324,8 +327,9 @@ const char *node_strerror(int rc); /* NODE_EFAILED or a -RAFT_E* code */
 void node_set_addr(node *n, raft_id id, const char *addr);
 const char *node_get_addr(const node *n, raft_id id);
 int node_propose(node *n, client *c, const void *data, size_t len);
-/* A blocked client's retry: tracked for c like node_propose, without counting a new request. */
-int node_propose_retry(node *n, client *c, const void *data, size_t len);
+/* A blocked client's retry: tracked for c like node_propose, without counting a new request;
+ * its entry names `origin` (the blocking command's SYNOD ORIGIN, all 0: none) */
+int node_propose_retry(node *n, client *c, const uint64_t origin[3], const void *data, size_t len);
 int node_propose_cc(node *n, client *c, const raft_conf_change *cc);
 void node_fail(node *n, const char *what);
 

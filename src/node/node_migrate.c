@@ -38,6 +38,8 @@
 #include "util/assert.h"
 #include "util/strconv.h"
 
+static const uint64_t no_origin[3] = {0, 0, 0}; /* MIGRATE is a leader client's own */
+
 #define MIG_LINE_MAX 1024 /* Redis reads each reply into a 1024-byte buffer (1023 + NUL) */
 #define MIG_HOST_MAX 256
 
@@ -469,7 +471,7 @@ static void finish(nmigrate *m, int sock)
     nentry_encode_cmd(b, net_wall_ms(), k, av);
     free(av);
     nentry_wrap_db(b, m->db);
-    int rc = n->role == RAFT_LEADER ? node_propose_retry(n, m->c, b->data, b->len) : -1;
+    int rc = n->role == RAFT_LEADER ? node_propose_retry(n, m->c, no_origin, b->data, b->len) : -1;
     if (rc < 0) {
         /* the keys are on the target and still here: nothing is lost, the client is told */
         answer(m,

@@ -243,11 +243,17 @@ static bool cmd_is(const data_arg *a, const char *name)
  * first), 0 = go on. */
 static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)argc;
     long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
+    /* a follower's SYNOD EVICTIONS <bytes> (node.c evictions_wait): its own excess if more (its
+     * clients' buffers count there, as in Redis, and are not this node's) */
+    long long asked;
+    if (argc == 3 && cmd_is(&argv[0], "synod") && cmd_is(&argv[1], "evictions") &&
+        syn_string2ll(argv[2].ptr, argv[2].len, &asked) && asked > over)
+        over = asked;
     if (over <= 0) return 0;
     int ev = node_evict(s->node, over);
     c->nc.over_memory = ev > 0; /* a follower: a script may not end in its prelude here */
+    c->nc.over_bytes = over;
     int exec = cmd_is(&argv[0], "exec");
     const data_cmd *dc = exec ? NULL : data_cmd_lookup(argv[0].ptr, argv[0].len);
     /* a follower leaves the data commands it relays to the leader's judgment, but judges the

@@ -445,7 +445,7 @@ def resp_command(*args):
 def _resp_parse(b, pos):
     """One RESP2 reply at b[pos:]: (value, next pos), or (None, -1) if incomplete. RESP3's
     pushes (>) and maps (%) read as arrays (a map's keys and values in turn), its null (_) as
-    None."""
+    None, a verbatim string (=) as a string."""
     end = b.find(b"\r\n", pos)
     if end < 0:
         return None, -1
@@ -458,13 +458,13 @@ def _resp_parse(b, pos):
         return RuntimeError(line.decode()), end + 2
     if t == b"_":
         return None, end + 2
-    if t == b"$":
+    if t in (b"$", b"="):  # a verbatim string (=) without its format (txt:)
         n = int(line)
         if n < 0:
             return None, end + 2
         if len(b) < end + 2 + n + 2:
             return None, -1
-        return b[end + 2:end + 2 + n].decode(), end + 2 + n + 2
+        return b[end + 2 + (4 if t == b"=" else 0):end + 2 + n].decode(), end + 2 + n + 2
     if t in (b"*", b">", b"%"):
         n = int(line) * (2 if t == b"%" else 1)
         if n < 0:

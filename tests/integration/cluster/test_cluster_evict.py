@@ -122,14 +122,20 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
     """Redis evicts before it runs a command, so a tracking client's invalidation of a key
     evicted to make room comes before the reply of the command that made it evict (Redis's
     unit/tracking "invalidation message of eviction keys should be before response", run
-    through a follower). The follower over maxmemory asks the leader to evict before a tracking
-    read and waits to apply those evictions (node.c evictions_wait). SETBIT and GETBIT go in one
-    write: the leader's cron has no time to evict in between. Fails when the follower reads
-    at once: the invalidation comes after GETBIT's reply."""
+    through a follower). The follower over maxmemory asks the leader to evict its excess before a
+    tracking read and waits to apply those evictions (node.c evictions_wait). Here the follower
+    is over and the leader is not: another client's half-sent 150 KB request is in the
+    follower's memory only (client buffers count, as in Redis), the limit is set from the
+    follower's memory as Redis's test does. SETBIT and GETBIT go in one write: the leader's
+    cron has no time to evict in between. Fails when the follower reads at once (the
+    invalidation comes after GETBIT's reply, or never), or when the leader evicts only for
+    its own memory."""
     c = make_cluster(3)
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
-    used = max(mem(n, "used_memory") for n in c.nodes)
+    pad = connect(f.host, f.port, timeout=5.0)
+    pad.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\npad\r\n$200000\r\n" + b"p" * 150000)
+    time.sleep(0.2)
     s = connect(f.host, f.port, timeout=5.0)
 
     def call(*args):
@@ -140,6 +146,8 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
 
     try:
         assert len(call("HELLO", "3")) > 0
+        used = int(call("INFO", "memory").split("used_memory:")[1].split("\r\n")[0])
+        assert used > mem(leader, "used_memory") + 100 * 1024, "the pad is not in its memory"
         assert call("CLIENT", "TRACKING", "on") == "OK"
         assert call("CONFIG", "SET", "maxmemory-policy", "volatile-random") == "OK"
         assert call("CONFIG", "SET", "maxmemory", str(used + 100 * 1024)) == "OK"
@@ -150,6 +158,7 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
         got = resp_replies(s, 3, 5.0)
     finally:
         s.close()
+        pad.close()
         rc(leader).config_set("maxmemory", "0")
     assert got == [0, ["invalidate", ["volatile-key"]], 0], got
     assert mem(leader, "evicted_keys") == 1

@@ -24,6 +24,7 @@ import time
 
 import pytest
 import redis
+from harness import connect, resp_replies
 from harness import resp_command as _enc
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
@@ -666,3 +667,54 @@ def test_own_messages_come_before_the_reply_through_a_follower(make_cluster):
                 + b">4\r\n$8\r\npmessage\r\n$17\r\n__keyspace@0__:k*\r\n$%d\r\n%s\r\n$3\r\nset\r\n+OK\r\n"
                 % (len(key), key) + b"+OK\r\n")  # fmt: skip
     _nothing_more(s)
+
+
+def test_a_blocked_move_through_a_follower_is_the_tracking_clients_own_write(make_cluster):
+    """BLMOVE of a tracking client on a follower blocks on the leader; when another client's
+    push serves it, the leader's retry entry names the blocked client's connection (SYNOD ORIGIN,
+    node_block.c), as its first entry did. So on the follower the move is that client's own
+    write: with NOLOOP it gets no invalidation for it; without, the invalidation comes after
+    BLMOVE's reply, as on one Redis (Redis's unit/tracking "Unblocked BLMOVE gets notification
+    after response" through a follower failed 1 to 4 runs in 10). The NOLOOP case fails
+    every time when the retry does not name the client."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+
+    def call(s, *args):
+        s.sendall(_enc(*args))
+        got = resp_replies(s, 1, 5.0)
+        assert len(got) == 1, f"{args}: no reply"
+        return got[0]
+
+    orders = []
+    for i, noloop in enumerate([True] + [False] * 5):
+        r = connect(f.host, f.port, timeout=5.0)
+        rd = connect(f.host, f.port, timeout=5.0)
+        try:
+            src, dst = f"src{i}", f"dst{i}"
+            assert call(r, "RPUSH", dst, "a") == 1
+            assert len(call(rd, "HELLO", "3")) > 0
+            assert call(rd, "CLIENT", "TRACKING", "on", *(["NOLOOP"] if noloop else [])) == "OK"
+            assert call(rd, "LRANGE", dst, "0", "-1") == ["a"]  # tracked
+            rd.sendall(_enc("BLMOVE", src, dst, "left", "left", "0"))
+            deadline = time.time() + 5
+            while int(redis.Redis(host=leader.host, port=leader.port).info("clients")[
+                    "blocked_clients"]) < 1:  # fmt: skip
+                assert time.time() < deadline, "BLMOVE never blocked on the leader"
+                time.sleep(0.01)
+            assert call(r, "RPUSH", src, "foo") == 1
+            if noloop:
+                assert resp_replies(rd, 2, 0.5) == ["foo"], "NOLOOP: its own move invalidated it"
+                # tracked again (a write drops the key from the table, as in Redis); another
+                # client's write invalidates it
+                assert call(rd, "LRANGE", dst, "0", "-1") == ["foo", "a"]
+                assert call(r, "RPUSH", dst, "b") == 3
+                assert resp_replies(rd, 1, 5.0) == [["invalidate", [dst]]]
+            else:
+                orders.append(resp_replies(rd, 2, 5.0))
+        finally:
+            r.close()
+            rd.close()
+    assert all(o == ["foo", ["invalidate", [f"dst{i + 1}"]]] for i, o in enumerate(orders)), orders
+
