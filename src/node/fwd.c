@@ -76,7 +76,8 @@ typedef struct fconn {
     raft_id leader_id;      /* whom the proof is made for: the leader when the connection opened */
     uint64_t replies;       /* an own connection's: replies its client got */
     uint64_t unblocked_req; /* ... the request (replies + 1) SYNOD UNBLOCK-SELF was sent for */
-    uint64_t after_mark;    /* shared: SYNOD AFTER this mark goes ahead of the next request */
+    uint64_t evict_asks, evict_answers; /* SYNOD EVICTIONS sent and answered (or lost) */
+    uint64_t after_mark; /* shared: SYNOD AFTER this mark goes ahead of the next request */
     struct fconn *next;
 } fconn;
 
@@ -338,7 +339,7 @@ static void fconn_close(fconn *fc, const char *why)
         client *c = fc->w[fc->w_head];
         fc->w_head = (fc->w_head + 1) % fc->w_cap;
         fc->w_n--;
-        if (c == &mark_evict) node_evictions_answer(fc->f->n, 0); /* nothing to wait for */
+        if (c == &mark_evict) fc->evict_answers++; /* lost: nothing to wait for */
         if (!c || is_marker(c)) continue;
         c->relay_answered++;
         exec_db_done(c, NULL, 0); /* outcome unknown: the client stays where it was */
@@ -407,6 +408,7 @@ static int handshake_reply(fconn *fc, const client *m, const char *p, size_t len
         uint64_t idx = 0;
         for (size_t i = 1; p[0] == ':' && i < len && p[i] >= '0' && p[i] <= '9'; i++)
             idx = idx * 10 + (uint64_t)(p[i] - '0');
+        fc->evict_answers++;
         node_evictions_answer(fc->f->n, idx);
         return 0;
     }
@@ -1078,7 +1080,7 @@ int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg
     return 0;
 }
 
-int fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes)
+long long fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes)
 {
     fconn *fc;
     int rc = conn_for(f, addr, c, &fc);
@@ -1092,7 +1094,12 @@ int fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes)
     add_command(obuf(fc), 3, a);
     if (was_idle) fc->last_progress_ms = net_mono_ms();
     if (!fc->connecting) (void)fconn_write(fc);
-    return 0;
+    return (long long)++fc->evict_asks;
+}
+
+bool fwd_evictions_answered(fwd *f, client *c, uint64_t ask)
+{
+    return f->conns[f->n->host->reply->is_resp3(c->conn) ? 1 : 0].evict_answers >= ask;
 }
 
 int fwd_send(fwd *f, const char *addr, client *c, int argc, const data_arg *argv)

@@ -1512,7 +1512,6 @@ static int follower_gate(node *n, client *c)
 
 void node_evictions_answer(node *n, uint64_t index)
 {
-    n->evict_answers++;
     if (index > n->evict_follow_index) n->evict_follow_index = index;
 }
 
@@ -1530,13 +1529,13 @@ static bool evictions_wait(node *n, client *c)
     int64_t now = net_mono_ms();
     if (!c->evict_ask) {
         const char *addr = leader_client_addr(n);
-        if (!addr[0] || fwd_ask_evictions(n->fw, addr, c, c->over_bytes) < 0)
-            return false; /* the gate waits */
-        c->evict_ask = ++n->evict_asks;
+        long long ask = addr[0] ? fwd_ask_evictions(n->fw, addr, c, c->over_bytes) : -1;
+        if (ask <= 0) return false; /* the gate waits for a leader */
+        c->evict_ask = (uint64_t)ask;
         c->evict_ask_ms = now;
         return true;
     }
-    if ((n->evict_answers < c->evict_ask || n->applied < n->evict_follow_index) &&
+    if ((!fwd_evictions_answered(n->fw, c, c->evict_ask) || n->applied < n->evict_follow_index) &&
         now - c->evict_ask_ms < EVICT_ASK_MS)
         return true;
     c->evict_passed = true;

@@ -72,7 +72,7 @@ typedef struct node_client {
     bool over_memory;
     long long over_bytes; /* ... by this much (set with it) */
     /* follower over maxmemory: the leader's evictions this tracking read waits for (node.c
-     * evictions_wait): asked as the node's ask number evict_ask, since evict_ask_ms; passed */
+     * evictions_wait): its ask's number on the relay connection, since evict_ask_ms; passed */
     uint64_t evict_ask;
     int64_t evict_ask_ms;
     bool evict_passed;

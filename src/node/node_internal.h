@@ -107,9 +107,11 @@ int fwd_send_quiet(fwd *f, const char *addr, client *c, int argc, const data_arg
 /* SYNOD EVICTIONS <bytes> to the leader on the connection that relays c's requests: the leader
  * evicts for its own memory (its OOM gate runs for every request) or to free `bytes` (this
  * node's excess: its clients' buffers are not the leader's), whichever is more, and answers the
- * index of its last eviction entry, given to node_evictions_answer (0 if the connection is lost
- * first). 0, or -EAGAIN, -ENOMEM. */
-int fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes);
+ * index of its last eviction entry, given to node_evictions_answer. Returns the ask's number
+ * on that connection (> 0), or -EAGAIN, -ENOMEM; fwd_evictions_answered tells when it was
+ * answered (or lost with the connection). */
+long long fwd_ask_evictions(fwd *f, const char *addr, client *c, long long bytes);
+bool fwd_evictions_answered(fwd *f, client *c, uint64_t ask);
 void node_evictions_answer(node *n, uint64_t index);
 /* CLIENT PAUSE / UNPAUSE on a follower (run here for its clients): sent to the leader too (reply
  * dropped), whose writes, expiry and eviction are the cluster's: one server paused, as Redis */
@@ -276,9 +278,8 @@ struct node {
     /* leader: evictions proposed up to evict_wait_index, their estimated bytes (node_evict) */
     uint64_t evict_wait_index;
     long long evict_pending_bytes;
-    /* follower: SYNOD EVICTIONS asked of the leader and answered (fwd.c), and the highest index
-     * an answer named (node.c evictions_wait) */
-    uint64_t evict_asks, evict_answers, evict_follow_index;
+    /* follower: the highest index an answer to SYNOD EVICTIONS named (node.c evictions_wait) */
+    uint64_t evict_follow_index;
     resp_buf evict_keys;   /* ... and their keys (len u32 + bytes): unmarked when it ends */
     struct nmigrate *migs; /* MIGRATEs in progress on this leader (node_migrate.c) */
 };
