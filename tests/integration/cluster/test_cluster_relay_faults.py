@@ -4,7 +4,8 @@ A follower relays its clients' writes to the leader on shared connections and ke
 per-client state while their replies are out: a SELECT inside a relayed MULTI (decided by EXEC's
 reply), replies held until the follower applied the entry (a RESP3 subscriber's own writes, any
 write while a client there tracks), messages of a client's own entries that wait for earlier
-replies, scripts that ran whole on the follower, blocking pops on their own connections. Those
+replies, scripts that ran whole on the follower, blocking pops and moves (a tracking client's
+name it as its own) and XREADGROUP BLOCK on their own connections. Those
 paths are easy to get right in a healthy cluster and hard when the leader dies with replies
 outstanding. This test runs clients of every kind against every node while the leader is killed
 (kill -9, restarted later) or paused (SIGSTOP past the election timeout), and checks:
@@ -15,6 +16,7 @@ outstanding. This test runs clients of every kind against every node while the l
     a reply of its kind (ECHO returns its own token, SET "OK" or an error, EXEC an array, a null
     or an error...), a connection that breaks is dropped and a new one opened;
   - a client's database after a relayed MULTI with SELECT is the one EXEC's reply implies;
+  - no stream entry is delivered twice to its group's consumer through XREADGROUP ... >;
   - every key ends with the value of its last acknowledged write, or of a later write whose
     outcome the client could not know (an error that says so, a lost connection);
   - all three nodes end with the same data (SYNOD DIGEST).
@@ -150,9 +152,10 @@ def maybe_applied(err):
 
 class Client(threading.Thread):
     """One client: a kind (plain RESP2, RESP3 tracking, RESP3 subscriber that hears its own
-    writes, scripts, blocking pops) and its own keys; checks every reply's kind."""
+    writes, scripts, blocking pops, a stream consumer group's producer and consumer) and its own
+    keys; checks every reply's kind."""
 
-    KINDS = ("plain", "tracking", "subscriber", "scripts", "blocking")
+    KINDS = ("plain", "tracking", "subscriber", "scripts", "blocking", "streams")
 
     def __init__(self, cluster, idx, seed, stop):
         super().__init__(daemon=True)
@@ -173,6 +176,7 @@ class Client(threading.Thread):
         self.n_broken = 0
         self.tok = 0
         self.loaded = False  # its function library (scripts)
+        self.delivered = set()  # stream ids XREADGROUP ... > gave it (streams): never twice
         self.lost_to_install = 0  # own messages a snapshot install skipped (subscriber)
 
     def token(self):
@@ -200,6 +204,10 @@ class Client(threading.Thread):
                 raise Broken(f"SUBSCRIBE: {r!r}")
             r = conn.call("CONFIG", "SET", "notify-keyspace-events", "KA")
             if isinstance(r, ReplyError):
+                raise Broken(r)
+        elif self.kind == "streams":
+            r = conn.call("XGROUP", "CREATE", f"s{self.idx}", "g", "0", "MKSTREAM")
+            if isinstance(r, ReplyError) and "BUSYGROUP" not in r:
                 raise Broken(r)
         self.conn = conn
         self.db = 0
@@ -266,6 +274,8 @@ class Client(threading.Thread):
             "scripts": [("EVAL", "return redis.call('set', KEYS[1], ARGV[1]) -- %d"
                          % self.rng.randrange(10**9), "1", key, v)],  # fmt: skip
             "blocking": [("BLPOP", f"l{self.idx}", "0"), ("SET", key, v)],
+            "streams": [("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", f"s{self.idx}",
+                         ">"), ("SET", key, v)],  # fmt: skip
         }[self.kind]
         self.unknown([(key, v)])
         try:
@@ -414,6 +424,44 @@ class Client(threading.Thread):
             got = self.conn.call("RPUSH", lst, v)
             if not (isinstance(got, (int, ReplyError))):
                 self.fail(f"RPUSH: {got!r}")
+        elif self.kind == "tracking" and r < 0.55:  # a blocked move: its own write (origin)
+            src, dst = f"bs{self.idx}", f"bd{self.idx}"
+            if self.rng.random() < 0.5:
+                got = self.conn.call("RPUSH", src, self.token())
+                if not isinstance(got, (int, ReplyError)):
+                    self.fail(f"RPUSH: {got!r}")
+            got = self.conn.call("BLMOVE", src, dst, "LEFT", "RIGHT", "0.05")
+            if not (got is None or isinstance(got, ReplyError) or
+                    (isinstance(got, str) and got.startswith(f"c{self.idx}-"))):  # fmt: skip
+                self.fail(f"BLMOVE: {got!r}")
+            got = self.conn.call("LTRIM", dst, "-5", "-1")
+            if not isinstance(got, (str, ReplyError)):
+                self.fail(f"LTRIM: {got!r}")
+        elif self.kind == "streams" and r < 0.75:  # XADD: an id, or an error
+            got = self.conn.call("XADD", f"s{self.idx}", "MAXLEN", "~", "200", "*", "f",
+                                 self.token())  # fmt: skip
+            if not isinstance(got, ReplyError) and not (isinstance(got, str) and "-" in got):
+                self.fail(f"XADD: {got!r}")
+        elif self.kind == "streams":  # a consumer: new entries through > at most once, acked
+            s = f"s{self.idx}"
+            got = self.conn.call("XREADGROUP", "GROUP", "g", "c", "COUNT", "5", "BLOCK", "50",
+                                 "STREAMS", s, ">")  # fmt: skip
+            if got is None or isinstance(got, ReplyError):
+                return
+            # RESP3: a map {stream: entries}, read as [stream, entries]
+            if not (isinstance(got, list) and len(got) == 2 and got[0] == s and
+                    isinstance(got[1], list)):  # fmt: skip
+                self.fail(f"XREADGROUP: {got!r}")
+                return
+            ids = [e[0] for e in got[1]]
+            again = [i for i in ids if i in self.delivered]
+            if again:
+                self.fail(f"XREADGROUP > delivered {again} a second time")
+            self.delivered.update(ids)
+            if ids:
+                got = self.conn.call("XACK", s, "g", *ids)
+                if not isinstance(got, (int, ReplyError)):
+                    self.fail(f"XACK: {got!r}")
         elif self.kind == "subscriber" and r < 0.7:  # its own message comes before the reply
             t = self.token()
             installs = self.installs()
@@ -467,7 +515,7 @@ def _run(c, seed, fault, heal):
     rng = random.Random(seed)
     c.wait_leader()
     stop = threading.Event()
-    clients = [Client(c, i, seed * 100 + i, stop) for i in range(10)]
+    clients = [Client(c, i, seed * 100 + i, stop) for i in range(12)]
     for cl in clients:
         cl.start()
     caused = set()  # nodes this test killed (their exit is expected)
@@ -514,7 +562,8 @@ def _run(c, seed, fault, heal):
         print(f"faults {faults}; {ok} writes acknowledged; "
               f"{sum(cl.n_broken for cl in clients)} connections lost; "
               f"{sum(cl.lost_to_install for cl in clients)} own messages skipped by a "
-              f"snapshot install")  # fmt: skip
+              f"snapshot install; {sum(len(cl.delivered) for cl in clients)} stream entries "
+              f"delivered to a group")  # fmt: skip
         assert ok > 50, "too few acknowledged writes to mean anything"
         # every key ends with a value its client may have left there
         r = c.wait_leader().client(timeout=10)
