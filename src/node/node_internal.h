@@ -149,7 +149,7 @@ typedef struct nsync_held {
 
 #define NODE_MARKS         256 /* node.marks: the latest blocking commands relayed, kept */
 #define NODE_AFTER_WAIT_MS 250 /* SYNOD AFTER waits for its mark this long at most */
-#define NODE_INFO_GATE_MS  200 /* INFO on a follower waits for the ReadIndex gate this long */
+#define NODE_INFO_GATE_MS  500 /* INFO on a follower waits for the ReadIndex gate this long */
 
 struct node {
     net_loop *loop;

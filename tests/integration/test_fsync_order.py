@@ -332,7 +332,7 @@ def test_auth_through_a_lagging_follower_sees_an_acknowledged_password(stall_clu
 def test_info_on_a_follower_whose_disk_hangs_answers(stall_cluster):
     """INFO on a follower passes the ReadIndex gate (docs/server.md INFO), which waits for the
     node to apply what the leader committed; a follower whose fsync hangs applies nothing, so
-    INFO waits 200 ms at most (NODE_INFO_GATE_MS) and answers from what it has (without the
+    INFO waits 500 ms at most (NODE_INFO_GATE_MS) and answers from what it has (without the
     write it has not applied). INFO consensus (the node's own state) does not wait at all."""
     c, stalls, ld, r, quorum, later = _later_follower_hangs(stall_cluster)
     assert r.set("w1", "1")  # committed by the leader and the quorum follower
@@ -349,7 +349,7 @@ def test_info_on_a_follower_whose_disk_hangs_answers(stall_cluster):
         limit = 0.1 if section == "consensus" else 2.0
         assert took < limit, f"INFO {section} on a follower with a hung disk took {took:.3f} s"
         if section == "keyspace":
-            assert 0.15 <= took, f"INFO keyspace did not wait for the gate ({took:.3f} s)"
+            assert 0.4 <= took, f"INFO keyspace did not wait for the gate ({took:.3f} s)"
             assert "keys=20," in reply, reply  # the warm keys, not w1
     _stall_count(stalls[later.id], 1000)
 
