@@ -248,14 +248,16 @@ int srv_init(server *s, const srv_config *cfg, const char *config_file)
 
 const char *srv_move_listener(server *s, int port)
 {
-    if (s->cfg.n_members > 1 || s->cfg.join)
-        return "a cluster member's client port is set at startup (its peers know it)";
     static const char *const failed = "Unable to listen on this port. Check server logs.";
     int fd = net_tcp_listen(s->cfg.listen_host, port, 511);
-    if (fd < 0) {
+    if (fd < 0) { /* Redis's error first, as a port in use is one whoever asks */
         syn_log(SYN_LOG_WARN, "CONFIG SET port: listen %s:%d: %s", s->cfg.listen_host, port,
                 strerror(-fd));
         return failed;
+    }
+    if (s->cfg.n_members > 1 || s->cfg.join) {
+        close(fd);
+        return "a cluster member's client port is set at startup (its peers know it)";
     }
     if (net_loop_watch(s->loop, fd, NET_READABLE, srv_client_accept_cb, s) < 0) {
         syn_log(SYN_LOG_WARN, "CONFIG SET port: cannot watch the new listener");

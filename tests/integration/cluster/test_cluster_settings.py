@@ -8,6 +8,7 @@ Before this, CONFIG SET through a follower changed that follower only, and the l
 deciding with its own values (OBJECT ENCODING, SETRANGE's limit, NOREPLICAS, OBJECT FREQ all
 answered as if the CONFIG SET had not happened)."""
 
+import socket
 import time
 
 import pytest
@@ -153,3 +154,26 @@ def test_config_effect_is_checked_on_every_node(make_cluster):
         assert get(n, "hz") == "25", n.id
     with pytest.raises(redis.exceptions.NoPermissionError):
         ops.set("k", "v")
+
+
+def test_config_set_port_on_a_member(make_cluster):
+    """A member's client port is set at startup (its peers relay to it), so CONFIG SET port is
+    refused with that reason; but a port in use gets Redis's own error first, as on one Redis
+    (Redis's unit/introspection "CONFIG SET rollback on apply error"). Nothing changes: the
+    node still answers on its port."""
+    c = make_cluster(3)
+    leader, (f1, _) = split(c)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        for node in (leader, f1):
+            r = rc(node)
+            with pytest.raises(redis.ResponseError, match="Unable to listen on this port"):
+                r.config_set("port", busy.getsockname()[1])
+            with pytest.raises(redis.ResponseError, match="client port is set at startup"):
+                r.config_set("port", 0)
+            assert r.config_get("port")["port"] == str(node.port)
+            assert rc(node).ping()
+    finally:
+        busy.close()

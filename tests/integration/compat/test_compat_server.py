@@ -646,10 +646,10 @@ def test_quit_with_args_and_pipeline(connect):
     assert check[1] == check[0], check
 
 
-@pytest.mark.single_node("a cluster member's client port is set at startup (its peers know it)")
 def test_config_set_port_in_use(pair):
     """CONFIG SET port to a port something else holds: Redis's apply error, and nothing the
-    command named changes (the pairs before it included); the server still answers."""
+    command named changes (the pairs before it included); the server still answers. A cluster
+    member, whose port is set at startup, gives the same error for a port in use."""
     import socket
 
     busy = socket.socket()
