@@ -17,6 +17,8 @@ outstanding. This test runs clients of every kind against every node while the l
     or an error...), a connection that breaks is dropped and a new one opened;
   - a client's database after a relayed MULTI with SELECT is the one EXEC's reply implies;
   - no stream entry is delivered twice to its group's consumer through XREADGROUP ... >;
+  - RESP2 listeners (PSUBSCRIBE ch*) hear each subscriber's acknowledged messages in the order
+    they were published, none twice (check_order);
   - every key ends with the value of its last acknowledged write, or of a later write whose
     outcome the client could not know (an error that says so, a lost connection);
   - all three nodes end with the same data (SYNOD DIGEST).
@@ -27,6 +29,7 @@ the faults' choices (timing still varies). The seed is printed.
 
 import os
 import random
+import select
 import threading
 import time
 
@@ -153,9 +156,10 @@ def maybe_applied(err):
 class Client(threading.Thread):
     """One client: a kind (plain RESP2, RESP3 tracking, RESP3 subscriber that hears its own
     writes, scripts, blocking pops, a stream consumer group's producer and consumer) and its own
-    keys; checks every reply's kind."""
+    keys; checks every reply's kind. A listener (RESP2, PSUBSCRIBE ch*) only hears the
+    subscribers' messages: checked after the run (check_order)."""
 
-    KINDS = ("plain", "tracking", "subscriber", "scripts", "blocking", "streams")
+    KINDS = ("plain", "tracking", "subscriber", "scripts", "blocking", "streams", "listener")
 
     def __init__(self, cluster, idx, seed, stop):
         super().__init__(daemon=True)
@@ -177,6 +181,8 @@ class Client(threading.Thread):
         self.tok = 0
         self.loaded = False  # its function library (scripts)
         self.delivered = set()  # stream ids XREADGROUP ... > gave it (streams): never twice
+        self.published = []  # its PUBLISHes acknowledged, in order (subscriber)
+        self.heard = []  # per connection: the (channel, message) it heard, in order (listener)
         self.lost_to_install = 0  # own messages a snapshot install skipped (subscriber)
 
     def token(self):
@@ -193,7 +199,7 @@ class Client(threading.Thread):
 
     def connect(self):
         node = self.rng.choice([n for n in self.c.nodes])
-        proto = 2 if self.kind == "plain" else 3
+        proto = 2 if self.kind in ("plain", "listener") else 3
         conn = Conn(node, proto)
         if self.kind == "tracking":
             self.expect(conn.call("CLIENT", "TRACKING", "on"), "OK", "TRACKING")
@@ -205,6 +211,11 @@ class Client(threading.Thread):
             r = conn.call("CONFIG", "SET", "notify-keyspace-events", "KA")
             if isinstance(r, ReplyError):
                 raise Broken(r)
+        elif self.kind == "listener":
+            r = conn.call("PSUBSCRIBE", "ch*")
+            if r != ["psubscribe", "ch*", 1]:
+                raise Broken(f"PSUBSCRIBE: {r!r}")
+            self.heard.append([])
         elif self.kind == "streams":
             r = conn.call("XGROUP", "CREATE", f"s{self.idx}", "g", "0", "MKSTREAM")
             if isinstance(r, ReplyError) and "BUSYGROUP" not in r:
@@ -284,7 +295,20 @@ class Client(threading.Thread):
             self.conn.close()
             self.conn = None
 
+    def listen(self):
+        """one message of a subscriber's channel, if one comes soon (RESP2 pmessage)"""
+        if not self.conn.buf and not select.select([self.conn.s], [], [], 0.3)[0]:
+            return
+        m = self.conn.read()
+        if not (isinstance(m, list) and len(m) == 4 and m[0] == "pmessage" and m[1] == "ch*"):
+            self.fail(f"a listener got {m!r}")
+            return
+        self.heard[-1].append((m[2], m[3]))
+
     def step(self):
+        if self.kind == "listener":
+            self.listen()
+            return
         if self.db != 0:  # left in another database by a relayed EXEC with SELECT
             if isinstance(self.conn.call("SELECT", "0"), ReplyError):
                 return
@@ -471,7 +495,9 @@ class Client(threading.Thread):
                 return
             if not isinstance(got, int):
                 self.fail(f"PUBLISH: {got!r}")
-            elif got >= 1 and not any(
+                return
+            self.published.append(t)
+            if got >= 1 and not any(
                     p[:1] == ["message"] and p[-1] == t for p in self.conn.pushes[n_before:]):  # fmt: skip
                 # unless the node skipped the entry installing a snapshot (never delivered:
                 # docs/cluster.md "Never twice"; its reply then waited its bound)
@@ -508,6 +534,32 @@ class Client(threading.Thread):
             self.conn.close()
 
 
+def check_order(clients):
+    """What the listeners heard: one channel's messages in the log's order, none twice. A
+    PUBLISH acknowledged before its publisher sent the next is before it in the log, so on one
+    listener connection the acknowledged ones come in the order they were sent (one the
+    publisher could not know the outcome of may land anywhere after; a snapshot install may
+    skip some: never reorder or repeat them). Returns the violations and the messages heard."""
+    order = {f"ch{cl.idx}": {t: i for i, t in enumerate(cl.published)} for cl in clients}
+    bad, heard = [], 0
+    for cl in clients:
+        for k, conn in enumerate(cl.heard):
+            heard += len(conn)
+            seen, last = set(), {}
+            for ch, msg in conn:
+                if (ch, msg) in seen:
+                    bad.append(f"listener {cl.idx} connection {k}: {msg} on {ch} twice")
+                seen.add((ch, msg))
+                at = order.get(ch, {}).get(msg)
+                if at is None:
+                    continue
+                if at <= last.get(ch, -1):
+                    bad.append(f"listener {cl.idx} connection {k}: {msg} on {ch} after a "
+                               f"message published after it")  # fmt: skip
+                last[ch] = at
+    return bad, heard
+
+
 def _run(c, seed, fault, heal):
     """Clients on every node for SECONDS while `fault(rng, leader)` strikes every ~1 s (it
     returns a label and the ids of nodes it killed); `heal()` undoes what is left; then the
@@ -515,7 +567,7 @@ def _run(c, seed, fault, heal):
     rng = random.Random(seed)
     c.wait_leader()
     stop = threading.Event()
-    clients = [Client(c, i, seed * 100 + i, stop) for i in range(12)]
+    clients = [Client(c, i, seed * 100 + i, stop) for i in range(14)]
     for cl in clients:
         cl.start()
     caused = set()  # nodes this test killed (their exit is expected)
@@ -558,12 +610,14 @@ def _run(c, seed, fault, heal):
         c.wait_leader()
         errors = [e for cl in clients for e in cl.errors]
         assert not errors, f"seed {seed}, faults {faults}:\n" + "\n".join(errors[:20])
+        bad, heard = check_order(clients)
+        assert not bad, f"seed {seed}, faults {faults}:\n" + "\n".join(bad[:20])
         ok = sum(cl.n_ok for cl in clients)
         print(f"faults {faults}; {ok} writes acknowledged; "
               f"{sum(cl.n_broken for cl in clients)} connections lost; "
               f"{sum(cl.lost_to_install for cl in clients)} own messages skipped by a "
               f"snapshot install; {sum(len(cl.delivered) for cl in clients)} stream entries "
-              f"delivered to a group")  # fmt: skip
+              f"delivered to a group; {heard} messages heard by listeners")  # fmt: skip
         assert ok > 50, "too few acknowledged writes to mean anything"
         # every key ends with a value its client may have left there
         r = c.wait_leader().client(timeout=10)
@@ -577,6 +631,23 @@ def _run(c, seed, fault, heal):
         check_alive()
     finally:
         stop.set()
+
+
+def test_check_order_catches_reordered_and_repeated_messages():
+    """The listeners' check (check_order) on made-up runs: a message heard after one its
+    publisher sent later, or twice on one connection, is caught; one whose outcome its publisher
+    never knew may come anywhere, and each connection is checked on its own."""
+    pub = Client.__new__(Client)
+    pub.idx, pub.published, pub.heard = 1, ["c1-1", "c1-2", "c1-4"], []
+    lis = Client.__new__(Client)
+    lis.idx, lis.published = 2, []
+    ok = [("ch1", "c1-1"), ("ch1", "c1-3"), ("ch1", "c1-2"), ("ch1", "c1-4")]
+    lis.heard = [ok, [("ch1", "c1-2"), ("ch1", "c1-4")]]
+    assert check_order([pub, lis]) == ([], 6)
+    lis.heard = [ok, [("ch1", "c1-2"), ("ch1", "c1-1")]]
+    assert len(check_order([pub, lis])[0]) == 1
+    lis.heard = [[("ch1", "c1-3"), ("ch1", "c1-3")]]
+    assert len(check_order([pub, lis])[0]) == 1
 
 
 def _seed():
