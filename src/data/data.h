@@ -553,6 +553,13 @@ int data_select(data_store *ds, long long db);
 int data_selected(const data_store *ds);
 void data_db_sizes(data_store *ds, int db, uint64_t *keys, uint64_t *expires);
 
+/* The dataset as one Redis 7.0 RDB file (rdb.c): aux holds naux/2 auxiliary fields (name,
+ * value, ...), libs the function libraries' code, then the keys of every database (with_keys
+ * 0: none, `REPLCONF rdb-filter-only functions`), keys expired at now_ms left out. Returns the
+ * malloc'd bytes and their length in *len. */
+char *data_rdb(data_store *ds, int64_t now_ms, const data_arg *aux, size_t naux,
+               const data_arg *libs, size_t nlibs, int with_keys, size_t *len);
+
 /* A 128-bit digest of the dataset (32 hex characters + NUL; all zeros when empty): equal on
  * two replicas iff they hold the same data, whatever their tables' layouts (digest.c). */
 void data_digest(const data_store *ds, char out[33]);

@@ -129,6 +129,9 @@ void script_set_prelude_fast(script_engine *se, int on);
 
 /* EVAL / EVALSHA / FCALL (after an ACL_AS prefix): a call that may run a prelude. */
 int script_is_call(int argc, const data_arg *argv);
+/* The function libraries' code, sorted by library name, in a malloc'd array *out (free it):
+ * the bytes stay valid until the libraries change. Returns how many. */
+size_t script_library_codes(script_engine *se, data_arg **out);
 
 /* Is the script such a call runs in this node's cache (EVAL: its body; EVALSHA: its SHA1)?
  * FCALL: 0 (the function library is replicated state: a follower runs an FCALL's prelude only

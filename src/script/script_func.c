@@ -568,6 +568,28 @@ static sstr *lib_names(lua_State *L, int li, size_t *count)
     return v;
 }
 
+size_t script_library_codes(script_engine *se, data_arg **out)
+{
+    lua_State *L = se->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, se->ref_libs);
+    int li = lua_gettop(L);
+    size_t n;
+    sstr *names = lib_names(L, li, &n);
+    data_arg *v = malloc((n ? n : 1) * sizeof(*v));
+    SYN_ASSERT(v != NULL);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushlstring(L, names[i].p, names[i].n);
+        lua_rawget(L, li);
+        lua_getfield(L, -1, "code");
+        v[i].ptr = lua_tolstring(L, -1, &v[i].len); /* referenced by the library table */
+        lua_pop(L, 2);
+    }
+    free(names);
+    lua_pop(L, 1);
+    *out = v;
+    return n;
+}
+
 static void put32(luaL_Buffer *b, uint32_t v)
 {
     char c[4] = {(char)(v >> 24), (char)(v >> 16), (char)(v >> 8), (char)v};

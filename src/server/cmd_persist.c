@@ -154,11 +154,74 @@ void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv)
                        "[node-id] on the leader");
 }
 
+/* SYNC after REPLCONF rdb-only 1 (redis-cli --rdb, --functions-rdb): this node's data as one
+ * Redis RDB file (data/rdb.c), sent as SYNC's bulk payload, then the connection closes, as
+ * Redis's rdb-only transfer. Built on the event loop from the node's applied state (as a stale
+ * read: a follower's may be behind the leader's). A replica's SYNC / PSYNC (no rdb-only) is
+ * refused: synod has no Redis replication stream. */
+static void rdb_transfer(server *s, client *c)
+{
+    char ctime[24], mem[24];
+    data_arg aux[10] = {
+        {"redis-ver", 9},
+        {SRV_REDIS_VERSION, strlen(SRV_REDIS_VERSION)},
+        {"redis-bits", 10},
+        {"64", 2},
+        {"ctime", 5},
+        {ctime, (size_t)snprintf(ctime, sizeof(ctime), "%lld", (long long)(srv_now_ms() / 1000))},
+        {"used-mem", 8},
+        {mem, (size_t)snprintf(mem, sizeof(mem), "%llu", srv_used_memory(s))},
+        {"aof-base", 8},
+        {"0", 1},
+    };
+    data_arg *libs;
+    size_t nlibs = script_library_codes(s->se, &libs);
+    size_t len;
+    char *rdb = data_rdb(s->ds, srv_now_ms(), aux, 10, libs, nlibs, !c->rdb_functions_only, &len);
+    free(libs);
+    char head[32];
+    int hl = snprintf(head, sizeof(head), "$%zu\r\n", len);
+    SRV_REPLY(c, resp_buf_append(&c->out, head, (size_t)hl); resp_buf_append(&c->out, rdb, len));
+    free(rdb);
+    syn_log(SYN_LOG_INFO, "RDB of %zu bytes sent to client id=%llu%s (SYNC, rdb-only)", len,
+            (unsigned long long)c->id, c->rdb_functions_only ? ", functions only" : "");
+    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+}
+
 void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)
 {
-    (void)s, (void)argc, (void)argv;
+    if (arg_is(&argv[0], "replconf") && argc == 3 && arg_is(&argv[1], "rdb-only")) {
+        if (!arg_is(&argv[2], "0") && !arg_is(&argv[2], "1")) {
+            srv_reply_error(c, "ERR rdb-only value must be 0 or 1");
+            return;
+        }
+        c->rdb_only = arg_is(&argv[2], "1");
+        srv_reply_status(c, "OK");
+        return;
+    }
+    if (arg_is(&argv[0], "replconf") && argc == 3 && arg_is(&argv[1], "rdb-filter-only")) {
+        if (argv[2].len && !arg_is(&argv[2], "functions")) {
+            srv_reply_errorf(c, "ERR Unsupported rdb-filter-only option: %.*s",
+                             (int)(argv[2].len > 64 ? 64 : argv[2].len), argv[2].ptr);
+            return;
+        }
+        c->rdb_functions_only = argv[2].len != 0;
+        srv_reply_status(c, "OK");
+        return;
+    }
+    if (arg_is(&argv[0], "replconf") && argc == 3 &&
+        (arg_is(&argv[1], "capa") || arg_is(&argv[1], "listening-port") ||
+         arg_is(&argv[1], "ip-address"))) {
+        srv_reply_status(c, "OK"); /* what a replica says of itself: nothing follows from it */
+        return;
+    }
+    if (arg_is(&argv[0], "sync") && c->rdb_only) {
+        rdb_transfer(s, c);
+        return;
+    }
     srv_reply_error(c, "ERR synod has no Redis replication stream (SYNC, PSYNC, REPLCONF): its "
-                       "replicas are Raft members; BGSAVE writes a snapshot of this node");
+                       "replicas are Raft members; BGSAVE writes a snapshot of this node; "
+                       "redis-cli --rdb (REPLCONF rdb-only 1, then SYNC) gets an RDB file");
 }
 
 void srv_cmd_asking(server *s, client *c, int argc, const data_arg *argv)

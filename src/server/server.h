@@ -127,6 +127,9 @@ struct client {
      * follower sent it for the requests behind it); NULL = none */
     char *relay_refused;
     bool pause_held; /* its next request waits for CLIENT PAUSE to end (INFO blocked_clients) */
+    /* REPLCONF rdb-only 1 (redis-cli --rdb): its SYNC gets an RDB file, then the connection
+     * closes (cmd_persist.c); rdb-filter-only functions: without keys */
+    bool rdb_only, rdb_functions_only;
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */

@@ -800,6 +800,63 @@ static void corrupted_payloads_rejected(void **state)
     data_destroy(src);
 }
 
+/* data_rdb (rdb.c): a one-key dataset byte for byte, as Redis 7.0 writes it (magic, an aux
+ * field, database 0's SELECTDB and RESIZEDB, the key, EOF and the CRC-64 of all before it);
+ * then expired keys left out, the expiry opcode, a second database, functions only. */
+static void rdb_file_layout(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    rec_run(ds, "SET a 1", NULL);
+    data_arg aux[2] = {{"x", 1}, {"y", 1}};
+    size_t len;
+    unsigned char *p = (unsigned char *)data_rdb(ds, t_now_ms, aux, 2, NULL, 0, 1, &len);
+    static const unsigned char want[] = {
+        'R', 'E',  'D',  'I',  'S',  '0',  '0', '1',  '0', 0xFA, 0x01, 'x', 0x01,
+        'y', 0xFE, 0x00, 0xFB, 0x01, 0x00, 0,   0x01, 'a', 0xC0, 0x01, 0xFF}; /* then the CRC: "1"
+                                                                                 is an RDB int8 */
+    assert_int_equal(len, sizeof want + 8);
+    assert_memory_equal(p, want, sizeof want);
+    uint64_t crc = crc64_jones(0, p, sizeof want);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(p[sizeof want + i], (unsigned char)(crc >> (8 * i)));
+    free(p);
+
+    rec_run(ds, "SET b hello PX 100000", NULL);
+    rec_run(ds, "SET gone x PX 100", NULL);
+    (void)data_select(ds, 2);
+    rec_run(ds, "SET c d", NULL);
+    (void)data_select(ds, 0);
+    data_arg lib = {"#!lua name=l\n", 13}; /* the code is the script engine's: bytes here */
+    p = (unsigned char *)data_rdb(ds, t_now_ms + 1000, NULL, 0, &lib, 1, 1, &len);
+    assert_memory_equal(p, "REDIS0010\xF5", 10); /* the library right after the magic */
+    assert_memory_equal(p + 11, lib.ptr, lib.len);
+    const unsigned char *db0 = p + 11 + lib.len;
+    /* database 0: two live keys, one with an expiry ("gone" expired at now: left out) */
+    static const unsigned char head0[] = {0xFE, 0x00, 0xFB, 0x02, 0x01};
+    assert_memory_equal(db0, head0, sizeof head0);
+    int saw_gone = 0, saw_expiry = 0, saw_db2 = 0;
+    for (size_t i = 0; i + 4 <= len; i++) {
+        saw_gone |= memcmp(p + i, "gone", 4) == 0;
+        saw_expiry |= p[i] == 0xFC && i + 9 < len &&
+                      (int64_t)(p[i + 1] | (uint64_t)p[i + 2] << 8 | (uint64_t)p[i + 3] << 16 |
+                                (uint64_t)p[i + 4] << 24 | (uint64_t)p[i + 5] << 32 |
+                                (uint64_t)p[i + 6] << 40) == t_now_ms + 100000;
+        saw_db2 |= p[i] == 0xFE && p[i + 1] == 0x02 && p[i + 2] == 0xFB && p[i + 3] == 0x01;
+    }
+    assert_false(saw_gone);
+    assert_true(saw_expiry);
+    assert_true(saw_db2);
+    assert_int_equal(p[len - 9], 0xFF);
+    free(p);
+
+    p = (unsigned char *)data_rdb(ds, t_now_ms, NULL, 0, &lib, 1, 0, &len); /* functions only */
+    assert_int_equal(len, 9 + 1 + 1 + lib.len + 1 + 8);
+    assert_int_equal(p[9 + 2 + lib.len], 0xFF);
+    free(p);
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -807,7 +864,7 @@ int main(void)
         cmocka_unit_test(round_trip_every_encoding),   cmocka_unit_test(handmade_payloads),
         cmocka_unit_test(restore_semantics),           cmocka_unit_test(stream_round_trip),
         cmocka_unit_test(stream_redis_payloads),       cmocka_unit_test(stream_bad_payloads),
-        cmocka_unit_test(corrupted_payloads_rejected),
+        cmocka_unit_test(corrupted_payloads_rejected), cmocka_unit_test(rdb_file_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -736,9 +736,12 @@ def test_client_kill_filters_spare_others(pair, connect):
 def test_replication_stream_commands_are_refused_clearly(pair):
     """REPLICAOF host port, SYNC, PSYNC, REPLCONF and FAILOVER would start or serve Redis
     replication, which synod does not have: an error that says what to use instead (Redis
-    itself would connect, stream an RDB, or fail for want of replicas)."""
+    itself would connect, stream an RDB, or fail for want of replicas). What a replica says
+    of itself (REPLCONF listening-port, capa) is taken, and SYNC after REPLCONF rdb-only 1
+    sends an RDB file (redis-cli --rdb: test_tools.py)."""
+    assert pair.tgt.call("REPLCONF", "listening-port", "1") == b"+OK\r\n"
     for args in [("REPLICAOF", "127.0.0.1", "6379"), ("SYNC",), ("PSYNC", "?", "-1"),
-                 ("REPLCONF", "listening-port", "1"), ("FAILOVER",)]:
+                 ("REPLCONF", "getack", "*"), ("FAILOVER",)]:
         t = parse(pair.tgt.call(*args))
         assert t[0] == "error", (args, t)
         msg = t[1].decode()
