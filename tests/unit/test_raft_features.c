@@ -719,6 +719,17 @@ static void test_lease_stays_off_after_transfer_timeout(void **state)
     assert_int_equal(raft_step(fx_node_of(&f, 3)->r, &held_vote), 0);
     fx_flush(&f);
     assert_int_equal(fx_status(&f, 2).role, RAFT_LEADER);
+    /* Only for the rest of THAT term: node 1 leading again, in a later term, serves lease reads
+     * once a round is acknowledged (a flag kept across terms would leave a node that ever
+     * transferred leadership without lease reads for good). */
+    fx_tick(&f, 2);
+    assert_int_equal(raft_transfer_leader(fx_node_of(&f, 2)->r, 1), 0);
+    fx_flush(&f);
+    assert_int_equal(fx_status(&f, 1).role, RAFT_LEADER);
+    assert_true(fx_status(&f, 1).term > s1.term);
+    fx_tick(&f, 3);
+    assert_true(fx_status(&f, 1).lease_valid);
+    assert_int_equal(raft_read_lease(r1, 2), 0);
     fx_destroy(&f);
 }
 
@@ -798,13 +809,14 @@ static void test_read_index_needs_a_later_round(void **state)
 
 /* TimeoutNow goes only to a target that holds the leader's whole log: one entry behind, it would
  * campaign with a shorter log than the leader's and lose (the leader's lease already given up).
- * An acknowledgement of all but the last entry must not trigger it. */
+ * An acknowledgement of all but the last entry must not trigger it, also when that is all the
+ * leader committed (the appends to 2 are dropped too: the last entry is not committed). */
 static uint64_t n_timeout_now;
 static bool count_timeout_now_drop_to_3(fx *f, raft_message *m)
 {
     (void)f;
     if (m->type == RAFT_MSG_TIMEOUT_NOW) n_timeout_now++;
-    return m->to != 3;
+    return m->to != 3 && m->to != 2;
 }
 
 static void test_transfer_waits_for_last_entry(void **state)
@@ -820,6 +832,7 @@ static void test_transfer_waits_for_last_entry(void **state)
     fx_propose(&f, 1, "x", NULL);
     raft *r1 = fx_node_of(&f, 1)->r;
     raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(s1.commit, s1.last_index - 1);
     assert_int_equal(raft_transfer_leader(r1, 3), 0);
     fx_flush(&f);
     raft_message ack = {.type = RAFT_MSG_APPEND_RESP,
@@ -832,6 +845,10 @@ static void test_transfer_waits_for_last_entry(void **state)
     assert_int_equal(n_timeout_now, 0);
     ack.index = s1.last_index;
     assert_int_equal(raft_step(r1, &ack), 0);
+    fx_flush(&f);
+    assert_int_equal(n_timeout_now, 1);
+    /* asked again for the same target: the transfer goes on, TimeoutNow is not sent twice */
+    assert_int_equal(raft_transfer_leader(r1, 3), 0);
     fx_flush(&f);
     assert_int_equal(n_timeout_now, 1);
     f.filter = NULL;

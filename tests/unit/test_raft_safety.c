@@ -904,6 +904,106 @@ static void test_candidate_rejected_by_majority_becomes_follower(void **state)
     raft_destroy(r);
 }
 
+/* Ticks until the node becomes a pre-candidate, handling every Ready without persisting. */
+static void pre_campaign(raft *r, uint64_t *li, uint64_t *lt)
+{
+    raft_status st;
+    for (int i = 0; i < 40; i++) {
+        raft_status_get(r, &st);
+        if (st.role == RAFT_PRE_CANDIDATE) return;
+        raft_tick(r);
+        while (raft_has_ready(r))
+            ready_no_persist(r, li, lt);
+    }
+}
+
+/* A granted PRE-vote is not a vote (§9.6): it records nothing on the granting node, which may
+ * then vote for someone else in that term. Node 1 wins its pre-vote with 2's grant and becomes
+ * a candidate of term 1; 3's grant of the pre-vote arrives late (it carries term 1, the term 1
+ * now campaigns in). Counted as a vote it would make 1 leader of term 1 with no real vote but
+ * its own, while 2 and 3 may elect another node in term 1: two leaders in one term. */
+static void test_late_prevote_grant_is_not_a_vote(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    pre_campaign(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_PRE_CANDIDATE);
+    assert_int_equal(st.term, 0);
+    raft_message g = {.type = RAFT_MSG_PRE_VOTE_RESP, .from = 2, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &g), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_CANDIDATE);
+    assert_int_equal(st.term, 1);
+    g.from = 3; /* the late pre-vote grant */
+    assert_int_equal(raft_step(r, &g), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_CANDIDATE);
+    /* a real vote wins */
+    raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 3, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &v), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
+/* A pre-vote refused by a node of a higher term makes the pre-candidate adopt that term (as any
+ * message of a higher term does, except a pre-vote request and a granted pre-vote response,
+ * which carry a term nobody is in yet): it must campaign above that term to be heard at all. */
+static void test_rejected_prevote_of_higher_term_adopted(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    pre_campaign(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_PRE_CANDIDATE);
+    raft_message no = {
+        .type = RAFT_MSG_PRE_VOTE_RESP, .from = 2, .to = 1, .term = 5, .reject = true};
+    assert_int_equal(raft_step(r, &no), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.term, 5);
+    assert_int_equal(st.role, RAFT_FOLLOWER);
+    assert_int_equal(st.vote, 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
+/* A node restarted with lease reads refuses votes for its first election_tick ticks (raft.h,
+ * lease_reads): it may have acknowledged a heartbeat round of the current leader just before it
+ * went down, and that leader's lease counts on its vote until election_tick after that round.
+ * Granting at once would let a candidate win while the old leader still serves lease reads. */
+static void test_restarted_node_refuses_votes_for_an_election_timeout(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    c.lease_reads = true;
+    c.hard_state.term = 1;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_message v = {.type = RAFT_MSG_VOTE, .from = 3, .to = 2, .term = 2};
+    uint32_t granted_at = 0;
+    for (uint32_t t = 0; t <= 2 * c.election_tick && granted_at == 0; t++) {
+        if (t > 0) raft_tick(r);
+        assert_int_equal(raft_step(r, &v), 0);
+        while (raft_has_ready(r))
+            if (ready_count_grants(r, 3) > 0) granted_at = t;
+        if (granted_at == 0) assert_int_equal(raft_term_of(r), 1); /* ignored, not adopted */
+    }
+    assert_int_equal(granted_at, c.election_tick);
+    raft_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -924,6 +1024,9 @@ int main(void)
         cmocka_unit_test(test_no_campaign_with_committed_unapplied_change),
         cmocka_unit_test(test_vote_repeated_to_same_candidate),
         cmocka_unit_test(test_candidate_rejected_by_majority_becomes_follower),
+        cmocka_unit_test(test_late_prevote_grant_is_not_a_vote),
+        cmocka_unit_test(test_rejected_prevote_of_higher_term_adopted),
+        cmocka_unit_test(test_restarted_node_refuses_votes_for_an_election_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
