@@ -945,6 +945,77 @@ static void test_lost_snapshot_answer_found_by_heartbeat(void **state)
     fx_destroy(&f);
 }
 
+/* A transfer whose target is removed by a change that applies meanwhile is aborted (proposals
+ * are refused while a transfer runs: otherwise they would be until the transfer timed out). The
+ * removal of 3 is proposed while 3 cannot hear the leader, the transfer to 3 starts (3 lags: no
+ * TimeoutNow yet), and the removal commits through 2. */
+static bool drop_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    return m->to != 3;
+}
+
+static void test_transfer_to_removed_node_aborted(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    raft *r1 = fx_node_of(&f, 1)->r;
+    f.filter = drop_to_3;
+    fx_isolate(&f, 2); /* the removal does not commit before the transfer starts */
+    raft_conf_change cc = {.type = RAFT_CC_REMOVE, .node = 3};
+    assert_int_equal(raft_propose_conf_change(r1, &cc, NULL), 0);
+    fx_flush(&f);
+    assert_int_equal(raft_transfer_leader(r1, 3), 0);
+    assert_true(fx_status(&f, 1).transferring);
+    fx_heal(&f);
+    fx_tick(&f, 2); /* 2 gets the removal: it commits and applies */
+    raft_status s1 = fx_status(&f, 1);
+    assert_int_equal(s1.config.n_voters, 2);
+    assert_int_equal(s1.role, RAFT_LEADER);
+    assert_false(s1.transferring);
+    assert_int_equal(fx_propose(&f, 1, "after", NULL), 0);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
+/* A restarted node re-applies its committed entries from storage; until it has, it does not
+ * know its configuration (a change may be among them) and does not campaign, even when told to
+ * (TimeoutNow). Here the log holds "add 4" (committed): applied, the node counts votes among 4
+ * voters, not the bootstrap 3. */
+static void test_restarted_node_applies_changes_before_campaigning(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    fx_init(&f, 3, 0, 1, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    raft_conf_change cc = {.type = RAFT_CC_ADD_VOTER, .node = 4};
+    assert_int_equal(raft_propose_conf_change(fx_node_of(&f, 1)->r, &cc, NULL), 0);
+    fx_tick(&f, 2);
+    fx_propose(&f, 1, "x", NULL);
+    fx_tick(&f, 1);
+    assert_int_equal(fx_status(&f, 3).config.n_voters, 4);
+    assert_true(fx_status(&f, 3).commit >= 3);
+    fx_crash(&f, 3);
+    fx_restart(&f, 3);
+    raft_status s3 = fx_status(&f, 3);
+    assert_int_equal(s3.config.n_voters, 3); /* bootstrap: the change is not applied yet */
+    assert_true(s3.applied < s3.commit);
+    raft_message tn = {.type = RAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 3, .term = s3.term};
+    assert_int_equal(raft_step(fx_node_of(&f, 3)->r, &tn), 0);
+    s3 = fx_status(&f, 3);
+    assert_int_equal(s3.role, RAFT_FOLLOWER);
+    assert_int_equal(s3.term, fx_status(&f, 1).term);
+    fx_flush(&f); /* applies */
+    assert_int_equal(fx_status(&f, 3).config.n_voters, 4);
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -969,6 +1040,8 @@ int main(void)
         cmocka_unit_test(test_acked_append_frees_its_slot),
         cmocka_unit_test(test_unreachable_reopens_full_window),
         cmocka_unit_test(test_lost_snapshot_answer_found_by_heartbeat),
+        cmocka_unit_test(test_transfer_to_removed_node_aborted),
+        cmocka_unit_test(test_restarted_node_applies_changes_before_campaigning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1004,6 +1004,164 @@ static void test_restarted_node_refuses_votes_for_an_election_timeout(void **sta
     raft_destroy(r);
 }
 
+/* Membership bounds (raft_membership: at most RAFT_MAX_MEMBERS ids in all, a voter always left):
+ * a leader with 16 members refuses a 17th, as voter or learner, and refuses to remove the last
+ * voter (itself) - the change would not fit, so it is -RAFT_EINVAL and nothing is appended. */
+static void test_conf_change_bounds(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.members.n_voters = 1;
+    c.members.n_learners = RAFT_MAX_MEMBERS - 1;
+    for (uint32_t i = 0; i < c.members.n_learners; i++)
+        c.members.learners[i] = 2 + i;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    campaign(r, &li, &lt);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    assert_int_equal(st.commit, st.last_index); /* the no-op: sole voter */
+    uint64_t last = st.last_index;
+    raft_conf_change cc = {.type = RAFT_CC_REMOVE, .node = 1};
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), -RAFT_EINVAL);
+    cc = (raft_conf_change){.type = RAFT_CC_ADD_VOTER, .node = 100};
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), -RAFT_EINVAL);
+    cc.type = RAFT_CC_ADD_LEARNER;
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), -RAFT_EINVAL);
+    raft_status_get(r, &st);
+    assert_int_equal(st.last_index, last);
+    /* a learner removed, the 16th member fits again */
+    cc = (raft_conf_change){.type = RAFT_CC_REMOVE, .node = 16};
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    cc = (raft_conf_change){.type = RAFT_CC_ADD_VOTER, .node = 100};
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.config.n_voters, 2);
+    assert_int_equal(st.config.n_learners, RAFT_MAX_MEMBERS - 2);
+    raft_destroy(r);
+}
+
+/* A removal that shrinks the quorum commits what the smaller quorum already holds as soon as
+ * the leader applies it, not at the next acknowledgement (which may never come). Voters
+ * {1,2,3,4}, leader 1: R = "remove 4" (index 2) and X (index 3) are held by 1 and 2, node 3 holds
+ * R only, 4 is down. R commits (3 of 4); X has 2 of 4, and 2 of {1,2,3} once R applies. */
+static void test_removal_commits_with_the_smaller_quorum(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.members.n_voters = 4;
+    c.members.voters[3] = 4;
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    campaign(r, &li, &lt);
+    raft_message m = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    m.from = 3;
+    assert_int_equal(raft_step(r, &m), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    m.from = 3;
+    assert_int_equal(raft_step(r, &m), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_conf_change cc = {.type = RAFT_CC_REMOVE, .node = 4};
+    uint64_t ri = 0, xi = 0;
+    assert_int_equal(raft_propose_conf_change(r, &cc, &ri), 0);
+    assert_int_equal(raft_propose(r, "x", 1, &xi), 0);
+    assert_int_equal(xi, ri + 1);
+    ready_no_persist(r, &li, &lt); /* the leader's own copies: durable */
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = xi};
+    assert_int_equal(raft_step(r, &m), 0);
+    m.from = 3, m.index = ri;
+    assert_int_equal(raft_step(r, &m), 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, ri);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.config.n_voters, 3);
+    assert_int_equal(st.commit, xi);
+    raft_destroy(r);
+}
+
+/* One unapplied configuration change at a time (raft_membership.c), also for a change a new
+ * leader inherited: node 1 holds "add learner 4" (index 1) from the leader of term 1 and wins
+ * term 2. When its no-op commits, the change commits with it but is not applied before the next
+ * Ready; a change proposed in between is refused (-RAFT_EBUSY), and accepted once it applied. */
+static void test_inherited_change_applies_before_another(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    uint8_t add4[9] = {RAFT_CC_ADD_LEARNER, 4};
+    raft_entry e = {.index = 1, .term = 1, .type = RAFT_ENTRY_CONF_CHANGE, .data = add4, .len = 9};
+    raft_message a = {
+        .type = RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 1, .entries = &e, .n_entries = 1};
+    assert_int_equal(raft_step(r, &a), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    for (uint32_t t = 0; t < 2 * c.election_tick && raft_term_of(r) == 1; t++) {
+        raft_tick(r);
+        while (raft_has_ready(r))
+            ready_no_persist(r, &li, &lt);
+    }
+    assert_int_equal(raft_term_of(r), 2);
+    raft_message m = {.type = RAFT_MSG_VOTE_RESP, .from = 3, .to = 1, .term = 2};
+    assert_int_equal(raft_step(r, &m), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    assert_int_equal(st.last_index, 2); /* the no-op */
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP, .from = 3, .to = 1, .term = 2, .index = 2};
+    assert_int_equal(raft_step(r, &m), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 2);
+    assert_int_equal(st.applied, 0);
+    raft_conf_change cc = {.type = RAFT_CC_ADD_LEARNER, .node = 5};
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), -RAFT_EBUSY);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status_get(r, &st);
+    assert_int_equal(st.config.n_learners, 1);
+    assert_int_equal(raft_propose_conf_change(r, &cc, NULL), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
+/* The majority question counts each voter once, however often a set names it (a vote recorded
+ * twice, an id repeated): one voter of three named three times is not a quorum. */
+static void test_quorum_counts_each_voter_once(void **state)
+{
+    (void)state;
+    raft_membership m = {.n_voters = 3, .voters = {1, 2, 3}};
+    raft_majority q;
+    raft_majority_init(&q, &m);
+    const raft_id same[3] = {2, 2, 2};
+    assert_false(raft_majority_is_quorum(&q, same, 3));
+    assert_int_equal(raft_majority_vote(&q, same, 3, NULL, 0), RAFT_VOTE_PENDING);
+    const raft_id two[4] = {3, 1, 3, 1};
+    assert_true(raft_majority_is_quorum(&q, two, 4));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1027,6 +1185,10 @@ int main(void)
         cmocka_unit_test(test_late_prevote_grant_is_not_a_vote),
         cmocka_unit_test(test_rejected_prevote_of_higher_term_adopted),
         cmocka_unit_test(test_restarted_node_refuses_votes_for_an_election_timeout),
+        cmocka_unit_test(test_conf_change_bounds),
+        cmocka_unit_test(test_removal_commits_with_the_smaller_quorum),
+        cmocka_unit_test(test_inherited_change_applies_before_another),
+        cmocka_unit_test(test_quorum_counts_each_voter_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
