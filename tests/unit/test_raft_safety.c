@@ -1147,6 +1147,130 @@ static void test_inherited_change_applies_before_another(void **state)
     raft_destroy(r);
 }
 
+/* What drain() saw in the Readies it handled. */
+static raft_read_state seen_reads[16];
+static size_t n_seen_reads;
+static uint64_t seen_hb_ctx;         /* ctx of the last HEARTBEAT to node 2 */
+static int64_t seen_read_index_resp; /* index of the last READ_INDEX_RESP, -1 if none */
+static int seen_appends_to_2;        /* APPENDs to node 2 */
+static uint64_t seen_append_index;   /* prev index of the last of them */
+
+/* Handles every Ready of r (no async persistence), noting read states and messages. */
+static void drain(raft *r)
+{
+    while (raft_has_ready(r)) {
+        raft_ready rd;
+        raft_ready_get(r, &rd);
+        for (size_t i = 0; i < rd.n_messages; i++) {
+            const raft_message *m = &rd.messages[i];
+            if (m->type == RAFT_MSG_HEARTBEAT && m->to == 2) seen_hb_ctx = m->ctx;
+            if (m->type == RAFT_MSG_READ_INDEX_RESP && !m->reject)
+                seen_read_index_resp = (int64_t)m->index;
+            if (m->type == RAFT_MSG_APPEND && m->to == 2) {
+                seen_appends_to_2++;
+                seen_append_index = m->index;
+            }
+        }
+        for (size_t i = 0; i < rd.n_read_states && n_seen_reads < 16; i++)
+            seen_reads[n_seen_reads++] = rd.read_states[i];
+        raft_advance(r, &rd);
+    }
+}
+
+/* Node 1 of voters {1,2,3} becomes leader of term 1 with node 2's vote and commits its no-op. */
+static raft *lead_three(raft_config c)
+{
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    for (int i = 0; i < 40 && raft_term_of(r) == 0; i++) {
+        raft_tick(r);
+        drain(r);
+    }
+    raft_message m = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    drain(r);
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    drain(r);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    assert_int_equal(st.applied, 1);
+    return r;
+}
+
+/* The read index is the leader's COMMIT index when the read came (§6.4 step 1), not what it has
+ * applied: a write committed (and maybe acknowledged by an earlier leader that applied it)
+ * must be visible to a read that starts after. X commits at 2 while the leader has applied 1
+ * (its Ready not taken yet); a ReadIndex read, one forwarded by follower 3 and a lease read
+ * taken then all get read index 2, and the local ones are released once 2 is applied. */
+static void test_read_index_is_commit_not_applied(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.lease_reads = true;
+    raft *r = lead_three(c);
+    n_seen_reads = 0, seen_read_index_resp = -1;
+    raft_tick(r);
+    drain(r);
+    raft_message hb = {
+        .type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 1, .ctx = seen_hb_ctx};
+    assert_int_equal(raft_step(r, &hb), 0); /* the lease holds */
+    uint64_t x = 0;
+    assert_int_equal(raft_propose(r, "x", 1, &x), 0);
+    drain(r);
+    raft_message ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = x};
+    assert_int_equal(raft_step(r, &ack), 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, x);
+    assert_int_equal(st.applied, x - 1);
+    assert_int_equal(raft_read_index(r, 10), 0);
+    raft_message fwd = {.type = RAFT_MSG_READ_INDEX, .from = 3, .to = 1, .term = 1, .ctx = 11};
+    assert_int_equal(raft_step(r, &fwd), 0);
+    assert_int_equal(raft_read_lease(r, 12), 0);
+    drain(r); /* applies x, sends the read round */
+    hb.ctx = seen_hb_ctx;
+    assert_int_equal(raft_step(r, &hb), 0);
+    drain(r);
+    assert_int_equal(seen_read_index_resp, (int64_t)x);
+    assert_int_equal(n_seen_reads, 2);
+    for (size_t i = 0; i < n_seen_reads; i++) {
+        assert_int_equal(seen_reads[i].err, 0);
+        assert_int_equal(seen_reads[i].index, x);
+    }
+    raft_destroy(r);
+}
+
+/* Each read waits for the first heartbeat round sent after it, not for the latest one: read A
+ * goes with round k, read B with round k+1; the acknowledgement of k confirms A at once (under a
+ * steady stream of reads, moving A to every newer round would confirm it never). */
+static void test_read_confirmed_by_its_own_round(void **state)
+{
+    (void)state;
+    raft *r = lead_three(three_voters(1));
+    n_seen_reads = 0;
+    assert_int_equal(raft_read_index(r, 1), 0);
+    drain(r);
+    uint64_t round_a = seen_hb_ctx;
+    assert_int_equal(raft_read_index(r, 2), 0);
+    drain(r);
+    assert_true(seen_hb_ctx > round_a);
+    raft_message hb = {
+        .type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 1, .ctx = round_a};
+    assert_int_equal(raft_step(r, &hb), 0);
+    drain(r);
+    assert_int_equal(n_seen_reads, 1);
+    assert_int_equal(seen_reads[0].ctx, 1);
+    hb.ctx = seen_hb_ctx;
+    assert_int_equal(raft_step(r, &hb), 0);
+    drain(r);
+    assert_int_equal(n_seen_reads, 2);
+    assert_int_equal(seen_reads[1].ctx, 2);
+    raft_destroy(r);
+}
+
 /* The majority question counts each voter once, however often a set names it (a vote recorded
  * twice, an id repeated): one voter of three named three times is not a quorum. */
 static void test_quorum_counts_each_voter_once(void **state)
@@ -1188,6 +1312,8 @@ int main(void)
         cmocka_unit_test(test_conf_change_bounds),
         cmocka_unit_test(test_removal_commits_with_the_smaller_quorum),
         cmocka_unit_test(test_inherited_change_applies_before_another),
+        cmocka_unit_test(test_read_index_is_commit_not_applied),
+        cmocka_unit_test(test_read_confirmed_by_its_own_round),
         cmocka_unit_test(test_quorum_counts_each_voter_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
