@@ -1016,6 +1016,98 @@ static void test_restarted_node_applies_changes_before_campaigning(void **state)
     fx_destroy(&f);
 }
 
+/* A follower restarted in the middle of an InstallSnapshot lost the chunks it had (they were not
+ * a complete snapshot): it refuses the next chunk with offset 0, and the leader starts the
+ * snapshot again from 0 instead of resending where it was (which would be refused forever). */
+static int snaps_to_3;
+static bool drop_snaps_to_3_after_3(fx *f, raft_message *m)
+{
+    (void)f;
+    return !(m->type == RAFT_MSG_SNAPSHOT && m->to == 3 && ++snaps_to_3 > 3);
+}
+
+static void test_snapshot_restarts_when_follower_lost_chunks(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.max_batch_bytes = 100; /* also the chunk size: the snapshot takes many chunks */
+    c.mem_retain_entries = 4;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    char b[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(b, sizeof(b), "value-%d", i);
+        fx_propose(&f, 1, b, NULL);
+    }
+    fx_tick(&f, 1);
+    fx_snapshot(&f, 1);
+    fx_heal(&f);
+    snaps_to_3 = 0;
+    f.filter = drop_snaps_to_3_after_3;
+    fx_tick(&f, 1); /* three chunks arrive, the fourth is lost */
+    assert_true(snaps_to_3 > 3);
+    assert_int_equal(fx_status(&f, 3).snapshot_index, 0);
+    fx_crash(&f, 3);
+    fx_restart(&f, 3);
+    f.filter = NULL;
+    fx_tick(&f, 100); /* the lost chunk is resent on a timeout */
+    raft_status s1 = fx_status(&f, 1), s3 = fx_status(&f, 3);
+    assert_int_equal(s3.snapshot_index, s1.snapshot_index);
+    assert_int_equal(s3.applied, s1.applied);
+    assert_true(fx_applied_find(&f, 3, "value-59") > 0);
+    assert_true(fx_sm_consistent(&f));
+    fx_destroy(&f);
+}
+
+/* A follower that answers heartbeats with a last index BELOW the snapshot being sent to it has
+ * not installed it: the leader keeps waiting for the chunk's answer (resent only on a timeout,
+ * raft_snapshot.c) instead of probing with appends it cannot take, which would restart the
+ * snapshot on every heartbeat. Node 3 holds 1..S-1, the leader compacted up to S; every chunk
+ * to 3 is lost. */
+static int snaps_sent_to_3;
+static bool drop_and_count_snaps_to_3(fx *f, raft_message *m)
+{
+    (void)f;
+    if (m->type == RAFT_MSG_SNAPSHOT && m->to == 3) {
+        snaps_sent_to_3++;
+        return false;
+    }
+    return true;
+}
+
+static void test_snapshot_not_abandoned_below_its_index(void **state)
+{
+    (void)state;
+    fx f;
+    raft_config c = base_cfg();
+    c.mem_retain_entries = 4;
+    fx_init(&f, 3, 0, 0, &c);
+    assert_true(fx_campaign_win(&f, 1));
+    fx_tick(&f, 1);
+    for (int i = 0; i < 10; i++)
+        fx_propose(&f, 1, "x", NULL);
+    fx_tick(&f, 1);
+    fx_isolate(&f, 3);
+    uint64_t s = 0;
+    fx_propose(&f, 1, "last", &s);
+    fx_tick(&f, 1);
+    fx_snapshot(&f, 1);
+    assert_int_equal(fx_status(&f, 1).snapshot_index, s);
+    assert_int_equal(fx_status(&f, 3).last_index, s - 1);
+    snaps_sent_to_3 = 0;
+    f.filter = drop_and_count_snaps_to_3;
+    fx_heal(&f);
+    fx_tick(&f, 1);
+    assert_int_equal(snaps_sent_to_3, 1);
+    fx_tick(&f, 5);
+    assert_int_equal(snaps_sent_to_3, 1);
+    f.filter = NULL;
+    fx_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1042,6 +1134,8 @@ int main(void)
         cmocka_unit_test(test_lost_snapshot_answer_found_by_heartbeat),
         cmocka_unit_test(test_transfer_to_removed_node_aborted),
         cmocka_unit_test(test_restarted_node_applies_changes_before_campaigning),
+        cmocka_unit_test(test_snapshot_restarts_when_follower_lost_chunks),
+        cmocka_unit_test(test_snapshot_not_abandoned_below_its_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

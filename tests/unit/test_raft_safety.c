@@ -979,6 +979,89 @@ static void test_rejected_prevote_of_higher_term_adopted(void **state)
     raft_destroy(r);
 }
 
+/* Steps one message into r, handles every Ready without persisting, and returns the index of
+ * the last APPEND_RESP it sent (-1 if none; reject sets *rejected). */
+static int64_t step_get_append_resp(raft *r, const raft_message *m, bool *rejected)
+{
+    assert_int_equal(raft_step(r, m), 0);
+    int64_t idx = -1;
+    while (raft_has_ready(r)) {
+        raft_ready rd;
+        raft_ready_get(r, &rd);
+        for (size_t i = 0; i < rd.n_messages; i++)
+            if (rd.messages[i].type == RAFT_MSG_APPEND_RESP) {
+                idx = (int64_t)rd.messages[i].index;
+                if (rejected) *rejected = rd.messages[i].reject;
+            }
+        raft_advance(r, &rd);
+    }
+    return idx;
+}
+
+/* A follower acknowledges only what the APPEND matched: prev + its entries (Raft §5.3), never the
+ * rest of its log. Node 2 holds 1..5 from the leader of term 1; the leader of term 2 (whose own
+ * log may differ after 2: its entries 3.. may be of term 2) sends one entry after prev 1 (a
+ * batch bounded by max_batch_bytes). Acknowledging 5 would let that leader count 2 as holding
+ * its entries 3..5, and commit them on copies that differ. */
+static void test_follower_acks_only_matched_prefix(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_entry e[5];
+    for (int i = 0; i < 5; i++)
+        e[i] = (raft_entry){.index = (uint64_t)i + 1, .term = 1, .type = RAFT_ENTRY_NORMAL};
+    raft_message a = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1, .entries = e, .n_entries = 5};
+    assert_int_equal(step_get_append_resp(r, &a, NULL), 5);
+    raft_message b = {.type = RAFT_MSG_APPEND,
+                      .from = 3,
+                      .to = 2,
+                      .term = 2,
+                      .index = 1,
+                      .log_term = 1,
+                      .entries = &e[1],
+                      .n_entries = 1};
+    bool rej = true;
+    assert_int_equal(step_get_append_resp(r, &b, &rej), 2);
+    assert_false(rej);
+    /* an empty APPEND (a probe) matched at 3 acknowledges 3 */
+    b.index = 3, b.n_entries = 0, b.entries = NULL;
+    assert_int_equal(step_get_append_resp(r, &b, &rej), 3);
+    assert_false(rej);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.last_index, 5); /* nothing conflicted: the suffix stays */
+    raft_destroy(r);
+}
+
+/* A heartbeat's commit index is clamped to the follower's own log (raft.h: commit = min(leader
+ * commit, follower match); a peer may be broken or hostile): a follower holding 2 entries that
+ * gets a heartbeat saying 50 commits 2, and nothing past its log. */
+static void test_heartbeat_commit_clamped_to_log(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_entry e[2] = {{.index = 1, .term = 1, .type = RAFT_ENTRY_NORMAL},
+                       {.index = 2, .term = 1, .type = RAFT_ENTRY_NORMAL}};
+    raft_message a = {
+        .type = RAFT_MSG_APPEND, .from = 1, .to = 2, .term = 1, .entries = e, .n_entries = 2};
+    assert_int_equal(step_get_append_resp(r, &a, NULL), 2);
+    raft_message hb = {.type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 1, .commit = 50};
+    assert_int_equal(raft_step(r, &hb), 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 2);
+    assert_int_equal(st.last_index, 2);
+    uint64_t li = 0, lt = 0;
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
 /* A node restarted with lease reads refuses votes for its first election_tick ticks (raft.h,
  * lease_reads): it may have acknowledged a heartbeat round of the current leader just before it
  * went down, and that leader's lease counts on its vote until election_tick after that round.
@@ -1002,6 +1085,91 @@ static void test_restarted_node_refuses_votes_for_an_election_timeout(void **sta
     }
     assert_int_equal(granted_at, c.election_tick);
     raft_destroy(r);
+}
+
+/* Back-pressure (raft.h: proposals beyond max_uncommitted_bytes get -RAFT_EBUSY): a leader whose
+ * followers do not answer accepts proposals up to the bound (one larger than it alone is taken
+ * when nothing is pending) and refuses the next; once they commit, it accepts again. */
+static void test_uncommitted_bytes_bound_proposals(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.pre_vote = false;
+    c.max_uncommitted_bytes = 100;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    campaign(r, &li, &lt);
+    raft_message yes = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &yes), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    uint8_t data[60] = {0};
+    uint64_t idx = 0;
+    assert_int_equal(raft_propose(r, data, 60, &idx), 0);
+    assert_int_equal(raft_propose(r, data, 40, &idx), 0); /* 100: at the bound */
+    assert_int_equal(raft_propose(r, data, 1, NULL), -RAFT_EBUSY);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_message ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = idx};
+    assert_int_equal(raft_step(r, &ack), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, idx);
+    assert_int_equal(raft_propose(r, data, 60, NULL), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
+/* raft_create refuses a restart state that breaks the rules raft.h lists (commit beyond the
+ * stored log, a snapshot beyond it, a last term above the hard state's term) instead of
+ * adjusting it: such a disk image is corrupt or out of order. */
+static void test_create_refuses_inconsistent_restart_state(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    c.hard_state = (raft_hard_state){.term = 2, .vote = 0, .commit = 5};
+    c.last_index = 4;
+    c.last_term = 2;
+    int err = 0;
+    assert_null(raft_create(&c, &err));
+    assert_int_equal(err, -RAFT_EINVAL);
+    c.hard_state.commit = 4;
+    raft *r = raft_create(&c, &err);
+    assert_non_null(r);
+    raft_destroy(r);
+    c.last_term = 3; /* an entry of a term this node never reached */
+    assert_null(raft_create(&c, &err));
+    c.last_term = 2;
+    c.snapshot = (raft_snapshot_meta){.index = 5, .term = 2, .config = c.members};
+    assert_null(raft_create(&c, &err));
+}
+
+/* raft_may_send_early (raft.h, dissertation §10.2.1): only a leader's APPEND, HEARTBEAT,
+ * SNAPSHOT and TIMEOUT_NOW, and only of the term already durable on this node; never a vote, a
+ * response, or anything before any term is durable. */
+static void test_may_send_early_only_in_durable_term(void **state)
+{
+    (void)state;
+    const raft_msg_type early[] = {RAFT_MSG_APPEND, RAFT_MSG_HEARTBEAT, RAFT_MSG_SNAPSHOT,
+                                   RAFT_MSG_TIMEOUT_NOW};
+    for (size_t i = 0; i < sizeof early / sizeof early[0]; i++) {
+        raft_message m = {.type = early[i], .from = 1, .to = 2, .term = 3};
+        assert_true(raft_may_send_early(&m, 3));
+        assert_false(raft_may_send_early(&m, 2)); /* term 3 not durable yet */
+        m.term = 0;
+        assert_false(raft_may_send_early(&m, 0));
+    }
+    for (int t = 1; t <= RAFT_MSG_TYPE_MAX; t++) {
+        raft_message m = {.type = (raft_msg_type)t, .from = 1, .to = 2, .term = 3};
+        bool is_early = false;
+        for (size_t i = 0; i < sizeof early / sizeof early[0]; i++)
+            is_early = is_early || early[i] == m.type;
+        if (!is_early) assert_false(raft_may_send_early(&m, 3));
+    }
 }
 
 /* Membership bounds (raft_membership: at most RAFT_MAX_MEMBERS ids in all, a voter always left):
@@ -1147,6 +1315,58 @@ static void test_inherited_change_applies_before_another(void **state)
     raft_destroy(r);
 }
 
+/* A leader that steps down drops the appends it queued but has not handed out (raft.c
+ * raft_drop_outbox_leader_msgs): they point at its memory log, which the new leader's entries
+ * may overwrite before the next Ready. Leader 1 of term 1 queues appends of X and Y to 2 (an
+ * answer to its probe), then, before its Ready, an APPEND of term 2 from 3 replaces X and Y by
+ * one entry of term 2. The Ready carries no APPEND (and no entry of term 2 under term 1). */
+static void test_deposed_leader_drops_queued_appends(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(1);
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    uint64_t li = 0, lt = 0;
+    campaign(r, &li, &lt);
+    raft_message m = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    assert_int_equal(raft_propose(r, "X", 1, NULL), 0);
+    assert_int_equal(raft_propose(r, "Y", 1, NULL), 0);
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP,
+                       .from = 2,
+                       .to = 1,
+                       .term = 1,
+                       .index = 0,
+                       .reject = true,
+                       .reject_hint = 1};
+    assert_int_equal(raft_step(r, &m), 0); /* the probe went before X and Y: resend from 1 */
+    raft_entry e = {.index = 2, .term = 2, .type = RAFT_ENTRY_NORMAL};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 3,
+                      .to = 1,
+                      .term = 2,
+                      .index = 1,
+                      .log_term = 1,
+                      .entries = &e,
+                      .n_entries = 1};
+    assert_int_equal(raft_step(r, &a), 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_FOLLOWER);
+    assert_int_equal(st.last_index, 2);
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    for (size_t i = 0; i < rd.n_messages; i++)
+        assert_int_not_equal(rd.messages[i].type, RAFT_MSG_APPEND);
+    raft_advance(r, &rd);
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    raft_destroy(r);
+}
+
 /* What drain() saw in the Readies it handled. */
 static raft_read_state seen_reads[16];
 static size_t n_seen_reads;
@@ -1271,6 +1491,171 @@ static void test_read_confirmed_by_its_own_round(void **state)
     raft_destroy(r);
 }
 
+/* Steps one SNAPSHOT chunk into follower r without taking a Ready. */
+static void step_chunk(raft *r, uint64_t offset, const uint8_t *data, uint32_t len, bool done)
+{
+    raft_message m = {.type = RAFT_MSG_SNAPSHOT,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .snap_offset = offset,
+                      .snap_len = len,
+                      .snap_data = data,
+                      .snap_done = done};
+    m.snapshot.index = 10;
+    m.snapshot.term = 1;
+    m.snapshot.config.n_voters = 3;
+    m.snapshot.config.voters[0] = 1, m.snapshot.config.voters[1] = 2;
+    m.snapshot.config.voters[2] = 3;
+    assert_int_equal(raft_step(r, &m), 0);
+}
+
+/* Takes one Ready: the chunk it hands out (offset, or -1 if none) and the SNAPSHOT_RESP it sends
+ * (*resp_offset, *rejected; *resp_offset = -1 if none). */
+static int64_t ready_chunk(raft *r, int64_t *resp_offset, bool *rejected)
+{
+    raft_ready rd;
+    raft_ready_get(r, &rd);
+    int64_t off = rd.snapshot.present ? (int64_t)rd.snapshot.offset : -1;
+    *resp_offset = -1;
+    for (size_t i = 0; i < rd.n_messages; i++)
+        if (rd.messages[i].type == RAFT_MSG_SNAPSHOT_RESP) {
+            *resp_offset = (int64_t)rd.messages[i].snap_offset;
+            *rejected = rd.messages[i].reject;
+        }
+    raft_advance(r, &rd);
+    return off;
+}
+
+/* InstallSnapshot chunks are taken strictly in order and one per Ready (raft.h, step 1: every
+ * chunk but the first starts where the previous one ended): a chunk that skips ahead is refused
+ * with the offset the follower expects, and a second chunk before the first was handed out is
+ * ignored (the leader sends it again) instead of replacing it. */
+static void test_snapshot_chunks_in_order(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    const uint8_t data[12] = "abcdefghijkl";
+    int64_t resp = 0;
+    bool rej = false;
+    step_chunk(r, 0, data, 4, false);
+    step_chunk(r, 4, data + 4, 4, false); /* before the first was handed out: ignored */
+    assert_int_equal(ready_chunk(r, &resp, &rej), 0);
+    assert_int_equal(resp, 4);
+    assert_false(rej);
+    assert_false(raft_has_ready(r));
+    step_chunk(r, 8, data + 8, 4, true); /* skips 4..8 */
+    assert_int_equal(ready_chunk(r, &resp, &rej), -1);
+    assert_int_equal(resp, 4);
+    assert_true(rej);
+    step_chunk(r, 4, data + 4, 4, false);
+    assert_int_equal(ready_chunk(r, &resp, &rej), 4);
+    assert_int_equal(resp, 8);
+    assert_false(rej);
+    step_chunk(r, 8, data + 8, 4, true);
+    assert_int_equal(ready_chunk(r, &resp, &rej), 8);
+    assert_int_equal(resp, 12);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.snapshot_index, 10);
+    assert_int_equal(st.commit, 10);
+    raft_destroy(r);
+}
+
+/* sync_may_wait (raft.h) is only a hint for entries the leader sent with sync_later; a Ready
+ * that also changes the term or the vote must be synced at once (a candidate waits for that
+ * vote). The first APPEND of term 1 carries such entries AND moves the term: no waiting; the
+ * next one, in the same term, may wait. */
+static void test_sync_may_wait_not_with_a_term_change(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_entry e[2] = {{.index = 1, .term = 1, .type = RAFT_ENTRY_NORMAL},
+                       {.index = 2, .term = 1, .type = RAFT_ENTRY_NORMAL}};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .entries = e,
+                      .n_entries = 1,
+                      .sync_later = true};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(raft_step(r, &a), 0);
+        raft_ready rd;
+        raft_ready_get(r, &rd);
+        assert_true(rd.must_sync);
+        assert_int_equal(rd.n_entries, 1);
+        assert_int_equal(rd.has_hard_state, k == 0);
+        assert_int_equal(rd.sync_may_wait, k == 1);
+        raft_advance(r, &rd);
+        a.index = 1, a.log_term = 1, a.entries = &e[1];
+    }
+    raft_destroy(r);
+}
+
+/* Flow control ignores answers that are not about what is in flight (they only cost resends):
+ * a rejection at or below the follower's match (replicating: an old probe's answer) or of
+ * another index than the probe in flight, and a heartbeat answer for the round an APPEND went
+ * out in (appends_lost: only an APPEND sent BEFORE that round and still unacknowledged was
+ * lost; this one simply left after the heartbeat). */
+static void test_stale_answers_cause_no_resend(void **state)
+{
+    (void)state;
+    raft *r = lead_three(three_voters(1)); /* 2 replicating, match 1 */
+    raft_message ok = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = 1};
+    assert_int_equal(raft_step(r, &ok), 0); /* the append that carried commit 1 */
+    drain(r);
+    raft_tick(r);
+    drain(r);
+    uint64_t round = seen_hb_ctx;
+    uint64_t x = 0;
+    assert_int_equal(raft_propose(r, "x", 1, &x), 0);
+    seen_appends_to_2 = 0;
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 1); /* x, sent in round `round` */
+    seen_appends_to_2 = 0;
+    raft_message m = {
+        .type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 1, .ctx = round, .index = 1};
+    assert_int_equal(raft_step(r, &m), 0);
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 0);
+    m = (raft_message){.type = RAFT_MSG_APPEND_RESP,
+                       .from = 2,
+                       .to = 1,
+                       .term = 1,
+                       .index = 1,
+                       .reject = true,
+                       .reject_hint = 1};
+    assert_int_equal(raft_step(r, &m), 0); /* at match: stale */
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 0);
+    /* probing (the link was lost): next = match + 1 = 2, x goes again */
+    raft_report_unreachable(r, 2);
+    raft_message hb = {
+        .type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 1, .ctx = round, .index = 1};
+    assert_int_equal(raft_step(r, &hb), 0);
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 1);
+    assert_int_equal(seen_append_index, x - 1);
+    seen_appends_to_2 = 0;
+    m.index = x + 3, m.reject_hint = x; /* not the probe in flight */
+    assert_int_equal(raft_step(r, &m), 0);
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 0);
+    /* the probe's own rejection, with a hint at the match: retried after the match, never
+     * below it (the follower holds 1) */
+    m.index = x - 1, m.reject_hint = 1;
+    assert_int_equal(raft_step(r, &m), 0);
+    drain(r);
+    assert_int_equal(seen_appends_to_2, 1);
+    assert_int_equal(seen_append_index, 1);
+    raft_destroy(r);
+}
+
 /* The majority question counts each voter once, however often a set names it (a vote recorded
  * twice, an id repeated): one voter of three named three times is not a quorum. */
 static void test_quorum_counts_each_voter_once(void **state)
@@ -1284,6 +1669,71 @@ static void test_quorum_counts_each_voter_once(void **state)
     assert_int_equal(raft_majority_vote(&q, same, 3, NULL, 0), RAFT_VOTE_PENDING);
     const raft_id two[4] = {3, 1, 3, 1};
     assert_true(raft_majority_is_quorum(&q, two, 4));
+}
+
+/* raft_compact covers only what the application applied (its snapshot is of the applied state):
+ * entries committed but not yet handed out for applying cannot be compacted away, or a restart
+ * would restore a snapshot that claims entries the state machine never saw. */
+static void test_compact_only_what_was_applied(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_entry e[3];
+    for (int i = 0; i < 3; i++)
+        e[i] = (raft_entry){.index = (uint64_t)i + 1, .term = 1, .type = RAFT_ENTRY_NORMAL};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .entries = e,
+                      .n_entries = 3,
+                      .commit = 3};
+    assert_int_equal(raft_step(r, &a), 0);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.commit, 3);
+    assert_int_equal(st.applied, 0);
+    raft_snapshot_meta meta = {.index = 2, .term = 1, .config = c.members};
+    assert_int_equal(raft_compact(r, &meta), -RAFT_EINVAL);
+    uint64_t li = 0, lt = 0;
+    while (raft_has_ready(r))
+        ready_no_persist(r, &li, &lt);
+    assert_int_equal(raft_compact(r, &meta), 0);
+    raft_status_get(r, &st);
+    assert_int_equal(st.snapshot_index, 2);
+    raft_destroy(r);
+}
+
+/* An APPEND whose previous entry is just below the follower's snapshot (sent before the leader
+ * learned it installed one) is taken: everything up to commit matches any leader (§5.4.1), so
+ * the follower skips what it has and appends the rest instead of refusing it for an entry it
+ * compacted. Node 2 restarted from a snapshot at 10; the APPEND has prev 9 and entries 10, 11. */
+static void test_append_just_below_snapshot_taken(void **state)
+{
+    (void)state;
+    raft_config c = three_voters(2);
+    c.snapshot = (raft_snapshot_meta){.index = 10, .term = 1, .config = c.members};
+    c.hard_state = (raft_hard_state){.term = 1, .commit = 10};
+    c.last_index = 10;
+    c.last_term = 1;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    raft_entry e[2] = {{.index = 10, .term = 1, .type = RAFT_ENTRY_NORMAL},
+                       {.index = 11, .term = 1, .type = RAFT_ENTRY_NORMAL}};
+    raft_message a = {.type = RAFT_MSG_APPEND,
+                      .from = 1,
+                      .to = 2,
+                      .term = 1,
+                      .index = 9,
+                      .log_term = 1,
+                      .entries = e,
+                      .n_entries = 2};
+    bool rej = true;
+    assert_int_equal(step_get_append_resp(r, &a, &rej), 11);
+    assert_false(rej);
+    raft_destroy(r);
 }
 
 int main(void)
@@ -1308,13 +1758,24 @@ int main(void)
         cmocka_unit_test(test_candidate_rejected_by_majority_becomes_follower),
         cmocka_unit_test(test_late_prevote_grant_is_not_a_vote),
         cmocka_unit_test(test_rejected_prevote_of_higher_term_adopted),
+        cmocka_unit_test(test_follower_acks_only_matched_prefix),
+        cmocka_unit_test(test_heartbeat_commit_clamped_to_log),
         cmocka_unit_test(test_restarted_node_refuses_votes_for_an_election_timeout),
+        cmocka_unit_test(test_uncommitted_bytes_bound_proposals),
+        cmocka_unit_test(test_create_refuses_inconsistent_restart_state),
+        cmocka_unit_test(test_may_send_early_only_in_durable_term),
         cmocka_unit_test(test_conf_change_bounds),
         cmocka_unit_test(test_removal_commits_with_the_smaller_quorum),
         cmocka_unit_test(test_inherited_change_applies_before_another),
+        cmocka_unit_test(test_deposed_leader_drops_queued_appends),
         cmocka_unit_test(test_read_index_is_commit_not_applied),
         cmocka_unit_test(test_read_confirmed_by_its_own_round),
+        cmocka_unit_test(test_snapshot_chunks_in_order),
+        cmocka_unit_test(test_compact_only_what_was_applied),
+        cmocka_unit_test(test_sync_may_wait_not_with_a_term_change),
+        cmocka_unit_test(test_stale_answers_cause_no_resend),
         cmocka_unit_test(test_quorum_counts_each_voter_once),
+        cmocka_unit_test(test_append_just_below_snapshot_taken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
