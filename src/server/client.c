@@ -243,7 +243,7 @@ static bool cmd_is(const data_arg *a, const char *name)
  * first), 0 = go on. */
 static int oom_gate(server *s, client *c, int argc, const data_arg *argv)
 {
-    long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
+    long long over = (long long)srv_memory_for_evict(s) - s->cfg.maxmemory;
     /* a follower's SYNOD EVICTIONS <bytes> (node.c evictions_wait): its own excess if more (its
      * clients' buffers count there, as in Redis, and are not this node's) */
     long long asked;

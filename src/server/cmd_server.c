@@ -142,6 +142,22 @@ static unsigned long long clients_memory(server *s)
     return clients;
 }
 
+/* The output of RDB transfers (redis-cli --rdb: cmd_persist.c), left out of what maxmemory
+ * judges, as Redis leaves out its replicas' buffers: a backup must not evict keys. */
+static unsigned long long not_counted_for_evict(server *s)
+{
+    unsigned long long n = 0;
+    for (client *c = s->clients; c; c = c->next)
+        if (c->rdb_only) n += c->out.cap;
+    return n;
+}
+
+unsigned long long srv_memory_for_evict(server *s)
+{
+    unsigned long long used = srv_used_memory(s), skip = not_counted_for_evict(s);
+    return used > skip ? used - skip : 0;
+}
+
 unsigned long long srv_used_memory(server *s)
 {
     data_stats ds;
@@ -214,7 +230,7 @@ static void info_memory(server *s, resp_buf *b)
               "allocator_rss_ratio:%.2f\r\nallocator_rss_bytes:%lld\r\n"
               "rss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\n"
               "mem_fragmentation_ratio:%.2f\r\nmem_fragmentation_bytes:%lld\r\n"
-              "mem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n"
+              "mem_not_counted_for_evict:%llu\r\nmem_replication_backlog:0\r\n"
               "mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\n"
               "mem_clients_normal:%llu\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\n"
               "mem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:%llu\r\n"
@@ -222,8 +238,9 @@ static void info_memory(server *s, resp_buf *b)
               s->cfg.maxmemory, h3, data_evict_policy_names[s->cfg.maxmemory_policy],
               alloc ? (double)active / (double)alloc : 0.0, (long long)active - (long long)alloc,
               active ? (double)rss / (double)active : 0.0, (long long)rss - (long long)active,
-              used ? (double)rss / used : 0.0, (long long)rss - (long long)used, clients,
-              (unsigned long long)ds.lazyfree_pending, (unsigned long long)ds.lazyfreed);
+              used ? (double)rss / used : 0.0, (long long)rss - (long long)used,
+              not_counted_for_evict(s), clients, (unsigned long long)ds.lazyfree_pending,
+              (unsigned long long)ds.lazyfreed);
 }
 
 /* Redis's trackInstantaneousMetric: every cron run (hz), each counter's rate since the last

@@ -114,7 +114,7 @@ int64_t srv_expire_cron(net_loop *l, uint64_t id, void *ctx)
         node_expire_cycle(s->node);
         srv_latency_event(s, "expire-cycle", net_mono_us() - t0);
         if (s->cfg.maxmemory) { /* memory may have grown without a command (replies, ...) */
-            long long over = (long long)srv_used_memory(s) - s->cfg.maxmemory;
+            long long over = (long long)srv_memory_for_evict(s) - s->cfg.maxmemory;
             if (over > 0) (void)node_evict(s->node, over);
         }
         return period_ms;

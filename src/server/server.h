@@ -330,6 +330,8 @@ void srv_reply_errorf(client *c, const char *fmt, ...) __attribute__((format(pri
 void srv_reply_int(client *c, long long v);
 /* INFO used_memory: the dataset's bytes + client buffers (what maxmemory is compared with) */
 unsigned long long srv_used_memory(server *s); /* also moves the peak (mem_peak) */
+/* ... what maxmemory judges: without RDB transfers' output (INFO mem_not_counted_for_evict) */
+unsigned long long srv_memory_for_evict(server *s);
 void srv_inst_sample(server *s); /* the cron's sample of INFO's instantaneous_* rates */
 void srv_mem_host(void *ctx, data_mem_host *out); /* MEMORY STATS's host figures (data.h) */
 void srv_reply_bulk(client *c, const char *p, size_t len);

@@ -145,3 +145,34 @@ def test_redis_cli_rdb_loads_into_redis_server(synod, tmp_path):
         srv.terminate()
         srv.wait(timeout=10)
     assert got == want
+
+
+def test_an_rdb_transfer_does_not_make_the_node_evict(synod):
+    """An RDB transfer's output (redis-cli --rdb) is left out of what maxmemory judges, as
+    Redis leaves out its replicas' buffers (INFO mem_not_counted_for_evict): a backup taken
+    near the limit must not evict keys. The reader here does not read for a while, so the
+    node holds most of the 16 MB file. Fails with the transfer counted: keys are evicted."""
+    r = synod.client(decode_responses=True)
+    p = r.pipeline(transaction=False)
+    for i in range(16000):
+        p.set(f"k{i}", "v" * 1000)
+    p.execute()
+    r.config_set("maxmemory-policy", "allkeys-lru")
+    r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + 512 * 1024)
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it holds
+        s.connect(("127.0.0.1", synod.port))
+        s.sendall(b"REPLCONF rdb-only 1\r\nSYNC\r\n")
+        time.sleep(0.5)  # a few cron runs with the file in the output buffer
+        assert r.info("stats")["evicted_keys"] == 0 and r.dbsize() == 16000
+        mem = r.info("memory")  # ... though the node held megabytes of it
+        assert int(mem["mem_not_counted_for_evict"]) > 4 * 1024 * 1024, mem
+        s.settimeout(10)
+        got = b""
+        while len(got) < 64:
+            got += s.recv(64)
+        assert got.startswith(b"+OK\r\n$") and b"REDIS0010" in got, got
+    finally:  # the rest is dropped with the connection (a reader that went away)
+        s.close()
+        r.config_set("maxmemory", 0)
