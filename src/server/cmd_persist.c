@@ -156,9 +156,10 @@ void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv)
 
 /* SYNC after REPLCONF rdb-only 1 (redis-cli --rdb, --functions-rdb): this node's data as one
  * Redis RDB file (data/rdb.c), sent as SYNC's bulk payload, then the connection closes, as
- * Redis's rdb-only transfer. Built on the event loop from the node's applied state (as a stale
- * read: a follower's may be behind the leader's). A replica's SYNC / PSYNC (no rdb-only) is
- * refused: synod has no Redis replication stream. */
+ * Redis's rdb-only transfer (PSYNC: +FULLRESYNC <run id> 0 first, then the same). Built on the
+ * event loop from the node's applied state (as a stale read: a follower's may be behind the
+ * leader's). A replica's SYNC / PSYNC (no rdb-only) is refused: synod has no Redis replication
+ * stream. */
 static void rdb_transfer(server *s, client *c)
 {
     char ctime[24], mem[24];
@@ -216,6 +217,13 @@ void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)
         return;
     }
     if (arg_is(&argv[0], "sync") && c->rdb_only) {
+        rdb_transfer(s, c);
+        return;
+    }
+    if (arg_is(&argv[0], "psync") && c->rdb_only) { /* a full resync, nothing after the file */
+        char line[80];
+        snprintf(line, sizeof(line), "FULLRESYNC %s 0", s->run_id);
+        srv_reply_status(c, line);
         rdb_transfer(s, c);
         return;
     }

@@ -4,6 +4,7 @@ import socket
 import subprocess
 import time
 
+import pytest
 import redis
 
 
@@ -176,3 +177,29 @@ def test_an_rdb_transfer_does_not_make_the_node_evict(synod):
     finally:  # the rest is dropped with the connection (a reader that went away)
         s.close()
         r.config_set("maxmemory", 0)
+
+
+def test_psync_rdb_only_is_a_full_resync_then_the_file(synod):
+    """PSYNC after REPLCONF rdb-only 1 (what RDB tools send): +FULLRESYNC <replid> 0 (the
+    replid is INFO's master_replid), then the file as SYNC sends it, then the connection
+    closes; a replica's PSYNC without rdb-only is refused."""
+    r = synod.client(decode_responses=True)
+    r.set("a", "1")
+    replid = r.info("replication")["master_replid"]
+    s = socket.create_connection(("127.0.0.1", synod.port), timeout=10)
+    try:
+        s.sendall(b"REPLCONF rdb-only 1\r\nPSYNC ? -1\r\n")
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    finally:
+        s.close()
+    head = b"+OK\r\n+FULLRESYNC %s 0\r\n$" % replid.encode()
+    assert got.startswith(head), got[:100]
+    size, rdb = got[len(head):].split(b"\r\n", 1)
+    assert int(size) == len(rdb) and rdb.startswith(b"REDIS0010") and rdb[-9] == 0xFF
+    with pytest.raises(redis.ResponseError, match="no Redis replication stream"):
+        r.execute_command("PSYNC", "?", "-1")
