@@ -135,6 +135,40 @@ static void stream_trimming(void **state)
     data_destroy(ds);
 }
 
+/* Trimming and ids at their bounds, as Redis 7.0 (checked against 7.0.15): `~` drops a chunk
+ * when what stays is still >= MAXLEN, a chunk ending exactly at MAXLEN included; LIMIT n takes a
+ * chunk that brings the deleted count to exactly n; `~` without LIMIT removes at most
+ * 100 * stream-node-max-entries entries per call; `0-*` is the first id after 0-0. */
+static void stream_trim_bounds(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    char line[64];
+    for (int i = 1; i <= 200; i++) {
+        snprintf(line, sizeof line, "XADD b %d-0 f v", i);
+        rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "XTRIM b MAXLEN ~ 100", ":100");
+    for (int i = 201; i <= 300; i++) {
+        snprintf(line, sizeof line, "XADD b %d-0 f v", i);
+        rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "XTRIM b MAXLEN ~ 0 LIMIT 100", ":100");
+    assert_reply(ds, "XLEN b", ":100");
+    for (int i = 1; i <= 10200; i++) {
+        snprintf(line, sizeof line, "XADD big %d-0 f v", i);
+        rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "XTRIM big MAXLEN ~ 0", ":10000");
+    assert_reply(ds, "XLEN big", ":200");
+    assert_reply(ds, "XADD z 0-* f v", "\"0-1\"");
+    assert_reply(ds, "XADD z 0-* f v", "\"0-2\"");
+    /* XSETID's bounds are inclusive: ENTRIESADDED may equal the length, MAXDELETEDID the id */
+    assert_reply(ds, "XSETID z 0-2 ENTRIESADDED 2", "+OK");
+    assert_reply(ds, "XSETID z 5-0 MAXDELETEDID 5-0", "+OK");
+    data_destroy(ds);
+}
+
 static void stream_groups_fixed(void **state)
 {
     (void)state;
@@ -184,6 +218,83 @@ static void stream_groups_fixed(void **state)
     assert_reply(ds, "XGROUP DESTROY s g", ":0");
     assert_reply(ds, "XREADGROUP GROUP g alice STREAMS s >",
                  "-NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option");
+    data_destroy(ds);
+}
+
+/* Asserts that the reply to line contains want. */
+#define assert_reply_has(ds, line, want)                                                           \
+    do {                                                                                           \
+        const char *got_ = rec_run((ds), (line), NULL);                                            \
+        if (!strstr(got_, (want)))                                                                 \
+            fail_msg("%s\n got: %s\nwant within: %s", (line), got_, (want));                       \
+    } while (0)
+
+/* Group commands at their bounds, as Redis 7.0 (checked against 7.0.15): XREAD and history
+ * reads start after the id given; XPENDING's end is inclusive and its summary lists only
+ * consumers with pending entries; XCLAIM FORCE creates the pending entry, RETRYCOUNT 0 sets 0,
+ * LASTID only moves the group forward, a TIME in the future means now; XDEL keeps the largest
+ * deleted id; lag is unknown (nil) when the group's last id is a tombstone or past the stream. */
+static void stream_group_bounds(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    t_now_ms = 1000;
+    const char *e2 = "*2 \"2-0\" *2 \"f\" \"v\"", *e3 = "*2 \"3-0\" *2 \"f\" \"v\"";
+    char want[256];
+    for (int k = 0; k < 3; k++) {
+        const char *key = k == 0 ? "s" : k == 1 ? "c" : "d";
+        for (int i = 1; i <= 3; i++) {
+            char line[64];
+            snprintf(line, sizeof line, "XADD %s %d-0 f v", key, i);
+            rec_run(ds, line, NULL);
+        }
+    }
+    snprintf(want, sizeof want, "*1 *2 \"s\" *2 %s %s", e2, e3);
+    assert_reply(ds, "XREAD STREAMS s 1-0", want);
+    assert_reply(ds, "XGROUP CREATE s g 0", "+OK");
+    assert_reply(ds, "XREADGROUP GROUP g a COUNT 2 STREAMS s >",
+                 "*1 *2 \"s\" *2 *2 \"1-0\" *2 \"f\" \"v\" *2 \"2-0\" *2 \"f\" \"v\"");
+    snprintf(want, sizeof want, "*1 *2 \"s\" *1 %s", e2);
+    assert_reply(ds, "XREADGROUP GROUP g a STREAMS s 1-0", want);
+    assert_reply(ds, "XGROUP CREATECONSUMER s g zed", ":1");
+    assert_reply(ds, "XPENDING s g", "*4 :2 \"1-0\" \"2-0\" *1 *2 \"a\" \"2\"");
+    assert_reply(ds, "XPENDING s g - 1-0 10", "*1 *4 \"1-0\" \"a\" :0 :1");
+    assert_reply(ds, "XDEL s 2-0", ":1"); /* the group's last id is now a tombstone */
+    assert_reply(ds, "XINFO GROUPS s",
+                 "*1 %6 \"name\" \"g\" \"consumers\" :2 \"pending\" :2 \"last-delivered-id\" "
+                 "\"2-0\" \"entries-read\" :2 \"lag\" (nil)");
+    assert_reply(ds, "XGROUP SETID s g 99-0", "+OK");
+    assert_reply_has(ds, "XINFO GROUPS s",
+                     "\"last-delivered-id\" \"99-0\" \"entries-read\" (nil) "
+                     "\"lag\" (nil)");
+    assert_reply(ds, "XGROUP DELCONSUMER s g zed", ":0"); /* its own pending count: none */
+
+    assert_reply(ds, "XGROUP CREATE c g $", "+OK");
+    assert_reply(ds, "XCLAIM c g bob 0 1-0 FORCE JUSTID", "*1 \"1-0\"");
+    assert_reply(ds, "XCLAIM c g bob 0 1-0 RETRYCOUNT 0 JUSTID", "*1 \"1-0\"");
+    assert_reply(ds, "XPENDING c g - + 10", "*1 *4 \"1-0\" \"bob\" :0 :0");
+    assert_reply(ds, "XCLAIM c g bob 0 1-0 LASTID 1-0 JUSTID", "*1 \"1-0\"");
+    assert_reply_has(ds, "XINFO GROUPS c", "\"last-delivered-id\" \"3-0\"");
+    assert_reply(ds, "XCLAIM c g bob 0 1-0 TIME 5000 JUSTID", "*1 \"1-0\"");
+    t_now_ms = 1500;
+    assert_reply(ds, "XPENDING c g - + 10", "*1 *4 \"1-0\" \"bob\" :500 :0");
+
+    assert_reply(ds, "XDEL d 3-0 1-0", ":2");
+    assert_reply_has(ds, "XINFO STREAM d", "\"max-deleted-entry-id\" \"3-0\"");
+
+    /* XAUTOCLAIM looks at up to COUNT * 10 entries; a deleted one counts against COUNT */
+    t_now_ms = 100000;
+    for (int i = 1; i <= 6; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "XADD q %d-0 f v", i);
+        rec_run(ds, line, NULL);
+    }
+    assert_reply(ds, "XGROUP CREATE q g 0", "+OK");
+    rec_run(ds, "XREADGROUP GROUP g a STREAMS q >", NULL);
+    assert_reply(ds, "XCLAIM q g a 0 6-0 IDLE 10000 JUSTID", "*1 \"6-0\"");
+    assert_reply(ds, "XAUTOCLAIM q g x 5000 0 COUNT 1 JUSTID", "*3 \"0-0\" *1 \"6-0\" *0");
+    assert_reply(ds, "XDEL q 1-0 2-0", ":2");
+    assert_reply(ds, "XAUTOCLAIM q g y 0 0 COUNT 2 JUSTID", "*3 \"3-0\" *0 *2 \"1-0\" \"2-0\"");
     data_destroy(ds);
 }
 
@@ -837,6 +948,10 @@ static void stream_blocking(void **state)
     assert_reply(ds, "XADD w 10-1 b 2", "\"10-1\"");
     assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS w 2-1", "w", &err), DATA_WAKE_READ);
     assert_reply(ds, "XREAD_WOKEN BLOCK 0 STREAMS w 10-1", "(nil-array)"); /* nothing past */
+    /* an XADD after XSETID ends XSETID's exception: added and trimmed at once, it wakes */
+    assert_reply(ds, "XSETID w 20-0", "+OK");
+    assert_reply(ds, "XADD w MAXLEN 0 21-1 c 3", "\"21-1\"");
+    assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS w 10-1", "w", &err), DATA_WAKE_READ);
     assert_reply(ds, "SET t x", "+OK"); /* another type: still waiting, as Redis */
     assert_int_equal(wake_by(ds, "XREAD BLOCK 0 STREAMS t 0-0", "t", &err), DATA_WAKE_NONE);
     /* XREADGROUP when entries past the group's last id exist; errors when the group or key
@@ -950,8 +1065,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stream_ids_and_errors),
         cmocka_unit_test(stream_trimming),
+        cmocka_unit_test(stream_trim_bounds),
         cmocka_unit_test(stream_groups_fixed),
         cmocka_unit_test(stream_idle_bounds),
+        cmocka_unit_test(stream_group_bounds),
         cmocka_unit_test(stream_blocking),
         cmocka_unit_test(stream_node_max_entries),
         cmocka_unit_test(stream_commands_match_model),
