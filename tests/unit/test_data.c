@@ -755,6 +755,47 @@ static void active_expiry_sampling(void **state)
     t_now_ms = t0;
 }
 
+/* Expiry at its bounds. A key whose time is now is expired (Redis: now >= when) for the active
+ * cycle as for reads, and an EXPIRE to now deletes it at once (checkAlreadyExpired: when <=
+ * now). The expires count follows EXPIRE and PERSIST: the active cycle skips a database whose
+ * count is 0, so a key given its TTL by EXPIRE must be counted to be found. */
+static void expiry_bounds(void **state)
+{
+    (void)state;
+    reset_clock();
+    data_store *ds = data_create();
+    int64_t t0 = t_now_ms;
+    data_stats st;
+    assert_reply(ds, "SET k v PX 10", "+OK");
+    sample_ctx s = {ds, 0, 0};
+    t_now_ms = t0 + 9;
+    assert_int_equal(data_expire_sample(ds, t_now_ms, 10, sample_cb, &s), 0);
+    t_now_ms = t0 + 10;
+    assert_int_equal(data_expire_sample(ds, t_now_ms, 10, sample_cb, &s), 1);
+    assert_int_equal(s.bad, 0);
+
+    assert_reply(ds, "SET a v", "+OK");
+    assert_reply(ds, "EXPIRE a 100", ":1");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.expires, 1);
+    assert_reply(ds, "PERSIST a", ":1");
+    data_get_stats(ds, &st);
+    assert_int_equal(st.expires, 0);
+    assert_reply(ds, "PEXPIRE a 5", ":1");
+    t_now_ms += 5;
+    s = (sample_ctx){ds, 0, 0};
+    assert_int_equal(data_expire_sample(ds, t_now_ms, 10, sample_cb, &s), 1);
+    assert_int_equal(s.bad, 0);
+
+    char line[64];
+    assert_reply(ds, "SET b v", "+OK");
+    snprintf(line, sizeof line, "PEXPIREAT b %lld", (long long)t_now_ms);
+    assert_reply(ds, line, ":1");
+    assert_reply(ds, "DBSIZE", ":0"); /* deleted, not merely due */
+    data_destroy(ds);
+    t_now_ms = t0;
+}
+
 /* ---- rewrite ---- */
 
 static const char *rewritten(const char *line, int64_t now_ms)
@@ -1223,6 +1264,7 @@ int main(void)
         cmocka_unit_test(keys_match_redis),
         cmocka_unit_test(lazy_expiry_reads_do_not_delete),
         cmocka_unit_test(active_expiry_sampling),
+        cmocka_unit_test(expiry_bounds),
         cmocka_unit_test(rewrite_makes_times_absolute),
         cmocka_unit_test(command_table),
         cmocka_unit_test(binary_safe_keys_and_values),
