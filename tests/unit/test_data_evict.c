@@ -136,12 +136,64 @@ static void test_lfu(void **state)
     data_destroy(ds);
 }
 
+/* Choices at their edges: a random policy never picks a key whose eviction is in flight and
+ * takes the databases in turn; a pooled candidate that lost its expiry is no volatile victim;
+ * LRU idle times count past 255 s; the first access from LFU's initial value always counts
+ * (Redis's LFULogIncr: baseval = counter - LFU_INIT_VAL); an overwrite keeps the LFU counter. */
+static void test_edges(void **state)
+{
+    (void)state;
+    data_store *ds = store();
+    picked p = {0};
+    data_set_eviction(ds, DATA_EVICT_ALLKEYS_RANDOM, 5, 10, 1);
+    run(ds, "SET a 1");
+    run(ds, "SET b 2");
+    assert_int_equal(data_evict_pick(ds, t_now_ms, 3, on_pick, &p), 2);
+    assert_string_not_equal(p.keys[0], p.keys[1]);
+    assert_int_equal(data_evict_pick(ds, t_now_ms, 1, on_pick, &p), 0);
+    assert_int_equal(data_evict_key(ds, "a", 1), 1);
+    assert_int_equal(data_evict_key(ds, "b", 1), 1);
+    data_select(ds, 1);
+    run(ds, "SET c 3");
+    data_select(ds, 0);
+    run(ds, "SET d 4");
+    p.n = 0;
+    assert_int_equal(data_evict_pick(ds, t_now_ms, 2, on_pick, &p), 2);
+    assert_int_equal(data_evict_key(ds, "d", 1), 1);
+    data_select(ds, 1);
+    assert_int_equal(data_evict_key(ds, "c", 1), 1);
+    data_select(ds, 0);
+
+    data_set_eviction(ds, DATA_EVICT_VOLATILE_LRU, 64, 10, 1);
+    run(ds, "SET v1 x PX 900000");
+    t_now_ms += 10000;
+    run(ds, "SET v2 x PX 900000");
+    t_now_ms += 300000;
+    assert_string_equal(run(ds, "OBJECT IDLETIME v1"), ":310");
+    p.n = 0;
+    assert_int_equal(data_evict_pick(ds, t_now_ms, 1, on_pick, &p), 1);
+    assert_string_equal(p.keys[0], "v1"); /* v2 stays in the pool */
+    run(ds, "PERSIST v2");
+    assert_int_equal(data_evict_pick(ds, t_now_ms, 1, on_pick, &p), 0);
+
+    data_set_eviction(ds, DATA_EVICT_ALLKEYS_LFU, 5, 10, 1);
+    run(ds, "SET f v");
+    run(ds, "GET f");
+    assert_string_equal(run(ds, "OBJECT FREQ f"), ":6");
+    data_set_eviction(ds, DATA_EVICT_ALLKEYS_LFU, 5, 0, 1); /* factor 0: +1 per access */
+    run(ds, "GET f");
+    run(ds, "SET f a-value-longer-than-the-old-allocation-has-room-for-by-far");
+    assert_string_equal(run(ds, "OBJECT FREQ f"), ":8");
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_lru),
         cmocka_unit_test(test_lfu),
+        cmocka_unit_test(test_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
