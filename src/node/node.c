@@ -1817,10 +1817,12 @@ static bool info_gate_given_up(client *c, const data_arg *argv)
 /* What a follower answers from its applied state, so only past the ReadIndex gate: AUTH, HELLO
  * ... AUTH and ACL's reads of the user table (GETUSER LIST USERS DRYRUN); CONFIG GET (the
  * cluster's settings are replicated: docs/cluster.md "Cluster settings"); WATCH; CLIENT
- * TRACKING ON; INFO of info_reads_replicated's sections */
+ * TRACKING ON; INFO of info_reads_replicated's sections; SYNC / PSYNC (redis-cli --rdb: the
+ * file has every write acknowledged before it) */
 static bool reads_replicated(int argc, const data_arg *argv)
 {
     if (arg_is(&argv[0], "info")) return info_reads_replicated(argc, argv);
+    if (arg_is(&argv[0], "sync") || arg_is(&argv[0], "psync")) return true;
     if (argc >= 2 && arg_is(&argv[0], "config") && arg_is(&argv[1], "get")) return true;
     /* WATCH: stamped with this node's applied index, which must include the client's own
      * writes acknowledged before (a DEL x, WATCH x, ... EXEC failed when the DEL was applied

@@ -157,9 +157,9 @@ void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv)
 /* SYNC after REPLCONF rdb-only 1 (redis-cli --rdb, --functions-rdb): this node's data as one
  * Redis RDB file (data/rdb.c), sent as SYNC's bulk payload, then the connection closes, as
  * Redis's rdb-only transfer (PSYNC: +FULLRESYNC <run id> 0 first, then the same). Built on the
- * event loop from the node's applied state (as a stale read: a follower's may be behind the
- * leader's). A replica's SYNC / PSYNC (no rdb-only) is refused: synod has no Redis replication
- * stream. */
+ * event loop from the node's applied state, which on a follower has passed the ReadIndex gate
+ * (node.c reads_replicated: every write acknowledged before is in). A replica's SYNC / PSYNC
+ * (no rdb-only) is refused: synod has no Redis replication stream. */
 static void rdb_transfer(server *s, client *c)
 {
     char ctime[24], mem[24];

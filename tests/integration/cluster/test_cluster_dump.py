@@ -269,3 +269,46 @@ def test_redis_cli_rdb_from_a_follower(make_cluster, tmp_path):
     check = subprocess.run(["redis-check-rdb", str(path)], capture_output=True, text=True,
                            timeout=30)  # fmt: skip
     assert "RDB looks OK" in check.stdout and "52 keys read" in check.stdout, check.stdout
+
+
+def test_redis_cli_rdb_from_a_follower_has_every_acknowledged_write(make_cluster):
+    """A follower's SYNC (redis-cli --rdb) first passes the ReadIndex gate, as INFO and CONFIG
+    GET do: the file has every write acknowledged before it was asked, even through a follower
+    that applies them later (the one the leader does not wait for syncs 30 ms late here).
+    Fails when the follower answers at once from what it has applied."""
+    import socket
+
+    c = make_cluster(3, env={"SYNOD_TEST_SYNC_LATER_US": "30000"})
+    leader = c.wait_leader()
+    rl = redis.Redis(host=leader.host, port=leader.port, decode_responses=True)
+    late = []
+
+    def one_late():
+        rl.set("warm", "1")
+        waits = str(rl.info("consensus")["commit_waits_for"]).split(",")
+        late[:] = [n for n in c.nodes if n is not leader and str(n.id) not in waits]
+        return len(late) == 1
+
+    deadline = time.time() + 10
+    while not one_late():
+        assert time.time() < deadline, "the leader never waited for one follower only"
+        time.sleep(0.05)
+    f = late[0]
+    misses = 0
+    for i in range(5):
+        key = f"acked{i}"
+        rl.set(key, "v")  # acknowledged: on the leader and the other follower
+        s = socket.create_connection((f.host, f.port), timeout=10)
+        try:
+            s.sendall(b"REPLCONF rdb-only 1\r\nSYNC\r\n")
+            got = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+        finally:
+            s.close()
+        assert b"REDIS0010" in got, got[:100]
+        misses += key.encode() not in got
+    assert misses == 0, f"{misses} of 5 backups from the follower missed an acknowledged write"
