@@ -179,7 +179,7 @@ def test_an_rdb_transfer_does_not_make_the_node_evict(synod):
         r.config_set("maxmemory", 0)
 
 
-def test_psync_rdb_only_is_a_full_resync_then_the_file(synod):
+def test_psync_rdb_only_is_a_full_resync_then_the_file(synod, raw):
     """PSYNC after REPLCONF rdb-only 1 (what RDB tools send): +FULLRESYNC <replid> 0 (the
     replid is INFO's master_replid), then the file as SYNC sends it, then the connection
     closes; a replica's PSYNC without rdb-only is refused."""
@@ -189,12 +189,7 @@ def test_psync_rdb_only_is_a_full_resync_then_the_file(synod):
     s = socket.create_connection(("127.0.0.1", synod.port), timeout=10)
     try:
         s.sendall(b"REPLCONF rdb-only 1\r\nPSYNC ? -1\r\n")
-        got = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
+        got = raw.until_closed(s)
     finally:
         s.close()
     head = b"+OK\r\n+FULLRESYNC %s 0\r\n$" % replid.encode()

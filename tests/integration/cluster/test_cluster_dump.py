@@ -271,7 +271,7 @@ def test_redis_cli_rdb_from_a_follower(make_cluster, tmp_path):
     assert "RDB looks OK" in check.stdout and "52 keys read" in check.stdout, check.stdout
 
 
-def test_redis_cli_rdb_from_a_follower_has_every_acknowledged_write(make_cluster):
+def test_redis_cli_rdb_from_a_follower_has_every_acknowledged_write(make_cluster, raw):
     """A follower's SYNC (redis-cli --rdb) first passes the ReadIndex gate, as INFO and CONFIG
     GET do: the file has every write acknowledged before it was asked, even through a follower
     that applies them later (the one the leader does not wait for syncs 30 ms late here).
@@ -301,12 +301,7 @@ def test_redis_cli_rdb_from_a_follower_has_every_acknowledged_write(make_cluster
         s = socket.create_connection((f.host, f.port), timeout=10)
         try:
             s.sendall(b"REPLCONF rdb-only 1\r\nSYNC\r\n")
-            got = b""
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                got += d
+            got = raw.until_closed(s)
         finally:
             s.close()
         assert b"REDIS0010" in got, got[:100]
