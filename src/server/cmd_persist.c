@@ -192,11 +192,16 @@ static void rdb_transfer(server *s, client *c)
 void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)
 {
     if (arg_is(&argv[0], "replconf") && argc == 3 && arg_is(&argv[1], "rdb-only")) {
-        if (!arg_is(&argv[2], "0") && !arg_is(&argv[2], "1")) {
-            srv_reply_error(c, "ERR rdb-only value must be 0 or 1");
+        long long v;
+        if (!syn_string2ll(argv[2].ptr, argv[2].len, &v)) {
+            srv_reply_error(c, "ERR value is not an integer or out of range");
             return;
         }
-        c->rdb_only = arg_is(&argv[2], "1");
+        if (v < 0 || v > 1) {
+            srv_reply_error(c, "ERR value is out of range, value must between 0 and 1");
+            return;
+        }
+        c->rdb_only = v == 1;
         srv_reply_status(c, "OK");
         return;
     }

@@ -733,6 +733,18 @@ def test_client_kill_filters_spare_others(pair, connect):
         o.close()
 
 
+def test_replconf_of_an_rdb_only_transfer(pair):
+    """What redis-cli --rdb and RDB tools send before SYNC / PSYNC (REPLCONF rdb-only,
+    rdb-filter-only, capa, listening-port): replies and errors as Redis's."""
+    pair.run([
+        ("REPLCONF", "rdb-only", "2"), ("REPLCONF", "rdb-only", "x"), ("REPLCONF", "rdb-only", "1"),
+        ("REPLCONF", "rdb-only", "0"), ("REPLCONF", "rdb-filter-only", "foo"),
+        ("REPLCONF", "rdb-filter-only", "functions"), ("REPLCONF", "rdb-filter-only", ""),
+        ("REPLCONF", "capa", "eof"), ("REPLCONF", "listening-port", "1"),
+    ])  # fmt: skip
+    pair.assert_clean("replconf_rdb_only")
+
+
 def test_replication_stream_commands_are_refused_clearly(pair):
     """REPLICAOF host port, SYNC, PSYNC, REPLCONF and FAILOVER would start or serve Redis
     replication, which synod does not have: an error that says what to use instead (Redis
