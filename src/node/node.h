@@ -339,6 +339,11 @@ uint64_t node_changes_since_snapshot(const node *n);
 int node_snapshot_in_progress(const node *n);
 /* The last background snapshot's fork(): how long the parent waited (us), and how many. */
 void node_fork_stats(const node *n, uint64_t *latest_us, uint64_t *total);
+/* Another fork of this process (redis-cli --rdb's writer, server/rdb_xfer.c): counted in those
+ * stats; node_forget_in_child, in that child, closes its copies of the WAL's descriptors (the
+ * data directory's lock among them) as the snapshot writer does. */
+void node_count_fork(node *n, uint64_t us);
+void node_forget_in_child(node *n);
 
 /* SAVE / BGSAVE [SCHEDULE] / BGREWRITEAOF / LASTSAVE (docs/cluster.md "Snapshots"): a snapshot
  * of this node's applied state, which also compacts its WAL behind it. node_save writes it in

@@ -243,6 +243,18 @@ long long node_lastsave(const node *n)
     return n->last_save_unix;
 }
 
+void node_count_fork(node *n, uint64_t us)
+{
+    n->latest_fork_us = us;
+    n->total_forks++;
+    if (n->host->latency) n->host->latency(n->host->host, "fork", (int64_t)us);
+}
+
+void node_forget_in_child(node *n)
+{
+    if (n->wal) wal_forget_in_child(n->wal);
+}
+
 /* Forks the child that writes a snapshot of the applied state: 0 (also when nothing was
  * applied since the last snapshot), -1 (errno) if the fork failed. */
 static int bg_start(node *n)
@@ -259,11 +271,8 @@ static int bg_start(node *n)
     pid_t parent = getpid();
     int64_t t0 = net_mono_us();
     pid_t pid = fork();
-    if (pid > 0) { /* the parent waited this long (page tables copied): INFO latest_fork_usec */
-        n->latest_fork_us = (uint64_t)(net_mono_us() - t0);
-        n->total_forks++;
-        if (n->host->latency) n->host->latency(n->host->host, "fork", (int64_t)n->latest_fork_us);
-    }
+    if (pid > 0) /* the parent waited this long (page tables copied): INFO latest_fork_usec */
+        node_count_fork(n, (uint64_t)(net_mono_us() - t0));
     if (pid < 0) {
         int e = errno;
         syn_log(SYN_LOG_WARN, "background snapshot: fork: %s", strerror(e));

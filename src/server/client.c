@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "node/node.h"
@@ -45,6 +46,7 @@ void srv_client_free(client *c)
     if (s->cfg.log_verbose)
         syn_log(SYN_LOG_INFO, "client id=%llu addr=%s closed", (unsigned long long)c->id, c->addr);
     pending_remove(c);
+    if (c->xfer) srv_rdb_xfer_abort(c);
     if (s->node) node_client_detach(s->node, &c->nc);
     if (s->n_observers) srv_observe_drop(s, c);
     srv_pubsub_drop(s, c);
@@ -61,6 +63,9 @@ void srv_client_free(client *c)
     int rc = net_loop_watch(s->loop, c->fd, 0, NULL, NULL);
     SYN_ASSERT(rc == 0);
     if (c->tls) net_tls_free(c->tls);
+    /* a forked child (a snapshot's or an RDB transfer's writer) holds a copy of the socket: the
+     * connection ends now all the same, not when that child exits */
+    (void)shutdown(c->fd, SHUT_RDWR);
     close(c->fd);
     resp_parser_destroy(c->parser);
     resp_buf_deinit(&c->out);
@@ -328,7 +333,8 @@ static void process_input(client *c)
     size_t pos = 0;
     uint32_t was_in = c->flags & CLIENT_IN_INPUT;
     c->flags |= CLIENT_IN_INPUT;
-    while (pos < c->qlen && !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
+    while (pos < c->qlen &&
+           !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_RDB_XFER))) {
         if ((long long)out_pending(c) > SRV_OUT_PAUSE_BYTES) {
             /* back-pressure: the client is not reading its replies */
             c->flags |= CLIENT_PAUSED;
@@ -697,6 +703,7 @@ static int write_out(client *c)
     c->out.len = 0;
     c->out_sent = 0;
     if (c->out.cap > 4 * SRV_IOBUF_BYTES) resp_buf_deinit(&c->out); /* stays soft */
+    if (c->xfer) srv_rdb_xfer_drained(c);                           /* more of its RDB file */
     return 0;
 }
 
@@ -706,7 +713,7 @@ static void update_watch(client *c)
 {
     int mask = 0;
     if (!(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)))
-        mask |= NET_READABLE;
+        mask |= NET_READABLE; /* an RDB transfer's too: its end of file (client gone) */
     if (c->flags & CLIENT_WANT_WRITE) mask |= NET_WRITABLE;
     if (c->tls) {
         /* OpenSSL may need the other direction than the operation's own */
@@ -795,6 +802,19 @@ void srv_client_push_raw(client *c, const char *p, size_t len)
     }
     c->flags = (c->flags & ~CLIENT_PUSHING) | was;
     srv_client_mark_pending(c); /* not necessarily the client being served */
+}
+
+void srv_client_append_raw(client *c, const char *p, size_t len)
+{
+    if (c->flags & CLIENT_CLOSE_ASAP) return;
+    resp_buf_append(&c->out, p, len);
+    reply_appended(c);
+    srv_client_mark_pending(c);
+}
+
+size_t srv_client_out_pending(const client *c)
+{
+    return out_pending(c);
 }
 
 /* After an append to c->out: out of memory, eager write, output limits. */

@@ -156,37 +156,20 @@ void srv_cmd_failover(server *s, client *c, int argc, const data_arg *argv)
 
 /* SYNC after REPLCONF rdb-only 1 (redis-cli --rdb, --functions-rdb): this node's data as one
  * Redis RDB file (data/rdb.c), sent as SYNC's bulk payload, then the connection closes, as
- * Redis's rdb-only transfer (PSYNC: +FULLRESYNC <run id> 0 first, then the same). Built on the
- * event loop from the node's applied state, which on a follower has passed the ReadIndex gate
- * (node.c reads_replicated: every write acknowledged before is in). A replica's SYNC / PSYNC
- * (no rdb-only) is refused: synod has no Redis replication stream. */
+ * Redis's rdb-only transfer (PSYNC: +FULLRESYNC <run id> 0 first, then the same). The file is
+ * the applied state at this moment, which on a follower has passed the ReadIndex gate (node.c
+ * reads_replicated: every write acknowledged before is in), built by a forked writer
+ * (rdb_xfer.c) while the node goes on serving. A replica's SYNC / PSYNC (no rdb-only) is
+ * refused: synod has no Redis replication stream. */
 static void rdb_transfer(server *s, client *c)
 {
-    char ctime[24], mem[24];
-    data_arg aux[10] = {
-        {"redis-ver", 9},
-        {SRV_REDIS_VERSION, strlen(SRV_REDIS_VERSION)},
-        {"redis-bits", 10},
-        {"64", 2},
-        {"ctime", 5},
-        {ctime, (size_t)snprintf(ctime, sizeof(ctime), "%lld", (long long)(srv_now_ms() / 1000))},
-        {"used-mem", 8},
-        {mem, (size_t)snprintf(mem, sizeof(mem), "%llu", srv_used_memory(s))},
-        {"aof-base", 8},
-        {"0", 1},
-    };
-    data_arg *libs;
-    size_t nlibs = script_library_codes(s->se, &libs);
-    size_t len;
-    char *rdb = data_rdb(s->ds, srv_now_ms(), aux, 10, libs, nlibs, !c->rdb_functions_only, &len);
-    free(libs);
-    char head[32];
-    int hl = snprintf(head, sizeof(head), "$%zu\r\n", len);
-    SRV_REPLY(c, resp_buf_append(&c->out, head, (size_t)hl); resp_buf_append(&c->out, rdb, len));
-    free(rdb);
-    syn_log(SYN_LOG_INFO, "RDB of %zu bytes sent to client id=%llu%s (SYNC, rdb-only)", len,
-            (unsigned long long)c->id, c->rdb_functions_only ? ", functions only" : "");
-    c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    if (srv_rdb_xfer_start(s, c) < 0) {
+        int e = errno;
+        syn_log(SYN_LOG_WARN, "RDB transfer to client id=%llu: fork: %s", (unsigned long long)c->id,
+                strerror(e));
+        srv_reply_errorf(c, "ERR cannot start the RDB transfer: fork: %s", strerror(e));
+        c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+    }
 }
 
 void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)

@@ -13,6 +13,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     (void)id;
     server *s = ctx;
     srv_lazyfree_cron(s);
+    if (s->n_xfer_zombies) srv_rdb_xfer_reap(s, false);
     srv_diag_config(s); /* the cycle counter's rate, measured over a longer time */
     srv_inst_sample(s);
     if (s->cfg.timeout_s > 0) {
@@ -20,7 +21,8 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
         client *c = s->clients;
         while (c) {
             client *next = c->next;
-            if (now - c->last_ms > s->cfg.timeout_s * 1000 && !(c->flags & CLIENT_WANT_WRITE)) {
+            if (now - c->last_ms > s->cfg.timeout_s * 1000 && !(c->flags & CLIENT_WANT_WRITE) &&
+                !c->xfer) {
                 syn_log(SYN_LOG_INFO, "closing idle client id=%llu addr=%s",
                         (unsigned long long)c->id, c->addr);
                 srv_client_free(c);

@@ -303,6 +303,7 @@ void srv_deinit(server *s)
 {
     while (s->clients)
         srv_client_free(s->clients);
+    srv_rdb_xfer_reap(s, true); /* the RDB writers those clients had: killed, now reaped */
     node_destroy(s->node);
     s->node = NULL;
     if (s->loop && s->listen_fd >= 0) {

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "data/acl.h"
 #include "data/data.h"
@@ -36,8 +37,9 @@
 #define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
 /* A reply being built is written to the socket as soon as this much is pending, so its first
  * bytes leave while the rest is copied (a command still runs to its end in one pass). */
-#define SRV_OUT_EAGER_BYTES (256 * 1024)
-#define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
+#define SRV_OUT_EAGER_BYTES  (256 * 1024)
+#define SRV_XFER_ZOMBIES_MAX 16 /* RDB writers awaiting their reaping (rdb_xfer.c) */
+#define SRV_FD_RESERVE       64 /* descriptors kept for listeners, logs, disk */
 
 typedef struct server server;
 typedef struct client client;
@@ -75,6 +77,9 @@ enum {
     /* a pub/sub confirmation being built: it answers its request (stats) but is never dropped
      * by CLIENT REPLY OFF / SKIP (Redis 7.0) */
     CLIENT_REPLY_FORCE = 1u << 14,
+    /* its SYNC's RDB file is being built and sent (rdb_xfer.c): no more input is processed
+     * (it is still read: an end of file ends the transfer), the connection closes after it */
+    CLIENT_RDB_XFER = 1u << 15,
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -94,6 +99,18 @@ void srv_client_reply_end(client *c);
  * srv_client_reply_begin / append / srv_client_reply_end with CLIENT_PUSHING would, without
  * walking it when the stats walker is at a reply boundary; marks c pending. */
 void srv_client_push_raw(client *c, const char *p, size_t len);
+/* Appends bytes that answer no request (an RDB transfer's file: rdb_xfer.c) without walking
+ * them; eager write and output limits as any reply; marks c pending. */
+void srv_client_append_raw(client *c, const char *p, size_t len);
+size_t srv_client_out_pending(const client *c); /* unsent output bytes */
+/* redis-cli --rdb (rdb_xfer.c): SYNC's file built by a forked writer and moved into c's output
+ * as c reads it: 0 started (c has CLIENT_RDB_XFER), -1 (errno) if the fork failed. _abort
+ * (client freed) stops it and kills the writer; _drained (c's output all written) resumes
+ * reading the writer's pipe; _reap reaps the writers that ended (wait: blocking, at exit). */
+int srv_rdb_xfer_start(server *s, client *c);
+void srv_rdb_xfer_abort(client *c);
+void srv_rdb_xfer_drained(client *c);
+void srv_rdb_xfer_reap(server *s, bool wait);
 #define SRV_REPLY(c, stmt)                                                                         \
     do {                                                                                           \
         if (srv_client_reply_begin(c)) {                                                           \
@@ -130,6 +147,7 @@ struct client {
     /* REPLCONF rdb-only 1 (redis-cli --rdb): its SYNC gets an RDB file, then the connection
      * closes (cmd_persist.c); rdb-filter-only functions: without keys */
     bool rdb_only, rdb_functions_only;
+    struct srv_rdb_xfer *xfer; /* that file's transfer, while its writer runs (rdb_xfer.c) */
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
@@ -242,6 +260,9 @@ struct server {
     int busy_kill;                    /* SCRIPT KILL / FUNCTION KILL accepted for it */
     data_arg *busy_argv; /* the argv scratch of requests served while busy (the run's caller */
     int busy_argv_cap;   /* may be using argv: its command runs the script) */
+    /* RDB transfers' writers that ended but were not reaped yet (rdb_xfer.c) */
+    pid_t xfer_zombies[SRV_XFER_ZOMBIES_MAX];
+    int n_xfer_zombies;
 };
 
 /* lifecycle (server.c) */

@@ -194,6 +194,20 @@ def test_redis_cli_tls(tls_server, certs):
               str(port), "GET", "clikey"]  # fmt: skip
     out = subprocess.run(nocert, capture_output=True, text=True, timeout=20)
     assert "hello tls" not in out.stdout, out
+    # redis-cli --rdb over TLS: the file (4 MB, more than the node reads ahead of the client:
+    # rdb_xfer.c) goes through the TLS connection from the forked writer's pipe
+    r = srv.client()
+    p = r.pipeline(transaction=False)
+    for i in range(4000):
+        p.set(f"big{i}", b"v" * 1000)
+    p.execute()
+    rdb = os.path.join(os.path.dirname(certs["ca"]), f"tls-{port}.rdb")
+    out = subprocess.run(base + ["--rdb", rdb], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out
+    check = subprocess.run(["redis-check-rdb", rdb], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0 and "RDB looks OK" in check.stdout, check.stdout
+    data = open(rdb, "rb").read()
+    assert len(data) > 4_000_000 and b"clikey" in data and b"big3999" in data
 
 
 def test_client_certificate_required_optional_no(tls_server, certs):
