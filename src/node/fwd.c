@@ -326,6 +326,7 @@ static void fconn_close(fconn *fc, const char *why)
     if (fc->fd >= 0) {
         (void)net_loop_watch(fc->f->n->loop, fc->fd, 0, NULL, NULL);
         net_tls_free(fc->tls);
+        (void)shutdown(fc->fd, SHUT_RDWR); /* ends now though a forked child holds a copy */
         close(fc->fd);
         if (fc->w_n)
             syn_log(SYN_LOG_WARN, "connection to the leader at %s lost (%s): %zu requests failed",

@@ -216,7 +216,8 @@ static void conn_reset(pconn *c)
 {
     if (c->fd >= 0) {
         (void)net_loop_watch(c->pn->loop, c->fd, 0, NULL, NULL);
-        net_tls_free(c->tls); /* close_notify, best effort, before the fd goes */
+        net_tls_free(c->tls);             /* close_notify, best effort, before the fd goes */
+        (void)shutdown(c->fd, SHUT_RDWR); /* ends now though a forked child holds a copy */
         close(c->fd);
     }
     c->tls = NULL;

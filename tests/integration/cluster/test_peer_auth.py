@@ -237,6 +237,34 @@ def test_wrong_address_and_non_member_refused(tmp_path):
         c.stop()
 
 
+def test_a_refused_connection_ends_though_a_forked_child_holds_it(tmp_path):
+    """A forked child (a snapshot's or redis-cli --rdb's writer) holds copies of the node's
+    sockets: a connection the node refuses must still end at once, not when that child exits
+    (peer.c shuts the socket down before closing it). Node 1's RDB writer here waits 30 s."""
+    c = SynodCluster(tmp_path, 3, extra_args=("--cluster-secret", SECRET))
+    c.nodes[0].env = dict(os.environ, SYNOD_TEST_RDB_WRITER_DELAY_MS="30000")
+    c.start()
+    sync = None
+    try:
+        c.wait_leader()
+        n1 = c.node(1)
+        s = peer_conn(n1)  # accepted before the fork: the child gets a copy
+        time.sleep(0.2)
+        sync = socket.create_connection((n1.host, n1.port), timeout=5)
+        sync.sendall(b"REPLCONF rdb-only 1\r\nSYNC\r\n")
+        assert sync.recv(5) == b"+OK\r\n"
+        time.sleep(0.2)  # the SYNC is past its read gate and forked (or the test is moot)
+        s.sendall(frame(HELLO, hello(7, 1, 1)))
+        frames, closed = read_frames(s, 3.0)
+        s.close()
+        assert closed, frames
+        assert [t for t, _ in frames if t == REJECT], frames
+    finally:
+        if sync:
+            sync.close()
+        c.stop()
+
+
 def test_preauth_frames_deadline_and_slots(tmp_path):
     c = SynodCluster(tmp_path, 3, extra_args=("--cluster-secret", SECRET)).start()
     idle = []
