@@ -191,6 +191,14 @@ net_tls *net_tls_new(net_tls_ctx *c, int fd)
     return t;
 }
 
+void net_tls_forget(net_tls *t)
+{
+    if (!t) return;
+    SSL_free(t->ssl); /* sends nothing: the session goes on in another process */
+    ERR_clear_error();
+    free(t);
+}
+
 void net_tls_free(net_tls *t)
 {
     if (!t) return;

@@ -55,6 +55,8 @@ void net_tls_ctx_destroy(net_tls_ctx *ctx);
 net_tls *net_tls_new(net_tls_ctx *ctx, int fd);
 /* Sends close_notify if the connection is healthy (best effort, never waits) and frees. */
 void net_tls_free(net_tls *t);
+/* Frees t without a close_notify: a forked child carries the session on (server/ldb.c). */
+void net_tls_forget(net_tls *t);
 
 /* Advances the handshake: 0 = done, NET_READABLE / NET_WRITABLE = call again when the fd is
  * ready that way, -1 = failed (the reason is in net_tls_error). */

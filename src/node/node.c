@@ -1843,6 +1843,14 @@ static bool reads_replicated(int argc, const data_arg *argv)
             arg_is(&argv[1], "dryrun"));
 }
 
+/* EVAL, EVALSHA, EVAL_RO, EVALSHA_RO (after an ACL_AS prefix): what SCRIPT DEBUG YES debugs */
+static bool ldb_eval(int argc, const data_arg *argv)
+{
+    if (argc >= 3 && arg_is(&argv[0], "acl_as")) argv += 2;
+    return arg_is(&argv[0], "eval") || arg_is(&argv[0], "evalsha") || arg_is(&argv[0], "eval_ro") ||
+           arg_is(&argv[0], "evalsha_ro");
+}
+
 /* A script call without its ACL_AS <user> wrapper (a script run as a user: acl.c) */
 static void unwrap_acl_as(int *argc, const data_arg **argv)
 {
@@ -1902,10 +1910,12 @@ static int route_cmd(node *n, client *c, int argc, const data_arg *argv)
      * from what it has: a node cut off still authenticates its clients). docs/security.md
      * "Reading users on a follower". */
     if (c->exec_db_seq && c->n_async) return stall(c); /* in which database? EXEC's reply says */
+    bool debugged = c->ldb && ldb_eval(argc, argv);
     if (n->role != RAFT_LEADER && !c->forwarded && !c->gate_passed &&
-        c->consistency != CONS_STALE && n->leader && reads_replicated(argc, argv) &&
+        c->consistency != CONS_STALE && n->leader && (reads_replicated(argc, argv) || debugged) &&
         !info_gate_given_up(c, argv))
         return c->n_async ? stall(c) : follower_gate(n, c);
+    if (debugged) return c->n_async ? stall(c) : NODE_LOCAL; /* server/ldb.c forks it */
     if (arg_is(&argv[0], "watch") || arg_is(&argv[0], "unwatch")) {
         if (c->n_async) return stall(c);
         if (arg_is(&argv[0], "watch")) {

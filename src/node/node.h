@@ -84,9 +84,12 @@ typedef struct node_client {
     int unblock_pending;   /* leader: SYNOD UNBLOCK-SELF before its pop blocked: 1 / 2 (error) */
     uint64_t gate_ctx;     /* follower: its FCALL waits for this ReadIndex (node.c fcall_gate) */
     bool gate_passed;      /* ... which it passed: this node has applied what it must see */
-    bool noreplicas_run;   /* served as a read because min-replicas-to-write is not met */
-    struct nmigrate *mig;  /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
-    uint64_t id;           /* the host's connection id (set by the host; CLIENT ID) */
+    /* SCRIPT DEBUG YES: its EVALs run in a debugging session on this node (server/ldb.c), after
+     * the ReadIndex gate on a follower; nothing of them is logged */
+    bool ldb;
+    bool noreplicas_run;  /* served as a read because min-replicas-to-write is not met */
+    struct nmigrate *mig; /* leader: its MIGRATE in progress (node_migrate.c); NULL = none */
+    uint64_t id;          /* the host's connection id (set by the host; CLIENT ID) */
     /* follower: its relayed requests (set by the host: CLIENT TRACKING; and always its script
      * calls) go as SYNOD ORIGIN <this node> <id> <request number> <request...>, and the entries
      * they make name it, so this node knows them as that connection's when it applies them

@@ -210,4 +210,20 @@ typedef struct {
 } script_stats;
 void script_get_stats(script_engine *se, script_stats *out);
 
+/* The Lua debugger (SCRIPT DEBUG YES, redis-cli --ldb: script_ldb.c). Between begin and end, an
+ * EVAL of `body` runs with a session open: it stops before its first line, and the debugger
+ * talks to the client through io, blocking (read: bytes read, <= 0 once the client is gone;
+ * write: best effort; now_ms: a monotonic clock, the engine has none). A run with no stop for
+ * timeout_ms (0: 5 s) stops as if at a breakpoint.
+ * end sends "<endsession>": the caller then writes the EVAL's reply. */
+typedef struct {
+    long (*read)(void *ctx, char *buf, size_t cap);
+    void (*write)(void *ctx, const char *p, size_t len);
+    int64_t (*now_ms)(void *ctx);
+    void *ctx;
+} script_ldb_io;
+void script_ldb_begin(script_engine *se, const char *body, size_t len, const script_ldb_io *io,
+                      int64_t timeout_ms);
+void script_ldb_end(script_engine *se);
+
 #endif

@@ -88,7 +88,20 @@ struct script_engine {
         size_t err_len;
     } held_ev[SCRIPT_PRELUDE_EVENTS];
     int n_held_ev;
+    struct sldb *ldb; /* a debugging session (script_ldb.c); NULL = none */
 };
+
+/* script_ldb.c: the debugger's side of a run. sldb_hook is the line / count hook while a
+ * session is open; sldb_logging: redis.call logs its command (sldb_log_call) and the reply on
+ * the stack's top (sldb_log_reply); redis.breakpoint() (1 if a session is open) and
+ * redis.debug(...) (the whole stack). */
+void sldb_hook(script_engine *se, lua_State *L, lua_Debug *ar);
+int sldb_logging(const script_engine *se);
+void sldb_log_call(script_engine *se, int argc, const data_arg *argv);
+void sldb_log_reply(script_engine *se, lua_State *L, int resp3);
+void sldb_log_error(script_engine *se, const char *p, size_t len, int dash); /* "<error> [-]p" */
+int sldb_breakpoint(script_engine *se);
+void sldb_debug(script_engine *se, lua_State *L);
 
 /* script_lua.c */
 int slua_init(script_engine *se);

@@ -42,8 +42,12 @@ static script_engine *engine_of(lua_State *L)
     return lua_touserdata(L, lua_upvalueindex(1));
 }
 
+static script_engine *hook_engine; /* the engine whose run is in progress (its hooks) */
+
 void slua_push_error(lua_State *L, const char *msg)
 {
+    /* a debugger stepping shows it, as Redis shows every error it pushes then */
+    if (hook_engine && sldb_logging(hook_engine)) sldb_log_error(hook_engine, msg, strlen(msg), 0);
     lua_newtable(L);
     if (msg[0] == '-') {
         const char *sp = strchr(msg, ' ');
@@ -171,6 +175,7 @@ static void cv_status(void *ctx, const char *s, size_t len)
 static void cv_error(void *ctx, const char *s, size_t len)
 {
     conv *cv = ctx;
+    if (hook_engine && sldb_logging(hook_engine)) sldb_log_error(hook_engine, s, len, 1);
     lua_createtable(cv->L, 0, 1);
     lua_pushlstring(cv->L, s, len);
     lua_setfield(cv->L, -2, "err");
@@ -661,7 +666,6 @@ static const char *acl_denied(script_engine *se, srun *r, const data_cmd *dc, in
 }
 
 static void run_hook(lua_State *L, lua_Debug *ar);
-static script_engine *hook_engine; /* the engine whose run the count hook watches */
 
 static int redis_generic(lua_State *L, int raise)
 {
@@ -710,6 +714,8 @@ static int redis_generic(lua_State *L, int raise)
         off += n;
     }
     lua_settop(L, 0);
+    int logged = sldb_logging(se); /* a debugger stepping: the command and its reply shown */
+    if (logged) sldb_log_call(se, argc, argv);
     const char *err = NULL;
     char blockmsg[96];
     const data_cmd *dc = NULL;
@@ -791,6 +797,7 @@ static int redis_generic(lua_State *L, int raise)
         if (sorted) sort_reply(se, L, sorted, r->resp, cv.top_kind);
     }
 have_reply:
+    if (logged && se->ldb) sldb_log_reply(se, L, r->resp == 3);
     if (lua_istable(L, -1)) {
         lua_pushstring(L, "err");
         lua_rawget(L, -2);
@@ -904,15 +911,18 @@ static int l_replicate_commands(lua_State *L)
     return 1;
 }
 
+/* redis.breakpoint(): stop before the next line (true) while a debugging session is open;
+ * false (and nothing) otherwise, as in Redis */
 static int l_breakpoint(lua_State *L)
 {
-    lua_pushboolean(L, 0); /* no debugger session: Redis returns false then */
+    lua_pushboolean(L, sldb_breakpoint(engine_of(L)));
     return 1;
 }
 
+/* redis.debug(...): its arguments in the debugger's console; nothing without a session */
 static int l_debug(lua_State *L)
 {
-    (void)L;
+    sldb_debug(engine_of(L), L);
     return 0;
 }
 
@@ -1417,6 +1427,11 @@ static void run_info(script_engine *se, script_run_info *ri, int done)
     ri->argv = r->argv;
 }
 
+static void ldb_hook(lua_State *L, lua_Debug *ar)
+{
+    if (hook_engine) sldb_hook(hook_engine, L, ar);
+}
+
 static void run_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -1468,7 +1483,10 @@ void slua_call(script_engine *se, srun *r, int nargs, const script_out *out)
     se->killed = 0;
     se->prelude_hit = 0;
     hook_engine = se;
-    if (se->max_hooks || se->busy_cb) lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
+    if (se->ldb) /* a debugging session: every line, and a count to notice endless loops */
+        lua_sethook(L, ldb_hook, LUA_MASKLINE | LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
+    else if (se->max_hooks || se->busy_cb)
+        lua_sethook(L, run_hook, LUA_MASKCOUNT, SCRIPT_HOOK_EVERY);
     int rc = lua_pcall(L, nargs, 1, errh);
     data_set_in_script(se->ds, 0); /* also when a Lua error left l_redis_call mid-command */
     lua_sethook(L, NULL, 0, 0);

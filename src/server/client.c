@@ -62,10 +62,14 @@ void srv_client_free(client *c)
     SYN_ASSERT(s->n_clients >= 0);
     int rc = net_loop_watch(s->loop, c->fd, 0, NULL, NULL);
     SYN_ASSERT(rc == 0);
-    if (c->tls) net_tls_free(c->tls);
-    /* a forked child (a snapshot's or an RDB transfer's writer) holds a copy of the socket: the
-     * connection ends now all the same, not when that child exits */
-    (void)shutdown(c->fd, SHUT_RDWR);
+    if (c->flags & CLIENT_HANDED_OFF) { /* a debugging session's now: left as it is */
+        if (c->tls) net_tls_forget(c->tls);
+    } else {
+        if (c->tls) net_tls_free(c->tls);
+        /* a forked child (a snapshot's or an RDB transfer's writer) holds a copy of the socket:
+         * the connection ends now all the same, not when that child exits */
+        (void)shutdown(c->fd, SHUT_RDWR);
+    }
     close(c->fd);
     resp_parser_destroy(c->parser);
     resp_buf_deinit(&c->out);

@@ -798,6 +798,17 @@ static void raw_out(void *ctx, const char *p, size_t len)
 void srv_cmd_scripting(server *s, client *c, int argc, const data_arg *argv)
 {
     static uint64_t runs;
+    int k = argc >= 3 && data_arg_is(&argv[0], "acl_as") ? 2 : 0;
+    if (argc - k == 3 && data_arg_is(&argv[k], "script") && data_arg_is(&argv[k + 1], "debug")) {
+        srv_cmd_script_debug(s, c, &argv[k + 2]); /* the connection's: not the engine's */
+        return;
+    }
+    if (c->nc.ldb && argc - k >= 3 &&
+        (data_arg_is(&argv[k], "eval") || data_arg_is(&argv[k], "evalsha") ||
+         data_arg_is(&argv[k], "eval_ro") || data_arg_is(&argv[k], "evalsha_ro"))) {
+        srv_ldb_eval(s, c, argc, argv);
+        return;
+    }
     int64_t now_ms = srv_now_ms();
     /* a local run is a read or an error: its draws need no agreement with other nodes */
     script_env env = {now_ms, (uint64_t)now_ms * 0x9E3779B97F4A7C15ull ^ ++runs,

@@ -13,7 +13,7 @@ int64_t srv_cron(net_loop *l, uint64_t id, void *ctx)
     (void)id;
     server *s = ctx;
     srv_lazyfree_cron(s);
-    if (s->n_xfer_zombies) srv_rdb_xfer_reap(s, false);
+    if (s->n_children) srv_children_reap(s, false);
     srv_diag_config(s); /* the cycle counter's rate, measured over a longer time */
     srv_inst_sample(s);
     if (s->cfg.timeout_s > 0) {

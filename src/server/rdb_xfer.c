@@ -44,31 +44,6 @@ struct srv_rdb_xfer {
     int64_t start_ms;
 };
 
-static void reap_later(server *s, pid_t pid)
-{
-    if (waitpid(pid, NULL, WNOHANG) != 0) return;    /* reaped now (or not ours any more) */
-    if (s->n_xfer_zombies == SRV_XFER_ZOMBIES_MAX) { /* many at once: wait for the oldest */
-        while (waitpid(s->xfer_zombies[0], NULL, 0) < 0 && errno == EINTR) {
-        }
-        memmove(s->xfer_zombies, s->xfer_zombies + 1,
-                (SRV_XFER_ZOMBIES_MAX - 1) * sizeof(s->xfer_zombies[0]));
-        s->n_xfer_zombies--;
-    }
-    s->xfer_zombies[s->n_xfer_zombies++] = pid;
-}
-
-void srv_rdb_xfer_reap(server *s, bool wait)
-{
-    int kept = 0;
-    for (int i = 0; i < s->n_xfer_zombies; i++) {
-        pid_t r;
-        while ((r = waitpid(s->xfer_zombies[i], NULL, wait ? 0 : WNOHANG)) < 0 && errno == EINTR) {
-        }
-        if (r == 0) s->xfer_zombies[kept++] = s->xfer_zombies[i];
-    }
-    s->n_xfer_zombies = kept;
-}
-
 /* Ends c's transfer: its pipe closed, its child killed if still running (a client gone) and
  * reaped. */
 static void xfer_close(client *c)
@@ -78,7 +53,7 @@ static void xfer_close(client *c)
     (void)net_loop_watch(s->loop, x->fd, 0, NULL, NULL);
     close(x->fd);
     (void)kill(x->pid, SIGKILL); /* it has exited if the file is complete: then a no-op */
-    reap_later(s, x->pid);
+    srv_child_adopt(s, x->pid);
     free(x);
     c->xfer = NULL;
     c->flags &= ~CLIENT_RDB_XFER;
@@ -246,7 +221,7 @@ int srv_rdb_xfer_start(server *s, client *c)
         free(x);
         close(p[0]);
         (void)kill(pid, SIGKILL);
-        reap_later(s, pid);
+        srv_child_adopt(s, pid);
         errno = e;
         return -1;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "node/node.h"
@@ -299,11 +300,46 @@ int srv_run(server *s)
     return rc < 0 ? -1 : 0;
 }
 
+void srv_child_adopt(server *s, pid_t pid)
+{
+    if (waitpid(pid, NULL, WNOHANG) != 0) return; /* reaped now (or not ours any more) */
+    if (s->n_children == s->cap_children) {
+        int cap = s->cap_children ? 2 * s->cap_children : 8;
+        pid_t *np = realloc(s->children, (size_t)cap * sizeof(*np));
+        if (!np) { /* no room to remember it: wait for it now (it was killed or it exits) */
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+            return;
+        }
+        s->children = np;
+        s->cap_children = cap;
+    }
+    s->children[s->n_children++] = pid;
+}
+
+void srv_children_reap(server *s, bool wait)
+{
+    int kept = 0;
+    for (int i = 0; i < s->n_children; i++) {
+        pid_t r;
+        if (wait) (void)kill(s->children[i], SIGKILL); /* ours until reaped: never another's */
+        while ((r = waitpid(s->children[i], NULL, wait ? 0 : WNOHANG)) < 0 && errno == EINTR) {
+        }
+        if (r == 0) s->children[kept++] = s->children[i];
+    }
+    s->n_children = kept;
+    if (wait) {
+        free(s->children);
+        s->children = NULL;
+        s->cap_children = 0;
+    }
+}
+
 void srv_deinit(server *s)
 {
     while (s->clients)
         srv_client_free(s->clients);
-    srv_rdb_xfer_reap(s, true); /* the RDB writers those clients had: killed, now reaped */
+    srv_children_reap(s, true); /* RDB writers, debugging sessions: killed, then reaped */
     node_destroy(s->node);
     s->node = NULL;
     if (s->loop && s->listen_fd >= 0) {

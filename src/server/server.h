@@ -37,9 +37,8 @@
 #define SRV_OUT_PAUSE_BYTES (64ll * 1024 * 1024) /* stop reading a client with this much unsent */
 /* A reply being built is written to the socket as soon as this much is pending, so its first
  * bytes leave while the rest is copied (a command still runs to its end in one pass). */
-#define SRV_OUT_EAGER_BYTES  (256 * 1024)
-#define SRV_XFER_ZOMBIES_MAX 16 /* RDB writers awaiting their reaping (rdb_xfer.c) */
-#define SRV_FD_RESERVE       64 /* descriptors kept for listeners, logs, disk */
+#define SRV_OUT_EAGER_BYTES (256 * 1024)
+#define SRV_FD_RESERVE      64 /* descriptors kept for listeners, logs, disk */
 
 typedef struct server server;
 typedef struct client client;
@@ -80,6 +79,9 @@ enum {
     /* its SYNC's RDB file is being built and sent (rdb_xfer.c): no more input is processed
      * (it is still read: an end of file ends the transfer), the connection closes after it */
     CLIENT_RDB_XFER = 1u << 15,
+    /* a forked debugging session took the connection over (ldb.c): freed without shutting the
+     * socket down or ending its TLS session */
+    CLIENT_HANDED_OFF = 1u << 16,
     /* TLS clients only (client.tls != NULL) */
     CLIENT_TLS_HANDSHAKE = 1u << 6,        /* handshake not finished: no request read yet */
     CLIENT_TLS_READ_WANTS_WRITE = 1u << 7, /* a read waits for the socket to be writable */
@@ -106,11 +108,17 @@ size_t srv_client_out_pending(const client *c); /* unsent output bytes */
 /* redis-cli --rdb (rdb_xfer.c): SYNC's file built by a forked writer and moved into c's output
  * as c reads it: 0 started (c has CLIENT_RDB_XFER), -1 (errno) if the fork failed. _abort
  * (client freed) stops it and kills the writer; _drained (c's output all written) resumes
- * reading the writer's pipe; _reap reaps the writers that ended (wait: blocking, at exit). */
+ * reading the writer's pipe. */
 int srv_rdb_xfer_start(server *s, client *c);
 void srv_rdb_xfer_abort(client *c);
 void srv_rdb_xfer_drained(client *c);
-void srv_rdb_xfer_reap(server *s, bool wait);
+/* Forked children: adopt reaps pid later if it has not exited yet (the cron reaps them without
+ * waiting; at exit, reap with wait kills them first, then waits). */
+void srv_child_adopt(server *s, pid_t pid);
+void srv_children_reap(server *s, bool wait);
+/* SCRIPT DEBUG YES|NO (SYNC refused) and a debugging client's EVAL, forked (ldb.c) */
+void srv_cmd_script_debug(server *s, client *c, const data_arg *mode);
+void srv_ldb_eval(server *s, client *c, int argc, const data_arg *argv);
 #define SRV_REPLY(c, stmt)                                                                         \
     do {                                                                                           \
         if (srv_client_reply_begin(c)) {                                                           \
@@ -260,9 +268,10 @@ struct server {
     int busy_kill;                    /* SCRIPT KILL / FUNCTION KILL accepted for it */
     data_arg *busy_argv; /* the argv scratch of requests served while busy (the run's caller */
     int busy_argv_cap;   /* may be using argv: its command runs the script) */
-    /* RDB transfers' writers that ended but were not reaped yet (rdb_xfer.c) */
-    pid_t xfer_zombies[SRV_XFER_ZOMBIES_MAX];
-    int n_xfer_zombies;
+    /* forked children not reaped yet: RDB writers that ended or were killed (rdb_xfer.c),
+     * debugging sessions (ldb.c) */
+    pid_t *children;
+    int n_children, cap_children;
 };
 
 /* lifecycle (server.c) */

@@ -810,6 +810,163 @@ static void prelude_shortcut(void **state)
     eng_free(&e);
 }
 
+/* --- the debugger (script_ldb.c) over a fake connection ------------------------------------- */
+
+typedef struct {
+    const char *in; /* what the client sends, consumed as read */
+    size_t in_len, in_pos;
+    size_t chunk; /* bytes per read (0: all there is) */
+    char out[1 << 16];
+    size_t out_len;
+} fake_conn;
+
+/* One read gives at most one command (up to the next '|': the debugger drops what follows a
+ * command in its buffer, as Redis's, and redis-cli sends one at a time), or f->chunk bytes. */
+static long fake_read(void *ctx, char *buf, size_t cap)
+{
+    fake_conn *f = ctx;
+    if (f->in_pos < f->in_len && f->in[f->in_pos] == '|') f->in_pos++;
+    const char *bar = memchr(f->in + f->in_pos, '|', f->in_len - f->in_pos);
+    size_t n = (bar ? (size_t)(bar - f->in) : f->in_len) - f->in_pos;
+    if (f->chunk && n > f->chunk) n = f->chunk;
+    if (n > cap) n = cap;
+    memcpy(buf, f->in + f->in_pos, n);
+    f->in_pos += n;
+    return (long)n; /* 0 once it is all read: the client went away */
+}
+
+static void fake_write(void *ctx, const char *p, size_t len)
+{
+    fake_conn *f = ctx;
+    size_t room = sizeof f->out - 1 - f->out_len;
+    if (len > room) len = room;
+    memcpy(f->out + f->out_len, p, len);
+    f->out_len += len;
+    f->out[f->out_len] = '\0';
+}
+
+static int64_t fake_now_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A session of `body` (EVAL body 1 k) with the client sending `in`; returns EVAL's reply, the
+ * debugger's output in f->out. */
+static const char *ldb_run(eng *e, fake_conn *f, const char *body, const char *in,
+                           int64_t timeout_ms)
+{
+    f->in = in;
+    f->in_len = strlen(in);
+    f->in_pos = f->out_len = 0;
+    f->out[0] = '\0';
+    script_ldb_io io = {fake_read, fake_write, fake_now_ms, f};
+    script_ldb_begin(e->se, body, strlen(body), &io, timeout_ms);
+    static data_arg argv[4];
+    argv[0] = (data_arg){"EVAL", 4};
+    argv[1] = (data_arg){body, strlen(body)};
+    argv[2] = (data_arg){"1", 1};
+    argv[3] = (data_arg){"k", 1};
+    t_rec.len = 0;
+    t_rec.buf[0] = '\0';
+    script_env env = {.now_ms = t_now_ms, .seed = 1, .replicated = 1};
+    script_out out = {&rec_ops, &t_rec, raw, 0, NULL};
+    (void)script_exec(e->se, 4, argv, &env, &out);
+    script_ldb_end(e->se);
+    return t_rec.buf;
+}
+
+#define CMD1(c) "*1\r\n$1\r\n" c "\r\n|"
+
+static void assert_has(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle)) fail_msg("missing %s in:\n%s", needle, hay);
+}
+
+static void assert_string_starts(const char *s, const char *prefix)
+{
+    if (strncmp(s, prefix, strlen(prefix)) != 0) fail_msg("%s\ndoes not start with %s", s, prefix);
+}
+
+/* Stops, logs and commands: what redis-cli shows is checked line by line against redis-server
+ * 7.0 in compat/test_compat_ldb.py; here the session's edges run under the sanitizers: the
+ * client gone, an endless loop stopped by the timeout, aborts, malformed and split commands,
+ * long values cut at maxlen, nested tables, and random input. */
+static void debugger(void **state)
+{
+    (void)state;
+    eng e = eng_new(1);
+    static fake_conn f;
+    const char *body = "local a = {1, {x = {y = {}}}, 'two'}\nredis.debug(a, nil, 1.5)\n"
+                       "local n = redis.call('incr', KEYS[1])\nreturn n\n";
+    /* step, print, a redis command, the end: "<endsession>" before the reply */
+    assert_string_equal(ldb_run(&e, &f, body, CMD1("s") CMD1("p") CMD1("s") CMD1("s") CMD1("c"), 0),
+                        ":1");
+    assert_has(f.out, "+* Stopped at 1, stop reason = step over\r\n+-> 1   local a =");
+    assert_has(f.out, "+<debug> line 2: {1; {[\"x\"]={[\"y\"]={}}}; \"two\"}, nil, 1.5\r\n");
+    assert_has(f.out, "+<value> a = {1; {[\"x\"]={[\"y\"]={}}}; \"two\"}\r\n");
+    assert_has(f.out, "+<redis> incr k\r\n+<reply> 1\r\n");
+    static const char end[] = "*1\r\n+<endsession>\r\n";
+    assert_true(f.out_len > sizeof end && !strcmp(f.out + f.out_len - (sizeof end - 1), end));
+    /* the client goes away at the first stop: the script runs to its end */
+    assert_string_equal(ldb_run(&e, &f, body, "", 0), ":2");
+    /* a command split over many reads, then "abort" */
+    assert_string_starts(
+        ldb_run(&e, &f, body, "*2\r\n$1\r\nb\r\n$1\r\n3\r\n|" CMD1("c") CMD1("a"), 0),
+        "-ERR script aborted for user request");
+    /* malformed commands end the session with an error; the key was not incremented */
+    static const char *const bad[] = {"$1\r\nx\r\n",       "*0\r\n",          "*2000\r\n",
+                                      "*1\r\n$0\r\n\r\n",  "*1\r\n$5000\r\n", "*1\r\nx1\r\n",
+                                      "*1\r\n$1\r\nab\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_string_starts(ldb_run(&e, &f, body, bad[i], 0), "-ERR protocol error");
+    assert_string_equal(rec_run(e.ds, "GET k", NULL), "\"2\"");
+    f.chunk = 1;
+    assert_string_equal(
+        ldb_run(&e, &f, body, CMD1("s") "*2\r\n$1\r\nr\r\n$4\r\nping\r\n|" CMD1("c"), 0), ":3");
+    assert_has(f.out, "+<redis> ping\r\n+<reply> \"+PONG\"\r\n");
+    f.chunk = 0;
+    /* an endless loop without a stop: stopped after the timeout, then aborted */
+    const char *loop = "local i = 0\nwhile true do\n  i = i + 1\nend\n";
+    assert_string_starts(ldb_run(&e, &f, loop, CMD1("c") CMD1("a"), 20),
+                         "-ERR script aborted for user request");
+    assert_has(f.out, "stop reason = timeout reached, infinite loop?");
+    /* ... and when the client is gone by then, it is stopped with an error */
+    assert_string_starts(ldb_run(&e, &f, loop, CMD1("c"), 20),
+                         "-ERR timeout during Lua debugging with client closing connection");
+    /* a value longer than maxlen is cut, with a hint once; maxlen 0: whole */
+    const char *longv = "local s = string.rep('x', 1000)\nreturn #s\n";
+    assert_string_equal(ldb_run(&e, &f, longv,
+                                CMD1("s") "*2\r\n$1\r\np\r\n$1\r\ns\r\n|"
+                                          "*2\r\n$1\r\nm\r\n$1\r\n0\r\n|"
+                                          "*2\r\n$1\r\np\r\n$1\r\ns\r\n|" CMD1("c"),
+                                0),
+                        ":1000");
+    assert_has(f.out, "xxx ...\r\n+<hint> The above reply was trimmed.");
+    /* random bytes as the client's commands: an error or a run, never a crash */
+    uint64_t seed = (uint64_t)time(NULL);
+    const char *env_seed = getenv("SCRIPT_FUZZ_SEED");
+    if (env_seed) seed = strtoull(env_seed, NULL, 10);
+    printf("debugger: random input seed %llu (SCRIPT_FUZZ_SEED replays)\n",
+           (unsigned long long)seed);
+    uint64_t x = seed | 1;
+    static char junk[512];
+    for (int round = 0; round < 300; round++) {
+        size_t n = 0;
+        while (n < sizeof junk - 1) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            static const char alphabet[] = "*$\r\n0123456789-sbcplwmetra |";
+            junk[n++] = (x >> 32) % 4 ? alphabet[(x >> 8) % (sizeof alphabet - 1)] : (char)x;
+            if ((x >> 20) % 64 == 0) break;
+        }
+        junk[n] = '\0';
+        (void)ldb_run(&e, &f, body, junk, 10);
+    }
+    eng_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -822,6 +979,7 @@ int main(void)
         cmocka_unit_test(busy_kill),
         cmocka_unit_test(oom_rules),
         cmocka_unit_test(prelude_shortcut),
+        cmocka_unit_test(debugger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
