@@ -88,11 +88,11 @@ integration: build/rel/synod
 	cd tests/integration && SYNOD_BIN=$(CURDIR)/build/rel/synod timeout 900 $(PY) -m pytest -q -x -p no:cacheprovider --durations=15 -n $(JOBS) --dist loadfile .
 
 # The server built with AddressSanitizer + UndefinedBehaviorSanitizer under a few cluster tests
-# (relays, blocking commands, snapshots, restarts; relays while leaders are killed and paused): a
-# node that exits with a sanitizer report, a leak at shutdown included, fails its test (the
-# harness checks every node's exit status).
+# (relays, blocking commands, snapshots, restarts, forked debugging sessions; relays while leaders
+# are killed and paused): a node that exits with a sanitizer report, a leak at shutdown included,
+# fails its test (the harness checks every node's exit status).
 ASAN_SMOKE := test_cluster_basic.py cluster/test_cluster_dump.py cluster/test_cluster_blocking.py \
-	cluster/test_cluster_relay_faults.py::test_relays_survive_leader_faults
+	cluster/test_cluster_ldb.py cluster/test_cluster_relay_faults.py::test_relays_survive_leader_faults
 .PHONY: integration-asan
 integration-asan: build/asan/synod
 	cd tests/integration && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
