@@ -416,7 +416,9 @@ static void script_cmd(script_engine *se, int argc, const data_arg *argv, const 
     } else if (sarg_is(sub, "kill") && argc == 2) {
         sreply_error(out, "NOTBUSY No scripts in execution right now.");
     } else if (sarg_is(sub, "debug") && argc == 3) {
-        sreply_error(out, "ERR SCRIPT DEBUG is not supported by synod");
+        /* the connection's SCRIPT DEBUG is the server's (server/ldb.c); here only inside EXEC,
+         * where Redis too finds EXEC's reply begun */
+        sreply_error(out, "ERR SCRIPT DEBUG must be called outside a pipeline");
     } else {
         sreply_errorf(out,
                       "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try "

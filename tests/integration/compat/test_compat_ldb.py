@@ -140,8 +140,9 @@ def test_raw_debugging_protocol(servers):
 
 
 def test_script_debug_errors(servers):
-    """EVALSHA in a session, SCRIPT DEBUG inside a pipeline, SCRIPT DEBUG NO; SYNC is synod's
-    own refusal (a synchronous session would stop the node and cannot be replicated)."""
+    """EVALSHA in a session, SCRIPT DEBUG inside a pipeline or a transaction, SCRIPT DEBUG NO;
+    SYNC is synod's own refusal (a synchronous session would stop the node and cannot be
+    replicated)."""
     ref, tgt = servers
     sha_steps = [
         (b"*3\r\n$6\r\nSCRIPT\r\n$5\r\nDEBUG\r\n$3\r\nyes\r\n", 1),
@@ -150,6 +151,10 @@ def test_script_debug_errors(servers):
         (b"*3\r\n$6\r\nSCRIPT\r\n$5\r\nDEBUG\r\n$2\r\nno\r\n", 1),
         (b"*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 7\r\n$1\r\n0\r\n", 1),
         (b"*1\r\n$4\r\nPING\r\n*3\r\n$6\r\nSCRIPT\r\n$5\r\nDEBUG\r\n$3\r\nyes\r\n", 2),
+        (b"*1\r\n$5\r\nMULTI\r\n", 1),
+        (b"*3\r\n$6\r\nSCRIPT\r\n$5\r\nDEBUG\r\n$3\r\nyes\r\n", 1),
+        (b"*1\r\n$4\r\nEXEC\r\n", 1),
+        (b"*3\r\n$4\r\nEVAL\r\n$8\r\nreturn 7\r\n$1\r\n0\r\n", 1),
     ]
     assert _session_bytes(tgt.port, sha_steps) == _session_bytes(ref.port, sha_steps)
     c = RawConn("127.0.0.1", tgt.port)
