@@ -928,6 +928,12 @@ static void debugger(void **state)
         ldb_run(&e, &f, body, CMD1("s") "*2\r\n$1\r\nr\r\n$4\r\nping\r\n|" CMD1("c"), 0), ":3");
     assert_has(f.out, "+<redis> ping\r\n+<reply> \"+PONG\"\r\n");
     f.chunk = 0;
+    /* a line break in what is logged (a command's argument) becomes a space: each log entry
+     * is one simple string */
+    assert_string_equal(
+        ldb_run(&e, &f, "return redis.call('set', 'nl', 'a\\r\\nb')\n", CMD1("s") CMD1("c"), 0),
+        "+OK");
+    assert_has(f.out, "+<redis> set nl a  b\r\n+<reply> \"+OK\"\r\n");
     /* an endless loop without a stop: stopped after the timeout, then aborted */
     const char *loop = "local i = 0\nwhile true do\n  i = i + 1\nend\n";
     assert_string_starts(ldb_run(&e, &f, loop, CMD1("c") CMD1("a"), 20),
