@@ -559,6 +559,11 @@ void data_db_sizes(data_store *ds, int db, uint64_t *keys, uint64_t *expires);
  * malloc'd bytes and their length in *len. */
 char *data_rdb(data_store *ds, int64_t now_ms, const data_arg *aux, size_t naux,
                const data_arg *libs, size_t nlibs, int with_keys, size_t *len);
+/* The same file handed to sink in pieces (about 1 MB each) as it is built, never whole in
+ * memory (redis-cli --rdb's EOF-marked transfer). 0, or -1 as soon as sink returned < 0. */
+int data_rdb_stream(data_store *ds, int64_t now_ms, const data_arg *aux, size_t naux,
+                    const data_arg *libs, size_t nlibs, int with_keys,
+                    int (*sink)(void *ctx, const void *p, size_t len), void *ctx);
 
 /* A 128-bit digest of the dataset (32 hex characters + NUL; all zeros when empty): equal on
  * two replicas iff they hold the same data, whatever their tables' layouts (digest.c). */

@@ -198,11 +198,20 @@ void srv_cmd_sync(server *s, client *c, int argc, const data_arg *argv)
         srv_reply_status(c, "OK");
         return;
     }
-    if (arg_is(&argv[0], "replconf") && argc == 3 &&
-        (arg_is(&argv[1], "capa") || arg_is(&argv[1], "listening-port") ||
-         arg_is(&argv[1], "ip-address"))) {
-        srv_reply_status(c, "OK"); /* what a replica says of itself: nothing follows from it */
-        return;
+    if (arg_is(&argv[0], "replconf") && argc >= 3 && argc % 2 == 1) {
+        /* what a replica says of itself (option value pairs): only capa eof changes anything
+         * (redis-cli --rdb's file may then come EOF-marked, built as it is sent: rdb_xfer.c) */
+        bool known = true, eof = false;
+        for (int i = 1; i < argc; i += 2) {
+            known &= arg_is(&argv[i], "capa") || arg_is(&argv[i], "listening-port") ||
+                     arg_is(&argv[i], "ip-address");
+            eof |= arg_is(&argv[i], "capa") && arg_is(&argv[i + 1], "eof");
+        }
+        if (known) {
+            c->rdb_capa_eof |= eof;
+            srv_reply_status(c, "OK");
+            return;
+        }
     }
     if (arg_is(&argv[0], "sync") && c->rdb_only) {
         rdb_transfer(s, c);

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "net/peerauth.h"
 #include "node/node.h"
 #include "server/server.h"
 #include "util/log.h"
@@ -32,15 +33,19 @@
 
 #define XFER_OUT_BYTES (1u << 20) /* the client's unsent output over which the pipe waits */
 #define XFER_CHUNK     (64 * 1024)
+#define XFER_MARK      40 /* the EOF form's end mark (Redis's RDB_EOF_MARK_SIZE) */
 
 struct srv_rdb_xfer {
     pid_t pid;
     int fd;          /* the pipe's read end (non-blocking) */
     bool stalled;    /* not watched: the client's output is over XFER_OUT_BYTES */
-    char head[32];   /* "$<len>\r\n" as it arrives */
+    char head[64];   /* "$<len>\r\n" or "$EOF:<mark>\r\n" as it arrives */
     size_t head_len; /* bytes of it kept so far */
-    size_t want;     /* the whole payload (header and file) once the header is read; 0 before */
-    size_t got;      /* bytes read from the pipe */
+    bool head_done;
+    size_t want; /* length form: the whole payload (header and file); 0: not known (yet) */
+    bool eof_form;
+    char mark[XFER_MARK], tail[XFER_MARK]; /* EOF form: the mark, the last bytes read */
+    size_t got;                            /* bytes read from the pipe */
     int64_t start_ms;
 };
 
@@ -67,43 +72,66 @@ void srv_rdb_xfer_abort(client *c)
     xfer_close(c);
 }
 
+/* Is what the writer sent a whole file: its length, or its end mark last? */
+static bool xfer_complete(const struct srv_rdb_xfer *x)
+{
+    if (!x->head_done) return false;
+    if (!x->eof_form) return x->got == x->want;
+    return x->got >= x->head_len + XFER_MARK && memcmp(x->tail, x->mark, XFER_MARK) == 0;
+}
+
 static void xfer_finish(client *c)
 {
     struct srv_rdb_xfer *x = c->xfer;
-    if (x->want && x->got == x->want) {
+    if (xfer_complete(x)) {
         syn_log(SYN_LOG_INFO,
-                "RDB of %zu bytes sent to client id=%llu%s in %lld ms (SYNC, rdb-only)",
-                x->want - x->head_len, (unsigned long long)c->id,
+                "RDB of %zu bytes sent to client id=%llu%s in %lld ms (SYNC, rdb-only%s)",
+                x->got - x->head_len - (x->eof_form ? XFER_MARK : 0), (unsigned long long)c->id,
                 c->rdb_functions_only ? ", functions only" : "",
-                (long long)(net_mono_ms() - x->start_ms));
+                (long long)(net_mono_ms() - x->start_ms), x->eof_form ? ", streamed" : "");
         xfer_close(c);
         c->flags |= CLIENT_CLOSE_AFTER_REPLY; /* once the rest of the output is written */
     } else {
         syn_log(SYN_LOG_WARN,
-                "RDB transfer to client id=%llu failed: its writer ended after %zu of %zu bytes; "
-                "closing the connection",
-                (unsigned long long)c->id, x->got, x->want);
+                "RDB transfer to client id=%llu failed: its writer ended after %zu bytes, not a "
+                "whole file; closing the connection",
+                (unsigned long long)c->id, x->got);
         xfer_close(c);
         c->flags |= CLIENT_CLOSE_ASAP; /* the client sees a short payload, never a short file */
     }
     srv_client_mark_pending(c);
 }
 
-/* Keeps the header's bytes until its "\r\n": want = its length plus the file's. 0, or -1 if it
- * is not one (the transfer then fails). */
-static int take_head(struct srv_rdb_xfer *x, const char *p, size_t n)
+/* Takes n more bytes of the writer's: the header's until its "\r\n" ("$<len>": want = its
+ * length plus the file's; "$EOF:<mark>": the file ends with the mark), and the last XFER_MARK
+ * bytes. 0, or -1 if they are not what a writer sends (the transfer then fails). */
+static int take(struct srv_rdb_xfer *x, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n && !x->want; i++) {
+    for (size_t i = 0; i < n && !x->head_done; i++) {
         if (x->head_len == sizeof(x->head)) return -1;
         x->head[x->head_len++] = p[i];
-        if (x->head_len >= 4 && x->head[x->head_len - 2] == '\r' &&
-            x->head[x->head_len - 1] == '\n') {
-            long long len;
-            if (x->head[0] != '$' || !syn_string2ll(x->head + 1, x->head_len - 3, &len) || len < 0)
-                return -1;
+        if (x->head_len < 4 || x->head[x->head_len - 2] != '\r' || x->head[x->head_len - 1] != '\n')
+            continue;
+        long long len;
+        x->head_done = true;
+        if (x->head_len == 5 + XFER_MARK + 2 && !memcmp(x->head, "$EOF:", 5)) {
+            x->eof_form = true;
+            memcpy(x->mark, x->head + 5, XFER_MARK);
+        } else if (x->head[0] == '$' && syn_string2ll(x->head + 1, x->head_len - 3, &len) &&
+                   len >= 0) {
             x->want = x->head_len + (size_t)len;
+        } else {
+            return -1;
         }
     }
+    if (x->head_done && !x->eof_form && x->got + n > x->want) return -1;
+    if (n >= XFER_MARK) {
+        memcpy(x->tail, p + n - XFER_MARK, XFER_MARK);
+    } else {
+        memmove(x->tail, x->tail + n, XFER_MARK - n);
+        memcpy(x->tail + XFER_MARK - n, p, n);
+    }
+    x->got += n;
     return 0;
 }
 
@@ -123,16 +151,14 @@ static void xfer_on_pipe(net_loop *l, int fd, int events, void *ctx)
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) return;
-        if (n <= 0 || take_head(x, buf, (size_t)n) < 0 ||
-            (x->want && x->got + (size_t)n > x->want)) {
+        if (n <= 0 || take(x, buf, (size_t)n) < 0) {
             if (n < 0)
                 syn_log(SYN_LOG_WARN, "RDB transfer: reading its writer's pipe: %s",
                         strerror(errno));
-            if (n > 0) x->want = 0; /* not the header and file it should be: fails */
+            if (n > 0) x->head_done = false; /* not the header and file it should be: fails */
             xfer_finish(c);
             return;
         }
-        x->got += (size_t)n;
         srv_client_append_raw(c, buf, (size_t)n);
     }
 }
@@ -145,7 +171,7 @@ void srv_rdb_xfer_drained(client *c)
     if (net_loop_watch(c->srv->loop, x->fd, NET_READABLE, xfer_on_pipe, c) < 0) {
         syn_log(SYN_LOG_WARN, "RDB transfer to client id=%llu: cannot watch its pipe",
                 (unsigned long long)c->id);
-        x->want = 0;
+        x->head_done = false; /* fails */
         xfer_finish(c);
     }
 }
@@ -162,7 +188,14 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* The child: the file of the image fork() froze, into the pipe. */
+static int sink(void *ctx, const void *p, size_t len)
+{
+    return write_all(*(int *)ctx, (const char *)p, len);
+}
+
+/* The child: the file of the image fork() froze, into the pipe: "$<len>\r\n" and the file, or
+ * for a client that said REPLCONF capa eof (redis-cli does), as Redis's diskless transfer,
+ * "$EOF:<40 random characters>\r\n", the file as it is built, then those 40 characters. */
 __attribute__((noreturn)) static void xfer_child(server *s, client *c, int wfd, pid_t parent)
 {
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -185,6 +218,22 @@ __attribute__((noreturn)) static void xfer_child(server *s, client *c, int wfd, 
     };
     data_arg *libs;
     size_t nlibs = script_library_codes(s->se, &libs);
+    if (c->rdb_capa_eof) { /* streamed: never the whole file in memory */
+        char head[5 + XFER_MARK + 2 + 1], mark[XFER_MARK];
+        unsigned char rnd[XFER_MARK / 2];
+        if (peerauth_random(rnd, sizeof(rnd)) < 0) _exit(1);
+        for (size_t i = 0; i < sizeof(rnd); i++) {
+            mark[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+            mark[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+        }
+        snprintf(head, sizeof(head), "$EOF:%.*s\r\n", XFER_MARK, mark);
+        if (write_all(wfd, head, sizeof(head) - 1) < 0 ||
+            data_rdb_stream(s->ds, srv_now_ms(), aux, 10, libs, nlibs, !c->rdb_functions_only, sink,
+                            &wfd) < 0 ||
+            write_all(wfd, mark, XFER_MARK) < 0)
+            _exit(1);
+        _exit(0);
+    }
     size_t len;
     char *rdb = data_rdb(s->ds, srv_now_ms(), aux, 10, libs, nlibs, !c->rdb_functions_only, &len);
     if (!rdb) _exit(1);

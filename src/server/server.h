@@ -155,6 +155,7 @@ struct client {
     /* REPLCONF rdb-only 1 (redis-cli --rdb): its SYNC gets an RDB file, then the connection
      * closes (cmd_persist.c); rdb-filter-only functions: without keys */
     bool rdb_only, rdb_functions_only;
+    bool rdb_capa_eof;         /* REPLCONF capa eof: its file may come EOF-marked (rdb_xfer.c) */
     struct srv_rdb_xfer *xfer; /* that file's transfer, while its writer runs (rdb_xfer.c) */
     unsigned flags;
     server *srv;

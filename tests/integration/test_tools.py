@@ -272,10 +272,52 @@ def test_an_rdb_transfer_ends_with_its_client_or_its_writer(synod_server, monkey
             time.sleep(0.05)
         assert _children(synod.pid) == [], "a writer outlived its transfer"
         assert r.get("k") == "v"
-        assert "writer ended after 0 of 0 bytes" in synod.log()
+        assert "writer ended after 0 bytes, not a whole file" in synod.log()
     finally:
         for c in (a, b, other):
             c.close()
+
+
+def _private_dirty_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1])
+    raise AssertionError("no Private_Dirty")
+
+
+def test_an_eof_marked_rdb_is_streamed_not_built_whole(synod, raw):
+    """After REPLCONF capa eof (redis-cli sends it), the file comes as Redis's diskless transfer
+    sends it, "$EOF:<40 characters>", the file, the same 40 characters, and the writer builds it
+    as it is sent: with a reader that does not read, the writer holds about a megabyte of its
+    own, not the 16 MB file (it did before: the whole file, then the length)."""
+    r = synod.client(decode_responses=True)
+    p = r.pipeline(transaction=False)
+    for i in range(16000):
+        p.set(f"k{i}", "v" * 1000)
+    p.execute()
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", synod.port))
+        s.sendall(b"REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\nSYNC\r\n")
+        deadline = time.monotonic() + 10
+        while not _children(synod.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (writer,) = _children(synod.pid)
+        time.sleep(1.0)  # the writer fills the pipe and waits for the reader
+        dirty = _private_dirty_kib(writer)
+        assert dirty < 8 * 1024, f"the writer holds {dirty} KiB of its own"
+        got = raw.until_closed(s, timeout=30)
+    finally:
+        s.close()
+    assert got.startswith(b"+OK\r\n+OK\r\n$EOF:"), got[:80]
+    head, rest = got[len(b"+OK\r\n+OK\r\n"):].split(b"\r\n", 1)
+    mark = head[len(b"$EOF:"):]
+    assert len(mark) == 40 and rest.endswith(mark), (head, rest[-60:])
+    rdb = rest[: -len(mark)]
+    assert rdb.startswith(b"REDIS0010") and rdb[-9] == 0xFF and len(rdb) > 16_000_000
+    assert b"k15999" in rdb
 
 
 def test_psync_rdb_only_is_a_full_resync_then_the_file(synod, raw):

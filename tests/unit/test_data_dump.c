@@ -857,6 +857,61 @@ static void rdb_file_layout(void **state)
     data_destroy(ds);
 }
 
+/* data_rdb_stream hands the same bytes as data_rdb in pieces, several for a file over 1 MB, and
+ * stops building once its sink fails. */
+typedef struct {
+    unsigned char *p;
+    size_t len, cap, pieces, max_piece;
+    int fail_at; /* the piece that fails (0: none) */
+} sink_buf;
+
+static int sink_cb(void *ctx, const void *p, size_t n)
+{
+    sink_buf *b = ctx;
+    b->pieces++;
+    if (b->fail_at && (int)b->pieces == b->fail_at) return -1;
+    if (n > b->max_piece) b->max_piece = n;
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static void rdb_stream_same_bytes(void **state)
+{
+    (void)state;
+    data_store *ds = data_create();
+    static char cmd[1200];
+    for (int i = 0; i < 3000; i++) { /* ~3 MB: several pieces */
+        snprintf(cmd, sizeof cmd, "SET key:%d %01000d%s", i, i, i % 7 ? "" : " PX 100000");
+        rec_run(ds, cmd, NULL);
+    }
+    rec_run(ds, "RPUSH l a b c", NULL);
+    data_arg aux[2] = {{"x", 1}, {"y", 1}};
+    data_arg lib = {"#!lua name=l\n", 13};
+    size_t len;
+    unsigned char *whole = (unsigned char *)data_rdb(ds, t_now_ms, aux, 2, &lib, 1, 1, &len);
+    sink_buf b = {0};
+    assert_int_equal(data_rdb_stream(ds, t_now_ms, aux, 2, &lib, 1, 1, sink_cb, &b), 0);
+    assert_int_equal(b.len, len);
+    assert_memory_equal(b.p, whole, len); /* the CRC at the end included */
+    assert_true(b.pieces >= 3);
+    assert_true(b.max_piece < (1u << 20) + 4096);
+    size_t pieces = b.pieces;
+    free(b.p);
+    sink_buf f = {.fail_at = 2};
+    assert_int_equal(data_rdb_stream(ds, t_now_ms, aux, 2, &lib, 1, 1, sink_cb, &f), -1);
+    assert_int_equal(f.pieces, 2); /* nothing handed after the failure */
+    assert_true(pieces > 2);
+    free(f.p);
+    free(whole);
+    data_destroy(ds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -865,6 +920,7 @@ int main(void)
         cmocka_unit_test(restore_semantics),           cmocka_unit_test(stream_round_trip),
         cmocka_unit_test(stream_redis_payloads),       cmocka_unit_test(stream_bad_payloads),
         cmocka_unit_test(corrupted_payloads_rejected), cmocka_unit_test(rdb_file_layout),
+        cmocka_unit_test(rdb_stream_same_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
