@@ -741,6 +741,7 @@ def test_replconf_of_an_rdb_only_transfer(pair):
         ("REPLCONF", "rdb-only", "0"), ("REPLCONF", "rdb-filter-only", "foo"),
         ("REPLCONF", "rdb-filter-only", "functions"), ("REPLCONF", "rdb-filter-only", ""),
         ("REPLCONF", "capa", "eof"), ("REPLCONF", "listening-port", "1"),
+        ("REPLCONF", "capa", "eof", "capa", "psync2"), ("REPLCONF", "listening-port", "1", "capa", "eof"),
     ])  # fmt: skip
     pair.assert_clean("replconf_rdb_only")
 
