@@ -101,7 +101,10 @@ SCENARIOS = [
         [
             ("s", "SSUBSCRIBE", "s1", "s2"),
             ("s", "SUBSCRIBE", "s1"),
+            ("s", "PSUBSCRIBE", "s*"),  # patterns never match shard channels
             ("p", "SPUBLISH", "s1", "shard"),
+            ("p", "SPUBLISH", "s2", "shard-only"),
+            ("s", "PUNSUBSCRIBE", "s*"),
             ("p", "PUBLISH", "s1", "global"),
             ("p", "SPUBLISH", "s3", "none"),
             ("p", "PUBSUB", "SHARDNUMSUB", "s1", "s3"),
