@@ -187,13 +187,15 @@ def test_publish_counts_the_receivers_on_the_publishers_node(make_cluster):
     leader = c.wait_leader()
     f1, f2 = [n for n in c.nodes if n is not leader]
     subs = [Sub(f1, "SUBSCRIBE", "news"), Sub(f1, "PSUBSCRIBE", "n*"),
-            Sub(leader, "SUBSCRIBE", "news"), Sub(f1, "SSUBSCRIBE", "shard")]  # fmt: skip
+            Sub(leader, "SUBSCRIBE", "news"), Sub(f1, "SSUBSCRIBE", "shard"),
+            Sub(f1, "PSUBSCRIBE", "sh*")]  # fmt: skip
     try:
         r1, r2, rl = f1.client(), f2.client(), leader.client()
         assert r1.publish("news", "a") == 2  # the channel's and the pattern's subscriber
         assert r2.publish("news", "b") == 0  # nobody on f2
         assert rl.publish("news", "c") == 1  # the leader's own
-        assert r1.execute_command("SPUBLISH", "shard", "d") == 1  # shard channels: no patterns
+        # shard channels: no patterns (sh* on f1 neither counts nor gets it)
+        assert r1.execute_command("SPUBLISH", "shard", "d") == 1
         assert r2.execute_command("SPUBLISH", "shard", "e") == 0
         p = r1.pipeline(transaction=False)
         p.publish("news", "f")
@@ -206,6 +208,7 @@ def test_publish_counts_the_receivers_on_the_publishers_node(make_cluster):
         assert _got(subs[3], "de") == list("de")
         time.sleep(0.2)  # "g" (channel "other") would have come by now
         assert len(subs[1].msgs) == 4, subs[1].msgs
+        assert subs[4].msgs == [], subs[4].msgs
     finally:
         for sb in subs:
             sb.close()
