@@ -32,6 +32,9 @@ def test_requirepass_gate(with_password, connect):
         ("HELLO", "3"), ("HELLO",), ("HELLO", "3", "AUTH", "default", "wrong"),
         ("AUTH",), ("AUTH", "wrong"), ("AUTH", "default", "wrong"), ("AUTH", "nobody", PW),
         ("AUTH", "a", "b", "c"), ("GET", "k"),
+        # passwords of the right length, one character off (first, middle, last)
+        ("AUTH", "S3cret-pass"), ("AUTH", "s3cret_pass"), ("AUTH", "default", "s3cret-pasS"),
+        ("HELLO", "3", "AUTH", "default", "s3cret-pasx"), ("GET", "k"),
         ("AUTH", PW), ("GET", "k"), ("AUTH", "wrong"), ("GET", "k"),  # a failed AUTH keeps it
         ("RESET",), ("GET", "k"),  # back to the default user: not authenticated
         ("AUTH", "default", PW), ("GET", "k"), ("RESET",),
