@@ -137,6 +137,10 @@ def test_restricted_user_through_follower(make_cluster, secret):
     assert other.call("SET", "c:w", "changed") == "OK"  # the watched key changes: EXEC fails
     assert carol.call("SET", "c:w", "mine") == "QUEUED" and carol.call("EXEC") is None
     assert carol.call("GET", "c:x") == "db0" and carol.call("GET", "c:w") == "changed"
+    # the relay that last ran carol's requests is no client of carol's on the leader: CLIENT
+    # KILL USER carol there kills nothing (and carol's connection to f1 goes on)
+    assert other.call("CLIENT", "KILL", "USER", "carol") == 0
+    assert carol.call("GET", "c:x") == "db0"
     assert admin.call("ACL", "SETUSER", "default", "on", "nopass", "+@all", "~*", "&*") == "OK"
     assert_same_digest(c, "relayed users", timeout=10)
 

@@ -4,12 +4,14 @@ HELLO AUTH as users, NOPERM for commands, subcommands, first-args, keys and chan
 time and EXEC time), scripts (redis.call / pcall), and the disconnections DELUSER and a channel
 revocation cause. Users outlive a test's flush, so each test deletes the ones it made."""
 
+import hashlib
+
 import pytest
 
 from .diff import SHAPE, Pair
 from .resp_raw import parse
 
-USERS = ("u1", "u2", "ps", "sc", "tx", "gone", "selu")
+USERS = ("u1", "u2", "u3", "ps", "sc", "tx", "gone", "selu")
 
 
 @pytest.fixture
@@ -105,9 +107,14 @@ def test_auth_and_permissions(acl_pair, connect):
     p.step(("ACL", "SETUSER", "u1", "on", ">pw", "~k:*", "%R~r:*", "&ch:*", "+get", "+set",
             "+publish", "+client|id", "+select|0", "+acl|whoami", "+subscribe"))
     p.step(("ACL", "SETUSER", "u2", "off", ">pw", "+@all"))
+    # u3's password hash is pw's with its last hex digit changed: every digit is compared
+    near = hashlib.sha256(b"pw").hexdigest()
+    near = near[:-1] + ("0" if near[-1] != "0" else "1")
+    p.step(("ACL", "SETUSER", "u3", "on", "#" + near, "+@all", "~*"))
     p.step(("SET", "r:1", "v"))
     q = fresh(connect, p)
     for step in [
+        ("AUTH", "u3", "pw"), ("ACL", "WHOAMI"),
         ("AUTH", "u1", "bad"), ("AUTH", "u2", "pw"), ("AUTH", "nosuch", "pw"), ("ACL", "WHOAMI"),
         ("AUTH", "u1", "pw"), ("ACL", "WHOAMI"),
         ("GET", "k:1"), ("GET", "r:1"), ("GET", "other"), ("SET", "k:1", "v"), ("SET", "r:1", "v"),
