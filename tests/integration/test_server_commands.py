@@ -369,7 +369,7 @@ def test_client_pause(synod, raw):
     b.sendall(b"GET k\r\n")
     assert raw.read(b, 1)[0] == [b"2"]
     waited = time.monotonic() - t0
-    assert 0.3 <= waited < 5, waited
+    assert 0.3 <= waited < 1.3, waited  # held for the pause, released when it ends
     # a transaction with a write waits for the pause too; one of reads only does not (WRITE)
     assert a.execute_command("CLIENT", "PAUSE", "5000", "WRITE") == "OK"
     b.sendall(b"MULTI\r\nGET k\r\nEXEC\r\n")
