@@ -141,6 +141,24 @@ def test_huge_declared_count_closed_at_query_buffer_limit(synod_server):
     assert "reached max query buffer length" in srv.log()
 
 
+def test_query_buffer_limit_is_the_limit(synod_server):
+    """A request still arriving is closed once the query buffer holds more than
+    client-query-buffer-limit (1 MB here), not later; one under it is kept."""
+    srv = synod_server("--fsync", "never")
+    r = srv.client()
+    r.config_set("client-query-buffer-limit", "1mb")
+    under, over = srv.sock(timeout=10), srv.sock(timeout=10)
+    try:
+        for s, n in ((under, 900 * 1024), (over, 1200 * 1024)):
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n" + b"x" * n)
+        assert not connected(over)
+        assert connected(under, quiet_s=0.5)
+    finally:
+        under.close()
+        over.close()
+    assert r.info("stats")["client_query_buffer_limit_disconnections"] == 1
+
+
 def unread_mget_client(srv, key, n_keys, n_cmds):
     """A client with a small receive buffer that sends MGETs and never reads."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
