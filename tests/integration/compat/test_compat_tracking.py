@@ -135,6 +135,28 @@ SCENARIOS = [
             ("s", "CLIENT", "TRACKING", "off"),
         ],
     ),
+    (
+        # FLUSHALL forgets every tracked key; BCAST NOLOOP skips the client's own writes; a
+        # table at tracking-table-max-keys keeps its keys, one past it drops one (RESP3: the
+        # pushes come on the tracking connection itself)
+        "flush_noloop_bcast_and_table_bound",
+        [
+            ("s", "CLIENT", "TRACKING", "on"),
+            ("s", "GET", "f1"),
+            ("p", "FLUSHALL"),  # a null invalidation, and f1 is tracked no more
+            ("p", "SET", "f1", "1"),  # nothing
+            ("s", "CLIENT", "TRACKING", "off"),
+            ("s", "CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "q:", "NOLOOP"),
+            ("s", "SET", "q:1", "mine"),  # its own write: nothing
+            ("p", "SET", "q:1", "theirs"),
+            ("s", "CLIENT", "TRACKING", "off"),
+            ("p", "CONFIG", "SET", "tracking-table-max-keys", "1"),
+            ("s", "CLIENT", "TRACKING", "on"),
+            ("s", "GET", "g1"),  # one key: within the bound, kept
+            ("p", "SET", "g1", "1"),  # so its write invalidates it
+            ("p", "CONFIG", "SET", "tracking-table-max-keys", "1000000"),
+        ],
+    ),
 ]
 
 
