@@ -6,10 +6,12 @@ commands on shared connections to the leader and selects the client's database t
 Checked here, through followers and the leader:
   - keys land in the client's database on every replica (read back locally on each node);
   - a SELECT inside MULTI moves the rest of the transaction, and the client, to that database,
-    but not the client when the transaction is aborted (a WATCH failure), relayed or not;
+    but not the client when the transaction is aborted (a WATCH failure), relayed or not, nor
+    another client of the same follower;
   - a client blocked in database 3 is not served by a push to the same key in database 0, and is
     by one in database 3;
-  - WATCH of a key in database 2 is not touched by a write to that key in database 0;
+  - WATCH of a key in database 2 is not touched by a write to that key in database 0, and is by
+    one in database 2 after the client selected another database;
   - a key given a short expiry in database 7 is expired by the leader on every replica;
   - random writers (SELECT, SET, INCR, RPUSH, MOVE, SWAPDB, COPY DB, short PX, FLUSHDB) through
     every node while the leader is killed and restarted (from its log or a snapshot) leave every
@@ -74,6 +76,9 @@ def test_databases_through_followers(make_cluster):
     p.set("t", "three")
     p.execute_command("SELECT", "99")
     assert p.execute(raise_on_error=False)[:3] == [True, True, True]
+    # another client of f1 in database 2: its request shares the relay connection, whose side
+    # on the leader EXEC moved to database 3
+    assert rc(f1, 2).get("t") == "two"
     assert r.get("t") == "three"  # the connection is in database 3 now
     for n in c.nodes:
         wait_for(lambda: local(n, 3, "GET", "t") == "three", 5, what=f"{n.name} to apply MULTI")
@@ -137,6 +142,17 @@ def test_databases_through_followers(make_cluster):
     with pytest.raises(redis.WatchError):
         p.execute()
     assert rc(leader, 2).get("w") == "same-db"
+    # ... and it stays on database 2 after the client moves to another one (SYNOD WATCHED names
+    # the key's database)
+    conn = redis.Connection(host="127.0.0.1", port=f1.port, db=2, decode_responses=True)
+    out = []
+    for cmd in [("WATCH", "w"), ("SELECT", "0"), ("MULTI",), ("SET", "x", "1"), ("EXEC",)]:
+        if cmd[0] == "MULTI":
+            rc(f2, 2).set("w", "moved-on")
+        conn.send_command(*cmd)
+        out.append(conn.read_response())
+    conn.disconnect()
+    assert out[4] is None, out
 
     # the leader's active expiry of a key in database 7 reaches every replica
     rc(f2, 7).set("e", "v", px=200)
