@@ -456,7 +456,9 @@ def test_client_unblock_through_a_follower_with_pops_behind(make_cluster):
     connection), so the first gets its null at once and the 3 behind go on as in Redis: one
     push of 3 serves them. The same on the leader for its own client. Seen failing: the first
     null held back until the next reply (on the leader too), and a follower closing the relay
-    connection, which lost the 3 requests behind."""
+    connection, which lost the 3 requests behind. Two CLIENT UNBLOCKs in one write unblock the
+    first only (1, then 0, as Redis: the second finds it answered), and a later pop of the same
+    client, blocked again, is unblocked too."""
     c = make_cluster(3)
     leader = c.wait_leader()
     follower = next(n for n in c.nodes if n is not leader)
@@ -468,11 +470,17 @@ def test_client_unblock_through_a_follower_with_pops_behind(make_cluster):
             cid = resp_replies(s, 1, 5)[0]
             s.sendall(resp_command("BRPOP", key, 0) * 4)
             wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the pops to block")
-            assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 1
+            with socket.create_connection((node.host, node.port), timeout=10) as a:
+                a.sendall(resp_command("CLIENT", "UNBLOCK", cid) * 2)
+                assert resp_replies(a, 2, 5) == [1, 0], f"node {node.id}"
             assert resp_replies(s, 1, 3) == [NULL_ARRAY], f"node {node.id}: no prompt null"
             wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the next pop to block")
             rc(leader).lpush(key, "a", "b", "c")
             assert resp_replies(s, 3, 5) == [[key, "a"], [key, "b"], [key, "c"]]
+            s.sendall(resp_command("BRPOP", key, 0))  # blocks again: unblocked again
+            wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the last pop to block")
+            assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 1, f"node {node.id}"
+            assert resp_replies(s, 1, 3) == [NULL_ARRAY], f"node {node.id}"
             assert rc(node).execute_command("CLIENT", "UNBLOCK", cid) == 0  # none blocked
         finally:
             s.close()
@@ -539,8 +547,8 @@ def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
     )
 
 
-@pytest.mark.parametrize("secret", [None, "s3cret-for-the-relay-proof"])
-def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secret):
+@pytest.mark.parametrize("secret,proto", [(None, 2), ("s3cret-for-the-relay-proof", 2), (None, 3)])
+def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secret, proto):
     """A blocking command sent to a follower before another client's write (to the same
     follower) reaches the leader before that write (fwd.c "Blocking commands keep their
     place"): the follower relays the blocking command on a connection of its own, and the write
@@ -549,11 +557,21 @@ def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secre
     from another client without waiting, must answer the group's 'no longer exists' error,
     not NOGROUP (the DEL overtook it); a BLPOP on a list with an item, then a DEL, must get the
     item (overtaken, it blocked for ever). Also with cluster-secret (a relay connection proves
-    itself first, with a challenge: the marked command waits behind the proof)."""
+    itself first, with a challenge: the marked command waits behind the proof). And with the
+    DEL from a RESP3 client (HELLO 3), which the follower relays on its other shared
+    connection: that one waits for the mark too."""
     c = make_cluster(3, extra_args=("--cluster-secret", secret) if secret else ())
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
     r = rc(f, 10.0)
+    w = socket.create_connection((f.host, f.port), timeout=5)
+    w.sendall(resp_command("HELLO", proto))
+    assert resp_replies(w, 1, 5.0)[0]
+
+    def delete(key):  # the write that must not overtake the blocking command
+        w.sendall(resp_command("DEL", key))
+        assert resp_replies(w, 1, 5.0)[0] in (0, 1)
+
     wrong = []
     for i in range(30):
         r.delete("s")
@@ -564,7 +582,7 @@ def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secre
             assert resp_replies(s, 1, 5.0) == ["PONG"]
             s.sendall(resp_command("XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0",
                                    "STREAMS", "s", ">"))  # fmt: skip
-            r.delete("s")
+            delete("s")
             got = resp_replies(s, 1, 5.0)
         if not (got and isinstance(got[0], RuntimeError) and "no longer exists" in str(got[0])):
             wrong.append(("xreadgroup", i, got))
@@ -573,10 +591,11 @@ def test_blocking_command_keeps_its_place_through_a_follower(make_cluster, secre
             s.sendall(resp_command("PING"))
             assert resp_replies(s, 1, 5.0) == ["PONG"]
             s.sendall(resp_command("BLPOP", "l", "0"))
-            r.delete("l")
+            delete("l")
             got = resp_replies(s, 1, 2.0)
         if got != [["l", "item"]]:
             wrong.append(("blpop", i, got))
+    w.close()
     assert not wrong, f"{len(wrong)} of 60 blocking commands overtaken: {wrong[:4]}"
     assert_same_digest(c)
 
