@@ -3,9 +3,10 @@
 The leader decides every watched EXEC (with its log applied), whichever node the client is
 connected to. Checked here: a key modified through another node after WATCH on a follower makes
 EXEC return nil and changes nothing; an untouched key lets it run; FLUSHALL touches existing
-watched keys only; and optimistic increments from clients spread over every node (the classic
-WATCH/GET/MULTI/SET/EXEC retry loop) lose no update: the final counter equals the number of
-EXECs that succeeded, on every replica.
+watched keys only; a transaction pipelined behind a relayed read is answered after it; and
+optimistic increments from clients spread over every node (the classic WATCH/GET/MULTI/SET/EXEC
+retry loop) lose no update: the final counter equals the number of EXECs that succeeded, on
+every replica.
 
 Replay: WATCH_SEED=<n>.
 """
@@ -87,6 +88,15 @@ def test_watch_through_followers(make_cluster):
     p.multi()
     p.set("u", "y")
     assert p.execute() == [True]
+
+    # a transaction pipelined right behind a relayed read: its MULTI and QUEUED come after the
+    # read's reply, in request order
+    conn = redis.Connection(host="127.0.0.1", port=f1.port, decode_responses=True)
+    cmds = [("GET", "u"), ("MULTI",), ("SET", "u", "z"), ("EXEC",), ("GET", "u")]
+    conn.send_packed_command(conn.pack_commands(cmds))  # one write
+    out = [conn.read_response() for _ in cmds]
+    conn.disconnect()
+    assert out == ["y", "OK", "QUEUED", ["OK"], "z"], out
 
 
 def test_optimistic_increments_lose_nothing(make_cluster):
