@@ -486,18 +486,21 @@ def test_client_unblock_through_a_follower_with_pops_behind(make_cluster):
             s.close()
 
 
-def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
+@pytest.mark.parametrize("where", ["follower", "leader"])
+def test_client_unblock_through_a_follower_loses_no_item(make_cluster, where):
     """A consumer on a follower BLPOPs in a loop while another client of that follower keeps
     unblocking it and a producer pushes N items through the leader: every item ends consumed or
     still in the list. A follower that answered CLIENT UNBLOCK itself by closing the relay
     connection lost the items the leader had popped for it just before (their replies were
-    dropped with the connection)."""
+    dropped with the connection). The same with consumer and unblocker on the leader: a
+    CLIENT UNBLOCK that comes while the pop that serves the consumer is in the log waits for
+    it (answered at once, the consumer got its null, then the pop took an item for it)."""
     seed = int(os.environ.get("BLOCK_SEED", random.randrange(1 << 30)))
     print(f"BLOCK_SEED={seed}")
     rnd = random.Random(seed)
     c = make_cluster(3)
     leader = c.wait_leader()
-    follower = next(n for n in c.nodes if n is not leader)
+    follower = next(n for n in c.nodes if n is not leader) if where == "follower" else leader
     n_items = 400
     consumed = []
     done = threading.Event()
@@ -544,6 +547,50 @@ def test_client_unblock_through_a_follower_loses_no_item(make_cluster):
     seen = [x for x in consumed if x != "stop"]
     assert sorted(seen + left) == sorted(f"i{i}" for i in range(n_items)), (
         f"BLOCK_SEED={seed}: {n_items - len(seen) - len(left)} items lost"
+    )
+
+
+def test_timeouts_racing_pushes_lose_no_item(make_cluster):
+    """Consumers BLPOP with a 10 ms timeout in a loop (on the leader and through a follower)
+    while a producer pushes N items: a timeout that falls while the pop serving the consumer
+    is in the log waits for it (answered at once, the consumer got its null and the pop then
+    took an item for a request already answered). Every item ends consumed or still in the
+    list, and every call gets its own reply."""
+    seed = int(os.environ.get("BLOCK_SEED", random.randrange(1 << 30)))
+    print(f"BLOCK_SEED={seed}")
+    rnd = random.Random(seed)
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    follower = next(n for n in c.nodes if n is not leader)
+    n_items = 300
+    consumed, bad = [], []
+    done = threading.Event()
+
+    def consume(node):
+        cons = rc(node, 10.0)
+        while not done.is_set():
+            r = cons.blpop("items", 0.01)
+            if r is not None and (len(r) != 2 or r[0] != "items"):
+                bad.append(r)
+            elif r:
+                consumed.append(r[1])
+
+    threads = [threading.Thread(target=consume, args=(n,), daemon=True)
+               for n in (leader, leader, follower)]  # fmt: skip
+    for t in threads:
+        t.start()
+    p = rc(leader)
+    for i in range(n_items):
+        p.rpush("items", f"i{i}")
+        time.sleep(rnd.random() * 0.004)
+    wait_for(lambda: len(consumed) + p.llen("items") >= n_items, 5, what="every item seen")
+    done.set()
+    for t in threads:
+        t.join(10)
+    left = p.lrange("items", 0, -1)
+    assert not bad, f"BLOCK_SEED={seed}: replies of other calls: {bad[:3]}"
+    assert sorted(consumed + left) == sorted(f"i{i}" for i in range(n_items)), (
+        f"BLOCK_SEED={seed}: {n_items - len(consumed) - len(left)} items lost"
     )
 
 
