@@ -550,6 +550,39 @@ def test_client_unblock_through_a_follower_loses_no_item(make_cluster, where):
     )
 
 
+def test_pushes_in_flight_with_a_serving_pop_serve_every_waiter(make_cluster):
+    """Four clients blocked on one list, then four pushes of one item each, a fraction of a
+    millisecond apart: some land in the log after the first push but before the pop that serves
+    the first waiter (proposed once the first push is applied), so they append to a list that
+    exists and create no key. The served pop then leaves items for the next waiter, which it
+    must make ready (else that waiter stays blocked beside an item for ever). Every waiter is
+    served, in rounds with different spacings."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    p = socket.create_connection((leader.host, leader.port), timeout=10)
+    try:
+        for rnd in range(6):
+            key = f"q{rnd}"
+            waiters = []
+            for i in range(4):
+                w = socket.create_connection((leader.host, leader.port), timeout=10)
+                w.sendall(resp_command("BLPOP", key, 0))
+                waiters.append(w)
+                wait_for(lambda: blocked_clients(leader) >= i + 1, 5, interval=0.005,
+                         what="the waiter to block")  # fmt: skip
+            for i in range(4):
+                p.sendall(resp_command("RPUSH", key, f"i{i}"))
+                time.sleep(0.0003 * rnd)
+            assert len(resp_replies(p, 4, 5)) == 4
+            got = []
+            for w in waiters:
+                got += resp_replies(w, 1, 3)
+                w.close()
+            assert got == [[key, f"i{i}"] for i in range(4)], (rnd, got)
+    finally:
+        p.close()
+
+
 def test_timeouts_racing_pushes_lose_no_item(make_cluster):
     """Consumers BLPOP with a 10 ms timeout in a loop (on the leader and through a follower)
     while a producer pushes N items: a timeout that falls while the pop serving the consumer
