@@ -684,7 +684,8 @@ def test_relay_waits_for_a_mark_only_so_long(make_cluster):
     """SYNOD AFTER (fwd.c "Blocking commands keep their place") holds a relay's later requests
     until the marked blocking command was taken, and no longer than 250 ms when it never comes
     (its connection failed, a new leader): a relay is never stuck. It has no reply, and a
-    SYNOD MARK runs the command it wraps."""
+    SYNOD MARK runs the command it wraps. The marks of several relays (tokens) are kept side by
+    side: a later mark of another relay leaves an earlier one found."""
     c = make_cluster(3)
     leader = c.wait_leader()
     s = socket.create_connection((leader.host, leader.port), timeout=5)
@@ -702,6 +703,13 @@ def test_relay_waits_for_a_mark_only_so_long(make_cluster):
                   + resp_command("SYNOD", "AFTER", "7", "100") + resp_command("PING"))  # fmt: skip
         assert resp_replies(s, 2, 5) == ["1", "PONG"]
         assert time.monotonic() - t < 0.2, "waited for a mark already taken"
+        # the marks of every relay are kept: another relay's later one does not push it out
+        t = time.monotonic()
+        s.sendall(resp_command("SYNOD", "MARK", "7", "101", "GET", "x")
+                  + resp_command("SYNOD", "MARK", "8", "5", "GET", "x")
+                  + resp_command("SYNOD", "AFTER", "7", "101") + resp_command("PING"))  # fmt: skip
+        assert resp_replies(s, 3, 5) == ["1", "1", "PONG"]
+        assert time.monotonic() - t < 0.2, "waited for a mark pushed out by another relay's"
     finally:
         s.close()
     # from a client that is no relay, they are SYNOD's unknown subcommands
