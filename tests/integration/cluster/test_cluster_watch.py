@@ -13,12 +13,13 @@ Replay: WATCH_SEED=<n>.
 
 import os
 import random
+import socket
 import threading
 
 import pytest
 import redis
 
-from harness import wait_for
+from harness import resp_command, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -180,3 +181,34 @@ def test_watch_across_a_leader_change(make_cluster):
     with pytest.raises(redis.WatchError):
         p.execute()
     assert rc(f1).get("k") == "v2"
+
+
+def test_a_watched_exec_whose_client_left_holds_no_write_back(make_cluster):
+    """A watched EXEC on the leader waits for the log to be applied and holds other writes back
+    meanwhile (node_watch.c: the barrier). Clients that send WATCH / MULTI / SET / EXEC and
+    close at once, while another client keeps entries in flight, leave while their EXEC waits:
+    the barrier goes with them. Left behind, it held every later write (and blocked-client
+    wake-up, expiry) of the leader back for ever."""
+    c = make_cluster(3)
+    leader = c.wait_leader()
+    stop = threading.Event()
+
+    def writer():
+        with socket.create_connection((leader.host, leader.port), timeout=10) as s:
+            while not stop.is_set():
+                s.sendall(resp_command("INCR", "busy") * 16)
+                got = b""
+                while got.count(b"\r\n") < 16:
+                    got += s.recv(65536)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        for i in range(40):
+            with socket.create_connection((leader.host, leader.port), timeout=10) as s:
+                s.sendall(resp_command("WATCH", "w") + resp_command("MULTI")
+                          + resp_command("SET", "w", str(i)) + resp_command("EXEC"))  # fmt: skip
+    finally:
+        stop.set()
+        t.join(10)
+    assert rc(leader, timeout=3.0).set("after", "1"), "a write held back for ever"
