@@ -477,6 +477,41 @@ def test_another_clients_write_through_a_follower_invalidates_before_its_reply(m
             w.close()
 
 
+def test_a_lost_relay_answers_the_held_reply_before_the_failed_request(make_cluster):
+    """A writer on a follower where a client tracks: its SET's reply, back from the leader, is
+    held until the follower applies the entry (late here: that follower syncs 1.5 s after the
+    commit quorum). Its next SET waits on the leader (CLIENT PAUSE WRITE there) when the
+    leader drops the relay connection (CLIENT KILL): the follower answers the first SET's OK,
+    then the second's TRYAGAIN (outcome unknown), in request order. Answering the TRYAGAIN
+    first gave the first SET's error to the first request and the OK to the second, whose
+    outcome is unknown. Run through both followers (the leader makes one of them sync late)."""
+    c = make_cluster(3, env={"SYNOD_TEST_SYNC_LATER_US": "1500000"})
+    leader = c.wait_leader()
+    adm = leader.client()
+    for f in (n for n in c.nodes if n is not leader):
+        t = Resp3(f)
+        w = socket.create_connection((f.host, f.port), timeout=10)
+        try:
+            assert t.call("CLIENT", "TRACKING", "on") == "OK"  # relayed writes are held here
+            w.sendall(_enc("SET", f"a{f.id}", "1"))
+            deadline = time.monotonic() + 5
+            while adm.get(f"a{f.id}") != "1":  # the leader applied it and answered the follower
+                assert time.monotonic() < deadline, "the first SET never reached the leader"
+                time.sleep(0.01)
+            assert adm.execute_command("CLIENT", "PAUSE", "10000", "WRITE")
+            w.sendall(_enc("SET", f"b{f.id}", "2"))
+            time.sleep(0.2)  # relayed meanwhile: it waits on the leader (not checked here)
+            assert adm.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes") >= 1
+            adm.execute_command("CLIENT", "UNPAUSE")
+            got = resp_replies(w, 2, 10)
+            assert got[0] == "OK", (f.id, got)
+            assert got[1] == "OK" or "TRYAGAIN" in str(got[1]), (f.id, got)
+        finally:
+            adm.execute_command("CLIENT", "UNPAUSE")
+            t.close()
+            w.close()
+
+
 @pytest.mark.parametrize("cmd", [("MONITOR",), ("CLIENT", "REPLY", "OFF"),
                                  ("CLIENT", "TRACKING", "ON")],
                          ids=lambda c: "-".join(c[:2]).lower())  # fmt: skip
