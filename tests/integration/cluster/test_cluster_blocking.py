@@ -401,7 +401,9 @@ def test_pipelined_pops_answered_once_each_on_leader_change(make_cluster):
     """A client whose 16 pipelined identical BRPOPs wait on the leader (the first blocked, 15
     behind it in the same run) gets 16 replies when leadership moves: one -TRYAGAIN per
     request, none lost (the client would wait for ever) and none extra. Two elements first:
-    the first two pops are answered with them."""
+    the first two pops are answered with them. Then the same for 3 pops left behind one that
+    CLIENT UNBLOCK answered while a leadership transfer keeps them from being proposed: a PING
+    pipelined behind them gets its own reply, not a fourth -TRYAGAIN."""
     c = make_cluster(3)
     leader = c.wait_leader()
     target = next(n for n in c.nodes if n is not leader)
@@ -425,6 +427,25 @@ def test_pipelined_pops_answered_once_each_on_leader_change(make_cluster):
     rest = buf[len(b"*2\r\n$1\r\nq\r\n$1\r\nb\r\n") * 2:]
     errs = rest.split(b"\r\n")[:-1]
     assert len(errs) == 14 and all(e.startswith(b"-TRYAGAIN") for e in errs), rest[:300]
+
+    # the same for the pops left behind one that CLIENT UNBLOCK answered while a transfer keeps
+    # the leader from proposing them (unblock and transfer in one write): 1 null, 3 -TRYAGAIN
+    wait_for(lambda: c.leader() is not None and c.leader() is not leader, 10, what="new leader")
+    leader = c.leader()
+    target = next(n for n in c.nodes if n is not leader)
+    s = socket.create_connection((leader.host, leader.port), timeout=10.0)
+    s.sendall(resp_command("CLIENT", "ID"))
+    cid = resp_replies(s, 1, 5)[0]
+    s.sendall(resp_command("BRPOP", "q2", 0) * 4 + resp_command("PING"))  # PING's is fifth
+    wait_for(lambda: blocked_clients(leader) >= 1, 5, what="the first BRPOP to block")
+    with socket.create_connection((leader.host, leader.port), timeout=10) as a:
+        a.sendall(resp_command("SYNOD", "TRANSFER-LEADER", target.id)
+                  + resp_command("CLIENT", "UNBLOCK", cid))  # fmt: skip
+        assert resp_replies(a, 2, 5)[1] == 1
+    got = resp_replies(s, 5, 10)
+    s.close()
+    assert got[0] == NULL_ARRAY and got[4] == "PONG", got
+    assert all("TRYAGAIN" in str(e) for e in got[1:4]), got
 
 
 def test_pipelined_pops_through_a_follower_go_together(make_cluster):
