@@ -512,6 +512,43 @@ def test_a_lost_relay_answers_the_held_reply_before_the_failed_request(make_clus
             w.close()
 
 
+def test_an_invalidation_held_for_a_reply_lost_with_the_relay_is_sent(make_cluster):
+    """A tracking client's SET through a follower is applied there before its reply comes (the
+    leader's fsync hangs, SYNOD_FAILPOINT_FSYNC_STALL: the followers commit it, the leader
+    cannot apply it and answer), so its own invalidation waits for that reply. The relay
+    connection is then lost (CLIENT KILL on the leader): the SET gets -TRYAGAIN, and the
+    invalidation goes out with the next entry this follower applies, before the client's next
+    reply. Kept held, it waited for the client's next relayed reply, and a read served here
+    meanwhile could be cached without it."""
+    c = make_cluster(3, start=False)
+    for n in c.nodes:
+        n.env = {"SYNOD_FAILPOINT_FSYNC_STALL": os.path.join(c.tmp_dir, f"stall{n.id}")}
+    c.start()
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    stall = os.path.join(c.tmp_dir, f"stall{leader.id}")
+    adm = leader.client()
+    t = Resp3(f)
+    try:
+        assert t.call("CLIENT", "TRACKING", "on") == "OK"
+        assert t.call("GET", "k") is None  # tracked
+        with open(stall, "w") as fh:
+            fh.write("stall\n")
+        t.s.sendall(_enc("SET", "k", "1"))
+        _applied_here(f, "k", "1")  # committed by the followers, not applied by the leader
+        assert adm.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes") >= 1
+        assert t.read().startswith("TRYAGAIN")
+        os.unlink(stall)
+        assert adm.set("other", "1")
+        _applied_here(f, "other", "1")  # the next entry applied here
+        assert t.call("PING") == ["invalidate", ["k"]]
+        assert t.read() == "PONG"
+    finally:
+        if os.path.exists(stall):
+            os.unlink(stall)
+        t.close()
+
+
 @pytest.mark.parametrize("cmd", [("MONITOR",), ("CLIENT", "REPLY", "OFF"),
                                  ("CLIENT", "TRACKING", "ON")],
                          ids=lambda c: "-".join(c[:2]).lower())  # fmt: skip
