@@ -118,7 +118,8 @@ def test_evictions_are_replicated(make_cluster):
     print(f"{stats}; {ref[1]} keys left; evicted {mem(new, 'evicted_keys')} on node{new.id}")
 
 
-def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_cluster):
+@pytest.mark.parametrize("stalled", [False, True], ids=["at-once", "quorum-stalled"])
+def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_cluster, stalled):
     """Redis evicts before it runs a command, so a tracking client's invalidation of a key
     evicted to make room comes before the reply of the command that made it evict (Redis's
     unit/tracking "invalidation message of eviction keys should be before response", run
@@ -129,10 +130,20 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
     follower's memory as Redis's test does. SETBIT and GETBIT go in one write: the leader's
     cron has no time to evict in between. Fails when the follower reads at once (the
     invalidation comes after GETBIT's reply, or never), or when the leader evicts only for
-    its own memory."""
-    c = make_cluster(3)
+    its own memory. quorum-stalled: GETBIT is sent once SETBIT's reply came, while the fsyncs
+    of the leader and the other follower hang for 0.3 s (SYNOD_FAILPOINT_FSYNC_STALL), so the
+    eviction entry the leader answers with is not committed before the read's ReadIndex comes
+    back: the follower waits for that entry itself (it read at once, and the invalidation came
+    0.3 s after the reply). A follower that skips that wait is caught only when the ReadIndex
+    answer and the commit of the eviction, both released by the leader's fsync, reach it in
+    two reads of its peer link (about 4 runs in 10 here)."""
+    c = make_cluster(3, start=False)
+    for n in c.nodes:
+        n.env = {"SYNOD_FAILPOINT_FSYNC_STALL": os.path.join(c.tmp_dir, f"stall{n.id}")}
+    c.start()
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
+    stalls = [os.path.join(c.tmp_dir, f"stall{n.id}") for n in c.nodes if n is not f]
     pad = connect(f.host, f.port, timeout=5.0)
     pad.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\npad\r\n$200000\r\n" + b"p" * 150000)
     time.sleep(0.2)
@@ -153,10 +164,24 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
         assert call("CONFIG", "SET", "maxmemory", str(used + 100 * 1024)) == "OK"
         assert call("SETEX", "volatile-key", "10000", "x") == "OK"
         assert call("GET", "volatile-key") == "x"  # tracked here
-        s.sendall(resp_command("SETBIT", "big-key", "1600000", "0") +
-                  resp_command("GETBIT", "big-key", "0"))  # fmt: skip
-        got = resp_replies(s, 3, 5.0)
+        if stalled:
+            assert call("SETBIT", "big-key", "1600000", "0") == 0  # applied here
+            for path in stalls:
+                with open(path, "w") as fh:
+                    fh.write("stall\n")
+            s.sendall(resp_command("GETBIT", "big-key", "0"))
+            time.sleep(0.3)  # the eviction is proposed and answered meanwhile, not committed
+            for path in stalls:
+                os.unlink(path)
+            got = [0] + resp_replies(s, 2, 5.0)
+        else:
+            s.sendall(resp_command("SETBIT", "big-key", "1600000", "0") +
+                      resp_command("GETBIT", "big-key", "0"))  # fmt: skip
+            got = resp_replies(s, 3, 5.0)
     finally:
+        for path in stalls:
+            if os.path.exists(path):
+                os.unlink(path)
         s.close()
         pad.close()
         rc(leader).config_set("maxmemory", "0")
