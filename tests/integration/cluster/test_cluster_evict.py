@@ -136,7 +136,7 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
     back: the follower waits for that entry itself (it read at once, and the invalidation came
     0.3 s after the reply). A follower that skips that wait is caught only when the ReadIndex
     answer and the commit of the eviction, both released by the leader's fsync, reach it in
-    two reads of its peer link (about 4 runs in 10 here)."""
+    two reads of its peer link (about 3 runs in 10 here)."""
     c = make_cluster(3, start=False)
     for n in c.nodes:
         n.env = {"SYNOD_FAILPOINT_FSYNC_STALL": os.path.join(c.tmp_dir, f"stall{n.id}")}
