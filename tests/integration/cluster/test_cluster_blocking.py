@@ -630,7 +630,7 @@ def test_timeouts_racing_pushes_lose_no_item(make_cluster):
                 consumed.append(r[1])
 
     threads = [threading.Thread(target=consume, args=(n,), daemon=True)
-               for n in (leader, leader, follower)]  # fmt: skip
+               for n in (leader, leader, leader, leader, follower, follower)]  # fmt: skip
     for t in threads:
         t.start()
     p = rc(leader)
