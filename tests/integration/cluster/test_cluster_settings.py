@@ -13,7 +13,7 @@ import time
 
 import pytest
 import redis
-from harness import assert_same_digest, wait_for
+from harness import assert_same_digest, resp_command, resp_replies, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -72,6 +72,31 @@ def test_config_set_through_a_follower_is_the_clusters(make_cluster):
     for n in c.nodes:
         assert get(n, "maxmemory-samples") == "5", n.id
     assert_same_digest(c, "after CONFIG SET through a follower")
+
+
+def test_config_set_through_a_follower_is_read_back_there_at_once(make_cluster):
+    """A client of a follower reading that node's own state (SYNOD CONSISTENCY stale: no
+    ReadIndex) reads back the setting its CONFIG SET just changed: the reply waits until the
+    follower has applied the entry too. The follower the leader does not wait for syncs, and so
+    applies, 0.3 s late here (SYNOD_TEST_SYNC_LATER_US); answered as the leader's reply came,
+    the client read the old value there. Through both followers."""
+    c = make_cluster(3, env={"SYNOD_TEST_SYNC_LATER_US": "300000"})
+    leader, followers = split(c)
+    w = rc(leader)
+    for i in range(30):  # writes: the leader picks the follower it waits for
+        w.set(f"w{i}", i)
+    for f in followers:
+        s = socket.create_connection((f.host, f.port), timeout=10)
+        try:
+            s.sendall(resp_command("SYNOD", "CONSISTENCY", "stale"))
+            assert resp_replies(s, 1, 5) == ["OK"]
+            for v in ("6", "7", "8"):
+                s.sendall(resp_command("CONFIG", "SET", "maxmemory-samples", v))
+                assert resp_replies(s, 1, 5) == ["OK"]
+                s.sendall(resp_command("CONFIG", "GET", "maxmemory-samples"))
+                assert resp_replies(s, 1, 5) == [["maxmemory-samples", v]], f.id
+        finally:
+            s.close()
 
 
 def test_keyspace_events_enabled_through_one_follower_reach_another(make_cluster):
