@@ -132,9 +132,9 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
     invalidation comes after GETBIT's reply, or never), or when the leader evicts only for
     its own memory. quorum-stalled: GETBIT is sent once SETBIT's reply came, while the fsyncs
     of the leader and the other follower hang for 0.3 s (SYNOD_FAILPOINT_FSYNC_STALL), so the
-    eviction entry the leader answers with is not committed before the read's ReadIndex comes
-    back: the follower waits for that entry itself (it read at once, and the invalidation came
-    0.3 s after the reply). A follower that skips that wait is caught only when the ReadIndex
+    eviction entry the leader answers with is not committed when the read asks its ReadIndex:
+    the follower waits for that entry itself (it read at once, and the invalidation came 0.3 s
+    after the reply). A follower that skips that wait is caught only when the ReadIndex
     answer and the commit of the eviction, both released by the leader's fsync, reach it in
     two reads of its peer link (about 3 runs in 10 here)."""
     c = make_cluster(3, start=False)
