@@ -430,6 +430,23 @@ class Proc:
             return ""
 
 
+def late_follower(c, leader, timeout=10):
+    """In a cluster started with SYNOD_TEST_SYNC_LATER_US: the follower the leader does not wait
+    for (absent from INFO consensus commit_waits_for), once it waits for one only (a write at
+    each look)."""
+    rl = redis.Redis(host=leader.host, port=leader.port, decode_responses=True)
+    late = []
+
+    def one_late():
+        rl.set("warm", "1")
+        waits = str(rl.info("consensus")["commit_waits_for"]).split(",")
+        late[:] = [n for n in c.nodes if n is not leader and str(n.id) not in waits]
+        return len(late) == 1
+
+    wait_for(one_late, timeout, what="the leader waiting for one follower only")
+    return late[0]
+
+
 NULL_ARRAY = "nil-array"  # how resp_replies shows *-1 (a null bulk string is None)
 
 

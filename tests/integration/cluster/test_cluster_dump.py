@@ -21,6 +21,8 @@ import time
 import pytest
 import redis
 
+from harness import late_follower
+
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
 SRC = ["s%d" % i for i in range(5)]
@@ -281,19 +283,7 @@ def test_redis_cli_rdb_from_a_follower_has_every_acknowledged_write(make_cluster
     c = make_cluster(3, env={"SYNOD_TEST_SYNC_LATER_US": "30000"})
     leader = c.wait_leader()
     rl = redis.Redis(host=leader.host, port=leader.port, decode_responses=True)
-    late = []
-
-    def one_late():
-        rl.set("warm", "1")
-        waits = str(rl.info("consensus")["commit_waits_for"]).split(",")
-        late[:] = [n for n in c.nodes if n is not leader and str(n.id) not in waits]
-        return len(late) == 1
-
-    deadline = time.time() + 10
-    while not one_late():
-        assert time.time() < deadline, "the leader never waited for one follower only"
-        time.sleep(0.05)
-    f = late[0]
+    f = late_follower(c, leader)
     misses = 0
     for i in range(5):
         key = f"acked{i}"

@@ -11,17 +11,9 @@ import time
 
 import redis
 
-from harness import assert_same_digest, wait_for
+from harness import assert_same_digest, late_follower, resp_command as _cmd, wait_for
 
 SCRIPT = b"local v = redis.call('get', KEYS[1])\nredis.call('set', 'written-in-session', 'x')\nreturn v\n"
-
-
-def _cmd(*args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    return out
 
 
 def _open_session(node, key):
@@ -70,16 +62,7 @@ def test_session_on_a_follower_sees_acknowledged_writes_and_writes_nothing(make_
     c = make_cluster(3, env={"SYNOD_TEST_SYNC_LATER_US": "30000"})
     leader = c.wait_leader()
     rl = redis.Redis(host=leader.host, port=leader.port)
-    late = []
-
-    def one_late():
-        rl.set("warm", "1")
-        waits = str(rl.info("consensus")["commit_waits_for"]).split(",")
-        late[:] = [n for n in c.nodes if n is not leader and str(n.id) not in waits]
-        return len(late) == 1
-
-    wait_for(one_late, 10, what="the leader waiting for one follower only")
-    f = late[0]
+    f = late_follower(c, leader)
     for i in range(3):
         rl.set(f"acked{i}", f"v{i}")
         s = _open_session(f, f"acked{i}")
