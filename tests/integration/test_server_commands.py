@@ -175,6 +175,8 @@ def test_client_kill(synod, raw):
     # old form by address: OK, then "No such client" once it is gone
     sc = synod.sock()
     addr = "%s:%d" % sc.getsockname()
+    sc.sendall(b"PING\r\n")  # accepted by the server before it is named (else a race)
+    assert raw.read(sc, 1)[0][0] == "PONG"
     assert a.execute_command("CLIENT", "KILL", addr) == "OK"
     assert raw.until_closed(sc) == b""
     assert err(a, "CLIENT", "KILL", addr) == "No such client"
