@@ -320,6 +320,35 @@ def test_an_eof_marked_rdb_is_streamed_not_built_whole(synod, raw):
     assert b"k15999" in rdb
 
 
+def test_a_streamed_rdb_whose_writer_dies_is_never_a_whole_file(synod, raw):
+    """The writer of an EOF-marked file killed half-way (a reader that stalled): the client gets
+    the start of the file, never its end mark, and the connection closes; the node logs it."""
+    r = synod.client(decode_responses=True)
+    p = r.pipeline(transaction=False)
+    for i in range(8000):
+        p.set(f"k{i}", "v" * 1000)
+    p.execute()
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", synod.port))
+        s.sendall(b"REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\nSYNC\r\n")
+        deadline = time.monotonic() + 10
+        while not _children(synod.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (writer,) = _children(synod.pid)
+        time.sleep(0.5)  # it wrote the header and a few megabytes, then waits on the pipe
+        os.kill(writer, signal.SIGKILL)
+        got = raw.until_closed(s, timeout=30)
+    finally:
+        s.close()
+    head, rest = got[len(b"+OK\r\n+OK\r\n"):].split(b"\r\n", 1)
+    assert head.startswith(b"$EOF:") and rest.startswith(b"REDIS0010"), got[:80]
+    assert not rest.endswith(head[len(b"$EOF:"):]) and len(rest) < 8_000_000
+    assert "not a whole file" in synod.log()
+    assert r.get("k1") == "v" * 1000
+
+
 def test_psync_rdb_only_is_a_full_resync_then_the_file(synod, raw):
     """PSYNC after REPLCONF rdb-only 1 (what RDB tools send): +FULLRESYNC <replid> 0 (the
     replid is INFO's master_replid), then the file as SYNC sends it, then the connection
