@@ -126,3 +126,43 @@ def test_node_reaching_only_one_other(netlab, make_cluster):
     assert gap <= LEADER_WAIT_S, f"writes stalled {gap:.1f}s with one link cut"
     netlab.heal()
     converge_and_check(c, acked)
+
+
+def test_a_read_a_deposed_leader_took_is_never_stale(netlab, make_cluster):
+    """A leader stopped (SIGSTOP) and cut off while the others elect a new leader, which then
+    acknowledges a write; a GET sent to the stopped one before it wakes is taken there as a
+    linearizable read (it still thinks it leads: its client input comes before its timers), and
+    its confirmation round cannot finish (nobody answers; CheckQuorum deposes it). It must answer
+    an error, never the value the acknowledged write replaced (node.c fail_all answers the reads
+    pending at a leadership loss with TRYAGAIN). A build that served them there answered "old";
+    it passed every other fault test (docs/server-mutants.md FA1)."""
+    c = make_cluster(3, lab=netlab)
+    old = c.wait_leader()
+    w = old.conn()
+    assert w.call("SET", "k", "old") == "OK"
+    w.close()
+    c.wait_converged(["k"])
+    reader = old.conn(timeout=30)
+    assert reader.call("PING") == "PONG"  # accepted before the stop
+    old.pause()
+    try:
+        netlab.isolate(idx(c, old))
+        others = [n for n in c.nodes if n is not old]
+        new = c.wait_leader(nodes=others, exclude=(old,))
+        w = new.conn(timeout=5)
+        assert w.call("SET", "k", "new") == "OK"  # acknowledged before the GET below is sent
+        w.close()
+        reader.c.send_command("GET", "k")
+        time.sleep(0.2)
+    finally:
+        old.resume()
+    try:
+        got = reader.c.read_response()
+    except redis.ResponseError as e:
+        got = f"error: {e}"
+    finally:
+        reader.close()
+        netlab.heal()
+    print(f"the deposed leader answered: {got!r}")
+    assert got != "old", "the deposed leader answered a value overwritten before the read"
+    c.wait_converged(["k"])
