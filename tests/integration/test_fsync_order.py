@@ -165,6 +165,17 @@ def _quorum_and_later(c, ld, r):
     return quorum, next(n for n in c.nodes if n is not ld and n is not quorum)
 
 
+def _stat(node, key):
+    """An INFO consensus counter of node, asked again until the node answers (on a loaded
+    machine one INFO may take over info()'s 1 s: None then)."""
+    deadline = time.monotonic() + 10
+    while True:
+        inf = node.info(timeout=2.0)
+        if inf is not None:
+            return int(inf[key])
+        assert time.monotonic() < deadline, f"{node.name} answers no INFO"
+
+
 def _later_follower_hangs(stall_cluster):
     """A cluster whose leader commits with one follower (quorum) while the other (later), which
     has the 20 warm-up writes, hangs in its next fsync: (c, stalls, leader, its client, quorum,
@@ -187,25 +198,25 @@ def test_follower_releases_each_ack_only_after_its_own_sync(stall_cluster):
     let through while the next (W2's) hangs: W2 must not be acknowledged. Fails when held
     messages of the next ticket leave with the previous one's sync."""
     c, stalls, ld, r, quorum, later = _later_follower_hangs(stall_cluster)
-    reqs0 = int(later.info()["wal_sync_requests"])
-    fsyncs0 = int(later.info()["wal_fsyncs"])
+    reqs0 = _stat(later, "wal_sync_requests")
+    fsyncs0 = _stat(later, "wal_fsyncs")
     assert r.set("w1", "1")  # leader + quorum follower; `later` syncs it on its thread: hangs
-    wait_for(lambda: int(later.info()["wal_sync_requests"]) > reqs0, 5, what="W1's sync asked")
+    wait_for(lambda: _stat(later, "wal_sync_requests") > reqs0, 5, what="W1's sync asked")
     time.sleep(0.1)  # past the 2 ms a later sync may wait: the thread is in the hung fsync
     quorum.pause()  # from here the leader has one election timeout (>= 240 ms) to commit W2
-    reqs1 = int(later.info()["wal_sync_requests"])
+    reqs1 = _stat(later, "wal_sync_requests")
     second = []
     t = threading.Thread(target=lambda: second.append(_write(ld, "w2", 3.0)), daemon=True)
     t.start()
     try:
-        wait_for(lambda: int(later.info()["wal_sync_requests"]) > reqs1, 5, interval=0.005,
+        wait_for(lambda: _stat(later, "wal_sync_requests") > reqs1, 5, interval=0.005,
                  what="W2's sync asked")
         _stall_count(stalls[later.id], 1)  # W1's fsync returns; W2's hangs
-        wait_for(lambda: int(later.info()["wal_fsyncs"]) == fsyncs0 + 1, 5, interval=0.005,
+        wait_for(lambda: _stat(later, "wal_fsyncs") == fsyncs0 + 1, 5, interval=0.005,
                  what="exactly the first fsync returned")
         time.sleep(0.5)
         early = list(second)
-        assert int(later.info()["wal_fsyncs"]) == fsyncs0 + 1
+        assert _stat(later, "wal_fsyncs") == fsyncs0 + 1
     finally:
         os.remove(stalls[later.id])
         quorum.resume()
@@ -225,27 +236,27 @@ def test_leader_counts_each_entry_only_after_its_own_sync(stall_cluster):
     c, stalls = stall_cluster()
     ld, fol_a, fol_b = setup_two_live(c)
     _stall_count(stalls[ld.id], 0)  # the leader's next fsync hangs
-    reqs0 = int(ld.info()["wal_sync_requests"])
-    fsyncs0 = int(ld.info()["wal_fsyncs"])
+    reqs0 = _stat(ld, "wal_sync_requests")
+    fsyncs0 = _stat(ld, "wal_fsyncs")
     first, second = [], []
     t1 = threading.Thread(target=lambda: first.append(_write(ld, "w1", 8.0)), daemon=True)
     t2 = threading.Thread(target=lambda: second.append(_write(ld, "w2", 4.0)), daemon=True)
     try:
         t1.start()
-        wait_for(lambda: int(ld.info()["wal_sync_requests"]) > reqs0, 5, interval=0.005,
+        wait_for(lambda: _stat(ld, "wal_sync_requests") > reqs0, 5, interval=0.005,
                  what="W1's sync asked")
         time.sleep(0.1)  # the storage thread is in W1's hung fsync
-        reqs1 = int(ld.info()["wal_sync_requests"])
+        reqs1 = _stat(ld, "wal_sync_requests")
         t2.start()
-        wait_for(lambda: int(ld.info()["wal_sync_requests"]) > reqs1, 5, interval=0.005,
+        wait_for(lambda: _stat(ld, "wal_sync_requests") > reqs1, 5, interval=0.005,
                  what="W2's sync asked")
         time.sleep(0.1)  # fol_a has acknowledged W2 meanwhile
         _stall_count(stalls[ld.id], 1)  # W1's fsync returns; W2's hangs
-        wait_for(lambda: int(ld.info()["wal_fsyncs"]) == fsyncs0 + 1, 5, interval=0.005,
+        wait_for(lambda: _stat(ld, "wal_fsyncs") == fsyncs0 + 1, 5, interval=0.005,
                  what="exactly the first fsync returned")
         time.sleep(0.5)
         early = list(second)
-        assert int(ld.info()["wal_fsyncs"]) == fsyncs0 + 1
+        assert _stat(ld, "wal_fsyncs") == fsyncs0 + 1
         t1.join(8)
         assert first == ["OK"], f"W1 (its sync returned) was not acknowledged: {first}"
     finally:
