@@ -158,10 +158,7 @@ def test_an_rdb_transfer_does_not_make_the_node_evict(synod):
     node holds what its writer has sent of the 16 MB file (up to about 1 MB: rdb_xfer.c).
     Fails with the transfer counted: keys are evicted."""
     r = synod.client(decode_responses=True)
-    p = r.pipeline(transaction=False)
-    for i in range(16000):
-        p.set(f"k{i}", "v" * 1000)
-    p.execute()
+    _fill(synod, 16000)
     r.config_set("maxmemory-policy", "allkeys-lru")
     r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + 512 * 1024)
     s = socket.socket()
@@ -286,25 +283,36 @@ def _private_dirty_kib(pid):
     raise AssertionError("no Private_Dirty")
 
 
+def _fill(synod, n):
+    """n keys of 1,000 bytes (k0 ... k<n-1>)."""
+    p = synod.client().pipeline(transaction=False)
+    for i in range(n):
+        p.set(f"k{i}", "v" * 1000)
+    p.execute()
+
+
+def _stalled_eof_sync(synod, n_keys):
+    """After _fill(n_keys): a reader with a tiny receive buffer that asked for an EOF-marked
+    RDB file (capa eof, rdb-only, SYNC) and reads nothing; (its socket, the writer's pid)."""
+    _fill(synod, n_keys)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", synod.port))
+    s.sendall(b"REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\nSYNC\r\n")
+    deadline = time.monotonic() + 10
+    while not _children(synod.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (writer,) = _children(synod.pid)
+    return s, writer
+
+
 def test_an_eof_marked_rdb_is_streamed_not_built_whole(synod, raw):
     """After REPLCONF capa eof (redis-cli sends it), the file comes as Redis's diskless transfer
     sends it, "$EOF:<40 characters>", the file, the same 40 characters, and the writer builds it
     as it is sent: with a reader that does not read, the writer holds about a megabyte of its
     own, not the 16 MB file (it did before: the whole file, then the length)."""
-    r = synod.client(decode_responses=True)
-    p = r.pipeline(transaction=False)
-    for i in range(16000):
-        p.set(f"k{i}", "v" * 1000)
-    p.execute()
-    s = socket.socket()
+    s, writer = _stalled_eof_sync(synod, 16000)
     try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.connect(("127.0.0.1", synod.port))
-        s.sendall(b"REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\nSYNC\r\n")
-        deadline = time.monotonic() + 10
-        while not _children(synod.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        (writer,) = _children(synod.pid)
         time.sleep(1.0)  # the writer fills the pipe and waits for the reader
         dirty = _private_dirty_kib(writer)
         assert dirty < 8 * 1024, f"the writer holds {dirty} KiB of its own"
@@ -323,20 +331,8 @@ def test_an_eof_marked_rdb_is_streamed_not_built_whole(synod, raw):
 def test_a_streamed_rdb_whose_writer_dies_is_never_a_whole_file(synod, raw):
     """The writer of an EOF-marked file killed half-way (a reader that stalled): the client gets
     the start of the file, never its end mark, and the connection closes; the node logs it."""
-    r = synod.client(decode_responses=True)
-    p = r.pipeline(transaction=False)
-    for i in range(8000):
-        p.set(f"k{i}", "v" * 1000)
-    p.execute()
-    s = socket.socket()
+    s, writer = _stalled_eof_sync(synod, 8000)
     try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.connect(("127.0.0.1", synod.port))
-        s.sendall(b"REPLCONF capa eof\r\nREPLCONF rdb-only 1\r\nSYNC\r\n")
-        deadline = time.monotonic() + 10
-        while not _children(synod.pid) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        (writer,) = _children(synod.pid)
         time.sleep(0.5)  # it wrote the header and a few megabytes, then waits on the pipe
         os.kill(writer, signal.SIGKILL)
         got = raw.until_closed(s, timeout=30)
@@ -346,7 +342,7 @@ def test_a_streamed_rdb_whose_writer_dies_is_never_a_whole_file(synod, raw):
     assert head.startswith(b"$EOF:") and rest.startswith(b"REDIS0010"), got[:80]
     assert not rest.endswith(head[len(b"$EOF:"):]) and len(rest) < 8_000_000
     assert "not a whole file" in synod.log()
-    assert r.get("k1") == "v" * 1000
+    assert synod.client(decode_responses=True).get("k1") == "v" * 1000
 
 
 def test_psync_rdb_only_is_a_full_resync_then_the_file(synod, raw):
