@@ -934,6 +934,14 @@ static void debugger(void **state)
         ldb_run(&e, &f, "return redis.call('set', 'nl', 'a\\r\\nb')\n", CMD1("s") CMD1("c"), 0),
         "+OK");
     assert_has(f.out, "+<redis> set nl a  b\r\n+<reply> \"+OK\"\r\n");
+    /* a client that sends over 1 MB without completing a command is stopped (the bound on the
+     * debugger's buffer): the digits of a never-ending array length, in 1 KB reads */
+    static char flood[(1 << 20) + 4096];
+    flood[0] = '*';
+    memset(flood + 1, '9', sizeof flood - 2);
+    f.chunk = 1024;
+    assert_string_starts(ldb_run(&e, &f, body, flood, 0), "-ERR max client buffer reached");
+    f.chunk = 0;
     /* an endless loop without a stop: stopped after the timeout, then aborted */
     const char *loop = "local i = 0\nwhile true do\n  i = i + 1\nend\n";
     assert_string_starts(ldb_run(&e, &f, loop, CMD1("c") CMD1("a"), 20),
