@@ -321,6 +321,24 @@ static void campaign(raft *r, uint64_t *li, uint64_t *lt)
     }
 }
 
+/* Node 1 of c (pre-vote off) campaigns and wins term 1 with node 2's vote; every Ready handled
+ * without persisting (its no-op written, not acknowledged). */
+static raft *elected(raft_config c, uint64_t *li, uint64_t *lt)
+{
+    c.pre_vote = false;
+    raft *r = raft_create(&c, NULL);
+    assert_non_null(r);
+    campaign(r, li, lt);
+    raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = raft_term_of(r)};
+    assert_int_equal(raft_step(r, &v), 0);
+    while (raft_has_ready(r))
+        ready_no_persist(r, li, lt);
+    raft_status st;
+    raft_status_get(r, &st);
+    assert_int_equal(st.role, RAFT_LEADER);
+    return r;
+}
+
 /* Voters {1,2,3}, async_persist. Node 1 leads; its no-op (index 1) is acknowledged by node 2:
  * with the leader's own copy not yet reported durable that is 1 durable copy of 3, not a
  * quorum, so nothing commits (RAFT_TEST_BUG_SELF_UNSYNCED counts the leader at raft_advance and
@@ -555,20 +573,11 @@ static void test_older_term_messages_change_nothing(void **state)
 static void test_conf_change_waits_for_noop(void **state)
 {
     (void)state;
-    raft_config c = three_voters(1);
-    c.pre_vote = false;
-    raft *r = raft_create(&c, NULL);
-    assert_non_null(r);
     uint64_t li = 0, lt = 0;
-    campaign(r, &li, &lt);
+    raft *r = elected(three_voters(1), &li, &lt);
     uint64_t term = raft_term_of(r);
-    raft_message v = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = term};
-    assert_int_equal(raft_step(r, &v), 0);
-    while (raft_has_ready(r))
-        ready_no_persist(r, &li, &lt);
     raft_status st;
     raft_status_get(r, &st);
-    assert_int_equal(st.role, RAFT_LEADER);
     assert_int_equal(st.commit, 0);
     raft_conf_change cc = {.type = RAFT_CC_ADD_LEARNER, .node = 4};
     uint64_t idx = 0;
@@ -1094,19 +1103,9 @@ static void test_uncommitted_bytes_bound_proposals(void **state)
 {
     (void)state;
     raft_config c = three_voters(1);
-    c.pre_vote = false;
     c.max_uncommitted_bytes = 100;
-    raft *r = raft_create(&c, NULL);
-    assert_non_null(r);
     uint64_t li = 0, lt = 0;
-    campaign(r, &li, &lt);
-    raft_message yes = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
-    assert_int_equal(raft_step(r, &yes), 0);
-    while (raft_has_ready(r))
-        ready_no_persist(r, &li, &lt);
-    raft_status st;
-    raft_status_get(r, &st);
-    assert_int_equal(st.role, RAFT_LEADER);
+    raft *r = elected(c, &li, &lt);
     uint8_t data[60] = {0};
     uint64_t idx = 0;
     assert_int_equal(raft_propose(r, data, 60, &idx), 0);
@@ -1116,6 +1115,7 @@ static void test_uncommitted_bytes_bound_proposals(void **state)
         ready_no_persist(r, &li, &lt);
     raft_message ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 1, .index = idx};
     assert_int_equal(raft_step(r, &ack), 0);
+    raft_status st;
     raft_status_get(r, &st);
     assert_int_equal(st.commit, idx);
     assert_int_equal(raft_propose(r, data, 60, NULL), 0);
@@ -1323,16 +1323,9 @@ static void test_inherited_change_applies_before_another(void **state)
 static void test_deposed_leader_drops_queued_appends(void **state)
 {
     (void)state;
-    raft_config c = three_voters(1);
-    c.pre_vote = false;
-    raft *r = raft_create(&c, NULL);
-    assert_non_null(r);
     uint64_t li = 0, lt = 0;
-    campaign(r, &li, &lt);
-    raft_message m = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 1};
-    assert_int_equal(raft_step(r, &m), 0);
-    while (raft_has_ready(r))
-        ready_no_persist(r, &li, &lt);
+    raft *r = elected(three_voters(1), &li, &lt);
+    raft_message m;
     assert_int_equal(raft_propose(r, "X", 1, NULL), 0);
     assert_int_equal(raft_propose(r, "Y", 1, NULL), 0);
     m = (raft_message){.type = RAFT_MSG_APPEND_RESP,
