@@ -337,8 +337,10 @@ static void process_input(client *c)
     size_t pos = 0;
     uint32_t was_in = c->flags & CLIENT_IN_INPUT;
     c->flags |= CLIENT_IN_INPUT;
-    while (pos < c->qlen &&
-           !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_RDB_XFER))) {
+    /* (an RDB transfer's client, c->xfer, sends nothing more that is run: its connection closes
+     * after the file) */
+    while (pos < c->qlen && !c->xfer &&
+           !(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP))) {
         if ((long long)out_pending(c) > SRV_OUT_PAUSE_BYTES) {
             /* back-pressure: the client is not reading its replies */
             c->flags |= CLIENT_PAUSED;

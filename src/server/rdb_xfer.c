@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "net/peerauth.h"
@@ -61,7 +60,6 @@ static void xfer_close(client *c)
     srv_child_adopt(s, x->pid);
     free(x);
     c->xfer = NULL;
-    c->flags &= ~CLIENT_RDB_XFER;
 }
 
 void srv_rdb_xfer_abort(client *c)
@@ -277,7 +275,6 @@ int srv_rdb_xfer_start(server *s, client *c)
     x->pid = pid;
     x->fd = p[0];
     x->start_ms = net_mono_ms();
-    c->xfer = x;
-    c->flags |= CLIENT_RDB_XFER; /* reads nothing more: the connection closes after the file */
+    c->xfer = x; /* its further requests are not run: the connection closes after the file */
     return 0;
 }

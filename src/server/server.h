@@ -76,9 +76,6 @@ enum {
     /* a pub/sub confirmation being built: it answers its request (stats) but is never dropped
      * by CLIENT REPLY OFF / SKIP (Redis 7.0) */
     CLIENT_REPLY_FORCE = 1u << 14,
-    /* its SYNC's RDB file is being built and sent (rdb_xfer.c): no more input is processed
-     * (it is still read: an end of file ends the transfer), the connection closes after it */
-    CLIENT_RDB_XFER = 1u << 15,
     /* a forked debugging session took the connection over (ldb.c): freed without shutting the
      * socket down or ending its TLS session */
     CLIENT_HANDED_OFF = 1u << 16,
@@ -106,7 +103,7 @@ void srv_client_push_raw(client *c, const char *p, size_t len);
 void srv_client_append_raw(client *c, const char *p, size_t len);
 size_t srv_client_out_pending(const client *c); /* unsent output bytes */
 /* redis-cli --rdb (rdb_xfer.c): SYNC's file built by a forked writer and moved into c's output
- * as c reads it: 0 started (c has CLIENT_RDB_XFER), -1 (errno) if the fork failed. _abort
+ * as c reads it: 0 started (c->xfer set), -1 (errno) if the fork failed. _abort
  * (client freed) stops it and kills the writer; _drained (c's output all written) resumes
  * reading the writer's pipe. */
 int srv_rdb_xfer_start(server *s, client *c);
@@ -155,8 +152,10 @@ struct client {
     /* REPLCONF rdb-only 1 (redis-cli --rdb): its SYNC gets an RDB file, then the connection
      * closes (cmd_persist.c); rdb-filter-only functions: without keys */
     bool rdb_only, rdb_functions_only;
-    bool rdb_capa_eof;         /* REPLCONF capa eof: its file may come EOF-marked (rdb_xfer.c) */
-    struct srv_rdb_xfer *xfer; /* that file's transfer, while its writer runs (rdb_xfer.c) */
+    bool rdb_capa_eof; /* REPLCONF capa eof: its file may come EOF-marked (rdb_xfer.c) */
+    /* that file's transfer, while its writer runs (rdb_xfer.c): none of the client's further
+     * input is run (it is still read: its end of file ends the transfer) */
+    struct srv_rdb_xfer *xfer;
     unsigned flags;
     server *srv;
     /* query buffer: qbuf[0..qlen) unprocessed bytes; qlen <= client-query-buffer-limit */
