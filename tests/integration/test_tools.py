@@ -101,7 +101,7 @@ def _contents(r):
                  "zset": lambda: r.zrange(k, 0, -1, withscores=True),
                  "stream": lambda: (r.xrange(k), r.xinfo_groups(k))}[t]()  # fmt: skip
             ttl = r.ttl(k)
-            out[(db, k)] = (t, v, ttl if ttl < 0 else ttl // 100)
+            out[(db, k)] = (t, v, ttl if ttl < 0 else (ttl + 50) // 100)  # 1000 s: 10 for 50 s
     r.execute_command("SELECT", 0)
     out["functions"] = r.function_list()
     return out
