@@ -1323,6 +1323,10 @@ int srv_config_parse_args(srv_config *c, int argc, char **argv, char *err, size_
             return SRV_CONFIG_ERROR;
         }
         if (strcmp(key, "config") == 0) continue; /* loaded above */
+        if (!find_key(key)) {
+            errf(err, cap, "unknown option '--%s' (see --help)", key);
+            return SRV_CONFIG_ERROR;
+        }
         char kerr[512];
         if (srv_config_set(c, key, value, 0, kerr, sizeof(kerr)) < 0) {
             errf(err, cap, "--%s", kerr);

@@ -21,7 +21,7 @@ def test_version_and_help(run_synod):
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["--bogus", "1"], "unknown key 'bogus'"),
+        (["--bogus", "1"], "unknown option '--bogus' (see --help)"),
         (["--fsync", "sometimes"], "fsync: bad value 'sometimes'"),
         (["--id", "0"], "id: bad value '0'"),
         (["--id", "abc"], "id: bad value 'abc'"),
