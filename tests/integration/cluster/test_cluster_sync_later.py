@@ -49,17 +49,27 @@ def test_follower_outside_quorum_syncs_later(make_cluster):
     leader = c.wait_leader()
     followers = [n for n in c.nodes if n is not leader]
     time.sleep(0.2)  # the new leader's evaluation window closes (2 ticks)
-    before = {n.id: _fsyncs(n) for n in followers}
-    w = Writers([leader], n=8, op_timeout=5.0).start()
-    try:
-        w.wait_ok(3000, timeout=30)
-    finally:
-        w.stop()
-    keys = sorted(w.acked)
+    acked = {}
+    # A CPU-starved follower can lose the leader's pick half-way through a load on a loaded
+    # machine, and then both synced alike: a load during which the pick changed is run again
+    # (a build that never defers fails every attempt).
+    for attempt in range(3):
+        waits_before = leader.info(timeout=2.0)["commit_waits_for"]
+        before = {n.id: _fsyncs(n) for n in followers}
+        w = Writers([leader], n=8, op_timeout=5.0, prefix=f"w{attempt}").start()
+        try:
+            w.wait_ok(3000, timeout=30)
+        finally:
+            w.stop()
+        acked.update(w.acked)
+        done = {n.id: _fsyncs(n) - before[n.id] for n in followers}
+        if leader.info(timeout=2.0)["commit_waits_for"] == waits_before:
+            break
+        print(f"attempt {attempt}: the leader's pick changed during the load ({done})")
+    keys = sorted(acked)
     got = read_all(leader, keys)
-    lost = [k for k in keys if got.get(k) != w.acked[k]]
+    lost = [k for k in keys if got.get(k) != acked[k]]
     assert not lost, f"acknowledged writes lost: {lost[:5]}"
-    done = {n.id: _fsyncs(n) - before[n.id] for n in followers}
     quorum, later = sorted(followers, key=lambda n: -done[n.id])
     print(f"fsyncs under load: node{quorum.id} {done[quorum.id]}, node{later.id} {done[later.id]}")
     assert done[later.id] < 0.5 * done[quorum.id], \
