@@ -51,3 +51,16 @@ def test_subms_blocking_timeouts_expire(r):
         assert r.execute_command(*cmd) is None
         assert time.monotonic() - t0 < 2.0, cmd
     assert r.info("clients")["blocked_clients"] == 0
+
+
+def test_relative_expiry_counts_from_the_write(r):
+    """The leader resolves PX against the wall time of the loop pass that took the write, read
+    again after every wake-up: a clock cached from an earlier pass would put the deadline in the
+    past (mutation L5 in docs/resp-net-mutants.md)."""
+    r.set("first", "1")  # an earlier pass reads the clock
+    time.sleep(0.3)
+    sec, usec = r.time()
+    before_ms = sec * 1000 + usec // 1000
+    r.set("k", "v", px=100000)
+    assert r.pexpiretime("k") >= before_ms + 100000
+    assert r.get("k") == "v"
