@@ -527,6 +527,12 @@ static void stop_io_cb(net_loop *l, int fd, int events, void *ctx)
     net_loop_stop(l);
 }
 
+static void stop_hook(net_loop *l, void *ctx)
+{
+    (*(int *)ctx)++;
+    net_loop_stop(l);
+}
+
 static void loop_stop(void **state)
 {
     (void)state;
@@ -551,6 +557,12 @@ static void loop_stop(void **state)
     assert_int_equal(net_loop_watch(l, sv[0], 0, NULL, NULL), 0);
     close(sv[0]);
     close(sv[1]);
+    /* from the before-sleep hook: no wait follows, though nothing is watched and no timer is
+     * set (mutant L15 in docs/resp-net-mutants.md waited for ever) */
+    int hooks = 0;
+    net_loop_set_before_sleep(l, stop_hook, &hooks);
+    assert_int_equal(net_loop_run(l), 0);
+    assert_int_equal(hooks, 1);
     net_loop_destroy(l);
     alarm(0);
 }
@@ -712,6 +724,11 @@ static void listen_port0_accept_echo(void **state)
     assert_true(lfd >= 0);
     assert_true(fcntl(lfd, F_GETFL) & O_NONBLOCK);
     assert_true(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
+    /* SO_REUSEADDR: a restarted server binds while old connections sit in TIME_WAIT (S5) */
+    int reuse = 0;
+    socklen_t reuse_len = sizeof(reuse);
+    assert_int_equal(getsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &reuse, &reuse_len), 0);
+    assert_true(reuse != 0);
     int port = net_local_port(lfd);
     assert_true(port > 0 && port <= 65535);
     char addr[64], expect[64];
@@ -743,6 +760,13 @@ static void listen_port0_accept_echo(void **state)
     socklen_t len = sizeof(nodelay);
     assert_int_equal(getsockopt(a.cfd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
     assert_true(nodelay != 0);
+    /* and keepalive probes after NET_KEEPALIVE_S idle (mutant S4 in docs/resp-net-mutants.md) */
+    int opt = 0;
+    len = sizeof(opt);
+    assert_int_equal(getsockopt(a.cfd, SOL_SOCKET, SO_KEEPALIVE, &opt, &len), 0);
+    assert_true(opt != 0);
+    assert_int_equal(getsockopt(a.cfd, IPPROTO_TCP, TCP_KEEPIDLE, &opt, &len), 0);
+    assert_int_equal(opt, NET_KEEPALIVE_S);
     char caddr[64];
     assert_int_equal(net_local_addr(c, caddr, sizeof(caddr)), 0);
     assert_string_equal(a.peer, caddr);
@@ -762,6 +786,43 @@ static void listen_port0_accept_echo(void **state)
     assert_true(net_local_port(-1) < 0);
     assert_true(net_local_addr(-1, addr, sizeof(addr)) < 0);
     assert_true(net_tcp_accept(-1, NULL, 0) < 0);
+    alarm(0);
+}
+
+/* The backlog is the listener's: a burst of connections is queued, not dropped until the
+ * client's SYN is retried a second later (mutant S8 in docs/resp-net-mutants.md: backlog 1). */
+static void listen_backlog_holds_a_burst(void **state)
+{
+    (void)state;
+    alarm(WATCHDOG_S);
+    enum { N = 8 };
+    int lfd = net_tcp_listen("127.0.0.1", 0, 16);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)net_local_port(lfd));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int c[N], accepted = 0;
+    for (int i = 0; i < N; i++) {
+        c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        assert_true(c[i] >= 0);
+        int rc = connect(c[i], (struct sockaddr *)&sa, sizeof(sa));
+        assert_true(rc == 0 || errno == EINPROGRESS);
+    }
+    for (int64_t end = net_mono_ms() + 500; accepted < N && net_mono_ms() < end;) {
+        int fd = net_tcp_accept(lfd, NULL, 0);
+        if (fd >= 0) {
+            close(fd);
+            accepted++;
+        } else {
+            assert_int_equal(fd, -EAGAIN);
+            sleep_ms(5);
+        }
+    }
+    assert_int_equal(accepted, N);
+    for (int i = 0; i < N; i++)
+        close(c[i]);
+    close(lfd);
     alarm(0);
 }
 
@@ -839,6 +900,7 @@ int main(void)
         cmocka_unit_test(clocks),
         cmocka_unit_test(parse_hostport),
         cmocka_unit_test(listen_port0_accept_echo),
+        cmocka_unit_test(listen_backlog_holds_a_burst),
         cmocka_unit_test(listen_ipv6_loopback),
         cmocka_unit_test(raise_nofile),
     };
