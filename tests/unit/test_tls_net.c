@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,11 +257,14 @@ static void test_transfer_both_ways(void **state)
     SSL_shutdown(cl);
     wait_fd(sv[0], NET_READABLE);
     assert_int_equal(net_tls_read(t, in, 100, &want), 0);
+    /* and its socket is gone: a write fails, never says "0 bytes written", which a caller's
+     * write loop would retry for ever (mutant T11 in docs/resp-net-mutants.md) */
+    close(sv[1]);
+    assert_int_equal(net_tls_write(t, out, 100, &want), -EIO);
     net_tls_free(t);
     SSL_free(cl);
     SSL_CTX_free(cctx);
     close(sv[0]);
-    close(sv[1]);
     net_tls_ctx_destroy(ctx);
     free(out);
     free(in);
@@ -284,12 +288,20 @@ static void test_client_certificate_required(void **state)
             assert_true(strlen(net_tls_error(t)) > 0);
         } else {
             assert_int_equal(rc, 0);
+            /* a client that just closes (no close_notify) has ended, not failed: the read says
+             * 0 (mutant T14 in docs/resp-net-mutants.md said -EIO) */
+            close(sv[1]);
+            sv[1] = -1;
+            wait_fd(sv[0], NET_READABLE);
+            int want = 0;
+            char b[16];
+            assert_int_equal(net_tls_read(t, b, sizeof(b), &want), 0);
         }
         net_tls_free(t);
         SSL_free(cl);
         SSL_CTX_free(cctx);
         close(sv[0]);
-        close(sv[1]);
+        if (sv[1] >= 0) close(sv[1]);
         net_tls_ctx_destroy(ctx);
     }
     alarm(0);
@@ -484,6 +496,7 @@ static void test_client_side_mutual_authentication(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* writes to a closed peer return EPIPE, as in the server */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transfer_both_ways),
         cmocka_unit_test(test_client_certificate_required),
