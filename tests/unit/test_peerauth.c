@@ -31,6 +31,13 @@ static void known_answer(void **state)
     proof(SECRET, PEERAUTH_ROLE_ACCEPTOR, D, 12, A, 15, got);
     assert_memory_equal(got, want, sizeof(want));
     assert_true(peerauth_equal(got, want));
+    /* each of its bytes counts (mutant A2 in docs/resp-net-mutants.md: half of them compared) */
+    for (size_t i = 0; i < sizeof(want); i++) {
+        uint8_t bad[PEERAUTH_PROOF_BYTES];
+        memcpy(bad, want, sizeof(bad));
+        bad[i] ^= 0x80;
+        assert_false(peerauth_equal(got, bad));
+    }
 }
 
 static void proof_binds_everything(void **state)
