@@ -407,6 +407,10 @@ static void configured_limits(void **state)
     expect(S("*4\r\n"), PE("invalid multibulk length"), &lim);
     expect(S("*1\r\n$11\r\n"), PE("invalid bulk length"), &lim);
     check_splits(S("*3\r\n$10\r\n0123456789\r\n$11\r\n"), PE("invalid bulk length"), &lim);
+    /* a negative limit is clamped to 0: empty bulks only (mutant P15) */
+    resp_limits neg = {-5, 3};
+    expect(S("*1\r\n$0\r\n\r\n"), "[]", &neg);
+    expect(S("*1\r\n$1\r\n"), PE("invalid bulk length"), &neg);
     /* set_limits: the default again, then a change between requests */
     resp_parser *p = resp_parser_create(&lim);
     size_t used;
