@@ -507,6 +507,45 @@ static void remove_fd_inside_callbacks(void **state)
     alarm(0);
 }
 
+static void io_cb_other(net_loop *l, int fd, int events, void *ctx)
+{
+    io_cb(l, fd, events, ctx);
+}
+
+/* net_loop_poll_some (a server busy in a script still answering its clients): only the fds of
+ * the listed callbacks, only in their watched directions; the others' events wait for the next
+ * full pass (mutants L19, L20 in docs/resp-net-mutants.md). */
+static void poll_some_dispatches_only_the_listed(void **state)
+{
+    (void)state;
+    alarm(WATCHDOG_S);
+    net_loop *l = net_loop_create(64);
+    assert_non_null(l);
+    int a[2], b[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b), 0);
+    ioctx ca = {.other_fd = -1}, cb = {.other_fd = -1};
+    assert_int_equal(net_loop_watch(l, a[0], NET_READABLE, io_cb, &ca), 0);
+    assert_int_equal(net_loop_watch(l, b[0], NET_READABLE, io_cb_other, &cb), 0);
+    assert_int_equal(write(a[1], "x", 1), 1);
+    assert_int_equal(write(b[1], "x", 1), 1);
+    close(a[1]); /* a hang-up too: it reports every direction, only the watched one is passed */
+    const net_io_cb only[] = {io_cb};
+    assert_int_equal(net_loop_poll_some(l, 1000, only, 1), 1);
+    assert_int_equal(ca.calls, 1);
+    assert_int_equal(ca.last_events, NET_READABLE);
+    assert_int_equal(cb.calls, 0);
+    assert_int_equal(net_loop_watch(l, a[0], 0, NULL, NULL), 0);
+    assert_int_equal(net_loop_once(l, 1000), 1);
+    assert_int_equal(cb.calls, 1);
+    assert_int_equal(net_loop_watch(l, b[0], 0, NULL, NULL), 0);
+    close(a[0]);
+    close(b[0]);
+    close(b[1]);
+    net_loop_destroy(l);
+    alarm(0);
+}
+
 /* --- stop -------------------------------------------------------------------------------- */
 
 static int64_t stop_after_cb(net_loop *l, uint64_t id, void *ctx)
@@ -895,6 +934,7 @@ int main(void)
         cmocka_unit_test(before_sleep_once_per_pass),
         cmocka_unit_test(readable_and_writable),
         cmocka_unit_test(remove_fd_inside_callbacks),
+        cmocka_unit_test(poll_some_dispatches_only_the_listed),
         cmocka_unit_test(loop_stop),
         cmocka_unit_test(fd_limits),
         cmocka_unit_test(clocks),
