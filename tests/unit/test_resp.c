@@ -276,6 +276,8 @@ static const case_t cases[] = {
     {S("ECHO \xc3\xa9\n"), "[ECHO|\\xc3\\xa9]"},
     {S("GET k\r\nPING\r\n*1\r\n$4\r\nPING\r\nECHO x\n"), "[GET|k][PING][PING][ECHO|x]"},
     {S("PING\0\r\n"), "+7"}, /* Redis waits forever (until 64 KB) on a NUL */
+    /* ... wherever the NUL is (mutant P25: one past the first 32 bytes did not hide the '\n') */
+    {S("ECHO 0123456789012345678901234567890123456789\0x\r\nPING\r\n"), "+55"},
     {S("PING"), "+4"},
     {S("ECHO \"abc\"d\r\n"), PE("unbalanced quotes in request")},
     {S("ECHO 'abc'd\r\n"), PE("unbalanced quotes in request")},
