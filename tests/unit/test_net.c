@@ -150,6 +150,15 @@ static void timer_rearms_with_period_and_stops(void **state)
     sleep_ms(15);
     assert_true(net_loop_once(l, 0) >= 0);
     assert_int_equal(lg.n, 4);
+    /* a loop held up for three periods: the late run re-arms a period from now, without a
+     * burst of catch-up runs (mutant L21 in docs/resp-net-mutants.md: from the missed deadline) */
+    tlog late = {.limit = 100, .period_ms = 50};
+    id = net_timer_add(l, 50, periodic_cb, &late);
+    sleep_ms(160);
+    for (int i = 0; i < 5; i++)
+        assert_true(net_loop_once(l, 0) >= 0);
+    assert_int_equal(late.n, 1);
+    assert_int_equal(net_timer_cancel(l, id), 0);
     net_loop_destroy(l);
     alarm(0);
 }
