@@ -284,11 +284,25 @@ static void test_client_certificate_required(void **state)
         pair(sv);
         SSL_CTX *cctx;
         SSL *cl = client_new(&cctx, sv[1], 0); /* no certificate */
+        /* the default protocols take a TLS 1.2 client too (mutant T9: TLS 1.3 only) */
+        if (auth == NET_TLS_AUTH_NO) SSL_set_max_proto_version(cl, TLS1_2_VERSION);
         net_tls *t = net_tls_new(ctx, sv[0]);
         int rc = handshake(t, sv[0], cl);
         if (auth == NET_TLS_AUTH_YES) {
             assert_int_equal(rc, -1);
             assert_true(strlen(net_tls_error(t)) > 0);
+        } else if (auth == NET_TLS_AUTH_NO) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(SSL_get_version(cl), "TLSv1.2");
+            /* closing sends close_notify: the client sees a clean end, not a truncation (mutant
+             * T8 in docs/resp-net-mutants.md sent none) */
+            net_tls_free(t);
+            t = NULL;
+            wait_fd(sv[1], NET_READABLE);
+            char b[16];
+            int ret = SSL_read(cl, b, sizeof(b));
+            assert_true(ret <= 0);
+            assert_int_equal(SSL_get_error(cl, ret), SSL_ERROR_ZERO_RETURN);
         } else {
             assert_int_equal(rc, 0);
             /* a client that just closes (no close_notify) has ended, not failed: the read says
