@@ -529,6 +529,13 @@ static void checksummed_nonsense_is_corruption(void **state)
     img_batch_end(&g);
     expect_refused(f->dir, &g, "does not follow");
 
+    img_start(&g, 1, 1, true);
+    img_entry(&g, 1, 1);
+    g.seq = 7; /* a batch end naming another segment (stale bytes of an older file) */
+    img_batch_end(&g);
+    g.seq = 1;
+    expect_refused(f->dir, &g, "does not describe itself");
+
     img_start(&g, 1, 1, false); /* no hard state: term and vote would read as 0 */
     img_entry(&g, 1, 1);
     img_entry(&g, 2, 1); /* (the batch end then sits past the base's size: well formed) */
