@@ -111,7 +111,6 @@ struct wal_recovery {
     struct wal_entry *entries; /* entries > snap_index, consecutive; data malloc'd */
     size_t n, cap;
     struct wal_hard_state hs;
-    bool have_hs;
     /* where entries start in their segment (every WAL_MARK_EVERY-th index and each segment's
      * first), so reads after a restart need not scan a segment from its top; best effort */
     struct wal_mark {

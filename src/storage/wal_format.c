@@ -473,7 +473,6 @@ int wal_recover_segment(struct wal_recovery *rc, const char *name, const uint8_t
             rc->hs.term = st_get64(p);
             rc->hs.vote = st_get64(p + 8);
             rc->hs.commit = st_get64(p + 16);
-            rc->have_hs = true;
         } else if (type != WAL_REC_BATCH_END) { /* batch ends were checked by scan_segment */
             return st_error(err, err_len, STORAGE_ECORRUPT,
                             "%s: offset %zu: unknown record type %u or bad length %u", name, off,
