@@ -71,6 +71,24 @@ def test_save_bgsave_lastsave(synod_server, tmp_path):
     assert int(_consensus(r2)["snapshot_index"]) >= applied + 51
 
 
+def test_bgsave_schedule_runs_once_the_running_one_ends(synod_server):
+    """BGSAVE SCHEDULE while a child runs: another snapshot follows it, with what was applied
+    meanwhile (as Redis). The three commands go in one pipeline, read in one pass of the loop:
+    the child (16 MB to write) is still running when SCHEDULE comes."""
+    p = synod_server()
+    r = _raw_replies(p.client(decode_responses=True))
+    r.set("big", "x" * (16 << 20))
+    pl = r.pipeline(transaction=False)
+    pl.execute_command("BGSAVE")
+    pl.set("late", 1)
+    pl.execute_command("BGSAVE", "SCHEDULE")
+    assert pl.execute() == ["Background saving started", True, "Background saving scheduled"]
+    late = int(_consensus(r)["last_applied"])
+    # before the fix of S12 (docs/persist-mutants.md): the schedule was forgotten
+    wait_for(lambda: int(_consensus(r)["snapshot_index"]) >= late, 10,
+             what=lambda: f"the scheduled snapshot at {late}: {_consensus(r)}")
+
+
 @pytest.mark.parametrize("how", [(), ("NOSAVE",), ("SAVE",), ("NOW", "FORCE")])
 def test_shutdown_stops_cleanly(synod_server, tmp_path, how):
     d = str(tmp_path / "data")
