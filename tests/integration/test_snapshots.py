@@ -228,6 +228,45 @@ def test_follower_installing_a_snapshot_counts_it_applied(cluster):
     vr = victim.client(timeout=5)
     assert vr.get("s2999") in ("2999", b"2999")  # a linearizable read through the follower
     assert vr.dbsize() == 3000
+    # and so does a restart from that snapshot (no entry follows it here either); before the fix
+    # of R01 (docs/persist-mutants.md): last_applied 0 until the next write
+    assert victim.stop() == 0
+    victim.start()
+    victim.wait_serving()
+    wait_for(lambda: int((victim.info() or {}).get("last_applied", 0)) >= snap, 10,
+             what=lambda: f"last_applied {snap} after a restart: {victim.info()}")
+
+
+def test_a_restart_keeps_the_snapshots_own_term(cluster):
+    """Nodes restarted from a snapshot taken in an older term than the one they stored since
+    (a leader change) still know the snapshot's entry by its own term: a member whose log ends
+    exactly at that entry matches it and gets the entries after it, not a needless snapshot."""
+    c = cluster()
+    ld = c.wait_leader()
+    _fill(ld.client(), "t", 100)
+    applied = int(_consensus(ld.client())["last_applied"])
+    for n in c.nodes:
+        wait_for(lambda: int((n.info() or {}).get("last_applied", 0)) >= applied, 10,
+                 what=f"node {n.id} to apply {applied}")
+        assert n.client().execute_command("SYNOD", "SNAPSHOT") in ("OK", b"OK")
+        assert int(n.info()["snapshot_index"]) == applied
+    ld.kill()  # its log ends at the snapshot
+    others = [n for n in c.nodes if n is not ld]
+    new = c.wait_leader(nodes=others, exclude=(ld,))  # a later term
+    assert new.client().set("after", "1")
+    for n in others:
+        assert n.stop() == 0
+    for n in others:
+        n.start()
+    c.wait_leader(nodes=others)
+    ld.start()
+    ld.wait_serving()
+    lr = ld.client()
+    assert lr.execute_command("READONLY") in ("OK", True)
+    wait_for(lambda: lr.get("after") in ("1", b"1"), 10, what="the old leader to catch up")
+    # before the fix of R05 (docs/persist-mutants.md): 1 (the others restarted with the stored
+    # term as the snapshot's, so the old leader's entry did not match)
+    assert int(ld.info()["snapshots_installed"]) == 0
 
 
 def test_snapshots_shrink_the_wal_on_disk(synod_server, monkeypatch):
