@@ -39,6 +39,8 @@ def test_save_bgsave_lastsave(synod_server, tmp_path):
     assert _snap_files(d) == []
     for i in range(100):
         r.set(f"k{i}", i)
+    # every applied write counts (before the fix of A05, docs/persist-mutants.md: 0)
+    assert r.info("persistence")["rdb_changes_since_last_save"] == 100
     time.sleep(1.1)  # LASTSAVE has a one-second resolution
     assert r.execute_command("SAVE") == "OK"
     c = _consensus(r)
