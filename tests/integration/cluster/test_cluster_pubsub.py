@@ -24,7 +24,7 @@ import time
 
 import pytest
 import redis
-from harness import connect, resp_replies
+from harness import connect, resp_replies, wait_for
 from harness import resp_command as _enc
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
@@ -262,6 +262,45 @@ def test_keyspace_events_on_a_follower(make_cluster):
         rl.publish("after", "restart")
         got = _wait_msgs(sub, 1, timeout=10)
         assert got == ["restart"], f"old entries delivered again after the restart: {got}"
+    finally:
+        sub.close()
+
+
+def test_a_node_restarted_alone_delivers_nothing_of_its_old_log(make_cluster):
+    """A node's log ends with a PUBLISH it stored but never saw committed (3 of the 5 are down).
+    Started again while the others are down, it serves its subscribers before it can apply
+    that entry (the commit comes with a leader); when it does, the entry was its previous
+    life's: its message is not delivered again (node.replayed_index)."""
+    c = make_cluster(5)
+    leader = c.wait_leader()
+    f = next(n for n in c.nodes if n is not leader)
+    down = [n for n in c.nodes if n is not leader and n is not f]
+    for n in down:
+        n.kill()
+    before = int(f.info()["wal_entries_written"])
+    p = leader.conn(timeout=0.5)
+    with pytest.raises((redis.RedisError, OSError)):
+        p.call("PUBLISH", "ch", "old")  # stored by the leader and f, never committed
+    p.close()
+    wait_for(lambda: int(f.info()["wal_entries_written"]) > before, 5, what="f to store it")
+    leader.kill()
+    assert f.stop() == 0
+    f.start()
+    f.wait_serving()
+    sub = Sub(f, "SUBSCRIBE", "ch")
+    try:
+        # with one of the three: the entry wins the election (a node of the three could win
+        # with the votes of the other two and overwrite it) and is applied here
+        up = [f, leader, down[0]]
+        for n in up[1:]:
+            n.start()
+        ld = c.wait_leader(nodes=up)
+        c.wait_converged(["x"], nodes=up)
+        ld.client().publish("ch", "new")
+        got = _wait_msgs(sub, 1)
+        time.sleep(0.2)
+        # before the fix of A03 / R02 (docs/persist-mutants.md): ["old", "new"]
+        assert list(sub.msgs) == ["new"], f"the old log's message delivered again: {got}"
     finally:
         sub.close()
 
