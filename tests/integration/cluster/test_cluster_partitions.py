@@ -166,3 +166,32 @@ def test_a_read_a_deposed_leader_took_is_never_stale(netlab, make_cluster):
     print(f"the deposed leader answered: {got!r}")
     assert got != "old", "the deposed leader answered a value overwritten before the read"
     c.wait_converged(["k"])
+
+
+def test_a_deposed_leaders_single_unreplicated_entry_is_replaced(netlab, make_cluster):
+    """The leader, cut off, takes exactly one write: it appends it and cannot commit it. The
+    new leader's entry at that index replaces it after healing, so the entry that conflicts is
+    the last one of the old leader's log (node.c persist_entries truncates from it: a build that
+    truncated only below its last entry appended over it and died on the WAL's assertion)."""
+    c = make_cluster(3, lab=netlab)
+    old = c.wait_leader()
+    w = old.conn()
+    assert w.call("SET", "k", "old") == "OK"
+    w.close()
+    c.wait_converged(["k"])
+    netlab.isolate(idx(c, old))
+    m = old.conn(timeout=1.0)
+    try:
+        m.call("SET", "k", "minority")  # appended there, never committed
+    except (redis.RedisError, OSError):
+        pass
+    finally:
+        m.close()
+    others = [n for n in c.nodes if n is not old]
+    new = c.wait_leader(nodes=others, exclude=(old,))
+    w = new.conn(timeout=5)
+    assert w.call("SET", "k", "new") == "OK"
+    w.close()
+    netlab.heal()
+    assert c.wait_converged(["k"]) == {"k": "new"}
+    assert old.alive()
