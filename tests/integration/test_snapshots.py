@@ -167,6 +167,34 @@ def test_kill9_during_background_snapshot(synod_server, tmp_path):
         os.listdir(d)
 
 
+def test_a_snapshot_that_stops_the_background_one_removes_its_file(synod_server):
+    """SYNOD SNAPSHOT while a background snapshot of an older index runs: the child is killed
+    and its unfinished file removed at once, not left (a dataset's size of disk) until the next
+    restart (kept by mutant S27, docs/persist-mutants.md)."""
+    p = synod_server()
+    r = p.client(decode_responses=True)
+    r.set("big", "x" * (32 << 20))
+
+    def child_files():
+        return [f for f in os.listdir(p.data_dir) if f.startswith("snap-") and f.endswith(".tmp")]
+
+    for attempt in range(5):  # until SYNOD SNAPSHOT comes while the child writes its file
+        r.execute_command("BGSAVE")
+        r.set("late", attempt)  # applied: the snapshot below is of a later index than the child's
+        wait_for(lambda: child_files() or _consensus(r)["snapshot_in_progress"] == "0", 10,
+                 what="the child's file")
+        pl = r.pipeline(transaction=False)  # read in one pass: the child is still running if...
+        pl.info("consensus")
+        pl.execute_command("SYNOD", "SNAPSHOT")
+        info, ok = pl.execute()
+        assert ok in ("OK", True), ok
+        if info["snapshot_in_progress"] == 1:  # ... this says so
+            break
+    else:
+        pytest.skip("the background snapshot always ended before SYNOD SNAPSHOT came")
+    assert not child_files(), os.listdir(p.data_dir)
+
+
 def test_failed_snapshot_write_keeps_the_log(synod_server, tmp_path):
     """A snapshot that could not be written (its temporary file cannot be created, or the
     finished file cannot be renamed into place: a directory holds the name) changes nothing:
