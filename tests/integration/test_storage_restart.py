@@ -9,7 +9,11 @@ starts."""
 import os
 import signal
 import struct
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "cluster"))
+from harness import SynodNode, free_ports, wait_for  # noqa: E402
 
 
 def crc32c(data, crc=0):
@@ -29,20 +33,20 @@ def record(rtype, payload):
     return head + struct.pack("<I", crc32c(head)) + payload
 
 
-def segment(seq, first, hs_term, entries):
+def segment(seq, first, hs_term, entries, vote=0):
     """Header, the segment's hard state, the entries [(index, term)] as NOOPs, a batch end."""
     h = bytearray(b"SYNODWAL" + struct.pack("<IIQQII", 2, 0, seq, first, 0, 0))
     struct.pack_into("<I", h, 12, crc32c(bytes(h[:12]) + bytes(h[16:])))
-    out = bytes(h) + record(2, struct.pack("<QQQ", hs_term, 0, 0))
+    out = bytes(h) + record(2, struct.pack("<QQQ", hs_term, vote, 0))
     for index, term in entries:
         out += record(1, struct.pack("<QQB", index, term, 1))
     return out + record(3, struct.pack("<QQQ", seq, len(out), 80))
 
 
-def write_dir(path, hs_term, entries):
+def write_dir(path, hs_term, entries, vote=0):
     path.mkdir()
     (path / "wal-0000000000000001-0000000000000001.log").write_bytes(
-        segment(1, 1, hs_term, entries)
+        segment(1, 1, hs_term, entries, vote)
     )
 
 
@@ -61,6 +65,29 @@ def test_consistent_hand_written_log_starts(synod_server, tmp_path):
     write_dir(d, hs_term=5, entries=[(1, 2), (2, 5)])
     p = synod_server("--data-dir", str(d))
     assert p.client().ping()
+
+
+def test_a_stored_vote_is_kept_at_restart(tmp_path):
+    """Node 1 starts having voted for node 2 in term 5 (node 2 is down); node 3, at term 4 with a
+    newer log, can only win with node 1's vote, which it cannot have in term 5: it leads in a
+    later term. A build that forgot the stored vote (mutant R09, docs/persist-mutants.md)
+    elected node 3 in term 5, node 1's second vote in that term (two leaders of one term)."""
+    ports = free_ports(6)
+    peers = ",".join(f"{i}=127.0.0.1:{ports[2 * i - 1]}" for i in (1, 2, 3))
+    write_dir(tmp_path / "n1", hs_term=5, entries=[(1, 1)], vote=2)
+    write_dir(tmp_path / "n3", hs_term=4, entries=[(1, 1), (2, 4)])
+    nodes = [SynodNode(i, "127.0.0.1", ports[2 * i - 2], ports[2 * i - 1], str(tmp_path / f"n{i}"),
+                       str(tmp_path / f"n{i}.log"), cluster_arg=peers)
+             for i in (1, 3)]  # fmt: skip
+    try:
+        for n in nodes:
+            n.start()
+        wait_for(lambda: (nodes[1].info() or {}).get("role") == "leader", 15,
+                 what=lambda: f"node 3 to lead: {[n.info() for n in nodes]}")
+        assert int(nodes[1].info()["term"]) >= 6, nodes[1].info()
+    finally:
+        for n in nodes:
+            assert n.stop() == 0
 
 
 def _zero_filled(r):
