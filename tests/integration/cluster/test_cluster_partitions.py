@@ -11,12 +11,13 @@ multi-member --cluster (cluster_required); skipped if namespaces cannot be made 
 """
 
 import random
+import re
 import time
 
 import pytest
 import redis
 
-from harness import LEADER_WAIT_S
+from harness import LEADER_WAIT_S, wait_for
 
 pytestmark = pytest.mark.usefixtures("cluster_required")
 
@@ -168,11 +169,17 @@ def test_a_read_a_deposed_leader_took_is_never_stale(netlab, make_cluster):
     c.wait_converged(["k"])
 
 
-def test_a_deposed_leaders_single_unreplicated_entry_is_replaced(netlab, make_cluster):
-    """The leader, cut off, takes exactly one write: it appends it and cannot commit it. The
-    new leader's entry at that index replaces it after healing, so the entry that conflicts is
-    the last one of the old leader's log (node.c persist_entries truncates from it: a build that
-    truncated only below its last entry appended over it and died on the WAL's assertion)."""
+@pytest.mark.parametrize("minority_writes", [1, 200])
+def test_a_deposed_leaders_unreplicated_entries_are_replaced(netlab, make_cluster, minority_writes):
+    """The leader, cut off, takes writes it appends and cannot commit. After healing they are
+    replaced by the new leader's entries at the same indexes:
+    - one write: the entry that conflicts is the last one of the old leader's log (node.c
+      persist_entries truncates from it: a build that truncated only below its last entry
+      appended over it and died on the WAL's assertion, mutant P01);
+    - 200 writes, and the new leader snapshots its shorter log: the old leader installs the
+      snapshot over a longer log that conflicts at the snapshot's index (node_snap.c
+      install_done truncates it first: a build that did not died on the WAL's compaction
+      assertion, mutant S17; docs/persist-mutants.md)."""
     c = make_cluster(3, lab=netlab)
     old = c.wait_leader()
     w = old.conn()
@@ -182,16 +189,25 @@ def test_a_deposed_leaders_single_unreplicated_entry_is_replaced(netlab, make_cl
     netlab.isolate(idx(c, old))
     m = old.conn(timeout=1.0)
     try:
-        m.call("SET", "k", "minority")  # appended there, never committed
+        m.connect()
+        for i in range(minority_writes):  # appended there, never committed
+            m.c.send_command("SET", f"min{i}", "minority")
+        m.c.read_response()
     except (redis.RedisError, OSError):
         pass
     finally:
-        m.close()
+        m.c.disconnect()
     others = [n for n in c.nodes if n is not old]
     new = c.wait_leader(nodes=others, exclude=(old,))
     w = new.conn(timeout=5)
     assert w.call("SET", "k", "new") == "OK"
+    if minority_writes > 1:
+        assert w.call("SYNOD", "SNAPSHOT") == "OK"
+        # the appends sent to the old leader before the snapshot are lost with the link (a
+        # silent link is closed): after healing it gets the snapshot, its log still whole
+        silent = re.compile(rf"peer link to node {old.id} \([^)]*\) closed: peer silent")
+        wait_for(lambda: silent.search(new.log()), 5, what="the link to the old leader closed")
     w.close()
     netlab.heal()
-    assert c.wait_converged(["k"]) == {"k": "new"}
+    assert c.wait_converged(["k", "min0"]) == {"k": "new", "min0": None}
     assert old.alive()
