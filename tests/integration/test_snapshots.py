@@ -294,9 +294,9 @@ def test_a_restart_keeps_the_snapshots_own_term(cluster):
     ld.wait_serving()
     lr = ld.client()
     assert lr.execute_command("READONLY") in ("OK", True)
+    # mutant R05 (docs/persist-mutants.md: the stored term taken as the snapshot's) never got it
+    # there: the old leader's entry did not match the term the others gave it
     wait_for(lambda: lr.get("after") in ("1", b"1"), 10, what="the old leader to catch up")
-    # before the fix of R05 (docs/persist-mutants.md): 1 (the others restarted with the stored
-    # term as the snapshot's, so the old leader's entry did not match)
     assert int(ld.info()["snapshots_installed"]) == 0
 
 
