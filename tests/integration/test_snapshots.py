@@ -300,6 +300,50 @@ def test_a_restart_keeps_the_snapshots_own_term(cluster):
     assert int(ld.info()["snapshots_installed"]) == 0
 
 
+def test_a_background_snapshot_completing_in_a_later_term_compacts_the_log(cluster):
+    """A follower's background snapshot, forked in term 1, completes after a leader change
+    brought term 2 and an entry after the snapshot's index: the log is compacted up to the
+    snapshot by the snapshot's own term (compacted by the node's term, mutant S30 of
+    docs/persist-mutants.md, the WAL's check that the entry kept there is the snapshot's failed
+    and the follower died). The child is held with SIGSTOP (by its PID) meanwhile."""
+    c = cluster()
+    ld = c.wait_leader()
+    f = next(n for n in c.nodes if n is not ld)
+    r = ld.client()
+    for i in range(16):  # 16 MB for the child to write (one 32 MB entry may cost a leader change)
+        r.set(f"big{i}", "x" * (1 << 20))
+    applied = int(_consensus(r)["last_applied"])
+    wait_for(lambda: int((f.info() or {}).get("last_applied", 0)) >= applied, 10,
+             what="the follower to apply the write")
+    fr = f.client()
+    fr.execute_command("BGSAVE")
+    with open(f"/proc/{f.pid}/task/{f.pid}/children") as ch:
+        children = [int(x) for x in ch.read().split()]
+    for pid in children:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        if f.info()["snapshot_in_progress"] != "1":
+            pytest.skip("the background snapshot ended before it could be held")
+        ld.kill()
+        others = [n for n in c.nodes if n is not ld]
+
+        def write():  # in term 2 (a first election may still be settling)
+            try:
+                return c.wait_leader(nodes=others, exclude=(ld,)).client().set("after", "1")
+            except redis.RedisError:
+                return False
+
+        wait_for(write, 10, what="a write after the leader change")
+        wait_for(lambda: int((f.info() or {}).get("last_applied", 0)) > applied, 10,
+                 what="the follower to apply the new leader's entries")
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGCONT)
+    wait_for(lambda: (f.info() or {}).get("snapshot_index") == str(applied), 10,
+             what=lambda: f"the snapshot at {applied} taken: {f.info()}")
+    assert fr.get("after") in ("1", b"1") and f.alive()
+
+
 def test_snapshots_shrink_the_wal_on_disk(synod_server, monkeypatch):
     """Each snapshot lets the WAL delete the segments it covers: 20,000 overwrites of 100 keys
     (a small dataset, a long log) leave a few segments on disk, not the whole history. Segments
