@@ -170,29 +170,39 @@ def test_kill9_during_background_snapshot(synod_server, tmp_path):
 def test_a_snapshot_that_stops_the_background_one_removes_its_file(synod_server):
     """SYNOD SNAPSHOT while a background snapshot of an older index runs: the child is killed
     and its unfinished file removed at once, not left (a dataset's size of disk) until the next
-    restart (kept by mutant S27, docs/persist-mutants.md)."""
+    restart (mutant S27, docs/persist-mutants.md), nor the child left to write on (S24). The
+    child is held with SIGSTOP (by its PID) once its file exists."""
     p = synod_server()
     r = p.client(decode_responses=True)
-    r.set("big", "x" * (32 << 20))
+    r.set("big", "x" * (8 << 20))
 
     def child_files():
         return [f for f in os.listdir(p.data_dir) if f.startswith("snap-") and f.endswith(".tmp")]
 
-    for attempt in range(5):  # until SYNOD SNAPSHOT comes while the child writes its file
-        r.execute_command("BGSAVE")
-        r.set("late", attempt)  # applied: the snapshot below is of a later index than the child's
-        wait_for(lambda: child_files() or _consensus(r)["snapshot_in_progress"] == "0", 10,
-                 what="the child's file")
-        pl = r.pipeline(transaction=False)  # read in one pass: the child is still running if...
-        pl.info("consensus")
-        pl.execute_command("SYNOD", "SNAPSHOT")
-        info, ok = pl.execute()
-        assert ok in ("OK", True), ok
-        if info["snapshot_in_progress"] == 1:  # ... this says so
-            break
-    else:
-        pytest.skip("the background snapshot always ended before SYNOD SNAPSHOT came")
-    assert not child_files(), os.listdir(p.data_dir)
+    r.execute_command("BGSAVE")
+    with open(f"/proc/{p.pid}/task/{p.pid}/children") as ch:
+        child = int(ch.read().split()[0])
+    os.kill(child, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 10
+        while not child_files():  # let it run in steps of 2 ms until it made its file
+            with open(f"/proc/{child}/stat") as st:
+                if st.read().split(")")[-1].split()[0] == "Z":
+                    pytest.skip("the background snapshot ended before its file was seen")
+            assert time.monotonic() < deadline, "no file of the background snapshot"
+            os.kill(child, signal.SIGCONT)
+            time.sleep(0.002)
+            os.kill(child, signal.SIGSTOP)
+        r.set("late", 1)  # applied: the snapshot below is of a later index than the child's
+        assert r.execute_command("SYNOD", "SNAPSHOT") in ("OK", True)
+        assert int(_consensus(r)["snapshot_index"]) > 0
+        assert not child_files(), os.listdir(p.data_dir)
+        assert not os.path.exists(f"/proc/{child}"), "the background snapshot still runs"
+    finally:
+        try:
+            os.kill(child, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
 
 def test_failed_snapshot_write_keeps_the_log(synod_server, tmp_path):
