@@ -97,6 +97,29 @@ def test_lagging_follower_catches_up_from_the_wal(cluster):
     assert int(victim.info()["snapshot_index"]) == 0  # it got entries, not a snapshot
 
 
+def test_a_node_restarted_alone_serves_what_it_had_applied(cluster):
+    """A member restarted while the others are down reads its log back up to the commit index it
+    stored and applies it at once: stale reads there see what it had applied, with no leader.
+    A build that dropped the stored commit at restart (mutant R11, docs/persist-mutants.md)
+    served an empty dataset until a leader came."""
+    c = cluster()
+    ld = c.wait_leader()
+    r = ld.client()
+    _fill(r, "a", 100)
+    applied = int(_consensus(r)["last_applied"])
+    f = next(n for n in c.nodes if n is not ld)
+    wait_for(lambda: int((f.info() or {}).get("last_applied", 0)) >= applied, 10,
+             what="the follower to apply the writes")
+    for n in c.nodes:
+        assert n.stop() == 0
+    f.start()
+    f.wait_serving()
+    fr = f.client()
+    assert fr.execute_command("READONLY") in ("OK", True)
+    wait_for(lambda: fr.get("a99") in ("99", b"99"), 5, what=lambda: f"a99 on {f.info()}")
+    assert fr.dbsize() == 100 and int(f.info()["last_applied"]) >= applied
+
+
 def test_follower_behind_the_snapshot_gets_it_from_the_file(cluster):
     c = cluster(extra_args=("--snapshot-count", "1000"))
     ld = c.wait_leader()
