@@ -129,6 +129,17 @@ def test_node_reaching_only_one_other(netlab, make_cluster):
     converge_and_check(c, acked)
 
 
+def _leader_wrote_k_old(make_cluster, netlab):
+    """A 3-node cluster in the lab whose leader acknowledged k = old on every node."""
+    c = make_cluster(3, lab=netlab)
+    old = c.wait_leader()
+    w = old.conn()
+    assert w.call("SET", "k", "old") == "OK"
+    w.close()
+    c.wait_converged(["k"])
+    return c, old
+
+
 def test_a_read_a_deposed_leader_took_is_never_stale(netlab, make_cluster):
     """A leader stopped (SIGSTOP) and cut off while the others elect a new leader, which then
     acknowledges a write; a GET sent to the stopped one before it wakes is taken there as a
@@ -137,12 +148,7 @@ def test_a_read_a_deposed_leader_took_is_never_stale(netlab, make_cluster):
     an error, never the value the acknowledged write replaced (node.c fail_all answers the reads
     pending at a leadership loss with TRYAGAIN). A build that served them there answered "old";
     it passed every other fault test (docs/server-mutants.md FA1)."""
-    c = make_cluster(3, lab=netlab)
-    old = c.wait_leader()
-    w = old.conn()
-    assert w.call("SET", "k", "old") == "OK"
-    w.close()
-    c.wait_converged(["k"])
+    c, old = _leader_wrote_k_old(make_cluster, netlab)
     reader = old.conn(timeout=30)
     assert reader.call("PING") == "PONG"  # accepted before the stop
     old.pause()
@@ -180,12 +186,7 @@ def test_a_deposed_leaders_unreplicated_entries_are_replaced(netlab, make_cluste
       snapshot over a longer log that conflicts at the snapshot's index (node_snap.c
       install_done truncates it first: a build that did not died on the WAL's compaction
       assertion, mutant S17; docs/persist-mutants.md)."""
-    c = make_cluster(3, lab=netlab)
-    old = c.wait_leader()
-    w = old.conn()
-    assert w.call("SET", "k", "old") == "OK"
-    w.close()
-    c.wait_converged(["k"])
+    c, old = _leader_wrote_k_old(make_cluster, netlab)
     netlab.isolate(idx(c, old))
     m = old.conn(timeout=1.0)
     try:
