@@ -71,3 +71,9 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t len)
 #endif
     return ~crc_sw(crc, data, len);
 }
+
+uint32_t crc32c_portable(uint32_t crc, const void *data, size_t len)
+{
+    if (crc_hw < 0) crc_init();
+    return ~crc_sw(~crc, data, len);
+}
