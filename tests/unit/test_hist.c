@@ -93,6 +93,16 @@ static void empty_and_clamped(void **state)
     assert_int_equal(syn_hist_percentile(&h, 100), syn_hist_high(syn_hist_index(SYN_HIST_MAX)));
     assert_int_equal(syn_hist_percentile(&h, 0), 1);
     assert_int_equal(syn_hist_percentile(&h, 50), 1);
+    /* p = 0 is the smallest value of the first sample's bucket, the others its largest (the
+     * samples above all fall in wide buckets, where the two differ) */
+    memset(&h, 0, sizeof(h));
+    syn_hist_add(&h, 1000000);
+    syn_hist_add(&h, 3000000);
+    unsigned b = syn_hist_index(1000000);
+    assert_true(syn_hist_low(b) < syn_hist_high(b));
+    assert_int_equal(syn_hist_percentile(&h, 0), syn_hist_low(b));
+    assert_int_equal(syn_hist_percentile(&h, 50), syn_hist_high(b));
+    assert_int_equal(syn_hist_percentile(&h, 100), syn_hist_high(syn_hist_index(3000000)));
 }
 
 int main(void)
