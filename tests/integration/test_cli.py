@@ -36,6 +36,22 @@ def test_version_and_help(run_synod):
         (["--listen"], "--listen needs a value"),
         (["stray"], "unexpected argument 'stray'"),
         (["--config", "/nonexistent/synod.conf"], "cannot open '/nonexistent/synod.conf'"),
+        # TLS settings that cannot work together (checked before any file is read)
+        (["--listen", "127.0.0.1:17390", "--tls-port", "17390", "--tls-cert-file", "/x.crt",
+          "--tls-key-file", "/x.key"], "tls-port: 17390 is also the plaintext port of listen"),
+        (["--tls-client-cert-file", "/x.crt"],
+         "tls-client-cert-file and tls-client-key-file: set both or neither"),
+        (["--tls-port", "17391", "--tls-cert-file", "/x.crt", "--tls-key-file", "/x.key",
+          "--tls-auth-clients", "optional"], "tls-auth-clients optional: set tls-ca-cert-file"),
+        (["--cluster", "1=127.0.0.1:17392,2=127.0.0.1:17393", "--tls-cluster", "yes"],
+         "tls-cluster yes: set tls-cert-file, tls-key-file"),
+        (["--cluster", "1=127.0.0.1:17392,2=127.0.0.1:17393", "--tls-cluster", "yes",
+          "--tls-cert-file", "/x.crt", "--tls-key-file", "/x.key", "--tls-ca-cert-file", "/x.ca"],
+         "tls-cluster yes: set tls-port"),
+        (["--cluster", "1=127.0.0.1:17392,2=127.0.0.1:17393", "--tls-cluster", "yes",
+          "--tls-cert-file", "/x.crt", "--tls-key-file", "/x.key", "--tls-ca-cert-file", "/x.ca",
+          "--tls-port", "17394", "--tls-auth-clients", "no"],
+         "tls-cluster yes without cluster-secret"),
     ],
 )
 def test_bad_arguments_exit_nonzero(run_synod, tmp_path, args, needle):
