@@ -36,6 +36,11 @@ def test_version_and_help(run_synod):
         (["--listen"], "--listen needs a value"),
         (["stray"], "unexpected argument 'stray'"),
         (["--config", "/nonexistent/synod.conf"], "cannot open '/nonexistent/synod.conf'"),
+        (["--consistency", "strong"], "consistency: bad value 'strong' (expected linearizable"),
+        (["--save", "10"], "save: bad value '10' (pairs of seconds and changes)"),
+        (["--cluster", ""], "cluster: empty member list"),
+        (["--notify-keyspace-events", "Q"], "notify-keyspace-events: invalid event class"),
+        (["--maxmemory-policy", "lru"], "maxmemory-policy: bad value 'lru'"),
         # TLS settings that cannot work together (checked before any file is read)
         (["--listen", "127.0.0.1:17390", "--tls-port", "17390", "--tls-cert-file", "/x.crt",
           "--tls-key-file", "/x.key"], "tls-port: 17390 is also the plaintext port of listen"),
@@ -58,6 +63,14 @@ def test_bad_arguments_exit_nonzero(run_synod, tmp_path, args, needle):
     res = run_synod("--data-dir", str(tmp_path / "d"), *args)
     assert res.returncode != 0
     assert needle in res.stderr, res.stderr
+
+
+def test_data_dir_that_is_a_file(run_synod, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("not a directory")
+    res = run_synod("--data-dir", str(f))
+    assert res.returncode != 0 and f"data-dir: '{f}' is not a directory" in res.stderr, res.stderr
+    assert f.read_text() == "not a directory"
 
 
 def test_unusable_addresses(run_synod, tmp_path):
