@@ -533,13 +533,7 @@ void srv_cmd_client_tracking(server *s, client *c, int argc, const data_arg *arg
                 srv_reply_error(c, "ERR A client can only redirect to a single other client");
                 return;
             }
-            char buf[32];
-            size_t l = argv[j].len < 31 ? argv[j].len : 31;
-            memcpy(buf, argv[j].ptr, l);
-            buf[l] = '\0';
-            char *end;
-            redir = strtoll(buf, &end, 10);
-            if (argv[j].len == 0 || argv[j].len > 20 || *end) {
+            if (!syn_string2ll(argv[j].ptr, argv[j].len, &redir)) { /* " 5", "+5", "05" too */
                 srv_reply_error(c, "ERR value is not an integer or out of range");
                 return;
             }

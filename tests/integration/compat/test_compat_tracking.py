@@ -95,6 +95,9 @@ SCENARIOS = [
             ("p", "CLIENT", "TRACKING", "on", "BCAST", "OPTIN"),
             ("p", "CLIENT", "TRACKING", "on", "REDIRECT", "999999"),
             ("p", "CLIENT", "TRACKING", "on", "REDIRECT", "abc"),
+            ("p", "CLIENT", "TRACKING", "on", "REDIRECT", "+999999"),  # not an integer to Redis
+            ("p", "CLIENT", "TRACKING", "on", "REDIRECT", "0999999"),
+            ("p", "CLIENT", "TRACKING", "on", "REDIRECT", " 999999"),
             ("p", "CLIENT", "TRACKING", "maybe"),
             ("p", "CLIENT", "TRACKING", "on", "FOO"),
             ("s", "SUBSCRIBE", "__redis__:invalidate"),
