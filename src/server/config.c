@@ -15,6 +15,7 @@
 #include "data/data.h"
 #include "net/net.h"
 #include "util/assert.h"
+#include "util/strconv.h"
 
 #define SYNOD_VERSION "0.1.0"
 
@@ -376,16 +377,11 @@ static int set_secret(srv_config *c, const char *key, const char *value, char *e
     return 0;
 }
 
-/* Strict decimal integer: optional '-', digits, no spaces, no overflow. */
+/* Strict decimal integer by Redis's string2ll rules (as its CONFIG SET and config file): optional
+ * '-', digits, no spaces, no '+', no leading zeros, no "-0", no overflow. */
 static int parse_ll(const char *s, long long *out)
 {
-    if (!*s) return -1;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end || isspace((unsigned char)s[0]) || s[0] == '+') return -1;
-    *out = v;
-    return 0;
+    return syn_string2ll(s, strlen(s), out) ? 0 : -1;
 }
 
 /* Memory size as Redis writes it: 100, 1k (1000), 1kb (1024), 1m, 1mb, 1g, 1gb. */

@@ -67,6 +67,10 @@ CASES = [
         ("CONFIG", "SET", "hz", "0"), ("CONFIG", "GET", "hz"), ("CONFIG", "SET", "hz", "10"),
         ("CONFIG", "SET", "timeout", "0"), ("CONFIG", "GET", "timeout"),
         ("CONFIG", "SET", "timeout", "-1"), ("CONFIG", "SET", "timeout", "x"),
+        # integers by string2ll's rules: no leading zeros, no "-0", no '+', no spaces
+        ("CONFIG", "SET", "hz", "05"), ("CONFIG", "SET", "hz", "-0"), ("CONFIG", "SET", "hz", "-05"),
+        ("CONFIG", "SET", "hz", "+5"), ("CONFIG", "SET", "hz", " 5"), ("CONFIG", "GET", "hz"),
+        ("CONFIG", "SET", "maxclients", "010000"), ("CONFIG", "SET", "hz", "10"),
         ("CONFIG", "SET", "proto-max-bulk-len", "536870912"), ("CONFIG", "GET", "proto-max-bulk-len"),
         ("CONFIG", "SET", "proto-max-bulk-len", "512mb"), ("CONFIG", "GET", "proto-max-bulk-len"),
         ("CONFIG", "SET", "proto-max-bulk-len", "abc"), ("CONFIG", "SET", "proto-max-bulk-len", "1"),
