@@ -1937,8 +1937,13 @@ void cmd_zrandmember(data_call *c)
     long long l;
     int ws = c->argc == 4;
     if (arg_ll_or_reply(c, &c->argv[2], &l) < 0) return;
+    if (l == LLONG_MIN) { /* Redis's range check of the count, before WITHSCORES' own */
+        reply_err(c, "ERR value is out of range, value must between -9223372036854775807 and "
+                     "9223372036854775807");
+        return;
+    }
     if (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2) {
-        if (ws || l == LLONG_MIN || l < -LLONG_MAX / 2) {
+        if (ws || l < -LLONG_MAX / 2) {
             reply_err(c, "ERR value is out of range");
             return;
         }

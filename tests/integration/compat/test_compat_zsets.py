@@ -173,6 +173,9 @@ CASES = [
         ("ZRANDMEMBER", "z", "3", "WITHSCORES"), SHAPE("ZRANDMEMBER", "z", "2"),
         SHAPE("ZRANDMEMBER", "z", "-5", "WITHSCORES"), SHAPE("ZRANDMEMBER", "z"),
         ("ZRANDMEMBER", "z", "x"), ("ZRANDMEMBER", "z", "1", "FOO"), ("ZRANDMEMBER", "z", "0"),
+        ("ZRANDMEMBER", "z", "-9223372036854775808"),
+        ("ZRANDMEMBER", "z", "-9223372036854775808", "WITHSCORES"),
+        ("ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES"),
     ]),
     ("zscan", [
         ("ZADD", "z", "1", "a", "2.5", "b", "inf", "c"), ("ZSCAN", "z", "0"),
