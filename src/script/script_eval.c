@@ -9,6 +9,7 @@
 
 #include "script/script_internal.h"
 #include "util/assert.h"
+#include "util/strconv.h"
 
 int sarg_is(const data_arg *a, const char *s)
 {
@@ -245,15 +246,8 @@ static uint32_t entry_flags(lua_State *L)
 
 static int parse_numkeys(const data_arg *a, int argc, long long *out, const script_out *o)
 {
-    char buf[32];
-    char *end;
-    if (a->len == 0 || a->len >= sizeof buf) goto bad;
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    long long v = strtoll(buf, &end, 10);
-    if (*end || buf[0] == ' ' || buf[0] == '+' || (buf[0] == '0' && a->len > 1) ||
-        (buf[0] == '-' && (buf[1] == '0' || buf[1] == '\0')))
-        goto bad;
+    long long v;
+    if (!syn_string2ll(a->ptr, a->len, &v)) goto bad; /* Redis's rules: no "\t1", "01", "-0" */
     if (v > argc - 3) {
         sreply_error(o, "ERR Number of keys can't be greater than number of args");
         return -1;

@@ -22,6 +22,7 @@
 #include "util/assert.h"
 #include "util/crc32c.h"
 #include "util/log.h"
+#include "util/strconv.h"
 
 #define LOAD_MAX_HOOKS 1000 /* x 100000 instructions: the bound on running a library's code */
 #define DUMP_MAGIC     "SYNF"
@@ -1179,16 +1180,8 @@ static int fcall_cmd(script_engine *se, int argc, const data_arg *argv, const sc
         sreply_error(out, "ERR Function not found");
         return 0;
     }
-    char buf[32];
-    char *end;
     long long numkeys = 0;
-    int bad = argv[2].len == 0 || argv[2].len >= sizeof buf;
-    if (!bad) {
-        memcpy(buf, argv[2].ptr, argv[2].len);
-        buf[argv[2].len] = '\0';
-        numkeys = strtoll(buf, &end, 10);
-        bad = *end != '\0' || buf[0] == ' ' || buf[0] == '+';
-    }
+    int bad = !syn_string2ll(argv[2].ptr, argv[2].len, &numkeys); /* Redis: "01", "\t1" bad */
     const char *err = bad ? "ERR Bad number of keys provided"
                       : numkeys > argc - 3
                           ? "ERR Number of keys can't be greater than number of args"
