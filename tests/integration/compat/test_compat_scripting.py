@@ -86,8 +86,10 @@ CASES = [
         ("EVAL", "return redis.pcall('role')", "0"),
         ("EVAL", "return redis.pcall('wait', '0', '0')", "0"),
         ("EVAL", "return redis.pcall('replconf', 'x')", "0"),
+        ("EVAL", "return redis.pcall('ssubscribe', 'c')", "0"),
         ("EVAL", "return redis.call('set', 'n', 1.5)", "0"), ("GET", "n"),
         ("EVAL", "return redis.call('set', 'n', 100)", "0"), ("GET", "n"),
+        ("EVAL", "return redis.call('set', 'n', 0.1)", "0"), ("GET", "n"),
         ("EVAL", "return redis.call('ping')", "0"), ("EVAL", "return redis.call('echo', 'e')", "0"),
         ("EVAL", "return redis.call('select', '0')", "0"),
         SHAPE("EVAL", "return redis.call('time')", "0"),
@@ -117,6 +119,8 @@ CASES = [
         ("EVAL", "return 1", "x"), ("EVAL", "return 1", ""), ("EVAL", "return 1"), ("EVAL",),
         ("EVAL", "local t = nil; return t.x", "0"),
         ("EVAL", "return redis.call('get', 'k', 'x', 'y')", "0"),
+        # numkeys by Redis's string2ll: no leading zero, "-0" or whitespace but a space
+        ("EVAL", "return 1", "01", "a"), ("EVAL", "return 1", "-0"), ("EVAL", "return 1", "\t1", "a"),
     ]),
     ("sandbox", RESET + [
         ("EVAL", "a = 10", "0"), ("EVAL", "redis.call = 1", "0"), ("EVAL", "redis = 1", "0"),
@@ -157,7 +161,8 @@ CASES = [
         ("EVAL_RO", "#!lua\nreturn 1", "0"), ("EVAL_RO", "#!lua flags=no-writes\nreturn 2", "0"),
         ("EVAL", "#!lua flags=bad\nreturn 1", "0"), ("EVAL", "#!lua x=1\nreturn 1", "0"),
         ("EVAL", "#!python\nreturn 1", "0"), ("EVAL", "#!lua", "0"), ("EVAL", "#!\nreturn 1", "0"),
-        ("EVAL", "#!lua flags=\nreturn 3", "0"),
+        ("EVAL", "#!lua flags=\nreturn 3", "0"), ("EVAL", "#!luax\nreturn 1", "0"),
+        ("EVAL", "#!lua flags=no-writes,allow-stale\nreturn redis.call('set', 'a', 'b')", "0"),
         ("EVAL", "#!lua\nreturn a", "0"),
     ]),
     ("functions", RESET + [
@@ -166,7 +171,9 @@ CASES = [
         ("FCALL_RO", "myget", "1", "c"), ("FCALL_RO", "myincr", "1", "c", "1"),
         ("FCALL", "myerr", "0"), ("FCALL", "mytypes", "0"), ("FCALL", "nosuch", "0"),
         ("FCALL", "myincr", "x"), ("FCALL", "myincr", "5", "a"), ("FCALL", "myincr", "-1"),
-        ("FCALL", "myincr"), ("FCALL_RO", "myget"),
+        ("FCALL", "myincr"), ("FCALL_RO", "myget"), ("FCALL", "myincr", "2", "c"),
+        ("FCALL", "myincr", "+1", "c", "1"), ("FCALL", "myincr", "01", "c", "1"),
+        ("FCALL", "myincr", "-0"), ("FCALL", "myincr", "\t1", "c", "1"),
         ("FUNCTION", "LIST", "LIBRARYNAME", "x*"),
         ("FUNCTION", "LIST", "LIBRARYNAME"), ("FUNCTION", "LIST", "BAD"),
         ("FUNCTION", "STATS"), ("FUNCTION", "KILL"),
@@ -184,13 +191,14 @@ CASES = [
         ("FUNCTION", "LOAD", "return 1"), ("FUNCTION", "LOAD", "#!lua"),
         ("FUNCTION", "LOAD", "#!lua\nreturn 1"), ("FUNCTION", "LOAD", "#!lua name=a b=c\n"),
         ("FUNCTION", "LOAD", "#!luax name=a\n"), ("FUNCTION", "LOAD", "#!lua name=a-b\n"),
-        ("FUNCTION", "LOAD", "#!lua name=a name=b\n"), ("FUNCTION", "LOAD", "#!lua name=a\n"),
+        ("FUNCTION", "LOAD", "#!lua name=a name=b\n"), ("FUNCTION", "LOAD", "#!lua name=a.b\n"), ("FUNCTION", "LOAD", "#!lua name=a\n"),
         ("FUNCTION", "LOAD", "#!lua name=a\nreturn ("),
         ("FUNCTION", "LOAD", "#!lua name=a\nlocal s = string"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.call('ping')"),
         ("FUNCTION", "LOAD", "#!lua name=a\nerror('x')"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f')"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f-g', function() end)"),
+        ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f.g', function() end)"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function{function_name='f'}"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function{callback=function() end}"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function{function_name='f', "
@@ -255,6 +263,10 @@ CASES = [
             "cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3))",
             "#cmsgpack.unpack(cmsgpack.pack((function() local t = {} for i = 1, 70000 do t[i] = i end return t end)()))",
             "cmsgpack.unpack(cmsgpack.pack({{{{{{{{{{{{{{{{{{{{1}}}}}}}}}}}}}}}}}}}}))",
+            # a fixmap of 15 pairs (the largest): the sum of its values
+            "(function() local t = {} for i = 1, 15 do t['k' .. i] = i end "
+            "local n = 0 for _, v in pairs(cmsgpack.unpack(cmsgpack.pack(t))) do n = n + v end "
+            "return n end)()",
         ]
     ] + [
         ("EVAL", "return cmsgpack.unpack(%s)" % a, "0") for a in [
