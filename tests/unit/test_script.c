@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "script/script.h"
+#include "util/crc32c.h"
 #include "test_data_recorder.h"
 
 typedef struct {
@@ -326,6 +327,19 @@ static void determinism(void **state)
                       "-ERR This Redis command is not allowed from write scripts");
     assert_script_err(&a, "EVAL \"return redis.call('spop', 's')\" 0",
                       "-ERR This Redis command is not allowed from write scripts");
+    assert_script_err(&a, "EVAL \"return redis.call('hscan', 'h', 0)\" 0",
+                      "-ERR This Redis command is not allowed from write scripts"); /* L3 */
+    /* HVALS sorted too, not in insertion order (mutant L4) */
+    assert_script(&a,
+                  "EVAL \"for i = 1, 12 do redis.call('hset', 'hv', 'f' .. i, 'v' .. i) end "
+                  "return redis.call('hvals', 'hv')\" 0",
+                  "*12 \"v1\" \"v10\" \"v11\" \"v12\" \"v2\" \"v3\" \"v4\" \"v5\" \"v6\" \"v7\" "
+                  "\"v8\" \"v9\"");
+    /* TIME is the entry's: seconds and microseconds (mutant L7) */
+    int64_t now_was = t_now_ms;
+    t_now_ms = 1700000000123ll;
+    assert_script(&a, "EVAL \"return redis.call('time')\" 0", "*2 \"1700000000\" \"123000\"");
+    t_now_ms = now_was;
     t_replicated = 0;
     assert_script(&a, "EVAL_RO \"return redis.call('scard', 's')\" 0", ":300");
     assert_script(&a, "EVAL_RO \"return type(redis.call('srandmember', 's'))\" 0", "\"string\"");
@@ -444,6 +458,18 @@ static void oom_rules(void **state)
     assert_int_equal(script_oom_policy(e.se, 3, legacy), SCRIPT_OOM_FIRST_WRITE);
     assert_int_equal(script_oom_policy(e.se, 3, ro), SCRIPT_OOM_OK);
     assert_int_equal(script_oom_policy(e.se, 3, ro_cmd), SCRIPT_OOM_OK);
+    /* an EVALSHA_RO of a cached script without shebang is a read (mutant E5) */
+    assert_script(&e, "SCRIPT LOAD \"return 1\"", "\"e0e1f9fabfc9d4800c877a703b823ac0578ff8db\"");
+    data_arg sha_ro[3] = {
+        {"evalsha_ro", 10}, {"e0e1f9fabfc9d4800c877a703b823ac0578ff8db", 40}, {"0", 1}};
+    assert_int_equal(script_write_policy(e.se, 3, sha_ro), SCRIPT_WRITES_NONE);
+    sha_ro[0] = (data_arg){"evalsha", 7};
+    assert_int_equal(script_write_policy(e.se, 3, sha_ro), SCRIPT_WRITES_FIRST);
+    assert_script(&e,
+                  "FUNCTION LOAD \"#!lua name=oomlib\nredis.register_function{function_name='rf', "
+                  "callback=function() return 1 end, flags={'no-writes'}}\n"
+                  "redis.register_function('wf', function() return 2 end)\"",
+                  "\"oomlib\"");
     static data_arg argv[REC_MAX_ARGS];
     static char store[4096];
     const char *lines[] = {
@@ -453,6 +479,8 @@ static void oom_rules(void **state)
         "EVAL \"return redis.call('get', 'x')\" 0",
         "EVAL \"#!lua\nreturn 1\" 0",
         "EVAL \"#!lua flags=allow-oom\nreturn redis.call('set', 'x', '3')\" 0",
+        "FCALL rf 0", /* no-writes implies allow-oom (mutant F4) */
+        "FCALL wf 0",
     };
     const char *want[] = {
         "-OOM command not allowed when used memory > 'maxmemory'. script: ",
@@ -462,6 +490,8 @@ static void oom_rules(void **state)
         "-OOM allow-oom flag is not set on the script, can not run it when used memory > "
         "'maxmemory'",
         "+OK",
+        ":1",
+        "-OOM allow-oom flag is not set on the script",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         int argc = rec_split(lines[i], store, argv);
@@ -577,6 +607,29 @@ static void functions(void **state)
     t_rec.len = 0;
     assert_int_equal(script_exec(b.se, 4, av, &env, &out), 1);
     assert_string_equal(t_rec.buf, "+OK");
+    /* damaged payloads: a code byte (F2), the version with a right checksum (F1), a piece
+     * length 4 over its end with a right checksum (F7) */
+    static char bad[sizeof t_dump];
+    for (int k = 0; k < 3; k++) {
+        memcpy(bad, t_dump, t_dump_len);
+        size_t n = t_dump_len;
+        if (k == 0) bad[12] ^= 1;
+        if (k == 1) bad[4]++;
+        if (k == 2) { /* the one library's length (big-endian at 5) */
+            uint32_t l = (uint32_t)(n - 13 + 4);
+            bad[5] = (char)(l >> 24), bad[6] = (char)(l >> 16);
+            bad[7] = (char)(l >> 8), bad[8] = (char)l;
+        }
+        if (k > 0) {
+            uint32_t c = crc32c(0, bad, n - 4);
+            bad[n - 4] = (char)(c >> 24), bad[n - 3] = (char)(c >> 16);
+            bad[n - 2] = (char)(c >> 8), bad[n - 1] = (char)c;
+        }
+        av[2] = (data_arg){bad, n};
+        t_rec.len = 0;
+        assert_int_equal(script_exec(b.se, 4, av, &env, &out), 0);
+        assert_string_equal(t_rec.buf, "-ERR DUMP payload version or checksum are wrong");
+    }
     free(img);
     eng_free(&a);
     eng_free(&b);
