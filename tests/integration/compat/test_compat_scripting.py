@@ -135,12 +135,20 @@ CASES = [
         ("EVAL", "return debug", "0"), ("EVAL", "return package", "0"),
         ("EVAL", "return type(loadstring)", "0"), ("EVAL", "return type(coroutine)", "0"),
         ("EVAL", "return loadstring('return 5')()", "0"),
+        # bytecode refused as Redis's Lua does (parsed as text: the ESC is a syntax error)
+        ("EVAL", "local f, e = loadstring(string.dump(function() return 1 end)) return e", "0"),
+        ("EVAL", "local f, e = loadstring(string.dump(function() end), '=x') return {f, e}", "0"),
+        ("EVAL", "local s, i = string.dump(function() end), 0 local f, e = load(function() "
+                 "i = i + 1 if i == 1 then return s end end) return e", "0"),
         ("EVAL", "return ('abc'):upper()", "0"), ("EVAL", "return _VERSION", "0"),
         ("EVAL", "local t = {}; t.x = 1; return t.x", "0"),
     ]),
     ("evalsha_script", RESET + [
         ("SCRIPT", "LOAD", "return 'loaded'"), ("EVALSHA", "a1f6a5aaf66b58c29a1d7d54de3fa9e3fa1f1bb3", "0"),
         ("SCRIPT", "EXISTS", "a1f6a5aaf66b58c29a1d7d54de3fa9e3fa1f1bb3", "ffff"),
+        # the sha of "return 'loaded'", in capitals: the cache ignores case
+        ("EVALSHA", "B534286061D4B9E4026607613B95C06C06015AE8", "0"),
+        ("SCRIPT", "EXISTS", "B534286061D4B9E4026607613B95C06C06015AE8"),
         ("EVAL", "return 'direct'", "0"),
         ("SCRIPT", "EXISTS", "b6c1cd1b7d2ccd55b6bbf6571d21a8c4f4d5d4a0"),
         ("EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"), ("EVALSHA", "abc", "0"),
@@ -182,6 +190,7 @@ CASES = [
         # one function per library: LIST is then in the same order on both
         ("FUNCTION", "LOAD", LIB1), ("FUNCTION", "LIST"), ("FUNCTION", "LIST", "WITHCODE"),
         ("FUNCTION", "LIST", "LIBRARYNAME", "one*"), ("FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "o?e"),
+        ("FUNCTION", "LIST", "LIBRARYNAME", "[o-p]n*"), ("FUNCTION", "LIST", "LIBRARYNAME", "[^o]n*"),
         ("FUNCTION", "STATS"),
         ("FUNCTION", "FLUSH", "bad"), ("FUNCTION", "FLUSH", "ASYNC"), ("FUNCTION", "FLUSH", "SYNC"),
         ("FUNCTION", "HELP"), ("FUNCTION", "NOSUCH"), ("FUNCTION",),
@@ -196,6 +205,7 @@ CASES = [
         ("FUNCTION", "LOAD", "#!lua name=a\nlocal s = string"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.call('ping')"),
         ("FUNCTION", "LOAD", "#!lua name=a\nerror('x')"),
+        ("FUNCTION", "LOAD", "#!lua name=a\n\x1bLuaQ"), ("FUNCTION", "LOAD", "#!lua name=a\n\n\x1b"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f')"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f-g', function() end)"),
         ("FUNCTION", "LOAD", "#!lua name=a\nredis.register_function('f.g', function() end)"),
