@@ -33,7 +33,7 @@ static int lonlat_or_reply(data_call *c, const data_arg *a, double xy[2])
     for (int i = 0; i < 2; i++)
         if (dbl_or_reply(c, &a[i], &xy[i], NULL) < 0) return -1;
     if (xy[0] < GEO_LON_MIN || xy[0] > GEO_LON_MAX || xy[1] < GEO_LAT_MIN || xy[1] > GEO_LAT_MAX) {
-        char buf[160];
+        char buf[720]; /* two %f of +-DBL_MAX: 317 bytes each, as Redis writes them whole */
         snprintf(buf, sizeof buf, "ERR invalid longitude,latitude pair %f,%f", xy[0], xy[1]);
         reply_err(c, buf);
         return -1;
