@@ -27,10 +27,7 @@ def stall_cluster(tmp_path):
     def make():
         c = SynodCluster(tmp_path / "c", 3)
         os.makedirs(c.tmp_dir, exist_ok=True)
-        stalls = {}
-        for node in c.nodes:
-            stalls[node.id] = os.path.join(c.tmp_dir, f"stall-{node.id}")
-            node.env = dict(os.environ, SYNOD_FAILPOINT_FSYNC_STALL=stalls[node.id])
+        stalls = c.fsync_stall_files()
         made.append((c, stalls))
         return c.start(), stalls
 

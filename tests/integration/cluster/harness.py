@@ -640,6 +640,15 @@ class SynodCluster:
             node.client_netns = lab.client_ns if lab else None
             self.nodes.append(node)
 
+    def fsync_stall_files(self):
+        """Arms SYNOD_FAILPOINT_FSYNC_STALL on every node (call before start): {node id: the
+        file whose presence makes that node's next fsync hang until it is removed}."""
+        stalls = {}
+        for n in self.nodes:
+            stalls[n.id] = os.path.join(self.tmp_dir, f"stall{n.id}")
+            n.env = dict(n.env or os.environ, SYNOD_FAILPOINT_FSYNC_STALL=stalls[n.id])
+        return stalls
+
     @property
     def quorum(self):
         return len(self.nodes) // 2 + 1

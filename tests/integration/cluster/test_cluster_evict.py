@@ -138,12 +138,11 @@ def test_a_tracking_read_through_a_follower_comes_after_its_evictions(make_clust
     answer and the commit of the eviction, both released by the leader's fsync, reach it in
     two reads of its peer link (about 3 runs in 10 here)."""
     c = make_cluster(3, start=False)
-    for n in c.nodes:
-        n.env = {"SYNOD_FAILPOINT_FSYNC_STALL": os.path.join(c.tmp_dir, f"stall{n.id}")}
+    stall_files = c.fsync_stall_files()
     c.start()
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
-    stalls = [os.path.join(c.tmp_dir, f"stall{n.id}") for n in c.nodes if n is not f]
+    stalls = [stall_files[n.id] for n in c.nodes if n is not f]
     pad = connect(f.host, f.port, timeout=5.0)
     pad.sendall(b"*3\r\n$3\r\nSET\r\n$3\r\npad\r\n$200000\r\n" + b"p" * 150000)
     time.sleep(0.2)

@@ -560,12 +560,11 @@ def test_an_invalidation_held_for_a_reply_lost_with_the_relay_is_sent(make_clust
     reply. Kept held, it waited for the client's next relayed reply, and a read served here
     meanwhile could be cached without it."""
     c = make_cluster(3, start=False)
-    for n in c.nodes:
-        n.env = {"SYNOD_FAILPOINT_FSYNC_STALL": os.path.join(c.tmp_dir, f"stall{n.id}")}
+    stalls = c.fsync_stall_files()
     c.start()
     leader = c.wait_leader()
     f = next(n for n in c.nodes if n is not leader)
-    stall = os.path.join(c.tmp_dir, f"stall{leader.id}")
+    stall = stalls[leader.id]
     adm = leader.client()
     t = Resp3(f)
     try:
